@@ -1,0 +1,4 @@
+// Copyright (c) Nexus contributors.
+// Licensed under the MIT license.
+
+return 0;

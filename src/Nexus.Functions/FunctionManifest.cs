@@ -1,0 +1,61 @@
+// Copyright (c) Nexus contributors.
+// Licensed under the MIT license.
+
+namespace Nexus.Functions;
+
+/// <summary>How a function's storage calls and invocations leave its sandbox.</summary>
+public enum IoMode
+{
+    /// <summary>Frontend in the sandbox, fabric in the shared backend, over the Nexus channel.</summary>
+    Nexus,
+
+    /// <summary>Real boto3 and the Lambda Runtime API over the sandbox's own network, as production does today.</summary>
+    Baseline,
+}
+
+/// <summary>What a grant allows on its bucket and prefix.</summary>
+[Flags]
+public enum StorageAccess
+{
+    None = 0,
+    Read = 1,
+    Write = 2,
+    ReadWrite = Read | Write,
+}
+
+/// <summary>One storage permission of a function: a bucket, a key prefix ("" = whole bucket), and the access.</summary>
+public sealed record StorageGrant(string Bucket, string Prefix, StorageAccess Access)
+{
+    /// <summary>True when this grant covers <paramref name="access"/> on <paramref name="bucket"/>/<paramref name="key"/>.</summary>
+    public bool Allows(string bucket, string key, StorageAccess access) =>
+        string.Equals(Bucket, bucket, StringComparison.Ordinal)
+        && key.StartsWith(Prefix, StringComparison.Ordinal)
+        && (Access & access) == access;
+}
+
+/// <summary>A validated function manifest (the function folder's <c>function.yaml</c>).</summary>
+public sealed record FunctionManifest
+{
+    public required string Name { get; init; }
+
+    /// <summary>"module.function", as Lambda's Python runtime takes it.</summary>
+    public required string Handler { get; init; }
+
+    public int MemoryMb { get; init; } = 128;
+
+    /// <summary>CPU limit in cores (cgroup quota / period).</summary>
+    public double Cpus { get; init; } = 1.0;
+
+    public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(30);
+
+    public IoMode Io { get; init; } = IoMode.Nexus;
+
+    public IReadOnlyList<StorageGrant> Storage { get; init; } = [];
+
+    /// <summary>Environment variables the function's code sees (never credentials: those are the node's business).</summary>
+    public IReadOnlyDictionary<string, string> Environment { get; init; } = new Dictionary<string, string>();
+
+    /// <summary>True when some grant allows <paramref name="access"/> on the object.</summary>
+    public bool Allows(string bucket, string key, StorageAccess access) =>
+        Storage.Any(g => g.Allows(bucket, key, access));
+}
