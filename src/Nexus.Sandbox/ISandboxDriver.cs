@@ -1,0 +1,23 @@
+// Copyright (c) Nexus contributors.
+// Licensed under the MIT license.
+
+namespace Nexus.Sandbox;
+
+/// <summary>
+/// Starts isolated function instances. One implementation per isolation technology
+/// (<c>oci</c> with runc today, <c>microvm</c> later); the node only sees this interface.
+/// </summary>
+public interface ISandboxDriver
+{
+    /// <summary>Driver name as configured ("oci", "microvm").</summary>
+    string Name { get; }
+
+    /// <summary>
+    /// Prepares host-wide state once per node start (e.g. the service address sandboxes reach the node on)
+    /// and removes every leftover of an earlier node that crashed: containers, cgroups, namespaces, links.
+    /// </summary>
+    Task PrepareHostAsync(CancellationToken cancellationToken);
+
+    /// <summary>Starts one instance; it runs <see cref="SandboxSpec.Command"/> until stopped or it exits.</summary>
+    Task<ISandboxInstance> StartAsync(SandboxSpec spec, CancellationToken cancellationToken);
+}

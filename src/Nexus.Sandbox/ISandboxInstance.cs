@@ -1,0 +1,36 @@
+// Copyright (c) Nexus contributors.
+// Licensed under the MIT license.
+
+using System.Net;
+
+namespace Nexus.Sandbox;
+
+/// <summary>Why an instance's first process ended.</summary>
+public sealed record SandboxExit(int? ExitCode, int? Signal, bool OutOfMemory);
+
+/// <summary>Memory of an instance: cgroup usage plus PSS/USS summed over its processes (smaps_rollup).</summary>
+public sealed record SandboxMemory(long CgroupBytes, long PssBytes, long UssBytes, long RssBytes);
+
+/// <summary>One running instance. Disposing stops it and removes everything it made on the host.</summary>
+public interface ISandboxInstance : IAsyncDisposable
+{
+    string InstanceId { get; }
+
+    /// <summary>The sandbox's own address when <see cref="SandboxNetwork.Veth"/>; null otherwise.</summary>
+    IPAddress? Address { get; }
+
+    /// <summary>Completes when the first process ends, with how it ended (OOM kill reported as such).</summary>
+    Task<SandboxExit> Exited { get; }
+
+    /// <summary>Host PID of the sandbox's first process (for measurement).</summary>
+    int Pid { get; }
+
+    /// <summary>Reads current memory figures.</summary>
+    SandboxMemory ReadMemory();
+
+    /// <summary>Total CPU time the instance's cgroup has used.</summary>
+    TimeSpan ReadCpuTime();
+
+    /// <summary>Kills the instance (SIGKILL) and removes its container, cgroup, namespace and links.</summary>
+    Task StopAsync();
+}
