@@ -17,9 +17,6 @@ public enum EventFdFlags
 
 public static partial class Libc
 {
-    internal const int EAGAIN = 11;
-    internal const int EINTR = 4;
-
     [LibraryImport(LibraryName, EntryPoint = "eventfd", SetLastError = true)]
     internal static partial int EventFdCreate(uint initialValue, int flags);
 
@@ -45,6 +42,9 @@ public static partial class Libc
 /// </summary>
 public sealed class EventFd : IDisposable
 {
+    private const int EAGAIN = 11;
+    private const int EINTR = 4;
+
     private EventFd(SafeFd handle) => Handle = handle;
 
     /// <summary>The descriptor (pass it to a child with a spawn dup2 action).</summary>
@@ -83,7 +83,7 @@ public sealed class EventFd : IDisposable
                 return value;
             }
 
-            if (errno is not Libc.EINTR)
+            if (errno is not EINTR)
             {
                 Libc.Check(-1, "read(eventfd)");
             }
@@ -100,12 +100,12 @@ public sealed class EventFd : IDisposable
                 return true;
             }
 
-            if (errno == Libc.EAGAIN)
+            if (errno == EAGAIN)
             {
                 return false;
             }
 
-            if (errno != Libc.EINTR)
+            if (errno != EINTR)
             {
                 Libc.Check(-1, "read(eventfd)");
             }
@@ -146,6 +146,7 @@ public sealed class EventFdPoller : IDisposable
     private const int EpollCtlDel = 2;
     private const uint EpollIn = 0x1;
     private const int EpollCloexec = 0x80000;
+    private const int EINTR = 4;
 
     private readonly SafeFd _epoll;
 
@@ -173,7 +174,7 @@ public sealed class EventFdPoller : IDisposable
             _epoll.DangerousAddRef(ref added);
             // SAFETY: buffer holds max events of the platform's epoll_event size; the kernel writes at most max.
             var n = Libc.EpollWait(_epoll.Fd, buffer, max, timeoutMs);
-            if (n == -1 && Marshal.GetLastPInvokeError() == Libc.EINTR)
+            if (n == -1 && Marshal.GetLastPInvokeError() == EINTR)
             {
                 return 0;
             }
