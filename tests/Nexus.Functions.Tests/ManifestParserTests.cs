@@ -1,0 +1,154 @@
+// Copyright (c) Nexus contributors.
+// Licensed under the MIT license.
+
+namespace Nexus.Functions.Tests;
+
+public sealed class ManifestParserTests : IDisposable
+{
+    private const string Full = """
+        name: hello-s3                # [a-z0-9-], 1..48
+        handler: handler.handler
+        memory: 256
+        cpus: 0.5
+        timeout: 12
+        io: baseline
+        storage:
+          - bucket: nexus-examples
+            prefix: hello-s3/
+            access: read
+          - bucket: nexus-out
+            access: readwrite
+        environment: {INPUT_KEY: hello-s3/input.txt, COUNT: 3}
+        """;
+
+    private readonly string _dir = Directory.CreateTempSubdirectory("nexus-manifest-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    [Fact]
+    public void FullManifestMapsEveryField()
+    {
+        var m = ManifestParser.Parse(Full);
+        Assert.Equal("hello-s3", m.Name);
+        Assert.Equal("handler.handler", m.Handler);
+        Assert.Equal(256, m.MemoryMb);
+        Assert.Equal(0.5, m.Cpus);
+        Assert.Equal(TimeSpan.FromSeconds(12), m.Timeout);
+        Assert.Equal(IoMode.Baseline, m.Io);
+        Assert.Equal(2, m.Storage.Count);
+        Assert.Equal(new StorageGrant("nexus-examples", "hello-s3/", StorageAccess.Read), m.Storage[0]);
+        Assert.Equal(new StorageGrant("nexus-out", "", StorageAccess.ReadWrite), m.Storage[1]);
+        Assert.Equal("hello-s3/input.txt", m.Environment["INPUT_KEY"]);
+        Assert.Equal("3", m.Environment["COUNT"]);
+        Assert.True(m.Allows("nexus-examples", "hello-s3/input.txt", StorageAccess.Read));
+        Assert.False(m.Allows("nexus-examples", "hello-s3/input.txt", StorageAccess.Write));
+        Assert.False(m.Allows("nexus-examples", "other/input.txt", StorageAccess.Read));
+        Assert.True(m.Allows("nexus-out", "anything", StorageAccess.Write));
+    }
+
+    [Fact]
+    public void MinimalManifestTakesDefaults()
+    {
+        var m = ManifestParser.Parse("name: f\nhandler: app.main\n");
+        Assert.Equal(128, m.MemoryMb);
+        Assert.Equal(1.0, m.Cpus);
+        Assert.Equal(TimeSpan.FromSeconds(30), m.Timeout);
+        Assert.Equal(IoMode.Nexus, m.Io);
+        Assert.Empty(m.Storage);
+        Assert.Empty(m.Environment);
+    }
+
+    [Theory]
+    [InlineData("name: f\nhandler: h.h\nio: nexus\n", IoMode.Nexus)]
+    [InlineData("name: f\nhandler: h.h\nio: baseline\n", IoMode.Baseline)]
+    public void IoModes(string yaml, IoMode expected) => Assert.Equal(expected, ManifestParser.Parse(yaml).Io);
+
+    [Theory]
+    [InlineData("name: f\nhandler: h.h\nmemory: lots\n", "function.yaml:3: memory: expected a whole number of MiB between 64 and 10240, got 'lots'")]
+    [InlineData("name: f\nhandler: h.h\nmemory: 32\n", "function.yaml:3: memory: expected a whole number of MiB between 64 and 10240, got '32'")]
+    [InlineData("name: f\nhandler: h.h\nmemory: 128.5\n", "function.yaml:3: memory: expected a whole number of MiB between 64 and 10240, got '128.5'")]
+    [InlineData("name: f\nhandler: h.h\nmemory: 20000\n", "function.yaml:3: memory: expected a whole number of MiB between 64 and 10240, got '20000'")]
+    [InlineData("name: f\nhandler: h.h\ncpus: many\n", "function.yaml:3: cpus: expected a number of cores between 0.1 and 64, got 'many'")]
+    [InlineData("name: f\nhandler: h.h\ncpus: 0\n", "function.yaml:3: cpus: expected a number of cores between 0.1 and 64, got '0'")]
+    [InlineData("name: f\nhandler: h.h\ntimeout: 0\n", "function.yaml:3: timeout: expected a whole number of seconds between 1 and 900, got '0'")]
+    [InlineData("name: f\nhandler: h.h\ntimeout: 901\n", "function.yaml:3: timeout: expected a whole number of seconds between 1 and 900, got '901'")]
+    [InlineData("name: f\nhandler: h.h\ntimeout: -3\n", "function.yaml:3: timeout: expected a whole number of seconds between 1 and 900, got '-3'")]
+    [InlineData("name: f\nhandler: h.h\nio: tcp\n", "function.yaml:3: io: expected 'nexus' or 'baseline', got 'tcp'")]
+    [InlineData("name: f\nhandler: h.h\ncolour: blue\n", "function.yaml:3: colour: unknown field (known fields: name, handler, memory, cpus, timeout, io, storage, environment)")]
+    [InlineData("handler: h.h\n", "function.yaml:1: name: required field is missing")]
+    [InlineData("name: f\n", "function.yaml:1: handler: required field is missing")]
+    [InlineData("name: ''\nhandler: h.h\n", "function.yaml:1: name: must not be empty")]
+    [InlineData("name: Hello\nhandler: h.h\n", "function.yaml:1: name: expected 1 to 48 characters of a-z, 0-9 and '-', got 'Hello'")]
+    [InlineData("name: a_b\nhandler: h.h\n", "function.yaml:1: name: expected 1 to 48 characters of a-z, 0-9 and '-', got 'a_b'")]
+    [InlineData("name: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\nhandler: h.h\n", "function.yaml:1: name: expected 1 to 48 characters of a-z, 0-9 and '-', got 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa'")]
+    [InlineData("name: f\nhandler: handler\n", "function.yaml:2: handler: expected 'module.function' (Python identifiers, e.g. handler.handler), got 'handler'")]
+    [InlineData("name: f\nhandler: my-mod.run\n", "function.yaml:2: handler: expected 'module.function' (Python identifiers, e.g. handler.handler), got 'my-mod.run'")]
+    [InlineData("name: f\nhandler: [a, b]\n", "function.yaml:2: handler: expected a single value, got a list")]
+    [InlineData("name: f\nhandler: h.h\nmemory: {a: 1}\n", "function.yaml:3: memory: expected a single value, got a mapping")]
+    [InlineData("name: f\nhandler: h.h\nstorage: yes\n", "function.yaml:3: storage: expected a list of grants (- bucket: ..., prefix: ..., access: read|write|readwrite)")]
+    [InlineData("name: f\nhandler: h.h\nstorage:\n  - nexus-examples\n", "function.yaml:4: storage[0]: expected a mapping with bucket, prefix and access")]
+    [InlineData("name: f\nhandler: h.h\nstorage:\n  - bucket: b-1\n    access: delete\n", "function.yaml:5: storage[0].access: expected 'read', 'write' or 'readwrite', got 'delete'")]
+    [InlineData("name: f\nhandler: h.h\nstorage:\n  - bucket: b-1\n", "function.yaml:4: storage[0].access: required field is missing")]
+    [InlineData("name: f\nhandler: h.h\nstorage:\n  - access: read\n", "function.yaml:4: storage[0].bucket: required field is missing")]
+    [InlineData("name: f\nhandler: h.h\nstorage:\n  - bucket: Bad_Bucket\n    access: read\n", "function.yaml:4: storage[0].bucket: expected an S3 bucket name (3 to 63 characters of a-z, 0-9, '.' and '-'), got 'Bad_Bucket'")]
+    [InlineData("name: f\nhandler: h.h\nstorage:\n  - bucket: b-1\n    access: read\n    region: eu\n", "function.yaml:6: storage[0].region: unknown field (known fields: bucket, prefix, access)")]
+    [InlineData("name: f\nhandler: h.h\nenvironment: [A]\n", "function.yaml:3: environment: expected a mapping of variable names to values")]
+    [InlineData("name: f\nhandler: h.h\nenvironment:\n  1BAD: x\n", "function.yaml:4: environment.1BAD: expected a variable name of letters, digits and '_' not starting with a digit")]
+    [InlineData("name: f\nhandler: h.h\nenvironment:\n  AWS_SECRET_ACCESS_KEY: x\n", "function.yaml:4: environment.AWS_SECRET_ACCESS_KEY: is reserved: the node sets it (reserved: PYTHONPATH, TZ and names starting with AWS_, LAMBDA_, NEXUS_, _HANDLER, _X_AMZN_)")]
+    [InlineData("name: f\nhandler: h.h\nenvironment:\n  A: [1, 2]\n", "function.yaml:4: environment.A: expected a single value, got a list")]
+    [InlineData("- name: f\n", "function.yaml:1: (manifest): expected a mapping of fields (name: ..., handler: ...)")]
+    [InlineData("", "function.yaml: (manifest): is empty; expected at least 'name' and 'handler'")]
+    [InlineData("name: f\n---\nname: g\n", "function.yaml:3: (manifest): holds more than one YAML document; expected one")]
+    public void BadManifestsNameFileLineAndField(string yaml, string expected)
+    {
+        var e = Assert.Throws<ManifestException>(() => ManifestParser.Parse(yaml));
+        Assert.Equal(expected, e.Message);
+    }
+
+    [Fact]
+    public void InvalidYamlReportsTheLine()
+    {
+        var e = Assert.Throws<ManifestException>(() => ManifestParser.Parse("name: f\nhandler: h.h\nmemory: [1,\n"));
+        Assert.StartsWith("function.yaml:", e.Message, StringComparison.Ordinal);
+        Assert.Contains("not valid YAML", e.Message, StringComparison.Ordinal);
+        Assert.True(e.Line >= 3, e.Message);
+    }
+
+    [Fact]
+    public void DuplicateFieldIsAnError()
+    {
+        var e = Assert.Throws<ManifestException>(() => ManifestParser.Parse("name: f\nhandler: h.h\nname: g\n"));
+        Assert.Contains("not valid YAML", e.Message, StringComparison.Ordinal);
+        Assert.Equal(3, e.Line);
+    }
+
+    [Fact]
+    public void LoadFolderChecksTheHandlerModuleExists()
+    {
+        File.WriteAllText(Path.Combine(_dir, "function.yaml"), "name: f\nhandler: handler.handler\n");
+        var e = Assert.Throws<ManifestException>(() => ManifestParser.LoadFolder(_dir));
+        Assert.Equal("function.yaml:2: handler: module 'handler' not found: expected handler.py in the function folder", e.Message);
+
+        File.WriteAllText(Path.Combine(_dir, "handler.py"), "def handler(event, context):\n    return event\n");
+        Assert.Equal("f", ManifestParser.LoadFolder(_dir).Name);
+    }
+
+    [Fact]
+    public void LoadFolderAcceptsAPackageModule()
+    {
+        File.WriteAllText(Path.Combine(_dir, "function.yaml"), "name: f\nhandler: app.main.run\n");
+        Directory.CreateDirectory(Path.Combine(_dir, "app", "main"));
+        File.WriteAllText(Path.Combine(_dir, "app", "main", "__init__.py"), "def run(e, c):\n    return 1\n");
+        Assert.Equal("app.main.run", ManifestParser.LoadFolder(_dir).Handler);
+    }
+
+    [Fact]
+    public void LoadFolderWithoutManifestSaysSo()
+    {
+        var e = Assert.Throws<ManifestException>(() => ManifestParser.LoadFolder(_dir));
+        Assert.Equal($"function.yaml: (file): not found in {_dir}: a function folder needs a function.yaml manifest", e.Message);
+        var missing = Path.Combine(_dir, "nope");
+        e = Assert.Throws<ManifestException>(() => ManifestParser.LoadFolder(missing));
+        Assert.Equal($"{missing}: (folder): no such directory", e.Message);
+    }
+}
