@@ -1,0 +1,226 @@
+# Copyright (c) Nexus contributors.
+# Licensed under the MIT license.
+"""Managed transfers (upload_file, download_file, *_fileobj, copy) over the Nexus channel.
+
+boto3 runs these through s3transfer's thread pools with ranged GETs and
+multipart uploads. Here each transfer is one streamed channel request: the
+payload moves through the shared region in chunks (never whole in memory) and
+the backend does the storage-side work. Results, errors and callbacks match
+boto3: download errors are reported as s3transfer's HeadObject errors,
+ClientErrors of upload_file become S3UploadFailedError, ExtraArgs are checked
+against the same allow-lists.
+"""
+
+import os
+
+from boto3.exceptions import S3UploadFailedError
+from botocore.exceptions import ClientError
+
+KB = 1024
+MB = KB * KB
+
+# Chunk used to move payloads between the region and files (bigger than s3transfer's 256 KiB io_chunksize
+# because there is no socket buffer to match, and each chunk costs a system call).
+_IO_CHUNK = 1 * MB
+
+ALLOWED_DOWNLOAD_ARGS = [
+    'ChecksumMode', 'VersionId', 'SSECustomerAlgorithm', 'SSECustomerKey', 'SSECustomerKeyMD5',
+    'RequestPayer', 'ExpectedBucketOwner',
+]
+ALLOWED_UPLOAD_ARGS = [
+    'ACL', 'CacheControl', 'ChecksumAlgorithm', 'ContentDisposition', 'ContentEncoding', 'ContentLanguage',
+    'ContentType', 'ExpectedBucketOwner', 'Expires', 'GrantFullControl', 'GrantRead', 'GrantReadACP',
+    'GrantWriteACP', 'Metadata', 'ObjectLockLegalHoldStatus', 'ObjectLockMode', 'ObjectLockRetainUntilDate',
+    'RequestPayer', 'ServerSideEncryption', 'StorageClass', 'SSECustomerAlgorithm', 'SSECustomerKey',
+    'SSECustomerKeyMD5', 'SSEKMSKeyId', 'SSEKMSEncryptionContext', 'Tagging', 'WebsiteRedirectLocation',
+]
+ALLOWED_COPY_ARGS = ALLOWED_UPLOAD_ARGS + [
+    'CopySourceIfMatch', 'CopySourceIfModifiedSince', 'CopySourceIfNoneMatch', 'CopySourceIfUnmodifiedSince',
+    'CopySourceSSECustomerAlgorithm', 'CopySourceSSECustomerKey', 'CopySourceSSECustomerKeyMD5',
+    'MetadataDirective', 'TaggingDirective',
+]
+
+
+class TransferConfig:
+    """boto3.s3.transfer.TransferConfig: accepted; thread and part settings have no effect on the channel."""
+
+    ALIAS = {'max_concurrency': 'max_request_concurrency', 'max_io_queue': 'max_io_queue_size'}
+
+    def __init__(self, multipart_threshold=8 * MB, max_concurrency=10, multipart_chunksize=8 * MB,
+                 num_download_attempts=5, max_io_queue=100, io_chunksize=256 * KB, use_threads=True,
+                 max_bandwidth=None):
+        self.multipart_threshold = multipart_threshold
+        self.max_request_concurrency = max_concurrency
+        self.multipart_chunksize = multipart_chunksize
+        self.num_download_attempts = num_download_attempts
+        self.max_io_queue_size = max_io_queue
+        self.io_chunksize = io_chunksize
+        self.max_bandwidth = max_bandwidth
+        self.use_threads = use_threads
+        for alias, name in self.ALIAS.items():
+            setattr(self, alias, getattr(self, name))
+
+    def __setattr__(self, name, value):
+        if name in self.ALIAS:
+            super().__setattr__(self.ALIAS[name], value)
+        super().__setattr__(name, value)
+
+
+class S3Transfer:
+    """boto3.s3.transfer.S3Transfer over a stand-in client."""
+
+    ALLOWED_DOWNLOAD_ARGS = ALLOWED_DOWNLOAD_ARGS
+    ALLOWED_UPLOAD_ARGS = ALLOWED_UPLOAD_ARGS
+
+    def __init__(self, client=None, config=None, osutil=None, manager=None):
+        if not client and not manager:
+            raise ValueError('Either a boto3.Client or s3transfer.manager.TransferManager must be provided')
+        if manager is not None:
+            from botocore.exceptions import NexusUnsupportedError
+            raise NexusUnsupportedError(what='S3Transfer with an s3transfer TransferManager')
+        self._client = client
+
+    def upload_file(self, filename, bucket, key, callback=None, extra_args=None):
+        return upload_file(self._client, filename, bucket, key, extra_args, callback)
+
+    def download_file(self, bucket, key, filename, extra_args=None, callback=None):
+        return download_file(self._client, bucket, key, filename, extra_args, callback)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *args):
+        pass
+
+
+def _extra(extra_args, allowed):
+    if extra_args is None:
+        return {}
+    for name in extra_args:
+        if name not in allowed:
+            raise ValueError(f"Invalid extra_args key '{name}', must be one of: {', '.join(allowed)}")
+    return dict(extra_args)
+
+
+class _ProgressReader:
+    """Readable file object handed to the channel; reports bytes read to the Callback, like s3transfer."""
+
+    def __init__(self, fileobj, callback):
+        self._fileobj = fileobj
+        self._callback = callback
+
+    def read(self, n=-1):
+        data = self._fileobj.read(n)
+        if self._callback is not None and data:
+            self._callback(len(data))
+        return data
+
+    def readinto(self, buffer):
+        readinto = getattr(self._fileobj, 'readinto', None)
+        if readinto is None:
+            data = self._fileobj.read(len(buffer))
+            count = len(data)
+            buffer[:count] = data
+        else:
+            count = readinto(buffer) or 0
+        if self._callback is not None and count:
+            self._callback(count)
+        return count
+
+    def readable(self):
+        return True
+
+
+def upload_file(client, filename, bucket, key, extra_args, callback):
+    if not isinstance(filename, str):
+        raise ValueError('Filename must be a string')
+    extra = _extra(extra_args, ALLOWED_UPLOAD_ARGS)
+    try:
+        with open(filename, 'rb') as f:
+            client.put_object(Bucket=bucket, Key=key, Body=_ProgressReader(f, callback), **extra)
+    except ClientError as e:
+        raise S3UploadFailedError(f"Failed to upload {filename} to {'/'.join([bucket, key])}: {e}") from None
+
+
+def upload_fileobj(client, fileobj, bucket, key, extra_args, callback):
+    extra = _extra(extra_args, ALLOWED_UPLOAD_ARGS)
+    client.put_object(Bucket=bucket, Key=key, Body=_ProgressReader(fileobj, callback), **extra)
+
+
+def _open_download(client, bucket, key, extra):
+    """GET the object; errors look like the HeadObject that s3transfer sends first (no body, status only)."""
+    try:
+        return client.get_object(Bucket=bucket, Key=key, **extra)
+    except ClientError as e:
+        status = e.response['ResponseMetadata']['HTTPStatusCode']
+        raise client._error('HeadObject', status, {}) from None
+
+
+def _copy_body(response, write, callback):
+    body = response['Body']
+    raw = body._raw_stream
+    buffer = bytearray(_IO_CHUNK)
+    view = memoryview(buffer)
+    try:
+        while True:
+            count = raw.readinto(view)
+            if not count:
+                break
+            write(view[:count])
+            if callback is not None:
+                callback(count)
+    finally:
+        view.release()
+        raw.close()
+
+
+def download_file(client, bucket, key, filename, extra_args, callback):
+    if not isinstance(filename, str):
+        raise ValueError('Filename must be a string')
+    extra = _extra(extra_args, ALLOWED_DOWNLOAD_ARGS)
+    response = _open_download(client, bucket, key, extra)
+    # s3transfer writes to a temporary name beside the target and renames it into place when complete.
+    temp = filename + os.extsep + os.urandom(4).hex()
+    try:
+        with open(temp, 'wb') as f:
+            _copy_body(response, f.write, callback)
+        os.rename(temp, filename)
+    except BaseException:
+        response['Body'].close()
+        try:
+            os.remove(temp)
+        except OSError:
+            pass
+        raise
+
+
+def download_fileobj(client, bucket, key, fileobj, extra_args, callback):
+    extra = _extra(extra_args, ALLOWED_DOWNLOAD_ARGS)
+    response = _open_download(client, bucket, key, extra)
+    _copy_body(response, fileobj.write, callback)
+
+
+_COPY_TO_HEAD = {
+    'CopySourceIfMatch': 'IfMatch', 'CopySourceIfModifiedSince': 'IfModifiedSince',
+    'CopySourceIfNoneMatch': 'IfNoneMatch', 'CopySourceIfUnmodifiedSince': 'IfUnmodifiedSince',
+    'CopySourceSSECustomerAlgorithm': 'SSECustomerAlgorithm', 'CopySourceSSECustomerKey': 'SSECustomerKey',
+    'CopySourceSSECustomerKeyMD5': 'SSECustomerKeyMD5', 'RequestPayer': 'RequestPayer',
+    'ExpectedBucketOwner': 'ExpectedBucketOwner',
+}
+
+
+def copy(client, copy_source, bucket, key, extra_args, callback):
+    """Managed copy: HeadObject on the source (for its size and its errors), then one CopyObject."""
+    extra = _extra(extra_args, ALLOWED_COPY_ARGS)
+    if not isinstance(copy_source, dict):
+        raise TypeError('Expecting dictionary formatted: {"Bucket": bucket_name, "Key": key} '
+                        f'but got {copy_source} or type {type(copy_source)}.')
+    head_args = dict(copy_source)
+    for name, value in extra.items():
+        if name in _COPY_TO_HEAD:
+            head_args[_COPY_TO_HEAD[name]] = value
+    size = client.head_object(**head_args)['ContentLength']
+    client.copy_object(CopySource=copy_source, Bucket=bucket, Key=key, **extra)
+    if callback is not None:
+        callback(size)
+

@@ -1,0 +1,380 @@
+# Copyright (c) Nexus contributors.
+# Licensed under the MIT license.
+"""The S3 client of the Nexus stand-in SDK.
+
+Each API call is validated like botocore validates it, then sent as one request
+on the Nexus channel (package ``nexus_channel``); the backend on the host runs it
+against the store and answers with the boto3 response fields as JSON. This
+module turns that answer into exactly what botocore would have returned.
+"""
+
+import os
+import _thread
+
+from botocore import _nexus_model as _model
+from botocore.errorfactory import s3_exceptions
+from botocore.exceptions import ClientError, NexusUnsupportedError, ParamValidationError
+from botocore.response import StreamingBody, _EmptyRaw
+from botocore.utils import http_date, parse_timestamp
+
+# http.client.responses for the statuses S3 answers with (http.client itself is not imported in the sandbox).
+_REASONS = {
+    301: 'Moved Permanently', 304: 'Not Modified', 307: 'Temporary Redirect', 400: 'Bad Request',
+    401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 405: 'Method Not Allowed',
+    408: 'Request Timeout', 409: 'Conflict', 411: 'Length Required', 412: 'Precondition Failed',
+    413: 'Request Entity Too Large', 414: 'Request-URI Too Long', 416: 'Requested Range Not Satisfiable',
+    429: 'Too Many Requests', 500: 'Internal Server Error', 501: 'Not Implemented', 502: 'Bad Gateway',
+    503: 'Service Unavailable', 504: 'Gateway Timeout',
+}
+
+_BUCKET_CHARS = frozenset('abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_')
+_BUCKET_REGEX = r'^[a-zA-Z0-9.\-_]{1,255}$'
+_ARN_REGEX = (
+    r'^arn:(aws).*:(s3|s3-object-lambda):[a-z\-0-9]*:[0-9]{12}:accesspoint[/:][a-zA-Z0-9\-.]{1,63}$|'
+    r'^arn:(aws).*:s3-outposts:[a-z\-0-9]+:[0-9]{12}:outpost[/:][a-zA-Z0-9\-]{1,63}[/:]accesspoint[/:]'
+    r'[a-zA-Z0-9\-]{1,63}$')
+
+_TYPE_NAMES = {
+    's': "<class 'str'>", 'i': "<class 'int'>", 'b': "<class 'bool'>", 'm': "<class 'dict'>",
+    'D': "<class 'dict'>", 'L': "<class 'list'>, <class 'tuple'>",
+    'B': "<class 'bytes'>, <class 'bytearray'>, file-like object",
+    't': "<class 'datetime.datetime'>, timestamp-string",
+}
+
+# S3 operations botocore can paginate; only list_objects_v2 is offloaded.
+_PAGEABLE = frozenset(('list_objects', 'list_object_versions', 'list_multipart_uploads', 'list_parts'))
+
+_transport = None
+_transport_lock = _thread.allocate_lock()
+
+
+def _get_transport():
+    """The process's one channel connection, opened on first use (not at import or client creation)."""
+    global _transport
+    if _transport is None:
+        with _transport_lock:
+            if _transport is None:
+                if 'NEXUS_CHANNEL_FD' not in os.environ:
+                    raise NexusUnsupportedError(
+                        what='this S3 call without a Nexus channel (NEXUS_CHANNEL_FD is not set: '
+                             'the stand-in boto3 only works inside a nexus-mode sandbox)')
+                import nexus_channel
+                _transport = nexus_channel.connect_from_env()
+    return _transport
+
+
+def _set_transport(transport):
+    """Install the channel connection (tests, and runtimes that already hold one)."""
+    global _transport
+    _transport = transport
+
+
+def _type_error(name, value, code):
+    return (f'Invalid type for parameter {name}, value: {value}, type: {type(value)}, '
+            f'valid types: {_TYPE_NAMES[code]}')
+
+
+def _check(value, code, name, errors, min_one=False):
+    if code == 's':
+        if not isinstance(value, str):
+            errors.append(_type_error(name, value, code))
+        elif min_one and not value:
+            errors.append(f'Invalid length for parameter {name}, value: 0, valid min length: 1')
+    elif code == 'i':
+        if not isinstance(value, int):
+            errors.append(_type_error(name, value, code))
+    elif code == 'b':
+        if not isinstance(value, bool):
+            errors.append(_type_error(name, value, code))
+    elif code == 'm':
+        if not isinstance(value, dict):
+            errors.append(_type_error(name, value, code))
+            return
+        for key, item in value.items():
+            _check(key, 's', f'{name} (key: {key})', errors)
+            _check(item, 's', f'{name}.{key}', errors)
+    elif code == 'B':
+        if not (isinstance(value, (bytes, bytearray, str)) or hasattr(value, 'read')):
+            errors.append(_type_error(name, value, code))
+    elif code == 't':
+        if not isinstance(value, (str, int, float)) and not hasattr(value, 'utcoffset'):
+            errors.append(_type_error(name, value, code))
+    elif code == 'D':
+        _check_structure(value, name, ('Objects',), {'Objects': 'O', 'Quiet': 'b'}, errors)
+
+
+def _check_structure(value, name, required, members, errors):
+    if not isinstance(value, dict):
+        errors.append(_type_error(name, value, 'D'))
+        return
+    for member in required:
+        if member not in value:
+            errors.append(f'Missing required parameter in {name}: "{member}"')
+    known = []
+    for member in value:
+        if member in members:
+            known.append(member)
+        else:
+            errors.append(f'Unknown parameter in {name}: "{member}", must be one of: {", ".join(members)}')
+    for member in known:
+        code = members[member]
+        item = value[member]
+        if code == 'O':
+            if not isinstance(item, (list, tuple)):
+                errors.append(_type_error(f'{name}.{member}', item, 'L'))
+                continue
+            for i, entry in enumerate(item):
+                _check_structure(entry, f'{name}.{member}[{i}]', ('Key',), {'Key': 's', 'VersionId': 's'}, errors)
+        else:
+            _check(item, code, f'{name}.{member}', errors, min_one=(member == 'Key'))
+
+
+def _validate_bucket(params):
+    if 'Bucket' not in params:
+        return
+    bucket = params['Bucket']
+    if not isinstance(bucket, (str, bytes)):
+        raise TypeError(f"expected string or bytes-like object, got '{type(bucket).__name__}'")
+    if isinstance(bucket, str) and 1 <= len(bucket) <= 255 and _BUCKET_CHARS.issuperset(bucket):
+        return
+    if isinstance(bucket, str) and bucket.startswith('arn:'):
+        raise NexusUnsupportedError(what=f'the access point ARN bucket "{bucket}"')
+    raise ParamValidationError(
+        report=f'Invalid bucket name "{bucket}": Bucket name must match the regex "{_BUCKET_REGEX}" '
+               f'or be an ARN matching the regex "{_ARN_REGEX}"')
+
+
+def _prepare(operation, method, params):
+    """Validate like botocore (same checks, same order, same messages) and keep what the channel carries."""
+    _validate_bucket(params)
+    copy_source = params.get('CopySource') if operation == 'CopyObject' else None
+    checked = params
+    if isinstance(copy_source, dict):
+        if 'Bucket' not in copy_source or 'Key' not in copy_source:
+            missing = 'Bucket' if 'Bucket' not in copy_source else 'Key'
+            raise ParamValidationError(report=f"Missing required parameter: '{missing}'")
+        if copy_source.get('VersionId') is not None:
+            raise NexusUnsupportedError(what='CopySource with a VersionId')
+        # botocore turns the dict into the header string before validating it.
+        checked = dict(params, CopySource='')
+    required, members = _model.shape(operation)
+    errors = []
+    for name in required:
+        if name not in checked:
+            errors.append(f'Missing required parameter in input: "{name}"')
+    known = []
+    for name in checked:
+        if name in members:
+            known.append(name)
+        else:
+            errors.append(f'Unknown parameter in input: "{name}", must be one of: {", ".join(members)}')
+    for name in known:
+        _check(checked[name], members[name], name, errors, min_one=name in _model.MIN_LENGTH_ONE)
+    if errors:
+        raise ParamValidationError(report='\n'.join(errors))
+    forwarded = _model.FORWARDED[operation]
+    wire = {}
+    for name, value in params.items():
+        if name == 'Body':
+            continue  # travels as the request payload, not as a parameter
+        if name in forwarded:
+            wire[name] = value
+        elif name not in _model.IGNORED:
+            raise NexusUnsupportedError(what=f'the {name} parameter of {method}')
+    if copy_source is not None and isinstance(copy_source, dict):
+        wire['CopySource'] = {'Bucket': copy_source['Bucket'], 'Key': copy_source['Key']}
+    return wire
+
+
+def _headers(meta, request_id):
+    """The HTTPHeaders dict botocore exposes, rebuilt from the response fields (lower-case names)."""
+    headers = {'x-amz-request-id': request_id}
+    if 'LastModified' in meta:
+        headers['last-modified'] = http_date(meta['LastModified'])
+    if 'ETag' in meta:
+        headers['etag'] = meta['ETag']
+    if 'AcceptRanges' in meta:
+        headers['accept-ranges'] = meta['AcceptRanges']
+    if 'ContentRange' in meta:
+        headers['content-range'] = meta['ContentRange']
+    if 'ContentType' in meta:
+        headers['content-type'] = meta['ContentType']
+    if 'ContentLength' in meta:
+        headers['content-length'] = str(meta['ContentLength'])
+    for key, value in (meta.get('Metadata') or {}).items():
+        headers['x-amz-meta-' + key] = value
+    return headers
+
+
+def _response_metadata(status, wire_meta, fields):
+    given = wire_meta.pop('ResponseMetadata', None) or {}
+    request_id = given.get('RequestId', '')
+    return {
+        'RequestId': request_id,
+        'HostId': given.get('HostId', ''),
+        'HTTPStatusCode': status,
+        'HTTPHeaders': _headers(fields, request_id),
+        'RetryAttempts': 0,
+    }
+
+
+def _convert(operation, meta):
+    """JSON types to botocore types: timestamps become aware UTC datetimes."""
+    if 'LastModified' in meta:
+        meta['LastModified'] = parse_timestamp(
+            meta['LastModified'], whole_seconds=operation in ('GetObject', 'HeadObject'))
+    for entry in meta.get('Contents') or ():
+        if 'LastModified' in entry:
+            entry['LastModified'] = parse_timestamp(entry['LastModified'])
+    result = meta.get('CopyObjectResult')
+    if result and 'LastModified' in result:
+        result['LastModified'] = parse_timestamp(result['LastModified'])
+    if operation in ('GetObject', 'HeadObject') and 'Metadata' not in meta:
+        meta['Metadata'] = {}
+    return meta
+
+
+class ClientMeta:
+    """client.meta: what handlers read from it (region, endpoint, config, service name)."""
+
+    def __init__(self, region_name, endpoint_url, config):
+        self.region_name = region_name
+        self.endpoint_url = endpoint_url
+        self.config = config
+        self.partition = 'aws'
+        self.service_model = _ServiceModel()
+        self.method_to_api_mapping = {
+            'get_object': 'GetObject', 'put_object': 'PutObject', 'head_object': 'HeadObject',
+            'delete_object': 'DeleteObject', 'delete_objects': 'DeleteObjects',
+            'list_objects_v2': 'ListObjectsV2', 'copy_object': 'CopyObject'}
+
+
+class _ServiceModel:
+    service_name = 's3'
+    signing_name = 's3'
+    api_version = '2006-03-01'
+    protocol = 'rest-xml'
+
+
+class BaseClient:
+    """Base class of generated clients in botocore; isinstance checks against it keep working."""
+
+
+class S3(BaseClient):
+    """The S3 client: the operations the Nexus channel offloads, plus boto3's injected helpers."""
+
+    def __init__(self, region_name=None, endpoint_url=None, config=None):
+        region = region_name or (config.region_name if config is not None else None) or \
+            os.environ.get('AWS_DEFAULT_REGION') or os.environ.get('AWS_REGION') or 'us-east-1'
+        self.meta = ClientMeta(region, endpoint_url or f'https://s3.{region}.amazonaws.com', config)
+        self.exceptions = s3_exceptions()
+
+    def __getattr__(self, name):
+        if name in _model.ALL_METHODS:
+            def unsupported(*args, **kwargs):
+                raise NexusUnsupportedError(what=f'the S3 operation {name}')
+            unsupported.__name__ = name
+            return unsupported
+        raise AttributeError(f"'S3' object has no attribute '{name}'")
+
+    def _call(self, operation, method, params):
+        """One channel request. Returns (status, meta, raw body) or raises the botocore exception."""
+        body = None
+        wire = _prepare(operation, method, params)
+        if operation == 'PutObject':
+            body = params.get('Body', b'')
+            if isinstance(body, str):
+                body = body.encode('utf-8')
+        response = _get_transport().call(operation, wire, body)
+        status = response.status
+        meta = response.meta if response.meta is not None else {}
+        if status >= 300:
+            raw = getattr(response, 'body', None)
+            if raw is not None:
+                raw.close()
+            raise self._error(operation, status, meta)
+        return status, meta, getattr(response, 'body', None)
+
+    def _error(self, operation, status, meta):
+        error = meta.get('Error') or {}
+        if operation == 'HeadObject' or status == 304 or not error.get('Code'):
+            # S3 sends no body with these, so botocore can only report the HTTP status.
+            error = {'Code': str(status), 'Message': _REASONS.get(status, '')}
+        response = {'Error': dict(error)}
+        response['ResponseMetadata'] = _response_metadata(status, meta, {})
+        return self.exceptions.from_code(error['Code'])(response, operation)
+
+    def _finish(self, operation, status, meta, body):
+        """Close any unexpected body and build the botocore-shaped response dict."""
+        if body is not None:
+            body.close()
+        meta = _convert(operation, meta)
+        meta['ResponseMetadata'] = _response_metadata(status, meta, meta)
+        return meta
+
+    def get_object(self, **kwargs):
+        status, meta, raw = self._call('GetObject', 'get_object', kwargs)
+        meta = _convert('GetObject', meta)
+        meta['ResponseMetadata'] = _response_metadata(status, meta, meta)
+        meta['Body'] = StreamingBody(raw if raw is not None else _EmptyRaw(), meta.get('ContentLength'))
+        return meta
+
+    def put_object(self, **kwargs):
+        return self._finish('PutObject', *self._call('PutObject', 'put_object', kwargs))
+
+    def head_object(self, **kwargs):
+        return self._finish('HeadObject', *self._call('HeadObject', 'head_object', kwargs))
+
+    def delete_object(self, **kwargs):
+        return self._finish('DeleteObject', *self._call('DeleteObject', 'delete_object', kwargs))
+
+    def delete_objects(self, **kwargs):
+        return self._finish('DeleteObjects', *self._call('DeleteObjects', 'delete_objects', kwargs))
+
+    def list_objects_v2(self, **kwargs):
+        return self._finish('ListObjectsV2', *self._call('ListObjectsV2', 'list_objects_v2', kwargs))
+
+    def copy_object(self, **kwargs):
+        return self._finish('CopyObject', *self._call('CopyObject', 'copy_object', kwargs))
+
+    def can_paginate(self, operation_name):
+        return operation_name == 'list_objects_v2'
+
+    def get_paginator(self, operation_name):
+        if operation_name != 'list_objects_v2':
+            if operation_name in _PAGEABLE:
+                raise NexusUnsupportedError(what=f'the {operation_name} paginator')
+            from botocore.exceptions import OperationNotPageableError
+            raise OperationNotPageableError(operation_name=operation_name)
+        from botocore.paginate import Paginator
+        return Paginator(self.list_objects_v2)
+
+    def upload_file(self, Filename, Bucket, Key, ExtraArgs=None, Callback=None, Config=None):
+        from boto3.s3 import transfer
+        return transfer.upload_file(self, Filename, Bucket, Key, ExtraArgs, Callback)
+
+    def download_file(self, Bucket, Key, Filename, ExtraArgs=None, Callback=None, Config=None):
+        from boto3.s3 import transfer
+        return transfer.download_file(self, Bucket, Key, Filename, ExtraArgs, Callback)
+
+    def upload_fileobj(self, Fileobj, Bucket, Key, ExtraArgs=None, Callback=None, Config=None):
+        if not hasattr(Fileobj, 'read'):
+            raise ValueError('Fileobj must implement read')
+        from boto3.s3 import transfer
+        return transfer.upload_fileobj(self, Fileobj, Bucket, Key, ExtraArgs, Callback)
+
+    def download_fileobj(self, Bucket, Key, Fileobj, ExtraArgs=None, Callback=None, Config=None):
+        if not hasattr(Fileobj, 'write'):
+            raise ValueError('Fileobj must implement write')
+        from boto3.s3 import transfer
+        return transfer.download_fileobj(self, Bucket, Key, Fileobj, ExtraArgs, Callback)
+
+    def copy(self, CopySource, Bucket, Key, ExtraArgs=None, Callback=None, SourceClient=None, Config=None):
+        from boto3.s3 import transfer
+        return transfer.copy(self, CopySource, Bucket, Key, ExtraArgs, Callback)
+
+    def close(self):
+        """Nothing to release per client: the channel belongs to the process."""
+
+
+__all__ = ['BaseClient', 'ClientError', 'S3']

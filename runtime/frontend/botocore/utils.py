@@ -1,0 +1,72 @@
+# Copyright (c) Nexus contributors.
+# Licensed under the MIT license.
+"""Timestamps as botocore returns them: timezone-aware datetimes in UTC (dateutil's tzutc)."""
+
+from datetime import datetime, timedelta, tzinfo
+
+_ZERO = timedelta(0)
+
+
+class tzutc(tzinfo):
+    """Same behaviour and repr as dateutil.tz.tzutc, without importing dateutil."""
+
+    def utcoffset(self, dt):
+        return _ZERO
+
+    def dst(self, dt):
+        return _ZERO
+
+    def tzname(self, dt):
+        return 'UTC'
+
+    def fromutc(self, dt):
+        return dt
+
+    def is_ambiguous(self, dt):
+        return False
+
+    def __eq__(self, other):
+        if not isinstance(other, tzinfo):
+            return NotImplemented
+        return other.utcoffset(None) == _ZERO and other.dst(None) in (None, _ZERO)
+
+    def __hash__(self):
+        return 0
+
+    def __ne__(self, other):
+        return not (self == other)
+
+    def __repr__(self):
+        return 'tzutc()'
+
+    def __reduce__(self):
+        return tzutc, ()
+
+
+_UTC = tzutc()
+
+
+def parse_timestamp(value, whole_seconds=False):
+    """ISO-8601 string (as the backend sends it) to an aware UTC datetime.
+
+    whole_seconds: the value came from an HTTP date header in real S3 (GET/HEAD
+    Last-Modified), which has no fraction, so botocore's value has none either.
+    """
+    parsed = datetime.fromisoformat(value)
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=_UTC)
+    else:
+        parsed = (parsed - parsed.utcoffset()).replace(tzinfo=_UTC)
+    if whole_seconds and parsed.microsecond:
+        parsed = parsed.replace(microsecond=0)
+    return parsed
+
+
+_DAYS = ('Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun')
+_MONTHS = ('Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec')
+
+
+def http_date(dt):
+    """RFC 7231 date for the synthesized HTTPHeaders (locale-independent)."""
+    return (f'{_DAYS[dt.weekday()]}, {dt.day:02d} {_MONTHS[dt.month - 1]} {dt.year} '
+            f'{dt.hour:02d}:{dt.minute:02d}:{dt.second:02d} GMT')
