@@ -144,6 +144,21 @@ def _validate_bucket(params):
                f'or be an ARN matching the regex "{_ARN_REGEX}"')
 
 
+def _validate_ascii_metadata(params):
+    metadata = params.get('Metadata')
+    if not metadata or not isinstance(metadata, dict):
+        return
+    for key, value in metadata.items():
+        try:
+            # Like botocore's handler: a non-str key or value fails here with AttributeError.
+            key.encode('ascii')
+            value.encode('ascii')
+        except UnicodeEncodeError:
+            raise ParamValidationError(
+                report=f'Non ascii characters found in S3 metadata for key "{key}", value: "{value}".  \n'
+                       'S3 metadata can only contain ASCII characters. ') from None
+
+
 def _prepare(operation, method, params):
     """Validate like botocore (same checks, same order, same messages) and keep what the channel carries."""
     _validate_bucket(params)
@@ -157,6 +172,8 @@ def _prepare(operation, method, params):
             raise NexusUnsupportedError(what='CopySource with a VersionId')
         # botocore turns the dict into the header string before validating it.
         checked = dict(params, CopySource='')
+    if operation in ('PutObject', 'CopyObject'):
+        _validate_ascii_metadata(params)
     required, members = _model.shape(operation)
     errors = []
     for name in required:

@@ -50,7 +50,8 @@ PartialCredentialsError = _error(
     'PartialCredentialsError', BotoCoreError, 'Partial credentials found in {provider}, missing: {cred_var}')
 CredentialRetrievalError = _error(
     'CredentialRetrievalError', BotoCoreError, 'Error when retrieving credentials from {provider}: {error_msg}')
-NoRegionError = _error('NoRegionError', BotoCoreError, 'You must specify a region.')
+BaseEndpointResolverError = _error('BaseEndpointResolverError', BotoCoreError, 'An unspecified error occurred')
+NoRegionError = _error('NoRegionError', BaseEndpointResolverError, 'You must specify a region.')
 ProfileNotFound = _error('ProfileNotFound', BotoCoreError, 'The config profile ({profile}) could not be found')
 ValidationError = _error(
     'ValidationError', BotoCoreError, "Invalid value ('{value}') for param {param} of type {type_name} ")

@@ -96,6 +96,8 @@ class FakeTransport:
         status = 200
         if 'Range' in params:
             first, last = params['Range'][len('bytes='):].split('-')
+            if not first:
+                first, last = max(len(data) - int(last), 0), str(len(data) - 1)
             first = int(first)
             last = min(int(last), len(data) - 1) if last else len(data) - 1
             if first >= len(data):

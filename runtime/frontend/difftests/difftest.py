@@ -1,0 +1,899 @@
+# Copyright (c) Nexus contributors.
+# Licensed under the MIT license.
+"""Differential test of the S3 surface: the same calls, run by real boto3 (baseline) and by the stand-in (nexus).
+
+Written like handler code: it imports boto3 and never asks which one it got.
+Each case prints a normalized record of its result or error; the harness
+(tests/Nexus.Frontend.Tests) runs the script in both modes and compares the
+records, which must be equal.
+
+  python3 difftest.py setup            create the buckets (baseline only, admin key)
+  python3 difftest.py run [--large-mib N]   run every case, print {"cases": [...], "modules": [...]}
+
+Environment: DIFFTEST_BUCKET, DIFFTEST_DENIED_BUCKET, DIFFTEST_MISSING_BUCKET,
+DIFFTEST_WORKDIR (scratch folder, same path in both modes), NEXUS_S3_ENDPOINT
+(baseline: the store; ignored by the stand-in), AWS_* credentials (baseline).
+
+Normalization touches only what differs between two runs of the same client:
+RequestId/HostId values, HTTPHeaders (transport detail), datetime values
+(recorded as type and timezone; ordering is checked by explicit cases), and the
+random suffix s3transfer gives its temporary download files.
+"""
+
+import datetime
+import hashlib
+import io
+import json
+import os
+import re
+import sys
+
+import boto3
+import botocore
+import botocore.exceptions
+from boto3.s3.transfer import TransferConfig
+from botocore.config import Config
+
+BUCKET = os.environ.get('DIFFTEST_BUCKET', 'nexus-difftest')
+DENIED = os.environ.get('DIFFTEST_DENIED_BUCKET', 'nexus-difftest-denied')
+MISSING = os.environ.get('DIFFTEST_MISSING_BUCKET', 'nexus-difftest-missing')
+WORKDIR = os.environ.get('DIFFTEST_WORKDIR', '/tmp/nexus-difftest')
+P = 'dt/'
+
+
+def client():
+    # Unchanged handler style: an endpoint for the baseline store; the stand-in ignores it.
+    return boto3.client('s3', endpoint_url=os.environ.get('NEXUS_S3_ENDPOINT'),
+                        config=Config(retries={'max_attempts': 1}))
+
+
+def resource():
+    return boto3.resource('s3', endpoint_url=os.environ.get('NEXUS_S3_ENDPOINT'))
+
+
+_TEMP_SUFFIX = re.compile(r'\.[0-9a-fA-F]{8}\b')
+
+
+def norm(value):
+    """JSON-able, run-independent form of a boto3 result."""
+    if isinstance(value, dict):
+        out = {}
+        for key, item in value.items():
+            if key == 'ResponseMetadata':
+                out[key] = {
+                    'HTTPStatusCode': item.get('HTTPStatusCode'),
+                    'RetryAttempts': item.get('RetryAttempts'),
+                    'RequestId': '<set>' if item.get('RequestId') else item.get('RequestId', '<absent>'),
+                    'HostId': '<set>' if item.get('HostId') else item.get('HostId', '<absent>'),
+                }
+            else:
+                out[key] = norm(item)
+        return out
+    if isinstance(value, (list, tuple)):
+        return [norm(item) for item in value]
+    if isinstance(value, datetime.datetime):
+        offset = value.utcoffset()
+        return {'<datetime>': 'aware' if offset is not None else 'naive',
+                'utcoffset': None if offset is None else offset.total_seconds()}
+    if isinstance(value, (bytes, bytearray)):
+        return {'<bytes>': len(value), 'sha256': hashlib.sha256(value).hexdigest()[:16],
+                'head': bytes(value[:32]).decode('latin-1')}
+    if hasattr(value, 'read') and hasattr(value, 'iter_chunks'):
+        return {'<StreamingBody>': norm(value.read())}
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    return {'<object>': type(value).__name__}
+
+
+def norm_error(error):
+    record = {'exception': f'{type(error).__module__}.{type(error).__qualname__}',
+              'message': _TEMP_SUFFIX.sub('.<tmp>', str(error))}
+    if isinstance(error, botocore.exceptions.ClientError):
+        record['operation_name'] = error.operation_name
+        record['response'] = norm(error.response)
+        record['is_client_error'] = True
+    return record
+
+
+CASES = []
+
+
+def case(fn):
+    CASES.append(fn)
+    return fn
+
+
+def body(n, seed=0):
+    return bytes((i * 31 + seed) % 251 for i in range(n))
+
+
+# ---- PutObject / GetObject ----
+
+@case
+def put_bytes(s3):
+    return s3.put_object(Bucket=BUCKET, Key=P + 'bytes', Body=body(1000))
+
+
+@case
+def put_str_with_type_and_metadata(s3):
+    return s3.put_object(Bucket=BUCKET, Key=P + 'text.txt', Body='line one\nline two\r\nline three\n\nlast',
+                         ContentType='text/plain', Metadata={'owner': 'difftest', 'Mixed-Case': 'Value'})
+
+
+@case
+def put_fileobj_body(s3):
+    return s3.put_object(Bucket=BUCKET, Key=P + 'fileobj', Body=io.BytesIO(body(5000, 3)))
+
+
+@case
+def put_empty(s3):
+    return s3.put_object(Bucket=BUCKET, Key=P + 'empty', Body=b'')
+
+
+@case
+def put_no_body(s3):
+    return s3.put_object(Bucket=BUCKET, Key=P + 'nobody')
+
+
+@case
+def put_unicode_key(s3):
+    return s3.put_object(Bucket=BUCKET, Key=P + 'ünï cødé/ key+with spaces&?.txt', Body=b'unicode')
+
+
+@case
+def get_full(s3):
+    return s3.get_object(Bucket=BUCKET, Key=P + 'text.txt')
+
+
+@case
+def get_bytes_body(s3):
+    return s3.get_object(Bucket=BUCKET, Key=P + 'bytes')
+
+
+@case
+def get_empty(s3):
+    return s3.get_object(Bucket=BUCKET, Key=P + 'empty')
+
+
+@case
+def get_unicode_key(s3):
+    return s3.get_object(Bucket=BUCKET, Key=P + 'ünï cødé/ key+with spaces&?.txt')
+
+
+@case
+def get_range_first_bytes(s3):
+    return s3.get_object(Bucket=BUCKET, Key=P + 'bytes', Range='bytes=0-9')
+
+
+@case
+def get_range_open_end(s3):
+    return s3.get_object(Bucket=BUCKET, Key=P + 'bytes', Range='bytes=990-')
+
+
+@case
+def get_range_suffix(s3):
+    return s3.get_object(Bucket=BUCKET, Key=P + 'bytes', Range='bytes=-5')
+
+
+@case
+def get_range_past_end(s3):
+    return s3.get_object(Bucket=BUCKET, Key=P + 'bytes', Range='bytes=995-5000')
+
+
+@case
+def get_range_not_satisfiable(s3):
+    return s3.get_object(Bucket=BUCKET, Key=P + 'bytes', Range='bytes=5000-6000')
+
+
+@case
+def get_if_match_ok(s3):
+    etag = s3.head_object(Bucket=BUCKET, Key=P + 'bytes')['ETag']
+    return s3.get_object(Bucket=BUCKET, Key=P + 'bytes', IfMatch=etag)
+
+
+@case
+def get_if_match_fails(s3):
+    return s3.get_object(Bucket=BUCKET, Key=P + 'bytes', IfMatch='"00000000000000000000000000000000"')
+
+
+@case
+def get_if_none_match_not_modified(s3):
+    etag = s3.head_object(Bucket=BUCKET, Key=P + 'bytes')['ETag']
+    return s3.get_object(Bucket=BUCKET, Key=P + 'bytes', IfNoneMatch=etag)
+
+
+@case
+def get_if_none_match_other(s3):
+    return s3.get_object(Bucket=BUCKET, Key=P + 'bytes', IfNoneMatch='"00000000000000000000000000000000"')
+
+
+@case
+def get_missing_key(s3):
+    return s3.get_object(Bucket=BUCKET, Key=P + 'does-not-exist')
+
+
+@case
+def get_missing_key_modeled_class(s3):
+    try:
+        s3.get_object(Bucket=BUCKET, Key=P + 'does-not-exist')
+    except s3.exceptions.NoSuchKey as e:
+        return {'caught': 'NoSuchKey', 'is_client_error': isinstance(e, botocore.exceptions.ClientError)}
+    return {'caught': None}
+
+
+@case
+def get_missing_bucket(s3):
+    return s3.get_object(Bucket=MISSING, Key='k')
+
+
+@case
+def get_missing_bucket_modeled_class(s3):
+    try:
+        s3.list_objects_v2(Bucket=MISSING)
+    except s3.exceptions.NoSuchBucket as e:
+        return {'caught': 'NoSuchBucket', 'code': e.response['Error']['Code']}
+    return {'caught': None}
+
+
+@case
+def get_denied_bucket(s3):
+    return s3.get_object(Bucket=DENIED, Key='secret')
+
+
+@case
+def put_denied_bucket(s3):
+    return s3.put_object(Bucket=DENIED, Key='k', Body=b'x')
+
+
+# ---- StreamingBody ----
+
+@case
+def body_read_amounts(s3):
+    b = s3.get_object(Bucket=BUCKET, Key=P + 'text.txt')['Body']
+    parts = [b.read(4), b.read(0), b.read(10), b.read(), b.read(3), b.read()]
+    return {'parts': [norm(p) for p in parts], 'readable': b.readable()}
+
+
+@case
+def body_iter_chunks(s3):
+    b = s3.get_object(Bucket=BUCKET, Key=P + 'bytes')['Body']
+    return [len(c) for c in b.iter_chunks(chunk_size=300)]
+
+
+@case
+def body_default_iteration(s3):
+    return [len(c) for c in s3.get_object(Bucket=BUCKET, Key=P + 'fileobj')['Body']]
+
+
+@case
+def body_iter_lines(s3):
+    b = s3.get_object(Bucket=BUCKET, Key=P + 'text.txt')['Body']
+    return [line.decode() for line in b.iter_lines(chunk_size=5)]
+
+
+@case
+def body_iter_lines_keepends(s3):
+    b = s3.get_object(Bucket=BUCKET, Key=P + 'text.txt')['Body']
+    return [line.decode() for line in b.iter_lines(keepends=True)]
+
+
+@case
+def body_context_manager(s3):
+    b = s3.get_object(Bucket=BUCKET, Key=P + 'text.txt')['Body']
+    with b as stream:
+        data = stream.read()
+    return {'data': data.decode()}
+
+
+@case
+def body_close_early(s3):
+    b = s3.get_object(Bucket=BUCKET, Key=P + 'bytes')['Body']
+    first = b.read(10)
+    b.close()
+    return norm(first)
+
+
+# ---- HeadObject ----
+
+@case
+def head_existing(s3):
+    return s3.head_object(Bucket=BUCKET, Key=P + 'text.txt')
+
+
+@case
+def head_missing(s3):
+    return s3.head_object(Bucket=BUCKET, Key=P + 'nope')
+
+
+@case
+def head_missing_bucket(s3):
+    return s3.head_object(Bucket=MISSING, Key='nope')
+
+
+@case
+def head_denied(s3):
+    return s3.head_object(Bucket=DENIED, Key='secret')
+
+
+@case
+def head_if_match_fails(s3):
+    return s3.head_object(Bucket=BUCKET, Key=P + 'bytes', IfMatch='"00000000000000000000000000000000"')
+
+
+@case
+def head_if_none_match(s3):
+    etag = s3.head_object(Bucket=BUCKET, Key=P + 'bytes')['ETag']
+    return s3.head_object(Bucket=BUCKET, Key=P + 'bytes', IfNoneMatch=etag)
+
+
+@case
+def head_range(s3):
+    return s3.head_object(Bucket=BUCKET, Key=P + 'bytes', Range='bytes=0-9')
+
+
+@case
+def last_modified_ordering(s3):
+    first = s3.head_object(Bucket=BUCKET, Key=P + 'bytes')['LastModified']
+    s3.put_object(Bucket=BUCKET, Key=P + 'later', Body=b'later')
+    later = s3.head_object(Bucket=BUCKET, Key=P + 'later')['LastModified']
+    listed = {c['Key']: c['LastModified'] for c in s3.list_objects_v2(Bucket=BUCKET, Prefix=P)['Contents']}
+    now = datetime.datetime.now(datetime.timezone.utc)
+    return {'later_not_before_first': later >= first, 'not_in_future': later <= now + datetime.timedelta(seconds=5),
+            'recent': now - later < datetime.timedelta(minutes=10),
+            'list_matches_head_to_the_second': abs((listed[P + 'later'] - later).total_seconds()) < 1,
+            'head_has_no_fraction': later.microsecond == 0}
+
+
+# ---- Delete ----
+
+@case
+def delete_existing(s3):
+    s3.put_object(Bucket=BUCKET, Key=P + 'to-delete', Body=b'x')
+    return s3.delete_object(Bucket=BUCKET, Key=P + 'to-delete')
+
+
+@case
+def delete_missing(s3):
+    return s3.delete_object(Bucket=BUCKET, Key=P + 'never-existed')
+
+
+@case
+def delete_missing_bucket(s3):
+    return s3.delete_object(Bucket=MISSING, Key='k')
+
+
+@case
+def delete_objects_mixed(s3):
+    for k in ('d1', 'd2'):
+        s3.put_object(Bucket=BUCKET, Key=P + k, Body=b'x')
+    return s3.delete_objects(Bucket=BUCKET, Delete={'Objects': [{'Key': P + 'd1'}, {'Key': P + 'd2'},
+                                                                {'Key': P + 'd-missing'}]})
+
+
+@case
+def delete_objects_quiet(s3):
+    s3.put_object(Bucket=BUCKET, Key=P + 'q1', Body=b'x')
+    return s3.delete_objects(Bucket=BUCKET, Delete={'Objects': [{'Key': P + 'q1'}], 'Quiet': True})
+
+
+@case
+def delete_objects_gone(s3):
+    return s3.list_objects_v2(Bucket=BUCKET, Prefix=P + 'd')
+
+
+# ---- ListObjectsV2 and the paginator ----
+
+def _tree(s3):
+    for k in ('tree/a.txt', 'tree/b.txt', 'tree/sub/c.txt', 'tree/sub/d.txt', 'tree/sub2/e.txt', 'tree/z.txt'):
+        s3.put_object(Bucket=BUCKET, Key=P + k, Body=k.encode())
+
+
+@case
+def list_prefix(s3):
+    _tree(s3)
+    return s3.list_objects_v2(Bucket=BUCKET, Prefix=P + 'tree/')
+
+
+@case
+def list_delimiter(s3):
+    return s3.list_objects_v2(Bucket=BUCKET, Prefix=P + 'tree/', Delimiter='/')
+
+
+@case
+def list_max_keys_and_continue(s3):
+    first = s3.list_objects_v2(Bucket=BUCKET, Prefix=P + 'tree/', MaxKeys=2)
+    second = s3.list_objects_v2(Bucket=BUCKET, Prefix=P + 'tree/', MaxKeys=2,
+                                ContinuationToken=first['NextContinuationToken'])
+    token_types = [type(first.get('NextContinuationToken')).__name__]
+    first.pop('NextContinuationToken', None)
+    second.pop('NextContinuationToken', None)
+    second.pop('ContinuationToken', None)
+    return {'first': norm(first), 'second': norm(second), 'token_types': token_types}
+
+
+@case
+def list_delimiter_max_keys(s3):
+    page = s3.list_objects_v2(Bucket=BUCKET, Prefix=P + 'tree/', Delimiter='/', MaxKeys=3)
+    page.pop('NextContinuationToken', None)
+    return page
+
+
+@case
+def list_start_after(s3):
+    return s3.list_objects_v2(Bucket=BUCKET, Prefix=P + 'tree/', StartAfter=P + 'tree/sub/c.txt')
+
+
+@case
+def list_empty_result(s3):
+    return s3.list_objects_v2(Bucket=BUCKET, Prefix=P + 'nothing-here/')
+
+
+@case
+def list_missing_bucket(s3):
+    return s3.list_objects_v2(Bucket=MISSING)
+
+
+@case
+def list_denied_bucket(s3):
+    return s3.list_objects_v2(Bucket=DENIED)
+
+
+@case
+def paginate_pages(s3):
+    pages = s3.get_paginator('list_objects_v2').paginate(Bucket=BUCKET, Prefix=P + 'tree/',
+                                                         PaginationConfig={'PageSize': 2})
+    return [[c['Key'] for c in page.get('Contents', [])] for page in pages]
+
+
+@case
+def paginate_delimiter(s3):
+    pages = s3.get_paginator('list_objects_v2').paginate(Bucket=BUCKET, Prefix=P + 'tree/', Delimiter='/',
+                                                         PaginationConfig={'PageSize': 2})
+    return [{'keys': [c['Key'] for c in page.get('Contents', [])],
+             'prefixes': [c['Prefix'] for c in page.get('CommonPrefixes', [])],
+             'KeyCount': page.get('KeyCount'), 'IsTruncated': page.get('IsTruncated')} for page in pages]
+
+
+@case
+def paginate_max_items_and_resume(s3):
+    paginator = s3.get_paginator('list_objects_v2')
+    first = paginator.paginate(Bucket=BUCKET, Prefix=P + 'tree/', PaginationConfig={'PageSize': 2, 'MaxItems': 3})
+    keys = [[c['Key'] for c in page.get('Contents', [])] for page in first]
+    rest = paginator.paginate(Bucket=BUCKET, Prefix=P + 'tree/',
+                              PaginationConfig={'PageSize': 2, 'StartingToken': first.resume_token})
+    return {'first': keys, 'rest': [[c['Key'] for c in page.get('Contents', [])] for page in rest],
+            'resume_token_type': type(first.resume_token).__name__}
+
+
+@case
+def paginate_build_full_result(s3):
+    result = s3.get_paginator('list_objects_v2').paginate(
+        Bucket=BUCKET, Prefix=P + 'tree/', PaginationConfig={'PageSize': 4, 'MaxItems': 5}).build_full_result()
+    return {'keys': [c['Key'] for c in result.get('Contents', [])], 'fields': sorted(result),
+            'next_token_type': type(result.get('NextToken')).__name__}
+
+
+@case
+def paginate_search(s3):
+    pages = s3.get_paginator('list_objects_v2').paginate(Bucket=BUCKET, Prefix=P + 'tree/')
+    return list(pages.search('Contents[].Key'))
+
+
+@case
+def paginate_missing_bucket(s3):
+    return list(s3.get_paginator('list_objects_v2').paginate(Bucket=MISSING))
+
+
+# ---- CopyObject ----
+
+@case
+def copy_dict_source(s3):
+    return s3.copy_object(Bucket=BUCKET, Key=P + 'copy1', CopySource={'Bucket': BUCKET, 'Key': P + 'text.txt'})
+
+
+@case
+def copy_keeps_metadata(s3):
+    return s3.head_object(Bucket=BUCKET, Key=P + 'copy1')
+
+
+@case
+def copy_str_source(s3):
+    return s3.copy_object(Bucket=BUCKET, Key=P + 'copy2', CopySource=f'{BUCKET}/{P}bytes')
+
+
+@case
+def copy_replace_metadata(s3):
+    s3.copy_object(Bucket=BUCKET, Key=P + 'copy3', CopySource={'Bucket': BUCKET, 'Key': P + 'text.txt'},
+                   MetadataDirective='REPLACE', ContentType='application/x-replaced', Metadata={'new': 'meta'})
+    return s3.head_object(Bucket=BUCKET, Key=P + 'copy3')
+
+
+@case
+def copy_missing_source(s3):
+    return s3.copy_object(Bucket=BUCKET, Key=P + 'copy4', CopySource={'Bucket': BUCKET, 'Key': P + 'nope'})
+
+
+@case
+def copy_to_denied(s3):
+    return s3.copy_object(Bucket=DENIED, Key='copy', CopySource={'Bucket': BUCKET, 'Key': P + 'bytes'})
+
+
+@case
+def copy_from_denied(s3):
+    return s3.copy_object(Bucket=BUCKET, Key=P + 'stolen', CopySource={'Bucket': DENIED, 'Key': 'secret'})
+
+
+# ---- Transfers ----
+
+def _workfile(name, data=None):
+    path = os.path.join(WORKDIR, name)
+    if data is not None:
+        with open(path, 'wb') as f:
+            f.write(data)
+    return path
+
+
+def _digest(path):
+    h = hashlib.sha256()
+    with open(path, 'rb') as f:
+        for chunk in iter(lambda: f.read(1 << 20), b''):
+            h.update(chunk)
+    return {'size': os.path.getsize(path), 'sha256': h.hexdigest()[:16]}
+
+
+@case
+def upload_file_small(s3):
+    seen = []
+    result = s3.upload_file(_workfile('up-small', body(70000, 5)), BUCKET, P + 'up-small',
+                            ExtraArgs={'ContentType': 'application/x-up', 'Metadata': {'via': 'upload_file'}},
+                            Callback=seen.append)
+    return {'result': result, 'callback_total': sum(seen), 'head': norm(s3.head_object(Bucket=BUCKET,
+                                                                                        Key=P + 'up-small'))}
+
+
+@case
+def download_file_small(s3):
+    seen = []
+    path = _workfile('down-small')
+    result = s3.download_file(BUCKET, P + 'up-small', path, Callback=seen.append)
+    return {'result': result, 'callback_total': sum(seen), 'file': _digest(path),
+            'leftovers': sorted(n for n in os.listdir(WORKDIR) if n.startswith('down-small.'))}
+
+
+@case
+def download_file_missing(s3):
+    return s3.download_file(BUCKET, P + 'nope', _workfile('down-missing'))
+
+
+@case
+def download_file_missing_leaves_nothing(s3):
+    try:
+        s3.download_file(BUCKET, P + 'nope', _workfile('down-missing2'))
+    except botocore.exceptions.ClientError:
+        pass
+    return sorted(n for n in os.listdir(WORKDIR) if n.startswith('down-missing2'))
+
+
+@case
+def download_file_denied(s3):
+    return s3.download_file(DENIED, 'secret', _workfile('down-denied'))
+
+
+@case
+def download_file_into_missing_dir(s3):
+    return s3.download_file(BUCKET, P + 'up-small', os.path.join(WORKDIR, 'no-such-dir', 'f'))
+
+
+@case
+def upload_file_missing_bucket(s3):
+    return s3.upload_file(_workfile('up-x', b'abc'), MISSING, 'k')
+
+
+@case
+def upload_file_denied(s3):
+    return s3.upload_file(_workfile('up-x', b'abc'), DENIED, 'k')
+
+
+@case
+def upload_file_missing_local(s3):
+    return s3.upload_file(os.path.join(WORKDIR, 'no-such-file'), BUCKET, P + 'never')
+
+
+@case
+def upload_file_bad_extra_args(s3):
+    return s3.upload_file(_workfile('up-x', b'abc'), BUCKET, P + 'never', ExtraArgs={'Nope': 1})
+
+
+@case
+def download_file_bad_extra_args(s3):
+    return s3.download_file(BUCKET, P + 'up-small', _workfile('down-x'), ExtraArgs={'Range': 'bytes=0-1'})
+
+
+@case
+def upload_file_non_str_filename(s3):
+    return s3.upload_file(b'/tmp/x', BUCKET, P + 'never')
+
+
+@case
+def upload_fileobj_and_download_fileobj(s3):
+    seen_up, seen_down = [], []
+    s3.upload_fileobj(io.BytesIO(body(100000, 9)), BUCKET, P + 'fileobj2', ExtraArgs={'ContentType': 'a/b'},
+                      Callback=seen_up.append)
+    out = io.BytesIO()
+    s3.download_fileobj(BUCKET, P + 'fileobj2', out, Callback=seen_down.append)
+    return {'up': sum(seen_up), 'down': sum(seen_down), 'data': norm(out.getvalue()),
+            'head': norm(s3.head_object(Bucket=BUCKET, Key=P + 'fileobj2'))}
+
+
+@case
+def upload_fileobj_not_readable(s3):
+    return s3.upload_fileobj(b'not a file', BUCKET, P + 'never')
+
+
+@case
+def download_fileobj_missing(s3):
+    return s3.download_fileobj(BUCKET, P + 'nope', io.BytesIO())
+
+
+@case
+def managed_copy(s3):
+    seen = []
+    result = s3.copy({'Bucket': BUCKET, 'Key': P + 'up-small'}, BUCKET, P + 'managed-copy', Callback=seen.append)
+    return {'result': result, 'callback_total': sum(seen),
+            'head': norm(s3.head_object(Bucket=BUCKET, Key=P + 'managed-copy'))}
+
+
+@case
+def managed_copy_missing_source(s3):
+    return s3.copy({'Bucket': BUCKET, 'Key': P + 'nope'}, BUCKET, P + 'managed-copy2')
+
+
+@case
+def transfer_config_small_threshold(s3):
+    # A TransferConfig is accepted; the stored object is the same.
+    path = _workfile('up-cfg', body(300000, 11))
+    s3.upload_file(path, BUCKET, P + 'up-cfg', Config=TransferConfig(multipart_threshold=5 * 1024 * 1024,
+                                                                     max_concurrency=2))
+    out = _workfile('down-cfg')
+    s3.download_file(BUCKET, P + 'up-cfg', out, Config=TransferConfig(io_chunksize=4096))
+    return _digest(out)
+
+
+# ---- Resource API ----
+
+@case
+def resource_object_attributes(s3):
+    obj = resource().Object(BUCKET, P + 'text.txt')
+    return {'content_length': obj.content_length, 'e_tag': obj.e_tag, 'content_type': obj.content_type,
+            'metadata': obj.metadata, 'last_modified': norm(obj.last_modified), 'version_id': obj.version_id,
+            'repr': repr(obj), 'bucket_name': obj.bucket_name, 'key': obj.key}
+
+
+@case
+def resource_object_get_put_delete(s3):
+    obj = resource().Bucket(BUCKET).Object(P + 'res-obj')
+    put = obj.put(Body=b'resource body', ContentType='text/x-res')
+    got = obj.get()
+    deleted = obj.delete()
+    return {'put': norm(put), 'get': norm(got), 'delete': norm(deleted)}
+
+
+@case
+def resource_object_load_missing(s3):
+    resource().Object(BUCKET, P + 'nope').load()
+
+
+@case
+def resource_missing_attribute(s3):
+    return resource().Object(BUCKET, P + 'nope').content_length
+
+
+@case
+def resource_identity(s3):
+    r = resource()
+    return {'eq': r.Object(BUCKET, 'k') == r.Object(BUCKET, 'k'),
+            'ne': r.Object(BUCKET, 'k') == r.Object(BUCKET, 'j'),
+            'bucket': repr(r.Bucket(BUCKET)), 'summary': repr(r.ObjectSummary(BUCKET, 'k')),
+            'hash_eq': hash(r.Object(BUCKET, 'k')) == hash(r.Object(BUCKET, 'k'))}
+
+
+@case
+def resource_missing_identifier(s3):
+    return resource().Object(BUCKET)
+
+
+@case
+def resource_collection_filter(s3):
+    summaries = list(resource().Bucket(BUCKET).objects.filter(Prefix=P + 'tree/'))
+    return [{'key': s.key, 'size': s.size, 'e_tag': s.e_tag, 'bucket_name': s.bucket_name,
+             'storage_class': s.storage_class, 'last_modified': norm(s.last_modified), 'repr': repr(s)}
+            for s in summaries]
+
+
+@case
+def resource_collection_limit_and_pages(s3):
+    objects = resource().Bucket(BUCKET).objects
+    return {'limit': [s.key for s in objects.filter(Prefix=P + 'tree/').limit(2)],
+            'pages': [len(p) for p in objects.filter(Prefix=P + 'tree/').page_size(4).pages()],
+            'all_count': len(list(objects.all()))}
+
+
+@case
+def resource_summary_object_and_get(s3):
+    summary = next(iter(resource().Bucket(BUCKET).objects.filter(Prefix=P + 'tree/a')))
+    return {'object': repr(summary.Object()), 'get': norm(summary.get())}
+
+
+@case
+def resource_bucket_transfers(s3):
+    bucket = resource().Bucket(BUCKET)
+    bucket.upload_file(_workfile('res-up', body(20000, 2)), P + 'res-up')
+    path = _workfile('res-down')
+    bucket.download_file(P + 'res-up', path)
+    obj = bucket.Object(P + 'res-up')
+    path2 = _workfile('res-down2')
+    obj.download_file(path2)
+    obj.upload_file(_workfile('res-up2', body(100, 4)))
+    return {'bucket_down': _digest(path), 'object_down': _digest(path2), 'after_upload': obj.content_length}
+
+
+@case
+def resource_bucket_put_object(s3):
+    obj = resource().Bucket(BUCKET).put_object(Key=P + 'bucket-put', Body=b'from bucket')
+    return {'type': type(obj).__name__, 'repr': repr(obj), 'size': obj.content_length}
+
+
+@case
+def resource_collection_delete(s3):
+    bucket = resource().Bucket(BUCKET)
+    for i in range(3):
+        bucket.put_object(Key=P + f'coll-del/{i}', Body=b'x')
+    responses = bucket.objects.filter(Prefix=P + 'coll-del/').delete()
+    return {'responses': norm(responses), 'left': [s.key for s in bucket.objects.filter(Prefix=P + 'coll-del/')]}
+
+
+# ---- Parameter validation and the error classes ----
+
+@case
+def validation_missing_key(s3):
+    return s3.get_object(Bucket=BUCKET)
+
+
+@case
+def validation_unknown_param(s3):
+    return s3.put_object(Bucket=BUCKET, Key=P + 'x', Body=b'x', Bogus=1)
+
+
+@case
+def validation_bad_types(s3):
+    return s3.put_object(Bucket=BUCKET, Key=7, Body=3.5, Metadata={'a': 1}, ContentType=None)
+
+
+@case
+def validation_bad_types_no_metadata(s3):
+    return s3.put_object(Bucket=BUCKET, Key=7, Body=3.5, ContentType=None)
+
+
+@case
+def validation_non_ascii_metadata(s3):
+    return s3.put_object(Bucket=BUCKET, Key=P + 'x', Body=b'x', Metadata={'name': 'café'})
+
+
+@case
+def validation_empty_key(s3):
+    return s3.head_object(Bucket=BUCKET, Key='')
+
+
+@case
+def validation_bad_bucket_name(s3):
+    return s3.list_objects_v2(Bucket='not/a/bucket')
+
+
+@case
+def validation_delete_objects_shape(s3):
+    return s3.delete_objects(Bucket=BUCKET, Delete={'Objects': [{'Kee': 'x'}], 'Quiet': 'yes'})
+
+
+@case
+def validation_copy_source_dict(s3):
+    return s3.copy_object(Bucket=BUCKET, Key=P + 'x', CopySource={'Key': 'x'})
+
+
+@case
+def validation_max_keys_type(s3):
+    return s3.list_objects_v2(Bucket=BUCKET, MaxKeys='10')
+
+
+@case
+def error_classes(s3):
+    names = ['ClientError', 'ParamValidationError', 'NoCredentialsError', 'BotoCoreError', 'NoRegionError',
+             'EndpointConnectionError', 'PartialCredentialsError', 'IncompleteReadError', 'PaginationError']
+    return {n: [c.__name__ for c in getattr(botocore.exceptions, n).__mro__] for n in names}
+
+
+@case
+def client_shape(s3):
+    return {'class': type(s3).__name__, 'region': s3.meta.region_name,
+            'can_paginate': [s3.can_paginate('list_objects_v2'), s3.can_paginate('get_object')],
+            'exceptions': sorted(n for n in ('NoSuchKey', 'NoSuchBucket', 'NoSuchUpload', 'BucketAlreadyExists')
+                                 if issubclass(getattr(s3.exceptions, n), botocore.exceptions.ClientError)),
+            'session_client': type(boto3.session.Session().client(
+                's3', endpoint_url=os.environ.get('NEXUS_S3_ENDPOINT'))).__name__}
+
+
+@case
+def not_pageable(s3):
+    return s3.get_paginator('get_object')
+
+
+def _large(s3, mib):
+    data_path = os.path.join(WORKDIR, 'large-up')
+    with open(data_path, 'wb') as f:
+        block = body(1 << 20, 17)
+        for i in range(mib):
+            f.write(block[i % 7:] + block[:i % 7])
+    seen_up, seen_down = [], []
+    s3.upload_file(data_path, BUCKET, P + 'large', Callback=seen_up.append)
+    head = s3.head_object(Bucket=BUCKET, Key=P + 'large')
+    out = os.path.join(WORKDIR, 'large-down')
+    s3.download_file(BUCKET, P + 'large', out, Callback=seen_down.append)
+    ranged = s3.get_object(Bucket=BUCKET, Key=P + 'large', Range=f'bytes={(mib << 20) - 10}-')
+    result = {'source': _digest(data_path), 'downloaded': _digest(out), 'callback_up': sum(seen_up),
+              'callback_down': sum(seen_down), 'content_length': head['ContentLength'],
+              'etag': head['ETag'], 'tail': norm(ranged['Body'].read())}
+    os.remove(out)
+    os.remove(data_path)
+    return result
+
+
+def run_case(fn, s3):
+    try:
+        value = fn(s3)
+        return {'case': fn.__name__, 'result': norm(value)}
+    except Exception as e:  # every outcome, error or not, is part of the record
+        return {'case': fn.__name__, 'error': norm_error(e)}
+
+
+def clean(s3):
+    paginator = s3.get_paginator('list_objects_v2')
+    for page in paginator.paginate(Bucket=BUCKET, Prefix=P):
+        keys = [{'Key': c['Key']} for c in page.get('Contents', [])]
+        if keys:
+            s3.delete_objects(Bucket=BUCKET, Delete={'Objects': keys, 'Quiet': True})
+
+
+def main(argv):
+    command = argv[1] if len(argv) > 1 else 'run'
+    s3 = client()
+    if command == 'setup':
+        for name in (BUCKET, DENIED):
+            s3.create_bucket(Bucket=name)
+        s3.put_object(Bucket=DENIED, Key='secret', Body=b'not for the function')
+        print(json.dumps({'setup': 'ok'}))
+        return 0
+    large_mib = int(argv[argv.index('--large-mib') + 1]) if '--large-mib' in argv else 0
+    only = argv[argv.index('--only') + 1].split(',') if '--only' in argv else None
+    os.makedirs(WORKDIR, exist_ok=True)
+    for name in os.listdir(WORKDIR):
+        path = os.path.join(WORKDIR, name)
+        if os.path.isfile(path):
+            os.remove(path)
+    clean(s3)
+    records = [run_case(fn, s3) for fn in CASES if only is None or fn.__name__ in only]
+    if large_mib:
+        def large_object_transfer(client):
+            return _large(client, large_mib)
+        records.append(run_case(large_object_transfer, s3))
+    clean(s3)
+    suspicious = ('socket', 'ssl', 'http.client', 'urllib3', 'requests', 'email', 'dateutil',
+                  's3transfer', 'concurrent.futures')
+    print(json.dumps({'mode': os.environ.get('NEXUS_IO', 'baseline'), 'boto3': boto3.__version__,
+                      'botocore': botocore.__version__, 'boto3_file': boto3.__file__,
+                      'botocore_file': botocore.__file__,
+                      'modules': [m for m in suspicious if m in sys.modules],
+                      'cases': records}, indent=1, sort_keys=True))
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main(sys.argv))
