@@ -1,0 +1,85 @@
+// Copyright (c) Nexus contributors.
+// Licensed under the MIT license.
+
+using System.Buffers.Binary;
+using Nexus.Vmm.VState;
+
+namespace Nexus.Vmm.Arch.X64;
+
+/// <summary>
+/// Loads an uncompressed x86-64 ELF kernel (vmlinux or a test guest): every PT_LOAD segment at its
+/// physical address, checked against the file and guest RAM. Returns the 64-bit entry point.
+/// </summary>
+public static class ElfLoader
+{
+    private const uint PtLoad = 1;
+
+    public static ulong Load(GuestMemory memory, string path)
+    {
+        var image = File.ReadAllBytes(path);
+        return Load(memory, image, path);
+    }
+
+    public static ulong Load(GuestMemory memory, ReadOnlySpan<byte> image, string name)
+    {
+        if (image.Length < 64 || !image[..4].SequenceEqual((ReadOnlySpan<byte>)[0x7f, (byte)'E', (byte)'L', (byte)'F']))
+        {
+            throw new InvalidDataException($"{name}: not an ELF file (a vmlinux is needed; a bzImage is not supported)");
+        }
+
+        if (image[4] != 2 || image[5] != 1 || BinaryPrimitives.ReadUInt16LittleEndian(image[18..]) != 62)
+        {
+            throw new InvalidDataException($"{name}: not a little-endian 64-bit x86-64 ELF");
+        }
+
+        var entry = BinaryPrimitives.ReadUInt64LittleEndian(image[24..]);
+        var phoff = BinaryPrimitives.ReadUInt64LittleEndian(image[32..]);
+        var phentsize = BinaryPrimitives.ReadUInt16LittleEndian(image[54..]);
+        var phnum = BinaryPrimitives.ReadUInt16LittleEndian(image[56..]);
+        if (phentsize < 56 || phoff > (ulong)image.Length || (ulong)phnum * phentsize > (ulong)image.Length - phoff)
+        {
+            throw new InvalidDataException($"{name}: program header table (offset {phoff}, {phnum} x {phentsize}) is outside the file");
+        }
+
+        if (entry < Layout.HighMemoryStart)
+        {
+            throw new InvalidDataException($"{name}: entry point 0x{entry:x} is below 0x{Layout.HighMemoryStart:x}");
+        }
+
+        var loaded = 0;
+        for (var i = 0; i < phnum; i++)
+        {
+            var ph = image[(int)(phoff + (ulong)(i * phentsize))..];
+            if (BinaryPrimitives.ReadUInt32LittleEndian(ph) != PtLoad)
+            {
+                continue;
+            }
+
+            var offset = BinaryPrimitives.ReadUInt64LittleEndian(ph[8..]);
+            var paddr = BinaryPrimitives.ReadUInt64LittleEndian(ph[24..]);
+            var filesz = BinaryPrimitives.ReadUInt64LittleEndian(ph[32..]);
+            var memsz = BinaryPrimitives.ReadUInt64LittleEndian(ph[40..]);
+            if (offset > (ulong)image.Length || filesz > (ulong)image.Length - offset || memsz < filesz)
+            {
+                throw new InvalidDataException($"{name}: segment {i} (file offset {offset}, size {filesz}) is outside the file");
+            }
+
+            if (paddr < Layout.HighMemoryStart || !memory.IsValid(paddr, memsz) || memsz > int.MaxValue)
+            {
+                throw new InvalidDataException($"{name}: segment {i} at 0x{paddr:x}+0x{memsz:x} does not fit in guest RAM above 1 MiB");
+            }
+
+            var target = memory.GetSpan(paddr, (int)memsz);
+            image.Slice((int)offset, (int)filesz).CopyTo(target);
+            target[(int)filesz..].Clear();
+            loaded++;
+        }
+
+        if (loaded == 0)
+        {
+            throw new InvalidDataException($"{name}: no PT_LOAD segment");
+        }
+
+        return entry;
+    }
+}

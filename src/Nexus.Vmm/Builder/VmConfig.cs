@@ -1,0 +1,41 @@
+// Copyright (c) Nexus contributors.
+// Licensed under the MIT license.
+
+namespace Nexus.Vmm.Builder;
+
+/// <summary>A virtio-blk drive backed by a host file.</summary>
+public sealed record DriveConfig(string Path, bool ReadOnly = false);
+
+/// <summary>What to boot and with which devices.</summary>
+public sealed class VmConfig
+{
+    /// <summary>Firecracker's default command line plus the serial console.</summary>
+    public const string DefaultBootArgs = "console=ttyS0 reboot=k panic=1 pci=off nomodule i8042.noaux i8042.nomux i8042.nopnp i8042.dumbkbd";
+
+    /// <summary>Extra arguments for software-only KVM: hide what its emulator cannot run (see docs/vmm.md).</summary>
+    public const string SoftwareKvmBootArgs = "noxsave clearcpuid=smap,smep,popcnt,xsave,avx,avx2,avx512f";
+
+    /// <summary>Path of an uncompressed ELF kernel (vmlinux) or test guest.</summary>
+    public required string KernelPath { get; init; }
+
+    public ulong MemoryMiB { get; init; } = 128;
+
+    public int Vcpus { get; init; } = 1;
+
+    /// <summary>Kernel command line; null means <see cref="DefaultBootArgs"/> (plus root= and virtio devices).</summary>
+    public string? BootArgs { get; init; }
+
+    public IReadOnlyList<DriveConfig> Drives { get; init; } = [];
+
+    /// <summary>Size of the Nexus shared region in bytes (0: none); a multiple of 4 KiB.</summary>
+    public ulong NexusRegionSize { get; init; }
+
+    /// <summary>Where guest serial output goes (one byte at a time, on a vCPU thread).</summary>
+    public Action<byte>? ConsoleOutput { get; init; }
+
+    /// <summary>Back guest RAM with a memfd (MAP_SHARED) instead of anonymous memory.</summary>
+    public bool SharedMemory { get; init; }
+
+    /// <summary>Force (true) or forbid (false) the software-KVM CPUID profile; null: detect.</summary>
+    public bool? SoftwareKvmProfile { get; init; }
+}
