@@ -195,13 +195,20 @@ class ValidationTests(FrontendTestCase):
 
     def test_errors_are_collected_in_botocore_order(self):
         with self.assertRaises(ParamValidationError) as caught:
-            self.s3.put_object(Bucket='bucket', Body=3, Metadata={'a': 1})
+            self.s3.put_object(Bucket='bucket', Body=3, Metadata=['a'])
         self.assertEqual(str(caught.exception).splitlines()[1:], [
             'Missing required parameter in input: "Key"',
             "Invalid type for parameter Body, value: 3, type: <class 'int'>, valid types: <class 'bytes'>, "
             "<class 'bytearray'>, file-like object",
-            "Invalid type for parameter Metadata.a, value: 1, type: <class 'int'>, valid types: <class 'str'>",
+            "Invalid type for parameter Metadata, value: ['a'], type: <class 'list'>, valid types: <class 'dict'>",
         ])
+
+    def test_metadata_checked_for_ascii_before_validation(self):
+        with self.assertRaises(AttributeError):
+            self.s3.put_object(Bucket='bucket', Key='k', Metadata={'a': 1})
+        with self.assertRaises(ParamValidationError) as caught:
+            self.s3.put_object(Bucket='bucket', Key='k', Metadata={'a': 'é'})
+        self.assertIn('Non ascii characters found in S3 metadata for key "a", value: "é"', str(caught.exception))
 
     def test_bucket_name(self):
         with self.assertRaises(ParamValidationError) as caught:
