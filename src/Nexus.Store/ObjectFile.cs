@@ -1,0 +1,198 @@
+// Copyright (c) Nexus contributors.
+// Licensed under the MIT license.
+
+using System.Buffers.Binary;
+using System.Text;
+using Microsoft.Win32.SafeHandles;
+
+namespace Nexus.Store;
+
+/// <summary>An object's metadata: what HEAD returns and the object file's trailer holds.</summary>
+internal sealed record ObjectInfo(
+    string Key,
+    long Size,
+    string ETag,
+    DateTimeOffset LastModified,
+    string ContentType,
+    IReadOnlyList<KeyValuePair<string, string>> Headers,
+    IReadOnlyList<KeyValuePair<string, string>> Metadata);
+
+/// <summary>
+/// The object file format: the body bytes first (so a GET streams from offset 0 and the body is written
+/// as it arrives), then a metadata trailer, then an 8-byte footer: trailer length (uint32 LE) and "NXO1".
+/// A file is only ever visible under its final name after it was written whole and fsynced, so body
+/// and metadata always change together.
+/// </summary>
+internal static class ObjectFile
+{
+    public const int FooterSize = 8;
+    private const uint Magic = 0x314F584E; // "NXO1" little-endian
+    private const byte Version = 1;
+    private const int MaxTrailer = 64 * 1024;
+
+    public static byte[] EncodeTrailer(ObjectInfo info)
+    {
+        using var memory = new MemoryStream(256);
+        using (var writer = new BinaryWriter(memory, Encoding.UTF8, leaveOpen: true))
+        {
+            writer.Write(Version);
+            writer.Write(info.Key);
+            writer.Write(info.Size);
+            writer.Write(info.ETag);
+            writer.Write(info.LastModified.ToUnixTimeMilliseconds());
+            writer.Write(info.ContentType);
+            WritePairs(writer, info.Headers);
+            WritePairs(writer, info.Metadata);
+        }
+
+        var length = (int)memory.Length;
+        Span<byte> footer = stackalloc byte[FooterSize];
+        BinaryPrimitives.WriteUInt32LittleEndian(footer, (uint)length);
+        BinaryPrimitives.WriteUInt32LittleEndian(footer[4..], Magic);
+        memory.Write(footer);
+        return memory.ToArray();
+    }
+
+    /// <summary>Reads an object file's metadata through its open handle (two preads at the end).</summary>
+    public static ObjectInfo ReadInfo(SafeFileHandle handle, long fileLength, string path)
+    {
+        if (fileLength < FooterSize)
+        {
+            throw new InvalidDataException($"{path}: {fileLength} bytes is too short for an object file.");
+        }
+
+        Span<byte> footer = stackalloc byte[FooterSize];
+        ReadExactly(handle, footer, fileLength - FooterSize, path);
+        var trailerLength = BinaryPrimitives.ReadUInt32LittleEndian(footer);
+        if (BinaryPrimitives.ReadUInt32LittleEndian(footer[4..]) != Magic || trailerLength > MaxTrailer || trailerLength + FooterSize > fileLength)
+        {
+            throw new InvalidDataException($"{path}: not an object file (bad footer).");
+        }
+
+        var trailer = new byte[trailerLength];
+        ReadExactly(handle, trailer, fileLength - FooterSize - trailerLength, path);
+        return DecodeTrailer(trailer, fileLength - FooterSize - trailerLength, path);
+    }
+
+    /// <summary>Decodes the object file held whole in <paramref name="file"/> (small objects).</summary>
+    public static ObjectInfo ReadInfo(ReadOnlySpan<byte> file, string path)
+    {
+        if (file.Length < FooterSize)
+        {
+            throw new InvalidDataException($"{path}: {file.Length} bytes is too short for an object file.");
+        }
+
+        var footer = file[^FooterSize..];
+        var trailerLength = BinaryPrimitives.ReadUInt32LittleEndian(footer);
+        if (BinaryPrimitives.ReadUInt32LittleEndian(footer[4..]) != Magic || trailerLength > MaxTrailer || trailerLength + FooterSize > file.Length)
+        {
+            throw new InvalidDataException($"{path}: not an object file (bad footer).");
+        }
+
+        var bodyLength = file.Length - FooterSize - (int)trailerLength;
+        return DecodeTrailer(file.Slice(bodyLength, (int)trailerLength).ToArray(), bodyLength, path);
+    }
+
+    private static ObjectInfo DecodeTrailer(byte[] trailer, long bodyLength, string path)
+    {
+        try
+        {
+            using var reader = new BinaryReader(new MemoryStream(trailer, writable: false), Encoding.UTF8);
+            if (reader.ReadByte() != Version)
+            {
+                throw new InvalidDataException($"{path}: unknown object file version.");
+            }
+
+            var key = reader.ReadString();
+            var size = reader.ReadInt64();
+            if (size != bodyLength)
+            {
+                throw new InvalidDataException($"{path}: body is {bodyLength} bytes, metadata says {size}.");
+            }
+
+            var etag = reader.ReadString();
+            var modified = DateTimeOffset.FromUnixTimeMilliseconds(reader.ReadInt64());
+            var contentType = reader.ReadString();
+            var headers = ReadPairs(reader);
+            var metadata = ReadPairs(reader);
+            return new ObjectInfo(key, size, etag, modified, contentType, headers, metadata);
+        }
+        catch (EndOfStreamException e)
+        {
+            throw new InvalidDataException($"{path}: truncated metadata trailer.", e);
+        }
+    }
+
+    private static void WritePairs(BinaryWriter writer, IReadOnlyList<KeyValuePair<string, string>> pairs)
+    {
+        writer.Write7BitEncodedInt(pairs.Count);
+        foreach (var (name, value) in pairs)
+        {
+            writer.Write(name);
+            writer.Write(value);
+        }
+    }
+
+    private static KeyValuePair<string, string>[] ReadPairs(BinaryReader reader)
+    {
+        var count = reader.Read7BitEncodedInt();
+        if (count is < 0 or > 1024)
+        {
+            throw new InvalidDataException("bad metadata count");
+        }
+
+        var pairs = new KeyValuePair<string, string>[count];
+        for (var i = 0; i < count; i++)
+        {
+            pairs[i] = new(reader.ReadString(), reader.ReadString());
+        }
+
+        return pairs;
+    }
+
+    private static void ReadExactly(SafeFileHandle handle, Span<byte> buffer, long offset, string path)
+    {
+        while (!buffer.IsEmpty)
+        {
+            var n = RandomAccess.Read(handle, buffer, offset);
+            if (n == 0)
+            {
+                throw new InvalidDataException($"{path}: file ended early.");
+            }
+
+            buffer = buffer[n..];
+            offset += n;
+        }
+    }
+}
+
+/// <summary>S3 lists keys in UTF-8 byte order; UTF-16 ordinal order differs for surrogates vs U+E000..U+FFFF.</summary>
+internal sealed class Utf8KeyComparer : IComparer<string>
+{
+    public static readonly Utf8KeyComparer Instance = new();
+
+    public int Compare(string? x, string? y)
+    {
+        if (ReferenceEquals(x, y))
+        {
+            return 0;
+        }
+
+        if (x is null || y is null)
+        {
+            return x is null ? -1 : 1;
+        }
+
+        var common = Math.Min(x.Length, y.Length);
+        var mismatch = x.AsSpan(0, common).CommonPrefixLength(y.AsSpan(0, common));
+        if (mismatch == common)
+        {
+            return x.Length - y.Length;
+        }
+
+        return Fix(x[mismatch]) - Fix(y[mismatch]);
+    }
+
+    // Surrogates (U+D800..U+DFFF) encode code points above U+FFFF, so they must sort after U+E000..U+FFFF.
+    private static int Fix(char c) => c < 0xD800 ? c : c >= 0xE000 ? c - 0x800 : c + 0x2000;
+}

@@ -1,0 +1,373 @@
+// Copyright (c) Nexus contributors.
+// Licensed under the MIT license.
+
+using System.Buffers.Text;
+using System.Text;
+using Microsoft.AspNetCore.Http;
+
+namespace Nexus.Store;
+
+internal sealed partial class S3Handler
+{
+    private const string OwnerId = "nexus";
+
+    private static readonly HashSet<string> s_listParams = ["prefix", "delimiter", "marker", "max-keys", "encoding-type", "list-type", "continuation-token", "start-after", "fetch-owner"];
+    private static readonly HashSet<string> s_noParams = [];
+
+    private async Task ServiceAsync(S3Request request)
+    {
+        if (!HttpMethods.IsGet(request.Request.Method) || HasSubresource(request, s_noParams))
+        {
+            throw Unsupported(request, "/", s_noParams);
+        }
+
+        Authorize(request, null, null, isWrite: false);
+        var xml = new S3Xml("ListAllMyBucketsResult")
+            .Open("Owner").Element("ID", OwnerId).Element("DisplayName", OwnerId).Close("Owner")
+            .Open("Buckets");
+        foreach (var bucket in _store.ListBuckets())
+        {
+            xml.Open("Bucket").Element("Name", bucket.Name).Element("CreationDate", bucket.Created).Close("Bucket");
+        }
+
+        await WriteXmlAsync(request, xml.Close("Buckets").Finish("ListAllMyBucketsResult"));
+    }
+
+    private async Task BucketAsync(S3Request request)
+    {
+        var method = request.Request.Method;
+        var name = request.Bucket;
+        if (HttpMethods.IsPut(method) && !HasSubresource(request, s_noParams))
+        {
+            Authorize(request, name, null, isWrite: true);
+            await ReceiveSmallBodyAsync(request, "CreateBucket");
+            _store.CreateBucket(name);
+            request.Response.Headers.Location = "/" + name;
+            return;
+        }
+
+        if (HttpMethods.IsHead(method))
+        {
+            Authorize(request, name, null, isWrite: false);
+            _store.GetBucket(name);
+            request.Response.Headers["x-amz-bucket-region"] = _options.Region;
+            return;
+        }
+
+        if (HttpMethods.IsDelete(method) && !HasSubresource(request, s_noParams))
+        {
+            Authorize(request, name, null, isWrite: true);
+            _store.DeleteBucket(name);
+            request.Response.StatusCode = StatusCodes.Status204NoContent;
+            return;
+        }
+
+        if (HttpMethods.IsPost(method) && request.Query.ContainsKey("delete"))
+        {
+            await DeleteObjectsAsync(request);
+            return;
+        }
+
+        if (HttpMethods.IsGet(method))
+        {
+            if (request.Query.ContainsKey("location"))
+            {
+                Authorize(request, name, null, isWrite: false);
+                _store.GetBucket(name);
+                var region = _options.Region == "us-east-1" ? string.Empty : _options.Region;
+                await WriteXmlAsync(request, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<LocationConstraint xmlns=\"" + S3Xml.Namespace + "\">" + region + "</LocationConstraint>");
+                return;
+            }
+
+            if (request.Query.ContainsKey("versioning"))
+            {
+                Authorize(request, name, null, isWrite: false);
+                _store.GetBucket(name);
+                await WriteXmlAsync(request, new S3Xml("VersioningConfiguration").Finish("VersioningConfiguration"));
+                return;
+            }
+
+            if (request.Query.ContainsKey("uploads"))
+            {
+                await ListUploadsAsync(request);
+                return;
+            }
+
+            if (!HasSubresource(request, s_listParams))
+            {
+                await ListObjectsAsync(request);
+                return;
+            }
+        }
+
+        throw Unsupported(request, "/" + name, s_listParams);
+    }
+
+    private async Task ListObjectsAsync(S3Request request)
+    {
+        var v2 = request.Param("list-type") == "2";
+        var prefix = request.Param("prefix") ?? string.Empty;
+        var delimiter = request.Param("delimiter");
+        var maxKeys = ParseInt(request.Param("max-keys"), "max-keys", 1000, 0, 1000);
+        var encoding = request.Param("encoding-type");
+        if (encoding is not null && encoding != "url")
+        {
+            throw S3Errors.InvalidArgument($"Invalid Encoding Method specified in Request: '{encoding}'; only 'url' is supported.");
+        }
+
+        var url = encoding == "url";
+        string? after;
+        var token = request.Param("continuation-token");
+        if (v2)
+        {
+            after = token is not null ? DecodeToken(token) : request.Param("start-after");
+        }
+        else
+        {
+            after = request.Param("marker");
+        }
+
+        Authorize(request, request.Bucket, prefix, isWrite: false);
+        var bucket = _store.GetBucket(request.Bucket);
+        var page = Listing.List(bucket, prefix, string.IsNullOrEmpty(delimiter) ? null : delimiter, string.IsNullOrEmpty(after) ? null : after, maxKeys);
+
+        string Enc(string value) => url ? SigV4.UriEncode(value, keepSlash: true) : value;
+
+        var xml = new S3Xml("ListBucketResult").Element("Name", request.Bucket).Element("Prefix", Enc(prefix));
+        if (v2)
+        {
+            xml.Element("KeyCount", page.Contents.Count + page.CommonPrefixes.Count);
+            if (token is not null)
+            {
+                xml.Element("ContinuationToken", token);
+            }
+
+            if (request.Param("start-after") is { } startAfter)
+            {
+                xml.Element("StartAfter", Enc(startAfter));
+            }
+
+            if (page.IsTruncated)
+            {
+                xml.Element("NextContinuationToken", EncodeToken(page.NextMarker!));
+            }
+        }
+        else
+        {
+            xml.Element("Marker", Enc(after ?? string.Empty));
+            if (page.IsTruncated)
+            {
+                xml.Element("NextMarker", Enc(page.NextMarker!));
+            }
+        }
+
+        xml.Element("MaxKeys", maxKeys);
+        if (!string.IsNullOrEmpty(delimiter))
+        {
+            xml.Element("Delimiter", Enc(delimiter));
+        }
+
+        if (url)
+        {
+            xml.Element("EncodingType", "url");
+        }
+
+        xml.Element("IsTruncated", page.IsTruncated);
+        var owner = !v2 || request.Param("fetch-owner") == "true";
+        foreach (var entry in page.Contents)
+        {
+            xml.Open("Contents").Element("Key", Enc(entry.Key)).Element("LastModified", entry.LastModified).Element("ETag", Quote(entry.ETag)).Element("Size", entry.Size);
+            if (owner)
+            {
+                xml.Open("Owner").Element("ID", OwnerId).Element("DisplayName", OwnerId).Close("Owner");
+            }
+
+            xml.Element("StorageClass", "STANDARD").Close("Contents");
+        }
+
+        foreach (var common in page.CommonPrefixes)
+        {
+            xml.Open("CommonPrefixes").Element("Prefix", Enc(common)).Close("CommonPrefixes");
+        }
+
+        await WriteXmlAsync(request, xml.Finish("ListBucketResult"));
+    }
+
+    private static string EncodeToken(string marker) => Base64Url.EncodeToString(Encoding.UTF8.GetBytes(marker));
+
+    private static string DecodeToken(string token)
+    {
+        try
+        {
+            return Encoding.UTF8.GetString(Base64Url.DecodeFromChars(token));
+        }
+        catch (FormatException)
+        {
+            throw S3Errors.InvalidArgument($"The continuation token provided is incorrect: '{token}'.");
+        }
+    }
+
+    private async Task DeleteObjectsAsync(S3Request request)
+    {
+        var bucket = _store.GetBucket(request.Bucket);
+        using var body = await ReceiveSmallBodyAsync(request, "DeleteObjects");
+        var root = await S3Xml.ReadAsync(body, MaxXmlBody, "DeleteObjects", request.Aborted);
+        if (root.Name.LocalName != "Delete")
+        {
+            throw S3Errors.MalformedXml($"expected a <Delete> document, got <{root.Name.LocalName}>.");
+        }
+
+        var quiet = false;
+        var keys = new List<string>();
+        foreach (var element in root.Elements())
+        {
+            switch (element.Name.LocalName)
+            {
+                case "Quiet":
+                    quiet = element.Value.Trim() == "true";
+                    break;
+                case "Object":
+                    var key = element.Elements().FirstOrDefault(e => e.Name.LocalName == "Key")?.Value
+                        ?? throw S3Errors.MalformedXml("an <Object> has no <Key>.");
+                    keys.Add(key);
+                    break;
+            }
+        }
+
+        if (keys.Count is 0 or > 1000)
+        {
+            throw S3Errors.MalformedXml($"DeleteObjects takes 1 to 1000 keys; got {keys.Count}.");
+        }
+
+        var xml = new S3Xml("DeleteResult");
+        foreach (var key in keys)
+        {
+            try
+            {
+                S3Names.CheckKey(key);
+                Authorize(request, request.Bucket, key, isWrite: true);
+                _store.DeleteObject(bucket, key);
+                if (!quiet)
+                {
+                    xml.Open("Deleted").Element("Key", key).Close("Deleted");
+                }
+            }
+            catch (S3Exception e)
+            {
+                xml.Open("Error").Element("Key", key).Element("Code", e.Code).Element("Message", e.Message).Close("Error");
+            }
+        }
+
+        await WriteXmlAsync(request, xml.Finish("DeleteResult"));
+    }
+
+    private async Task ListUploadsAsync(S3Request request)
+    {
+        var prefix = request.Param("prefix") ?? string.Empty;
+        var maxUploads = ParseInt(request.Param("max-uploads"), "max-uploads", 1000, 0, 1000);
+        Authorize(request, request.Bucket, prefix, isWrite: false);
+        var bucket = _store.GetBucket(request.Bucket);
+        var xml = new S3Xml("ListMultipartUploadsResult").Element("Bucket", request.Bucket).Element("KeyMarker", string.Empty).Element("UploadIdMarker", string.Empty)
+            .Element("Prefix", prefix).Element("MaxUploads", maxUploads);
+        var count = 0;
+        var truncated = false;
+        foreach (var upload in ObjectStore.ListUploads(bucket))
+        {
+            if (!upload.Key.StartsWith(prefix, StringComparison.Ordinal))
+            {
+                continue;
+            }
+
+            if (count == maxUploads)
+            {
+                truncated = true;
+                break;
+            }
+
+            xml.Open("Upload").Element("Key", upload.Key).Element("UploadId", upload.Id).Element("Initiated", upload.Initiated).Element("StorageClass", "STANDARD").Close("Upload");
+            count++;
+        }
+
+        await WriteXmlAsync(request, xml.Element("IsTruncated", truncated).Finish("ListMultipartUploadsResult"));
+    }
+}
+
+/// <summary>One page of a listing, computed from a bucket's sorted index.</summary>
+internal sealed record ListingPage(List<ObjectEntry> Contents, List<string> CommonPrefixes, bool IsTruncated, string? NextMarker);
+
+internal static class Listing
+{
+    /// <summary>
+    /// Keys after <paramref name="after"/> that start with <paramref name="prefix"/>, in UTF-8 order; with a
+    /// delimiter, keys sharing prefix+…+delimiter roll up into one common prefix, which counts toward max-keys.
+    /// </summary>
+    public static ListingPage List(Bucket bucket, string prefix, string? delimiter, string? after, int maxKeys)
+    {
+        var contents = new List<ObjectEntry>();
+        var commons = new List<string>();
+        string? next = null;
+        var truncated = false;
+        lock (bucket.Sync)
+        {
+            var objects = bucket.Objects;
+            var start = bucket.Find(prefix);
+            var i = start >= 0 ? start : ~start;
+            string? lastCommon = null;
+            if (after is not null && Utf8KeyComparer.Instance.Compare(after, prefix) >= 0)
+            {
+                var found = bucket.Find(after);
+                i = found >= 0 ? found + 1 : ~found;
+                if (delimiter is not null && after.StartsWith(prefix, StringComparison.Ordinal) && after.EndsWith(delimiter, StringComparison.Ordinal)
+                    && after.IndexOf(delimiter, prefix.Length, StringComparison.Ordinal) == after.Length - delimiter.Length)
+                {
+                    // Resuming after a common prefix: skip the keys it already stood for.
+                    lastCommon = after;
+                }
+            }
+
+            for (; i < objects.Count; i++)
+            {
+                var entry = objects[i];
+                if (!entry.Key.StartsWith(prefix, StringComparison.Ordinal))
+                {
+                    break;
+                }
+
+                if (delimiter is not null)
+                {
+                    var at = entry.Key.IndexOf(delimiter, prefix.Length, StringComparison.Ordinal);
+                    if (at >= 0)
+                    {
+                        var common = entry.Key[..(at + delimiter.Length)];
+                        if (common == lastCommon)
+                        {
+                            continue;
+                        }
+
+                        if (contents.Count + commons.Count >= maxKeys)
+                        {
+                            truncated = maxKeys > 0;
+                            break;
+                        }
+
+                        commons.Add(common);
+                        lastCommon = common;
+                        next = common;
+                        continue;
+                    }
+                }
+
+                if (contents.Count + commons.Count >= maxKeys)
+                {
+                    truncated = maxKeys > 0;
+                    break;
+                }
+
+                contents.Add(entry);
+                next = entry.Key;
+            }
+        }
+
+        return new ListingPage(contents, commons, truncated, truncated ? next : null);
+    }
+}

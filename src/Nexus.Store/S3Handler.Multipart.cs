@@ -1,0 +1,142 @@
+// Copyright (c) Nexus contributors.
+// Licensed under the MIT license.
+
+using System.Globalization;
+
+namespace Nexus.Store;
+
+internal sealed partial class S3Handler
+{
+    private const int MaxPartNumber = 10000;
+
+    private async Task CreateUploadAsync(S3Request request)
+    {
+        Authorize(request, request.Bucket, request.Key, isWrite: true);
+        var bucket = _store.GetBucket(request.Bucket);
+        var (contentType, headers, metadata) = ReadObjectHeaders(request.Request);
+        var upload = _store.CreateUpload(bucket, request.Key, contentType, headers, metadata);
+        await WriteXmlAsync(request, new S3Xml("InitiateMultipartUploadResult")
+            .Element("Bucket", request.Bucket).Element("Key", request.Key).Element("UploadId", upload.Id)
+            .Finish("InitiateMultipartUploadResult"));
+    }
+
+    private async Task UploadPartAsync(S3Request request, string? copySource)
+    {
+        var partNumber = ParseInt(request.Param("partNumber") ?? throw S3Errors.InvalidArgument("UploadPart needs partNumber."), "partNumber", 1, 1, int.MaxValue);
+        if (partNumber > MaxPartNumber)
+        {
+            throw S3Errors.InvalidArgument($"partNumber must be an integer between 1 and {MaxPartNumber}.");
+        }
+
+        Authorize(request, request.Bucket, request.Key, isWrite: true);
+        var bucket = _store.GetBucket(request.Bucket);
+        var upload = ObjectStore.GetUpload(bucket, request.Param("uploadId")!, request.Key);
+        await using var pending = _store.BeginWrite();
+        if (copySource is null)
+        {
+            await ReceiveBodyAsync(request, pending.WriteAsync, pending.Md5Hex);
+            var etag = _store.CommitPart(bucket, upload, partNumber, pending);
+            request.Response.Headers.ETag = Quote(etag);
+            return;
+        }
+
+        var (sourceBucketName, sourceKey) = ParseCopySource(copySource);
+        Authorize(request, sourceBucketName, sourceKey, isWrite: false);
+        using var source = _store.OpenObject(_store.GetBucket(sourceBucketName), sourceKey) ?? throw S3Errors.NoSuchKey(sourceKey);
+        CheckCopySourceConditions(request, source.Info);
+        long offset = 0, count = source.Info.Size;
+        var range = request.Request.Headers["x-amz-copy-source-range"].ToString();
+        if (range.Length > 0)
+        {
+            (offset, count) = ByteRange.Parse(range, source.Info.Size) ?? throw S3Errors.InvalidArgument($"x-amz-copy-source-range must be 'bytes=first-last'; got '{range}'.");
+        }
+
+        await source.CopyToAsync(pending, offset, count, request.Aborted);
+        var copied = _store.CommitPart(bucket, upload, partNumber, pending);
+        await WriteXmlAsync(request, new S3Xml("CopyPartResult").Element("LastModified", _options.TimeProvider.GetUtcNow()).Element("ETag", Quote(copied)).Finish("CopyPartResult"));
+    }
+
+    private async Task CompleteUploadAsync(S3Request request, string uploadId)
+    {
+        Authorize(request, request.Bucket, request.Key, isWrite: true);
+        var bucket = _store.GetBucket(request.Bucket);
+        var upload = ObjectStore.GetUpload(bucket, uploadId, request.Key);
+        using var body = await ReceiveSmallBodyAsync(request, "CompleteMultipartUpload");
+        var root = await S3Xml.ReadAsync(body, MaxXmlBody, "CompleteMultipartUpload", request.Aborted);
+        if (root.Name.LocalName != "CompleteMultipartUpload")
+        {
+            throw S3Errors.MalformedXml($"expected a <CompleteMultipartUpload> document, got <{root.Name.LocalName}>.");
+        }
+
+        var parts = new List<(int PartNumber, string ETag)>();
+        foreach (var part in root.Elements())
+        {
+            if (part.Name.LocalName != "Part")
+            {
+                continue;
+            }
+
+            string? number = null, etag = null;
+            foreach (var field in part.Elements())
+            {
+                switch (field.Name.LocalName)
+                {
+                    case "PartNumber": number = field.Value.Trim(); break;
+                    case "ETag": etag = field.Value.Trim(); break;
+                }
+            }
+
+            if (number is null || etag is null || !int.TryParse(number, NumberStyles.None, CultureInfo.InvariantCulture, out var n) || n is < 1 or > MaxPartNumber)
+            {
+                throw S3Errors.MalformedXml("every <Part> needs a <PartNumber> (1..10000) and an <ETag>.");
+            }
+
+            parts.Add((n, etag));
+        }
+
+        var entry = await _store.CompleteUploadAsync(bucket, upload, parts, request.Aborted);
+        await WriteXmlAsync(request, new S3Xml("CompleteMultipartUploadResult")
+            .Element("Location", $"{request.Request.Scheme}://{request.Request.Host}/{request.Bucket}/{SigV4.UriEncode(request.Key, keepSlash: true)}")
+            .Element("Bucket", request.Bucket).Element("Key", request.Key).Element("ETag", Quote(entry.ETag))
+            .Finish("CompleteMultipartUploadResult"));
+    }
+
+    private async Task ListPartsAsync(S3Request request)
+    {
+        Authorize(request, request.Bucket, request.Key, isWrite: false);
+        var bucket = _store.GetBucket(request.Bucket);
+        var upload = ObjectStore.GetUpload(bucket, request.Param("uploadId")!, request.Key);
+        var marker = ParseInt(request.Param("part-number-marker"), "part-number-marker", 0, 0, MaxPartNumber);
+        var maxParts = ParseInt(request.Param("max-parts"), "max-parts", 1000, 0, 1000);
+        var xml = new S3Xml("ListPartsResult").Element("Bucket", request.Bucket).Element("Key", request.Key).Element("UploadId", upload.Id)
+            .Element("PartNumberMarker", marker).Element("MaxParts", maxParts).Element("StorageClass", "STANDARD");
+        var count = 0;
+        var truncated = false;
+        var last = marker;
+        foreach (var part in _store.ListParts(bucket, upload))
+        {
+            if (part.PartNumber <= marker)
+            {
+                continue;
+            }
+
+            if (count == maxParts)
+            {
+                truncated = true;
+                break;
+            }
+
+            xml.Open("Part").Element("PartNumber", part.PartNumber).Element("LastModified", part.LastModified).Element("ETag", Quote(part.ETag)).Element("Size", part.Size).Close("Part");
+            last = part.PartNumber;
+            count++;
+        }
+
+        xml.Element("IsTruncated", truncated);
+        if (truncated)
+        {
+            xml.Element("NextPartNumberMarker", last);
+        }
+
+        await WriteXmlAsync(request, xml.Finish("ListPartsResult"));
+    }
+}

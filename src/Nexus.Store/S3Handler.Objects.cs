@@ -1,0 +1,378 @@
+// Copyright (c) Nexus contributors.
+// Licensed under the MIT license.
+
+using System.Globalization;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Primitives;
+
+namespace Nexus.Store;
+
+internal sealed partial class S3Handler
+{
+    private static readonly HashSet<string> s_getObjectParams =
+        ["response-content-type", "response-content-language", "response-expires", "response-cache-control", "response-content-disposition", "response-content-encoding", "partNumber", "versionId"];
+
+    private static readonly HashSet<string> s_partParams = ["partNumber", "uploadId"];
+
+    private static readonly (string Query, string Header)[] s_responseOverrides =
+    [
+        ("response-content-type", "Content-Type"),
+        ("response-content-language", "Content-Language"),
+        ("response-expires", "Expires"),
+        ("response-cache-control", "Cache-Control"),
+        ("response-content-disposition", "Content-Disposition"),
+        ("response-content-encoding", "Content-Encoding"),
+    ];
+
+    private async Task ObjectAsync(S3Request request)
+    {
+        var method = request.Request.Method;
+        var query = request.Query;
+        if (HttpMethods.IsGet(method))
+        {
+            if (query.ContainsKey("uploadId"))
+            {
+                await ListPartsAsync(request);
+                return;
+            }
+
+            if (!HasSubresource(request, s_getObjectParams))
+            {
+                await GetObjectAsync(request, head: false);
+                return;
+            }
+        }
+        else if (HttpMethods.IsHead(method))
+        {
+            await GetObjectAsync(request, head: true);
+            return;
+        }
+        else if (HttpMethods.IsPut(method))
+        {
+            var copySource = request.Request.Headers["x-amz-copy-source"].ToString();
+            if (query.ContainsKey("uploadId") && !HasSubresource(request, s_partParams))
+            {
+                await UploadPartAsync(request, copySource.Length > 0 ? copySource : null);
+                return;
+            }
+
+            if (!HasSubresource(request, s_noParams))
+            {
+                if (copySource.Length > 0)
+                {
+                    await CopyObjectAsync(request, copySource);
+                }
+                else
+                {
+                    await PutObjectAsync(request);
+                }
+
+                return;
+            }
+        }
+        else if (HttpMethods.IsDelete(method))
+        {
+            if (query.TryGetValue("uploadId", out var uploadId))
+            {
+                Authorize(request, request.Bucket, request.Key, isWrite: true);
+                _store.AbortUpload(_store.GetBucket(request.Bucket), uploadId);
+                request.Response.StatusCode = StatusCodes.Status204NoContent;
+                return;
+            }
+
+            if (!HasSubresource(request, s_getObjectParams))
+            {
+                Authorize(request, request.Bucket, request.Key, isWrite: true);
+                _store.DeleteObject(_store.GetBucket(request.Bucket), request.Key);
+                request.Response.StatusCode = StatusCodes.Status204NoContent;
+                return;
+            }
+        }
+        else if (HttpMethods.IsPost(method))
+        {
+            if (query.ContainsKey("uploads"))
+            {
+                await CreateUploadAsync(request);
+                return;
+            }
+
+            if (query.TryGetValue("uploadId", out var uploadId))
+            {
+                await CompleteUploadAsync(request, uploadId);
+                return;
+            }
+        }
+
+        throw Unsupported(request, "/" + request.Bucket + "/key", s_getObjectParams);
+    }
+
+    private async Task PutObjectAsync(S3Request request)
+    {
+        Authorize(request, request.Bucket, request.Key, isWrite: true);
+        var bucket = _store.GetBucket(request.Bucket);
+        var (contentType, headers, metadata) = ReadObjectHeaders(request.Request);
+        await using var pending = _store.BeginWrite();
+        await ReceiveBodyAsync(request, pending.WriteAsync, pending.Md5Hex);
+        var info = new ObjectInfo(request.Key, pending.Length, pending.Md5Hex(), _options.TimeProvider.GetUtcNow(), contentType, headers, metadata);
+        var entry = _store.CommitObject(bucket, pending, info);
+        request.Response.Headers.ETag = Quote(entry.ETag);
+    }
+
+    private async Task GetObjectAsync(S3Request request, bool head)
+    {
+        Authorize(request, request.Bucket, request.Key, isWrite: false);
+        var bucket = _store.GetBucket(request.Bucket);
+        using var stored = _store.OpenObject(bucket, request.Key) ?? throw S3Errors.NoSuchKey(request.Key);
+        var info = stored.Info;
+        var response = request.Response;
+        var requestHeaders = request.Request.Headers;
+        var precondition = Preconditions(info, requestHeaders.IfMatch, requestHeaders.IfNoneMatch, requestHeaders.IfModifiedSince, requestHeaders.IfUnmodifiedSince);
+        response.Headers.ETag = Quote(info.ETag);
+        response.Headers.LastModified = HttpDate(info.LastModified);
+        if (precondition == StatusCodes.Status412PreconditionFailed)
+        {
+            throw S3Errors.PreconditionFailed("If-Match / If-Unmodified-Since");
+        }
+
+        if (precondition == StatusCodes.Status304NotModified)
+        {
+            response.StatusCode = StatusCodes.Status304NotModified;
+            return;
+        }
+
+        long offset = 0, count = info.Size;
+        var range = requestHeaders.Range.ToString();
+        if (range.Length > 0 && ByteRange.Parse(range, info.Size) is { } parsed)
+        {
+            (offset, count) = parsed;
+            response.StatusCode = StatusCodes.Status206PartialContent;
+            response.Headers.ContentRange = $"bytes {offset}-{offset + count - 1}/{info.Size}";
+        }
+
+        response.Headers.AcceptRanges = "bytes";
+        response.ContentType = info.ContentType;
+        foreach (var (name, value) in info.Headers)
+        {
+            response.Headers[name] = value;
+        }
+
+        foreach (var (name, value) in info.Metadata)
+        {
+            response.Headers[name] = value;
+        }
+
+        foreach (var (queryName, header) in s_responseOverrides)
+        {
+            if (request.Param(queryName) is { } value)
+            {
+                response.Headers[header] = value;
+            }
+        }
+
+        response.ContentLength = count;
+        if (!head && count > 0)
+        {
+            await stored.CopyToAsync(response.BodyWriter, offset, count, request.Aborted);
+        }
+    }
+
+    /// <summary>Evaluates S3's conditional headers: 412, 304 or 0 (go on).</summary>
+    private static int Preconditions(ObjectInfo info, StringValues ifMatch, StringValues ifNoneMatch, StringValues ifModifiedSince, StringValues ifUnmodifiedSince)
+    {
+        var modified = info.LastModified.ToUnixTimeSeconds();
+        if (!StringValues.IsNullOrEmpty(ifMatch))
+        {
+            if (!ETagMatches(ifMatch, info.ETag))
+            {
+                return StatusCodes.Status412PreconditionFailed;
+            }
+        }
+        else if (TryParseHttpDate(ifUnmodifiedSince, out var since) && modified > since)
+        {
+            return StatusCodes.Status412PreconditionFailed;
+        }
+
+        if (!StringValues.IsNullOrEmpty(ifNoneMatch))
+        {
+            if (ETagMatches(ifNoneMatch, info.ETag))
+            {
+                return StatusCodes.Status304NotModified;
+            }
+        }
+        else if (TryParseHttpDate(ifModifiedSince, out var since) && modified <= since)
+        {
+            return StatusCodes.Status304NotModified;
+        }
+
+        return 0;
+    }
+
+    private static bool ETagMatches(StringValues header, string etag)
+    {
+        foreach (var value in header)
+        {
+            foreach (var range in value.AsSpan().Split(','))
+            {
+                var candidate = value.AsSpan(range).Trim();
+                if (candidate.StartsWith("W/"))
+                {
+                    candidate = candidate[2..];
+                }
+
+                if (candidate is "*" || candidate.Trim('"').Equals(etag, StringComparison.OrdinalIgnoreCase))
+                {
+                    return true;
+                }
+            }
+        }
+
+        return false;
+    }
+
+    private static bool TryParseHttpDate(StringValues value, out long unixSeconds)
+    {
+        unixSeconds = 0;
+        if (StringValues.IsNullOrEmpty(value))
+        {
+            return false;
+        }
+
+        // An unparseable date is ignored, as HTTP says for conditional headers.
+        if (!DateTimeOffset.TryParse(value.ToString(), CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var parsed))
+        {
+            return false;
+        }
+
+        unixSeconds = parsed.ToUnixTimeSeconds();
+        return true;
+    }
+
+    private async Task CopyObjectAsync(S3Request request, string copySource)
+    {
+        var (sourceBucketName, sourceKey) = ParseCopySource(copySource);
+        Authorize(request, sourceBucketName, sourceKey, isWrite: false);
+        Authorize(request, request.Bucket, request.Key, isWrite: true);
+        var directive = request.Request.Headers["x-amz-metadata-directive"].ToString();
+        if (directive.Length > 0 && directive is not ("COPY" or "REPLACE"))
+        {
+            throw S3Errors.InvalidArgument($"Unknown metadata directive '{directive}'; use COPY or REPLACE.");
+        }
+
+        var replace = directive == "REPLACE";
+        if (!replace && sourceBucketName == request.Bucket && sourceKey == request.Key)
+        {
+            throw S3Errors.InvalidRequest("This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.");
+        }
+
+        var sourceBucket = _store.GetBucket(sourceBucketName);
+        var bucket = _store.GetBucket(request.Bucket);
+        using var source = _store.OpenObject(sourceBucket, sourceKey) ?? throw S3Errors.NoSuchKey(sourceKey);
+        CheckCopySourceConditions(request, source.Info);
+        var (contentType, headers, metadata) = replace
+            ? ReadObjectHeaders(request.Request)
+            : (source.Info.ContentType, source.Info.Headers.ToList(), source.Info.Metadata.ToList());
+        await using var pending = _store.BeginWrite();
+        await source.CopyToAsync(pending, 0, source.Info.Size, request.Aborted);
+        var info = new ObjectInfo(request.Key, pending.Length, pending.Md5Hex(), _options.TimeProvider.GetUtcNow(), contentType, headers, metadata);
+        var entry = _store.CommitObject(bucket, pending, info);
+        await WriteXmlAsync(request, new S3Xml("CopyObjectResult").Element("LastModified", entry.LastModified).Element("ETag", Quote(entry.ETag)).Finish("CopyObjectResult"));
+    }
+
+    private static void CheckCopySourceConditions(S3Request request, ObjectInfo info)
+    {
+        var h = request.Request.Headers;
+        if (Preconditions(info, h["x-amz-copy-source-if-match"], h["x-amz-copy-source-if-none-match"], h["x-amz-copy-source-if-modified-since"], h["x-amz-copy-source-if-unmodified-since"]) != 0)
+        {
+            throw S3Errors.PreconditionFailed("x-amz-copy-source-if-*");
+        }
+    }
+
+    /// <summary>x-amz-copy-source: "[/]bucket/key[?versionId=...]", URL-encoded.</summary>
+    private static (string Bucket, string Key) ParseCopySource(string header)
+    {
+        var value = header;
+        var q = value.IndexOf('?', StringComparison.Ordinal);
+        if (q >= 0)
+        {
+            value = value[..q];
+        }
+
+        value = SigV4.UriDecode(value.TrimStart('/'));
+        var slash = value.IndexOf('/', StringComparison.Ordinal);
+        if (slash <= 0 || slash == value.Length - 1)
+        {
+            throw S3Errors.InvalidArgument($"x-amz-copy-source must be 'bucket/key'; got '{header}'.");
+        }
+
+        var bucket = value[..slash];
+        var key = value[(slash + 1)..];
+        S3Names.CheckBucketName(bucket);
+        S3Names.CheckKey(key);
+        return (bucket, key);
+    }
+}
+
+/// <summary>HTTP Range for S3 GET: one range "bytes=a-b", "bytes=a-" or "bytes=-n".</summary>
+internal static class ByteRange
+{
+    /// <summary>
+    /// (offset, count) for a satisfiable range; null when the header is not a single byte range (the whole
+    /// object is served, as S3 does); throws InvalidRange (416) when it starts past the end.
+    /// </summary>
+    public static (long Offset, long Count)? Parse(string header, long size)
+    {
+        const string unit = "bytes=";
+        if (!header.StartsWith(unit, StringComparison.OrdinalIgnoreCase) || header.Contains(',', StringComparison.Ordinal))
+        {
+            return null;
+        }
+
+        var spec = header.AsSpan(unit.Length).Trim();
+        var dash = spec.IndexOf('-');
+        if (dash < 0)
+        {
+            return null;
+        }
+
+        var first = spec[..dash].Trim();
+        var last = spec[(dash + 1)..].Trim();
+        if (first.IsEmpty)
+        {
+            if (!long.TryParse(last, NumberStyles.None, CultureInfo.InvariantCulture, out var suffix))
+            {
+                return null;
+            }
+
+            if (suffix == 0 || size == 0)
+            {
+                throw S3Errors.InvalidRange(header, size);
+            }
+
+            var length = Math.Min(suffix, size);
+            return (size - length, length);
+        }
+
+        if (!long.TryParse(first, NumberStyles.None, CultureInfo.InvariantCulture, out var start))
+        {
+            return null;
+        }
+
+        long end;
+        if (last.IsEmpty)
+        {
+            end = size - 1;
+        }
+        else if (!long.TryParse(last, NumberStyles.None, CultureInfo.InvariantCulture, out end) || end < start)
+        {
+            return null;
+        }
+
+        if (start >= size)
+        {
+            throw S3Errors.InvalidRange(header, size);
+        }
+
+        end = Math.Min(end, size - 1);
+        return (start, end - start + 1);
+    }
+}

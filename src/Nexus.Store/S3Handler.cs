@@ -1,0 +1,419 @@
+// Copyright (c) Nexus contributors.
+// Licensed under the MIT license.
+
+using System.Buffers;
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.Logging;
+
+namespace Nexus.Store;
+
+/// <summary>
+/// The S3 request router: one terminal delegate, no routing middleware or reflection. Every request is
+/// SigV4-verified, then dispatched on method, path shape (service / bucket / object) and query subresource.
+/// </summary>
+internal sealed partial class S3Handler
+{
+    private const int MaxUserMetadataBytes = 2048;
+    private const int MaxXmlBody = 4 * 1024 * 1024;
+    private const string XmlContentType = "application/xml";
+
+    private static readonly string[] s_storedHeaders = ["Content-Encoding", "Content-Disposition", "Content-Language", "Cache-Control", "Expires"];
+
+    private readonly ObjectStore _store;
+    private readonly SigV4Verifier _verifier;
+    private readonly StoreOptions _options;
+    private readonly ILogger _logger;
+    private readonly string _requestIdPrefix = Convert.ToHexString(RandomNumberGenerator.GetBytes(4));
+    private long _requestCount;
+
+    public S3Handler(ObjectStore store, StoreCredentials credentials, StoreOptions options, ILogger logger)
+    {
+        _store = store;
+        _options = options;
+        _logger = logger;
+        _verifier = new SigV4Verifier(credentials, options.Region, "s3", options.MaxClockSkew, options.TimeProvider);
+    }
+
+    /// <summary>What one request is about, parsed once from the raw target.</summary>
+    private sealed class S3Request(HttpContext context, string bucket, string key, Dictionary<string, string> query, SigV4Result auth)
+    {
+        public HttpContext Context { get; } = context;
+
+        public HttpRequest Request => Context.Request;
+
+        public HttpResponse Response => Context.Response;
+
+        public string Bucket { get; } = bucket;
+
+        public string Key { get; } = key;
+
+        public Dictionary<string, string> Query { get; } = query;
+
+        public SigV4Result Auth { get; } = auth;
+
+        public CancellationToken Aborted => Context.RequestAborted;
+
+        public string? Param(string name) => Query.TryGetValue(name, out var value) ? value : null;
+    }
+
+    public async Task HandleAsync(HttpContext context)
+    {
+        var requestId = _requestIdPrefix + Interlocked.Increment(ref _requestCount).ToString("X8", CultureInfo.InvariantCulture);
+        context.Response.Headers["x-amz-request-id"] = requestId;
+        var resource = "/";
+        try
+        {
+            var rawTarget = context.Features.Get<IHttpRequestFeature>()?.RawTarget ?? context.Request.Path.ToUriComponent();
+            var q = rawTarget.IndexOf('?', StringComparison.Ordinal);
+            var rawPath = q < 0 ? rawTarget : rawTarget[..q];
+            if (!rawPath.StartsWith('/'))
+            {
+                throw S3Errors.InvalidRequest("Only path-style requests (http://host:port/bucket/key) are supported.");
+            }
+
+            resource = SigV4.UriDecode(rawPath);
+            var auth = _verifier.Verify(context.Request.Method, rawTarget, context.Request.Headers);
+            if (auth.Error is { } error)
+            {
+                throw error;
+            }
+
+            var query = ParseQuery(q < 0 ? string.Empty : rawTarget[(q + 1)..]);
+            var slash = resource.IndexOf('/', 1);
+            var bucket = slash < 0 ? resource[1..] : resource[1..slash];
+            var key = slash < 0 ? string.Empty : resource[(slash + 1)..];
+            var request = new S3Request(context, bucket, key, query, auth);
+            if (bucket.Length == 0)
+            {
+                await ServiceAsync(request);
+                return;
+            }
+
+            S3Names.CheckBucketName(bucket);
+            if (key.Length == 0)
+            {
+                await BucketAsync(request);
+            }
+            else
+            {
+                S3Names.CheckKey(key);
+                await ObjectAsync(request);
+            }
+        }
+        catch (S3Exception e)
+        {
+            await WriteErrorAsync(context, e, resource, requestId);
+        }
+        catch (Exception e) when (e is BadHttpRequestException or ConnectionResetException or OperationCanceledException && context.RequestAborted.IsCancellationRequested)
+        {
+            // The client went away or sent a broken body: nothing was committed, nothing to answer.
+            context.Abort();
+        }
+        catch (BadHttpRequestException e)
+        {
+            await WriteErrorAsync(context, S3Errors.IncompleteBody(e.Message), resource, requestId);
+        }
+        catch (Exception e)
+        {
+            _logger.LogError(e, "Store: request {RequestId} {Method} {Resource} failed", requestId, context.Request.Method, resource);
+            await WriteErrorAsync(context, new S3Exception(), resource, requestId);
+        }
+    }
+
+    private static async Task WriteErrorAsync(HttpContext context, S3Exception error, string resource, string requestId)
+    {
+        var response = context.Response;
+        if (response.HasStarted)
+        {
+            context.Abort();
+            return;
+        }
+
+        response.StatusCode = error.Status;
+        if (HttpMethods.IsHead(context.Request.Method))
+        {
+            response.Headers["x-amz-error-code"] = error.Code;
+            return;
+        }
+
+        response.ContentType = XmlContentType;
+        await response.WriteAsync(S3Xml.ErrorDocument(error.Code, error.Message, resource, requestId), context.RequestAborted);
+    }
+
+    private static Task WriteXmlAsync(S3Request request, string xml, int status = 200)
+    {
+        request.Response.StatusCode = status;
+        request.Response.ContentType = XmlContentType;
+        return request.Response.WriteAsync(xml, request.Aborted);
+    }
+
+    private static void Authorize(S3Request request, string? bucket, string? key, bool isWrite)
+    {
+        var check = request.Auth.Credential.Authorize;
+        if (check is not null && !check(new StoreRequestScope(bucket, key, isWrite)))
+        {
+            throw S3Errors.AccessDenied($"the credential '{request.Auth.Credential.AccessKeyId}' may not {(isWrite ? "write" : "read")} {Describe(bucket, key)}.");
+        }
+    }
+
+    private static string Describe(string? bucket, string? key) =>
+        bucket is null ? "the bucket list" : key is null ? $"bucket '{bucket}'" : $"'{bucket}/{key}'";
+
+    private static Dictionary<string, string> ParseQuery(string rawQuery)
+    {
+        var query = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var range in rawQuery.AsSpan().Split('&'))
+        {
+            var part = rawQuery.AsSpan(range);
+            if (part.IsEmpty)
+            {
+                continue;
+            }
+
+            var eq = part.IndexOf('=');
+            var name = SigV4.UriDecode((eq < 0 ? part : part[..eq]).ToString());
+            query[name] = eq < 0 ? string.Empty : SigV4.UriDecode(part[(eq + 1)..].ToString());
+        }
+
+        return query;
+    }
+
+    /// <summary>Names the operation a request asks for when it is one this store does not implement.</summary>
+    private static S3Exception Unsupported(S3Request request, string scope, IReadOnlySet<string> known)
+    {
+        foreach (var name in request.Query.Keys)
+        {
+            if (!known.Contains(name) && !name.StartsWith("X-Amz-", StringComparison.Ordinal) && !name.StartsWith("x-id", StringComparison.Ordinal))
+            {
+                return S3Errors.NotImplemented($"{request.Request.Method} {scope}?{name}");
+            }
+        }
+
+        return S3Errors.NotImplemented($"{request.Request.Method} {scope}");
+    }
+
+    private static bool HasSubresource(S3Request request, IReadOnlySet<string> allowed)
+    {
+        foreach (var name in request.Query.Keys)
+        {
+            if (!allowed.Contains(name) && !name.StartsWith("X-Amz-", StringComparison.Ordinal) && name != "x-id")
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private static int ParseInt(string? value, string name, int fallback, int min, int max)
+    {
+        if (value is null)
+        {
+            return fallback;
+        }
+
+        if (!int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var parsed) || parsed < min)
+        {
+            throw S3Errors.InvalidArgument($"{name} must be an integer between {min} and {max}; got '{value}'.");
+        }
+
+        return Math.Min(parsed, max);
+    }
+
+    /// <summary>
+    /// Streams the request body (decoding aws-chunked, verifying the declared SHA-256, Content-MD5 and
+    /// x-amz-checksum-* headers or trailers) into <paramref name="sink"/>. Throws before returning when any
+    /// check fails, so the caller commits only verified bytes. Returns the decoded length.
+    /// </summary>
+    private async Task<long> ReceiveBodyAsync(S3Request request, Func<ReadOnlyMemory<byte>, CancellationToken, ValueTask> sink, Func<string>? md5Hex)
+    {
+        var headers = request.Request.Headers;
+        var payloadHash = request.Auth.PayloadHash;
+        var streaming = payloadHash.StartsWith("STREAMING-", StringComparison.Ordinal);
+        var contentEncoding = headers.ContentEncoding.ToString();
+        var chunked = streaming || contentEncoding.Contains("aws-chunked", StringComparison.OrdinalIgnoreCase);
+
+        S3Checksum? checksum = null;
+        string? expectedChecksum = null;
+        var trailer = headers["x-amz-trailer"].ToString().Trim().ToLowerInvariant();
+        foreach (var header in headers)
+        {
+            if (header.Key.StartsWith("x-amz-checksum-", StringComparison.OrdinalIgnoreCase) && !header.Key.Equals("x-amz-checksum-type", StringComparison.OrdinalIgnoreCase) && !header.Key.Equals("x-amz-checksum-algorithm", StringComparison.OrdinalIgnoreCase))
+            {
+                checksum?.Dispose();
+                checksum = S3Checksum.Create(header.Key["x-amz-checksum-".Length..].ToLowerInvariant());
+                expectedChecksum = header.Value.ToString();
+            }
+        }
+
+        if (trailer.Length > 0)
+        {
+            if (!chunked)
+            {
+                throw S3Errors.InvalidRequest("x-amz-trailer needs an aws-chunked body.");
+            }
+
+            if (!trailer.StartsWith("x-amz-checksum-", StringComparison.Ordinal) || checksum is not null)
+            {
+                throw S3Errors.InvalidRequest($"Unsupported or duplicate trailer '{trailer}'; one x-amz-checksum-* header or trailer is allowed.");
+            }
+
+            checksum = S3Checksum.Create(trailer["x-amz-checksum-".Length..]);
+        }
+
+        using var checksumScope = checksum;
+        using var sha256 = SigV4.IsHexSha256(payloadHash) ? IncrementalHash.CreateHash(HashAlgorithmName.SHA256) : null;
+        var maxChunk = _options.MaxObjectSize;
+        await using var chunkedStream = chunked
+            ? new AwsChunkedStream(request.Request.Body, payloadHash.StartsWith(SigV4.StreamingSigned, StringComparison.Ordinal) ? request.Auth : null, payloadHash.EndsWith("-TRAILER", StringComparison.Ordinal) || trailer.Length > 0, maxChunk)
+            : null;
+        var body = chunkedStream ?? request.Request.Body;
+        var buffer = ArrayPool<byte>.Shared.Rent(128 * 1024);
+        long total = 0;
+        try
+        {
+            int n;
+            while ((n = await body.ReadAsync(buffer, request.Aborted)) > 0)
+            {
+                var data = buffer.AsMemory(0, n);
+                sha256?.AppendData(data.Span);
+                checksum?.Append(data.Span);
+                total += n;
+                await sink(data, request.Aborted);
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+
+        var decodedLength = headers["x-amz-decoded-content-length"].ToString();
+        if (chunked && decodedLength.Length > 0 && decodedLength != total.ToString(CultureInfo.InvariantCulture))
+        {
+            throw S3Errors.IncompleteBody($"x-amz-decoded-content-length is {decodedLength} but the decoded body has {total} bytes.");
+        }
+
+        if (sha256 is not null && !Convert.ToHexStringLower(sha256.GetHashAndReset()).Equals(payloadHash, StringComparison.OrdinalIgnoreCase))
+        {
+            throw new S3Exception(400, "XAmzContentSHA256Mismatch", "The provided 'x-amz-content-sha256' header does not match what was computed.");
+        }
+
+        if (checksum is not null)
+        {
+            if (trailer.Length > 0)
+            {
+                expectedChecksum = null;
+                foreach (var (name, value) in chunkedStream!.Trailers)
+                {
+                    if (name == trailer)
+                    {
+                        expectedChecksum = value;
+                    }
+                }
+
+                if (expectedChecksum is null)
+                {
+                    throw S3Errors.InvalidRequest($"The body declared the trailer '{trailer}' but did not send it.");
+                }
+            }
+
+            if (checksum.ToBase64() != expectedChecksum)
+            {
+                throw S3Errors.BadDigest(checksum.HeaderName);
+            }
+        }
+
+        var contentMd5 = headers.ContentMD5.ToString();
+        if (contentMd5.Length > 0)
+        {
+            if (md5Hex is null)
+            {
+                throw S3Errors.InvalidRequest("Content-MD5 is not supported on this operation.");
+            }
+
+            var declared = new byte[16];
+            if (!Convert.TryFromBase64String(contentMd5, declared, out var length) || length != 16)
+            {
+                throw new S3Exception(400, "InvalidDigest", $"The Content-MD5 you specified is not valid base64 of 16 bytes: '{contentMd5}'.");
+            }
+
+            if (!Convert.ToHexStringLower(declared).Equals(md5Hex(), StringComparison.Ordinal))
+            {
+                throw S3Errors.BadDigest("Content-MD5");
+            }
+        }
+
+        return total;
+    }
+
+    /// <summary>Reads a small request body (XML) whole, with the same verification as object bodies.</summary>
+    private async Task<MemoryStream> ReceiveSmallBodyAsync(S3Request request, string operation)
+    {
+        var memory = new MemoryStream();
+        await ReceiveBodyAsync(
+            request,
+            (data, _) =>
+            {
+                if (memory.Length + data.Length > MaxXmlBody)
+                {
+                    throw S3Errors.MalformedXml($"the {operation} body is larger than {MaxXmlBody} bytes.");
+                }
+
+                memory.Write(data.Span);
+                return ValueTask.CompletedTask;
+            },
+            () => Convert.ToHexStringLower(MD5.HashData(memory.GetBuffer().AsSpan(0, (int)memory.Length))));
+        memory.Position = 0;
+        return memory;
+    }
+
+    /// <summary>Content-Type, standard headers and x-amz-meta-* from the request, as they will be stored.</summary>
+    private static (string ContentType, List<KeyValuePair<string, string>> Headers, List<KeyValuePair<string, string>> Metadata) ReadObjectHeaders(HttpRequest request)
+    {
+        var contentType = request.ContentType;
+        var headers = new List<KeyValuePair<string, string>>();
+        foreach (var name in s_storedHeaders)
+        {
+            var value = request.Headers[name].ToString();
+            if (name == "Content-Encoding")
+            {
+                value = string.Join(',', value.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).Where(v => !v.Equals("aws-chunked", StringComparison.OrdinalIgnoreCase)));
+            }
+
+            if (value.Length > 0)
+            {
+                headers.Add(new(name, value));
+            }
+        }
+
+        var metadata = new List<KeyValuePair<string, string>>();
+        var size = 0;
+        foreach (var header in request.Headers)
+        {
+            if (header.Key.StartsWith("x-amz-meta-", StringComparison.OrdinalIgnoreCase))
+            {
+                var name = header.Key.ToLowerInvariant();
+                var value = header.Value.ToString();
+                size += Encoding.UTF8.GetByteCount(name) - "x-amz-meta-".Length + Encoding.UTF8.GetByteCount(value);
+                metadata.Add(new(name, value));
+            }
+        }
+
+        if (size > MaxUserMetadataBytes)
+        {
+            throw new S3Exception(400, "MetadataTooLarge", $"Your metadata headers exceed the maximum allowed metadata size: {size} > {MaxUserMetadataBytes} bytes.");
+        }
+
+        metadata.Sort((a, b) => string.CompareOrdinal(a.Key, b.Key));
+        return (string.IsNullOrEmpty(contentType) ? "binary/octet-stream" : contentType, headers, metadata);
+    }
+
+    private static string Quote(string etag) => "\"" + etag + "\"";
+
+    private static string HttpDate(DateTimeOffset value) => value.UtcDateTime.ToString("r", CultureInfo.InvariantCulture);
+}
