@@ -1,0 +1,543 @@
+# Copyright (c) Nexus contributors.
+# Licensed under the MIT license.
+"""Sandbox end of the Nexus channel (docs/channel.md, layout version 1). Standard library only.
+
+    transport = nexus_channel.connect_from_env()
+    resp = transport.call("GetObject", {"Bucket": "b", "Key": "k"})
+    resp.status, resp.meta, resp.body.read()
+"""
+
+import itertools
+import json
+import mmap
+import os
+import struct
+import threading
+
+__all__ = ["ChannelError", "Transport", "Response", "BodyStream", "Invocation",
+           "InvocationSource", "connect_from_env", "OPS"]
+
+MAGIC = 0x4843584E
+VERSION = 1
+RECORD_SIZE = 64
+
+OPS = {
+    "GetObject": 1, "PutObject": 2, "HeadObject": 3, "DeleteObject": 4,
+    "DeleteObjects": 5, "ListObjectsV2": 6, "CopyObject": 7,
+    "NextInvocation": 16, "InvocationResponse": 17, "InvocationError": 18, "InitError": 19,
+}
+OP_DATA = 32
+OP_RELEASE = 33
+OP_DATA_ACK = 48
+FLAG_MORE = 1
+NO_SLOT = 0xFFFFFFFF
+
+# request_id, op, flags, status, offset, length, header_len, total_len, slot, chunk, 16 reserved bytes
+_REC = struct.Struct("<QHHiQIIQII16x")
+_U32 = struct.Struct("<I")
+
+# Header offsets (ChannelLayout.cs).
+_OFF_SUB_TAIL = 128
+_OFF_SUB_HEAD = 192
+_OFF_CMP_TAIL = 256
+_OFF_CMP_HEAD = 320
+_OFF_HOST_WANTS_CMP = 384
+_OFF_SANDBOX_WANTS_SUB = 448
+_OFF_HOST_CLOSED = 512
+
+
+class ChannelError(Exception):
+    """The channel is closed or broken; the call did not complete."""
+
+
+class _Call:
+    __slots__ = ("rid", "extents", "chunks", "cond", "first", "done", "discard", "error")
+
+    def __init__(self, rid, lock):
+        self.rid = rid
+        self.extents = []      # request-area extents this call holds
+        self.chunks = []       # completion records not yet consumed
+        self.cond = threading.Condition(lock)
+        self.first = None      # first completion record (status, header/total lengths)
+        self.done = False      # the host has finished reading the request
+        self.discard = False   # the reader closed early: release arriving chunks at once
+        self.error = None
+
+
+class Transport:
+    """One sandbox's connection to its channel. Thread-safe: calls from many threads run concurrently."""
+
+    def __init__(self, region_fd, to_host_fd, from_host_fd, size=None, spin=0):
+        if size is None:
+            size = os.fstat(region_fd).st_size
+        self._mm = mmap.mmap(region_fd, size, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE)
+        self._to_host = to_host_fd
+        self._from_host = from_host_fd
+        self._spin = spin
+        magic, version, record_size, region_size, sub_entries, cmp_entries, sub_off, cmp_off, \
+            req_off, req_size, slot_off, slot_size, slot_count, max_header = \
+            struct.unpack_from("<IHHQIIQQQQQIII", self._mm, 0)
+        if magic != MAGIC or version != VERSION or record_size != RECORD_SIZE or region_size > size:
+            raise ChannelError(f"not a Nexus channel v{VERSION} region (magic {magic:#x}, version {version})")
+        self._sub_entries, self._cmp_entries = sub_entries, cmp_entries
+        self._sub_off, self._cmp_off = sub_off, cmp_off
+        self._slot_off, self._slot_size, self._slot_count = slot_off, slot_size, slot_count
+        self.max_header = max_header
+        self.chunk_size = slot_size
+        self._free_extents = [req_off + i * slot_size for i in range(req_size // slot_size)]
+        self._free_extents.reverse()
+        self._lock = threading.Lock()
+        self._space = threading.Condition(self._lock)
+        self._sub_tail = _U32.unpack_from(self._mm, _OFF_SUB_TAIL)[0]
+        self._cmp_head = _U32.unpack_from(self._mm, _OFF_CMP_HEAD)[0]
+        self._pending = {}
+        self._ids = itertools.count(1)
+        self._closed = None
+        self._dispatcher = threading.Thread(target=self._dispatch, name="nexus-channel", daemon=True)
+        self._dispatcher.start()
+
+    # ---- public API -------------------------------------------------------------------------
+
+    def call(self, op, params, body=None):
+        """Sends one request and returns its Response once the host starts answering."""
+        code = OPS.get(op)
+        if code is None:
+            raise ValueError(f"unknown channel op {op!r}")
+        header = json.dumps(params if params is not None else {}, separators=(",", ":")).encode()
+        if len(header) > self.max_header:
+            raise ValueError(f"{op} parameters are {len(header)} bytes of JSON; the channel takes at most {self.max_header}")
+        call = self._start(code, header, body)
+        return self._await_response(call)
+
+    def next_invocation(self):
+        """Blocks until the host pushes an invocation; returns an Invocation."""
+        resp = self.call("NextInvocation", {})
+        if resp.status != 200:
+            raise ChannelError(f"NextInvocation failed: {resp.status} {resp.meta}")
+        event = resp.body.read()
+        resp.body.close()
+        meta = resp.meta
+        return Invocation(meta["RequestId"], int(meta["DeadlineMs"]), meta.get("FunctionArn", ""), event)
+
+    def post_response(self, request_id, payload):
+        return self._post("InvocationResponse", {"RequestId": request_id}, payload)
+
+    def post_error(self, request_id, error):
+        return self._post("InvocationError", {"RequestId": request_id}, json.dumps(error).encode())
+
+    def init_error(self, error):
+        return self._post("InitError", {}, json.dumps(error).encode())
+
+    def close(self):
+        self._fail_all(ChannelError("transport closed"))
+
+    # ---- sending ----------------------------------------------------------------------------
+
+    def _post(self, op, params, payload):
+        resp = self.call(op, params, payload)
+        resp.body.close()
+        if resp.status >= 300:
+            raise ChannelError(f"{op} rejected: {resp.status} {resp.meta}")
+        return resp.status
+
+    def _start(self, code, header, body):
+        view, fileobj, total = _body_source(body)
+        with self._lock:
+            self._check_open()
+            rid = next(self._ids)
+            call = _Call(rid, self._lock)
+            self._pending[rid] = call
+        stream_len = len(header) + total
+        sent = 0
+        chunk = 0
+        hview = memoryview(header)
+        while True:
+            with self._lock:
+                while not self._free_extents and not call.done:
+                    self._check_open()
+                    self._space.wait(0.5)
+                if call.done:
+                    return call       # the host answered early (an error): stop sending
+                offset = self._free_extents.pop()
+                call.extents.append(offset)
+            n = min(self.chunk_size, stream_len - sent)
+            pos = 0
+            if sent < len(header):
+                h = min(n, len(header) - sent)
+                self._mm[offset:offset + h] = hview[sent:sent + h]
+                pos = h
+            while pos < n:
+                body_at = sent + pos - len(header)
+                want = n - pos
+                if view is not None:
+                    self._mm[offset + pos:offset + pos + want] = view[body_at:body_at + want]
+                    got = want
+                else:
+                    got = fileobj.readinto(memoryview(self._mm)[offset + pos:offset + pos + want])
+                    if not got:
+                        raise ValueError(f"request body ended after {body_at} of {total} bytes")
+                pos += got
+            sent += n
+            more = sent < stream_len
+            if chunk == 0:
+                rec = (rid, code, FLAG_MORE if more else 0, 0, offset, n, len(header), total, NO_SLOT, 0)
+            else:
+                rec = (rid, OP_DATA, FLAG_MORE if more else 0, 0, offset, n, 0, 0, NO_SLOT, chunk)
+            self._submit(rec)
+            chunk += 1
+            if not more:
+                return call
+
+    def _submit(self, rec):
+        with self._lock:
+            while True:
+                self._check_open()
+                head = _U32.unpack_from(self._mm, _OFF_SUB_HEAD)[0]
+                if (self._sub_tail - head) & 0xFFFFFFFF < self._sub_entries:
+                    break
+                _U32.pack_into(self._mm, _OFF_SANDBOX_WANTS_SUB, 1)
+                os.eventfd_write(self._to_host, 1)
+                self._space.wait(0.05)
+            index = self._sub_tail & (self._sub_entries - 1)
+            _REC.pack_into(self._mm, self._sub_off + index * RECORD_SIZE, *rec)
+            self._sub_tail = (self._sub_tail + 1) & 0xFFFFFFFF
+            _U32.pack_into(self._mm, _OFF_SUB_TAIL, self._sub_tail)
+        os.eventfd_write(self._to_host, 1)
+
+    def _release(self, slot):
+        self._submit((0, OP_RELEASE, 0, 0, 0, 0, 0, 0, slot, 0))
+
+    # ---- receiving --------------------------------------------------------------------------
+
+    def _await_response(self, call):
+        with self._lock:
+            while call.first is None:
+                if call.error is not None:
+                    raise call.error
+                call.cond.wait()
+        rec = call.first
+        body = BodyStream(self, call)
+        header = body._read_exact(rec[6])
+        try:
+            meta = json.loads(header) if header else {}
+        except ValueError as e:
+            body.close()
+            raise ChannelError(f"host sent a malformed response header: {e}") from None
+        body._remaining = rec[7]
+        body._finish_if_done()
+        return Response(rec[3], meta, body)
+
+    def _next_chunk(self, call):
+        with self._lock:
+            while not call.chunks:
+                if call.error is not None:
+                    raise call.error
+                call.cond.wait()
+            return call.chunks.pop(0)
+
+    def _dispatch(self):
+        try:
+            while True:
+                spins = self._spin
+                while spins > 0 and _U32.unpack_from(self._mm, _OFF_CMP_TAIL)[0] == self._cmp_head:
+                    spins -= 1
+                if spins == 0:
+                    os.eventfd_read(self._from_host)
+                if _U32.unpack_from(self._mm, _OFF_HOST_CLOSED)[0]:
+                    self._fail_all(ChannelError("the host closed the channel"))
+                    return
+                self._drain()
+        except (OSError, ValueError) as e:
+            self._fail_all(ChannelError(f"channel dispatcher stopped: {e}"))
+
+    def _drain(self):
+        releases = []
+        with self._lock:
+            tail = _U32.unpack_from(self._mm, _OFF_CMP_TAIL)[0]
+            while self._cmp_head != tail:
+                index = self._cmp_head & (self._cmp_entries - 1)
+                rec = _REC.unpack_from(self._mm, self._cmp_off + index * RECORD_SIZE)
+                self._cmp_head = (self._cmp_head + 1) & 0xFFFFFFFF
+                self._on_completion(rec, releases)
+            _U32.pack_into(self._mm, _OFF_CMP_HEAD, self._cmp_head)
+            ring_host = _U32.unpack_from(self._mm, _OFF_HOST_WANTS_CMP)[0]
+            if ring_host:
+                _U32.pack_into(self._mm, _OFF_HOST_WANTS_CMP, 0)
+            self._space.notify_all()
+        if ring_host:
+            os.eventfd_write(self._to_host, 1)
+        for slot in releases:
+            self._release(slot)
+
+    def _on_completion(self, rec, releases):
+        rid, op = rec[0], rec[1]
+        call = self._pending.get(rid)
+        if call is None:
+            if rec[8] != NO_SLOT:
+                releases.append(rec[8])
+            return
+        if op == OP_DATA_ACK:
+            if rec[4] in call.extents:
+                call.extents.remove(rec[4])
+                self._free_extents.append(rec[4])
+            return
+        if op != OP_DATA:
+            call.first = rec
+            self._finish_request(call)
+        if call.discard:
+            if rec[8] != NO_SLOT:
+                releases.append(rec[8])
+            if not rec[2] & FLAG_MORE:
+                del self._pending[rid]
+            return
+        call.chunks.append(rec)
+        call.cond.notify_all()
+
+    def _finish_request(self, call):
+        # The host's first completion means it has finished reading every request chunk.
+        call.done = True
+        self._free_extents.extend(call.extents)
+        call.extents.clear()
+
+    def _forget(self, call):
+        with self._lock:
+            self._pending.pop(call.rid, None)
+
+    def _discard_rest(self, call, releases):
+        """Releases queued chunks and those still to come (caller holds the lock)."""
+        for rec in call.chunks:
+            if rec[8] != NO_SLOT:
+                releases.append(rec[8])
+        last_seen = any(not r[2] & FLAG_MORE for r in call.chunks)
+        call.chunks.clear()
+        if last_seen or call.error is not None:
+            self._pending.pop(call.rid, None)
+        else:
+            call.discard = True
+
+    def _check_open(self):
+        if self._closed is not None:
+            raise self._closed
+
+    def _fail_all(self, error):
+        with self._lock:
+            if self._closed is None:
+                self._closed = error
+            for call in self._pending.values():
+                call.error = error
+                call.cond.notify_all()
+            self._space.notify_all()
+
+    def slot_view(self, rec):
+        offset, length = rec[4], rec[5]
+        return memoryview(self._mm)[offset:offset + length]
+
+
+class Response:
+    """status: HTTP-like int; meta: dict (boto3 response fields, or {"Error": {...}}); body: BodyStream."""
+
+    __slots__ = ("status", "meta", "body")
+
+    def __init__(self, status, meta, body):
+        self.status = status
+        self.meta = meta
+        self.body = body
+
+    def __repr__(self):
+        return f"Response(status={self.status}, meta={self.meta!r})"
+
+
+class BodyStream:
+    """The response body as a raw binary stream over the shared region. read() returns bytes (a copy);
+    read_view(n) returns a memoryview straight over the region, valid until the next read or close()."""
+
+    def __init__(self, transport, call):
+        self._t = transport
+        self._call = call
+        self._rec = None
+        self._pos = 0
+        self._remaining = 0
+        self._last = False
+        self._closed = False
+
+    def _read_exact(self, n):
+        """The header bytes, which precede the body in the same chunk stream."""
+        out = bytearray()
+        while len(out) < n:
+            v = self._chunk_view(n - len(out))
+            if v is None:
+                raise ChannelError("response ended inside its header")
+            out += v
+        return bytes(out)
+
+    def _chunk_view(self, n):
+        """Up to n bytes of the current chunk as a memoryview; None at the end of the message."""
+        while self._rec is None or self._pos >= self._rec[5]:
+            self._drop_current()
+            if self._last:
+                return None
+            rec = self._t._next_chunk(self._call)
+            self._rec, self._pos = rec, 0
+            if not rec[2] & FLAG_MORE:
+                self._last = True
+                self._t._forget(self._call)
+        take = min(n, self._rec[5] - self._pos)
+        start = self._rec[4] + self._pos
+        self._pos += take
+        return memoryview(self._t._mm)[start:start + take]
+
+    def _drop_current(self):
+        rec, self._rec = self._rec, None
+        if rec is not None and rec[8] != NO_SLOT:
+            self._t._release(rec[8])
+
+    def _finish_if_done(self):
+        # Once every body byte is consumed the last slot goes back at once, not at close().
+        if self._remaining == 0 and self._last and self._rec is not None:
+            self._drop_current()
+
+    def read_view(self, n=-1):
+        self._finish_if_done()
+        if self._closed or self._remaining == 0:
+            return memoryview(b"")
+        if n is None or n < 0 or n > self._remaining:
+            n = self._remaining
+        v = self._chunk_view(n)
+        if v is None:
+            raise ChannelError(f"response body ended {self._remaining} bytes early")
+        self._remaining -= len(v)
+        return v
+
+    def read(self, n=-1):
+        if n is None or n < 0:
+            out = bytearray()
+            while True:
+                v = self.read_view(-1)
+                if not v:
+                    break
+                out += v
+            self._finish_if_done()
+            return bytes(out)
+        out = bytes(self.read_view(n))
+        self._finish_if_done()
+        return out
+
+    def readinto(self, buffer):
+        target = memoryview(buffer).cast("B")
+        done = 0
+        while done < len(target):
+            v = self.read_view(len(target) - done)
+            if not v:
+                break
+            target[done:done + len(v)] = v
+            done += len(v)
+        self._finish_if_done()
+        return done
+
+    def readable(self):
+        return True
+
+    @property
+    def closed(self):
+        return self._closed
+
+    def close(self):
+        if self._closed:
+            return
+        self._closed = True
+        self._drop_current()
+        if not self._last:
+            releases = []
+            with self._t._lock:
+                self._t._discard_rest(self._call, releases)
+            for slot in releases:
+                self._t._release(slot)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:
+            pass
+
+
+class Invocation:
+    __slots__ = ("request_id", "deadline_ms", "function_arn", "event")
+
+    def __init__(self, request_id, deadline_ms, function_arn, event):
+        self.request_id = request_id
+        self.deadline_ms = deadline_ms
+        self.function_arn = function_arn
+        self.event = event
+
+
+class InvocationSource:
+    """The runtime's view: next() -> Invocation, then post_response / post_error; init_error on import failure."""
+
+    def __init__(self, transport=None):
+        self.transport = transport or connect_from_env()
+
+    def next(self):
+        return self.transport.next_invocation()
+
+    def post_response(self, request_id, payload):
+        return self.transport.post_response(request_id, payload)
+
+    def post_error(self, request_id, error):
+        return self.transport.post_error(request_id, error)
+
+    def init_error(self, error):
+        return self.transport.init_error(error)
+
+
+def _body_source(body):
+    """(memoryview or None, file object or None, total length)."""
+    if body is None:
+        return None, None, 0
+    if isinstance(body, str):
+        body = body.encode()
+    if isinstance(body, (bytes, bytearray, memoryview)):
+        view = memoryview(body).cast("B")
+        return view, None, len(view)
+    if hasattr(body, "readinto") or hasattr(body, "read"):
+        try:
+            start = body.tell()
+            end = body.seek(0, os.SEEK_END)
+            body.seek(start)
+            if hasattr(body, "readinto"):
+                return None, body, end - start
+        except (AttributeError, OSError, ValueError):
+            pass
+        data = body.read()   # unseekable or readinto-less: its length is unknown until read
+        if isinstance(data, str):
+            data = data.encode()
+        view = memoryview(data).cast("B")
+        return view, None, len(view)
+    raise TypeError(f"request body must be bytes-like or a binary file object, not {type(body).__name__}")
+
+
+_default = None
+_default_lock = threading.Lock()
+
+
+def connect_from_env():
+    """The process's transport, from NEXUS_CHANNEL_FD, NEXUS_DOORBELL_TO_HOST_FD, NEXUS_DOORBELL_TO_SANDBOX_FD."""
+    global _default
+    with _default_lock:
+        if _default is None:
+            env = os.environ
+            try:
+                region = int(env.get("NEXUS_CHANNEL_FD", "3"))
+                to_host = int(env.get("NEXUS_DOORBELL_TO_HOST_FD", "4"))
+                from_host = int(env.get("NEXUS_DOORBELL_TO_SANDBOX_FD", "5"))
+                size = int(env["NEXUS_CHANNEL_SIZE"]) if env.get("NEXUS_CHANNEL_SIZE") else None
+                spin = int(env.get("NEXUS_CHANNEL_SPIN", "0"))
+            except ValueError as e:
+                raise ChannelError(f"bad Nexus channel environment: {e}") from None
+            _default = Transport(region, to_host, from_host, size, spin)
+        return _default

@@ -1,0 +1,195 @@
+// Copyright (c) Nexus contributors.
+// Licensed under the MIT license.
+
+using System.Threading.Channels;
+using Nexus.Channel;
+
+namespace Nexus.Backend;
+
+/// <summary>
+/// One request message arriving from the sandbox: its JSON header (copied once into private memory) followed by its
+/// body, read in place from the request area chunk by chunk. Chunk records are validated by the session's pump
+/// before they are queued here; each fully read chunk that is not the last is acknowledged so the sandbox can reuse it.
+/// </summary>
+internal sealed class InboundRequest
+{
+    private readonly InstanceSession _session;
+    private readonly Channel<ChannelRecord> _chunks;
+    private ChannelRecord _current;
+    private uint _currentPos;
+    private bool _haveCurrent;
+    private bool _sawLast;
+    private uint _nextChunk;
+    private ulong _streamLeft;
+
+    public InboundRequest(InstanceSession session, in ChannelRecord first, int maxQueuedChunks)
+    {
+        _session = session;
+        Id = first.RequestId;
+        Op = first.Op;
+        HeaderLength = first.HeaderLength;
+        BodyLength = first.TotalLength;
+        _streamLeft = first.HeaderLength + first.TotalLength;
+        _chunks = System.Threading.Channels.Channel.CreateBounded<ChannelRecord>(new BoundedChannelOptions(maxQueuedChunks)
+        {
+            SingleReader = true,
+            SingleWriter = true,
+            FullMode = BoundedChannelFullMode.Wait,
+        });
+        _ = _chunks.Writer.TryWrite(first);
+        _nextChunk = 1;
+        _sawLast = (first.Flags & ChannelFlags.More) == 0;
+    }
+
+    public ulong Id { get; }
+
+    public ChannelOp Op { get; }
+
+    public uint HeaderLength { get; }
+
+    public ulong BodyLength { get; }
+
+    /// <summary>Queues a validated continuation chunk; false when it is out of sequence or too many are queued.</summary>
+    public bool TryAddChunk(in ChannelRecord record)
+    {
+        if (_sawLast || record.Chunk != _nextChunk)
+        {
+            return false;
+        }
+
+        _nextChunk++;
+        _sawLast = (record.Flags & ChannelFlags.More) == 0;
+        return _chunks.Writer.TryWrite(record);
+    }
+
+    /// <summary>Copies the header into a private array (the single fetch of those bytes).</summary>
+    public async ValueTask<byte[]> ReadHeaderAsync(CancellationToken cancellationToken)
+    {
+        var header = new byte[HeaderLength];
+        var done = 0;
+        while (done < header.Length)
+        {
+            var n = await ReadAsync(header.AsMemory(done), cancellationToken).ConfigureAwait(false);
+            if (n == 0)
+            {
+                throw RequestException.Invalid("request ended inside its header");
+            }
+
+            done += n;
+        }
+
+        return header;
+    }
+
+    /// <summary>Reads the next bytes of the message stream (header then body) out of the request area.</summary>
+    public async ValueTask<int> ReadAsync(Memory<byte> destination, CancellationToken cancellationToken)
+    {
+        if (_streamLeft == 0 || destination.IsEmpty)
+        {
+            return 0;
+        }
+
+        while (!_haveCurrent || _currentPos == _current.Length)
+        {
+            if (_haveCurrent)
+            {
+                await FinishCurrentAsync(cancellationToken).ConfigureAwait(false);
+            }
+
+            if (!_chunks.Reader.TryRead(out _current))
+            {
+                _current = await _session.WaitOnSandboxAsync(
+                    ct => _chunks.Reader.ReadAsync(ct).AsTask(), "the next request chunk", cancellationToken).ConfigureAwait(false);
+            }
+
+            _currentPos = 0;
+            _haveCurrent = true;
+        }
+
+        var take = (int)Math.Min(Math.Min((ulong)destination.Length, _current.Length - _currentPos), _streamLeft);
+        _session.Channel.RequestBytes(_current.Offset + _currentPos, (uint)take).CopyTo(destination.Span);
+        _currentPos += (uint)take;
+        _streamLeft -= (ulong)take;
+        if (_currentPos == _current.Length)
+        {
+            await FinishCurrentAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        return take;
+    }
+
+    /// <summary>A stream over the body (after the header has been read), for the SDK to upload from.</summary>
+    public Stream OpenBody(CancellationToken cancellationToken) => new BodyStream(this, cancellationToken);
+
+    private async ValueTask FinishCurrentAsync(CancellationToken cancellationToken)
+    {
+        _haveCurrent = false;
+        if ((_current.Flags & ChannelFlags.More) != 0)
+        {
+            var ack = new ChannelRecord
+            {
+                RequestId = Id,
+                Op = ChannelOp.DataAck,
+                Offset = _current.Offset,
+                Chunk = _current.Chunk,
+                Slot = ChannelRecord.NoSlot,
+            };
+            await _session.PostAsync(ack, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Fails the request's reader (a bad continuation chunk arrived).</summary>
+    public void Fail(RequestException error) => _chunks.Writer.TryComplete(error);
+
+    /// <summary>Forward-only, known-length stream reading the body straight out of the shared region.</summary>
+    private sealed class BodyStream : Stream
+    {
+        private readonly InboundRequest _request;
+        private readonly CancellationToken _cancellationToken;
+        private long _position;
+
+        public BodyStream(InboundRequest request, CancellationToken cancellationToken)
+        {
+            _request = request;
+            _cancellationToken = cancellationToken;
+        }
+
+        public override bool CanRead => true;
+
+        public override bool CanSeek => false;
+
+        public override bool CanWrite => false;
+
+        public override long Length => (long)_request.BodyLength;
+
+        public override long Position
+        {
+            get => _position;
+            set => throw new NotSupportedException("the request body is read once, in order");
+        }
+
+        public override int Read(byte[] buffer, int offset, int count) =>
+            ReadAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
+
+        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _cancellationToken);
+            var n = await _request.ReadAsync(buffer, linked.Token).ConfigureAwait(false);
+            _position += n;
+            return n;
+        }
+
+        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+            ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+        public override void Flush()
+        {
+        }
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException("the request body is read once, in order");
+
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+    }
+}

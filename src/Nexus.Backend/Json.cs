@@ -1,0 +1,151 @@
+// Copyright (c) Nexus contributors.
+// Licensed under the MIT license.
+
+using System.Buffers;
+using System.Globalization;
+using System.Text.Json;
+
+namespace Nexus.Backend;
+
+/// <summary>Reading request parameters (with clear errors naming the field) and writing response meta JSON.</summary>
+internal static class Json
+{
+    public static byte[] Write(Action<Utf8JsonWriter> write)
+    {
+        var buffer = new ArrayBufferWriter<byte>(256);
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            write(writer);
+        }
+
+        return buffer.WrittenSpan.ToArray();
+    }
+
+    public static void WriteError(Utf8JsonWriter w, string code, string message)
+    {
+        w.WriteStartObject();
+        w.WriteStartObject("Error");
+        w.WriteString("Code", code);
+        w.WriteString("Message", message);
+        w.WriteEndObject();
+        w.WriteEndObject();
+    }
+
+    public static void WriteTimestamp(Utf8JsonWriter w, string name, DateTime? value)
+    {
+        if (value is { } v)
+        {
+            w.WriteString(name, v.ToUniversalTime().ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture));
+        }
+    }
+
+    public static void WriteIfPresent(Utf8JsonWriter w, string name, string? value)
+    {
+        if (!string.IsNullOrEmpty(value))
+        {
+            w.WriteString(name, value);
+        }
+    }
+
+    public static string RequiredString(JsonElement obj, string name)
+    {
+        if (!obj.TryGetProperty(name, out var value))
+        {
+            throw RequestException.Invalid($"missing required parameter {name}");
+        }
+
+        if (value.ValueKind != JsonValueKind.String)
+        {
+            throw RequestException.Invalid($"parameter {name} must be a string, got {value.ValueKind}");
+        }
+
+        return value.GetString()!;
+    }
+
+    public static string? OptionalString(JsonElement obj, string name)
+    {
+        if (!obj.TryGetProperty(name, out var value) || value.ValueKind == JsonValueKind.Null)
+        {
+            return null;
+        }
+
+        if (value.ValueKind != JsonValueKind.String)
+        {
+            throw RequestException.Invalid($"parameter {name} must be a string, got {value.ValueKind}");
+        }
+
+        return value.GetString();
+    }
+
+    public static int? OptionalInt(JsonElement obj, string name)
+    {
+        if (!obj.TryGetProperty(name, out var value) || value.ValueKind == JsonValueKind.Null)
+        {
+            return null;
+        }
+
+        if (value.ValueKind != JsonValueKind.Number || !value.TryGetInt32(out var result))
+        {
+            throw RequestException.Invalid($"parameter {name} must be a 32-bit integer");
+        }
+
+        return result;
+    }
+
+    public static bool OptionalBool(JsonElement obj, string name)
+    {
+        if (!obj.TryGetProperty(name, out var value) || value.ValueKind == JsonValueKind.Null)
+        {
+            return false;
+        }
+
+        return value.ValueKind switch
+        {
+            JsonValueKind.True => true,
+            JsonValueKind.False => false,
+            _ => throw RequestException.Invalid($"parameter {name} must be a boolean"),
+        };
+    }
+
+    public static IReadOnlyDictionary<string, string> OptionalStringMap(JsonElement obj, string name)
+    {
+        if (!obj.TryGetProperty(name, out var value) || value.ValueKind == JsonValueKind.Null)
+        {
+            return new Dictionary<string, string>();
+        }
+
+        if (value.ValueKind != JsonValueKind.Object)
+        {
+            throw RequestException.Invalid($"parameter {name} must be an object of strings");
+        }
+
+        var map = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var p in value.EnumerateObject())
+        {
+            if (p.Value.ValueKind != JsonValueKind.String)
+            {
+                throw RequestException.Invalid($"parameter {name}.{p.Name} must be a string");
+            }
+
+            map[p.Name] = p.Value.GetString()!;
+        }
+
+        return map;
+    }
+
+    /// <summary>The errorType of a Lambda error JSON body, when it has one.</summary>
+    public static string? ErrorType(byte[] body)
+    {
+        try
+        {
+            using var doc = JsonDocument.Parse(body, new JsonDocumentOptions { MaxDepth = 16 });
+            return doc.RootElement.ValueKind == JsonValueKind.Object
+                && doc.RootElement.TryGetProperty("errorType", out var t)
+                && t.ValueKind == JsonValueKind.String ? t.GetString() : null;
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+}

@@ -1,0 +1,93 @@
+// Copyright (c) Nexus contributors.
+// Licensed under the MIT license.
+
+namespace Nexus.Backend;
+
+/// <summary>
+/// The host-owned response slots of one channel. The allocator state lives only here, in private memory: the sandbox
+/// can only ask for a slot back (Release), which is honoured only when that slot is currently lent to it.
+/// </summary>
+internal sealed class SlotPool
+{
+    private readonly object _lock = new();
+    private readonly Stack<int> _free = new();
+    private readonly bool[] _lent;
+    private readonly Queue<TaskCompletionSource<int>> _waiters = new();
+
+    public SlotPool(int count)
+    {
+        _lent = new bool[count];
+        for (var i = count - 1; i >= 0; i--)
+        {
+            _free.Push(i);
+        }
+    }
+
+    /// <summary>Takes a free slot, waiting (first come, first served) until the sandbox returns one.</summary>
+    public async ValueTask<int> RentAsync(CancellationToken cancellationToken)
+    {
+        TaskCompletionSource<int> waiter;
+        lock (_lock)
+        {
+            if (_free.TryPop(out var slot))
+            {
+                _lent[slot] = true;
+                return slot;
+            }
+
+            waiter = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
+            _waiters.Enqueue(waiter);
+        }
+
+        try
+        {
+            return await waiter.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            lock (_lock)
+            {
+                // A slot handed over just as the wait was cancelled goes back to the pool.
+                if (waiter.Task.IsCompletedSuccessfully)
+                {
+                    ReturnLocked(waiter.Task.Result);
+                }
+                else
+                {
+                    waiter.TrySetCanceled(cancellationToken);
+                }
+            }
+
+            throw;
+        }
+    }
+
+    /// <summary>The sandbox returns a slot; false when that slot is not lent to it (a protocol violation).</summary>
+    public bool Return(int slot)
+    {
+        lock (_lock)
+        {
+            if ((uint)slot >= (uint)_lent.Length || !_lent[slot])
+            {
+                return false;
+            }
+
+            ReturnLocked(slot);
+            return true;
+        }
+    }
+
+    private void ReturnLocked(int slot)
+    {
+        while (_waiters.TryDequeue(out var waiter))
+        {
+            if (waiter.TrySetResult(slot))
+            {
+                return;
+            }
+        }
+
+        _lent[slot] = false;
+        _free.Push(slot);
+    }
+}

@@ -1,0 +1,282 @@
+// Copyright (c) Nexus contributors.
+// Licensed under the MIT license.
+
+using System.Buffers;
+using System.Buffers.Binary;
+using Nexus.Interop;
+
+namespace Nexus.Channel;
+
+/// <summary>The sandbox broke the channel protocol (lying ring index, malformed record); the channel is closed.</summary>
+public sealed class ChannelProtocolException : Exception
+{
+    public ChannelProtocolException()
+    {
+    }
+
+    public ChannelProtocolException(string message)
+        : base(message)
+    {
+    }
+
+    public ChannelProtocolException(string message, Exception innerException)
+        : base(message, innerException)
+    {
+    }
+}
+
+/// <summary>
+/// The host end of one instance's channel: the memfd region (fd 3 in the sandbox), the doorbell the sandbox rings
+/// (fd 4) and the doorbell the host rings (fd 5). Ring positions the host owns are kept privately; the copies in
+/// shared memory are written for the sandbox and never read back.
+/// </summary>
+public sealed unsafe class HostChannel : IDisposable
+{
+    public const int SandboxRegionFd = 3;
+    public const int SandboxToHostFd = 4;
+    public const int SandboxFromHostFd = 5;
+
+    private readonly SafeMemoryMapping _mapping;
+    private readonly byte* _base;
+    private readonly object _completionLock = new();
+    private uint _subHead;
+    private uint _cmpTail;
+    private int _disposed;
+
+    public HostChannel(ChannelOptions? options = null, string name = "nexus-channel")
+    {
+        Layout = new ChannelLayout(options ?? new ChannelOptions());
+        RegionFd = Memory.CreateMemfd(name, Layout.RegionSize);
+        try
+        {
+            _mapping = Memory.MapShared(RegionFd, Layout.RegionSize);
+            var added = false;
+            _mapping.DangerousAddRef(ref added);
+            _base = (byte*)_mapping.Address;
+            ToHost = EventFd.Create(0, EventFdFlags.CloseOnExec | EventFdFlags.NonBlocking);
+            ToSandbox = EventFd.Create(0, EventFdFlags.CloseOnExec);
+        }
+        catch
+        {
+            _mapping?.Dispose();
+            ToHost?.Dispose();
+            RegionFd.Dispose();
+            throw;
+        }
+
+        WriteHeader();
+    }
+
+    public ChannelLayout Layout { get; }
+
+    /// <summary>The region's memfd (the sandbox's fd 3).</summary>
+    public SafeFd RegionFd { get; }
+
+    /// <summary>Rung by the sandbox (its fd 4); non-blocking on the host side.</summary>
+    public EventFd ToHost { get; }
+
+    /// <summary>Rung by the host (the sandbox's fd 5).</summary>
+    public EventFd ToSandbox { get; }
+
+    /// <summary>The descriptors to hand to the sandbox, with the numbers it expects them at.</summary>
+    public IReadOnlyList<(SafeFd Source, int Target)> SandboxFds =>
+        [(RegionFd, SandboxRegionFd), (ToHost.Handle, SandboxToHostFd), (ToSandbox.Handle, SandboxFromHostFd)];
+
+    /// <summary>The environment variables telling the sandbox runtime where its channel is.</summary>
+    public IReadOnlyDictionary<string, string> SandboxEnvironment => new Dictionary<string, string>
+    {
+        ["NEXUS_IO"] = "nexus",
+        ["NEXUS_CHANNEL_FD"] = SandboxRegionFd.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        ["NEXUS_DOORBELL_TO_HOST_FD"] = SandboxToHostFd.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        ["NEXUS_DOORBELL_TO_SANDBOX_FD"] = SandboxFromHostFd.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        ["NEXUS_CHANNEL_SIZE"] = Layout.RegionSize.ToString(System.Globalization.CultureInfo.InvariantCulture),
+    };
+
+    /// <summary>
+    /// Copies up to <paramref name="into"/>.Length new submission records into private memory and consumes them.
+    /// Throws <see cref="ChannelProtocolException"/> when the sandbox's tail index is impossible.
+    /// </summary>
+    public int DrainSubmissions(Span<ChannelRecord> into)
+    {
+        ObjectDisposedException.ThrowIf(_disposed != 0, this);
+        // SAFETY: the offset is a constant inside the header page of the live mapping; one 4-byte aligned read.
+        var tail = Volatile.Read(ref *(uint*)(_base + ChannelLayout.OffSubTail));
+        var available = unchecked(tail - _subHead);
+        if (available > (uint)Layout.RingEntries)
+        {
+            throw new ChannelProtocolException($"submission tail {tail} is {available} records ahead of head {_subHead} (ring holds {Layout.RingEntries})");
+        }
+
+        var n = (int)Math.Min(available, (uint)into.Length);
+        for (var i = 0; i < n; i++)
+        {
+            var index = (_subHead + (uint)i) & (uint)(Layout.RingEntries - 1);
+            // SAFETY: index < RingEntries, so the 64-byte record lies inside the submission ring of the mapping.
+            into[i] = ChannelRecord.Read(new ReadOnlySpan<byte>(_base + Layout.SubRingOffset + ((long)index * ChannelLayout.RecordSize), ChannelLayout.RecordSize));
+        }
+
+        _subHead += (uint)n;
+        // SAFETY: constant header offset inside the mapping.
+        Volatile.Write(ref *(uint*)(_base + ChannelLayout.OffSubHead), _subHead);
+        if (n > 0 && Volatile.Read(ref *(uint*)(_base + ChannelLayout.OffSandboxWantsSubSpace)) != 0)
+        {
+            // SAFETY: constant header offset inside the mapping.
+            Volatile.Write(ref *(uint*)(_base + ChannelLayout.OffSandboxWantsSubSpace), 0u);
+            ToSandbox.Signal();
+        }
+
+        return n;
+    }
+
+    /// <summary>
+    /// Posts a completion record without ringing the doorbell; false when the ring is full (the host then asks the
+    /// sandbox to ring back when it has consumed). Throws when the sandbox's head index is impossible.
+    /// </summary>
+    public bool TryPostCompletion(in ChannelRecord record)
+    {
+        lock (_completionLock)
+        {
+            ObjectDisposedException.ThrowIf(_disposed != 0, this);
+            // SAFETY: constant header offset inside the mapping.
+            var head = Volatile.Read(ref *(uint*)(_base + ChannelLayout.OffCmpHead));
+            var used = unchecked(_cmpTail - head);
+            if (used > (uint)Layout.RingEntries)
+            {
+                throw new ChannelProtocolException($"completion head {head} is not within {Layout.RingEntries} records behind tail {_cmpTail}");
+            }
+
+            if (used == (uint)Layout.RingEntries)
+            {
+                // SAFETY: constant header offset inside the mapping.
+                Volatile.Write(ref *(uint*)(_base + ChannelLayout.OffHostWantsCmpSpace), 1u);
+                return false;
+            }
+
+            var index = _cmpTail & (uint)(Layout.RingEntries - 1);
+            // SAFETY: index < RingEntries, so the record lies inside the completion ring of the mapping.
+            record.Write(new Span<byte>(_base + Layout.CmpRingOffset + ((long)index * ChannelLayout.RecordSize), ChannelLayout.RecordSize));
+            _cmpTail++;
+            // SAFETY: constant header offset inside the mapping; the record bytes above are written before the tail.
+            Volatile.Write(ref *(uint*)(_base + ChannelLayout.OffCmpTail), _cmpTail);
+            return true;
+        }
+    }
+
+    /// <summary>Tells the sandbox the host has closed this channel (every pending call fails) and rings it.</summary>
+    public void MarkClosed()
+    {
+        lock (_completionLock)
+        {
+            if (_disposed != 0)
+            {
+                return;
+            }
+
+            // SAFETY: constant header offset inside the live mapping (checked under the lock Dispose takes).
+            Volatile.Write(ref *(uint*)(_base + ChannelLayout.OffHostClosed), 1u);
+            ToSandbox.Signal();
+        }
+    }
+
+    /// <summary>Rings the sandbox's doorbell.</summary>
+    public void SignalSandbox() => ToSandbox.Signal();
+
+    /// <summary>
+    /// A span over a request-area extent the caller has validated with <see cref="ChannelLayout.InRequestArea"/>.
+    /// The bytes are shared: copy what decisions depend on before using it.
+    /// </summary>
+    public ReadOnlySpan<byte> RequestBytes(ulong offset, uint length)
+    {
+        if (!Layout.InRequestArea(offset, length))
+        {
+            throw new ChannelProtocolException($"extent [{offset}, +{length}) is outside the request area");
+        }
+
+        // SAFETY: the extent was bounds-checked against the request area, which lies inside the mapping.
+        return new ReadOnlySpan<byte>(_base + (long)offset, (int)length);
+    }
+
+    /// <summary>Memory over a request-area extent (for async consumers); bounds-checked like <see cref="RequestBytes"/>.</summary>
+    public ReadOnlyMemory<byte> RequestMemory(ulong offset, uint length)
+    {
+        if (!Layout.InRequestArea(offset, length))
+        {
+            throw new ChannelProtocolException($"extent [{offset}, +{length}) is outside the request area");
+        }
+
+        return new RegionMemoryManager(_base + (long)offset, (int)length).Memory;
+    }
+
+    /// <summary>Writable memory over response slot <paramref name="slot"/> (host-owned while not lent).</summary>
+    public Memory<byte> SlotMemory(int slot)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(slot);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(slot, Layout.SlotCount);
+        return new RegionMemoryManager(_base + Layout.SlotOffset(slot), Layout.SlotSize).Memory;
+    }
+
+    public void Dispose()
+    {
+        lock (_completionLock)
+        {
+            if (Interlocked.Exchange(ref _disposed, 1) != 0)
+            {
+                return;
+            }
+        }
+
+        _mapping.DangerousRelease();
+        _mapping.Dispose();
+        ToHost.Dispose();
+        ToSandbox.Dispose();
+        RegionFd.Dispose();
+    }
+
+    private void WriteHeader()
+    {
+        // SAFETY: the header page is the first 4096 bytes of the mapping, which is larger than that (layout check).
+        var header = new Span<byte>(_base, ChannelLayout.HeaderSize);
+        header.Clear();
+        BinaryPrimitives.WriteUInt32LittleEndian(header[ChannelLayout.OffMagic..], ChannelLayout.Magic);
+        BinaryPrimitives.WriteUInt16LittleEndian(header[ChannelLayout.OffVersion..], ChannelLayout.Version);
+        BinaryPrimitives.WriteUInt16LittleEndian(header[ChannelLayout.OffRecordSize..], ChannelLayout.RecordSize);
+        BinaryPrimitives.WriteUInt64LittleEndian(header[ChannelLayout.OffRegionSize..], (ulong)Layout.RegionSize);
+        BinaryPrimitives.WriteUInt32LittleEndian(header[ChannelLayout.OffSubEntries..], (uint)Layout.RingEntries);
+        BinaryPrimitives.WriteUInt32LittleEndian(header[ChannelLayout.OffCmpEntries..], (uint)Layout.RingEntries);
+        BinaryPrimitives.WriteUInt64LittleEndian(header[ChannelLayout.OffSubRing..], (ulong)Layout.SubRingOffset);
+        BinaryPrimitives.WriteUInt64LittleEndian(header[ChannelLayout.OffCmpRing..], (ulong)Layout.CmpRingOffset);
+        BinaryPrimitives.WriteUInt64LittleEndian(header[ChannelLayout.OffRequestArea..], (ulong)Layout.RequestAreaOffset);
+        BinaryPrimitives.WriteUInt64LittleEndian(header[ChannelLayout.OffRequestAreaSize..], (ulong)Layout.RequestAreaSize);
+        BinaryPrimitives.WriteUInt64LittleEndian(header[ChannelLayout.OffSlotArea..], (ulong)Layout.SlotAreaOffset);
+        BinaryPrimitives.WriteUInt32LittleEndian(header[ChannelLayout.OffSlotSize..], (uint)Layout.SlotSize);
+        BinaryPrimitives.WriteUInt32LittleEndian(header[ChannelLayout.OffSlotCount..], (uint)Layout.SlotCount);
+        BinaryPrimitives.WriteUInt32LittleEndian(header[ChannelLayout.OffMaxHeader..], (uint)Layout.MaxHeaderBytes);
+    }
+
+    /// <summary>Memory&lt;byte&gt; over a range of the mapping, so async APIs (the SDK's streams) read and write in place.</summary>
+    private sealed class RegionMemoryManager : MemoryManager<byte>
+    {
+        private readonly byte* _pointer;
+        private readonly int _length;
+
+        public RegionMemoryManager(byte* pointer, int length)
+        {
+            _pointer = pointer;
+            _length = length;
+        }
+
+        // SAFETY: the range was bounds-checked by the creator and the mapping outlives the channel's users.
+        public override Span<byte> GetSpan() => new(_pointer, _length);
+
+        // SAFETY: native memory never moves, so no pinning is needed.
+        public override MemoryHandle Pin(int elementIndex = 0) => new(_pointer + elementIndex);
+
+        public override void Unpin()
+        {
+        }
+
+        protected override void Dispose(bool disposing)
+        {
+        }
+    }
+}
