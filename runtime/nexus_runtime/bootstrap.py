@@ -1,0 +1,155 @@
+# Copyright (c) Nexus contributors.
+# Licensed under the MIT license.
+"""Loads the handler once, then serves invocations from the source until the node stops the sandbox."""
+
+import importlib
+import io
+import json
+import os
+import sys
+
+from nexus_runtime import errors
+from nexus_runtime.context import LambdaContext
+from nexus_runtime.sources import Invocation, InvocationSource
+
+DEFAULT_TASK_ROOT = "/var/task"
+DEFAULT_FRONTEND_DIR = "/opt/nexus/frontend"
+
+
+def main(environ=None) -> int:
+    """Runs the runtime; returns the process exit code (non-zero when the handler cannot be loaded)."""
+    env = os.environ if environ is None else environ
+    _unbuffer_stdio()
+    io_mode = env.get("NEXUS_IO", "baseline")
+    try:
+        source = make_source(io_mode, env)
+    except Exception as exc:  # a broken environment: say so in the function's log and stop
+        sys.stderr.write(f"[ERROR] nexus_runtime: cannot start the {io_mode!r} invocation source: {exc}\n")
+        return 2
+
+    try:
+        frontend = env.get("NEXUS_FRONTEND_DIR", DEFAULT_FRONTEND_DIR) if io_mode == "nexus" else None
+        handler = load_handler(env.get("_HANDLER", ""), env.get("LAMBDA_TASK_ROOT", DEFAULT_TASK_ROOT), after=frontend)
+    except errors.InitError as exc:
+        sys.stderr.write(errors.log_line(exc.payload))
+        source.init_error(exc.payload)
+        return 1
+
+    Runtime(handler, source, env).serve_forever()
+    return 0
+
+
+def make_source(io_mode: str, env) -> InvocationSource:
+    """The invocation source for NEXUS_IO, with the mode's import-path and endpoint set-up."""
+    if io_mode == "nexus":
+        # The stand-in boto3/botocore must win over anything else named boto3 (even a vendored copy in /var/task).
+        sys.path.insert(0, env.get("NEXUS_FRONTEND_DIR", DEFAULT_FRONTEND_DIR))
+        from nexus_runtime.channel_source import ChannelSource  # only in nexus mode: imports nexus_channel
+
+        return ChannelSource()
+    if io_mode == "baseline":
+        endpoint = env.get("NEXUS_S3_ENDPOINT")
+        if endpoint:
+            from nexus_runtime import endpoint as s3_endpoint
+
+            s3_endpoint.install(endpoint)
+        from nexus_runtime.runtime_api import RuntimeApiSource
+
+        address = env.get("AWS_LAMBDA_RUNTIME_API")
+        if not address:
+            raise ValueError("AWS_LAMBDA_RUNTIME_API is not set")
+        return RuntimeApiSource(address)
+    raise ValueError(f"NEXUS_IO={io_mode!r}: expected 'baseline' or 'nexus'")
+
+
+def load_handler(handler: str, task_root: str, after=None):
+    """Imports the handler's module (once) from the task root and returns the function, as Lambda does.
+    The task root goes first on sys.path, or right behind ``after`` (the frontend, in nexus mode)."""
+    module_name, _, function_name = handler.rpartition(".")
+    if not module_name or not function_name:
+        raise errors.InitError("Runtime.MalformedHandlerName", f"Bad handler '{handler}': expected module.function")
+    module_name = module_name.replace("/", ".")
+    if module_name.split(".")[0] in sys.builtin_module_names:
+        raise errors.InitError("Runtime.BuiltInModuleConflict", f"Cannot use built-in module {module_name} as a handler module")
+
+    if task_root not in sys.path:
+        sys.path.insert(sys.path.index(after) + 1 if after in sys.path else 0, task_root)
+
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise errors.InitError("Runtime.ImportModuleError", f"Unable to import module '{module_name}': {exc}") from exc
+    except SyntaxError as exc:
+        trace = [f'  File "{exc.filename}" Line {exc.lineno}\n    {exc.text}']
+        raise errors.InitError("Runtime.UserCodeSyntaxError", f"Syntax error in module '{module_name}': {exc}", trace) from exc
+    except Exception as exc:
+        payload = errors.from_exception(exc)
+        raise errors.InitError(payload["errorType"], payload["errorMessage"], payload["stackTrace"]) from exc
+
+    function = getattr(module, function_name, None)
+    if not callable(function):
+        raise errors.InitError("Runtime.HandlerNotFound", f"Handler '{function_name}' missing on module '{module_name}'")
+    return function
+
+
+class Runtime:
+    """Runs invocations one at a time: decode the event, call the handler, post the result or the error."""
+
+    def __init__(self, handler, source: InvocationSource, environ=None):
+        self._handler = handler
+        self._source = source
+        self._env = os.environ if environ is None else environ
+
+    def serve_forever(self) -> None:
+        while True:
+            self.serve_one(self._source.next())
+
+    def serve_one(self, invocation: Invocation) -> None:
+        request_id = invocation.request_id
+        try:
+            event = json.loads(invocation.event) if invocation.event else {}
+        except ValueError as exc:
+            self._post_error(request_id, errors.make_error("Runtime.UnmarshalError", f"Unable to unmarshal input: {exc}", [], request_id))
+            return
+
+        context = LambdaContext(request_id, invocation.deadline_ms, invocation.invoked_function_arn, self._env)
+        try:
+            result = self._handler(event, context)
+        except Exception as exc:
+            self._post_error(request_id, errors.from_exception(exc, request_id))
+            return
+
+        try:
+            body = to_json(result)
+        except (TypeError, ValueError) as exc:
+            self._post_error(request_id, errors.make_error("Runtime.MarshalError", f"Unable to marshal response: {exc}", [], request_id))
+            return
+        self._source.post_response(request_id, body)
+
+    def _post_error(self, request_id: str, error: dict) -> None:
+        sys.stderr.write(errors.log_line(error))
+        self._source.post_error(request_id, error)
+
+
+def to_json(result) -> bytes:
+    """The handler's result as JSON bytes; Decimal (as from DynamoDB-style code) becomes a number, as Lambda does."""
+    return json.dumps(result, default=_default, allow_nan=True, separators=(",", ":")).encode("utf-8")
+
+
+def _default(value):
+    if type(value).__module__ == "decimal" and type(value).__name__ == "Decimal":
+        return int(value) if value == value.to_integral_value() else float(value)
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+def _unbuffer_stdio() -> None:
+    """Handler output reaches the container's stdout/stderr at once (the node collects it as the function's log)."""
+    for name, fd in (("stdout", 1), ("stderr", 2)):
+        stream = getattr(sys, name)
+        try:
+            raw = io.FileIO(fd, "w", closefd=False)
+        except OSError:
+            continue
+        setattr(sys, name, io.TextIOWrapper(raw, encoding=getattr(stream, "encoding", None) or "utf-8",
+                                            errors="backslashreplace", write_through=True))
+
