@@ -1,0 +1,54 @@
+// Copyright (c) Nexus contributors.
+// Licensed under the MIT license.
+
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace Nexus.Node.Api;
+
+/// <summary>A small Kestrel host: the node's servers are built on it (port 0 works and reports the bound port).</summary>
+public sealed class HttpHost : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+
+    private HttpHost(WebApplication app, IReadOnlyList<Uri> addresses)
+    {
+        _app = app;
+        Addresses = addresses;
+    }
+
+    public IReadOnlyList<Uri> Addresses { get; }
+
+    public static async Task<HttpHost> StartAsync(IEnumerable<string> urls, Action<WebApplication> map, long? maxRequestBodyBytes, CancellationToken cancellationToken)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.UseKestrel(k =>
+        {
+            k.AddServerHeader = false;
+            k.Limits.MaxRequestBodySize = maxRequestBodyBytes;
+
+            // Runtime API long polls and log follows stay open as long as they need.
+            k.Limits.KeepAliveTimeout = TimeSpan.FromMinutes(30);
+        });
+        builder.WebHost.UseUrls([.. urls]);
+        var app = builder.Build();
+        map(app);
+        await app.StartAsync(cancellationToken);
+        var bound = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses
+            .Select(a => new Uri(a.Replace("[::]", "127.0.0.1", StringComparison.Ordinal)))
+            .ToList();
+        return new HttpHost(app, bound);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+        await _app.StopAsync(stop.Token);
+        await _app.DisposeAsync();
+    }
+}

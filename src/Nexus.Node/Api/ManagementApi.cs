@@ -1,0 +1,182 @@
+// Copyright (c) Nexus contributors.
+// Licensed under the MIT license.
+
+using System.Globalization;
+using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Nexus.Functions;
+using Nexus.Node.Pool;
+
+namespace Nexus.Node.Api;
+
+/// <summary>
+/// The CLI's API under /nexus/v1, answered only to loopback callers: deploy (a zipped function folder as the
+/// body), list, get, remove, logs (tail and follow), status, health and shutdown. Errors are {"error": "..."}.
+/// </summary>
+public static class ManagementApi
+{
+    public static void Map(WebApplication app, INodeOperations node)
+    {
+        var api = app.MapGroup(NodeApi.ManagementPrefix);
+        api.AddEndpointFilter(async (context, next) =>
+            NodeApi.IsLoopback(context.HttpContext)
+                ? await next(context)
+                : Results.Json(new ErrorBody("the management API answers loopback callers only"), statusCode: 403));
+
+        api.MapGet("/health", () => Results.Text("ok"));
+        api.MapGet("/status", () => Results.Text(StatusJson(node.Status()).ToJsonString(), "application/json"));
+        api.MapPost("/shutdown", () =>
+        {
+            node.RequestShutdown();
+            return Results.Accepted();
+        });
+        api.MapGet("/functions", () =>
+        {
+            var status = node.Status().Instances.ToDictionary(s => s.Function);
+            var list = new JsonArray([.. node.Functions.Select(f => (JsonNode)Describe(f, status.GetValueOrDefault(f.Name)))]);
+            return Results.Text(new JsonObject { ["functions"] = list }.ToJsonString(), "application/json");
+        });
+        api.MapGet("/functions/{name}", (string name) =>
+            node.TryGetFunction(name, out var f)
+                ? Results.Text(Describe(f, node.Status().Instances.FirstOrDefault(s => s.Function == name)).ToJsonString(), "application/json")
+                : NotFound(name));
+        api.MapDelete("/functions/{name}", async (string name, CancellationToken ct) =>
+            await node.RemoveAsync(name, ct) ? Results.Text(new JsonObject { ["removed"] = name }.ToJsonString(), "application/json") : NotFound(name));
+        api.MapPost("/functions", async (HttpContext context) =>
+        {
+            try
+            {
+                var function = await node.DeployAsync(context.Request.Body, context.RequestAborted);
+                return Results.Text(Describe(function, null).ToJsonString(), "application/json");
+            }
+            catch (ManifestException e)
+            {
+                return Results.Json(new ErrorBody(e.Message), statusCode: 400);
+            }
+            catch (InvalidDataException e)
+            {
+                return Results.Json(new ErrorBody("bad function package: " + e.Message), statusCode: 400);
+            }
+        });
+        api.MapGet("/functions/{name}/logs", LogsAsync);
+
+        async Task LogsAsync(HttpContext context, string name)
+        {
+            if (!node.TryGetFunction(name, out _))
+            {
+                context.Response.StatusCode = 404;
+                await context.Response.WriteAsJsonAsync(new ErrorBody($"no function named '{name}'"), context.RequestAborted);
+                return;
+            }
+
+            var tail = int.TryParse(context.Request.Query["tail"], NumberStyles.None, CultureInfo.InvariantCulture, out var n) ? n : 100;
+            var follow = context.Request.Query["follow"] is { Count: > 0 } f && f.ToString() is "1" or "true";
+            context.Response.ContentType = "text/plain; charset=utf-8";
+
+            // Subscribe before reading the tail so no line falls between the two.
+            var stream = follow ? node.Logs.FollowAsync(name, context.RequestAborted).GetAsyncEnumerator(context.RequestAborted) : null;
+            try
+            {
+                foreach (var line in node.Logs.Tail(name, tail))
+                {
+                    await context.Response.WriteAsync(line + "\n", context.RequestAborted);
+                }
+
+                await context.Response.Body.FlushAsync(context.RequestAborted);
+                if (stream is null)
+                {
+                    return;
+                }
+
+                var pending = stream.MoveNextAsync();
+                while (await pending)
+                {
+                    await context.Response.WriteAsync(stream.Current + "\n", context.RequestAborted);
+                    pending = stream.MoveNextAsync();
+                    if (!pending.IsCompleted)
+                    {
+                        await context.Response.Body.FlushAsync(context.RequestAborted);
+                    }
+                }
+            }
+            catch (OperationCanceledException)
+            {
+                // The follower went away.
+            }
+            finally
+            {
+                if (stream is not null)
+                {
+                    await stream.DisposeAsync();
+                }
+            }
+        }
+    }
+
+    public static JsonObject Describe(DeployedFunction function, FunctionPoolStatus? status)
+    {
+        var m = function.Manifest;
+        var storage = new JsonArray([.. m.Storage.Select(g => (JsonNode)new JsonObject
+        {
+            ["bucket"] = g.Bucket,
+            ["prefix"] = g.Prefix,
+            ["access"] = g.Access.ToString().ToLowerInvariant(),
+        })]);
+        return new JsonObject
+        {
+            ["name"] = m.Name,
+            ["handler"] = m.Handler,
+            ["io"] = m.Io == IoMode.Baseline ? "baseline" : "nexus",
+            ["memory"] = m.MemoryMb,
+            ["cpus"] = m.Cpus,
+            ["timeout"] = (int)m.Timeout.TotalSeconds,
+            ["storage"] = storage,
+            ["revision"] = function.Revision,
+            ["codeSha256"] = function.CodeSha256,
+            ["codeSize"] = function.CodeSize,
+            ["lastModified"] = function.LastModified.ToString("O", CultureInfo.InvariantCulture),
+            ["arn"] = function.Arn,
+            ["instances"] = new JsonObject
+            {
+                ["starting"] = status?.Starting ?? 0,
+                ["idle"] = status?.Idle ?? 0,
+                ["busy"] = status?.Busy ?? 0,
+                ["waiting"] = status?.Waiting ?? 0,
+            },
+        };
+    }
+
+    public static JsonObject StatusJson(NodeStatus status)
+    {
+        var endpoints = new JsonObject();
+        foreach (var (k, v) in status.Endpoints)
+        {
+            endpoints[k] = v;
+        }
+
+        return new JsonObject
+        {
+            ["version"] = status.Version,
+            ["startedAt"] = status.StartedAt.ToString("O", CultureInfo.InvariantCulture),
+            ["driver"] = status.Driver,
+            ["image"] = status.Image,
+            ["endpoints"] = endpoints,
+            ["functions"] = status.Functions,
+            ["pendingEvents"] = status.PendingEvents,
+            ["waitingInvocations"] = status.WaitingInvocations,
+            ["instances"] = new JsonArray([.. status.Instances.Select(i => (JsonNode)new JsonObject
+            {
+                ["function"] = i.Function,
+                ["starting"] = i.Starting,
+                ["idle"] = i.Idle,
+                ["busy"] = i.Busy,
+                ["waiting"] = i.Waiting,
+            })]),
+        };
+    }
+
+    private static IResult NotFound(string name) => Results.Json(new ErrorBody($"no function named '{name}'"), statusCode: 404);
+
+    private sealed record ErrorBody(string Error);
+}

@@ -1,0 +1,30 @@
+// Copyright (c) Nexus contributors.
+// Licensed under the MIT license.
+
+using Nexus.Functions;
+using Nexus.Node.Invocations;
+
+namespace Nexus.Node.Baseline;
+
+/// <summary>
+/// Transports of baseline instances: the Runtime API over the veth (<paramref name="runtimeApi"/> is the host:port
+/// runtimes call), real boto3 against <paramref name="s3Endpoint"/> with the function's own store key pair.
+/// </summary>
+public sealed class BaselineTransportFactory(RuntimeApiRegistry registry, string runtimeApi, string s3Endpoint, Func<string, (string AccessKeyId, string SecretAccessKey)> keyOf)
+    : IInvocationTransportFactory
+{
+    public IoMode Mode => IoMode.Baseline;
+
+    public Task<IInvocationTransport> CreateAsync(DeployedFunction function, string instanceId, CancellationToken cancellationToken)
+    {
+        var (accessKeyId, secret) = keyOf(function.Name);
+        var environment = new Dictionary<string, string>(StringComparer.Ordinal)
+        {
+            ["AWS_LAMBDA_RUNTIME_API"] = runtimeApi,
+            ["AWS_ACCESS_KEY_ID"] = accessKeyId,
+            ["AWS_SECRET_ACCESS_KEY"] = secret,
+            ["NEXUS_S3_ENDPOINT"] = s3Endpoint,
+        };
+        return Task.FromResult<IInvocationTransport>(new RuntimeApiTransport(registry, environment));
+    }
+}

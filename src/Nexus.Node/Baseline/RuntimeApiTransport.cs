@@ -1,0 +1,122 @@
+// Copyright (c) Nexus contributors.
+// Licensed under the MIT license.
+
+using System.Net;
+using System.Runtime.InteropServices;
+using System.Threading.Channels;
+using Nexus.Node.Invocations;
+using Nexus.Sandbox;
+
+namespace Nexus.Node.Baseline;
+
+/// <summary>
+/// Baseline transport of one instance: invocations wait in a mailbox until the runtime's long-poll
+/// <c>GET .../invocation/next</c> takes them over the instance's veth; its response or error POST completes them.
+/// </summary>
+public sealed class RuntimeApiTransport : IInvocationTransport
+{
+    private readonly RuntimeApiRegistry _registry;
+    private readonly Channel<Invocation> _mailbox = Channel.CreateBounded<Invocation>(1);
+    private readonly TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly Lock _lock = new();
+    private TaskCompletionSource<InvocationResult>? _pending;
+    private string? _pendingId;
+    private IPAddress? _address;
+
+    public RuntimeApiTransport(RuntimeApiRegistry registry, IReadOnlyDictionary<string, string> environment)
+    {
+        _registry = registry;
+        Environment = environment;
+    }
+
+    public SandboxNetwork Network => SandboxNetwork.Veth;
+
+    public IReadOnlyDictionary<string, string> Environment { get; }
+
+    public IReadOnlyList<SafeHandle> PassedFds => [];
+
+    public Task Ready => _ready.Task;
+
+    public InvocationResult? InitError { get; private set; }
+
+    public Task AttachAsync(ISandboxInstance instance, CancellationToken cancellationToken)
+    {
+        _address = instance.Address ?? throw new InvalidOperationException($"instance {instance.InstanceId} has no network address; baseline mode needs a veth sandbox");
+        _registry.Register(_address, this);
+        return Task.CompletedTask;
+    }
+
+    public Task<InvocationResult> InvokeAsync(Invocation invocation, CancellationToken cancellationToken)
+    {
+        var pending = new TaskCompletionSource<InvocationResult>(TaskCreationOptions.RunContinuationsAsynchronously);
+        lock (_lock)
+        {
+            if (_pending is not null)
+            {
+                throw new InvalidOperationException("an invocation is already in progress on this instance");
+            }
+
+            _pending = pending;
+            _pendingId = invocation.RequestId;
+        }
+
+        if (!_mailbox.Writer.TryWrite(invocation))
+        {
+            lock (_lock)
+            {
+                _pending = null;
+                _pendingId = null;
+            }
+
+            throw new InvalidOperationException("the instance's mailbox is full");
+        }
+
+        return pending.Task.WaitAsync(cancellationToken);
+    }
+
+    public ValueTask DisposeAsync()
+    {
+        if (_address is not null)
+        {
+            _registry.Unregister(_address, this);
+        }
+
+        _mailbox.Writer.TryComplete();
+        lock (_lock)
+        {
+            _pending?.TrySetException(new ObjectDisposedException(nameof(RuntimeApiTransport), "the instance stopped"));
+            _pending = null;
+        }
+
+        return ValueTask.CompletedTask;
+    }
+
+    /// <summary>The runtime's long-poll: marks the instance ready and waits for the next invocation.</summary>
+    internal ValueTask<Invocation> NextAsync(CancellationToken cancellationToken)
+    {
+        _ready.TrySetResult();
+        return _mailbox.Reader.ReadAsync(cancellationToken);
+    }
+
+    /// <summary>Completes the pending invocation; false when <paramref name="requestId"/> is not the one pending.</summary>
+    internal bool Complete(string requestId, InvocationResult result)
+    {
+        TaskCompletionSource<InvocationResult>? pending;
+        lock (_lock)
+        {
+            if (_pendingId != requestId || _pending is null)
+            {
+                return false;
+            }
+
+            pending = _pending;
+            _pending = null;
+            _pendingId = null;
+        }
+
+        pending.TrySetResult(result);
+        return true;
+    }
+
+    internal void ReportInitError(InvocationResult error) => InitError = error;
+}

@@ -1,0 +1,48 @@
+// Copyright (c) Nexus contributors.
+// Licensed under the MIT license.
+
+using Microsoft.AspNetCore.Http;
+using Nexus.Node.Logs;
+using Nexus.Node.Pool;
+
+namespace Nexus.Node;
+
+/// <summary>Node state as the management API reports it.</summary>
+public sealed record NodeStatus(
+    string Version,
+    DateTimeOffset StartedAt,
+    string Driver,
+    string? Image,
+    IReadOnlyDictionary<string, string> Endpoints,
+    int Functions,
+    int PendingEvents,
+    int WaitingInvocations,
+    IReadOnlyList<FunctionPoolStatus> Instances);
+
+/// <summary>What the node's HTTP APIs need from the node (a fake in API tests).</summary>
+public interface INodeOperations
+{
+    IReadOnlyCollection<DeployedFunction> Functions { get; }
+
+    FunctionLogs Logs { get; }
+
+    bool TryGetFunction(string name, out DeployedFunction function);
+
+    Task<InvocationOutcome> InvokeAsync(DeployedFunction function, ReadOnlyMemory<byte> payload, string requestId, CancellationToken cancellationToken);
+
+    /// <summary>Durably queues an asynchronous (Event) invocation; returns once it will not be lost.</summary>
+    Task EnqueueEventAsync(DeployedFunction function, ReadOnlyMemory<byte> payload, string requestId, CancellationToken cancellationToken);
+
+    Task<DeployedFunction> DeployAsync(Stream package, CancellationToken cancellationToken);
+
+    Task<bool> RemoveAsync(string name, CancellationToken cancellationToken);
+
+    NodeStatus Status();
+
+    string ScrapeMetrics();
+
+    /// <summary>Null when the request's SigV4 signature (service lambda) verifies; else why not.</summary>
+    string? VerifySignature(HttpRequest request, string payloadSha256Hex);
+
+    void RequestShutdown();
+}

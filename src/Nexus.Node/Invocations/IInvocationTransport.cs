@@ -1,0 +1,46 @@
+// Copyright (c) Nexus contributors.
+// Licensed under the MIT license.
+
+using System.Runtime.InteropServices;
+using Nexus.Functions;
+using Nexus.Sandbox;
+
+namespace Nexus.Node.Invocations;
+
+/// <summary>
+/// How invocations reach one instance's runtime and how its answers come back. Baseline mode uses the Lambda
+/// Runtime API over the instance's veth; nexus mode uses the shared-memory channel. The pool only sees this.
+/// Lifecycle: created before the sandbox starts (it may contribute environment, descriptors and the network
+/// kind), attached once the sandbox runs, then used for one invocation at a time, then disposed.
+/// </summary>
+public interface IInvocationTransport : IAsyncDisposable
+{
+    /// <summary>The sandbox network this transport needs.</summary>
+    SandboxNetwork Network { get; }
+
+    /// <summary>Environment the runtime needs to find this transport (e.g. AWS_LAMBDA_RUNTIME_API, NEXUS_CHANNEL_FD).</summary>
+    IReadOnlyDictionary<string, string> Environment { get; }
+
+    /// <summary>Descriptors passed into the sandbox as fd 3, 4, ... (channel memfd, doorbells).</summary>
+    IReadOnlyList<SafeHandle> PassedFds { get; }
+
+    /// <summary>Completes when the runtime inside first asks for work: its init (handler import) is done.</summary>
+    Task Ready { get; }
+
+    /// <summary>The runtime's report of a failed init (import error), once it made one; null otherwise.</summary>
+    InvocationResult? InitError { get; }
+
+    /// <summary>Binds the transport to the running sandbox (e.g. its address).</summary>
+    Task AttachAsync(ISandboxInstance instance, CancellationToken cancellationToken);
+
+    /// <summary>Hands one invocation to the runtime and completes with its result or error payload.</summary>
+    Task<InvocationResult> InvokeAsync(Invocation invocation, CancellationToken cancellationToken);
+}
+
+/// <summary>Makes the transport of each new instance of a given I/O mode.</summary>
+public interface IInvocationTransportFactory
+{
+    IoMode Mode { get; }
+
+    Task<IInvocationTransport> CreateAsync(DeployedFunction function, string instanceId, CancellationToken cancellationToken);
+}

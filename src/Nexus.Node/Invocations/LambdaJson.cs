@@ -1,0 +1,50 @@
+// Copyright (c) Nexus contributors.
+// Licensed under the MIT license.
+
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace Nexus.Node.Invocations;
+
+/// <summary>The small JSON shapes of the Lambda APIs, written without reflection.</summary>
+public static class LambdaJson
+{
+    public const string AccountId = "000000000000";
+    public const string Region = "us-east-1";
+
+    /// <summary>Lambda limits synchronous request and response payloads to 6 MB.</summary>
+    public const int MaxPayloadBytes = 6 * 1024 * 1024;
+
+    public static string FunctionArn(string name) => $"arn:aws:lambda:{Region}:{AccountId}:function:{name}";
+
+    public static byte[] ErrorPayload(string errorType, string errorMessage) =>
+        JsonSerializer.SerializeToUtf8Bytes(new JsonObject
+        {
+            ["errorMessage"] = errorMessage,
+            ["errorType"] = errorType,
+        });
+
+    /// <summary>The body of an API-level error (not a function error): <c>{"Type","Message"}</c>.</summary>
+    public static byte[] ApiError(string type, string message) =>
+        JsonSerializer.SerializeToUtf8Bytes(new JsonObject { ["Type"] = type, ["Message"] = message });
+
+    /// <summary>True when <paramref name="json"/> is one well-formed JSON value.</summary>
+    public static bool IsValidJson(ReadOnlySpan<byte> json, out string? problem)
+    {
+        var reader = new Utf8JsonReader(json, new JsonReaderOptions { MaxDepth = 256 });
+        try
+        {
+            while (reader.Read())
+            {
+            }
+
+            problem = null;
+            return true;
+        }
+        catch (JsonException e)
+        {
+            problem = e.Message;
+            return false;
+        }
+    }
+}

@@ -1,0 +1,143 @@
+// Copyright (c) Nexus contributors.
+// Licensed under the MIT license.
+
+using System.Collections.Concurrent;
+using System.Globalization;
+using System.Text;
+
+namespace Nexus.Node.Logs;
+
+/// <summary>
+/// One append-only log file per function (<c>$NEXUS_HOME/logs/&lt;name&gt;.log</c>). Each line is
+/// <c>&lt;UTC time&gt; &lt;instance id&gt; &lt;request id or -&gt; &lt;text&gt;</c>; followers get new lines as they are written.
+/// </summary>
+public sealed class FunctionLogs : IDisposable
+{
+    private readonly string _directory;
+    private readonly TimeProvider _time;
+    private readonly ConcurrentDictionary<string, LogFile> _files = new(StringComparer.Ordinal);
+
+    public FunctionLogs(string directory, TimeProvider? time = null)
+    {
+        _directory = directory;
+        _time = time ?? TimeProvider.System;
+        Directory.CreateDirectory(directory);
+    }
+
+    public string PathOf(string function) => Path.Combine(_directory, function + ".log");
+
+    /// <summary>Appends one line (a multi-line text is split so every line keeps its prefix).</summary>
+    public void Write(string function, string instanceId, string? requestId, string text)
+    {
+        var file = _files.GetOrAdd(function, f => new LogFile(PathOf(f)));
+        var stamp = _time.GetUtcNow().ToString("yyyy-MM-ddTHH:mm:ss.fffZ", CultureInfo.InvariantCulture);
+        var builder = new StringBuilder();
+        foreach (var line in text.Split('\n'))
+        {
+            builder.Append(stamp).Append(' ').Append(instanceId).Append(' ').Append(requestId ?? "-").Append(' ').Append(line.TrimEnd('\r')).Append('\n');
+        }
+
+        file.Append(builder.ToString());
+    }
+
+    /// <summary>The last <paramref name="lines"/> lines of a function's log.</summary>
+    public IReadOnlyList<string> Tail(string function, int lines)
+    {
+        var path = PathOf(function);
+        if (!File.Exists(path) || lines <= 0)
+        {
+            return [];
+        }
+
+        var tail = new Queue<string>(lines);
+        using var reader = new StreamReader(new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete));
+        while (reader.ReadLine() is { } line)
+        {
+            if (tail.Count == lines)
+            {
+                tail.Dequeue();
+            }
+
+            tail.Enqueue(line);
+        }
+
+        return [.. tail];
+    }
+
+    /// <summary>Lines written to a function's log from now on, until <paramref name="cancellationToken"/> fires.</summary>
+    public async IAsyncEnumerable<string> FollowAsync(string function, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var file = _files.GetOrAdd(function, f => new LogFile(PathOf(f)));
+        var channel = System.Threading.Channels.Channel.CreateBounded<string>(new System.Threading.Channels.BoundedChannelOptions(10_000)
+        {
+            FullMode = System.Threading.Channels.BoundedChannelFullMode.DropOldest,
+        });
+        void OnLine(string text) => channel.Writer.TryWrite(text);
+        file.Written += OnLine;
+        try
+        {
+            await foreach (var text in channel.Reader.ReadAllAsync(cancellationToken))
+            {
+                foreach (var line in text.Split('\n', StringSplitOptions.RemoveEmptyEntries))
+                {
+                    yield return line;
+                }
+            }
+        }
+        finally
+        {
+            file.Written -= OnLine;
+        }
+    }
+
+    /// <summary>Deletes a removed function's log.</summary>
+    public void Delete(string function)
+    {
+        if (_files.TryRemove(function, out var file))
+        {
+            file.Dispose();
+        }
+
+        File.Delete(PathOf(function));
+    }
+
+    public void Dispose()
+    {
+        foreach (var file in _files.Values)
+        {
+            file.Dispose();
+        }
+
+        _files.Clear();
+    }
+
+    private sealed class LogFile(string path) : IDisposable
+    {
+        private readonly Lock _lock = new();
+        private FileStream? _stream;
+
+        public event Action<string>? Written;
+
+        public void Append(string text)
+        {
+            var bytes = Encoding.UTF8.GetBytes(text);
+            lock (_lock)
+            {
+                _stream ??= new FileStream(path, FileMode.Append, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete);
+                _stream.Write(bytes);
+                _stream.Flush();
+            }
+
+            Written?.Invoke(text);
+        }
+
+        public void Dispose()
+        {
+            lock (_lock)
+            {
+                _stream?.Dispose();
+                _stream = null;
+            }
+        }
+    }
+}

@@ -1,0 +1,73 @@
+// Copyright (c) Nexus contributors.
+// Licensed under the MIT license.
+
+using System.Diagnostics.Metrics;
+
+namespace Nexus.Node.Metrics;
+
+/// <summary>The node's instruments (System.Diagnostics.Metrics), named as they appear in the Prometheus exposition.</summary>
+public sealed class NodeMetrics : IDisposable
+{
+    public const string MeterName = "Nexus.Node";
+
+    /// <summary>Invocation latency buckets in seconds: from a warm in-memory call to a long function.</summary>
+    public static readonly double[] DurationBuckets = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900];
+
+    private readonly Meter _meter;
+    private readonly Counter<long> _invocations;
+    private readonly Counter<long> _coldStarts;
+    private readonly Counter<long> _warmStarts;
+    private readonly Histogram<double> _duration;
+    private readonly Counter<long> _instanceStarts;
+    private readonly Counter<long> _instanceStops;
+    private readonly Counter<long> _errors;
+
+    public NodeMetrics(Func<IEnumerable<(string Function, string State, int Count)>>? instances = null, Func<int>? pending = null)
+    {
+        _meter = new Meter(MeterName);
+        _invocations = _meter.CreateCounter<long>("nexus_invocations_total", description: "Invocations by function and outcome (success, error, timeout, oom, crashed, init_error, throttled).");
+        _coldStarts = _meter.CreateCounter<long>("nexus_cold_starts_total", description: "Invocations that started a new instance.");
+        _warmStarts = _meter.CreateCounter<long>("nexus_warm_starts_total", description: "Invocations served by an idle warm instance.");
+        _duration = _meter.CreateHistogram<double>(
+            "nexus_invocation_duration_seconds",
+            unit: "s",
+            description: "End-to-end invocation latency inside the node, by function and start kind.",
+            tags: null,
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = DurationBuckets });
+        _instanceStarts = _meter.CreateCounter<long>("nexus_instance_starts_total", description: "Instances started, by function.");
+        _instanceStops = _meter.CreateCounter<long>("nexus_instance_stops_total", description: "Instances stopped, by function and reason.");
+        _errors = _meter.CreateCounter<long>("nexus_errors_total", description: "Errors by kind.");
+        if (instances is not null)
+        {
+            _meter.CreateObservableGauge(
+                "nexus_instances",
+                () => instances().Select(i => new Measurement<int>(i.Count, new("function", i.Function), new("state", i.State))),
+                description: "Instances by function and state (starting, idle, busy).");
+        }
+
+        if (pending is not null)
+        {
+            _meter.CreateObservableGauge("nexus_pending_invocations", pending, description: "Invocations waiting for an instance or queued as events.");
+        }
+    }
+
+    public Meter Meter => _meter;
+
+    public void Invocation(string function, string outcome, bool cold, TimeSpan duration)
+    {
+        var f = new KeyValuePair<string, object?>("function", function);
+        _invocations.Add(1, f, new("outcome", outcome));
+        (cold ? _coldStarts : _warmStarts).Add(1, f);
+        _duration.Record(duration.TotalSeconds, f, new("start", cold ? "cold" : "warm"));
+    }
+
+    public void Throttled(string function) => _invocations.Add(1, new("function", function), new("outcome", "throttled"));
+
+    public void InstanceStarted(string function) => _instanceStarts.Add(1, new KeyValuePair<string, object?>("function", function));
+
+    public void InstanceStopped(string function, string reason) => _instanceStops.Add(1, new("function", function), new("reason", reason));
+
+    public void Error(string kind) => _errors.Add(1, new KeyValuePair<string, object?>("kind", kind));
+
+    public void Dispose() => _meter.Dispose();
+}

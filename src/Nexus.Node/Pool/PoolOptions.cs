@@ -1,0 +1,23 @@
+// Copyright (c) Nexus contributors.
+// Licensed under the MIT license.
+
+namespace Nexus.Node.Pool;
+
+/// <summary>Limits and timings of the instance pool.</summary>
+public sealed record PoolOptions
+{
+    /// <summary>Most instances one function may have (starting, idle or busy).</summary>
+    public int MaxInstancesPerFunction { get; init; } = 16;
+
+    /// <summary>Most instances the node holds in all; idle instances of other functions are evicted to make room.</summary>
+    public int MaxInstancesPerNode { get; init; } = 64;
+
+    /// <summary>An instance idle this long is stopped.</summary>
+    public TimeSpan KeepAlive { get; init; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>Longest a new instance may take to import its handler and ask for work (Lambda's init limit is 10 s).</summary>
+    public TimeSpan InitTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Size of each sandbox's /tmp tmpfs.</summary>
+    public int TmpMb { get; init; } = 64;
+}
