@@ -2,15 +2,79 @@
 // Licensed under the MIT license.
 
 using System.Text;
-using Nexus.Vmm.Snapshot;
+using Nexus.Interop;
+using Nexus.Vmm.Arch.X64;
+using Nexus.Vmm.Devices.Nexus;
+using Nexus.Vmm.Devices.Virtio;
+using Nexus.Vmm.Devices.Virtio.Block;
+using Nexus.Vmm.Devices.Virtio.Transport;
+using Nexus.Vmm.VState;
 
 namespace Nexus.Vmm.Builder;
 
 public sealed partial class MicroVm
 {
-    /// <summary>Legacy devices, then virtio devices in Firecracker's order (block, root first), then the Nexus region.</summary>
-    private void AttachDevices(StringBuilder cmdline, VmState? fromSnapshot)
+    private readonly List<MmioTransport> _transports = [];
+
+    /// <summary>The virtio-mmio devices in slot order (slot i at 0xd0000000 + i * 4 KiB, GSI 5 + i).</summary>
+    public IReadOnlyList<MmioTransport> Transports => _transports;
+
+    /// <summary>The Nexus shared region, when configured.</summary>
+    public NexusRegion? NexusRegion { get; private set; }
+
+    /// <summary>Legacy devices, then virtio-blk drives (root first) in slot order, then the Nexus region.</summary>
+    private void AttachDevices(StringBuilder cmdline, SafeFd? nexusMemfd)
     {
         AttachLegacyDevices();
+        for (var i = 0; i < Config.Drives.Count; i++)
+        {
+            var drive = Config.Drives[i];
+            var block = new VirtioBlock(drive.Path, drive.ReadOnly);
+            _owned.Add(block);
+            AttachVirtio(block, cmdline);
+            if (i == 0 && Config.BootArgs is null)
+            {
+                cmdline.Append(" root=/dev/vda ").Append(drive.ReadOnly ? "ro" : "rw");
+            }
+        }
+
+        if (Config.NexusRegionSize > 0)
+        {
+            AttachNexusRegion(nexusMemfd);
+            cmdline.Append(' ').Append(NexusRegion!.CommandLine);
+        }
+    }
+
+    private void AttachVirtio(IVirtioDevice device, StringBuilder cmdline)
+    {
+        var slot = (uint)_transports.Count;
+        var address = Layout.VirtioMmioStart + (slot * Layout.VirtioMmioSlot);
+        var gsi = Layout.VirtioFirstGsi + slot;
+        var irq = EventFd.Create();
+        _owned.Add(irq);
+        Vm.RegisterIrqfd(irq, gsi);
+        var transport = new MmioTransport(device, Memory, new VirtioInterrupt(() => irq.Signal()));
+        MmioBus.Insert(address, Layout.VirtioMmioSlot, transport);
+        _transports.Add(transport);
+        cmdline.Append($" virtio_mmio.device=4K@0x{address:x}:{gsi}");
+    }
+
+    /// <summary>
+    /// Maps the region as its own slot. <paramref name="memfd"/> lets a restore attach a region the
+    /// backend already filled (prefetch); otherwise a fresh zeroed memfd is made.
+    /// </summary>
+    private void AttachNexusRegion(SafeFd? memfd)
+    {
+        var size = Config.NexusRegionSize;
+        var region = memfd is null
+            ? GuestMemory.SharedMemfd("nexus-region", Layout.NexusRegionStart, size)
+            : GuestMemory.SharedFile(memfd, Layout.NexusRegionStart, size);
+        AddRegion(region);
+        var doorbell = EventFd.Create();
+        var interrupt = EventFd.Create();
+        NexusRegion = new NexusRegion(region, doorbell, interrupt, Layout.NexusDoorbell, Layout.NexusGsi);
+        _owned.Add(NexusRegion);
+        Vm.RegisterIoeventfd(doorbell, Layout.NexusDoorbell, 4);
+        Vm.RegisterIrqfd(interrupt, Layout.NexusGsi);
     }
 }

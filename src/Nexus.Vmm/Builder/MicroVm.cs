@@ -92,7 +92,7 @@ public sealed partial class MicroVm : IDisposable
                 cmdline.Append(' ').Append(VmConfig.SoftwareKvmBootArgs);
             }
 
-            vm.AttachDevices(cmdline, fromSnapshot: null);
+            vm.AttachDevices(cmdline, nexusMemfd: null);
             vm.CommandLine = cmdline.ToString();
 
             var entry = ElfLoader.Load(vm.Memory, config.KernelPath);

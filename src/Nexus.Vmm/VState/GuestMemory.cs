@@ -83,6 +83,10 @@ public sealed class GuestMemory : IDisposable
         }
     }
 
+    /// <summary>A shared mapping of an existing memfd the caller owns (the region keeps its own duplicate-free reference).</summary>
+    public static GuestRegion SharedFile(SafeFd fd, ulong guestAddress, ulong size) =>
+        new(guestAddress, Memory.MapShared(fd, (long)size), fd);
+
     /// <summary>
     /// A copy-on-write view of <paramref name="size"/> bytes of a memory file at <paramref name="fileOffset"/>:
     /// pages load lazily on first touch and guest writes never reach the file.

@@ -1,0 +1,63 @@
+// Copyright (c) Nexus contributors.
+// Licensed under the MIT license.
+
+using Nexus.Vmm.VState;
+
+namespace Nexus.Vmm.Devices.Virtio;
+
+/// <summary>virtio device IDs and feature bits used here (virtio 1.2, linux/virtio_ids.h).</summary>
+public static class VirtioIds
+{
+    public const uint Block = 2;
+    public const uint Vsock = 19;
+    public const int FeatureVersion1 = 32;
+}
+
+/// <summary>A virtio device behind a transport: features, queues, config space, queue processing.</summary>
+public interface IVirtioDevice
+{
+    uint DeviceType { get; }
+
+    ulong AvailableFeatures { get; }
+
+    IReadOnlyList<Queue> Queues { get; }
+
+    void ReadConfig(ulong offset, Span<byte> data);
+
+    void WriteConfig(ulong offset, ReadOnlySpan<byte> data);
+
+    /// <summary>Called once the driver set DRIVER_OK and every ready queue is valid.</summary>
+    void Activate(GuestMemory memory, VirtioInterrupt interrupt, ulong ackedFeatures);
+
+    /// <summary>The driver notified queue <paramref name="index"/>; runs on the notifying vCPU thread.</summary>
+    void ProcessQueue(int index);
+
+    /// <summary>The driver wrote 0 to the status register: drop all device state.</summary>
+    void Reset();
+}
+
+/// <summary>The interrupt status register of a virtio-mmio device and its interrupt line (an irqfd).</summary>
+public sealed class VirtioInterrupt
+{
+    public const uint UsedRing = 1;
+    public const uint ConfigChange = 2;
+
+    private readonly Action _raise;
+    private uint _status;
+
+    public VirtioInterrupt(Action raise) => _raise = raise;
+
+    public uint Status
+    {
+        get => Volatile.Read(ref _status);
+        set => Volatile.Write(ref _status, value);
+    }
+
+    public void Acknowledge(uint bits) => Interlocked.And(ref _status, ~bits);
+
+    public void Signal(uint bits)
+    {
+        Interlocked.Or(ref _status, bits);
+        _raise();
+    }
+}
