@@ -1,0 +1,367 @@
+# Copyright (c) Nexus contributors.
+# Licensed under the MIT license.
+"""Runtime tests. Run: /usr/bin/python3 -m unittest discover -s runtime/nexus_runtime/tests"""
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+import unittest
+
+RUNTIME_DIR = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+if RUNTIME_DIR not in sys.path:
+    sys.path.insert(0, RUNTIME_DIR)
+
+from nexus_runtime import bootstrap, errors  # noqa: E402
+from nexus_runtime.context import LambdaContext  # noqa: E402
+from nexus_runtime.sources import Invocation, InvocationSource  # noqa: E402
+from nexus_runtime.tests.fake_runtime_api import FakeRuntimeApi  # noqa: E402
+
+ENV = {
+    "AWS_LAMBDA_FUNCTION_NAME": "fn",
+    "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "128",
+    "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+}
+
+
+class FakeSource(InvocationSource):
+    def __init__(self):
+        self.responses = {}
+        self.errors = {}
+
+    def post_response(self, request_id, body):
+        self.responses[request_id] = body
+
+    def post_error(self, request_id, error):
+        self.errors[request_id] = error
+
+
+def invocation(request_id, event, deadline_in_ms=60000):
+    body = event if isinstance(event, bytes) else json.dumps(event).encode()
+    return Invocation(request_id, int(time.time() * 1000) + deadline_in_ms, "arn:aws:lambda:us-east-1:0:function:fn", body)
+
+
+class TaskRoot:
+    """A temporary /var/task with handler files."""
+
+    def __init__(self, files):
+        self._dir = tempfile.TemporaryDirectory()
+        self.path = self._dir.name
+        for name, text in files.items():
+            path = os.path.join(self.path, name)
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            with open(path, "w") as f:
+                f.write(textwrap.dedent(text))
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self._dir.cleanup()
+
+
+class InProcessTests(unittest.TestCase):
+    def serve(self, handler, event, request_id="r1"):
+        source = FakeSource()
+        with self.assertLogs_stderr():
+            bootstrap.Runtime(handler, source, ENV).serve_one(invocation(request_id, event))
+        return source
+
+    def assertLogs_stderr(self):
+        # The runtime logs errors to stderr (the function's log); keep test output clean.
+        import contextlib
+        import io
+        return contextlib.redirect_stderr(io.StringIO())
+
+    def test_success_posts_the_json_result(self):
+        source = self.serve(lambda event, context: {"echo": event["x"], "n": [1, 2.5, None]}, {"x": "é"})
+        self.assertEqual(json.loads(source.responses["r1"]), {"echo": "é", "n": [1, 2.5, None]})
+        self.assertEqual(source.errors, {})
+
+    def test_handler_exception_becomes_a_lambda_error(self):
+        with TaskRoot({"h.py": """
+                def handler(event, context):
+                    return helper()
+
+                def helper():
+                    raise ValueError("bad input: 42")
+                """}) as root:
+            fn = bootstrap.load_handler("h.handler", root.path)
+            try:
+                source = self.serve(fn, {})
+            finally:
+                sys.path.remove(root.path)
+                sys.modules.pop("h", None)
+        error = source.errors["r1"]
+        self.assertEqual(error["errorType"], "ValueError")
+        self.assertEqual(error["errorMessage"], "bad input: 42")
+        self.assertEqual(error["requestId"], "r1")
+        self.assertEqual(len(error["stackTrace"]), 2)
+        self.assertIn("h.py", error["stackTrace"][0])
+        self.assertIn("in handler", error["stackTrace"][0])
+        self.assertIn('raise ValueError("bad input: 42")', error["stackTrace"][1])
+        self.assertFalse(any("nexus_runtime" in line for line in error["stackTrace"]))
+
+    def test_non_serializable_result_is_a_marshal_error(self):
+        source = self.serve(lambda e, c: {"s": {1, 2}}, {})
+        self.assertEqual(source.errors["r1"]["errorType"], "Runtime.MarshalError")
+        self.assertEqual(source.errors["r1"]["errorMessage"], "Unable to marshal response: Object of type set is not JSON serializable")
+        self.assertEqual(source.responses, {})
+
+    def test_decimal_results_are_numbers(self):
+        import decimal
+        source = self.serve(lambda e, c: [decimal.Decimal("3"), decimal.Decimal("2.5")], {})
+        self.assertEqual(json.loads(source.responses["r1"]), [3, 2.5])
+
+    def test_bad_event_json_is_an_unmarshal_error(self):
+        source = self.serve(lambda e, c: "never", b"{not json")
+        self.assertEqual(source.errors["r1"]["errorType"], "Runtime.UnmarshalError")
+
+    def test_context_fields(self):
+        seen = {}
+
+        def handler(event, context):
+            seen.update(vars(context))
+            seen["remaining"] = context.get_remaining_time_in_millis()
+            return None
+
+        source = self.serve(handler, {}, request_id="req-7")
+        self.assertEqual(source.responses["req-7"], b"null")
+        self.assertEqual(seen["aws_request_id"], "req-7")
+        self.assertEqual(seen["function_name"], "fn")
+        self.assertEqual(seen["function_version"], "$LATEST")
+        self.assertEqual(seen["memory_limit_in_mb"], "128")
+        self.assertEqual(seen["invoked_function_arn"], "arn:aws:lambda:us-east-1:0:function:fn")
+        self.assertEqual(seen["log_group_name"], "/aws/lambda/fn")
+        self.assertTrue(0 < seen["remaining"] <= 60000, seen["remaining"])
+
+    def test_remaining_time_never_negative(self):
+        context = LambdaContext("r", int(time.time() * 1000) - 5000, "arn", ENV)
+        self.assertEqual(context.get_remaining_time_in_millis(), 0)
+
+
+class LoadHandlerTests(unittest.TestCase):
+    def load(self, handler, files):
+        with TaskRoot(files) as root:
+            try:
+                return bootstrap.load_handler(handler, root.path)
+            finally:
+                if root.path in sys.path:
+                    sys.path.remove(root.path)
+                for name in [m for m in sys.modules if m.startswith(("lh_", "pkg"))]:
+                    del sys.modules[name]
+
+    def assertInitError(self, handler, files, error_type, message):
+        with self.assertRaises(errors.InitError) as raised:
+            self.load(handler, files)
+        self.assertEqual(raised.exception.payload["errorType"], error_type)
+        self.assertEqual(raised.exception.payload["errorMessage"], message)
+
+    def test_missing_module(self):
+        self.assertInitError("lh_nothere.handler", {}, "Runtime.ImportModuleError",
+                             "Unable to import module 'lh_nothere': No module named 'lh_nothere'")
+
+    def test_module_importing_something_missing(self):
+        self.assertInitError("lh_a.handler", {"lh_a.py": "import lh_not_installed\n"}, "Runtime.ImportModuleError",
+                             "Unable to import module 'lh_a': No module named 'lh_not_installed'")
+
+    def test_missing_function(self):
+        self.assertInitError("lh_b.nope", {"lh_b.py": "def handler(e, c): pass\n"}, "Runtime.HandlerNotFound",
+                             "Handler 'nope' missing on module 'lh_b'")
+
+    def test_syntax_error(self):
+        with self.assertRaises(errors.InitError) as raised:
+            self.load("lh_c.handler", {"lh_c.py": "def handler(e, c):\n    return (\n"})
+        self.assertEqual(raised.exception.payload["errorType"], "Runtime.UserCodeSyntaxError")
+
+    def test_exception_at_import(self):
+        with self.assertRaises(errors.InitError) as raised:
+            self.load("lh_d.handler", {"lh_d.py": "raise RuntimeError('no config')\n"})
+        self.assertEqual(raised.exception.payload["errorType"], "RuntimeError")
+        self.assertEqual(raised.exception.payload["errorMessage"], "no config")
+
+    def test_malformed_name(self):
+        self.assertInitError("handler", {}, "Runtime.MalformedHandlerName", "Bad handler 'handler': expected module.function")
+
+    def test_package_module(self):
+        fn = self.load("pkg.mod.handler", {"pkg/__init__.py": "", "pkg/mod.py": "def handler(e, c): return 'pkg'\n"})
+        self.assertEqual(fn({}, None), "pkg")
+
+
+class ProcessTests(unittest.TestCase):
+    """The runtime as the node starts it: python3 -m nexus_runtime against a Runtime API."""
+
+    def setUp(self):
+        self.api = FakeRuntimeApi()
+        self.processes = []
+
+    def tearDown(self):
+        for process in self.processes:
+            process.kill()
+            process.wait()
+            process.stdout.close()
+            process.stderr.close()
+        self.api.close()
+
+    def start(self, root, handler="handler.handler", extra_env=None):
+        env = {
+            "PATH": "/usr/bin:/bin",
+            "PYTHONPATH": RUNTIME_DIR,
+            "NEXUS_IO": "baseline",
+            "_HANDLER": handler,
+            "LAMBDA_TASK_ROOT": root,
+            "AWS_LAMBDA_RUNTIME_API": self.api.address,
+            **ENV,
+            **(extra_env or {}),
+        }
+        process = subprocess.Popen([sys.executable, "-m", "nexus_runtime"], cwd=root, env=env,
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        self.processes.append(process)
+        return process
+
+    def test_serves_invocations_with_the_module_imported_once(self):
+        with TaskRoot({"handler.py": """
+                import os
+                IMPORTS = int(os.environ.get("IMPORTS", "0")) + 1
+                os.environ["IMPORTS"] = str(IMPORTS)
+                CALLS = []
+
+                def handler(event, context):
+                    CALLS.append(event["n"])
+                    print("hello from", context.aws_request_id)
+                    return {"imports": IMPORTS, "calls": CALLS, "arn": context.invoked_function_arn}
+                """}) as root:
+            process = self.start(root.path)
+            self.api.invoke("a", {"n": 1})
+            self.api.invoke("b", {"n": 2})
+            first = self.api.next_post()
+            second = self.api.next_post()
+
+            self.assertEqual(first[0], "/2018-06-01/runtime/invocation/a/response")
+            self.assertEqual(second[0], "/2018-06-01/runtime/invocation/b/response")
+            self.assertEqual(json.loads(first[2])["calls"], [1])
+            result = json.loads(second[2])
+            self.assertEqual(result["imports"], 1)
+            self.assertEqual(result["calls"], [1, 2])
+            self.assertEqual(result["arn"], "arn:aws:lambda:us-east-1:000000000000:function:fn")
+            # One keep-alive connection for everything.
+            self.assertEqual(len(self.api.client_ports), 1)
+            # Unbuffered: the print is on stdout before the process ends.
+            self.assertEqual(process.stdout.readline(), b"hello from a\n")
+
+    def test_handler_error_is_posted_with_its_type(self):
+        with TaskRoot({"handler.py": "def handler(event, context):\n    raise KeyError('k')\n"}) as root:
+            process = self.start(root.path)
+            self.api.invoke("e1", {})
+            path, headers, body = self.api.next_post()
+            self.assertEqual(path, "/2018-06-01/runtime/invocation/e1/error")
+            self.assertEqual(headers["Lambda-Runtime-Function-Error-Type"], "KeyError")
+            error = json.loads(body)
+            self.assertEqual((error["errorType"], error["errorMessage"], error["requestId"]), ("KeyError", "'k'", "e1"))
+            self.assertIn("[ERROR] KeyError: 'k'", process.stderr.readline().decode())
+
+    def test_import_failure_goes_to_init_error_and_exits_non_zero(self):
+        with TaskRoot({"handler.py": "import not_installed_anywhere\n"}) as root:
+            process = self.start(root.path)
+            path, _, body = self.api.next_post()
+            self.assertEqual(path, "/2018-06-01/runtime/init/error")
+            self.assertEqual(json.loads(body)["errorType"], "Runtime.ImportModuleError")
+            self.assertEqual(process.wait(timeout=60), 1)
+
+    def test_bad_io_mode_exits_with_a_message(self):
+        with TaskRoot({"handler.py": "def handler(e, c): pass\n"}) as root:
+            process = self.start(root.path, extra_env={"NEXUS_IO": "carrier-pigeon"})
+            self.assertEqual(process.wait(timeout=60), 2)
+            self.assertIn(b"'carrier-pigeon'", process.stderr.read())
+
+    def test_boto3_is_not_imported_unless_the_handler_does(self):
+        with TaskRoot({"handler.py": "import sys\ndef handler(e, c):\n    return sorted(m for m in ('boto3', 'botocore', 'urllib3') if m in sys.modules)\n"}) as root:
+            self.start(root.path, extra_env={"NEXUS_S3_ENDPOINT": "http://10.77.0.1:9780"})
+            self.api.invoke("m", {})
+            self.assertEqual(json.loads(self.api.next_post()[2]), [])
+
+    @unittest.skipUnless(os.path.exists("/usr/lib/python3/dist-packages/boto3/__init__.py"), "needs Debian python3-boto3")
+    def test_baseline_s3_clients_default_to_the_store_endpoint(self):
+        with TaskRoot({"handler.py": """
+                import boto3
+
+                def handler(event, context):
+                    seen = []
+                    s3 = boto3.client("s3")
+                    def capture(request, **kwargs):
+                        seen.append(request.url)
+                        raise RuntimeError("stop before sending")
+                    s3.meta.events.register("before-send", capture)
+                    try:
+                        s3.get_object(Bucket="nexus-examples", Key="hello-s3/input.txt")
+                    except RuntimeError:
+                        pass
+                    return {
+                        "client": s3.meta.endpoint_url,
+                        "resource": boto3.resource("s3").meta.client.meta.endpoint_url,
+                        "explicit": boto3.client("s3", endpoint_url="http://127.0.0.1:1").meta.endpoint_url,
+                        "other_service": boto3.client("sqs").meta.endpoint_url,
+                        "url": seen[0],
+                    }
+                """}) as root:
+            self.start(root.path, extra_env={
+                "NEXUS_S3_ENDPOINT": "http://10.77.0.1:9780", "AWS_REGION": "us-east-1", "AWS_DEFAULT_REGION": "us-east-1",
+                "AWS_ACCESS_KEY_ID": "AKIDEXAMPLE", "AWS_SECRET_ACCESS_KEY": "secret", "PYTHONPATH": RUNTIME_DIR + ":/usr/lib/python3/dist-packages"})
+            self.api.invoke("s", {})
+            path, _, body = self.api.next_post()
+            self.assertEqual(path, "/2018-06-01/runtime/invocation/s/response", body)
+            result = json.loads(body)
+            self.assertEqual(result["client"], "http://10.77.0.1:9780")
+            self.assertEqual(result["resource"], "http://10.77.0.1:9780")
+            self.assertEqual(result["explicit"], "http://127.0.0.1:1")
+            self.assertNotIn("10.77.0.1", result["other_service"])
+            # Path-style addressing on an IP endpoint: the bucket is in the path, not the host name.
+            self.assertEqual(result["url"], "http://10.77.0.1:9780/nexus-examples/hello-s3/input.txt")
+
+
+class NexusModeTests(unittest.TestCase):
+    """NEXUS_IO=nexus: invocations from nexus_channel, the stand-in boto3 first on sys.path."""
+
+    def test_frontend_first_and_channel_source(self):
+        with TaskRoot({
+            "task/handler.py": "import boto3\ndef handler(event, context):\n    return {'boto3': boto3.WHICH, 'event': event, 'arn': context.invoked_function_arn}\n",
+            "task/boto3/__init__.py": "WHICH = 'vendored in the task'\n",
+            "frontend/boto3/__init__.py": "WHICH = 'frontend'\n",
+            "channel/nexus_channel/__init__.py": """
+                import json, os
+                class Invocation:
+                    def __init__(self, request_id, deadline_ms, function_arn, event):
+                        self.request_id, self.deadline_ms, self.function_arn, self.event = request_id, deadline_ms, function_arn, event
+                class InvocationSource:
+                    def __init__(self):
+                        self._given = False
+                    def next(self):
+                        if self._given:
+                            raise SystemExit(0)
+                        self._given = True
+                        return Invocation("n1", 0, "arn:nexus", memoryview(b'{"k": 1}'))
+                    def post_response(self, request_id, payload):
+                        with open(os.environ["OUT"], "w") as f:
+                            json.dump({"id": request_id, "body": json.loads(payload)}, f)
+                    def post_error(self, request_id, error):
+                        self.post_response(request_id, json.dumps(error).encode())
+                    def init_error(self, error):
+                        self.post_response("init", json.dumps(error).encode())
+                """,
+        }) as root:
+            out = os.path.join(root.path, "out.json")
+            env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": RUNTIME_DIR + ":" + os.path.join(root.path, "channel"),
+                   "NEXUS_IO": "nexus", "_HANDLER": "handler.handler", "LAMBDA_TASK_ROOT": os.path.join(root.path, "task"),
+                   "NEXUS_FRONTEND_DIR": os.path.join(root.path, "frontend"), "OUT": out, **ENV}
+            done = subprocess.run([sys.executable, "-m", "nexus_runtime"], env=env, capture_output=True, timeout=60)
+            self.assertEqual(done.returncode, 0, done.stderr)
+            with open(out) as f:
+                result = json.load(f)
+            self.assertEqual(result, {"id": "n1", "body": {"boto3": "frontend", "event": {"k": 1}, "arn": "arn:nexus"}})
+
+
+if __name__ == "__main__":
+    unittest.main()

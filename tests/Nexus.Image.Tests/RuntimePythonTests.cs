@@ -1,0 +1,26 @@
+// Copyright (c) Nexus contributors.
+// Licensed under the MIT license.
+
+using Nexus.Testing;
+
+namespace Nexus.Image.Tests;
+
+/// <summary>Runs the runtime's own Python suite (runtime/nexus_runtime/tests) so <c>dotnet test</c> covers it.</summary>
+public sealed class RuntimePythonTests
+{
+    [Fact]
+    public async Task RuntimePythonSuitePasses()
+    {
+        Assert.True(File.Exists(HostRequirements.DebianPython), "needs Debian's python3 at " + HostRequirements.DebianPython);
+
+        var (exitCode, output) = await Run.ProgramAsync(
+            HostRequirements.DebianPython,
+            ["-m", "unittest", "discover", "-v", "-s", Path.Combine("runtime", "nexus_runtime", "tests")],
+            new Dictionary<string, string> { ["PYTHONDONTWRITEBYTECODE"] = "1" },
+            HostRequirements.RepoRoot);
+
+        Assert.True(exitCode == 0, output);
+        Assert.Matches(@"Ran [1-9][0-9]* tests", output);
+        Assert.DoesNotContain("skipped", output, StringComparison.Ordinal);
+    }
+}
