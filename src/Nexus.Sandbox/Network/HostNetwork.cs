@@ -1,0 +1,232 @@
+// Copyright (c) Nexus contributors.
+// Licensed under the MIT license.
+
+using System.Globalization;
+using System.Text;
+using Nexus.Sandbox.Oci;
+
+namespace Nexus.Sandbox.Network;
+
+/// <summary>
+/// The host side of the baseline network, made with iproute2 (<c>ip -batch</c>: one spawn per namespace).
+/// Each instance gets a netns <c>nexus-&lt;id&gt;</c> and a veth pair: the host end <c>nxv&lt;slot&gt;</c>
+/// (first address of the slot's /30) and <c>eth0</c> inside (second address) with exactly one route, to the
+/// service address via the host end. No default route, forwarding off on the host end, no IPv6 addresses:
+/// a sandbox (which has no CAP_NET_ADMIN to change any of it) reaches its own loopback, the service address
+/// and the host end of its own /30, nothing else.
+/// </summary>
+public sealed class HostNetwork
+{
+    /// <summary>Where <c>ip netns</c> keeps its namespace handles.</summary>
+    public const string NetnsDirectory = "/run/netns";
+
+    private const string SysClassNet = "/sys/class/net";
+
+    // Slots are process-wide: two drivers in one process must not hand out the same /30.
+    private static readonly Lock s_slotLock = new();
+    private static readonly HashSet<int> s_slotsInUse = [];
+
+    private readonly VethAddressPlan _plan;
+    private readonly string _ip;
+
+    public HostNetwork(VethAddressPlan plan, string ipPath)
+    {
+        _plan = plan;
+        _ip = ipPath;
+    }
+
+    public VethAddressPlan Plan => _plan;
+
+    /// <summary>The netns handle the runtime joins.</summary>
+    public string NetnsPath(string instanceId) => Path.Combine(NetnsDirectory, _plan.NetnsName(instanceId));
+
+    /// <summary>Creates the dummy service link with its /32 (idempotent).</summary>
+    public async Task PrepareAsync(CancellationToken cancellationToken)
+    {
+        var link = _plan.ServiceLink;
+        var batch = new StringBuilder();
+        if (!Directory.Exists(Path.Combine(SysClassNet, link)))
+        {
+            batch.Append(CultureInfo.InvariantCulture, $"link add {link} type dummy\n");
+        }
+
+        batch.Append(CultureInfo.InvariantCulture, $"link set dev {link} addrgenmode none\n");
+        batch.Append(CultureInfo.InvariantCulture, $"addr replace {_plan.ServiceAddress}/32 dev {link}\n");
+        batch.Append(CultureInfo.InvariantCulture, $"link set dev {link} up\n");
+        var result = await Tool.RunAsync(_ip, ["-batch", "-"], batch.ToString(), cancellationToken);
+        if (!result.Succeeded)
+        {
+            throw new IOException($"could not set up the service address {_plan.ServiceAddress} on '{link}': {result.StandardError.Trim()}");
+        }
+    }
+
+    /// <summary>Makes the instance's netns and veth pair; returns the slot (its addresses).</summary>
+    public async Task<VethSlot> CreateAsync(string instanceId, CancellationToken cancellationToken)
+    {
+        var netns = _plan.NetnsName(instanceId);
+        var netnsMade = false;
+        for (var attempt = 0; ; attempt++)
+        {
+            var slot = _plan.Slot(AllocateSlot());
+            var host = new StringBuilder();
+            if (!netnsMade)
+            {
+                host.Append(CultureInfo.InvariantCulture, $"netns add {netns}\n");
+            }
+
+            host.Append(CultureInfo.InvariantCulture, $"link add {slot.HostLink} type veth peer name eth0 netns {netns}\n");
+            host.Append(CultureInfo.InvariantCulture, $"link set dev {slot.HostLink} alias {instanceId} addrgenmode none\n");
+            host.Append(CultureInfo.InvariantCulture, $"addr add {slot.HostAddress}/30 dev {slot.HostLink}\n");
+            host.Append(CultureInfo.InvariantCulture, $"link set dev {slot.HostLink} up\n");
+            var result = await Tool.RunAsync(_ip, ["-batch", "-"], host.ToString(), cancellationToken);
+            netnsMade |= File.Exists(NetnsPath(instanceId));
+            if (!result.Succeeded)
+            {
+                // Another process (a second node, a test run) may hold this link name: keep the slot
+                // marked as used and try the next one; anything else is a real failure.
+                ReleaseSlot(slot.Slot);
+                if (result.StandardError.Contains("File exists", StringComparison.Ordinal) && netnsMade && attempt < 64)
+                {
+                    continue;
+                }
+
+                await RemoveAsync(instanceId, slot: null);
+                throw new IOException($"could not create the network of instance '{instanceId}' (veth {slot.HostLink}): {result.StandardError.Trim()}");
+            }
+
+            try
+            {
+                // Forwarding off on the host end even if the host forwards elsewhere (per-interface check on input).
+                await File.WriteAllTextAsync($"/proc/sys/net/ipv4/conf/{slot.HostLink}/forwarding", "0", cancellationToken);
+                var inside =
+                    "link set dev lo up\n" +
+                    "link set dev eth0 addrgenmode none\n" +
+                    $"addr add {slot.SandboxAddress}/30 dev eth0\n" +
+                    "link set dev eth0 up\n" +
+                    $"route add {_plan.ServiceAddress}/32 via {slot.HostAddress} dev eth0\n";
+                var inner = await Tool.RunAsync(_ip, ["-n", netns, "-batch", "-"], inside, cancellationToken);
+                if (!inner.Succeeded)
+                {
+                    throw new IOException($"could not configure eth0 in netns '{netns}': {inner.StandardError.Trim()}");
+                }
+            }
+            catch
+            {
+                await RemoveAsync(instanceId, slot);
+                throw;
+            }
+
+            return slot;
+        }
+    }
+
+    /// <summary>Removes the instance's veth pair and netns and frees its slot (idempotent).</summary>
+    public async Task RemoveAsync(string instanceId, VethSlot? slot)
+    {
+        var batch = new StringBuilder();
+        if (slot is not null && Directory.Exists(Path.Combine(SysClassNet, slot.HostLink)))
+        {
+            // Deleting one end deletes the pair at once; the netns alone would go only when its last user does.
+            batch.Append(CultureInfo.InvariantCulture, $"link del {slot.HostLink}\n");
+        }
+
+        if (File.Exists(NetnsPath(instanceId)))
+        {
+            batch.Append(CultureInfo.InvariantCulture, $"netns del {_plan.NetnsName(instanceId)}\n");
+        }
+
+        if (batch.Length > 0)
+        {
+            var result = await Tool.RunAsync(_ip, ["-force", "-batch", "-"], batch.ToString());
+            if (!result.Succeeded && (File.Exists(NetnsPath(instanceId)) || (slot is not null && Directory.Exists(Path.Combine(SysClassNet, slot.HostLink)))))
+            {
+                throw new IOException($"could not remove the network of instance '{instanceId}': {result.StandardError.Trim()}");
+            }
+        }
+
+        if (slot is not null)
+        {
+            ReleaseSlot(slot.Slot);
+        }
+    }
+
+    /// <summary>Removes every netns and host link of instances whose id starts with <paramref name="instancePrefix"/>.</summary>
+    public async Task RemoveLeftoversAsync(string instancePrefix)
+    {
+        var batch = new StringBuilder();
+        if (Directory.Exists(SysClassNet))
+        {
+            foreach (var dir in Directory.EnumerateFileSystemEntries(SysClassNet, _plan.HostLinkPrefix + "*"))
+            {
+                var name = Path.GetFileName(dir);
+                if (!int.TryParse(name.AsSpan(_plan.HostLinkPrefix.Length), NumberStyles.None, CultureInfo.InvariantCulture, out _))
+                {
+                    continue;
+                }
+
+                var alias = ReadAlias(name);
+                if (alias.StartsWith(instancePrefix, StringComparison.Ordinal))
+                {
+                    batch.Append(CultureInfo.InvariantCulture, $"link del {name}\n");
+                }
+            }
+        }
+
+        if (Directory.Exists(NetnsDirectory))
+        {
+            foreach (var file in Directory.EnumerateFiles(NetnsDirectory, _plan.NetnsPrefix + instancePrefix + "*"))
+            {
+                batch.Append(CultureInfo.InvariantCulture, $"netns del {Path.GetFileName(file)}\n");
+            }
+        }
+
+        if (batch.Length > 0)
+        {
+            await Tool.RunAsync(_ip, ["-force", "-batch", "-"], batch.ToString());
+        }
+    }
+
+    /// <summary>Host-end link names currently present (for checks).</summary>
+    public IReadOnlyList<string> HostLinks() =>
+        Directory.Exists(SysClassNet)
+            ? Directory.EnumerateFileSystemEntries(SysClassNet, _plan.HostLinkPrefix + "*").Select(Path.GetFileName).OfType<string>().ToList()
+            : [];
+
+    private static string ReadAlias(string link)
+    {
+        try
+        {
+            return File.ReadAllText(Path.Combine(SysClassNet, link, "ifalias")).Trim();
+        }
+        catch (IOException)
+        {
+            return "";
+        }
+    }
+
+    private int AllocateSlot()
+    {
+        lock (s_slotLock)
+        {
+            for (var slot = 0; slot < _plan.SlotCount; slot++)
+            {
+                // A link of that name that we did not make belongs to another process: skip its slot.
+                if (!s_slotsInUse.Contains(slot) && !Directory.Exists(Path.Combine(SysClassNet, _plan.HostLinkPrefix + slot)))
+                {
+                    s_slotsInUse.Add(slot);
+                    return slot;
+                }
+            }
+        }
+
+        throw new InvalidOperationException($"all {_plan.SlotCount} veth slots are in use");
+    }
+
+    private static void ReleaseSlot(int slot)
+    {
+        lock (s_slotLock)
+        {
+            s_slotsInUse.Remove(slot);
+        }
+    }
+}

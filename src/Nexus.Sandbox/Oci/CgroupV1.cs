@@ -1,0 +1,172 @@
+// Copyright (c) Nexus contributors.
+// Licensed under the MIT license.
+
+using System.Buffers;
+using System.Buffers.Text;
+using Microsoft.Win32.SafeHandles;
+
+namespace Nexus.Sandbox.Oci;
+
+/// <summary>
+/// Reads one instance's cgroup v1 figures straight from cgroupfs and procfs: one small read per file into a
+/// pooled buffer, parsed in place (these feed the benchmarks, which sample often).
+/// </summary>
+public sealed class CgroupV1
+{
+    private const int BufferBytes = 16 * 1024;
+
+    private readonly string _memory;
+    private readonly string _cpuacct;
+
+    public CgroupV1(string cgroupRoot, string cgroupsPath)
+    {
+        var relative = cgroupsPath.TrimStart('/');
+        Root = cgroupRoot;
+        RelativePath = relative;
+        _memory = Path.Combine(cgroupRoot, "memory", relative);
+        _cpuacct = Path.Combine(cgroupRoot, "cpuacct", relative);
+    }
+
+    public string Root { get; }
+
+    /// <summary>The instance's path below each controller's mount.</summary>
+    public string RelativePath { get; }
+
+    /// <summary>The instance's directory in every mounted v1 controller hierarchy (existing or not).</summary>
+    public IEnumerable<string> ControllerDirectories() => ControllerMounts(Root).Select(c => Path.Combine(c, RelativePath));
+
+    /// <summary>The directories of the v1 hierarchies mounted under <paramref name="cgroupRoot"/> (symlinked co-mounts skipped).</summary>
+    public static IEnumerable<string> ControllerMounts(string cgroupRoot) =>
+        Directory.Exists(cgroupRoot)
+            ? new DirectoryInfo(cgroupRoot).EnumerateDirectories()
+                .Where(d => d.LinkTarget is null && d.Name != "unified")
+                .Select(d => d.FullName)
+            : [];
+
+    /// <summary>memory.usage_in_bytes (0 once the cgroup is gone).</summary>
+    public long MemoryUsage() => ReadLong(Path.Combine(_memory, "memory.usage_in_bytes"));
+
+    /// <summary>cpuacct.usage in nanoseconds (0 once the cgroup is gone).</summary>
+    public long CpuNanoseconds() => ReadLong(Path.Combine(_cpuacct, "cpuacct.usage"));
+
+    /// <summary>The oom_kill counter of memory.oom_control: processes the kernel OOM-killed in this cgroup.</summary>
+    public long OomKills() => ReadKey(Path.Combine(_memory, "memory.oom_control"), "oom_kill"u8);
+
+    /// <summary>Processes of the instance (memory controller's cgroup.procs).</summary>
+    public List<int> Processes()
+    {
+        var pids = new List<int>();
+        var buffer = ArrayPool<byte>.Shared.Rent(BufferBytes);
+        try
+        {
+            var text = ReadFile(Path.Combine(_memory, "cgroup.procs"), buffer);
+            while (!text.IsEmpty)
+            {
+                var end = text.IndexOf((byte)'\n');
+                var line = end < 0 ? text : text[..end];
+                if (Utf8Parser.TryParse(line, out int pid, out _))
+                {
+                    pids.Add(pid);
+                }
+
+                text = end < 0 ? [] : text[(end + 1)..];
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+
+        return pids;
+    }
+
+    /// <summary>Rss, Pss and USS (Private_Clean + Private_Dirty) of the instance's processes, from smaps_rollup.</summary>
+    public (long Rss, long Pss, long Uss) ProcessMemory()
+    {
+        long rss = 0, pss = 0, uss = 0;
+        var buffer = ArrayPool<byte>.Shared.Rent(BufferBytes);
+        try
+        {
+            foreach (var pid in Processes())
+            {
+                var text = ReadFile($"/proc/{pid}/smaps_rollup", buffer);
+                rss += Field(text, "Rss:"u8);
+                pss += Field(text, "Pss:"u8);
+                uss += Field(text, "Private_Clean:"u8) + Field(text, "Private_Dirty:"u8);
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+
+        return (rss * 1024, pss * 1024, uss * 1024);
+    }
+
+    /// <summary>A "Name:   123 kB" field of smaps_rollup, in kB; 0 when absent.</summary>
+    internal static long Field(ReadOnlySpan<byte> text, ReadOnlySpan<byte> name)
+    {
+        var at = text.IndexOf(name);
+        if (at < 0 || (at > 0 && text[at - 1] != (byte)'\n'))
+        {
+            return 0;
+        }
+
+        var rest = text[(at + name.Length)..].TrimStart((byte)' ');
+        return Utf8Parser.TryParse(rest, out long value, out _) ? value : 0;
+    }
+
+    private static long ReadKey(string path, ReadOnlySpan<byte> key)
+    {
+        var buffer = ArrayPool<byte>.Shared.Rent(BufferBytes);
+        try
+        {
+            var text = ReadFile(path, buffer);
+            while (!text.IsEmpty)
+            {
+                var end = text.IndexOf((byte)'\n');
+                var line = end < 0 ? text : text[..end];
+                if (line.StartsWith(key) && line.Length > key.Length && line[key.Length] == (byte)' ')
+                {
+                    return Utf8Parser.TryParse(line[(key.Length + 1)..], out long value, out _) ? value : 0;
+                }
+
+                text = end < 0 ? [] : text[(end + 1)..];
+            }
+
+            return 0;
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    private static long ReadLong(string path)
+    {
+        Span<byte> buffer = stackalloc byte[64];
+        var text = ReadFile(path, buffer);
+        return Utf8Parser.TryParse(text, out long value, out _) ? value : 0;
+    }
+
+    /// <summary>Reads a small kernel file; empty when it does not exist (instance gone, process exited).</summary>
+    private static Span<byte> ReadFile(string path, Span<byte> buffer)
+    {
+        try
+        {
+            using SafeFileHandle handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read);
+            var total = 0;
+            int n;
+            while (total < buffer.Length && (n = RandomAccess.Read(handle, buffer[total..], total)) > 0)
+            {
+                total += n;
+            }
+
+            return buffer[..total];
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return [];
+        }
+    }
+}

@@ -1,0 +1,289 @@
+// Copyright (c) Nexus contributors.
+// Licensed under the MIT license.
+
+using System.Globalization;
+using Nexus.Interop;
+using Nexus.Sandbox.Network;
+
+namespace Nexus.Sandbox.Oci;
+
+/// <summary>
+/// The <c>oci</c> driver: every instance is a container of an OCI runtime (runc; any runc-CLI-compatible
+/// binary can be configured). Per start: one config.json written from a prebuilt template, one
+/// <c>runc run --detach</c> spawn (plus two <c>ip -batch</c> spawns for the baseline network).
+/// <para>
+/// Why detached: a foreground <c>runc run</c> stays resident as a Go process per instance (megabytes each,
+/// which density measurements would charge to the node) and removes the cgroup as soon as the container
+/// exits, before its OOM counter can be read. Detached, the container's first process is reparented to
+/// this process (a child subreaper), which reaps it, and the cgroup stays until teardown.
+/// </para>
+/// </summary>
+public sealed class OciSandboxDriver : ISandboxDriver
+{
+    private readonly OciDriverOptions _options;
+    private readonly OciConfigBuilder _configs;
+    private readonly string _runtime;
+    private readonly string _bundles;
+    private readonly string _state;
+
+    public OciSandboxDriver(OciDriverOptions? options = null)
+    {
+        _options = options ?? new OciDriverOptions();
+        _configs = new OciConfigBuilder(_options);
+        _runtime = Tool.Resolve(_options.RuntimePath, "the OCI runtime of the oci driver");
+        Network = new HostNetwork(_options.Network, Tool.Resolve(_options.IpPath, "iproute2 for the baseline network"));
+        _bundles = Path.Combine(_options.RunDirectory, "bundles");
+        _state = Path.Combine(_options.RunDirectory, "runc");
+
+        // Process-wide and idempotent: containers' first processes must become our children.
+        ChildProcess.BecomeSubreaper();
+    }
+
+    public string Name => "oci";
+
+    public OciDriverOptions Options => _options;
+
+    public HostNetwork Network { get; }
+
+    /// <summary>The runtime's state root (<c>--root</c>): only Nexus's containers live there.</summary>
+    public string StateRoot => _state;
+
+    public string BundleRoot => _bundles;
+
+    public async Task PrepareHostAsync(CancellationToken cancellationToken)
+    {
+        Directory.CreateDirectory(_bundles);
+        Directory.CreateDirectory(_state);
+        await RemoveLeftoversAsync(cancellationToken);
+        await Network.PrepareAsync(cancellationToken);
+    }
+
+    public async Task<ISandboxInstance> StartAsync(SandboxSpec spec, CancellationToken cancellationToken)
+    {
+        SandboxSpecValidator.Validate(spec);
+        cancellationToken.ThrowIfCancellationRequested();
+        var id = spec.InstanceId;
+        var bundle = Path.Combine(_bundles, id);
+        if (Directory.Exists(bundle) || Directory.Exists(Path.Combine(_state, id)))
+        {
+            throw new InvalidOperationException($"instance id '{id}' is already in use (bundle {bundle} or runtime state exists)");
+        }
+
+        Directory.CreateDirectory(_state);
+        Directory.CreateDirectory(bundle);
+        var instance = new OciSandboxInstance(this, id, bundle, new CgroupV1(_options.CgroupRoot, _configs.CgroupsPath(id)));
+        try
+        {
+            string? netns = null;
+            if (spec.Network == SandboxNetwork.Veth)
+            {
+                instance.Veth = await Network.CreateAsync(id, cancellationToken);
+                netns = Network.NetnsPath(id);
+            }
+
+            var configPath = Path.Combine(bundle, "config.json");
+            await File.WriteAllBytesAsync(configPath, OciConfigBuilder.Serialize(_configs.Build(spec, netns)), cancellationToken);
+            await RunContainerAsync(instance, spec, bundle);
+            return instance;
+        }
+        catch
+        {
+            await instance.StopAsync();
+            throw;
+        }
+    }
+
+    /// <summary>Starts the container and attaches its first process to the instance.</summary>
+    private async Task RunContainerAsync(OciSandboxInstance instance, SandboxSpec spec, string bundle)
+    {
+        var pidFile = Path.Combine(bundle, "pid");
+        var args = new List<string> { "--root", _state, "run", "--detach", "--bundle", bundle, "--pid-file", pidFile };
+        if (spec.PassedFds.Count > 0)
+        {
+            args.Add("--preserve-fds");
+            args.Add(spec.PassedFds.Count.ToString(CultureInfo.InvariantCulture));
+        }
+
+        args.Add(spec.InstanceId);
+
+        var (stdoutHost, stdoutChild) = ChildProcess.CreateSocketPair();
+        var (stderrHost, stderrChild) = ChildProcess.CreateSocketPair();
+        OutputPump[] pumps = [new OutputPump(stdoutHost, spec.OnOutput, isError: false), new OutputPump(stderrHost, spec.OnOutput, isError: true)];
+        instance.AttachOutput(pumps);
+        ChildProcess runtime;
+        try
+        {
+            // The container inherits runc's stdio (runc passes it through when there is no terminal).
+            runtime = ChildProcess.Spawn(new ChildStartInfo
+            {
+                Path = _runtime,
+                Arguments = args,
+                Environment = Tool.Environment,
+                StandardOutput = stdoutChild,
+                StandardError = stderrChild,
+                InheritedFds = spec.PassedFds,
+                NewSession = true,
+            });
+        }
+        finally
+        {
+            stdoutChild.Dispose();
+            stderrChild.Dispose();
+        }
+
+        var status = await runtime.Exited;
+        if (status.ExitCode != 0)
+        {
+            // Nothing else holds the sockets when the start failed: runc's message is all there is to read.
+            await Task.WhenAny(Task.WhenAll(pumps.Select(p => p.Completion)), Task.Delay(TimeSpan.FromSeconds(2)));
+            throw new SandboxStartException(
+                $"{Path.GetFileName(_runtime)} could not start instance '{spec.InstanceId}' (exit {status.ExitCode?.ToString(CultureInfo.InvariantCulture) ?? "signal " + status.Signal}): {pumps[1].LastLines()}");
+        }
+
+        var pidText = await File.ReadAllTextAsync(pidFile);
+        if (!int.TryParse(pidText.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var pid) || pid <= 1)
+        {
+            throw new SandboxStartException($"instance '{spec.InstanceId}': the runtime wrote no valid pid to {pidFile} ('{pidText.Trim()}')");
+        }
+
+        instance.Attach(ChildProcess.Adopt(pid), pumps);
+    }
+
+    /// <summary>Removes the runtime state, cgroups, network and bundle of a stopped instance (idempotent).</summary>
+    internal async Task TeardownAsync(OciSandboxInstance instance)
+    {
+        var id = instance.InstanceId;
+        var problems = new List<string>();
+        if (Directory.Exists(Path.Combine(_state, id)))
+        {
+            var result = await Tool.RunAsync(_runtime, ["--root", _state, "delete", "--force", id]);
+            if (!result.Succeeded && Directory.Exists(Path.Combine(_state, id)))
+            {
+                problems.Add($"runtime delete failed: {result.StandardError.Trim()}");
+            }
+        }
+
+        problems.AddRange(RemoveCgroups(instance.Cgroup.ControllerDirectories()));
+        try
+        {
+            await Network.RemoveAsync(id, instance.Veth);
+        }
+        catch (IOException e)
+        {
+            problems.Add(e.Message);
+        }
+
+        try
+        {
+            if (Directory.Exists(instance.Bundle))
+            {
+                Directory.Delete(instance.Bundle, recursive: true);
+            }
+        }
+        catch (IOException e)
+        {
+            problems.Add($"bundle {instance.Bundle}: {e.Message}");
+        }
+
+        if (problems.Count > 0)
+        {
+            throw new IOException($"instance '{id}' was not removed completely: {string.Join("; ", problems)}");
+        }
+    }
+
+    /// <summary>Everything an earlier node (crashed or killed) left behind: containers, cgroups, netns, links, bundles.</summary>
+    private async Task RemoveLeftoversAsync(CancellationToken cancellationToken)
+    {
+        var prefix = _options.InstancePrefix;
+        var list = await Tool.RunAsync(_runtime, ["--root", _state, "list", "--quiet"], cancellationToken: cancellationToken);
+        if (!list.Succeeded)
+        {
+            throw new IOException($"cannot list leftover containers in {_state}: {list.StandardError.Trim()}");
+        }
+
+        var ids = list.StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Where(id => id.StartsWith(prefix, StringComparison.Ordinal));
+        await Task.WhenAll(ids.Select(id => Tool.RunAsync(_runtime, ["--root", _state, "delete", "--force", id], cancellationToken: cancellationToken)));
+
+        var cgroups = CgroupV1.ControllerMounts(_options.CgroupRoot)
+            .Select(c => Path.Combine(c, _options.CgroupParent))
+            .Where(Directory.Exists)
+            .SelectMany(parent => Directory.EnumerateDirectories(parent, prefix + "*"));
+        RemoveCgroups(cgroups, killTasks: true);
+
+        await Network.RemoveLeftoversAsync(prefix);
+
+        foreach (var bundle in Directory.EnumerateDirectories(_bundles, prefix + "*"))
+        {
+            Directory.Delete(bundle, recursive: true);
+        }
+    }
+
+    private static List<string> RemoveCgroups(IEnumerable<string> directories, bool killTasks = false)
+    {
+        var problems = new List<string>();
+        foreach (var dir in directories.Where(Directory.Exists))
+        {
+            for (var attempt = 0; ; attempt++)
+            {
+                try
+                {
+                    if (killTasks)
+                    {
+                        KillTasks(dir);
+                    }
+
+                    Directory.Delete(dir);
+                    break;
+                }
+                catch (IOException) when (attempt < 50)
+                {
+                    // EBUSY while the last killed task is still exiting.
+                    Thread.Sleep(10);
+                }
+                catch (IOException e)
+                {
+                    problems.Add($"cgroup {dir}: {e.Message}");
+                    break;
+                }
+            }
+        }
+
+        return problems;
+    }
+
+    private static void KillTasks(string cgroupDir)
+    {
+        var procs = Path.Combine(cgroupDir, "cgroup.procs");
+        if (!File.Exists(procs))
+        {
+            return;
+        }
+
+        foreach (var line in File.ReadAllLines(procs))
+        {
+            if (int.TryParse(line, NumberStyles.None, CultureInfo.InvariantCulture, out var pid))
+            {
+                ChildProcess.Kill(pid, signal: 9);
+            }
+        }
+    }
+}
+
+/// <summary>The sandbox could not be started; the message says why (the runtime's own error included).</summary>
+public sealed class SandboxStartException : Exception
+{
+    public SandboxStartException()
+    {
+    }
+
+    public SandboxStartException(string message)
+        : base(message)
+    {
+    }
+
+    public SandboxStartException(string message, Exception innerException)
+        : base(message, innerException)
+    {
+    }
+}
