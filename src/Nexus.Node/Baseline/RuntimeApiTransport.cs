@@ -16,7 +16,7 @@ namespace Nexus.Node.Baseline;
 public sealed class RuntimeApiTransport : IInvocationTransport
 {
     private readonly RuntimeApiRegistry _registry;
-    private readonly Channel<Invocation> _mailbox = Channel.CreateBounded<Invocation>(1);
+    private readonly Channel<Invocation> _mailbox = System.Threading.Channels.Channel.CreateBounded<Invocation>(1);
     private readonly TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly Lock _lock = new();
     private TaskCompletionSource<InvocationResult>? _pending;

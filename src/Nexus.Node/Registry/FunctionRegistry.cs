@@ -108,7 +108,9 @@ public sealed class FunctionRegistry
                 var link = Path.Combine(_root, manifest.Name);
                 var tempLink = Path.Combine(_root, $".link-{manifest.Name}-{Guid.NewGuid():N}");
                 File.CreateSymbolicLink(tempLink, Path.GetRelativePath(_root, revisionDir));
+                Nexus.Interop.DirectorySync.Fsync(_revisions);
                 File.Move(tempLink, link, overwrite: true);
+                Nexus.Interop.DirectorySync.Fsync(_root);
                 var function = Describe(manifest, revisionDir);
                 _functions[manifest.Name] = function;
                 return function;
@@ -213,6 +215,9 @@ public sealed class FunctionRegistry
                 using var input = entry.Open();
                 using var output = new FileStream(target, FileMode.CreateNew, FileAccess.Write);
                 unpacked += CopyBounded(input, output, MaxUnpackedBytes - unpacked, "the unpacked function folder");
+
+                // A deploy the caller saw succeed must survive a crash.
+                output.Flush(flushToDisk: true);
             }
         }
     }

@@ -1,0 +1,118 @@
+// Copyright (c) Nexus contributors.
+// Licensed under the MIT license.
+
+using System.Globalization;
+using System.Text;
+using System.Threading.Channels;
+
+namespace Nexus.Node;
+
+/// <summary>
+/// Asynchronous (Event) invocations. Each one is written and fsynced to the spool directory before the caller
+/// gets 202, run by a bounded set of workers, and deleted once it ran; a node that stops or crashes replays the
+/// spool at its next start, so an acknowledged event is not lost (it may run twice after a crash, as Lambda's may).
+/// </summary>
+public sealed class EventQueue : IAsyncDisposable
+{
+    private readonly string _directory;
+    private readonly Func<QueuedEvent, CancellationToken, Task> _run;
+    private readonly Channel<QueuedEvent> _queue = System.Threading.Channels.Channel.CreateUnbounded<QueuedEvent>();
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Task[] _workers;
+    private int _pending;
+
+    /// <summary>Replays the spool, then runs events with <paramref name="workers"/> workers; a throwing run leaves its event spooled.</summary>
+    public EventQueue(string directory, int workers, Func<QueuedEvent, CancellationToken, Task> run)
+    {
+        _directory = directory;
+        _run = run;
+        Directory.CreateDirectory(directory);
+        foreach (var temp in Directory.EnumerateFiles(directory, "*.tmp"))
+        {
+            File.Delete(temp);
+        }
+
+        foreach (var file in Directory.EnumerateFiles(directory, "*.event").Order(StringComparer.Ordinal))
+        {
+            if (Read(file) is { } queued)
+            {
+                Interlocked.Increment(ref _pending);
+                _queue.Writer.TryWrite(queued);
+            }
+        }
+
+        _workers = [.. Enumerable.Range(0, workers).Select(_ => WorkAsync())];
+    }
+
+    public int Pending => Volatile.Read(ref _pending);
+
+    public async Task EnqueueAsync(string function, ReadOnlyMemory<byte> payload, string requestId, CancellationToken cancellationToken)
+    {
+        var name = string.Create(CultureInfo.InvariantCulture, $"{DateTime.UtcNow.Ticks:D19}-{requestId}");
+        var path = Path.Combine(_directory, name + ".event");
+        var temp = path + ".tmp";
+        await using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write))
+        {
+            await stream.WriteAsync(Encoding.UTF8.GetBytes(function + "\n" + requestId + "\n"), cancellationToken);
+            await stream.WriteAsync(payload, cancellationToken);
+            stream.Flush(flushToDisk: true);
+        }
+
+        File.Move(temp, path);
+        Nexus.Interop.DirectorySync.Fsync(_directory);
+        Interlocked.Increment(ref _pending);
+        _queue.Writer.TryWrite(new QueuedEvent(function, requestId, payload.ToArray(), path));
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _queue.Writer.TryComplete();
+        await _stop.CancelAsync();
+        await Task.WhenAll(_workers);
+        _stop.Dispose();
+    }
+
+    private static QueuedEvent? Read(string path)
+    {
+        var bytes = File.ReadAllBytes(path);
+        var first = Array.IndexOf(bytes, (byte)'\n');
+        var second = first < 0 ? -1 : Array.IndexOf(bytes, (byte)'\n', first + 1);
+        if (second < 0)
+        {
+            File.Delete(path);
+            return null;
+        }
+
+        return new QueuedEvent(Encoding.UTF8.GetString(bytes, 0, first), Encoding.UTF8.GetString(bytes, first + 1, second - first - 1), bytes[(second + 1)..], path);
+    }
+
+    private async Task WorkAsync()
+    {
+        await Task.Yield();
+        try
+        {
+            await foreach (var queued in _queue.Reader.ReadAllAsync(_stop.Token))
+            {
+                try
+                {
+                    await _run(queued, _stop.Token);
+                    File.Delete(queued.SpoolPath);
+                }
+                catch (Exception) when (!_stop.IsCancellationRequested)
+                {
+                    // The runner logged why; the event stays spooled and runs again at the next start.
+                }
+                finally
+                {
+                    Interlocked.Decrement(ref _pending);
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+}
+
+/// <summary>One spooled asynchronous invocation.</summary>
+public sealed record QueuedEvent(string Function, string RequestId, byte[] Payload, string SpoolPath);

@@ -1,0 +1,360 @@
+// Copyright (c) Nexus contributors.
+// Licensed under the MIT license.
+
+using System.Reflection;
+using Microsoft.AspNetCore.Http;
+using Nexus.Backend;
+using Nexus.Image;
+using Nexus.Node.Api;
+using Nexus.Node.Baseline;
+using Nexus.Node.Invocations;
+using Nexus.Node.Logs;
+using Nexus.Node.Metrics;
+using Nexus.Node.NexusIo;
+using Nexus.Node.Pool;
+using Nexus.Node.Registry;
+using Nexus.Sandbox;
+using Nexus.Sandbox.Oci;
+using Nexus.Store;
+
+namespace Nexus.Node;
+
+/// <summary>Parts of a node a test (or another deployment) supplies instead of the defaults.</summary>
+public sealed record NodeComponents
+{
+    /// <summary>Default: the oci driver (runc).</summary>
+    public ISandboxDriver? Driver { get; init; }
+
+    /// <summary>Gives the image rootfs; default: <see cref="ImageBuilder.EnsureAsync"/> at start.</summary>
+    public Func<IProgress<string>?, CancellationToken, Task<string>>? Image { get; init; }
+}
+
+/// <summary>
+/// One serverless node: the embedded store (or an external S3 endpoint), the function image, the sandbox driver,
+/// the function registry, the instance pool, the shared nexus backend, the Runtime API for baseline sandboxes and
+/// the node API. Start with <see cref="StartAsync"/>; <see cref="DisposeAsync"/> stops every instance.
+/// </summary>
+public sealed class NexusNode : INodeOperations, IAsyncDisposable
+{
+    private readonly NodeOptions _options;
+    private readonly List<IAsyncDisposable> _owned = [];
+    private readonly TaskCompletionSource _shutdownRequested = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly StoreCredentials _storeCredentials = new();
+    private readonly Dictionary<string, KeyPair> _functionKeys = new(StringComparer.Ordinal);
+    private readonly Lock _keysLock = new();
+    private readonly DateTimeOffset _startedAt = DateTimeOffset.UtcNow;
+    private FunctionRegistry _registry = null!;
+    private FunctionLogs _logs = null!;
+    private InstancePool _pool = null!;
+    private NodeMetrics _metrics = null!;
+    private PrometheusExporter _exporter = null!;
+    private EventQueue _events = null!;
+    private SigV4Verifier _verifier = null!;
+    private ISandboxDriver _driver = null!;
+    private string? _imagePath;
+    private int _disposed;
+
+    private NexusNode(NodeOptions options)
+    {
+        _options = options;
+    }
+
+    public static string Version => typeof(NexusNode).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "dev";
+
+    public NodeOptions Options => _options;
+
+    public KeyPair AdminKey { get; private set; } = null!;
+
+    /// <summary>Where the node API listens (the bound address, also when the port was 0).</summary>
+    public Uri ApiAddress { get; private set; } = null!;
+
+    /// <summary>Where users reach the store.</summary>
+    public Uri StoreAddress { get; private set; } = null!;
+
+    /// <summary>Problems met while loading deployed functions at start (a function whose manifest no longer loads).</summary>
+    public IReadOnlyList<string> LoadProblems { get; private set; } = [];
+
+    /// <summary>Completes when a client asked the node to shut down (POST /nexus/v1/shutdown).</summary>
+    public Task ShutdownRequested => _shutdownRequested.Task;
+
+    public IReadOnlyCollection<DeployedFunction> Functions => _registry.All;
+
+    public FunctionLogs Logs => _logs;
+
+    public static async Task<NexusNode> StartAsync(NodeOptions options, NodeComponents? components = null, IProgress<string>? progress = null, CancellationToken cancellationToken = default)
+    {
+        options.Validate();
+        var node = new NexusNode(options);
+        try
+        {
+            await node.StartCoreAsync(components ?? new NodeComponents(), progress, cancellationToken);
+            return node;
+        }
+        catch
+        {
+            await node.DisposeAsync();
+            throw;
+        }
+    }
+
+    public bool TryGetFunction(string name, out DeployedFunction function) => _registry.TryGet(name, out function);
+
+    public Task<InvocationOutcome> InvokeAsync(DeployedFunction function, ReadOnlyMemory<byte> payload, string requestId, CancellationToken cancellationToken) =>
+        _pool.InvokeAsync(function, payload, requestId, cancellationToken);
+
+    public Task EnqueueEventAsync(DeployedFunction function, ReadOnlyMemory<byte> payload, string requestId, CancellationToken cancellationToken) =>
+        _events.EnqueueAsync(function.Name, payload, requestId, cancellationToken);
+
+    public async Task<DeployedFunction> DeployAsync(Stream package, CancellationToken cancellationToken)
+    {
+        // Unpacking and fsync are blocking file work.
+        var function = await Task.Run(() => _registry.Deploy(package), cancellationToken);
+        RegisterKey(function.Name);
+        _logs.Write(function.Name, "node", null, $"deployed revision {function.Revision} (io: {function.Manifest.Io.ToString().ToLowerInvariant()}, memory {function.Manifest.MemoryMb} MB, timeout {function.Manifest.Timeout.TotalSeconds:0} s)");
+        _ = RetireThenPruneAsync(function.Name, function);
+        return function;
+    }
+
+    public Task<bool> RemoveAsync(string name, CancellationToken cancellationToken)
+    {
+        if (!_registry.Remove(name))
+        {
+            return Task.FromResult(false);
+        }
+
+        _logs.Write(name, "node", null, "removed");
+        _ = RetireThenPruneAsync(name, null);
+        return Task.FromResult(true);
+    }
+
+    public NodeStatus Status() => new(
+        Version,
+        _startedAt,
+        _driver.Name,
+        _imagePath,
+        new Dictionary<string, string>
+        {
+            ["api"] = ApiAddress.ToString().TrimEnd('/'),
+            ["s3"] = StoreAddress.ToString().TrimEnd('/'),
+            ["runtimeApi"] = _options.RuntimeApiUrl,
+            ["sandboxS3"] = _options.SandboxStoreUrl,
+            ["metrics"] = new Uri(ApiAddress, "/metrics").ToString(),
+        },
+        _registry.All.Count,
+        _events.Pending,
+        _pool.Waiting,
+        _pool.Status());
+
+    public string ScrapeMetrics() => _exporter.Scrape();
+
+    public string? VerifySignature(HttpRequest request, string payloadSha256Hex)
+    {
+        var result = _verifier.Verify(request, payloadSha256Hex);
+        return result.Succeeded ? null : result.Error!.Message;
+    }
+
+    public void RequestShutdown() => _shutdownRequested.TrySetResult();
+
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        // Stop in reverse order of start: the API first (no new work), the store last (instances use it).
+        for (var i = _owned.Count - 1; i >= 0; i--)
+        {
+            try
+            {
+                await _owned[i].DisposeAsync();
+            }
+            catch (Exception e) when (e is IOException or InvalidOperationException or OperationCanceledException)
+            {
+                Console.Error.WriteLine($"nexus: shutdown: {_owned[i].GetType().Name}: {e.Message}");
+            }
+        }
+
+        _exporter?.Dispose();
+        _metrics?.Dispose();
+        _logs?.Dispose();
+        _shutdownRequested.TrySetResult();
+    }
+
+    private async Task StartCoreAsync(NodeComponents components, IProgress<string>? progress, CancellationToken cancellationToken)
+    {
+        Directory.CreateDirectory(_options.Home);
+        AdminKey = KeyPair.LoadOrCreateAdmin(_options.CredentialsPath);
+        _storeCredentials.Add(new StoreCredential(AdminKey.AccessKeyId, AdminKey.SecretAccessKey));
+        _verifier = new SigV4Verifier(_storeCredentials, LambdaJson.Region, "lambda", TimeSpan.FromMinutes(15));
+        _logs = new FunctionLogs(_options.LogsDirectory);
+
+        _driver = components.Driver ?? new OciSandboxDriver(new OciDriverOptions { RuntimePath = _options.OciRuntime });
+        progress?.Report("preparing the host (sandbox network, leftovers of an earlier run)");
+        await _driver.PrepareHostAsync(cancellationToken);
+
+        string storeUrl, storeKey, storeSecret;
+        if (_options.S3Endpoint is { } external)
+        {
+            (storeUrl, storeKey, storeSecret) = (external, _options.S3AccessKeyId!, _options.S3SecretAccessKey!);
+            StoreAddress = new Uri(external);
+        }
+        else
+        {
+            progress?.Report("starting the embedded S3 store");
+            var store = await S3StoreServer.StartAsync(
+                new StoreOptions { DataDirectory = _options.StoreDirectory, Urls = [_options.StoreUrl, _options.SandboxStoreUrl] },
+                _storeCredentials,
+                ct: cancellationToken);
+            _owned.Add(store);
+            StoreAddress = store.BoundAddresses[0];
+            (storeUrl, storeKey, storeSecret) = (StoreAddress.ToString().TrimEnd('/'), AdminKey.AccessKeyId, AdminKey.SecretAccessKey);
+        }
+
+        var image = components.Image ?? (async (p, ct) =>
+        {
+            var builder = new ImageBuilder(new ImageOptions { CacheDirectory = _options.ImageCache, Mirror = _options.Mirror });
+            return (await builder.EnsureAsync(p, ct)).RootfsPath;
+        });
+        progress?.Report("ensuring the function image");
+        _imagePath = await image(progress, cancellationToken);
+
+        var backend = new NexusBackend(new NexusBackendOptions { ServiceUrl = storeUrl, AccessKey = storeKey, SecretKey = storeSecret });
+        _owned.Add(backend);
+
+        var runtimeApiRegistry = new RuntimeApiRegistry();
+        var runtimeApi = await RuntimeApiServer.StartAsync([_options.RuntimeApiUrl], runtimeApiRegistry, cancellationToken);
+        _owned.Add(runtimeApi);
+        var runtimeApiHost = new Uri(_options.RuntimeApiUrl).Authority;
+        var sandboxStore = _options.S3Endpoint ?? _options.SandboxStoreUrl;
+
+        _registry = new FunctionRegistry(_options.FunctionsDirectory);
+        LoadProblems = _registry.Load();
+        foreach (var function in _registry.All)
+        {
+            RegisterKey(function.Name);
+        }
+
+        _metrics = new NodeMetrics(() => _pool.Counts(), () => _pool.Waiting + _events.Pending);
+        _exporter = new PrometheusExporter(_metrics.Meter);
+        var rootfs = _imagePath;
+        _pool = new InstancePool(
+            _driver,
+            _ => Task.FromResult(rootfs),
+            [
+                new BaselineTransportFactory(runtimeApiRegistry, runtimeApiHost, sandboxStore, KeyOf),
+                new ChannelTransportFactory(backend),
+            ],
+            new PoolOptions
+            {
+                MaxInstancesPerFunction = _options.MaxInstancesPerFunction,
+                MaxInstancesPerNode = _options.MaxInstancesPerNode,
+                KeepAlive = TimeSpan.FromSeconds(_options.KeepAliveSeconds),
+                InitTimeout = TimeSpan.FromSeconds(_options.InitTimeoutSeconds),
+            },
+            _metrics,
+            _logs);
+        _owned.Add(_pool);
+
+        _events = new EventQueue(_options.EventsDirectory, _options.EventWorkers, RunEventAsync);
+        _owned.Add(_events);
+
+        progress?.Report("starting the node API");
+        var api = await NodeApi.StartAsync([_options.ApiUrl], this, cancellationToken);
+        _owned.Add(api);
+        ApiAddress = api.Addresses[0];
+    }
+
+    private async Task RunEventAsync(QueuedEvent queued, CancellationToken cancellationToken)
+    {
+        if (!_registry.TryGet(queued.Function, out var function))
+        {
+            return;
+        }
+
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                var outcome = await _pool.InvokeAsync(function, queued.Payload, queued.RequestId, cancellationToken);
+                _logs.Write(function.Name, "node", queued.RequestId, $"event invocation finished: {outcome.Outcome}");
+                return;
+            }
+            catch (ThrottledException) when (attempt < 3)
+            {
+                // Lambda retries throttled events; so do we, twice, after a pause.
+                await Task.Delay(TimeSpan.FromSeconds(attempt), cancellationToken);
+            }
+            catch (Exception e) when (e is ThrottledException or Pool.SandboxStartException)
+            {
+                _logs.Write(function.Name, "node", queued.RequestId, "event invocation dropped: " + e.Message);
+                return;
+            }
+        }
+    }
+
+    private async Task RetireThenPruneAsync(string name, DeployedFunction? replacement)
+    {
+        try
+        {
+            await _pool.RetireAsync(name, replacement);
+            _registry.Prune(name);
+            if (replacement is null && !_registry.TryGet(name, out _))
+            {
+                UnregisterKey(name);
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            _logs.Write(name, "node", null, "could not remove old code: " + e.Message);
+        }
+    }
+
+    // Each function gets its own store key whose every request is checked against the function's live grants.
+    private void RegisterKey(string name)
+    {
+        KeyPair key;
+        lock (_keysLock)
+        {
+            if (_functionKeys.ContainsKey(name))
+            {
+                return;
+            }
+
+            key = KeyPair.Generate("NXF");
+            _functionKeys[name] = key;
+        }
+
+        _storeCredentials.Add(new StoreCredential(key.AccessKeyId, key.SecretAccessKey, scope => Authorize(name, scope)));
+    }
+
+    private void UnregisterKey(string name)
+    {
+        lock (_keysLock)
+        {
+            if (_functionKeys.Remove(name, out var key))
+            {
+                _storeCredentials.Remove(key.AccessKeyId);
+            }
+        }
+    }
+
+    private (string AccessKeyId, string SecretAccessKey) KeyOf(string name)
+    {
+        lock (_keysLock)
+        {
+            var key = _functionKeys[name];
+            return (key.AccessKeyId, key.SecretAccessKey);
+        }
+    }
+
+    private bool Authorize(string name, StoreRequestScope scope)
+    {
+        if (!_registry.TryGet(name, out var function) || scope.Bucket is null)
+        {
+            return false;
+        }
+
+        return FunctionGrants.Allows(function.Manifest, scope.Bucket, scope.Key, scope.IsWrite);
+    }
+}

@@ -1,0 +1,159 @@
+// Copyright (c) Nexus contributors.
+// Licensed under the MIT license.
+
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace Nexus.Node;
+
+/// <summary>
+/// Settings of a node. Defaults are the project's contracts; <see cref="Load"/> layers, in order:
+/// defaults, <c>$NEXUS_HOME/node.json</c>, environment variables, then the caller's overrides (CLI flags).
+/// </summary>
+public sealed record NodeOptions
+{
+    public const string DefaultHome = "/var/lib/nexus";
+
+    /// <summary>State root: store data, functions, logs, credentials, queued events.</summary>
+    public string Home { get; init; } = DefaultHome;
+
+    /// <summary>Lambda Invoke API, management API and /metrics.</summary>
+    public string ApiUrl { get; init; } = "http://127.0.0.1:9700";
+
+    /// <summary>The embedded store as users reach it.</summary>
+    public string StoreUrl { get; init; } = "http://127.0.0.1:9780";
+
+    /// <summary>The embedded store as baseline sandboxes reach it (on the host's service address).</summary>
+    public string SandboxStoreUrl { get; init; } = "http://10.77.0.1:9780";
+
+    /// <summary>Lambda Runtime API for baseline sandboxes.</summary>
+    public string RuntimeApiUrl { get; init; } = "http://10.77.0.1:9701";
+
+    /// <summary>Use this S3 endpoint instead of the embedded store (with <see cref="S3AccessKeyId"/> and <see cref="S3SecretAccessKey"/>).</summary>
+    public string? S3Endpoint { get; init; }
+
+    public string? S3AccessKeyId { get; init; }
+
+    public string? S3SecretAccessKey { get; init; }
+
+    /// <summary>Function image cache (NEXUS_IMAGE_CACHE).</summary>
+    public string ImageCache { get; init; } = "/var/cache/nexus/images";
+
+    /// <summary>Debian mirror for the image build; null: the host's apt sources.</summary>
+    public string? Mirror { get; init; }
+
+    /// <summary>Sandbox driver: oci.</summary>
+    public string Driver { get; init; } = "oci";
+
+    /// <summary>The OCI runtime binary (runc, or another runc-compatible one).</summary>
+    public string OciRuntime { get; init; } = "runc";
+
+    public int MaxInstancesPerFunction { get; init; } = 16;
+
+    public int MaxInstancesPerNode { get; init; } = 64;
+
+    /// <summary>Idle instances are stopped after this many seconds.</summary>
+    public int KeepAliveSeconds { get; init; } = 600;
+
+    /// <summary>Longest a new instance may take to import its handler.</summary>
+    public int InitTimeoutSeconds { get; init; } = 10;
+
+    /// <summary>Asynchronous (Event) invocations run concurrently at most this many at a time.</summary>
+    public int EventWorkers { get; init; } = 4;
+
+    [JsonIgnore]
+    public string FunctionsDirectory => Path.Combine(Home, "functions");
+
+    [JsonIgnore]
+    public string LogsDirectory => Path.Combine(Home, "logs");
+
+    [JsonIgnore]
+    public string StoreDirectory => Path.Combine(Home, "store");
+
+    [JsonIgnore]
+    public string EventsDirectory => Path.Combine(Home, "events");
+
+    [JsonIgnore]
+    public string CredentialsPath => Path.Combine(Home, "credentials.json");
+
+    [JsonIgnore]
+    public string ConfigPath => Path.Combine(Home, "node.json");
+
+    /// <summary>Builds the options: defaults, then node.json, then environment, then <paramref name="overrides"/>.</summary>
+    public static NodeOptions Load(Func<NodeOptions, NodeOptions>? overrides = null, IReadOnlyDictionary<string, string?>? environment = null)
+    {
+        string? Env(string name) => environment is not null ? environment.GetValueOrDefault(name) : System.Environment.GetEnvironmentVariable(name);
+
+        var home = Env("NEXUS_HOME") is { Length: > 0 } h ? h : DefaultHome;
+        var options = new NodeOptions { Home = home };
+        if (overrides is not null)
+        {
+            // A --home flag decides which node.json applies.
+            options = options with { Home = overrides(options).Home };
+        }
+
+        var config = options.ConfigPath;
+        if (File.Exists(config))
+        {
+            try
+            {
+                options = JsonSerializer.Deserialize(File.ReadAllText(config), NodeOptionsJson.Default.NodeOptions)! with { Home = options.Home };
+            }
+            catch (JsonException e)
+            {
+                throw new InvalidDataException($"{config}: {e.Message}", e);
+            }
+        }
+
+        options = options with
+        {
+            ImageCache = Env("NEXUS_IMAGE_CACHE") is { Length: > 0 } cache ? cache : options.ImageCache,
+            ApiUrl = Env("NEXUS_API_URL") is { Length: > 0 } api ? api : options.ApiUrl,
+            OciRuntime = Env("NEXUS_OCI_RUNTIME") is { Length: > 0 } runtime ? runtime : options.OciRuntime,
+            Mirror = Env("NEXUS_MIRROR") is { Length: > 0 } mirror ? mirror : options.Mirror,
+            KeepAliveSeconds = IntEnv(Env("NEXUS_KEEP_ALIVE_SECONDS"), "NEXUS_KEEP_ALIVE_SECONDS") ?? options.KeepAliveSeconds,
+            MaxInstancesPerFunction = IntEnv(Env("NEXUS_MAX_INSTANCES_PER_FUNCTION"), "NEXUS_MAX_INSTANCES_PER_FUNCTION") ?? options.MaxInstancesPerFunction,
+            MaxInstancesPerNode = IntEnv(Env("NEXUS_MAX_INSTANCES"), "NEXUS_MAX_INSTANCES") ?? options.MaxInstancesPerNode,
+        };
+        options = overrides?.Invoke(options) ?? options;
+        options.Validate();
+        return options;
+    }
+
+    /// <summary>Throws <see cref="ArgumentException"/> naming the setting that is out of range.</summary>
+    public void Validate()
+    {
+        static void Check(bool ok, string setting, string why)
+        {
+            if (!ok)
+            {
+                throw new ArgumentException($"node setting {setting}: {why}");
+            }
+        }
+
+        Check(MaxInstancesPerFunction >= 1, nameof(MaxInstancesPerFunction), "must be at least 1");
+        Check(MaxInstancesPerNode >= 1, nameof(MaxInstancesPerNode), "must be at least 1");
+        Check(KeepAliveSeconds >= 1, nameof(KeepAliveSeconds), "must be at least 1");
+        Check(InitTimeoutSeconds >= 1, nameof(InitTimeoutSeconds), "must be at least 1");
+        Check(EventWorkers >= 1, nameof(EventWorkers), "must be at least 1");
+        Check(Driver == "oci", nameof(Driver), $"'{Driver}' is not a known driver (known: oci)");
+        foreach (var (name, url) in new[] { (nameof(ApiUrl), ApiUrl), (nameof(StoreUrl), StoreUrl), (nameof(SandboxStoreUrl), SandboxStoreUrl), (nameof(RuntimeApiUrl), RuntimeApiUrl) })
+        {
+            Check(Uri.TryCreate(url, UriKind.Absolute, out var uri) && uri.Scheme == "http", name, $"expected an http:// URL, got '{url}'");
+        }
+
+        Check(S3Endpoint is null || (S3AccessKeyId is not null && S3SecretAccessKey is not null), nameof(S3Endpoint), "an external S3 endpoint needs S3AccessKeyId and S3SecretAccessKey");
+    }
+
+    private static int? IntEnv(string? value, string name) =>
+        value is null or ""
+            ? null
+            : int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var n)
+                ? n
+                : throw new ArgumentException($"environment variable {name}: expected a whole number, got '{value}'");
+}
+
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow, WriteIndented = true)]
+[JsonSerializable(typeof(NodeOptions))]
+internal sealed partial class NodeOptionsJson : JsonSerializerContext;
