@@ -130,6 +130,17 @@ class _ProgressReader:
     def readable(self):
         return True
 
+    # The channel sizes a request body by seeking; a seekable source is then streamed chunk by chunk.
+    def seekable(self):
+        seekable = getattr(self._fileobj, 'seekable', None)
+        return bool(seekable()) if seekable is not None else hasattr(self._fileobj, 'seek')
+
+    def tell(self):
+        return self._fileobj.tell()
+
+    def seek(self, offset, whence=0):
+        return self._fileobj.seek(offset, whence)
+
 
 def upload_file(client, filename, bucket, key, extra_args, callback):
     if not isinstance(filename, str):
@@ -157,20 +168,28 @@ def _open_download(client, bucket, key, extra):
 
 
 def _copy_body(response, write, callback):
-    body = response['Body']
-    raw = body._raw_stream
-    buffer = bytearray(_IO_CHUNK)
-    view = memoryview(buffer)
+    raw = response['Body']._raw_stream
     try:
+        read_view = getattr(raw, 'read_view', None)
+        if read_view is not None:
+            # Zero-copy: each view lies over the shared region and is written straight to the target.
+            while True:
+                view = read_view(_IO_CHUNK)
+                if not view:
+                    break
+                write(view)
+                if callback is not None:
+                    callback(len(view))
+            return
+        buffer = memoryview(bytearray(_IO_CHUNK))
         while True:
-            count = raw.readinto(view)
+            count = raw.readinto(buffer)
             if not count:
                 break
-            write(view[:count])
+            write(buffer[:count])
             if callback is not None:
                 callback(count)
     finally:
-        view.release()
         raw.close()
 
 

@@ -1,0 +1,193 @@
+// Copyright (c) Nexus contributors.
+// Licensed under the MIT license.
+
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Nexus.Testing;
+using Xunit.Abstractions;
+
+namespace Nexus.Frontend.Tests;
+
+/// <summary>
+/// The proof of the frontend: every case of difftest.py gives the same normalized record with real boto3 over
+/// HTTP (baseline) and with the stand-in over the Nexus channel and the backend (nexus), against one store.
+/// </summary>
+public sealed class DifferentialTests(ITestOutputHelper output)
+{
+    /// <summary>Larger than the default 64 MiB channel region, so transfers must stream through it in chunks.</summary>
+    private const int LargeObjectMib = 80;
+
+    private static readonly JsonSerializerOptions s_indented = new() { WriteIndented = true };
+
+    /// <summary>
+    /// Differences that other components own, each with what removes it. They are tolerated and printed, so the
+    /// frontend's own fidelity gates CI; any other difference fails the test. Delete an entry once its fix lands
+    /// (the test prints entries that no longer match anything).
+    /// </summary>
+    private static readonly KnownDivergence[] s_known =
+    [
+        new(null, "$.error.response.Error.Resource",
+            "backend: its error meta omits the Resource element the store's XML error carries (\"/bucket/key\")"),
+        new("*denied*", "$.error.message",
+            "store vs backend: the store and the backend's grant check word AccessDenied differently"),
+        new("*denied*", "$.error.response.Error.Message",
+            "store vs backend: the store and the backend's grant check word AccessDenied differently"),
+        new("head_range", "$.result",
+            "backend: HeadObject ignores Range (the store answers 206 with the range's length)"),
+        new("body_read_amounts", "$",
+            "store (baseline side): after a 403 to a PutObject whose body it did not read, the next request on that "
+            + "keep-alive connection loses its first byte (method 'ET') and fails SignatureDoesNotMatch"),
+        new("upload_file_denied", "$.error.message",
+            "store (baseline side): same keep-alive bug after a denied PutObject: boto3 sees 400 Bad Request"),
+        new("large_object_transfer", "$.result.etag",
+            "contract: s3transfer uploads >= 8 MiB as multipart (ETag md5-of-parts \"-N\"); the channel has one "
+            + "streamed PutObject, so the backend stores a single-part ETag (fix: a part-size hint on PutObject)"),
+    ];
+
+    [RealClientsFact]
+    public async Task NexusModeGivesTheSameResultsAsRealBoto3()
+    {
+        await using var environment = await DiffEnvironment.StartAsync();
+        var baseline = await environment.RunBaselineAsync(LargeObjectMib);
+        var nexus = await environment.RunNexusAsync(LargeObjectMib);
+        SaveRecords(baseline, nexus);
+
+        Assert.StartsWith("/usr/lib/python3/dist-packages/", (string?)baseline["boto3_file"], StringComparison.Ordinal);
+        Assert.StartsWith(PythonProcess.FrontendDir, (string?)nexus["boto3_file"], StringComparison.Ordinal);
+        Assert.StartsWith(PythonProcess.FrontendDir, (string?)nexus["botocore_file"], StringComparison.Ordinal);
+        // No network stack and no real SDK in the sandbox.
+        Assert.Empty(nexus["modules"]!.AsArray());
+
+        var baselineCases = Cases(baseline);
+        var differences = Compare(baselineCases, Cases(nexus));
+        var unexplained = differences.Where(d => Explain(d) is null).ToList();
+        output.WriteLine($"{baselineCases.Count} cases compared: {differences.Select(d => d.Case).Distinct().Count()} differ, "
+            + $"{unexplained.Select(d => d.Case).Distinct().Count()} of them unexplained");
+        foreach (var group in differences.GroupBy(Explain))
+        {
+            output.WriteLine(group.Key is null ? "UNEXPLAINED:" : $"known ({group.Key.Reason}):");
+            foreach (var d in group)
+            {
+                output.WriteLine($"  {d}");
+            }
+        }
+
+        foreach (var stale in s_known.Where(k => !differences.Any(k.Matches)))
+        {
+            output.WriteLine($"known divergence no longer seen, remove it: {stale.Case ?? "*"} {stale.Path}");
+        }
+
+        Assert.True(unexplained.Count == 0, "nexus differs from real boto3:\n" + string.Join("\n", unexplained));
+    }
+
+    [RealClientsFact]
+    public async Task BaselineRunCoversEverySurface()
+    {
+        await using var environment = await DiffEnvironment.StartAsync();
+        var baseline = Cases(await environment.RunBaselineAsync(largeMib: 0));
+
+        // The record really exercises success and failure paths: spot-check a few against known S3 behaviour.
+        Assert.Equal("NoSuchKey", (string?)baseline["get_missing_key"]["error"]?["response"]?["Error"]?["Code"]);
+        Assert.Equal("404", (string?)baseline["head_missing"]["error"]?["response"]?["Error"]?["Code"]);
+        Assert.Equal("AccessDenied", (string?)baseline["get_denied_bucket"]["error"]?["response"]?["Error"]?["Code"]);
+        Assert.Equal(206, (int?)baseline["get_range_first_bytes"]["result"]?["ResponseMetadata"]?["HTTPStatusCode"]);
+        Assert.Equal(70000, (int?)baseline["download_file_small"]["result"]?["callback_total"]);
+        Assert.Equal("boto3.exceptions.S3UploadFailedError", (string?)baseline["upload_file_missing_bucket"]["error"]?["exception"]);
+        var unexpected = baseline.Where(c => c.Value["error"]?["exception"]?.GetValue<string>() == "builtins.NameError").Select(c => c.Key);
+        Assert.Empty(unexpected);
+    }
+
+    private static Dictionary<string, JsonObject> Cases(JsonObject record) =>
+        record["cases"]!.AsArray().Select(c => c!.AsObject()).ToDictionary(c => (string)c["case"]!);
+
+    private static KnownDivergence? Explain(Difference difference) => s_known.FirstOrDefault(k => k.Matches(difference));
+
+    private static List<Difference> Compare(Dictionary<string, JsonObject> baseline, Dictionary<string, JsonObject> nexus)
+    {
+        var differences = new List<Difference>();
+        foreach (var (name, expected) in baseline)
+        {
+            if (!nexus.TryGetValue(name, out var actual))
+            {
+                differences.Add(new Difference(name, "$", Show(expected), "<missing>"));
+                continue;
+            }
+
+            Diff(differences, name, "$", expected, actual);
+        }
+
+        differences.AddRange(nexus.Keys.Where(k => !baseline.ContainsKey(k)).Select(k => new Difference(k, "$", "<missing>", Show(nexus[k]))));
+        return differences;
+    }
+
+    /// <summary>Collects the innermost differing paths, so a failure says what differs rather than dumping records.</summary>
+    private static void Diff(List<Difference> into, string name, string path, JsonNode? expected, JsonNode? actual)
+    {
+        if (JsonNode.DeepEquals(expected, actual))
+        {
+            return;
+        }
+
+        if (expected is JsonObject eo && actual is JsonObject ao)
+        {
+            foreach (var key in eo.Select(p => p.Key).Union(ao.Select(p => p.Key)))
+            {
+                var inBaseline = eo.TryGetPropertyValue(key, out var e);
+                var inNexus = ao.TryGetPropertyValue(key, out var a);
+                if (inBaseline && inNexus)
+                {
+                    Diff(into, name, $"{path}.{key}", e, a);
+                }
+                else
+                {
+                    into.Add(new Difference(name, $"{path}.{key}", inBaseline ? Show(e) : "<absent>", inNexus ? Show(a) : "<absent>"));
+                }
+            }
+
+            return;
+        }
+
+        if (expected is JsonArray ea && actual is JsonArray aa && ea.Count == aa.Count)
+        {
+            for (var i = 0; i < ea.Count; i++)
+            {
+                Diff(into, name, $"{path}[{i}]", ea[i], aa[i]);
+            }
+
+            return;
+        }
+
+        into.Add(new Difference(name, path, Show(expected), Show(actual)));
+    }
+
+    private static string Show(JsonNode? node)
+    {
+        var text = node?.ToJsonString() ?? "null";
+        return text.Length > 300 ? text[..300] + "…" : text;
+    }
+
+    /// <summary>Both records go to artifacts/difftest/ (git-ignored) for inspection.</summary>
+    private void SaveRecords(JsonObject baseline, JsonObject nexus)
+    {
+        var dir = Path.Combine(HostRequirements.RepoRoot, "artifacts", "difftest");
+        Directory.CreateDirectory(dir);
+        File.WriteAllText(Path.Combine(dir, "baseline.json"), baseline.ToJsonString(s_indented));
+        File.WriteAllText(Path.Combine(dir, "nexus.json"), nexus.ToJsonString(s_indented));
+        output.WriteLine($"records: {dir}/baseline.json, {dir}/nexus.json");
+    }
+}
+
+internal sealed record Difference(string Case, string Path, string Baseline, string Nexus)
+{
+    public override string ToString() => $"{Case} {Path}: baseline={Baseline} nexus={Nexus}";
+}
+
+/// <summary>A difference another component owns. Case null matches every case; "*x*" matches case names containing x.</summary>
+internal sealed record KnownDivergence(string? Case, string Path, string Reason)
+{
+    public bool Matches(Difference d) =>
+        (Case is null
+            || (Case.StartsWith('*') && Case.EndsWith('*') && d.Case.Contains(Case.Trim('*'), StringComparison.Ordinal))
+            || Case == d.Case)
+        && (d.Path == Path || d.Path.StartsWith(Path + ".", StringComparison.Ordinal) || d.Path.StartsWith(Path + "[", StringComparison.Ordinal) || Path == "$");
+}
