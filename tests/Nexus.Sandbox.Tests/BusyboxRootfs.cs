@@ -48,6 +48,9 @@ public sealed class BusyboxRootfs : IDisposable
         {
             File.SetUnixFileMode(dir, Open);
         }
+
+        // runc gives a tmpfs the mode of the directory it covers (not the mode= option): /tmp must be 1777, as in Debian.
+        File.SetUnixFileMode(System.IO.Path.Combine(Path, "tmp"), Open | UnixFileMode.GroupWrite | UnixFileMode.OtherWrite | UnixFileMode.StickyBit);
     }
 
     /// <summary>The temporary directory holding the rootfs (and anything else a test puts there).</summary>

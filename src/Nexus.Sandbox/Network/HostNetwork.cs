@@ -40,16 +40,31 @@ public sealed class HostNetwork
     /// <summary>The netns handle the runtime joins.</summary>
     public string NetnsPath(string instanceId) => Path.Combine(NetnsDirectory, _plan.NetnsName(instanceId));
 
-    /// <summary>Creates the dummy service link with its /32 (idempotent).</summary>
+    /// <summary>Creates the service link (a dummy, or an ifb where the kernel has no dummy driver) with its /32 (idempotent).</summary>
     public async Task PrepareAsync(CancellationToken cancellationToken)
     {
         var link = _plan.ServiceLink;
-        var batch = new StringBuilder();
         if (!Directory.Exists(Path.Combine(SysClassNet, link)))
         {
-            batch.Append(CultureInfo.InvariantCulture, $"link add {link} type dummy\n");
+            // Some kernels (e.g. Firecracker guest configs) lack the dummy driver; an ifb device is an
+            // equally inert holder for a local address.
+            ToolResult? made = null;
+            foreach (var type in new[] { "dummy", "ifb" })
+            {
+                made = await Tool.RunAsync(_ip, ["link", "add", link, "type", type], cancellationToken: cancellationToken);
+                if (made.Succeeded || Directory.Exists(Path.Combine(SysClassNet, link)))
+                {
+                    break;
+                }
+            }
+
+            if (!Directory.Exists(Path.Combine(SysClassNet, link)))
+            {
+                throw new IOException($"could not create the service link '{link}' (neither dummy nor ifb): {made?.StandardError.Trim()}");
+            }
         }
 
+        var batch = new StringBuilder();
         batch.Append(CultureInfo.InvariantCulture, $"link set dev {link} addrgenmode none\n");
         batch.Append(CultureInfo.InvariantCulture, $"addr replace {_plan.ServiceAddress}/32 dev {link}\n");
         batch.Append(CultureInfo.InvariantCulture, $"link set dev {link} up\n");

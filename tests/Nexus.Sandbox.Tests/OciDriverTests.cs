@@ -1,0 +1,304 @@
+// Copyright (c) Nexus contributors.
+// Licensed under the MIT license.
+
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using Microsoft.Win32.SafeHandles;
+using Nexus.Interop;
+using Nexus.Sandbox.Oci;
+using Nexus.Testing;
+
+namespace Nexus.Sandbox.Tests;
+
+/// <summary>A driver with a prefix of its own (so its leftover cleanup only ever touches this run's instances) and a busybox rootfs.</summary>
+public sealed class OciDriverFixture : IAsyncLifetime
+{
+    public BusyboxRootfs Rootfs { get; private set; } = null!;
+
+    public OciSandboxDriver Driver { get; private set; } = null!;
+
+    public string Prefix { get; } = "t" + Guid.NewGuid().ToString("N")[..6] + "-";
+
+    public async Task InitializeAsync()
+    {
+        Rootfs = new BusyboxRootfs();
+        if (HostRequirements.Missing(root: true, runc: true) is null)
+        {
+            Driver = new OciSandboxDriver(new OciDriverOptions { InstancePrefix = Prefix });
+            await Driver.PrepareHostAsync(CancellationToken.None);
+        }
+    }
+
+    public Task DisposeAsync()
+    {
+        Rootfs.Dispose();
+        return Task.CompletedTask;
+    }
+}
+
+public sealed class OciDriverTests : IClassFixture<OciDriverFixture>
+{
+    private static int s_counter;
+    private readonly OciDriverFixture _fixture;
+
+    public OciDriverTests(OciDriverFixture fixture) => _fixture = fixture;
+
+    private OciSandboxDriver Driver => _fixture.Driver;
+
+    /// <summary>Runs a shell command to completion in a fresh sandbox; returns its exit and output.</summary>
+    private async Task<(SandboxExit Exit, List<string> Out, List<string> Err)> RunAsync(string script, SandboxSpec? template = null)
+    {
+        var output = new ConcurrentQueue<(string Line, bool IsError)>();
+        var spec = (template ?? Spec()) with
+        {
+            Command = ["/bin/sh", "-c", script],
+            OnOutput = (line, isError) => output.Enqueue((line, isError)),
+        };
+        var instance = await Driver.StartAsync(spec, CancellationToken.None);
+        await using (instance)
+        {
+            var exit = await instance.Exited.WaitAsync(TimeSpan.FromMinutes(1));
+            return (exit, output.Where(o => !o.IsError).Select(o => o.Line).ToList(), output.Where(o => o.IsError).Select(o => o.Line).ToList());
+        }
+    }
+
+    private SandboxSpec Spec(SandboxNetwork network = SandboxNetwork.LoopbackOnly) => new()
+    {
+        InstanceId = _fixture.Prefix + Interlocked.Increment(ref s_counter),
+        RootfsPath = _fixture.Rootfs.Path,
+        Command = ["/bin/true"],
+        MemoryMb = 64,
+        Network = network,
+    };
+
+    [RootFact]
+    public async Task EchoRunsAndItsOutputArrives()
+    {
+        var (exit, stdout, stderr) = await RunAsync("echo hello-nexus; echo to-stderr >&2; exit 3");
+        Assert.Equal(new SandboxExit(3, null, false), exit);
+        Assert.Equal(["hello-nexus"], stdout);
+        Assert.Equal(["to-stderr"], stderr);
+    }
+
+    [RootFact]
+    public async Task RootIsReadOnlyAndTmpIsWritable()
+    {
+        var (exit, stdout, stderr) = await RunAsync(
+            "touch /bin/x 2>/dev/null && echo root-writable || echo root-readonly;" +
+            "echo data > /tmp/y && cat /tmp/y;" +
+            "mount -t tmpfs none /bin 2>/dev/null && echo mounted || echo mount-denied");
+        Assert.Equal(0, exit.ExitCode);
+        Assert.True(stdout.SequenceEqual(["root-readonly", "data", "mount-denied"]), string.Join("\n", stdout.Concat(stderr)));
+    }
+
+    [RootFact]
+    public async Task SandboxHasNoCapabilitiesAndRunsUnprivilegedUnderSeccomp()
+    {
+        var (exit, stdout, _) = await RunAsync("grep -E '^(Cap(Inh|Prm|Eff|Bnd|Amb)|Uid|NoNewPrivs|Seccomp):' /proc/self/status; hostname");
+        Assert.Equal(0, exit.ExitCode);
+        var fields = stdout.Where(l => l.Contains(':', StringComparison.Ordinal))
+            .ToDictionary(l => l[..l.IndexOf(':', StringComparison.Ordinal)], l => l[(l.IndexOf(':', StringComparison.Ordinal) + 1)..].Trim());
+        foreach (var set in new[] { "CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb" })
+        {
+            Assert.Equal("0000000000000000", fields[set]);
+        }
+
+        Assert.StartsWith("65534", fields["Uid"], StringComparison.Ordinal);
+        Assert.Equal("1", fields["NoNewPrivs"]);
+        Assert.Equal("2", fields["Seccomp"]);
+        Assert.Equal("nexus", stdout[^1]);
+    }
+
+    [RootFact]
+    public async Task MemoryLimitKillsAHogAndReportsOutOfMemory()
+    {
+        // tail buffers its input until a newline that /dev/zero never sends.
+        var instance = await Driver.StartAsync(Spec() with { Command = ["/bin/tail", "/dev/zero"], MemoryMb = 16 }, CancellationToken.None);
+        await using (instance)
+        {
+            var exit = await instance.Exited.WaitAsync(TimeSpan.FromMinutes(1));
+            Assert.True(exit.OutOfMemory, $"expected an OOM kill, got {exit}");
+            Assert.Equal(9, exit.Signal);
+        }
+    }
+
+    [RootFact]
+    public async Task MemoryAndCpuAreReadFromTheCgroup()
+    {
+        var instance = await Driver.StartAsync(Spec() with { Command = ["/bin/sh", "-c", "i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done; echo busy-done; sleep 600"] }, CancellationToken.None);
+        await using (instance)
+        {
+            var lines = new BlockingCollection<string>();
+            TimeSpan cpu;
+            var deadline = DateTime.UtcNow.AddMinutes(1);
+            do
+            {
+                await Task.Delay(50);
+                cpu = instance.ReadCpuTime();
+            }
+            while (cpu < TimeSpan.FromMilliseconds(5) && DateTime.UtcNow < deadline);
+
+            var memory = instance.ReadMemory();
+            Assert.True(cpu > TimeSpan.Zero, "cpuacct.usage should count the busy loop");
+            Assert.True(memory.CgroupBytes > 0, $"cgroup usage should be positive: {memory}");
+            Assert.True(memory.RssBytes > 0 && memory.PssBytes > 0 && memory.UssBytes > 0, $"smaps figures should be positive: {memory}");
+            Assert.True(memory.UssBytes <= memory.PssBytes && memory.PssBytes <= memory.RssBytes, $"USS <= PSS <= RSS: {memory}");
+            Assert.True(instance.Pid > 1);
+        }
+    }
+
+    [RootFact]
+    public async Task LoopbackOnlyHasJustLoUp()
+    {
+        var (exit, stdout, _) = await RunAsync("ls /sys/class/net; cat /sys/class/net/lo/flags");
+        Assert.Equal(0, exit.ExitCode);
+        Assert.Equal(["lo", "0x9"], stdout);
+    }
+
+    [RootFact]
+    public async Task VethReachesTheServiceAddressButNotTheHostLoopback()
+    {
+        var plan = Driver.Options.Network;
+        using var service = new TcpListener(plan.ServiceAddress, 0);
+        service.Start();
+        using var hostLoopback = new TcpListener(IPAddress.Loopback, 0);
+        hostLoopback.Start();
+        var servicePort = ((IPEndPoint)service.LocalEndpoint).Port;
+        var loopbackPort = ((IPEndPoint)hostLoopback.LocalEndpoint).Port;
+
+        var accepted = AcceptLineAsync(service);
+        var (exit, stdout, _) = await RunAsync(
+            $"echo ping-from-sandbox | nc {plan.ServiceAddress} {servicePort} && echo service-ok;" +
+            $"echo x | nc -w 2 127.0.0.1 {loopbackPort} && echo loopback-reached || echo loopback-unreachable;" +
+            "ip -4 route; ls /sys/class/net",
+            Spec(SandboxNetwork.Veth));
+        Assert.Equal(0, exit.ExitCode);
+        Assert.Equal("ping-from-sandbox", await accepted.WaitAsync(TimeSpan.FromSeconds(30)));
+        Assert.Contains("service-ok", stdout);
+        Assert.Contains("loopback-unreachable", stdout);
+        Assert.False(hostLoopback.Pending(), "the host's loopback listener must not see the sandbox");
+
+        // Exactly two routes: the /30 and the one to the service address; no default route.
+        var routes = stdout.Where(l => l.Contains(" dev ", StringComparison.Ordinal)).ToList();
+        Assert.Equal(2, routes.Count);
+        Assert.Contains(routes, r => r.StartsWith($"{plan.ServiceAddress} via ", StringComparison.Ordinal));
+        Assert.DoesNotContain(routes, r => r.StartsWith("default", StringComparison.Ordinal));
+        Assert.Equal(["eth0", "lo"], stdout.Where(l => l is "eth0" or "lo").Order().ToList());
+    }
+
+    [RootFact]
+    public async Task VethInstanceAddressIsTheSandboxEnd()
+    {
+        var instance = await Driver.StartAsync(Spec(SandboxNetwork.Veth) with { Command = ["/bin/sleep", "600"] }, CancellationToken.None);
+        await using (instance)
+        {
+            var veth = ((OciSandboxInstance)instance).Veth!;
+            Assert.Equal(veth.SandboxAddress, instance.Address);
+            Assert.Equal(veth.HostAddress.ToString(), File.ReadAllText($"/proc/sys/net/ipv4/conf/{veth.HostLink}/forwarding").Trim() == "0" ? veth.HostAddress.ToString() : "forwarding on");
+            using var client = new TcpClient();
+            var listening = await Tool.RunAsync("/usr/sbin/ip", ["-n", Driver.Options.Network.NetnsName(instance.InstanceId), "-4", "addr", "show", "dev", "eth0"]);
+            Assert.Contains($"inet {instance.Address}/30", listening.StandardOutput, StringComparison.Ordinal);
+        }
+    }
+
+    [RootFact]
+    public async Task PassedFdsArriveAtThreeAndFour()
+    {
+        using var memfd = Memory.CreateMemfd("sandbox-test", 4096);
+        using (var stream = new FileStream(new SafeFileHandle(memfd.DangerousGetHandle(), ownsHandle: false), FileAccess.ReadWrite))
+        {
+            stream.Write("hello-memfd"u8);
+        }
+
+        using var doorbell = EventFd.Create(0, EventFdFlags.CloseOnExec | EventFdFlags.NonBlocking);
+        var (exit, stdout, stderr) = await RunAsync(
+            "head -c 11 <&3; echo; printf '\\001\\000\\000\\000\\000\\000\\000\\000' >&4 && echo rang; ls /proc/self/fd",
+            Spec() with { PassedFds = [memfd, doorbell.Handle] });
+        Assert.True(exit.ExitCode == 0, string.Join("\n", stderr));
+        Assert.Equal("hello-memfd", stdout[0]);
+        Assert.Equal("rang", stdout[1]);
+        Assert.True(doorbell.TryRead(out var value), "the sandbox's write to fd 4 should signal the eventfd");
+        Assert.Equal(1ul, value);
+
+        // ls itself opens one directory fd; nothing else beyond stdio and the two passed fds.
+        var fds = stdout.Skip(2).Select(int.Parse).Order().ToList();
+        Assert.Equal([0, 1, 2, 3, 4], fds.Take(5));
+        Assert.True(fds.Count <= 6, "unexpected descriptors in the sandbox: " + string.Join(",", fds));
+    }
+
+    [RootFact]
+    public async Task AfterStopNothingIsLeft()
+    {
+        var instance = await Driver.StartAsync(Spec(SandboxNetwork.Veth) with { Command = ["/bin/sleep", "600"] }, CancellationToken.None);
+        var id = instance.InstanceId;
+        var link = ((OciSandboxInstance)instance).Veth!.HostLink;
+        Assert.Contains(id, await ContainersAsync());
+        await instance.StopAsync();
+        var exit = await instance.Exited;
+        Assert.Equal(9, exit.Signal);
+        Assert.False(exit.OutOfMemory);
+
+        // Idempotent, also concurrently.
+        await Task.WhenAll(instance.StopAsync(), instance.DisposeAsync().AsTask());
+        AssertGone(id, link);
+        Assert.DoesNotContain(id, await ContainersAsync());
+    }
+
+    [RootFact]
+    public async Task PrepareHostRemovesTheLeftoversOfACrashedNode()
+    {
+        var abandoned = await Driver.StartAsync(Spec(SandboxNetwork.Veth) with { Command = ["/bin/sleep", "600"] }, CancellationToken.None);
+        var id = abandoned.InstanceId;
+        var link = ((OciSandboxInstance)abandoned).Veth!.HostLink;
+
+        // A new node (same prefix) starts without the old one having stopped anything.
+        var next = new OciSandboxDriver(Driver.Options);
+        await next.PrepareHostAsync(CancellationToken.None);
+
+        AssertGone(id, link);
+        Assert.DoesNotContain(id, await ContainersAsync());
+        var exit = await abandoned.Exited.WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.Equal(9, exit.Signal);
+    }
+
+    [RootFact]
+    public async Task AStartFailureSaysWhyAndLeavesNothing()
+    {
+        var spec = Spec() with { Command = ["/no/such/binary"] };
+        var e = await Assert.ThrowsAsync<SandboxStartException>(() => Driver.StartAsync(spec, CancellationToken.None));
+        Assert.Contains("/no/such/binary", e.Message, StringComparison.Ordinal);
+        AssertGone(spec.InstanceId, link: null);
+    }
+
+    private void AssertGone(string id, string? link)
+    {
+        Assert.False(Directory.Exists(Path.Combine(Driver.BundleRoot, id)), "bundle left");
+        Assert.False(Directory.Exists(Path.Combine(Driver.StateRoot, id)), "runc state left");
+        Assert.False(File.Exists(Driver.Network.NetnsPath(id)), "netns left");
+        if (link is not null)
+        {
+            Assert.False(Directory.Exists("/sys/class/net/" + link), "veth left");
+        }
+
+        foreach (var controller in CgroupV1.ControllerMounts(Driver.Options.CgroupRoot))
+        {
+            Assert.False(Directory.Exists(Path.Combine(controller, Driver.Options.CgroupParent, id)), $"cgroup left in {controller}");
+        }
+    }
+
+    private async Task<List<string>> ContainersAsync()
+    {
+        var list = await Tool.RunAsync(Tool.Resolve(Driver.Options.RuntimePath, "test"), ["--root", Driver.StateRoot, "list", "--quiet"]);
+        Assert.True(list.Succeeded, list.StandardError);
+        return [.. list.StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries)];
+    }
+
+    private static async Task<string> AcceptLineAsync(TcpListener listener)
+    {
+        using var client = await listener.AcceptTcpClientAsync();
+        using var reader = new StreamReader(client.GetStream(), Encoding.UTF8);
+        return await reader.ReadLineAsync() ?? "";
+    }
+}
