@@ -15,7 +15,6 @@ from botocore import _nexus_model as _model
 from botocore.errorfactory import s3_exceptions
 from botocore.exceptions import ClientError, NexusUnsupportedError, ParamValidationError
 from botocore.response import StreamingBody, _EmptyRaw
-from botocore.utils import http_date, parse_timestamp
 
 # http.client.responses for the statuses S3 answers with (http.client itself is not imported in the sandbox).
 _REASONS = {
@@ -207,6 +206,7 @@ def _headers(meta, request_id):
     """The HTTPHeaders dict botocore exposes, rebuilt from the response fields (lower-case names)."""
     headers = {'x-amz-request-id': request_id}
     if 'LastModified' in meta:
+        from botocore.utils import http_date  # datetime is loaded on the first response, not at import
         headers['last-modified'] = http_date(meta['LastModified'])
     if 'ETag' in meta:
         headers['etag'] = meta['ETag']
@@ -246,6 +246,7 @@ def _convert(operation, meta):
     for name in _FLAT_LISTS:
         if name in meta and not meta[name]:
             del meta[name]
+    from botocore.utils import parse_timestamp  # datetime is loaded on the first response, not at import
     if operation == 'ListObjectsV2' and 'EncodingType' not in meta:
         # botocore always asks for url encoding (and decodes the keys), so S3 echoes the field.
         meta['EncodingType'] = 'url'
