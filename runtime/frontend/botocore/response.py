@@ -31,11 +31,30 @@ class StreamingBody(IOBase):
             return False
 
     def read(self, amt=None):
-        chunk = self._raw_stream.read() if amt is None else self._raw_stream.read(amt)
+        if amt is None:
+            chunk = self._raw_stream.read()
+        else:
+            chunk = self._read_amount(amt)
         self._amount_read += len(chunk)
         if amt is None or (not chunk and amt > 0):
             self._verify_content_length()
         return chunk
+
+    def _read_amount(self, amt):
+        # urllib3's read(amt) returns amt bytes unless the body ends first; the channel's raw stream returns
+        # at most one region chunk per call, so keep reading across chunk boundaries.
+        chunk = self._raw_stream.read(amt)
+        if not chunk or len(chunk) >= amt:
+            return chunk
+        parts = [chunk]
+        got = len(chunk)
+        while got < amt:
+            more = self._raw_stream.read(amt - got)
+            if not more:
+                break
+            parts.append(more)
+            got += len(more)
+        return b''.join(parts)
 
     def readlines(self):
         return self.read().splitlines(True)

@@ -659,6 +659,61 @@ def transfer_config_small_threshold(s3):
     return _digest(out)
 
 
+@case
+def threads_share_one_client(s3):
+    # Handlers fan out with threads; one client, concurrent requests on the one channel.
+    from concurrent.futures import ThreadPoolExecutor
+
+    def work(i):
+        key = P + f'thread/{i}'
+        s3.put_object(Bucket=BUCKET, Key=key, Body=body(10000 + i * 997, i))
+        got = s3.get_object(Bucket=BUCKET, Key=key)['Body'].read()
+        return {'i': i, 'data': norm(got), 'head': s3.head_object(Bucket=BUCKET, Key=key)['ContentLength']}
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(work, range(16)))
+    return {'results': results, 'listed': s3.list_objects_v2(Bucket=BUCKET, Prefix=P + 'thread/')['KeyCount']}
+
+
+@case
+def download_file_overwrites(s3):
+    path = _workfile('overwrite', b'old content that is longer than the new one')
+    s3.put_object(Bucket=BUCKET, Key=P + 'overwrite', Body=b'new')
+    s3.download_file(BUCKET, P + 'overwrite', path)
+    return _digest(path)
+
+
+@case
+def upload_empty_file(s3):
+    s3.upload_file(_workfile('empty-up', b''), BUCKET, P + 'empty-up')
+    path = _workfile('empty-down')
+    s3.download_file(BUCKET, P + 'empty-up', path)
+    return {'head': norm(s3.head_object(Bucket=BUCKET, Key=P + 'empty-up')), 'file': _digest(path)}
+
+
+@case
+def download_fileobj_not_writable(s3):
+    return s3.download_fileobj(BUCKET, P + 'bytes', io.BytesIO(b'x').read())
+
+
+@case
+def large_body_streamed_reads(s3):
+    s3.put_object(Bucket=BUCKET, Key=P + 'mid', Body=body(3 * 1024 * 1024 + 5, 21))
+    b = s3.get_object(Bucket=BUCKET, Key=P + 'mid')['Body']
+    sizes, h = [], hashlib.sha256()
+    for chunk in b.iter_chunks(chunk_size=1 << 20):
+        sizes.append(len(chunk))
+        h.update(chunk)
+    return {'sizes': sizes, 'sha256': h.hexdigest()[:16]}
+
+
+@case
+def client_exceptions_attribute(s3):
+    return {'ClientError': s3.exceptions.ClientError is botocore.exceptions.ClientError,
+            'from_code': s3.exceptions.from_code('NoSuchKey').__name__,
+            'unknown_code': s3.exceptions.from_code('Whatever').__name__}
+
+
 # ---- Resource API ----
 
 @case
@@ -886,7 +941,7 @@ def main(argv):
         records.append(run_case(large_object_transfer, s3))
     clean(s3)
     suspicious = ('socket', 'ssl', 'http.client', 'urllib3', 'requests', 'email', 'dateutil',
-                  's3transfer', 'concurrent.futures')
+                  's3transfer')  # concurrent.futures is the script's own (threads case)
     print(json.dumps({'mode': os.environ.get('NEXUS_IO', 'baseline'), 'boto3': boto3.__version__,
                       'botocore': botocore.__version__, 'boto3_file': boto3.__file__,
                       'botocore_file': botocore.__file__,

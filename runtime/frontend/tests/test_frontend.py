@@ -124,6 +124,23 @@ class StreamingBodyTests(FrontendTestCase):
             self.assertEqual(raw.read(), b'one\ntwo\r\nthree')
         self.assertTrue(self.transport.bodies[-1].closed_by_client)
 
+    def test_read_amount_spans_chunk_boundaries(self):
+        from botocore.response import StreamingBody
+
+        class Chunked:
+            """A raw stream that, like the channel's, returns at most 3 bytes per read."""
+
+            def __init__(self, data):
+                self._data = io.BytesIO(data)
+
+            def read(self, n=-1):
+                return self._data.read(3 if n is None or n < 0 else min(n, 3))
+
+        body = StreamingBody(Chunked(b'0123456789'), 10)
+        self.assertEqual(body.read(7), b'0123456')
+        self.assertEqual(body.read(7), b'789')
+        self.assertEqual(body.read(7), b'')
+
     def test_short_body_raises_incomplete_read(self):
         from botocore.response import StreamingBody
         body = StreamingBody(io.BytesIO(b'abc'), 5)
