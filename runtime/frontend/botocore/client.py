@@ -264,6 +264,27 @@ def _convert(operation, meta):
     return meta
 
 
+_RETRYABLE_STATUS = frozenset((500, 502, 503, 504))
+_THROTTLING_CODES = frozenset((
+    'Throttling', 'ThrottlingException', 'ThrottledException', 'RequestThrottledException',
+    'TooManyRequestsException', 'ProvisionedThroughputExceededException', 'TransactionInProgressException',
+    'RequestLimitExceeded', 'BandwidthLimitExceeded', 'LimitExceededException', 'RequestThrottled',
+    'SlowDown', 'PriorRequestNotComplete', 'EC2ThrottledException', 'RequestTimeout', 'RequestTimeoutException'))
+
+
+def _retry_attempts(config):
+    """The retries botocore would report: legacy mode 4, standard 2, or what Config/AWS_MAX_ATTEMPTS set."""
+    retries = (config.retries if config is not None else None) or {}
+    if 'total_max_attempts' in retries:
+        return retries['total_max_attempts'] - 1
+    if 'max_attempts' in retries:
+        return retries['max_attempts']
+    if os.environ.get('AWS_MAX_ATTEMPTS', '').isdigit():
+        return int(os.environ['AWS_MAX_ATTEMPTS']) - 1
+    mode = retries.get('mode') or os.environ.get('AWS_RETRY_MODE') or 'legacy'
+    return 4 if mode == 'legacy' else 2
+
+
 class ClientMeta:
     """client.meta: what handlers read from it (region, endpoint, config, service name)."""
 
@@ -335,6 +356,10 @@ class S3(BaseClient):
             error = {'Code': str(status), 'Message': _REASONS.get(status, '')}
         response = {'Error': dict(error)}
         response['ResponseMetadata'] = _response_metadata(status, meta, {})
+        if status in _RETRYABLE_STATUS or error['Code'] in _THROTTLING_CODES:
+            # botocore would have retried this itself and says so; the backend's SDK did the retrying here.
+            response['ResponseMetadata']['MaxAttemptsReached'] = True
+            response['ResponseMetadata']['RetryAttempts'] = _retry_attempts(self.meta.config)
         return self.exceptions.from_code(error['Code'])(response, operation)
 
     def _finish(self, operation, status, meta, body):

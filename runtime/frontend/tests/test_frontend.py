@@ -188,6 +188,27 @@ class ErrorMappingTests(FrontendTestCase):
             self.s3.head_object(Bucket='bucket', Key='k', IfMatch='"nope"')
         self.assertEqual(caught.exception.response['Error'], {'Code': '412', 'Message': 'Precondition Failed'})
 
+    def test_server_errors_report_botocore_retries(self):
+        from botocore.config import Config
+        from fake_transport import FakeResponse
+        self.transport._GetObject = lambda params, body: FakeResponse(
+            500, {'Error': {'Code': 'InternalError', 'Message': 'We encountered an internal error. Please try again.'}})
+        self.transport._HeadObject = lambda params, body: FakeResponse(503, {})
+        cases = [(None, 4), (Config(retries={'max_attempts': 1}), 1), (Config(retries={'total_max_attempts': 3}), 2),
+                 (Config(retries={'mode': 'standard'}), 2)]
+        for config, retries in cases:
+            s3 = boto3.client('s3', config=config)
+            with self.assertRaises(ClientError) as caught:
+                s3.get_object(Bucket='bucket', Key='k')
+            self.assertEqual(str(caught.exception), 'An error occurred (InternalError) when calling the GetObject '
+                             f'operation (reached max retries: {retries}): We encountered an internal error. '
+                             'Please try again.')
+            self.assertEqual(caught.exception.response['ResponseMetadata']['RetryAttempts'], retries)
+        with self.assertRaises(ClientError) as caught:
+            self.s3.head_object(Bucket='bucket', Key='k')
+        self.assertEqual(str(caught.exception), 'An error occurred (503) when calling the HeadObject operation '
+                         '(reached max retries: 4): Service Unavailable')
+
     def test_client_error_pickles_as_base_class(self):
         with self.assertRaises(ClientError) as caught:
             self.s3.get_object(Bucket='bucket', Key='missing')
