@@ -47,6 +47,14 @@ internal static class Run
     public static async Task<(int ExitCode, string Output)> ProgramAsync(
         string file, IEnumerable<string> arguments, IDictionary<string, string>? environment = null, string? workingDirectory = null)
     {
+        var (exitCode, stdout, stderr) = await ProgramWithStreamsAsync(file, arguments, environment, workingDirectory);
+        return (exitCode, stdout + stderr);
+    }
+
+    /// <summary>Runs a program to completion and returns its exit code, stdout and stderr.</summary>
+    public static async Task<(int ExitCode, string Stdout, string Stderr)> ProgramWithStreamsAsync(
+        string file, IEnumerable<string> arguments, IDictionary<string, string>? environment = null, string? workingDirectory = null)
+    {
         var startInfo = new ProcessStartInfo(file)
         {
             RedirectStandardOutput = true,
@@ -72,6 +80,6 @@ internal static class Run
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
         await process.WaitForExitAsync();
-        return (process.ExitCode, await stdout + await stderr);
+        return (process.ExitCode, await stdout, await stderr);
     }
 }
