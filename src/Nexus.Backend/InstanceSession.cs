@@ -519,8 +519,19 @@ public sealed class InstanceSession : IAsyncDisposable
         }
     }
 
-    private static Exception Unwrap(Exception e) =>
-        e is System.Threading.Channels.ChannelClosedException { InnerException: { } inner } ? inner : e;
+    // A bad chunk surfaces inside the SDK's upload (and the chunk queue's closing exception); find the cause.
+    private static Exception Unwrap(Exception e)
+    {
+        for (Exception? x = e; x is not null; x = x.InnerException)
+        {
+            if (x is RequestException)
+            {
+                return x;
+            }
+        }
+
+        return e;
+    }
 
     private async Task TrySendErrorAsync(InboundRequest request, int status, string code, string message)
     {
