@@ -3,7 +3,6 @@
 """Lambda-shaped error payloads: {"errorMessage", "errorType", "stackTrace", "requestId"}."""
 
 import os
-import traceback
 
 _RUNTIME_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
 
@@ -22,6 +21,8 @@ def make_error(error_type: str, message: str, stack_trace, request_id: str = "")
 
 def from_exception(exc: BaseException, request_id: str = "") -> dict:
     """The payload Lambda makes for an exception the handler raised: the runtime's own frames are left out."""
+    import traceback  # only on the error path: it costs a few ms of every cold start otherwise
+
     frames = traceback.extract_tb(exc.__traceback__)
     while frames and frames[0].filename.startswith(_RUNTIME_DIR):
         frames.pop(0)

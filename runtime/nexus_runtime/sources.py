@@ -2,16 +2,11 @@
 # Licensed under the MIT license.
 """Where invocations come from: the pluggable source interface."""
 
-from typing import NamedTuple
+from collections import namedtuple
 
-
-class Invocation(NamedTuple):
-    """One invocation: its id, deadline (epoch ms), the invoked function's ARN and the raw event JSON."""
-
-    request_id: str
-    deadline_ms: int
-    invoked_function_arn: str
-    event: bytes
+# One invocation: its id (str), deadline (epoch ms, int), the invoked function's ARN (str) and the raw event JSON (bytes).
+# A plain namedtuple: typing.NamedTuple would import typing at every cold start.
+Invocation = namedtuple("Invocation", ["request_id", "deadline_ms", "invoked_function_arn", "event"])
 
 
 class InvocationSource:
