@@ -40,6 +40,9 @@ _SHAPES = {
         ('Bucket',),
         'Bucket:s Delimiter:s EncodingType:s MaxKeys:i Prefix:s ContinuationToken:s FetchOwner:b '
         'StartAfter:s RequestPayer:s ExpectedBucketOwner:s'),
+    'ListObjects': (
+        ('Bucket',),
+        'Bucket:s Delimiter:s EncodingType:s Marker:s MaxKeys:i Prefix:s RequestPayer:s ExpectedBucketOwner:s'),
     'CopyObject': (
         ('Bucket', 'CopySource', 'Key'),
         'ACL:s Bucket:s CacheControl:s ChecksumAlgorithm:s ContentDisposition:s ContentEncoding:s '
@@ -61,6 +64,7 @@ FORWARDED = {
     'DeleteObject': frozenset(('Bucket', 'Key')),
     'DeleteObjects': frozenset(('Bucket', 'Delete')),
     'ListObjectsV2': frozenset(('Bucket', 'Prefix', 'Delimiter', 'MaxKeys', 'ContinuationToken', 'StartAfter')),
+    'ListObjects': frozenset(('Bucket', 'Prefix', 'Delimiter', 'MaxKeys', 'Marker')),
     'CopyObject': frozenset(('Bucket', 'Key', 'CopySource', 'MetadataDirective', 'ContentType', 'Metadata')),
 }
 

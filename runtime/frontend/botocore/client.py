@@ -40,8 +40,8 @@ _TYPE_NAMES = {
     't': "<class 'datetime.datetime'>, timestamp-string",
 }
 
-# S3 operations botocore can paginate; only list_objects_v2 is offloaded.
-_PAGEABLE = frozenset(('list_objects', 'list_object_versions', 'list_multipart_uploads', 'list_parts'))
+# S3 operations botocore can paginate that are not offloaded.
+_PAGEABLE = frozenset(('list_object_versions', 'list_multipart_uploads', 'list_parts'))
 
 _transport = None
 _transport_lock = _thread.allocate_lock()
@@ -297,7 +297,7 @@ class ClientMeta:
         self.method_to_api_mapping = {
             'get_object': 'GetObject', 'put_object': 'PutObject', 'head_object': 'HeadObject',
             'delete_object': 'DeleteObject', 'delete_objects': 'DeleteObjects',
-            'list_objects_v2': 'ListObjectsV2', 'copy_object': 'CopyObject'}
+            'list_objects_v2': 'ListObjectsV2', 'list_objects': 'ListObjects', 'copy_object': 'CopyObject'}
 
 
 class _ServiceModel:
@@ -339,7 +339,12 @@ class S3(BaseClient):
             body = params.get('Body', b'')
             if isinstance(body, str):
                 body = body.encode('utf-8')
-        response = _get_transport().call(operation, wire, body)
+        wire_operation = operation
+        if operation == 'ListObjects':
+            wire_operation = 'ListObjectsV2'
+            if 'Marker' in wire:
+                wire['StartAfter'] = wire.pop('Marker')
+        response = _get_transport().call(wire_operation, wire, body)
         status = response.status
         meta = response.meta if response.meta is not None else {}
         if status >= 300:
@@ -395,17 +400,31 @@ class S3(BaseClient):
     def copy_object(self, **kwargs):
         return self._finish('CopyObject', *self._call('CopyObject', 'copy_object', kwargs))
 
+    def list_objects(self, **kwargs):
+        """ListObjects (v1), carried as ListObjectsV2 (Marker -> StartAfter) and answered in v1's shape."""
+        status, meta, body = self._call('ListObjects', 'list_objects', kwargs)
+        for name in ('KeyCount', 'ContinuationToken', 'NextContinuationToken', 'StartAfter'):
+            meta.pop(name, None)
+        meta['Marker'] = kwargs.get('Marker', '')
+        if meta.get('IsTruncated'):
+            # The store names the last key or common prefix of the page, with or without a delimiter.
+            last = [c['Key'] for c in meta.get('Contents') or ()] + [c['Prefix'] for c in meta.get('CommonPrefixes') or ()]
+            if last:
+                meta['NextMarker'] = max(last)
+        return self._finish('ListObjectsV2', status, meta, body)
+
     def can_paginate(self, operation_name):
-        return operation_name == 'list_objects_v2'
+        return operation_name in ('list_objects_v2', 'list_objects') or operation_name in _PAGEABLE
 
     def get_paginator(self, operation_name):
-        if operation_name != 'list_objects_v2':
+        from botocore.paginate import PAGINATORS, Paginator
+        if operation_name not in PAGINATORS:
             if operation_name in _PAGEABLE:
                 raise NexusUnsupportedError(what=f'the {operation_name} paginator')
             from botocore.exceptions import OperationNotPageableError
             raise OperationNotPageableError(operation_name=operation_name)
-        from botocore.paginate import Paginator
-        return Paginator(self.list_objects_v2)
+        input_token, output_token = PAGINATORS[operation_name]
+        return Paginator(getattr(self, operation_name), input_token, output_token)
 
     def upload_file(self, Filename, Bucket, Key, ExtraArgs=None, Callback=None, Config=None):
         from boto3.s3 import transfer

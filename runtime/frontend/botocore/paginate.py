@@ -1,19 +1,34 @@
 # Copyright (c) Nexus contributors.
 # Licensed under the MIT license.
-"""The list_objects_v2 paginator, with botocore's paging, MaxItems truncation and resume tokens.
+"""The list_objects_v2 and list_objects paginators, with botocore's paging, MaxItems truncation and resume tokens.
 
-Config from botocore's S3 paginators-1.json: input token ContinuationToken,
-output token NextContinuationToken, more results IsTruncated, limit key MaxKeys,
-result keys Contents and CommonPrefixes.
+Config from botocore's S3 paginators-1.json: more results IsTruncated, limit key
+MaxKeys, result keys Contents and CommonPrefixes; ListObjectsV2 pages by
+ContinuationToken <- NextContinuationToken, ListObjects by
+Marker <- "NextMarker || Contents[-1].Key".
 """
 
 from botocore.exceptions import PaginationError
 
-_INPUT_TOKEN = 'ContinuationToken'
-_OUTPUT_TOKEN = 'NextContinuationToken'
 _MORE_RESULTS = 'IsTruncated'
 _LIMIT_KEY = 'MaxKeys'
 _RESULT_KEYS = ('Contents', 'CommonPrefixes')
+
+
+def _v2_token(page):
+    return page.get('NextContinuationToken')
+
+
+def _v1_token(page):
+    contents = page.get('Contents')
+    return page.get('NextMarker') or (contents[-1].get('Key') if contents else None)
+
+
+# operation name -> (input token, output token expression)
+PAGINATORS = {
+    'list_objects_v2': ('ContinuationToken', _v2_token),
+    'list_objects': ('Marker', _v1_token),
+}
 
 
 def _encode_token(token):
@@ -41,8 +56,10 @@ def _empty_like(sample):
 class PageIterator:
     """Iterable of response pages; like botocore's, it is not itself an iterator."""
 
-    def __init__(self, method, max_items, starting_token, page_size, op_kwargs):
+    def __init__(self, method, input_token, output_token, max_items, starting_token, page_size, op_kwargs):
         self._method = method
+        self._input_token = input_token
+        self._output_token = output_token
         self._max_items = max_items
         self._starting_token = starting_token
         self._page_size = page_size
@@ -61,7 +78,7 @@ class PageIterator:
     def resume_token(self, value):
         if not isinstance(value, dict):
             raise ValueError(f'Bad starting token: {value}')
-        expected = sorted([_INPUT_TOKEN, 'boto_truncate_amount'] if 'boto_truncate_amount' in value else [_INPUT_TOKEN])
+        expected = sorted([self._input_token, 'boto_truncate_amount'] if 'boto_truncate_amount' in value else [self._input_token])
         if sorted(value) != expected:
             raise ValueError(f'Bad starting token: {value}')
         self._resume_token = _encode_token(value)
@@ -85,12 +102,12 @@ class PageIterator:
                 except ValueError:
                     parts = [self._starting_token]
             value = parts[0]
-            return {_INPUT_TOKEN: None if value == 'None' else value}, index
+            return {self._input_token: None if value == 'None' else value}, index
 
     def __iter__(self):
         kwargs = self._op_kwargs
         previous_next_token = None
-        next_token = {_INPUT_TOKEN: None}
+        next_token = {self._input_token: None}
         starting_index = 0
         if self._starting_token is not None:
             next_token, starting_index = self._parse_starting_token()
@@ -135,11 +152,10 @@ class PageIterator:
             self._inject_token(kwargs, next_token)
             previous_next_token = next_token
 
-    @staticmethod
-    def _next_token(page):
+    def _next_token(self, page):
         if not page.get(_MORE_RESULTS):
             return {}
-        return {_INPUT_TOKEN: page.get(_OUTPUT_TOKEN) or None}
+        return {self._input_token: self._output_token(page) or None}
 
     @staticmethod
     def _inject_token(kwargs, next_token):
@@ -206,8 +222,10 @@ class ResultKeyIterator:
 class Paginator:
     PAGE_ITERATOR_CLS = PageIterator
 
-    def __init__(self, method):
+    def __init__(self, method, input_token, output_token):
         self._method = method
+        self._input_token = input_token
+        self._output_token = output_token
 
     @property
     def result_keys(self):
@@ -221,4 +239,5 @@ class Paginator:
         page_size = config.get('PageSize', None)
         if page_size is not None:
             page_size = int(page_size)
-        return self.PAGE_ITERATOR_CLS(self._method, max_items, config.get('StartingToken', None), page_size, kwargs)
+        return self.PAGE_ITERATOR_CLS(self._method, self._input_token, self._output_token, max_items,
+                                      config.get('StartingToken', None), page_size, kwargs)

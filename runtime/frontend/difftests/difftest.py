@@ -439,6 +439,34 @@ def list_denied_bucket(s3):
 
 
 @case
+def list_v1_prefix(s3):
+    return s3.list_objects(Bucket=BUCKET, Prefix=P + 'tree/')
+
+
+@case
+def list_v1_delimiter_truncated(s3):
+    return s3.list_objects(Bucket=BUCKET, Prefix=P + 'tree/', Delimiter='/', MaxKeys=3)
+
+
+@case
+def list_v1_marker_truncated(s3):
+    return s3.list_objects(Bucket=BUCKET, Prefix=P + 'tree/', Marker=P + 'tree/b.txt', MaxKeys=2)
+
+
+@case
+def list_v1_paginator(s3):
+    pages = s3.get_paginator('list_objects').paginate(Bucket=BUCKET, Prefix=P + 'tree/', PaginationConfig={'PageSize': 2})
+    return [[c['Key'] for c in page.get('Contents', [])] for page in pages]
+
+
+@case
+def list_v1_paginator_delimiter(s3):
+    pages = s3.get_paginator('list_objects').paginate(Bucket=BUCKET, Prefix=P + 'tree/', Delimiter='/',
+                                                      PaginationConfig={'PageSize': 2})
+    return [page for page in pages]
+
+
+@case
 def paginate_pages(s3):
     pages = s3.get_paginator('list_objects_v2').paginate(Bucket=BUCKET, Prefix=P + 'tree/',
                                                          PaginationConfig={'PageSize': 2})

@@ -323,6 +323,21 @@ class PaginatorTests(FrontendTestCase):
         found = list(paginator.paginate(Bucket='bucket', Prefix='k').search('Contents[?Size > `4`].Key'))
         self.assertEqual(found, ['k5', 'k6'])
 
+    def test_list_objects_v1_over_the_v2_wire(self):
+        page = self.s3.list_objects(Bucket='bucket', Prefix='k', Marker='k1', MaxKeys=2)
+        self.assertEqual(self.transport.calls[-1], ('ListObjectsV2', {'Bucket': 'bucket', 'Prefix': 'k',
+                                                                      'StartAfter': 'k1', 'MaxKeys': 2}))
+        self.assertEqual([c['Key'] for c in page['Contents']], ['k2', 'k3'])
+        self.assertEqual((page['Marker'], page['NextMarker'], page['IsTruncated']), ('k1', 'k3', True))
+        self.assertNotIn('KeyCount', page)
+        pages = self.s3.get_paginator('list_objects').paginate(Bucket='bucket', Prefix='k',
+                                                               PaginationConfig={'PageSize': 3})
+        self.assertEqual(self.keys(pages), [['k0', 'k1', 'k2'], ['k3', 'k4', 'k5'], ['k6']])
+        with self.assertRaises(ParamValidationError) as caught:
+            self.s3.list_objects(Bucket='bucket', ContinuationToken='x')
+        self.assertIn('Unknown parameter in input: "ContinuationToken", must be one of: Bucket, Delimiter, '
+                      'EncodingType, Marker, MaxKeys, Prefix, RequestPayer, ExpectedBucketOwner', str(caught.exception))
+
     def test_unpageable(self):
         self.assertTrue(self.s3.can_paginate('list_objects_v2'))
         self.assertFalse(self.s3.can_paginate('get_object'))

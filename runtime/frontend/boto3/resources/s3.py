@@ -5,12 +5,12 @@
 Loaded lazily (only when a handler asks for a resource). Attribute names, lazy
 loading through HeadObject, identifiers, repr and equality follow boto3's
 resource model for S3 (resources-1.json). bucket.objects pages with
-ListObjectsV2 where boto3 uses ListObjects; the summaries are the same except
-``owner``, which ListObjectsV2 does not return.
+ListObjects as boto3 does (carried as ListObjectsV2 on the channel, so
+``owner`` is None: the channel does not ask for owners).
 """
 
 from boto3.resources.base import ResourceMeta, ServiceResource
-from botocore.exceptions import NexusUnsupportedError, ParamValidationError
+from botocore.exceptions import NexusUnsupportedError
 
 # HeadObjectOutput members (boto3 attribute name -> response field).
 _OBJECT_ATTRIBUTES = {
@@ -34,11 +34,6 @@ _SUMMARY_ATTRIBUTES = {
     'last_modified': 'LastModified', 'e_tag': 'ETag', 'checksum_algorithm': 'ChecksumAlgorithm', 'size': 'Size',
     'storage_class': 'StorageClass', 'owner': 'Owner',
 }
-# ListObjects (v1) input members, the parameters bucket.objects.filter() takes in boto3.
-_LIST_V1_MEMBERS = ('Bucket', 'Delimiter', 'EncodingType', 'Marker', 'MaxKeys', 'Prefix', 'RequestPayer',
-                    'ExpectedBucketOwner')
-
-
 def _identifiers(names, args, kwargs):
     values = dict(zip(names, args))
     for name in names:
@@ -253,14 +248,8 @@ class ObjectsCollection:
         limit = params.pop('limit', None)
         page_size = params.pop('page_size', None)
         bucket = params.pop('Bucket', self._bucket.name)
-        errors = [f'Unknown parameter in input: "{name}", must be one of: {", ".join(_LIST_V1_MEMBERS)}'
-                  for name in params if name not in _LIST_V1_MEMBERS]
-        if errors:
-            raise ParamValidationError(report='\n'.join(errors))
-        if 'Marker' in params:
-            params['StartAfter'] = params.pop('Marker')
         client = self._bucket.meta.client
-        pages = client.get_paginator('list_objects_v2').paginate(
+        pages = client.get_paginator('list_objects').paginate(
             Bucket=bucket, PaginationConfig={'MaxItems': limit, 'PageSize': page_size}, **params)
         count = 0
         for page in pages:
