@@ -65,6 +65,7 @@ public sealed class ChildProcess
         int result;
         try
         {
+            // SAFETY: a null siginfo is allowed (the kernel fills in a SI_USER one); the pidfd is kept alive by the marshaller.
             result = ProcessNative.pidfd_send_signal(_pidFd, signal, null, 0);
         }
         catch (ObjectDisposedException)
@@ -118,6 +119,8 @@ public sealed class ChildProcess
     public static unsafe (Socket Host, SafeFd Child) CreateSocketPair()
     {
         var fds = stackalloc int[2];
+
+        // SAFETY: fds points at two ints on this stack frame, exactly what socketpair writes.
         Libc.Check(ProcessNative.socketpair(ProcessNative.AF_UNIX, ProcessNative.SOCK_STREAM | ProcessNative.SOCK_CLOEXEC, 0, fds), "socketpair");
         var child = new SafeFd(fds[1]);
         try
@@ -140,6 +143,10 @@ public sealed class ChildProcess
             throw new ArgumentException($"executable path must be absolute: '{info.Path}'", nameof(info));
         }
 
+        // SAFETY (whole method): the spawn structures are zeroed native blocks larger than glibc's (checked
+        // sizes in ProcessNative) and initialised before use; argv/envp are NULL-terminated arrays of UTF-8
+        // strings that live until after posix_spawn returns; every fd number handed to a file action is kept
+        // open by DangerousAddRef until posix_spawn has duplicated it into the child.
         var handles = new List<SafeHandle>();
         var strings = new List<nint>();
         var fileActions = NativeMemory.AllocZeroed(ProcessNative.SpawnStructBytes);
@@ -253,6 +260,7 @@ public sealed class ChildProcess
         int result;
         do
         {
+            // SAFETY: status is a local the kernel writes once.
             result = ProcessNative.waitpid(Pid, &status, ProcessNative.WNOHANG);
         }
         while (result == -1 && Marshal.GetLastPInvokeError() == ProcessNative.EINTR);
@@ -289,6 +297,7 @@ public sealed class ChildProcess
 
     private static unsafe byte* Utf8(string value, List<nint> allocations)
     {
+        // SAFETY: the allocation is NUL-terminated UTF-8 and freed by the caller only after posix_spawn returned.
         var p = Marshal.StringToCoTaskMemUTF8(value);
         allocations.Add(p);
         return (byte*)p;

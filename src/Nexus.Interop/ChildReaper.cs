@@ -26,6 +26,7 @@ internal static class ChildReaper
         }
 
         var ev = new ProcessNative.epoll_event { events = ProcessNative.EPOLLIN, data = token };
+        // SAFETY: ev is a local the kernel copies during the call; both fds are kept alive by the marshaller.
         var result = ProcessNative.epoll_ctl(s_epoll, ProcessNative.EPOLL_CTL_ADD, child.PidFd, &ev);
         if (result == -1)
         {
@@ -52,6 +53,7 @@ internal static class ChildReaper
         var events = stackalloc ProcessNative.epoll_event[Batch];
         while (true)
         {
+            // SAFETY: events is a stack buffer of Batch entries, the most epoll_wait is told to write.
             var n = ProcessNative.epoll_wait(epoll, events, Batch, -1);
             if (n == -1)
             {
