@@ -104,7 +104,7 @@ ALL_METHODS = frozenset((
     'put_bucket_tagging put_bucket_versioning put_bucket_website put_object put_object_acl '
     'put_object_legal_hold put_object_lock_configuration put_object_retention put_object_tagging '
     'put_public_access_block restore_object select_object_content upload_part upload_part_copy '
-    'write_get_object_response generate_presigned_url generate_presigned_post get_waiter copy'
+    'write_get_object_response generate_presigned_url generate_presigned_post'
 ).split())
 
 _cache = {}

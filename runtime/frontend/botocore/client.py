@@ -426,6 +426,19 @@ class S3(BaseClient):
         input_token, output_token = PAGINATORS[operation_name]
         return Paginator(getattr(self, operation_name), input_token, output_token)
 
+    @property
+    def waiter_names(self):
+        return ['bucket_exists', 'bucket_not_exists', 'object_exists', 'object_not_exists']
+
+    def get_waiter(self, waiter_name):
+        names = {'object_exists': 'ObjectExists', 'object_not_exists': 'ObjectNotExists'}
+        if waiter_name not in names:
+            if waiter_name in self.waiter_names:
+                raise NexusUnsupportedError(what=f'the {waiter_name} waiter')
+            raise ValueError('Waiter does not exist: %s' % waiter_name)
+        from botocore.waiter import Waiter
+        return Waiter(names[waiter_name], self.head_object)
+
     def upload_file(self, Filename, Bucket, Key, ExtraArgs=None, Callback=None, Config=None):
         from boto3.s3 import transfer
         return transfer.upload_file(self, Filename, Bucket, Key, ExtraArgs, Callback)

@@ -64,8 +64,15 @@ IncompleteReadError = _error(
     '{actual_bytes} read, but total bytes expected is {expected_bytes}.')
 UnknownClientMethodError = _error(
     'UnknownClientMethodError', BotoCoreError, 'Client does not have method: {method_name}')
-WaiterError = _error('WaiterError', BotoCoreError, 'Waiter {name} failed: {reason}')
 InvalidConfigError = _error('InvalidConfigError', BotoCoreError, '{error_msg}')
+class WaiterError(BotoCoreError):
+    fmt = 'Waiter {name} failed: {reason}'
+
+    def __init__(self, name, reason, last_response):
+        super().__init__(name=name, reason=reason)
+        self.last_response = last_response
+
+
 # Nexus's own: a call the stand-in SDK cannot turn into a channel request.
 NexusUnsupportedError = _error(
     'NexusUnsupportedError', BotoCoreError,

@@ -742,6 +742,48 @@ def client_exceptions_attribute(s3):
             'unknown_code': s3.exceptions.from_code('Whatever').__name__}
 
 
+@case
+def waiter_object_exists(s3):
+    s3.get_waiter('object_exists').wait(Bucket=BUCKET, Key=P + 'bytes', WaiterConfig={'Delay': 0, 'MaxAttempts': 2})
+    return {'names': s3.waiter_names, 'waited': True}
+
+
+@case
+def waiter_object_exists_times_out(s3):
+    s3.get_waiter('object_exists').wait(Bucket=BUCKET, Key=P + 'nope', WaiterConfig={'Delay': 0, 'MaxAttempts': 2})
+
+
+@case
+def waiter_object_not_exists(s3):
+    s3.get_waiter('object_not_exists').wait(Bucket=BUCKET, Key=P + 'nope', WaiterConfig={'Delay': 0, 'MaxAttempts': 2})
+    return True
+
+
+@case
+def waiter_object_not_exists_times_out(s3):
+    s3.get_waiter('object_not_exists').wait(Bucket=BUCKET, Key=P + 'bytes', WaiterConfig={'Delay': 0, 'MaxAttempts': 2})
+
+
+@case
+def waiter_denied(s3):
+    try:
+        s3.get_waiter('object_exists').wait(Bucket=DENIED, Key='secret', WaiterConfig={'Delay': 0, 'MaxAttempts': 2})
+    except botocore.exceptions.WaiterError as e:
+        return {'message': str(e), 'last_response': norm(e.last_response)}
+
+
+@case
+def waiter_unknown(s3):
+    return s3.get_waiter('no_such_waiter')
+
+
+@case
+def resource_wait_until_exists(s3):
+    obj = resource().Object(BUCKET, P + 'bytes')
+    obj.wait_until_exists(WaiterConfig={'Delay': 0, 'MaxAttempts': 1})
+    return obj.content_length
+
+
 # ---- Resource API ----
 
 @case

@@ -122,10 +122,10 @@ class Object(_Resource):
                                      Config)
 
     def wait_until_exists(self, **kwargs):
-        self._unsupported('wait_until_exists')
+        self.meta.client.get_waiter('object_exists').wait(Bucket=self.bucket_name, Key=self.key, **kwargs)
 
     def wait_until_not_exists(self, **kwargs):
-        self._unsupported('wait_until_not_exists')
+        self.meta.client.get_waiter('object_not_exists').wait(Bucket=self.bucket_name, Key=self.key, **kwargs)
 
 
 class ObjectSummary(_Resource):
