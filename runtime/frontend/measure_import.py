@@ -2,14 +2,19 @@
 # Licensed under the MIT license.
 """Cost of `import boto3; boto3.client("s3")` with the stand-in, against bare Python and Debian's real boto3.
 
-    /usr/bin/python3 runtime/frontend/measure_import.py [--runs N]
+    /usr/bin/python3 runtime/frontend/measure_import.py [--runs N] [--per-call]
 
-Each sample is a fresh interpreter (the cold path of a sandbox). Time is measured
-inside the child around the import and the client creation; memory is the
+Each sample is a fresh interpreter (the cold path of a sandbox). Wall and CPU
+time are measured inside the child around the import and the client creation
+(CPU time is the steadier figure on a loaded machine); memory is the
 child's peak RSS (VmHWM, read by the child itself, so a pre-exec copy of this
 script does not count) minus that of a child that imports nothing. Medians are
 printed. No channel is opened: the stand-in connects on the first call, so this
 is exactly what a handler module pays at import time.
+
+--per-call adds the stand-in's own CPU per get_object of 1 KiB (validation,
+conversion, StreamingBody) over the in-memory fake transport of the unit tests,
+with the fake's own cost subtracted: the sandbox-side work per S3 call.
 """
 
 import os
@@ -22,13 +27,13 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 
 _CHILD = r'''
 import time
-t0 = time.perf_counter()
+t0, c0 = time.perf_counter(), time.process_time()
 {body}
-t1 = time.perf_counter()
+t1, c1 = time.perf_counter(), time.process_time()
 import sys
 with open('/proc/self/status') as f:
     hwm = next(int(line.split()[1]) for line in f if line.startswith('VmHWM:'))
-print((t1 - t0) * 1000.0, hwm, len(sys.modules))
+print((t1 - t0) * 1000.0, (c1 - c0) * 1000.0, hwm, len(sys.modules))
 '''
 
 CASES = {
@@ -56,8 +61,34 @@ def sample(body, pythonpath):
     child.stdout.close()
     if child.wait() != 0:
         raise SystemExit(f'child failed ({child.returncode}): {body!r}')
-    millis, hwm, modules = out.split()
-    return float(millis), int(hwm), int(modules)
+    millis, cpu, hwm, modules = out.split()
+    return float(millis), float(cpu), int(hwm), int(modules)
+
+
+def per_call(ops=5000):
+    sys.path[:0] = [HERE, os.path.join(HERE, 'tests')]
+    import time
+
+    import boto3
+    import botocore.client
+    from fake_transport import FakeTransport
+
+    transport = FakeTransport()
+    transport.put('bucket', 'k', b'x' * 1024)
+    botocore.client._set_transport(transport)
+    s3 = boto3.client('s3')
+
+    def cpu(call):
+        start = time.process_time()
+        for _ in range(ops):
+            call()
+        return (time.process_time() - start) / ops * 1e6
+
+    cpu(lambda: s3.get_object(Bucket='bucket', Key='k')['Body'].read())  # warm-up
+    total = cpu(lambda: s3.get_object(Bucket='bucket', Key='k')['Body'].read())
+    fake = cpu(lambda: transport.call('GetObject', {'Bucket': 'bucket', 'Key': 'k'}).body.read())
+    print(f'stand-in CPU per get_object (1 KiB), transport excluded: {total - fake:.1f} us '
+          f'({total:.1f} us with the fake transport, {fake:.1f} us the fake alone)')
 
 
 def main(argv):
@@ -66,14 +97,15 @@ def main(argv):
     for name, (body, path) in CASES.items():
         sample(body, path)  # warm-up: writes the bytecode cache
         samples = [sample(body, path) for _ in range(runs)]
-        results[name] = (statistics.median(s[0] for s in samples), statistics.median(s[1] for s in samples),
-                         samples[0][2])
-    bare_rss = results['bare python'][1]
+        results[name] = tuple(statistics.median(s[i] for s in samples) for i in range(3)) + (samples[0][3],)
+    bare_rss = results['bare python'][2]
     print(f'{sys.executable} {sys.version.split()[0]}, median of {runs} fresh interpreters, '
           f'load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs')
-    print(f'{"":46} {"time ms":>8} {"max RSS KiB":>12} {"above bare":>11} {"modules":>8}')
-    for name, (millis, rss, modules) in results.items():
-        print(f'{name:46} {millis:8.2f} {rss:12.0f} {rss - bare_rss:11.0f} {modules:8d}')
+    print(f'{"":46} {"wall ms":>8} {"CPU ms":>7} {"max RSS KiB":>12} {"above bare":>11} {"modules":>8}')
+    for name, (millis, cpu, rss, modules) in results.items():
+        print(f'{name:46} {millis:8.2f} {cpu:7.2f} {rss:12.0f} {rss - bare_rss:11.0f} {modules:8d}')
+    if '--per-call' in argv:
+        per_call()
     return 0
 
 

@@ -11,10 +11,10 @@ module turns that answer into exactly what botocore would have returned.
 import os
 import _thread
 
-from botocore import _nexus_model as _model
 from botocore.errorfactory import s3_exceptions
 from botocore.exceptions import ClientError, NexusUnsupportedError, ParamValidationError
-from botocore.response import StreamingBody, _EmptyRaw
+
+# The model tables and StreamingBody are imported on the first call, keeping import + client creation small.
 
 # http.client.responses for the statuses S3 answers with (http.client itself is not imported in the sandbox).
 _REASONS = {
@@ -173,6 +173,7 @@ def _prepare(operation, method, params):
         checked = dict(params, CopySource='')
     if operation in ('PutObject', 'CopyObject'):
         _validate_ascii_metadata(params)
+    from botocore import _nexus_model as _model
     required, members = _model.shape(operation)
     errors = []
     for name in required:
@@ -321,6 +322,7 @@ class S3(BaseClient):
         self.exceptions = s3_exceptions()
 
     def __getattr__(self, name):
+        from botocore import _nexus_model as _model
         if name in _model.ALL_METHODS:
             def unsupported(*args, **kwargs):
                 raise NexusUnsupportedError(what=f'the S3 operation {name}')
@@ -379,6 +381,7 @@ class S3(BaseClient):
         status, meta, raw = self._call('GetObject', 'get_object', kwargs)
         meta = _convert('GetObject', meta)
         meta['ResponseMetadata'] = _response_metadata(status, meta, meta)
+        from botocore.response import StreamingBody, _EmptyRaw
         meta['Body'] = StreamingBody(raw if raw is not None else _EmptyRaw(), meta.get('ContentLength'))
         return meta
 
