@@ -142,7 +142,7 @@ internal sealed partial class S3Handler
 
         long offset = 0, count = info.Size;
         var range = requestHeaders.Range.ToString();
-        if (range.Length > 0 && ByteRange.Parse(range, info.Size) is { } parsed)
+        if (range.Length > 0 && RangeHeader.Parse(range, info.Size) is { } parsed)
         {
             (offset, count) = parsed;
             response.StatusCode = StatusCodes.Status206PartialContent;
@@ -313,7 +313,7 @@ internal sealed partial class S3Handler
 }
 
 /// <summary>HTTP Range for S3 GET: one range "bytes=a-b", "bytes=a-" or "bytes=-n".</summary>
-internal static class ByteRange
+internal static class RangeHeader
 {
     /// <summary>
     /// (offset, count) for a satisfiable range; null when the header is not a single byte range (the whole
