@@ -232,6 +232,33 @@ public sealed class OciDriverTests : IClassFixture<OciDriverFixture>
     }
 
     [RootFact]
+    public async Task ConcurrentVethStartsGetDistinctSlotsAndAllWork()
+    {
+        var specs = Enumerable.Range(0, 6).Select(_ => Spec(SandboxNetwork.Veth) with { Command = ["/bin/sh", "-c", "ip -4 addr show dev eth0 | grep -o 'inet [0-9.]*'"] }).ToList();
+        var outputs = specs.ToDictionary(s => s.InstanceId, _ => new ConcurrentQueue<string>());
+        var instances = await Task.WhenAll(specs.Select(s => Driver.StartAsync(s with { OnOutput = (line, _) => outputs[s.InstanceId].Enqueue(line) }, CancellationToken.None)));
+        try
+        {
+            var exits = await Task.WhenAll(instances.Select(i => i.Exited));
+            Assert.All(exits, e => Assert.Equal(0, e.ExitCode));
+            Assert.Equal(instances.Length, instances.Select(i => i.Address).Distinct().Count());
+            foreach (var instance in instances)
+            {
+                Assert.Equal($"inet {instance.Address}", Assert.Single(outputs[instance.InstanceId]));
+            }
+        }
+        finally
+        {
+            await Task.WhenAll(instances.Select(i => i.StopAsync()));
+        }
+
+        foreach (var instance in instances)
+        {
+            AssertGone(instance.InstanceId, ((OciSandboxInstance)instance).Veth!.HostLink);
+        }
+    }
+
+    [RootFact]
     public async Task AfterStopNothingIsLeft()
     {
         var instance = await Driver.StartAsync(Spec(SandboxNetwork.Veth) with { Command = ["/bin/sleep", "600"] }, CancellationToken.None);
