@@ -288,6 +288,29 @@ class UnsupportedTests(FrontendTestCase):
         self.assertEqual(str(caught.exception), "'S3' object has no attribute 'not_a_method'")
 
 
+class WaiterAndSessionTests(FrontendTestCase):
+    def test_object_exists_waiter(self):
+        from botocore.exceptions import WaiterError
+        self.transport.put('bucket', 'k', b'x')
+        self.s3.get_waiter('object_exists').wait(Bucket='bucket', Key='k', WaiterConfig={'Delay': 0})
+        with self.assertRaises(WaiterError) as caught:
+            self.s3.get_waiter('object_exists').wait(Bucket='bucket', Key='nope',
+                                                     WaiterConfig={'Delay': 0, 'MaxAttempts': 3})
+        self.assertEqual(str(caught.exception), 'Waiter ObjectExists failed: Max attempts exceeded. Previously '
+                                                'accepted state: Matched expected HTTP status code: 404')
+        self.assertEqual(len([op for op, _ in self.transport.calls if op == 'HeadObject']), 4)
+        self.s3.get_waiter('object_not_exists').wait(Bucket='bucket', Key='nope', WaiterConfig={'Delay': 0})
+        with self.assertRaises(NexusUnsupportedError):
+            self.s3.get_waiter('bucket_exists')
+
+    def test_botocore_session_creates_the_stand_in(self):
+        import botocore.session
+        client = botocore.session.get_session().create_client('s3', region_name='eu-west-1')
+        self.assertEqual((type(client).__name__, client.meta.region_name), ('S3', 'eu-west-1'))
+        with self.assertRaises(NexusUnsupportedError):
+            botocore.session.get_session().create_client('sqs')
+
+
 class PaginatorTests(FrontendTestCase):
     def setUp(self):
         super().setUp()

@@ -1,0 +1,39 @@
+# Copyright (c) Nexus contributors.
+# Licensed under the MIT license.
+"""botocore.session for code that builds clients without boto3 (get_session().create_client("s3"))."""
+
+import os
+
+from botocore.exceptions import NexusUnsupportedError
+
+
+class Session:
+    def __init__(self, session_vars=None, event_hooks=None, include_builtin_handlers=True, profile=None):
+        self.profile = profile
+
+    def get_credentials(self):
+        # The sandbox holds no credentials in nexus mode.
+        return None
+
+    def get_available_services(self):
+        return ['s3']
+
+    def get_config_variable(self, logical_name, methods=None):
+        if logical_name == 'region':
+            return os.environ.get('AWS_DEFAULT_REGION') or os.environ.get('AWS_REGION')
+        return None
+
+    def set_credentials(self, access_key, secret_key, token=None):
+        """Accepted and dropped: credentials live in the host's backend."""
+
+    def create_client(self, service_name, region_name=None, api_version=None, use_ssl=True, verify=None,
+                      endpoint_url=None, aws_access_key_id=None, aws_secret_access_key=None,
+                      aws_session_token=None, config=None):
+        if service_name != 's3':
+            raise NexusUnsupportedError(what=f'botocore create_client({service_name!r})')
+        from botocore.client import S3
+        return S3(region_name, endpoint_url, config)
+
+
+def get_session(env_vars=None):
+    return Session()
