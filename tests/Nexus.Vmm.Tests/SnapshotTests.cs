@@ -1,0 +1,177 @@
+// Copyright (c) Nexus contributors.
+// Licensed under the MIT license.
+
+using System.Buffers.Binary;
+using System.Text;
+using Nexus.Testing;
+using Nexus.Vmm.Builder;
+using Nexus.Vmm.VState;
+
+namespace Nexus.Vmm.Tests;
+
+/// <summary>Pause, snapshot, restore into a new VM, reboot: real guests on /dev/kvm.</summary>
+public sealed class SnapshotTests : IDisposable
+{
+    private static readonly TimeSpan s_timeout = TimeSpan.FromSeconds(60);
+    private readonly string _dir = Directory.CreateTempSubdirectory("nexus-snap-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    [KvmFact]
+    public void CountingGuestContinuesItsCountAfterRestoreInANewVm()
+    {
+        var state = Path.Combine(_dir, "vm.state");
+        var memory = Path.Combine(_dir, "vm.mem");
+        var first = new Progress();
+        uint atSnapshot;
+        using (var vm = MicroVm.Boot(new VmConfig { KernelPath = TestGuests.Build("count"), MemoryMiB = 32 }))
+        {
+            vm.IoBus.Insert(0xe9, 4, first);
+            vm.Start();
+            Assert.True(first.WaitFor(500, s_timeout), "the guest did not reach 500");
+            vm.Snapshot(state, memory);
+            atSnapshot = first.Last;
+            Assert.InRange(atSnapshot, 500u, 29999u);
+            Assert.Equal(atSnapshot, first.Last); // paused: no progress
+        }
+
+        var second = new Progress();
+        using var restored = MicroVm.Restore(state, memory);
+        restored.IoBus.Insert(0xe9, 4, second);
+        restored.Start();
+        var exit = restored.WaitForExit(s_timeout);
+
+        Assert.True(exit is { Kind: VmExitKind.ExitPort, Code: 1 }, exit.ToString());
+        Assert.Equal(atSnapshot + 1, second.First);
+        Assert.Equal(30000u, second.Last);
+        Assert.True(second.Contiguous, "the restored guest skipped or repeated a value");
+    }
+
+    [KvmFact]
+    public void PauseStopsProgressAndResumeContinues()
+    {
+        var progress = new Progress();
+        using var vm = MicroVm.Boot(new VmConfig { KernelPath = TestGuests.Build("count"), MemoryMiB = 16 });
+        vm.IoBus.Insert(0xe9, 4, progress);
+        vm.Start();
+        Assert.True(progress.WaitFor(100, s_timeout));
+        vm.Pause();
+        var paused = progress.Last;
+        Thread.Sleep(50);
+        Assert.Equal(paused, progress.Last);
+        vm.Resume();
+        var exit = vm.WaitForExit(s_timeout);
+        Assert.True(exit is { Kind: VmExitKind.ExitPort, Code: 1 }, exit.ToString());
+        Assert.True(progress.Contiguous);
+    }
+
+    [KvmFact]
+    public void DamagedStateFileIsRefused()
+    {
+        var state = Path.Combine(_dir, "bad.state");
+        var memory = Path.Combine(_dir, "bad.mem");
+        using (var vm = MicroVm.Boot(new VmConfig { KernelPath = TestGuests.Build("count"), MemoryMiB = 16 }))
+        {
+            var progress = new Progress();
+            vm.IoBus.Insert(0xe9, 4, progress);
+            vm.Start();
+            Assert.True(progress.WaitFor(1, s_timeout));
+            vm.Snapshot(state, memory);
+        }
+
+        var bytes = File.ReadAllBytes(state);
+        bytes[100] ^= 0xff;
+        File.WriteAllBytes(state, bytes);
+        var e = Assert.Throws<InvalidDataException>(() => MicroVm.Restore(state, memory));
+        Assert.Contains("checksum", e.Message, StringComparison.Ordinal);
+    }
+
+    [KvmFact]
+    public void GuestRebootEndsTheVm()
+    {
+        var output = new StringBuilder();
+        using var vm = MicroVm.Boot(new VmConfig { KernelPath = TestGuests.Build("reboot"), MemoryMiB = 16, ConsoleOutput = b => output.Append((char)b) });
+        vm.Start();
+        var exit = vm.WaitForExit(s_timeout);
+        Assert.Equal(VmExitKind.Reboot, exit.Kind);
+        Assert.Equal("bye", output.ToString());
+    }
+
+    /// <summary>Port 0xe9: records the values the counting guest reports.</summary>
+    private sealed class Progress : IBusDevice
+    {
+        private readonly object _lock = new();
+        private uint _first;
+        private uint _last;
+        private bool _gap;
+
+        public uint First
+        {
+            get
+            {
+                lock (_lock)
+                {
+                    return _first;
+                }
+            }
+        }
+
+        public uint Last
+        {
+            get
+            {
+                lock (_lock)
+                {
+                    return _last;
+                }
+            }
+        }
+
+        public bool Contiguous
+        {
+            get
+            {
+                lock (_lock)
+                {
+                    return !_gap;
+                }
+            }
+        }
+
+        public bool WaitFor(uint value, TimeSpan timeout)
+        {
+            var deadline = DateTime.UtcNow + timeout;
+            while (Last < value)
+            {
+                if (DateTime.UtcNow > deadline)
+                {
+                    return false;
+                }
+
+                Thread.Sleep(1);
+            }
+
+            return true;
+        }
+
+        public void Read(ulong offset, Span<byte> data) => data.Clear();
+
+        public void Write(ulong offset, ReadOnlySpan<byte> data)
+        {
+            var value = BinaryPrimitives.ReadUInt32LittleEndian(data);
+            lock (_lock)
+            {
+                if (_first == 0)
+                {
+                    _first = value;
+                }
+                else if (value != _last + 1)
+                {
+                    _gap = true;
+                }
+
+                _last = value;
+            }
+        }
+    }
+}
