@@ -55,7 +55,7 @@ public sealed class ImageBuilder
 
     /// <summary>
     /// Null when this host can build images; else what is missing and how to get it.
-    /// Only a missing base needs these (a cached image needs nothing).
+    /// Only building needs these (a cached image needs nothing).
     /// </summary>
     public static string? MissingPrerequisite() =>
         MissingPrerequisite(Environment.IsPrivilegedProcess, HostTools.Find);
@@ -108,7 +108,8 @@ public sealed class ImageBuilder
             return new FunctionImage(cached, imageHash);
         }
 
-        if (Complete(BaseDirectory, baseHash) is null && _missingPrerequisite() is { } missing)
+        // Building anything needs root (debootstrap, chroot for the bytecode); a cache hit above needed nothing.
+        if (_missingPrerequisite() is { } missing)
         {
             throw new ImageBuildException(missing);
         }
@@ -165,6 +166,30 @@ public sealed class ImageBuilder
         }
 
         return result;
+    }
+
+    /// <summary>
+    /// Deletes every cache entry the current inputs do not use, and leftovers of interrupted builds; returns what was
+    /// removed. Only while no node runs from this cache: a running sandbox's rootfs would lose its files.
+    /// </summary>
+    public async Task<IReadOnlyList<CachedImage>> PruneAsync(CancellationToken cancellationToken)
+    {
+        Directory.CreateDirectory(_options.CacheDirectory);
+        using var cacheLock = await CacheLock.AcquireAsync(Path.Combine(_options.CacheDirectory, LockFileName), null, cancellationToken);
+        await HostTools.RemoveTreeAsync(TempDirectory);
+        Directory.CreateDirectory(TempDirectory);
+
+        var removed = new List<CachedImage>();
+        foreach (var entry in ListCached().Where(e => !e.IsCurrent))
+        {
+            // Renamed out first, so the entry vanishes whole even if the removal is interrupted.
+            var doomed = Path.Combine(TempDirectory, "prune-" + entry.ContentHash);
+            Directory.Move(Path.GetDirectoryName(entry.RootfsPath)!, doomed);
+            await HostTools.RemoveTreeAsync(doomed);
+            removed.Add(entry);
+        }
+
+        return removed;
     }
 
     private async Task<string> BuildBaseAsync(string baseHash, IProgress<string>? progress, CancellationToken cancellationToken)

@@ -87,6 +87,22 @@ public sealed class ImageCacheTests : IDisposable
     }
 
     [Fact]
+    public async Task PruneKeepsOnlyWhatTheCurrentInputsUse()
+    {
+        var old = await Builder().EnsureAsync(null, CancellationToken.None);
+        _runtime.Write("nexus_runtime/__main__.py", "print('v2')\n");
+        var current = await Builder().EnsureAsync(null, CancellationToken.None);
+
+        var removed = await Builder().PruneAsync(CancellationToken.None);
+
+        Assert.Equal(old.ContentHash, Assert.Single(removed).ContentHash);
+        Assert.False(Directory.Exists(old.RootfsPath));
+        Assert.True(File.Exists(Path.Combine(current.RootfsPath, "etc/os-release")));
+        Assert.Equal(2, Builder().ListCached().Count(e => e.IsCurrent));
+        Assert.Empty(await Builder().PruneAsync(CancellationToken.None));
+    }
+
+    [Fact]
     public async Task AFailedBuildLeavesNothingAndTheNextBuildWorks()
     {
         var failing = Builder((rootfs, _, _, _) =>

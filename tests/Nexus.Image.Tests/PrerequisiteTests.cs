@@ -34,7 +34,7 @@ public sealed class PrerequisiteTests
     }
 
     [Fact]
-    public async Task EnsureWithoutACachedBaseFailsWithTheMessage()
+    public async Task EnsureThatMustBuildFailsWithTheMessage()
     {
         using var cache = new TempDir();
         using var runtime = RuntimeTree.Create();
