@@ -141,6 +141,28 @@ def put_unicode_key(s3):
 
 
 @case
+def odd_keys_round_trip(s3):
+    # Keys S3 takes literally: dot segments, double and leading slashes, percent signs, plus and query chars.
+    out = {}
+    for key in ('dt/odd/a/../b', 'dt/odd/./c', 'dt/odd//d', 'dt/odd/%41%2F', 'dt/odd/e+f g?h=i#j'):
+        try:
+            s3.put_object(Bucket=BUCKET, Key=key, Body=key.encode())
+            out[key] = s3.get_object(Bucket=BUCKET, Key=key)['Body'].read().decode()
+        except botocore.exceptions.ClientError as e:
+            out[key] = e.response['Error']['Code']
+    out['listed'] = [c['Key'] for c in s3.list_objects_v2(Bucket=BUCKET, Prefix='dt/odd/').get('Contents', [])]
+    s3.delete_objects(Bucket=BUCKET, Delete={'Objects': [{'Key': k} for k in out['listed']], 'Quiet': True})
+    return out
+
+
+@case
+def copy_str_source_with_spaces(s3):
+    s3.put_object(Bucket=BUCKET, Key=P + 'src with space+plus', Body=b'spaced')
+    s3.copy_object(Bucket=BUCKET, Key=P + 'copied spaced', CopySource=f'{BUCKET}/{P}src with space+plus')
+    return s3.get_object(Bucket=BUCKET, Key=P + 'copied spaced')['Body'].read().decode()
+
+
+@case
 def get_full(s3):
     return s3.get_object(Bucket=BUCKET, Key=P + 'text.txt')
 
@@ -981,7 +1003,7 @@ def run_case(fn, s3):
 
 def clean(s3):
     paginator = s3.get_paginator('list_objects_v2')
-    for page in paginator.paginate(Bucket=BUCKET, Prefix=P):
+    for page in paginator.paginate(Bucket=BUCKET, Prefix='dt/'):
         keys = [{'Key': c['Key']} for c in page.get('Contents', [])]
         if keys:
             s3.delete_objects(Bucket=BUCKET, Delete={'Objects': keys, 'Quiet': True})
