@@ -37,10 +37,3 @@ def client(*args, **kwargs):
 def resource(*args, **kwargs):
     return _get_default_session().resource(*args, **kwargs)
 
-
-class NullHandler:
-    """Kept for code that references boto3.NullHandler (boto3 re-exports logging.NullHandler)."""
-
-    def __new__(cls, *args, **kwargs):
-        import logging
-        return logging.NullHandler(*args, **kwargs)
