@@ -283,6 +283,8 @@ public sealed class ChildProcess
         }
     }
 
+    internal void Fail(Exception e) => _exited.TrySetException(e);
+
     private static List<string> CurrentEnvironment() =>
         System.Environment.GetEnvironmentVariables().Cast<System.Collections.DictionaryEntry>()
             .Select(e => $"{e.Key}={e.Value}").ToList();

@@ -74,8 +74,16 @@ internal static class ChildReaper
                     s_children.Remove(events[i].data, out child);
                 }
 
-                // Closing the pidfd in Reap also removes it from the epoll set.
-                child?.Reap();
+                // Closing the pidfd in Reap also removes it from the epoll set. A failure belongs to that
+                // child alone: this thread must survive it or no later child would ever be reaped.
+                try
+                {
+                    child?.Reap();
+                }
+                catch (Exception e)
+                {
+                    child?.Fail(e);
+                }
             }
         }
     }

@@ -3,12 +3,14 @@
 
 using System.Globalization;
 using System.Text;
+using Nexus.Interop;
 using Nexus.Sandbox.Oci;
 
 namespace Nexus.Sandbox.Network;
 
 /// <summary>
-/// The host side of the baseline network, made with iproute2 (<c>ip -batch</c>: one spawn per namespace).
+/// The host side of the baseline network: iproute2 (one <c>ip -batch</c> spawn) makes the netns and the veth
+/// pair; the sandbox end is configured from inside the netns with ioctls (<see cref="NetNamespace"/>).
 /// Each instance gets a netns <c>nexus-&lt;id&gt;</c> and a veth pair: the host end <c>nxv&lt;slot&gt;</c>
 /// (first address of the slot's /30) and <c>eth0</c> inside (second address) with exactly one route, to the
 /// service address via the host end. No default route, forwarding off on the host end, no IPv6 addresses:
@@ -113,17 +115,8 @@ public sealed class HostNetwork
             {
                 // Forwarding off on the host end even if the host forwards elsewhere (per-interface check on input).
                 await File.WriteAllTextAsync($"/proc/sys/net/ipv4/conf/{slot.HostLink}/forwarding", "0", cancellationToken);
-                var inside =
-                    "link set dev lo up\n" +
-                    "link set dev eth0 addrgenmode none\n" +
-                    $"addr add {slot.SandboxAddress}/30 dev eth0\n" +
-                    "link set dev eth0 up\n" +
-                    $"route add {_plan.ServiceAddress}/32 via {slot.HostAddress} dev eth0\n";
-                var inner = await Tool.RunAsync(_ip, ["-n", netns, "-batch", "-"], inside, cancellationToken);
-                if (!inner.Succeeded)
-                {
-                    throw new IOException($"could not configure eth0 in netns '{netns}': {inner.StandardError.Trim()}");
-                }
+                // Inside: ioctls from a thread that joins the netns, instead of a second ip spawn.
+                NetNamespace.ConfigureInterface(NetnsPath(instanceId), "eth0", slot.SandboxAddress, 30, _plan.ServiceAddress, slot.HostAddress);
             }
             catch
             {

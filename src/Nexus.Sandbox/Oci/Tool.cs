@@ -88,8 +88,15 @@ public static class Tool
         {
             using (stdinHost)
             {
-                await stdinHost.SendAsync(Encoding.UTF8.GetBytes(input!), SocketFlags.None, cancellationToken);
-                stdinHost.Shutdown(SocketShutdown.Send);
+                try
+                {
+                    await stdinHost.SendAsync(Encoding.UTF8.GetBytes(input!), SocketFlags.None, cancellationToken);
+                    stdinHost.Shutdown(SocketShutdown.Send);
+                }
+                catch (SocketException)
+                {
+                    // The tool exited without reading all its input; its exit status and stderr say why.
+                }
             }
         }
 
