@@ -125,11 +125,20 @@ public sealed class OciDriverTests : IClassFixture<OciDriverFixture>
     }
 
     [RootFact]
-    public async Task MemoryAndCpuAreReadFromTheCgroup()
+    public async Task LimitsAreSetAndMemoryAndCpuAreReadFromTheCgroup()
     {
-        var instance = await Driver.StartAsync(Spec() with { Command = ["/bin/sh", "-c", "i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done; echo busy-done; sleep 600"] }, CancellationToken.None);
+        var instance = await Driver.StartAsync(Spec() with { Command = ["/bin/sh", "-c", "i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done; echo busy-done; sleep 600"], MemoryMb = 48, Cpus = 0.5 }, CancellationToken.None);
         await using (instance)
         {
+            // The limits the kernel enforces, read from the host side.
+            var cgroup = Path.Combine(Driver.Options.CgroupRoot, "{0}", Driver.Options.CgroupParent, instance.InstanceId, "{1}");
+            string Read(string controller, string file) => File.ReadAllText(string.Format(System.Globalization.CultureInfo.InvariantCulture, cgroup, controller, file)).Trim();
+            Assert.Equal((48L * 1024 * 1024).ToString(System.Globalization.CultureInfo.InvariantCulture), Read("memory", "memory.limit_in_bytes"));
+            Assert.Equal(Read("memory", "memory.limit_in_bytes"), Read("memory", "memory.memsw.limit_in_bytes"));
+            Assert.Equal("50000", Read("cpu", "cpu.cfs_quota_us"));
+            Assert.Equal("100000", Read("cpu", "cpu.cfs_period_us"));
+            Assert.Equal(Driver.Options.PidsLimit.ToString(System.Globalization.CultureInfo.InvariantCulture), Read("pids", "pids.max"));
+
             TimeSpan cpu;
             var deadline = DateTime.UtcNow.AddMinutes(1);
             do

@@ -80,6 +80,7 @@ public sealed class HostNetwork
     /// <summary>Makes the instance's netns and veth pair; returns the slot (its addresses).</summary>
     public async Task<VethSlot> CreateAsync(string instanceId, CancellationToken cancellationToken)
     {
+        cancellationToken.ThrowIfCancellationRequested();
         var netns = _plan.NetnsName(instanceId);
         var netnsMade = false;
         for (var attempt = 0; ; attempt++)
@@ -95,7 +96,8 @@ public sealed class HostNetwork
             host.Append(CultureInfo.InvariantCulture, $"link set dev {slot.HostLink} alias {instanceId} addrgenmode none\n");
             host.Append(CultureInfo.InvariantCulture, $"addr add {slot.HostAddress}/30 dev {slot.HostLink}\n");
             host.Append(CultureInfo.InvariantCulture, $"link set dev {slot.HostLink} up\n");
-            var result = await Tool.RunAsync(_ip, ["-batch", "-"], host.ToString(), cancellationToken);
+            // Not cancelled midway: a half-made network would leak its slot; the caller checks the token after.
+            var result = await Tool.RunAsync(_ip, ["-batch", "-"], host.ToString(), CancellationToken.None);
             netnsMade |= File.Exists(NetnsPath(instanceId));
             if (!result.Succeeded)
             {
@@ -114,7 +116,7 @@ public sealed class HostNetwork
             try
             {
                 // Forwarding off on the host end even if the host forwards elsewhere (per-interface check on input).
-                await File.WriteAllTextAsync($"/proc/sys/net/ipv4/conf/{slot.HostLink}/forwarding", "0", cancellationToken);
+                File.WriteAllText($"/proc/sys/net/ipv4/conf/{slot.HostLink}/forwarding", "0");
                 // Inside: ioctls from a thread that joins the netns, instead of a second ip spawn.
                 NetNamespace.ConfigureInterface(NetnsPath(instanceId), "eth0", slot.SandboxAddress, 30, _plan.ServiceAddress, slot.HostAddress);
             }

@@ -79,6 +79,7 @@ public sealed class OciSandboxDriver : ISandboxDriver
             {
                 instance.Veth = await Network.CreateAsync(id, cancellationToken);
                 netns = Network.NetnsPath(id);
+                cancellationToken.ThrowIfCancellationRequested();
             }
 
             var configPath = Path.Combine(bundle, "config.json");
