@@ -447,13 +447,17 @@ internal sealed class ObjectStore
 
         var stored = ListParts(bucket, upload).ToDictionary(p => p.PartNumber);
         var chosen = new List<PartEntry>(requested.Count);
+        for (var i = 1; i < requested.Count; i++)
+        {
+            if (requested[i].PartNumber <= requested[i - 1].PartNumber)
+            {
+                throw new S3Exception(400, "InvalidPartOrder", $"The list of parts was not in ascending order: part {requested[i].PartNumber} follows part {requested[i - 1].PartNumber}.");
+            }
+        }
+
         for (var i = 0; i < requested.Count; i++)
         {
             var (number, etag) = requested[i];
-            if (i > 0 && number <= requested[i - 1].PartNumber)
-            {
-                throw new S3Exception(400, "InvalidPartOrder", $"The list of parts was not in ascending order: part {number} follows part {requested[i - 1].PartNumber}.");
-            }
 
             if (!stored.TryGetValue(number, out var part) || !string.Equals(part.ETag, etag.Trim('"'), StringComparison.OrdinalIgnoreCase))
             {

@@ -135,6 +135,13 @@ internal sealed partial class S3Handler
         }
 
         response.StatusCode = error.Status;
+        if (context.Request.Headers.Expect.ToString().Contains("100-continue", StringComparison.OrdinalIgnoreCase))
+        {
+            // A client told "no" instead of "100 Continue" may never send the body it announced; were the
+            // connection kept, the next request's first bytes would be taken for that body.
+            response.Headers.Connection = "close";
+        }
+
         if (HttpMethods.IsHead(context.Request.Method))
         {
             response.Headers["x-amz-error-code"] = error.Code;

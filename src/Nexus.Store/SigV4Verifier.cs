@@ -114,6 +114,11 @@ public sealed class SigV4Verifier
             return VerifyPresigned(method, rawPath, rawQuery, headers, payloadHash);
         }
 
+        if (rawQuery.Contains("AWSAccessKeyId=", StringComparison.Ordinal))
+        {
+            return SigV4Result.Fail(S3Errors.InvalidRequest("Signature Version 2 presigned URLs are not supported; presign with Signature Version 4 (boto3: Config(signature_version=\"s3v4\"))."));
+        }
+
         return SigV4Result.Fail(S3Errors.AccessDenied("anonymous requests are not allowed; sign the request with AWS Signature Version 4."));
     }
 

@@ -1,0 +1,119 @@
+"""Drives the Nexus store with Debian's boto3 (the baseline sandboxes' client); exits non-zero on the first mismatch."""
+import hashlib
+import os
+import sys
+import urllib.error
+import urllib.request
+
+import boto3
+import botocore.exceptions
+from botocore.config import Config
+
+endpoint = os.environ["NEXUS_S3_ENDPOINT"]
+bucket = os.environ["NEXUS_TEST_BUCKET"]
+
+
+def client(secret=None):
+    return boto3.client(
+        "s3",
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id=os.environ["NEXUS_TEST_KEY"],
+        aws_secret_access_key=secret or os.environ["NEXUS_TEST_SECRET"],
+        config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1}),
+    )
+
+
+def error_code(call):
+    try:
+        call()
+    except botocore.exceptions.ClientError as e:
+        return e.response["Error"]["Code"]
+    raise AssertionError("expected an error")
+
+
+def check(label, actual, expected):
+    if actual != expected:
+        print(f"FAIL {label}: expected {expected!r}, got {actual!r}")
+        sys.exit(1)
+    print(f"ok {label}")
+
+
+s3 = client()
+s3.create_bucket(Bucket=bucket)
+check("head_bucket", s3.head_bucket(Bucket=bucket)["ResponseMetadata"]["HTTPStatusCode"], 200)
+check("location", s3.get_bucket_location(Bucket=bucket).get("LocationConstraint"), None)
+
+odd = "dir/a+b c&d=e?ü~%.txt"
+s3.put_object(Bucket=bucket, Key=odd, Body=b"hello boto3", ContentType="text/plain", Metadata={"owner": "nexus"})
+got = s3.get_object(Bucket=bucket, Key=odd)
+check("get body", got["Body"].read(), b"hello boto3")
+check("content type", got["ContentType"], "text/plain")
+check("metadata", got["Metadata"], {"owner": "nexus"})
+check("etag", got["ETag"], '"' + hashlib.md5(b"hello boto3").hexdigest() + '"')
+check("range", s3.get_object(Bucket=bucket, Key=odd, Range="bytes=-6")["Body"].read(), b" boto3")
+check("head missing", error_code(lambda: s3.head_object(Bucket=bucket, Key="nope")), "404")
+check("get missing", error_code(lambda: s3.get_object(Bucket=bucket, Key="nope")), "NoSuchKey")
+check("if-none-match", error_code(lambda: s3.get_object(Bucket=bucket, Key=odd, IfNoneMatch=got["ETag"])), "304")
+
+for i in range(5):
+    s3.put_object(Bucket=bucket, Key=f"list/{i}/x", Body=b"x")
+    s3.put_object(Bucket=bucket, Key=f"list/f{i}", Body=b"x")
+pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix="list/", Delimiter="/", PaginationConfig={"PageSize": 3})
+prefixes, keys = [], []
+for page in pages:
+    prefixes += [p["Prefix"] for p in page.get("CommonPrefixes", [])]
+    keys += [o["Key"] for o in page.get("Contents", [])]
+check("paginated prefixes", prefixes, [f"list/{i}/" for i in range(5)])
+check("paginated keys", keys, [f"list/f{i}" for i in range(5)])
+v1 = s3.list_objects(Bucket=bucket, Prefix="dir/")
+check("list v1 odd key (encoding-type=url)", [o["Key"] for o in v1["Contents"]], [odd])
+
+deleted = s3.delete_objects(Bucket=bucket, Delete={"Objects": [{"Key": f"list/f{i}"} for i in range(5)]})
+check("delete_objects", sorted(d["Key"] for d in deleted["Deleted"]), [f"list/f{i}" for i in range(5)])
+
+s3.copy_object(Bucket=bucket, Key="copied", CopySource={"Bucket": bucket, "Key": odd})
+check("copy", s3.get_object(Bucket=bucket, Key="copied")["Body"].read(), b"hello boto3")
+
+part = os.urandom(5 * 1024 * 1024)
+mpu = s3.create_multipart_upload(Bucket=bucket, Key="mpu")
+e1 = s3.upload_part(Bucket=bucket, Key="mpu", UploadId=mpu["UploadId"], PartNumber=1, Body=part)["ETag"]
+e2 = s3.upload_part(Bucket=bucket, Key="mpu", UploadId=mpu["UploadId"], PartNumber=2, Body=b"tail")["ETag"]
+check("invalid part order", error_code(lambda: s3.complete_multipart_upload(
+    Bucket=bucket, Key="mpu", UploadId=mpu["UploadId"],
+    MultipartUpload={"Parts": [{"PartNumber": 2, "ETag": e2}, {"PartNumber": 1, "ETag": e1}]})), "InvalidPartOrder")
+check("no such upload", error_code(lambda: s3.upload_part(Bucket=bucket, Key="mpu", UploadId="0" * 32, PartNumber=1, Body=b"x")), "NoSuchUpload")
+done = s3.complete_multipart_upload(Bucket=bucket, Key="mpu", UploadId=mpu["UploadId"],
+                                    MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": e1}, {"PartNumber": 2, "ETag": e2}]})
+digests = hashlib.md5(bytes.fromhex(e1.strip('"')) + bytes.fromhex(e2.strip('"'))).hexdigest()
+check("multipart etag", done["ETag"], f'"{digests}-2"')
+check("multipart body", hashlib.sha256(s3.get_object(Bucket=bucket, Key="mpu")["Body"].read()).hexdigest(), hashlib.sha256(part + b"tail").hexdigest())
+
+big = os.urandom(9 * 1024 * 1024)
+path = os.path.join(os.environ.get("TMPDIR", "/tmp"), f"nexus-boto3-{os.getpid()}.bin")
+with open(path, "wb") as f:
+    f.write(big)
+s3.upload_file(path, bucket, "transfer/big.bin")
+s3.download_file(bucket, "transfer/big.bin", path + ".out")
+with open(path + ".out", "rb") as f:
+    check("s3transfer round trip", hashlib.sha256(f.read()).hexdigest(), hashlib.sha256(big).hexdigest())
+os.remove(path)
+os.remove(path + ".out")
+
+# botocore 1.29 presigns with Signature Version 2 unless told s3v4; the store speaks SigV4 only and says so.
+v2_url = s3.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": odd}, ExpiresIn=300)
+try:
+    urllib.request.urlopen(v2_url)
+    check("presigned v2 refused", "served", "refused")
+except urllib.error.HTTPError as e:
+    check("presigned v2 refused", (e.code, b"Signature Version 2" in e.read()), (400, True))
+v4 = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id=os.environ["NEXUS_TEST_KEY"],
+                  aws_secret_access_key=os.environ["NEXUS_TEST_SECRET"],
+                  config=Config(signature_version="s3v4", s3={"addressing_style": "path"}))
+url = v4.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": odd}, ExpiresIn=300)
+check("presigned v4 get", urllib.request.urlopen(url).read(), b"hello boto3")
+
+check("wrong secret", error_code(lambda: client("wrong-secret").list_buckets()), "SignatureDoesNotMatch")
+check("bucket not empty", error_code(lambda: s3.delete_bucket(Bucket=bucket)), "BucketNotEmpty")
+check("invalid bucket name", error_code(lambda: s3.create_bucket(Bucket="no_underscores")), "InvalidBucketName")
+print("boto3: all checks passed")
