@@ -9,6 +9,7 @@ module turns that answer into exactly what botocore would have returned.
 """
 
 import os
+import sys
 import _thread
 
 from botocore.errorfactory import s3_exceptions
@@ -60,6 +61,13 @@ def _get_transport():
                 import nexus_channel
                 _transport = nexus_channel.connect_from_env()
     return _transport
+
+
+def channel_errors():
+    """The channel's failure classes, for except clauses (empty until the channel is loaded)."""
+    channel = sys.modules.get('nexus_channel')
+    error = getattr(channel, 'ChannelError', None)
+    return (error,) if error is not None else ()
 
 
 def _set_transport(transport):
@@ -346,7 +354,12 @@ class S3(BaseClient):
             wire_operation = 'ListObjectsV2'
             if 'Marker' in wire:
                 wire['StartAfter'] = wire.pop('Marker')
-        response = _get_transport().call(wire_operation, wire, body)
+        try:
+            response = _get_transport().call(wire_operation, wire, body)
+        except channel_errors() as e:
+            # The host end is gone or broke the protocol: what botocore raises when its connection drops.
+            from botocore.exceptions import ConnectionClosedError
+            raise ConnectionClosedError(endpoint_url=f'{self.meta.endpoint_url} (Nexus channel: {e})') from e
         status = response.status
         meta = response.meta if response.meta is not None else {}
         if status >= 300:

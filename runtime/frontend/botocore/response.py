@@ -4,7 +4,7 @@
 
 from io import IOBase
 
-from botocore.exceptions import IncompleteReadError
+from botocore.exceptions import IncompleteReadError, ResponseStreamingError
 
 
 class StreamingBody(IOBase):
@@ -31,10 +31,12 @@ class StreamingBody(IOBase):
             return False
 
     def read(self, amt=None):
-        if amt is None:
-            chunk = self._raw_stream.read()
-        else:
-            chunk = self._read_amount(amt)
+        from botocore.client import channel_errors
+        try:
+            chunk = self._raw_stream.read() if amt is None else self._read_amount(amt)
+        except channel_errors() as e:
+            # As botocore reports a connection that breaks mid-body.
+            raise ResponseStreamingError(error=e) from e
         self._amount_read += len(chunk)
         if amt is None or (not chunk and amt > 0):
             self._verify_content_length()

@@ -209,6 +209,28 @@ class ErrorMappingTests(FrontendTestCase):
         self.assertEqual(str(caught.exception), 'An error occurred (503) when calling the HeadObject operation '
                          '(reached max retries: 4): Service Unavailable')
 
+    def test_channel_failures_surface_as_botocore_connection_errors(self):
+        import types
+        from botocore.exceptions import ConnectionClosedError, ResponseStreamingError
+        channel = types.ModuleType('nexus_channel')
+        channel.ChannelError = type('ChannelError', (Exception,), {})
+        sys.modules['nexus_channel'] = channel
+        try:
+            def broken(*args):
+                raise channel.ChannelError('host closed the channel')
+            self.transport._HeadObject = broken
+            with self.assertRaises(ConnectionClosedError) as caught:
+                self.s3.head_object(Bucket='bucket', Key='k')
+            self.assertIn('host closed the channel', str(caught.exception))
+
+            self.transport.put('bucket', 'k', b'abc')
+            body = self.s3.get_object(Bucket='bucket', Key='k')['Body']
+            body._raw_stream.read = broken
+            with self.assertRaises(ResponseStreamingError):
+                body.read()
+        finally:
+            del sys.modules['nexus_channel']
+
     def test_client_error_pickles_as_base_class(self):
         with self.assertRaises(ClientError) as caught:
             self.s3.get_object(Bucket='bucket', Key='missing')
