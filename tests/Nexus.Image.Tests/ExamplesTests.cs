@@ -67,7 +67,14 @@ public sealed class ExamplesTests : IAsyncLifetime
 
     [RealClientsTheory]
     [MemberData(nameof(Examples))]
-    public async Task ExampleRunsWithOnlyItsManifestGrants(string name)
+    public Task ExampleRunsWithOnlyItsManifestGrants(string name) => RunExampleAsync(name, rootfs: null);
+
+    [RealClientsTheory(root: true)]
+    [MemberData(nameof(Examples))]
+    public async Task ExampleRunsInsideTheImageAsNobody(string name) =>
+        await RunExampleAsync(name, (await ImageIntegrationTests.EnsureImageAsync()).RootfsPath);
+
+    private async Task RunExampleAsync(string name, string? rootfs)
     {
         await SeedAsync();
         var folder = Path.Combine(HostRequirements.RepoRoot, "examples", name);
@@ -94,6 +101,11 @@ public sealed class ExamplesTests : IAsyncLifetime
             ["CHECK_ACCESS_KEY"] = AdminKey,
             ["CHECK_SECRET_KEY"] = AdminSecret,
         };
+        if (rootfs is not null)
+        {
+            environment["IMAGE_ROOTFS"] = rootfs;
+        }
+
         var (exitCode, output, errors) = await Run.ProgramWithStreamsAsync(
             HostRequirements.DebianPython,
             [Path.Combine(HostRequirements.RepoRoot, "tests", "Nexus.Image.Tests", "invoke_example.py"), Path.Combine(HostRequirements.RepoRoot, "runtime"), folder, manifest.Handler],
@@ -133,11 +145,11 @@ public sealed class ExamplesTests : IAsyncLifetime
     }
 }
 
-/// <summary>A theory that needs Debian's python3-boto3 and the AWS CLI, skipping with the reason otherwise.</summary>
+/// <summary>A theory that needs Debian's python3-boto3 and the AWS CLI (and root if asked), skipping with the reason otherwise.</summary>
 public sealed class RealClientsTheoryAttribute : TheoryAttribute
 {
-    public RealClientsTheoryAttribute()
+    public RealClientsTheoryAttribute(bool root = false)
     {
-        Skip = HostRequirements.Missing(debianBoto3: true, awsCli: true);
+        Skip = HostRequirements.Missing(root: root, debianBoto3: true, awsCli: true);
     }
 }

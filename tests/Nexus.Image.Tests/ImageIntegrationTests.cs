@@ -89,7 +89,8 @@ public sealed class ImageIntegrationTests
         Assert.Contains(listed, i => i.Kind == CachedImageKind.Base && i.IsCurrent);
     }
 
-    private static async Task<FunctionImage> EnsureImageAsync()
+    /// <summary>The real image, built (or found in the shared cache) once per test run.</summary>
+    internal static async Task<FunctionImage> EnsureImageAsync()
     {
         await s_once.WaitAsync();
         try
