@@ -164,7 +164,7 @@ public sealed class OciSandboxDriver : ISandboxDriver
             }
         }
 
-        problems.AddRange(RemoveCgroups(instance.Cgroup.ControllerDirectories()));
+        problems.AddRange(await RemoveCgroupsAsync(instance.Cgroup.ControllerDirectories()));
         try
         {
             await Network.RemoveAsync(id, instance.Veth);
@@ -210,7 +210,7 @@ public sealed class OciSandboxDriver : ISandboxDriver
             .Select(c => Path.Combine(c, _options.CgroupParent))
             .Where(Directory.Exists)
             .SelectMany(parent => Directory.EnumerateDirectories(parent, prefix + "*"));
-        RemoveCgroups(cgroups, killTasks: true);
+        await RemoveCgroupsAsync(cgroups, killTasks: true);
 
         await Network.RemoveLeftoversAsync(prefix);
 
@@ -220,7 +220,7 @@ public sealed class OciSandboxDriver : ISandboxDriver
         }
     }
 
-    private static List<string> RemoveCgroups(IEnumerable<string> directories, bool killTasks = false)
+    private static async Task<List<string>> RemoveCgroupsAsync(IEnumerable<string> directories, bool killTasks = false)
     {
         var problems = new List<string>();
         foreach (var dir in directories.Where(Directory.Exists))
@@ -240,7 +240,7 @@ public sealed class OciSandboxDriver : ISandboxDriver
                 catch (IOException) when (attempt < 50)
                 {
                     // EBUSY while the last killed task is still exiting.
-                    Thread.Sleep(10);
+                    await Task.Delay(10);
                 }
                 catch (IOException e)
                 {
