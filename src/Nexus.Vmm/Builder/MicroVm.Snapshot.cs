@@ -102,7 +102,7 @@ public sealed partial class MicroVm
         };
         var ownsKvm = kvm is null;
         kvm ??= new KvmSystem();
-        var vm = new MicroVm(config, kvm);
+        var vm = new MicroVm(config, kvm, System.Diagnostics.Stopwatch.GetTimestamp());
         if (ownsKvm)
         {
             vm._owned.Add(kvm);

@@ -25,9 +25,9 @@ public sealed partial class MicroVm : IDisposable
     private bool _started;
     private bool _disposed;
 
-    private MicroVm(VmConfig config, KvmSystem kvm)
+    private MicroVm(VmConfig config, KvmSystem kvm, long createdTimestamp)
     {
-        _createdTimestamp = Stopwatch.GetTimestamp();
+        _createdTimestamp = createdTimestamp;
         Config = config;
         Kvm = kvm;
         Vm = new Vm(kvm);
@@ -69,13 +69,21 @@ public sealed partial class MicroVm : IDisposable
 
     private readonly List<Vcpu> _vcpus = [];
 
-    /// <summary>Creates a VM and loads the kernel for a fresh boot (Firecracker's build_microvm_for_boot).</summary>
-    public static MicroVm Boot(VmConfig config, KvmSystem? kvm = null)
+    /// <summary>
+    /// Creates a VM and loads the kernel for a fresh boot (Firecracker's build_microvm_for_boot).
+    /// <paramref name="startTimestamp"/> (Stopwatch) is where boot timings count from; default: now.
+    /// </summary>
+    public static MicroVm Boot(VmConfig config, KvmSystem? kvm = null, long startTimestamp = 0)
     {
+        if (startTimestamp == 0)
+        {
+            startTimestamp = Stopwatch.GetTimestamp();
+        }
+
         Validate(config);
         var ownsKvm = kvm is null;
         kvm ??= new KvmSystem();
-        var vm = new MicroVm(config, kvm);
+        var vm = new MicroVm(config, kvm, startTimestamp);
         if (ownsKvm)
         {
             vm._owned.Add(kvm);
