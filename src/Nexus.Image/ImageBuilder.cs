@@ -174,6 +174,8 @@ public sealed class ImageBuilder
     /// </summary>
     public async Task<IReadOnlyList<CachedImage>> PruneAsync(CancellationToken cancellationToken)
     {
+        // Throws when the runtime files are missing: without current hashes everything would look unused.
+        ComputeHashes();
         Directory.CreateDirectory(_options.CacheDirectory);
         using var cacheLock = await CacheLock.AcquireAsync(Path.Combine(_options.CacheDirectory, LockFileName), null, cancellationToken);
         await HostTools.RemoveTreeAsync(TempDirectory);

@@ -103,6 +103,21 @@ public sealed class ImageCacheTests : IDisposable
     }
 
     [Fact]
+    public async Task PruneWithoutRuntimeFilesRemovesNothing()
+    {
+        var image = await Builder().EnsureAsync(null, CancellationToken.None);
+        var noRuntime = new ImageBuilder(
+            new ImageOptions { CacheDirectory = _cache.Path, RuntimeSourceDirectory = _outside.Path, Mirror = "http://deb.example/debian" },
+            FakeDebootstrapAsync,
+            () => null,
+            _cache.Path);
+
+        await Assert.ThrowsAsync<ImageBuildException>(() => noRuntime.PruneAsync(CancellationToken.None));
+        Assert.True(Directory.Exists(image.RootfsPath));
+        Assert.Equal(2, noRuntime.ListCached().Count);
+    }
+
+    [Fact]
     public async Task AFailedBuildLeavesNothingAndTheNextBuildWorks()
     {
         var failing = Builder((rootfs, _, _, _) =>
