@@ -145,6 +145,10 @@ public sealed class NexusNode : INodeOperations, IAsyncDisposable
         _pool.Waiting,
         _pool.Status());
 
+    /// <summary>Memory and CPU time of a live instance's sandbox, or null when it no longer runs.</summary>
+    public (SandboxMemory Memory, TimeSpan Cpu)? ReadInstanceUsage(string instanceId) =>
+        _pool.FindSandbox(instanceId) is { } sandbox ? (sandbox.ReadMemory(), sandbox.ReadCpuTime()) : null;
+
     public string ScrapeMetrics() => _exporter.Scrape();
 
     public string? VerifySignature(HttpRequest request, string payloadSha256Hex)

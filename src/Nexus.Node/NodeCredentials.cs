@@ -26,6 +26,11 @@ public sealed record KeyPair(string AccessKeyId, string SecretAccessKey)
     /// </summary>
     public static KeyPair LoadOrCreateAdmin(string path)
     {
+        if (!OperatingSystem.IsLinux())
+        {
+            throw new PlatformNotSupportedException("the Nexus node runs on Linux only");
+        }
+
         if (File.Exists(path))
         {
             var mode = File.GetUnixFileMode(path);

@@ -172,6 +172,15 @@ public sealed class InstancePool : IAsyncDisposable
         return Task.WhenAll(all);
     }
 
+    /// <summary>The sandbox of a live instance (for measurement), or null when no such instance runs.</summary>
+    public ISandboxInstance? FindSandbox(string instanceId)
+    {
+        lock (_lock)
+        {
+            return _functions.Values.SelectMany(f => f.Instances).FirstOrDefault(i => i.Id == instanceId)?.Sandbox;
+        }
+    }
+
     /// <summary>Stops instances idle for longer than the keep-alive; returns how many.</summary>
     public int ReapIdle()
     {
@@ -255,7 +264,7 @@ public sealed class InstancePool : IAsyncDisposable
             Task[] pending;
             lock (_lock)
             {
-                pending = [.. _functions.Values.SelectMany(f => f.Instances).Select(i => i.Stopped.Task), .. _stopping.Values];
+                pending = [.. _functions.Values.SelectMany(f => f.Instances).Select(i => i.Stopped.Task).Concat(_stopping.Values).Where(t => !t.IsCompleted)];
             }
 
             if (pending.Length == 0)
@@ -709,7 +718,9 @@ public sealed class InstancePool : IAsyncDisposable
 
     private void BeginStop(Instance instance, string reason)
     {
-        _stopping[instance] = StopAsync(instance, reason);
+        var stop = StopAsync(instance, reason);
+        _stopping[instance] = stop;
+        _ = stop.ContinueWith(_ => _stopping.TryRemove(instance, out Task? _), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
     }
 
     private async Task StopAsync(Instance instance, string reason)
@@ -738,7 +749,6 @@ public sealed class InstancePool : IAsyncDisposable
         finally
         {
             instance.Stopped.TrySetResult();
-            _stopping.TryRemove(instance, out _);
         }
     }
 
@@ -751,9 +761,9 @@ public sealed class InstancePool : IAsyncDisposable
     private async Task ReapLoopAsync()
     {
         var period = TimeSpan.FromTicks(Math.Clamp(_options.KeepAlive.Ticks / 4, TimeSpan.FromMilliseconds(50).Ticks, TimeSpan.FromSeconds(30).Ticks));
-        using var timer = new PeriodicTimer(period, _time);
-        while (await timer.WaitForNextTickAsync(_shutdown.Token))
+        while (!_shutdown.IsCancellationRequested)
         {
+            await Task.Delay(period, _time, _shutdown.Token);
             ReapIdle();
         }
     }

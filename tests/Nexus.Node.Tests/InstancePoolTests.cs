@@ -1,0 +1,387 @@
+// Copyright (c) Nexus contributors.
+// Licensed under the MIT license.
+
+using System.Text;
+using System.Text.Json;
+using Nexus.Node.Invocations;
+using Nexus.Node.Pool;
+using Nexus.Sandbox;
+
+namespace Nexus.Node.Tests;
+
+public sealed class InstancePoolTests
+{
+    private static string ErrorType(InvocationOutcome outcome)
+    {
+        using var doc = JsonDocument.Parse(outcome.Result.Payload);
+        return doc.RootElement.GetProperty("errorType").GetString()!;
+    }
+
+    private static string ErrorMessage(InvocationOutcome outcome)
+    {
+        using var doc = JsonDocument.Parse(outcome.Result.Payload);
+        return doc.RootElement.GetProperty("errorMessage").GetString()!;
+    }
+
+    [Fact]
+    public async Task SequentialInvocationsReuseOneWarmInstance()
+    {
+        await using var f = new PoolFixture();
+        var fn = PoolFixture.Function();
+        var first = await f.InvokeAsync(fn, """{"a":1}""");
+        var second = await f.InvokeAsync(fn, """{"a":2}""");
+
+        Assert.True(first.ColdStart);
+        Assert.False(second.ColdStart);
+        Assert.Equal(first.InstanceId, second.InstanceId);
+        Assert.Equal("""{"a":2}""", Encoding.UTF8.GetString(second.Result.Payload.Span));
+        Assert.Single(f.Driver.Started);
+        Assert.Equal("success", second.Outcome);
+    }
+
+    [Fact]
+    public async Task SpecCarriesTheContractEnvironmentAndLimits()
+    {
+        await using var f = new PoolFixture();
+        var fn = PoolFixture.Function(memory: 256) with
+        {
+            Manifest = PoolFixture.Function().Manifest with { MemoryMb = 256, Cpus = 0.5, Environment = new Dictionary<string, string> { ["INPUT_KEY"] = "k" } },
+        };
+        await f.InvokeAsync(fn);
+        var spec = Assert.Single(f.Driver.Started).Spec;
+        Assert.Equal(["python3", "-m", "nexus_runtime"], spec.Command);
+        Assert.Equal("/var/task", spec.WorkingDirectory);
+        Assert.Equal("/var/task", spec.ReadOnlyMounts["/code/f"]);
+        Assert.Equal("/rootfs", spec.RootfsPath);
+        Assert.Equal(256, spec.MemoryMb);
+        Assert.Equal(0.5, spec.Cpus);
+        Assert.Equal("/opt/nexus/runtime", spec.Environment["PYTHONPATH"]);
+        Assert.Equal("baseline", spec.Environment["NEXUS_IO"]);
+        Assert.Equal("handler.handler", spec.Environment["_HANDLER"]);
+        Assert.Equal("/var/task", spec.Environment["LAMBDA_TASK_ROOT"]);
+        Assert.Equal("f", spec.Environment["AWS_LAMBDA_FUNCTION_NAME"]);
+        Assert.Equal("256", spec.Environment["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"]);
+        Assert.Equal("$LATEST", spec.Environment["AWS_LAMBDA_FUNCTION_VERSION"]);
+        Assert.Equal("us-east-1", spec.Environment["AWS_REGION"]);
+        Assert.Equal("us-east-1", spec.Environment["AWS_DEFAULT_REGION"]);
+        Assert.Equal("k", spec.Environment["INPUT_KEY"]);
+        Assert.Equal("1", spec.Environment["FAKE_TRANSPORT"]);
+    }
+
+    [Fact]
+    public async Task ConcurrentInvocationsScaleOut()
+    {
+        await using var f = new PoolFixture();
+        var release = new TaskCompletionSource();
+        var arrived = 0;
+        f.Transports.Handler = async (inv, _, ct) =>
+        {
+            Interlocked.Increment(ref arrived);
+            await release.Task.WaitAsync(ct);
+            return new InvocationResult(inv.Payload.ToArray(), null);
+        };
+        var fn = PoolFixture.Function();
+        var calls = Enumerable.Range(0, 3).Select(_ => f.InvokeAsync(fn)).ToArray();
+        while (Volatile.Read(ref arrived) < 3)
+        {
+            await Task.Delay(10);
+        }
+
+        Assert.Equal(3, f.Driver.Started.Count);
+        Assert.Equal(3, f.Pool.Status().Single().Busy);
+        release.SetResult();
+        var outcomes = await Task.WhenAll(calls);
+        Assert.All(outcomes, o => Assert.True(o.ColdStart));
+        Assert.Equal(3, outcomes.Select(o => o.InstanceId).Distinct().Count());
+        Assert.Equal(3, f.Pool.Status().Single().Idle);
+    }
+
+    [Fact]
+    public async Task BeyondTheFunctionLimitInvocationsQueueAndReuseTheInstance()
+    {
+        await using var f = new PoolFixture(new PoolOptions { MaxInstancesPerFunction = 1 });
+        var release = new TaskCompletionSource();
+        var gate = new SemaphoreSlim(0);
+        f.Transports.Handler = async (inv, _, ct) =>
+        {
+            gate.Release();
+            await release.Task.WaitAsync(ct);
+            return new InvocationResult(inv.Payload.ToArray(), null);
+        };
+        var fn = PoolFixture.Function();
+        var first = f.InvokeAsync(fn);
+        await gate.WaitAsync();
+        var second = f.InvokeAsync(fn);
+        while (f.Pool.Waiting == 0)
+        {
+            await Task.Delay(10);
+        }
+
+        Assert.Equal(1, f.Pool.Status().Single().Waiting);
+        release.SetResult();
+        var (a, b) = (await first, await second);
+        Assert.Single(f.Driver.Started);
+        Assert.True(a.ColdStart);
+        Assert.False(b.ColdStart);
+        Assert.Equal(a.InstanceId, b.InstanceId);
+    }
+
+    [Fact]
+    public async Task QueuedInvocationIsThrottledAfterItsTimeout()
+    {
+        await using var f = new PoolFixture(new PoolOptions { MaxInstancesPerFunction = 1 });
+        var release = new TaskCompletionSource();
+        var started = new TaskCompletionSource();
+        f.Transports.Handler = async (inv, _, ct) =>
+        {
+            started.TrySetResult();
+            await release.Task.WaitAsync(ct);
+            return new InvocationResult(inv.Payload.ToArray(), null);
+        };
+        var slow = PoolFixture.Function(timeoutSeconds: 30);
+        var first = f.InvokeAsync(slow);
+        await started.Task;
+        var quick = PoolFixture.Function(timeoutSeconds: 1);
+        var e = await Assert.ThrowsAsync<ThrottledException>(() => f.InvokeAsync(quick));
+        Assert.Contains("concurrency limit", e.Message, StringComparison.Ordinal);
+        Assert.Equal(0, f.Pool.Waiting);
+        release.SetResult();
+        Assert.Equal("success", (await first).Outcome);
+        Assert.Contains("nexus_invocations_total{function=\"f\",outcome=\"throttled\"} 1", f.Exporter.Scrape(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task NodeLimitEvictsTheIdleInstanceOfAnotherFunction()
+    {
+        await using var f = new PoolFixture(new PoolOptions { MaxInstancesPerNode = 1 });
+        var a = await f.InvokeAsync(PoolFixture.Function("a"));
+        var b = await f.InvokeAsync(PoolFixture.Function("b"));
+        Assert.True(b.ColdStart);
+        Assert.NotEqual(a.InstanceId, b.InstanceId);
+        var status = f.Pool.Status();
+        Assert.Equal("b", Assert.Single(status).Function);
+        while (f.Driver.Running > 1)
+        {
+            await Task.Delay(10);
+        }
+
+        Assert.True(f.Driver.Started.First().Stopped);
+    }
+
+    [Fact]
+    public async Task IdleInstancesAreReapedAfterKeepAliveOnly()
+    {
+        await using var f = new PoolFixture(new PoolOptions { KeepAlive = TimeSpan.FromMinutes(10) });
+        await f.InvokeAsync(PoolFixture.Function());
+        Assert.Equal(0, f.Pool.ReapIdle());
+        Assert.Equal(1, f.Pool.Status().Single().Idle);
+
+        await using var g = new PoolFixture(new PoolOptions { KeepAlive = TimeSpan.FromMilliseconds(100) });
+        await g.InvokeAsync(PoolFixture.Function());
+        await Task.Delay(300);
+        g.Pool.ReapIdle();
+        Assert.Empty(g.Pool.Status());
+        while (g.Driver.Running > 0)
+        {
+            await Task.Delay(10);
+        }
+
+        Assert.True(Assert.Single(g.Driver.Started).Stopped);
+        Assert.Contains("nexus_instance_stops_total{function=\"f\",reason=\"keep_alive\"} 1", g.Exporter.Scrape(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task TimeoutKillsTheInstanceAndTheNextCallGetsAFreshOne()
+    {
+        await using var f = new PoolFixture();
+        var hang = true;
+        f.Transports.Handler = async (inv, _, ct) =>
+        {
+            if (hang)
+            {
+                await Task.Delay(Timeout.Infinite, ct);
+            }
+
+            return new InvocationResult(inv.Payload.ToArray(), null);
+        };
+        var fn = PoolFixture.Function(timeoutSeconds: 1);
+        var timedOut = await f.InvokeAsync(fn);
+        Assert.Equal("timeout", timedOut.Outcome);
+        Assert.Equal("Sandbox.Timedout", ErrorType(timedOut));
+        Assert.EndsWith("Task timed out after 1.00 seconds", ErrorMessage(timedOut), StringComparison.Ordinal);
+        Assert.True(timedOut.Result.IsError);
+
+        hang = false;
+        var next = await f.InvokeAsync(fn);
+        Assert.Equal("success", next.Outcome);
+        Assert.True(next.ColdStart);
+        Assert.NotEqual(timedOut.InstanceId, next.InstanceId);
+        Assert.True(f.Driver.Started.First().Stopped);
+    }
+
+    [Fact]
+    public async Task OutOfMemoryIsReportedAndTheInstanceReplaced()
+    {
+        await using var f = new PoolFixture();
+        var oom = true;
+        f.Transports.Handler = async (inv, t, ct) =>
+        {
+            if (oom)
+            {
+                t.Instance!.Exit(new SandboxExit(null, 9, OutOfMemory: true));
+                await Task.Delay(Timeout.Infinite, ct);
+            }
+
+            return new InvocationResult(inv.Payload.ToArray(), null);
+        };
+        var fn = PoolFixture.Function();
+        var failed = await f.InvokeAsync(fn);
+        Assert.Equal("oom", failed.Outcome);
+        Assert.Equal("Runtime.OutOfMemory", ErrorType(failed));
+        Assert.Contains("signal: killed", ErrorMessage(failed), StringComparison.Ordinal);
+
+        oom = false;
+        var next = await f.InvokeAsync(fn);
+        Assert.Equal("success", next.Outcome);
+        Assert.NotEqual(failed.InstanceId, next.InstanceId);
+    }
+
+    [Fact]
+    public async Task AnInstanceThatDiesMidInvocationFailsItAndNeverTakesAnother()
+    {
+        await using var f = new PoolFixture();
+        var die = true;
+        f.Transports.Handler = async (inv, t, ct) =>
+        {
+            if (die)
+            {
+                t.Instance!.Exit(new SandboxExit(1, null, false));
+                await Task.Delay(Timeout.Infinite, ct);
+            }
+
+            return new InvocationResult(inv.Payload.ToArray(), null);
+        };
+        var fn = PoolFixture.Function();
+        var failed = await f.InvokeAsync(fn);
+        Assert.Equal("crashed", failed.Outcome);
+        Assert.Equal("Runtime.ExitError", ErrorType(failed));
+        Assert.Contains("exit status 1", ErrorMessage(failed), StringComparison.Ordinal);
+        die = false;
+        var next = await f.InvokeAsync(fn);
+        Assert.NotEqual(failed.InstanceId, next.InstanceId);
+        Assert.Equal(2, f.Driver.Started.Count);
+    }
+
+    [Fact]
+    public async Task AnIdleInstanceThatDiesIsDropped()
+    {
+        await using var f = new PoolFixture();
+        var fn = PoolFixture.Function();
+        var first = await f.InvokeAsync(fn);
+        f.Driver.Started.First().Exit(new SandboxExit(0, null, false));
+        while (f.Pool.Status().Count > 0)
+        {
+            await Task.Delay(10);
+        }
+
+        var second = await f.InvokeAsync(fn);
+        Assert.True(second.ColdStart);
+        Assert.NotEqual(first.InstanceId, second.InstanceId);
+    }
+
+    [Fact]
+    public async Task InitErrorIsReturnedAsTheFunctionError()
+    {
+        await using var f = new PoolFixture();
+        f.Transports.ReadyOnAttach = false;
+        f.Transports.OnAttach = t =>
+        {
+            t.InitError = InvocationResult.Error("Runtime.ImportModuleError", "Unable to import module 'handler': No module named 'nope'");
+            t.Instance!.Exit(new SandboxExit(1, null, false));
+        };
+        var outcome = await f.InvokeAsync(PoolFixture.Function());
+        Assert.Equal("init_error", outcome.Outcome);
+        Assert.Equal("Runtime.ImportModuleError", ErrorType(outcome));
+        Assert.Empty(f.Pool.Status());
+    }
+
+    [Fact]
+    public async Task HandlerErrorKeepsTheInstance()
+    {
+        await using var f = new PoolFixture();
+        f.Transports.Handler = (_, _, _) => Task.FromResult(InvocationResult.Error("ValueError", "bad input"));
+        var fn = PoolFixture.Function();
+        var a = await f.InvokeAsync(fn);
+        var b = await f.InvokeAsync(fn);
+        Assert.Equal("error", a.Outcome);
+        Assert.True(a.Result.IsError);
+        Assert.Equal(a.InstanceId, b.InstanceId);
+    }
+
+    [Fact]
+    public async Task StartFailureThrowsAndFreesTheSlot()
+    {
+        await using var f = new PoolFixture(new PoolOptions { MaxInstancesPerFunction = 1 });
+        f.Driver.FailStart = new IOException("runc: boom");
+        var e = await Assert.ThrowsAsync<SandboxStartException>(() => f.InvokeAsync(PoolFixture.Function()));
+        Assert.Contains("runc: boom", e.Message, StringComparison.Ordinal);
+        f.Driver.FailStart = null;
+        Assert.Equal("success", (await f.InvokeAsync(PoolFixture.Function())).Outcome);
+    }
+
+    [Fact]
+    public async Task RetireStopsIdleInstancesAndNewRevisionGetsFreshOnes()
+    {
+        await using var f = new PoolFixture();
+        var v1 = PoolFixture.Function(revision: "r1");
+        var a = await f.InvokeAsync(v1);
+        var v2 = PoolFixture.Function(revision: "r2");
+        await f.Pool.RetireAsync("f", v2);
+        Assert.True(f.Driver.Started.First().Stopped);
+        var b = await f.InvokeAsync(v2);
+        Assert.True(b.ColdStart);
+        Assert.NotEqual(a.InstanceId, b.InstanceId);
+    }
+
+    [Fact]
+    public async Task LogTailHoldsStartEndReportAndHandlerOutput()
+    {
+        await using var f = new PoolFixture();
+        f.Transports.Handler = (inv, t, _) =>
+        {
+            t.Instance!.Spec.OnOutput!("hello from the handler", false);
+            return Task.FromResult(new InvocationResult(inv.Payload.ToArray(), null));
+        };
+        var outcome = await f.InvokeAsync(PoolFixture.Function());
+        var tail = Encoding.UTF8.GetString(outcome.LogTail);
+        Assert.Contains("START RequestId:", tail, StringComparison.Ordinal);
+        Assert.Contains("hello from the handler", tail, StringComparison.Ordinal);
+        Assert.Contains("END RequestId:", tail, StringComparison.Ordinal);
+        Assert.Contains("REPORT RequestId:", tail, StringComparison.Ordinal);
+        Assert.Contains("Init Duration:", tail, StringComparison.Ordinal);
+        Assert.Contains("Memory Size: 128 MB", tail, StringComparison.Ordinal);
+        var log = string.Join("\n", f.Logs.Tail("f", 100));
+        Assert.Contains("hello from the handler", log, StringComparison.Ordinal);
+        Assert.Contains(outcome.InstanceId, log, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task DisposeStopsEveryInstanceIncludingBusyOnes()
+    {
+        var f = new PoolFixture();
+        var started = new TaskCompletionSource();
+        await f.InvokeAsync(PoolFixture.Function("idle"));
+        f.Transports.Handler = async (_, _, ct) =>
+        {
+            started.TrySetResult();
+            await Task.Delay(Timeout.Infinite, ct);
+            throw new InvalidOperationException("unreachable");
+        };
+        var busy = f.InvokeAsync(PoolFixture.Function("busy"));
+        await started.Task;
+        await f.DisposeAsync();
+        Assert.All(f.Driver.Started, i => Assert.True(i.Stopped));
+        Assert.All(f.Transports.Created, t => Assert.True(t.Disposed));
+        Assert.Equal("crashed", (await busy).Outcome);
+    }
+}
