@@ -48,6 +48,38 @@ public sealed class SnapshotTests : IDisposable
     }
 
     [KvmFact]
+    public void NexusRegionIsNotInTheMemoryFileAndARestoreAttachesAPrefilledOne()
+    {
+        var state = Path.Combine(_dir, "nx.state");
+        var memory = Path.Combine(_dir, "nx.mem");
+        using (var vm = MicroVm.Boot(new VmConfig { KernelPath = TestGuests.Build("count"), MemoryMiB = 16, NexusRegionSize = 1 << 20 }))
+        {
+            var progress = new Progress();
+            vm.IoBus.Insert(0xe9, 4, progress);
+            vm.Memory.WriteU32(vm.NexusRegion!.GuestAddress, 0xdeadbeef);
+            vm.Start();
+            Assert.True(progress.WaitFor(1, s_timeout));
+            vm.Snapshot(state, memory);
+        }
+
+        Assert.Equal(16L << 20, new FileInfo(memory).Length);
+
+        // The backend fills a fresh region (prefetch) before the restored vCPUs start.
+        var prefilled = Nexus.Interop.Memory.CreateMemfd("prefetch", 1 << 20);
+        using (var backendView = Nexus.Interop.Memory.MapShared(prefilled, 1 << 20))
+        {
+            WriteU32(backendView, 0x1234abcd);
+        }
+
+        using var restored = MicroVm.Restore(state, memory, new RestoreOptions { NexusRegionMemfd = prefilled });
+        restored.IoBus.Insert(0xe9, 4, new Progress());
+        Assert.Equal(0x1234abcdu, restored.Memory.ReadU32(restored.NexusRegion!.GuestAddress));
+        restored.Start();
+        var exit = restored.WaitForExit(s_timeout);
+        Assert.True(exit is { Kind: VmExitKind.ExitPort, Code: 1 }, exit.ToString());
+    }
+
+    [KvmFact]
     public void PauseStopsProgressAndResumeContinues()
     {
         var progress = new Progress();
@@ -95,6 +127,12 @@ public sealed class SnapshotTests : IDisposable
         var exit = vm.WaitForExit(s_timeout);
         Assert.Equal(VmExitKind.Reboot, exit.Kind);
         Assert.Equal("bye", output.ToString());
+    }
+
+    private static unsafe void WriteU32(Nexus.Interop.SafeMemoryMapping mapping, uint value)
+    {
+        // SAFETY: the mapping is alive for this call and at least 4 bytes long.
+        BinaryPrimitives.WriteUInt32LittleEndian(new Span<byte>((void*)mapping.Address, 4), value);
     }
 
     /// <summary>Port 0xe9: records the values the counting guest reports.</summary>
