@@ -46,9 +46,11 @@ public sealed unsafe class HostChannel : IDisposable
     public HostChannel(ChannelOptions? options = null, string name = "nexus-channel")
     {
         Layout = new ChannelLayout(options ?? new ChannelOptions());
-        RegionFd = Memory.CreateMemfd(name, Layout.RegionSize);
+        RegionFd = Memory.CreateMemfd(name, Layout.RegionSize, MemfdFlags.CloseOnExec | MemfdFlags.AllowSealing);
         try
         {
+            // A sandbox holding fd 3 could otherwise ftruncate the region and make the host fault on its mapping.
+            Memory.Seal(RegionFd, MemfdSeals.Shrink | MemfdSeals.Grow | MemfdSeals.Seal);
             _mapping = Memory.MapShared(RegionFd, Layout.RegionSize);
             var added = false;
             _mapping.DangerousAddRef(ref added);

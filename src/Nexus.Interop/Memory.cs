@@ -44,6 +44,17 @@ public enum MemoryAdvice
     DontDump = 16,
 }
 
+/// <summary>File seals (F_SEAL_*) for memfds.</summary>
+[Flags]
+public enum MemfdSeals
+{
+    None = 0,
+    Seal = 0x1,
+    Shrink = 0x2,
+    Grow = 0x4,
+    Write = 0x8,
+}
+
 /// <summary>memfd_create flags (MFD_*).</summary>
 [Flags]
 public enum MemfdFlags : uint
@@ -57,6 +68,9 @@ public static partial class Libc
 {
     [LibraryImport(LibraryName, EntryPoint = "memfd_create", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     internal static partial int MemfdCreate(string name, uint flags);
+
+    [LibraryImport(LibraryName, EntryPoint = "fcntl", SetLastError = true)]
+    internal static partial int FcntlInt(int fd, int command, int argument);
 
     [LibraryImport(LibraryName, EntryPoint = "ftruncate", SetLastError = true)]
     internal static partial int Ftruncate(int fd, long length);
@@ -105,6 +119,29 @@ public static class Memory
         {
             fd.DangerousAddRef(ref added);
             Libc.Check(Libc.Ftruncate(fd.Fd, size), "ftruncate");
+        }
+        finally
+        {
+            if (added)
+            {
+                fd.DangerousRelease();
+            }
+        }
+    }
+
+    /// <summary>
+    /// Adds seals to a memfd created with <see cref="MemfdFlags.AllowSealing"/>. A region shared with a sandbox is
+    /// sealed against shrinking (which would make the host fault on its mapping) and against growing.
+    /// </summary>
+    public static void Seal(SafeFd fd, MemfdSeals seals)
+    {
+        ArgumentNullException.ThrowIfNull(fd);
+        const int F_ADD_SEALS = 1033;
+        var added = false;
+        try
+        {
+            fd.DangerousAddRef(ref added);
+            Libc.Check(Libc.FcntlInt(fd.Fd, F_ADD_SEALS, (int)seals), "fcntl(F_ADD_SEALS)");
         }
         finally
         {

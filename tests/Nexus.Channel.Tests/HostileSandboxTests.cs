@@ -177,6 +177,26 @@ public sealed class HostileSandboxTests : IAsyncLifetime
         await Assert.ThrowsAsync<Amazon.S3.Model.NoSuchKeyException>(() => _node.GetAsync("fn/up"));
     }
 
+    [Fact]
+    public async Task The_sandbox_cannot_resize_the_region_under_the_host()
+    {
+        var (channel, session) = _node.Attach();
+        var result = await PythonSandbox.RunAsync(channel, PythonSandbox.Prelude + """
+            out = []
+            for size in (0, 4096, 1 << 30):
+                try:
+                    os.ftruncate(3, size); out.append("resized")
+                except OSError as e:
+                    out.append(e.errno)
+            s, m, d = call("GetObject", {"Bucket": "nexus-test", "Key": "fn/x"})
+            emit({"truncate": out, "status": s})
+            """);
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Equal([1, 1, 1], result.Json.GetProperty("truncate").EnumerateArray().Select(e => e.GetInt32()));
+        Assert.Equal(200, result.Json.GetProperty("status").GetInt32());
+        Assert.False(session.Closed.IsCompleted);
+    }
+
     private async Task AssertNeighbourWorksAsync()
     {
         var (neighbour, neighbourSession) = _node.Attach();
