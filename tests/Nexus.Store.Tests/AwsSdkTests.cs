@@ -209,13 +209,19 @@ public sealed class AwsSdkTests : IClassFixture<StoreFixture>
         // (AWSSDK sorts the part list itself, so InvalidPartOrder is checked with boto3.)
         var wrongTag = await Assert.ThrowsAnyAsync<AmazonS3Exception>(() => client.CompleteMultipartUploadAsync(new CompleteMultipartUploadRequest
         {
-            BucketName = bucket, Key = "big", UploadId = init.UploadId, PartETags = [new PartETag(1, e1.ETag), new PartETag(2, "\"00000000000000000000000000000000\"")],
+            BucketName = bucket,
+            Key = "big",
+            UploadId = init.UploadId,
+            PartETags = [new PartETag(1, e1.ETag), new PartETag(2, "\"00000000000000000000000000000000\"")],
         }));
         Assert.Equal("InvalidPart", wrongTag.ErrorCode);
 
         var done = await client.CompleteMultipartUploadAsync(new CompleteMultipartUploadRequest
         {
-            BucketName = bucket, Key = "big", UploadId = init.UploadId, PartETags = [new PartETag(1, e1.ETag), new PartETag(2, e2.ETag)],
+            BucketName = bucket,
+            Key = "big",
+            UploadId = init.UploadId,
+            PartETags = [new PartETag(1, e1.ETag), new PartETag(2, e2.ETag)],
         });
         var expected = Convert.ToHexStringLower(MD5.HashData([.. MD5.HashData(part1), .. MD5.HashData(part2)])) + "-2";
         Assert.Equal("\"" + expected + "\"", done.ETag);
@@ -240,7 +246,10 @@ public sealed class AwsSdkTests : IClassFixture<StoreFixture>
         var e2 = await client.UploadPartAsync(new UploadPartRequest { BucketName = bucket, Key = "small", UploadId = init.UploadId, PartNumber = 2, InputStream = new MemoryStream(new byte[100]) });
         var tooSmall = await Assert.ThrowsAnyAsync<AmazonS3Exception>(() => client.CompleteMultipartUploadAsync(new CompleteMultipartUploadRequest
         {
-            BucketName = bucket, Key = "small", UploadId = init.UploadId, PartETags = [new PartETag(1, e1.ETag), new PartETag(2, e2.ETag)],
+            BucketName = bucket,
+            Key = "small",
+            UploadId = init.UploadId,
+            PartETags = [new PartETag(1, e1.ETag), new PartETag(2, e2.ETag)],
         }));
         Assert.Equal("EntityTooSmall", tooSmall.ErrorCode);
         await client.AbortMultipartUploadAsync(bucket, "small", init.UploadId);
