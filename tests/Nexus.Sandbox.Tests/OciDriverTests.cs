@@ -154,6 +154,10 @@ public sealed class OciDriverTests : IClassFixture<OciDriverFixture>
             Assert.True(memory.RssBytes > 0 && memory.PssBytes > 0 && memory.UssBytes > 0, $"smaps figures should be positive: {memory}");
             Assert.True(memory.UssBytes <= memory.PssBytes && memory.PssBytes <= memory.RssBytes, $"USS <= PSS <= RSS: {memory}");
             Assert.True(instance.Pid > 1);
+
+            // No runc stays resident: the container's first process is a direct child of this process.
+            var ppid = File.ReadAllLines($"/proc/{instance.Pid}/status").Single(l => l.StartsWith("PPid:", StringComparison.Ordinal));
+            Assert.Equal(Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture), ppid["PPid:".Length..].Trim());
         }
     }
 
