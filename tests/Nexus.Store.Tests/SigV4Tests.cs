@@ -133,6 +133,26 @@ public sealed class SigV4Tests
     }
 
     [Theory]
+    [InlineData("/", "5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31")]
+    [InlineData("/?Param2=value2&Param1=value1", "b97d918cfa904a5beff61c982a1b6f458b799221646efd99d3219ec94cdf2500")]
+    public void VerifiesAwsTestSuiteVectorsForOtherServices(string target, string signature)
+    {
+        // aws-sig-v4-test-suite get-vanilla and get-vanilla-query-order-key-case: the shape the node's
+        // Lambda Invoke API uses (service other than s3, body hash passed by the caller).
+        var credentials = new StoreCredentials();
+        credentials.Add(new StoreCredential("AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"));
+        var verifier = new SigV4Verifier(credentials, "us-east-1", "service", TimeSpan.FromMinutes(15), new FixedTime(new DateTimeOffset(2015, 8, 30, 12, 36, 0, TimeSpan.Zero)));
+        var headers = new HeaderDictionary
+        {
+            ["Host"] = "example.amazonaws.com",
+            ["X-Amz-Date"] = "20150830T123600Z",
+            ["Authorization"] = $"AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/service/aws4_request, SignedHeaders=host;x-amz-date, Signature={signature}",
+        };
+        Assert.Null(verifier.Verify("GET", target, headers, SigV4.EmptyHash).Error);
+        Assert.Equal("SignatureDoesNotMatch", verifier.Verify("GET", target, headers, SigV4.HexSha256("x")).Error?.Code);
+    }
+
+    [Theory]
     [InlineData("a b", "a%20b")]
     [InlineData("a+b=c&d", "a%2Bb%3Dc%26d")]
     [InlineData("ü/~x", "%C3%BC%2F~x")]
