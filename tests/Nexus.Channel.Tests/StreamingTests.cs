@@ -105,6 +105,29 @@ public sealed class StreamingTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Bodies_dropped_unread_return_their_slots()
+    {
+        // Two response slots: without the abandoned bodies' slots coming back, the third GET would stall.
+        var (channel, session) = _node.Attach(new ChannelOptions { RegionSize = 1 << 20, SlotSize = 64 << 10, RequestAreaFraction = 0.85 });
+        await _node.PutAsync("fn/unread", new byte[200_000]);
+        var result = await PythonSandbox.RunAsync(channel, PythonSandbox.Prelude + """
+            import gc
+            statuses = []
+            for i in range(20):
+                r = t.call("GetObject", {"Bucket": "nexus-test", "Key": "fn/unread"})
+                statuses.append(r.status)
+                del r
+                gc.collect()
+            r = t.call("GetObject", {"Bucket": "nexus-test", "Key": "fn/unread"})
+            emit({"statuses": sorted(set(statuses)), "last": len(r.body.read())})
+            """);
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Equal([200], result.Json.GetProperty("statuses").EnumerateArray().Select(e => e.GetInt32()));
+        Assert.Equal(200_000, result.Json.GetProperty("last").GetInt32());
+        Assert.False(session.Closed.IsCompleted);
+    }
+
+    [Fact]
     public async Task Concurrent_requests_from_many_python_threads_complete_out_of_order()
     {
         var (channel, _) = _node.Attach();

@@ -91,6 +91,7 @@ class Transport:
         self._sub_tail = _U32.unpack_from(self._mm, _OFF_SUB_TAIL)[0]
         self._cmp_head = _U32.unpack_from(self._mm, _OFF_CMP_HEAD)[0]
         self._pending = {}
+        self._abandoned = []    # bodies dropped unclosed, closed by the dispatcher
         self._ids = itertools.count(1)
         self._closed = None
         self._dispatcher = threading.Thread(target=self._dispatch, name="nexus-channel", daemon=True)
@@ -159,7 +160,6 @@ class Transport:
                 if call.done:
                     return call       # the host answered early (an error): stop sending
                 offset = self._free_extents.pop()
-                call.extents.append(offset)
             n = min(self.chunk_size, stream_len - sent)
             pos = 0
             if sent < len(header):
@@ -183,26 +183,39 @@ class Transport:
                 rec = (rid, code, FLAG_MORE if more else 0, 0, offset, n, len(header), total, NO_SLOT, 0)
             else:
                 rec = (rid, OP_DATA, FLAG_MORE if more else 0, 0, offset, n, 0, 0, NO_SLOT, chunk)
-            self._submit(rec)
+            with self._lock:
+                # The extent joins the call only as it is submitted: if the host has answered meanwhile, it
+                # never reads this chunk, and the extent goes straight back.
+                if call.done:
+                    self._free_extents.append(offset)
+                    self._space.notify_all()
+                    return call
+                call.extents.append(offset)
+                self._submit_locked(rec)
+            os.eventfd_write(self._to_host, 1)
             chunk += 1
             if not more:
                 return call
 
     def _submit(self, rec):
         with self._lock:
-            while True:
-                self._check_open()
-                head = _U32.unpack_from(self._mm, _OFF_SUB_HEAD)[0]
-                if (self._sub_tail - head) & 0xFFFFFFFF < self._sub_entries:
-                    break
-                _U32.pack_into(self._mm, _OFF_SANDBOX_WANTS_SUB, 1)
-                os.eventfd_write(self._to_host, 1)
-                self._space.wait(0.05)
-            index = self._sub_tail & (self._sub_entries - 1)
-            _REC.pack_into(self._mm, self._sub_off + index * RECORD_SIZE, *rec)
-            self._sub_tail = (self._sub_tail + 1) & 0xFFFFFFFF
-            _U32.pack_into(self._mm, _OFF_SUB_TAIL, self._sub_tail)
+            self._submit_locked(rec)
         os.eventfd_write(self._to_host, 1)
+
+    def _submit_locked(self, rec):
+        """Publishes one record (caller holds the lock and rings fd 4 afterwards)."""
+        while True:
+            self._check_open()
+            head = _U32.unpack_from(self._mm, _OFF_SUB_HEAD)[0]
+            if (self._sub_tail - head) & 0xFFFFFFFF < self._sub_entries:
+                break
+            _U32.pack_into(self._mm, _OFF_SANDBOX_WANTS_SUB, 1)
+            os.eventfd_write(self._to_host, 1)
+            self._space.wait(0.05)
+        index = self._sub_tail & (self._sub_entries - 1)
+        _REC.pack_into(self._mm, self._sub_off + index * RECORD_SIZE, *rec)
+        self._sub_tail = (self._sub_tail + 1) & 0xFFFFFFFF
+        _U32.pack_into(self._mm, _OFF_SUB_TAIL, self._sub_tail)
 
     def _release(self, slot):
         self._submit((0, OP_RELEASE, 0, 0, 0, 0, 0, 0, slot, 0))
@@ -247,6 +260,8 @@ class Transport:
                     self._fail_all(ChannelError("the host closed the channel"))
                     return
                 self._drain()
+                while self._abandoned:
+                    self._abandoned.pop().close()
         except (OSError, ValueError) as e:
             self._fail_all(ChannelError(f"channel dispatcher stopped: {e}"))
 
@@ -460,10 +475,14 @@ class BodyStream:
         self.close()
 
     def __del__(self):
-        try:
-            self.close()
-        except Exception:
-            pass
+        # The collector may run this on any thread, even one holding the transport's lock: hand the close
+        # to the dispatcher instead of taking the lock here.
+        if not self._closed:
+            self._t._abandoned.append(self)
+            try:
+                os.eventfd_write(self._t._from_host, 1)   # wake the dispatcher now, not at the next completion
+            except OSError:
+                pass
 
 
 class Invocation:
