@@ -310,7 +310,7 @@ public sealed class OciDriverTests : IClassFixture<OciDriverFixture>
     public async Task AStartFailureSaysWhyAndLeavesNothing()
     {
         var spec = Spec() with { Command = ["/no/such/binary"] };
-        var e = await Assert.ThrowsAsync<SandboxStartException>(() => Driver.StartAsync(spec, CancellationToken.None));
+        var e = await Assert.ThrowsAsync<OciStartException>(() => Driver.StartAsync(spec, CancellationToken.None));
         Assert.Contains("/no/such/binary", e.Message, StringComparison.Ordinal);
         AssertGone(spec.InstanceId, link: null);
     }

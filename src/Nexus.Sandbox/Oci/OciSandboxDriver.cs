@@ -137,14 +137,14 @@ public sealed class OciSandboxDriver : ISandboxDriver
         {
             // Nothing else holds the sockets when the start failed: runc's message is all there is to read.
             await Task.WhenAny(Task.WhenAll(pumps.Select(p => p.Completion)), Task.Delay(TimeSpan.FromSeconds(2)));
-            throw new SandboxStartException(
+            throw new OciStartException(
                 $"{Path.GetFileName(_runtime)} could not start instance '{spec.InstanceId}' (exit {status.ExitCode?.ToString(CultureInfo.InvariantCulture) ?? "signal " + status.Signal}): {pumps[1].LastLines()}");
         }
 
         var pidText = await File.ReadAllTextAsync(pidFile);
         if (!int.TryParse(pidText.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var pid) || pid <= 1)
         {
-            throw new SandboxStartException($"instance '{spec.InstanceId}': the runtime wrote no valid pid to {pidFile} ('{pidText.Trim()}')");
+            throw new OciStartException($"instance '{spec.InstanceId}': the runtime wrote no valid pid to {pidFile} ('{pidText.Trim()}')");
         }
 
         instance.Attach(ChildProcess.Adopt(pid), pumps);
@@ -272,18 +272,18 @@ public sealed class OciSandboxDriver : ISandboxDriver
 }
 
 /// <summary>The sandbox could not be started; the message says why (the runtime's own error included).</summary>
-public sealed class SandboxStartException : Exception
+public sealed class OciStartException : Exception
 {
-    public SandboxStartException()
+    public OciStartException()
     {
     }
 
-    public SandboxStartException(string message)
+    public OciStartException(string message)
         : base(message)
     {
     }
 
-    public SandboxStartException(string message, Exception innerException)
+    public OciStartException(string message, Exception innerException)
         : base(message, innerException)
     {
     }
