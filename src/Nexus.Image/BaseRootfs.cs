@@ -53,10 +53,9 @@ internal static class BaseRootfs
         progress?.Report($"debootstrap {ImageRecipe.Suite} from {mirror} (about a minute, ~500 MB)");
         var (exitCode, tail) = await HostTools.RunAsync("debootstrap", arguments, line =>
         {
-            // debootstrap's phases: "I: Retrieving ...", "I: Validating ...", "I: Unpacking ...", "I: Configuring ...".
-            if (line.StartsWith("I: ", StringComparison.Ordinal) || line.StartsWith("W: ", StringComparison.Ordinal))
+            if (PhaseLine(line) is { } phase)
             {
-                progress?.Report(line[3..]);
+                progress?.Report(phase);
             }
         }, cancellationToken);
 
@@ -69,6 +68,17 @@ internal static class BaseRootfs
                 + $"debootstrap output:\n{tail}\n{log}:\n{logTail}");
         }
     }
+
+    /// <summary>
+    /// What a debootstrap output line tells the user: its info and warning lines ("I: Retrieving ...", "I: Validating ...",
+    /// "I: Unpacking ...", "I: Configuring ...", "W: ..."), without the tag; null for the rest (wget chatter, blank lines).
+    /// </summary>
+    internal static string? PhaseLine(string line) => line switch
+    {
+        _ when line.StartsWith("I: ", StringComparison.Ordinal) => line[3..].Trim(),
+        _ when line.StartsWith("W: ", StringComparison.Ordinal) => "warning: " + line[3..].Trim(),
+        _ => null,
+    };
 
     /// <summary>Trims the tree and adds what read-only sandboxes need: mount points, hosts, resolv.conf.</summary>
     public static void Finish(string rootfs)

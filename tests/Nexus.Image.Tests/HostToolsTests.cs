@@ -55,3 +55,19 @@ public sealed class HostToolsTests
         Assert.Equal("must survive", File.ReadAllText(outside.Combine("host-file")));
     }
 }
+
+public sealed class DebootstrapProgressTests
+{
+    [Theory]
+    [InlineData("I: Retrieving InRelease ", "Retrieving InRelease")]
+    [InlineData("I: Configuring python3-boto3...", "Configuring python3-boto3...")]
+    [InlineData("I: Base system installed successfully.", "Base system installed successfully.")]
+    [InlineData("W: Cannot check Release signature; keyring file not available", "warning: Cannot check Release signature; keyring file not available")]
+    public void PhaseLinesAreForwarded(string line, string expected) => Assert.Equal(expected, BaseRootfs.PhaseLine(line));
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("--2026-11-22 06:36:01--  http://deb.debian.org/debian/dists/bookworm/InRelease")]
+    [InlineData("dpkg: warning: ...")]
+    public void OtherOutputIsNot(string line) => Assert.Null(BaseRootfs.PhaseLine(line));
+}
