@@ -30,4 +30,49 @@ public sealed class BootTests
         Assert.Equal(1, exit.Code);
         Assert.NotNull(vm.TimeToFirstSerialByte);
     }
+
+    [KvmFact]
+    public void PvhGuestStartsInProtectedModeWithStartInfo()
+    {
+        var output = new StringBuilder();
+        using var vm = MicroVm.Boot(new VmConfig
+        {
+            KernelPath = TestGuests.Build("pvh"),
+            MemoryMiB = 32,
+            Protocol = BootProtocol.Pvh,
+            ConsoleOutput = b => output.Append((char)b),
+        });
+        vm.Start();
+        var exit = vm.WaitForExit(s_timeout);
+        Assert.True(exit is { Kind: VmExitKind.ExitPort, Code: 1 }, exit.ToString());
+        Assert.Equal("PVH", output.ToString());
+    }
+
+    [KvmFact]
+    public void PvhBootOfAKernelWithoutTheNoteIsRefusedClearly()
+    {
+        var e = Assert.Throws<InvalidDataException>(() => MicroVm.Boot(new VmConfig { KernelPath = TestGuests.Build("hello"), MemoryMiB = 16, Protocol = BootProtocol.Pvh }));
+        Assert.Contains("CONFIG_PVH", e.Message, StringComparison.Ordinal);
+    }
+
+    [KvmFact]
+    public void InternalErrorNamesTheGuestRipAndBytes()
+    {
+        // A 64-bit guest whose first instruction is ud2 with no IDT: the #UD triple-faults.
+        var dir = Directory.CreateTempSubdirectory("nexus-ud2-").FullName;
+        try
+        {
+            var path = Path.Combine(dir, "ud2.elf");
+            File.WriteAllBytes(path, Nexus.Vmm.Bench.BenchGuest.Elf([0x0f, 0x0b], 0x100000));
+            using var vm = MicroVm.Boot(new VmConfig { KernelPath = path, MemoryMiB = 16 });
+            vm.Start();
+            var exit = vm.WaitForExit(s_timeout);
+            Assert.True(exit.Kind is VmExitKind.Shutdown or VmExitKind.Error, exit.ToString());
+            Assert.Contains("RIP 0x", exit.Message, StringComparison.Ordinal);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
 }

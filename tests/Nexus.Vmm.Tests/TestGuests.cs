@@ -15,11 +15,12 @@ internal static class TestGuests
 
     public static string GuestDir => Path.Combine(HostRequirements.RepoRoot, "guest", "test");
 
-    /// <summary>Assembles and links guest/test/<paramref name="name"/>.S into an ELF; returns its path.</summary>
+    /// <summary>Assembles and links guest/test/<paramref name="name"/>.S (with name.ld, else guest.ld) into an ELF; returns its path.</summary>
     public static string Build(string name)
     {
         var source = Path.Combine(GuestDir, name + ".S");
-        var script = Path.Combine(GuestDir, "guest.ld");
+        var own = Path.Combine(GuestDir, name + ".ld");
+        var script = File.Exists(own) ? own : Path.Combine(GuestDir, "guest.ld");
         var hash = Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(File.ReadAllText(source) + File.ReadAllText(script))))[..16];
         var dir = Path.Combine(Path.GetTempPath(), "nexus-test-guests");
         var elf = Path.Combine(dir, $"{name}-{hash}.elf");

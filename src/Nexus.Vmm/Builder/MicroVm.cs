@@ -103,10 +103,23 @@ public sealed partial class MicroVm : IDisposable
             vm.AttachDevices(cmdline, nexusMemfd: null);
             vm.CommandLine = cmdline.ToString();
 
-            var entry = ElfLoader.Load(vm.Memory, config.KernelPath);
-            Regs.WriteBootTables(vm.Memory);
+            var image = File.ReadAllBytes(config.KernelPath);
+            var entry = ElfLoader.Load(vm.Memory, image, config.KernelPath);
             MpTable.Write(vm.Memory, config.Vcpus);
             BootParams.Write(vm.Memory, memorySize, vm.CommandLine);
+            if (config.Protocol == BootProtocol.Pvh)
+            {
+                entry = ElfLoader.FindPvhEntry(image)
+                    ?? throw new InvalidDataException($"{config.KernelPath}: no XEN_ELFNOTE_PHYS32_ENTRY note (build the kernel with CONFIG_PVH=y, or boot it with the 64-bit protocol)");
+
+                // The PVH memory map takes the zero page's place at 0x7000.
+                Pvh.WriteStartInfo(vm.Memory, memorySize);
+            }
+            else
+            {
+                Regs.WriteBootTables(vm.Memory);
+            }
+
             foreach (var vcpu in vm._vcpus)
             {
                 vm.ConfigureVcpuForBoot(vcpu, entry);
@@ -262,9 +275,10 @@ public sealed partial class MicroVm : IDisposable
     {
         vcpu.SetCpuid(Cpuid.Normalize(Kvm.SupportedCpuid(), vcpu.Index, Config.Vcpus, SoftwareKvm));
         vcpu.SetMsrs(Msr.BootEntries());
-        vcpu.SetRegs(Regs.EntryRegs(entry));
+        var pvh = Config.Protocol == BootProtocol.Pvh;
+        vcpu.SetRegs(pvh ? Pvh.EntryRegs((uint)entry) : Regs.EntryRegs(entry));
         vcpu.SetFpu(Regs.BootFpu());
-        vcpu.SetSregs(Regs.LongModeSregs(vcpu.GetSregs()));
+        vcpu.SetSregs(pvh ? Pvh.EntrySregs(vcpu.GetSregs()) : Regs.LongModeSregs(vcpu.GetSregs()));
         vcpu.SetLapic(Regs.SetLint(vcpu.GetLapic()));
     }
 

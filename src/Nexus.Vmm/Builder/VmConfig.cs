@@ -6,6 +6,16 @@ namespace Nexus.Vmm.Builder;
 /// <summary>A virtio-blk drive backed by a host file.</summary>
 public sealed record DriveConfig(string Path, bool ReadOnly = false);
 
+/// <summary>How the kernel is entered.</summary>
+public enum BootProtocol
+{
+    /// <summary>Linux 64-bit boot protocol at the ELF entry: long mode, identity paging, zero page in RSI.</summary>
+    Linux64,
+
+    /// <summary>PVH: 32-bit protected mode at XEN_ELFNOTE_PHYS32_ENTRY, hvm_start_info in EBX (needs CONFIG_PVH).</summary>
+    Pvh,
+}
+
 /// <summary>What to boot and with which devices.</summary>
 public sealed class VmConfig
 {
@@ -19,6 +29,8 @@ public sealed class VmConfig
     public required string KernelPath { get; init; }
 
     public ulong MemoryMiB { get; init; } = 128;
+
+    public BootProtocol Protocol { get; init; } = BootProtocol.Linux64;
 
     public int Vcpus { get; init; } = 1;
 

@@ -13,6 +13,61 @@ namespace Nexus.Vmm.Arch.X64;
 public static class ElfLoader
 {
     private const uint PtLoad = 1;
+    private const uint PtNote = 4;
+    private const uint XenElfnotePhys32Entry = 18;
+
+    /// <summary>The 32-bit PVH entry point (XEN_ELFNOTE_PHYS32_ENTRY), present when the kernel has CONFIG_PVH; else null.</summary>
+    public static uint? FindPvhEntry(ReadOnlySpan<byte> image)
+    {
+        if (image.Length < 64)
+        {
+            return null;
+        }
+
+        var phoff = BinaryPrimitives.ReadUInt64LittleEndian(image[32..]);
+        var phentsize = BinaryPrimitives.ReadUInt16LittleEndian(image[54..]);
+        var phnum = BinaryPrimitives.ReadUInt16LittleEndian(image[56..]);
+        for (var i = 0; i < phnum; i++)
+        {
+            var at = phoff + (ulong)(i * phentsize);
+            if (phentsize < 56 || at > (ulong)image.Length - 56)
+            {
+                return null;
+            }
+
+            var ph = image[(int)at..];
+            var offset = BinaryPrimitives.ReadUInt64LittleEndian(ph[8..]);
+            var size = BinaryPrimitives.ReadUInt64LittleEndian(ph[32..]);
+            if (BinaryPrimitives.ReadUInt32LittleEndian(ph) != PtNote || offset > (ulong)image.Length || size > (ulong)image.Length - offset)
+            {
+                continue;
+            }
+
+            // Notes: u32 namesz, u32 descsz, u32 type, name and desc each padded to 4 bytes.
+            var notes = image.Slice((int)offset, (int)size);
+            while (notes.Length >= 12)
+            {
+                var nameSize = (int)BinaryPrimitives.ReadUInt32LittleEndian(notes);
+                var descSize = (int)BinaryPrimitives.ReadUInt32LittleEndian(notes[4..]);
+                var type = BinaryPrimitives.ReadUInt32LittleEndian(notes[8..]);
+                var nameEnd = 12 + ((nameSize + 3) & ~3);
+                var descEnd = nameEnd + ((descSize + 3) & ~3);
+                if (nameSize < 0 || descSize < 0 || descEnd > notes.Length || descEnd < nameEnd)
+                {
+                    break;
+                }
+
+                if (type == XenElfnotePhys32Entry && nameSize == 4 && notes.Slice(12, 4).SequenceEqual("Xen\0"u8) && descSize >= 4)
+                {
+                    return BinaryPrimitives.ReadUInt32LittleEndian(notes[nameEnd..]);
+                }
+
+                notes = notes[descEnd..];
+            }
+        }
+
+        return null;
+    }
 
     public static ulong Load(GuestMemory memory, string path)
     {
