@@ -248,6 +248,9 @@ internal sealed class ObjectStore
     /// <summary>Starts writing a new object (or part) into tmp/.</summary>
     public PendingObject BeginWrite(bool computeMd5 = true) => new(NewTempPath(), _options.MaxObjectSize, _options.Durable, computeMd5);
 
+    /// <summary>Starts assembling a multipart object: up to 10000 parts, so the single-PUT limit does not apply.</summary>
+    private PendingObject BeginAssembly() => new(NewTempPath(), _options.MaxObjectSize * 10000, _options.Durable, computeMd5: false);
+
     public ObjectEntry CommitObject(Bucket bucket, PendingObject pending, ObjectInfo info)
     {
         var temp = pending.Finish(info);
@@ -474,7 +477,7 @@ internal sealed class ObjectStore
 
         var dir = Path.Combine(bucket.Directory, "uploads", upload.Id);
         var partHashes = new byte[chosen.Count * 16];
-        await using (var pending = BeginWrite(computeMd5: false))
+        await using (var pending = BeginAssembly())
         {
             var buffer = ArrayPool<byte>.Shared.Rent(256 * 1024);
             try
