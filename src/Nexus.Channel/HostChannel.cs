@@ -217,6 +217,7 @@ public sealed unsafe class HostChannel : IDisposable
         return new RegionMemoryManager(_base + Layout.SlotOffset(slot), Layout.SlotSize).Memory;
     }
 
+    /// <summary>Unmaps and closes everything; dispose (await) the backend session serving this channel first.</summary>
     public void Dispose()
     {
         lock (_completionLock)

@@ -14,16 +14,19 @@ public sealed class RoundTripTests : IAsyncLifetime
 
     public async Task DisposeAsync() => await _node.DisposeAsync();
 
-    [Fact]
-    public async Task Put_then_get_through_python_returns_the_same_bytes()
+    [Theory]
+    [InlineData("0")]
+    [InlineData("5000")]
+    public async Task Put_then_get_through_python_returns_the_same_bytes(string spin)
     {
         var (channel, _) = _node.Attach();
+        var environment = new Dictionary<string, string> { ["NEXUS_CHANNEL_SPIN"] = spin };
         var result = await PythonSandbox.RunAsync(channel, PythonSandbox.Prelude + """
             data = os.urandom(3000)
             s1, m1, _ = call("PutObject", {"Bucket": "nexus-test", "Key": "fn/a.bin", "ContentType": "application/x-test", "Metadata": {"k": "v"}}, data)
             s2, m2, got = call("GetObject", {"Bucket": "nexus-test", "Key": "fn/a.bin"})
             emit({"put": s1, "etag": m1.get("ETag"), "get": s2, "same": got == data, "meta": m2, "sha": hashlib.sha256(data).hexdigest()})
-            """);
+            """, extraEnvironment: environment);
         Assert.True(result.ExitCode == 0, result.ToString());
         var json = result.Json;
         Assert.Equal(200, json.GetProperty("put").GetInt32());
