@@ -18,7 +18,7 @@ internal static class ImageRecipe
     public const string Variant = "minbase";
 
     /// <summary>Bump when the base build or its finishing steps change, so old bases are not reused.</summary>
-    public const int BaseRecipeVersion = 1;
+    public const int BaseRecipeVersion = 2;
 
     /// <summary>Bump when how runtime files are laid into the image changes.</summary>
     public const int ImageRecipeVersion = 1;
