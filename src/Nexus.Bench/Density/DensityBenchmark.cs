@@ -1,0 +1,304 @@
+// Copyright (c) Nexus contributors.
+// Licensed under the MIT license.
+
+using System.Diagnostics;
+using Nexus.Bench.Replay;
+using Nexus.Bench.Trace;
+using Nexus.Functions;
+using Nexus.Node;
+
+namespace Nexus.Bench.Density;
+
+/// <summary>What <see cref="DensityBenchmark"/> runs.</summary>
+public sealed record DensityOptions
+{
+    /// <summary>Example folders the trace's functions map onto (function.yaml, handler, event.json).</summary>
+    public required IReadOnlyList<string> WorkloadFolders { get; init; }
+
+    /// <summary>Scripts that seed the workloads' inputs (Debian python3 with boto3).</summary>
+    public required IReadOnlyList<string> SeedScripts { get; init; }
+
+    public required NodeOptions Node { get; init; }
+
+    /// <summary>The base trace: load level k replays k copies of it (k·F functions deployed, k times the rate).</summary>
+    public GeneratorOptions Trace { get; init; } = new() { Functions = 8, Minutes = 3 };
+
+    /// <summary>Load a trace from this folder instead of generating one.</summary>
+    public string? TraceFolder { get; init; }
+
+    public ScheduleOptions Schedule { get; init; } = new() { SecondsPerMinute = 10 };
+
+    public Slo Slo { get; init; } = new();
+
+    public int MaxLevel { get; init; } = 16;
+
+    public int MaxProbes { get; init; } = 5;
+
+    /// <summary>Sequential warm invocations per workload and mode for the unloaded reference.</summary>
+    public int UnloadedWarm { get; init; } = 20;
+
+    public int UnloadedCold { get; init; } = 3;
+
+    public IReadOnlyList<IoMode> Modes { get; init; } = [IoMode.Baseline, IoMode.Nexus];
+
+    public string Command { get; init; } = "";
+}
+
+/// <summary>
+/// Density per mode on one in-process node: unloaded latencies of every workload, then a bounded search for the
+/// largest number of copies of the trace the node replays within the SLO, the modes taking turns at each step.
+/// </summary>
+public static class DensityBenchmark
+{
+    public static async Task<EvaluationResults> RunAsync(DensityOptions options, TextWriter log, CancellationToken cancellationToken)
+    {
+        var started = DateTimeOffset.UtcNow;
+        var trace = options.TraceFolder is { } folder ? TraceReader.Load(folder) : TraceGenerator.Generate(options.Trace);
+        if (trace.Functions.Count == 0)
+        {
+            throw new InvalidOperationException("the trace has no function present in all three files");
+        }
+
+        var workloads = options.WorkloadFolders.ToDictionary(f => Path.GetFileName(Path.TrimEndingDirectorySeparator(f)), f => f);
+        await using var node = await NexusNode.StartAsync(options.Node, progress: new Progress<string>(line => log.WriteLine("  " + line)), cancellationToken: cancellationToken);
+        log.WriteLine($"node up: api {node.ApiAddress}, store {node.StoreAddress}");
+        foreach (var script in options.SeedScripts)
+        {
+            await SeedAsync(script, node, cancellationToken);
+        }
+
+        var unloaded = new Dictionary<string, IReadOnlyList<UnloadedLatency>>();
+        foreach (var mode in options.Modes)
+        {
+            var list = new List<UnloadedLatency>();
+            foreach (var (name, path) in workloads)
+            {
+                list.Add(await MeasureUnloadedAsync(node, name, path, mode, options, cancellationToken));
+                log.WriteLine($"unloaded {name} ({Mode(mode)}): warm p50 {list[^1].WarmP50Ms:0.0} ms, cold p50 {list[^1].ColdP50Ms:0.0} ms");
+            }
+
+            unloaded[Mode(mode)] = list;
+        }
+
+        // Trace functions map onto workloads by the baseline's unloaded warm p50 (the reference) and their declared memory.
+        var baseline = unloaded[Mode(options.Modes[0])];
+        var profiles = baseline.Select(u => new WorkloadProfile(u.Workload, u.WarmP50Ms, ManifestMemory(workloads[u.Workload]))).ToList();
+        var mapping = WorkloadMapper.Map(trace, profiles);
+        var reference = baseline.ToDictionary(u => u.Workload);
+
+        var runs = new List<LevelRun>();
+        var densities = new List<ModeDensity>();
+        foreach (var mode in options.Modes)
+        {
+            var (best, probes) = await DensitySearch.FindAsync(
+                async level =>
+                {
+                    var run = await RunLevelAsync(node, trace, mapping, workloads, reference, mode, level, options, log, cancellationToken);
+                    runs.Add(run);
+                    return run.Verdict.Met;
+                },
+                options.MaxLevel,
+                options.MaxProbes);
+            var atBest = runs.FirstOrDefault(r => r.Mode == Mode(mode) && r.Level == best);
+            densities.Add(new ModeDensity(Mode(mode), best, best * trace.Functions.Count, atBest?.PeakInstances ?? 0, probes));
+            log.WriteLine($"{Mode(mode)}: density {best} trace copies ({best * trace.Functions.Count} functions, peak {atBest?.PeakInstances ?? 0} instances)");
+        }
+
+        return new EvaluationResults(
+            Environment.MachineName, Environment.ProcessorCount, started, options.Command,
+            options.Trace, options.Schedule, options.Slo, options.MaxLevel, options.MaxProbes,
+            mapping, unloaded, runs, densities);
+    }
+
+    private static string Mode(IoMode mode) => mode.ToString().ToLowerInvariant();
+
+    private static async Task<LevelRun> RunLevelAsync(
+        NexusNode node, TraceData trace, IReadOnlyList<WorkloadMapping> mapping, Dictionary<string, string> workloads,
+        Dictionary<string, UnloadedLatency> reference, IoMode mode, int level, DensityOptions options, TextWriter log, CancellationToken cancellationToken)
+    {
+        // Copy c of trace function f is deployed as its own function; arrivals of copy c come from schedule seed + c.
+        var count = trace.Functions.Count;
+        var names = new string[level * count];
+        var payloads = new byte[level * count][];
+        var workloadOf = new string[level * count];
+        var arrivals = new List<Arrival>();
+        for (var c = 0; c < level; c++)
+        {
+            for (var f = 0; f < count; f++)
+            {
+                var i = (c * count) + f;
+                workloadOf[i] = mapping[f].Workload;
+                names[i] = $"t{c}-{f}-{Mode(mode)}";
+                using (var package = FunctionVariant.Package(workloads[workloadOf[i]], names[i], mode))
+                {
+                    await node.DeployAsync(package, cancellationToken);
+                }
+
+                payloads[i] = await File.ReadAllBytesAsync(Path.Combine(workloads[workloadOf[i]], "event.json"), cancellationToken);
+            }
+
+            arrivals.AddRange(ArrivalSchedule.Build(trace, options.Schedule with { Seed = options.Schedule.Seed + c })
+                .Select(a => a with { Function = (c * count) + a.Function }));
+        }
+
+        var schedule = arrivals.OrderBy(a => a.At).ToList();
+        log.WriteLine($"{Mode(mode)} level {level}: {names.Length} functions, {schedule.Count} invocations over {options.Schedule.SecondsPerMinute * trace.Minutes:0} s");
+        ReplayResult result;
+        IReadOnlyList<ResourceSample> samples;
+        IReadOnlyList<InstanceSample> instances;
+        var target = new NodeTarget(node, names, payloads);
+        var sampler = new ResourceSampler(node);
+        target.Sampler = sampler;
+        try
+        {
+            var progress = new Progress<(int Issued, int Done, int Planned)>(p => log.Write($"\r  issued {p.Issued}/{p.Planned}, done {p.Done}   "));
+            var drain = TimeSpan.FromSeconds(options.Node.InitTimeoutSeconds + 60);
+            result = await Replayer.RunAsync(schedule, target, drain, progress, cancellationToken);
+            log.WriteLine();
+        }
+        finally
+        {
+            await sampler.DisposeAsync();
+        }
+
+        samples = [.. sampler.Samples];
+        instances = [.. sampler.Instances];
+
+        var verdict = options.Slo.Evaluate(result.Records, f => reference[workloadOf[f]]);
+        foreach (var name in names)
+        {
+            await node.RemoveAsync(name, cancellationToken);
+        }
+
+        await WaitDrainedAsync(node, names.ToHashSet(), cancellationToken);
+        var last = samples.Count > 0 ? samples[^1] : new ResourceSample(0, 0, 0, 0, 0, 0, 0);
+        var run = new LevelRun(
+            Mode(mode), level, names.Length, verdict, result.Planned, result.Issued, result.Completed, result.Failed, result.WallSeconds,
+            samples.Count > 0 ? samples.Max(s => s.Instances) : 0, last.NodeCpuSeconds, last.SandboxCpuSeconds,
+            samples.Count > 0 ? samples.Average(s => s.NodePssMiB) : 0, samples.Count > 0 ? samples.Average(s => s.SandboxPssMiB) : 0,
+            result.Records, samples, instances);
+        log.WriteLine($"  {(verdict.Met ? "met" : "MISSED")}: p99 slowdown {verdict.P99Slowdown:0.00}, {result.Completed}/{result.Issued} ok, {result.Failed} failed, peak {run.PeakInstances} instances");
+        return run;
+    }
+
+    private static async Task<UnloadedLatency> MeasureUnloadedAsync(NexusNode node, string workload, string folder, IoMode mode, DensityOptions options, CancellationToken cancellationToken)
+    {
+        var name = $"ref-{workload}-{Mode(mode)}";
+        var payload = await File.ReadAllBytesAsync(Path.Combine(folder, "event.json"), cancellationToken);
+        var cold = new List<double>();
+        for (var i = 0; i < options.UnloadedCold; i++)
+        {
+            // A fresh deployment retires the warm instances: the next call is a cold start.
+            using (var package = FunctionVariant.Package(folder, name, mode))
+            {
+                await node.DeployAsync(package, cancellationToken);
+            }
+
+            await WaitDrainedAsync(node, [name], cancellationToken);
+            var (ms, outcome) = await InvokeTimedAsync(node, name, payload, cancellationToken);
+            Require(outcome, name);
+            if (outcome.ColdStart)
+            {
+                cold.Add(ms);
+            }
+        }
+
+        var warm = new List<double>();
+        for (var i = 0; i < options.UnloadedWarm; i++)
+        {
+            var (ms, outcome) = await InvokeTimedAsync(node, name, payload, cancellationToken);
+            Require(outcome, name);
+            if (!outcome.ColdStart)
+            {
+                warm.Add(ms);
+            }
+        }
+
+        await node.RemoveAsync(name, cancellationToken);
+        await WaitDrainedAsync(node, [name], cancellationToken);
+        return new UnloadedLatency(workload, Percentiles.Of(warm).P50, Percentiles.Of(cold).P50);
+    }
+
+    private static void Require(Nexus.Node.Pool.InvocationOutcome outcome, string name)
+    {
+        if (outcome.Outcome != "success")
+        {
+            throw new InvalidOperationException($"{name}: unloaded invocation failed ({outcome.Outcome}): {System.Text.Encoding.UTF8.GetString(outcome.Result.Payload.Span)}");
+        }
+    }
+
+    private static async Task<(double Ms, Nexus.Node.Pool.InvocationOutcome Outcome)> InvokeTimedAsync(NexusNode node, string name, byte[] payload, CancellationToken cancellationToken)
+    {
+        if (!node.TryGetFunction(name, out var function))
+        {
+            throw new InvalidOperationException($"function '{name}' is not deployed");
+        }
+
+        var started = Stopwatch.GetTimestamp();
+        var outcome = await node.InvokeAsync(function, payload, Guid.NewGuid().ToString(), cancellationToken);
+        return (Stopwatch.GetElapsedTime(started).TotalMilliseconds, outcome);
+    }
+
+    private static async Task WaitDrainedAsync(NexusNode node, HashSet<string> names, CancellationToken cancellationToken)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+        while (node.Status().Instances.Any(s => names.Contains(s.Function) && s.Starting + s.Idle + s.Busy > 0))
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException($"instances of {string.Join(", ", names.Take(3))}… did not stop within 60 s");
+            }
+
+            await Task.Delay(50, cancellationToken);
+        }
+    }
+
+    private static double ManifestMemory(string folder)
+    {
+        foreach (var line in File.ReadLines(Path.Combine(folder, "function.yaml")))
+        {
+            if (line.StartsWith("memory:", StringComparison.Ordinal) && double.TryParse(line.AsSpan(7).Trim(), System.Globalization.CultureInfo.InvariantCulture, out var mb))
+            {
+                return mb;
+            }
+        }
+
+        return 128;
+    }
+
+    private static async Task SeedAsync(string script, NexusNode node, CancellationToken cancellationToken)
+    {
+        var start = new ProcessStartInfo("/usr/bin/python3")
+        {
+            ArgumentList = { script, "--endpoint", node.StoreAddress.ToString().TrimEnd('/'), "--access-key", node.AdminKey.AccessKeyId, "--secret-key", node.AdminKey.SecretAccessKey },
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        using var seeder = Process.Start(start) ?? throw new InvalidOperationException("could not start the input seeder");
+        var stderr = seeder.StandardError.ReadToEndAsync(cancellationToken);
+        await seeder.StandardOutput.ReadToEndAsync(cancellationToken);
+        await seeder.WaitForExitAsync(cancellationToken);
+        if (seeder.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"seeding inputs failed ({script}, exit {seeder.ExitCode}): {await stderr}");
+        }
+    }
+
+    /// <summary>Invokes the deployed copies in-process, as the invoke API would.</summary>
+    private sealed class NodeTarget(NexusNode node, string[] names, byte[][] payloads) : IReplayTarget
+    {
+        public ResourceSampler? Sampler { get; set; }
+
+        public async Task<ReplayOutcome> InvokeAsync(int function, CancellationToken cancellationToken)
+        {
+            if (!node.TryGetFunction(names[function], out var deployed))
+            {
+                return new ReplayOutcome(false, false, "not deployed", null);
+            }
+
+            var outcome = await node.InvokeAsync(deployed, payloads[function], Guid.NewGuid().ToString(), cancellationToken);
+            Sampler?.Saw(outcome.InstanceId, function);
+            return new ReplayOutcome(outcome.Outcome == "success", outcome.ColdStart, outcome.Outcome, outcome.InstanceId);
+        }
+    }
+}

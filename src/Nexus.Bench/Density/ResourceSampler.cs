@@ -1,0 +1,121 @@
+// Copyright (c) Nexus contributors.
+// Licensed under the MIT license.
+
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Globalization;
+using Nexus.Node;
+
+namespace Nexus.Bench.Density;
+
+/// <summary>Node totals at one moment of a replay: the node process and the sum over live instances.</summary>
+public sealed record ResourceSample(double Seconds, int Instances, double NodeCpuSeconds, double NodePssMiB, double SandboxCpuSeconds, double SandboxPssMiB, double SandboxUssMiB);
+
+/// <summary>An instance's last memory reading and CPU used while sampled.</summary>
+public sealed record InstanceSample(string InstanceId, int Function, double PssMiB, double UssMiB, double CgroupMiB, double CpuSeconds);
+
+/// <summary>
+/// Samples the node once a second during a replay: this process's CPU and PSS (node: invoke API, store, backend
+/// or Runtime API all run in it) and every instance seen so far (cgroup CPU, smaps PSS/USS via the node).
+/// </summary>
+public sealed class ResourceSampler : IAsyncDisposable
+{
+    private const double MiB = 1024 * 1024;
+    private readonly NexusNode _node;
+    private readonly ConcurrentDictionary<string, int> _instances = new();
+    private readonly Dictionary<string, InstanceSample> _last = [];
+    private readonly List<ResourceSample> _samples = [];
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Stopwatch _clock = Stopwatch.StartNew();
+    private readonly Task _loop;
+    private readonly TimeSpan _cpuAtStart;
+
+    public ResourceSampler(NexusNode node)
+    {
+        _node = node;
+        _cpuAtStart = Process.GetCurrentProcess().TotalProcessorTime;
+        _loop = Task.Run(LoopAsync);
+    }
+
+    public IReadOnlyList<ResourceSample> Samples => _samples;
+
+    public IReadOnlyCollection<InstanceSample> Instances => _last.Values;
+
+    /// <summary>Tells the sampler about an instance an invocation ran on.</summary>
+    public void Saw(string? instanceId, int function)
+    {
+        if (instanceId is not null)
+        {
+            _instances.TryAdd(instanceId, function);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stop.CancelAsync();
+        await _loop;
+        Sample();
+        _stop.Dispose();
+    }
+
+    /// <summary>PSS of this process in KiB from /proc/self/smaps_rollup (0 when unreadable).</summary>
+    public static long ReadOwnPssKiB()
+    {
+        try
+        {
+            foreach (var line in File.ReadLines("/proc/self/smaps_rollup"))
+            {
+                if (line.StartsWith("Pss:", StringComparison.Ordinal))
+                {
+                    return long.Parse(line.AsSpan(4).Trim().TrimEnd("kB").Trim(), CultureInfo.InvariantCulture);
+                }
+            }
+        }
+        catch (IOException)
+        {
+            // Reported as 0: the figure is missing, not wrong.
+        }
+
+        return 0;
+    }
+
+    private async Task LoopAsync()
+    {
+        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1));
+        try
+        {
+            do
+            {
+                Sample();
+            }
+            while (await timer.WaitForNextTickAsync(_stop.Token));
+        }
+        catch (OperationCanceledException)
+        {
+            // Stopped by DisposeAsync.
+        }
+    }
+
+    private void Sample()
+    {
+        double pss = 0, uss = 0, cpu = 0;
+        var live = 0;
+        foreach (var (id, function) in _instances)
+        {
+            if (_node.ReadInstanceUsage(id) is { } usage)
+            {
+                live++;
+                var sample = new InstanceSample(id, function, usage.Memory.PssBytes / MiB, usage.Memory.UssBytes / MiB, usage.Memory.CgroupBytes / MiB, usage.Cpu.TotalSeconds);
+                _last[id] = sample;
+                pss += sample.PssMiB;
+                uss += sample.UssMiB;
+            }
+
+            // Stopped instances keep their last CPU reading, so the CPU total only grows.
+            cpu += _last.TryGetValue(id, out var seen) ? seen.CpuSeconds : 0;
+        }
+
+        var process = Process.GetCurrentProcess();
+        _samples.Add(new ResourceSample(_clock.Elapsed.TotalSeconds, live, (process.TotalProcessorTime - _cpuAtStart).TotalSeconds, ReadOwnPssKiB() / 1024.0, cpu, pss, uss));
+    }
+}
