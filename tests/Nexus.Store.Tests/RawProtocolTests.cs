@@ -165,4 +165,35 @@ public sealed class RawProtocolTests : IClassFixture<StoreFixture>
         Assert.Contains("<Code>SignatureDoesNotMatch</Code>", await bad.Content.ReadAsStringAsync(), StringComparison.Ordinal);
         await AssertAbsentAsync(bucket, "tampered");
     }
+
+    [Theory]
+    [InlineData("<Delete><Object><Key>a</Key></Object>")]
+    [InlineData("<?xml version=\"1.0\"?><!DOCTYPE d [<!ENTITY x SYSTEM \"file:///etc/passwd\">]><Delete><Object><Key>&x;</Key></Object></Delete>")]
+    [InlineData("<Delete><Quiet>true</Quiet></Delete>")]
+    [InlineData("<Other/>")]
+    public async Task BadDeleteDocumentsAreMalformedXml(string document)
+    {
+        var bucket = await NewBucketAsync();
+        using var http = new HttpClient();
+        var hash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(document)));
+        using var response = await http.SendAsync(SignedPost($"/{bucket}", "delete=", hash, document));
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Contains("<Code>MalformedXML</Code>", text, StringComparison.Ordinal);
+        Assert.DoesNotContain("root:", text, StringComparison.Ordinal);
+    }
+
+    /// <summary>Signs a request with a query string (the helper above signs query-less paths).</summary>
+    private HttpRequestMessage SignedPost(string path, string canonicalQuery, string payloadHash, string body)
+    {
+        var now = DateTime.UtcNow.ToString("yyyyMMdd'T'HHmmss'Z'", CultureInfo.InvariantCulture);
+        var canonical = $"POST\n{path}\n{canonicalQuery}\nhost:{_store.Endpoint.Authority}\nx-amz-content-sha256:{payloadHash}\nx-amz-date:{now}\n\nhost;x-amz-content-sha256;x-amz-date\n{payloadHash}";
+        var scope = now[..8] + "/us-east-1/s3/aws4_request";
+        var signature = SigV4.Sign(SigV4.DeriveSigningKey(StoreFixture.SecretKey, now[..8], "us-east-1", "s3"), SigV4.StringToSign(now, scope, canonical));
+        var request = new HttpRequestMessage(HttpMethod.Post, new Uri(_store.Endpoint, path + "?" + canonicalQuery.TrimEnd('='))) { Content = new ByteArrayContent(Encoding.UTF8.GetBytes(body)) };
+        request.Headers.TryAddWithoutValidation("Authorization", $"AWS4-HMAC-SHA256 Credential={StoreFixture.AccessKey}/{scope}, SignedHeaders=host;x-amz-content-sha256;x-amz-date, Signature={signature}");
+        request.Headers.TryAddWithoutValidation("x-amz-date", now);
+        request.Headers.TryAddWithoutValidation("x-amz-content-sha256", payloadHash);
+        return request;
+    }
 }
