@@ -1,0 +1,184 @@
+// Copyright (c) Nexus contributors.
+// Licensed under the MIT license.
+
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Nexus.Bench.Density;
+
+namespace Nexus.Bench.Report;
+
+/// <summary>
+/// Writes the evaluation report from the density results: report.html (one self-contained page: the Vega-Lite
+/// specs and the vega, vega-lite and vega-embed scripts inlined), the same specs as SVG (vl2svg) and PNG
+/// (rsvg-convert), ratios.md and results.json.
+/// </summary>
+public static class ReportWriter
+{
+    /// <summary>Node memory, node CPU (nexus/baseline, at most) and density (at least), the issue's goals.</summary>
+    public const double MemoryGoal = 0.60;
+    public const double CpuGoal = 0.50;
+    public const double DensityGoal = 1.5;
+
+    public static async Task<IReadOnlyList<string>> WriteAsync(EvaluationResults results, string outDirectory, string npmCache, TextWriter log, CancellationToken cancellationToken)
+    {
+        Directory.CreateDirectory(outDirectory);
+        var plots = Directory.CreateDirectory(Path.Combine(outDirectory, "plots")).FullName;
+        var written = new List<string>();
+        var specs = Charts.All(results);
+
+        var json = Path.Combine(outDirectory, "results.json");
+        await File.WriteAllTextAsync(json, results.ToJson(), cancellationToken);
+        written.Add(json);
+
+        var ratios = Path.Combine(outDirectory, "ratios.md");
+        await File.WriteAllTextAsync(ratios, RatioTable(results), cancellationToken);
+        written.Add(ratios);
+
+        var modules = await VegaAssets.EnsureAsync(npmCache, log, cancellationToken);
+        foreach (var (name, _, spec) in specs)
+        {
+            var specPath = Path.Combine(plots, name + ".vl.json");
+            await File.WriteAllTextAsync(specPath, spec.ToJsonString(), cancellationToken);
+            var svg = Path.Combine(plots, name + ".svg");
+            await RunAsync(Path.Combine(modules, ".bin", "vl2svg"), [specPath, svg], cancellationToken);
+            var png = Path.Combine(plots, name + ".png");
+            await RunAsync("rsvg-convert", ["--zoom=2", svg, "-o", png], cancellationToken);
+            written.Add(svg);
+            written.Add(png);
+        }
+
+        var html = Path.Combine(outDirectory, "report.html");
+        await File.WriteAllTextAsync(html, Html(results, specs, modules), cancellationToken);
+        written.Add(html);
+        return written;
+    }
+
+    /// <summary>The nexus/baseline ratios at the base load (level 1) and of the densities, as markdown.</summary>
+    public static string RatioTable(EvaluationResults results)
+    {
+        var text = new StringBuilder();
+        text.AppendLine("| metric | baseline | nexus | nexus/baseline | goal |");
+        text.AppendLine("|---|---:|---:|---:|---|");
+        foreach (var (metric, b, n, goal) in Ratios(results))
+        {
+            var ratio = b > 0 ? n / b : double.NaN;
+            text.AppendLine(CultureInfo.InvariantCulture, $"| {metric} | {b:0.##} | {n:0.##} | {ratio:0.00} | {goal} |");
+        }
+
+        return text.ToString();
+    }
+
+    public static IEnumerable<(string Metric, double Baseline, double Nexus, string Goal)> Ratios(EvaluationResults results)
+    {
+        var b = results.Runs.FirstOrDefault(r => r.Mode == "baseline" && r.Level == 1);
+        var n = results.Runs.FirstOrDefault(r => r.Mode == "nexus" && r.Level == 1);
+        if (b is not null && n is not null)
+        {
+            yield return ("node memory at base load, mean (MiB: node process + sandboxes PSS)", b.MeanNodePssMiB + b.MeanSandboxPssMiB, n.MeanNodePssMiB + n.MeanSandboxPssMiB, Verdict(b.MeanNodePssMiB + b.MeanSandboxPssMiB, n.MeanNodePssMiB + n.MeanSandboxPssMiB, MemoryGoal, atMost: true));
+            yield return ("  sandboxes PSS, mean (MiB)", b.MeanSandboxPssMiB, n.MeanSandboxPssMiB, "");
+            yield return ("  node process PSS, mean (MiB)", b.MeanNodePssMiB, n.MeanNodePssMiB, "");
+            double Per(LevelRun r, double seconds) => r.Completed > 0 ? seconds * 1000 / r.Completed : double.NaN;
+            yield return ("node CPU per invocation at base load (ms: node process + sandboxes)", Per(b, b.NodeCpuSeconds + b.SandboxCpuSeconds), Per(n, n.NodeCpuSeconds + n.SandboxCpuSeconds), Verdict(Per(b, b.NodeCpuSeconds + b.SandboxCpuSeconds), Per(n, n.NodeCpuSeconds + n.SandboxCpuSeconds), CpuGoal, atMost: true));
+            yield return ("  sandboxes CPU per invocation (ms)", Per(b, b.SandboxCpuSeconds), Per(n, n.SandboxCpuSeconds), "");
+            yield return ("  node process CPU per invocation (ms)", Per(b, b.NodeCpuSeconds), Per(n, n.NodeCpuSeconds), "");
+            yield return ("p99 slowdown at base load", b.Verdict.P99Slowdown, n.Verdict.P99Slowdown, "");
+        }
+
+        var db = results.Density.FirstOrDefault(d => d.Mode == "baseline");
+        var dn = results.Density.FirstOrDefault(d => d.Mode == "nexus");
+        if (db is not null && dn is not null)
+        {
+            yield return ("density (trace copies within the SLO)", db.BestLevel, dn.BestLevel, Verdict(db.BestLevel, dn.BestLevel, DensityGoal, atMost: false));
+            yield return ("  functions deployed at that density", db.Functions, dn.Functions, "");
+            yield return ("  peak instances at that density", db.PeakInstances, dn.PeakInstances, "");
+        }
+    }
+
+    private static string Verdict(double baseline, double nexus, double goal, bool atMost)
+    {
+        if (!(baseline > 0))
+        {
+            return atMost ? $"≤ {goal:0.00}: no baseline figure" : $"≥ {goal:0.0}x: no baseline figure";
+        }
+
+        var ratio = nexus / baseline;
+        return atMost
+            ? ratio <= goal ? $"≤ {goal:0.00}: met" : $"≤ {goal:0.00}: MISSED by {ratio - goal:0.00}"
+            : ratio >= goal ? $"≥ {goal:0.0}x: met" : $"≥ {goal:0.0}x: MISSED by {goal - ratio:0.00}";
+    }
+
+    private static string Html(EvaluationResults results, IReadOnlyList<(string Name, string Title, JsonObject Spec)> specs, string modules)
+    {
+        static string Script(string path) => File.ReadAllText(path).Replace("</script", "<\\/script", StringComparison.OrdinalIgnoreCase);
+        var page = new StringBuilder();
+        page.AppendLine("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Nexus evaluation</title>");
+        page.AppendLine("<style>body{font-family:sans-serif;max-width:1100px;margin:2em auto;padding:0 1em}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}td:first-child,th:first-child{text-align:left}.chart{margin:1.5em 0}</style>");
+        foreach (var file in new[] { "vega/build/vega.min.js", "vega-lite/build/vega-lite.min.js", "vega-embed/build/vega-embed.min.js" })
+        {
+            page.Append("<script>").Append(Script(Path.Combine(modules, file))).AppendLine("</script>");
+        }
+
+        page.AppendLine("</head><body>");
+        page.AppendLine(CultureInfo.InvariantCulture, $"<h1>Nexus evaluation: nexus vs baseline</h1><p>{Escape(results.Machine)}, {results.Cores} cores, {results.Started:u}. Command: <code>{Escape(results.Command)}</code>. SLO: p99 slowdown ≤ {results.Slo.Factor} (latency over the function's unloaded p50, warm or cold, plus {results.Slo.SlackMs} ms slack; failures and timeouts are violations).</p>");
+        page.AppendLine("<h2>Ratios</h2><table><tr><th>metric</th><th>baseline</th><th>nexus</th><th>nexus/baseline</th><th>goal</th></tr>");
+        foreach (var (metric, b, n, goal) in Ratios(results))
+        {
+            page.AppendLine(CultureInfo.InvariantCulture, $"<tr><td>{Escape(metric)}</td><td>{b:0.##}</td><td>{n:0.##}</td><td>{(b > 0 ? n / b : double.NaN):0.00}</td><td>{Escape(goal)}</td></tr>");
+        }
+
+        page.AppendLine("</table>");
+        for (var i = 0; i < specs.Count; i++)
+        {
+            page.AppendLine(CultureInfo.InvariantCulture, $"<h2>{Escape(specs[i].Title)}</h2><div class=\"chart\" id=\"chart-{specs[i].Name}\"></div>");
+        }
+
+        page.AppendLine("<script>");
+        page.AppendLine("const specs = {");
+        foreach (var (name, _, spec) in specs)
+        {
+            page.AppendLine(CultureInfo.InvariantCulture, $"  {JsonSerializer.Serialize(name)}: {spec.ToJsonString().Replace("</", "<\\/", StringComparison.Ordinal)},");
+        }
+
+        page.AppendLine("};");
+        page.AppendLine("Promise.all(Object.entries(specs).map(([name, spec]) => vegaEmbed('#chart-' + name, spec, {renderer: 'svg', actions: false})))");
+        page.AppendLine("  .then(views => { document.body.dataset.charts = String(views.length); })");
+        page.AppendLine("  .catch(e => { document.body.dataset.chartError = String(e); });");
+        page.AppendLine("</script></body></html>");
+        return page.ToString();
+    }
+
+    private static string Escape(string text) => System.Net.WebUtility.HtmlEncode(text);
+
+    private static async Task RunAsync(string file, IReadOnlyList<string> arguments, CancellationToken cancellationToken)
+    {
+        var start = new ProcessStartInfo(file) { RedirectStandardError = true, RedirectStandardOutput = true };
+        foreach (var argument in arguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        Process process;
+        try
+        {
+            process = Process.Start(start) ?? throw new InvalidOperationException($"could not start {file}");
+        }
+        catch (System.ComponentModel.Win32Exception e)
+        {
+            throw new InvalidOperationException($"{file} is not installed ({e.Message}); rsvg-convert comes from Debian's librsvg2-bin", e);
+        }
+
+        using (process)
+        {
+            var stderr = process.StandardError.ReadToEndAsync(cancellationToken);
+            await process.StandardOutput.ReadToEndAsync(cancellationToken);
+            await process.WaitForExitAsync(cancellationToken);
+            if (process.ExitCode != 0)
+            {
+                throw new InvalidOperationException($"{file} {string.Join(' ', arguments)} failed (exit {process.ExitCode}): {await stderr}");
+            }
+        }
+    }
+}
