@@ -1,4 +1,33 @@
 // Copyright (c) Nexus contributors.
 // Licensed under the MIT license.
 
-return 0;
+using System.CommandLine;
+using Nexus.Cli;
+using Nexus.Cli.Commands;
+
+var root = new RootCommand("nexus: a serverless node with the communication fabric outside the sandbox");
+root.Options.Add(CommonOptions.Home);
+foreach (var command in NodeCommands.Create().Concat(FunctionCommands.Create()))
+{
+    root.Subcommands.Add(command);
+}
+
+root.Subcommands.Add(ImageCommands.Create());
+root.Subcommands.Add(VmmCommands.Create());
+
+// "@file.json" is a payload argument here, not a response file.
+var parse = root.Parse(args, new ParserConfiguration { ResponseFileTokenReplacer = null });
+try
+{
+    return await parse.InvokeAsync(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
+}
+catch (CliException e)
+{
+    Console.Error.WriteLine("nexus: " + e.Message);
+    return e.ExitCode;
+}
+catch (Exception e) when (e is ArgumentException or InvalidDataException or UnauthorizedAccessException)
+{
+    Console.Error.WriteLine("nexus: " + e.Message);
+    return ExitCodes.Usage;
+}

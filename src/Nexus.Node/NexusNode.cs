@@ -52,12 +52,16 @@ public sealed class NexusNode : INodeOperations, IAsyncDisposable
     private SigV4Verifier _verifier = null!;
     private ISandboxDriver _driver = null!;
     private string? _imagePath;
+    private string _sandboxStoreUrl = "";
     private int _disposed;
 
     private NexusNode(NodeOptions options)
     {
         _options = options;
     }
+
+    /// <summary>Every instance id of a node starts with this; the driver cleans up leftovers with it only.</summary>
+    public const string InstancePrefix = "nx";
 
     public static string Version => typeof(NexusNode).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "dev";
 
@@ -137,7 +141,7 @@ public sealed class NexusNode : INodeOperations, IAsyncDisposable
             ["api"] = ApiAddress.ToString().TrimEnd('/'),
             ["s3"] = StoreAddress.ToString().TrimEnd('/'),
             ["runtimeApi"] = _options.RuntimeApiUrl,
-            ["sandboxS3"] = _options.SandboxStoreUrl,
+            ["sandboxS3"] = _sandboxStoreUrl,
             ["metrics"] = new Uri(ApiAddress, "/metrics").ToString(),
         },
         _registry.All.Count,
@@ -193,7 +197,7 @@ public sealed class NexusNode : INodeOperations, IAsyncDisposable
         _verifier = new SigV4Verifier(_storeCredentials, LambdaJson.Region, "lambda", TimeSpan.FromMinutes(15));
         _logs = new FunctionLogs(_options.LogsDirectory);
 
-        _driver = components.Driver ?? new OciSandboxDriver(new OciDriverOptions { RuntimePath = _options.OciRuntime });
+        _driver = components.Driver ?? new OciSandboxDriver(new OciDriverOptions { RuntimePath = _options.OciRuntime, InstancePrefix = InstancePrefix });
         progress?.Report("preparing the host (sandbox network, leftovers of an earlier run)");
         await _driver.PrepareHostAsync(cancellationToken);
 
@@ -212,6 +216,8 @@ public sealed class NexusNode : INodeOperations, IAsyncDisposable
                 ct: cancellationToken);
             _owned.Add(store);
             StoreAddress = store.BoundAddresses[0];
+            var sandboxHost = new Uri(_options.SandboxStoreUrl).Host;
+            _sandboxStoreUrl = store.BoundAddresses.FirstOrDefault(a => a.Host == sandboxHost)?.ToString().TrimEnd('/') ?? _options.SandboxStoreUrl;
             (storeUrl, storeKey, storeSecret) = (StoreAddress.ToString().TrimEnd('/'), AdminKey.AccessKeyId, AdminKey.SecretAccessKey);
         }
 
@@ -229,8 +235,9 @@ public sealed class NexusNode : INodeOperations, IAsyncDisposable
         var runtimeApiRegistry = new RuntimeApiRegistry();
         var runtimeApi = await RuntimeApiServer.StartAsync([_options.RuntimeApiUrl], runtimeApiRegistry, cancellationToken);
         _owned.Add(runtimeApi);
-        var runtimeApiHost = new Uri(_options.RuntimeApiUrl).Authority;
-        var sandboxStore = _options.S3Endpoint ?? _options.SandboxStoreUrl;
+        // The bound address, so that port 0 (tests) works too.
+        var runtimeApiHost = runtimeApi.Addresses[0].Authority;
+        var sandboxStore = _options.S3Endpoint ?? _sandboxStoreUrl;
 
         _registry = new FunctionRegistry(_options.FunctionsDirectory);
         LoadProblems = _registry.Load();
@@ -255,6 +262,7 @@ public sealed class NexusNode : INodeOperations, IAsyncDisposable
                 MaxInstancesPerNode = _options.MaxInstancesPerNode,
                 KeepAlive = TimeSpan.FromSeconds(_options.KeepAliveSeconds),
                 InitTimeout = TimeSpan.FromSeconds(_options.InitTimeoutSeconds),
+                InstanceIdPrefix = InstancePrefix,
             },
             _metrics,
             _logs);

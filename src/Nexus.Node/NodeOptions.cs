@@ -3,6 +3,7 @@
 
 using System.Globalization;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
 
 namespace Nexus.Node;
@@ -98,7 +99,16 @@ public sealed record NodeOptions
         {
             try
             {
-                options = JsonSerializer.Deserialize(File.ReadAllText(config), NodeOptionsJson.Default.NodeOptions)! with { Home = options.Home };
+                // Overlay the file on the defaults: a field the file leaves out keeps its default.
+                var merged = JsonSerializer.SerializeToNode(options, NodeOptionsJson.Default.NodeOptions)!.AsObject();
+                var file = JsonNode.Parse(File.ReadAllText(config)) as JsonObject
+                    ?? throw new JsonException("expected a JSON object of settings");
+                foreach (var (key, value) in file)
+                {
+                    merged[key] = value?.DeepClone();
+                }
+
+                options = merged.Deserialize(NodeOptionsJson.Default.NodeOptions)! with { Home = options.Home };
             }
             catch (JsonException e)
             {

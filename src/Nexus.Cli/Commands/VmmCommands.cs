@@ -96,6 +96,7 @@ public static class VmmCommands
                 };
                 var started = Stopwatch.GetTimestamp();
                 vm.Start();
+                ForwardInput(vm);
                 var limit = parse.GetValue(timeout);
                 var exit = vm.WaitForExit(limit > 0 ? TimeSpan.FromSeconds(limit) : Timeout.InfiniteTimeSpan);
                 stdout.Flush();
@@ -110,6 +111,34 @@ public static class VmmCommands
             }
         });
         return run;
+    }
+
+    /// <summary>Feeds this terminal's input to the guest's serial port, waiting while its FIFO is full.</summary>
+    private static void ForwardInput(MicroVm vm)
+    {
+        var thread = new Thread(() =>
+        {
+            using var stdin = Console.OpenStandardInput();
+            var buffer = new byte[256];
+            int n;
+            while (!vm.Control.IsStopping && (n = stdin.Read(buffer)) > 0)
+            {
+                for (var sent = 0; sent < n && !vm.Control.IsStopping;)
+                {
+                    var taken = vm.Console!.Enqueue(buffer.AsSpan(sent, n - sent));
+                    sent += taken;
+                    if (taken == 0)
+                    {
+                        Thread.Sleep(1);
+                    }
+                }
+            }
+        })
+        {
+            IsBackground = true,
+            Name = "vmm-stdin",
+        };
+        thread.Start();
     }
 
     private static Command CreateBench()

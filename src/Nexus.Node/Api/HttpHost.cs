@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
@@ -37,6 +38,22 @@ public sealed class HttpHost : IAsyncDisposable
         });
         builder.WebHost.UseUrls([.. urls]);
         var app = builder.Build();
+
+        // Logging providers are off (no per-request logging); an unexpected failure is still reported, once.
+        app.Use(async (context, next) =>
+        {
+            try
+            {
+                await next(context);
+            }
+            catch (Exception e) when (e is not OperationCanceledException && !context.Response.HasStarted)
+            {
+                Console.Error.WriteLine($"nexus: {context.Request.Method} {context.Request.Path}: {e}");
+                context.Response.StatusCode = 500;
+                context.Response.ContentType = "application/json";
+                await context.Response.WriteAsync(new System.Text.Json.Nodes.JsonObject { ["Type"] = "Service", ["Message"] = e.Message, ["error"] = e.Message }.ToJsonString());
+            }
+        });
         map(app);
         await app.StartAsync(cancellationToken);
         var bound = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses

@@ -7,6 +7,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Nexus.Functions;
 using Nexus.Node.Pool;
+using Nexus.Node.Registry;
 
 namespace Nexus.Node.Api;
 
@@ -47,7 +48,11 @@ public static class ManagementApi
         {
             try
             {
-                var function = await node.DeployAsync(context.Request.Body, context.RequestAborted);
+                // Kestrel bodies are read asynchronously; the registry unpacks from memory.
+                var package = await NodeApi.ReadBoundedAsync(context.Request.Body, FunctionRegistry.MaxPackageBytes, context.RequestAborted)
+                    ?? throw new InvalidDataException($"the package is larger than the limit of {FunctionRegistry.MaxPackageBytes} bytes");
+                using var stream = new MemoryStream(package, writable: false);
+                var function = await node.DeployAsync(stream, context.RequestAborted);
                 return Results.Text(Describe(function, null).ToJsonString(), "application/json");
             }
             catch (ManifestException e)

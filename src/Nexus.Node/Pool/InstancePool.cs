@@ -769,7 +769,7 @@ public sealed class InstancePool : IAsyncDisposable
     }
 
     // Instance ids name containers, cgroups and netns: short, unique, [a-z0-9-].
-    private static string NewInstanceId() => "i" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(6));
+    private string NewInstanceId() => _options.InstanceIdPrefix + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(6));
 
     private sealed class FunctionState(string name)
     {

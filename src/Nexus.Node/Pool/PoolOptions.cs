@@ -18,6 +18,9 @@ public sealed record PoolOptions
     /// <summary>Longest a new instance may take to import its handler and ask for work (Lambda's init limit is 10 s).</summary>
     public TimeSpan InitTimeout { get; init; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>Instance ids start with this, so that the driver's leftover cleanup touches this node's instances only.</summary>
+    public string InstanceIdPrefix { get; init; } = "nx";
+
     /// <summary>Size of each sandbox's /tmp tmpfs.</summary>
     public int TmpMb { get; init; } = 64;
 }

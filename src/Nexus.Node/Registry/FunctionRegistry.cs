@@ -9,9 +9,10 @@ using Nexus.Functions;
 namespace Nexus.Node.Registry;
 
 /// <summary>
-/// The functions deployed on this node, persisted under <c>$NEXUS_HOME/functions</c>. Each deploy unpacks into a
-/// fresh revision directory <c>.revisions/&lt;name&gt;.&lt;rev&gt;</c>; <c>functions/&lt;name&gt;</c> is a symlink to the
-/// live one, replaced by rename(2) so a reader or a crash sees the old revision or the new one, never a mix.
+/// The functions deployed on this node, persisted under <c>$NEXUS_HOME/functions</c>: each function has a folder
+/// <c>functions/&lt;name&gt;/</c> holding its unpacked revisions (<c>&lt;rev&gt;/</c>, the folder contents with the manifest)
+/// and a <c>CURRENT</c> file naming the live one. A deploy unpacks a new revision, then replaces <c>CURRENT</c> by
+/// rename(2), so a reader or a crash sees the old revision or the new one, never a mix.
 /// </summary>
 public sealed class FunctionRegistry
 {
@@ -20,16 +21,16 @@ public sealed class FunctionRegistry
     public const long MaxUnpackedBytes = 256L * 1024 * 1024;
     public const int MaxFiles = 10_000;
 
+    private const string CurrentFile = "CURRENT";
+
     private readonly string _root;
-    private readonly string _revisions;
     private readonly ConcurrentDictionary<string, DeployedFunction> _functions = new(StringComparer.Ordinal);
     private readonly Lock _deployLock = new();
 
     public FunctionRegistry(string functionsDirectory)
     {
         _root = functionsDirectory;
-        _revisions = Path.Combine(_root, ".revisions");
-        Directory.CreateDirectory(_revisions);
+        Directory.CreateDirectory(_root);
     }
 
     public IReadOnlyCollection<DeployedFunction> All => [.. _functions.Values.OrderBy(f => f.Name, StringComparer.Ordinal)];
@@ -37,51 +38,38 @@ public sealed class FunctionRegistry
     public bool TryGet(string name, out DeployedFunction function) => _functions.TryGetValue(name, out function!);
 
     /// <summary>
-    /// Loads every deployed function after a (re)start and removes debris of interrupted deploys: staging
-    /// directories and revisions no link points to. Returns the functions whose manifests no longer load, with why.
+    /// Loads every deployed function after a (re)start and removes debris of interrupted deploys and removals:
+    /// staging directories, revisions CURRENT does not name, folders without CURRENT. Returns the functions whose
+    /// manifests no longer load, with why.
     /// </summary>
     public IReadOnlyList<string> Load()
     {
         var problems = new List<string>();
-        var live = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var link in Directory.EnumerateFileSystemEntries(_root))
+        foreach (var folder in Directory.EnumerateDirectories(_root))
         {
-            var name = Path.GetFileName(link);
-            if (name.StartsWith('.'))
+            var name = Path.GetFileName(folder);
+            var current = Path.Combine(folder, CurrentFile);
+            if (name.StartsWith('.') || !File.Exists(current))
             {
+                TryDelete(folder);
                 continue;
             }
 
-            var target = new FileInfo(link).LinkTarget;
-            if (target is null)
-            {
-                problems.Add($"{link}: not a revision link; ignored");
-                continue;
-            }
-
-            var revisionDir = Path.GetFullPath(target, _root);
+            var revisionDir = Path.Combine(folder, File.ReadAllText(current).Trim());
             try
             {
                 var function = Describe(ManifestParser.LoadFolder(revisionDir), revisionDir);
                 if (function.Name != name)
                 {
-                    throw new ManifestException($"{link}: holds function '{function.Name}'");
+                    throw new ManifestException($"{folder}: holds function '{function.Name}'");
                 }
 
                 _functions[name] = function;
-                live.Add(revisionDir);
+                Prune(name);
             }
             catch (Exception e) when (e is ManifestException or IOException)
             {
                 problems.Add($"{name}: {e.Message}");
-            }
-        }
-
-        foreach (var dir in Directory.EnumerateDirectories(_revisions))
-        {
-            if (!live.Contains(Path.GetFullPath(dir)))
-            {
-                Directory.Delete(dir, recursive: true);
             }
         }
 
@@ -94,7 +82,7 @@ public sealed class FunctionRegistry
     /// </summary>
     public DeployedFunction Deploy(Stream zip)
     {
-        var staging = Path.Combine(_revisions, ".staging-" + Guid.NewGuid().ToString("N"));
+        var staging = Path.Combine(_root, ".staging-" + Guid.NewGuid().ToString("N"));
         try
         {
             Directory.CreateDirectory(staging);
@@ -103,13 +91,20 @@ public sealed class FunctionRegistry
             lock (_deployLock)
             {
                 var revision = DateTimeOffset.UtcNow.ToString("yyyyMMddHHmmssfff", System.Globalization.CultureInfo.InvariantCulture) + "-" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(3));
-                var revisionDir = Path.Combine(_revisions, $"{manifest.Name}.{revision}");
+                var folder = Path.Combine(_root, manifest.Name);
+                Directory.CreateDirectory(folder);
+                var revisionDir = Path.Combine(folder, revision);
                 Directory.Move(staging, revisionDir);
-                var link = Path.Combine(_root, manifest.Name);
-                var tempLink = Path.Combine(_root, $".link-{manifest.Name}-{Guid.NewGuid():N}");
-                File.CreateSymbolicLink(tempLink, Path.GetRelativePath(_root, revisionDir));
-                Nexus.Interop.DirectorySync.Fsync(_revisions);
-                File.Move(tempLink, link, overwrite: true);
+                Nexus.Interop.DirectorySync.Fsync(folder);
+                var temp = Path.Combine(folder, $".{CurrentFile}-{Guid.NewGuid():N}");
+                using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write))
+                {
+                    stream.Write(System.Text.Encoding.UTF8.GetBytes(revision + "\n"));
+                    stream.Flush(flushToDisk: true);
+                }
+
+                File.Move(temp, Path.Combine(folder, CurrentFile), overwrite: true);
+                Nexus.Interop.DirectorySync.Fsync(folder);
                 Nexus.Interop.DirectorySync.Fsync(_root);
                 var function = Describe(manifest, revisionDir);
                 _functions[manifest.Name] = function;
@@ -122,7 +117,7 @@ public sealed class FunctionRegistry
         }
     }
 
-    /// <summary>Removes a function's link; its code goes with <see cref="Prune"/> once no instance runs it.</summary>
+    /// <summary>Removes a function (its CURRENT file first: from then on it does not exist); false when no such function.</summary>
     public bool Remove(string name)
     {
         lock (_deployLock)
@@ -132,23 +127,30 @@ public sealed class FunctionRegistry
                 return false;
             }
 
-            File.Delete(Path.Combine(_root, name));
+            File.Delete(Path.Combine(_root, name, CurrentFile));
+            Nexus.Interop.DirectorySync.Fsync(Path.Combine(_root, name));
             return true;
         }
     }
 
     /// <summary>
-    /// Deletes the code of <paramref name="name"/>'s revisions other than the live one. Called after the instances
-    /// of older revisions stopped: their sandboxes bind-mount that code.
+    /// Deletes the code of <paramref name="name"/>'s revisions other than the live one (the whole folder once the
+    /// function is removed). Called after the instances of older revisions stopped: their sandboxes mount that code.
     /// </summary>
     public void Prune(string name)
     {
         lock (_deployLock)
         {
-            var live = _functions.TryGetValue(name, out var current) ? Path.GetFullPath(current.CodeDirectory) : null;
-            foreach (var dir in Directory.EnumerateDirectories(_revisions, name + ".*"))
+            var folder = Path.Combine(_root, name);
+            if (!_functions.TryGetValue(name, out var current))
             {
-                if (Path.GetFullPath(dir) != live)
+                TryDelete(folder);
+                return;
+            }
+
+            foreach (var dir in Directory.EnumerateDirectories(folder))
+            {
+                if (Path.GetFullPath(dir) != Path.GetFullPath(current.CodeDirectory))
                 {
                     TryDelete(dir);
                 }
@@ -159,7 +161,7 @@ public sealed class FunctionRegistry
     private static DeployedFunction Describe(FunctionManifest manifest, string directory)
     {
         var info = new DirectoryInfo(directory);
-        var revision = info.Name[(manifest.Name.Length + 1)..];
+        var revision = info.Name;
         long size = 0;
         using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         foreach (var file in info.EnumerateFiles("*", SearchOption.AllDirectories).OrderBy(f => f.FullName, StringComparer.Ordinal))

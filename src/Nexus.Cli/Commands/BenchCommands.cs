@@ -1,0 +1,121 @@
+// Copyright (c) Nexus contributors.
+// Licensed under the MIT license.
+
+using System.CommandLine;
+using Nexus.Bench;
+using Nexus.Node;
+
+namespace Nexus.Cli.Commands;
+
+/// <summary>`nexus bench compare`: nexus against baseline on one node, side by side in one run.</summary>
+public static class BenchCommands
+{
+    public static Command Create()
+    {
+        var bench = new Command("bench", "Benchmarks: nexus against baseline, side by side in one run");
+        bench.Subcommands.Add(CreateCompare());
+        return bench;
+    }
+
+    private static Command CreateCompare()
+    {
+        var functions = new Option<string>("--functions") { Description = "comma-separated example names", DefaultValueFactory = _ => "hello-s3,image-rotate" };
+        var examples = new Option<DirectoryInfo?>("--examples") { Description = "the examples folder (default: ./examples, or the one above this checkout's binaries)" };
+        var warm = new Option<int>("--warm") { Description = "warm invocations per function and mode", DefaultValueFactory = _ => 100 };
+        var cold = new Option<int>("--cold") { Description = "cold invocations per function and mode", DefaultValueFactory = _ => 10 };
+        var cpu = new Option<int>("--cpu-invocations") { Description = "back-to-back warm invocations whose CPU is measured", DefaultValueFactory = _ => 50 };
+        var json = new Option<FileInfo?>("--json") { Description = "also write the results as JSON here" };
+        var compare = new Command("compare", "Deploy each function in baseline and nexus mode on a private node and compare latency, memory and CPU")
+        {
+            functions, examples, warm, cold, cpu, json,
+        };
+        compare.SetAction(async (parse, cancellationToken) =>
+        {
+            var folder = parse.GetValue(examples)?.FullName ?? FindExamples();
+            if (folder is null || !Directory.Exists(folder))
+            {
+                Console.Error.WriteLine("error: no examples folder found; pass --examples DIR");
+                return 2;
+            }
+
+            var names = parse.GetValue(functions)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            var missing = names.Where(n => !File.Exists(Path.Combine(folder, n, "function.yaml"))).ToList();
+            if (missing.Count > 0)
+            {
+                Console.Error.WriteLine($"error: --functions: no example folder with a function.yaml for {string.Join(", ", missing)} in {folder}");
+                return 2;
+            }
+
+            if (await NodeAnswersAsync(NodeOptions.Load().ApiUrl, cancellationToken))
+            {
+                Console.Error.WriteLine("error: a node is running; the benchmark starts its own node on the same host network, so stop it first (nexus down)");
+                return 2;
+            }
+
+            var home = Directory.CreateTempSubdirectory("nexus-bench-").FullName;
+            try
+            {
+                var options = new CompareOptions
+                {
+                    FunctionFolders = [.. names.Select(n => Path.Combine(folder, n))],
+                    Warm = parse.GetValue(warm),
+                    Cold = parse.GetValue(cold),
+                    CpuInvocations = parse.GetValue(cpu),
+                    SeedScript = Path.Combine(folder, "seed_inputs.py"),
+                    Node = NodeOptions.Load(o => o with { Home = home }),
+                };
+                var results = await CompareBenchmark.RunAsync(options, Console.Out, cancellationToken);
+                Console.WriteLine();
+                Console.WriteLine($"nexus vs baseline on {Environment.MachineName}, {Environment.ProcessorCount} cores, oci driver (runc); latency in-process at the node's invoke entry");
+                Console.Write(CompareReport.Format(results));
+                if (parse.GetValue(json) is { } jsonFile)
+                {
+                    await File.WriteAllTextAsync(jsonFile.FullName, CompareReport.Json(results), cancellationToken);
+                    Console.WriteLine($"results written to {jsonFile.FullName}");
+                }
+
+                return results.Any(r => r.Errors > 0) ? 1 : 0;
+            }
+            finally
+            {
+                Directory.Delete(home, recursive: true);
+            }
+        });
+        return compare;
+    }
+
+    private static string? FindExamples()
+    {
+        foreach (var start in new[] { Directory.GetCurrentDirectory(), AppContext.BaseDirectory })
+        {
+            for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
+            {
+                var candidate = Path.Combine(dir.FullName, "examples");
+                if (File.Exists(Path.Combine(candidate, "seed_inputs.py")))
+                {
+                    return candidate;
+                }
+            }
+        }
+
+        return null;
+    }
+
+    private static async Task<bool> NodeAnswersAsync(string apiUrl, CancellationToken cancellationToken)
+    {
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
+        try
+        {
+            using var response = await http.GetAsync(new Uri(new Uri(apiUrl), "/nexus/v1/health"), cancellationToken);
+            return true;
+        }
+        catch (HttpRequestException)
+        {
+            return false;
+        }
+        catch (TaskCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            return false;
+        }
+    }
+}

@@ -1,0 +1,218 @@
+// Copyright (c) Nexus contributors.
+// Licensed under the MIT license.
+
+using System.CommandLine;
+using System.IO.Compression;
+using System.Net.Http.Headers;
+using System.Text;
+using Nexus.Functions;
+using Spectre.Console;
+
+namespace Nexus.Cli.Commands;
+
+/// <summary><c>nexus deploy</c>, <c>invoke</c>, <c>ls</c>, <c>logs</c>, <c>rm</c>: functions on the running node.</summary>
+public static class FunctionCommands
+{
+    public static IEnumerable<Command> Create()
+    {
+        yield return CreateDeploy();
+        yield return CreateInvoke();
+        yield return CreateList();
+        yield return CreateLogs();
+        yield return CreateRemove();
+    }
+
+    /// <summary>Zips a function folder (without caches and VCS dirs) for upload.</summary>
+    public static byte[] Package(string folder)
+    {
+        using var buffer = new MemoryStream();
+        using (var zip = new ZipArchive(buffer, ZipArchiveMode.Create, leaveOpen: true))
+        {
+            foreach (var file in Directory.EnumerateFiles(folder, "*", SearchOption.AllDirectories))
+            {
+                var relative = Path.GetRelativePath(folder, file).Replace('\\', '/');
+                if (relative.Split('/').Any(part => part is "__pycache__" or ".git" or ".venv") || relative.EndsWith(".pyc", StringComparison.Ordinal))
+                {
+                    continue;
+                }
+
+                zip.CreateEntryFromFile(file, relative, CompressionLevel.Fastest);
+            }
+        }
+
+        return buffer.ToArray();
+    }
+
+    private static Command CreateDeploy()
+    {
+        var folder = new Argument<DirectoryInfo>("folder") { Description = "function folder: function.yaml + handler file(s)" };
+        var deploy = new Command("deploy", "Deploy (or replace) a function from its folder") { folder };
+        deploy.SetAction(async (parse, ct) =>
+        {
+            var options = CommonOptions.Load(parse);
+            var dir = parse.GetValue(folder)!;
+
+            // Check locally first: the same parser the node runs, with the same file:line: field messages.
+            FunctionManifest manifest;
+            try
+            {
+                manifest = ManifestParser.LoadFolder(dir.FullName);
+            }
+            catch (ManifestException e)
+            {
+                throw new CliException(ExitCodes.Usage, $"{dir.FullName}/{e.Message}");
+            }
+
+            using var client = NodeClient.For(options);
+            using var content = new ByteArrayContent(Package(dir.FullName));
+            content.Headers.ContentType = NodeClient.Zip;
+            var result = await client.SendJsonAsync(HttpMethod.Post, "nexus/v1/functions", content, ct);
+            Console.WriteLine($"nexus: deployed {manifest.Name} (revision {result["revision"]}, io {result["io"]}, memory {result["memory"]} MB, timeout {result["timeout"]} s)");
+            return ExitCodes.Ok;
+        });
+        return deploy;
+    }
+
+    private static Command CreateInvoke()
+    {
+        var name = new Argument<string>("name") { Description = "function name" };
+        var payload = new Option<string?>("--payload", "-p") { Description = "event JSON, or @file.json to read it from a file (default: {})" };
+        var tail = new Option<bool>("--log") { Description = "also print the invocation's log tail (to stderr)" };
+        var asEvent = new Option<bool>("--event") { Description = "invoke asynchronously (Event): the node queues it and answers 202" };
+        var invoke = new Command("invoke", "Invoke a function and print its result") { name, payload, tail, asEvent };
+        invoke.SetAction(async (parse, ct) =>
+        {
+            var options = CommonOptions.Load(parse);
+            var body = ReadPayload(parse.GetValue(payload));
+            using var client = NodeClient.For(options);
+            using var request = new HttpRequestMessage(HttpMethod.Post, $"2015-03-31/functions/{Uri.EscapeDataString(parse.GetValue(name)!)}/invocations")
+            {
+                Content = new ByteArrayContent(body) { Headers = { ContentType = new MediaTypeHeaderValue("application/json") } },
+            };
+            request.Headers.Add("X-Amz-Invocation-Type", parse.GetValue(asEvent) ? "Event" : "RequestResponse");
+            request.Headers.Add("X-Amz-Log-Type", parse.GetValue(tail) ? "Tail" : "None");
+            using var response = await client.SendAsync(request, ct);
+            var text = await response.Content.ReadAsStringAsync(ct);
+            if ((int)response.StatusCode == 202)
+            {
+                Console.WriteLine("nexus: queued (Event invocation)");
+                return ExitCodes.Ok;
+            }
+
+            if (!response.IsSuccessStatusCode)
+            {
+                await NodeClient.ReadJsonAsync(response, ct);
+            }
+
+            if (response.Headers.TryGetValues("X-Amz-Log-Result", out var logs))
+            {
+                Console.Error.WriteLine(Encoding.UTF8.GetString(Convert.FromBase64String(logs.First())));
+            }
+
+            Console.WriteLine(text);
+            return response.Headers.Contains("X-Amz-Function-Error") ? ExitCodes.Failed : ExitCodes.Ok;
+        });
+        return invoke;
+    }
+
+    private static byte[] ReadPayload(string? payload)
+    {
+        if (payload is null)
+        {
+            return "{}"u8.ToArray();
+        }
+
+        if (!payload.StartsWith('@'))
+        {
+            return Encoding.UTF8.GetBytes(payload);
+        }
+
+        var path = payload[1..];
+        try
+        {
+            return File.ReadAllBytes(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new CliException(ExitCodes.Usage, $"--payload {payload}: cannot read {path}: {e.Message}");
+        }
+    }
+
+    private static Command CreateList()
+    {
+        var ls = new Command("ls", "List deployed functions and their instances");
+        ls.SetAction(async (parse, ct) =>
+        {
+            var options = CommonOptions.Load(parse);
+            using var client = NodeClient.For(options, TimeSpan.FromSeconds(30));
+            var list = await client.GetJsonAsync("nexus/v1/functions", ct);
+            var table = new Table().AddColumns("name", "io", "handler", "memory", "timeout", "idle", "busy", "revision");
+            foreach (var f in list["functions"]!.AsArray())
+            {
+                table.AddRow(
+                    Markup.Escape(f!["name"]!.ToString()),
+                    f["io"]!.ToString(),
+                    Markup.Escape(f["handler"]!.ToString()),
+                    f["memory"] + " MB",
+                    f["timeout"] + " s",
+                    f["instances"]!["idle"]!.ToString(),
+                    f["instances"]!["busy"]!.ToString(),
+                    Markup.Escape(f["revision"]!.ToString()));
+            }
+
+            AnsiConsole.Write(table);
+            return ExitCodes.Ok;
+        });
+        return ls;
+    }
+
+    private static Command CreateLogs()
+    {
+        var name = new Argument<string>("name") { Description = "function name" };
+        var follow = new Option<bool>("--follow", "-f") { Description = "keep printing new lines until Ctrl+C" };
+        var lines = new Option<int>("--lines", "-n") { Description = "how many of the last lines to print", DefaultValueFactory = _ => 100 };
+        var logs = new Command("logs", "Print a function's log") { name, follow, lines };
+        logs.SetAction(async (parse, ct) =>
+        {
+            var options = CommonOptions.Load(parse);
+            using var client = NodeClient.For(options);
+            var path = $"nexus/v1/functions/{Uri.EscapeDataString(parse.GetValue(name)!)}/logs?tail={parse.GetValue(lines)}&follow={(parse.GetValue(follow) ? "1" : "0")}";
+            using var response = await client.SendAsync(new HttpRequestMessage(HttpMethod.Get, path), ct, HttpCompletionOption.ResponseHeadersRead);
+            if (!response.IsSuccessStatusCode)
+            {
+                await NodeClient.ReadJsonAsync(response, ct);
+            }
+
+            using var reader = new StreamReader(await response.Content.ReadAsStreamAsync(ct));
+            try
+            {
+                while (await reader.ReadLineAsync(ct) is { } line)
+                {
+                    Console.WriteLine(line);
+                }
+            }
+            catch (OperationCanceledException)
+            {
+                // Ctrl+C ends a follow.
+            }
+
+            return ExitCodes.Ok;
+        });
+        return logs;
+    }
+
+    private static Command CreateRemove()
+    {
+        var name = new Argument<string>("name") { Description = "function name" };
+        var rm = new Command("rm", "Remove a function; its instances stop") { name };
+        rm.SetAction(async (parse, ct) =>
+        {
+            var options = CommonOptions.Load(parse);
+            using var client = NodeClient.For(options, TimeSpan.FromSeconds(30));
+            await client.SendJsonAsync(HttpMethod.Delete, $"nexus/v1/functions/{Uri.EscapeDataString(parse.GetValue(name)!)}", null, ct);
+            Console.WriteLine($"nexus: removed {parse.GetValue(name)}");
+            return ExitCodes.Ok;
+        });
+        return rm;
+    }
+}

@@ -1,0 +1,293 @@
+// Copyright (c) Nexus contributors.
+// Licensed under the MIT license.
+
+using System.CommandLine;
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+using Nexus.Image;
+using Nexus.Node;
+using Spectre.Console;
+
+namespace Nexus.Cli.Commands;
+
+/// <summary><c>nexus up</c>, <c>down</c>, <c>status</c>, <c>env</c>: the node's life and how to reach it.</summary>
+public static class NodeCommands
+{
+    private const int StartWaitSeconds = 120;
+
+    public static IEnumerable<Command> Create()
+    {
+        yield return CreateUp();
+        yield return CreateDown();
+        yield return CreateStatus();
+        yield return CreateEnv();
+    }
+
+    private static Command CreateUp()
+    {
+        var foreground = new Option<bool>("--foreground") { Description = "run the node in this process (Ctrl+C stops it) instead of as a background daemon" };
+        var up = new Command("up", "Start the node (embedded S3 store, invoke API, sandbox pool) as a background daemon") { foreground };
+        up.SetAction(async (parse, ct) =>
+        {
+            var options = CommonOptions.Load(parse);
+            return parse.GetValue(foreground) ? await RunForegroundAsync(options, ct) : await StartDaemonAsync(options, ct);
+        });
+        return up;
+    }
+
+    private static Command CreateDown()
+    {
+        var down = new Command("down", "Stop the node: every instance is stopped and removed");
+        down.SetAction(async (parse, ct) =>
+        {
+            var options = CommonOptions.Load(parse);
+            using var client = NodeClient.For(options, TimeSpan.FromSeconds(10));
+            if (!await client.IsHealthyAsync(ct))
+            {
+                Console.Error.WriteLine($"nexus: the node is not running (nothing answers at {client.BaseAddress})");
+                return ExitCodes.Ok;
+            }
+
+            var pid = ReadPid(options);
+            await client.SendJsonAsync(HttpMethod.Post, "nexus/v1/shutdown", null, ct).ContinueWith(_ => { }, ct);
+            var stopped = await WaitAsync(async () => !await client.IsHealthyAsync(ct) && (pid is null || !IsAlive(pid.Value)), TimeSpan.FromSeconds(60), ct);
+            if (!stopped)
+            {
+                throw new CliException(ExitCodes.Failed, $"the node did not stop within 60 s; see {NodeLog(options)}");
+            }
+
+            Console.WriteLine("nexus: node stopped");
+            return ExitCodes.Ok;
+        });
+        return down;
+    }
+
+    private static Command CreateStatus()
+    {
+        var status = new Command("status", "Show the node's endpoints, functions and instances");
+        status.SetAction(async (parse, ct) =>
+        {
+            var options = CommonOptions.Load(parse);
+            using var client = NodeClient.For(options, TimeSpan.FromSeconds(10));
+            var s = await client.GetJsonAsync("nexus/v1/status", ct);
+            var grid = new Grid().AddColumn().AddColumn();
+            grid.AddRow("version", Markup.Escape(s["version"]!.ToString()));
+            grid.AddRow("started", Markup.Escape(s["startedAt"]!.ToString()));
+            grid.AddRow("driver", Markup.Escape(s["driver"]!.ToString()));
+            grid.AddRow("image", Markup.Escape(s["image"]?.ToString() ?? "-"));
+            foreach (var (name, value) in s["endpoints"]!.AsObject())
+            {
+                grid.AddRow(Markup.Escape(name), Markup.Escape(value!.ToString()));
+            }
+
+            grid.AddRow("functions", s["functions"]!.ToString());
+            grid.AddRow("pending events", s["pendingEvents"]!.ToString());
+            grid.AddRow("waiting invocations", s["waitingInvocations"]!.ToString());
+            AnsiConsole.Write(grid);
+            var table = new Table().AddColumns("function", "starting", "idle", "busy", "waiting");
+            foreach (var i in s["instances"]!.AsArray())
+            {
+                table.AddRow(Markup.Escape(i!["function"]!.ToString()), i["starting"]!.ToString(), i["idle"]!.ToString(), i["busy"]!.ToString(), i["waiting"]!.ToString());
+            }
+
+            AnsiConsole.Write(table);
+            return ExitCodes.Ok;
+        });
+        return status;
+    }
+
+    private static Command CreateEnv()
+    {
+        var env = new Command("env", "Print shell exports for the AWS CLI and SDKs: eval \"$(nexus env)\"");
+        env.SetAction(parse =>
+        {
+            var options = CommonOptions.Load(parse);
+            if (!File.Exists(options.CredentialsPath))
+            {
+                throw new CliException(ExitCodes.NodeNotRunning, $"no credentials at {options.CredentialsPath}: the node has not been started yet (nexus up)");
+            }
+
+            var key = KeyPair.LoadOrCreateAdmin(options.CredentialsPath);
+            var s3 = options.S3Endpoint ?? options.StoreUrl;
+            Console.WriteLine($"export AWS_ACCESS_KEY_ID={key.AccessKeyId} AWS_SECRET_ACCESS_KEY={key.SecretAccessKey} AWS_DEFAULT_REGION=us-east-1 NEXUS_S3={s3} NEXUS_API={options.ApiUrl}");
+            return ExitCodes.Ok;
+        });
+        return env;
+    }
+
+    private static async Task<int> RunForegroundAsync(NodeOptions options, CancellationToken cancellationToken)
+    {
+        RequireRoot();
+        Console.WriteLine($"nexus: starting node {NexusNode.Version} (home {options.Home})");
+        var progress = new Progress<string>(line => Console.WriteLine("nexus: " + line));
+        NexusNode node;
+        try
+        {
+            node = await NexusNode.StartAsync(options, progress: progress, cancellationToken: cancellationToken);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            Console.Error.WriteLine("nexus: the node failed to start: " + e.Message);
+            return ExitCodes.StartFailed;
+        }
+
+        await using (node)
+        {
+            foreach (var problem in node.LoadProblems)
+            {
+                Console.Error.WriteLine("nexus: warning: " + problem);
+            }
+
+            File.WriteAllText(PidPath(options), Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            Console.WriteLine($"nexus: node ready: API {node.ApiAddress}, S3 {node.StoreAddress}, {node.Functions.Count} function(s)");
+            using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c =>
+            {
+                c.Cancel = true;
+                node.RequestShutdown();
+            });
+            try
+            {
+                await node.ShutdownRequested.WaitAsync(cancellationToken);
+            }
+            catch (OperationCanceledException)
+            {
+                // Ctrl+C: fall through to the orderly stop.
+            }
+
+            Console.WriteLine("nexus: stopping every instance");
+        }
+
+        File.Delete(PidPath(options));
+        Console.WriteLine("nexus: node stopped");
+        return ExitCodes.Ok;
+    }
+
+    private static async Task<int> StartDaemonAsync(NodeOptions options, CancellationToken cancellationToken)
+    {
+        using var client = NodeClient.For(options, TimeSpan.FromSeconds(5));
+        if (await client.IsHealthyAsync(cancellationToken))
+        {
+            Console.WriteLine($"nexus: the node is already running at {client.BaseAddress}");
+            PrintUsage(options);
+            return ExitCodes.Ok;
+        }
+
+        RequireRoot();
+        if (ImageBuilder.MissingPrerequisite() is { } missing)
+        {
+            throw new CliException(ExitCodes.StartFailed, missing);
+        }
+
+        await ImageCommands.EnsureImageAsync(options, cancellationToken);
+
+        Directory.CreateDirectory(options.Home);
+        var log = NodeLog(options);
+        var self = SelfCommand();
+        var start = new ProcessStartInfo("setsid")
+        {
+            UseShellExecute = false,
+            Environment = { ["NEXUS_NODE_LOG"] = log, ["NEXUS_HOME"] = options.Home },
+        };
+        start.ArgumentList.Add("-f");
+        start.ArgumentList.Add("/bin/sh");
+        start.ArgumentList.Add("-c");
+        start.ArgumentList.Add("exec \"$0\" \"$@\" >>\"$NEXUS_NODE_LOG\" 2>&1 </dev/null");
+        foreach (var arg in self)
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        start.ArgumentList.Add("up");
+        start.ArgumentList.Add("--foreground");
+        start.ArgumentList.Add("--home");
+        start.ArgumentList.Add(options.Home);
+        var logStart = File.Exists(log) ? new FileInfo(log).Length : 0;
+        using (var launcher = Process.Start(start) ?? throw new CliException(ExitCodes.StartFailed, "could not start the node process (setsid)"))
+        {
+            await launcher.WaitForExitAsync(cancellationToken);
+        }
+
+        var healthy = await AnsiConsole.Status().StartAsync("starting the node", async _ =>
+            await WaitAsync(async () => await client.IsHealthyAsync(cancellationToken) || NodeFailed(log, logStart), TimeSpan.FromSeconds(StartWaitSeconds), cancellationToken));
+        if (!healthy || !await client.IsHealthyAsync(cancellationToken))
+        {
+            Console.Error.WriteLine($"nexus: the node did not become healthy; the end of {log}:");
+            Console.Error.WriteLine(ReadFrom(log, logStart));
+            return ExitCodes.StartFailed;
+        }
+
+        Console.WriteLine($"nexus: node running (log: {log})");
+        PrintUsage(options);
+        return ExitCodes.Ok;
+    }
+
+    private static void PrintUsage(NodeOptions options)
+    {
+        Console.WriteLine($"""
+              invoke API (Lambda) : {options.ApiUrl}
+              S3 store            : {options.S3Endpoint ?? options.StoreUrl}
+              metrics             : {options.ApiUrl}/metrics
+            Use it:
+              eval "$(nexus env)"
+              nexus deploy examples/hello-s3 && nexus invoke hello-s3 --payload '{"{"}{"}"}'
+              aws s3 ls --endpoint-url $NEXUS_S3
+              aws lambda invoke --endpoint-url $NEXUS_API --function-name hello-s3 out.json
+            """);
+    }
+
+    private static bool NodeFailed(string log, long from) =>
+        ReadFrom(log, from).Contains("the node failed to start", StringComparison.Ordinal);
+
+    private static string ReadFrom(string log, long from)
+    {
+        if (!File.Exists(log))
+        {
+            return "";
+        }
+
+        using var stream = new FileStream(log, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+        stream.Seek(Math.Min(from, stream.Length), SeekOrigin.Begin);
+        return new StreamReader(stream).ReadToEnd();
+    }
+
+    // How to run this same CLI again: the apphost, or dotnet + nexus.dll.
+    private static List<string> SelfCommand()
+    {
+        var process = Environment.ProcessPath ?? throw new CliException(ExitCodes.StartFailed, "cannot tell this program's path");
+        var assembly = typeof(NodeCommands).Assembly.Location;
+        return Path.GetFileNameWithoutExtension(process) == "dotnet" ? [process, assembly] : [process];
+    }
+
+    private static void RequireRoot()
+    {
+        if (Environment.UserName != "root")
+        {
+            throw new CliException(ExitCodes.StartFailed, "the node must run as root (it manages namespaces, cgroups and runc); try: sudo nexus up");
+        }
+    }
+
+    private static string NodeLog(NodeOptions options) => Path.Combine(options.Home, "node.log");
+
+    private static string PidPath(NodeOptions options) => Path.Combine(options.Home, "node.pid");
+
+    private static int? ReadPid(NodeOptions options) =>
+        File.Exists(PidPath(options)) && int.TryParse(File.ReadAllText(PidPath(options)).Trim(), out var pid) ? pid : null;
+
+    private static bool IsAlive(int pid) => Directory.Exists($"/proc/{pid}");
+
+    private static async Task<bool> WaitAsync(Func<Task<bool>> condition, TimeSpan limit, CancellationToken cancellationToken)
+    {
+        var deadline = DateTime.UtcNow + limit;
+        while (DateTime.UtcNow < deadline)
+        {
+            if (await condition())
+            {
+                return true;
+            }
+
+            await Task.Delay(200, cancellationToken);
+        }
+
+        return await condition();
+    }
+}

@@ -1,0 +1,99 @@
+// Copyright (c) Nexus contributors.
+// Licensed under the MIT license.
+
+using System.Net.Http.Headers;
+using System.Net.Sockets;
+using System.Text.Json.Nodes;
+using Nexus.Node;
+
+namespace Nexus.Cli;
+
+/// <summary>The CLI's HTTP client of a node's API (management under /nexus/v1, invoke under /2015-03-31).</summary>
+public sealed class NodeClient : IDisposable
+{
+    private readonly HttpClient _http;
+
+    public NodeClient(string apiUrl, TimeSpan? timeout = null)
+    {
+        BaseAddress = new Uri(apiUrl.TrimEnd('/') + "/");
+        _http = new HttpClient { BaseAddress = BaseAddress, Timeout = timeout ?? Timeout.InfiniteTimeSpan };
+    }
+
+    public Uri BaseAddress { get; }
+
+    public static NodeClient For(NodeOptions options, TimeSpan? timeout = null) => new(options.ApiUrl, timeout);
+
+    public void Dispose() => _http.Dispose();
+
+    public async Task<bool> IsHealthyAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            using var response = await _http.GetAsync("nexus/v1/health", cancellationToken);
+            return response.IsSuccessStatusCode;
+        }
+        catch (HttpRequestException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>Sends a request; turns an unreachable node into a clear <see cref="CliException"/>.</summary>
+    public async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken, HttpCompletionOption completion = HttpCompletionOption.ResponseContentRead)
+    {
+        try
+        {
+            return await _http.SendAsync(request, completion, cancellationToken);
+        }
+        catch (HttpRequestException e) when (e.InnerException is SocketException || e.HttpRequestError == HttpRequestError.ConnectionError)
+        {
+            throw new CliException(ExitCodes.NodeNotRunning, $"the node is not running (nothing answers at {BaseAddress}); start it with: nexus up");
+        }
+    }
+
+    public async Task<JsonNode> GetJsonAsync(string path, CancellationToken cancellationToken)
+    {
+        using var response = await SendAsync(new HttpRequestMessage(HttpMethod.Get, path), cancellationToken);
+        return await ReadJsonAsync(response, cancellationToken);
+    }
+
+    public async Task<JsonNode> SendJsonAsync(HttpMethod method, string path, HttpContent? content, CancellationToken cancellationToken)
+    {
+        using var request = new HttpRequestMessage(method, path) { Content = content };
+        using var response = await SendAsync(request, cancellationToken);
+        return await ReadJsonAsync(response, cancellationToken);
+    }
+
+    /// <summary>The body as JSON; a non-success status becomes a <see cref="CliException"/> with the node's message.</summary>
+    public static async Task<JsonNode> ReadJsonAsync(HttpResponseMessage response, CancellationToken cancellationToken)
+    {
+        var text = await response.Content.ReadAsStringAsync(cancellationToken);
+        if (!response.IsSuccessStatusCode)
+        {
+            var message = TryParse(text)?["error"]?.GetValue<string>() ?? TryParse(text)?["Message"]?.GetValue<string>() ?? text;
+            var code = (int)response.StatusCode switch
+            {
+                404 => ExitCodes.NotFound,
+                400 => ExitCodes.Usage,
+                _ => ExitCodes.Failed,
+            };
+            throw new CliException(code, message);
+        }
+
+        return TryParse(text) ?? throw new CliException(ExitCodes.Failed, $"the node answered something that is not JSON: {text}");
+    }
+
+    public static MediaTypeHeaderValue Zip { get; } = new("application/zip");
+
+    private static JsonNode? TryParse(string text)
+    {
+        try
+        {
+            return JsonNode.Parse(text);
+        }
+        catch (System.Text.Json.JsonException)
+        {
+            return null;
+        }
+    }
+}
