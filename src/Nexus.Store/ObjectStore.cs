@@ -251,7 +251,11 @@ internal sealed class ObjectStore
     /// <summary>Starts assembling a multipart object: up to 10000 parts, so the single-PUT limit does not apply.</summary>
     private PendingObject BeginAssembly() => new(NewTempPath(), _options.MaxObjectSize * 10000, _options.Durable, computeMd5: false);
 
-    public ObjectEntry CommitObject(Bucket bucket, PendingObject pending, ObjectInfo info)
+    /// <summary>
+    /// Renames a finished write into place and indexes it. <paramref name="precondition"/> is checked against
+    /// the current version (null: none) under the commit lock; false → 412.
+    /// </summary>
+    public ObjectEntry CommitObject(Bucket bucket, PendingObject pending, ObjectInfo info, Func<ObjectEntry?, bool>? precondition = null)
     {
         var temp = pending.Finish(info);
         var (dir, path) = ObjectPath(bucket, info.Key);
@@ -263,8 +267,13 @@ internal sealed class ObjectStore
                 throw S3Errors.NoSuchBucket(bucket.Name);
             }
 
-            File.Move(temp, path, overwrite: true);
             var index = bucket.Find(info.Key);
+            if (precondition is not null && !precondition(index >= 0 ? bucket.Objects[index] : null))
+            {
+                throw S3Errors.PreconditionFailed("If-Match / If-None-Match on PUT");
+            }
+
+            File.Move(temp, path, overwrite: true);
             if (index >= 0)
             {
                 bucket.Objects[index] = entry;

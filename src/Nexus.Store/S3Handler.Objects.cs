@@ -114,7 +114,13 @@ internal sealed partial class S3Handler
         await using var pending = _store.BeginWrite();
         await ReceiveBodyAsync(request, pending.WriteAsync, pending.Md5Hex);
         var info = new ObjectInfo(request.Key, pending.Length, pending.Md5Hex(), _options.TimeProvider.GetUtcNow(), contentType, headers, metadata);
-        var entry = _store.CommitObject(bucket, pending, info);
+        var ifMatch = request.Request.Headers.IfMatch;
+        var ifNoneMatch = request.Request.Headers.IfNoneMatch;
+        Func<ObjectEntry?, bool>? precondition = StringValues.IsNullOrEmpty(ifMatch) && StringValues.IsNullOrEmpty(ifNoneMatch)
+            ? null
+            : current => (StringValues.IsNullOrEmpty(ifMatch) || (current is not null && ETagMatches(ifMatch, current.ETag)))
+                && (StringValues.IsNullOrEmpty(ifNoneMatch) || current is null || !ETagMatches(ifNoneMatch, current.ETag));
+        var entry = _store.CommitObject(bucket, pending, info, precondition);
         request.Response.Headers.ETag = Quote(entry.ETag);
     }
 

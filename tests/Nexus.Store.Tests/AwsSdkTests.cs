@@ -87,6 +87,21 @@ public sealed class AwsSdkTests : IClassFixture<StoreFixture>
     }
 
     [Fact]
+    public async Task ConditionalPutCreatesOnlyOnceAndReplacesOnlyAMatchingVersion()
+    {
+        using var client = _store.Client();
+        var bucket = await NewBucketAsync(client);
+        var first = await client.PutObjectAsync(new PutObjectRequest { BucketName = bucket, Key = "once", ContentBody = "1", IfNoneMatch = "*" });
+        var again = await Assert.ThrowsAnyAsync<AmazonS3Exception>(() => client.PutObjectAsync(new PutObjectRequest { BucketName = bucket, Key = "once", ContentBody = "2", IfNoneMatch = "*" }));
+        Assert.Equal(HttpStatusCode.PreconditionFailed, again.StatusCode);
+        var stale = await Assert.ThrowsAnyAsync<AmazonS3Exception>(() => client.PutObjectAsync(new PutObjectRequest { BucketName = bucket, Key = "once", ContentBody = "3", IfMatch = "\"00000000000000000000000000000000\"" }));
+        Assert.Equal(HttpStatusCode.PreconditionFailed, stale.StatusCode);
+        await client.PutObjectAsync(new PutObjectRequest { BucketName = bucket, Key = "once", ContentBody = "4", IfMatch = first.ETag });
+        using var got = await client.GetObjectAsync(bucket, "once");
+        Assert.Equal("4", await new StreamReader(got.ResponseStream).ReadToEndAsync());
+    }
+
+    [Fact]
     public async Task ListObjectsV2PagesWithDelimiterAndContinuation()
     {
         using var client = _store.Client();
