@@ -100,6 +100,10 @@ public sealed class BootLayoutTests
         var elf = MinimalElf(paddr: 0x100000, filesz: 16, memsz: 64);
         Assert.Equal(0x100000UL, ElfLoader.Load(memory, elf, "ok"));
 
+        var relocatable = MinimalElf(paddr: 0x100000, filesz: 16, memsz: 64);
+        relocatable[16] = 1;
+        Assert.Contains("ET_EXEC", Assert.Throws<InvalidDataException>(() => ElfLoader.Load(memory, relocatable, "obj")).Message, StringComparison.Ordinal);
+
         var outside = MinimalElf(paddr: 0x3ff000, filesz: 16, memsz: 0x10000);
         Assert.Contains("does not fit", Assert.Throws<InvalidDataException>(() => ElfLoader.Load(memory, outside, "big")).Message, StringComparison.Ordinal);
 
@@ -151,6 +155,7 @@ public sealed class BootLayoutTests
         "ELF"u8.CopyTo(elf.AsSpan(1));
         elf[4] = 2;
         elf[5] = 1;
+        BinaryPrimitives.WriteUInt16LittleEndian(elf.AsSpan(16), 2);
         BinaryPrimitives.WriteUInt16LittleEndian(elf.AsSpan(18), 62);
         BinaryPrimitives.WriteUInt64LittleEndian(elf.AsSpan(24), paddr);
         BinaryPrimitives.WriteUInt64LittleEndian(elf.AsSpan(32), 64);

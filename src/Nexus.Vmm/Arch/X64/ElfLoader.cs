@@ -87,6 +87,12 @@ public static class ElfLoader
             throw new InvalidDataException($"{name}: not a little-endian 64-bit x86-64 ELF");
         }
 
+        var type = BinaryPrimitives.ReadUInt16LittleEndian(image[16..]);
+        if (type != 2)
+        {
+            throw new InvalidDataException($"{name}: ELF type {type} is not an executable (ET_EXEC); an object file or shared library cannot be booted");
+        }
+
         var entry = BinaryPrimitives.ReadUInt64LittleEndian(image[24..]);
         var phoff = BinaryPrimitives.ReadUInt64LittleEndian(image[32..]);
         var phentsize = BinaryPrimitives.ReadUInt16LittleEndian(image[54..]);
