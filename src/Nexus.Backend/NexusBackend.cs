@@ -148,6 +148,11 @@ public sealed class NexusBackend : IAsyncDisposable
                 {
                     session.Close("channel disposed while attached");
                 }
+                catch (Exception e)
+                {
+                    // One instance's broken doorbell must not stop the thread that serves every other instance.
+                    session.Close($"doorbell failed: {e.Message}");
+                }
             }
         }
     }
