@@ -83,7 +83,16 @@ public static class HostRequirements
 /// <summary>A fact that skips, saying why, when the host lacks root or runc.</summary>
 public sealed class RootFactAttribute : FactAttribute
 {
-    public RootFactAttribute(bool runc = true)
+    public RootFactAttribute(bool runc = true, bool awsCli = false)
+    {
+        Skip = HostRequirements.Missing(root: true, runc: runc, awsCli: awsCli);
+    }
+}
+
+/// <summary>A theory that skips, saying why, when the host lacks root or runc.</summary>
+public sealed class RootTheoryAttribute : TheoryAttribute
+{
+    public RootTheoryAttribute(bool runc = true)
     {
         Skip = HostRequirements.Missing(root: true, runc: runc);
     }

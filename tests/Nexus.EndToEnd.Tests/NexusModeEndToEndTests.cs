@@ -1,0 +1,105 @@
+// Copyright (c) Nexus contributors.
+// Licensed under the MIT license.
+
+using System.Text.Json;
+using Nexus.Bench;
+using Nexus.Functions;
+using Nexus.Testing;
+
+namespace Nexus.EndToEnd.Tests;
+
+/// <summary>
+/// Nexus mode in real runc sandboxes: the unchanged examples run with the stand-in boto3 over the channel, and
+/// the sandbox holds no credentials, no network but loopback, and none of the real SDK.
+/// </summary>
+public sealed class NexusModeEndToEndTests(NodeFixture fixture) : IClassFixture<NodeFixture>
+{
+    public static TheoryData<string> Examples()
+    {
+        var data = new TheoryData<string>();
+        foreach (var dir in Directory.EnumerateDirectories(NodeFixture.Examples).Order())
+        {
+            if (File.Exists(Path.Combine(dir, "function.yaml")))
+            {
+                data.Add(Path.GetFileName(dir));
+            }
+        }
+
+        return data;
+    }
+
+    [RootTheory]
+    [MemberData(nameof(Examples))]
+    public async Task ExampleRunsUnchangedInNexusMode(string example)
+    {
+        var folder = Path.Combine(NodeFixture.Examples, example);
+        var name = example + "-nexus";
+        using (var package = FunctionVariant.Package(folder, name, IoMode.Nexus))
+        {
+            var function = await fixture.Node.DeployAsync(package, CancellationToken.None);
+            Assert.Equal(IoMode.Nexus, function.Manifest.Io);
+        }
+
+        var (response, body) = await fixture.InvokeAsync(name, await File.ReadAllTextAsync(Path.Combine(folder, "event.json")));
+
+        Assert.True(response.IsSuccessStatusCode, $"{name}: {response.StatusCode} {body}");
+        Assert.False(response.Headers.Contains("X-Amz-Function-Error"), $"{name}: {body}");
+        using var result = JsonDocument.Parse(body);
+        Assert.True(result.RootElement.TryGetProperty("output", out _), $"{name}: {body}");
+    }
+
+    [RootFact]
+    public async Task SandboxHoldsNoCredentialsNoNetworkAndNoRealSdk()
+    {
+        await fixture.DeployAsync("name: e2e-inspect\nhandler: handler.handler\nio: nexus\nstorage:\n  - bucket: nexus-examples\n    prefix: hello-s3/\n    access: read\n", """
+            import os, sys
+            def handler(event, context):
+                import boto3
+                boto3.client("s3").head_object(Bucket="nexus-examples", Key="hello-s3/input/hello.txt")
+                environ = {}
+                for pid in [p for p in os.listdir("/proc") if p.isdigit()]:
+                    try:
+                        with open(f"/proc/{pid}/environ", "rb") as f:
+                            environ[pid] = f.read().decode(errors="replace").split("\0")
+                    except OSError:
+                        pass
+                found = []
+                for top in ["/var/task", "/tmp", "/opt/nexus", "/etc", "/root", "/home", "/run"]:
+                    for root, dirs, files in os.walk(top):
+                        for name in files:
+                            path = os.path.join(root, name)
+                            try:
+                                with open(path, "rb") as f:
+                                    data = f.read(1 << 20)
+                            except OSError:
+                                continue
+                            for needle in event["secrets"]:
+                                if needle.encode() in data:
+                                    found.append(path)
+                with open("/proc/net/dev") as f:
+                    interfaces = [line.split(":")[0].strip() for line in f.readlines()[2:]]
+                return {
+                    "environ": environ,
+                    "files_with_secrets": found,
+                    "interfaces": interfaces,
+                    "modules": sorted(m for m in sys.modules if m.split(".")[0] in ("urllib3", "s3transfer", "socket", "_socket", "ssl", "_ssl") or m == "http.client"),
+                    "botocore_file": sys.modules["botocore"].__file__,
+                }
+            """);
+        var secrets = new[] { fixture.Node.AdminKey.SecretAccessKey, fixture.Node.AdminKey.AccessKeyId };
+
+        var (response, body) = await fixture.InvokeAsync("e2e-inspect", JsonSerializer.Serialize(new { secrets }));
+
+        Assert.True(response.IsSuccessStatusCode && !response.Headers.Contains("X-Amz-Function-Error"), body);
+        using var result = JsonDocument.Parse(body);
+        var root = result.RootElement;
+        var environment = root.GetProperty("environ").EnumerateObject().SelectMany(p => p.Value.EnumerateArray().Select(v => v.GetString()!)).ToList();
+        Assert.NotEmpty(environment);
+        Assert.DoesNotContain(environment, v => v.StartsWith("AWS_ACCESS_KEY_ID=", StringComparison.Ordinal) || v.StartsWith("AWS_SECRET_ACCESS_KEY=", StringComparison.Ordinal) || v.StartsWith("AWS_SESSION_TOKEN=", StringComparison.Ordinal));
+        Assert.DoesNotContain(environment, v => secrets.Any(s => v.Contains(s, StringComparison.Ordinal)));
+        Assert.Empty(root.GetProperty("files_with_secrets").EnumerateArray());
+        Assert.Equal(["lo"], root.GetProperty("interfaces").EnumerateArray().Select(i => i.GetString()));
+        Assert.Empty(root.GetProperty("modules").EnumerateArray());
+        Assert.StartsWith("/opt/nexus/frontend/", root.GetProperty("botocore_file").GetString(), StringComparison.Ordinal);
+    }
+}
