@@ -1,0 +1,107 @@
+// Copyright (c) Nexus contributors.
+// Licensed under the MIT license.
+
+using System.Diagnostics;
+using System.Text.RegularExpressions;
+using Nexus.Bench.Density;
+using Nexus.Bench.Replay;
+using Nexus.Bench.Report;
+using Nexus.Bench.Trace;
+
+namespace Nexus.Bench.Tests;
+
+public sealed partial class ReportTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("nexus-report-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    [Fact]
+    public void RatioTableStatesGoalsAndHowFarOff()
+    {
+        var table = ReportWriter.RatioTable(Results());
+
+        Assert.Contains("| density (trace copies within the SLO) | 2 | 4 | 2.00 | ≥ 1.5x: met |", table, StringComparison.Ordinal);
+        Assert.Matches(@"node memory at base load.*\| 0\.50 \| ≤ 0\.60: met \|", table);
+        Assert.Matches(@"node CPU per invocation at base load.*\| 0\.75 \| ≤ 0\.50: MISSED by 0\.25 \|", table);
+    }
+
+    [Fact]
+    public async Task ReportRendersInHeadlessChromiumWithAllItsCharts()
+    {
+        var results = Results();
+        var files = await ReportWriter.WriteAsync(results, _dir, VegaAssets.DefaultCache, TextWriter.Null, CancellationToken.None);
+
+        var html = Path.Combine(_dir, "report.html");
+        Assert.Contains(html, files);
+        var page = await File.ReadAllTextAsync(html);
+        Assert.DoesNotContain("<script src", page, StringComparison.OrdinalIgnoreCase);
+        foreach (var png in files.Where(f => f.EndsWith(".png", StringComparison.Ordinal)))
+        {
+            Assert.Equal(new byte[] { 0x89, 0x50, 0x4E, 0x47 }, File.ReadAllBytes(png)[..4]);
+        }
+
+        Assert.Equal(Charts.All(results).Count, files.Count(f => f.EndsWith(".svg", StringComparison.Ordinal)));
+        var dom = await DumpDomAsync(html);
+
+        Assert.DoesNotContain("data-chart-error", dom, StringComparison.Ordinal);
+        Assert.Contains($"data-charts=\"{Charts.All(results).Count}\"", dom, StringComparison.Ordinal);
+        Assert.Equal(Charts.All(results).Count, ChartSvg().Matches(dom).Count);
+        Assert.Contains("Latency CDF", dom, StringComparison.Ordinal);
+    }
+
+    [GeneratedRegex("<svg[^>]*class=\"marks\"")]
+    private static partial Regex ChartSvg();
+
+    private async Task<string> DumpDomAsync(string html)
+    {
+        if (!File.Exists("/usr/bin/chromium"))
+        {
+            await RunAsync("apt-get", ["install", "-y", "chromium"]);
+        }
+
+        var profile = Directory.CreateDirectory(Path.Combine(_dir, "chromium-profile")).FullName;
+        return await RunAsync("/usr/bin/chromium", [
+            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+            "--disable-sync", "--no-first-run", $"--user-data-dir={profile}", "--virtual-time-budget=20000", "--dump-dom", "file://" + html]);
+    }
+
+    private static async Task<string> RunAsync(string file, string[] arguments)
+    {
+        var start = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var argument in arguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        start.Environment["DEBIAN_FRONTEND"] = "noninteractive";
+        using var process = Process.Start(start)!;
+        var stderr = process.StandardError.ReadToEndAsync();
+        var stdout = await process.StandardOutput.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        Assert.True(process.ExitCode == 0, $"{file} failed (exit {process.ExitCode}): {await stderr}");
+        return stdout;
+    }
+
+    /// <summary>Small results of the real shape: level 1 and 2 for both modes, with records, samples, instances.</summary>
+    private static EvaluationResults Results()
+    {
+        LevelRun Run(string mode, int level, double latency, double nodeCpu, double pss)
+        {
+            var records = Enumerable.Range(0, 50).Select(i => new InvocationRecord(i % 4, i * 100, i * 100, latency * (1 + (i % 7 / 10.0)) * (i % 10 == 0 ? 20 : 1), i != 49 || level == 2, i % 10 == 0, "success", $"{mode}-{i % 4}")).ToList();
+            var samples = Enumerable.Range(0, 6).Select(s => new ResourceSample(s, 4, nodeCpu * s / 5, 100, nodeCpu * s / 5, pss * 4, pss * 3)).ToList();
+            var instances = Enumerable.Range(0, 4).Select(i => new InstanceSample($"{mode}-{i}", i, pss, pss * 0.75, pss * 1.1, 0.1)).ToList();
+            var completed = records.Count(r => r.Success);
+            return new LevelRun(mode, level, level * 4, new SloVerdict(level == 1, level == 1 ? 1.5 : 3, 50, 1, 50 - completed), 50, 50, completed, 50 - completed, 5, 4, nodeCpu, nodeCpu, 100, pss * 4, records, samples, instances);
+        }
+
+        // nexus: node memory 100 + 4·12.5 against 100 + 4·50 MiB (0.50), three quarters of the CPU (0.75).
+        var runs = new List<LevelRun> { Run("baseline", 1, 20, 1.0, 50), Run("nexus", 1, 12, 0.75, 12.5), Run("baseline", 2, 30, 2, 50), Run("nexus", 2, 15, 1.5, 12.5) };
+        return new EvaluationResults(
+            "test", 2, DateTimeOffset.UnixEpoch, "nexus bench density", new GeneratorOptions(), new ScheduleOptions(), new Slo(), 16, 5,
+            [new WorkloadMapping("f", "hello-s3", 0.1)],
+            new Dictionary<string, IReadOnlyList<UnloadedLatency>> { ["baseline"] = [new("hello-s3", 10, 300)], ["nexus"] = [new("hello-s3", 6, 250)] },
+            runs,
+            [new ModeDensity("baseline", 2, 8, 4, [new Probe(1, true), new Probe(2, true), new Probe(4, false)]), new ModeDensity("nexus", 4, 16, 8, [new Probe(1, true)])]);
+    }
+}
