@@ -14,6 +14,9 @@ foreach (var command in NodeCommands.Create().Concat(FunctionCommands.Create()))
 
 root.Subcommands.Add(ImageCommands.Create());
 root.Subcommands.Add(VmmCommands.Create());
+var bench = BenchCommands.Create();
+BenchTraceCommands.AddTo(bench);
+root.Subcommands.Add(bench);
 
 // "@file.json" is a payload argument here, not a response file.
 var parse = root.Parse(args, new ParserConfiguration { ResponseFileTokenReplacer = null });
