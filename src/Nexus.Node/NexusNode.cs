@@ -238,6 +238,7 @@ public sealed class NexusNode : INodeOperations, IAsyncDisposable
         // The bound address, so that port 0 (tests) works too.
         var runtimeApiHost = runtimeApi.Addresses[0].Authority;
         var sandboxStore = _options.S3Endpoint ?? _sandboxStoreUrl;
+        await _driver.RestrictSandboxTrafficAsync([runtimeApi.Addresses[0].Port, new Uri(sandboxStore).Port], cancellationToken);
 
         _registry = new FunctionRegistry(_options.FunctionsDirectory);
         LoadProblems = _registry.Load();

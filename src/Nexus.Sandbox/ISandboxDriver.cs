@@ -18,6 +18,12 @@ public interface ISandboxDriver
     /// </summary>
     Task PrepareHostAsync(CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Once the node's services are bound: lets sandboxes reach only these TCP ports on the service address, and
+    /// nothing else on the host or beyond. Drivers whose sandboxes have no host network need do nothing.
+    /// </summary>
+    Task RestrictSandboxTrafficAsync(IReadOnlyCollection<int> serviceTcpPorts, CancellationToken cancellationToken) => Task.CompletedTask;
+
     /// <summary>Starts one instance; it runs <see cref="SandboxSpec.Command"/> until stopped or it exits.</summary>
     Task<ISandboxInstance> StartAsync(SandboxSpec spec, CancellationToken cancellationToken);
 }

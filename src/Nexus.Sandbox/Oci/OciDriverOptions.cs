@@ -48,4 +48,7 @@ public sealed record OciDriverOptions
 
     /// <summary>Addresses of the baseline network (service address, /30 slots).</summary>
     public VethAddressPlan Network { get; init; } = VethAddressPlan.Default;
+
+    /// <summary>nftables binary, for the sandbox firewall.</summary>
+    public string NftPath { get; init; } = "nft";
 }

@@ -56,7 +56,13 @@ public sealed class OciSandboxDriver : ISandboxDriver
         Directory.CreateDirectory(_state);
         await RemoveLeftoversAsync(cancellationToken);
         await Network.PrepareAsync(cancellationToken);
+        await Firewall.RemoveAsync(cancellationToken);
     }
+
+    public Task RestrictSandboxTrafficAsync(IReadOnlyCollection<int> serviceTcpPorts, CancellationToken cancellationToken) =>
+        Firewall.ApplyAsync(serviceTcpPorts, cancellationToken);
+
+    private SandboxFirewall Firewall => new(_options.Network, Tool.Resolve(_options.NftPath, "nftables (apt-get install nftables) for the sandbox firewall"));
 
     public async Task<ISandboxInstance> StartAsync(SandboxSpec spec, CancellationToken cancellationToken)
     {
@@ -216,7 +222,14 @@ public sealed class OciSandboxDriver : ISandboxDriver
 
         foreach (var bundle in Directory.EnumerateDirectories(_bundles, prefix + "*"))
         {
-            Directory.Delete(bundle, recursive: true);
+            try
+            {
+                Directory.Delete(bundle, recursive: true);
+            }
+            catch (DirectoryNotFoundException)
+            {
+                // Its instance's own teardown finished first: gone is what we wanted.
+            }
         }
     }
 
