@@ -33,7 +33,6 @@ public static class NodeApi
     {
         app.MapPost(LambdaPrefix + "/{name}/invocations", context => InvokeAsync(context, node));
         app.MapGet(LambdaPrefix, context => ListFunctionsAsync(context, node));
-        app.MapGet(LambdaPrefix + "/", context => ListFunctionsAsync(context, node));
         app.MapGet(LambdaPrefix + "/{name}", context => GetFunctionAsync(context, node, configurationOnly: false));
         app.MapGet(LambdaPrefix + "/{name}/configuration", context => GetFunctionAsync(context, node, configurationOnly: true));
         app.MapGet("/metrics", async context =>

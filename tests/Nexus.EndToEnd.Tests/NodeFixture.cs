@@ -1,0 +1,116 @@
+// Copyright (c) Nexus contributors.
+// Licensed under the MIT license.
+
+using System.Diagnostics;
+using System.IO.Compression;
+using System.Net.Http.Headers;
+using System.Text;
+using Nexus.Node;
+using Nexus.Testing;
+
+namespace Nexus.EndToEnd.Tests;
+
+/// <summary>
+/// A real node (embedded store, cached image, runc driver, real runtime) on free ports with a temp home, shared by
+/// the tests of a class; the examples' inputs are seeded with Debian's boto3.
+/// </summary>
+public sealed class NodeFixture : IAsyncLifetime
+{
+    public string Home { get; } = Directory.CreateTempSubdirectory("nexus-e2e-").FullName;
+
+    public NexusNode Node { get; private set; } = null!;
+
+    public HttpClient Http { get; private set; } = null!;
+
+    public static string Examples => Path.Combine(HostRequirements.RepoRoot, "examples");
+
+    public static NodeOptions Options(string home) => new()
+    {
+        Home = home,
+        ApiUrl = "http://127.0.0.1:0",
+        StoreUrl = "http://127.0.0.1:0",
+        SandboxStoreUrl = "http://10.77.0.1:0",
+        RuntimeApiUrl = "http://10.77.0.1:0",
+        KeepAliveSeconds = 600,
+    };
+
+    public async Task InitializeAsync()
+    {
+        if (HostRequirements.Missing(root: true, runc: true) is not null)
+        {
+            return;
+        }
+
+        Node = await NexusNode.StartAsync(Options(Home));
+        Http = new HttpClient { BaseAddress = Node.ApiAddress, Timeout = TimeSpan.FromMinutes(3) };
+        var seed = Process.Start(new ProcessStartInfo(HostRequirements.DebianPython)
+        {
+            ArgumentList = { Path.Combine(Examples, "seed_inputs.py"), "--endpoint", Node.StoreAddress.ToString().TrimEnd('/'), "--access-key", Node.AdminKey.AccessKeyId, "--secret-key", Node.AdminKey.SecretAccessKey },
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        })!;
+        var errors = seed.StandardError.ReadToEndAsync();
+        await seed.StandardOutput.ReadToEndAsync();
+        await seed.WaitForExitAsync();
+        if (seed.ExitCode != 0)
+        {
+            throw new InvalidOperationException("seed_inputs.py failed: " + await errors);
+        }
+    }
+
+    public async Task DisposeAsync()
+    {
+        Http?.Dispose();
+        if (Node is not null)
+        {
+            await Node.DisposeAsync();
+        }
+
+        Directory.Delete(Home, recursive: true);
+    }
+
+    public static byte[] Zip(string folder)
+    {
+        using var buffer = new MemoryStream();
+        using (var zip = new ZipArchive(buffer, ZipArchiveMode.Create, leaveOpen: true))
+        {
+            foreach (var file in Directory.EnumerateFiles(folder, "*", SearchOption.AllDirectories).Where(f => !f.Contains("__pycache__", StringComparison.Ordinal)))
+            {
+                zip.CreateEntryFromFile(file, Path.GetRelativePath(folder, file));
+            }
+        }
+
+        return buffer.ToArray();
+    }
+
+    /// <summary>Deploys a function made of a manifest and a handler.py given as text.</summary>
+    public async Task<DeployedFunction> DeployAsync(string manifest, string handler)
+    {
+        var dir = Directory.CreateTempSubdirectory("nexus-fn-").FullName;
+        try
+        {
+            await File.WriteAllTextAsync(Path.Combine(dir, "function.yaml"), manifest);
+            await File.WriteAllTextAsync(Path.Combine(dir, "handler.py"), handler);
+            return await Node.DeployAsync(new MemoryStream(Zip(dir)), CancellationToken.None);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    public async Task<(HttpResponseMessage Response, string Body)> InvokeAsync(string name, string payload, string? logType = null)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, $"/2015-03-31/functions/{name}/invocations")
+        {
+            Content = new StringContent(payload, Encoding.UTF8, new MediaTypeHeaderValue("application/json")),
+        };
+        if (logType is not null)
+        {
+            request.Headers.Add("X-Amz-Log-Type", logType);
+        }
+
+        var response = await Http.SendAsync(request);
+        return (response, await response.Content.ReadAsStringAsync());
+    }
+}
