@@ -28,6 +28,12 @@ public interface ISandboxInstance : IAsyncDisposable
     /// <summary>Reads current memory figures.</summary>
     SandboxMemory ReadMemory();
 
+    /// <summary>
+    /// Peak memory since start (what Lambda reports as "Max Memory Used"); cheap, unlike <see cref="ReadMemory"/>
+    /// which walks every process's smaps.
+    /// </summary>
+    long ReadPeakMemoryBytes() => ReadMemory().CgroupBytes;
+
     /// <summary>Total CPU time the instance's cgroup has used.</summary>
     TimeSpan ReadCpuTime();
 

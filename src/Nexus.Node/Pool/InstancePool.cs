@@ -646,8 +646,7 @@ public sealed class InstancePool : IAsyncDisposable
 
         try
         {
-            var memory = sandbox.ReadMemory();
-            instance.MaxMemoryBytes = Math.Max(instance.MaxMemoryBytes, memory.RssBytes > 0 ? memory.RssBytes : memory.CgroupBytes);
+            instance.MaxMemoryBytes = Math.Max(instance.MaxMemoryBytes, sandbox.ReadPeakMemoryBytes());
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidOperationException)
         {

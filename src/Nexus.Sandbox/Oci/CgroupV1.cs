@@ -47,6 +47,9 @@ public sealed class CgroupV1
     public long MemoryUsage() => ReadLong(Path.Combine(_memory, "memory.usage_in_bytes"));
 
     /// <summary>cpuacct.usage in nanoseconds (0 once the cgroup is gone).</summary>
+    /// <summary>The cgroup's peak memory since it was made (one file read: cheap enough for every invocation).</summary>
+    public long MemoryPeak() => ReadLong(Path.Combine(_memory, "memory.max_usage_in_bytes"));
+
     public long CpuNanoseconds() => ReadLong(Path.Combine(_cpuacct, "cpuacct.usage"));
 
     /// <summary>The oom_kill counter of memory.oom_control: processes the kernel OOM-killed in this cgroup.</summary>

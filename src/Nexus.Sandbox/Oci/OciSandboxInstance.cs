@@ -56,6 +56,8 @@ public sealed class OciSandboxInstance : ISandboxInstance
         return new SandboxMemory(Cgroup.MemoryUsage(), pss, uss, rss);
     }
 
+    public long ReadPeakMemoryBytes() => Cgroup.MemoryPeak();
+
     public TimeSpan ReadCpuTime() => TimeSpan.FromTicks(Cgroup.CpuNanoseconds() / 100);
 
     public Task StopAsync()
