@@ -78,6 +78,30 @@ def app_log(rng, target=1024 * 1024):
     return ("\n".join(lines) + "\n").encode()[:target]
 
 
+def message(rng, size=1024):
+    """1 KiB of text for pure-Python AES (about 0.1 s of CPU: vSwarm's aes-python range)."""
+    words = ["nexus", "channel", "sandbox", "cipher", "block", "counter", "round", "key"]
+    text = " ".join(rng.choice(words) for _ in range(size))
+    return text.encode()[:size]
+
+
+def training_set(rng, rows=4000, features=16):
+    """About 530 KiB .npy (float64, written without numpy, which the host may lack): two Gaussian classes, label last."""
+    import array
+
+    centres = [[rng.gauss(0, 1) for _ in range(features)] for _ in range(2)]
+    values = array.array("d")
+    for _ in range(rows):
+        label = rng.randrange(2)
+        values.extend(c + rng.gauss(0, 1.5) for c in centres[label])
+        values.append(float(label))
+    if sys.byteorder != "little":
+        values.byteswap()
+    header = f"{{'descr': '<f8', 'fortran_order': False, 'shape': ({rows}, {features + 1}), }}"
+    header += " " * (63 - (10 + len(header)) % 64) + "\n"
+    return b"\x93NUMPY\x01\x00" + len(header).to_bytes(2, "little") + header.encode("latin1") + values.tobytes()
+
+
 def inputs():
     """(key, bytes, content type) of every example input; one seeded generator per object, so each is stable alone."""
     return [
@@ -85,6 +109,9 @@ def inputs():
         ("image-rotate/input/photo.jpg", photo_jpeg(random.Random(SEED + 2)), "image/jpeg"),
         ("json-serdes/input/orders.json", orders_json(random.Random(SEED + 3)), "application/json"),
         ("compression/input/app.log", app_log(random.Random(SEED + 4)), "text/plain"),
+        ("thumbnail/input/photo.jpg", photo_jpeg(random.Random(SEED + 11)), "image/jpeg"),
+        ("aes/input/message.txt", message(random.Random(SEED + 12)), "text/plain"),
+        ("numpy-lr/input/train.npy", training_set(random.Random(SEED + 13)), "application/octet-stream"),
     ]
 
 

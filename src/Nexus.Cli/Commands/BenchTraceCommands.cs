@@ -84,7 +84,7 @@ public static class BenchTraceCommands
                 var options = new DensityOptions
                 {
                     WorkloadFolders = [.. names.Select(n => Path.Combine(folder, n))],
-                    SeedScripts = [.. new[] { "seed_inputs.py", "seed_workloads.py" }.Select(s => Path.Combine(folder, s)).Where(File.Exists)],
+                    SeedScripts = [Path.Combine(folder, "seed_inputs.py")],
                     Node = NodeOptions.Load(o => o with { Home = home, MaxInstancesPerNode = 512, MaxInstancesPerFunction = 8 }),
                     TraceFolder = parse.GetValue(traceFolder)?.FullName,
                     Trace = new GeneratorOptions { Seed = parse.GetValue(seed), Functions = parse.GetValue(functions), Minutes = parse.GetValue(minutes) },
