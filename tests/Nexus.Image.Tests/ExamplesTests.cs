@@ -54,7 +54,7 @@ public sealed class ExamplesTests : IAsyncLifetime
         var second = await SeedAsync();
 
         Assert.Contains("created bucket nexus-examples", first, StringComparison.Ordinal);
-        Assert.Equal(4, second.Split('\n').Count(l => l.StartsWith("unchanged ", StringComparison.Ordinal)));
+        Assert.Equal(7, second.Split('\n').Count(l => l.StartsWith("unchanged ", StringComparison.Ordinal)));
 
         var (exitCode, listing) = await Run.ProgramAsync(HostRequirements.DebianPython, [SeedScript, "--list"]);
         Assert.Equal(0, exitCode);

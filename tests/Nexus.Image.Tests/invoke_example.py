@@ -89,4 +89,15 @@ if "output" in first:
         check["orders_match"] = json.loads(data)["orders"] == len(json.loads(source)["orders"])
     elif name == "compression":
         check["roundtrip"] = zlib.decompress(data) == source
+    elif name == "thumbnail":
+        from PIL import Image
+        with Image.open(io.BytesIO(data)) as after:
+            check["thumbnail"] = max(after.size) <= 128 and list(after.size) == first["size"] and after.format == "JPEG"
+    elif name == "aes":
+        cipher = data[len(data) - first["bytes"]:]
+        check["encrypted"] = (first["bytes"] == len(source) and cipher != source
+                              and hashlib.sha256(cipher).hexdigest() == first["sha256"])
+    elif name == "numpy-lr":
+        model = json.loads(data)
+        check["trained"] = len(model["weights"]) in (model["features"], model["features"] + 1) and model["accuracy"] > 0.7
 print(json.dumps({"results": results, "check": check, "log": log}))
