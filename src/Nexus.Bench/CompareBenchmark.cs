@@ -56,7 +56,7 @@ public static class CompareBenchmark
     {
         await using var node = await NexusNode.StartAsync(options.Node, progress: new Progress<string>(line => log.WriteLine("  " + line)), cancellationToken: cancellationToken);
         log.WriteLine($"node up: api {node.ApiAddress}, store {node.StoreAddress}");
-        await SeedAsync(options.SeedScript, node, cancellationToken);
+        await InputSeeder.SeedAsync(options.SeedScript, node, cancellationToken);
 
         var results = new List<ModeResult>();
         foreach (var folder in options.FunctionFolders)
@@ -185,24 +185,6 @@ public static class CompareBenchmark
             }
 
             await Task.Delay(20, cancellationToken);
-        }
-    }
-
-    private static async Task SeedAsync(string script, NexusNode node, CancellationToken cancellationToken)
-    {
-        var start = new ProcessStartInfo("/usr/bin/python3")
-        {
-            ArgumentList = { script, "--endpoint", node.StoreAddress.ToString().TrimEnd('/'), "--access-key", node.AdminKey.AccessKeyId, "--secret-key", node.AdminKey.SecretAccessKey },
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        using var seeder = Process.Start(start) ?? throw new InvalidOperationException("could not start the input seeder");
-        var stderr = seeder.StandardError.ReadToEndAsync(cancellationToken);
-        await seeder.StandardOutput.ReadToEndAsync(cancellationToken);
-        await seeder.WaitForExitAsync(cancellationToken);
-        if (seeder.ExitCode != 0)
-        {
-            throw new InvalidOperationException($"seeding inputs failed ({script}, exit {seeder.ExitCode}): {await stderr}");
         }
     }
 }

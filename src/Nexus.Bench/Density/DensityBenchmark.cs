@@ -64,7 +64,7 @@ public static class DensityBenchmark
         log.WriteLine($"node up: api {node.ApiAddress}, store {node.StoreAddress}");
         foreach (var script in options.SeedScripts)
         {
-            await SeedAsync(script, node, cancellationToken);
+            await InputSeeder.SeedAsync(script, node, cancellationToken);
         }
 
         var unloaded = new Dictionary<string, IReadOnlyList<UnloadedLatency>>();
@@ -82,7 +82,7 @@ public static class DensityBenchmark
 
         // Trace functions map onto workloads by the baseline's unloaded warm p50 (the reference) and their declared memory.
         var baseline = unloaded[Mode(options.Modes[0])];
-        var profiles = baseline.Select(u => new WorkloadProfile(u.Workload, u.WarmP50Ms, ManifestMemory(workloads[u.Workload]))).ToList();
+        var profiles = baseline.Select(u => new WorkloadProfile(u.Workload, u.WarmP50Ms, ManifestParser.LoadFolder(workloads[u.Workload]).MemoryMb)).ToList();
         var mapping = WorkloadMapper.Map(trace, profiles);
         var reference = baseline.ToDictionary(u => u.Workload);
 
@@ -250,37 +250,6 @@ public static class DensityBenchmark
             }
 
             await Task.Delay(50, cancellationToken);
-        }
-    }
-
-    private static double ManifestMemory(string folder)
-    {
-        foreach (var line in File.ReadLines(Path.Combine(folder, "function.yaml")))
-        {
-            if (line.StartsWith("memory:", StringComparison.Ordinal) && double.TryParse(line.AsSpan(7).Trim(), System.Globalization.CultureInfo.InvariantCulture, out var mb))
-            {
-                return mb;
-            }
-        }
-
-        return 128;
-    }
-
-    private static async Task SeedAsync(string script, NexusNode node, CancellationToken cancellationToken)
-    {
-        var start = new ProcessStartInfo("/usr/bin/python3")
-        {
-            ArgumentList = { script, "--endpoint", node.StoreAddress.ToString().TrimEnd('/'), "--access-key", node.AdminKey.AccessKeyId, "--secret-key", node.AdminKey.SecretAccessKey },
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        using var seeder = Process.Start(start) ?? throw new InvalidOperationException("could not start the input seeder");
-        var stderr = seeder.StandardError.ReadToEndAsync(cancellationToken);
-        await seeder.StandardOutput.ReadToEndAsync(cancellationToken);
-        await seeder.WaitForExitAsync(cancellationToken);
-        if (seeder.ExitCode != 0)
-        {
-            throw new InvalidOperationException($"seeding inputs failed ({script}, exit {seeder.ExitCode}): {await stderr}");
         }
     }
 

@@ -1,0 +1,29 @@
+// Copyright (c) Nexus contributors.
+// Licensed under the MIT license.
+
+using System.Diagnostics;
+using Nexus.Node;
+
+namespace Nexus.Bench;
+
+/// <summary>Seeds the examples' inputs into a node's store with the examples' own seeder (Debian python3 + boto3).</summary>
+public static class InputSeeder
+{
+    public static async Task SeedAsync(string script, NexusNode node, CancellationToken cancellationToken)
+    {
+        var start = new ProcessStartInfo("/usr/bin/python3")
+        {
+            ArgumentList = { script, "--endpoint", node.StoreAddress.ToString().TrimEnd('/'), "--access-key", node.AdminKey.AccessKeyId, "--secret-key", node.AdminKey.SecretAccessKey },
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        using var seeder = Process.Start(start) ?? throw new InvalidOperationException("could not start the input seeder");
+        var stderr = seeder.StandardError.ReadToEndAsync(cancellationToken);
+        await seeder.StandardOutput.ReadToEndAsync(cancellationToken);
+        await seeder.WaitForExitAsync(cancellationToken);
+        if (seeder.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"seeding inputs failed ({script}, exit {seeder.ExitCode}): {await stderr}");
+        }
+    }
+}
