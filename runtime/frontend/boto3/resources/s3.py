@@ -82,13 +82,8 @@ class _Resource(ServiceResource):
         raise NexusUnsupportedError(what=f'{self.__class__.__name__}.{what}')
 
 
-class Object(_Resource):
-    _identifier_names = ('bucket_name', 'key')
-    _attributes = _OBJECT_ATTRIBUTES
-    _subresources = ('Acl', 'Bucket', 'MultipartUpload', 'Version')
-
-    def load(self):
-        self.meta.data = self.meta.client.head_object(Bucket=self.bucket_name, Key=self.key)
+class _ObjectActions:
+    """The object actions Object and ObjectSummary share (boto3 generates both from one model)."""
 
     def get(self, **kwargs):
         return self.meta.client.get_object(Bucket=self.bucket_name, Key=self.key, **kwargs)
@@ -101,6 +96,16 @@ class Object(_Resource):
 
     def copy_from(self, **kwargs):
         return self.meta.client.copy_object(Bucket=self.bucket_name, Key=self.key, **kwargs)
+
+
+class Object(_ObjectActions, _Resource):
+    _identifier_names = ('bucket_name', 'key')
+    _attributes = _OBJECT_ATTRIBUTES
+    _subresources = ('Acl', 'Bucket', 'MultipartUpload', 'Version')
+
+    def load(self):
+        self.meta.data = self.meta.client.head_object(Bucket=self.bucket_name, Key=self.key)
+
 
     def Bucket(self):
         return Bucket(self.meta.client, self.bucket_name)
@@ -128,7 +133,7 @@ class Object(_Resource):
         self.meta.client.get_waiter('object_not_exists').wait(Bucket=self.bucket_name, Key=self.key, **kwargs)
 
 
-class ObjectSummary(_Resource):
+class ObjectSummary(_ObjectActions, _Resource):
     _identifier_names = ('bucket_name', 'key')
     _attributes = _SUMMARY_ATTRIBUTES
     _subresources = ('Acl', 'Bucket', 'MultipartUpload', 'Object', 'Version')
@@ -145,18 +150,6 @@ class ObjectSummary(_Resource):
 
     def Bucket(self):
         return Bucket(self.meta.client, self.bucket_name)
-
-    def get(self, **kwargs):
-        return self.meta.client.get_object(Bucket=self.bucket_name, Key=self.key, **kwargs)
-
-    def put(self, **kwargs):
-        return self.meta.client.put_object(Bucket=self.bucket_name, Key=self.key, **kwargs)
-
-    def delete(self, **kwargs):
-        return self.meta.client.delete_object(Bucket=self.bucket_name, Key=self.key, **kwargs)
-
-    def copy_from(self, **kwargs):
-        return self.meta.client.copy_object(Bucket=self.bucket_name, Key=self.key, **kwargs)
 
 
 class Bucket(_Resource):
