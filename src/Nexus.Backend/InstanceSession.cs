@@ -292,6 +292,13 @@ public sealed class InstanceSession : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Answers a GetObject from an object prefetched for this instance, when one matches the request (bucket, key,
+    /// no range or conditions it cannot honour) and is still current; returns false when the store must be asked.
+    /// </summary>
+    internal Task<bool> TryServePrefetchedAsync(InboundRequest request, string bucket, string key, JsonElement parameters, CancellationToken cancellationToken) =>
+        Task.FromResult(false);
+
     internal Task SendJsonAsync(InboundRequest request, int status, Action<Utf8JsonWriter> write, CancellationToken cancellationToken) =>
         SendAsync(request, status, Json.Write(write), default, null, 0, cancellationToken);
 

@@ -13,6 +13,16 @@ public enum IoMode
     Baseline,
 }
 
+/// <summary>When a function's writes reach storage.</summary>
+public enum WriteBackMode
+{
+    /// <summary>A write is acknowledged once the backend holds it durably (spooled and fsynced); it is uploaded after.</summary>
+    Async,
+
+    /// <summary>A write is acknowledged only once storage has it.</summary>
+    Sync,
+}
+
 /// <summary>What a grant allows on its bucket and prefix.</summary>
 [Flags]
 public enum StorageAccess
@@ -51,6 +61,15 @@ public sealed record FunctionManifest
     public IoMode Io { get; init; } = IoMode.Nexus;
 
     public IReadOnlyList<StorageGrant> Storage { get; init; } = [];
+
+    /// <summary>Nexus mode: when writes are acknowledged (default: after the backend spooled them durably).</summary>
+    public WriteBackMode WriteBack { get; init; } = WriteBackMode.Async;
+
+    /// <summary>Nexus mode: whether inputs named by the event are fetched while the invocation is dispatched.</summary>
+    public bool Prefetch { get; init; } = true;
+
+    /// <summary>Objects the function reads, named by the event or literally, besides the S3 event records it gets.</summary>
+    public IReadOnlyList<InputHint> Inputs { get; init; } = [];
 
     /// <summary>Environment variables the function's code sees (never credentials: those are the node's business).</summary>
     public IReadOnlyDictionary<string, string> Environment { get; init; } = new Dictionary<string, string>();

@@ -24,8 +24,12 @@ public static partial class ManifestParser
 
     private const int MaxManifestBytes = 64 * 1024;
 
-    internal static readonly string[] KnownFields = ["name", "handler", "memory", "cpus", "timeout", "io", "storage", "environment"];
+    internal static readonly string[] KnownFields = ["name", "handler", "memory", "cpus", "timeout", "io", "storage", "environment", "writeback", "prefetch", "inputs"];
     internal static readonly string[] KnownGrantFields = ["bucket", "prefix", "access"];
+    internal static readonly string[] KnownInputFields = ["bucket", "key"];
+
+    /// <summary>Most inputs one manifest may declare.</summary>
+    public const int MaxInputs = 16;
 
     // The node sets these itself; letting a manifest override them would break the runtime or leak identity.
     internal static readonly string[] ReservedPrefixes = ["AWS_", "LAMBDA_", "NEXUS_", "_HANDLER", "_X_AMZN_"];
@@ -138,6 +142,39 @@ public static partial class ManifestParser
             };
         }
 
+        if (fields.TryGetValue("writeback", out var writeback))
+        {
+            var text = Scalar(writeback, fileName, "writeback");
+            manifest = manifest with
+            {
+                WriteBack = text switch
+                {
+                    "async" => WriteBackMode.Async,
+                    "sync" => WriteBackMode.Sync,
+                    _ => throw new ManifestException(fileName, writeback.Line, "writeback", $"expected 'async' or 'sync', got '{text}'"),
+                },
+            };
+        }
+
+        if (fields.TryGetValue("prefetch", out var prefetch))
+        {
+            var text = Scalar(prefetch, fileName, "prefetch");
+            manifest = manifest with
+            {
+                Prefetch = text switch
+                {
+                    "true" => true,
+                    "false" => false,
+                    _ => throw new ManifestException(fileName, prefetch.Line, "prefetch", $"expected 'true' or 'false', got '{text}'"),
+                },
+            };
+        }
+
+        if (fields.TryGetValue("inputs", out var inputs))
+        {
+            manifest = manifest with { Inputs = ParseInputs(inputs.Node, fileName) };
+        }
+
         if (fields.TryGetValue("storage", out var storage))
         {
             manifest = manifest with { Storage = ParseStorage(storage.Node, fileName) };
@@ -244,6 +281,69 @@ public static partial class ManifestParser
         }
 
         return grants;
+    }
+
+    private static List<InputHint> ParseInputs(YamlNode node, string fileName)
+    {
+        if (node is YamlScalarNode { Value: null or "" })
+        {
+            return [];
+        }
+
+        if (node is not YamlSequenceNode sequence)
+        {
+            throw new ManifestException(fileName, Line(node), "inputs", "expected a list of inputs (- bucket: <name or $.path>, key: <key or $.path>)");
+        }
+
+        if (sequence.Children.Count > MaxInputs)
+        {
+            throw new ManifestException(fileName, Line(node), "inputs", $"declares {sequence.Children.Count} inputs; at most {MaxInputs} are allowed");
+        }
+
+        var hints = new List<InputHint>();
+        for (var i = 0; i < sequence.Children.Count; i++)
+        {
+            var path = $"inputs[{i}]";
+            if (sequence.Children[i] is not YamlMappingNode map)
+            {
+                throw new ManifestException(fileName, Line(sequence.Children[i]), path, "expected a mapping with bucket and key");
+            }
+
+            var fields = new Dictionary<string, (YamlNode Node, int Line)>(StringComparer.Ordinal);
+            foreach (var (k, v) in map.Children)
+            {
+                var key = ScalarKey(k, fileName, path);
+                if (!KnownInputFields.Contains(key))
+                {
+                    throw new ManifestException(fileName, Line(k), $"{path}.{key}", $"unknown field (known fields: {string.Join(", ", KnownInputFields)})");
+                }
+
+                fields[key] = (v, Line(k));
+            }
+
+            var bucket = ParseInputValue(fields, "bucket", fileName, Line(map), path);
+            if (bucket.Literal is { } literal && (!BucketPattern().IsMatch(literal) || literal.Contains("..", StringComparison.Ordinal)))
+            {
+                throw new ManifestException(fileName, fields["bucket"].Line, path + ".bucket", $"expected an S3 bucket name or an event path starting with '$', got '{literal}'");
+            }
+
+            hints.Add(new InputHint(bucket, ParseInputValue(fields, "key", fileName, Line(map), path)));
+        }
+
+        return hints;
+    }
+
+    private static InputValue ParseInputValue(Dictionary<string, (YamlNode Node, int Line)> fields, string field, string fileName, int parentLine, string path)
+    {
+        var text = RequiredString(fields, field, fileName, parentLine, path + ".");
+        try
+        {
+            return InputValue.Parse(text);
+        }
+        catch (FormatException e)
+        {
+            throw new ManifestException(fileName, fields[field].Line, $"{path}.{field}", e.Message);
+        }
     }
 
     private static Dictionary<string, string> ParseEnvironment(YamlNode node, string fileName)

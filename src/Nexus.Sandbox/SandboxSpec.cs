@@ -49,6 +49,15 @@ public sealed record SandboxSpec
     /// <summary>Descriptors passed into the sandbox as fd 3, 4, ... in this order (memfd, eventfds).</summary>
     public IReadOnlyList<SafeHandle> PassedFds { get; init; } = [];
 
+    /// <summary>
+    /// Instances with the same non-null key are alike except for <see cref="InstanceVariables"/>, <see cref="PassedFds"/>
+    /// and <see cref="OnOutput"/>, so a driver may create them from one pre-initialized template. Null: start afresh.
+    /// </summary>
+    public string? TemplateKey { get; init; }
+
+    /// <summary>Names of <see cref="Environment"/> entries that differ between instances of one template.</summary>
+    public IReadOnlySet<string> InstanceVariables { get; init; } = new HashSet<string>(StringComparer.Ordinal);
+
     /// <summary>Called with each line the sandbox writes to stdout (isError false) or stderr (true).</summary>
     public Action<string, bool>? OnOutput { get; init; }
 }

@@ -63,6 +63,40 @@ public sealed class ManifestParserTests : IDisposable
     [InlineData("name: f\nhandler: h.h\nio: baseline\n", IoMode.Baseline)]
     public void IoModes(string yaml, IoMode expected) => Assert.Equal(expected, ManifestParser.Parse(yaml).Io);
 
+    [Fact]
+    public void AsyncIoOptionsDefaultOnAndParse()
+    {
+        var defaults = ManifestParser.Parse("name: f\nhandler: h.h\n");
+        Assert.Equal(WriteBackMode.Async, defaults.WriteBack);
+        Assert.True(defaults.Prefetch);
+        Assert.Empty(defaults.Inputs);
+
+        var manifest = ManifestParser.Parse("name: f\nhandler: h.h\nwriteback: sync\nprefetch: false\ninputs:\n  - bucket: $.in.bucket\n    key: $.in.files[1].key\n  - bucket: cfg-bucket\n    key: settings.json\n");
+        Assert.Equal(WriteBackMode.Sync, manifest.WriteBack);
+        Assert.False(manifest.Prefetch);
+        Assert.Equal(2, manifest.Inputs.Count);
+
+        using var doc = System.Text.Json.JsonDocument.Parse("""{"in":{"bucket":"data","files":[{"key":"a"},{"key":"b/c d"}]}}""");
+        Assert.Equal(("data", "b/c d"), manifest.Inputs[0].Resolve(doc.RootElement));
+        Assert.Equal(("cfg-bucket", "settings.json"), manifest.Inputs[1].Resolve(doc.RootElement));
+
+        using var other = System.Text.Json.JsonDocument.Parse("""{"in":{"bucket":"data","files":[{"key":7}]}}""");
+        Assert.Null(manifest.Inputs[0].Resolve(other.RootElement));
+    }
+
+    [Theory]
+    [InlineData("$.n", """{"n":12}""", "12")]
+    [InlineData("$.a[0]", """{"a":["x"]}""", "x")]
+    [InlineData("$.a[1]", """{"a":["x"]}""", null)]
+    [InlineData("$.a.b", """{"a":"str"}""", null)]
+    [InlineData("$.a", """{"a":{"nested":1}}""", null)]
+    [InlineData("$.a", """[1]""", null)]
+    public void EventPathResolvesStringsAndNumbersOnly(string path, string json, string? expected)
+    {
+        using var doc = System.Text.Json.JsonDocument.Parse(json);
+        Assert.Equal(expected, EventPath.Parse(path).Resolve(doc.RootElement));
+    }
+
     [Theory]
     [InlineData("name: f\nhandler: h.h\nmemory: lots\n", "function.yaml:3: memory: expected a whole number of MiB between 64 and 10240, got 'lots'")]
     [InlineData("name: f\nhandler: h.h\nmemory: 32\n", "function.yaml:3: memory: expected a whole number of MiB between 64 and 10240, got '32'")]
@@ -74,7 +108,7 @@ public sealed class ManifestParserTests : IDisposable
     [InlineData("name: f\nhandler: h.h\ntimeout: 901\n", "function.yaml:3: timeout: expected a whole number of seconds between 1 and 900, got '901'")]
     [InlineData("name: f\nhandler: h.h\ntimeout: -3\n", "function.yaml:3: timeout: expected a whole number of seconds between 1 and 900, got '-3'")]
     [InlineData("name: f\nhandler: h.h\nio: tcp\n", "function.yaml:3: io: expected 'nexus' or 'baseline', got 'tcp'")]
-    [InlineData("name: f\nhandler: h.h\ncolour: blue\n", "function.yaml:3: colour: unknown field (known fields: name, handler, memory, cpus, timeout, io, storage, environment)")]
+    [InlineData("name: f\nhandler: h.h\ncolour: blue\n", "function.yaml:3: colour: unknown field (known fields: name, handler, memory, cpus, timeout, io, storage, environment, writeback, prefetch, inputs)")]
     [InlineData("handler: h.h\n", "function.yaml:1: name: required field is missing")]
     [InlineData("name: f\n", "function.yaml:1: handler: required field is missing")]
     [InlineData("name: ''\nhandler: h.h\n", "function.yaml:1: name: must not be empty")]
@@ -96,6 +130,14 @@ public sealed class ManifestParserTests : IDisposable
     [InlineData("name: f\nhandler: h.h\nenvironment:\n  1BAD: x\n", "function.yaml:4: environment.1BAD: expected a variable name of letters, digits and '_' not starting with a digit")]
     [InlineData("name: f\nhandler: h.h\nenvironment:\n  AWS_SECRET_ACCESS_KEY: x\n", "function.yaml:4: environment.AWS_SECRET_ACCESS_KEY: is reserved: the node sets it (reserved: PYTHONPATH, TZ and names starting with AWS_, LAMBDA_, NEXUS_, _HANDLER, _X_AMZN_)")]
     [InlineData("name: f\nhandler: h.h\nenvironment:\n  A: [1, 2]\n", "function.yaml:4: environment.A: expected a single value, got a list")]
+    [InlineData("name: f\nhandler: h.h\nwriteback: later\n", "function.yaml:3: writeback: expected 'async' or 'sync', got 'later'")]
+    [InlineData("name: f\nhandler: h.h\nprefetch: yes please\n", "function.yaml:3: prefetch: expected 'true' or 'false', got 'yes please'")]
+    [InlineData("name: f\nhandler: h.h\ninputs: x\n", "function.yaml:3: inputs: expected a list of inputs (- bucket: <name or $.path>, key: <key or $.path>)")]
+    [InlineData("name: f\nhandler: h.h\ninputs:\n  - bucket: b-1\n", "function.yaml:4: inputs[0].key: required field is missing")]
+    [InlineData("name: f\nhandler: h.h\ninputs:\n  - bucket: Bad_B\n    key: k\n", "function.yaml:4: inputs[0].bucket: expected an S3 bucket name or an event path starting with '$', got 'Bad_B'")]
+    [InlineData("name: f\nhandler: h.h\ninputs:\n  - bucket: b-1\n    key: $.a..b\n", "function.yaml:5: inputs[0].key: expected a field name at position 4 of '$.a..b'")]
+    [InlineData("name: f\nhandler: h.h\ninputs:\n  - bucket: b-1\n    key: $.a[x]\n", "function.yaml:5: inputs[0].key: expected [index] with a whole number at position 3 of '$.a[x]'")]
+    [InlineData("name: f\nhandler: h.h\ninputs:\n  - bucket: b-1\n    key: k\n    etag: e\n", "function.yaml:6: inputs[0].etag: unknown field (known fields: bucket, key)")]
     [InlineData("- name: f\n", "function.yaml:1: (manifest): expected a mapping of fields (name: ..., handler: ...)")]
     [InlineData("", "function.yaml: (manifest): is empty; expected at least 'name' and 'handler'")]
     [InlineData("name: f\n---\nname: g\n", "function.yaml:3: (manifest): holds more than one YAML document; expected one")]

@@ -46,6 +46,11 @@ public sealed class RuntimeApiTransport : IInvocationTransport
         return Task.CompletedTask;
     }
 
+    // A baseline sandbox fetches its own inputs over its own network: the node has no part in its I/O.
+    public void BeginPrefetch(ReadOnlyMemory<byte> payload)
+    {
+    }
+
     public Task<InvocationResult> InvokeAsync(Invocation invocation, CancellationToken cancellationToken)
     {
         var pending = new TaskCompletionSource<InvocationResult>(TaskCreationOptions.RunContinuationsAsynchronously);

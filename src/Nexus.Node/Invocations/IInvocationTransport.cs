@@ -33,6 +33,12 @@ public interface IInvocationTransport : IAsyncDisposable
     /// <summary>Binds the transport to the running sandbox (e.g. its address).</summary>
     Task AttachAsync(ISandboxInstance instance, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Called as soon as an invocation is bound to this instance (before a cold instance's sandbox starts): the
+    /// transport may begin fetching the inputs the event names. Must not throw or block.
+    /// </summary>
+    void BeginPrefetch(ReadOnlyMemory<byte> payload);
+
     /// <summary>Hands one invocation to the runtime and completes with its result or error payload.</summary>
     Task<InvocationResult> InvokeAsync(Invocation invocation, CancellationToken cancellationToken);
 }

@@ -46,6 +46,11 @@ public sealed class ChannelTransport : IInvocationTransport
     public async Task AttachAsync(ISandboxInstance instance, CancellationToken cancellationToken) =>
         _session = await _backend.AttachAsync(_channel, _manifest, cancellationToken);
 
+    public void BeginPrefetch(ReadOnlyMemory<byte> payload)
+    {
+        // Prefetch lands with the prefetch work (issue 4, part 2).
+    }
+
     public async Task<NodeResult> InvokeAsync(Invocation invocation, CancellationToken cancellationToken)
     {
         var session = _session ?? throw new InvalidOperationException("the channel is not attached");

@@ -111,13 +111,18 @@ public sealed class InstancePool : IAsyncDisposable
         var (instance, cold) = await AcquireAsync(function, cancellationToken);
         if (cold)
         {
-            var failure = await StartAsync(instance, requestId);
+            var failure = await StartAsync(instance, requestId, payload);
             if (failure is not null)
             {
                 var duration = _time.GetElapsedTime(started);
                 _metrics.Invocation(function.Name, "init_error", cold: true, duration);
                 return new InvocationOutcome(failure, "init_error", true, duration, instance.Id, instance.EndCapture());
             }
+        }
+
+        else
+        {
+            instance.Transport!.BeginPrefetch(payload);
         }
 
         return await RunAsync(instance, payload, requestId, cold, started);
@@ -461,7 +466,7 @@ public sealed class InstancePool : IAsyncDisposable
 
     // Starts the sandbox of a reserved instance and waits until its runtime asks for work.
     // Returns null when ready, else the error the invocation gets.
-    private async Task<InvocationResult?> StartAsync(Instance instance, string requestId)
+    private async Task<InvocationResult?> StartAsync(Instance instance, string requestId, ReadOnlyMemory<byte> payload)
     {
         var function = instance.Function;
         var started = _time.GetTimestamp();
@@ -475,6 +480,9 @@ public sealed class InstancePool : IAsyncDisposable
             }
 
             instance.Transport = await factory.CreateAsync(function, instance.Id, _shutdown.Token);
+
+            // Inputs are fetched while the sandbox starts.
+            instance.Transport.BeginPrefetch(payload);
             var rootfs = await _rootfs(_shutdown.Token);
             var spec = BuildSpec(instance, rootfs);
             instance.Sandbox = await _driver.StartAsync(spec, _shutdown.Token);
@@ -569,6 +577,8 @@ public sealed class InstancePool : IAsyncDisposable
             environment[name] = value;
         }
 
+        var instanceVariables = new HashSet<string>(instance.Transport.Environment.Keys, StringComparer.Ordinal) { "AWS_LAMBDA_LOG_STREAM_NAME" };
+
         return new SandboxSpec
         {
             InstanceId = instance.Id,
@@ -582,6 +592,11 @@ public sealed class InstancePool : IAsyncDisposable
             TmpMb = _options.TmpMb,
             Network = instance.Transport.Network,
             PassedFds = instance.Transport.PassedFds,
+
+            // Nexus-mode instances of one revision differ only in their channel and log stream; baseline instances
+            // each need their own network, so they always start afresh.
+            TemplateKey = instance.Transport.Network == SandboxNetwork.LoopbackOnly ? $"{function.Name}-{function.Revision}" : null,
+            InstanceVariables = instanceVariables,
             OnOutput = (line, _) =>
             {
                 _logs.Write(function.Name, instance.Id, instance.CurrentRequestId, line);
