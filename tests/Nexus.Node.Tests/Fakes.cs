@@ -95,6 +95,17 @@ internal sealed class FakeTransport(FakeTransportFactory factory, string instanc
 
     public bool Disposed { get; private set; }
 
+    /// <summary>Payloads handed to <see cref="BeginPrefetch"/>, and whether the sandbox was running then.</summary>
+    public List<(string Payload, bool SandboxRunning)> Prefetches { get; } = [];
+
+    public void BeginPrefetch(ReadOnlyMemory<byte> payload)
+    {
+        lock (Prefetches)
+        {
+            Prefetches.Add((System.Text.Encoding.UTF8.GetString(payload.Span), Instance is not null));
+        }
+    }
+
     public Task AttachAsync(ISandboxInstance instance, CancellationToken cancellationToken)
     {
         Instance = (FakeInstance)instance;

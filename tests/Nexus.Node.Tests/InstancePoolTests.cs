@@ -40,6 +40,18 @@ public sealed class InstancePoolTests
     }
 
     [Fact]
+    public async Task PrefetchBeginsBeforeAColdSandboxStartsAndForEveryWarmInvocation()
+    {
+        await using var f = new PoolFixture();
+        var fn = PoolFixture.Function();
+        await f.InvokeAsync(fn, """{"a":1}""");
+        await f.InvokeAsync(fn, """{"a":2}""");
+
+        var transport = Assert.Single(f.Transports.Created);
+        Assert.Equal([("""{"a":1}""", false), ("""{"a":2}""", true)], transport.Prefetches);
+    }
+
+    [Fact]
     public async Task SpecCarriesTheContractEnvironmentAndLimits()
     {
         await using var f = new PoolFixture();
@@ -58,6 +70,9 @@ public sealed class InstancePoolTests
         Assert.Equal("/opt/nexus/runtime", spec.Environment["PYTHONPATH"]);
         Assert.Equal("baseline", spec.Environment["NEXUS_IO"]);
         Assert.Equal("handler.handler", spec.Environment["_HANDLER"]);
+        Assert.Equal("f-r1", spec.TemplateKey);
+        Assert.Contains("AWS_LAMBDA_LOG_STREAM_NAME", spec.InstanceVariables);
+        Assert.Contains("FAKE_TRANSPORT", spec.InstanceVariables);
         Assert.Equal("/var/task", spec.Environment["LAMBDA_TASK_ROOT"]);
         Assert.Equal("f", spec.Environment["AWS_LAMBDA_FUNCTION_NAME"]);
         Assert.Equal("256", spec.Environment["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"]);
