@@ -4,6 +4,7 @@
 using System.Collections.Concurrent;
 using Amazon.Runtime;
 using Amazon.S3;
+using Nexus.Backend.WriteBack;
 using Nexus.Channel;
 using Nexus.Functions;
 using Nexus.Interop;
@@ -50,6 +51,12 @@ public sealed partial class NexusBackend : IAsyncDisposable
         };
         S3 = new AmazonS3Client(new BasicAWSCredentials(options.AccessKey, options.SecretKey), config);
         Workers = new SemaphoreSlim(options.MaxConcurrentRequests);
+        var log = options.Log ?? (line => Console.Error.WriteLine("nexus: " + line));
+        if (options.SpoolDirectory is { } spool)
+        {
+            WriteBack = new WriteBackQueue(S3, spool, options.MaxSpoolBytes, options.Uploaders, ObjectChanged, log);
+        }
+
         _poller.Add(_stop.Handle, StopToken);
         _doorbells = new Thread(DoorbellLoop) { IsBackground = true, Name = "nexus-doorbells" };
         _doorbells.Start();
@@ -59,6 +66,9 @@ public sealed partial class NexusBackend : IAsyncDisposable
 
     /// <summary>Instances currently attached.</summary>
     public int AttachedCount => _sessions.Count;
+
+    /// <summary>Acknowledged writes waiting for their upload; null when the backend has no spool (all writes are synchronous).</summary>
+    public WriteBackQueue? WriteBack { get; }
 
     internal IAmazonS3 S3 { get; }
 
@@ -97,6 +107,12 @@ public sealed partial class NexusBackend : IAsyncDisposable
         foreach (var session in _sessions.Values)
         {
             await session.DisposeAsync().ConfigureAwait(false);
+        }
+
+        if (WriteBack is not null)
+        {
+            await WriteBack.DrainAsync(Options.DrainTimeout).ConfigureAwait(false);
+            await WriteBack.DisposeAsync().ConfigureAwait(false);
         }
 
         _stop.Signal();

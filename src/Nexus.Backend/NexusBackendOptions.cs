@@ -35,6 +35,24 @@ public sealed record NexusBackendOptions
 
     /// <summary>Connections the S3 client keeps to the store.</summary>
     public int MaxConnections { get; init; } = 64;
+
+    /// <summary>
+    /// Where acknowledged writes of <c>writeback: async</c> functions wait for their upload (survives restarts: the
+    /// next start uploads what is left). Null: no write-back, every write goes to storage before it is acknowledged.
+    /// </summary>
+    public string? SpoolDirectory { get; init; }
+
+    /// <summary>Bytes the spool may hold; a write beyond it is written synchronously instead.</summary>
+    public long MaxSpoolBytes { get; init; } = 2L << 30;
+
+    /// <summary>Uploads of spooled writes running at once.</summary>
+    public int Uploaders { get; init; } = 4;
+
+    /// <summary>How long disposal waits for pending uploads; what is left stays spooled for the next start.</summary>
+    public TimeSpan DrainTimeout { get; init; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>Where the backend reports node-level events (write-back retries, recovery); default: standard error.</summary>
+    public Action<string>? Log { get; init; }
 }
 
 /// <summary>How an invocation ended.</summary>

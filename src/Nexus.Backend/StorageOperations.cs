@@ -7,6 +7,7 @@ using System.Text.Json;
 using Amazon.Runtime;
 using Amazon.S3;
 using Amazon.S3.Model;
+using Nexus.Backend.WriteBack;
 using Nexus.Channel;
 using Nexus.Functions;
 
@@ -30,25 +31,25 @@ internal static class StorageOperations
             switch (request.Op)
             {
                 case ChannelOp.GetObject:
-                    await GetObjectAsync(session, backend.S3, request, p, ct).ConfigureAwait(false);
+                    await GetObjectAsync(session, backend, request, p, ct).ConfigureAwait(false);
                     break;
                 case ChannelOp.HeadObject:
-                    await HeadObjectAsync(session, backend.S3, request, p, ct).ConfigureAwait(false);
+                    await HeadObjectAsync(session, backend, request, p, ct).ConfigureAwait(false);
                     break;
                 case ChannelOp.PutObject:
-                    await PutObjectAsync(session, backend.S3, request, p, ct).ConfigureAwait(false);
+                    await PutObjectAsync(session, backend, request, p, ct).ConfigureAwait(false);
                     break;
                 case ChannelOp.DeleteObject:
-                    await DeleteObjectAsync(session, backend.S3, request, p, ct).ConfigureAwait(false);
+                    await DeleteObjectAsync(session, backend, request, p, ct).ConfigureAwait(false);
                     break;
                 case ChannelOp.DeleteObjects:
-                    await DeleteObjectsAsync(session, backend.S3, request, p, ct).ConfigureAwait(false);
+                    await DeleteObjectsAsync(session, backend, request, p, ct).ConfigureAwait(false);
                     break;
                 case ChannelOp.ListObjectsV2:
-                    await ListObjectsV2Async(session, backend.S3, request, p, ct).ConfigureAwait(false);
+                    await ListObjectsV2Async(session, backend, request, p, ct).ConfigureAwait(false);
                     break;
                 default:
-                    await CopyObjectAsync(session, backend.S3, request, p, ct).ConfigureAwait(false);
+                    await CopyObjectAsync(session, backend, request, p, ct).ConfigureAwait(false);
                     break;
             }
         }
@@ -108,6 +109,63 @@ internal static class StorageOperations
         }
     }
 
+    private static Task FlushAsync(NexusBackend backend, string bucket, string key, CancellationToken ct) =>
+        backend.WriteBack?.FlushAsync(bucket, key, ct) ?? Task.CompletedTask;
+
+    /// <summary>
+    /// Read-your-writes: a key with an acknowledged write still on its way to storage is answered from the spool.
+    /// Requests the spool cannot answer itself (ranges, conditions) wait for that upload and then go to the store.
+    /// </summary>
+    private static async Task<bool> ServeFromSpoolAsync(InstanceSession session, NexusBackend backend, InboundRequest request, string bucket, string key, bool withBody, bool plain, CancellationToken ct)
+    {
+        if (backend.WriteBack is not { } writeBack || writeBack.Find(bucket, key) is not { } pending)
+        {
+            return false;
+        }
+
+        if (!plain)
+        {
+            await writeBack.FlushAsync(bucket, key, ct).ConfigureAwait(false);
+            return false;
+        }
+
+        Stream? body;
+        try
+        {
+            body = withBody ? SpoolFile.OpenBody(pending.Path, pending.Record.Length) : null;
+        }
+        catch (FileNotFoundException)
+        {
+            // Uploaded and removed just now: the store has it.
+            return false;
+        }
+
+        await using (body)
+        {
+            var record = pending.Record;
+            var meta = Json.Write(w =>
+            {
+                w.WriteStartObject();
+                w.WriteNumber("ContentLength", record.Length);
+                Json.WriteIfPresent(w, "ContentType", record.ContentType ?? "binary/octet-stream");
+                w.WriteString("ETag", record.ETag);
+                Json.WriteTimestamp(w, "LastModified", record.AcknowledgedAt.UtcDateTime);
+                w.WriteString("AcceptRanges", "bytes");
+                w.WriteStartObject("Metadata");
+                foreach (var (name, value) in record.Metadata)
+                {
+                    w.WriteString(name, value);
+                }
+
+                w.WriteEndObject();
+                w.WriteEndObject();
+            });
+            await session.SendAsync(request, 200, meta, default, body, withBody ? record.Length : 0, ct).ConfigureAwait(false);
+        }
+
+        return true;
+    }
+
     private static string Quote(string s) => s.Length > 80 ? $"\"{s[..80]}…\"" : $"\"{s}\"";
 
     private static string StatusCodeName(HttpStatusCode status) => status switch
@@ -119,11 +177,24 @@ internal static class StorageOperations
         _ => ((int)status).ToString(System.Globalization.CultureInfo.InvariantCulture),
     };
 
-    private static async Task GetObjectAsync(InstanceSession session, IAmazonS3 s3, InboundRequest request, JsonElement p, CancellationToken ct)
+    private static async Task GetObjectAsync(InstanceSession session, NexusBackend backend, InboundRequest request, JsonElement p, CancellationToken ct)
     {
+        var s3 = backend.S3;
         var bucket = Json.RequiredString(p, "Bucket");
         var key = Json.RequiredString(p, "Key");
         Authorize(session.Manifest, bucket, key, StorageAccess.Read);
+        var range = Json.OptionalString(p, "Range");
+        var conditional = Json.OptionalString(p, "IfMatch") is not null || Json.OptionalString(p, "IfNoneMatch") is not null;
+        if (await ServeFromSpoolAsync(session, backend, request, bucket, key, withBody: true, plain: range is null && !conditional, ct).ConfigureAwait(false))
+        {
+            return;
+        }
+
+        if (range is null && await session.TryServePrefetchedAsync(request, bucket, key, p, ct).ConfigureAwait(false))
+        {
+            return;
+        }
+
         var get = new GetObjectRequest
         {
             BucketName = bucket,
@@ -131,7 +202,7 @@ internal static class StorageOperations
             EtagToMatch = Json.OptionalString(p, "IfMatch"),
             EtagToNotMatch = Json.OptionalString(p, "IfNoneMatch"),
         };
-        if (Json.OptionalString(p, "Range") is { } range)
+        if (range is not null)
         {
             get.ByteRange = new ByteRange(range);
         }
@@ -141,11 +212,18 @@ internal static class StorageOperations
         await session.SendAsync(request, (int)response.HttpStatusCode, meta, default, response.ResponseStream, response.Headers.ContentLength, ct).ConfigureAwait(false);
     }
 
-    private static async Task HeadObjectAsync(InstanceSession session, IAmazonS3 s3, InboundRequest request, JsonElement p, CancellationToken ct)
+    private static async Task HeadObjectAsync(InstanceSession session, NexusBackend backend, InboundRequest request, JsonElement p, CancellationToken ct)
     {
+        var s3 = backend.S3;
         var bucket = Json.RequiredString(p, "Bucket");
         var key = Json.RequiredString(p, "Key");
         Authorize(session.Manifest, bucket, key, StorageAccess.Read);
+        var conditional = Json.OptionalString(p, "IfMatch") is not null || Json.OptionalString(p, "IfNoneMatch") is not null;
+        if (await ServeFromSpoolAsync(session, backend, request, bucket, key, withBody: false, plain: !conditional, ct).ConfigureAwait(false))
+        {
+            return;
+        }
+
         var head = new GetObjectMetadataRequest
         {
             BucketName = bucket,
@@ -182,11 +260,31 @@ internal static class StorageOperations
         w.WriteEndObject();
     }
 
-    private static async Task PutObjectAsync(InstanceSession session, IAmazonS3 s3, InboundRequest request, JsonElement p, CancellationToken ct)
+    private static async Task PutObjectAsync(InstanceSession session, NexusBackend backend, InboundRequest request, JsonElement p, CancellationToken ct)
     {
+        var s3 = backend.S3;
         var bucket = Json.RequiredString(p, "Bucket");
         var key = Json.RequiredString(p, "Key");
         Authorize(session.Manifest, bucket, key, StorageAccess.Write);
+        var contentType = Json.OptionalString(p, "ContentType");
+        var metadata = Json.OptionalStringMap(p, "Metadata").ToDictionary(StringComparer.Ordinal);
+        if (session.Manifest.WriteBack == WriteBackMode.Async && backend.WriteBack is { } writeBack
+            && await writeBack.AcceptAsync(bucket, key, contentType, metadata, request.OpenBody(ct), (long)request.BodyLength, ct).ConfigureAwait(false) is { } spooled)
+        {
+            // Durable in the spool: acknowledged now, uploaded after (the invocation does not wait for storage).
+            await session.SendJsonAsync(
+                request,
+                200,
+                w =>
+                {
+                    w.WriteStartObject();
+                    w.WriteString("ETag", spooled.ETag);
+                    w.WriteEndObject();
+                },
+                ct).ConfigureAwait(false);
+            return;
+        }
+
         var put = new PutObjectRequest
         {
             BucketName = bucket,
@@ -195,15 +293,18 @@ internal static class StorageOperations
             InputStream = request.OpenBody(ct),
             AutoCloseStream = false,
             AutoResetStreamPosition = false,
-            ContentType = Json.OptionalString(p, "ContentType"),
+            ContentType = contentType,
         };
         put.Headers.ContentLength = (long)request.BodyLength;
-        foreach (var (name, value) in Json.OptionalStringMap(p, "Metadata"))
+        foreach (var (name, value) in metadata)
         {
             put.Metadata.Add(name, value);
         }
 
+        // An older spooled write of the key must not land after this one.
+        await FlushAsync(backend, bucket, key, ct).ConfigureAwait(false);
         var response = await s3.PutObjectAsync(put, ct).ConfigureAwait(false);
+        backend.ObjectChanged(bucket, key);
         await session.SendJsonAsync(
             request,
             200,
@@ -217,12 +318,15 @@ internal static class StorageOperations
             ct).ConfigureAwait(false);
     }
 
-    private static async Task DeleteObjectAsync(InstanceSession session, IAmazonS3 s3, InboundRequest request, JsonElement p, CancellationToken ct)
+    private static async Task DeleteObjectAsync(InstanceSession session, NexusBackend backend, InboundRequest request, JsonElement p, CancellationToken ct)
     {
+        var s3 = backend.S3;
         var bucket = Json.RequiredString(p, "Bucket");
         var key = Json.RequiredString(p, "Key");
         Authorize(session.Manifest, bucket, key, StorageAccess.Write);
+        await FlushAsync(backend, bucket, key, ct).ConfigureAwait(false);
         var response = await s3.DeleteObjectAsync(new DeleteObjectRequest { BucketName = bucket, Key = key }, ct).ConfigureAwait(false);
+        backend.ObjectChanged(bucket, key);
         await session.SendJsonAsync(
             request,
             (int)response.HttpStatusCode,
@@ -234,8 +338,9 @@ internal static class StorageOperations
             ct).ConfigureAwait(false);
     }
 
-    private static async Task DeleteObjectsAsync(InstanceSession session, IAmazonS3 s3, InboundRequest request, JsonElement p, CancellationToken ct)
+    private static async Task DeleteObjectsAsync(InstanceSession session, NexusBackend backend, InboundRequest request, JsonElement p, CancellationToken ct)
     {
+        var s3 = backend.S3;
         var bucket = Json.RequiredString(p, "Bucket");
         CheckBucket(bucket);
         if (!p.TryGetProperty("Delete", out var delete) || delete.ValueKind != JsonValueKind.Object
@@ -274,8 +379,18 @@ internal static class StorageOperations
         var deleted = new List<string>();
         if (allowed.Count > 0)
         {
+            foreach (var k in allowed)
+            {
+                await FlushAsync(backend, bucket, k.Key, ct).ConfigureAwait(false);
+            }
+
             var response = await s3.DeleteObjectsAsync(new DeleteObjectsRequest { BucketName = bucket, Objects = allowed, Quiet = quiet }, ct).ConfigureAwait(false);
             deleted.AddRange((response.DeletedObjects ?? []).Select(d => d.Key));
+            foreach (var k in allowed)
+            {
+                backend.ObjectChanged(bucket, k.Key);
+            }
+
             denied.AddRange((response.DeleteErrors ?? []).Select(e => (e.Key, e.Code, e.Message)));
         }
 
@@ -314,11 +429,18 @@ internal static class StorageOperations
             ct).ConfigureAwait(false);
     }
 
-    private static async Task ListObjectsV2Async(InstanceSession session, IAmazonS3 s3, InboundRequest request, JsonElement p, CancellationToken ct)
+    private static async Task ListObjectsV2Async(InstanceSession session, NexusBackend backend, InboundRequest request, JsonElement p, CancellationToken ct)
     {
+        var s3 = backend.S3;
         var bucket = Json.RequiredString(p, "Bucket");
         var prefix = Json.OptionalString(p, "Prefix") ?? string.Empty;
         Authorize(session.Manifest, bucket, prefix, StorageAccess.Read, keyIsPrefix: true);
+        if (backend.WriteBack is { } writeBack)
+        {
+            // Listings include every acknowledged write.
+            await writeBack.FlushPrefixAsync(bucket, prefix, ct).ConfigureAwait(false);
+        }
+
         var list = new ListObjectsV2Request
         {
             BucketName = bucket,
@@ -383,8 +505,9 @@ internal static class StorageOperations
             ct).ConfigureAwait(false);
     }
 
-    private static async Task CopyObjectAsync(InstanceSession session, IAmazonS3 s3, InboundRequest request, JsonElement p, CancellationToken ct)
+    private static async Task CopyObjectAsync(InstanceSession session, NexusBackend backend, InboundRequest request, JsonElement p, CancellationToken ct)
     {
+        var s3 = backend.S3;
         var bucket = Json.RequiredString(p, "Bucket");
         var key = Json.RequiredString(p, "Key");
         if (!p.TryGetProperty("CopySource", out var source))
@@ -440,7 +563,10 @@ internal static class StorageOperations
             copy.Metadata.Add(name, value);
         }
 
+        await FlushAsync(backend, sourceBucket, sourceKey, ct).ConfigureAwait(false);
+        await FlushAsync(backend, bucket, key, ct).ConfigureAwait(false);
         var response = await s3.CopyObjectAsync(copy, ct).ConfigureAwait(false);
+        backend.ObjectChanged(bucket, key);
         await session.SendJsonAsync(
             request,
             200,

@@ -1,0 +1,418 @@
+// Copyright (c) Nexus contributors.
+// Licensed under the MIT license.
+
+using System.Security.Cryptography;
+using Amazon.S3;
+using Amazon.S3.Model;
+
+namespace Nexus.Backend.WriteBack;
+
+/// <summary>Write-back figures (for status and metrics).</summary>
+public sealed record WriteBackStats(int Pending, long PendingBytes, int Failing, long Uploaded, long Retries, long Superseded, long SyncFallbacks, TimeSpan OldestPending);
+
+/// <summary>
+/// The node's acknowledged-but-not-yet-uploaded writes. A write is spooled durably (<see cref="SpoolFile"/>) before it is
+/// acknowledged; uploads then run in the background with bounded concurrency and retries. Per key the last acknowledged
+/// write wins: a newer write supersedes an older one still waiting, and never is an older write uploaded after a newer
+/// one. Readers ask <see cref="Find"/> first (read-your-writes for every function of the node). After a crash, the next
+/// start uploads every whole spool file, newest per key, once in effect: a file whose bytes the store already has (same
+/// MD5 ETag) is only removed.
+/// </summary>
+public sealed class WriteBackQueue : IAsyncDisposable
+{
+    private static readonly TimeSpan s_maxBackoff = TimeSpan.FromSeconds(30);
+
+    private readonly IAmazonS3 _s3;
+    private readonly string _directory;
+    private readonly long _maxSpoolBytes;
+    private readonly Action<string, string> _changed;
+    private readonly Action<string> _log;
+    private readonly Lock _lock = new();
+    private readonly Dictionary<(string Bucket, string Key), KeyState> _keys = [];
+    private readonly System.Threading.Channels.Channel<(string Bucket, string Key)> _ready =
+        System.Threading.Channels.Channel.CreateUnbounded<(string, string)>();
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Task[] _workers;
+    private long _sequence;
+    private long _pendingBytes;
+    private long _uploaded;
+    private long _retries;
+    private long _superseded;
+    private long _fallbacks;
+
+    /// <summary>Opens the spool in <paramref name="directory"/> (created if absent), recovers what it holds and starts uploading.</summary>
+    public WriteBackQueue(IAmazonS3 s3, string directory, long maxSpoolBytes, int uploaders, Action<string, string> changed, Action<string> log)
+    {
+        _s3 = s3;
+        _directory = directory;
+        _maxSpoolBytes = maxSpoolBytes;
+        _changed = changed;
+        _log = log;
+        Directory.CreateDirectory(directory);
+        Recover();
+        _workers = [.. Enumerable.Range(0, uploaders).Select(_ => Task.Run(UploadLoopAsync))];
+    }
+
+    public WriteBackStats Stats
+    {
+        get
+        {
+            lock (_lock)
+            {
+                var pending = _keys.Values.Sum(k => (k.Waiting is null ? 0 : 1) + (k.Uploading is null ? 0 : 1));
+                var oldest = _keys.Values.SelectMany(k => new[] { k.Uploading, k.Waiting }).OfType<Entry>().Select(e => e.Record.AcknowledgedAt).DefaultIfEmpty(DateTimeOffset.UtcNow).Min();
+                return new WriteBackStats(
+                    pending,
+                    Interlocked.Read(ref _pendingBytes),
+                    _keys.Values.Count(k => k.Failures > 0),
+                    Interlocked.Read(ref _uploaded),
+                    Interlocked.Read(ref _retries),
+                    Interlocked.Read(ref _superseded),
+                    Interlocked.Read(ref _fallbacks),
+                    DateTimeOffset.UtcNow - oldest);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Spools one write durably and queues its upload; returns its record (ETag) once it is safe to acknowledge, or null
+    /// when the spool is full (the caller writes synchronously instead).
+    /// </summary>
+    public async Task<SpoolRecord?> AcceptAsync(string bucket, string key, string? contentType, IReadOnlyDictionary<string, string> metadata, Stream body, long length, CancellationToken cancellationToken)
+    {
+        if (Interlocked.Add(ref _pendingBytes, length) > _maxSpoolBytes)
+        {
+            Interlocked.Add(ref _pendingBytes, -length);
+            Interlocked.Increment(ref _fallbacks);
+            return null;
+        }
+
+        SpoolRecord record;
+        string path;
+        try
+        {
+            (record, path) = await SpoolFile.WriteAsync(_directory, Interlocked.Increment(ref _sequence), bucket, key, contentType, metadata, body, length, cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            Interlocked.Add(ref _pendingBytes, -length);
+            throw;
+        }
+
+        Enqueue(new Entry(record, path, Recovered: false));
+        _changed(bucket, key);
+        return record;
+    }
+
+    /// <summary>The newest acknowledged write of the key that storage may not have yet, or null.</summary>
+    public (SpoolRecord Record, string Path)? Find(string bucket, string key)
+    {
+        lock (_lock)
+        {
+            return _keys.TryGetValue((bucket, key), out var state) && (state.Waiting ?? state.Uploading) is { } e ? (e.Record, e.Path) : null;
+        }
+    }
+
+    /// <summary>Completes when no write of the key is pending (so that a request to the store sees it).</summary>
+    public Task FlushAsync(string bucket, string key, CancellationToken cancellationToken)
+    {
+        lock (_lock)
+        {
+            return _keys.TryGetValue((bucket, key), out var state) ? state.Done.Task.WaitAsync(cancellationToken) : Task.CompletedTask;
+        }
+    }
+
+    /// <summary>Completes when no write of a key under <paramref name="prefix"/> in <paramref name="bucket"/> is pending.</summary>
+    public Task FlushPrefixAsync(string bucket, string prefix, CancellationToken cancellationToken)
+    {
+        lock (_lock)
+        {
+            var waits = _keys.Where(k => k.Key.Bucket == bucket && k.Key.Key.StartsWith(prefix, StringComparison.Ordinal)).Select(k => k.Value.Done.Task).ToArray();
+            return waits.Length == 0 ? Task.CompletedTask : Task.WhenAll(waits).WaitAsync(cancellationToken);
+        }
+    }
+
+    /// <summary>Waits until every pending write was uploaded or <paramref name="timeout"/> passed; returns how many remain.</summary>
+    public async Task<int> DrainAsync(TimeSpan timeout, CancellationToken cancellationToken = default)
+    {
+        Task all;
+        lock (_lock)
+        {
+            all = Task.WhenAll(_keys.Values.Select(k => k.Done.Task));
+        }
+
+        try
+        {
+            await all.WaitAsync(timeout, cancellationToken).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            // What is left stays in the spool for the next start.
+        }
+
+        return Stats.Pending;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _ready.Writer.TryComplete();
+        await _stop.CancelAsync().ConfigureAwait(false);
+        try
+        {
+            await Task.WhenAll(_workers).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            // Uploads cut short stay in the spool.
+        }
+
+        _stop.Dispose();
+    }
+
+    private void Recover()
+    {
+        var newest = new Dictionary<(string, string), Entry>();
+        foreach (var path in Directory.EnumerateFiles(_directory))
+        {
+            var name = Path.GetFileName(path);
+            if (name.StartsWith(SpoolFile.TempPrefix, StringComparison.Ordinal))
+            {
+                // Never acknowledged: the crash came before its rename.
+                File.Delete(path);
+                continue;
+            }
+
+            if (!name.EndsWith(SpoolFile.Extension, StringComparison.Ordinal))
+            {
+                continue;
+            }
+
+            if (SpoolFile.TryRead(path, out var problem) is not { } record)
+            {
+                _log($"write-back: ignoring {name}: {problem}");
+                continue;
+            }
+
+            _sequence = Math.Max(_sequence, record.Sequence);
+            var entry = new Entry(record, path, Recovered: true);
+            if (newest.TryGetValue((record.Bucket, record.Key), out var other))
+            {
+                var (keep, drop) = other.Record.Sequence > record.Sequence ? (other, entry) : (entry, other);
+                SpoolFile.Delete(drop.Path);
+                newest[(record.Bucket, record.Key)] = keep;
+            }
+            else
+            {
+                newest[(record.Bucket, record.Key)] = entry;
+            }
+        }
+
+        foreach (var entry in newest.Values.OrderBy(e => e.Record.Sequence))
+        {
+            Interlocked.Add(ref _pendingBytes, entry.Record.Length);
+            Enqueue(entry);
+        }
+
+        if (newest.Count > 0)
+        {
+            _log($"write-back: recovered {newest.Count} acknowledged write(s) from the spool; uploading");
+        }
+    }
+
+    private void Enqueue(Entry entry)
+    {
+        Entry? superseded = null;
+        var schedule = false;
+        lock (_lock)
+        {
+            var id = (entry.Record.Bucket, entry.Record.Key);
+            if (!_keys.TryGetValue(id, out var state))
+            {
+                _keys[id] = state = new KeyState();
+            }
+
+            superseded = state.Waiting;
+            state.Waiting = entry;
+            schedule = state.Uploading is null && superseded is null;
+        }
+
+        if (superseded is not null)
+        {
+            Retire(superseded);
+            Interlocked.Increment(ref _superseded);
+        }
+
+        if (schedule)
+        {
+            _ready.Writer.TryWrite((entry.Record.Bucket, entry.Record.Key));
+        }
+    }
+
+    private void Retire(Entry entry)
+    {
+        SpoolFile.Delete(entry.Path);
+        Interlocked.Add(ref _pendingBytes, -entry.Record.Length);
+    }
+
+    private async Task UploadLoopAsync()
+    {
+        var ct = _stop.Token;
+        await foreach (var id in _ready.Reader.ReadAllAsync(ct).ConfigureAwait(false))
+        {
+            Entry? entry;
+            KeyState? state;
+            lock (_lock)
+            {
+                if (!_keys.TryGetValue(id, out state) || state.Uploading is not null || state.Waiting is null)
+                {
+                    continue;
+                }
+
+                entry = state.Waiting;
+                state.Waiting = null;
+                state.Uploading = entry;
+            }
+
+            Exception? failure = null;
+            try
+            {
+                await UploadAsync(entry, ct).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (ct.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception e)
+            {
+                failure = e;
+            }
+
+            TimeSpan? retryIn = null;
+            lock (_lock)
+            {
+                state.Uploading = null;
+                if (failure is null)
+                {
+                    state.Failures = 0;
+                }
+                else if (state.Waiting is null)
+                {
+                    // Still the newest write of the key: it goes again after a pause.
+                    state.Waiting = entry;
+                    state.Failures++;
+                    retryIn = Backoff(state.Failures);
+                }
+
+                if (state.Waiting is null)
+                {
+                    _keys.Remove(id);
+                    state.Done.TrySetResult();
+                }
+                else if (retryIn is null)
+                {
+                    _ready.Writer.TryWrite(id);
+                }
+            }
+
+            if (failure is null)
+            {
+                Interlocked.Increment(ref _uploaded);
+                Retire(entry);
+                _changed(id.Bucket, id.Key);
+            }
+            else if (retryIn is null)
+            {
+                // A newer write of the key arrived meanwhile; it replaces this one, which is not retried.
+                Retire(entry);
+                Interlocked.Increment(ref _superseded);
+            }
+            else
+            {
+                Interlocked.Increment(ref _retries);
+                _log($"write-back: upload of {id.Bucket}/{id.Key} failed ({failure.GetType().Name}: {failure.Message}); retrying in {retryIn.Value.TotalSeconds:0.0} s");
+                _ = RetryLaterAsync(id, retryIn.Value, ct);
+            }
+        }
+    }
+
+    private async Task RetryLaterAsync((string Bucket, string Key) id, TimeSpan delay, CancellationToken ct)
+    {
+        try
+        {
+            await Task.Delay(delay, ct).ConfigureAwait(false);
+            _ready.Writer.TryWrite(id);
+        }
+        catch (OperationCanceledException)
+        {
+            // Shutting down: the entry stays in the spool.
+        }
+    }
+
+    private static TimeSpan Backoff(int failures)
+    {
+        var ms = Math.Min(s_maxBackoff.TotalMilliseconds, 100 * Math.Pow(2, Math.Min(failures - 1, 20)));
+        return TimeSpan.FromMilliseconds(ms * (0.75 + (RandomNumberGenerator.GetInt32(500) / 1000.0)));
+    }
+
+    private async Task UploadAsync(Entry entry, CancellationToken ct)
+    {
+        var record = entry.Record;
+        if (entry.Recovered && await StoreHasAsync(record, ct).ConfigureAwait(false))
+        {
+            // Uploaded before the crash, not yet removed from the spool: uploading again would change nothing.
+            return;
+        }
+
+        await using var body = SpoolFile.OpenBody(entry.Path, record.Length);
+        var put = new PutObjectRequest
+        {
+            BucketName = record.Bucket,
+            Key = record.Key,
+            InputStream = body,
+            AutoCloseStream = false,
+            AutoResetStreamPosition = false,
+            ContentType = record.ContentType,
+            MD5Digest = Convert.ToBase64String(Convert.FromHexString(record.Md5)),
+        };
+        put.Headers.ContentLength = record.Length;
+        foreach (var (name, value) in record.Metadata)
+        {
+            put.Metadata.Add(name, value);
+        }
+
+        var response = await _s3.PutObjectAsync(put, ct).ConfigureAwait(false);
+        if (!string.Equals(response.ETag, record.ETag, StringComparison.Ordinal))
+        {
+            throw new InvalidDataException($"the store answered ETag {response.ETag} for bytes whose MD5 is {record.Md5}");
+        }
+    }
+
+    private async Task<bool> StoreHasAsync(SpoolRecord record, CancellationToken ct)
+    {
+        try
+        {
+            var head = await _s3.GetObjectMetadataAsync(new GetObjectMetadataRequest { BucketName = record.Bucket, Key = record.Key }, ct).ConfigureAwait(false);
+            return string.Equals(head.ETag, record.ETag, StringComparison.Ordinal) && head.ContentLength == record.Length;
+        }
+        catch (AmazonS3Exception e) when (e.StatusCode == System.Net.HttpStatusCode.NotFound)
+        {
+            return false;
+        }
+    }
+
+    private sealed record Entry(SpoolRecord Record, string Path, bool Recovered);
+
+    private sealed class KeyState
+    {
+        /// <summary>The newest acknowledged write, waiting for its upload.</summary>
+        public Entry? Waiting { get; set; }
+
+        /// <summary>The write whose upload runs now.</summary>
+        public Entry? Uploading { get; set; }
+
+        public int Failures { get; set; }
+
+        /// <summary>Completes when the key has nothing pending any more.</summary>
+        public TaskCompletionSource Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+}

@@ -1,0 +1,342 @@
+// Copyright (c) Nexus contributors.
+// Licensed under the MIT license.
+
+using System.Net;
+using System.Net.Sockets;
+using System.Security.Cryptography;
+using Amazon.Runtime;
+using Amazon.S3;
+using Amazon.S3.Model;
+using Nexus.Backend.WriteBack;
+using Nexus.Channel;
+using Nexus.Functions;
+using Nexus.Store;
+using Nexus.Testing.Channel;
+
+namespace Nexus.Backend.Tests;
+
+/// <summary>
+/// Write-back against the real store. The store is started late, on a port fixed in advance, so that acknowledged
+/// writes demonstrably wait in the spool (the backend cannot reach storage yet) and land once it is up.
+/// </summary>
+public sealed class WriteBackTests : IAsyncDisposable
+{
+    private const string Bucket = NodeUnderTest.Bucket;
+
+    private readonly string _root = Directory.CreateTempSubdirectory("nexus-writeback-test-").FullName;
+    private readonly int _port = FreePort();
+    private readonly StoreCredentials _credentials = new();
+    private readonly List<NexusBackend> _backends = [];
+    private readonly List<HostChannel> _channels = [];
+    private S3StoreServer? _store;
+
+    public WriteBackTests()
+    {
+        _credentials.Add(new StoreCredential(NodeUnderTest.AccessKey, NodeUnderTest.SecretKey));
+    }
+
+    private string Spool => Path.Combine(_root, "spool");
+
+    private string StoreUrl => $"http://127.0.0.1:{_port}";
+
+    [Fact]
+    public async Task A_put_is_acknowledged_from_the_spool_before_storage_has_it_and_lands_once_storage_is_up()
+    {
+        var backend = NewBackend();
+        var result = await RunAsync(backend, NodeUnderTest.Manifest(), $$"""
+            import random
+            data = random.Random(7).randbytes(300_000)
+            s, m, _ = call("PutObject", {"Bucket": "{{Bucket}}", "Key": "fn/out.bin", "ContentType": "application/x-test", "Metadata": {"run": "7"} }, data)
+            g, gm, body = call("GetObject", {"Bucket": "{{Bucket}}", "Key": "fn/out.bin"})
+            h, hm, _ = call("HeadObject", {"Bucket": "{{Bucket}}", "Key": "fn/out.bin"})
+            emit({"md5": hashlib.md5(data).hexdigest(), "put": [s, m["ETag"]], "get": [g, hashlib.md5(body).hexdigest(), gm["ContentType"], gm["Metadata"]], "head": [h, hm["ContentLength"], hm["ETag"]]})
+            """);
+
+        var json = result.Json;
+        var md5 = json.GetProperty("md5").GetString();
+        Assert.Equal(200, json.GetProperty("put")[0].GetInt32());
+        Assert.Equal($"\"{md5}\"", json.GetProperty("put")[1].GetString());
+        Assert.Equal(200, json.GetProperty("get")[0].GetInt32());
+        Assert.Equal(md5, json.GetProperty("get")[1].GetString());
+        Assert.Equal("application/x-test", json.GetProperty("get")[2].GetString());
+        Assert.Equal("7", json.GetProperty("get")[3].GetProperty("run").GetString());
+        Assert.Equal(300_000, json.GetProperty("head")[1].GetInt32());
+        Assert.Equal(1, backend.WriteBack!.Stats.Pending);
+        Assert.Single(Directory.GetFiles(Spool, "*" + SpoolFile.Extension));
+
+        await StartStoreAsync();
+        Assert.Equal(0, await backend.WriteBack.DrainAsync(TimeSpan.FromMinutes(1)));
+        using var admin = Admin();
+        using var stored = await admin.GetObjectAsync(Bucket, "fn/out.bin");
+        Assert.Equal($"\"{md5}\"", stored.ETag);
+        Assert.Equal("application/x-test", stored.Headers.ContentType);
+        Assert.Equal("7", stored.Metadata["run"]);
+        Assert.Equal(md5, Convert.ToHexStringLower(MD5.HashData(await ReadAllAsync(stored.ResponseStream))));
+        Assert.Empty(Directory.GetFiles(Spool));
+    }
+
+    [Fact]
+    public async Task Another_function_of_the_node_reads_the_acknowledged_write_before_it_is_uploaded()
+    {
+        var backend = NewBackend();
+        var writer = NodeUnderTest.Manifest("writer");
+        var reader = NodeUnderTest.Manifest("reader") with { Storage = [new StorageGrant(Bucket, "fn/", StorageAccess.Read)] };
+        var put = await RunAsync(backend, writer, $$"""
+            s, m, _ = call("PutObject", {"Bucket": "{{Bucket}}", "Key": "fn/shared.txt"}, b"written by writer")
+            emit([s])
+            """);
+        Assert.Equal(200, put.Json[0].GetInt32());
+
+        var get = await RunAsync(backend, reader, $$"""
+            s, m, body = call("GetObject", {"Bucket": "{{Bucket}}", "Key": "fn/shared.txt"})
+            emit([s, body.decode()])
+            """);
+        Assert.Equal(200, get.Json[0].GetInt32());
+        Assert.Equal("written by writer", get.Json[1].GetString());
+        Assert.Equal(1, backend.WriteBack!.Stats.Pending);
+    }
+
+    [Fact]
+    public async Task The_last_acknowledged_write_of_a_key_wins_and_older_ones_are_never_uploaded_after_it()
+    {
+        var backend = NewBackend();
+        var result = await RunAsync(backend, NodeUnderTest.Manifest(), $$"""
+            out = []
+            for i in range(25):
+                s, m, _ = call("PutObject", {"Bucket": "{{Bucket}}", "Key": "fn/counter"}, f"version {i}".encode())
+                out.append(s)
+            s, m, body = call("GetObject", {"Bucket": "{{Bucket}}", "Key": "fn/counter"})
+            emit([out, body.decode()])
+            """);
+        Assert.All(result.Json[0].EnumerateArray(), s => Assert.Equal(200, s.GetInt32()));
+        Assert.Equal("version 24", result.Json[1].GetString());
+
+        var changes = new List<string>();
+        await StartStoreAsync();
+        _store!.ObjectChanged += (_, key) =>
+        {
+            lock (changes)
+            {
+                changes.Add(key);
+            }
+        };
+        Assert.Equal(0, await backend.WriteBack!.DrainAsync(TimeSpan.FromMinutes(1)));
+        using var admin = Admin();
+        Assert.Equal("version 24", System.Text.Encoding.UTF8.GetString(await GetAsync(admin, "fn/counter")));
+        Assert.True(backend.WriteBack.Stats.Superseded >= 23, $"superseded {backend.WriteBack.Stats.Superseded}");
+        Assert.True(changes.Count <= 2, $"the key was written {changes.Count} times");
+        Assert.Empty(Directory.GetFiles(Spool));
+    }
+
+    [Fact]
+    public async Task A_new_backend_recovers_every_acknowledged_write_from_the_spool_and_skips_torn_files()
+    {
+        var first = NewBackend(drainTimeout: TimeSpan.Zero);
+        var result = await RunAsync(first, NodeUnderTest.Manifest(), $$"""
+            out = []
+            for i in range(40):
+                s, m, _ = call("PutObject", {"Bucket": "{{Bucket}}", "Key": f"fn/many/{i}"}, (f"object {i} " * (i + 1)).encode())
+                out.append(s)
+            for v in ("old", "new"):
+                s, m, _ = call("PutObject", {"Bucket": "{{Bucket}}", "Key": "fn/twice"}, v.encode())
+                out.append(s)
+            emit(out)
+            """);
+        Assert.All(result.Json.EnumerateArray(), s => Assert.Equal(200, s.GetInt32()));
+        await DisposeBackendAsync(first);
+
+        // What a crash leaves besides whole files: a write that never reached its rename, and garbage.
+        await File.WriteAllTextAsync(Path.Combine(Spool, SpoolFile.TempPrefix + "999"), "half a write");
+        await File.WriteAllTextAsync(Path.Combine(Spool, SpoolFile.FileName(1_000_000)), "not a spool file at all");
+
+        await StartStoreAsync();
+        var second = NewBackend();
+        Assert.Equal(0, await second.WriteBack!.DrainAsync(TimeSpan.FromMinutes(2)));
+        using var admin = Admin();
+        for (var i = 0; i < 40; i++)
+        {
+            Assert.Equal(string.Concat(Enumerable.Repeat($"object {i} ", i + 1)), System.Text.Encoding.UTF8.GetString(await GetAsync(admin, $"fn/many/{i}")));
+        }
+
+        Assert.Equal("new", System.Text.Encoding.UTF8.GetString(await GetAsync(admin, "fn/twice")));
+        Assert.False(File.Exists(Path.Combine(Spool, SpoolFile.TempPrefix + "999")));
+        Assert.Equal([SpoolFile.FileName(1_000_000)], Directory.GetFiles(Spool).Select(Path.GetFileName));
+    }
+
+    [Fact]
+    public async Task A_recovered_write_the_store_already_has_is_removed_without_a_second_upload()
+    {
+        var first = NewBackend(drainTimeout: TimeSpan.Zero);
+        await RunAsync(first, NodeUnderTest.Manifest(), $$"""
+            emit(call("PutObject", {"Bucket": "{{Bucket}}", "Key": "fn/done-before-crash"}, b"payload")[0])
+            """);
+        await DisposeBackendAsync(first);
+
+        // The crash came after the upload and before the spool file was removed.
+        await StartStoreAsync();
+        using var admin = Admin();
+        await admin.PutObjectAsync(new PutObjectRequest { BucketName = Bucket, Key = "fn/done-before-crash", ContentBody = "payload" });
+        var writes = 0;
+        _store!.ObjectChanged += (_, key) => Interlocked.Increment(ref writes);
+
+        var second = NewBackend();
+        Assert.Equal(0, await second.WriteBack!.DrainAsync(TimeSpan.FromMinutes(1)));
+        Assert.Equal(0, writes);
+        Assert.Empty(Directory.GetFiles(Spool));
+    }
+
+    [Fact]
+    public async Task Disposal_drains_pending_uploads()
+    {
+        var backend = NewBackend();
+        await RunAsync(backend, NodeUnderTest.Manifest(), $$"""
+            emit([call("PutObject", {"Bucket": "{{Bucket}}", "Key": f"fn/drain/{i}"}, b"x" * i)[0] for i in range(10)])
+            """);
+        Assert.Equal(10, backend.WriteBack!.Stats.Pending);
+        await StartStoreAsync();
+        await DisposeBackendAsync(backend);
+
+        using var admin = Admin();
+        var listed = await admin.ListObjectsV2Async(new ListObjectsV2Request { BucketName = Bucket, Prefix = "fn/drain/" });
+        Assert.Equal(10, listed.KeyCount);
+        Assert.Empty(Directory.GetFiles(Spool));
+    }
+
+    [Fact]
+    public async Task Listing_deleting_and_copying_see_acknowledged_writes_in_order()
+    {
+        await StartStoreAsync();
+        var backend = NewBackend();
+        var result = await RunAsync(backend, NodeUnderTest.Manifest(), $$"""
+            call("PutObject", {"Bucket": "{{Bucket}}", "Key": "fn/l/a"}, b"a")
+            call("PutObject", {"Bucket": "{{Bucket}}", "Key": "fn/l/b"}, b"b")
+            s, m, _ = call("ListObjectsV2", {"Bucket": "{{Bucket}}", "Prefix": "fn/l/"})
+            listed = [c["Key"] for c in m.get("Contents", [])]
+            call("PutObject", {"Bucket": "{{Bucket}}", "Key": "fn/l/c"}, b"c")
+            call("CopyObject", {"Bucket": "{{Bucket}}", "Key": "fn/l/c-copy", "CopySource": {"Bucket": "{{Bucket}}", "Key": "fn/l/c"} })
+            call("PutObject", {"Bucket": "{{Bucket}}", "Key": "fn/l/a"}, b"a2")
+            d, _, _ = call("DeleteObject", {"Bucket": "{{Bucket}}", "Key": "fn/l/a"})
+            g, _, _ = call("GetObject", {"Bucket": "{{Bucket}}", "Key": "fn/l/a"})
+            s, m, copy = call("GetObject", {"Bucket": "{{Bucket}}", "Key": "fn/l/c-copy"})
+            emit([listed, d, g, copy.decode()])
+            """);
+        var json = result.Json;
+        Assert.Equal(["fn/l/a", "fn/l/b"], json[0].EnumerateArray().Select(e => e.GetString()));
+        Assert.Equal(204, json[1].GetInt32());
+        Assert.Equal(404, json[2].GetInt32());
+        Assert.Equal("c", json[3].GetString());
+        Assert.Equal(0, await backend.WriteBack!.DrainAsync(TimeSpan.FromMinutes(1)));
+        using var admin = Admin();
+        var e = await Assert.ThrowsAnyAsync<AmazonS3Exception>(() => admin.GetObjectAsync(Bucket, "fn/l/a"));
+        Assert.Equal(HttpStatusCode.NotFound, e.StatusCode);
+    }
+
+    [Fact]
+    public async Task A_sync_function_is_acknowledged_only_once_storage_has_the_object()
+    {
+        await StartStoreAsync();
+        var backend = NewBackend();
+        var manifest = NodeUnderTest.Manifest() with { WriteBack = WriteBackMode.Sync };
+        var result = await RunAsync(backend, manifest, $$"""
+            emit(call("PutObject", {"Bucket": "{{Bucket}}", "Key": "fn/sync.txt"}, b"now")[0])
+            """);
+        Assert.Equal(200, result.Json.GetInt32());
+        Assert.Equal(0, backend.WriteBack!.Stats.Pending);
+        Assert.Empty(Directory.GetFiles(Spool));
+        using var admin = Admin();
+        Assert.Equal("now", System.Text.Encoding.UTF8.GetString(await GetAsync(admin, "fn/sync.txt")));
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var backend in _backends.ToArray())
+        {
+            await DisposeBackendAsync(backend);
+        }
+
+        foreach (var channel in _channels)
+        {
+            channel.Dispose();
+        }
+
+        if (_store is not null)
+        {
+            await _store.DisposeAsync();
+        }
+
+        Directory.Delete(_root, recursive: true);
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    private static async Task<byte[]> ReadAllAsync(Stream stream)
+    {
+        using var copy = new MemoryStream();
+        await stream.CopyToAsync(copy);
+        return copy.ToArray();
+    }
+
+    private static async Task<byte[]> GetAsync(AmazonS3Client admin, string key)
+    {
+        using var response = await admin.GetObjectAsync(Bucket, key);
+        return await ReadAllAsync(response.ResponseStream);
+    }
+
+    private NexusBackend NewBackend(TimeSpan? drainTimeout = null)
+    {
+        var backend = new NexusBackend(new NexusBackendOptions
+        {
+            ServiceUrl = StoreUrl,
+            AccessKey = NodeUnderTest.AccessKey,
+            SecretKey = NodeUnderTest.SecretKey,
+            SpoolDirectory = Spool,
+            DrainTimeout = drainTimeout ?? TimeSpan.FromMinutes(1),
+            Log = _ => { },
+        });
+        _backends.Add(backend);
+        return backend;
+    }
+
+    private async Task DisposeBackendAsync(NexusBackend backend)
+    {
+        _backends.Remove(backend);
+        await backend.DisposeAsync();
+    }
+
+    private async Task StartStoreAsync()
+    {
+        _store = await S3StoreServer.StartAsync(new StoreOptions { DataDirectory = Path.Combine(_root, "store"), Urls = [StoreUrl] }, _credentials);
+        using var admin = Admin();
+        await admin.PutBucketAsync(Bucket);
+    }
+
+    private AmazonS3Client Admin() => new(new BasicAWSCredentials(NodeUnderTest.AccessKey, NodeUnderTest.SecretKey), new AmazonS3Config
+    {
+        ServiceURL = StoreUrl,
+        ForcePathStyle = true,
+        AuthenticationRegion = "us-east-1",
+        UseHttp = true,
+    });
+
+    private async Task<PythonSandbox.Result> RunAsync(NexusBackend backend, FunctionManifest manifest, string script)
+    {
+        var channel = new HostChannel(new ChannelOptions { RegionSize = 16 << 20, SlotSize = 1 << 20 });
+        _channels.Add(channel);
+        var session = backend.Attach(channel, manifest);
+        try
+        {
+            var result = await PythonSandbox.RunAsync(channel, PythonSandbox.Prelude + script);
+            Assert.True(result.ExitCode == 0, result.ToString());
+            return result;
+        }
+        finally
+        {
+            await session.DisposeAsync();
+        }
+    }
+}
