@@ -23,6 +23,7 @@ public sealed partial class NexusBackend : IAsyncDisposable
     private readonly EventFd _stop = EventFd.Create(0, EventFdFlags.CloseOnExec | EventFdFlags.NonBlocking);
     private readonly ConcurrentDictionary<ulong, InstanceSession> _sessions = new();
     private readonly Thread _doorbells;
+    private readonly Action<string> _log;
     private long _nextToken;
     private volatile bool _stopping;
 
@@ -51,10 +52,10 @@ public sealed partial class NexusBackend : IAsyncDisposable
         };
         S3 = new AmazonS3Client(new BasicAWSCredentials(options.AccessKey, options.SecretKey), config);
         Workers = new SemaphoreSlim(options.MaxConcurrentRequests);
-        var log = options.Log ?? (line => Console.Error.WriteLine("nexus: " + line));
+        _log = options.Log ?? (line => Console.Error.WriteLine("nexus: " + line));
         if (options.SpoolDirectory is { } spool)
         {
-            WriteBack = new WriteBackQueue(S3, spool, options.MaxSpoolBytes, options.Uploaders, ObjectChanged, log);
+            WriteBack = new WriteBackQueue(S3, spool, options.MaxSpoolBytes, options.Uploaders, ObjectChanged, _log);
         }
 
         _poller.Add(_stop.Handle, StopToken);
@@ -111,8 +112,13 @@ public sealed partial class NexusBackend : IAsyncDisposable
 
         if (WriteBack is not null)
         {
-            await WriteBack.DrainAsync(Options.DrainTimeout).ConfigureAwait(false);
+            var pending = WriteBack.Stats.Pending;
+            var left = await WriteBack.DrainAsync(Options.DrainTimeout).ConfigureAwait(false);
             await WriteBack.DisposeAsync().ConfigureAwait(false);
+            if (pending > 0 || left > 0)
+            {
+                _log($"write-back: drained {Math.Max(0, pending - left)} upload(s); {left} left in the spool for the next start");
+            }
         }
 
         _stop.Signal();

@@ -49,7 +49,7 @@ public sealed record NexusBackendOptions
     public int Uploaders { get; init; } = 4;
 
     /// <summary>How long disposal waits for pending uploads; what is left stays spooled for the next start.</summary>
-    public TimeSpan DrainTimeout { get; init; } = TimeSpan.FromSeconds(60);
+    public TimeSpan DrainTimeout { get; init; } = TimeSpan.FromSeconds(30);
 
     /// <summary>Where the backend reports node-level events (write-back retries, recovery); default: standard error.</summary>
     public Action<string>? Log { get; init; }

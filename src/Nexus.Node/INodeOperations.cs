@@ -2,6 +2,7 @@
 // Licensed under the MIT license.
 
 using Microsoft.AspNetCore.Http;
+using Nexus.Backend.WriteBack;
 using Nexus.Node.Logs;
 using Nexus.Node.Pool;
 
@@ -17,7 +18,8 @@ public sealed record NodeStatus(
     int Functions,
     int PendingEvents,
     int WaitingInvocations,
-    IReadOnlyList<FunctionPoolStatus> Instances);
+    IReadOnlyList<FunctionPoolStatus> Instances,
+    WriteBackStats? WriteBack = null);
 
 /// <summary>What the node's HTTP APIs need from the node (a fake in API tests).</summary>
 public interface INodeOperations

@@ -51,6 +51,7 @@ public sealed class NexusNode : INodeOperations, IAsyncDisposable
     private EventQueue _events = null!;
     private SigV4Verifier _verifier = null!;
     private ISandboxDriver _driver = null!;
+    private NexusBackend _backend = null!;
     private string? _imagePath;
     private string _sandboxStoreUrl = "";
     private int _disposed;
@@ -147,7 +148,8 @@ public sealed class NexusNode : INodeOperations, IAsyncDisposable
         _registry.All.Count,
         _events.Pending,
         _pool.Waiting,
-        _pool.Status());
+        _pool.Status(),
+        _backend.WriteBack?.Stats);
 
     /// <summary>Memory and CPU time of a live instance's sandbox, or null when it no longer runs.</summary>
     public (SandboxMemory Memory, TimeSpan Cpu)? ReadInstanceUsage(string instanceId) =>
@@ -231,7 +233,16 @@ public sealed class NexusNode : INodeOperations, IAsyncDisposable
         progress?.Report("ensuring the function image");
         _imagePath = await image(progress, cancellationToken);
 
-        var backend = new NexusBackend(new NexusBackendOptions { ServiceUrl = storeUrl, AccessKey = storeKey, SecretKey = storeSecret });
+        progress?.Report("starting the backend (and uploading writes left in the write-back spool)");
+        var backend = new NexusBackend(new NexusBackendOptions
+        {
+            ServiceUrl = storeUrl,
+            AccessKey = storeKey,
+            SecretKey = storeSecret,
+            SpoolDirectory = _options.WriteBackDirectory,
+            Log = line => Console.Error.WriteLine("nexus: " + line),
+        });
+        _backend = backend;
         _owned.Add(backend);
         if (embeddedStore is not null)
         {
@@ -254,7 +265,7 @@ public sealed class NexusNode : INodeOperations, IAsyncDisposable
             RegisterKey(function.Name);
         }
 
-        _metrics = new NodeMetrics(() => _pool.Counts(), () => _pool.Waiting + _events.Pending);
+        _metrics = new NodeMetrics(() => _pool.Counts(), () => _pool.Waiting + _events.Pending, () => backend.WriteBack?.Stats);
         _exporter = new PrometheusExporter(_metrics.Meter);
         var rootfs = _imagePath;
         _pool = new InstancePool(

@@ -75,6 +75,10 @@ public sealed record NodeOptions
     [JsonIgnore]
     public string EventsDirectory => Path.Combine(Home, "events");
 
+    /// <summary>Acknowledged writes of <c>writeback: async</c> functions waiting for their upload.</summary>
+    [JsonIgnore]
+    public string WriteBackDirectory => Path.Combine(Home, "writeback");
+
     [JsonIgnore]
     public string CredentialsPath => Path.Combine(Home, "credentials.json");
 

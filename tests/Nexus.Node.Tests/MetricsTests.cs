@@ -10,7 +10,8 @@ public sealed class MetricsTests
     [Fact]
     public void ExpositionHasHelpTypeCountersHistogramsAndGauges()
     {
-        using var metrics = new NodeMetrics(() => [("f", "idle", 2), ("f", "busy", 1)], () => 3);
+        var writeBack = new Nexus.Backend.WriteBack.WriteBackStats(2, 4096, 1, 17, 5, 3, 0, TimeSpan.FromSeconds(2));
+        using var metrics = new NodeMetrics(() => [("f", "idle", 2), ("f", "busy", 1)], () => 3, () => writeBack);
         using var exporter = new PrometheusExporter(metrics.Meter);
         metrics.Invocation("f", "success", cold: true, TimeSpan.FromMilliseconds(30));
         metrics.Invocation("f", "success", cold: false, TimeSpan.FromMilliseconds(3));
@@ -40,6 +41,12 @@ public sealed class MetricsTests
         Assert.Contains("nexus_pending_invocations 3", lines);
         Assert.Contains("nexus_instance_stops_total{function=\"f\",reason=\"timeout\"} 1", lines);
         Assert.Contains("nexus_errors_total{kind=\"timeout\"} 1", lines);
+        Assert.Contains("# TYPE nexus_writeback_pending gauge", lines);
+        Assert.Contains("nexus_writeback_pending 2", lines);
+        Assert.Contains("nexus_writeback_pending_bytes 4096", lines);
+        Assert.Contains("# TYPE nexus_writeback_uploaded_total counter", lines);
+        Assert.Contains("nexus_writeback_uploaded_total 17", lines);
+        Assert.Contains("nexus_writeback_retries_total 5", lines);
 
         // Every sample line is "name{labels} value" or "name value" with a parseable value.
         foreach (var line in lines.Where(l => !l.StartsWith('#')))

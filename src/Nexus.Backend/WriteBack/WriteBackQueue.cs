@@ -187,8 +187,15 @@ public sealed class WriteBackQueue : IAsyncDisposable
                 continue;
             }
 
+            // Also a file that is not whole keeps its name: new writes must not collide with it.
+            if (long.TryParse(name.AsSpan(0, name.Length - SpoolFile.Extension.Length), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var numbered))
+            {
+                _sequence = Math.Max(_sequence, numbered);
+            }
+
             if (SpoolFile.TryRead(path, out var problem) is not { } record)
             {
+                // Renamed only after its fsync, so a damaged file is damage on disk, not a crash: left for the operator.
                 _log($"write-back: ignoring {name}: {problem}");
                 continue;
             }

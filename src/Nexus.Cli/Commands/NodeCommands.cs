@@ -4,6 +4,8 @@
 using System.CommandLine;
 using System.Diagnostics;
 using System.Runtime.InteropServices;
+using System.Text.Json.Nodes;
+using Nexus.Backend.WriteBack;
 using Nexus.Image;
 using Nexus.Node;
 using Spectre.Console;
@@ -49,14 +51,26 @@ public static class NodeCommands
             }
 
             var pid = ReadPid(options);
+            var pending = (await client.GetJsonAsync("nexus/v1/status", ct))["writeBack"]?["pending"]?.GetValue<int>() ?? 0;
+            if (pending > 0)
+            {
+                Console.WriteLine($"nexus: draining {pending} pending write-back(s) before stopping");
+            }
+
             await client.SendJsonAsync(HttpMethod.Post, "nexus/v1/shutdown", null, ct).ContinueWith(_ => { }, ct);
-            var stopped = await WaitAsync(async () => !await client.IsHealthyAsync(ct) && (pid is null || !IsAlive(pid.Value)), TimeSpan.FromSeconds(60), ct);
+            // The node drains write-backs for at most its drain timeout (30 s) before it stops the rest.
+            var stopped = await WaitAsync(async () => !await client.IsHealthyAsync(ct) && (pid is null || !IsAlive(pid.Value)), TimeSpan.FromSeconds(120), ct);
             if (!stopped)
             {
-                throw new CliException(ExitCodes.Failed, $"the node did not stop within 60 s; see {NodeLog(options)}");
+                throw new CliException(ExitCodes.Failed, $"the node did not stop within 120 s; see {NodeLog(options)}");
             }
 
             Console.WriteLine("nexus: node stopped");
+            var left = Directory.Exists(options.WriteBackDirectory) ? Directory.GetFiles(options.WriteBackDirectory, "*" + SpoolFile.Extension).Length : 0;
+            if (pending > 0 || left > 0)
+            {
+                Console.WriteLine($"nexus: write-back: {Math.Max(0, pending - left)} drained, {left} left in {options.WriteBackDirectory} (uploaded at the next start)");
+            }
             return ExitCodes.Ok;
         });
         return down;
@@ -83,6 +97,11 @@ public static class NodeCommands
             grid.AddRow("functions", s["functions"]!.ToString());
             grid.AddRow("pending events", s["pendingEvents"]!.ToString());
             grid.AddRow("waiting invocations", s["waitingInvocations"]!.ToString());
+            if (s["writeBack"] is JsonObject wb)
+            {
+                grid.AddRow("pending write-backs", $"{wb["pending"]} ({wb["pendingBytes"]} bytes, {wb["failing"]} failing, oldest {wb["oldestPendingSeconds"]} s; {wb["uploaded"]} uploaded)");
+            }
+
             AnsiConsole.Write(grid);
             var table = new Table().AddColumns("function", "starting", "idle", "busy", "waiting");
             foreach (var i in s["instances"]!.AsArray())

@@ -178,6 +178,17 @@ public static class ManagementApi
                 ["busy"] = i.Busy,
                 ["waiting"] = i.Waiting,
             })]),
+            ["writeBack"] = status.WriteBack is not { } wb ? null : new JsonObject
+            {
+                ["pending"] = wb.Pending,
+                ["pendingBytes"] = wb.PendingBytes,
+                ["failing"] = wb.Failing,
+                ["uploaded"] = wb.Uploaded,
+                ["retries"] = wb.Retries,
+                ["superseded"] = wb.Superseded,
+                ["syncFallbacks"] = wb.SyncFallbacks,
+                ["oldestPendingSeconds"] = Math.Round(wb.OldestPending.TotalSeconds, 1),
+            },
         };
     }
 

@@ -2,6 +2,7 @@
 // Licensed under the MIT license.
 
 using System.Diagnostics.Metrics;
+using Nexus.Backend.WriteBack;
 
 namespace Nexus.Node.Metrics;
 
@@ -22,7 +23,7 @@ public sealed class NodeMetrics : IDisposable
     private readonly Counter<long> _instanceStops;
     private readonly Counter<long> _errors;
 
-    public NodeMetrics(Func<IEnumerable<(string Function, string State, int Count)>>? instances = null, Func<int>? pending = null)
+    public NodeMetrics(Func<IEnumerable<(string Function, string State, int Count)>>? instances = null, Func<int>? pending = null, Func<WriteBackStats?>? writeBack = null)
     {
         _meter = new Meter(MeterName);
         _invocations = _meter.CreateCounter<long>("nexus_invocations_total", description: "Invocations by function and outcome (success, error, timeout, oom, crashed, init_error, throttled).");
@@ -48,6 +49,16 @@ public sealed class NodeMetrics : IDisposable
         if (pending is not null)
         {
             _meter.CreateObservableGauge("nexus_pending_invocations", pending, description: "Invocations waiting for an instance or queued as events.");
+        }
+
+        if (writeBack is not null)
+        {
+            _meter.CreateObservableGauge("nexus_writeback_pending", () => writeBack()?.Pending ?? 0, description: "Acknowledged writes not yet uploaded to storage.");
+            _meter.CreateObservableGauge("nexus_writeback_pending_bytes", () => writeBack()?.PendingBytes ?? 0, unit: "By", description: "Bytes of acknowledged writes not yet uploaded.");
+            _meter.CreateObservableGauge("nexus_writeback_failing", () => writeBack()?.Failing ?? 0, description: "Keys whose last upload attempt failed (retried with backoff).");
+            _meter.CreateObservableCounter("nexus_writeback_uploaded_total", () => writeBack()?.Uploaded ?? 0, description: "Spooled writes uploaded.");
+            _meter.CreateObservableCounter("nexus_writeback_retries_total", () => writeBack()?.Retries ?? 0, description: "Failed upload attempts that were retried.");
+            _meter.CreateObservableCounter("nexus_writeback_superseded_total", () => writeBack()?.Superseded ?? 0, description: "Spooled writes replaced by a newer write of the same key before their upload.");
         }
     }
 

@@ -141,7 +141,7 @@ public sealed class PrometheusExporter : IDisposable
         public void Write(StringBuilder text, Dictionary<string, double>? gauges)
         {
             var name = instrument.Name;
-            var type = _bounds is not null ? "histogram" : instrument.IsObservable ? "gauge" : "counter";
+            var type = _bounds is not null ? "histogram" : instrument is ObservableGauge<int> or ObservableGauge<long> or ObservableGauge<double> ? "gauge" : "counter";
             var help = (instrument.Description ?? name).Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\n", "\\n", StringComparison.Ordinal);
             text.Append("# HELP ").Append(name).Append(' ').Append(help).Append('\n');
             text.Append("# TYPE ").Append(name).Append(' ').Append(type).Append('\n');
