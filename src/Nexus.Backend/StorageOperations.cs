@@ -118,26 +118,37 @@ internal static class StorageOperations
     /// </summary>
     private static async Task<bool> ServeFromSpoolAsync(InstanceSession session, NexusBackend backend, InboundRequest request, string bucket, string key, bool withBody, bool plain, CancellationToken ct)
     {
-        if (backend.WriteBack is not { } writeBack || writeBack.Find(bucket, key) is not { } pending)
+        if (backend.WriteBack is not { } writeBack)
         {
             return false;
         }
 
-        if (!plain)
-        {
-            await writeBack.FlushAsync(bucket, key, ct).ConfigureAwait(false);
-            return false;
-        }
-
+        (SpoolRecord Record, string Path) pending;
         Stream? body;
-        try
+        while (true)
         {
-            body = withBody ? SpoolFile.OpenBody(pending.Path, pending.Record.Length) : null;
-        }
-        catch (FileNotFoundException)
-        {
-            // Uploaded and removed just now: the store has it.
-            return false;
+            if (writeBack.Find(bucket, key) is not { } found)
+            {
+                return false;
+            }
+
+            if (!plain)
+            {
+                await writeBack.FlushAsync(bucket, key, ct).ConfigureAwait(false);
+                return false;
+            }
+
+            try
+            {
+                body = withBody ? SpoolFile.OpenBody(found.Path, found.Record.Length) : null;
+                pending = found;
+                break;
+            }
+            catch (FileNotFoundException)
+            {
+                // Uploaded (the store has it) or replaced by a newer write just now: a file is removed only after the
+                // queue stopped naming it, so looking again converges.
+            }
         }
 
         await using (body)

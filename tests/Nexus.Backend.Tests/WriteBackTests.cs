@@ -19,7 +19,7 @@ namespace Nexus.Backend.Tests;
 /// Write-back against the real store. The store is started late, on a port fixed in advance, so that acknowledged
 /// writes demonstrably wait in the spool (the backend cannot reach storage yet) and land once it is up.
 /// </summary>
-public sealed class WriteBackTests : IAsyncDisposable
+public sealed class WriteBackTests : IAsyncLifetime
 {
     private const string Bucket = NodeUnderTest.Bucket;
 
@@ -78,7 +78,7 @@ public sealed class WriteBackTests : IAsyncDisposable
     [Fact]
     public async Task Another_function_of_the_node_reads_the_acknowledged_write_before_it_is_uploaded()
     {
-        var backend = NewBackend();
+        var backend = NewBackend(drainTimeout: TimeSpan.Zero);
         var writer = NodeUnderTest.Manifest("writer");
         var reader = NodeUnderTest.Manifest("reader") with { Storage = [new StorageGrant(Bucket, "fn/", StorageAccess.Read)] };
         var put = await RunAsync(backend, writer, $$"""
@@ -247,7 +247,28 @@ public sealed class WriteBackTests : IAsyncDisposable
         Assert.Equal("now", System.Text.Encoding.UTF8.GetString(await GetAsync(admin, "fn/sync.txt")));
     }
 
-    public async ValueTask DisposeAsync()
+    [Fact]
+    public async Task A_write_beyond_the_spool_cap_goes_to_storage_before_it_is_acknowledged()
+    {
+        // Storage is down: a write the spool takes is acknowledged, one beyond the cap fails like a sync write.
+        var backend = NewBackend(drainTimeout: TimeSpan.Zero, maxSpoolBytes: 1000);
+        var result = await RunAsync(backend, NodeUnderTest.Manifest(), $$"""
+            small = call("PutObject", {"Bucket": "{{Bucket}}", "Key": "fn/small"}, b"s" * 600)[0]
+            big = call("PutObject", {"Bucket": "{{Bucket}}", "Key": "fn/big"}, b"b" * 600)[0]
+            emit([small, big])
+            """);
+        Assert.Equal(200, result.Json[0].GetInt32());
+        Assert.NotEqual(200, result.Json[1].GetInt32());
+        var stats = backend.WriteBack!.Stats;
+        Assert.Equal(1, stats.SyncFallbacks);
+        Assert.Equal(1, stats.Pending);
+        Assert.Equal(600, stats.PendingBytes);
+        Assert.Single(Directory.GetFiles(Spool, "*" + SpoolFile.Extension));
+    }
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public async Task DisposeAsync()
     {
         foreach (var backend in _backends.ToArray())
         {
@@ -287,10 +308,11 @@ public sealed class WriteBackTests : IAsyncDisposable
         return await ReadAllAsync(response.ResponseStream);
     }
 
-    private NexusBackend NewBackend(TimeSpan? drainTimeout = null)
+    private NexusBackend NewBackend(TimeSpan? drainTimeout = null, long maxSpoolBytes = 2L << 30)
     {
         var backend = new NexusBackend(new NexusBackendOptions
         {
+            MaxSpoolBytes = maxSpoolBytes,
             ServiceUrl = StoreUrl,
             AccessKey = NodeUnderTest.AccessKey,
             SecretKey = NodeUnderTest.SecretKey,

@@ -238,9 +238,18 @@ public sealed class WriteBackQueue : IAsyncDisposable
                 _keys[id] = state = new KeyState();
             }
 
-            superseded = state.Waiting;
-            state.Waiting = entry;
-            schedule = state.Uploading is null && superseded is null;
+            if ((state.Waiting ?? state.Uploading) is { } newer && newer.Record.Sequence > entry.Record.Sequence)
+            {
+                // Two writes of the key overlapped and the one with the higher sequence finished spooling first: the
+                // higher sequence wins here as it does in recovery, so reads, uploads and a restart all agree.
+                superseded = entry;
+            }
+            else
+            {
+                superseded = state.Waiting;
+                state.Waiting = entry;
+                schedule = state.Uploading is null && superseded is null;
+            }
         }
 
         if (superseded is not null)
