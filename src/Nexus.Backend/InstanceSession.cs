@@ -3,6 +3,7 @@
 
 using System.Collections.Concurrent;
 using System.Text.Json;
+using Nexus.Backend.Prefetch;
 using Nexus.Channel;
 using Nexus.Functions;
 
@@ -28,6 +29,7 @@ public sealed class InstanceSession : IAsyncDisposable
     private readonly TaskCompletionSource<string> _closed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly object _closeLock = new();
     private readonly Task _pump;
+    private readonly PrefetchSet _prefetches;
     private TaskCompletionSource _doorbell = NewSignal();
     private TaskCompletionSource _ringSpace = NewSignal();
     private int _outstanding;
@@ -42,6 +44,7 @@ public sealed class InstanceSession : IAsyncDisposable
         Token = token;
         _slots = new SlotPool(channel.Layout.SlotCount);
         _inFlight = new SemaphoreSlim(backend.Options.MaxInFlightPerInstance);
+        _prefetches = new PrefetchSet(this, backend);
         _pump = Task.Run(PumpAsync);
     }
 
@@ -50,6 +53,9 @@ public sealed class InstanceSession : IAsyncDisposable
     public FunctionManifest Manifest { get; }
 
     public SessionStats Stats { get; } = new();
+
+    /// <summary>Response slots neither lent to the sandbox nor held by a request or a prefetch.</summary>
+    public int FreeSlots => _slots.FreeCount;
 
     /// <summary>Completes with the reason when this session's channel closes.</summary>
     public Task<string> Closed => _closed.Task;
@@ -90,6 +96,22 @@ public sealed class InstanceSession : IAsyncDisposable
         {
             _awaiting.TryRemove(requestId, out _);
             pending.Result.TrySetCanceled(CancellationToken.None);
+
+            // Nothing prefetched for this invocation is of use to the next one.
+            _prefetches.DropAll();
+        }
+    }
+
+    /// <summary>
+    /// Starts fetching the inputs <paramref name="invocationEvent"/> names (S3 event records, the manifest's inputs) into
+    /// this instance's response slots, so that the function's GetObject of them finds the bytes already there. Called when
+    /// the invocation is bound to this instance, also before its sandbox has started.
+    /// </summary>
+    public void BeginPrefetch(ReadOnlySpan<byte> invocationEvent)
+    {
+        if (_closeReason is null)
+        {
+            _prefetches.Begin(Manifest, invocationEvent);
         }
     }
 
@@ -125,6 +147,7 @@ public sealed class InstanceSession : IAsyncDisposable
 
         _backend.Detach(this);
         _closing.Cancel();
+        _prefetches.DropAll();
         _invocations.Writer.TryComplete();
         try
         {
@@ -297,7 +320,41 @@ public sealed class InstanceSession : IAsyncDisposable
     /// no range or conditions it cannot honour) and is still current; returns false when the store must be asked.
     /// </summary>
     internal Task<bool> TryServePrefetchedAsync(InboundRequest request, string bucket, string key, JsonElement parameters, CancellationToken cancellationToken) =>
-        Task.FromResult(false);
+        _prefetches.TryServeAsync(request, bucket, key, Json.OptionalString(parameters, "IfMatch") is not null || Json.OptionalString(parameters, "IfNoneMatch") is not null, cancellationToken);
+
+    internal void MarkPrefetchStale(string bucket, string key) => _prefetches.MarkStale(bucket, key);
+
+    internal int[]? TryRentSlots(int count) => _slots.TryRentMany(count);
+
+    internal void ReturnSlots(IEnumerable<int> slots)
+    {
+        foreach (var slot in slots)
+        {
+            _slots.Return(slot);
+        }
+    }
+
+    /// <summary>Sends a response whose chunks already sit in rented slots (a prefetch): each slot is lent as it is posted.</summary>
+    internal async Task SendPrefilledAsync(InboundRequest request, int status, int headerLength, long bodyLength, IReadOnlyList<(int Slot, int Length)> chunks, CancellationToken cancellationToken)
+    {
+        _inbound.TryRemove(request.Id, out _);
+        var layout = Channel.Layout;
+        for (var i = 0; i < chunks.Count; i++)
+        {
+            var (slot, length) = chunks[i];
+            var record = NewCompletion(request, status, (uint)slot, (ulong)layout.SlotOffset(slot), (uint)length, (uint)i, headerLength, bodyLength, more: i < chunks.Count - 1);
+            if (i > 0)
+            {
+                record.Op = ChannelOp.Data;
+                record.Status = 0;
+                record.HeaderLength = 0;
+                record.TotalLength = 0;
+            }
+
+            await PostAsync(record, cancellationToken).ConfigureAwait(false);
+            Interlocked.Add(ref Stats._bytesToSandbox, length);
+        }
+    }
 
     internal Task SendJsonAsync(InboundRequest request, int status, Action<Utf8JsonWriter> write, CancellationToken cancellationToken) =>
         SendAsync(request, status, Json.Write(write), default, null, 0, cancellationToken);

@@ -1,6 +1,8 @@
 // Copyright (c) Nexus contributors.
 // Licensed under the MIT license.
 
+using Nexus.Backend.Prefetch;
+
 namespace Nexus.Backend;
 
 /// <summary>The backend's part in prefetching inputs: keeping prefetched copies current.</summary>
@@ -14,5 +16,15 @@ public sealed partial class NexusBackend
     {
         ArgumentNullException.ThrowIfNull(bucket);
         ArgumentNullException.ThrowIfNull(key);
+        foreach (var session in _sessions.Values)
+        {
+            session.MarkPrefetchStale(bucket, key);
+        }
     }
+
+    /// <summary>Node-wide prefetch counters.</summary>
+    public PrefetchStats PrefetchStats { get; } = new();
+
+    /// <summary>Prefetch fetches running at once, apart from the functions' own requests so that guesses never starve them.</summary>
+    internal SemaphoreSlim PrefetchBudget { get; } = new(8);
 }

@@ -51,6 +51,15 @@ public sealed record NexusBackendOptions
     /// <summary>How long disposal waits for pending uploads; what is left stays spooled for the next start.</summary>
     public TimeSpan DrainTimeout { get; init; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>Largest object prefetched (an invocation also never holds more than half of its instance's response slots).</summary>
+    public long MaxPrefetchObjectBytes { get; init; } = 16L << 20;
+
+    /// <summary>
+    /// Whether a prefetched object is checked against storage (a conditional HEAD) before it is served. Needed when the
+    /// backend is not told of every write (an external S3 endpoint); the embedded store reports changes instead.
+    /// </summary>
+    public bool RevalidatePrefetches { get; init; }
+
     /// <summary>Where the backend reports node-level events (write-back retries, recovery); default: standard error.</summary>
     public Action<string>? Log { get; init; }
 }

@@ -62,6 +62,38 @@ internal sealed class SlotPool
         }
     }
 
+    public int FreeCount
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _free.Count;
+            }
+        }
+    }
+
+    /// <summary>Takes <paramref name="count"/> free slots at once, or none (null) when fewer are free; never waits.</summary>
+    public int[]? TryRentMany(int count)
+    {
+        lock (_lock)
+        {
+            if (_free.Count < count)
+            {
+                return null;
+            }
+
+            var slots = new int[count];
+            for (var i = 0; i < count; i++)
+            {
+                slots[i] = _free.Pop();
+                _lent[slots[i]] = true;
+            }
+
+            return slots;
+        }
+    }
+
     /// <summary>The sandbox returns a slot; false when that slot is not lent to it (a protocol violation).</summary>
     public bool Return(int slot)
     {

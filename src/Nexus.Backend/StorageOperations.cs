@@ -219,7 +219,7 @@ internal static class StorageOperations
         }
 
         using var response = await s3.GetObjectAsync(get, ct).ConfigureAwait(false);
-        var meta = Json.Write(w => WriteObjectMeta(w, response.Headers, response.Metadata, response.ETag, response.LastModified, response.ContentRange, response.AcceptRanges, response.VersionId));
+        var meta = ObjectMetaJson(response);
         await session.SendAsync(request, (int)response.HttpStatusCode, meta, default, response.ResponseStream, response.Headers.ContentLength, ct).ConfigureAwait(false);
     }
 
@@ -246,6 +246,10 @@ internal static class StorageOperations
         var meta = Json.Write(w => WriteObjectMeta(w, response.Headers, response.Metadata, response.ETag, response.LastModified, null, response.AcceptRanges, response.VersionId));
         await session.SendAsync(request, (int)response.HttpStatusCode, meta, default, null, 0, ct).ConfigureAwait(false);
     }
+
+    /// <summary>The boto3-shaped response header of a GetObject.</summary>
+    internal static byte[] ObjectMetaJson(GetObjectResponse response) =>
+        Json.Write(w => WriteObjectMeta(w, response.Headers, response.Metadata, response.ETag, response.LastModified, response.ContentRange, response.AcceptRanges, response.VersionId));
 
     private static void WriteObjectMeta(Utf8JsonWriter w, HeadersCollection headers, MetadataCollection metadata, string? etag, DateTime? lastModified, string? contentRange, string? acceptRanges, string? versionId)
     {

@@ -240,6 +240,9 @@ public sealed class NexusNode : INodeOperations, IAsyncDisposable
             AccessKey = storeKey,
             SecretKey = storeSecret,
             SpoolDirectory = _options.WriteBackDirectory,
+
+            // An external endpoint does not tell the node of writes by others: prefetched copies are checked on use.
+            RevalidatePrefetches = embeddedStore is null,
             Log = line => Console.Error.WriteLine("nexus: " + line),
         });
         _backend = backend;
@@ -265,7 +268,7 @@ public sealed class NexusNode : INodeOperations, IAsyncDisposable
             RegisterKey(function.Name);
         }
 
-        _metrics = new NodeMetrics(() => _pool.Counts(), () => _pool.Waiting + _events.Pending, () => backend.WriteBack?.Stats);
+        _metrics = new NodeMetrics(() => _pool.Counts(), () => _pool.Waiting + _events.Pending, () => backend.WriteBack?.Stats, () => backend.PrefetchStats.Snapshot());
         _exporter = new PrometheusExporter(_metrics.Meter);
         var rootfs = _imagePath;
         _pool = new InstancePool(

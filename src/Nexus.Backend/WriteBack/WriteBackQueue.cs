@@ -48,7 +48,8 @@ public sealed class WriteBackQueue : IAsyncDisposable
         _maxSpoolBytes = maxSpoolBytes;
         _changed = changed;
         _log = log;
-        Directory.CreateDirectory(directory);
+        // Function outputs wait here in plain: only the node (root) may read them.
+        Directory.CreateDirectory(directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         Recover();
         _workers = [.. Enumerable.Range(0, uploaders).Select(_ => Task.Run(UploadLoopAsync))];
     }

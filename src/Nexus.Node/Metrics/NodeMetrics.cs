@@ -2,6 +2,7 @@
 // Licensed under the MIT license.
 
 using System.Diagnostics.Metrics;
+using Nexus.Backend.Prefetch;
 using Nexus.Backend.WriteBack;
 
 namespace Nexus.Node.Metrics;
@@ -23,7 +24,7 @@ public sealed class NodeMetrics : IDisposable
     private readonly Counter<long> _instanceStops;
     private readonly Counter<long> _errors;
 
-    public NodeMetrics(Func<IEnumerable<(string Function, string State, int Count)>>? instances = null, Func<int>? pending = null, Func<WriteBackStats?>? writeBack = null)
+    public NodeMetrics(Func<IEnumerable<(string Function, string State, int Count)>>? instances = null, Func<int>? pending = null, Func<WriteBackStats?>? writeBack = null, Func<PrefetchSnapshot>? prefetch = null)
     {
         _meter = new Meter(MeterName);
         _invocations = _meter.CreateCounter<long>("nexus_invocations_total", description: "Invocations by function and outcome (success, error, timeout, oom, crashed, init_error, throttled).");
@@ -59,6 +60,17 @@ public sealed class NodeMetrics : IDisposable
             _meter.CreateObservableCounter("nexus_writeback_uploaded_total", () => writeBack()?.Uploaded ?? 0, description: "Spooled writes uploaded.");
             _meter.CreateObservableCounter("nexus_writeback_retries_total", () => writeBack()?.Retries ?? 0, description: "Failed upload attempts that were retried.");
             _meter.CreateObservableCounter("nexus_writeback_superseded_total", () => writeBack()?.Superseded ?? 0, description: "Spooled writes replaced by a newer write of the same key before their upload.");
+        }
+
+        if (prefetch is not null)
+        {
+            _meter.CreateObservableCounter("nexus_prefetch_hits_total", () => prefetch().Hits, description: "GetObjects served from a prefetched copy (no storage round trip).");
+            _meter.CreateObservableCounter("nexus_prefetch_misses_total", () => prefetch().Misses, description: "GetObjects of prefetching functions that went to storage.");
+            _meter.CreateObservableCounter("nexus_prefetch_fetched_bytes_total", () => prefetch().FetchedBytes, unit: "By", description: "Bytes prefetched into instances' regions.");
+            _meter.CreateObservableCounter("nexus_prefetch_wasted_bytes_total", () => prefetch().WastedBytes, unit: "By", description: "Prefetched bytes never read (dropped at the end of the invocation, or stale).");
+            _meter.CreateObservableCounter("nexus_prefetch_stale_total", () => prefetch().Stale, description: "Prefetched copies not served because the object changed meanwhile.");
+            _meter.CreateObservableCounter("nexus_prefetch_skipped_total", () => prefetch().Skipped, description: "Hinted objects not prefetched (over the size cap, no free slots, fetch failed).");
+            _meter.CreateObservableCounter("nexus_prefetch_denied_total", () => prefetch().Denied, description: "Hinted objects the function may not read (never fetched).");
         }
     }
 

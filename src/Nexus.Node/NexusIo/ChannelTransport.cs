@@ -18,17 +18,17 @@ namespace Nexus.Node.NexusIo;
 /// </summary>
 public sealed class ChannelTransport : IInvocationTransport
 {
-    private readonly NexusBackend _backend;
-    private readonly FunctionManifest _manifest;
     private readonly HostChannel _channel;
-    private InstanceSession? _session;
+    private readonly InstanceSession _session;
 
     public ChannelTransport(NexusBackend backend, FunctionManifest manifest, string instanceId)
     {
-        _backend = backend;
-        _manifest = manifest;
         _channel = new HostChannel(name: "nexus-" + instanceId);
         PassedFds = [.. _channel.SandboxFds.OrderBy(f => f.Target).Select(f => (SafeHandle)f.Source)];
+
+        // Attached before the sandbox starts, so that inputs can be prefetched into its region meanwhile; the session
+        // just waits for the sandbox's first doorbell.
+        _session = backend.Attach(_channel, manifest);
     }
 
     public SandboxNetwork Network => SandboxNetwork.LoopbackOnly;
@@ -43,18 +43,13 @@ public sealed class ChannelTransport : IInvocationTransport
 
     public NodeResult? InitError { get; private set; }
 
-    public async Task AttachAsync(ISandboxInstance instance, CancellationToken cancellationToken) =>
-        _session = await _backend.AttachAsync(_channel, _manifest, cancellationToken);
+    public Task AttachAsync(ISandboxInstance instance, CancellationToken cancellationToken) => Task.CompletedTask;
 
-    public void BeginPrefetch(ReadOnlyMemory<byte> payload)
-    {
-        // Prefetch lands with the prefetch work (issue 4, part 2).
-    }
+    public void BeginPrefetch(ReadOnlyMemory<byte> payload) => _session.BeginPrefetch(payload.Span);
 
     public async Task<NodeResult> InvokeAsync(Invocation invocation, CancellationToken cancellationToken)
     {
-        var session = _session ?? throw new InvalidOperationException("the channel is not attached");
-        BackendResult result = await session.InvokeAsync(invocation.RequestId, invocation.Payload, invocation.Deadline, cancellationToken);
+        BackendResult result = await _session.InvokeAsync(invocation.RequestId, invocation.Payload, invocation.Deadline, cancellationToken);
         var mapped = new NodeResult(result.Payload, result.Status == InvocationStatus.Success ? null : result.ErrorType ?? "Unhandled");
         if (result.Status == InvocationStatus.InitError)
         {
@@ -66,11 +61,7 @@ public sealed class ChannelTransport : IInvocationTransport
 
     public async ValueTask DisposeAsync()
     {
-        if (_session is not null)
-        {
-            await _session.DisposeAsync();
-        }
-
+        await _session.DisposeAsync();
         _channel.Dispose();
     }
 }

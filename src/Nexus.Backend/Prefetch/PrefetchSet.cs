@@ -1,0 +1,243 @@
+// Copyright (c) Nexus contributors.
+// Licensed under the MIT license.
+
+using System.Collections.Concurrent;
+using Amazon.S3;
+using Amazon.S3.Model;
+using Nexus.Functions;
+
+namespace Nexus.Backend.Prefetch;
+
+/// <summary>
+/// The objects prefetched for one instance's current invocation. Each lands in the instance's own response slots, laid
+/// out exactly as the GetObject response the function will ask for (header, then body, slot by slot), so a hit only
+/// lends those slots: no copy and no storage round trip. Unused prefetches are dropped when the invocation ends.
+/// Slots are held by at most one owner at a time: the fetch, then either the sandbox (served) or the pool (dropped).
+/// </summary>
+internal sealed class PrefetchSet(InstanceSession session, NexusBackend backend)
+{
+    private readonly ConcurrentDictionary<(string Bucket, string Key), Entry> _entries = new();
+    private int _heldSlots;
+
+    private PrefetchStats Stats => backend.PrefetchStats;
+
+    /// <summary>Drops what an earlier invocation left and starts fetching what this one's event names.</summary>
+    public void Begin(FunctionManifest manifest, ReadOnlySpan<byte> invocationEvent)
+    {
+        DropAll();
+        if (!manifest.Prefetch)
+        {
+            return;
+        }
+
+        var (allowed, denied) = InputHints.Extract(manifest, invocationEvent);
+        Interlocked.Add(ref Stats._hints, allowed.Count);
+        Interlocked.Add(ref Stats._denied, denied);
+        foreach (var (bucket, key) in allowed)
+        {
+            var entry = new Entry(bucket, key);
+            entry.Ready = FetchAsync(entry);
+            _entries[(bucket, key)] = entry;
+        }
+    }
+
+    /// <summary>The object changed in storage: a prefetched copy (also one still arriving) must not be served.</summary>
+    public void MarkStale(string bucket, string key)
+    {
+        if (_entries.TryGetValue((bucket, key), out var entry))
+        {
+            entry.Stale = true;
+        }
+    }
+
+    /// <summary>Serves a plain GetObject from its prefetch; false when there is none usable (the caller asks storage).</summary>
+    public async Task<bool> TryServeAsync(InboundRequest request, string bucket, string key, bool conditional, CancellationToken ct)
+    {
+        if (!_entries.TryRemove((bucket, key), out var entry))
+        {
+            if (session.Manifest.Prefetch)
+            {
+                Interlocked.Increment(ref Stats._misses);
+            }
+
+            return false;
+        }
+
+        var filled = await entry.Ready.WaitAsync(ct).ConfigureAwait(false);
+        if (filled is null || !entry.TryClaim())
+        {
+            Interlocked.Increment(ref Stats._misses);
+            return false;
+        }
+
+        var usable = !entry.Stale && !conditional && (!backend.Options.RevalidatePrefetches || await StillCurrentAsync(bucket, key, filled.ETag, ct).ConfigureAwait(false));
+        if (!usable)
+        {
+            if (entry.Stale)
+            {
+                Interlocked.Increment(ref Stats._stale);
+            }
+
+            Interlocked.Increment(ref Stats._misses);
+            Release(filled);
+            return false;
+        }
+
+        Interlocked.Add(ref _heldSlots, -filled.Chunks.Length);
+        Interlocked.Increment(ref Stats._hits);
+        await session.SendPrefilledAsync(request, filled.Status, filled.HeaderLength, filled.BodyLength, filled.Chunks, ct).ConfigureAwait(false);
+        return true;
+    }
+
+    /// <summary>Returns the slots of every prefetch not served (in-flight ones when their fetch ends).</summary>
+    public void DropAll()
+    {
+        foreach (var id in _entries.Keys)
+        {
+            if (_entries.TryRemove(id, out var entry))
+            {
+                entry.Cancel.Cancel();
+                _ = entry.Ready.ContinueWith(
+                    t =>
+                    {
+                        if (t.IsCompletedSuccessfully && t.Result is { } filled && entry.TryClaim())
+                        {
+                            Release(filled);
+                        }
+
+                        entry.Cancel.Dispose();
+                    },
+                    CancellationToken.None,
+                    TaskContinuationOptions.ExecuteSynchronously,
+                    TaskScheduler.Default);
+            }
+        }
+    }
+
+    private void Release(Filled filled)
+    {
+        Interlocked.Add(ref Stats._wastedBytes, filled.BodyLength);
+        Interlocked.Add(ref _heldSlots, -filled.Chunks.Length);
+        session.ReturnSlots(filled.Chunks.Select(c => c.Slot));
+    }
+
+    private async Task<bool> StillCurrentAsync(string bucket, string key, string? etag, CancellationToken ct)
+    {
+        try
+        {
+            await backend.S3.GetObjectMetadataAsync(new GetObjectMetadataRequest { BucketName = bucket, Key = key, EtagToMatch = etag }, ct).ConfigureAwait(false);
+            return true;
+        }
+        catch (AmazonS3Exception)
+        {
+            return false;
+        }
+    }
+
+    private async Task<Filled?> FetchAsync(Entry entry)
+    {
+        await Task.Yield();
+        var ct = entry.Cancel.Token;
+        var options = backend.Options;
+        var layout = session.Channel.Layout;
+        int[]? slots = null;
+        try
+        {
+            await backend.PrefetchBudget.WaitAsync(ct).ConfigureAwait(false);
+            try
+            {
+                using var response = await backend.S3.GetObjectAsync(new GetObjectRequest { BucketName = entry.Bucket, Key = entry.Key }, ct).ConfigureAwait(false);
+                var bodyLength = response.Headers.ContentLength;
+                var header = StorageOperations.ObjectMetaJson(response);
+                var total = header.Length + bodyLength;
+                var count = (int)((total + layout.SlotSize - 1) / layout.SlotSize);
+                if (bodyLength > options.MaxPrefetchObjectBytes
+                    || Interlocked.Add(ref _heldSlots, count) > layout.SlotCount / 2
+                    || (slots = session.TryRentSlots(count)) is null)
+                {
+                    Interlocked.Add(ref _heldSlots, -count);
+                    Interlocked.Increment(ref Stats._skipped);
+                    return null;
+                }
+
+                var chunks = new (int Slot, int Length)[count];
+                long written = 0;
+                for (var i = 0; i < count; i++)
+                {
+                    var memory = session.Channel.SlotMemory(slots[i]);
+                    var want = (int)Math.Min(layout.SlotSize, total - written);
+                    var pos = 0;
+                    if (written < header.Length)
+                    {
+                        var h = (int)Math.Min(want, header.Length - written);
+                        header.AsSpan((int)written, h).CopyTo(memory.Span);
+                        pos = h;
+                    }
+
+                    while (pos < want)
+                    {
+                        var n = await response.ResponseStream.ReadAsync(memory[pos..want], ct).ConfigureAwait(false);
+                        if (n == 0)
+                        {
+                            throw new IOException($"the store's response ended after {written + pos - header.Length} of {bodyLength} bytes");
+                        }
+
+                        pos += n;
+                    }
+
+                    chunks[i] = (slots[i], want);
+                    written += want;
+                }
+
+                Interlocked.Increment(ref Stats._fetched);
+                Interlocked.Add(ref Stats._fetchedBytes, bodyLength);
+                var filled = new Filled((int)response.HttpStatusCode, header.Length, bodyLength, response.ETag, chunks);
+                slots = null;
+                return filled;
+            }
+            finally
+            {
+                backend.PrefetchBudget.Release();
+            }
+        }
+        catch (Exception e) when (e is AmazonS3Exception or IOException or OperationCanceledException or HttpRequestException or Amazon.Runtime.AmazonClientException)
+        {
+            // A prefetch is a guess: when it fails, the function's own GetObject asks storage and sees the real error.
+            Interlocked.Increment(ref Stats._skipped);
+            return null;
+        }
+        finally
+        {
+            if (slots is not null)
+            {
+                Interlocked.Add(ref _heldSlots, -slots.Length);
+                session.ReturnSlots(slots);
+            }
+        }
+    }
+
+    private sealed record Filled(int Status, int HeaderLength, long BodyLength, string? ETag, (int Slot, int Length)[] Chunks);
+
+    private sealed class Entry(string bucket, string key)
+    {
+        private int _claimed;
+        private volatile bool _stale;
+
+        public string Bucket { get; } = bucket;
+
+        public string Key { get; } = key;
+
+        public bool Stale
+        {
+            get => _stale;
+            set => _stale = value;
+        }
+
+        public CancellationTokenSource Cancel { get; } = new();
+
+        public Task<Filled?> Ready { get; set; } = Task.FromResult<Filled?>(null);
+
+        /// <summary>True for exactly one caller: whoever takes the slots (the sandbox by a hit, or the pool by a drop).</summary>
+        public bool TryClaim() => Interlocked.Exchange(ref _claimed, 1) == 0;
+    }
+}

@@ -1,0 +1,282 @@
+// Copyright (c) Nexus contributors.
+// Licensed under the MIT license.
+
+using System.Net;
+using System.Net.Sockets;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json.Nodes;
+using Amazon.Runtime;
+using Amazon.S3;
+using Amazon.S3.Model;
+using Nexus.Backend.Prefetch;
+using Nexus.Channel;
+using Nexus.Functions;
+using Nexus.Store;
+using Nexus.Testing.Channel;
+
+namespace Nexus.Backend.Tests;
+
+/// <summary>Input prefetch against the real store, with a Python sandbox reading through the channel.</summary>
+public sealed class PrefetchTests : IAsyncDisposable
+{
+    private const string Bucket = NodeUnderTest.Bucket;
+
+    private readonly string _root = Directory.CreateTempSubdirectory("nexus-prefetch-test-").FullName;
+    private readonly int _port = FreePort();
+    private readonly StoreCredentials _credentials = new();
+    private readonly List<HostChannel> _channels = [];
+    private readonly List<InstanceSession> _sessions = [];
+    private S3StoreServer? _store;
+    private NexusBackend? _backend;
+
+    public PrefetchTests()
+    {
+        _credentials.Add(new StoreCredential(NodeUnderTest.AccessKey, NodeUnderTest.SecretKey));
+    }
+
+    private string StoreUrl => $"http://127.0.0.1:{_port}";
+
+    [Fact]
+    public async Task A_prefetched_object_is_served_without_a_storage_round_trip()
+    {
+        var data = RandomNumberGenerator.GetBytes(1_500_000);
+        var backend = await StartAsync(("fn/in/photo one.bin", data));
+        var session = Attach(backend);
+        session.BeginPrefetch(S3Event(Bucket, "fn/in/photo+one.bin"));
+        await WaitForAsync(() => backend.PrefetchStats.Snapshot().Fetched == 1);
+
+        // Storage is gone: only the prefetched copy can answer.
+        await _store!.DisposeAsync();
+        _store = null;
+        var result = await RunAsync(session, $$"""
+            s, m, body = call("GetObject", {"Bucket": "{{Bucket}}", "Key": "fn/in/photo one.bin"})
+            emit([s, hashlib.sha256(body).hexdigest(), m["ContentLength"], m["ETag"]])
+            """);
+        Assert.Equal(200, result.Json[0].GetInt32());
+        Assert.Equal(Convert.ToHexStringLower(SHA256.HashData(data)), result.Json[1].GetString());
+        Assert.Equal(data.Length, result.Json[2].GetInt32());
+        Assert.Equal($"\"{Convert.ToHexStringLower(MD5.HashData(data))}\"", result.Json[3].GetString());
+        var stats = backend.PrefetchStats.Snapshot();
+        Assert.Equal(1, stats.Hits);
+        Assert.Equal(0, stats.Misses);
+        Assert.Equal(data.Length, stats.FetchedBytes);
+    }
+
+    [Fact]
+    public async Task A_read_of_an_object_not_prefetched_goes_to_storage_and_counts_as_a_miss()
+    {
+        var backend = await StartAsync(("fn/a", "aaa"u8.ToArray()), ("fn/b", "bbb"u8.ToArray()));
+        var session = Attach(backend);
+        session.BeginPrefetch(S3Event(Bucket, "fn/a"));
+        var result = await RunAsync(session, $$"""
+            s, m, body = call("GetObject", {"Bucket": "{{Bucket}}", "Key": "fn/b"})
+            emit([s, body.decode()])
+            """);
+        Assert.Equal("bbb", result.Json[1].GetString());
+        Assert.Equal(1, backend.PrefetchStats.Snapshot().Misses);
+        Assert.Equal(0, backend.PrefetchStats.Snapshot().Hits);
+    }
+
+    [Fact]
+    public async Task A_hint_the_function_may_not_read_is_never_fetched()
+    {
+        var backend = await StartAsync(("fn/ok", "ok"u8.ToArray()));
+        using (var admin = Admin())
+        {
+            await admin.PutObjectAsync(new PutObjectRequest { BucketName = NodeUnderTest.OtherBucket, Key = "secret", ContentBody = "s" });
+        }
+
+        var session = Attach(backend);
+        var payload = new JsonObject
+        {
+            ["Records"] = new JsonArray(Record(NodeUnderTest.OtherBucket, "secret"), Record(Bucket, "other/secret"), Record(Bucket, "fn/ok")),
+        };
+        session.BeginPrefetch(Encoding.UTF8.GetBytes(payload.ToJsonString()));
+        await WaitForAsync(() => backend.PrefetchStats.Snapshot().Fetched == 1);
+        var stats = backend.PrefetchStats.Snapshot();
+        Assert.Equal(2, stats.Denied);
+        Assert.Equal(1, stats.Hints);
+        Assert.Equal(2, stats.FetchedBytes);
+    }
+
+    [Fact]
+    public async Task An_object_changed_after_its_prefetch_is_read_fresh()
+    {
+        var backend = await StartAsync(("fn/doc", "version 1"u8.ToArray()));
+        var session = Attach(backend);
+        session.BeginPrefetch(S3Event(Bucket, "fn/doc"));
+        await WaitForAsync(() => backend.PrefetchStats.Snapshot().Fetched == 1);
+        using (var admin = Admin())
+        {
+            await admin.PutObjectAsync(new PutObjectRequest { BucketName = Bucket, Key = "fn/doc", ContentBody = "version 2" });
+        }
+
+        var result = await RunAsync(session, $$"""
+            s, m, body = call("GetObject", {"Bucket": "{{Bucket}}", "Key": "fn/doc"})
+            emit([s, body.decode()])
+            """);
+        Assert.Equal("version 2", result.Json[1].GetString());
+        var stats = backend.PrefetchStats.Snapshot();
+        Assert.Equal(1, stats.Stale);
+        Assert.Equal(0, stats.Hits);
+    }
+
+    [Fact]
+    public async Task An_object_over_the_cap_is_skipped_and_still_readable()
+    {
+        var data = RandomNumberGenerator.GetBytes(2 << 20);
+        var backend = await StartAsync(new NexusBackendOptions { ServiceUrl = StoreUrl, AccessKey = NodeUnderTest.AccessKey, SecretKey = NodeUnderTest.SecretKey, MaxPrefetchObjectBytes = 1 << 20 }, ("fn/big", data));
+        var session = Attach(backend);
+        session.BeginPrefetch(S3Event(Bucket, "fn/big"));
+        await WaitForAsync(() => backend.PrefetchStats.Snapshot().Skipped == 1);
+        var result = await RunAsync(session, $$"""
+            s, m, body = call("GetObject", {"Bucket": "{{Bucket}}", "Key": "fn/big"})
+            emit([s, len(body)])
+            """);
+        Assert.Equal(data.Length, result.Json[1].GetInt32());
+        Assert.Equal(0, backend.PrefetchStats.Snapshot().Fetched);
+    }
+
+    [Fact]
+    public async Task Unused_prefetches_are_dropped_and_every_slot_comes_back()
+    {
+        var objects = Enumerable.Range(0, 3).Select(i => ($"fn/unused/{i}", RandomNumberGenerator.GetBytes(1_200_000))).ToArray();
+        var backend = await StartAsync(objects);
+        var session = Attach(backend);
+        var free = session.FreeSlots;
+        var payload = new JsonObject { ["Records"] = new JsonArray([.. objects.Select(o => (JsonNode)Record(Bucket, o.Item1))]) };
+        session.BeginPrefetch(Encoding.UTF8.GetBytes(payload.ToJsonString()));
+        await WaitForAsync(() => backend.PrefetchStats.Snapshot().Fetched == 3);
+        Assert.Equal(free - 6, session.FreeSlots);
+
+        // The next invocation's dispatch drops what the last one did not read.
+        session.BeginPrefetch("{}"u8);
+        await WaitForAsync(() => session.FreeSlots == free);
+        Assert.Equal(3 * 1_200_000, backend.PrefetchStats.Snapshot().WastedBytes);
+    }
+
+    [Fact]
+    public void Hints_come_from_url_encoded_s3_records_and_manifest_inputs_within_grants()
+    {
+        var manifest = NodeUnderTest.Manifest() with
+        {
+            Inputs = [new InputHint(InputValue.Parse(Bucket), InputValue.Parse("$.config")), new InputHint(InputValue.Parse("$.b"), InputValue.Parse("$.k"))],
+        };
+        var payload = new JsonObject
+        {
+            ["Records"] = new JsonArray(Record(Bucket, "fn/my+photo%C3%A9+%2B1.jpg"), Record(Bucket, "fn/my+photo%C3%A9+%2B1.jpg"), Record("other-bucket", "x")),
+            ["config"] = "shared/settings.json",
+            ["b"] = Bucket,
+        };
+        var (allowed, denied) = InputHints.Extract(manifest, Encoding.UTF8.GetBytes(payload.ToJsonString()));
+        Assert.Equal([(Bucket, "fn/my photoé +1.jpg"), (Bucket, "shared/settings.json")], allowed);
+        Assert.Equal(1, denied);
+
+        Assert.Empty(InputHints.Extract(manifest, "not json"u8).Allowed);
+        Assert.Empty(InputHints.Extract(manifest, """{"Records": "nope"}"""u8).Allowed);
+        Assert.Empty(InputHints.Extract(manifest, """{"Records": [{"s3": {"bucket": {"name": 7}}}]}"""u8).Allowed);
+        Assert.Empty(InputHints.Extract(manifest with { Inputs = [] }, """[1, 2]"""u8).Allowed);
+
+        var many = new JsonObject { ["Records"] = new JsonArray([.. Enumerable.Range(0, 40).Select(i => (JsonNode)Record(Bucket, $"fn/{i}"))]) };
+        Assert.Equal(InputHints.MaxHints, InputHints.Extract(manifest, Encoding.UTF8.GetBytes(many.ToJsonString())).Allowed.Count);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var session in _sessions)
+        {
+            await session.DisposeAsync();
+        }
+
+        if (_backend is not null)
+        {
+            await _backend.DisposeAsync();
+        }
+
+        foreach (var channel in _channels)
+        {
+            channel.Dispose();
+        }
+
+        if (_store is not null)
+        {
+            await _store.DisposeAsync();
+        }
+
+        Directory.Delete(_root, recursive: true);
+    }
+
+    private static JsonObject Record(string bucket, string key) => new()
+    {
+        ["eventSource"] = "aws:s3",
+        ["s3"] = new JsonObject { ["bucket"] = new JsonObject { ["name"] = bucket }, ["object"] = new JsonObject { ["key"] = key } },
+    };
+
+    private static byte[] S3Event(string bucket, string key) =>
+        Encoding.UTF8.GetBytes(new JsonObject { ["Records"] = new JsonArray(Record(bucket, key)) }.ToJsonString());
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    private static async Task WaitForAsync(Func<bool> condition)
+    {
+        // A hang guard, not a timing assertion.
+        var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(1);
+        while (!condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the condition did not hold within a minute");
+            await Task.Delay(10);
+        }
+    }
+
+    private Task<NexusBackend> StartAsync(params (string Key, byte[] Data)[] objects) =>
+        StartAsync(new NexusBackendOptions { ServiceUrl = StoreUrl, AccessKey = NodeUnderTest.AccessKey, SecretKey = NodeUnderTest.SecretKey }, objects);
+
+    private async Task<NexusBackend> StartAsync(NexusBackendOptions options, params (string Key, byte[] Data)[] objects)
+    {
+        _store = await S3StoreServer.StartAsync(new StoreOptions { DataDirectory = Path.Combine(_root, "store"), Urls = [StoreUrl], Durable = false }, _credentials);
+        using (var admin = Admin())
+        {
+            await admin.PutBucketAsync(Bucket);
+            await admin.PutBucketAsync(NodeUnderTest.OtherBucket);
+            foreach (var (key, data) in objects)
+            {
+                await admin.PutObjectAsync(new PutObjectRequest { BucketName = Bucket, Key = key, InputStream = new MemoryStream(data) });
+            }
+        }
+
+        _backend = new NexusBackend(options);
+        _store.ObjectChanged += _backend.ObjectChanged;
+        return _backend;
+    }
+
+    private InstanceSession Attach(NexusBackend backend)
+    {
+        var channel = new HostChannel(new ChannelOptions { RegionSize = 32 << 20, SlotSize = 1 << 20 });
+        _channels.Add(channel);
+        var session = backend.Attach(channel, NodeUnderTest.Manifest());
+        _sessions.Add(session);
+        return session;
+    }
+
+    private AmazonS3Client Admin() => new(new BasicAWSCredentials(NodeUnderTest.AccessKey, NodeUnderTest.SecretKey), new AmazonS3Config
+    {
+        ServiceURL = StoreUrl,
+        ForcePathStyle = true,
+        AuthenticationRegion = "us-east-1",
+        UseHttp = true,
+        MaxErrorRetry = 0,
+    });
+
+    private static async Task<PythonSandbox.Result> RunAsync(InstanceSession session, string script)
+    {
+        var result = await PythonSandbox.RunAsync(session.Channel, PythonSandbox.Prelude + script);
+        Assert.True(result.ExitCode == 0, result.ToString());
+        return result;
+    }
+}
