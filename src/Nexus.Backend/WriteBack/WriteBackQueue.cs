@@ -48,6 +48,11 @@ public sealed class WriteBackQueue : IAsyncDisposable
         _maxSpoolBytes = maxSpoolBytes;
         _changed = changed;
         _log = log;
+        if (OperatingSystem.IsWindows())
+        {
+            throw new PlatformNotSupportedException("the write-back spool runs on Linux only");
+        }
+
         // Function outputs wait here in plain: only the node (root) may read them.
         Directory.CreateDirectory(directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         Recover();
