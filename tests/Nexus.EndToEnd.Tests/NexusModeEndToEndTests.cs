@@ -49,6 +49,24 @@ public sealed class NexusModeEndToEndTests(NodeFixture fixture) : IClassFixture<
     }
 
     [RootFact]
+    public async Task TheInputAnS3EventNamesIsPrefetchedAndTheOutputIsWrittenBack()
+    {
+        var folder = Path.Combine(NodeFixture.Examples, "hello-s3");
+        using (var package = FunctionVariant.Package(folder, "hello-s3-async", IoMode.Nexus))
+        {
+            await fixture.Node.DeployAsync(package, CancellationToken.None);
+        }
+
+        var hitsBefore = Metric("nexus_prefetch_hits_total");
+        var uploadedBefore = Metric("nexus_writeback_uploaded_total") + Metric("nexus_writeback_pending");
+        var (response, body) = await fixture.InvokeAsync("hello-s3-async", await File.ReadAllTextAsync(Path.Combine(folder, "event.json")));
+        Assert.True(response.IsSuccessStatusCode && !response.Headers.Contains("X-Amz-Function-Error"), body);
+
+        Assert.Equal(hitsBefore + 1, Metric("nexus_prefetch_hits_total"));
+        Assert.Equal(uploadedBefore + 1, Metric("nexus_writeback_uploaded_total") + Metric("nexus_writeback_pending"));
+    }
+
+    [RootFact]
     public async Task SandboxHoldsNoCredentialsNoNetworkAndNoRealSdk()
     {
         await fixture.DeployAsync("name: e2e-inspect\nhandler: handler.handler\nio: nexus\nstorage:\n  - bucket: nexus-examples\n    prefix: hello-s3/\n    access: read\n", """
@@ -101,5 +119,11 @@ public sealed class NexusModeEndToEndTests(NodeFixture fixture) : IClassFixture<
         Assert.Equal(["lo"], root.GetProperty("interfaces").EnumerateArray().Select(i => i.GetString()));
         Assert.Empty(root.GetProperty("modules").EnumerateArray());
         Assert.StartsWith("/opt/nexus/frontend/", root.GetProperty("botocore_file").GetString(), StringComparison.Ordinal);
+    }
+
+    private double Metric(string name)
+    {
+        var line = fixture.Node.ScrapeMetrics().Split('\n').FirstOrDefault(l => l.StartsWith(name + " ", StringComparison.Ordinal));
+        return line is null ? 0 : double.Parse(line[(name.Length + 1)..], System.Globalization.CultureInfo.InvariantCulture);
     }
 }
