@@ -19,6 +19,7 @@ namespace Nexus.EndToEnd.Tests;
 public sealed class WriteBackCrashTests
 {
     private const string Bucket = "wb-late";
+    private const string NeverBucket = "wb-never";
 
     // Fixed ports of this test's node (the e2e assembly runs its tests one at a time).
     private const int ApiPort = 29720;
@@ -47,11 +48,7 @@ public sealed class WriteBackCrashTests
             var writes = new (string Key, string Body)[] { ("k1", "first"), ("k1", "second"), ("k2", new string('z', 200_000)) };
             foreach (var (key, body) in writes)
             {
-                var payload = new JsonObject { ["key"] = key, ["body"] = body }.ToJsonString();
-                using var response = await s_http.PostAsync("/2015-03-31/functions/wb-crash/invocations", new StringContent(payload, Encoding.UTF8, "application/json"));
-                var text = await response.Content.ReadAsStringAsync();
-                Assert.True(response.IsSuccessStatusCode && !response.Headers.Contains("X-Amz-Function-Error"), text);
-                Assert.Contains("\"etag\"", text, StringComparison.Ordinal);
+                await InvokeAsync(new JsonObject { ["key"] = key, ["body"] = body });
             }
 
             var pending = await PendingAsync();
@@ -80,6 +77,17 @@ public sealed class WriteBackCrashTests
             }
 
             Assert.Empty(Directory.GetFiles(Path.Combine(home, "writeback")));
+
+            // `nexus down` drains for its timeout and says what it leaves for the next start: a write to a bucket that
+            // does not exist cannot drain.
+            await InvokeAsync(new JsonObject { ["bucket"] = NeverBucket, ["key"] = "k3", ["body"] = "left" });
+            Assert.Equal(1, await PendingAsync());
+            var down = await RunCliAsync("down", "--home", home);
+            Assert.True(down.ExitCode == 0, down.Output);
+            Assert.Contains("draining 1 pending write-back(s)", down.Output, StringComparison.Ordinal);
+            Assert.Contains("0 drained, 1 left", down.Output, StringComparison.Ordinal);
+            Assert.True(node.HasExited, down.Output);
+            Assert.Single(Directory.GetFiles(Path.Combine(home, "writeback"), "*.nxwb"));
         }
         finally
         {
@@ -90,6 +98,30 @@ public sealed class WriteBackCrashTests
 
             Directory.Delete(home, recursive: true);
         }
+    }
+
+    private static async Task InvokeAsync(JsonObject payload)
+    {
+        using var response = await s_http.PostAsync("/2015-03-31/functions/wb-crash/invocations", new StringContent(payload.ToJsonString(), Encoding.UTF8, "application/json"));
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.True(response.IsSuccessStatusCode && !response.Headers.Contains("X-Amz-Function-Error"), text);
+        Assert.Contains("\"etag\"", text, StringComparison.Ordinal);
+    }
+
+    private static async Task<(int ExitCode, string Output)> RunCliAsync(params string[] args)
+    {
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "nexus.dll"));
+        foreach (var arg in args)
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        using var process = Process.Start(start)!;
+        var errors = process.StandardError.ReadToEndAsync();
+        var output = await process.StandardOutput.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        return (process.ExitCode, output + await errors);
     }
 
     private static async Task<Process> StartNodeAsync(string home)
@@ -162,12 +194,12 @@ public sealed class WriteBackCrashTests
         var dir = Directory.CreateTempSubdirectory("nexus-fn-").FullName;
         try
         {
-            await File.WriteAllTextAsync(Path.Combine(dir, "function.yaml"), $"name: wb-crash\nhandler: handler.handler\nio: nexus\nwriteback: async\nstorage:\n  - bucket: {Bucket}\n    access: write\n");
+            await File.WriteAllTextAsync(Path.Combine(dir, "function.yaml"), $"name: wb-crash\nhandler: handler.handler\nio: nexus\nwriteback: async\nstorage:\n  - bucket: {Bucket}\n    access: write\n  - bucket: {NeverBucket}\n    access: write\n");
             await File.WriteAllTextAsync(Path.Combine(dir, "handler.py"), $$"""
                 import boto3
                 s3 = boto3.client("s3")
                 def handler(event, context):
-                    r = s3.put_object(Bucket="{{Bucket}}", Key=event["key"], Body=event["body"].encode())
+                    r = s3.put_object(Bucket=event.get("bucket", "{{Bucket}}"), Key=event["key"], Body=event["body"].encode())
                     return {"etag": r["ETag"]}
                 """);
             using var content = new ByteArrayContent(NodeFixture.Zip(dir));
