@@ -54,6 +54,9 @@ public sealed class WriteBackCrashTests
             var pending = await PendingAsync();
             Assert.True(pending >= 2, $"expected the writes to wait for the bucket, {pending} pending");
             Assert.NotEmpty(Directory.GetFiles(Path.Combine(home, "writeback"), "*.nxwb"));
+            var status = await RunCliAsync("status", "--home", home);
+            Assert.True(status.ExitCode == 0, status.Output);
+            Assert.Matches(@"pending write-backs\s+[1-9]\d* \(\d+ bytes, \d+ failing", status.Output);
 
             node.Kill();
             await node.WaitForExitAsync();
