@@ -16,11 +16,15 @@ DEFAULT_TASK_ROOT = "/var/task"
 DEFAULT_FRONTEND_DIR = "/opt/nexus/frontend"
 
 
-def main(environ=None) -> int:
-    """Runs the runtime; returns the process exit code (non-zero when the handler cannot be loaded)."""
+def main(environ=None, argv=None) -> int:
+    """Runs the runtime; returns the process exit code (non-zero when the handler cannot be loaded).
+    With ``--template`` (nexus mode only) it loads the handler once and forks instances on the node's request."""
     env = os.environ if environ is None else environ
+    argv = sys.argv[1:] if argv is None else argv
     _unbuffer_stdio()
     io_mode = env.get("NEXUS_IO", "baseline")
+    if "--template" in argv:
+        return _serve_template(io_mode, env)
     try:
         source = make_source(io_mode, env)
     except Exception as exc:  # a broken environment: say so in the function's log and stop
@@ -37,6 +41,22 @@ def main(environ=None) -> int:
 
     Runtime(handler, source, env).serve_forever()
     return 0
+
+
+def _serve_template(io_mode: str, env) -> int:
+    if io_mode != "nexus":
+        sys.stderr.write(f"[ERROR] nexus_runtime: --template needs NEXUS_IO=nexus, got {io_mode!r}\n")
+        return 2
+    from nexus_runtime import template
+
+    def load():
+        frontend = env.get("NEXUS_FRONTEND_DIR", DEFAULT_FRONTEND_DIR)
+        sys.path.insert(0, frontend)
+        import nexus_runtime.channel_source  # noqa: F401  (loaded once here, shared by every instance)
+
+        return load_handler(env.get("_HANDLER", ""), env.get("LAMBDA_TASK_ROOT", DEFAULT_TASK_ROOT), after=frontend)
+
+    return template.serve(env, load)
 
 
 def make_source(io_mode: str, env) -> InvocationSource:

@@ -15,6 +15,7 @@ using Nexus.Node.Pool;
 using Nexus.Node.Registry;
 using Nexus.Sandbox;
 using Nexus.Sandbox.Oci;
+using Nexus.Sandbox.Template;
 using Nexus.Store;
 
 namespace Nexus.Node;
@@ -199,7 +200,13 @@ public sealed class NexusNode : INodeOperations, IAsyncDisposable
         _verifier = new SigV4Verifier(_storeCredentials, LambdaJson.Region, "lambda", TimeSpan.FromMinutes(15));
         _logs = new FunctionLogs(_options.LogsDirectory);
 
-        _driver = components.Driver ?? new OciSandboxDriver(new OciDriverOptions { RuntimePath = _options.OciRuntime, InstancePrefix = InstancePrefix });
+        _driver = components.Driver ?? DefaultDriver();
+        if (_driver is IAsyncDisposable ownedDriver)
+        {
+            // Stopped last: its templates outlive the instances forked from them.
+            _owned.Add(ownedDriver);
+        }
+
         progress?.Report("preparing the host (sandbox network, leftovers of an earlier run)");
         await _driver.PrepareHostAsync(cancellationToken);
 
@@ -297,6 +304,15 @@ public sealed class NexusNode : INodeOperations, IAsyncDisposable
         var api = await NodeApi.StartAsync([_options.ApiUrl], this, cancellationToken);
         _owned.Add(api);
         ApiAddress = api.Addresses[0];
+    }
+
+    // runc containers; nexus-mode instances are forked from a per-function template unless the node is told not to.
+    private ISandboxDriver DefaultDriver()
+    {
+        var oci = new OciSandboxDriver(new OciDriverOptions { RuntimePath = _options.OciRuntime, InstancePrefix = InstancePrefix });
+        return _options.Templates
+            ? new TemplateSandboxDriver(oci, new TemplateDriverOptions { InstancePrefix = InstancePrefix, Log = line => Console.Error.WriteLine("nexus: " + line) })
+            : oci;
     }
 
     private async Task RunEventAsync(QueuedEvent queued, CancellationToken cancellationToken)

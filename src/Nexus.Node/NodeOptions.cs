@@ -60,6 +60,12 @@ public sealed record NodeOptions
     /// <summary>Longest a new instance may take to import its handler.</summary>
     public int InitTimeoutSeconds { get; init; } = 10;
 
+    /// <summary>
+    /// Nexus-mode cold starts fork from a per-function template that has the runtime and handler loaded (oci driver);
+    /// false starts every instance as its own container.
+    /// </summary>
+    public bool Templates { get; init; } = true;
+
     /// <summary>Asynchronous (Event) invocations run concurrently at most this many at a time.</summary>
     public int EventWorkers { get; init; } = 4;
 

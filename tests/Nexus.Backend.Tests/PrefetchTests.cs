@@ -18,7 +18,7 @@ using Nexus.Testing.Channel;
 namespace Nexus.Backend.Tests;
 
 /// <summary>Input prefetch against the real store, with a Python sandbox reading through the channel.</summary>
-public sealed class PrefetchTests : IAsyncDisposable
+public sealed class PrefetchTests : IAsyncLifetime
 {
     private const string Bucket = NodeUnderTest.Bucket;
 
@@ -182,7 +182,9 @@ public sealed class PrefetchTests : IAsyncDisposable
         Assert.Equal(InputHints.MaxHints, InputHints.Extract(manifest, Encoding.UTF8.GetBytes(many.ToJsonString())).Allowed.Count);
     }
 
-    public async ValueTask DisposeAsync()
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public async Task DisposeAsync()
     {
         foreach (var session in _sessions)
         {

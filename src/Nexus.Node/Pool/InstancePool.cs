@@ -572,12 +572,17 @@ public sealed class InstancePool : IAsyncDisposable
             environment[name] = value;
         }
 
+        // What the transport adds or changes differs per instance (the channel's descriptors, say); the rest is the function's.
+        var instanceVariables = new HashSet<string>(StringComparer.Ordinal) { "AWS_LAMBDA_LOG_STREAM_NAME" };
         foreach (var (name, value) in instance.Transport!.Environment)
         {
+            if (!environment.TryGetValue(name, out var shared) || shared != value)
+            {
+                instanceVariables.Add(name);
+            }
+
             environment[name] = value;
         }
-
-        var instanceVariables = new HashSet<string>(instance.Transport.Environment.Keys, StringComparer.Ordinal) { "AWS_LAMBDA_LOG_STREAM_NAME" };
 
         return new SandboxSpec
         {

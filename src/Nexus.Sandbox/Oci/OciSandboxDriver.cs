@@ -233,7 +233,7 @@ public sealed class OciSandboxDriver : ISandboxDriver
         }
     }
 
-    private static async Task<List<string>> RemoveCgroupsAsync(IEnumerable<string> directories, bool killTasks = false)
+    internal static async Task<List<string>> RemoveCgroupsAsync(IEnumerable<string> directories, bool killTasks = false)
     {
         var problems = new List<string>();
         foreach (var dir in directories.Where(Directory.Exists))

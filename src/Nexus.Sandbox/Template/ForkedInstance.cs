@@ -1,0 +1,129 @@
+// Copyright (c) Nexus contributors.
+// Licensed under the MIT license.
+
+using System.Net;
+using Nexus.Interop;
+using Nexus.Sandbox.Oci;
+
+namespace Nexus.Sandbox.Template;
+
+/// <summary>
+/// An instance forked from a template: its own process (held by a pidfd), its own cgroup (limits, memory, CPU and the
+/// OOM counter are per instance) and its own output; it shares the template container's read-only root, namespaces and
+/// seccomp filter. Its parent is the template, which reports how it ended.
+/// </summary>
+internal sealed class ForkedInstance : ISandboxInstance
+{
+    private const int SIGKILL = 9;
+
+    private static readonly TimeSpan s_outputDrain = TimeSpan.FromSeconds(2);
+
+    private readonly InstanceCgroup _cgroup;
+    private readonly OutputPump[] _pumps;
+    private readonly ForkTemplate _template;
+    private readonly TaskCompletionSource<SandboxExit> _exited = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly Lock _gate = new();
+    private ProcessHandle? _process;
+    private Task? _stop;
+    private int _exitReported;
+
+    public ForkedInstance(string instanceId, int namespacePid, InstanceCgroup cgroup, OutputPump[] pumps, ForkTemplate template)
+    {
+        InstanceId = instanceId;
+        NamespacePid = namespacePid;
+        _cgroup = cgroup;
+        _pumps = pumps;
+        _template = template;
+    }
+
+    public string InstanceId { get; }
+
+    /// <summary>The pid inside the template's namespace (how the template names it).</summary>
+    public int NamespacePid { get; }
+
+    public IPAddress? Address => null;
+
+    public Task<SandboxExit> Exited => _exited.Task;
+
+    public int Pid => _process?.Pid ?? throw new InvalidOperationException($"instance '{InstanceId}' is not placed yet");
+
+    /// <summary>The template this instance was forked from (for the driver's figures).</summary>
+    public string TemplateId => _template.Sandbox.InstanceId;
+
+    public SandboxMemory ReadMemory()
+    {
+        var (rss, pss, uss) = _cgroup.Reader.ProcessMemory();
+        return new SandboxMemory(_cgroup.Reader.MemoryUsage(), pss, uss, rss);
+    }
+
+    public long ReadPeakMemoryBytes() => _cgroup.Reader.MemoryPeak();
+
+    public TimeSpan ReadCpuTime() => TimeSpan.FromTicks(_cgroup.Reader.CpuNanoseconds() / 100);
+
+    public Task StopAsync()
+    {
+        lock (_gate)
+        {
+            return _stop ??= StopCoreAsync();
+        }
+    }
+
+    public async ValueTask DisposeAsync() => await StopAsync();
+
+    /// <summary>The host pid was found and the process moved into its cgroup: it is this instance from now on.</summary>
+    internal void Bind(int hostPid)
+    {
+        _process = ProcessHandle.TryOpen(hostPid);
+        if (_process is null)
+        {
+            OnExit(null, SIGKILL);
+        }
+    }
+
+    /// <summary>The template reaped the process (or died, taking it along).</summary>
+    internal void OnExit(int? code, int? signal)
+    {
+        if (Interlocked.Exchange(ref _exitReported, 1) != 0)
+        {
+            return;
+        }
+
+        _ = CompleteExitAsync(code, signal);
+    }
+
+    private async Task CompleteExitAsync(int? code, int? signal)
+    {
+        await Task.WhenAny(Task.WhenAll(_pumps.Select(p => p.Completion)), Task.Delay(s_outputDrain));
+        bool oom;
+        try
+        {
+            oom = _cgroup.Reader.OomKills() > 0;
+        }
+        catch (IOException)
+        {
+            oom = false;
+        }
+
+        _exited.TrySetResult(new SandboxExit(code, signal, oom));
+    }
+
+    private async Task StopCoreAsync()
+    {
+        if (_process is not null && _process.Signal(SIGKILL))
+        {
+            // The template reaps it and says so; if the template itself is gone, the process went with it.
+            await Task.WhenAny(_exited.Task, Task.Delay(TimeSpan.FromSeconds(5)));
+        }
+
+        OnExit(null, SIGKILL);
+        await _exited.Task;
+        foreach (var pump in _pumps)
+        {
+            pump.Abort();
+        }
+
+        _process?.Dispose();
+        await _cgroup.RemoveAsync();
+        _template.Forget(this);
+    }
+}
