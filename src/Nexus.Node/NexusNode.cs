@@ -121,6 +121,9 @@ public sealed class NexusNode : INodeOperations, IAsyncDisposable
         return function;
     }
 
+    /// <summary>Stops the function's idle instances now (its next invocation is a cold start); completes when they are gone.</summary>
+    public Task StopIdleInstancesAsync(string name) => _pool.StopIdleAsync(name);
+
     public Task<bool> RemoveAsync(string name, CancellationToken cancellationToken)
     {
         if (!_registry.Remove(name))

@@ -52,6 +52,20 @@ public sealed class InstancePoolTests
     }
 
     [Fact]
+    public async Task StoppingIdleInstancesMakesTheNextInvocationCold()
+    {
+        await using var f = new PoolFixture();
+        var fn = PoolFixture.Function();
+        var first = await f.InvokeAsync(fn);
+        await f.Pool.StopIdleAsync(fn.Name);
+        var second = await f.InvokeAsync(fn);
+
+        Assert.True(second.ColdStart);
+        Assert.NotEqual(first.InstanceId, second.InstanceId);
+        Assert.Equal(2, f.Driver.Started.Count);
+    }
+
+    [Fact]
     public async Task SpecCarriesTheContractEnvironmentAndLimits()
     {
         await using var f = new PoolFixture();

@@ -186,6 +186,37 @@ public sealed class InstancePool : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Stops the idle instances of <paramref name="name"/> now, as the keep-alive would later, so that its next invocation
+    /// is a cold start (benchmarks measure those); completes when they are gone.
+    /// </summary>
+    public Task StopIdleAsync(string name)
+    {
+        List<Instance> stop;
+        lock (_lock)
+        {
+            if (!_functions.TryGetValue(name, out var state))
+            {
+                return Task.CompletedTask;
+            }
+
+            stop = [.. state.Idle];
+            foreach (var instance in stop)
+            {
+                RemoveLocked(instance);
+            }
+
+            DispatchWaitersLocked();
+        }
+
+        foreach (var instance in stop)
+        {
+            BeginStop(instance, "stopped_idle");
+        }
+
+        return Task.WhenAll(stop.Select(i => i.Stopped.Task));
+    }
+
     /// <summary>Stops instances idle for longer than the keep-alive; returns how many.</summary>
     public int ReapIdle()
     {
