@@ -160,6 +160,7 @@ internal sealed class PrefetchSet(InstanceSession session, NexusBackend backend)
                     return null;
                 }
 
+                await using var body = VerifiedBody.Of(response, ranged: false);
                 var chunks = new (int Slot, int Length)[count];
                 long written = 0;
                 for (var i = 0; i < count; i++)
@@ -176,7 +177,7 @@ internal sealed class PrefetchSet(InstanceSession session, NexusBackend backend)
 
                     while (pos < want)
                     {
-                        var n = await response.ResponseStream.ReadAsync(memory[pos..want], ct).ConfigureAwait(false);
+                        var n = await body.ReadAsync(memory[pos..want], ct).ConfigureAwait(false);
                         if (n == 0)
                         {
                             throw new IOException($"the store's response ended after {written + pos - header.Length} of {bodyLength} bytes");

@@ -395,6 +395,10 @@ public sealed class WriteBackQueue : IAsyncDisposable
             AutoResetStreamPosition = false,
             ContentType = record.ContentType,
             MD5Digest = Convert.ToBase64String(Convert.FromHexString(record.Md5)),
+
+            // Content-MD5 (computed while spooling) lets the store verify the bytes; the SDK's own managed MD5 of the
+            // stream would only repeat that, at a high CPU cost.
+            DisableDefaultChecksumValidation = true,
         };
         put.Headers.ContentLength = record.Length;
         foreach (var (name, value) in record.Metadata)
