@@ -115,6 +115,21 @@ def inputs():
     ]
 
 
+def sized_blob(rng, size):
+    """Seeded bytes of an exact size: the size-scaled inputs of `nexus bench compare` for hello-s3."""
+    return rng.randbytes(size)
+
+
+def bench_inputs():
+    """The benchmark's 1 MiB and 10 MiB inputs (hello-s3: exact sizes; image-rotate: JPEGs of about those sizes)."""
+    return [
+        ("hello-s3/input/blob-1mib.bin", sized_blob(random.Random(SEED + 21), 1 << 20), "application/octet-stream"),
+        ("hello-s3/input/blob-10mib.bin", sized_blob(random.Random(SEED + 22), 10 << 20), "application/octet-stream"),
+        ("image-rotate/input/photo-1mib.jpg", photo_jpeg(random.Random(SEED + 23)), "image/jpeg"),
+        ("image-rotate/input/photo-10mib.jpg", photo_jpeg(random.Random(SEED + 24), width=4864, height=3240), "image/jpeg"),
+    ]
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--endpoint", default=os.environ.get("NEXUS_S3_ENDPOINT", "http://127.0.0.1:9780"))
@@ -123,9 +138,10 @@ def main(argv=None):
     parser.add_argument("--region", default="us-east-1")
     parser.add_argument("--bucket", default=BUCKET)
     parser.add_argument("--list", action="store_true", help="print the inputs' keys and sizes without contacting the store")
+    parser.add_argument("--bench", action="store_true", help="also the benchmark's 1 MiB and 10 MiB inputs (nexus bench compare)")
     args = parser.parse_args(argv)
 
-    objects = inputs()
+    objects = inputs() + (bench_inputs() if args.bench else [])
     if args.list:
         for key, body, _ in objects:
             print(f"{key}\t{len(body)}")

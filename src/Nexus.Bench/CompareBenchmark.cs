@@ -3,6 +3,7 @@
 
 using System.Diagnostics;
 using System.Text;
+using System.Text.Json.Nodes;
 using Nexus.Functions;
 using Nexus.Node;
 using Nexus.Node.Pool;
@@ -10,19 +11,62 @@ using Nexus.Sandbox;
 
 namespace Nexus.Bench;
 
+/// <summary>One way of running a function in the comparison.</summary>
+public sealed record BenchConfiguration(string Name, IoMode Io, WriteBackMode? WriteBack, bool? Prefetch)
+{
+    /// <summary>Real boto3 and the Runtime API in the sandbox, as production does today.</summary>
+    public static BenchConfiguration Baseline { get; } = new("baseline", IoMode.Baseline, null, null);
+
+    /// <summary>Nexus mode with every write acknowledged by storage and no prefetch.</summary>
+    public static BenchConfiguration NexusSync { get; } = new("nexus-sync", IoMode.Nexus, WriteBackMode.Sync, false);
+
+    /// <summary>Nexus mode with input prefetch and write-back (the defaults of a nexus-mode function).</summary>
+    public static BenchConfiguration NexusAsync { get; } = new("nexus-async", IoMode.Nexus, WriteBackMode.Async, true);
+
+    public static IReadOnlyList<BenchConfiguration> All { get; } = [Baseline, NexusSync, NexusAsync];
+
+    public static BenchConfiguration Parse(string name) =>
+        All.FirstOrDefault(c => c.Name == name) ?? throw new ArgumentException($"unknown configuration '{name}' (known: {string.Join(", ", All.Select(c => c.Name))})");
+}
+
+/// <summary>One workload of the comparison: a function folder and the input object its S3 event names.</summary>
+public sealed record BenchCase(string Folder, string Size, string Key)
+{
+    public string Function => Path.GetFileName(Path.TrimEndingDirectorySeparator(Folder));
+
+    public string Label => $"{Function} {Size}";
+
+    /// <summary>The input sizes the benchmark knows and each workload's object of that size (seeded by seed_inputs.py).</summary>
+    public static BenchCase For(string folder, string size)
+    {
+        var function = Path.GetFileName(Path.TrimEndingDirectorySeparator(folder));
+        var key = (function, size) switch
+        {
+            ("hello-s3", "1kib") => "hello-s3/input/hello.txt",
+            ("hello-s3", "1mib") => "hello-s3/input/blob-1mib.bin",
+            ("hello-s3", "10mib") => "hello-s3/input/blob-10mib.bin",
+            ("image-rotate", "1mib") => "image-rotate/input/photo-1mib.jpg",
+            ("image-rotate", "10mib") => "image-rotate/input/photo-10mib.jpg",
+            _ => throw new ArgumentException($"no {size} input for {function} (sizes: hello-s3 1kib, 1mib, 10mib; image-rotate 1mib, 10mib)"),
+        };
+        return new BenchCase(folder, size, key);
+    }
+}
+
 /// <summary>What <see cref="CompareBenchmark"/> runs.</summary>
 public sealed record CompareOptions
 {
-    /// <summary>Example folders to compare (each is deployed once per mode).</summary>
-    public required IReadOnlyList<string> FunctionFolders { get; init; }
+    public required IReadOnlyList<BenchCase> Cases { get; init; }
 
-    /// <summary>Warm invocations per function and mode (latency sample).</summary>
+    public IReadOnlyList<BenchConfiguration> Configurations { get; init; } = BenchConfiguration.All;
+
+    /// <summary>Warm invocations per case and configuration (latency sample).</summary>
     public int Warm { get; init; } = 100;
 
-    /// <summary>Cold invocations per function and mode.</summary>
+    /// <summary>Cold invocations per case and configuration.</summary>
     public int Cold { get; init; } = 10;
 
-    /// <summary>Warm invocations per function and mode whose CPU is measured (back to back).</summary>
+    /// <summary>Warm invocations per case and configuration whose CPU is measured (back to back).</summary>
     public int CpuInvocations { get; init; } = 50;
 
     /// <summary>Script that seeds the examples' inputs (run with Debian's python3 and boto3).</summary>
@@ -32,94 +76,98 @@ public sealed record CompareOptions
     public required NodeOptions Node { get; init; }
 }
 
-/// <summary>Figures of one function in one mode.</summary>
+/// <summary>Figures of one case in one configuration.</summary>
 public sealed record ModeResult(
     string Function,
-    IoMode Mode,
+    string Size,
+    BenchConfiguration Configuration,
     Percentiles WarmMs,
     Percentiles ColdMs,
+    double FirstStartMs,
     double SandboxCpuMsPerInvocation,
     double NodeCpuMsPerInvocation,
     SandboxMemory Memory,
-    int Errors);
+    int Errors)
+{
+    public IoMode Mode => Configuration.Io;
+}
 
 /// <summary>
-/// nexus against baseline, side by side in one run, on one node started for the purpose: the same function
-/// folder is deployed twice (only <c>io</c> differs), inputs seeded once, and the two modes are invoked
-/// alternately so that machine noise falls on both alike.
+/// Baseline and nexus side by side in one run, on one node started for the purpose: the same function folder is
+/// deployed once per configuration (only io, writeback and prefetch differ), inputs seeded once, and the configurations
+/// are invoked alternately so that machine noise falls on all alike. Every event is an S3 event record naming the
+/// input, as a real trigger sends it. A cold start is an invocation that finds no warm instance: the function's idle
+/// instances are stopped before each (in nexus mode its template stays, as it would in production).
 /// </summary>
 public static class CompareBenchmark
 {
-    private static readonly IoMode[] s_modes = [IoMode.Baseline, IoMode.Nexus];
-
     public static async Task<IReadOnlyList<ModeResult>> RunAsync(CompareOptions options, TextWriter log, CancellationToken cancellationToken)
     {
         await using var node = await NexusNode.StartAsync(options.Node, progress: new Progress<string>(line => log.WriteLine("  " + line)), cancellationToken: cancellationToken);
         log.WriteLine($"node up: api {node.ApiAddress}, store {node.StoreAddress}");
-        await InputSeeder.SeedAsync(options.SeedScript, node, cancellationToken);
+        await InputSeeder.SeedAsync(options.SeedScript, node, cancellationToken, benchInputs: true);
 
+        var configurations = options.Configurations;
         var results = new List<ModeResult>();
-        foreach (var folder in options.FunctionFolders)
+        foreach (var benchCase in options.Cases)
         {
-            var example = Path.GetFileName(Path.TrimEndingDirectorySeparator(folder));
-            var payload = await File.ReadAllBytesAsync(Path.Combine(folder, "event.json"), cancellationToken);
-            var deployed = new Dictionary<IoMode, string>();
-            foreach (var mode in s_modes)
+            var payload = S3Event("nexus-examples", benchCase.Key);
+            var deployed = new Dictionary<BenchConfiguration, string>();
+            var errors = configurations.ToDictionary(c => c, _ => 0);
+            var first = new Dictionary<BenchConfiguration, double>();
+            foreach (var configuration in configurations)
             {
-                var name = $"{example}-{mode.ToString().ToLowerInvariant()}";
-                using var package = FunctionVariant.Package(folder, name, mode);
-                await node.DeployAsync(package, cancellationToken);
-                deployed[mode] = name;
+                var name = $"{benchCase.Function}-{benchCase.Size}-{configuration.Name}";
+                using (var package = FunctionVariant.Package(benchCase.Folder, name, configuration.Io, configuration.WriteBack, configuration.Prefetch))
+                {
+                    await node.DeployAsync(package, cancellationToken);
+                }
+
+                deployed[configuration] = name;
+
+                // The first start after a deploy also makes the function's template (nexus mode): reported on its own.
+                var (ms, outcome) = await InvokeAsync(node, name, payload, cancellationToken);
+                first[configuration] = ms;
+                Check(outcome, name, "first", log, errors, configuration);
             }
 
-            var errors = s_modes.ToDictionary(m => m, _ => 0);
-            var cold = s_modes.ToDictionary(m => m, _ => new List<double>());
-            var warm = s_modes.ToDictionary(m => m, _ => new List<double>());
-
-            log.WriteLine($"{example}: {options.Cold} cold invocations per mode");
+            var cold = configurations.ToDictionary(c => c, _ => new List<double>());
+            var warm = configurations.ToDictionary(c => c, _ => new List<double>());
+            log.WriteLine($"{benchCase.Label}: {options.Cold} cold invocations per configuration");
             for (var i = 0; i < options.Cold; i++)
             {
-                foreach (var mode in s_modes)
+                foreach (var configuration in configurations)
                 {
-                    await RedeployAndDrainAsync(node, folder, deployed[mode], mode, cancellationToken);
-                    var (ms, outcome) = await InvokeAsync(node, deployed[mode], payload, cancellationToken);
-                    if (outcome.Outcome != "success" || !outcome.ColdStart)
+                    await node.StopIdleInstancesAsync(deployed[configuration]);
+                    var (ms, outcome) = await InvokeAsync(node, deployed[configuration], payload, cancellationToken);
+                    if (Check(outcome, deployed[configuration], $"cold {i}", log, errors, configuration) && outcome.ColdStart)
                     {
-                        errors[mode]++;
-                        log.WriteLine($"  {deployed[mode]}: cold invocation {i}: {outcome.Outcome} (cold={outcome.ColdStart}) {Encoding.UTF8.GetString(outcome.Result.Payload.Span)}");
-                    }
-                    else
-                    {
-                        cold[mode].Add(ms);
+                        cold[configuration].Add(ms);
                     }
                 }
             }
 
-            log.WriteLine($"{example}: {options.Warm} warm invocations per mode");
-            var instance = new Dictionary<IoMode, string>();
+            log.WriteLine($"{benchCase.Label}: {options.Warm} warm invocations per configuration");
+            var instance = new Dictionary<BenchConfiguration, string>();
             for (var i = -1; i < options.Warm; i++)
             {
-                foreach (var mode in s_modes)
+                foreach (var configuration in configurations)
                 {
-                    var (ms, outcome) = await InvokeAsync(node, deployed[mode], payload, cancellationToken);
-                    instance[mode] = outcome.InstanceId;
-                    if (outcome.Outcome != "success")
-                    {
-                        errors[mode]++;
-                    }
-                    else if (i >= 0 && !outcome.ColdStart)
+                    var (ms, outcome) = await InvokeAsync(node, deployed[configuration], payload, cancellationToken);
+                    instance[configuration] = outcome.InstanceId;
+                    if (Check(outcome, deployed[configuration], $"warm {i}", log, errors, configuration) && i >= 0 && !outcome.ColdStart)
                     {
                         // i == -1 is the warm-up call that may start the instance.
-                        warm[mode].Add(ms);
+                        warm[configuration].Add(ms);
                     }
                 }
             }
 
-            foreach (var mode in s_modes)
+            foreach (var configuration in configurations)
             {
-                var (sandboxCpu, nodeCpu) = await MeasureCpuAsync(node, deployed[mode], instance[mode], payload, options.CpuInvocations, cancellationToken);
-                var memory = node.ReadInstanceUsage(instance[mode])?.Memory ?? new SandboxMemory(0, 0, 0, 0);
-                results.Add(new ModeResult(example, mode, Percentiles.Of(warm[mode]), Percentiles.Of(cold[mode]), sandboxCpu, nodeCpu, memory, errors[mode]));
+                var (sandboxCpu, nodeCpu) = await MeasureCpuAsync(node, deployed[configuration], instance[configuration], payload, options.CpuInvocations, cancellationToken);
+                var memory = node.ReadInstanceUsage(instance[configuration])?.Memory ?? new SandboxMemory(0, 0, 0, 0);
+                results.Add(new ModeResult(benchCase.Function, benchCase.Size, configuration, Percentiles.Of(warm[configuration]), Percentiles.Of(cold[configuration]), first[configuration], sandboxCpu, nodeCpu, memory, errors[configuration]));
             }
 
             foreach (var name in deployed.Values)
@@ -129,6 +177,38 @@ public static class CompareBenchmark
         }
 
         return results;
+    }
+
+    /// <summary>An S3 ObjectCreated event for one object, its key URL-encoded as S3 sends it.</summary>
+    public static byte[] S3Event(string bucket, string key)
+    {
+        var encoded = string.Join('/', key.Split('/').Select(s => Uri.EscapeDataString(s).Replace("%20", "+", StringComparison.Ordinal)));
+        var record = new JsonObject
+        {
+            ["eventVersion"] = "2.1",
+            ["eventSource"] = "aws:s3",
+            ["awsRegion"] = "us-east-1",
+            ["eventName"] = "ObjectCreated:Put",
+            ["s3"] = new JsonObject
+            {
+                ["s3SchemaVersion"] = "1.0",
+                ["bucket"] = new JsonObject { ["name"] = bucket, ["arn"] = $"arn:aws:s3:::{bucket}" },
+                ["object"] = new JsonObject { ["key"] = encoded },
+            },
+        };
+        return Encoding.UTF8.GetBytes(new JsonObject { ["Records"] = new JsonArray(record) }.ToJsonString());
+    }
+
+    private static bool Check(InvocationOutcome outcome, string name, string what, TextWriter log, Dictionary<BenchConfiguration, int> errors, BenchConfiguration configuration)
+    {
+        if (outcome.Outcome == "success")
+        {
+            return true;
+        }
+
+        errors[configuration]++;
+        log.WriteLine($"  {name}: {what} invocation: {outcome.Outcome} {Encoding.UTF8.GetString(outcome.Result.Payload.Span)}");
+        return false;
     }
 
     private static async Task<(double Ms, InvocationOutcome Outcome)> InvokeAsync(NexusNode node, string name, byte[] payload, CancellationToken cancellationToken)
@@ -144,11 +224,13 @@ public static class CompareBenchmark
     }
 
     /// <summary>
-    /// CPU per warm invocation: the instance's cgroup (sandbox) and this process (node: invoke path, store, and
-    /// the backend or the Runtime API, whichever the mode uses), over back-to-back invocations on one instance.
+    /// CPU per warm invocation: the instance's cgroup (sandbox) and this process (node: invoke path, store, and the
+    /// backend or the Runtime API, whichever the mode uses), over back-to-back invocations on one instance. Uploads the
+    /// invocations left to write-back are waited for and counted: they are part of the invocations' cost.
     /// </summary>
     private static async Task<(double SandboxMs, double NodeMs)> MeasureCpuAsync(NexusNode node, string name, string instanceId, byte[] payload, int count, CancellationToken cancellationToken)
     {
+        await DrainWriteBackAsync(node, cancellationToken);
         var process = Process.GetCurrentProcess();
         var sandboxBefore = node.ReadInstanceUsage(instanceId)?.Cpu ?? TimeSpan.Zero;
         process.Refresh();
@@ -162,29 +244,24 @@ public static class CompareBenchmark
             }
         }
 
+        await DrainWriteBackAsync(node, cancellationToken);
         process.Refresh();
         var nodeAfter = process.TotalProcessorTime;
         var sandboxAfter = node.ReadInstanceUsage(instanceId)?.Cpu ?? TimeSpan.Zero;
         return ((sandboxAfter - sandboxBefore).TotalMilliseconds / count, (nodeAfter - nodeBefore).TotalMilliseconds / count);
     }
 
-    /// <summary>Deploys the same package again, which retires the warm instances, and waits until they are gone.</summary>
-    private static async Task RedeployAndDrainAsync(NexusNode node, string folder, string name, IoMode mode, CancellationToken cancellationToken)
+    private static async Task DrainWriteBackAsync(NexusNode node, CancellationToken cancellationToken)
     {
-        using (var package = FunctionVariant.Package(folder, name, mode))
-        {
-            await node.DeployAsync(package, cancellationToken);
-        }
-
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-        while (node.Status().Instances.Any(s => s.Function == name && s.Starting + s.Idle + s.Busy > 0))
+        var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(2);
+        while ((node.Status().WriteBack?.Pending ?? 0) > 0)
         {
             if (DateTime.UtcNow > deadline)
             {
-                throw new TimeoutException($"{name}: retired instances did not stop within 30 s");
+                throw new TimeoutException("write-backs did not drain within 2 minutes");
             }
 
-            await Task.Delay(20, cancellationToken);
+            await Task.Delay(5, cancellationToken);
         }
     }
 }

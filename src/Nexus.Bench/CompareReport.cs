@@ -4,38 +4,67 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
-using Nexus.Functions;
 
 namespace Nexus.Bench;
 
-/// <summary>Prints a comparison as a table of baseline and nexus figures with nexus/baseline ratios.</summary>
+/// <summary>Prints a comparison as a table per case: each configuration's figures, and each nexus configuration over baseline.</summary>
 public static class CompareReport
 {
     private const double MiB = 1024 * 1024;
 
-    /// <summary>The issue's goals for hello-s3 (nexus/baseline, lower is better).</summary>
-    private static readonly (string Metric, double Goal)[] s_goals =
+    /// <summary>The goals, for nexus-async / baseline (lower is better): issue 4's for latency, issue 3's for hello-s3's memory and CPU.</summary>
+    private static readonly (string Metric, double Goal, string? Function)[] s_goals =
     [
-        ("instance PSS (MiB)", 0.40),
-        ("CPU per invocation, total (ms)", 0.50),
-        ("warm p50 (ms)", 0.40),
+        ("warm p50 (ms)", 0.40, null),
+        ("cold p50 (ms)", 0.60, null),
+        ("instance PSS (MiB)", 0.40, "hello-s3"),
+        ("CPU per invocation, total (ms)", 0.50, "hello-s3"),
     ];
 
     public static string Format(IReadOnlyList<ModeResult> results)
     {
         var text = new StringBuilder();
-        foreach (var function in results.Select(r => r.Function).Distinct())
+        foreach (var group in results.GroupBy(r => (r.Function, r.Size)))
         {
-            var baseline = results.Single(r => r.Function == function && r.Mode == IoMode.Baseline);
-            var nexus = results.Single(r => r.Function == function && r.Mode == IoMode.Nexus);
-            text.AppendLine(CultureInfo.InvariantCulture, $"{function}  (warm n={baseline.WarmMs.Count}/{nexus.WarmMs.Count}, cold n={baseline.ColdMs.Count}/{nexus.ColdMs.Count}, errors {baseline.Errors}/{nexus.Errors})");
-            text.AppendLine(CultureInfo.InvariantCulture, $"  {"metric",-34}{"baseline",12}{"nexus",12}{"nexus/base",12}");
-            foreach (var (metric, b, n) in Rows(baseline, nexus))
+            var byName = group.ToDictionary(r => r.Configuration.Name);
+            var configurations = group.Select(r => r.Configuration).ToList();
+            var baseline = byName.GetValueOrDefault(BenchConfiguration.Baseline.Name);
+            var ratioColumns = configurations.Where(c => c.Name != BenchConfiguration.Baseline.Name && baseline is not null).ToList();
+            text.AppendLine(CultureInfo.InvariantCulture, $"{group.Key.Function} {group.Key.Size}  ({string.Join(", ", group.Select(r => $"{r.Configuration.Name}: warm n={r.WarmMs.Count}, cold n={r.ColdMs.Count}, errors {r.Errors}"))})");
+            text.Append(CultureInfo.InvariantCulture, $"  {"metric",-34}");
+            foreach (var c in configurations)
             {
-                var goal = function == "hello-s3" ? s_goals.FirstOrDefault(g => g.Metric == metric) : default;
-                var ratio = b > 0 ? n / b : double.NaN;
-                var verdict = goal.Metric is null ? "" : ratio <= goal.Goal ? $"  goal <= {goal.Goal:0.00}: met" : $"  goal <= {goal.Goal:0.00}: MISSED";
-                text.AppendLine(CultureInfo.InvariantCulture, $"  {metric,-34}{b,12:0.00}{n,12:0.00}{ratio,12:0.00}{verdict}");
+                text.Append(CultureInfo.InvariantCulture, $"{c.Name,13}");
+            }
+
+            foreach (var c in ratioColumns)
+            {
+                text.Append(CultureInfo.InvariantCulture, $"{ShortName(c) + "/base",13}");
+            }
+
+            text.AppendLine();
+            foreach (var (metric, value) in Rows())
+            {
+                text.Append(CultureInfo.InvariantCulture, $"  {metric,-34}");
+                foreach (var c in configurations)
+                {
+                    text.Append(CultureInfo.InvariantCulture, $"{value(byName[c.Name]),13:0.00}");
+                }
+
+                string? verdict = null;
+                foreach (var c in ratioColumns)
+                {
+                    var b = value(baseline!);
+                    var ratio = b > 0 ? value(byName[c.Name]) / b : double.NaN;
+                    text.Append(CultureInfo.InvariantCulture, $"{ratio,13:0.00}");
+                    var goal = s_goals.FirstOrDefault(g => g.Metric == metric && (g.Function is null || g.Function == group.Key.Function));
+                    if (c.Name == BenchConfiguration.NexusAsync.Name && goal.Metric is not null)
+                    {
+                        verdict = ratio <= goal.Goal ? $"  goal <= {goal.Goal:0.00}: met" : $"  goal <= {goal.Goal:0.00}: MISSED";
+                    }
+                }
+
+                text.AppendLine(verdict);
             }
 
             text.AppendLine();
@@ -49,9 +78,11 @@ public static class CompareReport
             results.Select(r => new
             {
                 function = r.Function,
-                mode = r.Mode.ToString().ToLowerInvariant(),
+                size = r.Size,
+                configuration = r.Configuration.Name,
                 warmMs = r.WarmMs,
                 coldMs = r.ColdMs,
+                firstStartMs = r.FirstStartMs,
                 sandboxCpuMsPerInvocation = r.SandboxCpuMsPerInvocation,
                 nodeCpuMsPerInvocation = r.NodeCpuMsPerInvocation,
                 memory = r.Memory,
@@ -59,17 +90,20 @@ public static class CompareReport
             }),
             new JsonSerializerOptions { WriteIndented = true });
 
-    private static IEnumerable<(string Metric, double Baseline, double Nexus)> Rows(ModeResult b, ModeResult n)
+    private static string ShortName(BenchConfiguration c) => c.Name.StartsWith("nexus-", StringComparison.Ordinal) ? c.Name["nexus-".Length..] : c.Name;
+
+    private static IEnumerable<(string Metric, Func<ModeResult, double> Value)> Rows()
     {
-        yield return ("warm p50 (ms)", b.WarmMs.P50, n.WarmMs.P50);
-        yield return ("warm p99 (ms)", b.WarmMs.P99, n.WarmMs.P99);
-        yield return ("cold p50 (ms)", b.ColdMs.P50, n.ColdMs.P50);
-        yield return ("cold p99 (ms)", b.ColdMs.P99, n.ColdMs.P99);
-        yield return ("instance PSS (MiB)", b.Memory.PssBytes / MiB, n.Memory.PssBytes / MiB);
-        yield return ("instance USS (MiB)", b.Memory.UssBytes / MiB, n.Memory.UssBytes / MiB);
-        yield return ("instance cgroup memory (MiB)", b.Memory.CgroupBytes / MiB, n.Memory.CgroupBytes / MiB);
-        yield return ("CPU per invocation, sandbox (ms)", b.SandboxCpuMsPerInvocation, n.SandboxCpuMsPerInvocation);
-        yield return ("CPU per invocation, node (ms)", b.NodeCpuMsPerInvocation, n.NodeCpuMsPerInvocation);
-        yield return ("CPU per invocation, total (ms)", b.SandboxCpuMsPerInvocation + b.NodeCpuMsPerInvocation, n.SandboxCpuMsPerInvocation + n.NodeCpuMsPerInvocation);
+        yield return ("warm p50 (ms)", r => r.WarmMs.P50);
+        yield return ("warm p99 (ms)", r => r.WarmMs.P99);
+        yield return ("cold p50 (ms)", r => r.ColdMs.P50);
+        yield return ("cold p99 (ms)", r => r.ColdMs.P99);
+        yield return ("first start after deploy (ms)", r => r.FirstStartMs);
+        yield return ("instance PSS (MiB)", r => r.Memory.PssBytes / MiB);
+        yield return ("instance USS (MiB)", r => r.Memory.UssBytes / MiB);
+        yield return ("instance cgroup memory (MiB)", r => r.Memory.CgroupBytes / MiB);
+        yield return ("CPU per invocation, sandbox (ms)", r => r.SandboxCpuMsPerInvocation);
+        yield return ("CPU per invocation, node (ms)", r => r.NodeCpuMsPerInvocation);
+        yield return ("CPU per invocation, total (ms)", r => r.SandboxCpuMsPerInvocation + r.NodeCpuMsPerInvocation);
     }
 }

@@ -14,7 +14,10 @@ namespace Nexus.Bench;
 public static class FunctionVariant
 {
     /// <summary>Zips <paramref name="folder"/> with its function.yaml's <c>name</c> and <c>io</c> replaced.</summary>
-    public static MemoryStream Package(string folder, string name, IoMode io)
+    public static MemoryStream Package(string folder, string name, IoMode io) => Package(folder, name, io, null, null);
+
+    /// <summary>As <see cref="Package(string, string, IoMode)"/>, also setting <c>writeback</c> and <c>prefetch</c> when given.</summary>
+    public static MemoryStream Package(string folder, string name, IoMode io, WriteBackMode? writeBack, bool? prefetch)
     {
         var manifestPath = Path.Combine(folder, "function.yaml");
         var yaml = new YamlStream();
@@ -30,6 +33,15 @@ public static class FunctionVariant
 
         root.Children[new YamlScalarNode("name")] = new YamlScalarNode(name);
         root.Children[new YamlScalarNode("io")] = new YamlScalarNode(io.ToString().ToLowerInvariant());
+        if (writeBack is { } mode)
+        {
+            root.Children[new YamlScalarNode("writeback")] = new YamlScalarNode(mode.ToString().ToLowerInvariant());
+        }
+
+        if (prefetch is { } on)
+        {
+            root.Children[new YamlScalarNode("prefetch")] = new YamlScalarNode(on ? "true" : "false");
+        }
 
         var package = new MemoryStream();
         using (var zip = new ZipArchive(package, ZipArchiveMode.Create, leaveOpen: true))

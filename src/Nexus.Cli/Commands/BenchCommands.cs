@@ -20,14 +20,16 @@ public static class BenchCommands
     private static Command CreateCompare()
     {
         var functions = new Option<string>("--functions") { Description = "comma-separated example names", DefaultValueFactory = _ => "hello-s3,image-rotate" };
+        var sizes = new Option<string>("--sizes") { Description = "comma-separated input sizes: 1mib, 10mib (and 1kib for hello-s3)", DefaultValueFactory = _ => "1mib,10mib" };
+        var configurations = new Option<string>("--configurations") { Description = "comma-separated: baseline, nexus-sync (no prefetch, sync writes), nexus-async (prefetch + write-back)", DefaultValueFactory = _ => "baseline,nexus-sync,nexus-async" };
         var examples = new Option<DirectoryInfo?>("--examples") { Description = "the examples folder (default: ./examples, or the one above this checkout's binaries)" };
-        var warm = new Option<int>("--warm") { Description = "warm invocations per function and mode", DefaultValueFactory = _ => 100 };
-        var cold = new Option<int>("--cold") { Description = "cold invocations per function and mode", DefaultValueFactory = _ => 10 };
+        var warm = new Option<int>("--warm") { Description = "warm invocations per case and configuration", DefaultValueFactory = _ => 100 };
+        var cold = new Option<int>("--cold") { Description = "cold invocations per case and configuration (no warm instance; a nexus function's template stays)", DefaultValueFactory = _ => 10 };
         var cpu = new Option<int>("--cpu-invocations") { Description = "back-to-back warm invocations whose CPU is measured", DefaultValueFactory = _ => 50 };
         var json = new Option<FileInfo?>("--json") { Description = "also write the results as JSON here" };
-        var compare = new Command("compare", "Deploy each function in baseline and nexus mode on a private node and compare latency, memory and CPU")
+        var compare = new Command("compare", "Run each function and input size as baseline, nexus-sync and nexus-async side by side on a private node; compare latency, memory and CPU")
         {
-            functions, examples, warm, cold, cpu, json,
+            functions, sizes, configurations, examples, warm, cold, cpu, json,
         };
         compare.SetAction(async (parse, cancellationToken) =>
         {
@@ -52,12 +54,27 @@ public static class BenchCommands
                 return 2;
             }
 
+            List<BenchCase> cases;
+            List<BenchConfiguration> chosen;
+            try
+            {
+                var sizeNames = parse.GetValue(sizes)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+                cases = [.. names.SelectMany(n => sizeNames.Select(s => BenchCase.For(Path.Combine(folder, n), s)))];
+                chosen = [.. parse.GetValue(configurations)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(BenchConfiguration.Parse)];
+            }
+            catch (ArgumentException e)
+            {
+                Console.Error.WriteLine("error: " + e.Message);
+                return 2;
+            }
+
             var home = Directory.CreateTempSubdirectory("nexus-bench-").FullName;
             try
             {
                 var options = new CompareOptions
                 {
-                    FunctionFolders = [.. names.Select(n => Path.Combine(folder, n))],
+                    Cases = cases,
+                    Configurations = chosen,
                     Warm = parse.GetValue(warm),
                     Cold = parse.GetValue(cold),
                     CpuInvocations = parse.GetValue(cpu),
@@ -66,7 +83,7 @@ public static class BenchCommands
                 };
                 var results = await CompareBenchmark.RunAsync(options, Console.Out, cancellationToken);
                 Console.WriteLine();
-                Console.WriteLine($"nexus vs baseline on {Environment.MachineName}, {Environment.ProcessorCount} cores, oci driver (runc); latency in-process at the node's invoke entry");
+                Console.WriteLine($"nexus vs baseline on {Environment.MachineName}, {Environment.ProcessorCount} cores, oci driver (runc); latency in-process at the node's invoke entry; CPU includes the uploads write-back left (drained before it is read)");
                 Console.Write(CompareReport.Format(results));
                 if (parse.GetValue(json) is { } jsonFile)
                 {

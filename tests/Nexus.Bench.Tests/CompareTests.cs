@@ -1,0 +1,114 @@
+// Copyright (c) Nexus contributors.
+// Licensed under the MIT license.
+
+using System.IO.Compression;
+using System.Text.Json;
+using Nexus.Functions;
+using Nexus.Sandbox;
+using Nexus.Testing;
+
+namespace Nexus.Bench.Tests;
+
+public sealed class CompareTests
+{
+    private static string HelloS3 => Path.Combine(HostRequirements.RepoRoot, "examples", "hello-s3");
+
+    [Theory]
+    [InlineData("baseline", IoMode.Baseline, WriteBackMode.Async, true)]
+    [InlineData("nexus-sync", IoMode.Nexus, WriteBackMode.Sync, false)]
+    [InlineData("nexus-async", IoMode.Nexus, WriteBackMode.Async, true)]
+    public void Each_configuration_packages_the_same_code_with_its_io_settings(string name, IoMode io, WriteBackMode writeBack, bool prefetch)
+    {
+        var configuration = BenchConfiguration.Parse(name);
+        using var package = FunctionVariant.Package(HelloS3, "variant", configuration.Io, configuration.WriteBack, configuration.Prefetch);
+        using var zip = new ZipArchive(package);
+        using var reader = new StreamReader(zip.GetEntry("function.yaml")!.Open());
+        var manifest = ManifestParser.Parse(reader.ReadToEnd());
+
+        Assert.Equal("variant", manifest.Name);
+        Assert.Equal(io, manifest.Io);
+        Assert.Equal(writeBack, manifest.WriteBack);
+        Assert.Equal(prefetch, manifest.Prefetch);
+        Assert.NotNull(zip.GetEntry("handler.py"));
+        Assert.Equal(ManifestParser.LoadFolder(HelloS3).Storage, manifest.Storage);
+    }
+
+    [Fact]
+    public void The_event_is_an_s3_record_with_the_key_encoded_as_s3_sends_it()
+    {
+        using var doc = JsonDocument.Parse(CompareBenchmark.S3Event("nexus-examples", "dir/my photo+1é.jpg"));
+        var s3 = doc.RootElement.GetProperty("Records")[0].GetProperty("s3");
+        Assert.Equal("nexus-examples", s3.GetProperty("bucket").GetProperty("name").GetString());
+        var key = s3.GetProperty("object").GetProperty("key").GetString()!;
+        Assert.Equal("dir/my+photo%2B1%C3%A9.jpg", key);
+        Assert.Equal("dir/my photo+1é.jpg", Uri.UnescapeDataString(key.Replace('+', ' ')));
+    }
+
+    [Fact]
+    public void Cases_and_configurations_reject_unknown_names()
+    {
+        Assert.Equal("hello-s3/input/blob-10mib.bin", BenchCase.For(HelloS3, "10mib").Key);
+        Assert.Contains("no 5mib input for hello-s3", Assert.Throws<ArgumentException>(() => BenchCase.For(HelloS3, "5mib")).Message, StringComparison.Ordinal);
+        Assert.Contains("unknown configuration 'nexus-fast'", Assert.Throws<ArgumentException>(() => BenchConfiguration.Parse("nexus-fast")).Message, StringComparison.Ordinal);
+    }
+
+    [RootFact(runc: true)]
+    public async Task A_tiny_real_run_accounts_for_every_invocation_of_every_configuration()
+    {
+        var home = Directory.CreateTempSubdirectory("nexus-compare-test-").FullName;
+        try
+        {
+            var options = new CompareOptions
+            {
+                Cases = [BenchCase.For(HelloS3, "1mib")],
+                Warm = 3,
+                Cold = 1,
+                CpuInvocations = 2,
+                SeedScript = Path.Combine(HostRequirements.RepoRoot, "examples", "seed_inputs.py"),
+                Node = Nexus.Node.NodeOptions.Load(o => o with
+                {
+                    Home = home,
+                    ApiUrl = "http://127.0.0.1:29700",
+                    StoreUrl = "http://127.0.0.1:29780",
+                    SandboxStoreUrl = "http://10.77.0.1:29780",
+                    RuntimeApiUrl = "http://10.77.0.1:29701",
+                }),
+            };
+            var results = await CompareBenchmark.RunAsync(options, TextWriter.Null, CancellationToken.None);
+
+            Assert.Equal(["baseline", "nexus-sync", "nexus-async"], results.Select(r => r.Configuration.Name));
+            Assert.All(results, r =>
+            {
+                Assert.Equal(0, r.Errors);
+                Assert.Equal(3, r.WarmMs.Count);
+                Assert.Equal(1, r.ColdMs.Count);
+                Assert.True(r.Memory.PssBytes > 0 && r.SandboxCpuMsPerInvocation > 0, $"{r.Configuration.Name}: no usage read");
+            });
+        }
+        finally
+        {
+            Directory.Delete(home, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void The_report_gives_each_nexus_configuration_over_baseline_and_judges_the_goals_on_async()
+    {
+        static ModeResult Result(BenchConfiguration c, double warm, double cold) =>
+            new("hello-s3", "1mib", c, Percentiles.Of([warm]), Percentiles.Of([cold]), 100, 1, 1, new SandboxMemory(1, 1 << 20, 1, 1), 0);
+
+        var text = CompareReport.Format(
+        [
+            Result(BenchConfiguration.Baseline, 10, 300),
+            Result(BenchConfiguration.NexusSync, 8, 200),
+            Result(BenchConfiguration.NexusAsync, 3, 150),
+        ]);
+        var warm = text.Split('\n').Single(l => l.TrimStart().StartsWith("warm p50", StringComparison.Ordinal));
+        Assert.Contains("0.80", warm, StringComparison.Ordinal);
+        Assert.Contains("0.30", warm, StringComparison.Ordinal);
+        Assert.EndsWith("goal <= 0.40: met", warm.TrimEnd(), StringComparison.Ordinal);
+        var cold = text.Split('\n').Single(l => l.TrimStart().StartsWith("cold p50", StringComparison.Ordinal));
+        Assert.Contains("0.50", cold, StringComparison.Ordinal);
+        Assert.EndsWith("goal <= 0.60: met", cold.TrimEnd(), StringComparison.Ordinal);
+    }
+}
