@@ -94,6 +94,7 @@ class Transport:
         self._lock = threading.Lock()
         self._progress = threading.Condition(self._lock)   # notified after every drain of the completion ring
         self._reading = False                               # a thread is reading the doorbell
+        self._unrung = False                                # records published since the host was last rung
         self._sub_tail = _U32.unpack_from(self._mm, _OFF_SUB_TAIL)[0]
         self._cmp_head = _U32.unpack_from(self._mm, _OFF_CMP_HEAD)[0]
         self._pending = {}
@@ -198,15 +199,11 @@ class Transport:
                     return call
                 call.extents.append(offset)
                 self._submit_locked(rec)
+                self._unrung = False
             os.eventfd_write(self._to_host, 1)
             chunk += 1
             if not more:
                 return call
-
-    def _submit(self, rec):
-        with self._lock:
-            self._submit_locked(rec)
-        os.eventfd_write(self._to_host, 1)
 
     def _submit_locked(self, rec):
         """Publishes one record (caller holds the lock and rings fd 4 afterwards)."""
@@ -224,7 +221,11 @@ class Transport:
         _U32.pack_into(self._mm, _OFF_SUB_TAIL, self._sub_tail)
 
     def _release(self, slot):
-        self._submit((0, OP_RELEASE, 0, 0, 0, 0, 0, 0, slot, 0))
+        """Returns a response slot. Not rung on its own (a host wake-up per response): the next request rings for it,
+        and so does any thread before it waits for the host, so the host never waits for a slot nobody told it of."""
+        with self._lock:
+            self._submit_locked((0, OP_RELEASE, 0, 0, 0, 0, 0, 0, slot, 0))
+            self._unrung = True
 
     # ---- receiving --------------------------------------------------------------------------
 
@@ -257,6 +258,9 @@ class Transport:
     def _wait_locked(self):
         """Waits for progress from the host (caller holds the lock; it is released while waiting). The first thread
         to wait reads the doorbell and drains the completion ring for every call; the others wait for that drain."""
+        if self._unrung:
+            self._unrung = False
+            os.eventfd_write(self._to_host, 1)
         if self._reading:
             self._progress.wait()
             return
@@ -299,10 +303,9 @@ class Transport:
             os.eventfd_write(self._to_host, 1)
         while self._abandoned:
             self._abandoned.pop()._close_locked(releases)
-        if releases:
-            for slot in releases:
-                self._submit_locked((0, OP_RELEASE, 0, 0, 0, 0, 0, 0, slot, 0))
-            os.eventfd_write(self._to_host, 1)
+        for slot in releases:
+            self._submit_locked((0, OP_RELEASE, 0, 0, 0, 0, 0, 0, slot, 0))
+            self._unrung = True
 
     def _close_abandoned(self):
         releases = []
