@@ -98,7 +98,7 @@ class Transport:
         self._sub_tail = _U32.unpack_from(self._mm, _OFF_SUB_TAIL)[0]
         self._cmp_head = _U32.unpack_from(self._mm, _OFF_CMP_HEAD)[0]
         self._pending = {}
-        self._abandoned = []    # bodies dropped unclosed, closed by the dispatcher
+        self._abandoned = []    # bodies dropped unclosed, closed by the next call or drain
         self._ids = itertools.count(1)
         self._closed = None
 
