@@ -9,6 +9,8 @@ using Nexus.Testing;
 
 namespace Nexus.Bench.Tests;
 
+// Both start a real node on the same fixed ports and host network: they must not run at the same time.
+[Collection(RealNodeCollection.Name)]
 public sealed class CompareTests
 {
     private static string HelloS3 => Path.Combine(HostRequirements.RepoRoot, "examples", "hello-s3");

@@ -10,6 +10,8 @@ using Nexus.Testing;
 
 namespace Nexus.Bench.Tests;
 
+// Both start a real node on the same fixed ports and host network: they must not run at the same time.
+[Collection(RealNodeCollection.Name)]
 public sealed class EndToEndReplayTests
 {
     [RootFact(runc: true)]
