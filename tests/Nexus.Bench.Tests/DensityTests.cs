@@ -41,28 +41,51 @@ public sealed class DensityTests
     }
 
     [Theory]
-    [InlineData(5, 16, 10, 5)]
-    [InlineData(1, 16, 10, 1)]
-    [InlineData(0, 16, 10, 0)]
-    [InlineData(16, 16, 10, 16)]
-    [InlineData(40, 16, 10, 16)]
-    [InlineData(11, 64, 10, 11)]
-    public async Task SearchFindsTheLargestPassingLevel(int capacity, int maxLevel, int maxProbes, int expected)
+    [InlineData(5.0, 16.0, 10)]
+    [InlineData(1.0, 16.0, 10)]
+    [InlineData(0.3, 16.0, 10)]
+    [InlineData(0.2, 16.0, 10)]
+    [InlineData(11.0, 64.0, 10)]
+    [InlineData(2.7, 16.0, 12)]
+    public async Task SearchBracketsTheCapacityWithinTheResolution(double capacity, double maxLevel, int maxProbes)
     {
-        var (best, probes) = await DensitySearch.FindAsync(level => Task.FromResult(level <= capacity), maxLevel, maxProbes);
+        var (best, probes) = await DensitySearch.FindAsync(level => Task.FromResult(level <= capacity), 0.125, maxLevel, maxProbes, resolution: 1.2);
 
-        Assert.Equal(expected, best);
+        Assert.True(best <= capacity);
+        Assert.True(best * 1.2 > capacity, $"best {best} is not within 1.2x of capacity {capacity}");
         Assert.True(probes.Count <= maxProbes);
         Assert.All(probes, p => Assert.Equal(p.Level <= capacity, p.Met));
         Assert.Equal(probes.Count, probes.Select(p => p.Level).Distinct().Count());
+        Assert.Equal(1.0, probes[0].Level);
+        Assert.Contains(probes, p => !p.Met && p.Level / best <= 1.2);
+    }
+
+    [Theory]
+    [InlineData(0.05, 0.0)]
+    [InlineData(40.0, 16.0)]
+    public async Task SearchStopsAtTheBounds(double capacity, double expected)
+    {
+        var (best, probes) = await DensitySearch.FindAsync(level => Task.FromResult(level <= capacity), 0.125, 16, 20);
+
+        Assert.Equal(expected, best);
+        Assert.Equal(expected == 0 ? [1, 0.5, 0.25, 0.125] : [1.0, 2, 4, 8, 16], probes.Select(p => p.Level));
     }
 
     [Fact]
     public async Task SearchIsBoundedByProbes()
     {
-        var (best, probes) = await DensitySearch.FindAsync(level => Task.FromResult(level <= 11), 64, 3);
+        var (best, probes) = await DensitySearch.FindAsync(level => Task.FromResult(level <= 11), 0.125, 64, 3);
 
-        Assert.Equal([1, 2, 4], probes.Select(p => p.Level));
+        Assert.Equal([1.0, 2, 4], probes.Select(p => p.Level));
         Assert.Equal(4, best);
+    }
+
+    [Fact]
+    public async Task SearchBelowOneHalvesThenBisects()
+    {
+        var (best, probes) = await DensitySearch.FindAsync(level => Task.FromResult(level <= 0.3), 0.125, 16, 10);
+
+        Assert.Equal([1.0, 0.5, 0.25], probes.Take(3).Select(p => p.Level));
+        Assert.InRange(best, 0.25, 0.3);
     }
 }

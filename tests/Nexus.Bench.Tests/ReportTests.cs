@@ -21,7 +21,7 @@ public sealed partial class ReportTests : IDisposable
     {
         var table = ReportWriter.RatioTable(Results());
 
-        Assert.Contains("| density (trace copies within the SLO) | 2 | 4 | 2.00 | ≥ 1.5x: met |", table, StringComparison.Ordinal);
+        Assert.Contains("| density (largest rate scale of the base trace within the SLO) | 2 | 4 | 2.00 | ≥ 1.5x: met |", table, StringComparison.Ordinal);
         Assert.Matches(@"node memory at base load.*\| 0\.50 \| ≤ 0\.60: met \|", table);
         Assert.Matches(@"node CPU per invocation at base load.*\| 0\.75 \| ≤ 0\.50: MISSED by 0\.25 \|", table);
     }
@@ -86,13 +86,13 @@ public sealed partial class ReportTests : IDisposable
     /// <summary>Small results of the real shape: level 1 and 2 for both modes, with records, samples, instances.</summary>
     private static EvaluationResults Results()
     {
-        LevelRun Run(string mode, int level, double latency, double nodeCpu, double pss)
+        LevelRun Run(string mode, double level, double latency, double nodeCpu, double pss)
         {
             var records = Enumerable.Range(0, 50).Select(i => new InvocationRecord(i % 4, i * 100, i * 100, latency * (1 + (i % 7 / 10.0)) * (i % 10 == 0 ? 20 : 1), i != 49 || level == 2, i % 10 == 0, "success", $"{mode}-{i % 4}")).ToList();
             var samples = Enumerable.Range(0, 6).Select(s => new ResourceSample(s, 4, nodeCpu * s / 5, 100, nodeCpu * s / 5, pss * 4, pss * 3)).ToList();
             var instances = Enumerable.Range(0, 4).Select(i => new InstanceSample($"{mode}-{i}", i, pss, pss * 0.75, pss * 1.1, 0.1)).ToList();
             var completed = records.Count(r => r.Success);
-            return new LevelRun(mode, level, level * 4, new SloVerdict(level == 1, level == 1 ? 1.5 : 3, 50, 1, 50 - completed), 50, 50, completed, 50 - completed, 5, 4, nodeCpu, nodeCpu, 100, pss * 4, records, samples, instances);
+            return new LevelRun(mode, level, (int)Math.Ceiling(level) * 4, new SloVerdict(level == 1, level == 1 ? 1.5 : 3, 50, 1, 50 - completed), 50, 50, completed, 50 - completed, 5, 4, nodeCpu, nodeCpu, 100, pss * 4, records, samples, instances);
         }
 
         // nexus: node memory 100 + 4·12.5 against 100 + 4·50 MiB (0.50), three quarters of the CPU (0.75).

@@ -20,7 +20,10 @@ public sealed record DensityOptions
 
     public required NodeOptions Node { get; init; }
 
-    /// <summary>The base trace: load level k replays k copies of it (k·F functions deployed, k times the rate).</summary>
+    /// <summary>
+    /// The base trace. Load level s (a rate scale, continuous) replays ceil(s) copies of it, each copy deployed as its
+    /// own F functions, every arrival kept with probability s / ceil(s): s times the base rate, in ceil(s)·F functions.
+    /// </summary>
     public GeneratorOptions Trace { get; init; } = new() { Functions = 8, Minutes = 3 };
 
     /// <summary>Load a trace from this folder instead of generating one.</summary>
@@ -30,7 +33,12 @@ public sealed record DensityOptions
 
     public Slo Slo { get; init; } = new();
 
-    public int MaxLevel { get; init; } = 16;
+    public double MinLevel { get; init; } = 0.125;
+
+    public double MaxLevel { get; init; } = 16;
+
+    /// <summary>The search stops when the highest pass and the lowest failure are within this ratio.</summary>
+    public double Resolution { get; init; } = 1.2;
 
     public int MaxProbes { get; init; } = 5;
 
@@ -97,11 +105,13 @@ public static class DensityBenchmark
                     runs.Add(run);
                     return run.Verdict.Met;
                 },
+                options.MinLevel,
                 options.MaxLevel,
-                options.MaxProbes);
+                options.MaxProbes,
+                options.Resolution);
             var atBest = runs.FirstOrDefault(r => r.Mode == Mode(mode) && r.Level == best);
-            densities.Add(new ModeDensity(Mode(mode), best, best * trace.Functions.Count, atBest?.PeakInstances ?? 0, probes));
-            log.WriteLine($"{Mode(mode)}: density {best} trace copies ({best * trace.Functions.Count} functions, peak {atBest?.PeakInstances ?? 0} instances)");
+            densities.Add(new ModeDensity(Mode(mode), best, atBest?.Functions ?? 0, atBest?.PeakInstances ?? 0, probes));
+            log.WriteLine($"{Mode(mode)}: density {best:0.###}x the base trace's rate ({atBest?.Functions ?? 0} functions, peak {atBest?.PeakInstances ?? 0} instances)");
         }
 
         return new EvaluationResults(
@@ -114,15 +124,18 @@ public static class DensityBenchmark
 
     private static async Task<LevelRun> RunLevelAsync(
         NexusNode node, TraceData trace, IReadOnlyList<WorkloadMapping> mapping, Dictionary<string, string> workloads,
-        Dictionary<string, UnloadedLatency> reference, IoMode mode, int level, DensityOptions options, TextWriter log, CancellationToken cancellationToken)
+        Dictionary<string, UnloadedLatency> reference, IoMode mode, double level, DensityOptions options, TextWriter log, CancellationToken cancellationToken)
     {
-        // Copy c of trace function f is deployed as its own function; arrivals of copy c come from schedule seed + c.
+        // Copy c of trace function f is deployed as its own function; arrivals of copy c come from schedule seed + c,
+        // thinned by a seeded coin so that the rate is exactly scaled in expectation and the same level replays the same.
         var count = trace.Functions.Count;
-        var names = new string[level * count];
-        var payloads = new byte[level * count][];
-        var workloadOf = new string[level * count];
+        var copies = (int)Math.Ceiling(level);
+        var keep = level / copies;
+        var names = new string[copies * count];
+        var payloads = new byte[copies * count][];
+        var workloadOf = new string[copies * count];
         var arrivals = new List<Arrival>();
-        for (var c = 0; c < level; c++)
+        for (var c = 0; c < copies; c++)
         {
             for (var f = 0; f < count; f++)
             {
@@ -137,12 +150,14 @@ public static class DensityBenchmark
                 payloads[i] = await File.ReadAllBytesAsync(Path.Combine(workloads[workloadOf[i]], "event.json"), cancellationToken);
             }
 
+            var coin = new Random(options.Schedule.Seed + c + 7919);
             arrivals.AddRange(ArrivalSchedule.Build(trace, options.Schedule with { Seed = options.Schedule.Seed + c })
+                .Where(_ => coin.NextDouble() < keep)
                 .Select(a => a with { Function = (c * count) + a.Function }));
         }
 
         var schedule = arrivals.OrderBy(a => a.At).ToList();
-        log.WriteLine($"{Mode(mode)} level {level}: {names.Length} functions, {schedule.Count} invocations over {options.Schedule.SecondsPerMinute * trace.Minutes:0} s");
+        log.WriteLine($"{Mode(mode)} level {level:0.###}x: {names.Length} functions, {schedule.Count} invocations over {options.Schedule.SecondsPerMinute * trace.Minutes:0} s");
         ReplayResult result;
         IReadOnlyList<ResourceSample> samples;
         IReadOnlyList<InstanceSample> instances;

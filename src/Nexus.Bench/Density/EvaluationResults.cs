@@ -8,20 +8,20 @@ using Nexus.Bench.Trace;
 
 namespace Nexus.Bench.Density;
 
-/// <summary>One replay of the trace at one load level in one mode.</summary>
+/// <summary>One replay of the trace at one load level (rate scale of the base trace) in one mode.</summary>
 public sealed record LevelRun(
-    string Mode, int Level, int Functions, SloVerdict Verdict,
+    string Mode, double Level, int Functions, SloVerdict Verdict,
     int Planned, int Issued, int Completed, int Failed, double WallSeconds,
     int PeakInstances, double NodeCpuSeconds, double SandboxCpuSeconds, double MeanNodePssMiB, double MeanSandboxPssMiB,
     IReadOnlyList<InvocationRecord> Records, IReadOnlyList<ResourceSample> Samples, IReadOnlyList<InstanceSample> Instances);
 
 /// <summary>A mode's density: the largest level meeting the SLO and what it holds.</summary>
-public sealed record ModeDensity(string Mode, int BestLevel, int Functions, int PeakInstances, IReadOnlyList<Probe> Probes);
+public sealed record ModeDensity(string Mode, double BestLevel, int Functions, int PeakInstances, IReadOnlyList<Probe> Probes);
 
 /// <summary>Everything `nexus bench density` measured; `nexus bench report` reads it back.</summary>
 public sealed record EvaluationResults(
     string Machine, int Cores, DateTimeOffset Started, string Command,
-    GeneratorOptions Trace, ScheduleOptions Schedule, Slo Slo, int MaxLevel, int MaxProbes,
+    GeneratorOptions Trace, ScheduleOptions Schedule, Slo Slo, double MaxLevel, int MaxProbes,
     IReadOnlyList<WorkloadMapping> Mapping,
     IReadOnlyDictionary<string, IReadOnlyList<UnloadedLatency>> Unloaded,
     IReadOnlyList<LevelRun> Runs,

@@ -139,7 +139,7 @@ public static class Charts
                     mark = new { type = "line", point = true },
                     encoding = new
                     {
-                        x = new { field = "level", type = "quantitative", title = "load level (copies of the trace)" },
+                        x = new { field = "level", type = "quantitative", title = "load level (rate scale of the base trace)", scale = new { type = "log", @base = 2 } },
                         y = new { field = "slowdown", type = "quantitative", scale = new { type = "log" }, title = "p99 slowdown (log)" },
                         color = new { field = "mode", type = "nominal" },
                         shape = new { field = "met", type = "nominal" },

@@ -91,7 +91,7 @@ public static class ReportWriter
         var dn = results.Density.FirstOrDefault(d => d.Mode == "nexus");
         if (db is not null && dn is not null)
         {
-            yield return ("density (trace copies within the SLO)", db.BestLevel, dn.BestLevel, Verdict(db.BestLevel, dn.BestLevel, DensityGoal, atMost: false));
+            yield return ("density (largest rate scale of the base trace within the SLO)", db.BestLevel, dn.BestLevel, Verdict(db.BestLevel, dn.BestLevel, DensityGoal, atMost: false));
             yield return ("  functions deployed at that density", db.Functions, dn.Functions, "");
             yield return ("  peak instances at that density", db.PeakInstances, dn.PeakInstances, "");
         }

@@ -60,12 +60,13 @@ public static class BenchTraceCommands
         var functions = new Option<int>("--functions") { Description = "functions in the generated base trace", DefaultValueFactory = _ => 8 };
         var minutes = new Option<int>("--minutes") { Description = "trace minutes replayed per load level", DefaultValueFactory = _ => 3 };
         var secondsPerMinute = new Option<double>("--seconds-per-minute") { Description = "wall seconds per trace minute (time compression)", DefaultValueFactory = _ => 10 };
-        var maxLevel = new Option<int>("--max-level") { DefaultValueFactory = _ => 16 };
+        var minLevel = new Option<double>("--min-level") { Description = "lowest rate scale of the base trace tried", DefaultValueFactory = _ => 0.125 };
+        var maxLevel = new Option<double>("--max-level") { Description = "highest rate scale of the base trace tried", DefaultValueFactory = _ => 16 };
         var maxProbes = new Option<int>("--max-probes") { Description = "load levels tried per mode", DefaultValueFactory = _ => 5 };
         var seed = new Option<int>("--seed") { DefaultValueFactory = _ => 2019 };
         var density = new Command("density", "Replay a trace at growing load on a private node, per mode, and find the largest load within the SLO")
         {
-            output, traceFolder, examples, workloads, functions, minutes, secondsPerMinute, maxLevel, maxProbes, seed,
+            output, traceFolder, examples, workloads, functions, minutes, secondsPerMinute, minLevel, maxLevel, maxProbes, seed,
         };
         density.SetAction(async (parse, cancellationToken) =>
         {
@@ -75,6 +76,12 @@ public static class BenchTraceCommands
             if (missing.Count > 0)
             {
                 Console.Error.WriteLine($"error: --workloads: no example folder with a function.yaml for {string.Join(", ", missing)} in {folder}");
+                return 2;
+            }
+
+            if (!(parse.GetValue(minLevel) > 0) || parse.GetValue(maxLevel) < parse.GetValue(minLevel))
+            {
+                Console.Error.WriteLine($"error: --min-level must be above 0 and at most --max-level (got {parse.GetValue(minLevel)} and {parse.GetValue(maxLevel)})");
                 return 2;
             }
 
@@ -89,6 +96,7 @@ public static class BenchTraceCommands
                     TraceFolder = parse.GetValue(traceFolder)?.FullName,
                     Trace = new GeneratorOptions { Seed = parse.GetValue(seed), Functions = parse.GetValue(functions), Minutes = parse.GetValue(minutes) },
                     Schedule = new ScheduleOptions { Seed = parse.GetValue(seed), SecondsPerMinute = parse.GetValue(secondsPerMinute) },
+                    MinLevel = parse.GetValue(minLevel),
                     MaxLevel = parse.GetValue(maxLevel),
                     MaxProbes = parse.GetValue(maxProbes),
                     Command = "nexus " + string.Join(' ', Environment.GetCommandLineArgs().Skip(1)),
