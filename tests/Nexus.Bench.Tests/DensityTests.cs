@@ -40,6 +40,23 @@ public sealed class DensityTests
         Assert.False(slo.Evaluate([], _ => s_reference).Met);
     }
 
+    [Fact]
+    public void WarmupCallsCountOnlyWhenTheyFail()
+    {
+        InvocationRecord At(double plannedMs, double ms, bool ok = true) => new(0, plannedMs, plannedMs, ms, ok, true, ok ? "success" : "error", "i");
+        var slo = new Slo(WarmupMs: 10_000);
+        var pileUp = Enumerable.Range(0, 8).Select(i => At(i, 4000)).Concat(Enumerable.Range(0, 50).Select(i => At(10_000 + (i * 100), 405))).ToList();
+
+        var verdict = slo.Evaluate(pileUp, _ => s_reference);
+        Assert.True(verdict.Met);
+        Assert.Equal(50, verdict.Invocations);
+        Assert.False(new Slo().Evaluate(pileUp, _ => s_reference).Met);
+
+        var failedInWarmup = slo.Evaluate([.. pileUp, At(5, 1, ok: false)], _ => s_reference);
+        Assert.Equal(1, failedInWarmup.Failures);
+        Assert.Equal(51, failedInWarmup.Invocations);
+    }
+
     [Theory]
     [InlineData(5.0, 16.0, 10)]
     [InlineData(1.0, 16.0, 10)]

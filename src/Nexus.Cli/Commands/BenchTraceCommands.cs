@@ -96,6 +96,8 @@ public static class BenchTraceCommands
                     TraceFolder = parse.GetValue(traceFolder)?.FullName,
                     Trace = new GeneratorOptions { Seed = parse.GetValue(seed), Functions = parse.GetValue(functions), Minutes = parse.GetValue(minutes) },
                     Schedule = new ScheduleOptions { Seed = parse.GetValue(seed), SecondsPerMinute = parse.GetValue(secondsPerMinute) },
+                    // The first trace minute is InVitro's warm-up: its cold-start pile-up is not judged (Slo.WarmupMs).
+                    Slo = new Slo(WarmupMs: parse.GetValue(secondsPerMinute) * 1000),
                     MinLevel = parse.GetValue(minLevel),
                     MaxLevel = parse.GetValue(maxLevel),
                     MaxProbes = parse.GetValue(maxProbes),
