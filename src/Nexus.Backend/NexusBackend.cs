@@ -19,7 +19,7 @@ public sealed partial class NexusBackend : IAsyncDisposable
 {
     private const ulong StopToken = 0;
 
-    private readonly EventFdPoller _poller = new();
+    private readonly FdPoller _poller = new();
     private readonly EventFd _stop = EventFd.Create(0, EventFdFlags.CloseOnExec | EventFdFlags.NonBlocking);
     private readonly ConcurrentDictionary<ulong, InstanceSession> _sessions = new();
     private readonly Thread _doorbells;

@@ -23,7 +23,7 @@ public sealed class DoorbellAndLayoutTests
     [Fact]
     public void Poller_reports_the_token_of_each_rung_doorbell()
     {
-        using var poller = new EventFdPoller();
+        using var poller = new FdPoller();
         using var a = EventFd.Create(0, EventFdFlags.NonBlocking | EventFdFlags.CloseOnExec);
         using var b = EventFd.Create(0, EventFdFlags.NonBlocking | EventFdFlags.CloseOnExec);
         poller.Add(a.Handle, 11);
@@ -43,7 +43,7 @@ public sealed class DoorbellAndLayoutTests
     public async Task Doorbells_cross_the_process_boundary_in_both_directions()
     {
         using var channel = new HostChannel(new ChannelOptions { RegionSize = 1 << 20, SlotSize = 64 << 10 });
-        using var poller = new EventFdPoller();
+        using var poller = new FdPoller();
         poller.Add(channel.ToHost.Handle, 1);
         // The child rings fd 4 three times, then blocks on fd 5 until the host rings it with 7.
         var child = PythonSandbox.Start(channel, """

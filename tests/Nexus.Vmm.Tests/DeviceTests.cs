@@ -36,6 +36,10 @@ public sealed class DeviceTests : IDisposable
         var written = File.ReadAllBytes(disk).AsSpan(512, 512).ToArray();
         Assert.Equal(Enumerable.Range(0, 512).Select(i => (byte)((i * 7) + 3)), written);
         Assert.Equal(image.AsSpan(0, 512).ToArray(), File.ReadAllBytes(disk).AsSpan(0, 512).ToArray());
+
+        // Every queue notification reached the device thread through its ioeventfd; none ran on the vCPU.
+        Assert.Equal(3, vm.Transports[0].DeviceThreadNotifies);
+        Assert.Equal(0, vm.Transports[0].VcpuNotifies);
     }
 
     [KvmFact]

@@ -15,10 +15,14 @@ internal static class TestGuests
 
     public static string GuestDir => Path.Combine(HostRequirements.RepoRoot, "guest", "test");
 
-    /// <summary>Assembles and links guest/test/<paramref name="name"/>.S (with name.ld, else guest.ld) into an ELF; returns its path.</summary>
+    /// <summary>
+    /// Assembles or compiles (freestanding C) guest/test/<paramref name="name"/>.S or .c and links it (with name.ld,
+    /// else guest.ld) into an ELF; returns its path.
+    /// </summary>
     public static string Build(string name)
     {
-        var source = Path.Combine(GuestDir, name + ".S");
+        var c = Path.Combine(GuestDir, name + ".c");
+        var source = File.Exists(c) ? c : Path.Combine(GuestDir, name + ".S");
         var own = Path.Combine(GuestDir, name + ".ld");
         var script = File.Exists(own) ? own : Path.Combine(GuestDir, "guest.ld");
         var hash = Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(File.ReadAllText(source) + File.ReadAllText(script))))[..16];
@@ -33,7 +37,17 @@ internal static class TestGuests
 
             Directory.CreateDirectory(dir);
             var obj = Path.Combine(dir, $"{name}-{hash}.o");
-            Run("gcc", "-c", source, "-o", obj);
+            if (source == c)
+            {
+                // No libc, no red zone (no interrupts are taken, but keep to kernel rules), no SSE: the boot state
+                // does not enable it. No PIE: the guest runs where it is linked.
+                Run("gcc", "-c", "-O2", "-ffreestanding", "-fno-pic", "-fno-pie", "-mno-red-zone", "-mgeneral-regs-only",
+                    "-fno-stack-protector", "-fno-asynchronous-unwind-tables", "-fcf-protection=none", "-fno-builtin", source, "-o", obj);
+            }
+            else
+            {
+                Run("gcc", "-c", source, "-o", obj);
+            }
             Run("ld", "-nostdlib", "-static", "-z", "max-page-size=4096", "-T", script, "-o", elf + ".tmp", obj);
             File.Move(elf + ".tmp", elf, overwrite: true);
             return elf;

@@ -164,6 +164,12 @@ public static class DensityBenchmark
         var target = new NodeTarget(node, names, payloads);
         var sampler = new ResourceSampler(node);
         target.Sampler = sampler;
+        var split = CpuSplit.TryStart(Path.Combine(Path.GetTempPath(), $"nexus-cpu-split-{Environment.ProcessId}.data"), out var noSplit);
+        if (noSplit is not null && level == 1)
+        {
+            log.WriteLine($"  node process CPU is not split by component: {noSplit}");
+        }
+
         try
         {
             var progress = new Progress<(int Issued, int Done, int Planned)>(p => log.Write($"\r  issued {p.Issued}/{p.Planned}, done {p.Done}   "));
@@ -178,6 +184,8 @@ public static class DensityBenchmark
 
         samples = [.. sampler.Samples];
         instances = [.. sampler.Instances];
+        var last = samples.Count > 0 ? samples[^1] : new ResourceSample(0, 0, 0, 0, 0, 0, 0);
+        var cpuSplit = split is null ? null : await split.StopAsync(last.NodeCpuSeconds, cancellationToken);
 
         var verdict = options.Slo.Evaluate(result.Records, f => reference[workloadOf[f]]);
         foreach (var name in names)
@@ -186,12 +194,11 @@ public static class DensityBenchmark
         }
 
         await WaitDrainedAsync(node, names.ToHashSet(), cancellationToken);
-        var last = samples.Count > 0 ? samples[^1] : new ResourceSample(0, 0, 0, 0, 0, 0, 0);
         var run = new LevelRun(
             Mode(mode), level, names.Length, verdict, result.Planned, result.Issued, result.Completed, result.Failed, result.WallSeconds,
             samples.Count > 0 ? samples.Max(s => s.Instances) : 0, last.NodeCpuSeconds, last.SandboxCpuSeconds,
             samples.Count > 0 ? samples.Average(s => s.NodePssMiB) : 0, samples.Count > 0 ? samples.Average(s => s.SandboxPssMiB) : 0,
-            result.Records, samples, instances);
+            result.Records, samples, instances, cpuSplit);
         log.WriteLine($"  {(verdict.Met ? "met" : "MISSED")}: p99 slowdown {verdict.P99Slowdown:0.00}, {result.Completed}/{result.Issued} ok, {result.Failed} failed, peak {run.PeakInstances} instances");
         return run;
     }

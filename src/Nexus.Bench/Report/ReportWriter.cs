@@ -84,6 +84,16 @@ public static class ReportWriter
             yield return ("node CPU per invocation at base load (ms: node process + sandboxes)", Per(b, b.NodeCpuSeconds + b.SandboxCpuSeconds), Per(n, n.NodeCpuSeconds + n.SandboxCpuSeconds), Verdict(Per(b, b.NodeCpuSeconds + b.SandboxCpuSeconds), Per(n, n.NodeCpuSeconds + n.SandboxCpuSeconds), CpuGoal, atMost: true));
             yield return ("  sandboxes CPU per invocation (ms)", Per(b, b.SandboxCpuSeconds), Per(n, n.SandboxCpuSeconds), "");
             yield return ("  node process CPU per invocation (ms)", Per(b, b.NodeCpuSeconds), Per(n, n.NodeCpuSeconds), "");
+            if (b.NodeCpuSplit is not null && n.NodeCpuSplit is not null)
+            {
+                // Components in the order of nexus's largest share; perf samples, so shares carry sampling error.
+                foreach (var component in n.NodeCpuSplit.Select(c => c.Component).Union(b.NodeCpuSplit.Select(c => c.Component)))
+                {
+                    double Of(LevelRun r) => Per(r, r.NodeCpuSplit!.FirstOrDefault(c => c.Component == component)?.CpuSeconds ?? 0);
+                    yield return ($"    {component} (perf samples)", Of(b), Of(n), "");
+                }
+            }
+
             yield return ("p99 slowdown at base load", b.Verdict.P99Slowdown, n.Verdict.P99Slowdown, "");
         }
 

@@ -63,10 +63,11 @@ public static class BenchTraceCommands
         var minLevel = new Option<double>("--min-level") { Description = "lowest rate scale of the base trace tried", DefaultValueFactory = _ => 0.125 };
         var maxLevel = new Option<double>("--max-level") { Description = "highest rate scale of the base trace tried", DefaultValueFactory = _ => 16 };
         var maxProbes = new Option<int>("--max-probes") { Description = "load levels tried per mode", DefaultValueFactory = _ => 5 };
+        var resolution = new Option<double>("--resolution") { Description = "the search stops when the highest pass and lowest miss are within this ratio", DefaultValueFactory = _ => 1.2 };
         var seed = new Option<int>("--seed") { DefaultValueFactory = _ => 2019 };
         var density = new Command("density", "Replay a trace at growing load on a private node, per mode, and find the largest load within the SLO")
         {
-            output, traceFolder, examples, workloads, functions, minutes, secondsPerMinute, minLevel, maxLevel, maxProbes, seed,
+            output, traceFolder, examples, workloads, functions, minutes, secondsPerMinute, minLevel, maxLevel, maxProbes, resolution, seed,
         };
         density.SetAction(async (parse, cancellationToken) =>
         {
@@ -82,6 +83,12 @@ public static class BenchTraceCommands
             if (!(parse.GetValue(minLevel) > 0) || parse.GetValue(maxLevel) < parse.GetValue(minLevel))
             {
                 Console.Error.WriteLine($"error: --min-level must be above 0 and at most --max-level (got {parse.GetValue(minLevel)} and {parse.GetValue(maxLevel)})");
+                return 2;
+            }
+
+            if (!(parse.GetValue(resolution) > 1))
+            {
+                Console.Error.WriteLine($"error: --resolution must be above 1 (a ratio between levels), got {parse.GetValue(resolution)}");
                 return 2;
             }
 
@@ -101,6 +108,7 @@ public static class BenchTraceCommands
                     MinLevel = parse.GetValue(minLevel),
                     MaxLevel = parse.GetValue(maxLevel),
                     MaxProbes = parse.GetValue(maxProbes),
+                    Resolution = parse.GetValue(resolution),
                     Command = "nexus " + string.Join(' ', Environment.GetCommandLineArgs().Skip(1)),
                 };
                 var results = await DensityBenchmark.RunAsync(options, Console.Out, cancellationToken);
@@ -118,6 +126,9 @@ public static class BenchTraceCommands
             finally
             {
                 Directory.Delete(home, recursive: true);
+
+                // The runtime's perf map (DOTNET_PerfMapEnabled) served the CPU split; it is megabytes per run.
+                File.Delete(Path.Combine(Path.GetTempPath(), $"perf-{Environment.ProcessId}.map"));
             }
         });
         return density;

@@ -8,6 +8,7 @@ using Nexus.Vmm.Devices.Nexus;
 using Nexus.Vmm.Devices.Virtio;
 using Nexus.Vmm.Devices.Virtio.Block;
 using Nexus.Vmm.Devices.Virtio.Transport;
+using Nexus.Vmm.Devices.Virtio.Vsock;
 using Nexus.Vmm.VState;
 
 namespace Nexus.Vmm.Builder;
@@ -22,7 +23,7 @@ public sealed partial class MicroVm
     /// <summary>The Nexus shared region, when configured.</summary>
     public NexusRegion? NexusRegion { get; private set; }
 
-    /// <summary>Legacy devices, then virtio-blk drives (root first) in slot order, then the Nexus region.</summary>
+    /// <summary>Legacy devices, then virtio-blk drives (root first) and vsock in slot order, then the Nexus region.</summary>
     private void AttachDevices(StringBuilder cmdline, SafeFd? nexusMemfd)
     {
         AttachLegacyDevices();
@@ -38,6 +39,13 @@ public sealed partial class MicroVm
             }
         }
 
+        if (Config.Vsock is { } vsockConfig)
+        {
+            var vsock = new VirtioVsock(vsockConfig.GuestCid, vsockConfig.UdsPath, DeviceEvents);
+            _owned.Add(vsock);
+            vsock.Bind(AttachVirtio(vsock, cmdline));
+        }
+
         if (Config.NexusRegionSize > 0)
         {
             AttachNexusRegion(nexusMemfd);
@@ -45,7 +53,7 @@ public sealed partial class MicroVm
         }
     }
 
-    private void AttachVirtio(IVirtioDevice device, StringBuilder cmdline)
+    private MmioTransport AttachVirtio(IVirtioDevice device, StringBuilder cmdline)
     {
         var slot = (uint)_transports.Count;
         var address = Layout.VirtioMmioStart + (slot * Layout.VirtioMmioSlot);
@@ -56,7 +64,26 @@ public sealed partial class MicroVm
         var transport = new MmioTransport(device, Memory, new VirtioInterrupt(() => irq.Signal()));
         MmioBus.Insert(address, Layout.VirtioMmioSlot, transport);
         _transports.Add(transport);
+
+        // QueueNotify writes become eventfd signals inside KVM (one per queue, matched on the queue index), so
+        // queues are processed on the device thread and a notify costs the vCPU no exit to this process.
+        for (var q = 0; q < device.Queues.Count; q++)
+        {
+            var index = q;
+            var notify = EventFd.Create(flags: EventFdFlags.NonBlocking | EventFdFlags.CloseOnExec);
+            _owned.Add(notify);
+            Vm.RegisterIoeventfd(notify, address + MmioTransport.QueueNotifyOffset, 4, datamatch: (ulong)index);
+            DeviceEvents.Add(notify.Handle, PollEvents.Readable, _ =>
+            {
+                if (notify.TryRead(out ulong _))
+                {
+                    transport.Notify(index);
+                }
+            });
+        }
+
         cmdline.Append($" virtio_mmio.device=4K@0x{address:x}:{gsi}");
+        return transport;
     }
 
     /// <summary>

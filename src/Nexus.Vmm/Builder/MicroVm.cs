@@ -21,6 +21,7 @@ public sealed partial class MicroVm : IDisposable
 
     private readonly List<IDisposable> _owned = [];
     private readonly long _createdTimestamp;
+    private IDisposable? _parkedDevices;
     private long _firstSerialByteTimestamp;
     private bool _started;
     private bool _disposed;
@@ -51,6 +52,9 @@ public sealed partial class MicroVm : IDisposable
     public Bus MmioBus { get; } = new();
 
     public Serial? Console { get; private set; }
+
+    /// <summary>The device thread: virtqueue notifications (ioeventfds) and device sockets are handled here.</summary>
+    public EventLoop DeviceEvents { get; } = new("nexus-vmm-devices");
 
     /// <summary>True when the guest CPUID hides what software-only KVM cannot emulate.</summary>
     public bool SoftwareKvm { get; }
@@ -162,9 +166,19 @@ public sealed partial class MicroVm : IDisposable
         return Control.Exited.Result;
     }
 
-    public void Pause() => Control.Pause();
+    /// <summary>Parks the vCPUs, then the device thread, so nothing changes guest memory or device state.</summary>
+    public void Pause()
+    {
+        Control.Pause();
+        _parkedDevices ??= DeviceEvents.Park();
+    }
 
-    public void Resume() => Control.Resume();
+    public void Resume()
+    {
+        _parkedDevices?.Dispose();
+        _parkedDevices = null;
+        Control.Resume();
+    }
 
     public void Stop(string why = "host stopped the VM") =>
         Control.RequestStop(new VmExitResult(VmExitKind.Stopped, 0, why));
@@ -179,6 +193,9 @@ public sealed partial class MicroVm : IDisposable
         _disposed = true;
         Stop("VM disposed");
         JoinVcpus();
+
+        // Devices are disposed with the device thread parked, so none of their handlers runs meanwhile.
+        _parkedDevices ??= DeviceEvents.Park();
         foreach (var vcpu in _vcpus)
         {
             vcpu.Dispose();
@@ -189,6 +206,9 @@ public sealed partial class MicroVm : IDisposable
         {
             _owned[i].Dispose();
         }
+
+        DeviceEvents.Dispose();
+        _parkedDevices.Dispose();
 
         Memory.Dispose();
     }

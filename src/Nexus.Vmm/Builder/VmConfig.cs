@@ -6,6 +6,9 @@ namespace Nexus.Vmm.Builder;
 /// <summary>A virtio-blk drive backed by a host file.</summary>
 public sealed record DriveConfig(string Path, bool ReadOnly = false);
 
+/// <summary>A virtio-vsock device: the guest's CID and the host Unix socket path it is bridged to (Firecracker's scheme).</summary>
+public sealed record VsockConfig(ulong GuestCid, string UdsPath);
+
 /// <summary>How the kernel is entered.</summary>
 public enum BootProtocol
 {
@@ -38,6 +41,9 @@ public sealed class VmConfig
     public string? BootArgs { get; init; }
 
     public IReadOnlyList<DriveConfig> Drives { get; init; } = [];
+
+    /// <summary>A virtio-vsock device after the drives, or none.</summary>
+    public VsockConfig? Vsock { get; init; }
 
     /// <summary>Size of the Nexus shared region in bytes (0: none); a multiple of 4 KiB.</summary>
     public ulong NexusRegionSize { get; init; }

@@ -29,7 +29,10 @@ public interface IVirtioDevice
     /// <summary>Called once the driver set DRIVER_OK and every ready queue is valid.</summary>
     void Activate(GuestMemory memory, VirtioInterrupt interrupt, ulong ackedFeatures);
 
-    /// <summary>The driver notified queue <paramref name="index"/>; runs on the notifying vCPU thread.</summary>
+    /// <summary>
+    /// The driver notified queue <paramref name="index"/>. Runs under the transport's lock, on the VM's device thread
+    /// (KVM signals the queue's ioeventfd) or, for a notify KVM did not catch, on the notifying vCPU thread.
+    /// </summary>
     void ProcessQueue(int index);
 
     /// <summary>The driver wrote 0 to the status register: drop all device state.</summary>

@@ -61,6 +61,9 @@ public sealed class Queue
         return DescriptorChain.Parse(memory, DescTable, Size, head);
     }
 
+    /// <summary>Gives back the chain <see cref="Pop"/> just took, unused: the next Pop reads it again.</summary>
+    public void UndoPop() => NextAvail--;
+
     /// <summary>Returns a chain to the driver with the number of bytes written into it.</summary>
     public void AddUsed(GuestMemory memory, ushort head, uint length)
     {

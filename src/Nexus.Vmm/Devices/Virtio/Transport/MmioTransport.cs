@@ -21,6 +21,9 @@ public sealed class MmioTransport : IBusDevice
     public const uint StatusNeedsReset = 64;
     public const uint StatusFailed = 128;
 
+    /// <summary>The QueueNotify register: the driver writes a queue index here.</summary>
+    public const ulong QueueNotifyOffset = 0x50;
+
     private const uint Magic = 0x7472_6976;
 
     private readonly object _lock = new();
@@ -47,6 +50,12 @@ public sealed class MmioTransport : IBusDevice
     public ulong AckedFeatures { get; private set; }
 
     public bool Activated { get; private set; }
+
+    /// <summary>Queue notifications that arrived as MMIO exits and ran on a vCPU thread.</summary>
+    public long VcpuNotifies { get; private set; }
+
+    /// <summary>Queue notifications that KVM signalled through an ioeventfd and that ran on the device thread.</summary>
+    public long DeviceThreadNotifies { get; private set; }
 
     /// <summary>Why the device stopped (a hostile or buggy driver), or null.</summary>
     public string? LastError { get; private set; }
@@ -141,7 +150,7 @@ public sealed class MmioTransport : IBusDevice
                 case 0x44 when queueSetup && queue is not null:
                     queue.Ready = value == 1;
                     break;
-                case 0x50 when Activated && (DeviceStatus & StatusNeedsReset) == 0:
+                case QueueNotifyOffset when Activated && (DeviceStatus & StatusNeedsReset) == 0:
                     notify = (int)value;
                     break;
                 case 0x64 when (DeviceStatus & StatusDriverOk) != 0:
@@ -170,25 +179,69 @@ public sealed class MmioTransport : IBusDevice
                     break;
             }
 
-            if (notify is { } index && (index < 0 || index >= _device.Queues.Count))
+            if (notify is { } index)
             {
-                notify = null;
+                // KVM caught no ioeventfd for this write (none registered, or an index no queue has).
+                VcpuNotifies++;
+                ProcessQueueLocked(index);
+            }
+        }
+    }
+
+    /// <summary>
+    /// The driver notified queue <paramref name="index"/> (a QueueNotify write that KVM turned into an ioeventfd
+    /// signal): processes it on the calling thread, the VM's device thread. Ignored unless the device is active.
+    /// </summary>
+    public void Notify(int index)
+    {
+        lock (_lock)
+        {
+            if (Activated && (DeviceStatus & StatusNeedsReset) == 0)
+            {
+                DeviceThreadNotifies++;
+                ProcessQueueLocked(index);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Runs device work that did not come from a queue notification (e.g. host socket data for vsock) under the
+    /// transport's lock, with the same containment of guest faults; skipped (false) unless the device is active.
+    /// </summary>
+    public bool RunDeviceWork(Action work)
+    {
+        lock (_lock)
+        {
+            if (!Activated || (DeviceStatus & StatusNeedsReset) != 0)
+            {
+                return false;
             }
 
-            if (notify is { } n)
-            {
-                try
-                {
-                    _device.ProcessQueue(n);
-                }
-                catch (Exception e) when (e is VirtQueueException or GuestMemoryException)
-                {
-                    // The guest broke its own queue: stop this device and tell the driver, nothing else.
-                    LastError = e.Message;
-                    DeviceStatus |= StatusNeedsReset;
-                    Interrupt.Signal(VirtioInterrupt.ConfigChange);
-                }
-            }
+            Contain(work);
+            return true;
+        }
+    }
+
+    private void ProcessQueueLocked(int index)
+    {
+        if (index >= 0 && index < _device.Queues.Count)
+        {
+            Contain(() => _device.ProcessQueue(index));
+        }
+    }
+
+    private void Contain(Action work)
+    {
+        try
+        {
+            work();
+        }
+        catch (Exception e) when (e is VirtQueueException or GuestMemoryException)
+        {
+            // The guest broke its own queue: stop this device and tell the driver, nothing else.
+            LastError = e.Message;
+            DeviceStatus |= StatusNeedsReset;
+            Interrupt.Signal(VirtioInterrupt.ConfigChange);
         }
     }
 
