@@ -32,6 +32,34 @@ public sealed class BootTests
     }
 
     [KvmFact]
+    public void EveryVcpuComesUpThroughInitAndStartupIpis()
+    {
+        var output = new StringBuilder();
+        using var vm = MicroVm.Boot(new VmConfig
+        {
+            KernelPath = TestGuests.Build("smp"),
+            MemoryMiB = 32,
+            Vcpus = 4,
+            ConsoleOutput = b =>
+            {
+                lock (output)
+                {
+                    output.Append((char)b);
+                }
+            },
+        });
+        vm.Start();
+        var exit = vm.WaitForExit(s_timeout);
+
+        // The boot vCPU exits with the number of vCPUs that reached long mode and counted themselves in.
+        Assert.True(exit is { Kind: VmExitKind.ExitPort, Code: 4 }, $"{exit}; console: {output}");
+        var lines = output.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries).Order(StringComparer.Ordinal);
+        Assert.Equal(["cpu 0", "cpu 1", "cpu 2", "cpu 3"], lines);
+        Assert.All(vm.Vcpus, v => Assert.True(v.ExitCount > 0, $"vcpu{v.Index} never ran guest code"));
+        Assert.Equal(4, vm.Vcpus.Select(v => v.ThreadId).Distinct().Count());
+    }
+
+    [KvmFact]
     public void PvhGuestStartsInProtectedModeWithStartInfo()
     {
         var output = new StringBuilder();

@@ -198,7 +198,7 @@ public static class DensityBenchmark
             Mode(mode), level, names.Length, verdict, result.Planned, result.Issued, result.Completed, result.Failed, result.WallSeconds,
             samples.Count > 0 ? samples.Max(s => s.Instances) : 0, last.NodeCpuSeconds, last.SandboxCpuSeconds,
             samples.Count > 0 ? samples.Average(s => s.NodePssMiB) : 0, samples.Count > 0 ? samples.Average(s => s.SandboxPssMiB) : 0,
-            result.Records, samples, instances, cpuSplit);
+            result.Records, samples, instances, cpuSplit, sampler.MemoryByMapping);
         log.WriteLine($"  {(verdict.Met ? "met" : "MISSED")}: p99 slowdown {verdict.P99Slowdown:0.00}, {result.Completed}/{result.Issued} ok, {result.Failed} failed, peak {run.PeakInstances} instances");
         return run;
     }

@@ -14,7 +14,8 @@ public sealed record LevelRun(
     int Planned, int Issued, int Completed, int Failed, double WallSeconds,
     int PeakInstances, double NodeCpuSeconds, double SandboxCpuSeconds, double MeanNodePssMiB, double MeanSandboxPssMiB,
     IReadOnlyList<InvocationRecord> Records, IReadOnlyList<ResourceSample> Samples, IReadOnlyList<InstanceSample> Instances,
-    IReadOnlyList<ComponentCpu>? NodeCpuSplit = null);
+    IReadOnlyList<ComponentCpu>? NodeCpuSplit = null,
+    IReadOnlyList<MappingPss>? NodeMemorySplit = null);
 
 /// <summary>A mode's density: the largest level meeting the SLO and what it holds.</summary>
 public sealed record ModeDensity(string Mode, double BestLevel, int Functions, int PeakInstances, IReadOnlyList<Probe> Probes);

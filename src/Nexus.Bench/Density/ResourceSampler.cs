@@ -29,6 +29,8 @@ public sealed class ResourceSampler : IAsyncDisposable
     private readonly Stopwatch _clock = Stopwatch.StartNew();
     private readonly Task _loop;
     private readonly TimeSpan _cpuAtStart;
+    private readonly Dictionary<string, long> _mappingKiB = [];
+    private int _mappingReads;
 
     public ResourceSampler(NexusNode node)
     {
@@ -40,6 +42,10 @@ public sealed class ResourceSampler : IAsyncDisposable
     public IReadOnlyList<ResourceSample> Samples => _samples;
 
     public IReadOnlyCollection<InstanceSample> Instances => _last.Values;
+
+    /// <summary>This process's PSS by mapping kind (<see cref="MemorySplit"/>), mean over the replay, largest first.</summary>
+    public IReadOnlyList<MappingPss> MemoryByMapping =>
+        [.. _mappingKiB.OrderByDescending(k => k.Value).Select(k => new MappingPss(k.Key, k.Value / 1024.0 / Math.Max(_mappingReads, 1)))];
 
     /// <summary>Tells the sampler about an instance an invocation ran on.</summary>
     public void Saw(string? instanceId, int function)
@@ -113,6 +119,17 @@ public sealed class ResourceSampler : IAsyncDisposable
 
             // Stopped instances keep their last CPU reading, so the CPU total only grows.
             cpu += _last.TryGetValue(id, out var seen) ? seen.CpuSeconds : 0;
+        }
+
+        // smaps of a .NET process has thousands of mappings: read it every fifth sample only.
+        if (_samples.Count % 5 == 0)
+        {
+            foreach (var (kind, kib) in MemorySplit.ReadOwn())
+            {
+                _mappingKiB[kind] = _mappingKiB.GetValueOrDefault(kind) + kib;
+            }
+
+            _mappingReads++;
         }
 
         var process = Process.GetCurrentProcess();

@@ -80,6 +80,15 @@ public static class ReportWriter
             yield return ("node memory at base load, mean (MiB: node process + sandboxes PSS)", b.MeanNodePssMiB + b.MeanSandboxPssMiB, n.MeanNodePssMiB + n.MeanSandboxPssMiB, Verdict(b.MeanNodePssMiB + b.MeanSandboxPssMiB, n.MeanNodePssMiB + n.MeanSandboxPssMiB, MemoryGoal, atMost: true));
             yield return ("  sandboxes PSS, mean (MiB)", b.MeanSandboxPssMiB, n.MeanSandboxPssMiB, "");
             yield return ("  node process PSS, mean (MiB)", b.MeanNodePssMiB, n.MeanNodePssMiB, "");
+            if (b.NodeMemorySplit is not null && n.NodeMemorySplit is not null)
+            {
+                foreach (var kind in n.NodeMemorySplit.Select(m => m.Kind).Union(b.NodeMemorySplit.Select(m => m.Kind)))
+                {
+                    double Of(LevelRun r) => r.NodeMemorySplit!.FirstOrDefault(m => m.Kind == kind)?.MeanMiB ?? 0;
+                    yield return ($"    {kind} (smaps)", Of(b), Of(n), "");
+                }
+            }
+
             double Per(LevelRun r, double seconds) => r.Completed > 0 ? seconds * 1000 / r.Completed : double.NaN;
             yield return ("node CPU per invocation at base load (ms: node process + sandboxes)", Per(b, b.NodeCpuSeconds + b.SandboxCpuSeconds), Per(n, n.NodeCpuSeconds + n.SandboxCpuSeconds), Verdict(Per(b, b.NodeCpuSeconds + b.SandboxCpuSeconds), Per(n, n.NodeCpuSeconds + n.SandboxCpuSeconds), CpuGoal, atMost: true));
             yield return ("  sandboxes CPU per invocation (ms)", Per(b, b.SandboxCpuSeconds), Per(n, n.SandboxCpuSeconds), "");

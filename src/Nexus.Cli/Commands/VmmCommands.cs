@@ -37,9 +37,11 @@ public static class VmmCommands
         var cmdline = new Option<string?>("--cmdline") { Description = "kernel command line (replaces the default; virtio devices are still appended)" };
         var nexusRegion = new Option<ulong>("--nexus-region") { Description = "Nexus shared region size in MiB (0: none)" };
         var timeout = new Option<double>("--timeout") { Description = "stop the VM after this many seconds (0: never)" };
+        var vsock = new Option<string?>("--vsock") { Description = "attach virtio-vsock bridged to this Unix socket path (host connects and sends CONNECT <port>; guest port P reaches <path>_P)" };
+        var cid = new Option<ulong>("--cid") { Description = "the guest's vsock CID (3 or more)", DefaultValueFactory = _ => 3 };
         var run = new Command("run", "Boot a kernel with a serial console on this terminal")
         {
-            kernel, rootfs, readOnly, mem, vcpus, cmdline, nexusRegion, timeout,
+            kernel, rootfs, readOnly, mem, vcpus, cmdline, nexusRegion, vsock, cid, timeout,
         };
         run.SetAction(parse =>
         {
@@ -65,6 +67,7 @@ public static class VmmCommands
                 BootArgs = parse.GetValue(cmdline),
                 Drives = root is null ? [] : [new DriveConfig(root.FullName, parse.GetValue(readOnly))],
                 NexusRegionSize = parse.GetValue(nexusRegion) << 20,
+                Vsock = parse.GetValue(vsock) is { } udsPath ? new VsockConfig(parse.GetValue(cid), Path.GetFullPath(udsPath)) : null,
                 ConsoleOutput = b =>
                 {
                     stdout.WriteByte(b);

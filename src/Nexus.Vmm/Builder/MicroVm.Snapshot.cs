@@ -19,6 +19,9 @@ public sealed class RestoreOptions
     /// ownership. Null: a fresh zeroed region. The region is never part of the memory file.
     /// </summary>
     public SafeFd? NexusRegionMemfd { get; init; }
+
+    /// <summary>Confine the vCPU and device threads with seccomp, as <see cref="VmConfig.Seccomp"/>.</summary>
+    public bool Seccomp { get; init; } = true;
 }
 
 public sealed partial class MicroVm
@@ -105,6 +108,7 @@ public sealed partial class MicroVm
             ConsoleOutput = options.ConsoleOutput,
             SoftwareKvmProfile = state.SoftwareKvm,
             BootArgs = string.Empty,
+            Seccomp = options.Seccomp,
         };
         var ownsKvm = kvm is null;
         kvm ??= new KvmSystem();

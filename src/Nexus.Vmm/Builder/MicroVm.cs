@@ -6,6 +6,7 @@ using System.Text;
 using Nexus.Interop;
 using Nexus.Vmm.Arch.X64;
 using Nexus.Vmm.Devices.Legacy;
+using Nexus.Vmm.Security;
 using Nexus.Vmm.VState;
 
 namespace Nexus.Vmm.Builder;
@@ -31,6 +32,7 @@ public sealed partial class MicroVm : IDisposable
         _createdTimestamp = createdTimestamp;
         Config = config;
         Kvm = kvm;
+        DeviceEvents = new EventLoop("nexus-vmm-devices", config.Seccomp ? ThreadFilters.DeviceThread : null);
         Vm = new Vm(kvm);
         SoftwareKvm = config.SoftwareKvmProfile ?? kvm.IsSoftwareOnly;
     }
@@ -54,7 +56,7 @@ public sealed partial class MicroVm : IDisposable
     public Serial? Console { get; private set; }
 
     /// <summary>The device thread: virtqueue notifications (ioeventfds) and device sockets are handled here.</summary>
-    public EventLoop DeviceEvents { get; } = new("nexus-vmm-devices");
+    public EventLoop DeviceEvents { get; }
 
     /// <summary>True when the guest CPUID hides what software-only KVM cannot emulate.</summary>
     public bool SoftwareKvm { get; }
@@ -150,7 +152,7 @@ public sealed partial class MicroVm : IDisposable
         _started = true;
         foreach (var vcpu in _vcpus)
         {
-            vcpu.Start(IoBus, MmioBus, Memory, Control);
+            vcpu.Start(IoBus, MmioBus, Memory, Control, Config.Seccomp ? ThreadFilters.Vcpu : null);
         }
     }
 

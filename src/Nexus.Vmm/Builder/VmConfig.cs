@@ -54,6 +54,13 @@ public sealed class VmConfig
     /// <summary>Back guest RAM with a memfd (MAP_SHARED) instead of anonymous memory.</summary>
     public bool SharedMemory { get; init; }
 
+    /// <summary>
+    /// Confine the vCPU threads and the device thread with seccomp filters (Security/ThreadFilters.cs): no new
+    /// processes or programs, no ptrace, mounts, namespaces, privilege changes, modules, BPF; vCPUs get no sockets.
+    /// Console and device callbacks run on those threads and share the restriction.
+    /// </summary>
+    public bool Seccomp { get; init; } = true;
+
     /// <summary>Force (true) or forbid (false) the software-KVM CPUID profile; null: detect.</summary>
     public bool? SoftwareKvmProfile { get; init; }
 }

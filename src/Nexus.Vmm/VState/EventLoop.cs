@@ -27,12 +27,46 @@ public sealed class EventLoop : IDisposable
     private bool _stopping;
     private long _faults;
 
-    public EventLoop(string name)
+    /// <summary>Starts the loop thread; with <paramref name="seccomp"/>, the thread loads that filter before any handler runs.</summary>
+    public EventLoop(string name, IReadOnlyList<SeccompDenial>? seccomp = null)
     {
         _poller.Add(_wake.Handle, WakeToken);
-        _thread = new Thread(Run) { IsBackground = true, Name = name };
+        var started = new TaskCompletionSource();
+        _thread = new Thread(() =>
+        {
+            try
+            {
+                ThreadId = Seccomp.CurrentThreadId();
+                if (seccomp is not null)
+                {
+                    Seccomp.ApplyToCurrentThread(seccomp);
+                }
+            }
+            catch (Exception e)
+            {
+                started.SetException(e);
+                return;
+            }
+
+            started.SetResult();
+            Run();
+        })
+        { IsBackground = true, Name = name };
         _thread.Start();
+        try
+        {
+            started.Task.GetAwaiter().GetResult();
+        }
+        catch
+        {
+            _poller.Dispose();
+            _wake.Dispose();
+            throw;
+        }
     }
+
+    /// <summary>The loop thread's kernel thread id.</summary>
+    public int ThreadId { get; private set; }
 
     /// <summary>Handlers that threw (a device bug: the device should turn guest faults into device state).</summary>
     public long Faults => Interlocked.Read(ref _faults);

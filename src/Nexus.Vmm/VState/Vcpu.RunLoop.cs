@@ -23,11 +23,17 @@ public sealed partial class Vcpu
     /// <summary>Stopwatch timestamp of the first exit (0 before it): the guest has run by then.</summary>
     public long FirstExitTimestamp { get; private set; }
 
-    /// <summary>Starts this vCPU's thread: KVM_RUN, dispatch the exit, repeat until the VM stops.</summary>
-    public void Start(Bus io, Bus mmio, GuestMemory memory, RunControl control)
+    /// <summary>The vCPU thread's kernel thread id (0 before it started).</summary>
+    public int ThreadId { get; private set; }
+
+    /// <summary>
+    /// Starts this vCPU's thread: load <paramref name="seccomp"/> on it (when given), then KVM_RUN, dispatch the exit,
+    /// repeat until the VM stops.
+    /// </summary>
+    public void Start(Bus io, Bus mmio, GuestMemory memory, RunControl control, IReadOnlyList<SeccompDenial>? seccomp = null)
     {
         control.Register(this);
-        _thread = new Thread(() => RunLoop(io, mmio, memory, control))
+        _thread = new Thread(() => RunLoop(io, mmio, memory, control, seccomp))
         {
             Name = $"vcpu{Index}",
             IsBackground = true,
@@ -50,10 +56,17 @@ public sealed partial class Vcpu
         }
     }
 
-    private unsafe void RunLoop(Bus io, Bus mmio, GuestMemory memory, RunControl control)
+    private unsafe void RunLoop(Bus io, Bus mmio, GuestMemory memory, RunControl control, IReadOnlyList<SeccompDenial>? seccomp)
     {
         try
         {
+            ThreadId = Seccomp.CurrentThreadId();
+            if (seccomp is not null)
+            {
+                // Before the first guest instruction: exits are decoded only under the filter.
+                Seccomp.ApplyToCurrentThread(seccomp);
+            }
+
             var kvmMask = ThreadSignal.BlockKickSignal();
             var maskBuffer = new byte[12];
             BinaryPrimitives.WriteUInt32LittleEndian(maskBuffer, 8);
