@@ -220,7 +220,7 @@ internal static class StorageOperations
 
         using var response = await s3.GetObjectAsync(get, ct).ConfigureAwait(false);
         var meta = ObjectMetaJson(response);
-        await using var body = VerifiedBody.Of(response, ranged: range is not null);
+        await using var body = VerifiedBody.Of(response, ranged: range is not null, backend.Options.VerifyBodies);
         await session.SendAsync(request, (int)response.HttpStatusCode, meta, default, body, response.Headers.ContentLength, ct).ConfigureAwait(false);
     }
 

@@ -43,14 +43,17 @@ internal sealed class VerifiedBody : Stream
         set => throw new NotSupportedException();
     }
 
-    /// <summary>The response's raw body (the SDK's own MD5 wrapper skipped), verified here when the SDK would verify it.</summary>
-    public static Stream Of(GetObjectResponse response, bool ranged)
+    /// <summary>
+    /// The response's raw body (the SDK's own MD5 wrapper skipped), verified here when the SDK would verify it and
+    /// <paramref name="verify"/> is set (it is not for the node's embedded store: the body never crossed a network).
+    /// </summary>
+    public static Stream Of(GetObjectResponse response, bool ranged, bool verify)
     {
         var raw = WrapperStream.GetNonWrapperBaseStream(response.ResponseStream);
         var etag = response.ETag?.Trim('"');
         var sse = response.ServerSideEncryptionMethod is { } method && method.Value is "aws:kms" or "aws:kms:dsse"
             || response.ServerSideEncryptionCustomerMethod is { } customer && !string.IsNullOrEmpty(customer.Value);
-        var verifiable = !ranged && !sse && etag is { Length: 32 } && etag.All(char.IsAsciiHexDigit);
+        var verifiable = verify && !ranged && !sse && etag is { Length: 32 } && etag.All(char.IsAsciiHexDigit);
         return new VerifiedBody(raw, verifiable ? Convert.FromHexString(etag!) : null, response.Headers.ContentLength);
     }
 

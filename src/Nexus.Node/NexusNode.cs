@@ -253,6 +253,9 @@ public sealed class NexusNode : INodeOperations, IAsyncDisposable
 
             // An external endpoint does not tell the node of writes by others: prefetched copies are checked on use.
             RevalidatePrefetches = embeddedStore is null,
+
+            // The embedded store is in this process: an integrity check of its bodies guards no network.
+            VerifyBodies = embeddedStore is null,
             Log = line => Console.Error.WriteLine("nexus: " + line),
         });
         _backend = backend;

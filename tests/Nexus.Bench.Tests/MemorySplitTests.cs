@@ -12,7 +12,7 @@ public sealed class MemorySplitTests
         Size:                  4 kB
         Pss:                   3 kB
         VmFlags: rd ex mr mw me dw
-        7f0000000000-7f0001000000 rw-s 00000000 00:01 99                         /memfd:nexus-channel (deleted)
+        7f0000000000-7f0001000000 rw-s 00000000 00:01 99                         /memfd:nexus-4f2a9c (deleted)
         Size:              16384 kB
         Pss:                2048 kB
         7f1000000000-7f1010000000 rw-p 00000000 00:00 0 

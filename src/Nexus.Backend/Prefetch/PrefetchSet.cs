@@ -160,7 +160,7 @@ internal sealed class PrefetchSet(InstanceSession session, NexusBackend backend)
                     return null;
                 }
 
-                await using var body = VerifiedBody.Of(response, ranged: false);
+                await using var body = VerifiedBody.Of(response, ranged: false, options.VerifyBodies);
                 var chunks = new (int Slot, int Length)[count];
                 long written = 0;
                 for (var i = 0; i < count; i++)

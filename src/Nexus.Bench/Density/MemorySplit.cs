@@ -10,9 +10,9 @@ public sealed record MappingPss(string Kind, double MeanMiB);
 
 /// <summary>
 /// Splits this process's PSS by what its mappings hold, from /proc/self/smaps: the backend's channel regions
-/// (memfds shared with sandboxes, each counted at the node's share), code and other mapped files, thread stacks,
-/// and anonymous memory (the GC heap and native data of every component: store, backend, node and the benchmark
-/// share it, so it is not split further).
+/// (memfds named nexus-&lt;instance&gt;, shared with sandboxes, each counted at the node's share), code and other
+/// mapped files, thread stacks, and anonymous memory (the GC heap and native data of every component: store,
+/// backend, node and the benchmark share it, so it is not split further).
 /// </summary>
 public static class MemorySplit
 {
@@ -54,7 +54,7 @@ public static class MemorySplit
     {
         var fields = header.Split(' ', 6, StringSplitOptions.RemoveEmptyEntries);
         var path = fields.Length >= 6 ? fields[5].Trim() : string.Empty;
-        if (path.StartsWith("/memfd:nexus-channel", StringComparison.Ordinal))
+        if (path.StartsWith("/memfd:nexus-", StringComparison.Ordinal))
         {
             return ChannelRegions;
         }
