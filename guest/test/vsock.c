@@ -3,7 +3,8 @@
       SHUTDOWN both ways must be answered by RST;
    2. sends an RW whose length exceeds its buffer: the device must answer RST (and keep working);
    3. prints "ready", accepts the host-initiated connection to port 6000, echoes what arrives, and on the
-      host's SHUTDOWN answers RST and prints "echo done".
+      host's SHUTDOWN answers RST and prints "echo done". If the VM was snapshotted and restored meanwhile, the
+      event queue holds a TRANSPORT_RESET by then: it prints "transport reset event" first.
    Exit code 1 = all good; others name the failed step. Built freestanding by TestGuests. */
 
 typedef unsigned char u8;
@@ -53,6 +54,7 @@ struct hdr {
 static struct queue q[3] __attribute__((aligned(4096)));
 static u8 rxbuf[QS][4096] __attribute__((aligned(4096)));
 static u8 txbuf[4096] __attribute__((aligned(16)));
+static u8 evbuf[8] __attribute__((aligned(8)));
 static u32 fwd_cnt; /* bytes consumed on the current connection (credit is per connection) */
 
 void *memset(void *d, int c, unsigned long n) { u8 *p = d; while (n--) *p++ = (u8)c; return d; }
@@ -143,6 +145,14 @@ void guest_main(void) {
         post_rx(i);
     }
 
+    /* One event buffer: the device writes VIRTIO_VSOCK_EVENT_TRANSPORT_RESET (0) into it on a snapshot. */
+    q[2].desc[0].addr = (u64)evbuf; q[2].desc[0].len = sizeof(evbuf); q[2].desc[0].flags = 2; q[2].desc[0].next = 0;
+    q[2].avail.ring[0] = 0;
+    barrier();
+    q[2].avail.idx = 1;
+    barrier();
+    mmio_w(0x50, 2);
+
     struct hdr h;
     static u8 payload[4096];
 
@@ -170,6 +180,10 @@ void guest_main(void) {
     puts_("ready\n");
     receive(&h, 0);
     if (h.op != OP_REQUEST || h.dst_port != 6000) fail(50);
+    if (*(volatile u16 *)&q[2].used.idx == 1) {
+        if (q[2].used.ring[0].id != 0 || q[2].used.ring[0].len != 4 || *(volatile u32 *)evbuf != 0) fail(53);
+        puts_("transport reset event\n");
+    }
     u32 host_port = h.src_port;
     send(6000, host_port, OP_RESPONSE, 0, 0, 0, 0);
     for (;;) {

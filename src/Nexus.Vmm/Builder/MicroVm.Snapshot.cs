@@ -4,6 +4,7 @@
 using Nexus.Interop;
 using Nexus.Vmm.Arch.X64;
 using Nexus.Vmm.Devices.Virtio.Transport;
+using Nexus.Vmm.Devices.Virtio.Vsock;
 using Nexus.Vmm.Snapshot;
 using Nexus.Vmm.VState;
 
@@ -20,6 +21,12 @@ public sealed class RestoreOptions
     /// </summary>
     public SafeFd? NexusRegionMemfd { get; init; }
 
+    /// <summary>
+    /// Where the restored VM's vsock device listens (a new path: the snapshotted VM may still hold its own). Required
+    /// when the snapshot has a vsock device.
+    /// </summary>
+    public string? VsockUdsPath { get; init; }
+
     /// <summary>Confine the vCPU and device threads with seccomp, as <see cref="VmConfig.Seccomp"/>.</summary>
     public bool Seccomp { get; init; } = true;
 }
@@ -34,16 +41,17 @@ public sealed partial class MicroVm
     /// </summary>
     public void Snapshot(string statePath, string memoryPath)
     {
-        if (Config.Vsock is not null)
-        {
-            // Open vsock streams cannot be carried across (Firecracker resets them with TRANSPORT_RESET); not built yet.
-            throw new NotSupportedException("snapshots of a VM with a vsock device are not supported yet");
-        }
-
         Pause();
         if (Control.IsStopping)
         {
             throw new InvalidOperationException($"cannot snapshot a stopped VM ({Control.Exited.Result})");
+        }
+
+        // Open vsock streams cannot be carried into another VM: like Firecracker, end them and queue a
+        // TRANSPORT_RESET event, which is then part of the saved memory, so the restored guest learns of it.
+        foreach (var t in _transports.Where(t => t.Device is VirtioVsock))
+        {
+            t.RunDeviceWork(((VirtioVsock)t.Device).ResetTransport);
         }
 
         var state = new VmState
@@ -51,6 +59,7 @@ public sealed partial class MicroVm
             MemoryMiB = Config.MemoryMiB,
             SoftwareKvm = SoftwareKvm,
             NexusRegionSize = Config.NexusRegionSize,
+            VsockCid = Config.Vsock?.GuestCid,
         };
         state.Drives.AddRange(Config.Drives.Select(d => (Path.GetFullPath(d.Path), d.ReadOnly)));
         var msrs = Kvm.MsrIndexList().Where(Msr.ShouldSave).ToArray();
@@ -98,6 +107,11 @@ public sealed partial class MicroVm
     {
         options ??= new RestoreOptions();
         var state = VmState.Load(statePath);
+        if (state.VsockCid is not null && options.VsockUdsPath is null)
+        {
+            throw new ArgumentException($"{statePath}: the snapshot has a vsock device; RestoreOptions.VsockUdsPath must name the socket path for the restored VM", nameof(options));
+        }
+
         var config = new VmConfig
         {
             KernelPath = statePath,
@@ -109,6 +123,7 @@ public sealed partial class MicroVm
             SoftwareKvmProfile = state.SoftwareKvm,
             BootArgs = string.Empty,
             Seccomp = options.Seccomp,
+            Vsock = state.VsockCid is { } cid ? new VsockConfig(cid, options.VsockUdsPath!) : null,
         };
         var ownsKvm = kvm is null;
         kvm ??= new KvmSystem();

@@ -37,7 +37,8 @@ public sealed record MemoryRegionState(ulong GuestAddress, ulong Size, long File
 /// </summary>
 public sealed class VmState
 {
-    public const uint Version = 1;
+    /// <summary>Version 2 added the vsock device (its guest CID); version 1 files are still read.</summary>
+    public const uint Version = 2;
     private static readonly byte[] s_magic = "NXVMSNAP"u8.ToArray();
 
     public ulong MemoryMiB { get; set; }
@@ -45,6 +46,9 @@ public sealed class VmState
     public bool SoftwareKvm { get; set; }
 
     public ulong NexusRegionSize { get; set; }
+
+    /// <summary>The guest CID of the VM's vsock device, or null when it has none.</summary>
+    public ulong? VsockCid { get; set; }
 
     public List<(string Path, bool ReadOnly)> Drives { get; } = [];
 
@@ -68,6 +72,8 @@ public sealed class VmState
             w.Write(MemoryMiB);
             w.Write(SoftwareKvm);
             w.Write(NexusRegionSize);
+            w.Write(VsockCid.HasValue);
+            w.Write(VsockCid ?? 0);
             w.Write(Drives.Count);
             foreach (var (p, ro) in Drives)
             {
@@ -146,14 +152,20 @@ public sealed class VmState
         using var r = new BinaryReader(new MemoryStream(content.ToArray()));
         r.ReadBytes(s_magic.Length);
         var version = r.ReadUInt32();
-        if (version != Version)
+        if (version is not (1 or Version))
         {
-            throw new InvalidDataException($"{path}: snapshot format version {version}; this VMM reads version {Version}");
+            throw new InvalidDataException($"{path}: snapshot format version {version}; this VMM reads versions 1 and {Version}");
         }
 
         try
         {
             var state = new VmState { MemoryMiB = r.ReadUInt64(), SoftwareKvm = r.ReadBoolean(), NexusRegionSize = r.ReadUInt64() };
+            if (version >= 2)
+            {
+                var (hasVsock, cid) = (r.ReadBoolean(), r.ReadUInt64());
+                state.VsockCid = hasVsock ? cid : null;
+            }
+
             for (var n = Count(r, 64); n > 0; n--)
             {
                 state.Drives.Add((r.ReadString(), r.ReadBoolean()));

@@ -37,6 +37,8 @@ public sealed class VirtioVsock : IVirtioDevice, IDisposable
 
     private const int RxQueue = 0;
     private const int TxQueue = 1;
+    private const int EventQueue = 2;
+    private const uint TransportResetEvent = 0;
     private const uint CreditUpdateThreshold = 4096;
     private const int ConnectLineMax = 32;
 
@@ -102,6 +104,9 @@ public sealed class VirtioVsock : IVirtioDevice, IDisposable
     /// <summary>Guest packets dropped without a reply: too short for a header, or a foreign source or destination CID.</summary>
     public long DroppedPackets { get; private set; }
 
+    /// <summary>Transport resets (one per snapshot of the VM).</summary>
+    public long TransportResets { get; private set; }
+
     /// <summary>RSTs sent to the guest (refused connections, bad packets, overruns, failed host sockets).</summary>
     public long ResetsSent { get; private set; }
 
@@ -139,6 +144,31 @@ public sealed class VirtioVsock : IVirtioDevice, IDisposable
 
         // RX: the guest gave buffers; TX may have queued replies. The event queue is only written on reset.
         PumpRx();
+    }
+
+    /// <summary>
+    /// Ends every stream (host peers see EOF) and tells the guest through the event queue
+    /// (VIRTIO_VSOCK_EVENT_TRANSPORT_RESET), as Firecracker does when it snapshots a VM: its streams cannot follow it.
+    /// </summary>
+    public void ResetTransport()
+    {
+        foreach (var connection in _connections.Values.ToList())
+        {
+            Close(connection);
+        }
+
+        _control.Clear();
+        TransportResets++;
+        if (_memory is not { } memory || _queues[EventQueue].Pop(memory) is not { } chain)
+        {
+            return;
+        }
+
+        Span<byte> resetEvent = stackalloc byte[4];
+        BinaryPrimitives.WriteUInt32LittleEndian(resetEvent, TransportResetEvent);
+        var written = chain.WriteWritable(memory, 0, resetEvent);
+        _queues[EventQueue].AddUsed(memory, chain.Head, (uint)written);
+        _interrupt!.Signal(VirtioInterrupt.UsedRing);
     }
 
     public void Reset()
