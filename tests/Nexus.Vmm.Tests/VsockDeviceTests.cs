@@ -133,6 +133,30 @@ public sealed class VsockDeviceTests : IDisposable
         Assert.Equal(0, host.Receive(received));
     }
 
+    [Fact]
+    public void GuestIgnoringItsCreditIsResetOnceTheBufferIsFull()
+    {
+        using var listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        listener.Bind(new UnixDomainSocketEndPoint(Path.Combine(_dir, "v.sock_1236")));
+        listener.Listen();
+        Send(new VsockHeader(GuestCid, 2, 5006, 1236, 0, 1, VsockOp.Request, 0, 65536, 0));
+        using var host = listener.Accept();
+        Assert.Equal(VsockOp.Response, Assert.Single(Replies()).Op);
+
+        // The host never reads: its socket buffer fills, then the device's 64 KiB; the packet after that is an overrun.
+        var chunk = new byte[60000];
+        var sent = 0;
+        while (_vsock.ConnectionCount == 1 && sent < 100)
+        {
+            Send(new VsockHeader(GuestCid, 2, 5006, 1236, (uint)chunk.Length, 1, VsockOp.Rw, 0, 65536, 0), chunk);
+            sent++;
+        }
+
+        Assert.Equal(0, _vsock.ConnectionCount);
+        Assert.Contains(Replies(), r => r.Op == VsockOp.Rst && r.DstPort == 5006);
+        Assert.True(sent > 1, "the first packet already overran");
+    }
+
     private void Send(VsockHeader header, byte[]? payload = null)
     {
         var raw = new byte[VsockHeader.Size + (payload?.Length ?? 0)];

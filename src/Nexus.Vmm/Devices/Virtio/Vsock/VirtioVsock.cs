@@ -286,14 +286,13 @@ public sealed class VirtioVsock : IVirtioDevice, IDisposable
             case VsockOp.Rw when connection.State == VsockConnectionState.Established:
                 var payload = _buffer.AsSpan(0, (int)header.Len);
                 chain.ReadReadable(memory, VsockHeader.Size, payload);
-                if (connection.ToHost.Count + payload.Length > BufferSize)
+                if (!connection.TryQueueToHost(payload))
                 {
                     // The guest sent past the credit we gave it.
                     Kill(connection);
                     return;
                 }
 
-                QueueToHost(connection, payload);
                 FlushToHost(connection);
                 break;
             case VsockOp.CreditUpdate:
@@ -304,7 +303,7 @@ public sealed class VirtioVsock : IVirtioDevice, IDisposable
             case VsockOp.Shutdown:
                 connection.GuestDoneSending |= (header.Flags & VsockHeader.ShutdownSend) != 0;
                 if ((header.Flags & (VsockHeader.ShutdownSend | VsockHeader.ShutdownReceive)) == (VsockHeader.ShutdownSend | VsockHeader.ShutdownReceive)
-                    && connection.ToHost.Count == 0)
+                    && connection.PendingToHostCount == 0)
                 {
                     Kill(connection);
                     return;
@@ -584,21 +583,12 @@ public sealed class VirtioVsock : IVirtioDevice, IDisposable
         return read;
     }
 
-    private static void QueueToHost(VsockConnection connection, ReadOnlySpan<byte> data)
-    {
-        foreach (var b in data)
-        {
-            connection.ToHost.Add(b);
-        }
-    }
-
     /// <summary>Writes pending guest data to the host socket; false when the connection died doing so.</summary>
     private bool FlushToHost(VsockConnection connection)
     {
-        if (connection.ToHost.Count > 0)
+        if (connection.PendingToHostCount > 0)
         {
-            var pending = connection.ToHost.ToArray();
-            var written = connection.Host.Send(pending, SocketFlags.None, out var error);
+            var written = connection.Host.Send(connection.PendingToHost, SocketFlags.None, out var error);
             if (error is not (SocketError.Success or SocketError.WouldBlock))
             {
                 Kill(connection);
@@ -606,11 +596,11 @@ public sealed class VirtioVsock : IVirtioDevice, IDisposable
             }
 
             written = Math.Max(written, 0);
-            connection.ToHost.RemoveRange(0, written);
+            connection.ConsumePendingToHost(written);
             connection.ForwardedCount += (uint)written;
         }
 
-        if (connection.ToHost.Count == 0 && connection.GuestDoneSending && !connection.HostWriteShut)
+        if (connection.PendingToHostCount == 0 && connection.GuestDoneSending && !connection.HostWriteShut)
         {
             connection.HostWriteShut = true;
             connection.Host.Shutdown(SocketShutdown.Send);
@@ -633,7 +623,7 @@ public sealed class VirtioVsock : IVirtioDevice, IDisposable
             events |= PollEvents.Readable;
         }
 
-        if (connection.ToHost.Count > 0)
+        if (connection.PendingToHostCount > 0)
         {
             events |= PollEvents.Writable;
         }

@@ -70,8 +70,33 @@ public sealed class VsockConnection
     /// <summary>Host bytes that arrived with the CONNECT line, sent to the guest before anything read later.</summary>
     internal byte[] Prefix { get; set; } = [];
 
-    /// <summary>Guest data the host socket did not take yet (bounded by the buffer we advertise).</summary>
-    internal List<byte> ToHost { get; } = [];
+    /// <summary>Guest data the host socket did not take yet, at most <see cref="VirtioVsock.BufferSize"/> (what we advertise).</summary>
+    internal ReadOnlySpan<byte> PendingToHost => _toHost.AsSpan(0, PendingToHostCount);
+
+    internal int PendingToHostCount { get; private set; }
+
+    private byte[]? _toHost;
+
+    /// <summary>Queues guest data for the host socket; false when it would exceed the buffer (the guest overran its credit).</summary>
+    internal bool TryQueueToHost(ReadOnlySpan<byte> data)
+    {
+        if (PendingToHostCount + data.Length > VirtioVsock.BufferSize)
+        {
+            return false;
+        }
+
+        _toHost ??= new byte[VirtioVsock.BufferSize];
+        data.CopyTo(_toHost.AsSpan(PendingToHostCount));
+        PendingToHostCount += data.Length;
+        return true;
+    }
+
+    /// <summary>Drops the first <paramref name="count"/> queued bytes (the host socket took them).</summary>
+    internal void ConsumePendingToHost(int count)
+    {
+        _toHost.AsSpan(count, PendingToHostCount - count).CopyTo(_toHost);
+        PendingToHostCount -= count;
+    }
 
     /// <summary>
     /// Bytes we may send the guest now: its buf_alloc minus what is in flight (sent, not yet consumed). A guest
