@@ -2,8 +2,9 @@
    1. connects to host port 1234, sends "hello from guest", prints the host's reply ("guest got: ...");
       SHUTDOWN both ways must be answered by RST;
    2. sends an RW whose length exceeds its buffer: the device must answer RST (and keep working);
-   3. prints "ready", accepts the host-initiated connection to port 6000, echoes what arrives, and on the
-      host's SHUTDOWN answers RST and prints "echo done". If the VM was snapshotted and restored meanwhile, the
+   3. prints "ready", leaves unanswered any connection to another port (the device must time it out and
+      reset it), accepts the host-initiated connection to port 6000, echoes what arrives, leaves the host's
+      SHUTDOWN unanswered and prints "echo done" when the device's timeout resets the stream. If the VM was snapshotted and restored meanwhile, the
       event queue holds a TRANSPORT_RESET by then: it prints "transport reset event" first.
    Exit code 1 = all good; others name the failed step. Built freestanding by TestGuests. */
 
@@ -178,19 +179,24 @@ void guest_main(void) {
     /* 3. host-initiated, echo */
     fwd_cnt = 0;
     puts_("ready\n");
-    receive(&h, 0);
-    if (h.op != OP_REQUEST || h.dst_port != 6000) fail(50);
+    for (;;) {
+        receive(&h, 0);
+        if (h.op == OP_REQUEST && h.dst_port == 6000) break;
+        if ((h.op != OP_REQUEST && h.op != OP_RST) || h.dst_port == 6000) fail(50);
+    }
     if (*(volatile u16 *)&q[2].used.idx == 1) {
         if (q[2].used.ring[0].id != 0 || q[2].used.ring[0].len != 4 || *(volatile u32 *)evbuf != 0) fail(53);
         puts_("transport reset event\n");
     }
     u32 host_port = h.src_port;
     send(6000, host_port, OP_RESPONSE, 0, 0, 0, 0);
+    int shut = 0;
     for (;;) {
         n = receive(&h, payload);
         if (h.src_port != host_port || h.dst_port != 6000) fail(51);
-        if (h.op == OP_RW) { send(6000, host_port, OP_RW, 0, payload, n, n); continue; }
-        if (h.op == OP_SHUTDOWN) { send(6000, host_port, OP_RST, 0, 0, 0, 0); break; }
+        if (h.op == OP_RW && !shut) { send(6000, host_port, OP_RW, 0, payload, n, n); continue; }
+        if (h.op == OP_SHUTDOWN && !shut) { shut = 1; continue; }
+        if (h.op == OP_RST && shut) break;
         if (h.op == OP_CREDIT_REQUEST) { send(6000, host_port, OP_CREDIT_UPDATE, 0, 0, 0, 0); continue; }
         fail(52);
     }

@@ -78,7 +78,7 @@ public sealed class EventFd : IDisposable
     {
         while (true)
         {
-            if (TryReadCore(out var value, out var errno))
+            if (TryReadCore(Handle, out var value, out var errno))
             {
                 return value;
             }
@@ -91,11 +91,18 @@ public sealed class EventFd : IDisposable
     }
 
     /// <summary>Reads and resets the counter when it is non-zero; false when it is zero (non-blocking fds only).</summary>
-    public bool TryRead(out ulong value)
+    public bool TryRead(out ulong value) => TryReadCounter(Handle, "read(eventfd)", out value);
+
+    public void Dispose() => Handle.Dispose();
+
+    /// <summary>
+    /// Reads the 8-byte counter of a non-blocking eventfd or timerfd (which resets it); false when there is none yet.
+    /// </summary>
+    internal static bool TryReadCounter(SafeFd fd, string call, out ulong value)
     {
         while (true)
         {
-            if (TryReadCore(out value, out var errno))
+            if (TryReadCore(fd, out value, out var errno))
             {
                 return true;
             }
@@ -107,22 +114,20 @@ public sealed class EventFd : IDisposable
 
             if (errno != EINTR)
             {
-                Libc.Check(-1, "read(eventfd)");
+                throw new UnixException(call, errno);
             }
         }
     }
 
-    public void Dispose() => Handle.Dispose();
-
-    private unsafe bool TryReadCore(out ulong value, out int errno)
+    private static unsafe bool TryReadCore(SafeFd fd, out ulong value, out int errno)
     {
         var added = false;
         try
         {
-            Handle.DangerousAddRef(ref added);
+            fd.DangerousAddRef(ref added);
             ulong counter = 0;
             // SAFETY: counter lives on this stack frame; read writes at most 8 bytes into it.
-            var n = Libc.Read(Handle.Fd, &counter, sizeof(ulong));
+            var n = Libc.Read(fd.Fd, &counter, sizeof(ulong));
             errno = n == -1 ? Marshal.GetLastPInvokeError() : 0;
             value = counter;
             return n == sizeof(ulong);
@@ -131,7 +136,7 @@ public sealed class EventFd : IDisposable
         {
             if (added)
             {
-                Handle.DangerousRelease();
+                fd.DangerousRelease();
             }
         }
     }

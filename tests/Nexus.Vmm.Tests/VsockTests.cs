@@ -36,6 +36,17 @@ public sealed class VsockTests : IDisposable
         vm.Start();
         await WaitForConsoleAsync("ready\n");
 
+        // A connection to a port the guest leaves unanswered is ended by the device's 2 s timeout, without an OK.
+        using (var unanswered = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified))
+        {
+            await unanswered.ConnectAsync(new UnixDomainSocketEndPoint(uds));
+            await unanswered.SendAsync("CONNECT 7000\n"u8.ToArray());
+            var waited = System.Diagnostics.Stopwatch.StartNew();
+            Assert.Equal(0, await unanswered.ReceiveAsync(new byte[16].AsMemory()).AsTask().WaitAsync(s_timeout));
+            Assert.InRange(waited.Elapsed.TotalSeconds, 1.5, 10);
+        }
+
+        // The guest leaves the host's SHUTDOWN unanswered too: it ends only because the device resets it in time.
         await HostEchoAsync(uds, vm);
 
         var exit = vm.WaitForExit(s_timeout);

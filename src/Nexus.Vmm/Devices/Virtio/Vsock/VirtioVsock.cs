@@ -2,6 +2,7 @@
 // Licensed under the MIT license.
 
 using System.Buffers.Binary;
+using System.Diagnostics;
 using System.Globalization;
 using System.Net.Sockets;
 using System.Text;
@@ -32,6 +33,9 @@ public sealed class VirtioVsock : IVirtioDevice, IDisposable
     /// <summary>At most this many connections (Firecracker's MAX_CONNECTIONS); more get RST.</summary>
     public const int MaxConnections = 1023;
 
+    /// <summary>How long the guest has to answer our REQUEST, or our SHUTDOWN after host EOF, before an RST ends the stream.</summary>
+    public static readonly TimeSpan AnswerTimeout = TimeSpan.FromSeconds(2);
+
     /// <summary>Control packets waiting for a guest RX buffer (Firecracker's MUXER_RXQ_SIZE); more are dropped and counted.</summary>
     public const int MaxPendingControl = 256;
 
@@ -49,6 +53,9 @@ public sealed class VirtioVsock : IVirtioDevice, IDisposable
     private readonly EventLoop _events;
     private readonly Socket _listener;
     private readonly ulong _listenerToken;
+    private readonly TimerFd _deadlines = TimerFd.Create();
+    private readonly ulong _deadlinesToken;
+    private bool _deadlinesArmed;
     private readonly byte[] _buffer = new byte[MaxPayload];
     private MmioTransport? _transport;
     private GuestMemory? _memory;
@@ -85,6 +92,13 @@ public sealed class VirtioVsock : IVirtioDevice, IDisposable
         }
 
         _listenerToken = events.Add(_listener.SafeHandle, PollEvents.Readable, _ => OnListenerReady());
+        _deadlinesToken = events.Add(_deadlines.Handle, PollEvents.Readable, _ =>
+        {
+            if (_deadlines.TryRead(out ulong _))
+            {
+                _transport?.RunDeviceWork(() => ExpireDeadlines(Stopwatch.GetTimestamp()));
+            }
+        });
         AvailableFeatures = 1UL << VirtioIds.FeatureVersion1;
     }
 
@@ -179,6 +193,8 @@ public sealed class VirtioVsock : IVirtioDevice, IDisposable
         }
 
         _control.Clear();
+        _deadlines.SetPeriodic(TimeSpan.Zero);
+        _deadlinesArmed = false;
         _memory = null;
         _interrupt = null;
     }
@@ -201,6 +217,8 @@ public sealed class VirtioVsock : IVirtioDevice, IDisposable
         _handshakes.Clear();
         _events.Remove(_listener.SafeHandle, _listenerToken);
         _listener.Dispose();
+        _events.Remove(_deadlines.Handle, _deadlinesToken);
+        _deadlines.Dispose();
         File.Delete(UdsPath);
     }
 
@@ -272,6 +290,7 @@ public sealed class VirtioVsock : IVirtioDevice, IDisposable
         {
             case VsockOp.Response when connection.State == VsockConnectionState.LocalInit:
                 connection.State = VsockConnectionState.Established;
+                connection.Deadline = null;
 
                 // A fresh socket's send buffer takes the short line whole; if not, the host end is gone.
                 var ok = Encoding.ASCII.GetBytes(string.Create(CultureInfo.InvariantCulture, $"OK {connection.LocalPort}\n"));
@@ -470,7 +489,39 @@ public sealed class VirtioVsock : IVirtioDevice, IDisposable
         var connection = new VsockConnection(local, guestPort, client, VsockConnectionState.LocalInit) { Prefix = prefix };
         Register(connection);
         QueueControl(Reply(connection, VsockOp.Request));
+        SetDeadline(connection);
         PumpRx();
+    }
+
+    /// <summary>
+    /// Resets the streams whose guest did not answer in time (<see cref="AnswerTimeout"/>): a REQUEST nobody accepted
+    /// or rejected, a SHUTDOWN nobody closed. Runs on the device thread when the deadline timer fires.
+    /// </summary>
+    internal void ExpireDeadlines(long now)
+    {
+        foreach (var connection in _connections.Values.Where(c => c.Deadline <= now).ToList())
+        {
+            Kill(connection);
+        }
+
+        if (!_connections.Values.Any(c => c.Deadline is not null) && _deadlinesArmed)
+        {
+            _deadlines.SetPeriodic(TimeSpan.Zero);
+            _deadlinesArmed = false;
+        }
+
+        PumpRx();
+    }
+
+    private void SetDeadline(VsockConnection connection)
+    {
+        connection.Deadline = Stopwatch.GetTimestamp() + (long)(AnswerTimeout.TotalSeconds * Stopwatch.Frequency);
+        if (!_deadlinesArmed)
+        {
+            // A quarter of the timeout: a stream ends between 2 and 2.5 s after its deadline was set.
+            _deadlines.SetPeriodic(AnswerTimeout / 4);
+            _deadlinesArmed = true;
+        }
     }
 
     /// <summary>Moves control packets and host data into the guest's RX buffers while both exist.</summary>
@@ -577,6 +628,7 @@ public sealed class VirtioVsock : IVirtioDevice, IDisposable
             connection.HostReadable = false;
             connection.HostEof = true;
             QueueControl(Reply(connection, VsockOp.Shutdown) with { Flags = VsockHeader.ShutdownSend | VsockHeader.ShutdownReceive });
+            SetDeadline(connection);
             return 0;
         }
 

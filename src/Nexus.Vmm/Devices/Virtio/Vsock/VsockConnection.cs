@@ -64,6 +64,12 @@ public sealed class VsockConnection
     /// <summary>The host socket's write side was shut down (after the guest's SHUTDOWN SEND and a full flush).</summary>
     internal bool HostWriteShut { get; set; }
 
+    /// <summary>
+    /// Stopwatch timestamp by which the guest must answer: our REQUEST (host-initiated) or our SHUTDOWN after host EOF.
+    /// Past it the connection is reset (Firecracker's 2 s CONN_REQUEST_TIMEOUT_MS / CONN_SHUTDOWN_TIMEOUT_MS).
+    /// </summary>
+    internal long? Deadline { get; set; }
+
     /// <summary>A CREDIT_REQUEST is outstanding (sent when the guest's credit ran out).</summary>
     internal bool CreditRequested { get; set; }
 
