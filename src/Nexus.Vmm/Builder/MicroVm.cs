@@ -33,7 +33,15 @@ public sealed partial class MicroVm : IDisposable
         Config = config;
         Kvm = kvm;
         DeviceEvents = new EventLoop("nexus-vmm-devices", config.Seccomp ? ThreadFilters.DeviceThread : null);
-        Vm = new Vm(kvm);
+        try
+        {
+            Vm = new Vm(kvm);
+        }
+        catch
+        {
+            DeviceEvents.Dispose();
+            throw;
+        }
         SoftwareKvm = config.SoftwareKvmProfile ?? kvm.IsSoftwareOnly;
     }
 
