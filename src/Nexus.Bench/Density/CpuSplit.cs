@@ -45,6 +45,9 @@ public sealed class CpuSplit
     /// <summary>Samples per second per CPU: a few hundred samples over a replay, at negligible cost to it.</summary>
     public const int Frequency = 99;
 
+    // Looked up once: the split starts and stops perf at every load level.
+    private static readonly string? s_perf = new[] { "/usr/bin/perf", "/usr/local/bin/perf" }.FirstOrDefault(File.Exists);
+
     private readonly Process _perf;
     private readonly string _dataFile;
 
@@ -67,7 +70,7 @@ public sealed class CpuSplit
             return "DOTNET_EnableWriteXorExecute is not 0, so perf cannot map JIT code to the perf map";
         }
 
-        return FindPerf() is null ? "perf is not installed (Debian package linux-perf)" : null;
+        return s_perf is null ? "perf is not installed (Debian package linux-perf)" : null;
     }
 
     /// <summary>Starts sampling (every CPU; only this process's samples count); null (with <paramref name="why"/>) when the split cannot run.</summary>
@@ -79,7 +82,7 @@ public sealed class CpuSplit
             return null;
         }
 
-        var record = new ProcessStartInfo(FindPerf()!) { RedirectStandardOutput = true, RedirectStandardError = true };
+        var record = new ProcessStartInfo(s_perf!) { RedirectStandardOutput = true, RedirectStandardError = true };
         // System-wide (-a), filtered to this process afterwards: `-p` would also follow every child (runc, the
         // sandboxes) with per-task sampling set-up, slowing baseline's cold starts far more than nexus's.
         foreach (var arg in (string[])["record", "-q", "-a", "-g", "-F", $"{Frequency}", "-o", dataFile])
@@ -99,7 +102,7 @@ public sealed class CpuSplit
         _perf.Dispose();
         try
         {
-            var script = new ProcessStartInfo(FindPerf()!) { RedirectStandardOutput = true, RedirectStandardError = true };
+            var script = new ProcessStartInfo(s_perf!) { RedirectStandardOutput = true, RedirectStandardError = true };
             foreach (var arg in (string[])["script", "-i", _dataFile, "-F", "comm,pid,tid,ip,sym,dso"])
             {
                 script.ArgumentList.Add(arg);
@@ -301,7 +304,4 @@ public sealed class CpuSplit
 
         return int.TryParse(header.AsSpan(start, slash - start), out var value) ? value : null;
     }
-
-    private static string? FindPerf() =>
-        new[] { "/usr/bin/perf", "/usr/local/bin/perf" }.FirstOrDefault(File.Exists);
 }

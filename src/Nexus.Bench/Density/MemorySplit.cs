@@ -35,9 +35,8 @@ public static class MemorySplit
         var kind = Anonymous;
         while (reader.ReadLine() is { } line)
         {
-            if (line.StartsWith("Pss:", StringComparison.Ordinal))
+            if (PssKiB(line) is { } value)
             {
-                var value = long.Parse(line.AsSpan(4).Trim().TrimEnd("kB").Trim(), CultureInfo.InvariantCulture);
                 kinds[kind] = kinds.GetValueOrDefault(kind) + value;
             }
             else if (IsHeader(line))
@@ -48,6 +47,12 @@ public static class MemorySplit
 
         return kinds;
     }
+
+    /// <summary>The value of an smaps or smaps_rollup "Pss:   123 kB" line in KiB; null for any other line.</summary>
+    public static long? PssKiB(string line) =>
+        line.StartsWith("Pss:", StringComparison.Ordinal)
+            ? long.Parse(line.AsSpan(4).Trim().TrimEnd("kB").Trim(), CultureInfo.InvariantCulture)
+            : null;
 
     /// <summary>The kind of a mapping from its smaps header ("start-end perms offset dev inode [path]").</summary>
     public static string KindOf(string header)

@@ -3,7 +3,6 @@
 
 using System.Collections.Concurrent;
 using System.Diagnostics;
-using System.Globalization;
 using Nexus.Node;
 
 namespace Nexus.Bench.Density;
@@ -71,9 +70,9 @@ public sealed class ResourceSampler : IAsyncDisposable
         {
             foreach (var line in File.ReadLines("/proc/self/smaps_rollup"))
             {
-                if (line.StartsWith("Pss:", StringComparison.Ordinal))
+                if (MemorySplit.PssKiB(line) is { } kib)
                 {
-                    return long.Parse(line.AsSpan(4).Trim().TrimEnd("kB").Trim(), CultureInfo.InvariantCulture);
+                    return kib;
                 }
             }
         }

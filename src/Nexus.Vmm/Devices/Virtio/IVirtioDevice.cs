@@ -1,6 +1,7 @@
 // Copyright (c) Nexus contributors.
 // Licensed under the MIT license.
 
+using System.Buffers.Binary;
 using Nexus.Vmm.VState;
 
 namespace Nexus.Vmm.Devices.Virtio;
@@ -11,6 +12,25 @@ public static class VirtioIds
     public const uint Block = 2;
     public const uint Vsock = 19;
     public const int FeatureVersion1 = 32;
+}
+
+/// <summary>Config-space layouts shared by devices.</summary>
+public static class VirtioConfig
+{
+    /// <summary>
+    /// Serves a driver's read at <paramref name="offset"/> of a config space that is one little-endian u64 (blk's
+    /// capacity, vsock's guest CID); bytes past it read as zero (the transport cleared <paramref name="data"/>).
+    /// </summary>
+    public static void ReadU64(ulong value, ulong offset, Span<byte> data)
+    {
+        Span<byte> config = stackalloc byte[8];
+        BinaryPrimitives.WriteUInt64LittleEndian(config, value);
+        if (offset < (ulong)config.Length)
+        {
+            var n = Math.Min(data.Length, config.Length - (int)offset);
+            config.Slice((int)offset, n).CopyTo(data);
+        }
+    }
 }
 
 /// <summary>A virtio device behind a transport: features, queues, config space, queue processing.</summary>

@@ -66,16 +66,7 @@ public sealed class VirtioBlock : IVirtioDevice, IDisposable
 
     private SafeFileHandle Handle => _file.SafeFileHandle;
 
-    public void ReadConfig(ulong offset, Span<byte> data)
-    {
-        Span<byte> config = stackalloc byte[8];
-        BinaryPrimitives.WriteUInt64LittleEndian(config, CapacitySectors);
-        if (offset < (ulong)config.Length)
-        {
-            var n = Math.Min(data.Length, config.Length - (int)offset);
-            config.Slice((int)offset, n).CopyTo(data);
-        }
-    }
+    public void ReadConfig(ulong offset, Span<byte> data) => VirtioConfig.ReadU64(CapacitySectors, offset, data);
 
     public void WriteConfig(ulong offset, ReadOnlySpan<byte> data)
     {

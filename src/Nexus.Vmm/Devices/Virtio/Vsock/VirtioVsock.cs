@@ -127,16 +127,7 @@ public sealed class VirtioVsock : IVirtioDevice, IDisposable
     /// <summary>Called once by the VM after the transport exists: host socket work runs under its lock.</summary>
     public void Bind(MmioTransport transport) => _transport = transport;
 
-    public void ReadConfig(ulong offset, Span<byte> data)
-    {
-        Span<byte> config = stackalloc byte[8];
-        BinaryPrimitives.WriteUInt64LittleEndian(config, GuestCid);
-        if (offset < (ulong)config.Length)
-        {
-            var n = Math.Min(data.Length, config.Length - (int)offset);
-            config.Slice((int)offset, n).CopyTo(data);
-        }
-    }
+    public void ReadConfig(ulong offset, Span<byte> data) => VirtioConfig.ReadU64(GuestCid, offset, data);
 
     public void WriteConfig(ulong offset, ReadOnlySpan<byte> data)
     {
@@ -454,8 +445,13 @@ public sealed class VirtioVsock : IVirtioDevice, IDisposable
         _events.Remove(client.SafeHandle, token);
         _handshakes.Remove(client);
         var port = newline < 0 ? null : ParseConnect(Encoding.ASCII.GetString(line.ToArray(), 0, newline));
-        var accepted = port is { } p && (_transport?.RunDeviceWork(() => StartHostConnection(client, p, [.. line.Skip(newline + 1)])) ?? false);
-        if (!accepted || !_connections.Values.Any(c => c.Host == client))
+        var started = false;
+        if (port is { } p)
+        {
+            _transport?.RunDeviceWork(() => started = StartHostConnection(client, p, [.. line.Skip(newline + 1)]));
+        }
+
+        if (!started)
         {
             client.Dispose();
         }
@@ -471,11 +467,12 @@ public sealed class VirtioVsock : IVirtioDevice, IDisposable
             : null;
     }
 
-    private void StartHostConnection(Socket client, uint guestPort, byte[] prefix)
+    /// <summary>Sends the guest a REQUEST for a host client; false (the client is refused) when the table is full.</summary>
+    private bool StartHostConnection(Socket client, uint guestPort, byte[] prefix)
     {
         if (_connections.Count >= MaxConnections)
         {
-            return;
+            return false;
         }
 
         uint local;
@@ -491,6 +488,7 @@ public sealed class VirtioVsock : IVirtioDevice, IDisposable
         QueueControl(Reply(connection, VsockOp.Request));
         SetDeadline(connection);
         PumpRx();
+        return true;
     }
 
     /// <summary>
@@ -535,8 +533,15 @@ public sealed class VirtioVsock : IVirtioDevice, IDisposable
         var queue = _queues[RxQueue];
         var used = false;
         Span<byte> raw = stackalloc byte[VsockHeader.Size];
-        while (_control.Count > 0 || NextSender() is not null)
+        while (true)
         {
+            // Control packets first; otherwise the next connection with host data and credit.
+            var sender = _control.Count > 0 ? null : NextSender();
+            if (_control.Count == 0 && sender is null)
+            {
+                break;
+            }
+
             if (queue.Pop(memory) is not { } chain)
             {
                 break;
@@ -550,16 +555,16 @@ public sealed class VirtioVsock : IVirtioDevice, IDisposable
                 continue;
             }
 
-            if (_control.TryDequeue(out var header))
+            if (sender is null)
             {
-                header.Write(raw);
+                _control.Dequeue().Write(raw);
                 chain.WriteWritable(memory, 0, raw);
                 queue.AddUsed(memory, chain.Head, VsockHeader.Size);
                 used = true;
                 continue;
             }
 
-            var connection = NextSender()!;
+            var connection = sender;
             var room = (int)Math.Min(Math.Min(chain.WritableLength - VsockHeader.Size, MaxPayload), connection.PeerCredit);
             if (room == 0)
             {
