@@ -107,6 +107,15 @@ public sealed class KvmFactAttribute : FactAttribute
     }
 }
 
+/// <summary>A theory that skips, saying why, when /dev/kvm is absent.</summary>
+public sealed class KvmTheoryAttribute : TheoryAttribute
+{
+    public KvmTheoryAttribute()
+    {
+        Skip = HostRequirements.Missing(kvm: true);
+    }
+}
+
 /// <summary>A fact that needs Debian's python3-boto3 and the AWS CLI (the real S3 clients).</summary>
 public sealed class RealClientsFactAttribute : FactAttribute
 {
