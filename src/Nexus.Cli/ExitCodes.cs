@@ -22,6 +22,9 @@ public static class ExitCodes
 
     /// <summary>The node could not start, or a prerequisite (root, debootstrap, runc) is missing.</summary>
     public const int StartFailed = 5;
+
+    /// <summary>Stopped by Ctrl+C or SIGTERM after cleaning up (128 + SIGINT, as shells report it).</summary>
+    public const int Interrupted = 130;
 }
 
 /// <summary>A failure with a message for the user and the exit code it maps to.</summary>

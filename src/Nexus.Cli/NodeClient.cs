@@ -85,6 +85,9 @@ public sealed class NodeClient : IDisposable
 
     public static MediaTypeHeaderValue Zip { get; } = new("application/zip");
 
+    /// <summary>How <c>--json</c> output is printed.</summary>
+    public static System.Text.Json.JsonSerializerOptions Indented { get; } = new() { WriteIndented = true };
+
     private static JsonNode? TryParse(string text)
     {
         try

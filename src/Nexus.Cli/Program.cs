@@ -17,12 +17,20 @@ root.Subcommands.Add(VmmCommands.Create());
 var bench = BenchCommands.Create();
 BenchTraceCommands.AddTo(bench);
 root.Subcommands.Add(bench);
+root.Subcommands.Add(HelpCommand.Create(root));
 
 // "@file.json" is a payload argument here, not a response file.
 var parse = root.Parse(args, new ParserConfiguration { ResponseFileTokenReplacer = null });
+using var interrupt = new Interrupt();
 try
 {
-    return await parse.InvokeAsync(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
+    // Signals are handled by Interrupt, not System.CommandLine: its 2 s grace would end the process mid-cleanup.
+    return await parse.InvokeAsync(new InvocationConfiguration { EnableDefaultExceptionHandler = false, ProcessTerminationTimeout = null }, interrupt.Token);
+}
+catch (OperationCanceledException) when (interrupt.Token.IsCancellationRequested)
+{
+    Console.Error.WriteLine($"nexus: stopped by {interrupt.Signal}");
+    return ExitCodes.Interrupted;
 }
 catch (CliException e)
 {

@@ -55,6 +55,7 @@ public sealed class NexusNode : INodeOperations, IAsyncDisposable
     private NexusBackend _backend = null!;
     private string? _imagePath;
     private string _sandboxStoreUrl = "";
+    private bool _hostPrepared;
     private int _disposed;
 
     private NexusNode(NodeOptions options)
@@ -189,6 +190,18 @@ public sealed class NexusNode : INodeOperations, IAsyncDisposable
             }
         }
 
+        if (_hostPrepared)
+        {
+            try
+            {
+                await _driver.ReleaseHostAsync();
+            }
+            catch (IOException e)
+            {
+                Console.Error.WriteLine($"nexus: shutdown: host network: {e.Message}");
+            }
+        }
+
         _exporter?.Dispose();
         _metrics?.Dispose();
         _logs?.Dispose();
@@ -212,6 +225,7 @@ public sealed class NexusNode : INodeOperations, IAsyncDisposable
 
         progress?.Report("preparing the host (sandbox network, leftovers of an earlier run)");
         await _driver.PrepareHostAsync(cancellationToken);
+        _hostPrepared = true;
 
         string storeUrl, storeKey, storeSecret;
         S3StoreServer? embeddedStore = null;

@@ -24,6 +24,12 @@ public interface ISandboxDriver
     /// </summary>
     Task RestrictSandboxTrafficAsync(IReadOnlyCollection<int> serviceTcpPorts, CancellationToken cancellationToken) => Task.CompletedTask;
 
+    /// <summary>
+    /// When the node stops, after its instances: removes the host-wide state <see cref="PrepareHostAsync"/> made (the
+    /// service link, the firewall), so that a stopped node leaves the host as it found it.
+    /// </summary>
+    Task ReleaseHostAsync() => Task.CompletedTask;
+
     /// <summary>Starts one instance; it runs <see cref="SandboxSpec.Command"/> until stopped or it exits.</summary>
     Task<ISandboxInstance> StartAsync(SandboxSpec spec, CancellationToken cancellationToken);
 }

@@ -1,6 +1,8 @@
 // Copyright (c) Nexus contributors.
 // Licensed under the MIT license.
 
+using Nexus.Bench.Density;
+using Nexus.Bench.Replay;
 using Nexus.Bench.Trace;
 
 namespace Nexus.Bench.Tests;
@@ -101,6 +103,33 @@ public sealed class TraceTests : IDisposable
         Assert.Equal(generated.Functions.Select(f => f.PerMinute), read.Functions.Select(f => f.PerMinute));
         Assert.All(read.Functions, f => Assert.True(f.Duration.Count > 0 && f.Memory.SampleCount > 0));
         Assert.All(read.Functions, f => Assert.True(f.Duration.P0 <= f.Duration.P1 && f.Duration.P1 <= f.Duration.P25 && f.Duration.P25 <= f.Duration.P50 && f.Duration.P50 <= f.Duration.P75 && f.Duration.P75 <= f.Duration.P99 && f.Duration.P99 <= f.Duration.P100));
+    }
+
+    [Fact]
+    public void DensityReplaysTheFirstMinutesOfAGivenTraceAndSaysHowLongItWillTake()
+    {
+        // A day-long trace (the shape of the vHive loader's example) must not replay for hours unasked.
+        var day = TraceGenerator.Generate(new GeneratorOptions { Seed = 5, Functions = 4, Minutes = 1440 });
+        TraceWriter.Write(day, _dir);
+        var options = new DensityOptions
+        {
+            WorkloadFolders = [],
+            SeedScripts = [],
+            Node = new Nexus.Node.NodeOptions(),
+            TraceFolder = _dir,
+            Trace = new GeneratorOptions { Minutes = 3 },
+            Schedule = new ScheduleOptions { SecondsPerMinute = 10 },
+            MaxProbes = 5,
+        };
+
+        var trace = DensityBenchmark.LoadTrace(options);
+
+        Assert.Equal(3, trace.Minutes);
+        Assert.Equal(day.Functions.Select(f => f.PerMinute[..3]), trace.Functions.Select(f => f.PerMinute));
+        var plan = DensityBenchmark.Plan(trace, options);
+        Assert.Contains("3 minute(s) at 10 s per minute = 30 s per load level", plan, StringComparison.Ordinal);
+        Assert.Contains("at most 5 levels × 2 modes = up to 5 min of replay", plan, StringComparison.Ordinal);
+        Assert.Contains("= 4 h per load level; at most 5 levels × 2 modes = up to 40 h of replay", DensityBenchmark.Plan(TraceReader.Load(_dir), options with { Schedule = new ScheduleOptions { SecondsPerMinute = 10 } }), StringComparison.Ordinal);
     }
 
     [Fact]

@@ -37,6 +37,10 @@ public sealed class RestartAndCleanupTests
                 Assert.False(Directory.Exists($"/sys/fs/cgroup/{controller}/nexus/{instanceId}"), $"{controller} cgroup of {instanceId} left behind");
             }
 
+            // Nor of the node's host network: the service link and the sandbox firewall table go with it.
+            Assert.False(Directory.Exists("/sys/class/net/nexus0"), "the service link nexus0 was left behind");
+            Assert.DoesNotContain("table inet nexus\n", await RunAsync("nft", "list", "tables") + "\n", StringComparison.Ordinal);
+
             await using (var node = await NexusNode.StartAsync(NodeFixture.Options(home)))
             {
                 Assert.True(node.TryGetFunction("e2e-keep", out var kept));

@@ -113,18 +113,8 @@ public sealed class WriteBackCrashTests
 
     private static async Task<(int ExitCode, string Output)> RunCliAsync(params string[] args)
     {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "nexus.dll"));
-        foreach (var arg in args)
-        {
-            start.ArgumentList.Add(arg);
-        }
-
-        using var process = Process.Start(start)!;
-        var errors = process.StandardError.ReadToEndAsync();
-        var output = await process.StandardOutput.ReadToEndAsync();
-        await process.WaitForExitAsync();
-        return (process.ExitCode, output + await errors);
+        var (exitCode, stdout, stderr) = await NexusCli.RunAsync(args);
+        return (exitCode, stdout + stderr);
     }
 
     private static async Task<Process> StartNodeAsync(string home)

@@ -121,6 +121,15 @@ public sealed class CpuSplit
         }
     }
 
+    /// <summary>Stops sampling without reading the samples (a replay that did not finish).</summary>
+    public void Abandon()
+    {
+        ChildProcess.Kill(_perf.Id, 2);
+        _perf.WaitForExit(TimeSpan.FromSeconds(10));
+        _perf.Dispose();
+        File.Delete(_dataFile);
+    }
+
     /// <summary>Shares of <paramref name="processCpuSeconds"/> by component, largest first.</summary>
     public static IReadOnlyList<ComponentCpu> Split(IReadOnlyDictionary<string, int> counts, double processCpuSeconds)
     {

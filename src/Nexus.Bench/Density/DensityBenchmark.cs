@@ -61,12 +61,13 @@ public static class DensityBenchmark
     public static async Task<EvaluationResults> RunAsync(DensityOptions options, TextWriter log, CancellationToken cancellationToken)
     {
         var started = DateTimeOffset.UtcNow;
-        var trace = options.TraceFolder is { } folder ? TraceReader.Load(folder) : TraceGenerator.Generate(options.Trace);
+        var trace = LoadTrace(options);
         if (trace.Functions.Count == 0)
         {
             throw new InvalidOperationException("the trace has no function present in all three files");
         }
 
+        log.WriteLine(Plan(trace, options));
         var workloads = options.WorkloadFolders.ToDictionary(f => Path.GetFileName(Path.TrimEndingDirectorySeparator(f)), f => f);
         await using var node = await NexusNode.StartAsync(options.Node, progress: new Progress<string>(line => log.WriteLine("  " + line)), cancellationToken: cancellationToken);
         log.WriteLine($"node up: api {node.ApiAddress}, store {node.StoreAddress}");
@@ -119,6 +120,24 @@ public static class DensityBenchmark
             options.Trace, options.Schedule, options.Slo, options.MaxLevel, options.MaxProbes,
             mapping, unloaded, runs, densities);
     }
+
+    /// <summary>The trace replayed: the given folder's first <c>Trace.Minutes</c> minutes, or a generated one of that length.</summary>
+    public static TraceData LoadTrace(DensityOptions options) =>
+        options.TraceFolder is { } folder ? TraceReader.Load(folder, options.Trace.Minutes) : TraceGenerator.Generate(options.Trace);
+
+    /// <summary>The planned wall time, said before the node starts: a long trace replayed uncompressed runs for hours.</summary>
+    public static string Plan(TraceData trace, DensityOptions options)
+    {
+        var perLevel = TimeSpan.FromSeconds(trace.Minutes * options.Schedule.SecondsPerMinute);
+        var levels = options.MaxProbes * options.Modes.Count;
+        var total = perLevel * levels;
+        return $"plan: {trace.Functions.Count} trace functions × {trace.Minutes} minute(s) at {options.Schedule.SecondsPerMinute:0.##} s per minute = {Duration(perLevel)} "
+            + $"per load level; at most {options.MaxProbes} levels × {options.Modes.Count} modes = up to {Duration(total)} of replay "
+            + "(plus node start, deploys and the unloaded runs); --minutes and --seconds-per-minute shorten it";
+    }
+
+    private static string Duration(TimeSpan span) =>
+        span.TotalHours >= 1 ? $"{span.TotalHours:0.#} h" : span.TotalMinutes >= 1 ? $"{span.TotalMinutes:0.#} min" : $"{span.TotalSeconds:0} s";
 
     private static string Mode(IoMode mode) => mode.ToString().ToLowerInvariant();
 
@@ -176,6 +195,12 @@ public static class DensityBenchmark
             var drain = TimeSpan.FromSeconds(options.Node.InitTimeoutSeconds + 60);
             result = await Replayer.RunAsync(schedule, target, drain, progress, cancellationToken);
             log.WriteLine();
+        }
+        catch
+        {
+            // perf samples the whole machine: it must not outlive a replay that was cancelled or failed.
+            split?.Abandon();
+            throw;
         }
         finally
         {

@@ -93,6 +93,11 @@ public static class BenchCommands
 
                 return results.Any(r => r.Errors > 0) ? 1 : 0;
             }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                Console.Error.WriteLine($"nexus: bench compare interrupted: its node and every sandbox it started are stopped, its node home {home} is removed; no results were printed");
+                throw;
+            }
             finally
             {
                 Directory.Delete(home, recursive: true);

@@ -58,7 +58,7 @@ public static class BenchTraceCommands
         var examples = new Option<DirectoryInfo?>("--examples") { Description = "the examples folder (default: ./examples)" };
         var workloads = new Option<string>("--workloads") { DefaultValueFactory = _ => string.Join(',', s_workloads) };
         var functions = new Option<int>("--functions") { Description = "functions in the generated base trace", DefaultValueFactory = _ => 8 };
-        var minutes = new Option<int>("--minutes") { Description = "trace minutes replayed per load level", DefaultValueFactory = _ => 3 };
+        var minutes = new Option<int>("--minutes") { Description = "trace minutes replayed per load level (of a --trace: its first N minutes)", DefaultValueFactory = _ => 3 };
         var secondsPerMinute = new Option<double>("--seconds-per-minute") { Description = "wall seconds per trace minute (time compression)", DefaultValueFactory = _ => 10 };
         var minLevel = new Option<double>("--min-level") { Description = "lowest rate scale of the base trace tried", DefaultValueFactory = _ => 0.125 };
         var maxLevel = new Option<double>("--max-level") { Description = "highest rate scale of the base trace tried", DefaultValueFactory = _ => 16 };
@@ -83,6 +83,12 @@ public static class BenchTraceCommands
             if (!(parse.GetValue(minLevel) > 0) || parse.GetValue(maxLevel) < parse.GetValue(minLevel))
             {
                 Console.Error.WriteLine($"error: --min-level must be above 0 and at most --max-level (got {parse.GetValue(minLevel)} and {parse.GetValue(maxLevel)})");
+                return 2;
+            }
+
+            if (parse.GetValue(minutes) is < 1 or > TraceReader.MaxMinutes)
+            {
+                Console.Error.WriteLine($"error: --minutes must be 1..{TraceReader.MaxMinutes}, got {parse.GetValue(minutes)}");
                 return 2;
             }
 
@@ -122,6 +128,11 @@ public static class BenchTraceCommands
             {
                 Console.Error.WriteLine($"error: {e.Message}");
                 return 2;
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                Console.Error.WriteLine($"nexus: bench density interrupted: its node and every sandbox it started are stopped, its node home {home} is removed; no results were written");
+                throw;
             }
             finally
             {

@@ -6,7 +6,6 @@ using System.IO.Compression;
 using System.Net.Http.Headers;
 using System.Text;
 using Nexus.Functions;
-using Spectre.Console;
 
 namespace Nexus.Cli.Commands;
 
@@ -45,32 +44,55 @@ public static class FunctionCommands
 
     private static Command CreateDeploy()
     {
-        var folder = new Argument<DirectoryInfo>("folder") { Description = "function folder: function.yaml + handler file(s)" };
+        var folder = new Argument<string>("folder") { Description = "function folder: function.yaml + handler file(s)" };
         var deploy = new Command("deploy", "Deploy (or replace) a function from its folder") { folder };
         deploy.SetAction(async (parse, ct) =>
         {
             var options = CommonOptions.Load(parse);
-            var dir = parse.GetValue(folder)!;
+            var dir = CheckFolder(parse.GetValue(folder)!);
 
             // Check locally first: the same parser the node runs, with the same file:line: field messages.
             FunctionManifest manifest;
             try
             {
-                manifest = ManifestParser.LoadFolder(dir.FullName);
+                manifest = ManifestParser.LoadFolder(dir);
             }
             catch (ManifestException e)
             {
-                throw new CliException(ExitCodes.Usage, $"{dir.FullName}/{e.Message}");
+                throw new CliException(ExitCodes.Usage, $"deploy: {Path.Combine(dir, e.Message)}");
             }
 
             using var client = NodeClient.For(options);
-            using var content = new ByteArrayContent(Package(dir.FullName));
+            using var content = new ByteArrayContent(Package(dir));
             content.Headers.ContentType = NodeClient.Zip;
             var result = await client.SendJsonAsync(HttpMethod.Post, "nexus/v1/functions", content, ct);
             Console.WriteLine($"nexus: deployed {manifest.Name} (revision {result["revision"]}, io {result["io"]}, memory {result["memory"]} MB, timeout {result["timeout"]} s)");
             return ExitCodes.Ok;
         });
         return deploy;
+    }
+
+    /// <summary>The full path of a function folder, or a usage error saying what the argument is instead.</summary>
+    private static string CheckFolder(string argument)
+    {
+        var path = Path.GetFullPath(argument);
+        if (File.Exists(path))
+        {
+            var parent = Path.GetDirectoryName(argument) is { Length: > 0 } p ? p : ".";
+            throw new CliException(ExitCodes.Usage, $"deploy: {argument} is a file; deploy takes the function's folder (function.yaml + handler), e.g. nexus deploy {parent}");
+        }
+
+        if (!Directory.Exists(path))
+        {
+            throw new CliException(ExitCodes.Usage, $"deploy: {argument}: no such folder (deploy takes a function's folder: function.yaml + handler)");
+        }
+
+        if (!File.Exists(Path.Combine(path, ManifestParser.FileName)))
+        {
+            throw new CliException(ExitCodes.Usage, $"deploy: {argument} has no {ManifestParser.FileName}; a function folder holds function.yaml and the handler (see examples/)");
+        }
+
+        return path;
     }
 
     private static Command CreateInvoke()
@@ -140,27 +162,34 @@ public static class FunctionCommands
 
     private static Command CreateList()
     {
-        var ls = new Command("ls", "List deployed functions and their instances");
+        var json = new Option<bool>("--json") { Description = "print the functions as JSON (the API's /nexus/v1/functions)" };
+        var ls = new Command("ls", "List deployed functions and their instances") { json };
         ls.SetAction(async (parse, ct) =>
         {
             var options = CommonOptions.Load(parse);
             using var client = NodeClient.For(options, TimeSpan.FromSeconds(30));
             var list = await client.GetJsonAsync("nexus/v1/functions", ct);
-            var table = new Table().AddColumns("name", "io", "handler", "memory", "timeout", "idle", "busy", "revision");
+            if (parse.GetValue(json))
+            {
+                Console.WriteLine(list.ToJsonString(NodeClient.Indented));
+                return ExitCodes.Ok;
+            }
+
+            var table = new TableOutput("name", "io", "handler", "memory", "timeout", "idle", "busy", "revision");
             foreach (var f in list["functions"]!.AsArray())
             {
-                table.AddRow(
-                    Markup.Escape(f!["name"]!.ToString()),
+                table.Add(
+                    f!["name"]!.ToString(),
                     f["io"]!.ToString(),
-                    Markup.Escape(f["handler"]!.ToString()),
+                    f["handler"]!.ToString(),
                     f["memory"] + " MB",
                     f["timeout"] + " s",
                     f["instances"]!["idle"]!.ToString(),
                     f["instances"]!["busy"]!.ToString(),
-                    Markup.Escape(f["revision"]!.ToString()));
+                    f["revision"]!.ToString());
             }
 
-            AnsiConsole.Write(table);
+            table.Write();
             return ExitCodes.Ok;
         });
         return ls;

@@ -33,19 +33,19 @@ public static class ImageCommands
         {
             var options = CommonOptions.Load(parse);
             var builder = new ImageBuilder(Options(options));
-            var table = new Table().AddColumns("kind", "hash", "created", "size", "current", "path");
+            var table = new TableOutput("kind", "hash", "created", "size", "current", "path");
             foreach (var entry in builder.ListCached())
             {
-                table.AddRow(
+                table.Add(
                     entry.Kind.ToString().ToLowerInvariant(),
-                    Markup.Escape(entry.ContentHash),
+                    entry.ContentHash,
                     entry.Created.ToString("u", CultureInfo.InvariantCulture),
                     $"{entry.SizeBytes / (1024 * 1024)} MiB",
-                    entry.IsCurrent ? "yes" : "",
-                    Markup.Escape(entry.RootfsPath));
+                    entry.IsCurrent ? "yes" : "-",
+                    entry.RootfsPath);
             }
 
-            AnsiConsole.Write(table);
+            table.Write();
             return ExitCodes.Ok;
         });
         image.Subcommands.Add(build);
@@ -53,7 +53,7 @@ public static class ImageCommands
         return image;
     }
 
-    /// <summary>The cached image, or a fresh build with its progress drawn on the terminal.</summary>
+    /// <summary>The cached image, or a fresh build: one updating progress line (phase lines on a pipe), details in a log.</summary>
     public static async Task<FunctionImage> EnsureImageAsync(NodeOptions options, CancellationToken cancellationToken)
     {
         var builder = new ImageBuilder(Options(options));
@@ -62,12 +62,17 @@ public static class ImageCommands
             return cached;
         }
 
-        return await AnsiConsole.Status().StartAsync("building the function image (first time: ~1-2 min)", async context =>
+        var log = Path.Combine(options.Home, "image-build.log");
+        Console.WriteLine($"nexus: building the function image (first time: ~1-2 min); every step is logged in {log}");
+        if (Console.IsOutputRedirected)
         {
-            var progress = new Progress<string>(line =>
-            {
-                context.Status(Markup.Escape("building the function image: " + (line.Length > 100 ? line[..100] : line)));
-            });
+            using var phases = new ImageBuildProgress(log, line => Console.WriteLine("nexus: image: " + line), phasesOnly: true);
+            return await builder.EnsureAsync(phases, cancellationToken);
+        }
+
+        return await AnsiConsole.Status().StartAsync("building the function image", async context =>
+        {
+            using var progress = new ImageBuildProgress(log, line => context.Status(Markup.Escape("building the function image: " + (line.Length > 100 ? line[..100] : line))), phasesOnly: false);
             return await builder.EnsureAsync(progress, cancellationToken);
         });
     }

@@ -39,7 +39,7 @@ public static class NodeCommands
 
     private static Command CreateDown()
     {
-        var down = new Command("down", "Stop the node: every instance is stopped and removed");
+        var down = new Command("down", "Stop the node: every instance is stopped and removed, then its nexus0 link and nftables table");
         down.SetAction(async (parse, ct) =>
         {
             var options = CommonOptions.Load(parse);
@@ -78,38 +78,46 @@ public static class NodeCommands
 
     private static Command CreateStatus()
     {
-        var status = new Command("status", "Show the node's endpoints, functions and instances");
+        var json = new Option<bool>("--json") { Description = "print the node's status as JSON (the API's /nexus/v1/status)" };
+        var status = new Command("status", "Show the node's endpoints, functions and instances") { json };
         status.SetAction(async (parse, ct) =>
         {
             var options = CommonOptions.Load(parse);
             using var client = NodeClient.For(options, TimeSpan.FromSeconds(10));
             var s = await client.GetJsonAsync("nexus/v1/status", ct);
-            var grid = new Grid().AddColumn().AddColumn();
-            grid.AddRow("version", Markup.Escape(s["version"]!.ToString()));
-            grid.AddRow("started", Markup.Escape(s["startedAt"]!.ToString()));
-            grid.AddRow("driver", Markup.Escape(s["driver"]!.ToString()));
-            grid.AddRow("image", Markup.Escape(s["image"]?.ToString() ?? "-"));
+            if (parse.GetValue(json))
+            {
+                Console.WriteLine(s.ToJsonString(NodeClient.Indented));
+                return ExitCodes.Ok;
+            }
+
+            var fields = new TableOutput("field", "value")
+                .Add("version", s["version"]!.ToString())
+                .Add("started", s["startedAt"]!.ToString())
+                .Add("driver", s["driver"]!.ToString())
+                .Add("image", s["image"]?.ToString() ?? "-");
             foreach (var (name, value) in s["endpoints"]!.AsObject())
             {
-                grid.AddRow(Markup.Escape(name), Markup.Escape(value!.ToString()));
+                fields.Add(name, value!.ToString());
             }
 
-            grid.AddRow("functions", s["functions"]!.ToString());
-            grid.AddRow("pending events", s["pendingEvents"]!.ToString());
-            grid.AddRow("waiting invocations", s["waitingInvocations"]!.ToString());
+            fields.Add("functions", s["functions"]!.ToString())
+                .Add("pending events", s["pendingEvents"]!.ToString())
+                .Add("waiting invocations", s["waitingInvocations"]!.ToString());
             if (s["writeBack"] is JsonObject wb)
             {
-                grid.AddRow("pending write-backs", $"{wb["pending"]} ({wb["pendingBytes"]} bytes, {wb["failing"]} failing, oldest {wb["oldestPendingSeconds"]} s; {wb["uploaded"]} uploaded)");
+                fields.Add("pending write-backs", $"{wb["pending"]} ({wb["pendingBytes"]} bytes, {wb["failing"]} failing, oldest {wb["oldestPendingSeconds"]} s; {wb["uploaded"]} uploaded)");
             }
 
-            AnsiConsole.Write(grid);
-            var table = new Table().AddColumns("function", "starting", "idle", "busy", "waiting");
+            fields.Write();
+            Console.WriteLine();
+            var instances = new TableOutput("function", "starting", "idle", "busy", "waiting");
             foreach (var i in s["instances"]!.AsArray())
             {
-                table.AddRow(Markup.Escape(i!["function"]!.ToString()), i["starting"]!.ToString(), i["idle"]!.ToString(), i["busy"]!.ToString(), i["waiting"]!.ToString());
+                instances.Add(i!["function"]!.ToString(), i["starting"]!.ToString(), i["idle"]!.ToString(), i["busy"]!.ToString(), i["waiting"]!.ToString());
             }
 
-            AnsiConsole.Write(table);
+            instances.Write();
             return ExitCodes.Ok;
         });
         return status;
@@ -281,7 +289,7 @@ public static class NodeCommands
     {
         if (Environment.UserName != "root")
         {
-            throw new CliException(ExitCodes.StartFailed, "the node must run as root (it manages namespaces, cgroups and runc); try: sudo nexus up");
+            throw new CliException(ExitCodes.StartFailed, "the node must run as root (it manages namespaces, cgroups and runc): run nexus up as root");
         }
     }
 

@@ -77,6 +77,22 @@ public sealed class HostNetwork
         }
     }
 
+    /// <summary>Deletes the service link (and with it the service address) if it is there.</summary>
+    public async Task RemoveServiceLinkAsync()
+    {
+        var link = _plan.ServiceLink;
+        if (!Directory.Exists(Path.Combine(SysClassNet, link)))
+        {
+            return;
+        }
+
+        var result = await Tool.RunAsync(_ip, ["link", "del", link]);
+        if (!result.Succeeded && Directory.Exists(Path.Combine(SysClassNet, link)))
+        {
+            throw new IOException($"could not remove the service link '{link}': {result.StandardError.Trim()}");
+        }
+    }
+
     /// <summary>Makes the instance's netns and veth pair; returns the slot (its addresses).</summary>
     public async Task<VethSlot> CreateAsync(string instanceId, CancellationToken cancellationToken)
     {

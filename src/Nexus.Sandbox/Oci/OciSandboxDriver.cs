@@ -20,6 +20,9 @@ namespace Nexus.Sandbox.Oci;
 /// </summary>
 public sealed class OciSandboxDriver : ISandboxDriver
 {
+    // Drivers of this process that prepared the host and have not released it: they share the service link.
+    private static int s_hostUsers;
+
     private readonly OciDriverOptions _options;
     private readonly OciConfigBuilder _configs;
     private readonly string _runtime;
@@ -57,6 +60,19 @@ public sealed class OciSandboxDriver : ISandboxDriver
         await RemoveLeftoversAsync(cancellationToken);
         await Network.PrepareAsync(cancellationToken);
         await Firewall.RemoveAsync(cancellationToken);
+        Interlocked.Increment(ref s_hostUsers);
+    }
+
+    /// <summary>The last driver of this process to release the host removes the firewall table and the service link.</summary>
+    public async Task ReleaseHostAsync()
+    {
+        if (Interlocked.Decrement(ref s_hostUsers) > 0)
+        {
+            return;
+        }
+
+        await Firewall.RemoveAsync(CancellationToken.None);
+        await Network.RemoveServiceLinkAsync();
     }
 
     public Task RestrictSandboxTrafficAsync(IReadOnlyCollection<int> serviceTcpPorts, CancellationToken cancellationToken) =>

@@ -53,6 +53,8 @@ public sealed class TemplateSandboxDriver : ISandboxDriver, IAsyncDisposable
     public Task RestrictSandboxTrafficAsync(IReadOnlyCollection<int> serviceTcpPorts, CancellationToken cancellationToken) =>
         _inner.RestrictSandboxTrafficAsync(serviceTcpPorts, cancellationToken);
 
+    public Task ReleaseHostAsync() => _inner.ReleaseHostAsync();
+
     public async Task<ISandboxInstance> StartAsync(SandboxSpec spec, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(spec);

@@ -1,0 +1,153 @@
+// Copyright (c) Nexus contributors.
+// Licensed under the MIT license.
+
+using System.Text.Json.Nodes;
+using Nexus.Testing;
+
+namespace Nexus.Cli.Tests;
+
+/// <summary>What a new user types first: help, a wrong deploy argument, a listing piped into another tool.</summary>
+public sealed class CliTests : IDisposable
+{
+    // A revision and handler long enough that an 80-column table would wrap them.
+    private const string Revision = "r7-3f9a1c2b4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f7081";
+
+    private const string Functions = $$"""
+        {"functions":[
+          {"name":"hello-s3","io":"nexus","handler":"handler.handler","memory":128,"timeout":30,"instances":{"idle":1,"busy":0},"revision":"{{Revision}}"},
+          {"name":"image-rotate-with-a-long-name","io":"baseline","handler":"package.module.handler_function","memory":256,"timeout":60,"instances":{"idle":0,"busy":2},"revision":"r1"}
+        ]}
+        """;
+
+    private readonly string _home = Directory.CreateTempSubdirectory("nexus-cli-").FullName;
+
+    public void Dispose() => Directory.Delete(_home, recursive: true);
+
+    [Fact]
+    public async Task HelpIsACommand()
+    {
+        var (exitCode, stdout, stderr) = await NexusCli.RunAsync(["help"]);
+        Assert.True(exitCode == 0, stderr);
+        Assert.Contains("deploy", stdout, StringComparison.Ordinal);
+        Assert.Contains("bench", stdout, StringComparison.Ordinal);
+        Assert.DoesNotContain("not matched", stdout + stderr, StringComparison.Ordinal);
+
+        var (deployExit, deployHelp, _) = await NexusCli.RunAsync(["help", "deploy"]);
+        Assert.Equal(0, deployExit);
+        Assert.Contains("function folder", deployHelp, StringComparison.Ordinal);
+
+        var (unknownExit, _, unknown) = await NexusCli.RunAsync(["help", "deplo"]);
+        Assert.Equal(2, unknownExit);
+        Assert.Contains("help: no command 'deplo'; the commands of 'nexus' are: up, down", unknown, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task DeployOfAMissingFolderNamesItOnce()
+    {
+        var missing = Path.Combine(_home, "does-not-exist");
+        var (exitCode, _, stderr) = await NexusCli.RunAsync(["deploy", missing], Env());
+        Assert.Equal(2, exitCode);
+        Assert.Equal($"nexus: deploy: {missing}: no such folder (deploy takes a function's folder: function.yaml + handler)", stderr.Trim());
+    }
+
+    [Fact]
+    public async Task DeployOfAFileSaysAFolderIsExpected()
+    {
+        var manifest = Path.Combine(HostRequirements.RepoRoot, "examples", "hello-s3", "function.yaml");
+        var (exitCode, _, stderr) = await NexusCli.RunAsync(["deploy", manifest], Env());
+        Assert.Equal(2, exitCode);
+        Assert.Contains($"{manifest} is a file; deploy takes the function's folder", stderr, StringComparison.Ordinal);
+        Assert.Contains("nexus deploy " + Path.GetDirectoryName(manifest), stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task DeployOfAFolderWithoutAManifestSaysWhatIsMissing()
+    {
+        var (exitCode, _, stderr) = await NexusCli.RunAsync(["deploy", _home], Env());
+        Assert.Equal(2, exitCode);
+        Assert.Contains($"{_home} has no function.yaml", stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task PipedListIsOneFullWidthLinePerFunction()
+    {
+        using var api = new FakeNodeApi(new() { ["/nexus/v1/functions"] = Functions });
+        var (exitCode, stdout, stderr) = await NexusCli.RunAsync(["ls"], Env(api, ("COLUMNS", "40")));
+        Assert.True(exitCode == 0, stderr);
+
+        var lines = stdout.TrimEnd('\n').Split('\n');
+        Assert.Equal(3, lines.Length);
+        Assert.Equal(["name", "io", "handler", "memory", "timeout", "idle", "busy", "revision"], Words(lines[0]));
+        Assert.Equal(["hello-s3", "nexus", "handler.handler", "128", "MB", "30", "s", "1", "0", Revision], Words(lines[1]));
+        Assert.Equal(["image-rotate-with-a-long-name", "baseline", "package.module.handler_function", "256", "MB", "60", "s", "0", "2", "r1"], Words(lines[2]));
+        Assert.DoesNotContain('│', stdout);
+        Assert.DoesNotContain('─', stdout);
+
+        // Columns line up: each starts at the same offset on every line.
+        Assert.Equal(lines[0].IndexOf("revision", StringComparison.Ordinal), lines[1].IndexOf(Revision, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task ListAndStatusPrintTheNodesJson()
+    {
+        const string Status = """{"version":"0.1","startedAt":"2026-01-01T00:00:00Z","driver":"oci","endpoints":{"api":"x"},"functions":2,"pendingEvents":0,"waitingInvocations":0,"instances":[]}""";
+        using var api = new FakeNodeApi(new() { ["/nexus/v1/functions"] = Functions, ["/nexus/v1/status"] = Status });
+
+        var (lsExit, ls, lsErr) = await NexusCli.RunAsync(["ls", "--json"], Env(api));
+        Assert.True(lsExit == 0, lsErr);
+        Assert.True(JsonNode.DeepEquals(JsonNode.Parse(Functions), JsonNode.Parse(ls)), ls);
+
+        var (statusExit, status, statusErr) = await NexusCli.RunAsync(["status", "--json"], Env(api));
+        Assert.True(statusExit == 0, statusErr);
+        Assert.True(JsonNode.DeepEquals(JsonNode.Parse(Status), JsonNode.Parse(status)), status);
+
+        var (plainExit, plain, _) = await NexusCli.RunAsync(["status"], Env(api));
+        Assert.Equal(0, plainExit);
+        Assert.Contains("driver", plain.Split('\n').Single(l => l.StartsWith("driver", StringComparison.Ordinal)), StringComparison.Ordinal);
+        Assert.Equal(["driver", "oci"], Words(plain.Split('\n').Single(l => l.StartsWith("driver", StringComparison.Ordinal))));
+    }
+
+    [Fact]
+    public void PlainTableTrimsAndPadsToTheWidestCell()
+    {
+        var table = new TableOutput("a", "bb").Add("long cell", "x").Add("y", "");
+        Assert.Equal("a          bb\nlong cell  x\ny\n", table.Plain());
+    }
+
+    [Fact]
+    public void ImageBuildShowsOneLinePerPhaseOnAPipe()
+    {
+        var log = Path.Combine(_home, "logs", "image-build.log");
+        var shown = new List<string>();
+        using (var progress = new ImageBuildProgress(log, shown.Add, phasesOnly: true))
+        {
+            foreach (var line in (string[])["Retrieving InRelease", "Retrieving libc6 2.36", "Retrieving bash 5.2", "Validating libc6 2.36", "Validating bash 5.2", "Unpacking required packages...", "Unpacking libc6"])
+            {
+                progress.Report(line);
+            }
+        }
+
+        Assert.Equal(["Retrieving InRelease", "Validating libc6 2.36", "Unpacking required packages..."], shown);
+        Assert.Equal(7, File.ReadAllLines(log).Length);
+        Assert.EndsWith(" Unpacking libc6", File.ReadAllLines(log)[^1], StringComparison.Ordinal);
+    }
+
+    private static string[] Words(string line) => line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+
+    private Dictionary<string, string> Env(FakeNodeApi? api = null, params (string Name, string Value)[] extra)
+    {
+        var env = new Dictionary<string, string>
+        {
+            ["NEXUS_HOME"] = _home,
+
+            // Nothing listens here unless a fake API is given: a command that wrongly reaches the node fails.
+            ["NEXUS_API_URL"] = api?.Url ?? "http://127.0.0.1:9",
+        };
+        foreach (var (name, value) in extra)
+        {
+            env[name] = value;
+        }
+
+        return env;
+    }
+}

@@ -1,0 +1,68 @@
+// Copyright (c) Nexus contributors.
+// Licensed under the MIT license.
+
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+
+namespace Nexus.Cli.Tests;
+
+/// <summary>A stand-in node API on loopback that answers GETs of fixed paths with fixed JSON (no root, no sandboxes).</summary>
+public sealed class FakeNodeApi : IDisposable
+{
+    private readonly HttpListener _listener = new();
+    private readonly Dictionary<string, string> _answers;
+    private readonly Task _serving;
+
+    public FakeNodeApi(Dictionary<string, string> answers)
+    {
+        _answers = answers;
+        using (var probe = new TcpListener(IPAddress.Loopback, 0))
+        {
+            probe.Start();
+            Url = $"http://127.0.0.1:{((IPEndPoint)probe.LocalEndpoint).Port}";
+        }
+
+        _listener.Prefixes.Add(Url + "/");
+        _listener.Start();
+        _serving = Task.Run(ServeAsync);
+    }
+
+    public string Url { get; }
+
+    public void Dispose()
+    {
+        _listener.Close();
+        try
+        {
+            _serving.Wait(TimeSpan.FromSeconds(5));
+        }
+        catch (AggregateException)
+        {
+            // The listener's pending accept fails when it is closed.
+        }
+    }
+
+    private async Task ServeAsync()
+    {
+        while (_listener.IsListening)
+        {
+            HttpListenerContext context;
+            try
+            {
+                context = await _listener.GetContextAsync();
+            }
+            catch (Exception e) when (e is HttpListenerException or ObjectDisposedException)
+            {
+                return;
+            }
+
+            var found = _answers.TryGetValue(context.Request.Url!.AbsolutePath, out var body);
+            context.Response.StatusCode = found ? 200 : 404;
+            context.Response.ContentType = "application/json";
+            var bytes = Encoding.UTF8.GetBytes(found ? body! : """{"error":"not found"}""");
+            await context.Response.OutputStream.WriteAsync(bytes);
+            context.Response.Close();
+        }
+    }
+}
