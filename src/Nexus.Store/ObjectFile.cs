@@ -15,7 +15,25 @@ internal sealed record ObjectInfo(
     DateTimeOffset LastModified,
     string ContentType,
     IReadOnlyList<KeyValuePair<string, string>> Headers,
-    IReadOnlyList<KeyValuePair<string, string>> Metadata);
+    IReadOnlyList<KeyValuePair<string, string>> Metadata,
+    IReadOnlyList<KeyValuePair<string, string>> Tags)
+{
+    /// <summary>The storage class S3 reports for this object (stored only when it is not STANDARD).</summary>
+    public string StorageClass => StoredHeader(S3Handler.StorageClassHeader) ?? "STANDARD";
+
+    public string? StoredHeader(string name)
+    {
+        foreach (var (header, value) in Headers)
+        {
+            if (header.Equals(name, StringComparison.OrdinalIgnoreCase))
+            {
+                return value;
+            }
+        }
+
+        return null;
+    }
+}
 
 /// <summary>
 /// The object file format: the body bytes first (so a GET streams from offset 0 and the body is written
@@ -27,7 +45,7 @@ internal static class ObjectFile
 {
     public const int FooterSize = 8;
     private const uint Magic = 0x314F584E; // "NXO1" little-endian
-    private const byte Version = 1;
+    private const byte Version = 2; // 2 added the tag set after the user metadata; 1 is still read (no tags)
     private const int MaxTrailer = 64 * 1024;
 
     public static byte[] EncodeTrailer(ObjectInfo info)
@@ -43,6 +61,7 @@ internal static class ObjectFile
             writer.Write(info.ContentType);
             WritePairs(writer, info.Headers);
             WritePairs(writer, info.Metadata);
+            WritePairs(writer, info.Tags);
         }
 
         var length = (int)memory.Length;
@@ -98,7 +117,8 @@ internal static class ObjectFile
         try
         {
             using var reader = new BinaryReader(new MemoryStream(trailer, writable: false), Encoding.UTF8);
-            if (reader.ReadByte() != Version)
+            var version = reader.ReadByte();
+            if (version is not (1 or Version))
             {
                 throw new InvalidDataException($"{path}: unknown object file version.");
             }
@@ -115,7 +135,8 @@ internal static class ObjectFile
             var contentType = reader.ReadString();
             var headers = ReadPairs(reader);
             var metadata = ReadPairs(reader);
-            return new ObjectInfo(key, size, etag, modified, contentType, headers, metadata);
+            var tags = version >= 2 ? ReadPairs(reader) : [];
+            return new ObjectInfo(key, size, etag, modified, contentType, headers, metadata, tags);
         }
         catch (EndOfStreamException e)
         {

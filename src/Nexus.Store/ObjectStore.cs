@@ -12,10 +12,13 @@ using Nexus.Interop;
 namespace Nexus.Store;
 
 /// <summary>What a listing shows of one object; the in-memory index holds one per key.</summary>
-internal sealed record ObjectEntry(string Key, long Size, string ETag, DateTimeOffset LastModified);
+internal sealed record ObjectEntry(string Key, long Size, string ETag, DateTimeOffset LastModified, string StorageClass = "STANDARD")
+{
+    public static ObjectEntry Of(ObjectInfo info) => new(info.Key, info.Size, info.ETag, info.LastModified, info.StorageClass);
+}
 
 /// <summary>One multipart upload in progress.</summary>
-internal sealed record Upload(string Id, string Key, DateTimeOffset Initiated, string ContentType, IReadOnlyList<KeyValuePair<string, string>> Headers, IReadOnlyList<KeyValuePair<string, string>> Metadata);
+internal sealed record Upload(string Id, string Key, DateTimeOffset Initiated, string ContentType, IReadOnlyList<KeyValuePair<string, string>> Headers, IReadOnlyList<KeyValuePair<string, string>> Metadata, IReadOnlyList<KeyValuePair<string, string>> Tags);
 
 /// <summary>One stored part of a multipart upload.</summary>
 internal sealed record PartEntry(int PartNumber, long Size, string ETag, DateTimeOffset LastModified);
@@ -150,7 +153,7 @@ internal sealed class ObjectStore
                     throw new InvalidDataException($"{file}: named for another key than '{info.Key}'.");
                 }
 
-                bucket.Objects.Add(new ObjectEntry(info.Key, info.Size, info.ETag, info.LastModified));
+                bucket.Objects.Add(ObjectEntry.Of(info));
             }
             catch (Exception e) when (e is InvalidDataException or IOException)
             {
@@ -171,7 +174,7 @@ internal sealed class ObjectStore
                 using var handle = File.OpenHandle(file);
                 var info = ObjectFile.ReadInfo(handle, RandomAccess.GetLength(handle), file);
                 var id = Path.GetFileName(dir);
-                bucket.Uploads.Add(id, new Upload(id, info.Key, info.LastModified, info.ContentType, info.Headers, info.Metadata));
+                bucket.Uploads.Add(id, new Upload(id, info.Key, info.LastModified, info.ContentType, info.Headers, info.Metadata, info.Tags));
             }
             catch (Exception e) when (e is InvalidDataException or IOException)
             {
@@ -261,11 +264,15 @@ internal sealed class ObjectStore
     /// Renames a finished write into place and indexes it. <paramref name="precondition"/> is checked against
     /// the current version (null: none) under the commit lock; false → 412.
     /// </summary>
-    public ObjectEntry CommitObject(Bucket bucket, PendingObject pending, ObjectInfo info, Func<ObjectEntry?, bool>? precondition = null)
+    public ObjectEntry CommitObject(Bucket bucket, PendingObject pending, ObjectInfo info, Func<ObjectEntry?, bool>? precondition = null) =>
+        TryCommitObject(bucket, pending, info, precondition) ?? throw S3Errors.PreconditionFailed("If-Match / If-None-Match on PUT");
+
+    /// <summary>As <see cref="CommitObject"/>, but a failed precondition returns null (and the write is dropped).</summary>
+    private ObjectEntry? TryCommitObject(Bucket bucket, PendingObject pending, ObjectInfo info, Func<ObjectEntry?, bool>? precondition)
     {
         var temp = pending.Finish(info);
         var (dir, path) = ObjectPath(bucket, info.Key);
-        var entry = new ObjectEntry(info.Key, info.Size, info.ETag, info.LastModified);
+        var entry = ObjectEntry.Of(info);
         lock (bucket.Sync)
         {
             if (bucket.Deleted)
@@ -276,7 +283,7 @@ internal sealed class ObjectStore
             var index = bucket.Find(info.Key);
             if (precondition is not null && !precondition(index >= 0 ? bucket.Objects[index] : null))
             {
-                throw S3Errors.PreconditionFailed("If-Match / If-None-Match on PUT");
+                return null;
             }
 
             File.Move(temp, path, overwrite: true);
@@ -295,6 +302,42 @@ internal sealed class ObjectStore
         ObjectChanged?.Invoke(bucket.Name, info.Key);
         return entry;
     }
+
+    /// <summary>
+    /// Replaces an object's tag set (PutObjectTagging / DeleteObjectTagging). Tags live in the object file with the
+    /// rest of its metadata, so the file is rewritten (body copied, same ETag and Last-Modified, as S3 keeps them) and
+    /// committed like a PUT: atomic and durable. The commit only replaces the version that was copied; when another
+    /// write lands in between, the copy is redone on the new version. Returns false when the key does not exist.
+    /// </summary>
+    public async Task<bool> ReplaceTagsAsync(Bucket bucket, string key, IReadOnlyList<KeyValuePair<string, string>> tags, CancellationToken cancellationToken)
+    {
+        for (var attempt = 0; ; attempt++)
+        {
+            using var source = OpenObject(bucket, key);
+            if (source is null)
+            {
+                return false;
+            }
+
+            var copied = ObjectEntry.Of(source.Info);
+            await using var pending = BeginWrite(computeMd5: false);
+            await source.CopyToAsync(pending, 0, source.Info.Size, cancellationToken);
+            if (TryCommitObject(bucket, pending, source.Info with { Tags = tags }, current => SameVersion(current, copied)) is not null)
+            {
+                return true;
+            }
+
+            if (attempt == 8)
+            {
+                throw new S3Exception(409, "OperationAborted", $"'{key}' kept changing while its tags were replaced; try again.");
+            }
+        }
+    }
+
+    // The index holds the commit time at full precision, the object file in milliseconds.
+    private static bool SameVersion(ObjectEntry? current, ObjectEntry copied) =>
+        current is not null && current.ETag == copied.ETag && current.Size == copied.Size
+        && current.LastModified.ToUnixTimeMilliseconds() == copied.LastModified.ToUnixTimeMilliseconds();
 
     public bool DeleteObject(Bucket bucket, string key)
     {
@@ -366,13 +409,13 @@ internal sealed class ObjectStore
         }
     }
 
-    public Upload CreateUpload(Bucket bucket, string key, string contentType, IReadOnlyList<KeyValuePair<string, string>> headers, IReadOnlyList<KeyValuePair<string, string>> metadata)
+    public Upload CreateUpload(Bucket bucket, string key, string contentType, IReadOnlyList<KeyValuePair<string, string>> headers, IReadOnlyList<KeyValuePair<string, string>> metadata, IReadOnlyList<KeyValuePair<string, string>> tags)
     {
         var id = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
-        var upload = new Upload(id, key, _options.TimeProvider.GetUtcNow(), contentType, headers, metadata);
+        var upload = new Upload(id, key, _options.TimeProvider.GetUtcNow(), contentType, headers, metadata, tags);
         var staging = NewTempPath();
         Directory.CreateDirectory(staging);
-        WriteSmallFile(Path.Combine(staging, "upload"), ObjectFile.EncodeTrailer(new ObjectInfo(key, 0, string.Empty, upload.Initiated, contentType, headers, metadata)));
+        WriteSmallFile(Path.Combine(staging, "upload"), ObjectFile.EncodeTrailer(new ObjectInfo(key, 0, string.Empty, upload.Initiated, contentType, headers, metadata, tags)));
         SyncDirectory(staging);
         var uploads = Path.Combine(bucket.Directory, "uploads");
         lock (bucket.Sync)
@@ -406,7 +449,7 @@ internal sealed class ObjectStore
     public string CommitPart(Bucket bucket, Upload upload, int partNumber, PendingObject pending)
     {
         var etag = pending.Md5Hex();
-        var temp = pending.Finish(new ObjectInfo(upload.Key, pending.Length, etag, _options.TimeProvider.GetUtcNow(), string.Empty, [], []));
+        var temp = pending.Finish(new ObjectInfo(upload.Key, pending.Length, etag, _options.TimeProvider.GetUtcNow(), string.Empty, [], [], []));
         var dir = Path.Combine(bucket.Directory, "uploads", upload.Id);
         lock (bucket.Sync)
         {
@@ -523,7 +566,7 @@ internal sealed class ObjectStore
             }
 
             var etag = Convert.ToHexStringLower(MD5.HashData(partHashes)) + "-" + chosen.Count.ToString(CultureInfo.InvariantCulture);
-            var info = new ObjectInfo(upload.Key, pending.Length, etag, _options.TimeProvider.GetUtcNow(), upload.ContentType, upload.Headers, upload.Metadata);
+            var info = new ObjectInfo(upload.Key, pending.Length, etag, _options.TimeProvider.GetUtcNow(), upload.ContentType, upload.Headers, upload.Metadata, upload.Tags);
             lock (bucket.Sync)
             {
                 if (!bucket.Uploads.ContainsKey(upload.Id))

@@ -21,12 +21,19 @@ internal sealed partial class S3Handler
             throw Unsupported(request, "/", s_noParams);
         }
 
-        Authorize(request, null, null, isWrite: false);
+        // A scoped credential (a function's key) sees the buckets it may read at bucket level (HeadBucket), not the
+        // node's other buckets: their names belong to other functions.
+        var visible = request.Auth.Credential.Authorize;
         var xml = new S3Xml("ListAllMyBucketsResult")
             .Open("Owner").Element("ID", OwnerId).Element("DisplayName", OwnerId).Close("Owner")
             .Open("Buckets");
         foreach (var bucket in _store.ListBuckets())
         {
+            if (visible is not null && !visible(new StoreRequestScope(bucket.Name, null, IsWrite: false)))
+            {
+                continue;
+            }
+
             xml.Open("Bucket").Element("Name", bucket.Name).Element("CreationDate", bucket.Created).Close("Bucket");
         }
 
@@ -182,7 +189,7 @@ internal sealed partial class S3Handler
                 xml.Open("Owner").Element("ID", OwnerId).Element("DisplayName", OwnerId).Close("Owner");
             }
 
-            xml.Element("StorageClass", "STANDARD").Close("Contents");
+            xml.Element("StorageClass", entry.StorageClass).Close("Contents");
         }
 
         foreach (var common in page.CommonPrefixes)

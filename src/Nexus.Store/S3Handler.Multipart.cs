@@ -13,8 +13,8 @@ internal sealed partial class S3Handler
     {
         Authorize(request, request.Bucket, request.Key, isWrite: true);
         var bucket = _store.GetBucket(request.Bucket);
-        var (contentType, headers, metadata) = ReadObjectHeaders(request.Request);
-        var upload = _store.CreateUpload(bucket, request.Key, contentType, headers, metadata);
+        var (contentType, headers, metadata, tags) = ReadObjectHeaders(request.Request);
+        var upload = _store.CreateUpload(bucket, request.Key, contentType, headers, metadata, tags);
         await WriteXmlAsync(request, new S3Xml("InitiateMultipartUploadResult")
             .Element("Bucket", request.Bucket).Element("Key", request.Key).Element("UploadId", upload.Id)
             .Finish("InitiateMultipartUploadResult"));

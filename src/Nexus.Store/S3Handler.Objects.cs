@@ -28,6 +28,12 @@ internal sealed partial class S3Handler
     {
         var method = request.Request.Method;
         var query = request.Query;
+        if (query.ContainsKey("tagging"))
+        {
+            await TaggingAsync(request);
+            return;
+        }
+
         if (HttpMethods.IsGet(method))
         {
             if (query.ContainsKey("uploadId"))
@@ -110,10 +116,10 @@ internal sealed partial class S3Handler
     {
         Authorize(request, request.Bucket, request.Key, isWrite: true);
         var bucket = _store.GetBucket(request.Bucket);
-        var (contentType, headers, metadata) = ReadObjectHeaders(request.Request);
+        var (contentType, headers, metadata, tags) = ReadObjectHeaders(request.Request);
         await using var pending = _store.BeginWrite();
         await ReceiveBodyAsync(request, pending.WriteAsync, pending.Md5Hex);
-        var info = new ObjectInfo(request.Key, pending.Length, pending.Md5Hex(), _options.TimeProvider.GetUtcNow(), contentType, headers, metadata);
+        var info = new ObjectInfo(request.Key, pending.Length, pending.Md5Hex(), _options.TimeProvider.GetUtcNow(), contentType, headers, metadata, tags);
         var ifMatch = request.Request.Headers.IfMatch;
         var ifNoneMatch = request.Request.Headers.IfNoneMatch;
         Func<ObjectEntry?, bool>? precondition = StringValues.IsNullOrEmpty(ifMatch) && StringValues.IsNullOrEmpty(ifNoneMatch)
@@ -122,11 +128,22 @@ internal sealed partial class S3Handler
                 && (StringValues.IsNullOrEmpty(ifNoneMatch) || current is null || !ETagMatches(ifNoneMatch, current.ETag));
         var entry = _store.CommitObject(bucket, pending, info, precondition);
         request.Response.Headers.ETag = Quote(entry.ETag);
+        WriteStorageOptions(request.Response, info);
+    }
+
+    /// <summary>S3 echoes the encryption of a write (GET and HEAD report it with the storage class, as stored headers).</summary>
+    private static void WriteStorageOptions(HttpResponse response, ObjectInfo info)
+    {
+        if (info.StoredHeader(EncryptionHeader) is { } encryption)
+        {
+            response.Headers[EncryptionHeader] = encryption;
+        }
     }
 
     private async Task GetObjectAsync(S3Request request, bool head)
     {
         Authorize(request, request.Bucket, request.Key, isWrite: false);
+        RefuseCustomerKeys(request.Request.Headers);
         var bucket = _store.GetBucket(request.Bucket);
         using var stored = _store.OpenObject(bucket, request.Key) ?? throw S3Errors.NoSuchKey(request.Key);
         var info = stored.Info;
@@ -165,6 +182,11 @@ internal sealed partial class S3Handler
         foreach (var (name, value) in info.Metadata)
         {
             response.Headers[name] = value;
+        }
+
+        if (info.Tags.Count > 0)
+        {
+            response.Headers["x-amz-tagging-count"] = info.Tags.Count.ToString(CultureInfo.InvariantCulture);
         }
 
         foreach (var (queryName, header) in s_responseOverrides)
@@ -274,13 +296,22 @@ internal sealed partial class S3Handler
         var bucket = _store.GetBucket(request.Bucket);
         using var source = _store.OpenObject(sourceBucket, sourceKey) ?? throw S3Errors.NoSuchKey(sourceKey);
         CheckCopySourceConditions(request, source.Info);
+        var requested = ReadObjectHeaders(request.Request);
         var (contentType, headers, metadata) = replace
-            ? ReadObjectHeaders(request.Request)
-            : (source.Info.ContentType, source.Info.Headers.ToList(), source.Info.Metadata.ToList());
+            ? (requested.ContentType, requested.Headers, requested.Metadata)
+            : (source.Info.ContentType, source.Info.Headers.Where(h => !IsStorageOption(h.Key)).Concat(requested.Headers.Where(h => IsStorageOption(h.Key))).ToList(), source.Info.Metadata.ToList());
+        var tagging = request.Request.Headers["x-amz-tagging-directive"].ToString();
+        if (tagging.Length > 0 && tagging is not ("COPY" or "REPLACE"))
+        {
+            throw S3Errors.InvalidArgument($"Unknown tagging directive '{tagging}'; use COPY or REPLACE.");
+        }
+
+        var tags = tagging == "REPLACE" ? requested.Tags : source.Info.Tags;
         await using var pending = _store.BeginWrite();
         await source.CopyToAsync(pending, 0, source.Info.Size, request.Aborted);
-        var info = new ObjectInfo(request.Key, pending.Length, pending.Md5Hex(), _options.TimeProvider.GetUtcNow(), contentType, headers, metadata);
+        var info = new ObjectInfo(request.Key, pending.Length, pending.Md5Hex(), _options.TimeProvider.GetUtcNow(), contentType, headers, metadata, tags);
         var entry = _store.CommitObject(bucket, pending, info);
+        WriteStorageOptions(request.Response, info);
         await WriteXmlAsync(request, new S3Xml("CopyObjectResult").Element("LastModified", entry.LastModified).Element("ETag", Quote(entry.ETag)).Finish("CopyObjectResult"));
     }
 

@@ -379,8 +379,8 @@ internal sealed partial class S3Handler
         return memory;
     }
 
-    /// <summary>Content-Type, standard headers and x-amz-meta-* from the request, as they will be stored.</summary>
-    private static (string ContentType, List<KeyValuePair<string, string>> Headers, List<KeyValuePair<string, string>> Metadata) ReadObjectHeaders(HttpRequest request)
+    /// <summary>Content-Type, standard headers, storage options, x-amz-meta-* and x-amz-tagging from the request, as they will be stored.</summary>
+    private static (string ContentType, List<KeyValuePair<string, string>> Headers, List<KeyValuePair<string, string>> Metadata, List<KeyValuePair<string, string>> Tags) ReadObjectHeaders(HttpRequest request)
     {
         var contentType = request.ContentType;
         var headers = new List<KeyValuePair<string, string>>();
@@ -397,6 +397,8 @@ internal sealed partial class S3Handler
                 headers.Add(new(name, value));
             }
         }
+
+        AddStorageOptions(request.Headers, headers);
 
         var metadata = new List<KeyValuePair<string, string>>();
         var size = 0;
@@ -417,7 +419,7 @@ internal sealed partial class S3Handler
         }
 
         metadata.Sort((a, b) => string.CompareOrdinal(a.Key, b.Key));
-        return (string.IsNullOrEmpty(contentType) ? "binary/octet-stream" : contentType, headers, metadata);
+        return (string.IsNullOrEmpty(contentType) ? "binary/octet-stream" : contentType, headers, metadata, RequestedTags(request));
     }
 
     private static string Quote(string etag) => "\"" + etag + "\"";

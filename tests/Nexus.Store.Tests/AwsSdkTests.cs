@@ -308,6 +308,45 @@ public sealed class AwsSdkTests : IClassFixture<StoreFixture>
     }
 
     [Fact]
+    public async Task TagsAreStoredWithTheObjectWithinS3Limits()
+    {
+        using var client = _store.Client();
+        var bucket = await NewBucketAsync(client);
+        var put = new PutObjectRequest { BucketName = bucket, Key = "t", ContentBody = "tagged", TagSet = [new Tag { Key = "team", Value = "data ü" }] };
+        await client.PutObjectAsync(put);
+        var tags = await client.GetObjectTaggingAsync(new GetObjectTaggingRequest { BucketName = bucket, Key = "t" });
+        Assert.Equal([("team", "data ü")], tags.Tagging.Select(t => (t.Key, t.Value)));
+        using (var get = await client.GetObjectAsync(bucket, "t"))
+        {
+            Assert.Equal(1, get.TagCount);
+        }
+
+        var ten = Enumerable.Range(0, 10).Select(i => new Tag { Key = new string('k', 127) + i, Value = new string('v', 256) }).ToList();
+        await client.PutObjectTaggingAsync(new PutObjectTaggingRequest { BucketName = bucket, Key = "t", Tagging = new Tagging { TagSet = ten } });
+        tags = await client.GetObjectTaggingAsync(new GetObjectTaggingRequest { BucketName = bucket, Key = "t" });
+        Assert.Equal(10, tags.Tagging.Count);
+        using (var get = await client.GetObjectAsync(bucket, "t"))
+        {
+            Assert.Equal("tagged", await new StreamReader(get.ResponseStream).ReadToEndAsync());
+        }
+
+        async Task<string> Refused(List<Tag> set) =>
+            (await Assert.ThrowsAnyAsync<AmazonS3Exception>(() => client.PutObjectTaggingAsync(new PutObjectTaggingRequest { BucketName = bucket, Key = "t", Tagging = new Tagging { TagSet = set } }))).ErrorCode;
+
+        Assert.Equal("BadRequest", await Refused([.. ten, new Tag { Key = "eleventh", Value = "x" }]));
+        Assert.Equal("InvalidTag", await Refused([new Tag { Key = new string('k', 129), Value = "x" }]));
+        Assert.Equal("InvalidTag", await Refused([new Tag { Key = "k", Value = new string('v', 257) }]));
+        Assert.Equal("InvalidTag", await Refused([new Tag { Key = "k", Value = "1" }, new Tag { Key = "k", Value = "2" }]));
+        Assert.Equal("InvalidTag", await Refused([new Tag { Key = "bad<char>", Value = "1" }]));
+        Assert.Equal(10, (await client.GetObjectTaggingAsync(new GetObjectTaggingRequest { BucketName = bucket, Key = "t" })).Tagging.Count);
+
+        await client.DeleteObjectTaggingAsync(new DeleteObjectTaggingRequest { BucketName = bucket, Key = "t" });
+        Assert.Empty((await client.GetObjectTaggingAsync(new GetObjectTaggingRequest { BucketName = bucket, Key = "t" })).Tagging ?? []);
+        var missing = await Assert.ThrowsAnyAsync<AmazonS3Exception>(() => client.GetObjectTaggingAsync(new GetObjectTaggingRequest { BucketName = bucket, Key = "absent" }));
+        Assert.Equal("NoSuchKey", missing.ErrorCode);
+    }
+
+    [Fact]
     public async Task WrongSecretUnknownKeyAndScopedCredentialAreRefused()
     {
         using var admin = _store.Client();
@@ -339,6 +378,10 @@ public sealed class AwsSdkTests : IClassFixture<StoreFixture>
         Assert.Contains(listed.S3Objects, o => o.Key == "allowed/ok");
         var deniedList = await Assert.ThrowsAnyAsync<AmazonS3Exception>(() => scoped.ListObjectsV2Async(new ListObjectsV2Request { BucketName = StoreFixture.ScopedBucket }));
         Assert.Equal("AccessDenied", deniedList.ErrorCode);
+
+        // ListBuckets shows a scoped credential only the buckets it may see, not the node's others.
+        var buckets = ((await scoped.ListBucketsAsync()).Buckets ?? []).Select(b => b.BucketName).ToList();
+        Assert.DoesNotContain(buckets, b => b.StartsWith(StoreFixture.ScopedBucket + "-", StringComparison.Ordinal));
 
         // A removed credential stops working at once.
         _store.Credentials.Add(new StoreCredential("AKIDTEMPORARY", "temp-secret"));

@@ -64,7 +64,7 @@ public sealed class DurabilityTests : IAsyncLifetime
             await client.PutBucketAsync("restart");
             foreach (var key in new[] { "b", "a", "c/d" })
             {
-                var put = new PutObjectRequest { BucketName = "restart", Key = key, ContentBody = key, ContentType = "text/x-" + key.Replace('/', '-') };
+                var put = new PutObjectRequest { BucketName = "restart", Key = key, ContentBody = key, ContentType = "text/x-" + key.Replace('/', '-'), TagSet = [new Tag { Key = "k", Value = key }] };
                 put.Metadata.Add("k", key);
                 await client.PutObjectAsync(put);
             }
@@ -83,6 +83,8 @@ public sealed class DurabilityTests : IAsyncLifetime
             var head = await client.GetObjectMetadataAsync("restart", "c/d");
             Assert.Equal("text/x-c-d", head.Headers.ContentType);
             Assert.Equal("c/d", head.Metadata["k"]);
+            var tags = await client.GetObjectTaggingAsync(new GetObjectTaggingRequest { BucketName = "restart", Key = "c/d" });
+            Assert.Equal([("k", "c/d")], tags.Tagging.Select(t => (t.Key, t.Value)));
             var parts = await client.ListPartsAsync(new ListPartsRequest { BucketName = "restart", Key = "pending", UploadId = uploadId });
             Assert.Equal(3, parts.Parts.Single().Size);
             await client.CompleteMultipartUploadAsync(new CompleteMultipartUploadRequest { BucketName = "restart", Key = "pending", UploadId = uploadId, PartETags = [new PartETag(1, parts.Parts[0].ETag)] });

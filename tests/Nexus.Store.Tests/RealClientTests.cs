@@ -113,6 +113,16 @@ public sealed class RealClientTests : IClassFixture<StoreFixture>
             var objects = await Aws("s3api", "list-objects-v2", "--bucket", bucket, "--prefix", "data/", "--delimiter", "/");
             Assert.Contains("data/small name.txt", objects, StringComparison.Ordinal);
 
+            await Aws("s3api", "put-object-tagging", "--bucket", bucket, "--key", "data/big.bin", "--tagging", "TagSet=[{Key=stage,Value=cli}]");
+            Assert.Contains("\"cli\"", await Aws("s3api", "get-object-tagging", "--bucket", bucket, "--key", "data/big.bin"), StringComparison.Ordinal);
+            await Aws("s3api", "put-object", "--bucket", bucket, "--key", "data/cls", "--body", small, "--storage-class", "STANDARD_IA", "--tagging", "a=1&b=2", "--cache-control", "no-store");
+            var cls = await Aws("s3api", "get-object", "--bucket", bucket, "--key", "data/cls", Path.Combine(home, "cls.out"));
+            Assert.Contains("\"StorageClass\": \"STANDARD_IA\"", cls, StringComparison.Ordinal);
+            Assert.Contains("\"TagCount\": 2", cls, StringComparison.Ordinal);
+            Assert.Contains("\"CacheControl\": \"no-store\"", cls, StringComparison.Ordinal);
+            await Aws("s3api", "delete-object-tagging", "--bucket", bucket, "--key", "data/big.bin");
+            Assert.Contains("\"TagSet\": []", await Aws("s3api", "get-object-tagging", "--bucket", bucket, "--key", "data/big.bin"), StringComparison.Ordinal);
+
             await Aws("s3", "rm", "--recursive", $"s3://{bucket}/data/");
             var empty = await Aws("s3api", "list-objects-v2", "--bucket", bucket);
             Assert.DoesNotContain("\"Key\"", empty, StringComparison.Ordinal);

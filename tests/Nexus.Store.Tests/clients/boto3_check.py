@@ -113,6 +113,68 @@ v4 = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1", aws_acce
 url = v4.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": odd}, ExpiresIn=300)
 check("presigned v4 get", urllib.request.urlopen(url).read(), b"hello boto3")
 
+# Tagging: on PUT, on its own, on multipart create and on copy; S3's limits with S3's error codes.
+s3.put_object(Bucket=bucket, Key="tagged", Body=b"t", Tagging="team=data&stage=raw%20in")
+check("tag count on get", s3.get_object(Bucket=bucket, Key="tagged")["TagCount"], 2)
+check("tags from put", s3.get_object_tagging(Bucket=bucket, Key="tagged")["TagSet"],
+      [{"Key": "team", "Value": "data"}, {"Key": "stage", "Value": "raw in"}])
+before = s3.head_object(Bucket=bucket, Key="tagged")
+s3.put_object_tagging(Bucket=bucket, Key="tagged", Tagging={"TagSet": [{"Key": "k", "Value": "v" * 256}]})
+after = s3.head_object(Bucket=bucket, Key="tagged")
+check("tagging keeps etag and date", (after["ETag"], after["LastModified"]), (before["ETag"], before["LastModified"]))
+check("put_object_tagging", s3.get_object_tagging(Bucket=bucket, Key="tagged")["TagSet"], [{"Key": "k", "Value": "v" * 256}])
+check("delete_object_tagging status", s3.delete_object_tagging(Bucket=bucket, Key="tagged")["ResponseMetadata"]["HTTPStatusCode"], 204)
+check("tags deleted", s3.get_object_tagging(Bucket=bucket, Key="tagged")["TagSet"], [])
+check("no tag count", "TagCount" in s3.get_object(Bucket=bucket, Key="tagged"), False)
+eleven = {"TagSet": [{"Key": f"k{i}", "Value": "v"} for i in range(11)]}
+check("11 tags", error_code(lambda: s3.put_object_tagging(Bucket=bucket, Key="tagged", Tagging=eleven)), "BadRequest")
+check("11 tags on put", error_code(lambda: s3.put_object(Bucket=bucket, Key="tagged2", Body=b"x", Tagging="&".join(f"k{i}=v" for i in range(11)))), "BadRequest")
+check("tag key 129", error_code(lambda: s3.put_object_tagging(Bucket=bucket, Key="tagged", Tagging={"TagSet": [{"Key": "k" * 129, "Value": ""}]})), "InvalidTag")
+check("tag value 257", error_code(lambda: s3.put_object_tagging(Bucket=bucket, Key="tagged", Tagging={"TagSet": [{"Key": "k", "Value": "v" * 257}]})), "InvalidTag")
+check("duplicate tag", error_code(lambda: s3.put_object(Bucket=bucket, Key="tagged2", Body=b"x", Tagging="a=1&a=2")), "InvalidTag")
+check("aws: tag", error_code(lambda: s3.put_object(Bucket=bucket, Key="tagged2", Body=b"x", Tagging="aws:x=1")), "InvalidTag")
+check("tagging missing key", error_code(lambda: s3.get_object_tagging(Bucket=bucket, Key="nope")), "NoSuchKey")
+check("tagging missing key put", error_code(lambda: s3.put_object_tagging(Bucket=bucket, Key="nope", Tagging={"TagSet": []})), "NoSuchKey")
+s3.put_object_tagging(Bucket=bucket, Key="tagged", Tagging={"TagSet": [{"Key": "src", "Value": "1"}]})
+s3.copy_object(Bucket=bucket, Key="tag-copy", CopySource={"Bucket": bucket, "Key": "tagged"})
+check("copy keeps tags", s3.get_object_tagging(Bucket=bucket, Key="tag-copy")["TagSet"], [{"Key": "src", "Value": "1"}])
+s3.copy_object(Bucket=bucket, Key="tag-copy", CopySource={"Bucket": bucket, "Key": "tagged"}, TaggingDirective="REPLACE", Tagging="dst=2")
+check("copy replaces tags", s3.get_object_tagging(Bucket=bucket, Key="tag-copy")["TagSet"], [{"Key": "dst", "Value": "2"}])
+mpu = s3.create_multipart_upload(Bucket=bucket, Key="mpu-tagged", Tagging="via=mpu", StorageClass="STANDARD_IA")
+e1 = s3.upload_part(Bucket=bucket, Key="mpu-tagged", UploadId=mpu["UploadId"], PartNumber=1, Body=b"only part")["ETag"]
+s3.complete_multipart_upload(Bucket=bucket, Key="mpu-tagged", UploadId=mpu["UploadId"], MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": e1}]})
+check("multipart tags", s3.get_object_tagging(Bucket=bucket, Key="mpu-tagged")["TagSet"], [{"Key": "via", "Value": "mpu"}])
+check("multipart storage class", s3.head_object(Bucket=bucket, Key="mpu-tagged")["StorageClass"], "STANDARD_IA")
+
+# Stored headers, storage class, SSE-S3, ContentMD5, conditional GETs, response overrides, ExpectedBucketOwner.
+import base64
+import datetime
+put = s3.put_object(Bucket=bucket, Key="headers", Body=b"<p>hi</p>", ContentType="text/html", CacheControl="max-age=60",
+                    ContentEncoding="identity", ContentDisposition='attachment; filename="a.html"', ContentLanguage="en",
+                    StorageClass="REDUCED_REDUNDANCY", ServerSideEncryption="AES256", ExpectedBucketOwner="123456789012",
+                    ContentMD5=base64.b64encode(hashlib.md5(b"<p>hi</p>").digest()).decode())
+check("put echoes SSE", put["ServerSideEncryption"], "AES256")
+head = s3.head_object(Bucket=bucket, Key="headers")
+check("stored headers", {k: head.get(k) for k in ("CacheControl", "ContentEncoding", "ContentDisposition", "ContentLanguage", "StorageClass", "ServerSideEncryption")},
+      {"CacheControl": "max-age=60", "ContentEncoding": "identity", "ContentDisposition": 'attachment; filename="a.html"',
+       "ContentLanguage": "en", "StorageClass": "REDUCED_REDUNDANCY", "ServerSideEncryption": "AES256"})
+listed = s3.list_objects_v2(Bucket=bucket, Prefix="headers")["Contents"][0]
+check("listed storage class", listed["StorageClass"], "REDUCED_REDUNDANCY")
+check("bad digest", error_code(lambda: s3.put_object(Bucket=bucket, Key="headers2", Body=b"x", ContentMD5=base64.b64encode(hashlib.md5(b"y").digest()).decode())), "BadDigest")
+check("bad storage class", error_code(lambda: s3.put_object(Bucket=bucket, Key="headers2", Body=b"x", StorageClass="CHEAP")), "InvalidStorageClass")
+check("kms refused", error_code(lambda: s3.put_object(Bucket=bucket, Key="headers2", Body=b"x", ServerSideEncryption="aws:kms")), "NotImplemented")
+modified = head["LastModified"]
+check("if-modified-since", error_code(lambda: s3.get_object(Bucket=bucket, Key="headers", IfModifiedSince=modified)), "304")
+check("if-modified-since older", s3.get_object(Bucket=bucket, Key="headers", IfModifiedSince=modified - datetime.timedelta(days=1))["Body"].read(), b"<p>hi</p>")
+check("if-unmodified-since", error_code(lambda: s3.get_object(Bucket=bucket, Key="headers", IfUnmodifiedSince=modified - datetime.timedelta(days=1))), "PreconditionFailed")
+overridden = s3.get_object(Bucket=bucket, Key="headers", ResponseContentType="application/json", ResponseCacheControl="no-cache",
+                           ResponseContentDisposition="inline", ExpectedBucketOwner="123456789012")
+check("response overrides", (overridden["ContentType"], overridden["CacheControl"], overridden["ContentDisposition"]), ("application/json", "no-cache", "inline"))
+check("head_bucket owner", s3.head_bucket(Bucket=bucket, ExpectedBucketOwner="123456789012")["ResponseMetadata"]["HTTPStatusCode"], 200)
+check("head_bucket missing", error_code(lambda: s3.head_bucket(Bucket=bucket + "-missing")), "404")
+check("list_buckets", bucket in [b["Name"] for b in s3.list_buckets()["Buckets"]], True)
+check("create existing bucket", error_code(lambda: s3.create_bucket(Bucket=bucket)), "BucketAlreadyOwnedByYou")
+
 check("wrong secret", error_code(lambda: client("wrong-secret").list_buckets()), "SignatureDoesNotMatch")
 check("bucket not empty", error_code(lambda: s3.delete_bucket(Bucket=bucket)), "BucketNotEmpty")
 check("invalid bucket name", error_code(lambda: s3.create_bucket(Bucket="no_underscores")), "InvalidBucketName")

@@ -1,0 +1,113 @@
+// Copyright (c) Nexus contributors.
+// Licensed under the MIT license.
+
+using Microsoft.AspNetCore.Http;
+
+namespace Nexus.Store;
+
+/// <summary>Object tagging (GET/PUT/DELETE ?tagging) and the storage-class and encryption headers of a write.</summary>
+internal sealed partial class S3Handler
+{
+    internal const string StorageClassHeader = "x-amz-storage-class";
+    private const string EncryptionHeader = "x-amz-server-side-encryption";
+
+    /// <summary>The storage classes whose objects are readable at once; the archive classes need a restore S3-side.</summary>
+    private static readonly HashSet<string> s_storageClasses = ["STANDARD", "REDUCED_REDUNDANCY", "STANDARD_IA", "ONEZONE_IA", "INTELLIGENT_TIERING", "GLACIER_IR"];
+    private static readonly HashSet<string> s_archiveClasses = ["GLACIER", "DEEP_ARCHIVE", "OUTPOSTS", "SNOW", "EXPRESS_ONEZONE"];
+
+    private async Task TaggingAsync(S3Request request)
+    {
+        var method = request.Request.Method;
+        var bucket = _store.GetBucket(request.Bucket);
+        if (HttpMethods.IsGet(method))
+        {
+            Authorize(request, request.Bucket, request.Key, isWrite: false);
+            using var stored = _store.OpenObject(bucket, request.Key) ?? throw S3Errors.NoSuchKey(request.Key);
+            await WriteXmlAsync(request, ObjectTags.ToDocument(stored.Info.Tags));
+            return;
+        }
+
+        if (HttpMethods.IsPut(method) || HttpMethods.IsDelete(method))
+        {
+            Authorize(request, request.Bucket, request.Key, isWrite: true);
+            List<KeyValuePair<string, string>> tags = [];
+            if (HttpMethods.IsPut(method))
+            {
+                using var body = await ReceiveSmallBodyAsync(request, "PutObjectTagging");
+                tags = ObjectTags.ParseDocument(await S3Xml.ReadAsync(body, MaxXmlBody, "PutObjectTagging", request.Aborted));
+            }
+
+            if (!await _store.ReplaceTagsAsync(bucket, request.Key, tags, request.Aborted))
+            {
+                throw S3Errors.NoSuchKey(request.Key);
+            }
+
+            request.Response.StatusCode = HttpMethods.IsPut(method) ? StatusCodes.Status200OK : StatusCodes.Status204NoContent;
+            return;
+        }
+
+        throw Unsupported(request, "/" + request.Bucket + "/key", s_getObjectParams);
+    }
+
+    /// <summary>The tag set a write asks for in x-amz-tagging (empty when the header is absent).</summary>
+    private static List<KeyValuePair<string, string>> RequestedTags(HttpRequest request)
+    {
+        var header = request.Headers[ObjectTags.Header].ToString();
+        return header.Length == 0 ? [] : ObjectTags.ParseHeader(header);
+    }
+
+    /// <summary>
+    /// x-amz-storage-class and x-amz-server-side-encryption of a write, validated, as headers to store. STANDARD is not
+    /// stored (S3 does not report it on GET/HEAD). SSE-S3 (AES256) is recorded and reported; the store does not encrypt
+    /// at rest itself (that is the data directory's file system's job). SSE-KMS and SSE-C need keys the store does not
+    /// hold and are refused rather than silently ignored.
+    /// </summary>
+    private static void AddStorageOptions(IHeaderDictionary headers, List<KeyValuePair<string, string>> stored)
+    {
+        var storageClass = headers[StorageClassHeader].ToString();
+        if (storageClass.Length > 0 && storageClass != "STANDARD")
+        {
+            if (s_archiveClasses.Contains(storageClass))
+            {
+                throw S3Errors.NotImplemented($"{StorageClassHeader}: {storageClass} (archive and special storage classes)");
+            }
+
+            if (!s_storageClasses.Contains(storageClass))
+            {
+                throw new S3Exception(400, "InvalidStorageClass", $"The storage class you specified is not valid: '{storageClass}'.");
+            }
+
+            stored.Add(new(StorageClassHeader, storageClass));
+        }
+
+        var encryption = headers[EncryptionHeader].ToString();
+        if (encryption.Length > 0)
+        {
+            if (encryption is "aws:kms" or "aws:kms:dsse")
+            {
+                throw S3Errors.NotImplemented($"{EncryptionHeader}: {encryption} (the store has no KMS)");
+            }
+
+            if (encryption != "AES256")
+            {
+                throw S3Errors.InvalidArgument($"The encryption method specified is not supported: '{encryption}'; use AES256.");
+            }
+
+            stored.Add(new(EncryptionHeader, encryption));
+        }
+
+        RefuseCustomerKeys(headers);
+    }
+
+    /// <summary>SSE-C: the object would have to be encrypted with the client's key, which the store cannot do.</summary>
+    private static void RefuseCustomerKeys(IHeaderDictionary headers)
+    {
+        if (headers.ContainsKey("x-amz-server-side-encryption-customer-algorithm"))
+        {
+            throw S3Errors.NotImplemented("x-amz-server-side-encryption-customer-algorithm (SSE-C)");
+        }
+    }
+
+    private static bool IsStorageOption(string header) =>
+        header.Equals(StorageClassHeader, StringComparison.OrdinalIgnoreCase) || header.Equals(EncryptionHeader, StringComparison.OrdinalIgnoreCase);
+}
