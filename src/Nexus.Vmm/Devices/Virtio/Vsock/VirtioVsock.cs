@@ -242,21 +242,18 @@ public sealed class VirtioVsock : IVirtioDevice, IDisposable
         Span<byte> raw = stackalloc byte[VsockHeader.Size];
         chain.ReadReadable(memory, 0, raw);
         var header = VsockHeader.Read(raw);
-        if (header.SrcCid != GuestCid || header.DstCid != VsockHeader.HostCid)
+        switch (header.Check(GuestCid, chain.ReadableLength, MaxPayload))
         {
-            DroppedPackets++;
-            return;
-        }
+            case VsockPacketCheck.NotForHost:
+                DroppedPackets++;
+                return;
+            case VsockPacketCheck.Malformed:
+                if (header.Op != VsockOp.Rst)
+                {
+                    Kill(header.DstPort, header.SrcPort);
+                }
 
-        if (header.Type != VsockHeader.TypeStream || header.Len > MaxPayload || header.Len > chain.ReadableLength - VsockHeader.Size
-            || header.Op is < VsockOp.Request or > VsockOp.CreditRequest)
-        {
-            if (header.Op != VsockOp.Rst)
-            {
-                Kill(header.DstPort, header.SrcPort);
-            }
-
-            return;
+                return;
         }
 
         var connection = _connections.GetValueOrDefault((header.DstPort, header.SrcPort));

@@ -17,6 +17,19 @@ public enum VsockOp : ushort
     CreditRequest = 7,
 }
 
+/// <summary>What a guest packet's header says about the packet, before any connection state is looked at.</summary>
+public enum VsockPacketCheck
+{
+    /// <summary>Addressed from our guest to the host, a stream packet, a known op, a payload the chain holds.</summary>
+    Valid,
+
+    /// <summary>Not from this guest's CID or not to the host: dropped without an answer.</summary>
+    NotForHost,
+
+    /// <summary>Wrong type, unknown op, or a length past the cap or the chain: the pair is reset.</summary>
+    Malformed,
+}
+
 /// <summary>
 /// The 44-byte little-endian packet header (struct virtio_vsock_hdr). Read once from guest memory into this
 /// value, so the guest cannot change a field after it was checked.
@@ -41,6 +54,23 @@ public readonly record struct VsockHeader(
         BinaryPrimitives.ReadUInt32LittleEndian(b[32..]),
         BinaryPrimitives.ReadUInt32LittleEndian(b[36..]),
         BinaryPrimitives.ReadUInt32LittleEndian(b[40..]));
+
+    /// <summary>
+    /// Checks this header of a packet whose chain has <paramref name="chainReadable"/> device-readable bytes (at least
+    /// <see cref="Size"/>) against the guest's CID and the payload cap; every field the device later uses is covered.
+    /// </summary>
+    public VsockPacketCheck Check(ulong guestCid, ulong chainReadable, uint maxPayload)
+    {
+        if (SrcCid != guestCid || DstCid != HostCid)
+        {
+            return VsockPacketCheck.NotForHost;
+        }
+
+        return Type != TypeStream || Len > maxPayload || chainReadable < Size || Len > chainReadable - Size
+            || Op is < VsockOp.Request or > VsockOp.CreditRequest
+            ? VsockPacketCheck.Malformed
+            : VsockPacketCheck.Valid;
+    }
 
     public void Write(Span<byte> b)
     {
