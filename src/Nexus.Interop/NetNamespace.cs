@@ -50,9 +50,25 @@ public static unsafe partial class NetNamespace
 
         ArgumentOutOfRangeException.ThrowIfNegative(prefixLength);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(prefixLength, 32);
+        RunIn(netnsPath, () =>
+        {
+            Configure(interfaceName, address, prefixLength, routeTo, gateway);
+            return true;
+        });
+    }
+
+    /// <summary>
+    /// Runs <paramref name="work"/> on a thread of its own that has joined the network namespace at
+    /// <paramref name="netnsPath"/> (never the caller's own: that is refused), and returns its result. Sockets and
+    /// TAP devices it opens stay in that namespace after the thread went back.
+    /// </summary>
+    public static T RunIn<T>(string netnsPath, Func<T> work)
+    {
+        ArgumentNullException.ThrowIfNull(work);
         using var target = File.OpenHandle(netnsPath, FileMode.Open, FileAccess.Read);
         using var origin = File.OpenHandle("/proc/thread-self/ns/net", FileMode.Open, FileAccess.Read);
         ExceptionDispatchInfo? failure = null;
+        T result = default!;
 
         // A thread of its own, joined here: the namespace switch is never visible to pooled work.
         var thread = new Thread(() =>
@@ -63,17 +79,17 @@ public static unsafe partial class NetNamespace
                 Libc.Check(setns(target, CLONE_NEWNET), $"setns({netnsPath})");
                 try
                 {
-                    // Everything below acts on "the current netns"; never let it be the host's.
+                    // The work acts on "the current netns"; never let it be the caller's.
                     if (File.ResolveLinkTarget("/proc/thread-self/ns/net", returnFinalTarget: false)?.Name == before)
                     {
-                        throw new InvalidOperationException($"{netnsPath} is the host's own network namespace");
+                        throw new InvalidOperationException($"{netnsPath} is the caller's own network namespace");
                     }
 
-                    Configure(interfaceName, address, prefixLength, routeTo, gateway);
+                    result = work();
                 }
                 finally
                 {
-                    Libc.Check(setns(origin, CLONE_NEWNET), "setns(back to the host netns)");
+                    Libc.Check(setns(origin, CLONE_NEWNET), "setns(back to the original netns)");
                 }
             }
             catch (Exception e)
@@ -81,10 +97,11 @@ public static unsafe partial class NetNamespace
                 failure = ExceptionDispatchInfo.Capture(e);
             }
         })
-        { IsBackground = true, Name = "nexus-netns-config" };
+        { IsBackground = true, Name = "nexus-netns" };
         thread.Start();
         thread.Join();
         failure?.Throw();
+        return result;
     }
 
     private static void Configure(string interfaceName, IPAddress address, int prefixLength, IPAddress routeTo, IPAddress gateway)

@@ -39,9 +39,11 @@ public static class VmmCommands
         var timeout = new Option<double>("--timeout") { Description = "stop the VM after this many seconds (0: never)" };
         var vsock = new Option<string?>("--vsock") { Description = "attach virtio-vsock bridged to this Unix socket path (host connects and sends CONNECT <port>; guest port P reaches <path>_P)" };
         var cid = new Option<ulong>("--cid") { Description = "the guest's vsock CID (3 or more)", DefaultValueFactory = _ => 3 };
+        var net = new Option<string?>("--net") { Description = "attach virtio-net to this TAP interface (created, and removed on exit, when it does not exist)" };
+        var mac = new Option<string?>("--mac") { Description = "the guest's MAC for --net, e.g. 06:00:ac:10:00:02 (default: random, locally administered)" };
         var run = new Command("run", "Boot a kernel with a serial console on this terminal")
         {
-            kernel, rootfs, readOnly, mem, vcpus, cmdline, nexusRegion, vsock, cid, timeout,
+            kernel, rootfs, readOnly, mem, vcpus, cmdline, nexusRegion, net, mac, vsock, cid, timeout,
         };
         run.SetAction(parse =>
         {
@@ -50,6 +52,13 @@ public static class VmmCommands
             if (root is { Exists: false })
             {
                 Console.Error.WriteLine($"error: --rootfs {root.FullName}: file not found");
+                return 2;
+            }
+
+            byte[]? guestMac = null;
+            if (parse.GetValue(mac) is { } macText && !TryParseMac(macText, out guestMac))
+            {
+                Console.Error.WriteLine($"error: --mac {macText}: expected six hex bytes separated by ':'");
                 return 2;
             }
 
@@ -67,6 +76,7 @@ public static class VmmCommands
                 BootArgs = parse.GetValue(cmdline),
                 Drives = root is null ? [] : [new DriveConfig(root.FullName, parse.GetValue(readOnly))],
                 NexusRegionSize = parse.GetValue(nexusRegion) << 20,
+                Net = parse.GetValue(net) is { } tapName ? new NetConfig(tapName, guestMac) : null,
                 Vsock = parse.GetValue(vsock) is { } udsPath ? new VsockConfig(parse.GetValue(cid), Path.GetFullPath(udsPath)) : null,
                 ConsoleOutput = b =>
                 {
@@ -114,6 +124,27 @@ public static class VmmCommands
             }
         });
         return run;
+    }
+
+    /// <summary>Parses aa:bb:cc:dd:ee:ff.</summary>
+    internal static bool TryParseMac(string text, out byte[] mac)
+    {
+        mac = new byte[6];
+        var parts = text.Split(':');
+        if (parts.Length != 6)
+        {
+            return false;
+        }
+
+        for (var i = 0; i < 6; i++)
+        {
+            if (parts[i].Length != 2 || !byte.TryParse(parts[i], System.Globalization.NumberStyles.AllowHexSpecifier, System.Globalization.CultureInfo.InvariantCulture, out mac[i]))
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 
     /// <summary>Feeds this terminal's input to the guest's serial port, waiting while its FIFO is full.</summary>

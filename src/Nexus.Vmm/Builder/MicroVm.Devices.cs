@@ -7,6 +7,7 @@ using Nexus.Vmm.Arch.X64;
 using Nexus.Vmm.Devices.Nexus;
 using Nexus.Vmm.Devices.Virtio;
 using Nexus.Vmm.Devices.Virtio.Block;
+using Nexus.Vmm.Devices.Virtio.Net;
 using Nexus.Vmm.Devices.Virtio.Transport;
 using Nexus.Vmm.Devices.Virtio.Vsock;
 using Nexus.Vmm.VState;
@@ -23,7 +24,7 @@ public sealed partial class MicroVm
     /// <summary>The Nexus shared region, when configured.</summary>
     public NexusRegion? NexusRegion { get; private set; }
 
-    /// <summary>Legacy devices, then virtio-blk drives (root first) and vsock in slot order, then the Nexus region.</summary>
+    /// <summary>Legacy devices, then virtio-blk drives (root first), net and vsock in slot order (Firecracker's), then the Nexus region.</summary>
     private void AttachDevices(StringBuilder cmdline, SafeFd? nexusMemfd)
     {
         AttachLegacyDevices();
@@ -37,6 +38,24 @@ public sealed partial class MicroVm
             {
                 cmdline.Append(" root=/dev/vda ").Append(drive.ReadOnly ? "ro" : "rw");
             }
+        }
+
+        if (Config.Net is { } netConfig)
+        {
+            var tap = Tap.Open(netConfig.TapName, netConfig.NetnsPath);
+            VirtioNet net;
+            try
+            {
+                net = new VirtioNet(tap, netConfig.Mac ?? VirtioNet.RandomMac(), DeviceEvents);
+            }
+            catch
+            {
+                tap.Dispose();
+                throw;
+            }
+
+            _owned.Add(net);
+            net.Bind(AttachVirtio(net, cmdline));
         }
 
         if (Config.Vsock is { } vsockConfig)

@@ -3,6 +3,7 @@
 
 using Nexus.Interop;
 using Nexus.Vmm.Arch.X64;
+using Nexus.Vmm.Devices.Virtio.Net;
 using Nexus.Vmm.Devices.Virtio.Transport;
 using Nexus.Vmm.Devices.Virtio.Vsock;
 using Nexus.Vmm.Snapshot;
@@ -26,6 +27,15 @@ public sealed class RestoreOptions
     /// when the snapshot has a vsock device.
     /// </summary>
     public string? VsockUdsPath { get; init; }
+
+    /// <summary>
+    /// The TAP the restored VM's virtio-net device attaches to (each restored VM needs its own). Required when the
+    /// snapshot has a network device; the guest keeps the MAC it was snapshotted with.
+    /// </summary>
+    public string? TapName { get; init; }
+
+    /// <summary>The network namespace to open <see cref="TapName"/> in; null: the VMM's own.</summary>
+    public string? NetnsPath { get; init; }
 
     /// <summary>Confine the vCPU and device threads with seccomp, as <see cref="VmConfig.Seccomp"/>.</summary>
     public bool Seccomp { get; init; } = true;
@@ -60,6 +70,7 @@ public sealed partial class MicroVm
             SoftwareKvm = SoftwareKvm,
             NexusRegionSize = Config.NexusRegionSize,
             VsockCid = Config.Vsock?.GuestCid,
+            NetMac = _transports.Select(t => t.Device).OfType<VirtioNet>().FirstOrDefault()?.Mac.ToArray(),
         };
         state.Drives.AddRange(Config.Drives.Select(d => (Path.GetFullPath(d.Path), d.ReadOnly)));
         var msrs = Kvm.MsrIndexList().Where(Msr.ShouldSave).ToArray();
@@ -112,6 +123,11 @@ public sealed partial class MicroVm
             throw new ArgumentException($"{statePath}: the snapshot has a vsock device; RestoreOptions.VsockUdsPath must name the socket path for the restored VM", nameof(options));
         }
 
+        if (state.NetMac is not null && options.TapName is null)
+        {
+            throw new ArgumentException($"{statePath}: the snapshot has a network device; RestoreOptions.TapName must name the TAP for the restored VM", nameof(options));
+        }
+
         var config = new VmConfig
         {
             KernelPath = statePath,
@@ -124,6 +140,7 @@ public sealed partial class MicroVm
             BootArgs = string.Empty,
             Seccomp = options.Seccomp,
             Vsock = state.VsockCid is { } cid ? new VsockConfig(cid, options.VsockUdsPath!) : null,
+            Net = state.NetMac is { } mac ? new NetConfig(options.TapName!, mac, options.NetnsPath) : null,
         };
         var ownsKvm = kvm is null;
         kvm ??= new KvmSystem();

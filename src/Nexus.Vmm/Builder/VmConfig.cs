@@ -9,6 +9,13 @@ public sealed record DriveConfig(string Path, bool ReadOnly = false);
 /// <summary>A virtio-vsock device: the guest's CID and the host Unix socket path it is bridged to (Firecracker's scheme).</summary>
 public sealed record VsockConfig(ulong GuestCid, string UdsPath);
 
+/// <summary>
+/// A virtio-net device on the TAP <paramref name="TapName"/> (created when it does not exist), opened in the network
+/// namespace at <paramref name="NetnsPath"/> or the VMM's own; <paramref name="Mac"/> is the guest's address (null: a
+/// random locally administered one).
+/// </summary>
+public sealed record NetConfig(string TapName, byte[]? Mac = null, string? NetnsPath = null);
+
 /// <summary>How the kernel is entered.</summary>
 public enum BootProtocol
 {
@@ -42,7 +49,10 @@ public sealed class VmConfig
 
     public IReadOnlyList<DriveConfig> Drives { get; init; } = [];
 
-    /// <summary>A virtio-vsock device after the drives, or none.</summary>
+    /// <summary>A virtio-net device after the drives, or none.</summary>
+    public NetConfig? Net { get; init; }
+
+    /// <summary>A virtio-vsock device after the drives and the network device, or none.</summary>
     public VsockConfig? Vsock { get; init; }
 
     /// <summary>Size of the Nexus shared region in bytes (0: none); a multiple of 4 KiB.</summary>

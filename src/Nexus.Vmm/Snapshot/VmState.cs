@@ -37,8 +37,8 @@ public sealed record MemoryRegionState(ulong GuestAddress, ulong Size, long File
 /// </summary>
 public sealed class VmState
 {
-    /// <summary>Version 2 added the vsock device (its guest CID); version 1 files are still read.</summary>
-    public const uint Version = 2;
+    /// <summary>Version 2 added the vsock device (its guest CID), version 3 the network device (its MAC); older files are still read.</summary>
+    public const uint Version = 3;
     private static readonly byte[] s_magic = "NXVMSNAP"u8.ToArray();
 
     public ulong MemoryMiB { get; set; }
@@ -49,6 +49,9 @@ public sealed class VmState
 
     /// <summary>The guest CID of the VM's vsock device, or null when it has none.</summary>
     public ulong? VsockCid { get; set; }
+
+    /// <summary>The guest MAC of the VM's virtio-net device, or null when it has none (the TAP is chosen at restore).</summary>
+    public byte[]? NetMac { get; set; }
 
     public List<(string Path, bool ReadOnly)> Drives { get; } = [];
 
@@ -74,6 +77,8 @@ public sealed class VmState
             w.Write(NexusRegionSize);
             w.Write(VsockCid.HasValue);
             w.Write(VsockCid ?? 0);
+            w.Write(NetMac is not null);
+            w.Write(NetMac ?? new byte[6]);
             w.Write(Drives.Count);
             foreach (var (p, ro) in Drives)
             {
@@ -152,9 +157,9 @@ public sealed class VmState
         using var r = new BinaryReader(new MemoryStream(content.ToArray()));
         r.ReadBytes(s_magic.Length);
         var version = r.ReadUInt32();
-        if (version is not (1 or Version))
+        if (version is < 1 or > Version)
         {
-            throw new InvalidDataException($"{path}: snapshot format version {version}; this VMM reads versions 1 and {Version}");
+            throw new InvalidDataException($"{path}: snapshot format version {version}; this VMM reads versions 1 to {Version}");
         }
 
         try
@@ -164,6 +169,12 @@ public sealed class VmState
             {
                 var (hasVsock, cid) = (r.ReadBoolean(), r.ReadUInt64());
                 state.VsockCid = hasVsock ? cid : null;
+            }
+
+            if (version >= 3)
+            {
+                var (hasNet, mac) = (r.ReadBoolean(), r.ReadBytes(6));
+                state.NetMac = mac.Length != 6 ? throw new EndOfStreamException() : hasNet ? mac : null;
             }
 
             for (var n = Count(r, 64); n > 0; n--)

@@ -9,6 +9,7 @@ namespace Nexus.Vmm.Devices.Virtio;
 /// <summary>virtio device IDs and feature bits used here (virtio 1.2, linux/virtio_ids.h).</summary>
 public static class VirtioIds
 {
+    public const uint Net = 1;
     public const uint Block = 2;
     public const uint Vsock = 19;
     public const int FeatureVersion1 = 32;

@@ -8,6 +8,9 @@ namespace Nexus.Vmm.Devices.Virtio;
 /// <summary>A split virtqueue (virtio 1.x §2.7) as the device sees it. The driver configures it through the transport.</summary>
 public sealed class Queue
 {
+    /// <summary>VRING_AVAIL_F_NO_INTERRUPT: the driver polls the used ring and asks for no interrupt.</summary>
+    public const ushort AvailFlagNoInterrupt = 1;
+
     public Queue(ushort maxSize) => MaxSize = maxSize;
 
     public ushort MaxSize { get; }
@@ -75,6 +78,17 @@ public sealed class Queue
         Interlocked.MemoryBarrier();
         NextUsed++;
         memory.WriteU16(UsedRing + 2, NextUsed);
+    }
+
+    /// <summary>
+    /// False when the driver set <see cref="AvailFlagNoInterrupt"/> (Linux's virtio-net does while NAPI polls): the
+    /// device may then skip the interrupt for what it just used. A hint only; the driver re-checks before sleeping.
+    /// </summary>
+    public bool DriverWantsInterrupt(GuestMemory memory)
+    {
+        // Read after the used index was published (virtio 1.2 §2.7.7.2), so a driver that re-enables meanwhile is seen.
+        Interlocked.MemoryBarrier();
+        return (memory.ReadU16(AvailRing) & AvailFlagNoInterrupt) == 0;
     }
 
     public void Reset()
