@@ -9,7 +9,8 @@
    KVM hypercall (VMCALL); then user mode (CPL 3 through IRETQ) and back: SYSCALL with LSTAR on a user page and on a
    supervisor-only page, the PVM hypercall number from user mode, #UD, INT 0x80, a user read of a supervisor page
    and RDMSR, the PVM synthetic CPUID sequence, an interrupt (LAPIC timer). With "usercount" on its command line it
-   counts to 200,000,000 in user mode instead (no exit meanwhile: a snapshot taken then holds a vCPU in user mode). Built freestanding by TestGuests; asserted by PvmProbeTests. */
+   counts to 200,000,000 in user mode instead (no exit meanwhile: a snapshot taken then holds a vCPU in user mode); with
+   "kspin" it loops in supervisor mode (timing). Built freestanding by TestGuests; asserted by PvmProbeTests. */
 
 typedef unsigned char u8;
 typedef unsigned short u16;
@@ -637,6 +638,19 @@ void probe_main(void)
     report_cpuid("synthetic", 1);
 
     install_tables();
+    if (cmdline_is("kspin")) {
+        /* 2,000,000 iterations of DEC/JNZ at CPL 0 (kspin: IF clear; kspini: IF set; kspinh: from the
+           supervisor-only alias in the kernel half), to time supervisor code against user code. */
+        char variant = *(const char *)0x20005;
+        u64 n = 2000000, flags = variant == 'i' ? 0x202 : 0x2, offset = variant == 'h' ? SUPERVISOR_ALIAS : 0;
+        __asm__ volatile("lea 1f(%%rip), %%rax\n add %1, %%rax\n push %2\n popfq\n jmp *%%rax\n"
+                         "1: dec %%rcx\n jnz 1b\n cli"
+                         : "+c"(n)
+                         : "r"(offset), "r"(flags)
+                         : "rax", "memory", "cc");
+        puts("kspin: done\n");
+        exit_with(1);
+    }
     if (cmdline_is("usercount")) {
         puts("usercount: started\n");
         enter_user(user_count, (u64)user_stack + sizeof user_stack, 0x2);
