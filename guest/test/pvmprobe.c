@@ -8,7 +8,9 @@
    (PVCS), event entry and return-to-user MSRs; PVM hypercalls (SYSCALL at CPL 0 with RAX = 0x17088200 + n) and a
    KVM hypercall (VMCALL); then user mode (CPL 3 through IRETQ) and back: SYSCALL with LSTAR on a user page and on a
    supervisor-only page, the PVM hypercall number from user mode, #UD, INT 0x80, a user read of a supervisor page
-   and RDMSR. Built freestanding by TestGuests; asserted by PvmProbeTests. */
+   and RDMSR, the PVM synthetic CPUID sequence, an interrupt (LAPIC timer). With "usercount" on its command line it
+   counts to 200,000,000 in user mode instead (no exit meanwhile: a snapshot taken then holds a vCPU in user mode); with
+   "kspin" it loops in supervisor mode (timing). Built freestanding by TestGuests; asserted by PvmProbeTests. */
 
 typedef unsigned char u8;
 typedef unsigned short u16;
@@ -71,6 +73,7 @@ u32 lstar_cs;                 /* CS read by the code at LSTAR */
 u64 lstar_count, lstar_rcx, lstar_r11, lstar_rax;
 u32 user_cs_seen;
 u32 user_cpuid_seen[4];
+u64 user_count_ram, user_count_r12;
 u64 user_rflags_seen;
 u64 pvm_entry_count;          /* the PVM event entry was reached */
 struct trap_record last_trap; /* the last exception or interrupt taken */
@@ -90,6 +93,7 @@ void user_read_cs(void);
 void user_cpuid(void);
 void user_synthetic_cpuid(void);
 void user_spin(void);
+void user_count(void);
 
 __asm__(
     /* PVH entry (32-bit protected mode, paging off): the guest enters long mode itself, through the emulated
@@ -259,7 +263,21 @@ __asm__(
     ".globl user_spin\n"
     "user_spin:\n"
     "  mov $400000000, %ecx\n"
-    "3: dec %ecx\n jnz 3b\n ud2\n");
+    "3: dec %ecx\n jnz 3b\n ud2\n"
+    /* The "usercount" mode: counts to USER_COUNT_LIMIT in user mode in R12 and in RAM, with no exit on the way
+       (so a snapshot taken meanwhile finds the vCPU in user mode), then stores R12 and traps out with UD2. */
+    ".globl user_count\n"
+    "user_count:\n"
+    "  xor %r12, %r12\n"
+    "  movq $0, user_count_ram(%rip)\n"
+    "4: inc %r12\n"
+    "  incq user_count_ram(%rip)\n"
+    "  cmp user_count_ram(%rip), %r12\n"
+    "  jne 5f\n"
+    "  cmp $200000000, %r12\n"
+    "  jb 4b\n"
+    "5: mov %r12, user_count_r12(%rip)\n"
+    "  ud2\n");
 
 static void outb(u16 port, u8 v) { __asm__ volatile("outb %0, %1" : : "a"(v), "Nd"(port)); }
 
@@ -582,6 +600,18 @@ static void report_user_flags(const char *name, void (*entry)(void), u64 rflags)
     putc('\n');
 }
 
+/* Whether the command line (the VMM puts it at 0x20000 for both entries) starts with word. */
+static int cmdline_is(const char *word)
+{
+    const char *c = (const char *)0x20000;
+    while (*word) {
+        if (*c++ != *word++) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
 static void report_user(const char *name, void (*entry)(void)) { report_user_flags(name, entry, 0x2); }
 
 static void lapic_write(u32 reg, u32 value) { *(volatile u32 *)(LAPIC + reg) = value; }
@@ -608,6 +638,27 @@ void probe_main(void)
     report_cpuid("synthetic", 1);
 
     install_tables();
+    if (cmdline_is("kspin")) {
+        /* 2,000,000 iterations of DEC/JNZ at CPL 0 (kspin: IF clear; kspini: IF set; kspinh: from the
+           supervisor-only alias in the kernel half), to time supervisor code against user code. */
+        char variant = *(const char *)0x20005;
+        u64 n = 2000000, flags = variant == 'i' ? 0x202 : 0x2, offset = variant == 'h' ? SUPERVISOR_ALIAS : 0;
+        __asm__ volatile("lea 1f(%%rip), %%rax\n add %1, %%rax\n push %2\n popfq\n jmp *%%rax\n"
+                         "1: dec %%rcx\n jnz 1b\n cli"
+                         : "+c"(n)
+                         : "r"(offset), "r"(flags)
+                         : "rax", "memory", "cc");
+        puts("kspin: done\n");
+        exit_with(1);
+    }
+    if (cmdline_is("usercount")) {
+        puts("usercount: started\n");
+        enter_user(user_count, (u64)user_stack + sizeof user_stack, 0x2);
+        line("usercount: ended by vector", last_trap.vector);
+        line("usercount: r12", user_count_r12);
+        line("usercount: ram", user_count_ram);
+        exit_with(last_trap.vector == 6 && user_count_r12 == 200000000 && user_count_ram == 200000000 ? 1 : 3);
+    }
 
     for (u32 msr = 0x4b564d00; msr <= 0x4b564d07; msr++) {
         report_msr(msr);

@@ -31,6 +31,7 @@ public sealed class PvmProbeTests(ITestOutputHelper output)
         // synthetic CPUID sequence at CPL 0 answers exactly what plain CPUID does.
         Assert.Equal("0x40000001 0x4b4d564b 0x564b4d56 0x4d \"KVMKVMKVM...\"", facts["plain cpuid 0x40000000"]);
         Assert.StartsWith("0x1007efb ", facts["plain cpuid 0x40000001"], StringComparison.Ordinal);
+        Assert.DoesNotContain(" 0x4d5650 ", " " + facts["plain cpuid 0x40000002"], StringComparison.Ordinal); // no "PVM" in EBX
         foreach (var leaf in new[] { "0x40000000", "0x40000001", "0x40000002" })
         {
             Assert.Equal(facts[$"plain cpuid {leaf}"], facts[$"synthetic cpuid {leaf}"]);
@@ -64,11 +65,12 @@ public sealed class PvmProbeTests(ITestOutputHelper output)
 
         if (Nexus.Interop.Kvm.IsSoftwareOnly())
         {
-            // kvm_pvm: supervisor code is emulated (it reads its own CS 0x08); user code runs natively in hardware
+            // kvm_pvm: supervisor code is emulated (it reads its own CS 0x08, IF as loaded); user code runs natively in hardware
             // ring 3 (it reads the host's user CS 0x33 and IF set although IRETQ loaded 0x2); SYSCALL from user mode
             // jumps to LSTAR without leaving user mode (a supervisor-only LSTAR page is a user page fault at LSTAR);
             // INT n from user mode is #UD.
             Assert.Equal("0x8", facts["cs"]);
+            Assert.Equal(0UL, Convert.ToUInt64(facts["rflags"], 16) & 0x200); // IF clear: no underlying ring 3 either
             Assert.Equal("0x33", facts["user cs"]);
             Assert.Equal("0x202", facts["user rflags"]);
             Assert.StartsWith("arrived at LSTAR cs 0x33 ", facts["user syscall, LSTAR on a user page"], StringComparison.Ordinal);

@@ -5,6 +5,7 @@ using System.Buffers.Binary;
 using System.Text;
 using Nexus.Testing;
 using Nexus.Vmm.Builder;
+using Nexus.Vmm.Snapshot;
 using Nexus.Vmm.VState;
 
 namespace Nexus.Vmm.Tests;
@@ -45,6 +46,63 @@ public sealed class SnapshotTests : IDisposable
         Assert.Equal(atSnapshot + 1, second.First);
         Assert.Equal(30000u, second.Last);
         Assert.True(second.Contiguous, "the restored guest skipped or repeated a value");
+    }
+
+    /// <summary>
+    /// pvmprobe's "usercount" mode counts in user mode (CPL 3 through the guest's own GDT) without any exit, which
+    /// kvm_pvm runs natively in hardware ring 3: the snapshot is taken with the vCPU in user mode.
+    /// </summary>
+    [KvmFact]
+    public void GuestPausedInUserModeContinuesAfterRestore()
+    {
+        var state = Path.Combine(_dir, "vm.state");
+        var memory = Path.Combine(_dir, "vm.mem");
+        var console = new StringBuilder();
+        using (var vm = MicroVm.Boot(new VmConfig
+        {
+            KernelPath = TestGuests.Build("pvmprobe"),
+            MemoryMiB = 32,
+            BootArgs = "usercount",
+            ConsoleOutput = b =>
+            {
+                lock (console)
+                {
+                    console.Append((char)b);
+                }
+            },
+        }))
+        {
+            vm.Start();
+            var deadline = DateTime.UtcNow + s_timeout;
+            while (!Snapshot(console).Contains("usercount: started\n", StringComparison.Ordinal) && DateTime.UtcNow < deadline)
+            {
+                Thread.Sleep(5);
+            }
+
+            Thread.Sleep(50);
+            vm.Snapshot(state, memory);
+            Assert.DoesNotContain("ended", Snapshot(console), StringComparison.Ordinal);
+        }
+
+        // Saved in user mode: the guest's own user code segment (0x2b, DPL 3), not the host selector that user code
+        // reads under kvm_pvm (0x33).
+        var cs = VmState.Load(state).Vcpus[0].Sregs.Cs;
+        Assert.Equal((0x2b, 3), (cs.Selector, cs.Dpl));
+
+        console.Clear();
+        using var restored = MicroVm.Restore(state, memory, new RestoreOptions { ConsoleOutput = b => console.Append((char)b) });
+        restored.Start();
+        var exit = restored.WaitForExit(s_timeout);
+        Assert.True(exit is { Kind: VmExitKind.ExitPort, Code: 1 }, $"{exit}; console: {console}");
+        Assert.Contains("usercount: r12: 0xbebc200\nusercount: ram: 0xbebc200\n", console.ToString(), StringComparison.Ordinal);
+    }
+
+    private static string Snapshot(StringBuilder console)
+    {
+        lock (console)
+        {
+            return console.ToString();
+        }
     }
 
     [KvmFact]
