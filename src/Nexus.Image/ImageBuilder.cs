@@ -11,7 +11,7 @@ namespace Nexus.Image;
 /// </summary>
 public sealed class ImageBuilder
 {
-    private const string LockFileName = ".lock";
+    internal const string LockFileName = ".lock";
 
     private readonly ImageOptions _options;
     private readonly Bootstrap _bootstrap;
