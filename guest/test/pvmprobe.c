@@ -10,7 +10,8 @@
    supervisor-only page, the PVM hypercall number from user mode, #UD, INT 0x80, a user read of a supervisor page
    and RDMSR, the PVM synthetic CPUID sequence, an interrupt (LAPIC timer). With "usercount" on its command line it
    counts to 200,000,000 in user mode instead (no exit meanwhile: a snapshot taken then holds a vCPU in user mode); with
-   "kspin" it loops in supervisor mode (timing). Built freestanding by TestGuests; asserted by PvmProbeTests. */
+   "kspin" it loops in supervisor mode, with "usertrap" it takes 20,000 #UD round trips from user mode, with "usersyscall" 20,000 user-mode SYSCALLs to a
+   user-mode LSTAR (timings). Built freestanding by TestGuests; asserted by PvmProbeTests. */
 
 typedef unsigned char u8;
 typedef unsigned short u16;
@@ -94,6 +95,10 @@ void user_cpuid(void);
 void user_synthetic_cpuid(void);
 void user_spin(void);
 void user_count(void);
+void user_trap_loop(void);
+void user_syscall_loop(void);
+void user_lstar(void);
+void fast_ud_handler(void);
 
 __asm__(
     /* PVH entry (32-bit protected mode, paging off): the guest enters long mode itself, through the emulated
@@ -264,6 +269,30 @@ __asm__(
     "user_spin:\n"
     "  mov $400000000, %ecx\n"
     "3: dec %ecx\n jnz 3b\n ud2\n"
+    /* The "usertrap" mode: 20,000 UD2s from user mode, each handled by fast_ud_handler (2 supervisor instructions:
+       skip the UD2, IRETQ), then RDMSR (#GP) ends the test. */
+    ".globl user_trap_loop\n"
+    "user_trap_loop:\n"
+    "  mov $20000, %ecx\n"
+    "6: ud2\n"
+    "  dec %ecx\n"
+    "  jnz 6b\n"
+    "  rdmsr\n"
+    /* The "usersyscall" mode: 20,000 SYSCALLs from user mode to user_lstar, a user page that jumps back to RCX. */
+    ".globl user_syscall_loop\n"
+    "user_syscall_loop:\n"
+    "  mov $20000, %r12d\n"
+    "7: syscall\n"
+    "  dec %r12d\n"
+    "  jnz 7b\n"
+    "  rdmsr\n"
+    ".globl user_lstar\n"
+    "user_lstar:\n"
+    "  jmp *%rcx\n"
+    ".globl fast_ud_handler\n"
+    "fast_ud_handler:\n"
+    "  addq $2, (%rsp)\n"
+    "  iretq\n"
     /* The "usercount" mode: counts to USER_COUNT_LIMIT in user mode in R12 and in RAM, with no exit on the way
        (so a snapshot taken meanwhile finds the vCPU in user mode), then stores R12 and traps out with UD2. */
     ".globl user_count\n"
@@ -316,6 +345,13 @@ static void exit_with(u8 code)
     for (;;) {
         outb(0xf4, code);
     }
+}
+
+static u64 rdtsc(void)
+{
+    u32 lo, hi;
+    __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+    return ((u64)hi << 32) | lo;
 }
 
 static u64 read_cr2(void)
@@ -642,14 +678,32 @@ void probe_main(void)
         /* 2,000,000 iterations of DEC/JNZ at CPL 0 (kspin: IF clear; kspini: IF set; kspinh: from the
            supervisor-only alias in the kernel half), to time supervisor code against user code. */
         char variant = *(const char *)0x20005;
+        u64 start = rdtsc();
         u64 n = 2000000, flags = variant == 'i' ? 0x202 : 0x2, offset = variant == 'h' ? SUPERVISOR_ALIAS : 0;
         __asm__ volatile("lea 1f(%%rip), %%rax\n add %1, %%rax\n push %2\n popfq\n jmp *%%rax\n"
                          "1: dec %%rcx\n jnz 1b\n cli"
                          : "+c"(n)
                          : "r"(offset), "r"(flags)
                          : "rax", "memory", "cc");
-        puts("kspin: done\n");
+        line("kspin: 4000000 instructions, TSC ticks", rdtsc() - start);
         exit_with(1);
+    }
+    if (cmdline_is("usertrap")) {
+        set_gate(6, (u64)fast_ud_handler, 0);
+        u64 start = rdtsc();
+        enter_user(user_trap_loop, (u64)user_stack + sizeof user_stack, 0x2);
+        line("usertrap: 20000 round trips, TSC ticks", rdtsc() - start);
+        exit_with(last_trap.vector == 13 ? 1 : 3);
+    }
+    if (cmdline_is("usersyscall")) {
+        wrmsr(MSR_EFER, rdmsr(MSR_EFER) | 1); /* SCE */
+        wrmsr(MSR_STAR, ((u64)USER_BASE << 48) | ((u64)KERNEL_CS << 32));
+        wrmsr(MSR_LSTAR, (u64)user_lstar);
+        wrmsr(MSR_FMASK, 0);
+        u64 start = rdtsc();
+        enter_user(user_syscall_loop, (u64)user_stack + sizeof user_stack, 0x2);
+        line("usersyscall: 20000 round trips, TSC ticks", rdtsc() - start);
+        exit_with(last_trap.vector == 13 ? 1 : 3);
     }
     if (cmdline_is("usercount")) {
         puts("usercount: started\n");
