@@ -1,16 +1,19 @@
-/* Probes which PVM guest ABI (if any) the host's KVM offers to a guest entered in 64-bit long mode. It prints one
-   "key: value" line per observed fact on COM1 and exits through port 0xf4 with 1 once every step ran (a step that
-   faults is reported, not fatal: the guest installs its own GDT, TSS and IDT first, and every probe instruction has
-   a fix-up address the exception handler resumes at).
+/* Probes which PVM guest ABI (if any) the host's KVM offers to a guest entered in 64-bit long mode (by the VMM, or
+   through PVH with the guest enabling long mode itself). It prints one "key: value" line per observed fact on COM1 and
+   exits through port 0xf4 with 1 once every step ran (a step that faults is reported, not fatal: the guest installs
+   its own page tables, GDT, TSS and IDT first, and every probe instruction has a fix-up address the exception
+   handler resumes at).
    Steps: the CS selector and RFLAGS the guest reads (a PVM guest runs in hardware ring 3: RPL 3, IF set); CPUID
    leaves 0x40000000-0x40000002 by plain CPUID and by the PVM synthetic sequence (invlpg 0xffffffffff4d5650; cpuid);
    RDMSR of the KVM PV MSRs (0x4b564d00-07) and of every PVM MSR (0x4b564df0-ff); WRMSR of the PVM vCPU structure
-   (PVCS), event entry and return-to-user MSRs; PVM hypercalls (SYSCALL at CPL 0 with RAX = 0x17088200 + n) and a
-   KVM hypercall (VMCALL); then user mode (CPL 3 through IRETQ) and back: SYSCALL with LSTAR on a user page and on a
-   supervisor-only page, the PVM hypercall number from user mode, #UD, INT 0x80, a user read of a supervisor page
-   and RDMSR, the PVM synthetic CPUID sequence, an interrupt (LAPIC timer). With "usercount" on its command line it
-   counts to 200,000,000 in user mode instead (no exit meanwhile: a snapshot taken then holds a vCPU in user mode); with
-   "kspin" it loops in supervisor mode (timing). Built freestanding by TestGuests; asserted by PvmProbeTests. */
+   (PVCS), event entry and return-to-user MSRs; PVM hypercalls (SYSCALL at CPL 0 with RAX = 0x17088200 + n); then
+   user mode (CPL 3 through IRETQ) and back: SYSCALL with LSTAR on a user page and on a supervisor-only page, the PVM
+   hypercall number from user mode, #UD, INT 0x80, a user read of a supervisor page, RDMSR, CPUID and the synthetic
+   sequence, an interrupt (LAPIC timer). VMCALL is not tried: kvm_pvm's emulator re-executes it forever.
+   Other modes, chosen by the command line: "usercount" counts to 200,000,000 in user mode with no exit (a snapshot
+   taken meanwhile holds a vCPU in user mode); "kspin" loops in supervisor mode, "usertrap" takes 20,000 #UD round
+   trips from user mode, "usersyscall" 20,000 user-mode SYSCALLs to a user-mode LSTAR (timings, in TSC ticks).
+   Built freestanding by TestGuests; asserted by PvmProbeTests and SnapshotTests. */
 
 typedef unsigned char u8;
 typedef unsigned short u16;
@@ -20,9 +23,6 @@ typedef unsigned long long u64;
 #define KERNEL_CS 0x08
 #define KERNEL_DS 0x10
 #define USER_BASE 0x18 /* STAR[63:48]: SYSRET takes SS = base + 8, CS = base + 16 */
-#define USER_DS (0x20 | 3)
-#define USER_CS (0x28 | 3)
-#define TSS_SEL 0x30
 #define SUPERVISOR_ALIAS 0xffffffff80000000UL /* the low 1 GiB again, without the user bit */
 #define DONE_VECTOR 0x81                     /* a user test ends with INT 0x81 */
 #define TIMER_VECTOR 0x40
@@ -44,7 +44,7 @@ struct frame {
 };
 
 struct trap_record {
-    u64 count, vector, err, rip, cs, cr2, rcx, r11;
+    u64 count, vector, err, rip, cs, cr2, rcx;
 };
 
 u8 kernel_stack[16384] __attribute__((aligned(16)));
@@ -70,7 +70,7 @@ u64 fixup_rip;                /* where a fault in supervisor mode resumes; 0: no
 u64 kernel_saved_rsp;         /* supervisor stack while a user test runs */
 u32 in_user;                  /* a user test is running */
 u32 lstar_cs;                 /* CS read by the code at LSTAR */
-u64 lstar_count, lstar_rcx, lstar_r11, lstar_rax;
+u64 lstar_count, lstar_rcx;
 u32 user_cs_seen;
 u32 user_cpuid_seen[4];
 u64 user_count_ram, user_count_r12;
@@ -94,6 +94,10 @@ void user_cpuid(void);
 void user_synthetic_cpuid(void);
 void user_spin(void);
 void user_count(void);
+void user_trap_loop(void);
+void user_syscall_loop(void);
+void user_lstar(void);
+void fast_ud_handler(void);
 
 __asm__(
     /* PVH entry (32-bit protected mode, paging off): the guest enters long mode itself, through the emulated
@@ -205,9 +209,7 @@ __asm__(
        trap out. */
     ".globl lstar_entry\n"
     "lstar_entry:\n"
-    "  mov %rax, lstar_rax(%rip)\n"
     "  mov %rcx, lstar_rcx(%rip)\n"
-    "  mov %r11, lstar_r11(%rip)\n"
     "  mov %cs, %eax\n"
     "  mov %eax, lstar_cs(%rip)\n"
     "  incq lstar_count(%rip)\n"
@@ -264,6 +266,30 @@ __asm__(
     "user_spin:\n"
     "  mov $400000000, %ecx\n"
     "3: dec %ecx\n jnz 3b\n ud2\n"
+    /* The "usertrap" mode: 20,000 UD2s from user mode, each handled by fast_ud_handler (2 supervisor instructions:
+       skip the UD2, IRETQ), then RDMSR (#GP) ends the test. */
+    ".globl user_trap_loop\n"
+    "user_trap_loop:\n"
+    "  mov $20000, %ecx\n"
+    "6: ud2\n"
+    "  dec %ecx\n"
+    "  jnz 6b\n"
+    "  rdmsr\n"
+    /* The "usersyscall" mode: 20,000 SYSCALLs from user mode to user_lstar, a user page that jumps back to RCX. */
+    ".globl user_syscall_loop\n"
+    "user_syscall_loop:\n"
+    "  mov $20000, %r12d\n"
+    "7: syscall\n"
+    "  dec %r12d\n"
+    "  jnz 7b\n"
+    "  rdmsr\n"
+    ".globl user_lstar\n"
+    "user_lstar:\n"
+    "  jmp *%rcx\n"
+    ".globl fast_ud_handler\n"
+    "fast_ud_handler:\n"
+    "  addq $2, (%rsp)\n"
+    "  iretq\n"
     /* The "usercount" mode: counts to USER_COUNT_LIMIT in user mode in R12 and in RAM, with no exit on the way
        (so a snapshot taken meanwhile finds the vCPU in user mode), then stores R12 and traps out with UD2. */
     ".globl user_count\n"
@@ -318,6 +344,13 @@ static void exit_with(u8 code)
     }
 }
 
+static u64 rdtsc(void)
+{
+    u32 lo, hi;
+    __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+    return ((u64)hi << 32) | lo;
+}
+
 static u64 read_cr2(void)
 {
     u64 v;
@@ -334,11 +367,10 @@ void trap(struct frame *f)
     last_trap.cs = f->cs;
     last_trap.cr2 = f->vector == 14 ? read_cr2() : 0;
     last_trap.rcx = f->rcx;
-    last_trap.r11 = f->r11;
     if (f->vector == TIMER_VECTOR) {
         *(volatile u32 *)(LAPIC + 0xb0) = 0; /* EOI */
     }
-    if ((f->cs & 3) == 3 || (in_user && f->vector == DONE_VECTOR)) {
+    if ((f->cs & 3) == 3) {
         /* From user mode: end the user test, back to the supervisor code that started it. */
         f->rip = (u64)user_resume;
         f->cs = KERNEL_CS;
@@ -642,14 +674,32 @@ void probe_main(void)
         /* 2,000,000 iterations of DEC/JNZ at CPL 0 (kspin: IF clear; kspini: IF set; kspinh: from the
            supervisor-only alias in the kernel half), to time supervisor code against user code. */
         char variant = *(const char *)0x20005;
+        u64 start = rdtsc();
         u64 n = 2000000, flags = variant == 'i' ? 0x202 : 0x2, offset = variant == 'h' ? SUPERVISOR_ALIAS : 0;
         __asm__ volatile("lea 1f(%%rip), %%rax\n add %1, %%rax\n push %2\n popfq\n jmp *%%rax\n"
                          "1: dec %%rcx\n jnz 1b\n cli"
                          : "+c"(n)
                          : "r"(offset), "r"(flags)
                          : "rax", "memory", "cc");
-        puts("kspin: done\n");
+        line("kspin: 4000000 instructions, TSC ticks", rdtsc() - start);
         exit_with(1);
+    }
+    if (cmdline_is("usertrap")) {
+        set_gate(6, (u64)fast_ud_handler, 0);
+        u64 start = rdtsc();
+        enter_user(user_trap_loop, (u64)user_stack + sizeof user_stack, 0x2);
+        line("usertrap: 20000 round trips, TSC ticks", rdtsc() - start);
+        exit_with(last_trap.vector == 13 ? 1 : 3);
+    }
+    if (cmdline_is("usersyscall")) {
+        wrmsr(MSR_EFER, rdmsr(MSR_EFER) | 1); /* SCE */
+        wrmsr(MSR_STAR, ((u64)USER_BASE << 48) | ((u64)KERNEL_CS << 32));
+        wrmsr(MSR_LSTAR, (u64)user_lstar);
+        wrmsr(MSR_FMASK, 0);
+        u64 start = rdtsc();
+        enter_user(user_syscall_loop, (u64)user_stack + sizeof user_stack, 0x2);
+        line("usersyscall: 20000 round trips, TSC ticks", rdtsc() - start);
+        exit_with(last_trap.vector == 13 ? 1 : 3);
     }
     if (cmdline_is("usercount")) {
         puts("usercount: started\n");
