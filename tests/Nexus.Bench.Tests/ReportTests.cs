@@ -1,12 +1,12 @@
 // Copyright (c) Nexus contributors.
 // Licensed under the MIT license.
 
-using System.Diagnostics;
 using System.Text.RegularExpressions;
 using Nexus.Bench.Density;
 using Nexus.Bench.Replay;
 using Nexus.Bench.Report;
 using Nexus.Bench.Trace;
+using Nexus.Testing;
 
 namespace Nexus.Bench.Tests;
 
@@ -64,17 +64,8 @@ public sealed partial class ReportTests : IDisposable
 
     private static async Task<string> RunAsync(string file, string[] arguments)
     {
-        var start = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var argument in arguments)
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        using var process = Process.Start(start)!;
-        var stderr = process.StandardError.ReadToEndAsync();
-        var stdout = await process.StandardOutput.ReadToEndAsync();
-        await process.WaitForExitAsync();
-        Assert.True(process.ExitCode == 0, $"{file} failed (exit {process.ExitCode}): {await stderr}");
+        var (exitCode, stdout, stderr) = await Processes.RunAsync(file, arguments);
+        Assert.True(exitCode == 0, $"{file} failed (exit {exitCode}): {stderr}");
         return stdout;
     }
 

@@ -61,7 +61,7 @@ public sealed partial class InterruptTests
             Assert.False(File.Exists(results));
 
             // Nothing of its sandboxes or its host network is left.
-            var (_, containers, _) = await RunAsync("runc", "--root", "/run/nexus/runc", "list", "-q");
+            var (_, containers, _) = await Processes.RunAsync("runc", ["--root", "/run/nexus/runc", "list", "-q"]);
             Assert.DoesNotContain(containers.Split('\n', StringSplitOptions.RemoveEmptyEntries), id => id.StartsWith("nx", StringComparison.Ordinal));
             Assert.False(Directory.Exists("/sys/class/net/nexus0"), "the service link nexus0 was left behind");
         }
@@ -73,19 +73,4 @@ public sealed partial class InterruptTests
 
     [GeneratedRegex("nexus: bench density interrupted: its node and every sandbox it started are stopped, its node home (?<home>\\S+) is removed; no results were written")]
     private static partial Regex InterruptedLine();
-
-    private static async Task<(int ExitCode, string Stdout, string Stderr)> RunAsync(string tool, params string[] args)
-    {
-        var start = new ProcessStartInfo(tool) { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var arg in args)
-        {
-            start.ArgumentList.Add(arg);
-        }
-
-        using var process = Process.Start(start)!;
-        var stderr = process.StandardError.ReadToEndAsync();
-        var stdout = await process.StandardOutput.ReadToEndAsync();
-        await process.WaitForExitAsync();
-        return (process.ExitCode, stdout, await stderr);
-    }
 }
