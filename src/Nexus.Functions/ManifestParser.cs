@@ -199,6 +199,12 @@ public static partial class ManifestParser
         {
             throw new ManifestException(fileName, (int)e.Start.Line, "(yaml)", "not valid YAML: " + InnermostMessage(e));
         }
+        catch (Exception e) when (e is ArgumentException or InvalidOperationException)
+        {
+            // YamlDotNet's node loader throws these (not YamlException) on some malformed flow collections; found by
+            // ManifestPropertyTests. The text is still just not valid YAML.
+            throw new ManifestException(fileName, 0, "(yaml)", "not valid YAML: " + InnermostMessage(e));
+        }
 
         if (stream.Documents.Count == 0)
         {

@@ -7,14 +7,17 @@ using Microsoft.Win32.SafeHandles;
 namespace Nexus.Interop;
 
 /// <summary>
-/// A syscall the filter refuses with <paramref name="Errno"/>. With <paramref name="ArgZeroMask"/>, only calls whose
-/// first argument has none of the mask's bits set are refused (e.g. clone without CLONE_THREAD: a new process).
+/// A syscall the filter refuses with <paramref name="Errno"/>. With <paramref name="When"/>, only calls whose argument
+/// matches are refused (e.g. clone without CLONE_THREAD: a new process); several denials of one syscall add up.
 /// </summary>
-public sealed record SeccompDenial(string Syscall, int Errno = SeccompDenial.EPERM, ulong? ArgZeroMask = null)
+public sealed record SeccompDenial(string Syscall, int Errno = SeccompDenial.EPERM, SeccompArgument? When = null)
 {
     public const int EPERM = 1;
     public const int ENOSYS = 38;
 }
+
+/// <summary>Matches a call whose argument <paramref name="Index"/> (from 0), masked with <paramref name="Mask"/>, equals <paramref name="Value"/>.</summary>
+public sealed record SeccompArgument(uint Index, ulong Mask, ulong Value);
 
 /// <summary>
 /// Per-thread seccomp filters, compiled by libseccomp (Debian libseccomp2, the library runc uses). A filter loaded
@@ -54,10 +57,10 @@ public static partial class Seccomp
 
             var action = ActionErrno | (uint)(denial.Errno & 0xffff);
             int rc;
-            if (denial.ArgZeroMask is { } mask)
+            if (denial.When is { } when)
             {
                 // SAFETY: one comparison on this stack frame; libseccomp copies it.
-                var compare = new ScmpArgCmp { Arg = 0, Op = CompareMaskedEqual, DatumA = mask, DatumB = 0 };
+                var compare = new ScmpArgCmp { Arg = when.Index, Op = CompareMaskedEqual, DatumA = when.Mask, DatumB = when.Value };
                 rc = SeccompRuleAddArray(filter, action, number, 1, &compare);
             }
             else

@@ -171,7 +171,7 @@ internal sealed partial class S3Handler
     private static string Describe(string? bucket, string? key) =>
         bucket is null ? "the bucket list" : key is null ? $"bucket '{bucket}'" : $"'{bucket}/{key}'";
 
-    private static Dictionary<string, string> ParseQuery(string rawQuery)
+    internal static Dictionary<string, string> ParseQuery(string rawQuery)
     {
         var query = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var range in rawQuery.AsSpan().Split('&'))

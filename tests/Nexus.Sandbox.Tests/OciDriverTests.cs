@@ -111,6 +111,23 @@ public sealed class OciDriverTests : IClassFixture<OciDriverFixture>
         Assert.Equal("nexus", stdout[^1]);
     }
 
+    /// <summary>
+    /// Guards the sandbox's seccomp profile (SeccompProfile.Oci) by attacking it rather than reading "Seccomp: 2":
+    /// inside a real runc sandbox, unshare(CLONE_NEWUSER), which an unprivileged process may otherwise call (no
+    /// capability needed, and the host allows it), must fail with EPERM, while allowed calls still work. Checked by
+    /// removing the profile from OciConfigBuilder once: the user namespace was then created and this test failed.
+    /// </summary>
+    [RootFact]
+    public async Task SeccompRefusesADeniedSyscallInsideTheSandbox()
+    {
+        var (exit, stdout, stderr) = await RunAsync(
+            "unshare -U true && echo userns-created || echo userns-denied;" +
+            "echo data > /tmp/allowed && cat /tmp/allowed");
+        Assert.Equal(0, exit.ExitCode);
+        Assert.True(stdout.SequenceEqual(["userns-denied", "data"]), string.Join("\n", stdout.Concat(stderr)));
+        Assert.Contains(stderr, line => line.Contains("Operation not permitted", StringComparison.Ordinal));
+    }
+
     [RootFact]
     public async Task MemoryLimitKillsAHogAndReportsOutOfMemory()
     {

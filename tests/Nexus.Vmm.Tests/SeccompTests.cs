@@ -44,6 +44,37 @@ public sealed class SeccompTests
         Assert.Equal(0, Seccomp.ModeOfThread(callerTid));
     }
 
+    /// <summary>
+    /// Guards the vCPU filter's write-open denial (ThreadFilters.Vcpu, WriteOpens): code on a vCPU thread must not get
+    /// a writable /proc/self/mem, through which it could patch the code the process's unfiltered threads run. Checked
+    /// by removing the WriteOpens denials once: the filtered open then succeeded and this test failed.
+    /// </summary>
+    [Fact]
+    public void VcpuThreadCannotOpenProcSelfMemForWriting()
+    {
+        // Control: unfiltered, the open works (root may open its own mem), so a refusal below is the filter's.
+        File.OpenHandle("/proc/self/mem", FileMode.Open, FileAccess.ReadWrite).Dispose();
+
+        Exception? mem = null, taskMem = null, scratch = null, read = null;
+        var scratchPath = Path.Combine(Path.GetTempPath(), $"nexus-seccomp-{Environment.ProcessId}");
+        var confined = new Thread(() =>
+        {
+            Seccomp.ApplyToCurrentThread(ThreadFilters.Vcpu);
+            mem = Record.Exception(() => File.OpenHandle("/proc/self/mem", FileMode.Open, FileAccess.ReadWrite).Dispose());
+            taskMem = Record.Exception(() => File.OpenHandle($"/proc/self/task/{Seccomp.CurrentThreadId()}/mem", FileMode.Open, FileAccess.Write).Dispose());
+            scratch = Record.Exception(() => File.WriteAllText(scratchPath, "x"));
+            read = Record.Exception(() => File.ReadAllText("/proc/self/status"));
+        });
+        confined.Start();
+        confined.Join();
+
+        Assert.IsType<UnauthorizedAccessException>(mem);
+        Assert.IsType<UnauthorizedAccessException>(taskMem);
+        Assert.IsType<UnauthorizedAccessException>(scratch);
+        Assert.False(File.Exists(scratchPath));
+        Assert.Null(read);
+    }
+
     [Fact]
     public void UnknownSyscallNameIsAnError()
     {
@@ -59,6 +90,7 @@ public sealed class SeccompTests
     {
         int modeOnVcpu = -1;
         SocketError? socketOnVcpu = null;
+        Exception? memOnVcpu = null;
         using var vm = MicroVm.Boot(new VmConfig
         {
             KernelPath = TestGuests.Build("hello"),
@@ -78,6 +110,8 @@ public sealed class SeccompTests
                     {
                         socketOnVcpu = e.SocketErrorCode;
                     }
+
+                    memOnVcpu = Record.Exception(() => File.OpenHandle("/proc/self/mem", FileMode.Open, FileAccess.ReadWrite).Dispose());
                 }
             },
         });
@@ -87,6 +121,7 @@ public sealed class SeccompTests
         Assert.True(exit is { Kind: VmExitKind.ExitPort, Code: 1 }, exit.ToString());
         Assert.Equal(2, modeOnVcpu);
         Assert.Equal(SocketError.AccessDenied, socketOnVcpu);
+        Assert.IsType<UnauthorizedAccessException>(memOnVcpu);
         Assert.Equal(2, Seccomp.ModeOfThread(vm.DeviceEvents.ThreadId));
     }
 }
