@@ -2,23 +2,15 @@
 // Licensed under the MIT license.
 
 using System.CommandLine;
-using System.Diagnostics;
 using Nexus.Interop;
 using Nexus.Vmm.Bench;
 using Nexus.Vmm.Builder;
-using Nexus.Vmm.VState;
 
 namespace Nexus.Cli.Commands;
 
 /// <summary>`nexus vmm run` (boot a kernel by hand) and `nexus vmm bench` (VMM figures).</summary>
 public static class VmmCommands
 {
-    private const string SoftwareKvmWarning =
-        "warning: /dev/kvm here is software-only (kvm_pvm, or no vmx/svm CPU flag): every privileged guest " +
-        "instruction and page-table write is emulated. Tiny guests run in milliseconds, but a Linux kernel takes " +
-        "minutes to reach its console, and timings are not representative of hardware virtualization. " +
-        "The guest CPUID hides xsave/avx/popcnt/smap/smep, which the emulator cannot run.";
-
     public static Command Create()
     {
         var vmm = new Command("vmm", "Nexus micro-VMM: run a guest kernel, measure the VMM");
@@ -56,123 +48,62 @@ public static class VmmCommands
             }
 
             byte[]? guestMac = null;
-            if (parse.GetValue(mac) is { } macText && !TryParseMac(macText, out guestMac))
+            if (parse.GetValue(mac) is { } macText && !ConsoleRun.TryParseMac(macText, out guestMac))
             {
                 Console.Error.WriteLine($"error: --mac {macText}: expected six hex bytes separated by ':'");
                 return 2;
             }
 
-            if (Kvm.IsSoftwareOnly())
-            {
-                Console.Error.WriteLine(SoftwareKvmWarning);
-            }
-
-            var stdout = Console.OpenStandardOutput();
-            var config = new VmConfig
-            {
-                KernelPath = kernelFile.FullName,
-                MemoryMiB = parse.GetValue(mem),
-                Vcpus = parse.GetValue(vcpus),
-                BootArgs = parse.GetValue(cmdline),
-                Drives = root is null ? [] : [new DriveConfig(root.FullName, parse.GetValue(readOnly))],
-                NexusRegionSize = parse.GetValue(nexusRegion) << 20,
-                Net = parse.GetValue(net) is { } tapName ? new NetConfig(tapName, guestMac) : null,
-                Vsock = parse.GetValue(vsock) is { } udsPath ? new VsockConfig(parse.GetValue(cid), Path.GetFullPath(udsPath)) : null,
-                ConsoleOutput = b =>
+            var limit = parse.GetValue(timeout);
+            return ConsoleRun.Run(
+                new VmConfig
                 {
-                    stdout.WriteByte(b);
-                    if (b == '\n')
-                    {
-                        stdout.Flush();
-                    }
+                    KernelPath = kernelFile.FullName,
+                    MemoryMiB = parse.GetValue(mem),
+                    Vcpus = parse.GetValue(vcpus),
+                    BootArgs = parse.GetValue(cmdline),
+                    Drives = root is null ? [] : [new DriveConfig(root.FullName, parse.GetValue(readOnly))],
+                    NexusRegionSize = parse.GetValue(nexusRegion) << 20,
+                    Net = parse.GetValue(net) is { } tapName ? new NetConfig(tapName, guestMac) : null,
+                    Vsock = parse.GetValue(vsock) is { } udsPath ? new VsockConfig(parse.GetValue(cid), Path.GetFullPath(udsPath)) : null,
+                    ConsoleOutput = ConsoleRun.WriteConsoleByte,
                 },
-            };
-
-            MicroVm vm;
-            try
-            {
-                vm = MicroVm.Boot(config);
-            }
-            catch (Exception e) when (e is IOException or InvalidDataException or ArgumentException or NotSupportedException)
-            {
-                Console.Error.WriteLine($"error: {e.Message}");
-                return 2;
-            }
-
-            using (vm)
-            {
-                Console.Error.WriteLine($"nexus vmm: {config.MemoryMiB} MiB, {config.Vcpus} vCPU(s), command line: {vm.CommandLine}");
-                Console.CancelKeyPress += (_, e) =>
-                {
-                    e.Cancel = true;
-                    vm.Stop("interrupted (Ctrl+C)");
-                };
-                var started = Stopwatch.GetTimestamp();
-                vm.Start();
-                ForwardInput(vm);
-                var limit = parse.GetValue(timeout);
-                var exit = vm.WaitForExit(limit > 0 ? TimeSpan.FromSeconds(limit) : Timeout.InfiniteTimeSpan);
-                stdout.Flush();
-                Console.Error.WriteLine($"nexus vmm: {exit} after {Stopwatch.GetElapsedTime(started).TotalSeconds:0.00} s" +
-                    (vm.TimeToFirstSerialByte is { } t ? $"; first serial byte {t.TotalMilliseconds:0.0} ms after VM creation" : string.Empty));
-                return exit.Kind switch
-                {
-                    VmExitKind.Reboot or VmExitKind.Stopped => 0,
-                    VmExitKind.ExitPort => exit.Code,
-                    _ => 1,
-                };
-            }
+                limit > 0 ? TimeSpan.FromSeconds(limit) : Timeout.InfiniteTimeSpan);
         });
         return run;
     }
 
-    /// <summary>Parses aa:bb:cc:dd:ee:ff.</summary>
-    internal static bool TryParseMac(string text, out byte[] mac)
+    /// <summary>
+    /// The one-VM processes <c>vmm bench</c> measures: this CLI's <c>vmm run</c> on the JIT, and the <c>nexus-vmm</c>
+    /// executable (src/Nexus.Vmm.Host) on the JIT and as NativeAOT, where scripts/setup built them in this checkout.
+    /// </summary>
+    private static (List<VmmProcess> Processes, List<string> NotBuilt) VmmFrontEnds()
     {
-        mac = new byte[6];
-        var parts = text.Split(':');
-        if (parts.Length != 6)
-        {
-            return false;
-        }
+        var dotnet = Environment.ProcessPath ?? "dotnet";
+        var processes = new List<VmmProcess> { new("vmm run, JIT", dotnet, [Path.Combine(AppContext.BaseDirectory, "nexus.dll"), "vmm", "run"]) };
+        var notBuilt = new List<string>();
 
-        for (var i = 0; i < 6; i++)
+        // <repo>/src/Nexus.Cli/bin/Release/net10.0/ → <repo>/src/Nexus.Vmm.Host/bin/Release/net10.0/
+        var host = Path.GetFullPath(Path.Combine(AppContext.BaseDirectory, "..", "..", "..", "..", "Nexus.Vmm.Host", "bin", "Release", "net10.0"));
+        var jit = Path.Combine(host, "nexus-vmm.dll");
+        var aot = Path.Combine(host, "linux-x64", "publish", "nexus-vmm");
+        foreach (var (label, file, arguments, how) in new[]
         {
-            if (parts[i].Length != 2 || !byte.TryParse(parts[i], System.Globalization.NumberStyles.AllowHexSpecifier, System.Globalization.CultureInfo.InvariantCulture, out mac[i]))
-            {
-                return false;
-            }
-        }
-
-        return true;
-    }
-
-    /// <summary>Feeds this terminal's input to the guest's serial port, waiting while its FIFO is full.</summary>
-    private static void ForwardInput(MicroVm vm)
-    {
-        var thread = new Thread(() =>
-        {
-            using var stdin = Console.OpenStandardInput();
-            var buffer = new byte[256];
-            int n;
-            while (!vm.Control.IsStopping && (n = stdin.Read(buffer)) > 0)
-            {
-                for (var sent = 0; sent < n && !vm.Control.IsStopping;)
-                {
-                    var taken = vm.Console!.Enqueue(buffer.AsSpan(sent, n - sent));
-                    sent += taken;
-                    if (taken == 0)
-                    {
-                        Thread.Sleep(1);
-                    }
-                }
-            }
+            ("nexus-vmm, JIT", dotnet, new[] { jit }, $"{jit} (dotnet build src/Nexus.Vmm.Host -c Release)"),
+            ("nexus-vmm, NativeAOT", aot, Array.Empty<string>(), $"{aot} (dotnet publish src/Nexus.Vmm.Host -c Release -r linux-x64)"),
         })
         {
-            IsBackground = true,
-            Name = "vmm-stdin",
-        };
-        thread.Start();
+            if (File.Exists(arguments.Length > 0 ? arguments[0] : file))
+            {
+                processes.Add(new(label, file, arguments));
+            }
+            else
+            {
+                notBuilt.Add(how);
+            }
+        }
+
+        return (processes, notBuilt);
     }
 
     private static Command CreateBench()
@@ -187,12 +118,18 @@ public static class VmmCommands
         {
             if (Kvm.IsSoftwareOnly())
             {
-                Console.Error.WriteLine(SoftwareKvmWarning);
+                Console.Error.WriteLine(ConsoleRun.SoftwareKvmWarning);
             }
 
-            var figures = VmmBenchmark.Run(Math.Max(1, parse.GetValue(iterations)), parse.GetValue(mem), p => Console.Error.Write($"\r{p}    "));
+            var (processes, notBuilt) = VmmFrontEnds();
+            var figures = VmmBenchmark.Run(Math.Max(1, parse.GetValue(iterations)), parse.GetValue(mem), processes, p => Console.Error.Write($"\r{p}    "));
             Console.Error.WriteLine();
             Console.WriteLine(VmmBenchmark.Format(figures));
+            foreach (var missing in notBuilt)
+            {
+                Console.WriteLine($"not measured: {missing}");
+            }
+
             Console.WriteLine("anchors (Firecracker, hardware virtualization): <= 5 MiB VMM overhead, <= 125 ms to guest init");
             return 0;
         });

@@ -18,7 +18,8 @@ public sealed record BenchFigure(string Name, double Value, string Unit, string 
 /// </summary>
 public static class VmmBenchmark
 {
-    public static IReadOnlyList<BenchFigure> Run(int iterations, ulong memoryMiB, Action<string> progress)
+    /// <summary>Runs every figure; <paramref name="processes"/> are the VMM front ends whose per-process overhead is measured.</summary>
+    public static IReadOnlyList<BenchFigure> Run(int iterations, ulong memoryMiB, IReadOnlyList<VmmProcess> processes, Action<string> progress)
     {
         var dir = Directory.CreateTempSubdirectory("nexus-vmm-bench-").FullName;
         try
@@ -52,6 +53,7 @@ public static class VmmBenchmark
             var state = Path.Combine(dir, "vm.state");
             var memory = Path.Combine(dir, "vm.mem");
             figures.AddRange(MemoryFigures(kernel, memoryMiB));
+            figures.AddRange(ProcessOverhead.Measure(processes, kernel, memoryMiB, progress));
             using (var vm = MicroVm.Boot(new VmConfig { KernelPath = kernel, MemoryMiB = memoryMiB }))
             {
                 using var reached = new ManualResetEventSlim();
@@ -165,7 +167,7 @@ public static class VmmBenchmark
     private static long ReadKiB(string file, string key) =>
         File.ReadLines(file).Where(l => l.StartsWith(key, StringComparison.Ordinal)).Select(ParseKiB).FirstOrDefault();
 
-    private static long ParseKiB(string line) =>
+    internal static long ParseKiB(string line) =>
         long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture);
 
     private sealed class Signal(ManualResetEventSlim reached) : IBusDevice

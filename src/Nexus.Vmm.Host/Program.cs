@@ -1,0 +1,76 @@
+// Copyright (c) Nexus contributors.
+// Licensed under the MIT license.
+
+using System.Globalization;
+using Nexus.Vmm.Builder;
+
+namespace Nexus.Vmm.Host;
+
+/// <summary>
+/// <c>nexus-vmm</c>: boots one VM with its console on this terminal, like <c>nexus vmm run</c> but without the rest of
+/// the CLI, so a process per VM costs only the VMM. Options are parsed by hand (no reflection, trimming-safe).
+/// </summary>
+public static class Program
+{
+    private const string Usage =
+        "usage: nexus-vmm --kernel PATH [--mem MiB] [--vcpus N] [--rootfs PATH [--rootfs-readonly]] [--cmdline TEXT]\n" +
+        "                 [--net TAP [--mac aa:bb:cc:dd:ee:ff]] [--vsock PATH [--cid N]] [--timeout SECONDS]";
+
+    public static int Main(string[] args)
+    {
+        var values = new Dictionary<string, string>(StringComparer.Ordinal);
+        var flags = new HashSet<string>(StringComparer.Ordinal);
+        for (var i = 0; i < args.Length; i++)
+        {
+            if (args[i] is "--rootfs-readonly")
+            {
+                flags.Add(args[i]);
+            }
+            else if (args[i] is "--kernel" or "--mem" or "--vcpus" or "--rootfs" or "--cmdline" or "--net" or "--mac" or "--vsock" or "--cid" or "--timeout"
+                && i + 1 < args.Length)
+            {
+                values[args[i]] = args[++i];
+            }
+            else
+            {
+                Console.Error.WriteLine($"error: unknown or incomplete option '{args[i]}'\n{Usage}");
+                return 2;
+            }
+        }
+
+        if (!values.TryGetValue("--kernel", out var kernel))
+        {
+            Console.Error.WriteLine(Usage);
+            return 2;
+        }
+
+        byte[]? mac = null;
+        if (!Number(values, "--mem", 256, out var mem) || !Number(values, "--vcpus", 1, out var vcpus)
+            || !Number(values, "--cid", 3, out var cid) || !Number(values, "--timeout", 0, out var timeout)
+            || (values.TryGetValue("--mac", out var macText) && !ConsoleRun.TryParseMac(macText, out mac)))
+        {
+            Console.Error.WriteLine($"error: --mem, --vcpus, --cid and --timeout take whole numbers, --mac six hex bytes\n{Usage}");
+            return 2;
+        }
+
+        return ConsoleRun.Run(
+            new VmConfig
+            {
+                KernelPath = Path.GetFullPath(kernel),
+                MemoryMiB = mem,
+                Vcpus = (int)Math.Min(vcpus, int.MaxValue),
+                BootArgs = values.GetValueOrDefault("--cmdline"),
+                Drives = values.TryGetValue("--rootfs", out var root) ? [new DriveConfig(Path.GetFullPath(root), flags.Contains("--rootfs-readonly"))] : [],
+                Net = values.TryGetValue("--net", out var tap) ? new NetConfig(tap, mac) : null,
+                Vsock = values.TryGetValue("--vsock", out var uds) ? new VsockConfig(cid, Path.GetFullPath(uds)) : null,
+                ConsoleOutput = ConsoleRun.WriteConsoleByte,
+            },
+            timeout > 0 ? TimeSpan.FromSeconds(timeout) : Timeout.InfiniteTimeSpan);
+    }
+
+    private static bool Number(Dictionary<string, string> values, string name, ulong fallback, out ulong value)
+    {
+        value = fallback;
+        return !values.TryGetValue(name, out var text) || ulong.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out value);
+    }
+}

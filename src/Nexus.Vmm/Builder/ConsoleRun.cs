@@ -1,0 +1,134 @@
+// Copyright (c) Nexus contributors.
+// Licensed under the MIT license.
+
+using System.Diagnostics;
+using System.Globalization;
+using Nexus.Interop;
+using Nexus.Vmm.VState;
+
+namespace Nexus.Vmm.Builder;
+
+/// <summary>
+/// Runs one VM with its serial console on this process's terminal, for the VMM front ends (<c>nexus vmm run</c> and
+/// the one-VM <c>nexus-vmm</c> executable): boot, a header on stderr that names the guest RAM mappings (so a
+/// measurement can tell guest memory from the VMM's own), stdin to the serial port, Ctrl+C stops, exit code.
+/// </summary>
+public static class ConsoleRun
+{
+    public const string SoftwareKvmWarning =
+        "warning: /dev/kvm here is software-only (kvm_pvm, or no vmx/svm CPU flag): every privileged guest " +
+        "instruction and page-table write is emulated. Tiny guests run in milliseconds, but a Linux kernel takes " +
+        "minutes to reach its console, and timings are not representative of hardware virtualization. " +
+        "The guest CPUID hides xsave/avx/popcnt/smap/smep, which the emulator cannot run.";
+
+    /// <summary>The header line's prefix before the guest RAM mappings (host address + length, hex, comma-separated).</summary>
+    public const string GuestRamPrefix = "nexus vmm: guest RAM at ";
+
+    private static readonly Stream s_stdout = Console.OpenStandardOutput();
+
+    /// <summary>The console sink for <see cref="VmConfig.ConsoleOutput"/>: stdout, flushed at each line end.</summary>
+    public static void WriteConsoleByte(byte b)
+    {
+        s_stdout.WriteByte(b);
+        if (b == '\n')
+        {
+            s_stdout.Flush();
+        }
+    }
+
+    /// <summary>Boots <paramref name="config"/> and runs it until it exits or <paramref name="timeout"/>; returns the process exit code.</summary>
+    public static int Run(VmConfig config, TimeSpan timeout)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        if (Kvm.IsSoftwareOnly())
+        {
+            Console.Error.WriteLine(SoftwareKvmWarning);
+        }
+
+        MicroVm vm;
+        try
+        {
+            vm = MicroVm.Boot(config);
+        }
+        catch (Exception e) when (e is IOException or InvalidDataException or ArgumentException or NotSupportedException)
+        {
+            Console.Error.WriteLine($"error: {e.Message}");
+            return 2;
+        }
+
+        using (vm)
+        {
+            Console.Error.WriteLine($"nexus vmm: {config.MemoryMiB} MiB, {config.Vcpus} vCPU(s), command line: {vm.CommandLine}");
+            Console.Error.WriteLine(GuestRamPrefix + string.Join(",", vm.Memory.Regions.Select(r =>
+                string.Create(CultureInfo.InvariantCulture, $"0x{(ulong)r.Mapping.Address:x}+0x{r.Size:x}"))));
+            Console.CancelKeyPress += (_, e) =>
+            {
+                e.Cancel = true;
+                vm.Stop("interrupted (Ctrl+C)");
+            };
+            var started = Stopwatch.GetTimestamp();
+            vm.Start();
+            ForwardInput(vm);
+            var exit = vm.WaitForExit(timeout);
+            s_stdout.Flush();
+            Console.Error.WriteLine($"nexus vmm: {exit} after {Stopwatch.GetElapsedTime(started).TotalSeconds:0.00} s" +
+                (vm.TimeToFirstSerialByte is { } t ? $"; first serial byte {t.TotalMilliseconds:0.0} ms after VM creation" : string.Empty));
+            return exit.Kind switch
+            {
+                VmExitKind.Reboot or VmExitKind.Stopped => 0,
+                VmExitKind.ExitPort => exit.Code,
+                _ => 1,
+            };
+        }
+    }
+
+    /// <summary>Parses aa:bb:cc:dd:ee:ff.</summary>
+    public static bool TryParseMac(string text, out byte[] mac)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        mac = new byte[6];
+        var parts = text.Split(':');
+        if (parts.Length != 6)
+        {
+            return false;
+        }
+
+        for (var i = 0; i < 6; i++)
+        {
+            if (parts[i].Length != 2 || !byte.TryParse(parts[i], NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out mac[i]))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>Feeds this terminal's input to the guest's serial port, waiting while its FIFO is full.</summary>
+    private static void ForwardInput(MicroVm vm)
+    {
+        var thread = new Thread(() =>
+        {
+            using var stdin = Console.OpenStandardInput();
+            var buffer = new byte[256];
+            int n;
+            while (!vm.Control.IsStopping && (n = stdin.Read(buffer)) > 0)
+            {
+                for (var sent = 0; sent < n && !vm.Control.IsStopping;)
+                {
+                    var taken = vm.Console!.Enqueue(buffer.AsSpan(sent, n - sent));
+                    sent += taken;
+                    if (taken == 0)
+                    {
+                        Thread.Sleep(1);
+                    }
+                }
+            }
+        })
+        {
+            IsBackground = true,
+            Name = "vmm-stdin",
+        };
+        thread.Start();
+    }
+}

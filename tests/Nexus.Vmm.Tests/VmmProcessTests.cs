@@ -1,0 +1,70 @@
+// Copyright (c) Nexus contributors.
+// Licensed under the MIT license.
+
+using System.Diagnostics;
+using Nexus.Testing;
+using Nexus.Vmm.Bench;
+
+namespace Nexus.Vmm.Tests;
+
+/// <summary>The one-VM <c>nexus-vmm</c> executable (src/Nexus.Vmm.Host, on the JIT here) and the process-overhead measurement of <c>vmm bench</c>.</summary>
+public sealed class VmmProcessTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("nexus-vmm-process-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    /// <summary>src/Nexus.Vmm.Host/bin/&lt;this configuration&gt;/net10.0/nexus-vmm.dll.</summary>
+    private static string HostDll
+    {
+        get
+        {
+            var bin = Path.GetDirectoryName(Path.TrimEndingDirectorySeparator(AppContext.BaseDirectory))!;
+            return Path.Combine(HostRequirements.RepoRoot, "src", "Nexus.Vmm.Host", "bin", Path.GetFileName(bin), "net10.0", "nexus-vmm.dll");
+        }
+    }
+
+    [KvmFact]
+    public async Task ExecutableRunsAGuestAndNamesItsRam()
+    {
+        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true };
+        foreach (var a in new[] { HostDll, "--kernel", TestGuests.Build("hello"), "--mem", "32", "--timeout", "30" })
+        {
+            psi.ArgumentList.Add(a);
+        }
+
+        using var process = Process.Start(psi)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = await process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync();
+
+        Assert.True(process.ExitCode == 1, $"exit {process.ExitCode}: {stderr}");
+        Assert.Contains("Hello from long mode", await stdout, StringComparison.Ordinal);
+        Assert.Matches(@"nexus vmm: guest RAM at 0x[0-9a-f]+\+0x2000000\n", stderr.Replace("\r", "", StringComparison.Ordinal));
+    }
+
+    [KvmFact]
+    public void OptionErrorsAreRefusedBeforeBooting()
+    {
+        var psi = new ProcessStartInfo("dotnet") { RedirectStandardError = true };
+        foreach (var a in new[] { HostDll, "--kernel", "k", "--mem", "lots" })
+        {
+            psi.ArgumentList.Add(a);
+        }
+
+        using var process = Process.Start(psi)!;
+        var stderr = process.StandardError.ReadToEnd();
+        process.WaitForExit();
+        Assert.Equal(2, process.ExitCode);
+        Assert.Contains("whole numbers", stderr, StringComparison.Ordinal);
+    }
+
+    [KvmFact]
+    public void ProcessOverheadExcludesGuestRam()
+    {
+        // The bench guest touches 64 MiB of its 128: a measurement that counted guest RAM would exceed that.
+        var figure = Assert.Single(ProcessOverhead.Measure([new VmmProcess("nexus-vmm, JIT", "dotnet", [HostDll])], BenchGuest.Write(_dir), 128, _ => { }));
+        Assert.InRange(figure.Value, 0.5, 60);
+        Assert.Contains("RSS", figure.Note, StringComparison.Ordinal);
+    }
+}
