@@ -5,9 +5,9 @@ using System.Collections.Concurrent;
 using System.Globalization;
 using System.Security.Cryptography;
 using Nexus.Functions;
-using Nexus.Node.Invocations;
 using Nexus.Node.Logs;
 using Nexus.Node.Metrics;
+using Nexus.Node.Transports;
 using Nexus.Sandbox;
 
 namespace Nexus.Node.Pool;
@@ -495,7 +495,7 @@ public sealed class InstancePool : IAsyncDisposable
         }
     }
 
-    // Starts the sandbox of a reserved instance and waits until its runtime asks for work.
+    // Starts the sandbox of a reserved instance and waits until its runtime's init is over (transport.Ready).
     // Returns null when ready, else the error the invocation gets.
     private async Task<InvocationResult?> StartAsync(Instance instance, string requestId, ReadOnlyMemory<byte> payload)
     {
@@ -541,7 +541,7 @@ public sealed class InstancePool : IAsyncDisposable
         var initLimit = Task.Delay(_options.InitTimeout, _time, cancel.Token);
         var first = await Task.WhenAny(transport.Ready, sandbox.Exited, initLimit);
         await cancel.CancelAsync();
-        if (first == transport.Ready)
+        if (first == transport.Ready && transport.InitError is null)
         {
             instance.PendingInitDuration = _time.GetElapsedTime(started);
             lock (_lock)

@@ -1,7 +1,7 @@
 // Copyright (c) Nexus contributors.
 // Licensed under the MIT license.
 
-namespace Nexus.Node.Invocations;
+namespace Nexus.Node.Transports;
 
 /// <summary>One invocation handed to an instance: the event JSON and the deadline the runtime reports to the handler.</summary>
 public sealed record Invocation(string RequestId, ReadOnlyMemory<byte> Payload, DateTimeOffset Deadline, string FunctionArn);

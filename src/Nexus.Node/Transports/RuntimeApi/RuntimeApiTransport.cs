@@ -4,10 +4,9 @@
 using System.Net;
 using System.Runtime.InteropServices;
 using System.Threading.Channels;
-using Nexus.Node.Invocations;
 using Nexus.Sandbox;
 
-namespace Nexus.Node.Baseline;
+namespace Nexus.Node.Transports.RuntimeApi;
 
 /// <summary>
 /// Baseline transport of one instance: invocations wait in a mailbox until the runtime's long-poll
@@ -96,7 +95,7 @@ public sealed class RuntimeApiTransport : IInvocationTransport
         return ValueTask.CompletedTask;
     }
 
-    /// <summary>The runtime's long-poll: marks the instance ready and waits for the next invocation.</summary>
+    /// <summary>The runtime's long-poll: marks the instance ready (its init is done) and waits for the next invocation.</summary>
     internal ValueTask<Invocation> NextAsync(CancellationToken cancellationToken)
     {
         _ready.TrySetResult();
@@ -123,5 +122,9 @@ public sealed class RuntimeApiTransport : IInvocationTransport
         return true;
     }
 
-    internal void ReportInitError(InvocationResult error) => InitError = error;
+    internal void ReportInitError(InvocationResult error)
+    {
+        InitError = error;
+        _ready.TrySetResult();
+    }
 }

@@ -4,12 +4,15 @@
 using System.Text;
 using System.Text.Json;
 using Nexus.Channel;
+using Nexus.Channel.Services;
+using Nexus.Node.Transports;
+using Nexus.Node.Transports.NexusChannel;
 using Nexus.Testing.Channel;
 
-namespace Nexus.Backend.Tests;
+namespace Nexus.Node.Tests;
 
-/// <summary>Invocations pushed by the node through <see cref="InstanceSession.InvokeAsync"/> to a Python runtime loop.</summary>
-public sealed class InvocationTests : IAsyncLifetime
+/// <summary>Invocations pushed by the node's <see cref="InvocationService"/> over a real channel to a Python runtime loop.</summary>
+public sealed class InvocationServiceTests : IAsyncLifetime
 {
     private const string RuntimeLoop = """
         import json, os, sys
@@ -19,7 +22,7 @@ public sealed class InvocationTests : IAsyncLifetime
             inv = src.next()
             ev = json.loads(inv.event)
             if ev.get("stop"):
-                src.post_response(inv.request_id, b'"bye"')
+                src.transport.post_response(inv.request_id, b'"bye"')   # answered 202: the loop ends
                 break
             if ev.get("fail"):
                 src.post_error(inv.request_id, {"errorMessage": "boom", "errorType": "ValueError", "stackTrace": ["line 1"]})
@@ -30,44 +33,52 @@ public sealed class InvocationTests : IAsyncLifetime
             src.post_response(inv.request_id, json.dumps(out).encode())
         """;
 
-    private NodeUnderTest _node = null!;
+    private readonly ChannelServiceHost _host = new();
+    private readonly List<ProcessChannel> _channels = [];
 
-    public async Task InitializeAsync() => _node = await NodeUnderTest.StartAsync();
+    public Task InitializeAsync() => Task.CompletedTask;
 
-    public async Task DisposeAsync() => await _node.DisposeAsync();
+    public async Task DisposeAsync()
+    {
+        await _host.DisposeAsync();
+        foreach (var channel in _channels)
+        {
+            channel.Dispose();
+        }
+    }
 
     [Fact]
     public async Task Invocations_reach_the_runtime_and_results_and_errors_come_back()
     {
         // A 1 MiB region with 64 KiB chunks, so 3 MiB events and responses are chunked both ways.
-        var (channel, session) = _node.Attach(new ChannelOptions { RegionSize = 1 << 20, SlotSize = 64 << 10 }, NodeUnderTest.Manifest("echo-fn"));
+        var (channel, session) = Attach(new ChannelOptions { RegionSize = 1 << 20, SlotSize = 64 << 10 });
         var process = PythonSandbox.Start(channel, RuntimeLoop, out var stdout, out var stderr);
         var deadline = DateTimeOffset.UtcNow.AddMinutes(5);
 
-        var ok = await session.InvokeAsync("req-1", """{"hello":1}"""u8.ToArray(), deadline);
-        Assert.Equal(InvocationStatus.Success, ok.Status);
+        var ok = await session.InvokeAsync(NewInvocation("req-1", """{"hello":1}"""u8.ToArray(), deadline), CancellationToken.None);
+        Assert.False(ok.IsError);
         using (var doc = JsonDocument.Parse(ok.Payload))
         {
             Assert.Equal("req-1", doc.RootElement.GetProperty("rid").GetString());
             Assert.Equal(deadline.ToUnixTimeMilliseconds(), doc.RootElement.GetProperty("deadline").GetInt64());
-            Assert.EndsWith(":function:echo-fn", doc.RootElement.GetProperty("arn").GetString(), StringComparison.Ordinal);
+            Assert.Equal(LambdaJson.FunctionArn("echo-fn"), doc.RootElement.GetProperty("arn").GetString());
         }
 
-        var failed = await session.InvokeAsync("req-2", """{"fail":true}"""u8.ToArray(), deadline);
-        Assert.Equal(InvocationStatus.FunctionError, failed.Status);
+        var failed = await session.InvokeAsync(NewInvocation("req-2", """{"fail":true}"""u8.ToArray(), deadline), CancellationToken.None);
+        Assert.True(failed.IsError);
         Assert.Equal("ValueError", failed.ErrorType);
         Assert.Contains("boom", Encoding.UTF8.GetString(failed.Payload.Span), StringComparison.Ordinal);
 
         var bigEvent = Encoding.UTF8.GetBytes($$"""{"big":3000000,"pad":"{{new string('x', 3_000_000)}}"}""");
-        var big = await session.InvokeAsync("req-3", bigEvent, deadline);
-        Assert.Equal(InvocationStatus.Success, big.Status);
+        var big = await session.InvokeAsync(NewInvocation("req-3", bigEvent, deadline), CancellationToken.None);
+        Assert.False(big.IsError);
         using (var doc = JsonDocument.Parse(big.Payload))
         {
             Assert.Equal(bigEvent.Length, doc.RootElement.GetProperty("size").GetInt32());
             Assert.Equal(3_000_000, doc.RootElement.GetProperty("pad").GetString()!.Length);
         }
 
-        var bye = await session.InvokeAsync("req-4", """{"stop":true}"""u8.ToArray(), deadline);
+        var bye = await session.InvokeAsync(NewInvocation("req-4", """{"stop":true}"""u8.ToArray(), deadline), CancellationToken.None);
         Assert.Equal("\"bye\"", Encoding.UTF8.GetString(bye.Payload.Span));
         Assert.True(await process.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(1)) == 0, File.ReadAllText(stderr));
         File.Delete(stdout);
@@ -77,8 +88,8 @@ public sealed class InvocationTests : IAsyncLifetime
     [Fact]
     public async Task An_init_error_fails_pending_and_later_invocations_with_its_payload()
     {
-        var (channel, session) = _node.Attach();
-        var pending = session.InvokeAsync("req-1", "{}"u8.ToArray(), DateTimeOffset.UtcNow.AddMinutes(5));
+        var (channel, session) = Attach();
+        var pending = session.InvokeAsync(NewInvocation("req-1", "{}"u8.ToArray(), DateTimeOffset.UtcNow.AddMinutes(5)), CancellationToken.None);
         var result = await PythonSandbox.RunAsync(channel, """
             import nexus_channel
             src = nexus_channel.InvocationSource()
@@ -87,21 +98,34 @@ public sealed class InvocationTests : IAsyncLifetime
             """);
         Assert.True(result.ExitCode == 0, result.ToString());
         var first = await pending;
-        Assert.Equal(InvocationStatus.InitError, first.Status);
+        Assert.True(first.IsError);
         Assert.Equal("Runtime.ImportModuleError", first.ErrorType);
-        var later = await session.InvokeAsync("req-2", "{}"u8.ToArray(), DateTimeOffset.UtcNow.AddMinutes(5));
-        Assert.Equal(InvocationStatus.InitError, later.Status);
+        var later = await session.InvokeAsync(NewInvocation("req-2", "{}"u8.ToArray(), DateTimeOffset.UtcNow.AddMinutes(5)), CancellationToken.None);
+        Assert.Equal("Runtime.ImportModuleError", later.ErrorType);
     }
 
     [Fact]
     public async Task A_closed_channel_fails_waiting_invocations()
     {
-        var (channel, session) = _node.Attach();
+        var (channel, session) = Attach();
         using var raw = new RawSandbox(channel);
-        var pending = session.InvokeAsync("req-1", "{}"u8.ToArray(), DateTimeOffset.UtcNow.AddMinutes(5));
+        var pending = session.InvokeAsync(NewInvocation("req-1", "{}"u8.ToArray(), DateTimeOffset.UtcNow.AddMinutes(5)), CancellationToken.None);
         raw.SubTail = 1_000_000;
         channel.ToHost.Signal();
-        await Assert.ThrowsAsync<InstanceClosedException>(() => pending);
-        await Assert.ThrowsAsync<InstanceClosedException>(() => session.InvokeAsync("req-2", "{}"u8.ToArray(), DateTimeOffset.UtcNow.AddMinutes(5)));
+        await Assert.ThrowsAsync<ChannelClosedException>(() => pending);
+        await Assert.ThrowsAsync<ChannelClosedException>(() => session.InvokeAsync(NewInvocation("req-2", "{}"u8.ToArray(), DateTimeOffset.UtcNow.AddMinutes(5)), CancellationToken.None));
+    }
+
+    private static Invocation NewInvocation(string requestId, byte[] payload, DateTimeOffset deadline) =>
+        new(requestId, payload, deadline, LambdaJson.FunctionArn("echo-fn"));
+
+    private (ProcessChannel Channel, InvocationService Invocations) Attach(ChannelOptions? options = null)
+    {
+        var channel = new ProcessChannel(options ?? new ChannelOptions { RegionSize = 16 << 20, SlotSize = 1 << 20 });
+        _channels.Add(channel);
+        var session = _host.Open(channel.Host);
+        var invocations = new InvocationService(session, LambdaJson.MaxPayloadBytes);
+        session.Start();
+        return (channel, invocations);
     }
 }
