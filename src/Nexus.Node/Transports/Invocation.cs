@@ -14,6 +14,14 @@ public sealed record InvocationResult(ReadOnlyMemory<byte> Payload, string? Erro
 {
     public bool IsError => ErrorType is not null;
 
+    /// <summary>
+    /// Time the invocation spent in the sandbox: from the moment the transport handed the event over (pushed into the
+    /// channel, or written to the runtime's long-poll) to the moment its result arrived. Holds the handler, its storage
+    /// calls and the runtime's own work; the node's overhead is the rest of an invocation's wall time. Zero when the
+    /// node produced the result itself.
+    /// </summary>
+    public TimeSpan SandboxTime { get; init; }
+
     /// <summary>An error produced by the node itself (timeout, OOM, crash), shaped like the runtime's.</summary>
     public static InvocationResult Error(string errorType, string errorMessage) =>
         new(LambdaJson.ErrorPayload(errorType, errorMessage), errorType);

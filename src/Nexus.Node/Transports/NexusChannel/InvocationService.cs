@@ -1,6 +1,7 @@
 // Copyright (c) Nexus contributors.
 // Licensed under the MIT license.
 
+using System.Diagnostics;
 using Nexus.Channel;
 using Nexus.Channel.Services;
 
@@ -162,6 +163,7 @@ public sealed class InvocationService : IChannelService
         {
             var invocation = pending.Invocation;
             await _session.SendAsync(parked, 200, EventHeader(invocation), invocation.Payload, _session.Closing).ConfigureAwait(false);
+            pending.PushedAt = Stopwatch.GetTimestamp();
         }
         catch (Exception e) when (e is ChannelClosedException or OperationCanceledException or ObjectDisposedException)
         {
@@ -171,6 +173,7 @@ public sealed class InvocationService : IChannelService
 
     private async Task ResultAsync(ChannelRequest request, CancellationToken cancellationToken)
     {
+        var arrived = Stopwatch.GetTimestamp();
         string id;
         bool next;
         using (var parameters = await request.ReadParametersAsync(cancellationToken).ConfigureAwait(false))
@@ -203,9 +206,10 @@ public sealed class InvocationService : IChannelService
             throw;
         }
 
-        var result = request.Op == ChannelOp.InvocationResponse
+        var result = (request.Op == ChannelOp.InvocationResponse
             ? new InvocationResult(body, null)
-            : new InvocationResult(body, ChannelJson.ErrorType(body) ?? "Unhandled");
+            : new InvocationResult(body, ChannelJson.ErrorType(body) ?? "Unhandled")) with
+        { SandboxTime = Stopwatch.GetElapsedTime(pending.PushedAt, arrived) };
         if (next)
         {
             // Parked before the result is out, so that the pool's next invocation finds the runtime waiting.
@@ -256,6 +260,9 @@ public sealed class InvocationService : IChannelService
 
         /// <summary>Handed to the runtime (guarded by the service's lock).</summary>
         public bool Pushed { get; set; }
+
+        /// <summary>When the event's last chunk was posted (Stopwatch timestamp).</summary>
+        public long PushedAt { get; set; }
 
         public TaskCompletionSource<InvocationResult> Result { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }

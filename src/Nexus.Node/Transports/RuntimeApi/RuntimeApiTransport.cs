@@ -1,6 +1,7 @@
 // Copyright (c) Nexus contributors.
 // Licensed under the MIT license.
 
+using System.Diagnostics;
 using System.Net;
 using System.Runtime.InteropServices;
 using System.Threading.Channels;
@@ -20,6 +21,7 @@ public sealed class RuntimeApiTransport : IInvocationTransport
     private readonly Lock _lock = new();
     private TaskCompletionSource<InvocationResult>? _pending;
     private string? _pendingId;
+    private long _deliveredAt;
     private IPAddress? _address;
 
     public RuntimeApiTransport(RuntimeApiRegistry registry, IReadOnlyDictionary<string, string> environment)
@@ -96,10 +98,12 @@ public sealed class RuntimeApiTransport : IInvocationTransport
     }
 
     /// <summary>The runtime's long-poll: marks the instance ready (its init is done) and waits for the next invocation.</summary>
-    internal ValueTask<Invocation> NextAsync(CancellationToken cancellationToken)
+    internal async ValueTask<Invocation> NextAsync(CancellationToken cancellationToken)
     {
         _ready.TrySetResult();
-        return _mailbox.Reader.ReadAsync(cancellationToken);
+        var invocation = await _mailbox.Reader.ReadAsync(cancellationToken);
+        Volatile.Write(ref _deliveredAt, Stopwatch.GetTimestamp());
+        return invocation;
     }
 
     /// <summary>Completes the pending invocation; false when <paramref name="requestId"/> is not the one pending.</summary>
@@ -118,7 +122,7 @@ public sealed class RuntimeApiTransport : IInvocationTransport
             _pendingId = null;
         }
 
-        pending.TrySetResult(result);
+        pending.TrySetResult(result with { SandboxTime = Stopwatch.GetElapsedTime(Volatile.Read(ref _deliveredAt)) });
         return true;
     }
 
