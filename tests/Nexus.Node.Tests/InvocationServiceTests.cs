@@ -116,6 +116,27 @@ public sealed class InvocationServiceTests : IAsyncLifetime
         await Assert.ThrowsAsync<ChannelClosedException>(() => session.InvokeAsync(NewInvocation("req-2", "{}"u8.ToArray(), DateTimeOffset.UtcNow.AddMinutes(5)), CancellationToken.None));
     }
 
+    [Fact]
+    public async Task An_invocation_is_pushed_into_the_waiting_request_and_a_second_waiter_is_refused()
+    {
+        var (channel, session) = Attach();
+        using var raw = new RawSandbox(channel);
+        raw.SubmitRequest(1, ChannelOp.NextInvocation, "{}");
+        raw.SubmitRequest(2, ChannelOp.NextInvocation, "{}", relative: 64);
+        var refused = await raw.NextCompletionAsync(TimeSpan.FromSeconds(30));
+        Assert.Equal(2UL, refused!.Value.RequestId);
+        Assert.Equal(409, refused.Value.Status);
+        Assert.True(session.Ready.IsCompleted);
+
+        var result = session.InvokeAsync(NewInvocation("req-1", "{\"k\":1}"u8.ToArray(), DateTimeOffset.UtcNow.AddMinutes(5)), CancellationToken.None);
+        var pushed = await raw.NextCompletionAsync(TimeSpan.FromSeconds(30));
+        Assert.Equal(1UL, pushed!.Value.RequestId);
+        Assert.Equal(200, pushed.Value.Status);
+        Assert.Contains("\"RequestId\":\"req-1\"", raw.HeaderOf(pushed.Value), StringComparison.Ordinal);
+        Assert.Equal(7UL, pushed.Value.TotalLength);
+        Assert.False(result.IsCompleted);
+    }
+
     private static Invocation NewInvocation(string requestId, byte[] payload, DateTimeOffset deadline) =>
         new(requestId, payload, deadline, LambdaJson.FunctionArn("echo-fn"));
 
