@@ -16,9 +16,9 @@ public sealed partial class NexusBackend
     {
         ArgumentNullException.ThrowIfNull(bucket);
         ArgumentNullException.ThrowIfNull(key);
-        foreach (var session in _sessions.Values)
+        foreach (var service in _services.Keys)
         {
-            session.MarkPrefetchStale(bucket, key);
+            service.MarkPrefetchStale(bucket, key);
         }
     }
 

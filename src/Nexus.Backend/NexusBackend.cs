@@ -4,27 +4,22 @@
 using System.Collections.Concurrent;
 using Amazon.Runtime;
 using Amazon.S3;
+using Nexus.Backend.Storage;
 using Nexus.Backend.WriteBack;
-using Nexus.Channel;
+using Nexus.Channel.Services;
 using Nexus.Functions;
-using Nexus.Interop;
 
 namespace Nexus.Backend;
 
 /// <summary>
-/// The node's one backend: one S3 client (pooled connections, the only credentials), one doorbell thread watching
-/// every attached channel, and a bounded budget of concurrent storage requests shared fairly between instances.
+/// The node's one storage backend: one S3 client (pooled connections, the only credentials), the write-back spool, and a
+/// bounded budget of concurrent storage requests shared fairly between instances. It serves each instance's channel
+/// through a <see cref="StorageService"/> registered on that channel's session.
 /// </summary>
 public sealed partial class NexusBackend : IAsyncDisposable
 {
-    private const ulong StopToken = 0;
-
-    private readonly FdPoller _poller = new();
-    private readonly EventFd _stop = EventFd.Create(0, EventFdFlags.CloseOnExec | EventFdFlags.NonBlocking);
-    private readonly ConcurrentDictionary<ulong, InstanceSession> _sessions = new();
-    private readonly Thread _doorbells;
+    private readonly ConcurrentDictionary<StorageService, byte> _services = new();
     private readonly Action<string> _log;
-    private long _nextToken;
     private volatile bool _stopping;
 
     public NexusBackend(NexusBackendOptions options)
@@ -57,16 +52,12 @@ public sealed partial class NexusBackend : IAsyncDisposable
         {
             WriteBack = new WriteBackQueue(S3, spool, options.MaxSpoolBytes, options.Uploaders, ObjectChanged, _log);
         }
-
-        _poller.Add(_stop.Handle, StopToken);
-        _doorbells = new Thread(DoorbellLoop) { IsBackground = true, Name = "nexus-doorbells" };
-        _doorbells.Start();
     }
 
     public NexusBackendOptions Options { get; }
 
-    /// <summary>Instances currently attached.</summary>
-    public int AttachedCount => _sessions.Count;
+    /// <summary>Instances whose storage calls this backend serves now.</summary>
+    public int AttachedCount => _services.Count;
 
     /// <summary>Acknowledged writes waiting for their upload; null when the backend has no spool (all writes are synchronous).</summary>
     public WriteBackQueue? WriteBack { get; }
@@ -75,26 +66,20 @@ public sealed partial class NexusBackend : IAsyncDisposable
 
     internal SemaphoreSlim Workers { get; }
 
-    /// <summary>Starts serving one instance's channel under <paramref name="manifest"/>'s permissions.</summary>
-    public InstanceSession Attach(HostChannel channel, FunctionManifest manifest)
+    /// <summary>
+    /// Serves the storage operations of <paramref name="session"/> (one instance) under <paramref name="manifest"/>'s
+    /// grants: registers a <see cref="StorageService"/> on it, to be started by the session's owner.
+    /// </summary>
+    public StorageService Serve(ChannelSession session, FunctionManifest manifest)
     {
-        ArgumentNullException.ThrowIfNull(channel);
+        ArgumentNullException.ThrowIfNull(session);
         ArgumentNullException.ThrowIfNull(manifest);
         ObjectDisposedException.ThrowIf(_stopping, this);
-        var token = (ulong)Interlocked.Increment(ref _nextToken);
-        var session = new InstanceSession(this, channel, manifest, token);
-        _sessions[token] = session;
-        _poller.Add(channel.ToHost.Handle, token);
-        // A doorbell rung before registration would be missed: check the ring once now.
-        session.OnDoorbell();
-        return session;
-    }
-
-    /// <inheritdoc cref="Attach"/>
-    public Task<InstanceSession> AttachAsync(HostChannel channel, FunctionManifest manifest, CancellationToken cancellationToken = default)
-    {
-        cancellationToken.ThrowIfCancellationRequested();
-        return Task.FromResult(Attach(channel, manifest));
+        var service = new StorageService(this, session, manifest);
+        session.Register(service);
+        _services[service] = 0;
+        session.Closing.Register(service.Detach);
+        return service;
     }
 
     public async ValueTask DisposeAsync()
@@ -105,9 +90,9 @@ public sealed partial class NexusBackend : IAsyncDisposable
         }
 
         _stopping = true;
-        foreach (var session in _sessions.Values)
+        foreach (var service in _services.Keys)
         {
-            await session.DisposeAsync().ConfigureAwait(false);
+            service.Session.Close("the backend stopped");
         }
 
         if (WriteBack is not null)
@@ -121,61 +106,9 @@ public sealed partial class NexusBackend : IAsyncDisposable
             }
         }
 
-        _stop.Signal();
-        _doorbells.Join();
-        _poller.Dispose();
-        _stop.Dispose();
         Workers.Dispose();
         S3.Dispose();
     }
 
-    internal void Detach(InstanceSession session)
-    {
-        if (_sessions.TryRemove(session.Token, out _))
-        {
-            try
-            {
-                _poller.Remove(session.Channel.ToHost.Handle);
-            }
-            catch (ObjectDisposedException)
-            {
-                // The channel's owner closed the doorbell already, which also removed it from the epoll set.
-            }
-            catch (UnixException)
-            {
-                // Same: the fd is gone from the set.
-            }
-        }
-    }
-
-    private void DoorbellLoop()
-    {
-        Span<ulong> tokens = stackalloc ulong[64];
-        while (!_stopping)
-        {
-            var n = _poller.Wait(tokens, -1);
-            for (var i = 0; i < n; i++)
-            {
-                if (tokens[i] == StopToken || !_sessions.TryGetValue(tokens[i], out var session))
-                {
-                    continue;
-                }
-
-                try
-                {
-                    session.Channel.ToHost.TryRead(out _);
-                    session.OnDoorbell();
-                }
-                catch (ObjectDisposedException)
-                {
-                    session.Close("channel disposed while attached");
-                }
-                catch (Exception e)
-                {
-                    // One instance's broken doorbell must not stop the thread that serves every other instance.
-                    session.Close($"doorbell failed: {e.Message}");
-                }
-            }
-        }
-    }
+    internal void Forget(StorageService service) => _services.TryRemove(service, out _);
 }

@@ -21,18 +21,6 @@ public sealed record NexusBackendOptions
     /// <summary>Storage requests one instance may run at once; below the global budget so one instance cannot take it all.</summary>
     public int MaxInFlightPerInstance { get; init; } = 8;
 
-    /// <summary>Requests one instance may have outstanding (running or queued); more are refused with SlowDown (503).</summary>
-    public int MaxOutstandingPerInstance { get; init; } = 256;
-
-    /// <summary>
-    /// How long the backend waits on a sandbox (a free response slot, completion-ring space, the next request chunk)
-    /// before it closes that sandbox's channel.
-    /// </summary>
-    public TimeSpan SandboxStallTimeout { get; init; } = TimeSpan.FromSeconds(30);
-
-    /// <summary>Largest invocation response or error the backend takes from a sandbox (Lambda's limit is 6 MB).</summary>
-    public int MaxInvocationPayloadBytes { get; init; } = 6 << 20;
-
     /// <summary>Connections the S3 client keeps to the store.</summary>
     public int MaxConnections { get; init; } = 64;
 
@@ -69,56 +57,4 @@ public sealed record NexusBackendOptions
 
     /// <summary>Where the backend reports node-level events (write-back retries, recovery); default: standard error.</summary>
     public Action<string>? Log { get; init; }
-}
-
-/// <summary>How an invocation ended.</summary>
-public enum InvocationStatus
-{
-    /// <summary>The handler returned; the payload is its JSON result.</summary>
-    Success,
-
-    /// <summary>The handler raised; the payload is the Lambda error JSON (errorMessage, errorType, stackTrace).</summary>
-    FunctionError,
-
-    /// <summary>The runtime could not load the handler; the payload is the Lambda error JSON.</summary>
-    InitError,
-}
-
-/// <summary>The outcome of one invocation delivered over a channel.</summary>
-public sealed record InvocationResult(InvocationStatus Status, ReadOnlyMemory<byte> Payload, string? ErrorType);
-
-/// <summary>The instance's channel closed (protocol violation, stall, or shutdown) before the operation finished.</summary>
-public sealed class InstanceClosedException : Exception
-{
-    public InstanceClosedException()
-    {
-    }
-
-    public InstanceClosedException(string message)
-        : base(message)
-    {
-    }
-
-    public InstanceClosedException(string message, Exception innerException)
-        : base(message, innerException)
-    {
-    }
-}
-
-/// <summary>Counters of one instance session (read with Interlocked/Volatile semantics; approximate under load).</summary>
-public sealed class SessionStats
-{
-    internal long _requests;
-    internal long _rejected;
-    internal long _bytesToSandbox;
-    internal long _bytesFromSandbox;
-
-    public long Requests => Interlocked.Read(ref _requests);
-
-    /// <summary>Requests failed by validation (bad record, header, parameters, permissions).</summary>
-    public long Rejected => Interlocked.Read(ref _rejected);
-
-    public long BytesToSandbox => Interlocked.Read(ref _bytesToSandbox);
-
-    public long BytesFromSandbox => Interlocked.Read(ref _bytesFromSandbox);
 }

@@ -83,6 +83,7 @@ public sealed record ModeResult(
     BenchConfiguration Configuration,
     Percentiles WarmMs,
     Percentiles ColdMs,
+    Percentiles WarmNodeOverheadUs,
     double FirstStartMs,
     double SandboxCpuMsPerInvocation,
     double NodeCpuMsPerInvocation,
@@ -133,6 +134,7 @@ public static class CompareBenchmark
 
             var cold = configurations.ToDictionary(c => c, _ => new List<double>());
             var warm = configurations.ToDictionary(c => c, _ => new List<double>());
+            var overhead = configurations.ToDictionary(c => c, _ => new List<double>());
             log.WriteLine($"{benchCase.Label}: {options.Cold} cold invocations per configuration");
             for (var i = 0; i < options.Cold; i++)
             {
@@ -159,6 +161,10 @@ public static class CompareBenchmark
                     {
                         // i == -1 is the warm-up call that may start the instance.
                         warm[configuration].Add(ms);
+
+                        // The node's own part: wall time at the invoke entry minus the time in the sandbox (handler,
+                        // its storage calls, the runtime), as the transport measured it.
+                        overhead[configuration].Add((ms * 1000) - outcome.SandboxTime.TotalMicroseconds);
                     }
                 }
             }
@@ -167,7 +173,7 @@ public static class CompareBenchmark
             {
                 var (sandboxCpu, nodeCpu) = await MeasureCpuAsync(node, deployed[configuration], instance[configuration], payload, options.CpuInvocations, cancellationToken);
                 var memory = node.ReadInstanceUsage(instance[configuration])?.Memory ?? new SandboxMemory(0, 0, 0, 0);
-                results.Add(new ModeResult(benchCase.Function, benchCase.Size, configuration, Percentiles.Of(warm[configuration]), Percentiles.Of(cold[configuration]), first[configuration], sandboxCpu, nodeCpu, memory, errors[configuration]));
+                results.Add(new ModeResult(benchCase.Function, benchCase.Size, configuration, Percentiles.Of(warm[configuration]), Percentiles.Of(cold[configuration]), Percentiles.Of(overhead[configuration]), first[configuration], sandboxCpu, nodeCpu, memory, errors[configuration]));
             }
 
             foreach (var name in deployed.Values)

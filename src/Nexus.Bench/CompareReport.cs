@@ -82,6 +82,7 @@ public static class CompareReport
                 configuration = r.Configuration.Name,
                 warmMs = r.WarmMs,
                 coldMs = r.ColdMs,
+                warmNodeOverheadUs = r.WarmNodeOverheadUs,
                 firstStartMs = r.FirstStartMs,
                 sandboxCpuMsPerInvocation = r.SandboxCpuMsPerInvocation,
                 nodeCpuMsPerInvocation = r.NodeCpuMsPerInvocation,
@@ -96,6 +97,8 @@ public static class CompareReport
     {
         yield return ("warm p50 (ms)", r => r.WarmMs.P50);
         yield return ("warm p99 (ms)", r => r.WarmMs.P99);
+        yield return ("node overhead, warm p50 (us)", r => r.WarmNodeOverheadUs.P50);
+        yield return ("node overhead, warm p99 (us)", r => r.WarmNodeOverheadUs.P99);
         yield return ("cold p50 (ms)", r => r.ColdMs.P50);
         yield return ("cold p99 (ms)", r => r.ColdMs.P99);
         yield return ("first start after deploy (ms)", r => r.FirstStartMs);

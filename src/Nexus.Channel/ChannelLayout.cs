@@ -3,7 +3,7 @@
 
 namespace Nexus.Channel;
 
-/// <summary>Sizes of one instance's channel region (docs/channel.md, layout version 1).</summary>
+/// <summary>Sizes of one instance's channel region (docs/channel.md, layout version 2).</summary>
 public sealed record ChannelOptions
 {
     /// <summary>Total size of the shared region.</summary>
@@ -29,7 +29,7 @@ public sealed record ChannelOptions
 public sealed class ChannelLayout
 {
     public const uint Magic = 0x4843584E; // "NXCH"
-    public const ushort Version = 1;
+    public const ushort Version = 2;
     public const int RecordSize = 64;
     public const int HeaderSize = 4096;
 

@@ -3,7 +3,6 @@
 
 using System.Buffers;
 using System.Buffers.Binary;
-using Nexus.Interop;
 
 namespace Nexus.Channel;
 
@@ -26,73 +25,44 @@ public sealed class ChannelProtocolException : Exception
 }
 
 /// <summary>
-/// The host end of one instance's channel: the memfd region (fd 3 in the sandbox), the doorbell the sandbox rings
-/// (fd 4) and the doorbell the host rings (fd 5). Ring positions the host owns are kept privately; the copies in
-/// shared memory are written for the sandbox and never read back.
+/// The host end of one instance's channel: the rings and areas of a <see cref="ChannelRegion"/>, the doorbell the
+/// sandbox rings and the one the host rings. Ring positions the host owns are kept privately; the copies in shared
+/// memory are written for the sandbox and never read back. Knows nothing of how the sandbox reaches the region (a
+/// process's descriptors, a micro-VM's memory slot): that is the driver's <see cref="ProcessChannel"/> or equivalent.
 /// </summary>
 public sealed unsafe class HostChannel : IDisposable
 {
-    public const int SandboxRegionFd = 3;
-    public const int SandboxToHostFd = 4;
-    public const int SandboxFromHostFd = 5;
-
-    private readonly SafeMemoryMapping _mapping;
+    private readonly ChannelRegion _region;
     private readonly byte* _base;
     private readonly object _completionLock = new();
     private uint _subHead;
     private uint _cmpTail;
     private int _disposed;
 
-    public HostChannel(ChannelOptions? options = null, string name = "nexus-channel")
+    /// <summary>Takes ownership of the region and both doorbells.</summary>
+    public HostChannel(ChannelRegion region, IHostDoorbell fromSandbox, ISandboxDoorbell toSandbox, ChannelOptions? options = null)
     {
+        ArgumentNullException.ThrowIfNull(region);
         Layout = new ChannelLayout(options ?? new ChannelOptions());
-        RegionFd = Memory.CreateMemfd(name, Layout.RegionSize, MemfdFlags.CloseOnExec | MemfdFlags.AllowSealing);
-        try
+        if (Layout.RegionSize > region.Size)
         {
-            // A sandbox holding fd 3 could otherwise ftruncate the region and make the host fault on its mapping.
-            Memory.Seal(RegionFd, MemfdSeals.Shrink | MemfdSeals.Grow | MemfdSeals.Seal);
-            _mapping = Memory.MapShared(RegionFd, Layout.RegionSize);
-            var added = false;
-            _mapping.DangerousAddRef(ref added);
-            _base = (byte*)_mapping.Address;
-            ToHost = EventFd.Create(0, EventFdFlags.CloseOnExec | EventFdFlags.NonBlocking);
-            ToSandbox = EventFd.Create(0, EventFdFlags.CloseOnExec);
-        }
-        catch
-        {
-            _mapping?.Dispose();
-            ToHost?.Dispose();
-            RegionFd.Dispose();
-            throw;
+            throw new ArgumentException($"the layout needs {Layout.RegionSize} bytes; the region has {region.Size}", nameof(region));
         }
 
+        _region = region;
+        _base = region.Base;
+        FromSandbox = fromSandbox;
+        ToSandbox = toSandbox;
         WriteHeader();
     }
 
     public ChannelLayout Layout { get; }
 
-    /// <summary>The region's memfd (the sandbox's fd 3).</summary>
-    public SafeFd RegionFd { get; }
+    /// <summary>Rung by the sandbox; the service host polls it.</summary>
+    public IHostDoorbell FromSandbox { get; }
 
-    /// <summary>Rung by the sandbox (its fd 4); non-blocking on the host side.</summary>
-    public EventFd ToHost { get; }
-
-    /// <summary>Rung by the host (the sandbox's fd 5).</summary>
-    public EventFd ToSandbox { get; }
-
-    /// <summary>The descriptors to hand to the sandbox, with the numbers it expects them at.</summary>
-    public IReadOnlyList<(SafeFd Source, int Target)> SandboxFds =>
-        [(RegionFd, SandboxRegionFd), (ToHost.Handle, SandboxToHostFd), (ToSandbox.Handle, SandboxFromHostFd)];
-
-    /// <summary>The environment variables telling the sandbox runtime where its channel is.</summary>
-    public IReadOnlyDictionary<string, string> SandboxEnvironment => new Dictionary<string, string>
-    {
-        ["NEXUS_IO"] = "nexus",
-        ["NEXUS_CHANNEL_FD"] = SandboxRegionFd.ToString(System.Globalization.CultureInfo.InvariantCulture),
-        ["NEXUS_DOORBELL_TO_HOST_FD"] = SandboxToHostFd.ToString(System.Globalization.CultureInfo.InvariantCulture),
-        ["NEXUS_DOORBELL_TO_SANDBOX_FD"] = SandboxFromHostFd.ToString(System.Globalization.CultureInfo.InvariantCulture),
-        ["NEXUS_CHANNEL_SIZE"] = Layout.RegionSize.ToString(System.Globalization.CultureInfo.InvariantCulture),
-    };
+    /// <summary>Rung by the host after posting completions.</summary>
+    public ISandboxDoorbell ToSandbox { get; }
 
     /// <summary>
     /// Copies up to <paramref name="into"/>.Length new submission records into private memory and consumes them.
@@ -124,7 +94,7 @@ public sealed unsafe class HostChannel : IDisposable
         {
             // SAFETY: constant header offset inside the mapping.
             Volatile.Write(ref *(uint*)(_base + ChannelLayout.OffSandboxWantsSubSpace), 0u);
-            ToSandbox.Signal();
+            ToSandbox.Ring();
         }
 
         return n;
@@ -176,12 +146,12 @@ public sealed unsafe class HostChannel : IDisposable
 
             // SAFETY: constant header offset inside the live mapping (checked under the lock Dispose takes).
             Volatile.Write(ref *(uint*)(_base + ChannelLayout.OffHostClosed), 1u);
-            ToSandbox.Signal();
+            ToSandbox.Ring();
         }
     }
 
     /// <summary>Rings the sandbox's doorbell.</summary>
-    public void SignalSandbox() => ToSandbox.Signal();
+    public void SignalSandbox() => ToSandbox.Ring();
 
     /// <summary>
     /// A span over a request-area extent the caller has validated with <see cref="ChannelLayout.InRequestArea"/>.
@@ -217,7 +187,7 @@ public sealed unsafe class HostChannel : IDisposable
         return new RegionMemoryManager(_base + Layout.SlotOffset(slot), Layout.SlotSize).Memory;
     }
 
-    /// <summary>Unmaps and closes everything; dispose (await) the backend session serving this channel first.</summary>
+    /// <summary>Unmaps and closes everything; dispose (await) the session serving this channel first.</summary>
     public void Dispose()
     {
         lock (_completionLock)
@@ -228,11 +198,9 @@ public sealed unsafe class HostChannel : IDisposable
             }
         }
 
-        _mapping.DangerousRelease();
-        _mapping.Dispose();
-        ToHost.Dispose();
+        FromSandbox.Dispose();
         ToSandbox.Dispose();
-        RegionFd.Dispose();
+        _region.Dispose();
     }
 
     private void WriteHeader()

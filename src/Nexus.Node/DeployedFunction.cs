@@ -2,7 +2,7 @@
 // Licensed under the MIT license.
 
 using Nexus.Functions;
-using Nexus.Node.Invocations;
+using Nexus.Node.Transports;
 
 namespace Nexus.Node;
 

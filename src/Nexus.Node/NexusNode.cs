@@ -4,15 +4,16 @@
 using System.Reflection;
 using Microsoft.AspNetCore.Http;
 using Nexus.Backend;
+using Nexus.Channel.Services;
 using Nexus.Image;
 using Nexus.Node.Api;
-using Nexus.Node.Baseline;
-using Nexus.Node.Invocations;
 using Nexus.Node.Logs;
 using Nexus.Node.Metrics;
-using Nexus.Node.NexusIo;
 using Nexus.Node.Pool;
 using Nexus.Node.Registry;
+using Nexus.Node.Transports;
+using Nexus.Node.Transports.NexusChannel;
+using Nexus.Node.Transports.RuntimeApi;
 using Nexus.Sandbox;
 using Nexus.Sandbox.Oci;
 using Nexus.Sandbox.Template;
@@ -274,6 +275,11 @@ public sealed class NexusNode : INodeOperations, IAsyncDisposable
         });
         _backend = backend;
         _owned.Add(backend);
+
+        // Every nexus-mode instance's channel is served from here (invocations and storage calls); stopped before the
+        // backend, so no storage call outlives it.
+        var channels = new ChannelServiceHost();
+        _owned.Add(channels);
         if (embeddedStore is not null)
         {
             // Every write to the store (also by users and baseline functions) drops prefetched copies of the object.
@@ -302,8 +308,8 @@ public sealed class NexusNode : INodeOperations, IAsyncDisposable
             _driver,
             _ => Task.FromResult(rootfs),
             [
-                new BaselineTransportFactory(runtimeApiRegistry, runtimeApiHost, sandboxStore, KeyOf),
-                new ChannelTransportFactory(backend),
+                new RuntimeApiTransportFactory(runtimeApiRegistry, runtimeApiHost, sandboxStore, KeyOf),
+                new ChannelTransportFactory(channels, backend),
             ],
             new PoolOptions
             {

@@ -11,6 +11,7 @@ using Amazon.S3;
 using Amazon.S3.Model;
 using Nexus.Backend.Prefetch;
 using Nexus.Channel;
+using Nexus.Channel.Services;
 using Nexus.Functions;
 using Nexus.Store;
 using Nexus.Testing.Channel;
@@ -25,8 +26,8 @@ public sealed class PrefetchTests : IAsyncLifetime
     private readonly string _root = Directory.CreateTempSubdirectory("nexus-prefetch-test-").FullName;
     private readonly int _port = FreePort();
     private readonly StoreCredentials _credentials = new();
-    private readonly List<HostChannel> _channels = [];
-    private readonly List<InstanceSession> _sessions = [];
+    private readonly ChannelServiceHost _host = new();
+    private readonly List<ServedChannel> _sessions = [];
     private S3StoreServer? _store;
     private NexusBackend? _backend;
 
@@ -43,7 +44,7 @@ public sealed class PrefetchTests : IAsyncLifetime
         var data = RandomNumberGenerator.GetBytes(1_500_000);
         var backend = await StartAsync(("fn/in/photo one.bin", data));
         var session = Attach(backend);
-        session.BeginPrefetch(S3Event(Bucket, "fn/in/photo+one.bin"));
+        session.Storage.BeginPrefetch(S3Event(Bucket, "fn/in/photo+one.bin"));
         await WaitForAsync(() => backend.PrefetchStats.Snapshot().Fetched == 1);
 
         // Storage is gone: only the prefetched copy can answer.
@@ -68,7 +69,7 @@ public sealed class PrefetchTests : IAsyncLifetime
     {
         var backend = await StartAsync(("fn/a", "aaa"u8.ToArray()), ("fn/b", "bbb"u8.ToArray()));
         var session = Attach(backend);
-        session.BeginPrefetch(S3Event(Bucket, "fn/a"));
+        session.Storage.BeginPrefetch(S3Event(Bucket, "fn/a"));
         var result = await RunAsync(session, $$"""
             s, m, body = call("GetObject", {"Bucket": "{{Bucket}}", "Key": "fn/b"})
             emit([s, body.decode()])
@@ -92,7 +93,7 @@ public sealed class PrefetchTests : IAsyncLifetime
         {
             ["Records"] = new JsonArray(Record(NodeUnderTest.OtherBucket, "secret"), Record(Bucket, "other/secret"), Record(Bucket, "fn/ok")),
         };
-        session.BeginPrefetch(Encoding.UTF8.GetBytes(payload.ToJsonString()));
+        session.Storage.BeginPrefetch(Encoding.UTF8.GetBytes(payload.ToJsonString()));
         await WaitForAsync(() => backend.PrefetchStats.Snapshot().Fetched == 1);
         var stats = backend.PrefetchStats.Snapshot();
         Assert.Equal(2, stats.Denied);
@@ -105,7 +106,7 @@ public sealed class PrefetchTests : IAsyncLifetime
     {
         var backend = await StartAsync(("fn/doc", "version 1"u8.ToArray()));
         var session = Attach(backend);
-        session.BeginPrefetch(S3Event(Bucket, "fn/doc"));
+        session.Storage.BeginPrefetch(S3Event(Bucket, "fn/doc"));
         await WaitForAsync(() => backend.PrefetchStats.Snapshot().Fetched == 1);
         using (var admin = Admin())
         {
@@ -128,7 +129,7 @@ public sealed class PrefetchTests : IAsyncLifetime
         var data = RandomNumberGenerator.GetBytes(2 << 20);
         var backend = await StartAsync(new NexusBackendOptions { ServiceUrl = StoreUrl, AccessKey = NodeUnderTest.AccessKey, SecretKey = NodeUnderTest.SecretKey, MaxPrefetchObjectBytes = 1 << 20 }, ("fn/big", data));
         var session = Attach(backend);
-        session.BeginPrefetch(S3Event(Bucket, "fn/big"));
+        session.Storage.BeginPrefetch(S3Event(Bucket, "fn/big"));
         await WaitForAsync(() => backend.PrefetchStats.Snapshot().Skipped == 1);
         var result = await RunAsync(session, $$"""
             s, m, body = call("GetObject", {"Bucket": "{{Bucket}}", "Key": "fn/big"})
@@ -144,15 +145,15 @@ public sealed class PrefetchTests : IAsyncLifetime
         var objects = Enumerable.Range(0, 3).Select(i => ($"fn/unused/{i}", RandomNumberGenerator.GetBytes(1_200_000))).ToArray();
         var backend = await StartAsync(objects);
         var session = Attach(backend);
-        var free = session.FreeSlots;
+        var free = session.Session.FreeSlots;
         var payload = new JsonObject { ["Records"] = new JsonArray([.. objects.Select(o => (JsonNode)Record(Bucket, o.Item1))]) };
-        session.BeginPrefetch(Encoding.UTF8.GetBytes(payload.ToJsonString()));
+        session.Storage.BeginPrefetch(Encoding.UTF8.GetBytes(payload.ToJsonString()));
         await WaitForAsync(() => backend.PrefetchStats.Snapshot().Fetched == 3);
-        Assert.Equal(free - 6, session.FreeSlots);
+        Assert.Equal(free - 6, session.Session.FreeSlots);
 
         // The next invocation's dispatch drops what the last one did not read.
-        session.BeginPrefetch("{}"u8);
-        await WaitForAsync(() => session.FreeSlots == free);
+        session.Storage.BeginPrefetch("{}"u8.ToArray());
+        await WaitForAsync(() => session.Session.FreeSlots == free);
         Assert.Equal(3 * 1_200_000, backend.PrefetchStats.Snapshot().WastedBytes);
     }
 
@@ -173,10 +174,10 @@ public sealed class PrefetchTests : IAsyncLifetime
         Assert.Equal([(Bucket, "fn/my photoé +1.jpg"), (Bucket, "shared/settings.json")], allowed);
         Assert.Equal(1, denied);
 
-        Assert.Empty(InputHints.Extract(manifest, "not json"u8).Allowed);
-        Assert.Empty(InputHints.Extract(manifest, """{"Records": "nope"}"""u8).Allowed);
-        Assert.Empty(InputHints.Extract(manifest, """{"Records": [{"s3": {"bucket": {"name": 7}}}]}"""u8).Allowed);
-        Assert.Empty(InputHints.Extract(manifest with { Inputs = [] }, """[1, 2]"""u8).Allowed);
+        Assert.Empty(InputHints.Extract(manifest, "not json"u8.ToArray()).Allowed);
+        Assert.Empty(InputHints.Extract(manifest, """{"Records": "nope"}"""u8.ToArray()).Allowed);
+        Assert.Empty(InputHints.Extract(manifest, """{"Records": [{"s3": {"bucket": {"name": 7}}}]}"""u8.ToArray()).Allowed);
+        Assert.Empty(InputHints.Extract(manifest with { Inputs = [] }, """[1, 2]"""u8.ToArray()).Allowed);
 
         var many = new JsonObject { ["Records"] = new JsonArray([.. Enumerable.Range(0, 40).Select(i => (JsonNode)Record(Bucket, $"fn/{i}"))]) };
         Assert.Equal(InputHints.MaxHints, InputHints.Extract(manifest, Encoding.UTF8.GetBytes(many.ToJsonString())).Allowed.Count);
@@ -196,11 +197,7 @@ public sealed class PrefetchTests : IAsyncLifetime
             await _backend.DisposeAsync();
         }
 
-        foreach (var channel in _channels)
-        {
-            channel.Dispose();
-        }
-
+        await _host.DisposeAsync();
         if (_store is not null)
         {
             await _store.DisposeAsync();
@@ -257,11 +254,9 @@ public sealed class PrefetchTests : IAsyncLifetime
         return _backend;
     }
 
-    private InstanceSession Attach(NexusBackend backend)
+    private ServedChannel Attach(NexusBackend backend)
     {
-        var channel = new HostChannel(new ChannelOptions { RegionSize = 32 << 20, SlotSize = 1 << 20 });
-        _channels.Add(channel);
-        var session = backend.Attach(channel, NodeUnderTest.Manifest());
+        var session = ServedChannel.Open(_host, backend, NodeUnderTest.Manifest(), new ChannelOptions { RegionSize = 32 << 20, SlotSize = 1 << 20 });
         _sessions.Add(session);
         return session;
     }
@@ -275,7 +270,7 @@ public sealed class PrefetchTests : IAsyncLifetime
         MaxErrorRetry = 0,
     });
 
-    private static async Task<PythonSandbox.Result> RunAsync(InstanceSession session, string script)
+    private static async Task<PythonSandbox.Result> RunAsync(ServedChannel session, string script)
     {
         var result = await PythonSandbox.RunAsync(session.Channel, PythonSandbox.Prelude + script);
         Assert.True(result.ExitCode == 0, result.ToString());

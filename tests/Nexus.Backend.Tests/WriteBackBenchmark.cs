@@ -3,6 +3,7 @@
 
 using System.Globalization;
 using Nexus.Channel;
+using Nexus.Channel.Services;
 using Nexus.Functions;
 using Nexus.Store;
 using Nexus.Testing.Channel;
@@ -22,6 +23,7 @@ public sealed class WriteBackBenchmark(ITestOutputHelper output) : IAsyncLifetim
 
     private readonly string _root = Directory.CreateTempSubdirectory("nexus-writeback-bench-").FullName;
     private S3StoreServer _store = null!;
+    private readonly ChannelServiceHost _host = new();
     private NexusBackend _backend = null!;
 
     public async Task InitializeAsync()
@@ -44,6 +46,7 @@ public sealed class WriteBackBenchmark(ITestOutputHelper output) : IAsyncLifetim
 
     public async Task DisposeAsync()
     {
+        await _host.DisposeAsync();
         await _backend.DisposeAsync();
         await _store.DisposeAsync();
         Directory.Delete(_root, recursive: true);
@@ -55,8 +58,8 @@ public sealed class WriteBackBenchmark(ITestOutputHelper output) : IAsyncLifetim
         foreach (var mode in new[] { WriteBackMode.Async, WriteBackMode.Sync })
         {
             var name = mode.ToString().ToLowerInvariant();
-            using var channel = new HostChannel(new ChannelOptions { RegionSize = 32 << 20, SlotSize = 1 << 20 });
-            var session = _backend.Attach(channel, NodeUnderTest.Manifest() with { WriteBack = mode });
+            var session = ServedChannel.Open(_host, _backend, NodeUnderTest.Manifest() with { WriteBack = mode }, new ChannelOptions { RegionSize = 32 << 20, SlotSize = 1 << 20 });
+            var channel = session.Channel;
             PythonSandbox.Result result;
             try
             {

@@ -9,6 +9,7 @@ using Amazon.S3;
 using Amazon.S3.Model;
 using Nexus.Backend.WriteBack;
 using Nexus.Channel;
+using Nexus.Channel.Services;
 using Nexus.Functions;
 using Nexus.Store;
 using Nexus.Testing.Channel;
@@ -27,7 +28,7 @@ public sealed class WriteBackTests : IAsyncLifetime
     private readonly int _port = FreePort();
     private readonly StoreCredentials _credentials = new();
     private readonly List<NexusBackend> _backends = [];
-    private readonly List<HostChannel> _channels = [];
+    private readonly ChannelServiceHost _host = new();
     private S3StoreServer? _store;
 
     public WriteBackTests()
@@ -275,10 +276,7 @@ public sealed class WriteBackTests : IAsyncLifetime
             await DisposeBackendAsync(backend);
         }
 
-        foreach (var channel in _channels)
-        {
-            channel.Dispose();
-        }
+        await _host.DisposeAsync();
 
         if (_store is not null)
         {
@@ -347,12 +345,10 @@ public sealed class WriteBackTests : IAsyncLifetime
 
     private async Task<PythonSandbox.Result> RunAsync(NexusBackend backend, FunctionManifest manifest, string script)
     {
-        var channel = new HostChannel(new ChannelOptions { RegionSize = 16 << 20, SlotSize = 1 << 20 });
-        _channels.Add(channel);
-        var session = backend.Attach(channel, manifest);
+        var session = ServedChannel.Open(_host, backend, manifest, new ChannelOptions { RegionSize = 16 << 20, SlotSize = 1 << 20 });
         try
         {
-            var result = await PythonSandbox.RunAsync(channel, PythonSandbox.Prelude + script);
+            var result = await PythonSandbox.RunAsync(session.Channel, PythonSandbox.Prelude + script);
             Assert.True(result.ExitCode == 0, result.ToString());
             return result;
         }

@@ -97,7 +97,7 @@ public sealed class CompareTests
     public void The_report_gives_each_nexus_configuration_over_baseline_and_judges_the_goals_on_async()
     {
         static ModeResult Result(BenchConfiguration c, double warm, double cold) =>
-            new("hello-s3", "1mib", c, Percentiles.Of([warm]), Percentiles.Of([cold]), 100, 1, 1, new SandboxMemory(1, 1 << 20, 1, 1), 0);
+            new("hello-s3", "1mib", c, Percentiles.Of([warm]), Percentiles.Of([cold]), Percentiles.Of([warm * 10, warm * 20]), 100, 1, 1, new SandboxMemory(1, 1 << 20, 1, 1), 0);
 
         var text = CompareReport.Format(
         [
@@ -109,6 +109,8 @@ public sealed class CompareTests
         Assert.Contains("0.80", warm, StringComparison.Ordinal);
         Assert.Contains("0.30", warm, StringComparison.Ordinal);
         Assert.EndsWith("goal <= 0.40: met", warm.TrimEnd(), StringComparison.Ordinal);
+        var overhead = text.Split('\n').Single(l => l.TrimStart().StartsWith("node overhead, warm p99", StringComparison.Ordinal));
+        Assert.Contains("200.00", overhead, StringComparison.Ordinal);
         var cold = text.Split('\n').Single(l => l.TrimStart().StartsWith("cold p50", StringComparison.Ordinal));
         Assert.Contains("0.50", cold, StringComparison.Ordinal);
         Assert.EndsWith("goal <= 0.60: met", cold.TrimEnd(), StringComparison.Ordinal);

@@ -42,7 +42,7 @@ public sealed class DoorbellAndLayoutTests
     [Fact]
     public async Task Doorbells_cross_the_process_boundary_in_both_directions()
     {
-        using var channel = new HostChannel(new ChannelOptions { RegionSize = 1 << 20, SlotSize = 64 << 10 });
+        using var channel = new ProcessChannel(new ChannelOptions { RegionSize = 1 << 20, SlotSize = 64 << 10 });
         using var poller = new FdPoller();
         poller.Add(channel.ToHost.Handle, 1);
         // The child rings fd 4 three times, then blocks on fd 5 until the host rings it with 7.

@@ -3,10 +3,11 @@
 
 using System.Text.Json.Nodes;
 using Nexus.Backend;
-using Nexus.Channel;
+using Nexus.Channel.Services;
 using Nexus.Functions;
 using Nexus.Interop;
 using Nexus.Store;
+using Nexus.Testing.Channel;
 
 namespace Nexus.Frontend.Tests;
 
@@ -112,8 +113,9 @@ internal sealed class DiffEnvironment : IAsyncDisposable
             AccessKey = AdminKey,
             SecretKey = AdminSecret,
         });
-        using var channel = new HostChannel();
-        await backend.AttachAsync(channel, Manifest).ConfigureAwait(false);
+        await using var host = new ChannelServiceHost();
+        await using var served = ServedChannel.Open(host, backend, Manifest);
+        var channel = served.Channel;
         var env = ScriptEnvironment();
         foreach (var (name, value) in channel.SandboxEnvironment)
         {

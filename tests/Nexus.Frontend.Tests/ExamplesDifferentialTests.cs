@@ -5,11 +5,14 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json.Nodes;
 using Nexus.Backend;
-using Nexus.Channel;
+using Nexus.Channel.Services;
 using Nexus.Functions;
 using Nexus.Interop;
+using Nexus.Node.Transports;
+using Nexus.Node.Transports.NexusChannel;
 using Nexus.Store;
 using Nexus.Testing;
+using Nexus.Testing.Channel;
 
 namespace Nexus.Frontend.Tests;
 
@@ -107,12 +110,14 @@ public sealed class ExamplesDifferentialTests : IAsyncLifetime
         return results.Select(r => r!["body"]!.DeepClone()).ToArray();
     }
 
-    /// <summary>The real runtime in nexus mode over a real channel, invoked through the backend's session.</summary>
+    /// <summary>The real runtime in nexus mode over a real channel, invoked through the node's invocation service.</summary>
     private async Task<JsonNode?[]> RunNexusAsync(string name, string folder, FunctionManifest manifest, byte[] eventJson)
     {
         await using var backend = new NexusBackend(new NexusBackendOptions { ServiceUrl = Endpoint, AccessKey = AdminKey, SecretKey = AdminSecret });
-        using var channel = new HostChannel();
-        var session = await backend.AttachAsync(channel, manifest);
+        await using var host = new ChannelServiceHost();
+        InvocationService? invocations = null;
+        await using var served = ServedChannel.Open(host, backend, manifest, registerMore: session => invocations = new InvocationService(session, LambdaJson.MaxPayloadBytes));
+        var channel = served.Channel;
         var env = FunctionEnvironment(name, manifest);
         foreach (var (variable, value) in channel.SandboxEnvironment)
         {
@@ -132,11 +137,11 @@ public sealed class ExamplesDifferentialTests : IAsyncLifetime
             for (var i = 0; i < s_invocations.Length; i++)
             {
                 var payload = s_invocations[i] == "defaults" ? "{}"u8.ToArray() : eventJson;
-                var result = await session.InvokeAsync(s_invocations[i], payload, DateTimeOffset.UtcNow.AddMinutes(2))
-                    .WaitAsync(PythonProcess.HangGuard);
+                var invocation = new Invocation(s_invocations[i], payload, DateTimeOffset.UtcNow.AddMinutes(2), LambdaJson.FunctionArn(name));
+                var result = await invocations!.InvokeAsync(invocation, CancellationToken.None).WaitAsync(PythonProcess.HangGuard);
                 var text = Encoding.UTF8.GetString(result.Payload.Span);
-                Assert.True(result.Status == InvocationStatus.Success,
-                    $"{name} {s_invocations[i]}: {result.Status} {text}\n{await File.ReadAllTextAsync(log)}");
+                Assert.True(!result.IsError,
+                    $"{name} {s_invocations[i]}: {result.ErrorType} {text}\n{await File.ReadAllTextAsync(log)}");
                 results[i] = JsonNode.Parse(text);
             }
 

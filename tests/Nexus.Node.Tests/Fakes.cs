@@ -6,10 +6,10 @@ using System.Net;
 using System.Runtime.InteropServices;
 using System.Text;
 using Nexus.Functions;
-using Nexus.Node.Invocations;
 using Nexus.Node.Logs;
 using Nexus.Node.Metrics;
 using Nexus.Node.Pool;
+using Nexus.Node.Transports;
 using Nexus.Sandbox;
 
 namespace Nexus.Node.Tests;

@@ -3,8 +3,8 @@
 
 using System.Text;
 using System.Text.Json;
-using Nexus.Node.Invocations;
 using Nexus.Node.Pool;
+using Nexus.Node.Transports;
 using Nexus.Sandbox;
 
 namespace Nexus.Node.Tests;

@@ -1,6 +1,6 @@
 # Copyright (c) Nexus contributors.
 # Licensed under the MIT license.
-"""Sandbox end of the Nexus channel (docs/channel.md, layout version 1). Standard library only.
+"""Sandbox end of the Nexus channel (docs/channel.md, layout version 2). Standard library only.
 
     transport = nexus_channel.connect_from_env()
     resp = transport.call("GetObject", {"Bucket": "b", "Key": "k"})
@@ -18,7 +18,7 @@ __all__ = ["ChannelError", "Transport", "Response", "BodyStream", "Invocation",
            "InvocationSource", "connect_from_env", "OPS"]
 
 MAGIC = 0x4843584E
-VERSION = 1
+VERSION = 2
 RECORD_SIZE = 64
 
 OPS = {
@@ -119,34 +119,37 @@ class Transport:
 
     def next_invocation(self):
         """Blocks until the host pushes an invocation; returns an Invocation."""
-        resp = self.call("NextInvocation", {})
-        if resp.status != 200:
-            raise ChannelError(f"NextInvocation failed: {resp.status} {resp.meta}")
-        event = resp.body.read()
-        resp.body.close()
-        meta = resp.meta
-        return Invocation(meta["RequestId"], int(meta["DeadlineMs"]), meta.get("FunctionArn", ""), event)
+        return _invocation(self.call("NextInvocation", {}), "NextInvocation")
 
-    def post_response(self, request_id, payload):
-        return self._post("InvocationResponse", {"RequestId": request_id}, payload)
+    def post_response(self, request_id, payload, wait_next=False):
+        """Posts a result. With wait_next, the same request then waits for the next invocation, which the host pushes
+        into it (one round trip per invocation instead of two): returns that Invocation."""
+        return self._post_result("InvocationResponse", request_id, payload, wait_next)
 
-    def post_error(self, request_id, error):
-        return self._post("InvocationError", {"RequestId": request_id}, json.dumps(error).encode())
+    def post_error(self, request_id, error, wait_next=False):
+        return self._post_result("InvocationError", request_id, json.dumps(error).encode(), wait_next)
 
     def init_error(self, error):
-        return self._post("InitError", {}, json.dumps(error).encode())
+        resp = self.call("InitError", {}, json.dumps(error).encode())
+        resp.body.close()
+        if resp.status >= 300:
+            raise ChannelError(f"InitError rejected: {resp.status} {resp.meta}")
+        return resp.status
 
     def close(self):
         self._fail_all(ChannelError("transport closed"))
 
     # ---- sending ----------------------------------------------------------------------------
 
-    def _post(self, op, params, payload):
+    def _post_result(self, op, request_id, payload, wait_next):
+        params = {"RequestId": request_id, "Next": True} if wait_next else {"RequestId": request_id}
         resp = self.call(op, params, payload)
+        if wait_next and resp.status == 200:
+            return _invocation(resp, op)
         resp.body.close()
         if resp.status >= 300:
             raise ChannelError(f"{op} rejected: {resp.status} {resp.meta}")
-        return resp.status
+        return None
 
     def _start(self, code, header, body):
         view, fileobj, total = _body_source(body)
@@ -538,22 +541,36 @@ class Invocation:
 
 
 class InvocationSource:
-    """The runtime's view: next() -> Invocation, then post_response / post_error; init_error on import failure."""
+    """The runtime's view: next() -> Invocation, then post_response / post_error; init_error on import failure.
+    A posted result also waits for the next invocation (the host pushes it into that request); next() returns it."""
 
     def __init__(self, transport=None):
         self.transport = transport or connect_from_env()
+        self._next = None
 
     def next(self):
-        return self.transport.next_invocation()
+        invocation, self._next = self._next, None
+        return invocation if invocation is not None else self.transport.next_invocation()
 
     def post_response(self, request_id, payload):
-        return self.transport.post_response(request_id, payload)
+        self._next = self.transport.post_response(request_id, payload, wait_next=True)
 
     def post_error(self, request_id, error):
-        return self.transport.post_error(request_id, error)
+        self._next = self.transport.post_error(request_id, error, wait_next=True)
 
     def init_error(self, error):
         return self.transport.init_error(error)
+
+
+def _invocation(resp, op):
+    """The invocation a response carries (header RequestId, DeadlineMs, FunctionArn; body the event)."""
+    if resp.status != 200:
+        resp.body.close()
+        raise ChannelError(f"{op} failed: {resp.status} {resp.meta}")
+    event = resp.body.read()
+    resp.body.close()
+    meta = resp.meta
+    return Invocation(meta["RequestId"], int(meta["DeadlineMs"]), meta.get("FunctionArn", ""), event)
 
 
 def _body_source(body):

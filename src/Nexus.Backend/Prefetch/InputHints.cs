@@ -2,6 +2,8 @@
 // Licensed under the MIT license.
 
 using System.Text.Json;
+using Nexus.Backend.Storage;
+using Nexus.Channel.Services;
 using Nexus.Functions;
 
 namespace Nexus.Backend.Prefetch;
@@ -20,7 +22,7 @@ public static class InputHints
     /// <summary>Events larger than this are not searched for hints.</summary>
     public const int MaxEventBytes = 256 * 1024;
 
-    public static (IReadOnlyList<(string Bucket, string Key)> Allowed, int Denied) Extract(FunctionManifest manifest, ReadOnlySpan<byte> invocationEvent)
+    public static (IReadOnlyList<(string Bucket, string Key)> Allowed, int Denied) Extract(FunctionManifest manifest, ReadOnlyMemory<byte> invocationEvent)
     {
         var allowed = new List<(string, string)>();
         var denied = 0;
@@ -32,7 +34,7 @@ public static class InputHints
         JsonDocument doc;
         try
         {
-            doc = JsonDocument.Parse(invocationEvent.ToArray(), new JsonDocumentOptions { MaxDepth = 32 });
+            doc = JsonDocument.Parse(invocationEvent, new JsonDocumentOptions { MaxDepth = 32 });
         }
         catch (JsonException)
         {
@@ -56,10 +58,10 @@ public static class InputHints
 
                 try
                 {
-                    StorageOperations.Authorize(manifest, bucket, key, StorageAccess.Read);
+                    StorageAuthorization.Authorize(manifest, bucket, key, StorageAccess.Read);
                     allowed.Add((bucket, key));
                 }
-                catch (RequestException)
+                catch (ChannelRequestException)
                 {
                     denied++;
                 }

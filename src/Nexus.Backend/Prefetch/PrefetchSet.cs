@@ -4,6 +4,8 @@
 using System.Collections.Concurrent;
 using Amazon.S3;
 using Amazon.S3.Model;
+using Nexus.Backend.Storage;
+using Nexus.Channel.Services;
 using Nexus.Functions;
 
 namespace Nexus.Backend.Prefetch;
@@ -14,15 +16,17 @@ namespace Nexus.Backend.Prefetch;
 /// lends those slots: no copy and no storage round trip. Unused prefetches are dropped when the invocation ends.
 /// Slots are held by at most one owner at a time: the fetch, then either the sandbox (served) or the pool (dropped).
 /// </summary>
-internal sealed class PrefetchSet(InstanceSession session, NexusBackend backend)
+internal sealed class PrefetchSet(StorageService service)
 {
     private readonly ConcurrentDictionary<(string Bucket, string Key), Entry> _entries = new();
+    private readonly NexusBackend _backend = service.Backend;
+    private readonly ChannelSession _session = service.Session;
     private int _heldSlots;
 
-    private PrefetchStats Stats => backend.PrefetchStats;
+    private PrefetchStats Stats => _backend.PrefetchStats;
 
     /// <summary>Drops what an earlier invocation left and starts fetching what this one's event names.</summary>
-    public void Begin(FunctionManifest manifest, ReadOnlySpan<byte> invocationEvent)
+    public void Begin(FunctionManifest manifest, ReadOnlyMemory<byte> invocationEvent)
     {
         DropAll();
         if (!manifest.Prefetch)
@@ -51,11 +55,11 @@ internal sealed class PrefetchSet(InstanceSession session, NexusBackend backend)
     }
 
     /// <summary>Serves a plain GetObject from its prefetch; false when there is none usable (the caller asks storage).</summary>
-    public async Task<bool> TryServeAsync(InboundRequest request, string bucket, string key, bool conditional, CancellationToken ct)
+    public async Task<bool> TryServeAsync(ChannelRequest request, string bucket, string key, bool conditional, CancellationToken ct)
     {
         if (!_entries.TryRemove((bucket, key), out var entry))
         {
-            if (session.Manifest.Prefetch)
+            if (service.Manifest.Prefetch)
             {
                 Interlocked.Increment(ref Stats._misses);
             }
@@ -70,7 +74,7 @@ internal sealed class PrefetchSet(InstanceSession session, NexusBackend backend)
             return false;
         }
 
-        var usable = !entry.Stale && !conditional && (!backend.Options.RevalidatePrefetches || await StillCurrentAsync(bucket, key, filled.ETag, ct).ConfigureAwait(false));
+        var usable = !entry.Stale && !conditional && (!_backend.Options.RevalidatePrefetches || await StillCurrentAsync(bucket, key, filled.ETag, ct).ConfigureAwait(false));
         if (!usable)
         {
             if (entry.Stale)
@@ -85,7 +89,7 @@ internal sealed class PrefetchSet(InstanceSession session, NexusBackend backend)
 
         Interlocked.Add(ref _heldSlots, -filled.Chunks.Length);
         Interlocked.Increment(ref Stats._hits);
-        await session.SendPrefilledAsync(request, filled.Status, filled.HeaderLength, filled.BodyLength, filled.Chunks, ct).ConfigureAwait(false);
+        await _session.SendPrefilledAsync(request, filled.Status, filled.HeaderLength, filled.BodyLength, filled.Chunks, ct).ConfigureAwait(false);
         return true;
     }
 
@@ -118,14 +122,14 @@ internal sealed class PrefetchSet(InstanceSession session, NexusBackend backend)
     {
         Interlocked.Add(ref Stats._wastedBytes, filled.BodyLength);
         Interlocked.Add(ref _heldSlots, -filled.Chunks.Length);
-        session.ReturnSlots(filled.Chunks.Select(c => c.Slot));
+        _session.ReturnSlots(filled.Chunks.Select(c => c.Slot));
     }
 
     private async Task<bool> StillCurrentAsync(string bucket, string key, string? etag, CancellationToken ct)
     {
         try
         {
-            await backend.S3.GetObjectMetadataAsync(new GetObjectMetadataRequest { BucketName = bucket, Key = key, EtagToMatch = etag }, ct).ConfigureAwait(false);
+            await _backend.S3.GetObjectMetadataAsync(new GetObjectMetadataRequest { BucketName = bucket, Key = key, EtagToMatch = etag }, ct).ConfigureAwait(false);
             return true;
         }
         catch (AmazonS3Exception)
@@ -138,22 +142,22 @@ internal sealed class PrefetchSet(InstanceSession session, NexusBackend backend)
     {
         await Task.Yield();
         var ct = entry.Cancel.Token;
-        var options = backend.Options;
-        var layout = session.Channel.Layout;
+        var options = _backend.Options;
+        var layout = _session.Channel.Layout;
         int[]? slots = null;
         try
         {
-            await backend.PrefetchBudget.WaitAsync(ct).ConfigureAwait(false);
+            await _backend.PrefetchBudget.WaitAsync(ct).ConfigureAwait(false);
             try
             {
-                using var response = await backend.S3.GetObjectAsync(new GetObjectRequest { BucketName = entry.Bucket, Key = entry.Key }, ct).ConfigureAwait(false);
+                using var response = await _backend.S3.GetObjectAsync(new GetObjectRequest { BucketName = entry.Bucket, Key = entry.Key }, ct).ConfigureAwait(false);
                 var bodyLength = response.Headers.ContentLength;
-                var header = StorageOperations.ObjectMetaJson(response);
+                var header = ObjectReads.ObjectMetaJson(response);
                 var total = header.Length + bodyLength;
                 var count = (int)((total + layout.SlotSize - 1) / layout.SlotSize);
                 if (bodyLength > options.MaxPrefetchObjectBytes
                     || Interlocked.Add(ref _heldSlots, count) > layout.SlotCount / 2
-                    || (slots = session.TryRentSlots(count)) is null)
+                    || (slots = _session.TryRentSlots(count)) is null)
                 {
                     Interlocked.Add(ref _heldSlots, -count);
                     Interlocked.Increment(ref Stats._skipped);
@@ -165,7 +169,7 @@ internal sealed class PrefetchSet(InstanceSession session, NexusBackend backend)
                 long written = 0;
                 for (var i = 0; i < count; i++)
                 {
-                    var memory = session.Channel.SlotMemory(slots[i]);
+                    var memory = _session.Channel.SlotMemory(slots[i]);
                     var want = (int)Math.Min(layout.SlotSize, total - written);
                     var pos = 0;
                     if (written < header.Length)
@@ -198,7 +202,7 @@ internal sealed class PrefetchSet(InstanceSession session, NexusBackend backend)
             }
             finally
             {
-                backend.PrefetchBudget.Release();
+                _backend.PrefetchBudget.Release();
             }
         }
         catch (Exception e) when (e is AmazonS3Exception or IOException or OperationCanceledException or HttpRequestException or Amazon.Runtime.AmazonClientException)
@@ -212,7 +216,7 @@ internal sealed class PrefetchSet(InstanceSession session, NexusBackend backend)
             if (slots is not null)
             {
                 Interlocked.Add(ref _heldSlots, -slots.Length);
-                session.ReturnSlots(slots);
+                _session.ReturnSlots(slots);
             }
         }
     }

@@ -9,10 +9,10 @@ using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Nexus.Functions;
-using Nexus.Node.Invocations;
 using Nexus.Node.Metrics;
 using Nexus.Node.Pool;
 using Nexus.Node.Registry;
+using Nexus.Node.Transports;
 
 namespace Nexus.Node.Api;
 

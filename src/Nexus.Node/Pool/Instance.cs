@@ -2,7 +2,7 @@
 // Licensed under the MIT license.
 
 using System.Text;
-using Nexus.Node.Invocations;
+using Nexus.Node.Transports;
 using Nexus.Sandbox;
 
 namespace Nexus.Node.Pool;

@@ -5,15 +5,19 @@ using System.Collections.Concurrent;
 using System.Globalization;
 using System.Security.Cryptography;
 using Nexus.Functions;
-using Nexus.Node.Invocations;
 using Nexus.Node.Logs;
 using Nexus.Node.Metrics;
+using Nexus.Node.Transports;
 using Nexus.Sandbox;
 
 namespace Nexus.Node.Pool;
 
 /// <summary>What one invocation produced, and how. Outcome: success, error (handler error), timeout, oom, crashed, init_error.</summary>
-public sealed record InvocationOutcome(InvocationResult Result, string Outcome, bool ColdStart, TimeSpan Duration, string InstanceId, byte[] LogTail);
+public sealed record InvocationOutcome(InvocationResult Result, string Outcome, bool ColdStart, TimeSpan Duration, string InstanceId, byte[] LogTail)
+{
+    /// <summary>Time in the sandbox (handler, its storage calls, the runtime); the rest of the wall time is the node's.</summary>
+    public TimeSpan SandboxTime => Result.SandboxTime;
+}
 
 /// <summary>Instance counts of one function.</summary>
 public sealed record FunctionPoolStatus(string Function, int Starting, int Idle, int Busy, int Waiting);
@@ -495,7 +499,7 @@ public sealed class InstancePool : IAsyncDisposable
         }
     }
 
-    // Starts the sandbox of a reserved instance and waits until its runtime asks for work.
+    // Starts the sandbox of a reserved instance and waits until its runtime's init is over (transport.Ready).
     // Returns null when ready, else the error the invocation gets.
     private async Task<InvocationResult?> StartAsync(Instance instance, string requestId, ReadOnlyMemory<byte> payload)
     {
@@ -541,7 +545,7 @@ public sealed class InstancePool : IAsyncDisposable
         var initLimit = Task.Delay(_options.InitTimeout, _time, cancel.Token);
         var first = await Task.WhenAny(transport.Ready, sandbox.Exited, initLimit);
         await cancel.CancelAsync();
-        if (first == transport.Ready)
+        if (first == transport.Ready && transport.InitError is null)
         {
             instance.PendingInitDuration = _time.GetElapsedTime(started);
             lock (_lock)

@@ -5,7 +5,9 @@ using Amazon.Runtime;
 using Amazon.S3;
 using Amazon.S3.Model;
 using Nexus.Backend;
+using Nexus.Backend.Storage;
 using Nexus.Channel;
+using Nexus.Channel.Services;
 using Nexus.Functions;
 using Nexus.Store;
 
@@ -20,16 +22,19 @@ public sealed class NodeUnderTest : IAsyncDisposable
     public const string SecretKey = "nexus-admin-secret";
 
     private readonly string _dataDirectory;
-    private readonly List<IAsyncDisposable> _sessions = [];
-    private readonly List<HostChannel> _channels = [];
+    private readonly List<ServedChannel> _served = [];
 
-    private NodeUnderTest(string dataDirectory, S3StoreServer store, NexusBackend backend, AmazonS3Client admin)
+    private NodeUnderTest(string dataDirectory, S3StoreServer store, ChannelServiceHost host, NexusBackend backend, AmazonS3Client admin)
     {
         _dataDirectory = dataDirectory;
         Store = store;
+        Host = host;
         Backend = backend;
         Admin = admin;
     }
+
+    /// <summary>Serves the channels (as the node's does).</summary>
+    public ChannelServiceHost Host { get; }
 
     public S3StoreServer Store { get; }
 
@@ -47,12 +52,12 @@ public sealed class NodeUnderTest : IAsyncDisposable
         credentials.Add(new StoreCredential(AccessKey, SecretKey));
         var store = await S3StoreServer.StartAsync(new StoreOptions { DataDirectory = dir, Urls = ["http://127.0.0.1:0"], Durable = false }, credentials);
         var url = store.BoundAddresses[0].ToString().TrimEnd('/');
+        var host = new ChannelServiceHost(new ChannelSessionOptions { SandboxStallTimeout = stallTimeout ?? TimeSpan.FromSeconds(30) });
         var backend = new NexusBackend(new NexusBackendOptions
         {
             ServiceUrl = url,
             AccessKey = AccessKey,
             SecretKey = SecretKey,
-            SandboxStallTimeout = stallTimeout ?? TimeSpan.FromSeconds(30),
         });
         var admin = new AmazonS3Client(new BasicAWSCredentials(AccessKey, SecretKey), new AmazonS3Config
         {
@@ -63,7 +68,7 @@ public sealed class NodeUnderTest : IAsyncDisposable
         });
         await admin.PutBucketAsync(Bucket);
         await admin.PutBucketAsync(OtherBucket);
-        return new NodeUnderTest(dir, store, backend, admin);
+        return new NodeUnderTest(dir, store, host, backend, admin);
     }
 
     /// <summary>A function allowed to read and write <see cref="Bucket"/>/fn/ and read <see cref="Bucket"/>/shared/.</summary>
@@ -78,14 +83,12 @@ public sealed class NodeUnderTest : IAsyncDisposable
         ],
     };
 
-    /// <summary>A new channel attached to the backend; both are cleaned up with this object.</summary>
-    public (HostChannel Channel, InstanceSession Session) Attach(ChannelOptions? options = null, FunctionManifest? manifest = null)
+    /// <summary>A new channel whose session serves the backend's storage operations; both are cleaned up with this object.</summary>
+    public ServedChannel Attach(ChannelOptions? options = null, FunctionManifest? manifest = null)
     {
-        var channel = new HostChannel(options ?? new ChannelOptions { RegionSize = 16 << 20, SlotSize = 1 << 20 });
-        var session = Backend.Attach(channel, manifest ?? Manifest());
-        _channels.Add(channel);
-        _sessions.Add(session);
-        return (channel, session);
+        var served = ServedChannel.Open(Host, Backend, manifest ?? Manifest(), options ?? new ChannelOptions { RegionSize = 16 << 20, SlotSize = 1 << 20 });
+        _served.Add(served);
+        return served;
     }
 
     public async Task PutAsync(string key, byte[] data, string bucket = Bucket) =>
@@ -101,19 +104,54 @@ public sealed class NodeUnderTest : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        foreach (var s in _sessions)
+        foreach (var s in _served)
         {
             await s.DisposeAsync();
         }
 
+        await Host.DisposeAsync();
         await Backend.DisposeAsync();
-        foreach (var c in _channels)
-        {
-            c.Dispose();
-        }
 
         Admin.Dispose();
         await Store.DisposeAsync();
         Directory.Delete(_dataDirectory, recursive: true);
+    }
+}
+
+/// <summary>
+/// A process channel served as the node serves one: a session on <c>host</c> with the backend's storage service (and
+/// whatever else <c>registerMore</c> adds), started.
+/// </summary>
+public sealed class ServedChannel : IAsyncDisposable
+{
+    private ServedChannel(ProcessChannel channel, ChannelSession session, StorageService storage)
+    {
+        Channel = channel;
+        Session = session;
+        Storage = storage;
+    }
+
+    public ProcessChannel Channel { get; }
+
+    public ChannelSession Session { get; }
+
+    public StorageService Storage { get; }
+
+    public static ServedChannel Open(ChannelServiceHost host, NexusBackend backend, FunctionManifest manifest, ChannelOptions? options = null, Action<ChannelSession>? registerMore = null)
+    {
+        var channel = new ProcessChannel(options ?? new ChannelOptions());
+        var session = host.Open(channel.Host);
+        var storage = backend.Serve(session, manifest);
+        registerMore?.Invoke(session);
+        session.Start();
+        return new ServedChannel(channel, session, storage);
+    }
+
+    public void Deconstruct(out ProcessChannel channel, out ChannelSession session) => (channel, session) = (Channel, Session);
+
+    public async ValueTask DisposeAsync()
+    {
+        await Session.DisposeAsync();
+        Channel.Dispose();
     }
 }

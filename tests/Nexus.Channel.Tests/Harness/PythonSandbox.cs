@@ -21,7 +21,7 @@ public static class PythonSandbox
         public override string ToString() => $"exit {ExitCode}\n--- stdout\n{Stdout}\n--- stderr\n{Stderr}";
     }
 
-    public static SpawnedProcess Start(HostChannel channel, string script, out string stdoutPath, out string stderrPath, IReadOnlyDictionary<string, string>? extraEnvironment = null)
+    public static SpawnedProcess Start(ProcessChannel channel, string script, out string stdoutPath, out string stderrPath, IReadOnlyDictionary<string, string>? extraEnvironment = null)
     {
         var env = new Dictionary<string, string>(channel.SandboxEnvironment)
         {
@@ -40,7 +40,7 @@ public static class PythonSandbox
     }
 
     /// <summary>Runs <paramref name="script"/> to completion (killed after <paramref name="limit"/>, a hang guard, not a timing assertion).</summary>
-    public static async Task<Result> RunAsync(HostChannel channel, string script, TimeSpan? limit = null, IReadOnlyDictionary<string, string>? extraEnvironment = null)
+    public static async Task<Result> RunAsync(ProcessChannel channel, string script, TimeSpan? limit = null, IReadOnlyDictionary<string, string>? extraEnvironment = null)
     {
         var process = Start(channel, script, out var stdoutPath, out var stderrPath, extraEnvironment);
         int exit;

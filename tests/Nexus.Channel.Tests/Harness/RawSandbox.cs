@@ -13,13 +13,13 @@ namespace Nexus.Testing.Channel;
 /// </summary>
 public sealed class RawSandbox : IDisposable
 {
-    private readonly HostChannel _channel;
+    private readonly ProcessChannel _channel;
     private readonly SafeMemoryMapping _mapping;
     private readonly nint _base;
     private uint _subTail;
     private uint _cmpHead;
 
-    public RawSandbox(HostChannel channel)
+    public RawSandbox(ProcessChannel channel)
     {
         _channel = channel;
         _mapping = Memory.MapShared(channel.RegionFd, channel.Layout.RegionSize);

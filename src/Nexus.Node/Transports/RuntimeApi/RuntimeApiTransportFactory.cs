@@ -2,15 +2,14 @@
 // Licensed under the MIT license.
 
 using Nexus.Functions;
-using Nexus.Node.Invocations;
 
-namespace Nexus.Node.Baseline;
+namespace Nexus.Node.Transports.RuntimeApi;
 
 /// <summary>
 /// Transports of baseline instances: the Runtime API over the veth (<paramref name="runtimeApi"/> is the host:port
 /// runtimes call), real boto3 against <paramref name="s3Endpoint"/> with the function's own store key pair.
 /// </summary>
-public sealed class BaselineTransportFactory(RuntimeApiRegistry registry, string runtimeApi, string s3Endpoint, Func<string, (string AccessKeyId, string SecretAccessKey)> keyOf)
+public sealed class RuntimeApiTransportFactory(RuntimeApiRegistry registry, string runtimeApi, string s3Endpoint, Func<string, (string AccessKeyId, string SecretAccessKey)> keyOf)
     : IInvocationTransportFactory
 {
     public IoMode Mode => IoMode.Baseline;

@@ -4,7 +4,7 @@
 using System.Collections.Concurrent;
 using System.Net;
 
-namespace Nexus.Node.Baseline;
+namespace Nexus.Node.Transports.RuntimeApi;
 
 /// <summary>
 /// Maps a baseline instance's own veth address to its transport. The Runtime API identifies the caller by the TCP

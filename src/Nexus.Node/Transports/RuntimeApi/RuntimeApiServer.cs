@@ -5,9 +5,8 @@ using System.Globalization;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Nexus.Node.Api;
-using Nexus.Node.Invocations;
 
-namespace Nexus.Node.Baseline;
+namespace Nexus.Node.Transports.RuntimeApi;
 
 /// <summary>
 /// The Lambda Runtime API (2018-06-01) that baseline runtimes call over their veth. The caller is identified by its

@@ -4,7 +4,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 
-namespace Nexus.Node.Invocations;
+namespace Nexus.Node.Transports;
 
 /// <summary>The small JSON shapes of the Lambda APIs, written without reflection.</summary>
 public static class LambdaJson

@@ -1,19 +1,20 @@
 // Copyright (c) Nexus contributors.
 // Licensed under the MIT license.
 
+using System.Text.Json;
 using System.Threading.Channels;
-using Nexus.Channel;
 
-namespace Nexus.Backend;
+namespace Nexus.Channel.Services;
 
 /// <summary>
 /// One request message arriving from the sandbox: its JSON header (copied once into private memory) followed by its
 /// body, read in place from the request area chunk by chunk. Chunk records are validated by the session's pump
 /// before they are queued here; each fully read chunk that is not the last is acknowledged so the sandbox can reuse it.
+/// A service reads the header once (<see cref="ReadHeaderAsync"/>), then the body, in order.
 /// </summary>
-internal sealed class InboundRequest
+public sealed class ChannelRequest
 {
-    private readonly InstanceSession _session;
+    private readonly ChannelSession _session;
     private readonly Channel<ChannelRecord> _chunks;
     private ChannelRecord _current;
     private uint _currentPos;
@@ -21,8 +22,9 @@ internal sealed class InboundRequest
     private bool _sawLast;
     private uint _nextChunk;
     private ulong _streamLeft;
+    private bool _headerRead;
 
-    public InboundRequest(InstanceSession session, in ChannelRecord first, int maxQueuedChunks)
+    internal ChannelRequest(ChannelSession session, in ChannelRecord first, int maxQueuedChunks)
     {
         _session = session;
         Id = first.RequestId;
@@ -49,8 +51,11 @@ internal sealed class InboundRequest
 
     public ulong BodyLength { get; }
 
+    /// <summary>The session this request arrived on (to answer it).</summary>
+    public ChannelSession Session => _session;
+
     /// <summary>Queues a validated continuation chunk; false when it is out of sequence or too many are queued.</summary>
-    public bool TryAddChunk(in ChannelRecord record)
+    internal bool TryAddChunk(in ChannelRecord record)
     {
         if (_sawLast || record.Chunk != _nextChunk)
         {
@@ -65,20 +70,45 @@ internal sealed class InboundRequest
     /// <summary>Copies the header into a private array (the single fetch of those bytes).</summary>
     public async ValueTask<byte[]> ReadHeaderAsync(CancellationToken cancellationToken)
     {
-        var header = new byte[HeaderLength];
+        _headerRead = true;
+        var header = HeaderLength == 0 ? [] : new byte[HeaderLength];
         var done = 0;
         while (done < header.Length)
         {
             var n = await ReadAsync(header.AsMemory(done), cancellationToken).ConfigureAwait(false);
             if (n == 0)
             {
-                throw RequestException.Invalid("request ended inside its header");
+                throw ChannelRequestException.Invalid("request ended inside its header");
             }
 
             done += n;
         }
 
+        _session.CountFromSandbox(header.Length);
         return header;
+    }
+
+    /// <summary>The header parsed as a JSON object (an empty header is <c>{}</c>); anything else fails the request with 400.</summary>
+    public async ValueTask<JsonDocument> ReadParametersAsync(CancellationToken cancellationToken)
+    {
+        var header = await ReadHeaderAsync(cancellationToken).ConfigureAwait(false);
+        JsonDocument doc;
+        try
+        {
+            doc = header.Length == 0 ? JsonDocument.Parse("{}"u8.ToArray()) : JsonDocument.Parse(header, new JsonDocumentOptions { MaxDepth = 16 });
+        }
+        catch (JsonException e)
+        {
+            throw ChannelRequestException.Invalid($"request header is not valid JSON: {e.Message}");
+        }
+
+        if (doc.RootElement.ValueKind != JsonValueKind.Object)
+        {
+            doc.Dispose();
+            throw ChannelRequestException.Invalid("request parameters must be a JSON object");
+        }
+
+        return doc;
     }
 
     /// <summary>Reads the next bytes of the message stream (header then body) out of the request area.</summary>
@@ -118,6 +148,39 @@ internal sealed class InboundRequest
         return take;
     }
 
+    /// <summary>
+    /// Reads the whole body into a new array; a body over <paramref name="limit"/> bytes fails with 413 before
+    /// anything is read.
+    /// </summary>
+    public async ValueTask<byte[]> ReadBodyAsync(int limit, CancellationToken cancellationToken)
+    {
+        if (BodyLength > (ulong)limit)
+        {
+            throw new ChannelRequestException(413, "RequestEntityTooLarge", $"body of {BodyLength} bytes exceeds the {limit}-byte limit");
+        }
+
+        if (!_headerRead)
+        {
+            await ReadHeaderAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        var body = new byte[BodyLength];
+        var done = 0;
+        while (done < body.Length)
+        {
+            var n = await ReadAsync(body.AsMemory(done), cancellationToken).ConfigureAwait(false);
+            if (n == 0)
+            {
+                throw ChannelRequestException.Invalid("request body ended early");
+            }
+
+            done += n;
+        }
+
+        _session.CountFromSandbox(body.Length);
+        return body;
+    }
+
     /// <summary>A stream over the body (after the header has been read), for the SDK to upload from.</summary>
     public Stream OpenBody(CancellationToken cancellationToken) => new BodyStream(this, cancellationToken);
 
@@ -139,16 +202,16 @@ internal sealed class InboundRequest
     }
 
     /// <summary>Fails the request's reader (a bad continuation chunk arrived).</summary>
-    public void Fail(RequestException error) => _chunks.Writer.TryComplete(error);
+    internal void Fail(ChannelRequestException error) => _chunks.Writer.TryComplete(error);
 
     /// <summary>Forward-only, known-length stream reading the body straight out of the shared region.</summary>
     private sealed class BodyStream : Stream
     {
-        private readonly InboundRequest _request;
+        private readonly ChannelRequest _request;
         private readonly CancellationToken _cancellationToken;
         private long _position;
 
-        public BodyStream(InboundRequest request, CancellationToken cancellationToken)
+        public BodyStream(ChannelRequest request, CancellationToken cancellationToken)
         {
             _request = request;
             _cancellationToken = cancellationToken;

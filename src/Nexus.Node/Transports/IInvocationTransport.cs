@@ -5,11 +5,12 @@ using System.Runtime.InteropServices;
 using Nexus.Functions;
 using Nexus.Sandbox;
 
-namespace Nexus.Node.Invocations;
+namespace Nexus.Node.Transports;
 
 /// <summary>
 /// How invocations reach one instance's runtime and how its answers come back. Baseline mode uses the Lambda
-/// Runtime API over the instance's veth; nexus mode uses the shared-memory channel. The pool only sees this.
+/// Runtime API over the instance's veth (RuntimeApi/); nexus mode uses the shared-memory channel (NexusChannel/),
+/// where invocations are one service of the channel and storage another. The pool only sees this.
 /// Lifecycle: created before the sandbox starts (it may contribute environment, descriptors and the network
 /// kind), attached once the sandbox runs, then used for one invocation at a time, then disposed.
 /// </summary>
@@ -24,7 +25,11 @@ public interface IInvocationTransport : IAsyncDisposable
     /// <summary>Descriptors passed into the sandbox as fd 3, 4, ... (channel memfd, doorbells).</summary>
     IReadOnlyList<SafeHandle> PassedFds { get; }
 
-    /// <summary>Completes when the runtime inside first asks for work: its init (handler import) is done.</summary>
+    /// <summary>
+    /// Completes when the runtime's init is over, the same way for every transport: it first asked for work (its
+    /// handler is loaded), or it reported an init error (then <see cref="InitError"/> is set). The pool's init timeout
+    /// and the REPORT line's Init Duration both end here.
+    /// </summary>
     Task Ready { get; }
 
     /// <summary>The runtime's report of a failed init (import error), once it made one; null otherwise.</summary>

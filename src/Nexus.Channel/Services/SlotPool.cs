@@ -1,13 +1,13 @@
 // Copyright (c) Nexus contributors.
 // Licensed under the MIT license.
 
-namespace Nexus.Backend;
+namespace Nexus.Channel.Services;
 
 /// <summary>
 /// The host-owned response slots of one channel. The allocator state lives only here, in private memory: the sandbox
 /// can only ask for a slot back (Release), which is honoured only when that slot is currently lent to it.
 /// </summary>
-internal sealed class SlotPool
+public sealed class SlotPool
 {
     private readonly object _lock = new();
     private readonly Stack<int> _free = new();
@@ -20,6 +20,21 @@ internal sealed class SlotPool
         for (var i = count - 1; i >= 0; i--)
         {
             _free.Push(i);
+        }
+    }
+
+    /// <summary>Takes a free slot if one is free now (no allocation, no wait).</summary>
+    public bool TryRent(out int slot)
+    {
+        lock (_lock)
+        {
+            if (_free.TryPop(out slot))
+            {
+                _lent[slot] = true;
+                return true;
+            }
+
+            return false;
         }
     }
 

@@ -1,13 +1,13 @@
 // Copyright (c) Nexus contributors.
 // Licensed under the MIT license.
 
+using System.Diagnostics;
 using System.Net;
 using System.Runtime.InteropServices;
 using System.Threading.Channels;
-using Nexus.Node.Invocations;
 using Nexus.Sandbox;
 
-namespace Nexus.Node.Baseline;
+namespace Nexus.Node.Transports.RuntimeApi;
 
 /// <summary>
 /// Baseline transport of one instance: invocations wait in a mailbox until the runtime's long-poll
@@ -21,6 +21,7 @@ public sealed class RuntimeApiTransport : IInvocationTransport
     private readonly Lock _lock = new();
     private TaskCompletionSource<InvocationResult>? _pending;
     private string? _pendingId;
+    private long _deliveredAt;
     private IPAddress? _address;
 
     public RuntimeApiTransport(RuntimeApiRegistry registry, IReadOnlyDictionary<string, string> environment)
@@ -96,11 +97,13 @@ public sealed class RuntimeApiTransport : IInvocationTransport
         return ValueTask.CompletedTask;
     }
 
-    /// <summary>The runtime's long-poll: marks the instance ready and waits for the next invocation.</summary>
-    internal ValueTask<Invocation> NextAsync(CancellationToken cancellationToken)
+    /// <summary>The runtime's long-poll: marks the instance ready (its init is done) and waits for the next invocation.</summary>
+    internal async ValueTask<Invocation> NextAsync(CancellationToken cancellationToken)
     {
         _ready.TrySetResult();
-        return _mailbox.Reader.ReadAsync(cancellationToken);
+        var invocation = await _mailbox.Reader.ReadAsync(cancellationToken);
+        Volatile.Write(ref _deliveredAt, Stopwatch.GetTimestamp());
+        return invocation;
     }
 
     /// <summary>Completes the pending invocation; false when <paramref name="requestId"/> is not the one pending.</summary>
@@ -119,9 +122,13 @@ public sealed class RuntimeApiTransport : IInvocationTransport
             _pendingId = null;
         }
 
-        pending.TrySetResult(result);
+        pending.TrySetResult(result with { SandboxTime = Stopwatch.GetElapsedTime(Volatile.Read(ref _deliveredAt)) });
         return true;
     }
 
-    internal void ReportInitError(InvocationResult error) => InitError = error;
+    internal void ReportInitError(InvocationResult error)
+    {
+        InitError = error;
+        _ready.TrySetResult();
+    }
 }

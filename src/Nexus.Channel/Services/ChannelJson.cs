@@ -5,10 +5,10 @@ using System.Buffers;
 using System.Globalization;
 using System.Text.Json;
 
-namespace Nexus.Backend;
+namespace Nexus.Channel.Services;
 
-/// <summary>Reading request parameters (with clear errors naming the field) and writing response meta JSON.</summary>
-internal static class Json
+/// <summary>Reading request parameters (with clear errors naming the field) and writing response JSON, for every channel service.</summary>
+public static class ChannelJson
 {
     public static byte[] Write(Action<Utf8JsonWriter> write)
     {
@@ -51,12 +51,12 @@ internal static class Json
     {
         if (!obj.TryGetProperty(name, out var value))
         {
-            throw RequestException.Invalid($"missing required parameter {name}");
+            throw ChannelRequestException.Invalid($"missing required parameter {name}");
         }
 
         if (value.ValueKind != JsonValueKind.String)
         {
-            throw RequestException.Invalid($"parameter {name} must be a string, got {value.ValueKind}");
+            throw ChannelRequestException.Invalid($"parameter {name} must be a string, got {value.ValueKind}");
         }
 
         return value.GetString()!;
@@ -71,7 +71,7 @@ internal static class Json
 
         if (value.ValueKind != JsonValueKind.String)
         {
-            throw RequestException.Invalid($"parameter {name} must be a string, got {value.ValueKind}");
+            throw ChannelRequestException.Invalid($"parameter {name} must be a string, got {value.ValueKind}");
         }
 
         return value.GetString();
@@ -86,7 +86,7 @@ internal static class Json
 
         if (value.ValueKind != JsonValueKind.Number || !value.TryGetInt32(out var result))
         {
-            throw RequestException.Invalid($"parameter {name} must be a 32-bit integer");
+            throw ChannelRequestException.Invalid($"parameter {name} must be a 32-bit integer");
         }
 
         return result;
@@ -103,7 +103,7 @@ internal static class Json
         {
             JsonValueKind.True => true,
             JsonValueKind.False => false,
-            _ => throw RequestException.Invalid($"parameter {name} must be a boolean"),
+            _ => throw ChannelRequestException.Invalid($"parameter {name} must be a boolean"),
         };
     }
 
@@ -116,7 +116,7 @@ internal static class Json
 
         if (value.ValueKind != JsonValueKind.Object)
         {
-            throw RequestException.Invalid($"parameter {name} must be an object of strings");
+            throw ChannelRequestException.Invalid($"parameter {name} must be an object of strings");
         }
 
         var map = new Dictionary<string, string>(StringComparer.Ordinal);
@@ -124,7 +124,7 @@ internal static class Json
         {
             if (p.Value.ValueKind != JsonValueKind.String)
             {
-                throw RequestException.Invalid($"parameter {name}.{p.Name} must be a string");
+                throw ChannelRequestException.Invalid($"parameter {name}.{p.Name} must be a string");
             }
 
             map[p.Name] = p.Value.GetString()!;
@@ -134,7 +134,7 @@ internal static class Json
     }
 
     /// <summary>The errorType of a Lambda error JSON body, when it has one.</summary>
-    public static string? ErrorType(byte[] body)
+    public static string? ErrorType(ReadOnlyMemory<byte> body)
     {
         try
         {

@@ -1,0 +1,81 @@
+// Copyright (c) Nexus contributors.
+// Licensed under the MIT license.
+
+using Nexus.Channel;
+using Nexus.Interop;
+
+namespace Nexus.Benchmarks;
+
+/// <summary>
+/// The sandbox's end of a channel, in C# on a thread of this process, so that a benchmark measures the channel and the
+/// host's service path rather than a Python interpreter: it maps the region through the memfd, submits records and
+/// sleeps on the host's doorbell exactly as the Python side does (docs/channel.md).
+/// </summary>
+internal sealed unsafe class SandboxEnd : IDisposable
+{
+    private readonly ProcessChannel _channel;
+    private readonly SafeMemoryMapping _mapping;
+    private readonly byte* _base;
+    private uint _subTail;
+    private uint _cmpHead;
+
+    public SandboxEnd(ProcessChannel channel)
+    {
+        _channel = channel;
+        _mapping = Memory.MapShared(channel.RegionFd, channel.Layout.RegionSize);
+        var added = false;
+        _mapping.DangerousAddRef(ref added);
+        _base = (byte*)_mapping.Address;
+    }
+
+    public ChannelLayout Layout => _channel.Layout;
+
+    /// <summary>The request area's first bytes, where each request of a benchmark is written.</summary>
+    public ulong RequestOffset => (ulong)Layout.RequestAreaOffset;
+
+    // SAFETY: the request area lies inside this live mapping (layout check at channel creation).
+    public Span<byte> RequestArea => new(_base + Layout.RequestAreaOffset, (int)Layout.RequestAreaSize);
+
+    /// <summary>Publishes a record; rings the host when asked (releases ride on the next ring, as in Python).</summary>
+    public void Submit(in ChannelRecord record, bool ring)
+    {
+        var index = _subTail & (uint)(Layout.RingEntries - 1);
+        // SAFETY: index < RingEntries: the record lies inside the submission ring of the mapping.
+        record.Write(new Span<byte>(_base + Layout.SubRingOffset + (index * ChannelLayout.RecordSize), ChannelLayout.RecordSize));
+        _subTail++;
+        // SAFETY: constant header offset inside the mapping; the record is written before the tail.
+        Volatile.Write(ref *(uint*)(_base + ChannelLayout.OffSubTail), _subTail);
+        if (ring)
+        {
+            _channel.ToHost.Signal();
+        }
+    }
+
+    /// <summary>Waits (on the host's doorbell, no polling) for the next completion and consumes it.</summary>
+    public ChannelRecord NextCompletion()
+    {
+        // SAFETY: constant header offsets inside the mapping.
+        while (Volatile.Read(ref *(uint*)(_base + ChannelLayout.OffCmpTail)) == _cmpHead)
+        {
+            _channel.ToSandbox.Wait();
+        }
+
+        var index = _cmpHead & (uint)(Layout.RingEntries - 1);
+        // SAFETY: index < RingEntries: the record lies inside the completion ring of the mapping.
+        var record = ChannelRecord.Read(new ReadOnlySpan<byte>(_base + Layout.CmpRingOffset + (index * ChannelLayout.RecordSize), ChannelLayout.RecordSize));
+        _cmpHead++;
+        // SAFETY: constant header offset inside the mapping.
+        Volatile.Write(ref *(uint*)(_base + ChannelLayout.OffCmpHead), _cmpHead);
+        return record;
+    }
+
+    /// <summary>The bytes of a completion's chunk (in a slot lent to this end).</summary>
+    // SAFETY: the host only lends slots inside the mapping; a benchmark trusts its own host.
+    public ReadOnlySpan<byte> Chunk(in ChannelRecord record) => new(_base + (long)record.Offset, (int)record.Length);
+
+    public void Dispose()
+    {
+        _mapping.DangerousRelease();
+        _mapping.Dispose();
+    }
+}

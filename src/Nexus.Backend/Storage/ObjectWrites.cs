@@ -1,0 +1,283 @@
+// Copyright (c) Nexus contributors.
+// Licensed under the MIT license.
+
+using System.Text.Json;
+using Amazon.S3;
+using Amazon.S3.Model;
+using Nexus.Channel;
+using Nexus.Channel.Services;
+using Nexus.Functions;
+
+namespace Nexus.Backend.Storage;
+
+/// <summary>
+/// PutObject, DeleteObject, DeleteObjects and CopyObject. A write first flushes an older spooled write of the same key
+/// (it must not land after this one) and afterwards tells the backend, which drops prefetched copies.
+/// </summary>
+internal static class ObjectWrites
+{
+    public static void Register(IDictionary<ChannelOp, StorageHandler> table)
+    {
+        table.Add(ChannelOp.PutObject, PutObjectAsync);
+        table.Add(ChannelOp.DeleteObject, DeleteObjectAsync);
+        table.Add(ChannelOp.DeleteObjects, DeleteObjectsAsync);
+        table.Add(ChannelOp.CopyObject, CopyObjectAsync);
+    }
+
+    private static Task FlushAsync(NexusBackend backend, string bucket, string key, CancellationToken ct) =>
+        backend.WriteBack?.FlushAsync(bucket, key, ct) ?? Task.CompletedTask;
+
+    private static async Task PutObjectAsync(StorageCall call, CancellationToken ct)
+    {
+        var backend = call.Backend;
+        var request = call.Request;
+        var p = call.Parameters;
+        var s3 = call.Backend.S3;
+        var bucket = ChannelJson.RequiredString(p, "Bucket");
+        var key = ChannelJson.RequiredString(p, "Key");
+        StorageAuthorization.Authorize(call.Manifest, bucket, key, StorageAccess.Write);
+        var contentType = ChannelJson.OptionalString(p, "ContentType");
+        var metadata = ChannelJson.OptionalStringMap(p, "Metadata").ToDictionary(StringComparer.Ordinal);
+        if (call.Manifest.WriteBack == WriteBackMode.Async && backend.WriteBack is { } writeBack
+            && await writeBack.AcceptAsync(bucket, key, contentType, metadata, request.OpenBody(ct), (long)request.BodyLength, ct).ConfigureAwait(false) is { } spooled)
+        {
+            // Durable in the spool: acknowledged now, uploaded after (the invocation does not wait for storage).
+            await call.ReplyJsonAsync(
+            200,
+                w =>
+                {
+                    w.WriteStartObject();
+                    w.WriteString("ETag", spooled.ETag);
+                    w.WriteEndObject();
+                },
+                ct).ConfigureAwait(false);
+            return;
+        }
+
+        var put = new PutObjectRequest
+        {
+            BucketName = bucket,
+            Key = key,
+            // The body is read in place from the shared region, once, as the SDK uploads it.
+            InputStream = request.OpenBody(ct),
+            AutoCloseStream = false,
+            AutoResetStreamPosition = false,
+            ContentType = contentType,
+
+            // The SDK's managed MD5 of the body cost more CPU than the rest of the backend; the signed aws-chunked
+            // payload already lets the store verify every byte.
+            DisableDefaultChecksumValidation = true,
+        };
+        put.Headers.ContentLength = (long)request.BodyLength;
+        foreach (var (name, value) in metadata)
+        {
+            put.Metadata.Add(name, value);
+        }
+
+        // An older spooled write of the key must not land after this one.
+        await FlushAsync(call.Backend, bucket, key, ct).ConfigureAwait(false);
+        var response = await s3.PutObjectAsync(put, ct).ConfigureAwait(false);
+        backend.ObjectChanged(bucket, key);
+        await call.ReplyJsonAsync(
+            200,
+            w =>
+            {
+                w.WriteStartObject();
+                ChannelJson.WriteIfPresent(w, "ETag", response.ETag);
+                ChannelJson.WriteIfPresent(w, "VersionId", response.VersionId);
+                w.WriteEndObject();
+            },
+            ct).ConfigureAwait(false);
+    }
+
+    private static async Task DeleteObjectAsync(StorageCall call, CancellationToken ct)
+    {
+        var backend = call.Backend;
+        var p = call.Parameters;
+        var s3 = call.Backend.S3;
+        var bucket = ChannelJson.RequiredString(p, "Bucket");
+        var key = ChannelJson.RequiredString(p, "Key");
+        StorageAuthorization.Authorize(call.Manifest, bucket, key, StorageAccess.Write);
+        await FlushAsync(call.Backend, bucket, key, ct).ConfigureAwait(false);
+        var response = await s3.DeleteObjectAsync(new DeleteObjectRequest { BucketName = bucket, Key = key }, ct).ConfigureAwait(false);
+        backend.ObjectChanged(bucket, key);
+        await call.ReplyJsonAsync(
+            (int)response.HttpStatusCode,
+            w =>
+            {
+                w.WriteStartObject();
+                w.WriteEndObject();
+            },
+            ct).ConfigureAwait(false);
+    }
+
+    private static async Task DeleteObjectsAsync(StorageCall call, CancellationToken ct)
+    {
+        var backend = call.Backend;
+        var p = call.Parameters;
+        var s3 = call.Backend.S3;
+        var bucket = ChannelJson.RequiredString(p, "Bucket");
+        StorageAuthorization.CheckBucket(bucket);
+        if (!p.TryGetProperty("Delete", out var delete) || delete.ValueKind != JsonValueKind.Object
+            || !delete.TryGetProperty("Objects", out var objects) || objects.ValueKind != JsonValueKind.Array)
+        {
+            throw ChannelRequestException.Invalid("parameter Delete must be an object with an Objects array");
+        }
+
+        if (objects.GetArrayLength() > 1000)
+        {
+            throw new ChannelRequestException(400, "MalformedXML", "DeleteObjects takes at most 1000 keys");
+        }
+
+        var quiet = ChannelJson.OptionalBool(delete, "Quiet");
+        var allowed = new List<KeyVersion>();
+        var denied = new List<(string Key, string Code, string Message)>();
+        foreach (var o in objects.EnumerateArray())
+        {
+            if (o.ValueKind != JsonValueKind.Object)
+            {
+                throw ChannelRequestException.Invalid("each Delete.Objects entry must be an object with a Key");
+            }
+
+            var key = ChannelJson.RequiredString(o, "Key");
+            try
+            {
+                StorageAuthorization.Authorize(call.Manifest, bucket, key, StorageAccess.Write);
+                allowed.Add(new KeyVersion { Key = key });
+            }
+            catch (ChannelRequestException e)
+            {
+                denied.Add((key, e.Code, e.Message));
+            }
+        }
+
+        var deleted = new List<string>();
+        if (allowed.Count > 0)
+        {
+            foreach (var k in allowed)
+            {
+                await FlushAsync(call.Backend, bucket, k.Key, ct).ConfigureAwait(false);
+            }
+
+            var response = await s3.DeleteObjectsAsync(new DeleteObjectsRequest { BucketName = bucket, Objects = allowed, Quiet = quiet }, ct).ConfigureAwait(false);
+            deleted.AddRange((response.DeletedObjects ?? []).Select(d => d.Key));
+            foreach (var k in allowed)
+            {
+                backend.ObjectChanged(bucket, k.Key);
+            }
+
+            denied.AddRange((response.DeleteErrors ?? []).Select(e => (e.Key, e.Code, e.Message)));
+        }
+
+        await call.ReplyJsonAsync(
+            200,
+            w =>
+            {
+                w.WriteStartObject();
+                if (!quiet)
+                {
+                    w.WriteStartArray("Deleted");
+                    foreach (var key in deleted)
+                    {
+                        w.WriteStartObject();
+                        w.WriteString("Key", key);
+                        w.WriteEndObject();
+                    }
+
+                    w.WriteEndArray();
+                }
+
+                w.WriteStartArray("Errors");
+                foreach (var (key, code, message) in denied)
+                {
+                    w.WriteStartObject();
+                    w.WriteString("Key", key);
+                    w.WriteString("Code", code);
+                    w.WriteString("Message", message);
+                    w.WriteEndObject();
+                }
+
+                w.WriteEndArray();
+                w.WriteEndObject();
+            },
+            ct).ConfigureAwait(false);
+    }
+
+    private static async Task CopyObjectAsync(StorageCall call, CancellationToken ct)
+    {
+        var backend = call.Backend;
+        var p = call.Parameters;
+        var s3 = call.Backend.S3;
+        var bucket = ChannelJson.RequiredString(p, "Bucket");
+        var key = ChannelJson.RequiredString(p, "Key");
+        if (!p.TryGetProperty("CopySource", out var source))
+        {
+            throw ChannelRequestException.Invalid("missing required parameter CopySource");
+        }
+
+        string sourceBucket, sourceKey;
+        if (source.ValueKind == JsonValueKind.Object)
+        {
+            sourceBucket = ChannelJson.RequiredString(source, "Bucket");
+            sourceKey = ChannelJson.RequiredString(source, "Key");
+        }
+        else if (source.ValueKind == JsonValueKind.String)
+        {
+            var text = Uri.UnescapeDataString(source.GetString()!.TrimStart('/'));
+            var slash = text.IndexOf('/', StringComparison.Ordinal);
+            if (slash <= 0)
+            {
+                throw ChannelRequestException.Invalid($"CopySource {StorageAuthorization.Quote(text)} is not of the form bucket/key");
+            }
+
+            sourceBucket = text[..slash];
+            sourceKey = text[(slash + 1)..];
+        }
+        else
+        {
+            throw ChannelRequestException.Invalid("CopySource must be {Bucket, Key} or \"bucket/key\"");
+        }
+
+        StorageAuthorization.Authorize(call.Manifest, sourceBucket, sourceKey, StorageAccess.Read);
+        StorageAuthorization.Authorize(call.Manifest, bucket, key, StorageAccess.Write);
+        var copy = new CopyObjectRequest
+        {
+            SourceBucket = sourceBucket,
+            SourceKey = sourceKey,
+            DestinationBucket = bucket,
+            DestinationKey = key,
+            ContentType = ChannelJson.OptionalString(p, "ContentType"),
+        };
+        if (ChannelJson.OptionalString(p, "MetadataDirective") is { } directive)
+        {
+            copy.MetadataDirective = directive switch
+            {
+                "COPY" => S3MetadataDirective.COPY,
+                "REPLACE" => S3MetadataDirective.REPLACE,
+                _ => throw ChannelRequestException.Invalid($"MetadataDirective must be COPY or REPLACE, got {StorageAuthorization.Quote(directive)}"),
+            };
+        }
+
+        foreach (var (name, value) in ChannelJson.OptionalStringMap(p, "Metadata"))
+        {
+            copy.Metadata.Add(name, value);
+        }
+
+        await FlushAsync(call.Backend, sourceBucket, sourceKey, ct).ConfigureAwait(false);
+        await FlushAsync(call.Backend, bucket, key, ct).ConfigureAwait(false);
+        var response = await s3.CopyObjectAsync(copy, ct).ConfigureAwait(false);
+        backend.ObjectChanged(bucket, key);
+        await call.ReplyJsonAsync(
+            200,
+            w =>
+            {
+                w.WriteStartObject();
+                w.WriteStartObject("CopyObjectResult");
+                ChannelJson.WriteIfPresent(w, "ETag", response.ETag);
+                ChannelJson.WriteIfPresent(w, "LastModified", response.LastModified);
+                w.WriteEndObject();
+                w.WriteEndObject();
+            },
+            ct).ConfigureAwait(false);
+    }
+}

@@ -1,0 +1,33 @@
+// Copyright (c) Nexus contributors.
+// Licensed under the MIT license.
+
+using System.Text.Json;
+using Nexus.Channel.Services;
+using Nexus.Functions;
+
+namespace Nexus.Backend.Storage;
+
+/// <summary>Answers one storage request; registered per op in <see cref="StorageOperations"/>.</summary>
+internal delegate Task StorageHandler(StorageCall call, CancellationToken cancellationToken);
+
+/// <summary>One storage request being served: who asked (the instance's service and grants), its parameters, and how to answer.</summary>
+internal sealed class StorageCall(StorageService service, ChannelRequest request, JsonElement parameters)
+{
+    public StorageService Service { get; } = service;
+
+    public ChannelRequest Request { get; } = request;
+
+    /// <summary>The request's JSON header (boto3 parameter names), an object.</summary>
+    public JsonElement Parameters { get; } = parameters;
+
+    public NexusBackend Backend => Service.Backend;
+
+    public FunctionManifest Manifest => Service.Manifest;
+
+    /// <summary>Answers with a JSON header and a body read from <paramref name="body"/> straight into the slots (or none).</summary>
+    public Task ReplyAsync(int status, ReadOnlyMemory<byte> header, Stream? body, long bodyLength, CancellationToken cancellationToken) =>
+        Request.Session.SendStreamAsync(Request, status, header, body, bodyLength, cancellationToken);
+
+    public Task ReplyJsonAsync(int status, Action<Utf8JsonWriter> write, CancellationToken cancellationToken) =>
+        Request.Session.SendJsonAsync(Request, status, write, cancellationToken);
+}

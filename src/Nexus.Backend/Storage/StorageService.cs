@@ -1,0 +1,119 @@
+// Copyright (c) Nexus contributors.
+// Licensed under the MIT license.
+
+using System.Net;
+using Amazon.Runtime;
+using Nexus.Backend.Prefetch;
+using Nexus.Channel;
+using Nexus.Channel.Services;
+using Nexus.Functions;
+
+namespace Nexus.Backend.Storage;
+
+/// <summary>
+/// The storage operations of one instance's channel, under its function's grants: requests bounded per instance and by
+/// the backend's global budget, each routed to its handler in <see cref="StorageOperations"/>; plus the inputs
+/// prefetched into this instance's slots.
+/// </summary>
+public sealed class StorageService : IChannelService
+{
+    private readonly SemaphoreSlim _inFlight;
+    private readonly PrefetchSet _prefetches;
+
+    internal StorageService(NexusBackend backend, ChannelSession session, FunctionManifest manifest)
+    {
+        Backend = backend;
+        Session = session;
+        Manifest = manifest;
+        _inFlight = new SemaphoreSlim(backend.Options.MaxInFlightPerInstance);
+        _prefetches = new PrefetchSet(this);
+    }
+
+    public IReadOnlyCollection<ChannelOp> Ops => StorageOperations.All.Keys;
+
+    public FunctionManifest Manifest { get; }
+
+    public ChannelSession Session { get; }
+
+    internal NexusBackend Backend { get; }
+
+    /// <summary>
+    /// Starts fetching the inputs <paramref name="invocationEvent"/> names (S3 event records, the manifest's inputs) into
+    /// this instance's response slots, so that the function's GetObject of them finds the bytes already there. Called when
+    /// the invocation is bound to this instance, also before its sandbox has started.
+    /// </summary>
+    public void BeginPrefetch(ReadOnlyMemory<byte> invocationEvent)
+    {
+        if (Session.CloseReason is null)
+        {
+            _prefetches.Begin(Manifest, invocationEvent);
+        }
+    }
+
+    /// <summary>The invocation ended: nothing prefetched for it is of use to the next one.</summary>
+    public void EndInvocation() => _prefetches.DropAll();
+
+    public async Task ServeAsync(ChannelRequest request, CancellationToken cancellationToken)
+    {
+        // Off the doorbell thread: the SDK does real work before its first wait.
+        await Task.Yield();
+        await _inFlight.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await Backend.Workers.WaitAsync(cancellationToken).ConfigureAwait(false);
+            try
+            {
+                using var parameters = await request.ReadParametersAsync(cancellationToken).ConfigureAwait(false);
+                var call = new StorageCall(this, request, parameters.RootElement);
+                try
+                {
+                    await StorageOperations.All[request.Op](call, cancellationToken).ConfigureAwait(false);
+                }
+                catch (AmazonServiceException e) when (e.StatusCode != 0)
+                {
+                    var status = (int)e.StatusCode;
+                    var code = string.IsNullOrEmpty(e.ErrorCode) ? StatusCodeName(e.StatusCode) : e.ErrorCode;
+                    await Session.SendErrorAsync(request, status, code, e.Message, cancellationToken).ConfigureAwait(false);
+                }
+            }
+            finally
+            {
+                Backend.Workers.Release();
+            }
+        }
+        finally
+        {
+            _inFlight.Release();
+        }
+    }
+
+    /// <summary>
+    /// Answers a GetObject from an object prefetched for this instance, when one matches the request (bucket, key,
+    /// no condition it cannot honour) and is still current; returns false when the store must be asked.
+    /// </summary>
+    internal Task<bool> TryServePrefetchedAsync(StorageCall call, string bucket, string key, CancellationToken cancellationToken) =>
+        _prefetches.TryServeAsync(
+            call.Request,
+            bucket,
+            key,
+            ChannelJson.OptionalString(call.Parameters, "IfMatch") is not null || ChannelJson.OptionalString(call.Parameters, "IfNoneMatch") is not null,
+            cancellationToken);
+
+    internal void MarkPrefetchStale(string bucket, string key) => _prefetches.MarkStale(bucket, key);
+
+    /// <summary>The channel closed: prefetched slots go back, the backend forgets this instance.</summary>
+    internal void Detach()
+    {
+        _prefetches.DropAll();
+        Backend.Forget(this);
+    }
+
+    private static string StatusCodeName(HttpStatusCode status) => status switch
+    {
+        HttpStatusCode.NotFound => "404",
+        HttpStatusCode.NotModified => "304",
+        HttpStatusCode.PreconditionFailed => "412",
+        HttpStatusCode.Forbidden => "403",
+        _ => ((int)status).ToString(System.Globalization.CultureInfo.InvariantCulture),
+    };
+}

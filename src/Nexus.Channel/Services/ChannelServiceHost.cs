@@ -1,0 +1,124 @@
+// Copyright (c) Nexus contributors.
+// Licensed under the MIT license.
+
+using System.Collections.Concurrent;
+using Nexus.Interop;
+
+namespace Nexus.Channel.Services;
+
+/// <summary>
+/// Serves every channel of a node from one doorbell thread: it waits on all host doorbells with one epoll set and,
+/// when a sandbox rings, drains that channel's submissions and hands each request to its service right there (no
+/// thread-pool hop before a service sees its request). What the services are is up to whoever opens a session.
+/// </summary>
+public sealed class ChannelServiceHost : IAsyncDisposable
+{
+    private const ulong StopToken = 0;
+
+    private readonly FdPoller _poller = new();
+    private readonly EventFd _stop = EventFd.Create(0, EventFdFlags.CloseOnExec | EventFdFlags.NonBlocking);
+    private readonly ConcurrentDictionary<ulong, ChannelSession> _sessions = new();
+    private readonly Thread _doorbells;
+    private long _nextToken;
+    private volatile bool _stopping;
+
+    public ChannelServiceHost(ChannelSessionOptions? options = null)
+    {
+        Options = options ?? new ChannelSessionOptions();
+        _poller.Add(_stop.Handle, StopToken);
+        _doorbells = new Thread(DoorbellLoop) { IsBackground = true, Name = "nexus-doorbells" };
+        _doorbells.Start();
+    }
+
+    public ChannelSessionOptions Options { get; }
+
+    /// <summary>Sessions currently served.</summary>
+    public int SessionCount => _sessions.Count;
+
+    /// <summary>
+    /// A session for <paramref name="channel"/>: register its services, then <see cref="ChannelSession.Start"/> it.
+    /// The caller keeps owning the channel (dispose it after the session).
+    /// </summary>
+    public ChannelSession Open(HostChannel channel)
+    {
+        ArgumentNullException.ThrowIfNull(channel);
+        ObjectDisposedException.ThrowIf(_stopping, this);
+        return new ChannelSession(this, channel, (ulong)Interlocked.Increment(ref _nextToken));
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_stopping)
+        {
+            return;
+        }
+
+        _stopping = true;
+        foreach (var session in _sessions.Values)
+        {
+            await session.DisposeAsync().ConfigureAwait(false);
+        }
+
+        _stop.Signal();
+        _doorbells.Join();
+        _poller.Dispose();
+        _stop.Dispose();
+    }
+
+    internal void Watch(ChannelSession session)
+    {
+        ObjectDisposedException.ThrowIf(_stopping, this);
+        _sessions[session.Token] = session;
+        _poller.Add(session.Channel.FromSandbox.PollHandle, session.Token);
+    }
+
+    internal void Unwatch(ChannelSession session)
+    {
+        if (_sessions.TryRemove(session.Token, out _))
+        {
+            try
+            {
+                _poller.Remove(session.Channel.FromSandbox.PollHandle);
+            }
+            catch (ObjectDisposedException)
+            {
+                // The channel's owner closed the doorbell already, which also removed it from the epoll set.
+            }
+            catch (UnixException)
+            {
+                // Same: the fd is gone from the set.
+            }
+        }
+    }
+
+    private void DoorbellLoop()
+    {
+        Span<ulong> tokens = stackalloc ulong[64];
+        while (!_stopping)
+        {
+            var n = _poller.Wait(tokens, -1);
+            for (var i = 0; i < n; i++)
+            {
+                if (tokens[i] == StopToken || !_sessions.TryGetValue(tokens[i], out var session))
+                {
+                    continue;
+                }
+
+                try
+                {
+                    session.Channel.FromSandbox.Acknowledge();
+                    session.OnDoorbell();
+                }
+                catch (ObjectDisposedException)
+                {
+                    session.Close("channel disposed while served");
+                }
+                catch (Exception e)
+                {
+                    // One instance's broken channel or service must not stop the thread that serves every other one.
+                    session.Close($"doorbell failed: {e.Message}");
+                }
+            }
+        }
+    }
+}

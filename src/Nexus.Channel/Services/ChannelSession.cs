@@ -1,0 +1,349 @@
+// Copyright (c) Nexus contributors.
+// Licensed under the MIT license.
+
+using System.Collections.Concurrent;
+
+namespace Nexus.Channel.Services;
+
+/// <summary>
+/// The service of one instance's channel: copies and validates submission records, routes each request to the
+/// service registered for its op, keeps the response-slot pool and the requests still reading their bodies.
+/// Everything that goes wrong with this sandbox ends here (an error completion or this channel closed), never in a
+/// service's other sessions or in another instance.
+/// </summary>
+public sealed partial class ChannelSession : IAsyncDisposable
+{
+    // Request ops are below Data (32); the table is indexed by op.
+    private const int OpTableSize = (int)ChannelOp.Data;
+
+    private readonly ChannelServiceHost _host;
+    private readonly SlotPool _slots;
+    private readonly IChannelService?[] _services = new IChannelService?[OpTableSize];
+    private readonly ConcurrentDictionary<ulong, ChannelRequest> _inbound = new();
+    private readonly ConcurrentDictionary<Task, byte> _running = new();
+    private readonly CancellationTokenSource _closing = new();
+    private readonly TaskCompletionSource<string> _closed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly Lock _closeLock = new();
+    private readonly Lock _drainLock = new();
+    private readonly ChannelRecord[] _records = new ChannelRecord[64];
+    private TaskCompletionSource _ringSpace = NewSignal();
+    private int _outstanding;
+    private bool _started;
+    private string? _closeReason;
+
+    internal ChannelSession(ChannelServiceHost host, HostChannel channel, ulong token)
+    {
+        _host = host;
+        Channel = channel;
+        Token = token;
+        _slots = new SlotPool(channel.Layout.SlotCount);
+    }
+
+    public HostChannel Channel { get; }
+
+    public SessionStats Stats { get; } = new();
+
+    /// <summary>Response slots neither lent to the sandbox nor held by a request or a service.</summary>
+    public int FreeSlots => _slots.FreeCount;
+
+    /// <summary>Completes with the reason when this session's channel closes.</summary>
+    public Task<string> Closed => _closed.Task;
+
+    /// <summary>Cancelled when the channel closes.</summary>
+    public CancellationToken Closing => _closing.Token;
+
+    /// <summary>Why the channel closed; null while it is open.</summary>
+    public string? CloseReason => Volatile.Read(ref _closeReason);
+
+    internal ulong Token { get; }
+
+    private TimeSpan StallTimeout => _host.Options.SandboxStallTimeout;
+
+    /// <summary>Adds a service for its ops; only before <see cref="Start"/>.</summary>
+    public void Register(IChannelService service)
+    {
+        ArgumentNullException.ThrowIfNull(service);
+        if (_started)
+        {
+            throw new InvalidOperationException("services are registered before the session starts");
+        }
+
+        foreach (var op in service.Ops)
+        {
+            if ((int)op is <= 0 or >= OpTableSize)
+            {
+                throw new ArgumentException($"op {op} is not a request op", nameof(service));
+            }
+
+            if (_services[(int)op] is { } other)
+            {
+                throw new ArgumentException($"op {op} is served by {other.GetType().Name} already", nameof(service));
+            }
+
+            _services[(int)op] = service;
+        }
+    }
+
+    /// <summary>Starts serving: the host watches the sandbox's doorbell from now on.</summary>
+    public void Start()
+    {
+        if (_started)
+        {
+            return;
+        }
+
+        _started = true;
+        _host.Watch(this);
+
+        // A doorbell rung before the host watched it would be missed: check the ring once now.
+        OnDoorbell();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Close("detached from the node");
+        try
+        {
+            await Task.WhenAll(_running.Keys.ToArray()).ConfigureAwait(false);
+        }
+        catch (Exception)
+        {
+            // Requests report their own failures to the sandbox; on close there is nobody left to tell.
+        }
+
+        _closing.Dispose();
+    }
+
+    /// <summary>Closes this instance's channel: pending calls fail, the sandbox is told, other instances carry on.</summary>
+    public void Close(string reason)
+    {
+        lock (_closeLock)
+        {
+            if (_closeReason is not null)
+            {
+                return;
+            }
+
+            Volatile.Write(ref _closeReason, reason);
+        }
+
+        _host.Unwatch(this);
+        _closing.Cancel();
+        try
+        {
+            Channel.MarkClosed();
+        }
+        catch (ObjectDisposedException)
+        {
+            // The owner disposed the channel already; the sandbox is gone with it.
+        }
+
+        _closed.TrySetResult(reason);
+    }
+
+    internal void CountFromSandbox(int bytes) => Interlocked.Add(ref Stats._bytesFromSandbox, bytes);
+
+    /// <summary>The sandbox rang: wake whoever waits for ring space, then drain and dispatch on this thread.</summary>
+    internal void OnDoorbell()
+    {
+        Interlocked.Exchange(ref _ringSpace, NewSignal()).TrySetResult();
+        if (_closeReason is not null)
+        {
+            return;
+        }
+
+        lock (_drainLock)
+        {
+            try
+            {
+                int n;
+                while ((n = Channel.DrainSubmissions(_records)) > 0)
+                {
+                    for (var i = 0; i < n; i++)
+                    {
+                        Handle(_records[i]);
+                    }
+                }
+            }
+            catch (ChannelProtocolException e)
+            {
+                Close(e.Message);
+            }
+            catch (ObjectDisposedException)
+            {
+                Close("channel disposed");
+            }
+        }
+    }
+
+    private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    private void Handle(in ChannelRecord record)
+    {
+        switch (record.Op)
+        {
+            case ChannelOp.Release:
+                if (!_slots.Return(unchecked((int)record.Slot)))
+                {
+                    throw new ChannelProtocolException($"the sandbox released response slot {record.Slot}, which is not lent to it");
+                }
+
+                return;
+            case ChannelOp.Data:
+                if (_inbound.TryGetValue(record.RequestId, out var inbound))
+                {
+                    if (record.Length == 0 || !Channel.Layout.InRequestArea(record.Offset, record.Length) || !inbound.TryAddChunk(record))
+                    {
+                        Interlocked.Increment(ref Stats._rejected);
+                        _inbound.TryRemove(record.RequestId, out _);
+                        inbound.Fail(ChannelRequestException.Invalid($"chunk {record.Chunk} of request {record.RequestId} is out of sequence, empty, outside the request area or beyond the queue limit"));
+                    }
+                }
+
+                // A chunk for a request that has already been answered is a benign race: it is dropped.
+                return;
+            default:
+                Begin(record);
+                return;
+        }
+    }
+
+    private void Begin(in ChannelRecord record)
+    {
+        Interlocked.Increment(ref Stats._requests);
+        var limit = _host.Options.MaxOutstandingPerInstance;
+        if (Interlocked.Increment(ref _outstanding) > limit)
+        {
+            throw new ChannelProtocolException($"the sandbox has more than {limit} requests outstanding");
+        }
+
+        var request = new ChannelRequest(this, record, Channel.Layout.RingEntries);
+        var (service, problem) = Validate(record);
+        if (problem is null && !_inbound.TryAdd(record.RequestId, request))
+        {
+            problem = ChannelRequestException.Invalid($"request id {record.RequestId} is already in use");
+        }
+
+        Track(problem is null ? RunAsync(service!, request) : RejectAsync(request, problem));
+    }
+
+    private (IChannelService? Service, ChannelRequestException? Problem) Validate(in ChannelRecord record)
+    {
+        var layout = Channel.Layout;
+        var service = (uint)record.Op < OpTableSize ? _services[(int)record.Op] : null;
+        if (service is null)
+        {
+            return (null, new ChannelRequestException(400, "InvalidRequest", $"unknown operation code {(ushort)record.Op}"));
+        }
+
+        if (record.HeaderLength > (uint)layout.MaxHeaderBytes)
+        {
+            return (null, new ChannelRequestException(400, "RequestHeaderSectionTooLarge", $"request header is {record.HeaderLength} bytes; the limit is {layout.MaxHeaderBytes}"));
+        }
+
+        if (record.TotalLength > 5UL << 30)
+        {
+            return (null, new ChannelRequestException(400, "EntityTooLarge", $"request body of {record.TotalLength} bytes exceeds 5 GiB"));
+        }
+
+        var stream = record.HeaderLength + record.TotalLength;
+        var more = (record.Flags & ChannelFlags.More) != 0;
+        if (record.Chunk != 0 || record.Length > stream || (!more && record.Length != stream) || (more && record.Length == 0))
+        {
+            return (null, ChannelRequestException.Invalid($"first chunk of request {record.RequestId} has length {record.Length} for a {stream}-byte message"));
+        }
+
+        if (record.Length > 0 && !layout.InRequestArea(record.Offset, record.Length))
+        {
+            return (null, ChannelRequestException.Invalid($"request {record.RequestId} points at [{record.Offset}, +{record.Length}), outside the request area"));
+        }
+
+        return (service, null);
+    }
+
+    private void Track(Task task)
+    {
+        if (task.IsCompleted)
+        {
+            Interlocked.Decrement(ref _outstanding);
+            return;
+        }
+
+        _running.TryAdd(task, 0);
+        _ = task.ContinueWith(
+            t =>
+            {
+                _running.TryRemove(t, out _);
+                Interlocked.Decrement(ref _outstanding);
+            },
+            CancellationToken.None,
+            TaskContinuationOptions.ExecuteSynchronously,
+            TaskScheduler.Default);
+    }
+
+    private async Task RejectAsync(ChannelRequest request, ChannelRequestException problem)
+    {
+        Interlocked.Increment(ref Stats._rejected);
+        await TrySendErrorAsync(request, problem.Status, problem.Code, problem.Message).ConfigureAwait(false);
+    }
+
+    private async Task RunAsync(IChannelService service, ChannelRequest request)
+    {
+        var ct = _closing.Token;
+        try
+        {
+            await service.ServeAsync(request, ct).ConfigureAwait(false);
+        }
+        catch (Exception e) when (Unwrap(e) is ChannelRequestException problem)
+        {
+            Interlocked.Increment(ref Stats._rejected);
+            await TrySendErrorAsync(request, problem.Status, problem.Code, problem.Message).ConfigureAwait(false);
+        }
+        catch (Exception) when (ct.IsCancellationRequested)
+        {
+            // The channel closed; the sandbox has been told.
+        }
+        catch (ChannelClosedException)
+        {
+            // The channel closed; the sandbox has been told.
+        }
+        catch (Exception e)
+        {
+            await TrySendErrorAsync(request, 500, "InternalError", $"{e.GetType().Name}: {e.Message}").ConfigureAwait(false);
+        }
+        finally
+        {
+            _inbound.TryRemove(request.Id, out _);
+        }
+    }
+
+    // A bad chunk surfaces inside a consumer of the body (the SDK's upload, the chunk queue's closing exception).
+    private static Exception Unwrap(Exception e)
+    {
+        for (Exception? x = e; x is not null; x = x.InnerException)
+        {
+            if (x is ChannelRequestException)
+            {
+                return x;
+            }
+        }
+
+        return e;
+    }
+
+    private async Task TrySendErrorAsync(ChannelRequest request, int status, string code, string message)
+    {
+        try
+        {
+            await SendErrorAsync(request, status, code, message, _closing.Token).ConfigureAwait(false);
+        }
+        catch (Exception) when (_closing.IsCancellationRequested)
+        {
+            // Closed while reporting.
+        }
+        catch (ChannelClosedException)
+        {
+            // Closed while reporting.
+        }
+    }
+}

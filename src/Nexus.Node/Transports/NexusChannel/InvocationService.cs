@@ -1,0 +1,269 @@
+// Copyright (c) Nexus contributors.
+// Licensed under the MIT license.
+
+using System.Diagnostics;
+using Nexus.Channel;
+using Nexus.Channel.Services;
+
+namespace Nexus.Node.Transports.NexusChannel;
+
+/// <summary>
+/// The invocation ops of one instance's channel (docs/channel.md): the runtime's NextInvocation, or a response/error
+/// posted with <c>"Next": true</c>, parks a request on the host; an invocation is pushed into that parked request the
+/// moment the pool hands it over, so a warm invocation costs one completion (the event) and one submission (the result,
+/// which also parks the runtime for the next one).
+/// </summary>
+public sealed class InvocationService : IChannelService
+{
+    private static readonly ChannelOp[] s_ops =
+        [ChannelOp.NextInvocation, ChannelOp.InvocationResponse, ChannelOp.InvocationError, ChannelOp.InitError];
+
+    private readonly ChannelSession _session;
+    private readonly int _maxPayloadBytes;
+    private readonly Lock _lock = new();
+    private readonly TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private Pending? _current;
+    private ChannelRequest? _parked;
+
+    /// <summary>Registers the service on <paramref name="session"/> (before it starts).</summary>
+    public InvocationService(ChannelSession session, int maxPayloadBytes)
+    {
+        ArgumentNullException.ThrowIfNull(session);
+        _session = session;
+        _maxPayloadBytes = maxPayloadBytes;
+        session.Register(this);
+        session.Closing.Register(() =>
+        {
+            Pending? current;
+            lock (_lock)
+            {
+                current = _current;
+                _parked = null;
+            }
+
+            current?.Result.TrySetException(new ChannelClosedException($"instance channel closed: {_session.CloseReason}"));
+        });
+    }
+
+    public IReadOnlyCollection<ChannelOp> Ops => s_ops;
+
+    /// <summary>Completes at the runtime's first NextInvocation (its init is done) or its init error.</summary>
+    public Task Ready => _ready.Task;
+
+    public InvocationResult? InitError { get; private set; }
+
+    /// <summary>
+    /// Hands one invocation to the runtime (pushed at once when it waits, else taken by its next request) and waits
+    /// for its response or error. Throws <see cref="ChannelClosedException"/> when the channel closes first.
+    /// </summary>
+    public async Task<InvocationResult> InvokeAsync(Invocation invocation, CancellationToken cancellationToken)
+    {
+        if (InitError is { } initError)
+        {
+            return initError;
+        }
+
+        var pending = new Pending(invocation);
+        ChannelRequest? parked;
+        lock (_lock)
+        {
+            if (_session.CloseReason is { } reason)
+            {
+                throw new ChannelClosedException($"instance channel closed: {reason}");
+            }
+
+            if (_current is not null)
+            {
+                throw new InvalidOperationException("an invocation is already in progress on this instance");
+            }
+
+            _current = pending;
+            parked = TakeParkedLocked(pending);
+        }
+
+        try
+        {
+            if (parked is not null)
+            {
+                await PushAsync(parked, pending).ConfigureAwait(false);
+            }
+
+            return await pending.Result.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            lock (_lock)
+            {
+                if (_current == pending)
+                {
+                    _current = null;
+                }
+            }
+        }
+    }
+
+    public Task ServeAsync(ChannelRequest request, CancellationToken cancellationToken) => request.Op switch
+    {
+        ChannelOp.NextInvocation => WaitForNextAsync(request),
+        ChannelOp.InitError => InitErrorAsync(request, cancellationToken),
+        _ => ResultAsync(request, cancellationToken),
+    };
+
+    private static ReadOnlyMemory<byte> EventHeader(Invocation invocation) => ChannelJson.Write(w =>
+    {
+        w.WriteStartObject();
+        w.WriteString("RequestId", invocation.RequestId);
+        w.WriteNumber("DeadlineMs", invocation.Deadline.ToUnixTimeMilliseconds());
+        w.WriteString("FunctionArn", invocation.FunctionArn);
+        w.WriteEndObject();
+    });
+
+    // The runtime waits for its next invocation on this request: push the one already queued, or park the request.
+    private Task WaitForNextAsync(ChannelRequest request)
+    {
+        _ready.TrySetResult();
+        Pending? queued;
+        lock (_lock)
+        {
+            if (_parked is not null)
+            {
+                throw new ChannelRequestException(409, "AlreadyWaiting", "the runtime is already waiting for an invocation");
+            }
+
+            if (_current is { Pushed: false } current)
+            {
+                current.Pushed = true;
+                queued = current;
+            }
+            else
+            {
+                _parked = request;
+                return Task.CompletedTask;
+            }
+        }
+
+        return PushAsync(request, queued);
+    }
+
+    private ChannelRequest? TakeParkedLocked(Pending pending)
+    {
+        var parked = _parked;
+        if (parked is not null)
+        {
+            _parked = null;
+            pending.Pushed = true;
+        }
+
+        return parked;
+    }
+
+    private async Task PushAsync(ChannelRequest parked, Pending pending)
+    {
+        try
+        {
+            var invocation = pending.Invocation;
+            await _session.SendAsync(parked, 200, EventHeader(invocation), invocation.Payload, _session.Closing).ConfigureAwait(false);
+            pending.PushedAt = Stopwatch.GetTimestamp();
+        }
+        catch (Exception e) when (e is ChannelClosedException or OperationCanceledException or ObjectDisposedException)
+        {
+            pending.Result.TrySetException(new ChannelClosedException($"instance channel closed: {_session.CloseReason}", e));
+        }
+    }
+
+    private async Task ResultAsync(ChannelRequest request, CancellationToken cancellationToken)
+    {
+        var arrived = Stopwatch.GetTimestamp();
+        string id;
+        bool next;
+        using (var parameters = await request.ReadParametersAsync(cancellationToken).ConfigureAwait(false))
+        {
+            id = ChannelJson.RequiredString(parameters.RootElement, "RequestId");
+            next = ChannelJson.OptionalBool(parameters.RootElement, "Next");
+        }
+
+        Pending? pending;
+        lock (_lock)
+        {
+            pending = _current is { Pushed: true } current && current.Invocation.RequestId == id ? current : null;
+        }
+
+        if (pending is null)
+        {
+            throw new ChannelRequestException(400, "InvalidRequestID", $"no invocation {id} is waiting for a result");
+        }
+
+        byte[] body;
+        try
+        {
+            body = await request.ReadBodyAsync(_maxPayloadBytes, cancellationToken).ConfigureAwait(false);
+        }
+        catch (ChannelRequestException e) when (e.Status == 413)
+        {
+            pending.Result.TrySetResult(InvocationResult.Error(
+                "Function.ResponseSizeTooLarge",
+                $"Response payload size ({request.BodyLength} bytes) exceeded maximum allowed payload size ({_maxPayloadBytes} bytes)."));
+            throw;
+        }
+
+        var result = (request.Op == ChannelOp.InvocationResponse
+            ? new InvocationResult(body, null)
+            : new InvocationResult(body, ChannelJson.ErrorType(body) ?? "Unhandled")) with
+        { SandboxTime = Stopwatch.GetElapsedTime(pending.PushedAt, arrived) };
+        if (next)
+        {
+            // Parked before the result is out, so that the pool's next invocation finds the runtime waiting.
+            lock (_lock)
+            {
+                _current = null;
+                if (_parked is not null)
+                {
+                    throw new ChannelRequestException(409, "AlreadyWaiting", "the runtime is already waiting for an invocation");
+                }
+
+                _parked = request;
+            }
+
+            pending.Result.TrySetResult(result);
+            return;
+        }
+
+        pending.Result.TrySetResult(result);
+        await _session.SendJsonAsync(request, 202, EmptyObject, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task InitErrorAsync(ChannelRequest request, CancellationToken cancellationToken)
+    {
+        var body = await request.ReadBodyAsync(_maxPayloadBytes, cancellationToken).ConfigureAwait(false);
+        var result = new InvocationResult(body, ChannelJson.ErrorType(body) ?? "Runtime.InitError");
+        InitError = result;
+        _ready.TrySetResult();
+        Pending? current;
+        lock (_lock)
+        {
+            current = _current;
+        }
+
+        current?.Result.TrySetResult(result);
+        await _session.SendJsonAsync(request, 202, EmptyObject, cancellationToken).ConfigureAwait(false);
+    }
+
+    private static void EmptyObject(System.Text.Json.Utf8JsonWriter w)
+    {
+        w.WriteStartObject();
+        w.WriteEndObject();
+    }
+
+    private sealed class Pending(Invocation invocation)
+    {
+        public Invocation Invocation { get; } = invocation;
+
+        /// <summary>Handed to the runtime (guarded by the service's lock).</summary>
+        public bool Pushed { get; set; }
+
+        /// <summary>When the event's last chunk was posted (Stopwatch timestamp).</summary>
+        public long PushedAt { get; set; }
+
+        public TaskCompletionSource<InvocationResult> Result { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+}
