@@ -104,8 +104,9 @@ public sealed class RecordPropertyTests
     [Fact]
     public void HostRefusesATailClaimingMoreThanARing()
     {
-        using var host = new HostChannel(new ChannelOptions { RegionSize = 1 << 20, RingEntries = 16, SlotSize = 4096 }, "nexus-property");
-        using var sandbox = Nexus.Interop.Memory.MapShared(host.RegionFd, host.Layout.RegionSize);
+        using var channel = new ProcessChannel(new ChannelOptions { RegionSize = 1 << 20, RingEntries = 16, SlotSize = 4096 }, "nexus-property");
+        var host = channel.Host;
+        using var sandbox = Nexus.Interop.Memory.MapShared(channel.RegionFd, host.Layout.RegionSize);
         var records = new ChannelRecord[64];
         var tails = Gen.Frequency((3, Gen.UInt[0, 40]), (1, Gen.OneOf([uint.MaxValue, uint.MaxValue - 15, 1u << 31])), (1, Gen.UInt));
         tails.Sample(ahead =>

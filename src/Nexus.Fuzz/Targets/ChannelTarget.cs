@@ -21,7 +21,7 @@ public sealed unsafe class ChannelTarget : IFuzzTarget
     private const int RingEntries = 16;
     private const int IndexBytes = 8;
 
-    private readonly HostChannel _host;
+    private readonly ProcessChannel _channel;
     private readonly SafeMemoryMapping _sandboxView;
     private readonly byte* _region;
     private readonly ChannelRecord[] _drained = new ChannelRecord[RingEntries * 2];
@@ -29,10 +29,10 @@ public sealed unsafe class ChannelTarget : IFuzzTarget
 
     public ChannelTarget()
     {
-        _host = new HostChannel(new ChannelOptions { RegionSize = 1 << 20, RingEntries = RingEntries, SlotSize = 4096 }, "nexus-fuzz-channel");
-        _sandboxView = Memory.MapShared(_host.RegionFd, _host.Layout.RegionSize);
+        _channel = new ProcessChannel(new ChannelOptions { RegionSize = 1 << 20, RingEntries = RingEntries, SlotSize = 4096 }, "nexus-fuzz-channel");
+        _sandboxView = Memory.MapShared(_channel.RegionFd, _channel.Layout.RegionSize);
         _region = (byte*)_sandboxView.Address;
-        var layout = _host.Layout;
+        var layout = _channel.Layout;
         var areaEnd = (ulong)(layout.RequestAreaOffset + layout.RequestAreaSize);
         InterestingValues =
         [
@@ -67,12 +67,12 @@ public sealed unsafe class ChannelTarget : IFuzzTarget
     public void Dispose()
     {
         _sandboxView.Dispose();
-        _host.Dispose();
+        _channel.Dispose();
     }
 
     private bool Submit(uint tailAhead, ReadOnlySpan<byte> records)
     {
-        var layout = _host.Layout;
+        var layout = _channel.Layout;
         var head = ReadIndex(ChannelLayout.OffSubHead);
         var count = Math.Min(records.Length / ChannelLayout.RecordSize, RingEntries);
         for (var i = 0; i < count; i++)
@@ -84,7 +84,7 @@ public sealed unsafe class ChannelTarget : IFuzzTarget
         int drained;
         try
         {
-            drained = _host.DrainSubmissions(_drained);
+            drained = _channel.Host.DrainSubmissions(_drained);
         }
         catch (ChannelProtocolException)
         {
@@ -115,7 +115,7 @@ public sealed unsafe class ChannelTarget : IFuzzTarget
         FuzzInvariantException.Check(_copy.AsSpan(0, 48).SequenceEqual(shared[..48]), "the host's copy of a record differs from what the sandbox wrote");
         FuzzInvariantException.Check(!_copy.AsSpan(48).ContainsAnyExcept((byte)0), "a record's reserved bytes were not written as zero");
 
-        var layout = _host.Layout;
+        var layout = _channel.Layout;
         var start = (UInt128)(ulong)layout.RequestAreaOffset;
         var end = start + (ulong)layout.RequestAreaSize;
         var inside = record.Offset >= start && (UInt128)record.Offset + record.Length <= end;
@@ -128,7 +128,7 @@ public sealed unsafe class ChannelTarget : IFuzzTarget
         refusalChecked |= !inside;
         try
         {
-            var bytes = _host.RequestBytes(record.Offset, record.Length);
+            var bytes = _channel.Host.RequestBytes(record.Offset, record.Length);
             FuzzInvariantException.Check(inside, $"extent [{record.Offset}, +{record.Length}) outside the request area was served");
             FuzzInvariantException.Check(bytes.Length == (int)record.Length, "a served extent has another length than asked");
             if (!bytes.IsEmpty)
@@ -145,14 +145,14 @@ public sealed unsafe class ChannelTarget : IFuzzTarget
 
     private bool Complete(uint headBehind)
     {
-        var layout = _host.Layout;
+        var layout = _channel.Layout;
         var tail = ReadIndex(ChannelLayout.OffCmpTail);
         WriteIndex(ChannelLayout.OffCmpHead, unchecked(tail - headBehind));
         var reply = new ChannelRecord { RequestId = tail, Op = ChannelOp.DataAck, Slot = ChannelRecord.NoSlot };
         bool posted;
         try
         {
-            posted = _host.TryPostCompletion(reply);
+            posted = _channel.Host.TryPostCompletion(reply);
         }
         catch (ChannelProtocolException)
         {
