@@ -90,7 +90,9 @@ public sealed unsafe class HostChannel : IDisposable
         _subHead += (uint)n;
         // SAFETY: constant header offset inside the mapping.
         Volatile.Write(ref *(uint*)(_base + ChannelLayout.OffSubHead), _subHead);
-        if (n > 0 && Volatile.Read(ref *(uint*)(_base + ChannelLayout.OffSandboxWantsSubSpace)) != 0)
+        // Answered even when nothing was left to take: the sandbox may have seen a full ring just before the previous
+        // drain emptied it, and it sleeps until rung (a lost wake-up otherwise, a 30 s stall and a closed channel).
+        if (Volatile.Read(ref *(uint*)(_base + ChannelLayout.OffSandboxWantsSubSpace)) != 0)
         {
             // SAFETY: constant header offset inside the mapping.
             Volatile.Write(ref *(uint*)(_base + ChannelLayout.OffSandboxWantsSubSpace), 0u);
@@ -119,9 +121,16 @@ public sealed unsafe class HostChannel : IDisposable
 
             if (used == (uint)Layout.RingEntries)
             {
-                // SAFETY: constant header offset inside the mapping.
+                // Ask to be rung, then look again: the sandbox may have drained the ring between the read of its head
+                // and this flag without seeing the flag (a store then a load on both sides needs the full fence).
+                // SAFETY: constant header offsets inside the mapping.
                 Volatile.Write(ref *(uint*)(_base + ChannelLayout.OffHostWantsCmpSpace), 1u);
-                return false;
+                Interlocked.MemoryBarrier();
+                head = Volatile.Read(ref *(uint*)(_base + ChannelLayout.OffCmpHead));
+                if (unchecked(_cmpTail - head) >= (uint)Layout.RingEntries)
+                {
+                    return false;
+                }
             }
 
             var index = _cmpTail & (uint)(Layout.RingEntries - 1);
@@ -135,6 +144,27 @@ public sealed unsafe class HostChannel : IDisposable
     }
 
     /// <summary>Tells the sandbox the host has closed this channel (every pending call fails) and rings it.</summary>
+    /// <summary>Whether a completion could be posted now (the sandbox has consumed at least one record).</summary>
+    public bool HasCompletionSpace
+    {
+        get
+        {
+            lock (_completionLock)
+            {
+                // Disposed: "yes", so that the caller's next post fails with the reason.
+                if (_disposed != 0)
+                {
+                    return true;
+                }
+
+                // SAFETY: constant header offset inside the live mapping (not disposed, under the lock); a hostile
+                // value only makes this answer wrong, and TryPostCompletion validates it.
+                var head = Volatile.Read(ref *(uint*)(_base + ChannelLayout.OffCmpHead));
+                return unchecked(_cmpTail - head) < (uint)Layout.RingEntries;
+            }
+        }
+    }
+
     public void MarkClosed()
     {
         lock (_completionLock)

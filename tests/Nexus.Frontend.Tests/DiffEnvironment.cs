@@ -140,8 +140,16 @@ internal sealed class DiffEnvironment : IAsyncDisposable
             throw;
         }
 
-        return ParseRecord("nexus", exitCode, await File.ReadAllTextAsync(stdoutPath).ConfigureAwait(false),
-            await File.ReadAllTextAsync(stderrPath).ConfigureAwait(false));
+        var stdout = await File.ReadAllTextAsync(stdoutPath).ConfigureAwait(false);
+        var stderr = await File.ReadAllTextAsync(stderrPath).ConfigureAwait(false);
+
+        // No case of the script misbehaves on the channel: a host-side close is a bug, and its reason is the evidence.
+        if (served.Session.CloseReason is { } reason)
+        {
+            throw new InvalidOperationException($"the host closed the script's channel: {reason}\n{stderr}");
+        }
+
+        return ParseRecord("nexus", exitCode, stdout, stderr);
     }
 
     public async ValueTask DisposeAsync()

@@ -36,7 +36,31 @@ public sealed partial class ChannelSession
                 return;
             }
 
-            await WaitOnSandboxAsync(ct => space.WaitAsync(ct), "completion-ring space", cancellationToken).ConfigureAwait(false);
+            await WaitOnSandboxAsync(ct => WaitForCompletionSpaceAsync(space, ct), "completion-ring space", cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    // The sandbox rings when it drains a full ring and sees the host's flag; its store of the head and load of the flag
+    // have no fence between them (Python has none to give), so the head is also looked at again now and then.
+    private async Task WaitForCompletionSpaceAsync(Task space, CancellationToken cancellationToken)
+    {
+        var recheck = TimeSpan.FromMilliseconds(1);
+        while (true)
+        {
+            try
+            {
+                await space.WaitAsync(recheck, cancellationToken).ConfigureAwait(false);
+                return;
+            }
+            catch (TimeoutException)
+            {
+                if (Channel.HasCompletionSpace)
+                {
+                    return;
+                }
+
+                recheck = TimeSpan.FromTicks(Math.Min(recheck.Ticks * 2, TimeSpan.FromMilliseconds(100).Ticks));
+            }
         }
     }
 
