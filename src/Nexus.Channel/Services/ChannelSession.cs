@@ -16,6 +16,8 @@ public sealed partial class ChannelSession : IAsyncDisposable
     // Request ops are below Data (32); the table is indexed by op.
     private const int OpTableSize = (int)ChannelOp.Data;
 
+    private static long s_incidents;
+
     private readonly ChannelServiceHost _host;
     private readonly SlotPool _slots;
     private readonly IChannelService?[] _services = new IChannelService?[OpTableSize];
@@ -309,7 +311,11 @@ public sealed partial class ChannelSession : IAsyncDisposable
         }
         catch (Exception e)
         {
-            await TrySendErrorAsync(request, 500, "InternalError", $"{e.GetType().Name}: {e.Message}").ConfigureAwait(false);
+            // Raw exception text (host paths, addresses, library internals) never crosses into the sandbox: it gets an
+            // incident number, the host's log gets the exception under the same number.
+            var incident = Interlocked.Increment(ref s_incidents);
+            _host.Options.ReportInternalError(incident, request.Op, e);
+            await TrySendErrorAsync(request, 500, "InternalError", $"internal error (incident {incident}); the node's log has the details").ConfigureAwait(false);
         }
         finally
         {

@@ -32,6 +32,13 @@ public sealed record ChannelSessionOptions
 
     /// <summary>Requests one sandbox may have outstanding; more is a protocol violation that closes its channel.</summary>
     public int MaxOutstandingPerInstance { get; init; } = 256;
+
+    /// <summary>
+    /// Where a service's unexpected exception goes (the sandbox only sees "internal error (incident N)"): incident
+    /// number, the request's op and the exception. Standard error by default.
+    /// </summary>
+    public Action<long, ChannelOp, Exception> ReportInternalError { get; init; } =
+        (incident, op, e) => Console.Error.WriteLine($"nexus channel: internal error (incident {incident}) serving {op}: {e}");
 }
 
 /// <summary>The channel closed (protocol violation, stall, or shutdown) before the operation finished.</summary>
