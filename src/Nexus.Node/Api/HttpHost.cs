@@ -14,6 +14,8 @@ namespace Nexus.Node.Api;
 /// <summary>A small Kestrel host: the node's servers are built on it (port 0 works and reports the bound port).</summary>
 public sealed class HttpHost : IAsyncDisposable
 {
+    private static long s_incidents;
+
     private readonly WebApplication _app;
 
     private HttpHost(WebApplication app, IReadOnlyList<Uri> addresses)
@@ -48,10 +50,13 @@ public sealed class HttpHost : IAsyncDisposable
             }
             catch (Exception e) when (e is not OperationCanceledException && !context.Response.HasStarted)
             {
-                Console.Error.WriteLine($"nexus: {context.Request.Method} {context.Request.Path}: {e}");
+                // The Runtime API's caller is a sandbox: exception text (host paths, addresses) stays in the node's log.
+                var incident = Interlocked.Increment(ref s_incidents);
+                Console.Error.WriteLine($"nexus: internal error (incident {incident}) on {context.Request.Method} {context.Request.Path}: {e}");
+                var message = $"internal error (incident {incident}); the node's log has the details";
                 context.Response.StatusCode = 500;
                 context.Response.ContentType = "application/json";
-                await context.Response.WriteAsync(new System.Text.Json.Nodes.JsonObject { ["Type"] = "Service", ["Message"] = e.Message, ["error"] = e.Message }.ToJsonString());
+                await context.Response.WriteAsync(new System.Text.Json.Nodes.JsonObject { ["Type"] = "Service", ["Message"] = message, ["error"] = message }.ToJsonString());
             }
         });
         map(app);

@@ -1,0 +1,243 @@
+// Copyright (c) Nexus contributors.
+// Licensed under the MIT license.
+
+using System.IO.Compression;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Http;
+using Nexus.Node.Api;
+using Nexus.Node.Logs;
+using Nexus.Node.Pool;
+using Nexus.Node.Registry;
+using Nexus.Node.Transports;
+
+namespace Nexus.Node.Tests;
+
+/// <summary>
+/// Malformed and oversized requests to the node's Invoke and management APIs get a clear 4xx naming what is wrong,
+/// never reach the node's operations, and leave the API serving (a valid invoke works after each).
+/// </summary>
+public sealed class ApiBadInputTests : IAsyncLifetime
+{
+    private readonly DirectoryInfo _root = Directory.CreateTempSubdirectory("nexus-api-");
+    private readonly HttpClient _http = new() { Timeout = TimeSpan.FromSeconds(60) };
+    private RecordingNode _node = null!;
+    private HttpHost _host = null!;
+    private Uri _base = null!;
+
+    public async Task InitializeAsync()
+    {
+        _node = new RecordingNode(_root.FullName);
+        _node.Registry.Deploy(new MemoryStream(Package(("function.yaml", "name: echo\nhandler: handler.handler\n"), ("handler.py", "def handler(e, c):\n    return e\n"))));
+        _host = await NodeApi.StartAsync(["http://127.0.0.1:0"], _node, CancellationToken.None);
+        _base = _host.Addresses[0];
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _host.DisposeAsync();
+        _http.Dispose();
+        _node.Logs.Dispose();
+        _root.Delete(recursive: true);
+    }
+
+    [Fact]
+    public async Task Invoke_payload_past_6_MiB_is_refused_with_413_whether_its_length_is_declared_or_not()
+    {
+        var big = new byte[(6 << 20) + 1];
+        big.AsSpan().Fill((byte)' ');
+        big[0] = (byte)'1';
+
+        using var declared = await _http.PostAsync(Invoke("echo"), new ByteArrayContent(big));
+        await AssertApiErrorAsync(declared, 413, "RequestTooLargeException", "smaller than");
+
+        // Chunked: no Content-Length to check up front, the bounded read must stop it.
+        var chunked = new StreamContent(new MemoryStream(big));
+        chunked.Headers.ContentLength = null;
+        using var request = new HttpRequestMessage(HttpMethod.Post, Invoke("echo")) { Content = chunked };
+        request.Headers.TransferEncodingChunked = true;
+        using var streamed = await _http.SendAsync(request);
+        await AssertApiErrorAsync(streamed, 413, "RequestTooLargeException", "smaller than");
+
+        Assert.Equal(0, _node.Invocations);
+        await AssertStillServingAsync();
+    }
+
+    [Fact]
+    public async Task Malformed_invoke_requests_get_a_4xx_that_names_the_problem()
+    {
+        using (var notJson = await _http.PostAsync(Invoke("echo"), new StringContent("{\"a\":")))
+        {
+            await AssertApiErrorAsync(notJson, 400, "InvalidRequestContentException", "Could not parse request body into json");
+        }
+
+        using (var badType = new HttpRequestMessage(HttpMethod.Post, Invoke("echo")) { Content = new StringContent("{}") })
+        {
+            badType.Headers.Add("X-Amz-Invocation-Type", "Sometimes");
+            using var response = await _http.SendAsync(badType);
+            await AssertApiErrorAsync(response, 400, "InvalidParameterValueException", "X-Amz-Invocation-Type");
+        }
+
+        using (var badLog = new HttpRequestMessage(HttpMethod.Post, Invoke("echo")) { Content = new StringContent("{}") })
+        {
+            badLog.Headers.Add("X-Amz-Log-Type", "Everything");
+            using var response = await _http.SendAsync(badLog);
+            await AssertApiErrorAsync(response, 400, "InvalidParameterValueException", "X-Amz-Log-Type");
+        }
+
+        using (var missing = await _http.PostAsync(Invoke("no-such-function"), new StringContent("{}")))
+        {
+            await AssertApiErrorAsync(missing, 404, "ResourceNotFoundException", "no-such-function");
+        }
+
+        using (var qualifier = await _http.PostAsync(new Uri(_base, "/2015-03-31/functions/echo/invocations?Qualifier=7"), new StringContent("{}")))
+        {
+            await AssertApiErrorAsync(qualifier, 404, "ResourceNotFoundException", "echo:7");
+        }
+
+        Assert.Equal(0, _node.Invocations);
+        await AssertStillServingAsync();
+    }
+
+    [Fact]
+    public async Task Huge_headers_and_a_truncated_body_do_not_break_the_api()
+    {
+        using (var huge = new HttpRequestMessage(HttpMethod.Post, Invoke("echo")) { Content = new StringContent("{}") })
+        {
+            huge.Headers.Add("X-Padding", new string('h', 64 << 10));
+            using var response = await _http.SendAsync(huge);
+            Assert.Equal(HttpStatusCode.RequestHeaderFieldsTooLarge, response.StatusCode);
+        }
+
+        // A body that promises 1000 bytes and stops after 10: the connection ends, nothing is invoked.
+        using (var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp))
+        {
+            await socket.ConnectAsync(_base.Host, _base.Port);
+            await socket.SendAsync(Encoding.ASCII.GetBytes($"POST /2015-03-31/functions/echo/invocations HTTP/1.1\r\nHost: {_base.Authority}\r\nContent-Length: 1000\r\n\r\n{{\"a\":1234"));
+            socket.Shutdown(SocketShutdown.Send);
+            var buffer = new byte[4096];
+            while (await socket.ReceiveAsync(buffer).WaitAsync(TimeSpan.FromSeconds(30)) > 0)
+            {
+            }
+        }
+
+        Assert.Equal(0, _node.Invocations);
+        await AssertStillServingAsync();
+    }
+
+    [Fact]
+    public async Task Bad_function_packages_are_refused_with_400_and_nothing_is_deployed()
+    {
+        var cases = new (string What, byte[] Body, string Expect)[]
+        {
+            ("not a zip", "PK but not really a zip archive"u8.ToArray(), "bad function package"),
+            ("no manifest", Package(("handler.py", "x = 1\n")), "function.yaml"),
+            ("escaping path", Package(("function.yaml", "name: evil\nhandler: handler.handler\n"), ("../../evil.py", "x = 1\n")), "bad function package"),
+            ("bad manifest", Package(("function.yaml", "name: [unclosed\n"), ("handler.py", "x = 1\n")), "function.yaml"),
+        };
+        foreach (var (what, body, expect) in cases)
+        {
+            using var response = await _http.PostAsync(new Uri(_base, NodeApi.ManagementPrefix + "/functions"), new ByteArrayContent(body));
+            var text = await response.Content.ReadAsStringAsync();
+            Assert.True(response.StatusCode == HttpStatusCode.BadRequest, $"{what}: {(int)response.StatusCode} {text}");
+            var error = (string?)JsonNode.Parse(text)?["error"];
+            Assert.True(error?.Contains(expect, StringComparison.Ordinal) == true, $"{what}: error '{error}' does not mention '{expect}'");
+        }
+
+        Assert.Equal(["echo"], _node.Functions.Select(f => f.Name));
+        Assert.False(File.Exists(Path.Combine(_root.FullName, "evil.py")));
+        await AssertStillServingAsync();
+    }
+
+    [Fact]
+    public async Task An_unexpected_failure_reaches_the_caller_only_as_an_incident_number()
+    {
+        using var response = await _http.PostAsync(Invoke("echo"), new StringContent("{\"explode\":1}"));
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.Equal(HttpStatusCode.InternalServerError, response.StatusCode);
+        Assert.Contains("incident", text, StringComparison.Ordinal);
+        Assert.DoesNotContain("/var/lib/nexus", text, StringComparison.Ordinal);
+        Assert.DoesNotContain("10.0.0.1", text, StringComparison.Ordinal);
+        await AssertStillServingAsync();
+    }
+
+    private static byte[] Package(params (string Path, string Text)[] files)
+    {
+        using var buffer = new MemoryStream();
+        using (var zip = new ZipArchive(buffer, ZipArchiveMode.Create, leaveOpen: true))
+        {
+            foreach (var (path, text) in files)
+            {
+                using var entry = zip.CreateEntry(path).Open();
+                entry.Write(Encoding.UTF8.GetBytes(text));
+            }
+        }
+
+        return buffer.ToArray();
+    }
+
+    private static async Task AssertApiErrorAsync(HttpResponseMessage response, int status, string type, string messagePart)
+    {
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.True((int)response.StatusCode == status, $"expected {status} {type}, got {(int)response.StatusCode}: {text}");
+        Assert.Equal(type, response.Headers.GetValues("x-amzn-ErrorType").Single());
+        Assert.Contains(messagePart, (string?)JsonNode.Parse(text)?["Message"], StringComparison.Ordinal);
+    }
+
+    private Uri Invoke(string name) => new(_base, $"/2015-03-31/functions/{name}/invocations");
+
+    private async Task AssertStillServingAsync()
+    {
+        var before = _node.Invocations;
+        using var ok = await _http.PostAsync(Invoke("echo"), new StringContent("{\"ping\":1}"));
+        Assert.Equal(HttpStatusCode.OK, ok.StatusCode);
+        Assert.Equal("{\"ping\":1}", await ok.Content.ReadAsStringAsync());
+        Assert.Equal(before + 1, _node.Invocations);
+    }
+
+    /// <summary>The node's operations over a real registry and log; invocations echo the payload and are counted.</summary>
+    private sealed class RecordingNode(string root) : INodeOperations
+    {
+        private int _invocations;
+
+        public FunctionRegistry Registry { get; } = new(Path.Combine(root, "functions"));
+
+        public int Invocations => Volatile.Read(ref _invocations);
+
+        public IReadOnlyCollection<DeployedFunction> Functions => Registry.All;
+
+        public FunctionLogs Logs { get; } = new(Path.Combine(root, "logs"));
+
+        public bool TryGetFunction(string name, out DeployedFunction function) => Registry.TryGet(name, out function);
+
+        public Task<InvocationOutcome> InvokeAsync(DeployedFunction function, ReadOnlyMemory<byte> payload, string requestId, CancellationToken cancellationToken)
+        {
+            Interlocked.Increment(ref _invocations);
+            if (payload.Span.IndexOf("explode"u8) >= 0)
+            {
+                throw new IOException("disk /var/lib/nexus/spool at 10.0.0.1 failed");
+            }
+
+            return Task.FromResult(new InvocationOutcome(new InvocationResult(payload.ToArray(), null), "ok", false, TimeSpan.Zero, "fake", []));
+        }
+
+        public Task EnqueueEventAsync(DeployedFunction function, ReadOnlyMemory<byte> payload, string requestId, CancellationToken cancellationToken) =>
+            throw new NotSupportedException("not used by these tests");
+
+        public Task<DeployedFunction> DeployAsync(Stream package, CancellationToken cancellationToken) => Task.FromResult(Registry.Deploy(package));
+
+        public Task<bool> RemoveAsync(string name, CancellationToken cancellationToken) => Task.FromResult(Registry.Remove(name));
+
+        public NodeStatus Status() => new("test", DateTimeOffset.UtcNow, "fake", null, new Dictionary<string, string>(), Registry.All.Count, 0, 0, []);
+
+        public string ScrapeMetrics() => string.Empty;
+
+        public string? VerifySignature(HttpRequest request, string payloadSha256Hex) => null;
+
+        public void RequestShutdown()
+        {
+        }
+    }
+}
