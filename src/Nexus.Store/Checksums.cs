@@ -2,8 +2,8 @@
 // Licensed under the MIT license.
 
 using System.Buffers.Binary;
-using System.Numerics;
 using System.Security.Cryptography;
+using Nexus.Interop;
 
 namespace Nexus.Store;
 
@@ -55,27 +55,6 @@ internal static class Crc32
         }
 
         return table;
-    }
-}
-
-/// <summary>CRC-32C (Castagnoli) on the CPU's instruction where present (BitOperations falls back in software).</summary>
-internal static class Crc32C
-{
-    public static uint Append(uint crc, ReadOnlySpan<byte> data)
-    {
-        crc = ~crc;
-        while (data.Length >= 8)
-        {
-            crc = BitOperations.Crc32C(crc, BinaryPrimitives.ReadUInt64LittleEndian(data));
-            data = data[8..];
-        }
-
-        foreach (var b in data)
-        {
-            crc = BitOperations.Crc32C(crc, b);
-        }
-
-        return ~crc;
     }
 }
 

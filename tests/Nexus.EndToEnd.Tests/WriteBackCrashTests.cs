@@ -6,6 +6,7 @@ using System.Text;
 using System.Text.Json.Nodes;
 using Amazon.Runtime;
 using Amazon.S3;
+using Nexus.Backend.WriteBack;
 using Nexus.Node;
 using Nexus.Testing;
 
@@ -53,7 +54,7 @@ public sealed class WriteBackCrashTests
 
             var pending = await PendingAsync();
             Assert.True(pending >= 2, $"expected the writes to wait for the bucket, {pending} pending");
-            Assert.NotEmpty(Directory.GetFiles(Path.Combine(home, "writeback"), "*.nxwb"));
+            Assert.NotEmpty(SpoolJournal.Scan(Path.Combine(home, "writeback")));
             var status = await RunCliAsync("status", "--home", home);
             Assert.True(status.ExitCode == 0, status.Output);
             Assert.Matches(@"pending write-backs\s+[1-9]\d* \(\d+ bytes, \d+ failing", status.Output);
@@ -79,7 +80,7 @@ public sealed class WriteBackCrashTests
                 Assert.Equal(writes[2].Body, await ReadAsync(s3, "k2"));
             }
 
-            Assert.Empty(Directory.GetFiles(Path.Combine(home, "writeback")));
+            Assert.Empty(SpoolJournal.Scan(Path.Combine(home, "writeback")));
 
             // `nexus down` drains for its timeout and says what it leaves for the next start: a write to a bucket that
             // does not exist cannot drain.
@@ -90,7 +91,7 @@ public sealed class WriteBackCrashTests
             Assert.Contains("draining 1 pending write-back(s)", down.Output, StringComparison.Ordinal);
             Assert.Contains("0 drained, 1 left", down.Output, StringComparison.Ordinal);
             Assert.True(node.HasExited, down.Output);
-            Assert.Single(Directory.GetFiles(Path.Combine(home, "writeback"), "*.nxwb"));
+            Assert.Single(SpoolJournal.Scan(Path.Combine(home, "writeback")));
         }
         finally
         {

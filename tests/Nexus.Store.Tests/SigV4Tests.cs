@@ -3,6 +3,7 @@
 
 using System.Text;
 using Microsoft.AspNetCore.Http;
+using Nexus.Interop;
 
 namespace Nexus.Store.Tests;
 

@@ -3,7 +3,6 @@
 
 using System.Text.Json;
 using Amazon.S3.Model;
-using Nexus.Backend.WriteBack;
 using Nexus.Channel;
 using Nexus.Channel.Services;
 using Nexus.Functions;
@@ -97,34 +96,18 @@ internal static class ObjectReads
             return false;
         }
 
-        (SpoolRecord Record, string Path) pending;
-        Stream? body;
-        while (true)
+        if (writeBack.Find(bucket, key, withBody && plain) is not { } pending)
         {
-            if (writeBack.Find(bucket, key) is not { } found)
-            {
-                return false;
-            }
-
-            if (!plain)
-            {
-                await writeBack.FlushAsync(bucket, key, ct).ConfigureAwait(false);
-                return false;
-            }
-
-            try
-            {
-                body = withBody ? SpoolFile.OpenBody(found.Path, found.Record.Length) : null;
-                pending = found;
-                break;
-            }
-            catch (FileNotFoundException)
-            {
-                // Uploaded (the store has it) or replaced by a newer write just now: a file is removed only after the
-                // queue stopped naming it, so looking again converges.
-            }
+            return false;
         }
 
+        if (!plain)
+        {
+            await writeBack.FlushAsync(bucket, key, ct).ConfigureAwait(false);
+            return false;
+        }
+
+        var body = pending.Body;
         await using (body)
         {
             var record = pending.Record;

@@ -34,7 +34,9 @@ public sealed record SpoolRecord
 }
 
 /// <summary>
-/// One acknowledged write on disk: <c>[magic 8][body][trailer JSON][u32 trailer length][magic 8]</c>. The body comes first
+/// The write-back spool's first format, one file per write: <c>[magic 8][body][trailer JSON][u32 trailer length][magic 8]</c>.
+/// The journal (<see cref="SpoolJournal"/>) replaced it; files left by an older node are moved into the journal at start
+/// (<see cref="TryRead"/>), and <c>nexus bench spool</c> measures it against the journal (<see cref="WriteAsync"/>). The body comes first
 /// so that it streams straight from the channel to the file while its MD5 is computed; the trailer, which needs the MD5,
 /// follows. A file gets its final name only after it was fsynced, and the directory is fsynced after the rename, so a
 /// final-named file is whole; recovery still checks the magic, lengths and the MD5 of every file before trusting it.
@@ -182,79 +184,14 @@ public static class SpoolFile
         }
     }
 
-    /// <summary>A read-only stream over the body of a spool file; it keeps reading even if the file is deleted meanwhile.</summary>
-    public static Stream OpenBody(string path, long length)
-    {
-        var file = new FileStream(path, new FileStreamOptions { Mode = FileMode.Open, Access = FileAccess.Read, Share = FileShare.ReadWrite | FileShare.Delete, Options = FileOptions.Asynchronous | FileOptions.SequentialScan, BufferSize = 0 });
-        file.Position = BodyOffset;
-        return new BoundedStream(file, length);
-    }
-
     /// <summary>Removes a spool file for good (unlink, then the directory is synced so the removal survives a crash).</summary>
     public static void Delete(string path)
     {
         File.Delete(path);
         DirectorySync.Fsync(Path.GetDirectoryName(path)!);
     }
-
-    private sealed class BoundedStream(Stream inner, long length) : Stream
-    {
-        private long _position;
-
-        public override bool CanRead => true;
-
-        public override bool CanSeek => false;
-
-        public override bool CanWrite => false;
-
-        public override long Length => length;
-
-        public override long Position
-        {
-            get => _position;
-            set => throw new NotSupportedException();
-        }
-
-        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
-
-        public override int Read(Span<byte> buffer)
-        {
-            var n = inner.Read(buffer[..(int)Math.Min(buffer.Length, length - _position)]);
-            _position += n;
-            return n;
-        }
-
-        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
-        {
-            var n = await inner.ReadAsync(buffer[..(int)Math.Min(buffer.Length, length - _position)], cancellationToken).ConfigureAwait(false);
-            _position += n;
-            return n;
-        }
-
-        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-            ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
-        public override void Flush()
-        {
-        }
-
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-        public override void SetLength(long value) => throw new NotSupportedException();
-
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-
-        protected override void Dispose(bool disposing)
-        {
-            if (disposing)
-            {
-                inner.Dispose();
-            }
-
-            base.Dispose(disposing);
-        }
-    }
 }
 
 [System.Text.Json.Serialization.JsonSerializable(typeof(SpoolRecord))]
+[System.Text.Json.Serialization.JsonSerializable(typeof(JournalMeta))]
 internal sealed partial class SpoolJson : System.Text.Json.Serialization.JsonSerializerContext;

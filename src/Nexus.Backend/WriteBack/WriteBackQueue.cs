@@ -11,12 +11,12 @@ namespace Nexus.Backend.WriteBack;
 public sealed record WriteBackStats(int Pending, long PendingBytes, int Failing, long Uploaded, long Retries, long Superseded, long SyncFallbacks, TimeSpan OldestPending);
 
 /// <summary>
-/// The node's acknowledged-but-not-yet-uploaded writes. A write is spooled durably (<see cref="SpoolFile"/>) before it is
-/// acknowledged; uploads then run in the background with bounded concurrency and retries. Per key the last acknowledged
+/// The node's acknowledged-but-not-yet-uploaded writes. A write is appended durably to the spool journal
+/// (<see cref="SpoolJournal"/>, group-committed with the puts running beside it) before it is acknowledged; uploads then run in the background with bounded concurrency and retries. Per key the last acknowledged
 /// write wins: a newer write supersedes an older one still waiting, and never is an older write uploaded after a newer
 /// one. Readers ask <see cref="Find"/> first (read-your-writes for every function of the node). After a crash, the next
-/// start uploads every whole spool file, newest per key, once in effect: a file whose bytes the store already has (same
-/// MD5 ETag) is only removed.
+/// start uploads every whole live journal record, newest per key, once in effect: a record whose bytes the store already
+/// has (same MD5 ETag) is only retired.
 /// </summary>
 public sealed class WriteBackQueue : IAsyncDisposable
 {
@@ -24,6 +24,7 @@ public sealed class WriteBackQueue : IAsyncDisposable
 
     private readonly IAmazonS3 _s3;
     private readonly string _directory;
+    private readonly SpoolJournal _journal;
     private readonly long _maxSpoolBytes;
     private readonly Action<string, string> _changed;
     private readonly Action<string> _log;
@@ -33,7 +34,6 @@ public sealed class WriteBackQueue : IAsyncDisposable
         System.Threading.Channels.Channel.CreateUnbounded<(string, string)>();
     private readonly CancellationTokenSource _stop = new();
     private readonly Task[] _workers;
-    private long _sequence;
     private long _pendingBytes;
     private long _uploaded;
     private long _retries;
@@ -55,7 +55,8 @@ public sealed class WriteBackQueue : IAsyncDisposable
 
         // Function outputs wait here in plain: only the node (root) may read them.
         Directory.CreateDirectory(directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-        Recover();
+        (_journal, var live) = SpoolJournal.Open(directory);
+        Recover([.. live, .. MoveSpoolFilesIntoJournal()]);
         _workers = [.. Enumerable.Range(0, uploaders).Select(_ => Task.Run(UploadLoopAsync))];
     }
 
@@ -93,11 +94,10 @@ public sealed class WriteBackQueue : IAsyncDisposable
             return null;
         }
 
-        SpoolRecord record;
-        string path;
+        JournalEntry written;
         try
         {
-            (record, path) = await SpoolFile.WriteAsync(_directory, Interlocked.Increment(ref _sequence), bucket, key, contentType, metadata, body, length, cancellationToken).ConfigureAwait(false);
+            written = await _journal.AppendAsync(new JournalMeta(bucket, key, contentType, metadata), body, length, cancellationToken).ConfigureAwait(false);
         }
         catch
         {
@@ -105,17 +105,23 @@ public sealed class WriteBackQueue : IAsyncDisposable
             throw;
         }
 
-        Enqueue(new Entry(record, path, Recovered: false));
+        Enqueue(new Entry(written, Recovered: false));
         _changed(bucket, key);
-        return record;
+        return written.Record;
     }
 
-    /// <summary>The newest acknowledged write of the key that storage may not have yet, or null.</summary>
-    public (SpoolRecord Record, string Path)? Find(string bucket, string key)
+    /// <summary>
+    /// The newest acknowledged write of the key that storage may not have yet, or null; with <paramref name="withBody"/>
+    /// also its bytes (the caller disposes the stream), readable even if the write is uploaded meanwhile.
+    /// </summary>
+    public (SpoolRecord Record, Stream? Body)? Find(string bucket, string key, bool withBody)
     {
         lock (_lock)
         {
-            return _keys.TryGetValue((bucket, key), out var state) && (state.Waiting ?? state.Uploading) is { } e ? (e.Record, e.Path) : null;
+            // Opened under the lock: while the write is pending its journal segment cannot be recycled.
+            return _keys.TryGetValue((bucket, key), out var state) && (state.Waiting ?? state.Uploading) is { } e
+                ? (e.Record, withBody ? _journal.OpenBody(e.Written) : null)
+                : null;
         }
     }
 
@@ -173,57 +179,32 @@ public sealed class WriteBackQueue : IAsyncDisposable
         }
 
         _stop.Dispose();
+        _journal.Dispose();
     }
 
-    private void Recover()
+    /// <summary>Keeps, per key, the live record with the highest sequence and queues it; the older ones are retired.</summary>
+    private void Recover(IReadOnlyList<JournalEntry> live)
     {
-        var newest = new Dictionary<(string, string), Entry>();
-        foreach (var path in Directory.EnumerateFiles(_directory))
+        var newest = new Dictionary<(string, string), JournalEntry>();
+        foreach (var written in live)
         {
-            var name = Path.GetFileName(path);
-            if (name.StartsWith(SpoolFile.TempPrefix, StringComparison.Ordinal))
+            var id = (written.Record.Bucket, written.Record.Key);
+            if (newest.TryGetValue(id, out var other))
             {
-                // Never acknowledged: the crash came before its rename.
-                File.Delete(path);
-                continue;
-            }
-
-            if (!name.EndsWith(SpoolFile.Extension, StringComparison.Ordinal))
-            {
-                continue;
-            }
-
-            // Also a file that is not whole keeps its name: new writes must not collide with it.
-            if (long.TryParse(name.AsSpan(0, name.Length - SpoolFile.Extension.Length), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var numbered))
-            {
-                _sequence = Math.Max(_sequence, numbered);
-            }
-
-            if (SpoolFile.TryRead(path, out var problem) is not { } record)
-            {
-                // Renamed only after its fsync, so a damaged file is damage on disk, not a crash: left for the operator.
-                _log($"write-back: ignoring {name}: {problem}");
-                continue;
-            }
-
-            _sequence = Math.Max(_sequence, record.Sequence);
-            var entry = new Entry(record, path, Recovered: true);
-            if (newest.TryGetValue((record.Bucket, record.Key), out var other))
-            {
-                var (keep, drop) = other.Record.Sequence > record.Sequence ? (other, entry) : (entry, other);
-                SpoolFile.Delete(drop.Path);
-                newest[(record.Bucket, record.Key)] = keep;
+                var (keep, drop) = other.Record.Sequence > written.Record.Sequence ? (other, written) : (written, other);
+                _journal.RetireSuperseded(drop);
+                newest[id] = keep;
             }
             else
             {
-                newest[(record.Bucket, record.Key)] = entry;
+                newest[id] = written;
             }
         }
 
-        foreach (var entry in newest.Values.OrderBy(e => e.Record.Sequence))
+        foreach (var written in newest.Values.OrderBy(e => e.Record.Sequence))
         {
-            Interlocked.Add(ref _pendingBytes, entry.Record.Length);
-            Enqueue(entry);
+            Interlocked.Add(ref _pendingBytes, written.Record.Length);
+            Enqueue(new Entry(written, Recovered: true));
         }
 
         if (newest.Count > 0)
@@ -232,9 +213,53 @@ public sealed class WriteBackQueue : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Spool files of the per-file format an older node left: whole ones are appended to the journal (in their order)
+    /// and then removed; a temp file was never acknowledged; a damaged final-named file is left for the operator.
+    /// </summary>
+    private List<JournalEntry> MoveSpoolFilesIntoJournal()
+    {
+        var moved = new List<(SpoolRecord Record, string Path)>();
+        foreach (var path in Directory.EnumerateFiles(_directory))
+        {
+            var name = Path.GetFileName(path);
+            if (name.StartsWith(SpoolFile.TempPrefix, StringComparison.Ordinal))
+            {
+                File.Delete(path);
+            }
+            else if (name.EndsWith(SpoolFile.Extension, StringComparison.Ordinal))
+            {
+                if (SpoolFile.TryRead(path, out var problem) is { } record)
+                {
+                    moved.Add((record, path));
+                }
+                else
+                {
+                    _log($"write-back: ignoring {name}: {problem}");
+                }
+            }
+        }
+
+        var entries = new List<JournalEntry>();
+        foreach (var (record, path) in moved.OrderBy(m => m.Record.Sequence))
+        {
+            using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16) { Position = SpoolFile.BodyOffset };
+            var meta = new JournalMeta(record.Bucket, record.Key, record.ContentType, record.Metadata);
+
+            // Start-up, before anything is served: nothing waits on this thread.
+            entries.Add(_journal.AppendAsync(meta, file, record.Length, CancellationToken.None).GetAwaiter().GetResult());
+        }
+
+        foreach (var (_, path) in moved)
+        {
+            SpoolFile.Delete(path);
+        }
+
+        return entries;
+    }
+
     private void Enqueue(Entry entry)
     {
-        Entry? superseded = null;
         var schedule = false;
         lock (_lock)
         {
@@ -248,20 +273,18 @@ public sealed class WriteBackQueue : IAsyncDisposable
             {
                 // Two writes of the key overlapped and the one with the higher sequence finished spooling first: the
                 // higher sequence wins here as it does in recovery, so reads, uploads and a restart all agree.
-                superseded = entry;
+                RetireSuperseded(entry);
             }
             else
             {
-                superseded = state.Waiting;
+                var superseded = state.Waiting;
                 state.Waiting = entry;
                 schedule = state.Uploading is null && superseded is null;
+                if (superseded is not null)
+                {
+                    RetireSuperseded(superseded);
+                }
             }
-        }
-
-        if (superseded is not null)
-        {
-            Retire(superseded);
-            Interlocked.Increment(ref _superseded);
         }
 
         if (schedule)
@@ -270,10 +293,28 @@ public sealed class WriteBackQueue : IAsyncDisposable
         }
     }
 
-    private void Retire(Entry entry)
+    /// <summary>Retires an uploaded write durably (after every earlier retirement, see <see cref="SpoolJournal.RetireAsync"/>).</summary>
+    private async Task RetireUploadedAsync(Entry entry)
     {
-        SpoolFile.Delete(entry.Path);
+        try
+        {
+            await _journal.RetireAsync(entry.Written).ConfigureAwait(false);
+        }
+        catch (IOException e)
+        {
+            // The store has the bytes; left live, the record is only checked (HEAD, same ETag) again at the next start.
+            _log($"write-back: could not retire {entry.Record.Bucket}/{entry.Record.Key} in the journal after its upload: {e.Message}");
+        }
+
         Interlocked.Add(ref _pendingBytes, -entry.Record.Length);
+    }
+
+    /// <summary>Called under the lock, before the newer write can be picked for upload, so the older one's mark is written first.</summary>
+    private void RetireSuperseded(Entry entry)
+    {
+        _journal.RetireSuperseded(entry.Written);
+        Interlocked.Add(ref _pendingBytes, -entry.Record.Length);
+        Interlocked.Increment(ref _superseded);
     }
 
     private async Task UploadLoopAsync()
@@ -309,6 +350,13 @@ public sealed class WriteBackQueue : IAsyncDisposable
                 failure = e;
             }
 
+            if (failure is null)
+            {
+                // Retired durably before the key counts as settled: a delete or sync write that waited for this upload
+                // cannot be undone by a restart uploading it again.
+                await RetireUploadedAsync(entry).ConfigureAwait(false);
+            }
+
             TimeSpan? retryIn = null;
             lock (_lock)
             {
@@ -323,6 +371,11 @@ public sealed class WriteBackQueue : IAsyncDisposable
                     state.Waiting = entry;
                     state.Failures++;
                     retryIn = Backoff(state.Failures);
+                }
+                else
+                {
+                    // A newer write of the key arrived meanwhile; it replaces this one, which is not retried.
+                    RetireSuperseded(entry);
                 }
 
                 if (state.Waiting is null)
@@ -339,16 +392,9 @@ public sealed class WriteBackQueue : IAsyncDisposable
             if (failure is null)
             {
                 Interlocked.Increment(ref _uploaded);
-                Retire(entry);
                 _changed(id.Bucket, id.Key);
             }
-            else if (retryIn is null)
-            {
-                // A newer write of the key arrived meanwhile; it replaces this one, which is not retried.
-                Retire(entry);
-                Interlocked.Increment(ref _superseded);
-            }
-            else
+            else if (retryIn is not null)
             {
                 Interlocked.Increment(ref _retries);
                 _log($"write-back: upload of {id.Bucket}/{id.Key} failed ({failure.GetType().Name}: {failure.Message}); retrying in {retryIn.Value.TotalSeconds:0.0} s");
@@ -385,7 +431,7 @@ public sealed class WriteBackQueue : IAsyncDisposable
             return;
         }
 
-        await using var body = SpoolFile.OpenBody(entry.Path, record.Length);
+        await using var body = _journal.OpenBody(entry.Written);
         var put = new PutObjectRequest
         {
             BucketName = record.Bucket,
@@ -426,7 +472,10 @@ public sealed class WriteBackQueue : IAsyncDisposable
         }
     }
 
-    private sealed record Entry(SpoolRecord Record, string Path, bool Recovered);
+    private sealed record Entry(JournalEntry Written, bool Recovered)
+    {
+        public SpoolRecord Record => Written.Record;
+    }
 
     private sealed class KeyState
     {

@@ -66,7 +66,7 @@ public static class NodeCommands
             }
 
             Console.WriteLine("nexus: node stopped");
-            var left = Directory.Exists(options.WriteBackDirectory) ? Directory.GetFiles(options.WriteBackDirectory, "*" + SpoolFile.Extension).Length : 0;
+            var left = SpoolJournal.Scan(options.WriteBackDirectory).Count;
             if (pending > 0 || left > 0)
             {
                 Console.WriteLine($"nexus: write-back: {Math.Max(0, pending - left)} drained, {left} left in {options.WriteBackDirectory} (uploaded at the next start)");
