@@ -64,11 +64,14 @@ public sealed class ResourceSampler : IAsyncDisposable
     }
 
     /// <summary>PSS of this process in KiB from /proc/self/smaps_rollup (0 when unreadable).</summary>
-    public static long ReadOwnPssKiB()
+    public static long ReadOwnPssKiB() => ReadPssKiB("/proc/self/smaps_rollup");
+
+    /// <summary>PSS in KiB from an smaps_rollup file (0 when unreadable, e.g. the process is gone).</summary>
+    public static long ReadPssKiB(string smapsRollup)
     {
         try
         {
-            foreach (var line in File.ReadLines("/proc/self/smaps_rollup"))
+            foreach (var line in File.ReadLines(smapsRollup))
             {
                 if (MemorySplit.PssKiB(line) is { } kib)
                 {
