@@ -4,6 +4,7 @@
 using System.Diagnostics;
 using System.Text;
 using System.Text.Json.Nodes;
+using Nexus.Bench.Remote;
 using Nexus.Functions;
 using Nexus.Node;
 using Nexus.Node.Pool;
@@ -74,6 +75,12 @@ public sealed record CompareOptions
 
     /// <summary>Node options (a private home: the benchmark starts its own node).</summary>
     public required NodeOptions Node { get; init; }
+
+    /// <summary>Whole repetitions of every case (each its own deploys); the report gives medians and their spread.</summary>
+    public int Runs { get; init; } = 1;
+
+    /// <summary>A remote store the node uses (already in <see cref="Node"/>); null: the embedded store.</summary>
+    public RemoteStore? RemoteStore { get; init; }
 }
 
 /// <summary>Figures of one case in one configuration.</summary>
@@ -87,8 +94,11 @@ public sealed record ModeResult(
     double FirstStartMs,
     double SandboxCpuMsPerInvocation,
     double NodeCpuMsPerInvocation,
+    double StoreCpuMsPerInvocation,
+    double LinkCpuMsPerInvocation,
     SandboxMemory Memory,
-    int Errors)
+    int Errors,
+    int Run)
 {
     public IoMode Mode => Configuration.Io;
 }
@@ -108,78 +118,99 @@ public static class CompareBenchmark
         log.WriteLine($"node up: api {node.ApiAddress}, store {node.StoreAddress}");
         await InputSeeder.SeedAsync(options.SeedScript, node, cancellationToken, benchInputs: true);
 
+        var results = new List<ModeResult>();
+        for (var run = 1; run <= options.Runs; run++)
+        {
+            if (options.RemoteStore is { } remote)
+            {
+                var connects = await remote.MeasureConnectTimesAsync(20, cancellationToken);
+                log.WriteLine($"run {run}/{options.Runs}: TCP connect to the remote store ({remote.Profile.Name}): median {Percentiles.Of([.. connects.Select(c => c.TotalMilliseconds)]).P50:0.000} ms over {connects.Count}");
+            }
+            else
+            {
+                log.WriteLine($"run {run}/{options.Runs}");
+            }
+
+            foreach (var benchCase in options.Cases)
+            {
+                results.AddRange(await RunCaseAsync(node, options, benchCase, run, log, cancellationToken));
+            }
+        }
+
+        return results;
+    }
+
+    private static async Task<IReadOnlyList<ModeResult>> RunCaseAsync(NexusNode node, CompareOptions options, BenchCase benchCase, int run, TextWriter log, CancellationToken cancellationToken)
+    {
         var configurations = options.Configurations;
         var results = new List<ModeResult>();
-        foreach (var benchCase in options.Cases)
+        var payload = S3Event("nexus-examples", benchCase.Key);
+        var deployed = new Dictionary<BenchConfiguration, string>();
+        var errors = configurations.ToDictionary(c => c, _ => 0);
+        var first = new Dictionary<BenchConfiguration, double>();
+        foreach (var configuration in configurations)
         {
-            var payload = S3Event("nexus-examples", benchCase.Key);
-            var deployed = new Dictionary<BenchConfiguration, string>();
-            var errors = configurations.ToDictionary(c => c, _ => 0);
-            var first = new Dictionary<BenchConfiguration, double>();
+            var name = $"{benchCase.Function}-{benchCase.Size}-{configuration.Name}-r{run}";
+            using (var package = FunctionVariant.Package(benchCase.Folder, name, configuration.Io, configuration.WriteBack, configuration.Prefetch))
+            {
+                await node.DeployAsync(package, cancellationToken);
+            }
+
+            deployed[configuration] = name;
+
+            // The first start after a deploy also makes the function's template (nexus mode): reported on its own.
+            var (ms, outcome) = await InvokeAsync(node, name, payload, cancellationToken);
+            first[configuration] = ms;
+            Check(outcome, name, "first", log, errors, configuration);
+        }
+
+        var cold = configurations.ToDictionary(c => c, _ => new List<double>());
+        var warm = configurations.ToDictionary(c => c, _ => new List<double>());
+        var overhead = configurations.ToDictionary(c => c, _ => new List<double>());
+        log.WriteLine($"{benchCase.Label}: {options.Cold} cold invocations per configuration");
+        for (var i = 0; i < options.Cold; i++)
+        {
             foreach (var configuration in configurations)
             {
-                var name = $"{benchCase.Function}-{benchCase.Size}-{configuration.Name}";
-                using (var package = FunctionVariant.Package(benchCase.Folder, name, configuration.Io, configuration.WriteBack, configuration.Prefetch))
+                await node.StopIdleInstancesAsync(deployed[configuration]);
+                var (ms, outcome) = await InvokeAsync(node, deployed[configuration], payload, cancellationToken);
+                if (Check(outcome, deployed[configuration], $"cold {i}", log, errors, configuration) && outcome.ColdStart)
                 {
-                    await node.DeployAsync(package, cancellationToken);
-                }
-
-                deployed[configuration] = name;
-
-                // The first start after a deploy also makes the function's template (nexus mode): reported on its own.
-                var (ms, outcome) = await InvokeAsync(node, name, payload, cancellationToken);
-                first[configuration] = ms;
-                Check(outcome, name, "first", log, errors, configuration);
-            }
-
-            var cold = configurations.ToDictionary(c => c, _ => new List<double>());
-            var warm = configurations.ToDictionary(c => c, _ => new List<double>());
-            var overhead = configurations.ToDictionary(c => c, _ => new List<double>());
-            log.WriteLine($"{benchCase.Label}: {options.Cold} cold invocations per configuration");
-            for (var i = 0; i < options.Cold; i++)
-            {
-                foreach (var configuration in configurations)
-                {
-                    await node.StopIdleInstancesAsync(deployed[configuration]);
-                    var (ms, outcome) = await InvokeAsync(node, deployed[configuration], payload, cancellationToken);
-                    if (Check(outcome, deployed[configuration], $"cold {i}", log, errors, configuration) && outcome.ColdStart)
-                    {
-                        cold[configuration].Add(ms);
-                    }
+                    cold[configuration].Add(ms);
                 }
             }
+        }
 
-            log.WriteLine($"{benchCase.Label}: {options.Warm} warm invocations per configuration");
-            var instance = new Dictionary<BenchConfiguration, string>();
-            for (var i = -1; i < options.Warm; i++)
-            {
-                foreach (var configuration in configurations)
-                {
-                    var (ms, outcome) = await InvokeAsync(node, deployed[configuration], payload, cancellationToken);
-                    instance[configuration] = outcome.InstanceId;
-                    if (Check(outcome, deployed[configuration], $"warm {i}", log, errors, configuration) && i >= 0 && !outcome.ColdStart)
-                    {
-                        // i == -1 is the warm-up call that may start the instance.
-                        warm[configuration].Add(ms);
-
-                        // The node's own part: wall time at the invoke entry minus the time in the sandbox (handler,
-                        // its storage calls, the runtime), as the transport measured it.
-                        overhead[configuration].Add((ms * 1000) - outcome.SandboxTime.TotalMicroseconds);
-                    }
-                }
-            }
-
+        log.WriteLine($"{benchCase.Label}: {options.Warm} warm invocations per configuration");
+        var instance = new Dictionary<BenchConfiguration, string>();
+        for (var i = -1; i < options.Warm; i++)
+        {
             foreach (var configuration in configurations)
             {
-                var (sandboxCpu, nodeCpu) = await MeasureCpuAsync(node, deployed[configuration], instance[configuration], payload, options.CpuInvocations, cancellationToken);
-                var memory = node.ReadInstanceUsage(instance[configuration])?.Memory ?? new SandboxMemory(0, 0, 0, 0);
-                results.Add(new ModeResult(benchCase.Function, benchCase.Size, configuration, Percentiles.Of(warm[configuration]), Percentiles.Of(cold[configuration]), Percentiles.Of(overhead[configuration]), first[configuration], sandboxCpu, nodeCpu, memory, errors[configuration]));
-            }
+                var (ms, outcome) = await InvokeAsync(node, deployed[configuration], payload, cancellationToken);
+                instance[configuration] = outcome.InstanceId;
+                if (Check(outcome, deployed[configuration], $"warm {i}", log, errors, configuration) && i >= 0 && !outcome.ColdStart)
+                {
+                    // i == -1 is the warm-up call that may start the instance.
+                    warm[configuration].Add(ms);
 
-            foreach (var name in deployed.Values)
-            {
-                await node.RemoveAsync(name, cancellationToken);
+                    // The node's own part: wall time at the invoke entry minus the time in the sandbox (handler,
+                    // its storage calls, the runtime), as the transport measured it.
+                    overhead[configuration].Add((ms * 1000) - outcome.SandboxTime.TotalMicroseconds);
+                }
             }
+        }
+
+        foreach (var configuration in configurations)
+        {
+            var cpu = await MeasureCpuAsync(node, options.RemoteStore, deployed[configuration], instance[configuration], payload, options.CpuInvocations, cancellationToken);
+            var memory = node.ReadInstanceUsage(instance[configuration])?.Memory ?? new SandboxMemory(0, 0, 0, 0);
+            results.Add(new ModeResult(benchCase.Function, benchCase.Size, configuration, Percentiles.Of(warm[configuration]), Percentiles.Of(cold[configuration]), Percentiles.Of(overhead[configuration]), first[configuration], cpu.SandboxMs, cpu.NodeMs, cpu.StoreMs, cpu.LinkMs, memory, errors[configuration], run));
+        }
+
+        foreach (var name in deployed.Values)
+        {
+            await node.RemoveAsync(name, cancellationToken);
         }
 
         return results;
@@ -230,15 +261,19 @@ public static class CompareBenchmark
     }
 
     /// <summary>
-    /// CPU per warm invocation: the instance's cgroup (sandbox) and this process (node: invoke path, store, and the
-    /// backend or the Runtime API, whichever the mode uses), over back-to-back invocations on one instance. Uploads the
-    /// invocations left to write-back are waited for and counted: they are part of the invocations' cost.
+    /// CPU per warm invocation: the instance's cgroup (sandbox), this process (node: invoke path, the embedded store
+    /// when there is no remote one, and the backend or the Runtime API, whichever the mode uses) and the remote storage
+    /// process and the link emulator (each reported apart, as the paper does: not the node's), over back-to-back
+    /// invocations on one instance.
+    /// Uploads the invocations left to write-back are waited for and counted: they are part of the invocations' cost.
     /// </summary>
-    private static async Task<(double SandboxMs, double NodeMs)> MeasureCpuAsync(NexusNode node, string name, string instanceId, byte[] payload, int count, CancellationToken cancellationToken)
+    private static async Task<(double SandboxMs, double NodeMs, double StoreMs, double LinkMs)> MeasureCpuAsync(NexusNode node, RemoteStore? remote, string name, string instanceId, byte[] payload, int count, CancellationToken cancellationToken)
     {
         await DrainWriteBackAsync(node, cancellationToken);
         var process = Process.GetCurrentProcess();
         var sandboxBefore = node.ReadInstanceUsage(instanceId)?.Cpu ?? TimeSpan.Zero;
+        var storeBefore = remote?.ReadServerUsage().Cpu;
+        var linkBefore = remote?.ReadLinkUsage().Cpu;
         process.Refresh();
         var nodeBefore = process.TotalProcessorTime;
         for (var i = 0; i < count; i++)
@@ -254,7 +289,9 @@ public static class CompareBenchmark
         process.Refresh();
         var nodeAfter = process.TotalProcessorTime;
         var sandboxAfter = node.ReadInstanceUsage(instanceId)?.Cpu ?? TimeSpan.Zero;
-        return ((sandboxAfter - sandboxBefore).TotalMilliseconds / count, (nodeAfter - nodeBefore).TotalMilliseconds / count);
+        var storeMs = remote is null ? double.NaN : (remote.ReadServerUsage().Cpu - storeBefore!.Value).TotalMilliseconds / count;
+        var linkMs = remote is null ? double.NaN : (remote.ReadLinkUsage().Cpu - linkBefore!.Value).TotalMilliseconds / count;
+        return ((sandboxAfter - sandboxBefore).TotalMilliseconds / count, (nodeAfter - nodeBefore).TotalMilliseconds / count, storeMs, linkMs);
     }
 
     private static async Task DrainWriteBackAsync(NexusNode node, CancellationToken cancellationToken)

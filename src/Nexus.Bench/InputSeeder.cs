@@ -14,7 +14,7 @@ public static class InputSeeder
     {
         var start = new ProcessStartInfo("/usr/bin/python3")
         {
-            ArgumentList = { script, "--endpoint", node.StoreAddress.ToString().TrimEnd('/'), "--access-key", node.AdminKey.AccessKeyId, "--secret-key", node.AdminKey.SecretAccessKey },
+            ArgumentList = { script, "--endpoint", node.StoreAddress.ToString().TrimEnd('/'), "--access-key", node.StoreKey.AccessKeyId, "--secret-key", node.StoreKey.SecretAccessKey },
             RedirectStandardOutput = true,
             RedirectStandardError = true,
         };

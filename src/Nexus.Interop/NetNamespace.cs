@@ -38,9 +38,9 @@ public static unsafe partial class NetNamespace
     /// <summary>
     /// In the namespace at <paramref name="netnsPath"/>: brings <c>lo</c> up, disables IPv6 on
     /// <paramref name="interfaceName"/>, gives it <paramref name="address"/>/<paramref name="prefixLength"/>,
-    /// brings it up and adds one host route, to <paramref name="routeTo"/> via <paramref name="gateway"/>.
+    /// brings it up and adds one host route to each of <paramref name="routesTo"/> via <paramref name="gateway"/>.
     /// </summary>
-    public static void ConfigureInterface(string netnsPath, string interfaceName, IPAddress address, int prefixLength, IPAddress routeTo, IPAddress gateway)
+    public static void ConfigureInterface(string netnsPath, string interfaceName, IPAddress address, int prefixLength, IReadOnlyList<IPAddress> routesTo, IPAddress gateway)
     {
         ArgumentException.ThrowIfNullOrEmpty(interfaceName);
         if (Encoding.ASCII.GetByteCount(interfaceName) >= IfNameSize)
@@ -52,7 +52,7 @@ public static unsafe partial class NetNamespace
         ArgumentOutOfRangeException.ThrowIfGreaterThan(prefixLength, 32);
         RunIn(netnsPath, () =>
         {
-            Configure(interfaceName, address, prefixLength, routeTo, gateway);
+            Configure(interfaceName, address, prefixLength, routesTo, gateway);
             return true;
         });
     }
@@ -104,7 +104,7 @@ public static unsafe partial class NetNamespace
         return result;
     }
 
-    private static void Configure(string interfaceName, IPAddress address, int prefixLength, IPAddress routeTo, IPAddress gateway)
+    private static void Configure(string interfaceName, IPAddress address, int prefixLength, IReadOnlyList<IPAddress> routesTo, IPAddress gateway)
     {
         // /proc/sys/net resolves to the namespace of the opening thread, which is now the target.
         var disableIpv6 = $"/proc/sys/net/ipv6/conf/{interfaceName}/disable_ipv6";
@@ -120,7 +120,10 @@ public static unsafe partial class NetNamespace
         SetAddress(socket, interfaceName, SIOCSIFADDR, address.GetAddressBytes(), "SIOCSIFADDR");
         SetAddress(socket, interfaceName, SIOCSIFNETMASK, maskBytes, "SIOCSIFNETMASK");
         SetUp(socket, interfaceName);
-        AddHostRoute(socket, interfaceName, routeTo, gateway);
+        foreach (var routeTo in routesTo)
+        {
+            AddHostRoute(socket, interfaceName, routeTo, gateway);
+        }
     }
 
     private static void SetUp(SafeFd socket, string interfaceName)

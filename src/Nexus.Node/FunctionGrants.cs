@@ -2,24 +2,18 @@
 // Licensed under the MIT license.
 
 using Nexus.Functions;
+using Nexus.Store;
 
 namespace Nexus.Node;
 
 /// <summary>How a function's manifest grants map onto store requests made with the function's key.</summary>
 public static class FunctionGrants
 {
-    /// <summary>
-    /// Object requests need a grant covering the key with read or write access. Bucket-level requests
-    /// (<paramref name="key"/> null: HeadBucket, GetBucketLocation) are allowed read-only when some grant names the
-    /// bucket; creating or deleting buckets never is. Listings pass their prefix as the key.
-    /// </summary>
-    public static bool Allows(FunctionManifest manifest, string bucket, string? key, bool isWrite)
-    {
-        if (key is null)
-        {
-            return !isWrite && manifest.Storage.Any(g => g.Bucket == bucket);
-        }
+    /// <summary>The manifest's grants as the store checks them (also sent to a remote <c>nexus store serve</c>).</summary>
+    public static IReadOnlyList<StoreGrant> Of(FunctionManifest manifest) =>
+        [.. manifest.Storage.Select(g => new StoreGrant(g.Bucket, g.Prefix, (g.Access & StorageAccess.Read) != 0, (g.Access & StorageAccess.Write) != 0))];
 
-        return manifest.Allows(bucket, key, isWrite ? StorageAccess.Write : StorageAccess.Read);
-    }
+    /// <summary>See <see cref="StoreGrant.Allows"/>: the rules are the store's, whichever process checks them.</summary>
+    public static bool Allows(FunctionManifest manifest, string bucket, string? key, bool isWrite) =>
+        StoreGrant.Allows(Of(manifest), new StoreRequestScope(bucket, key, isWrite));
 }

@@ -1,6 +1,7 @@
 // Copyright (c) Nexus contributors.
 // Licensed under the MIT license.
 
+using System.Net;
 using System.Reflection;
 using Microsoft.AspNetCore.Http;
 using Nexus.Backend;
@@ -54,6 +55,7 @@ public sealed class NexusNode : INodeOperations, IAsyncDisposable
     private SigV4Verifier _verifier = null!;
     private ISandboxDriver _driver = null!;
     private NexusBackend _backend = null!;
+    private StoreAdminClient? _remoteKeys;
     private string? _imagePath;
     private string _sandboxStoreUrl = "";
     private bool _hostPrepared;
@@ -72,6 +74,9 @@ public sealed class NexusNode : INodeOperations, IAsyncDisposable
     public NodeOptions Options => _options;
 
     public KeyPair AdminKey { get; private set; } = null!;
+
+    /// <summary>The full-access key the node uses on its store (the admin key, or S3AccessKeyId of an external endpoint).</summary>
+    public KeyPair StoreKey { get; private set; } = null!;
 
     /// <summary>Where the node API listens (the bound address, also when the port was 0).</summary>
     public Uri ApiAddress { get; private set; } = null!;
@@ -117,7 +122,7 @@ public sealed class NexusNode : INodeOperations, IAsyncDisposable
     {
         // Unpacking and fsync are blocking file work.
         var function = await Task.Run(() => _registry.Deploy(package), cancellationToken);
-        RegisterKey(function.Name);
+        await RegisterKeyAsync(function, cancellationToken);
         _logs.Write(function.Name, "node", null, $"deployed revision {function.Revision} (io: {function.Manifest.Io.ToString().ToLowerInvariant()}, memory {function.Manifest.MemoryMb} MB, timeout {function.Manifest.Timeout.TotalSeconds:0} s)");
         _ = RetireThenPruneAsync(function.Name, function);
         return function;
@@ -203,6 +208,7 @@ public sealed class NexusNode : INodeOperations, IAsyncDisposable
             }
         }
 
+        _remoteKeys?.Dispose();
         _exporter?.Dispose();
         _metrics?.Dispose();
         _logs?.Dispose();
@@ -234,6 +240,10 @@ public sealed class NexusNode : INodeOperations, IAsyncDisposable
         {
             (storeUrl, storeKey, storeSecret) = (external, _options.S3AccessKeyId!, _options.S3SecretAccessKey!);
             StoreAddress = new Uri(external);
+            if (_options.S3RegisterFunctionKeys)
+            {
+                _remoteKeys = new StoreAdminClient(StoreAddress, storeKey, storeSecret);
+            }
         }
         else
         {
@@ -249,6 +259,8 @@ public sealed class NexusNode : INodeOperations, IAsyncDisposable
             _sandboxStoreUrl = store.BoundAddresses.FirstOrDefault(a => a.Host == sandboxHost)?.ToString().TrimEnd('/') ?? _options.SandboxStoreUrl;
             (storeUrl, storeKey, storeSecret) = (StoreAddress.ToString().TrimEnd('/'), AdminKey.AccessKeyId, AdminKey.SecretAccessKey);
         }
+
+        StoreKey = new KeyPair(storeKey, storeSecret);
 
         var image = components.Image ?? (async (p, ct) =>
         {
@@ -292,13 +304,22 @@ public sealed class NexusNode : INodeOperations, IAsyncDisposable
         // The bound address, so that port 0 (tests) works too.
         var runtimeApiHost = runtimeApi.Addresses[0].Authority;
         var sandboxStore = _options.S3Endpoint ?? _sandboxStoreUrl;
-        await _driver.RestrictSandboxTrafficAsync([runtimeApi.Addresses[0].Port, new Uri(sandboxStore).Port], cancellationToken);
+        if (_options.S3Endpoint is { } remote)
+        {
+            // Baseline sandboxes reach the remote store through the host (routed and masqueraded to that endpoint only).
+            var endpoint = new Uri(remote);
+            await _driver.RestrictSandboxTrafficAsync([runtimeApi.Addresses[0].Port], new IPEndPoint(IPAddress.Parse(endpoint.Host), endpoint.Port), cancellationToken);
+        }
+        else
+        {
+            await _driver.RestrictSandboxTrafficAsync([runtimeApi.Addresses[0].Port, new Uri(sandboxStore).Port], null, cancellationToken);
+        }
 
         _registry = new FunctionRegistry(_options.FunctionsDirectory);
         LoadProblems = _registry.Load();
         foreach (var function in _registry.All)
         {
-            RegisterKey(function.Name);
+            await RegisterKeyAsync(function, cancellationToken);
         }
 
         _metrics = new NodeMetrics(() => _pool.Counts(), () => _pool.Waiting + _events.Pending, () => backend.WriteBack?.Stats, () => backend.PrefetchStats.Snapshot());
@@ -386,37 +407,64 @@ public sealed class NexusNode : INodeOperations, IAsyncDisposable
         }
     }
 
-    // Each function gets its own store key whose every request is checked against the function's live grants.
-    private void RegisterKey(string name)
+    // Each function gets its own store key whose every request is checked against the function's live grants: here,
+    // or, for a remote `nexus store serve`, by that store with the grants of this revision (sent again on every deploy).
+    private async Task RegisterKeyAsync(DeployedFunction function, CancellationToken cancellationToken)
     {
-        KeyPair key;
+        var name = function.Name;
+        KeyPair? key;
+        bool fresh;
         lock (_keysLock)
         {
-            if (_functionKeys.ContainsKey(name))
+            fresh = !_functionKeys.TryGetValue(name, out key);
+            if (fresh)
             {
-                return;
+                key = KeyPair.Generate("NXF");
+                _functionKeys[name] = key;
             }
-
-            key = KeyPair.Generate("NXF");
-            _functionKeys[name] = key;
         }
 
-        _storeCredentials.Add(new StoreCredential(key.AccessKeyId, key.SecretAccessKey, scope => Authorize(name, scope)));
+        if (fresh)
+        {
+            _storeCredentials.Add(new StoreCredential(key!.AccessKeyId, key.SecretAccessKey, scope => Authorize(name, scope)));
+        }
+
+        if (_remoteKeys is not null)
+        {
+            await _remoteKeys.PutCredentialAsync(key!.AccessKeyId, key.SecretAccessKey, FunctionGrants.Of(function.Manifest), cancellationToken);
+        }
     }
 
     private void UnregisterKey(string name)
     {
+        KeyPair? key;
         lock (_keysLock)
         {
-            if (_functionKeys.Remove(name, out var key))
+            if (!_functionKeys.Remove(name, out key))
             {
-                _storeCredentials.Remove(key.AccessKeyId);
+                return;
             }
+        }
+
+        _storeCredentials.Remove(key.AccessKeyId);
+        if (_remoteKeys is { } remote)
+        {
+            _ = remote.DeleteCredentialAsync(key.AccessKeyId, CancellationToken.None).ContinueWith(
+                t => _logs.Write(name, "node", null, "could not remove the function's key from the store: " + t.Exception!.InnerException!.Message),
+                CancellationToken.None,
+                TaskContinuationOptions.OnlyOnFaulted,
+                TaskScheduler.Default);
         }
     }
 
+    // A store that cannot take scoped keys (any S3 service but `nexus store serve`) only knows the node's key.
     private (string AccessKeyId, string SecretAccessKey) KeyOf(string name)
     {
+        if (_options.S3Endpoint is not null && _remoteKeys is null)
+        {
+            return (StoreKey.AccessKeyId, StoreKey.SecretAccessKey);
+        }
+
         lock (_keysLock)
         {
             var key = _functionKeys[name];

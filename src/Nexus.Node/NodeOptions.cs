@@ -38,6 +38,13 @@ public sealed record NodeOptions
 
     public string? S3SecretAccessKey { get; init; }
 
+    /// <summary>
+    /// <see cref="S3Endpoint"/> is a <c>nexus store serve</c> and S3AccessKeyId one of its full-access keys: the node
+    /// registers each function's own key with its grants there, so baseline sandboxes use their own key, limited to
+    /// their grants, as with the embedded store. False (any other S3 service): baseline sandboxes get the node's key.
+    /// </summary>
+    public bool S3RegisterFunctionKeys { get; init; }
+
     /// <summary>Function image cache (NEXUS_IMAGE_CACHE).</summary>
     public string ImageCache { get; init; } = "/var/cache/nexus/images";
 
@@ -164,6 +171,8 @@ public sealed record NodeOptions
         }
 
         Check(S3Endpoint is null || (S3AccessKeyId is not null && S3SecretAccessKey is not null), nameof(S3Endpoint), "an external S3 endpoint needs S3AccessKeyId and S3SecretAccessKey");
+        Check(S3Endpoint is null || (Uri.TryCreate(S3Endpoint, UriKind.Absolute, out var s3) && s3.Scheme == "http" && System.Net.IPAddress.TryParse(s3.Host, out _)), nameof(S3Endpoint), $"expected http://IP:PORT (baseline sandboxes are routed to exactly that address), got '{S3Endpoint}'");
+        Check(!S3RegisterFunctionKeys || S3Endpoint is not null, nameof(S3RegisterFunctionKeys), "needs S3Endpoint (the embedded store takes function keys in process)");
     }
 
     private static int? IntEnv(string? value, string name) =>

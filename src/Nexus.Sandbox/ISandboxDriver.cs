@@ -1,6 +1,8 @@
 // Copyright (c) Nexus contributors.
 // Licensed under the MIT license.
 
+using System.Net;
+
 namespace Nexus.Sandbox;
 
 /// <summary>
@@ -19,10 +21,11 @@ public interface ISandboxDriver
     Task PrepareHostAsync(CancellationToken cancellationToken);
 
     /// <summary>
-    /// Once the node's services are bound: lets sandboxes reach only these TCP ports on the service address, and
-    /// nothing else on the host or beyond. Drivers whose sandboxes have no host network need do nothing.
+    /// Once the node's services are bound: lets sandboxes reach only these TCP ports on the service address and, when
+    /// given, <paramref name="routedEndpoint"/> (a remote store) through the host, and nothing else on the host or
+    /// beyond. Drivers whose sandboxes have no host network need do nothing.
     /// </summary>
-    Task RestrictSandboxTrafficAsync(IReadOnlyCollection<int> serviceTcpPorts, CancellationToken cancellationToken) => Task.CompletedTask;
+    Task RestrictSandboxTrafficAsync(IReadOnlyCollection<int> serviceTcpPorts, IPEndPoint? routedEndpoint, CancellationToken cancellationToken) => Task.CompletedTask;
 
     /// <summary>
     /// When the node stops, after its instances: removes the host-wide state <see cref="PrepareHostAsync"/> made (the

@@ -25,6 +25,7 @@ internal sealed partial class S3Handler
     private static readonly string[] s_storedHeaders = ["Content-Encoding", "Content-Disposition", "Content-Language", "Cache-Control", "Expires"];
 
     private readonly ObjectStore _store;
+    private readonly StoreCredentials _credentials;
     private readonly SigV4Verifier _verifier;
     private readonly StoreOptions _options;
     private readonly ILogger _logger;
@@ -34,6 +35,7 @@ internal sealed partial class S3Handler
     public S3Handler(ObjectStore store, StoreCredentials credentials, StoreOptions options, ILogger logger)
     {
         _store = store;
+        _credentials = credentials;
         _options = options;
         _logger = logger;
         _verifier = new SigV4Verifier(credentials, options.Region, "s3", options.MaxClockSkew, options.TimeProvider);
@@ -81,6 +83,12 @@ internal sealed partial class S3Handler
             if (auth.Error is { } error)
             {
                 throw error;
+            }
+
+            if (_options.CredentialAdmin && resource.StartsWith(CredentialsPath, StringComparison.Ordinal))
+            {
+                await CredentialsAsync(context, resource, auth);
+                return;
             }
 
             var query = ParseQuery(q < 0 ? string.Empty : rawTarget[(q + 1)..]);

@@ -27,6 +27,12 @@ public sealed class StoreOptions
     /// <summary>fsync files and directories before acknowledging writes. Off only for throwaway stores.</summary>
     public bool Durable { get; init; } = true;
 
+    /// <summary>
+    /// Serve <c>/_nexus/credentials/&lt;id&gt;</c>, where a full-access key registers scoped function keys (a standalone
+    /// <c>nexus store serve</c>; the embedded store's node adds them in process).
+    /// </summary>
+    public bool CredentialAdmin { get; init; }
+
     /// <summary>The clock used for signature expiry and skew checks, and for Last-Modified.</summary>
     public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
 }

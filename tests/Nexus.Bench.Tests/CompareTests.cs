@@ -93,12 +93,12 @@ public sealed class CompareTests
         }
     }
 
+    private static ModeResult Result(BenchConfiguration c, double warm, double cold, int run = 1, double storeCpu = double.NaN) =>
+        new("hello-s3", "1mib", c, Percentiles.Of([warm]), Percentiles.Of([cold]), Percentiles.Of([warm * 10, warm * 20]), 100, 1, 1, storeCpu, double.NaN, new SandboxMemory(1, 1 << 20, 1, 1), 0, run);
+
     [Fact]
     public void The_report_gives_each_nexus_configuration_over_baseline_and_judges_the_goals_on_async()
     {
-        static ModeResult Result(BenchConfiguration c, double warm, double cold) =>
-            new("hello-s3", "1mib", c, Percentiles.Of([warm]), Percentiles.Of([cold]), Percentiles.Of([warm * 10, warm * 20]), 100, 1, 1, new SandboxMemory(1, 1 << 20, 1, 1), 0);
-
         var text = CompareReport.Format(
         [
             Result(BenchConfiguration.Baseline, 10, 300),
@@ -113,6 +113,35 @@ public sealed class CompareTests
         Assert.Contains("200.00", overhead, StringComparison.Ordinal);
         var cold = text.Split('\n').Single(l => l.TrimStart().StartsWith("cold p50", StringComparison.Ordinal));
         Assert.Contains("0.50", cold, StringComparison.Ordinal);
-        Assert.EndsWith("goal <= 0.60: met", cold.TrimEnd(), StringComparison.Ordinal);
+        Assert.EndsWith("goal <= 0.30: MISSED", cold.TrimEnd(), StringComparison.Ordinal);
+        Assert.DoesNotContain("storage process", text, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Over_several_runs_the_report_gives_medians_the_async_ratio_range_and_the_storage_process_apart()
+    {
+        var text = CompareReport.Format(
+        [
+            Result(BenchConfiguration.Baseline, 10, 300, run: 1, storeCpu: 4),
+            Result(BenchConfiguration.NexusAsync, 3, 150, run: 1, storeCpu: 2),
+            Result(BenchConfiguration.Baseline, 10, 300, run: 2, storeCpu: 5),
+            Result(BenchConfiguration.NexusAsync, 5, 150, run: 2, storeCpu: 3),
+            Result(BenchConfiguration.Baseline, 20, 300, run: 3, storeCpu: 6),
+            Result(BenchConfiguration.NexusAsync, 4, 150, run: 3, storeCpu: 4),
+        ]);
+        Assert.Contains("medians of 3 runs", text, StringComparison.Ordinal);
+        var warm = text.Split('\n').Single(l => l.TrimStart().StartsWith("warm p50", StringComparison.Ordinal));
+
+        // Values: medians 10 and 4; ratios 0.30, 0.50, 0.20: median 0.30, range 0.20-0.50.
+        Assert.Contains("10.00", warm, StringComparison.Ordinal);
+        Assert.Contains("4.00", warm, StringComparison.Ordinal);
+        Assert.EndsWith("0.30  0.20-0.50  goal <= 0.40: met", warm.TrimEnd(), StringComparison.Ordinal);
+
+        // The storage process has its own line; node + sandbox (1 + 1 ms) does not include it.
+        var storage = text.Split('\n').Single(l => l.TrimStart().StartsWith("CPU per invocation, storage process", StringComparison.Ordinal));
+        Assert.Contains("5.00", storage, StringComparison.Ordinal);
+        var node = text.Split('\n').Single(l => l.TrimStart().StartsWith("CPU per invocation, node + sandbox", StringComparison.Ordinal));
+        Assert.Contains("2.00", node, StringComparison.Ordinal);
+        Assert.EndsWith("goal <= 0.50: MISSED", node.TrimEnd(), StringComparison.Ordinal);
     }
 }

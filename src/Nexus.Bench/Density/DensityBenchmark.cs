@@ -2,6 +2,7 @@
 // Licensed under the MIT license.
 
 using System.Diagnostics;
+using Nexus.Bench.Remote;
 using Nexus.Bench.Replay;
 using Nexus.Bench.Trace;
 using Nexus.Functions;
@@ -50,6 +51,9 @@ public sealed record DensityOptions
     public IReadOnlyList<IoMode> Modes { get; init; } = [IoMode.Baseline, IoMode.Nexus];
 
     public string Command { get; init; } = "";
+
+    /// <summary>A remote store the node uses (already in <see cref="Node"/>); its process is sampled apart. Null: embedded.</summary>
+    public RemoteStore? RemoteStore { get; init; }
 }
 
 /// <summary>
@@ -181,7 +185,7 @@ public static class DensityBenchmark
         IReadOnlyList<ResourceSample> samples;
         IReadOnlyList<InstanceSample> instances;
         var target = new NodeTarget(node, names, payloads);
-        var sampler = new ResourceSampler(node);
+        var sampler = new ResourceSampler(node, options.RemoteStore);
         target.Sampler = sampler;
         var split = CpuSplit.TryStart(Path.Combine(Path.GetTempPath(), $"nexus-cpu-split-{Environment.ProcessId}.data"), out var noSplit);
         if (noSplit is not null && level == 1)
@@ -223,7 +227,8 @@ public static class DensityBenchmark
             Mode(mode), level, names.Length, verdict, result.Planned, result.Issued, result.Completed, result.Failed, result.WallSeconds,
             samples.Count > 0 ? samples.Max(s => s.Instances) : 0, last.NodeCpuSeconds, last.SandboxCpuSeconds,
             samples.Count > 0 ? samples.Average(s => s.NodePssMiB) : 0, samples.Count > 0 ? samples.Average(s => s.SandboxPssMiB) : 0,
-            result.Records, samples, instances, cpuSplit, sampler.MemoryByMapping);
+            result.Records, samples, instances, cpuSplit, sampler.MemoryByMapping,
+            last.StoreCpuSeconds, samples.Count > 0 ? samples.Average(s => s.StorePssMiB) : 0);
         log.WriteLine($"  {(verdict.Met ? "met" : "MISSED")}: p99 slowdown {verdict.P99Slowdown:0.00}, {result.Completed}/{result.Issued} ok, {result.Failed} failed, peak {run.PeakInstances} instances");
         return run;
     }

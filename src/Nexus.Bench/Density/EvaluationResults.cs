@@ -15,7 +15,9 @@ public sealed record LevelRun(
     int PeakInstances, double NodeCpuSeconds, double SandboxCpuSeconds, double MeanNodePssMiB, double MeanSandboxPssMiB,
     IReadOnlyList<InvocationRecord> Records, IReadOnlyList<ResourceSample> Samples, IReadOnlyList<InstanceSample> Instances,
     IReadOnlyList<ComponentCpu>? NodeCpuSplit = null,
-    IReadOnlyList<MappingPss>? NodeMemorySplit = null);
+    IReadOnlyList<MappingPss>? NodeMemorySplit = null,
+    double StoreCpuSeconds = 0,
+    double MeanStorePssMiB = 0);
 
 /// <summary>A mode's density: the largest level meeting the SLO and what it holds.</summary>
 public sealed record ModeDensity(string Mode, double BestLevel, int Functions, int PeakInstances, IReadOnlyList<Probe> Probes);

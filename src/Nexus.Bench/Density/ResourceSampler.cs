@@ -3,19 +3,24 @@
 
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using Nexus.Bench.Remote;
 using Nexus.Node;
 
 namespace Nexus.Bench.Density;
 
-/// <summary>Node totals at one moment of a replay: the node process and the sum over live instances.</summary>
-public sealed record ResourceSample(double Seconds, int Instances, double NodeCpuSeconds, double NodePssMiB, double SandboxCpuSeconds, double SandboxPssMiB, double SandboxUssMiB);
+/// <summary>
+/// Node totals at one moment of a replay: the node process and the sum over live instances; and, apart (not the node's),
+/// a remote storage process.
+/// </summary>
+public sealed record ResourceSample(double Seconds, int Instances, double NodeCpuSeconds, double NodePssMiB, double SandboxCpuSeconds, double SandboxPssMiB, double SandboxUssMiB, double StoreCpuSeconds = 0, double StorePssMiB = 0);
 
 /// <summary>An instance's last memory reading and CPU used while sampled.</summary>
 public sealed record InstanceSample(string InstanceId, int Function, double PssMiB, double UssMiB, double CgroupMiB, double CpuSeconds);
 
 /// <summary>
 /// Samples the node once a second during a replay: this process's CPU and PSS (node: invoke API, store, backend
-/// or Runtime API all run in it) and every instance seen so far (cgroup CPU, smaps PSS/USS via the node).
+/// or Runtime API all run in it) and every instance seen so far (cgroup CPU, smaps PSS/USS via the node); with a remote
+/// store, its process too, kept apart.
 /// </summary>
 public sealed class ResourceSampler : IAsyncDisposable
 {
@@ -28,12 +33,16 @@ public sealed class ResourceSampler : IAsyncDisposable
     private readonly Stopwatch _clock = Stopwatch.StartNew();
     private readonly Task _loop;
     private readonly TimeSpan _cpuAtStart;
+    private readonly RemoteStore? _remote;
+    private readonly TimeSpan _storeCpuAtStart;
     private readonly Dictionary<string, long> _mappingKiB = [];
     private int _mappingReads;
 
-    public ResourceSampler(NexusNode node)
+    public ResourceSampler(NexusNode node, RemoteStore? remote = null)
     {
         _node = node;
+        _remote = remote;
+        _storeCpuAtStart = remote?.ReadServerUsage().Cpu ?? TimeSpan.Zero;
         _cpuAtStart = Process.GetCurrentProcess().TotalProcessorTime;
         _loop = Task.Run(LoopAsync);
     }
@@ -64,11 +73,14 @@ public sealed class ResourceSampler : IAsyncDisposable
     }
 
     /// <summary>PSS of this process in KiB from /proc/self/smaps_rollup (0 when unreadable).</summary>
-    public static long ReadOwnPssKiB()
+    public static long ReadOwnPssKiB() => ReadPssKiB("/proc/self/smaps_rollup");
+
+    /// <summary>PSS in KiB from an smaps_rollup file (0 when unreadable, e.g. the process is gone).</summary>
+    public static long ReadPssKiB(string smapsRollup)
     {
         try
         {
-            foreach (var line in File.ReadLines("/proc/self/smaps_rollup"))
+            foreach (var line in File.ReadLines(smapsRollup))
             {
                 if (MemorySplit.PssKiB(line) is { } kib)
                 {
@@ -132,6 +144,9 @@ public sealed class ResourceSampler : IAsyncDisposable
         }
 
         var process = Process.GetCurrentProcess();
-        _samples.Add(new ResourceSample(_clock.Elapsed.TotalSeconds, live, (process.TotalProcessorTime - _cpuAtStart).TotalSeconds, ReadOwnPssKiB() / 1024.0, cpu, pss, uss));
+        var store = _remote?.ReadServerUsage();
+        _samples.Add(new ResourceSample(
+            _clock.Elapsed.TotalSeconds, live, (process.TotalProcessorTime - _cpuAtStart).TotalSeconds, ReadOwnPssKiB() / 1024.0, cpu, pss, uss,
+            store is { } s ? (s.Cpu - _storeCpuAtStart).TotalSeconds : 0, store is { } m ? m.PssKiB / 1024.0 : 0));
     }
 }

@@ -17,8 +17,8 @@ namespace Nexus.Bench.Report;
 /// </summary>
 public static class ReportWriter
 {
-    /// <summary>Node memory, node CPU (nexus/baseline, at most) and density (at least), the issue's goals.</summary>
-    public const double MemoryGoal = 0.60;
+    /// <summary>Node memory, node CPU (nexus/baseline, at most) and density (at least): issue 12's (memory 0.60 before).</summary>
+    public const double MemoryGoal = 0.30;
     public const double CpuGoal = 0.50;
     public const double DensityGoal = 1.5;
 
@@ -101,6 +101,13 @@ public static class ReportWriter
                     double Of(LevelRun r) => Per(r, r.NodeCpuSplit!.FirstOrDefault(c => c.Component == component)?.CpuSeconds ?? 0);
                     yield return ($"    {component} (perf samples)", Of(b), Of(n), "");
                 }
+            }
+
+            if (b.MeanStorePssMiB > 0 || n.MeanStorePssMiB > 0)
+            {
+                // A remote store's process, as the paper reports it: on its own, not in the node figures above.
+                yield return ("storage process CPU per invocation (ms; remote store, not in the node figures)", Per(b, b.StoreCpuSeconds), Per(n, n.StoreCpuSeconds), "");
+                yield return ("storage process PSS, mean (MiB; remote store, not in the node figures)", b.MeanStorePssMiB, n.MeanStorePssMiB, "");
             }
 
             yield return ("p99 slowdown at base load", b.Verdict.P99Slowdown, n.Verdict.P99Slowdown, "");

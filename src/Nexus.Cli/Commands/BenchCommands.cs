@@ -3,6 +3,8 @@
 
 using System.CommandLine;
 using Nexus.Bench;
+using Nexus.Bench.Remote;
+using Nexus.Interop;
 using Nexus.Node;
 
 namespace Nexus.Cli.Commands;
@@ -14,7 +16,38 @@ public static class BenchCommands
     {
         var bench = new Command("bench", "Benchmarks: nexus against baseline, side by side in one run");
         bench.Subcommands.Add(CreateCompare());
+        bench.Subcommands.Add(CreateDelayLine());
         return bench;
+    }
+
+    // The remote store's link emulator, run by the benchmarks as a process of its own (see DelayLine).
+    private static Command CreateDelayLine()
+    {
+        var hostTap = new Option<string>("--host-tap") { Description = "TAP device to make in this network namespace", Required = true };
+        var storeNetns = new Option<string>("--store-netns") { Description = "the far network namespace (a /run/netns path)", Required = true };
+        var storeTap = new Option<string>("--store-tap") { Description = "TAP device to make in the far namespace", Required = true };
+        var delay = new Option<int>("--delay-us") { Description = "one-way delay in microseconds", Required = true };
+        var line = new Command("delay-line", "Internal to --storage remote: carry frames between two TAP devices in two namespaces, each a fixed delay late; stops when stdin closes")
+        {
+            hostTap, storeNetns, storeTap, delay,
+        };
+        line.SetAction(async (parse, cancellationToken) =>
+        {
+            using var host = Tap.Open(parse.GetValue(hostTap)!);
+            using var store = Tap.Open(parse.GetValue(storeTap)!, parse.GetValue(storeNetns)!);
+            var emulator = new DelayLine(host, store, TimeSpan.FromMicroseconds(parse.GetValue(delay)));
+            emulator.Start();
+            Console.WriteLine("ready");
+            using var stdin = Console.OpenStandardInput();
+            var buffer = new byte[64];
+            while (await stdin.ReadAsync(buffer, cancellationToken) > 0)
+            {
+            }
+
+            Console.WriteLine($"delay line: {emulator.Counts.Frames} frames carried, {emulator.Counts.Dropped} dropped");
+            return 0;
+        });
+        return line;
     }
 
     private static Command CreateCompare()
@@ -27,10 +60,13 @@ public static class BenchCommands
         var cold = new Option<int>("--cold") { Description = "cold invocations per case and configuration (no warm instance; a nexus function's template stays)", DefaultValueFactory = _ => 10 };
         var cpu = new Option<int>("--cpu-invocations") { Description = "back-to-back warm invocations whose CPU is measured", DefaultValueFactory = _ => 50 };
         var json = new Option<FileInfo?>("--json") { Description = "also write the results as JSON here" };
+        var runs = new Option<int>("--runs") { Description = "repeat every case this many times; figures are medians over the runs, with the nexus-async ratio's range", DefaultValueFactory = _ => 1 };
+        var storage = new BenchStorageOptions();
         var compare = new Command("compare", "Run each function and input size as baseline, nexus-sync and nexus-async side by side on a private node; compare latency, memory and CPU")
         {
-            functions, sizes, configurations, examples, warm, cold, cpu, json,
+            functions, sizes, configurations, examples, warm, cold, cpu, json, runs,
         };
+        storage.AddTo(compare);
         compare.SetAction(async (parse, cancellationToken) =>
         {
             var folder = parse.GetValue(examples)?.FullName ?? FindExamples();
@@ -68,9 +104,18 @@ public static class BenchCommands
                 return 2;
             }
 
+            if (parse.GetValue(runs) < 1)
+            {
+                Console.Error.WriteLine("error: --runs must be at least 1");
+                return 2;
+            }
+
             var home = Directory.CreateTempSubdirectory("nexus-bench-").FullName;
+            RemoteStore? remote = null;
             try
             {
+                remote = await storage.StartAsync(parse, Console.Out, cancellationToken);
+                var node = NodeOptions.Load(o => o with { Home = home });
                 var options = new CompareOptions
                 {
                     Cases = cases,
@@ -79,11 +124,17 @@ public static class BenchCommands
                     Cold = parse.GetValue(cold),
                     CpuInvocations = parse.GetValue(cpu),
                     SeedScript = Path.Combine(folder, "seed_inputs.py"),
-                    Node = NodeOptions.Load(o => o with { Home = home }),
+                    Node = remote?.Apply(node) ?? node,
+                    Runs = parse.GetValue(runs),
+                    RemoteStore = remote,
                 };
                 var results = await CompareBenchmark.RunAsync(options, Console.Out, cancellationToken);
                 Console.WriteLine();
                 Console.WriteLine($"nexus vs baseline on {Environment.MachineName}, {Environment.ProcessorCount} cores, oci driver (runc); latency in-process at the node's invoke entry; CPU includes the uploads write-back left (drained before it is read)");
+                Console.WriteLine(remote is null
+                    ? "storage: local (the node's embedded store, in the node process: its CPU is in the node process's figures)"
+                    : $"storage: remote {remote.Server.ToString().ToLowerInvariant()} store at {remote.Endpoint}, link {remote.Profile.Name} ({remote.Profile.Why}); its process is reported on its own line and left out of the node figures");
+                Console.WriteLine($"load average at the end: {File.ReadAllText("/proc/loadavg").Trim()}");
                 Console.Write(CompareReport.Format(results));
                 if (parse.GetValue(json) is { } jsonFile)
                 {
@@ -98,8 +149,18 @@ public static class BenchCommands
                 Console.Error.WriteLine($"nexus: bench compare interrupted: its node and every sandbox it started are stopped, its node home {home} is removed; no results were printed");
                 throw;
             }
+            catch (ArgumentException e)
+            {
+                Console.Error.WriteLine("error: " + e.Message);
+                return 2;
+            }
             finally
             {
+                if (remote is not null)
+                {
+                    await remote.DisposeAsync();
+                }
+
                 Directory.Delete(home, recursive: true);
             }
         });

@@ -3,6 +3,7 @@
 
 using System.CommandLine;
 using Nexus.Bench.Density;
+using Nexus.Bench.Remote;
 using Nexus.Bench.Replay;
 using Nexus.Bench.Report;
 using Nexus.Bench.Trace;
@@ -65,10 +66,12 @@ public static class BenchTraceCommands
         var maxProbes = new Option<int>("--max-probes") { Description = "load levels tried per mode", DefaultValueFactory = _ => 5 };
         var resolution = new Option<double>("--resolution") { Description = "the search stops when the highest pass and lowest miss are within this ratio", DefaultValueFactory = _ => 1.2 };
         var seed = new Option<int>("--seed") { DefaultValueFactory = _ => 2019 };
+        var storage = new BenchStorageOptions();
         var density = new Command("density", "Replay a trace at growing load on a private node, per mode, and find the largest load within the SLO")
         {
             output, traceFolder, examples, workloads, functions, minutes, secondsPerMinute, minLevel, maxLevel, maxProbes, resolution, seed,
         };
+        storage.AddTo(density);
         density.SetAction(async (parse, cancellationToken) =>
         {
             var folder = parse.GetValue(examples)?.FullName ?? Path.GetFullPath("examples");
@@ -99,13 +102,17 @@ public static class BenchTraceCommands
             }
 
             var home = Directory.CreateTempSubdirectory("nexus-density-").FullName;
+            RemoteStore? remote = null;
             try
             {
+                remote = await storage.StartAsync(parse, Console.Out, cancellationToken);
+                var node = NodeOptions.Load(o => o with { Home = home, MaxInstancesPerNode = 512, MaxInstancesPerFunction = 8 });
                 var options = new DensityOptions
                 {
                     WorkloadFolders = [.. names.Select(n => Path.Combine(folder, n))],
                     SeedScripts = [Path.Combine(folder, "seed_inputs.py")],
-                    Node = NodeOptions.Load(o => o with { Home = home, MaxInstancesPerNode = 512, MaxInstancesPerFunction = 8 }),
+                    Node = remote?.Apply(node) ?? node,
+                    RemoteStore = remote,
                     TraceFolder = parse.GetValue(traceFolder)?.FullName,
                     Trace = new GeneratorOptions { Seed = parse.GetValue(seed), Functions = parse.GetValue(functions), Minutes = parse.GetValue(minutes) },
                     Schedule = new ScheduleOptions { Seed = parse.GetValue(seed), SecondsPerMinute = parse.GetValue(secondsPerMinute) },
@@ -124,7 +131,7 @@ public static class BenchTraceCommands
                 Console.Write(ReportWriter.RatioTable(results));
                 return 0;
             }
-            catch (Exception e) when (e is TraceFormatException or FileNotFoundException or DirectoryNotFoundException)
+            catch (Exception e) when (e is TraceFormatException or FileNotFoundException or DirectoryNotFoundException or ArgumentException)
             {
                 Console.Error.WriteLine($"error: {e.Message}");
                 return 2;
@@ -136,6 +143,11 @@ public static class BenchTraceCommands
             }
             finally
             {
+                if (remote is not null)
+                {
+                    await remote.DisposeAsync();
+                }
+
                 Directory.Delete(home, recursive: true);
 
                 // The runtime's perf map (DOTNET_PerfMapEnabled) served the CPU split; it is megabytes per run.

@@ -2,6 +2,7 @@
 // Licensed under the MIT license.
 
 using System.Globalization;
+using System.Net;
 using System.Text;
 using Nexus.Interop;
 using Nexus.Sandbox.Oci;
@@ -15,7 +16,8 @@ namespace Nexus.Sandbox.Network;
 /// (first address of the slot's /30) and <c>eth0</c> inside (second address) with exactly one route, to the
 /// service address via the host end. No default route, forwarding off on the host end, no IPv6 addresses:
 /// a sandbox (which has no CAP_NET_ADMIN to change any of it) reaches its own loopback, the service address
-/// and the host end of its own /30, nothing else.
+/// and the host end of its own /30, nothing else. With a <see cref="RoutedEndpoint"/> (a remote store) the sandbox
+/// also gets a host route to that address and the host end forwards; the firewall lets through that endpoint only.
 /// </summary>
 public sealed class HostNetwork
 {
@@ -38,6 +40,12 @@ public sealed class HostNetwork
     }
 
     public VethAddressPlan Plan => _plan;
+
+    /// <summary>The veth MTU when sandboxes are routed to a remote store.</summary>
+    public const int RoutedMtu = 65000;
+
+    /// <summary>A remote address sandboxes are routed to through the host (set before any instance starts).</summary>
+    public IPEndPoint? RoutedEndpoint { get; set; }
 
     /// <summary>The netns handle the runtime joins.</summary>
     public string NetnsPath(string instanceId) => Path.Combine(NetnsDirectory, _plan.NetnsName(instanceId));
@@ -108,7 +116,10 @@ public sealed class HostNetwork
                 host.Append(CultureInfo.InvariantCulture, $"netns add {netns}\n");
             }
 
-            host.Append(CultureInfo.InvariantCulture, $"link add {slot.HostLink} type veth peer name eth0 netns {netns}\n");
+            // With a routed remote store, frames as large as loopback's: per-packet work on the way to the store (forwarding,
+            // a link emulator) then costs a baseline sandbox what it costs the node's backend, which talks to it directly.
+            var mtu = RoutedEndpoint is null ? "" : $" mtu {RoutedMtu}";
+            host.Append(CultureInfo.InvariantCulture, $"link add {slot.HostLink}{mtu} type veth peer name eth0{mtu} netns {netns}\n");
             host.Append(CultureInfo.InvariantCulture, $"link set dev {slot.HostLink} alias {instanceId} addrgenmode none\n");
             host.Append(CultureInfo.InvariantCulture, $"addr add {slot.HostAddress}/30 dev {slot.HostLink}\n");
             host.Append(CultureInfo.InvariantCulture, $"link set dev {slot.HostLink} up\n");
@@ -131,10 +142,13 @@ public sealed class HostNetwork
 
             try
             {
-                // Forwarding off on the host end even if the host forwards elsewhere (per-interface check on input).
-                File.WriteAllText($"/proc/sys/net/ipv4/conf/{slot.HostLink}/forwarding", "0");
+                // Forwarding is decided per input interface: off on the host end even if the host forwards elsewhere,
+                // on only when sandboxes must reach a remote store (the firewall then forwards that endpoint alone).
+                var routed = RoutedEndpoint;
+                File.WriteAllText($"/proc/sys/net/ipv4/conf/{slot.HostLink}/forwarding", routed is null ? "0" : "1");
                 // Inside: ioctls from a thread that joins the netns, instead of a second ip spawn.
-                NetNamespace.ConfigureInterface(NetnsPath(instanceId), "eth0", slot.SandboxAddress, 30, _plan.ServiceAddress, slot.HostAddress);
+                IPAddress[] routes = routed is null ? [_plan.ServiceAddress] : [_plan.ServiceAddress, routed.Address];
+                NetNamespace.ConfigureInterface(NetnsPath(instanceId), "eth0", slot.SandboxAddress, 30, routes, slot.HostAddress);
             }
             catch
             {

@@ -2,6 +2,8 @@
 // Licensed under the MIT license.
 
 using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
 using System.Text;
 using Nexus.Sandbox.Oci;
 
@@ -10,15 +12,22 @@ namespace Nexus.Sandbox.Network;
 /// <summary>
 /// What a baseline sandbox may reach on the host: only the node's own services on the service address. The host's
 /// other listeners (anything bound to 0.0.0.0 answers on 10.77.0.1 and on every veth host end too) are dropped, and
-/// nothing a sandbox sends is forwarded. One nftables table, replaced whole on every node start.
+/// nothing a sandbox sends is forwarded, except TCP to one routed endpoint (a remote store) when the node has one:
+/// masqueraded behind the host, so the store's side needs no route back; replies come back as established traffic and
+/// nothing else is forwarded into the sandboxes. One nftables table, replaced whole on every node start.
 /// </summary>
 public sealed class SandboxFirewall(VethAddressPlan plan, string nftPath)
 {
     public const string TableName = "nexus";
 
-    /// <summary>The ruleset for <paramref name="servicePorts"/> (TCP ports on the service address).</summary>
-    public string Ruleset(IReadOnlyCollection<int> servicePorts)
+    /// <summary>The ruleset for <paramref name="servicePorts"/> (TCP ports on the service address) and the routed endpoint.</summary>
+    public string Ruleset(IReadOnlyCollection<int> servicePorts, IPEndPoint? routedEndpoint = null)
     {
+        if (routedEndpoint is not null && (routedEndpoint.AddressFamily != AddressFamily.InterNetwork || routedEndpoint.Port == 0))
+        {
+            throw new ArgumentException($"the routed endpoint must be an IPv4 address and a port, not {routedEndpoint}", nameof(routedEndpoint));
+        }
+
         if (servicePorts.Count == 0 || servicePorts.Any(p => p is <= 0 or > 65535))
         {
             throw new ArgumentException("service ports must be 1..65535 and at least one", nameof(servicePorts));
@@ -33,7 +42,21 @@ public sealed class SandboxFirewall(VethAddressPlan plan, string nftPath)
         rules.Append(CultureInfo.InvariantCulture, $"    iifname \"{links}\" ip daddr {plan.ServiceAddress} tcp dport {{ {ports} }} accept\n");
         rules.Append(CultureInfo.InvariantCulture, $"    iifname \"{links}\" drop\n  }}\n");
         rules.Append("  chain forward {\n    type filter hook forward priority 0; policy accept;\n");
-        rules.Append(CultureInfo.InvariantCulture, $"    iifname \"{links}\" drop\n  }}\n}}\n");
+        if (routedEndpoint is not null)
+        {
+            rules.Append(CultureInfo.InvariantCulture, $"    iifname \"{links}\" ip daddr {routedEndpoint.Address} tcp dport {routedEndpoint.Port} accept\n");
+            rules.Append(CultureInfo.InvariantCulture, $"    oifname \"{links}\" ct state established,related accept\n");
+            rules.Append(CultureInfo.InvariantCulture, $"    oifname \"{links}\" drop\n");
+        }
+
+        rules.Append(CultureInfo.InvariantCulture, $"    iifname \"{links}\" drop\n  }}\n");
+        if (routedEndpoint is not null)
+        {
+            rules.Append("  chain postrouting {\n    type nat hook postrouting priority 100; policy accept;\n");
+            rules.Append(CultureInfo.InvariantCulture, $"    iifname \"{links}\" ip daddr {routedEndpoint.Address} tcp dport {routedEndpoint.Port} masquerade\n  }}\n");
+        }
+
+        rules.Append("}\n");
         return rules.ToString();
     }
 
@@ -48,9 +71,9 @@ public sealed class SandboxFirewall(VethAddressPlan plan, string nftPath)
     }
 
     /// <summary>Replaces the table atomically (one nft transaction: delete and add).</summary>
-    public async Task ApplyAsync(IReadOnlyCollection<int> servicePorts, CancellationToken cancellationToken)
+    public async Task ApplyAsync(IReadOnlyCollection<int> servicePorts, IPEndPoint? routedEndpoint, CancellationToken cancellationToken)
     {
-        var script = $"table inet {TableName}\ndelete table inet {TableName}\n" + Ruleset(servicePorts);
+        var script = $"table inet {TableName}\ndelete table inet {TableName}\n" + Ruleset(servicePorts, routedEndpoint);
         var result = await Tool.RunAsync(nftPath, ["-f", "-"], script, cancellationToken);
         if (!result.Succeeded)
         {

@@ -2,6 +2,7 @@
 // Licensed under the MIT license.
 
 using System.Globalization;
+using System.Net;
 using Nexus.Interop;
 using Nexus.Sandbox.Network;
 
@@ -75,8 +76,11 @@ public sealed class OciSandboxDriver : ISandboxDriver
         await Network.RemoveServiceLinkAsync();
     }
 
-    public Task RestrictSandboxTrafficAsync(IReadOnlyCollection<int> serviceTcpPorts, CancellationToken cancellationToken) =>
-        Firewall.ApplyAsync(serviceTcpPorts, cancellationToken);
+    public Task RestrictSandboxTrafficAsync(IReadOnlyCollection<int> serviceTcpPorts, IPEndPoint? routedEndpoint, CancellationToken cancellationToken)
+    {
+        Network.RoutedEndpoint = routedEndpoint;
+        return Firewall.ApplyAsync(serviceTcpPorts, routedEndpoint, cancellationToken);
+    }
 
     private SandboxFirewall Firewall => new(_options.Network, Tool.Resolve(_options.NftPath, "nftables (apt-get install nftables) for the sandbox firewall"));
 

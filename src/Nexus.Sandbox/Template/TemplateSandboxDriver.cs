@@ -1,6 +1,7 @@
 // Copyright (c) Nexus contributors.
 // Licensed under the MIT license.
 
+using System.Net;
 using System.Security.Cryptography;
 using System.Text;
 
@@ -50,8 +51,8 @@ public sealed class TemplateSandboxDriver : ISandboxDriver, IAsyncDisposable
 
     public Task PrepareHostAsync(CancellationToken cancellationToken) => _inner.PrepareHostAsync(cancellationToken);
 
-    public Task RestrictSandboxTrafficAsync(IReadOnlyCollection<int> serviceTcpPorts, CancellationToken cancellationToken) =>
-        _inner.RestrictSandboxTrafficAsync(serviceTcpPorts, cancellationToken);
+    public Task RestrictSandboxTrafficAsync(IReadOnlyCollection<int> serviceTcpPorts, IPEndPoint? routedEndpoint, CancellationToken cancellationToken) =>
+        _inner.RestrictSandboxTrafficAsync(serviceTcpPorts, routedEndpoint, cancellationToken);
 
     public Task ReleaseHostAsync() => _inner.ReleaseHostAsync();
 
