@@ -17,7 +17,7 @@ public static class FunctionGrants
     {
         if (key is null)
         {
-            return !isWrite && manifest.Storage.Any(g => g.Bucket == bucket);
+            return !isWrite && manifest.AllowsBucket(bucket);
         }
 
         return manifest.Allows(bucket, key, isWrite ? StorageAccess.Write : StorageAccess.Read);

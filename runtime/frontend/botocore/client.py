@@ -12,6 +12,7 @@ import os
 import sys
 import _thread
 
+from botocore.config import Config
 from botocore.errorfactory import s3_exceptions
 from botocore.exceptions import ClientError, NexusUnsupportedError, ParamValidationError
 
@@ -70,6 +71,22 @@ def channel_errors():
     return (error,) if error is not None else ()
 
 
+_routed_said = False
+
+
+def _say_routed(endpoint_url, explicit_credentials):
+    """Once per process, in the function's log: what nexus mode does with a client's endpoint and credentials."""
+    global _routed_said
+    if _routed_said:
+        return
+    _routed_said = True
+    given = ' and '.join(filter(None, (f'endpoint_url={endpoint_url!r}' if endpoint_url else '',
+                                       'explicit credentials' if explicit_credentials else '')))
+    sys.stderr.write(f'nexus: an S3 client was created with {given}; in nexus mode every S3 call goes over the '
+                     'Nexus channel to the node, which uses its own storage endpoint and credentials within this '
+                     "function's grants, so these client settings are not used (said once per process)\n")
+
+
 def _set_transport(transport):
     """Install the channel connection (tests, and runtimes that already hold one)."""
     global _transport
@@ -108,6 +125,10 @@ def _check(value, code, name, errors, min_one=False):
             errors.append(_type_error(name, value, code))
     elif code == 'D':
         _check_structure(value, name, ('Objects',), {'Objects': 'O', 'Quiet': 'b'}, errors)
+    elif code == 'T':
+        _check_structure(value, name, ('TagSet',), {'TagSet': 'G'}, errors)
+    elif code == 'C':
+        _check_structure(value, name, (), {'LocationConstraint': 's'}, errors)
 
 
 def _check_structure(value, name, required, members, errors):
@@ -126,12 +147,14 @@ def _check_structure(value, name, required, members, errors):
     for member in known:
         code = members[member]
         item = value[member]
-        if code == 'O':
+        if code in ('O', 'G'):
             if not isinstance(item, (list, tuple)):
                 errors.append(_type_error(f'{name}.{member}', item, 'L'))
                 continue
+            required, entry_members = (('Key',), {'Key': 's', 'VersionId': 's'}) if code == 'O' else \
+                (('Key', 'Value'), {'Key': 's', 'Value': 's'})
             for i, entry in enumerate(item):
-                _check_structure(entry, f'{name}.{member}[{i}]', ('Key',), {'Key': 's', 'VersionId': 's'}, errors)
+                _check_structure(entry, f'{name}.{member}[{i}]', required, entry_members, errors)
         else:
             _check(item, code, f'{name}.{member}', errors, min_one=(member == 'Key'))
 
@@ -203,12 +226,24 @@ def _prepare(operation, method, params):
         if name == 'Body':
             continue  # travels as the request payload, not as a parameter
         if name in forwarded:
-            wire[name] = value
+            wire[name] = _timestamp(value) if name in _model.TIMESTAMPS else value
         elif name not in _model.IGNORED:
             raise NexusUnsupportedError(what=f'the {name} parameter of {method}')
     if copy_source is not None and isinstance(copy_source, dict):
         wire['CopySource'] = {'Bucket': copy_source['Bucket'], 'Key': copy_source['Key']}
     return wire
+
+
+def _timestamp(value):
+    """A timestamp parameter as botocore reads it (naive datetimes and numbers are UTC), sent as ISO 8601."""
+    if isinstance(value, str):
+        return value
+    import datetime
+    if isinstance(value, (int, float)):
+        return datetime.datetime.fromtimestamp(value, datetime.timezone.utc).isoformat()
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=datetime.timezone.utc)
+    return value.isoformat()
 
 
 def _headers(meta, request_id):
@@ -270,6 +305,9 @@ def _convert(operation, meta):
         result['LastModified'] = parse_timestamp(result['LastModified'])
     if operation in ('GetObject', 'HeadObject') and 'Metadata' not in meta:
         meta['Metadata'] = {}
+    for bucket in meta.get('Buckets') or ():
+        if 'CreationDate' in bucket:
+            bucket['CreationDate'] = parse_timestamp(bucket['CreationDate'])
     return meta
 
 
@@ -281,6 +319,17 @@ _THROTTLING_CODES = frozenset((
     'SlowDown', 'PriorRequestNotComplete', 'EC2ThrottledException', 'RequestTimeout', 'RequestTimeoutException'))
 
 
+def _retry_mode(config):
+    retries = (config.retries if config is not None else None) or {}
+    return retries.get('mode') or os.environ.get('AWS_RETRY_MODE') or 'legacy'
+
+
+def _retried(config, status, code):
+    """Whether botocore would have retried this error (S3's legacy policy also retries BadDigest)."""
+    return status in _RETRYABLE_STATUS or code in _THROTTLING_CODES or \
+        (code == 'BadDigest' and _retry_mode(config) == 'legacy')
+
+
 def _retry_attempts(config):
     """The retries botocore would report: legacy mode 4, standard 2, or what Config/AWS_MAX_ATTEMPTS set."""
     retries = (config.retries if config is not None else None) or {}
@@ -290,8 +339,7 @@ def _retry_attempts(config):
         return retries['max_attempts']
     if os.environ.get('AWS_MAX_ATTEMPTS', '').isdigit():
         return int(os.environ['AWS_MAX_ATTEMPTS']) - 1
-    mode = retries.get('mode') or os.environ.get('AWS_RETRY_MODE') or 'legacy'
-    return 4 if mode == 'legacy' else 2
+    return 4 if _retry_mode(config) == 'legacy' else 2
 
 
 class ClientMeta:
@@ -306,7 +354,10 @@ class ClientMeta:
         self.method_to_api_mapping = {
             'get_object': 'GetObject', 'put_object': 'PutObject', 'head_object': 'HeadObject',
             'delete_object': 'DeleteObject', 'delete_objects': 'DeleteObjects',
-            'list_objects_v2': 'ListObjectsV2', 'list_objects': 'ListObjects', 'copy_object': 'CopyObject'}
+            'list_objects_v2': 'ListObjectsV2', 'list_objects': 'ListObjects', 'copy_object': 'CopyObject',
+            'head_bucket': 'HeadBucket', 'list_buckets': 'ListBuckets', 'create_bucket': 'CreateBucket',
+            'get_object_tagging': 'GetObjectTagging',
+            'put_object_tagging': 'PutObjectTagging', 'delete_object_tagging': 'DeleteObjectTagging'}
 
 
 class _ServiceModel:
@@ -323,11 +374,13 @@ class BaseClient:
 class S3(BaseClient):
     """The S3 client: the operations the Nexus channel offloads, plus boto3's injected helpers."""
 
-    def __init__(self, region_name=None, endpoint_url=None, config=None):
+    def __init__(self, region_name=None, endpoint_url=None, config=None, explicit_credentials=False):
         region = region_name or (config.region_name if config is not None else None) or \
             os.environ.get('AWS_DEFAULT_REGION') or os.environ.get('AWS_REGION') or 'us-east-1'
         self.meta = ClientMeta(region, endpoint_url or f'https://s3.{region}.amazonaws.com', config)
         self.exceptions = s3_exceptions()
+        if endpoint_url or explicit_credentials:
+            _say_routed(endpoint_url, explicit_credentials)
 
     def __getattr__(self, name):
         from botocore import _nexus_model as _model
@@ -371,12 +424,12 @@ class S3(BaseClient):
 
     def _error(self, operation, status, meta):
         error = meta.get('Error') or {}
-        if operation == 'HeadObject' or status == 304 or not error.get('Code'):
+        if operation in ('HeadObject', 'HeadBucket') or status == 304 or not error.get('Code'):
             # S3 sends no body with these, so botocore can only report the HTTP status.
             error = {'Code': str(status), 'Message': _REASONS.get(status, '')}
         response = {'Error': dict(error)}
         response['ResponseMetadata'] = _response_metadata(status, meta, {})
-        if status in _RETRYABLE_STATUS or error['Code'] in _THROTTLING_CODES:
+        if _retried(self.meta.config, status, error['Code']):
             # botocore would have retried this itself and says so; the backend's SDK did the retrying here.
             response['ResponseMetadata']['MaxAttemptsReached'] = True
             response['ResponseMetadata']['RetryAttempts'] = _retry_attempts(self.meta.config)
@@ -415,6 +468,24 @@ class S3(BaseClient):
 
     def copy_object(self, **kwargs):
         return self._finish('CopyObject', *self._call('CopyObject', 'copy_object', kwargs))
+
+    def head_bucket(self, **kwargs):
+        return self._finish('HeadBucket', *self._call('HeadBucket', 'head_bucket', kwargs))
+
+    def create_bucket(self, **kwargs):
+        return self._finish('CreateBucket', *self._call('CreateBucket', 'create_bucket', kwargs))
+
+    def list_buckets(self, **kwargs):
+        return self._finish('ListBuckets', *self._call('ListBuckets', 'list_buckets', kwargs))
+
+    def get_object_tagging(self, **kwargs):
+        return self._finish('GetObjectTagging', *self._call('GetObjectTagging', 'get_object_tagging', kwargs))
+
+    def put_object_tagging(self, **kwargs):
+        return self._finish('PutObjectTagging', *self._call('PutObjectTagging', 'put_object_tagging', kwargs))
+
+    def delete_object_tagging(self, **kwargs):
+        return self._finish('DeleteObjectTagging', *self._call('DeleteObjectTagging', 'delete_object_tagging', kwargs))
 
     def list_objects(self, **kwargs):
         """ListObjects (v1), carried as ListObjectsV2 (Marker -> StartAfter) and answered in v1's shape."""
@@ -483,4 +554,4 @@ class S3(BaseClient):
         """Nothing to release per client: the channel belongs to the process."""
 
 
-__all__ = ['BaseClient', 'ClientError', 'S3']
+__all__ = ['BaseClient', 'ClientError', 'Config', 'S3']

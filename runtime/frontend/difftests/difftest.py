@@ -267,6 +267,240 @@ def put_denied_bucket(s3):
     return s3.put_object(Bucket=DENIED, Key='k', Body=b'x')
 
 
+# ---- stored headers, storage class, SSE, Content-MD5, date conditions, response overrides ----
+
+def _md5_b64(data):
+    import base64
+    return base64.b64encode(hashlib.md5(data).digest()).decode()
+
+
+@case
+def put_stored_headers(s3):
+    put = s3.put_object(Bucket=BUCKET, Key=P + 'headers.html', Body=b'<p>hi</p>', ContentType='text/html',
+                        CacheControl='max-age=60', ContentDisposition='attachment; filename="a.html"',
+                        ContentEncoding='identity', ContentLanguage='en', StorageClass='STANDARD_IA',
+                        ServerSideEncryption='AES256', ContentMD5=_md5_b64(b'<p>hi</p>'),
+                        ExpectedBucketOwner='123456789012')
+    head = s3.head_object(Bucket=BUCKET, Key=P + 'headers.html')
+    got = s3.get_object(Bucket=BUCKET, Key=P + 'headers.html')
+    listed = s3.list_objects_v2(Bucket=BUCKET, Prefix=P + 'headers.html')['Contents'][0]['StorageClass']
+    return {'put': put, 'head': head, 'get': got, 'listed_class': listed}
+
+
+@case
+def put_standard_class_not_reported(s3):
+    s3.put_object(Bucket=BUCKET, Key=P + 'standard', Body=b's', StorageClass='STANDARD')
+    return s3.head_object(Bucket=BUCKET, Key=P + 'standard')
+
+
+@case
+def put_bad_digest(s3):
+    return s3.put_object(Bucket=BUCKET, Key=P + 'digest', Body=b'x', ContentMD5=_md5_b64(b'y'))
+
+
+@case
+def put_bad_digest_leaves_nothing(s3):
+    try:
+        s3.put_object(Bucket=BUCKET, Key=P + 'digest2', Body=b'x', ContentMD5=_md5_b64(b'y'))
+    except botocore.exceptions.ClientError:
+        pass
+    return s3.list_objects_v2(Bucket=BUCKET, Prefix=P + 'digest2')
+
+
+@case
+def put_invalid_storage_class(s3):
+    return s3.put_object(Bucket=BUCKET, Key=P + 'cls', Body=b'x', StorageClass='CHEAPEST')
+
+
+@case
+def put_kms_not_implemented(s3):
+    return s3.put_object(Bucket=BUCKET, Key=P + 'kms', Body=b'x', ServerSideEncryption='aws:kms')
+
+
+@case
+def get_if_modified_since(s3):
+    modified = s3.head_object(Bucket=BUCKET, Key=P + 'bytes')['LastModified']
+    return s3.get_object(Bucket=BUCKET, Key=P + 'bytes', IfModifiedSince=modified)
+
+
+@case
+def get_if_modified_since_older(s3):
+    modified = s3.head_object(Bucket=BUCKET, Key=P + 'bytes')['LastModified']
+    return s3.get_object(Bucket=BUCKET, Key=P + 'bytes', IfModifiedSince=modified - datetime.timedelta(hours=1))
+
+
+@case
+def get_if_unmodified_since_fails(s3):
+    modified = s3.head_object(Bucket=BUCKET, Key=P + 'bytes')['LastModified']
+    return s3.get_object(Bucket=BUCKET, Key=P + 'bytes', IfUnmodifiedSince=modified - datetime.timedelta(days=1))
+
+
+@case
+def get_if_unmodified_since_naive_future(s3):
+    return s3.get_object(Bucket=BUCKET, Key=P + 'bytes', IfUnmodifiedSince=datetime.datetime(2100, 1, 1))
+
+
+@case
+def head_if_modified_since(s3):
+    modified = s3.head_object(Bucket=BUCKET, Key=P + 'bytes')['LastModified']
+    return s3.head_object(Bucket=BUCKET, Key=P + 'bytes', IfModifiedSince=modified)
+
+
+@case
+def get_response_overrides(s3):
+    return s3.get_object(Bucket=BUCKET, Key=P + 'text.txt', ResponseContentType='application/json',
+                         ResponseCacheControl='no-cache', ResponseContentDisposition='inline',
+                         ResponseContentLanguage='de', ResponseContentEncoding='identity')
+
+
+# ---- buckets ----
+
+@case
+def head_bucket_ok(s3):
+    return s3.head_bucket(Bucket=BUCKET, ExpectedBucketOwner='123456789012')
+
+
+@case
+def head_bucket_missing(s3):
+    return s3.head_bucket(Bucket=MISSING)
+
+
+@case
+def head_bucket_denied(s3):
+    return s3.head_bucket(Bucket=DENIED)
+
+
+@case
+def head_bucket_invalid_name(s3):
+    return s3.head_bucket(Bucket='bad/name')
+
+
+@case
+def create_bucket_denied(s3):
+    # Buckets belong to the node: a function may never create one, in either mode.
+    return s3.create_bucket(Bucket=BUCKET + '-new', CreateBucketConfiguration={'LocationConstraint': 'eu-west-1'})
+
+
+@case
+def validation_create_bucket_configuration(s3):
+    return s3.create_bucket(Bucket=BUCKET + '-new', CreateBucketConfiguration={'Location': 'x'})
+
+
+@case
+def list_buckets_shows_granted(s3):
+    return s3.list_buckets()
+
+
+@case
+def bucket_exists_pattern(s3):
+    # The common "does the bucket exist" idiom: head_bucket and the error's status code.
+    out = {}
+    for name in (BUCKET, MISSING, DENIED):
+        try:
+            s3.head_bucket(Bucket=name)
+            out[name] = 'exists'
+        except botocore.exceptions.ClientError as e:
+            out[name] = int(e.response['Error']['Code'])
+    return out
+
+
+# ---- object tagging ----
+
+@case
+def tagging_on_put(s3):
+    s3.put_object(Bucket=BUCKET, Key=P + 'tagged', Body=b't', Tagging='team=data&stage=raw%20in&empty=')
+    return {'tags': s3.get_object_tagging(Bucket=BUCKET, Key=P + 'tagged'),
+            'get': s3.get_object(Bucket=BUCKET, Key=P + 'tagged'),
+            'head': s3.head_object(Bucket=BUCKET, Key=P + 'tagged')}
+
+
+@case
+def tagging_put_get_delete(s3):
+    s3.put_object(Bucket=BUCKET, Key=P + 'tagged2', Body=b't')
+    before = s3.get_object_tagging(Bucket=BUCKET, Key=P + 'tagged2')
+    put = s3.put_object_tagging(Bucket=BUCKET, Key=P + 'tagged2', Tagging={'TagSet': [
+        {'Key': 'k' * 128, 'Value': 'v' * 256}, {'Key': 'ünï cødé', 'Value': 'a+b-c=d._:/@'}]})
+    after = s3.get_object_tagging(Bucket=BUCKET, Key=P + 'tagged2')
+    count = s3.get_object(Bucket=BUCKET, Key=P + 'tagged2')['TagCount']
+    deleted = s3.delete_object_tagging(Bucket=BUCKET, Key=P + 'tagged2')
+    return {'before': before, 'put': put, 'after': after, 'count': count, 'deleted': deleted,
+            'final': s3.get_object_tagging(Bucket=BUCKET, Key=P + 'tagged2')}
+
+
+@case
+def tagging_too_many(s3):
+    return s3.put_object_tagging(Bucket=BUCKET, Key=P + 'tagged', Tagging={'TagSet': [
+        {'Key': f'k{i}', 'Value': 'v'} for i in range(11)]})
+
+
+@case
+def tagging_too_many_on_put(s3):
+    return s3.put_object(Bucket=BUCKET, Key=P + 'tagged3', Body=b'x', Tagging='&'.join(f'k{i}=v' for i in range(11)))
+
+
+@case
+def tagging_key_too_long(s3):
+    return s3.put_object_tagging(Bucket=BUCKET, Key=P + 'tagged', Tagging={'TagSet': [{'Key': 'k' * 129, 'Value': ''}]})
+
+
+@case
+def tagging_value_too_long(s3):
+    return s3.put_object(Bucket=BUCKET, Key=P + 'tagged3', Body=b'x', Tagging='k=' + 'v' * 257)
+
+
+@case
+def tagging_duplicate_key(s3):
+    return s3.put_object(Bucket=BUCKET, Key=P + 'tagged3', Body=b'x', Tagging='a=1&a=2')
+
+
+@case
+def tagging_bad_character(s3):
+    return s3.put_object_tagging(Bucket=BUCKET, Key=P + 'tagged', Tagging={'TagSet': [{'Key': 'semi;colon', 'Value': '1'}]})
+
+
+@case
+def tagging_aws_prefix(s3):
+    return s3.put_object_tagging(Bucket=BUCKET, Key=P + 'tagged', Tagging={'TagSet': [{'Key': 'aws:owner', 'Value': '1'}]})
+
+
+@case
+def tagging_missing_key(s3):
+    return s3.get_object_tagging(Bucket=BUCKET, Key=P + 'no-such-tagged')
+
+
+@case
+def tagging_missing_key_put(s3):
+    return s3.put_object_tagging(Bucket=BUCKET, Key=P + 'no-such-tagged', Tagging={'TagSet': []})
+
+
+@case
+def tagging_denied(s3):
+    return s3.get_object_tagging(Bucket=DENIED, Key='secret')
+
+
+@case
+def tagging_denied_put(s3):
+    return s3.put_object_tagging(Bucket=DENIED, Key='secret', Tagging={'TagSet': [{'Key': 'a', 'Value': 'b'}]})
+
+
+@case
+def validation_tagging_shape(s3):
+    return s3.put_object_tagging(Bucket=BUCKET, Key=P + 'tagged', Tagging={'TagSet': [{'Key': 'a'}], 'Extra': 1})
+
+
+# ---- imports handler code makes at module level ----
+
+@case
+def common_imports(s3):
+    from botocore.client import Config as ClientConfig
+    from boto3.dynamodb.conditions import Attr, Key
+    condition = Key('pk').eq('a') & Attr('n').gt(1)
+    return {'config_is_botocore_config': ClientConfig is Config,
+            'condition': type(condition).__name__,
+            'operands': [type(v).__name__ for v in condition.get_expression()['values']],
+            'retries': ClientConfig(retries={'max_attempts': 3}).retries}
+
+
 # ---- StreamingBody ----
 
 @case
@@ -599,6 +833,15 @@ def upload_file_small(s3):
                             Callback=seen.append)
     return {'result': result, 'callback_total': sum(seen), 'head': norm(s3.head_object(Bucket=BUCKET,
                                                                                         Key=P + 'up-small'))}
+
+
+@case
+def upload_file_extra_args_tags_and_headers(s3):
+    s3.upload_file(_workfile('up-extra', body(3000, 9)), BUCKET, P + 'up-extra',
+                   ExtraArgs={'Tagging': 'source=upload_file', 'CacheControl': 'max-age=1',
+                              'StorageClass': 'INTELLIGENT_TIERING', 'ServerSideEncryption': 'AES256'})
+    return {'head': s3.head_object(Bucket=BUCKET, Key=P + 'up-extra'),
+            'tags': s3.get_object_tagging(Bucket=BUCKET, Key=P + 'up-extra')}
 
 
 @case

@@ -21,7 +21,7 @@ internal static class ObjectReads
 
     /// <summary>The boto3-shaped response header of a GetObject.</summary>
     internal static byte[] ObjectMetaJson(GetObjectResponse response) =>
-        ChannelJson.Write(w => WriteObjectMeta(w, response.Headers, response.Metadata, response.ETag, response.LastModified, response.ContentRange, response.AcceptRanges, response.VersionId));
+        ChannelJson.Write(w => WriteObjectMeta(w, response.Headers, response.Metadata, response.ETag, response.LastModified, response.ContentRange, response.AcceptRanges, response.VersionId, w => ObjectOptions.WriteObjectExtras(w, response.Headers, response.StorageClass, response.ServerSideEncryptionMethod, response.TagCount, response)));
 
     private static async Task GetObjectAsync(StorageCall call, CancellationToken ct)
     {
@@ -32,7 +32,7 @@ internal static class ObjectReads
         var key = ChannelJson.RequiredString(p, "Key");
         StorageAuthorization.Authorize(call.Manifest, bucket, key, StorageAccess.Read);
         var range = ChannelJson.OptionalString(p, "Range");
-        var conditional = ChannelJson.OptionalString(p, "IfMatch") is not null || ChannelJson.OptionalString(p, "IfNoneMatch") is not null;
+        var conditional = ObjectOptions.IsConditionalRead(p);
         if (await ServeFromSpoolAsync(call, bucket, key, withBody: true, plain: range is null && !conditional, ct).ConfigureAwait(false))
         {
             return;
@@ -55,6 +55,8 @@ internal static class ObjectReads
             get.ByteRange = new ByteRange(range);
         }
 
+        ObjectOptions.ApplyGet(get, p);
+
         using var response = await s3.GetObjectAsync(get, ct).ConfigureAwait(false);
         var meta = ObjectMetaJson(response);
         await using var body = VerifiedBody.Of(response, ranged: range is not null, backend.Options.VerifyBodies);
@@ -68,7 +70,7 @@ internal static class ObjectReads
         var bucket = ChannelJson.RequiredString(p, "Bucket");
         var key = ChannelJson.RequiredString(p, "Key");
         StorageAuthorization.Authorize(call.Manifest, bucket, key, StorageAccess.Read);
-        var conditional = ChannelJson.OptionalString(p, "IfMatch") is not null || ChannelJson.OptionalString(p, "IfNoneMatch") is not null;
+        var conditional = ObjectOptions.IsConditionalRead(p);
         if (await ServeFromSpoolAsync(call, bucket, key, withBody: false, plain: !conditional, ct).ConfigureAwait(false))
         {
             return;
@@ -81,8 +83,9 @@ internal static class ObjectReads
             EtagToMatch = ChannelJson.OptionalString(p, "IfMatch"),
             EtagToNotMatch = ChannelJson.OptionalString(p, "IfNoneMatch"),
         };
+        ObjectOptions.ApplyHead(head, p);
         var response = await s3.GetObjectMetadataAsync(head, ct).ConfigureAwait(false);
-        var meta = ChannelJson.Write(w => WriteObjectMeta(w, response.Headers, response.Metadata, response.ETag, response.LastModified, null, response.AcceptRanges, response.VersionId));
+        var meta = ChannelJson.Write(w => WriteObjectMeta(w, response.Headers, response.Metadata, response.ETag, response.LastModified, null, response.AcceptRanges, response.VersionId, w => ObjectOptions.WriteObjectExtras(w, response.Headers, response.StorageClass, response.ServerSideEncryptionMethod, null, response)));
         await call.ReplyAsync((int)response.HttpStatusCode, meta, null, 0, ct).ConfigureAwait(false);
     }
 
@@ -151,7 +154,7 @@ internal static class ObjectReads
         return true;
     }
 
-    private static void WriteObjectMeta(Utf8JsonWriter w, HeadersCollection headers, MetadataCollection metadata, string? etag, DateTime? lastModified, string? contentRange, string? acceptRanges, string? versionId)
+    private static void WriteObjectMeta(Utf8JsonWriter w, HeadersCollection headers, MetadataCollection metadata, string? etag, DateTime? lastModified, string? contentRange, string? acceptRanges, string? versionId, Action<Utf8JsonWriter> extras)
     {
         w.WriteStartObject();
         w.WriteNumber("ContentLength", headers.ContentLength);
@@ -164,6 +167,7 @@ internal static class ObjectReads
         ChannelJson.WriteIfPresent(w, "ContentEncoding", headers.ContentEncoding);
         ChannelJson.WriteIfPresent(w, "CacheControl", headers.CacheControl);
         ChannelJson.WriteIfPresent(w, "ContentDisposition", headers.ContentDisposition);
+        extras(w);
         w.WriteStartObject("Metadata");
         foreach (var name in metadata.Keys)
         {

@@ -73,7 +73,7 @@ public sealed class StorageService : IChannelService
                 {
                     var status = (int)e.StatusCode;
                     var code = string.IsNullOrEmpty(e.ErrorCode) ? StatusCodeName(e.StatusCode) : e.ErrorCode;
-                    await Session.SendErrorAsync(request, status, code, e.Message, cancellationToken).ConfigureAwait(false);
+                    await Session.SendAsync(request, status, ObjectOptions.ErrorJson(code, e.Message, e.RequestId), default, cancellationToken).ConfigureAwait(false);
                 }
             }
             finally
@@ -96,7 +96,7 @@ public sealed class StorageService : IChannelService
             call.Request,
             bucket,
             key,
-            ChannelJson.OptionalString(call.Parameters, "IfMatch") is not null || ChannelJson.OptionalString(call.Parameters, "IfNoneMatch") is not null,
+            ObjectOptions.IsConditionalRead(call.Parameters),
             cancellationToken);
 
     internal void MarkPrefetchStale(string bucket, string key) => _prefetches.MarkStale(bucket, key);
