@@ -26,6 +26,12 @@ public enum ChannelOp : ushort
     InvocationResponse = 17,
     InvocationError = 18,
     InitError = 19,
+    CreateMultipartUpload = 20,
+    UploadPart = 21,
+    CompleteMultipartUpload = 22,
+    AbortMultipartUpload = 23,
+    ListParts = 24,
+    GeneratePresignedUrl = 25,
 
     /// <summary>A continuation chunk of a message (either direction).</summary>
     Data = 32,

@@ -40,9 +40,6 @@ public sealed class DifferentialTests(ITestOutputHelper output)
         new("odd_keys_round_trip", "$.result",
             "backend: refuses keys with '.' or '..' path segments (AccessDenied) because its SDK's URI handling would "
             + "normalise them; the store keeps such keys literally (fix: send them escaped, or keep the refusal by design)"),
-        new("large_object_transfer", "$.result.etag",
-            "contract: s3transfer uploads >= 8 MiB as multipart (ETag md5-of-parts \"-N\"); the channel has one "
-            + "streamed PutObject, so the backend stores a single-part ETag (fix: a part-size hint on PutObject)"),
     ];
 
     [RealClientsFact]

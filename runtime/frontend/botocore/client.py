@@ -45,6 +45,9 @@ _TYPE_NAMES = {
 # S3 operations botocore can paginate that are not offloaded.
 _PAGEABLE = frozenset(('list_object_versions', 'list_multipart_uploads', 'list_parts'))
 
+# The HTTP method of each presignable operation (a presigned URL is for exactly that request).
+_PRESIGN_VERBS = {'GetObject': 'GET', 'HeadObject': 'HEAD', 'PutObject': 'PUT', 'UploadPart': 'PUT', 'DeleteObject': 'DELETE'}
+
 _transport = None
 _transport_lock = _thread.allocate_lock()
 
@@ -129,6 +132,8 @@ def _check(value, code, name, errors, min_one=False):
         _check_structure(value, name, ('TagSet',), {'TagSet': 'G'}, errors)
     elif code == 'C':
         _check_structure(value, name, (), {'LocationConstraint': 's'}, errors)
+    elif code == 'U':
+        _check_structure(value, name, (), {'Parts': 'P'}, errors)
 
 
 def _check_structure(value, name, required, members, errors):
@@ -147,12 +152,17 @@ def _check_structure(value, name, required, members, errors):
     for member in known:
         code = members[member]
         item = value[member]
-        if code in ('O', 'G'):
+        if code in ('O', 'G', 'P'):
             if not isinstance(item, (list, tuple)):
                 errors.append(_type_error(f'{name}.{member}', item, 'L'))
                 continue
-            required, entry_members = (('Key',), {'Key': 's', 'VersionId': 's'}) if code == 'O' else \
-                (('Key', 'Value'), {'Key': 's', 'Value': 's'})
+            if code == 'P':
+                from botocore._nexus_model import COMPLETED_PART
+                required, entry_members = (), COMPLETED_PART
+            elif code == 'O':
+                required, entry_members = ('Key',), {'Key': 's', 'VersionId': 's'}
+            else:
+                required, entry_members = ('Key', 'Value'), {'Key': 's', 'Value': 's'}
             for i, entry in enumerate(item):
                 _check_structure(entry, f'{name}.{member}[{i}]', required, entry_members, errors)
         else:
@@ -282,7 +292,7 @@ def _response_metadata(status, wire_meta, fields):
 
 
 # Lists botocore parses from repeated XML elements: absent, never empty, when S3 sends none.
-_FLAT_LISTS = ('Contents', 'CommonPrefixes', 'Deleted', 'Errors')
+_FLAT_LISTS = ('Contents', 'CommonPrefixes', 'Deleted', 'Errors', 'Parts')
 
 
 def _convert(operation, meta):
@@ -297,7 +307,7 @@ def _convert(operation, meta):
     if 'LastModified' in meta:
         meta['LastModified'] = parse_timestamp(
             meta['LastModified'], whole_seconds=operation in ('GetObject', 'HeadObject'))
-    for entry in meta.get('Contents') or ():
+    for entry in (meta.get('Contents') or []) + (meta.get('Parts') or []):
         if 'LastModified' in entry:
             entry['LastModified'] = parse_timestamp(entry['LastModified'])
     result = meta.get('CopyObjectResult')
@@ -357,7 +367,10 @@ class ClientMeta:
             'list_objects_v2': 'ListObjectsV2', 'list_objects': 'ListObjects', 'copy_object': 'CopyObject',
             'head_bucket': 'HeadBucket', 'list_buckets': 'ListBuckets', 'create_bucket': 'CreateBucket',
             'get_object_tagging': 'GetObjectTagging',
-            'put_object_tagging': 'PutObjectTagging', 'delete_object_tagging': 'DeleteObjectTagging'}
+            'put_object_tagging': 'PutObjectTagging', 'delete_object_tagging': 'DeleteObjectTagging',
+            'create_multipart_upload': 'CreateMultipartUpload', 'upload_part': 'UploadPart',
+            'complete_multipart_upload': 'CompleteMultipartUpload', 'abort_multipart_upload': 'AbortMultipartUpload',
+            'list_parts': 'ListParts'}
 
 
 class _ServiceModel:
@@ -392,13 +405,14 @@ class S3(BaseClient):
         raise AttributeError(f"'S3' object has no attribute '{name}'")
 
     def _call(self, operation, method, params):
-        """One channel request. Returns (status, meta, raw body) or raises the botocore exception."""
+        """One boto3 call as one channel request. Returns (status, meta, raw body) or raises the botocore exception."""
         body = None
         wire = _prepare(operation, method, params)
-        if operation == 'PutObject':
+        if operation in ('PutObject', 'CreateMultipartUpload'):
             # S3 stores an object sent without Content-Type as binary/octet-stream; say so explicitly,
             # because the backend's SDK would otherwise pick its own default.
             wire.setdefault('ContentType', 'binary/octet-stream')
+        if operation in ('PutObject', 'UploadPart'):
             body = params.get('Body', b'')
             if isinstance(body, str):
                 body = body.encode('utf-8')
@@ -407,6 +421,10 @@ class S3(BaseClient):
             wire_operation = 'ListObjectsV2'
             if 'Marker' in wire:
                 wire['StartAfter'] = wire.pop('Marker')
+        return self._call_wire(wire_operation, operation, wire, body)
+
+    def _call_wire(self, wire_operation, operation, wire, body):
+        """Send one prepared request; errors become the botocore exception of ``operation``."""
         try:
             response = _get_transport().call(wire_operation, wire, body)
         except channel_errors() as e:
@@ -487,6 +505,44 @@ class S3(BaseClient):
     def delete_object_tagging(self, **kwargs):
         return self._finish('DeleteObjectTagging', *self._call('DeleteObjectTagging', 'delete_object_tagging', kwargs))
 
+    def create_multipart_upload(self, **kwargs):
+        return self._finish('CreateMultipartUpload', *self._call('CreateMultipartUpload', 'create_multipart_upload', kwargs))
+
+    def upload_part(self, **kwargs):
+        return self._finish('UploadPart', *self._call('UploadPart', 'upload_part', kwargs))
+
+    def complete_multipart_upload(self, **kwargs):
+        return self._finish('CompleteMultipartUpload',
+                            *self._call('CompleteMultipartUpload', 'complete_multipart_upload', kwargs))
+
+    def abort_multipart_upload(self, **kwargs):
+        return self._finish('AbortMultipartUpload', *self._call('AbortMultipartUpload', 'abort_multipart_upload', kwargs))
+
+    def list_parts(self, **kwargs):
+        return self._finish('ListParts', *self._call('ListParts', 'list_parts', kwargs))
+
+    def generate_presigned_url(self, ClientMethod, Params=None, ExpiresIn=3600, HttpMethod=None):
+        """Signed by the backend (the sandbox holds no credentials) for the node's storage endpoint, within the grants."""
+        from botocore import _nexus_model as _model
+        if ClientMethod not in _model.PRESIGNABLE:
+            if ClientMethod in _model.ALL_METHODS:
+                raise NexusUnsupportedError(what=f'a presigned URL for {ClientMethod}')
+            from botocore.exceptions import UnknownClientMethodError
+            raise UnknownClientMethodError(method_name=ClientMethod)
+        operation, signable = _model.PRESIGNABLE[ClientMethod]
+        wire = _prepare(operation, ClientMethod, dict(Params or {}))
+        for name in wire:
+            if name not in signable:
+                raise NexusUnsupportedError(what=f'the {name} parameter of a presigned {ClientMethod}')
+        if HttpMethod is not None and HttpMethod != _PRESIGN_VERBS[operation]:
+            raise NexusUnsupportedError(what=f'HttpMethod={HttpMethod!r} for a presigned {ClientMethod}')
+        wire['Operation'] = operation
+        wire['ExpiresIn'] = ExpiresIn
+        status, meta, body = self._call_wire('GeneratePresignedUrl', 'GeneratePresignedUrl', wire, None)
+        if body is not None:
+            body.close()
+        return meta['Url']
+
     def list_objects(self, **kwargs):
         """ListObjects (v1), carried as ListObjectsV2 (Marker -> StartAfter) and answered in v1's shape."""
         status, meta, body = self._call('ListObjects', 'list_objects', kwargs)
@@ -528,7 +584,7 @@ class S3(BaseClient):
 
     def upload_file(self, Filename, Bucket, Key, ExtraArgs=None, Callback=None, Config=None):
         from boto3.s3 import transfer
-        return transfer.upload_file(self, Filename, Bucket, Key, ExtraArgs, Callback)
+        return transfer.upload_file(self, Filename, Bucket, Key, ExtraArgs, Callback, Config)
 
     def download_file(self, Bucket, Key, Filename, ExtraArgs=None, Callback=None, Config=None):
         from boto3.s3 import transfer
@@ -538,7 +594,7 @@ class S3(BaseClient):
         if not hasattr(Fileobj, 'read'):
             raise ValueError('Fileobj must implement read')
         from boto3.s3 import transfer
-        return transfer.upload_fileobj(self, Fileobj, Bucket, Key, ExtraArgs, Callback)
+        return transfer.upload_fileobj(self, Fileobj, Bucket, Key, ExtraArgs, Callback, Config)
 
     def download_fileobj(self, Bucket, Key, Fileobj, ExtraArgs=None, Callback=None, Config=None):
         if not hasattr(Fileobj, 'write'):

@@ -53,34 +53,43 @@ internal static class ObjectOptions
 
     public static void ApplyPut(PutObjectRequest put, JsonElement p)
     {
-        foreach (var (name, set) in s_putHeaders)
-        {
-            if (HeaderValue(p, name) is { } value)
-            {
-                set(put.Headers, value);
-            }
-        }
-
-        if (Token(p, "StorageClass") is { } storageClass)
-        {
-            put.StorageClass = new S3StorageClass(storageClass);
-        }
-
-        if (Token(p, "ServerSideEncryption") is { } encryption)
-        {
-            put.ServerSideEncryptionMethod = new ServerSideEncryptionMethod(encryption);
-        }
-
+        var (storageClass, encryption, tags) = ApplyNewObject(put.Headers, p);
+        put.StorageClass = storageClass ?? put.StorageClass;
+        put.ServerSideEncryptionMethod = encryption ?? put.ServerSideEncryptionMethod;
+        put.TagSet = tags ?? put.TagSet;
         if (HeaderValue(p, "ContentMD5") is { } md5)
         {
             // The store checks it against the body it receives: BadDigest, as S3 answers.
             put.MD5Digest = md5;
         }
+    }
 
-        if (ChannelJson.OptionalString(p, "Tagging") is { } tagging)
+    /// <summary>CreateMultipartUpload: the new object's stored headers, storage class, encryption and tags, as PutObject's.</summary>
+    public static void ApplyInitiate(InitiateMultipartUploadRequest initiate, JsonElement p)
+    {
+        var (storageClass, encryption, tags) = ApplyNewObject(initiate.Headers, p);
+        initiate.StorageClass = storageClass ?? initiate.StorageClass;
+        initiate.ServerSideEncryptionMethod = encryption ?? initiate.ServerSideEncryptionMethod;
+        initiate.TagSet = tags ?? initiate.TagSet;
+    }
+
+    /// <summary>
+    /// A value that becomes an HTTP header of a storage request (Content-MD5, an upload id): visible ASCII, bounded.
+    /// </summary>
+    public static string? HeaderValue(JsonElement p, string name)
+    {
+        var value = ChannelJson.OptionalString(p, name);
+        if (value is null)
         {
-            put.TagSet = ParseTags(tagging);
+            return null;
         }
+
+        if (value.Length > MaxHeaderValue || value.Any(c => c is not ((>= ' ' and <= '~') or '\t')))
+        {
+            throw ChannelRequestException.Invalid($"parameter {name} must be at most {MaxHeaderValue} characters of printable ASCII (it becomes an HTTP header)");
+        }
+
+        return value;
     }
 
     /// <summary>Date conditions and response overrides of a GetObject (the ETag conditions are set by the caller).</summary>
@@ -88,11 +97,17 @@ internal static class ObjectOptions
     {
         get.ModifiedSinceDate = Date(p, "IfModifiedSince");
         get.UnmodifiedSinceDate = Date(p, "IfUnmodifiedSince");
+        ApplyOverrides(get.ResponseHeaderOverrides, p);
+    }
+
+    /// <summary>The Response* overrides of a GetObject (also of a presigned GET).</summary>
+    public static void ApplyOverrides(ResponseHeaderOverrides overrides, JsonElement p)
+    {
         foreach (var (name, set) in s_overrides)
         {
             if (HeaderValue(p, name) is { } value)
             {
-                set(get.ResponseHeaderOverrides, value);
+                set(overrides, value);
             }
         }
     }
@@ -101,6 +116,22 @@ internal static class ObjectOptions
     {
         head.ModifiedSinceDate = Date(p, "IfModifiedSince");
         head.UnmodifiedSinceDate = Date(p, "IfUnmodifiedSince");
+    }
+
+    private static (S3StorageClass? StorageClass, ServerSideEncryptionMethod? Encryption, List<Tag>? Tags) ApplyNewObject(HeadersCollection headers, JsonElement p)
+    {
+        foreach (var (name, set) in s_putHeaders)
+        {
+            if (HeaderValue(p, name) is { } value)
+            {
+                set(headers, value);
+            }
+        }
+
+        return (
+            Token(p, "StorageClass") is { } storageClass ? new S3StorageClass(storageClass) : null,
+            Token(p, "ServerSideEncryption") is { } encryption ? new ServerSideEncryptionMethod(encryption) : null,
+            ChannelJson.OptionalString(p, "Tagging") is { } tagging ? ParseTags(tagging) : null);
     }
 
     /// <summary>Parses and validates a boto3 Tagging string ("k=v&amp;k2=v2") with S3's rules and S3's errors.</summary>
@@ -138,10 +169,10 @@ internal static class ObjectOptions
         WriteRequestId(w, response);
     }
 
-    /// <summary>PutObject's echo of the encryption the store applied.</summary>
-    public static void WritePutExtras(Utf8JsonWriter w, PutObjectResponse response)
+    /// <summary>A write's echo of the encryption the store applied, and the request id.</summary>
+    public static void WriteEncryptionAndRequestId(Utf8JsonWriter w, ServerSideEncryptionMethod? encryption, AmazonWebServiceResponse response)
     {
-        if (response.ServerSideEncryptionMethod?.Value is { Length: > 0 } sse && sse != "None")
+        if (encryption?.Value is { Length: > 0 } sse && sse != "None")
         {
             w.WriteString("ServerSideEncryption", sse);
         }
@@ -174,23 +205,6 @@ internal static class ObjectOptions
         WriteRequestId(w, requestId);
         w.WriteEndObject();
     });
-
-    /// <summary>A string parameter that will become an HTTP header value: visible ASCII, spaces and tabs, bounded.</summary>
-    private static string? HeaderValue(JsonElement p, string name)
-    {
-        var value = ChannelJson.OptionalString(p, name);
-        if (value is null)
-        {
-            return null;
-        }
-
-        if (value.Length > MaxHeaderValue || value.Any(c => c is not ((>= ' ' and <= '~') or '\t')))
-        {
-            throw ChannelRequestException.Invalid($"parameter {name} must be at most {MaxHeaderValue} characters of printable ASCII (it becomes an HTTP header)");
-        }
-
-        return value;
-    }
 
     /// <summary>An enumeration value (storage class, encryption): S3 names are letters, digits, '_' and ':'; storage judges the name.</summary>
     private static string? Token(JsonElement p, string name)

@@ -83,7 +83,7 @@ internal static class ObjectWrites
                 w.WriteStartObject();
                 ChannelJson.WriteIfPresent(w, "ETag", response.ETag);
                 ChannelJson.WriteIfPresent(w, "VersionId", response.VersionId);
-                ObjectOptions.WritePutExtras(w, response);
+                ObjectOptions.WriteEncryptionAndRequestId(w, response.ServerSideEncryptionMethod, response);
                 w.WriteEndObject();
             },
             ct).ConfigureAwait(false);

@@ -17,7 +17,9 @@ internal static class StorageOperations
         ObjectWrites.Register,
         Listing.Register,
         Buckets.Register,
-        Tagging.Register);
+        Tagging.Register,
+        Multipart.Register,
+        Presigning.Register);
 
     private static FrozenDictionary<ChannelOp, StorageHandler> Build(params Action<IDictionary<ChannelOp, StorageHandler>>[] families)
     {
