@@ -194,13 +194,14 @@ internal static class ObjectOptions
         }
     }
 
-    /// <summary>An error from storage, with storage's request id.</summary>
-    public static byte[] ErrorJson(string code, string message, string? requestId) => ChannelJson.Write(w =>
+    /// <summary>An error from storage, with the resource its error document names and storage's request id.</summary>
+    public static byte[] ErrorJson(string code, string message, string? requestId, string resource) => ChannelJson.Write(w =>
     {
         w.WriteStartObject();
         w.WriteStartObject("Error");
         w.WriteString("Code", code);
         w.WriteString("Message", message);
+        w.WriteString("Resource", resource);
         w.WriteEndObject();
         WriteRequestId(w, requestId);
         w.WriteEndObject();

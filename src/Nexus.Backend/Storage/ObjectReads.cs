@@ -70,7 +70,8 @@ internal static class ObjectReads
         var bucket = ChannelJson.RequiredString(p, "Bucket");
         var key = ChannelJson.RequiredString(p, "Key");
         StorageAuthorization.Authorize(call.Manifest, bucket, key, StorageAccess.Read);
-        var conditional = ObjectOptions.IsConditionalRead(p);
+        var range = ObjectOptions.HeaderValue(p, "Range");
+        var conditional = ObjectOptions.IsConditionalRead(p) || range is not null;
         if (await ServeFromSpoolAsync(call, bucket, key, withBody: false, plain: !conditional, ct).ConfigureAwait(false))
         {
             return;
@@ -82,6 +83,9 @@ internal static class ObjectReads
             Key = key,
             EtagToMatch = ChannelJson.OptionalString(p, "IfMatch"),
             EtagToNotMatch = ChannelJson.OptionalString(p, "IfNoneMatch"),
+
+            // As S3: a HEAD with Range answers 206 with the range's length (boto3 reports no ContentRange for it).
+            Range = range,
         };
         ObjectOptions.ApplyHead(head, p);
         var response = await s3.GetObjectMetadataAsync(head, ct).ConfigureAwait(false);

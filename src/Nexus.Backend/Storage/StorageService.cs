@@ -73,7 +73,7 @@ public sealed class StorageService : IChannelService
                 {
                     var status = (int)e.StatusCode;
                     var code = string.IsNullOrEmpty(e.ErrorCode) ? StatusCodeName(e.StatusCode) : e.ErrorCode;
-                    await Session.SendAsync(request, status, ObjectOptions.ErrorJson(code, e.Message, e.RequestId), default, cancellationToken).ConfigureAwait(false);
+                    await Session.SendAsync(request, status, ObjectOptions.ErrorJson(code, e.Message, e.RequestId, Resource(call.Parameters)), default, cancellationToken).ConfigureAwait(false);
                 }
             }
             finally
@@ -106,6 +106,14 @@ public sealed class StorageService : IChannelService
     {
         _prefetches.DropAll();
         Backend.Forget(this);
+    }
+
+    /// <summary>The path storage names in its error documents: "/bucket/key", "/bucket" or "/".</summary>
+    private static string Resource(System.Text.Json.JsonElement parameters)
+    {
+        var bucket = ChannelJson.OptionalString(parameters, "Bucket");
+        var key = ChannelJson.OptionalString(parameters, "Key");
+        return bucket is null ? "/" : key is null ? "/" + bucket : "/" + bucket + "/" + key;
     }
 
     private static string StatusCodeName(HttpStatusCode status) => status switch
