@@ -74,6 +74,9 @@ public sealed record FunctionManifest
     /// <summary>Environment variables the function's code sees (never credentials: those are the node's business).</summary>
     public IReadOnlyDictionary<string, string> Environment { get; init; } = new Dictionary<string, string>();
 
+    /// <summary>Bucket-level reads (HeadBucket, and which buckets ListBuckets shows): allowed when some grant names the bucket.</summary>
+    public bool AllowsBucket(string bucket) => Storage.Any(g => string.Equals(g.Bucket, bucket, StringComparison.Ordinal));
+
     /// <summary>True when some grant allows <paramref name="access"/> on the object.</summary>
     public bool Allows(string bucket, string key, StorageAccess access) =>
         Storage.Any(g => g.Allows(bucket, key, access));

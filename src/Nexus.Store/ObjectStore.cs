@@ -581,8 +581,10 @@ internal sealed class ObjectStore
         }
     }
 
-    public void AbortUpload(Bucket bucket, string uploadId)
+    /// <summary>Aborts the upload of <paramref name="key"/>: an upload id of another key is NoSuchUpload, as in S3.</summary>
+    public void AbortUpload(Bucket bucket, string uploadId, string key)
     {
+        GetUpload(bucket, uploadId, key);
         if (!RemoveUpload(bucket, uploadId))
         {
             throw S3Errors.NoSuchUpload(uploadId);

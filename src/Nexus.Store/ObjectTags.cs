@@ -1,43 +1,25 @@
 // Copyright (c) Nexus contributors.
 // Licensed under the MIT license.
 
-using System.Text;
 using System.Xml.Linq;
+using Nexus.Functions;
 
 namespace Nexus.Store;
 
-/// <summary>
-/// An object's tag set as S3 limits it: at most 10 tags, keys of 1..128 and values of 0..256 Unicode characters
-/// drawn from letters, digits, white space and <c>+ - = . _ : / @</c>, no duplicate keys, no <c>aws:</c> prefix.
-/// Parsed from the <c>x-amz-tagging</c> header (URL query encoding) or a <c>&lt;Tagging&gt;</c> document.
-/// </summary>
+/// <summary>An object's tag set in the store's HTTP forms, under <see cref="ObjectTagRules"/> (S3's limits).</summary>
 internal static class ObjectTags
 {
-    public const int MaxTags = 10;
-    public const int MaxKeyLength = 128;
-    public const int MaxValueLength = 256;
-
-    public const string Header = "x-amz-tagging";
-
-    /// <summary>Parses <c>k1=v1&amp;k2=v2</c> (form encoding: '+' is a space, %XX escapes UTF-8).</summary>
+    /// <summary>The x-amz-tagging header of a write, validated (S3's errors when it breaks a rule).</summary>
     public static List<KeyValuePair<string, string>> ParseHeader(string header)
     {
-        var tags = new List<KeyValuePair<string, string>>();
-        foreach (var range in header.AsSpan().Split('&'))
+        try
         {
-            var part = header.AsSpan(range);
-            if (part.IsEmpty)
-            {
-                continue;
-            }
-
-            var eq = part.IndexOf('=');
-            var key = Decode(eq < 0 ? part : part[..eq]);
-            var value = eq < 0 ? string.Empty : Decode(part[(eq + 1)..]);
-            tags.Add(new(key, value));
+            return ObjectTagRules.ParseHeader(header);
         }
-
-        return Validate(tags);
+        catch (InvalidTagsException e)
+        {
+            throw new S3Exception(400, e.Code, e.Message);
+        }
     }
 
     /// <summary>Parses a PutObjectTagging body: &lt;Tagging&gt;&lt;TagSet&gt;&lt;Tag&gt;&lt;Key/&gt;&lt;Value/&gt;&lt;/Tag&gt;...</summary>
@@ -77,7 +59,14 @@ internal static class ObjectTags
             tags.Add(new(key, value));
         }
 
-        return Validate(tags);
+        try
+        {
+            return ObjectTagRules.Validate(tags);
+        }
+        catch (InvalidTagsException e)
+        {
+            throw new S3Exception(400, e.Code, e.Message);
+        }
     }
 
     public static string ToDocument(IReadOnlyList<KeyValuePair<string, string>> tags)
@@ -90,73 +79,4 @@ internal static class ObjectTags
 
         return xml.Close("TagSet").Finish("Tagging");
     }
-
-    private static List<KeyValuePair<string, string>> Validate(List<KeyValuePair<string, string>> tags)
-    {
-        if (tags.Count > MaxTags)
-        {
-            throw new S3Exception(400, "BadRequest", $"Object tags cannot be greater than {MaxTags}; got {tags.Count}.");
-        }
-
-        var seen = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var (key, value) in tags)
-        {
-            Check(key, "TagKey", 1, MaxKeyLength);
-            Check(value, "TagValue", 0, MaxValueLength);
-            if (key.StartsWith("aws:", StringComparison.OrdinalIgnoreCase))
-            {
-                throw InvalidTag($"Your TagKey cannot be prefixed with aws: ('{key}').");
-            }
-
-            if (!seen.Add(key))
-            {
-                throw InvalidTag($"Cannot provide multiple Tags with the same key: '{key}'.");
-            }
-        }
-
-        return tags;
-    }
-
-    private static void Check(string text, string what, int min, int max)
-    {
-        var length = 0;
-        foreach (var rune in text.EnumerateRunes())
-        {
-            length++;
-            if (!(Rune.IsLetterOrDigit(rune) || Rune.IsWhiteSpace(rune) || (rune.IsAscii && "+-=._:/@".Contains((char)rune.Value, StringComparison.Ordinal))))
-            {
-                throw InvalidTag($"The {what} you have provided is invalid: '{Printable(text)}' contains {Printable(rune.ToString())} (allowed: letters, digits, spaces and + - = . _ : / @).");
-            }
-        }
-
-        if (length > max)
-        {
-            throw InvalidTag($"The {what} you have provided is too long, max {max}: {length} characters.");
-        }
-
-        if (length < min)
-        {
-            throw InvalidTag($"The {what} you have provided is invalid: it is empty.");
-        }
-    }
-
-    private static string Decode(ReadOnlySpan<char> encoded)
-    {
-        try
-        {
-            return Uri.UnescapeDataString(encoded.ToString().Replace('+', ' '));
-        }
-        catch (UriFormatException)
-        {
-            throw S3Errors.InvalidArgument($"The header '{Header}' shall be encoded as UTF-8 then URLEncoded URL query parameters without tag name duplicates.");
-        }
-    }
-
-    private static string Printable(string text)
-    {
-        var shown = text.Length > 40 ? text[..40] + "…" : text;
-        return string.Concat(shown.Select(c => char.IsControl(c) ? $"\\u{(int)c:x4}" : c.ToString()));
-    }
-
-    private static S3Exception InvalidTag(string message) => new(400, "InvalidTag", message);
 }

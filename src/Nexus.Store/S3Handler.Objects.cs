@@ -81,7 +81,7 @@ internal sealed partial class S3Handler
             if (query.TryGetValue("uploadId", out var uploadId))
             {
                 Authorize(request, request.Bucket, request.Key, isWrite: true);
-                _store.AbortUpload(_store.GetBucket(request.Bucket), uploadId);
+                _store.AbortUpload(_store.GetBucket(request.Bucket), uploadId, request.Key);
                 request.Response.StatusCode = StatusCodes.Status204NoContent;
                 return;
             }

@@ -2,6 +2,7 @@
 // Licensed under the MIT license.
 
 using Microsoft.AspNetCore.Http;
+using Nexus.Functions;
 
 namespace Nexus.Store;
 
@@ -52,7 +53,7 @@ internal sealed partial class S3Handler
     /// <summary>The tag set a write asks for in x-amz-tagging (empty when the header is absent).</summary>
     private static List<KeyValuePair<string, string>> RequestedTags(HttpRequest request)
     {
-        var header = request.Headers[ObjectTags.Header].ToString();
+        var header = request.Headers[ObjectTagRules.Header].ToString();
         return header.Length == 0 ? [] : ObjectTags.ParseHeader(header);
     }
 

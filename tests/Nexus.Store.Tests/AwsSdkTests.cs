@@ -286,7 +286,7 @@ public sealed class AwsSdkTests : IClassFixture<StoreFixture>
     }
 
     [Fact]
-    public async Task SmallNonLastPartIsEntityTooSmallAndAbortRemovesUpload()
+    public async Task SmallNonLastPartIsEntityTooSmallAndAbortRemovesOnlyItsKeysUpload()
     {
         using var client = _store.Client();
         var bucket = await NewBucketAsync(client);
@@ -301,6 +301,11 @@ public sealed class AwsSdkTests : IClassFixture<StoreFixture>
             PartETags = [new PartETag(1, e1.ETag), new PartETag(2, e2.ETag)],
         }));
         Assert.Equal("EntityTooSmall", tooSmall.ErrorCode);
+
+        // An upload id is tied to its key: a key the caller may write cannot abort another key's upload with it.
+        var otherKey = await Assert.ThrowsAnyAsync<AmazonS3Exception>(() => client.AbortMultipartUploadAsync(bucket, "other", init.UploadId));
+        Assert.Equal("NoSuchUpload", otherKey.ErrorCode);
+        Assert.Equal(2, (await client.ListPartsAsync(new ListPartsRequest { BucketName = bucket, Key = "small", UploadId = init.UploadId })).Parts.Count);
         await client.AbortMultipartUploadAsync(bucket, "small", init.UploadId);
         var gone = await Assert.ThrowsAnyAsync<AmazonS3Exception>(() => client.ListPartsAsync(new ListPartsRequest { BucketName = bucket, Key = "small", UploadId = init.UploadId }));
         Assert.Equal("NoSuchUpload", gone.ErrorCode);

@@ -10,7 +10,9 @@ from botocore.exceptions import NexusUnsupportedError
 class Session:
     def __init__(self, aws_access_key_id=None, aws_secret_access_key=None, aws_session_token=None,
                  region_name=None, botocore_session=None, profile_name=None):
-        # Credentials are accepted and dropped: in nexus mode they live only in the host's backend.
+        # Credentials are accepted and not used: in nexus mode they live only in the host's backend (said once in
+        # the function's log when a client is made from them).
+        self._explicit_credentials = aws_access_key_id is not None or aws_secret_access_key is not None
         self._region_name = region_name
         self._profile_name = profile_name
 
@@ -54,7 +56,8 @@ class Session:
                aws_session_token=None, config=None):
         _require_s3(service_name, 'client')
         from botocore.client import S3
-        return S3(region_name or self._region_name, endpoint_url, config)
+        explicit = self._explicit_credentials or aws_access_key_id is not None or aws_secret_access_key is not None
+        return S3(region_name or self._region_name, endpoint_url, config, explicit_credentials=explicit)
 
     def resource(self, service_name, region_name=None, api_version=None, use_ssl=True, verify=None,
                  endpoint_url=None, aws_access_key_id=None, aws_secret_access_key=None,

@@ -12,6 +12,7 @@ import os
 import sys
 import _thread
 
+from botocore.config import Config
 from botocore.errorfactory import s3_exceptions
 from botocore.exceptions import ClientError, NexusUnsupportedError, ParamValidationError
 
@@ -44,6 +45,9 @@ _TYPE_NAMES = {
 # S3 operations botocore can paginate that are not offloaded.
 _PAGEABLE = frozenset(('list_object_versions', 'list_multipart_uploads', 'list_parts'))
 
+# The HTTP method of each presignable operation (a presigned URL is for exactly that request).
+_PRESIGN_VERBS = {'GetObject': 'GET', 'HeadObject': 'HEAD', 'PutObject': 'PUT', 'UploadPart': 'PUT', 'DeleteObject': 'DELETE'}
+
 _transport = None
 _transport_lock = _thread.allocate_lock()
 
@@ -68,6 +72,22 @@ def channel_errors():
     channel = sys.modules.get('nexus_channel')
     error = getattr(channel, 'ChannelError', None)
     return (error,) if error is not None else ()
+
+
+_routed_said = False
+
+
+def _say_routed(endpoint_url, explicit_credentials):
+    """Once per process, in the function's log: what nexus mode does with a client's endpoint and credentials."""
+    global _routed_said
+    if _routed_said:
+        return
+    _routed_said = True
+    given = ' and '.join(filter(None, (f'endpoint_url={endpoint_url!r}' if endpoint_url else '',
+                                       'explicit credentials' if explicit_credentials else '')))
+    sys.stderr.write(f'nexus: an S3 client was created with {given}; in nexus mode every S3 call goes over the '
+                     'Nexus channel to the node, which uses its own storage endpoint and credentials within this '
+                     "function's grants, so these client settings are not used (said once per process)\n")
 
 
 def _set_transport(transport):
@@ -108,6 +128,12 @@ def _check(value, code, name, errors, min_one=False):
             errors.append(_type_error(name, value, code))
     elif code == 'D':
         _check_structure(value, name, ('Objects',), {'Objects': 'O', 'Quiet': 'b'}, errors)
+    elif code == 'T':
+        _check_structure(value, name, ('TagSet',), {'TagSet': 'G'}, errors)
+    elif code == 'C':
+        _check_structure(value, name, (), {'LocationConstraint': 's'}, errors)
+    elif code == 'U':
+        _check_structure(value, name, (), {'Parts': 'P'}, errors)
 
 
 def _check_structure(value, name, required, members, errors):
@@ -126,12 +152,19 @@ def _check_structure(value, name, required, members, errors):
     for member in known:
         code = members[member]
         item = value[member]
-        if code == 'O':
+        if code in ('O', 'G', 'P'):
             if not isinstance(item, (list, tuple)):
                 errors.append(_type_error(f'{name}.{member}', item, 'L'))
                 continue
+            if code == 'P':
+                from botocore._nexus_model import COMPLETED_PART
+                required, entry_members = (), COMPLETED_PART
+            elif code == 'O':
+                required, entry_members = ('Key',), {'Key': 's', 'VersionId': 's'}
+            else:
+                required, entry_members = ('Key', 'Value'), {'Key': 's', 'Value': 's'}
             for i, entry in enumerate(item):
-                _check_structure(entry, f'{name}.{member}[{i}]', ('Key',), {'Key': 's', 'VersionId': 's'}, errors)
+                _check_structure(entry, f'{name}.{member}[{i}]', required, entry_members, errors)
         else:
             _check(item, code, f'{name}.{member}', errors, min_one=(member == 'Key'))
 
@@ -203,12 +236,24 @@ def _prepare(operation, method, params):
         if name == 'Body':
             continue  # travels as the request payload, not as a parameter
         if name in forwarded:
-            wire[name] = value
+            wire[name] = _timestamp(value) if name in _model.TIMESTAMPS else value
         elif name not in _model.IGNORED:
             raise NexusUnsupportedError(what=f'the {name} parameter of {method}')
     if copy_source is not None and isinstance(copy_source, dict):
         wire['CopySource'] = {'Bucket': copy_source['Bucket'], 'Key': copy_source['Key']}
     return wire
+
+
+def _timestamp(value):
+    """A timestamp parameter as botocore reads it (naive datetimes and numbers are UTC), sent as ISO 8601."""
+    if isinstance(value, str):
+        return value
+    import datetime
+    if isinstance(value, (int, float)):
+        return datetime.datetime.fromtimestamp(value, datetime.timezone.utc).isoformat()
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=datetime.timezone.utc)
+    return value.isoformat()
 
 
 def _headers(meta, request_id):
@@ -247,7 +292,7 @@ def _response_metadata(status, wire_meta, fields):
 
 
 # Lists botocore parses from repeated XML elements: absent, never empty, when S3 sends none.
-_FLAT_LISTS = ('Contents', 'CommonPrefixes', 'Deleted', 'Errors')
+_FLAT_LISTS = ('Contents', 'CommonPrefixes', 'Deleted', 'Errors', 'Parts')
 
 
 def _convert(operation, meta):
@@ -262,7 +307,7 @@ def _convert(operation, meta):
     if 'LastModified' in meta:
         meta['LastModified'] = parse_timestamp(
             meta['LastModified'], whole_seconds=operation in ('GetObject', 'HeadObject'))
-    for entry in meta.get('Contents') or ():
+    for entry in (meta.get('Contents') or []) + (meta.get('Parts') or []):
         if 'LastModified' in entry:
             entry['LastModified'] = parse_timestamp(entry['LastModified'])
     result = meta.get('CopyObjectResult')
@@ -270,6 +315,9 @@ def _convert(operation, meta):
         result['LastModified'] = parse_timestamp(result['LastModified'])
     if operation in ('GetObject', 'HeadObject') and 'Metadata' not in meta:
         meta['Metadata'] = {}
+    for bucket in meta.get('Buckets') or ():
+        if 'CreationDate' in bucket:
+            bucket['CreationDate'] = parse_timestamp(bucket['CreationDate'])
     return meta
 
 
@@ -281,6 +329,17 @@ _THROTTLING_CODES = frozenset((
     'SlowDown', 'PriorRequestNotComplete', 'EC2ThrottledException', 'RequestTimeout', 'RequestTimeoutException'))
 
 
+def _retry_mode(config):
+    retries = (config.retries if config is not None else None) or {}
+    return retries.get('mode') or os.environ.get('AWS_RETRY_MODE') or 'legacy'
+
+
+def _retried(config, status, code):
+    """Whether botocore would have retried this error (S3's legacy policy also retries BadDigest)."""
+    return status in _RETRYABLE_STATUS or code in _THROTTLING_CODES or \
+        (code == 'BadDigest' and _retry_mode(config) == 'legacy')
+
+
 def _retry_attempts(config):
     """The retries botocore would report: legacy mode 4, standard 2, or what Config/AWS_MAX_ATTEMPTS set."""
     retries = (config.retries if config is not None else None) or {}
@@ -290,8 +349,7 @@ def _retry_attempts(config):
         return retries['max_attempts']
     if os.environ.get('AWS_MAX_ATTEMPTS', '').isdigit():
         return int(os.environ['AWS_MAX_ATTEMPTS']) - 1
-    mode = retries.get('mode') or os.environ.get('AWS_RETRY_MODE') or 'legacy'
-    return 4 if mode == 'legacy' else 2
+    return 4 if _retry_mode(config) == 'legacy' else 2
 
 
 class ClientMeta:
@@ -306,7 +364,13 @@ class ClientMeta:
         self.method_to_api_mapping = {
             'get_object': 'GetObject', 'put_object': 'PutObject', 'head_object': 'HeadObject',
             'delete_object': 'DeleteObject', 'delete_objects': 'DeleteObjects',
-            'list_objects_v2': 'ListObjectsV2', 'list_objects': 'ListObjects', 'copy_object': 'CopyObject'}
+            'list_objects_v2': 'ListObjectsV2', 'list_objects': 'ListObjects', 'copy_object': 'CopyObject',
+            'head_bucket': 'HeadBucket', 'list_buckets': 'ListBuckets', 'create_bucket': 'CreateBucket',
+            'get_object_tagging': 'GetObjectTagging',
+            'put_object_tagging': 'PutObjectTagging', 'delete_object_tagging': 'DeleteObjectTagging',
+            'create_multipart_upload': 'CreateMultipartUpload', 'upload_part': 'UploadPart',
+            'complete_multipart_upload': 'CompleteMultipartUpload', 'abort_multipart_upload': 'AbortMultipartUpload',
+            'list_parts': 'ListParts'}
 
 
 class _ServiceModel:
@@ -323,11 +387,13 @@ class BaseClient:
 class S3(BaseClient):
     """The S3 client: the operations the Nexus channel offloads, plus boto3's injected helpers."""
 
-    def __init__(self, region_name=None, endpoint_url=None, config=None):
+    def __init__(self, region_name=None, endpoint_url=None, config=None, explicit_credentials=False):
         region = region_name or (config.region_name if config is not None else None) or \
             os.environ.get('AWS_DEFAULT_REGION') or os.environ.get('AWS_REGION') or 'us-east-1'
         self.meta = ClientMeta(region, endpoint_url or f'https://s3.{region}.amazonaws.com', config)
         self.exceptions = s3_exceptions()
+        if endpoint_url or explicit_credentials:
+            _say_routed(endpoint_url, explicit_credentials)
 
     def __getattr__(self, name):
         from botocore import _nexus_model as _model
@@ -339,13 +405,14 @@ class S3(BaseClient):
         raise AttributeError(f"'S3' object has no attribute '{name}'")
 
     def _call(self, operation, method, params):
-        """One channel request. Returns (status, meta, raw body) or raises the botocore exception."""
+        """One boto3 call as one channel request. Returns (status, meta, raw body) or raises the botocore exception."""
         body = None
         wire = _prepare(operation, method, params)
-        if operation == 'PutObject':
+        if operation in ('PutObject', 'CreateMultipartUpload'):
             # S3 stores an object sent without Content-Type as binary/octet-stream; say so explicitly,
             # because the backend's SDK would otherwise pick its own default.
             wire.setdefault('ContentType', 'binary/octet-stream')
+        if operation in ('PutObject', 'UploadPart'):
             body = params.get('Body', b'')
             if isinstance(body, str):
                 body = body.encode('utf-8')
@@ -354,6 +421,10 @@ class S3(BaseClient):
             wire_operation = 'ListObjectsV2'
             if 'Marker' in wire:
                 wire['StartAfter'] = wire.pop('Marker')
+        return self._call_wire(wire_operation, operation, wire, body)
+
+    def _call_wire(self, wire_operation, operation, wire, body):
+        """Send one prepared request; errors become the botocore exception of ``operation``."""
         try:
             response = _get_transport().call(wire_operation, wire, body)
         except channel_errors() as e:
@@ -371,12 +442,12 @@ class S3(BaseClient):
 
     def _error(self, operation, status, meta):
         error = meta.get('Error') or {}
-        if operation == 'HeadObject' or status == 304 or not error.get('Code'):
+        if operation in ('HeadObject', 'HeadBucket') or status == 304 or not error.get('Code'):
             # S3 sends no body with these, so botocore can only report the HTTP status.
             error = {'Code': str(status), 'Message': _REASONS.get(status, '')}
         response = {'Error': dict(error)}
         response['ResponseMetadata'] = _response_metadata(status, meta, {})
-        if status in _RETRYABLE_STATUS or error['Code'] in _THROTTLING_CODES:
+        if _retried(self.meta.config, status, error['Code']):
             # botocore would have retried this itself and says so; the backend's SDK did the retrying here.
             response['ResponseMetadata']['MaxAttemptsReached'] = True
             response['ResponseMetadata']['RetryAttempts'] = _retry_attempts(self.meta.config)
@@ -415,6 +486,62 @@ class S3(BaseClient):
 
     def copy_object(self, **kwargs):
         return self._finish('CopyObject', *self._call('CopyObject', 'copy_object', kwargs))
+
+    def head_bucket(self, **kwargs):
+        return self._finish('HeadBucket', *self._call('HeadBucket', 'head_bucket', kwargs))
+
+    def create_bucket(self, **kwargs):
+        return self._finish('CreateBucket', *self._call('CreateBucket', 'create_bucket', kwargs))
+
+    def list_buckets(self, **kwargs):
+        return self._finish('ListBuckets', *self._call('ListBuckets', 'list_buckets', kwargs))
+
+    def get_object_tagging(self, **kwargs):
+        return self._finish('GetObjectTagging', *self._call('GetObjectTagging', 'get_object_tagging', kwargs))
+
+    def put_object_tagging(self, **kwargs):
+        return self._finish('PutObjectTagging', *self._call('PutObjectTagging', 'put_object_tagging', kwargs))
+
+    def delete_object_tagging(self, **kwargs):
+        return self._finish('DeleteObjectTagging', *self._call('DeleteObjectTagging', 'delete_object_tagging', kwargs))
+
+    def create_multipart_upload(self, **kwargs):
+        return self._finish('CreateMultipartUpload', *self._call('CreateMultipartUpload', 'create_multipart_upload', kwargs))
+
+    def upload_part(self, **kwargs):
+        return self._finish('UploadPart', *self._call('UploadPart', 'upload_part', kwargs))
+
+    def complete_multipart_upload(self, **kwargs):
+        return self._finish('CompleteMultipartUpload',
+                            *self._call('CompleteMultipartUpload', 'complete_multipart_upload', kwargs))
+
+    def abort_multipart_upload(self, **kwargs):
+        return self._finish('AbortMultipartUpload', *self._call('AbortMultipartUpload', 'abort_multipart_upload', kwargs))
+
+    def list_parts(self, **kwargs):
+        return self._finish('ListParts', *self._call('ListParts', 'list_parts', kwargs))
+
+    def generate_presigned_url(self, ClientMethod, Params=None, ExpiresIn=3600, HttpMethod=None):
+        """Signed by the backend (the sandbox holds no credentials) for the node's storage endpoint, within the grants."""
+        from botocore import _nexus_model as _model
+        if ClientMethod not in _model.PRESIGNABLE:
+            if ClientMethod in _model.ALL_METHODS:
+                raise NexusUnsupportedError(what=f'a presigned URL for {ClientMethod}')
+            from botocore.exceptions import UnknownClientMethodError
+            raise UnknownClientMethodError(method_name=ClientMethod)
+        operation, signable = _model.PRESIGNABLE[ClientMethod]
+        wire = _prepare(operation, ClientMethod, dict(Params or {}))
+        for name in wire:
+            if name not in signable:
+                raise NexusUnsupportedError(what=f'the {name} parameter of a presigned {ClientMethod}')
+        if HttpMethod is not None and HttpMethod != _PRESIGN_VERBS[operation]:
+            raise NexusUnsupportedError(what=f'HttpMethod={HttpMethod!r} for a presigned {ClientMethod}')
+        wire['Operation'] = operation
+        wire['ExpiresIn'] = ExpiresIn
+        status, meta, body = self._call_wire('GeneratePresignedUrl', 'GeneratePresignedUrl', wire, None)
+        if body is not None:
+            body.close()
+        return meta['Url']
 
     def list_objects(self, **kwargs):
         """ListObjects (v1), carried as ListObjectsV2 (Marker -> StartAfter) and answered in v1's shape."""
@@ -457,7 +584,7 @@ class S3(BaseClient):
 
     def upload_file(self, Filename, Bucket, Key, ExtraArgs=None, Callback=None, Config=None):
         from boto3.s3 import transfer
-        return transfer.upload_file(self, Filename, Bucket, Key, ExtraArgs, Callback)
+        return transfer.upload_file(self, Filename, Bucket, Key, ExtraArgs, Callback, Config)
 
     def download_file(self, Bucket, Key, Filename, ExtraArgs=None, Callback=None, Config=None):
         from boto3.s3 import transfer
@@ -467,7 +594,7 @@ class S3(BaseClient):
         if not hasattr(Fileobj, 'read'):
             raise ValueError('Fileobj must implement read')
         from boto3.s3 import transfer
-        return transfer.upload_fileobj(self, Fileobj, Bucket, Key, ExtraArgs, Callback)
+        return transfer.upload_fileobj(self, Fileobj, Bucket, Key, ExtraArgs, Callback, Config)
 
     def download_fileobj(self, Bucket, Key, Fileobj, ExtraArgs=None, Callback=None, Config=None):
         if not hasattr(Fileobj, 'write'):
@@ -483,4 +610,4 @@ class S3(BaseClient):
         """Nothing to release per client: the channel belongs to the process."""
 
 
-__all__ = ['BaseClient', 'ClientError', 'S3']
+__all__ = ['BaseClient', 'ClientError', 'Config', 'S3']

@@ -267,6 +267,240 @@ def put_denied_bucket(s3):
     return s3.put_object(Bucket=DENIED, Key='k', Body=b'x')
 
 
+# ---- stored headers, storage class, SSE, Content-MD5, date conditions, response overrides ----
+
+def _md5_b64(data):
+    import base64
+    return base64.b64encode(hashlib.md5(data).digest()).decode()
+
+
+@case
+def put_stored_headers(s3):
+    put = s3.put_object(Bucket=BUCKET, Key=P + 'headers.html', Body=b'<p>hi</p>', ContentType='text/html',
+                        CacheControl='max-age=60', ContentDisposition='attachment; filename="a.html"',
+                        ContentEncoding='identity', ContentLanguage='en', StorageClass='STANDARD_IA',
+                        ServerSideEncryption='AES256', ContentMD5=_md5_b64(b'<p>hi</p>'),
+                        ExpectedBucketOwner='123456789012')
+    head = s3.head_object(Bucket=BUCKET, Key=P + 'headers.html')
+    got = s3.get_object(Bucket=BUCKET, Key=P + 'headers.html')
+    listed = s3.list_objects_v2(Bucket=BUCKET, Prefix=P + 'headers.html')['Contents'][0]['StorageClass']
+    return {'put': put, 'head': head, 'get': got, 'listed_class': listed}
+
+
+@case
+def put_standard_class_not_reported(s3):
+    s3.put_object(Bucket=BUCKET, Key=P + 'standard', Body=b's', StorageClass='STANDARD')
+    return s3.head_object(Bucket=BUCKET, Key=P + 'standard')
+
+
+@case
+def put_bad_digest(s3):
+    return s3.put_object(Bucket=BUCKET, Key=P + 'digest', Body=b'x', ContentMD5=_md5_b64(b'y'))
+
+
+@case
+def put_bad_digest_leaves_nothing(s3):
+    try:
+        s3.put_object(Bucket=BUCKET, Key=P + 'digest2', Body=b'x', ContentMD5=_md5_b64(b'y'))
+    except botocore.exceptions.ClientError:
+        pass
+    return s3.list_objects_v2(Bucket=BUCKET, Prefix=P + 'digest2')
+
+
+@case
+def put_invalid_storage_class(s3):
+    return s3.put_object(Bucket=BUCKET, Key=P + 'cls', Body=b'x', StorageClass='CHEAPEST')
+
+
+@case
+def put_kms_not_implemented(s3):
+    return s3.put_object(Bucket=BUCKET, Key=P + 'kms', Body=b'x', ServerSideEncryption='aws:kms')
+
+
+@case
+def get_if_modified_since(s3):
+    modified = s3.head_object(Bucket=BUCKET, Key=P + 'bytes')['LastModified']
+    return s3.get_object(Bucket=BUCKET, Key=P + 'bytes', IfModifiedSince=modified)
+
+
+@case
+def get_if_modified_since_older(s3):
+    modified = s3.head_object(Bucket=BUCKET, Key=P + 'bytes')['LastModified']
+    return s3.get_object(Bucket=BUCKET, Key=P + 'bytes', IfModifiedSince=modified - datetime.timedelta(hours=1))
+
+
+@case
+def get_if_unmodified_since_fails(s3):
+    modified = s3.head_object(Bucket=BUCKET, Key=P + 'bytes')['LastModified']
+    return s3.get_object(Bucket=BUCKET, Key=P + 'bytes', IfUnmodifiedSince=modified - datetime.timedelta(days=1))
+
+
+@case
+def get_if_unmodified_since_naive_future(s3):
+    return s3.get_object(Bucket=BUCKET, Key=P + 'bytes', IfUnmodifiedSince=datetime.datetime(2100, 1, 1))
+
+
+@case
+def head_if_modified_since(s3):
+    modified = s3.head_object(Bucket=BUCKET, Key=P + 'bytes')['LastModified']
+    return s3.head_object(Bucket=BUCKET, Key=P + 'bytes', IfModifiedSince=modified)
+
+
+@case
+def get_response_overrides(s3):
+    return s3.get_object(Bucket=BUCKET, Key=P + 'text.txt', ResponseContentType='application/json',
+                         ResponseCacheControl='no-cache', ResponseContentDisposition='inline',
+                         ResponseContentLanguage='de', ResponseContentEncoding='identity')
+
+
+# ---- buckets ----
+
+@case
+def head_bucket_ok(s3):
+    return s3.head_bucket(Bucket=BUCKET, ExpectedBucketOwner='123456789012')
+
+
+@case
+def head_bucket_missing(s3):
+    return s3.head_bucket(Bucket=MISSING)
+
+
+@case
+def head_bucket_denied(s3):
+    return s3.head_bucket(Bucket=DENIED)
+
+
+@case
+def head_bucket_invalid_name(s3):
+    return s3.head_bucket(Bucket='bad/name')
+
+
+@case
+def create_bucket_denied(s3):
+    # Buckets belong to the node: a function may never create one, in either mode.
+    return s3.create_bucket(Bucket=BUCKET + '-new', CreateBucketConfiguration={'LocationConstraint': 'eu-west-1'})
+
+
+@case
+def validation_create_bucket_configuration(s3):
+    return s3.create_bucket(Bucket=BUCKET + '-new', CreateBucketConfiguration={'Location': 'x'})
+
+
+@case
+def list_buckets_shows_granted(s3):
+    return s3.list_buckets()
+
+
+@case
+def bucket_exists_pattern(s3):
+    # The common "does the bucket exist" idiom: head_bucket and the error's status code.
+    out = {}
+    for name in (BUCKET, MISSING, DENIED):
+        try:
+            s3.head_bucket(Bucket=name)
+            out[name] = 'exists'
+        except botocore.exceptions.ClientError as e:
+            out[name] = int(e.response['Error']['Code'])
+    return out
+
+
+# ---- object tagging ----
+
+@case
+def tagging_on_put(s3):
+    s3.put_object(Bucket=BUCKET, Key=P + 'tagged', Body=b't', Tagging='team=data&stage=raw%20in&empty=')
+    return {'tags': s3.get_object_tagging(Bucket=BUCKET, Key=P + 'tagged'),
+            'get': s3.get_object(Bucket=BUCKET, Key=P + 'tagged'),
+            'head': s3.head_object(Bucket=BUCKET, Key=P + 'tagged')}
+
+
+@case
+def tagging_put_get_delete(s3):
+    s3.put_object(Bucket=BUCKET, Key=P + 'tagged2', Body=b't')
+    before = s3.get_object_tagging(Bucket=BUCKET, Key=P + 'tagged2')
+    put = s3.put_object_tagging(Bucket=BUCKET, Key=P + 'tagged2', Tagging={'TagSet': [
+        {'Key': 'k' * 128, 'Value': 'v' * 256}, {'Key': 'ünï cødé', 'Value': 'a+b-c=d._:/@'}]})
+    after = s3.get_object_tagging(Bucket=BUCKET, Key=P + 'tagged2')
+    count = s3.get_object(Bucket=BUCKET, Key=P + 'tagged2')['TagCount']
+    deleted = s3.delete_object_tagging(Bucket=BUCKET, Key=P + 'tagged2')
+    return {'before': before, 'put': put, 'after': after, 'count': count, 'deleted': deleted,
+            'final': s3.get_object_tagging(Bucket=BUCKET, Key=P + 'tagged2')}
+
+
+@case
+def tagging_too_many(s3):
+    return s3.put_object_tagging(Bucket=BUCKET, Key=P + 'tagged', Tagging={'TagSet': [
+        {'Key': f'k{i}', 'Value': 'v'} for i in range(11)]})
+
+
+@case
+def tagging_too_many_on_put(s3):
+    return s3.put_object(Bucket=BUCKET, Key=P + 'tagged3', Body=b'x', Tagging='&'.join(f'k{i}=v' for i in range(11)))
+
+
+@case
+def tagging_key_too_long(s3):
+    return s3.put_object_tagging(Bucket=BUCKET, Key=P + 'tagged', Tagging={'TagSet': [{'Key': 'k' * 129, 'Value': ''}]})
+
+
+@case
+def tagging_value_too_long(s3):
+    return s3.put_object(Bucket=BUCKET, Key=P + 'tagged3', Body=b'x', Tagging='k=' + 'v' * 257)
+
+
+@case
+def tagging_duplicate_key(s3):
+    return s3.put_object(Bucket=BUCKET, Key=P + 'tagged3', Body=b'x', Tagging='a=1&a=2')
+
+
+@case
+def tagging_bad_character(s3):
+    return s3.put_object_tagging(Bucket=BUCKET, Key=P + 'tagged', Tagging={'TagSet': [{'Key': 'semi;colon', 'Value': '1'}]})
+
+
+@case
+def tagging_aws_prefix(s3):
+    return s3.put_object_tagging(Bucket=BUCKET, Key=P + 'tagged', Tagging={'TagSet': [{'Key': 'aws:owner', 'Value': '1'}]})
+
+
+@case
+def tagging_missing_key(s3):
+    return s3.get_object_tagging(Bucket=BUCKET, Key=P + 'no-such-tagged')
+
+
+@case
+def tagging_missing_key_put(s3):
+    return s3.put_object_tagging(Bucket=BUCKET, Key=P + 'no-such-tagged', Tagging={'TagSet': []})
+
+
+@case
+def tagging_denied(s3):
+    return s3.get_object_tagging(Bucket=DENIED, Key='secret')
+
+
+@case
+def tagging_denied_put(s3):
+    return s3.put_object_tagging(Bucket=DENIED, Key='secret', Tagging={'TagSet': [{'Key': 'a', 'Value': 'b'}]})
+
+
+@case
+def validation_tagging_shape(s3):
+    return s3.put_object_tagging(Bucket=BUCKET, Key=P + 'tagged', Tagging={'TagSet': [{'Key': 'a'}], 'Extra': 1})
+
+
+# ---- imports handler code makes at module level ----
+
+@case
+def common_imports(s3):
+    from botocore.client import Config as ClientConfig
+    from boto3.dynamodb.conditions import Attr, Key
+    condition = Key('pk').eq('a') & Attr('n').gt(1)
+    return {'config_is_botocore_config': ClientConfig is Config,
+            'condition': type(condition).__name__,
+            'operands': [type(v).__name__ for v in condition.get_expression()['values']],
+            'retries': ClientConfig(retries={'max_attempts': 3}).retries}
+
+
 # ---- StreamingBody ----
 
 @case
@@ -599,6 +833,15 @@ def upload_file_small(s3):
                             Callback=seen.append)
     return {'result': result, 'callback_total': sum(seen), 'head': norm(s3.head_object(Bucket=BUCKET,
                                                                                         Key=P + 'up-small'))}
+
+
+@case
+def upload_file_extra_args_tags_and_headers(s3):
+    s3.upload_file(_workfile('up-extra', body(3000, 9)), BUCKET, P + 'up-extra',
+                   ExtraArgs={'Tagging': 'source=upload_file', 'CacheControl': 'max-age=1',
+                              'StorageClass': 'INTELLIGENT_TIERING', 'ServerSideEncryption': 'AES256'})
+    return {'head': s3.head_object(Bucket=BUCKET, Key=P + 'up-extra'),
+            'tags': s3.get_object_tagging(Bucket=BUCKET, Key=P + 'up-extra')}
 
 
 @case
@@ -969,6 +1212,238 @@ def client_shape(s3):
 
 
 @case
+# ---- Multipart uploads ----
+
+def _big(n, seed):
+    return (body(1 << 20, seed) * (n // (1 << 20) + 1))[:n]
+
+
+@case
+def multipart_round_trip(s3):
+    key = P + 'mpu'
+    created = s3.create_multipart_upload(Bucket=BUCKET, Key=key, ContentType='text/x-mpu', Metadata={'m': '1'},
+                                         CacheControl='max-age=9', Tagging='via=mpu')
+    upload_id = created['UploadId']
+    first = s3.upload_part(Bucket=BUCKET, Key=key, UploadId=upload_id, PartNumber=1, Body=_big(5 << 20, 1))
+    second = s3.upload_part(Bucket=BUCKET, Key=key, UploadId=upload_id, PartNumber=2, Body=io.BytesIO(b'tail' * 1000))
+    listed = s3.list_parts(Bucket=BUCKET, Key=key, UploadId=upload_id)
+    paged = s3.list_parts(Bucket=BUCKET, Key=key, UploadId=upload_id, MaxParts=1)
+    done = s3.complete_multipart_upload(Bucket=BUCKET, Key=key, UploadId=upload_id, MultipartUpload={'Parts': [
+        {'ETag': first['ETag'], 'PartNumber': 1}, {'ETag': second['ETag'], 'PartNumber': 2}]})
+    got = s3.get_object(Bucket=BUCKET, Key=key)
+    data = got['Body'].read()
+    return {'created': norm(dict(created, UploadId=bool(upload_id))), 'first': norm(first), 'second': norm(second),
+            'listed': norm(dict(listed, UploadId=listed['UploadId'] == upload_id)),
+            'paged': norm(dict(paged, UploadId=paged['UploadId'] == upload_id)),
+            'done': norm(done), 'got': norm(dict(got, Body=None)), 'data': norm(data),
+            'tags': s3.get_object_tagging(Bucket=BUCKET, Key=key)['TagSet']}
+
+
+@case
+def multipart_abort_then_parts_are_gone(s3):
+    key = P + 'mpu-abort'
+    upload_id = s3.create_multipart_upload(Bucket=BUCKET, Key=key)['UploadId']
+    s3.upload_part(Bucket=BUCKET, Key=key, UploadId=upload_id, PartNumber=1, Body=b'x' * 100)
+    aborted = s3.abort_multipart_upload(Bucket=BUCKET, Key=key, UploadId=upload_id)
+    try:
+        s3.list_parts(Bucket=BUCKET, Key=key, UploadId=upload_id)
+        after = 'listed'
+    except botocore.exceptions.ClientError as e:
+        after = e.response['Error']['Code']
+    return {'aborted': norm(aborted), 'after': after}
+
+
+@case
+def multipart_upload_id_of_another_key(s3):
+    upload_id = s3.create_multipart_upload(Bucket=BUCKET, Key=P + 'mpu-a')['UploadId']
+    try:
+        s3.upload_part(Bucket=BUCKET, Key=P + 'mpu-b', UploadId=upload_id, PartNumber=1, Body=b'x')
+        return 'uploaded'
+    except botocore.exceptions.ClientError as e:
+        return [type(e).__name__, e.response['Error']['Code'], e.response['ResponseMetadata']['HTTPStatusCode']]
+    finally:
+        s3.abort_multipart_upload(Bucket=BUCKET, Key=P + 'mpu-a', UploadId=upload_id)
+
+
+@case
+def multipart_abort_with_another_key(s3):
+    upload_id = s3.create_multipart_upload(Bucket=BUCKET, Key=P + 'mpu-c')['UploadId']
+    try:
+        s3.abort_multipart_upload(Bucket=BUCKET, Key=P + 'mpu-d', UploadId=upload_id)
+        return 'aborted'
+    except botocore.exceptions.ClientError as e:
+        # The message names the (random) upload id.
+        return [type(e).__name__, e.response['Error']['Code'], e.response['ResponseMetadata']['HTTPStatusCode']]
+    finally:
+        s3.abort_multipart_upload(Bucket=BUCKET, Key=P + 'mpu-c', UploadId=upload_id)
+
+
+@case
+def multipart_complete_wrong_etag(s3):
+    key = P + 'mpu-bad'
+    upload_id = s3.create_multipart_upload(Bucket=BUCKET, Key=key)['UploadId']
+    s3.upload_part(Bucket=BUCKET, Key=key, UploadId=upload_id, PartNumber=1, Body=b'x')
+    try:
+        return s3.complete_multipart_upload(Bucket=BUCKET, Key=key, UploadId=upload_id,
+                                            MultipartUpload={'Parts': [{'ETag': '"0000"', 'PartNumber': 1}]})
+    finally:
+        s3.abort_multipart_upload(Bucket=BUCKET, Key=key, UploadId=upload_id)
+
+
+@case
+def multipart_small_part_not_last(s3):
+    key = P + 'mpu-small'
+    upload_id = s3.create_multipart_upload(Bucket=BUCKET, Key=key)['UploadId']
+    parts = [{'ETag': s3.upload_part(Bucket=BUCKET, Key=key, UploadId=upload_id, PartNumber=n, Body=b'y' * 10)['ETag'],
+              'PartNumber': n} for n in (1, 2)]
+    try:
+        return s3.complete_multipart_upload(Bucket=BUCKET, Key=key, UploadId=upload_id, MultipartUpload={'Parts': parts})
+    finally:
+        s3.abort_multipart_upload(Bucket=BUCKET, Key=key, UploadId=upload_id)
+
+
+@case
+def multipart_missing_upload(s3):
+    return s3.upload_part(Bucket=BUCKET, Key=P + 'mpu-none', UploadId='no-such-upload', PartNumber=1, Body=b'x')
+
+
+@case
+def multipart_denied_bucket(s3):
+    return s3.create_multipart_upload(Bucket=DENIED, Key='secret-mpu')
+
+
+@case
+def multipart_missing_bucket(s3):
+    return s3.create_multipart_upload(Bucket=MISSING, Key='k')
+
+
+@case
+def validation_multipart_parts_shape(s3):
+    return s3.complete_multipart_upload(Bucket=BUCKET, Key=P + 'k', UploadId='u',
+                                        MultipartUpload={'Parts': [{'ETag': 1, 'PartNumber': '1', 'Nope': 2}]})
+
+
+@case
+def validation_upload_part_missing_number(s3):
+    return s3.upload_part(Bucket=BUCKET, Key=P + 'k', UploadId='u', Body=b'x')
+
+
+@case
+def upload_file_multipart_parts(s3):
+    # 12 MiB at a 5 MiB threshold and part size: s3transfer sends three parts; the ETag says so ("-3").
+    path = _workfile('up-mpu', _big(12 << 20, 3))
+    seen = []
+    cfg = TransferConfig(multipart_threshold=5 << 20, multipart_chunksize=5 << 20)
+    s3.upload_file(path, BUCKET, P + 'up-mpu', ExtraArgs={'ContentType': 'a/mpu', 'Metadata': {'k': 'v'}},
+                   Callback=seen.append, Config=cfg)
+    head = s3.head_object(Bucket=BUCKET, Key=P + 'up-mpu')
+    out = _workfile('down-mpu')
+    s3.download_file(BUCKET, P + 'up-mpu', out, Config=cfg)
+    return {'callback_total': sum(seen), 'head': norm(head), 'etag': head['ETag'], 'same': _digest(out) == _digest(path)}
+
+
+@case
+def upload_fileobj_multipart_unseekable(s3):
+    class Pipe:
+        def __init__(self, data):
+            self._data = io.BytesIO(data)
+
+        def read(self, n=-1):
+            return self._data.read(n)
+
+    data = _big(11 << 20, 4)
+    cfg = TransferConfig(multipart_threshold=5 << 20, multipart_chunksize=5 << 20)
+    s3.upload_fileobj(Pipe(data), BUCKET, P + 'up-pipe', Config=cfg)
+    head = s3.head_object(Bucket=BUCKET, Key=P + 'up-pipe')
+    return {'etag': head['ETag'], 'length': head['ContentLength'],
+            'same': s3.get_object(Bucket=BUCKET, Key=P + 'up-pipe')['Body'].read() == data}
+
+
+@case
+def upload_file_multipart_missing_bucket(s3):
+    path = _workfile('up-mpu-x', _big(6 << 20, 5))
+    return s3.upload_file(path, MISSING, 'k', Config=TransferConfig(multipart_threshold=5 << 20))
+
+
+# ---- Presigned URLs (used by a plain HTTP client in another process: no SDK, no credentials) ----
+
+_FETCH = """
+import hashlib, json, sys, urllib.request, urllib.error
+method, url = sys.argv[1], sys.argv[2]
+data = sys.stdin.buffer.read() if method == 'PUT' else None
+request = urllib.request.Request(url, data=data, method=method)
+try:
+    with urllib.request.urlopen(request) as r:
+        status, payload = r.status, r.read()
+except urllib.error.HTTPError as e:
+    status, payload = e.code, e.read()
+code = payload.split(b'<Code>')[1].split(b'</Code>')[0].decode() if b'<Code>' in payload else None
+# An error document names its request id: only its code is compared.
+digest = hashlib.sha256(payload).hexdigest()[:16] if status < 300 else None
+print(json.dumps({'status': status, 'sha256': digest, 'code': code}))
+"""
+
+
+def _fetch(method, url, data=b''):
+    import subprocess
+    done = subprocess.run([sys.executable, '-c', _FETCH, method, url], input=data, capture_output=True, check=True)
+    return json.loads(done.stdout)
+
+
+def _url_shape(url):
+    from urllib.parse import parse_qsl, urlsplit
+    parts = urlsplit(url)
+    return {'scheme': parts.scheme, 'path': parts.path, 'query': sorted(k for k, _ in parse_qsl(parts.query))}
+
+
+def _signing_client():
+    return boto3.client('s3', endpoint_url=os.environ.get('NEXUS_S3_ENDPOINT'),
+                        config=Config(signature_version='s3v4', retries={'max_attempts': 1}))
+
+
+@case
+def presigned_get_works_without_sdk(s3):
+    data = body(5000, 21)
+    s3.put_object(Bucket=BUCKET, Key=P + 'pre/get', Body=data)
+    url = _signing_client().generate_presigned_url('get_object', Params={'Bucket': BUCKET, 'Key': P + 'pre/get'},
+                                                   ExpiresIn=300)
+    return {'shape': _url_shape(url), 'fetched': _fetch('GET', url),
+            'expected': hashlib.sha256(data).hexdigest()[:16]}
+
+
+@case
+def presigned_get_with_override(s3):
+    s3.put_object(Bucket=BUCKET, Key=P + 'pre/over', Body=b'x')
+    url = _signing_client().generate_presigned_url(
+        'get_object', Params={'Bucket': BUCKET, 'Key': P + 'pre/over', 'ResponseContentDisposition': 'attachment'})
+    return {'shape': _url_shape(url), 'fetched': _fetch('GET', url)}
+
+
+@case
+def presigned_put_then_get(s3):
+    url = _signing_client().generate_presigned_url('put_object', Params={'Bucket': BUCKET, 'Key': P + 'pre/put'},
+                                                   ExpiresIn=60)
+    fetched = _fetch('PUT', url, b'uploaded by a presigned PUT')
+    return {'shape': _url_shape(url), 'fetched': fetched,
+            'stored': s3.get_object(Bucket=BUCKET, Key=P + 'pre/put')['Body'].read().decode()}
+
+
+@case
+def presigned_get_missing_key(s3):
+    url = _signing_client().generate_presigned_url('get_object', Params={'Bucket': BUCKET, 'Key': P + 'pre/none'})
+    return _fetch('GET', url)
+
+
+@case
+def presigned_unknown_method(s3):
+    return _signing_client().generate_presigned_url('get_thing', Params={})
+
+
+@case
+def presigned_missing_key_param(s3):
+    return _signing_client().generate_presigned_url('get_object', Params={'Bucket': BUCKET})
+
+
 def not_pageable(s3):
     return s3.get_paginator('get_object')
 

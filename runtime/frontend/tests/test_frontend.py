@@ -96,6 +96,47 @@ class TypeConversionTests(FrontendTestCase):
         self.assertEqual(self.transport.calls[-1], ('GetObject', {'Bucket': 'bucket', 'Key': 'k'}))
 
 
+class WireParameterTests(FrontendTestCase):
+    def test_timestamps_travel_as_iso_utc(self):
+        self.transport.put('bucket', 'k', b'x')
+        self.s3.get_object(Bucket='bucket', Key='k', IfModifiedSince=datetime(2020, 1, 2, 3, 4, 5),
+                           IfUnmodifiedSince=1577934245)
+        wire = self.transport.calls[-1][1]
+        self.assertEqual(wire['IfModifiedSince'], '2020-01-02T03:04:05+00:00')  # naive is UTC, as botocore reads it
+        self.assertEqual(wire['IfUnmodifiedSince'], '2020-01-02T03:04:05+00:00')
+
+    def test_put_headers_and_tags_are_forwarded(self):
+        self.s3.put_object(Bucket='bucket', Key='k', Body=b'x', CacheControl='no-cache', Tagging='a=1',
+                           StorageClass='STANDARD_IA', ContentMD5='x', ExpectedBucketOwner='1')
+        wire = self.transport.calls[-1][1]
+        self.assertEqual((wire['CacheControl'], wire['Tagging'], wire['StorageClass'], wire['ContentMD5']),
+                         ('no-cache', 'a=1', 'STANDARD_IA', 'x'))
+        self.assertNotIn('ExpectedBucketOwner', wire)
+
+    def test_unsupported_put_parameter_names_itself(self):
+        with self.assertRaises(NexusUnsupportedError) as caught:
+            self.s3.put_object(Bucket='bucket', Key='k', Body=b'x', SSEKMSKeyId='key')
+        self.assertIn('the SSEKMSKeyId parameter of put_object', str(caught.exception))
+
+    def test_common_imports(self):
+        from botocore.client import Config
+        from botocore.config import Config as ConfigClass
+        from boto3.dynamodb.conditions import Attr, Key
+        self.assertIs(Config, ConfigClass)
+        condition = Key('pk').eq('a') & ~Attr('n').exists()
+        self.assertEqual(type(condition).__name__, 'And')
+        self.assertEqual(condition.get_expression()['operator'], 'AND')
+
+    def test_endpoint_and_credentials_are_said_once(self):
+        script = ('import boto3; boto3.client("s3", endpoint_url="http://x:1", aws_access_key_id="a", '
+                  'aws_secret_access_key="b"); boto3.client("s3", endpoint_url="http://y:2"); boto3.client("s3")')
+        done = subprocess.run([sys.executable, '-c', script], cwd=FRONTEND, capture_output=True, text=True,
+                              env=dict(os.environ, PYTHONPATH=FRONTEND), check=True)
+        self.assertEqual(done.stderr.count('nexus: an S3 client was created with'), 1, done.stderr)
+        self.assertIn("endpoint_url='http://x:1' and explicit credentials", done.stderr)
+        self.assertIn("node, which uses its own storage endpoint and credentials", done.stderr)
+
+
 class StreamingBodyTests(FrontendTestCase):
     def setUp(self):
         super().setUp()
@@ -298,8 +339,8 @@ class UnsupportedTests(FrontendTestCase):
 
     def test_other_operation_and_parameter(self):
         with self.assertRaises(NexusUnsupportedError) as caught:
-            self.s3.create_bucket(Bucket='x')
-        self.assertIn('create_bucket', str(caught.exception))
+            self.s3.get_bucket_policy(Bucket='x')
+        self.assertIn('get_bucket_policy', str(caught.exception))
         with self.assertRaises(NexusUnsupportedError) as caught:
             self.s3.get_object(Bucket='bucket', Key='k', VersionId='v1')
         self.assertIn('the VersionId parameter of get_object', str(caught.exception))

@@ -23,8 +23,11 @@ RECORD_SIZE = 64
 
 OPS = {
     "GetObject": 1, "PutObject": 2, "HeadObject": 3, "DeleteObject": 4,
-    "DeleteObjects": 5, "ListObjectsV2": 6, "CopyObject": 7,
+    "DeleteObjects": 5, "ListObjectsV2": 6, "CopyObject": 7, "HeadBucket": 8, "ListBuckets": 9,
+    "GetObjectTagging": 10, "PutObjectTagging": 11, "DeleteObjectTagging": 12, "CreateBucket": 13,
     "NextInvocation": 16, "InvocationResponse": 17, "InvocationError": 18, "InitError": 19,
+    "CreateMultipartUpload": 20, "UploadPart": 21, "CompleteMultipartUpload": 22, "AbortMultipartUpload": 23,
+    "ListParts": 24, "GeneratePresignedUrl": 25,
 }
 OP_DATA = 32
 OP_RELEASE = 33

@@ -85,6 +85,7 @@ internal static class Listing
                     w.WriteEndArray();
                 }
 
+                ObjectOptions.WriteRequestId(w, response);
                 w.WriteEndObject();
             },
             ct).ConfigureAwait(false);

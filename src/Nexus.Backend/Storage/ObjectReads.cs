@@ -20,7 +20,7 @@ internal static class ObjectReads
 
     /// <summary>The boto3-shaped response header of a GetObject.</summary>
     internal static byte[] ObjectMetaJson(GetObjectResponse response) =>
-        ChannelJson.Write(w => WriteObjectMeta(w, response.Headers, response.Metadata, response.ETag, response.LastModified, response.ContentRange, response.AcceptRanges, response.VersionId));
+        ChannelJson.Write(w => WriteObjectMeta(w, response.Headers, response.Metadata, response.ETag, response.LastModified, response.ContentRange, response.AcceptRanges, response.VersionId, w => ObjectOptions.WriteObjectExtras(w, response.Headers, response.StorageClass, response.ServerSideEncryptionMethod, response.TagCount, response)));
 
     private static async Task GetObjectAsync(StorageCall call, CancellationToken ct)
     {
@@ -31,7 +31,7 @@ internal static class ObjectReads
         var key = ChannelJson.RequiredString(p, "Key");
         StorageAuthorization.Authorize(call.Manifest, bucket, key, StorageAccess.Read);
         var range = ChannelJson.OptionalString(p, "Range");
-        var conditional = ChannelJson.OptionalString(p, "IfMatch") is not null || ChannelJson.OptionalString(p, "IfNoneMatch") is not null;
+        var conditional = ObjectOptions.IsConditionalRead(p);
         if (await ServeFromSpoolAsync(call, bucket, key, withBody: true, plain: range is null && !conditional, ct).ConfigureAwait(false))
         {
             return;
@@ -54,6 +54,8 @@ internal static class ObjectReads
             get.ByteRange = new ByteRange(range);
         }
 
+        ObjectOptions.ApplyGet(get, p);
+
         using var response = await s3.GetObjectAsync(get, ct).ConfigureAwait(false);
         var meta = ObjectMetaJson(response);
         await using var body = VerifiedBody.Of(response, ranged: range is not null, backend.Options.VerifyBodies);
@@ -67,7 +69,8 @@ internal static class ObjectReads
         var bucket = ChannelJson.RequiredString(p, "Bucket");
         var key = ChannelJson.RequiredString(p, "Key");
         StorageAuthorization.Authorize(call.Manifest, bucket, key, StorageAccess.Read);
-        var conditional = ChannelJson.OptionalString(p, "IfMatch") is not null || ChannelJson.OptionalString(p, "IfNoneMatch") is not null;
+        var range = ObjectOptions.HeaderValue(p, "Range");
+        var conditional = ObjectOptions.IsConditionalRead(p) || range is not null;
         if (await ServeFromSpoolAsync(call, bucket, key, withBody: false, plain: !conditional, ct).ConfigureAwait(false))
         {
             return;
@@ -79,9 +82,13 @@ internal static class ObjectReads
             Key = key,
             EtagToMatch = ChannelJson.OptionalString(p, "IfMatch"),
             EtagToNotMatch = ChannelJson.OptionalString(p, "IfNoneMatch"),
+
+            // As S3: a HEAD with Range answers 206 with the range's length (boto3 reports no ContentRange for it).
+            Range = range,
         };
+        ObjectOptions.ApplyHead(head, p);
         var response = await s3.GetObjectMetadataAsync(head, ct).ConfigureAwait(false);
-        var meta = ChannelJson.Write(w => WriteObjectMeta(w, response.Headers, response.Metadata, response.ETag, response.LastModified, null, response.AcceptRanges, response.VersionId));
+        var meta = ChannelJson.Write(w => WriteObjectMeta(w, response.Headers, response.Metadata, response.ETag, response.LastModified, null, response.AcceptRanges, response.VersionId, w => ObjectOptions.WriteObjectExtras(w, response.Headers, response.StorageClass, response.ServerSideEncryptionMethod, null, response)));
         await call.ReplyAsync((int)response.HttpStatusCode, meta, null, 0, ct).ConfigureAwait(false);
     }
 
@@ -134,7 +141,7 @@ internal static class ObjectReads
         return true;
     }
 
-    private static void WriteObjectMeta(Utf8JsonWriter w, HeadersCollection headers, MetadataCollection metadata, string? etag, DateTime? lastModified, string? contentRange, string? acceptRanges, string? versionId)
+    private static void WriteObjectMeta(Utf8JsonWriter w, HeadersCollection headers, MetadataCollection metadata, string? etag, DateTime? lastModified, string? contentRange, string? acceptRanges, string? versionId, Action<Utf8JsonWriter> extras)
     {
         w.WriteStartObject();
         w.WriteNumber("ContentLength", headers.ContentLength);
@@ -147,6 +154,7 @@ internal static class ObjectReads
         ChannelJson.WriteIfPresent(w, "ContentEncoding", headers.ContentEncoding);
         ChannelJson.WriteIfPresent(w, "CacheControl", headers.CacheControl);
         ChannelJson.WriteIfPresent(w, "ContentDisposition", headers.ContentDisposition);
+        extras(w);
         w.WriteStartObject("Metadata");
         foreach (var name in metadata.Keys)
         {

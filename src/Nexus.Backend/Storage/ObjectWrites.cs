@@ -24,9 +24,6 @@ internal static class ObjectWrites
         table.Add(ChannelOp.CopyObject, CopyObjectAsync);
     }
 
-    private static Task FlushAsync(NexusBackend backend, string bucket, string key, CancellationToken ct) =>
-        backend.WriteBack?.FlushAsync(bucket, key, ct) ?? Task.CompletedTask;
-
     private static async Task PutObjectAsync(StorageCall call, CancellationToken ct)
     {
         var backend = call.Backend;
@@ -38,7 +35,7 @@ internal static class ObjectWrites
         StorageAuthorization.Authorize(call.Manifest, bucket, key, StorageAccess.Write);
         var contentType = ChannelJson.OptionalString(p, "ContentType");
         var metadata = ChannelJson.OptionalStringMap(p, "Metadata").ToDictionary(StringComparer.Ordinal);
-        if (call.Manifest.WriteBack == WriteBackMode.Async && backend.WriteBack is { } writeBack
+        if (call.Manifest.WriteBack == WriteBackMode.Async && backend.WriteBack is { } writeBack && !ObjectOptions.HasPutOptions(p)
             && await writeBack.AcceptAsync(bucket, key, contentType, metadata, request.OpenBody(ct), (long)request.BodyLength, ct).ConfigureAwait(false) is { } spooled)
         {
             // Durable in the spool: acknowledged now, uploaded after (the invocation does not wait for storage).
@@ -69,13 +66,14 @@ internal static class ObjectWrites
             DisableDefaultChecksumValidation = true,
         };
         put.Headers.ContentLength = (long)request.BodyLength;
+        ObjectOptions.ApplyPut(put, p);
         foreach (var (name, value) in metadata)
         {
             put.Metadata.Add(name, value);
         }
 
         // An older spooled write of the key must not land after this one.
-        await FlushAsync(call.Backend, bucket, key, ct).ConfigureAwait(false);
+        await call.FlushPendingWriteAsync(bucket, key, ct).ConfigureAwait(false);
         var response = await s3.PutObjectAsync(put, ct).ConfigureAwait(false);
         backend.ObjectChanged(bucket, key);
         await call.ReplyJsonAsync(
@@ -85,6 +83,7 @@ internal static class ObjectWrites
                 w.WriteStartObject();
                 ChannelJson.WriteIfPresent(w, "ETag", response.ETag);
                 ChannelJson.WriteIfPresent(w, "VersionId", response.VersionId);
+                ObjectOptions.WriteEncryptionAndRequestId(w, response.ServerSideEncryptionMethod, response);
                 w.WriteEndObject();
             },
             ct).ConfigureAwait(false);
@@ -98,7 +97,7 @@ internal static class ObjectWrites
         var bucket = ChannelJson.RequiredString(p, "Bucket");
         var key = ChannelJson.RequiredString(p, "Key");
         StorageAuthorization.Authorize(call.Manifest, bucket, key, StorageAccess.Write);
-        await FlushAsync(call.Backend, bucket, key, ct).ConfigureAwait(false);
+        await call.FlushPendingWriteAsync(bucket, key, ct).ConfigureAwait(false);
         var response = await s3.DeleteObjectAsync(new DeleteObjectRequest { BucketName = bucket, Key = key }, ct).ConfigureAwait(false);
         backend.ObjectChanged(bucket, key);
         await call.ReplyJsonAsync(
@@ -106,6 +105,7 @@ internal static class ObjectWrites
             w =>
             {
                 w.WriteStartObject();
+                ObjectOptions.WriteRequestId(w, response);
                 w.WriteEndObject();
             },
             ct).ConfigureAwait(false);
@@ -156,7 +156,7 @@ internal static class ObjectWrites
         {
             foreach (var k in allowed)
             {
-                await FlushAsync(call.Backend, bucket, k.Key, ct).ConfigureAwait(false);
+                await call.FlushPendingWriteAsync(bucket, k.Key, ct).ConfigureAwait(false);
             }
 
             var response = await s3.DeleteObjectsAsync(new DeleteObjectsRequest { BucketName = bucket, Objects = allowed, Quiet = quiet }, ct).ConfigureAwait(false);
@@ -263,8 +263,8 @@ internal static class ObjectWrites
             copy.Metadata.Add(name, value);
         }
 
-        await FlushAsync(call.Backend, sourceBucket, sourceKey, ct).ConfigureAwait(false);
-        await FlushAsync(call.Backend, bucket, key, ct).ConfigureAwait(false);
+        await call.FlushPendingWriteAsync(sourceBucket, sourceKey, ct).ConfigureAwait(false);
+        await call.FlushPendingWriteAsync(bucket, key, ct).ConfigureAwait(false);
         var response = await s3.CopyObjectAsync(copy, ct).ConfigureAwait(false);
         backend.ObjectChanged(bucket, key);
         await call.ReplyJsonAsync(
@@ -276,6 +276,7 @@ internal static class ObjectWrites
                 ChannelJson.WriteIfPresent(w, "ETag", response.ETag);
                 ChannelJson.WriteIfPresent(w, "LastModified", response.LastModified);
                 w.WriteEndObject();
+                ObjectOptions.WriteRequestId(w, response);
                 w.WriteEndObject();
             },
             ct).ConfigureAwait(false);

@@ -24,6 +24,10 @@ internal sealed class StorageCall(StorageService service, ChannelRequest request
 
     public FunctionManifest Manifest => Service.Manifest;
 
+    /// <summary>An acknowledged write of the key still in the write-back spool lands first (nothing may overtake it).</summary>
+    public Task FlushPendingWriteAsync(string bucket, string key, CancellationToken cancellationToken) =>
+        Backend.WriteBack?.FlushAsync(bucket, key, cancellationToken) ?? Task.CompletedTask;
+
     /// <summary>Answers with a JSON header and a body read from <paramref name="body"/> straight into the slots (or none).</summary>
     public Task ReplyAsync(int status, ReadOnlyMemory<byte> header, Stream? body, long bodyLength, CancellationToken cancellationToken) =>
         Request.Session.SendStreamAsync(Request, status, header, body, bodyLength, cancellationToken);

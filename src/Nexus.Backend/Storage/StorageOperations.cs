@@ -15,7 +15,11 @@ internal static class StorageOperations
     public static FrozenDictionary<ChannelOp, StorageHandler> All { get; } = Build(
         ObjectReads.Register,
         ObjectWrites.Register,
-        Listing.Register);
+        Listing.Register,
+        Buckets.Register,
+        Tagging.Register,
+        Multipart.Register,
+        Presigning.Register);
 
     private static FrozenDictionary<ChannelOp, StorageHandler> Build(params Action<IDictionary<ChannelOp, StorageHandler>>[] families)
     {

@@ -73,7 +73,7 @@ public sealed class StorageService : IChannelService
                 {
                     var status = (int)e.StatusCode;
                     var code = string.IsNullOrEmpty(e.ErrorCode) ? StatusCodeName(e.StatusCode) : e.ErrorCode;
-                    await Session.SendErrorAsync(request, status, code, e.Message, cancellationToken).ConfigureAwait(false);
+                    await Session.SendAsync(request, status, ObjectOptions.ErrorJson(code, e.Message, e.RequestId, Resource(call.Parameters)), default, cancellationToken).ConfigureAwait(false);
                 }
             }
             finally
@@ -96,7 +96,7 @@ public sealed class StorageService : IChannelService
             call.Request,
             bucket,
             key,
-            ChannelJson.OptionalString(call.Parameters, "IfMatch") is not null || ChannelJson.OptionalString(call.Parameters, "IfNoneMatch") is not null,
+            ObjectOptions.IsConditionalRead(call.Parameters),
             cancellationToken);
 
     internal void MarkPrefetchStale(string bucket, string key) => _prefetches.MarkStale(bucket, key);
@@ -106,6 +106,14 @@ public sealed class StorageService : IChannelService
     {
         _prefetches.DropAll();
         Backend.Forget(this);
+    }
+
+    /// <summary>The path storage names in its error documents: "/bucket/key", "/bucket" or "/".</summary>
+    private static string Resource(System.Text.Json.JsonElement parameters)
+    {
+        var bucket = ChannelJson.OptionalString(parameters, "Bucket");
+        var key = ChannelJson.OptionalString(parameters, "Key");
+        return bucket is null ? "/" : key is null ? "/" + bucket : "/" + bucket + "/" + key;
     }
 
     private static string StatusCodeName(HttpStatusCode status) => status switch

@@ -2,13 +2,15 @@
 # Licensed under the MIT license.
 """Managed transfers (upload_file, download_file, *_fileobj, copy) over the Nexus channel.
 
-boto3 runs these through s3transfer's thread pools with ranged GETs and
-multipart uploads. Here each transfer is one streamed channel request: the
-payload moves through the shared region in chunks (never whole in memory) and
-the backend does the storage-side work. Results, errors and callbacks match
-boto3: download errors are reported as s3transfer's HeadObject errors,
-ClientErrors of upload_file become S3UploadFailedError, ExtraArgs are checked
-against the same allow-lists.
+boto3 runs these through s3transfer. Uploads here take s3transfer's decisions:
+below TransferConfig.multipart_threshold one PutObject, from it a multipart
+upload with s3transfer's part size (multipart_chunksize adjusted to S3's limits),
+so the stored object and its ETag are the same; each request streams its part
+through the shared region. A download is one streamed GetObject (s3transfer
+splits big ones into ranged GETs across threads only to fill sockets; the
+channel has none). Results, errors and callbacks match boto3: download errors
+are reported as s3transfer's HeadObject errors, ClientErrors of upload_file
+become S3UploadFailedError, ExtraArgs are checked against the same allow-lists.
 """
 
 import os
@@ -39,6 +41,17 @@ ALLOWED_COPY_ARGS = ALLOWED_UPLOAD_ARGS + [
     'CopySourceSSECustomerAlgorithm', 'CopySourceSSECustomerKey', 'CopySourceSSECustomerKeyMD5',
     'MetadataDirective', 'TaggingDirective',
 ]
+
+
+# s3transfer's limits (s3transfer.utils): part sizes and count S3 accepts.
+_MIN_PART = 5 * MB
+_MAX_PART = 5 * 1024 * MB
+_MAX_PARTS = 10000
+
+# ExtraArgs that s3transfer passes on to each UploadPart and to CompleteMultipartUpload.
+_UPLOAD_PART_ARGS = ('ChecksumAlgorithm', 'SSECustomerKey', 'SSECustomerAlgorithm', 'SSECustomerKeyMD5', 'RequestPayer',
+                     'ExpectedBucketOwner')
+_COMPLETE_ARGS = ('RequestPayer', 'ExpectedBucketOwner')
 
 
 class TransferConfig:
@@ -79,9 +92,10 @@ class S3Transfer:
             from botocore.exceptions import NexusUnsupportedError
             raise NexusUnsupportedError(what='S3Transfer with an s3transfer TransferManager')
         self._client = client
+        self._config = config
 
     def upload_file(self, filename, bucket, key, callback=None, extra_args=None):
-        return upload_file(self._client, filename, bucket, key, extra_args, callback)
+        return upload_file(self._client, filename, bucket, key, extra_args, callback, self._config)
 
     def download_file(self, bucket, key, filename, extra_args=None, callback=None):
         return download_file(self._client, bucket, key, filename, extra_args, callback)
@@ -142,20 +156,143 @@ class _ProgressReader:
         return self._fileobj.seek(offset, whence)
 
 
-def upload_file(client, filename, bucket, key, extra_args, callback):
+class _PartReader(_ProgressReader):
+    """One part of a seekable source: bytes [start, start + length), positions relative to the part."""
+
+    def __init__(self, fileobj, start, length, callback):
+        super().__init__(fileobj, callback)
+        self._start = start
+        self._length = length
+        self._position = 0
+        fileobj.seek(start)
+
+    def read(self, n=-1):
+        left = self._length - self._position
+        n = left if n is None or n < 0 else min(n, left)
+        data = super().read(n) if n else b''
+        self._position += len(data)
+        return data
+
+    def readinto(self, buffer):
+        left = self._length - self._position
+        view = memoryview(buffer)[:left] if left < len(buffer) else buffer
+        count = super().readinto(view) if left else 0
+        self._position += count
+        return count
+
+    def seekable(self):
+        return True
+
+    def tell(self):
+        return self._position
+
+    def seek(self, offset, whence=0):
+        base = (0, self._position, self._length)[whence]
+        self._position = max(0, min(self._length, base + offset))
+        self._fileobj.seek(self._start + self._position)
+        return self._position
+
+
+def _part_size(config, size):
+    """s3transfer's ChunksizeAdjuster: the configured part size, doubled until 10,000 parts suffice, within S3's limits."""
+    chunk = config.multipart_chunksize
+    if size is not None:
+        while -(-size // chunk) > _MAX_PARTS:
+            chunk *= 2
+    return max(_MIN_PART, min(_MAX_PART, chunk))
+
+
+def _size_of(fileobj):
+    """Bytes left in a seekable source, or None (s3transfer then reads it part by part into memory)."""
+    try:
+        if not fileobj.seekable():
+            return None
+        start = fileobj.tell()
+        end = fileobj.seek(0, 2)
+        fileobj.seek(start)
+        return end - start
+    except (AttributeError, OSError, ValueError):
+        return None
+
+
+def _upload(client, fileobj, bucket, key, extra, callback, config):
+    """s3transfer's upload decision: one PutObject below the threshold, else a multipart upload."""
+    config = config or TransferConfig()
+    size = _size_of(fileobj)
+    if size is not None and size < config.multipart_threshold:
+        client.put_object(Bucket=bucket, Key=key, Body=_ProgressReader(fileobj, callback), **extra)
+        return
+    first = None
+    if size is None:
+        first = fileobj.read(config.multipart_threshold)
+        if len(first) < config.multipart_threshold:
+            client.put_object(Bucket=bucket, Key=key, Body=first, **extra)
+            if callback is not None and first:
+                callback(len(first))
+            return
+    _multipart(client, fileobj, size, first, bucket, key, extra, callback, config)
+
+
+def _multipart(client, fileobj, size, first, bucket, key, extra, callback, config):
+    upload_id = client.create_multipart_upload(Bucket=bucket, Key=key, **extra)['UploadId']
+    part_args = {name: extra[name] for name in _UPLOAD_PART_ARGS if name in extra}
+    parts = []
+    try:
+        chunk = _part_size(config, size)
+        if size is not None:
+            start = fileobj.tell()
+            bodies = (_PartReader(fileobj, start + offset, min(chunk, size - offset), callback)
+                      for offset in range(0, max(size, 1), chunk))
+        else:
+            bodies = _memory_parts(fileobj, first, chunk, callback)
+        for number, part in enumerate(bodies, 1):
+            etag = client.upload_part(Bucket=bucket, Key=key, UploadId=upload_id, PartNumber=number, Body=part,
+                                      **part_args)['ETag']
+            parts.append({'ETag': etag, 'PartNumber': number})
+        client.complete_multipart_upload(Bucket=bucket, Key=key, UploadId=upload_id, MultipartUpload={'Parts': parts},
+                                         **{name: extra[name] for name in _COMPLETE_ARGS if name in extra})
+    except BaseException:
+        # s3transfer aborts a failed multipart upload, so no parts are left behind.
+        try:
+            client.abort_multipart_upload(Bucket=bucket, Key=key, UploadId=upload_id)
+        except ClientError:
+            pass
+        raise
+
+
+def _memory_parts(fileobj, first, chunk, callback):
+    """Parts of a non-seekable source, read into memory as s3transfer does (the first read was the threshold)."""
+    pending = first
+    while True:
+        while len(pending) < chunk:
+            more = fileobj.read(chunk - len(pending))
+            if not more:
+                break
+            pending += more
+        if not pending:
+            return
+        part, pending = pending[:chunk], pending[chunk:]
+        if callback is not None:
+            callback(len(part))
+        yield part
+        if not pending and len(part) < chunk:
+            return
+
+
+def upload_file(client, filename, bucket, key, extra_args, callback, config=None):
     if not isinstance(filename, str):
         raise ValueError('Filename must be a string')
     extra = _extra(extra_args, ALLOWED_UPLOAD_ARGS)
     try:
         with open(filename, 'rb') as f:
-            client.put_object(Bucket=bucket, Key=key, Body=_ProgressReader(f, callback), **extra)
+            _upload(client, f, bucket, key, extra, callback, config)
     except ClientError as e:
         raise S3UploadFailedError(f"Failed to upload {filename} to {'/'.join([bucket, key])}: {e}") from None
 
 
-def upload_fileobj(client, fileobj, bucket, key, extra_args, callback):
+def upload_fileobj(client, fileobj, bucket, key, extra_args, callback, config=None):
     extra = _extra(extra_args, ALLOWED_UPLOAD_ARGS)
-    client.put_object(Bucket=bucket, Key=key, Body=_ProgressReader(fileobj, callback), **extra)
+    _upload(client, fileobj, bucket, key, extra, callback, config)
 
 
 def _open_download(client, bucket, key, extra):

@@ -1,0 +1,2 @@
+# Copyright (c) Nexus contributors.
+# Licensed under the MIT license.

@@ -1,0 +1,238 @@
+// Copyright (c) Nexus contributors.
+// Licensed under the MIT license.
+
+using System.Globalization;
+using System.Text.Json;
+using Amazon.Runtime;
+using Amazon.S3;
+using Amazon.S3.Model;
+using Nexus.Channel.Services;
+using Nexus.Functions;
+
+namespace Nexus.Backend.Storage;
+
+/// <summary>
+/// The optional parameters of PutObject / GetObject / HeadObject beyond bucket and key (stored headers, storage class,
+/// encryption, tags, Content-MD5, date conditions, response overrides), validated as hostile input and applied to the
+/// SDK request; and the response fields and request id that go back to the sandbox.
+/// </summary>
+internal static class ObjectOptions
+{
+    private const int MaxHeaderValue = 8 * 1024;
+
+    private static readonly (string Name, Action<HeadersCollection, string> Set)[] s_putHeaders =
+    [
+        ("CacheControl", (h, v) => h.CacheControl = v),
+        ("ContentDisposition", (h, v) => h.ContentDisposition = v),
+        ("ContentEncoding", (h, v) => h.ContentEncoding = v),
+        ("ContentLanguage", (h, v) => h.ContentLanguage = v),
+    ];
+
+    private static readonly (string Name, Action<ResponseHeaderOverrides, string> Set)[] s_overrides =
+    [
+        ("ResponseCacheControl", (o, v) => o.CacheControl = v),
+        ("ResponseContentDisposition", (o, v) => o.ContentDisposition = v),
+        ("ResponseContentEncoding", (o, v) => o.ContentEncoding = v),
+        ("ResponseContentLanguage", (o, v) => o.ContentLanguage = v),
+        ("ResponseContentType", (o, v) => o.ContentType = v),
+    ];
+
+    private static readonly string[] s_putOnly = ["CacheControl", "ContentDisposition", "ContentEncoding", "ContentLanguage", "StorageClass", "ServerSideEncryption", "Tagging", "ContentMD5"];
+
+    /// <summary>True when a PutObject carries options the write-back spool does not keep (it is then uploaded at once).</summary>
+    public static bool HasPutOptions(JsonElement p) => s_putOnly.Any(name => p.TryGetProperty(name, out _));
+
+    /// <summary>
+    /// True when a read depends on more than bucket and key (conditions, overrides): it must go to storage rather than be
+    /// answered from a prefetch or the spool.
+    /// </summary>
+    public static bool IsConditionalRead(JsonElement p) =>
+        ChannelJson.OptionalString(p, "IfMatch") is not null || ChannelJson.OptionalString(p, "IfNoneMatch") is not null
+        || p.TryGetProperty("IfModifiedSince", out _) || p.TryGetProperty("IfUnmodifiedSince", out _)
+        || s_overrides.Any(o => p.TryGetProperty(o.Name, out _));
+
+    public static void ApplyPut(PutObjectRequest put, JsonElement p)
+    {
+        var (storageClass, encryption, tags) = ApplyNewObject(put.Headers, p);
+        put.StorageClass = storageClass ?? put.StorageClass;
+        put.ServerSideEncryptionMethod = encryption ?? put.ServerSideEncryptionMethod;
+        put.TagSet = tags ?? put.TagSet;
+        if (HeaderValue(p, "ContentMD5") is { } md5)
+        {
+            // The store checks it against the body it receives: BadDigest, as S3 answers.
+            put.MD5Digest = md5;
+        }
+    }
+
+    /// <summary>CreateMultipartUpload: the new object's stored headers, storage class, encryption and tags, as PutObject's.</summary>
+    public static void ApplyInitiate(InitiateMultipartUploadRequest initiate, JsonElement p)
+    {
+        var (storageClass, encryption, tags) = ApplyNewObject(initiate.Headers, p);
+        initiate.StorageClass = storageClass ?? initiate.StorageClass;
+        initiate.ServerSideEncryptionMethod = encryption ?? initiate.ServerSideEncryptionMethod;
+        initiate.TagSet = tags ?? initiate.TagSet;
+    }
+
+    /// <summary>
+    /// A value that becomes an HTTP header of a storage request (Content-MD5, an upload id): visible ASCII, bounded.
+    /// </summary>
+    public static string? HeaderValue(JsonElement p, string name)
+    {
+        var value = ChannelJson.OptionalString(p, name);
+        if (value is null)
+        {
+            return null;
+        }
+
+        if (value.Length > MaxHeaderValue || value.Any(c => c is not ((>= ' ' and <= '~') or '\t')))
+        {
+            throw ChannelRequestException.Invalid($"parameter {name} must be at most {MaxHeaderValue} characters of printable ASCII (it becomes an HTTP header)");
+        }
+
+        return value;
+    }
+
+    /// <summary>Date conditions and response overrides of a GetObject (the ETag conditions are set by the caller).</summary>
+    public static void ApplyGet(GetObjectRequest get, JsonElement p)
+    {
+        get.ModifiedSinceDate = Date(p, "IfModifiedSince");
+        get.UnmodifiedSinceDate = Date(p, "IfUnmodifiedSince");
+        ApplyOverrides(get.ResponseHeaderOverrides, p);
+    }
+
+    /// <summary>The Response* overrides of a GetObject (also of a presigned GET).</summary>
+    public static void ApplyOverrides(ResponseHeaderOverrides overrides, JsonElement p)
+    {
+        foreach (var (name, set) in s_overrides)
+        {
+            if (HeaderValue(p, name) is { } value)
+            {
+                set(overrides, value);
+            }
+        }
+    }
+
+    public static void ApplyHead(GetObjectMetadataRequest head, JsonElement p)
+    {
+        head.ModifiedSinceDate = Date(p, "IfModifiedSince");
+        head.UnmodifiedSinceDate = Date(p, "IfUnmodifiedSince");
+    }
+
+    private static (S3StorageClass? StorageClass, ServerSideEncryptionMethod? Encryption, List<Tag>? Tags) ApplyNewObject(HeadersCollection headers, JsonElement p)
+    {
+        foreach (var (name, set) in s_putHeaders)
+        {
+            if (HeaderValue(p, name) is { } value)
+            {
+                set(headers, value);
+            }
+        }
+
+        return (
+            Token(p, "StorageClass") is { } storageClass ? new S3StorageClass(storageClass) : null,
+            Token(p, "ServerSideEncryption") is { } encryption ? new ServerSideEncryptionMethod(encryption) : null,
+            ChannelJson.OptionalString(p, "Tagging") is { } tagging ? ParseTags(tagging) : null);
+    }
+
+    /// <summary>Parses and validates a boto3 Tagging string ("k=v&amp;k2=v2") with S3's rules and S3's errors.</summary>
+    public static List<Tag> ParseTags(string tagging)
+    {
+        try
+        {
+            return ObjectTagRules.ParseHeader(tagging).Select(t => new Tag { Key = t.Key, Value = t.Value }).ToList();
+        }
+        catch (InvalidTagsException e)
+        {
+            throw new ChannelRequestException(400, e.Code, e.Message);
+        }
+    }
+
+    /// <summary>GetObject/HeadObject fields beyond the common ones: language, storage class, encryption, tag count, request id.</summary>
+    public static void WriteObjectExtras(Utf8JsonWriter w, HeadersCollection headers, S3StorageClass? storageClass, ServerSideEncryptionMethod? encryption, int? tagCount, AmazonWebServiceResponse response)
+    {
+        ChannelJson.WriteIfPresent(w, "ContentLanguage", headers.ContentLanguage);
+        if (storageClass?.Value is { Length: > 0 } cls && cls != "STANDARD")
+        {
+            w.WriteString("StorageClass", cls);
+        }
+
+        if (encryption?.Value is { Length: > 0 } sse && sse != "None")
+        {
+            w.WriteString("ServerSideEncryption", sse);
+        }
+
+        if (tagCount is > 0)
+        {
+            w.WriteNumber("TagCount", tagCount.Value);
+        }
+
+        WriteRequestId(w, response);
+    }
+
+    /// <summary>A write's echo of the encryption the store applied, and the request id.</summary>
+    public static void WriteEncryptionAndRequestId(Utf8JsonWriter w, ServerSideEncryptionMethod? encryption, AmazonWebServiceResponse response)
+    {
+        if (encryption?.Value is { Length: > 0 } sse && sse != "None")
+        {
+            w.WriteString("ServerSideEncryption", sse);
+        }
+
+        WriteRequestId(w, response);
+    }
+
+    /// <summary>The storage's own request id, so that what the function logs can be found in the storage's logs.</summary>
+    public static void WriteRequestId(Utf8JsonWriter w, AmazonWebServiceResponse response) =>
+        WriteRequestId(w, response.ResponseMetadata?.RequestId);
+
+    public static void WriteRequestId(Utf8JsonWriter w, string? requestId)
+    {
+        if (!string.IsNullOrEmpty(requestId))
+        {
+            w.WriteStartObject("ResponseMetadata");
+            w.WriteString("RequestId", requestId);
+            w.WriteEndObject();
+        }
+    }
+
+    /// <summary>An error from storage, with the resource its error document names and storage's request id.</summary>
+    public static byte[] ErrorJson(string code, string message, string? requestId, string resource) => ChannelJson.Write(w =>
+    {
+        w.WriteStartObject();
+        w.WriteStartObject("Error");
+        w.WriteString("Code", code);
+        w.WriteString("Message", message);
+        w.WriteString("Resource", resource);
+        w.WriteEndObject();
+        WriteRequestId(w, requestId);
+        w.WriteEndObject();
+    });
+
+    /// <summary>An enumeration value (storage class, encryption): S3 names are letters, digits, '_' and ':'; storage judges the name.</summary>
+    private static string? Token(JsonElement p, string name)
+    {
+        var value = ChannelJson.OptionalString(p, name);
+        if (value is not null && (value.Length is 0 or > 64 || !value.All(c => char.IsAsciiLetterOrDigit(c) || c is '_' or ':' or '-')))
+        {
+            throw ChannelRequestException.Invalid($"parameter {name} is not a valid S3 value: {value[..Math.Min(value.Length, 64)]}");
+        }
+
+        return value;
+    }
+
+    /// <summary>A timestamp parameter: ISO 8601 (how the stand-in sends datetimes) or an HTTP date.</summary>
+    private static DateTime? Date(JsonElement p, string name)
+    {
+        var value = ChannelJson.OptionalString(p, name);
+        if (value is null)
+        {
+            return null;
+        }
+
+        if (value.Length > 64 || !DateTimeOffset.TryParse(value, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var parsed))
+        {
+            throw ChannelRequestException.Invalid($"parameter {name} is not a timestamp: {value[..Math.Min(value.Length, 64)]}");
+        }
+
+        return parsed.UtcDateTime;
+    }
+}

@@ -1,0 +1,75 @@
+// Copyright (c) Nexus contributors.
+// Licensed under the MIT license.
+
+using Amazon.S3;
+using Amazon.S3.Model;
+using Nexus.Channel;
+using Nexus.Channel.Services;
+using Nexus.Functions;
+
+namespace Nexus.Backend.Storage;
+
+/// <summary>
+/// GeneratePresignedUrl: the sandbox holds no credentials, so the backend signs (SigV4 query authentication, the SDK's
+/// signer) a URL for the node's storage endpoint, for a client outside the node, after checking that the function's
+/// grants allow that operation on that key. The URL carries the node's credentials for exactly that request, until it
+/// expires (at most 7 days, SigV4's limit).
+/// </summary>
+internal static class Presigning
+{
+    private const int MaxExpiresSeconds = 7 * 24 * 3600;
+
+    public static void Register(IDictionary<ChannelOp, StorageHandler> table) => table.Add(ChannelOp.GeneratePresignedUrl, PresignAsync);
+
+    private static async Task PresignAsync(StorageCall call, CancellationToken ct)
+    {
+        var p = call.Parameters;
+        var operation = ChannelJson.RequiredString(p, "Operation");
+        var bucket = ChannelJson.RequiredString(p, "Bucket");
+        var key = ChannelJson.RequiredString(p, "Key");
+        var (verb, access) = operation switch
+        {
+            "GetObject" => (HttpVerb.GET, StorageAccess.Read),
+            "HeadObject" => (HttpVerb.HEAD, StorageAccess.Read),
+            "PutObject" or "UploadPart" => (HttpVerb.PUT, StorageAccess.Write),
+            "DeleteObject" => (HttpVerb.DELETE, StorageAccess.Write),
+            _ => throw ChannelRequestException.Invalid($"GeneratePresignedUrl signs GetObject, HeadObject, PutObject, UploadPart or DeleteObject, not {StorageAuthorization.Quote(operation)}"),
+        };
+        StorageAuthorization.Authorize(call.Manifest, bucket, key, access);
+        var expiresIn = ChannelJson.OptionalInt(p, "ExpiresIn") ?? 3600;
+        if (expiresIn is < 1 or > MaxExpiresSeconds)
+        {
+            throw ChannelRequestException.Invalid($"ExpiresIn must be 1 to {MaxExpiresSeconds} seconds (SigV4's limit), got {expiresIn}");
+        }
+
+        var presign = new GetPreSignedUrlRequest
+        {
+            BucketName = bucket,
+            Key = key,
+            Verb = verb,
+            Expires = DateTime.UtcNow.AddSeconds(expiresIn),
+            Protocol = call.Backend.Options.ServiceUrl.StartsWith("http:", StringComparison.OrdinalIgnoreCase) ? Protocol.HTTP : Protocol.HTTPS,
+        };
+        if (operation == "UploadPart")
+        {
+            presign.UploadId = ObjectOptions.HeaderValue(p, "UploadId") ?? throw ChannelRequestException.Invalid("UploadPart needs UploadId");
+            presign.PartNumber = ChannelJson.OptionalInt(p, "PartNumber") is { } n and >= 1 and <= 10_000 ? n : throw ChannelRequestException.Invalid("UploadPart needs a PartNumber in [1, 10000]");
+        }
+
+        if (operation == "GetObject")
+        {
+            ObjectOptions.ApplyOverrides(presign.ResponseHeaderOverrides, p);
+        }
+
+        var url = await call.Backend.S3.GetPreSignedURLAsync(presign).ConfigureAwait(false);
+        await call.ReplyJsonAsync(
+            200,
+            w =>
+            {
+                w.WriteStartObject();
+                w.WriteString("Url", url);
+                w.WriteEndObject();
+            },
+            ct).ConfigureAwait(false);
+    }
+}

@@ -1,0 +1,149 @@
+// Copyright (c) Nexus contributors.
+// Licensed under the MIT license.
+
+using System.Net;
+using System.Text.Json;
+using Amazon.S3.Model;
+using Nexus.Testing.Channel;
+
+namespace Nexus.Backend.Tests;
+
+/// <summary>
+/// Multipart uploads and presigned URLs through a real Python channel client and the real backend, against the embedded
+/// store: every call is checked against the function's grants before anything is sent or signed, and a URL the backend
+/// signed works with a plain HTTP client (no SDK, no credentials) for exactly the request it names.
+/// </summary>
+public sealed class MultipartAndPresignTests : IAsyncLifetime
+{
+    private NodeUnderTest _node = null!;
+
+    public async Task InitializeAsync()
+    {
+        _node = await NodeUnderTest.StartAsync();
+        await _node.PutAsync("shared/readme", "shared text"u8.ToArray());
+    }
+
+    public async Task DisposeAsync() => await _node.DisposeAsync();
+
+    [Fact]
+    public async Task A_multipart_upload_streams_its_parts_and_stays_within_the_grants()
+    {
+        var json = await RunAsync("""
+            out = {}
+            def code(r): return [r[0], r[1].get("Error", {}).get("Code")]
+            s, m, _ = call("CreateMultipartUpload", {"Bucket": "nexus-test", "Key": "fn/big", "ContentType": "a/b", "Tagging": "t=1"})
+            uid = m["UploadId"]
+            part1 = bytes(range(256)) * (5 * 4096)
+            s1, m1, _ = call("UploadPart", {"Bucket": "nexus-test", "Key": "fn/big", "UploadId": uid, "PartNumber": 1}, io.BytesIO(part1))
+            s2, m2, _ = call("UploadPart", {"Bucket": "nexus-test", "Key": "fn/big", "UploadId": uid, "PartNumber": 2}, b"end")
+            out["listed"] = [p["PartNumber"] for p in call("ListParts", {"Bucket": "nexus-test", "Key": "fn/big", "UploadId": uid})[1]["Parts"]]
+            # Grants: the upload id of fn/big does not open shared/ or another bucket.
+            out["part_to_shared"] = code(call("UploadPart", {"Bucket": "nexus-test", "Key": "shared/readme", "UploadId": uid, "PartNumber": 1}, b"evil"))
+            out["create_shared"] = code(call("CreateMultipartUpload", {"Bucket": "nexus-test", "Key": "shared/x"}))
+            out["complete_shared"] = code(call("CompleteMultipartUpload", {"Bucket": "nexus-test", "Key": "shared/readme", "UploadId": uid,
+                                                                           "MultipartUpload": {"Parts": [{"ETag": m1["ETag"], "PartNumber": 1}]}}))
+            out["list_other_bucket"] = code(call("ListParts", {"Bucket": "other-bucket", "Key": "fn/big", "UploadId": uid}))
+            # Hostile values are refused before storage.
+            out["bad_part_number"] = code(call("UploadPart", {"Bucket": "nexus-test", "Key": "fn/big", "UploadId": uid, "PartNumber": 10001}, b"x"))
+            out["id_injection"] = code(call("UploadPart", {"Bucket": "nexus-test", "Key": "fn/big", "UploadId": uid + "\r\nx: y", "PartNumber": 3}, b"x"))
+            out["too_many_parts"] = code(call("CompleteMultipartUpload", {"Bucket": "nexus-test", "Key": "fn/big", "UploadId": uid,
+                                                                          "MultipartUpload": {"Parts": [{"ETag": "e", "PartNumber": 1}] * 10001}}))
+            s, m, _ = call("CompleteMultipartUpload", {"Bucket": "nexus-test", "Key": "fn/big", "UploadId": uid,
+                                                       "MultipartUpload": {"Parts": [{"ETag": m1["ETag"], "PartNumber": 1}, {"ETag": m2["ETag"], "PartNumber": 2}]}})
+            out["complete"] = [s, m["ETag"], m["Key"], "RequestId" in m["ResponseMetadata"]]
+            out["md5"] = hashlib.md5(part1 + b"end").hexdigest()
+            emit(out)
+            """);
+        Assert.Equal([1, 2], json.GetProperty("listed").EnumerateArray().Select(e => e.GetInt32()));
+        AssertError(json, "part_to_shared", 403, "AccessDenied");
+        AssertError(json, "create_shared", 403, "AccessDenied");
+        AssertError(json, "complete_shared", 403, "AccessDenied");
+        AssertError(json, "list_other_bucket", 403, "AccessDenied");
+        AssertError(json, "bad_part_number", 400, "InvalidRequest");
+        AssertError(json, "id_injection", 400, "InvalidRequest");
+        AssertError(json, "too_many_parts", 400, "MalformedXML");
+        var complete = json.GetProperty("complete");
+        Assert.Equal(200, complete[0].GetInt32());
+        Assert.EndsWith("-2\"", complete[1].GetString(), StringComparison.Ordinal);
+        Assert.True(complete[3].GetBoolean());
+        var stored = await _node.GetAsync("fn/big");
+        Assert.Equal(json.GetProperty("md5").GetString(), Convert.ToHexStringLower(System.Security.Cryptography.MD5.HashData(stored)));
+        Assert.Equal("shared text", System.Text.Encoding.UTF8.GetString(await _node.GetAsync("shared/readme")));
+        var tags = await _node.Admin.GetObjectTaggingAsync(new GetObjectTaggingRequest { BucketName = NodeUnderTest.Bucket, Key = "fn/big" });
+        Assert.Equal("1", Assert.Single(tags.Tagging).Value);
+    }
+
+    [Fact]
+    public async Task A_presigned_url_works_with_a_plain_http_client_for_exactly_its_request_and_only_within_the_grants()
+    {
+        await _node.PutAsync("fn/report", "the report"u8.ToArray());
+        var json = await RunAsync("""
+            out = {}
+            def code(r): return [r[0], r[1].get("Error", {}).get("Code")]
+            out["get"] = call("GeneratePresignedUrl", {"Operation": "GetObject", "Bucket": "nexus-test", "Key": "fn/report", "ExpiresIn": 60,
+                                                       "ResponseContentType": "text/x-report"})[1]["Url"]
+            out["put"] = call("GeneratePresignedUrl", {"Operation": "PutObject", "Bucket": "nexus-test", "Key": "fn/uploaded"})[1]["Url"]
+            out["read_shared"] = call("GeneratePresignedUrl", {"Operation": "GetObject", "Bucket": "nexus-test", "Key": "shared/readme"})[1]["Url"]
+            out["put_shared"] = code(call("GeneratePresignedUrl", {"Operation": "PutObject", "Bucket": "nexus-test", "Key": "shared/readme"}))
+            out["delete_shared"] = code(call("GeneratePresignedUrl", {"Operation": "DeleteObject", "Bucket": "nexus-test", "Key": "shared/readme"}))
+            out["other_bucket"] = code(call("GeneratePresignedUrl", {"Operation": "GetObject", "Bucket": "other-bucket", "Key": "fn/report"}))
+            out["too_long"] = code(call("GeneratePresignedUrl", {"Operation": "GetObject", "Bucket": "nexus-test", "Key": "fn/report", "ExpiresIn": 604801}))
+            out["other_op"] = code(call("GeneratePresignedUrl", {"Operation": "DeleteBucket", "Bucket": "nexus-test", "Key": "fn/report"}))
+            emit(out)
+            """);
+        AssertError(json, "put_shared", 403, "AccessDenied");
+        AssertError(json, "delete_shared", 403, "AccessDenied");
+        AssertError(json, "other_bucket", 403, "AccessDenied");
+        AssertError(json, "too_long", 400, "InvalidRequest");
+        AssertError(json, "other_op", 400, "InvalidRequest");
+
+        var get = json.GetProperty("get").GetString()!;
+        Assert.StartsWith(_node.StoreUrl + "/nexus-test/fn/report?", get, StringComparison.Ordinal);
+        Assert.Contains("X-Amz-Signature=", get, StringComparison.Ordinal);
+        using var http = new HttpClient();
+        using (var response = await http.GetAsync(new Uri(get)))
+        {
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            Assert.Equal("the report", await response.Content.ReadAsStringAsync());
+            Assert.Equal("text/x-report", response.Content.Headers.ContentType?.ToString());
+        }
+
+        using (var response = await http.GetAsync(new Uri(json.GetProperty("read_shared").GetString()!)))
+        {
+            Assert.Equal("shared text", await response.Content.ReadAsStringAsync());
+        }
+
+        // The signature covers the key and the method: the same URL for another key, or a PUT to it, is refused.
+        using (var response = await http.GetAsync(new Uri(get.Replace("/fn/report?", "/shared/readme?", StringComparison.Ordinal))))
+        {
+            Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
+        }
+
+        using (var response = await http.PutAsync(new Uri(get), new StringContent("overwrite")))
+        {
+            Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
+        }
+
+        using (var response = await http.PutAsync(new Uri(json.GetProperty("put").GetString()!), new ByteArrayContent("from outside"u8.ToArray())))
+        {
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        }
+
+        Assert.Equal("from outside", System.Text.Encoding.UTF8.GetString(await _node.GetAsync("fn/uploaded")));
+        Assert.Equal("the report", System.Text.Encoding.UTF8.GetString(await _node.GetAsync("fn/report")));
+    }
+
+    private static void AssertError(JsonElement json, string name, int status, string code)
+    {
+        var entry = json.GetProperty(name);
+        Assert.True(entry[0].GetInt32() == status && entry[1].GetString() == code, $"{name}: {entry}");
+    }
+
+    private async Task<JsonElement> RunAsync(string script)
+    {
+        var (channel, _) = _node.Attach();
+        var result = await PythonSandbox.RunAsync(channel, PythonSandbox.Prelude + script);
+        Assert.True(result.ExitCode == 0, result.ToString());
+        return result.Json;
+    }
+}
