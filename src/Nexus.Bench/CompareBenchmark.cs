@@ -91,6 +91,7 @@ public sealed record ModeResult(
     Percentiles WarmMs,
     Percentiles ColdMs,
     Percentiles WarmNodeOverheadUs,
+    IReadOnlyList<(string Name, Percentiles Us)> WarmStagesUs,
     double FirstStartMs,
     double SandboxCpuMsPerInvocation,
     double NodeCpuMsPerInvocation,
@@ -159,7 +160,7 @@ public static class CompareBenchmark
             deployed[configuration] = name;
 
             // The first start after a deploy also makes the function's template (nexus mode): reported on its own.
-            var (ms, outcome) = await InvokeAsync(node, name, payload, cancellationToken);
+            var (ms, outcome, _, _) = await InvokeAsync(node, name, payload, cancellationToken);
             first[configuration] = ms;
             Check(outcome, name, "first", log, errors, configuration);
         }
@@ -167,13 +168,14 @@ public static class CompareBenchmark
         var cold = configurations.ToDictionary(c => c, _ => new List<double>());
         var warm = configurations.ToDictionary(c => c, _ => new List<double>());
         var overhead = configurations.ToDictionary(c => c, _ => new List<double>());
+        var stages = configurations.ToDictionary(c => c, _ => new NodeStages());
         log.WriteLine($"{benchCase.Label}: {options.Cold} cold invocations per configuration");
         for (var i = 0; i < options.Cold; i++)
         {
             foreach (var configuration in configurations)
             {
                 await node.StopIdleInstancesAsync(deployed[configuration]);
-                var (ms, outcome) = await InvokeAsync(node, deployed[configuration], payload, cancellationToken);
+                var (ms, outcome, _, _) = await InvokeAsync(node, deployed[configuration], payload, cancellationToken);
                 if (Check(outcome, deployed[configuration], $"cold {i}", log, errors, configuration) && outcome.ColdStart)
                 {
                     cold[configuration].Add(ms);
@@ -187,7 +189,7 @@ public static class CompareBenchmark
         {
             foreach (var configuration in configurations)
             {
-                var (ms, outcome) = await InvokeAsync(node, deployed[configuration], payload, cancellationToken);
+                var (ms, outcome, entry, resumed) = await InvokeAsync(node, deployed[configuration], payload, cancellationToken);
                 instance[configuration] = outcome.InstanceId;
                 if (Check(outcome, deployed[configuration], $"warm {i}", log, errors, configuration) && i >= 0 && !outcome.ColdStart)
                 {
@@ -197,6 +199,7 @@ public static class CompareBenchmark
                     // The node's own part: wall time at the invoke entry minus the time in the sandbox (handler,
                     // its storage calls, the runtime), as the transport measured it.
                     overhead[configuration].Add((ms * 1000) - outcome.SandboxTime.TotalMicroseconds);
+                    stages[configuration].Add(outcome.Timeline, entry, resumed);
                 }
             }
         }
@@ -205,7 +208,7 @@ public static class CompareBenchmark
         {
             var cpu = await MeasureCpuAsync(node, options.RemoteStore, deployed[configuration], instance[configuration], payload, options.CpuInvocations, cancellationToken);
             var memory = node.ReadInstanceUsage(instance[configuration])?.Memory ?? new SandboxMemory(0, 0, 0, 0);
-            results.Add(new ModeResult(benchCase.Function, benchCase.Size, configuration, Percentiles.Of(warm[configuration]), Percentiles.Of(cold[configuration]), Percentiles.Of(overhead[configuration]), first[configuration], cpu.SandboxMs, cpu.NodeMs, cpu.StoreMs, cpu.LinkMs, memory, errors[configuration], run));
+            results.Add(new ModeResult(benchCase.Function, benchCase.Size, configuration, Percentiles.Of(warm[configuration]), Percentiles.Of(cold[configuration]), Percentiles.Of(overhead[configuration]), stages[configuration].Summarize(), first[configuration], cpu.SandboxMs, cpu.NodeMs, cpu.StoreMs, cpu.LinkMs, memory, errors[configuration], run));
         }
 
         foreach (var name in deployed.Values)
@@ -248,7 +251,7 @@ public static class CompareBenchmark
         return false;
     }
 
-    private static async Task<(double Ms, InvocationOutcome Outcome)> InvokeAsync(NexusNode node, string name, byte[] payload, CancellationToken cancellationToken)
+    private static async Task<(double Ms, InvocationOutcome Outcome, long Entry, long Resumed)> InvokeAsync(NexusNode node, string name, byte[] payload, CancellationToken cancellationToken)
     {
         if (!node.TryGetFunction(name, out var function))
         {
@@ -257,7 +260,8 @@ public static class CompareBenchmark
 
         var started = Stopwatch.GetTimestamp();
         var outcome = await node.InvokeAsync(function, payload, Guid.NewGuid().ToString(), cancellationToken);
-        return (Stopwatch.GetElapsedTime(started).TotalMilliseconds, outcome);
+        var resumed = Stopwatch.GetTimestamp();
+        return (Stopwatch.GetElapsedTime(started, resumed).TotalMilliseconds, outcome, started, resumed);
     }
 
     /// <summary>
@@ -278,7 +282,7 @@ public static class CompareBenchmark
         var nodeBefore = process.TotalProcessorTime;
         for (var i = 0; i < count; i++)
         {
-            var (_, outcome) = await InvokeAsync(node, name, payload, cancellationToken);
+            var (_, outcome, _, _) = await InvokeAsync(node, name, payload, cancellationToken);
             if (outcome.InstanceId != instanceId)
             {
                 throw new InvalidOperationException($"{name}: the CPU sample moved to another instance ({outcome.InstanceId}); is the instance being replaced?");

@@ -91,6 +91,27 @@ public static class CompareReport
                 text.AppendLine(verdict.ToString());
             }
 
+            // Where a warm invocation's wall time goes, stage by stage (p50 and p99); "-" where a transport takes no stamp.
+            text.Append(CultureInfo.InvariantCulture, $"  {"warm invocation by stage (us, p50 / p99)",-44}");
+            foreach (var c in configurations)
+            {
+                text.Append(CultureInfo.InvariantCulture, $"{c.Name,17}");
+            }
+
+            text.AppendLine();
+            for (var stage = 0; stage < NodeStages.Names.Count; stage++)
+            {
+                var (name, isNode) = NodeStages.Names[stage];
+                text.Append(CultureInfo.InvariantCulture, $"    {(isNode ? "[node] " : "       ") + name,-42}");
+                foreach (var c in configurations)
+                {
+                    var us = byName[c.Name].WarmStagesUs[stage].Us;
+                    text.Append(us.Count == 0 ? $"{"-",17}" : string.Create(CultureInfo.InvariantCulture, $"{us.P50,8:0.0} /{us.P99,7:0}"));
+                }
+
+                text.AppendLine();
+            }
+
             text.AppendLine();
         }
 
@@ -108,6 +129,7 @@ public static class CompareReport
                 warmMs = r.WarmMs,
                 coldMs = r.ColdMs,
                 warmNodeOverheadUs = r.WarmNodeOverheadUs,
+                warmStagesUs = r.WarmStagesUs.ToDictionary(s => s.Name, s => s.Us),
                 firstStartMs = r.FirstStartMs,
                 sandboxCpuMsPerInvocation = r.SandboxCpuMsPerInvocation,
                 nodeCpuMsPerInvocation = r.NodeCpuMsPerInvocation,

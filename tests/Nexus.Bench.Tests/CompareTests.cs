@@ -1,9 +1,11 @@
 // Copyright (c) Nexus contributors.
 // Licensed under the MIT license.
 
+using System.Diagnostics;
 using System.IO.Compression;
 using System.Text.Json;
 using Nexus.Functions;
+using Nexus.Node.Transports;
 using Nexus.Sandbox;
 using Nexus.Testing;
 
@@ -94,7 +96,7 @@ public sealed class CompareTests
     }
 
     private static ModeResult Result(BenchConfiguration c, double warm, double cold, int run = 1, double storeCpu = double.NaN) =>
-        new("hello-s3", "1mib", c, Percentiles.Of([warm]), Percentiles.Of([cold]), Percentiles.Of([warm * 10, warm * 20]), 100, 1, 1, storeCpu, double.NaN, new SandboxMemory(1, 1 << 20, 1, 1), 0, run);
+        new("hello-s3", "1mib", c, Percentiles.Of([warm]), Percentiles.Of([cold]), Percentiles.Of([warm * 10, warm * 20]), new NodeStages().Summarize(), 100, 1, 1, storeCpu, double.NaN, new SandboxMemory(1, 1 << 20, 1, 1), 0, run);
 
     [Fact]
     public void The_report_gives_each_nexus_configuration_over_baseline_and_judges_the_goals_on_async()
@@ -143,5 +145,37 @@ public sealed class CompareTests
         var node = text.Split('\n').Single(l => l.TrimStart().StartsWith("CPU per invocation, node + sandbox", StringComparison.Ordinal));
         Assert.Contains("2.00", node, StringComparison.Ordinal);
         Assert.EndsWith("goal <= 0.50: MISSED", node.TrimEnd(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_warm_invocation_is_split_at_its_stamps_and_a_stamp_a_transport_does_not_take_leaves_its_stages_out()
+    {
+        var stages = new NodeStages();
+        var us = Stopwatch.Frequency / 1_000_000;
+
+        // Channel: every stamp taken, 10 us apart except the sandbox's 500 us.
+        stages.Add(new InvocationTimeline { Acquired = 110 * us, PrefetchBegun = 120 * us, Handed = 130 * us, PickedUp = 140 * us, Submitted = 640 * us, Arrived = 650 * us, Finished = 660 * us }, 100 * us, 670 * us);
+        var split = stages.Summarize();
+        Assert.Equal(NodeStages.Names.Count, split.Count);
+        Assert.Equal([10.0, 10, 10, 10, 500, 10, 10, 10], split.Select(s => Math.Round(s.Us.P50)));
+
+        // Runtime API: no sandbox stamps, so the three stages around them have no sample from this invocation.
+        stages.Add(new InvocationTimeline { Acquired = 110 * us, PrefetchBegun = 120 * us, Handed = 130 * us, Arrived = 650 * us, Finished = 660 * us }, 100 * us, 670 * us);
+        Assert.Equal([2, 2, 2, 1, 1, 1, 2, 2], stages.Summarize().Select(s => s.Us.Count));
+    }
+
+    [Fact]
+    public void Sandbox_stamps_outside_the_nodes_own_are_dropped()
+    {
+        var ns = 1_000_000_000 / Stopwatch.Frequency;
+        var timeline = new InvocationTimeline { Handed = 1000, Arrived = 2000 };
+        timeline.SetSandboxStamps(999 * ns, 1500 * ns);
+        Assert.Equal(0, timeline.PickedUp);
+        timeline.SetSandboxStamps(1600 * ns, 1500 * ns);
+        Assert.Equal(0, timeline.Submitted);
+        timeline.SetSandboxStamps(1200 * ns, 2001 * ns);
+        Assert.Equal(0, timeline.Submitted);
+        timeline.SetSandboxStamps(1200 * ns, 1500 * ns);
+        Assert.Equal((1200, 1500), (timeline.PickedUp, timeline.Submitted));
     }
 }

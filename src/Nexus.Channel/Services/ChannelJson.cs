@@ -92,6 +92,21 @@ public static class ChannelJson
         return result;
     }
 
+    public static long? OptionalInt64(JsonElement obj, string name)
+    {
+        if (!obj.TryGetProperty(name, out var value) || value.ValueKind == JsonValueKind.Null)
+        {
+            return null;
+        }
+
+        if (value.ValueKind != JsonValueKind.Number || !value.TryGetInt64(out var result))
+        {
+            throw ChannelRequestException.Invalid($"parameter {name} must be a 64-bit integer");
+        }
+
+        return result;
+    }
+
     public static bool OptionalBool(JsonElement obj, string name)
     {
         if (!obj.TryGetProperty(name, out var value) || value.ValueKind == JsonValueKind.Null)

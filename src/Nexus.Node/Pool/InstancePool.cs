@@ -2,6 +2,7 @@
 // Licensed under the MIT license.
 
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using System.Globalization;
 using System.Security.Cryptography;
 using Nexus.Functions;
@@ -15,8 +16,11 @@ namespace Nexus.Node.Pool;
 /// <summary>What one invocation produced, and how. Outcome: success, error (handler error), timeout, oom, crashed, init_error.</summary>
 public sealed record InvocationOutcome(InvocationResult Result, string Outcome, bool ColdStart, TimeSpan Duration, string InstanceId, byte[] LogTail)
 {
+    /// <summary>Where the invocation's stages were stamped (pool, transport, sandbox).</summary>
+    public InvocationTimeline Timeline { get; init; } = new();
+
     /// <summary>Time in the sandbox (handler, its storage calls, the runtime); the rest of the wall time is the node's.</summary>
-    public TimeSpan SandboxTime => Result.SandboxTime;
+    public TimeSpan SandboxTime => Timeline.SandboxTime;
 }
 
 /// <summary>Instance counts of one function.</summary>
@@ -112,7 +116,9 @@ public sealed class InstancePool : IAsyncDisposable
     public async Task<InvocationOutcome> InvokeAsync(DeployedFunction function, ReadOnlyMemory<byte> payload, string requestId, CancellationToken cancellationToken)
     {
         var started = _time.GetTimestamp();
+        var timeline = new InvocationTimeline { Entered = Stopwatch.GetTimestamp() };
         var (instance, cold) = await AcquireAsync(function, cancellationToken);
+        timeline.Acquired = Stopwatch.GetTimestamp();
         if (cold)
         {
             var failure = await StartAsync(instance, requestId, payload);
@@ -120,16 +126,17 @@ public sealed class InstancePool : IAsyncDisposable
             {
                 var duration = _time.GetElapsedTime(started);
                 _metrics.Invocation(function.Name, "init_error", cold: true, duration);
-                return new InvocationOutcome(failure, "init_error", true, duration, instance.Id, instance.EndCapture());
+                return new InvocationOutcome(failure, "init_error", true, duration, instance.Id, instance.EndCapture()) { Timeline = timeline };
             }
         }
 
         else
         {
             instance.Transport!.BeginPrefetch(payload);
+            timeline.PrefetchBegun = Stopwatch.GetTimestamp();
         }
 
-        return await RunAsync(instance, payload, requestId, cold, started);
+        return await RunAsync(instance, payload, requestId, cold, started, timeline);
     }
 
     /// <summary>
@@ -645,7 +652,7 @@ public sealed class InstancePool : IAsyncDisposable
         };
     }
 
-    private async Task<InvocationOutcome> RunAsync(Instance instance, ReadOnlyMemory<byte> payload, string requestId, bool cold, long started)
+    private async Task<InvocationOutcome> RunAsync(Instance instance, ReadOnlyMemory<byte> payload, string requestId, bool cold, long started, InvocationTimeline timeline)
     {
         var function = instance.Function;
         var timeout = function.Manifest.Timeout;
@@ -657,7 +664,7 @@ public sealed class InstancePool : IAsyncDisposable
         instance.CurrentRequestId = requestId;
         Log(instance, requestId, $"START RequestId: {requestId} Version: $LATEST");
         var runStarted = _time.GetTimestamp();
-        var invocation = new Invocation(requestId, payload, _time.GetUtcNow() + timeout, function.Arn);
+        var invocation = new Invocation(requestId, payload, _time.GetUtcNow() + timeout, function.Arn) { Timeline = timeline };
         var sandbox = instance.Sandbox!;
         using var cancel = CancellationTokenSource.CreateLinkedTokenSource(_shutdown.Token);
         var result = instance.Transport!.InvokeAsync(invocation, cancel.Token);
@@ -728,7 +735,8 @@ public sealed class InstancePool : IAsyncDisposable
         Release(instance, reusable, outcome);
         var duration = _time.GetElapsedTime(started);
         _metrics.Invocation(function.Name, outcome, cold, duration);
-        return new InvocationOutcome(answer, outcome, cold, duration, instance.Id, tail);
+        timeline.Finished = Stopwatch.GetTimestamp();
+        return new InvocationOutcome(answer, outcome, cold, duration, instance.Id, tail) { Timeline = timeline };
     }
 
     private static InvocationResult ExitError(string requestId, SandboxExit exit, Instance instance)

@@ -1,10 +1,16 @@
 // Copyright (c) Nexus contributors.
 // Licensed under the MIT license.
 
+using System.Diagnostics;
+
 namespace Nexus.Node.Transports;
 
 /// <summary>One invocation handed to an instance: the event JSON and the deadline the runtime reports to the handler.</summary>
-public sealed record Invocation(string RequestId, ReadOnlyMemory<byte> Payload, DateTimeOffset Deadline, string FunctionArn);
+public sealed record Invocation(string RequestId, ReadOnlyMemory<byte> Payload, DateTimeOffset Deadline, string FunctionArn)
+{
+    /// <summary>Where the pool and the transport stamp this invocation's stages.</summary>
+    public InvocationTimeline Timeline { get; init; } = new();
+}
 
 /// <summary>
 /// What the runtime answered: the result JSON, or (when <see cref="ErrorType"/> is set) a Lambda-shaped error
@@ -14,15 +20,66 @@ public sealed record InvocationResult(ReadOnlyMemory<byte> Payload, string? Erro
 {
     public bool IsError => ErrorType is not null;
 
-    /// <summary>
-    /// Time the invocation spent in the sandbox: from the moment the transport handed the event over (pushed into the
-    /// channel, or written to the runtime's long-poll) to the moment its result arrived. Holds the handler, its storage
-    /// calls and the runtime's own work; the node's overhead is the rest of an invocation's wall time. Zero when the
-    /// node produced the result itself.
-    /// </summary>
-    public TimeSpan SandboxTime { get; init; }
-
     /// <summary>An error produced by the node itself (timeout, OOM, crash), shaped like the runtime's.</summary>
     public static InvocationResult Error(string errorType, string errorMessage) =>
         new(LambdaJson.ErrorPayload(errorType, errorMessage), errorType);
+}
+
+/// <summary>
+/// <see cref="Stopwatch"/> timestamps of one invocation's stages on its way through the node, for the benchmark's
+/// split of the node's overhead (0: the stage was not reached, or is not known for this transport). The pool stamps
+/// its own stages; the transport stamps the hand-over and the result, and the sandbox's own two stamps when the
+/// runtime reports them and they are plausible.
+/// </summary>
+public sealed class InvocationTimeline
+{
+    /// <summary>The pool entered.</summary>
+    public long Entered { get; set; }
+
+    /// <summary>The pool handed over an instance (warm: at once; cold: once its sandbox's init is over).</summary>
+    public long Acquired { get; set; }
+
+    /// <summary>The transport was told to start prefetching the event's inputs (nexus mode: hints parsed, fetches queued).</summary>
+    public long PrefetchBegun { get; set; }
+
+    /// <summary>The event was handed to the sandbox: its last chunk posted into the channel, or the long-poll answered.</summary>
+    public long Handed { get; set; }
+
+    /// <summary>The sandbox had the event in hand (its clock, checked to lie within the node's stamps).</summary>
+    public long PickedUp { get; set; }
+
+    /// <summary>The sandbox submitted the result (its clock, checked as <see cref="PickedUp"/>).</summary>
+    public long Submitted { get; set; }
+
+    /// <summary>The node read the result.</summary>
+    public long Arrived { get; set; }
+
+    /// <summary>The pool was done: log lines and REPORT written, the instance released.</summary>
+    public long Finished { get; set; }
+
+    /// <summary>
+    /// Time the invocation spent in the sandbox: from the hand-over to the result's arrival. Holds the handler, its
+    /// storage calls and the runtime's own work; the node's overhead is the rest of an invocation's wall time. Zero when
+    /// the node produced the result itself.
+    /// </summary>
+    public TimeSpan SandboxTime => Handed != 0 && Arrived >= Handed ? Stopwatch.GetElapsedTime(Handed, Arrived) : TimeSpan.Zero;
+
+    /// <summary>
+    /// Records the sandbox's own stamps (nanoseconds of CLOCK_MONOTONIC, the clock <see cref="Stopwatch"/> reads on
+    /// Linux) when they are ordered and lie between the hand-over and the arrival; anything else (another clock, as in a
+    /// micro-VM guest, or a sandbox that lies) is dropped: they only split a figure the node measures itself.
+    /// </summary>
+    public void SetSandboxStamps(long pickedUpNs, long submittedNs)
+    {
+        var pickedUp = ToTimestamp(pickedUpNs);
+        var submitted = ToTimestamp(submittedNs);
+        if (Handed != 0 && Arrived != 0 && Handed <= pickedUp && pickedUp <= submitted && submitted <= Arrived)
+        {
+            PickedUp = pickedUp;
+            Submitted = submitted;
+        }
+    }
+
+    private static long ToTimestamp(long nanoseconds) =>
+        Stopwatch.Frequency == 1_000_000_000 ? nanoseconds : (long)(nanoseconds * (Stopwatch.Frequency / 1e9));
 }

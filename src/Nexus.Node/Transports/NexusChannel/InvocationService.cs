@@ -163,7 +163,7 @@ public sealed class InvocationService : IChannelService
         {
             var invocation = pending.Invocation;
             await _session.SendAsync(parked, 200, EventHeader(invocation), invocation.Payload, _session.Closing).ConfigureAwait(false);
-            pending.PushedAt = Stopwatch.GetTimestamp();
+            invocation.Timeline.Handed = Stopwatch.GetTimestamp();
         }
         catch (Exception e) when (e is ChannelClosedException or OperationCanceledException or ObjectDisposedException)
         {
@@ -176,10 +176,13 @@ public sealed class InvocationService : IChannelService
         var arrived = Stopwatch.GetTimestamp();
         string id;
         bool next;
+        long? pickedUpNs, submittedNs;
         using (var parameters = await request.ReadParametersAsync(cancellationToken).ConfigureAwait(false))
         {
             id = ChannelJson.RequiredString(parameters.RootElement, "RequestId");
             next = ChannelJson.OptionalBool(parameters.RootElement, "Next");
+            pickedUpNs = ChannelJson.OptionalInt64(parameters.RootElement, "PickedUpNs");
+            submittedNs = ChannelJson.OptionalInt64(parameters.RootElement, "SubmittedNs");
         }
 
         Pending? pending;
@@ -206,10 +209,16 @@ public sealed class InvocationService : IChannelService
             throw;
         }
 
-        var result = (request.Op == ChannelOp.InvocationResponse
+        var result = request.Op == ChannelOp.InvocationResponse
             ? new InvocationResult(body, null)
-            : new InvocationResult(body, ChannelJson.ErrorType(body) ?? "Unhandled")) with
-        { SandboxTime = Stopwatch.GetElapsedTime(pending.PushedAt, arrived) };
+            : new InvocationResult(body, ChannelJson.ErrorType(body) ?? "Unhandled");
+        var timeline = pending.Invocation.Timeline;
+        timeline.Arrived = arrived;
+        if (pickedUpNs is { } p && submittedNs is { } s)
+        {
+            timeline.SetSandboxStamps(p, s);
+        }
+
         if (next)
         {
             // Parked before the result is out, so that the pool's next invocation finds the runtime waiting.
@@ -260,9 +269,6 @@ public sealed class InvocationService : IChannelService
 
         /// <summary>Handed to the runtime (guarded by the service's lock).</summary>
         public bool Pushed { get; set; }
-
-        /// <summary>When the event's last chunk was posted (Stopwatch timestamp).</summary>
-        public long PushedAt { get; set; }
 
         public TaskCompletionSource<InvocationResult> Result { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }

@@ -21,7 +21,7 @@ public sealed class RuntimeApiTransport : IInvocationTransport
     private readonly Lock _lock = new();
     private TaskCompletionSource<InvocationResult>? _pending;
     private string? _pendingId;
-    private long _deliveredAt;
+    private InvocationTimeline? _pendingTimeline;
     private IPAddress? _address;
 
     public RuntimeApiTransport(RuntimeApiRegistry registry, IReadOnlyDictionary<string, string> environment)
@@ -64,6 +64,7 @@ public sealed class RuntimeApiTransport : IInvocationTransport
 
             _pending = pending;
             _pendingId = invocation.RequestId;
+            _pendingTimeline = invocation.Timeline;
         }
 
         if (!_mailbox.Writer.TryWrite(invocation))
@@ -72,6 +73,7 @@ public sealed class RuntimeApiTransport : IInvocationTransport
             {
                 _pending = null;
                 _pendingId = null;
+                _pendingTimeline = null;
             }
 
             throw new InvalidOperationException("the instance's mailbox is full");
@@ -102,13 +104,14 @@ public sealed class RuntimeApiTransport : IInvocationTransport
     {
         _ready.TrySetResult();
         var invocation = await _mailbox.Reader.ReadAsync(cancellationToken);
-        Volatile.Write(ref _deliveredAt, Stopwatch.GetTimestamp());
+        invocation.Timeline.Handed = Stopwatch.GetTimestamp();
         return invocation;
     }
 
     /// <summary>Completes the pending invocation; false when <paramref name="requestId"/> is not the one pending.</summary>
     internal bool Complete(string requestId, InvocationResult result)
     {
+        var arrived = Stopwatch.GetTimestamp();
         TaskCompletionSource<InvocationResult>? pending;
         lock (_lock)
         {
@@ -118,11 +121,13 @@ public sealed class RuntimeApiTransport : IInvocationTransport
             }
 
             pending = _pending;
+            _pendingTimeline!.Arrived = arrived;
             _pending = null;
             _pendingId = null;
+            _pendingTimeline = null;
         }
 
-        pending.TrySetResult(result with { SandboxTime = Stopwatch.GetElapsedTime(Volatile.Read(ref _deliveredAt)) });
+        pending.TrySetResult(result);
         return true;
     }
 
