@@ -60,6 +60,9 @@ public sealed record FunctionManifest
 
     public IoMode Io { get; init; } = IoMode.Nexus;
 
+    /// <summary>The sandbox driver the function runs in ("oci" or "microvm"); null: the node's default.</summary>
+    public string? Sandbox { get; init; }
+
     public IReadOnlyList<StorageGrant> Storage { get; init; } = [];
 
     /// <summary>Nexus mode: when writes are acknowledged (default: after the backend spooled them durably).</summary>

@@ -24,7 +24,7 @@ public static partial class ManifestParser
 
     private const int MaxManifestBytes = 64 * 1024;
 
-    internal static readonly string[] KnownFields = ["name", "handler", "memory", "cpus", "timeout", "io", "storage", "environment", "writeback", "prefetch", "inputs"];
+    internal static readonly string[] KnownFields = ["name", "handler", "memory", "cpus", "timeout", "io", "sandbox", "storage", "environment", "writeback", "prefetch", "inputs"];
     internal static readonly string[] KnownGrantFields = ["bucket", "prefix", "access"];
     internal static readonly string[] KnownInputFields = ["bucket", "key"];
 
@@ -139,6 +139,17 @@ public static partial class ManifestParser
                     "baseline" => IoMode.Baseline,
                     _ => throw new ManifestException(fileName, io.Line, "io", $"expected 'nexus' or 'baseline', got '{text}'"),
                 },
+            };
+        }
+
+        if (fields.TryGetValue("sandbox", out var sandbox))
+        {
+            var text = Scalar(sandbox, fileName, "sandbox");
+            manifest = manifest with
+            {
+                Sandbox = text is "oci" or "microvm"
+                    ? text
+                    : throw new ManifestException(fileName, sandbox.Line, "sandbox", $"expected 'oci' or 'microvm', got '{text}'"),
             };
         }
 

@@ -54,6 +54,12 @@ public sealed class EventFd : IDisposable
     public static EventFd Create(uint initialValue = 0, EventFdFlags flags = EventFdFlags.CloseOnExec) =>
         new(new SafeFd(Libc.Check(Libc.EventFdCreate(initialValue, (int)flags), "eventfd")));
 
+    /// <summary>
+    /// Takes over a descriptor that is already an eventfd (one a parent process handed down, say); the caller checked
+    /// what it is, and KVM refuses anything else when it is registered as an ioeventfd or irqfd.
+    /// </summary>
+    public static EventFd Adopt(SafeFd handle) => new(handle);
+
     /// <summary>Adds <paramref name="value"/> to the counter, waking a reader.</summary>
     public unsafe void Signal(ulong value = 1)
     {

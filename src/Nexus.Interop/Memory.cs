@@ -110,6 +110,14 @@ public static class Memory
         return fd;
     }
 
+    /// <summary>The size of the file behind <paramref name="fd"/> (fstat), e.g. a memfd another process handed over.</summary>
+    public static long Length(SafeFd fd)
+    {
+        ArgumentNullException.ThrowIfNull(fd);
+        using var file = new Microsoft.Win32.SafeHandles.SafeFileHandle(fd.DangerousGetHandle(), ownsHandle: false);
+        return RandomAccess.GetLength(file);
+    }
+
     /// <summary>Sets the size of the file behind <paramref name="fd"/>.</summary>
     public static void Truncate(SafeFd fd, long size)
     {

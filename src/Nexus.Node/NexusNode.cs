@@ -16,6 +16,7 @@ using Nexus.Node.Transports;
 using Nexus.Node.Transports.NexusChannel;
 using Nexus.Node.Transports.RuntimeApi;
 using Nexus.Sandbox;
+using Nexus.Sandbox.Microvm;
 using Nexus.Sandbox.Oci;
 using Nexus.Sandbox.Template;
 using Nexus.Store;
@@ -123,7 +124,7 @@ public sealed class NexusNode : INodeOperations, IAsyncDisposable
         // Unpacking and fsync are blocking file work.
         var function = await Task.Run(() => _registry.Deploy(package), cancellationToken);
         await RegisterKeyAsync(function, cancellationToken);
-        _logs.Write(function.Name, "node", null, $"deployed revision {function.Revision} (io: {function.Manifest.Io.ToString().ToLowerInvariant()}, memory {function.Manifest.MemoryMb} MB, timeout {function.Manifest.Timeout.TotalSeconds:0} s)");
+        _logs.Write(function.Name, "node", null, $"deployed revision {function.Revision} (io: {function.Manifest.Io.ToString().ToLowerInvariant()}, sandbox: {function.Manifest.Sandbox ?? _driver.Name}, memory {function.Manifest.MemoryMb} MB, timeout {function.Manifest.Timeout.TotalSeconds:0} s)");
         _ = RetireThenPruneAsync(function.Name, function);
         return function;
     }
@@ -353,13 +354,29 @@ public sealed class NexusNode : INodeOperations, IAsyncDisposable
         ApiAddress = api.Addresses[0];
     }
 
-    // runc containers; nexus-mode instances are forked from a per-function template unless the node is told not to.
+    // runc containers (nexus-mode instances forked from a per-function template unless the node is told not to) and
+    // microVMs; a function's `sandbox:` picks one, the node's Driver is the default.
     private ISandboxDriver DefaultDriver()
     {
         var oci = new OciSandboxDriver(new OciDriverOptions { RuntimePath = _options.OciRuntime, InstancePrefix = InstancePrefix });
-        return _options.Templates
+        ISandboxDriver containers = _options.Templates
             ? new TemplateSandboxDriver(oci, new TemplateDriverOptions { InstancePrefix = InstancePrefix, Log = line => Console.Error.WriteLine("nexus: " + line) })
             : oci;
+        return new SandboxDriverSet(_options.Driver, [containers, new MicrovmSandboxDriver(MicrovmOptions(_options))]);
+    }
+
+    /// <summary>The microvm driver's settings from the node's.</summary>
+    public static MicrovmDriverOptions MicrovmOptions(NodeOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        return new MicrovmDriverOptions
+        {
+            GuestKernel = options.MicrovmKernel,
+            VmmCommand = options.MicrovmVmm is { } vmm ? [vmm] : [],
+            Snapshots = options.MicrovmSnapshots,
+            InstancePrefix = InstancePrefix,
+            Log = line => Console.Error.WriteLine("nexus: " + line),
+        };
     }
 
     private async Task RunEventAsync(QueuedEvent queued, CancellationToken cancellationToken)

@@ -51,8 +51,20 @@ public sealed record NodeOptions
     /// <summary>Debian mirror for the image build; null: the host's apt sources.</summary>
     public string? Mirror { get; init; }
 
-    /// <summary>Sandbox driver: oci.</summary>
+    /// <summary>The sandbox driver of functions whose manifest has no <c>sandbox:</c>: oci or microvm.</summary>
     public string Driver { get; init; } = "oci";
+
+    /// <summary>
+    /// The guest image <c>sandbox: microvm</c> functions boot (an uncompressed ELF kernel, or a freestanding test guest);
+    /// null: microvm functions fail to start with a message saying so.
+    /// </summary>
+    public string? MicrovmKernel { get; init; }
+
+    /// <summary>The VMM executable for microVMs; null: the <c>nexus-vmm</c> scripts/setup built in this checkout.</summary>
+    public string? MicrovmVmm { get; init; }
+
+    /// <summary>Cold-start microVMs from a per-revision snapshot taken when the guest is ready (false: boot each one).</summary>
+    public bool MicrovmSnapshots { get; init; } = true;
 
     /// <summary>The OCI runtime binary (runc, or another runc-compatible one).</summary>
     public string OciRuntime { get; init; } = "runc";
@@ -139,6 +151,7 @@ public sealed record NodeOptions
             ApiUrl = Env("NEXUS_API_URL") is { Length: > 0 } api ? api : options.ApiUrl,
             OciRuntime = Env("NEXUS_OCI_RUNTIME") is { Length: > 0 } runtime ? runtime : options.OciRuntime,
             Mirror = Env("NEXUS_MIRROR") is { Length: > 0 } mirror ? mirror : options.Mirror,
+            MicrovmKernel = Env("NEXUS_MICROVM_KERNEL") is { Length: > 0 } kernel ? kernel : options.MicrovmKernel,
             KeepAliveSeconds = IntEnv(Env("NEXUS_KEEP_ALIVE_SECONDS"), "NEXUS_KEEP_ALIVE_SECONDS") ?? options.KeepAliveSeconds,
             MaxInstancesPerFunction = IntEnv(Env("NEXUS_MAX_INSTANCES_PER_FUNCTION"), "NEXUS_MAX_INSTANCES_PER_FUNCTION") ?? options.MaxInstancesPerFunction,
             MaxInstancesPerNode = IntEnv(Env("NEXUS_MAX_INSTANCES"), "NEXUS_MAX_INSTANCES") ?? options.MaxInstancesPerNode,
@@ -164,7 +177,7 @@ public sealed record NodeOptions
         Check(KeepAliveSeconds >= 1, nameof(KeepAliveSeconds), "must be at least 1");
         Check(InitTimeoutSeconds >= 1, nameof(InitTimeoutSeconds), "must be at least 1");
         Check(EventWorkers >= 1, nameof(EventWorkers), "must be at least 1");
-        Check(Driver == "oci", nameof(Driver), $"'{Driver}' is not a known driver (known: oci)");
+        Check(Driver is "oci" or "microvm", nameof(Driver), $"'{Driver}' is not a known driver (known: oci, microvm)");
         foreach (var (name, url) in new[] { (nameof(ApiUrl), ApiUrl), (nameof(StoreUrl), StoreUrl), (nameof(SandboxStoreUrl), SandboxStoreUrl), (nameof(RuntimeApiUrl), RuntimeApiUrl) })
         {
             Check(Uri.TryCreate(url, UriKind.Absolute, out var uri) && uri.Scheme == "http", name, $"expected an http:// URL, got '{url}'");

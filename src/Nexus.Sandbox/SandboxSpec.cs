@@ -21,6 +21,9 @@ public sealed record SandboxSpec
     /// <summary>Unique, short ([a-z0-9-], at most 40 chars): names the container, cgroup, netns.</summary>
     public required string InstanceId { get; init; }
 
+    /// <summary>Which driver runs the instance ("oci", "microvm"); null: the node's default (<see cref="SandboxDriverSet"/>).</summary>
+    public string? Driver { get; init; }
+
     /// <summary>The image's root filesystem, mounted read-only.</summary>
     public required string RootfsPath { get; init; }
 

@@ -14,7 +14,11 @@ public static class Program
 {
     private const string Usage =
         "usage: nexus-vmm --kernel PATH [--mem MiB] [--vcpus N] [--rootfs PATH [--rootfs-readonly]] [--cmdline TEXT]\n" +
-        "                 [--net TAP [--mac aa:bb:cc:dd:ee:ff]] [--vsock PATH [--cid N]] [--timeout SECONDS]";
+        "                 [--net TAP [--mac aa:bb:cc:dd:ee:ff]] [--vsock PATH [--cid N]] [--timeout SECONDS]\n" +
+        "                 [--nexus-region MiB | --nexus-fds REGION,DOORBELL,INTERRUPT] [--snapshot-to DIR]\n" +
+        "       nexus-vmm --restore DIR [--nexus-fds REGION,DOORBELL,INTERRUPT] [--vsock PATH] [--timeout SECONDS]\n" +
+        "  --nexus-fds: inherited descriptors (a memfd and two eventfds) that become the Nexus region, its doorbell and its\n" +
+        "  interrupt; --snapshot-to: boot, snapshot into DIR when the guest first rings its doorbell (ready), exit.";
 
     public static int Main(string[] args)
     {
@@ -27,6 +31,7 @@ public static class Program
                 flags.Add(args[i]);
             }
             else if (args[i] is "--kernel" or "--mem" or "--vcpus" or "--rootfs" or "--cmdline" or "--net" or "--mac" or "--vsock" or "--cid" or "--timeout"
+                         or "--nexus-region" or "--nexus-fds" or "--snapshot-to" or "--restore"
                 && i + 1 < args.Length)
             {
                 values[args[i]] = args[++i];
@@ -38,34 +43,59 @@ public static class Program
             }
         }
 
+        byte[]? mac = null;
+        NexusChannelFds? channel = null;
+        if (!Number(values, "--mem", 256, out var mem) || !Number(values, "--vcpus", 1, out var vcpus)
+            || !Number(values, "--cid", 3, out var cid) || !Number(values, "--timeout", 0, out var timeout)
+            || !Number(values, "--nexus-region", 0, out var regionMiB)
+            || (values.TryGetValue("--mac", out var macText) && !ConsoleRun.TryParseMac(macText, out mac)))
+        {
+            Console.Error.WriteLine($"error: --mem, --vcpus, --cid, --timeout and --nexus-region take whole numbers, --mac six hex bytes\n{Usage}");
+            return 2;
+        }
+
+        if (values.TryGetValue("--nexus-fds", out var fdsText) && !InheritedChannel.TryAdopt(fdsText, out channel, out var fdError))
+        {
+            Console.Error.WriteLine($"error: --nexus-fds {fdsText}: {fdError}");
+            return 2;
+        }
+
+        var wait = timeout > 0 ? TimeSpan.FromSeconds(timeout) : Timeout.InfiniteTimeSpan;
+        if (values.TryGetValue("--restore", out var snapshot))
+        {
+            return ConsoleRun.RunRestored(
+                Path.GetFullPath(snapshot),
+                new RestoreOptions
+                {
+                    NexusChannel = channel,
+                    VsockUdsPath = values.TryGetValue("--vsock", out var restoredUds) ? Path.GetFullPath(restoredUds) : null,
+                    ConsoleOutput = ConsoleRun.WriteConsoleByte,
+                },
+                wait);
+        }
+
         if (!values.TryGetValue("--kernel", out var kernel))
         {
             Console.Error.WriteLine(Usage);
             return 2;
         }
 
-        byte[]? mac = null;
-        if (!Number(values, "--mem", 256, out var mem) || !Number(values, "--vcpus", 1, out var vcpus)
-            || !Number(values, "--cid", 3, out var cid) || !Number(values, "--timeout", 0, out var timeout)
-            || (values.TryGetValue("--mac", out var macText) && !ConsoleRun.TryParseMac(macText, out mac)))
+        var config = new VmConfig
         {
-            Console.Error.WriteLine($"error: --mem, --vcpus, --cid and --timeout take whole numbers, --mac six hex bytes\n{Usage}");
-            return 2;
-        }
-
-        return ConsoleRun.Run(
-            new VmConfig
-            {
-                KernelPath = Path.GetFullPath(kernel),
-                MemoryMiB = mem,
-                Vcpus = (int)Math.Min(vcpus, int.MaxValue),
-                BootArgs = values.GetValueOrDefault("--cmdline"),
-                Drives = values.TryGetValue("--rootfs", out var root) ? [new DriveConfig(Path.GetFullPath(root), flags.Contains("--rootfs-readonly"))] : [],
-                Net = values.TryGetValue("--net", out var tap) ? new NetConfig(tap, mac) : null,
-                Vsock = values.TryGetValue("--vsock", out var uds) ? new VsockConfig(cid, Path.GetFullPath(uds)) : null,
-                ConsoleOutput = ConsoleRun.WriteConsoleByte,
-            },
-            timeout > 0 ? TimeSpan.FromSeconds(timeout) : Timeout.InfiniteTimeSpan);
+            KernelPath = Path.GetFullPath(kernel),
+            MemoryMiB = mem,
+            Vcpus = (int)Math.Min(vcpus, int.MaxValue),
+            BootArgs = values.GetValueOrDefault("--cmdline"),
+            Drives = values.TryGetValue("--rootfs", out var root) ? [new DriveConfig(Path.GetFullPath(root), flags.Contains("--rootfs-readonly"))] : [],
+            Net = values.TryGetValue("--net", out var tap) ? new NetConfig(tap, mac) : null,
+            Vsock = values.TryGetValue("--vsock", out var uds) ? new VsockConfig(cid, Path.GetFullPath(uds)) : null,
+            ConsoleOutput = ConsoleRun.WriteConsoleByte,
+            NexusChannel = channel,
+            NexusRegionSize = channel is not null ? (ulong)Nexus.Interop.Memory.Length(channel.Region) : regionMiB << 20,
+        };
+        return values.TryGetValue("--snapshot-to", out var snapshotDir)
+            ? ReadySnapshot.Take(config, Path.GetFullPath(snapshotDir), timeout > 0 ? wait : TimeSpan.FromSeconds(60))
+            : ConsoleRun.Run(config, wait);
     }
 
     private static bool Number(Dictionary<string, string> values, string name, ulong fallback, out ulong value)

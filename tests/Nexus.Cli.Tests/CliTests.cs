@@ -14,8 +14,8 @@ public sealed class CliTests : IDisposable
 
     private const string Functions = $$"""
         {"functions":[
-          {"name":"hello-s3","io":"nexus","handler":"handler.handler","memory":128,"timeout":30,"instances":{"idle":1,"busy":0},"revision":"{{Revision}}"},
-          {"name":"image-rotate-with-a-long-name","io":"baseline","handler":"package.module.handler_function","memory":256,"timeout":60,"instances":{"idle":0,"busy":2},"revision":"r1"}
+          {"name":"hello-s3","io":"nexus","sandbox":"microvm","handler":"handler.handler","memory":128,"timeout":30,"instances":{"idle":1,"busy":0},"revision":"{{Revision}}"},
+          {"name":"image-rotate-with-a-long-name","io":"baseline","sandbox":"oci","handler":"package.module.handler_function","memory":256,"timeout":60,"instances":{"idle":0,"busy":2},"revision":"r1"}
         ]}
         """;
 
@@ -77,9 +77,9 @@ public sealed class CliTests : IDisposable
 
         var lines = stdout.TrimEnd('\n').Split('\n');
         Assert.Equal(3, lines.Length);
-        Assert.Equal(["name", "io", "handler", "memory", "timeout", "idle", "busy", "revision"], Words(lines[0]));
-        Assert.Equal(["hello-s3", "nexus", "handler.handler", "128", "MB", "30", "s", "1", "0", Revision], Words(lines[1]));
-        Assert.Equal(["image-rotate-with-a-long-name", "baseline", "package.module.handler_function", "256", "MB", "60", "s", "0", "2", "r1"], Words(lines[2]));
+        Assert.Equal(["name", "io", "sandbox", "handler", "memory", "timeout", "idle", "busy", "revision"], Words(lines[0]));
+        Assert.Equal(["hello-s3", "nexus", "microvm", "handler.handler", "128", "MB", "30", "s", "1", "0", Revision], Words(lines[1]));
+        Assert.Equal(["image-rotate-with-a-long-name", "baseline", "oci", "package.module.handler_function", "256", "MB", "60", "s", "0", "2", "r1"], Words(lines[2]));
         Assert.DoesNotContain('│', stdout);
         Assert.DoesNotContain('─', stdout);
 

@@ -12,6 +12,7 @@ public sealed class ManifestParserTests : IDisposable
         cpus: 0.5
         timeout: 12
         io: baseline
+        sandbox: microvm
         storage:
           - bucket: nexus-examples
             prefix: hello-s3/
@@ -35,6 +36,7 @@ public sealed class ManifestParserTests : IDisposable
         Assert.Equal(0.5, m.Cpus);
         Assert.Equal(TimeSpan.FromSeconds(12), m.Timeout);
         Assert.Equal(IoMode.Baseline, m.Io);
+        Assert.Equal("microvm", m.Sandbox);
         Assert.Equal(2, m.Storage.Count);
         Assert.Equal(new StorageGrant("nexus-examples", "hello-s3/", StorageAccess.Read), m.Storage[0]);
         Assert.Equal(new StorageGrant("nexus-out", "", StorageAccess.ReadWrite), m.Storage[1]);
@@ -54,6 +56,7 @@ public sealed class ManifestParserTests : IDisposable
         Assert.Equal(1.0, m.Cpus);
         Assert.Equal(TimeSpan.FromSeconds(30), m.Timeout);
         Assert.Equal(IoMode.Nexus, m.Io);
+        Assert.Null(m.Sandbox);
         Assert.Empty(m.Storage);
         Assert.Empty(m.Environment);
     }
@@ -108,7 +111,8 @@ public sealed class ManifestParserTests : IDisposable
     [InlineData("name: f\nhandler: h.h\ntimeout: 901\n", "function.yaml:3: timeout: expected a whole number of seconds between 1 and 900, got '901'")]
     [InlineData("name: f\nhandler: h.h\ntimeout: -3\n", "function.yaml:3: timeout: expected a whole number of seconds between 1 and 900, got '-3'")]
     [InlineData("name: f\nhandler: h.h\nio: tcp\n", "function.yaml:3: io: expected 'nexus' or 'baseline', got 'tcp'")]
-    [InlineData("name: f\nhandler: h.h\ncolour: blue\n", "function.yaml:3: colour: unknown field (known fields: name, handler, memory, cpus, timeout, io, storage, environment, writeback, prefetch, inputs)")]
+    [InlineData("name: f\nhandler: h.h\nsandbox: docker\n", "function.yaml:3: sandbox: expected 'oci' or 'microvm', got 'docker'")]
+    [InlineData("name: f\nhandler: h.h\ncolour: blue\n", "function.yaml:3: colour: unknown field (known fields: name, handler, memory, cpus, timeout, io, sandbox, storage, environment, writeback, prefetch, inputs)")]
     [InlineData("handler: h.h\n", "function.yaml:1: name: required field is missing")]
     [InlineData("name: f\n", "function.yaml:1: handler: required field is missing")]
     [InlineData("name: ''\nhandler: h.h\n", "function.yaml:1: name: must not be empty")]

@@ -34,8 +34,8 @@ public sealed class ManifestPropertyTests
 
     private static readonly string[] s_tokens =
     [
-        "name", "handler", "memory", "cpus", "timeout", "io", "storage", "environment", "writeback", "prefetch", "inputs", "bucket", "prefix", "access", "key", "read", "write", "readwrite", "$.a", "nexus",
-        "baseline", "async", "sync", "true", "false", "0", "64", "10240", "900", "0.1", "-1", "1e9", "NaN", "AWS_X", "PATH",
+        "name", "handler", "memory", "cpus", "timeout", "io", "sandbox", "storage", "environment", "writeback", "prefetch", "inputs", "bucket", "prefix", "access", "key", "read", "write", "readwrite", "$.a", "nexus",
+        "baseline", "oci", "microvm", "async", "sync", "true", "false", "0", "64", "10240", "900", "0.1", "-1", "1e9", "NaN", "AWS_X", "PATH",
         ":", ": ", "- ", "\n", "\n  ", "\n    ", "{", "}", "[", "]", ",", "'", "\"", "#", "&a", "*a", "!!str", "---", "...", "|", ">", "?", " ",
     ];
 

@@ -4,6 +4,7 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using Nexus.Interop;
+using Nexus.Testing;
 
 namespace Nexus.Vmm.Tests;
 

@@ -66,7 +66,7 @@ public static class FunctionCommands
             using var content = new ByteArrayContent(Package(dir));
             content.Headers.ContentType = NodeClient.Zip;
             var result = await client.SendJsonAsync(HttpMethod.Post, "nexus/v1/functions", content, ct);
-            Console.WriteLine($"nexus: deployed {manifest.Name} (revision {result["revision"]}, io {result["io"]}, memory {result["memory"]} MB, timeout {result["timeout"]} s)");
+            Console.WriteLine($"nexus: deployed {manifest.Name} (revision {result["revision"]}, io {result["io"]}, sandbox {result["sandbox"]}, memory {result["memory"]} MB, timeout {result["timeout"]} s)");
             return ExitCodes.Ok;
         });
         return deploy;
@@ -175,12 +175,13 @@ public static class FunctionCommands
                 return ExitCodes.Ok;
             }
 
-            var table = new TableOutput("name", "io", "handler", "memory", "timeout", "idle", "busy", "revision");
+            var table = new TableOutput("name", "io", "sandbox", "handler", "memory", "timeout", "idle", "busy", "revision");
             foreach (var f in list["functions"]!.AsArray())
             {
                 table.Add(
                     f!["name"]!.ToString(),
                     f["io"]!.ToString(),
+                    f["sandbox"]?.ToString() ?? "",
                     f["handler"]!.ToString(),
                     f["memory"] + " MB",
                     f["timeout"] + " s",

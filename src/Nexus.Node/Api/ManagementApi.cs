@@ -34,13 +34,14 @@ public static class ManagementApi
         });
         api.MapGet("/functions", () =>
         {
-            var status = node.Status().Instances.ToDictionary(s => s.Function);
-            var list = new JsonArray([.. node.Functions.Select(f => (JsonNode)Describe(f, status.GetValueOrDefault(f.Name)))]);
+            var nodeStatus = node.Status();
+            var status = nodeStatus.Instances.ToDictionary(s => s.Function);
+            var list = new JsonArray([.. node.Functions.Select(f => (JsonNode)Describe(f, status.GetValueOrDefault(f.Name), nodeStatus.Driver))]);
             return Results.Text(new JsonObject { ["functions"] = list }.ToJsonString(), "application/json");
         });
         api.MapGet("/functions/{name}", (string name) =>
             node.TryGetFunction(name, out var f)
-                ? Results.Text(Describe(f, node.Status().Instances.FirstOrDefault(s => s.Function == name)).ToJsonString(), "application/json")
+                ? Results.Text(Describe(f, node.Status().Instances.FirstOrDefault(s => s.Function == name), node.Status().Driver).ToJsonString(), "application/json")
                 : NotFound(name));
         api.MapDelete("/functions/{name}", async (string name, CancellationToken ct) =>
             await node.RemoveAsync(name, ct) ? Results.Text(new JsonObject { ["removed"] = name }.ToJsonString(), "application/json") : NotFound(name));
@@ -53,7 +54,7 @@ public static class ManagementApi
                     ?? throw new InvalidDataException($"the package is larger than the limit of {FunctionRegistry.MaxPackageBytes} bytes");
                 using var stream = new MemoryStream(package, writable: false);
                 var function = await node.DeployAsync(stream, context.RequestAborted);
-                return Results.Text(Describe(function, null).ToJsonString(), "application/json");
+                return Results.Text(Describe(function, null, node.Status().Driver).ToJsonString(), "application/json");
             }
             catch (ManifestException e)
             {
@@ -119,7 +120,8 @@ public static class ManagementApi
         }
     }
 
-    public static JsonObject Describe(DeployedFunction function, FunctionPoolStatus? status)
+    /// <summary>A function as the API lists it; <paramref name="defaultSandbox"/> is the node's driver for functions without <c>sandbox:</c>.</summary>
+    public static JsonObject Describe(DeployedFunction function, FunctionPoolStatus? status, string defaultSandbox)
     {
         var m = function.Manifest;
         var storage = new JsonArray([.. m.Storage.Select(g => (JsonNode)new JsonObject
@@ -133,6 +135,7 @@ public static class ManagementApi
             ["name"] = m.Name,
             ["handler"] = m.Handler,
             ["io"] = m.Io == IoMode.Baseline ? "baseline" : "nexus",
+            ["sandbox"] = m.Sandbox ?? defaultSandbox,
             ["memory"] = m.MemoryMb,
             ["cpus"] = m.Cpus,
             ["timeout"] = (int)m.Timeout.TotalSeconds,

@@ -629,6 +629,7 @@ public sealed class InstancePool : IAsyncDisposable
         return new SandboxSpec
         {
             InstanceId = instance.Id,
+            Driver = manifest.Sandbox,
             RootfsPath = rootfs,
             ReadOnlyMounts = new Dictionary<string, string> { [function.CodeDirectory] = "/var/task" },
             Command = ["python3", "-m", "nexus_runtime"],

@@ -3,7 +3,6 @@
 
 using System.Buffers;
 using System.Buffers.Text;
-using Microsoft.Win32.SafeHandles;
 
 namespace Nexus.Sandbox.Oci;
 
@@ -62,7 +61,7 @@ public sealed class CgroupV1
         var buffer = ArrayPool<byte>.Shared.Rent(BufferBytes);
         try
         {
-            var text = ReadFile(Path.Combine(_memory, "cgroup.procs"), buffer);
+            var text = ProcessFiles.ReadFile(Path.Combine(_memory, "cgroup.procs"), buffer);
             while (!text.IsEmpty)
             {
                 var end = text.IndexOf((byte)'\n');
@@ -87,36 +86,13 @@ public sealed class CgroupV1
     public (long Rss, long Pss, long Uss) ProcessMemory()
     {
         long rss = 0, pss = 0, uss = 0;
-        var buffer = ArrayPool<byte>.Shared.Rent(BufferBytes);
-        try
+        foreach (var pid in Processes())
         {
-            foreach (var pid in Processes())
-            {
-                var text = ReadFile($"/proc/{pid}/smaps_rollup", buffer);
-                rss += Field(text, "Rss:"u8);
-                pss += Field(text, "Pss:"u8);
-                uss += Field(text, "Private_Clean:"u8) + Field(text, "Private_Dirty:"u8);
-            }
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
+            var (r, p, u) = ProcessFiles.SmapsRollup(pid);
+            (rss, pss, uss) = (rss + r, pss + p, uss + u);
         }
 
-        return (rss * 1024, pss * 1024, uss * 1024);
-    }
-
-    /// <summary>A "Name:   123 kB" field of smaps_rollup, in kB; 0 when absent.</summary>
-    internal static long Field(ReadOnlySpan<byte> text, ReadOnlySpan<byte> name)
-    {
-        var at = text.IndexOf(name);
-        if (at < 0 || (at > 0 && text[at - 1] != (byte)'\n'))
-        {
-            return 0;
-        }
-
-        var rest = text[(at + name.Length)..].TrimStart((byte)' ');
-        return Utf8Parser.TryParse(rest, out long value, out _) ? value : 0;
+        return (rss, pss, uss);
     }
 
     private static long ReadKey(string path, ReadOnlySpan<byte> key)
@@ -124,7 +100,7 @@ public sealed class CgroupV1
         var buffer = ArrayPool<byte>.Shared.Rent(BufferBytes);
         try
         {
-            var text = ReadFile(path, buffer);
+            var text = ProcessFiles.ReadFile(path, buffer);
             while (!text.IsEmpty)
             {
                 var end = text.IndexOf((byte)'\n');
@@ -148,28 +124,8 @@ public sealed class CgroupV1
     private static long ReadLong(string path)
     {
         Span<byte> buffer = stackalloc byte[64];
-        var text = ReadFile(path, buffer);
+        var text = ProcessFiles.ReadFile(path, buffer);
         return Utf8Parser.TryParse(text, out long value, out _) ? value : 0;
     }
 
-    /// <summary>Reads a small kernel file; empty when it does not exist (instance gone, process exited).</summary>
-    private static Span<byte> ReadFile(string path, Span<byte> buffer)
-    {
-        try
-        {
-            using SafeFileHandle handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read);
-            var total = 0;
-            int n;
-            while (total < buffer.Length && (n = RandomAccess.Read(handle, buffer[total..], total)) > 0)
-            {
-                total += n;
-            }
-
-            return buffer[..total];
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            return [];
-        }
-    }
 }

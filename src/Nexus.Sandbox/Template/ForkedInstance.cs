@@ -3,7 +3,6 @@
 
 using System.Net;
 using Nexus.Interop;
-using Nexus.Sandbox.Oci;
 
 namespace Nexus.Sandbox.Template;
 

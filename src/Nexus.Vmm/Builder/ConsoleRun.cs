@@ -40,47 +40,99 @@ public static class ConsoleRun
     public static int Run(VmConfig config, TimeSpan timeout)
     {
         ArgumentNullException.ThrowIfNull(config);
-        if (Kvm.IsSoftwareOnly())
+        WarnIfSoftwareKvm();
+        if (!TryCreate(() => MicroVm.Boot(config), out var vm))
         {
-            Console.Error.WriteLine(SoftwareKvmWarning);
-        }
-
-        MicroVm vm;
-        try
-        {
-            vm = MicroVm.Boot(config);
-        }
-        catch (Exception e) when (e is IOException or InvalidDataException or ArgumentException or NotSupportedException)
-        {
-            Console.Error.WriteLine($"error: {e.Message}");
             return 2;
         }
 
         using (vm)
         {
-            Console.Error.WriteLine($"nexus vmm: {config.MemoryMiB} MiB, {config.Vcpus} vCPU(s), command line: {vm.CommandLine}");
-            Console.Error.WriteLine(GuestRamPrefix + string.Join(",", vm.Memory.Regions.Select(r =>
-                string.Create(CultureInfo.InvariantCulture, $"0x{(ulong)r.Mapping.Address:x}+0x{r.Size:x}"))));
-            Console.CancelKeyPress += (_, e) =>
-            {
-                e.Cancel = true;
-                vm.Stop("interrupted (Ctrl+C)");
-            };
-            var started = Stopwatch.GetTimestamp();
-            vm.Start();
-            ForwardInput(vm);
-            var exit = vm.WaitForExit(timeout);
-            s_stdout.Flush();
-            Console.Error.WriteLine($"nexus vmm: {exit} after {Stopwatch.GetElapsedTime(started).TotalSeconds:0.00} s" +
-                (vm.TimeToFirstSerialByte is { } t ? $"; first serial byte {t.TotalMilliseconds:0.0} ms after VM creation" : string.Empty));
-            return exit.Kind switch
-            {
-                VmExitKind.Reboot or VmExitKind.Stopped => 0,
-                VmExitKind.ExitPort => exit.Code,
-                _ => 1,
-            };
+            return RunToExit(vm, timeout, kickNexusRegion: false);
         }
     }
+
+    /// <summary>
+    /// Restores the snapshot in <paramref name="directory"/> (<see cref="ReadySnapshot"/>'s files) and runs it like
+    /// <see cref="Run"/>. Once the vCPUs run, the Nexus region's interrupt is raised once: a guest parked at its ready
+    /// point (waiting for a channel) wakes and finds the channel <paramref name="options"/> attached.
+    /// </summary>
+    public static int RunRestored(string directory, RestoreOptions options, TimeSpan timeout)
+    {
+        WarnIfSoftwareKvm();
+        if (!TryCreate(() => MicroVm.Restore(ReadySnapshot.StatePath(directory), ReadySnapshot.MemoryPath(directory), options), out var vm))
+        {
+            return 2;
+        }
+
+        using (vm)
+        {
+            return RunToExit(vm, timeout, kickNexusRegion: true);
+        }
+    }
+
+    internal static void WarnIfSoftwareKvm()
+    {
+        if (Kvm.IsSoftwareOnly())
+        {
+            Console.Error.WriteLine(SoftwareKvmWarning);
+        }
+    }
+
+    internal static bool TryCreate(Func<MicroVm> create, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out MicroVm? vm)
+    {
+        try
+        {
+            vm = create();
+            return true;
+        }
+        catch (Exception e) when (e is IOException or InvalidDataException or ArgumentException or NotSupportedException)
+        {
+            Console.Error.WriteLine($"error: {e.Message}");
+            vm = null;
+            return false;
+        }
+    }
+
+    /// <summary>The header line naming the guest RAM mappings (host address + length), for a measurement of the VMM's own memory.</summary>
+    internal static void WriteHeader(MicroVm vm)
+    {
+        var config = vm.Config;
+        Console.Error.WriteLine($"nexus vmm: {config.MemoryMiB} MiB, {config.Vcpus} vCPU(s), command line: {vm.CommandLine}");
+        Console.Error.WriteLine(GuestRamPrefix + string.Join(",", vm.Memory.Regions.Select(r =>
+            string.Create(CultureInfo.InvariantCulture, $"0x{(ulong)r.Mapping.Address:x}+0x{r.Size:x}"))));
+    }
+
+    private static int RunToExit(MicroVm vm, TimeSpan timeout, bool kickNexusRegion)
+    {
+        WriteHeader(vm);
+        Console.CancelKeyPress += (_, e) =>
+        {
+            e.Cancel = true;
+            vm.Stop("interrupted (Ctrl+C)");
+        };
+        var started = Stopwatch.GetTimestamp();
+        vm.Start();
+        if (kickNexusRegion)
+        {
+            vm.NexusRegion?.Interrupt.Signal();
+        }
+
+        ForwardInput(vm);
+        var exit = vm.WaitForExit(timeout);
+        s_stdout.Flush();
+        Console.Error.WriteLine($"nexus vmm: {exit} after {Stopwatch.GetElapsedTime(started).TotalSeconds:0.00} s" +
+            (vm.TimeToFirstSerialByte is { } t ? $"; first serial byte {t.TotalMilliseconds:0.0} ms after VM creation" : string.Empty));
+        return ExitCode(exit);
+    }
+
+    /// <summary>The process exit code of a VM run: the guest's exit-port code, 0 for a reset or a host stop, 1 for a crash.</summary>
+    public static int ExitCode(VmExitResult exit) => exit.Kind switch
+    {
+        VmExitKind.Reboot or VmExitKind.Stopped => 0,
+        VmExitKind.ExitPort => exit.Code,
+        _ => 1,
+    };
 
     /// <summary>Parses aa:bb:cc:dd:ee:ff.</summary>
     public static bool TryParseMac(string text, out byte[] mac)

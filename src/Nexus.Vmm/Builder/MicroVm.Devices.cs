@@ -106,18 +106,21 @@ public sealed partial class MicroVm
     }
 
     /// <summary>
-    /// Maps the region as its own slot. <paramref name="memfd"/> lets a restore attach a region the
-    /// backend already filled (prefetch); otherwise a fresh zeroed memfd is made.
+    /// Maps the region as its own slot. The region and its doorbells come from <see cref="VmConfig.NexusChannel"/> (the
+    /// node's channel), or <paramref name="memfd"/> lets a restore attach a region the backend already filled
+    /// (prefetch); otherwise a fresh zeroed memfd and new eventfds are made.
     /// </summary>
     private void AttachNexusRegion(SafeFd? memfd)
     {
         var size = Config.NexusRegionSize;
+        var channel = Config.NexusChannel;
+        memfd = channel?.Region ?? memfd;
         var region = memfd is null
             ? GuestMemory.SharedMemfd("nexus-region", Layout.NexusRegionStart, size)
             : GuestMemory.SharedFile(memfd, Layout.NexusRegionStart, size);
         AddRegion(region);
-        var doorbell = EventFd.Create();
-        var interrupt = EventFd.Create();
+        var doorbell = channel?.Doorbell ?? EventFd.Create();
+        var interrupt = channel?.Interrupt ?? EventFd.Create();
         NexusRegion = new NexusRegion(region, doorbell, interrupt, Layout.NexusDoorbell, Layout.NexusGsi);
         _owned.Add(NexusRegion);
         Vm.RegisterIoeventfd(doorbell, Layout.NexusDoorbell, 4);

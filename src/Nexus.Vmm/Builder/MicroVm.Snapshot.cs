@@ -23,6 +23,12 @@ public sealed class RestoreOptions
     public SafeFd? NexusRegionMemfd { get; init; }
 
     /// <summary>
+    /// The whole Nexus channel from outside (region memfd and both doorbells, as <see cref="VmConfig.NexusChannel"/>);
+    /// takes precedence over <see cref="NexusRegionMemfd"/>. Its region must have the snapshot's region size.
+    /// </summary>
+    public NexusChannelFds? NexusChannel { get; init; }
+
+    /// <summary>
     /// Where the restored VM's vsock device listens (a new path: the snapshotted VM may still hold its own). Required
     /// when the snapshot has a vsock device.
     /// </summary>
@@ -128,6 +134,11 @@ public sealed partial class MicroVm
             throw new ArgumentException($"{statePath}: the snapshot has a network device; RestoreOptions.TapName must name the TAP for the restored VM", nameof(options));
         }
 
+        if (options.NexusChannel is { } channel && Nexus.Interop.Memory.Length(channel.Region) != (long)state.NexusRegionSize)
+        {
+            throw new ArgumentException($"{statePath}: the snapshot's Nexus region is {state.NexusRegionSize} bytes, the channel's region {Nexus.Interop.Memory.Length(channel.Region)}", nameof(options));
+        }
+
         var config = new VmConfig
         {
             KernelPath = statePath,
@@ -135,6 +146,7 @@ public sealed partial class MicroVm
             Vcpus = state.Vcpus.Count,
             Drives = [.. state.Drives.Select(d => new DriveConfig(d.Path, d.ReadOnly))],
             NexusRegionSize = state.NexusRegionSize,
+            NexusChannel = options.NexusChannel,
             ConsoleOutput = options.ConsoleOutput,
             SoftwareKvmProfile = state.SoftwareKvm,
             BootArgs = string.Empty,

@@ -245,6 +245,11 @@ public sealed partial class MicroVm : IDisposable
             throw new ArgumentOutOfRangeException(nameof(config), $"Nexus region size {config.NexusRegionSize}: must be a multiple of 4096 up to {Layout.NexusRegionMax}");
         }
 
+        if (config.NexusChannel is not null && config.NexusRegionSize == 0)
+        {
+            throw new ArgumentException("a Nexus channel from outside needs NexusRegionSize (its region's size)", nameof(config));
+        }
+
         if (config.Drives.Count > 16)
         {
             throw new ArgumentOutOfRangeException(nameof(config), $"{config.Drives.Count} drives: at most 16");

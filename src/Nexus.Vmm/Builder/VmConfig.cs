@@ -1,6 +1,8 @@
 // Copyright (c) Nexus contributors.
 // Licensed under the MIT license.
 
+using Nexus.Interop;
+
 namespace Nexus.Vmm.Builder;
 
 /// <summary>A virtio-blk drive backed by a host file.</summary>
@@ -15,6 +17,13 @@ public sealed record VsockConfig(ulong GuestCid, string UdsPath);
 /// random locally administered one).
 /// </summary>
 public sealed record NetConfig(string TapName, byte[]? Mac = null, string? NetnsPath = null);
+
+/// <summary>
+/// A Nexus channel made outside the VMM (the node's): <paramref name="Region"/> (a memfd) becomes the guest's Nexus region
+/// slot, <paramref name="Doorbell"/> the KVM ioeventfd the guest rings, <paramref name="Interrupt"/> the KVM irqfd the host
+/// rings. The VM takes ownership of all three (closing them closes only this process's copies).
+/// </summary>
+public sealed record NexusChannelFds(SafeFd Region, EventFd Doorbell, EventFd Interrupt);
 
 /// <summary>How the kernel is entered.</summary>
 public enum BootProtocol
@@ -57,6 +66,9 @@ public sealed class VmConfig
 
     /// <summary>Size of the Nexus shared region in bytes (0: none); a multiple of 4 KiB.</summary>
     public ulong NexusRegionSize { get; init; }
+
+    /// <summary>The region's memory and doorbells from outside (<see cref="NexusRegionSize"/> is their size); null: the VM makes its own.</summary>
+    public NexusChannelFds? NexusChannel { get; init; }
 
     /// <summary>Where guest serial output goes (one byte at a time, on a vCPU thread).</summary>
     public Action<byte>? ConsoleOutput { get; init; }

@@ -4,7 +4,7 @@
 using System.Net.Sockets;
 using System.Text;
 
-namespace Nexus.Sandbox.Oci;
+namespace Nexus.Sandbox;
 
 /// <summary>
 /// Reads one of a sandbox's output streams (the host end of a socket pair) and hands it on line by line.

@@ -4,12 +4,11 @@
 using System.Diagnostics;
 using System.Security.Cryptography;
 using System.Text;
-using Nexus.Testing;
 
-namespace Nexus.Vmm.Tests;
+namespace Nexus.Testing;
 
 /// <summary>Builds the test guests in guest/test from source with the host toolchain (gcc, ld), cached by content hash.</summary>
-internal static class TestGuests
+public static class TestGuests
 {
     private static readonly object s_lock = new();
 

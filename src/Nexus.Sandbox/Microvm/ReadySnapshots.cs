@@ -1,0 +1,155 @@
+// Copyright (c) Nexus contributors.
+// Licensed under the MIT license.
+
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+
+namespace Nexus.Sandbox.Microvm;
+
+/// <summary>
+/// One ready snapshot per template key (a function revision), made on first need by a VMM process that boots the guest
+/// and snapshots it at its ready ring (<c>nexus-vmm --snapshot-to</c>). Why per revision and not per image: the snapshot
+/// is taken after the runtime has loaded the function's handler (what a cold start would otherwise repeat), so it holds
+/// that function's code; one boot per deploy is the price. Concurrent first starts share one boot; a failed boot is
+/// not cached (the next start tries again) and its error names the VMM's last lines.
+/// </summary>
+internal sealed class ReadySnapshots(string root, MicrovmDriverOptions options, Func<IReadOnlyList<string>> vmm) : IAsyncDisposable
+{
+    private readonly Dictionary<string, Task<string>> _made = new(StringComparer.Ordinal);
+    private readonly Lock _lock = new();
+    private readonly CancellationTokenSource _disposed = new();
+
+    public int Count
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _made.Values.Count(t => t.IsCompletedSuccessfully);
+            }
+        }
+    }
+
+    /// <summary>The folder of the key's snapshot, made now if there is none yet for this kernel, memory and region size.</summary>
+    public Task<string> GetAsync(string key, string kernel, int memoryMb, long regionSize, CancellationToken cancellationToken)
+    {
+        if (regionSize % (1 << 20) != 0)
+        {
+            throw new ArgumentException($"the channel region is {regionSize} bytes; a microVM's region is a whole number of MiB", nameof(regionSize));
+        }
+
+        // The key names the revision; the rest decides what was booted, so a changed kernel or size makes a new snapshot.
+        var kernelFile = new FileInfo(kernel);
+        var recipe = string.Create(CultureInfo.InvariantCulture, $"{kernelFile.FullName}|{kernelFile.Length}|{kernelFile.LastWriteTimeUtc.Ticks}|{memoryMb}|{regionSize}");
+        var name = $"{options.InstancePrefix}-{key}-{Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(recipe)))[..12]}";
+        Task<string> made;
+        lock (_lock)
+        {
+            if (!_made.TryGetValue(name, out made!) || made.IsFaulted || made.IsCanceled)
+            {
+                made = MakeAsync(Path.Combine(root, name), kernel, memoryMb, regionSize);
+                _made[name] = made;
+            }
+        }
+
+        return made.WaitAsync(cancellationToken);
+    }
+
+    /// <summary>Snapshot folders of an earlier node (a VMM still booting one is killed first).</summary>
+    public void RemoveLeftovers()
+    {
+        Directory.CreateDirectory(root);
+        foreach (var folder in Directory.EnumerateDirectories(root, options.InstancePrefix + "*"))
+        {
+            VmmProcesses.KillLeftover(folder);
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _disposed.CancelAsync();
+        Task<string>[] all;
+        lock (_lock)
+        {
+            all = [.. _made.Values];
+            _made.Clear();
+        }
+
+        foreach (var made in all)
+        {
+            try
+            {
+                var folder = await made;
+                Directory.Delete(folder, recursive: true);
+            }
+            catch (Exception e) when (e is IOException or OperationCanceledException or UnauthorizedAccessException)
+            {
+                // Never made, or its folder went with the failed boot.
+            }
+        }
+
+        _disposed.Dispose();
+    }
+
+    private async Task<string> MakeAsync(string folder, string kernel, int memoryMb, long regionSize)
+    {
+        await Task.Yield();
+        if (Directory.Exists(folder))
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+
+        Directory.CreateDirectory(folder);
+        var lines = new Queue<string>();
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        try
+        {
+            var (process, pumps) = VmmProcesses.Spawn(
+                vmm(),
+                [
+                    "--kernel", kernel, "--mem", memoryMb.ToString(CultureInfo.InvariantCulture),
+                    "--nexus-region", (regionSize >> 20).ToString(CultureInfo.InvariantCulture),
+                    "--snapshot-to", folder, "--timeout", ((int)Math.Ceiling(options.ReadyTimeout.TotalSeconds)).ToString(CultureInfo.InvariantCulture),
+                ],
+                [],
+                (line, _) =>
+                {
+                    lock (lines)
+                    {
+                        lines.Enqueue(line);
+                        if (lines.Count > 8)
+                        {
+                            lines.Dequeue();
+                        }
+                    }
+                });
+            VmmProcesses.WritePidFile(folder, process.Pid);
+            using var stop = _disposed.Token.Register(() => process.Signal(9));
+            var status = await process.Exited;
+            await Task.WhenAny(Task.WhenAll(pumps.Select(p => p.Completion)), Task.Delay(TimeSpan.FromSeconds(2)));
+            if (status.ExitCode != 0 || !File.Exists(Path.Combine(folder, "vm.state")))
+            {
+                string last;
+                lock (lines)
+                {
+                    last = string.Join(" | ", lines);
+                }
+
+                throw new IOException($"the microVM for snapshot {Path.GetFileName(folder)} did not become ready (VMM exit {status.ExitCode?.ToString(CultureInfo.InvariantCulture) ?? "signal " + status.Signal}): {last}");
+            }
+
+            File.Delete(Path.Combine(folder, "pid"));
+            options.Log?.Invoke(string.Create(CultureInfo.InvariantCulture,
+                $"microvm: ready snapshot {Path.GetFileName(folder)} made in {System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds:0} ms"));
+            return folder;
+        }
+        catch (Exception e)
+        {
+            options.Log?.Invoke("microvm: " + e.Message);
+            Directory.Delete(folder, recursive: true);
+            throw;
+        }
+    }
+}

@@ -1,0 +1,216 @@
+// Copyright (c) Nexus contributors.
+// Licensed under the MIT license.
+
+using System.Text;
+using System.Text.Json;
+using Nexus.Functions;
+using Nexus.Node.Transports;
+using Nexus.Node.Transports.NexusChannel;
+using Nexus.Sandbox;
+using Nexus.Sandbox.Microvm;
+using Nexus.Testing;
+using Nexus.Testing.Channel;
+
+namespace Nexus.Node.Tests;
+
+/// <summary>
+/// The freestanding runtime guest (guest/test/runtime.c) in micro-VMs of the <c>microvm</c> driver, against the node's
+/// real channel transport: its invocation service, the backend's storage service and a real store. Validates the guest's
+/// channel protocol and the driver's snapshot, restore, crash and cleanup paths without the rest of the node.
+/// </summary>
+public sealed class MicrovmDriverTests : IAsyncLifetime
+{
+    private readonly string _run = Directory.CreateTempSubdirectory("nexus-microvm-test-").FullName;
+    private readonly List<string> _log = [];
+    private NodeUnderTest _node = null!;
+    private MicrovmSandboxDriver _driver = null!;
+
+    public async Task InitializeAsync()
+    {
+        _node = await NodeUnderTest.StartAsync();
+        _driver = NewDriver(snapshots: true);
+        await _driver.PrepareHostAsync(CancellationToken.None);
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _driver.DisposeAsync();
+        await _node.DisposeAsync();
+        Directory.Delete(_run, recursive: true);
+    }
+
+    /// <summary>The event the runtime guest takes (a flat JSON object; see runtime.c).</summary>
+    public static string Event(string key, string outKey, string? action = null) =>
+        $$"""{"Bucket":"{{NodeUnderTest.Bucket}}","Key":"{{key}}","OutKey":"{{outKey}}"{{(action is null ? "" : $",\"Action\":\"{action}\"")}}}""";
+
+    /// <summary>FNV-1a (32-bit) as the guest computes it over the input object.</summary>
+    public static string Fnv1a(byte[] data)
+    {
+        var hash = 2166136261u;
+        foreach (var b in data)
+        {
+            hash = unchecked((hash ^ b) * 16777619u);
+        }
+
+        return hash.ToString("x8", System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    [KvmFact]
+    public async Task Restored_guests_serve_invocations_over_the_region_with_storage_calls_and_prefetch()
+    {
+        var input = "hello from a microvm"u8.ToArray();
+        await _node.PutAsync("fn/in.txt", input);
+        await _node.PutAsync("fn/in2.txt", "second"u8.ToArray());
+        var manifest = NodeUnderTest.Manifest() with { Inputs = [new InputHint(InputValue.Parse("$.Bucket"), InputValue.Parse("$.Key"))] };
+
+        for (var n = 0; n < 2; n++)
+        {
+            var id = $"nx-mvm-{n}";
+            var output = new List<string>();
+            await using var transport = new ChannelTransport(_node.Host, _node.Backend, manifest, id);
+            var payload = Encoding.UTF8.GetBytes(Event("fn/in.txt", $"fn/out-{n}.txt"));
+
+            // As the pool does for a cold start: the prefetch starts before the VM exists, into the region it will map.
+            var hitsBefore = _node.Backend.PrefetchStats.Snapshot().Hits;
+            transport.BeginPrefetch(payload);
+            await using var vm = (MicrovmSandboxInstance)await _driver.StartAsync(Spec(id, transport, output), CancellationToken.None);
+            Assert.True(vm.Restored);
+            await transport.Ready.WaitAsync(TimeSpan.FromSeconds(60));
+
+            var cold = await transport.InvokeAsync(new Invocation($"r{n}a", payload, DateTimeOffset.UtcNow.AddMinutes(1), "arn:test"), CancellationToken.None);
+            Assert.False(cold.IsError, Encoding.UTF8.GetString(cold.Payload.Span) + "\n" + Lines(output));
+            using (var result = JsonDocument.Parse(cold.Payload))
+            {
+                Assert.Equal("fn/in.txt", result.RootElement.GetProperty("Key").GetString());
+                Assert.Equal(input.Length, result.RootElement.GetProperty("Bytes").GetInt32());
+                Assert.Equal(Fnv1a(input), result.RootElement.GetProperty("Fnv1a").GetString());
+            }
+
+            Assert.Equal("HELLO FROM A MICROVM"u8.ToArray(), await _node.GetAsync($"fn/out-{n}.txt"));
+            Assert.True(_node.Backend.PrefetchStats.Snapshot().Hits > hitsBefore, "the guest's GetObject should be served from the prefetched slots");
+
+            // Warm: the next invocation is pushed into the request that carried the result.
+            var warm = await transport.InvokeAsync(new Invocation($"r{n}b", Encoding.UTF8.GetBytes(Event("fn/in2.txt", "fn/out2.txt")), DateTimeOffset.UtcNow.AddMinutes(1), "arn:test"), CancellationToken.None);
+            Assert.False(warm.IsError, Encoding.UTF8.GetString(warm.Payload.Span));
+            Assert.Equal("SECOND"u8.ToArray(), await _node.GetAsync("fn/out2.txt"));
+
+            // A storage error is the invocation's error; a key outside the grants is refused by the backend, not the guest.
+            var missing = await transport.InvokeAsync(new Invocation($"r{n}c", Encoding.UTF8.GetBytes(Event("fn/none.txt", "fn/x.txt")), DateTimeOffset.UtcNow.AddMinutes(1), "arn:test"), CancellationToken.None);
+            Assert.Equal("GetObjectFailed", missing.ErrorType);
+            Assert.Contains("404", Encoding.UTF8.GetString(missing.Payload.Span), StringComparison.Ordinal);
+            var denied = await transport.InvokeAsync(new Invocation($"r{n}d", Encoding.UTF8.GetBytes(Event("fn/in.txt", "elsewhere/x.txt")), DateTimeOffset.UtcNow.AddMinutes(1), "arn:test"), CancellationToken.None);
+            Assert.Equal("PutObjectFailed", denied.ErrorType);
+            Assert.Contains("403", Encoding.UTF8.GetString(denied.Payload.Span), StringComparison.Ordinal);
+
+            Assert.Contains(output, l => l.Contains("fn/in.txt -> fn/out-", StringComparison.Ordinal));
+            Assert.True(vm.ReadMemory().PssBytes > 0);
+        }
+
+        Assert.Equal(1, _driver.SnapshotCount);
+        Assert.Empty(Directory.EnumerateDirectories(Path.Combine(_run, "instances")));
+    }
+
+    [KvmFact]
+    public async Task A_guest_that_crashes_or_exits_ends_its_instance_with_a_reported_exit()
+    {
+        foreach (var (action, code) in new[] { ("crash", 1), ("exit", 7) })
+        {
+            var id = "nx-mvm-" + action;
+            var output = new List<string>();
+            await using var transport = new ChannelTransport(_node.Host, _node.Backend, NodeUnderTest.Manifest(), id);
+            await using var vm = await _driver.StartAsync(Spec(id, transport, output), CancellationToken.None);
+            await transport.Ready.WaitAsync(TimeSpan.FromSeconds(60));
+            var invoke = transport.InvokeAsync(new Invocation("r-" + action, Encoding.UTF8.GetBytes(Event("fn/a", "fn/b", action)), DateTimeOffset.UtcNow.AddMinutes(1), "arn:test"), CancellationToken.None);
+            var exit = await vm.Exited.WaitAsync(TimeSpan.FromSeconds(60));
+            Assert.True(exit.ExitCode == code, $"{action}: exit {exit.ExitCode} signal {exit.Signal}\n{Lines(output)}");
+            Assert.False(invoke.IsCompletedSuccessfully);
+            if (action == "crash")
+            {
+                Assert.Contains(output, l => l.Contains("Shutdown", StringComparison.Ordinal));
+            }
+        }
+    }
+
+    [KvmFact]
+    public async Task A_hung_guest_is_killed_and_an_earlier_nodes_vmms_are_removed_at_start()
+    {
+        var id = "nx-mvm-hang";
+        await using var transport = new ChannelTransport(_node.Host, _node.Backend, NodeUnderTest.Manifest(), id);
+        var vm = (MicrovmSandboxInstance)await _driver.StartAsync(Spec(id, transport, []), CancellationToken.None);
+        await transport.Ready.WaitAsync(TimeSpan.FromSeconds(60));
+        var invoke = transport.InvokeAsync(new Invocation("r-hang", Encoding.UTF8.GetBytes(Event("fn/a", "fn/b", "hang")), DateTimeOffset.UtcNow.AddMinutes(1), "arn:test"), CancellationToken.None);
+        await Task.Delay(500);
+        Assert.False(invoke.IsCompleted);
+        Assert.False(vm.Exited.IsCompleted);
+
+        // The node "crashes": a new driver on the same run directory finds the VMM by its pid file and kills it.
+        var pid = vm.Pid;
+        await using (var next = NewDriver(snapshots: true))
+        {
+            await next.PrepareHostAsync(CancellationToken.None);
+        }
+
+        var exit = await vm.Exited.WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.Equal(9, exit.Signal);
+        Assert.False(Directory.Exists($"/proc/{pid}/task"));
+        Assert.Empty(Directory.EnumerateDirectories(Path.Combine(_run, "instances")));
+        Assert.Empty(Directory.EnumerateDirectories(Path.Combine(_run, "snapshots")));
+        await vm.DisposeAsync();
+    }
+
+    [KvmFact]
+    public async Task Without_snapshots_every_instance_boots_its_guest()
+    {
+        await using var booting = NewDriver(snapshots: false);
+        var id = "nx-mvm-boot";
+        await _node.PutAsync("fn/boot.txt", "boot"u8.ToArray());
+        await using var transport = new ChannelTransport(_node.Host, _node.Backend, NodeUnderTest.Manifest(), id);
+        await using var vm = (MicrovmSandboxInstance)await booting.StartAsync(Spec(id, transport, []), CancellationToken.None);
+        Assert.False(vm.Restored);
+        await transport.Ready.WaitAsync(TimeSpan.FromSeconds(60));
+        var result = await transport.InvokeAsync(new Invocation("r-boot", Encoding.UTF8.GetBytes(Event("fn/boot.txt", "fn/boot-out.txt")), DateTimeOffset.UtcNow.AddMinutes(1), "arn:test"), CancellationToken.None);
+        Assert.False(result.IsError, Encoding.UTF8.GetString(result.Payload.Span));
+        Assert.Equal("BOOT"u8.ToArray(), await _node.GetAsync("fn/boot-out.txt"));
+        Assert.Equal(0, booting.SnapshotCount);
+    }
+
+    private MicrovmSandboxDriver NewDriver(bool snapshots) => new(new MicrovmDriverOptions
+    {
+        GuestKernel = TestGuests.Build("runtime"),
+        RunDirectory = _run,
+        Snapshots = snapshots,
+        Log = line =>
+        {
+            lock (_log)
+            {
+                _log.Add(line);
+            }
+        },
+    });
+
+    private static SandboxSpec Spec(string id, ChannelTransport transport, List<string> output) => new()
+    {
+        InstanceId = id,
+        Driver = "microvm",
+        RootfsPath = "/",
+        Command = ["(the guest kernel is the runtime)"],
+        MemoryMb = 32,
+        PassedFds = transport.PassedFds,
+        TemplateKey = "fn-1",
+        OnOutput = (line, _) =>
+        {
+            lock (output)
+            {
+                output.Add(line);
+            }
+        },
+    };
+
+    private static string Lines(List<string> output)
+    {
+        lock (output)
+        {
+            return string.Join("\n", output);
+        }
+    }
+}
