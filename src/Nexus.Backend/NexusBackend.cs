@@ -19,6 +19,7 @@ namespace Nexus.Backend;
 public sealed partial class NexusBackend : IAsyncDisposable
 {
     private readonly ConcurrentDictionary<StorageService, byte> _services = new();
+    private readonly ConcurrentDictionary<string, SemaphoreSlim> _functionBudgets = new(StringComparer.Ordinal);
     private readonly Action<string> _log;
     private volatile bool _stopping;
 
@@ -28,6 +29,11 @@ public sealed partial class NexusBackend : IAsyncDisposable
         if (options.MaxInFlightPerInstance < 1 || options.MaxInFlightPerInstance > options.MaxConcurrentRequests)
         {
             throw new ArgumentException($"MaxInFlightPerInstance ({options.MaxInFlightPerInstance}) must be in [1, MaxConcurrentRequests ({options.MaxConcurrentRequests})]", nameof(options));
+        }
+
+        if (options.MaxInFlightPerFunction < options.MaxInFlightPerInstance || options.MaxInFlightPerFunction > options.MaxConcurrentRequests)
+        {
+            throw new ArgumentException($"MaxInFlightPerFunction ({options.MaxInFlightPerFunction}) must be in [MaxInFlightPerInstance ({options.MaxInFlightPerInstance}), MaxConcurrentRequests ({options.MaxConcurrentRequests})]", nameof(options));
         }
 
         Options = options;
@@ -65,6 +71,10 @@ public sealed partial class NexusBackend : IAsyncDisposable
     internal IAmazonS3 S3 { get; }
 
     internal SemaphoreSlim Workers { get; }
+
+    /// <summary>The in-flight budget shared by every instance of <paramref name="function"/>.</summary>
+    internal SemaphoreSlim FunctionBudget(string function) =>
+        _functionBudgets.GetOrAdd(function, _ => new SemaphoreSlim(Options.MaxInFlightPerFunction));
 
     /// <summary>
     /// Serves the storage operations of <paramref name="session"/> (one instance) under <paramref name="manifest"/>'s
@@ -107,6 +117,11 @@ public sealed partial class NexusBackend : IAsyncDisposable
         }
 
         Workers.Dispose();
+        foreach (var budget in _functionBudgets.Values)
+        {
+            budget.Dispose();
+        }
+
         S3.Dispose();
     }
 

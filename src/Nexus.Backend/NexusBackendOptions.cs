@@ -21,6 +21,12 @@ public sealed record NexusBackendOptions
     /// <summary>Storage requests one instance may run at once; below the global budget so one instance cannot take it all.</summary>
     public int MaxInFlightPerInstance { get; init; } = 8;
 
+    /// <summary>
+    /// Storage requests all instances of one function may run at once: half the global budget, so that one tenant
+    /// scaled out to many instances cannot take the shared backend from the others.
+    /// </summary>
+    public int MaxInFlightPerFunction { get; init; } = 32;
+
     /// <summary>Connections the S3 client keeps to the store.</summary>
     public int MaxConnections { get; init; } = 64;
 

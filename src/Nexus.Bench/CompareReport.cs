@@ -91,8 +91,9 @@ public static class CompareReport
                 text.AppendLine(verdict.ToString());
             }
 
-            // Where a warm invocation's wall time goes, stage by stage (p50 and p99); "-" where a transport takes no stamp.
-            text.Append(CultureInfo.InvariantCulture, $"  {"warm invocation by stage (us, p50 / p99)",-44}");
+            // Where a warm invocation's wall time goes, stage by stage (p50 and p99, of the last run); "-" where a
+            // transport takes no stamp.
+            text.Append(CultureInfo.InvariantCulture, $"  {(runs > 1 ? "warm invocation by stage, last run (us, p50 / p99)" : "warm invocation by stage (us, p50 / p99)"),-44}");
             foreach (var c in configurations)
             {
                 text.Append(CultureInfo.InvariantCulture, $"{c.Name,17}");
@@ -105,7 +106,7 @@ public static class CompareReport
                 text.Append(CultureInfo.InvariantCulture, $"    {(isNode ? "[node] " : "       ") + name,-42}");
                 foreach (var c in configurations)
                 {
-                    var us = byName[c.Name].WarmStagesUs[stage].Us;
+                    var us = byRun[^1][c.Name].WarmStagesUs[stage].Us;
                     text.Append(us.Count == 0 ? $"{"-",17}" : string.Create(CultureInfo.InvariantCulture, $"{us.P50,8:0.0} /{us.P99,7:0}"));
                 }
 

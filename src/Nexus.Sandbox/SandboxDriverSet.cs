@@ -1,6 +1,8 @@
 // Copyright (c) Nexus contributors.
 // Licensed under the MIT license.
 
+using System.Net;
+
 namespace Nexus.Sandbox;
 
 /// <summary>
@@ -32,11 +34,11 @@ public sealed class SandboxDriverSet : ISandboxDriver, IAsyncDisposable
         }
     }
 
-    public async Task RestrictSandboxTrafficAsync(IReadOnlyCollection<int> serviceTcpPorts, CancellationToken cancellationToken)
+    public async Task RestrictSandboxTrafficAsync(IReadOnlyCollection<int> serviceTcpPorts, IPEndPoint? routedEndpoint, CancellationToken cancellationToken)
     {
         foreach (var driver in _drivers.Values)
         {
-            await driver.RestrictSandboxTrafficAsync(serviceTcpPorts, cancellationToken);
+            await driver.RestrictSandboxTrafficAsync(serviceTcpPorts, routedEndpoint, cancellationToken);
         }
     }
 

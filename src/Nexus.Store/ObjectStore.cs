@@ -86,6 +86,7 @@ internal sealed class ObjectStore
     private readonly ILogger _logger;
     private readonly string _tmp;
     private readonly string _buckets;
+    private readonly string _damaged;
     private readonly Lock _sync = new();
     private readonly Dictionary<string, Bucket> _bucketsByName = new(StringComparer.Ordinal);
 
@@ -102,6 +103,7 @@ internal sealed class ObjectStore
         var root = Path.GetFullPath(options.DataDirectory);
         _tmp = Path.Combine(root, "tmp");
         _buckets = Path.Combine(root, "buckets");
+        _damaged = Path.Combine(root, "damaged");
     }
 
     public StoreOptions Options => _options;
@@ -142,7 +144,8 @@ internal sealed class ObjectStore
 
     private void LoadObjects(Bucket bucket)
     {
-        foreach (var file in Directory.EnumerateFiles(Path.Combine(bucket.Directory, "objects"), "*", SearchOption.AllDirectories))
+        // A list, not a lazy enumeration: damaged files are moved away during the loop.
+        foreach (var file in Directory.GetFiles(Path.Combine(bucket.Directory, "objects"), "*", SearchOption.AllDirectories))
         {
             try
             {
@@ -157,7 +160,10 @@ internal sealed class ObjectStore
             }
             catch (Exception e) when (e is InvalidDataException or IOException)
             {
-                _logger.LogWarning("Store: skipping unreadable object file: {Error}", e.Message);
+                // Out of objects/ (a read of its key would find it by name and fail) but kept for whoever investigates.
+                _logger.LogWarning("Store: unreadable object file moved to {Damaged}: {Error}", _damaged, e.Message);
+                Directory.CreateDirectory(_damaged);
+                File.Move(file, Path.Combine(_damaged, $"{bucket.Name}-{Path.GetFileName(file)}-{Guid.NewGuid():N}"));
             }
         }
 

@@ -5,6 +5,9 @@ using System.Diagnostics;
 using System.IO.Compression;
 using System.Net.Http.Headers;
 using System.Text;
+using System.Text.Json;
+using Amazon.Runtime;
+using Amazon.S3;
 using Nexus.Node;
 using Nexus.Testing;
 
@@ -96,6 +99,42 @@ public sealed class NodeFixture : IAsyncLifetime
         finally
         {
             Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    /// <summary>
+    /// The object an example's result names as its "output" is in the store, not empty, in the bucket its event named
+    /// (waiting for write-back to upload it, at most a minute); returns its bytes.
+    /// </summary>
+    public async Task<byte[]> OutputObjectAsync(string resultJson, string eventJson)
+    {
+        using var result = JsonDocument.Parse(resultJson);
+        using var input = JsonDocument.Parse(eventJson);
+        var key = result.RootElement.GetProperty("output").GetString()!;
+        var bucket = input.RootElement.TryGetProperty("Records", out var records)
+            ? records[0].GetProperty("s3").GetProperty("bucket").GetProperty("name").GetString()!
+            : "nexus-examples";
+        using var s3 = new AmazonS3Client(new BasicAWSCredentials(Node.AdminKey.AccessKeyId, Node.AdminKey.SecretAccessKey), new AmazonS3Config
+        {
+            ServiceURL = Node.StoreAddress.ToString(),
+            ForcePathStyle = true,
+            AuthenticationRegion = "us-east-1",
+        });
+        var until = DateTime.UtcNow.AddMinutes(1);
+        while (true)
+        {
+            try
+            {
+                using var response = await s3.GetObjectAsync(bucket, key);
+                using var bytes = new MemoryStream();
+                await response.ResponseStream.CopyToAsync(bytes);
+                Assert.True(bytes.Length > 0, $"output {bucket}/{key} is empty");
+                return bytes.ToArray();
+            }
+            catch (AmazonS3Exception e) when (e.ErrorCode == "NoSuchKey" && DateTime.UtcNow < until)
+            {
+                await Task.Delay(200);
+            }
         }
     }
 

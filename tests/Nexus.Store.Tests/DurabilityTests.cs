@@ -22,26 +22,24 @@ public sealed class DurabilityTests : IAsyncLifetime
         {
             await client.PutBucketAsync("durable");
             await client.PutObjectAsync(new PutObjectRequest { BucketName = "durable", Key = "kept", ContentBody = "committed" });
+            await client.PutObjectAsync(new PutObjectRequest { BucketName = "durable", Key = "torn", ContentBody = "victim-body-of-a-torn-write" });
         }
 
-        // An interrupted PUT of "partial": half a body in tmp/, never renamed into objects/.
+        // While the store is down (the state a crash leaves): an interrupted PUT's half body in tmp/, never renamed
+        // into objects/, and a committed object whose file lost its trailer (the disk kept only part of it). Only a
+        // start-up rebuilds the index from disk, so only after one can these be checked.
+        await _store.StopAsync();
         var tmp = Path.Combine(_store.DataDirectory, "tmp");
         var leftover = Path.Combine(tmp, Guid.NewGuid().ToString("N"));
         await File.WriteAllTextAsync(leftover, "half a bo");
-
-        // And a torn file inside objects/ (as if the disk lost the trailer): must be skipped, not served.
-        var torn = Path.Combine(_store.DataDirectory, "buckets", "durable", "objects", "00", new string('0', 64));
-        await File.WriteAllTextAsync(torn, "garbage without a footer");
-
-        using (var client = _store.Client())
+        var objects = Path.Combine(_store.DataDirectory, "buckets", "durable", "objects");
+        var tornFile = Directory.EnumerateFiles(objects, "*", SearchOption.AllDirectories)
+            .Single(f => File.ReadAllText(f).Contains("victim-body", StringComparison.Ordinal));
+        using (var file = new FileStream(tornFile, FileMode.Open, FileAccess.Write))
         {
-            var listing = await client.ListObjectsV2Async(new ListObjectsV2Request { BucketName = "durable" });
-            Assert.Equal(["kept"], listing.S3Objects.Select(o => o.Key));
-            var missing = await Assert.ThrowsAnyAsync<AmazonS3Exception>(() => client.GetObjectAsync("durable", "partial"));
-            Assert.Equal("NoSuchKey", missing.ErrorCode);
+            file.SetLength(file.Length - 5);
         }
 
-        await _store.StopAsync();
         await _store.StartAsync();
         Assert.False(File.Exists(leftover));
         Assert.Empty(Directory.GetFileSystemEntries(tmp));
@@ -50,9 +48,15 @@ public sealed class DurabilityTests : IAsyncLifetime
         {
             var listing = await client.ListObjectsV2Async(new ListObjectsV2Request { BucketName = "durable" });
             Assert.Equal(["kept"], listing.S3Objects.Select(o => o.Key));
+            var missing = await Assert.ThrowsAnyAsync<AmazonS3Exception>(() => client.GetObjectAsync("durable", "torn"));
+            Assert.Equal("NoSuchKey", missing.ErrorCode);
             using var kept = await client.GetObjectAsync("durable", "kept");
             Assert.Equal("committed", await new StreamReader(kept.ResponseStream).ReadToEndAsync());
         }
+
+        // The damaged file left objects/ but was kept aside, not deleted.
+        Assert.False(File.Exists(tornFile));
+        Assert.Single(Directory.GetFiles(Path.Combine(_store.DataDirectory, "damaged")));
     }
 
     [Fact]

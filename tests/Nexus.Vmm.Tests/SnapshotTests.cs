@@ -147,11 +147,15 @@ public sealed class SnapshotTests : IDisposable
         Assert.True(progress.WaitFor(100, s_timeout));
         vm.Pause();
         var paused = progress.Last;
+
+        // A guest that had already counted to its end would look paused without Pause doing anything.
+        Assert.True(paused < 30000, $"the guest finished ({paused}) before Pause(): nothing was paused");
         Thread.Sleep(50);
         Assert.Equal(paused, progress.Last);
         vm.Resume();
         var exit = vm.WaitForExit(s_timeout);
         Assert.True(exit is { Kind: VmExitKind.ExitPort, Code: 1 }, exit.ToString());
+        Assert.Equal(30000u, progress.Last);
         Assert.True(progress.Contiguous);
     }
 

@@ -18,6 +18,7 @@ namespace Nexus.Backend.Storage;
 public sealed class StorageService : IChannelService
 {
     private readonly SemaphoreSlim _inFlight;
+    private readonly SemaphoreSlim _functionInFlight;
     private readonly PrefetchSet _prefetches;
 
     internal StorageService(NexusBackend backend, ChannelSession session, FunctionManifest manifest)
@@ -26,6 +27,7 @@ public sealed class StorageService : IChannelService
         Session = session;
         Manifest = manifest;
         _inFlight = new SemaphoreSlim(backend.Options.MaxInFlightPerInstance);
+        _functionInFlight = backend.FunctionBudget(manifest.Name);
         _prefetches = new PrefetchSet(this);
     }
 
@@ -57,33 +59,47 @@ public sealed class StorageService : IChannelService
     {
         // Off the doorbell thread: the SDK does real work before its first wait.
         await Task.Yield();
+        // Always instance, then function, then the global budget: one order, no deadlock between them.
         await _inFlight.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            await Backend.Workers.WaitAsync(cancellationToken).ConfigureAwait(false);
+            await _functionInFlight.WaitAsync(cancellationToken).ConfigureAwait(false);
             try
             {
-                using var parameters = await request.ReadParametersAsync(cancellationToken).ConfigureAwait(false);
-                var call = new StorageCall(this, request, parameters.RootElement);
-                try
-                {
-                    await StorageOperations.All[request.Op](call, cancellationToken).ConfigureAwait(false);
-                }
-                catch (AmazonServiceException e) when (e.StatusCode != 0)
-                {
-                    var status = (int)e.StatusCode;
-                    var code = string.IsNullOrEmpty(e.ErrorCode) ? StatusCodeName(e.StatusCode) : e.ErrorCode;
-                    await Session.SendAsync(request, status, ObjectOptions.ErrorJson(code, e.Message, e.RequestId, Resource(call.Parameters)), default, cancellationToken).ConfigureAwait(false);
-                }
+                await ServeWithinGlobalBudgetAsync(request, cancellationToken).ConfigureAwait(false);
             }
             finally
             {
-                Backend.Workers.Release();
+                _functionInFlight.Release();
             }
         }
         finally
         {
             _inFlight.Release();
+        }
+    }
+
+    private async Task ServeWithinGlobalBudgetAsync(ChannelRequest request, CancellationToken cancellationToken)
+    {
+        await Backend.Workers.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            using var parameters = await request.ReadParametersAsync(cancellationToken).ConfigureAwait(false);
+            var call = new StorageCall(this, request, parameters.RootElement);
+            try
+            {
+                await StorageOperations.All[request.Op](call, cancellationToken).ConfigureAwait(false);
+            }
+            catch (AmazonServiceException e) when (e.StatusCode != 0)
+            {
+                var status = (int)e.StatusCode;
+                var code = string.IsNullOrEmpty(e.ErrorCode) ? StatusCodeName(e.StatusCode) : e.ErrorCode;
+                await Session.SendAsync(request, status, ObjectOptions.ErrorJson(code, e.Message, e.RequestId, Resource(call.Parameters)), default, cancellationToken).ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            Backend.Workers.Release();
         }
     }
 

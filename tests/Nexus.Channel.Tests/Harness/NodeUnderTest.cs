@@ -45,7 +45,7 @@ public sealed class NodeUnderTest : IAsyncDisposable
 
     public string StoreUrl => Store.BoundAddresses[0].ToString().TrimEnd('/');
 
-    public static async Task<NodeUnderTest> StartAsync(TimeSpan? stallTimeout = null)
+    public static async Task<NodeUnderTest> StartAsync(TimeSpan? stallTimeout = null, Func<NexusBackendOptions, NexusBackendOptions>? configure = null)
     {
         var dir = Directory.CreateTempSubdirectory("nexus-channel-test-").FullName;
         var credentials = new StoreCredentials();
@@ -53,12 +53,13 @@ public sealed class NodeUnderTest : IAsyncDisposable
         var store = await S3StoreServer.StartAsync(new StoreOptions { DataDirectory = dir, Urls = ["http://127.0.0.1:0"], Durable = false }, credentials);
         var url = store.BoundAddresses[0].ToString().TrimEnd('/');
         var host = new ChannelServiceHost(new ChannelSessionOptions { SandboxStallTimeout = stallTimeout ?? TimeSpan.FromSeconds(30) });
-        var backend = new NexusBackend(new NexusBackendOptions
+        var options = new NexusBackendOptions
         {
             ServiceUrl = url,
             AccessKey = AccessKey,
             SecretKey = SecretKey,
-        });
+        };
+        var backend = new NexusBackend(configure?.Invoke(options) ?? options);
         var admin = new AmazonS3Client(new BasicAWSCredentials(AccessKey, SecretKey), new AmazonS3Config
         {
             ServiceURL = url,
