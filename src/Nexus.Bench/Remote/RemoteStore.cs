@@ -28,11 +28,12 @@ public sealed record RemoteStoreOptions
 
 /// <summary>
 /// An S3 store on the far side of a shaped link, on this machine: its own network namespace <c>nxstore-&lt;pid&gt;</c>
-/// joined to the host by a veth pair (<c>nxsh&lt;pid&gt;</c> on the host, 10.78.0.1/30; <c>nxss&lt;pid&gt;</c> inside,
-/// 10.78.0.2/30), tc netem on both ends adding the profile's one-way delay and rate limit, and the server process
-/// inside. Every packet between the node (or a baseline sandbox, routed through the host) and the store crosses the
-/// link twice shaped. Everything is named with the owner's pid: <see cref="SweepAsync"/> removes what a run that
-/// died left behind (its namespace, link and the processes still in the namespace), and dispose removes this one's.
+/// joined to the host by two TAP devices (<c>nxsh&lt;pid&gt;</c> on the host, 10.78.0.1/30; <c>nxss&lt;pid&gt;</c> inside,
+/// 10.78.0.2/30) that a <see cref="DelayLine"/> process joins with the profile's one-way delay each way, tbf on both
+/// limiting the rate, and the server process inside. Every packet between the node (or a baseline sandbox, routed
+/// through the host) and the store crosses the link. Everything is named with the owner's pid: <see cref="SweepAsync"/>
+/// removes what a run that died left behind (its namespace, link and the processes still in the namespace), and
+/// dispose removes this one's.
 /// </summary>
 public sealed class RemoteStore : IAsyncDisposable
 {
@@ -115,9 +116,12 @@ public sealed class RemoteStore : IAsyncDisposable
         {
             await RunAsync(ip, ["netns", "add", netns]);
 
-            // The link: two TAP devices joined by the delay line, a process of its own (the kernel here has no netem).
+            // The link: two TAP devices joined by the delay line, a process of its own (the kernel here has no netem). It
+            // runs SCHED_FIFO: a wire's latency does not depend on how busy the host's CPUs are, and on a loaded machine a
+            // normal-priority delay line waited milliseconds for a CPU (TCP connects of 8-44 ms on a 0.4 ms profile). It
+            // sleeps between frames, and the kernel's RT throttling bounds it anyway.
             var delayUs = options.Profile.OneWayDelay.TotalMicroseconds.ToString("0", CultureInfo.InvariantCulture);
-            link = StartProcess([.. options.NexusCommand, "bench", "delay-line", "--host-tap", hostLink, "--store-netns", Path.Combine(NetnsDirectory, netns), "--store-tap", storeLink, "--delay-us", delayUs]);
+            link = StartProcess([Tool.Resolve("chrt", "chrt (util-linux) to run the delay line at real-time priority"), "--fifo", "10", .. options.NexusCommand, "bench", "delay-line", "--host-tap", hostLink, "--store-netns", Path.Combine(NetnsDirectory, netns), "--store-tap", storeLink, "--delay-us", delayUs]);
             var linkOutput = new ServerOutput(link);
             await linkOutput.WaitForAsync("ready", link, "the delay line", cancellationToken);
             await RunAsync(ip, ["-batch", "-"], $"""

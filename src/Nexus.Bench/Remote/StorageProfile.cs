@@ -4,8 +4,8 @@
 namespace Nexus.Bench.Remote;
 
 /// <summary>
-/// How the link to a remote store is shaped (tc netem on both ends of its veth pair, so a round trip costs two
-/// one-way delays): the delay each direction adds and the rate each direction is limited to.
+/// How the link to a remote store is shaped (a delay line each way, so a round trip costs two one-way delays, and
+/// tbf): the delay each direction adds and the rate each direction is limited to.
 /// </summary>
 public sealed record StorageProfile(string Name, TimeSpan OneWayDelay, long RateMbit, string Why)
 {
