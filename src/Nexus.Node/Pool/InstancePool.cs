@@ -18,7 +18,8 @@ namespace Nexus.Node.Pool;
 /// beyond that for at most their timeout, enforces timeouts by killing the instance, and reaps idle instances after
 /// the keep-alive. An instance that failed an invocation (timeout, crash, OOM) is never used again.
 /// One lock guards all bookkeeping; sandbox starts and stops run outside it. This file is the scheduling; launching and
-/// stopping sandboxes is in InstancePool.Launching.cs, running one invocation and its log lines in InstancePool.Running.cs.
+/// stopping sandboxes is in InstancePool.Launching.cs, running one invocation and its log lines in InstancePool.Running.cs,
+/// retiring, reaping and shutting down in InstancePool.Retiring.cs.
 /// </summary>
 public sealed partial class InstancePool : IAsyncDisposable
 {
@@ -126,55 +127,6 @@ public sealed partial class InstancePool : IAsyncDisposable
         return await RunAsync(instance, payload, requestId, cold, started, timeline);
     }
 
-    /// <summary>
-    /// Marks every instance of <paramref name="name"/> retired (a new revision was deployed, or the function was
-    /// removed): idle ones stop now, busy ones after their invocation. Waiting invocations move to
-    /// <paramref name="replacement"/>, or fail when the function was removed. Completes when all of them stopped.
-    /// </summary>
-    public Task RetireAsync(string name, DeployedFunction? replacement)
-    {
-        var stop = new List<Instance>();
-        var all = new List<Task>();
-        lock (_lock)
-        {
-            if (!_functions.TryGetValue(name, out var state))
-            {
-                return Task.CompletedTask;
-            }
-
-            foreach (var instance in state.Instances.ToList())
-            {
-                instance.Retired = true;
-                all.Add(instance.Stopped.Task);
-                if (instance.State == InstanceState.Idle)
-                {
-                    RemoveLocked(instance);
-                    stop.Add(instance);
-                }
-            }
-
-            state.Current = replacement;
-            if (replacement is null)
-            {
-                foreach (var waiter in _waiters.Where(w => w.State == state).ToList())
-                {
-                    _waiters.Remove(waiter);
-                    state.Waiting--;
-                    waiter.Result.TrySetException(new InvalidOperationException($"function '{name}' was removed while the invocation waited for an instance"));
-                }
-            }
-
-            DispatchWaitersLocked();
-        }
-
-        foreach (var instance in stop)
-        {
-            BeginStop(instance, "retired");
-        }
-
-        return Task.WhenAll(all);
-    }
-
     /// <summary>The sandbox of a live instance (for measurement), or null when no such instance runs.</summary>
     public ISandboxInstance? FindSandbox(string instanceId)
     {
@@ -182,134 +134,6 @@ public sealed partial class InstancePool : IAsyncDisposable
         {
             return _functions.Values.SelectMany(f => f.Instances).FirstOrDefault(i => i.Id == instanceId)?.Sandbox;
         }
-    }
-
-    /// <summary>
-    /// Stops the idle instances of <paramref name="name"/> now, as the keep-alive would later, so that its next invocation
-    /// is a cold start (benchmarks measure those); completes when they are gone.
-    /// </summary>
-    public Task StopIdleAsync(string name)
-    {
-        List<Instance> stop;
-        lock (_lock)
-        {
-            if (!_functions.TryGetValue(name, out var state))
-            {
-                return Task.CompletedTask;
-            }
-
-            stop = [.. state.Idle];
-            foreach (var instance in stop)
-            {
-                RemoveLocked(instance);
-            }
-
-            DispatchWaitersLocked();
-        }
-
-        foreach (var instance in stop)
-        {
-            BeginStop(instance, "stopped_idle");
-        }
-
-        return Task.WhenAll(stop.Select(i => i.Stopped.Task));
-    }
-
-    /// <summary>Stops instances idle for longer than the keep-alive; returns how many.</summary>
-    public int ReapIdle()
-    {
-        var now = _time.GetUtcNow();
-        var stop = new List<Instance>();
-        lock (_lock)
-        {
-            foreach (var state in _functions.Values)
-            {
-                stop.AddRange(state.Idle.Where(i => now - i.IdleSince >= _options.KeepAlive));
-            }
-
-            foreach (var instance in stop)
-            {
-                RemoveLocked(instance);
-            }
-
-            DispatchWaitersLocked();
-        }
-
-        foreach (var instance in stop)
-        {
-            BeginStop(instance, "keep_alive");
-        }
-
-        return stop.Count;
-    }
-
-    /// <summary>Stops every instance (busy ones are interrupted) and waits until all sandboxes are removed.</summary>
-    public async ValueTask DisposeAsync()
-    {
-        var stop = new List<Instance>();
-        lock (_lock)
-        {
-            if (_closed)
-            {
-                return;
-            }
-
-            _closed = true;
-            foreach (var state in _functions.Values)
-            {
-                foreach (var instance in state.Instances)
-                {
-                    instance.Retired = true;
-                }
-
-                stop.AddRange(state.Idle);
-            }
-
-            foreach (var instance in stop)
-            {
-                RemoveLocked(instance);
-            }
-
-            foreach (var waiter in _waiters)
-            {
-                waiter.Result.TrySetException(new ObjectDisposedException(nameof(InstancePool), "the node is shutting down"));
-            }
-
-            _waiters.Clear();
-        }
-
-        foreach (var instance in stop)
-        {
-            BeginStop(instance, "shutdown");
-        }
-
-        await _shutdown.CancelAsync();
-        try
-        {
-            await _reaper;
-        }
-        catch (OperationCanceledException)
-        {
-        }
-
-        // Busy and starting instances notice the cancellation and stop themselves; wait for all of them.
-        while (true)
-        {
-            Task[] pending;
-            lock (_lock)
-            {
-                pending = [.. _functions.Values.SelectMany(f => f.Instances).Select(i => i.Stopped.Task).Concat(_stopping.Values).Where(t => !t.IsCompleted)];
-            }
-
-            if (pending.Length == 0)
-            {
-                break;
-            }
-
-            await Task.WhenAll(pending);
-        }
-
-        _shutdown.Dispose();
     }
 
     private async Task<(Instance Instance, bool Cold)> AcquireAsync(DeployedFunction function, CancellationToken cancellationToken)
@@ -493,17 +317,6 @@ public sealed partial class InstancePool : IAsyncDisposable
         }
     }
 
-    private async Task ReapLoopAsync()
-    {
-        var period = TimeSpan.FromTicks(Math.Clamp(_options.KeepAlive.Ticks / 4, TimeSpan.FromMilliseconds(50).Ticks, TimeSpan.FromSeconds(30).Ticks));
-        while (!_shutdown.IsCancellationRequested)
-        {
-            await Task.Delay(period, _time, _shutdown.Token);
-            ReapIdle();
-        }
-    }
-
-    // Instance ids name containers, cgroups and netns: short, unique, [a-z0-9-].
     private string NewInstanceId() => _options.InstanceIdPrefix + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(6));
 
     private sealed class FunctionState(string name)
