@@ -23,7 +23,8 @@ public sealed class NodeStages
         ("event handed -> sandbox has it", false),
         ("sandbox: event -> result", false),
         ("result submitted -> node has it", false),
-        ("result -> pool done (logs, REPORT)", true),
+        ("result -> pool resumes (thread hand-over)", true),
+        ("pool resumes -> done (logs, REPORT)", true),
         ("pool done -> caller resumes", true),
     ];
 
@@ -32,7 +33,7 @@ public sealed class NodeStages
     /// <summary>Adds one invocation, entered at <paramref name="entry"/> and resumed at <paramref name="resumed"/> (Stopwatch timestamps).</summary>
     public void Add(InvocationTimeline t, long entry, long resumed)
     {
-        long[] at = [entry, t.Acquired, t.PrefetchBegun, t.Handed, t.PickedUp, t.Submitted, t.Arrived, t.Finished, resumed];
+        long[] at = [entry, t.Acquired, t.PrefetchBegun, t.Handed, t.PickedUp, t.Submitted, t.Arrived, t.Resumed, t.Finished, resumed];
         for (var stage = 0; stage < _samples.Length; stage++)
         {
             // A stamp that is missing joins its stage to the next one; only stages with both ends known are counted.

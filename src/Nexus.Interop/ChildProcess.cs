@@ -60,27 +60,7 @@ public sealed class ChildProcess
     internal SafeFd PidFd => _pidFd;
 
     /// <summary>Sends <paramref name="signal"/>; false when the child has already exited.</summary>
-    public unsafe bool Signal(int signal)
-    {
-        int result;
-        try
-        {
-            // SAFETY: a null siginfo is allowed (the kernel fills in a SI_USER one); the pidfd is kept alive by the marshaller.
-            result = ProcessNative.pidfd_send_signal(_pidFd, signal, null, 0);
-        }
-        catch (ObjectDisposedException)
-        {
-            return false;
-        }
-
-        if (result == -1 && Marshal.GetLastPInvokeError() == ProcessNative.ESRCH)
-        {
-            return false;
-        }
-
-        Libc.Check(result, "pidfd_send_signal");
-        return true;
-    }
+    public bool Signal(int signal) => ProcessHandle.Signal(_pidFd, signal);
 
     /// <summary>
     /// Makes this process the reaper of orphaned descendants (prctl PR_SET_CHILD_SUBREAPER), so a
@@ -96,14 +76,8 @@ public sealed class ChildProcess
     /// </summary>
     public static bool Kill(int pid, int signal)
     {
-        var fd = ProcessNative.pidfd_open(pid, 0);
-        if (fd == -1 && Marshal.GetLastPInvokeError() == ProcessNative.ESRCH)
-        {
-            return false;
-        }
-
-        using var pidFd = new SafeFd(Libc.Check(fd, $"pidfd_open({pid})"));
-        return new ChildProcess(pid, pidFd).Signal(signal);
+        using var process = ProcessHandle.TryOpen(pid);
+        return process?.Signal(signal) ?? false;
     }
 
     /// <summary>Takes over a process that is already our child (reparented to us); see <see cref="BecomeSubreaper"/>.</summary>

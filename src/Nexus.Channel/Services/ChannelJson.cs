@@ -77,31 +77,20 @@ public static class ChannelJson
         return value.GetString();
     }
 
-    public static int? OptionalInt(JsonElement obj, string name)
+    public static int? OptionalInt(JsonElement obj, string name) => OptionalInteger(obj, name, 32) is { } value ? (int)value : null;
+
+    public static long? OptionalInt64(JsonElement obj, string name) => OptionalInteger(obj, name, 64);
+
+    private static long? OptionalInteger(JsonElement obj, string name, int bits)
     {
         if (!obj.TryGetProperty(name, out var value) || value.ValueKind == JsonValueKind.Null)
         {
             return null;
         }
 
-        if (value.ValueKind != JsonValueKind.Number || !value.TryGetInt32(out var result))
+        if (value.ValueKind != JsonValueKind.Number || !value.TryGetInt64(out var result) || (bits == 32 && result is < int.MinValue or > int.MaxValue))
         {
-            throw ChannelRequestException.Invalid($"parameter {name} must be a 32-bit integer");
-        }
-
-        return result;
-    }
-
-    public static long? OptionalInt64(JsonElement obj, string name)
-    {
-        if (!obj.TryGetProperty(name, out var value) || value.ValueKind == JsonValueKind.Null)
-        {
-            return null;
-        }
-
-        if (value.ValueKind != JsonValueKind.Number || !value.TryGetInt64(out var result))
-        {
-            throw ChannelRequestException.Invalid($"parameter {name} must be a 64-bit integer");
+            throw ChannelRequestException.Invalid($"parameter {name} must be a {bits}-bit integer");
         }
 
         return result;

@@ -1,6 +1,7 @@
 // Copyright (c) Nexus contributors.
 // Licensed under the MIT license.
 
+using System.Buffers;
 using System.Collections.Concurrent;
 using System.Globalization;
 using System.Text;
@@ -29,7 +30,7 @@ public sealed class FunctionLogs : IDisposable
     /// <summary>Appends one line (a multi-line text is split so every line keeps its prefix).</summary>
     public void Write(string function, string instanceId, string? requestId, string text)
     {
-        var file = _files.GetOrAdd(function, f => new LogFile(PathOf(f)));
+        var file = _files.GetOrAdd(function, static (f, logs) => new LogFile(logs.PathOf(f)), this);
         var stamp = _time.GetUtcNow().ToString("yyyy-MM-ddTHH:mm:ss.fffZ", CultureInfo.InvariantCulture);
         var builder = new StringBuilder();
         foreach (var line in text.Split('\n'))
@@ -43,6 +44,11 @@ public sealed class FunctionLogs : IDisposable
     /// <summary>The last <paramref name="lines"/> lines of a function's log.</summary>
     public IReadOnlyList<string> Tail(string function, int lines)
     {
+        if (_files.TryGetValue(function, out var file))
+        {
+            file.Flush();
+        }
+
         var path = PathOf(function);
         if (!File.Exists(path) || lines <= 0)
         {
@@ -67,7 +73,7 @@ public sealed class FunctionLogs : IDisposable
     /// <summary>Lines written to a function's log from now on, until <paramref name="cancellationToken"/> fires.</summary>
     public async IAsyncEnumerable<string> FollowAsync(string function, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        var file = _files.GetOrAdd(function, f => new LogFile(PathOf(f)));
+        var file = _files.GetOrAdd(function, static (f, logs) => new LogFile(logs.PathOf(f)), this);
         var channel = System.Threading.Channels.Channel.CreateBounded<string>(new System.Threading.Channels.BoundedChannelOptions(10_000)
         {
             FullMode = System.Threading.Channels.BoundedChannelFullMode.DropOldest,
@@ -111,28 +117,76 @@ public sealed class FunctionLogs : IDisposable
         _files.Clear();
     }
 
-    private sealed class LogFile(string path) : IDisposable
+    // Appends are queued and written at most FlushDelayMs later, every line queued by then in one write(2), so an
+    // invocation's START/END/REPORT lines and its handler's output cost it neither a write nor a thread's wake-up. Readers
+    // of the file (Tail) and Dispose write out what is queued first, so they see every line appended before; followers
+    // get each line at once. A node that dies loses at most the last FlushDelayMs of lines.
+    private sealed class LogFile : IDisposable
     {
+        private const int FlushDelayMs = 20;
+
+        private readonly string _path;
         private readonly Lock _lock = new();
+        private readonly ConcurrentQueue<string> _queued = new();
+        private readonly Timer _flush;
+        private int _flushScheduled;
         private FileStream? _stream;
+
+        public LogFile(string path)
+        {
+            _path = path;
+            _flush = new Timer(static file => ((LogFile)file!).Flush(), this, Timeout.Infinite, Timeout.Infinite);
+        }
 
         public event Action<string>? Written;
 
         public void Append(string text)
         {
-            var bytes = Encoding.UTF8.GetBytes(text);
+            _queued.Enqueue(text);
+            Written?.Invoke(text);
+            if (Interlocked.Exchange(ref _flushScheduled, 1) == 0)
+            {
+                _flush.Change(FlushDelayMs, Timeout.Infinite);
+            }
+        }
+
+        /// <summary>Writes every queued line to the file now.</summary>
+        public void Flush()
+        {
             lock (_lock)
             {
-                _stream ??= new FileStream(path, FileMode.Append, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete);
-                _stream.Write(bytes);
-                _stream.Flush();
-            }
+                // Cleared before draining: an append that comes after the drain schedules the next pass.
+                Volatile.Write(ref _flushScheduled, 0);
+                if (_queued.IsEmpty)
+                {
+                    return;
+                }
 
-            Written?.Invoke(text);
+                var text = new StringBuilder();
+                while (_queued.TryDequeue(out var queued))
+                {
+                    text.Append(queued);
+                }
+
+                var bytes = ArrayPool<byte>.Shared.Rent(Encoding.UTF8.GetMaxByteCount(text.Length));
+                try
+                {
+                    var length = Encoding.UTF8.GetBytes(text.ToString(), bytes);
+                    _stream ??= new FileStream(_path, FileMode.Append, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete);
+                    _stream.Write(bytes, 0, length);
+                    _stream.Flush();
+                }
+                finally
+                {
+                    ArrayPool<byte>.Shared.Return(bytes);
+                }
+            }
         }
 
         public void Dispose()
         {
+            _flush.Dispose();
+            Flush();
             lock (_lock)
             {
                 _stream?.Dispose();

@@ -54,6 +54,9 @@ public sealed class InvocationTimeline
     /// <summary>The node read the result.</summary>
     public long Arrived { get; set; }
 
+    /// <summary>The pool's invocation resumed after the result arrived (on whichever thread its continuation ran).</summary>
+    public long Resumed { get; set; }
+
     /// <summary>The pool was done: log lines and REPORT written, the instance released.</summary>
     public long Finished { get; set; }
 

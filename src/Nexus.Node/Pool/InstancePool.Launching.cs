@@ -1,0 +1,181 @@
+// Copyright (c) Nexus contributors.
+// Licensed under the MIT license.
+
+using Nexus.Node.Transports;
+using Nexus.Sandbox;
+
+namespace Nexus.Node.Pool;
+
+/// <summary>The pool's sandboxes: starting one for a reserved instance up to the end of its init, watching it, stopping it.</summary>
+public sealed partial class InstancePool
+{
+    // Starts the sandbox of a reserved instance and waits until its runtime's init is over (transport.Ready).
+    // Returns null when ready, else the error the invocation gets.
+    private async Task<InvocationResult?> StartAsync(Instance instance, string requestId, ReadOnlyMemory<byte> payload)
+    {
+        var function = instance.Function;
+        var started = _time.GetTimestamp();
+        instance.BeginCapture();
+        instance.CurrentRequestId = requestId;
+        try
+        {
+            if (!_transports.TryGetValue(function.Manifest.Io, out var factory))
+            {
+                throw new SandboxStartException($"function '{function.Name}' uses io: {function.Manifest.Io.ToString().ToLowerInvariant()}, which this node does not offer (available: {string.Join(", ", _transports.Keys.Select(k => k.ToString().ToLowerInvariant()))})");
+            }
+
+            instance.Transport = await factory.CreateAsync(function, instance.Id, _shutdown.Token);
+
+            // Inputs are fetched while the sandbox starts.
+            instance.Transport.BeginPrefetch(payload);
+            var rootfs = await _rootfs(_shutdown.Token);
+            var spec = BuildSpec(instance, rootfs);
+            instance.Sandbox = await _driver.StartAsync(spec, _shutdown.Token);
+            await instance.Transport.AttachAsync(instance.Sandbox, _shutdown.Token);
+        }
+        catch (Exception e)
+        {
+            _metrics.Error("sandbox_start");
+            _logs.Write(function.Name, instance.Id, requestId, "instance failed to start: " + e.Message);
+            lock (_lock)
+            {
+                RemoveLocked(instance);
+                DispatchWaitersLocked();
+            }
+
+            BeginStop(instance, "start_failed");
+            throw e as SandboxStartException ?? new SandboxStartException($"could not start an instance of '{function.Name}': {e.Message}", e);
+        }
+
+        _metrics.InstanceStarted(function.Name);
+        _ = WatchAsync(instance);
+        var transport = instance.Transport;
+        var sandbox = instance.Sandbox;
+        using var cancel = CancellationTokenSource.CreateLinkedTokenSource(_shutdown.Token);
+        var initLimit = Task.Delay(_options.InitTimeout, _time, cancel.Token);
+        var first = await Task.WhenAny(transport.Ready, sandbox.Exited, initLimit);
+        cancel.Cancel();
+        if (first == transport.Ready && transport.InitError is null)
+        {
+            instance.PendingInitDuration = _time.GetElapsedTime(started);
+            lock (_lock)
+            {
+                instance.State = InstanceState.Busy;
+            }
+
+            return null;
+        }
+
+        InvocationResult error;
+        if (transport.InitError is { } reported)
+        {
+            error = reported;
+        }
+        else if (first == sandbox.Exited)
+        {
+            error = ExitError(requestId, await sandbox.Exited, instance);
+        }
+        else if (_shutdown.IsCancellationRequested)
+        {
+            error = InvocationResult.Error("Runtime.NodeShutdown", $"RequestId: {requestId} Error: the node is shutting down");
+        }
+        else
+        {
+            error = InvocationResult.Error("Sandbox.Timedout", $"RequestId: {requestId} Error: Init timed out after {_options.InitTimeout.TotalSeconds:0.00} seconds");
+        }
+
+        _logs.Write(function.Name, instance.Id, requestId, "init failed: " + System.Text.Encoding.UTF8.GetString(error.Payload.Span));
+        Release(instance, reusable: false, "init_failed");
+        return error;
+    }
+
+    private SandboxSpec BuildSpec(Instance instance, string rootfs)
+    {
+        var function = instance.Function;
+        var manifest = function.Manifest;
+        var (environment, instanceVariables) = LambdaEnvironment.For(manifest, instance.Id, instance.Transport!.Environment);
+        return new SandboxSpec
+        {
+            InstanceId = instance.Id,
+            Driver = manifest.Sandbox,
+            RootfsPath = rootfs,
+            ReadOnlyMounts = new Dictionary<string, string> { [function.CodeDirectory] = "/var/task" },
+            Command = ["python3", "-m", "nexus_runtime"],
+            WorkingDirectory = "/var/task",
+            Environment = environment,
+            MemoryMb = manifest.MemoryMb,
+            Cpus = manifest.Cpus,
+            TmpMb = _options.TmpMb,
+            Network = instance.Transport.Network,
+            PassedFds = instance.Transport.PassedFds,
+
+            // Nexus-mode instances of one revision differ only in their channel and log stream; baseline instances
+            // each need their own network, so they always start afresh.
+            TemplateKey = instance.Transport.Network == SandboxNetwork.LoopbackOnly ? $"{function.Name}-{function.Revision}" : null,
+            InstanceVariables = instanceVariables,
+            OnOutput = (line, _) =>
+            {
+                _logs.Write(function.Name, instance.Id, instance.CurrentRequestId, line);
+                instance.Capture(line);
+            },
+        };
+    }
+
+    // An idle instance that dies is dropped; busy and starting ones are handled by their invocation.
+    private async Task WatchAsync(Instance instance)
+    {
+        var exit = await instance.Sandbox!.Exited;
+        var drop = false;
+        lock (_lock)
+        {
+            if (instance.State == InstanceState.Idle)
+            {
+                RemoveLocked(instance);
+                DispatchWaitersLocked();
+                drop = true;
+            }
+        }
+
+        if (drop)
+        {
+            _metrics.Error(exit.OutOfMemory ? "idle_oom" : "idle_exit");
+            BeginStop(instance, "exited");
+        }
+    }
+
+    private void BeginStop(Instance instance, string reason)
+    {
+        var stop = StopAsync(instance, reason);
+        _stopping[instance] = stop;
+        _ = stop.ContinueWith(_ => _stopping.TryRemove(instance, out Task? _), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+    }
+
+    private async Task StopAsync(Instance instance, string reason)
+    {
+        await Task.Yield();
+        try
+        {
+            if (instance.Sandbox is { } sandbox)
+            {
+                await sandbox.DisposeAsync();
+            }
+
+            if (instance.Transport is { } transport)
+            {
+                await transport.DisposeAsync();
+            }
+
+            _metrics.InstanceStopped(instance.Function.Name, reason);
+            _logs.Write(instance.Function.Name, instance.Id, null, $"instance stopped ({reason})");
+        }
+        catch (Exception e)
+        {
+            _metrics.Error("sandbox_stop");
+            _logs.Write(instance.Function.Name, instance.Id, null, $"instance stop failed ({reason}): {e.Message}");
+        }
+        finally
+        {
+            instance.Stopped.TrySetResult();
+        }
+    }
+}

@@ -1,0 +1,57 @@
+// Copyright (c) Nexus contributors.
+// Licensed under the MIT license.
+
+using System.Globalization;
+using Nexus.Functions;
+using Nexus.Node.Transports;
+
+namespace Nexus.Node.Pool;
+
+/// <summary>The environment a function's runtime starts with: Lambda's variables, the function's own, then its transport's.</summary>
+public static class LambdaEnvironment
+{
+    /// <summary>
+    /// The variables of one instance, and which of them differ between instances of the same revision (a fork template
+    /// sets those per child): the log stream, and whatever the transport adds or changes (the channel's descriptors, say).
+    /// </summary>
+    public static (Dictionary<string, string> Environment, HashSet<string> InstanceVariables) For(
+        FunctionManifest manifest, string instanceId, IReadOnlyDictionary<string, string> transport)
+    {
+        var environment = new Dictionary<string, string>(StringComparer.Ordinal)
+        {
+            ["PATH"] = "/usr/local/bin:/usr/bin:/bin",
+            ["LANG"] = "C.UTF-8",
+            ["HOME"] = "/tmp",
+            ["PYTHONPATH"] = "/opt/nexus/runtime",
+            ["PYTHONUNBUFFERED"] = "1",
+            ["PYTHONDONTWRITEBYTECODE"] = "1",
+            ["NEXUS_IO"] = manifest.Io == IoMode.Baseline ? "baseline" : "nexus",
+            ["_HANDLER"] = manifest.Handler,
+            ["LAMBDA_TASK_ROOT"] = "/var/task",
+            ["AWS_LAMBDA_FUNCTION_NAME"] = manifest.Name,
+            ["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"] = manifest.MemoryMb.ToString(CultureInfo.InvariantCulture),
+            ["AWS_LAMBDA_FUNCTION_VERSION"] = "$LATEST",
+            ["AWS_LAMBDA_LOG_GROUP_NAME"] = "/aws/lambda/" + manifest.Name,
+            ["AWS_LAMBDA_LOG_STREAM_NAME"] = instanceId,
+            ["AWS_REGION"] = LambdaJson.Region,
+            ["AWS_DEFAULT_REGION"] = LambdaJson.Region,
+        };
+        foreach (var (name, value) in manifest.Environment)
+        {
+            environment[name] = value;
+        }
+
+        var instanceVariables = new HashSet<string>(StringComparer.Ordinal) { "AWS_LAMBDA_LOG_STREAM_NAME" };
+        foreach (var (name, value) in transport)
+        {
+            if (!environment.TryGetValue(name, out var shared) || shared != value)
+            {
+                instanceVariables.Add(name);
+            }
+
+            environment[name] = value;
+        }
+
+        return (environment, instanceVariables);
+    }
+}
