@@ -83,9 +83,9 @@ public static class HostRequirements
 /// <summary>A fact that skips, saying why, when the host lacks root or runc.</summary>
 public sealed class RootFactAttribute : FactAttribute
 {
-    public RootFactAttribute(bool runc = true, bool awsCli = false)
+    public RootFactAttribute(bool runc = true, bool awsCli = false, bool kvm = false)
     {
-        Skip = HostRequirements.Missing(root: true, runc: runc, awsCli: awsCli);
+        Skip = HostRequirements.Missing(root: true, runc: runc, kvm: kvm, awsCli: awsCli);
     }
 }
 

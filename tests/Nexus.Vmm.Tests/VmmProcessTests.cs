@@ -60,6 +60,23 @@ public sealed class VmmProcessTests : IDisposable
     }
 
     [KvmFact]
+    public void InheritedChannelDescriptorsMustBeAMemfdAndTwoEventfds()
+    {
+        // fd 3 is a regular file where the region's memfd belongs: refused by name before any VM exists.
+        var psi = new ProcessStartInfo("bash") { RedirectStandardError = true };
+        foreach (var a in new[] { "-c", "exec 3</etc/hostname 4</etc/hostname 5</etc/hostname; exec dotnet \"$0\" --kernel \"$1\" --nexus-fds 3,4,5", HostDll, TestGuests.Build("runtime") })
+        {
+            psi.ArgumentList.Add(a);
+        }
+
+        using var process = Process.Start(psi)!;
+        var stderr = process.StandardError.ReadToEnd();
+        process.WaitForExit();
+        Assert.Equal(2, process.ExitCode);
+        Assert.Contains("descriptor 3 is '/etc/hostname', expected a memfd", stderr, StringComparison.Ordinal);
+    }
+
+    [KvmFact]
     public void ProcessOverheadExcludesGuestRam()
     {
         // The bench guest touches 64 MiB of its 128: a measurement that counted guest RAM would exceed that.

@@ -17,6 +17,7 @@ public static class BenchCommands
         var bench = new Command("bench", "Benchmarks: nexus against baseline, side by side in one run");
         bench.Subcommands.Add(CreateCompare());
         bench.Subcommands.Add(CreateDelayLine());
+        bench.Subcommands.Add(CreateMicrovm());
         return bench;
     }
 
@@ -48,6 +49,38 @@ public static class BenchCommands
             return 0;
         });
         return line;
+    }
+
+    private static Command CreateMicrovm()
+    {
+        var kernel = new Option<FileInfo>("--kernel") { Description = "the guest microvm functions boot (here: the runtime guest built from guest/test/runtime.c)", Required = true };
+        var iterations = new Option<int>("--iterations") { Description = "cold starts after the one that makes the snapshot", DefaultValueFactory = _ => 10 };
+        var vmm = new Option<FileInfo?>("--vmm") { Description = "the VMM executable (default: nexus-vmm of this checkout, NativeAOT when published)" };
+        var microvm = new Command("microvm", "Cold starts of the microvm driver from a ready snapshot, on the node's channel path without a node: restore to ready, to first response, warm response, VMM memory")
+        {
+            kernel, iterations, vmm,
+        };
+        microvm.SetAction(async (parse, cancellationToken) =>
+        {
+            var command = parse.GetValue(vmm) is { } file ? [file.FullName] : Nexus.Sandbox.Microvm.VmmExecutable.Locate();
+            var count = Math.Max(1, parse.GetValue(iterations));
+            Console.WriteLine($"microvm cold starts on {Nexus.Bench.Microvm.MicrovmColdStarts.KvmKind}; VMM: {string.Join(' ', command)}");
+            var (made, starts) = await Nexus.Bench.Microvm.MicrovmColdStarts.RunAsync(parse.GetValue(kernel)!.FullName, command, count, line => Console.Error.WriteLine("  " + line), cancellationToken);
+            static string Ms(IEnumerable<TimeSpan> values)
+            {
+                var sorted = values.Select(v => v.TotalMilliseconds).Order().ToArray();
+                return string.Create(System.Globalization.CultureInfo.InvariantCulture, $"median {sorted[sorted.Length / 2]:0.0} ms (min {sorted[0]:0.0}, max {sorted[^1]:0.0})");
+            }
+
+            Console.WriteLine($"first start (boot + ready snapshot + restore): {made.TotalMilliseconds:0.0} ms");
+            Console.WriteLine($"VMM process start + restore -> runtime ready (NextInvocation), {starts.Count} cold starts: {Ms(starts.Select(s => s.ToReady))}");
+            Console.WriteLine($"VMM process start + restore -> first response (GET + PUT over the region):  {Ms(starts.Select(s => s.ToFirstResponse))}");
+            Console.WriteLine($"warm invocation on the same VM:  {Ms(starts.Select(s => s.WarmResponse))}");
+            Console.WriteLine(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                $"VMM process per VM (guest pages it touched included): PSS median {starts.Select(s => s.VmmPssBytes).Order().ElementAt(starts.Count / 2) / 1048576.0:0.0} MiB, RSS {starts.Select(s => s.VmmRssBytes).Order().ElementAt(starts.Count / 2) / 1048576.0:0.0} MiB"));
+            return 0;
+        });
+        return microvm;
     }
 
     private static Command CreateCompare()

@@ -3,6 +3,7 @@
 
 using System.CommandLine;
 using Nexus.Interop;
+using Nexus.Sandbox.Microvm;
 using Nexus.Vmm.Bench;
 using Nexus.Vmm.Builder;
 
@@ -83,10 +84,10 @@ public static class VmmCommands
         var processes = new List<VmmProcess> { new("vmm run, JIT", dotnet, [Path.Combine(AppContext.BaseDirectory, "nexus.dll"), "vmm", "run"]) };
         var notBuilt = new List<string>();
 
-        // <repo>/src/Nexus.Cli/bin/Release/net10.0/ → <repo>/src/Nexus.Vmm.Host/bin/Release/net10.0/
-        var host = Path.GetFullPath(Path.Combine(AppContext.BaseDirectory, "..", "..", "..", "..", "Nexus.Vmm.Host", "bin", "Release", "net10.0"));
+        // <repo>/src/Nexus.Vmm.Host/bin/Release/net10.0/ of the checkout this CLI runs from.
+        var host = VmmExecutable.HostOutputFolder() ?? Path.Combine(AppContext.BaseDirectory, "Nexus.Vmm.Host");
         var jit = Path.Combine(host, "nexus-vmm.dll");
-        var aot = Path.Combine(host, "linux-x64", "publish", "nexus-vmm");
+        var aot = Path.Combine(host, VmmExecutable.NativeAotPath);
         foreach (var (label, file, arguments, how) in new[]
         {
             ("nexus-vmm, JIT", dotnet, new[] { jit }, $"{jit} (dotnet build src/Nexus.Vmm.Host -c Release)"),
