@@ -18,6 +18,7 @@ root.Subcommands.Add(VmmCommands.Create());
 root.Subcommands.Add(FuzzCommands.Create());
 var bench = BenchCommands.Create();
 BenchTraceCommands.AddTo(bench);
+BenchWriteBackCommands.AddTo(bench);
 root.Subcommands.Add(bench);
 root.Subcommands.Add(HelpCommand.Create(root));
 

@@ -2,6 +2,7 @@
 // Licensed under the MIT license.
 
 using System.Globalization;
+using Nexus.Backend.WriteBack;
 using Nexus.Channel;
 using Nexus.Channel.Services;
 using Nexus.Functions;
@@ -100,6 +101,6 @@ public sealed class WriteBackBenchmark(ITestOutputHelper output) : IAsyncLifetim
         }
 
         Assert.Equal(0, await _backend.WriteBack!.DrainAsync(TimeSpan.FromMinutes(5)));
-        Assert.Empty(Directory.GetFiles(Path.Combine(_root, "spool")));
+        Assert.Empty(SpoolJournal.Scan(Path.Combine(_root, "spool")));
     }
 }

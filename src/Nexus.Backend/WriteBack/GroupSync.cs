@@ -4,81 +4,86 @@
 namespace Nexus.Backend.WriteBack;
 
 /// <summary>
-/// Group commit for one file: every caller of <see cref="SyncAsync"/> is answered by a sync that started after it called,
-/// and callers that arrive while a sync runs share the next one. The caller that finds the file idle syncs on its own
-/// thread (a lone writer takes no thread hop); a batch that gathered meanwhile is synced on the thread pool.
+/// Group commit for one file: <see cref="Sync"/> returns once a sync that started after the call finished, and callers
+/// that arrive while a sync runs share the next one, which the first of them to wake runs (leader and followers).
+/// Callers block their thread: a sync blocks its thread anyway, and handing the next batch over by a futex wake-up
+/// instead of a thread-pool work item keeps the hand-off off a loaded CPU's run queue (on the 2-core test machine the
+/// thread-pool hand-off made a put under 8 writers wait 1.2 to 3.2 ms at p50 instead of ~0.3-0.6 ms).
+/// A failed sync fails every later one too: after fdatasync reports an error the kernel may have dropped the dirty
+/// pages, and a later sync that succeeds would not mean the earlier bytes are on disk.
 /// </summary>
 internal sealed class GroupSync(Action sync)
 {
-    private readonly Lock _lock = new();
-    private TaskCompletionSource? _next;
+    // A plain monitor: System.Threading.Lock has no Wait/PulseAll.
+    private readonly object _lock = new();
+    private long _started;
+    private long _completed;
     private bool _running;
+    private Exception? _failure;
 
-    public Task SyncAsync()
+    /// <summary>Syncs run so far (each answered every caller of its batch).</summary>
+    public long Syncs
     {
-        lock (_lock)
+        get
         {
-            if (_running)
-            {
-                _next ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-                return _next.Task;
-            }
-
-            _running = true;
-        }
-
-        var failure = Run();
-        if (Continue())
-        {
-            ThreadPool.UnsafeQueueUserWorkItem(static self => self.Loop(), this, preferLocal: false);
-        }
-
-        return failure is null ? Task.CompletedTask : Task.FromException(failure);
-    }
-
-    private void Loop()
-    {
-        do
-        {
-            TaskCompletionSource batch;
             lock (_lock)
             {
-                batch = _next!;
-                _next = null;
-            }
-
-            if (Run() is { } failure)
-            {
-                batch.SetException(failure);
-            }
-            else
-            {
-                batch.SetResult();
+                return _started;
             }
         }
-        while (Continue());
     }
 
-    /// <summary>True (and still running) when callers gathered during the last sync; otherwise the file goes idle.</summary>
-    private bool Continue()
+    public void Sync()
     {
+        long mine;
         lock (_lock)
         {
-            _running = _next is not null;
-            return _running;
-        }
-    }
+            // The sync that answers this call is the next one to start: one running now may have missed its bytes.
+            var target = _started + 1;
+            while (true)
+            {
+                if (_failure is not null)
+                {
+                    throw new IOException("the write-back journal could not be synced to disk", _failure);
+                }
 
-    private Exception? Run()
-    {
+                if (_completed >= target)
+                {
+                    return;
+                }
+
+                if (!_running)
+                {
+                    _running = true;
+                    mine = ++_started;
+                    break;
+                }
+
+                Monitor.Wait(_lock);
+            }
+        }
+
+        Exception? failure = null;
         try
         {
             sync();
-            return null;
         }
         catch (Exception e)
         {
-            return e;
+            failure = e;
+        }
+
+        lock (_lock)
+        {
+            _completed = mine;
+            _running = false;
+            _failure ??= failure;
+            Monitor.PulseAll(_lock);
+        }
+
+        if (failure is not null)
+        {
+            throw new IOException("the write-back journal could not be synced to disk", failure);
         }
     }
 }

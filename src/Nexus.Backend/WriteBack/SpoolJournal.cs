@@ -78,6 +78,18 @@ public sealed class SpoolJournal : IDisposable
         }
     }
 
+    /// <summary>Group-commit fdatasyncs run for appends and retirements so far (those clearing a segment and of deleted segments not counted).</summary>
+    public long Syncs
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _segments.Concat(_spares).Sum(s => s.Sync.Syncs);
+            }
+        }
+    }
+
     /// <summary>
     /// Opens the journal in <paramref name="directory"/> (which must exist) and returns every whole live record found,
     /// in sequence order; the caller decides which of them win and retires the others.
@@ -179,7 +191,7 @@ public sealed class SpoolJournal : IDisposable
 
             JournalRecord.WriteFooter(buffer.AsSpan(filled), headerCrc, hash, acknowledgedAt);
             await RandomAccess.WriteAsync(segment.Handle, buffer.AsMemory(0, filled + JournalRecord.FooterBytes), bodyOffset + done - filled, cancellationToken).ConfigureAwait(false);
-            await segment.Sync.SyncAsync().ConfigureAwait(false);
+            segment.Sync.Sync();
             var record = new SpoolRecord
             {
                 Sequence = sequence,
@@ -209,7 +221,7 @@ public sealed class SpoolJournal : IDisposable
     /// Retires an uploaded record durably: the marks written before are synced first and this one after, so no restart
     /// sees this write gone while an older write of its key is still live.
     /// </summary>
-    public async Task RetireAsync(JournalEntry entry)
+    public void Retire(JournalEntry entry)
     {
         JournalSegment[] dirty;
         lock (_lock)
@@ -223,17 +235,17 @@ public sealed class SpoolJournal : IDisposable
 
         foreach (var segment in dirty)
         {
-            await segment.Sync.SyncAsync().ConfigureAwait(false);
+            segment.Sync.Sync();
         }
 
         MarkRetired(entry);
-        await entry.Segment.Sync.SyncAsync().ConfigureAwait(false);
+        entry.Segment.Sync.Sync();
         Release(entry.Segment, reader: false);
     }
 
     /// <summary>
     /// Retires a record a newer live write of its key replaces: the mark is only written, and made durable before the
-    /// next uploaded record's (<see cref="RetireAsync"/>).
+    /// next uploaded record's (<see cref="Retire"/>).
     /// </summary>
     public void RetireSuperseded(JournalEntry entry)
     {
@@ -416,8 +428,14 @@ public sealed class SpoolJournal : IDisposable
             var handle = File.OpenHandle(path, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.Read);
             segment = new JournalSegment(path, handle, capacity);
 
-            // A new file's name must survive a crash before any record in it is acknowledged (once per segment).
-            RandomAccess.Write(handle, new byte[JournalSegment.HeaderBytes], 0);
+            // Written out in full once, so that appends overwrite allocated blocks and their fdatasync has no size or
+            // extent change to commit; and the new name must survive a crash before a record in it is acknowledged.
+            var zeros = new byte[Math.Min(capacity, CopyBufferBytes)];
+            for (long at = 0; at < capacity; at += zeros.Length)
+            {
+                RandomAccess.Write(handle, zeros.AsSpan(0, (int)Math.Min(zeros.Length, capacity - at)), at);
+            }
+
             RandomAccess.FlushToDisk(handle);
             DirectorySync.Fsync(_directory);
         }

@@ -293,12 +293,12 @@ public sealed class WriteBackQueue : IAsyncDisposable
         }
     }
 
-    /// <summary>Retires an uploaded write durably (after every earlier retirement, see <see cref="SpoolJournal.RetireAsync"/>).</summary>
-    private async Task RetireUploadedAsync(Entry entry)
+    /// <summary>Retires an uploaded write durably (after every earlier retirement, see <see cref="SpoolJournal.Retire"/>).</summary>
+    private void RetireUploaded(Entry entry)
     {
         try
         {
-            await _journal.RetireAsync(entry.Written).ConfigureAwait(false);
+            _journal.Retire(entry.Written);
         }
         catch (IOException e)
         {
@@ -354,7 +354,7 @@ public sealed class WriteBackQueue : IAsyncDisposable
             {
                 // Retired durably before the key counts as settled: a delete or sync write that waited for this upload
                 // cannot be undone by a restart uploading it again.
-                await RetireUploadedAsync(entry).ConfigureAwait(false);
+                RetireUploaded(entry);
             }
 
             TimeSpan? retryIn = null;
