@@ -118,8 +118,15 @@ public sealed class ApiBadInputTests : IAsyncLifetime
             await socket.SendAsync(Encoding.ASCII.GetBytes($"POST /2015-03-31/functions/echo/invocations HTTP/1.1\r\nHost: {_base.Authority}\r\nContent-Length: 1000\r\n\r\n{{\"a\":1234"));
             socket.Shutdown(SocketShutdown.Send);
             var buffer = new byte[4096];
-            while (await socket.ReceiveAsync(buffer).WaitAsync(TimeSpan.FromSeconds(30)) > 0)
+            try
             {
+                while (await socket.ReceiveAsync(buffer).WaitAsync(TimeSpan.FromSeconds(30)) > 0)
+                {
+                }
+            }
+            catch (SocketException e) when (e.SocketErrorCode == SocketError.ConnectionReset)
+            {
+                // Kestrel may answer an incomplete body with a reset rather than a close: the connection ended either way.
             }
         }
 
