@@ -39,15 +39,7 @@ internal static class Buckets
         }
 
         var response = await call.Backend.S3.HeadBucketAsync(new HeadBucketRequest { BucketName = bucket }, ct).ConfigureAwait(false);
-        await call.ReplyJsonAsync(
-            200,
-            w =>
-            {
-                w.WriteStartObject();
-                ObjectOptions.WriteRequestId(w, response);
-                w.WriteEndObject();
-            },
-            ct).ConfigureAwait(false);
+        await call.ReplyRequestIdAsync(response, ct).ConfigureAwait(false);
     }
 
     private static async Task ListBucketsAsync(StorageCall call, CancellationToken ct)

@@ -163,15 +163,7 @@ internal static class Multipart
     {
         var (bucket, key) = AuthorizeWrite(call);
         var response = await call.Backend.S3.AbortMultipartUploadAsync(new AbortMultipartUploadRequest { BucketName = bucket, Key = key, UploadId = UploadId(call.Parameters) }, ct).ConfigureAwait(false);
-        await call.ReplyJsonAsync(
-            (int)response.HttpStatusCode,
-            w =>
-            {
-                w.WriteStartObject();
-                ObjectOptions.WriteRequestId(w, response);
-                w.WriteEndObject();
-            },
-            ct).ConfigureAwait(false);
+        await call.ReplyRequestIdAsync(response, ct).ConfigureAwait(false);
     }
 
     private static async Task ListPartsAsync(StorageCall call, CancellationToken ct)

@@ -100,15 +100,7 @@ internal static class ObjectWrites
         await call.FlushPendingWriteAsync(bucket, key, ct).ConfigureAwait(false);
         var response = await s3.DeleteObjectAsync(new DeleteObjectRequest { BucketName = bucket, Key = key }, ct).ConfigureAwait(false);
         backend.ObjectChanged(bucket, key);
-        await call.ReplyJsonAsync(
-            (int)response.HttpStatusCode,
-            w =>
-            {
-                w.WriteStartObject();
-                ObjectOptions.WriteRequestId(w, response);
-                w.WriteEndObject();
-            },
-            ct).ConfigureAwait(false);
+        await call.ReplyRequestIdAsync(response, ct).ConfigureAwait(false);
     }
 
     private static async Task DeleteObjectsAsync(StorageCall call, CancellationToken ct)

@@ -2,6 +2,7 @@
 // Licensed under the MIT license.
 
 using System.Text.Json;
+using Amazon.Runtime;
 using Nexus.Channel.Services;
 using Nexus.Functions;
 
@@ -34,4 +35,16 @@ internal sealed class StorageCall(StorageService service, ChannelRequest request
 
     public Task ReplyJsonAsync(int status, Action<Utf8JsonWriter> write, CancellationToken cancellationToken) =>
         Request.Session.SendJsonAsync(Request, status, write, cancellationToken);
+
+    /// <summary>Answers with the store's status and nothing but its request id (deletes, aborts, bucket heads).</summary>
+    public Task ReplyRequestIdAsync(AmazonWebServiceResponse response, CancellationToken cancellationToken) =>
+        ReplyJsonAsync(
+            (int)response.HttpStatusCode,
+            w =>
+            {
+                w.WriteStartObject();
+                ObjectOptions.WriteRequestId(w, response);
+                w.WriteEndObject();
+            },
+            cancellationToken);
 }

@@ -69,15 +69,7 @@ internal static class Tagging
             ? await s3.PutObjectTaggingAsync(new PutObjectTaggingRequest { BucketName = bucket, Key = key, Tagging = new Amazon.S3.Model.Tagging { TagSet = tags } }, ct).ConfigureAwait(false)
             : await s3.DeleteObjectTaggingAsync(new DeleteObjectTaggingRequest { BucketName = bucket, Key = key }, ct).ConfigureAwait(false);
         call.Backend.ObjectChanged(bucket, key);
-        await call.ReplyJsonAsync(
-            (int)written.HttpStatusCode,
-            w =>
-            {
-                w.WriteStartObject();
-                ObjectOptions.WriteRequestId(w, written);
-                w.WriteEndObject();
-            },
-            ct).ConfigureAwait(false);
+        await call.ReplyRequestIdAsync(written, ct).ConfigureAwait(false);
     }
 
     /// <summary>PutObjectTagging's Tagging parameter: {"TagSet": [{"Key": .., "Value": ..}, ...]}, validated.</summary>
