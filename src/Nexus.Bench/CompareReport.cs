@@ -127,19 +127,24 @@ public static class CompareReport
                 function = r.Function,
                 size = r.Size,
                 configuration = r.Configuration.Name,
-                warmMs = r.WarmMs,
-                coldMs = r.ColdMs,
-                warmNodeOverheadUs = r.WarmNodeOverheadUs,
-                warmStagesUs = r.WarmStagesUs.ToDictionary(s => s.Name, s => s.Us),
-                firstStartMs = r.FirstStartMs,
-                sandboxCpuMsPerInvocation = r.SandboxCpuMsPerInvocation,
-                nodeCpuMsPerInvocation = r.NodeCpuMsPerInvocation,
-                storeCpuMsPerInvocation = double.IsNaN(r.StoreCpuMsPerInvocation) ? (double?)null : r.StoreCpuMsPerInvocation,
-                linkCpuMsPerInvocation = double.IsNaN(r.LinkCpuMsPerInvocation) ? (double?)null : r.LinkCpuMsPerInvocation,
+                warmMs = Sample(r.WarmMs),
+                coldMs = Sample(r.ColdMs),
+                warmNodeOverheadUs = Sample(r.WarmNodeOverheadUs),
+                warmStagesUs = r.WarmStagesUs.ToDictionary(s => s.Name, s => Sample(s.Us)),
+                firstStartMs = Figure(r.FirstStartMs),
+                sandboxCpuMsPerInvocation = Figure(r.SandboxCpuMsPerInvocation),
+                nodeCpuMsPerInvocation = Figure(r.NodeCpuMsPerInvocation),
+                storeCpuMsPerInvocation = Figure(r.StoreCpuMsPerInvocation),
+                linkCpuMsPerInvocation = Figure(r.LinkCpuMsPerInvocation),
                 memory = r.Memory,
                 errors = r.Errors,
             }),
             new JsonSerializerOptions { WriteIndented = true });
+
+    // JSON has no NaN: a figure that was not measured (a stage a transport does not stamp, no storage process) is null.
+    private static Percentiles? Sample(Percentiles p) => p.Count == 0 ? null : p;
+
+    private static double? Figure(double value) => double.IsFinite(value) ? value : null;
 
     /// <summary>The median of the finite values (NaN when there are none).</summary>
     public static double Median(IEnumerable<double> values)

@@ -120,6 +120,19 @@ public sealed class CompareTests
     }
 
     [Fact]
+    public void The_json_results_write_what_was_not_measured_as_null()
+    {
+        // Baseline has no sandbox-side stages and a local run no storage process: both are NaN in memory.
+        var json = CompareReport.Json([Result(BenchConfiguration.Baseline, 10, 300), Result(BenchConfiguration.NexusAsync, 3, 150, storeCpu: 2)]);
+        using var doc = JsonDocument.Parse(json);
+        var baseline = doc.RootElement[0];
+        Assert.Equal(JsonValueKind.Null, baseline.GetProperty("storeCpuMsPerInvocation").ValueKind);
+        Assert.All(baseline.GetProperty("warmStagesUs").EnumerateObject(), s => Assert.Equal(JsonValueKind.Null, s.Value.ValueKind));
+        Assert.Equal(10, baseline.GetProperty("warmMs").GetProperty("P50").GetDouble());
+        Assert.Equal(2, doc.RootElement[1].GetProperty("storeCpuMsPerInvocation").GetDouble());
+    }
+
+    [Fact]
     public void Over_several_runs_the_report_gives_medians_the_async_ratio_range_and_the_storage_process_apart()
     {
         var text = CompareReport.Format(
