@@ -56,7 +56,7 @@ public sealed partial class NexusBackend : IAsyncDisposable
         _log = options.Log ?? (line => Console.Error.WriteLine("nexus: " + line));
         if (options.SpoolDirectory is { } spool)
         {
-            WriteBack = new WriteBackQueue(S3, spool, options.MaxSpoolBytes, options.Uploaders, ObjectChanged, _log);
+            WriteBack = new WriteBackQueue(S3, spool, options.MaxSpoolBytes, options.Uploaders, ObjectChanged, _log, options.ChunkedUploads);
         }
     }
 

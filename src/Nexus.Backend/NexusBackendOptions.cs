@@ -54,6 +54,9 @@ public sealed record NexusBackendOptions
     /// </summary>
     public bool RevalidatePrefetches { get; init; }
 
+    /// <summary>Whether uploads may use aws-chunked bodies (the SDK's default over http); false for stores that do not decode them.</summary>
+    public bool ChunkedUploads { get; init; } = true;
+
     /// <summary>
     /// Whether GetObject bodies are checked against their MD5 ETag, as the AWS SDK does (default). The node turns it off
     /// for its embedded store, which runs in the same process: the body never crosses a network, and the check cost

@@ -2,6 +2,7 @@
 // Licensed under the MIT license.
 
 using System.Diagnostics;
+using System.Runtime;
 using System.Text;
 using System.Text.Json.Nodes;
 using Nexus.Bench.Remote;
@@ -102,6 +103,9 @@ public sealed record ModeResult(
     int Run)
 {
     public IoMode Mode => Configuration.Io;
+
+    /// <summary>Of <see cref="NodeCpuMsPerInvocation"/>, the time this process spent compiling code during the sample.</summary>
+    public double NodeJitMsPerInvocation { get; init; } = double.NaN;
 }
 
 /// <summary>
@@ -113,6 +117,11 @@ public sealed record ModeResult(
 /// </summary>
 public static class CompareBenchmark
 {
+    private const int JitRound = 10;
+    private const long JitSettledMethods = 2;
+    private const int JitSettleLimit = 400;
+    private static readonly TimeSpan s_jitSettleTime = TimeSpan.FromSeconds(60);
+
     public static async Task<IReadOnlyList<ModeResult>> RunAsync(CompareOptions options, TextWriter log, CancellationToken cancellationToken)
     {
         await using var node = await NexusNode.StartAsync(options.Node, progress: new Progress<string>(line => log.WriteLine("  " + line)), cancellationToken: cancellationToken);
@@ -206,9 +215,11 @@ public static class CompareBenchmark
 
         foreach (var configuration in configurations)
         {
+            var settled = await SettleJitAsync(node, deployed[configuration], payload, cancellationToken);
+            log.WriteLine($"{benchCase.Label} {configuration.Name}: the node's JIT {(settled.Settled ? "settled" : "had not settled")} after {settled.Invocations} more warm invocations ({settled.LastRound} methods compiled in the last {JitRound})");
             var cpu = await MeasureCpuAsync(node, options.RemoteStore, deployed[configuration], instance[configuration], payload, options.CpuInvocations, cancellationToken);
             var memory = node.ReadInstanceUsage(instance[configuration])?.Memory ?? new SandboxMemory(0, 0, 0, 0);
-            results.Add(new ModeResult(benchCase.Function, benchCase.Size, configuration, Percentiles.Of(warm[configuration]), Percentiles.Of(cold[configuration]), Percentiles.Of(overhead[configuration]), stages[configuration].Summarize(), first[configuration], cpu.SandboxMs, cpu.NodeMs, cpu.StoreMs, cpu.LinkMs, memory, errors[configuration], run));
+            results.Add(new ModeResult(benchCase.Function, benchCase.Size, configuration, Percentiles.Of(warm[configuration]), Percentiles.Of(cold[configuration]), Percentiles.Of(overhead[configuration]), stages[configuration].Summarize(), first[configuration], cpu.SandboxMs, cpu.NodeMs, cpu.StoreMs, cpu.LinkMs, memory, errors[configuration], run) { NodeJitMsPerInvocation = cpu.JitMs });
         }
 
         foreach (var name in deployed.Values)
@@ -265,13 +276,47 @@ public static class CompareBenchmark
     }
 
     /// <summary>
+    /// Warm invocations until this process stops compiling code: tiered compilation re-compiles a method after its first
+    /// calls, and with dynamic PGO once more, so a node that has served a few hundred calls is still compiling the code
+    /// they share. An always-on node is past that, so the CPU sample waits for it (both modes alike), bounded by
+    /// <see cref="JitSettleLimit"/>; the sample then reports what compiling it still saw.
+    /// </summary>
+    private static async Task<(bool Settled, int Invocations, long LastRound)> SettleJitAsync(NexusNode node, string name, byte[] payload, CancellationToken cancellationToken)
+    {
+        var invocations = 0;
+        var compiled = JitInfo.GetCompiledMethodCount();
+        var started = Stopwatch.GetTimestamp();
+        while (true)
+        {
+            for (var i = 0; i < JitRound; i++)
+            {
+                await InvokeAsync(node, name, payload, cancellationToken);
+            }
+
+            invocations += JitRound;
+            var now = JitInfo.GetCompiledMethodCount();
+            var round = now - compiled;
+            compiled = now;
+            if (round <= JitSettledMethods)
+            {
+                return (true, invocations, round);
+            }
+
+            if (invocations >= JitSettleLimit || Stopwatch.GetElapsedTime(started) > s_jitSettleTime)
+            {
+                return (false, invocations, round);
+            }
+        }
+    }
+
+    /// <summary>
     /// CPU per warm invocation: the instance's cgroup (sandbox), this process (node: invoke path, the embedded store
     /// when there is no remote one, and the backend or the Runtime API, whichever the mode uses) and the remote storage
     /// process and the link emulator (each reported apart, as the paper does: not the node's), over back-to-back
     /// invocations on one instance.
     /// Uploads the invocations left to write-back are waited for and counted: they are part of the invocations' cost.
     /// </summary>
-    private static async Task<(double SandboxMs, double NodeMs, double StoreMs, double LinkMs)> MeasureCpuAsync(NexusNode node, RemoteStore? remote, string name, string instanceId, byte[] payload, int count, CancellationToken cancellationToken)
+    private static async Task<(double SandboxMs, double NodeMs, double StoreMs, double LinkMs, double JitMs)> MeasureCpuAsync(NexusNode node, RemoteStore? remote, string name, string instanceId, byte[] payload, int count, CancellationToken cancellationToken)
     {
         await DrainWriteBackAsync(node, cancellationToken);
         var process = Process.GetCurrentProcess();
@@ -280,6 +325,7 @@ public static class CompareBenchmark
         var linkBefore = remote?.ReadLinkUsage().Cpu;
         process.Refresh();
         var nodeBefore = process.TotalProcessorTime;
+        var jitBefore = JitInfo.GetCompilationTime();
         for (var i = 0; i < count; i++)
         {
             var (_, outcome, _, _) = await InvokeAsync(node, name, payload, cancellationToken);
@@ -292,10 +338,11 @@ public static class CompareBenchmark
         await DrainWriteBackAsync(node, cancellationToken);
         process.Refresh();
         var nodeAfter = process.TotalProcessorTime;
+        var jitMs = (JitInfo.GetCompilationTime() - jitBefore).TotalMilliseconds / count;
         var sandboxAfter = node.ReadInstanceUsage(instanceId)?.Cpu ?? TimeSpan.Zero;
         var storeMs = remote is null ? double.NaN : (remote.ReadServerUsage().Cpu - storeBefore!.Value).TotalMilliseconds / count;
         var linkMs = remote is null ? double.NaN : (remote.ReadLinkUsage().Cpu - linkBefore!.Value).TotalMilliseconds / count;
-        return ((sandboxAfter - sandboxBefore).TotalMilliseconds / count, (nodeAfter - nodeBefore).TotalMilliseconds / count, storeMs, linkMs);
+        return ((sandboxAfter - sandboxBefore).TotalMilliseconds / count, (nodeAfter - nodeBefore).TotalMilliseconds / count, storeMs, linkMs, jitMs);
     }
 
     private static async Task DrainWriteBackAsync(NexusNode node, CancellationToken cancellationToken)

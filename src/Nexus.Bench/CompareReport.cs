@@ -136,6 +136,7 @@ public static class CompareReport
                 nodeCpuMsPerInvocation = Figure(r.NodeCpuMsPerInvocation),
                 storeCpuMsPerInvocation = Figure(r.StoreCpuMsPerInvocation),
                 linkCpuMsPerInvocation = Figure(r.LinkCpuMsPerInvocation),
+                nodeJitMsPerInvocation = Figure(r.NodeJitMsPerInvocation),
                 memory = r.Memory,
                 errors = r.Errors,
             }),
@@ -173,6 +174,7 @@ public static class CompareReport
         yield return ("instance cgroup memory (MiB)", r => r.Memory.CgroupBytes / MiB);
         yield return ("CPU per invocation, sandbox (ms)", r => r.SandboxCpuMsPerInvocation);
         yield return ("CPU per invocation, node process (ms)", r => r.NodeCpuMsPerInvocation);
+        yield return ("  of which compiling code (JIT, ms)", r => r.NodeJitMsPerInvocation);
         yield return (NodeCpuRow, r => r.SandboxCpuMsPerInvocation + r.NodeCpuMsPerInvocation);
 
         // The remote store's own process: on its own line, not part of the node figures above (NaN, so left out, when

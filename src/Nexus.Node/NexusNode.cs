@@ -284,6 +284,7 @@ public sealed class NexusNode : INodeOperations, IAsyncDisposable
 
             // The embedded store is in this process: an integrity check of its bodies guards no network.
             VerifyBodies = embeddedStore is null,
+            ChunkedUploads = _options.S3ChunkedUploads,
             Log = line => Console.Error.WriteLine("nexus: " + line),
         });
         _backend = backend;

@@ -45,6 +45,13 @@ public sealed record NodeOptions
     /// </summary>
     public bool S3RegisterFunctionKeys { get; init; }
 
+    /// <summary>
+    /// Whether <see cref="S3Endpoint"/> takes aws-chunked uploads (the SDK's default over http: the body framed in
+    /// signed chunks). False for S3 implementations that do not decode that framing (s3rver stores the frames as the
+    /// object): the backend then signs each upload's whole body (the same SHA-256 over the bytes, read before sending).
+    /// </summary>
+    public bool S3ChunkedUploads { get; init; } = true;
+
     /// <summary>Function image cache (NEXUS_IMAGE_CACHE).</summary>
     public string ImageCache { get; init; } = "/var/cache/nexus/images";
 
@@ -185,6 +192,7 @@ public sealed record NodeOptions
 
         Check(S3Endpoint is null || (S3AccessKeyId is not null && S3SecretAccessKey is not null), nameof(S3Endpoint), "an external S3 endpoint needs S3AccessKeyId and S3SecretAccessKey");
         Check(S3Endpoint is null || (Uri.TryCreate(S3Endpoint, UriKind.Absolute, out var s3) && s3.Scheme == "http" && System.Net.IPAddress.TryParse(s3.Host, out _)), nameof(S3Endpoint), $"expected http://IP:PORT (baseline sandboxes are routed to exactly that address), got '{S3Endpoint}'");
+        Check(S3ChunkedUploads || S3Endpoint is not null, nameof(S3ChunkedUploads), "applies to S3Endpoint only (the embedded store decodes aws-chunked uploads)");
         Check(!S3RegisterFunctionKeys || S3Endpoint is not null, nameof(S3RegisterFunctionKeys), "needs S3Endpoint (the embedded store takes function keys in process)");
     }
 

@@ -84,9 +84,10 @@ internal static class Multipart
             PartNumber = PartNumber(p, "PartNumber"),
 
             // Read in place from the shared region, once, as the SDK sends it (as PutObject's body).
-            InputStream = new InPlaceSeekableBody(call.Request.OpenBody(ct)),
+            InputStream = call.Backend.Options.ChunkedUploads ? new InPlaceSeekableBody(call.Request.OpenBody(ct)) : await ObjectWrites.UploadBodyAsync(call, ct).ConfigureAwait(false),
             PartSize = (long)call.Request.BodyLength,
             DisableDefaultChecksumValidation = true,
+            UseChunkEncoding = call.Backend.Options.ChunkedUploads,
         };
         if (ObjectOptions.HeaderValue(p, "ContentMD5") is { } md5)
         {

@@ -24,6 +24,28 @@ internal static class ObjectWrites
         table.Add(ChannelOp.CopyObject, CopyObjectAsync);
     }
 
+    /// <summary>
+    /// The body of an upload the SDK sends now. With aws-chunked uploads it is read in place from the shared region,
+    /// once, as the SDK sends it. A store without them needs the whole body hashed before it is sent, which reads it
+    /// twice: it is copied out of the region first, so the sandbox cannot change it between the two reads.
+    /// </summary>
+    internal static async Task<Stream> UploadBodyAsync(StorageCall call, CancellationToken ct)
+    {
+        var body = call.Request.OpenBody(ct);
+        if (call.Backend.Options.ChunkedUploads)
+        {
+            return body;
+        }
+
+        await using (body.ConfigureAwait(false))
+        {
+            var copy = new MemoryStream(checked((int)call.Request.BodyLength));
+            await body.CopyToAsync(copy, ct).ConfigureAwait(false);
+            copy.Position = 0;
+            return copy;
+        }
+    }
+
     private static async Task PutObjectAsync(StorageCall call, CancellationToken ct)
     {
         var backend = call.Backend;
@@ -55,8 +77,7 @@ internal static class ObjectWrites
         {
             BucketName = bucket,
             Key = key,
-            // The body is read in place from the shared region, once, as the SDK uploads it.
-            InputStream = request.OpenBody(ct),
+            InputStream = await UploadBodyAsync(call, ct).ConfigureAwait(false),
             AutoCloseStream = false,
             AutoResetStreamPosition = false,
             ContentType = contentType,
@@ -64,6 +85,7 @@ internal static class ObjectWrites
             // The SDK's managed MD5 of the body cost more CPU than the rest of the backend; the signed aws-chunked
             // payload already lets the store verify every byte.
             DisableDefaultChecksumValidation = true,
+            UseChunkEncoding = backend.Options.ChunkedUploads,
         };
         put.Headers.ContentLength = (long)request.BodyLength;
         ObjectOptions.ApplyPut(put, p);

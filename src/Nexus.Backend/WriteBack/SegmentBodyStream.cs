@@ -5,7 +5,11 @@ using Microsoft.Win32.SafeHandles;
 
 namespace Nexus.Backend.WriteBack;
 
-/// <summary>A read-only stream over <paramref name="length"/> bytes of a file at <paramref name="offset"/>, by positional reads; <paramref name="closed"/> runs once on dispose.</summary>
+/// <summary>
+/// A read-only stream over <paramref name="length"/> bytes of a file at <paramref name="offset"/>, by positional reads;
+/// <paramref name="closed"/> runs once on dispose. Seekable, so the SDK can hash a whole body before sending it (uploads
+/// without aws-chunked framing) and rewind it to retry.
+/// </summary>
 internal sealed class SegmentBodyStream(SafeFileHandle file, long offset, long length, Action closed) : Stream
 {
     private long _position;
@@ -13,7 +17,7 @@ internal sealed class SegmentBodyStream(SafeFileHandle file, long offset, long l
 
     public override bool CanRead => true;
 
-    public override bool CanSeek => false;
+    public override bool CanSeek => true;
 
     public override bool CanWrite => false;
 
@@ -22,7 +26,7 @@ internal sealed class SegmentBodyStream(SafeFileHandle file, long offset, long l
     public override long Position
     {
         get => _position;
-        set => throw new NotSupportedException();
+        set => Seek(value, SeekOrigin.Begin);
     }
 
     public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
@@ -48,7 +52,19 @@ internal sealed class SegmentBodyStream(SafeFileHandle file, long offset, long l
     {
     }
 
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+    public override long Seek(long offset, SeekOrigin origin)
+    {
+        var target = origin switch
+        {
+            SeekOrigin.Begin => offset,
+            SeekOrigin.Current => _position + offset,
+            _ => length + offset,
+        };
+        ArgumentOutOfRangeException.ThrowIfNegative(target, nameof(offset));
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(target, length, nameof(offset));
+        _position = target;
+        return target;
+    }
 
     public override void SetLength(long value) => throw new NotSupportedException();
 

@@ -23,6 +23,7 @@ public sealed class WriteBackQueue : IAsyncDisposable
     private static readonly TimeSpan s_maxBackoff = TimeSpan.FromSeconds(30);
 
     private readonly IAmazonS3 _s3;
+    private readonly bool _chunkedUploads;
     private readonly string _directory;
     private readonly SpoolJournal _journal;
     private readonly long _maxSpoolBytes;
@@ -41,9 +42,10 @@ public sealed class WriteBackQueue : IAsyncDisposable
     private long _fallbacks;
 
     /// <summary>Opens the spool in <paramref name="directory"/> (created if absent), recovers what it holds and starts uploading.</summary>
-    public WriteBackQueue(IAmazonS3 s3, string directory, long maxSpoolBytes, int uploaders, Action<string, string> changed, Action<string> log)
+    public WriteBackQueue(IAmazonS3 s3, string directory, long maxSpoolBytes, int uploaders, Action<string, string> changed, Action<string> log, bool chunkedUploads = true)
     {
         _s3 = s3;
+        _chunkedUploads = chunkedUploads;
         _directory = directory;
         _maxSpoolBytes = maxSpoolBytes;
         _changed = changed;
@@ -445,6 +447,7 @@ public sealed class WriteBackQueue : IAsyncDisposable
             // Content-MD5 (computed while spooling) lets the store verify the bytes; the SDK's own managed MD5 of the
             // stream would only repeat that, at a high CPU cost.
             DisableDefaultChecksumValidation = true,
+            UseChunkEncoding = _chunkedUploads,
         };
         put.Headers.ContentLength = record.Length;
         foreach (var (name, value) in record.Metadata)

@@ -94,6 +94,9 @@ public sealed class RemoteStore : IAsyncDisposable
         S3AccessKeyId = Key.AccessKeyId,
         S3SecretAccessKey = Key.SecretAccessKey,
         S3RegisterFunctionKeys = Server == StoreServerKind.Nexus,
+
+        // s3rver 3.7.1 keeps aws-chunked framing in the object it stores.
+        S3ChunkedUploads = Server == StoreServerKind.Nexus,
     };
 
     public static async Task<RemoteStore> StartAsync(RemoteStoreOptions options, TextWriter log, CancellationToken cancellationToken)
