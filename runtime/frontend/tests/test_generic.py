@@ -104,6 +104,14 @@ class GenericPathTests(unittest.TestCase):
         self.assertEqual(sent['KeyConditionExpression'], '#n0 = :v0')
         self.assertEqual(sent['ExpressionAttributeValues'], {':v0': {'S': 'a'}})
 
+    def test_types_are_the_real_layers(self):
+        from boto3.dynamodb.types import Binary, TypeDeserializer, TypeSerializer
+        self.assertEqual(TypeSerializer().serialize(Binary(b'x')), {'B': b'x'})
+        self.assertEqual(TypeDeserializer().deserialize({'N': '1.5'}), __import__('decimal').Decimal('1.5'))
+        self.channel.answer(200, {})
+        boto3.resource('dynamodb', region_name='us-east-1').Table('orders').put_item(Item={'pk': 'a', 'b': Binary(b'\x00')})
+        self.assertEqual(json.loads(self.channel.sent[0][2])['Item']['b'], {'B': 'AA=='})
+
     def test_the_stand_in_stays_what_handlers_import(self):
         self.assertTrue(sys.modules['botocore'].__file__.startswith(FRONTEND))
         self.assertTrue(sys.modules['boto3'].__file__.startswith(FRONTEND))

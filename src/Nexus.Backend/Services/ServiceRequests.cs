@@ -68,9 +68,10 @@ internal static class ServiceRequests
         {
             response = await call.Backend.ServiceHttp.SendAsync(message, HttpCompletionOption.ResponseHeadersRead, ct).ConfigureAwait(false);
         }
-        catch (HttpRequestException e)
+        catch (HttpRequestException)
         {
-            throw new ChannelRequestException(502, "EndpointConnectionError", $"{request.Service} endpoint {endpoint.Url}: {e.Message}");
+            // Retryable for botocore; the endpoint's address and the socket error stay on the host.
+            throw new ChannelRequestException(503, "ServiceUnavailable", $"the node could not reach its {request.Service} endpoint; {request.Service}:{request.Operation} was not answered");
         }
 
         using (response)
