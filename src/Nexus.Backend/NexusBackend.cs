@@ -21,6 +21,7 @@ public sealed partial class NexusBackend : IAsyncDisposable
     private readonly ConcurrentDictionary<StorageService, byte> _services = new();
     private readonly ConcurrentDictionary<string, SemaphoreSlim> _functionBudgets = new(StringComparer.Ordinal);
     private readonly Action<string> _log;
+    private readonly Lazy<HttpClient> _serviceHttp;
     private volatile bool _stopping;
 
     public NexusBackend(NexusBackendOptions options)
@@ -53,6 +54,17 @@ public sealed partial class NexusBackend : IAsyncDisposable
         };
         S3 = new AmazonS3Client(new BasicAWSCredentials(options.AccessKey, options.SecretKey), config);
         Workers = new SemaphoreSlim(options.MaxConcurrentRequests);
+        _serviceHttp = new Lazy<HttpClient>(() => new HttpClient(new SocketsHttpHandler
+        {
+            AllowAutoRedirect = false,
+            UseCookies = false,
+            AutomaticDecompression = System.Net.DecompressionMethods.None,
+            MaxConnectionsPerServer = options.MaxConnections,
+            PooledConnectionIdleTimeout = TimeSpan.FromMinutes(1),
+        })
+        {
+            Timeout = TimeSpan.FromMinutes(5),
+        });
         _log = options.Log ?? (line => Console.Error.WriteLine("nexus: " + line));
         if (options.SpoolDirectory is { } spool)
         {
@@ -71,6 +83,9 @@ public sealed partial class NexusBackend : IAsyncDisposable
     internal IAmazonS3 S3 { get; }
 
     internal SemaphoreSlim Workers { get; }
+
+    /// <summary>The generic path's connections to the services of <see cref="NexusBackendOptions.Services"/> (pooled, no redirects, no cookies).</summary>
+    internal HttpClient ServiceHttp => _serviceHttp.Value;
 
     /// <summary>The in-flight budget shared by every instance of <paramref name="function"/>.</summary>
     internal SemaphoreSlim FunctionBudget(string function) =>
@@ -123,6 +138,10 @@ public sealed partial class NexusBackend : IAsyncDisposable
         }
 
         S3.Dispose();
+        if (_serviceHttp.IsValueCreated)
+        {
+            _serviceHttp.Value.Dispose();
+        }
     }
 
     internal void Forget(StorageService service) => _services.TryRemove(service, out _);

@@ -1,6 +1,8 @@
 // Copyright (c) Nexus contributors.
 // Licensed under the MIT license.
 
+using Nexus.Backend.Services;
+
 namespace Nexus.Backend;
 
 /// <summary>Configuration of the node's one backend.</summary>
@@ -14,6 +16,12 @@ public sealed record NexusBackendOptions
     public required string SecretKey { get; init; }
 
     public string Region { get; init; } = "us-east-1";
+
+    /// <summary>
+    /// Services other than S3 that functions reach through the generic path, by the name botocore gives them (dynamodb,
+    /// sqs, ...). A call to a service not listed here is refused (NotImplemented) before anything is sent.
+    /// </summary>
+    public IReadOnlyDictionary<string, ServiceEndpoint> Services { get; init; } = new Dictionary<string, ServiceEndpoint>();
 
     /// <summary>Storage requests running at once across all instances (the backend's worker budget).</summary>
     public int MaxConcurrentRequests { get; init; } = 64;

@@ -33,6 +33,9 @@ public enum ChannelOp : ushort
     ListParts = 24,
     GeneratePresignedUrl = 25,
 
+    /// <summary>The generic path: one serialized, unsigned AWS request the backend checks, signs and sends.</summary>
+    ServiceRequest = 26,
+
     /// <summary>A continuation chunk of a message (either direction).</summary>
     Data = 32,
 

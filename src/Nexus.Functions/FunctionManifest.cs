@@ -43,6 +43,23 @@ public sealed record StorageGrant(string Bucket, string Prefix, StorageAccess Ac
         && (Access & access) == access;
 }
 
+/// <summary>
+/// One permission of a function on a service other than S3 (the generic path), IAM-like: the service (as botocore names
+/// it, e.g. "dynamodb"), the actions (operation names, e.g. GetItem; "*" for all), and the resource ("table/orders";
+/// a trailing "*" matches any rest; "*" alone matches every resource, and is the only grant that covers calls whose
+/// resource the node cannot name).
+/// </summary>
+public sealed record ServiceGrant(string Service, IReadOnlyList<string> Actions, string Resource)
+{
+    /// <summary>True when this grant covers <paramref name="action"/> of <paramref name="service"/> on <paramref name="resource"/>.</summary>
+    public bool Allows(string service, string action, string resource) =>
+        string.Equals(Service, service, StringComparison.Ordinal)
+        && Actions.Any(a => a == "*" || string.Equals(a, action, StringComparison.Ordinal))
+        && (Resource.EndsWith('*')
+            ? resource.StartsWith(Resource[..^1], StringComparison.Ordinal)
+            : string.Equals(Resource, resource, StringComparison.Ordinal));
+}
+
 /// <summary>A validated function manifest (the function folder's <c>function.yaml</c>).</summary>
 public sealed record FunctionManifest
 {
@@ -65,6 +82,9 @@ public sealed record FunctionManifest
 
     public IReadOnlyList<StorageGrant> Storage { get; init; } = [];
 
+    /// <summary>Permissions on services other than S3, checked by the backend before a generic-path call is sent.</summary>
+    public IReadOnlyList<ServiceGrant> Services { get; init; } = [];
+
     /// <summary>Nexus mode: when writes are acknowledged (default: after the backend spooled them durably).</summary>
     public WriteBackMode WriteBack { get; init; } = WriteBackMode.Async;
 
@@ -79,6 +99,10 @@ public sealed record FunctionManifest
 
     /// <summary>Bucket-level reads (HeadBucket, and which buckets ListBuckets shows): allowed when some grant names the bucket.</summary>
     public bool AllowsBucket(string bucket) => Storage.Any(g => string.Equals(g.Bucket, bucket, StringComparison.Ordinal));
+
+    /// <summary>True when some service grant allows <paramref name="action"/> on <paramref name="resource"/>.</summary>
+    public bool AllowsService(string service, string action, string resource) =>
+        Services.Any(g => g.Allows(service, action, resource));
 
     /// <summary>True when some grant allows <paramref name="access"/> on the object.</summary>
     public bool Allows(string bucket, string key, StorageAccess access) =>

@@ -24,7 +24,7 @@ public static partial class ManifestParser
 
     private const int MaxManifestBytes = 64 * 1024;
 
-    internal static readonly string[] KnownFields = ["name", "handler", "memory", "cpus", "timeout", "io", "sandbox", "storage", "environment", "writeback", "prefetch", "inputs"];
+    internal static readonly string[] KnownFields = ["name", "handler", "memory", "cpus", "timeout", "io", "sandbox", "storage", "environment", "writeback", "prefetch", "inputs", "services"];
     internal static readonly string[] KnownGrantFields = ["bucket", "prefix", "access"];
     internal static readonly string[] KnownInputFields = ["bucket", "key"];
 
@@ -189,6 +189,11 @@ public static partial class ManifestParser
         if (fields.TryGetValue("storage", out var storage))
         {
             manifest = manifest with { Storage = ParseStorage(storage.Node, fileName) };
+        }
+
+        if (fields.TryGetValue("services", out var services))
+        {
+            manifest = manifest with { Services = ParseServices(services.Node, fileName) };
         }
 
         if (fields.TryGetValue("environment", out var environment))

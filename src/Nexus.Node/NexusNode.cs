@@ -278,6 +278,7 @@ public sealed class NexusNode : INodeOperations, IAsyncDisposable
             AccessKey = storeKey,
             SecretKey = storeSecret,
             SpoolDirectory = _options.WriteBackDirectory,
+            Services = _options.Services,
 
             // An external endpoint does not tell the node of writes by others: prefetched copies are checked on use.
             RevalidatePrefetches = embeddedStore is null,

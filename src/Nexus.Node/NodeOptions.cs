@@ -52,6 +52,12 @@ public sealed record NodeOptions
     /// </summary>
     public bool S3ChunkedUploads { get; init; } = true;
 
+    /// <summary>
+    /// Services other than S3 that functions reach through the generic path, by botocore's name for them, e.g.
+    /// <c>"services": {"dynamodb": {"url": "http://127.0.0.1:8000"}}</c>; a service not listed is refused.
+    /// </summary>
+    public IReadOnlyDictionary<string, Nexus.Backend.Services.ServiceEndpoint> Services { get; init; } = new Dictionary<string, Nexus.Backend.Services.ServiceEndpoint>();
+
     /// <summary>Function image cache (NEXUS_IMAGE_CACHE).</summary>
     public string ImageCache { get; init; } = "/var/cache/nexus/images";
 
@@ -193,6 +199,11 @@ public sealed record NodeOptions
         Check(S3Endpoint is null || (S3AccessKeyId is not null && S3SecretAccessKey is not null), nameof(S3Endpoint), "an external S3 endpoint needs S3AccessKeyId and S3SecretAccessKey");
         Check(S3Endpoint is null || (Uri.TryCreate(S3Endpoint, UriKind.Absolute, out var s3) && s3.Scheme == "http" && System.Net.IPAddress.TryParse(s3.Host, out _)), nameof(S3Endpoint), $"expected http://IP:PORT (baseline sandboxes are routed to exactly that address), got '{S3Endpoint}'");
         Check(S3ChunkedUploads || S3Endpoint is not null, nameof(S3ChunkedUploads), "applies to S3Endpoint only (the embedded store decodes aws-chunked uploads)");
+        foreach (var (service, endpoint) in Services)
+        {
+            Check(Uri.TryCreate(endpoint.Url, UriKind.Absolute, out var url) && url.Scheme is "http" or "https" && url.AbsolutePath == "/", $"{nameof(Services)}.{service}", $"expected an http:// or https:// URL without path, got '{endpoint.Url}'");
+        }
+
         Check(!S3RegisterFunctionKeys || S3Endpoint is not null, nameof(S3RegisterFunctionKeys), "needs S3Endpoint (the embedded store takes function keys in process)");
     }
 

@@ -3,11 +3,8 @@
 
 using System.Text.Json.Nodes;
 using Nexus.Backend;
-using Nexus.Channel.Services;
 using Nexus.Functions;
-using Nexus.Interop;
 using Nexus.Store;
-using Nexus.Testing.Channel;
 
 namespace Nexus.Frontend.Tests;
 
@@ -107,48 +104,8 @@ internal sealed class DiffEnvironment : IAsyncDisposable
     /// <summary>The stand-in over a real channel (memfd + eventfds as fds 3, 4, 5) served by the real backend.</summary>
     public async Task<JsonObject> RunNexusAsync(int largeMib)
     {
-        await using var backend = new NexusBackend(new NexusBackendOptions
-        {
-            ServiceUrl = Endpoint,
-            AccessKey = AdminKey,
-            SecretKey = AdminSecret,
-        });
-        await using var host = new ChannelServiceHost();
-        await using var served = ServedChannel.Open(host, backend, Manifest);
-        var channel = served.Channel;
-        var env = ScriptEnvironment();
-        foreach (var (name, value) in channel.SandboxEnvironment)
-        {
-            env[name] = value;
-        }
-
-        env["NEXUS_IO"] = "nexus";
-        env["PYTHONPATH"] = PythonProcess.FrontendDir + ":" + PythonProcess.ChannelDir;
-        var stdoutPath = Path.Combine(_root.FullName, "nexus.stdout");
-        var stderrPath = Path.Combine(_root.FullName, "nexus.stderr");
-        var argv = new List<string> { "python3" };
-        argv.AddRange(ScriptArgs(largeMib));
-        var process = SpawnedProcess.Start(Testing.HostRequirements.DebianPython, argv, env, channel.SandboxFds, stdoutPath, stderrPath);
-        int exitCode;
-        try
-        {
-            exitCode = await process.WaitForExitAsync().WaitAsync(PythonProcess.HangGuard).ConfigureAwait(false);
-        }
-        catch (TimeoutException)
-        {
-            process.Kill();
-            throw;
-        }
-
-        var stdout = await File.ReadAllTextAsync(stdoutPath).ConfigureAwait(false);
-        var stderr = await File.ReadAllTextAsync(stderrPath).ConfigureAwait(false);
-
-        // No case of the script misbehaves on the channel: a host-side close is a bug, and its reason is the evidence.
-        if (served.Session.CloseReason is { } reason)
-        {
-            throw new InvalidOperationException($"the host closed the script's channel: {reason}\n{stderr}");
-        }
-
+        var options = new NexusBackendOptions { ServiceUrl = Endpoint, AccessKey = AdminKey, SecretKey = AdminSecret };
+        var (exitCode, stdout, stderr) = await ChannelRun.RunAsync(options, Manifest, ScriptArgs(largeMib), ScriptEnvironment(), _root.FullName).ConfigureAwait(false);
         return ParseRecord("nexus", exitCode, stdout, stderr);
     }
 

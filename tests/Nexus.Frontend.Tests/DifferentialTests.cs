@@ -87,12 +87,12 @@ public sealed class DifferentialTests(ITestOutputHelper output)
         Assert.True(unexplained.Count == 0, "nexus differs from real boto3:\n" + string.Join("\n", unexplained));
     }
 
-    private static Dictionary<string, JsonObject> Cases(JsonObject record) =>
+    internal static Dictionary<string, JsonObject> Cases(JsonObject record) =>
         record["cases"]!.AsArray().Select(c => c!.AsObject()).ToDictionary(c => (string)c["case"]!);
 
     private static KnownDivergence? Explain(Difference difference) => s_known.FirstOrDefault(k => k.Matches(difference));
 
-    private static List<Difference> Compare(Dictionary<string, JsonObject> baseline, Dictionary<string, JsonObject> nexus)
+    internal static List<Difference> Compare(Dictionary<string, JsonObject> baseline, Dictionary<string, JsonObject> nexus)
     {
         var differences = new List<Difference>();
         foreach (var (name, expected) in baseline)

@@ -112,7 +112,7 @@ public sealed class ManifestParserTests : IDisposable
     [InlineData("name: f\nhandler: h.h\ntimeout: -3\n", "function.yaml:3: timeout: expected a whole number of seconds between 1 and 900, got '-3'")]
     [InlineData("name: f\nhandler: h.h\nio: tcp\n", "function.yaml:3: io: expected 'nexus' or 'baseline', got 'tcp'")]
     [InlineData("name: f\nhandler: h.h\nsandbox: docker\n", "function.yaml:3: sandbox: expected 'oci' or 'microvm', got 'docker'")]
-    [InlineData("name: f\nhandler: h.h\ncolour: blue\n", "function.yaml:3: colour: unknown field (known fields: name, handler, memory, cpus, timeout, io, sandbox, storage, environment, writeback, prefetch, inputs)")]
+    [InlineData("name: f\nhandler: h.h\ncolour: blue\n", "function.yaml:3: colour: unknown field (known fields: name, handler, memory, cpus, timeout, io, sandbox, storage, environment, writeback, prefetch, inputs, services)")]
     [InlineData("handler: h.h\n", "function.yaml:1: name: required field is missing")]
     [InlineData("name: f\n", "function.yaml:1: handler: required field is missing")]
     [InlineData("name: ''\nhandler: h.h\n", "function.yaml:1: name: must not be empty")]
@@ -142,6 +142,14 @@ public sealed class ManifestParserTests : IDisposable
     [InlineData("name: f\nhandler: h.h\ninputs:\n  - bucket: b-1\n    key: $.a..b\n", "function.yaml:5: inputs[0].key: expected a field name at position 4 of '$.a..b'")]
     [InlineData("name: f\nhandler: h.h\ninputs:\n  - bucket: b-1\n    key: $.a[x]\n", "function.yaml:5: inputs[0].key: expected [index] with a whole number at position 3 of '$.a[x]'")]
     [InlineData("name: f\nhandler: h.h\ninputs:\n  - bucket: b-1\n    key: k\n    etag: e\n", "function.yaml:6: inputs[0].etag: unknown field (known fields: bucket, key)")]
+    [InlineData("name: f\nhandler: h.h\nservices: dynamodb\n", "function.yaml:3: services: expected a list of grants (- service: dynamodb, actions: [GetItem, PutItem], resource: table/orders)")]
+    [InlineData("name: f\nhandler: h.h\nservices:\n  - service: s3\n    actions: [GetObject]\n    resource: '*'\n", "function.yaml:4: services[0].service: expected a service name as botocore gives it (a-z, 0-9 and '-', e.g. dynamodb; S3 has its own 'storage' grants), got 's3'")]
+    [InlineData("name: f\nhandler: h.h\nservices:\n  - service: dynamodb\n    resource: table/t\n", "function.yaml:4: services[0].actions: required field is missing")]
+    [InlineData("name: f\nhandler: h.h\nservices:\n  - service: dynamodb\n    actions: GetItem\n    resource: table/t\n", "function.yaml:5: services[0].actions: expected a non-empty list of operation names (e.g. [GetItem, PutItem], or [\"*\"] for all)")]
+    [InlineData("name: f\nhandler: h.h\nservices:\n  - service: dynamodb\n    actions: [get_item]\n    resource: table/t\n", "function.yaml:5: services[0].actions: expected an operation name as the service's API names it (e.g. GetItem) or \"*\", got 'get_item'")]
+    [InlineData("name: f\nhandler: h.h\nservices:\n  - service: dynamodb\n    actions: [GetItem]\n    resource: table/*/index\n", "function.yaml:6: services[0].resource: expected a resource such as table/orders, at most 1024 characters, with '*' only at the end, got 'table/*/index'")]
+    [InlineData("name: f\nhandler: h.h\nservices:\n  - service: dynamodb\n    actions: [GetItem]\n", "function.yaml:4: services[0].resource: required field is missing")]
+    [InlineData("name: f\nhandler: h.h\nservices:\n  - service: dynamodb\n    actions: [GetItem]\n    resource: table/t\n    effect: deny\n", "function.yaml:7: services[0].effect: unknown field (known fields: service, actions, resource)")]
     [InlineData("- name: f\n", "function.yaml:1: (manifest): expected a mapping of fields (name: ..., handler: ...)")]
     [InlineData("", "function.yaml: (manifest): is empty; expected at least 'name' and 'handler'")]
     [InlineData("name: f\n---\nname: g\n", "function.yaml:3: (manifest): holds more than one YAML document; expected one")]
@@ -149,6 +157,36 @@ public sealed class ManifestParserTests : IDisposable
     {
         var e = Assert.Throws<ManifestException>(() => ManifestParser.Parse(yaml));
         Assert.Equal(expected, e.Message);
+    }
+
+    [Fact]
+    public void ServiceGrantsAreIamLike()
+    {
+        var m = ManifestParser.Parse("""
+            name: f
+            handler: h.h
+            services:
+              - service: dynamodb
+                actions: [GetItem, PutItem, Query]
+                resource: table/orders
+              - service: sqs
+                actions: ["*"]
+                resource: "*"
+              - service: dynamodb
+                actions: [Scan]
+                resource: table/logs-*
+            """);
+        Assert.Equal(3, m.Services.Count);
+        Assert.Equal(["GetItem", "PutItem", "Query"], m.Services[0].Actions);
+        Assert.True(m.AllowsService("dynamodb", "GetItem", "table/orders"));
+        Assert.False(m.AllowsService("dynamodb", "DeleteItem", "table/orders"));
+        Assert.False(m.AllowsService("dynamodb", "GetItem", "table/orders2"));
+        Assert.False(m.AllowsService("dynamodb", "GetItem", "*"));
+        Assert.True(m.AllowsService("dynamodb", "Scan", "table/logs-2026"));
+        Assert.False(m.AllowsService("dynamodb", "Scan", "table/logs"));
+        Assert.False(m.AllowsService("dynamodb", "Scan", "*"));
+        Assert.True(m.AllowsService("sqs", "SendMessage", "*"));
+        Assert.False(m.AllowsService("sns", "Publish", "*"));
     }
 
     [Fact]

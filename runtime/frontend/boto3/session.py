@@ -1,6 +1,6 @@
 # Copyright (c) Nexus contributors.
 # Licensed under the MIT license.
-"""boto3.session.Session: creates the stand-in S3 client and resource; other services are not offloaded."""
+"""boto3.session.Session: the stand-in S3 client and resource; every other service through the real SDK (generic path)."""
 
 import os
 
@@ -15,6 +15,7 @@ class Session:
         self._explicit_credentials = aws_access_key_id is not None or aws_secret_access_key is not None
         self._region_name = region_name
         self._profile_name = profile_name
+        self._real = None
 
     def __repr__(self):
         return f'Session(region_name={self.region_name!r})'
@@ -54,19 +55,29 @@ class Session:
     def client(self, service_name, region_name=None, api_version=None, use_ssl=True, verify=None,
                endpoint_url=None, aws_access_key_id=None, aws_secret_access_key=None,
                aws_session_token=None, config=None):
-        _require_s3(service_name, 'client')
-        from botocore.client import S3
         explicit = self._explicit_credentials or aws_access_key_id is not None or aws_secret_access_key is not None
+        if service_name != 's3':
+            generic = self._generic(explicit, endpoint_url, service_name)
+            return generic.client(service_name, region_name=region_name, api_version=api_version,
+                                  endpoint_url=endpoint_url, config=config)
+        from botocore.client import S3
         return S3(region_name or self._region_name, endpoint_url, config, explicit_credentials=explicit)
 
     def resource(self, service_name, region_name=None, api_version=None, use_ssl=True, verify=None,
                  endpoint_url=None, aws_access_key_id=None, aws_secret_access_key=None,
                  aws_session_token=None, config=None):
-        _require_s3(service_name, 'resource')
+        if service_name != 's3':
+            explicit = self._explicit_credentials or aws_access_key_id is not None or aws_secret_access_key is not None
+            generic = self._generic(explicit, endpoint_url, service_name)
+            return generic.resource(service_name, region_name=region_name, api_version=api_version,
+                                    endpoint_url=endpoint_url, config=config)
         from boto3.resources.s3 import S3ServiceResource
         return S3ServiceResource(self.client('s3', region_name, endpoint_url=endpoint_url, config=config))
 
-
-def _require_s3(service_name, kind):
-    if service_name != 's3':
-        raise NexusUnsupportedError(what=f'boto3.{kind}({service_name!r})')
+    def _generic(self, explicit_credentials, endpoint_url, service_name):
+        """The real boto3 Session behind this one, for every service but S3 (the generic path, loaded on first need)."""
+        from botocore import _nexus_generic
+        _nexus_generic.say_routed(service_name, endpoint_url, explicit_credentials)
+        if self._real is None:
+            self._real = _nexus_generic.real_boto3_session(self.region_name)
+        return self._real

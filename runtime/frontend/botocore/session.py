@@ -4,12 +4,11 @@
 
 import os
 
-from botocore.exceptions import NexusUnsupportedError
-
 
 class Session:
     def __init__(self, session_vars=None, event_hooks=None, include_builtin_handlers=True, profile=None):
         self.profile = profile
+        self._real = None
 
     def get_credentials(self):
         # The sandbox holds no credentials in nexus mode.
@@ -30,7 +29,12 @@ class Session:
                       endpoint_url=None, aws_access_key_id=None, aws_secret_access_key=None,
                       aws_session_token=None, config=None):
         if service_name != 's3':
-            raise NexusUnsupportedError(what=f'botocore create_client({service_name!r})')
+            from botocore import _nexus_generic
+            _nexus_generic.say_routed(service_name, endpoint_url, aws_access_key_id is not None)
+            if self._real is None:
+                self._real = _nexus_generic.real_boto3_session()
+            return self._real.client(service_name, region_name=region_name, api_version=api_version,
+                                     endpoint_url=endpoint_url, config=config)
         from botocore.client import S3
         return S3(region_name, endpoint_url, config)
 

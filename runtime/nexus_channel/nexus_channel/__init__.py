@@ -28,7 +28,7 @@ OPS = {
     "GetObjectTagging": 10, "PutObjectTagging": 11, "DeleteObjectTagging": 12, "CreateBucket": 13,
     "NextInvocation": 16, "InvocationResponse": 17, "InvocationError": 18, "InitError": 19,
     "CreateMultipartUpload": 20, "UploadPart": 21, "CompleteMultipartUpload": 22, "AbortMultipartUpload": 23,
-    "ListParts": 24, "GeneratePresignedUrl": 25,
+    "ListParts": 24, "GeneratePresignedUrl": 25, "ServiceRequest": 26,
 }
 OP_DATA = 32
 OP_RELEASE = 33

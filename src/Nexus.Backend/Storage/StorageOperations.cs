@@ -19,7 +19,8 @@ internal static class StorageOperations
         Buckets.Register,
         Tagging.Register,
         Multipart.Register,
-        Presigning.Register);
+        Presigning.Register,
+        Services.ServiceRequests.Register);
 
     private static FrozenDictionary<ChannelOp, StorageHandler> Build(params Action<IDictionary<ChannelOp, StorageHandler>>[] families)
     {

@@ -1,0 +1,204 @@
+# Copyright (c) Nexus contributors.
+# Licensed under the MIT license.
+"""The generic path: every boto3 call the stand-in does not serve itself, through the real SDK.
+
+The function image holds Debian's real botocore and boto3 under the stand-in (which is first on sys.path). The first
+call that needs them loads them beside the stand-in: for the length of the import, the stand-in's modules leave
+sys.modules and its folder leaves sys.path, so the real packages import under their own names; then the stand-in is
+put back and the real modules are kept here, reachable only through this module. Exception classes the stand-in
+defines are bound into the real botocore before anything else of it loads, so except clauses written against either
+catch both, and the Key/Attr conditions a handler built with the stand-in are the ones the real DynamoDB layer accepts.
+
+Each real client's HTTP layer is replaced by one channel operation (ServiceRequest): botocore serializes the request as
+usual, unsigned (the sandbox has no credentials), and hands it to ``_send_over_channel`` through its ``before-send``
+event; the backend validates it, checks it against the function's grants, signs it with the node's credentials, sends
+it to the endpoint the node configures for the service, and answers with status, headers and body, which botocore
+parses as it parses any HTTP response. No socket is opened in the sandbox (botocore imports urllib3 at load; nothing
+of it is used).
+"""
+
+import importlib
+import os
+import sys
+import threading
+
+from boto3.dynamodb import conditions as stand_in_conditions
+from botocore import exceptions as stand_in_exceptions
+from botocore.exceptions import ClientError, NexusUnsupportedError
+
+# Top-level packages the stand-in shadows; the real ones are imported with these names during the swap.
+_SHADOWED = ('boto3', 'botocore')
+
+_lock = threading.RLock()
+_real = None            # name -> real module, once loaded
+_said_routed = set()    # services whose endpoint/credentials message was written
+
+
+def _shadowed(name):
+    return any(name == top or name.startswith(top + '.') for top in _SHADOWED)
+
+
+def real_module(name):
+    """The real SDK's module ``name`` (loading the real SDK, or that module of it, on first need)."""
+    modules = _load()
+    module = modules.get(name)
+    if module is None:
+        with _lock:
+            module = modules.get(name)
+            if module is None:
+                modules.update(_import_beside_stand_in(name))
+                module = modules[name]
+    return module
+
+
+def _load():
+    global _real
+    if _real is None:
+        with _lock:
+            if _real is None:
+                _real = _import_beside_stand_in('botocore.exceptions', _bind_stand_in_exceptions,
+                                                'boto3.dynamodb.conditions', _bind_stand_in_conditions,
+                                                'botocore.session', 'botocore.awsrequest', 'boto3.session',
+                                                'boto3.dynamodb.transform', 'boto3.dynamodb.table',
+                                                'boto3.dynamodb.types')
+                # boto3 resolves its lazily registered handlers (DynamoDB's high-level interface, ...) by name at
+                # call time; the name must find the real module, not the stand-in.
+                _real['boto3.utils'].import_module = real_module
+    return _real
+
+
+def _import_beside_stand_in(*steps):
+    """Imports the real modules named in ``steps`` (a callable step runs on what is loaded so far); returns them all."""
+    stand_in_dir = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    saved_modules = {name: module for name, module in sys.modules.items() if _shadowed(name)}
+    saved_path = list(sys.path)
+    for name in saved_modules:
+        del sys.modules[name]
+    sys.path[:] = [p for p in saved_path if os.path.abspath(p or '.') != stand_in_dir]
+    if _real is not None:
+        sys.modules.update(_real)
+    try:
+        for step in steps:
+            if callable(step):
+                step(sys.modules)
+            else:
+                importlib.import_module(step)
+        return {name: module for name, module in sys.modules.items() if _shadowed(name)}
+    except ImportError as e:
+        raise NexusUnsupportedError(
+            what=f'the real AWS SDK for this call ({e}; the function image has botocore and boto3 under '
+                 '/usr/lib/python3/dist-packages)') from e
+    finally:
+        for name in [n for n in sys.modules if _shadowed(n)]:
+            del sys.modules[name]
+        sys.modules.update(saved_modules)
+        sys.path[:] = saved_path
+
+
+def _bind_stand_in_exceptions(modules):
+    """The real botocore raises the stand-in's classes for every name both define (ClientError, ParamValidationError, ...)."""
+    real = modules['botocore.exceptions']
+    for name, value in vars(stand_in_exceptions).items():
+        if isinstance(value, type) and issubclass(value, BaseException) and hasattr(real, name):
+            setattr(real, name, value)
+
+
+def _bind_stand_in_conditions(modules):
+    """Conditions built with the stand-in's Key/Attr are what the real expression builder recognises."""
+    real = modules['boto3.dynamodb.conditions']
+    for name in ('ConditionBase', 'AttributeBase', 'Key', 'Attr'):
+        setattr(real, name, getattr(stand_in_conditions, name))
+
+
+# ---- sessions and clients --------------------------------------------------------------------------------------
+
+
+class _NoCredentials:
+    """The sandbox holds none, and must not look for any (the chain would ask the container and instance metadata)."""
+
+    def load_credentials(self):
+        return None
+
+
+def real_boto3_session(region_name=None):
+    """A real boto3 Session whose clients send every request over the channel, unsigned."""
+    modules = _load()
+    core = modules['botocore.session'].get_session()
+    core.register_component('credential_provider', _NoCredentials())
+    unsigned = modules['botocore'].UNSIGNED
+    core.register('choose-signer', lambda **kwargs: unsigned)
+    core.register('before-send', _send_over_channel)
+    return modules['boto3.session'].Session(botocore_session=core, region_name=region_name)
+
+
+def say_routed(service_name, endpoint_url, explicit_credentials):
+    """Once per service and process, in the function's log: what the node does with a client's endpoint and credentials."""
+    if not (endpoint_url or explicit_credentials) or service_name in _said_routed:
+        return
+    _said_routed.add(service_name)
+    given = ' and '.join(filter(None, (f'endpoint_url={endpoint_url!r}' if endpoint_url else '',
+                                       'explicit credentials' if explicit_credentials else '')))
+    sys.stderr.write(f'nexus: a {service_name} client was created with {given}; in nexus mode its calls go over the '
+                     'Nexus channel to the node, which sends them to the endpoint it configures for '
+                     f"{service_name}, signed with its own credentials within this function's grants, so these "
+                     'client settings are not used (said once per process)\n')
+
+
+# ---- the HTTP layer: one channel operation --------------------------------------------------------------------
+
+
+class _ChannelBody:
+    """The response body in the slots, as botocore reads an HTTP body (stream() for parsers, read() for StreamingBody)."""
+
+    def __init__(self, body):
+        self._body = body
+
+    def read(self, amt=None):
+        if self._body is None:
+            return b''
+        return self._body.read(-1 if amt is None else amt)
+
+    def stream(self, **kwargs):
+        while True:
+            chunk = self.read(1 << 20)
+            if not chunk:
+                return
+            yield chunk
+
+    def close(self):
+        if self._body is not None:
+            self._body.close()
+
+    def release_conn(self):
+        self.close()
+
+
+def _send_over_channel(request, event_name, **kwargs):
+    """botocore's before-send hook: the serialized, unsigned request goes to the backend; its answer is the response."""
+    from botocore.client import _get_transport, channel_errors
+    _, service, operation = event_name.split('.', 2)
+    url = request.url
+    scheme_end = url.find('://')
+    path_start = url.find('/', scheme_end + 3 if scheme_end >= 0 else 0)
+    path = url[path_start:] if path_start >= 0 else '/'
+    headers = {str(k): (v.decode('ascii') if isinstance(v, bytes) else str(v)) for k, v in request.headers.items()}
+    body = request.body
+    if isinstance(body, str):
+        body = body.encode('utf-8')
+    wire = {'Service': service, 'Operation': operation, 'Method': request.method, 'Path': path, 'Headers': headers}
+    modules = _load()
+    try:
+        response = _get_transport().call('ServiceRequest', wire, body if body is not None else b'')
+    except channel_errors() as e:
+        raise modules['botocore.exceptions'].ConnectionClosedError(endpoint_url=f'{url} (Nexus channel: {e})') from e
+    meta = response.meta or {}
+    if 'Headers' not in meta:
+        # The backend refused the request itself (grants, validation): nothing reached the service.
+        if response.body is not None:
+            response.body.close()
+        error = dict(meta.get('Error') or {'Code': str(response.status), 'Message': ''})
+        raise ClientError({'Error': error, 'ResponseMetadata': {'HTTPStatusCode': response.status, 'HTTPHeaders': {},
+                                                                'RetryAttempts': 0}}, operation)
+    awsrequest = modules['botocore.awsrequest']
+    return awsrequest.AWSResponse(url, response.status, awsrequest.HeadersDict(meta['Headers']),
+                                  _ChannelBody(response.body))

@@ -1,0 +1,143 @@
+# Copyright (c) Nexus contributors.
+# Licensed under the MIT license.
+"""Unit tests of the generic path (botocore/_nexus_generic.py) with a fake channel: what goes on the wire, how answers parse."""
+
+import io
+import json
+import os
+import socket
+import subprocess
+import sys
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+FRONTEND = os.path.dirname(HERE)
+sys.path.insert(0, FRONTEND)
+sys.path.insert(0, HERE)
+
+import boto3  # noqa: E402
+import botocore.client  # noqa: E402
+from botocore.exceptions import ClientError, ParamValidationError  # noqa: E402
+
+
+class _Response:
+    def __init__(self, status, meta, body=b''):
+        self.status, self.meta, self.body = status, meta, io.BytesIO(body)
+
+
+class ServiceChannel:
+    """Answers ServiceRequest with canned service responses; records what the sandbox sent."""
+
+    def __init__(self):
+        self.sent = []
+        self.answers = []
+
+    def answer(self, status, body, headers=None, refused=None):
+        if refused is not None:
+            self.answers.append(_Response(status, {'Error': refused}))
+        else:
+            headers = dict(headers or {}, **{'x-amzn-requestid': 'REQ1', 'content-type': 'application/x-amz-json-1.0'})
+            self.answers.append(_Response(status, {'Headers': headers}, json.dumps(body).encode()))
+
+    def call(self, op, params, body=None):
+        self.sent.append((op, params, body))
+        return self.answers.pop(0)
+
+
+class GenericPathTests(unittest.TestCase):
+    def setUp(self):
+        self.channel = ServiceChannel()
+        botocore.client._set_transport(self.channel)
+        self.ddb = boto3.client('dynamodb', region_name='us-east-1')
+        # Nothing in the sandbox may open a connection, even through the real botocore.
+        self._connect = socket.socket.connect
+        socket.socket.connect = _no_network
+
+    def tearDown(self):
+        socket.socket.connect = self._connect
+        botocore.client._set_transport(None)
+
+    def test_request_goes_unsigned_over_one_channel_op(self):
+        self.channel.answer(200, {'Item': {'pk': {'S': 'a'}}})
+        result = self.ddb.get_item(TableName='orders', Key={'pk': {'S': 'a'}})
+        self.assertEqual(result['Item'], {'pk': {'S': 'a'}})
+        self.assertEqual(result['ResponseMetadata']['RequestId'], 'REQ1')
+        op, wire, body = self.channel.sent[0]
+        self.assertEqual(op, 'ServiceRequest')
+        self.assertEqual((wire['Service'], wire['Operation'], wire['Method'], wire['Path']),
+                         ('dynamodb', 'GetItem', 'POST', '/'))
+        self.assertEqual(wire['Headers']['X-Amz-Target'], 'DynamoDB_20120810.GetItem')
+        self.assertNotIn('Authorization', wire['Headers'])
+        self.assertNotIn('X-Amz-Date', wire['Headers'])
+        self.assertEqual(json.loads(body), {'TableName': 'orders', 'Key': {'pk': {'S': 'a'}}})
+
+    def test_service_errors_are_botocore_client_errors(self):
+        self.channel.answer(400, {'__type': 'com.amazonaws.dynamodb.v20120810#ConditionalCheckFailedException',
+                                  'message': 'The conditional request failed'})
+        with self.assertRaises(self.ddb.exceptions.ConditionalCheckFailedException) as caught:
+            self.ddb.put_item(TableName='orders', Item={'pk': {'S': 'a'}}, ConditionExpression='attribute_not_exists(pk)')
+        # The stand-in's ClientError is the one the real botocore raises, so either except clause catches it.
+        self.assertIsInstance(caught.exception, ClientError)
+        self.assertEqual(str(caught.exception), 'An error occurred (ConditionalCheckFailedException) when calling '
+                                                'the PutItem operation: The conditional request failed')
+
+    def test_a_refusal_by_the_backend_is_a_client_error(self):
+        self.channel.answer(403, None, refused={'Code': 'AccessDenied', 'Message': 'function f may not perform '
+                                                'dynamodb:DeleteItem on resource table/orders'})
+        with self.assertRaises(ClientError) as caught:
+            self.ddb.delete_item(TableName='orders', Key={'pk': {'S': 'a'}})
+        self.assertEqual(caught.exception.response['Error']['Code'], 'AccessDenied')
+        self.assertEqual(caught.exception.operation_name, 'DeleteItem')
+
+    def test_validation_runs_in_the_sandbox_and_sends_nothing(self):
+        with self.assertRaises(ParamValidationError):
+            self.ddb.get_item(Key={'pk': {'S': 'a'}})
+        self.assertEqual(self.channel.sent, [])
+
+    def test_resource_api_and_stand_in_conditions(self):
+        from boto3.dynamodb.conditions import Key
+        self.channel.answer(200, {'Items': [{'pk': {'S': 'a'}, 'n': {'N': '2'}}], 'Count': 1, 'ScannedCount': 1})
+        items = boto3.resource('dynamodb', region_name='us-east-1').Table('orders').query(
+            KeyConditionExpression=Key('pk').eq('a'))['Items']
+        self.assertEqual(items, [{'pk': 'a', 'n': 2}])
+        sent = json.loads(self.channel.sent[0][2])
+        self.assertEqual(sent['KeyConditionExpression'], '#n0 = :v0')
+        self.assertEqual(sent['ExpressionAttributeValues'], {':v0': {'S': 'a'}})
+
+    def test_types_are_the_real_layers(self):
+        from boto3.dynamodb.types import Binary, TypeDeserializer, TypeSerializer
+        self.assertEqual(TypeSerializer().serialize(Binary(b'x')), {'B': b'x'})
+        self.assertEqual(TypeDeserializer().deserialize({'N': '1.5'}), __import__('decimal').Decimal('1.5'))
+        self.channel.answer(200, {})
+        boto3.resource('dynamodb', region_name='us-east-1').Table('orders').put_item(Item={'pk': 'a', 'b': Binary(b'\x00')})
+        self.assertEqual(json.loads(self.channel.sent[0][2])['Item']['b'], {'B': 'AA=='})
+
+    def test_the_stand_in_stays_what_handlers_import(self):
+        self.assertTrue(sys.modules['botocore'].__file__.startswith(FRONTEND))
+        self.assertTrue(sys.modules['boto3'].__file__.startswith(FRONTEND))
+        self.assertTrue(type(self.ddb).__module__ == 'botocore.client')
+
+
+class LazyLoadingTests(unittest.TestCase):
+    def test_s3_alone_never_loads_the_real_sdk(self):
+        code = ('import sys; sys.path.insert(0, %r); import boto3; boto3.client("s3"); '
+                'print("botocore._nexus_generic" in sys.modules, sys.modules["botocore"].__file__)' % FRONTEND)
+        out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, check=True).stdout.split()
+        self.assertEqual(out[0], 'False')
+
+    def test_endpoint_and_credentials_are_said_once(self):
+        code = ('import sys; sys.path.insert(0, %r); import boto3; '
+                'boto3.client("dynamodb", region_name="us-east-1", endpoint_url="http://x:1"); '
+                'boto3.client("dynamodb", region_name="us-east-1", aws_access_key_id="a", aws_secret_access_key="b")'
+                % FRONTEND)
+        err = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, check=True).stderr
+        self.assertEqual(err.count('nexus: a dynamodb client was created with'), 1)
+        self.assertIn("endpoint_url='http://x:1'", err)
+
+
+def _no_network(*args, **kwargs):
+    raise AssertionError('the sandbox opened a network connection')
+
+
+if __name__ == '__main__':
+    unittest.main()

@@ -1,0 +1,131 @@
+// Copyright (c) Nexus contributors.
+// Licensed under the MIT license.
+
+using System.Net.Http.Headers;
+using Nexus.Backend.Storage;
+using Nexus.Channel;
+using Nexus.Channel.Services;
+
+namespace Nexus.Backend.Services;
+
+/// <summary>
+/// ServiceRequest, the generic path: one AWS request botocore serialized in the sandbox, unsigned. The backend checks
+/// its shape (<see cref="ServiceRequest"/>), reads its action and resources from the request itself
+/// (<see cref="ServiceTarget"/>), checks them against the function's service grants, signs it with the node's key for
+/// the endpoint the node configures for the service (<see cref="ServiceSigner"/>), sends it, and answers with the
+/// service's status, headers and body, which botocore in the sandbox parses as its own HTTP response.
+/// </summary>
+internal static class ServiceRequests
+{
+    /// <summary>Largest request body: DynamoDB's largest request (BatchWriteItem) is 16 MB.</summary>
+    public const int MaxRequestBytes = 16 << 20;
+
+    /// <summary>Largest response body read whole when the service sends no Content-Length.</summary>
+    public const int MaxUnsizedResponseBytes = 64 << 20;
+
+    private static readonly HashSet<string> s_hopHeaders = new(StringComparer.OrdinalIgnoreCase)
+    {
+        "connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade", "proxy-connection",
+    };
+
+    public static void Register(IDictionary<ChannelOp, StorageHandler> table) => table.Add(ChannelOp.ServiceRequest, SendAsync);
+
+    private static async Task SendAsync(StorageCall call, CancellationToken ct)
+    {
+        var request = ServiceRequest.Parse(call.Parameters);
+        if (!call.Backend.Options.Services.TryGetValue(request.Service, out var endpoint))
+        {
+            throw new ChannelRequestException(501, "NotImplemented", $"the node has no endpoint for {request.Service} (node config: services); {request.Service}:{request.Operation} was not sent");
+        }
+
+        if (call.Request.BodyLength > MaxRequestBytes)
+        {
+            throw ChannelRequestException.Invalid($"the request body is {call.Request.BodyLength} bytes; the generic path takes at most {MaxRequestBytes}");
+        }
+
+        var body = await call.Request.ReadBodyAsync(MaxRequestBytes, ct).ConfigureAwait(false);
+        var target = ServiceTarget.Resolve(request, body);
+        foreach (var resource in target.Resources)
+        {
+            if (!call.Manifest.AllowsService(request.Service, target.Action, resource))
+            {
+                throw ChannelRequestException.Denied($"function {call.Manifest.Name} may not perform {request.Service}:{target.Action} on resource {resource}");
+            }
+        }
+
+        var options = call.Backend.Options;
+        using var message = ServiceSigner.Sign(
+            request,
+            body,
+            endpoint,
+            endpoint.SigningName ?? request.Service.Replace("-", "", StringComparison.Ordinal),
+            endpoint.AccessKey ?? options.AccessKey,
+            endpoint.SecretKey ?? options.SecretKey,
+            endpoint.Region ?? options.Region,
+            DateTime.UtcNow);
+        HttpResponseMessage response;
+        try
+        {
+            response = await call.Backend.ServiceHttp.SendAsync(message, HttpCompletionOption.ResponseHeadersRead, ct).ConfigureAwait(false);
+        }
+        catch (HttpRequestException)
+        {
+            // Retryable for botocore; the endpoint's address and the socket error stay on the host.
+            throw new ChannelRequestException(503, "ServiceUnavailable", $"the node could not reach its {request.Service} endpoint; {request.Service}:{request.Operation} was not answered");
+        }
+
+        using (response)
+        {
+            var header = ChannelJson.Write(w =>
+            {
+                w.WriteStartObject();
+                w.WriteStartObject("Headers");
+                foreach (var (name, values) in response.Headers.Concat(response.Content.Headers))
+                {
+                    if (!s_hopHeaders.Contains(name))
+                    {
+                        w.WriteString(name.ToLowerInvariant(), string.Join(", ", values));
+                    }
+                }
+
+                w.WriteEndObject();
+                w.WriteEndObject();
+            });
+            await ReplyAsync(call, (int)response.StatusCode, header, response.Content, ct).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>The body streams from the service into the slots when its length is known; otherwise it is read whole first.</summary>
+    private static async Task ReplyAsync(StorageCall call, int status, byte[] header, HttpContent content, CancellationToken ct)
+    {
+        if (content.Headers.ContentLength is { } length)
+        {
+            await using var stream = await content.ReadAsStreamAsync(ct).ConfigureAwait(false);
+            await call.ReplyAsync(status, header, stream, length, ct).ConfigureAwait(false);
+            return;
+        }
+
+        using var buffer = new MemoryStream();
+        await using (var stream = await content.ReadAsStreamAsync(ct).ConfigureAwait(false))
+        {
+            var chunk = new byte[81920];
+            int read;
+            while ((read = await stream.ReadAsync(chunk, ct).ConfigureAwait(false)) > 0)
+            {
+                if (buffer.Length + read > MaxUnsizedResponseBytes)
+                {
+                    throw new ChannelRequestException(502, "InternalError", $"the service sent more than {MaxUnsizedResponseBytes} bytes without a Content-Length");
+                }
+
+                buffer.Write(chunk, 0, read);
+            }
+        }
+
+        buffer.Position = 0;
+        await call.ReplyAsync(status, header, buffer, buffer.Length, ct).ConfigureAwait(false);
+    }
+
+    /// <summary>Content headers are read from <see cref="HttpContentHeaders"/>, the rest from the response's.</summary>
+    private static IEnumerable<KeyValuePair<string, IEnumerable<string>>> Concat(this HttpResponseHeaders headers, HttpContentHeaders content) =>
+        headers.AsEnumerable().Concat(content);
+}

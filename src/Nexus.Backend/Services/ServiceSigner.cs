@@ -1,0 +1,102 @@
+// Copyright (c) Nexus contributors.
+// Licensed under the MIT license.
+
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using Amazon.Runtime.Internal.Auth;
+
+namespace Nexus.Backend.Services;
+
+/// <summary>
+/// Builds the signed HTTP request for a checked <see cref="ServiceRequest"/>: SigV4 with the node's key for the
+/// endpoint's service and region. The canonical request is built here (the SDK's own builder needs an SDK request
+/// object); the key derivation and signature are the SDK's (<see cref="AWS4Signer.ComputeSignature(string, string, string, DateTime, string, string, string)"/>).
+/// </summary>
+internal static class ServiceSigner
+{
+    private static readonly UriCreationOptions s_verbatim = new() { DangerousDisablePathAndQueryCanonicalization = true };
+
+    public static HttpRequestMessage Sign(ServiceRequest request, byte[] body, ServiceEndpoint endpoint, string service, string accessKey, string secretKey, string region, DateTime now)
+    {
+        var baseUri = new Uri(endpoint.Url);
+        var host = baseUri.IsDefaultPort ? baseUri.Host : baseUri.Host + ":" + baseUri.Port.ToString(CultureInfo.InvariantCulture);
+        var amzDate = now.ToString("yyyyMMdd'T'HHmmss'Z'", CultureInfo.InvariantCulture);
+        var signed = request.Headers
+            .Select(h => new KeyValuePair<string, string>(h.Key.ToLowerInvariant(), CanonicalValue(h.Value)))
+            .Append(new("host", host))
+            .Append(new("x-amz-date", amzDate))
+            .OrderBy(h => h.Key, StringComparer.Ordinal)
+            .ToList();
+        var signedHeaders = string.Join(';', signed.Select(h => h.Key));
+        var canonical = new StringBuilder()
+            .Append(request.Method).Append('\n')
+            .Append(Encode(request.Path, keepSlash: true)).Append('\n')
+            .Append(CanonicalQuery(request.Query)).Append('\n');
+        foreach (var (name, value) in signed)
+        {
+            canonical.Append(name).Append(':').Append(value).Append('\n');
+        }
+
+        canonical.Append('\n').Append(signedHeaders).Append('\n').Append(Convert.ToHexStringLower(SHA256.HashData(body)));
+        var signature = AWS4Signer.ComputeSignature(accessKey, secretKey, region, now, service, signedHeaders, canonical.ToString());
+
+        var pathAndQuery = request.Query.Length == 0 ? request.Path : request.Path + "?" + request.Query;
+        var message = new HttpRequestMessage(new HttpMethod(request.Method), new Uri(baseUri.GetLeftPart(UriPartial.Authority) + pathAndQuery, s_verbatim))
+        {
+            Content = new ByteArrayContent(body),
+        };
+        message.Headers.Host = host;
+        message.Headers.TryAddWithoutValidation("X-Amz-Date", amzDate);
+        message.Headers.TryAddWithoutValidation("Authorization", signature.ForAuthorizationHeader);
+        foreach (var (name, value) in request.Headers)
+        {
+            if (!message.Headers.TryAddWithoutValidation(name, value))
+            {
+                message.Content.Headers.TryAddWithoutValidation(name, value);
+            }
+        }
+
+        return message;
+    }
+
+    /// <summary>SigV4's header value: trimmed, runs of spaces as one.</summary>
+    private static string CanonicalValue(string value) => string.Join(' ', value.Split([' ', '\t'], StringSplitOptions.RemoveEmptyEntries));
+
+    /// <summary>
+    /// SigV4's canonical query: each name and value decoded then encoded as SigV4 encodes (RFC 3986 unreserved kept),
+    /// sorted by name, then value.
+    /// </summary>
+    private static string CanonicalQuery(string query) =>
+        query.Length == 0
+            ? ""
+            : string.Join('&', query.Split('&', StringSplitOptions.RemoveEmptyEntries)
+                .Select(pair => pair.IndexOf('=', StringComparison.Ordinal) is var eq && eq < 0 ? (pair, "") : (pair[..eq], pair[(eq + 1)..]))
+                .Select(p => (Name: Encode(Uri.UnescapeDataString(p.Item1), false), Value: Encode(Uri.UnescapeDataString(p.Item2), false)))
+                .OrderBy(p => p.Name, StringComparer.Ordinal)
+                .ThenBy(p => p.Value, StringComparer.Ordinal)
+                .Select(p => p.Name + "=" + p.Value));
+
+    /// <summary>
+    /// SigV4's URI encoding of every UTF-8 byte but A-Z a-z 0-9 - _ . ~ (and '/' in paths). Services other than S3 sign
+    /// the path encoded twice, so the already encoded path botocore sent is encoded once more here.
+    /// </summary>
+    private static string Encode(string value, bool keepSlash)
+    {
+        var builder = new StringBuilder(value.Length);
+        foreach (var b in Encoding.UTF8.GetBytes(value))
+        {
+            var c = (char)b;
+            if (char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.' or '~' || (keepSlash && c == '/'))
+            {
+                builder.Append(c);
+            }
+            else
+            {
+                builder.Append('%').Append(b.ToString("X2", CultureInfo.InvariantCulture));
+            }
+        }
+
+        return builder.ToString();
+    }
+}

@@ -1,0 +1,163 @@
+// Copyright (c) Nexus contributors.
+// Licensed under the MIT license.
+
+using System.Text.Json.Nodes;
+using Nexus.Backend;
+using Nexus.Backend.Services;
+using Nexus.Functions;
+using Xunit.Abstractions;
+
+namespace Nexus.Frontend.Tests;
+
+/// <summary>
+/// The generic path against an independent DynamoDB (dynalite): difftests/ddbtest.py's DynamoDB calls give the same
+/// records with real boto3 over HTTP (baseline) and with the real botocore behind the stand-in, over the channel and
+/// the backend's ServiceRequest (nexus); and calls outside a function's service grants are refused before they are sent.
+/// </summary>
+public sealed class GenericPathTests(ITestOutputHelper output)
+{
+    private const string NodeKey = "NEXUSNODEKEY00000001";
+    private const string NodeSecret = "node-secret-for-the-generic-path-tests-00";
+
+    /// <summary>Every DynamoDB action on the suite's tables, and ListTables (a call whose resource is "*").</summary>
+    private static FunctionManifest SuiteManifest => new()
+    {
+        Name = "ddbtest",
+        Handler = "ddbtest.main",
+        Services =
+        [
+            new ServiceGrant("dynamodb", ["*"], "table/dt-*"),
+            new ServiceGrant("dynamodb", ["ListTables"], "*"),
+        ],
+    };
+
+    /// <summary>The example grant: three actions on one table.</summary>
+    private static FunctionManifest NarrowManifest => new()
+    {
+        Name = "ddbnarrow",
+        Handler = "ddbtest.main",
+        Services = [new ServiceGrant("dynamodb", ["GetItem", "PutItem", "Query"], "table/dt-orders")],
+    };
+
+    private static string Script => Path.Combine(PythonProcess.FrontendDir, "difftests", "ddbtest.py");
+
+    [DynaliteFact]
+    public async Task DynamoDbCallsGiveTheSameResultsThroughBaselineAndTheGenericPath()
+    {
+        await using var dynalite = await Dynalite.StartAsync();
+        var work = Directory.CreateTempSubdirectory("nexus-ddbtest-");
+        try
+        {
+            await RunBaselineAsync(dynalite, "setup", work.FullName);
+            var baseline = Parse("baseline", await RunBaselineAsync(dynalite, "run", work.FullName));
+            var (nexusOut, nexusErr) = await RunNexusAsync(dynalite, SuiteManifest, "run", work.FullName);
+            var nexus = Parse("nexus", nexusOut);
+
+            Assert.StartsWith("/usr/lib/python3/dist-packages/", (string?)baseline["botocore_file"], StringComparison.Ordinal);
+            // The handler sees the stand-in; the real botocore works behind it.
+            Assert.StartsWith(PythonProcess.FrontendDir, (string?)nexus["botocore_file"], StringComparison.Ordinal);
+
+            var baselineCases = DifferentialTests.Cases(baseline);
+            // Real success and failure paths, or equality proves nothing.
+            Assert.Equal("client.exceptions.ConditionalCheckFailedException", (string?)baselineCases["put_item_condition_fails"]["result"]?["caught_as"]);
+            Assert.Equal("ConditionalCheckFailedException", (string?)baselineCases["update_item_condition_fails"]["error"]?["response"]?["Error"]?["Code"]);
+            Assert.Equal("ResourceNotFoundException", (string?)baselineCases["describe_missing_table"]["error"]?["response"]?["Error"]?["Code"]);
+            Assert.Equal(4, baselineCases["query_paginator"]["result"]!.AsArray().Count);
+            Assert.Equal(30, (int?)baselineCases["resource_batch_writer"]["result"]);
+            Assert.Equal("ParamValidationError", (string?)baselineCases["param_validation"]["result"]?["caught_as"]);
+
+            var differences = DifferentialTests.Compare(baselineCases, DifferentialTests.Cases(nexus));
+            output.WriteLine($"{baselineCases.Count} cases compared, {differences.Count} differences");
+            Assert.True(differences.Count == 0, "the generic path differs from real boto3:\n" + string.Join("\n", differences));
+
+            // Honest behaviour: the client's endpoint_url was routed by the node, and the log says so once.
+            const string Said = "nexus: a dynamodb client was created with endpoint_url=";
+            Assert.Equal(1, CountOf(nexusErr, Said));
+        }
+        finally
+        {
+            work.Delete(recursive: true);
+        }
+    }
+
+    [DynaliteFact]
+    public async Task CallsOutsideTheServiceGrantsAreRefusedBeforeTheyAreSent()
+    {
+        await using var dynalite = await Dynalite.StartAsync();
+        var work = Directory.CreateTempSubdirectory("nexus-ddbdenied-");
+        try
+        {
+            await RunBaselineAsync(dynalite, "setup", work.FullName);
+            var (stdout, _) = await RunNexusAsync(dynalite, NarrowManifest, "denied", work.FullName);
+            var calls = JsonNode.Parse(stdout)!.AsObject();
+            output.WriteLine(stdout);
+
+            Assert.Equal("granted", (string?)calls["get_granted"]?["result"]?["Item"]?["v"]?["S"]);
+            AssertDenied(calls, "put_other_table", "dynamodb:PutItem on resource table/dt-secret");
+            AssertDenied(calls, "delete_granted_table", "dynamodb:DeleteItem on resource table/dt-orders");
+            AssertDenied(calls, "batch_write_mixed", "dynamodb:BatchWriteItem on resource table/dt-orders");
+            AssertDenied(calls, "list_tables", "dynamodb:ListTables on resource *");
+            Assert.Equal("NotImplemented", (string?)calls["sqs_not_configured"]?["error"]?["response"]?["Error"]?["Code"]);
+            Assert.Contains("no endpoint for sqs", (string?)calls["sqs_not_configured"]?["error"]?["message"], StringComparison.Ordinal);
+
+            // Nothing refused reached the service: the other table is still empty, the mixed batch wrote nothing.
+            var peek = JsonNode.Parse(await RunBaselineAsync(dynalite, "peek", work.FullName))!;
+            Assert.Equal(0, (int?)peek["secret_items"]);
+            Assert.False((bool?)peek["orders_g2"]);
+        }
+        finally
+        {
+            work.Delete(recursive: true);
+        }
+    }
+
+    private static void AssertDenied(JsonObject calls, string call, string naming)
+    {
+        var error = calls[call]?["error"];
+        Assert.True(error is not null, $"{call} was not refused: {calls[call]?.ToJsonString()}");
+        Assert.Equal("AccessDenied", (string?)error["response"]?["Error"]?["Code"]);
+        Assert.Contains(naming, (string?)error["response"]?["Error"]?["Message"], StringComparison.Ordinal);
+        Assert.Equal("botocore.exceptions.ClientError", (string?)error["exception"]);
+    }
+
+    private static int CountOf(string text, string what)
+    {
+        var count = 0;
+        for (var at = text.IndexOf(what, StringComparison.Ordinal); at >= 0; at = text.IndexOf(what, at + what.Length, StringComparison.Ordinal))
+        {
+            count++;
+        }
+
+        return count;
+    }
+
+    private static async Task<string> RunBaselineAsync(Dynalite dynalite, string command, string work)
+    {
+        var env = PythonProcess.BaseEnvironment();
+        env["AWS_ACCESS_KEY_ID"] = "baseline-function-key";
+        env["AWS_SECRET_ACCESS_KEY"] = "baseline-function-secret";
+        env["DDBTEST_ENDPOINT"] = dynalite.Endpoint;
+        env["NEXUS_IO"] = "baseline";
+        var (exitCode, stdout, stderr) = await PythonProcess.RunAsync([Script, command], env, work);
+        return exitCode == 0 ? stdout : throw new InvalidOperationException($"ddbtest {command} (baseline) failed (exit {exitCode}):\n{stdout}\n{stderr}");
+    }
+
+    private static async Task<(string Stdout, string Stderr)> RunNexusAsync(Dynalite dynalite, FunctionManifest manifest, string command, string work)
+    {
+        var options = new NexusBackendOptions
+        {
+            // No S3 call is made; the generic path signs with this key (dynalite accepts any).
+            ServiceUrl = "http://127.0.0.1:9",
+            AccessKey = NodeKey,
+            SecretKey = NodeSecret,
+            Services = new Dictionary<string, ServiceEndpoint> { ["dynamodb"] = new() { Url = dynalite.Endpoint } },
+        };
+        var env = PythonProcess.BaseEnvironment();
+        env["DDBTEST_ENDPOINT"] = dynalite.Endpoint;
+        var (exitCode, stdout, stderr) = await ChannelRun.RunAsync(options, manifest, [Script, command], env, work);
+        return exitCode == 0 ? (stdout, stderr) : throw new InvalidOperationException($"ddbtest {command} (nexus) failed (exit {exitCode}):\n{stdout}\n{stderr}");
+    }
+
+    private static JsonObject Parse(string mode, string stdout) =>
+        JsonNode.Parse(stdout) as JsonObject ?? throw new InvalidOperationException($"ddbtest {mode} printed no JSON object:\n{stdout}");
+}

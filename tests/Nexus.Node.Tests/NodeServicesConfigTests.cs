@@ -1,0 +1,36 @@
+// Copyright (c) Nexus contributors.
+// Licensed under the MIT license.
+
+namespace Nexus.Node.Tests;
+
+/// <summary>node.json's <c>services</c>: the endpoints of the generic path (no node is started).</summary>
+public sealed class NodeServicesConfigTests : IDisposable
+{
+    private readonly DirectoryInfo _home = Directory.CreateTempSubdirectory("nexus-node-services-");
+
+    public void Dispose() => _home.Delete(recursive: true);
+
+    [Fact]
+    public void ServicesMapNamesToEndpoints()
+    {
+        File.WriteAllText(Path.Combine(_home.FullName, "node.json"), """
+            {"services": {"dynamodb": {"url": "http://127.0.0.1:8000"},
+                          "secrets-manager": {"url": "https://vault.internal", "region": "eu-west-1", "signingName": "secretsmanager", "accessKey": "AK", "secretKey": "SK"}}}
+            """);
+        var options = NodeOptions.Load(environment: new Dictionary<string, string?> { ["NEXUS_HOME"] = _home.FullName });
+        Assert.Equal("http://127.0.0.1:8000", options.Services["dynamodb"].Url);
+        Assert.Null(options.Services["dynamodb"].AccessKey);
+        Assert.Equal(("eu-west-1", "secretsmanager", "AK"), (options.Services["secrets-manager"].Region, options.Services["secrets-manager"].SigningName, options.Services["secrets-manager"].AccessKey));
+    }
+
+    [Theory]
+    [InlineData("ftp://host")]
+    [InlineData("http://host/path")]
+    [InlineData("not a url")]
+    public void AnEndpointMustBeABaseHttpUrl(string url)
+    {
+        File.WriteAllText(Path.Combine(_home.FullName, "node.json"), "{\"services\": {\"dynamodb\": {\"url\": \"" + url + "\"}}}");
+        var e = Assert.Throws<ArgumentException>(() => NodeOptions.Load(environment: new Dictionary<string, string?> { ["NEXUS_HOME"] = _home.FullName }));
+        Assert.Contains("Services.dynamodb", e.Message, StringComparison.Ordinal);
+    }
+}
