@@ -13,13 +13,13 @@ namespace Nexus.Backend;
 
 /// <summary>
 /// The node's one storage backend: one S3 client (pooled connections, the only credentials), the write-back spool, and a
-/// bounded budget of concurrent storage requests shared fairly between instances. It serves each instance's channel
+/// bounded budget of concurrent storage requests shared fairly between instances (in-flight caps per instance and
+/// per function) and between functions (by backend time used, <see cref="FairShareGate"/>). It serves each instance's channel
 /// through a <see cref="StorageService"/> registered on that channel's session.
 /// </summary>
 public sealed partial class NexusBackend : IAsyncDisposable
 {
     private readonly ConcurrentDictionary<StorageService, byte> _services = new();
-    private readonly ConcurrentDictionary<string, SemaphoreSlim> _functionBudgets = new(StringComparer.Ordinal);
     private readonly Action<string> _log;
     private readonly Lazy<HttpClient> _serviceHttp;
     private volatile bool _stopping;
@@ -53,7 +53,7 @@ public sealed partial class NexusBackend : IAsyncDisposable
             DisableLogging = true,
         };
         S3 = new AmazonS3Client(new BasicAWSCredentials(options.AccessKey, options.SecretKey), config);
-        Workers = new SemaphoreSlim(options.MaxConcurrentRequests);
+        Workers = new FairShareGate(options.MaxConcurrentRequests, options.MaxInFlightPerFunction, options.FairShareHalfLife);
         _serviceHttp = new Lazy<HttpClient>(() => new HttpClient(new SocketsHttpHandler
         {
             AllowAutoRedirect = false,
@@ -82,14 +82,11 @@ public sealed partial class NexusBackend : IAsyncDisposable
 
     internal IAmazonS3 S3 { get; }
 
-    internal SemaphoreSlim Workers { get; }
+    /// <summary>The global and per-function request budgets, the global one shared between functions by the backend time each used.</summary>
+    internal FairShareGate Workers { get; }
 
     /// <summary>The generic path's connections to the services of <see cref="NexusBackendOptions.Services"/> (pooled, no redirects, no cookies).</summary>
     internal HttpClient ServiceHttp => _serviceHttp.Value;
-
-    /// <summary>The in-flight budget shared by every instance of <paramref name="function"/>.</summary>
-    internal SemaphoreSlim FunctionBudget(string function) =>
-        _functionBudgets.GetOrAdd(function, _ => new SemaphoreSlim(Options.MaxInFlightPerFunction));
 
     /// <summary>
     /// Serves the storage operations of <paramref name="session"/> (one instance) under <paramref name="manifest"/>'s
@@ -129,12 +126,6 @@ public sealed partial class NexusBackend : IAsyncDisposable
             {
                 _log($"write-back: drained {Math.Max(0, pending - left)} upload(s); {left} left in the spool for the next start");
             }
-        }
-
-        Workers.Dispose();
-        foreach (var budget in _functionBudgets.Values)
-        {
-            budget.Dispose();
         }
 
         S3.Dispose();

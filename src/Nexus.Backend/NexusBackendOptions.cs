@@ -35,6 +35,12 @@ public sealed record NexusBackendOptions
     /// </summary>
     public int MaxInFlightPerFunction { get; init; } = 32;
 
+    /// <summary>
+    /// Half-life of the backend time charged to a function: when requests wait for the global budget, the function that
+    /// used least (recent use weighing more) is served first.
+    /// </summary>
+    public TimeSpan FairShareHalfLife { get; init; } = TimeSpan.FromSeconds(5);
+
     /// <summary>Connections the S3 client keeps to the store.</summary>
     public int MaxConnections { get; init; } = 64;
 

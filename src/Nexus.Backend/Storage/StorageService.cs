@@ -18,7 +18,6 @@ namespace Nexus.Backend.Storage;
 public sealed class StorageService : IChannelService
 {
     private readonly SemaphoreSlim _inFlight;
-    private readonly SemaphoreSlim _functionInFlight;
     private readonly PrefetchSet _prefetches;
 
     internal StorageService(NexusBackend backend, ChannelSession session, FunctionManifest manifest)
@@ -27,7 +26,6 @@ public sealed class StorageService : IChannelService
         Session = session;
         Manifest = manifest;
         _inFlight = new SemaphoreSlim(backend.Options.MaxInFlightPerInstance);
-        _functionInFlight = backend.FunctionBudget(manifest.Name);
         _prefetches = new PrefetchSet(this);
     }
 
@@ -59,19 +57,11 @@ public sealed class StorageService : IChannelService
     {
         // Off the doorbell thread: the SDK does real work before its first wait.
         await Task.Yield();
-        // Always instance, then function, then the global budget: one order, no deadlock between them.
+        // Always the instance's budget, then the function's and the global one (FairShareGate): one order, no deadlock.
         await _inFlight.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            await _functionInFlight.WaitAsync(cancellationToken).ConfigureAwait(false);
-            try
-            {
-                await ServeWithinGlobalBudgetAsync(request, cancellationToken).ConfigureAwait(false);
-            }
-            finally
-            {
-                _functionInFlight.Release();
-            }
+            await ServeWithinGlobalBudgetAsync(request, cancellationToken).ConfigureAwait(false);
         }
         finally
         {
@@ -81,8 +71,7 @@ public sealed class StorageService : IChannelService
 
     private async Task ServeWithinGlobalBudgetAsync(ChannelRequest request, CancellationToken cancellationToken)
     {
-        await Backend.Workers.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
+        using (await Backend.Workers.EnterAsync(Manifest.Name, cancellationToken).ConfigureAwait(false))
         {
             using var parameters = await request.ReadParametersAsync(cancellationToken).ConfigureAwait(false);
             var call = new StorageCall(this, request, parameters.RootElement);
@@ -96,10 +85,6 @@ public sealed class StorageService : IChannelService
                 var code = string.IsNullOrEmpty(e.ErrorCode) ? StatusCodeName(e.StatusCode) : e.ErrorCode;
                 await Session.SendAsync(request, status, ObjectOptions.ErrorJson(code, e.Message, e.RequestId, Resource(call.Parameters)), default, cancellationToken).ConfigureAwait(false);
             }
-        }
-        finally
-        {
-            Backend.Workers.Release();
         }
     }
 

@@ -200,7 +200,7 @@ public static class BenchCommands
         return compare;
     }
 
-    private static string? FindExamples()
+    internal static string? FindExamples()
     {
         foreach (var start in new[] { Directory.GetCurrentDirectory(), AppContext.BaseDirectory })
         {
@@ -217,7 +217,7 @@ public static class BenchCommands
         return null;
     }
 
-    private static async Task<bool> NodeAnswersAsync(string apiUrl, CancellationToken cancellationToken)
+    internal static async Task<bool> NodeAnswersAsync(string apiUrl, CancellationToken cancellationToken)
     {
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
         try

@@ -56,10 +56,18 @@ public sealed partial class InstancePool
             outcome = "timeout";
             _metrics.Error("timeout");
         }
+        else if (_shutdown.IsCancellationRequested || result.Exception is null)
+        {
+            answer = InvocationResult.Error("Runtime.TransportError", $"RequestId: {requestId} Error: the invocation was lost: the node is shutting down");
+            outcome = "crashed";
+        }
         else
         {
-            var why = result.Exception?.GetBaseException().Message ?? "the node is shutting down";
-            answer = InvocationResult.Error("Runtime.TransportError", $"RequestId: {requestId} Error: the invocation was lost: {why}");
+            // The transport failed under a live sandbox: the runtime broke its protocol (the channel was closed on it:
+            // a flood, a lying index, a stall). The instance is stopped below (not reusable), as Lambda stops a runtime
+            // that misbehaves, and reported the way Lambda reports a runtime that died.
+            var why = result.Exception.GetBaseException().Message;
+            answer = InvocationResult.Error("Runtime.ExitError", $"RequestId: {requestId} Error: Runtime exited with error: signal: killed (the node stopped it: {why})");
             outcome = "crashed";
         }
 

@@ -1,0 +1,223 @@
+// Copyright (c) Nexus contributors.
+// Licensed under the MIT license.
+
+namespace Nexus.Backend;
+
+/// <summary>
+/// The backend's budgets of storage requests running at once, global and per function, with the global one handed out
+/// fairly between functions by the backend time each has used. A request holds one permit while it is served, and the
+/// time it held it is charged to its function (decaying with <c>halfLife</c>, so only recent use counts). A function
+/// holds at most <c>perFunction</c> permits. While permits are free nobody waits; once they are all held, a freed permit
+/// goes to the oldest waiting request of the function that used least, among functions below their own cap, so a
+/// function that floods the backend waits behind every function that used less and one tenant cannot take the
+/// backend's time from the others. Backend time is wall time holding a permit (the store's work, the SDK, the copy into
+/// the channel and waits for the sandbox), not CPU time of one thread: an async request has no thread of its own to
+/// measure.
+/// </summary>
+internal sealed class FairShareGate
+{
+    private readonly int _permits;
+    private readonly int _perFunction;
+    private readonly double _halfLifeTicks;
+    private readonly TimeProvider _time;
+    private readonly Lock _lock = new();
+    private readonly Dictionary<string, Tenant> _tenants = new(StringComparer.Ordinal);
+    private int _inUse;
+    private int _waiting;
+
+    public FairShareGate(int permits, int perFunction, TimeSpan halfLife, TimeProvider? time = null)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(permits, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(perFunction, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(halfLife, TimeSpan.Zero);
+        _permits = permits;
+        _perFunction = perFunction;
+        _time = time ?? TimeProvider.System;
+        _halfLifeTicks = halfLife.TotalSeconds * _time.TimestampFrequency;
+    }
+
+    /// <summary>Permits held now.</summary>
+    public int InUse
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _inUse;
+            }
+        }
+    }
+
+    /// <summary>Requests waiting for a permit now.</summary>
+    public int Waiting
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _waiting;
+            }
+        }
+    }
+
+    /// <summary>Backend time <paramref name="function"/> has used, decayed to now, in seconds.</summary>
+    public double UsedSeconds(string function)
+    {
+        lock (_lock)
+        {
+            return _tenants.TryGetValue(function, out var tenant) ? tenant.UsedAt(_time.GetTimestamp(), _halfLifeTicks) / _time.TimestampFrequency : 0;
+        }
+    }
+
+    /// <summary>Waits for a permit for one request of <paramref name="function"/>; dispose the lease when the request is done.</summary>
+    public async ValueTask<Lease> EnterAsync(string function, CancellationToken cancellationToken)
+    {
+        Waiter waiter;
+        lock (_lock)
+        {
+            var tenant = TenantLocked(function);
+            // A free permit never has an eligible waiter (every release dispatches), so only this function's own
+            // queue can be ahead of this request.
+            if (_inUse < _permits && tenant.InUse < _perFunction && tenant.Queue.Count == 0)
+            {
+                _inUse++;
+                tenant.InUse++;
+                return new Lease(this, tenant, _time.GetTimestamp());
+            }
+
+            waiter = new Waiter(tenant);
+            tenant.Queue.AddLast(waiter.Node);
+            _waiting++;
+        }
+
+        using (cancellationToken.UnsafeRegister(static (state, token) => ((Waiter)state!).Result.TrySetCanceled(token), waiter))
+        {
+            try
+            {
+                await waiter.Result.Task.ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                lock (_lock)
+                {
+                    if (waiter.Node.List is not null)
+                    {
+                        waiter.Tenant.Queue.Remove(waiter.Node);
+                        _waiting--;
+                        throw;
+                    }
+                }
+
+                // Granted in the same instant as the cancellation: the permit is this request's, hand it on.
+                Exit(waiter.Tenant, _time.GetTimestamp());
+                throw;
+            }
+        }
+
+        return new Lease(this, waiter.Tenant, _time.GetTimestamp());
+    }
+
+    private void Exit(Tenant tenant, long started)
+    {
+        Waiter? next;
+        lock (_lock)
+        {
+            var now = _time.GetTimestamp();
+            tenant.Charge(now - started, now, _halfLifeTicks);
+            _inUse--;
+            tenant.InUse--;
+            next = NextWaiterLocked(now);
+            if (next is null)
+            {
+                return;
+            }
+
+            _inUse++;
+            next.Tenant.InUse++;
+        }
+
+        // The permit passes to the waiter; one cancelled in between hands it on itself.
+        next.Result.TrySetResult();
+    }
+
+    // The oldest waiter of the function that used the least backend time, among functions below their cap.
+    private Waiter? NextWaiterLocked(long now)
+    {
+        Tenant? least = null;
+        var leastUsed = double.MaxValue;
+        foreach (var tenant in _tenants.Values)
+        {
+            if (tenant.Queue.Count == 0 || tenant.InUse >= _perFunction)
+            {
+                continue;
+            }
+
+            var used = tenant.UsedAt(now, _halfLifeTicks);
+            if (used < leastUsed)
+            {
+                (least, leastUsed) = (tenant, used);
+            }
+        }
+
+        if (least is null)
+        {
+            return null;
+        }
+
+        var waiter = least.Queue.First!.Value;
+        least.Queue.RemoveFirst();
+        _waiting--;
+        return waiter;
+    }
+
+    private Tenant TenantLocked(string function)
+    {
+        if (!_tenants.TryGetValue(function, out var tenant))
+        {
+            _tenants[function] = tenant = new Tenant();
+        }
+
+        return tenant;
+    }
+
+    /// <summary>One request's permit: disposing it charges the time held to the function and passes the permit on.</summary>
+    public readonly struct Lease(FairShareGate gate, Tenant tenant, long started) : IDisposable
+    {
+        public void Dispose() => gate.Exit(tenant, started);
+    }
+
+    /// <summary>One function's decayed backend time and its waiting requests, oldest first.</summary>
+    internal sealed class Tenant
+    {
+        private double _used;
+        private long _at;
+
+        public LinkedList<Waiter> Queue { get; } = new();
+
+        /// <summary>Permits this function holds.</summary>
+        public int InUse { get; set; }
+
+        public double UsedAt(long now, double halfLifeTicks) => _used * Math.Pow(2, -(now - _at) / halfLifeTicks);
+
+        public void Charge(long ticks, long now, double halfLifeTicks)
+        {
+            _used = UsedAt(now, halfLifeTicks) + ticks;
+            _at = now;
+        }
+    }
+
+    internal sealed class Waiter
+    {
+        public Waiter(Tenant tenant)
+        {
+            Tenant = tenant;
+            Node = new LinkedListNode<Waiter>(this);
+        }
+
+        public Tenant Tenant { get; }
+
+        public LinkedListNode<Waiter> Node { get; }
+
+        public TaskCompletionSource Result { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+}

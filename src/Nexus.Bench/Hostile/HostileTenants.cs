@@ -1,0 +1,187 @@
+// Copyright (c) Nexus contributors.
+// Licensed under the MIT license.
+
+namespace Nexus.Bench.Hostile;
+
+/// <summary>
+/// The hostile tenants of issue 13 (docs/reliability.md), each a nexus-mode Python function, and the victim whose
+/// latency they must not ruin. The raw-channel attacks map fd 3 themselves and write records the way a malicious
+/// runtime would, bypassing the well-behaved nexus_channel module.
+/// </summary>
+public static class HostileTenants
+{
+    /// <summary>Read access to the examples' hello-s3 inputs (seeded by examples/seed_inputs.py).</summary>
+    private const string ReadsHello = "storage:\n  - bucket: nexus-examples\n    prefix: hello-s3/\n    access: read\n";
+
+    // The channel's header fields and record layout (docs/channel.md), for the attacks that write records themselves.
+    private const string RawChannel = """
+        import mmap, os, struct, time
+        REC = struct.Struct("<QHHiQIIQII16x")
+        HEAD_OBJECT = 3
+        KEY = b'{"Bucket":"nexus-examples","Key":"hello-s3/input/hello.txt"}'
+
+        def region():
+            mm = mmap.mmap(3, os.fstat(3).st_size, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE)
+            entries = struct.unpack_from("<I", mm, 16)[0]
+            sub_off = struct.unpack_from("<Q", mm, 24)[0]
+            req_off = struct.unpack_from("<Q", mm, 40)[0]
+            mm[req_off:req_off + len(KEY)] = KEY
+            return mm, entries, sub_off, req_off
+
+        def u32(mm, at):
+            return struct.unpack_from("<I", mm, at)[0]
+
+        def publish(mm, entries, sub_off, req_off, tail, rid):
+            REC.pack_into(mm, sub_off + (tail & (entries - 1)) * 64, rid, HEAD_OBJECT, 0, 0, req_off, len(KEY), len(KEY), 0, 0xFFFFFFFF, 0)
+            return (tail + 1) & 0xFFFFFFFF
+
+        """;
+
+    /// <summary>The victim: one storage call and a small result, the kind of invocation whose p99 is measured.</summary>
+    public static HostileTenant Victim { get; } = new(
+        "victim",
+        "none: reads its 1 KiB input and answers",
+        "name: victim\nhandler: handler.handler\nio: nexus\n" + ReadsHello,
+        """
+        import boto3
+        s3 = boto3.client("s3")
+
+        def handler(event, context):
+            body = s3.get_object(Bucket="nexus-examples", Key="hello-s3/input/hello.txt")["Body"].read()
+            return {"bytes": len(body)}
+        """,
+        "{}",
+        null);
+
+    public static IReadOnlyList<HostileTenant> All { get; } =
+    [
+        new(
+            "ring-flood",
+            "publishes HeadObject records as fast as the host drains them and never reads a completion",
+            "name: ring-flood\nhandler: handler.handler\nio: nexus\ntimeout: 10\n" + ReadsHello,
+            RawChannel + """
+            def handler(event, context):
+                mm, entries, sub_off, req_off = region()
+                tail, rid, sent = u32(mm, 128), 1 << 40, 0
+                until = time.monotonic() + event.get("seconds", 8)
+                while time.monotonic() < until and not u32(mm, 512):
+                    head = u32(mm, 192)
+                    while (tail - head) & 0xFFFFFFFF < entries:
+                        tail, rid, sent = publish(mm, entries, sub_off, req_off, tail, rid), rid + 1, sent + 1
+                    struct.pack_into("<I", mm, 128, tail)
+                    os.eventfd_write(4, 1)
+                return {"sent": sent, "host_closed": bool(u32(mm, 512))}
+            """,
+            """{"seconds": 8}""",
+            "Runtime.ExitError"),
+        new(
+            "slot-hoard",
+            "GETs objects and never reads or closes a body, so every response slot stays lent to it",
+            "name: slot-hoard\nhandler: handler.handler\nio: nexus\ntimeout: 3\n" + ReadsHello,
+            """
+            import boto3
+            s3 = boto3.client("s3")
+
+            def handler(event, context):
+                held = []
+                while True:
+                    held.append(s3.get_object(Bucket="nexus-examples", Key="hello-s3/input/hello.txt")["Body"])
+            """,
+            "{}",
+            "Sandbox.Timedout"),
+        new(
+            "completion-ignore",
+            "submits 200 HeadObjects (below the outstanding cap) and never reads a completion",
+            "name: completion-ignore\nhandler: handler.handler\nio: nexus\ntimeout: 3\n" + ReadsHello,
+            RawChannel + """
+            def handler(event, context):
+                mm, entries, sub_off, req_off = region()
+                tail, rid = u32(mm, 128), 1 << 40
+                for _ in range(200):
+                    while (tail - u32(mm, 192)) & 0xFFFFFFFF >= entries:
+                        time.sleep(0.001)
+                    tail, rid = publish(mm, entries, sub_off, req_off, tail, rid), rid + 1
+                    struct.pack_into("<I", mm, 128, tail)
+                    os.eventfd_write(4, 1)
+                time.sleep(3600)
+            """,
+            "{}",
+            "Sandbox.Timedout"),
+        new(
+            "fork-bomb",
+            "starts processes (each a 10 s sleep) until the kernel refuses one, at most 600",
+            "name: fork-bomb\nhandler: handler.handler\nio: nexus\ntimeout: 20\nmemory: 256\n",
+            """
+            import os
+
+            def handler(event, context):
+                started = 0
+                while started < event.get("max", 600):
+                    os.posix_spawn("/bin/sleep", ["sleep", "10"], {})
+                    started += 1
+                return {"started": started}
+            """,
+            """{"max": 600}""",
+            "BlockingIOError"),
+        new(
+            "tmp-fill",
+            "writes 1 MiB blocks to /tmp until the write fails, at most 96 MiB",
+            "name: tmp-fill\nhandler: handler.handler\nio: nexus\ntimeout: 20\nmemory: 256\n",
+            """
+            import os
+
+            def handler(event, context):
+                block = b"x" * (1 << 20)
+                written = 0
+                try:
+                    with open("/tmp/fill", "wb") as f:
+                        while written < event.get("max_mb", 96):
+                            f.write(block)
+                            f.flush()
+                            written += 1
+                finally:
+                    print(f"tmp-fill: wrote {written} MiB")
+                    try:
+                        os.unlink("/tmp/fill")
+                    except OSError:
+                        pass
+                return {"written_mb": written}
+            """,
+            """{"max_mb": 96}""",
+            "OSError"),
+        new(
+            "memory-hog",
+            "allocates 16 MiB blocks without end",
+            "name: memory-hog\nhandler: handler.handler\nio: nexus\ntimeout: 20\nmemory: 128\n",
+            """
+            def handler(event, context):
+                blocks = []
+                while True:
+                    blocks.append(bytearray(16 << 20))
+            """,
+            "{}",
+            "Runtime.OutOfMemory"),
+        new(
+            "doorbell-storm",
+            "rings the host's doorbell 10,000 times a second for 2 s with nothing in its ring",
+            "name: doorbell-storm\nhandler: handler.handler\nio: nexus\ntimeout: 10\n",
+            """
+            import os, time
+
+            def handler(event, context):
+                rate, seconds = event.get("rate", 10000), event.get("seconds", 2)
+                start, rang = time.monotonic(), 0
+                while (elapsed := time.monotonic() - start) < seconds:
+                    while rang < int(elapsed * rate):
+                        os.eventfd_write(4, 1)
+                        rang += 1
+                    time.sleep(0.0005)
+                return {"rang": rang, "seconds": round(time.monotonic() - start, 3)}
+            """,
+            """{"rate": 10000, "seconds": 2}""",
+            null),
+    ];
+
+    public static HostileTenant Get(string name) =>
+        All.FirstOrDefault(t => t.Name == name) ?? throw new ArgumentException($"no hostile tenant '{name}' (known: {string.Join(", ", All.Select(t => t.Name))})", nameof(name));
+}

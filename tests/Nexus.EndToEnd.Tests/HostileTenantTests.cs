@@ -1,0 +1,139 @@
+// Copyright (c) Nexus contributors.
+// Licensed under the MIT license.
+
+using System.Text.Json;
+using Nexus.Bench.Hostile;
+using Nexus.Testing;
+
+namespace Nexus.EndToEnd.Tests;
+
+/// <summary>
+/// Each hostile tenant (<see cref="HostileTenants"/>) attacks a real node from its own runc sandbox while a victim
+/// function on the same node is invoked again and again: the attack must be contained, reported with Lambda's error
+/// type, and every victim invocation during and after it must succeed. Each test names the defence it guards and what
+/// happened when that defence was removed once.
+/// </summary>
+public sealed class HostileTenantTests(NodeFixture fixture) : IClassFixture<NodeFixture>
+{
+    /// <summary>
+    /// Guards the outstanding-request cap (ChannelSessionOptions.MaxOutstandingPerInstance, 256): past it the host closes
+    /// the channel and the node stops the instance (Runtime.ExitError naming the cap). With the cap removed once, the
+    /// flood ended on another of the session's checks, the report did not name the cap, and this failed.
+    /// </summary>
+    [RootFact]
+    public async Task A_tenant_flooding_its_ring_loses_its_channel_and_is_reported_as_an_exited_runtime()
+    {
+        var body = await AttackAsync("ring-flood");
+        Assert.Contains("outstanding", body, StringComparison.Ordinal);
+    }
+
+    /// <summary>
+    /// Guards the invocation timeout's kill (InstancePool.RunAsync): the backend waits for the tenant's slots without a
+    /// thread, and the timeout stops the instance, returning its slots and its in-flight permits. Not tried with the
+    /// kill removed: the attack would then never end.
+    /// </summary>
+    [RootFact]
+    public async Task A_tenant_hoarding_its_slots_times_out_and_the_backend_serves_others_meanwhile() =>
+        await AttackAsync("slot-hoard");
+
+    /// <summary>
+    /// Guards the bounded, thread-free waits for completion space (ChannelSession) and the timeout's kill: 200 requests
+    /// the tenant never collects park on the host without holding a thread or more than the tenant's in-flight budget.
+    /// Not tried with the kill removed: the attack would then never end.
+    /// </summary>
+    [RootFact]
+    public async Task A_tenant_that_never_reads_completions_times_out_and_others_are_served() =>
+        await AttackAsync("completion-ignore");
+
+    /// <summary>
+    /// Guards the pids limit of each sandbox's cgroup (pids.max, 512): the 600th process cannot start. With the limit
+    /// removed once the tenant started all 600 sleeps and returned a result, and this failed.
+    /// </summary>
+    [RootFact]
+    public async Task A_fork_bomb_stops_at_the_pids_limit()
+    {
+        var body = await AttackAsync("fork-bomb");
+        Assert.Contains("Resource temporarily unavailable", body, StringComparison.Ordinal);
+    }
+
+    /// <summary>
+    /// Guards the size of the sandbox's /tmp tmpfs (64 MiB): the tenant's writes fail with ENOSPC before 96 MiB. With the
+    /// size option removed once the tenant wrote all 96 MiB and this failed.
+    /// </summary>
+    [RootFact]
+    public async Task A_tenant_filling_tmp_gets_no_space_left()
+    {
+        var body = await AttackAsync("tmp-fill");
+        Assert.Contains("No space left on device", body, StringComparison.Ordinal);
+    }
+
+    /// <summary>
+    /// Guards the cgroup memory limit and its report: the kernel kills the tenant, the node says out of memory. Not tried
+    /// with the limit removed: the tenant would then take the host's memory.
+    /// </summary>
+    [RootFact]
+    public async Task A_tenant_allocating_past_its_memory_is_reported_out_of_memory() =>
+        await AttackAsync("memory-hog");
+
+    /// <summary>
+    /// Guards the coalescing doorbell (an eventfd counter; one empty drain per wake): 20,000 rings in 2 s cost the node a
+    /// few thousand empty drains, and the victim is served throughout. No defence was removed for this one: the eventfd
+    /// is the channel's only doorbell.
+    /// </summary>
+    [RootFact]
+    public async Task A_doorbell_storm_leaves_the_node_serving()
+    {
+        var body = await AttackAsync("doorbell-storm");
+        using var result = JsonDocument.Parse(body);
+        Assert.True(result.RootElement.GetProperty("rang").GetInt32() >= 15_000, body);
+    }
+
+    // Deploys the victim and the tenant, runs the attack while invoking the victim back to back, and checks the report,
+    // every victim answer during the attack, and one after it. Returns the attack's response body.
+    private async Task<string> AttackAsync(string name)
+    {
+        var tenant = HostileTenants.Get(name);
+        using (var package = HostileTenants.Victim.Package())
+        {
+            await fixture.Node.DeployAsync(package, CancellationToken.None);
+        }
+
+        using (var package = tenant.Package())
+        {
+            await fixture.Node.DeployAsync(package, CancellationToken.None);
+        }
+
+        await VictimAsync("before the attack");
+        var attack = fixture.InvokeAsync(tenant.Name, tenant.Event);
+        var served = 0;
+        while (!attack.IsCompleted)
+        {
+            await VictimAsync($"during the attack (after {served} served)");
+            served++;
+        }
+
+        var (response, body) = await attack;
+        Assert.True(response.IsSuccessStatusCode, $"{name}: {(int)response.StatusCode} {body}");
+        if (tenant.ErrorType is { } expected)
+        {
+            Assert.True(response.Headers.Contains("X-Amz-Function-Error"), $"{name} was not reported as an error: {body}");
+            using var error = JsonDocument.Parse(body);
+            Assert.Equal(expected, error.RootElement.GetProperty("errorType").GetString());
+        }
+        else
+        {
+            Assert.False(response.Headers.Contains("X-Amz-Function-Error"), $"{name}: {body}");
+        }
+
+        Assert.True(served >= 1, $"the victim was not invoked while {name} ran");
+        await VictimAsync("after the attack");
+        return body;
+    }
+
+    private async Task VictimAsync(string when)
+    {
+        var (response, body) = await fixture.InvokeAsync(HostileTenants.Victim.Name, HostileTenants.Victim.Event);
+        Assert.True(response.IsSuccessStatusCode && !response.Headers.Contains("X-Amz-Function-Error"), $"victim {when}: {(int)response.StatusCode} {body}");
+        Assert.Equal("""{"bytes":1024}""", body);
+    }
+}
