@@ -1,28 +1,43 @@
 // Copyright (c) Nexus contributors.
 // Licensed under the MIT license.
 
+using Nexus.Testing;
 using Nexus.Testing.Channel;
 
 namespace Nexus.Channel.Tests;
 
 /// <summary>
 /// A sandbox writing arbitrary bytes into its channel: each bad input fails its own request or closes its own channel,
-/// while the backend and a neighbour instance (a real Python sandbox) carry on.
+/// while the backend and a neighbour instance carry on. The neighbour is a real sandbox as the node runs one: a runc
+/// container of the function image (namespaces, seccomp, no capabilities) on a channel of the same backend; every test
+/// checks it is served after the attack (and that it did run sandboxed).
 /// </summary>
 public sealed class HostileSandboxTests : IAsyncLifetime
 {
     private static TimeSpan WaitLimit => TimeSpan.FromSeconds(30);
     private NodeUnderTest _node = null!;
+    private RuncNeighbour? _neighbour;
 
     public async Task InitializeAsync()
     {
         _node = await NodeUnderTest.StartAsync(stallTimeout: TimeSpan.FromSeconds(2));
         await _node.PutAsync("fn/x", "neighbour data"u8.ToArray());
+        if (HostRequirements.Missing(root: true, runc: true) is null)
+        {
+            _neighbour = await RuncNeighbour.StartAsync();
+        }
     }
 
-    public async Task DisposeAsync() => await _node.DisposeAsync();
+    public async Task DisposeAsync()
+    {
+        await _node.DisposeAsync();
+        if (_neighbour is not null)
+        {
+            await _neighbour.DisposeAsync();
+        }
+    }
 
-    [Fact]
+    [RootFact]
     public async Task Offset_outside_the_request_area_fails_only_that_request()
     {
         var (channel, session) = _node.Attach();
@@ -49,7 +64,7 @@ public sealed class HostileSandboxTests : IAsyncLifetime
         await AssertNeighbourWorksAsync();
     }
 
-    [Fact]
+    [RootFact]
     public async Task Length_lies_unknown_ops_oversized_and_garbage_headers_get_error_completions()
     {
         var (channel, session) = _node.Attach();
@@ -85,7 +100,7 @@ public sealed class HostileSandboxTests : IAsyncLifetime
         await AssertNeighbourWorksAsync();
     }
 
-    [Fact]
+    [RootFact]
     public async Task A_lying_submission_tail_closes_only_that_channel()
     {
         var (channel, session) = _node.Attach();
@@ -104,7 +119,7 @@ public sealed class HostileSandboxTests : IAsyncLifetime
         Assert.False(freshSession.Closed.IsCompleted);
     }
 
-    [Fact]
+    [RootFact]
     public async Task Releasing_a_slot_that_is_not_lent_closes_only_that_channel()
     {
         var (channel, session) = _node.Attach();
@@ -115,7 +130,7 @@ public sealed class HostileSandboxTests : IAsyncLifetime
         await AssertNeighbourWorksAsync();
     }
 
-    [Fact]
+    [RootFact]
     public async Task A_lying_completion_head_closes_only_that_channel()
     {
         var (channel, session) = _node.Attach();
@@ -127,7 +142,7 @@ public sealed class HostileSandboxTests : IAsyncLifetime
         await AssertNeighbourWorksAsync();
     }
 
-    [Fact]
+    [RootFact]
     public async Task A_sandbox_that_stops_reading_completions_blocks_only_itself()
     {
         // Four-entry completion ring: the fifth completion cannot be posted until the sandbox consumes.
@@ -200,11 +215,12 @@ public sealed class HostileSandboxTests : IAsyncLifetime
     private async Task AssertNeighbourWorksAsync()
     {
         var (neighbour, neighbourSession) = _node.Attach();
-        var result = await PythonSandbox.RunAsync(neighbour, PythonSandbox.Prelude + """
+        var result = await _neighbour!.RunAsync(neighbour, """
             s, m, d = call("GetObject", {"Bucket": "nexus-test", "Key": "fn/x"})
             emit({"status": s, "data": d.decode()})
             """);
         Assert.True(result.ExitCode == 0, result.ToString());
+        RuncNeighbour.AssertSandboxed(result.Json);
         Assert.Equal(200, result.Json.GetProperty("status").GetInt32());
         Assert.Equal("neighbour data", result.Json.GetProperty("data").GetString());
         Assert.False(neighbourSession.Closed.IsCompleted);

@@ -31,10 +31,14 @@ public sealed class OciDriverFixture : IAsyncLifetime
         }
     }
 
-    public Task DisposeAsync()
+    public async Task DisposeAsync()
     {
         Rootfs.Dispose();
-        return Task.CompletedTask;
+        if (Driver is not null)
+        {
+            // Removes the firewall table a test installed and the service link.
+            await Driver.ReleaseHostAsync();
+        }
     }
 }
 
@@ -186,35 +190,86 @@ public sealed class OciDriverTests : IClassFixture<OciDriverFixture>
         Assert.Equal(["lo", "0x9"], stdout);
     }
 
+    /// <summary>
+    /// Probes the host, not the sandbox's own namespace: a listener on the host's 127.0.0.1 and one on every host
+    /// address (as many host services bind) are tried from inside a baseline sandbox through every address the sandbox
+    /// can route to: 127.0.0.1, the service address (nexus0), the host end of its own veth, and the host's primary
+    /// address. Only the node's service port on the service address may answer. Guards two defences: the sandbox's own
+    /// network namespace with no route but the /30 and the service address (the loopback listener), and the node's
+    /// nftables firewall (SandboxFirewall: the listener on every address). Checked by removing the firewall's
+    /// <c>iifname "nxv*" drop</c> rule once: the any-address listener was then reached on 10.77.0.1 and on the veth
+    /// host end, and this test failed.
+    /// </summary>
     [RootFact]
-    public async Task VethReachesTheServiceAddressButNotTheHostLoopback()
+    public async Task VethReachesTheServiceButNoOtherHostListener()
     {
         var plan = Driver.Options.Network;
         using var service = new TcpListener(plan.ServiceAddress, 0);
         service.Start();
         using var hostLoopback = new TcpListener(IPAddress.Loopback, 0);
         hostLoopback.Start();
+        using var hostAny = new TcpListener(IPAddress.Any, 0);
+        hostAny.Start();
         var servicePort = ((IPEndPoint)service.LocalEndpoint).Port;
         var loopbackPort = ((IPEndPoint)hostLoopback.LocalEndpoint).Port;
+        var anyPort = ((IPEndPoint)hostAny.LocalEndpoint).Port;
+        await Driver.RestrictSandboxTrafficAsync([servicePort], null, CancellationToken.None);
 
+        // The sandbox learns its veth host end from its one gateway route; the host's primary address is passed in.
+        var primary = HostPrimaryAddress();
+        var probes = new List<(string Name, string Host, int Port)>
+        {
+            ("loopback-via-127.0.0.1", "127.0.0.1", loopbackPort),
+            ("loopback-via-service-address", plan.ServiceAddress.ToString(), loopbackPort),
+            ("loopback-via-veth-host-end", "$gw", loopbackPort),
+            ("any-via-service-address", plan.ServiceAddress.ToString(), anyPort),
+            ("any-via-veth-host-end", "$gw", anyPort),
+        };
+        if (primary is not null)
+        {
+            probes.Add(("loopback-via-host-primary", primary.ToString(), loopbackPort));
+            probes.Add(("any-via-host-primary", primary.ToString(), anyPort));
+        }
+
+        var script = $"gw=$(ip -4 route | sed -n 's/^{plan.ServiceAddress} via \\([0-9.]*\\).*/\\1/p'); echo \"gateway $gw\";"
+            + $"echo ping-from-sandbox | nc {plan.ServiceAddress} {servicePort} && echo service-ok;"
+            // nc exits 1 when it cannot connect (refused, or dropped for 2 s); connected, it waits until timeout kills it.
+            + string.Concat(probes.Select(p => $"(timeout 4 nc -w 2 {p.Host} {p.Port} </dev/null >/dev/null 2>&1; [ $? = 1 ] && echo '{p.Name} blocked' || echo '{p.Name} reached') & "))
+            + "wait; ip -4 route; ls /sys/class/net";
         var accepted = AcceptLineAsync(service);
-        var (exit, stdout, _) = await RunAsync(
-            $"echo ping-from-sandbox | nc {plan.ServiceAddress} {servicePort} && echo service-ok;" +
-            $"echo x | nc -w 2 127.0.0.1 {loopbackPort} && echo loopback-reached || echo loopback-unreachable;" +
-            "ip -4 route; ls /sys/class/net",
-            Spec(SandboxNetwork.Veth));
-        Assert.Equal(0, exit.ExitCode);
+        var (exit, stdout, stderr) = await RunAsync(script, Spec(SandboxNetwork.Veth));
+        Assert.True(exit.ExitCode == 0, string.Join("\n", stdout.Concat(stderr)));
         Assert.Equal("ping-from-sandbox", await accepted.WaitAsync(TimeSpan.FromSeconds(30)));
         Assert.Contains("service-ok", stdout);
-        Assert.Contains("loopback-unreachable", stdout);
-        Assert.False(hostLoopback.Pending(), "the host's loopback listener must not see the sandbox");
+        var gateway = stdout.Single(l => l.StartsWith("gateway ", StringComparison.Ordinal))["gateway ".Length..];
+        Assert.True(IPAddress.TryParse(gateway, out _), "no gateway route to the service address: " + string.Join("\n", stdout));
+        foreach (var (name, _, _) in probes)
+        {
+            Assert.Contains($"{name} blocked", stdout);
+        }
 
-        // Exactly two routes: the /30 and the one to the service address; no default route.
-        var routes = stdout.Where(l => l.Contains(" dev ", StringComparison.Ordinal)).ToList();
+        Assert.False(hostLoopback.Pending(), "the host's loopback listener must not see the sandbox");
+        Assert.False(hostAny.Pending(), "the host's any-address listener must not see the sandbox");
+
+        // Exactly two routes: the connected /30 and the one to the service address through the host end; no default.
+        var routes = stdout.Where(l => l.Contains(" dev ", StringComparison.Ordinal)).Select(r => r.Split(' ', StringSplitOptions.RemoveEmptyEntries)).ToList();
         Assert.Equal(2, routes.Count);
-        Assert.Contains(routes, r => r.StartsWith($"{plan.ServiceAddress} via ", StringComparison.Ordinal));
-        Assert.DoesNotContain(routes, r => r.StartsWith("default", StringComparison.Ordinal));
+        Assert.Contains(routes, r => r[0] == plan.ServiceAddress.ToString() && r[1] == "via" && r[2] == gateway);
+        Assert.Contains(routes, r => r[0].EndsWith("/30", StringComparison.Ordinal) && r[1] == "dev" && r[2] == "eth0");
         Assert.Equal(["eth0", "lo"], stdout.Where(l => l is "eth0" or "lo").Order().ToList());
+    }
+
+    /// <summary>The host's first IPv4 address on an interface that is up and not loopback or a Nexus link; null if none.</summary>
+    private IPAddress? HostPrimaryAddress()
+    {
+        var plan = Driver.Options.Network;
+        return System.Net.NetworkInformation.NetworkInterface.GetAllNetworkInterfaces()
+            .Where(i => i.OperationalStatus == System.Net.NetworkInformation.OperationalStatus.Up
+                && i.NetworkInterfaceType != System.Net.NetworkInformation.NetworkInterfaceType.Loopback
+                && !i.Name.StartsWith(plan.HostLinkPrefix, StringComparison.Ordinal) && i.Name != plan.ServiceLink)
+            .SelectMany(i => i.GetIPProperties().UnicastAddresses)
+            .Select(a => a.Address)
+            .FirstOrDefault(a => a.AddressFamily == AddressFamily.InterNetwork && !IPAddress.IsLoopback(a));
     }
 
     [RootFact]
