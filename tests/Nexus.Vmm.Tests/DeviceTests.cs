@@ -5,6 +5,7 @@ using System.Buffers.Binary;
 using Nexus.Interop;
 using Nexus.Testing;
 using Nexus.Vmm.Builder;
+using Nexus.Vmm.Devices.Virtio.Block;
 using Nexus.Vmm.VState;
 
 namespace Nexus.Vmm.Tests;
@@ -56,6 +57,8 @@ public sealed class DeviceTests : IDisposable
         Assert.Equal(VmExitKind.ExitPort, exit.Kind);
         Assert.Equal(20, exit.Code);
         Assert.All(File.ReadAllBytes(disk), b => Assert.Equal(0, b));
+        var metrics = ((VirtioBlock)vm.Transports[0].Device).Metrics;
+        Assert.Equal((1, 0L, 0L), (metrics.Failed, metrics.Completed, metrics.WrittenBytes));
     }
 
     [KvmFact]

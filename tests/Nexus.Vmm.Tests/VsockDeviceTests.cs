@@ -86,7 +86,7 @@ public sealed class VsockDeviceTests : IDisposable
         Send(new VsockHeader(7, 2, 5000, 1234, 0, 1, VsockOp.Request, 0, 65536, 0));
         Send(new VsockHeader(GuestCid, 9, 5000, 1234, 0, 1, VsockOp.Request, 0, 65536, 0));
 
-        Assert.Equal(3, _vsock.DroppedPackets);
+        Assert.Equal(3, _vsock.Metrics.DroppedPackets);
         Assert.Empty(Replies());
     }
 

@@ -62,7 +62,7 @@ public sealed class VsockTests : IDisposable
         // The device kept working after the hostile packet; all its notifications ran on the device thread.
         Assert.Null(transport.LastError);
         Assert.Equal(0, vm.DeviceEvents.Faults);
-        Assert.True(vsock.ResetsSent >= 2, $"{vsock.ResetsSent} RSTs");
+        Assert.True(vsock.Metrics.ResetsSent >= 2, $"{vsock.Metrics.ResetsSent} RSTs");
         Assert.Equal(0, vsock.ConnectionCount);
         Assert.Equal(0, transport.VcpuNotifies);
         Assert.True(transport.DeviceThreadNotifies > 0);
@@ -90,7 +90,7 @@ public sealed class VsockTests : IDisposable
             vm.Start();
             await WaitForConsoleAsync("ready\n");
             vm.Snapshot(state, memory);
-            Assert.Equal(1, ((VirtioVsock)vm.Transports[0].Device).TransportResets);
+            Assert.Equal(1, ((VirtioVsock)vm.Transports[0].Device).Metrics.TransportResets);
         }
 
         Assert.Equal("hello from guest", Encoding.ASCII.GetString(await served.WaitAsync(s_timeout)));
@@ -152,7 +152,7 @@ public sealed class VsockTests : IDisposable
         catch (Exception e) when (e is TimeoutException or Xunit.Sdk.XunitException)
         {
             var device = (VirtioVsock)vm.Transports[0].Device;
-            throw new Xunit.Sdk.XunitException($"host-initiated stream failed: {e.Message}; console: {Console()}; device: {vm.Transports[0].LastError}; loop: {vm.DeviceEvents.LastFault}; connections {device.ConnectionCount}, RSTs {device.ResetsSent}, dropped {device.DroppedPackets}");
+            throw new Xunit.Sdk.XunitException($"host-initiated stream failed: {e.Message}; console: {Console()}; device: {vm.Transports[0].LastError}; loop: {vm.DeviceEvents.LastFault}; connections {device.ConnectionCount}, RSTs {device.Metrics.ResetsSent}, dropped {device.Metrics.DroppedPackets}");
         }
     }
 

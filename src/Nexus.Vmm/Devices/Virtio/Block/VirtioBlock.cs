@@ -1,10 +1,10 @@
 // Copyright (c) Nexus contributors.
 // Licensed under the MIT license.
 
-using System.Buffers.Binary;
 using System.Text;
 using Microsoft.Win32.SafeHandles;
 using Nexus.Vmm.VState;
+using static Nexus.Vmm.Devices.Virtio.Block.BlockHeader;
 
 namespace Nexus.Vmm.Devices.Virtio.Block;
 
@@ -17,17 +17,8 @@ public sealed class VirtioBlock : IVirtioDevice, IDisposable
     public const int SectorSize = 512;
     public const ushort QueueSize = 256;
 
-    public const uint RequestIn = 0;
-    public const uint RequestOut = 1;
-    public const uint RequestFlush = 4;
-    public const uint RequestGetId = 8;
-    public const byte StatusOk = 0;
-    public const byte StatusIoErr = 1;
-    public const byte StatusUnsupported = 2;
-
     private const int FeatureReadOnly = 5;
     private const int FeatureFlush = 9;
-    private const int HeaderSize = 16;
     private const int IdLength = 20;
 
     private readonly FileStream _file;
@@ -63,6 +54,8 @@ public sealed class VirtioBlock : IVirtioDevice, IDisposable
     public ulong AvailableFeatures { get; }
 
     public IReadOnlyList<Queue> Queues => _queues;
+
+    public BlockMetrics Metrics { get; } = new();
 
     private SafeFileHandle Handle => _file.SafeFileHandle;
 
@@ -112,15 +105,15 @@ public sealed class VirtioBlock : IVirtioDevice, IDisposable
     /// <summary>Runs one request; returns the number of bytes written into the chain (data + status).</summary>
     private uint Execute(GuestMemory memory, DescriptorChain chain)
     {
-        if (chain.ReadableLength < HeaderSize || chain.WritableLength < 1)
+        if (chain.ReadableLength < BlockHeader.Size || chain.WritableLength < 1)
         {
+            Metrics.Malformed++;
             return 0; // no room for a status byte: nothing can be reported
         }
 
-        Span<byte> header = stackalloc byte[HeaderSize];
-        chain.ReadReadable(memory, 0, header);
-        var type = BinaryPrimitives.ReadUInt32LittleEndian(header);
-        var sector = BinaryPrimitives.ReadUInt64LittleEndian(header[8..]);
+        Span<byte> raw = stackalloc byte[BlockHeader.Size];
+        chain.ReadReadable(memory, 0, raw);
+        var (type, sector) = BlockHeader.Read(raw);
         var statusOffset = chain.WritableLength - 1;
         uint dataWritten = 0;
         byte status;
@@ -129,7 +122,7 @@ public sealed class VirtioBlock : IVirtioDevice, IDisposable
             (status, dataWritten) = type switch
             {
                 RequestIn => (Transfer(memory, chain, sector, chain.WritableLength - 1, toGuest: true), (uint)(chain.WritableLength - 1)),
-                RequestOut => (ReadOnly ? StatusIoErr : Transfer(memory, chain, sector, chain.ReadableLength - HeaderSize, toGuest: false), 0u),
+                RequestOut => (ReadOnly ? StatusIoErr : Transfer(memory, chain, sector, chain.ReadableLength - BlockHeader.Size, toGuest: false), 0u),
                 RequestFlush => (Flush(), 0u),
                 RequestGetId => (WriteId(memory, chain), (uint)Math.Min(IdLength, chain.WritableLength - 1)),
                 _ => (StatusUnsupported, 0u),
@@ -143,6 +136,20 @@ public sealed class VirtioBlock : IVirtioDevice, IDisposable
         if (status != StatusOk)
         {
             dataWritten = 0;
+            if (status == StatusUnsupported)
+            {
+                Metrics.Unsupported++;
+            }
+            else
+            {
+                Metrics.Failed++;
+            }
+        }
+        else
+        {
+            Metrics.Completed++;
+            Metrics.ReadBytes += type == RequestIn ? dataWritten : 0;
+            Metrics.WrittenBytes += type == RequestOut ? (long)(chain.ReadableLength - BlockHeader.Size) : 0;
         }
 
         Span<byte> statusByte = [status];
@@ -158,7 +165,7 @@ public sealed class VirtioBlock : IVirtioDevice, IDisposable
         }
 
         var fileOffset = (long)(sector * SectorSize);
-        var skip = toGuest ? 0UL : HeaderSize;
+        var skip = toGuest ? 0UL : BlockHeader.Size;
         var remaining = length;
         foreach (var b in chain.Buffers)
         {
