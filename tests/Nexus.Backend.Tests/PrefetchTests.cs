@@ -44,7 +44,7 @@ public sealed class PrefetchTests : IAsyncLifetime
         var data = RandomNumberGenerator.GetBytes(1_500_000);
         var backend = await StartAsync(("fn/in/photo one.bin", data));
         var session = Attach(backend);
-        session.Storage.BeginPrefetch(S3Event(Bucket, "fn/in/photo+one.bin"));
+        session.Storage.BeginPrefetch(PrefetchHints.Start(session.Storage.Manifest, S3Event(Bucket, "fn/in/photo+one.bin")));
         await WaitForAsync(() => backend.PrefetchStats.Snapshot().Fetched == 1);
 
         // Storage is gone: only the prefetched copy can answer.
@@ -69,7 +69,7 @@ public sealed class PrefetchTests : IAsyncLifetime
     {
         var backend = await StartAsync(("fn/a", "aaa"u8.ToArray()), ("fn/b", "bbb"u8.ToArray()));
         var session = Attach(backend);
-        session.Storage.BeginPrefetch(S3Event(Bucket, "fn/a"));
+        session.Storage.BeginPrefetch(PrefetchHints.Start(session.Storage.Manifest, S3Event(Bucket, "fn/a")));
         var result = await RunAsync(session, $$"""
             s, m, body = call("GetObject", {"Bucket": "{{Bucket}}", "Key": "fn/b"})
             emit([s, body.decode()])
@@ -93,7 +93,7 @@ public sealed class PrefetchTests : IAsyncLifetime
         {
             ["Records"] = new JsonArray(Record(NodeUnderTest.OtherBucket, "secret"), Record(Bucket, "other/secret"), Record(Bucket, "fn/ok")),
         };
-        session.Storage.BeginPrefetch(Encoding.UTF8.GetBytes(payload.ToJsonString()));
+        session.Storage.BeginPrefetch(PrefetchHints.Start(session.Storage.Manifest, Encoding.UTF8.GetBytes(payload.ToJsonString())));
         await WaitForAsync(() => backend.PrefetchStats.Snapshot().Fetched == 1);
         var stats = backend.PrefetchStats.Snapshot();
         Assert.Equal(2, stats.Denied);
@@ -106,7 +106,7 @@ public sealed class PrefetchTests : IAsyncLifetime
     {
         var backend = await StartAsync(("fn/doc", "version 1"u8.ToArray()));
         var session = Attach(backend);
-        session.Storage.BeginPrefetch(S3Event(Bucket, "fn/doc"));
+        session.Storage.BeginPrefetch(PrefetchHints.Start(session.Storage.Manifest, S3Event(Bucket, "fn/doc")));
         await WaitForAsync(() => backend.PrefetchStats.Snapshot().Fetched == 1);
         using (var admin = Admin())
         {
@@ -129,7 +129,7 @@ public sealed class PrefetchTests : IAsyncLifetime
         var data = RandomNumberGenerator.GetBytes(2 << 20);
         var backend = await StartAsync(new NexusBackendOptions { ServiceUrl = StoreUrl, AccessKey = NodeUnderTest.AccessKey, SecretKey = NodeUnderTest.SecretKey, MaxPrefetchObjectBytes = 1 << 20 }, ("fn/big", data));
         var session = Attach(backend);
-        session.Storage.BeginPrefetch(S3Event(Bucket, "fn/big"));
+        session.Storage.BeginPrefetch(PrefetchHints.Start(session.Storage.Manifest, S3Event(Bucket, "fn/big")));
         await WaitForAsync(() => backend.PrefetchStats.Snapshot().Skipped == 1);
         var result = await RunAsync(session, $$"""
             s, m, body = call("GetObject", {"Bucket": "{{Bucket}}", "Key": "fn/big"})
@@ -147,14 +147,44 @@ public sealed class PrefetchTests : IAsyncLifetime
         var session = Attach(backend);
         var free = session.Session.FreeSlots;
         var payload = new JsonObject { ["Records"] = new JsonArray([.. objects.Select(o => (JsonNode)Record(Bucket, o.Item1))]) };
-        session.Storage.BeginPrefetch(Encoding.UTF8.GetBytes(payload.ToJsonString()));
+        session.Storage.BeginPrefetch(PrefetchHints.Start(session.Storage.Manifest, Encoding.UTF8.GetBytes(payload.ToJsonString())));
         await WaitForAsync(() => backend.PrefetchStats.Snapshot().Fetched == 3);
         Assert.Equal(free - 6, session.Session.FreeSlots);
 
         // The next invocation's dispatch drops what the last one did not read.
-        session.Storage.BeginPrefetch("{}"u8.ToArray());
+        session.Storage.BeginPrefetch(PrefetchHints.Start(session.Storage.Manifest, "{}"u8.ToArray()));
         await WaitForAsync(() => session.Session.FreeSlots == free);
         Assert.Equal(3 * 1_200_000, backend.PrefetchStats.Snapshot().WastedBytes);
+    }
+
+    [Fact]
+    public async Task Hints_found_late_start_fetches_only_while_their_invocation_lasts()
+    {
+        var backend = await StartAsync(("fn/a", "aaa"u8.ToArray()), ("fn/b", "bbbbb"u8.ToArray()));
+        var session = Attach(backend);
+
+        // Found after the invocation ended: nothing may be fetched (it would hold slots until the next invocation).
+        var ended = new TaskCompletionSource<(IReadOnlyList<(string Bucket, string Key)> Allowed, int Denied)>();
+        session.Storage.BeginPrefetch(new PrefetchHints(S3Event(Bucket, "fn/a"), ended.Task));
+        session.Storage.EndInvocation();
+        ended.SetResult(([(Bucket, "fn/a")], 0));
+        var result = await RunAsync(session, $$"""
+            s, m, body = call("GetObject", {"Bucket": "{{Bucket}}", "Key": "fn/a"})
+            emit([s, body.decode()])
+            """);
+        Assert.Equal("aaa", result.Json[1].GetString());
+        Assert.Equal((0, 1), (backend.PrefetchStats.Snapshot().Hits, backend.PrefetchStats.Snapshot().Misses));
+
+        // Found while the invocation runs (after the instance was bound to it): fetched and served.
+        var live = new TaskCompletionSource<(IReadOnlyList<(string Bucket, string Key)> Allowed, int Denied)>();
+        session.Storage.BeginPrefetch(new PrefetchHints(S3Event(Bucket, "fn/b"), live.Task));
+        live.SetResult(([(Bucket, "fn/b")], 0));
+        result = await RunAsync(session, $$"""
+            s, m, body = call("GetObject", {"Bucket": "{{Bucket}}", "Key": "fn/b"})
+            emit([s, body.decode()])
+            """);
+        Assert.Equal("bbbbb", result.Json[1].GetString());
+        Assert.Equal(1, backend.PrefetchStats.Snapshot().Hits);
     }
 
     [Fact]

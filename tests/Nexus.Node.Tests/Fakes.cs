@@ -98,11 +98,11 @@ internal sealed class FakeTransport(FakeTransportFactory factory, string instanc
     /// <summary>Payloads handed to <see cref="BeginPrefetch"/>, and whether the sandbox was running then.</summary>
     public List<(string Payload, bool SandboxRunning)> Prefetches { get; } = [];
 
-    public void BeginPrefetch(ReadOnlyMemory<byte> payload)
+    public void BeginPrefetch(Nexus.Backend.Prefetch.PrefetchHints hints)
     {
         lock (Prefetches)
         {
-            Prefetches.Add((System.Text.Encoding.UTF8.GetString(payload.Span), Instance is not null));
+            Prefetches.Add((System.Text.Encoding.UTF8.GetString(hints.Event.Span), Instance is not null));
         }
     }
 

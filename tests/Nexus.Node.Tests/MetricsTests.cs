@@ -77,6 +77,21 @@ public sealed class MetricsTests
     }
 
     [Fact]
+    public void LabelsInAnyOrderAreOneSeriesWrittenSortedByName()
+    {
+        using var meter = new System.Diagnostics.Metrics.Meter("nexus-label-test");
+        using var exporter = new PrometheusExporter(meter);
+        var counter = meter.CreateCounter<long>("t_total");
+        counter.Add(1, new("zone", "z\"1"), new("app", "a"), new("kind", "k"));
+        counter.Add(2, new("app", "a"), new("kind", "k"), new("zone", "z\"1"));
+        counter.Add(4, new("kind", "k"), new("zone", "z\"1"), new("app", "a"));
+
+        var lines = exporter.Scrape().Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Single(lines, l => l.StartsWith("t_total{", StringComparison.Ordinal));
+        Assert.Contains("t_total{app=\"a\",kind=\"k\",zone=\"z\\\"1\"} 7", lines);
+    }
+
+    [Fact]
     public void LabelValuesAreEscaped()
     {
         Assert.Equal("a\\\\b\\\"c\\nd", PrometheusExporter.EscapeLabel("a\\b\"c\nd"));

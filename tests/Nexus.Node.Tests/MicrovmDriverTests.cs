@@ -72,7 +72,7 @@ public sealed class MicrovmDriverTests : IAsyncLifetime
 
             // As the pool does for a cold start: the prefetch starts before the VM exists, into the region it will map.
             var hitsBefore = _node.Backend.PrefetchStats.Snapshot().Hits;
-            transport.BeginPrefetch(payload);
+            transport.BeginPrefetch(Nexus.Backend.Prefetch.PrefetchHints.Start(manifest, payload));
             await using var vm = (MicrovmSandboxInstance)await _driver.StartAsync(Spec(id, transport, output), CancellationToken.None);
             Assert.True(vm.Restored);
             await transport.Ready.WaitAsync(TimeSpan.FromSeconds(60));

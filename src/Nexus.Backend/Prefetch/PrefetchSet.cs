@@ -21,12 +21,19 @@ internal sealed class PrefetchSet(StorageService service)
     private readonly ConcurrentDictionary<(string Bucket, string Key), Entry> _entries = new();
     private readonly NexusBackend _backend = service.Backend;
     private readonly ChannelSession _session = service.Session;
+    private readonly Lock _generationLock = new();
     private int _heldSlots;
+
+    // Advanced by every Begin and DropAll: hints found for an invocation that is over start nothing.
+    private int _generation;
 
     private PrefetchStats Stats => _backend.PrefetchStats;
 
-    /// <summary>Drops what an earlier invocation left and starts fetching what this one's event names.</summary>
-    public void Begin(FunctionManifest manifest, ReadOnlyMemory<byte> invocationEvent)
+    /// <summary>
+    /// Drops what an earlier invocation left and starts fetching what this one's event names: at once when its hints
+    /// are already found, else on the thread that finds them (unless the invocation has ended by then).
+    /// </summary>
+    public void Begin(FunctionManifest manifest, PrefetchHints hints)
     {
         DropAll();
         if (!manifest.Prefetch)
@@ -34,14 +41,40 @@ internal sealed class PrefetchSet(StorageService service)
             return;
         }
 
-        var (allowed, denied) = InputHints.Extract(manifest, invocationEvent);
+        var generation = Volatile.Read(ref _generation);
+        if (hints.Found.IsCompleted)
+        {
+            StartFetches(hints.Found, generation);
+            return;
+        }
+
+        _ = hints.Found.ContinueWith(t => StartFetches(t, generation), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+    }
+
+    private void StartFetches(Task<(IReadOnlyList<(string Bucket, string Key)> Allowed, int Denied)> found, int generation)
+    {
+        if (!found.IsCompletedSuccessfully)
+        {
+            return;
+        }
+
+        var (allowed, denied) = found.Result;
         Interlocked.Add(ref Stats._hints, allowed.Count);
         Interlocked.Add(ref Stats._denied, denied);
-        foreach (var (bucket, key) in allowed)
+        lock (_generationLock)
         {
-            var entry = new Entry(bucket, key);
-            entry.Ready = FetchAsync(entry);
-            _entries[(bucket, key)] = entry;
+            // The invocation ended (or the next began) before its hints were found: nothing to fetch for it now.
+            if (generation != _generation)
+            {
+                return;
+            }
+
+            foreach (var (bucket, key) in allowed)
+            {
+                var entry = new Entry(bucket, key);
+                entry.Ready = FetchAsync(entry);
+                _entries[(bucket, key)] = entry;
+            }
         }
     }
 
@@ -96,6 +129,11 @@ internal sealed class PrefetchSet(StorageService service)
     /// <summary>Returns the slots of every prefetch not served (in-flight ones when their fetch ends).</summary>
     public void DropAll()
     {
+        lock (_generationLock)
+        {
+            _generation++;
+        }
+
         foreach (var id in _entries.Keys)
         {
             if (_entries.TryRemove(id, out var entry))

@@ -38,15 +38,16 @@ public sealed class StorageService : IChannelService
     internal NexusBackend Backend { get; }
 
     /// <summary>
-    /// Starts fetching the inputs <paramref name="invocationEvent"/> names (S3 event records, the manifest's inputs) into
-    /// this instance's response slots, so that the function's GetObject of them finds the bytes already there. Called when
+    /// Starts fetching the inputs <paramref name="hints"/> name (S3 event records, the manifest's inputs) into this
+    /// instance's response slots, so that the function's GetObject of them finds the bytes already there. Called when
     /// the invocation is bound to this instance, also before its sandbox has started.
     /// </summary>
-    public void BeginPrefetch(ReadOnlyMemory<byte> invocationEvent)
+    public void BeginPrefetch(PrefetchHints hints)
     {
+        ArgumentNullException.ThrowIfNull(hints);
         if (Session.CloseReason is null)
         {
-            _prefetches.Begin(Manifest, invocationEvent);
+            _prefetches.Begin(Manifest, hints);
         }
     }
 

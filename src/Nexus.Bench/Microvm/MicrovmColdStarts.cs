@@ -97,7 +97,7 @@ public static class MicrovmColdStarts
         var output = new StringBuilder();
         await using var transport = new ChannelTransport(host, backend, manifest, id);
         var started = Stopwatch.GetTimestamp();
-        transport.BeginPrefetch(payload);
+        transport.BeginPrefetch(Nexus.Backend.Prefetch.PrefetchHints.Start(manifest, payload));
         await using var vm = await driver.StartAsync(
             new SandboxSpec
             {

@@ -10,15 +10,37 @@ namespace Nexus.Channel.Services;
 /// <summary>Reading request parameters (with clear errors naming the field) and writing response JSON, for every channel service.</summary>
 public static class ChannelJson
 {
+    // One buffer and one writer per thread, reset for each message: a header costs one array (its exact bytes).
+    [ThreadStatic]
+    private static ArrayBufferWriter<byte>? s_buffer;
+
+    [ThreadStatic]
+    private static Utf8JsonWriter? s_writer;
+
+    /// <summary>Writes a JSON message and returns its bytes (the only allocation: a reused buffer and writer per thread).</summary>
     public static byte[] Write(Action<Utf8JsonWriter> write)
     {
-        var buffer = new ArrayBufferWriter<byte>(256);
-        using (var writer = new Utf8JsonWriter(buffer))
+        ArgumentNullException.ThrowIfNull(write);
+
+        // Taken out of the thread's slot while in use, so that a nested call gets a fresh pair.
+        var buffer = s_buffer ?? new ArrayBufferWriter<byte>(256);
+        var writer = s_writer ?? new Utf8JsonWriter(buffer);
+        s_buffer = null;
+        s_writer = null;
+        buffer.ResetWrittenCount();
+        writer.Reset(buffer);
+        write(writer);
+        writer.Flush();
+        var bytes = buffer.WrittenSpan.ToArray();
+
+        // Put back only after success (a writer left mid-message is dropped) and only if small.
+        if (buffer.Capacity <= 64 * 1024)
         {
-            write(writer);
+            s_buffer = buffer;
+            s_writer = writer;
         }
 
-        return buffer.WrittenSpan.ToArray();
+        return bytes;
     }
 
     public static void WriteError(Utf8JsonWriter w, string code, string message)

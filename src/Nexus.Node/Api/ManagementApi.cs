@@ -50,7 +50,7 @@ public static class ManagementApi
             try
             {
                 // Kestrel bodies are read asynchronously; the registry unpacks from memory.
-                var package = await NodeApi.ReadBoundedAsync(context.Request.Body, FunctionRegistry.MaxPackageBytes, context.RequestAborted)
+                var package = await NodeApi.ReadBoundedAsync(context.Request.Body, context.Request.ContentLength, FunctionRegistry.MaxPackageBytes, context.RequestAborted)
                     ?? throw new InvalidDataException($"the package is larger than the limit of {FunctionRegistry.MaxPackageBytes} bytes");
                 using var stream = new MemoryStream(package, writable: false);
                 var function = await node.DeployAsync(stream, context.RequestAborted);

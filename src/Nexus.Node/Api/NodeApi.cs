@@ -1,6 +1,7 @@
 // Copyright (c) Nexus contributors.
 // Licensed under the MIT license.
 
+using System.Buffers;
 using System.Globalization;
 using System.Net;
 using System.Security.Cryptography;
@@ -53,7 +54,7 @@ public static class NodeApi
             return;
         }
 
-        var body = await ReadBoundedAsync(request.Body, LambdaJson.MaxPayloadBytes, context.RequestAborted);
+        var body = await ReadBoundedAsync(request.Body, request.ContentLength, LambdaJson.MaxPayloadBytes, context.RequestAborted);
         if (body is null)
         {
             await ApiErrorAsync(context, 413, "RequestTooLargeException", $"Request must be smaller than {LambdaJson.MaxPayloadBytes} bytes for the InvokeFunction operation");
@@ -240,29 +241,52 @@ public static class NodeApi
         return name;
     }
 
-    internal static async Task<byte[]?> ReadBoundedAsync(Stream body, long limit, CancellationToken cancellationToken)
+    /// <summary>
+    /// Reads a request body of at most <paramref name="limit"/> bytes (null when larger). A declared Content-Length is
+    /// read straight into an array of that size: one host copy of the payload; a chunked body goes through a pooled chunk.
+    /// </summary>
+    internal static async Task<byte[]?> ReadBoundedAsync(Stream body, long? declaredLength, long limit, CancellationToken cancellationToken)
     {
-        using var buffer = new MemoryStream();
-        var chunk = new byte[65536];
-        int n;
         try
         {
-            while ((n = await body.ReadAsync(chunk, cancellationToken)) > 0)
+            if (declaredLength is { } length)
             {
-                if (buffer.Length + n > limit)
+                if (length > limit)
                 {
                     return null;
                 }
 
-                buffer.Write(chunk, 0, n);
+                var exact = new byte[length];
+                await body.ReadExactlyAsync(exact, cancellationToken);
+                return exact;
             }
+
+            using var buffer = new MemoryStream();
+            var chunk = ArrayPool<byte>.Shared.Rent(65536);
+            try
+            {
+                int n;
+                while ((n = await body.ReadAsync(chunk, cancellationToken)) > 0)
+                {
+                    if (buffer.Length + n > limit)
+                    {
+                        return null;
+                    }
+
+                    buffer.Write(chunk, 0, n);
+                }
+            }
+            finally
+            {
+                ArrayPool<byte>.Shared.Return(chunk);
+            }
+
+            return buffer.ToArray();
         }
         catch (BadHttpRequestException e) when (e.StatusCode == 413)
         {
             return null;
         }
-
-        return buffer.ToArray();
     }
 
     internal static async Task ApiErrorAsync(HttpContext context, int status, string errorType, string message, string type = "User", string? reason = null)

@@ -31,15 +31,30 @@ public sealed class FunctionLogs : IDisposable
     public void Write(string function, string instanceId, string? requestId, string text)
     {
         var file = _files.GetOrAdd(function, static (f, logs) => new LogFile(logs.PathOf(f)), this);
-        var stamp = _time.GetUtcNow().ToString("yyyy-MM-ddTHH:mm:ss.fffZ", CultureInfo.InvariantCulture);
-        var builder = new StringBuilder();
-        foreach (var line in text.Split('\n'))
+        var now = _time.GetUtcNow();
+
+        // Written on every invocation (START, END + REPORT): one reused builder per thread, no split of the text.
+        var builder = s_builder ??= new StringBuilder(256);
+        builder.Clear();
+        var rest = text.AsSpan();
+        while (true)
         {
-            builder.Append(stamp).Append(' ').Append(instanceId).Append(' ').Append(requestId ?? "-").Append(' ').Append(line.TrimEnd('\r')).Append('\n');
+            var end = rest.IndexOf('\n');
+            var line = (end < 0 ? rest : rest[..end]).TrimEnd('\r');
+            builder.Append(CultureInfo.InvariantCulture, $"{now:yyyy-MM-ddTHH:mm:ss.fffZ} ").Append(instanceId).Append(' ').Append(requestId ?? "-").Append(' ').Append(line).Append('\n');
+            if (end < 0)
+            {
+                break;
+            }
+
+            rest = rest[(end + 1)..];
         }
 
         file.Append(builder.ToString());
     }
+
+    [ThreadStatic]
+    private static StringBuilder? s_builder;
 
     /// <summary>The last <paramref name="lines"/> lines of a function's log.</summary>
     public IReadOnlyList<string> Tail(string function, int lines)

@@ -79,6 +79,11 @@ public sealed class PrometheusExporter : IDisposable
         : double.IsNaN(value) ? "NaN"
         : value.ToString("R", CultureInfo.InvariantCulture);
 
+    // Recorded on the invocation path (four measurements per invocation): labels sorted by name in place and written
+    // into a reused builder, so that a series key costs its one string.
+    [ThreadStatic]
+    private static StringBuilder? s_labels;
+
     private static string LabelKey(ReadOnlySpan<KeyValuePair<string, object?>> tags)
     {
         if (tags.Length == 0)
@@ -86,9 +91,32 @@ public sealed class PrometheusExporter : IDisposable
             return "";
         }
 
-        var pairs = new List<KeyValuePair<string, object?>>(tags.ToArray());
-        pairs.Sort((a, b) => string.CompareOrdinal(a.Key, b.Key));
-        return string.Join(",", pairs.Select(p => $"{p.Key}=\"{EscapeLabel(Convert.ToString(p.Value, CultureInfo.InvariantCulture) ?? "")}\""));
+        Span<int> order = tags.Length <= 16 ? stackalloc int[tags.Length] : new int[tags.Length];
+        for (var i = 0; i < order.Length; i++)
+        {
+            var at = i;
+            while (at > 0 && string.CompareOrdinal(tags[order[at - 1]].Key, tags[i].Key) > 0)
+            {
+                order[at] = order[at - 1];
+                at--;
+            }
+
+            order[at] = i;
+        }
+
+        var text = s_labels ??= new StringBuilder(128);
+        text.Clear();
+        foreach (var i in order)
+        {
+            if (text.Length > 0)
+            {
+                text.Append(',');
+            }
+
+            text.Append(tags[i].Key).Append("=\"").Append(EscapeLabel(Convert.ToString(tags[i].Value, CultureInfo.InvariantCulture) ?? "")).Append('"');
+        }
+
+        return text.ToString();
     }
 
     private void Record(Instrument instrument, double value, ReadOnlySpan<KeyValuePair<string, object?>> tags)

@@ -1,6 +1,7 @@
 // Copyright (c) Nexus contributors.
 // Licensed under the MIT license.
 
+using Nexus.Backend.Prefetch;
 using Nexus.Node.Transports;
 using Nexus.Sandbox;
 
@@ -11,7 +12,7 @@ public sealed partial class InstancePool
 {
     // Starts the sandbox of a reserved instance and waits until its runtime's init is over (transport.Ready).
     // Returns null when ready, else the error the invocation gets.
-    private async Task<InvocationResult?> StartAsync(Instance instance, string requestId, ReadOnlyMemory<byte> payload)
+    private async Task<InvocationResult?> StartAsync(Instance instance, string requestId, PrefetchHints hints)
     {
         var function = instance.Function;
         var started = _time.GetTimestamp();
@@ -27,7 +28,7 @@ public sealed partial class InstancePool
             instance.Transport = await factory.CreateAsync(function, instance.Id, _shutdown.Token);
 
             // Inputs are fetched while the sandbox starts.
-            instance.Transport.BeginPrefetch(payload);
+            instance.Transport.BeginPrefetch(hints);
             var rootfs = await _rootfs(_shutdown.Token);
             var spec = BuildSpec(instance, rootfs);
             instance.Sandbox = await _driver.StartAsync(spec, _shutdown.Token);

@@ -4,6 +4,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Security.Cryptography;
+using Nexus.Backend.Prefetch;
 using Nexus.Functions;
 using Nexus.Node.Logs;
 using Nexus.Node.Metrics;
@@ -105,11 +106,14 @@ public sealed partial class InstancePool : IAsyncDisposable
     {
         var started = _time.GetTimestamp();
         var timeline = new InvocationTimeline { Entered = Stopwatch.GetTimestamp() };
+
+        // Before the pool is asked: the event's inputs are searched for on another thread while an instance is found.
+        var hints = PrefetchHints.Start(function.Manifest, payload);
         var (instance, cold) = await AcquireAsync(function, cancellationToken);
         timeline.Acquired = Stopwatch.GetTimestamp();
         if (cold)
         {
-            var failure = await StartAsync(instance, requestId, payload);
+            var failure = await StartAsync(instance, requestId, hints);
             if (failure is not null)
             {
                 var duration = _time.GetElapsedTime(started);
@@ -120,7 +124,7 @@ public sealed partial class InstancePool : IAsyncDisposable
 
         else
         {
-            instance.Transport!.BeginPrefetch(payload);
+            instance.Transport!.BeginPrefetch(hints);
             timeline.PrefetchBegun = Stopwatch.GetTimestamp();
         }
 

@@ -2,6 +2,7 @@
 // Licensed under the MIT license.
 
 using System.Runtime.InteropServices;
+using Nexus.Backend.Prefetch;
 using Nexus.Functions;
 using Nexus.Sandbox;
 
@@ -40,9 +41,9 @@ public interface IInvocationTransport : IAsyncDisposable
 
     /// <summary>
     /// Called as soon as an invocation is bound to this instance (before a cold instance's sandbox starts): the
-    /// transport may begin fetching the inputs the event names. Must not throw or block.
+    /// transport may begin fetching the inputs the event names (searched for since the invoke entry). Must not throw or block.
     /// </summary>
-    void BeginPrefetch(ReadOnlyMemory<byte> payload);
+    void BeginPrefetch(PrefetchHints hints);
 
     /// <summary>Hands one invocation to the runtime and completes with its result or error payload.</summary>
     Task<InvocationResult> InvokeAsync(Invocation invocation, CancellationToken cancellationToken);

@@ -124,6 +124,7 @@ public sealed class OciSandboxInstance : ISandboxInstance
             pump.Abort();
         }
 
+        Cgroup.Dispose();
         await _driver.TeardownAsync(this);
     }
 }

@@ -122,6 +122,7 @@ internal sealed class ForkedInstance : ISandboxInstance
         }
 
         _process?.Dispose();
+        _cgroup.Reader.Dispose();
         await _cgroup.RemoveAsync();
         _template.Forget(this);
     }

@@ -3,6 +3,7 @@
 
 using System.Runtime.InteropServices;
 using Nexus.Backend;
+using Nexus.Backend.Prefetch;
 using Nexus.Backend.Storage;
 using Nexus.Channel;
 using Nexus.Channel.Services;
@@ -56,7 +57,7 @@ public sealed class ChannelTransport : IInvocationTransport
 
     public Task AttachAsync(ISandboxInstance instance, CancellationToken cancellationToken) => Task.CompletedTask;
 
-    public void BeginPrefetch(ReadOnlyMemory<byte> payload) => _storage.BeginPrefetch(payload);
+    public void BeginPrefetch(PrefetchHints hints) => _storage.BeginPrefetch(hints);
 
     public async Task<InvocationResult> InvokeAsync(Invocation invocation, CancellationToken cancellationToken)
     {

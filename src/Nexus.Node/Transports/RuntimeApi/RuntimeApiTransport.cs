@@ -5,6 +5,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Runtime.InteropServices;
 using System.Threading.Channels;
+using Nexus.Backend.Prefetch;
 using Nexus.Sandbox;
 
 namespace Nexus.Node.Transports.RuntimeApi;
@@ -48,7 +49,7 @@ public sealed class RuntimeApiTransport : IInvocationTransport
     }
 
     // A baseline sandbox fetches its own inputs over its own network: the node has no part in its I/O.
-    public void BeginPrefetch(ReadOnlyMemory<byte> payload)
+    public void BeginPrefetch(PrefetchHints hints)
     {
     }
 

@@ -1,0 +1,64 @@
+// Copyright (c) Nexus contributors.
+// Licensed under the MIT license.
+
+using System.Text;
+using Nexus.Channel.Services;
+
+namespace Nexus.Channel.Tests;
+
+/// <summary>
+/// <see cref="ChannelJson.Write"/> reuses one buffer and writer per thread: each message must still come out whole and
+/// independent of the next, also when a callback writes a message itself or throws half-way.
+/// </summary>
+public sealed class ChannelJsonTests
+{
+    [Fact]
+    public void Messages_written_one_after_another_do_not_share_bytes()
+    {
+        var first = ChannelJson.Write(w => ChannelJson.WriteError(w, "NoSuchKey", new string('x', 1000)));
+        var second = ChannelJson.Write(w =>
+        {
+            w.WriteStartObject();
+            w.WriteString("A", "b");
+            w.WriteEndObject();
+        });
+
+        Assert.Equal("""{"A":"b"}""", Encoding.UTF8.GetString(second));
+        Assert.StartsWith("""{"Error":{"Code":"NoSuchKey","Message":"xxx""", Encoding.UTF8.GetString(first), StringComparison.Ordinal);
+        Assert.EndsWith("""xx"}}""", Encoding.UTF8.GetString(first), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_message_written_inside_another_comes_out_whole_and_so_does_the_outer_one()
+    {
+        byte[]? inner = null;
+        var outer = ChannelJson.Write(w =>
+        {
+            w.WriteStartObject();
+            inner = ChannelJson.Write(i => ChannelJson.WriteError(i, "Inner", "m"));
+            w.WriteString("Outer", "o");
+            w.WriteEndObject();
+        });
+
+        Assert.Equal("""{"Outer":"o"}""", Encoding.UTF8.GetString(outer));
+        Assert.Equal("""{"Error":{"Code":"Inner","Message":"m"}}""", Encoding.UTF8.GetString(inner!));
+    }
+
+    [Fact]
+    public void A_callback_that_throws_half_way_leaves_nothing_for_the_next_message()
+    {
+        Assert.Throws<InvalidOperationException>(() => ChannelJson.Write(w =>
+        {
+            w.WriteStartObject();
+            w.WriteString("Half", "way");
+            throw new InvalidOperationException("boom");
+        }));
+
+        var next = ChannelJson.Write(w =>
+        {
+            w.WriteStartArray();
+            w.WriteEndArray();
+        });
+        Assert.Equal("[]", Encoding.UTF8.GetString(next));
+    }
+}
