@@ -1,3 +1,5 @@
+# Copyright (c) Nexus contributors.
+# Licensed under the MIT license.
 """An API Gateway proxy handler: GET /items/{id} from DynamoDB, 404 when absent, JSON bodies."""
 import json
 import os

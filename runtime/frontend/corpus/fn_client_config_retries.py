@@ -1,3 +1,5 @@
+# Copyright (c) Nexus contributors.
+# Licensed under the MIT license.
 """A client built with botocore Config (retries, timeouts) that treats a missing object as a normal outcome."""
 import os
 

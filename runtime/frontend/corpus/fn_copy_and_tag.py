@@ -1,3 +1,5 @@
+# Copyright (c) Nexus contributors.
+# Licensed under the MIT license.
 """Archive: copy an object to another prefix, tag the copy, delete the original."""
 import os
 

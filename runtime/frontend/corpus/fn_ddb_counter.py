@@ -1,3 +1,5 @@
+# Copyright (c) Nexus contributors.
+# Licensed under the MIT license.
 """An atomic counter (update_item ADD), the page-view pattern."""
 import os
 

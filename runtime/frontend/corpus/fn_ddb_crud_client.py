@@ -1,3 +1,5 @@
+# Copyright (c) Nexus contributors.
+# Licensed under the MIT license.
 """DynamoDB CRUD with the low-level client (put, get, update, delete)."""
 import os
 

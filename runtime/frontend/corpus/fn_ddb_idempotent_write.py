@@ -1,3 +1,5 @@
+# Copyright (c) Nexus contributors.
+# Licensed under the MIT license.
 """Idempotency with a conditional put: the second delivery of an event is recognised and skipped."""
 import os
 

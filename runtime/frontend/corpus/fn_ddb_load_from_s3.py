@@ -1,3 +1,5 @@
+# Copyright (c) Nexus contributors.
+# Licensed under the MIT license.
 """Load JSON lines from S3 into DynamoDB with batch_writer, then count them back."""
 import json
 import os

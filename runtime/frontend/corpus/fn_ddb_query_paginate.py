@@ -1,3 +1,5 @@
+# Copyright (c) Nexus contributors.
+# Licensed under the MIT license.
 """Query one partition with the paginator and a key condition from boto3.dynamodb.conditions."""
 import os
 

@@ -1,3 +1,5 @@
+# Copyright (c) Nexus contributors.
+# Licensed under the MIT license.
 """DynamoDB CRUD with the resource API's Table (Python types in and out)."""
 import decimal
 import os

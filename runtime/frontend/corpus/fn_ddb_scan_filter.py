@@ -1,3 +1,5 @@
+# Copyright (c) Nexus contributors.
+# Licensed under the MIT license.
 """A filtered scan with Attr conditions (the reporting-job pattern)."""
 import os
 

@@ -1,3 +1,5 @@
+# Copyright (c) Nexus contributors.
+# Licensed under the MIT license.
 """Converting between the client's attribute values and Python with boto3.dynamodb.types."""
 import decimal
 import os

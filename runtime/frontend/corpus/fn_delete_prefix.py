@@ -1,3 +1,5 @@
+# Copyright (c) Nexus contributors.
+# Licensed under the MIT license.
 """Cleanup job: delete everything under a prefix with delete_objects, in pages."""
 import os
 

@@ -1,3 +1,5 @@
+# Copyright (c) Nexus contributors.
+# Licensed under the MIT license.
 """Compress a payload, store it with Content-Encoding gzip, read it back and decompress."""
 import gzip
 import os

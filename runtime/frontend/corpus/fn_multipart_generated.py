@@ -1,3 +1,5 @@
+# Copyright (c) Nexus contributors.
+# Licensed under the MIT license.
 """Generated report uploaded with upload_fileobj (multipart above the threshold), then checked."""
 import io
 import os

@@ -1,3 +1,5 @@
+# Copyright (c) Nexus contributors.
+# Licensed under the MIT license.
 """Presigned-URL handout: an API handler returns a download URL and an upload URL for a client outside."""
 import os
 import urllib.parse

@@ -1,3 +1,5 @@
+# Copyright (c) Nexus contributors.
+# Licensed under the MIT license.
 """CSV in S3 to a JSON summary in S3 (a common ETL handler)."""
 import csv
 import io

@@ -1,3 +1,5 @@
+# Copyright (c) Nexus contributors.
+# Licensed under the MIT license.
 """S3-triggered processing: read the object named by the event record, transform it, write the result beside it."""
 import hashlib
 import os

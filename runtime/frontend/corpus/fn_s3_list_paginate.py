@@ -1,3 +1,5 @@
+# Copyright (c) Nexus contributors.
+# Licensed under the MIT license.
 """Inventory: page through a prefix with the list_objects_v2 paginator and sum sizes."""
 import os
 

@@ -1,3 +1,5 @@
+# Copyright (c) Nexus contributors.
+# Licensed under the MIT license.
 """Error handling with the modeled exception class: a missing object is reported, not raised."""
 import os
 

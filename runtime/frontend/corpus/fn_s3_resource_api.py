@@ -1,3 +1,5 @@
+# Copyright (c) Nexus contributors.
+# Licensed under the MIT license.
 """The resource API: Bucket.objects.filter, Object.get/put, lazily loaded attributes."""
 import os
 

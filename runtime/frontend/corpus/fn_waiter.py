@@ -1,3 +1,5 @@
+# Copyright (c) Nexus contributors.
+# Licensed under the MIT license.
 """Write then wait for the object with the object_exists waiter (a common post-upload check)."""
 import os
 
