@@ -43,6 +43,12 @@ CASES = {
     'real boto3 1.26: import boto3 + client("s3")': (
         'import boto3\nc = boto3.client("s3", region_name="us-east-1", aws_access_key_id="x", '
         'aws_secret_access_key="y")', None),
+    # The generic path: the first non-S3 client loads the real SDK beside the stand-in (no call is made).
+    'stand-in: import boto3 + client("dynamodb")': (
+        'import boto3\nc = boto3.client("dynamodb", region_name="us-east-1")', HERE),
+    'real boto3 1.26: import boto3 + client("dynamodb")': (
+        'import boto3\nc = boto3.client("dynamodb", region_name="us-east-1", aws_access_key_id="x", '
+        'aws_secret_access_key="y")', None),
 }
 
 

@@ -3,6 +3,7 @@
 
 using System.Text.Json.Nodes;
 using Nexus.Backend;
+using Nexus.Backend.Services;
 using Nexus.Functions;
 using Nexus.Store;
 
@@ -92,21 +93,45 @@ internal sealed class DiffEnvironment : IAsyncDisposable
     /// <summary>Real boto3 (Debian's, PYTHONPATH without the frontend) over HTTP to the store.</summary>
     public async Task<JsonObject> RunBaselineAsync(int largeMib)
     {
+        var (exitCode, stdout, stderr) = await RunBaselineScriptAsync(ScriptArgs(largeMib), new Dictionary<string, string>()).ConfigureAwait(false);
+        return ParseRecord("baseline", exitCode, stdout, stderr);
+    }
+
+    /// <summary>Any script with real boto3 and the function's limited key, <paramref name="extra"/> added to its environment.</summary>
+    public Task<(int ExitCode, string Stdout, string Stderr)> RunBaselineScriptAsync(IReadOnlyList<string> args, IReadOnlyDictionary<string, string> extra)
+    {
         var env = ScriptEnvironment();
         env["AWS_ACCESS_KEY_ID"] = FunctionKey;
         env["AWS_SECRET_ACCESS_KEY"] = FunctionSecret;
         env["NEXUS_S3_ENDPOINT"] = Endpoint;
         env["NEXUS_IO"] = "baseline";
-        var (exitCode, stdout, stderr) = await PythonProcess.RunAsync(ScriptArgs(largeMib), env, _root.FullName).ConfigureAwait(false);
-        return ParseRecord("baseline", exitCode, stdout, stderr);
+        foreach (var (name, value) in extra)
+        {
+            env[name] = value;
+        }
+
+        return PythonProcess.RunAsync(args, env, _root.FullName);
     }
 
     /// <summary>The stand-in over a real channel (memfd + eventfds as fds 3, 4, 5) served by the real backend.</summary>
     public async Task<JsonObject> RunNexusAsync(int largeMib)
     {
-        var options = new NexusBackendOptions { ServiceUrl = Endpoint, AccessKey = AdminKey, SecretKey = AdminSecret };
-        var (exitCode, stdout, stderr) = await ChannelRun.RunAsync(options, Manifest, ScriptArgs(largeMib), ScriptEnvironment(), _root.FullName).ConfigureAwait(false);
+        var (exitCode, stdout, stderr) = await RunNexusScriptAsync(Manifest, ScriptArgs(largeMib), new Dictionary<string, string>(), new Dictionary<string, ServiceEndpoint>()).ConfigureAwait(false);
         return ParseRecord("nexus", exitCode, stdout, stderr);
+    }
+
+    /// <summary>Any script with the stand-in over a channel served under <paramref name="manifest"/>, the backend holding the node's key.</summary>
+    public Task<(int ExitCode, string Stdout, string Stderr)> RunNexusScriptAsync(
+        FunctionManifest manifest, IReadOnlyList<string> args, IReadOnlyDictionary<string, string> extra, IReadOnlyDictionary<string, ServiceEndpoint> services)
+    {
+        var options = new NexusBackendOptions { ServiceUrl = Endpoint, AccessKey = AdminKey, SecretKey = AdminSecret, Services = services };
+        var env = ScriptEnvironment();
+        foreach (var (name, value) in extra)
+        {
+            env[name] = value;
+        }
+
+        return ChannelRun.RunAsync(options, manifest, args, env, _root.FullName);
     }
 
     public async ValueTask DisposeAsync()

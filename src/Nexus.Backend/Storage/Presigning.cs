@@ -62,6 +62,15 @@ internal static class Presigning
         }
 
         var url = await call.Backend.S3.GetPreSignedURLAsync(presign).ConfigureAwait(false);
+        if (SignedExpiresIn(url) is { } signed && signed != expiresIn)
+        {
+            // The SDK writes X-Amz-Expires as Expires minus its own endpoint clock (corrected by the skew it learned
+            // from the store's whole-second Date headers), rounded: against the embedded store that came out one
+            // second longer than asked (found by the corpus, CorpusTests). boto3 writes ExpiresIn exactly; so does this.
+            presign.Expires = presign.Expires!.Value.AddSeconds(expiresIn - signed);
+            url = await call.Backend.S3.GetPreSignedURLAsync(presign).ConfigureAwait(false);
+        }
+
         await call.ReplyJsonAsync(
             200,
             w =>
@@ -71,5 +80,25 @@ internal static class Presigning
                 w.WriteEndObject();
             },
             ct).ConfigureAwait(false);
+    }
+
+    /// <summary>The X-Amz-Expires the SDK signed into <paramref name="url"/> (null: none, or not a number).</summary>
+    private static long? SignedExpiresIn(string url)
+    {
+        const string Name = "X-Amz-Expires=";
+        var found = url.IndexOf(Name, StringComparison.Ordinal);
+        if (found < 0)
+        {
+            return null;
+        }
+
+        var at = found + Name.Length;
+        var end = at;
+        while (end < url.Length && char.IsAsciiDigit(url[end]))
+        {
+            end++;
+        }
+
+        return long.TryParse(url.AsSpan(at, end - at), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var seconds) ? seconds : null;
     }
 }
