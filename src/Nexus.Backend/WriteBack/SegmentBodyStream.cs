@@ -2,57 +2,30 @@
 // Licensed under the MIT license.
 
 using Microsoft.Win32.SafeHandles;
+using Nexus.Channel;
 
 namespace Nexus.Backend.WriteBack;
 
 /// <summary>A read-only stream over <paramref name="length"/> bytes of a file at <paramref name="offset"/>, by positional reads; <paramref name="closed"/> runs once on dispose.</summary>
-internal sealed class SegmentBodyStream(SafeFileHandle file, long offset, long length, Action closed) : Stream
+internal sealed class SegmentBodyStream(SafeFileHandle file, long offset, long length, Action closed) : ForwardOnlyStream
 {
-    private long _position;
     private int _disposed;
-
-    public override bool CanRead => true;
-
-    public override bool CanSeek => false;
-
-    public override bool CanWrite => false;
 
     public override long Length => length;
 
-    public override long Position
-    {
-        get => _position;
-        set => throw new NotSupportedException();
-    }
-
-    public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
-
     public override int Read(Span<byte> buffer)
     {
-        var n = RandomAccess.Read(file, buffer[..(int)Math.Min(buffer.Length, length - _position)], offset + _position);
-        _position += n;
+        var n = RandomAccess.Read(file, buffer[..(int)Math.Min(buffer.Length, length - Consumed)], offset + Consumed);
+        Consumed += n;
         return n;
     }
 
     public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
-        var n = await RandomAccess.ReadAsync(file, buffer[..(int)Math.Min(buffer.Length, length - _position)], offset + _position, cancellationToken).ConfigureAwait(false);
-        _position += n;
+        var n = await RandomAccess.ReadAsync(file, buffer[..(int)Math.Min(buffer.Length, length - Consumed)], offset + Consumed, cancellationToken).ConfigureAwait(false);
+        Consumed += n;
         return n;
     }
-
-    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-        ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
-    public override void Flush()
-    {
-    }
-
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-    public override void SetLength(long value) => throw new NotSupportedException();
-
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
     protected override void Dispose(bool disposing)
     {
