@@ -11,17 +11,12 @@ using Nexus.Interop;
 
 namespace Nexus.Store;
 
+
 /// <summary>What a listing shows of one object; the in-memory index holds one per key.</summary>
 internal sealed record ObjectEntry(string Key, long Size, string ETag, DateTimeOffset LastModified, string StorageClass = "STANDARD")
 {
     public static ObjectEntry Of(ObjectInfo info) => new(info.Key, info.Size, info.ETag, info.LastModified, info.StorageClass);
 }
-
-/// <summary>One multipart upload in progress.</summary>
-internal sealed record Upload(string Id, string Key, DateTimeOffset Initiated, string ContentType, IReadOnlyList<KeyValuePair<string, string>> Headers, IReadOnlyList<KeyValuePair<string, string>> Metadata, IReadOnlyList<KeyValuePair<string, string>> Tags);
-
-/// <summary>One stored part of a multipart upload.</summary>
-internal sealed record PartEntry(int PartNumber, long Size, string ETag, DateTimeOffset LastModified);
 
 /// <summary>A bucket: its directory, its sorted key index and its uploads; <see cref="Sync"/> orders commits.</summary>
 internal sealed class Bucket(string name, DateTimeOffset created, string directory)
@@ -78,7 +73,7 @@ internal sealed class Bucket(string name, DateTimeOffset created, string directo
 ///   buckets/NAME/uploads/ID/part-NNNNN    its parts (object files)
 /// Every file and directory is built under tmp/, fsynced, renamed into place and the parent directory fsynced.
 /// </summary>
-internal sealed class ObjectStore
+internal sealed partial class ObjectStore
 {
     private const int SmallObject = 64 * 1024;
 
@@ -170,25 +165,6 @@ internal sealed class ObjectStore
         bucket.Objects.Sort((a, b) => Utf8KeyComparer.Instance.Compare(a.Key, b.Key));
     }
 
-    private void LoadUploads(Bucket bucket)
-    {
-        foreach (var dir in Directory.EnumerateDirectories(Path.Combine(bucket.Directory, "uploads")))
-        {
-            try
-            {
-                var file = Path.Combine(dir, "upload");
-                using var handle = File.OpenHandle(file);
-                var info = ObjectFile.ReadInfo(handle, RandomAccess.GetLength(handle), file);
-                var id = Path.GetFileName(dir);
-                bucket.Uploads.Add(id, new Upload(id, info.Key, info.LastModified, info.ContentType, info.Headers, info.Metadata, info.Tags));
-            }
-            catch (Exception e) when (e is InvalidDataException or IOException)
-            {
-                _logger.LogWarning("Store: skipping unreadable upload {Dir}: {Error}", dir, e.Message);
-            }
-        }
-    }
-
     public List<Bucket> ListBuckets()
     {
         lock (_sync)
@@ -262,9 +238,6 @@ internal sealed class ObjectStore
 
     /// <summary>Starts writing a new object (or part) into tmp/.</summary>
     public PendingObject BeginWrite(bool computeMd5 = true) => new(NewTempPath(), _options.MaxObjectSize, _options.Durable, computeMd5);
-
-    /// <summary>Starts assembling a multipart object: up to 10000 parts, so the single-PUT limit does not apply.</summary>
-    private PendingObject BeginAssembly() => new(NewTempPath(), _options.MaxObjectSize * 10000, _options.Durable, computeMd5: false);
 
     /// <summary>
     /// Renames a finished write into place and indexes it. <paramref name="precondition"/> is checked against
@@ -415,223 +388,6 @@ internal sealed class ObjectStore
         }
     }
 
-    public Upload CreateUpload(Bucket bucket, string key, string contentType, IReadOnlyList<KeyValuePair<string, string>> headers, IReadOnlyList<KeyValuePair<string, string>> metadata, IReadOnlyList<KeyValuePair<string, string>> tags)
-    {
-        var id = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
-        var upload = new Upload(id, key, _options.TimeProvider.GetUtcNow(), contentType, headers, metadata, tags);
-        var staging = NewTempPath();
-        Directory.CreateDirectory(staging);
-        WriteSmallFile(Path.Combine(staging, "upload"), ObjectFile.EncodeTrailer(new ObjectInfo(key, 0, string.Empty, upload.Initiated, contentType, headers, metadata, tags)));
-        SyncDirectory(staging);
-        var uploads = Path.Combine(bucket.Directory, "uploads");
-        lock (bucket.Sync)
-        {
-            if (bucket.Deleted)
-            {
-                throw S3Errors.NoSuchBucket(bucket.Name);
-            }
-
-            Directory.Move(staging, Path.Combine(uploads, id));
-            bucket.Uploads.Add(id, upload);
-        }
-
-        SyncDirectory(uploads);
-        return upload;
-    }
-
-    public static Upload GetUpload(Bucket bucket, string uploadId, string key)
-    {
-        lock (bucket.Sync)
-        {
-            if (bucket.Uploads.TryGetValue(uploadId, out var upload) && upload.Key == key)
-            {
-                return upload;
-            }
-        }
-
-        throw S3Errors.NoSuchUpload(uploadId);
-    }
-
-    public string CommitPart(Bucket bucket, Upload upload, int partNumber, PendingObject pending)
-    {
-        var etag = pending.Md5Hex();
-        var temp = pending.Finish(new ObjectInfo(upload.Key, pending.Length, etag, _options.TimeProvider.GetUtcNow(), string.Empty, [], [], []));
-        var dir = Path.Combine(bucket.Directory, "uploads", upload.Id);
-        lock (bucket.Sync)
-        {
-            if (!bucket.Uploads.ContainsKey(upload.Id))
-            {
-                throw S3Errors.NoSuchUpload(upload.Id);
-            }
-
-            File.Move(temp, Path.Combine(dir, PartName(partNumber)), overwrite: true);
-        }
-
-        pending.Committed();
-        SyncDirectory(dir);
-        return etag;
-    }
-
-    public List<PartEntry> ListParts(Bucket bucket, Upload upload)
-    {
-        var dir = Path.Combine(bucket.Directory, "uploads", upload.Id);
-        var parts = new List<PartEntry>();
-        try
-        {
-            foreach (var file in Directory.EnumerateFiles(dir, "part-*"))
-            {
-                if (!int.TryParse(Path.GetFileName(file).AsSpan(5), NumberStyles.None, CultureInfo.InvariantCulture, out var number))
-                {
-                    continue;
-                }
-
-                try
-                {
-                    using var handle = File.OpenHandle(file);
-                    var info = ObjectFile.ReadInfo(handle, RandomAccess.GetLength(handle), file);
-                    parts.Add(new PartEntry(number, info.Size, info.ETag, info.LastModified));
-                }
-                catch (FileNotFoundException)
-                {
-                    // Replaced or removed while listing: the listing shows what remains.
-                }
-            }
-        }
-        catch (DirectoryNotFoundException)
-        {
-            throw S3Errors.NoSuchUpload(upload.Id);
-        }
-
-        parts.Sort((a, b) => a.PartNumber.CompareTo(b.PartNumber));
-        return parts;
-    }
-
-    /// <summary>Validates the client's part list, assembles the object from the parts and commits it.</summary>
-    public async Task<ObjectEntry> CompleteUploadAsync(Bucket bucket, Upload upload, IReadOnlyList<(int PartNumber, string ETag)> requested, CancellationToken cancellationToken)
-    {
-        if (requested.Count == 0)
-        {
-            throw S3Errors.MalformedXml("CompleteMultipartUpload must list at least one part.");
-        }
-
-        var stored = ListParts(bucket, upload).ToDictionary(p => p.PartNumber);
-        var chosen = new List<PartEntry>(requested.Count);
-        for (var i = 1; i < requested.Count; i++)
-        {
-            if (requested[i].PartNumber <= requested[i - 1].PartNumber)
-            {
-                throw new S3Exception(400, "InvalidPartOrder", $"The list of parts was not in ascending order: part {requested[i].PartNumber} follows part {requested[i - 1].PartNumber}.");
-            }
-        }
-
-        for (var i = 0; i < requested.Count; i++)
-        {
-            var (number, etag) = requested[i];
-
-            if (!stored.TryGetValue(number, out var part) || !string.Equals(part.ETag, etag.Trim('"'), StringComparison.OrdinalIgnoreCase))
-            {
-                throw new S3Exception(400, "InvalidPart", $"Part {number} with ETag {etag} was not uploaded, or its ETag does not match.");
-            }
-
-            if (i < requested.Count - 1 && part.Size < _options.MinPartSize)
-            {
-                throw new S3Exception(400, "EntityTooSmall", $"Part {number} is {part.Size} bytes; every part but the last must be at least {_options.MinPartSize} bytes.");
-            }
-
-            chosen.Add(part);
-        }
-
-        var dir = Path.Combine(bucket.Directory, "uploads", upload.Id);
-        var partHashes = new byte[chosen.Count * 16];
-        await using (var pending = BeginAssembly())
-        {
-            var buffer = ArrayPool<byte>.Shared.Rent(256 * 1024);
-            try
-            {
-                for (var i = 0; i < chosen.Count; i++)
-                {
-                    Convert.FromHexString(chosen[i].ETag, partHashes.AsSpan(i * 16, 16), out _, out _);
-                    using var handle = File.OpenHandle(Path.Combine(dir, PartName(chosen[i].PartNumber)));
-                    for (long offset = 0; offset < chosen[i].Size;)
-                    {
-                        var want = (int)Math.Min(buffer.Length, chosen[i].Size - offset);
-                        var n = await RandomAccess.ReadAsync(handle, buffer.AsMemory(0, want), offset, cancellationToken);
-                        if (n == 0)
-                        {
-                            throw new InvalidDataException($"part {chosen[i].PartNumber} of upload {upload.Id} ended early.");
-                        }
-
-                        await pending.WriteAsync(buffer.AsMemory(0, n), cancellationToken);
-                        offset += n;
-                    }
-                }
-            }
-            finally
-            {
-                ArrayPool<byte>.Shared.Return(buffer);
-            }
-
-            var etag = Convert.ToHexStringLower(MD5.HashData(partHashes)) + "-" + chosen.Count.ToString(CultureInfo.InvariantCulture);
-            var info = new ObjectInfo(upload.Key, pending.Length, etag, _options.TimeProvider.GetUtcNow(), upload.ContentType, upload.Headers, upload.Metadata, upload.Tags);
-            lock (bucket.Sync)
-            {
-                if (!bucket.Uploads.ContainsKey(upload.Id))
-                {
-                    throw S3Errors.NoSuchUpload(upload.Id);
-                }
-            }
-
-            var entry = CommitObject(bucket, pending, info);
-            RemoveUpload(bucket, upload.Id);
-            return entry;
-        }
-    }
-
-    /// <summary>Aborts the upload of <paramref name="key"/>: an upload id of another key is NoSuchUpload, as in S3.</summary>
-    public void AbortUpload(Bucket bucket, string uploadId, string key)
-    {
-        GetUpload(bucket, uploadId, key);
-        if (!RemoveUpload(bucket, uploadId))
-        {
-            throw S3Errors.NoSuchUpload(uploadId);
-        }
-    }
-
-    private bool RemoveUpload(Bucket bucket, string uploadId)
-    {
-        var doomed = NewTempPath();
-        var uploads = Path.Combine(bucket.Directory, "uploads");
-        lock (bucket.Sync)
-        {
-            if (!bucket.Uploads.Remove(uploadId))
-            {
-                return false;
-            }
-
-            Directory.Move(Path.Combine(uploads, uploadId), doomed);
-        }
-
-        SyncDirectory(uploads);
-        DeleteTree(doomed);
-        return true;
-    }
-
-    public static List<Upload> ListUploads(Bucket bucket)
-    {
-        lock (bucket.Sync)
-        {
-            var list = bucket.Uploads.Values.ToList();
-            list.Sort((a, b) =>
-            {
-                var byKey = Utf8KeyComparer.Instance.Compare(a.Key, b.Key);
-                return byKey != 0 ? byKey : a.Initiated.CompareTo(b.Initiated);
-            });
-            return list;
-        }
-    }
-
-    private static string PartName(int partNumber) => "part-" + partNumber.ToString("D5", CultureInfo.InvariantCulture);
-
     private (string Directory, string Path) ObjectPath(Bucket bucket, string key)
     {
         var hash = KeyHash(key);
@@ -689,139 +445,6 @@ internal sealed class ObjectStore
         catch (IOException e)
         {
             _logger.LogWarning("Store: could not remove {Path}: {Error}", path, e.Message);
-        }
-    }
-}
-
-/// <summary>An object open for reading: its metadata and a handle that keeps this version readable.</summary>
-internal sealed class StoredObject(SafeFileHandle handle, ObjectInfo info, byte[]? whole) : IDisposable
-{
-    public ObjectInfo Info { get; } = info;
-
-    /// <summary>Copies body bytes [offset, offset+count) to <paramref name="destination"/>.</summary>
-    public async Task CopyToAsync(System.IO.Pipelines.PipeWriter destination, long offset, long count, CancellationToken cancellationToken)
-    {
-        if (whole is not null)
-        {
-            await destination.WriteAsync(whole.AsMemory((int)offset, (int)count), cancellationToken);
-            return;
-        }
-
-        while (count > 0)
-        {
-            var memory = destination.GetMemory(64 * 1024);
-            var want = (int)Math.Min(memory.Length, count);
-            var n = await RandomAccess.ReadAsync(handle, memory[..want], offset, cancellationToken);
-            if (n == 0)
-            {
-                throw new InvalidDataException("object file ended early");
-            }
-
-            destination.Advance(n);
-            offset += n;
-            count -= n;
-            var flushed = await destination.FlushAsync(cancellationToken);
-            if (flushed.IsCanceled || flushed.IsCompleted)
-            {
-                return;
-            }
-        }
-    }
-
-    /// <summary>Copies body bytes [offset, offset+count) into a pending write (CopyObject).</summary>
-    public async Task CopyToAsync(PendingObject destination, long offset, long count, CancellationToken cancellationToken)
-    {
-        if (whole is not null)
-        {
-            await destination.WriteAsync(whole.AsMemory((int)offset, (int)count), cancellationToken);
-            return;
-        }
-
-        var buffer = ArrayPool<byte>.Shared.Rent(256 * 1024);
-        try
-        {
-            while (count > 0)
-            {
-                var n = await RandomAccess.ReadAsync(handle, buffer.AsMemory(0, (int)Math.Min(buffer.Length, count)), offset, cancellationToken);
-                if (n == 0)
-                {
-                    throw new InvalidDataException("object file ended early");
-                }
-
-                await destination.WriteAsync(buffer.AsMemory(0, n), cancellationToken);
-                offset += n;
-                count -= n;
-            }
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
-        }
-    }
-
-    public void Dispose() => handle.Dispose();
-}
-
-/// <summary>A new object or part being written under tmp/; deleted on dispose unless committed.</summary>
-internal sealed class PendingObject : IAsyncDisposable
-{
-    private readonly string _path;
-    private readonly long _max;
-    private readonly bool _durable;
-    private readonly IncrementalHash? _md5;
-    private FileStream? _file;
-    private bool _committed;
-
-    public PendingObject(string path, long max, bool durable, bool computeMd5)
-    {
-        _path = path;
-        _max = max;
-        _durable = durable;
-        _md5 = computeMd5 ? IncrementalHash.CreateHash(HashAlgorithmName.MD5) : null;
-        _file = new FileStream(path, new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, Share = FileShare.None, BufferSize = 0 });
-    }
-
-    public long Length { get; private set; }
-
-    public async ValueTask WriteAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
-    {
-        Length += data.Length;
-        if (Length > _max)
-        {
-            throw S3Errors.EntityTooLarge(_max);
-        }
-
-        _md5?.AppendData(data.Span);
-        await _file!.WriteAsync(data, cancellationToken);
-    }
-
-    /// <summary>Hex MD5 of everything written (the S3 ETag of a single PUT or part).</summary>
-    public string Md5Hex() => Convert.ToHexStringLower(_md5!.GetCurrentHash());
-
-    /// <summary>Appends the metadata trailer, fsyncs and closes; returns the temp path to rename.</summary>
-    public string Finish(ObjectInfo info)
-    {
-        var file = _file!;
-        file.Write(ObjectFile.EncodeTrailer(info));
-        file.Flush(_durable);
-        file.Dispose();
-        _file = null;
-        return _path;
-    }
-
-    public void Committed() => _committed = true;
-
-    public async ValueTask DisposeAsync()
-    {
-        _md5?.Dispose();
-        if (_file is not null)
-        {
-            await _file.DisposeAsync();
-        }
-
-        if (!_committed)
-        {
-            File.Delete(_path);
         }
     }
 }

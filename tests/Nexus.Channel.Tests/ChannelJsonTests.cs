@@ -61,4 +61,22 @@ public sealed class ChannelJsonTests
         });
         Assert.Equal("[]", Encoding.UTF8.GetString(next));
     }
+
+    [Fact]
+    public void An_object_array_writes_one_object_per_item_and_an_empty_array_for_none()
+    {
+        var json = ChannelJson.Write(w =>
+        {
+            w.WriteStartObject();
+            ChannelJson.WriteObjectArray(w, "Tags", new[] { ("a", "1"), ("b", "2") }, static (w, tag) =>
+            {
+                w.WriteString("Key", tag.Item1);
+                w.WriteString("Value", tag.Item2);
+            });
+            ChannelJson.WriteObjectArray(w, "None", Array.Empty<string>(), static (w, s) => w.WriteString("S", s));
+            w.WriteEndObject();
+        });
+
+        Assert.Equal("""{"Tags":[{"Key":"a","Value":"1"},{"Key":"b","Value":"2"}],"None":[]}""", Encoding.UTF8.GetString(json));
+    }
 }

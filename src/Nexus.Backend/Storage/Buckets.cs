@@ -50,19 +50,11 @@ internal static class Buckets
             w =>
             {
                 w.WriteStartObject();
-                w.WriteStartArray("Buckets");
-                foreach (var bucket in response.Buckets ?? [])
+                ChannelJson.WriteObjectArray(w, "Buckets", (response.Buckets ?? []).Where(b => call.Manifest.AllowsBucket(b.BucketName)), static (w, bucket) =>
                 {
-                    if (call.Manifest.AllowsBucket(bucket.BucketName))
-                    {
-                        w.WriteStartObject();
-                        w.WriteString("Name", bucket.BucketName);
-                        ChannelJson.WriteTimestamp(w, "CreationDate", bucket.CreationDate);
-                        w.WriteEndObject();
-                    }
-                }
-
-                w.WriteEndArray();
+                    w.WriteString("Name", bucket.BucketName);
+                    ChannelJson.WriteTimestamp(w, "CreationDate", bucket.CreationDate);
+                });
                 if (response.Owner is { } owner)
                 {
                     w.WriteStartObject("Owner");

@@ -57,32 +57,19 @@ internal static class Listing
                 ChannelJson.WriteIfPresent(w, "StartAfter", list.StartAfter);
                 if (response.S3Objects is { Count: > 0 } objects)
                 {
-                    w.WriteStartArray("Contents");
-                    foreach (var o in objects)
+                    ChannelJson.WriteObjectArray(w, "Contents", objects, static (w, o) =>
                     {
-                        w.WriteStartObject();
                         w.WriteString("Key", o.Key);
                         ChannelJson.WriteTimestamp(w, "LastModified", o.LastModified);
                         ChannelJson.WriteIfPresent(w, "ETag", o.ETag);
                         w.WriteNumber("Size", o.Size ?? 0);
                         w.WriteString("StorageClass", o.StorageClass?.Value ?? "STANDARD");
-                        w.WriteEndObject();
-                    }
-
-                    w.WriteEndArray();
+                    });
                 }
 
                 if (response.CommonPrefixes is { Count: > 0 } prefixes)
                 {
-                    w.WriteStartArray("CommonPrefixes");
-                    foreach (var cp in prefixes)
-                    {
-                        w.WriteStartObject();
-                        w.WriteString("Prefix", cp);
-                        w.WriteEndObject();
-                    }
-
-                    w.WriteEndArray();
+                    ChannelJson.WriteObjectArray(w, "CommonPrefixes", prefixes, static (w, cp) => w.WriteString("Prefix", cp));
                 }
 
                 ObjectOptions.WriteRequestId(w, response);

@@ -202,18 +202,13 @@ internal static class Multipart
                 w.WriteBoolean("IsTruncated", response.IsTruncated ?? false);
                 if (response.Parts is { Count: > 0 } parts)
                 {
-                    w.WriteStartArray("Parts");
-                    foreach (var part in parts)
+                    ChannelJson.WriteObjectArray(w, "Parts", parts, static (w, part) =>
                     {
-                        w.WriteStartObject();
                         w.WriteNumber("PartNumber", part.PartNumber ?? 0);
                         ChannelJson.WriteTimestamp(w, "LastModified", part.LastModified);
                         ChannelJson.WriteIfPresent(w, "ETag", part.ETag);
                         w.WriteNumber("Size", part.Size ?? 0);
-                        w.WriteEndObject();
-                    }
-
-                    w.WriteEndArray();
+                    });
                 }
 
                 WriteOwner(w, "Initiator", response.Initiator?.DisplayName, response.Initiator?.Id);

@@ -190,28 +190,15 @@ internal static class ObjectWrites
                 w.WriteStartObject();
                 if (!quiet)
                 {
-                    w.WriteStartArray("Deleted");
-                    foreach (var key in deleted)
-                    {
-                        w.WriteStartObject();
-                        w.WriteString("Key", key);
-                        w.WriteEndObject();
-                    }
-
-                    w.WriteEndArray();
+                    ChannelJson.WriteObjectArray(w, "Deleted", deleted, static (w, key) => w.WriteString("Key", key));
                 }
 
-                w.WriteStartArray("Errors");
-                foreach (var (key, code, message) in denied)
+                ChannelJson.WriteObjectArray(w, "Errors", denied, static (w, error) =>
                 {
-                    w.WriteStartObject();
-                    w.WriteString("Key", key);
-                    w.WriteString("Code", code);
-                    w.WriteString("Message", message);
-                    w.WriteEndObject();
-                }
-
-                w.WriteEndArray();
+                    w.WriteString("Key", error.Key);
+                    w.WriteString("Code", error.Code);
+                    w.WriteString("Message", error.Message);
+                });
                 w.WriteEndObject();
             },
             ct).ConfigureAwait(false);

@@ -42,16 +42,11 @@ internal static class Tagging
             w =>
             {
                 w.WriteStartObject();
-                w.WriteStartArray("TagSet");
-                foreach (var tag in response.Tagging ?? [])
+                ChannelJson.WriteObjectArray(w, "TagSet", response.Tagging ?? [], static (w, tag) =>
                 {
-                    w.WriteStartObject();
                     w.WriteString("Key", tag.Key);
                     w.WriteString("Value", tag.Value);
-                    w.WriteEndObject();
-                }
-
-                w.WriteEndArray();
+                });
                 ObjectOptions.WriteRequestId(w, response);
                 w.WriteEndObject();
             },

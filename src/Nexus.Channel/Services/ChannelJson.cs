@@ -43,6 +43,23 @@ public static class ChannelJson
         return bytes;
     }
 
+    /// <summary>Writes <c>"name": [{...}, ...]</c>: one object per item, its members written by <paramref name="writeMembers"/>.</summary>
+    public static void WriteObjectArray<T>(Utf8JsonWriter w, string name, IEnumerable<T> items, Action<Utf8JsonWriter, T> writeMembers)
+    {
+        ArgumentNullException.ThrowIfNull(w);
+        ArgumentNullException.ThrowIfNull(items);
+        ArgumentNullException.ThrowIfNull(writeMembers);
+        w.WriteStartArray(name);
+        foreach (var item in items)
+        {
+            w.WriteStartObject();
+            writeMembers(w, item);
+            w.WriteEndObject();
+        }
+
+        w.WriteEndArray();
+    }
+
     public static void WriteError(Utf8JsonWriter w, string code, string message)
     {
         w.WriteStartObject();

@@ -205,11 +205,10 @@ public sealed class ChannelRequest
     internal void Fail(ChannelRequestException error) => _chunks.Writer.TryComplete(error);
 
     /// <summary>Forward-only, known-length stream reading the body straight out of the shared region.</summary>
-    private sealed class BodyStream : Stream
+    private sealed class BodyStream : ForwardOnlyStream
     {
         private readonly ChannelRequest _request;
         private readonly CancellationToken _cancellationToken;
-        private long _position;
 
         public BodyStream(ChannelRequest request, CancellationToken cancellationToken)
         {
@@ -217,19 +216,7 @@ public sealed class ChannelRequest
             _cancellationToken = cancellationToken;
         }
 
-        public override bool CanRead => true;
-
-        public override bool CanSeek => false;
-
-        public override bool CanWrite => false;
-
         public override long Length => (long)_request.BodyLength;
-
-        public override long Position
-        {
-            get => _position;
-            set => throw new NotSupportedException("the request body is read once, in order");
-        }
 
         public override int Read(byte[] buffer, int offset, int count) =>
             ReadAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
@@ -238,21 +225,8 @@ public sealed class ChannelRequest
         {
             using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _cancellationToken);
             var n = await _request.ReadAsync(buffer, linked.Token).ConfigureAwait(false);
-            _position += n;
+            Consumed += n;
             return n;
         }
-
-        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-            ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
-        public override void Flush()
-        {
-        }
-
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException("the request body is read once, in order");
-
-        public override void SetLength(long value) => throw new NotSupportedException();
-
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 }

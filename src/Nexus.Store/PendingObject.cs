@@ -1,0 +1,71 @@
+// Copyright (c) Nexus contributors.
+// Licensed under the MIT license.
+
+using System.Security.Cryptography;
+
+namespace Nexus.Store;
+
+
+/// <summary>A new object or part being written under tmp/; deleted on dispose unless committed.</summary>
+internal sealed class PendingObject : IAsyncDisposable
+{
+    private readonly string _path;
+    private readonly long _max;
+    private readonly bool _durable;
+    private readonly IncrementalHash? _md5;
+    private FileStream? _file;
+    private bool _committed;
+
+    public PendingObject(string path, long max, bool durable, bool computeMd5)
+    {
+        _path = path;
+        _max = max;
+        _durable = durable;
+        _md5 = computeMd5 ? IncrementalHash.CreateHash(HashAlgorithmName.MD5) : null;
+        _file = new FileStream(path, new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, Share = FileShare.None, BufferSize = 0 });
+    }
+
+    public long Length { get; private set; }
+
+    public async ValueTask WriteAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
+    {
+        Length += data.Length;
+        if (Length > _max)
+        {
+            throw S3Errors.EntityTooLarge(_max);
+        }
+
+        _md5?.AppendData(data.Span);
+        await _file!.WriteAsync(data, cancellationToken);
+    }
+
+    /// <summary>Hex MD5 of everything written (the S3 ETag of a single PUT or part).</summary>
+    public string Md5Hex() => Convert.ToHexStringLower(_md5!.GetCurrentHash());
+
+    /// <summary>Appends the metadata trailer, fsyncs and closes; returns the temp path to rename.</summary>
+    public string Finish(ObjectInfo info)
+    {
+        var file = _file!;
+        file.Write(ObjectFile.EncodeTrailer(info));
+        file.Flush(_durable);
+        file.Dispose();
+        _file = null;
+        return _path;
+    }
+
+    public void Committed() => _committed = true;
+
+    public async ValueTask DisposeAsync()
+    {
+        _md5?.Dispose();
+        if (_file is not null)
+        {
+            await _file.DisposeAsync();
+        }
+
+        if (!_committed)
+        {
+            File.Delete(_path);
+        }
+    }
+}
