@@ -301,6 +301,48 @@ public sealed class InstancePoolTests
         Assert.Equal(2, f.Driver.Started.Count);
     }
 
+    /// <summary>
+    /// Guards the restart backoff (PoolOptions.RestartBackoff): a function whose instances keep failing waits longer and
+    /// longer before each new one starts, and one normal invocation clears it. With the wait removed once, the third start
+    /// came at once and this failed.
+    /// </summary>
+    [Fact]
+    public async Task AFunctionWhoseInstancesKeepFailingRestartsWithAGrowingBackoff()
+    {
+        await using var f = new PoolFixture(new PoolOptions { RestartBackoff = TimeSpan.FromMilliseconds(200), MaxRestartBackoff = TimeSpan.FromMilliseconds(400) });
+        var die = true;
+        f.Transports.Handler = async (inv, t, ct) =>
+        {
+            if (die)
+            {
+                t.Instance!.Exit(new SandboxExit(1, null, false));
+                await Task.Delay(Timeout.Infinite, ct);
+            }
+
+            return new InvocationResult(inv.Payload.ToArray(), null);
+        };
+        var fn = PoolFixture.Function();
+        await f.InvokeAsync(fn);
+        Assert.Equal(TimeSpan.Zero, f.Pool.RestartDelay("f"));
+        await f.InvokeAsync(fn);
+        Assert.Equal(TimeSpan.FromMilliseconds(200), f.Pool.RestartDelay("f"));
+
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        var third = await f.InvokeAsync(fn);
+
+        // A lower bound only: the wait is never shorter than asked, however busy the machine.
+        Assert.True(System.Diagnostics.Stopwatch.GetElapsedTime(started) >= TimeSpan.FromMilliseconds(190), "the third instance started without waiting");
+        Assert.Equal("crashed", third.Outcome);
+        Assert.Equal(TimeSpan.FromMilliseconds(400), f.Pool.RestartDelay("f"));
+        await f.InvokeAsync(fn);
+        Assert.Equal(TimeSpan.FromMilliseconds(400), f.Pool.RestartDelay("f"));
+        Assert.Equal(4, f.Driver.Started.Count);
+
+        die = false;
+        Assert.Equal("success", (await f.InvokeAsync(fn)).Outcome);
+        Assert.Equal(TimeSpan.Zero, f.Pool.RestartDelay("f"));
+    }
+
     [Fact]
     public async Task AnIdleInstanceThatDiesIsDropped()
     {

@@ -113,6 +113,12 @@ public sealed partial class InstancePool : IAsyncDisposable
         timeline.Acquired = Stopwatch.GetTimestamp();
         if (cold)
         {
+            // Not cancellable: the instance is reserved, and StartAsync is what hands a reservation back.
+            if (RestartDelay(function.Name) is var backoff && backoff > TimeSpan.Zero)
+            {
+                await Task.Delay(backoff, _time, CancellationToken.None);
+            }
+
             var failure = await StartAsync(instance, requestId, hints);
             if (failure is not null)
             {
@@ -129,6 +135,21 @@ public sealed partial class InstancePool : IAsyncDisposable
         }
 
         return await RunAsync(instance, payload, requestId, cold, started, timeline);
+    }
+
+    /// <summary>How long a new instance of <paramref name="function"/> waits before it starts (see <see cref="PoolOptions.RestartBackoff"/>).</summary>
+    public TimeSpan RestartDelay(string function)
+    {
+        lock (_lock)
+        {
+            if (!_functions.TryGetValue(function, out var state) || state.FailuresInARow < 2)
+            {
+                return TimeSpan.Zero;
+            }
+
+            var doubled = _options.RestartBackoff.Ticks << Math.Min(state.FailuresInARow - 2, 20);
+            return TimeSpan.FromTicks(Math.Min(doubled, _options.MaxRestartBackoff.Ticks));
+        }
     }
 
     /// <summary>The sandbox of a live instance (for measurement), or null when no such instance runs.</summary>
@@ -281,6 +302,11 @@ public sealed partial class InstancePool : IAsyncDisposable
         lock (_lock)
         {
             instance.CurrentRequestId = null;
+            if (_functions.TryGetValue(instance.Function.Name, out var function))
+            {
+                function.FailuresInARow = reason is "timeout" or "oom" or "crashed" or "init_failed" ? function.FailuresInARow + 1 : 0;
+            }
+
             var exited = instance.Sandbox?.Exited.IsCompleted ?? true;
             if (!reusable || instance.Retired || _closed || exited)
             {
@@ -336,6 +362,9 @@ public sealed partial class InstancePool : IAsyncDisposable
         public List<Instance> Idle { get; } = [];
 
         public int Waiting { get; set; }
+
+        /// <summary>Invocations in a row whose instance failed (the restart backoff); an invocation that ends normally clears it.</summary>
+        public int FailuresInARow { get; set; }
     }
 
     private sealed class Waiter

@@ -21,6 +21,16 @@ public sealed record PoolOptions
     /// <summary>Instance ids start with this, so that the driver's leftover cleanup touches this node's instances only.</summary>
     public string InstanceIdPrefix { get; init; } = "nx";
 
+    /// <summary>
+    /// Wait before a new instance of a function starts once its last two instances in a row failed (crashed, ran out of
+    /// memory, timed out, failed their init); it doubles with each further failure up to <see cref="MaxRestartBackoff"/>
+    /// and is cleared by an invocation that ends normally. A tenant that makes its instances fail on purpose thus cannot
+    /// keep the node busy starting and stopping sandboxes (their cost falls on every other function).
+    /// </summary>
+    public TimeSpan RestartBackoff { get; init; } = TimeSpan.FromMilliseconds(250);
+
+    public TimeSpan MaxRestartBackoff { get; init; } = TimeSpan.FromSeconds(8);
+
     /// <summary>Size of each sandbox's /tmp tmpfs.</summary>
     public int TmpMb { get; init; } = 64;
 }
