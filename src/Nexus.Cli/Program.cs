@@ -19,6 +19,7 @@ root.Subcommands.Add(FuzzCommands.Create());
 var bench = BenchCommands.Create();
 BenchTraceCommands.AddTo(bench);
 BenchWriteBackCommands.AddTo(bench);
+BenchSoakCommands.AddTo(bench);
 root.Subcommands.Add(bench);
 root.Subcommands.Add(HelpCommand.Create(root));
 
