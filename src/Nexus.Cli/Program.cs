@@ -20,6 +20,7 @@ var bench = BenchCommands.Create();
 BenchTraceCommands.AddTo(bench);
 BenchWriteBackCommands.AddTo(bench);
 BenchHostileCommands.AddTo(bench);
+BenchSoakCommands.AddTo(bench);
 root.Subcommands.Add(bench);
 root.Subcommands.Add(HelpCommand.Create(root));
 

@@ -414,10 +414,15 @@ public sealed class NexusNode : INodeOperations, IAsyncDisposable
         try
         {
             await _pool.RetireAsync(name, replacement);
-            _registry.Prune(name);
+            foreach (var revision in _registry.Prune(name))
+            {
+                _driver.ReleaseTemplate(InstancePool.TemplateKey(name, revision));
+            }
+
             if (replacement is null && !_registry.TryGet(name, out _))
             {
                 UnregisterKey(name);
+                _logs.Close(name);
             }
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)

@@ -33,6 +33,15 @@ public interface ISandboxDriver
     /// </summary>
     Task ReleaseHostAsync() => Task.CompletedTask;
 
+    /// <summary>
+    /// No instance will start with <paramref name="templateKey"/> (<see cref="SandboxSpec.TemplateKey"/>) again: its
+    /// revision was retired. A driver that keeps something per key (a fork template) gives it back once the key's last
+    /// instance is gone, instead of after its keep-alive.
+    /// </summary>
+    void ReleaseTemplate(string templateKey)
+    {
+    }
+
     /// <summary>Starts one instance; it runs <see cref="SandboxSpec.Command"/> until stopped or it exits.</summary>
     Task<ISandboxInstance> StartAsync(SandboxSpec spec, CancellationToken cancellationToken);
 }

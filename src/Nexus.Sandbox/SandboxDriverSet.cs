@@ -50,6 +50,14 @@ public sealed class SandboxDriverSet : ISandboxDriver, IAsyncDisposable
         }
     }
 
+    public void ReleaseTemplate(string templateKey)
+    {
+        foreach (var driver in _drivers.Values)
+        {
+            driver.ReleaseTemplate(templateKey);
+        }
+    }
+
     public Task<ISandboxInstance> StartAsync(SandboxSpec spec, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(spec);

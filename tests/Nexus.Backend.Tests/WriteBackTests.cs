@@ -97,6 +97,45 @@ public sealed class WriteBackTests : IAsyncLifetime
         Assert.Equal(1, backend.WriteBack!.Stats.Pending);
     }
 
+    /// <summary>
+    /// Guards "a pending spooled write is served only to a grant holder": while storage is down the spool is the only
+    /// place the bytes exist, and a function without a read grant on the key asks for them by Get, Head, ranged Get
+    /// and a listing of the prefix; each is AccessDenied and no byte of the write reaches it. Checked by removing the
+    /// read-grant check of GetObject once, this failed.
+    /// </summary>
+    [Fact]
+    public async Task A_function_without_a_read_grant_gets_nothing_of_a_pending_write()
+    {
+        var backend = NewBackend(drainTimeout: TimeSpan.Zero);
+        var put = await RunAsync(backend, NodeUnderTest.Manifest("writer"), $$"""
+            s, m, _ = call("PutObject", {"Bucket": "{{Bucket}}", "Key": "fn/secret.txt"}, b"pending secret")
+            emit([s])
+            """);
+        Assert.Equal(200, put.Json[0].GetInt32());
+
+        var outsider = NodeUnderTest.Manifest("outsider") with { Storage = [new StorageGrant(Bucket, "shared/", StorageAccess.ReadWrite)] };
+        var probe = await RunAsync(backend, outsider, $$"""
+            out = {}
+            for name, op, params in [
+                    ("get", "GetObject", {"Bucket": "{{Bucket}}", "Key": "fn/secret.txt"}),
+                    ("range", "GetObject", {"Bucket": "{{Bucket}}", "Key": "fn/secret.txt", "Range": "bytes=0-5"}),
+                    ("head", "HeadObject", {"Bucket": "{{Bucket}}", "Key": "fn/secret.txt"}),
+                    ("list", "ListObjectsV2", {"Bucket": "{{Bucket}}", "Prefix": "fn/"})]:
+                s, m, body = call(op, params)
+                out[name] = [s, m.get("Error", {}).get("Code"), body.decode(errors="replace")]
+            emit(out)
+            """);
+
+        foreach (var name in new[] { "get", "range", "head", "list" })
+        {
+            var entry = probe.Json.GetProperty(name);
+            Assert.True(entry[0].GetInt32() == 403 && entry[1].GetString() == "AccessDenied", $"{name}: {entry}");
+            Assert.DoesNotContain("pending secret", entry[2].GetString(), StringComparison.Ordinal);
+        }
+
+        Assert.Equal(1, backend.WriteBack!.Stats.Pending);
+    }
+
     [Fact]
     public async Task The_last_acknowledged_write_of_a_key_wins_and_older_ones_are_never_uploaded_after_it()
     {

@@ -85,6 +85,33 @@ public sealed class InvocationServiceTests : IAsyncLifetime
         File.Delete(stderr);
     }
 
+    /// <summary>
+    /// Guards the 6 MiB invocation payload limit on results (InvocationService reads at most
+    /// <see cref="LambdaJson.MaxPayloadBytes"/> of a response body): a runtime posting 6.5 MB fails the invocation as
+    /// Lambda does, Function.ResponseSizeTooLarge, instead of the node buffering it. With the limit passed as
+    /// int.MaxValue once, the 6.5 MB result came back as a success and this failed.
+    /// </summary>
+    [Fact]
+    public async Task A_response_past_6_MiB_fails_the_invocation_as_ResponseSizeTooLarge()
+    {
+        var (channel, session) = Attach(new ChannelOptions { RegionSize = 1 << 20, SlotSize = 64 << 10 });
+        var process = PythonSandbox.Start(channel, RuntimeLoop, out var stdout, out var stderr);
+        try
+        {
+            var result = await session.InvokeAsync(NewInvocation("req-big", """{"big":6500000}"""u8.ToArray(), DateTimeOffset.UtcNow.AddMinutes(5)), CancellationToken.None);
+            Assert.True(result.IsError, "a 6.5 MB result was accepted");
+            Assert.Equal("Function.ResponseSizeTooLarge", result.ErrorType);
+            Assert.Contains($"({LambdaJson.MaxPayloadBytes} bytes)", Encoding.UTF8.GetString(result.Payload.Span), StringComparison.Ordinal);
+        }
+        finally
+        {
+            process.Kill();
+            await process.WaitForExitAsync();
+            File.Delete(stdout);
+            File.Delete(stderr);
+        }
+    }
+
     [Fact]
     public async Task An_init_error_fails_pending_and_later_invocations_with_its_payload()
     {

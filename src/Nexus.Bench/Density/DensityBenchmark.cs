@@ -291,7 +291,8 @@ public static class DensityBenchmark
         return (Stopwatch.GetElapsedTime(started).TotalMilliseconds, outcome);
     }
 
-    private static async Task WaitDrainedAsync(NexusNode node, HashSet<string> names, CancellationToken cancellationToken)
+    /// <summary>Waits until no instance of <paramref name="names"/> is starting, idle or busy (60 s at most).</summary>
+    internal static async Task WaitDrainedAsync(NexusNode node, HashSet<string> names, CancellationToken cancellationToken)
     {
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
         while (node.Status().Instances.Any(s => names.Contains(s.Function) && s.Starting + s.Idle + s.Busy > 0))

@@ -114,12 +114,20 @@ public sealed class FunctionLogs : IDisposable
     /// <summary>Deletes a removed function's log.</summary>
     public void Delete(string function)
     {
+        Close(function);
+        File.Delete(PathOf(function));
+    }
+
+    /// <summary>
+    /// Writes out and closes a removed function's log file, which stays readable; a later line opens it again. Without
+    /// this, every function ever removed kept a descriptor open (`nexus bench soak` found it).
+    /// </summary>
+    public void Close(string function)
+    {
         if (_files.TryRemove(function, out var file))
         {
             file.Dispose();
         }
-
-        File.Delete(PathOf(function));
     }
 
     public void Dispose()

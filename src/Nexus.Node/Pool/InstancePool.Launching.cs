@@ -90,6 +90,9 @@ public sealed partial class InstancePool
         return error;
     }
 
+    /// <summary>The fork template key of one revision of a function (its instances share the template).</summary>
+    public static string TemplateKey(string function, string revision) => $"{function}-{revision}";
+
     private SandboxSpec BuildSpec(Instance instance, string rootfs)
     {
         var function = instance.Function;
@@ -112,7 +115,7 @@ public sealed partial class InstancePool
 
             // Nexus-mode instances of one revision differ only in their channel and log stream; baseline instances
             // each need their own network, so they always start afresh.
-            TemplateKey = instance.Transport.Network == SandboxNetwork.LoopbackOnly ? $"{function.Name}-{function.Revision}" : null,
+            TemplateKey = instance.Transport.Network == SandboxNetwork.LoopbackOnly ? TemplateKey(function.Name, function.Revision) : null,
             InstanceVariables = instanceVariables,
             OnOutput = (line, _) =>
             {

@@ -136,25 +136,27 @@ public sealed class FunctionRegistry
     /// <summary>
     /// Deletes the code of <paramref name="name"/>'s revisions other than the live one (the whole folder once the
     /// function is removed). Called after the instances of older revisions stopped: their sandboxes mount that code.
+    /// Returns the revisions deleted.
     /// </summary>
-    public void Prune(string name)
+    public IReadOnlyList<string> Prune(string name)
     {
         lock (_deployLock)
         {
             var folder = Path.Combine(_root, name);
-            if (!_functions.TryGetValue(name, out var current))
+            _functions.TryGetValue(name, out var current);
+            var pruned = Directory.Exists(folder)
+                ? Directory.EnumerateDirectories(folder).Where(dir => current is null || Path.GetFullPath(dir) != Path.GetFullPath(current.CodeDirectory)).ToList()
+                : [];
+            if (current is null)
             {
                 TryDelete(folder);
-                return;
+            }
+            else
+            {
+                pruned.ForEach(TryDelete);
             }
 
-            foreach (var dir in Directory.EnumerateDirectories(folder))
-            {
-                if (Path.GetFullPath(dir) != Path.GetFullPath(current.CodeDirectory))
-                {
-                    TryDelete(dir);
-                }
-            }
+            return [.. pruned.Select(Path.GetFileName).OfType<string>()];
         }
     }
 

@@ -21,6 +21,9 @@ public sealed class TemplateSandboxDriver : ISandboxDriver, IAsyncDisposable
     private readonly ISandboxDriver _inner;
     private readonly TemplateDriverOptions _options;
     private readonly Dictionary<string, Task<ForkTemplate>> _templates = new(StringComparer.Ordinal);
+
+    // Keys whose revision was retired while the template still had instances: stopped by the reaper once they are gone.
+    private readonly HashSet<string> _released = new(StringComparer.Ordinal);
     private readonly Lock _lock = new();
     private readonly CancellationTokenSource _stopping = new();
     private readonly Task _reaper;
@@ -85,6 +88,38 @@ public sealed class TemplateSandboxDriver : ISandboxDriver, IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// The template of <paramref name="templateKey"/> stops now if no instance forked from it is alive, else once the
+    /// last one is gone (the reaper's next round). Without this, every retired revision's template (a container, its
+    /// cgroups, descriptors and threads) stayed for the whole keep-alive: `nexus bench soak` with redeploys found it.
+    /// </summary>
+    public void ReleaseTemplate(string templateKey)
+    {
+        ForkTemplate? stop = null;
+        lock (_lock)
+        {
+            if (!_templates.TryGetValue(templateKey, out var task))
+            {
+                return;
+            }
+
+            if (task.IsCompletedSuccessfully && task.Result.LiveInstances == 0)
+            {
+                _templates.Remove(templateKey);
+                stop = task.Result;
+            }
+            else
+            {
+                _released.Add(templateKey);
+            }
+        }
+
+        if (stop is not null)
+        {
+            _ = stop.DisposeAsync().AsTask();
+        }
+    }
+
     /// <summary>Stops every template (and so every instance forked from one).</summary>
     public async ValueTask DisposeAsync()
     {
@@ -140,6 +175,7 @@ public sealed class TemplateSandboxDriver : ISandboxDriver, IAsyncDisposable
             }
 
             // Started on its own token: a template outlives the invocation that asked for it.
+            _released.Remove(key);
             var started = StartTemplateAsync(spec);
             _templates[key] = started;
             return started.WaitAsync(cancellationToken);
@@ -165,6 +201,7 @@ public sealed class TemplateSandboxDriver : ISandboxDriver, IAsyncDisposable
                 if (_templates.TryGetValue(spec.TemplateKey!, out var current) && current.IsFaulted)
                 {
                     _templates.Remove(spec.TemplateKey!);
+                    _released.Remove(spec.TemplateKey!);
                 }
             }
 
@@ -204,9 +241,10 @@ public sealed class TemplateSandboxDriver : ISandboxDriver, IAsyncDisposable
                 foreach (var (key, task) in _templates.ToArray())
                 {
                     if (task.IsCompletedSuccessfully && task.Result is var t
-                        && (!t.Alive || (t.LiveInstances == 0 && DateTimeOffset.UtcNow - t.LastUsed > _options.KeepAlive)))
+                        && (!t.Alive || (t.LiveInstances == 0 && (_released.Contains(key) || DateTimeOffset.UtcNow - t.LastUsed > _options.KeepAlive))))
                     {
                         _templates.Remove(key);
+                        _released.Remove(key);
                         idle.Add(t);
                     }
                 }

@@ -45,14 +45,16 @@ public sealed class NodeUnderTest : IAsyncDisposable
 
     public string StoreUrl => Store.BoundAddresses[0].ToString().TrimEnd('/');
 
-    public static async Task<NodeUnderTest> StartAsync(TimeSpan? stallTimeout = null, Func<NexusBackendOptions, NexusBackendOptions>? configure = null)
+    public static async Task<NodeUnderTest> StartAsync(
+        TimeSpan? stallTimeout = null, Func<NexusBackendOptions, NexusBackendOptions>? configure = null, Func<ChannelSessionOptions, ChannelSessionOptions>? session = null)
     {
         var dir = Directory.CreateTempSubdirectory("nexus-channel-test-").FullName;
         var credentials = new StoreCredentials();
         credentials.Add(new StoreCredential(AccessKey, SecretKey));
         var store = await S3StoreServer.StartAsync(new StoreOptions { DataDirectory = dir, Urls = ["http://127.0.0.1:0"], Durable = false }, credentials);
         var url = store.BoundAddresses[0].ToString().TrimEnd('/');
-        var host = new ChannelServiceHost(new ChannelSessionOptions { SandboxStallTimeout = stallTimeout ?? TimeSpan.FromSeconds(30) });
+        var sessionOptions = new ChannelSessionOptions { SandboxStallTimeout = stallTimeout ?? TimeSpan.FromSeconds(30) };
+        var host = new ChannelServiceHost(session?.Invoke(sessionOptions) ?? sessionOptions);
         var options = new NexusBackendOptions
         {
             ServiceUrl = url,
