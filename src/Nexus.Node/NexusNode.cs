@@ -376,6 +376,7 @@ public sealed class NexusNode : INodeOperations, IAsyncDisposable
             GuestKernel = options.MicrovmKernel,
             VmmCommand = options.MicrovmVmm is { } vmm ? [vmm] : [],
             Snapshots = options.MicrovmSnapshots,
+            Jail = options.MicrovmJail ? new VmmJailOptions() : null,
             InstancePrefix = InstancePrefix,
             Log = line => Console.Error.WriteLine("nexus: " + line),
         };

@@ -79,6 +79,12 @@ public sealed record NodeOptions
     /// <summary>Cold-start microVMs from a per-revision snapshot taken when the guest is ready (false: boot each one).</summary>
     public bool MicrovmSnapshots { get; init; } = true;
 
+    /// <summary>
+    /// Jail each microVM's VMM as Firecracker's jailer does (chroot with only its files, own mount/PID/network namespaces,
+    /// its own unprivileged uid, a memory cgroup per VM); needs the NativeAOT nexus-vmm. Snapshot-making boots stay unjailed.
+    /// </summary>
+    public bool MicrovmJail { get; init; }
+
     /// <summary>The OCI runtime binary (runc, or another runc-compatible one).</summary>
     public string OciRuntime { get; init; } = "runc";
 

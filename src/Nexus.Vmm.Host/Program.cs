@@ -14,9 +14,10 @@ public static class Program
 {
     private const string Usage =
         "usage: nexus-vmm --kernel PATH [--mem MiB] [--vcpus N] [--rootfs PATH [--rootfs-readonly]] [--cmdline TEXT]\n" +
-        "                 [--net TAP [--mac aa:bb:cc:dd:ee:ff]] [--vsock PATH [--cid N]] [--timeout SECONDS]\n" +
+        "                 [--net TAP [--mac aa:bb:cc:dd:ee:ff] [--netns PATH]] [--vsock PATH [--cid N]] [--timeout SECONDS]\n" +
         "                 [--nexus-region MiB | --nexus-fds REGION,DOORBELL,INTERRUPT] [--snapshot-to DIR]\n" +
-        "       nexus-vmm --restore DIR [--nexus-fds REGION,DOORBELL,INTERRUPT] [--vsock PATH] [--timeout SECONDS]\n" +
+        "       nexus-vmm --restore DIR [--nexus-fds REGION,DOORBELL,INTERRUPT] [--net TAP [--netns PATH]] [--vsock PATH] [--timeout SECONDS]\n" +
+        "  --netns: the network namespace (e.g. /run/netns/NAME) the TAP is opened in; default: this process's own.\n" +
         "  --nexus-fds: inherited descriptors (a memfd and two eventfds) that become the Nexus region, its doorbell and its\n" +
         "  interrupt; --snapshot-to: boot, snapshot into DIR when the guest first rings its doorbell (ready), exit.";
 
@@ -30,7 +31,7 @@ public static class Program
             {
                 flags.Add(args[i]);
             }
-            else if (args[i] is "--kernel" or "--mem" or "--vcpus" or "--rootfs" or "--cmdline" or "--net" or "--mac" or "--vsock" or "--cid" or "--timeout"
+            else if (args[i] is "--kernel" or "--mem" or "--vcpus" or "--rootfs" or "--cmdline" or "--net" or "--mac" or "--netns" or "--vsock" or "--cid" or "--timeout"
                          or "--nexus-region" or "--nexus-fds" or "--snapshot-to" or "--restore"
                 && i + 1 < args.Length)
             {
@@ -69,6 +70,8 @@ public static class Program
                 {
                     NexusChannel = channel,
                     VsockUdsPath = values.TryGetValue("--vsock", out var restoredUds) ? Path.GetFullPath(restoredUds) : null,
+                    TapName = values.GetValueOrDefault("--net"),
+                    NetnsPath = values.GetValueOrDefault("--netns"),
                     ConsoleOutput = ConsoleRun.WriteConsoleByte,
                 },
                 wait);
@@ -87,7 +90,7 @@ public static class Program
             Vcpus = (int)Math.Min(vcpus, int.MaxValue),
             BootArgs = values.GetValueOrDefault("--cmdline"),
             Drives = values.TryGetValue("--rootfs", out var root) ? [new DriveConfig(Path.GetFullPath(root), flags.Contains("--rootfs-readonly"))] : [],
-            Net = values.TryGetValue("--net", out var tap) ? new NetConfig(tap, mac) : null,
+            Net = values.TryGetValue("--net", out var tap) ? new NetConfig(tap, mac, values.GetValueOrDefault("--netns")) : null,
             Vsock = values.TryGetValue("--vsock", out var uds) ? new VsockConfig(cid, Path.GetFullPath(uds)) : null,
             ConsoleOutput = ConsoleRun.WriteConsoleByte,
             NexusChannel = channel,

@@ -174,11 +174,76 @@ public sealed class MicrovmDriverTests : IAsyncLifetime
         Assert.Equal(0, booting.SnapshotCount);
     }
 
-    private MicrovmSandboxDriver NewDriver(bool snapshots) => new(new MicrovmDriverOptions
+    [KvmFact]
+    public async Task A_jailed_vmm_sees_only_its_chroot_runs_as_its_own_uid_in_its_namespaces_and_cgroup_and_serves_invocations()
+    {
+        await using var jailed = NewDriver(snapshots: true, jail: new VmmJailOptions());
+        var id = "nx-mvm-jail";
+        await _node.PutAsync("fn/jail.txt", "jailed"u8.ToArray());
+        var output = new List<string>();
+        await using var transport = new ChannelTransport(_node.Host, _node.Backend, NodeUnderTest.Manifest(), id);
+        var vm = (MicrovmSandboxInstance)await jailed.StartAsync(Spec(id, transport, output), CancellationToken.None);
+        var jail = vm.Jail!;
+        try
+        {
+            // End to end through the jail: restored from the snapshot hard-linked into the chroot, the channel's fds passed in.
+            Assert.True(vm.Restored);
+            await Task.WhenAny(transport.Ready, vm.Exited, Task.Delay(TimeSpan.FromSeconds(60)));
+            Assert.True(transport.Ready.IsCompletedSuccessfully, "the jailed guest did not become ready: " + Lines(output));
+            var result = await transport.InvokeAsync(new Invocation("r-jail", Encoding.UTF8.GetBytes(Event("fn/jail.txt", "fn/jail-out.txt")), DateTimeOffset.UtcNow.AddMinutes(1), "arn:test"), CancellationToken.None);
+            Assert.False(result.IsError, Encoding.UTF8.GetString(result.Payload.Span) + "\n" + Lines(output));
+            Assert.Equal("JAILED"u8.ToArray(), await _node.GetAsync("fn/jail-out.txt"));
+
+            var pid = vm.Pid;
+            Assert.True(pid > 0 && pid != Environment.ProcessId);
+            var status = File.ReadAllLines($"/proc/{pid}/status").Select(l => l.Split(':', 2)).ToDictionary(p => p[0], p => p[1].Trim());
+
+            // Its own uid and gid (real, effective, saved, fs), no supplementary groups, no capabilities; PID 1 of its namespace.
+            var uid = jail.Uid.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            Assert.Equal([uid, uid, uid, uid], status["Uid"].Split('\t'));
+            Assert.Equal([uid, uid, uid, uid], status["Gid"].Split('\t'));
+            Assert.Equal("", status["Groups"]);
+            Assert.Equal("0000000000000000", status["CapEff"]);
+            Assert.Equal("0000000000000000", status["CapPrm"]);
+            Assert.EndsWith("\t1", status["NSpid"], StringComparison.Ordinal);
+
+            // Mount, PID and network namespaces of its own.
+            foreach (var ns in new[] { "mnt", "pid", "net" })
+            {
+                Assert.NotEqual(File.ResolveLinkTarget($"/proc/self/ns/{ns}", false)!.FullName, File.ResolveLinkTarget($"/proc/{pid}/ns/{ns}", false)!.FullName);
+            }
+
+            // Its root is the chroot, which holds only its executable, the loader's libraries, the snapshot, two device nodes and /proc.
+            Assert.Equal(jail.Root, File.ResolveLinkTarget($"/proc/{pid}/root", false)!.FullName.TrimEnd('/'));
+            var files = Directory.EnumerateFileSystemEntries(jail.Root, "*", SearchOption.AllDirectories)
+                .Where(f => !f.StartsWith(Path.Combine(jail.Root, "proc") + "/", StringComparison.Ordinal))
+                .Where(f => !Directory.Exists(f))
+                .Select(f => "/" + Path.GetRelativePath(jail.Root, f))
+                .Order(StringComparer.Ordinal)
+                .ToList();
+            Assert.Equal([.. new[] { "/dev/kvm", "/nexus-vmm", "/snapshot/vm.mem", "/snapshot/vm.state" }.Concat(jailed.Jail!.Libraries).Order(StringComparer.Ordinal)], files);
+
+            // Its own memory cgroup, limited to guest memory + region + overhead.
+            Assert.Contains($":memory:/nexus-microvm/{id}", File.ReadAllText($"/proc/{pid}/cgroup"), StringComparison.Ordinal);
+            var limit = long.Parse(File.ReadAllText(Path.Combine(jail.CgroupDirectory, "memory.limit_in_bytes")).Trim(), System.Globalization.CultureInfo.InvariantCulture);
+            Assert.Equal((32L << 20) + Nexus.Interop.Memory.Length((Nexus.Interop.SafeFd)transport.PassedFds[0]) + new VmmJailOptions().OverheadBytes, limit);
+            Assert.True(vm.ReadMemory().CgroupBytes > 0);
+        }
+        finally
+        {
+            await vm.StopAsync();
+        }
+
+        Assert.False(Directory.Exists(jail.CgroupDirectory));
+        Assert.False(Directory.Exists(vm.RunFolder));
+    }
+
+    private MicrovmSandboxDriver NewDriver(bool snapshots, VmmJailOptions? jail = null) => new(new MicrovmDriverOptions
     {
         GuestKernel = TestGuests.Build("runtime"),
         RunDirectory = _run,
         Snapshots = snapshots,
+        Jail = jail,
         Log = line =>
         {
             lock (_log)
@@ -188,15 +253,17 @@ public sealed class MicrovmDriverTests : IAsyncLifetime
         },
     });
 
-    private static SandboxSpec Spec(string id, ChannelTransport transport, List<string> output) => new()
+    private static SandboxSpec Spec(string id, ChannelTransport transport, List<string> output) =>
+        GuestSpec(id, output) with { PassedFds = transport.PassedFds, TemplateKey = "fn-1" };
+
+    /// <summary>A microvm instance of 32 MiB whose output lines go to <paramref name="output"/>.</summary>
+    internal static SandboxSpec GuestSpec(string id, List<string> output) => new()
     {
         InstanceId = id,
         Driver = "microvm",
         RootfsPath = "/",
-        Command = ["(the guest kernel is the runtime)"],
+        Command = ["(the guest kernel)"],
         MemoryMb = 32,
-        PassedFds = transport.PassedFds,
-        TemplateKey = "fn-1",
         OnOutput = (line, _) =>
         {
             lock (output)
@@ -206,7 +273,7 @@ public sealed class MicrovmDriverTests : IAsyncLifetime
         },
     };
 
-    private static string Lines(List<string> output)
+    internal static string Lines(List<string> output)
     {
         lock (output)
         {

@@ -1,6 +1,9 @@
 // Copyright (c) Nexus contributors.
 // Licensed under the MIT license.
 
+using System.Net;
+using Nexus.Sandbox.Network;
+
 namespace Nexus.Sandbox.Microvm;
 
 /// <summary>Settings of the <c>microvm</c> driver.</summary>
@@ -32,6 +35,29 @@ public sealed record MicrovmDriverOptions
 
     /// <summary>Longest a guest may take from boot to its ready ring when a snapshot is made.</summary>
     public TimeSpan ReadyTimeout { get; init; } = TimeSpan.FromSeconds(120);
+
+    /// <summary>Addresses of the baseline network (service address, /30 slots): the oci driver's, so its firewall covers both.</summary>
+    public VethAddressPlan Network { get; init; } = VethAddressPlan.Default;
+
+    /// <summary>
+    /// The /30 between a baseline VM and its network namespace: the TAP holds the first address, the guest the second,
+    /// the same in every VM (so a snapshot's guest needs no new address); the namespace masquerades it behind the
+    /// instance's veth address. Must not overlap the service address, the slots or a routed store.
+    /// </summary>
+    public IPAddress GuestLinkNetwork { get; init; } = IPAddress.Parse("172.16.0.0");
+
+    /// <summary>iproute2, for the baseline network.</summary>
+    public string IpPath { get; init; } = "ip";
+
+    /// <summary>nftables binary, for the sandbox firewall and the namespace's masquerade.</summary>
+    public string NftPath { get; init; } = "nft";
+
+    /// <summary>
+    /// Jail every instance's VMM as Firecracker's jailer does (<see cref="VmmJail"/>: chroot, mount/PID/network
+    /// namespaces, its own uid and memory cgroup); null: the VMM runs as this process's user in its namespaces. The
+    /// VMM that boots a guest to make a ready snapshot is not jailed.
+    /// </summary>
+    public VmmJailOptions? Jail { get; init; }
 
     /// <summary>Where driver events go (snapshots made or failed).</summary>
     public Action<string>? Log { get; init; }

@@ -2,7 +2,10 @@
 // Licensed under the MIT license.
 
 using System.Globalization;
+using System.Net;
 using Nexus.Interop;
+using Nexus.Sandbox.Network;
+using Nexus.Sandbox.Oci;
 
 namespace Nexus.Sandbox.Microvm;
 
@@ -18,19 +21,32 @@ namespace Nexus.Sandbox.Microvm;
 /// memory MAP_PRIVATE from the snapshot file, so restored VMs share its pages), with its channel (and whatever the
 /// backend prefetched into it) attached before the vCPUs run.
 /// </para>
+/// <para>
+/// Baseline instances (io: baseline) get a virtio-net device on a TAP in their own network namespace, behind the same
+/// veth and firewall as the oci driver's sandboxes (<see cref="VmNetwork"/>); they boot their guest (no ready snapshot:
+/// "ready" is a ring of the Nexus region, which they do not have).
+/// </para>
 /// </summary>
 public sealed class MicrovmSandboxDriver : ISandboxDriver, IAsyncDisposable
 {
     private readonly MicrovmDriverOptions _options;
     private readonly ReadySnapshots _snapshots;
     private readonly string _instances;
+    private readonly BaselineHost _host;
+    private readonly VmNetwork _network;
     private IReadOnlyList<string>? _vmm;
+    private VmmJail? _jail;
 
     public MicrovmSandboxDriver(MicrovmDriverOptions? options = null)
     {
         _options = options ?? new MicrovmDriverOptions();
         _instances = Path.Combine(_options.RunDirectory, "instances");
         _snapshots = new ReadySnapshots(Path.Combine(_options.RunDirectory, "snapshots"), _options, () => Vmm);
+        var ip = Tool.Resolve(_options.IpPath, "iproute2 for the baseline network");
+        var nft = Tool.Resolve(_options.NftPath, "nftables (apt-get install nftables) for the sandbox firewall");
+        var network = new HostNetwork(_options.Network, ip);
+        _host = new BaselineHost(network, new SandboxFirewall(_options.Network, nft));
+        _network = new VmNetwork(network, ip, nft, _options.GuestLinkNetwork);
 
         // Process-wide and idempotent: a VMM whose spawning thread is gone is still our child to reap.
         ChildProcess.BecomeSubreaper();
@@ -45,9 +61,24 @@ public sealed class MicrovmSandboxDriver : ISandboxDriver, IAsyncDisposable
 
     private IReadOnlyList<string> Vmm => _vmm ??= _options.VmmCommand.Count > 0 ? _options.VmmCommand : VmmExecutable.Locate();
 
-    /// <summary>Kills the VMMs an earlier node left running (by their pid files) and removes their folders and snapshots.</summary>
-    public Task PrepareHostAsync(CancellationToken cancellationToken)
+    /// <summary>The jail every instance's VMM runs in; null when <see cref="MicrovmDriverOptions.Jail"/> is off.</summary>
+    public VmmJail? Jail => _options.Jail is { } jail ? _jail ??= new VmmJail(jail, Vmm) : null;
+
+    /// <summary>The baseline network's host side (netns and veth per instance, service link).</summary>
+    public HostNetwork Network => _network.Host;
+
+    /// <summary>
+    /// Kills the VMMs an earlier node left running (by their pid files), removes their folders, snapshots and networks
+    /// (netns, veth; a TAP goes with its netns), and prepares the baseline network's host side.
+    /// </summary>
+    public async Task PrepareHostAsync(CancellationToken cancellationToken)
     {
+        // Jailed VMMs first, by their cgroups: their unshare parents then reap them and end (see MicrovmSandboxInstance).
+        if (Jail is { } jail)
+        {
+            await jail.RemoveLeftoverCgroupsAsync(_options.InstancePrefix);
+        }
+
         Directory.CreateDirectory(_instances);
         foreach (var folder in Directory.EnumerateDirectories(_instances, _options.InstancePrefix + "*"))
         {
@@ -56,16 +87,23 @@ public sealed class MicrovmSandboxDriver : ISandboxDriver, IAsyncDisposable
         }
 
         _snapshots.RemoveLeftovers();
-        return Task.CompletedTask;
+
+        await _network.Host.RemoveLeftoversAsync(_options.InstancePrefix);
+        await _host.PrepareAsync(cancellationToken);
     }
+
+    public Task RestrictSandboxTrafficAsync(IReadOnlyCollection<int> serviceTcpPorts, IPEndPoint? routedEndpoint, CancellationToken cancellationToken) =>
+        _host.RestrictAsync(serviceTcpPorts, routedEndpoint, cancellationToken);
+
+    public Task ReleaseHostAsync() => _host.ReleaseAsync();
 
     public async Task<ISandboxInstance> StartAsync(SandboxSpec spec, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(spec);
         var kernel = CheckSpec(spec);
-        var regionSize = Memory.Length((SafeFd)spec.PassedFds[0]);
-        var snapshot = _options.Snapshots && spec.TemplateKey is { } key
-            ? await _snapshots.GetAsync(key, kernel, spec.MemoryMb, regionSize, cancellationToken)
+        var baseline = spec.Network == SandboxNetwork.Veth;
+        var snapshot = _options.Snapshots && !baseline && spec.TemplateKey is { } key
+            ? await _snapshots.GetAsync(key, kernel, spec.MemoryMb, Memory.Length((SafeFd)spec.PassedFds[0]), cancellationToken)
             : null;
         cancellationToken.ThrowIfCancellationRequested();
 
@@ -76,25 +114,62 @@ public sealed class MicrovmSandboxDriver : ISandboxDriver, IAsyncDisposable
         }
 
         Directory.CreateDirectory(folder);
+        var id = spec.InstanceId;
+        var netns = baseline ? _network.Host.NetnsPath(id) : null;
+        VethSlot? veth = null;
+        JailedVmm? jailed = null;
         try
         {
-            List<string> arguments = snapshot is not null
-                ? ["--restore", snapshot, "--nexus-fds", "3,4,5"]
-                : ["--kernel", kernel, "--mem", spec.MemoryMb.ToString(CultureInfo.InvariantCulture), "--nexus-fds", "3,4,5"];
-            var (vmm, pumps) = VmmProcesses.Spawn(Vmm, arguments, spec.PassedFds, spec.OnOutput);
+            // In a jail the VMM sees its files at fixed places in its chroot.
+            var (kernelArgument, snapshotArgument) = (kernel, snapshot);
+            if (Jail is { } jail)
+            {
+                var files = snapshot is not null
+                    ? Directory.EnumerateFiles(snapshot).ToDictionary(f => "/snapshot/" + Path.GetFileName(f), f => f)
+                    : new Dictionary<string, string> { ["/kernel"] = kernel };
+                var guestBytes = ((long)spec.MemoryMb << 20) + (baseline ? 0 : Memory.Length((SafeFd)spec.PassedFds[0]));
+                jailed = jail.Prepare(folder, id, guestBytes, files, tun: baseline, netns);
+                (kernelArgument, snapshotArgument) = ("/kernel", snapshot is null ? null : "/snapshot");
+            }
+
+            List<string> arguments = snapshotArgument is not null
+                ? ["--restore", snapshotArgument]
+                : ["--kernel", kernelArgument, "--mem", spec.MemoryMb.ToString(CultureInfo.InvariantCulture)];
+            if (baseline)
+            {
+                veth = await _network.CreateAsync(id, jailed?.Uid, cancellationToken);
+
+                // A jailed VMM is already in the netns; otherwise a thread of it joins the netns to open the TAP.
+                arguments.AddRange(["--net", VmNetwork.TapName, "--mac", VmNetwork.GuestMac, .. jailed is null ? ["--netns", netns!] : Array.Empty<string>()]);
+            }
+            else
+            {
+                arguments.AddRange(["--nexus-fds", "3,4,5"]);
+            }
+
+            var (vmm, pumps) = VmmProcesses.Spawn(jailed?.Command ?? Vmm, arguments, spec.PassedFds, spec.OnOutput);
             VmmProcesses.WritePidFile(folder, vmm.Pid);
-            return new MicrovmSandboxInstance(spec.InstanceId, folder, vmm, pumps, restored: snapshot is not null);
+            return new MicrovmSandboxInstance(id, folder, vmm, pumps, restored: snapshot is not null, veth?.SandboxAddress, jailed, () => RemoveNetworkAsync(id, veth));
         }
         catch
         {
+            await RemoveNetworkAsync(id, veth);
+            if (jailed is not null)
+            {
+                await VmmJail.RemoveCgroupAsync(jailed.CgroupDirectory, TimeSpan.FromSeconds(5));
+            }
+
             Directory.Delete(folder, recursive: true);
             throw;
         }
     }
 
+    private Task RemoveNetworkAsync(string instanceId, VethSlot? veth) =>
+        veth is null ? Task.CompletedTask : _network.Host.RemoveAsync(instanceId, veth);
+
     public async ValueTask DisposeAsync() => await _snapshots.DisposeAsync();
 
-    /// <summary>What this driver can run: a nexus-mode instance (its channel as three descriptors) with a configured guest.</summary>
+    /// <summary>What this driver can run: a nexus-mode instance (its channel as three descriptors) or a baseline one (a veth, no descriptors), with a configured guest.</summary>
     private string CheckSpec(SandboxSpec spec)
     {
         var where = $"instance '{spec.InstanceId}' (sandbox: microvm): ";
@@ -103,10 +178,12 @@ public sealed class MicrovmSandboxDriver : ISandboxDriver, IAsyncDisposable
             throw new ArgumentException(where + "the id must be 1 to 40 characters of [a-z0-9-]", nameof(spec));
         }
 
-        if (spec.Network != SandboxNetwork.LoopbackOnly || spec.PassedFds.Count != 3 || spec.PassedFds[0] is not SafeFd)
+        var nexus = spec.Network == SandboxNetwork.LoopbackOnly && spec.PassedFds.Count == 3 && spec.PassedFds[0] is SafeFd;
+        var baseline = spec.Network == SandboxNetwork.Veth && spec.PassedFds.Count == 0;
+        if (!nexus && !baseline)
         {
-            throw new ArgumentException(where + "only io: nexus runs in a microVM here (the channel's region and doorbells become the VM's Nexus region); " +
-                "baseline mode needs a Linux guest with its own network stack, which this host cannot run yet (docs/vmm.md)", nameof(spec));
+            throw new ArgumentException(where + "a microVM runs io: nexus (the channel's region and two eventfds become the VM's Nexus region) " +
+                "or io: baseline (a veth network and no descriptors: the guest gets virtio-net)", nameof(spec));
         }
 
         var kernel = _options.GuestKernel

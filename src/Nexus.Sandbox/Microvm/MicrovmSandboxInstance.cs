@@ -1,6 +1,7 @@
 // Copyright (c) Nexus contributors.
 // Licensed under the MIT license.
 
+using System.Globalization;
 using System.Net;
 using Nexus.Interop;
 
@@ -9,7 +10,9 @@ namespace Nexus.Sandbox.Microvm;
 /// <summary>
 /// One microVM: a <c>nexus-vmm</c> process (our child, reaped by us) whose guest console and VMM messages are the
 /// instance's output. Its exit code is the guest's (exit port), 1 for a guest crash (triple fault, KVM error), 2 when the
-/// VM could not be built. Stopping kills the process; nothing of the VM outlives it but its run folder, removed here.
+/// VM could not be built. Stopping kills the process; nothing of the VM outlives it but its run folder (with its jail's
+/// chroot), its jail's cgroup and, for a baseline VM, its network (netns, veth, TAP), all removed here. A jailed VMM is
+/// the child of the <c>unshare</c> that is our child (it relays the VMM's exit status and, killed, takes the VMM along).
 /// </summary>
 public sealed class MicrovmSandboxInstance : ISandboxInstance
 {
@@ -22,12 +25,18 @@ public sealed class MicrovmSandboxInstance : ISandboxInstance
     private readonly Lock _gate = new();
     private readonly ChildProcess _vmm;
     private readonly OutputPump[] _pumps;
+    private readonly Func<Task> _removeNetwork;
+    private readonly JailedVmm? _jail;
+    private int _jailedPid;
     private long _peakBytes;
     private Task? _stop;
 
-    internal MicrovmSandboxInstance(string instanceId, string runFolder, ChildProcess vmm, OutputPump[] pumps, bool restored)
+    internal MicrovmSandboxInstance(string instanceId, string runFolder, ChildProcess vmm, OutputPump[] pumps, bool restored, IPAddress? address, JailedVmm? jail, Func<Task> removeNetwork)
     {
         InstanceId = instanceId;
+        Address = address;
+        _removeNetwork = removeNetwork;
+        _jail = jail;
         RunFolder = runFolder;
         Restored = restored;
         _vmm = vmm;
@@ -37,13 +46,19 @@ public sealed class MicrovmSandboxInstance : ISandboxInstance
 
     public string InstanceId { get; }
 
-    /// <summary>No network: every byte in or out goes over the Nexus region.</summary>
-    public IPAddress? Address => null;
+    /// <summary>
+    /// Nexus mode: null (every byte goes over the Nexus region). Baseline: the veth's sandbox address, which the guest's
+    /// packets carry on the host (masqueraded in the VM's netns).
+    /// </summary>
+    public IPAddress? Address { get; }
 
     public Task<SandboxExit> Exited => _exited.Task;
 
-    /// <summary>The VMM process.</summary>
-    public int Pid => _vmm.Pid;
+    /// <summary>The VMM process (jailed: its pid outside the jail's PID namespace; 0 until it exists or once it is gone).</summary>
+    public int Pid => _jail is null ? _vmm.Pid : JailedPid();
+
+    /// <summary>The VMM's jail (chroot, uid, cgroup, command); null when it runs unjailed.</summary>
+    public JailedVmm? Jail => _jail;
 
     /// <summary>True when the VM was restored from its function's ready snapshot; false when it booted.</summary>
     public bool Restored { get; }
@@ -52,20 +67,20 @@ public sealed class MicrovmSandboxInstance : ISandboxInstance
     public string RunFolder { get; }
 
     /// <summary>
-    /// The VMM process's memory: guest memory it touched plus the VMM itself (there is no cgroup per VM yet, so the
-    /// "cgroup" figure is the process's RSS).
+    /// The VMM process's memory: guest memory it touched plus the VMM itself. The "cgroup" figure is the jail's memory
+    /// cgroup usage, or the process's RSS when unjailed.
     /// </summary>
     public SandboxMemory ReadMemory()
     {
-        var (rss, pss, uss) = ProcessFiles.SmapsRollup(_vmm.Pid);
+        var (rss, pss, uss) = Pid is > 0 and var pid ? ProcessFiles.SmapsRollup(pid) : (0, 0, 0);
         Interlocked.Exchange(ref _peakBytes, Math.Max(Interlocked.Read(ref _peakBytes), rss));
-        return new SandboxMemory(rss, pss, uss, rss);
+        return new SandboxMemory(_jail?.Cgroup.MemoryUsage() ?? rss, pss, uss, rss);
     }
 
     public long ReadPeakMemoryBytes() => Math.Max(ReadMemory().RssBytes, Interlocked.Read(ref _peakBytes));
 
     /// <summary>CPU time of the VMM process (its vCPU threads run the guest).</summary>
-    public TimeSpan ReadCpuTime() => ProcessFiles.CpuTime(_vmm.Pid);
+    public TimeSpan ReadCpuTime() => Pid is > 0 and var pid ? ProcessFiles.CpuTime(pid) : TimeSpan.Zero;
 
     public Task StopAsync()
     {
@@ -83,7 +98,7 @@ public sealed class MicrovmSandboxInstance : ISandboxInstance
         {
             var status = await _vmm.Exited;
             await Task.WhenAny(Task.WhenAll(_pumps.Select(p => p.Completion)), Task.Delay(s_outputDrain));
-            _exited.TrySetResult(new SandboxExit(status.ExitCode, status.Signal, OutOfMemory: false));
+            _exited.TrySetResult(new SandboxExit(status.ExitCode, status.Signal, OutOfMemory: _jail?.Cgroup.OomKills() > 0));
         }
         catch (Exception e)
         {
@@ -93,6 +108,13 @@ public sealed class MicrovmSandboxInstance : ISandboxInstance
 
     private async Task StopCoreAsync()
     {
+        // A jailed VMM first (it lost unshare's parent-death signal when it changed uid); unshare then ends by itself.
+        if (_jail is not null)
+        {
+            VmmJail.KillVmm(_jail.Cgroup);
+            await Task.WhenAny(_exited.Task, Task.Delay(s_outputDrain));
+        }
+
         _vmm.Signal(SIGKILL);
         try
         {
@@ -108,9 +130,35 @@ public sealed class MicrovmSandboxInstance : ISandboxInstance
             pump.Abort();
         }
 
+        // The VMM (the TAP's last user) is dead or dying: the netns and its TAP go once it is.
+        await _removeNetwork();
+        if (_jail is not null && !await VmmJail.RemoveCgroupAsync(_jail.CgroupDirectory, TimeSpan.FromSeconds(5)))
+        {
+            throw new IOException($"instance '{InstanceId}': the jail's cgroup {_jail.CgroupDirectory} still has processes 5 s after the VMM was killed");
+        }
+
         if (Directory.Exists(RunFolder))
         {
             Directory.Delete(RunFolder, recursive: true);
         }
+    }
+
+    /// <summary>The jailed VMM: the one child of our child (unshare), from /proc/&lt;pid&gt;/task/&lt;pid&gt;/children.</summary>
+    private int JailedPid()
+    {
+        if (_jailedPid == 0)
+        {
+            try
+            {
+                var children = File.ReadAllText($"/proc/{_vmm.Pid}/task/{_vmm.Pid}/children").Split(' ', StringSplitOptions.RemoveEmptyEntries);
+                _jailedPid = children.Length == 1 ? int.Parse(children[0], CultureInfo.InvariantCulture) : 0;
+            }
+            catch (IOException)
+            {
+                // unshare is gone (and with it the VMM), or not forked yet.
+            }
+        }
+
+        return _jailedPid;
     }
 }

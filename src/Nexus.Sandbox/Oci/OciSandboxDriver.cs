@@ -21,14 +21,12 @@ namespace Nexus.Sandbox.Oci;
 /// </summary>
 public sealed class OciSandboxDriver : ISandboxDriver
 {
-    // Drivers of this process that prepared the host and have not released it: they share the service link.
-    private static int s_hostUsers;
-
     private readonly OciDriverOptions _options;
     private readonly OciConfigBuilder _configs;
     private readonly string _runtime;
     private readonly string _bundles;
     private readonly string _state;
+    private readonly BaselineHost _host;
 
     public OciSandboxDriver(OciDriverOptions? options = null)
     {
@@ -36,6 +34,7 @@ public sealed class OciSandboxDriver : ISandboxDriver
         _configs = new OciConfigBuilder(_options);
         _runtime = Tool.Resolve(_options.RuntimePath, "the OCI runtime of the oci driver");
         Network = new HostNetwork(_options.Network, Tool.Resolve(_options.IpPath, "iproute2 for the baseline network"));
+        _host = new BaselineHost(Network, new SandboxFirewall(_options.Network, Tool.Resolve(_options.NftPath, "nftables (apt-get install nftables) for the sandbox firewall")));
         _bundles = Path.Combine(_options.RunDirectory, "bundles");
         _state = Path.Combine(_options.RunDirectory, "runc");
 
@@ -59,30 +58,14 @@ public sealed class OciSandboxDriver : ISandboxDriver
         Directory.CreateDirectory(_bundles);
         Directory.CreateDirectory(_state);
         await RemoveLeftoversAsync(cancellationToken);
-        await Network.PrepareAsync(cancellationToken);
-        await Firewall.RemoveAsync(cancellationToken);
-        Interlocked.Increment(ref s_hostUsers);
+        await _host.PrepareAsync(cancellationToken);
     }
 
     /// <summary>The last driver of this process to release the host removes the firewall table and the service link.</summary>
-    public async Task ReleaseHostAsync()
-    {
-        if (Interlocked.Decrement(ref s_hostUsers) > 0)
-        {
-            return;
-        }
+    public Task ReleaseHostAsync() => _host.ReleaseAsync();
 
-        await Firewall.RemoveAsync(CancellationToken.None);
-        await Network.RemoveServiceLinkAsync();
-    }
-
-    public Task RestrictSandboxTrafficAsync(IReadOnlyCollection<int> serviceTcpPorts, IPEndPoint? routedEndpoint, CancellationToken cancellationToken)
-    {
-        Network.RoutedEndpoint = routedEndpoint;
-        return Firewall.ApplyAsync(serviceTcpPorts, routedEndpoint, cancellationToken);
-    }
-
-    private SandboxFirewall Firewall => new(_options.Network, Tool.Resolve(_options.NftPath, "nftables (apt-get install nftables) for the sandbox firewall"));
+    public Task RestrictSandboxTrafficAsync(IReadOnlyCollection<int> serviceTcpPorts, IPEndPoint? routedEndpoint, CancellationToken cancellationToken) =>
+        _host.RestrictAsync(serviceTcpPorts, routedEndpoint, cancellationToken);
 
     public async Task<ISandboxInstance> StartAsync(SandboxSpec spec, CancellationToken cancellationToken)
     {
