@@ -81,7 +81,7 @@ public sealed record NodeOptions
 
     /// <summary>
     /// Jail each microVM's VMM as Firecracker's jailer does (chroot with only its files, own mount/PID/network namespaces,
-    /// its own unprivileged uid, a memory cgroup per VM); needs the NativeAOT nexus-vmm. Snapshot-making boots stay unjailed.
+    /// its own unprivileged uid, a memory cgroup per VM); needs the NativeAOT nexus-vmm.
     /// </summary>
     public bool MicrovmJail { get; init; }
 

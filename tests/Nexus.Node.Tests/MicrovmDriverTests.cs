@@ -223,6 +223,15 @@ public sealed class MicrovmDriverTests : IAsyncLifetime
                 .ToList();
             Assert.Equal([.. new[] { "/dev/kvm", "/nexus-vmm", "/snapshot/vm.mem", "/snapshot/vm.state" }.Concat(jailed.Jail!.Libraries).Order(StringComparer.Ordinal)], files);
 
+            // The snapshot was made by a jailed VMM too, then handed over root-owned and read-only to every restored VM.
+            Assert.Contains(_log, l => l.Contains("ready snapshot", StringComparison.Ordinal));
+            foreach (var file in new[] { "vm.mem", "vm.state" })
+            {
+                var path = Path.Combine(jail.Root, "snapshot", file);
+                var owner = await Nexus.Sandbox.Oci.Tool.RunAsync("/usr/bin/stat", ["-c", "%a %u:%g", path]);
+                Assert.Equal("444 0:0", owner.StandardOutput.Trim());
+            }
+
             // Its own memory cgroup, limited to guest memory + region + overhead.
             Assert.Contains($":memory:/nexus-microvm/{id}", File.ReadAllText($"/proc/{pid}/cgroup"), StringComparison.Ordinal);
             var limit = long.Parse(File.ReadAllText(Path.Combine(jail.CgroupDirectory, "memory.limit_in_bytes")).Trim(), System.Globalization.CultureInfo.InvariantCulture);

@@ -54,8 +54,8 @@ public sealed record MicrovmDriverOptions
 
     /// <summary>
     /// Jail every instance's VMM as Firecracker's jailer does (<see cref="VmmJail"/>: chroot, mount/PID/network
-    /// namespaces, its own uid and memory cgroup); null: the VMM runs as this process's user in its namespaces. The
-    /// VMM that boots a guest to make a ready snapshot is not jailed.
+    /// namespaces, its own uid and memory cgroup), the one that boots a guest to make a ready snapshot too; null: the VMM
+    /// runs as this process's user in its namespaces.
     /// </summary>
     public VmmJailOptions? Jail { get; init; }
 

@@ -41,7 +41,7 @@ public sealed class MicrovmSandboxDriver : ISandboxDriver, IAsyncDisposable
     {
         _options = options ?? new MicrovmDriverOptions();
         _instances = Path.Combine(_options.RunDirectory, "instances");
-        _snapshots = new ReadySnapshots(Path.Combine(_options.RunDirectory, "snapshots"), _options, () => Vmm);
+        _snapshots = new ReadySnapshots(Path.Combine(_options.RunDirectory, "snapshots"), _options, () => Vmm, () => Jail);
         var ip = Tool.Resolve(_options.IpPath, "iproute2 for the baseline network");
         var nft = Tool.Resolve(_options.NftPath, "nftables (apt-get install nftables) for the sandbox firewall");
         var network = new HostNetwork(_options.Network, ip);

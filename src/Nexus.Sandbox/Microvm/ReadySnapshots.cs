@@ -4,6 +4,7 @@
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
+using Nexus.Interop.FileSystem;
 
 namespace Nexus.Sandbox.Microvm;
 
@@ -14,7 +15,7 @@ namespace Nexus.Sandbox.Microvm;
 /// that function's code; one boot per deploy is the price. Concurrent first starts share one boot; a failed boot is
 /// not cached (the next start tries again) and its error names the VMM's last lines.
 /// </summary>
-internal sealed class ReadySnapshots(string root, MicrovmDriverOptions options, Func<IReadOnlyList<string>> vmm) : IAsyncDisposable
+internal sealed class ReadySnapshots(string root, MicrovmDriverOptions options, Func<IReadOnlyList<string>> vmm, Func<VmmJail?> jail) : IAsyncDisposable
 {
     private readonly Dictionary<string, Task<string>> _made = new(StringComparer.Ordinal);
     private readonly Lock _lock = new();
@@ -104,14 +105,26 @@ internal sealed class ReadySnapshots(string root, MicrovmDriverOptions options, 
         Directory.CreateDirectory(folder);
         var lines = new Queue<string>();
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        JailedVmm? jailed = null;
         try
         {
+            // Jailed, the VMM writes the snapshot into its chroot's /snapshot (its own), and the files are moved out after.
+            var (kernelArgument, outputArgument) = (kernel, folder);
+            if (jail() is { } vmmJail)
+            {
+                jailed = vmmJail.Prepare(folder, Path.GetFileName(folder), ((long)memoryMb << 20) + regionSize, new Dictionary<string, string> { ["/kernel"] = kernel }, tun: false, netnsPath: null);
+                var output = Path.Combine(jailed.Root, "snapshot");
+                Directory.CreateDirectory(output);
+                DeviceNodes.SetOwner(output, jailed.Uid, jailed.Uid);
+                (kernelArgument, outputArgument) = ("/kernel", "/snapshot");
+            }
+
             var (process, pumps) = VmmProcesses.Spawn(
-                vmm(),
+                jailed?.Command ?? vmm(),
                 [
-                    "--kernel", kernel, "--mem", memoryMb.ToString(CultureInfo.InvariantCulture),
+                    "--kernel", kernelArgument, "--mem", memoryMb.ToString(CultureInfo.InvariantCulture),
                     "--nexus-region", (regionSize >> 20).ToString(CultureInfo.InvariantCulture),
-                    "--snapshot-to", folder, "--timeout", ((int)Math.Ceiling(options.ReadyTimeout.TotalSeconds)).ToString(CultureInfo.InvariantCulture),
+                    "--snapshot-to", outputArgument, "--timeout", ((int)Math.Ceiling(options.ReadyTimeout.TotalSeconds)).ToString(CultureInfo.InvariantCulture),
                 ],
                 [],
                 (line, _) =>
@@ -129,6 +142,11 @@ internal sealed class ReadySnapshots(string root, MicrovmDriverOptions options, 
             using var stop = _disposed.Token.Register(() => process.Signal(9));
             var status = await process.Exited;
             await Task.WhenAny(Task.WhenAll(pumps.Select(p => p.Completion)), Task.Delay(TimeSpan.FromSeconds(2)));
+            if (jailed is not null && status.ExitCode == 0)
+            {
+                await TakeOutOfJailAsync(jailed, folder);
+            }
+
             if (status.ExitCode != 0 || !File.Exists(Path.Combine(folder, "vm.state")))
             {
                 string last;
@@ -148,8 +166,37 @@ internal sealed class ReadySnapshots(string root, MicrovmDriverOptions options, 
         catch (Exception e)
         {
             options.Log?.Invoke("microvm: " + e.Message);
+            if (jailed is not null)
+            {
+                await VmmJail.RemoveCgroupAsync(jailed.CgroupDirectory, TimeSpan.FromSeconds(5));
+            }
+
             Directory.Delete(folder, recursive: true);
             throw;
+        }
+    }
+
+    /// <summary>
+    /// Moves the snapshot a jailed VMM wrote out of its chroot, root-owned and read-only (every restored VM's jail
+    /// hard-links these files, and a later VM may get the same uid), then removes the jail and its cgroup.
+    /// </summary>
+    private static async Task TakeOutOfJailAsync(JailedVmm jailed, string folder)
+    {
+        foreach (var file in Directory.EnumerateFiles(Path.Combine(jailed.Root, "snapshot")))
+        {
+            var target = Path.Combine(folder, Path.GetFileName(file));
+            File.Move(file, target);
+            DeviceNodes.SetOwner(target, 0, 0);
+            if (OperatingSystem.IsLinux())
+            {
+                File.SetUnixFileMode(target, UnixFileMode.UserRead | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
+            }
+        }
+
+        Directory.Delete(jailed.Root, recursive: true);
+        if (!await VmmJail.RemoveCgroupAsync(jailed.CgroupDirectory, TimeSpan.FromSeconds(5)))
+        {
+            throw new IOException($"the jail's cgroup {jailed.CgroupDirectory} still has processes after its VMM exited");
         }
     }
 }
