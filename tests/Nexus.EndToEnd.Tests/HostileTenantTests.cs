@@ -17,10 +17,9 @@ public sealed class HostileTenantTests(NodeFixture fixture) : IClassFixture<Node
 {
     /// <summary>
     /// Guards the outstanding-request cap (ChannelSessionOptions.MaxOutstandingPerInstance, 256): past it the host closes
-    /// the channel and the node stops the instance (Runtime.ExitError naming the cap). With the cap removed once, the
-    /// flood ended on another of the session's checks, the report did not name the cap, and this failed; but that run
-    /// was before the flood kept 16 records short of a full ring, when this test also failed once in about nine runs with
-    /// the cap in place (another check closed the channel first), so the removal check needs redoing.
+    /// the channel and the node stops the instance (Runtime.ExitError naming the cap). With the cap removed (twice, with
+    /// the flood as it is now), the flood ran its 8 s, the runtime then published a stale submission tail, the index
+    /// check closed the channel instead, and this failed.
     /// </summary>
     [RootFact]
     public async Task A_tenant_flooding_its_ring_loses_its_channel_and_is_reported_as_an_exited_runtime()
