@@ -66,7 +66,7 @@ public static class HostileTenants
                 until = time.monotonic() + event.get("seconds", 8)
                 while time.monotonic() < until and not u32(mm, 512):
                     head = u32(mm, 192)
-                    while (tail - head) & 0xFFFFFFFF < entries:
+                    while (tail - head) & 0xFFFFFFFF < entries - 16:
                         tail, rid, sent = publish(mm, entries, sub_off, req_off, tail, rid), rid + 1, sent + 1
                     struct.pack_into("<I", mm, 128, tail)
                     os.eventfd_write(4, 1)
