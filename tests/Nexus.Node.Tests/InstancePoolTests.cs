@@ -245,7 +245,15 @@ public sealed class InstancePoolTests
         Assert.Equal("success", next.Outcome);
         Assert.True(next.ColdStart);
         Assert.NotEqual(timedOut.InstanceId, next.InstanceId);
-        Assert.True(f.Driver.Started.First().Stopped);
+
+        // The pool stops a failed instance in the background (BeginStop), so the next call may finish first.
+        var killed = f.Driver.Started.First();
+        for (var i = 0; i < 400 && !killed.Stopped; i++)
+        {
+            await Task.Delay(25);
+        }
+
+        Assert.True(killed.Stopped);
     }
 
     [Fact]
