@@ -67,6 +67,13 @@ internal sealed partial class S3Handler
     {
         var requestId = _requestIdPrefix + Interlocked.Increment(ref _requestCount).ToString("X8", CultureInfo.InvariantCulture);
         context.Response.Headers["x-amz-request-id"] = requestId;
+        if (_options.FirstByteLatency > TimeSpan.Zero && !context.Request.Path.StartsWithSegments(CredentialsPath.TrimEnd('/'), StringComparison.Ordinal))
+        {
+            // S3's FirstByteLatency: from the complete request received to the response's first byte. OnStarting runs
+            // after the handler has read the request and before the status line goes out, whatever the outcome.
+            context.Response.OnStarting(() => Task.Delay(_options.FirstByteLatency, _options.TimeProvider));
+        }
+
         var resource = "/";
         try
         {

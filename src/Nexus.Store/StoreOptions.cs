@@ -33,6 +33,13 @@ public sealed class StoreOptions
     /// </summary>
     public bool CredentialAdmin { get; init; }
 
+    /// <summary>
+    /// Time added before every S3 response's first byte, as a public object store's first-byte latency (zero: none).
+    /// For evaluation against a store that answers like S3 (`nexus store serve --first-byte-latency`), never for a
+    /// node's own store.
+    /// </summary>
+    public TimeSpan FirstByteLatency { get; init; }
+
     /// <summary>The clock used for signature expiry and skew checks, and for Last-Modified.</summary>
     public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
 }

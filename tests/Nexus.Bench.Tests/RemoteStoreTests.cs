@@ -55,6 +55,31 @@ public sealed class RemoteStoreTests
     }
 
     [RootFact(runc: false)]
+    public async Task The_s3_profile_makes_the_store_answer_with_its_first_byte_latency()
+    {
+        await using var store = await RemoteStore.StartAsync(Options(StorageProfile.S3), TextWriter.Null, CancellationToken.None);
+
+        // Each boto3 call waits at least the store's first-byte latency plus one round trip of the link.
+        var script = """
+            import sys, time, boto3
+            s3 = boto3.client("s3", endpoint_url=sys.argv[1], aws_access_key_id=sys.argv[2], aws_secret_access_key=sys.argv[3], region_name="us-east-1")
+            s3.create_bucket(Bucket="s3-profile")
+            s3.put_object(Bucket="s3-profile", Key="k", Body=b"x")
+            times = []
+            for _ in range(5):
+                start = time.perf_counter()
+                s3.head_object(Bucket="s3-profile", Key="k")
+                times.append((time.perf_counter() - start) * 1000)
+            print(min(times))
+            """;
+        var boto = await Processes.RunAsync("/usr/bin/python3", ["-c", script, store.Endpoint, store.Key.AccessKeyId, store.Key.SecretAccessKey]);
+        Assert.True(boto.ExitCode == 0, boto.Stderr);
+        var fastestMs = double.Parse(boto.Stdout.Trim(), System.Globalization.CultureInfo.InvariantCulture);
+        var floorMs = (StorageProfile.S3.FirstByteLatency + (2 * StorageProfile.S3.OneWayDelay)).TotalMilliseconds;
+        Assert.True(fastestMs >= floorMs, $"the fastest HeadObject took {fastestMs:0.00} ms, under the s3 profile's {floorMs} ms");
+    }
+
+    [RootFact(runc: false)]
     public async Task What_a_dead_run_left_behind_is_swept()
     {
         // A namespace with a process in it, named for an owner pid that no longer exists (as after a crash).

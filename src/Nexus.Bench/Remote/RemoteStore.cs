@@ -164,7 +164,7 @@ public sealed class RemoteStore : IAsyncDisposable
                 throw;
             }
 
-            log.WriteLine($"  remote store: {options.Server.ToString().ToLowerInvariant()} (pid {server.Id}) at {store.Endpoint} in netns {netns}, link {hostLink} shaped {options.Profile.Name}: delay line {delayUs} us (pid {store.LinkPid}) and tbf rate {rate} each way");
+            log.WriteLine($"  remote store: {options.Server.ToString().ToLowerInvariant()} (pid {server.Id}) at {store.Endpoint} in netns {netns}, link {hostLink} shaped {options.Profile.Name}: delay line {delayUs} us (pid {store.LinkPid}) and tbf rate {rate} each way, first-byte latency {options.Profile.FirstByteLatency.TotalMilliseconds} ms in the store");
             return store;
         }
         catch
@@ -292,7 +292,9 @@ public sealed class RemoteStore : IAsyncDisposable
         IEnumerable<string> command = options.Server switch
         {
             StoreServerKind.Nexus when options.NexusCommand.Count == 0 => throw new ArgumentException("RemoteStoreOptions.NexusCommand: how to run the nexus CLI is needed for a nexus store"),
-            StoreServerKind.Nexus => [.. options.NexusCommand, "store", "serve", "--data", Path.Combine(data, "store"), "--credentials", Path.Combine(data, "credentials.json"), "--listen", $"http://{StoreAddress}:{Port}", "--exit-on-stdin-eof"],
+            StoreServerKind.Nexus => [.. options.NexusCommand, "store", "serve", "--data", Path.Combine(data, "store"), "--credentials", Path.Combine(data, "credentials.json"), "--listen", $"http://{StoreAddress}:{Port}", "--exit-on-stdin-eof",
+                "--first-byte-latency-ms", options.Profile.FirstByteLatency.TotalMilliseconds.ToString(CultureInfo.InvariantCulture)],
+            _ when options.Profile.FirstByteLatency > TimeSpan.Zero => throw new ArgumentException($"storage profile '{options.Profile.Name}' adds {options.Profile.FirstByteLatency.TotalMilliseconds} ms of first-byte latency in the store, which only `nexus store serve` can do; s3rver cannot (use another profile with s3rver)"),
             _ when !File.Exists(options.S3rverScript) => throw new FileNotFoundException($"s3rver is not installed at {options.S3rverScript} (scripts/setup installs it)", options.S3rverScript),
             _ => [Tool.Resolve("node", "node (Debian package nodejs) for s3rver"), options.S3rverScript, "-d", Path.Combine(data, "store"), "-a", StoreAddress.ToString(), "-p", Port.ToString(CultureInfo.InvariantCulture), "--silent", "--no-vhost-buckets"],
         };

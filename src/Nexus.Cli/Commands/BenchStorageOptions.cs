@@ -11,7 +11,7 @@ namespace Nexus.Cli.Commands;
 public sealed class BenchStorageOptions
 {
     private readonly Option<string> _storage = new("--storage") { Description = "local: the node's embedded store; remote: `nexus store serve` (or s3rver) in its own process and network namespace behind a shaped link", DefaultValueFactory = _ => "local" };
-    private readonly Option<string> _profile = new("--profile") { Description = "shape of the remote store's link: datacenter (0.2 ms one way, 10 Gbit/s) or cross-az (1 ms one way)", DefaultValueFactory = _ => StorageProfile.Datacenter.Name };
+    private readonly Option<string> _profile = new("--profile") { Description = "shape of the path to the remote store: datacenter (0.2 ms one way, 10 Gbit/s), cross-az (1 ms one way) or s3 (0.5 ms one way and 20 ms first-byte latency in the store, like S3 in the function's region)", DefaultValueFactory = _ => StorageProfile.Datacenter.Name };
     private readonly Option<string> _server = new("--store-server") { Description = "the remote store: nexus (`nexus store serve`) or s3rver (npm, an independent S3 implementation)", DefaultValueFactory = _ => "nexus" };
 
     public void AddTo(Command command)

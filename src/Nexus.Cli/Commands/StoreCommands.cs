@@ -19,9 +19,10 @@ public static class StoreCommands
         var credentials = new Option<FileInfo?>("--credentials") { Description = "JSON {accessKeyId, secretAccessKey} of the full-access key (mode 0600; made on first use; default DATA/credentials.json)" };
         var region = new Option<string>("--region") { Description = "the region requests must be signed for", DefaultValueFactory = _ => "us-east-1" };
         var stdinEof = new Option<bool>("--exit-on-stdin-eof") { Description = "stop when standard input closes (a parent that runs the store as its child dies with it)" };
+        var firstByte = new Option<double>("--first-byte-latency-ms") { Description = "milliseconds to wait before every S3 response's first byte, to answer like a public object store (default 0)" };
         var serve = new Command("serve", "Serve S3 (path-style, SigV4) from a data directory until Ctrl+C or SIGTERM; a full-access key may register scoped keys at /_nexus/credentials/<id>")
         {
-            data, listen, credentials, region, stdinEof,
+            data, listen, credentials, region, stdinEof, firstByte,
         };
         serve.SetAction(async (parse, cancellationToken) =>
         {
@@ -33,6 +34,12 @@ public static class StoreCommands
                 {
                     throw new CliException(ExitCodes.Usage, $"store serve: --listen '{url}': expected http://IP:PORT (an IP address and an explicit port, no path)");
                 }
+            }
+
+            var firstByteMs = parse.GetValue(firstByte);
+            if (!double.IsFinite(firstByteMs) || firstByteMs is < 0 or > 60_000)
+            {
+                throw new CliException(ExitCodes.Usage, $"store serve: --first-byte-latency-ms {firstByteMs}: expected 0 to 60000 milliseconds");
             }
 
             var keyFile = parse.GetValue(credentials)?.FullName ?? Path.Combine(dataDirectory, "credentials.json");
@@ -53,7 +60,7 @@ public static class StoreCommands
             try
             {
                 server = await S3StoreServer.StartAsync(
-                    new StoreOptions { DataDirectory = dataDirectory, Urls = urls, Region = parse.GetValue(region)!, CredentialAdmin = true },
+                    new StoreOptions { DataDirectory = dataDirectory, Urls = urls, Region = parse.GetValue(region)!, CredentialAdmin = true, FirstByteLatency = TimeSpan.FromMilliseconds(firstByteMs) },
                     accepted,
                     ct: cancellationToken);
             }
