@@ -100,6 +100,12 @@ internal sealed partial class S3Handler
                 return;
             }
 
+            if (request.Query.ContainsKey("versions"))
+            {
+                await ListVersionsAsync(request);
+                return;
+            }
+
             if (!HasSubresource(request, s_listParams))
             {
                 await ListObjectsAsync(request);
@@ -107,6 +113,8 @@ internal sealed partial class S3Handler
             }
         }
 
+        // A function's key learns that it may not (bucket configuration belongs to the node) before what the store lacks.
+        Authorize(request, name, null, isWrite: !HttpMethods.IsGet(method) && !HttpMethods.IsHead(method));
         throw Unsupported(request, "/" + name, s_listParams);
     }
 
@@ -272,30 +280,50 @@ internal sealed partial class S3Handler
     {
         var prefix = request.Param("prefix") ?? string.Empty;
         var maxUploads = ParseInt(request.Param("max-uploads"), "max-uploads", 1000, 0, 1000);
+        var keyMarker = request.Param("key-marker") ?? string.Empty;
+        var uploadIdMarker = request.Param("upload-id-marker") ?? string.Empty;
         Authorize(request, request.Bucket, prefix, isWrite: false);
         var bucket = _store.GetBucket(request.Bucket);
-        var xml = new S3Xml("ListMultipartUploadsResult").Element("Bucket", request.Bucket).Element("KeyMarker", string.Empty).Element("UploadIdMarker", string.Empty)
-            .Element("Prefix", prefix).Element("MaxUploads", maxUploads);
-        var count = 0;
+        var uploads = new List<Upload>();
         var truncated = false;
+        var beforeIdMarker = uploadIdMarker.Length > 0;
         foreach (var upload in ObjectStore.ListUploads(bucket))
         {
+            // S3 resumes after the key marker or, with an upload-id marker, after that upload of the marker's key.
+            var byKey = keyMarker.Length == 0 ? 1 : Utf8KeyComparer.Instance.Compare(upload.Key, keyMarker);
+            if (byKey < 0 || (byKey == 0 && (uploadIdMarker.Length == 0 || beforeIdMarker)))
+            {
+                beforeIdMarker &= !(byKey == 0 && upload.Id == uploadIdMarker);
+                continue;
+            }
+
             if (!upload.Key.StartsWith(prefix, StringComparison.Ordinal))
             {
                 continue;
             }
 
-            if (count == maxUploads)
+            if (uploads.Count == maxUploads)
             {
-                truncated = true;
+                truncated = maxUploads > 0;
                 break;
             }
 
-            xml.Open("Upload").Element("Key", upload.Key).Element("UploadId", upload.Id).Element("Initiated", upload.Initiated).Element("StorageClass", "STANDARD").Close("Upload");
-            count++;
+            uploads.Add(upload);
         }
 
-        await WriteXmlAsync(request, xml.Element("IsTruncated", truncated).Finish("ListMultipartUploadsResult"));
+        var xml = new S3Xml("ListMultipartUploadsResult").Element("Bucket", request.Bucket).Element("KeyMarker", keyMarker).Element("UploadIdMarker", uploadIdMarker);
+        if (truncated)
+        {
+            xml.Element("NextKeyMarker", uploads[^1].Key).Element("NextUploadIdMarker", uploads[^1].Id);
+        }
+
+        xml.Element("Prefix", prefix).Element("MaxUploads", maxUploads).Element("IsTruncated", truncated);
+        foreach (var upload in uploads)
+        {
+            xml.Open("Upload").Element("Key", upload.Key).Element("UploadId", upload.Id).Element("Initiated", upload.Initiated).Element("StorageClass", "STANDARD").Close("Upload");
+        }
+
+        await WriteXmlAsync(request, xml.Finish("ListMultipartUploadsResult"));
     }
 }
 

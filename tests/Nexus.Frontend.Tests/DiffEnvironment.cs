@@ -5,6 +5,7 @@ using System.Text.Json.Nodes;
 using Nexus.Backend;
 using Nexus.Backend.Services;
 using Nexus.Functions;
+using Nexus.Node;
 using Nexus.Store;
 
 namespace Nexus.Frontend.Tests;
@@ -62,9 +63,9 @@ internal sealed class DiffEnvironment : IAsyncDisposable
         var root = Directory.CreateTempSubdirectory("nexus-difftest-");
         var credentials = new StoreCredentials();
         credentials.Add(new StoreCredential(AdminKey, AdminSecret));
-        // The baseline function key gets the same grants the backend enforces in nexus mode.
+        // The baseline function key gets the same grants the backend enforces in nexus mode, by the node's own rules.
         credentials.Add(new StoreCredential(FunctionKey, FunctionSecret,
-            scope => scope.Bucket is Bucket or MissingBucket));
+            scope => scope.Bucket is { } bucket && FunctionGrants.Allows(Manifest, bucket, scope.Key, scope.IsWrite)));
         var store = await S3StoreServer.StartAsync(
             new StoreOptions { DataDirectory = Path.Combine(root.FullName, "store"), Urls = ["http://127.0.0.1:0"] },
             credentials).ConfigureAwait(false);

@@ -18,9 +18,11 @@ of it is used).
 """
 
 import importlib
+import io
 import os
 import sys
 import threading
+from xml.sax.saxutils import escape
 
 from boto3.dynamodb import conditions as stand_in_conditions
 from botocore import exceptions as stand_in_exceptions
@@ -131,6 +133,31 @@ def real_boto3_session(region_name=None):
     return modules['boto3.session'].Session(botocore_session=core, region_name=region_name)
 
 
+# The real S3 client's endpoint: a placeholder, because only the path and query of its requests travel (the backend
+# sends them to the node's storage endpoint); path-style addressing keeps the bucket in the path.
+_S3_PLACEHOLDER_ENDPOINT = 'https://s3.nexus.invalid'
+_s3_session = None
+
+
+def real_s3_client(region_name, config):
+    """A real botocore S3 client for the calls the fast path does not serve; the client's own Config options are kept."""
+    global _s3_session
+    modules = _load()
+    with _lock:
+        if _s3_session is None:
+            _s3_session = real_boto3_session(region_name)
+            # The real client raises the stand-in's modeled classes (NoSuchUpload, ...), so
+            # `except s3.exceptions.NoSuchUpload` catches errors of both paths.
+            from botocore.errorfactory import s3_exceptions
+            factory = _s3_session._session._get_internal_component('exceptions_factory')
+            factory._client_exceptions_cache['s3'] = s3_exceptions()
+    options = dict(config._user_provided_options) if config is not None else {}
+    options['s3'] = dict(options.get('s3') or {}, addressing_style='path')
+    options['signature_version'] = modules['botocore'].UNSIGNED
+    return _s3_session.client('s3', region_name=region_name, endpoint_url=_S3_PLACEHOLDER_ENDPOINT,
+                              config=modules['botocore.config'].Config(**options))
+
+
 def say_routed(service_name, endpoint_url, explicit_credentials):
     """Once per service and process, in the function's log: what the node does with a client's endpoint and credentials."""
     if not (endpoint_url or explicit_credentials) or service_name in _said_routed:
@@ -185,6 +212,8 @@ def _send_over_channel(request, event_name, **kwargs):
     body = request.body
     if isinstance(body, str):
         body = body.encode('utf-8')
+    elif hasattr(body, 'read'):
+        body = body.read()  # a streamed S3 body (put_object with a file object)
     wire = {'Service': service, 'Operation': operation, 'Method': request.method, 'Path': path, 'Headers': headers}
     modules = _load()
     try:
@@ -192,13 +221,23 @@ def _send_over_channel(request, event_name, **kwargs):
     except channel_errors() as e:
         raise modules['botocore.exceptions'].ConnectionClosedError(endpoint_url=f'{url} (Nexus channel: {e})') from e
     meta = response.meta or {}
+    awsrequest = modules['botocore.awsrequest']
     if 'Headers' not in meta:
-        # The backend refused the request itself (grants, validation): nothing reached the service.
+        # The backend refused the request itself (grants, validation): nothing reached the service, so no request id
+        # came back; one of S3's shape is made, as the fast path does.
         if response.body is not None:
             response.body.close()
         error = dict(meta.get('Error') or {'Code': str(response.status), 'Message': ''})
-        raise ClientError({'Error': error, 'ResponseMetadata': {'HTTPStatusCode': response.status, 'HTTPHeaders': {},
-                                                                'RetryAttempts': 0}}, operation)
-    awsrequest = modules['botocore.awsrequest']
+        request_id = os.urandom(8).hex().upper()
+        if service == 's3':
+            # As S3 would have sent it (a HEAD answer without body), so botocore parses it as its own: modeled
+            # classes, the status alone for a HEAD, per-operation quirks such as GetBucketLocation's.
+            document = '' if request.method == 'HEAD' else (
+                f'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>{escape(error.get("Code", ""))}</Code>'
+                f'<Message>{escape(error.get("Message", ""))}</Message><RequestId>{request_id}</RequestId></Error>')
+            return awsrequest.AWSResponse(url, response.status, awsrequest.HeadersDict(
+                {'x-amz-request-id': request_id, 'content-type': 'application/xml'}), _ChannelBody(io.BytesIO(document.encode())))
+        raise ClientError({'Error': error, 'ResponseMetadata': {'RequestId': request_id, 'HTTPStatusCode': response.status,
+                                                                'HTTPHeaders': {}, 'RetryAttempts': 0}}, operation)
     return awsrequest.AWSResponse(url, response.status, awsrequest.HeadersDict(meta['Headers']),
                                   _ChannelBody(response.body))

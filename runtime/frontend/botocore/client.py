@@ -42,11 +42,15 @@ _TYPE_NAMES = {
     't': "<class 'datetime.datetime'>, timestamp-string",
 }
 
-# S3 operations botocore can paginate that are not offloaded.
+# S3 operations botocore can paginate whose paginators are the real botocore's (generic path).
 _PAGEABLE = frozenset(('list_object_versions', 'list_multipart_uploads', 'list_parts'))
 
 # The HTTP method of each presignable operation (a presigned URL is for exactly that request).
 _PRESIGN_VERBS = {'GetObject': 'GET', 'HeadObject': 'HEAD', 'PutObject': 'PUT', 'UploadPart': 'PUT', 'DeleteObject': 'DELETE'}
+
+class _NotOffloaded(NexusUnsupportedError):
+    """A parameter the channel's fast-path operation does not carry: the call goes through the generic path instead."""
+
 
 _transport = None
 _transport_lock = _thread.allocate_lock()
@@ -209,7 +213,7 @@ def _prepare(operation, method, params):
             missing = 'Bucket' if 'Bucket' not in copy_source else 'Key'
             raise ParamValidationError(report=f"Missing required parameter: '{missing}'")
         if copy_source.get('VersionId') is not None:
-            raise NexusUnsupportedError(what='CopySource with a VersionId')
+            raise _NotOffloaded(what='CopySource with a VersionId')
         # botocore turns the dict into the header string before validating it.
         checked = dict(params, CopySource='')
     if operation in ('PutObject', 'CopyObject'):
@@ -238,7 +242,7 @@ def _prepare(operation, method, params):
         if name in forwarded:
             wire[name] = _timestamp(value) if name in _model.TIMESTAMPS else value
         elif name not in _model.IGNORED:
-            raise NexusUnsupportedError(what=f'the {name} parameter of {method}')
+            raise _NotOffloaded(what=f'the {name} parameter of {method}')
     if copy_source is not None and isinstance(copy_source, dict):
         wire['CopySource'] = {'Bucket': copy_source['Bucket'], 'Key': copy_source['Key']}
     return wire
@@ -352,6 +356,22 @@ def _retry_attempts(config):
     return 4 if _retry_mode(config) == 'legacy' else 2
 
 
+def _offloaded(method):
+    """A fast-path method: a call with a parameter the channel does not carry goes through the generic path instead
+    (nothing has been sent when _prepare finds such a parameter)."""
+    name = method.__name__
+
+    def call(self, **kwargs):
+        try:
+            return method(self, **kwargs)
+        except _NotOffloaded:
+            return getattr(self._generic(), name)(**kwargs)
+
+    call.__name__ = name
+    call.__doc__ = method.__doc__
+    return call
+
+
 class ClientMeta:
     """client.meta: what handlers read from it (region, endpoint, config, service name)."""
 
@@ -397,12 +417,18 @@ class S3(BaseClient):
 
     def __getattr__(self, name):
         from botocore import _nexus_model as _model
-        if name in _model.ALL_METHODS:
-            def unsupported(*args, **kwargs):
-                raise NexusUnsupportedError(what=f'the S3 operation {name}')
-            unsupported.__name__ = name
-            return unsupported
+        if name in _model.ALL_METHODS and name != 'generate_presigned_post':
+            # Not served by the fast path: the real botocore's method, its requests sent over the channel (generic path).
+            return getattr(self._generic(), name)
         raise AttributeError(f"'S3' object has no attribute '{name}'")
+
+    def _generic(self):
+        """The real botocore S3 client behind this one (loaded on first need), for calls the fast path does not serve."""
+        real = self.__dict__.get('_real')
+        if real is None:
+            from botocore import _nexus_generic
+            real = self._real = _nexus_generic.real_s3_client(self.meta.region_name, self.meta.config)
+        return real
 
     def _call(self, operation, method, params):
         """One boto3 call as one channel request. Returns (status, meta, raw body) or raises the botocore exception."""
@@ -461,6 +487,7 @@ class S3(BaseClient):
         meta['ResponseMetadata'] = _response_metadata(status, meta, meta)
         return meta
 
+    @_offloaded
     def get_object(self, **kwargs):
         status, meta, raw = self._call('GetObject', 'get_object', kwargs)
         meta = _convert('GetObject', meta)
@@ -469,55 +496,72 @@ class S3(BaseClient):
         meta['Body'] = StreamingBody(raw if raw is not None else _EmptyRaw(), meta.get('ContentLength'))
         return meta
 
+    @_offloaded
     def put_object(self, **kwargs):
         return self._finish('PutObject', *self._call('PutObject', 'put_object', kwargs))
 
+    @_offloaded
     def head_object(self, **kwargs):
         return self._finish('HeadObject', *self._call('HeadObject', 'head_object', kwargs))
 
+    @_offloaded
     def delete_object(self, **kwargs):
         return self._finish('DeleteObject', *self._call('DeleteObject', 'delete_object', kwargs))
 
+    @_offloaded
     def delete_objects(self, **kwargs):
         return self._finish('DeleteObjects', *self._call('DeleteObjects', 'delete_objects', kwargs))
 
+    @_offloaded
     def list_objects_v2(self, **kwargs):
         return self._finish('ListObjectsV2', *self._call('ListObjectsV2', 'list_objects_v2', kwargs))
 
+    @_offloaded
     def copy_object(self, **kwargs):
         return self._finish('CopyObject', *self._call('CopyObject', 'copy_object', kwargs))
 
+    @_offloaded
     def head_bucket(self, **kwargs):
         return self._finish('HeadBucket', *self._call('HeadBucket', 'head_bucket', kwargs))
 
+    @_offloaded
     def create_bucket(self, **kwargs):
         return self._finish('CreateBucket', *self._call('CreateBucket', 'create_bucket', kwargs))
 
+    @_offloaded
     def list_buckets(self, **kwargs):
         return self._finish('ListBuckets', *self._call('ListBuckets', 'list_buckets', kwargs))
 
+    @_offloaded
     def get_object_tagging(self, **kwargs):
         return self._finish('GetObjectTagging', *self._call('GetObjectTagging', 'get_object_tagging', kwargs))
 
+    @_offloaded
     def put_object_tagging(self, **kwargs):
         return self._finish('PutObjectTagging', *self._call('PutObjectTagging', 'put_object_tagging', kwargs))
 
+    @_offloaded
     def delete_object_tagging(self, **kwargs):
         return self._finish('DeleteObjectTagging', *self._call('DeleteObjectTagging', 'delete_object_tagging', kwargs))
 
+    @_offloaded
     def create_multipart_upload(self, **kwargs):
         return self._finish('CreateMultipartUpload', *self._call('CreateMultipartUpload', 'create_multipart_upload', kwargs))
 
+    @_offloaded
     def upload_part(self, **kwargs):
         return self._finish('UploadPart', *self._call('UploadPart', 'upload_part', kwargs))
 
+    @_offloaded
     def complete_multipart_upload(self, **kwargs):
         return self._finish('CompleteMultipartUpload',
                             *self._call('CompleteMultipartUpload', 'complete_multipart_upload', kwargs))
 
+    @_offloaded
     def abort_multipart_upload(self, **kwargs):
         return self._finish('AbortMultipartUpload', *self._call('AbortMultipartUpload', 'abort_multipart_upload', kwargs))
 
+    @_offloaded
     def list_parts(self, **kwargs):
         return self._finish('ListParts', *self._call('ListParts', 'list_parts', kwargs))
 
@@ -543,6 +587,10 @@ class S3(BaseClient):
             body.close()
         return meta['Url']
 
+    def generate_presigned_post(self, Bucket, Key, Fields=None, Conditions=None, ExpiresIn=3600):
+        raise NexusUnsupportedError(what='generate_presigned_post (the store has no POST upload to use it with)')
+
+    @_offloaded
     def list_objects(self, **kwargs):
         """ListObjects (v1), carried as ListObjectsV2 (Marker -> StartAfter) and answered in v1's shape."""
         status, meta, body = self._call('ListObjects', 'list_objects', kwargs)
@@ -563,7 +611,7 @@ class S3(BaseClient):
         from botocore.paginate import PAGINATORS, Paginator
         if operation_name not in PAGINATORS:
             if operation_name in _PAGEABLE:
-                raise NexusUnsupportedError(what=f'the {operation_name} paginator')
+                return self._generic().get_paginator(operation_name)
             from botocore.exceptions import OperationNotPageableError
             raise OperationNotPageableError(operation_name=operation_name)
         input_token, output_token = PAGINATORS[operation_name]
@@ -577,7 +625,7 @@ class S3(BaseClient):
         names = {'object_exists': 'ObjectExists', 'object_not_exists': 'ObjectNotExists'}
         if waiter_name not in names:
             if waiter_name in self.waiter_names:
-                raise NexusUnsupportedError(what=f'the {waiter_name} waiter')
+                return self._generic().get_waiter(waiter_name)
             raise ValueError('Waiter does not exist: %s' % waiter_name)
         from botocore.waiter import Waiter
         return Waiter(names[waiter_name], self.head_object)

@@ -76,10 +76,9 @@ class WaiterError(BotoCoreError):
 # Nexus's own: a call the stand-in SDK cannot turn into a channel request.
 NexusUnsupportedError = _error(
     'NexusUnsupportedError', BotoCoreError,
-    '{what} is not offloaded in nexus mode (the function has no network and no real SDK in its '
-    'sandbox). Nexus mode supports the S3 client calls get_object, put_object, head_object, '
-    'delete_object, delete_objects, list_objects_v2, copy_object and the transfer and resource '
-    'helpers built on them. To use {what}, set "io: baseline" in the function\'s function.yaml '
+    '{what} is not offloaded in nexus mode (the function has no network and no credentials in its '
+    'sandbox: its AWS calls go over the Nexus channel to the node, which signs them within the '
+    'function\'s grants). To use {what}, set "io: baseline" in the function\'s function.yaml '
     'and redeploy: baseline mode runs the real boto3 over the network.')
 
 

@@ -113,10 +113,12 @@ class WireParameterTests(FrontendTestCase):
                          ('no-cache', 'a=1', 'STANDARD_IA', 'x'))
         self.assertNotIn('ExpectedBucketOwner', wire)
 
-    def test_unsupported_put_parameter_names_itself(self):
-        with self.assertRaises(NexusUnsupportedError) as caught:
+    def test_a_parameter_the_channel_does_not_carry_leaves_the_fast_path(self):
+        # The generic path (tests/test_generic.py) sends it; this transport serves only fast-path operations.
+        with self.assertRaises(AttributeError) as caught:
             self.s3.put_object(Bucket='bucket', Key='k', Body=b'x', SSEKMSKeyId='key')
-        self.assertIn('the SSEKMSKeyId parameter of put_object', str(caught.exception))
+        self.assertIn('_ServiceRequest', str(caught.exception))
+        self.assertNotIn('PutObject', [op for op, _ in self.transport.calls])
 
     def test_common_imports(self):
         from botocore.client import Config
@@ -331,13 +333,10 @@ class ValidationTests(FrontendTestCase):
 
 
 class UnsupportedTests(FrontendTestCase):
-    def test_other_operation_and_parameter(self):
+    def test_access_point_arns_name_themselves(self):
         with self.assertRaises(NexusUnsupportedError) as caught:
-            self.s3.get_bucket_policy(Bucket='x')
-        self.assertIn('get_bucket_policy', str(caught.exception))
-        with self.assertRaises(NexusUnsupportedError) as caught:
-            self.s3.get_object(Bucket='bucket', Key='k', VersionId='v1')
-        self.assertIn('the VersionId parameter of get_object', str(caught.exception))
+            self.s3.get_object(Bucket='arn:aws:s3:us-east-1:123456789012:accesspoint/ap', Key='k')
+        self.assertIn('access point ARN', str(caught.exception))
 
     def test_unknown_attribute_is_attribute_error(self):
         with self.assertRaises(AttributeError) as caught:
@@ -357,8 +356,8 @@ class WaiterAndSessionTests(FrontendTestCase):
                                                 'accepted state: Matched expected HTTP status code: 404')
         self.assertEqual(len([op for op, _ in self.transport.calls if op == 'HeadObject']), 4)
         self.s3.get_waiter('object_not_exists').wait(Bucket='bucket', Key='nope', WaiterConfig={'Delay': 0})
-        with self.assertRaises(NexusUnsupportedError):
-            self.s3.get_waiter('bucket_exists')
+        # The bucket waiters are the real botocore's (generic path).
+        self.assertEqual(type(self.s3.get_waiter('bucket_exists')).__name__, 'S3.Waiter.BucketExists')
 
     def test_botocore_session_creates_the_stand_in(self):
         import botocore.session

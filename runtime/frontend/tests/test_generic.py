@@ -118,6 +118,72 @@ class GenericPathTests(unittest.TestCase):
         self.assertTrue(type(self.ddb).__module__ == 'botocore.client')
 
 
+class S3GenericPathTests(unittest.TestCase):
+    """S3 calls the fast path does not serve: the real botocore's S3 client, its requests over ServiceRequest."""
+
+    def setUp(self):
+        self.channel = ServiceChannel()
+        botocore.client._set_transport(self.channel)
+        from botocore.config import Config
+        self.s3 = boto3.client('s3', region_name='eu-west-1', endpoint_url='http://ignored:9000',
+                               config=Config(retries={'max_attempts': 1}))
+        self._connect = socket.socket.connect
+        socket.socket.connect = _no_network
+
+    def tearDown(self):
+        socket.socket.connect = self._connect
+        botocore.client._set_transport(None)
+
+    def answer_xml(self, status, xml, headers=None):
+        self.channel.answers.append(_Response(status, {'Headers': dict(headers or {}, **{
+            'x-amz-request-id': 'S3REQ', 'content-type': 'application/xml'})}, xml.encode()))
+
+    def test_an_operation_the_fast_path_lacks_goes_path_style_and_unsigned(self):
+        self.answer_xml(200, '<?xml version="1.0"?><ListMultipartUploadsResult><Bucket>b</Bucket>'
+                             '<Upload><Key>k 1</Key><UploadId>u1</UploadId></Upload></ListMultipartUploadsResult>')
+        result = self.s3.list_multipart_uploads(Bucket='b', Prefix='in/a b')
+        self.assertEqual([u['UploadId'] for u in result['Uploads']], ['u1'])
+        self.assertEqual(result['ResponseMetadata']['RequestId'], 'S3REQ')
+        op, wire, body = self.channel.sent[0]
+        self.assertEqual((op, wire['Service'], wire['Operation'], wire['Method']),
+                         ('ServiceRequest', 's3', 'ListMultipartUploads', 'GET'))
+        self.assertEqual(wire['Path'], '/b?uploads&prefix=in%2Fa%20b')
+        self.assertNotIn('Authorization', wire['Headers'])
+
+    def test_a_parameter_the_fast_path_does_not_carry_sends_the_whole_call_generic(self):
+        self.answer_xml(200, '', {'etag': '"e1"'})
+        self.s3.put_object(Bucket='b', Key='k', Body=io.BytesIO(b'data'), SSEKMSKeyId='key', ServerSideEncryption='aws:kms')
+        op, wire, body = self.channel.sent[0]
+        self.assertEqual((op, wire['Operation'], wire['Method'], wire['Path'], body),
+                         ('ServiceRequest', 'PutObject', 'PUT', '/b/k', b'data'))
+        self.assertEqual(wire['Headers']['x-amz-server-side-encryption-aws-kms-key-id'], 'key')
+
+    def test_copy_source_travels_as_the_header(self):
+        self.answer_xml(200, '<CopyPartResult><ETag>"e"</ETag></CopyPartResult>')
+        self.s3.upload_part_copy(Bucket='b', Key='k', UploadId='u', PartNumber=2, CopySource={'Bucket': 's', 'Key': 'x y'})
+        wire = self.channel.sent[0][1]
+        self.assertEqual((wire['Path'], wire['Headers']['x-amz-copy-source']), ('/b/k?uploadId=u&partNumber=2', 's/x%20y'))
+
+    def test_store_errors_are_modeled_and_a_head_refusal_carries_the_status(self):
+        self.answer_xml(404, '<Error><Code>NoSuchUpload</Code><Message>gone</Message></Error>')
+        with self.assertRaises(self.s3.exceptions.NoSuchUpload):
+            self.s3.get_paginator('list_parts').paginate(Bucket='b', Key='k', UploadId='u').build_full_result()
+        self.channel.answer(403, None, refused={'Code': 'AccessDenied', 'Message': 'function f may not read b'})
+        with self.assertRaises(ClientError) as caught:
+            self.s3.get_bucket_acl(Bucket='b')
+        self.assertEqual(caught.exception.response['Error']['Code'], 'AccessDenied')
+        self.channel.answer(403, None, refused={'Code': 'AccessDenied', 'Message': 'function f may not read b'})
+        with self.assertRaises(ClientError) as caught:
+            self.s3.head_object(Bucket='b', Key='k', VersionId='v')
+        self.assertEqual(caught.exception.response['Error'], {'Code': '403', 'Message': 'Forbidden'})
+
+    def test_presigned_post_is_refused_by_name(self):
+        from botocore.exceptions import NexusUnsupportedError
+        with self.assertRaises(NexusUnsupportedError) as caught:
+            self.s3.generate_presigned_post('b', 'k')
+        self.assertIn('generate_presigned_post', str(caught.exception))
+
+
 class LazyLoadingTests(unittest.TestCase):
     def test_s3_alone_never_loads_the_real_sdk(self):
         code = ('import sys; sys.path.insert(0, %r); import boto3; boto3.client("s3"); '

@@ -5,6 +5,7 @@ using System.Net.Http.Headers;
 using Nexus.Backend.Storage;
 using Nexus.Channel;
 using Nexus.Channel.Services;
+using Nexus.Functions;
 
 namespace Nexus.Backend.Services;
 
@@ -33,27 +34,42 @@ internal static class ServiceRequests
     private static async Task SendAsync(StorageCall call, CancellationToken ct)
     {
         var request = ServiceRequest.Parse(call.Parameters);
-        if (!call.Backend.Options.Services.TryGetValue(request.Service, out var endpoint))
+        var options = call.Backend.Options;
+        var isS3 = request.Service == "s3";
+        ServiceEndpoint? endpoint;
+        if (isS3)
+        {
+            // S3 calls the fast path does not serve go to the node's own storage endpoint, with its key.
+            endpoint = new ServiceEndpoint { Url = options.ServiceUrl };
+        }
+        else if (!options.Services.TryGetValue(request.Service, out endpoint))
         {
             throw new ChannelRequestException(501, "NotImplemented", $"the node has no endpoint for {request.Service} (node config: services); {request.Service}:{request.Operation} was not sent");
         }
 
         if (call.Request.BodyLength > MaxRequestBytes)
         {
-            throw ChannelRequestException.Invalid($"the request body is {call.Request.BodyLength} bytes; the generic path takes at most {MaxRequestBytes}");
+            throw ChannelRequestException.Invalid($"the request body is {call.Request.BodyLength} bytes; the generic path takes at most {MaxRequestBytes} ({request.Service}:{request.Operation} was not sent)");
         }
 
         var body = await call.Request.ReadBodyAsync(MaxRequestBytes, ct).ConfigureAwait(false);
-        var target = ServiceTarget.Resolve(request, body);
-        foreach (var resource in target.Resources)
+        var s3 = isS3 ? S3Target.Authorize(call.Manifest, request, body) : null;
+        if (s3 is null)
         {
-            if (!call.Manifest.AllowsService(request.Service, target.Action, resource))
+            var target = ServiceTarget.Resolve(request, body);
+            foreach (var resource in target.Resources)
             {
-                throw ChannelRequestException.Denied($"function {call.Manifest.Name} may not perform {request.Service}:{target.Action} on resource {resource}");
+                if (!call.Manifest.AllowsService(request.Service, target.Action, resource))
+                {
+                    throw ChannelRequestException.Denied($"function {call.Manifest.Name} may not perform {request.Service}:{target.Action} on resource {resource}");
+                }
             }
         }
+        else
+        {
+            await FlushPendingWritesAsync(call, s3, ct).ConfigureAwait(false);
+        }
 
-        var options = call.Backend.Options;
         using var message = ServiceSigner.Sign(
             request,
             body,
@@ -73,6 +89,14 @@ internal static class ServiceRequests
             // Retryable for botocore; the endpoint's address and the socket error stay on the host.
             throw new ChannelRequestException(503, "ServiceUnavailable", $"the node could not reach its {request.Service} endpoint; {request.Service}:{request.Operation} was not answered");
         }
+        finally
+        {
+            // Whatever the answer, a write may have landed: prefetched copies of what it wrote are dropped.
+            foreach (var written in s3?.Objects.Where(o => o.Access == StorageAccess.Write) ?? [])
+            {
+                call.Backend.ObjectChanged(written.Bucket, written.Key);
+            }
+        }
 
         using (response)
         {
@@ -91,7 +115,33 @@ internal static class ServiceRequests
                 w.WriteEndObject();
                 w.WriteEndObject();
             });
-            await ReplyAsync(call, (int)response.StatusCode, header, response.Content, ct).ConfigureAwait(false);
+            // A HEAD answer (and a 204 or 304) announces a length it has no body for.
+            var bodiless = request.Method == "HEAD" || response.StatusCode is System.Net.HttpStatusCode.NoContent or System.Net.HttpStatusCode.NotModified;
+            if (bodiless)
+            {
+                await call.ReplyAsync((int)response.StatusCode, header, null, 0, ct).ConfigureAwait(false);
+            }
+            else
+            {
+                await ReplyAsync(call, (int)response.StatusCode, header, response.Content, ct).ConfigureAwait(false);
+            }
+        }
+    }
+
+    /// <summary>Acknowledged writes still in the write-back spool land before a call that reads or overwrites them.</summary>
+    private static async Task FlushPendingWritesAsync(StorageCall call, S3Target s3, CancellationToken ct)
+    {
+        foreach (var touched in s3.Objects)
+        {
+            await call.FlushPendingWriteAsync(touched.Bucket, touched.Key, ct).ConfigureAwait(false);
+        }
+
+        if (call.Backend.WriteBack is { } writeBack)
+        {
+            foreach (var (bucket, prefix) in s3.Listings)
+            {
+                await writeBack.FlushPrefixAsync(bucket, prefix, ct).ConfigureAwait(false);
+            }
         }
     }
 

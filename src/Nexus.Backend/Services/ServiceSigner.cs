@@ -22,26 +22,37 @@ internal static class ServiceSigner
         var baseUri = new Uri(endpoint.Url);
         var host = baseUri.IsDefaultPort ? baseUri.Host : baseUri.Host + ":" + baseUri.Port.ToString(CultureInfo.InvariantCulture);
         var amzDate = now.ToString("yyyyMMdd'T'HHmmss'Z'", CultureInfo.InvariantCulture);
+        var payloadHash = Convert.ToHexStringLower(SHA256.HashData(body));
+
+        // S3's SigV4 differs from the other services': the payload hash travels (and is signed) as
+        // x-amz-content-sha256, and the path is encoded once, so it is sent exactly as it is signed.
+        var isS3 = service == "s3";
+        var path = isS3 ? Encode(Uri.UnescapeDataString(request.Path), keepSlash: true) : request.Path;
+        var added = new List<KeyValuePair<string, string>> { new("host", host), new("x-amz-date", amzDate) };
+        if (isS3)
+        {
+            added.Add(new("x-amz-content-sha256", payloadHash));
+        }
+
         var signed = request.Headers
             .Select(h => new KeyValuePair<string, string>(h.Key.ToLowerInvariant(), CanonicalValue(h.Value)))
-            .Append(new("host", host))
-            .Append(new("x-amz-date", amzDate))
+            .Concat(added)
             .OrderBy(h => h.Key, StringComparer.Ordinal)
             .ToList();
         var signedHeaders = string.Join(';', signed.Select(h => h.Key));
         var canonical = new StringBuilder()
             .Append(request.Method).Append('\n')
-            .Append(Encode(request.Path, keepSlash: true)).Append('\n')
+            .Append(isS3 ? path : Encode(path, keepSlash: true)).Append('\n')
             .Append(CanonicalQuery(request.Query)).Append('\n');
         foreach (var (name, value) in signed)
         {
             canonical.Append(name).Append(':').Append(value).Append('\n');
         }
 
-        canonical.Append('\n').Append(signedHeaders).Append('\n').Append(Convert.ToHexStringLower(SHA256.HashData(body)));
+        canonical.Append('\n').Append(signedHeaders).Append('\n').Append(payloadHash);
         var signature = AWS4Signer.ComputeSignature(accessKey, secretKey, region, now, service, signedHeaders, canonical.ToString());
 
-        var pathAndQuery = request.Query.Length == 0 ? request.Path : request.Path + "?" + request.Query;
+        var pathAndQuery = request.Query.Length == 0 ? path : path + "?" + request.Query;
         var message = new HttpRequestMessage(new HttpMethod(request.Method), new Uri(baseUri.GetLeftPart(UriPartial.Authority) + pathAndQuery, s_verbatim))
         {
             Content = new ByteArrayContent(body),
@@ -49,6 +60,10 @@ internal static class ServiceSigner
         message.Headers.Host = host;
         message.Headers.TryAddWithoutValidation("X-Amz-Date", amzDate);
         message.Headers.TryAddWithoutValidation("Authorization", signature.ForAuthorizationHeader);
+        if (isS3)
+        {
+            message.Headers.TryAddWithoutValidation("x-amz-content-sha256", payloadHash);
+        }
         foreach (var (name, value) in request.Headers)
         {
             if (!message.Headers.TryAddWithoutValidation(name, value))

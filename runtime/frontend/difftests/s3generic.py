@@ -1,0 +1,234 @@
+# Copyright (c) Nexus contributors.
+# Licensed under the MIT license.
+"""Differential test of S3 calls the stand-in's fast path does not serve (the generic path in nexus mode).
+
+The same calls, run by real boto3 over HTTP (baseline, the function's limited key) and by the stand-in (nexus: the real
+botocore in the sandbox, each request sent unsigned over the channel and signed by the backend within the function's
+grants). Each case prints a normalized record; tests/Nexus.Frontend.Tests/S3GenericPathTests compares them.
+
+  python3 s3generic.py run       run every case, print {"cases": [...], "generic_loaded": bool}
+
+Environment: as difftest.py (DIFFTEST_BUCKET, DIFFTEST_DENIED_BUCKET, NEXUS_S3_ENDPOINT, AWS_* in baseline).
+"""
+
+import hashlib
+import json
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import boto3  # noqa: E402
+from difftest import BUCKET, DENIED, body, client, norm, norm_error  # noqa: E402
+
+P = 'gen/'
+CASES = []
+
+
+def case(fn):
+    CASES.append(fn)
+    return fn
+
+
+def _start_upload(s3, key):
+    return s3.create_multipart_upload(Bucket=BUCKET, Key=key)['UploadId']
+
+
+@case
+def list_multipart_uploads_by_prefix(s3):
+    ids = [_start_upload(s3, P + 'mpu/a'), _start_upload(s3, P + 'mpu/b'), _start_upload(s3, P + 'other/c')]
+    listed = s3.list_multipart_uploads(Bucket=BUCKET, Prefix=P + 'mpu/')
+    keys = [u['Key'] for u in listed.get('Uploads', [])]
+    found = [u['UploadId'] in ids for u in listed.get('Uploads', [])]
+    for upload_id, key in zip(ids, (P + 'mpu/a', P + 'mpu/b', P + 'other/c')):
+        s3.abort_multipart_upload(Bucket=BUCKET, Key=key, UploadId=upload_id)
+    return {'keys': keys, 'ours': found, 'prefix': listed.get('Prefix'), 'truncated': listed['IsTruncated'],
+            'status': listed['ResponseMetadata']['HTTPStatusCode']}
+
+
+@case
+def list_multipart_uploads_paginated(s3):
+    keys = [P + f'page/{i}' for i in range(5)]
+    ids = [_start_upload(s3, key) for key in keys]
+    pages = s3.get_paginator('list_multipart_uploads').paginate(
+        Bucket=BUCKET, Prefix=P + 'page/', PaginationConfig={'PageSize': 2})
+    seen = [[u['Key'] for u in page.get('Uploads', [])] for page in pages]
+    for key, upload_id in zip(keys, ids):
+        s3.abort_multipart_upload(Bucket=BUCKET, Key=key, UploadId=upload_id)
+    return seen
+
+
+@case
+def list_multipart_uploads_denied_bucket(s3):
+    return s3.list_multipart_uploads(Bucket=DENIED)
+
+
+@case
+def upload_part_copy_round_trip(s3):
+    source = body(6 << 20, 5)
+    s3.put_object(Bucket=BUCKET, Key=P + 'copy/source', Body=source)
+    upload_id = _start_upload(s3, P + 'copy/target')
+    first = s3.upload_part_copy(Bucket=BUCKET, Key=P + 'copy/target', UploadId=upload_id, PartNumber=1,
+                                CopySource={'Bucket': BUCKET, 'Key': P + 'copy/source'},
+                                CopySourceRange=f'bytes=0-{(5 << 20) - 1}')
+    second = s3.upload_part_copy(Bucket=BUCKET, Key=P + 'copy/target', UploadId=upload_id, PartNumber=2,
+                                 CopySource=f'{BUCKET}/{P}copy/source', CopySourceRange=f'bytes={5 << 20}-{(6 << 20) - 1}')
+    done = s3.complete_multipart_upload(
+        Bucket=BUCKET, Key=P + 'copy/target', UploadId=upload_id,
+        MultipartUpload={'Parts': [{'PartNumber': 1, 'ETag': first['CopyPartResult']['ETag']},
+                                   {'PartNumber': 2, 'ETag': second['CopyPartResult']['ETag']}]})
+    copied = s3.get_object(Bucket=BUCKET, Key=P + 'copy/target')['Body'].read()
+    return {'first': norm(first), 'etag': done['ETag'], 'same': copied == source,
+            'sha256': hashlib.sha256(copied).hexdigest()[:16]}
+
+
+@case
+def upload_part_copy_from_denied_bucket(s3):
+    upload_id = _start_upload(s3, P + 'copy/denied')
+    try:
+        return s3.upload_part_copy(Bucket=BUCKET, Key=P + 'copy/denied', UploadId=upload_id, PartNumber=1,
+                                   CopySource={'Bucket': DENIED, 'Key': 'secret'})
+    finally:
+        s3.abort_multipart_upload(Bucket=BUCKET, Key=P + 'copy/denied', UploadId=upload_id)
+
+
+@case
+def upload_part_copy_missing_upload(s3):
+    s3.put_object(Bucket=BUCKET, Key=P + 'copy/src2', Body=b'x')
+    return s3.upload_part_copy(Bucket=BUCKET, Key=P + 'copy/none', UploadId='no-such-upload', PartNumber=1,
+                               CopySource={'Bucket': BUCKET, 'Key': P + 'copy/src2'})
+
+
+@case
+def get_bucket_location(s3):
+    return s3.get_bucket_location(Bucket=BUCKET)
+
+
+@case
+def get_bucket_location_denied(s3):
+    return s3.get_bucket_location(Bucket=DENIED)
+
+
+@case
+def get_bucket_versioning(s3):
+    return s3.get_bucket_versioning(Bucket=BUCKET)
+
+
+@case
+def list_object_versions(s3):
+    for i in range(3):
+        s3.put_object(Bucket=BUCKET, Key=P + f'ver/{i}', Body=body(10 + i))
+    s3.put_object(Bucket=BUCKET, Key=P + 'ver/sub/x', Body=b'x')
+    return s3.list_object_versions(Bucket=BUCKET, Prefix=P + 'ver/', Delimiter='/')
+
+
+@case
+def list_object_versions_paginated(s3):
+    for i in range(5):
+        s3.put_object(Bucket=BUCKET, Key=P + f'verpage/{i}', Body=b'v')
+    pages = s3.get_paginator('list_object_versions').paginate(
+        Bucket=BUCKET, Prefix=P + 'verpage/', PaginationConfig={'PageSize': 2})
+    return [[(v['Key'], v['VersionId'], v['IsLatest']) for v in page.get('Versions', [])] for page in pages]
+
+
+@case
+def list_object_versions_denied(s3):
+    return s3.list_object_versions(Bucket=DENIED)
+
+
+@case
+def get_object_with_null_version(s3):
+    s3.put_object(Bucket=BUCKET, Key=P + 'nullver', Body=b'versioned?')
+    return s3.get_object(Bucket=BUCKET, Key=P + 'nullver', VersionId='null')
+
+
+@case
+def head_object_with_null_version(s3):
+    s3.put_object(Bucket=BUCKET, Key=P + 'nullver-head', Body=b'abc')
+    return s3.head_object(Bucket=BUCKET, Key=P + 'nullver-head', VersionId='null')
+
+
+@case
+def head_object_version_denied(s3):
+    return s3.head_object(Bucket=DENIED, Key='secret', VersionId='null')
+
+
+@case
+def get_object_acl_not_in_store(s3):
+    s3.put_object(Bucket=BUCKET, Key=P + 'acl', Body=b'x')
+    return s3.get_object_acl(Bucket=BUCKET, Key=P + 'acl')
+
+
+@case
+def put_bucket_cors_refused(s3):
+    return s3.put_bucket_cors(Bucket=BUCKET, CORSConfiguration={
+        'CORSRules': [{'AllowedMethods': ['GET'], 'AllowedOrigins': ['*']}]})
+
+
+@case
+def delete_bucket_refused(s3):
+    return s3.delete_bucket(Bucket=BUCKET)
+
+
+@case
+def get_bucket_policy_not_in_store(s3):
+    return s3.get_bucket_policy(Bucket=BUCKET)
+
+
+@case
+def delete_objects_with_bypass_header(s3):
+    for name in ('a', 'b'):
+        s3.put_object(Bucket=BUCKET, Key=P + 'bypass/' + name, Body=b'x')
+    result = s3.delete_objects(Bucket=BUCKET, BypassGovernanceRetention=True,
+                               Delete={'Objects': [{'Key': P + 'bypass/a'}, {'Key': P + 'bypass/b'}]})
+    left = s3.list_objects_v2(Bucket=BUCKET, Prefix=P + 'bypass/').get('KeyCount')
+    return {'deleted': sorted(d['Key'] for d in result.get('Deleted', [])), 'left': left}
+
+
+@case
+def delete_objects_naming_a_denied_bucket_key(s3):
+    return s3.delete_objects(Bucket=DENIED, BypassGovernanceRetention=True, Delete={'Objects': [{'Key': 'secret'}]})
+
+
+@case
+def bucket_exists_waiter(s3):
+    s3.get_waiter('bucket_exists').wait(Bucket=BUCKET, WaiterConfig={'Delay': 1, 'MaxAttempts': 2})
+    return 'waited'
+
+
+@case
+def modeled_exception_of_a_generic_call(s3):
+    try:
+        s3.list_parts(Bucket=BUCKET, Key=P + 'nothing', UploadId='missing', MaxParts=1, RequestPayer='requester',
+                      SSECustomerAlgorithm='AES256')
+    except s3.exceptions.NoSuchUpload as e:
+        return {'caught': 'NoSuchUpload', 'code': e.response['Error']['Code']}
+
+
+def run_case(fn, s3):
+    try:
+        return {'case': fn.__name__, 'result': norm(fn(s3))}
+    except Exception as e:  # every outcome, error or not, is part of the record
+        return {'case': fn.__name__, 'error': norm_error(e)}
+
+
+def clean(s3):
+    for page in s3.get_paginator('list_objects_v2').paginate(Bucket=BUCKET, Prefix=P):
+        keys = [{'Key': c['Key']} for c in page.get('Contents', [])]
+        if keys:
+            s3.delete_objects(Bucket=BUCKET, Delete={'Objects': keys, 'Quiet': True})
+
+
+def main(argv):
+    s3 = client()
+    clean(s3)
+    records = [run_case(fn, s3) for fn in CASES]
+    clean(s3)
+    print(json.dumps({'mode': os.environ.get('NEXUS_IO', 'baseline'), 'boto3_file': boto3.__file__,
+                      'generic_loaded': 'botocore._nexus_generic' in sys.modules,
+                      'cases': records}, indent=1, sort_keys=True))
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main(sys.argv))

@@ -1,0 +1,79 @@
+// Copyright (c) Nexus contributors.
+// Licensed under the MIT license.
+
+namespace Nexus.Store;
+
+internal sealed partial class S3Handler
+{
+    private const string NullVersion = "null";
+
+    /// <summary>
+    /// ListObjectVersions of a bucket without versioning (the store never enables it): each object is its one version,
+    /// "null", the latest, as S3 lists a bucket whose versioning was never enabled. Markers, prefix, delimiter and
+    /// max-keys behave as ListObjects'.
+    /// </summary>
+    private async Task ListVersionsAsync(S3Request request)
+    {
+        var prefix = request.Param("prefix") ?? string.Empty;
+        var delimiter = request.Param("delimiter");
+        var maxKeys = ParseInt(request.Param("max-keys"), "max-keys", 1000, 0, 1000);
+        var encoding = request.Param("encoding-type");
+        if (encoding is not null && encoding != "url")
+        {
+            throw S3Errors.InvalidArgument($"Invalid Encoding Method specified in Request: '{encoding}'; only 'url' is supported.");
+        }
+
+        var keyMarker = request.Param("key-marker");
+        var versionMarker = request.Param("version-id-marker");
+        if (!string.IsNullOrEmpty(versionMarker) && string.IsNullOrEmpty(keyMarker))
+        {
+            throw S3Errors.InvalidArgument("A version-id marker cannot be specified without a key marker.");
+        }
+
+        if (!string.IsNullOrEmpty(versionMarker) && versionMarker != NullVersion)
+        {
+            throw S3Errors.InvalidArgument($"Invalid version id specified: '{versionMarker}'.");
+        }
+
+        Authorize(request, request.Bucket, prefix, isWrite: false);
+        var bucket = _store.GetBucket(request.Bucket);
+        var page = Listing.List(bucket, prefix, string.IsNullOrEmpty(delimiter) ? null : delimiter, string.IsNullOrEmpty(keyMarker) ? null : keyMarker, maxKeys);
+        var url = encoding == "url";
+        string Enc(string value) => url ? SigV4.UriEncode(value, keepSlash: true) : value;
+
+        var xml = new S3Xml("ListVersionsResult").Element("Name", request.Bucket).Element("Prefix", Enc(prefix))
+            .Element("KeyMarker", Enc(keyMarker ?? string.Empty)).Element("VersionIdMarker", versionMarker ?? string.Empty);
+        if (page.IsTruncated)
+        {
+            xml.Element("NextKeyMarker", Enc(page.NextMarker!)).Element("NextVersionIdMarker", NullVersion);
+        }
+
+        xml.Element("MaxKeys", maxKeys);
+        if (!string.IsNullOrEmpty(delimiter))
+        {
+            xml.Element("Delimiter", Enc(delimiter));
+        }
+
+        if (url)
+        {
+            xml.Element("EncodingType", "url");
+        }
+
+        xml.Element("IsTruncated", page.IsTruncated);
+        foreach (var entry in page.Contents)
+        {
+            xml.Open("Version").Element("Key", Enc(entry.Key)).Element("VersionId", NullVersion).Element("IsLatest", true)
+                .Element("LastModified", entry.LastModified).Element("ETag", Quote(entry.ETag)).Element("Size", entry.Size)
+                .Element("StorageClass", entry.StorageClass)
+                .Open("Owner").Element("ID", OwnerId).Element("DisplayName", OwnerId).Close("Owner")
+                .Close("Version");
+        }
+
+        foreach (var common in page.CommonPrefixes)
+        {
+            xml.Open("CommonPrefixes").Element("Prefix", Enc(common)).Close("CommonPrefixes");
+        }
+
+        await WriteXmlAsync(request, xml.Finish("ListVersionsResult"));
+    }
+}
