@@ -2,6 +2,7 @@
 // Licensed under the MIT license.
 
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using Nexus.Interop;
 
 namespace Nexus.Channel.Services;
@@ -9,7 +10,9 @@ namespace Nexus.Channel.Services;
 /// <summary>
 /// Serves every channel of a node from one doorbell thread: it waits on all host doorbells with one epoll set and,
 /// when a sandbox rings, drains that channel's submissions and hands each request to its service right there (no
-/// thread-pool hop before a service sees its request). What the services are is up to whoever opens a session.
+/// thread-pool hop before a service sees its request). What the services are is up to whoever opens a session. A
+/// session that keeps ringing with nothing submitted is not watched for the rest of a short window
+/// (<see cref="DoorbellStormGuard"/>), so a doorbell storm cannot take this thread from the others.
 /// </summary>
 public sealed class ChannelServiceHost : IAsyncDisposable
 {
@@ -19,6 +22,7 @@ public sealed class ChannelServiceHost : IAsyncDisposable
     private readonly EventFd _stop = EventFd.Create(0, EventFdFlags.CloseOnExec | EventFdFlags.NonBlocking);
     private readonly ConcurrentDictionary<ulong, ChannelSession> _sessions = new();
     private readonly Thread _doorbells;
+    private readonly List<(ChannelSession Session, long Until)> _muted = [];
     private long _nextToken;
     private volatile bool _stopping;
 
@@ -96,28 +100,83 @@ public sealed class ChannelServiceHost : IAsyncDisposable
         Span<ulong> tokens = stackalloc ulong[64];
         while (!_stopping)
         {
-            var n = _poller.Wait(tokens, -1);
+            var n = _poller.Wait(tokens, MillisecondsToNextUnmute());
             for (var i = 0; i < n; i++)
             {
-                if (tokens[i] == StopToken || !_sessions.TryGetValue(tokens[i], out var session))
+                if (tokens[i] != StopToken && _sessions.TryGetValue(tokens[i], out var session))
                 {
-                    continue;
+                    Serve(session);
                 }
+            }
 
-                try
-                {
-                    session.Channel.FromSandbox.Acknowledge();
-                    session.OnDoorbell();
-                }
-                catch (ObjectDisposedException)
-                {
-                    session.Close("channel disposed while served");
-                }
-                catch (Exception e)
-                {
-                    // One instance's broken channel or service must not stop the thread that serves every other one.
-                    session.Close($"doorbell failed: {e.Message}");
-                }
+            UnmuteDue();
+        }
+    }
+
+    private void Serve(ChannelSession session)
+    {
+        try
+        {
+            session.Channel.FromSandbox.Acknowledge();
+            Interlocked.Increment(ref session.Stats._wakes);
+            var drained = session.OnDoorbell();
+            var until = session.StormGuard.OnWake(drained == 0, Stopwatch.GetTimestamp());
+            if (until != 0)
+            {
+                // A doorbell storm: not watched for the rest of the window; its rings add up in the eventfd meanwhile.
+                _poller.Modify(session.Channel.FromSandbox.PollHandle, session.Token, PollEvents.None);
+                _muted.Add((session, until));
+                Interlocked.Increment(ref session.Stats._mutes);
+            }
+        }
+        catch (ObjectDisposedException)
+        {
+            session.Close("channel disposed while served");
+        }
+        catch (Exception e)
+        {
+            // One instance's broken channel or service must not stop the thread that serves every other one.
+            session.Close($"doorbell failed: {e.Message}");
+        }
+    }
+
+    private int MillisecondsToNextUnmute()
+    {
+        if (_muted.Count == 0)
+        {
+            return -1;
+        }
+
+        var next = _muted.Min(m => m.Until);
+        var ticks = Math.Max(0, next - Stopwatch.GetTimestamp());
+        return (int)Math.Min(int.MaxValue, ((ticks * 1000) + Stopwatch.Frequency - 1) / Stopwatch.Frequency);
+    }
+
+    // Watched again once its window ends; rings it made meanwhile leave the eventfd readable, so the next wait serves it.
+    private void UnmuteDue()
+    {
+        var now = Stopwatch.GetTimestamp();
+        for (var i = _muted.Count - 1; i >= 0; i--)
+        {
+            var (session, until) = _muted[i];
+            if (until > now)
+            {
+                continue;
+            }
+
+            _muted.RemoveAt(i);
+            if (!_sessions.ContainsKey(session.Token))
+            {
+                continue;
+            }
+
+            try
+            {
+                _poller.Modify(session.Channel.FromSandbox.PollHandle, session.Token, PollEvents.Readable);
+            }
+            catch (Exception e) when (e is ObjectDisposedException or UnixException)
+            {
+                // Unwatched (closed) meanwhile: the fd left the epoll set with it.
             }
         }
     }

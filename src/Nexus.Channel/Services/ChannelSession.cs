@@ -39,6 +39,7 @@ public sealed partial class ChannelSession : IAsyncDisposable
         Channel = channel;
         Token = token;
         _slots = new SlotPool(channel.Layout.SlotCount);
+        StormGuard = new DoorbellStormGuard(host.Options.MaxEmptyWakesPerWindow, host.Options.DoorbellWindow);
     }
 
     public HostChannel Channel { get; }
@@ -145,15 +146,22 @@ public sealed partial class ChannelSession : IAsyncDisposable
 
     internal void CountFromSandbox(int bytes) => Interlocked.Add(ref Stats._bytesFromSandbox, bytes);
 
-    /// <summary>The sandbox rang: wake whoever waits for ring space, then drain and dispatch on this thread.</summary>
-    internal void OnDoorbell()
+    /// <summary>Counts the doorbell thread's empty wakes of this session (<see cref="ChannelServiceHost"/> only).</summary>
+    internal DoorbellStormGuard StormGuard { get; }
+
+    /// <summary>
+    /// The sandbox rang: wake whoever waits for ring space, then drain and dispatch on this thread. Returns how many
+    /// records were drained.
+    /// </summary>
+    internal int OnDoorbell()
     {
         Interlocked.Exchange(ref _ringSpace, NewSignal()).TrySetResult();
         if (_closeReason is not null)
         {
-            return;
+            return 0;
         }
 
+        var drained = 0;
         lock (_drainLock)
         {
             try
@@ -161,6 +169,7 @@ public sealed partial class ChannelSession : IAsyncDisposable
                 int n;
                 while ((n = Channel.DrainSubmissions(_records)) > 0)
                 {
+                    drained += n;
                     for (var i = 0; i < n; i++)
                     {
                         Handle(_records[i]);
@@ -176,6 +185,8 @@ public sealed partial class ChannelSession : IAsyncDisposable
                 Close("channel disposed");
             }
         }
+
+        return drained;
     }
 
     private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);

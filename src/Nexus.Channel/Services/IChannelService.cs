@@ -34,6 +34,16 @@ public sealed record ChannelSessionOptions
     public int MaxOutstandingPerInstance { get; init; } = 256;
 
     /// <summary>
+    /// Wakes of one session that find its submission ring empty allowed within <see cref="DoorbellWindow"/>; past
+    /// them the host stops watching that sandbox's doorbell until the window ends (a doorbell storm then costs the
+    /// node at most this many empty drains a window).
+    /// </summary>
+    public int MaxEmptyWakesPerWindow { get; init; } = 100;
+
+    /// <summary>The window of <see cref="MaxEmptyWakesPerWindow"/>; also the longest a storming sandbox is not watched.</summary>
+    public TimeSpan DoorbellWindow { get; init; } = TimeSpan.FromMilliseconds(10);
+
+    /// <summary>
     /// Where a service's unexpected exception goes (the sandbox only sees "internal error (incident N)"): incident
     /// number, the request's op and the exception. Standard error by default.
     /// </summary>
@@ -66,6 +76,8 @@ public sealed class SessionStats
     internal long _rejected;
     internal long _bytesToSandbox;
     internal long _bytesFromSandbox;
+    internal long _wakes;
+    internal long _mutes;
 
     public long Requests => Interlocked.Read(ref _requests);
 
@@ -75,4 +87,10 @@ public sealed class SessionStats
     public long BytesToSandbox => Interlocked.Read(ref _bytesToSandbox);
 
     public long BytesFromSandbox => Interlocked.Read(ref _bytesFromSandbox);
+
+    /// <summary>Times the sandbox's doorbell woke the host for this session.</summary>
+    public long Wakes => Interlocked.Read(ref _wakes);
+
+    /// <summary>Times the host stopped watching the doorbell for the rest of a window (a doorbell storm).</summary>
+    public long Mutes => Interlocked.Read(ref _mutes);
 }
