@@ -9,7 +9,13 @@
    GetObject Bucket/Key, PutObject Bucket/OutKey with the bytes upper-cased, and InvocationResponse (with Next, so the
    next invocation is pushed into it) carrying {"Key","OutKey","Bytes","Fnv1a"}. A missing object or a storage error
    is posted as InvocationError. "Action": "crash" triple-faults the VM, "hang" spins with interrupts off, "exit"
-   writes 7 to the exit port: the node must report each as the function's error.
+   writes 7 to the exit port: the node must report each as the function's error. The hostile actions attack the host
+   through the region: "scribble" fills its first MiB (header, rings, request area) with garbage and rings; "lie-index"
+   publishes a submission tail 2^20 records ahead; "lie-head" a completion head 2^20 ahead, then asks for work; each
+   then waits forever, so only the node can end it. "lie-records" sends six requests whose records lie (offsets in the
+   rings, past the region, wrapping 2^64, a length beyond the message, a header over the limit, an unknown operation),
+   then serves the event and adds their statuses as "Refused"; "flood" rings the doorbell 200,000 times with nothing
+   submitted, then serves the event and adds "Rang".
    Console lines go to the function's log. Built freestanding by the tests (TestGuests) and by the node's tests. */
 
 typedef unsigned char u8;
@@ -238,18 +244,11 @@ static struct rec next_completion(u64 rid) {
 /* A response: status, header (NUL-terminated, in hbuf) and body (in bbuf, up to bcap bytes; more is an error). */
 struct response { i32 status; u64 body_len; };
 
-static struct response call(u16 op, const char *header, const u8 *body, u32 body_len, char *hbuf, u32 hcap, u8 *bbuf, u64 bcap) {
-    u32 hlen = (u32)slen(header);
-    if (hlen > max_header || (u64)hlen + body_len > slot_size) die("request larger than one chunk (this runtime sends single-chunk requests)");
-    u64 rid = next_rid++;
-    u8 *extent = (u8 *)(REGION + req_off);           /* one call at a time: the first extent is always free here */
-    memcpy(extent, header, hlen);
-    if (body_len) memcpy(extent + hlen, body, body_len);
-    struct rec r; memset(&r, 0, sizeof r);
-    r.rid = rid; r.op = op; r.offset = req_off; r.length = hlen + body_len; r.header_len = hlen; r.total_len = body_len;
-    r.slot = NO_SLOT;
+/* Submits `r` (its rid is set here) and collects the response it gets. */
+static struct response exchange(struct rec *r, char *hbuf, u32 hcap, u8 *bbuf, u64 bcap) {
+    u64 rid = r->rid = next_rid++;
     pending_count = 0;
-    submit(&r);
+    submit(r);
     ring();
 
     struct rec first = next_completion(rid);
@@ -272,6 +271,18 @@ static struct response call(u16 op, const char *header, const u8 *body, u32 body
     if (got != need) die("response shorter than announced");
     hbuf[first.header_len] = 0;
     return resp;
+}
+
+static struct response call(u16 op, const char *header, const u8 *body, u32 body_len, char *hbuf, u32 hcap, u8 *bbuf, u64 bcap) {
+    u32 hlen = (u32)slen(header);
+    if (hlen > max_header || (u64)hlen + body_len > slot_size) die("request larger than one chunk (this runtime sends single-chunk requests)");
+    u8 *extent = (u8 *)(REGION + req_off);           /* one call at a time: the first extent is always free here */
+    memcpy(extent, header, hlen);
+    if (body_len) memcpy(extent + hlen, body, body_len);
+    struct rec r; memset(&r, 0, sizeof r);
+    r.op = op; r.offset = req_off; r.length = hlen + body_len; r.header_len = hlen; r.total_len = body_len;
+    r.slot = NO_SLOT;
+    return exchange(&r, hbuf, hcap, bbuf, bcap);
 }
 
 /* The string value of "name" in a flat JSON object (no escapes); 0 when absent. */
@@ -300,16 +311,93 @@ static char *append(char *at, const char *s) { while (*s) *at++ = *s++; *at = 0;
 static char *append_u(char *at, u64 v) { char b[21]; int i = 20; b[i] = 0; do { b[--i] = (char)('0' + v % 10); v /= 10; } while (v); return append(at, b + i); }
 static char *append_hex(char *at, u32 v) { for (int s = 28; s >= 0; s -= 4) *at++ = "0123456789abcdef"[(v >> s) & 15]; *at = 0; return at; }
 
-static char request_id[128], bucket[128], key[512], out_key[512], action[32], result[2048], header[2048];
+static char request_id[128], bucket[128], key[512], out_key[512], action[32], result[2048], header[2048], extra[256];
+
+/* Hostile actions: the guest attacks the host through its own region; the node must contain each. */
+
+static void hold(void) { for (;;) wait_irq(); }     /* never answers again: the node has to end this VM */
+
+/* Requests whose records lie about their bytes; the host must refuse each (400) and keep serving the channel. */
+static void lie_in_records(void) {
+    static const char *what[] = { "an offset in the rings", "an offset past the region", "an extent wrapping 2^64",
+                                  "a length beyond its message", "a header over the limit", "an unknown operation" };
+    struct rec lies[6];
+    memcpy((void *)(REGION + req_off), "{}", 2);
+    for (int i = 0; i < 6; i++) {
+        memset(&lies[i], 0, sizeof lies[i]);
+        lies[i].op = OP_GET; lies[i].offset = req_off; lies[i].length = 2; lies[i].header_len = 2; lies[i].slot = NO_SLOT;
+    }
+    lies[0].offset = sub_off;
+    lies[1].offset = region_size + 4096;
+    lies[2].offset = ~0ULL - 4095; lies[2].length = 8192; lies[2].header_len = 8192;
+    lies[3].length = 1002;
+    lies[4].header_len = 8u << 20; lies[4].length = 8u << 20;
+    lies[5].op = 999;
+    char *e = append(extra, "\"Refused\":[");
+    for (int i = 0; i < 6; i++) {
+        struct response r = exchange(&lies[i], scratch, sizeof scratch, in_obj, sizeof in_obj);
+        puts_("runtime guest: a request with "); puts_(what[i]); puts_(" answered "); putu((u64)r.status); puts_("\n");
+        if (i) e = append(e, ",");
+        e = append_u(e, (u64)r.status);
+    }
+    append(e, "]");
+}
+
+/* Fills the start of the region (header with the host's own positions, both rings, the request area) with garbage, rings. */
+static void scribble(void) {
+    u64 x = 0x9e3779b97f4a7c15ULL, n = region_size < (1u << 20) ? region_size : (1u << 20);
+    for (u64 at = 0; at < n; at += 8) {
+        x ^= x << 13; x ^= x >> 7; x ^= x << 17;
+        *(volatile u64 *)(REGION + at) = x;
+    }
+    puts_("runtime guest: scribbled "); putu(n); puts_(" bytes over the region\n");
+    ring();
+    hold();
+}
+
+/* A submission tail a million records ahead of what was published. */
+static void lie_in_index(void) {
+    *hdr32(OFF_SUB_TAIL) = sub_tail + (1u << 20);
+    puts_("runtime guest: published a submission tail 2^20 records ahead\n");
+    ring();
+    hold();
+}
+
+/* A completion head a million records ahead of what the host posted, then a request the host answers at once (an
+   unknown operation: refused), whose answer has nowhere to go. */
+static void lie_in_head(void) {
+    *hdr32(OFF_CMP_HEAD) = cmp_head + (1u << 20);
+    puts_("runtime guest: published a completion head 2^20 records ahead\n");
+    memcpy((void *)(REGION + req_off), "{}", 2);
+    struct rec r; memset(&r, 0, sizeof r);
+    r.rid = next_rid++; r.op = 999; r.offset = req_off; r.length = 2; r.header_len = 2; r.slot = NO_SLOT;
+    submit(&r);
+    ring();
+    hold();
+}
+
+/* Rings the doorbell FLOOD_RINGS times with nothing to submit. */
+#define FLOOD_RINGS 200000u
+static void flood(void) {
+    for (u32 i = 0; i < FLOOD_RINGS; i++) ring();
+    puts_("runtime guest: rang the doorbell "); putu(FLOOD_RINGS); puts_(" times\n");
+    append_u(append(extra, "\"Rang\":"), FLOOD_RINGS);
+}
 
 /* Runs one invocation; fills `result` and returns the op to post it with (InvocationResponse or InvocationError). */
 static u16 handle(u64 event_len) {
     event[event_len < sizeof(event) - 1 ? event_len : sizeof(event) - 1] = 0;
+    extra[0] = 0;
     if (json_string(event, "Action", action, sizeof action)) {
         puts_("runtime guest: action "); puts_(action); puts_("\n");
         if (action[0] == 'c') { load_idt(0, 0); __asm__ volatile("ud2"); }       /* no IDT: triple fault */
         if (action[0] == 'h') { __asm__ volatile("cli"); for (;;) barrier(); }
         if (action[0] == 'e') for (;;) outb(0xf4, 7);
+        if (action[0] == 's') scribble();
+        if (action[0] == 'f') flood();
+        if (action[0] == 'l' && action[4] == 'r') lie_in_records();
+        if (action[0] == 'l' && action[4] == 'i') lie_in_index();
+        if (action[0] == 'l' && action[4] == 'h') lie_in_head();
     }
     if (!json_string(event, "Bucket", bucket, sizeof bucket) || !json_string(event, "Key", key, sizeof key)
         || !json_string(event, "OutKey", out_key, sizeof out_key)) {
@@ -342,7 +430,9 @@ static u16 handle(u64 event_len) {
 
     puts_("runtime guest: "); puts_(key); puts_(" -> "); puts_(out_key); puts_(", "); putu(got.body_len); puts_(" bytes\n");
     char *r = append(result, "{\"Key\":\""); r = append(r, key); r = append(r, "\",\"OutKey\":\""); r = append(r, out_key);
-    r = append(r, "\",\"Bytes\":"); r = append_u(r, got.body_len); r = append(r, ",\"Fnv1a\":\""); r = append_hex(r, fnv); append(r, "\"}");
+    r = append(r, "\",\"Bytes\":"); r = append_u(r, got.body_len); r = append(r, ",\"Fnv1a\":\""); r = append_hex(r, fnv); r = append(r, "\"");
+    if (extra[0]) { r = append(r, ","); r = append(r, extra); extra[0] = 0; }
+    append(r, "}");
     return OP_RESPONSE;
 }
 

@@ -18,7 +18,7 @@ namespace Nexus.EndToEnd.Tests;
 /// </summary>
 public sealed class MicrovmEndToEndTests
 {
-    private const string MicrovmRun = "/run/nexus/microvm";
+    internal const string MicrovmRun = "/run/nexus/microvm";
 
     [RootFact(runc: true, kvm: true)]
     public async Task A_microvm_function_runs_cold_from_its_snapshot_then_warm_and_crashes_and_hangs_are_reported()
@@ -40,7 +40,7 @@ public sealed class MicrovmEndToEndTests
                 await s3.PutBucketAsync("mvm-data");
                 await s3.PutObjectAsync(new PutObjectRequest { BucketName = "mvm-data", Key = "in/a.txt", ContentBody = "cold start input" });
                 await s3.PutObjectAsync(new PutObjectRequest { BucketName = "mvm-data", Key = "in/b.txt", ContentBody = "warm input" });
-                await DeployAsync(node);
+                await DeployAsync(node, "mvm-upper", timeoutSeconds: 2);
                 Assert.True(node.TryGetFunction("mvm-upper", out var function));
                 Assert.Equal("microvm", function.Manifest.Sandbox);
 
@@ -98,7 +98,7 @@ public sealed class MicrovmEndToEndTests
         }
     }
 
-    private static byte[] Event(string key, string outKey, string? action = null) => Encoding.UTF8.GetBytes(
+    internal static byte[] Event(string key, string outKey, string? action = null) => Encoding.UTF8.GetBytes(
         $$"""{"Bucket":"mvm-data","Key":"{{key}}","OutKey":"{{outKey}}"{{(action is null ? "" : $",\"Action\":\"{action}\"")}}}""");
 
     /// <summary>The VMM of a live instance, from its pid file.</summary>
@@ -111,7 +111,7 @@ public sealed class MicrovmEndToEndTests
         }
     }
 
-    private static async Task<string> GetEventuallyAsync(AmazonS3Client s3, string key)
+    internal static async Task<string> GetEventuallyAsync(AmazonS3Client s3, string key)
     {
         for (var attempt = 0; ; attempt++)
         {
@@ -128,18 +128,19 @@ public sealed class MicrovmEndToEndTests
         }
     }
 
-    private static async Task DeployAsync(NexusNode node)
+    /// <summary>Deploys a <c>sandbox: microvm</c> function with read-write access to mvm-data (the runtime guest serves it).</summary>
+    internal static async Task DeployAsync(NexusNode node, string name, int timeoutSeconds)
     {
         var dir = Directory.CreateTempSubdirectory("nexus-fn-").FullName;
         try
         {
-            await File.WriteAllTextAsync(Path.Combine(dir, "function.yaml"), """
-                name: mvm-upper
+            await File.WriteAllTextAsync(Path.Combine(dir, "function.yaml"), $"""
+                name: {name}
                 handler: handler.handler
                 io: nexus
                 sandbox: microvm
                 memory: 64
-                timeout: 2
+                timeout: {timeoutSeconds}
                 storage:
                   - bucket: mvm-data
                     access: readwrite
