@@ -280,8 +280,9 @@ public sealed class NexusNode : INodeOperations, IAsyncDisposable
             SpoolDirectory = _options.WriteBackDirectory,
             Services = _options.Services,
 
-            // An external endpoint does not tell the node of writes by others: prefetched copies are checked on use.
-            RevalidatePrefetches = embeddedStore is null,
+            // An external endpoint does not tell the node of writes by others: prefetched copies are checked on use
+            // unless the operator took invocation-time snapshots instead.
+            RevalidatePrefetches = embeddedStore is null && _options.S3PrefetchRevalidation,
 
             // The embedded store is in this process: an integrity check of its bodies guards no network.
             VerifyBodies = embeddedStore is null,

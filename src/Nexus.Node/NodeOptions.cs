@@ -53,6 +53,15 @@ public sealed record NodeOptions
     public bool S3ChunkedUploads { get; init; } = true;
 
     /// <summary>
+    /// Whether a prefetched copy from <see cref="S3Endpoint"/> is checked with a conditional HEAD before it answers the
+    /// function's GetObject (true: strong read-after-write consistency, one round trip to the store per hit). False:
+    /// the copy, fetched after the invocation arrived, answers that invocation's first GetObject of the key as it was
+    /// then, so a write by another client during the invocation is not seen by that read (writes the node acknowledges
+    /// still are: they mark the copy stale). The embedded store needs neither: it tells the node of every write.
+    /// </summary>
+    public bool S3PrefetchRevalidation { get; init; } = true;
+
+    /// <summary>
     /// Services other than S3 that functions reach through the generic path, by botocore's name for them, e.g.
     /// <c>"services": {"dynamodb": {"url": "http://127.0.0.1:8000"}}</c>; a service not listed is refused.
     /// </summary>
@@ -205,6 +214,7 @@ public sealed record NodeOptions
         Check(S3Endpoint is null || (S3AccessKeyId is not null && S3SecretAccessKey is not null), nameof(S3Endpoint), "an external S3 endpoint needs S3AccessKeyId and S3SecretAccessKey");
         Check(S3Endpoint is null || (Uri.TryCreate(S3Endpoint, UriKind.Absolute, out var s3) && s3.Scheme == "http" && System.Net.IPAddress.TryParse(s3.Host, out _)), nameof(S3Endpoint), $"expected http://IP:PORT (baseline sandboxes are routed to exactly that address), got '{S3Endpoint}'");
         Check(S3ChunkedUploads || S3Endpoint is not null, nameof(S3ChunkedUploads), "applies to S3Endpoint only (the embedded store decodes aws-chunked uploads)");
+        Check(S3PrefetchRevalidation || S3Endpoint is not null, nameof(S3PrefetchRevalidation), "applies to S3Endpoint only (the embedded store tells the node of every write)");
         foreach (var (service, endpoint) in Services)
         {
             Check(Uri.TryCreate(endpoint.Url, UriKind.Absolute, out var url) && url.Scheme is "http" or "https" && url.AbsolutePath == "/", $"{nameof(Services)}.{service}", $"expected an http:// or https:// URL without path, got '{endpoint.Url}'");

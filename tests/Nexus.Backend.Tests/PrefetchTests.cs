@@ -123,6 +123,31 @@ public sealed class PrefetchTests : IAsyncLifetime
         Assert.Equal(0, stats.Hits);
     }
 
+    [Theory]
+    [InlineData(true, "version 2")]
+    [InlineData(false, "version 1")]
+    public async Task Against_a_store_without_a_change_feed_revalidation_decides_what_an_overwritten_prefetch_answers(bool revalidate, string expected)
+    {
+        // An external endpoint tells the backend of no writes: only the conditional HEAD (node option
+        // s3PrefetchRevalidation) finds an overwrite by another client; without it the copy of invoke time answers.
+        var options = new NexusBackendOptions { ServiceUrl = StoreUrl, AccessKey = NodeUnderTest.AccessKey, SecretKey = NodeUnderTest.SecretKey, RevalidatePrefetches = revalidate };
+        var backend = await StartAsync(options, changeFeed: false, ("fn/doc", "version 1"u8.ToArray()));
+        var session = Attach(backend);
+        session.Storage.BeginPrefetch(PrefetchHints.Start(session.Storage.Manifest, S3Event(Bucket, "fn/doc")));
+        await WaitForAsync(() => backend.PrefetchStats.Snapshot().Fetched == 1);
+        using (var admin = Admin())
+        {
+            await admin.PutObjectAsync(new PutObjectRequest { BucketName = Bucket, Key = "fn/doc", ContentBody = "version 2" });
+        }
+
+        var result = await RunAsync(session, $$"""
+            s, m, body = call("GetObject", {"Bucket": "{{Bucket}}", "Key": "fn/doc"})
+            emit([s, body.decode()])
+            """);
+        Assert.Equal(expected, result.Json[1].GetString());
+        Assert.Equal(revalidate ? 0 : 1, backend.PrefetchStats.Snapshot().Hits);
+    }
+
     [Fact]
     public async Task An_object_over_the_cap_is_skipped_and_still_readable()
     {
@@ -266,7 +291,10 @@ public sealed class PrefetchTests : IAsyncLifetime
     private Task<NexusBackend> StartAsync(params (string Key, byte[] Data)[] objects) =>
         StartAsync(new NexusBackendOptions { ServiceUrl = StoreUrl, AccessKey = NodeUnderTest.AccessKey, SecretKey = NodeUnderTest.SecretKey }, objects);
 
-    private async Task<NexusBackend> StartAsync(NexusBackendOptions options, params (string Key, byte[] Data)[] objects)
+    private Task<NexusBackend> StartAsync(NexusBackendOptions options, params (string Key, byte[] Data)[] objects) =>
+        StartAsync(options, changeFeed: true, objects);
+
+    private async Task<NexusBackend> StartAsync(NexusBackendOptions options, bool changeFeed, params (string Key, byte[] Data)[] objects)
     {
         _store = await S3StoreServer.StartAsync(new StoreOptions { DataDirectory = Path.Combine(_root, "store"), Urls = [StoreUrl], Durable = false }, _credentials);
         using (var admin = Admin())
@@ -280,7 +308,11 @@ public sealed class PrefetchTests : IAsyncLifetime
         }
 
         _backend = new NexusBackend(options);
-        _store.ObjectChanged += _backend.ObjectChanged;
+        if (changeFeed)
+        {
+            _store.ObjectChanged += _backend.ObjectChanged;
+        }
+
         return _backend;
     }
 

@@ -22,6 +22,9 @@ public sealed record RemoteStoreOptions
     /// <summary>argv that runs the nexus CLI (e.g. <c>dotnet /path/nexus.dll</c>); <c>store serve ...</c> is appended.</summary>
     public IReadOnlyList<string> NexusCommand { get; init; } = [];
 
+    /// <summary>The node's <see cref="NodeOptions.S3PrefetchRevalidation"/> against this store.</summary>
+    public bool PrefetchRevalidation { get; init; } = true;
+
     /// <summary>s3rver's entry script (scripts/setup installs it there).</summary>
     public string S3rverScript { get; init; } = "/opt/nexus/s3rver/node_modules/s3rver/bin/s3rver.js";
 }
@@ -55,11 +58,12 @@ public sealed class RemoteStore : IAsyncDisposable
     private readonly Process _link;
     private int _disposed;
 
-    private RemoteStore(StorageProfile profile, StoreServerKind kind, string netns, string hostLink, string dataDirectory, Process server, ServerOutput output, Process link, KeyPair key)
+    private RemoteStore(StorageProfile profile, StoreServerKind kind, bool prefetchRevalidation, string netns, string hostLink, string dataDirectory, Process server, ServerOutput output, Process link, KeyPair key)
     {
         _link = link;
         Profile = profile;
         Server = kind;
+        PrefetchRevalidation = prefetchRevalidation;
         Netns = netns;
         HostLink = hostLink;
         _dataDirectory = dataDirectory;
@@ -71,6 +75,9 @@ public sealed class RemoteStore : IAsyncDisposable
     public StorageProfile Profile { get; }
 
     public StoreServerKind Server { get; }
+
+    /// <summary>The node's <see cref="NodeOptions.S3PrefetchRevalidation"/> against this store.</summary>
+    public bool PrefetchRevalidation { get; }
 
     public string Netns { get; }
 
@@ -97,6 +104,7 @@ public sealed class RemoteStore : IAsyncDisposable
 
         // s3rver 3.7.1 keeps aws-chunked framing in the object it stores.
         S3ChunkedUploads = Server == StoreServerKind.Nexus,
+        S3PrefetchRevalidation = PrefetchRevalidation,
     };
 
     public static async Task<RemoteStore> StartAsync(RemoteStoreOptions options, TextWriter log, CancellationToken cancellationToken)
@@ -152,7 +160,7 @@ public sealed class RemoteStore : IAsyncDisposable
             var key = options.Server == StoreServerKind.Nexus ? KeyPair.LoadOrCreateAdmin(Path.Combine(data, "credentials.json")) : new KeyPair("S3RVER", "S3RVER");
             var server = StartProcess([ip, .. ServerCommand(options, netns, data)]);
             var output = new ServerOutput(server);
-            var store = new RemoteStore(options.Profile, options.Server, netns, hostLink, data, server, output, link, key);
+            var store = new RemoteStore(options.Profile, options.Server, options.PrefetchRevalidation, netns, hostLink, data, server, output, link, key);
             link = null;
             try
             {

@@ -166,7 +166,7 @@ public static class BenchCommands
                 Console.WriteLine($"nexus vs baseline on {Environment.MachineName}, {Environment.ProcessorCount} cores, oci driver (runc); latency in-process at the node's invoke entry; CPU includes the uploads write-back left (drained before it is read)");
                 Console.WriteLine(remote is null
                     ? "storage: local (the node's embedded store, in the node process: its CPU is in the node process's figures)"
-                    : $"storage: remote {remote.Server.ToString().ToLowerInvariant()} store at {remote.Endpoint}, link {remote.Profile.Name} ({remote.Profile.Why}); its process is reported on its own line and left out of the node figures");
+                    : $"storage: remote {remote.Server.ToString().ToLowerInvariant()} store at {remote.Endpoint}, link {remote.Profile.Name} ({remote.Profile.Why}){(remote.PrefetchRevalidation ? "" : "; prefetched copies answer without revalidation")}; its process is reported on its own line and left out of the node figures");
                 Console.WriteLine($"load average at the end: {File.ReadAllText("/proc/loadavg").Trim()}");
                 Console.Write(CompareReport.Format(results));
                 if (parse.GetValue(json) is { } jsonFile)

@@ -14,8 +14,11 @@ public sealed class BenchStorageOptions
     private readonly Option<string> _profile = new("--profile") { Description = "shape of the path to the remote store: datacenter (0.2 ms one way, 10 Gbit/s), cross-az (1 ms one way) or s3 (0.5 ms one way and 20 ms first-byte latency in the store, like S3 in the function's region)", DefaultValueFactory = _ => StorageProfile.Datacenter.Name };
     private readonly Option<string> _server = new("--store-server") { Description = "the remote store: nexus (`nexus store serve`) or s3rver (npm, an independent S3 implementation)", DefaultValueFactory = _ => "nexus" };
 
+    private readonly Option<string> _revalidation = new("--prefetch-revalidation") { Description = "with --storage remote: on (a conditional HEAD before a prefetched copy answers, strongly consistent) or off (the copy fetched at the invoke answers that invocation; node option s3PrefetchRevalidation)", DefaultValueFactory = _ => "on" };
+
     public void AddTo(Command command)
     {
+        command.Options.Add(_revalidation);
         command.Options.Add(_storage);
         command.Options.Add(_profile);
         command.Options.Add(_server);
@@ -25,9 +28,15 @@ public sealed class BenchStorageOptions
     public async Task<RemoteStore?> StartAsync(ParseResult parse, TextWriter log, CancellationToken cancellationToken)
     {
         var storage = parse.GetValue(_storage);
+        var revalidation = parse.GetValue(_revalidation) switch
+        {
+            "on" => true,
+            "off" => false,
+            var other => throw new ArgumentException($"--prefetch-revalidation '{other}': expected on or off"),
+        };
         if (storage == "local")
         {
-            return null;
+            return revalidation ? null : throw new ArgumentException("--prefetch-revalidation off applies to --storage remote only (the embedded store tells the node of every write)");
         }
 
         if (storage != "remote")
@@ -42,7 +51,7 @@ public sealed class BenchStorageOptions
             "s3rver" => StoreServerKind.S3rver,
             var other => throw new ArgumentException($"--store-server '{other}': expected nexus or s3rver"),
         };
-        return await RemoteStore.StartAsync(new RemoteStoreOptions { Profile = profile, Server = server, NexusCommand = OwnCommand() }, log, cancellationToken);
+        return await RemoteStore.StartAsync(new RemoteStoreOptions { Profile = profile, Server = server, PrefetchRevalidation = revalidation, NexusCommand = OwnCommand() }, log, cancellationToken);
     }
 
     /// <summary>How to run this very CLI again (`dotnet nexus.dll`, or the apphost).</summary>
