@@ -1429,6 +1429,16 @@ def presigned_put_then_get(s3):
 
 
 @case
+def presigned_get_expired(s3):
+    import time
+    s3.put_object(Bucket=BUCKET, Key=P + 'pre/expiring', Body=b'soon gone')
+    url = _signing_client().generate_presigned_url('get_object', Params={'Bucket': BUCKET, 'Key': P + 'pre/expiring'},
+                                                   ExpiresIn=1)
+    time.sleep(2.1)
+    return _fetch('GET', url)
+
+
+@case
 def presigned_get_missing_key(s3):
     url = _signing_client().generate_presigned_url('get_object', Params={'Bucket': BUCKET, 'Key': P + 'pre/none'})
     return _fetch('GET', url)
