@@ -86,6 +86,12 @@ internal sealed partial class S3Handler
             }
 
             resource = SigV4.UriDecode(rawPath);
+            if (IsFormUpload(context.Request, rawPath, q))
+            {
+                await PostObjectAsync(context, resource.Trim('/'));
+                return;
+            }
+
             var auth = _verifier.Verify(context.Request.Method, rawTarget, context.Request.Headers);
             if (auth.Error is { } error)
             {

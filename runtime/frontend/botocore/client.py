@@ -588,7 +588,15 @@ class S3(BaseClient):
         return meta['Url']
 
     def generate_presigned_post(self, Bucket, Key, Fields=None, Conditions=None, ExpiresIn=3600):
-        raise NexusUnsupportedError(what='generate_presigned_post (the store has no POST upload to use it with)')
+        """A browser-form upload to the node's storage endpoint; the backend writes the policy's bucket and key
+        conditions and signs it with the node's key, within the grants (Conditions given here can only narrow it)."""
+        _validate_bucket({'Bucket': Bucket})
+        wire = {'Operation': 'PostObject', 'Bucket': Bucket, 'Key': Key, 'Fields': dict(Fields or {}),
+                'Conditions': [list(c) if isinstance(c, tuple) else c for c in Conditions or ()], 'ExpiresIn': ExpiresIn}
+        status, meta, body = self._call_wire('GeneratePresignedUrl', 'GeneratePresignedPost', wire, None)
+        if body is not None:
+            body.close()
+        return {'url': meta['Url'], 'fields': meta['Fields']}
 
     @_offloaded
     def list_objects(self, **kwargs):

@@ -177,11 +177,6 @@ class S3GenericPathTests(unittest.TestCase):
             self.s3.head_object(Bucket='b', Key='k', VersionId='v')
         self.assertEqual(caught.exception.response['Error'], {'Code': '403', 'Message': 'Forbidden'})
 
-    def test_presigned_post_is_refused_by_name(self):
-        from botocore.exceptions import NexusUnsupportedError
-        with self.assertRaises(NexusUnsupportedError) as caught:
-            self.s3.generate_presigned_post('b', 'k')
-        self.assertIn('generate_presigned_post', str(caught.exception))
 
 
 class LazyLoadingTests(unittest.TestCase):

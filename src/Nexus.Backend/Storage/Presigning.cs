@@ -1,6 +1,7 @@
 // Copyright (c) Nexus contributors.
 // Licensed under the MIT license.
 
+using System.Text.Json;
 using Amazon.S3;
 using Amazon.S3.Model;
 using Nexus.Channel;
@@ -13,7 +14,7 @@ namespace Nexus.Backend.Storage;
 /// GeneratePresignedUrl: the sandbox holds no credentials, so the backend signs (SigV4 query authentication, the SDK's
 /// signer) a URL for the node's storage endpoint, for a client outside the node, after checking that the function's
 /// grants allow that operation on that key. The URL carries the node's credentials for exactly that request, until it
-/// expires (at most 7 days, SigV4's limit).
+/// expires (at most 7 days, SigV4's limit). Operation PostObject signs a browser-form upload instead (<see cref="PresignedPost"/>).
 /// </summary>
 internal static class Presigning
 {
@@ -25,6 +26,28 @@ internal static class Presigning
     {
         var p = call.Parameters;
         var operation = ChannelJson.RequiredString(p, "Operation");
+        if (operation == PresignedPost.Operation)
+        {
+            var (postUrl, fields) = PresignedPost.Sign(call.Manifest, call.Backend.Options, p, ExpiresIn(p), DateTime.UtcNow);
+            await call.ReplyJsonAsync(
+                200,
+                w =>
+                {
+                    w.WriteStartObject();
+                    w.WriteString("Url", postUrl);
+                    w.WriteStartObject("Fields");
+                    foreach (var (name, value) in fields)
+                    {
+                        w.WriteString(name, value);
+                    }
+
+                    w.WriteEndObject();
+                    w.WriteEndObject();
+                },
+                ct).ConfigureAwait(false);
+            return;
+        }
+
         var bucket = ChannelJson.RequiredString(p, "Bucket");
         var key = ChannelJson.RequiredString(p, "Key");
         var (verb, access) = operation switch
@@ -33,14 +56,10 @@ internal static class Presigning
             "HeadObject" => (HttpVerb.HEAD, StorageAccess.Read),
             "PutObject" or "UploadPart" => (HttpVerb.PUT, StorageAccess.Write),
             "DeleteObject" => (HttpVerb.DELETE, StorageAccess.Write),
-            _ => throw ChannelRequestException.Invalid($"GeneratePresignedUrl signs GetObject, HeadObject, PutObject, UploadPart or DeleteObject, not {StorageAuthorization.Quote(operation)}"),
+            _ => throw ChannelRequestException.Invalid($"GeneratePresignedUrl signs GetObject, HeadObject, PutObject, UploadPart, DeleteObject or PostObject, not {StorageAuthorization.Quote(operation)}"),
         };
         StorageAuthorization.Authorize(call.Manifest, bucket, key, access);
-        var expiresIn = ChannelJson.OptionalInt(p, "ExpiresIn") ?? 3600;
-        if (expiresIn is < 1 or > MaxExpiresSeconds)
-        {
-            throw ChannelRequestException.Invalid($"ExpiresIn must be 1 to {MaxExpiresSeconds} seconds (SigV4's limit), got {expiresIn}");
-        }
+        var expiresIn = ExpiresIn(p);
 
         var presign = new GetPreSignedUrlRequest
         {
@@ -80,6 +99,14 @@ internal static class Presigning
                 w.WriteEndObject();
             },
             ct).ConfigureAwait(false);
+    }
+
+    private static int ExpiresIn(JsonElement p)
+    {
+        var expiresIn = ChannelJson.OptionalInt(p, "ExpiresIn") ?? 3600;
+        return expiresIn is >= 1 and <= MaxExpiresSeconds
+            ? expiresIn
+            : throw ChannelRequestException.Invalid($"ExpiresIn must be 1 to {MaxExpiresSeconds} seconds (SigV4's limit), got {expiresIn}");
     }
 
     /// <summary>The X-Amz-Expires the SDK signed into <paramref name="url"/> (null: none, or not a number).</summary>
