@@ -5,14 +5,14 @@ namespace Nexus.Backend;
 
 /// <summary>
 /// The backend's budgets of storage requests running at once, global and per function, with the global one handed out
-/// fairly between functions by the backend time each has used. A request holds one permit while it is served, and the
-/// time it held it is charged to its function (decaying with <c>halfLife</c>, so only recent use counts). A function
-/// holds at most <c>perFunction</c> permits. While permits are free nobody waits; once they are all held, a freed permit
-/// goes to the oldest waiting request of the function that used least, among functions below their own cap, so a
-/// function that floods the backend waits behind every function that used less and one tenant cannot take the
-/// backend's time from the others. Backend time is wall time holding a permit (the store's work, the SDK, the copy into
-/// the channel and waits for the sandbox), not CPU time of one thread: an async request has no thread of its own to
-/// measure.
+/// fairly between functions by the backend CPU time each has used. A request holds one permit while it is served, and
+/// the CPU time its flow used meanwhile (<see cref="CpuMeter"/>, once the lease is <see cref="Lease.Measured"/>) is
+/// charged to its function (decaying with <c>halfLife</c>, so only recent use counts). A function holds at most
+/// <c>perFunction</c> permits. While permits are free nobody waits; once they are all held, a freed permit goes to the
+/// oldest waiting request of the function that used least, among functions below their own cap, so a function that
+/// burns the backend's CPU waits behind every function that used less, and one that only waits (a slow store, a
+/// sandbox slow to take its bytes) is not counted for the time it holds a permit idle. The CPU time is the backend's
+/// own threads' (the SDK, signing, hashing, copies into the channel); the store's work on its own threads is not in it.
 /// </summary>
 internal sealed class FairShareGate
 {
@@ -60,7 +60,7 @@ internal sealed class FairShareGate
         }
     }
 
-    /// <summary>Backend time <paramref name="function"/> has used, decayed to now, in seconds.</summary>
+    /// <summary>Backend CPU time <paramref name="function"/> has used, decayed to now, in seconds.</summary>
     public double UsedSeconds(string function)
     {
         lock (_lock)
@@ -82,7 +82,7 @@ internal sealed class FairShareGate
             {
                 _inUse++;
                 tenant.InUse++;
-                return new Lease(this, tenant, _time.GetTimestamp());
+                return new Lease(this, tenant);
             }
 
             waiter = new Waiter(tenant);
@@ -109,21 +109,21 @@ internal sealed class FairShareGate
                 }
 
                 // Granted in the same instant as the cancellation: the permit is this request's, hand it on.
-                Exit(waiter.Tenant, _time.GetTimestamp());
+                Exit(waiter.Tenant, TimeSpan.Zero);
                 throw;
             }
         }
 
-        return new Lease(this, waiter.Tenant, _time.GetTimestamp());
+        return new Lease(this, waiter.Tenant);
     }
 
-    private void Exit(Tenant tenant, long started)
+    private void Exit(Tenant tenant, TimeSpan cpu)
     {
         Waiter? next;
         lock (_lock)
         {
             var now = _time.GetTimestamp();
-            tenant.Charge(now - started, now, _halfLifeTicks);
+            tenant.Charge(cpu.TotalSeconds * _time.TimestampFrequency, now, _halfLifeTicks);
             _inUse--;
             tenant.InUse--;
             next = NextWaiterLocked(now);
@@ -140,7 +140,7 @@ internal sealed class FairShareGate
         next.Result.TrySetResult();
     }
 
-    // The oldest waiter of the function that used the least backend time, among functions below their cap.
+    // The oldest waiter of the function that used the least backend CPU time, among functions below their cap.
     private Waiter? NextWaiterLocked(long now)
     {
         Tenant? least = null;
@@ -180,13 +180,19 @@ internal sealed class FairShareGate
         return tenant;
     }
 
-    /// <summary>One request's permit: disposing it charges the time held to the function and passes the permit on.</summary>
-    public readonly struct Lease(FairShareGate gate, Tenant tenant, long started) : IDisposable
+    /// <summary>One request's permit: disposing it charges the CPU time measured to the function and passes the permit on.</summary>
+    public readonly struct Lease(FairShareGate gate, Tenant tenant, CpuMeter? meter = null) : IDisposable
     {
-        public void Dispose() => gate.Exit(tenant, started);
+        /// <summary>
+        /// The lease, charging from now the CPU time of the calling flow: call it in the flow that serves the request
+        /// (the <c>using</c> that holds the lease), not in an async method that returns before the work is done.
+        /// </summary>
+        public Lease Measured() => new(gate, tenant, CpuMeter.Start());
+
+        public void Dispose() => gate.Exit(tenant, meter?.Stop() ?? TimeSpan.Zero);
     }
 
-    /// <summary>One function's decayed backend time and its waiting requests, oldest first.</summary>
+    /// <summary>One function's decayed backend CPU time and its waiting requests, oldest first.</summary>
     internal sealed class Tenant
     {
         private double _used;
@@ -199,7 +205,7 @@ internal sealed class FairShareGate
 
         public double UsedAt(long now, double halfLifeTicks) => _used * Math.Pow(2, -(now - _at) / halfLifeTicks);
 
-        public void Charge(long ticks, long now, double halfLifeTicks)
+        public void Charge(double ticks, long now, double halfLifeTicks)
         {
             _used = UsedAt(now, halfLifeTicks) + ticks;
             _at = now;

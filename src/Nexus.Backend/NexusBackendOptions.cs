@@ -36,8 +36,8 @@ public sealed record NexusBackendOptions
     public int MaxInFlightPerFunction { get; init; } = 32;
 
     /// <summary>
-    /// Half-life of the backend time charged to a function: when requests wait for the global budget, the function that
-    /// used least (recent use weighing more) is served first.
+    /// Half-life of the backend CPU time charged to a function: when requests wait for the global budget, the function
+    /// that used least (recent use weighing more) is served first.
     /// </summary>
     public TimeSpan FairShareHalfLife { get; init; } = TimeSpan.FromSeconds(5);
 

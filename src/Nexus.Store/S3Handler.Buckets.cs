@@ -13,6 +13,10 @@ internal sealed partial class S3Handler
 
     private static readonly HashSet<string> s_listParams = ["prefix", "delimiter", "marker", "max-keys", "encoding-type", "list-type", "continuation-token", "start-after", "fetch-owner"];
     private static readonly HashSet<string> s_noParams = [];
+    private static readonly HashSet<string> s_deleteParams = ["delete"];
+    private static readonly HashSet<string> s_locationParams = ["location"];
+    private static readonly HashSet<string> s_versioningParams = ["versioning"];
+    private static readonly HashSet<string> s_uploadListParams = ["uploads", "prefix", "delimiter", "key-marker", "upload-id-marker", "max-uploads", "encoding-type"];
 
     private async Task ServiceAsync(S3Request request)
     {
@@ -55,6 +59,7 @@ internal sealed partial class S3Handler
 
         if (HttpMethods.IsHead(method))
         {
+            RequireOnly(request, "/" + name, s_noParams);
             Authorize(request, name, null, isWrite: false);
             _store.GetBucket(name);
             request.Response.Headers["x-amz-bucket-region"] = _options.Region;
@@ -71,6 +76,7 @@ internal sealed partial class S3Handler
 
         if (HttpMethods.IsPost(method) && request.Query.ContainsKey("delete"))
         {
+            RequireOnly(request, "/" + name, s_deleteParams);
             await DeleteObjectsAsync(request);
             return;
         }
@@ -79,6 +85,7 @@ internal sealed partial class S3Handler
         {
             if (request.Query.ContainsKey("location"))
             {
+                RequireOnly(request, "/" + name, s_locationParams);
                 Authorize(request, name, null, isWrite: false);
                 _store.GetBucket(name);
                 var region = _options.Region == "us-east-1" ? string.Empty : _options.Region;
@@ -88,6 +95,7 @@ internal sealed partial class S3Handler
 
             if (request.Query.ContainsKey("versioning"))
             {
+                RequireOnly(request, "/" + name, s_versioningParams);
                 Authorize(request, name, null, isWrite: false);
                 _store.GetBucket(name);
                 await WriteXmlAsync(request, new S3Xml("VersioningConfiguration").Finish("VersioningConfiguration"));
@@ -96,6 +104,7 @@ internal sealed partial class S3Handler
 
             if (request.Query.ContainsKey("uploads"))
             {
+                RequireOnly(request, "/" + name, s_uploadListParams);
                 await ListUploadsAsync(request);
                 return;
             }

@@ -13,6 +13,10 @@ internal sealed partial class S3Handler
         ["response-content-type", "response-content-language", "response-expires", "response-cache-control", "response-content-disposition", "response-content-encoding", "partNumber", "versionId"];
 
     private static readonly HashSet<string> s_partParams = ["partNumber", "uploadId"];
+    private static readonly HashSet<string> s_taggingParams = ["tagging", "versionId"];
+    private static readonly HashSet<string> s_partListParams = ["uploadId", "max-parts", "part-number-marker", "encoding-type"];
+    private static readonly HashSet<string> s_uploadParams = ["uploadId"];
+    private static readonly HashSet<string> s_uploadsParams = ["uploads"];
 
     private static readonly (string Query, string Header)[] s_responseOverrides =
     [
@@ -28,8 +32,10 @@ internal sealed partial class S3Handler
     {
         var method = request.Request.Method;
         var query = request.Query;
+        var scope = "/" + request.Bucket + "/key";
         if (query.ContainsKey("tagging"))
         {
+            RequireOnly(request, scope, s_taggingParams);
             await TaggingAsync(request);
             return;
         }
@@ -38,6 +44,7 @@ internal sealed partial class S3Handler
         {
             if (query.ContainsKey("uploadId"))
             {
+                RequireOnly(request, scope, s_partListParams);
                 await ListPartsAsync(request);
                 return;
             }
@@ -50,6 +57,7 @@ internal sealed partial class S3Handler
         }
         else if (HttpMethods.IsHead(method))
         {
+            RequireOnly(request, scope, s_getObjectParams);
             await GetObjectAsync(request, head: true);
             return;
         }
@@ -80,6 +88,7 @@ internal sealed partial class S3Handler
         {
             if (query.TryGetValue("uploadId", out var uploadId))
             {
+                RequireOnly(request, scope, s_uploadParams);
                 Authorize(request, request.Bucket, request.Key, isWrite: true);
                 _store.AbortUpload(_store.GetBucket(request.Bucket), uploadId, request.Key);
                 request.Response.StatusCode = StatusCodes.Status204NoContent;
@@ -98,18 +107,20 @@ internal sealed partial class S3Handler
         {
             if (query.ContainsKey("uploads"))
             {
+                RequireOnly(request, scope, s_uploadsParams);
                 await CreateUploadAsync(request);
                 return;
             }
 
             if (query.TryGetValue("uploadId", out var uploadId))
             {
+                RequireOnly(request, scope, s_uploadParams);
                 await CompleteUploadAsync(request, uploadId);
                 return;
             }
         }
 
-        throw Unsupported(request, "/" + request.Bucket + "/key", s_getObjectParams);
+        throw Unsupported(request, scope, s_getObjectParams);
     }
 
     private async Task PutObjectAsync(S3Request request)

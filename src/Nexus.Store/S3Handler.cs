@@ -225,6 +225,18 @@ internal sealed partial class S3Handler
         return S3Errors.NotImplemented($"{request.Request.Method} {scope}");
     }
 
+    /// <summary>
+    /// Refuses a request with a query parameter its operation does not take, naming it: a subresource this store does
+    /// not implement (?acl, ?versions, ...) must not be served as the operation it resembles.
+    /// </summary>
+    private static void RequireOnly(S3Request request, string scope, IReadOnlySet<string> known)
+    {
+        if (HasSubresource(request, known))
+        {
+            throw Unsupported(request, scope, known);
+        }
+    }
+
     private static bool HasSubresource(S3Request request, IReadOnlySet<string> allowed)
     {
         foreach (var name in request.Query.Keys)

@@ -1,11 +1,14 @@
 // Copyright (c) Nexus contributors.
 // Licensed under the MIT license.
 
+using Nexus.Interop;
+
 namespace Nexus.Backend.Tests;
 
 /// <summary>
-/// The backend's request budgets (<see cref="FairShareGate"/>) on a clock the test moves: who gets a freed permit, the
-/// per-function cap, cancellation, and the decay of the backend time charged to a function.
+/// The backend's request budgets (<see cref="FairShareGate"/>) with decay on a clock the test moves: who gets a freed
+/// permit, the per-function cap, cancellation, what is charged (CPU time of the request's flow, not time holding a
+/// permit) and its decay. CPU is used by spinning until the thread's own CPU clock has moved, not for a wall time.
 /// </summary>
 public sealed class FairShareGateTests
 {
@@ -14,9 +17,9 @@ public sealed class FairShareGateTests
     {
         var time = new ManualTime();
         var gate = new FairShareGate(permits: 2, perFunction: 2, TimeSpan.FromSeconds(5), time);
-        var hog1 = await gate.EnterAsync("hog", default);
+        var hog1 = (await gate.EnterAsync("hog", default)).Measured();
+        Burn(TimeSpan.FromMilliseconds(20));
         var hog2 = await gate.EnterAsync("hog", default);
-        time.Advance(TimeSpan.FromSeconds(1));
         var hog3 = gate.EnterAsync("hog", default).AsTask();
         var victim = gate.EnterAsync("victim", default).AsTask();
 
@@ -68,19 +71,98 @@ public sealed class FairShareGateTests
     }
 
     [Fact]
-    public async Task Backend_time_is_charged_to_the_function_and_halves_every_half_life()
+    public async Task Backend_cpu_time_is_charged_to_the_function_and_halves_every_half_life()
     {
         var time = new ManualTime();
         var gate = new FairShareGate(permits: 1, perFunction: 1, TimeSpan.FromSeconds(5), time);
-        var lease = await gate.EnterAsync("f", default);
-        time.Advance(TimeSpan.FromSeconds(2));
+        var lease = (await gate.EnterAsync("f", default)).Measured();
+        Burn(TimeSpan.FromMilliseconds(50));
         lease.Dispose();
-        Assert.Equal(2.0, gate.UsedSeconds("f"), 6);
+        var used = gate.UsedSeconds("f");
+        Assert.InRange(used, 0.050, 0.080);
 
         time.Advance(TimeSpan.FromSeconds(5));
 
-        Assert.Equal(1.0, gate.UsedSeconds("f"), 6);
+        Assert.Equal(used / 2, gate.UsedSeconds("f"), 9);
         Assert.Equal(0.0, gate.UsedSeconds("never-ran"));
+    }
+
+    /// <summary>
+    /// Guards the CPU-time charge: a function whose requests hold permits while they wait (a slow store, a sandbox slow
+    /// to take its bytes) is charged nothing for the wait, so it goes before a function that burned CPU, although it
+    /// held its permit ten times longer. With the time holding the permit charged instead (once), the burner got the
+    /// permit and this failed.
+    /// </summary>
+    [Fact]
+    public async Task A_function_holding_its_permit_idle_is_served_before_one_that_burned_cpu()
+    {
+        var gate = new FairShareGate(permits: 1, perFunction: 1, TimeSpan.FromSeconds(5), new ManualTime());
+        await ServeAsync(gate, "waiter", async () => await Task.Delay(300));
+        await ServeAsync(gate, "burner", () =>
+        {
+            Burn(TimeSpan.FromMilliseconds(30));
+            return Task.CompletedTask;
+        });
+        Assert.True(gate.UsedSeconds("waiter") < 0.010, $"the waiter was charged {gate.UsedSeconds("waiter")} s");
+
+        var holder = await gate.EnterAsync("holder", default);
+        var burner = gate.EnterAsync("burner", default).AsTask();
+        var waiter = gate.EnterAsync("waiter", default).AsTask();
+        holder.Dispose();
+
+        var lease = await waiter.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.False(burner.IsCompleted, "the function that burned CPU got the permit first");
+        lease.Dispose();
+        (await burner.WaitAsync(TimeSpan.FromSeconds(10))).Dispose();
+    }
+
+    /// <summary>
+    /// The meter charges its flow's CPU on every thread that runs it (after an await moved it, and a task it started)
+    /// and nothing of a thread outside the flow burning at the same time.
+    /// </summary>
+    [Fact]
+    public async Task A_meter_charges_its_flows_cpu_on_every_thread_and_nothing_else()
+    {
+        using var outsiderStarted = new ManualResetEventSlim();
+        var outsider = new Thread(() =>
+        {
+            outsiderStarted.Set();
+            Burn(TimeSpan.FromMilliseconds(150));
+        });
+        outsider.Start();
+        outsiderStarted.Wait();
+
+        var charged = await MeasureAsync();
+        outsider.Join();
+
+        Assert.InRange(charged.TotalMilliseconds, 60, 100);
+
+        static async Task<TimeSpan> MeasureAsync()
+        {
+            var meter = CpuMeter.Start();
+            Burn(TimeSpan.FromMilliseconds(20));
+            await Task.Delay(10);
+            Burn(TimeSpan.FromMilliseconds(20));
+            await Task.Run(() => Burn(TimeSpan.FromMilliseconds(20)));
+            return meter.Stop();
+        }
+    }
+
+    private static async Task ServeAsync(FairShareGate gate, string function, Func<Task> work)
+    {
+        using ((await gate.EnterAsync(function, default)).Measured())
+        {
+            await work();
+        }
+    }
+
+    // Spins until this thread's CPU clock has moved by at least cpu.
+    private static void Burn(TimeSpan cpu)
+    {
+        var until = PreciseClock.ThreadCpuNs() + (long)(cpu.TotalMilliseconds * 1_000_000);
+        while (PreciseClock.ThreadCpuNs() < until)
+        {
+        }
     }
 
     private sealed class ManualTime : TimeProvider

@@ -158,6 +158,19 @@ public sealed class ApiBadInputTests : IAsyncLifetime
         await AssertStillServingAsync();
     }
 
+    [Theory]
+    [InlineData("tail=ten", "tail must be a non-negative integer")]
+    [InlineData("tail=-5", "tail must be a non-negative integer")]
+    [InlineData("follow=maybe", "follow must be true, false, 1 or 0")]
+    public async Task Bad_log_query_parameters_are_refused_with_400_naming_them(string query, string expect)
+    {
+        using var response = await _http.GetAsync(new Uri(_base, NodeApi.ManagementPrefix + "/functions/echo/logs?" + query));
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == HttpStatusCode.BadRequest, $"{query}: {(int)response.StatusCode} {text}");
+        Assert.Contains(expect, (string?)JsonNode.Parse(text)?["error"], StringComparison.Ordinal);
+        await AssertStillServingAsync();
+    }
+
     [Fact]
     public async Task An_unexpected_failure_reaches_the_caller_only_as_an_incident_number()
     {

@@ -76,8 +76,24 @@ public static class ManagementApi
                 return;
             }
 
-            var tail = int.TryParse(context.Request.Query["tail"], NumberStyles.None, CultureInfo.InvariantCulture, out var n) ? n : 100;
-            var follow = context.Request.Query["follow"] is { Count: > 0 } f && f.ToString() is "1" or "true";
+            var tailText = context.Request.Query["tail"];
+            var tail = 100;
+            if (tailText.Count > 0 && !int.TryParse(tailText.ToString(), NumberStyles.None, CultureInfo.InvariantCulture, out tail))
+            {
+                context.Response.StatusCode = 400;
+                await context.Response.WriteAsJsonAsync(new ErrorBody($"query parameter tail must be a non-negative integer, got '{tailText}'"), context.RequestAborted);
+                return;
+            }
+
+            var followText = context.Request.Query["follow"];
+            if (followText.Count > 0 && followText.ToString() is not ("1" or "true" or "0" or "false"))
+            {
+                context.Response.StatusCode = 400;
+                await context.Response.WriteAsJsonAsync(new ErrorBody($"query parameter follow must be true, false, 1 or 0, got '{followText}'"), context.RequestAborted);
+                return;
+            }
+
+            var follow = followText.ToString() is "1" or "true";
             context.Response.ContentType = "text/plain; charset=utf-8";
 
             // Subscribe before reading the tail so no line falls between the two.
