@@ -109,7 +109,7 @@ public sealed partial class MicrovmBaselineTests : IAsyncLifetime
         var vm = (MicrovmSandboxInstance)await jailed.StartAsync(Spec(id, console), CancellationToken.None);
         await WaitForAsync(() => vm.Pid > 0, "the jailed VMM to start");
         var vmmPid = vm.Pid;
-        var cgroup = vm.Jail!.CgroupDirectory;
+        var cgroups = vm.Jail!.CgroupDirectories;
         Assert.True(File.Exists(jailed.Network.NetnsPath(id)));
 
         // The node "crashes" (nothing is stopped); the next node's driver cleans up by pid file, cgroup, netns name and link alias.
@@ -122,7 +122,7 @@ public sealed partial class MicrovmBaselineTests : IAsyncLifetime
         var exit = await vm.Exited.WaitAsync(TimeSpan.FromSeconds(30));
         Assert.True(exit is { Signal: 9 } or { ExitCode: not 0 }, exit.ToString());
         Assert.False(Directory.Exists($"/proc/{vmmPid}/task"), "the jailed VMM must be killed and reaped (not left a zombie)");
-        Assert.False(Directory.Exists(cgroup));
+        Assert.All(cgroups, d => Assert.False(Directory.Exists(d), d));
         Assert.False(File.Exists(jailed.Network.NetnsPath(id)));
         Assert.DoesNotContain(jailed.Network.HostLinks(), l => File.ReadAllText($"/sys/class/net/{l}/ifalias").Trim() == id);
         await vm.DisposeAsync();
@@ -152,7 +152,7 @@ public sealed partial class MicrovmBaselineTests : IAsyncLifetime
         }
 
         Assert.False(File.Exists(jailed.Network.NetnsPath(id)));
-        Assert.False(Directory.Exists(vm.Jail.CgroupDirectory));
+        Assert.All(vm.Jail.CgroupDirectories, d => Assert.False(Directory.Exists(d), d));
     }
 
     [GeneratedRegex(@"iifname ""tap0"" counter packets (\d+) bytes \d+ drop")]
