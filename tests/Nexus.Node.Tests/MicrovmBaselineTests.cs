@@ -29,6 +29,7 @@ public sealed class KvmBaselineFactAttribute : FactAttribute
 /// for 10.0.0.1), so the guest link is 10.0.0.0/30 here: its ARP is answered by the netns through the TAP, and its UDP
 /// datagram to the netns is dropped by the netns's input rule.
 /// </summary>
+[Collection("microvm drivers")] // not beside each other: a driver's start removes leftovers by prefix, "nx" covers both
 public sealed partial class MicrovmBaselineTests : IAsyncLifetime
 {
     private const string Prefix = "nxbase";

@@ -18,6 +18,7 @@ namespace Nexus.Node.Tests;
 /// real channel transport: its invocation service, the backend's storage service and a real store. Validates the guest's
 /// channel protocol and the driver's snapshot, restore, crash and cleanup paths without the rest of the node.
 /// </summary>
+[Collection("microvm drivers")] // not beside each other: a driver's start removes leftovers by prefix, "nx" covers both
 public sealed class MicrovmDriverTests : IAsyncLifetime
 {
     private readonly string _run = Directory.CreateTempSubdirectory("nexus-microvm-test-").FullName;
