@@ -18,6 +18,7 @@ namespace Nexus.Node.Tests;
 /// real channel transport: its invocation service, the backend's storage service and a real store. Validates the guest's
 /// channel protocol and the driver's snapshot, restore, crash and cleanup paths without the rest of the node.
 /// </summary>
+[Collection("microvm drivers")] // not beside each other: a driver's start removes leftovers by prefix, "nx" covers both
 public sealed class MicrovmDriverTests : IAsyncLifetime
 {
     private readonly string _run = Directory.CreateTempSubdirectory("nexus-microvm-test-").FullName;
@@ -237,15 +238,59 @@ public sealed class MicrovmDriverTests : IAsyncLifetime
             var limit = long.Parse(File.ReadAllText(Path.Combine(jail.CgroupDirectory, "memory.limit_in_bytes")).Trim(), System.Globalization.CultureInfo.InvariantCulture);
             Assert.Equal((32L << 20) + Nexus.Interop.Memory.Length((Nexus.Interop.SafeFd)transport.PassedFds[0]) + new VmmJailOptions().OverheadBytes, limit);
             Assert.True(vm.ReadMemory().CgroupBytes > 0);
+
+            // Its own pids and cpu cgroups, their limits read back from cgroupfs: the VMM's threads and unshare are
+            // counted there, below the limit; the CFS quota is 1.5 CPUs per 100 ms.
+            var (pids, cpu) = (jail.CgroupDirectories[1], jail.CgroupDirectories[2]);
+            Assert.Contains($":pids:/nexus-microvm/{id}\n", File.ReadAllText($"/proc/{pid}/cgroup"), StringComparison.Ordinal);
+            Assert.Contains($":cpu:/nexus-microvm/{id}\n", File.ReadAllText($"/proc/{pid}/cgroup"), StringComparison.Ordinal);
+            Assert.Equal("32", CgroupValue(pids, "pids.max"));
+            var threads = Directory.GetDirectories($"/proc/{pid}/task").Length;
+            var counted = int.Parse(CgroupValue(pids, "pids.current"), System.Globalization.CultureInfo.InvariantCulture);
+            Assert.True(counted > threads && counted <= 32, $"pids.current {counted}, the VMM's threads {threads}");
+            Assert.Equal("100000", CgroupValue(cpu, "cpu.cfs_period_us"));
+            Assert.Equal("150000", CgroupValue(cpu, "cpu.cfs_quota_us"));
         }
         finally
         {
             await vm.StopAsync();
         }
 
-        Assert.False(Directory.Exists(jail.CgroupDirectory));
+        Assert.All(jail.CgroupDirectories, d => Assert.False(Directory.Exists(d), d));
         Assert.False(Directory.Exists(vm.RunFolder));
     }
+
+    /// <summary>
+    /// Guards the jail's pids limit: with 4 (unshare and the VMM's first threads fit, the rest of its threads do not) the
+    /// kernel refuses the VMM's thread creation (counted in pids.events) and the VM never gets going. With the pids.max
+    /// write removed once, the VM became ready and this failed.
+    /// </summary>
+    [KvmFact]
+    public async Task A_jailed_vmm_cannot_start_more_threads_than_its_pids_limit()
+    {
+        await using var jailed = NewDriver(snapshots: false, jail: new VmmJailOptions { PidsMax = 4 });
+        var id = "nx-mvm-pids";
+        var output = new List<string>();
+        await using var transport = new ChannelTransport(_node.Host, _node.Backend, NodeUnderTest.Manifest(), id);
+        var vm = (MicrovmSandboxInstance)await jailed.StartAsync(Spec(id, transport, output), CancellationToken.None);
+        try
+        {
+            await Task.WhenAny(transport.Ready, vm.Exited, Task.Delay(TimeSpan.FromSeconds(60)));
+            Assert.False(transport.Ready.IsCompleted, "the VM got going under a pids limit of 4: " + Lines(output));
+            var exit = await vm.Exited;
+            Assert.True(exit.ExitCode is not 0, $"{exit}: {Lines(output)}");
+            var refused = CgroupValue(vm.Jail!.CgroupDirectories[1], "pids.events");
+            Assert.True(refused.StartsWith("max ", StringComparison.Ordinal) && refused != "max 0", refused);
+        }
+        finally
+        {
+            await vm.StopAsync();
+        }
+
+        Assert.All(vm.Jail.CgroupDirectories, d => Assert.False(Directory.Exists(d), d));
+    }
+
+    private static string CgroupValue(string directory, string file) => File.ReadAllText(Path.Combine(directory, file)).Trim();
 
     private MicrovmSandboxDriver NewDriver(bool snapshots, VmmJailOptions? jail = null) => new(new MicrovmDriverOptions
     {

@@ -32,7 +32,11 @@ public static class MicrovmColdStarts
 {
     private const string Bucket = "mvm-bench";
 
-    public static async Task<(TimeSpan SnapshotMade, List<MicrovmColdStart> Starts)> RunAsync(string guestKernel, IReadOnlyList<string> vmmCommand, int iterations, Action<string> progress, CancellationToken cancellationToken)
+    /// <summary>
+    /// Makes the snapshot, then <paramref name="iterations"/> cold starts from it; with <paramref name="jail"/> every VMM
+    /// (the snapshot's too) runs jailed (root, cgroup v1 and the NativeAOT nexus-vmm needed).
+    /// </summary>
+    public static async Task<(TimeSpan SnapshotMade, List<MicrovmColdStart> Starts)> RunAsync(string guestKernel, IReadOnlyList<string> vmmCommand, int iterations, VmmJailOptions? jail, Action<string> progress, CancellationToken cancellationToken)
     {
         var dir = Directory.CreateTempSubdirectory("nexus-microvm-bench-").FullName;
         var credentials = new StoreCredentials();
@@ -63,6 +67,7 @@ public static class MicrovmColdStarts
                 VmmCommand = vmmCommand,
                 RunDirectory = Path.Combine(dir, "run"),
                 InstancePrefix = "nxb",
+                Jail = jail,
             });
             await driver.PrepareHostAsync(cancellationToken);
 

@@ -56,31 +56,65 @@ public static class BenchCommands
         var kernel = new Option<FileInfo>("--kernel") { Description = "the guest microvm functions boot (here: the runtime guest built from guest/test/runtime.c)", Required = true };
         var iterations = new Option<int>("--iterations") { Description = "cold starts after the one that makes the snapshot", DefaultValueFactory = _ => 10 };
         var vmm = new Option<FileInfo?>("--vmm") { Description = "the VMM executable (default: nexus-vmm of this checkout, NativeAOT when published)" };
+        var jail = new Option<string>("--jail") { Description = "off, on (every VMM jailed: root, cgroup v1, NativeAOT nexus-vmm), or both: off then on, with the on/off ratios", DefaultValueFactory = _ => "off" };
         var microvm = new Command("microvm", "Cold starts of the microvm driver from a ready snapshot, on the node's channel path without a node: restore to ready, to first response, warm response, VMM memory")
         {
-            kernel, iterations, vmm,
+            kernel, iterations, vmm, jail,
         };
         microvm.SetAction(async (parse, cancellationToken) =>
         {
             var command = parse.GetValue(vmm) is { } file ? [file.FullName] : Nexus.Sandbox.Microvm.VmmExecutable.Locate();
             var count = Math.Max(1, parse.GetValue(iterations));
-            Console.WriteLine($"microvm cold starts on {Nexus.Bench.Microvm.MicrovmColdStarts.KvmKind}; VMM: {string.Join(' ', command)}");
-            var (made, starts) = await Nexus.Bench.Microvm.MicrovmColdStarts.RunAsync(parse.GetValue(kernel)!.FullName, command, count, line => Console.Error.WriteLine("  " + line), cancellationToken);
-            static string Ms(IEnumerable<TimeSpan> values)
+            bool[]? jailed = parse.GetValue(jail) switch
             {
-                var sorted = values.Select(v => v.TotalMilliseconds).Order().ToArray();
-                return string.Create(System.Globalization.CultureInfo.InvariantCulture, $"median {sorted[sorted.Length / 2]:0.0} ms (min {sorted[0]:0.0}, max {sorted[^1]:0.0})");
+                "off" => [false],
+                "on" => [true],
+                "both" => [false, true],
+                _ => null,
+            };
+            if (jailed is null)
+            {
+                Console.Error.WriteLine($"error: --jail must be off, on or both, not '{parse.GetValue(jail)}'");
+                return 2;
             }
 
-            Console.WriteLine($"first start (boot + ready snapshot + restore): {made.TotalMilliseconds:0.0} ms");
-            Console.WriteLine($"VMM process start + restore -> runtime ready (NextInvocation), {starts.Count} cold starts: {Ms(starts.Select(s => s.ToReady))}");
-            Console.WriteLine($"VMM process start + restore -> first response (GET + PUT over the region):  {Ms(starts.Select(s => s.ToFirstResponse))}");
-            Console.WriteLine($"warm invocation on the same VM:  {Ms(starts.Select(s => s.WarmResponse))}");
-            Console.WriteLine(string.Create(System.Globalization.CultureInfo.InvariantCulture,
-                $"VMM process per VM (guest pages it touched included): PSS median {starts.Select(s => s.VmmPssBytes).Order().ElementAt(starts.Count / 2) / 1048576.0:0.0} MiB, RSS {starts.Select(s => s.VmmRssBytes).Order().ElementAt(starts.Count / 2) / 1048576.0:0.0} MiB"));
+            Console.WriteLine($"microvm cold starts on {Nexus.Bench.Microvm.MicrovmColdStarts.KvmKind}; VMM: {string.Join(' ', command)}");
+            var medians = new List<(double Ready, double First)>();
+            foreach (var inJail in jailed)
+            {
+                var (made, starts) = await Nexus.Bench.Microvm.MicrovmColdStarts.RunAsync(
+                    parse.GetValue(kernel)!.FullName, command, count, inJail ? new Nexus.Sandbox.Microvm.VmmJailOptions() : null, line => Console.Error.WriteLine("  " + line), cancellationToken);
+                Console.WriteLine(inJail ? "jail on (chroot, mount/PID/net namespaces, own uid, memory/pids/cpu cgroups):" : "jail off:");
+                Console.WriteLine($"first start (boot + ready snapshot + restore): {made.TotalMilliseconds:0.0} ms");
+                Console.WriteLine($"VMM process start + restore -> runtime ready (NextInvocation), {starts.Count} cold starts: {Ms(starts.Select(s => s.ToReady))}");
+                Console.WriteLine($"VMM process start + restore -> first response (GET + PUT over the region):  {Ms(starts.Select(s => s.ToFirstResponse))}");
+                Console.WriteLine($"warm invocation on the same VM:  {Ms(starts.Select(s => s.WarmResponse))}");
+                Console.WriteLine(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                    $"VMM process per VM (guest pages it touched included): PSS median {Median(starts.Select(s => (double)s.VmmPssBytes)) / 1048576.0:0.0} MiB, RSS {Median(starts.Select(s => (double)s.VmmRssBytes)) / 1048576.0:0.0} MiB"));
+                medians.Add((Median(starts.Select(s => s.ToReady.TotalMilliseconds)), Median(starts.Select(s => s.ToFirstResponse.TotalMilliseconds))));
+            }
+
+            if (medians.Count == 2)
+            {
+                Console.WriteLine(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                    $"jail cost per cold start (medians, on/off): to ready {medians[1].Ready:0.0} / {medians[0].Ready:0.0} ms = {medians[1].Ready / medians[0].Ready:0.00}x, to first response {medians[1].First:0.0} / {medians[0].First:0.0} ms = {medians[1].First / medians[0].First:0.00}x"));
+            }
+
             return 0;
         });
         return microvm;
+    }
+
+    private static double Median(IEnumerable<double> values)
+    {
+        var sorted = values.Order().ToArray();
+        return sorted[sorted.Length / 2];
+    }
+
+    private static string Ms(IEnumerable<TimeSpan> values)
+    {
+        var sorted = values.Select(v => v.TotalMilliseconds).Order().ToArray();
+        return string.Create(System.Globalization.CultureInfo.InvariantCulture, $"median {sorted[sorted.Length / 2]:0.0} ms (min {sorted[0]:0.0}, max {sorted[^1]:0.0})");
     }
 
     private static Command CreateCompare()

@@ -156,7 +156,7 @@ public sealed class MicrovmSandboxDriver : ISandboxDriver, IAsyncDisposable
             await RemoveNetworkAsync(id, veth);
             if (jailed is not null)
             {
-                await VmmJail.RemoveCgroupAsync(jailed.CgroupDirectory, TimeSpan.FromSeconds(5));
+                await VmmJail.RemoveCgroupAsync(jailed.CgroupDirectories, TimeSpan.FromSeconds(5));
             }
 
             Directory.Delete(folder, recursive: true);

@@ -132,9 +132,9 @@ public sealed class MicrovmSandboxInstance : ISandboxInstance
 
         // The VMM (the TAP's last user) is dead or dying: the netns and its TAP go once it is.
         await _removeNetwork();
-        if (_jail is not null && !await VmmJail.RemoveCgroupAsync(_jail.CgroupDirectory, TimeSpan.FromSeconds(5)))
+        if (_jail is not null && !await VmmJail.RemoveCgroupAsync(_jail.CgroupDirectories, TimeSpan.FromSeconds(5)))
         {
-            throw new IOException($"instance '{InstanceId}': the jail's cgroup {_jail.CgroupDirectory} still has processes 5 s after the VMM was killed");
+            throw new IOException($"instance '{InstanceId}': the jail's cgroups {string.Join(", ", _jail.CgroupDirectories)} still have processes 5 s after the VMM was killed");
         }
 
         if (Directory.Exists(RunFolder))

@@ -168,7 +168,7 @@ internal sealed class ReadySnapshots(string root, MicrovmDriverOptions options, 
             options.Log?.Invoke("microvm: " + e.Message);
             if (jailed is not null)
             {
-                await VmmJail.RemoveCgroupAsync(jailed.CgroupDirectory, TimeSpan.FromSeconds(5));
+                await VmmJail.RemoveCgroupAsync(jailed.CgroupDirectories, TimeSpan.FromSeconds(5));
             }
 
             Directory.Delete(folder, recursive: true);
@@ -194,9 +194,9 @@ internal sealed class ReadySnapshots(string root, MicrovmDriverOptions options, 
         }
 
         Directory.Delete(jailed.Root, recursive: true);
-        if (!await VmmJail.RemoveCgroupAsync(jailed.CgroupDirectory, TimeSpan.FromSeconds(5)))
+        if (!await VmmJail.RemoveCgroupAsync(jailed.CgroupDirectories, TimeSpan.FromSeconds(5)))
         {
-            throw new IOException($"the jail's cgroup {jailed.CgroupDirectory} still has processes after its VMM exited");
+            throw new IOException($"the jail's cgroups {string.Join(", ", jailed.CgroupDirectories)} still have processes after its VMM exited");
         }
     }
 }

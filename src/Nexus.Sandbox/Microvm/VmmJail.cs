@@ -8,18 +8,27 @@ using Nexus.Sandbox.Oci;
 
 namespace Nexus.Sandbox.Microvm;
 
-/// <summary>A VMM ready to start in its jail: the command (executable first; the VMM's own arguments follow) and what to remove afterwards.</summary>
-public sealed record JailedVmm(int Uid, string Root, string CgroupDirectory, CgroupV1 Cgroup, IReadOnlyList<string> Command);
+/// <summary>
+/// A VMM ready to start in its jail: the command (executable first; the VMM's own arguments follow) and what to remove
+/// afterwards: the chroot and the VM's cgroups (memory, pids, cpu; <see cref="CgroupDirectory"/> is the memory one).
+/// </summary>
+public sealed record JailedVmm(int Uid, string Root, IReadOnlyList<string> CgroupDirectories, CgroupV1 Cgroup, IReadOnlyList<string> Command)
+{
+    /// <summary>The VM's memory cgroup (its limit, usage, OOM kills and processes).</summary>
+    public string CgroupDirectory => CgroupDirectories[0];
+}
 
 /// <summary>
 /// Runs each <c>nexus-vmm</c> the way Firecracker's jailer runs firecracker: in a chroot that holds only its own files
 /// (the executable and the libraries its loader needs, the kernel or the snapshot, hard-linked so nothing is copied, and
 /// its own /dev/kvm and /dev/net/tun nodes owned by it), in new mount and PID namespaces (it is PID 1 there, with a
 /// /proc that shows only itself), in its own network namespace (the instance's netns in baseline mode, an empty one
-/// otherwise), as an unprivileged uid/gid of its own with no supplementary groups and no capabilities, and in its own
-/// memory cgroup (guest memory + Nexus region + <see cref="VmmJailOptions.OverheadBytes"/>). The steps are util-linux's
-/// (<c>nsenter</c>, <c>unshare</c>, which do the namespace, chroot and setuid system calls between fork and exec) behind
-/// a shell that first moves itself into the cgroup, so the VMM never allocates outside it.
+/// otherwise), as an unprivileged uid/gid of its own with no supplementary groups and no capabilities, and in cgroups of
+/// its own: memory (guest memory + Nexus region + <see cref="VmmJailOptions.OverheadBytes"/>), pids
+/// (<see cref="VmmJailOptions.PidsMax"/> processes and threads) and cpu (a CFS quota of <see cref="VmmJailOptions.CpuLimit"/>
+/// CPUs). The steps are util-linux's (<c>nsenter</c>, <c>unshare</c>, which do the namespace, chroot and setuid system
+/// calls between fork and exec) behind a shell that first moves itself into the cgroups, so the VMM never allocates,
+/// forks or runs outside them.
 /// </summary>
 public sealed partial class VmmJail
 {
@@ -60,8 +69,15 @@ public sealed partial class VmmJail
     /// <summary>The libraries (absolute paths, as the loader looks them up) every jail holds.</summary>
     public IReadOnlyList<string> Libraries => _libraries;
 
+    /// <summary>The v1 hierarchies each VM gets a cgroup in; memory first (its processes are the VM's).</summary>
+    private static readonly string[] s_controllers = ["memory", "pids", "cpu"];
+
     /// <summary>The memory cgroup directories of this node's VMs (made by <see cref="Prepare"/>).</summary>
     public string CgroupParentDirectory => Path.Combine(_options.CgroupRoot, "memory", _options.CgroupParent);
+
+    /// <summary>The VM's cgroup directories (memory, pids, cpu), made or not.</summary>
+    private string[] CgroupDirectoriesOf(string instanceId) =>
+        [.. s_controllers.Select(c => Path.Combine(_options.CgroupRoot, c, _options.CgroupParent, instanceId))];
 
     /// <summary>
     /// Builds the chroot in <paramref name="instanceFolder"/>/root with <paramref name="files"/> (path in the jail → host
@@ -91,12 +107,20 @@ public sealed partial class VmmJail
         }
 
         var cgroups = new CgroupV1(_options.CgroupRoot, _options.CgroupParent + "/" + instanceId);
-        var cgroup = Path.Combine(CgroupParentDirectory, instanceId);
-        Directory.CreateDirectory(cgroup);
-        File.WriteAllText(Path.Combine(cgroup, "memory.limit_in_bytes"), (guestBytes + _options.OverheadBytes).ToString(CultureInfo.InvariantCulture));
+        var directories = CgroupDirectoriesOf(instanceId);
+        foreach (var directory in directories)
+        {
+            Directory.CreateDirectory(directory);
+        }
+
+        var (memory, pids, cpu) = (directories[0], directories[1], directories[2]);
+        File.WriteAllText(Path.Combine(memory, "memory.limit_in_bytes"), (guestBytes + _options.OverheadBytes).ToString(CultureInfo.InvariantCulture));
+        File.WriteAllText(Path.Combine(pids, "pids.max"), _options.PidsMax.ToString(CultureInfo.InvariantCulture));
+        File.WriteAllText(Path.Combine(cpu, "cpu.cfs_period_us"), CpuPeriodMicroseconds.ToString(CultureInfo.InvariantCulture));
+        File.WriteAllText(Path.Combine(cpu, "cpu.cfs_quota_us"), CpuQuotaMicroseconds.ToString(CultureInfo.InvariantCulture));
 
         var id = uid.ToString(CultureInfo.InvariantCulture);
-        List<string> command = [_shell, "-c", "echo 0 > \"$0/cgroup.procs\" && exec \"$@\"", cgroup];
+        List<string> command = [_shell, "-c", "for c in \"$0\" \"$1\" \"$2\"; do echo 0 > \"$c/cgroup.procs\" || exit 125; done; shift 2; exec \"$@\"", memory, pids, cpu];
         if (netnsPath is not null)
         {
             command.AddRange([_nsenter, "--net=" + netnsPath, "--"]);
@@ -109,30 +133,39 @@ public sealed partial class VmmJail
         }
 
         command.AddRange(["--root=" + root, "--mount-proc=/proc", "--setgid", id, "--setuid", id, "--", "/" + ExecutableName]);
-        return new JailedVmm(uid, root, cgroup, cgroups, command);
+        return new JailedVmm(uid, root, directories, cgroups, command);
     }
 
+    /// <summary>The CFS period every VM's cpu cgroup uses (the kernel's default, 100 ms).</summary>
+    public const int CpuPeriodMicroseconds = 100_000;
+
+    /// <summary>The VM's CPU time per <see cref="CpuPeriodMicroseconds"/>: <see cref="VmmJailOptions.CpuLimit"/> CPUs.</summary>
+    public long CpuQuotaMicroseconds => (long)Math.Round(_options.CpuLimit * CpuPeriodMicroseconds);
+
     /// <summary>
-    /// Removes a VM's cgroup once its processes are gone (a killed VMM leaves it a moment after its parent was reaped);
-    /// false if it still had processes after <paramref name="patience"/>.
+    /// Removes a VM's cgroups once their processes are gone (a killed VMM leaves them a moment after its parent was
+    /// reaped); false if one still had processes after <paramref name="patience"/>.
     /// </summary>
-    public static async Task<bool> RemoveCgroupAsync(string cgroup, TimeSpan patience)
+    public static async Task<bool> RemoveCgroupAsync(IEnumerable<string> cgroups, TimeSpan patience)
     {
         var deadline = DateTime.UtcNow + patience;
-        while (Directory.Exists(cgroup))
+        foreach (var cgroup in cgroups)
         {
-            try
+            while (Directory.Exists(cgroup))
             {
-                Directory.Delete(cgroup);
-            }
-            catch (IOException) when (DateTime.UtcNow < deadline)
-            {
-                // EBUSY: a process is still leaving.
-                await Task.Delay(10);
-            }
-            catch (IOException)
-            {
-                return false;
+                try
+                {
+                    Directory.Delete(cgroup);
+                }
+                catch (IOException) when (DateTime.UtcNow < deadline)
+                {
+                    // EBUSY: a process is still leaving.
+                    await Task.Delay(10);
+                }
+                catch (IOException)
+                {
+                    return false;
+                }
             }
         }
 
@@ -161,18 +194,20 @@ public sealed partial class VmmJail
             return;
         }
 
+        // By the memory hierarchy (every jailed process is in it); the pids and cpu cgroups of the same name go with it.
         foreach (var directory in Directory.EnumerateDirectories(CgroupParentDirectory, prefix + "*"))
         {
-            var cgroup = new CgroupV1(_options.CgroupRoot, _options.CgroupParent + "/" + Path.GetFileName(directory));
+            var id = Path.GetFileName(directory);
+            var cgroup = new CgroupV1(_options.CgroupRoot, _options.CgroupParent + "/" + id);
             KillVmm(cgroup);
-            if (!await RemoveCgroupAsync(directory, TimeSpan.FromSeconds(1)))
+            if (!await RemoveCgroupAsync(CgroupDirectoriesOf(id), TimeSpan.FromSeconds(1)))
             {
                 foreach (var pid in cgroup.Processes())
                 {
                     Nexus.Interop.ChildProcess.Kill(pid, signal: 9);
                 }
 
-                await RemoveCgroupAsync(directory, TimeSpan.FromSeconds(5));
+                await RemoveCgroupAsync(CgroupDirectoriesOf(id), TimeSpan.FromSeconds(5));
             }
         }
     }
