@@ -18,7 +18,7 @@ internal sealed class CpuMeter
 
     // Where the CPU clock stood when this thread started running the meter it runs now.
     [ThreadStatic]
-    private static long t_startedAt;
+    private static long s_threadStartedAt;
 
     private long _nanoseconds;
 
@@ -46,9 +46,9 @@ internal sealed class CpuMeter
         var now = PreciseClock.ThreadCpuNs();
         if (change.PreviousValue is { } previous)
         {
-            Interlocked.Add(ref previous._nanoseconds, now - t_startedAt);
+            Interlocked.Add(ref previous._nanoseconds, now - s_threadStartedAt);
         }
 
-        t_startedAt = now;
+        s_threadStartedAt = now;
     }
 }
