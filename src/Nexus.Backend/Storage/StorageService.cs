@@ -72,7 +72,8 @@ public sealed class StorageService : IChannelService
 
     private async Task ServeWithinGlobalBudgetAsync(ChannelRequest request, CancellationToken cancellationToken)
     {
-        using (await Backend.Workers.EnterAsync(Manifest.Name, cancellationToken).ConfigureAwait(false))
+        // Measured here, in the flow that serves the request: its CPU time is what the function is charged.
+        using ((await Backend.Workers.EnterAsync(Manifest.Name, cancellationToken).ConfigureAwait(false)).Measured())
         {
             using var parameters = await request.ReadParametersAsync(cancellationToken).ConfigureAwait(false);
             var call = new StorageCall(this, request, parameters.RootElement);
