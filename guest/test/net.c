@@ -1,4 +1,7 @@
-/* A virtio-net driver loop over virtio-mmio v2 at 0xd0000000 (polling, no interrupts), guest 10.0.0.2, host 10.0.0.1.
+/* A virtio-net driver loop over virtio-mmio v2 at 0xd0000000 (polling, no interrupts), guest 10.0.0.2, host 10.0.0.1,
+   or the addresses of an "ip=GUEST::GATEWAY:..." on its command line (the microvm driver's baseline VMs get one); the
+   steps below name the defaults.
+   0. with ip= on the command line, prints "address GUEST gateway GATEWAY from the command line";
    1. sends four frames the device must drop and count, yet return: too short, too long, a header asking for GSO,
       a chain with a device-writable buffer;
    2. ARP: asks who has 10.0.0.1, prints "arp reply from 10.0.0.1" with the host's answer;
@@ -43,7 +46,7 @@ static u8 rxbuf[QS][RXLEN] __attribute__((aligned(4096)));
 static u8 txbuf[4096] __attribute__((aligned(16)));
 static u8 scratch[64] __attribute__((aligned(16)));
 static u8 mac[6], host_mac[6];
-static const u8 guest_ip[4] = {10, 0, 0, 2}, host_ip[4] = {10, 0, 0, 1};
+static u8 guest_ip[4] = {10, 0, 0, 2}, host_ip[4] = {10, 0, 0, 1};
 
 void *memset(void *d, int c, unsigned long n) { u8 *p = d; while (n--) *p++ = (u8)c; return d; }
 void *memcpy(void *d, const void *s, unsigned long n) { u8 *p = d; const u8 *r = s; while (n--) *p++ = *r++; return d; }
@@ -56,6 +59,42 @@ static inline u32 mmio_r(u32 off) { return *(volatile u32 *)(BASE + off); }
 static void putch(char c) { outb(0x3f8, (u8)c); }
 static void puts_(const char *s) { while (*s) putch(*s++); }
 static void fail(u8 code) { puts_("net guest failed\n"); for (;;) outb(0xf4, code); }
+static void put_ip(const u8 *ip) {
+    for (int i = 0; i < 4; i++) {
+        char b[4]; int n = 0; u8 v = ip[i];
+        if (v >= 100) b[n++] = (char)('0' + v / 100);
+        if (v >= 10) b[n++] = (char)('0' + v / 10 % 10);
+        b[n++] = (char)('0' + v % 10); b[n] = 0;
+        puts_(b);
+        if (i < 3) putch('.');
+    }
+}
+
+/* A dotted quad at *p into ip (p moves past it); 0 if it is not one. */
+static int parse_ip(const char **p, u8 *ip) {
+    for (int i = 0; i < 4; i++) {
+        u32 v = 0, digits = 0;
+        while (**p >= '0' && **p <= '9' && digits < 3) { v = v * 10 + (u32)(**p - '0'); (*p)++; digits++; }
+        if (!digits || v > 255 || (i < 3 && *(*p)++ != '.')) return 0;
+        ip[i] = (u8)v;
+    }
+    return 1;
+}
+
+/* "ip=GUEST::GATEWAY:..." on the command line (written at 0x20000 by the VMM, at most 2 KiB): both addresses, or neither. */
+static void addresses_from_cmdline(void) {
+    const char *c = (const char *)0x20000UL;
+    for (u32 i = 0; i < 2048 && c[i]; i++) {
+        if ((i && c[i - 1] != ' ') || c[i] != 'i' || c[i + 1] != 'p' || c[i + 2] != '=') continue;
+        const char *p = c + i + 3;
+        u8 guest[4], gateway[4];
+        if (!parse_ip(&p, guest) || *p++ != ':' || *p++ != ':' || !parse_ip(&p, gateway)) return;
+        memcpy(guest_ip, guest, 4); memcpy(host_ip, gateway, 4);
+        puts_("address "); put_ip(guest_ip); puts_(" gateway "); put_ip(host_ip); puts_(" from the command line\n");
+        return;
+    }
+}
+
 static u16 be16(const u8 *p) { return (u16)((p[0] << 8) | p[1]); }
 static void put16(u8 *p, u16 v) { p[0] = (u8)(v >> 8); p[1] = (u8)v; }
 
@@ -168,6 +207,7 @@ static void hostile_frames(void) {
 
 void guest_main(void) {
     static u8 frame[RXLEN];
+    addresses_from_cmdline();
     if (mmio_r(0x00) != 0x74726976 || mmio_r(0x04) != 2) fail(10);
     if (mmio_r(0x08) != 1) fail(12);
     mmio_w(0x70, 0); mmio_w(0x70, 1); mmio_w(0x70, 3);
@@ -198,7 +238,7 @@ void guest_main(void) {
             break;
         }
     }
-    puts_("arp reply from 10.0.0.1\n");
+    puts_("arp reply from "); put_ip(host_ip); puts_("\n");
 
     send_udp("hello from guest net", 20);
     puts_("ready\n");

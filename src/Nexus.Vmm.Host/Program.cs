@@ -13,10 +13,11 @@ namespace Nexus.Vmm.Host;
 public static class Program
 {
     private const string Usage =
-        "usage: nexus-vmm --kernel PATH [--mem MiB] [--vcpus N] [--rootfs PATH [--rootfs-readonly]] [--cmdline TEXT]\n" +
+        "usage: nexus-vmm --kernel PATH [--mem MiB] [--vcpus N] [--rootfs PATH [--rootfs-readonly]] [--cmdline TEXT] [--cmdline-append TEXT]\n" +
         "                 [--net TAP [--mac aa:bb:cc:dd:ee:ff] [--netns PATH]] [--vsock PATH [--cid N]] [--timeout SECONDS]\n" +
         "                 [--nexus-region MiB | --nexus-fds REGION,DOORBELL,INTERRUPT] [--snapshot-to DIR]\n" +
         "       nexus-vmm --restore DIR [--nexus-fds REGION,DOORBELL,INTERRUPT] [--net TAP [--netns PATH]] [--vsock PATH] [--timeout SECONDS]\n" +
+        "  --cmdline-append: added to the end of the command line (default or --cmdline), e.g. the guest's ip=.\n" +
         "  --netns: the network namespace (e.g. /run/netns/NAME) the TAP is opened in; default: this process's own.\n" +
         "  --nexus-fds: inherited descriptors (a memfd and two eventfds) that become the Nexus region, its doorbell and its\n" +
         "  interrupt; --snapshot-to: boot, snapshot into DIR when the guest first rings its doorbell (ready), exit.";
@@ -31,7 +32,7 @@ public static class Program
             {
                 flags.Add(args[i]);
             }
-            else if (args[i] is "--kernel" or "--mem" or "--vcpus" or "--rootfs" or "--cmdline" or "--net" or "--mac" or "--netns" or "--vsock" or "--cid" or "--timeout"
+            else if (args[i] is "--kernel" or "--mem" or "--vcpus" or "--rootfs" or "--cmdline" or "--cmdline-append" or "--net" or "--mac" or "--netns" or "--vsock" or "--cid" or "--timeout"
                          or "--nexus-region" or "--nexus-fds" or "--snapshot-to" or "--restore"
                 && i + 1 < args.Length)
             {
@@ -89,6 +90,7 @@ public static class Program
             MemoryMiB = mem,
             Vcpus = (int)Math.Min(vcpus, int.MaxValue),
             BootArgs = values.GetValueOrDefault("--cmdline"),
+            AppendBootArgs = values.GetValueOrDefault("--cmdline-append"),
             Drives = values.TryGetValue("--rootfs", out var root) ? [new DriveConfig(Path.GetFullPath(root), flags.Contains("--rootfs-readonly"))] : [],
             Net = values.TryGetValue("--net", out var tap) ? new NetConfig(tap, mac, values.GetValueOrDefault("--netns")) : null,
             Vsock = values.TryGetValue("--vsock", out var uds) ? new VsockConfig(cid, Path.GetFullPath(uds)) : null,

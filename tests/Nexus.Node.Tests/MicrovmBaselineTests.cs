@@ -1,7 +1,6 @@
 // Copyright (c) Nexus contributors.
 // Licensed under the MIT license.
 
-using System.Net;
 using System.Text.RegularExpressions;
 using Nexus.Sandbox;
 using Nexus.Sandbox.Microvm;
@@ -25,8 +24,9 @@ public sealed class KvmBaselineFactAttribute : FactAttribute
 
 /// <summary>
 /// The wiring of a baseline microVM: its TAP in the instance's own netns behind the oci driver's veth and firewall, the
-/// netns's forwarding rules, and removal on stop and after a node crash. The guest is guest/test/net.c (10.0.0.2, asking
-/// for 10.0.0.1), so the guest link is 10.0.0.0/30 here: its ARP is answered by the netns through the TAP, and its UDP
+/// netns's forwarding rules, and removal on stop and after a node crash. The guest is guest/test/net.c, which takes its
+/// address and gateway from the <c>ip=</c> the driver puts on its command line (the default guest link, 172.16.0.0/30;
+/// the guest's own defaults are 10.0.0.2 and 10.0.0.1): its ARP is answered by the netns through the TAP, and its UDP
 /// datagram to the netns is dropped by the netns's input rule.
 /// </summary>
 [Collection("microvm drivers")] // not beside each other: a driver's start removes leftovers by prefix, "nx" covers both
@@ -68,12 +68,13 @@ public sealed partial class MicrovmBaselineTests : IAsyncLifetime
         {
             // Both directions through the TAP in the netns: the netns answered the guest's ARP; its datagram was sent.
             await WaitForAsync(() => HasLine(console, "ready"), $"the guest to get an ARP reply and send (console: {Lines(console)})");
-            Assert.Contains("arp reply from 10.0.0.1", Lines(console), StringComparison.Ordinal);
+            Assert.Contains("address 172.16.0.2 gateway 172.16.0.1 from the command line", Lines(console), StringComparison.Ordinal);
+            Assert.Contains("arp reply from 172.16.0.1", Lines(console), StringComparison.Ordinal);
 
             // The TAP is in the instance's netns (not the host's), up, with the VMM attached (carrier), and holds the link's first address.
             var tap = await RunAsync("ip", "-n", netns, "addr", "show", "dev", VmNetwork.TapName);
             Assert.Contains("LOWER_UP", tap, StringComparison.Ordinal);
-            Assert.Contains("inet 10.0.0.1/30", tap, StringComparison.Ordinal);
+            Assert.Contains("inet 172.16.0.1/30", tap, StringComparison.Ordinal);
 
             // Behind the oci driver's veth: eth0 in the netns holds the instance's address, its host end is an nxv link the host firewall matches.
             Assert.NotNull(vm.Address);
@@ -86,7 +87,7 @@ public sealed partial class MicrovmBaselineTests : IAsyncLifetime
             // The netns forwards and masquerades the guest to eth0 only; the guest's datagram to the netns itself hit the input drop.
             Assert.Equal("1", (await RunAsync("ip", "netns", "exec", netns, "cat", "/proc/sys/net/ipv4/ip_forward")).Trim());
             var rules = await RunAsync("ip", "netns", "exec", netns, "nft", "list", "table", "inet", VmNetwork.TableName);
-            Assert.Contains("oifname \"eth0\" ip saddr 10.0.0.2 masquerade", rules, StringComparison.Ordinal);
+            Assert.Contains("oifname \"eth0\" ip saddr 172.16.0.2 masquerade", rules, StringComparison.Ordinal);
             Assert.Contains("policy drop", rules, StringComparison.Ordinal);
             var dropped = DropCounter().Match(rules);
             Assert.True(dropped.Success && long.Parse(dropped.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) >= 1, rules);
@@ -164,7 +165,6 @@ public sealed partial class MicrovmBaselineTests : IAsyncLifetime
         GuestKernel = TestGuests.Build("net"),
         RunDirectory = _run,
         InstancePrefix = Prefix,
-        GuestLinkNetwork = IPAddress.Parse("10.0.0.0"),
         Jail = jail,
     });
 

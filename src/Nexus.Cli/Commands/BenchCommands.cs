@@ -105,11 +105,7 @@ public static class BenchCommands
         return microvm;
     }
 
-    private static double Median(IEnumerable<double> values)
-    {
-        var sorted = values.Order().ToArray();
-        return sorted[sorted.Length / 2];
-    }
+    private static double Median(IEnumerable<double> values) => Percentiles.Of([.. values]).P50;
 
     private static string Ms(IEnumerable<TimeSpan> values)
     {
@@ -128,14 +124,27 @@ public static class BenchCommands
         var cpu = new Option<int>("--cpu-invocations") { Description = "back-to-back warm invocations whose CPU is measured", DefaultValueFactory = _ => 50 };
         var json = new Option<FileInfo?>("--json") { Description = "also write the results as JSON here" };
         var runs = new Option<int>("--runs") { Description = "repeat every case this many times; figures are medians over the runs, with the nexus-async ratio's range", DefaultValueFactory = _ => 1 };
+        var sandbox = new Option<string>("--sandbox") { Description = "oci (runc, the examples) or microvm (the configurations in microVMs with the freestanding runtime guest; --cold cold starts each)", DefaultValueFactory = _ => "oci" };
+        var kernel = new Option<FileInfo?>("--kernel") { Description = "microvm: the guest (default: microvmKernel of node.json; here the runtime guest built from guest/test/runtime.c)" };
         var storage = new BenchStorageOptions();
         var compare = new Command("compare", "Run each function and input size as baseline, nexus-sync and nexus-async side by side on a private node; compare latency, memory and CPU")
         {
-            functions, sizes, configurations, examples, warm, cold, cpu, json, runs,
+            functions, sizes, configurations, examples, warm, cold, cpu, json, runs, sandbox, kernel,
         };
         storage.AddTo(compare);
         compare.SetAction(async (parse, cancellationToken) =>
         {
+            switch (parse.GetValue(sandbox))
+            {
+                case "oci":
+                    break;
+                case "microvm":
+                    return await CompareMicrovmAsync(parse.GetValue(configurations)!, parse.GetValue(kernel), parse.GetValue(cold), cancellationToken);
+                default:
+                    Console.Error.WriteLine($"error: --sandbox must be oci or microvm, not '{parse.GetValue(sandbox)}'");
+                    return 2;
+            }
+
             var folder = parse.GetValue(examples)?.FullName ?? FindExamples();
             if (folder is null || !Directory.Exists(folder))
             {
@@ -232,6 +241,42 @@ public static class BenchCommands
             }
         });
         return compare;
+    }
+
+    // The configurations in microVMs: the runtime guest on the driver's real path (no Python examples: no Linux guest here).
+    private static async Task<int> CompareMicrovmAsync(string configurations, FileInfo? kernel, int coldStarts, CancellationToken cancellationToken)
+    {
+        List<BenchConfiguration> chosen;
+        try
+        {
+            chosen = [.. configurations.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(BenchConfiguration.Parse)];
+        }
+        catch (ArgumentException e)
+        {
+            Console.Error.WriteLine("error: " + e.Message);
+            return 2;
+        }
+
+        var guest = kernel?.FullName ?? NodeOptions.Load().MicrovmKernel;
+        if (guest is null || !File.Exists(guest))
+        {
+            Console.Error.WriteLine($"error: --sandbox microvm needs the guest: pass --kernel (the runtime guest, e.g. /tmp/nexus-test-guests/runtime-<hash>.elf as the tests build it) or set microvmKernel in node.json{(guest is null ? "" : $" ({guest} does not exist)")}");
+            return 2;
+        }
+
+        if (coldStarts < 1)
+        {
+            Console.Error.WriteLine("error: --cold must be at least 1");
+            return 2;
+        }
+
+        var vmm = Nexus.Sandbox.Microvm.VmmExecutable.Locate();
+        Console.WriteLine($"VMM: {string.Join(' ', vmm)}");
+        var results = await Nexus.Bench.Microvm.MicrovmCompare.RunAsync(guest, vmm, chosen, coldStarts, Console.Error, cancellationToken);
+        Console.WriteLine();
+        Console.WriteLine($"load average at the end: {File.ReadAllText("/proc/loadavg").Trim()}");
+        Console.Write(Nexus.Bench.Microvm.MicrovmCompare.Format(results, chosen, Nexus.Bench.Microvm.MicrovmColdStarts.KvmKind));
+        return 0;
     }
 
     internal static string? FindExamples()

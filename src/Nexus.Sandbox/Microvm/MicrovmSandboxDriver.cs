@@ -140,7 +140,7 @@ public sealed class MicrovmSandboxDriver : ISandboxDriver, IAsyncDisposable
                 veth = await _network.CreateAsync(id, jailed?.Uid, cancellationToken);
 
                 // A jailed VMM is already in the netns; otherwise a thread of it joins the netns to open the TAP.
-                arguments.AddRange(["--net", VmNetwork.TapName, "--mac", VmNetwork.GuestMac, .. jailed is null ? ["--netns", netns!] : Array.Empty<string>()]);
+                arguments.AddRange(["--net", VmNetwork.TapName, "--mac", VmNetwork.GuestMac, "--cmdline-append", _network.GuestBootArgs, .. jailed is null ? ["--netns", netns!] : Array.Empty<string>()]);
             }
             else
             {

@@ -38,6 +38,12 @@ public sealed class VmNetwork(HostNetwork network, string ipPath, string nftPath
     public HostNetwork Host => network;
 
     /// <summary>
+    /// The guest's address configuration on its kernel command line, in the Linux kernel's <c>ip=</c> form
+    /// (client::gateway:netmask::device:autoconf): the guest link's second address, the TAP's as gateway, a /30, no DHCP.
+    /// </summary>
+    public string GuestBootArgs => string.Create(CultureInfo.InvariantCulture, $"ip={GuestAddress}::{TapAddress}:255.255.255.252::eth0:off");
+
+    /// <summary>
     /// Makes the instance's netns, veth, TAP and forwarding; returns the veth slot (its sandbox address is the VM's on the
     /// host side). With <paramref name="tapOwner"/> the TAP belongs to that uid/gid, so a jailed VMM can attach to it
     /// without CAP_NET_ADMIN.

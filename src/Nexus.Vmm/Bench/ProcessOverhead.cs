@@ -3,6 +3,7 @@
 
 using System.Diagnostics;
 using System.Globalization;
+using Nexus.Interop;
 using Nexus.Vmm.Builder;
 
 namespace Nexus.Vmm.Bench;
@@ -94,50 +95,7 @@ public static class ProcessOverhead
     /// <summary>smaps sums of the whole process and of its guest RAM mappings.</summary>
     private static (SmapsTotals Total, SmapsTotals Guest) ReadSmaps(int pid, HashSet<string> guestRam)
     {
-        var total = new SmapsTotals();
-        var guest = new SmapsTotals();
-        var inGuest = false;
-        foreach (var line in File.ReadLines($"/proc/{pid}/smaps"))
-        {
-            if (line.Length > 0 && char.IsAsciiHexDigit(line[0]) && line.Contains('-', StringComparison.Ordinal))
-            {
-                inGuest = guestRam.Contains(line[..line.IndexOf('-', StringComparison.Ordinal)]);
-                continue;
-            }
-
-            total.Add(line);
-            if (inGuest)
-            {
-                guest.Add(line);
-            }
-        }
-
-        return (total, guest);
-    }
-
-    /// <summary>Sums of smaps fields, in KiB.</summary>
-    private sealed class SmapsTotals
-    {
-        public long PssKiB { get; private set; }
-
-        public long UssKiB { get; private set; }
-
-        public long RssKiB { get; private set; }
-
-        public void Add(string line)
-        {
-            if (line.StartsWith("Pss:", StringComparison.Ordinal))
-            {
-                PssKiB += VmmBenchmark.ParseKiB(line);
-            }
-            else if (line.StartsWith("Rss:", StringComparison.Ordinal))
-            {
-                RssKiB += VmmBenchmark.ParseKiB(line);
-            }
-            else if (line.StartsWith("Private_Clean:", StringComparison.Ordinal) || line.StartsWith("Private_Dirty:", StringComparison.Ordinal))
-            {
-                UssKiB += VmmBenchmark.ParseKiB(line);
-            }
-        }
+        var groups = Smaps.Read(pid, 2, header => guestRam.Contains(Smaps.StartOf(header)) ? 1 : 0);
+        return (SmapsTotals.Sum(groups), groups[1]);
     }
 }

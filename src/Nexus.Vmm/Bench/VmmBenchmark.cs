@@ -157,7 +157,7 @@ public static class VmmBenchmark
             }
             else if (inMapping && line.StartsWith("Rss:", StringComparison.Ordinal))
             {
-                return ParseKiB(line);
+                return Smaps.ParseKiB(line);
             }
         }
 
@@ -165,10 +165,8 @@ public static class VmmBenchmark
     }
 
     private static long ReadKiB(string file, string key) =>
-        File.ReadLines(file).Where(l => l.StartsWith(key, StringComparison.Ordinal)).Select(ParseKiB).FirstOrDefault();
+        File.ReadLines(file).Where(l => l.StartsWith(key, StringComparison.Ordinal)).Select(Smaps.ParseKiB).FirstOrDefault();
 
-    internal static long ParseKiB(string line) =>
-        long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture);
 
     private sealed class Signal(ManualResetEventSlim reached) : IBusDevice
     {

@@ -115,6 +115,11 @@ public sealed partial class MicroVm : IDisposable
             }
 
             vm.AttachDevices(cmdline, nexusMemfd: null);
+            if (config.AppendBootArgs is { Length: > 0 } appended)
+            {
+                cmdline.Append(' ').Append(appended);
+            }
+
             vm.CommandLine = cmdline.ToString();
 
             var image = File.ReadAllBytes(config.KernelPath);

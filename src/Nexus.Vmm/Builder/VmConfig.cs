@@ -56,6 +56,12 @@ public sealed class VmConfig
     /// <summary>Kernel command line; null means <see cref="DefaultBootArgs"/> (plus root= and virtio devices).</summary>
     public string? BootArgs { get; init; }
 
+    /// <summary>
+    /// Appended to the command line, whichever it is (e.g. the guest's address, <c>ip=</c>), after the device entries;
+    /// null or empty: nothing.
+    /// </summary>
+    public string? AppendBootArgs { get; init; }
+
     public IReadOnlyList<DriveConfig> Drives { get; init; } = [];
 
     /// <summary>A virtio-net device after the drives, or none.</summary>
