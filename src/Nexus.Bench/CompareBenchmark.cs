@@ -49,7 +49,10 @@ public sealed record BenchCase(string Folder, string Size, string Key)
             ("hello-s3", "10mib") => "hello-s3/input/blob-10mib.bin",
             ("image-rotate", "1mib") => "image-rotate/input/photo-1mib.jpg",
             ("image-rotate", "10mib") => "image-rotate/input/photo-10mib.jpg",
-            _ => throw new ArgumentException($"no {size} input for {function} (sizes: hello-s3 1kib, 1mib, 10mib; image-rotate 1mib, 10mib)"),
+
+            // The generic-path workload: the key names the order the item is kept under (no S3 object is read).
+            ("ddb-orders", "1kib") => "ddb-orders/order-1",
+            _ => throw new ArgumentException($"no {size} input for {function} (sizes: hello-s3 1kib, 1mib, 10mib; image-rotate 1mib, 10mib; ddb-orders 1kib)"),
         };
         return new BenchCase(folder, size, key);
     }

@@ -308,15 +308,24 @@ public sealed class NexusNode : INodeOperations, IAsyncDisposable
         // The bound address, so that port 0 (tests) works too.
         var runtimeApiHost = runtimeApi.Addresses[0].Authority;
         var sandboxStore = _options.S3Endpoint ?? _sandboxStoreUrl;
+
+        // A service endpoint the node config puts on the sandboxes' service address is reachable from baseline
+        // sandboxes too: their real SDK calls it directly (NEXUS_<SERVICE>_ENDPOINT), with what credentials they are
+        // given; the node checks no services: grant on that path (docs/frontend.md).
+        var serviceAddress = new Uri(_options.SandboxStoreUrl).Host;
+        var baselineServices = _options.Services
+            .Where(s => new Uri(s.Value.Url).Host == serviceAddress)
+            .ToDictionary(s => s.Key, s => s.Value.Url, StringComparer.Ordinal);
+        var servicePorts = baselineServices.Values.Select(url => new Uri(url).Port).Append(runtimeApi.Addresses[0].Port).ToList();
         if (_options.S3Endpoint is { } remote)
         {
             // Baseline sandboxes reach the remote store through the host (routed and masqueraded to that endpoint only).
             var endpoint = new Uri(remote);
-            await _driver.RestrictSandboxTrafficAsync([runtimeApi.Addresses[0].Port], new IPEndPoint(IPAddress.Parse(endpoint.Host), endpoint.Port), cancellationToken);
+            await _driver.RestrictSandboxTrafficAsync(servicePorts, new IPEndPoint(IPAddress.Parse(endpoint.Host), endpoint.Port), cancellationToken);
         }
         else
         {
-            await _driver.RestrictSandboxTrafficAsync([runtimeApi.Addresses[0].Port, new Uri(sandboxStore).Port], null, cancellationToken);
+            await _driver.RestrictSandboxTrafficAsync([.. servicePorts, new Uri(sandboxStore).Port], null, cancellationToken);
         }
 
         _registry = new FunctionRegistry(_options.FunctionsDirectory);
@@ -333,7 +342,7 @@ public sealed class NexusNode : INodeOperations, IAsyncDisposable
             _driver,
             _ => Task.FromResult(rootfs),
             [
-                new RuntimeApiTransportFactory(runtimeApiRegistry, runtimeApiHost, sandboxStore, KeyOf),
+                new RuntimeApiTransportFactory(runtimeApiRegistry, runtimeApiHost, sandboxStore, KeyOf, baselineServices),
                 new ChannelTransportFactory(channels, backend),
             ],
             new PoolOptions

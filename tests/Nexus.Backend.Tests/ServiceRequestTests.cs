@@ -107,6 +107,7 @@ public sealed class ServiceRequestTests
     [InlineData("""{"RequestItems":{"orders":[],"secret":[]}}""", "table/orders,table/secret")]
     [InlineData("""{"TransactItems":[{"Put":{"TableName":"orders"}},{"ConditionCheck":{"TableName":"secret"}}]}""", "table/orders,table/secret")]
     [InlineData("""{"Limit":10}""", "*")]
+    [InlineData("""{"TableName":"orders","IndexName":"by-date","KeyConditionExpression":"x"}""", "table/orders/index/by-date")]
     public void EveryTableADynamoDbRequestNamesIsChecked(string body, string resources)
     {
         var request = Parse("GetItem", ("Content-Type", "application/x-amz-json-1.0"), ("X-Amz-Target", GetItemTarget));
@@ -117,10 +118,28 @@ public sealed class ServiceRequestTests
     [InlineData("not json")]
     [InlineData("""["TableName","secret"]""")]
     [InlineData("""{"TableName":7}""")]
+    [InlineData("""{"TableName":"orders/index/by-date"}""")]
+    [InlineData("""{"RequestItems":{"orders/index/x":[]}}""")]
+    [InlineData("""{"IndexName":"by-date"}""")]
+    [InlineData("""{"TableName":"orders","IndexName":"by/x"}""")]
+    [InlineData("""{"TableName":"orders","TableName":"other","IndexName":"by-date"}""")]
     public void UnreadableDynamoDbBodiesAreRefused(string body)
     {
         var request = Parse("GetItem", ("Content-Type", "application/x-amz-json-1.0"), ("X-Amz-Target", GetItemTarget));
         Assert.Equal(400, Assert.Throws<ChannelRequestException>(() => ServiceTarget.Resolve(request, Encoding.UTF8.GetBytes(body))).Status);
+    }
+
+    [Theory]
+    [InlineData("table/orders", "Query", "table/orders/index/by-date", true)]
+    [InlineData("table/orders/index/*", "Query", "table/orders/index/by-date", true)]
+    [InlineData("table/orders/index/*", "Query", "table/orders", false)]
+    [InlineData("table/orders/index/by-date", "Query", "table/orders/index/other", false)]
+    [InlineData("table/orders", "Scan", "table/orders/index/by-date", false)]
+    [InlineData("table/other", "Query", "table/orders/index/by-date", false)]
+    public void IndexGrantsCoverTheirIndexesAndTableGrantsCoverEveryIndex(string granted, string action, string resource, bool allowed)
+    {
+        var manifest = new Functions.FunctionManifest { Name = "f", Handler = "h.main", Services = [new Functions.ServiceGrant("dynamodb", ["Query"], granted)] };
+        Assert.Equal(allowed, ServiceTarget.Allowed(manifest, "dynamodb", action, resource));
     }
 
     [DebianBotocoreFact]

@@ -23,6 +23,19 @@ public sealed class NodeServicesConfigTests : IDisposable
         Assert.Equal(("eu-west-1", "secretsmanager", "AK"), (options.Services["secrets-manager"].Region, options.Services["secrets-manager"].SigningName, options.Services["secrets-manager"].AccessKey));
     }
 
+    [Fact]
+    public async Task BaselineInstancesAreToldTheServiceEndpointsTheyCanReach()
+    {
+        var factory = new Transports.RuntimeApi.RuntimeApiTransportFactory(
+            new Transports.RuntimeApi.RuntimeApiRegistry(), "10.77.0.1:9701", "http://10.77.0.1:9780", _ => ("AK", "SK"),
+            new Dictionary<string, string> { ["dynamodb"] = "http://10.77.0.1:8000", ["secrets-manager"] = "http://10.77.0.1:8001" });
+        var manifest = new Functions.FunctionManifest { Name = "f", Handler = "h.main", Io = Functions.IoMode.Baseline };
+        var transport = await factory.CreateAsync(new DeployedFunction(manifest, "/code", "1", "sha", 0, DateTimeOffset.UnixEpoch), "i-1", CancellationToken.None);
+        Assert.Equal("http://10.77.0.1:8000", transport.Environment["NEXUS_DYNAMODB_ENDPOINT"]);
+        Assert.Equal("http://10.77.0.1:8001", transport.Environment["NEXUS_SECRETS_MANAGER_ENDPOINT"]);
+        Assert.Equal("AK", transport.Environment["AWS_ACCESS_KEY_ID"]);
+    }
+
     [Theory]
     [InlineData("ftp://host")]
     [InlineData("http://host/path")]

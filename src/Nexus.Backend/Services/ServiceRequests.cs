@@ -59,7 +59,7 @@ internal static class ServiceRequests
             var target = ServiceTarget.Resolve(request, body);
             foreach (var resource in target.Resources)
             {
-                if (!call.Manifest.AllowsService(request.Service, target.Action, resource))
+                if (!ServiceTarget.Allowed(call.Manifest, request.Service, target.Action, resource))
                 {
                     throw ChannelRequestException.Denied($"function {call.Manifest.Name} may not perform {request.Service}:{target.Action} on resource {resource}");
                 }

@@ -5,6 +5,7 @@ using System.Text;
 using System.Text.Json;
 using Nexus.Backend.Storage;
 using Nexus.Channel.Services;
+using Nexus.Functions;
 
 namespace Nexus.Backend.Services;
 
@@ -81,15 +82,22 @@ internal sealed record ServiceTarget(string Action, IReadOnlyList<string> Resour
                 throw ChannelRequestException.Invalid("a DynamoDB request body is a JSON object");
             }
 
+            string? index = null;
+            var named = 0;
             foreach (var property in document.RootElement.EnumerateObject())
             {
                 switch (property.Name)
                 {
                     case "TableName":
                         tables.Add(TableResource(property.Value));
+                        named++;
+                        break;
+                    case "IndexName":
+                        index = DynamoDbName(property.Value, "IndexName");
+                        named++;
                         break;
                     case "RequestItems" when property.Value.ValueKind == JsonValueKind.Object:
-                        tables.AddRange(property.Value.EnumerateObject().Select(t => "table/" + t.Name));
+                        tables.AddRange(property.Value.EnumerateObject().Select(t => "table/" + DynamoDbName(t.Name, "a RequestItems table name")));
                         break;
                     case "TransactItems" when property.Value.ValueKind == JsonValueKind.Array:
                         foreach (var item in property.Value.EnumerateArray().Where(i => i.ValueKind == JsonValueKind.Object))
@@ -103,6 +111,18 @@ internal sealed record ServiceTarget(string Action, IReadOnlyList<string> Resour
                         break;
                 }
             }
+
+            if (index is not null)
+            {
+                // Query and Scan of an index read the index: its resource is table/T/index/I, which a grant on the
+                // table also covers (Allowed), and a grant on table/T/index/* covers without the table.
+                if (tables.Count != 1 || named != 2)
+                {
+                    throw ChannelRequestException.Invalid("IndexName goes with exactly one TableName");
+                }
+
+                tables[0] += "/index/" + index;
+            }
         }
         catch (JsonException e)
         {
@@ -112,10 +132,24 @@ internal sealed record ServiceTarget(string Action, IReadOnlyList<string> Resour
         return tables;
     }
 
-    private static string TableResource(JsonElement name) =>
-        name.ValueKind == JsonValueKind.String
-            ? "table/" + name.GetString()
-            : throw ChannelRequestException.Invalid("TableName must be a string");
+    /// <summary>
+    /// Whether <paramref name="manifest"/> lets the function perform <paramref name="action"/> on <paramref name="resource"/>:
+    /// a grant on the resource itself, or, for an index (table/T/index/I), a grant on its table.
+    /// </summary>
+    public static bool Allowed(FunctionManifest manifest, string service, string action, string resource) =>
+        manifest.AllowsService(service, action, resource)
+        || (resource.IndexOf("/index/", StringComparison.Ordinal) is var at and > 0 && manifest.AllowsService(service, action, resource[..at]));
+
+    private static string TableResource(JsonElement name) => "table/" + DynamoDbName(name, "TableName");
+
+    private static string DynamoDbName(JsonElement name, string what) =>
+        DynamoDbName(name.ValueKind == JsonValueKind.String ? name.GetString()! : "", what);
+
+    /// <summary>A table or index name as DynamoDB allows it (3-255 of A-Z a-z 0-9 _ . -), so no name can forge a resource path.</summary>
+    private static string DynamoDbName(string name, string what) =>
+        name.Length is >= 3 and <= 255 && name.All(c => char.IsAsciiLetterOrDigit(c) || c is '_' or '.' or '-')
+            ? name
+            : throw ChannelRequestException.Invalid($"{what} must be 3 to 255 of A-Z, a-z, 0-9, '_', '.', '-'");
 
     /// <summary>Every Action= of an application/x-www-form-urlencoded body (decoded).</summary>
     private static List<string> FormActions(ReadOnlySpan<byte> body)

@@ -126,10 +126,11 @@ public static class BenchCommands
         var runs = new Option<int>("--runs") { Description = "repeat every case this many times; figures are medians over the runs, with the nexus-async ratio's range", DefaultValueFactory = _ => 1 };
         var sandbox = new Option<string>("--sandbox") { Description = "oci (runc, the examples) or microvm (the configurations in microVMs with the freestanding runtime guest; --cold cold starts each)", DefaultValueFactory = _ => "oci" };
         var kernel = new Option<FileInfo?>("--kernel") { Description = "microvm: the guest (default: microvmKernel of node.json; here the runtime guest built from guest/test/runtime.c)" };
+        var dynamodb = new Option<bool>("--dynamodb") { Description = "also run benchmarks/functions/ddb-orders (DynamoDB GetItem + PutItem, the generic path in nexus mode) against dynalite" };
         var storage = new BenchStorageOptions();
         var compare = new Command("compare", "Run each function and input size as baseline, nexus-sync and nexus-async side by side on a private node; compare latency, memory and CPU")
         {
-            functions, sizes, configurations, examples, warm, cold, cpu, json, runs, sandbox, kernel,
+            functions, sizes, configurations, examples, warm, cold, cpu, json, runs, sandbox, kernel, dynamodb,
         };
         storage.AddTo(compare);
         compare.SetAction(async (parse, cancellationToken) =>
@@ -172,6 +173,10 @@ public static class BenchCommands
             {
                 var sizeNames = parse.GetValue(sizes)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
                 cases = [.. names.SelectMany(n => sizeNames.Select(s => BenchCase.For(Path.Combine(folder, n), s)))];
+                if (parse.GetValue(dynamodb))
+                {
+                    cases.Add(BenchCase.For(Path.GetFullPath(Path.Combine(folder, "..", "benchmarks", "functions", "ddb-orders")), "1kib"));
+                }
                 chosen = [.. parse.GetValue(configurations)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(BenchConfiguration.Parse)];
             }
             catch (ArgumentException e)
@@ -188,10 +193,21 @@ public static class BenchCommands
 
             var home = Directory.CreateTempSubdirectory("nexus-bench-").FullName;
             RemoteStore? remote = null;
+            BenchDynamoDb? dynamo = null;
             try
             {
                 remote = await storage.StartAsync(parse, Console.Out, cancellationToken);
                 var node = NodeOptions.Load(o => o with { Home = home });
+                if (parse.GetValue(dynamodb))
+                {
+                    // On the sandboxes' service address: the backend sends nexus-mode calls there, and the node opens
+                    // it to baseline sandboxes (NEXUS_DYNAMODB_ENDPOINT).
+                    dynamo = await BenchDynamoDb.StartAsync(cancellationToken);
+                    var url = $"http://{new Uri(node.SandboxStoreUrl).Host}:{dynamo.Port}";
+                    node = node with { Services = new Dictionary<string, Nexus.Backend.Services.ServiceEndpoint>(node.Services) { ["dynamodb"] = new() { Url = url } } };
+                    Console.WriteLine($"dynamodb: dynalite at {url}, table {BenchDynamoDb.Table}");
+                }
+
                 var options = new CompareOptions
                 {
                     Cases = cases,
@@ -235,6 +251,11 @@ public static class BenchCommands
                 if (remote is not null)
                 {
                     await remote.DisposeAsync();
+                }
+
+                if (dynamo is not null)
+                {
+                    await dynamo.DisposeAsync();
                 }
 
                 Directory.Delete(home, recursive: true);
