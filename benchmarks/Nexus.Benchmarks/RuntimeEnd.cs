@@ -79,21 +79,7 @@ internal sealed class RuntimeEnd
     {
         var offset = _end.Layout.RequestAreaOffset + ((long)_extent * _end.Layout.SlotSize);
         _extent ^= 1;
-        var message = _end.Region(offset, header.Length + body.Length);
-        header.CopyTo(message);
-        body.CopyTo(message[header.Length..]);
-        _end.Submit(
-            new ChannelRecord
-            {
-                RequestId = ++_nextId,
-                Op = op,
-                Offset = (ulong)offset,
-                Length = (uint)message.Length,
-                HeaderLength = (uint)header.Length,
-                TotalLength = (ulong)body.Length,
-                Slot = ChannelRecord.NoSlot,
-            },
-            ring: true);
+        _end.SubmitRequest(++_nextId, op, offset, header, body);
     }
 
     private static string ReadRequestId(ReadOnlySpan<byte> header)

@@ -65,6 +65,26 @@ internal sealed unsafe class SandboxEnd : IDisposable
         }
     }
 
+    /// <summary>Writes a one-chunk request (header JSON, then body) at <paramref name="offset"/> and submits it, ringing the host.</summary>
+    public void SubmitRequest(ulong requestId, ChannelOp op, long offset, ReadOnlySpan<byte> header, ReadOnlySpan<byte> body)
+    {
+        var message = Region(offset, header.Length + body.Length);
+        header.CopyTo(message);
+        body.CopyTo(message[header.Length..]);
+        Submit(
+            new ChannelRecord
+            {
+                RequestId = requestId,
+                Op = op,
+                Offset = (ulong)offset,
+                Length = (uint)message.Length,
+                HeaderLength = (uint)header.Length,
+                TotalLength = (ulong)body.Length,
+                Slot = ChannelRecord.NoSlot,
+            },
+            ring: true);
+    }
+
     /// <summary>Waits (on the host's doorbell, no polling) for the next completion and consumes it.</summary>
     public ChannelRecord NextCompletion()
     {
