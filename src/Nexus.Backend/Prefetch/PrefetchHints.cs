@@ -14,9 +14,9 @@ namespace Nexus.Backend.Prefetch;
 public sealed class PrefetchHints
 {
     /// <summary>
-    /// Events up to this size are searched inline: their parse (~1-3 us per KiB) costs less than handing it to a
-    /// thread-pool worker, whose wake-up and spinning took ~70 us of CPU per invocation on two busy cores
-    /// (InvokePathBenchmarks, docs/benchmarks.md).
+    /// Events up to this size are searched inline: their parse costs less than handing it to a thread-pool worker,
+    /// which on two busy cores made a warm invocation ~245 us slower (InvokePathBenchmarks, docs/benchmarks.md): the
+    /// woken worker competes for the cores with the invoking thread, the doorbell thread and the sandbox.
     /// </summary>
     public const int InlineSearchBytes = 8 * 1024;
 
