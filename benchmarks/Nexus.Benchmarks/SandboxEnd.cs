@@ -2,6 +2,7 @@
 // Licensed under the MIT license.
 
 using Nexus.Channel;
+using Nexus.Channel.Services;
 using Nexus.Interop;
 
 namespace Nexus.Benchmarks;
@@ -13,22 +14,35 @@ namespace Nexus.Benchmarks;
 /// </summary>
 internal sealed unsafe class SandboxEnd : IDisposable
 {
-    private readonly ProcessChannel _channel;
+    private readonly EventFd _toHost;
+    private readonly EventFd _toSandbox;
     private readonly SafeMemoryMapping _mapping;
     private readonly byte* _base;
     private uint _subTail;
     private uint _cmpHead;
 
     public SandboxEnd(ProcessChannel channel)
+        : this(channel.RegionFd, channel.ToHost, channel.ToSandbox, channel.Layout)
     {
-        _channel = channel;
-        _mapping = Memory.MapShared(channel.RegionFd, channel.Layout.RegionSize);
+    }
+
+    /// <summary>The end a sandbox process would have: the region's memfd and the two doorbells it was handed.</summary>
+    public SandboxEnd(SafeFd region, EventFd toHost, EventFd toSandbox, ChannelLayout layout)
+    {
+        _toHost = toHost;
+        _toSandbox = toSandbox;
+        Layout = layout;
+        _mapping = Memory.MapShared(region, layout.RegionSize);
         var added = false;
         _mapping.DangerousAddRef(ref added);
         _base = (byte*)_mapping.Address;
     }
 
-    public ChannelLayout Layout => _channel.Layout;
+    public ChannelLayout Layout { get; }
+
+    /// <summary>Whether the host has closed the channel (its flag in the region's header).</summary>
+    // SAFETY: constant header offset inside the mapping.
+    public bool HostClosed => Volatile.Read(ref *(uint*)(_base + ChannelLayout.OffHostClosed)) != 0;
 
     /// <summary>The request area's first bytes, where each request of a benchmark is written.</summary>
     public ulong RequestOffset => (ulong)Layout.RequestAreaOffset;
@@ -47,8 +61,28 @@ internal sealed unsafe class SandboxEnd : IDisposable
         Volatile.Write(ref *(uint*)(_base + ChannelLayout.OffSubTail), _subTail);
         if (ring)
         {
-            _channel.ToHost.Signal();
+            _toHost.Signal();
         }
+    }
+
+    /// <summary>Writes a one-chunk request (header JSON, then body) at <paramref name="offset"/> and submits it, ringing the host.</summary>
+    public void SubmitRequest(ulong requestId, ChannelOp op, long offset, ReadOnlySpan<byte> header, ReadOnlySpan<byte> body)
+    {
+        var message = Region(offset, header.Length + body.Length);
+        header.CopyTo(message);
+        body.CopyTo(message[header.Length..]);
+        Submit(
+            new ChannelRecord
+            {
+                RequestId = requestId,
+                Op = op,
+                Offset = (ulong)offset,
+                Length = (uint)message.Length,
+                HeaderLength = (uint)header.Length,
+                TotalLength = (ulong)body.Length,
+                Slot = ChannelRecord.NoSlot,
+            },
+            ring: true);
     }
 
     /// <summary>Waits (on the host's doorbell, no polling) for the next completion and consumes it.</summary>
@@ -57,7 +91,12 @@ internal sealed unsafe class SandboxEnd : IDisposable
         // SAFETY: constant header offsets inside the mapping.
         while (Volatile.Read(ref *(uint*)(_base + ChannelLayout.OffCmpTail)) == _cmpHead)
         {
-            _channel.ToSandbox.Wait();
+            if (HostClosed)
+            {
+                throw new ChannelClosedException("the host closed the channel");
+            }
+
+            _toSandbox.Wait();
         }
 
         var index = _cmpHead & (uint)(Layout.RingEntries - 1);
@@ -68,6 +107,10 @@ internal sealed unsafe class SandboxEnd : IDisposable
         Volatile.Write(ref *(uint*)(_base + ChannelLayout.OffCmpHead), _cmpHead);
         return record;
     }
+
+    /// <summary>A span over the region (a request extent this end writes).</summary>
+    // SAFETY: callers pass offsets inside the request area of this mapping.
+    public Span<byte> Region(long offset, int length) => new(_base + offset, length);
 
     /// <summary>The bytes of a completion's chunk (in a slot lent to this end).</summary>
     // SAFETY: the host only lends slots inside the mapping; a benchmark trusts its own host.

@@ -213,6 +213,23 @@ public sealed class PrefetchTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_small_event_is_searched_on_the_invoking_thread_a_large_one_finds_the_same()
+    {
+        var manifest = NodeUnderTest.Manifest();
+
+        // A trigger's record: searched before Start returns, so there is no thread-pool hand-over to wait for.
+        var small = PrefetchHints.Start(manifest, S3Event(Bucket, "fn/a"));
+        Assert.True(small.Searched.IsCompletedSuccessfully);
+        Assert.Equal([(Bucket, "fn/a")], (await small.Found).Allowed);
+
+        var padded = new JsonObject { ["Records"] = new JsonArray(Record(Bucket, "fn/a"), Record("other-bucket", "x")), ["pad"] = new string('x', PrefetchHints.InlineSearchBytes) };
+        var large = PrefetchHints.Start(manifest, Encoding.UTF8.GetBytes(padded.ToJsonString()));
+        var (allowed, denied) = await large.Found;
+        Assert.Equal([(Bucket, "fn/a")], allowed);
+        Assert.Equal(1, denied);
+    }
+
+    [Fact]
     public void Hints_come_from_url_encoded_s3_records_and_manifest_inputs_within_grants()
     {
         var manifest = NodeUnderTest.Manifest() with

@@ -3,7 +3,6 @@
 
 using System.Text.Json;
 using Nexus.Backend.Storage;
-using Nexus.Channel.Services;
 using Nexus.Functions;
 
 namespace Nexus.Backend.Prefetch;
@@ -56,12 +55,11 @@ public static class InputHints
                     continue;
                 }
 
-                try
+                if (StorageAuthorization.Refusal(manifest, bucket, key, StorageAccess.Read) is null)
                 {
-                    StorageAuthorization.Authorize(manifest, bucket, key, StorageAccess.Read);
                     allowed.Add((bucket, key));
                 }
-                catch (ChannelRequestException)
+                else
                 {
                     denied++;
                 }

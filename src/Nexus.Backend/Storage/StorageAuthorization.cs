@@ -13,38 +13,61 @@ public static class StorageAuthorization
     /// <summary>Checks bucket and key shape and the function's grant; throws AccessDenied/InvalidRequest otherwise.</summary>
     public static void Authorize(FunctionManifest manifest, string bucket, string key, StorageAccess access, bool keyIsPrefix = false)
     {
-        CheckBucket(bucket);
-        CheckKey(key, allowEmpty: keyIsPrefix);
+        if (Refusal(manifest, bucket, key, access, keyIsPrefix) is { } refusal)
+        {
+            throw refusal;
+        }
+    }
+
+    /// <summary>
+    /// What <see cref="Authorize"/> would throw, or null when the access is allowed: for callers that only count
+    /// refusals (the prefetch's hints of every event), where a thrown exception would cost more than the check.
+    /// </summary>
+    public static ChannelRequestException? Refusal(FunctionManifest manifest, string bucket, string key, StorageAccess access, bool keyIsPrefix = false)
+    {
+        ArgumentNullException.ThrowIfNull(manifest);
+        if ((BucketRefusal(bucket) ?? KeyRefusal(key, allowEmpty: keyIsPrefix)) is { } refusal)
+        {
+            return refusal;
+        }
+
         if (!manifest.Allows(bucket, key, access))
         {
             var verb = access == StorageAccess.Read ? "read" : "write";
-            throw ChannelRequestException.Denied($"function {manifest.Name} may not {verb} {bucket}/{key}");
+            return ChannelRequestException.Denied($"function {manifest.Name} may not {verb} {bucket}/{key}");
         }
+
+        return null;
     }
 
     internal static void CheckBucket(string bucket)
     {
-        if (bucket.Length is < 3 or > 63 || !bucket.All(c => c is (>= 'a' and <= 'z') or (>= '0' and <= '9') or '-' or '.'))
+        if (BucketRefusal(bucket) is { } refusal)
         {
-            throw new ChannelRequestException(400, "InvalidBucketName", $"bucket name {Quote(bucket)} is not a valid S3 bucket name");
+            throw refusal;
         }
     }
 
-    private static void CheckKey(string key, bool allowEmpty)
+    private static ChannelRequestException? BucketRefusal(string bucket) =>
+        bucket.Length is < 3 or > 63 || !bucket.All(c => c is (>= 'a' and <= 'z') or (>= '0' and <= '9') or '-' or '.')
+            ? new ChannelRequestException(400, "InvalidBucketName", $"bucket name {Quote(bucket)} is not a valid S3 bucket name")
+            : null;
+
+    private static ChannelRequestException? KeyRefusal(string key, bool allowEmpty)
     {
         if (key.Length == 0 && !allowEmpty)
         {
-            throw new ChannelRequestException(400, "InvalidArgument", "object key is empty");
+            return new ChannelRequestException(400, "InvalidArgument", "object key is empty");
         }
 
         if (Encoding.UTF8.GetByteCount(key) > 1024)
         {
-            throw new ChannelRequestException(400, "KeyTooLongError", "object key is longer than 1024 bytes");
+            return new ChannelRequestException(400, "KeyTooLongError", "object key is longer than 1024 bytes");
         }
 
         if (key.Any(char.IsControl))
         {
-            throw new ChannelRequestException(400, "InvalidArgument", $"object key {Quote(key)} contains a control character");
+            return new ChannelRequestException(400, "InvalidArgument", $"object key {Quote(key)} contains a control character");
         }
 
         // HTTP stacks normalise "." and ".." path segments, which would move a request outside the prefix it was
@@ -53,9 +76,11 @@ public static class StorageAuthorization
         {
             if (segment is "." or "..")
             {
-                throw ChannelRequestException.Denied($"object key {Quote(key)} has a '{segment}' path segment");
+                return ChannelRequestException.Denied($"object key {Quote(key)} has a '{segment}' path segment");
             }
         }
+
+        return null;
     }
 
     internal static string Quote(string s) => s.Length > 80 ? $"\"{s[..80]}…\"" : $"\"{s}\"";
