@@ -133,13 +133,8 @@ internal sealed partial class S3Handler
         var prefix = request.Param("prefix") ?? string.Empty;
         var delimiter = request.Param("delimiter");
         var maxKeys = ParseInt(request.Param("max-keys"), "max-keys", 1000, 0, 1000);
-        var encoding = request.Param("encoding-type");
-        if (encoding is not null && encoding != "url")
-        {
-            throw S3Errors.InvalidArgument($"Invalid Encoding Method specified in Request: '{encoding}'; only 'url' is supported.");
-        }
+        var url = UrlEncoded(request);
 
-        var url = encoding == "url";
         string? after;
         var token = request.Param("continuation-token");
         if (v2)
@@ -185,18 +180,7 @@ internal sealed partial class S3Handler
             }
         }
 
-        xml.Element("MaxKeys", maxKeys);
-        if (!string.IsNullOrEmpty(delimiter))
-        {
-            xml.Element("Delimiter", Enc(delimiter));
-        }
-
-        if (url)
-        {
-            xml.Element("EncodingType", "url");
-        }
-
-        xml.Element("IsTruncated", page.IsTruncated);
+        ListingSettings(xml, maxKeys, delimiter, url, page.IsTruncated);
         var owner = !v2 || request.Param("fetch-owner") == "true";
         foreach (var entry in page.Contents)
         {

@@ -17,11 +17,7 @@ internal sealed partial class S3Handler
         var prefix = request.Param("prefix") ?? string.Empty;
         var delimiter = request.Param("delimiter");
         var maxKeys = ParseInt(request.Param("max-keys"), "max-keys", 1000, 0, 1000);
-        var encoding = request.Param("encoding-type");
-        if (encoding is not null && encoding != "url")
-        {
-            throw S3Errors.InvalidArgument($"Invalid Encoding Method specified in Request: '{encoding}'; only 'url' is supported.");
-        }
+        var url = UrlEncoded(request);
 
         var keyMarker = request.Param("key-marker");
         var versionMarker = request.Param("version-id-marker");
@@ -38,7 +34,6 @@ internal sealed partial class S3Handler
         Authorize(request, request.Bucket, prefix, isWrite: false);
         var bucket = _store.GetBucket(request.Bucket);
         var page = Listing.List(bucket, prefix, string.IsNullOrEmpty(delimiter) ? null : delimiter, string.IsNullOrEmpty(keyMarker) ? null : keyMarker, maxKeys);
-        var url = encoding == "url";
         string Enc(string value) => url ? SigV4.UriEncode(value, keepSlash: true) : value;
 
         var xml = new S3Xml("ListVersionsResult").Element("Name", request.Bucket).Element("Prefix", Enc(prefix))
@@ -48,18 +43,7 @@ internal sealed partial class S3Handler
             xml.Element("NextKeyMarker", Enc(page.NextMarker!)).Element("NextVersionIdMarker", NullVersion);
         }
 
-        xml.Element("MaxKeys", maxKeys);
-        if (!string.IsNullOrEmpty(delimiter))
-        {
-            xml.Element("Delimiter", Enc(delimiter));
-        }
-
-        if (url)
-        {
-            xml.Element("EncodingType", "url");
-        }
-
-        xml.Element("IsTruncated", page.IsTruncated);
+        ListingSettings(xml, maxKeys, delimiter, url, page.IsTruncated);
         foreach (var entry in page.Contents)
         {
             xml.Open("Version").Element("Key", Enc(entry.Key)).Element("VersionId", NullVersion).Element("IsLatest", true)
@@ -75,5 +59,34 @@ internal sealed partial class S3Handler
         }
 
         await WriteXmlAsync(request, xml.Finish("ListVersionsResult"));
+    }
+
+    /// <summary>Whether a listing asks for URL-encoded keys (boto3 always does); any other encoding is refused.</summary>
+    private static bool UrlEncoded(S3Request request)
+    {
+        var encoding = request.Param("encoding-type");
+        return encoding switch
+        {
+            null => false,
+            "url" => true,
+            _ => throw S3Errors.InvalidArgument($"Invalid Encoding Method specified in Request: '{encoding}'; only 'url' is supported."),
+        };
+    }
+
+    /// <summary>What every listing answers after its markers: MaxKeys, Delimiter, EncodingType, IsTruncated.</summary>
+    private static void ListingSettings(S3Xml xml, int maxKeys, string? delimiter, bool url, bool truncated)
+    {
+        xml.Element("MaxKeys", maxKeys);
+        if (!string.IsNullOrEmpty(delimiter))
+        {
+            xml.Element("Delimiter", url ? SigV4.UriEncode(delimiter, keepSlash: true) : delimiter);
+        }
+
+        if (url)
+        {
+            xml.Element("EncodingType", "url");
+        }
+
+        xml.Element("IsTruncated", truncated);
     }
 }
