@@ -105,19 +105,8 @@ public sealed class PrefetchTests : IAsyncLifetime
     public async Task An_object_changed_after_its_prefetch_is_read_fresh()
     {
         var backend = await StartAsync(("fn/doc", "version 1"u8.ToArray()));
-        var session = Attach(backend);
-        session.Storage.BeginPrefetch(PrefetchHints.Start(session.Storage.Manifest, S3Event(Bucket, "fn/doc")));
-        await WaitForAsync(() => backend.PrefetchStats.Snapshot().Fetched == 1);
-        using (var admin = Admin())
-        {
-            await admin.PutObjectAsync(new PutObjectRequest { BucketName = Bucket, Key = "fn/doc", ContentBody = "version 2" });
-        }
-
-        var result = await RunAsync(session, $$"""
-            s, m, body = call("GetObject", {"Bucket": "{{Bucket}}", "Key": "fn/doc"})
-            emit([s, body.decode()])
-            """);
-        Assert.Equal("version 2", result.Json[1].GetString());
+        var result = await ReadAfterAnOverwriteOfItsPrefetchAsync(backend);
+        Assert.Equal("version 2", result);
         var stats = backend.PrefetchStats.Snapshot();
         Assert.Equal(1, stats.Stale);
         Assert.Equal(0, stats.Hits);
@@ -132,6 +121,14 @@ public sealed class PrefetchTests : IAsyncLifetime
         // s3PrefetchRevalidation) finds an overwrite by another client; without it the copy of invoke time answers.
         var options = new NexusBackendOptions { ServiceUrl = StoreUrl, AccessKey = NodeUnderTest.AccessKey, SecretKey = NodeUnderTest.SecretKey, RevalidatePrefetches = revalidate };
         var backend = await StartAsync(options, changeFeed: false, ("fn/doc", "version 1"u8.ToArray()));
+        var result = await ReadAfterAnOverwriteOfItsPrefetchAsync(backend);
+        Assert.Equal(expected, result);
+        Assert.Equal(revalidate ? 0 : 1, backend.PrefetchStats.Snapshot().Hits);
+    }
+
+    // fn/doc ("version 1") is prefetched, overwritten with "version 2" by another client, then read by the function.
+    private async Task<string?> ReadAfterAnOverwriteOfItsPrefetchAsync(NexusBackend backend)
+    {
         var session = Attach(backend);
         session.Storage.BeginPrefetch(PrefetchHints.Start(session.Storage.Manifest, S3Event(Bucket, "fn/doc")));
         await WaitForAsync(() => backend.PrefetchStats.Snapshot().Fetched == 1);
@@ -144,8 +141,7 @@ public sealed class PrefetchTests : IAsyncLifetime
             s, m, body = call("GetObject", {"Bucket": "{{Bucket}}", "Key": "fn/doc"})
             emit([s, body.decode()])
             """);
-        Assert.Equal(expected, result.Json[1].GetString());
-        Assert.Equal(revalidate ? 0 : 1, backend.PrefetchStats.Snapshot().Hits);
+        return result.Json[1].GetString();
     }
 
     [Fact]
