@@ -76,7 +76,7 @@ public sealed unsafe partial class Tap : IDisposable
             while (true)
             {
                 // SAFETY: buffer is pinned for frame.Length bytes; read writes at most that many.
-                var n = ReadCore(buffer, frame.Length, out var errno);
+                var n = Transfer(buffer, frame.Length, write: false, out var errno);
                 if (n >= 0)
                 {
                     return (int)n;
@@ -103,7 +103,7 @@ public sealed unsafe partial class Tap : IDisposable
             while (true)
             {
                 // SAFETY: buffer is pinned for frame.Length bytes; write only reads them.
-                var n = WriteCore(buffer, frame.Length, out var errno);
+                var n = Transfer(buffer, frame.Length, write: true, out var errno);
                 if (n >= 0 || errno != EINTR)
                 {
                     return n == frame.Length;
@@ -137,32 +137,15 @@ public sealed unsafe partial class Tap : IDisposable
         }
     }
 
-    private nint ReadCore(byte* buffer, int length, out int errno)
+    // One read(2) or write(2) on the TAP fd, holding a reference so a concurrent Dispose cannot close (and the kernel
+    // reuse) the fd mid-call.
+    private nint Transfer(byte* buffer, int length, bool write, out int errno)
     {
         var added = false;
         try
         {
             Handle.DangerousAddRef(ref added);
-            var n = Libc.Read(Handle.Fd, buffer, (nuint)length);
-            errno = n == -1 ? Marshal.GetLastPInvokeError() : 0;
-            return n;
-        }
-        finally
-        {
-            if (added)
-            {
-                Handle.DangerousRelease();
-            }
-        }
-    }
-
-    private nint WriteCore(byte* buffer, int length, out int errno)
-    {
-        var added = false;
-        try
-        {
-            Handle.DangerousAddRef(ref added);
-            var n = Libc.Write(Handle.Fd, buffer, (nuint)length);
+            var n = write ? Libc.Write(Handle.Fd, buffer, (nuint)length) : Libc.Read(Handle.Fd, buffer, (nuint)length);
             errno = n == -1 ? Marshal.GetLastPInvokeError() : 0;
             return n;
         }
