@@ -99,7 +99,7 @@ public sealed class StreamingTests : IAsyncLifetime
             """);
         Assert.True(result.ExitCode == 0, result.ToString());
         Assert.Equal(0, result.Json.GetProperty("bad").GetInt32());
-        Assert.Equal(0, result.Json.GetProperty("errors").GetArrayLength());
+        Assert.True(result.Json.GetProperty("errors").GetArrayLength() == 0, $"{result.Json.GetProperty("errors")}; host: {session.CloseReason}");
         Assert.True(session.Stats.Requests >= 880, $"{session.Stats.Requests} requests");
         Assert.False(session.Closed.IsCompleted);
     }

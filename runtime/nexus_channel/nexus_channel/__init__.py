@@ -38,7 +38,7 @@ NO_SLOT = 0xFFFFFFFF
 
 # request_id, op, flags, status, offset, length, header_len, total_len, slot, chunk, 16 reserved bytes
 _REC = struct.Struct("<QHHiQIIQII16x")
-_U32 = struct.Struct("<I")
+_HEADER_SIZE = 4096
 
 # Header offsets (ChannelLayout.cs).
 _OFF_SUB_TAIL = 128
@@ -80,6 +80,7 @@ class Transport:
         if size is None:
             size = os.fstat(region_fd).st_size
         self._mm = mmap.mmap(region_fd, size, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE)
+        self._words = memoryview(self._mm)[:_HEADER_SIZE].cast("I")
         self._to_host = to_host_fd
         self._from_host = from_host_fd
         self._spin = spin
@@ -99,12 +100,21 @@ class Transport:
         self._progress = threading.Condition(self._lock)   # notified after every drain of the completion ring
         self._reading = False                               # a thread is reading the doorbell
         self._unrung = False                                # records published since the host was last rung
-        self._sub_tail = _U32.unpack_from(self._mm, _OFF_SUB_TAIL)[0]
-        self._cmp_head = _U32.unpack_from(self._mm, _OFF_CMP_HEAD)[0]
+        self._sub_tail = self._load_word(_OFF_SUB_TAIL)
+        self._cmp_head = self._load_word(_OFF_CMP_HEAD)
         self._pending = {}
         self._abandoned = []    # bodies dropped unclosed, closed by the next call or drain
         self._ids = itertools.count(1)
         self._closed = None
+
+    # Ring indices and flags are shared with a host reading concurrently: each is one aligned 4-byte access through
+    # a native "I" view (a single memcpy of 4 bytes). struct.pack_into zero-fills the field and then writes it byte by
+    # byte, so the host could read 0 or a mix of old and new bytes and close the channel as hostile.
+    def _load_word(self, offset):
+        return self._words[offset >> 2]
+
+    def _store_word(self, offset, value):
+        self._words[offset >> 2] = value
 
     # ---- public API -------------------------------------------------------------------------
 
@@ -220,16 +230,16 @@ class Transport:
         """Publishes one record (caller holds the lock and rings fd 4 afterwards)."""
         while True:
             self._check_open()
-            head = _U32.unpack_from(self._mm, _OFF_SUB_HEAD)[0]
+            head = self._load_word(_OFF_SUB_HEAD)
             if (self._sub_tail - head) & 0xFFFFFFFF < self._sub_entries:
                 break
-            _U32.pack_into(self._mm, _OFF_SANDBOX_WANTS_SUB, 1)
+            self._store_word(_OFF_SANDBOX_WANTS_SUB, 1)
             os.eventfd_write(self._to_host, 1)
             self._wait_locked()   # the host rings once it has taken records
         index = self._sub_tail & (self._sub_entries - 1)
         _REC.pack_into(self._mm, self._sub_off + index * RECORD_SIZE, *rec)
         self._sub_tail = (self._sub_tail + 1) & 0xFFFFFFFF
-        _U32.pack_into(self._mm, _OFF_SUB_TAIL, self._sub_tail)
+        self._store_word(_OFF_SUB_TAIL, self._sub_tail)
 
     def _release(self, slot):
         """Returns a response slot. Not rung on its own (a host wake-up per response): the next request rings for it,
@@ -280,7 +290,7 @@ class Transport:
         error = None
         try:
             spins = self._spin
-            while spins > 0 and _U32.unpack_from(self._mm, _OFF_CMP_TAIL)[0] == self._cmp_head:
+            while spins > 0 and self._load_word(_OFF_CMP_TAIL) == self._cmp_head:
                 spins -= 1
             if spins == 0:
                 os.eventfd_read(self._from_host)
@@ -291,7 +301,7 @@ class Transport:
             self._reading = False
             self._progress.notify_all()   # even on an interrupt: another waiter takes over the doorbell
         try:
-            if error is None and _U32.unpack_from(self._mm, _OFF_HOST_CLOSED)[0]:
+            if error is None and self._load_word(_OFF_HOST_CLOSED):
                 error = ChannelError("the host closed the channel")
             if error is None:
                 self._drain_locked()
@@ -302,15 +312,15 @@ class Transport:
 
     def _drain_locked(self):
         releases = []
-        tail = _U32.unpack_from(self._mm, _OFF_CMP_TAIL)[0]
+        tail = self._load_word(_OFF_CMP_TAIL)
         while self._cmp_head != tail:
             index = self._cmp_head & (self._cmp_entries - 1)
             rec = _REC.unpack_from(self._mm, self._cmp_off + index * RECORD_SIZE)
             self._cmp_head = (self._cmp_head + 1) & 0xFFFFFFFF
             self._on_completion(rec, releases)
-        _U32.pack_into(self._mm, _OFF_CMP_HEAD, self._cmp_head)
-        if _U32.unpack_from(self._mm, _OFF_HOST_WANTS_CMP)[0]:
-            _U32.pack_into(self._mm, _OFF_HOST_WANTS_CMP, 0)
+        self._store_word(_OFF_CMP_HEAD, self._cmp_head)
+        if self._load_word(_OFF_HOST_WANTS_CMP):
+            self._store_word(_OFF_HOST_WANTS_CMP, 0)
             os.eventfd_write(self._to_host, 1)
         while self._abandoned:
             self._abandoned.pop()._close_locked(releases)

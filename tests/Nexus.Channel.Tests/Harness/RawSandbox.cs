@@ -109,6 +109,14 @@ public sealed class RawSandbox : IDisposable
     /// <summary>Returns a response slot to the host.</summary>
     public void Release(uint slot) => Submit(new ChannelRecord { Op = ChannelOp.Release, Slot = slot });
 
+    /// <summary>One aligned 4-byte load of a header word, as the host reads it.</summary>
+    public unsafe uint ReadHeaderWord(int offset)
+    {
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(offset, ChannelLayout.HeaderSize - sizeof(uint));
+        // SAFETY: offset checked to lie inside the header page of this test's live mapping.
+        return Volatile.Read(ref *(uint*)(_base + offset));
+    }
+
     public bool HostClosed => BinaryPrimitives.ReadUInt32LittleEndian(Region[ChannelLayout.OffHostClosed..]) != 0;
 
     public void Dispose()
