@@ -160,6 +160,39 @@ public sealed class MicrovmDriverTests : IAsyncLifetime
     }
 
     [KvmFact]
+    public async Task A_retired_revisions_snapshot_is_deleted_at_once_while_its_running_vm_keeps_serving()
+    {
+        await _node.PutAsync("fn/retire.txt", "retire"u8.ToArray());
+        var snapshots = Path.Combine(_run, "snapshots");
+        await using var oldTransport = new ChannelTransport(_node.Host, _node.Backend, NodeUnderTest.Manifest(), "nx-mvm-old");
+        await using var old = (MicrovmSandboxInstance)await _driver.StartAsync(Spec("nx-mvm-old", oldTransport, []), CancellationToken.None);
+        await oldTransport.Ready.WaitAsync(TimeSpan.FromSeconds(60));
+
+        // A second revision whose key starts with the first's: releasing "fn-1" must leave "fn-1-2" alone.
+        await using var nextTransport = new ChannelTransport(_node.Host, _node.Backend, NodeUnderTest.Manifest(), "nx-mvm-next");
+        await using var next = (MicrovmSandboxInstance)await _driver.StartAsync(Spec("nx-mvm-next", nextTransport, []) with { TemplateKey = "fn-1-2" }, CancellationToken.None);
+        Assert.True(next.Restored);
+        Assert.Equal(2, _driver.SnapshotCount);
+
+        _driver.ReleaseTemplate("fn-1");
+        var left = Directory.EnumerateDirectories(snapshots).Select(Path.GetFileName).ToList();
+        for (var i = 0; i < 100 && left.Count != 1; i++)
+        {
+            await Task.Delay(50);
+            left = [.. Directory.EnumerateDirectories(snapshots).Select(Path.GetFileName)];
+        }
+
+        Assert.Equal(1, _driver.SnapshotCount);
+        Assert.Single(left);
+        Assert.Contains("-fn-1-2-", left[0], StringComparison.Ordinal);
+
+        // The old revision's VM keeps serving (it restored from its own links of the deleted files).
+        var warm = await oldTransport.InvokeAsync(new Invocation("r-retired", Encoding.UTF8.GetBytes(Event("fn/retire.txt", "fn/retire-out.txt")), DateTimeOffset.UtcNow.AddMinutes(1), "arn:test"), CancellationToken.None);
+        Assert.False(warm.IsError, Encoding.UTF8.GetString(warm.Payload.Span));
+        Assert.Equal("RETIRE"u8.ToArray(), await _node.GetAsync("fn/retire-out.txt"));
+    }
+
+    [KvmFact]
     public async Task Without_snapshots_every_instance_boots_its_guest()
     {
         await using var booting = NewDriver(snapshots: false);

@@ -97,6 +97,9 @@ public sealed class MicrovmSandboxDriver : ISandboxDriver, IAsyncDisposable
 
     public Task ReleaseHostAsync() => _host.ReleaseAsync();
 
+    /// <summary>The retired revision's ready snapshot is deleted now; its running VMs restored from their own links.</summary>
+    public void ReleaseTemplate(string templateKey) => _snapshots.Release(templateKey);
+
     public async Task<ISandboxInstance> StartAsync(SandboxSpec spec, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(spec);
@@ -120,6 +123,9 @@ public sealed class MicrovmSandboxDriver : ISandboxDriver, IAsyncDisposable
         JailedVmm? jailed = null;
         try
         {
+            // The instance restores from its own links of the snapshot, which outlive the revision's (ReleaseTemplate).
+            snapshot = snapshot is null ? null : _snapshots.LinkInto(snapshot, Path.Combine(folder, "snapshot"));
+
             // In a jail the VMM sees its files at fixed places in its chroot.
             var (kernelArgument, snapshotArgument) = (kernel, snapshot);
             if (Jail is { } jail)

@@ -13,11 +13,14 @@ namespace Nexus.Sandbox.Microvm;
 /// and snapshots it at its ready ring (<c>nexus-vmm --snapshot-to</c>). Why per revision and not per image: the snapshot
 /// is taken after the runtime has loaded the function's handler (what a cold start would otherwise repeat), so it holds
 /// that function's code; one boot per deploy is the price. Concurrent first starts share one boot; a failed boot is
-/// not cached (the next start tries again) and its error names the VMM's last lines.
+/// not cached (the next start tries again) and its error names the VMM's last lines. A retired revision's snapshot is
+/// deleted at once (<see cref="Release"/>): each instance restores from its own hard links of the files, so the running
+/// VMs of that revision keep theirs.
 /// </summary>
 internal sealed class ReadySnapshots(string root, MicrovmDriverOptions options, Func<IReadOnlyList<string>> vmm, Func<VmmJail?> jail) : IAsyncDisposable
 {
-    private readonly Dictionary<string, Task<string>> _made = new(StringComparer.Ordinal);
+    // By snapshot folder name; the template key is kept beside it because names only start with it ("f-1" and "f-1-2").
+    private readonly Dictionary<string, (string Key, Task<string> Made)> _made = new(StringComparer.Ordinal);
     private readonly Lock _lock = new();
     private readonly CancellationTokenSource _disposed = new();
 
@@ -27,7 +30,7 @@ internal sealed class ReadySnapshots(string root, MicrovmDriverOptions options, 
         {
             lock (_lock)
             {
-                return _made.Values.Count(t => t.IsCompletedSuccessfully);
+                return _made.Values.Count(e => e.Made.IsCompletedSuccessfully);
             }
         }
     }
@@ -47,14 +50,67 @@ internal sealed class ReadySnapshots(string root, MicrovmDriverOptions options, 
         Task<string> made;
         lock (_lock)
         {
-            if (!_made.TryGetValue(name, out made!) || made.IsFaulted || made.IsCanceled)
+            if (_made.TryGetValue(name, out var entry) && !entry.Made.IsFaulted && !entry.Made.IsCanceled)
+            {
+                made = entry.Made;
+            }
+            else
             {
                 made = MakeAsync(Path.Combine(root, name), kernel, memoryMb, regionSize);
-                _made[name] = made;
+                _made[name] = (key, made);
             }
         }
 
         return made.WaitAsync(cancellationToken);
+    }
+
+    /// <summary>
+    /// Hard-links the files of the snapshot in <paramref name="folder"/> (from <see cref="GetAsync"/>) into
+    /// <paramref name="target"/>, which the instance then restores from; throws when the snapshot was released meanwhile
+    /// (its revision retired: no instance starts from it again).
+    /// </summary>
+    public string LinkInto(string folder, string target)
+    {
+        lock (_lock)
+        {
+            if (!_made.TryGetValue(Path.GetFileName(folder), out var entry) || !entry.Made.IsCompletedSuccessfully)
+            {
+                throw new InvalidOperationException($"the ready snapshot {Path.GetFileName(folder)} was released: its revision was retired");
+            }
+
+            Directory.CreateDirectory(target);
+            foreach (var file in Directory.EnumerateFiles(folder))
+            {
+                if (!HardLink.TryCreate(file, Path.Combine(target, Path.GetFileName(file))))
+                {
+                    throw new IOException($"cannot link the snapshot {folder} into {target}: they are on different file systems");
+                }
+            }
+
+            return target;
+        }
+    }
+
+    /// <summary>
+    /// No instance will start from <paramref name="templateKey"/>'s snapshots again: they are deleted (one still booting
+    /// once it is made). Running instances restored from them keep their own links.
+    /// </summary>
+    public void Release(string templateKey)
+    {
+        List<Task<string>> released = [];
+        lock (_lock)
+        {
+            foreach (var (name, entry) in _made.Where(e => e.Value.Key == templateKey).ToList())
+            {
+                _made.Remove(name);
+                released.Add(entry.Made);
+            }
+        }
+
+        foreach (var made in released)
+        {
+            _ = DeleteWhenMadeAsync(made);
+        }
     }
 
     /// <summary>Snapshot folders of an earlier node (a VMM still booting one is killed first).</summary>
@@ -74,24 +130,29 @@ internal sealed class ReadySnapshots(string root, MicrovmDriverOptions options, 
         Task<string>[] all;
         lock (_lock)
         {
-            all = [.. _made.Values];
+            all = [.. _made.Values.Select(e => e.Made)];
             _made.Clear();
         }
 
         foreach (var made in all)
         {
-            try
-            {
-                var folder = await made;
-                Directory.Delete(folder, recursive: true);
-            }
-            catch (Exception e) when (e is IOException or OperationCanceledException or UnauthorizedAccessException)
-            {
-                // Never made, or its folder went with the failed boot.
-            }
+            await DeleteWhenMadeAsync(made);
         }
 
         _disposed.Dispose();
+    }
+
+    private static async Task DeleteWhenMadeAsync(Task<string> made)
+    {
+        try
+        {
+            var folder = await made;
+            Directory.Delete(folder, recursive: true);
+        }
+        catch (Exception e) when (e is IOException or OperationCanceledException or UnauthorizedAccessException)
+        {
+            // Never made, or its folder went with the failed boot.
+        }
     }
 
     private async Task<string> MakeAsync(string folder, string kernel, int memoryMb, long regionSize)
