@@ -21,6 +21,7 @@ BenchTraceCommands.AddTo(bench);
 BenchWriteBackCommands.AddTo(bench);
 BenchHostileCommands.AddTo(bench);
 BenchSoakCommands.AddTo(bench);
+BenchSandboxCommands.AddTo(bench);
 root.Subcommands.Add(bench);
 root.Subcommands.Add(HelpCommand.Create(root));
 

@@ -3,12 +3,13 @@
 
 using System.Diagnostics;
 
-namespace Nexus.Sandbox.Tests;
+namespace Nexus.Testing;
 
 /// <summary>
 /// A tiny root filesystem made at test time from Debian's busybox-static: /bin/busybox plus one symlink
 /// per applet. Shared by the integration tests of one run; removed at the end.
 /// </summary>
+[System.Runtime.Versioning.SupportedOSPlatform("linux")]
 public sealed class BusyboxRootfs : IDisposable
 {
     public const string Busybox = "/bin/busybox";
