@@ -4,6 +4,8 @@
 using System.Security.Cryptography;
 using System.Text;
 
+using Nexus.Interop;
+
 namespace Nexus.Image;
 
 /// <summary>
@@ -27,7 +29,7 @@ public static class GuestDisks
 
     /// <summary>Null when mkfs.erofs is there; else how to get it.</summary>
     public static string? MissingPrerequisite() =>
-        HostTools.Find("mkfs.erofs") is null ? "mkfs.erofs is not installed: run `apt-get install erofs-utils` (scripts/setup installs it)" : null;
+        HostTool.Find("mkfs.erofs") is null ? "mkfs.erofs is not installed: run `apt-get install erofs-utils` (scripts/setup installs it)" : null;
 
     /// <summary>
     /// The guest root disk of <paramref name="image"/> (built and cached on first use, under the image cache's lock;

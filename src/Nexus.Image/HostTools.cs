@@ -1,99 +1,27 @@
 // Copyright (c) Nexus contributors.
 // Licensed under the MIT license.
 
-using System.Diagnostics;
 using System.Text;
+using Nexus.Interop;
 
 namespace Nexus.Image;
 
-/// <summary>Runs the host tools the build needs (debootstrap, cp, umount, rm) and cleans up after them.</summary>
+/// <summary>The build's use of the host-tool runner (debootstrap, cp, umount, rm, mkfs.erofs), and cleaning up after them.</summary>
 internal static class HostTools
 {
     private const int TailLines = 30;
-
-    /// <summary>PATH with the sbin folders, where debootstrap, chroot and umount live.</summary>
-    public static string SearchPath =>
-        (Environment.GetEnvironmentVariable("PATH") is { Length: > 0 } path ? path + ":" : "") + "/usr/local/sbin:/usr/sbin:/sbin:/usr/bin:/bin";
-
-    public static string? Find(string tool) =>
-        SearchPath.Split(':', StringSplitOptions.RemoveEmptyEntries)
-            .Select(dir => Path.Combine(dir, tool))
-            .FirstOrDefault(File.Exists);
+    private static readonly IReadOnlyList<string> s_environment = ["LC_ALL=C", "DEBIAN_FRONTEND=noninteractive"];
 
     /// <summary>
-    /// Runs <paramref name="tool"/> to completion, handing each output line (stdout and stderr) to
-    /// <paramref name="onLine"/>; returns the exit code and the last lines for error messages.
-    /// Cancellation kills the whole process tree and waits for it to end.
+    /// Runs <paramref name="tool"/> to completion (<see cref="HostTool.RunLinesAsync"/>, with the C locale and apt
+    /// non-interactive), handing each output line to <paramref name="onLine"/>; returns the exit code and the last lines
+    /// for error messages. Cancellation kills the tool's process group.
     /// </summary>
-    public static async Task<(int ExitCode, string Tail)> RunAsync(
-        string tool, IEnumerable<string> arguments, Action<string>? onLine, CancellationToken cancellationToken)
+    public static Task<(int ExitCode, string Tail)> RunAsync(
+        string tool, IReadOnlyList<string> arguments, Action<string>? onLine, CancellationToken cancellationToken)
     {
-        var startInfo = new ProcessStartInfo(Find(tool) ?? tool)
-        {
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (var argument in arguments)
-        {
-            startInfo.ArgumentList.Add(argument);
-        }
-
-        startInfo.Environment["PATH"] = SearchPath;
-        startInfo.Environment["LC_ALL"] = "C";
-        startInfo.Environment["DEBIAN_FRONTEND"] = "noninteractive";
-
-        var tail = new Queue<string>();
-        void OnData(object sender, DataReceivedEventArgs e)
-        {
-            if (e.Data is null)
-            {
-                return;
-            }
-
-            lock (tail)
-            {
-                tail.Enqueue(e.Data);
-                if (tail.Count > TailLines)
-                {
-                    tail.Dequeue();
-                }
-            }
-
-            onLine?.Invoke(e.Data);
-        }
-
-        using var process = new Process { StartInfo = startInfo };
-        process.OutputDataReceived += OnData;
-        process.ErrorDataReceived += OnData;
-        try
-        {
-            process.Start();
-        }
-        catch (System.ComponentModel.Win32Exception e)
-        {
-            throw new ImageBuildException($"cannot run {tool}: {e.Message}", e);
-        }
-
-        process.StandardInput.Close();
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        try
-        {
-            await process.WaitForExitAsync(cancellationToken);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            await process.WaitForExitAsync(CancellationToken.None);
-            throw;
-        }
-
-        lock (tail)
-        {
-            return (process.ExitCode, string.Join('\n', tail));
-        }
+        var path = HostTool.Find(tool) ?? throw new ImageBuildException($"cannot run {tool}: it is not installed (scripts/setup installs the build's tools)");
+        return HostTool.RunLinesAsync(path, arguments, onLine, s_environment, TailLines, cancellationToken);
     }
 
     /// <summary>Runs a tool that must succeed; a failure names the command and shows its last output.</summary>

@@ -1,6 +1,8 @@
 // Copyright (c) Nexus contributors.
 // Licensed under the MIT license.
 
+using Nexus.Interop;
+
 namespace Nexus.Image;
 
 /// <summary>
@@ -58,7 +60,7 @@ public sealed class ImageBuilder
     /// Only building needs these (a cached image needs nothing).
     /// </summary>
     public static string? MissingPrerequisite() =>
-        MissingPrerequisite(Environment.IsPrivilegedProcess, HostTools.Find);
+        MissingPrerequisite(Environment.IsPrivilegedProcess, HostTool.Find);
 
     internal static string? MissingPrerequisite(bool isRoot, Func<string, string?> findTool)
     {

@@ -2,10 +2,10 @@
 // Licensed under the MIT license.
 
 using System.Text.RegularExpressions;
+using Nexus.Interop;
 using Nexus.Sandbox;
 using Nexus.Sandbox.Microvm;
 using Nexus.Sandbox.Network;
-using Nexus.Sandbox.Oci;
 using Nexus.Testing;
 
 namespace Nexus.Node.Tests;
@@ -182,7 +182,7 @@ public sealed partial class MicrovmBaselineTests : IAsyncLifetime
 
     private static async Task<string> RunAsync(string tool, params string[] arguments)
     {
-        var result = await Tool.RunAsync(Tool.Resolve(tool, tool), arguments);
+        var result = await HostTool.RunAsync(HostTool.Resolve(tool, tool), arguments);
         Assert.True(result.Succeeded, $"{tool} {string.Join(' ', arguments)}: {result.StandardError}");
         return result.StandardOutput;
     }

@@ -4,6 +4,7 @@
 using System.Text;
 using System.Text.Json;
 using Nexus.Functions;
+using Nexus.Interop;
 using Nexus.Node.Transports;
 using Nexus.Node.Transports.NexusChannel;
 using Nexus.Sandbox;
@@ -262,7 +263,7 @@ public sealed class MicrovmDriverTests : IAsyncLifetime
             foreach (var file in new[] { "vm.mem", "vm.state" })
             {
                 var path = Path.Combine(jail.Root, "snapshot", file);
-                var owner = await Nexus.Sandbox.Oci.Tool.RunAsync("/usr/bin/stat", ["-c", "%a %u:%g", path]);
+                var owner = await HostTool.RunAsync("/usr/bin/stat", ["-c", "%a %u:%g", path]);
                 Assert.Equal("444 0:0", owner.StandardOutput.Trim());
             }
 

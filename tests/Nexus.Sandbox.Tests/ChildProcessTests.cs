@@ -3,7 +3,6 @@
 
 using Microsoft.Win32.SafeHandles;
 using Nexus.Interop;
-using Nexus.Sandbox.Oci;
 
 namespace Nexus.Sandbox.Tests;
 
@@ -35,11 +34,11 @@ public sealed class ChildProcessTests
     [Fact]
     public async Task ExitCodesAndSignalsAreReportedApart()
     {
-        var sh = Tool.Resolve("sh", "test");
-        var exited = ChildProcess.Spawn(new ChildStartInfo { Path = sh, Arguments = ["-c", "exit 7"], Environment = Tool.Environment });
+        var sh = HostTool.Resolve("sh", "test");
+        var exited = ChildProcess.Spawn(new ChildStartInfo { Path = sh, Arguments = ["-c", "exit 7"], Environment = HostTool.Environment });
         Assert.Equal(new ChildExitStatus(7, null), await exited.Exited.WaitAsync(TimeSpan.FromMinutes(1)));
 
-        var killed = ChildProcess.Spawn(new ChildStartInfo { Path = sh, Arguments = ["-c", "sleep 600"], Environment = Tool.Environment });
+        var killed = ChildProcess.Spawn(new ChildStartInfo { Path = sh, Arguments = ["-c", "sleep 600"], Environment = HostTool.Environment });
         Assert.True(killed.Signal(9));
         Assert.Equal(new ChildExitStatus(null, 9), await killed.Exited.WaitAsync(TimeSpan.FromMinutes(1)));
         Assert.False(killed.Signal(9), "signalling a reaped child reports that it is gone");
@@ -57,9 +56,9 @@ public sealed class ChildProcessTests
         {
             child = ChildProcess.Spawn(new ChildStartInfo
             {
-                Path = Tool.Resolve("sh", "test"),
+                Path = HostTool.Resolve("sh", "test"),
                 Arguments = ["-c", script],
-                Environment = Tool.Environment,
+                Environment = HostTool.Environment,
                 StandardOutput = stdoutChild,
                 InheritedFds = fds,
             });

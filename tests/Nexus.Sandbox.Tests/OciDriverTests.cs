@@ -281,11 +281,11 @@ public sealed class OciDriverTests : IClassFixture<OciDriverFixture>
             var veth = ((OciSandboxInstance)instance).Veth!;
             Assert.Equal(veth.SandboxAddress, instance.Address);
             Assert.Equal("0", File.ReadAllText($"/proc/sys/net/ipv4/conf/{veth.HostLink}/forwarding").Trim());
-            var ip = Tool.Resolve("ip", "test");
-            var inside = await Tool.RunAsync(ip, ["-n", Driver.Options.Network.NetnsName(instance.InstanceId), "addr", "show", "dev", "eth0"]);
+            var ip = HostTool.Resolve("ip", "test");
+            var inside = await HostTool.RunAsync(ip, ["-n", Driver.Options.Network.NetnsName(instance.InstanceId), "addr", "show", "dev", "eth0"]);
             Assert.Contains($"inet {instance.Address}/30", inside.StandardOutput, StringComparison.Ordinal);
             Assert.DoesNotContain("inet6", inside.StandardOutput, StringComparison.Ordinal);
-            var host = await Tool.RunAsync(ip, ["addr", "show", "dev", veth.HostLink]);
+            var host = await HostTool.RunAsync(ip, ["addr", "show", "dev", veth.HostLink]);
             Assert.Contains($"inet {veth.HostAddress}/30", host.StandardOutput, StringComparison.Ordinal);
             Assert.DoesNotContain("inet6", host.StandardOutput, StringComparison.Ordinal);
         }
@@ -405,7 +405,7 @@ public sealed class OciDriverTests : IClassFixture<OciDriverFixture>
 
     private async Task<List<string>> ContainersAsync()
     {
-        var list = await Tool.RunAsync(Tool.Resolve(Driver.Options.RuntimePath, "test"), ["--root", Driver.StateRoot, "list", "--quiet"]);
+        var list = await HostTool.RunAsync(HostTool.Resolve(Driver.Options.RuntimePath, "test"), ["--root", Driver.StateRoot, "list", "--quiet"]);
         Assert.True(list.Succeeded, list.StandardError);
         return [.. list.StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries)];
     }

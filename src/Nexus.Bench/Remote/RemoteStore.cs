@@ -8,7 +8,6 @@ using System.Net.Sockets;
 using Nexus.Bench.Density;
 using Nexus.Interop;
 using Nexus.Node;
-using Nexus.Sandbox.Oci;
 
 namespace Nexus.Bench.Remote;
 
@@ -110,8 +109,8 @@ public sealed class RemoteStore : IAsyncDisposable
     public static async Task<RemoteStore> StartAsync(RemoteStoreOptions options, TextWriter log, CancellationToken cancellationToken)
     {
         await SweepAsync(log);
-        var ip = Tool.Resolve("ip", "iproute2 for the remote store's namespace");
-        var tc = Tool.Resolve("tc", "tc (iproute2) to shape the remote store's link");
+        var ip = HostTool.Resolve("ip", "iproute2 for the remote store's namespace");
+        var tc = HostTool.Resolve("tc", "tc (iproute2) to shape the remote store's link");
         var owner = Environment.ProcessId.ToString(CultureInfo.InvariantCulture);
         if (Directory.Exists(SysClassNet) && Directory.EnumerateFileSystemEntries(SysClassNet, HostLinkPrefix + "*").Select(Path.GetFileName).FirstOrDefault() is { } other)
         {
@@ -132,7 +131,7 @@ public sealed class RemoteStore : IAsyncDisposable
             // normal-priority delay line waited milliseconds for a CPU (TCP connects of 8-44 ms on a 0.4 ms profile). It
             // sleeps between frames, and the kernel's RT throttling bounds it anyway.
             var delayUs = options.Profile.OneWayDelay.TotalMicroseconds.ToString("0", CultureInfo.InvariantCulture);
-            link = StartProcess([Tool.Resolve("chrt", "chrt (util-linux) to run the delay line at real-time priority"), "--fifo", "10", .. options.NexusCommand, "bench", "delay-line", "--host-tap", hostLink, "--store-netns", Path.Combine(NetnsDirectory, netns), "--store-tap", storeLink, "--delay-us", delayUs]);
+            link = StartProcess([HostTool.Resolve("chrt", "chrt (util-linux) to run the delay line at real-time priority"), "--fifo", "10", .. options.NexusCommand, "bench", "delay-line", "--host-tap", hostLink, "--store-netns", Path.Combine(NetnsDirectory, netns), "--store-tap", storeLink, "--delay-us", delayUs]);
             var linkOutput = new ServerOutput(link);
             await linkOutput.WaitForAsync("ready", link, "the delay line", cancellationToken);
             await RunAsync(ip, ["-batch", "-"], $"""
@@ -304,7 +303,7 @@ public sealed class RemoteStore : IAsyncDisposable
                 "--first-byte-latency-ms", options.Profile.FirstByteLatency.TotalMilliseconds.ToString(CultureInfo.InvariantCulture)],
             _ when options.Profile.FirstByteLatency > TimeSpan.Zero => throw new ArgumentException($"storage profile '{options.Profile.Name}' adds {options.Profile.FirstByteLatency.TotalMilliseconds} ms of first-byte latency in the store, which only `nexus store serve` can do; s3rver cannot (use another profile with s3rver)"),
             _ when !File.Exists(options.S3rverScript) => throw new FileNotFoundException($"s3rver is not installed at {options.S3rverScript} (scripts/setup installs it)", options.S3rverScript),
-            _ => [Tool.Resolve("node", "node (Debian package nodejs) for s3rver"), options.S3rverScript, "-d", Path.Combine(data, "store"), "-a", StoreAddress.ToString(), "-p", Port.ToString(CultureInfo.InvariantCulture), "--silent", "--no-vhost-buckets"],
+            _ => [HostTool.Resolve("node", "node (Debian package nodejs) for s3rver"), options.S3rverScript, "-d", Path.Combine(data, "store"), "-a", StoreAddress.ToString(), "-p", Port.ToString(CultureInfo.InvariantCulture), "--silent", "--no-vhost-buckets"],
         };
         Directory.CreateDirectory(Path.Combine(data, "store"));
         return ["netns", "exec", netns, .. command];
@@ -312,11 +311,11 @@ public sealed class RemoteStore : IAsyncDisposable
 
     private static async Task RemoveAsync(string netns, string hostLink)
     {
-        var ip = Tool.Resolve("ip", "iproute2 for the remote store's namespace");
+        var ip = HostTool.Resolve("ip", "iproute2 for the remote store's namespace");
         if (File.Exists(Path.Combine(NetnsDirectory, netns)))
         {
             // Processes keep a namespace's interfaces alive after `netns del`: end the ones still in it (only ours live there).
-            var pids = await Tool.RunAsync(ip, ["netns", "pids", netns]);
+            var pids = await HostTool.RunAsync(ip, ["netns", "pids", netns]);
             foreach (var line in pids.StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
             {
                 if (int.TryParse(line, NumberStyles.None, CultureInfo.InvariantCulture, out var pid))
@@ -325,18 +324,18 @@ public sealed class RemoteStore : IAsyncDisposable
                 }
             }
 
-            await Tool.RunAsync(ip, ["netns", "del", netns]);
+            await HostTool.RunAsync(ip, ["netns", "del", netns]);
         }
 
         if (Directory.Exists(Path.Combine(SysClassNet, hostLink)))
         {
-            await Tool.RunAsync(ip, ["link", "del", hostLink]);
+            await HostTool.RunAsync(ip, ["link", "del", hostLink]);
         }
     }
 
     private static async Task RunAsync(string tool, IReadOnlyList<string> arguments, string? input = null)
     {
-        var result = await Tool.RunAsync(tool, arguments, input);
+        var result = await HostTool.RunAsync(tool, arguments, input);
         if (!result.Succeeded)
         {
             throw new IOException($"remote store: {Path.GetFileName(tool)} {string.Join(' ', arguments)} failed: {result.StandardError.Trim()}");

@@ -2,6 +2,7 @@
 // Licensed under the MIT license.
 
 using Nexus.Bench.Density;
+using Nexus.Interop;
 using Nexus.Sandbox.Network;
 using Nexus.Sandbox.Oci;
 
@@ -20,7 +21,7 @@ public sealed record LeakSample(
 /// </summary>
 public sealed class LeakProbe(OciDriverOptions driver, string spoolDirectory)
 {
-    private readonly string _nft = Tool.Resolve(driver.NftPath, "nftables (apt-get install nftables) for the sandbox firewall");
+    private readonly string _nft = HostTool.Resolve(driver.NftPath, "nftables (apt-get install nftables) for the sandbox firewall");
 
     public async Task<LeakSample> ReadAsync(double seconds, long issued, long completed, long failed, int instances, CancellationToken cancellationToken)
     {
@@ -95,7 +96,7 @@ public sealed class LeakProbe(OciDriverOptions driver, string spoolDirectory)
     /// <summary>Rules and set elements of the sandbox firewall table (0 when there is no table).</summary>
     private async Task<int> CountFirewallRulesAsync(CancellationToken cancellationToken)
     {
-        var listing = await Tool.RunAsync(_nft, ["list", "table", "inet", SandboxFirewall.TableName], cancellationToken: cancellationToken);
+        var listing = await HostTool.RunAsync(_nft, ["list", "table", "inet", SandboxFirewall.TableName], cancellationToken: cancellationToken);
         if (!listing.Succeeded)
         {
             return 0;

@@ -36,6 +36,24 @@ public sealed class ProcessHandle : IDisposable
     /// <summary>Sends <paramref name="signal"/>; false when the process has already exited.</summary>
     public bool Signal(int signal) => Signal(_pidFd, signal);
 
+    /// <summary>
+    /// Sends <paramref name="signal"/> to every process of the group <paramref name="processGroup"/> (kill with a negative
+    /// pid); false when the group is empty. Only for a group whose leader is our child and not yet reaped, so the id is
+    /// still its own.
+    /// </summary>
+    public static bool SignalGroup(int processGroup, int signal)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(processGroup, 2);
+        var result = ProcessNative.kill(-processGroup, signal);
+        if (result == -1 && Marshal.GetLastPInvokeError() == ProcessNative.ESRCH)
+        {
+            return false;
+        }
+
+        Libc.Check(result, $"kill(-{processGroup})");
+        return true;
+    }
+
     /// <summary>Sends <paramref name="signal"/> through <paramref name="pidFd"/>; false when the process has already exited or the pidfd is closed.</summary>
     internal static unsafe bool Signal(SafeFd pidFd, int signal)
     {

@@ -94,6 +94,9 @@ internal static unsafe partial class ProcessNative
     [LibraryImport(Libc.LibraryName, EntryPoint = "pidfd_open", SetLastError = true)]
     internal static partial int pidfd_open(int pid, uint flags);
 
+    [LibraryImport(Libc.LibraryName, EntryPoint = "kill", SetLastError = true)]
+    internal static partial int kill(int pid, int sig);
+
     [LibraryImport(Libc.LibraryName, EntryPoint = "pidfd_send_signal", SetLastError = true)]
     internal static partial int pidfd_send_signal(SafeHandle pidfd, int sig, void* info, uint flags);
 

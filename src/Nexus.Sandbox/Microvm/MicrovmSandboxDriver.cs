@@ -5,7 +5,6 @@ using System.Globalization;
 using System.Net;
 using Nexus.Interop;
 using Nexus.Sandbox.Network;
-using Nexus.Sandbox.Oci;
 
 namespace Nexus.Sandbox.Microvm;
 
@@ -42,8 +41,8 @@ public sealed class MicrovmSandboxDriver : ISandboxDriver, IAsyncDisposable
         _options = options ?? new MicrovmDriverOptions();
         _instances = Path.Combine(_options.RunDirectory, "instances");
         _snapshots = new ReadySnapshots(Path.Combine(_options.RunDirectory, "snapshots"), _options, () => Vmm, () => Jail);
-        var ip = Tool.Resolve(_options.IpPath, "iproute2 for the baseline network");
-        var nft = Tool.Resolve(_options.NftPath, "nftables (apt-get install nftables) for the sandbox firewall");
+        var ip = HostTool.Resolve(_options.IpPath, "iproute2 for the baseline network");
+        var nft = HostTool.Resolve(_options.NftPath, "nftables (apt-get install nftables) for the sandbox firewall");
         var network = new HostNetwork(_options.Network, ip);
         _host = new BaselineHost(network, new SandboxFirewall(_options.Network, nft));
         _network = new VmNetwork(network, ip, nft, _options.GuestLinkNetwork);

@@ -7,7 +7,6 @@ using System.Net;
 using System.Net.Sockets;
 using Nexus.Interop;
 using Nexus.Sandbox.Network;
-using Nexus.Sandbox.Oci;
 
 namespace Nexus.Sandbox.Microvm;
 
@@ -98,7 +97,7 @@ public sealed class VmNetwork(HostNetwork network, string ipPath, string nftPath
     private static async Task RunAsync(string tool, IReadOnlyList<string> arguments, string input, string what)
     {
         // Not cancelled midway: the caller removes the netns (and with it all of this) on failure.
-        var result = await Tool.RunAsync(tool, arguments, input, CancellationToken.None);
+        var result = await HostTool.RunAsync(tool, arguments, input, CancellationToken.None);
         if (!result.Succeeded)
         {
             throw new IOException($"could not set up {what}: {result.StandardError.Trim()}");

@@ -1,7 +1,7 @@
 // Copyright (c) Nexus contributors.
 // Licensed under the MIT license.
 
-using Nexus.Sandbox.Oci;
+using Nexus.Interop;
 
 namespace Nexus.Sandbox.Microvm;
 
@@ -27,7 +27,7 @@ public static class VmmExecutable
 
         var dll = Path.Combine(bin, "nexus-vmm.dll");
         return File.Exists(dll)
-            ? [Tool.Resolve("dotnet", "the .NET runtime for the JIT build of nexus-vmm"), dll]
+            ? [HostTool.Resolve("dotnet", "the .NET runtime for the JIT build of nexus-vmm"), dll]
             : throw new FileNotFoundException($"nexus-vmm not found in {bin} (dotnet build src/Nexus.Vmm.Host -c Release)");
     }
 

@@ -3,6 +3,7 @@
 
 using System.Globalization;
 using System.Text.RegularExpressions;
+using Nexus.Interop;
 using Nexus.Interop.FileSystem;
 using Nexus.Sandbox.Oci;
 
@@ -58,10 +59,10 @@ public sealed partial class VmmJail
         }
 
         _executable = Path.GetFullPath(vmmCommand[0]);
-        _unshare = Tool.Resolve(options.UnsharePath, "util-linux (unshare) for the VMM jail");
-        _nsenter = Tool.Resolve(options.NsenterPath, "util-linux (nsenter) for the VMM jail");
-        _shell = Tool.Resolve(options.ShellPath, "a POSIX shell for the VMM jail");
-        var ldd = Tool.Resolve(options.LddPath, "ldd (libc-bin) for the VMM jail");
+        _unshare = HostTool.Resolve(options.UnsharePath, "util-linux (unshare) for the VMM jail");
+        _nsenter = HostTool.Resolve(options.NsenterPath, "util-linux (nsenter) for the VMM jail");
+        _shell = HostTool.Resolve(options.ShellPath, "a POSIX shell for the VMM jail");
+        var ldd = HostTool.Resolve(options.LddPath, "ldd (libc-bin) for the VMM jail");
         var opened = options.RuntimeLibraries.Select(FindLibrary).ToList();
         _libraries = [.. opened.Concat(new[] { _executable }.Concat(opened).SelectMany(file => Dependencies(ldd, file))).Distinct(StringComparer.Ordinal)];
     }
@@ -232,7 +233,7 @@ public sealed partial class VmmJail
     /// <summary>What the loader maps for <paramref name="file"/> (ldd's paths), the loader itself included.</summary>
     private static IEnumerable<string> Dependencies(string ldd, string file)
     {
-        var result = Tool.RunAsync(ldd, [file]).GetAwaiter().GetResult();
+        var result = HostTool.RunAsync(ldd, [file]).GetAwaiter().GetResult();
         return result.Succeeded
             ? LoaderPath().Matches(result.StandardOutput).Select(m => m.Groups[1].Value)
             : throw new InvalidOperationException($"ldd {file} failed: {result.StandardError.Trim()}");

@@ -4,7 +4,6 @@
 using System.Globalization;
 using System.Runtime.InteropServices;
 using Nexus.Interop;
-using Nexus.Sandbox.Oci;
 
 namespace Nexus.Sandbox.Microvm;
 
@@ -23,7 +22,7 @@ internal static class VmmProcesses
             {
                 Path = command[0],
                 Arguments = [.. command.Skip(1), .. arguments],
-                Environment = Tool.Environment,
+                Environment = HostTool.Environment,
                 StandardOutput = stdoutChild,
                 StandardError = stderrChild,
                 InheritedFds = fds,

@@ -5,7 +5,6 @@ using System.Globalization;
 using System.Net;
 using System.Text;
 using Nexus.Interop;
-using Nexus.Sandbox.Oci;
 
 namespace Nexus.Sandbox.Network;
 
@@ -61,7 +60,7 @@ public sealed class HostNetwork
             ToolResult? made = null;
             foreach (var type in new[] { "dummy", "ifb" })
             {
-                made = await Tool.RunAsync(_ip, ["link", "add", link, "type", type], cancellationToken: cancellationToken);
+                made = await HostTool.RunAsync(_ip, ["link", "add", link, "type", type], cancellationToken: cancellationToken);
                 if (made.Succeeded || Directory.Exists(Path.Combine(SysClassNet, link)))
                 {
                     break;
@@ -78,7 +77,7 @@ public sealed class HostNetwork
         batch.Append(CultureInfo.InvariantCulture, $"link set dev {link} addrgenmode none\n");
         batch.Append(CultureInfo.InvariantCulture, $"addr replace {_plan.ServiceAddress}/32 dev {link}\n");
         batch.Append(CultureInfo.InvariantCulture, $"link set dev {link} up\n");
-        var result = await Tool.RunAsync(_ip, ["-batch", "-"], batch.ToString(), cancellationToken);
+        var result = await HostTool.RunAsync(_ip, ["-batch", "-"], batch.ToString(), cancellationToken);
         if (!result.Succeeded)
         {
             throw new IOException($"could not set up the service address {_plan.ServiceAddress} on '{link}': {result.StandardError.Trim()}");
@@ -94,7 +93,7 @@ public sealed class HostNetwork
             return;
         }
 
-        var result = await Tool.RunAsync(_ip, ["link", "del", link]);
+        var result = await HostTool.RunAsync(_ip, ["link", "del", link]);
         if (!result.Succeeded && Directory.Exists(Path.Combine(SysClassNet, link)))
         {
             throw new IOException($"could not remove the service link '{link}': {result.StandardError.Trim()}");
@@ -124,7 +123,7 @@ public sealed class HostNetwork
             host.Append(CultureInfo.InvariantCulture, $"addr add {slot.HostAddress}/30 dev {slot.HostLink}\n");
             host.Append(CultureInfo.InvariantCulture, $"link set dev {slot.HostLink} up\n");
             // Not cancelled midway: a half-made network would leak its slot; the caller checks the token after.
-            var result = await Tool.RunAsync(_ip, ["-batch", "-"], host.ToString(), CancellationToken.None);
+            var result = await HostTool.RunAsync(_ip, ["-batch", "-"], host.ToString(), CancellationToken.None);
             netnsMade |= File.Exists(NetnsPath(instanceId));
             if (!result.Succeeded)
             {
@@ -177,7 +176,7 @@ public sealed class HostNetwork
 
         if (batch.Length > 0)
         {
-            var result = await Tool.RunAsync(_ip, ["-force", "-batch", "-"], batch.ToString());
+            var result = await HostTool.RunAsync(_ip, ["-force", "-batch", "-"], batch.ToString());
             if (!result.Succeeded && (File.Exists(NetnsPath(instanceId)) || (slot is not null && Directory.Exists(Path.Combine(SysClassNet, slot.HostLink)))))
             {
                 throw new IOException($"could not remove the network of instance '{instanceId}': {result.StandardError.Trim()}");
@@ -222,7 +221,7 @@ public sealed class HostNetwork
 
         if (batch.Length > 0)
         {
-            await Tool.RunAsync(_ip, ["-force", "-batch", "-"], batch.ToString());
+            await HostTool.RunAsync(_ip, ["-force", "-batch", "-"], batch.ToString());
         }
     }
 

@@ -5,7 +5,7 @@ using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
-using Nexus.Sandbox.Oci;
+using Nexus.Interop;
 
 namespace Nexus.Sandbox.Network;
 
@@ -63,7 +63,7 @@ public sealed class SandboxFirewall(VethAddressPlan plan, string nftPath)
     /// <summary>Removes the table a node left behind (its ports may not be this node's).</summary>
     public async Task RemoveAsync(CancellationToken cancellationToken)
     {
-        var result = await Tool.RunAsync(nftPath, ["-f", "-"], $"table inet {TableName}\ndelete table inet {TableName}\n", cancellationToken);
+        var result = await HostTool.RunAsync(nftPath, ["-f", "-"], $"table inet {TableName}\ndelete table inet {TableName}\n", cancellationToken);
         if (!result.Succeeded)
         {
             throw new IOException($"could not remove the sandbox firewall (nft table inet {TableName}): {result.StandardError.Trim()}");
@@ -74,7 +74,7 @@ public sealed class SandboxFirewall(VethAddressPlan plan, string nftPath)
     public async Task ApplyAsync(IReadOnlyCollection<int> servicePorts, IPEndPoint? routedEndpoint, CancellationToken cancellationToken)
     {
         var script = $"table inet {TableName}\ndelete table inet {TableName}\n" + Ruleset(servicePorts, routedEndpoint);
-        var result = await Tool.RunAsync(nftPath, ["-f", "-"], script, cancellationToken);
+        var result = await HostTool.RunAsync(nftPath, ["-f", "-"], script, cancellationToken);
         if (!result.Succeeded)
         {
             throw new IOException($"could not install the sandbox firewall (nft table inet {TableName}): {result.StandardError.Trim()}");

@@ -32,9 +32,9 @@ public sealed class OciSandboxDriver : ISandboxDriver
     {
         _options = options ?? new OciDriverOptions();
         _configs = new OciConfigBuilder(_options);
-        _runtime = Tool.Resolve(_options.RuntimePath, "the OCI runtime of the oci driver");
-        Network = new HostNetwork(_options.Network, Tool.Resolve(_options.IpPath, "iproute2 for the baseline network"));
-        _host = new BaselineHost(Network, new SandboxFirewall(_options.Network, Tool.Resolve(_options.NftPath, "nftables (apt-get install nftables) for the sandbox firewall")));
+        _runtime = HostTool.Resolve(_options.RuntimePath, "the OCI runtime of the oci driver");
+        Network = new HostNetwork(_options.Network, HostTool.Resolve(_options.IpPath, "iproute2 for the baseline network"));
+        _host = new BaselineHost(Network, new SandboxFirewall(_options.Network, HostTool.Resolve(_options.NftPath, "nftables (apt-get install nftables) for the sandbox firewall")));
         _bundles = Path.Combine(_options.RunDirectory, "bundles");
         _state = Path.Combine(_options.RunDirectory, "runc");
 
@@ -128,7 +128,7 @@ public sealed class OciSandboxDriver : ISandboxDriver
             {
                 Path = _runtime,
                 Arguments = args,
-                Environment = Tool.Environment,
+                Environment = HostTool.Environment,
                 StandardOutput = stdoutChild,
                 StandardError = stderrChild,
                 InheritedFds = spec.PassedFds,
@@ -166,7 +166,7 @@ public sealed class OciSandboxDriver : ISandboxDriver
         var problems = new List<string>();
         if (Directory.Exists(Path.Combine(_state, id)))
         {
-            var result = await Tool.RunAsync(_runtime, ["--root", _state, "delete", "--force", id]);
+            var result = await HostTool.RunAsync(_runtime, ["--root", _state, "delete", "--force", id]);
             if (!result.Succeeded && Directory.Exists(Path.Combine(_state, id)))
             {
                 problems.Add($"runtime delete failed: {result.StandardError.Trim()}");
@@ -205,7 +205,7 @@ public sealed class OciSandboxDriver : ISandboxDriver
     private async Task RemoveLeftoversAsync(CancellationToken cancellationToken)
     {
         var prefix = _options.InstancePrefix;
-        var list = await Tool.RunAsync(_runtime, ["--root", _state, "list", "--quiet"], cancellationToken: cancellationToken);
+        var list = await HostTool.RunAsync(_runtime, ["--root", _state, "list", "--quiet"], cancellationToken: cancellationToken);
         if (!list.Succeeded)
         {
             throw new IOException($"cannot list leftover containers in {_state}: {list.StandardError.Trim()}");
@@ -213,7 +213,7 @@ public sealed class OciSandboxDriver : ISandboxDriver
 
         var ids = list.StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
             .Where(id => id.StartsWith(prefix, StringComparison.Ordinal));
-        await Task.WhenAll(ids.Select(id => Tool.RunAsync(_runtime, ["--root", _state, "delete", "--force", id], cancellationToken: cancellationToken)));
+        await Task.WhenAll(ids.Select(id => HostTool.RunAsync(_runtime, ["--root", _state, "delete", "--force", id], cancellationToken: cancellationToken)));
 
         var cgroups = CgroupV1.ControllerMounts(_options.CgroupRoot)
             .Select(c => Path.Combine(c, _options.CgroupParent))
