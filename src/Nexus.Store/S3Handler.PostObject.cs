@@ -25,8 +25,8 @@ internal sealed partial class S3Handler
     /// PostObject: the form's fields (before the file part, as S3 reads them) carry the key, the policy and its SigV4
     /// signature (x-amz-algorithm, x-amz-credential, x-amz-date, x-amz-signature); the policy's conditions are checked
     /// (<see cref="PostPolicy"/>), then the credential's grant on the key, then the file is stored like a PutObject
-    /// body (Content-Type and x-amz-meta-* from the form). Answers 204, or success_action_status 200 / 201 (201 with
-    /// S3's PostResponse document).
+    /// body (Content-Type, x-amz-meta-* and a tagging document from the form). Answers 303 to success_action_redirect
+    /// when it is an http(s) URL, else 204, or success_action_status 200 / 201 (201 with S3's PostResponse document).
     /// </summary>
     private async Task PostObjectAsync(HttpContext context, string bucketName)
     {
@@ -87,6 +87,10 @@ internal sealed partial class S3Handler
             throw S3Errors.AccessDenied($"the credential '{credential.AccessKeyId}' may not write '{bucketName}/{key}'.");
         }
 
+        // The tag set is checked before the file is read: a bad one stores nothing.
+        var tags = fields.TryGetValue("tagging", out var tagging)
+            ? ObjectTags.ParseDocument(await S3Xml.ReadAsync(new MemoryStream(Encoding.UTF8.GetBytes(tagging)), MaxFormFieldBytes, "PostObject tagging", aborted))
+            : [];
         var bucket = _store.GetBucket(bucketName);
         await using var pending = _store.BeginWrite();
         var max = policy.LengthRange?.Max ?? _options.MaxObjectSize;
@@ -110,12 +114,21 @@ internal sealed partial class S3Handler
         var metadata = fields.Where(f => f.Key.StartsWith("x-amz-meta-", StringComparison.Ordinal)).OrderBy(f => f.Key, StringComparer.Ordinal).ToList();
         var headers = s_storedHeaders.Where(h => fields.ContainsKey(h.ToLowerInvariant())).Select(h => new KeyValuePair<string, string>(h, fields[h.ToLowerInvariant()])).ToList();
         var contentType = fields.GetValueOrDefault("content-type") is { Length: > 0 } type ? type : "binary/octet-stream";
-        var info = new ObjectInfo(key, pending.Length, pending.Md5Hex(), _options.TimeProvider.GetUtcNow(), contentType, headers, metadata, []);
+        var info = new ObjectInfo(key, pending.Length, pending.Md5Hex(), _options.TimeProvider.GetUtcNow(), contentType, headers, metadata, tags);
         var entry = _store.CommitObject(bucket, pending, info);
 
         var response = context.Response;
         var location = $"/{bucketName}/{SigV4.UriEncode(key, keepSlash: true)}";
         response.Headers.ETag = Quote(entry.ETag);
+        if (RedirectTarget(fields) is { } redirect)
+        {
+            // S3 sends the browser on with the upload's bucket, key and ETag in the query.
+            var query = $"bucket={Uri.EscapeDataString(bucketName)}&key={Uri.EscapeDataString(key)}&etag={Uri.EscapeDataString(Quote(entry.ETag))}";
+            response.StatusCode = StatusCodes.Status303SeeOther;
+            response.Headers.Location = redirect + (redirect.Contains('?', StringComparison.Ordinal) ? "&" : "?") + query;
+            return;
+        }
+
         response.Headers.Location = location;
         switch (fields.GetValueOrDefault("success_action_status"))
         {
@@ -133,6 +146,18 @@ internal sealed partial class S3Handler
                 response.StatusCode = StatusCodes.Status204NoContent;
                 break;
         }
+    }
+
+    /// <summary>
+    /// success_action_redirect (or the older redirect) when it is an absolute http(s) URL; S3 ignores any other value and
+    /// answers as if none were given.
+    /// </summary>
+    private static string? RedirectTarget(Dictionary<string, string> fields)
+    {
+        var target = fields.GetValueOrDefault("success_action_redirect") ?? fields.GetValueOrDefault("redirect");
+        return Uri.TryCreate(target, UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps) && uri.Fragment.Length == 0
+            ? target
+            : null;
     }
 
     /// <summary>The SigV4 POST signature: HMAC of the base64 policy with the signing key of the credential's scope.</summary>

@@ -27,6 +27,7 @@ import json
 import os
 import re
 import sys
+import urllib.parse
 
 import boto3
 import botocore
@@ -1469,13 +1470,17 @@ parts.append(f'--{boundary}\\r\\nContent-Disposition: form-data; name="file"; fi
 parts.append(f'--{boundary}--\\r\\n'.encode())
 request = urllib.request.Request(url, data=b''.join(parts), method='POST',
                                  headers={'Content-Type': f'multipart/form-data; boundary={boundary}'})
+class Stay(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args):
+        return None   # a redirect is reported, never followed (it names a page outside the node)
+location = None
 try:
-    with urllib.request.urlopen(request) as r:
+    with urllib.request.build_opener(Stay).open(request) as r:
         status, payload = r.status, r.read()
 except urllib.error.HTTPError as e:
-    status, payload = e.code, e.read()
+    status, payload, location = e.code, e.read(), e.headers.get('Location')
 code = payload.split(b'<Code>')[1].split(b'</Code>')[0].decode() if b'<Code>' in payload else None
-print(json.dumps({'status': status, 'code': code}))
+print(json.dumps({'status': status, 'code': code, 'location': location}))
 """
 
 
@@ -1516,6 +1521,31 @@ def presigned_post_201_status(s3):
         BUCKET, P + 'post/created', Fields={'success_action_status': '201'},
         Conditions=[{'success_action_status': '201'}])
     return _post_form(post, b'x')
+
+
+@case
+def presigned_post_redirect_and_tagging(s3):
+    tagging = '<Tagging><TagSet><Tag><Key>origin</Key><Value>form</Value></Tag></TagSet></Tagging>'
+    target = 'https://example.invalid/uploaded?from=form'
+    post = _signing_client().generate_presigned_post(
+        BUCKET, P + 'post/redirected', Fields={'success_action_redirect': target, 'tagging': tagging},
+        Conditions=[{'success_action_redirect': target}, {'tagging': tagging}])
+    sent = _post_form(post, b'tagged and redirected')
+    head = s3.head_object(Bucket=BUCKET, Key=P + 'post/redirected')
+    base, _, query = sent.pop('location').partition('?')
+    params = dict(urllib.parse.parse_qsl(query))
+    return {'sent': sent, 'to': base, 'from': params.get('from'), 'bucket': params.get('bucket') == BUCKET,
+            'key': params.get('key') == P + 'post/redirected', 'etag': params.get('etag') == head['ETag'],
+            'tags': s3.get_object_tagging(Bucket=BUCKET, Key=P + 'post/redirected')['TagSet']}
+
+
+@case
+def presigned_post_bad_tagging_stores_nothing(s3):
+    tagging = '<Tagging><TagSet><Tag><Key>k</Key></Tag></TagSet></Tagging>'
+    post = _signing_client().generate_presigned_post(BUCKET, P + 'post/badtags', Fields={'tagging': tagging},
+                                                     Conditions=[{'tagging': tagging}])
+    sent = _post_form(post, b'x')
+    return {'sent': sent, 'stored': s3.list_objects_v2(Bucket=BUCKET, Prefix=P + 'post/badtags').get('KeyCount')}
 
 
 @case
