@@ -7,14 +7,14 @@ namespace Nexus.Sandbox.Tests;
 
 public sealed class HostToolTests
 {
-    private static readonly string Sh = HostTool.Resolve("sh", "test");
+    private static readonly string s_sh = HostTool.Resolve("sh", "test");
 
     [Fact]
     public async Task Lines_of_stdout_and_stderr_reach_the_callback_and_the_tail_keeps_the_last_ones()
     {
         var lines = new List<string>();
         var (code, tail) = await HostTool.RunLinesAsync(
-            Sh, ["-c", "echo one; echo two >&2; echo \"$LC_ALL\"; exit 3"], l => { lock (lines) { lines.Add(l); } }, ["LC_ALL=C"], tailLines: 2, CancellationToken.None);
+            s_sh, ["-c", "echo one; echo two >&2; echo \"$LC_ALL\"; exit 3"], l => { lock (lines) { lines.Add(l); } }, ["LC_ALL=C"], tailLines: 2, CancellationToken.None);
 
         Assert.Equal(3, code);
         Assert.Equal(["C", "one", "two"], lines.Order());
@@ -28,7 +28,7 @@ public sealed class HostToolTests
         using var cancel = new CancellationTokenSource();
         var grandchild = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
         var run = HostTool.RunLinesAsync(
-            Sh, ["-c", "sleep 300 & echo $!; wait"], l => grandchild.TrySetResult(int.Parse(l, System.Globalization.CultureInfo.InvariantCulture)), [], 10, cancel.Token);
+            s_sh, ["-c", "sleep 300 & echo $!; wait"], l => grandchild.TrySetResult(int.Parse(l, System.Globalization.CultureInfo.InvariantCulture)), [], 10, cancel.Token);
         var pid = await grandchild.Task.WaitAsync(TimeSpan.FromSeconds(30));
         Assert.True(IsRunning(pid));
 
