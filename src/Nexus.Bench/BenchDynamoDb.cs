@@ -9,9 +9,9 @@ using System.Net.Sockets;
 namespace Nexus.Bench;
 
 /// <summary>
-/// The DynamoDB of <c>nexus bench compare --dynamodb</c>: dynalite (npm, installed by scripts/setup) on a free port of
-/// every address, so the node's backend (nexus mode) and baseline sandboxes (through the service address the node
-/// opens for it) reach the same tables; the benchmark's table is created before the node serves anything.
+/// The DynamoDB of <c>nexus bench compare --dynamodb</c>: dynalite (npm, installed by scripts/setup) on a free loopback
+/// port: the node reaches it for both modes (nexus mode's generic path, baseline mode's signing proxy); the benchmark's
+/// table is created before the node serves anything.
 /// </summary>
 public sealed class BenchDynamoDb : IAsyncDisposable
 {
@@ -36,14 +36,14 @@ public sealed class BenchDynamoDb : IAsyncDisposable
         }
 
         int port;
-        using (var probe = new TcpListener(IPAddress.Any, 0))
+        using (var probe = new TcpListener(IPAddress.Loopback, 0))
         {
             probe.Start();
             port = ((IPEndPoint)probe.LocalEndpoint).Port;
         }
 
         var start = new ProcessStartInfo("node") { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var arg in new[] { CliPath, "--host", "0.0.0.0", "--port", port.ToString(CultureInfo.InvariantCulture), "--createTableMs", "0" })
+        foreach (var arg in new[] { CliPath, "--host", "127.0.0.1", "--port", port.ToString(CultureInfo.InvariantCulture), "--createTableMs", "0" })
         {
             start.ArgumentList.Add(arg);
         }

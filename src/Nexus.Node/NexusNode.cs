@@ -6,6 +6,7 @@ using System.Reflection;
 using Microsoft.AspNetCore.Http;
 using Nexus.Backend;
 using Nexus.Channel.Services;
+using Nexus.Functions;
 using Nexus.Image;
 using Nexus.Node.Api;
 using Nexus.Node.Logs;
@@ -44,6 +45,10 @@ public sealed class NexusNode : INodeOperations, IAsyncDisposable
     private readonly List<IAsyncDisposable> _owned = [];
     private readonly TaskCompletionSource _shutdownRequested = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly StoreCredentials _storeCredentials = new();
+
+    // Function keys alone (no node key): what the signing proxy accepts.
+    private readonly StoreCredentials _serviceKeys = new();
+    private readonly Dictionary<string, string> _functionsByKey = new(StringComparer.Ordinal);
     private readonly Dictionary<string, KeyPair> _functionKeys = new(StringComparer.Ordinal);
     private readonly Lock _keysLock = new();
     private readonly DateTimeOffset _startedAt = DateTimeOffset.UtcNow;
@@ -309,14 +314,32 @@ public sealed class NexusNode : INodeOperations, IAsyncDisposable
         var runtimeApiHost = runtimeApi.Addresses[0].Authority;
         var sandboxStore = _options.S3Endpoint ?? _sandboxStoreUrl;
 
-        // A service endpoint the node config puts on the sandboxes' service address is reachable from baseline
-        // sandboxes too: their real SDK calls it directly (NEXUS_<SERVICE>_ENDPOINT), with what credentials they are
-        // given; the node checks no services: grant on that path (docs/frontend.md).
-        var serviceAddress = new Uri(_options.SandboxStoreUrl).Host;
-        var baselineServices = _options.Services
-            .Where(s => new Uri(s.Value.Url).Host == serviceAddress)
-            .ToDictionary(s => s.Key, s => s.Value.Url, StringComparer.Ordinal);
-        var servicePorts = baselineServices.Values.Select(url => new Uri(url).Port).Append(runtimeApi.Addresses[0].Port).ToList();
+        // Baseline sandboxes reach the services of the node config only through the node's signing proxy, which holds
+        // each call to the grants of the function whose key signed it and the instance that sent it, and signs it with
+        // the node's key; the service endpoints themselves stay closed to them (docs/frontend.md).
+        var proxiedServices = new Dictionary<string, string>(StringComparer.Ordinal);
+        var servicePorts = new List<int> { runtimeApi.Addresses[0].Port };
+        if (_options.Services.Count > 0)
+        {
+            var proxy = await ServiceProxy.StartAsync(
+                new ServiceProxyOptions
+                {
+                    Urls = [_options.ServiceProxyUrl],
+                    Backend = backend,
+                    FunctionKeys = _serviceKeys,
+                    ManifestOfKey = ManifestOfKey,
+                    FunctionAt = async (address, ct) => (await runtimeApiRegistry.FindAsync(address, RuntimeApiServer.RegistrationGrace, ct))?.Function,
+                },
+                cancellationToken);
+            _owned.Add(proxy);
+            foreach (var service in _options.Services.Keys)
+            {
+                proxiedServices[service] = proxy.Addresses[0].ToString().TrimEnd('/');
+            }
+
+            servicePorts.Add(proxy.Addresses[0].Port);
+        }
+
         if (_options.S3Endpoint is { } remote)
         {
             // Baseline sandboxes reach the remote store through the host (routed and masqueraded to that endpoint only).
@@ -342,7 +365,7 @@ public sealed class NexusNode : INodeOperations, IAsyncDisposable
             _driver,
             _ => Task.FromResult(rootfs),
             [
-                new RuntimeApiTransportFactory(runtimeApiRegistry, runtimeApiHost, sandboxStore, KeyOf, baselineServices),
+                new RuntimeApiTransportFactory(runtimeApiRegistry, runtimeApiHost, sandboxStore, KeyOf, proxiedServices),
                 new ChannelTransportFactory(channels, backend),
             ],
             new PoolOptions
@@ -456,12 +479,14 @@ public sealed class NexusNode : INodeOperations, IAsyncDisposable
             {
                 key = KeyPair.Generate("NXF");
                 _functionKeys[name] = key;
+                _functionsByKey[key.AccessKeyId] = name;
             }
         }
 
         if (fresh)
         {
             _storeCredentials.Add(new StoreCredential(key!.AccessKeyId, key.SecretAccessKey, scope => Authorize(name, scope)));
+            _serviceKeys.Add(new StoreCredential(key.AccessKeyId, key.SecretAccessKey));
         }
 
         if (_remoteKeys is not null)
@@ -479,9 +504,12 @@ public sealed class NexusNode : INodeOperations, IAsyncDisposable
             {
                 return;
             }
+
+            _functionsByKey.Remove(key.AccessKeyId);
         }
 
         _storeCredentials.Remove(key.AccessKeyId);
+        _serviceKeys.Remove(key.AccessKeyId);
         if (_remoteKeys is { } remote)
         {
             _ = remote.DeleteCredentialAsync(key.AccessKeyId, CancellationToken.None).ContinueWith(
@@ -505,6 +533,18 @@ public sealed class NexusNode : INodeOperations, IAsyncDisposable
             var key = _functionKeys[name];
             return (key.AccessKeyId, key.SecretAccessKey);
         }
+    }
+
+    /// <summary>The deployed manifest of the function whose key this is (the signing proxy's grants).</summary>
+    private FunctionManifest? ManifestOfKey(string accessKeyId)
+    {
+        string? name;
+        lock (_keysLock)
+        {
+            _functionsByKey.TryGetValue(accessKeyId, out name);
+        }
+
+        return name is not null && _registry.TryGet(name, out var function) ? function.Manifest : null;
     }
 
     private bool Authorize(string name, StoreRequestScope scope)

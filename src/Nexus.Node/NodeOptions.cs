@@ -31,6 +31,12 @@ public sealed record NodeOptions
     /// <summary>Lambda Runtime API for baseline sandboxes.</summary>
     public string RuntimeApiUrl { get; init; } = "http://10.77.0.1:9701";
 
+    /// <summary>
+    /// The signing proxy through which baseline sandboxes reach the <see cref="Services"/> within their function's grants
+    /// (on the service address; started only when services are configured).
+    /// </summary>
+    public string ServiceProxyUrl { get; init; } = "http://10.77.0.1:9702";
+
     /// <summary>Use this S3 endpoint instead of the embedded store (with <see cref="S3AccessKeyId"/> and <see cref="S3SecretAccessKey"/>).</summary>
     public string? S3Endpoint { get; init; }
 
@@ -206,7 +212,7 @@ public sealed record NodeOptions
         Check(InitTimeoutSeconds >= 1, nameof(InitTimeoutSeconds), "must be at least 1");
         Check(EventWorkers >= 1, nameof(EventWorkers), "must be at least 1");
         Check(Driver is "oci" or "microvm", nameof(Driver), $"'{Driver}' is not a known driver (known: oci, microvm)");
-        foreach (var (name, url) in new[] { (nameof(ApiUrl), ApiUrl), (nameof(StoreUrl), StoreUrl), (nameof(SandboxStoreUrl), SandboxStoreUrl), (nameof(RuntimeApiUrl), RuntimeApiUrl) })
+        foreach (var (name, url) in new[] { (nameof(ApiUrl), ApiUrl), (nameof(StoreUrl), StoreUrl), (nameof(SandboxStoreUrl), SandboxStoreUrl), (nameof(RuntimeApiUrl), RuntimeApiUrl), (nameof(ServiceProxyUrl), ServiceProxyUrl) })
         {
             Check(Uri.TryCreate(url, UriKind.Absolute, out var uri) && uri.Scheme == "http", name, $"expected an http:// URL, got '{url}'");
         }
@@ -219,6 +225,10 @@ public sealed record NodeOptions
         {
             Check(Uri.TryCreate(endpoint.Url, UriKind.Absolute, out var url) && url.Scheme is "http" or "https" && url.AbsolutePath == "/", $"{nameof(Services)}.{service}", $"expected an http:// or https:// URL without path, got '{endpoint.Url}'");
         }
+
+        // The signing proxy tells services apart by the signature's service name.
+        var signingNames = Services.GroupBy(s => s.Value.SigningNameOf(s.Key)).FirstOrDefault(g => g.Count() > 1);
+        Check(signingNames is null, nameof(Services), $"{string.Join(" and ", signingNames?.Select(s => s.Key) ?? [])} have the same signing name '{signingNames?.Key}'");
 
         Check(!S3RegisterFunctionKeys || S3Endpoint is not null, nameof(S3RegisterFunctionKeys), "needs S3Endpoint (the embedded store takes function keys in process)");
     }

@@ -57,7 +57,8 @@ public sealed class SigV4Result
 /// <summary>
 /// Verifies AWS Signature Version 4 (Authorization header or presigned query) against a
 /// <see cref="StoreCredentials"/> registry. Reusable for any service name: the store uses "s3",
-/// the node's Invoke API "lambda" (passing the body's hex SHA-256, which lambda clients do not send).
+/// the node's Invoke API "lambda" (passing the body's hex SHA-256, which lambda clients do not send), the node's signing
+/// proxy any service and region (null: as the credential scope names them; the caller reads <see cref="SigV4Result.Scope"/>).
 /// </summary>
 public sealed class SigV4Verifier
 {
@@ -65,13 +66,13 @@ public sealed class SigV4Verifier
     private const int MaxCachedKeys = 4096;
 
     private readonly StoreCredentials _credentials;
-    private readonly string _region;
-    private readonly string _service;
+    private readonly string? _region;
+    private readonly string? _service;
     private readonly TimeSpan _maxSkew;
     private readonly TimeProvider _time;
-    private readonly ConcurrentDictionary<(string AccessKeyId, string Date), (StoreCredential Credential, byte[] Key)> _keys = new();
+    private readonly ConcurrentDictionary<(string AccessKeyId, string Date, string Region, string Service), (StoreCredential Credential, byte[] Key)> _keys = new();
 
-    public SigV4Verifier(StoreCredentials credentials, string region, string service, TimeSpan maxClockSkew, TimeProvider? timeProvider = null)
+    public SigV4Verifier(StoreCredentials credentials, string? region, string? service, TimeSpan maxClockSkew, TimeProvider? timeProvider = null)
     {
         _credentials = credentials;
         _region = region;
@@ -81,15 +82,15 @@ public sealed class SigV4Verifier
     }
 
     /// <inheritdoc cref="Verify(string, string, IHeaderDictionary, string?)"/>
-    public SigV4Result Verify(HttpRequest request, string? payloadHash = null)
-    {
-        var rawTarget = request.HttpContext.Features.Get<IHttpRequestFeature>()?.RawTarget;
-        if (string.IsNullOrEmpty(rawTarget))
-        {
-            rawTarget = request.Path.ToUriComponent() + request.QueryString.ToUriComponent();
-        }
+    public SigV4Result Verify(HttpRequest request, string? payloadHash = null) =>
+        Verify(request.Method, RawTarget(request), request.Headers, payloadHash);
 
-        return Verify(request.Method, rawTarget, request.Headers, payloadHash);
+    /// <summary>The request's path and query exactly as the client sent them (what it signed).</summary>
+    public static string RawTarget(HttpRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var rawTarget = request.HttpContext.Features.Get<IHttpRequestFeature>()?.RawTarget;
+        return string.IsNullOrEmpty(rawTarget) ? request.Path.ToUriComponent() + request.QueryString.ToUriComponent() : rawTarget;
     }
 
     /// <summary>
@@ -284,12 +285,12 @@ public sealed class SigV4Verifier
             return Malformed($"the credential date '{parts[1]}' does not match the request date '{amzDate[..8]}'.");
         }
 
-        if (parts[2] != _region)
+        if (_region is not null && parts[2] != _region)
         {
             return Malformed($"the region '{parts[2]}' is wrong; expecting '{_region}'.");
         }
 
-        if (parts[3] != _service)
+        if (_service is not null && parts[3] != _service)
         {
             return Malformed($"the service '{parts[3]}' is wrong; expecting '{_service}'.");
         }
@@ -300,14 +301,15 @@ public sealed class SigV4Verifier
             return Malformed("SignedHeaders must include host.");
         }
 
-        var canonical = CanonicalRequest(method, rawPath, rawQuery, headers, names, signedHeaders, payloadHash, presigned, useRawPath: false);
+        var isS3 = parts[3] == "s3";
+        var canonical = CanonicalRequest(method, rawPath, rawQuery, headers, names, signedHeaders, payloadHash, presigned, isS3, useRawPath: false);
         var scope = string.Concat(parts[1], "/", parts[2], "/", parts[3], "/aws4_request");
-        var key = SigningKey(found, parts[1]);
+        var key = SigningKey(found, parts[1], parts[2], parts[3]);
         var expected = SigV4.Sign(key, SigV4.StringToSign(amzDate, scope, canonical));
         if (!FixedTimeEquals(expected, signature))
         {
             // A client may have signed the path exactly as it sent it (encoded differently from SigV4's rules).
-            var asSent = CanonicalRequest(method, rawPath, rawQuery, headers, names, signedHeaders, payloadHash, presigned, useRawPath: true);
+            var asSent = CanonicalRequest(method, rawPath, rawQuery, headers, names, signedHeaders, payloadHash, presigned, isS3, useRawPath: true);
             if (asSent == canonical || !FixedTimeEquals(SigV4.Sign(key, SigV4.StringToSign(amzDate, scope, asSent)), signature))
             {
                 return SigV4Result.Fail(S3Errors.SignatureDoesNotMatch($"Canonical request (newline-separated): '{canonical.Replace("\n", "\\n", StringComparison.Ordinal)}'."));
@@ -317,7 +319,7 @@ public sealed class SigV4Verifier
         return SigV4Result.Ok(found, payloadHash, signature, key, amzDate, scope, presigned);
     }
 
-    private string CanonicalRequest(string method, string rawPath, string rawQuery, IHeaderDictionary headers, string[] names, string signedHeaders, string payloadHash, bool presigned, bool useRawPath)
+    private static string CanonicalRequest(string method, string rawPath, string rawQuery, IHeaderDictionary headers, string[] names, string signedHeaders, string payloadHash, bool presigned, bool isS3, bool useRawPath)
     {
         var builder = new StringBuilder(256 + rawPath.Length + rawQuery.Length);
         builder.Append(method).Append('\n');
@@ -329,7 +331,7 @@ public sealed class SigV4Verifier
         {
             builder.Append(rawPath);
         }
-        else if (_service == "s3")
+        else if (isS3)
         {
             SigV4.AppendUriEncoded(builder, SigV4.UriDecode(rawPath), keepSlash: true);
         }
@@ -361,20 +363,20 @@ public sealed class SigV4Verifier
         return builder.ToString();
     }
 
-    private byte[] SigningKey(StoreCredential credential, string date)
+    private byte[] SigningKey(StoreCredential credential, string date, string region, string service)
     {
-        if (_keys.TryGetValue((credential.AccessKeyId, date), out var cached) && ReferenceEquals(cached.Credential, credential))
+        if (_keys.TryGetValue((credential.AccessKeyId, date, region, service), out var cached) && ReferenceEquals(cached.Credential, credential))
         {
             return cached.Key;
         }
 
-        var key = SigV4.DeriveSigningKey(credential.SecretAccessKey, date, _region, _service);
+        var key = SigV4.DeriveSigningKey(credential.SecretAccessKey, date, region, service);
         if (_keys.Count >= MaxCachedKeys)
         {
             _keys.Clear();
         }
 
-        _keys[(credential.AccessKeyId, date)] = (credential, key);
+        _keys[(credential.AccessKeyId, date, region, service)] = (credential, key);
         return key;
     }
 

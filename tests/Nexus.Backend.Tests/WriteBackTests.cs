@@ -271,6 +271,43 @@ public sealed class WriteBackTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.NotFound, e.StatusCode);
     }
 
+    /// <summary>
+    /// The generic path (a ServiceRequest for S3, as botocore sends calls the fast path does not serve) reads what a
+    /// pending write-back wrote: with storage down, the acknowledged put waits in the spool, and a generic-path GetObject
+    /// of its key and a ListObjectVersions of its prefix wait for it to land, then see it; neither answers from storage
+    /// before. With the generic path's flush removed once, the read went to storage while it was down, did not get the
+    /// write (not 200) and this failed.
+    /// </summary>
+    [Fact]
+    public async Task Generic_path_calls_wait_for_a_pending_write_of_what_they_read()
+    {
+        var backend = NewBackend();
+        var put = await RunAsync(backend, NodeUnderTest.Manifest(), $$"""
+            s, _, _ = call("PutObject", {"Bucket": "{{Bucket}}", "Key": "fn/generic/a.txt"}, b"written before the generic read")
+            emit([s])
+            """);
+        Assert.Equal(200, put.Json[0].GetInt32());
+        Assert.Equal(1, backend.WriteBack!.Stats.Pending);
+
+        var reads = RunAsync(backend, NodeUnderTest.Manifest(), $$"""
+            def generic(operation, path):
+                return call("ServiceRequest", {"Service": "s3", "Operation": operation, "Method": "GET", "Path": path, "Headers": dict()})
+            g, _, body = generic("GetObject", "/{{Bucket}}/fn/generic/a.txt")
+            v, _, listing = generic("ListObjectVersions", "/{{Bucket}}?versions&prefix=fn%2Fgeneric%2F")
+            emit([g, body.decode(), v, listing.decode()])
+            """);
+        await Task.Delay(TimeSpan.FromSeconds(1));
+        Assert.False(reads.IsCompleted, "a generic-path read answered while the write of its key was still pending");
+
+        await StartStoreAsync();
+        var json = (await reads).Json;
+        Assert.Equal(200, json[0].GetInt32());
+        Assert.Equal("written before the generic read", json[1].GetString());
+        Assert.Equal(200, json[2].GetInt32());
+        Assert.Contains("<Key>fn/generic/a.txt</Key>", json[3].GetString(), StringComparison.Ordinal);
+        Assert.Equal(0, backend.WriteBack.Stats.Pending);
+    }
+
     [Fact]
     public async Task A_sync_function_is_acknowledged_only_once_storage_has_the_object()
     {

@@ -17,7 +17,7 @@ namespace Nexus.EndToEnd.Tests;
 /// A real node (embedded store, cached image, runc driver, real runtime) on free ports with a temp home, shared by
 /// the tests of a class; the examples' inputs are seeded with Debian's boto3.
 /// </summary>
-public sealed class NodeFixture : IAsyncLifetime
+public class NodeFixture : IAsyncLifetime
 {
     public string Home { get; } = Directory.CreateTempSubdirectory("nexus-e2e-").FullName;
 
@@ -37,6 +37,9 @@ public sealed class NodeFixture : IAsyncLifetime
         KeepAliveSeconds = 600,
     };
 
+    /// <summary>The node's settings; a fixture that needs more of the node (services) adds them here.</summary>
+    protected virtual Task<NodeOptions> OptionsAsync() => Task.FromResult(Options(Home));
+
     public async Task InitializeAsync()
     {
         if (HostRequirements.Missing(root: true, runc: true) is not null)
@@ -44,7 +47,7 @@ public sealed class NodeFixture : IAsyncLifetime
             return;
         }
 
-        Node = await NexusNode.StartAsync(Options(Home));
+        Node = await NexusNode.StartAsync(await OptionsAsync());
         Http = new HttpClient { BaseAddress = Node.ApiAddress, Timeout = TimeSpan.FromMinutes(3) };
         var seed = Process.Start(new ProcessStartInfo(HostRequirements.DebianPython)
         {
@@ -61,7 +64,7 @@ public sealed class NodeFixture : IAsyncLifetime
         }
     }
 
-    public async Task DisposeAsync()
+    public virtual async Task DisposeAsync()
     {
         Http?.Dispose();
         if (Node is not null)

@@ -4,6 +4,7 @@
 using System.Text.Json.Nodes;
 using Nexus.Backend.Services;
 using Nexus.Functions;
+using Nexus.Testing;
 using Xunit.Abstractions;
 
 namespace Nexus.Frontend.Tests;

@@ -5,6 +5,9 @@ using System.Text.Json.Nodes;
 using Nexus.Backend;
 using Nexus.Backend.Services;
 using Nexus.Functions;
+using Nexus.Node.Transports.RuntimeApi;
+using Nexus.Store;
+using Nexus.Testing;
 using Xunit.Abstractions;
 
 namespace Nexus.Frontend.Tests;
@@ -111,6 +114,63 @@ public sealed class GenericPathTests(ITestOutputHelper output)
         }
     }
 
+    /// <summary>
+    /// Baseline mode's way to the same service: real boto3 signs with the function's key and calls the node's signing
+    /// proxy (ServiceProxy), which checks that key and the function's grants with the generic path's code and sends the
+    /// call signed with the node's key. Every case of the suite gives the record the generic path gives, and the calls
+    /// outside the narrow grants are refused exactly as in nexus mode (code, message, status), before they are sent.
+    /// </summary>
+    [DynaliteFact]
+    public async Task BaselineThroughTheSigningProxyGivesTheGenericPathsResultsAndRefusals()
+    {
+        await using var dynalite = await Dynalite.StartAsync();
+        var work = Directory.CreateTempSubdirectory("nexus-ddbproxy-");
+        try
+        {
+            await RunBaselineAsync(dynalite, "setup", work.FullName);
+            string proxied;
+            await using (var proxy = await SigningProxy.StartAsync(dynalite, SuiteManifest))
+            {
+                proxied = await RunBaselineAsync(dynalite, "run", work.FullName, proxy);
+            }
+
+            var viaProxy = DifferentialTests.Cases(Parse("baseline via proxy", proxied));
+            var nexus = DifferentialTests.Cases(Parse("nexus", (await RunNexusAsync(dynalite, SuiteManifest, "run", work.FullName)).Stdout));
+            Assert.Equal("ConditionalCheckFailedException", (string?)viaProxy["update_item_condition_fails"]["error"]?["response"]?["Error"]?["Code"]);
+            Assert.Equal(30, (int?)viaProxy["resource_batch_writer"]["result"]);
+            var differences = DifferentialTests.Compare(viaProxy, nexus);
+            output.WriteLine($"{viaProxy.Count} cases compared, {differences.Count} differences");
+            Assert.True(differences.Count == 0, "baseline through the proxy differs from the generic path:\n" + string.Join("\n", differences));
+
+            // The suite recreated the table: the item the denied run may read is put back.
+            await RunBaselineAsync(dynalite, "setup", work.FullName);
+            string deniedViaProxy;
+            await using (var proxy = await SigningProxy.StartAsync(dynalite, NarrowManifest))
+            {
+                deniedViaProxy = await RunBaselineAsync(dynalite, "denied", work.FullName, proxy);
+            }
+
+            output.WriteLine(deniedViaProxy);
+            var calls = JsonNode.Parse(deniedViaProxy)!.AsObject();
+            Assert.Equal("granted", (string?)calls["get_granted"]?["result"]?["Item"]?["v"]?["S"]);
+            AssertDenied(calls, "put_other_table", "dynamodb:PutItem on resource table/dt-secret");
+            AssertDenied(calls, "batch_write_mixed", "dynamodb:BatchWriteItem on resource table/dt-orders");
+            var peek = JsonNode.Parse(await RunBaselineAsync(dynalite, "peek", work.FullName))!;
+            Assert.Equal(0, (int?)peek["secret_items"]);
+            Assert.False((bool?)peek["orders_g2"]);
+
+            var deniedInNexus = JsonNode.Parse((await RunNexusAsync(dynalite, NarrowManifest, "denied", work.FullName)).Stdout)!.AsObject();
+            var refusals = DifferentialTests.Compare(
+                calls.ToDictionary(c => c.Key, c => c.Value!.AsObject()),
+                deniedInNexus.ToDictionary(c => c.Key, c => c.Value!.AsObject()));
+            Assert.True(refusals.Count == 0, "baseline through the proxy is refused otherwise than nexus mode:\n" + string.Join("\n", refusals));
+        }
+        finally
+        {
+            work.Delete(recursive: true);
+        }
+    }
+
     private static void AssertDenied(JsonObject calls, string call, string naming)
     {
         var error = calls[call]?["error"];
@@ -131,12 +191,13 @@ public sealed class GenericPathTests(ITestOutputHelper output)
         return count;
     }
 
-    private static async Task<string> RunBaselineAsync(Dynalite dynalite, string command, string work)
+    /// <summary>Real boto3 over HTTP: straight to dynalite, or through the node's signing proxy with the function's key.</summary>
+    private static async Task<string> RunBaselineAsync(Dynalite dynalite, string command, string work, SigningProxy? proxy = null)
     {
         var env = PythonProcess.BaseEnvironment();
-        env["AWS_ACCESS_KEY_ID"] = "baseline-function-key";
-        env["AWS_SECRET_ACCESS_KEY"] = "baseline-function-secret";
-        env["DDBTEST_ENDPOINT"] = dynalite.Endpoint;
+        env["AWS_ACCESS_KEY_ID"] = proxy is null ? "baseline-function-key" : SigningProxy.FunctionKey;
+        env["AWS_SECRET_ACCESS_KEY"] = proxy is null ? "baseline-function-secret" : SigningProxy.FunctionSecret;
+        env["DDBTEST_ENDPOINT"] = proxy?.Endpoint ?? dynalite.Endpoint;
         env["NEXUS_IO"] = "baseline";
         var (exitCode, stdout, stderr) = await PythonProcess.RunAsync([Script, command], env, work);
         return exitCode == 0 ? stdout : throw new InvalidOperationException($"ddbtest {command} (baseline) failed (exit {exitCode}):\n{stdout}\n{stderr}");
@@ -144,20 +205,55 @@ public sealed class GenericPathTests(ITestOutputHelper output)
 
     private static async Task<(string Stdout, string Stderr)> RunNexusAsync(Dynalite dynalite, FunctionManifest manifest, string command, string work)
     {
-        var options = new NexusBackendOptions
-        {
-            // No S3 call is made; the generic path signs with this key (dynalite accepts any).
-            ServiceUrl = "http://127.0.0.1:9",
-            AccessKey = NodeKey,
-            SecretKey = NodeSecret,
-            Services = new Dictionary<string, ServiceEndpoint> { ["dynamodb"] = new() { Url = dynalite.Endpoint } },
-        };
+        var options = BackendOptions(dynalite);
         var env = PythonProcess.BaseEnvironment();
         env["DDBTEST_ENDPOINT"] = dynalite.Endpoint;
         var (exitCode, stdout, stderr) = await ChannelRun.RunAsync(options, manifest, [Script, command], env, work);
         return exitCode == 0 ? (stdout, stderr) : throw new InvalidOperationException($"ddbtest {command} (nexus) failed (exit {exitCode}):\n{stdout}\n{stderr}");
     }
 
+    private static NexusBackendOptions BackendOptions(Dynalite dynalite) => new()
+    {
+        // No S3 call is made; the generic path signs with this key (dynalite accepts any).
+        ServiceUrl = "http://127.0.0.1:9",
+        AccessKey = NodeKey,
+        SecretKey = NodeSecret,
+        Services = new Dictionary<string, ServiceEndpoint> { ["dynamodb"] = new() { Url = dynalite.Endpoint } },
+    };
+
     private static JsonObject Parse(string mode, string stdout) =>
         JsonNode.Parse(stdout) as JsonObject ?? throw new InvalidOperationException($"ddbtest {mode} printed no JSON object:\n{stdout}");
+
+    /// <summary>The node's signing proxy as the node runs it for one baseline function (every caller is its instance).</summary>
+    private sealed class SigningProxy(NexusBackend backend, ServiceProxy proxy) : IAsyncDisposable
+    {
+        public const string FunctionKey = "NXFDDBTEST0000000001";
+        public const string FunctionSecret = "function-secret-of-the-proxy-differential";
+
+        public string Endpoint => proxy.Addresses[0].ToString().TrimEnd('/');
+
+        public static async Task<SigningProxy> StartAsync(Dynalite dynalite, FunctionManifest manifest)
+        {
+            var keys = new StoreCredentials();
+            keys.Add(new StoreCredential(FunctionKey, FunctionSecret));
+            var backend = new NexusBackend(BackendOptions(dynalite));
+            var proxy = await ServiceProxy.StartAsync(
+                new ServiceProxyOptions
+                {
+                    Urls = ["http://127.0.0.1:0"],
+                    Backend = backend,
+                    FunctionKeys = keys,
+                    ManifestOfKey = key => key == FunctionKey ? manifest : null,
+                    FunctionAt = (_, _) => Task.FromResult<string?>(manifest.Name),
+                },
+                CancellationToken.None);
+            return new SigningProxy(backend, proxy);
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await proxy.DisposeAsync();
+            await backend.DisposeAsync();
+        }
+    }
 }

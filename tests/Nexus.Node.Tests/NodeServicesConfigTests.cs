@@ -24,16 +24,28 @@ public sealed class NodeServicesConfigTests : IDisposable
     }
 
     [Fact]
-    public async Task BaselineInstancesAreToldTheServiceEndpointsTheyCanReach()
+    public async Task BaselineInstancesAreToldTheSigningProxyForEachService()
     {
+        const string Proxy = "http://10.77.0.1:9702";
         var factory = new Transports.RuntimeApi.RuntimeApiTransportFactory(
             new Transports.RuntimeApi.RuntimeApiRegistry(), "10.77.0.1:9701", "http://10.77.0.1:9780", _ => ("AK", "SK"),
-            new Dictionary<string, string> { ["dynamodb"] = "http://10.77.0.1:8000", ["secrets-manager"] = "http://10.77.0.1:8001" });
+            new Dictionary<string, string> { ["dynamodb"] = Proxy, ["secrets-manager"] = Proxy });
         var manifest = new Functions.FunctionManifest { Name = "f", Handler = "h.main", Io = Functions.IoMode.Baseline };
         var transport = await factory.CreateAsync(new DeployedFunction(manifest, "/code", "1", "sha", 0, DateTimeOffset.UnixEpoch), "i-1", CancellationToken.None);
-        Assert.Equal("http://10.77.0.1:8000", transport.Environment["NEXUS_DYNAMODB_ENDPOINT"]);
-        Assert.Equal("http://10.77.0.1:8001", transport.Environment["NEXUS_SECRETS_MANAGER_ENDPOINT"]);
+        Assert.Equal(Proxy, transport.Environment["NEXUS_DYNAMODB_ENDPOINT"]);
+        Assert.Equal(Proxy, transport.Environment["NEXUS_SECRETS_MANAGER_ENDPOINT"]);
         Assert.Equal("AK", transport.Environment["AWS_ACCESS_KEY_ID"]);
+        Assert.Equal("f", Assert.IsType<Transports.RuntimeApi.RuntimeApiTransport>(transport).Function);
+    }
+
+    [Fact]
+    public void TwoServicesWithOneSigningNameAreRefused()
+    {
+        File.WriteAllText(Path.Combine(_home.FullName, "node.json"), """
+            {"services": {"secrets-manager": {"url": "http://127.0.0.1:8001"}, "secretsmanager": {"url": "http://127.0.0.1:8002"}}}
+            """);
+        var e = Assert.Throws<ArgumentException>(() => NodeOptions.Load(environment: new Dictionary<string, string?> { ["NEXUS_HOME"] = _home.FullName }));
+        Assert.Contains("same signing name 'secretsmanager'", e.Message, StringComparison.Ordinal);
     }
 
     [Theory]

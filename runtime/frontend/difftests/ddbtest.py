@@ -10,7 +10,7 @@ endpoint the node configures for dynamodb. The harness
 (tests/Nexus.Frontend.Tests, GenericPathTests) compares the two records.
 
   python3 ddbtest.py run       every case, print {"cases": [...], ...}
-  python3 ddbtest.py denied    nexus only: calls outside the function's narrow grants
+  python3 ddbtest.py denied    calls outside the function's narrow grants (nexus, or baseline through the node's proxy)
   python3 ddbtest.py peek      baseline only: what the denied run left in the tables
 
 Environment: DDBTEST_ENDPOINT (the DynamoDB endpoint: used by baseline; routed by
@@ -329,7 +329,8 @@ def run_case(fn, ddb):
 
 
 def denied(ddb):
-    """Nexus only, with grants [GetItem, PutItem, Query] on table/dt-orders: what lies outside them is refused."""
+    """With grants [GetItem, PutItem, Query] on table/dt-orders: what lies outside them is refused (nexus mode, and
+    baseline through the node's signing proxy)."""
     calls = {
         'get_granted': lambda: ddb.get_item(TableName=TABLE, Key=key('g', 1)),
         'put_other_table': lambda: ddb.put_item(TableName=SECRET, Item=key('leak', 1)),
@@ -337,7 +338,8 @@ def denied(ddb):
         'batch_write_mixed': lambda: ddb.batch_write_item(RequestItems={
             TABLE: [{'PutRequest': {'Item': key('g', 2)}}], SECRET: [{'PutRequest': {'Item': key('leak', 2)}}]}),
         'list_tables': lambda: ddb.list_tables(),
-        'sqs_not_configured': lambda: boto3.client('sqs').list_queues(),
+        # Named endpoint: baseline (through the node's signing proxy) sends it there; nexus mode routes it.
+        'sqs_not_configured': lambda: boto3.client('sqs', endpoint_url=os.environ.get('DDBTEST_ENDPOINT')).list_queues(),
     }
     out = {}
     for name, call in calls.items():

@@ -22,4 +22,11 @@ public sealed record ServiceEndpoint
     public string? AccessKey { get; init; }
 
     public string? SecretKey { get; init; }
+
+    /// <summary>SigV4's name for <paramref name="service"/> (botocore's name) at this endpoint.</summary>
+    public string SigningNameOf(string service)
+    {
+        ArgumentNullException.ThrowIfNull(service);
+        return SigningName ?? service.Replace("-", "", StringComparison.Ordinal);
+    }
 }

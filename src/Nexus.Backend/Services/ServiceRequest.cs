@@ -8,10 +8,11 @@ using Nexus.Channel.Services;
 namespace Nexus.Backend.Services;
 
 /// <summary>
-/// One generic-path request as the sandbox serialized it (botocore's unsigned HTTP request), every field checked: the
-/// sandbox is hostile, and what is checked here is exactly what is signed and sent.
+/// One generic-path request as the sandbox serialized it (botocore's unsigned HTTP request, over the channel or, from a
+/// baseline sandbox, over HTTP to the node's signing proxy), every field checked: the sandbox is hostile, and what is
+/// checked here is exactly what is signed and sent.
 /// </summary>
-internal sealed record ServiceRequest(string Service, string Operation, string Method, string Path, string Query, IReadOnlyList<KeyValuePair<string, string>> Headers)
+public sealed record ServiceRequest(string Service, string Operation, string Method, string Path, string Query, IReadOnlyList<KeyValuePair<string, string>> Headers)
 {
     public const int MaxPathAndQuery = 8192;
     public const int MaxHeaders = 64;
@@ -33,27 +34,38 @@ internal sealed record ServiceRequest(string Service, string Operation, string M
     /// <summary>The value of header <paramref name="name"/> (case-insensitive), or null.</summary>
     public string? Header(string name) => Headers.FirstOrDefault(h => string.Equals(h.Key, name, StringComparison.OrdinalIgnoreCase)).Value;
 
-    public static ServiceRequest Parse(JsonElement p)
+    /// <summary>A request serialized over the channel: {Service, Operation, Method, Path (with query), Headers}.</summary>
+    internal static ServiceRequest Parse(JsonElement p) =>
+        Create(
+            ChannelJson.RequiredString(p, "Service"),
+            ChannelJson.RequiredString(p, "Operation"),
+            ChannelJson.RequiredString(p, "Method"),
+            ChannelJson.RequiredString(p, "Path"),
+            HeadersOf(p));
+
+    /// <summary>
+    /// Checks every field; <paramref name="pathAndQuery"/> is the request target as sent. Headers the backend sets itself
+    /// (<c>Authorization</c>, <c>Host</c>, ...) are dropped. Throws <see cref="ChannelRequestException"/> (400) naming
+    /// what is wrong.
+    /// </summary>
+    public static ServiceRequest Create(string service, string operation, string method, string pathAndQuery, IEnumerable<KeyValuePair<string, string>> headers)
     {
-        var service = ChannelJson.RequiredString(p, "Service");
+        ArgumentNullException.ThrowIfNull(headers);
         if (service.Length is < 1 or > 63 || !service.All(c => c is (>= 'a' and <= 'z') or (>= '0' and <= '9') or '-') || service[0] == '-')
         {
             throw ChannelRequestException.Invalid($"Service {StorageAuthorization.Quote(service)} is not a service name (a-z, 0-9, '-')");
         }
 
-        var operation = ChannelJson.RequiredString(p, "Operation");
         if (operation.Length is < 1 or > 128 || !char.IsAsciiLetterUpper(operation[0]) || !operation.All(char.IsAsciiLetterOrDigit))
         {
             throw ChannelRequestException.Invalid($"Operation {StorageAuthorization.Quote(operation)} is not an operation name (an ASCII letter, then letters and digits)");
         }
 
-        var method = ChannelJson.RequiredString(p, "Method");
         if (!s_methods.Contains(method, StringComparer.Ordinal))
         {
             throw ChannelRequestException.Invalid($"Method {StorageAuthorization.Quote(method)} is not one of {string.Join(", ", s_methods)}");
         }
 
-        var pathAndQuery = ChannelJson.RequiredString(p, "Path");
         if (pathAndQuery.Length > MaxPathAndQuery || pathAndQuery.Length == 0 || pathAndQuery[0] != '/'
             || !pathAndQuery.All(c => c is > ' ' and < '\x7f' and not '#'))
         {
@@ -68,15 +80,14 @@ internal sealed record ServiceRequest(string Service, string Operation, string M
             throw ChannelRequestException.Invalid($"Path {StorageAuthorization.Quote(path)} has a '.' or '..' segment");
         }
 
-        return new ServiceRequest(service, operation, method, path, query, ParseHeaders(p));
+        return new ServiceRequest(service, operation, method, path, query, CheckHeaders(headers));
     }
 
-    private static List<KeyValuePair<string, string>> ParseHeaders(JsonElement p)
+    private static IEnumerable<KeyValuePair<string, string>> HeadersOf(JsonElement p)
     {
-        var headers = new List<KeyValuePair<string, string>>();
         if (!p.TryGetProperty("Headers", out var element) || element.ValueKind == JsonValueKind.Null)
         {
-            return headers;
+            return [];
         }
 
         if (element.ValueKind != JsonValueKind.Object)
@@ -84,15 +95,22 @@ internal sealed record ServiceRequest(string Service, string Operation, string M
             throw ChannelRequestException.Invalid("Headers must be an object of header names to strings");
         }
 
+        return element.EnumerateObject().Select(header => new KeyValuePair<string, string>(
+            header.Name,
+            header.Value.ValueKind == JsonValueKind.String ? header.Value.GetString()! : throw ChannelRequestException.Invalid($"header {StorageAuthorization.Quote(header.Name)} must be a string")));
+    }
+
+    private static List<KeyValuePair<string, string>> CheckHeaders(IEnumerable<KeyValuePair<string, string>> given)
+    {
+        var headers = new List<KeyValuePair<string, string>>();
         var seen = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
-        foreach (var header in element.EnumerateObject())
+        foreach (var (name, value) in given)
         {
             if (seen.Count == MaxHeaders)
             {
                 throw ChannelRequestException.Invalid($"more than {MaxHeaders} headers");
             }
 
-            var name = header.Name;
             if (name.Length is < 1 or > 256 || !name.All(IsTokenChar))
             {
                 throw ChannelRequestException.Invalid($"header name {StorageAuthorization.Quote(name)} is not an HTTP token");
@@ -103,7 +121,6 @@ internal sealed record ServiceRequest(string Service, string Operation, string M
                 throw ChannelRequestException.Invalid($"header {StorageAuthorization.Quote(name)} is given twice");
             }
 
-            var value = header.Value.ValueKind == JsonValueKind.String ? header.Value.GetString()! : throw ChannelRequestException.Invalid($"header {StorageAuthorization.Quote(name)} must be a string");
             if (value.Length > MaxHeaderValue || !value.All(c => c is '\t' or (>= ' ' and < '\x7f')))
             {
                 throw ChannelRequestException.Invalid($"header {StorageAuthorization.Quote(name)} must be at most {MaxHeaderValue} printable ASCII characters (no CR, LF or NUL)");

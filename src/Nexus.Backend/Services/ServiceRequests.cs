@@ -18,16 +18,8 @@ namespace Nexus.Backend.Services;
 /// </summary>
 internal static class ServiceRequests
 {
-    /// <summary>Largest request body: DynamoDB's largest request (BatchWriteItem) is 16 MB.</summary>
-    public const int MaxRequestBytes = 16 << 20;
-
     /// <summary>Largest response body read whole when the service sends no Content-Length.</summary>
     public const int MaxUnsizedResponseBytes = 64 << 20;
-
-    private static readonly HashSet<string> s_hopHeaders = new(StringComparer.OrdinalIgnoreCase)
-    {
-        "connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade", "proxy-connection",
-    };
 
     public static void Register(IDictionary<ChannelOp, StorageHandler> table) => table.Add(ChannelOp.ServiceRequest, SendAsync);
 
@@ -36,58 +28,30 @@ internal static class ServiceRequests
         var request = ServiceRequest.Parse(call.Parameters);
         var options = call.Backend.Options;
         var isS3 = request.Service == "s3";
-        ServiceEndpoint? endpoint;
-        if (isS3)
+
+        // S3 calls the fast path does not serve go to the node's own storage endpoint, with its key.
+        var endpoint = isS3 ? new ServiceEndpoint { Url = options.ServiceUrl } : ServiceCalls.EndpointOf(options, request.Service, request.Operation);
+
+        if (call.Request.BodyLength > ServiceCalls.MaxRequestBytes)
         {
-            // S3 calls the fast path does not serve go to the node's own storage endpoint, with its key.
-            endpoint = new ServiceEndpoint { Url = options.ServiceUrl };
-        }
-        else if (!options.Services.TryGetValue(request.Service, out endpoint))
-        {
-            throw new ChannelRequestException(501, "NotImplemented", $"the node has no endpoint for {request.Service} (node config: services); {request.Service}:{request.Operation} was not sent");
+            throw ChannelRequestException.Invalid($"the request body is {call.Request.BodyLength} bytes; the generic path takes at most {ServiceCalls.MaxRequestBytes} ({request.Service}:{request.Operation} was not sent)");
         }
 
-        if (call.Request.BodyLength > MaxRequestBytes)
-        {
-            throw ChannelRequestException.Invalid($"the request body is {call.Request.BodyLength} bytes; the generic path takes at most {MaxRequestBytes} ({request.Service}:{request.Operation} was not sent)");
-        }
-
-        var body = await call.Request.ReadBodyAsync(MaxRequestBytes, ct).ConfigureAwait(false);
+        var body = await call.Request.ReadBodyAsync(ServiceCalls.MaxRequestBytes, ct).ConfigureAwait(false);
         var s3 = isS3 ? S3Target.Authorize(call.Manifest, request, body) : null;
         if (s3 is null)
         {
-            var target = ServiceTarget.Resolve(request, body);
-            foreach (var resource in target.Resources)
-            {
-                if (!ServiceTarget.Allowed(call.Manifest, request.Service, target.Action, resource))
-                {
-                    throw ChannelRequestException.Denied($"function {call.Manifest.Name} may not perform {request.Service}:{target.Action} on resource {resource}");
-                }
-            }
+            ServiceCalls.CheckGrants(call.Manifest, request, body);
         }
         else
         {
             await FlushPendingWritesAsync(call, s3, ct).ConfigureAwait(false);
         }
 
-        using var message = ServiceSigner.Sign(
-            request,
-            body,
-            endpoint,
-            endpoint.SigningName ?? request.Service.Replace("-", "", StringComparison.Ordinal),
-            endpoint.AccessKey ?? options.AccessKey,
-            endpoint.SecretKey ?? options.SecretKey,
-            endpoint.Region ?? options.Region,
-            DateTime.UtcNow);
         HttpResponseMessage response;
         try
         {
-            response = await call.Backend.ServiceHttp.SendAsync(message, HttpCompletionOption.ResponseHeadersRead, ct).ConfigureAwait(false);
-        }
-        catch (HttpRequestException)
-        {
-            // Retryable for botocore; the endpoint's address and the socket error stay on the host.
-            throw new ChannelRequestException(503, "ServiceUnavailable", $"the node could not reach its {request.Service} endpoint; {request.Service}:{request.Operation} was not answered");
+            response = await ServiceCalls.SendAsync(call.Backend, request, body, endpoint, ct).ConfigureAwait(false);
         }
         finally
         {
@@ -106,7 +70,7 @@ internal static class ServiceRequests
                 w.WriteStartObject("Headers");
                 foreach (var (name, values) in response.Headers.Concat(response.Content.Headers))
                 {
-                    if (!s_hopHeaders.Contains(name))
+                    if (!ServiceCalls.IsHopByHop(name))
                     {
                         w.WriteString(name.ToLowerInvariant(), string.Join(", ", values));
                     }

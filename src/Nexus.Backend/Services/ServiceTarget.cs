@@ -16,41 +16,15 @@ namespace Nexus.Backend.Services;
 /// STS, SNS). REST-protocol services (Lambda, API Gateway, ...) encode the action in method and path, which the
 /// backend does not model, so they are refused.
 /// </summary>
-internal sealed record ServiceTarget(string Action, IReadOnlyList<string> Resources)
+public sealed record ServiceTarget(string Action, IReadOnlyList<string> Resources)
 {
     /// <summary>The resource of a call whose resource the node cannot name; only a grant with resource "*" covers it.</summary>
     public const string Unnamed = "*";
 
     public static ServiceTarget Resolve(ServiceRequest request, ReadOnlySpan<byte> body)
     {
-        string action;
-        var contentType = request.Header("content-type") ?? "";
-        if (request.Header("x-amz-target") is { } target)
-        {
-            // A service that speaks both protocols picks by content type: a JSON target with a form body would let
-            // the body's Action, not the checked target, decide what runs.
-            if (!contentType.StartsWith("application/x-amz-json-", StringComparison.OrdinalIgnoreCase))
-            {
-                throw ChannelRequestException.Invalid($"a request with X-Amz-Target must be application/x-amz-json-*, not {StorageAuthorization.Quote(contentType)}");
-            }
-
-            var dot = target.LastIndexOf('.');
-            action = dot < 0 ? target : target[(dot + 1)..];
-        }
-        else if (contentType.StartsWith("application/x-www-form-urlencoded", StringComparison.OrdinalIgnoreCase))
-        {
-            action = FormActions(body) switch
-            {
-                [var one] => one,
-                [] => throw ChannelRequestException.Invalid("the form body names no Action"),
-                _ => throw ChannelRequestException.Invalid("the form body names more than one Action"),
-            };
-        }
-        else
-        {
-            throw new ChannelRequestException(501, "NotImplemented", $"{request.Service}:{request.Operation} is a REST-protocol call (no X-Amz-Target header, no form Action); the generic path serves JSON- and query-protocol services, whose requests name their action, so set \"io: baseline\" for this function");
-        }
-
+        ArgumentNullException.ThrowIfNull(request);
+        var action = ActionOf(request.Service, request.Header("x-amz-target"), request.Header("content-type"), body);
         if (!string.Equals(action, request.Operation, StringComparison.Ordinal))
         {
             throw ChannelRequestException.Invalid($"the request performs {StorageAuthorization.Quote(action)} but says it is {request.Operation}");
@@ -63,6 +37,39 @@ internal sealed record ServiceTarget(string Action, IReadOnlyList<string> Resour
 
         var resources = request.Service == "dynamodb" ? DynamoDbTables(body) : [];
         return new ServiceTarget(action, resources.Count == 0 ? [Unnamed] : resources);
+    }
+
+    /// <summary>
+    /// The action a request performs, from its <c>X-Amz-Target</c> header (<paramref name="target"/>) or the one
+    /// <c>Action=</c> of its form body; REST-protocol calls (neither) are refused with NotImplemented.
+    /// </summary>
+    public static string ActionOf(string service, string? target, string? contentType, ReadOnlySpan<byte> body)
+    {
+        contentType ??= "";
+        if (target is not null)
+        {
+            // A service that speaks both protocols picks by content type: a JSON target with a form body would let
+            // the body's Action, not the checked target, decide what runs.
+            if (!contentType.StartsWith("application/x-amz-json-", StringComparison.OrdinalIgnoreCase))
+            {
+                throw ChannelRequestException.Invalid($"a request with X-Amz-Target must be application/x-amz-json-*, not {StorageAuthorization.Quote(contentType)}");
+            }
+
+            var dot = target.LastIndexOf('.');
+            return dot < 0 ? target : target[(dot + 1)..];
+        }
+
+        if (contentType.StartsWith("application/x-www-form-urlencoded", StringComparison.OrdinalIgnoreCase))
+        {
+            return FormActions(body) switch
+            {
+                [var one] => one,
+                [] => throw ChannelRequestException.Invalid("the form body names no Action"),
+                _ => throw ChannelRequestException.Invalid("the form body names more than one Action"),
+            };
+        }
+
+        throw new ChannelRequestException(501, "NotImplemented", $"this {service} call is a REST-protocol call (no X-Amz-Target header, no form Action); the generic path serves JSON- and query-protocol services, whose requests name their action, so set \"io: baseline\" for this function");
     }
 
     /// <summary>

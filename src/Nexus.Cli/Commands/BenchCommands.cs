@@ -200,10 +200,10 @@ public static class BenchCommands
                 var node = NodeOptions.Load(o => o with { Home = home });
                 if (parse.GetValue(dynamodb))
                 {
-                    // On the sandboxes' service address: the backend sends nexus-mode calls there, and the node opens
-                    // it to baseline sandboxes (NEXUS_DYNAMODB_ENDPOINT).
+                    // On loopback: the node's backend sends nexus-mode calls there, and its signing proxy baseline
+                    // sandboxes' calls (NEXUS_DYNAMODB_ENDPOINT is the proxy).
                     dynamo = await BenchDynamoDb.StartAsync(cancellationToken);
-                    var url = $"http://{new Uri(node.SandboxStoreUrl).Host}:{dynamo.Port}";
+                    var url = $"http://127.0.0.1:{dynamo.Port}";
                     node = node with { Services = new Dictionary<string, Nexus.Backend.Services.ServiceEndpoint>(node.Services) { ["dynamodb"] = new() { Url = url } } };
                     Console.WriteLine($"dynamodb: dynalite at {url}, table {BenchDynamoDb.Table}");
                 }

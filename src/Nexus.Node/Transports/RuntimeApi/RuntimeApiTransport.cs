@@ -25,11 +25,15 @@ public sealed class RuntimeApiTransport : IInvocationTransport
     private InvocationTimeline? _pendingTimeline;
     private IPAddress? _address;
 
-    public RuntimeApiTransport(RuntimeApiRegistry registry, IReadOnlyDictionary<string, string> environment)
+    public RuntimeApiTransport(RuntimeApiRegistry registry, string function, IReadOnlyDictionary<string, string> environment)
     {
         _registry = registry;
+        Function = function;
         Environment = environment;
     }
+
+    /// <summary>The function this instance runs: the caller the node's signing proxy holds a request's key against.</summary>
+    public string Function { get; }
 
     public SandboxNetwork Network => SandboxNetwork.Veth;
 

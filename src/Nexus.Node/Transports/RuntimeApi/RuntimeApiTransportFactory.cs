@@ -31,6 +31,6 @@ public sealed class RuntimeApiTransportFactory(RuntimeApiRegistry registry, stri
             environment[$"NEXUS_{service.ToUpperInvariant().Replace('-', '_')}_ENDPOINT"] = url;
         }
 
-        return Task.FromResult<IInvocationTransport>(new RuntimeApiTransport(registry, environment));
+        return Task.FromResult<IInvocationTransport>(new RuntimeApiTransport(registry, function.Name, environment));
     }
 }

@@ -4,14 +4,16 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
+using Xunit;
 
-namespace Nexus.Frontend.Tests;
+namespace Nexus.Testing;
 
 /// <summary>
 /// dynalite (npm, installed by scripts/setup), a DynamoDB implementation on LevelDB that nobody here wrote: the
-/// independent DynamoDB the generic path is tested against. In memory, on a free loopback port, one per test.
+/// independent DynamoDB the generic path and the node's signing proxy are tested against. In memory, on a free port, one
+/// per test.
 /// </summary>
-internal sealed class Dynalite : IAsyncDisposable
+public sealed class Dynalite : IAsyncDisposable
 {
     public const string CliPath = "/opt/nexus/dynalite/node_modules/dynalite/cli.js";
 
@@ -25,7 +27,11 @@ internal sealed class Dynalite : IAsyncDisposable
 
     public string Endpoint { get; }
 
-    public static async Task<Dynalite> StartAsync()
+    /// <summary>The port dynalite listens on.</summary>
+    public int Port { get; private init; }
+
+    /// <summary>Starts dynalite listening on <paramref name="address"/> (loopback; 0.0.0.0: every address of the host).</summary>
+    public static async Task<Dynalite> StartAsync(string address = "127.0.0.1")
     {
         int port;
         using (var probe = new TcpListener(IPAddress.Loopback, 0))
@@ -40,7 +46,7 @@ internal sealed class Dynalite : IAsyncDisposable
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        foreach (var arg in new[] { CliPath, "--host", "127.0.0.1", "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--createTableMs", "50", "--deleteTableMs", "50" })
+        foreach (var arg in new[] { CliPath, "--host", address, "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--createTableMs", "50", "--deleteTableMs", "50" })
         {
             start.ArgumentList.Add(arg);
         }
@@ -53,7 +59,7 @@ internal sealed class Dynalite : IAsyncDisposable
             throw new InvalidOperationException($"dynalite did not start: {line}\n{await process.StandardError.ReadToEndAsync().ConfigureAwait(false)}");
         }
 
-        return new Dynalite(process, $"http://127.0.0.1:{port}");
+        return new Dynalite(process, $"http://127.0.0.1:{port}") { Port = port };
     }
 
     public async ValueTask DisposeAsync()
@@ -69,7 +75,7 @@ public sealed class DynaliteFactAttribute : FactAttribute
 {
     public DynaliteFactAttribute()
     {
-        Skip = Testing.HostRequirements.Missing(debianBoto3: true)
+        Skip = HostRequirements.Missing(debianBoto3: true)
             ?? (File.Exists(Dynalite.CliPath) ? null : $"needs dynalite at {Dynalite.CliPath} (scripts/setup installs it from npm)");
     }
 }

@@ -1,0 +1,85 @@
+// Copyright (c) Nexus contributors.
+// Licensed under the MIT license.
+
+using Nexus.Channel.Services;
+using Nexus.Functions;
+
+namespace Nexus.Backend.Services;
+
+/// <summary>
+/// The steps of a call to a service other than S3 that both of its ways in share: the channel's ServiceRequest
+/// (nexus mode, <see cref="ServiceRequests"/>) and the node's signing proxy (baseline mode, whose sandboxes sign with
+/// their function's key): the endpoint the node configures, the function's grants, and the call signed with the node's
+/// key. Refusals are <see cref="ChannelRequestException"/>s, thrown before anything is sent.
+/// </summary>
+public static class ServiceCalls
+{
+    /// <summary>Largest request body: DynamoDB's largest request (BatchWriteItem) is 16 MB.</summary>
+    public const int MaxRequestBytes = 16 << 20;
+
+    private static readonly HashSet<string> s_hopHeaders = new(StringComparer.OrdinalIgnoreCase)
+    {
+        "connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade", "proxy-connection",
+    };
+
+    /// <summary>Whether a response header belongs to one HTTP hop (the service's connection), so it is not passed on.</summary>
+    public static bool IsHopByHop(string name) => s_hopHeaders.Contains(name);
+
+    /// <summary>The endpoint the node configures for <paramref name="service"/>; none: NotImplemented.</summary>
+    public static ServiceEndpoint EndpointOf(NexusBackendOptions options, string service, string operation)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        return options.Services.TryGetValue(service, out var endpoint)
+            ? endpoint
+            : throw new ChannelRequestException(501, "NotImplemented", $"the node has no endpoint for {service} (node config: services); {service}:{operation} was not sent");
+    }
+
+    /// <summary>
+    /// Reads the action and resources from the request itself (<see cref="ServiceTarget.Resolve"/>) and checks each
+    /// against <paramref name="manifest"/>'s service grants: AccessDenied naming the first one outside them.
+    /// </summary>
+    public static void CheckGrants(FunctionManifest manifest, ServiceRequest request, ReadOnlySpan<byte> body)
+    {
+        ArgumentNullException.ThrowIfNull(manifest);
+        ArgumentNullException.ThrowIfNull(request);
+        var target = ServiceTarget.Resolve(request, body);
+        foreach (var resource in target.Resources)
+        {
+            if (!ServiceTarget.Allowed(manifest, request.Service, target.Action, resource))
+            {
+                throw ChannelRequestException.Denied($"function {manifest.Name} may not perform {request.Service}:{target.Action} on resource {resource}");
+            }
+        }
+    }
+
+    /// <summary>
+    /// Signs <paramref name="request"/> with the node's key for <paramref name="endpoint"/> (its own key if it has one)
+    /// and sends it; the response's headers have arrived, its body streams. An unreachable endpoint is
+    /// ServiceUnavailable, its address and socket error staying on the host.
+    /// </summary>
+    public static async Task<HttpResponseMessage> SendAsync(NexusBackend backend, ServiceRequest request, byte[] body, ServiceEndpoint endpoint, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(backend);
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(endpoint);
+        var options = backend.Options;
+        using var message = ServiceSigner.Sign(
+            request,
+            body,
+            endpoint,
+            endpoint.SigningNameOf(request.Service),
+            endpoint.AccessKey ?? options.AccessKey,
+            endpoint.SecretKey ?? options.SecretKey,
+            endpoint.Region ?? options.Region,
+            DateTime.UtcNow);
+        try
+        {
+            return await backend.ServiceHttp.SendAsync(message, HttpCompletionOption.ResponseHeadersRead, ct).ConfigureAwait(false);
+        }
+        catch (HttpRequestException)
+        {
+            // Retryable for botocore; the endpoint's address and the socket error stay on the host.
+            throw new ChannelRequestException(503, "ServiceUnavailable", $"the node could not reach its {request.Service} endpoint; {request.Service}:{request.Operation} was not answered");
+        }
+    }
+}

@@ -1,0 +1,268 @@
+// Copyright (c) Nexus contributors.
+// Licensed under the MIT license.
+
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using System.Xml.Linq;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Nexus.Backend;
+using Nexus.Backend.Services;
+using Nexus.Functions;
+using Nexus.Node.Api;
+using Nexus.Node.Transports.RuntimeApi;
+using Nexus.Store;
+
+namespace Nexus.Node.Tests;
+
+/// <summary>
+/// The node's signing proxy (baseline functions' way to the node config's services) attacked as a hostile baseline
+/// sandbox would: every request signs as AWS SDKs do (SigV4), and a stand-in DynamoDB endpoint records what reaches it
+/// and accepts only the node's key. No sandbox or node is started: the proxy listens on 127.0.0.1, port 0.
+/// </summary>
+public sealed class ServiceProxyTests : IAsyncLifetime
+{
+    private const string NodeKey = "NEXUSNODEKEY00000001";
+    private const string NodeSecret = "node-secret-for-the-proxy-tests-000000000";
+    private static readonly (string Id, string Secret) s_keyA = ("NXFAAAAAAAAAAAAAAAAA", "secret-of-function-a-0000000000000000000");
+    private static readonly (string Id, string Secret) s_keyB = ("NXFBBBBBBBBBBBBBBBBB", "secret-of-function-b-0000000000000000000");
+
+    private readonly List<(string Authorization, string Target, string Body)> _received = [];
+    private readonly HttpClient _http = new();
+    private HttpHost _service = null!;
+    private NexusBackend _backend = null!;
+    private ServiceProxy _proxy = null!;
+
+    /// <summary>The function the proxy sees calling (by source address); null: an address of no instance.</summary>
+    private string? _caller = "fn-a";
+
+    private static FunctionManifest ManifestA => new()
+    {
+        Name = "fn-a",
+        Handler = "h.main",
+        Io = IoMode.Baseline,
+        Services = [new ServiceGrant("dynamodb", ["GetItem", "PutItem"], "table/orders"), new ServiceGrant("sqs", ["ListQueues"], "*")],
+    };
+
+    /// <summary>Function B may do everything on every table: its key must still be worthless in A's sandbox.</summary>
+    private static FunctionManifest ManifestB => new()
+    {
+        Name = "fn-b",
+        Handler = "h.main",
+        Io = IoMode.Baseline,
+        Services = [new ServiceGrant("dynamodb", ["*"], "*")],
+    };
+
+    public async Task InitializeAsync()
+    {
+        var nodeKeys = new StoreCredentials();
+        nodeKeys.Add(new StoreCredential(NodeKey, NodeSecret));
+        var nodeSignature = new SigV4Verifier(nodeKeys, "us-east-1", null, TimeSpan.FromMinutes(5));
+        _service = await HttpHost.StartAsync(["http://127.0.0.1:0"], app => app.Run(async context =>
+        {
+            using var buffer = new MemoryStream();
+            await context.Request.Body.CopyToAsync(buffer);
+            var body = buffer.ToArray();
+            lock (_received)
+            {
+                _received.Add((context.Request.Headers.Authorization.ToString(), context.Request.Headers["X-Amz-Target"].ToString(), Encoding.UTF8.GetString(body)));
+            }
+
+            // As a real service would: only a request signed with a key it knows (the node's) is served.
+            var verified = nodeSignature.Verify(context.Request, Convert.ToHexStringLower(SHA256.HashData(body)));
+            context.Response.StatusCode = verified.Succeeded ? 200 : 403;
+            context.Response.ContentType = "application/x-amz-json-1.0";
+            context.Response.Headers["x-amzn-RequestId"] = "SERVICE-REQUEST-ID";
+            await context.Response.WriteAsync(verified.Succeeded ? """{"Item":{"pk":{"S":"served"}}}""" : $$"""{"__type":"UnrecognizedClientException","message":"{{verified.Error!.Code}}"}""");
+        }), null, CancellationToken.None);
+
+        var services = new Dictionary<string, ServiceEndpoint>
+        {
+            ["dynamodb"] = new() { Url = _service.Addresses[0].ToString().TrimEnd('/') },
+            ["sqs"] = new() { Url = _service.Addresses[0].ToString().TrimEnd('/') },
+        };
+        _backend = new NexusBackend(new NexusBackendOptions { ServiceUrl = "http://127.0.0.1:9", AccessKey = NodeKey, SecretKey = NodeSecret, Services = services });
+        var functionKeys = new StoreCredentials();
+        functionKeys.Add(new StoreCredential(s_keyA.Id, s_keyA.Secret));
+        functionKeys.Add(new StoreCredential(s_keyB.Id, s_keyB.Secret));
+        _proxy = await ServiceProxy.StartAsync(
+            new ServiceProxyOptions
+            {
+                Urls = ["http://127.0.0.1:0"],
+                Backend = _backend,
+                FunctionKeys = functionKeys,
+                ManifestOfKey = key => key == s_keyA.Id ? ManifestA : key == s_keyB.Id ? ManifestB : null,
+                FunctionAt = (_, _) => Task.FromResult(_caller),
+            },
+            CancellationToken.None);
+    }
+
+    public async Task DisposeAsync()
+    {
+        _http.Dispose();
+        await _proxy.DisposeAsync();
+        await _backend.DisposeAsync();
+        await _service.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task AGrantedCallIsSentSignedWithTheNodesKeyAndItsAnswerComesBack()
+    {
+        var (status, _, body) = await SendAsync(GetItem("orders"), s_keyA);
+
+        Assert.Equal(200, status);
+        Assert.Contains("served", body, StringComparison.Ordinal);
+        var received = Assert.Single(_received);
+
+        // The service saw the node's signature (it verified it), never the function's key.
+        Assert.StartsWith($"AWS4-HMAC-SHA256 Credential={NodeKey}/", received.Authorization, StringComparison.Ordinal);
+        Assert.DoesNotContain(s_keyA.Id, received.Authorization, StringComparison.Ordinal);
+        Assert.Equal("DynamoDB_20120810.GetItem", received.Target);
+        Assert.Equal(GetItem("orders").Body, received.Body);
+    }
+
+    /// <summary>With <c>ServiceCalls.CheckGrants</c> removed from the proxy once, both calls reached the service and this failed.</summary>
+    [Fact]
+    public async Task ACallOutsideTheFunctionsGrantsIsRefusedAndNeverSent()
+    {
+        var (status, headers, body) = await SendAsync(GetItem("secrets"), s_keyA);
+        AssertJsonError(status, headers, body, 403, "AccessDenied", "function fn-a may not perform dynamodb:GetItem on resource table/secrets");
+
+        (status, headers, body) = await SendAsync(Call("DeleteItem", """{"TableName":"orders","Key":{"pk":{"S":"a"}}}"""), s_keyA);
+        AssertJsonError(status, headers, body, 403, "AccessDenied", "dynamodb:DeleteItem on resource table/orders");
+        Assert.Empty(_received);
+    }
+
+    [Fact]
+    public async Task ARequestSignedWithAWrongSecretIsRefused()
+    {
+        var (status, headers, body) = await SendAsync(GetItem("orders"), (s_keyA.Id, "not-the-secret-of-function-a-00000000000"));
+        AssertJsonError(status, headers, body, 400, "InvalidSignatureException", "signature");
+        Assert.Empty(_received);
+    }
+
+    /// <summary>With the key-owner check removed once, function B's key served A's sandbox (B's grants) and this failed.</summary>
+    [Fact]
+    public async Task ARequestSignedWithAnotherFunctionsKeyIsRefused()
+    {
+        // B's key verifies and B may read every table, but the request comes from A's instance.
+        var (status, headers, body) = await SendAsync(GetItem("secrets"), s_keyB);
+        AssertJsonError(status, headers, body, 403, "AccessDenied", "not function fn-a's");
+        Assert.Empty(_received);
+    }
+
+    [Fact]
+    public async Task TheNodesOwnKeyAndUnknownKeysAreNotAccepted()
+    {
+        var (status, headers, body) = await SendAsync(GetItem("orders"), (NodeKey, NodeSecret));
+        AssertJsonError(status, headers, body, 400, "UnrecognizedClientException", NodeKey);
+        (status, headers, body) = await SendAsync(GetItem("orders"), ("NXFUNKNOWNKEY0000000", "whatever-secret"));
+        AssertJsonError(status, headers, body, 400, "UnrecognizedClientException", "NXFUNKNOWNKEY0000000");
+        Assert.Empty(_received);
+    }
+
+    [Fact]
+    public async Task UnsignedExpiredAndAlteredRequestsAreRefused()
+    {
+        var (status, headers, body) = await SendAsync(GetItem("orders"), key: null);
+        AssertJsonError(status, headers, body, 400, "MissingAuthenticationTokenException", "anonymous");
+
+        (status, headers, body) = await SendAsync(GetItem("orders"), s_keyA, signedAt: DateTime.UtcNow.AddMinutes(-6));
+        AssertJsonError(status, headers, body, 400, "InvalidSignatureException", "too large");
+
+        // Signed for one body, sent with another: the signature covers the body's hash.
+        (status, headers, body) = await SendAsync(GetItem("orders"), s_keyA, sentBody: GetItem("secrets").Body);
+        AssertJsonError(status, headers, body, 400, "InvalidSignatureException", "signature");
+        Assert.Empty(_received);
+    }
+
+    [Fact]
+    public async Task ACallFromAnAddressOfNoInstanceIsRefused()
+    {
+        _caller = null;
+        var (status, headers, body) = await SendAsync(GetItem("orders"), s_keyA);
+        AssertJsonError(status, headers, body, 403, "AccessDenied", "no Nexus baseline instance");
+        Assert.Empty(_received);
+    }
+
+    [Fact]
+    public async Task QueryProtocolCallsAreCheckedAndRefusedInTheirOwnShape()
+    {
+        var listQueues = new Request("sqs", "application/x-www-form-urlencoded; charset=utf-8", null, "Action=ListQueues&Version=2012-11-05");
+        var (status, _, _) = await SendAsync(listQueues, s_keyA);
+        Assert.Equal(200, status);
+
+        var deleteQueue = new Request("sqs", "application/x-www-form-urlencoded; charset=utf-8", null, "Action=DeleteQueue&QueueUrl=q&Version=2012-11-05");
+        (status, var headers, var body) = await SendAsync(deleteQueue, s_keyA);
+        Assert.Equal(403, status);
+        var error = XElement.Parse(body).Element("Error")!;
+        Assert.Equal("AccessDenied", error.Element("Code")!.Value);
+        Assert.Contains("sqs:DeleteQueue on resource *", error.Element("Message")!.Value, StringComparison.Ordinal);
+        Assert.True(headers.ContainsKey("x-amzn-RequestId"));
+        Assert.Single(_received);
+    }
+
+    [Fact]
+    public async Task AServiceTheNodeDoesNotConfigureIsNotImplemented()
+    {
+        var call = new Request("sns", "application/x-www-form-urlencoded; charset=utf-8", null, "Action=ListTopics&Version=2010-03-31");
+        var (status, _, body) = await SendAsync(call, s_keyA);
+        Assert.Equal(501, status);
+        Assert.Contains("the node has no endpoint for sns", body, StringComparison.Ordinal);
+        Assert.Empty(_received);
+    }
+
+    private static Request GetItem(string table) => Call("GetItem", "{\"TableName\":\"" + table + "\",\"Key\":{\"pk\":{\"S\":\"a\"}}}");
+
+    private static Request Call(string action, string body) => new("dynamodb", "application/x-amz-json-1.0", "DynamoDB_20120810." + action, body);
+
+    private static void AssertJsonError(int status, Dictionary<string, string> headers, string body, int expectedStatus, string code, string messagePart)
+    {
+        Assert.True(expectedStatus == status, $"expected {expectedStatus}, got {status}: {body}");
+        using var document = JsonDocument.Parse(body);
+        Assert.Equal(code, document.RootElement.GetProperty("__type").GetString());
+        Assert.Contains(messagePart, document.RootElement.GetProperty("message").GetString(), StringComparison.OrdinalIgnoreCase);
+        Assert.True(headers.ContainsKey("x-amzn-RequestId"), "a refusal carries a request id, as the service's answers do");
+    }
+
+    /// <summary>
+    /// Sends <paramref name="call"/> to the proxy signed as botocore signs a JSON or query call (SigV4: host, x-amz-date,
+    /// content-type, x-amz-target; the body's SHA-256) with <paramref name="key"/>; null: unsigned.
+    /// </summary>
+    private async Task<(int Status, Dictionary<string, string> Headers, string Body)> SendAsync(Request call, (string Id, string Secret)? key, DateTime? signedAt = null, string? sentBody = null)
+    {
+        var now = signedAt ?? DateTime.UtcNow;
+        var amzDate = now.ToString("yyyyMMdd'T'HHmmss'Z'", CultureInfo.InvariantCulture);
+        var host = _proxy.Addresses[0].Authority;
+        var signed = new SortedDictionary<string, string>(StringComparer.Ordinal) { ["content-type"] = call.ContentType, ["host"] = host, ["x-amz-date"] = amzDate };
+        if (call.Target is not null)
+        {
+            signed["x-amz-target"] = call.Target;
+        }
+
+        using var message = new HttpRequestMessage(HttpMethod.Post, _proxy.Addresses[0]) { Content = new StringContent(sentBody ?? call.Body, Encoding.UTF8) };
+        message.Content.Headers.ContentType = System.Net.Http.Headers.MediaTypeHeaderValue.Parse(call.ContentType);
+        message.Headers.TryAddWithoutValidation("X-Amz-Date", amzDate);
+        if (call.Target is not null)
+        {
+            message.Headers.TryAddWithoutValidation("X-Amz-Target", call.Target);
+        }
+
+        if (key is { } k)
+        {
+            var signedHeaders = string.Join(';', signed.Keys);
+            var canonical = $"POST\n/\n\n{string.Concat(signed.Select(h => h.Key + ":" + h.Value + "\n"))}\n{signedHeaders}\n{Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(call.Body)))}";
+            var scope = $"{amzDate[..8]}/us-east-1/{call.Service}/aws4_request";
+            var signature = SigV4.Sign(SigV4.DeriveSigningKey(k.Secret, amzDate[..8], "us-east-1", call.Service), SigV4.StringToSign(amzDate, scope, canonical));
+            message.Headers.TryAddWithoutValidation("Authorization", $"AWS4-HMAC-SHA256 Credential={k.Id}/{scope}, SignedHeaders={signedHeaders}, Signature={signature}");
+        }
+
+        using var response = await _http.SendAsync(message);
+        var headers = response.Headers.Concat(response.Content.Headers).ToDictionary(h => h.Key, h => string.Join(",", h.Value), StringComparer.OrdinalIgnoreCase);
+        return ((int)response.StatusCode, headers, await response.Content.ReadAsStringAsync());
+    }
+
+    private sealed record Request(string Service, string ContentType, string? Target, string Body);
+}
