@@ -31,6 +31,8 @@ public sealed class ServiceProxyTests : IAsyncLifetime
 
     private readonly List<(string Authorization, string Target, string Body)> _received = [];
     private readonly HttpClient _http = new();
+    private int _atOnce;
+    private int _mostAtOnce;
     private HttpHost _service = null!;
     private NexusBackend _backend = null!;
     private ServiceProxy _proxy = null!;
@@ -43,7 +45,12 @@ public sealed class ServiceProxyTests : IAsyncLifetime
         Name = "fn-a",
         Handler = "h.main",
         Io = IoMode.Baseline,
-        Services = [new ServiceGrant("dynamodb", ["GetItem", "PutItem"], "table/orders"), new ServiceGrant("sqs", ["ListQueues"], "*")],
+        Services =
+        [
+            new ServiceGrant("dynamodb", ["GetItem", "PutItem"], "table/orders"),
+            new ServiceGrant("dynamodb", ["GetItem"], "table/slow"),
+            new ServiceGrant("sqs", ["ListQueues"], "*"),
+        ],
     };
 
     /// <summary>Function B may do everything on every table: its key must still be worthless in A's sandbox.</summary>
@@ -68,6 +75,17 @@ public sealed class ServiceProxyTests : IAsyncLifetime
             lock (_received)
             {
                 _received.Add((context.Request.Headers.Authorization.ToString(), context.Request.Headers["X-Amz-Target"].ToString(), Encoding.UTF8.GetString(body)));
+                _mostAtOnce = Math.Max(_mostAtOnce, ++_atOnce);
+            }
+
+            if (Encoding.UTF8.GetString(body).Contains("\"slow\"", StringComparison.Ordinal))
+            {
+                await Task.Delay(200);
+            }
+
+            lock (_received)
+            {
+                _atOnce--;
             }
 
             // As a real service would: only a request signed with a key it knows (the node's) is served.
@@ -83,7 +101,15 @@ public sealed class ServiceProxyTests : IAsyncLifetime
             ["dynamodb"] = new() { Url = _service.Addresses[0].ToString().TrimEnd('/') },
             ["sqs"] = new() { Url = _service.Addresses[0].ToString().TrimEnd('/') },
         };
-        _backend = new NexusBackend(new NexusBackendOptions { ServiceUrl = "http://127.0.0.1:9", AccessKey = NodeKey, SecretKey = NodeSecret, Services = services });
+        _backend = new NexusBackend(new NexusBackendOptions
+        {
+            ServiceUrl = "http://127.0.0.1:9",
+            AccessKey = NodeKey,
+            SecretKey = NodeSecret,
+            Services = services,
+            MaxInFlightPerInstance = 2,
+            MaxInFlightPerFunction = 2,
+        });
         var functionKeys = new StoreCredentials();
         functionKeys.Add(new StoreCredential(s_keyA.Id, s_keyA.Secret));
         functionKeys.Add(new StoreCredential(s_keyB.Id, s_keyB.Secret));
@@ -202,6 +228,20 @@ public sealed class ServiceProxyTests : IAsyncLifetime
         Assert.Contains("sqs:DeleteQueue on resource *", error.Element("Message")!.Value, StringComparison.Ordinal);
         Assert.True(headers.ContainsKey("x-amzn-RequestId"));
         Assert.Single(_received);
+    }
+
+    /// <summary>
+    /// A function flooding the proxy gets the backend's per-function budget (here 2 calls at once), as its nexus-mode
+    /// calls would: 12 slow calls at once all succeed, never more than 2 at the service at a time. With the proxy's
+    /// permit (<c>ServiceCalls.EnterAsync</c>) removed once, all 12 reached the service together and this failed.
+    /// </summary>
+    [Fact]
+    public async Task AFunctionsCallsShareTheBackendsBudget()
+    {
+        var calls = await Task.WhenAll(Enumerable.Range(0, 12).Select(_ => SendAsync(GetItem("slow"), s_keyA)));
+        Assert.All(calls, c => Assert.Equal(200, c.Status));
+        Assert.Equal(12, _received.Count);
+        Assert.Equal(2, _mostAtOnce);
     }
 
     [Fact]

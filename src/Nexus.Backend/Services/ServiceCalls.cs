@@ -35,6 +35,17 @@ public static class ServiceCalls
     }
 
     /// <summary>
+    /// A permit of the backend's request budget for one call of <paramref name="function"/> (the global budget shared
+    /// fairly between functions, and the per-function cap), held until disposed: the signing proxy's calls count against
+    /// the same budgets as the channel's, and their backend CPU time is charged to the function.
+    /// </summary>
+    public static async ValueTask<IDisposable> EnterAsync(NexusBackend backend, string function, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(backend);
+        return (await backend.Workers.EnterAsync(function, ct).ConfigureAwait(false)).Measured();
+    }
+
+    /// <summary>
     /// Reads the action and resources from the request itself (<see cref="ServiceTarget.Resolve"/>) and checks each
     /// against <paramref name="manifest"/>'s service grants: AccessDenied naming the first one outside them.
     /// </summary>

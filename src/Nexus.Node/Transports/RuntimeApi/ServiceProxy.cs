@@ -45,7 +45,9 @@ public sealed record ServiceProxyOptions
 /// its credential scope) and that the key is the calling instance's function's (source address, as the Runtime API
 /// identifies callers), then does what the generic path does for a nexus-mode call (<see cref="ServiceCalls"/>: the
 /// action and resources read from the request, the function's grants, the node's key), dropping the function's
-/// signature, and streams the service's answer back. Refusals are AWS-shaped (<see cref="ServiceProxyErrors"/>).
+/// signature, and streams the service's answer back. Each call holds a permit of the backend's request budgets (global,
+/// per function) from before its body is read until its answer is sent. Refusals are AWS-shaped
+/// (<see cref="ServiceProxyErrors"/>).
 /// </summary>
 public sealed class ServiceProxy : IAsyncDisposable
 {
@@ -68,10 +70,20 @@ public sealed class ServiceProxy : IAsyncDisposable
     private static async Task ServeAsync(HttpContext context, ServiceProxyOptions options, SigV4Verifier verifier)
     {
         var json = ServiceProxyErrors.IsJson(context.Request);
+        var caller = context.Connection.RemoteIpAddress is { } address ? await options.FunctionAt(address, context.RequestAborted) : null;
+        if (caller is null)
+        {
+            await ServiceProxyErrors.WriteAsync(context, ChannelRequestException.Denied("this address belongs to no Nexus baseline instance"), json);
+            return;
+        }
+
+        // The backend's budgets, as for the channel's calls: a flooding function waits for its own permits, and at most
+        // the global budget of bodies is held at once.
+        using var permit = await ServiceCalls.EnterAsync(options.Backend, caller, context.RequestAborted);
         HttpResponseMessage response;
         try
         {
-            response = await ForwardAsync(context, options, verifier, json);
+            response = await ForwardAsync(context, options, verifier, caller, json);
         }
         catch (ChannelRequestException e)
         {
@@ -95,16 +107,10 @@ public sealed class ServiceProxy : IAsyncDisposable
         }
     }
 
-    /// <summary>Every check, in order; then the call, signed with the node's key. Throws the refusal.</summary>
-    private static async Task<HttpResponseMessage> ForwardAsync(HttpContext context, ServiceProxyOptions options, SigV4Verifier verifier, bool json)
+    /// <summary>Every check of a call from an instance of <paramref name="caller"/>, in order; then the call, signed with the node's key.</summary>
+    private static async Task<HttpResponseMessage> ForwardAsync(HttpContext context, ServiceProxyOptions options, SigV4Verifier verifier, string caller, bool json)
     {
         var request = context.Request;
-        var caller = context.Connection.RemoteIpAddress is { } address ? await options.FunctionAt(address, context.RequestAborted) : null;
-        if (caller is null)
-        {
-            throw ChannelRequestException.Denied("this address belongs to no Nexus baseline instance");
-        }
-
         var body = await ReadBodyAsync(request);
         var signature = verifier.Verify(request, Convert.ToHexStringLower(SHA256.HashData(body)));
         if (!signature.Succeeded)
