@@ -93,7 +93,7 @@ public static class CompareReport
 
             // Where a warm invocation's wall time goes, stage by stage (p50 and p99, of the last run); "-" where a
             // transport takes no stamp.
-            text.Append(CultureInfo.InvariantCulture, $"  {(runs > 1 ? "warm invocation by stage, last run (us, p50 / p99)" : "warm invocation by stage (us, p50 / p99)"),-44}");
+            text.Append(CultureInfo.InvariantCulture, $"  {(runs > 1 ? "warm invocation by stage, last run (us, p50 / p99)" : "warm invocation by stage (us, p50 / p99)"),-60}");
             foreach (var c in configurations)
             {
                 text.Append(CultureInfo.InvariantCulture, $"{c.Name,17}");
@@ -103,7 +103,7 @@ public static class CompareReport
             for (var stage = 0; stage < NodeStages.Names.Count; stage++)
             {
                 var (name, isNode) = NodeStages.Names[stage];
-                text.Append(CultureInfo.InvariantCulture, $"    {(isNode ? "[node] " : "       ") + name,-42}");
+                text.Append(CultureInfo.InvariantCulture, $"    {(isNode ? "[node] " : "       ") + name,-58}");
                 foreach (var c in configurations)
                 {
                     var us = byRun[^1][c.Name].WarmStagesUs[stage].Us;

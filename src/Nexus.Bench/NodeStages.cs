@@ -17,14 +17,18 @@ public sealed class NodeStages
     /// <summary>The stages in order: name, and whether the time is the node's (else the sandbox's).</summary>
     public static IReadOnlyList<(string Name, bool Node)> Names { get; } =
     [
-        ("entry -> instance acquired", true),
+        ("entry -> inputs searched", true),
+        ("inputs searched -> instance acquired", true),
         ("acquired -> prefetch begun", true),
-        ("prefetch begun -> event handed", true),
+        ("prefetch begun -> transport called (START)", true),
+        ("transport called -> event handed (slot, doorbell)", true),
         ("event handed -> sandbox has it", false),
         ("sandbox: event -> result", false),
         ("result submitted -> node has it", false),
-        ("result -> pool resumes (thread hand-over)", true),
-        ("pool resumes -> done (logs, REPORT)", true),
+        ("node has result -> read and checked", true),
+        ("checked -> pool resumes (continuations)", true),
+        ("pool resumes -> REPORT queued", true),
+        ("REPORT queued -> done (release, metrics)", true),
         ("pool done -> caller resumes", true),
     ];
 
@@ -33,7 +37,7 @@ public sealed class NodeStages
     /// <summary>Adds one invocation, entered at <paramref name="entry"/> and resumed at <paramref name="resumed"/> (Stopwatch timestamps).</summary>
     public void Add(InvocationTimeline t, long entry, long resumed)
     {
-        long[] at = [entry, t.Acquired, t.PrefetchBegun, t.Handed, t.PickedUp, t.Submitted, t.Arrived, t.Resumed, t.Finished, resumed];
+        long[] at = [entry, t.HintsSearched, t.Acquired, t.PrefetchBegun, t.Invoking, t.Handed, t.PickedUp, t.Submitted, t.Arrived, t.Completed, t.Resumed, t.Reported, t.Finished, resumed];
         for (var stage = 0; stage < _samples.Length; stage++)
         {
             // A stamp that is missing joins its stage to the next one; only stages with both ends known are counted.

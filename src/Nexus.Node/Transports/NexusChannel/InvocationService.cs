@@ -233,10 +233,12 @@ public sealed class InvocationService : IChannelService
                 _parked = request;
             }
 
+            timeline.Completed = Stopwatch.GetTimestamp();
             pending.Result.TrySetResult(result);
             return;
         }
 
+        timeline.Completed = Stopwatch.GetTimestamp();
         pending.Result.TrySetResult(result);
         await _session.SendJsonAsync(request, 202, EmptyObject, cancellationToken).ConfigureAwait(false);
     }
