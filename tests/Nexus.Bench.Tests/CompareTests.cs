@@ -166,15 +166,18 @@ public sealed class CompareTests
         var stages = new NodeStages();
         var us = Stopwatch.Frequency / 1_000_000;
 
-        // Channel: every stamp taken, 10 us apart except the sandbox's 500 us.
-        stages.Add(Timeline(us, pickedUp: 160, submitted: 660), 100 * us, 720 * us);
+        // Channel: every stamp taken, 10 us apart except the sandbox's 500 us; the doorbell write returned 3 us after the
+        // hand-over (outside the chain).
+        var channel = Timeline(us, pickedUp: 160, submitted: 660);
+        channel.Rung = 153 * us;
+        stages.Add(channel, 100 * us, 720 * us);
         var split = stages.Summarize();
         Assert.Equal(NodeStages.Names.Count, split.Count);
-        Assert.Equal([10.0, 10, 10, 10, 10, 10, 500, 10, 10, 10, 10, 10, 10], split.Select(s => Math.Round(s.Us.P50)));
+        Assert.Equal([10.0, 10, 10, 10, 10, 10, 500, 10, 10, 10, 10, 10, 10, 3], split.Select(s => Math.Round(s.Us.P50)));
 
-        // Runtime API: no sandbox stamps, so the three stages around them have no sample from this invocation.
+        // Runtime API: no sandbox stamps and no doorbell, so the stages around them have no sample from this invocation.
         stages.Add(Timeline(us, pickedUp: 0, submitted: 0), 100 * us, 720 * us);
-        Assert.Equal([2, 2, 2, 2, 2, 1, 1, 1, 2, 2, 2, 2, 2], stages.Summarize().Select(s => s.Us.Count));
+        Assert.Equal([2, 2, 2, 2, 2, 1, 1, 1, 2, 2, 2, 2, 2, 1], stages.Summarize().Select(s => s.Us.Count));
     }
 
     private static InvocationTimeline Timeline(long us, long pickedUp, long submitted) => new()

@@ -48,8 +48,14 @@ public sealed class InvocationTimeline
     /// <summary>The pool logged START and called the transport.</summary>
     public long Invoking { get; set; }
 
-    /// <summary>The event was handed to the sandbox: its last chunk posted into the channel, or the long-poll answered.</summary>
+    /// <summary>The event was handed to the sandbox: its last chunk's completion posted (the doorbell not yet rung), or the long-poll answered.</summary>
     public long Handed { get; set; }
+
+    /// <summary>
+    /// The doorbell write after the hand-over returned (channel only). Not a stage of its own: the sandbox may have run
+    /// (and stamped <see cref="PickedUp"/>) before it returned, so it overlaps the sandbox's time.
+    /// </summary>
+    public long Rung { get; set; }
 
     /// <summary>The sandbox had the event in hand (its clock, checked to lie within the node's stamps).</summary>
     public long PickedUp { get; set; }
