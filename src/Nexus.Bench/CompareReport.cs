@@ -130,6 +130,7 @@ public static class CompareReport
                 warmMs = Sample(r.WarmMs),
                 coldMs = Sample(r.ColdMs),
                 warmNodeOverheadUs = Sample(r.WarmNodeOverheadUs),
+                warmNodeOverheadWithDoorbellUs = Sample(r.WarmNodeOverheadWithDoorbellUs),
                 warmStagesUs = r.WarmStagesUs.ToDictionary(s => s.Name, s => Sample(s.Us)),
                 firstStartMs = Figure(r.FirstStartMs),
                 sandboxCpuMsPerInvocation = Figure(r.SandboxCpuMsPerInvocation),
@@ -166,6 +167,7 @@ public static class CompareReport
         yield return ("warm p99 (ms)", r => r.WarmMs.P99);
         yield return ("node overhead, warm p50 (us)", r => r.WarmNodeOverheadUs.P50);
         yield return ("node overhead, warm p99 (us)", r => r.WarmNodeOverheadUs.P99);
+        yield return ("  with the doorbell write, p50 (us)", r => r.WarmNodeOverheadWithDoorbellUs.P50);
         yield return ("cold p50 (ms)", r => r.ColdMs.P50);
         yield return ("cold p99 (ms)", r => r.ColdMs.P99);
         yield return ("first start after deploy (ms)", r => r.FirstStartMs);
