@@ -106,14 +106,29 @@ public static class CompareReport
                 text.Append(CultureInfo.InvariantCulture, $"    {(isNode ? "[node] " : "       ") + name,-58}");
                 foreach (var c in configurations)
                 {
-                    var us = byRun[^1][c.Name].WarmStagesUs[stage].Us;
-                    text.Append(us.Count == 0 ? $"{"-",17}" : string.Create(CultureInfo.InvariantCulture, $"{us.P50,8:0.0} /{us.P99,7:0}"));
+                    text.Append(StageCell(byRun[^1][c.Name].WarmStagesUs[stage].Us));
                 }
 
                 text.AppendLine();
             }
 
             text.AppendLine();
+            if (configurations.All(c => byRun[^1][c.Name].WarmApiStagesUs.Count > 0))
+            {
+                text.AppendLine(CultureInfo.InvariantCulture, $"  {"through the Invoke API (us, p50 / p99)",-60}{string.Concat(configurations.Select(c => $"{c.Name,17}"))}");
+                for (var stage = 0; stage <= ApiStages.Names.Count; stage++)
+                {
+                    text.Append(CultureInfo.InvariantCulture, $"    {byRun[^1][configurations[0].Name].WarmApiStagesUs[stage].Name,-58}");
+                    foreach (var c in configurations)
+                    {
+                        text.Append(StageCell(byRun[^1][c.Name].WarmApiStagesUs[stage].Us));
+                    }
+
+                    text.AppendLine();
+                }
+
+                text.AppendLine();
+            }
         }
 
         return text.ToString();
@@ -132,6 +147,7 @@ public static class CompareReport
                 warmNodeOverheadUs = Sample(r.WarmNodeOverheadUs),
                 warmNodeOverheadWithDoorbellUs = Sample(r.WarmNodeOverheadWithDoorbellUs),
                 warmStagesUs = r.WarmStagesUs.ToDictionary(s => s.Name, s => Sample(s.Us)),
+                warmApiStagesUs = r.WarmApiStagesUs.ToDictionary(s => s.Name, s => Sample(s.Us)),
                 firstStartMs = Figure(r.FirstStartMs),
                 sandboxCpuMsPerInvocation = Figure(r.SandboxCpuMsPerInvocation),
                 nodeCpuMsPerInvocation = Figure(r.NodeCpuMsPerInvocation),
@@ -154,6 +170,9 @@ public static class CompareReport
         var sorted = values.Where(double.IsFinite).Order().ToArray();
         return sorted.Length == 0 ? double.NaN : sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[(sorted.Length / 2) - 1] + sorted[sorted.Length / 2]) / 2;
     }
+
+    private static string StageCell(Percentiles us) =>
+        us.Count == 0 ? $"{"-",17}" : string.Create(CultureInfo.InvariantCulture, $"{us.P50,8:0.0} /{us.P99,7:0}");
 
     private static double Ratio(double value, double baseline) => baseline > 0 ? value / baseline : double.NaN;
 

@@ -85,6 +85,10 @@ public sealed class CompareTests
             {
                 Assert.Equal(0, r.Errors);
                 Assert.Equal(3, r.WarmMs.Count);
+
+                // The same warm invocations through the Invoke API, each stamped by the client, the API and the pool.
+                Assert.Equal(ApiStages.Names.Count + 1, r.WarmApiStagesUs.Count);
+                Assert.All(r.WarmApiStagesUs, s => Assert.Equal(3, s.Us.Count));
                 Assert.Equal(1, r.ColdMs.Count);
                 Assert.True(r.Memory.PssBytes > 0 && r.SandboxCpuMsPerInvocation > 0, $"{r.Configuration.Name}: no usage read");
             });

@@ -33,6 +33,12 @@ public sealed record InvocationResult(ReadOnlyMemory<byte> Payload, string? Erro
 /// </summary>
 public sealed class InvocationTimeline
 {
+    /// <summary>The Invoke API took the request, before reading its body (0: invoked in process).</summary>
+    public long ApiEntered { get; set; }
+
+    /// <summary>The Invoke API had handed the response to Kestrel (0: invoked in process).</summary>
+    public long ApiResponded { get; set; }
+
     /// <summary>The pool entered.</summary>
     public long Entered { get; set; }
 
