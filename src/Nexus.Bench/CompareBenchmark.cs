@@ -1,6 +1,7 @@
 // Copyright (c) Nexus contributors.
 // Licensed under the MIT license.
 
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Runtime;
 using System.Text;
@@ -107,6 +108,15 @@ public sealed record ModeResult(
 {
     public IoMode Mode => Configuration.Io;
 
+    /// <summary>
+    /// <see cref="WarmNodeOverheadUs"/> with the doorbell write after the hand-over counted as the node's (the boundary
+    /// before the event counted as handed at its post), so that figures from either side of that change compare.
+    /// </summary>
+    public Percentiles WarmNodeOverheadWithDoorbellUs { get; init; } = Percentiles.Of([]);
+
+    /// <summary>The same warm invocations through the Invoke API, split by <see cref="ApiStages"/> (empty when not run).</summary>
+    public IReadOnlyList<(string Name, Percentiles Us)> WarmApiStagesUs { get; init; } = [];
+
     /// <summary>Of <see cref="NodeCpuMsPerInvocation"/>, the time this process spent compiling code during the sample.</summary>
     public double NodeJitMsPerInvocation { get; init; } = double.NaN;
 }
@@ -180,6 +190,7 @@ public static class CompareBenchmark
         var cold = configurations.ToDictionary(c => c, _ => new List<double>());
         var warm = configurations.ToDictionary(c => c, _ => new List<double>());
         var overhead = configurations.ToDictionary(c => c, _ => new List<double>());
+        var withDoorbell = configurations.ToDictionary(c => c, _ => new List<double>());
         var stages = configurations.ToDictionary(c => c, _ => new NodeStages());
         log.WriteLine($"{benchCase.Label}: {options.Cold} cold invocations per configuration");
         for (var i = 0; i < options.Cold; i++)
@@ -211,10 +222,15 @@ public static class CompareBenchmark
                     // The node's own part: wall time at the invoke entry minus the time in the sandbox (handler,
                     // its storage calls, the runtime), as the transport measured it.
                     overhead[configuration].Add((ms * 1000) - outcome.SandboxTime.TotalMicroseconds);
+                    var t = outcome.Timeline;
+                    withDoorbell[configuration].Add((ms * 1000) - (t.Rung != 0 && t.Arrived >= t.Rung ? Stopwatch.GetElapsedTime(t.Rung, t.Arrived) : outcome.SandboxTime).TotalMicroseconds);
                     stages[configuration].Add(outcome.Timeline, entry, resumed);
                 }
             }
         }
+
+        log.WriteLine($"{benchCase.Label}: {options.Warm} warm invocations per configuration through the Invoke API");
+        var api = await InvokeThroughApiAsync(node, configurations, deployed, payload, options.Warm, log, errors, cancellationToken);
 
         foreach (var configuration in configurations)
         {
@@ -222,7 +238,7 @@ public static class CompareBenchmark
             log.WriteLine($"{benchCase.Label} {configuration.Name}: the node's JIT {(settled.Settled ? "settled" : "had not settled")} after {settled.Invocations} more warm invocations ({settled.LastRound} methods compiled in the last {JitRound})");
             var cpu = await MeasureCpuAsync(node, options.RemoteStore, deployed[configuration], instance[configuration], payload, options.CpuInvocations, cancellationToken);
             var memory = node.ReadInstanceUsage(instance[configuration])?.Memory ?? new SandboxMemory(0, 0, 0, 0);
-            results.Add(new ModeResult(benchCase.Function, benchCase.Size, configuration, Percentiles.Of(warm[configuration]), Percentiles.Of(cold[configuration]), Percentiles.Of(overhead[configuration]), stages[configuration].Summarize(), first[configuration], cpu.SandboxMs, cpu.NodeMs, cpu.StoreMs, cpu.LinkMs, memory, errors[configuration], run) { NodeJitMsPerInvocation = cpu.JitMs });
+            results.Add(new ModeResult(benchCase.Function, benchCase.Size, configuration, Percentiles.Of(warm[configuration]), Percentiles.Of(cold[configuration]), Percentiles.Of(overhead[configuration]), stages[configuration].Summarize(), first[configuration], cpu.SandboxMs, cpu.NodeMs, cpu.StoreMs, cpu.LinkMs, memory, errors[configuration], run) { NodeJitMsPerInvocation = cpu.JitMs, WarmNodeOverheadWithDoorbellUs = Percentiles.Of(withDoorbell[configuration]), WarmApiStagesUs = api[configuration].Summarize() });
         }
 
         foreach (var name in deployed.Values)
@@ -276,6 +292,58 @@ public static class CompareBenchmark
         var outcome = await node.InvokeAsync(function, payload, Guid.NewGuid().ToString(), cancellationToken);
         var resumed = Stopwatch.GetTimestamp();
         return (Stopwatch.GetElapsedTime(started, resumed).TotalMilliseconds, outcome, started, resumed);
+    }
+
+    /// <summary>
+    /// The warm invocations again through the node's Invoke API (HTTP on loopback, as a caller on this machine sends
+    /// them), configurations alternating, each split at the client's stamps, the API's and the pool's.
+    /// </summary>
+    private static async Task<Dictionary<BenchConfiguration, ApiStages>> InvokeThroughApiAsync(NexusNode node, IReadOnlyList<BenchConfiguration> configurations, Dictionary<BenchConfiguration, string> deployed, byte[] payload, int warm, TextWriter log, Dictionary<BenchConfiguration, int> errors, CancellationToken cancellationToken)
+    {
+        var stages = configurations.ToDictionary(c => c, _ => new ApiStages());
+        var observed = new ConcurrentDictionary<string, InvocationOutcome>(StringComparer.Ordinal);
+        node.InvocationObserver = (requestId, outcome) => observed[requestId] = outcome;
+        try
+        {
+            using var http = new HttpClient { BaseAddress = node.ApiAddress };
+            for (var i = -1; i < warm; i++)
+            {
+                foreach (var configuration in configurations)
+                {
+                    var name = deployed[configuration];
+                    var sent = Stopwatch.GetTimestamp();
+                    using var content = new ByteArrayContent(payload);
+                    using var response = await http.PostAsync($"2015-03-31/functions/{Uri.EscapeDataString(name)}/invocations", content, cancellationToken);
+                    var body = await response.Content.ReadAsByteArrayAsync(cancellationToken);
+                    var received = Stopwatch.GetTimestamp();
+                    var requestId = response.Headers.TryGetValues("x-amzn-RequestId", out var ids) ? ids.First() : "";
+                    if (!response.IsSuccessStatusCode || response.Headers.Contains("X-Amz-Function-Error") || !observed.TryRemove(requestId, out var outcome))
+                    {
+                        errors[configuration]++;
+                        log.WriteLine($"  {name}: warm {i} invocation through the Invoke API: {(int)response.StatusCode} {Encoding.UTF8.GetString(body)}");
+                        continue;
+                    }
+
+                    // The API stamps its response after Kestrel took it, which can be after the client has it.
+                    var spin = Stopwatch.GetTimestamp();
+                    while (outcome.Timeline.ApiResponded == 0 && Stopwatch.GetElapsedTime(spin) < TimeSpan.FromMilliseconds(5))
+                    {
+                        Thread.Yield();
+                    }
+
+                    if (i >= 0 && !outcome.ColdStart)
+                    {
+                        stages[configuration].Add(outcome.Timeline, sent, received);
+                    }
+                }
+            }
+        }
+        finally
+        {
+            node.InvocationObserver = null;
+        }
+
+        return stages;
     }
 
     /// <summary>

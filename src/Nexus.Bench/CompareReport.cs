@@ -93,7 +93,7 @@ public static class CompareReport
 
             // Where a warm invocation's wall time goes, stage by stage (p50 and p99, of the last run); "-" where a
             // transport takes no stamp.
-            text.Append(CultureInfo.InvariantCulture, $"  {(runs > 1 ? "warm invocation by stage, last run (us, p50 / p99)" : "warm invocation by stage (us, p50 / p99)"),-44}");
+            text.Append(CultureInfo.InvariantCulture, $"  {(runs > 1 ? "warm invocation by stage, last run (us, p50 / p99)" : "warm invocation by stage (us, p50 / p99)"),-60}");
             foreach (var c in configurations)
             {
                 text.Append(CultureInfo.InvariantCulture, $"{c.Name,17}");
@@ -103,17 +103,32 @@ public static class CompareReport
             for (var stage = 0; stage < NodeStages.Names.Count; stage++)
             {
                 var (name, isNode) = NodeStages.Names[stage];
-                text.Append(CultureInfo.InvariantCulture, $"    {(isNode ? "[node] " : "       ") + name,-42}");
+                text.Append(CultureInfo.InvariantCulture, $"    {(isNode ? "[node] " : "       ") + name,-58}");
                 foreach (var c in configurations)
                 {
-                    var us = byRun[^1][c.Name].WarmStagesUs[stage].Us;
-                    text.Append(us.Count == 0 ? $"{"-",17}" : string.Create(CultureInfo.InvariantCulture, $"{us.P50,8:0.0} /{us.P99,7:0}"));
+                    text.Append(StageCell(byRun[^1][c.Name].WarmStagesUs[stage].Us));
                 }
 
                 text.AppendLine();
             }
 
             text.AppendLine();
+            if (configurations.All(c => byRun[^1][c.Name].WarmApiStagesUs.Count > 0))
+            {
+                text.AppendLine(CultureInfo.InvariantCulture, $"  {"through the Invoke API (us, p50 / p99)",-60}{string.Concat(configurations.Select(c => $"{c.Name,17}"))}");
+                for (var stage = 0; stage <= ApiStages.Names.Count; stage++)
+                {
+                    text.Append(CultureInfo.InvariantCulture, $"    {byRun[^1][configurations[0].Name].WarmApiStagesUs[stage].Name,-58}");
+                    foreach (var c in configurations)
+                    {
+                        text.Append(StageCell(byRun[^1][c.Name].WarmApiStagesUs[stage].Us));
+                    }
+
+                    text.AppendLine();
+                }
+
+                text.AppendLine();
+            }
         }
 
         return text.ToString();
@@ -130,7 +145,9 @@ public static class CompareReport
                 warmMs = Sample(r.WarmMs),
                 coldMs = Sample(r.ColdMs),
                 warmNodeOverheadUs = Sample(r.WarmNodeOverheadUs),
+                warmNodeOverheadWithDoorbellUs = Sample(r.WarmNodeOverheadWithDoorbellUs),
                 warmStagesUs = r.WarmStagesUs.ToDictionary(s => s.Name, s => Sample(s.Us)),
+                warmApiStagesUs = r.WarmApiStagesUs.ToDictionary(s => s.Name, s => Sample(s.Us)),
                 firstStartMs = Figure(r.FirstStartMs),
                 sandboxCpuMsPerInvocation = Figure(r.SandboxCpuMsPerInvocation),
                 nodeCpuMsPerInvocation = Figure(r.NodeCpuMsPerInvocation),
@@ -154,6 +171,9 @@ public static class CompareReport
         return sorted.Length == 0 ? double.NaN : sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[(sorted.Length / 2) - 1] + sorted[sorted.Length / 2]) / 2;
     }
 
+    private static string StageCell(Percentiles us) =>
+        us.Count == 0 ? $"{"-",17}" : string.Create(CultureInfo.InvariantCulture, $"{us.P50,8:0.0} /{us.P99,7:0}");
+
     private static double Ratio(double value, double baseline) => baseline > 0 ? value / baseline : double.NaN;
 
     private static bool IsAsync(BenchConfiguration c) => c.Name == BenchConfiguration.NexusAsync.Name;
@@ -166,6 +186,7 @@ public static class CompareReport
         yield return ("warm p99 (ms)", r => r.WarmMs.P99);
         yield return ("node overhead, warm p50 (us)", r => r.WarmNodeOverheadUs.P50);
         yield return ("node overhead, warm p99 (us)", r => r.WarmNodeOverheadUs.P99);
+        yield return ("  with the doorbell write, p50 (us)", r => r.WarmNodeOverheadWithDoorbellUs.P50);
         yield return ("cold p50 (ms)", r => r.ColdMs.P50);
         yield return ("cold p99 (ms)", r => r.ColdMs.P99);
         yield return ("first start after deploy (ms)", r => r.FirstStartMs);

@@ -118,8 +118,23 @@ public sealed class NexusNode : INodeOperations, IAsyncDisposable
 
     public bool TryGetFunction(string name, out DeployedFunction function) => _registry.TryGet(name, out function);
 
-    public Task<InvocationOutcome> InvokeAsync(DeployedFunction function, ReadOnlyMemory<byte> payload, string requestId, CancellationToken cancellationToken) =>
-        _pool.InvokeAsync(function, payload, requestId, cancellationToken);
+    /// <summary>
+    /// For measurement (`nexus bench compare`): sees each synchronous invocation's outcome by request id as the pool
+    /// returns it; the Invoke API stamps its own stages into the same timeline afterwards. Null (the default) costs nothing.
+    /// </summary>
+    public Action<string, InvocationOutcome>? InvocationObserver { get; set; }
+
+    public Task<InvocationOutcome> InvokeAsync(DeployedFunction function, ReadOnlyMemory<byte> payload, string requestId, CancellationToken cancellationToken)
+    {
+        return InvocationObserver is { } observer ? ObservedAsync(observer) : _pool.InvokeAsync(function, payload, requestId, cancellationToken);
+
+        async Task<InvocationOutcome> ObservedAsync(Action<string, InvocationOutcome> observer)
+        {
+            var outcome = await _pool.InvokeAsync(function, payload, requestId, cancellationToken);
+            observer(requestId, outcome);
+            return outcome;
+        }
+    }
 
     public Task EnqueueEventAsync(DeployedFunction function, ReadOnlyMemory<byte> payload, string requestId, CancellationToken cancellationToken) =>
         _events.EnqueueAsync(function.Name, payload, requestId, cancellationToken);

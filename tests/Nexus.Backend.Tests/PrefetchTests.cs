@@ -251,6 +251,21 @@ public sealed class PrefetchTests : IAsyncLifetime
         Assert.Equal(InputHints.MaxHints, InputHints.Extract(manifest, Encoding.UTF8.GetBytes(many.ToJsonString())).Allowed.Count);
     }
 
+    [Fact]
+    public void Records_are_read_only_where_an_s3_event_has_them_and_an_event_that_is_not_json_has_none()
+    {
+        var manifest = NodeUnderTest.Manifest() with { Inputs = [] };
+        var record = Record(Bucket, "fn/a.jpg").ToJsonString();
+        var inner = Record(Bucket, "fn/nested.jpg").ToJsonString();
+        var nested = "{\"detail\": {\"Records\": [" + inner + "]}, \"Records\": [{\"s3\": [1]}, {\"s3\": {\"bucket\": \"x\", \"object\": {\"key\": \"fn/b\"}}}, " + record + "]}";
+        Assert.Equal([(Bucket, "fn/a.jpg")], InputHints.Extract(manifest, Encoding.UTF8.GetBytes(nested)).Allowed);
+
+        // Valid up to its records, then not JSON: no hints at all, as a parse of the whole event would give.
+        Assert.Empty(InputHints.Extract(manifest, Encoding.UTF8.GetBytes("{\"Records\": [" + record + "]} trailing")).Allowed);
+        Assert.Empty(InputHints.Extract(manifest, Encoding.UTF8.GetBytes("{\"Records\": [" + record + "], \"x\": [}")).Allowed);
+        Assert.Empty(InputHints.Extract(manifest, Encoding.UTF8.GetBytes(new string('[', 40) + new string(']', 40))).Allowed);
+    }
+
     public Task InitializeAsync() => Task.CompletedTask;
 
     public async Task DisposeAsync()

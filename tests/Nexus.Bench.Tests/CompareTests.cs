@@ -85,6 +85,10 @@ public sealed class CompareTests
             {
                 Assert.Equal(0, r.Errors);
                 Assert.Equal(3, r.WarmMs.Count);
+
+                // The same warm invocations through the Invoke API, each stamped by the client, the API and the pool.
+                Assert.Equal(ApiStages.Names.Count + 1, r.WarmApiStagesUs.Count);
+                Assert.All(r.WarmApiStagesUs, s => Assert.Equal(3, s.Us.Count));
                 Assert.Equal(1, r.ColdMs.Count);
                 Assert.True(r.Memory.PssBytes > 0 && r.SandboxCpuMsPerInvocation > 0, $"{r.Configuration.Name}: no usage read");
             });
@@ -166,16 +170,35 @@ public sealed class CompareTests
         var stages = new NodeStages();
         var us = Stopwatch.Frequency / 1_000_000;
 
-        // Channel: every stamp taken, 10 us apart except the sandbox's 500 us.
-        stages.Add(new InvocationTimeline { Acquired = 110 * us, PrefetchBegun = 120 * us, Handed = 130 * us, PickedUp = 140 * us, Submitted = 640 * us, Arrived = 650 * us, Resumed = 660 * us, Finished = 670 * us }, 100 * us, 680 * us);
+        // Channel: every stamp taken, 10 us apart except the sandbox's 500 us; the doorbell write returned 3 us after the
+        // hand-over (outside the chain).
+        var channel = Timeline(us, pickedUp: 160, submitted: 660);
+        channel.Rung = 153 * us;
+        stages.Add(channel, 100 * us, 720 * us);
         var split = stages.Summarize();
         Assert.Equal(NodeStages.Names.Count, split.Count);
-        Assert.Equal([10.0, 10, 10, 10, 500, 10, 10, 10, 10], split.Select(s => Math.Round(s.Us.P50)));
+        Assert.Equal([10.0, 10, 10, 10, 10, 10, 500, 10, 10, 10, 10, 10, 10, 3], split.Select(s => Math.Round(s.Us.P50)));
 
-        // Runtime API: no sandbox stamps, so the three stages around them have no sample from this invocation.
-        stages.Add(new InvocationTimeline { Acquired = 110 * us, PrefetchBegun = 120 * us, Handed = 130 * us, Arrived = 650 * us, Resumed = 660 * us, Finished = 670 * us }, 100 * us, 680 * us);
-        Assert.Equal([2, 2, 2, 1, 1, 1, 2, 2, 2], stages.Summarize().Select(s => s.Us.Count));
+        // Runtime API: no sandbox stamps and no doorbell, so the stages around them have no sample from this invocation.
+        stages.Add(Timeline(us, pickedUp: 0, submitted: 0), 100 * us, 720 * us);
+        Assert.Equal([2, 2, 2, 2, 2, 1, 1, 1, 2, 2, 2, 2, 2, 1], stages.Summarize().Select(s => s.Us.Count));
     }
+
+    private static InvocationTimeline Timeline(long us, long pickedUp, long submitted) => new()
+    {
+        HintsSearched = 110 * us,
+        Acquired = 120 * us,
+        PrefetchBegun = 130 * us,
+        Invoking = 140 * us,
+        Handed = 150 * us,
+        PickedUp = pickedUp * us,
+        Submitted = submitted * us,
+        Arrived = 670 * us,
+        Completed = 680 * us,
+        Resumed = 690 * us,
+        Reported = 700 * us,
+        Finished = 710 * us,
+    };
 
     [Fact]
     public void Sandbox_stamps_outside_the_nodes_own_are_dropped()

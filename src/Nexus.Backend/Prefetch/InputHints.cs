@@ -21,6 +21,8 @@ public static class InputHints
     /// <summary>Events larger than this are not searched for hints.</summary>
     public const int MaxEventBytes = 256 * 1024;
 
+    private const int MaxDepth = 32;
+
     public static (IReadOnlyList<(string Bucket, string Key)> Allowed, int Denied) Extract(FunctionManifest manifest, ReadOnlyMemory<byte> invocationEvent)
     {
         var allowed = new List<(string, string)>();
@@ -30,10 +32,18 @@ public static class InputHints
             return (allowed, denied);
         }
 
-        JsonDocument doc;
+        // One forward pass over the event for its S3 records (no document is built: this runs on the invoke path of
+        // every warm invocation); a document only for the inputs a manifest declares, which address any path.
+        List<(string Bucket, string Key)> records;
+        var declared = new List<(string Bucket, string Key)>();
         try
         {
-            doc = JsonDocument.Parse(invocationEvent, new JsonDocumentOptions { MaxDepth = 32 });
+            records = S3Records(invocationEvent.Span);
+            if (manifest.Inputs.Count > 0)
+            {
+                using var doc = JsonDocument.Parse(invocationEvent, new JsonDocumentOptions { MaxDepth = MaxDepth });
+                declared.AddRange(manifest.Inputs.Select(i => i.Resolve(doc.RootElement)).OfType<(string, string)>());
+            }
         }
         catch (JsonException)
         {
@@ -41,28 +51,25 @@ public static class InputHints
             return (allowed, denied);
         }
 
-        using (doc)
+        foreach (var (bucket, key) in records.Concat(declared))
         {
-            foreach (var (bucket, key) in S3Records(doc.RootElement).Concat(manifest.Inputs.Select(i => i.Resolve(doc.RootElement)).OfType<(string, string)>()))
+            if (allowed.Count == MaxHints)
             {
-                if (allowed.Count == MaxHints)
-                {
-                    break;
-                }
+                break;
+            }
 
-                if (allowed.Contains((bucket, key)))
-                {
-                    continue;
-                }
+            if (allowed.Contains((bucket, key)))
+            {
+                continue;
+            }
 
-                if (StorageAuthorization.Refusal(manifest, bucket, key, StorageAccess.Read) is null)
-                {
-                    allowed.Add((bucket, key));
-                }
-                else
-                {
-                    denied++;
-                }
+            if (StorageAuthorization.Refusal(manifest, bucket, key, StorageAccess.Read) is null)
+            {
+                allowed.Add((bucket, key));
+            }
+            else
+            {
+                denied++;
             }
         }
 
@@ -72,24 +79,130 @@ public static class InputHints
     /// <summary>URL-decodes an S3 event key: '+' is a space, %XX an escaped byte (UTF-8).</summary>
     public static string DecodeEventKey(string key) => Uri.UnescapeDataString(key.Replace('+', ' '));
 
-    private static IEnumerable<(string Bucket, string Key)> S3Records(JsonElement root)
+    /// <summary>
+    /// <c>Records[].s3.bucket.name</c> and <c>.s3.object.key</c> of the first <see cref="MaxHints"/> records, read to
+    /// the end of the event so that one that is not JSON throws (as a parse would); a property of the wrong kind just
+    /// makes its record no hint.
+    /// </summary>
+    private static List<(string Bucket, string Key)> S3Records(ReadOnlySpan<byte> json)
     {
-        if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("Records", out var records) || records.ValueKind != JsonValueKind.Array)
+        var found = new List<(string, string)>();
+        var reader = new Utf8JsonReader(json, new JsonReaderOptions { MaxDepth = MaxDepth });
+        reader.Read();
+        if (reader.TokenType != JsonTokenType.StartObject)
         {
-            yield break;
+            reader.Skip();
         }
-
-        foreach (var record in records.EnumerateArray().Take(MaxHints))
+        else
         {
-            if (record.ValueKind == JsonValueKind.Object
-                && record.TryGetProperty("s3", out var s3) && s3.ValueKind == JsonValueKind.Object
-                && s3.TryGetProperty("bucket", out var bucket) && bucket.ValueKind == JsonValueKind.Object
-                && bucket.TryGetProperty("name", out var name) && name.ValueKind == JsonValueKind.String
-                && s3.TryGetProperty("object", out var obj) && obj.ValueKind == JsonValueKind.Object
-                && obj.TryGetProperty("key", out var key) && key.ValueKind == JsonValueKind.String)
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
             {
-                yield return (name.GetString()!, DecodeEventKey(key.GetString()!));
+                var isRecords = reader.ValueTextEquals("Records"u8);
+                reader.Read();
+                if (isRecords && reader.TokenType == JsonTokenType.StartArray)
+                {
+                    ReadRecords(ref reader, found);
+                }
+                else
+                {
+                    reader.Skip();
+                }
             }
         }
+
+        // Anything after the event's one value is not JSON.
+        while (reader.Read())
+        {
+        }
+
+        return found;
+    }
+
+    private static void ReadRecords(ref Utf8JsonReader reader, List<(string, string)> found)
+    {
+        var index = 0;
+        while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
+        {
+            if (index++ < MaxHints && reader.TokenType == JsonTokenType.StartObject)
+            {
+                string? bucket = null, key = null;
+                while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+                {
+                    var isS3 = reader.ValueTextEquals("s3"u8);
+                    reader.Read();
+                    if (isS3 && reader.TokenType == JsonTokenType.StartObject)
+                    {
+                        (bucket, key) = ReadS3(ref reader);
+                    }
+                    else
+                    {
+                        reader.Skip();
+                    }
+                }
+
+                if (bucket is not null && key is not null)
+                {
+                    found.Add((bucket, DecodeEventKey(key)));
+                }
+            }
+            else
+            {
+                reader.Skip();
+            }
+        }
+    }
+
+    // On the s3 object's start; leaves the reader on its end.
+    private static (string? Bucket, string? Key) ReadS3(ref Utf8JsonReader reader)
+    {
+        string? bucket = null, key = null;
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            var isBucket = reader.ValueTextEquals("bucket"u8);
+            var isObject = reader.ValueTextEquals("object"u8);
+            reader.Read();
+            if (isBucket)
+            {
+                bucket = StringProperty(ref reader, "name"u8);
+            }
+            else if (isObject)
+            {
+                key = StringProperty(ref reader, "key"u8);
+            }
+            else
+            {
+                reader.Skip();
+            }
+        }
+
+        return (bucket, key);
+    }
+
+    // The string property <paramref name="name"/> of the object the reader is on (null when it is not an object, or
+    // has no such string); leaves the reader on the value's end.
+    private static string? StringProperty(ref Utf8JsonReader reader, ReadOnlySpan<byte> name)
+    {
+        if (reader.TokenType != JsonTokenType.StartObject)
+        {
+            reader.Skip();
+            return null;
+        }
+
+        string? value = null;
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            var match = reader.ValueTextEquals(name);
+            reader.Read();
+            if (match && reader.TokenType == JsonTokenType.String)
+            {
+                value = reader.GetString();
+            }
+            else
+            {
+                reader.Skip();
+            }
+        }
+
+        return value;
     }
 }

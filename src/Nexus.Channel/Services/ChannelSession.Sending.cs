@@ -9,7 +9,12 @@ namespace Nexus.Channel.Services;
 public sealed partial class ChannelSession
 {
     /// <summary>Posts a completion and rings the sandbox, waiting (bounded) for ring space.</summary>
-    public async Task PostAsync(ChannelRecord record, CancellationToken cancellationToken)
+    public Task PostAsync(ChannelRecord record, CancellationToken cancellationToken) => PostAsync(record, ring: true, cancellationToken);
+
+    /// <summary>Rings the sandbox for what was posted without a ring (<see cref="SendUnrungAsync"/>).</summary>
+    public void Ring() => Channel.SignalSandbox();
+
+    private async Task PostAsync(ChannelRecord record, bool ring, CancellationToken cancellationToken)
     {
         while (true)
         {
@@ -32,7 +37,11 @@ public sealed partial class ChannelSession
 
             if (posted)
             {
-                Channel.SignalSandbox();
+                if (ring)
+                {
+                    Channel.SignalSandbox();
+                }
+
                 return;
             }
 
@@ -97,14 +106,22 @@ public sealed partial class ChannelSession
 
     /// <summary>Sends a response message (JSON header, then body bytes) through response slots, one chunk per slot.</summary>
     public Task SendAsync(ChannelRequest request, int status, ReadOnlyMemory<byte> header, ReadOnlyMemory<byte> body, CancellationToken cancellationToken) =>
-        SendAsync(request, status, header, body, null, body.Length, cancellationToken);
+        SendAsync(request, status, header, body, null, body.Length, ringLast: true, cancellationToken);
+
+    /// <summary>
+    /// As <see cref="SendAsync(ChannelRequest, int, ReadOnlyMemory{byte}, ReadOnlyMemory{byte}, CancellationToken)"/>,
+    /// but the last chunk is posted without a ring: the caller calls <see cref="Ring"/>. Lets it note that the message
+    /// is out before the wake, which the kernel may serve by running the sandbox in the ringing thread's place.
+    /// </summary>
+    public Task SendUnrungAsync(ChannelRequest request, int status, ReadOnlyMemory<byte> header, ReadOnlyMemory<byte> body, CancellationToken cancellationToken) =>
+        SendAsync(request, status, header, body, null, body.Length, ringLast: false, cancellationToken);
 
     /// <summary>
     /// Sends a response whose body is read from <paramref name="body"/> (<paramref name="bodyLength"/> bytes) straight
     /// into the slots: the stream's bytes land in shared memory without an intermediate buffer.
     /// </summary>
     public Task SendStreamAsync(ChannelRequest request, int status, ReadOnlyMemory<byte> header, Stream? body, long bodyLength, CancellationToken cancellationToken) =>
-        SendAsync(request, status, header, default, body, body is null ? 0 : bodyLength, cancellationToken);
+        SendAsync(request, status, header, default, body, body is null ? 0 : bodyLength, ringLast: true, cancellationToken);
 
     public Task SendJsonAsync(ChannelRequest request, int status, Action<Utf8JsonWriter> write, CancellationToken cancellationToken) =>
         SendAsync(request, status, ChannelJson.Write(write), default, cancellationToken);
@@ -119,7 +136,7 @@ public sealed partial class ChannelSession
         for (var i = 0; i < chunks.Count; i++)
         {
             var (slot, length) = chunks[i];
-            await PostChunkAsync(request, status, slot, length, (uint)i, headerLength, bodyLength, more: i < chunks.Count - 1, cancellationToken).ConfigureAwait(false);
+            await PostChunkAsync(request, status, slot, length, (uint)i, headerLength, bodyLength, more: i < chunks.Count - 1, ring: true, cancellationToken).ConfigureAwait(false);
         }
     }
 
@@ -134,14 +151,14 @@ public sealed partial class ChannelSession
         }
     }
 
-    private async Task SendAsync(ChannelRequest request, int status, ReadOnlyMemory<byte> header, ReadOnlyMemory<byte> bodyBytes, Stream? bodyStream, long bodyLength, CancellationToken cancellationToken)
+    private async Task SendAsync(ChannelRequest request, int status, ReadOnlyMemory<byte> header, ReadOnlyMemory<byte> bodyBytes, Stream? bodyStream, long bodyLength, bool ringLast, CancellationToken cancellationToken)
     {
         // Chunks still arriving for this request are dropped from now on: the first completion frees its extents.
         _inbound.TryRemove(request.Id, out _);
         var total = header.Length + bodyLength;
         if (total == 0)
         {
-            await PostAsync(NewCompletion(request, status, ChannelRecord.NoSlot, 0, 0, 0, header.Length, bodyLength, more: false), cancellationToken).ConfigureAwait(false);
+            await PostAsync(NewCompletion(request, status, ChannelRecord.NoSlot, 0, 0, 0, header.Length, bodyLength, more: false), ringLast, cancellationToken).ConfigureAwait(false);
             return;
         }
 
@@ -205,13 +222,13 @@ public sealed partial class ChannelSession
             }
 
             sent += pos;
-            await PostChunkAsync(request, status, slot, pos, chunk, header.Length, bodyLength, more: sent < total, cancellationToken).ConfigureAwait(false);
+            await PostChunkAsync(request, status, slot, pos, chunk, header.Length, bodyLength, more: sent < total, ring: ringLast || sent < total, cancellationToken).ConfigureAwait(false);
             chunk++;
         }
     }
 
     // Chunk 0 carries the op, status and message lengths; later chunks are Data records.
-    private async Task PostChunkAsync(ChannelRequest request, int status, int slot, int length, uint chunk, int headerLength, long bodyLength, bool more, CancellationToken cancellationToken)
+    private async Task PostChunkAsync(ChannelRequest request, int status, int slot, int length, uint chunk, int headerLength, long bodyLength, bool more, bool ring, CancellationToken cancellationToken)
     {
         var record = NewCompletion(request, status, (uint)slot, (ulong)Channel.Layout.SlotOffset(slot), (uint)length, chunk, headerLength, bodyLength, more);
         if (chunk > 0)
@@ -222,7 +239,7 @@ public sealed partial class ChannelSession
             record.TotalLength = 0;
         }
 
-        await PostAsync(record, cancellationToken).ConfigureAwait(false);
+        await PostAsync(record, ring, cancellationToken).ConfigureAwait(false);
         Interlocked.Add(ref Stats._bytesToSandbox, length);
     }
 

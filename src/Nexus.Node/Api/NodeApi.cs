@@ -2,6 +2,7 @@
 // Licensed under the MIT license.
 
 using System.Buffers;
+using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Security.Cryptography;
@@ -46,6 +47,7 @@ public static class NodeApi
 
     private static async Task InvokeAsync(HttpContext context, INodeOperations node)
     {
+        var entered = Stopwatch.GetTimestamp();
         var request = context.Request;
         var name = FunctionName((string)request.RouteValues["name"]!, request.Query["Qualifier"].ToString(), out var badQualifier);
         if (request.ContentLength > LambdaJson.MaxPayloadBytes)
@@ -139,6 +141,7 @@ public static class NodeApi
             return;
         }
 
+        outcome.Timeline.ApiEntered = entered;
         headers["X-Amz-Executed-Version"] = "$LATEST";
         if (outcome.Result.IsError)
         {
@@ -154,6 +157,7 @@ public static class NodeApi
         context.Response.ContentType = "application/json";
         context.Response.ContentLength = outcome.Result.Payload.Length;
         await context.Response.Body.WriteAsync(outcome.Result.Payload);
+        outcome.Timeline.ApiResponded = Stopwatch.GetTimestamp();
     }
 
     private static async Task ListFunctionsAsync(HttpContext context, INodeOperations node)

@@ -34,6 +34,8 @@ public sealed class FunctionLogs : IDisposable
         var now = _time.GetUtcNow();
 
         // Written on every invocation (START, END + REPORT): one reused builder per thread, no split of the text.
+        // The prefix is formatted once for all the entry's lines (END + REPORT are two).
+        var prefix = string.Create(CultureInfo.InvariantCulture, $"{now:yyyy-MM-ddTHH:mm:ss.fffZ} {instanceId} {requestId ?? "-"} ");
         var builder = s_builder ??= new StringBuilder(256);
         builder.Clear();
         var rest = text.AsSpan();
@@ -41,7 +43,7 @@ public sealed class FunctionLogs : IDisposable
         {
             var end = rest.IndexOf('\n');
             var line = (end < 0 ? rest : rest[..end]).TrimEnd('\r');
-            builder.Append(CultureInfo.InvariantCulture, $"{now:yyyy-MM-ddTHH:mm:ss.fffZ} ").Append(instanceId).Append(' ').Append(requestId ?? "-").Append(' ').Append(line).Append('\n');
+            builder.Append(prefix).Append(line).Append('\n');
             if (end < 0)
             {
                 break;

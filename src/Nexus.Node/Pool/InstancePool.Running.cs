@@ -26,6 +26,7 @@ public sealed partial class InstancePool
         var invocation = new Invocation(requestId, payload, _time.GetUtcNow() + timeout, function.Arn) { Timeline = timeline };
         var sandbox = instance.Sandbox!;
         using var cancel = CancellationTokenSource.CreateLinkedTokenSource(_shutdown.Token);
+        timeline.Invoking = Stopwatch.GetTimestamp();
         var result = instance.Transport!.InvokeAsync(invocation, cancel.Token);
         var limit = Task.Delay(timeout, _time, cancel.Token);
         var first = await Task.WhenAny(result, sandbox.Exited, limit);
@@ -103,6 +104,7 @@ public sealed partial class InstancePool
         // END and REPORT as one entry: one queued log write, one capture.
         Log(instance, requestId, report);
         var tail = instance.EndCapture();
+        timeline.Reported = Stopwatch.GetTimestamp();
         Release(instance, reusable, outcome);
         var duration = _time.GetElapsedTime(started);
         _metrics.Invocation(function.Name, outcome, cold, duration);

@@ -109,6 +109,7 @@ public sealed partial class InstancePool : IAsyncDisposable
 
         // Before the pool is asked: the event's inputs are searched for on another thread while an instance is found.
         var hints = PrefetchHints.Start(function.Manifest, payload);
+        timeline.HintsSearched = Stopwatch.GetTimestamp();
         var (instance, cold) = await AcquireAsync(function, cancellationToken);
         timeline.Acquired = Stopwatch.GetTimestamp();
         if (cold)

@@ -33,8 +33,17 @@ public sealed record InvocationResult(ReadOnlyMemory<byte> Payload, string? Erro
 /// </summary>
 public sealed class InvocationTimeline
 {
+    /// <summary>The Invoke API took the request, before reading its body (0: invoked in process).</summary>
+    public long ApiEntered { get; set; }
+
+    /// <summary>The Invoke API had handed the response to Kestrel (0: invoked in process).</summary>
+    public long ApiResponded { get; set; }
+
     /// <summary>The pool entered.</summary>
     public long Entered { get; set; }
+
+    /// <summary>The event was searched for the inputs to prefetch (nexus mode; inline for a small event), before the pool is asked.</summary>
+    public long HintsSearched { get; set; }
 
     /// <summary>The pool handed over an instance (warm: at once; cold: once its sandbox's init is over).</summary>
     public long Acquired { get; set; }
@@ -42,8 +51,17 @@ public sealed class InvocationTimeline
     /// <summary>The transport was told to start prefetching the event's inputs (nexus mode: hints parsed, fetches queued).</summary>
     public long PrefetchBegun { get; set; }
 
-    /// <summary>The event was handed to the sandbox: its last chunk posted into the channel, or the long-poll answered.</summary>
+    /// <summary>The pool logged START and called the transport.</summary>
+    public long Invoking { get; set; }
+
+    /// <summary>The event was handed to the sandbox: its last chunk's completion posted (the doorbell not yet rung), or the long-poll answered.</summary>
     public long Handed { get; set; }
+
+    /// <summary>
+    /// The doorbell write after the hand-over returned (channel only). Not a stage of its own: the sandbox may have run
+    /// (and stamped <see cref="PickedUp"/>) before it returned, so it overlaps the sandbox's time.
+    /// </summary>
+    public long Rung { get; set; }
 
     /// <summary>The sandbox had the event in hand (its clock, checked to lie within the node's stamps).</summary>
     public long PickedUp { get; set; }
@@ -54,8 +72,14 @@ public sealed class InvocationTimeline
     /// <summary>The node read the result.</summary>
     public long Arrived { get; set; }
 
+    /// <summary>The transport had read and checked the result and completed the pool's wait (its continuation may run inline from here).</summary>
+    public long Completed { get; set; }
+
     /// <summary>The pool's invocation resumed after the result arrived (on whichever thread its continuation ran).</summary>
     public long Resumed { get; set; }
+
+    /// <summary>The pool had read the peak memory and queued the END and REPORT lines.</summary>
+    public long Reported { get; set; }
 
     /// <summary>The pool was done: log lines and REPORT written, the instance released.</summary>
     public long Finished { get; set; }

@@ -127,6 +127,7 @@ public sealed class RuntimeApiTransport : IInvocationTransport
 
             pending = _pending;
             _pendingTimeline!.Arrived = arrived;
+            _pendingTimeline.Completed = Stopwatch.GetTimestamp();
             _pending = null;
             _pendingId = null;
             _pendingTimeline = null;
