@@ -351,6 +351,7 @@ public sealed class NexusNode : INodeOperations, IAsyncDisposable
                 MaxInstancesPerNode = _options.MaxInstancesPerNode,
                 KeepAlive = TimeSpan.FromSeconds(_options.KeepAliveSeconds),
                 InitTimeout = TimeSpan.FromSeconds(_options.InitTimeoutSeconds),
+                MemoryMbPerCpu = _options.MemoryMbPerCpu,
                 InstanceIdPrefix = InstancePrefix,
             },
             _metrics,

@@ -31,6 +31,13 @@ public sealed record PoolOptions
 
     public TimeSpan MaxRestartBackoff { get; init; } = TimeSpan.FromSeconds(8);
 
+    /// <summary>
+    /// Memory that buys one CPU for a function whose manifest names no <c>cpus</c>: its instances get
+    /// <c>memory / MemoryMbPerCpu</c> CPUs once ready (Lambda's model: 1,769 MB is one vCPU, 128 MB about 0.07), and a
+    /// full CPU during their init (as Lambda's on-demand init). 0 gives every such instance one CPU.
+    /// </summary>
+    public int MemoryMbPerCpu { get; init; } = 1769;
+
     /// <summary>Size of each sandbox's /tmp tmpfs.</summary>
     public int TmpMb { get; init; } = 64;
 }
