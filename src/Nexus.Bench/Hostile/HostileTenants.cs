@@ -127,6 +127,16 @@ public static class HostileTenants
             """{"max": 600}""",
             "BlockingIOError"),
         new(
+            "fail-fast",
+            "raises at once, so the attack re-sends it without pause: the node's invoke path is what it floods",
+            "name: fail-fast\nhandler: handler.handler\nio: nexus\n",
+            """
+            def handler(event, context):
+                raise RuntimeError("fail-fast")
+            """,
+            "{}",
+            "RuntimeError"),
+        new(
             "tmp-fill",
             "writes 1 MiB blocks to /tmp until the write fails, at most 96 MiB",
             "name: tmp-fill\nhandler: handler.handler\nio: nexus\ntimeout: 20\nmemory: 256\n",
