@@ -424,6 +424,52 @@ public sealed class InstancePoolTests
         Assert.Equal("success", (await next.WaitAsync(TimeSpan.FromSeconds(10))).Outcome);
     }
 
+    /// <summary>
+    /// Guards the least charge per invocation (PoolOptions.MinInvocationCharge, 1 ms): invocations that cost the node
+    /// little in their own flow still pay for the work around it, so a function re-sending an invocation that fails at
+    /// once runs out of its budget (128 MB: a 7.2 ms burst) after a few and waits while another function is in flight.
+    /// With the least charge removed once (each charged only its metered microseconds) the ninth invocation ran at once
+    /// and this failed.
+    /// </summary>
+    [Fact]
+    public async Task A_function_resending_cheap_failures_runs_out_of_its_invoke_budget()
+    {
+        await using var f = new PoolFixture(time: new FrozenTime());
+        var flood = PoolFixture.Function("flood");
+        var other = PoolFixture.Function("other");
+        var hold = new TaskCompletionSource<InvocationResult>(TaskCreationOptions.RunContinuationsAsynchronously);
+        f.Transports.Handler = (inv, _, _) => Encoding.UTF8.GetString(inv.Payload.Span) == "\"hold\""
+            ? hold.Task
+            : Task.FromResult(InvocationResult.Error("RuntimeError", "fail-fast"));
+
+        // The invoke path's code compiled first, by another function: its JIT time is no part of what the flood is charged.
+        for (var i = 0; i < 3; i++)
+        {
+            await f.InvokeAsync(PoolFixture.Function("warm-up"));
+        }
+
+        // Alone, 8 invocations of at least 1 ms each (the first one's cold start itself is not charged): 8 ms against
+        // the 7.2 ms burst, and none waits.
+        for (var i = 0; i < 8; i++)
+        {
+            Assert.Equal("error", (await f.InvokeAsync(flood).WaitAsync(TimeSpan.FromSeconds(10))).Outcome);
+        }
+
+        var held = f.InvokeAsync(other, "\"hold\"");
+        while (f.Pool.Status().FirstOrDefault(s => s.Function == "other") is not { Busy: 1 })
+        {
+            await Task.Delay(5);
+        }
+
+        var next = f.InvokeAsync(flood);
+        await Task.Delay(300);
+        Assert.False(next.IsCompleted, "the flood ran past its invoke budget while another function was in flight");
+
+        hold.SetResult(new InvocationResult("{}"u8.ToArray(), null));
+        await held;
+        Assert.Equal("error", (await next.WaitAsync(TimeSpan.FromSeconds(10))).Outcome);
+    }
+
     [Fact]
     public async Task AnIdleInstanceThatDiesIsDropped()
     {

@@ -109,7 +109,7 @@ public sealed partial class InstancePool : IAsyncDisposable
     {
         var started = _time.GetTimestamp();
         var timeline = new InvocationTimeline { Entered = Stopwatch.GetTimestamp() };
-        await _budget.EnterAsync(function.Name, InvokeRate(function), cancellationToken);
+        var waited = await _budget.EnterAsync(function.Name, InvokeRate(function), cancellationToken);
         var charged = TimeSpan.Zero;
         try
         {
@@ -149,13 +149,18 @@ public sealed partial class InstancePool : IAsyncDisposable
             finally
             {
                 charged = meter.Stop();
+                charged = charged > _options.MinInvocationCharge ? charged : _options.MinInvocationCharge;
             }
         }
         finally
         {
             _budget.Exit(function.Name, charged);
+            _metrics.InvokePath(function.Name, charged, waited);
         }
     }
+
+    /// <summary>The node CPU charged to <paramref name="function"/>'s invoke budget and the time its invocations waited for it.</summary>
+    public (TimeSpan Charged, TimeSpan Waited) InvokePathTotals(string function) => _budget.Totals(function);
 
     /// <summary>
     /// The node CPU (in CPUs) <paramref name="function"/>'s invocations may use on the invoke path while other functions

@@ -26,9 +26,10 @@ internal sealed class InvokeBudget(TimeProvider time)
 
     /// <summary>
     /// Waits until <paramref name="function"/> may run one invocation at <paramref name="rateCpus"/>; pair each with
-    /// <see cref="Exit"/>. The invocation counts as present (holding back others in debt) from now.
+    /// <see cref="Exit"/>. The invocation counts as present (holding back others in debt) from now. Returns how long it
+    /// waited.
     /// </summary>
-    public async Task EnterAsync(string function, double rateCpus, CancellationToken cancellationToken)
+    public async Task<TimeSpan> EnterAsync(string function, double rateCpus, CancellationToken cancellationToken)
     {
         Account account;
         lock (_lock)
@@ -42,13 +43,23 @@ internal sealed class InvokeBudget(TimeProvider time)
             _present++;
         }
 
+        var waited = TimeSpan.Zero;
         try
         {
             while (Wait(account, rateCpus) is var wait && wait > TimeSpan.Zero)
             {
                 // Re-checked at least every burst period: the other functions may have left meanwhile.
+                var started = time.GetTimestamp();
                 await Task.Delay(wait < s_burst ? wait : s_burst, time, cancellationToken);
+                waited += time.GetElapsedTime(started);
             }
+
+            lock (_lock)
+            {
+                account.Waited += waited;
+            }
+
+            return waited;
         }
         catch (OperationCanceledException)
         {
@@ -69,17 +80,18 @@ internal sealed class InvokeBudget(TimeProvider time)
         {
             var account = _accounts[function];
             account.Tokens -= cpu.TotalSeconds;
+            account.Charged += cpu;
             account.Present--;
             _present--;
         }
     }
 
-    /// <summary>CPU-seconds <paramref name="function"/> may still use before it waits (negative: its debt), at <paramref name="rateCpus"/> refilled to now.</summary>
-    public double Balance(string function, double rateCpus)
+    /// <summary>The invoke-path CPU time charged to <paramref name="function"/> and the time its invocations waited, since the node started.</summary>
+    public (TimeSpan Charged, TimeSpan Waited) Totals(string function)
     {
         lock (_lock)
         {
-            return _accounts.TryGetValue(function, out var account) ? RefillLocked(account, rateCpus) : s_burst.TotalSeconds * rateCpus;
+            return _accounts.TryGetValue(function, out var account) ? (account.Charged, account.Waited) : default;
         }
     }
 
@@ -111,5 +123,9 @@ internal sealed class InvokeBudget(TimeProvider time)
 
         /// <summary>This function's invocations in flight or waiting here.</summary>
         public int Present { get; set; }
+
+        public TimeSpan Charged { get; set; }
+
+        public TimeSpan Waited { get; set; }
     }
 }

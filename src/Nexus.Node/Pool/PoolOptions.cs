@@ -38,6 +38,13 @@ public sealed record PoolOptions
     /// </summary>
     public int MemoryMbPerCpu { get; init; } = 1769;
 
+    /// <summary>
+    /// Least node CPU one warm invocation is charged on its function's invoke budget (<see cref="InvokeBudget"/>), even
+    /// when its metered flow used less: the node's threads around the flow (the channel's reader, the log writer,
+    /// the wake-ups between them and the sandbox) are not metered. 1 ms is Lambda's smallest billed duration.
+    /// </summary>
+    public TimeSpan MinInvocationCharge { get; init; } = TimeSpan.FromMilliseconds(1);
+
     /// <summary>Size of each sandbox's /tmp tmpfs.</summary>
     public int TmpMb { get; init; } = 64;
 }
