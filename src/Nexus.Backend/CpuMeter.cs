@@ -12,7 +12,7 @@ namespace Nexus.Backend;
 /// thread's CPU clock (CLOCK_THREAD_CPUTIME_ID) from its start to its end. Work done for the flow on threads outside
 /// it (the embedded store's request threads, the kernel's network stack) is not charged.
 /// </summary>
-internal sealed class CpuMeter
+public sealed class CpuMeter
 {
     private static readonly AsyncLocal<CpuMeter?> s_current = new(OnThreadSwitch);
 

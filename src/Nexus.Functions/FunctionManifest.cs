@@ -70,8 +70,11 @@ public sealed record FunctionManifest
 
     public int MemoryMb { get; init; } = 128;
 
-    /// <summary>CPU limit in cores (cgroup quota / period).</summary>
-    public double Cpus { get; init; } = 1.0;
+    /// <summary>
+    /// CPU limit in cores (cgroup quota / period) when the manifest names one; null: the node derives it from
+    /// <see cref="MemoryMb"/> (Lambda's model, docs/node.md#cpu).
+    /// </summary>
+    public double? Cpus { get; init; }
 
     public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(30);
 

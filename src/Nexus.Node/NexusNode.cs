@@ -183,6 +183,9 @@ public sealed class NexusNode : INodeOperations, IAsyncDisposable
         _pool.Status(),
         _backend.WriteBack?.Stats);
 
+    /// <summary>The node CPU charged to a function's invoke budget and the time its invocations waited for it (docs/node.md#cpu).</summary>
+    public (TimeSpan Charged, TimeSpan Waited) InvokePathTotals(string function) => _pool.InvokePathTotals(function);
+
     /// <summary>Memory and CPU time of a live instance's sandbox, or null when it no longer runs.</summary>
     public (SandboxMemory Memory, TimeSpan Cpu)? ReadInstanceUsage(string instanceId) =>
         _pool.FindSandbox(instanceId) is { } sandbox ? (sandbox.ReadMemory(), sandbox.ReadCpuTime()) : null;
@@ -389,6 +392,7 @@ public sealed class NexusNode : INodeOperations, IAsyncDisposable
                 MaxInstancesPerNode = _options.MaxInstancesPerNode,
                 KeepAlive = TimeSpan.FromSeconds(_options.KeepAliveSeconds),
                 InitTimeout = TimeSpan.FromSeconds(_options.InitTimeoutSeconds),
+                MemoryMbPerCpu = _options.MemoryMbPerCpu,
                 InstanceIdPrefix = InstancePrefix,
             },
             _metrics,

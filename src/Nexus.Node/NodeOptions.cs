@@ -107,6 +107,12 @@ public sealed record NodeOptions
 
     public int MaxInstancesPerNode { get; init; } = 64;
 
+    /// <summary>
+    /// Memory that buys one CPU for functions whose manifest names no <c>cpus</c> (Lambda: 1,769 MB = 1 vCPU); 0 gives
+    /// them one CPU each (docs/node.md#cpu).
+    /// </summary>
+    public int MemoryMbPerCpu { get; init; } = 1769;
+
     /// <summary>Idle instances are stopped after this many seconds.</summary>
     public int KeepAliveSeconds { get; init; } = 600;
 
@@ -208,6 +214,7 @@ public sealed record NodeOptions
 
         Check(MaxInstancesPerFunction >= 1, nameof(MaxInstancesPerFunction), "must be at least 1");
         Check(MaxInstancesPerNode >= 1, nameof(MaxInstancesPerNode), "must be at least 1");
+        Check(MemoryMbPerCpu >= 0, nameof(MemoryMbPerCpu), "must be 0 (one CPU per instance) or the MB that buy one CPU");
         Check(KeepAliveSeconds >= 1, nameof(KeepAliveSeconds), "must be at least 1");
         Check(InitTimeoutSeconds >= 1, nameof(InitTimeoutSeconds), "must be at least 1");
         Check(EventWorkers >= 1, nameof(EventWorkers), "must be at least 1");

@@ -37,6 +37,13 @@ public interface ISandboxInstance : IAsyncDisposable
     /// <summary>Total CPU time the instance's cgroup has used.</summary>
     TimeSpan ReadCpuTime();
 
+    /// <summary>
+    /// Changes the instance's CPU limit (its cgroup's CFS quota) to <paramref name="cpus"/> while it runs; false when
+    /// this kind of sandbox has no per-instance CPU limit to change (a microVM's jail has one quota for the VM, set by
+    /// its driver).
+    /// </summary>
+    bool TrySetCpuLimit(double cpus) => false;
+
     /// <summary>Kills the instance (SIGKILL) and removes its container, cgroup, namespace and links.</summary>
     Task StopAsync();
 }

@@ -69,6 +69,25 @@ public sealed class HostileTenantTests(NodeFixture fixture) : IClassFixture<Node
     }
 
     /// <summary>
+    /// Guards the CPU quota that follows a function's memory (PoolOptions.MemoryMbPerCpu, 1,769 MB per CPU): the tenant's
+    /// 256 MB buy 0.145 CPU once its init is over, however many processes it spins in. With the quota left at the init's
+    /// full CPU once (InstancePool.LimitCpuAfterInit returning before the write), it got 1.0 CPU-second per second and
+    /// this failed.
+    /// </summary>
+    [RootFact]
+    public async Task A_tenant_spinning_the_cpu_gets_the_share_its_memory_buys()
+    {
+        var body = await AttackAsync("cpu-spin");
+        using var result = JsonDocument.Parse(body);
+        var cpu = result.RootElement.GetProperty("cpu").GetDouble();
+        var wall = result.RootElement.GetProperty("wall").GetDouble();
+
+        // 256 / 1769 = 0.145 CPU; a CFS period (100 ms) of slack at each end of the window.
+        Assert.True(cpu <= (0.145 * wall) + 0.05, $"the tenant got {cpu} CPU-seconds in {wall} s ({cpu / wall:0.00} CPU), more than its 0.145");
+        Assert.True(cpu >= 0.05, $"the tenant got almost no CPU ({cpu} s in {wall} s): the quota is not what stopped it");
+    }
+
+    /// <summary>
     /// Guards the cgroup memory limit and its report: the kernel kills the tenant, the node says out of memory. Not tried
     /// with the limit removed: the tenant would then take the host's memory.
     /// </summary>

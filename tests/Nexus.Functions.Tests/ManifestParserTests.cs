@@ -53,7 +53,7 @@ public sealed class ManifestParserTests : IDisposable
     {
         var m = ManifestParser.Parse("name: f\nhandler: app.main\n");
         Assert.Equal(128, m.MemoryMb);
-        Assert.Equal(1.0, m.Cpus);
+        Assert.Null(m.Cpus);
         Assert.Equal(TimeSpan.FromSeconds(30), m.Timeout);
         Assert.Equal(IoMode.Nexus, m.Io);
         Assert.Null(m.Sandbox);

@@ -62,6 +62,15 @@ internal sealed class FakeInstance(SandboxSpec spec) : ISandboxInstance
 
     public TimeSpan ReadCpuTime() => TimeSpan.Zero;
 
+    /// <summary>The CPU limit the pool set after the instance's init (null: never set; it runs on <see cref="SandboxSpec.Cpus"/>).</summary>
+    public double? CpuLimit { get; private set; }
+
+    public bool TrySetCpuLimit(double cpus)
+    {
+        CpuLimit = cpus;
+        return true;
+    }
+
     public Task StopAsync()
     {
         Stopped = true;
@@ -154,12 +163,12 @@ internal sealed class PoolFixture : IAsyncDisposable
 {
     private readonly string _dir = Directory.CreateTempSubdirectory("nexus-pool-").FullName;
 
-    public PoolFixture(PoolOptions? options = null)
+    public PoolFixture(PoolOptions? options = null, TimeProvider? time = null)
     {
         Logs = new FunctionLogs(_dir);
         Metrics = new NodeMetrics(() => Pool!.Counts(), () => Pool!.Waiting);
         Exporter = new PrometheusExporter(Metrics.Meter);
-        Pool = new InstancePool(Driver, _ => Task.FromResult("/rootfs"), [Transports], options ?? new PoolOptions(), Metrics, Logs);
+        Pool = new InstancePool(Driver, _ => Task.FromResult("/rootfs"), [Transports], options ?? new PoolOptions(), Metrics, Logs, time);
     }
 
     public FakeDriver Driver { get; } = new();

@@ -23,8 +23,21 @@ public sealed record HostileBenchOptions
     public IReadOnlyList<HostileTenant> Attacks { get; init; } = HostileTenants.All;
 }
 
-/// <summary>The victim's latency alone and with one hostile tenant attacking, and what the attack's invocations ended in.</summary>
-public sealed record HostileResult(string Attack, Percentiles AloneMs, Percentiles WithMs, int VictimErrors, IReadOnlyDictionary<string, int> AttackOutcomes)
+/// <summary>
+/// The victim's latency alone and with one hostile tenant attacking, what the attack's invocations ended in, and the
+/// node CPU its invocations were charged on the invoke path and waited for (docs/node.md#cpu) during the attack, and the
+/// node process's whole CPU time (node, backend, store: the benchmark runs them in-process) during each sample.
+/// </summary>
+public sealed record HostileResult(
+    string Attack,
+    Percentiles AloneMs,
+    Percentiles WithMs,
+    int VictimErrors,
+    IReadOnlyDictionary<string, int> AttackOutcomes,
+    TimeSpan InvokePathCpu,
+    TimeSpan BudgetWait,
+    TimeSpan NodeCpuAlone,
+    TimeSpan NodeCpuWith)
 {
     public double P99Ratio => WithMs.P99 / AloneMs.P99;
 }
@@ -57,16 +70,18 @@ public static class HostileBenchmark
         var results = new List<HostileResult>();
         foreach (var tenant in options.Attacks)
         {
-            var (alone, aloneErrors) = await VictimSampleAsync(node, victim, options.Invocations, cancellationToken);
+            var (alone, aloneErrors, aloneCpu) = await VictimSampleAsync(node, victim, options.Invocations, cancellationToken);
             using var stop = new CancellationTokenSource();
+            var (cpuBefore, waitBefore) = node.InvokePathTotals(tenant.Name);
             var attack = AttackLoopAsync(node, Function(node, tenant.Name), tenant, stop.Token);
 
             // The first attack invocation starts an instance (its template too); the sample begins once it runs.
             await Task.Delay(TimeSpan.FromSeconds(1), cancellationToken);
-            var (with, withErrors) = await VictimSampleAsync(node, victim, options.Invocations, cancellationToken);
+            var (with, withErrors, withCpu) = await VictimSampleAsync(node, victim, options.Invocations, cancellationToken);
             await stop.CancelAsync();
             var outcomes = await attack;
-            var result = new HostileResult(tenant.Name, alone, with, aloneErrors + withErrors, outcomes);
+            var (cpuAfter, waitAfter) = node.InvokePathTotals(tenant.Name);
+            var result = new HostileResult(tenant.Name, alone, with, aloneErrors + withErrors, outcomes, cpuAfter - cpuBefore, waitAfter - waitBefore, aloneCpu, withCpu);
             results.Add(result);
             log.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{tenant.Name}: victim p99 {alone.P99:0.00} ms alone, {with.P99:0.00} ms with the attack ({result.P99Ratio:0.00}x); attack invocations: {Outcomes(outcomes)}"));
         }
@@ -77,14 +92,16 @@ public static class HostileBenchmark
     public static string Format(IReadOnlyList<HostileResult> results)
     {
         var text = new StringBuilder();
-        text.AppendLine(CultureInfo.InvariantCulture, $"{"attack",-18} {"alone p50",10} {"alone p99",10} {"with p50",9} {"with p99",9} {"p99 ratio",10} {"goal",6} {"victim errors",14}  attack invocations ended");
+        text.AppendLine(CultureInfo.InvariantCulture, $"{"attack",-18} {"alone p50",10} {"alone p99",10} {"with p50",9} {"with p99",9} {"p99 ratio",10} {"goal",6} {"victim errors",14} {"node cpu ms alone/with",23} {"attack path ms",15} {"budget wait s",14}  attack invocations ended");
         foreach (var r in results)
         {
             var goal = r.P99Ratio <= Goal ? "met" : "missed";
-            text.AppendLine(CultureInfo.InvariantCulture, $"{r.Attack,-18} {r.AloneMs.P50,10:0.00} {r.AloneMs.P99,10:0.00} {r.WithMs.P50,9:0.00} {r.WithMs.P99,9:0.00} {r.P99Ratio,9:0.00}x {goal,6} {r.VictimErrors,14}  {Outcomes(r.AttackOutcomes)}");
+            text.AppendLine(CultureInfo.InvariantCulture, $"{r.Attack,-18} {r.AloneMs.P50,10:0.00} {r.AloneMs.P99,10:0.00} {r.WithMs.P50,9:0.00} {r.WithMs.P99,9:0.00} {r.P99Ratio,9:0.00}x {goal,6} {r.VictimErrors,14} {$"{r.NodeCpuAlone.TotalMilliseconds:0}/{r.NodeCpuWith.TotalMilliseconds:0}",23} {r.InvokePathCpu.TotalMilliseconds,15:0.0} {r.BudgetWait.TotalSeconds,14:0.00}  {Outcomes(r.AttackOutcomes)}");
         }
 
         text.AppendLine(CultureInfo.InvariantCulture, $"latency in ms at the node's invoke entry; goal: p99 with the attack <= {Goal:0.0}x p99 alone");
+        text.AppendLine("node cpu ms: the node process's CPU time during the victim's sample alone and with the attack (node, backend and store run in it)");
+        text.AppendLine("attack path ms: node CPU the attack's warm invocations were charged on the invoke path; budget wait s: time they waited for their invoke budget");
         return text.ToString();
     }
 
@@ -94,8 +111,10 @@ public static class HostileBenchmark
     private static DeployedFunction Function(NexusNode node, string name) =>
         node.TryGetFunction(name, out var function) ? function : throw new InvalidOperationException($"function '{name}' vanished during the benchmark");
 
-    private static async Task<(Percentiles Ms, int Errors)> VictimSampleAsync(NexusNode node, DeployedFunction victim, int count, CancellationToken cancellationToken)
+    private static async Task<(Percentiles Ms, int Errors, TimeSpan NodeCpu)> VictimSampleAsync(NexusNode node, DeployedFunction victim, int count, CancellationToken cancellationToken)
     {
+        using var self = Process.GetCurrentProcess();
+        var cpuBefore = self.TotalProcessorTime;
         var payload = Encoding.UTF8.GetBytes(HostileTenants.Victim.Event);
         var sample = new List<double>(count);
         var errors = 0;
@@ -110,7 +129,8 @@ public static class HostileBenchmark
             }
         }
 
-        return (Percentiles.Of(sample), errors);
+        self.Refresh();
+        return (Percentiles.Of(sample), errors, self.TotalProcessorTime - cpuBefore);
     }
 
     // Invokes the attack back to back until stopped (the invocation running then is let finish); counts how each ended:

@@ -37,11 +37,14 @@ public static class HostileTenants
 
         """;
 
-    /// <summary>The victim: one storage call and a small result, the kind of invocation whose p99 is measured.</summary>
+    /// <summary>
+    /// The victim: one storage call and a small result, the kind of invocation whose p99 is measured. It asks for a whole
+    /// CPU (as the examples do), so that its own quota is not what its latency measures.
+    /// </summary>
     public static HostileTenant Victim { get; } = new(
         "victim",
         "none: reads its 1 KiB input and answers",
-        "name: victim\nhandler: handler.handler\nio: nexus\n" + ReadsHello,
+        "name: victim\nhandler: handler.handler\nio: nexus\ncpus: 1\n" + ReadsHello,
         """
         import boto3
         s3 = boto3.client("s3")
@@ -124,6 +127,16 @@ public static class HostileTenants
             """{"max": 600}""",
             "BlockingIOError"),
         new(
+            "fail-fast",
+            "raises at once, so the attack re-sends it without pause: the node's invoke path is what it floods",
+            "name: fail-fast\nhandler: handler.handler\nio: nexus\n",
+            """
+            def handler(event, context):
+                raise RuntimeError("fail-fast")
+            """,
+            "{}",
+            "RuntimeError"),
+        new(
             "tmp-fill",
             "writes 1 MiB blocks to /tmp until the write fails, at most 96 MiB",
             "name: tmp-fill\nhandler: handler.handler\nio: nexus\ntimeout: 20\nmemory: 256\n",
@@ -149,6 +162,34 @@ public static class HostileTenants
             """,
             """{"max_mb": 96}""",
             "OSError"),
+        new(
+            "cpu-spin",
+            "spins in two processes for 2 s and reports the CPU time they got",
+            "name: cpu-spin\nhandler: handler.handler\nio: nexus\ntimeout: 10\nmemory: 256\n",
+            """
+            import os, time
+
+            def spin(until):
+                while time.monotonic() < until:
+                    pass
+
+            def used():
+                t = os.times()
+                return t.user + t.system + t.children_user + t.children_system
+
+            def handler(event, context):
+                start, before = time.monotonic(), used()
+                until = start + event.get("seconds", 2)
+                child = os.fork()
+                if child == 0:
+                    spin(until)
+                    os._exit(0)
+                spin(until)
+                os.waitpid(child, 0)
+                return {"cpu": round(used() - before, 3), "wall": round(time.monotonic() - start, 3)}
+            """,
+            """{"seconds": 2}""",
+            null),
         new(
             "memory-hog",
             "allocates 16 MiB blocks without end",

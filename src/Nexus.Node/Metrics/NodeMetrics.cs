@@ -23,6 +23,8 @@ public sealed class NodeMetrics : IDisposable
     private readonly Counter<long> _instanceStarts;
     private readonly Counter<long> _instanceStops;
     private readonly Counter<long> _errors;
+    private readonly Counter<double> _invokePathCpu;
+    private readonly Counter<double> _invokeBudgetWait;
 
     public NodeMetrics(Func<IEnumerable<(string Function, string State, int Count)>>? instances = null, Func<int>? pending = null, Func<WriteBackStats?>? writeBack = null, Func<PrefetchSnapshot>? prefetch = null)
     {
@@ -39,6 +41,8 @@ public sealed class NodeMetrics : IDisposable
         _instanceStarts = _meter.CreateCounter<long>("nexus_instance_starts_total", description: "Instances started, by function.");
         _instanceStops = _meter.CreateCounter<long>("nexus_instance_stops_total", description: "Instances stopped, by function and reason.");
         _errors = _meter.CreateCounter<long>("nexus_errors_total", description: "Errors by kind.");
+        _invokePathCpu = _meter.CreateCounter<double>("nexus_invoke_path_cpu_seconds_total", unit: "s", description: "The node's CPU time on warm invocation paths, billed to each function's invoke budget.");
+        _invokeBudgetWait = _meter.CreateCounter<double>("nexus_invoke_budget_wait_seconds_total", unit: "s", description: "Time invocations waited at the invoke entry because their function was over its invoke budget.");
         if (instances is not null)
         {
             _meter.CreateObservableGauge(
@@ -89,6 +93,15 @@ public sealed class NodeMetrics : IDisposable
     public void InstanceStarted(string function) => _instanceStarts.Add(1, new KeyValuePair<string, object?>("function", function));
 
     public void InstanceStopped(string function, string reason) => _instanceStops.Add(1, new("function", function), new("reason", reason));
+
+    public void InvokePath(string function, TimeSpan cpu, TimeSpan waited)
+    {
+        _invokePathCpu.Add(cpu.TotalSeconds, new KeyValuePair<string, object?>("function", function));
+        if (waited > TimeSpan.Zero)
+        {
+            _invokeBudgetWait.Add(waited.TotalSeconds, new KeyValuePair<string, object?>("function", function));
+        }
+    }
 
     public void Error(string kind) => _errors.Add(1, new KeyValuePair<string, object?>("kind", kind));
 

@@ -2,6 +2,7 @@
 // Licensed under the MIT license.
 
 using Nexus.Backend.Prefetch;
+using Nexus.Functions;
 using Nexus.Node.Transports;
 using Nexus.Sandbox;
 
@@ -56,7 +57,7 @@ public sealed partial class InstancePool
         var initLimit = Task.Delay(_options.InitTimeout, _time, cancel.Token);
         var first = await Task.WhenAny(transport.Ready, sandbox.Exited, initLimit);
         cancel.Cancel();
-        if (first == transport.Ready && transport.InitError is null)
+        if (first == transport.Ready && transport.InitError is null && LimitCpuAfterInit(instance) is null)
         {
             instance.PendingInitDuration = _time.GetElapsedTime(started);
             lock (_lock)
@@ -71,6 +72,11 @@ public sealed partial class InstancePool
         if (transport.InitError is { } reported)
         {
             error = reported;
+        }
+        else if (first == transport.Ready)
+        {
+            // Ready, but its CPU limit could not be lowered: it must not run with the init's full CPU.
+            error = InvocationResult.Error("Runtime.ExitError", $"RequestId: {requestId} Error: the node could not set the instance's CPU limit");
         }
         else if (first == sandbox.Exited)
         {
@@ -88,6 +94,40 @@ public sealed partial class InstancePool
         _logs.Write(function.Name, instance.Id, requestId, "init failed: " + System.Text.Encoding.UTF8.GetString(error.Payload.Span));
         Release(instance, reusable: false, "init_failed");
         return error;
+    }
+
+    /// <summary>
+    /// CPUs an instance of <paramref name="manifest"/> gets once ready: the manifest's <c>cpus</c>, else its memory's
+    /// share (<see cref="PoolOptions.MemoryMbPerCpu"/>).
+    /// </summary>
+    public double CpuShare(FunctionManifest manifest) =>
+        manifest.Cpus ?? (_options.MemoryMbPerCpu > 0 ? (double)manifest.MemoryMb / _options.MemoryMbPerCpu : 1.0);
+
+    // CPUs during init: at least one, as Lambda's on-demand init runs unthrottled (a 128 MB share, 0.07 CPU, would
+    // need ~14 s of wall time for a second of imports, past the init limit).
+    private double InitCpus(FunctionManifest manifest) => Math.Max(1.0, CpuShare(manifest));
+
+    // Lowers a ready instance's CPU limit from its init's to its share; returns why it could not, or null.
+    private string? LimitCpuAfterInit(Instance instance)
+    {
+        var manifest = instance.Function.Manifest;
+        var share = CpuShare(manifest);
+        if (share >= InitCpus(manifest))
+        {
+            return null;
+        }
+
+        try
+        {
+            // A sandbox without a per-instance quota (a microVM's jail) keeps the one its driver set.
+            instance.Sandbox!.TrySetCpuLimit(share);
+            return null;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            _logs.Write(instance.Function.Name, instance.Id, instance.CurrentRequestId, $"could not set the CPU limit to {share:0.###}: {e.Message}");
+            return e.Message;
+        }
     }
 
     /// <summary>The fork template key of one revision of a function (its instances share the template).</summary>
@@ -108,7 +148,7 @@ public sealed partial class InstancePool
             WorkingDirectory = "/var/task",
             Environment = environment,
             MemoryMb = manifest.MemoryMb,
-            Cpus = manifest.Cpus,
+            Cpus = InitCpus(manifest),
             TmpMb = _options.TmpMb,
             Network = instance.Transport.Network,
             PassedFds = instance.Transport.PassedFds,

@@ -4,6 +4,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Security.Cryptography;
+using Nexus.Backend;
 using Nexus.Backend.Prefetch;
 using Nexus.Functions;
 using Nexus.Node.Logs;
@@ -37,6 +38,7 @@ public sealed partial class InstancePool : IAsyncDisposable
     private readonly ConcurrentDictionary<Instance, Task> _stopping = new();
     private readonly CancellationTokenSource _shutdown = new();
     private readonly Task _reaper;
+    private readonly InvokeBudget _budget;
     private int _total;
     private bool _closed;
 
@@ -56,6 +58,7 @@ public sealed partial class InstancePool : IAsyncDisposable
         _metrics = metrics;
         _logs = logs;
         _time = time ?? TimeProvider.System;
+        _budget = new InvokeBudget(_time);
         _reaper = ReapLoopAsync();
     }
 
@@ -106,36 +109,71 @@ public sealed partial class InstancePool : IAsyncDisposable
     {
         var started = _time.GetTimestamp();
         var timeline = new InvocationTimeline { Entered = Stopwatch.GetTimestamp() };
-
-        // Before the pool is asked: the event's inputs are searched for on another thread while an instance is found.
-        var hints = PrefetchHints.Start(function.Manifest, payload);
-        timeline.HintsSearched = Stopwatch.GetTimestamp();
-        var (instance, cold) = await AcquireAsync(function, cancellationToken);
-        timeline.Acquired = Stopwatch.GetTimestamp();
-        if (cold)
+        var waited = await _budget.EnterAsync(function.Name, InvokeRate(function), cancellationToken);
+        var charged = TimeSpan.Zero;
+        try
         {
-            // Not cancellable: the instance is reserved, and StartAsync is what hands a reservation back.
-            if (RestartDelay(function.Name) is var backoff && backoff > TimeSpan.Zero)
+            // Before the pool is asked: the event's inputs are searched for on another thread while an instance is found.
+            var hints = PrefetchHints.Start(function.Manifest, payload);
+            timeline.HintsSearched = Stopwatch.GetTimestamp();
+            var (instance, cold) = await AcquireAsync(function, cancellationToken);
+            timeline.Acquired = Stopwatch.GetTimestamp();
+            if (cold)
             {
-                await Task.Delay(backoff, _time, CancellationToken.None);
+                // Not cancellable: the instance is reserved, and StartAsync is what hands a reservation back.
+                if (RestartDelay(function.Name) is var backoff && backoff > TimeSpan.Zero)
+                {
+                    await Task.Delay(backoff, _time, CancellationToken.None);
+                }
+
+                var failure = await StartAsync(instance, requestId, hints);
+                if (failure is not null)
+                {
+                    var duration = _time.GetElapsedTime(started);
+                    _metrics.Invocation(function.Name, "init_error", cold: true, duration);
+                    return new InvocationOutcome(failure, "init_error", true, duration, instance.Id, instance.EndCapture()) { Timeline = timeline };
+                }
             }
 
-            var failure = await StartAsync(instance, requestId, hints);
-            if (failure is not null)
+            // The invoke budget is charged from here: a cold start is not (see InvokeBudget).
+            var meter = CpuMeter.Start();
+            try
             {
-                var duration = _time.GetElapsedTime(started);
-                _metrics.Invocation(function.Name, "init_error", cold: true, duration);
-                return new InvocationOutcome(failure, "init_error", true, duration, instance.Id, instance.EndCapture()) { Timeline = timeline };
+                if (!cold)
+                {
+                    instance.Transport!.BeginPrefetch(hints);
+                    timeline.PrefetchBegun = Stopwatch.GetTimestamp();
+                }
+
+                return await RunAsync(instance, payload, requestId, cold, started, timeline);
+            }
+            finally
+            {
+                charged = meter.Stop();
+                charged = charged > _options.MinInvocationCharge ? charged : _options.MinInvocationCharge;
             }
         }
-
-        else
+        finally
         {
-            instance.Transport!.BeginPrefetch(hints);
-            timeline.PrefetchBegun = Stopwatch.GetTimestamp();
+            _budget.Exit(function.Name, charged);
+            _metrics.InvokePath(function.Name, charged, waited);
         }
+    }
 
-        return await RunAsync(instance, payload, requestId, cold, started, timeline);
+    /// <summary>The node CPU charged to <paramref name="function"/>'s invoke budget and the time its invocations waited for it.</summary>
+    public (TimeSpan Charged, TimeSpan Waited) InvokePathTotals(string function) => _budget.Totals(function);
+
+    /// <summary>
+    /// The node CPU (in CPUs) <paramref name="function"/>'s invocations may use on the invoke path while other functions
+    /// are present: its CPU share per instance it has (see <see cref="InvokeBudget"/>).
+    /// </summary>
+    public double InvokeRate(DeployedFunction function)
+    {
+        lock (_lock)
+        {
+            var instances = _functions.TryGetValue(function.Name, out var state) ? state.Instances.Count : 0;
+            return CpuShare(function.Manifest) * Math.Max(1, instances);
+        }
     }
 
     /// <summary>How long a new instance of <paramref name="function"/> waits before it starts (see <see cref="PoolOptions.RestartBackoff"/>).</summary>

@@ -31,6 +31,20 @@ public sealed record PoolOptions
 
     public TimeSpan MaxRestartBackoff { get; init; } = TimeSpan.FromSeconds(8);
 
+    /// <summary>
+    /// Memory that buys one CPU for a function whose manifest names no <c>cpus</c>: its instances get
+    /// <c>memory / MemoryMbPerCpu</c> CPUs once ready (Lambda's model: 1,769 MB is one vCPU, 128 MB about 0.07), and a
+    /// full CPU during their init (as Lambda's on-demand init). 0 gives every such instance one CPU.
+    /// </summary>
+    public int MemoryMbPerCpu { get; init; } = 1769;
+
+    /// <summary>
+    /// Least node CPU one warm invocation is charged on its function's invoke budget (<see cref="InvokeBudget"/>), even
+    /// when its metered flow used less: the node's threads around the flow (the channel's reader, the log writer,
+    /// the wake-ups between them and the sandbox) are not metered. 1 ms is Lambda's smallest billed duration.
+    /// </summary>
+    public TimeSpan MinInvocationCharge { get; init; } = TimeSpan.FromMilliseconds(1);
+
     /// <summary>Size of each sandbox's /tmp tmpfs.</summary>
     public int TmpMb { get; init; } = 64;
 }

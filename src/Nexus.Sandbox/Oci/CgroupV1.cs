@@ -3,6 +3,7 @@
 
 using System.Buffers;
 using System.Buffers.Text;
+using System.Globalization;
 using Microsoft.Win32.SafeHandles;
 
 namespace Nexus.Sandbox.Oci;
@@ -19,6 +20,7 @@ public sealed class CgroupV1 : IDisposable
 
     private readonly string _memory;
     private readonly string _cpuacct;
+    private readonly string _cpu;
     private readonly Lock _peakLock = new();
     private SafeFileHandle? _peak;
     private bool _disposed;
@@ -30,6 +32,7 @@ public sealed class CgroupV1 : IDisposable
         RelativePath = relative;
         _memory = Path.Combine(cgroupRoot, "memory", relative);
         _cpuacct = Path.Combine(cgroupRoot, "cpuacct", relative);
+        _cpu = Path.Combine(cgroupRoot, "cpu", relative);
     }
 
     public string Root { get; }
@@ -89,6 +92,23 @@ public sealed class CgroupV1 : IDisposable
     }
 
     public long CpuNanoseconds() => ReadLong(Path.Combine(_cpuacct, "cpuacct.usage"));
+
+    /// <summary>
+    /// Sets the CFS quota to <paramref name="cpus"/> CPUs of the cgroup's own period (at least the kernel's minimum of
+    /// 1 ms); throws when the cgroup is gone or the write is refused.
+    /// </summary>
+    public void SetCpuLimit(double cpus)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(cpus, 0);
+        var period = ReadLong(Path.Combine(_cpu, "cpu.cfs_period_us"));
+        if (period <= 0)
+        {
+            throw new IOException($"cgroup '{RelativePath}' has no CFS period to set a CPU limit against (is the cpu controller mounted under {Root}?)");
+        }
+
+        var quota = Math.Max(1000, (long)Math.Round(cpus * period));
+        File.WriteAllText(Path.Combine(_cpu, "cpu.cfs_quota_us"), quota.ToString(CultureInfo.InvariantCulture));
+    }
 
     /// <summary>The oom_kill counter of memory.oom_control: processes the kernel OOM-killed in this cgroup.</summary>
     public long OomKills() => ReadKey(Path.Combine(_memory, "memory.oom_control"), "oom_kill"u8);

@@ -60,6 +60,12 @@ public sealed class OciSandboxInstance : ISandboxInstance
 
     public TimeSpan ReadCpuTime() => TimeSpan.FromTicks(Cgroup.CpuNanoseconds() / 100);
 
+    public bool TrySetCpuLimit(double cpus)
+    {
+        Cgroup.SetCpuLimit(cpus);
+        return true;
+    }
+
     public Task StopAsync()
     {
         lock (_gate)

@@ -59,6 +59,12 @@ internal sealed class ForkedInstance : ISandboxInstance
 
     public TimeSpan ReadCpuTime() => TimeSpan.FromTicks(_cgroup.Reader.CpuNanoseconds() / 100);
 
+    public bool TrySetCpuLimit(double cpus)
+    {
+        _cgroup.Reader.SetCpuLimit(cpus);
+        return true;
+    }
+
     public Task StopAsync()
     {
         lock (_gate)
