@@ -49,8 +49,6 @@ public static class HostTool
     /// <summary>Runs <paramref name="path"/> to completion; <paramref name="input"/>, if given, is its stdin.</summary>
     public static async Task<ToolResult> RunAsync(string path, IReadOnlyList<string> arguments, string? input = null, CancellationToken cancellationToken = default)
     {
-        var (stdoutHost, stdoutChild) = ChildProcess.CreateSocketPair();
-        var (stderrHost, stderrChild) = ChildProcess.CreateSocketPair();
         Socket? stdinHost = null;
         SafeFd? stdinChild = null;
         if (input is not null)
@@ -59,29 +57,18 @@ public static class HostTool
         }
 
         ChildProcess child;
+        Socket stdoutHost, stderrHost;
         try
         {
-            child = ChildProcess.Spawn(new ChildStartInfo
-            {
-                Path = path,
-                Arguments = arguments,
-                Environment = s_environment,
-                StandardInput = stdinChild,
-                StandardOutput = stdoutChild,
-                StandardError = stderrChild,
-            });
+            (child, stdoutHost, stderrHost) = Spawn(path, arguments, s_environment, stdinChild, newSession: false);
         }
         catch
         {
-            stdoutHost.Dispose();
-            stderrHost.Dispose();
             stdinHost?.Dispose();
             throw;
         }
         finally
         {
-            stdoutChild.Dispose();
-            stderrChild.Dispose();
             stdinChild?.Dispose();
         }
 
@@ -116,37 +103,8 @@ public static class HostTool
         string path, IReadOnlyList<string> arguments, Action<string>? onLine, IReadOnlyList<string> extraEnvironment, int tailLines, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(extraEnvironment);
-        var (stdoutHost, stdoutChild) = ChildProcess.CreateSocketPair();
-        var (stderrHost, stderrChild) = ChildProcess.CreateSocketPair();
-        var (stdinHost, stdinChild) = ChildProcess.CreateSocketPair();
-        ChildProcess child;
-        try
-        {
-            child = ChildProcess.Spawn(new ChildStartInfo
-            {
-                Path = path,
-                Arguments = arguments,
-                Environment = [.. s_environment, .. extraEnvironment],
-                StandardInput = stdinChild,
-                StandardOutput = stdoutChild,
-                StandardError = stderrChild,
-                NewSession = true,
-            });
-        }
-        catch
-        {
-            stdoutHost.Dispose();
-            stderrHost.Dispose();
-            throw;
-        }
-        finally
-        {
-            stdinHost.Dispose();
-            stdoutChild.Dispose();
-            stderrChild.Dispose();
-            stdinChild.Dispose();
-        }
-
+        // stdin is /dev/null: the tool reads nothing (debootstrap must not wait for a terminal).
+        var (child, stdoutHost, stderrHost) = Spawn(path, arguments, [.. s_environment, .. extraEnvironment], standardInput: null, newSession: true);
         var tail = new Queue<string>();
         void OnLine(string line)
         {
@@ -180,6 +138,39 @@ public static class HostTool
         lock (tail)
         {
             return (CodeOf(status), string.Join('\n', tail));
+        }
+    }
+
+    /// <summary>Starts the tool with its stdout and stderr on sockets whose host ends are returned.</summary>
+    private static (ChildProcess Child, Socket Stdout, Socket Stderr) Spawn(
+        string path, IReadOnlyList<string> arguments, IReadOnlyList<string> environment, SafeFd? standardInput, bool newSession)
+    {
+        var (stdoutHost, stdoutChild) = ChildProcess.CreateSocketPair();
+        var (stderrHost, stderrChild) = ChildProcess.CreateSocketPair();
+        try
+        {
+            var child = ChildProcess.Spawn(new ChildStartInfo
+            {
+                Path = path,
+                Arguments = arguments,
+                Environment = environment,
+                StandardInput = standardInput,
+                StandardOutput = stdoutChild,
+                StandardError = stderrChild,
+                NewSession = newSession,
+            });
+            return (child, stdoutHost, stderrHost);
+        }
+        catch
+        {
+            stdoutHost.Dispose();
+            stderrHost.Dispose();
+            throw;
+        }
+        finally
+        {
+            stdoutChild.Dispose();
+            stderrChild.Dispose();
         }
     }
 
