@@ -55,7 +55,9 @@ public sealed class TemplateEndToEndTests
             Assert.True(Directory.Exists($"/sys/fs/cgroup/memory/nexus/{outcomes[0].InstanceId}"));
 
             // An instance that dies, runs out of memory or times out is replaced by a new fork; the template lives on.
-            await DeployAsync(node, "tpl-faults", "memory: 64\ntimeout: 2\n", """
+            // A whole CPU: at the share 64 MiB buys (0.036 CPU) touching 64 MiB takes seconds on a loaded machine, and
+            // the 2 s timeout would end the allocation before the OOM killer does.
+            await DeployAsync(node, "tpl-faults", "memory: 64\ncpus: 1\ntimeout: 2\n", """
                 import os, time
                 def handler(event, context):
                     if event.get("do") == "exit":
