@@ -16,6 +16,12 @@ public sealed record MicrovmDriverOptions
     public string? GuestKernel { get; init; }
 
     /// <summary>
+    /// The KVM device the VMMs open; checked before an instance starts, so a host without KVM (no /dev/kvm: e.g. a host
+    /// that is itself a PVM guest, where kvm_pvm does not bind) refuses microvm instances with a message saying so.
+    /// </summary>
+    public string KvmDevice { get; init; } = "/dev/kvm";
+
+    /// <summary>
     /// The VMM command, executable first (e.g. the NativeAOT <c>nexus-vmm</c>, or <c>dotnet nexus-vmm.dll</c>); empty:
     /// found in this checkout (<see cref="VmmExecutable.Locate"/>).
     /// </summary>

@@ -183,6 +183,12 @@ public sealed class MicrovmSandboxDriver : ISandboxDriver, IAsyncDisposable
             throw new ArgumentException(where + "the id must be 1 to 40 characters of [a-z0-9-]", nameof(spec));
         }
 
+        if (!File.Exists(_options.KvmDevice))
+        {
+            throw new ArgumentException(where + $"this host has no {_options.KvmDevice}, so it cannot run microVMs (a host that is itself a " +
+                "PVM guest has none: dmesg says \"kvm-pvm: this kernel is itself a kvm-pvm guest; not binding\"); deploy it with sandbox: oci", nameof(spec));
+        }
+
         var nexus = spec.Network == SandboxNetwork.LoopbackOnly && spec.PassedFds.Count == 3 && spec.PassedFds[0] is SafeFd;
         var baseline = spec.Network == SandboxNetwork.Veth && spec.PassedFds.Count == 0;
         if (!nexus && !baseline)
