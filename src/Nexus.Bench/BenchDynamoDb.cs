@@ -2,9 +2,6 @@
 // Licensed under the MIT license.
 
 using System.Diagnostics;
-using System.Globalization;
-using System.Net;
-using System.Net.Sockets;
 
 namespace Nexus.Bench;
 
@@ -15,49 +12,19 @@ namespace Nexus.Bench;
 /// </summary>
 public sealed class BenchDynamoDb : IAsyncDisposable
 {
-    public const string CliPath = "/opt/nexus/dynalite/node_modules/dynalite/cli.js";
     public const string Table = "bench-orders";
 
-    private readonly Process _process;
+    private readonly Dynalite _dynalite;
 
-    private BenchDynamoDb(Process process, int port)
-    {
-        _process = process;
-        Port = port;
-    }
+    private BenchDynamoDb(Dynalite dynalite) => _dynalite = dynalite;
 
-    public int Port { get; }
+    public int Port => _dynalite.Port;
 
     public static async Task<BenchDynamoDb> StartAsync(CancellationToken cancellationToken)
     {
-        if (!File.Exists(CliPath))
-        {
-            throw new InvalidOperationException($"--dynamodb needs dynalite at {CliPath} (scripts/setup installs it from npm)");
-        }
-
-        int port;
-        using (var probe = new TcpListener(IPAddress.Loopback, 0))
-        {
-            probe.Start();
-            port = ((IPEndPoint)probe.LocalEndpoint).Port;
-        }
-
-        var start = new ProcessStartInfo("node") { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var arg in new[] { CliPath, "--host", "127.0.0.1", "--port", port.ToString(CultureInfo.InvariantCulture), "--createTableMs", "0" })
-        {
-            start.ArgumentList.Add(arg);
-        }
-
-        var process = Process.Start(start) ?? throw new InvalidOperationException("node (for dynalite) did not start");
-        var dynamo = new BenchDynamoDb(process, port);
+        var dynamo = new BenchDynamoDb(await Dynalite.StartAsync(tableStateMs: 0, cancellationToken: cancellationToken));
         try
         {
-            var line = await process.StandardOutput.ReadLineAsync(cancellationToken);
-            if (line is null || !line.StartsWith("Dynalite listening", StringComparison.Ordinal))
-            {
-                throw new InvalidOperationException($"dynalite did not start: {line}\n{await process.StandardError.ReadToEndAsync(cancellationToken)}");
-            }
-
             await dynamo.CreateTableAsync(cancellationToken);
             return dynamo;
         }
@@ -87,14 +54,5 @@ public sealed class BenchDynamoDb : IAsyncDisposable
         }
     }
 
-    public async ValueTask DisposeAsync()
-    {
-        if (!_process.HasExited)
-        {
-            _process.Kill();
-            await _process.WaitForExitAsync();
-        }
-
-        _process.Dispose();
-    }
+    public ValueTask DisposeAsync() => _dynalite.DisposeAsync();
 }

@@ -4,6 +4,7 @@
 using System.Globalization;
 using System.Text.Json;
 using Nexus.Backend.Services;
+using Nexus.Bench;
 using Nexus.Node;
 using Nexus.Testing;
 

@@ -3,8 +3,8 @@
 
 using System.Text.Json.Nodes;
 using Nexus.Backend.Services;
+using Nexus.Bench;
 using Nexus.Functions;
-using Nexus.Testing;
 using Xunit.Abstractions;
 
 namespace Nexus.Frontend.Tests;

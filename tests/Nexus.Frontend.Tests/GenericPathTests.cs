@@ -2,12 +2,12 @@
 // Licensed under the MIT license.
 
 using System.Text.Json.Nodes;
-using Nexus.Backend;
 using Nexus.Backend.Services;
+using Nexus.Backend;
+using Nexus.Bench;
 using Nexus.Functions;
 using Nexus.Node.Transports.RuntimeApi;
 using Nexus.Store;
-using Nexus.Testing;
 using Xunit.Abstractions;
 
 namespace Nexus.Frontend.Tests;

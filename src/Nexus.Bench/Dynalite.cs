@@ -1,0 +1,87 @@
+// Copyright (c) Nexus contributors.
+// Licensed under the MIT license.
+
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+
+namespace Nexus.Bench;
+
+/// <summary>
+/// dynalite (npm, installed by scripts/setup), a DynamoDB implementation on LevelDB that nobody here wrote: the DynamoDB
+/// of <c>nexus bench compare --dynamodb</c> and of the generic path's and signing proxy's tests. In memory, on a free port.
+/// </summary>
+public sealed class Dynalite : IAsyncDisposable
+{
+    public const string CliPath = "/opt/nexus/dynalite/node_modules/dynalite/cli.js";
+
+    private readonly Process _process;
+
+    private Dynalite(Process process, int port)
+    {
+        _process = process;
+        Port = port;
+    }
+
+    /// <summary>The port dynalite listens on.</summary>
+    public int Port { get; }
+
+    /// <summary>Its address over loopback.</summary>
+    public string Endpoint => $"http://127.0.0.1:{Port.ToString(CultureInfo.InvariantCulture)}";
+
+    /// <summary>
+    /// Starts dynalite listening on <paramref name="address"/> (loopback; 0.0.0.0: every address of the host);
+    /// <paramref name="tableStateMs"/> is how long a table stays CREATING or DELETING.
+    /// </summary>
+    public static async Task<Dynalite> StartAsync(string address = "127.0.0.1", int tableStateMs = 50, CancellationToken cancellationToken = default)
+    {
+        if (!File.Exists(CliPath))
+        {
+            throw new InvalidOperationException($"dynalite is missing at {CliPath} (scripts/setup installs it from npm)");
+        }
+
+        int port;
+        using (var probe = new TcpListener(IPAddress.Loopback, 0))
+        {
+            probe.Start();
+            port = ((IPEndPoint)probe.LocalEndpoint).Port;
+        }
+
+        var state = tableStateMs.ToString(CultureInfo.InvariantCulture);
+        var start = new ProcessStartInfo("node") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var arg in new[] { CliPath, "--host", address, "--port", port.ToString(CultureInfo.InvariantCulture), "--createTableMs", state, "--deleteTableMs", state })
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        var process = Process.Start(start) ?? throw new InvalidOperationException("node (for dynalite) did not start");
+        var dynalite = new Dynalite(process, port);
+        try
+        {
+            var line = await process.StandardOutput.ReadLineAsync(cancellationToken).AsTask().WaitAsync(TimeSpan.FromSeconds(30), cancellationToken).ConfigureAwait(false);
+            if (line is null || !line.StartsWith("Dynalite listening", StringComparison.Ordinal))
+            {
+                throw new InvalidOperationException($"dynalite did not start: {line}\n{await process.StandardError.ReadToEndAsync(cancellationToken).ConfigureAwait(false)}");
+            }
+
+            return dynalite;
+        }
+        catch
+        {
+            await dynalite.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill();
+            await _process.WaitForExitAsync().ConfigureAwait(false);
+        }
+
+        _process.Dispose();
+    }
+}

@@ -1,0 +1,17 @@
+// Copyright (c) Nexus contributors.
+// Licensed under the MIT license.
+
+using Nexus.Bench;
+using Nexus.Testing;
+
+namespace Nexus.Frontend.Tests;
+
+/// <summary>A test that needs dynalite and Debian's boto3; skipped, saying what to install, without them.</summary>
+public sealed class DynaliteFactAttribute : FactAttribute
+{
+    public DynaliteFactAttribute()
+    {
+        Skip = HostRequirements.Missing(debianBoto3: true)
+            ?? (File.Exists(Dynalite.CliPath) ? null : $"needs dynalite at {Dynalite.CliPath} (scripts/setup installs it from npm)");
+    }
+}
