@@ -2,8 +2,8 @@
 // Licensed under the MIT license.
 
 using System.Text.Json.Nodes;
-using Nexus.Backend.Services;
 using Nexus.Backend;
+using Nexus.Backend.Services;
 using Nexus.Bench;
 using Nexus.Functions;
 using Nexus.Node.Transports.RuntimeApi;
