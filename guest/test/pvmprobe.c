@@ -594,24 +594,6 @@ static void report_syscall(const char *name, u64 nr)
     putc('\n');
 }
 
-static void report_vmcall(void)
-{
-    u64 traps = last_trap.count, rax = 1; /* KVM_HC_VAPIC_POLL_IRQ: a no-op that returns 0 */
-    __asm__ volatile("leaq 1f(%%rip), %%r8\n movq %%r8, fixup_rip(%%rip)\n vmcall\n 1: movq $0, fixup_rip(%%rip)"
-                     : "+a"(rax)
-                     :
-                     : "r8", "memory");
-    puts("vmcall KVM_HC_VAPIC_POLL_IRQ: ");
-    if (last_trap.count != traps) {
-        puts("fault ");
-        puthex(last_trap.vector);
-    } else {
-        puts("returned rax ");
-        puthex(rax);
-    }
-    putc('\n');
-}
-
 /* Runs one user test and reports how it came back: the vector, the CS it was taken from, RIP and CR2. */
 static void report_user_flags(const char *name, void (*entry)(void), u64 rflags)
 {
