@@ -12,7 +12,11 @@
    sequence, an interrupt (LAPIC timer). VMCALL is not tried: kvm_pvm's emulator re-executes it forever.
    Other modes, chosen by the command line: "usercount" counts to 200,000,000 in user mode with no exit (a snapshot
    taken meanwhile holds a vCPU in user mode); "kspin" loops in supervisor mode, "usertrap" takes 20,000 #UD round
-   trips from user mode, "usersyscall" 20,000 user-mode SYSCALLs to a user-mode LSTAR (timings, in TSC ticks).
+   trips from user mode, "usersyscall" 20,000 user-mode SYSCALLs to a user-mode LSTAR (timings, in TSC ticks);
+   "pvlite" asks for the ABI of this host's own kvm_pvm variant, read from its machine code (docs/vmm.md): the
+   signature, feature and TSC MSRs 0x4b564d10-13, hypercalls by INT 0x1b and CPUID by INT 0x1a at CPL 0, then times
+   the kspin loop before and after registering a vIF page (MSR 0x4b564d10), the step after which the host runs guest
+   supervisor code natively.
    Built freestanding by TestGuests; asserted by PvmProbeTests and SnapshotTests. */
 
 typedef unsigned char u8;
@@ -37,6 +41,14 @@ typedef unsigned long long u64;
 #define MSR_PVM_EVENT_ENTRY 0x4b564df4
 #define MSR_PVM_RETU_RIP 0x4b564df5
 #define PVM_HC_BASE 0x17088200
+/* This host's variant ("pv-lite", docs/vmm.md): its MSRs, and its hypercalls (INT 0x1b, RAX = 0x1000 + n, arguments
+   in RBX, RCX, RDX, result in RAX). */
+#define MSR_PVLITE_VIF 0x4b564d10       /* vIF page GPA | flags; bit 0: CPL follows CR3 bit 12 (PTI pairs) */
+#define MSR_PVLITE_SIGNATURE 0x4b564d11 /* reads 0x4d5650 ("PVM") */
+#define MSR_PVLITE_FEATURES 0x4b564d12
+#define MSR_PVLITE_TSC_KHZ 0x4b564d13
+#define PVLITE_HC_LOAD_TR 0x1006        /* not implemented by the host: -ENOSYS */
+#define PVLITE_HC_FLUSH_TLB 0x1007
 
 struct frame {
     u64 r15, r14, r13, r12, r11, r10, r9, r8, rdi, rsi, rbp, rbx, rdx, rcx, rax;
@@ -50,7 +62,8 @@ struct trap_record {
 u8 kernel_stack[16384] __attribute__((aligned(16)));
 u8 trap_stack[16384] __attribute__((aligned(16)));
 u8 user_stack[4096] __attribute__((aligned(16)));
-static u64 pml4[512] __attribute__((aligned(4096)));
+/* 8 KiB-aligned: once a vIF page is registered with bit 0, the host takes CR3 bit 12 set to mean user mode. */
+static u64 pml4[512] __attribute__((aligned(8192)));
 static u64 pdpt_low[512] __attribute__((aligned(4096)));
 static u64 pdpt_high[512] __attribute__((aligned(4096)));
 static u64 pd_user[512] __attribute__((aligned(4096)));
@@ -60,6 +73,7 @@ static u64 idt[512] __attribute__((aligned(4096)));
 static u64 gdt[8] __attribute__((aligned(16)));
 static u32 tss[26] __attribute__((aligned(16)));
 static u8 pvcs[4096] __attribute__((aligned(4096)));
+static u8 vif_page[4096] __attribute__((aligned(4096))); /* byte 0: virtual IF (0: masked), byte 1: pending */
 
 /* Shared with the assembly below (and read from user mode: every low page is user-accessible). */
 u32 entered_by_pvh;           /* started at the PVH entry, not at the 64-bit one */
@@ -580,24 +594,6 @@ static void report_syscall(const char *name, u64 nr)
     putc('\n');
 }
 
-static void report_vmcall(void)
-{
-    u64 traps = last_trap.count, rax = 1; /* KVM_HC_VAPIC_POLL_IRQ: a no-op that returns 0 */
-    __asm__ volatile("leaq 1f(%%rip), %%r8\n movq %%r8, fixup_rip(%%rip)\n vmcall\n 1: movq $0, fixup_rip(%%rip)"
-                     : "+a"(rax)
-                     :
-                     : "r8", "memory");
-    puts("vmcall KVM_HC_VAPIC_POLL_IRQ: ");
-    if (last_trap.count != traps) {
-        puts("fault ");
-        puthex(last_trap.vector);
-    } else {
-        puts("returned rax ");
-        puthex(rax);
-    }
-    putc('\n');
-}
-
 /* Runs one user test and reports how it came back: the vector, the CS it was taken from, RIP and CR2. */
 static void report_user_flags(const char *name, void (*entry)(void), u64 rflags)
 {
@@ -658,6 +654,85 @@ static void report_cpuid_seen(const char *name)
     putc('\n');
 }
 
+/* 2,000,000 iterations of DEC/JNZ at CPL 0 (variant 'i': IF set; 'h': from the supervisor-only alias in the kernel
+   half; otherwise IF clear), to time supervisor code against user code. Returns TSC ticks. */
+static u64 kspin_ticks(char variant)
+{
+    u64 start = rdtsc();
+    u64 n = 2000000, flags = variant == 'i' ? 0x202 : 0x2, offset = variant == 'h' ? SUPERVISOR_ALIAS : 0;
+    __asm__ volatile("lea 1f(%%rip), %%rax\n add %1, %%rax\n push %2\n popfq\n jmp *%%rax\n"
+                     "1: dec %%rcx\n jnz 1b\n cli"
+                     : "+c"(n)
+                     : "r"(offset), "r"(flags)
+                     : "rax", "memory", "cc");
+    return rdtsc() - start;
+}
+
+/* A pv-lite hypercall: INT 0x1b at CPL 0 with RAX = nr. The host answers it in RAX; a host that does not know it lets
+   it reach the guest's own IDT (vector 0x1b), reported as a fault. */
+static void report_pvlite_hypercall(const char *name, u64 nr)
+{
+    u64 traps = last_trap.count, rax = nr;
+    __asm__ volatile("leaq 1f(%%rip), %%r8\n movq %%r8, fixup_rip(%%rip)\n int $0x1b\n 1: movq $0, fixup_rip(%%rip)"
+                     : "+a"(rax)
+                     : "b"(0UL), "c"(0UL), "d"(0UL)
+                     : "r8", "memory");
+    puts(name);
+    puts(": ");
+    if (last_trap.count != traps) {
+        puts("fault ");
+        puthex(last_trap.vector);
+    } else {
+        puts("returned rax ");
+        puthex(rax);
+    }
+    putc('\n');
+}
+
+/* The pv-lite CPUID: INT 0x1a with EAX = leaf, ECX = 0, answered in EAX..EDX from the VMM's CPUID table. */
+static void report_pvlite_cpuid(u32 leaf)
+{
+    u64 traps = last_trap.count;
+    u32 r[4] = { leaf, 0, 0, 0 };
+    __asm__ volatile("leaq 1f(%%rip), %%r8\n movq %%r8, fixup_rip(%%rip)\n int $0x1a\n 1: movq $0, fixup_rip(%%rip)"
+                     : "+a"(r[0]), "+b"(r[1]), "+c"(r[2]), "+d"(r[3])
+                     :
+                     : "r8", "memory");
+    puts("int 0x1a cpuid ");
+    puthex(leaf);
+    puts(": ");
+    if (last_trap.count != traps) {
+        puts("fault ");
+        puthex(last_trap.vector);
+    } else {
+        for (int i = 0; i < 4; i++) {
+            puthex(r[i]);
+            putc(' ');
+        }
+    }
+    putc('\n');
+}
+
+/* The "pvlite" mode: this host's own variant's ABI, then kspin before and after the vIF page is registered (the
+   host runs supervisor code natively only with one). Every step reports; none is fatal. */
+static void probe_pvlite(void)
+{
+    for (u32 msr = MSR_PVLITE_VIF; msr <= MSR_PVLITE_TSC_KHZ; msr++) {
+        report_msr(msr);
+    }
+    report_pvlite_cpuid(0x40000000);
+    report_pvlite_hypercall("int 0x1b PVLITE_HC_LOAD_TR", PVLITE_HC_LOAD_TR);
+    report_pvlite_hypercall("int 0x1b PVLITE_HC_FLUSH_TLB", PVLITE_HC_FLUSH_TLB);
+    line("kspin before vif: 4000000 instructions, TSC ticks", kspin_ticks(0));
+    report_wrmsr("MSR_PVLITE_VIF", MSR_PVLITE_VIF, (u64)vif_page | 1);
+    report_msr(MSR_PVLITE_VIF);
+    u64 cs;
+    __asm__ volatile("mov %%cs, %0" : "=r"(cs));
+    line("cs after vif", cs & 0xffff);
+    line("kspin after vif: 4000000 instructions, TSC ticks", kspin_ticks(0));
+    puts("done\n");
+}
+
 void probe_main(void)
 {
     u64 cs, flags;
@@ -671,17 +746,11 @@ void probe_main(void)
 
     install_tables();
     if (cmdline_is("kspin")) {
-        /* 2,000,000 iterations of DEC/JNZ at CPL 0 (kspin: IF clear; kspini: IF set; kspinh: from the
-           supervisor-only alias in the kernel half), to time supervisor code against user code. */
-        char variant = *(const char *)0x20005;
-        u64 start = rdtsc();
-        u64 n = 2000000, flags = variant == 'i' ? 0x202 : 0x2, offset = variant == 'h' ? SUPERVISOR_ALIAS : 0;
-        __asm__ volatile("lea 1f(%%rip), %%rax\n add %1, %%rax\n push %2\n popfq\n jmp *%%rax\n"
-                         "1: dec %%rcx\n jnz 1b\n cli"
-                         : "+c"(n)
-                         : "r"(offset), "r"(flags)
-                         : "rax", "memory", "cc");
-        line("kspin: 4000000 instructions, TSC ticks", rdtsc() - start);
+        line("kspin: 4000000 instructions, TSC ticks", kspin_ticks(*(const char *)0x20005));
+        exit_with(1);
+    }
+    if (cmdline_is("pvlite")) {
+        probe_pvlite();
         exit_with(1);
     }
     if (cmdline_is("usertrap")) {

@@ -15,6 +15,14 @@ public sealed class UnixException : IOException
         Errno = errno;
     }
 
+    /// <summary>A failed call whose errno alone would mislead: <paramref name="detail"/> says what it means here.</summary>
+    public UnixException(string call, int errno, string detail)
+        : base($"{call} failed: {Marshal.GetPInvokeErrorMessage(errno)} (errno {errno}): {detail}")
+    {
+        Call = call;
+        Errno = errno;
+    }
+
     public UnixException()
         : this("unknown", 0)
     {
