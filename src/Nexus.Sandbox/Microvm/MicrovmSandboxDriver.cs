@@ -186,7 +186,7 @@ public sealed class MicrovmSandboxDriver : ISandboxDriver, IAsyncDisposable
         if (!File.Exists(_options.KvmDevice))
         {
             throw new ArgumentException(where + $"this host has no {_options.KvmDevice}, so it cannot run microVMs (a host that is itself a " +
-                "PVM guest has none: dmesg says \"kvm-pvm: this kernel is itself a kvm-pvm guest; not binding\"); deploy it with sandbox: oci", nameof(spec));
+                "PVM guest has one only when booted with nested_pvm=1: `dmesg | grep kvm-pvm` says why); deploy it with sandbox: oci", nameof(spec));
         }
 
         var nexus = spec.Network == SandboxNetwork.LoopbackOnly && spec.PassedFds.Count == 3 && spec.PassedFds[0] is SafeFd;
