@@ -14,7 +14,7 @@ namespace Nexus.Backend.Tests;
 /// </summary>
 public sealed class StorageAuthorizationTests
 {
-    private static readonly FunctionManifest Manifest = new()
+    private static readonly FunctionManifest s_manifest = new()
     {
         Name = "f",
         Handler = "handler.handler",
@@ -40,13 +40,13 @@ public sealed class StorageAuthorizationTests
     [InlineData("ab", "fn/a", "InvalidBucketName")]
     public void Bucket_and_key_are_shaped_before_the_grants_are_asked(string bucket, string key, string? code)
     {
-        Assert.Equal(code, StorageAuthorization.Refusal(Manifest, bucket, key, StorageAccess.Read)?.Code);
+        Assert.Equal(code, StorageAuthorization.Refusal(s_manifest, bucket, key, StorageAccess.Read)?.Code);
     }
 
     [Fact]
     public void A_key_over_1024_utf8_bytes_is_refused()
     {
-        Assert.Null(StorageAuthorization.Refusal(Manifest, "nexus-test", "fn/" + new string('a', 1021), StorageAccess.Read));
-        Assert.Equal("KeyTooLongError", StorageAuthorization.Refusal(Manifest, "nexus-test", "fn/" + new string('\u00e9', 511), StorageAccess.Read)?.Code);
+        Assert.Null(StorageAuthorization.Refusal(s_manifest, "nexus-test", "fn/" + new string('a', 1021), StorageAccess.Read));
+        Assert.Equal("KeyTooLongError", StorageAuthorization.Refusal(s_manifest, "nexus-test", "fn/" + new string('\u00e9', 511), StorageAccess.Read)?.Code);
     }
 }
