@@ -79,4 +79,37 @@ public sealed class ChannelJsonTests
 
         Assert.Equal("""{"Tags":[{"Key":"a","Value":"1"},{"Key":"b","Value":"2"}],"None":[]}""", Encoding.UTF8.GetString(json));
     }
+
+    /// <summary>
+    /// <see cref="ChannelJson.ErrorType"/> reads a sandbox's error body in one pass: the errorType of a JSON object, or
+    /// nothing for anything else (the result is then reported as unhandled), never an exception. With the read to the
+    /// end removed once, the body with trailing bytes gave "A" and this failed.
+    /// </summary>
+    [Theory]
+    [InlineData("""{"errorMessage":"m","errorType":"ValueError","stackTrace":["a","b"]}""", "ValueError")]
+    [InlineData("""{"errorType":"A","errorType":"B"}""", "B")]
+    [InlineData("""{"errorType":"A","errorType":7}""", null)]
+    [InlineData("""{"x":{"errorType":"Nested"}}""", null)]
+    [InlineData("""{"error\u0054ype":"Escaped"}""", "Escaped")]
+    [InlineData("""{"errorType":"A"} trailing""", null)]
+    [InlineData("""{"errorType":"A"}{}""", null)]
+    [InlineData("""{"errorType":"A",""", null)]
+    [InlineData("""["errorType","A"]""", null)]
+    [InlineData("""  "ValueError" """, null)]
+    [InlineData("", null)]
+    [InlineData("not json", null)]
+    public void The_error_type_is_read_from_an_error_body_or_is_absent(string body, string? expected)
+    {
+        Assert.Equal(expected, ChannelJson.ErrorType(Encoding.UTF8.GetBytes(body)));
+    }
+
+    [Fact]
+    public void An_error_body_nested_past_16_levels_or_not_utf8_has_no_error_type()
+    {
+        var deep = """{"errorType":"A","x":""" + new string('[', 16) + new string(']', 16) + "}";
+        Assert.Null(ChannelJson.ErrorType(Encoding.UTF8.GetBytes(deep)));
+        Assert.Equal("A", ChannelJson.ErrorType(Encoding.UTF8.GetBytes(deep.Replace("[]", "", StringComparison.Ordinal))));
+        byte[] notUtf8 = [.. """{"errorType":" """u8[..^1], 0xC3, 0x28, .. "\"}"u8];
+        Assert.Null(ChannelJson.ErrorType(notUtf8));
+    }
 }

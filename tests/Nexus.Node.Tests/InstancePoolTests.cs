@@ -1,6 +1,7 @@
 // Copyright (c) Nexus contributors.
 // Licensed under the MIT license.
 
+using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using Nexus.Node.Pool;
@@ -257,6 +258,33 @@ public sealed class InstancePoolTests
         }
 
         Assert.True(killed.Stopped);
+    }
+
+    /// <summary>
+    /// An instance's time limit is one timer re-armed per invocation (InvocationDeadline): each invocation gets the whole
+    /// of its timeout, however long the one before it ran, an instance that met its limits stays warm, and one that
+    /// overruns is stopped at its limit, not before. With Begin not arming the timer once, the last invocation ran its
+    /// 1.5 s to success and this failed.
+    /// </summary>
+    [Fact]
+    public async Task Each_invocation_on_a_warm_instance_gets_its_whole_timeout()
+    {
+        await using var f = new PoolFixture();
+        f.Transports.Handler = async (inv, _, _) =>
+        {
+            await Task.Delay(int.Parse(System.Text.Encoding.UTF8.GetString(inv.Payload.Span), CultureInfo.InvariantCulture));
+            return new InvocationResult("{}"u8.ToArray(), null);
+        };
+        var fn = PoolFixture.Function(timeoutSeconds: 1);
+        var first = await f.InvokeAsync(fn, "600");
+        Assert.Equal("success", first.Outcome);
+        var second = await f.InvokeAsync(fn, "10");
+        var third = await f.InvokeAsync(fn, "700");
+        Assert.Equal(("success", "success"), (second.Outcome, third.Outcome));
+        Assert.Equal(first.InstanceId, third.InstanceId);
+        var late = await f.InvokeAsync(fn, "1500");
+        Assert.Equal("timeout", late.Outcome);
+        Assert.True(late.Duration >= TimeSpan.FromSeconds(1), $"timed out after {late.Duration}");
     }
 
     [Fact]

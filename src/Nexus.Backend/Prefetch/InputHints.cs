@@ -35,14 +35,14 @@ public static class InputHints
         // One forward pass over the event for its S3 records (no document is built: this runs on the invoke path of
         // every warm invocation); a document only for the inputs a manifest declares, which address any path.
         List<(string Bucket, string Key)> records;
-        var declared = new List<(string Bucket, string Key)>();
+        List<(string Bucket, string Key)>? declared = null;
         try
         {
             records = S3Records(invocationEvent.Span);
             if (manifest.Inputs.Count > 0)
             {
                 using var doc = JsonDocument.Parse(invocationEvent, new JsonDocumentOptions { MaxDepth = MaxDepth });
-                declared.AddRange(manifest.Inputs.Select(i => i.Resolve(doc.RootElement)).OfType<(string, string)>());
+                declared = [.. manifest.Inputs.Select(i => i.Resolve(doc.RootElement)).OfType<(string, string)>()];
             }
         }
         catch (JsonException)
@@ -51,11 +51,27 @@ public static class InputHints
             return (allowed, denied);
         }
 
-        foreach (var (bucket, key) in records.Concat(declared))
+        Admit(manifest, records, allowed, ref denied);
+        if (declared is not null)
+        {
+            Admit(manifest, declared, allowed, ref denied);
+        }
+
+        return (allowed, denied);
+    }
+
+    /// <summary>URL-decodes an S3 event key: '+' is a space, %XX an escaped byte (UTF-8).</summary>
+    public static string DecodeEventKey(string key) =>
+        key.AsSpan().ContainsAny('+', '%') ? Uri.UnescapeDataString(key.Replace('+', ' ')) : key;
+
+    // Each found object the function may read, in order and once, up to MaxHints; the others are counted.
+    private static void Admit(FunctionManifest manifest, List<(string Bucket, string Key)> found, List<(string, string)> allowed, ref int denied)
+    {
+        foreach (var (bucket, key) in found)
         {
             if (allowed.Count == MaxHints)
             {
-                break;
+                return;
             }
 
             if (allowed.Contains((bucket, key)))
@@ -72,12 +88,7 @@ public static class InputHints
                 denied++;
             }
         }
-
-        return (allowed, denied);
     }
-
-    /// <summary>URL-decodes an S3 event key: '+' is a space, %XX an escaped byte (UTF-8).</summary>
-    public static string DecodeEventKey(string key) => Uri.UnescapeDataString(key.Replace('+', ' '));
 
     /// <summary>
     /// <c>Records[].s3.bucket.name</c> and <c>.s3.object.key</c> of the first <see cref="MaxHints"/> records, read to

@@ -1,6 +1,7 @@
 // Copyright (c) Nexus contributors.
 // Licensed under the MIT license.
 
+using System.Buffers;
 using System.Text;
 using Nexus.Channel.Services;
 using Nexus.Functions;
@@ -48,8 +49,11 @@ public static class StorageAuthorization
         }
     }
 
+    // Checked on every storage call and every prefetch hint: span searches, no delegates, no split.
+    private static readonly SearchValues<char> s_bucketChars = SearchValues.Create("abcdefghijklmnopqrstuvwxyz0123456789-.");
+
     private static ChannelRequestException? BucketRefusal(string bucket) =>
-        bucket.Length is < 3 or > 63 || !bucket.All(c => c is (>= 'a' and <= 'z') or (>= '0' and <= '9') or '-' or '.')
+        bucket.Length is < 3 or > 63 || bucket.AsSpan().ContainsAnyExcept(s_bucketChars)
             ? new ChannelRequestException(400, "InvalidBucketName", $"bucket name {Quote(bucket)} is not a valid S3 bucket name")
             : null;
 
@@ -65,15 +69,19 @@ public static class StorageAuthorization
             return new ChannelRequestException(400, "KeyTooLongError", "object key is longer than 1024 bytes");
         }
 
-        if (key.Any(char.IsControl))
+        foreach (var c in key)
         {
-            return new ChannelRequestException(400, "InvalidArgument", $"object key {Quote(key)} contains a control character");
+            if (char.IsControl(c))
+            {
+                return new ChannelRequestException(400, "InvalidArgument", $"object key {Quote(key)} contains a control character");
+            }
         }
 
         // HTTP stacks normalise "." and ".." path segments, which would move a request outside the prefix it was
         // authorised for; keys with such segments are refused outright.
-        foreach (var segment in key.Split('/'))
+        foreach (var range in key.AsSpan().Split('/'))
         {
+            var segment = key.AsSpan(range);
             if (segment is "." or "..")
             {
                 return ChannelRequestException.Denied($"object key {Quote(key)} has a '{segment}' path segment");

@@ -176,18 +176,51 @@ public static class ChannelJson
         return map;
     }
 
-    /// <summary>The errorType of a Lambda error JSON body, when it has one.</summary>
+    /// <summary>
+    /// The errorType of a Lambda error JSON body, when it is a JSON object (of a property given twice, the last) whose
+    /// errorType is a string. Read in one forward pass, no document: the body is the sandbox's and may be large.
+    /// </summary>
     public static string? ErrorType(ReadOnlyMemory<byte> body)
     {
+        var reader = new Utf8JsonReader(body.Span, new JsonReaderOptions { MaxDepth = 16 });
+
+        // The last errorType's value: a copy of the reader on it, decoded once the whole body has been read.
+        var errorType = default(Utf8JsonReader);
+        var found = false;
         try
         {
-            using var doc = JsonDocument.Parse(body, new JsonDocumentOptions { MaxDepth = 16 });
-            return doc.RootElement.ValueKind == JsonValueKind.Object
-                && doc.RootElement.TryGetProperty("errorType", out var t)
-                && t.ValueKind == JsonValueKind.String ? t.GetString() : null;
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+            {
+                return null;
+            }
+
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                var isErrorType = reader.ValueTextEquals("errorType"u8);
+                reader.Read();
+                if (isErrorType)
+                {
+                    errorType = reader;
+                    found = true;
+                }
+
+                reader.Skip();
+            }
+
+            // The whole body must be JSON, as a parse of it would require.
+            while (reader.Read())
+            {
+            }
+
+            return found && errorType.TokenType == JsonTokenType.String ? errorType.GetString() : null;
         }
         catch (JsonException)
         {
+            return null;
+        }
+        catch (InvalidOperationException)
+        {
+            // A string whose bytes are not UTF-8.
             return null;
         }
     }

@@ -10,7 +10,7 @@ namespace Nexus.Channel.Services;
 /// One request message arriving from the sandbox: its JSON header (copied once into private memory) followed by its
 /// body, read in place from the request area chunk by chunk. Chunk records are validated by the session's pump
 /// before they are queued here; each fully read chunk that is not the last is acknowledged so the sandbox can reuse it.
-/// A service reads the header once (<see cref="ReadHeaderAsync"/>), then the body, in order.
+/// A service reads the header once (<c>ReadHeaderAsync</c>), then the body, in order.
 /// </summary>
 public sealed class ChannelRequest
 {
@@ -70,12 +70,24 @@ public sealed class ChannelRequest
     /// <summary>Copies the header into a private array (the single fetch of those bytes).</summary>
     public async ValueTask<byte[]> ReadHeaderAsync(CancellationToken cancellationToken)
     {
-        _headerRead = true;
         var header = HeaderLength == 0 ? [] : new byte[HeaderLength];
+        await ReadHeaderAsync(header, cancellationToken).ConfigureAwait(false);
+        return header;
+    }
+
+    /// <summary>
+    /// Copies the header into the start of <paramref name="destination"/>, private memory of at least
+    /// <see cref="HeaderLength"/> bytes (the single fetch of those bytes; a pooled buffer spares the array).
+    /// </summary>
+    public async ValueTask ReadHeaderAsync(Memory<byte> destination, CancellationToken cancellationToken)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan((uint)destination.Length, HeaderLength, nameof(destination));
+        _headerRead = true;
+        var header = destination[..(int)HeaderLength];
         var done = 0;
         while (done < header.Length)
         {
-            var n = await ReadAsync(header.AsMemory(done), cancellationToken).ConfigureAwait(false);
+            var n = await ReadAsync(header[done..], cancellationToken).ConfigureAwait(false);
             if (n == 0)
             {
                 throw ChannelRequestException.Invalid("request ended inside its header");
@@ -85,7 +97,6 @@ public sealed class ChannelRequest
         }
 
         _session.CountFromSandbox(header.Length);
-        return header;
     }
 
     /// <summary>The header parsed as a JSON object (an empty header is <c>{}</c>); anything else fails the request with 400.</summary>

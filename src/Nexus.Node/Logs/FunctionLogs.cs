@@ -31,19 +31,21 @@ public sealed class FunctionLogs : IDisposable
     public void Write(string function, string instanceId, string? requestId, string text)
     {
         var file = _files.GetOrAdd(function, static (f, logs) => new LogFile(logs.PathOf(f)), this);
-        var now = _time.GetUtcNow();
 
-        // Written on every invocation (START, END + REPORT): one reused builder per thread, no split of the text.
-        // The prefix is formatted once for all the entry's lines (END + REPORT are two).
-        var prefix = string.Create(CultureInfo.InvariantCulture, $"{now:yyyy-MM-ddTHH:mm:ss.fffZ} {instanceId} {requestId ?? "-"} ");
-        var builder = s_builder ??= new StringBuilder(256);
-        builder.Clear();
-        var rest = text.AsSpan();
+        // Written on every invocation (START, END + REPORT): only the time is taken here; the line is formatted when it
+        // is written out (or at once for a follower).
+        file.Append(new Entry(_time.GetUtcNow(), instanceId, requestId, text));
+    }
+
+    // Each line of the entry's text with the entry's prefix, formatted once for all its lines (END + REPORT are two).
+    private static void Format(StringBuilder builder, in Entry entry)
+    {
+        var prefix = string.Create(CultureInfo.InvariantCulture, $"{entry.Time:yyyy-MM-ddTHH:mm:ss.fffZ} {entry.InstanceId} {entry.RequestId ?? "-"} ");
+        var rest = entry.Text.AsSpan();
         while (true)
         {
             var end = rest.IndexOf('\n');
-            var line = (end < 0 ? rest : rest[..end]).TrimEnd('\r');
-            builder.Append(prefix).Append(line).Append('\n');
+            builder.Append(prefix).Append((end < 0 ? rest : rest[..end]).TrimEnd('\r')).Append('\n');
             if (end < 0)
             {
                 break;
@@ -51,12 +53,7 @@ public sealed class FunctionLogs : IDisposable
 
             rest = rest[(end + 1)..];
         }
-
-        file.Append(builder.ToString());
     }
-
-    [ThreadStatic]
-    private static StringBuilder? s_builder;
 
     /// <summary>The last <paramref name="lines"/> lines of a function's log.</summary>
     public IReadOnlyList<string> Tail(string function, int lines)
@@ -142,6 +139,8 @@ public sealed class FunctionLogs : IDisposable
         _files.Clear();
     }
 
+    private readonly record struct Entry(DateTimeOffset Time, string InstanceId, string? RequestId, string Text);
+
     // Appends are queued and written at most FlushDelayMs later, every line queued by then in one write(2), so an
     // invocation's START/END/REPORT lines and its handler's output cost it neither a write nor a thread's wake-up. Readers
     // of the file (Tail) and Dispose write out what is queued first, so they see every line appended before; followers
@@ -152,7 +151,7 @@ public sealed class FunctionLogs : IDisposable
 
         private readonly string _path;
         private readonly Lock _lock = new();
-        private readonly ConcurrentQueue<string> _queued = new();
+        private readonly ConcurrentQueue<Entry> _queued = new();
         private readonly Timer _flush;
         private int _flushScheduled;
         private FileStream? _stream;
@@ -165,10 +164,16 @@ public sealed class FunctionLogs : IDisposable
 
         public event Action<string>? Written;
 
-        public void Append(string text)
+        public void Append(in Entry entry)
         {
-            _queued.Enqueue(text);
-            Written?.Invoke(text);
+            _queued.Enqueue(entry);
+            if (Written is { } written)
+            {
+                var text = new StringBuilder();
+                Format(text, entry);
+                written(text.ToString());
+            }
+
             if (Interlocked.Exchange(ref _flushScheduled, 1) == 0)
             {
                 _flush.Change(FlushDelayMs, Timeout.Infinite);
@@ -190,7 +195,7 @@ public sealed class FunctionLogs : IDisposable
                 var text = new StringBuilder();
                 while (_queued.TryDequeue(out var queued))
                 {
-                    text.Append(queued);
+                    Format(text, queued);
                 }
 
                 var bytes = ArrayPool<byte>.Shared.Rent(Encoding.UTF8.GetMaxByteCount(text.Length));

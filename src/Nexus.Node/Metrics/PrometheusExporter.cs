@@ -121,7 +121,6 @@ public sealed class PrometheusExporter : IDisposable
 
     private void Record(Instrument instrument, double value, ReadOnlySpan<KeyValuePair<string, object?>> tags)
     {
-        var key = LabelKey(tags);
         lock (_lock)
         {
             if (instrument.IsObservable)
@@ -133,28 +132,46 @@ public sealed class PrometheusExporter : IDisposable
                         _scrapeGauges[instrument] = values = [];
                     }
 
-                    values[key] = value;
+                    values[LabelKey(tags)] = value;
                 }
 
                 return;
             }
 
-            _families[instrument].Add(key, value);
+            _families[instrument].Add(tags, value);
         }
     }
 
     private sealed class Family(Instrument instrument)
     {
+        private const int RecentSets = 8;
+
         private readonly SortedDictionary<string, Series> _series = new(StringComparer.Ordinal);
         private readonly double[]? _bounds = instrument is Histogram<double> h
             ? (h.Advice?.HistogramBucketBoundaries?.ToArray() ?? NodeMetrics.DurationBuckets)
             : null;
 
-        public void Add(string key, double value)
+        // The series of the label sets recorded last, most recent first: an invocation records the same few label sets
+        // as the ones before it, which then cost neither a key string nor a lookup.
+        private readonly List<(KeyValuePair<string, object?>[] Tags, Series Series)> _recent = [];
+
+        public void Add(ReadOnlySpan<KeyValuePair<string, object?>> tags, double value)
         {
-            if (!_series.TryGetValue(key, out var series))
+            var series = Recent(tags);
+            if (series is null)
             {
-                _series[key] = series = new Series(_bounds?.Length ?? 0);
+                var key = LabelKey(tags);
+                if (!_series.TryGetValue(key, out series))
+                {
+                    _series[key] = series = new Series(_bounds?.Length ?? 0);
+                }
+
+                if (_recent.Count == RecentSets)
+                {
+                    _recent.RemoveAt(RecentSets - 1);
+                }
+
+                _recent.Insert(0, (tags.ToArray(), series));
             }
 
             series.Sum += value;
@@ -164,6 +181,30 @@ public sealed class PrometheusExporter : IDisposable
                 var i = Array.BinarySearch(_bounds, value);
                 series.Buckets[i >= 0 ? i : ~i]++;
             }
+        }
+
+        private Series? Recent(ReadOnlySpan<KeyValuePair<string, object?>> tags)
+        {
+            foreach (var (recent, series) in _recent)
+            {
+                if (recent.Length != tags.Length)
+                {
+                    continue;
+                }
+
+                var same = true;
+                for (var i = 0; i < tags.Length && same; i++)
+                {
+                    same = string.Equals(recent[i].Key, tags[i].Key, StringComparison.Ordinal) && Equals(recent[i].Value, tags[i].Value);
+                }
+
+                if (same)
+                {
+                    return series;
+                }
+            }
+
+            return null;
         }
 
         public void Write(StringBuilder text, Dictionary<string, double>? gauges)

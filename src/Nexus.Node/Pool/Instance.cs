@@ -34,6 +34,9 @@ internal sealed class Instance(string id, DeployedFunction function)
 
     public InstanceState State { get; set; } = InstanceState.Starting;
 
+    /// <summary>The time limit of its invocations, made at its first; disposed when the instance stops.</summary>
+    public InvocationDeadline? Deadline { get; set; }
+
     /// <summary>Set when a newer revision was deployed or the function removed: stop after the current invocation.</summary>
     public bool Retired { get; set; }
 

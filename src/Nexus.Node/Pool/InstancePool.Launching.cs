@@ -209,6 +209,8 @@ public sealed partial class InstancePool
                 await transport.DisposeAsync();
             }
 
+            instance.Deadline?.Dispose();
+
             _metrics.InstanceStopped(instance.Function.Name, reason);
             _logs.Write(instance.Function.Name, instance.Id, null, $"instance stopped ({reason})");
         }

@@ -25,16 +25,16 @@ public sealed partial class InstancePool
         var runStarted = _time.GetTimestamp();
         var invocation = new Invocation(requestId, payload, _time.GetUtcNow() + timeout, function.Arn) { Timeline = timeline };
         var sandbox = instance.Sandbox!;
-        using var cancel = CancellationTokenSource.CreateLinkedTokenSource(_shutdown.Token);
+        var deadline = instance.Deadline ??= new InvocationDeadline(_time, _shutdown.Token);
+        var limit = deadline.Begin(timeout);
         timeline.Invoking = Stopwatch.GetTimestamp();
-        var result = instance.Transport!.InvokeAsync(invocation, cancel.Token);
-        var limit = Task.Delay(timeout, _time, cancel.Token);
+
+        // No cancellation token: a transport's wait ends with its instance, which is stopped whenever the invocation ends
+        // without the transport's answer (timeout, exit, shutdown, a broken protocol).
+        var result = instance.Transport!.InvokeAsync(invocation, CancellationToken.None);
         var first = await Task.WhenAny(result, sandbox.Exited, limit);
         timeline.Resumed = Stopwatch.GetTimestamp();
-
-        // Synchronous: stops the timer and the transport's wait right here. CancelAsync would run that on the thread pool
-        // and cost this invocation a hand-over to it (~0.1-0.2 ms on a busy machine) before the REPORT.
-        cancel.Cancel();
+        deadline.End();
 
         InvocationResult answer;
         string outcome;
@@ -72,6 +72,12 @@ public sealed partial class InstancePool
             outcome = "crashed";
         }
 
+        if (!result.IsCompleted)
+        {
+            // Abandoned: it fails once the instance is stopped; observed so that the failure is not reported as unobserved.
+            _ = result.ContinueWith(static t => t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        }
+
         var runTime = _time.GetElapsedTime(runStarted);
         if (answer.IsError && outcome != "error")
         {
@@ -87,19 +93,8 @@ public sealed partial class InstancePool
             // The instance is gone (crash, OOM): its last figure stands.
         }
 
-        var report = string.Create(
-            CultureInfo.InvariantCulture,
-            $"END RequestId: {requestId}\nREPORT RequestId: {requestId}\tDuration: {runTime.TotalMilliseconds:0.00} ms\tBilled Duration: {Math.Ceiling(runTime.TotalMilliseconds):0} ms\tMemory Size: {function.Manifest.MemoryMb} MB\tMax Memory Used: {instance.MaxMemoryBytes / (1024 * 1024)} MB");
-        if (instance.PendingInitDuration is { } init)
-        {
-            report += string.Create(CultureInfo.InvariantCulture, $"\tInit Duration: {init.TotalMilliseconds:0.00} ms");
-            instance.PendingInitDuration = null;
-        }
-
-        if (outcome is "timeout" or "oom" or "crashed")
-        {
-            report += "\tStatus: " + outcome;
-        }
+        var report = ReportLine.Format(requestId, runTime, function.Manifest.MemoryMb, instance.MaxMemoryBytes, instance.PendingInitDuration, outcome is "timeout" or "oom" or "crashed" ? outcome : null);
+        instance.PendingInitDuration = null;
 
         // END and REPORT as one entry: one queued log write, one capture.
         Log(instance, requestId, report);

@@ -352,7 +352,7 @@ public sealed partial class InstancePool : IAsyncDisposable
                 RemoveLocked(instance);
                 stop = true;
             }
-            else if (_waiters.FirstOrDefault(w => w.State.Name == instance.Function.Name) is { } mine)
+            else if (FirstWaiterLocked(instance.Function.Name) is { } mine)
             {
                 _waiters.Remove(mine);
                 mine.State.Waiting--;
@@ -384,6 +384,20 @@ public sealed partial class InstancePool : IAsyncDisposable
         {
             BeginStop(instance, reason);
         }
+    }
+
+    // A loop, not LINQ: runs on every release (a lambda capturing the name and a boxed enumerator each time).
+    private Waiter? FirstWaiterLocked(string function)
+    {
+        for (var node = _waiters.First; node is not null; node = node.Next)
+        {
+            if (node.Value.State.Name == function)
+            {
+                return node.Value;
+            }
+        }
+
+        return null;
     }
 
     private string NewInstanceId() => _options.InstanceIdPrefix + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(6));

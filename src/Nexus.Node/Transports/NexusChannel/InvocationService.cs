@@ -1,6 +1,7 @@
 // Copyright (c) Nexus contributors.
 // Licensed under the MIT license.
 
+using System.Buffers;
 using System.Diagnostics;
 using Nexus.Channel;
 using Nexus.Channel.Services;
@@ -180,17 +181,22 @@ public sealed class InvocationService : IChannelService
     private async Task ResultAsync(ChannelRequest request, CancellationToken cancellationToken)
     {
         var arrived = Stopwatch.GetTimestamp();
-        string id;
-        bool next;
-        long? pickedUpNs, submittedNs;
-        using (var parameters = await request.ReadParametersAsync(cancellationToken).ConfigureAwait(false))
+
+        // The header goes into a pooled buffer (the one private copy) and is read without a document: this runs once per
+        // warm invocation. The session has bounded its length.
+        ResultHeader header;
+        var buffer = ArrayPool<byte>.Shared.Rent((int)request.HeaderLength);
+        try
         {
-            id = ChannelJson.RequiredString(parameters.RootElement, "RequestId");
-            next = ChannelJson.OptionalBool(parameters.RootElement, "Next");
-            pickedUpNs = ChannelJson.OptionalInt64(parameters.RootElement, "PickedUpNs");
-            submittedNs = ChannelJson.OptionalInt64(parameters.RootElement, "SubmittedNs");
+            await request.ReadHeaderAsync(buffer, cancellationToken).ConfigureAwait(false);
+            header = ResultHeader.Parse(buffer.AsSpan(0, (int)request.HeaderLength));
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
         }
 
+        var (id, next, pickedUpNs, submittedNs) = header;
         Pending? pending;
         lock (_lock)
         {
