@@ -35,8 +35,11 @@ public static partial class ManifestParser
     internal static readonly string[] ReservedPrefixes = ["AWS_", "LAMBDA_", "NEXUS_", "_HANDLER", "_X_AMZN_"];
     internal static readonly string[] ReservedNames = ["PYTHONPATH", "TZ"];
 
-    /// <summary>Parses and validates the manifest of a function folder, and checks that the handler's module exists there.</summary>
-    public static FunctionManifest LoadFolder(string folder)
+    /// <summary>
+    /// Parses and validates the manifest of a function folder, and checks that the handler's module exists there.
+    /// <paramref name="maxCpus"/> is the most <c>cpus:</c> the node deploying it allows (node.json <c>maxFunctionCpus</c>).
+    /// </summary>
+    public static FunctionManifest LoadFolder(string folder, double maxCpus = MaxCpus)
     {
         var path = Path.Combine(folder, FileName);
         if (!Directory.Exists(folder))
@@ -56,15 +59,15 @@ public static partial class ManifestParser
         }
 
         var text = File.ReadAllText(path);
-        var manifest = Parse(text, FileName, out var handlerLine);
+        var manifest = Parse(text, FileName, maxCpus, out var handlerLine);
         CheckHandlerModule(folder, manifest.Handler, handlerLine);
         return manifest;
     }
 
     /// <summary>Parses and validates manifest text; <paramref name="fileName"/> is used in error messages.</summary>
-    public static FunctionManifest Parse(string yaml, string fileName = FileName) => Parse(yaml, fileName, out _);
+    public static FunctionManifest Parse(string yaml, string fileName = FileName, double maxCpus = MaxCpus) => Parse(yaml, fileName, maxCpus, out _);
 
-    private static FunctionManifest Parse(string yaml, string fileName, out int handlerLine)
+    private static FunctionManifest Parse(string yaml, string fileName, double maxCpus, out int handlerLine)
     {
         var root = LoadRoot(yaml, fileName);
         var fields = new Dictionary<string, (YamlNode Node, int Line)>(StringComparer.Ordinal);
@@ -112,6 +115,13 @@ public static partial class ManifestParser
             if (!double.TryParse(text, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var cores) || cores < MinCpus || cores > MaxCpus)
             {
                 throw new ManifestException(fileName, cpus.Line, "cpus", $"expected a number of cores between {MinCpus.ToString(CultureInfo.InvariantCulture)} and {MaxCpus}, got '{text}'");
+            }
+
+            // Within the format's range, but past what this node gives one function: a tenant's CPU weight follows its
+            // cpus (docs/node.md#cpu), so an unbounded ask would buy priority over every other tenant.
+            if (cores > maxCpus)
+            {
+                throw new ManifestException(fileName, cpus.Line, "cpus", $"{text} CPUs is more than this node gives one function: at most {maxCpus.ToString(CultureInfo.InvariantCulture)} (node.json maxFunctionCpus)");
             }
 
             manifest = manifest with { Cpus = cores };

@@ -5,6 +5,7 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
+using Nexus.Functions;
 
 namespace Nexus.Node;
 
@@ -113,6 +114,12 @@ public sealed record NodeOptions
     /// </summary>
     public int MemoryMbPerCpu { get; init; } = 1769;
 
+    /// <summary>
+    /// The most CPUs a function's manifest may name (<c>cpus:</c>); a deploy asking for more is refused as a manifest
+    /// error. Default: the machine's CPUs, as a quota past them buys nothing but CPU weight (docs/node.md#cpu).
+    /// </summary>
+    public double MaxFunctionCpus { get; init; } = Environment.ProcessorCount;
+
     /// <summary>Idle instances are stopped after this many seconds.</summary>
     public int KeepAliveSeconds { get; init; } = 600;
 
@@ -215,6 +222,7 @@ public sealed record NodeOptions
         Check(MaxInstancesPerFunction >= 1, nameof(MaxInstancesPerFunction), "must be at least 1");
         Check(MaxInstancesPerNode >= 1, nameof(MaxInstancesPerNode), "must be at least 1");
         Check(MemoryMbPerCpu >= 0, nameof(MemoryMbPerCpu), "must be 0 (one CPU per instance) or the MB that buy one CPU");
+        Check(MaxFunctionCpus >= ManifestParser.MinCpus && MaxFunctionCpus <= ManifestParser.MaxCpus, nameof(MaxFunctionCpus), string.Create(CultureInfo.InvariantCulture, $"must be between {ManifestParser.MinCpus} and {ManifestParser.MaxCpus}"));
         Check(KeepAliveSeconds >= 1, nameof(KeepAliveSeconds), "must be at least 1");
         Check(InitTimeoutSeconds >= 1, nameof(InitTimeoutSeconds), "must be at least 1");
         Check(EventWorkers >= 1, nameof(EventWorkers), "must be at least 1");

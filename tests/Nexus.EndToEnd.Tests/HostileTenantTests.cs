@@ -88,6 +88,56 @@ public sealed class HostileTenantTests(NodeFixture fixture) : IClassFixture<Node
     }
 
     /// <summary>
+    /// Guards the CPU weight that follows a function's share (cpu.shares = 1024 per CPU, CgroupV1.SharesFor, written with
+    /// the quota): a tenant whose 1,062 MB buy 0.6 CPU and a victim naming <c>cpus: 1</c> spin on the same core, both
+    /// pinned to CPU 0, for 3 s. The tenant's quota (0.6) does not bind at a half, so only the weights split the core:
+    /// 615 against 1024 gives the tenant 0.6 of the victim's CPU time, where equal weights give both the same. With the
+    /// weight's write removed once (the tenant kept its init's 1024), the split was even and this failed.
+    /// </summary>
+    [RootFact]
+    public async Task A_tenant_sharing_a_core_with_a_victim_gets_the_weight_of_its_share()
+    {
+        const string Spin = """
+            import os, time
+
+            def handler(event, context):
+                os.sched_setaffinity(0, {0})
+                while time.time() < event.get("start", 0):
+                    time.sleep(0.005)
+                before, until = time.thread_time(), time.monotonic() + event.get("seconds", 0)
+                while time.monotonic() < until:
+                    pass
+                return {"cpu": time.thread_time() - before}
+            """;
+        var tenant = new HostileTenant("weight-tenant", "spins on CPU 0", "name: weight-tenant\nhandler: handler.handler\nio: nexus\ntimeout: 30\nmemory: 1062\n", Spin, "{}", null);
+        var victim = new HostileTenant("weight-victim", "spins on CPU 0", "name: weight-victim\nhandler: handler.handler\nio: nexus\ntimeout: 30\ncpus: 1\n", Spin, "{}", null);
+        foreach (var function in new[] { tenant, victim })
+        {
+            using var package = function.Package();
+            await fixture.Node.DeployAsync(package, CancellationToken.None);
+
+            // Warm: the measured calls then start together on ready instances, the tenant's already at its share.
+            var (warm, body) = await fixture.InvokeAsync(function.Name, "{}");
+            Assert.True(warm.IsSuccessStatusCode && !warm.Headers.Contains("X-Amz-Function-Error"), $"{function.Name}: {body}");
+        }
+
+        var start = (DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() / 1000.0) + 1;
+        var spin = System.FormattableString.Invariant($$"""{"start": {{start}}, "seconds": 3}""");
+        var runs = await Task.WhenAll(fixture.InvokeAsync(tenant.Name, spin), fixture.InvokeAsync(victim.Name, spin));
+        var cpu = runs.Select(r =>
+        {
+            Assert.True(r.Response.IsSuccessStatusCode && !r.Response.Headers.Contains("X-Amz-Function-Error"), r.Body);
+            using var result = JsonDocument.Parse(r.Body);
+            return result.RootElement.GetProperty("cpu").GetDouble();
+        }).ToArray();
+
+        // Expected 615 / 1024 = 0.60; equal weights give 1.0.
+        var ratio = cpu[0] / cpu[1];
+        Assert.True(ratio < 0.8, $"tenant {cpu[0]:0.000} s against victim {cpu[1]:0.000} s of CPU 0 ({ratio:0.00}): the core was not split by weight");
+        Assert.True(cpu[1] >= 0.3, $"the victim got almost no CPU ({cpu[1]:0.000} s in 3 s): nothing was compared");
+    }
+
+    /// <summary>
     /// Guards the cgroup memory limit and its report: the kernel kills the tenant, the node says out of memory. Not tried
     /// with the limit removed: the tenant would then take the host's memory.
     /// </summary>

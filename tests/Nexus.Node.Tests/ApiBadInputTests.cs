@@ -143,6 +143,11 @@ public sealed class ApiBadInputTests : IAsyncLifetime
             ("no manifest", Package(("handler.py", "x = 1\n")), "function.yaml"),
             ("escaping path", Package(("function.yaml", "name: evil\nhandler: handler.handler\n"), ("../../evil.py", "x = 1\n")), "bad function package"),
             ("bad manifest", Package(("function.yaml", "name: [unclosed\n"), ("handler.py", "x = 1\n")), "function.yaml"),
+
+            // Guards the node's cap on cpus (NodeOptions.MaxFunctionCpus; 2 in this registry): a tenant's CPU weight follows
+            // its cpus, so a larger ask would buy it priority over every other tenant. With the cap's check removed once,
+            // the function deployed (200) and this failed.
+            ("cpus past the node's cap", Package(("function.yaml", "name: greedy\nhandler: handler.handler\ncpus: 8\n"), ("handler.py", "x = 1\n")), "function.yaml:3: cpus: 8 CPUs is more than this node gives one function: at most 2 (node.json maxFunctionCpus)"),
         };
         foreach (var (what, body, expect) in cases)
         {
@@ -222,7 +227,7 @@ public sealed class ApiBadInputTests : IAsyncLifetime
     {
         private int _invocations;
 
-        public FunctionRegistry Registry { get; } = new(Path.Combine(root, "functions"));
+        public FunctionRegistry Registry { get; } = new(Path.Combine(root, "functions"), maxCpus: 2);
 
         public int Invocations => Volatile.Read(ref _invocations);
 

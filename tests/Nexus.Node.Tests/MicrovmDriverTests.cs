@@ -274,7 +274,8 @@ public sealed class MicrovmDriverTests : IAsyncLifetime
             Assert.True(vm.ReadMemory().CgroupBytes > 0);
 
             // Its own pids and cpu cgroups, their limits read back from cgroupfs: the VMM's threads and unshare are
-            // counted there, below the limit; the CFS quota is 1.5 CPUs per 100 ms.
+            // counted there, below the limit; the CFS quota and weight are the spec's CPUs (1) until the pool lowers
+            // them to the function's share, which the whole VM then gets.
             var (pids, cpu) = (jail.CgroupDirectories[1], jail.CgroupDirectories[2]);
             Assert.Contains($":pids:/nexus-microvm/{id}\n", File.ReadAllText($"/proc/{pid}/cgroup"), StringComparison.Ordinal);
             Assert.Contains($":cpu:/nexus-microvm/{id}\n", File.ReadAllText($"/proc/{pid}/cgroup"), StringComparison.Ordinal);
@@ -283,7 +284,11 @@ public sealed class MicrovmDriverTests : IAsyncLifetime
             var counted = int.Parse(CgroupValue(pids, "pids.current"), System.Globalization.CultureInfo.InvariantCulture);
             Assert.True(counted > threads && counted <= 32, $"pids.current {counted}, the VMM's threads {threads}");
             Assert.Equal("100000", CgroupValue(cpu, "cpu.cfs_period_us"));
-            Assert.Equal("150000", CgroupValue(cpu, "cpu.cfs_quota_us"));
+            Assert.Equal("100000", CgroupValue(cpu, "cpu.cfs_quota_us"));
+            Assert.Equal("1024", CgroupValue(cpu, "cpu.shares"));
+            Assert.True(vm.TrySetCpuLimit(256.0 / 1769));
+            Assert.Equal("14471", CgroupValue(cpu, "cpu.cfs_quota_us"));
+            Assert.Equal("148", CgroupValue(cpu, "cpu.shares"));
         }
         finally
         {

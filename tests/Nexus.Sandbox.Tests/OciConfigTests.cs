@@ -85,6 +85,7 @@ public sealed class OciConfigTests
         Assert.Equal(128L * 1024 * 1024, resources.GetProperty("memory").GetProperty("swap").GetInt64());
         Assert.Equal(50_000, resources.GetProperty("cpu").GetProperty("quota").GetInt64());
         Assert.Equal(100_000, resources.GetProperty("cpu").GetProperty("period").GetInt64());
+        Assert.Equal(512, resources.GetProperty("cpu").GetProperty("shares").GetInt64());
         Assert.Equal(s_options.PidsLimit, resources.GetProperty("pids").GetProperty("limit").GetInt64());
         var deny = Assert.Single(resources.GetProperty("devices").EnumerateArray());
         Assert.False(deny.GetProperty("allow").GetBoolean());

@@ -26,10 +26,13 @@ public sealed class FunctionRegistry
     private readonly string _root;
     private readonly ConcurrentDictionary<string, DeployedFunction> _functions = new(StringComparer.Ordinal);
     private readonly Lock _deployLock = new();
+    private readonly double _maxCpus;
 
-    public FunctionRegistry(string functionsDirectory)
+    /// <summary>The registry under <paramref name="functionsDirectory"/>; a manifest may name at most <paramref name="maxCpus"/> <c>cpus</c> (<see cref="NodeOptions.MaxFunctionCpus"/>).</summary>
+    public FunctionRegistry(string functionsDirectory, double maxCpus = ManifestParser.MaxCpus)
     {
         _root = functionsDirectory;
+        _maxCpus = maxCpus;
         Directory.CreateDirectory(_root);
     }
 
@@ -58,7 +61,7 @@ public sealed class FunctionRegistry
             var revisionDir = Path.Combine(folder, File.ReadAllText(current).Trim());
             try
             {
-                var function = Describe(ManifestParser.LoadFolder(revisionDir), revisionDir);
+                var function = Describe(ManifestParser.LoadFolder(revisionDir, _maxCpus), revisionDir);
                 if (function.Name != name)
                 {
                     throw new ManifestException($"{folder}: holds function '{function.Name}'");
@@ -87,7 +90,7 @@ public sealed class FunctionRegistry
         {
             Directory.CreateDirectory(staging);
             Unpack(zip, staging);
-            var manifest = ManifestParser.LoadFolder(staging);
+            var manifest = ManifestParser.LoadFolder(staging, _maxCpus);
             lock (_deployLock)
             {
                 var revision = DateTimeOffset.UtcNow.ToString("yyyyMMddHHmmssfff", System.Globalization.CultureInfo.InvariantCulture) + "-" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(3));

@@ -133,7 +133,7 @@ public sealed class MicrovmSandboxDriver : ISandboxDriver, IAsyncDisposable
                     ? Directory.EnumerateFiles(snapshot).ToDictionary(f => "/snapshot/" + Path.GetFileName(f), f => f)
                     : new Dictionary<string, string> { ["/kernel"] = kernel };
                 var guestBytes = ((long)spec.MemoryMb << 20) + (baseline ? 0 : Memory.Length((SafeFd)spec.PassedFds[0]));
-                jailed = jail.Prepare(folder, id, guestBytes, files, tun: baseline, netns);
+                jailed = jail.Prepare(folder, id, guestBytes, spec.Cpus, files, tun: baseline, netns);
                 (kernelArgument, snapshotArgument) = ("/kernel", snapshot is null ? null : "/snapshot");
             }
 

@@ -82,6 +82,21 @@ public sealed class MicrovmSandboxInstance : ISandboxInstance
     /// <summary>CPU time of the VMM process (its vCPU threads run the guest).</summary>
     public TimeSpan ReadCpuTime() => Pid is > 0 and var pid ? ProcessFiles.CpuTime(pid) : TimeSpan.Zero;
 
+    /// <summary>
+    /// A jailed VM's quota and weight follow the instance's CPUs as a container's do (the whole VM: vCPU and VMM threads);
+    /// an unjailed VMM has no cgroup of its own to limit.
+    /// </summary>
+    public bool TrySetCpuLimit(double cpus)
+    {
+        if (_jail is null)
+        {
+            return false;
+        }
+
+        _jail.SetCpuLimit(cpus);
+        return true;
+    }
+
     public Task StopAsync()
     {
         lock (_gate)

@@ -173,7 +173,8 @@ internal sealed class ReadySnapshots(string root, MicrovmDriverOptions options, 
             var (kernelArgument, outputArgument) = (kernel, folder);
             if (jail() is { } vmmJail)
             {
-                jailed = vmmJail.Prepare(folder, Path.GetFileName(folder), ((long)memoryMb << 20) + regionSize, new Dictionary<string, string> { ["/kernel"] = kernel }, tun: false, netnsPath: null);
+                // The boot that makes the snapshot is the function's init: the jail's whole allowance.
+                jailed = vmmJail.Prepare(folder, Path.GetFileName(folder), ((long)memoryMb << 20) + regionSize, double.PositiveInfinity, new Dictionary<string, string> { ["/kernel"] = kernel }, tun: false, netnsPath: null);
                 var output = Path.Combine(jailed.Root, "snapshot");
                 Directory.CreateDirectory(output);
                 DeviceNodes.SetOwner(output, jailed.Uid, jailed.Uid);

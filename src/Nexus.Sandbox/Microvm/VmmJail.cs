@@ -13,10 +13,16 @@ namespace Nexus.Sandbox.Microvm;
 /// A VMM ready to start in its jail: the command (executable first; the VMM's own arguments follow) and what to remove
 /// afterwards: the chroot and the VM's cgroups (memory, pids, cpu; <see cref="CgroupDirectory"/> is the memory one).
 /// </summary>
-public sealed record JailedVmm(int Uid, string Root, IReadOnlyList<string> CgroupDirectories, CgroupV1 Cgroup, IReadOnlyList<string> Command)
+public sealed record JailedVmm(int Uid, string Root, IReadOnlyList<string> CgroupDirectories, CgroupV1 Cgroup, IReadOnlyList<string> Command, double MaxCpus)
 {
     /// <summary>The VM's memory cgroup (its limit, usage, OOM kills and processes).</summary>
     public string CgroupDirectory => CgroupDirectories[0];
+
+    /// <summary>
+    /// Sets the whole VM's CPU quota and weight (vCPU and VMM threads together) to <paramref name="cpus"/>, at most
+    /// <see cref="MaxCpus"/> (what one vCPU and its VMM can use); throws when the cgroup is gone.
+    /// </summary>
+    public void SetCpuLimit(double cpus) => Cgroup.SetCpuLimit(Math.Min(cpus, MaxCpus));
 }
 
 /// <summary>
@@ -26,8 +32,8 @@ public sealed record JailedVmm(int Uid, string Root, IReadOnlyList<string> Cgrou
 /// /proc that shows only itself), in its own network namespace (the instance's netns in baseline mode, an empty one
 /// otherwise), as an unprivileged uid/gid of its own with no supplementary groups and no capabilities, and in cgroups of
 /// its own: memory (guest memory + Nexus region + <see cref="VmmJailOptions.OverheadBytes"/>), pids
-/// (<see cref="VmmJailOptions.PidsMax"/> processes and threads) and cpu (a CFS quota of <see cref="VmmJailOptions.CpuLimit"/>
-/// CPUs). The steps are util-linux's (<c>nsenter</c>, <c>unshare</c>, which do the namespace, chroot and setuid system
+/// (<see cref="VmmJailOptions.PidsMax"/> processes and threads) and cpu (a CFS quota and weight of the instance's CPUs, at
+/// most <see cref="VmmJailOptions.CpuLimit"/>). The steps are util-linux's (<c>nsenter</c>, <c>unshare</c>, which do the namespace, chroot and setuid system
 /// calls between fork and exec) behind a shell that first moves itself into the cgroups, so the VMM never allocates,
 /// forks or runs outside them.
 /// </summary>
@@ -83,8 +89,10 @@ public sealed partial class VmmJail
     /// <summary>
     /// Builds the chroot in <paramref name="instanceFolder"/>/root with <paramref name="files"/> (path in the jail → host
     /// file) and makes the VM's cgroup; the returned command runs the VMM jailed, in <paramref name="netnsPath"/> when given.
+    /// The VM's CPU quota and weight are <paramref name="cpus"/>, at most <see cref="VmmJailOptions.CpuLimit"/>: the
+    /// instance's CPUs (its init's; the pool lowers them to its share once ready, <see cref="JailedVmm.SetCpuLimit"/>).
     /// </summary>
-    public JailedVmm Prepare(string instanceFolder, string instanceId, long guestBytes, IReadOnlyDictionary<string, string> files, bool tun, string? netnsPath)
+    public JailedVmm Prepare(string instanceFolder, string instanceId, long guestBytes, double cpus, IReadOnlyDictionary<string, string> files, bool tun, string? netnsPath)
     {
         var uid = _options.UidBase + (int)((uint)Interlocked.Increment(ref s_lastUid) % (uint)_options.UidCount);
         var root = Path.Combine(instanceFolder, "root");
@@ -118,7 +126,8 @@ public sealed partial class VmmJail
         File.WriteAllText(Path.Combine(memory, "memory.limit_in_bytes"), (guestBytes + _options.OverheadBytes).ToString(CultureInfo.InvariantCulture));
         File.WriteAllText(Path.Combine(pids, "pids.max"), _options.PidsMax.ToString(CultureInfo.InvariantCulture));
         File.WriteAllText(Path.Combine(cpu, "cpu.cfs_period_us"), CpuPeriodMicroseconds.ToString(CultureInfo.InvariantCulture));
-        File.WriteAllText(Path.Combine(cpu, "cpu.cfs_quota_us"), CpuQuotaMicroseconds.ToString(CultureInfo.InvariantCulture));
+        var jailed = new JailedVmm(uid, root, directories, cgroups, [], _options.CpuLimit);
+        jailed.SetCpuLimit(cpus);
 
         var id = uid.ToString(CultureInfo.InvariantCulture);
         List<string> command = [_shell, "-c", "for c in \"$0\" \"$1\" \"$2\"; do echo 0 > \"$c/cgroup.procs\" || exit 125; done; shift 2; exec \"$@\"", memory, pids, cpu];
@@ -134,14 +143,12 @@ public sealed partial class VmmJail
         }
 
         command.AddRange(["--root=" + root, "--mount-proc=/proc", "--setgid", id, "--setuid", id, "--", "/" + ExecutableName]);
-        return new JailedVmm(uid, root, directories, cgroups, command);
+        return jailed with { Command = command };
     }
 
     /// <summary>The CFS period every VM's cpu cgroup uses (the kernel's default, 100 ms).</summary>
     public const int CpuPeriodMicroseconds = 100_000;
 
-    /// <summary>The VM's CPU time per <see cref="CpuPeriodMicroseconds"/>: <see cref="VmmJailOptions.CpuLimit"/> CPUs.</summary>
-    public long CpuQuotaMicroseconds => (long)Math.Round(_options.CpuLimit * CpuPeriodMicroseconds);
 
     /// <summary>
     /// Removes a VM's cgroups once their processes are gone (a killed VMM leaves them a moment after its parent was

@@ -95,7 +95,8 @@ public sealed class CgroupV1 : IDisposable
 
     /// <summary>
     /// Sets the CFS quota to <paramref name="cpus"/> CPUs of the cgroup's own period (at least the kernel's minimum of
-    /// 1 ms); throws when the cgroup is gone or the write is refused.
+    /// 1 ms) and the CPU weight to the same share (<see cref="SharesFor"/>); throws when the cgroup is gone or a write is
+    /// refused.
     /// </summary>
     public void SetCpuLimit(double cpus)
     {
@@ -106,9 +107,19 @@ public sealed class CgroupV1 : IDisposable
             throw new IOException($"cgroup '{RelativePath}' has no CFS period to set a CPU limit against (is the cpu controller mounted under {Root}?)");
         }
 
+        // The weight first: between the two writes the cgroup then holds the lower of old and new, never more of both.
+        File.WriteAllText(Path.Combine(_cpu, "cpu.shares"), SharesFor(cpus).ToString(CultureInfo.InvariantCulture));
         var quota = Math.Max(1000, (long)Math.Round(cpus * period));
         File.WriteAllText(Path.Combine(_cpu, "cpu.cfs_quota_us"), quota.ToString(CultureInfo.InvariantCulture));
     }
+
+    /// <summary>
+    /// The cgroup v1 CPU weight (<c>cpu.shares</c>) of an instance limited to <paramref name="cpus"/> CPUs: 1024 (the
+    /// kernel's default, one busy task's weight) per CPU, within the kernel's 2..262144. The quota caps how much CPU a
+    /// tenant gets; the weight decides who runs first while both are runnable, so a victim on one CPU preempts a tenant
+    /// held to 0.145 of one (weight 148) instead of waiting out its slice at equal weight (docs/node.md#cpu).
+    /// </summary>
+    public static long SharesFor(double cpus) => Math.Clamp((long)Math.Round(cpus * 1024), 2, 262_144);
 
     /// <summary>The oom_kill counter of memory.oom_control: processes the kernel OOM-killed in this cgroup.</summary>
     public long OomKills() => ReadKey(Path.Combine(_memory, "memory.oom_control"), "oom_kill"u8);

@@ -85,7 +85,7 @@ public sealed class OciConfigBuilder
         var resources = new OciResources(
             s_denyAllDevices,
             new OciMemory(memoryBytes, memoryBytes),
-            new OciCpu(quota, _options.CpuPeriodMicroseconds),
+            new OciCpu((ulong)CgroupV1.SharesFor(spec.Cpus), quota, _options.CpuPeriodMicroseconds),
             new OciPids(_options.PidsLimit));
 
         return new OciConfig(

@@ -62,7 +62,8 @@ public sealed record OciDeviceRule(bool Allow, string Access);
 /// <summary>cgroup v1: <c>swap</c> is the memory+swap limit, so swap = limit means no swap.</summary>
 public sealed record OciMemory(long Limit, long Swap);
 
-public sealed record OciCpu(long Quota, ulong Period);
+/// <summary>runc writes <c>shares</c> to cpu.shares, <c>quota</c>/<c>period</c> to the CFS pair.</summary>
+public sealed record OciCpu(ulong Shares, long Quota, ulong Period);
 
 public sealed record OciPids(long Limit);
 

@@ -345,6 +345,7 @@ internal sealed class InstanceCgroup(TemplateDriverOptions options, string insta
         var cpu = Path.Combine(options.CgroupRoot, "cpu", _relative);
         File.WriteAllText(Path.Combine(cpu, "cpu.cfs_period_us"), options.CpuPeriodMicroseconds.ToString(CultureInfo.InvariantCulture));
         File.WriteAllText(Path.Combine(cpu, "cpu.cfs_quota_us"), ((long)(cpus * options.CpuPeriodMicroseconds)).ToString(CultureInfo.InvariantCulture));
+        File.WriteAllText(Path.Combine(cpu, "cpu.shares"), CgroupV1.SharesFor(cpus).ToString(CultureInfo.InvariantCulture));
         File.WriteAllText(Path.Combine(options.CgroupRoot, "pids", _relative, "pids.max"), options.PidsLimit.ToString(CultureInfo.InvariantCulture));
     }
 
