@@ -38,11 +38,19 @@ internal sealed class SegmentBodyStream(SafeFileHandle file, long offset, long l
         return n;
     }
 
-    public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+    /// <summary>
+    /// Reads in place, synchronously: the bytes were written moments ago and sit in the page cache, and on Linux an
+    /// asynchronous file read is this same read queued to the thread pool, a hop (and a wake-up) for every chunk the
+    /// SDK asks for.
+    /// </summary>
+    public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
-        var n = await RandomAccess.ReadAsync(file, buffer[..(int)Math.Min(buffer.Length, length - _position)], offset + _position, cancellationToken).ConfigureAwait(false);
-        _position += n;
-        return n;
+        if (cancellationToken.IsCancellationRequested)
+        {
+            return ValueTask.FromCanceled<int>(cancellationToken);
+        }
+
+        return ValueTask.FromResult(Read(buffer.Span));
     }
 
     public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>

@@ -175,7 +175,7 @@ public sealed class SpoolJournal : IDisposable
                 filled += n;
                 if (filled == buffer.Length)
                 {
-                    await RandomAccess.WriteAsync(segment.Handle, buffer.AsMemory(0, filled), bodyOffset + done - filled, cancellationToken).ConfigureAwait(false);
+                    WriteAt(segment, buffer.AsSpan(0, filled), bodyOffset + done - filled, cancellationToken);
                     filled = 0;
                 }
             }
@@ -185,12 +185,12 @@ public sealed class SpoolJournal : IDisposable
             var hash = md5.GetHashAndReset();
             if (filled + JournalRecord.FooterBytes > buffer.Length)
             {
-                await RandomAccess.WriteAsync(segment.Handle, buffer.AsMemory(0, filled), bodyOffset + done - filled, cancellationToken).ConfigureAwait(false);
+                WriteAt(segment, buffer.AsSpan(0, filled), bodyOffset + done - filled, cancellationToken);
                 filled = 0;
             }
 
             JournalRecord.WriteFooter(buffer.AsSpan(filled), headerCrc, hash, acknowledgedAt);
-            await RandomAccess.WriteAsync(segment.Handle, buffer.AsMemory(0, filled + JournalRecord.FooterBytes), bodyOffset + done - filled, cancellationToken).ConfigureAwait(false);
+            WriteAt(segment, buffer.AsSpan(0, filled + JournalRecord.FooterBytes), bodyOffset + done - filled, cancellationToken);
             segment.Sync.Sync();
             var record = new SpoolRecord
             {
@@ -444,6 +444,16 @@ public sealed class SpoolJournal : IDisposable
         _segments.Add(segment);
         _active = segment;
         return segment;
+    }
+
+    /// <summary>
+    /// A plain positional write into the page cache. On Linux an asynchronous file write is this same write queued to the
+    /// thread pool: a hop (and a wake-up) per write, on a put that blocks its thread for the group sync right after anyway.
+    /// </summary>
+    private static void WriteAt(JournalSegment segment, ReadOnlySpan<byte> bytes, long offset, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        RandomAccess.Write(segment.Handle, bytes, offset);
     }
 
     private static void MarkRetired(JournalEntry entry) =>
