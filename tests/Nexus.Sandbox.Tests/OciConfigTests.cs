@@ -38,6 +38,18 @@ public sealed class OciConfigTests
         Assert.True(root.GetProperty("readonly").GetBoolean());
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void TmpTakesHugePagesForLargeFilesOnlyWhereTheKernelHasThem(bool hugePages)
+    {
+        var spec = Spec();
+        var config = new OciConfigBuilder(s_options with { TmpHugePages = hugePages }).Build(spec, null);
+        var tmp = Assert.Single(config.Mounts, m => m.Destination == "/tmp");
+        Assert.Equal(hugePages, tmp.Options.Contains("huge=within_size"));
+        Assert.Contains("size=32m", tmp.Options);
+    }
+
     [Fact]
     public void TmpIsASizedTmpfsAndBindMountsAreReadOnly()
     {

@@ -86,6 +86,19 @@ public sealed class OciDriverTests : IClassFixture<OciDriverFixture>
         Assert.Equal(["to-stderr"], stderr);
     }
 
+    /// <summary>
+    /// /tmp takes huge pages for large files where the kernel has them (the tmp-fill defence: freeing a full /tmp is a
+    /// short kernel section), as the mount the sandbox's kernel made shows.
+    /// </summary>
+    [RootFact]
+    public async Task TmpIsMountedWithHugePagesForLargeFilesWhereTheKernelHasThem()
+    {
+        var (exit, stdout, stderr) = await RunAsync("grep ' /tmp ' /proc/self/mounts");
+        Assert.Equal(0, exit.ExitCode);
+        var mount = Assert.Single(stdout);
+        Assert.True(mount.Contains("huge=within_size", StringComparison.Ordinal) == File.Exists(OciDriverOptions.ShmemHugePagesControl), mount + string.Join("\n", stderr));
+    }
+
     [RootFact]
     public async Task RootIsReadOnlyAndTmpIsWritable()
     {

@@ -74,7 +74,8 @@ public sealed class OciConfigBuilder
 
         var mounts = new List<OciMount>(_fixedMounts.Count + 1 + spec.ReadOnlyMounts.Count);
         mounts.AddRange(_fixedMounts);
-        mounts.Add(new("/tmp", "tmpfs", "tmpfs", ["nosuid", "nodev", "mode=1777", "size=" + spec.TmpMb.ToString(CultureInfo.InvariantCulture) + "m"]));
+        var tmpSize = "size=" + spec.TmpMb.ToString(CultureInfo.InvariantCulture) + "m";
+        mounts.Add(new("/tmp", "tmpfs", "tmpfs", _options.TmpHugePages ? ["nosuid", "nodev", "mode=1777", tmpSize, "huge=within_size"] : ["nosuid", "nodev", "mode=1777", tmpSize]));
         foreach (var (hostPath, sandboxPath) in spec.ReadOnlyMounts.OrderBy(m => m.Value, StringComparer.Ordinal))
         {
             mounts.Add(new(sandboxPath, "bind", hostPath, ["bind", "ro", "nosuid", "nodev"]));
