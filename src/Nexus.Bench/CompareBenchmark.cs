@@ -131,8 +131,7 @@ public sealed record ModeResult(
 public static class CompareBenchmark
 {
     private const int JitRound = 10;
-    private const long JitSettledMethods = 2;
-    private const int JitSettleLimit = 400;
+    private const int JitSettleLimit = 1000;
     private static readonly TimeSpan s_jitSettleTime = TimeSpan.FromSeconds(60);
 
     public static async Task<IReadOnlyList<ModeResult>> RunAsync(CompareOptions options, TextWriter log, CancellationToken cancellationToken)
@@ -235,7 +234,7 @@ public static class CompareBenchmark
         foreach (var configuration in configurations)
         {
             var settled = await SettleJitAsync(node, deployed[configuration], payload, cancellationToken);
-            log.WriteLine($"{benchCase.Label} {configuration.Name}: the node's JIT {(settled.Settled ? "settled" : "had not settled")} after {settled.Invocations} more warm invocations ({settled.LastRound} methods compiled in the last {JitRound})");
+            log.WriteLine($"{benchCase.Label} {configuration.Name}: the node's JIT {(settled.Settled ? "settled" : "had not settled")} after {settled.Invocations} more warm invocations (nothing compiled over the last {settled.Quiet.Invocations} calls, {settled.Quiet.Time.TotalMilliseconds:F0} ms)");
             var cpu = await MeasureCpuAsync(node, options.RemoteStore, deployed[configuration], instance[configuration], payload, options.CpuInvocations, cancellationToken);
             var memory = node.ReadInstanceUsage(instance[configuration])?.Memory ?? new SandboxMemory(0, 0, 0, 0);
             results.Add(new ModeResult(benchCase.Function, benchCase.Size, configuration, Percentiles.Of(warm[configuration]), Percentiles.Of(cold[configuration]), Percentiles.Of(overhead[configuration]), stages[configuration].Summarize(), first[configuration], cpu.SandboxMs, cpu.NodeMs, cpu.StoreMs, cpu.LinkMs, memory, errors[configuration], run) { NodeJitMsPerInvocation = cpu.JitMs, WarmNodeOverheadWithDoorbellUs = Percentiles.Of(withDoorbell[configuration]), WarmApiStagesUs = api[configuration].Summarize() });
@@ -348,15 +347,14 @@ public static class CompareBenchmark
 
     /// <summary>
     /// Warm invocations until this process stops compiling code: tiered compilation re-compiles a method after its first
-    /// calls, and with dynamic PGO once more, so a node that has served a few hundred calls is still compiling the code
-    /// they share. An always-on node is past that, so the CPU sample waits for it (both modes alike), bounded by
-    /// <see cref="JitSettleLimit"/>; the sample then reports what compiling it still saw.
+    /// calls, so a node that has served a few hundred calls is still compiling the code they share. An always-on node is
+    /// past that, so the CPU sample waits for it (both modes alike) by <see cref="JitSettle"/>'s rule, bounded by
+    /// <see cref="JitSettleLimit"/> and <see cref="s_jitSettleTime"/>; the sample then reports what compiling it still saw.
     /// </summary>
-    private static async Task<(bool Settled, int Invocations, long LastRound)> SettleJitAsync(NexusNode node, string name, byte[] payload, CancellationToken cancellationToken)
+    private static async Task<(bool Settled, int Invocations, (int Invocations, TimeSpan Time) Quiet)> SettleJitAsync(NexusNode node, string name, byte[] payload, CancellationToken cancellationToken)
     {
-        var invocations = 0;
-        var compiled = JitInfo.GetCompiledMethodCount();
         var started = Stopwatch.GetTimestamp();
+        var readings = new List<JitReading> { Read(0) };
         while (true)
         {
             for (var i = 0; i < JitRound; i++)
@@ -364,20 +362,15 @@ public static class CompareBenchmark
                 await InvokeAsync(node, name, payload, cancellationToken);
             }
 
-            invocations += JitRound;
-            var now = JitInfo.GetCompiledMethodCount();
-            var round = now - compiled;
-            compiled = now;
-            if (round <= JitSettledMethods)
+            readings.Add(Read(readings[^1].Invocations + JitRound));
+            var settled = JitSettle.IsSettled(readings);
+            if (settled || readings[^1].Invocations >= JitSettleLimit || readings[^1].At > s_jitSettleTime)
             {
-                return (true, invocations, round);
-            }
-
-            if (invocations >= JitSettleLimit || Stopwatch.GetElapsedTime(started) > s_jitSettleTime)
-            {
-                return (false, invocations, round);
+                return (settled, readings[^1].Invocations, JitSettle.Quiet(readings));
             }
         }
+
+        JitReading Read(int invocations) => new(Stopwatch.GetElapsedTime(started), invocations, JitInfo.GetCompiledMethodCount(currentThread: false), JitInfo.GetCompilationTime(currentThread: false));
     }
 
     /// <summary>
