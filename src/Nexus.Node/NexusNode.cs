@@ -369,7 +369,7 @@ public sealed class NexusNode : INodeOperations, IAsyncDisposable
             await _driver.RestrictSandboxTrafficAsync([.. servicePorts, new Uri(sandboxStore).Port], null, cancellationToken);
         }
 
-        _registry = new FunctionRegistry(_options.FunctionsDirectory, _options.MaxFunctionCpus);
+        _registry = new FunctionRegistry(_options.FunctionsDirectory, _options.MaxFunctionCpus, _driver.WhyHostCannotRun);
         LoadProblems = _registry.Load();
         foreach (var function in _registry.All)
         {

@@ -42,6 +42,13 @@ public interface ISandboxDriver
     {
     }
 
+    /// <summary>
+    /// Null when this host can start instances of the sandbox a manifest names (<paramref name="sandbox"/>, null for the
+    /// node's default); otherwise why it cannot, in words for the deploy's error, so that a function the host cannot run
+    /// is refused when it is deployed rather than on every invocation.
+    /// </summary>
+    string? WhyHostCannotRun(string? sandbox) => null;
+
     /// <summary>Starts one instance; it runs <see cref="SandboxSpec.Command"/> until stopped or it exits.</summary>
     Task<ISandboxInstance> StartAsync(SandboxSpec spec, CancellationToken cancellationToken);
 }

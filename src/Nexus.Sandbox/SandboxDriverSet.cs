@@ -58,6 +58,11 @@ public sealed class SandboxDriverSet : ISandboxDriver, IAsyncDisposable
         }
     }
 
+    public string? WhyHostCannotRun(string? sandbox) =>
+        sandbox is null ? _default.WhyHostCannotRun(null)
+        : _drivers.TryGetValue(sandbox, out var driver) ? driver.WhyHostCannotRun(null)
+        : $"this node does not run sandbox '{sandbox}' (available: {string.Join(", ", _drivers.Keys)})";
+
     public Task<ISandboxInstance> StartAsync(SandboxSpec spec, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(spec);

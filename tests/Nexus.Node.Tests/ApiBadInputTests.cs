@@ -1,7 +1,6 @@
 // Copyright (c) Nexus contributors.
 // Licensed under the MIT license.
 
-using System.IO.Compression;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
@@ -188,20 +187,7 @@ public sealed class ApiBadInputTests : IAsyncLifetime
         await AssertStillServingAsync();
     }
 
-    private static byte[] Package(params (string Path, string Text)[] files)
-    {
-        using var buffer = new MemoryStream();
-        using (var zip = new ZipArchive(buffer, ZipArchiveMode.Create, leaveOpen: true))
-        {
-            foreach (var (path, text) in files)
-            {
-                using var entry = zip.CreateEntry(path).Open();
-                entry.Write(Encoding.UTF8.GetBytes(text));
-            }
-        }
-
-        return buffer.ToArray();
-    }
+    private static byte[] Package(params (string Path, string Text)[] files) => FunctionPackages.Zip(files);
 
     private static async Task AssertApiErrorAsync(HttpResponseMessage response, int status, string type, string messagePart)
     {

@@ -27,12 +27,19 @@ public sealed class FunctionRegistry
     private readonly ConcurrentDictionary<string, DeployedFunction> _functions = new(StringComparer.Ordinal);
     private readonly Lock _deployLock = new();
     private readonly double _maxCpus;
+    private readonly Func<string?, string?>? _whyHostCannotRun;
 
-    /// <summary>The registry under <paramref name="functionsDirectory"/>; a manifest may name at most <paramref name="maxCpus"/> <c>cpus</c> (<see cref="NodeOptions.MaxFunctionCpus"/>).</summary>
-    public FunctionRegistry(string functionsDirectory, double maxCpus = ManifestParser.MaxCpus)
+    /// <summary>
+    /// The registry under <paramref name="functionsDirectory"/>; a manifest may name at most <paramref name="maxCpus"/>
+    /// <c>cpus</c> (<see cref="NodeOptions.MaxFunctionCpus"/>), and a deploy is refused when
+    /// <paramref name="whyHostCannotRun"/> says why the host cannot run the manifest's <c>sandbox</c>
+    /// (<see cref="Nexus.Sandbox.ISandboxDriver.WhyHostCannotRun"/>).
+    /// </summary>
+    public FunctionRegistry(string functionsDirectory, double maxCpus = ManifestParser.MaxCpus, Func<string?, string?>? whyHostCannotRun = null)
     {
         _root = functionsDirectory;
         _maxCpus = maxCpus;
+        _whyHostCannotRun = whyHostCannotRun;
         Directory.CreateDirectory(_root);
     }
 
@@ -91,6 +98,11 @@ public sealed class FunctionRegistry
             Directory.CreateDirectory(staging);
             Unpack(zip, staging);
             var manifest = ManifestParser.LoadFolder(staging, _maxCpus);
+            if (_whyHostCannotRun?.Invoke(manifest.Sandbox) is { } why)
+            {
+                throw new ManifestException(ManifestParser.FileName, 0, "sandbox", $"{manifest.Sandbox ?? "the node's default"}: {why}");
+            }
+
             lock (_deployLock)
             {
                 var revision = DateTimeOffset.UtcNow.ToString("yyyyMMddHHmmssfff", System.Globalization.CultureInfo.InvariantCulture) + "-" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(3));

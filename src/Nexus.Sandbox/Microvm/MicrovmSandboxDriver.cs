@@ -183,10 +183,9 @@ public sealed class MicrovmSandboxDriver : ISandboxDriver, IAsyncDisposable
             throw new ArgumentException(where + "the id must be 1 to 40 characters of [a-z0-9-]", nameof(spec));
         }
 
-        if (!File.Exists(_options.KvmDevice))
+        if (WhyHostCannotRun(null) is { } why)
         {
-            throw new ArgumentException(where + $"this host has no {_options.KvmDevice}, so it cannot run microVMs (a host that is itself a " +
-                "PVM guest has one only when booted with nested_pvm=1: `dmesg | grep kvm-pvm` says why); deploy it with sandbox: oci", nameof(spec));
+            throw new ArgumentException(where + why, nameof(spec));
         }
 
         var nexus = spec.Network == SandboxNetwork.LoopbackOnly && spec.PassedFds.Count == 3 && spec.PassedFds[0] is SafeFd;
@@ -197,8 +196,23 @@ public sealed class MicrovmSandboxDriver : ISandboxDriver, IAsyncDisposable
                 "or io: baseline (a veth network and no descriptors: the guest gets virtio-net)", nameof(spec));
         }
 
-        var kernel = _options.GuestKernel
-            ?? throw new ArgumentException(where + "this node has no guest kernel for microVMs: set microvmKernel in node.json (or NEXUS_MICROVM_KERNEL)", nameof(spec));
-        return File.Exists(kernel) ? kernel : throw new ArgumentException(where + $"the guest kernel {kernel} does not exist", nameof(spec));
+        return _options.GuestKernel!;
+    }
+
+    /// <summary>What every microVM needs of the host: the KVM device and the configured guest kernel.</summary>
+    public string? WhyHostCannotRun(string? sandbox)
+    {
+        if (!File.Exists(_options.KvmDevice))
+        {
+            return $"this host has no {_options.KvmDevice}, so it cannot run microVMs (a host that is itself a PVM guest has one only " +
+                "when booted with nested_pvm=1: `dmesg | grep kvm-pvm` says why); deploy it with sandbox: oci";
+        }
+
+        return _options.GuestKernel switch
+        {
+            null => "this node has no guest kernel for microVMs: set microvmKernel in node.json (or NEXUS_MICROVM_KERNEL)",
+            var kernel when !File.Exists(kernel) => $"the guest kernel {kernel} does not exist",
+            _ => null,
+        };
     }
 }

@@ -59,6 +59,8 @@ public sealed class TemplateSandboxDriver : ISandboxDriver, IAsyncDisposable
 
     public Task ReleaseHostAsync() => _inner.ReleaseHostAsync();
 
+    public string? WhyHostCannotRun(string? sandbox) => _inner.WhyHostCannotRun(sandbox);
+
     public async Task<ISandboxInstance> StartAsync(SandboxSpec spec, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(spec);
