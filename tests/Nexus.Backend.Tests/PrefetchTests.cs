@@ -153,6 +153,17 @@ public sealed class PrefetchTests : IAsyncLifetime
             Assert.Equal(ChecksumType.FULL_OBJECT, head.ChecksumType);
         }
 
+        // Intact, the checked read (prefetched or not) gives the bytes.
+        var session = Attach(backend);
+        await ReadCheckedAsync(prefetch);
+        var intact = await RunAsync(session, $$"""
+            s, m, body = call("GetObject", {"Bucket": "{{Bucket}}", "Key": "fn/doc"})
+            emit([s, hashlib.sha256(body).hexdigest()])
+            """);
+        Assert.Equal(200, intact.Json[0].GetInt32());
+        Assert.Equal(Convert.ToHexStringLower(SHA256.HashData(data)), intact.Json[1].GetString());
+        Assert.Equal(prefetch ? 1 : 0, backend.PrefetchStats.Snapshot().Hits);
+
         var stored = Directory.GetFiles(Path.Combine(_root, "store"), "*", SearchOption.AllDirectories).Single(f => f.Contains("/objects/", StringComparison.Ordinal));
         await using (var file = new FileStream(stored, FileMode.Open, FileAccess.ReadWrite))
         {
@@ -162,12 +173,7 @@ public sealed class PrefetchTests : IAsyncLifetime
             file.WriteByte((byte)(b ^ 0x10));
         }
 
-        var session = Attach(backend);
-        if (prefetch)
-        {
-            session.Storage.BeginPrefetch(PrefetchHints.Start(session.Storage.Manifest, S3Event(Bucket, "fn/doc")));
-            await WaitForAsync(() => backend.PrefetchStats.Snapshot().Skipped == 1);
-        }
+        await ReadCheckedAsync(prefetch);
 
         var result = await RunAsync(session, $$"""
             s, m, body = call("GetObject", {"Bucket": "{{Bucket}}", "Key": "fn/doc"})
@@ -176,7 +182,18 @@ public sealed class PrefetchTests : IAsyncLifetime
         Assert.True(result.Json[0].GetInt32() == 500, result.Json.ToString());
         Assert.Equal(0, result.Json[1].GetInt32());
         Assert.Contains("InternalError", result.Json[2].GetString(), StringComparison.Ordinal);
-        Assert.Equal(0, backend.PrefetchStats.Snapshot().Hits);
+        Assert.Equal(prefetch ? 1 : 0, backend.PrefetchStats.Snapshot().Hits);
+        Assert.Equal(prefetch ? 1 : 0, backend.PrefetchStats.Snapshot().Skipped);
+
+        async Task ReadCheckedAsync(bool prefetched)
+        {
+            if (prefetched)
+            {
+                var fetched = backend.PrefetchStats.Snapshot().Fetched + backend.PrefetchStats.Snapshot().Skipped;
+                session.Storage.BeginPrefetch(PrefetchHints.Start(session.Storage.Manifest, S3Event(Bucket, "fn/doc")));
+                await WaitForAsync(() => backend.PrefetchStats.Snapshot().Fetched + backend.PrefetchStats.Snapshot().Skipped > fetched);
+            }
+        }
     }
 
     // fn/doc ("version 1") is prefetched, overwritten with "version 2" by another client, then read by the function.
