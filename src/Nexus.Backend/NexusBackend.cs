@@ -53,6 +53,9 @@ public sealed partial class NexusBackend : IAsyncDisposable
             DisableLogging = true,
         };
         S3 = new AmazonS3Client(new BasicAWSCredentials(options.AccessKey, options.SecretKey), config);
+
+        // The client installs its rule-set provider when it is created; each request reads it from the config.
+        config.EndpointProvider = new CachedEndpointProvider(config.EndpointProvider);
         Workers = new FairShareGate(options.MaxConcurrentRequests, options.MaxInFlightPerFunction, options.FairShareHalfLife);
         _serviceHttp = new Lazy<HttpClient>(() => new HttpClient(new SocketsHttpHandler
         {

@@ -18,6 +18,12 @@ internal sealed record ObjectInfo(
     IReadOnlyList<KeyValuePair<string, string>> Metadata,
     IReadOnlyList<KeyValuePair<string, string>> Tags)
 {
+    /// <summary>
+    /// The object's full-object checksum, as S3 keeps one for every object: the one its writer sent (x-amz-checksum-*),
+    /// else a CRC-64/NVME the store computed. Null only for objects written before the store kept checksums.
+    /// </summary>
+    public ObjectChecksum? Checksum { get; init; }
+
     /// <summary>The storage class S3 reports for this object (stored only when it is not STANDARD).</summary>
     public string StorageClass => StoredHeader(S3Handler.StorageClassHeader) ?? "STANDARD";
 
@@ -35,6 +41,12 @@ internal sealed record ObjectInfo(
     }
 }
 
+/// <summary>An S3 full-object checksum: lower-case algorithm (crc32, crc32c, crc64nvme, sha1, sha256) and base64 value.</summary>
+internal sealed record ObjectChecksum(string Algorithm, string Value)
+{
+    public string HeaderName => "x-amz-checksum-" + Algorithm;
+}
+
 /// <summary>
 /// The object file format: the body bytes first (so a GET streams from offset 0 and the body is written
 /// as it arrives), then a metadata trailer, then an 8-byte footer: trailer length (uint32 LE) and "NXO1".
@@ -45,7 +57,8 @@ internal static class ObjectFile
 {
     public const int FooterSize = 8;
     private const uint Magic = 0x314F584E; // "NXO1" little-endian
-    private const byte Version = 2; // 2 added the tag set after the user metadata; 1 is still read (no tags)
+    // 2 added the tag set after the user metadata, 3 the checksum after it; 1 and 2 are still read (no tags, no checksum).
+    private const byte Version = 3;
     private const int MaxTrailer = 64 * 1024;
 
     public static byte[] EncodeTrailer(ObjectInfo info)
@@ -62,6 +75,8 @@ internal static class ObjectFile
             WritePairs(writer, info.Headers);
             WritePairs(writer, info.Metadata);
             WritePairs(writer, info.Tags);
+            writer.Write(info.Checksum?.Algorithm ?? string.Empty);
+            writer.Write(info.Checksum?.Value ?? string.Empty);
         }
 
         var length = (int)memory.Length;
@@ -118,7 +133,7 @@ internal static class ObjectFile
         {
             using var reader = new BinaryReader(new MemoryStream(trailer, writable: false), Encoding.UTF8);
             var version = reader.ReadByte();
-            if (version is not (1 or Version))
+            if (version is not (1 or 2 or Version))
             {
                 throw new InvalidDataException($"{path}: unknown object file version.");
             }
@@ -136,7 +151,12 @@ internal static class ObjectFile
             var headers = ReadPairs(reader);
             var metadata = ReadPairs(reader);
             var tags = version >= 2 ? ReadPairs(reader) : [];
-            return new ObjectInfo(key, size, etag, modified, contentType, headers, metadata, tags);
+            var algorithm = version >= 3 ? reader.ReadString() : string.Empty;
+            var checksum = version >= 3 ? reader.ReadString() : string.Empty;
+            return new ObjectInfo(key, size, etag, modified, contentType, headers, metadata, tags)
+            {
+                Checksum = algorithm.Length > 0 ? new ObjectChecksum(algorithm, checksum) : null,
+            };
         }
         catch (EndOfStreamException e)
         {

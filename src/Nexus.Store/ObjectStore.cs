@@ -249,6 +249,7 @@ internal sealed partial class ObjectStore
     /// <summary>As <see cref="CommitObject"/>, but a failed precondition returns null (and the write is dropped).</summary>
     private ObjectEntry? TryCommitObject(Bucket bucket, PendingObject pending, ObjectInfo info, Func<ObjectEntry?, bool>? precondition)
     {
+        info = info.Checksum is null ? info with { Checksum = pending.Crc64NvmeChecksum() } : info;
         var temp = pending.Finish(info);
         var (dir, path) = ObjectPath(bucket, info.Key);
         var entry = ObjectEntry.Of(info);

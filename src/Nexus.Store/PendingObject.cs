@@ -1,7 +1,9 @@
 // Copyright (c) Nexus contributors.
 // Licensed under the MIT license.
 
+using System.Buffers.Binary;
 using System.Security.Cryptography;
+using Nexus.Interop;
 
 namespace Nexus.Store;
 
@@ -14,6 +16,7 @@ internal sealed class PendingObject : IAsyncDisposable
     private readonly bool _durable;
     private readonly IncrementalHash? _md5;
     private FileStream? _file;
+    private ulong _crc64;
     private bool _committed;
 
     public PendingObject(string path, long max, bool durable, bool computeMd5)
@@ -36,11 +39,20 @@ internal sealed class PendingObject : IAsyncDisposable
         }
 
         _md5?.AppendData(data.Span);
+        _crc64 = Crc64Nvme.Append(_crc64, data.Span);
         await _file!.WriteAsync(data, cancellationToken);
     }
 
     /// <summary>Hex MD5 of everything written (the S3 ETag of a single PUT or part).</summary>
     public string Md5Hex() => Convert.ToHexStringLower(_md5!.GetCurrentHash());
+
+    /// <summary>The CRC-64/NVME of everything written: the checksum S3 keeps for an object whose writer sent none.</summary>
+    public ObjectChecksum Crc64NvmeChecksum()
+    {
+        Span<byte> value = stackalloc byte[8];
+        BinaryPrimitives.WriteUInt64BigEndian(value, _crc64);
+        return new ObjectChecksum("crc64nvme", Convert.ToBase64String(value));
+    }
 
     /// <summary>Appends the metadata trailer, fsyncs and closes; returns the temp path to rename.</summary>
     public string Finish(ObjectInfo info)

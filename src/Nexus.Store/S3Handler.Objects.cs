@@ -129,8 +129,11 @@ internal sealed partial class S3Handler
         var bucket = _store.GetBucket(request.Bucket);
         var (contentType, headers, metadata, tags) = ReadObjectHeaders(request.Request);
         await using var pending = _store.BeginWrite();
-        await ReceiveBodyAsync(request, pending.WriteAsync, pending.Md5Hex);
-        var info = new ObjectInfo(request.Key, pending.Length, pending.Md5Hex(), _options.TimeProvider.GetUtcNow(), contentType, headers, metadata, tags);
+        var declared = await ReceiveBodyAsync(request, pending.WriteAsync, pending.Md5Hex);
+        var info = new ObjectInfo(request.Key, pending.Length, pending.Md5Hex(), _options.TimeProvider.GetUtcNow(), contentType, headers, metadata, tags)
+        {
+            Checksum = declared ?? pending.Crc64NvmeChecksum(),
+        };
         var ifMatch = request.Request.Headers.IfMatch;
         var ifNoneMatch = request.Request.Headers.IfNoneMatch;
         Func<ObjectEntry?, bool>? precondition = StringValues.IsNullOrEmpty(ifMatch) && StringValues.IsNullOrEmpty(ifNoneMatch)
@@ -140,6 +143,19 @@ internal sealed partial class S3Handler
         var entry = _store.CommitObject(bucket, pending, info, precondition);
         request.Response.Headers.ETag = Quote(entry.ETag);
         WriteStorageOptions(request.Response, info);
+
+        // As S3: a PUT's response carries the checksum the object keeps.
+        WriteChecksum(request.Response, info);
+    }
+
+    /// <summary>The object's full-object checksum headers (PUT responses; GET and HEAD in checksum mode, whole objects only).</summary>
+    private static void WriteChecksum(HttpResponse response, ObjectInfo info)
+    {
+        if (info.Checksum is { } checksum)
+        {
+            response.Headers[checksum.HeaderName] = checksum.Value;
+            response.Headers["x-amz-checksum-type"] = "FULL_OBJECT";
+        }
     }
 
     /// <summary>S3 echoes the encryption of a write (GET and HEAD report it with the storage class, as stored headers).</summary>
@@ -206,6 +222,14 @@ internal sealed partial class S3Handler
             {
                 response.Headers[header] = value;
             }
+        }
+
+        // S3 returns the checksum only when asked (x-amz-checksum-mode: ENABLED) and for the whole object: a range's
+        // bytes cannot be checked against it.
+        if (response.StatusCode != StatusCodes.Status206PartialContent
+            && requestHeaders["x-amz-checksum-mode"].ToString().Equals("ENABLED", StringComparison.OrdinalIgnoreCase))
+        {
+            WriteChecksum(response, info);
         }
 
         response.ContentLength = count;

@@ -268,9 +268,10 @@ internal sealed partial class S3Handler
     /// <summary>
     /// Streams the request body (decoding aws-chunked, verifying the declared SHA-256, Content-MD5 and
     /// x-amz-checksum-* headers or trailers) into <paramref name="sink"/>. Throws before returning when any
-    /// check fails, so the caller commits only verified bytes. Returns the decoded length.
+    /// check fails, so the caller commits only verified bytes. Returns the checksum the writer sent and this verified (an
+    /// object keeps it, as in S3), or null.
     /// </summary>
-    private async Task<long> ReceiveBodyAsync(S3Request request, Func<ReadOnlyMemory<byte>, CancellationToken, ValueTask> sink, Func<string>? md5Hex)
+    private async Task<ObjectChecksum?> ReceiveBodyAsync(S3Request request, Func<ReadOnlyMemory<byte>, CancellationToken, ValueTask> sink, Func<string>? md5Hex)
     {
         var headers = request.Request.Headers;
         var payloadHash = request.Auth.PayloadHash;
@@ -368,6 +369,8 @@ internal sealed partial class S3Handler
             }
         }
 
+        var verified = checksum is null ? null : new ObjectChecksum(checksum.Algorithm, expectedChecksum!);
+
         var contentMd5 = headers.ContentMD5.ToString();
         if (contentMd5.Length > 0)
         {
@@ -388,7 +391,7 @@ internal sealed partial class S3Handler
             }
         }
 
-        return total;
+        return verified;
     }
 
     /// <summary>Reads a small request body (XML) whole, with the same verification as object bodies.</summary>

@@ -126,6 +126,76 @@ public sealed class PrefetchTests : IAsyncLifetime
         Assert.Equal(revalidate ? 0 : 1, backend.PrefetchStats.Snapshot().Hits);
     }
 
+    [Theory]
+    [InlineData(true, null)]
+    [InlineData(false, null)]
+    [InlineData(true, "CRC32")]
+    [InlineData(false, "SHA256")]
+    public async Task A_body_corrupted_in_storage_fails_the_read_prefetched_or_not(bool prefetch, string? writerChecksum)
+    {
+        // The store answers with the object's checksum: the writer's, or the CRC-64/NVME it computed when the writer
+        // sent none (as S3). A byte flipped on its disk afterwards must not reach the function, neither through a
+        // prefetch nor through a direct read.
+        var data = RandomNumberGenerator.GetBytes(300_000);
+        var backend = await StartAsync();
+        using (var writer = Admin(writerChecksum is null ? RequestChecksumCalculation.WHEN_REQUIRED : RequestChecksumCalculation.WHEN_SUPPORTED))
+        {
+            await writer.PutObjectAsync(new PutObjectRequest
+            {
+                BucketName = Bucket,
+                Key = "fn/doc",
+                InputStream = new MemoryStream(data),
+                ChecksumAlgorithm = writerChecksum is null ? null : new ChecksumAlgorithm(writerChecksum),
+            });
+            var head = await writer.GetObjectMetadataAsync(new GetObjectMetadataRequest { BucketName = Bucket, Key = "fn/doc", ChecksumMode = ChecksumMode.ENABLED });
+            var kept = writerChecksum switch { null => head.ChecksumCRC64NVME, "CRC32" => head.ChecksumCRC32, _ => head.ChecksumSHA256 };
+            Assert.False(string.IsNullOrEmpty(kept));
+            Assert.Equal(ChecksumType.FULL_OBJECT, head.ChecksumType);
+        }
+
+        // Intact, the checked read (prefetched or not) gives the bytes.
+        var session = Attach(backend);
+        await ReadCheckedAsync(prefetch);
+        var intact = await RunAsync(session, $$"""
+            s, m, body = call("GetObject", {"Bucket": "{{Bucket}}", "Key": "fn/doc"})
+            emit([s, hashlib.sha256(body).hexdigest()])
+            """);
+        Assert.Equal(200, intact.Json[0].GetInt32());
+        Assert.Equal(Convert.ToHexStringLower(SHA256.HashData(data)), intact.Json[1].GetString());
+        Assert.Equal(prefetch ? 1 : 0, backend.PrefetchStats.Snapshot().Hits);
+
+        var stored = Directory.GetFiles(Path.Combine(_root, "store"), "*", SearchOption.AllDirectories).Single(f => f.Contains("/objects/", StringComparison.Ordinal));
+        await using (var file = new FileStream(stored, FileMode.Open, FileAccess.ReadWrite))
+        {
+            file.Position = 123_456;
+            var b = file.ReadByte();
+            file.Position = 123_456;
+            file.WriteByte((byte)(b ^ 0x10));
+        }
+
+        await ReadCheckedAsync(prefetch);
+
+        var result = await RunAsync(session, $$"""
+            s, m, body = call("GetObject", {"Bucket": "{{Bucket}}", "Key": "fn/doc"})
+            emit([s, len(body), json.dumps(m)])
+            """);
+        Assert.True(result.Json[0].GetInt32() == 500, result.Json.ToString());
+        Assert.Equal(0, result.Json[1].GetInt32());
+        Assert.Contains("InternalError", result.Json[2].GetString(), StringComparison.Ordinal);
+        Assert.Equal(prefetch ? 1 : 0, backend.PrefetchStats.Snapshot().Hits);
+        Assert.Equal(prefetch ? 1 : 0, backend.PrefetchStats.Snapshot().Skipped);
+
+        async Task ReadCheckedAsync(bool prefetched)
+        {
+            if (prefetched)
+            {
+                var fetched = backend.PrefetchStats.Snapshot().Fetched + backend.PrefetchStats.Snapshot().Skipped;
+                session.Storage.BeginPrefetch(PrefetchHints.Start(session.Storage.Manifest, S3Event(Bucket, "fn/doc")));
+                await WaitForAsync(() => backend.PrefetchStats.Snapshot().Fetched + backend.PrefetchStats.Snapshot().Skipped > fetched);
+            }
+        }
+    }
+
     // fn/doc ("version 1") is prefetched, overwritten with "version 2" by another client, then read by the function.
     private async Task<string?> ReadAfterAnOverwriteOfItsPrefetchAsync(NexusBackend backend)
     {
@@ -351,8 +421,9 @@ public sealed class PrefetchTests : IAsyncLifetime
         return session;
     }
 
-    private AmazonS3Client Admin() => new(new BasicAWSCredentials(NodeUnderTest.AccessKey, NodeUnderTest.SecretKey), new AmazonS3Config
+    private AmazonS3Client Admin(RequestChecksumCalculation? checksums = null) => new(new BasicAWSCredentials(NodeUnderTest.AccessKey, NodeUnderTest.SecretKey), new AmazonS3Config
     {
+        RequestChecksumCalculation = checksums ?? RequestChecksumCalculation.WHEN_SUPPORTED,
         ServiceURL = StoreUrl,
         ForcePathStyle = true,
         AuthenticationRegion = "us-east-1",

@@ -188,7 +188,7 @@ internal sealed class PrefetchSet(StorageService service)
             await _backend.PrefetchBudget.WaitAsync(ct).ConfigureAwait(false);
             try
             {
-                using var response = await _backend.S3.GetObjectAsync(new GetObjectRequest { BucketName = entry.Bucket, Key = entry.Key }, ct).ConfigureAwait(false);
+                using var response = await _backend.S3.GetObjectAsync(new GetObjectRequest { BucketName = entry.Bucket, Key = entry.Key, ChecksumMode = options.VerifyBodies ? VerifiedBody.ChecksumMode : null }, ct).ConfigureAwait(false);
                 var bodyLength = response.Headers.ContentLength;
                 var header = ObjectReads.ObjectMetaJson(response);
                 var total = header.Length + bodyLength;

@@ -55,6 +55,10 @@ internal static class ObjectReads
         }
 
         ObjectOptions.ApplyGet(get, p);
+        if (backend.Options.VerifyBodies && range is null)
+        {
+            get.ChecksumMode = VerifiedBody.ChecksumMode;
+        }
 
         using var response = await s3.GetObjectAsync(get, ct).ConfigureAwait(false);
         var meta = ObjectMetaJson(response);
