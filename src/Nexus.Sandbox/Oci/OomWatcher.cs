@@ -67,7 +67,7 @@ public sealed class OomWatcher
     }
 
     /// <summary>True while a task of the cgroup waits at its limit (<c>under_oom 1</c> in memory.oom_control).</summary>
-    public static bool UnderOom(string memoryDirectory)
+    private static bool UnderOom(string memoryDirectory)
     {
         try
         {
