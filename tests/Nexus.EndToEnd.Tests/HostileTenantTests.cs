@@ -138,12 +138,20 @@ public sealed class HostileTenantTests(NodeFixture fixture) : IClassFixture<Node
     }
 
     /// <summary>
-    /// Guards the cgroup memory limit and its report: the kernel kills the tenant, the node says out of memory. Not tried
-    /// with the limit removed: the tenant would then take the host's memory.
+    /// Guards the cgroup memory limit, its report, and who kills: the node stops the tenant at its limit (OomWatcher), not
+    /// the kernel's OOM killer, whose report on this machine's serial console holds a CPU with interrupts off for 3-9 ms
+    /// (docs/reliability.md, "memory-hog"). The kernel's count of OOM kills (/proc/vmstat oom_kill, the whole machine's)
+    /// must not move during the attack. With the kernel's killer left on once (the watcher's write of memory.oom_control
+    /// removed) the count moved by one and this failed. The limit itself was not removed: the tenant would then take the
+    /// host's memory.
     /// </summary>
     [RootFact]
-    public async Task A_tenant_allocating_past_its_memory_is_reported_out_of_memory() =>
+    public async Task A_tenant_allocating_past_its_memory_is_stopped_by_the_node_and_reported_out_of_memory()
+    {
+        var kernelKills = KernelOomKills();
         await AttackAsync("memory-hog");
+        Assert.Equal(kernelKills, KernelOomKills());
+    }
 
     /// <summary>
     /// Guards the coalescing doorbell (an eventfd counter; one empty drain per wake): 20,000 rings in 2 s cost the node a
@@ -207,6 +215,9 @@ public sealed class HostileTenantTests(NodeFixture fixture) : IClassFixture<Node
         await VictimAsync("after the attack");
         return body;
     }
+
+    private static long KernelOomKills() =>
+        long.Parse(File.ReadLines("/proc/vmstat").Single(line => line.StartsWith("oom_kill ", StringComparison.Ordinal))["oom_kill ".Length..], System.Globalization.CultureInfo.InvariantCulture);
 
     private async Task VictimAsync(string when)
     {

@@ -37,6 +37,9 @@ public sealed class CgroupV1 : IDisposable
 
     public string Root { get; }
 
+    /// <summary>The instance's directory in the memory controller's hierarchy.</summary>
+    public string MemoryDirectory => _memory;
+
     /// <summary>The instance's path below each controller's mount.</summary>
     public string RelativePath { get; }
 

@@ -85,7 +85,7 @@ public sealed class OciConfigBuilder
         var quota = (long)Math.Round(spec.Cpus * _options.CpuPeriodMicroseconds);
         var resources = new OciResources(
             s_denyAllDevices,
-            new OciMemory(memoryBytes, memoryBytes),
+            new OciMemory(memoryBytes, memoryBytes, DisableOomKiller: true),
             new OciCpu((ulong)CgroupV1.SharesFor(spec.Cpus), quota, _options.CpuPeriodMicroseconds),
             new OciPids(_options.PidsLimit));
 

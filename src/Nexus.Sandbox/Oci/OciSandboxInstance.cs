@@ -24,7 +24,9 @@ public sealed class OciSandboxInstance : ISandboxInstance
     private readonly Lock _gate = new();
     private ChildProcess? _init;
     private OutputPump[] _pumps = [];
+    private IDisposable? _memoryGuard;
     private Task? _stop;
+    private volatile bool _outOfMemory;
 
     internal OciSandboxInstance(OciSandboxDriver driver, string instanceId, string bundle, CgroupV1 cgroup)
     {
@@ -81,6 +83,9 @@ public sealed class OciSandboxInstance : ISandboxInstance
     {
         _init = init;
         _pumps = pumps;
+
+        // runc left the kernel's OOM killer off (config.json disableOOMKiller): the node stops the container at its limit.
+        _memoryGuard = OomWatcher.Shared.Watch(Cgroup.MemoryDirectory, () => _outOfMemory = true);
         _ = WatchAsync(init);
     }
 
@@ -97,7 +102,7 @@ public sealed class OciSandboxInstance : ISandboxInstance
             await Task.WhenAny(Task.WhenAll(_pumps.Select(p => p.Completion)), Task.Delay(s_outputDrain));
 
             // Read before the cgroup is removed (teardown waits for this task).
-            var oom = Cgroup.OomKills() > 0;
+            var oom = _outOfMemory || Cgroup.OomKills() > 0;
             _exited.TrySetResult(new SandboxExit(status.ExitCode, status.Signal, oom));
         }
         catch (Exception e)
@@ -130,6 +135,7 @@ public sealed class OciSandboxInstance : ISandboxInstance
             pump.Abort();
         }
 
+        _memoryGuard?.Dispose();
         Cgroup.Dispose();
         await _driver.TeardownAsync(this);
     }

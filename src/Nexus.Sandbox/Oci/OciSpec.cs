@@ -59,8 +59,11 @@ public sealed record OciResources(
 
 public sealed record OciDeviceRule(bool Allow, string Access);
 
-/// <summary>cgroup v1: <c>swap</c> is the memory+swap limit, so swap = limit means no swap.</summary>
-public sealed record OciMemory(long Limit, long Swap);
+/// <summary>
+/// cgroup v1: <c>swap</c> is the memory+swap limit, so swap = limit means no swap; <c>disableOOMKiller</c> leaves a
+/// task at the limit waiting for the node's kill (<see cref="OomWatcher"/>) instead of the kernel's.
+/// </summary>
+public sealed record OciMemory(long Limit, long Swap, [property: JsonPropertyName("disableOOMKiller")] bool DisableOomKiller);
 
 /// <summary>runc writes <c>shares</c> to cpu.shares, <c>quota</c>/<c>period</c> to the CFS pair.</summary>
 public sealed record OciCpu(ulong Shares, long Quota, ulong Period);

@@ -160,6 +160,7 @@ internal sealed class ForkTemplate : IAsyncDisposable
             // The child is in the template's cgroup until moved; it is found there by the pid it has in its namespace.
             var hostPid = FindHostPid(namespacePid) ?? throw new InvalidOperationException($"forked process {namespacePid} of template {Sandbox.InstanceId} vanished before it could be placed");
             cgroup.Create(spec.MemoryMb, spec.Cpus);
+            instance.GuardMemory();
             cgroup.Move(hostPid);
             instance.Bind(hostPid);
             return instance;
@@ -325,6 +326,8 @@ internal sealed class InstanceCgroup(TemplateDriverOptions options, string insta
 
     public CgroupV1 Reader { get; } = new(options.CgroupRoot, $"{options.CgroupParent}/{instanceId}");
 
+    public string MemoryDirectory => Path.Combine(options.CgroupRoot, "memory", _relative);
+
     private IEnumerable<string> Controllers => new[] { "memory", "cpu", "cpuacct", "pids" }.Select(c => Path.Combine(options.CgroupRoot, c, _relative)).Distinct();
 
     public void Create(int memoryMb, double cpus)
@@ -334,7 +337,7 @@ internal sealed class InstanceCgroup(TemplateDriverOptions options, string insta
             Directory.CreateDirectory(dir);
         }
 
-        var memory = Path.Combine(options.CgroupRoot, "memory", _relative);
+        var memory = MemoryDirectory;
         var bytes = ((long)memoryMb << 20).ToString(CultureInfo.InvariantCulture);
         File.WriteAllText(Path.Combine(memory, "memory.limit_in_bytes"), bytes);
         if (File.Exists(Path.Combine(memory, "memory.memsw.limit_in_bytes")))

@@ -3,6 +3,7 @@
 
 using System.Net;
 using Nexus.Interop;
+using Nexus.Sandbox.Oci;
 
 namespace Nexus.Sandbox.Template;
 
@@ -23,8 +24,10 @@ internal sealed class ForkedInstance : ISandboxInstance
     private readonly TaskCompletionSource<SandboxExit> _exited = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly Lock _gate = new();
     private ProcessHandle? _process;
+    private IDisposable? _memoryGuard;
     private Task? _stop;
     private int _exitReported;
+    private volatile bool _outOfMemory;
 
     public ForkedInstance(string instanceId, int namespacePid, InstanceCgroup cgroup, OutputPump[] pumps, ForkTemplate template)
     {
@@ -75,6 +78,12 @@ internal sealed class ForkedInstance : ISandboxInstance
 
     public async ValueTask DisposeAsync() => await StopAsync();
 
+    /// <summary>
+    /// Before the process is moved into its cgroup: from then on the node, not the kernel's OOM killer, stops the
+    /// instance at its memory limit (<see cref="OomWatcher"/>).
+    /// </summary>
+    internal void GuardMemory() => _memoryGuard = OomWatcher.Shared.Watch(_cgroup.MemoryDirectory, () => _outOfMemory = true);
+
     /// <summary>The host pid was found and the process moved into its cgroup: it is this instance from now on.</summary>
     internal void Bind(int hostPid)
     {
@@ -102,11 +111,11 @@ internal sealed class ForkedInstance : ISandboxInstance
         bool oom;
         try
         {
-            oom = _cgroup.Reader.OomKills() > 0;
+            oom = _outOfMemory || _cgroup.Reader.OomKills() > 0;
         }
         catch (IOException)
         {
-            oom = false;
+            oom = _outOfMemory;
         }
 
         _exited.TrySetResult(new SandboxExit(code, signal, oom));
@@ -128,6 +137,7 @@ internal sealed class ForkedInstance : ISandboxInstance
         }
 
         _process?.Dispose();
+        _memoryGuard?.Dispose();
         _cgroup.Reader.Dispose();
         await _cgroup.RemoveAsync();
         _template.Forget(this);
