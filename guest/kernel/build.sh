@@ -41,6 +41,8 @@ done
 mkdir -p "$cache"
 work=$(mktemp -d "$cache/build-$key.XXXXXX")
 trap 'rm -rf "$work"' EXIT
+# A signal exits through the EXIT trap too (the compiler, in this process group, gets the signal itself).
+trap 'exit 1' INT TERM HUP
 started=$(date +%s)
 echo "build.sh: building the guest kernel vmlinux-$key in $work: this takes 10-60 minutes on 2 cores (once per input change)" >&2
 echo "build.sh: unpacking $tarball" >&2
@@ -83,7 +85,7 @@ fi
 
 jobs=${NEXUS_KERNEL_JOBS:-$(nproc)}
 total=$(find . -name '*.c' | wc -l)
-echo "build.sh: compiling with $jobs jobs at nice 19 (progress: objects built; a tinyconfig kernel builds ~1200 of the tree's $total sources)" >&2
+echo "build.sh: compiling with $jobs jobs at nice 19 (progress: objects built; this kernel has about 1000 of the tree's $total sources)" >&2
 nice -n 19 make -s -j"$jobs" vmlinux >&2 &
 make_pid=$!
 while kill -0 "$make_pid" 2>/dev/null; do
