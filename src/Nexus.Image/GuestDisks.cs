@@ -68,9 +68,14 @@ public static class GuestDisks
         return disk;
     }
 
-    /// <summary>Builds the code drive of one deploy: <paramref name="functionDirectory"/> as an erofs image at <paramref name="diskPath"/>.</summary>
-    public static async Task BuildCodeDriveAsync(string functionDirectory, string diskPath, CancellationToken cancellationToken)
+    /// <summary>
+    /// Builds the code drive of one deploy at <paramref name="diskPath"/>: an erofs image that nexus-init (guest/init)
+    /// reads before it starts the runtime. Its root holds <c>task/</c> (<paramref name="functionDirectory"/>, mounted at
+    /// /var/task), <c>argv</c> and <c>environ</c> (the runtime's command line and environment, NUL-separated).
+    /// </summary>
+    public static async Task BuildCodeDriveAsync(string functionDirectory, GuestLaunch launch, string diskPath, CancellationToken cancellationToken)
     {
+        ArgumentNullException.ThrowIfNull(launch);
         if (!Directory.Exists(functionDirectory))
         {
             throw new ImageBuildException($"function folder {functionDirectory} does not exist");
@@ -81,7 +86,21 @@ public static class GuestDisks
             throw new ImageBuildException(missing);
         }
 
-        await BuildAsync(functionDirectory, diskPath, cancellationToken);
+        var staging = diskPath + ".staging";
+        await HostTools.RemoveTreeAsync(staging);
+        Directory.CreateDirectory(staging);
+        try
+        {
+            // cp -a: links stay links (never followed out of the folder), modes as the oci driver's bind mount shows them.
+            await HostTools.RunCheckedAsync("cp", ["-a", "--", Path.GetFullPath(functionDirectory), Path.Combine(staging, "task")], cancellationToken);
+            await File.WriteAllBytesAsync(Path.Combine(staging, "argv"), launch.ArgvBytes(), cancellationToken);
+            await File.WriteAllBytesAsync(Path.Combine(staging, "environ"), launch.EnvironmentBytes(), cancellationToken);
+            await BuildAsync(staging, diskPath, cancellationToken);
+        }
+        finally
+        {
+            await HostTools.RemoveTreeAsync(staging);
+        }
     }
 
     private static async Task BuildAsync(string source, string disk, CancellationToken cancellationToken)

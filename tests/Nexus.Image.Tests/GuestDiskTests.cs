@@ -41,7 +41,7 @@ public sealed class GuestDiskTests
     }
 
     [Fact]
-    public async Task CodeDriveHoldsTheFunctionFolder()
+    public async Task CodeDriveHoldsTheFunctionFolderAndTheRuntimesLaunch()
     {
         Assert.True(s_noErofs is null, s_noErofs);
         using var dir = new TempDir();
@@ -51,13 +51,19 @@ public sealed class GuestDiskTests
         Directory.CreateDirectory(Path.Combine(function, "lib"));
         await File.WriteAllTextAsync(Path.Combine(function, "lib", "util.py"), "X = 1\n");
         var disk = dir.Combine("code.erofs");
+        var launch = new GuestLaunch(["python3", "-m", "nexus_runtime"], new Dictionary<string, string> { ["_HANDLER"] = "handler.handler", ["A"] = "x=y z" });
 
-        await GuestDisks.BuildCodeDriveAsync(function, disk, CancellationToken.None);
+        await GuestDisks.BuildCodeDriveAsync(function, launch, disk, CancellationToken.None);
 
-        Assert.Contains($"Size: {Handler.Length}  ", await DumpAsync(disk, "/handler.py"), StringComparison.Ordinal);
-        Assert.Contains("regular file", await DumpAsync(disk, "/lib/util.py"), StringComparison.Ordinal);
-        var missing = await Assert.ThrowsAsync<ImageBuildException>(() => GuestDisks.BuildCodeDriveAsync(dir.Combine("absent"), disk, CancellationToken.None));
+        Assert.Contains($"Size: {Handler.Length}  ", await DumpAsync(disk, "/task/handler.py"), StringComparison.Ordinal);
+        Assert.Contains("regular file", await DumpAsync(disk, "/task/lib/util.py"), StringComparison.Ordinal);
+        Assert.Contains($"Size: {"python3\0-m\0nexus_runtime\0".Length}  ", await DumpAsync(disk, "/argv"), StringComparison.Ordinal);
+        Assert.Contains($"Size: {"A=x=y z\0_HANDLER=handler.handler\0".Length}  ", await DumpAsync(disk, "/environ"), StringComparison.Ordinal);
+        Assert.False(Directory.Exists(disk + ".staging"));
+        var missing = await Assert.ThrowsAsync<ImageBuildException>(() => GuestDisks.BuildCodeDriveAsync(dir.Combine("absent"), launch, disk, CancellationToken.None));
         Assert.Contains("does not exist", missing.Message, StringComparison.Ordinal);
+        var nul = new GuestLaunch(["python3"], new Dictionary<string, string> { ["A"] = "a\0b" });
+        await Assert.ThrowsAsync<ArgumentException>(() => GuestDisks.BuildCodeDriveAsync(function, nul, disk, CancellationToken.None));
     }
 
     private static async Task<string> DumpAsync(string disk, string path)

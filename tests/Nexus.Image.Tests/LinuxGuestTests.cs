@@ -1,0 +1,207 @@
+// Copyright (c) Nexus contributors.
+// Licensed under the MIT license.
+
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using Nexus.Channel;
+using Nexus.Testing;
+using Xunit.Abstractions;
+
+namespace Nexus.Image.Tests;
+
+/// <summary>
+/// The Linux guest of a microVM (guest/kernel, guest/driver, guest/init) booted under qemu with software emulation,
+/// from the real image's erofs root and a code drive: what nexus-init sets up, Python from the root, and the region
+/// driver. The region here is a reserved range of qemu's (file-backed, shared) guest RAM standing where the VMM's
+/// memory slot would be, so the test reads what the guest wrote in it. The doorbell and the interrupt are KVM's
+/// ioeventfd and irqfd, which qemu does not have: those are exercised by the VMM on KVM only (docs/vmm.md).
+/// </summary>
+public sealed class LinuxGuestTests(ITestOutputHelper output)
+{
+    private const int MemoryMiB = 256;
+    private const long RegionAddress = 0x0f00_0000;
+    private const int RegionSize = 16 << 20;
+    private static readonly TimeSpan s_bootTimeout = TimeSpan.FromMinutes(3);
+
+    // Runs as the runtime would (uid 65534, cwd /var/task, the code drive's environment) and prints what it found.
+    private const string Probe = """
+        import errno, json, mmap, os, select, struct, sys
+        out = {"uid": os.getuid(), "cwd": os.getcwd()}
+        st = os.statvfs("/tmp")
+        out["tmp_bytes"] = st.f_blocks * st.f_frsize
+        with open("/tmp/probe", "w") as f:
+            f.write("writable")
+        try:
+            open("/usr/probe", "w")
+        except OSError as e:
+            out["root_write"] = errno.errorcode[e.errno]
+        out["handler"] = open("/var/task/handler.py").read()
+        sys.path.insert(0, "/opt/nexus/frontend")
+        import nexus_runtime.bootstrap, nexus_runtime.channel_source, boto3
+        out["boto3"] = boto3.__file__
+        out["python"] = sys.version.split()[0]
+
+        import nexus_channel
+        transport = nexus_channel.connect_from_env()
+        out["chunk_size"] = transport.chunk_size
+        out["max_header"] = transport.max_header
+
+        fd = os.open("/dev/nexus-region", os.O_RDWR | os.O_NONBLOCK)
+        size = os.lseek(fd, 0, os.SEEK_END)
+        out["size"] = size
+        try:
+            os.eventfd_read(fd)
+        except OSError as e:
+            out["read"] = errno.errorcode[e.errno]
+        poller = select.poll()
+        poller.register(fd, select.POLLIN | select.POLLOUT)
+        out["poll"] = poller.poll(0)[0][1]
+        out["ring"] = os.write(fd, struct.pack("<Q", 1))
+        for flags, length in ((mmap.MAP_PRIVATE, size), (mmap.MAP_SHARED, size + mmap.PAGESIZE)):
+            try:
+                mmap.mmap(fd, length, flags, mmap.PROT_READ)
+            except OSError as e:
+                out.setdefault("refused", []).append(errno.errorcode[e.errno])
+        region = mmap.mmap(fd, size, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE)
+        request_area = struct.unpack_from("<Q", region, 40)[0]
+        region[request_area:request_area + 20] = b"written by the guest"
+        print("PROBE " + json.dumps(out), flush=True)
+        """;
+
+    [LinuxGuestFact(root: true)]
+    public async Task GuestBootsTheImageRunsPythonAsTheRuntimeAndMapsTheRegion()
+    {
+        Assert.Null(GuestDisks.MissingPrerequisite());
+        var image = await ImageIntegrationTests.EnsureImageAsync();
+        var root = await GuestDisks.EnsureRootAsync(image, null, CancellationToken.None);
+        using var dir = new TempDir();
+        var function = Directory.CreateDirectory(dir.Combine("fn")).FullName;
+        const string Handler = "def handler(event, context):\n    return event\n";
+        await File.WriteAllTextAsync(Path.Combine(function, "handler.py"), Handler);
+        await File.WriteAllTextAsync(Path.Combine(function, "probe.py"), Probe);
+        var code = dir.Combine("code.erofs");
+        await GuestDisks.BuildCodeDriveAsync(function, new GuestLaunch(["python3", "/var/task/probe.py"], new Dictionary<string, string>
+        {
+            ["PATH"] = "/usr/local/bin:/usr/bin:/bin",
+            ["HOME"] = "/tmp",
+            ["PYTHONPATH"] = "/opt/nexus/runtime",
+            ["PYTHONDONTWRITEBYTECODE"] = "1",
+            ["NEXUS_CHANNEL_DEVICE"] = "/dev/nexus-region",
+        }), code, CancellationToken.None);
+
+        // The node's channel header (a real HostChannel's), placed where the guest's region is.
+        var options = new ChannelOptions { RegionSize = RegionSize, SlotSize = 256 << 10, MaxHeaderBytes = 64 << 10 };
+        using var channel = new ProcessChannel(options);
+        var memory = dir.Combine("guest.ram");
+        await using (var ram = new FileStream(memory, FileMode.Create))
+        {
+            ram.SetLength((long)MemoryMiB << 20);
+            ram.Position = RegionAddress;
+            await ram.WriteAsync(await ReadRegionAsync(channel, ChannelLayout.HeaderSize));
+        }
+
+        var run = await QemuGuest.BootAsync(
+            $"memmap={RegionSize >> 20}M$0x{RegionAddress:x} nexus.region=0x{RegionSize:x}@0x{RegionAddress:x}:10 nexus.doorbell=0xd0100000 nexus_init.tmp=48",
+            [root, code], MemoryMiB, memory, s_bootTimeout);
+        output.WriteLine($"qemu exit {run.ExitCode} after {run.Elapsed.TotalSeconds:0.0} s; console:\n{run.Console}");
+
+        Assert.Contains($"nexus: region {RegionSize >> 10} KiB at 0x{RegionAddress:x16}, doorbell at 0x00000000d0100000, interrupt 10: /dev/nexus-region", run.Console, StringComparison.Ordinal);
+        Assert.Contains("nexus-init: root /dev/vda, code /dev/vdb at /var/task, /tmp 48 MiB", run.Console, StringComparison.Ordinal);
+        Assert.Contains("nexus-init: runtime exited with status 0", run.Console, StringComparison.Ordinal);
+        Assert.Equal(0, run.GuestStatus);
+
+        var line = run.Console.Split('\n').Single(l => l.StartsWith("PROBE ", StringComparison.Ordinal));
+        using var probe = JsonDocument.Parse(line["PROBE ".Length..]);
+        var found = probe.RootElement;
+        Assert.Equal(65534, found.GetProperty("uid").GetInt32());
+        Assert.Equal("/var/task", found.GetProperty("cwd").GetString());
+        Assert.Equal(48L << 20, found.GetProperty("tmp_bytes").GetInt64());
+        Assert.Equal("EROFS", found.GetProperty("root_write").GetString());
+        Assert.Equal(Handler, found.GetProperty("handler").GetString());
+        Assert.Equal("/opt/nexus/frontend/boto3/__init__.py", found.GetProperty("boto3").GetString());
+        Assert.StartsWith("3.11.", found.GetProperty("python").GetString(), StringComparison.Ordinal);
+
+        // nexus_channel took the region from the device and accepted the host's header.
+        Assert.Equal(options.SlotSize, found.GetProperty("chunk_size").GetInt32());
+        Assert.Equal(options.MaxHeaderBytes, found.GetProperty("max_header").GetInt32());
+        Assert.Equal(RegionSize, found.GetProperty("size").GetInt64());
+
+        // No interrupt yet: a non-blocking read has nothing, poll says writable only; a ring is one 8-byte write.
+        Assert.Equal("EAGAIN", found.GetProperty("read").GetString());
+        Assert.Equal(4, found.GetProperty("poll").GetInt32()); // POLLOUT
+        Assert.Equal(8, found.GetProperty("ring").GetInt32());
+        Assert.Equal(["EINVAL", "EINVAL"], found.GetProperty("refused").EnumerateArray().Select(e => e.GetString()));
+
+        // What the guest wrote through its mapping is in the region's memory, at the request area.
+        var written = new byte[20];
+        await using (var ram = new FileStream(memory, FileMode.Open, FileAccess.Read))
+        {
+            ram.Position = RegionAddress + channel.Layout.RequestAreaOffset;
+            await ram.ReadExactlyAsync(written);
+        }
+
+        Assert.Equal("written by the guest", Encoding.ASCII.GetString(written));
+    }
+
+    [LinuxGuestFact]
+    public async Task RegionReadAndPollWakeOnTheRegionsInterrupt()
+    {
+        Assert.Null(GuestDisks.MissingPrerequisite());
+        using var dir = new TempDir();
+        var root = Directory.CreateDirectory(dir.Combine("root")).FullName;
+        Directory.CreateDirectory(Path.Combine(root, "dev"));
+        var source = Path.Combine(HostRequirements.RepoRoot, "tests", "Nexus.Image.Tests", "Native", "region_interrupt.c");
+        var (exitCode, compiled) = await Run.ProgramAsync("gcc", ["-static", "-O2", "-Wall", "-Werror", "-o", Path.Combine(root, "init"), source]);
+        Assert.True(exitCode == 0, compiled);
+        var disk = dir.Combine("test.erofs");
+        (exitCode, compiled) = await Run.ProgramAsync("mkfs.erofs", ["--quiet", disk, root]);
+        Assert.True(exitCode == 0, compiled);
+
+        // The kernel's initramfs has no /init by this name, so it mounts the test drive as root and runs its /init. The
+        // region's range is unbacked here: this test never maps it. The second UART (0x2f8) drives IOAPIC input 10.
+        var run = await QemuGuest.BootAsync(
+            "rdinit=/none root=/dev/vda rootfstype=erofs ro init=/init nexus.region=0x1000000@0xe0000000:10 nexus.doorbell=0xd0100000",
+            [disk], 128, null, s_bootTimeout, ["-chardev", "null,id=uart2", "-device", "isa-serial,iobase=0x2f8,irq=10,chardev=uart2"]);
+        output.WriteLine($"qemu exit {run.ExitCode} after {run.Elapsed.TotalSeconds:0.0} s; console:\n{run.Console}");
+
+        Assert.Equal(0, run.GuestStatus);
+        var results = run.Console.Split('\n').Where(l => l.StartsWith("RESULT ", StringComparison.Ordinal)).ToList();
+        Assert.Equal(
+            [
+                "RESULT before readable=0",
+                "RESULT reader still blocked=1",
+                "RESULT blocked read returned 8 count=1",
+                "RESULT after two edges readable=1,1",
+                "RESULT read returned 8 count=2 readable=0",
+            ],
+            results);
+    }
+
+    [LinuxGuestTheory]
+    [InlineData("nexus.region=garbage nexus.doorbell=0xd0100000", "nexus.region=garbage rejected: not of the form <size>@<address>:<gsi>")]
+    [InlineData("nexus.region=0x1000000@0x1000000:10 nexus.doorbell=0xd0100000", "nexus.region=0x1000000@0x1000000:10 rejected: overlaps the guest's RAM")]
+    [InlineData("nexus.region=0x1000800@0xe0000000:10 nexus.doorbell=0xd0100000", "nexus.region=0x1000800@0xe0000000:10 rejected: size and address must be non-zero multiples of the page size")]
+    [InlineData("nexus.region=0x1000000@0xe0000000:99 nexus.doorbell=0xd0100000", "nexus.region=0x1000000@0xe0000000:99 rejected: the gsi is not an IOAPIC input")]
+    [InlineData("nexus.region=0x1000000@0xe0000000:10 nexus.doorbell=0xe0000100", "nexus.doorbell=0xe0000100 rejected: inside the region")]
+    [InlineData("nexus.region=0x1000000@0xe0000000:10", "nexus.doorbell= rejected: missing")]
+    public async Task DriverRefusesAMalformedRegionParameter(string parameters, string error)
+    {
+        // No drives: once the driver has spoken, nexus-init finds no root and ends the VM with its own status.
+        var run = await QemuGuest.BootAsync(parameters, [], 128, null, s_bootTimeout);
+        output.WriteLine($"qemu exit {run.ExitCode} after {run.Elapsed.TotalSeconds:0.0} s; console:\n{run.Console}");
+
+        Assert.Contains("nexus: " + error, run.Console, StringComparison.Ordinal);
+        Assert.DoesNotContain(": /dev/nexus-region", run.Console, StringComparison.Ordinal);
+        Assert.Contains("nexus-init: cannot mount /dev/vda", run.Console, StringComparison.Ordinal);
+        Assert.Equal(125, run.GuestStatus);
+    }
+
+    private static async Task<byte[]> ReadRegionAsync(ProcessChannel channel, int length)
+    {
+        var bytes = new byte[length];
+        await using var region = new FileStream(string.Create(CultureInfo.InvariantCulture, $"/proc/self/fd/{channel.RegionFd.DangerousGetHandle()}"), FileMode.Open, FileAccess.Read);
+        await region.ReadExactlyAsync(bytes);
+        return bytes;
+    }
+}
