@@ -13,10 +13,14 @@ namespace Nexus.Vmm.Host;
 public static class Program
 {
     private const string Usage =
-        "usage: nexus-vmm --kernel PATH [--mem MiB] [--vcpus N] [--rootfs PATH [--rootfs-readonly]] [--cmdline TEXT] [--cmdline-append TEXT]\n" +
+        "usage: nexus-vmm --kernel PATH [--mem MiB] [--vcpus N] [--rootfs PATH [--rootfs-readonly]] [--drive PATH | --drive-readonly PATH]...\n" +
+        "                 [--cmdline TEXT] [--cmdline-append TEXT]\n" +
         "                 [--net TAP [--mac aa:bb:cc:dd:ee:ff] [--netns PATH]] [--vsock PATH [--cid N]] [--timeout SECONDS]\n" +
         "                 [--nexus-region MiB | --nexus-fds REGION,DOORBELL,INTERRUPT] [--snapshot-to DIR]\n" +
         "       nexus-vmm --restore DIR [--nexus-fds REGION,DOORBELL,INTERRUPT] [--net TAP [--netns PATH]] [--vsock PATH] [--timeout SECONDS]\n" +
+        "                 [--drive PATH | --drive-readonly PATH]...\n" +
+        "  --drive, --drive-readonly: one virtio-blk device each, after --rootfs, in the order given (/dev/vda, /dev/vdb, ...);\n" +
+        "  with --restore they name the snapshot's drives anew (as many, each as read-only as it was).\n" +
         "  --cmdline-append: added to the end of the command line (default or --cmdline), e.g. the guest's ip=.\n" +
         "  --netns: the network namespace (e.g. /run/netns/NAME) the TAP is opened in; default: this process's own.\n" +
         "  --nexus-fds: inherited descriptors (a memfd and two eventfds) that become the Nexus region, its doorbell and its\n" +
@@ -24,27 +28,14 @@ public static class Program
 
     public static int Main(string[] args)
     {
-        var values = new Dictionary<string, string>(StringComparer.Ordinal);
-        var flags = new HashSet<string>(StringComparer.Ordinal);
-        for (var i = 0; i < args.Length; i++)
+        if (!VmmArguments.TryParse(args, out var parsed, out var parseError))
         {
-            if (args[i] is "--rootfs-readonly")
-            {
-                flags.Add(args[i]);
-            }
-            else if (args[i] is "--kernel" or "--mem" or "--vcpus" or "--rootfs" or "--cmdline" or "--cmdline-append" or "--net" or "--mac" or "--netns" or "--vsock" or "--cid" or "--timeout"
-                         or "--nexus-region" or "--nexus-fds" or "--snapshot-to" or "--restore"
-                && i + 1 < args.Length)
-            {
-                values[args[i]] = args[++i];
-            }
-            else
-            {
-                Console.Error.WriteLine($"error: unknown or incomplete option '{args[i]}'\n{Usage}");
-                return 2;
-            }
+            Console.Error.WriteLine($"error: {parseError}\n{Usage}");
+            return 2;
         }
 
+        var values = parsed.Values;
+        var drives = parsed.Drives.Select(d => d with { Path = Path.GetFullPath(d.Path) }).ToList();
         byte[]? mac = null;
         NexusChannelFds? channel = null;
         if (!Number(values, "--mem", 256, out var mem) || !Number(values, "--vcpus", 1, out var vcpus)
@@ -73,6 +64,7 @@ public static class Program
                     VsockUdsPath = values.TryGetValue("--vsock", out var restoredUds) ? Path.GetFullPath(restoredUds) : null,
                     TapName = values.GetValueOrDefault("--net"),
                     NetnsPath = values.GetValueOrDefault("--netns"),
+                    Drives = drives.Count > 0 ? drives : null,
                     ConsoleOutput = ConsoleRun.WriteConsoleByte,
                 },
                 wait);
@@ -91,7 +83,7 @@ public static class Program
             Vcpus = (int)Math.Min(vcpus, int.MaxValue),
             BootArgs = values.GetValueOrDefault("--cmdline"),
             AppendBootArgs = values.GetValueOrDefault("--cmdline-append"),
-            Drives = values.TryGetValue("--rootfs", out var root) ? [new DriveConfig(Path.GetFullPath(root), flags.Contains("--rootfs-readonly"))] : [],
+            Drives = drives,
             Net = values.TryGetValue("--net", out var tap) ? new NetConfig(tap, mac, values.GetValueOrDefault("--netns")) : null,
             Vsock = values.TryGetValue("--vsock", out var uds) ? new VsockConfig(cid, Path.GetFullPath(uds)) : null,
             ConsoleOutput = ConsoleRun.WriteConsoleByte,
@@ -103,7 +95,7 @@ public static class Program
             : ConsoleRun.Run(config, wait);
     }
 
-    private static bool Number(Dictionary<string, string> values, string name, ulong fallback, out ulong value)
+    private static bool Number(IReadOnlyDictionary<string, string> values, string name, ulong fallback, out ulong value)
     {
         value = fallback;
         return !values.TryGetValue(name, out var text) || ulong.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out value);

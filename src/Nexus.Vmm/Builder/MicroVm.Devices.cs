@@ -1,7 +1,6 @@
 // Copyright (c) Nexus contributors.
 // Licensed under the MIT license.
 
-using System.Text;
 using Nexus.Interop;
 using Nexus.Vmm.Arch.X64;
 using Nexus.Vmm.Devices.Nexus;
@@ -24,59 +23,55 @@ public sealed partial class MicroVm
     /// <summary>The Nexus shared region, when configured.</summary>
     public NexusRegion? NexusRegion { get; private set; }
 
-    /// <summary>Legacy devices, then virtio-blk drives (root first), net and vsock in slot order (Firecracker's), then the Nexus region.</summary>
-    private void AttachDevices(StringBuilder cmdline, SafeFd? nexusMemfd)
+    /// <summary>Legacy devices, then the virtio devices in <see cref="VirtioLayout"/>'s slots, then the Nexus region.</summary>
+    private void AttachDevices(SafeFd? nexusMemfd)
     {
         AttachLegacyDevices();
-        for (var i = 0; i < Config.Drives.Count; i++)
+        foreach (var slot in VirtioLayout.Slots(Config))
         {
-            var drive = Config.Drives[i];
-            var block = new VirtioBlock(drive.Path, drive.ReadOnly);
-            _owned.Add(block);
-            AttachVirtio(block, cmdline);
-            if (i == 0 && Config.BootArgs is null)
+            switch (slot.Kind)
             {
-                cmdline.Append(" root=/dev/vda ").Append(drive.ReadOnly ? "ro" : "rw");
-            }
-        }
+                case VirtioSlotKind.Block:
+                    var drive = Config.Drives[slot.Index];
+                    var block = new VirtioBlock(drive.Path, drive.ReadOnly);
+                    _owned.Add(block);
+                    AttachVirtio(block, slot);
+                    break;
+                case VirtioSlotKind.Net:
+                    var netConfig = Config.Net!;
+                    var tap = Tap.Open(netConfig.TapName, netConfig.NetnsPath);
+                    VirtioNet net;
+                    try
+                    {
+                        net = new VirtioNet(tap, netConfig.Mac ?? VirtioNet.RandomMac(), DeviceEvents);
+                    }
+                    catch
+                    {
+                        tap.Dispose();
+                        throw;
+                    }
 
-        if (Config.Net is { } netConfig)
-        {
-            var tap = Tap.Open(netConfig.TapName, netConfig.NetnsPath);
-            VirtioNet net;
-            try
-            {
-                net = new VirtioNet(tap, netConfig.Mac ?? VirtioNet.RandomMac(), DeviceEvents);
+                    _owned.Add(net);
+                    net.Bind(AttachVirtio(net, slot));
+                    break;
+                case VirtioSlotKind.Vsock:
+                    var vsockConfig = Config.Vsock!;
+                    var vsock = new VirtioVsock(vsockConfig.GuestCid, vsockConfig.UdsPath, DeviceEvents);
+                    _owned.Add(vsock);
+                    vsock.Bind(AttachVirtio(vsock, slot));
+                    break;
             }
-            catch
-            {
-                tap.Dispose();
-                throw;
-            }
-
-            _owned.Add(net);
-            net.Bind(AttachVirtio(net, cmdline));
-        }
-
-        if (Config.Vsock is { } vsockConfig)
-        {
-            var vsock = new VirtioVsock(vsockConfig.GuestCid, vsockConfig.UdsPath, DeviceEvents);
-            _owned.Add(vsock);
-            vsock.Bind(AttachVirtio(vsock, cmdline));
         }
 
         if (Config.NexusRegionSize > 0)
         {
             AttachNexusRegion(nexusMemfd);
-            cmdline.Append(' ').Append(NexusRegion!.CommandLine);
         }
     }
 
-    private MmioTransport AttachVirtio(IVirtioDevice device, StringBuilder cmdline)
+    private MmioTransport AttachVirtio(IVirtioDevice device, VirtioSlot slot)
     {
-        var slot = (uint)_transports.Count;
-        var address = Layout.VirtioMmioStart + (slot * Layout.VirtioMmioSlot);
-        var gsi = Layout.VirtioFirstGsi + slot;
+        var (address, gsi) = (slot.Address, slot.Gsi);
         var irq = EventFd.Create();
         _owned.Add(irq);
         Vm.RegisterIrqfd(irq, gsi);
@@ -101,7 +96,6 @@ public sealed partial class MicroVm
             });
         }
 
-        cmdline.Append($" virtio_mmio.device=4K@0x{address:x}:{gsi}");
         return transport;
     }
 

@@ -45,6 +45,12 @@ public sealed class RestoreOptions
 
     /// <summary>Confine the vCPU and device threads with seccomp, as <see cref="VmConfig.Seccomp"/>.</summary>
     public bool Seccomp { get; init; } = true;
+
+    /// <summary>
+    /// Where the snapshot's drives are now (in slot order; as many as it has, each as read-only as it was): an instance
+    /// opens its own links of the disks, or the same files at its jail's paths. Null: the paths the snapshot saved.
+    /// </summary>
+    public IReadOnlyList<DriveConfig>? Drives { get; init; }
 }
 
 public sealed partial class MicroVm
@@ -139,12 +145,24 @@ public sealed partial class MicroVm
             throw new ArgumentException($"{statePath}: the snapshot's Nexus region is {state.NexusRegionSize} bytes, the channel's region {Nexus.Interop.Memory.Length(channel.Region)}", nameof(options));
         }
 
+        var drives = state.Drives.Select(d => new DriveConfig(d.Path, d.ReadOnly)).ToList();
+        if (options.Drives is { } given)
+        {
+            if (given.Count != drives.Count || given.Where((d, i) => d.ReadOnly != drives[i].ReadOnly).Any())
+            {
+                throw new ArgumentException(
+                    $"{statePath}: the snapshot has {Describe(drives)}; the restore names {Describe(given)} (the same number, each as read-only as it was)", nameof(options));
+            }
+
+            drives = [.. given];
+        }
+
         var config = new VmConfig
         {
             KernelPath = statePath,
             MemoryMiB = state.MemoryMiB,
             Vcpus = state.Vcpus.Count,
-            Drives = [.. state.Drives.Select(d => new DriveConfig(d.Path, d.ReadOnly))],
+            Drives = drives,
             NexusRegionSize = state.NexusRegionSize,
             NexusChannel = options.NexusChannel,
             ConsoleOutput = options.ConsoleOutput,
@@ -180,7 +198,7 @@ public sealed partial class MicroVm
             }
 
             vm.CreateMachine();
-            vm.AttachDevices(new System.Text.StringBuilder(), options.NexusRegionMemfd);
+            vm.AttachDevices(options.NexusRegionMemfd);
             if (vm._transports.Count != state.Devices.Count)
             {
                 throw new InvalidDataException($"{statePath}: snapshot has {state.Devices.Count} virtio devices, the restored VM {vm._transports.Count}");
@@ -211,6 +229,9 @@ public sealed partial class MicroVm
             throw;
         }
     }
+
+    private static string Describe(IReadOnlyList<DriveConfig> drives) =>
+        drives.Count == 0 ? "no drives" : $"{drives.Count} drive(s) ({string.Join(", ", drives.Select(d => d.ReadOnly ? "read-only" : "read-write"))})";
 
     private static void RestoreDevice(MmioTransport transport, DeviceState saved, string statePath)
     {

@@ -2,7 +2,6 @@
 // Licensed under the MIT license.
 
 using System.Diagnostics;
-using System.Text;
 using Nexus.Interop;
 using Nexus.Vmm.Arch.X64;
 using Nexus.Vmm.Devices.Legacy;
@@ -108,19 +107,8 @@ public sealed partial class MicroVm : IDisposable
             var memorySize = config.MemoryMiB << 20;
             vm.CreateMemory(memorySize, config.SharedMemory ? "nexus-guest-ram" : null);
             vm.CreateMachine();
-            var cmdline = new StringBuilder(config.BootArgs ?? VmConfig.DefaultBootArgs);
-            if (config.BootArgs is null && vm.SoftwareKvm)
-            {
-                cmdline.Append(' ').Append(VmConfig.SoftwareKvmBootArgs);
-            }
-
-            vm.AttachDevices(cmdline, nexusMemfd: null);
-            if (config.AppendBootArgs is { Length: > 0 } appended)
-            {
-                cmdline.Append(' ').Append(appended);
-            }
-
-            vm.CommandLine = cmdline.ToString();
+            vm.AttachDevices(nexusMemfd: null);
+            vm.CommandLine = VirtioLayout.CommandLine(config, vm.SoftwareKvm);
 
             var image = File.ReadAllBytes(config.KernelPath);
             var entry = ElfLoader.Load(vm.Memory, image, config.KernelPath);
@@ -259,6 +247,9 @@ public sealed partial class MicroVm : IDisposable
         {
             throw new ArgumentOutOfRangeException(nameof(config), $"{config.Drives.Count} drives: at most 16");
         }
+
+        // Every device has a slot and an interrupt of its own.
+        _ = VirtioLayout.Slots(config);
     }
 
     private void CreateMemory(ulong size, string? memfdName)

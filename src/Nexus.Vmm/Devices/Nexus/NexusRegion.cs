@@ -42,7 +42,11 @@ public sealed class NexusRegion : IDisposable
     public EventFd Interrupt { get; }
 
     /// <summary>The kernel command-line parameters a guest driver reads to find the region.</summary>
-    public string CommandLine => $"nexus.region=0x{Size:x}@0x{GuestAddress:x}:{Gsi} nexus.doorbell=0x{DoorbellAddress:x}";
+    public string CommandLine => CommandLineFor(Size, GuestAddress, Gsi, DoorbellAddress);
+
+    /// <summary>The command-line parameters of a region of <paramref name="size"/> bytes at <paramref name="address"/>.</summary>
+    public static string CommandLineFor(ulong size, ulong address, uint gsi, ulong doorbellAddress) =>
+        $"nexus.region=0x{size:x}@0x{address:x}:{gsi} nexus.doorbell=0x{doorbellAddress:x}";
 
     internal GuestRegion Region { get; }
 
