@@ -25,22 +25,40 @@ def main(environ=None, argv=None) -> int:
     io_mode = env.get("NEXUS_IO", "baseline")
     if "--template" in argv:
         return _serve_template(io_mode, env)
+    frontend = env.get("NEXUS_FRONTEND_DIR", DEFAULT_FRONTEND_DIR) if io_mode == "nexus" else None
+    loaded = None
+    if io_mode == "nexus":
+        # The handler is loaded before the channel is opened: in a microVM, opening the region device is the ready point
+        # a snapshot is taken at (its first ring), so every cold start restored from it skips the handler's imports.
+        _put_first_on_path(frontend)
+        loaded = _load(env, frontend)
     try:
         source = make_source(io_mode, env)
     except Exception as exc:  # a broken environment: say so in the function's log and stop
         sys.stderr.write(f"[ERROR] nexus_runtime: cannot start the {io_mode!r} invocation source: {exc}\n")
         return 2
 
-    try:
-        frontend = env.get("NEXUS_FRONTEND_DIR", DEFAULT_FRONTEND_DIR) if io_mode == "nexus" else None
-        handler = load_handler(env.get("_HANDLER", ""), env.get("LAMBDA_TASK_ROOT", DEFAULT_TASK_ROOT), after=frontend)
-    except errors.InitError as exc:
-        sys.stderr.write(errors.log_line(exc.payload))
-        source.init_error(exc.payload)
+    handler, init_error = loaded or _load(env, frontend)
+    if init_error is not None:
+        sys.stderr.write(errors.log_line(init_error.payload))
+        source.init_error(init_error.payload)
         return 1
 
     Runtime(handler, source, env).serve_forever()
     return 0
+
+
+def _load(env, frontend):
+    """(handler, None), or (None, the InitError) when it cannot be loaded."""
+    try:
+        return load_handler(env.get("_HANDLER", ""), env.get("LAMBDA_TASK_ROOT", DEFAULT_TASK_ROOT), after=frontend), None
+    except errors.InitError as exc:
+        return None, exc
+
+
+def _put_first_on_path(directory):
+    if directory not in sys.path:
+        sys.path.insert(0, directory)
 
 
 def _serve_template(io_mode: str, env) -> int:
@@ -63,7 +81,7 @@ def make_source(io_mode: str, env) -> InvocationSource:
     """The invocation source for NEXUS_IO, with the mode's import-path and endpoint set-up."""
     if io_mode == "nexus":
         # The stand-in boto3/botocore must win over anything else named boto3 (even a vendored copy in /var/task).
-        sys.path.insert(0, env.get("NEXUS_FRONTEND_DIR", DEFAULT_FRONTEND_DIR))
+        _put_first_on_path(env.get("NEXUS_FRONTEND_DIR", DEFAULT_FRONTEND_DIR))
         from nexus_runtime.channel_source import ChannelSource  # only in nexus mode: imports nexus_channel
 
         return ChannelSource()

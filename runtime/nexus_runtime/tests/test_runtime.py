@@ -271,6 +271,20 @@ class ProcessTests(unittest.TestCase):
             self.assertEqual(json.loads(body)["errorType"], "Runtime.ImportModuleError")
             self.assertEqual(process.wait(timeout=60), 1)
 
+    def test_nexus_mode_loads_the_handler_before_it_opens_the_channel(self):
+        # In a microVM, opening the region device is the ready point its snapshot is taken at: the imports come first.
+        with TaskRoot({"handler.py": "import sys\nsys.stderr.write('handler imported\\n')\ndef handler(e, c): pass\n"}) as root:
+            process = self.start(root.path, extra_env={
+                "NEXUS_IO": "nexus",
+                "NEXUS_CHANNEL_DEVICE": os.path.join(root.path, "no-region-device"),
+                "NEXUS_FRONTEND_DIR": os.path.join(RUNTIME_DIR, "frontend"),
+                "PYTHONPATH": os.pathsep.join([RUNTIME_DIR, os.path.join(RUNTIME_DIR, "nexus_channel")]),
+            })
+            self.assertEqual(process.wait(timeout=60), 2)
+            stderr = process.stderr.read().decode()
+            self.assertIn("handler imported\n", stderr)
+            self.assertLess(stderr.index("handler imported"), stderr.index("cannot open the Nexus region device"))
+
     def test_bad_io_mode_exits_with_a_message(self):
         with TaskRoot({"handler.py": "def handler(e, c): pass\n"}) as root:
             process = self.start(root.path, extra_env={"NEXUS_IO": "carrier-pigeon"})
