@@ -426,6 +426,7 @@ public sealed class NexusNode : INodeOperations, IAsyncDisposable
         return new MicrovmDriverOptions
         {
             GuestKernel = options.MicrovmKernel,
+            GuestKind = options.MicrovmGuest == "freestanding" ? MicrovmGuestKind.Freestanding : MicrovmGuestKind.Linux,
             VmmCommand = options.MicrovmVmm is { } vmm ? [vmm] : [],
             Snapshots = options.MicrovmSnapshots,
             Jail = options.MicrovmJail ? new VmmJailOptions() : null,

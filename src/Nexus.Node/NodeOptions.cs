@@ -89,6 +89,12 @@ public sealed record NodeOptions
     /// </summary>
     public string? MicrovmKernel { get; init; }
 
+    /// <summary>
+    /// What <see cref="MicrovmKernel"/> is: <c>linux</c> (guest/kernel/build.sh's vmlinux, booted with the image's root
+    /// and the function's code drive) or <c>freestanding</c> (a test guest that is its own runtime, such as guest/test/runtime.c).
+    /// </summary>
+    public string MicrovmGuest { get; init; } = "linux";
+
     /// <summary>The VMM executable for microVMs; null: the <c>nexus-vmm</c> scripts/setup built in this checkout.</summary>
     public string? MicrovmVmm { get; init; }
 
@@ -227,6 +233,7 @@ public sealed record NodeOptions
         Check(InitTimeoutSeconds >= 1, nameof(InitTimeoutSeconds), "must be at least 1");
         Check(EventWorkers >= 1, nameof(EventWorkers), "must be at least 1");
         Check(Driver is "oci" or "microvm", nameof(Driver), $"'{Driver}' is not a known driver (known: oci, microvm)");
+        Check(MicrovmGuest is "linux" or "freestanding", nameof(MicrovmGuest), $"'{MicrovmGuest}' is not a kind of guest (known: linux, freestanding)");
         foreach (var (name, url) in new[] { (nameof(ApiUrl), ApiUrl), (nameof(StoreUrl), StoreUrl), (nameof(SandboxStoreUrl), SandboxStoreUrl), (nameof(RuntimeApiUrl), RuntimeApiUrl), (nameof(ServiceProxyUrl), ServiceProxyUrl) })
         {
             Check(Uri.TryCreate(url, UriKind.Absolute, out var uri) && uri.Scheme == "http", name, $"expected an http:// URL, got '{url}'");

@@ -27,7 +27,7 @@ public sealed class MicrovmEndToEndTests
         var vmmPids = new HashSet<int>();
         try
         {
-            var options = NodeFixture.Options(home) with { MicrovmKernel = TestGuests.Build("runtime") };
+            var options = NodeFixture.Options(home) with { MicrovmKernel = TestGuests.Build("runtime"), MicrovmGuest = "freestanding" };
             await using (var node = await NexusNode.StartAsync(options))
             {
                 using var s3 = new AmazonS3Client(new BasicAWSCredentials(node.AdminKey.AccessKeyId, node.AdminKey.SecretAccessKey), new AmazonS3Config

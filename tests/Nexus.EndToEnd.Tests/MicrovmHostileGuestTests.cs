@@ -153,7 +153,7 @@ public sealed class MicrovmHostileGuestTests(MicrovmHostileGuestTests.Fixture fi
                 return;
             }
 
-            Node = await NexusNode.StartAsync(NodeFixture.Options(_home) with { MicrovmKernel = TestGuests.Build("runtime") });
+            Node = await NexusNode.StartAsync(NodeFixture.Options(_home) with { MicrovmKernel = TestGuests.Build("runtime"), MicrovmGuest = "freestanding" });
             _s3 = new AmazonS3Client(new BasicAWSCredentials(Node.AdminKey.AccessKeyId, Node.AdminKey.SecretAccessKey), new AmazonS3Config
             {
                 ServiceURL = Node.StoreAddress.ToString(),

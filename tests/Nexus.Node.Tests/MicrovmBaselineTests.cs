@@ -163,6 +163,7 @@ public sealed partial class MicrovmBaselineTests : IAsyncLifetime
     private MicrovmSandboxDriver NewDriver(VmmJailOptions? jail = null) => new(new MicrovmDriverOptions
     {
         GuestKernel = TestGuests.Build("net"),
+        GuestKind = MicrovmGuestKind.Freestanding,
         RunDirectory = _run,
         InstancePrefix = Prefix,
         Jail = jail,

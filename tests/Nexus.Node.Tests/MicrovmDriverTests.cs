@@ -334,6 +334,7 @@ public sealed class MicrovmDriverTests : IAsyncLifetime
     private MicrovmSandboxDriver NewDriver(bool snapshots, VmmJailOptions? jail = null) => new(new MicrovmDriverOptions
     {
         GuestKernel = TestGuests.Build("runtime"),
+        GuestKind = MicrovmGuestKind.Freestanding,
         RunDirectory = _run,
         Snapshots = snapshots,
         Jail = jail,

@@ -97,6 +97,7 @@ public static class MicrovmColdStarts
             await using var driver = new MicrovmSandboxDriver(new MicrovmDriverOptions
             {
                 GuestKernel = guestKernel,
+                GuestKind = MicrovmGuestKind.Freestanding,
                 VmmCommand = vmmCommand,
                 RunDirectory = Path.Combine(dir, "run"),
                 InstancePrefix = "nxb",

@@ -6,14 +6,30 @@ using Nexus.Sandbox.Network;
 
 namespace Nexus.Sandbox.Microvm;
 
+/// <summary>What <see cref="MicrovmDriverOptions.GuestKernel"/> is, and so what a microVM boots with it.</summary>
+public enum MicrovmGuestKind
+{
+    /// <summary>
+    /// A Linux kernel built by guest/kernel/build.sh (the region driver and nexus-init in it): booted with the function
+    /// image's erofs root and a code drive, it runs the function's Python runtime.
+    /// </summary>
+    Linux,
+
+    /// <summary>A freestanding guest that is its own runtime (guest/test/runtime.c, net.c): booted with no drives.</summary>
+    Freestanding,
+}
+
 /// <summary>Settings of the <c>microvm</c> driver.</summary>
 public sealed record MicrovmDriverOptions
 {
     /// <summary>
-    /// The guest every microvm function boots: an uncompressed ELF kernel (or a freestanding test guest such as
-    /// guest/test/runtime.c). Null: the driver refuses to start instances and says how to configure one.
+    /// The guest every microvm function boots: an uncompressed ELF kernel (guest/kernel/build.sh's vmlinux), or a
+    /// freestanding test guest such as guest/test/runtime.c (<see cref="GuestKind"/>). Null: the driver refuses to start instances and says how to configure one.
     /// </summary>
     public string? GuestKernel { get; init; }
+
+    /// <summary>Whether <see cref="GuestKernel"/> is a Linux kernel (the default) or a freestanding test guest.</summary>
+    public MicrovmGuestKind GuestKind { get; init; } = MicrovmGuestKind.Linux;
 
     /// <summary>
     /// The KVM device the VMMs open; checked before an instance starts, so a host without KVM (no /dev/kvm: e.g. a host

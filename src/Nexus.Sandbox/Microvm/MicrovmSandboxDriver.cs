@@ -29,7 +29,11 @@ namespace Nexus.Sandbox.Microvm;
 public sealed class MicrovmSandboxDriver : ISandboxDriver, IAsyncDisposable
 {
     private readonly MicrovmDriverOptions _options;
+    /// <summary>Where nexus-init mounts the code drive's task/ (and the pool mounts the function folder in a container).</summary>
+    private const string TaskRoot = "/var/task";
+
     private readonly ReadySnapshots _snapshots;
+    private readonly GuestDrives _drives;
     private readonly string _instances;
     private readonly BaselineHost _host;
     private readonly VmNetwork _network;
@@ -41,6 +45,7 @@ public sealed class MicrovmSandboxDriver : ISandboxDriver, IAsyncDisposable
         _options = options ?? new MicrovmDriverOptions();
         _instances = Path.Combine(_options.RunDirectory, "instances");
         _snapshots = new ReadySnapshots(Path.Combine(_options.RunDirectory, "snapshots"), _options, () => Vmm, () => Jail);
+        _drives = new GuestDrives(Path.Combine(_options.RunDirectory, "drives"), _options.InstancePrefix, _options.Log);
         var ip = HostTool.Resolve(_options.IpPath, "iproute2 for the baseline network");
         var nft = HostTool.Resolve(_options.NftPath, "nftables (apt-get install nftables) for the sandbox firewall");
         var network = new HostNetwork(_options.Network, ip);
@@ -86,6 +91,7 @@ public sealed class MicrovmSandboxDriver : ISandboxDriver, IAsyncDisposable
         }
 
         _snapshots.RemoveLeftovers();
+        _drives.RemoveAll();
 
         await _network.Host.RemoveLeftoversAsync(_options.InstancePrefix);
         await _host.PrepareAsync(cancellationToken);
@@ -96,19 +102,19 @@ public sealed class MicrovmSandboxDriver : ISandboxDriver, IAsyncDisposable
 
     public Task ReleaseHostAsync() => _host.ReleaseAsync();
 
-    /// <summary>The retired revision's ready snapshot is deleted now; its running VMs restored from their own links.</summary>
-    public void ReleaseTemplate(string templateKey) => _snapshots.Release(templateKey);
+    /// <summary>The retired revision's ready snapshot and code drive are deleted now; its running VMs use their own links.</summary>
+    public void ReleaseTemplate(string templateKey)
+    {
+        _snapshots.Release(templateKey);
+        _drives.Release(templateKey);
+    }
 
     public async Task<ISandboxInstance> StartAsync(SandboxSpec spec, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(spec);
         var kernel = CheckSpec(spec);
         var baseline = spec.Network == SandboxNetwork.Veth;
-        var snapshot = _options.Snapshots && !baseline && spec.TemplateKey is { } key
-            ? await _snapshots.GetAsync(key, kernel, spec.MemoryMb, Memory.Length((SafeFd)spec.PassedFds[0]), cancellationToken)
-            : null;
-        cancellationToken.ThrowIfCancellationRequested();
-
+        var templateKey = _options.Snapshots && !baseline ? spec.TemplateKey : null;
         var folder = Path.Combine(_instances, spec.InstanceId);
         if (Directory.Exists(folder))
         {
@@ -122,30 +128,32 @@ public sealed class MicrovmSandboxDriver : ISandboxDriver, IAsyncDisposable
         JailedVmm? jailed = null;
         try
         {
-            // The instance restores from its own links of the snapshot, which outlive the revision's (ReleaseTemplate).
+            var boot = await GuestBootAsync(spec, kernel, baseline, templateKey, folder, cancellationToken);
+            var snapshot = templateKey is null
+                ? null
+                : await _snapshots.GetAsync(templateKey, boot, spec.MemoryMb, Memory.Length((SafeFd)spec.PassedFds[0]), cancellationToken);
+            cancellationToken.ThrowIfCancellationRequested();
+
+            // The instance restores from its own links of the snapshot and drives, which outlive the revision's (ReleaseTemplate).
             snapshot = snapshot is null ? null : _snapshots.LinkInto(snapshot, Path.Combine(folder, "snapshot"));
+            boot = boot with { Drives = GuestDrives.LinkInto(boot.Drives, Path.Combine(folder, "drives")) };
 
             // In a jail the VMM sees its files at fixed places in its chroot.
-            var (kernelArgument, snapshotArgument) = (kernel, snapshot);
+            var (bootArguments, snapshotArgument) = (boot, snapshot);
             if (Jail is { } jail)
             {
-                var files = snapshot is not null
-                    ? Directory.EnumerateFiles(snapshot).ToDictionary(f => "/snapshot/" + Path.GetFileName(f), f => f)
-                    : new Dictionary<string, string> { ["/kernel"] = kernel };
                 var guestBytes = ((long)spec.MemoryMb << 20) + (baseline ? 0 : Memory.Length((SafeFd)spec.PassedFds[0]));
-                jailed = jail.Prepare(folder, id, guestBytes, spec.Cpus, files, tun: baseline, netns);
-                (kernelArgument, snapshotArgument) = ("/kernel", snapshot is null ? null : "/snapshot");
+                jailed = jail.Prepare(folder, id, guestBytes, spec.Cpus, boot.JailFiles(snapshot), tun: baseline, netns);
+                (bootArguments, snapshotArgument) = (boot.InJail(), snapshot is null ? null : GuestBoot.JailSnapshot);
             }
 
-            List<string> arguments = snapshotArgument is not null
-                ? ["--restore", snapshotArgument]
-                : ["--kernel", kernelArgument, "--mem", spec.MemoryMb.ToString(CultureInfo.InvariantCulture)];
+            var arguments = snapshotArgument is not null ? bootArguments.RestoreArguments(snapshotArgument) : bootArguments.BootArguments(spec.MemoryMb);
             if (baseline)
             {
                 veth = await _network.CreateAsync(id, jailed?.Uid, cancellationToken);
 
                 // A jailed VMM is already in the netns; otherwise a thread of it joins the netns to open the TAP.
-                arguments.AddRange(["--net", VmNetwork.TapName, "--mac", VmNetwork.GuestMac, "--cmdline-append", _network.GuestBootArgs, .. jailed is null ? ["--netns", netns!] : Array.Empty<string>()]);
+                arguments.AddRange(["--net", VmNetwork.TapName, "--mac", VmNetwork.GuestMac, .. jailed is null ? ["--netns", netns!] : Array.Empty<string>()]);
             }
             else
             {
@@ -169,10 +177,49 @@ public sealed class MicrovmSandboxDriver : ISandboxDriver, IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// What the instance boots (or its snapshot was booted with). A freestanding guest: the kernel alone (baseline: its
+    /// address on the command line). A Linux guest: the image's erofs root as /dev/vda and a code drive as /dev/vdb (the
+    /// function folder, the runtime's command and environment: the revision's shared one when it restores from a ready
+    /// snapshot, else its own in <paramref name="folder"/>), the /tmp size for nexus-init, and baseline's address.
+    /// </summary>
+    private async Task<GuestBoot> GuestBootAsync(SandboxSpec spec, string kernel, bool baseline, string? templateKey, string folder, CancellationToken cancellationToken)
+    {
+        var append = baseline ? _network.GuestBootArgs : null;
+        if (_options.GuestKind == MicrovmGuestKind.Freestanding)
+        {
+            return new GuestBoot(kernel, [], append);
+        }
+
+        var task = spec.ReadOnlyMounts.Single(m => m.Value == TaskRoot).Key;
+        var launch = GuestDrives.Launch(spec, nexus: !baseline);
+        var root = _drives.RootAsync(spec.RootfsPath, cancellationToken);
+        string code;
+        if (templateKey is not null)
+        {
+            code = await _drives.TemplateCodeAsync(templateKey, task, launch, spec.InstanceVariables, cancellationToken);
+        }
+        else
+        {
+            code = Path.Combine(folder, "code.erofs");
+            await Nexus.Image.GuestDisks.BuildCodeDriveAsync(task, launch, code, cancellationToken);
+        }
+
+        return new GuestBoot(kernel, [await root, code], GuestCommandLine(append, spec.TmpMb));
+    }
+
+    /// <summary>What a Linux guest's command line gets after the VMM's own: baseline's address (or nothing), then nexus-init's /tmp size.</summary>
+    public static string GuestCommandLine(string? address, int tmpMb) =>
+        (address is null ? string.Empty : address + " ") + "nexus_init.tmp=" + tmpMb.ToString(CultureInfo.InvariantCulture);
+
     private Task RemoveNetworkAsync(string instanceId, VethSlot? veth) =>
         veth is null ? Task.CompletedTask : _network.Host.RemoveAsync(instanceId, veth);
 
-    public async ValueTask DisposeAsync() => await _snapshots.DisposeAsync();
+    public async ValueTask DisposeAsync()
+    {
+        await _snapshots.DisposeAsync();
+        _drives.RemoveAll();
+    }
 
     /// <summary>What this driver can run: a nexus-mode instance (its channel as three descriptors) or a baseline one (a veth, no descriptors), with a configured guest.</summary>
     private string CheckSpec(SandboxSpec spec)
@@ -196,6 +243,13 @@ public sealed class MicrovmSandboxDriver : ISandboxDriver, IAsyncDisposable
                 "or io: baseline (a veth network and no descriptors: the guest gets virtio-net)", nameof(spec));
         }
 
+        if (_options.GuestKind == MicrovmGuestKind.Linux
+            && (spec.ReadOnlyMounts.Count != 1 || !spec.ReadOnlyMounts.Values.Contains(TaskRoot) || spec.WorkingDirectory != TaskRoot))
+        {
+            throw new ArgumentException(where + $"a Linux guest gets the function folder at {TaskRoot} (its code drive) and starts there; " +
+                $"it has no other host folders (asked: {string.Join(", ", spec.ReadOnlyMounts.Select(m => m.Value))}, working directory {spec.WorkingDirectory})", nameof(spec));
+        }
+
         return _options.GuestKernel!;
     }
 
@@ -212,6 +266,7 @@ public sealed class MicrovmSandboxDriver : ISandboxDriver, IAsyncDisposable
         {
             null => "this node has no guest kernel for microVMs: set microvmKernel in node.json (or NEXUS_MICROVM_KERNEL)",
             var kernel when !File.Exists(kernel) => $"the guest kernel {kernel} does not exist",
+            _ when _options.GuestKind == MicrovmGuestKind.Linux && Nexus.Image.GuestDisks.MissingPrerequisite() is { } missing => "a Linux guest's drives need " + missing,
             _ => null,
         };
     }

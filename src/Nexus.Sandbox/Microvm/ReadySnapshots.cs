@@ -35,18 +35,34 @@ internal sealed class ReadySnapshots(string root, MicrovmDriverOptions options, 
         }
     }
 
-    /// <summary>The folder of the key's snapshot, made now if there is none yet for this kernel, memory and region size.</summary>
-    public Task<string> GetAsync(string key, string kernel, int memoryMb, long regionSize, CancellationToken cancellationToken)
+    /// <summary>
+    /// The snapshot folder's name: the template key (the revision) and a hash of everything else that decides what was
+    /// booted: the kernel and each drive (path, size and modification time: the image's root is named by the image hash,
+    /// a code drive by its content's, so a change of either is a new file), the appended command line, memory and
+    /// region size. Any change makes a new snapshot.
+    /// </summary>
+    public static string Name(string prefix, string key, GuestBoot boot, int memoryMb, long regionSize)
+    {
+        ArgumentNullException.ThrowIfNull(boot);
+        var recipe = new StringBuilder();
+        foreach (var file in boot.Drives.Prepend(boot.Kernel).Select(f => new FileInfo(f)))
+        {
+            recipe.Append(CultureInfo.InvariantCulture, $"{file.FullName}|{file.Length}|{file.LastWriteTimeUtc.Ticks}\0");
+        }
+
+        recipe.Append(CultureInfo.InvariantCulture, $"{boot.AppendBootArgs}\0{memoryMb}|{regionSize}");
+        return $"{prefix}-{key}-{Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(recipe.ToString())))[..12]}";
+    }
+
+    /// <summary>The folder of the key's snapshot, made now if there is none yet for this boot, memory and region size.</summary>
+    public Task<string> GetAsync(string key, GuestBoot boot, int memoryMb, long regionSize, CancellationToken cancellationToken)
     {
         if (regionSize % (1 << 20) != 0)
         {
             throw new ArgumentException($"the channel region is {regionSize} bytes; a microVM's region is a whole number of MiB", nameof(regionSize));
         }
 
-        // The key names the revision; the rest decides what was booted, so a changed kernel or size makes a new snapshot.
-        var kernelFile = new FileInfo(kernel);
-        var recipe = string.Create(CultureInfo.InvariantCulture, $"{kernelFile.FullName}|{kernelFile.Length}|{kernelFile.LastWriteTimeUtc.Ticks}|{memoryMb}|{regionSize}");
-        var name = $"{options.InstancePrefix}-{key}-{Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(recipe)))[..12]}";
+        var name = Name(options.InstancePrefix, key, boot, memoryMb, regionSize);
         Task<string> made;
         lock (_lock)
         {
@@ -56,7 +72,7 @@ internal sealed class ReadySnapshots(string root, MicrovmDriverOptions options, 
             }
             else
             {
-                made = MakeAsync(Path.Combine(root, name), kernel, memoryMb, regionSize);
+                made = MakeAsync(Path.Combine(root, name), boot, memoryMb, regionSize);
                 _made[name] = (key, made);
             }
         }
@@ -155,7 +171,7 @@ internal sealed class ReadySnapshots(string root, MicrovmDriverOptions options, 
         }
     }
 
-    private async Task<string> MakeAsync(string folder, string kernel, int memoryMb, long regionSize)
+    private async Task<string> MakeAsync(string folder, GuestBoot boot, int memoryMb, long regionSize)
     {
         await Task.Yield();
         if (Directory.Exists(folder))
@@ -170,21 +186,21 @@ internal sealed class ReadySnapshots(string root, MicrovmDriverOptions options, 
         try
         {
             // Jailed, the VMM writes the snapshot into its chroot's /snapshot (its own), and the files are moved out after.
-            var (kernelArgument, outputArgument) = (kernel, folder);
+            var (bootArguments, outputArgument) = (boot, folder);
             if (jail() is { } vmmJail)
             {
                 // The boot that makes the snapshot is the function's init: the jail's whole allowance.
-                jailed = vmmJail.Prepare(folder, Path.GetFileName(folder), ((long)memoryMb << 20) + regionSize, double.PositiveInfinity, new Dictionary<string, string> { ["/kernel"] = kernel }, tun: false, netnsPath: null);
+                jailed = vmmJail.Prepare(folder, Path.GetFileName(folder), ((long)memoryMb << 20) + regionSize, double.PositiveInfinity, boot.JailFiles(snapshotFolder: null), tun: false, netnsPath: null);
                 var output = Path.Combine(jailed.Root, "snapshot");
                 Directory.CreateDirectory(output);
                 DeviceNodes.SetOwner(output, jailed.Uid, jailed.Uid);
-                (kernelArgument, outputArgument) = ("/kernel", "/snapshot");
+                (bootArguments, outputArgument) = (boot.InJail(), "/snapshot");
             }
 
             var (process, pumps) = VmmProcesses.Spawn(
                 jailed?.Command ?? vmm(),
                 [
-                    "--kernel", kernelArgument, "--mem", memoryMb.ToString(CultureInfo.InvariantCulture),
+                    .. bootArguments.BootArguments(memoryMb),
                     "--nexus-region", (regionSize >> 20).ToString(CultureInfo.InvariantCulture),
                     "--snapshot-to", outputArgument, "--timeout", ((int)Math.Ceiling(options.ReadyTimeout.TotalSeconds)).ToString(CultureInfo.InvariantCulture),
                 ],
