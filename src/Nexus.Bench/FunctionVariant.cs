@@ -16,8 +16,8 @@ public static class FunctionVariant
     /// <summary>Zips <paramref name="folder"/> with its function.yaml's <c>name</c> and <c>io</c> replaced.</summary>
     public static MemoryStream Package(string folder, string name, IoMode io) => Package(folder, name, io, null, null);
 
-    /// <summary>As <see cref="Package(string, string, IoMode)"/>, also setting <c>writeback</c> and <c>prefetch</c> when given.</summary>
-    public static MemoryStream Package(string folder, string name, IoMode io, WriteBackMode? writeBack, bool? prefetch)
+    /// <summary>As <see cref="Package(string, string, IoMode)"/>, also setting <c>writeback</c>, <c>prefetch</c> and <c>sandbox</c> when given.</summary>
+    public static MemoryStream Package(string folder, string name, IoMode io, WriteBackMode? writeBack, bool? prefetch, string? sandbox = null)
     {
         var manifestPath = Path.Combine(folder, "function.yaml");
         var yaml = new YamlStream();
@@ -36,6 +36,11 @@ public static class FunctionVariant
         if (writeBack is { } mode)
         {
             root.Children[new YamlScalarNode("writeback")] = new YamlScalarNode(mode.ToString().ToLowerInvariant());
+        }
+
+        if (sandbox is not null)
+        {
+            root.Children[new YamlScalarNode("sandbox")] = new YamlScalarNode(sandbox);
         }
 
         if (prefetch is { } on)

@@ -95,7 +95,7 @@ public sealed class TemplateEndToEndTests
         Assert.DoesNotContain(containers.Split('\n'), c => c.StartsWith(NexusNode.InstancePrefix + "t", StringComparison.Ordinal));
     }
 
-    private static async Task SeedAsync(NexusNode node)
+    internal static async Task SeedAsync(NexusNode node)
     {
         var seed = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo(HostRequirements.DebianPython)
         {

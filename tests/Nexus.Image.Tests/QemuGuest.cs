@@ -23,10 +23,8 @@ internal static class QemuGuest
 {
     public const string Qemu = "qemu-system-x86_64";
 
-    private static readonly Lazy<(string? Kernel, string? Missing)> s_kernel = new(FindKernel);
-
     /// <summary>NEXUS_GUEST_KERNEL, else the kernel build.sh has cached for the current inputs.</summary>
-    public static string Kernel => s_kernel.Value.Kernel ?? throw new InvalidOperationException(s_kernel.Value.Missing);
+    public static string Kernel => GuestKernel.Path;
 
     /// <summary>Null when qemu and the built guest kernel are there, else why the test skips.</summary>
     public static string? Missing()
@@ -36,7 +34,7 @@ internal static class QemuGuest
             return $"needs {Qemu} (apt-get install qemu-system-x86; scripts/setup installs it)";
         }
 
-        return s_kernel.Value.Missing;
+        return GuestKernel.Missing;
     }
 
     /// <summary>
@@ -116,26 +114,6 @@ internal static class QemuGuest
         {
             return console.ToString().Replace("\r", string.Empty, StringComparison.Ordinal);
         }
-    }
-
-    private static (string? Kernel, string? Missing) FindKernel()
-    {
-        if (Environment.GetEnvironmentVariable("NEXUS_GUEST_KERNEL") is { Length: > 0 } given)
-        {
-            return File.Exists(given) ? (given, null) : (null, $"NEXUS_GUEST_KERNEL={given} does not exist");
-        }
-
-        var script = Path.Combine(HostRequirements.RepoRoot, "guest", "kernel", "build.sh");
-        var start = new ProcessStartInfo("sh") { RedirectStandardOutput = true, RedirectStandardError = true };
-        start.ArgumentList.Add(script);
-        start.ArgumentList.Add("--cached");
-        using var process = Process.Start(start)!;
-        var stderr = process.StandardError.ReadToEndAsync();
-        var path = process.StandardOutput.ReadToEnd().Trim();
-        process.WaitForExit();
-        return process.ExitCode == 0 && File.Exists(path)
-            ? (path, null)
-            : (null, "needs the guest kernel: " + stderr.Result.Trim());
     }
 }
 

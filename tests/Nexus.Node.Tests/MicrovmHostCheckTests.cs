@@ -15,6 +15,29 @@ namespace Nexus.Node.Tests;
 public sealed class MicrovmHostCheckTests
 {
     [Fact]
+    public void Node_json_says_whether_the_microvm_kernel_is_linux_or_a_freestanding_guest()
+    {
+        var home = Directory.CreateTempSubdirectory("nexus-microvm-guest-kind-").FullName;
+        try
+        {
+            NodeOptions Load(string json)
+            {
+                File.WriteAllText(Path.Combine(home, "node.json"), json);
+                return NodeOptions.Load(environment: new Dictionary<string, string?> { ["NEXUS_HOME"] = home });
+            }
+
+            Assert.Equal(MicrovmGuestKind.Linux, NexusNode.MicrovmOptions(Load("""{"microvmKernel": "/k/vmlinux"}""")).GuestKind);
+            Assert.Equal(MicrovmGuestKind.Freestanding, NexusNode.MicrovmOptions(Load("""{"microvmKernel": "/g.elf", "microvmGuest": "freestanding"}""")).GuestKind);
+            var error = Assert.Throws<ArgumentException>(() => Load("""{"microvmGuest": "windows"}"""));
+            Assert.Contains("MicrovmGuest: 'windows' is not a kind of guest (known: linux, freestanding)", error.Message, StringComparison.Ordinal);
+        }
+        finally
+        {
+            Directory.Delete(home, recursive: true);
+        }
+    }
+
+    [Fact]
     public async Task A_host_without_its_kvm_device_refuses_microvm_instances_and_says_so()
     {
         var run = Directory.CreateTempSubdirectory("nexus-microvm-nokvm-").FullName;
