@@ -144,6 +144,75 @@ public sealed class LinuxGuestTests(ITestOutputHelper output)
         Assert.Equal("written by the guest", Encoding.ASCII.GetString(written));
     }
 
+    // A baseline guest's network as the runtime sees it: eth0's address and the default route that ip= set, and a TCP
+    // connection to the gateway (under qemu's user network, the host's loopback).
+    private const string NetworkProbe = """
+        import fcntl, json, os, socket, struct
+        out = {"uid": os.getuid()}
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            out["address"] = socket.inet_ntoa(fcntl.ioctl(s.fileno(), 0x8915, struct.pack("256s", b"eth0"))[20:24])  # SIOCGIFADDR
+        with open("/proc/net/route") as f:
+            for fields in (line.split() for line in f.readlines()[1:]):
+                if fields[1] == "00000000":
+                    out["gateway"] = socket.inet_ntoa(struct.pack("<I", int(fields[2], 16)))
+        with socket.create_connection((out["gateway"], int(os.environ["HOST_PORT"])), timeout=60) as c:
+            c.sendall(b"hello from the guest\n")
+            out["reply"] = c.makefile().readline().strip()
+        print("PROBE " + json.dumps(out), flush=True)
+        """;
+
+    /// <summary>
+    /// Guards the kernel's <c>CONFIG_IP_PNP</c> (guest/kernel/nexus.config), which a baseline microVM needs: the driver
+    /// gives the guest its address on the command line (<c>ip=</c>, as <c>VmNetwork.GuestBootArgs</c> writes it) and
+    /// nexus-init configures no network. qemu's user network stands in for the VMM's TAP (its 10.0.2.2 is the host).
+    /// </summary>
+    [LinuxGuestFact(root: true)]
+    public async Task BaselineGuestTakesItsAddressFromTheCommandLineAndReachesTheHostOverVirtioNet()
+    {
+        Assert.Null(GuestDisks.MissingPrerequisite());
+        var image = await ImageIntegrationTests.EnsureImageAsync();
+        var root = await GuestDisks.EnsureRootAsync(image, null, CancellationToken.None);
+        using var dir = new TempDir();
+        var function = Directory.CreateDirectory(dir.Combine("fn")).FullName;
+        await File.WriteAllTextAsync(Path.Combine(function, "probe.py"), NetworkProbe);
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        var port = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+        var code = dir.Combine("code.erofs");
+        await GuestDisks.BuildCodeDriveAsync(function, new GuestLaunch(["python3", "/var/task/probe.py"], new Dictionary<string, string>
+        {
+            ["PATH"] = "/usr/local/bin:/usr/bin:/bin",
+            ["HOME"] = "/tmp",
+            ["HOST_PORT"] = port.ToString(CultureInfo.InvariantCulture),
+        }), code, CancellationToken.None);
+
+        var served = ServeOneAsync(listener);
+        var run = await QemuGuest.BootAsync(
+            "ip=10.0.2.15::10.0.2.2:255.255.255.0::eth0:off nexus_init.tmp=16",
+            [root, code], MemoryMiB, null, s_bootTimeout, ["-netdev", "user,id=n0", "-device", "virtio-net-device,netdev=n0"]);
+        output.WriteLine($"qemu exit {run.ExitCode} after {run.Elapsed.TotalSeconds:0.0} s; console:\n{run.Console}");
+
+        Assert.Equal(0, run.GuestStatus);
+        var line = run.Console.Split('\n').Single(l => l.StartsWith("PROBE ", StringComparison.Ordinal));
+        using var probe = JsonDocument.Parse(line["PROBE ".Length..]);
+        var found = probe.RootElement;
+        Assert.Equal(65534, found.GetProperty("uid").GetInt32());
+        Assert.Equal("10.0.2.15", found.GetProperty("address").GetString());
+        Assert.Equal("10.0.2.2", found.GetProperty("gateway").GetString());
+        Assert.Equal("hello host", found.GetProperty("reply").GetString());
+        Assert.Equal("hello from the guest", await served.WaitAsync(TimeSpan.FromSeconds(5)));
+    }
+
+    private static async Task<string> ServeOneAsync(System.Net.Sockets.TcpListener listener)
+    {
+        using var client = await listener.AcceptTcpClientAsync();
+        await using var stream = client.GetStream();
+        using var reader = new StreamReader(stream);
+        var line = await reader.ReadLineAsync() ?? string.Empty;
+        await stream.WriteAsync("hello host\n"u8.ToArray());
+        return line;
+    }
+
     [LinuxGuestFact]
     public async Task RegionReadAndPollWakeOnTheRegionsInterrupt()
     {

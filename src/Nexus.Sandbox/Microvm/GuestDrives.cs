@@ -103,7 +103,11 @@ internal sealed class GuestDrives(string directory, string prefix, Action<string
     /// </summary>
     public static IReadOnlyList<string> LinkInto(IReadOnlyList<string> drives, string folder)
     {
-        Directory.CreateDirectory(folder);
+        if (drives.Count > 0)
+        {
+            Directory.CreateDirectory(folder);
+        }
+
         var linked = new List<string>();
         for (var i = 0; i < drives.Count; i++)
         {

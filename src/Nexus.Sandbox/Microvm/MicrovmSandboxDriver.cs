@@ -3,6 +3,7 @@
 
 using System.Globalization;
 using System.Net;
+using Nexus.Image;
 using Nexus.Interop;
 using Nexus.Sandbox.Network;
 
@@ -21,6 +22,10 @@ namespace Nexus.Sandbox.Microvm;
 /// backend prefetched into it) attached before the vCPUs run.
 /// </para>
 /// <para>
+/// A Linux guest (<see cref="MicrovmGuestKind.Linux"/>) boots with the function image's erofs root and a code drive
+/// (<see cref="GuestDrives"/>); its runtime rings "ready" when it opens the region device, after the handler's imports.
+/// </para>
+/// <para>
 /// Baseline instances (io: baseline) get a virtio-net device on a TAP in their own network namespace, behind the same
 /// veth and firewall as the oci driver's sandboxes (<see cref="VmNetwork"/>); they boot their guest (no ready snapshot:
 /// "ready" is a ring of the Nexus region, which they do not have).
@@ -28,10 +33,10 @@ namespace Nexus.Sandbox.Microvm;
 /// </summary>
 public sealed class MicrovmSandboxDriver : ISandboxDriver, IAsyncDisposable
 {
-    private readonly MicrovmDriverOptions _options;
     /// <summary>Where nexus-init mounts the code drive's task/ (and the pool mounts the function folder in a container).</summary>
     private const string TaskRoot = "/var/task";
 
+    private readonly MicrovmDriverOptions _options;
     private readonly ReadySnapshots _snapshots;
     private readonly GuestDrives _drives;
     private readonly string _instances;
@@ -202,7 +207,7 @@ public sealed class MicrovmSandboxDriver : ISandboxDriver, IAsyncDisposable
         else
         {
             code = Path.Combine(folder, "code.erofs");
-            await Nexus.Image.GuestDisks.BuildCodeDriveAsync(task, launch, code, cancellationToken);
+            await GuestDisks.BuildCodeDriveAsync(task, launch, code, cancellationToken);
         }
 
         return new GuestBoot(kernel, [await root, code], GuestCommandLine(append, spec.TmpMb));
@@ -266,7 +271,7 @@ public sealed class MicrovmSandboxDriver : ISandboxDriver, IAsyncDisposable
         {
             null => "this node has no guest kernel for microVMs: set microvmKernel in node.json (or NEXUS_MICROVM_KERNEL)",
             var kernel when !File.Exists(kernel) => $"the guest kernel {kernel} does not exist",
-            _ when _options.GuestKind == MicrovmGuestKind.Linux && Nexus.Image.GuestDisks.MissingPrerequisite() is { } missing => "a Linux guest's drives need " + missing,
+            _ when _options.GuestKind == MicrovmGuestKind.Linux && GuestDisks.MissingPrerequisite() is { } missing => "a Linux guest's drives need " + missing,
             _ => null,
         };
     }
