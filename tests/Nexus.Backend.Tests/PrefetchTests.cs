@@ -67,8 +67,10 @@ public sealed class PrefetchTests : IAsyncLifetime
     [Fact]
     public async Task A_prefetched_copy_answers_the_same_fields_as_a_read_through_the_sdk()
     {
-        // The prefetch GET is the backend's own request (no SDK pipeline); what the function sees must not depend on it.
+        // The prefetch GET is the backend's own request (no SDK pipeline); what the function sees must not depend on it,
+        // the writer's checksum (asked for with ChecksumMode) included.
         var backend = await StartAsync();
+        string? writerCrc32;
         using (var admin = Admin())
         {
             var put = new PutObjectRequest
@@ -78,6 +80,7 @@ public sealed class PrefetchTests : IAsyncLifetime
                 ContentBody = "x,y\n1,2\n",
                 ContentType = "text/csv; charset=utf-8",
                 TagSet = [new Tag { Key = "k", Value = "v" }],
+                ChecksumAlgorithm = ChecksumAlgorithm.CRC32,
             };
             put.Headers.CacheControl = "max-age=60";
             put.Headers.ContentDisposition = "attachment; filename=\"a.csv\"";
@@ -86,6 +89,8 @@ public sealed class PrefetchTests : IAsyncLifetime
             put.Metadata.Add("Mixed-Case", "one  two");
             put.Metadata.Add("b", "");
             await admin.PutObjectAsync(put);
+            writerCrc32 = (await admin.GetObjectMetadataAsync(new GetObjectMetadataRequest { BucketName = Bucket, Key = put.Key, ChecksumMode = ChecksumMode.ENABLED })).ChecksumCRC32;
+            Assert.False(string.IsNullOrEmpty(writerCrc32));
         }
 
         var session = Attach(backend);
@@ -96,7 +101,7 @@ public sealed class PrefetchTests : IAsyncLifetime
         var result = await RunAsync(session, $$"""
             metas = []
             for _ in range(2):
-                s, m, body = call("GetObject", {"Bucket": "{{Bucket}}", "Key": "fn/in/a+b %25.csv"})
+                s, m, body = call("GetObject", {"Bucket": "{{Bucket}}", "Key": "fn/in/a+b %25.csv", "ChecksumMode": "ENABLED"})
                 m.pop("ResponseMetadata")
                 metas.append([s, body.decode(), m])
             emit(metas)
@@ -108,6 +113,7 @@ public sealed class PrefetchTests : IAsyncLifetime
         Assert.Equal("en", meta.GetProperty("ContentLanguage").GetString());
         Assert.Equal(1, meta.GetProperty("TagCount").GetInt32());
         Assert.Equal("one  two", meta.GetProperty("Metadata").GetProperty("mixed-case").GetString());
+        Assert.Equal(writerCrc32, meta.GetProperty("ChecksumCRC32").GetString());
     }
 
     [Fact]

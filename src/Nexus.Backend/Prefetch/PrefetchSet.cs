@@ -186,7 +186,9 @@ internal sealed class PrefetchSet(StorageService service)
             await _backend.PrefetchBudget.WaitAsync(ct).ConfigureAwait(false);
             try
             {
-                using var response = await _backend.Direct.GetAsync(entry.Bucket, entry.Key, checksumMode: options.VerifyBodies, ct).ConfigureAwait(false);
+                // Always with the object's checksums (the store keeps them): they check the body, and the copy may answer
+                // a GetObject with ChecksumMode.
+                using var response = await _backend.Direct.GetAsync(entry.Bucket, entry.Key, ct).ConfigureAwait(false);
                 if (response.StatusCode != System.Net.HttpStatusCode.OK || response.Content.Headers.ContentLength is not { } bodyLength)
                 {
                     Interlocked.Increment(ref Stats._skipped);

@@ -25,9 +25,9 @@ internal sealed class DirectS3(NexusBackendOptions options, HttpClient http)
         return response.StatusCode == System.Net.HttpStatusCode.OK;
     }
 
-    /// <summary>A whole-object GET (with the object's checksum when <paramref name="checksumMode"/>); the body streams.</summary>
-    public Task<HttpResponseMessage> GetAsync(string bucket, string key, bool checksumMode, CancellationToken ct) =>
-        SendAsync("GetObject", "GET", bucket, key, checksumMode ? [new("x-amz-checksum-mode", "ENABLED")] : [], [], ct);
+    /// <summary>A whole-object GET with the object's checksums (checksum mode); the body streams.</summary>
+    public Task<HttpResponseMessage> GetAsync(string bucket, string key, CancellationToken ct) =>
+        SendAsync("GetObject", "GET", bucket, key, [new("x-amz-checksum-mode", "ENABLED")], [], ct);
 
     /// <summary>
     /// A PutObject of <paramref name="body"/>, whole-body-signed, with its Content-MD5 for the store to check; the ETag the

@@ -15,6 +15,11 @@ internal static class ObjectReads
 {
     private const string MetaPrefix = "x-amz-meta-";
 
+    // The object checksums of botocore 1.29's GetObject and HeadObject outputs, and their headers. The store sends them
+    // in checksum mode; they travel whenever it did, and the stand-in shows them to a call that asked (as boto3).
+    private static readonly string[] s_checksumFields = ["ChecksumCRC32", "ChecksumCRC32C", "ChecksumSHA1", "ChecksumSHA256"];
+    private static readonly string[] s_checksumHeaders = ["x-amz-checksum-crc32", "x-amz-checksum-crc32c", "x-amz-checksum-sha1", "x-amz-checksum-sha256"];
+
     public static void Register(IDictionary<ChannelOp, StorageHandler> table)
     {
         table.Add(ChannelOp.GetObject, GetObjectAsync);
@@ -38,7 +43,8 @@ internal static class ObjectReads
         response.ServerSideEncryptionMethod?.Value,
         response.TagCount,
         response.ResponseMetadata?.RequestId,
-        MetadataOf(response.Metadata))));
+        MetadataOf(response.Metadata),
+        [response.ChecksumCRC32, response.ChecksumCRC32C, response.ChecksumSHA1, response.ChecksumSHA256])));
 
     /// <summary>The same for a whole-object GET the backend sent itself (<see cref="DirectS3"/>), from the store's headers as the SDK reads them.</summary>
     internal static byte[] ObjectMetaJson(HttpResponseMessage response)
@@ -65,7 +71,8 @@ internal static class ObjectReads
             Header("x-amz-server-side-encryption"),
             tagCount,
             Header("x-amz-request-id"),
-            metadata)));
+            metadata,
+            [.. s_checksumHeaders.Select(Header)])));
     }
 
     private static async Task GetObjectAsync(StorageCall call, CancellationToken ct)
@@ -101,7 +108,7 @@ internal static class ObjectReads
         }
 
         ObjectOptions.ApplyGet(get, p);
-        if (backend.Options.VerifyBodies && range is null)
+        if ((backend.Options.VerifyBodies && range is null) || AsksChecksums(p))
         {
             get.ChecksumMode = VerifiedBody.ChecksumMode;
         }
@@ -137,6 +144,10 @@ internal static class ObjectReads
             Range = range,
         };
         ObjectOptions.ApplyHead(head, p);
+        if (AsksChecksums(p))
+        {
+            head.ChecksumMode = VerifiedBody.ChecksumMode;
+        }
         var response = await s3.GetObjectMetadataAsync(head, ct).ConfigureAwait(false);
         var meta = ChannelJson.Write(w => WriteObjectMeta(w, new ObjectHead(
             response.Headers.ContentLength,
@@ -154,7 +165,8 @@ internal static class ObjectReads
             response.ServerSideEncryptionMethod?.Value,
             null,
             response.ResponseMetadata?.RequestId,
-            MetadataOf(response.Metadata))));
+            MetadataOf(response.Metadata),
+            [response.ChecksumCRC32, response.ChecksumCRC32C, response.ChecksumSHA1, response.ChecksumSHA256])));
         await call.ReplyAsync((int)response.HttpStatusCode, meta, null, 0, ct).ConfigureAwait(false);
     }
 
@@ -207,6 +219,9 @@ internal static class ObjectReads
         return true;
     }
 
+    /// <summary>The function's call asks for the object's checksums (boto3's ChecksumMode; ENABLED is its only value).</summary>
+    private static bool AsksChecksums(JsonElement p) => ChannelJson.OptionalString(p, "ChecksumMode") == "ENABLED";
+
     /// <summary>The user metadata by its boto3 name (without the x-amz-meta- prefix).</summary>
     private static IEnumerable<KeyValuePair<string, string>> MetadataOf(MetadataCollection metadata) =>
         metadata.Keys.Select(name => new KeyValuePair<string, string>(
@@ -242,6 +257,11 @@ internal static class ObjectReads
             w.WriteNumber("TagCount", head.TagCount.Value);
         }
 
+        for (var i = 0; i < s_checksumFields.Length; i++)
+        {
+            ChannelJson.WriteIfPresent(w, s_checksumFields[i], head.Checksums[i]);
+        }
+
         ObjectOptions.WriteRequestId(w, head.RequestId);
         w.WriteStartObject("Metadata");
         foreach (var (name, value) in head.Metadata)
@@ -270,5 +290,6 @@ internal static class ObjectReads
         string? Encryption,
         int? TagCount,
         string? RequestId,
-        IEnumerable<KeyValuePair<string, string>> Metadata);
+        IEnumerable<KeyValuePair<string, string>> Metadata,
+        string?[] Checksums);
 }
