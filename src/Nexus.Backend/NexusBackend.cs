@@ -21,7 +21,6 @@ public sealed partial class NexusBackend : IAsyncDisposable
 {
     private readonly ConcurrentDictionary<StorageService, byte> _services = new();
     private readonly Action<string> _log;
-    private readonly Lazy<HttpClient> _serviceHttp;
     private volatile bool _stopping;
 
     public NexusBackend(NexusBackendOptions options)
@@ -57,7 +56,7 @@ public sealed partial class NexusBackend : IAsyncDisposable
         // The client installs its rule-set provider when it is created; each request reads it from the config.
         config.EndpointProvider = new CachedEndpointProvider(config.EndpointProvider);
         Workers = new FairShareGate(options.MaxConcurrentRequests, options.MaxInFlightPerFunction, options.FairShareHalfLife);
-        _serviceHttp = new Lazy<HttpClient>(() => new HttpClient(new SocketsHttpHandler
+        Http = new HttpClient(new SocketsHttpHandler
         {
             AllowAutoRedirect = false,
             UseCookies = false,
@@ -67,11 +66,12 @@ public sealed partial class NexusBackend : IAsyncDisposable
         })
         {
             Timeout = TimeSpan.FromMinutes(5),
-        });
+        };
+        Direct = new DirectS3(options, Http);
         _log = options.Log ?? (line => Console.Error.WriteLine("nexus: " + line));
         if (options.SpoolDirectory is { } spool)
         {
-            WriteBack = new WriteBackQueue(S3, spool, options.MaxSpoolBytes, options.Uploaders, ObjectChanged, _log, options.ChunkedUploads);
+            WriteBack = new WriteBackQueue(S3, Direct, spool, options.MaxSpoolBytes, options.Uploaders, ObjectChanged, _log, options.ChunkedUploads);
         }
     }
 
@@ -88,8 +88,14 @@ public sealed partial class NexusBackend : IAsyncDisposable
     /// <summary>The global and per-function request budgets, the global one shared between functions by the backend time each used.</summary>
     internal FairShareGate Workers { get; }
 
-    /// <summary>The generic path's connections to the services of <see cref="NexusBackendOptions.Services"/> (pooled, no redirects, no cookies).</summary>
-    internal HttpClient ServiceHttp => _serviceHttp.Value;
+    /// <summary>
+    /// The connections of the requests the backend signs itself (pooled, no redirects, no cookies): the generic path's
+    /// calls to the services of <see cref="NexusBackendOptions.Services"/>, and <see cref="Direct"/>'s to the store.
+    /// </summary>
+    internal HttpClient Http { get; }
+
+    /// <summary>The backend's own hot storage requests, sent without the SDK's pipeline.</summary>
+    internal DirectS3 Direct { get; }
 
     /// <summary>
     /// Serves the storage operations of <paramref name="session"/> (one instance) under <paramref name="manifest"/>'s
@@ -132,10 +138,7 @@ public sealed partial class NexusBackend : IAsyncDisposable
         }
 
         S3.Dispose();
-        if (_serviceHttp.IsValueCreated)
-        {
-            _serviceHttp.Value.Dispose();
-        }
+        Http.Dispose();
     }
 
     internal void Forget(StorageService service) => _services.TryRemove(service, out _);

@@ -20,6 +20,10 @@ namespace Nexus.Backend;
 /// </summary>
 internal sealed class VerifiedBody : ForwardOnlyStream
 {
+    // The full-object checksums S3 may answer, cheapest to check first, with their sizes.
+    private static readonly (string Algorithm, int Size)[] s_fullObjectChecksums =
+        [("crc64nvme", 8), ("crc32c", 4), ("crc32", 4), ("sha256", 32), ("sha1", 20)];
+
     private readonly Stream _inner;
     private readonly string? _algorithm;
     private readonly IncrementalHash? _hash;
@@ -61,14 +65,53 @@ internal sealed class VerifiedBody : ForwardOnlyStream
             return new VerifiedBody(raw, null, null, length);
         }
 
-        if (FullObjectChecksum(response) is { } checksum)
-        {
-            return new VerifiedBody(raw, checksum.Algorithm, checksum.Expected, length);
-        }
-
-        var etag = response.ETag?.Trim('"');
         var sse = response.ServerSideEncryptionMethod is { } method && method.Value is "aws:kms" or "aws:kms:dsse"
             || response.ServerSideEncryptionCustomerMethod is { } customer && !string.IsNullOrEmpty(customer.Value);
+        var composite = response.ChecksumType == ChecksumType.COMPOSITE;
+        return Create(raw, length, algorithm => composite ? null : algorithm switch
+        {
+            "crc64nvme" => response.ChecksumCRC64NVME,
+            "crc32c" => response.ChecksumCRC32C,
+            "crc32" => response.ChecksumCRC32,
+            "sha256" => response.ChecksumSHA256,
+            _ => response.ChecksumSHA1,
+        }, response.ETag, sse);
+    }
+
+    /// <summary>The same for a whole-object GET the backend sent itself (<see cref="Storage.DirectS3"/>): its headers name the checksum.</summary>
+    public static Stream Of(HttpResponseMessage response, Stream raw, bool verify)
+    {
+        var length = response.Content.Headers.ContentLength ?? -1;
+        if (!verify)
+        {
+            return new VerifiedBody(raw, null, null, length);
+        }
+
+        string? Header(string name) => Storage.DirectS3.Header(response, name);
+        var sse = Header("x-amz-server-side-encryption") is "aws:kms" or "aws:kms:dsse"
+            || !string.IsNullOrEmpty(Header("x-amz-server-side-encryption-customer-algorithm"));
+        var composite = string.Equals(Header("x-amz-checksum-type"), ChecksumType.COMPOSITE.Value, StringComparison.Ordinal);
+        return Create(raw, length, algorithm => composite ? null : Header("x-amz-checksum-" + algorithm), Header("ETag"), sse);
+    }
+
+    /// <summary>
+    /// Verified by the response's full-object checksum, cheapest first (S3 sends one; <paramref name="checksum"/> gives
+    /// none for a composite checksum, a multipart upload's of its parts' checksums, which the SDK skips too), else by the
+    /// ETag when that is the body's MD5 (not under SSE-KMS or SSE-C).
+    /// </summary>
+    private static VerifiedBody Create(Stream raw, long length, Func<string, string?> checksum, string? etag, bool sse)
+    {
+        foreach (var (algorithm, size) in s_fullObjectChecksums)
+        {
+            var value = checksum(algorithm);
+            var expected = new byte[size];
+            if (!string.IsNullOrEmpty(value) && Convert.TryFromBase64String(value, expected, out var written) && written == size)
+            {
+                return new VerifiedBody(raw, algorithm, expected, length);
+            }
+        }
+
+        etag = etag?.Trim('"');
         var md5 = !sse && etag is { Length: 32 } && etag.All(char.IsAsciiHexDigit);
         return new VerifiedBody(raw, md5 ? "md5" : null, md5 ? Convert.FromHexString(etag!) : null, length);
     }
@@ -94,37 +137,6 @@ internal sealed class VerifiedBody : ForwardOnlyStream
         }
 
         base.Dispose(disposing);
-    }
-
-    /// <summary>
-    /// The response's full-object checksum, cheapest first (S3 sends one). A composite checksum (a multipart upload's, of
-    /// its parts' checksums, "value-N") is not one of the body's bytes and is skipped, as the SDK skips it.
-    /// </summary>
-    private static (string Algorithm, byte[] Expected)? FullObjectChecksum(GetObjectResponse response)
-    {
-        if (response.ChecksumType == ChecksumType.COMPOSITE)
-        {
-            return null;
-        }
-
-        (string Algorithm, string? Value, int Size)[] candidates =
-        [
-            ("crc64nvme", response.ChecksumCRC64NVME, 8),
-            ("crc32c", response.ChecksumCRC32C, 4),
-            ("crc32", response.ChecksumCRC32, 4),
-            ("sha256", response.ChecksumSHA256, 32),
-            ("sha1", response.ChecksumSHA1, 20),
-        ];
-        foreach (var (algorithm, value, size) in candidates)
-        {
-            var expected = new byte[size];
-            if (!string.IsNullOrEmpty(value) && Convert.TryFromBase64String(value, expected, out var written) && written == size)
-            {
-                return (algorithm, expected);
-            }
-        }
-
-        return null;
     }
 
     private int Account(ReadOnlySpan<byte> data)

@@ -65,6 +65,58 @@ public sealed class PrefetchTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_prefetched_copy_answers_the_same_fields_as_a_read_through_the_sdk()
+    {
+        // The prefetch GET is the backend's own request (no SDK pipeline); what the function sees must not depend on it,
+        // the writer's checksum (asked for with ChecksumMode) included.
+        var backend = await StartAsync();
+        string? writerCrc32;
+        using (var admin = Admin())
+        {
+            var put = new PutObjectRequest
+            {
+                BucketName = Bucket,
+                Key = "fn/in/a+b %25.csv",
+                ContentBody = "x,y\n1,2\n",
+                ContentType = "text/csv; charset=utf-8",
+                TagSet = [new Tag { Key = "k", Value = "v" }],
+                ChecksumAlgorithm = ChecksumAlgorithm.CRC32,
+            };
+            put.Headers.CacheControl = "max-age=60";
+            put.Headers.ContentDisposition = "attachment; filename=\"a.csv\"";
+            put.Headers.ContentEncoding = "identity";
+            put.Headers.ContentLanguage = "en";
+            put.Metadata.Add("Mixed-Case", "one  two");
+            put.Metadata.Add("b", "");
+            await admin.PutObjectAsync(put);
+            writerCrc32 = (await admin.GetObjectMetadataAsync(new GetObjectMetadataRequest { BucketName = Bucket, Key = put.Key, ChecksumMode = ChecksumMode.ENABLED })).ChecksumCRC32;
+            Assert.False(string.IsNullOrEmpty(writerCrc32));
+        }
+
+        var session = Attach(backend);
+        session.Storage.BeginPrefetch(PrefetchHints.Start(session.Storage.Manifest, S3Event(Bucket, "fn/in/a%2Bb+%2525.csv")));
+        await WaitForAsync(() => backend.PrefetchStats.Snapshot().Fetched == 1);
+
+        // The first read is the prefetch's; a prefetch serves one read, so the second goes to the store through the SDK.
+        var result = await RunAsync(session, $$"""
+            metas = []
+            for _ in range(2):
+                s, m, body = call("GetObject", {"Bucket": "{{Bucket}}", "Key": "fn/in/a+b %25.csv", "ChecksumMode": "ENABLED"})
+                m.pop("ResponseMetadata")
+                metas.append([s, body.decode(), m])
+            emit(metas)
+            """);
+        Assert.Equal((1, 1), (backend.PrefetchStats.Snapshot().Hits, backend.PrefetchStats.Snapshot().Misses));
+        Assert.Equal(result.Json[1].ToString(), result.Json[0].ToString());
+        var meta = result.Json[0][2];
+        Assert.Equal("text/csv; charset=utf-8", meta.GetProperty("ContentType").GetString());
+        Assert.Equal("en", meta.GetProperty("ContentLanguage").GetString());
+        Assert.Equal(1, meta.GetProperty("TagCount").GetInt32());
+        Assert.Equal("one  two", meta.GetProperty("Metadata").GetProperty("mixed-case").GetString());
+        Assert.Equal(writerCrc32, meta.GetProperty("ChecksumCRC32").GetString());
+    }
+
+    [Fact]
     public async Task A_read_of_an_object_not_prefetched_goes_to_storage_and_counts_as_a_miss()
     {
         var backend = await StartAsync(("fn/a", "aaa"u8.ToArray()), ("fn/b", "bbb"u8.ToArray()));

@@ -64,6 +64,8 @@ public sealed class DifferentialTests(ITestOutputHelper output)
         Assert.Equal(206, (int?)baselineCases["get_range_first_bytes"]["result"]?["ResponseMetadata"]?["HTTPStatusCode"]);
         Assert.Equal(70000, (int?)baselineCases["download_file_small"]["result"]?["callback_total"]);
         Assert.Equal(LargeObjectMib << 20, (long?)baselineCases["large_object_transfer"]["result"]?["callback_down"]);
+        Assert.False(string.IsNullOrEmpty((string?)baselineCases["get_checksum_mode_writer_crc32"]["result"]?["ChecksumCRC32"]));
+        Assert.False(string.IsNullOrEmpty((string?)baselineCases["head_checksum_mode_writer_crc32"]["result"]?["ChecksumCRC32"]));
         Assert.Equal("boto3.exceptions.S3UploadFailedError", (string?)baselineCases["upload_file_missing_bucket"]["error"]?["exception"]);
         Assert.DoesNotContain(baselineCases.Values, c => ((string?)c["error"]?["exception"])?.StartsWith("builtins.NameError", StringComparison.Ordinal) == true);
         var differences = Compare(baselineCases, Cases(nexus));

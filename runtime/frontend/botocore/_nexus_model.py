@@ -109,10 +109,10 @@ _NEW_OBJECT = ('Bucket', 'Key', 'ContentType', 'Metadata', 'CacheControl', 'Cont
                'ContentLanguage', 'StorageClass', 'ServerSideEncryption', 'Tagging')
 FORWARDED = {
     'GetObject': frozenset(('Bucket', 'Key', 'Range', 'IfMatch', 'IfNoneMatch', 'IfModifiedSince',
-                            'IfUnmodifiedSince') + _GET_OVERRIDES),
+                            'IfUnmodifiedSince', 'ChecksumMode') + _GET_OVERRIDES),
     'PutObject': frozenset(_NEW_OBJECT + ('ContentMD5',)),
     'HeadObject': frozenset(('Bucket', 'Key', 'Range', 'IfMatch', 'IfNoneMatch', 'IfModifiedSince',
-                             'IfUnmodifiedSince')),
+                             'IfUnmodifiedSince', 'ChecksumMode')),
     'DeleteObject': frozenset(('Bucket', 'Key')),
     'DeleteObjects': frozenset(('Bucket', 'Delete')),
     'ListObjectsV2': frozenset(('Bucket', 'Prefix', 'Delimiter', 'MaxKeys', 'ContinuationToken', 'StartAfter')),
@@ -151,8 +151,12 @@ TIMESTAMPS = frozenset(('IfModifiedSince', 'IfUnmodifiedSince'))
 # (one owner, no requester-pays, integrity is the backend's job). ContentMD5 is
 # dropped only where it is not forwarded (PutObjectTagging: the backend builds that body).
 IGNORED = frozenset((
-    'RequestPayer', 'ExpectedBucketOwner', 'ExpectedSourceBucketOwner', 'ChecksumMode',
+    'RequestPayer', 'ExpectedBucketOwner', 'ExpectedSourceBucketOwner',
     'ChecksumAlgorithm', 'ContentMD5', 'ContentLength'))
+
+# The object checksums GetObject and HeadObject answer in botocore 1.29's model. The backend reports the ones the
+# store sent (it asks for them to check bodies); boto3 shows them only to a call with ChecksumMode='ENABLED'.
+CHECKSUM_FIELDS = ('ChecksumCRC32', 'ChecksumCRC32C', 'ChecksumSHA1', 'ChecksumSHA256')
 
 # Keys with an S3 "min": 1 constraint.
 MIN_LENGTH_ONE = frozenset(('Key',))

@@ -447,7 +447,12 @@ class S3(BaseClient):
             wire_operation = 'ListObjectsV2'
             if 'Marker' in wire:
                 wire['StartAfter'] = wire.pop('Marker')
-        return self._call_wire(wire_operation, operation, wire, body)
+        status, meta, raw = self._call_wire(wire_operation, operation, wire, body)
+        if operation in ('GetObject', 'HeadObject') and params.get('ChecksumMode') != 'ENABLED':
+            from botocore import _nexus_model as _model
+            for name in _model.CHECKSUM_FIELDS:
+                meta.pop(name, None)
+        return status, meta, raw
 
     def _call_wire(self, wire_operation, operation, wire, body):
         """Send one prepared request; errors become the botocore exception of ``operation``."""

@@ -52,6 +52,8 @@ class FakeTransport:
         self.body_reads = []
         self.clock = 0
         self.bodies = []
+        # Checksum fields the "backend" answers for a key, as it passes on the store's.
+        self.checksums = {}
 
     def put(self, bucket, key, data, content_type='binary/octet-stream', metadata=None):
         self.clock += 1
@@ -92,7 +94,7 @@ class FakeTransport:
         if error:
             return error
         data = entry['data']
-        meta = self._head_fields(entry)
+        meta = dict(self._head_fields(entry), **self.checksums.get(params['Key'], {}))
         status = 200
         if 'Range' in params:
             first, last = params['Range'][len('bytes='):].split('-')
@@ -115,7 +117,7 @@ class FakeTransport:
         entry, error = self._object(params)
         if error:
             return error
-        return FakeResponse(200, self._head_fields(entry))
+        return FakeResponse(200, dict(self._head_fields(entry), **self.checksums.get(params['Key'], {})))
 
     def _PutObject(self, params, body):
         if params['Bucket'] not in self.buckets:

@@ -92,8 +92,18 @@ class TypeConversionTests(FrontendTestCase):
 
     def test_ignored_params_do_not_reach_the_wire(self):
         self.transport.put('bucket', 'k', b'x')
-        self.s3.get_object(Bucket='bucket', Key='k', RequestPayer='requester', ChecksumMode='ENABLED')
+        self.s3.get_object(Bucket='bucket', Key='k', RequestPayer='requester')
         self.assertEqual(self.transport.calls[-1], ('GetObject', {'Bucket': 'bucket', 'Key': 'k'}))
+
+    def test_checksums_are_shown_only_to_a_call_in_checksum_mode(self):
+        # The backend passes on whatever checksums the store sent; boto3 shows them only when asked.
+        self.transport.put('bucket', 'k', b'x')
+        self.transport.checksums['k'] = {'ChecksumCRC32': 'jNRCzw=='}
+        for method in (self.s3.get_object, self.s3.head_object):
+            asked = method(Bucket='bucket', Key='k', ChecksumMode='ENABLED')
+            self.assertEqual(self.transport.calls[-1][1].get('ChecksumMode'), 'ENABLED')
+            self.assertEqual(asked['ChecksumCRC32'], 'jNRCzw==')
+            self.assertNotIn('ChecksumCRC32', method(Bucket='bucket', Key='k'))
 
 
 class WireParameterTests(FrontendTestCase):

@@ -2,8 +2,6 @@
 // Licensed under the MIT license.
 
 using System.Collections.Concurrent;
-using Amazon.S3;
-using Amazon.S3.Model;
 using Nexus.Backend.Storage;
 using Nexus.Channel.Services;
 using Nexus.Functions;
@@ -167,11 +165,11 @@ internal sealed class PrefetchSet(StorageService service)
     {
         try
         {
-            await _backend.S3.GetObjectMetadataAsync(new GetObjectMetadataRequest { BucketName = bucket, Key = key, EtagToMatch = etag }, ct).ConfigureAwait(false);
-            return true;
+            return await _backend.Direct.IsCurrentAsync(bucket, key, etag, ct).ConfigureAwait(false);
         }
-        catch (AmazonS3Exception)
+        catch (HttpRequestException)
         {
+            // Not known to be current: the function's read goes to the store (through the SDK, with its retries).
             return false;
         }
     }
@@ -188,8 +186,15 @@ internal sealed class PrefetchSet(StorageService service)
             await _backend.PrefetchBudget.WaitAsync(ct).ConfigureAwait(false);
             try
             {
-                using var response = await _backend.S3.GetObjectAsync(new GetObjectRequest { BucketName = entry.Bucket, Key = entry.Key, ChecksumMode = options.VerifyBodies ? VerifiedBody.ChecksumMode : null }, ct).ConfigureAwait(false);
-                var bodyLength = response.Headers.ContentLength;
+                // Always with the object's checksums (the store keeps them): they check the body, and the copy may answer
+                // a GetObject with ChecksumMode.
+                using var response = await _backend.Direct.GetAsync(entry.Bucket, entry.Key, ct).ConfigureAwait(false);
+                if (response.StatusCode != System.Net.HttpStatusCode.OK || response.Content.Headers.ContentLength is not { } bodyLength)
+                {
+                    Interlocked.Increment(ref Stats._skipped);
+                    return null;
+                }
+
                 var header = ObjectReads.ObjectMetaJson(response);
                 var total = header.Length + bodyLength;
                 var count = (int)((total + layout.SlotSize - 1) / layout.SlotSize);
@@ -202,7 +207,7 @@ internal sealed class PrefetchSet(StorageService service)
                     return null;
                 }
 
-                await using var body = VerifiedBody.Of(response, ranged: false, options.VerifyBodies);
+                await using var body = VerifiedBody.Of(response, await response.Content.ReadAsStreamAsync(ct).ConfigureAwait(false), options.VerifyBodies);
                 var chunks = new (int Slot, int Length)[count];
                 long written = 0;
                 for (var i = 0; i < count; i++)
@@ -234,7 +239,7 @@ internal sealed class PrefetchSet(StorageService service)
 
                 Interlocked.Increment(ref Stats._fetched);
                 Interlocked.Add(ref Stats._fetchedBytes, bodyLength);
-                var filled = new Filled((int)response.HttpStatusCode, header.Length, bodyLength, response.ETag, chunks);
+                var filled = new Filled((int)response.StatusCode, header.Length, bodyLength, DirectS3.Header(response, "ETag"), chunks);
                 slots = null;
                 return filled;
             }
@@ -243,7 +248,7 @@ internal sealed class PrefetchSet(StorageService service)
                 _backend.PrefetchBudget.Release();
             }
         }
-        catch (Exception e) when (e is AmazonS3Exception or IOException or OperationCanceledException or HttpRequestException or Amazon.Runtime.AmazonClientException)
+        catch (Exception e) when (e is IOException or OperationCanceledException or HttpRequestException)
         {
             // A prefetch is a guess: when it fails, the function's own GetObject asks storage and sees the real error.
             Interlocked.Increment(ref Stats._skipped);

@@ -85,7 +85,7 @@ public static class ServiceCalls
             DateTime.UtcNow);
         try
         {
-            return await backend.ServiceHttp.SendAsync(message, HttpCompletionOption.ResponseHeadersRead, ct).ConfigureAwait(false);
+            return await backend.Http.SendAsync(message, HttpCompletionOption.ResponseHeadersRead, ct).ConfigureAwait(false);
         }
         catch (HttpRequestException)
         {

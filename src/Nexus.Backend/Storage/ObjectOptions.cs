@@ -147,28 +147,6 @@ internal static class ObjectOptions
         }
     }
 
-    /// <summary>GetObject/HeadObject fields beyond the common ones: language, storage class, encryption, tag count, request id.</summary>
-    public static void WriteObjectExtras(Utf8JsonWriter w, HeadersCollection headers, S3StorageClass? storageClass, ServerSideEncryptionMethod? encryption, int? tagCount, AmazonWebServiceResponse response)
-    {
-        ChannelJson.WriteIfPresent(w, "ContentLanguage", headers.ContentLanguage);
-        if (storageClass?.Value is { Length: > 0 } cls && cls != "STANDARD")
-        {
-            w.WriteString("StorageClass", cls);
-        }
-
-        if (encryption?.Value is { Length: > 0 } sse && sse != "None")
-        {
-            w.WriteString("ServerSideEncryption", sse);
-        }
-
-        if (tagCount is > 0)
-        {
-            w.WriteNumber("TagCount", tagCount.Value);
-        }
-
-        WriteRequestId(w, response);
-    }
-
     /// <summary>A write's echo of the encryption the store applied, and the request id.</summary>
     public static void WriteEncryptionAndRequestId(Utf8JsonWriter w, ServerSideEncryptionMethod? encryption, AmazonWebServiceResponse response)
     {

@@ -1,6 +1,7 @@
 // Copyright (c) Nexus contributors.
 // Licensed under the MIT license.
 
+using System.Globalization;
 using System.Text.Json;
 using Amazon.S3.Model;
 using Nexus.Channel;
@@ -12,6 +13,13 @@ namespace Nexus.Backend.Storage;
 /// <summary>GetObject and HeadObject: answered from the write-back spool (read-your-writes), a prefetch, or the store.</summary>
 internal static class ObjectReads
 {
+    private const string MetaPrefix = "x-amz-meta-";
+
+    // The object checksums of botocore 1.29's GetObject and HeadObject outputs, and their headers. The store sends them
+    // in checksum mode; they travel whenever it did, and the stand-in shows them to a call that asked (as boto3).
+    private static readonly string[] s_checksumFields = ["ChecksumCRC32", "ChecksumCRC32C", "ChecksumSHA1", "ChecksumSHA256"];
+    private static readonly string[] s_checksumHeaders = ["x-amz-checksum-crc32", "x-amz-checksum-crc32c", "x-amz-checksum-sha1", "x-amz-checksum-sha256"];
+
     public static void Register(IDictionary<ChannelOp, StorageHandler> table)
     {
         table.Add(ChannelOp.GetObject, GetObjectAsync);
@@ -19,8 +27,53 @@ internal static class ObjectReads
     }
 
     /// <summary>The boto3-shaped response header of a GetObject.</summary>
-    internal static byte[] ObjectMetaJson(GetObjectResponse response) =>
-        ChannelJson.Write(w => WriteObjectMeta(w, response.Headers, response.Metadata, response.ETag, response.LastModified, response.ContentRange, response.AcceptRanges, response.VersionId, w => ObjectOptions.WriteObjectExtras(w, response.Headers, response.StorageClass, response.ServerSideEncryptionMethod, response.TagCount, response)));
+    internal static byte[] ObjectMetaJson(GetObjectResponse response) => ChannelJson.Write(w => WriteObjectMeta(w, new ObjectHead(
+        response.Headers.ContentLength,
+        response.Headers.ContentType,
+        response.ETag,
+        response.LastModified,
+        response.ContentRange,
+        response.AcceptRanges,
+        response.VersionId,
+        response.Headers.ContentEncoding,
+        response.Headers.CacheControl,
+        response.Headers.ContentDisposition,
+        response.Headers.ContentLanguage,
+        response.StorageClass?.Value,
+        response.ServerSideEncryptionMethod?.Value,
+        response.TagCount,
+        response.ResponseMetadata?.RequestId,
+        MetadataOf(response.Metadata),
+        [response.ChecksumCRC32, response.ChecksumCRC32C, response.ChecksumSHA1, response.ChecksumSHA256])));
+
+    /// <summary>The same for a whole-object GET the backend sent itself (<see cref="DirectS3"/>), from the store's headers as the SDK reads them.</summary>
+    internal static byte[] ObjectMetaJson(HttpResponseMessage response)
+    {
+        string? Header(string name) => DirectS3.Header(response, name);
+        var lastModified = DateTime.TryParseExact(Header("Last-Modified"), "r", CultureInfo.InvariantCulture, DateTimeStyles.AdjustToUniversal | DateTimeStyles.AssumeUniversal, out var parsed) ? parsed : (DateTime?)null;
+        var tagCount = int.TryParse(Header("x-amz-tagging-count"), CultureInfo.InvariantCulture, out var tags) ? tags : (int?)null;
+        var metadata = response.Headers.NonValidated
+            .Where(h => h.Key.StartsWith(MetaPrefix, StringComparison.OrdinalIgnoreCase))
+            .Select(h => new KeyValuePair<string, string>(h.Key[MetaPrefix.Length..], h.Value.ToString()));
+        return ChannelJson.Write(w => WriteObjectMeta(w, new ObjectHead(
+            response.Content.Headers.ContentLength ?? 0,
+            Header("Content-Type"),
+            Header("ETag"),
+            lastModified,
+            Header("Content-Range"),
+            Header("Accept-Ranges"),
+            Header("x-amz-version-id"),
+            Header("Content-Encoding"),
+            Header("Cache-Control"),
+            Header("Content-Disposition"),
+            Header("Content-Language"),
+            Header("x-amz-storage-class"),
+            Header("x-amz-server-side-encryption"),
+            tagCount,
+            Header("x-amz-request-id"),
+            metadata,
+            [.. s_checksumHeaders.Select(Header)])));
+    }
 
     private static async Task GetObjectAsync(StorageCall call, CancellationToken ct)
     {
@@ -55,7 +108,7 @@ internal static class ObjectReads
         }
 
         ObjectOptions.ApplyGet(get, p);
-        if (backend.Options.VerifyBodies && range is null)
+        if ((backend.Options.VerifyBodies && range is null) || AsksChecksums(p))
         {
             get.ChecksumMode = VerifiedBody.ChecksumMode;
         }
@@ -91,8 +144,29 @@ internal static class ObjectReads
             Range = range,
         };
         ObjectOptions.ApplyHead(head, p);
+        if (AsksChecksums(p))
+        {
+            head.ChecksumMode = VerifiedBody.ChecksumMode;
+        }
         var response = await s3.GetObjectMetadataAsync(head, ct).ConfigureAwait(false);
-        var meta = ChannelJson.Write(w => WriteObjectMeta(w, response.Headers, response.Metadata, response.ETag, response.LastModified, null, response.AcceptRanges, response.VersionId, w => ObjectOptions.WriteObjectExtras(w, response.Headers, response.StorageClass, response.ServerSideEncryptionMethod, null, response)));
+        var meta = ChannelJson.Write(w => WriteObjectMeta(w, new ObjectHead(
+            response.Headers.ContentLength,
+            response.Headers.ContentType,
+            response.ETag,
+            response.LastModified,
+            null,
+            response.AcceptRanges,
+            response.VersionId,
+            response.Headers.ContentEncoding,
+            response.Headers.CacheControl,
+            response.Headers.ContentDisposition,
+            response.Headers.ContentLanguage,
+            response.StorageClass?.Value,
+            response.ServerSideEncryptionMethod?.Value,
+            null,
+            response.ResponseMetadata?.RequestId,
+            MetadataOf(response.Metadata),
+            [response.ChecksumCRC32, response.ChecksumCRC32C, response.ChecksumSHA1, response.ChecksumSHA256])));
         await call.ReplyAsync((int)response.HttpStatusCode, meta, null, 0, ct).ConfigureAwait(false);
     }
 
@@ -145,28 +219,77 @@ internal static class ObjectReads
         return true;
     }
 
-    private static void WriteObjectMeta(Utf8JsonWriter w, HeadersCollection headers, MetadataCollection metadata, string? etag, DateTime? lastModified, string? contentRange, string? acceptRanges, string? versionId, Action<Utf8JsonWriter> extras)
+    /// <summary>The function's call asks for the object's checksums (boto3's ChecksumMode; ENABLED is its only value).</summary>
+    private static bool AsksChecksums(JsonElement p) => ChannelJson.OptionalString(p, "ChecksumMode") == "ENABLED";
+
+    /// <summary>The user metadata by its boto3 name (without the x-amz-meta- prefix).</summary>
+    private static IEnumerable<KeyValuePair<string, string>> MetadataOf(MetadataCollection metadata) =>
+        metadata.Keys.Select(name => new KeyValuePair<string, string>(
+            name.StartsWith(MetaPrefix, StringComparison.OrdinalIgnoreCase) ? name[MetaPrefix.Length..] : name,
+            metadata[name]));
+
+    private static void WriteObjectMeta(Utf8JsonWriter w, ObjectHead head)
     {
         w.WriteStartObject();
-        w.WriteNumber("ContentLength", headers.ContentLength);
-        ChannelJson.WriteIfPresent(w, "ContentType", headers.ContentType);
-        ChannelJson.WriteIfPresent(w, "ETag", etag);
-        ChannelJson.WriteTimestamp(w, "LastModified", lastModified);
-        ChannelJson.WriteIfPresent(w, "ContentRange", contentRange);
-        ChannelJson.WriteIfPresent(w, "AcceptRanges", acceptRanges ?? "bytes");
-        ChannelJson.WriteIfPresent(w, "VersionId", versionId);
-        ChannelJson.WriteIfPresent(w, "ContentEncoding", headers.ContentEncoding);
-        ChannelJson.WriteIfPresent(w, "CacheControl", headers.CacheControl);
-        ChannelJson.WriteIfPresent(w, "ContentDisposition", headers.ContentDisposition);
-        extras(w);
-        w.WriteStartObject("Metadata");
-        foreach (var name in metadata.Keys)
+        w.WriteNumber("ContentLength", head.ContentLength);
+        ChannelJson.WriteIfPresent(w, "ContentType", head.ContentType);
+        ChannelJson.WriteIfPresent(w, "ETag", head.ETag);
+        ChannelJson.WriteTimestamp(w, "LastModified", head.LastModified);
+        ChannelJson.WriteIfPresent(w, "ContentRange", head.ContentRange);
+        ChannelJson.WriteIfPresent(w, "AcceptRanges", head.AcceptRanges ?? "bytes");
+        ChannelJson.WriteIfPresent(w, "VersionId", head.VersionId);
+        ChannelJson.WriteIfPresent(w, "ContentEncoding", head.ContentEncoding);
+        ChannelJson.WriteIfPresent(w, "CacheControl", head.CacheControl);
+        ChannelJson.WriteIfPresent(w, "ContentDisposition", head.ContentDisposition);
+        ChannelJson.WriteIfPresent(w, "ContentLanguage", head.ContentLanguage);
+        if (head.StorageClass is { Length: > 0 } storageClass && storageClass != "STANDARD")
         {
-            var shortName = name.StartsWith("x-amz-meta-", StringComparison.OrdinalIgnoreCase) ? name["x-amz-meta-".Length..] : name;
-            w.WriteString(shortName, metadata[name]);
+            w.WriteString("StorageClass", storageClass);
+        }
+
+        if (head.Encryption is { Length: > 0 } sse && sse != "None")
+        {
+            w.WriteString("ServerSideEncryption", sse);
+        }
+
+        if (head.TagCount is > 0)
+        {
+            w.WriteNumber("TagCount", head.TagCount.Value);
+        }
+
+        for (var i = 0; i < s_checksumFields.Length; i++)
+        {
+            ChannelJson.WriteIfPresent(w, s_checksumFields[i], head.Checksums[i]);
+        }
+
+        ObjectOptions.WriteRequestId(w, head.RequestId);
+        w.WriteStartObject("Metadata");
+        foreach (var (name, value) in head.Metadata)
+        {
+            w.WriteString(name, value);
         }
 
         w.WriteEndObject();
         w.WriteEndObject();
     }
+
+    /// <summary>What a GetObject or HeadObject answers about the object, from the SDK's response or the store's headers.</summary>
+    private sealed record ObjectHead(
+        long ContentLength,
+        string? ContentType,
+        string? ETag,
+        DateTime? LastModified,
+        string? ContentRange,
+        string? AcceptRanges,
+        string? VersionId,
+        string? ContentEncoding,
+        string? CacheControl,
+        string? ContentDisposition,
+        string? ContentLanguage,
+        string? StorageClass,
+        string? Encryption,
+        int? TagCount,
+        string? RequestId,
+        IEnumerable<KeyValuePair<string, string>> Metadata,
+        string?[] Checksums);
 }

@@ -4,6 +4,7 @@
 using System.Security.Cryptography;
 using Amazon.S3;
 using Amazon.S3.Model;
+using Nexus.Backend.Storage;
 
 namespace Nexus.Backend.WriteBack;
 
@@ -22,12 +23,16 @@ public sealed class WriteBackQueue : IAsyncDisposable
 {
     private static readonly TimeSpan s_maxBackoff = TimeSpan.FromSeconds(30);
 
-    // Bodies up to this size are uploaded whole-body-signed even where aws-chunked is allowed: the SDK's chunked
-    // wrapper allocates and zeroes a buffer larger than that per request (14% of the upload's CPU for a 200-byte body,
-    // perf), and hashes the bytes for its chunk signatures anyway. The spooled body is re-read from the page cache.
+    // Bodies up to this size are uploaded whole-body-signed by the backend itself (DirectS3), without the SDK's
+    // pipeline: its aws-chunked wrapper alone allocated and zeroed a buffer larger than that per request (14% of the
+    // upload's CPU for a 200-byte body, perf). The spooled body is re-read from the page cache.
     private const long WholeBodyUploadMax = 64 * 1024;
 
+    // What the SDK sends for an object given no Content-Type (its PutObject marshaller), so that both paths store the same.
+    private const string SdkDefaultContentType = "text/plain";
+
     private readonly IAmazonS3 _s3;
+    private readonly DirectS3 _direct;
     private readonly bool _chunkedUploads;
     private readonly string _directory;
     private readonly SpoolJournal _journal;
@@ -47,9 +52,10 @@ public sealed class WriteBackQueue : IAsyncDisposable
     private long _fallbacks;
 
     /// <summary>Opens the spool in <paramref name="directory"/> (created if absent), recovers what it holds and starts uploading.</summary>
-    public WriteBackQueue(IAmazonS3 s3, string directory, long maxSpoolBytes, int uploaders, Action<string, string> changed, Action<string> log, bool chunkedUploads = true)
+    internal WriteBackQueue(IAmazonS3 s3, DirectS3 direct, string directory, long maxSpoolBytes, int uploaders, Action<string, string> changed, Action<string> log, bool chunkedUploads = true)
     {
         _s3 = s3;
+        _direct = direct;
         _chunkedUploads = chunkedUploads;
         _directory = directory;
         _maxSpoolBytes = maxSpoolBytes;
@@ -439,6 +445,18 @@ public sealed class WriteBackQueue : IAsyncDisposable
         }
 
         await using var body = _journal.OpenBody(entry.Written);
+        var contentType = record.ContentType ?? SdkDefaultContentType;
+        var contentMd5 = Convert.ToBase64String(Convert.FromHexString(record.Md5));
+        if (record.Length <= WholeBodyUploadMax && DirectS3.IsPlainHeader(contentType)
+            && record.Metadata.All(m => DirectS3.IsPlainHeader(m.Key) && DirectS3.IsPlainHeader(m.Value)))
+        {
+            var bytes = new byte[record.Length];
+            await body.ReadExactlyAsync(bytes, ct).ConfigureAwait(false);
+            var etag = await _direct.PutAsync(record.Bucket, record.Key, bytes, contentType, contentMd5, record.Metadata, ct).ConfigureAwait(false);
+            CheckETag(etag, record);
+            return;
+        }
+
         var put = new PutObjectRequest
         {
             BucketName = record.Bucket,
@@ -446,8 +464,8 @@ public sealed class WriteBackQueue : IAsyncDisposable
             InputStream = body,
             AutoCloseStream = false,
             AutoResetStreamPosition = false,
-            ContentType = record.ContentType,
-            MD5Digest = Convert.ToBase64String(Convert.FromHexString(record.Md5)),
+            ContentType = contentType,
+            MD5Digest = contentMd5,
 
             // Content-MD5 (computed while spooling) lets the store verify the bytes; the SDK's own managed MD5 of the
             // stream would only repeat that, at a high CPU cost.
@@ -461,9 +479,14 @@ public sealed class WriteBackQueue : IAsyncDisposable
         }
 
         var response = await _s3.PutObjectAsync(put, ct).ConfigureAwait(false);
-        if (!string.Equals(response.ETag, record.ETag, StringComparison.Ordinal))
+        CheckETag(response.ETag, record);
+    }
+
+    private static void CheckETag(string? etag, SpoolRecord record)
+    {
+        if (!string.Equals(etag, record.ETag, StringComparison.Ordinal))
         {
-            throw new InvalidDataException($"the store answered ETag {response.ETag} for bytes whose MD5 is {record.Md5}");
+            throw new InvalidDataException($"the store answered ETag {etag} for bytes whose MD5 is {record.Md5}");
         }
     }
 

@@ -1,0 +1,66 @@
+// Copyright (c) Nexus contributors.
+// Licensed under the MIT license.
+
+using Nexus.Backend.Services;
+
+namespace Nexus.Backend.Storage;
+
+/// <summary>
+/// The backend's own hot storage requests (the prefetch GET, the HEAD that revalidates a prefetched copy, the upload of a
+/// small spooled write), sent on a pooled <see cref="HttpClient"/> and signed by <see cref="ServiceSigner"/> (the SDK's
+/// SigV4 key derivation and signature), without the AWS SDK's request pipeline: its marshalling, endpoint rules, retry,
+/// metrics and unmarshalling handlers were most of the node's CPU per call with a remote store (docs/evaluation.md).
+/// Only requests whose every field the backend builds itself go here; a function's own requests keep the SDK. A failure
+/// is never hidden: the caller falls back to the SDK (a prefetch is skipped, a revalidation counts as stale) or retries
+/// (an upload).
+/// </summary>
+internal sealed class DirectS3(NexusBackendOptions options, HttpClient http)
+{
+    private readonly ServiceEndpoint _endpoint = new() { Url = options.ServiceUrl };
+
+    /// <summary>True when the store answers 200 to a HEAD conditional on <paramref name="etag"/>: the object is still that one.</summary>
+    public async Task<bool> IsCurrentAsync(string bucket, string key, string? etag, CancellationToken ct)
+    {
+        using var response = await SendAsync("HeadObject", "HEAD", bucket, key, etag is null ? [] : [new("If-Match", etag)], [], ct).ConfigureAwait(false);
+        return response.StatusCode == System.Net.HttpStatusCode.OK;
+    }
+
+    /// <summary>A whole-object GET with the object's checksums (checksum mode); the body streams.</summary>
+    public Task<HttpResponseMessage> GetAsync(string bucket, string key, CancellationToken ct) =>
+        SendAsync("GetObject", "GET", bucket, key, [new("x-amz-checksum-mode", "ENABLED")], [], ct);
+
+    /// <summary>
+    /// A PutObject of <paramref name="body"/>, whole-body-signed, with its Content-MD5 for the store to check; the ETag the
+    /// store answered. Throws <see cref="HttpRequestException"/> when the store refuses it.
+    /// </summary>
+    public async Task<string?> PutAsync(string bucket, string key, byte[] body, string contentType, string contentMd5, IEnumerable<KeyValuePair<string, string>> metadata, CancellationToken ct)
+    {
+        List<KeyValuePair<string, string>> headers = [new("Content-Type", contentType), new("Content-MD5", contentMd5)];
+        headers.AddRange(metadata.Select(m => new KeyValuePair<string, string>("x-amz-meta-" + m.Key, m.Value)));
+        using var response = await SendAsync("PutObject", "PUT", bucket, key, headers, body, ct).ConfigureAwait(false);
+        if (!response.IsSuccessStatusCode)
+        {
+            throw new HttpRequestException($"the store answered {(int)response.StatusCode} to PutObject", null, response.StatusCode);
+        }
+
+        return Header(response, "ETag");
+    }
+
+    /// <summary>True when every value can travel as a header exactly as the SDK would send it (printable ASCII).</summary>
+    public static bool IsPlainHeader(string value) => value.All(c => c is '\t' or (>= ' ' and < '\x7f'));
+
+    /// <summary>A response header's value as the store sent it (the SDK reads them unparsed too), or null.</summary>
+    public static string? Header(HttpResponseMessage response, string name) =>
+        response.Headers.NonValidated.TryGetValues(name, out var values) || response.Content.Headers.NonValidated.TryGetValues(name, out values)
+            ? values.ToString()
+            : null;
+
+    private async Task<HttpResponseMessage> SendAsync(string operation, string method, string bucket, string key, IReadOnlyList<KeyValuePair<string, string>> headers, byte[] body, CancellationToken ct)
+    {
+        // Path style, as the SDK client is configured; the signer decodes the path once and signs and sends it encoded
+        // by SigV4's rules, so every byte of the key is escaped here.
+        var request = new ServiceRequest("s3", operation, method, "/" + bucket + "/" + Uri.EscapeDataString(key), "", headers);
+        using var message = ServiceSigner.Sign(request, body, _endpoint, "s3", options.AccessKey, options.SecretKey, options.Region, DateTime.UtcNow);
+        return await http.SendAsync(message, HttpCompletionOption.ResponseHeadersRead, ct).ConfigureAwait(false);
+    }
+}
