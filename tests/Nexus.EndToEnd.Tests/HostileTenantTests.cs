@@ -6,8 +6,8 @@ using System.Globalization;
 using System.Text.Json;
 using Nexus.Bench.Hostile;
 using Nexus.Sandbox.Oci;
-using Xunit.Abstractions;
 using Nexus.Testing;
+using Xunit.Abstractions;
 
 namespace Nexus.EndToEnd.Tests;
 
