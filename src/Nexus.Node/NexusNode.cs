@@ -62,6 +62,7 @@ public sealed class NexusNode : INodeOperations, IAsyncDisposable
     private ISandboxDriver _driver = null!;
     private NexusBackend _backend = null!;
     private StoreAdminClient? _remoteKeys;
+    private NodeCpuGroup? _cpuGroup;
     private string? _imagePath;
     private string _sandboxStoreUrl = "";
     private bool _hostPrepared;
@@ -233,6 +234,7 @@ public sealed class NexusNode : INodeOperations, IAsyncDisposable
         }
 
         _remoteKeys?.Dispose();
+        _cpuGroup?.Dispose();
         _exporter?.Dispose();
         _metrics?.Dispose();
         _logs?.Dispose();
@@ -247,6 +249,7 @@ public sealed class NexusNode : INodeOperations, IAsyncDisposable
         _verifier = new SigV4Verifier(_storeCredentials, LambdaJson.Region, "lambda", TimeSpan.FromMinutes(15));
         _logs = new FunctionLogs(_options.LogsDirectory);
 
+        EnterCpuGroup(progress);
         _driver = components.Driver ?? DefaultDriver();
         if (_driver is IAsyncDisposable ownedDriver)
         {
@@ -406,6 +409,26 @@ public sealed class NexusNode : INodeOperations, IAsyncDisposable
         var api = await NodeApi.StartAsync([_options.ApiUrl], this, cancellationToken);
         _owned.Add(api);
         ApiAddress = api.Addresses[0];
+    }
+
+    // Before the driver starts anything: helpers spawned from here on inherit the node's weight (docs/node.md#cpu).
+    private void EnterCpuGroup(IProgress<string>? progress)
+    {
+        if (_options.NodeCpuShares == 0)
+        {
+            return;
+        }
+
+        try
+        {
+            _cpuGroup = NodeCpuGroup.Enter(new OciDriverOptions().CgroupRoot, NodeCpuGroup.DefaultName, _options.NodeCpuShares);
+            progress?.Report($"node threads in cpu cgroup {_cpuGroup.Directory} (cpu.shares {_options.NodeCpuShares})");
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidOperationException)
+        {
+            // The node runs without it, as before: its threads compete with the instances' parent as one equal.
+            Console.Error.WriteLine($"nexus: the node's CPU weight is not set: {e.Message}");
+        }
     }
 
     // runc containers (nexus-mode instances forked from a per-function template unless the node is told not to) and

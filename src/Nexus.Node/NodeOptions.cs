@@ -126,6 +126,13 @@ public sealed record NodeOptions
     /// </summary>
     public double MaxFunctionCpus { get; init; } = Environment.ProcessorCount;
 
+    /// <summary>
+    /// The CPU weight (cgroup v1 <c>cpu.shares</c>) of the node's own cpu cgroup, <c>nexus-node</c>, next to the
+    /// instances' parent at 1024, so that a tenant's low weight counts against the node's threads too; 0 leaves the node
+    /// where it was started (docs/node.md#cpu).
+    /// </summary>
+    public long NodeCpuShares { get; init; } = Nexus.Sandbox.Oci.NodeCpuGroup.DefaultShares;
+
     /// <summary>Idle instances are stopped after this many seconds.</summary>
     public int KeepAliveSeconds { get; init; } = 600;
 
@@ -229,6 +236,7 @@ public sealed record NodeOptions
         Check(MaxInstancesPerNode >= 1, nameof(MaxInstancesPerNode), "must be at least 1");
         Check(MemoryMbPerCpu >= 0, nameof(MemoryMbPerCpu), "must be 0 (one CPU per instance) or the MB that buy one CPU");
         Check(MaxFunctionCpus >= ManifestParser.MinCpus && MaxFunctionCpus <= ManifestParser.MaxCpus, nameof(MaxFunctionCpus), string.Create(CultureInfo.InvariantCulture, $"must be between {ManifestParser.MinCpus} and {ManifestParser.MaxCpus}"));
+        Check(NodeCpuShares == 0 || (NodeCpuShares >= 2 && NodeCpuShares <= 262_144), nameof(NodeCpuShares), "must be 0 (the node stays where it was started) or a cpu.shares weight, 2 to 262144");
         Check(KeepAliveSeconds >= 1, nameof(KeepAliveSeconds), "must be at least 1");
         Check(InitTimeoutSeconds >= 1, nameof(InitTimeoutSeconds), "must be at least 1");
         Check(EventWorkers >= 1, nameof(EventWorkers), "must be at least 1");

@@ -1,9 +1,13 @@
 // Copyright (c) Nexus contributors.
 // Licensed under the MIT license.
 
+using System.Diagnostics;
+using System.Globalization;
 using System.Text.Json;
 using Nexus.Bench.Hostile;
+using Nexus.Sandbox.Oci;
 using Nexus.Testing;
+using Xunit.Abstractions;
 
 namespace Nexus.EndToEnd.Tests;
 
@@ -13,7 +17,7 @@ namespace Nexus.EndToEnd.Tests;
 /// type, and every victim invocation during and after it must succeed. Each test names the defence it guards and what
 /// happened when that defence was removed once.
 /// </summary>
-public sealed class HostileTenantTests(NodeFixture fixture) : IClassFixture<NodeFixture>
+public sealed class HostileTenantTests(NodeFixture fixture, ITestOutputHelper output) : IClassFixture<NodeFixture>
 {
     /// <summary>
     /// Guards the outstanding-request cap (ChannelSessionOptions.MaxOutstandingPerInstance, 256): past it the host closes
@@ -138,6 +142,83 @@ public sealed class HostileTenantTests(NodeFixture fixture) : IClassFixture<Node
     }
 
     /// <summary>
+    /// Guards the node's own cpu cgroup (<c>nexus-node</c>, cpu.shares 10240, NodeCpuGroup; docs/node.md#cpu): every
+    /// thread of the node (this process) is in it, and a process of the node's group (a child of the node, as every
+    /// helper it spawns is) and a tenant naming <c>cpus: 2</c> (weight 2048, the most a function gets here) spin on the
+    /// same core, both pinned to CPU 0, for 3 s. Only the weights at the top of the cpu hierarchy split the core: the
+    /// node's group (10240) against the instances' parent (1024, whatever the tenant's own weight), about 10:1. Without
+    /// the group the node competes as its session's autogroup (1024) against that parent, about 1:1. With the node's
+    /// move into its group removed once (NexusNode.EnterCpuGroup returning at once), this failed.
+    /// </summary>
+    [RootFact]
+    public async Task The_node_outweighs_a_tenant_spinning_on_its_core()
+    {
+        const string Spin = """
+            import os, sys, time
+
+            def spin(start, seconds):
+                os.sched_setaffinity(0, {0})
+                while time.time() < start:
+                    time.sleep(0.005)
+                before, until = time.thread_time(), time.monotonic() + seconds
+                while time.monotonic() < until:
+                    pass
+                return time.thread_time() - before
+
+            def handler(event, context):
+                return {"cpu": spin(event.get("start", 0), event.get("seconds", 0))}
+
+            if __name__ == "__main__":
+                print(spin(float(sys.argv[1]), float(sys.argv[2])))
+            """;
+        var tenant = new HostileTenant("node-weight-tenant", "spins on CPU 0", "name: node-weight-tenant\nhandler: handler.handler\nio: nexus\ntimeout: 30\ncpus: 2\n", Spin, "{}", null);
+        using (var package = tenant.Package())
+        {
+            await fixture.Node.DeployAsync(package, CancellationToken.None);
+        }
+
+        var (warm, warmBody) = await fixture.InvokeAsync(tenant.Name, "{}");
+        Assert.True(warm.IsSuccessStatusCode && !warm.Headers.Contains("X-Amz-Function-Error"), warmBody);
+
+        var start = (DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() / 1000.0) + 1;
+        var node = new ProcessStartInfo("python3") { RedirectStandardOutput = true };
+        foreach (var argument in new[] { "-c", Spin, start.ToString(CultureInfo.InvariantCulture), "3" })
+        {
+            node.ArgumentList.Add(argument);
+        }
+
+        using var nodeSpinner = Process.Start(node)!;
+        var (response, body) = await fixture.InvokeAsync(tenant.Name, System.FormattableString.Invariant($$"""{"start": {{start}}, "seconds": 3}"""));
+        var nodeCpu = double.Parse((await nodeSpinner.StandardOutput.ReadToEndAsync()).Trim(), CultureInfo.InvariantCulture);
+        await nodeSpinner.WaitForExitAsync();
+        Assert.True(response.IsSuccessStatusCode && !response.Headers.Contains("X-Amz-Function-Error"), body);
+        using var result = JsonDocument.Parse(body);
+        var tenantCpu = result.RootElement.GetProperty("cpu").GetDouble();
+
+        // Expected about 10240 / 1024 = 10; the node's group left out, about 1.
+        output.WriteLine($"CPU 0 in 3 s: node group {nodeCpu:0.000} s, tenant {tenantCpu:0.000} s ({nodeCpu / tenantCpu:0.00}:1)");
+        Assert.True(tenantCpu >= 0.05, $"the tenant got almost no CPU ({tenantCpu:0.000} s in 3 s): nothing was compared");
+        Assert.True(nodeCpu / tenantCpu > 3, $"node group {nodeCpu:0.000} s against tenant {tenantCpu:0.000} s of CPU 0 ({nodeCpu / tenantCpu:0.00}): the node's weight did not count");
+
+        var group = Path.Combine("/sys/fs/cgroup/cpu", NodeCpuGroup.DefaultName);
+        Assert.Equal(NodeCpuGroup.DefaultShares.ToString(CultureInfo.InvariantCulture), File.ReadAllText(Path.Combine(group, "cpu.shares")).Trim());
+        foreach (var task in Directory.EnumerateDirectories("/proc/self/task"))
+        {
+            string cpuGroup;
+            try
+            {
+                cpuGroup = NodeCpuGroup.CpuCgroupOf(Path.Combine(task, "cgroup"));
+            }
+            catch (IOException)
+            {
+                continue; // the thread ended between the listing and the read
+            }
+
+            Assert.True(cpuGroup == "/" + NodeCpuGroup.DefaultName, $"node thread {Path.GetFileName(task)} is in cpu cgroup {cpuGroup}");
+        }
+    }
+
+    /// <summary>
     /// Guards the cgroup memory limit, its report, and who kills: the node stops the tenant at its limit (OomWatcher), not
     /// the kernel's OOM killer, whose report on this machine's serial console holds a CPU with interrupts off for 3-9 ms
     /// (docs/reliability.md, "memory-hog"). The kernel's count of OOM kills (/proc/vmstat oom_kill, the whole machine's)
@@ -217,7 +298,7 @@ public sealed class HostileTenantTests(NodeFixture fixture) : IClassFixture<Node
     }
 
     private static long KernelOomKills() =>
-        long.Parse(File.ReadLines("/proc/vmstat").Single(line => line.StartsWith("oom_kill ", StringComparison.Ordinal))["oom_kill ".Length..], System.Globalization.CultureInfo.InvariantCulture);
+        long.Parse(File.ReadLines("/proc/vmstat").Single(line => line.StartsWith("oom_kill ", StringComparison.Ordinal))["oom_kill ".Length..], CultureInfo.InvariantCulture);
 
     private async Task VictimAsync(string when)
     {

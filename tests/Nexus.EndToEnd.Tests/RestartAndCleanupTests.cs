@@ -3,6 +3,7 @@
 
 using System.Diagnostics;
 using Nexus.Node;
+using Nexus.Sandbox.Oci;
 using Nexus.Testing;
 
 namespace Nexus.EndToEnd.Tests;
@@ -16,6 +17,7 @@ public sealed class RestartAndCleanupTests
         try
         {
             string instanceId;
+            var cpuOrigin = NodeCpuGroup.OwnCpuCgroup();
             await using (var node = await NexusNode.StartAsync(NodeFixture.Options(home)))
             {
                 var dir = Directory.CreateTempSubdirectory("nexus-fn-").FullName;
@@ -36,6 +38,10 @@ public sealed class RestartAndCleanupTests
             {
                 Assert.False(Directory.Exists($"/sys/fs/cgroup/{controller}/nexus/{instanceId}"), $"{controller} cgroup of {instanceId} left behind");
             }
+
+            // The process is back in the cpu cgroup it started in, and the node's group is gone (docs/node.md#cpu).
+            Assert.Equal(cpuOrigin, NodeCpuGroup.OwnCpuCgroup());
+            Assert.False(Directory.Exists(Path.Combine("/sys/fs/cgroup/cpu", NodeCpuGroup.DefaultName)), "the node's cpu cgroup was left behind");
 
             // Nor of the node's host network: the service link and the sandbox firewall table go with it.
             Assert.False(Directory.Exists("/sys/class/net/nexus0"), "the service link nexus0 was left behind");

@@ -165,7 +165,7 @@ public sealed class MicrovmSandboxDriver : ISandboxDriver, IAsyncDisposable
                 arguments.AddRange(["--nexus-fds", "3,4,5"]);
             }
 
-            var (vmm, pumps) = VmmProcesses.Spawn(jailed?.Command ?? Vmm, arguments, spec.PassedFds, spec.OnOutput);
+            var (vmm, pumps) = VmmProcesses.Spawn(jailed?.Command ?? Vmm, arguments, spec.PassedFds, spec.OnOutput, jailed is not null);
             VmmProcesses.WritePidFile(folder, vmm.Pid);
             return new MicrovmSandboxInstance(id, folder, vmm, pumps, restored: snapshot is not null, veth?.SandboxAddress, jailed, () => RemoveNetworkAsync(id, veth));
         }

@@ -215,7 +215,8 @@ internal sealed class ReadySnapshots(string root, MicrovmDriverOptions options, 
                             lines.Dequeue();
                         }
                     }
-                });
+                },
+                jailed is not null);
             VmmProcesses.WritePidFile(folder, process.Pid);
             using var stop = _disposed.Token.Register(() => process.Signal(9));
             var status = await process.Exited;

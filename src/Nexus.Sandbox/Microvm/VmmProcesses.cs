@@ -4,14 +4,20 @@
 using System.Globalization;
 using System.Runtime.InteropServices;
 using Nexus.Interop;
+using Nexus.Sandbox.Oci;
 
 namespace Nexus.Sandbox.Microvm;
 
 /// <summary>VMM processes: starting one with its descriptors and output, and finding one an earlier node left running.</summary>
 internal static class VmmProcesses
 {
-    /// <summary>Starts the VMM (<paramref name="command"/>: executable and leading arguments) with <paramref name="fds"/> as its fd 3, 4, ... and its stdout/stderr to <paramref name="onOutput"/>.</summary>
-    public static (ChildProcess Vmm, OutputPump[] Pumps) Spawn(IReadOnlyList<string> command, IReadOnlyList<string> arguments, IReadOnlyList<SafeHandle> fds, Action<string, bool>? onOutput)
+    /// <summary>
+    /// Starts the VMM (<paramref name="command"/>: executable and leading arguments) with <paramref name="fds"/> as its
+    /// fd 3, 4, ... and its stdout/stderr to <paramref name="onOutput"/>. An unjailed VMM (<paramref name="jailed"/>
+    /// false) runs the guest in no cgroup of its own: it is moved out of the node's CPU group at once, so the guest does
+    /// not run at the node's weight (<see cref="NodeCpuGroup"/>); a jailed one moves itself into its jail's.
+    /// </summary>
+    public static (ChildProcess Vmm, OutputPump[] Pumps) Spawn(IReadOnlyList<string> command, IReadOnlyList<string> arguments, IReadOnlyList<SafeHandle> fds, Action<string, bool>? onOutput, bool jailed)
     {
         var (stdoutHost, stdoutChild) = ChildProcess.CreateSocketPair();
         var (stderrHost, stderrChild) = ChildProcess.CreateSocketPair();
@@ -28,6 +34,12 @@ internal static class VmmProcesses
                 InheritedFds = fds,
                 NewSession = true,
             });
+            if (!jailed)
+            {
+                // posix_spawn returns once the VMM is exec'd: before it has mapped its guest, let alone run it.
+                NodeCpuGroup.ReturnToOrigin(vmm.Pid);
+            }
+
             return (vmm, pumps);
         }
         catch
