@@ -16,7 +16,7 @@ namespace Nexus.Backend;
 /// A meter started with <c>exactAbove</c> charges its pieces their time on the monotonic clock instead until its total
 /// reaches that much, then the CPU clock. A thread cannot use more CPU than the time passing, so below the threshold
 /// the total is an upper bound of the CPU used, never less; the point is its cost: the thread CPU clock is a system
-/// call (~3 us where the host is itself a guest, docs/benchmarks.md), the monotonic clock is read in user space. A
+/// call (1.3-3 us where the host is itself a guest, docs/benchmarks.md), the monotonic clock is read in user space. A
 /// caller that charges at least <c>exactAbove</c> anyway (the invoke budget's least charge) gets the same charge for
 /// every flow that stays below it, and an exact one, save the piece that crossed it, for a flow that does not.
 /// </para>
