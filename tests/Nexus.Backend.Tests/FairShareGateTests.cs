@@ -148,6 +148,35 @@ public sealed class FairShareGateTests
         }
     }
 
+    /// <summary>
+    /// A meter with a threshold charges its pieces their monotonic time until its total reaches the threshold (a piece
+    /// that sleeps is charged its sleep: an upper bound, never less than the CPU), then the thread CPU clock (a piece
+    /// that sleeps past it costs nothing, one that burns is charged its burn). Fails with the threshold ignored either
+    /// way: always the CPU clock leaves the first sleep uncharged, never the CPU clock charges the second.
+    /// </summary>
+    [Fact]
+    public async Task A_meter_charges_time_below_its_threshold_and_cpu_above_it()
+    {
+        var (belowOnly, crossing) = (await MeasureAsync(TimeSpan.FromSeconds(10)), await MeasureAsync(TimeSpan.FromMilliseconds(30)));
+
+        // Below a threshold it never reaches: 40 ms asleep, 20 ms burnt and 200 ms asleep, all charged.
+        Assert.InRange(belowOnly.TotalMilliseconds, 260, 5000);
+
+        // The first piece (40 ms asleep) crosses 30 ms and is charged its time; after it, only the 20 ms burnt.
+        Assert.InRange(crossing.TotalMilliseconds, 60, 200);
+
+        static async Task<TimeSpan> MeasureAsync(TimeSpan exactAbove)
+        {
+            var meter = CpuMeter.Start(exactAbove);
+            Thread.Sleep(40);
+            await Task.Yield();
+            Burn(TimeSpan.FromMilliseconds(20));
+            Thread.Sleep(200);
+            await Task.Yield();
+            return meter.Stop();
+        }
+    }
+
     private static async Task ServeAsync(FairShareGate gate, string function, Func<Task> work)
     {
         using ((await gate.EnterAsync(function, default)).Measured())
