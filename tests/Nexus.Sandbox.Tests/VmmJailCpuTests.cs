@@ -28,14 +28,7 @@ public sealed class VmmJailCpuTests : IAsyncLifetime
         {
             VmmJail.KillVmm(_jailed.Cgroup);
             await VmmJail.RemoveCgroupAsync(_jailed.CgroupDirectories, TimeSpan.FromSeconds(5));
-            foreach (var controller in new[] { "memory", "pids", "cpu" })
-            {
-                var parent = Path.Combine("/sys/fs/cgroup", controller, _parent);
-                if (Directory.Exists(parent))
-                {
-                    Directory.Delete(parent);
-                }
-            }
+            TestCgroups.RemoveParent(_parent);
         }
 
         _folder.Delete(recursive: true);
