@@ -2,6 +2,7 @@
 // Licensed under the MIT license.
 
 using System.CommandLine;
+using System.CommandLine.Parsing;
 using Nexus.Interop;
 using Nexus.Sandbox.Microvm;
 using Nexus.Vmm.Bench;
@@ -25,6 +26,8 @@ public static class VmmCommands
         var kernel = new Option<FileInfo>("--kernel") { Description = "uncompressed ELF kernel (vmlinux; guest/kernel/build.sh makes one)", Required = true };
         var rootfs = new Option<FileInfo?>("--rootfs") { Description = "root filesystem image, attached as virtio-blk /dev/vda" };
         var readOnly = new Option<bool>("--rootfs-readonly") { Description = "attach the root filesystem read-only" };
+        var drive = new Option<string[]>("--drive") { Description = "attach this disk image as a read-write virtio-blk device, after --rootfs; repeatable" };
+        var driveReadOnly = new Option<string[]>("--drive-readonly") { Description = "attach this disk image read-only, after --rootfs; repeatable (--drive and --drive-readonly keep the order typed: /dev/vdb, /dev/vdc, ...)" };
         var mem = new Option<ulong>("--mem") { Description = "guest memory in MiB", DefaultValueFactory = _ => 256 };
         var vcpus = new Option<int>("--vcpus") { Description = "number of vCPUs", DefaultValueFactory = _ => 1 };
         var cmdline = new Option<string?>("--cmdline") { Description = "kernel command line (replaces the default; virtio devices are still appended)" };
@@ -36,15 +39,15 @@ public static class VmmCommands
         var mac = new Option<string?>("--mac") { Description = "the guest's MAC for --net, e.g. 06:00:ac:10:00:02 (default: random, locally administered)" };
         var run = new Command("run", "Boot a kernel with a serial console on this terminal")
         {
-            kernel, rootfs, readOnly, mem, vcpus, cmdline, nexusRegion, net, mac, vsock, cid, timeout,
+            kernel, rootfs, readOnly, drive, driveReadOnly, mem, vcpus, cmdline, nexusRegion, net, mac, vsock, cid, timeout,
         };
         run.SetAction(parse =>
         {
             var kernelFile = parse.GetValue(kernel)!;
-            var root = parse.GetValue(rootfs);
-            if (root is { Exists: false })
+            var drives = DrivesInOrder(parse);
+            if (drives.FirstOrDefault(d => !File.Exists(d.Path)) is { } missing)
             {
-                Console.Error.WriteLine($"error: --rootfs {root.FullName}: file not found");
+                Console.Error.WriteLine($"error: {missing.Path}: no such disk image");
                 return 2;
             }
 
@@ -63,7 +66,7 @@ public static class VmmCommands
                     MemoryMiB = parse.GetValue(mem),
                     Vcpus = parse.GetValue(vcpus),
                     BootArgs = parse.GetValue(cmdline),
-                    Drives = root is null ? [] : [new DriveConfig(root.FullName, parse.GetValue(readOnly))],
+                    Drives = drives,
                     NexusRegionSize = parse.GetValue(nexusRegion) << 20,
                     Net = parse.GetValue(net) is { } tapName ? new NetConfig(tapName, guestMac) : null,
                     Vsock = parse.GetValue(vsock) is { } udsPath ? new VsockConfig(parse.GetValue(cid), Path.GetFullPath(udsPath)) : null,
@@ -72,6 +75,35 @@ public static class VmmCommands
                 limit > 0 ? TimeSpan.FromSeconds(limit) : Timeout.InfiniteTimeSpan);
         });
         return run;
+    }
+
+    /// <summary>
+    /// The drives of <c>vmm run</c> in virtio-mmio slot order, which is the guest's /dev/vda, /dev/vdb, ...:
+    /// <c>--rootfs</c> first, then every <c>--drive</c> and <c>--drive-readonly</c> in the order typed (the parser keeps
+    /// each option's values apart, so the order is read from the tokens), as <c>nexus-vmm</c> takes them.
+    /// </summary>
+    public static IReadOnlyList<DriveConfig> DrivesInOrder(ParseResult parse)
+    {
+        ArgumentNullException.ThrowIfNull(parse);
+        var drives = new List<DriveConfig>();
+        var tokens = parse.Tokens;
+        for (var i = 0; i + 1 < tokens.Count; i++)
+        {
+            if (tokens[i] is { Type: TokenType.Option, Value: "--rootfs" or "--drive" or "--drive-readonly" } option)
+            {
+                var path = Path.GetFullPath(tokens[++i].Value);
+                if (option.Value is "--rootfs")
+                {
+                    drives.Insert(0, new DriveConfig(path, parse.GetValue<bool>("--rootfs-readonly")));
+                }
+                else
+                {
+                    drives.Add(new DriveConfig(path, option.Value is "--drive-readonly"));
+                }
+            }
+        }
+
+        return drives;
     }
 
     /// <summary>
