@@ -15,7 +15,14 @@
  *                            and resets that count (EAGAIN with O_NONBLOCK);
  *   poll                     readable while that count is not zero, always writable;
  *   lseek(0, SEEK_END)       the region's size.
- * The kernel never reads or writes the region itself.
+ *
+ * The kernel reads one thing in the region: the restore record the host writes into the header page before a VM
+ * restored from a snapshot runs (docs/channel.md, "Restore record"). Every VM restored from one snapshot resumes with
+ * the same CRNG state and the snapshot's wall clock; the record carries a fresh seed from the host's CSPRNG and the
+ * host's wall clock. A new record (a sequence other than the last one applied) is applied in open and in a read that
+ * returns interrupts, i.e. before user space can look at the channel the restore attached: the seed is mixed in and the
+ * CRNG reseeded at once (add_vmfork_randomness), the wall clock is stepped, the seed is wiped from the region and the
+ * sequence is written back as applied.
  */
 
 #define pr_fmt(fmt) "nexus: " fmt
@@ -30,8 +37,12 @@
 #include <linux/mm.h>
 #include <linux/module.h>
 #include <linux/moduleparam.h>
+#include <linux/mutex.h>
 #include <linux/poll.h>
+#include <linux/random.h>
 #include <linux/string.h>
+#include <linux/time64.h>
+#include <linux/timekeeping.h>
 #include <linux/uaccess.h>
 #include <linux/wait.h>
 #include <asm/io_apic.h>
@@ -56,7 +67,74 @@ static struct {
 	/* Interrupts since the last read; guarded by wait.lock (as eventfd guards its count). */
 	u64 pending;
 	wait_queue_head_t wait;
+	/* The region's header page (for the restore record) and the last record applied; guarded by restore_lock. */
+	u8 *header;
+	u64 applied;
+	struct mutex restore_lock;
 } nx;
+
+/* The restore record (docs/channel.md): at this offset of the region's header page, written by the host before a
+ * restored VM runs. The host never reads the region back, so the fields the guest writes only tell user space. */
+#define RESTORE_OFFSET 1024
+#define RESTORE_MAGIC 0x5352584e /* "NXRS" */
+#define RESTORE_VERSION 1
+#define RESTORE_SEED_LEN 32
+
+struct nexus_restore {
+	__le32 magic;
+	__le16 version;
+	__le16 environment_len; /* read by user space only */
+	__le64 sequence;        /* non-zero, new for every restore */
+	__le64 wall_clock_ns;   /* the host's CLOCK_REALTIME when it wrote the record */
+	u8 seed[RESTORE_SEED_LEN];
+	__le64 applied;         /* written by this driver: the sequence it applied */
+};
+static_assert(sizeof(struct nexus_restore) == 64);
+
+/* Applies a new restore record once. The record is copied out of the region before anything is checked or used: the
+ * host writes it before the vCPUs run, but the region is shared memory and only the copy is trusted to stay put. */
+static void nexus_apply_restore(void)
+{
+	struct nexus_restore *shared = (struct nexus_restore *)(nx.header + RESTORE_OFFSET);
+	struct nexus_restore record;
+	struct timespec64 wall;
+	u64 sequence, ns;
+	int ret;
+
+	mutex_lock(&nx.restore_lock);
+	memcpy(&record, shared, sizeof(record));
+	sequence = le64_to_cpu(record.sequence);
+	if (le32_to_cpu(record.magic) != RESTORE_MAGIC || !sequence || sequence == nx.applied)
+		goto out;
+	if (le16_to_cpu(record.version) != RESTORE_VERSION) {
+		pr_warn_ratelimited("restore record version %u not understood: not applied\n", le16_to_cpu(record.version));
+		goto out;
+	}
+
+	/* Mixed into the input pool and the CRNG reseeded from it now (not at the next reseed interval), so the
+	 * per-CPU CRNGs every restored VM inherited from the snapshot are all replaced before the next random byte. */
+	add_vmfork_randomness(record.seed, sizeof(record.seed));
+	memzero_explicit(shared->seed, sizeof(shared->seed));
+	memzero_explicit(record.seed, sizeof(record.seed));
+
+	ns = le64_to_cpu(record.wall_clock_ns);
+	wall = ns_to_timespec64((s64)min_t(u64, ns, S64_MAX));
+	ret = ns ? do_settimeofday64(&wall) : -EINVAL;
+	if (ret)
+		pr_warn("restore %llu: wall clock %llu ns refused (%d): the clock is the snapshot's\n", sequence, ns, ret);
+
+	nx.applied = sequence;
+	WRITE_ONCE(shared->applied, cpu_to_le64(sequence));
+	pr_info("restore %llu applied: seed mixed in, wall clock %s\n", sequence, ret ? "kept" : "set by the host");
+out:
+	mutex_unlock(&nx.restore_lock);
+}
+
+static int nexus_open(struct inode *inode, struct file *file)
+{
+	nexus_apply_restore();
+	return 0;
+}
 
 static irqreturn_t nexus_interrupt(int irq, void *data)
 {
@@ -92,6 +170,10 @@ static ssize_t nexus_read(struct file *file, char __user *buf, size_t len, loff_
 	count = nx.pending;
 	nx.pending = 0;
 	spin_unlock_irq(&nx.wait.lock);
+
+	/* The interrupt after a restore wakes the reader that slept at the ready point: it must not see the channel
+	 * before the CRNG and the clock are the instance's own. */
+	nexus_apply_restore();
 
 	if (put_user(count, (u64 __user *)buf)) {
 		/* Give the count back so a bad buffer does not lose a wake-up. */
@@ -147,6 +229,7 @@ static loff_t nexus_llseek(struct file *file, loff_t offset, int whence)
 
 static const struct file_operations nexus_fops = {
 	.owner = THIS_MODULE,
+	.open = nexus_open,
 	.read = nexus_read,
 	.write = nexus_write,
 	.poll = nexus_poll,
@@ -235,6 +318,7 @@ static int __init nexus_init(void)
 		return ret;
 
 	init_waitqueue_head(&nx.wait);
+	mutex_init(&nx.restore_lock);
 	if (!request_mem_region(nx.base, nx.size, "nexus-region")) {
 		pr_err("nexus.region=%s: the range is already claimed by another device\n", region_arg);
 		return -EBUSY;
@@ -249,12 +333,18 @@ static int __init nexus_init(void)
 		ret = -ENOMEM;
 		goto release_doorbell;
 	}
+	/* Host RAM, cached like the host's own mapping and user space's (nexus_mmap). */
+	nx.header = memremap(nx.base, PAGE_SIZE, MEMREMAP_WB);
+	if (!nx.header) {
+		ret = -ENOMEM;
+		goto unmap_doorbell;
+	}
 	/* The first IOAPIC's inputs map one to one onto Linux interrupt numbers (as virtio_mmio.device=...:<gsi> uses
 	 * them); the MP table declares them ISA inputs: edge-triggered, as the host's irqfd raises them. */
 	ret = request_irq(nx.gsi, nexus_interrupt, 0, "nexus-region", &nx);
 	if (ret) {
 		pr_err("nexus.region=%s: interrupt %u is not available (%d)\n", region_arg, nx.gsi, ret);
-		goto unmap;
+		goto unmap_header;
 	}
 	ret = misc_register(&nexus_misc);
 	if (ret) {
@@ -267,7 +357,9 @@ static int __init nexus_init(void)
 
 free_irq:
 	free_irq(nx.gsi, &nx);
-unmap:
+unmap_header:
+	memunmap(nx.header);
+unmap_doorbell:
 	iounmap(nx.doorbell);
 release_doorbell:
 	release_mem_region(nx.doorbell_phys, 4);

@@ -55,6 +55,13 @@ cd "$src"
 grep -q '^[[:space:]]*int3_selftest();' arch/x86/kernel/alternative.c || { echo "build.sh: int3_selftest() call not found; update the patch" >&2; exit 1; }
 sed -i 's/^\([[:space:]]*\)int3_selftest();/\1\/* int3_selftest(): skipped for software-only KVM (Nexus) *\//' arch/x86/kernel/alternative.c
 
+# add_vmfork_randomness (mix a seed in and reseed the CRNG at once) is built only for the ACPI vmgenid driver, which
+# this kernel has no ACPI for; the Nexus driver calls it after a snapshot restore (guest/driver/nexus.c).
+for file in drivers/char/random.c include/linux/random.h; do
+    grep -q '^#if IS_ENABLED(CONFIG_VMGENID)$' "$file" || { echo "build.sh: the vmgenid guard not found in $file; update the patch" >&2; exit 1; }
+    sed -i 's/^#if IS_ENABLED(CONFIG_VMGENID)$/#if IS_ENABLED(CONFIG_VMGENID) || IS_ENABLED(CONFIG_NEXUS_REGION)/' "$file"
+done
+
 # The driver goes in as drivers/misc/nexus (built in: the kernel has no modules).
 mkdir drivers/misc/nexus
 cp "$driver"/* drivers/misc/nexus/

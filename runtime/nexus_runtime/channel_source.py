@@ -4,14 +4,17 @@
 
 import nexus_channel
 
+from nexus_runtime import restore
 from nexus_runtime.sources import Invocation, InvocationSource
 
 
 class ChannelSource(InvocationSource):
-    """Adapts nexus_channel.InvocationSource to this runtime's Invocation shape."""
+    """Adapts nexus_channel.InvocationSource to this runtime's Invocation shape. A microVM restored from a snapshot is
+    made this instance's own (restore.apply) before the first invocation is asked for."""
 
     def __init__(self, inner=None):
         self._inner = inner if inner is not None else nexus_channel.InvocationSource()
+        restore.apply(getattr(getattr(self._inner, "transport", None), "restore", None))
 
     def next(self) -> Invocation:
         invocation = self._inner.next()

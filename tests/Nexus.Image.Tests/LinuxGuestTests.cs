@@ -266,7 +266,7 @@ public sealed class LinuxGuestTests(ITestOutputHelper output)
         Assert.Equal(125, run.GuestStatus);
     }
 
-    private static async Task<byte[]> ReadRegionAsync(ProcessChannel channel, int length)
+    internal static async Task<byte[]> ReadRegionAsync(ProcessChannel channel, int length)
     {
         var bytes = new byte[length];
         await using var region = new FileStream(string.Create(CultureInfo.InvariantCulture, $"/proc/self/fd/{channel.RegionFd.DangerousGetHandle()}"), FileMode.Open, FileAccess.Read);

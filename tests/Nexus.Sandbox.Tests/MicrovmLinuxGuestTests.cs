@@ -160,6 +160,12 @@ public sealed class MicrovmLinuxGuestTests : IDisposable
                 Assert.Equal(Inode(Path.Combine(snapshot, "vm.mem")), Inode(Path.Combine(folder, "snapshot", "vm.mem")));
             }
 
+            // Each restored VM finds its own restore record in its region: its own log stream name, its own seed.
+            var records = new[] { firstChannel, secondChannel }.Select(c => RestoreRecordTests.Read(c.Region)).ToList();
+            Assert.Equal(["AWS_LAMBDA_LOG_STREAM_NAME=nx-a\0", "AWS_LAMBDA_LOG_STREAM_NAME=nx-b\0"], records.Select(r => r.Environment));
+            Assert.NotEqual(Convert.ToHexString(records[0].Seed), Convert.ToHexString(records[1].Seed));
+            Assert.NotEqual(records[0].Sequence, records[1].Sequence);
+
             // The code drive: the function folder as task/, the runtime's command, its environment with the region device.
             var code = await ExtractAsync(codeDrive);
             Assert.Equal("def handler(event, context):\n    return event\n", File.ReadAllText(Path.Combine(code, "task", "handler.py")));
@@ -212,6 +218,9 @@ public sealed class MicrovmLinuxGuestTests : IDisposable
             Assert.Equal(Inode(rootDrive), Inode(Path.Combine(folder, "drives", "vda")));
             Assert.Equal(Inode(Path.Combine(folder, "code.erofs")), Inode(Path.Combine(folder, "drives", "vdb")));
             Assert.Empty(Directory.GetFiles(Path.Combine(run, "drives"), "nx-code-*"));
+
+            // A booted VM seeds itself and reads its own clock and code drive: no restore record.
+            Assert.Equal(0UL, RestoreRecordTests.Read(channel.Region).Sequence);
         }
         finally
         {
@@ -268,7 +277,7 @@ public sealed class MicrovmLinuxGuestTests : IDisposable
     };
 
     /// <summary>Starts a nexus-mode instance with a channel's three descriptors (a 1 MiB memfd and two eventfds).</summary>
-    private static async Task<(ISandboxInstance Instance, IDisposable Channel)> StartAsync(MicrovmSandboxDriver driver, SandboxSpec spec)
+    private static async Task<(ISandboxInstance Instance, Channel Channel)> StartAsync(MicrovmSandboxDriver driver, SandboxSpec spec)
     {
         var region = Memory.CreateMemfd("test-region", 1 << 20);
         var (toHost, toGuest) = (EventFd.Create(), EventFd.Create());
@@ -335,6 +344,8 @@ public sealed class MicrovmLinuxGuestTests : IDisposable
 
     private sealed class Channel(SafeFd region, EventFd toHost, EventFd toGuest) : IDisposable
     {
+        public SafeFd Region => region;
+
         public void Dispose()
         {
             region.Dispose();

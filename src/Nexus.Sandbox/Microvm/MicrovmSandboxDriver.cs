@@ -165,6 +165,13 @@ public sealed class MicrovmSandboxDriver : ISandboxDriver, IAsyncDisposable
                 arguments.AddRange(["--nexus-fds", "3,4,5"]);
             }
 
+            // A restored VM would otherwise run with the snapshot's CRNG, clock and per-instance environment: its own are
+            // in its region before its vCPUs run.
+            if (snapshot is not null)
+            {
+                RestoreRecord.Create(InstanceEnvironment(spec)).WriteTo((SafeFd)spec.PassedFds[0]);
+            }
+
             var (vmm, pumps) = VmmProcesses.Spawn(jailed?.Command ?? Vmm, arguments, spec.PassedFds, spec.OnOutput, jailed is not null);
             VmmProcesses.WritePidFile(folder, vmm.Pid);
             return new MicrovmSandboxInstance(id, folder, vmm, pumps, restored: snapshot is not null, veth?.SandboxAddress, jailed, () => RemoveNetworkAsync(id, veth));
@@ -212,6 +219,10 @@ public sealed class MicrovmSandboxDriver : ISandboxDriver, IAsyncDisposable
 
         return new GuestBoot(kernel, [await root, code], GuestCommandLine(append, spec.TmpMb));
     }
+
+    /// <summary>The instance's own values of the variables that differ between instances of its revision (the log stream).</summary>
+    public static IEnumerable<KeyValuePair<string, string>> InstanceEnvironment(SandboxSpec spec) =>
+        spec.Environment.Where(e => spec.InstanceVariables.Contains(e.Key));
 
     /// <summary>What a Linux guest's command line gets after the VMM's own: baseline's address (or nothing), then nexus-init's /tmp size.</summary>
     public static string GuestCommandLine(string? address, int tmpMb) =>
