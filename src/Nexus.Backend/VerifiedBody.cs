@@ -1,13 +1,10 @@
 // Copyright (c) Nexus contributors.
 // Licensed under the MIT license.
 
-using System.Buffers.Binary;
-using System.Security.Cryptography;
 using Amazon.Runtime.Internal.Util;
 using Amazon.S3;
 using Amazon.S3.Model;
 using Nexus.Channel;
-using Nexus.Interop;
 
 namespace Nexus.Backend;
 
@@ -25,26 +22,17 @@ internal sealed class VerifiedBody : ForwardOnlyStream
         [("crc64nvme", 8), ("crc32c", 4), ("crc32", 4), ("sha256", 32), ("sha1", 20)];
 
     private readonly Stream _inner;
-    private readonly string? _algorithm;
-    private readonly IncrementalHash? _hash;
+    private readonly ObjectDigest? _digest;
     private readonly byte[]? _expected;
     private readonly long _length;
-    private ulong _crc;
     private bool _verified;
 
     private VerifiedBody(Stream inner, string? algorithm, byte[]? expected, long length)
     {
         _inner = inner;
-        _algorithm = algorithm;
         _expected = expected;
         _length = length;
-        _hash = algorithm switch
-        {
-            "md5" => IncrementalHash.CreateHash(HashAlgorithmName.MD5),
-            "sha1" => IncrementalHash.CreateHash(HashAlgorithmName.SHA1),
-            "sha256" => IncrementalHash.CreateHash(HashAlgorithmName.SHA256),
-            _ => null,
-        };
+        _digest = algorithm is null ? null : new ObjectDigest(algorithm);
     }
 
     /// <summary>What a GetObject asks for when its body is to be verified: the object's checksum with the response.</summary>
@@ -132,7 +120,7 @@ internal sealed class VerifiedBody : ForwardOnlyStream
     {
         if (disposing)
         {
-            _hash?.Dispose();
+            _digest?.Dispose();
             _inner.Dispose();
         }
 
@@ -142,47 +130,23 @@ internal sealed class VerifiedBody : ForwardOnlyStream
     private int Account(ReadOnlySpan<byte> data)
     {
         Consumed += data.Length;
-        if (_algorithm is null)
+        if (_digest is null)
         {
             return data.Length;
         }
 
-        switch (_algorithm)
-        {
-            case "crc64nvme": _crc = Crc64Nvme.Append(_crc, data); break;
-            case "crc32c": _crc = Crc32C.Append((uint)_crc, data); break;
-            case "crc32": _crc = Crc32.Append((uint)_crc, data); break;
-            default: _hash!.AppendData(data); break;
-        }
-
+        _digest.Append(data);
         if (!_verified && (Consumed == _length || data.Length == 0))
         {
             _verified = true;
-            if (!Digest().AsSpan().SequenceEqual(_expected))
+            if (!_digest.Digest().AsSpan().SequenceEqual(_expected))
             {
-                throw new IOException(_algorithm == "md5"
+                throw new IOException(_digest.Algorithm == "md5"
                     ? $"the object's bytes do not match its ETag (MD5) after {Consumed} bytes"
-                    : $"the object's bytes do not match its checksum ({_algorithm}) after {Consumed} bytes");
+                    : $"the object's bytes do not match its checksum ({_digest.Algorithm}) after {Consumed} bytes");
             }
         }
 
         return data.Length;
-    }
-
-    private byte[] Digest()
-    {
-        switch (_algorithm)
-        {
-            case "crc64nvme":
-                var eight = new byte[8];
-                BinaryPrimitives.WriteUInt64BigEndian(eight, _crc);
-                return eight;
-            case "crc32c" or "crc32":
-                var four = new byte[4];
-                BinaryPrimitives.WriteUInt32BigEndian(four, (uint)_crc);
-                return four;
-            default:
-                return _hash!.GetHashAndReset();
-        }
     }
 }

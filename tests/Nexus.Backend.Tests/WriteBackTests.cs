@@ -20,7 +20,7 @@ namespace Nexus.Backend.Tests;
 /// Write-back against the real store. The store is started late, on a port fixed in advance, so that acknowledged
 /// writes demonstrably wait in the spool (the backend cannot reach storage yet) and land once it is up.
 /// </summary>
-public sealed class WriteBackTests : IAsyncLifetime
+public sealed partial class WriteBackTests : IAsyncLifetime
 {
     private const string Bucket = NodeUnderTest.Bucket;
 

@@ -125,7 +125,16 @@ internal sealed class DiffEnvironment : IAsyncDisposable
     public Task<(int ExitCode, string Stdout, string Stderr)> RunNexusScriptAsync(
         FunctionManifest manifest, IReadOnlyList<string> args, IReadOnlyDictionary<string, string> extra, IReadOnlyDictionary<string, ServiceEndpoint> services)
     {
-        var options = new NexusBackendOptions { ServiceUrl = Endpoint, AccessKey = AdminKey, SecretKey = AdminSecret, Services = services };
+        // With the write-back spool, as a node runs nexus mode (writeback: async is the default): reads right after a put
+        // may be answered from the spool, and must look the same.
+        var options = new NexusBackendOptions
+        {
+            ServiceUrl = Endpoint,
+            AccessKey = AdminKey,
+            SecretKey = AdminSecret,
+            Services = services,
+            SpoolDirectory = Path.Combine(_root.FullName, "spool-" + Guid.NewGuid().ToString("N")),
+        };
         var env = ScriptEnvironment();
         foreach (var (name, value) in extra)
         {

@@ -110,7 +110,7 @@ _NEW_OBJECT = ('Bucket', 'Key', 'ContentType', 'Metadata', 'CacheControl', 'Cont
 FORWARDED = {
     'GetObject': frozenset(('Bucket', 'Key', 'Range', 'IfMatch', 'IfNoneMatch', 'IfModifiedSince',
                             'IfUnmodifiedSince', 'ChecksumMode') + _GET_OVERRIDES),
-    'PutObject': frozenset(_NEW_OBJECT + ('ContentMD5',)),
+    'PutObject': frozenset(_NEW_OBJECT + ('ContentMD5', 'ChecksumCRC32', 'ChecksumCRC32C', 'ChecksumSHA1', 'ChecksumSHA256')),
     'HeadObject': frozenset(('Bucket', 'Key', 'Range', 'IfMatch', 'IfNoneMatch', 'IfModifiedSince',
                              'IfUnmodifiedSince', 'ChecksumMode')),
     'DeleteObject': frozenset(('Bucket', 'Key')),
@@ -157,6 +157,10 @@ IGNORED = frozenset((
 # The object checksums GetObject and HeadObject answer in botocore 1.29's model. The backend reports the ones the
 # store sent (it asks for them to check bodies); boto3 shows them only to a call with ChecksumMode='ENABLED'.
 CHECKSUM_FIELDS = ('ChecksumCRC32', 'ChecksumCRC32C', 'ChecksumSHA1', 'ChecksumSHA256')
+
+# A PutObject's ChecksumAlgorithm: the checksum botocore 1.29 computes in the client (CRC32C only with awscrt), and the
+# parameter that carries it to the store.
+PUT_CHECKSUMS = {'crc32': 'ChecksumCRC32', 'crc32c': 'ChecksumCRC32C', 'sha1': 'ChecksumSHA1', 'sha256': 'ChecksumSHA256'}
 
 # Keys with an S3 "min": 1 constraint.
 MIN_LENGTH_ONE = frozenset(('Key',))

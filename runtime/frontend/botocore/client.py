@@ -248,6 +248,89 @@ def _prepare(operation, method, params):
     return wire
 
 
+def _put_checksum(params, wire, body):
+    """A PutObject's checksum as botocore 1.29 sends it: a value the function gave travels as it is (the store checks
+    it: BadDigest), else the ChecksumAlgorithm's checksum of the body is computed here, as botocore computes it in the
+    client. Returns the body to send (an unseekable stream read into bytes, which botocore would have had to seek)."""
+    from botocore import _nexus_model as _model
+    given = [name for name in _model.CHECKSUM_FIELDS if name in wire]
+    algorithm = params.get('ChecksumAlgorithm')
+    if algorithm is None:
+        if len(given) > 1:
+            raise _NotOffloaded(what='more than one checksum on a put_object')
+        return body
+    name = algorithm.lower()
+    if name not in _model.PUT_CHECKSUMS or (name == 'crc32c' and _Crc32c.crt() is None):
+        from botocore.exceptions import FlexibleChecksumError
+        raise FlexibleChecksumError(error_msg='Unsupported checksum algorithm: %s' % name)
+    field = _model.PUT_CHECKSUMS[name]
+    if given and given != [field]:
+        # botocore would send the algorithm's checksum as well as the others: the real client shows what that does.
+        raise _NotOffloaded(what='a checksum other than the ChecksumAlgorithm\'s on a put_object')
+    if given:
+        return body
+    import base64
+    if name == 'crc32':
+        checksum = _Crc32()
+    elif name == 'crc32c':
+        checksum = _Crc32c()
+    else:
+        import hashlib
+        checksum = hashlib.new(name)
+    if isinstance(body, (bytes, bytearray, memoryview)):
+        checksum.update(body)
+    else:
+        source = getattr(body, 'unwrapped', body)
+        try:
+            start = source.tell()
+        except (AttributeError, OSError, ValueError):
+            body = body.read()
+            checksum.update(body)
+        else:
+            for chunk in iter(lambda: source.read(1 << 20), b''):
+                checksum.update(chunk)
+            source.seek(start)
+    wire[field] = base64.b64encode(checksum.digest()).decode('ascii')
+    return body
+
+
+class _Crc32:
+    """zlib's CRC-32 with hashlib's update/digest (big-endian, as S3 carries it)."""
+
+    def __init__(self):
+        self._crc = 0
+
+    def update(self, chunk):
+        import zlib
+        self._crc = zlib.crc32(chunk, self._crc)
+
+    def digest(self):
+        return self._crc.to_bytes(4, 'big')
+
+
+class _Crc32c:
+    """CRC-32C by awscrt, which botocore needs for it (without awscrt, or with BOTO_DISABLE_CRT=true, it refuses it)."""
+
+    def __init__(self):
+        self._crc = 0
+
+    @staticmethod
+    def crt():
+        if os.environ.get('BOTO_DISABLE_CRT', 'false').lower() == 'true':
+            return None
+        try:
+            from awscrt import checksums
+        except ImportError:
+            return None
+        return checksums
+
+    def update(self, chunk):
+        self._crc = self.crt().crc32c(chunk, self._crc)
+
+    def digest(self):
+        return self._crc.to_bytes(4, 'big')
+
+
 def _timestamp(value):
     """A timestamp parameter as botocore reads it (naive datetimes and numbers are UTC), sent as ISO 8601."""
     if isinstance(value, str):
@@ -442,6 +525,8 @@ class S3(BaseClient):
             body = params.get('Body', b'')
             if isinstance(body, str):
                 body = body.encode('utf-8')
+        if operation == 'PutObject':
+            body = _put_checksum(params, wire, body)
         wire_operation = operation
         if operation == 'ListObjects':
             wire_operation = 'ListObjectsV2'

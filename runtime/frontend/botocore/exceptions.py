@@ -65,6 +65,7 @@ IncompleteReadError = _error(
 UnknownClientMethodError = _error(
     'UnknownClientMethodError', BotoCoreError, 'Client does not have method: {method_name}')
 InvalidConfigError = _error('InvalidConfigError', BotoCoreError, '{error_msg}')
+FlexibleChecksumError = _error('FlexibleChecksumError', BotoCoreError, '{error_msg}')
 class WaiterError(BotoCoreError):
     fmt = 'Waiter {name} failed: {reason}'
 

@@ -20,6 +20,7 @@ RequestId/HostId values, HTTPHeaders (transport detail), datetime values
 random suffix s3transfer gives its temporary download files.
 """
 
+import base64
 import datetime
 import hashlib
 import io
@@ -208,7 +209,7 @@ def get_range_not_satisfiable(s3):
     return s3.get_object(Bucket=BUCKET, Key=P + 'bytes', Range='bytes=5000-6000')
 
 
-# An object its writer gave a CRC32 (written at setup by real boto3: the stand-in drops ChecksumAlgorithm). The
+# An object its writer gave a CRC32 (written at setup by real boto3, so that it exists before either run). The
 # store keeps that checksum, or computes a CRC-64/NVME for an object written without one (botocore 1.29 has no field
 # for it); either is answered only in checksum mode.
 CRC32_KEY = 'fixed/crc32'
@@ -232,6 +233,90 @@ def head_checksum_mode_writer_crc32(s3):
 @case
 def get_checksum_mode_store_crc64(s3):
     return s3.get_object(Bucket=BUCKET, Key=P + 'bytes', ChecksumMode='ENABLED')
+
+
+# A function's own checksums on put_object: computed by the client for a ChecksumAlgorithm (botocore without awscrt
+# knows CRC32, SHA1 and SHA256), or given as a value; the store checks the body against it (BadDigest) and keeps it;
+# the put's answer and later reads in checksum mode carry it. In nexus mode a read right after the put may be answered
+# from the write-back spool.
+@case
+def put_checksum_algorithm_crc32_then_get_checksum_mode(s3):
+    put = s3.put_object(Bucket=BUCKET, Key=P + 'ck/crc32', Body=body(2000, 9), ChecksumAlgorithm='CRC32')
+    return {'put': put, 'get': s3.get_object(Bucket=BUCKET, Key=P + 'ck/crc32', ChecksumMode='ENABLED')}
+
+
+@case
+def put_checksum_algorithm_sha256_then_head_checksum_mode(s3):
+    put = s3.put_object(Bucket=BUCKET, Key=P + 'ck/sha256', Body=body(3000, 11), ChecksumAlgorithm='SHA256')
+    return {'put': put, 'head': s3.head_object(Bucket=BUCKET, Key=P + 'ck/sha256', ChecksumMode='ENABLED'),
+            'get_without_mode': s3.get_object(Bucket=BUCKET, Key=P + 'ck/sha256')}
+
+
+@case
+def put_checksum_algorithm_sha1_fileobj(s3):
+    source = io.BytesIO(body(4000, 12))
+    put = s3.put_object(Bucket=BUCKET, Key=P + 'ck/sha1', Body=source, ChecksumAlgorithm='sha1')
+    return {'put': put, 'get': s3.get_object(Bucket=BUCKET, Key=P + 'ck/sha1', ChecksumMode='ENABLED')}
+
+
+@case
+def put_checksum_sha256_value_given(s3):
+    data = body(1500, 13)
+    value = base64.b64encode(hashlib.sha256(data).digest()).decode()
+    put = s3.put_object(Bucket=BUCKET, Key=P + 'ck/given', Body=data, ChecksumSHA256=value)
+    return {'put': put, 'get': s3.get_object(Bucket=BUCKET, Key=P + 'ck/given', ChecksumMode='ENABLED')}
+
+
+@case
+def put_checksum_crc32c_value_given(s3):
+    # CRC-32C of b'123456789' is 0xE3069283 (its check value).
+    put = s3.put_object(Bucket=BUCKET, Key=P + 'ck/crc32c', Body=b'123456789', ChecksumCRC32C='4waSgw==')
+    return {'put': put, 'head': s3.head_object(Bucket=BUCKET, Key=P + 'ck/crc32c', ChecksumMode='ENABLED')}
+
+
+@case
+def put_wrong_checksum_sha256_is_bad_digest(s3):
+    wrong = base64.b64encode(hashlib.sha256(b'other bytes').digest()).decode()
+    return s3.put_object(Bucket=BUCKET, Key=P + 'ck/wrong', Body=body(1200, 14), ChecksumSHA256=wrong)
+
+
+@case
+def put_wrong_checksum_crc32_with_algorithm_is_bad_digest(s3):
+    return s3.put_object(Bucket=BUCKET, Key=P + 'ck/wrong', Body=body(900, 15), ChecksumAlgorithm='CRC32',
+                         ChecksumCRC32='AAAAAA==')
+
+
+@case
+def put_wrong_checksum_left_no_object(s3):
+    return s3.head_object(Bucket=BUCKET, Key=P + 'ck/wrong')
+
+
+@case
+def put_wrong_checksum_keeps_the_older_object(s3):
+    s3.put_object(Bucket=BUCKET, Key=P + 'ck/keep', Body=b'first version', ChecksumAlgorithm='CRC32')
+    try:
+        s3.put_object(Bucket=BUCKET, Key=P + 'ck/keep', Body=b'second version', ChecksumCRC32='AAAAAA==')
+    except botocore.exceptions.ClientError as e:
+        return {'put_error_code': e.response['Error']['Code'],
+                'get': s3.get_object(Bucket=BUCKET, Key=P + 'ck/keep', ChecksumMode='ENABLED')}
+    return 'no error'
+
+
+@case
+def put_checksum_algorithm_crc32c(s3):
+    # botocore computes CRC-32C only with awscrt (the function image has none: FlexibleChecksumError there).
+    return s3.put_object(Bucket=BUCKET, Key=P + 'ck/crc32c-algorithm', Body=b'x', ChecksumAlgorithm='CRC32C')
+
+
+@case
+def put_checksum_algorithm_unknown(s3):
+    return s3.put_object(Bucket=BUCKET, Key=P + 'ck/md5-algorithm', Body=b'x', ChecksumAlgorithm='MD5')
+
+
+@case
+def upload_fileobj_checksum_algorithm_sha256(s3):
+    s3.upload_fileobj(io.BytesIO(body(6000, 16)), BUCKET, P + 'ck/upload', ExtraArgs={'ChecksumAlgorithm': 'SHA256'})
+    return s3.head_object(Bucket=BUCKET, Key=P + 'ck/upload', ChecksumMode='ENABLED')
 
 
 @case

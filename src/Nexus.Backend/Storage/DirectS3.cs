@@ -30,12 +30,18 @@ internal sealed class DirectS3(NexusBackendOptions options, HttpClient http)
         SendAsync("GetObject", "GET", bucket, key, [new("x-amz-checksum-mode", "ENABLED")], [], ct);
 
     /// <summary>
-    /// A PutObject of <paramref name="body"/>, whole-body-signed, with its Content-MD5 for the store to check; the ETag the
-    /// store answered. Throws <see cref="HttpRequestException"/> when the store refuses it.
+    /// A PutObject of <paramref name="body"/>, whole-body-signed, with its Content-MD5 (and the writer's checksum, which the
+    /// store keeps) for the store to check; the ETag the store answered. Throws <see cref="HttpRequestException"/> when the
+    /// store refuses it.
     /// </summary>
-    public async Task<string?> PutAsync(string bucket, string key, byte[] body, string contentType, string contentMd5, IEnumerable<KeyValuePair<string, string>> metadata, CancellationToken ct)
+    public async Task<string?> PutAsync(string bucket, string key, byte[] body, string contentType, string contentMd5, IEnumerable<KeyValuePair<string, string>> metadata, WriterChecksum? checksum, CancellationToken ct)
     {
         List<KeyValuePair<string, string>> headers = [new("Content-Type", contentType), new("Content-MD5", contentMd5)];
+        if (checksum is not null)
+        {
+            headers.Add(new(checksum.HeaderName, checksum.Value));
+        }
+
         headers.AddRange(metadata.Select(m => new KeyValuePair<string, string>("x-amz-meta-" + m.Key, m.Value)));
         using var response = await SendAsync("PutObject", "PUT", bucket, key, headers, body, ct).ConfigureAwait(false);
         if (!response.IsSuccessStatusCode)

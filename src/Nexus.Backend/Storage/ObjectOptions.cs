@@ -73,6 +73,28 @@ internal static class ObjectOptions
         initiate.TagSet = tags ?? initiate.TagSet;
     }
 
+    /// <summary>The checksum a PutObject's writer sent (at most one, as S3 allows), or null.</summary>
+    public static WriterChecksum? PutChecksum(JsonElement p)
+    {
+        WriterChecksum? found = null;
+        foreach (var (field, algorithm) in WriterChecksum.Fields)
+        {
+            if (HeaderValue(p, field) is not { } value)
+            {
+                continue;
+            }
+
+            if (found is not null)
+            {
+                throw new ChannelRequestException(400, "InvalidRequest", "Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed.");
+            }
+
+            found = new WriterChecksum(algorithm, value);
+        }
+
+        return found;
+    }
+
     /// <summary>
     /// A value that becomes an HTTP header of a storage request (Content-MD5, an upload id): visible ASCII, bounded.
     /// </summary>

@@ -15,10 +15,8 @@ internal static class ObjectReads
 {
     private const string MetaPrefix = "x-amz-meta-";
 
-    // The object checksums of botocore 1.29's GetObject and HeadObject outputs, and their headers. The store sends them
-    // in checksum mode; they travel whenever it did, and the stand-in shows them to a call that asked (as boto3).
-    private static readonly string[] s_checksumFields = ["ChecksumCRC32", "ChecksumCRC32C", "ChecksumSHA1", "ChecksumSHA256"];
-    private static readonly string[] s_checksumHeaders = ["x-amz-checksum-crc32", "x-amz-checksum-crc32c", "x-amz-checksum-sha1", "x-amz-checksum-sha256"];
+    // The object checksums of botocore 1.29's GetObject and HeadObject outputs (WriterChecksum.Fields, in that order). The
+    // store sends them in checksum mode; they travel whenever it did, and the stand-in shows them to a call that asked (as boto3).
 
     public static void Register(IDictionary<ChannelOp, StorageHandler> table)
     {
@@ -72,7 +70,7 @@ internal static class ObjectReads
             tagCount,
             Header("x-amz-request-id"),
             metadata,
-            [.. s_checksumHeaders.Select(Header)])));
+            [.. WriterChecksum.Fields.Select(f => Header("x-amz-checksum-" + f.Algorithm))])));
     }
 
     private static async Task GetObjectAsync(StorageCall call, CancellationToken ct)
@@ -204,6 +202,12 @@ internal static class ObjectReads
                 w.WriteString("ETag", record.ETag);
                 ChannelJson.WriteTimestamp(w, "LastModified", record.AcknowledgedAt.UtcDateTime);
                 w.WriteString("AcceptRanges", "bytes");
+                if (record.Checksum is { } checksum)
+                {
+                    // What the store answers in checksum mode once it has the object (the stand-in shows it to a call that asked).
+                    w.WriteString(checksum.Field, checksum.Value);
+                }
+
                 w.WriteStartObject("Metadata");
                 foreach (var (name, value) in record.Metadata)
                 {
@@ -257,9 +261,9 @@ internal static class ObjectReads
             w.WriteNumber("TagCount", head.TagCount.Value);
         }
 
-        for (var i = 0; i < s_checksumFields.Length; i++)
+        for (var i = 0; i < WriterChecksum.Fields.Length; i++)
         {
-            ChannelJson.WriteIfPresent(w, s_checksumFields[i], head.Checksums[i]);
+            ChannelJson.WriteIfPresent(w, WriterChecksum.Fields[i].Field, head.Checksums[i]);
         }
 
         ObjectOptions.WriteRequestId(w, head.RequestId);

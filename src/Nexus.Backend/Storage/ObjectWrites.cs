@@ -4,6 +4,7 @@
 using System.Text.Json;
 using Amazon.S3;
 using Amazon.S3.Model;
+using Nexus.Backend.WriteBack;
 using Nexus.Channel;
 using Nexus.Channel.Services;
 using Nexus.Functions;
@@ -57,8 +58,9 @@ internal static class ObjectWrites
         StorageAuthorization.Authorize(call.Manifest, bucket, key, StorageAccess.Write);
         var contentType = ChannelJson.OptionalString(p, "ContentType");
         var metadata = ChannelJson.OptionalStringMap(p, "Metadata").ToDictionary(StringComparer.Ordinal);
+        var checksum = ObjectOptions.PutChecksum(p);
         if (call.Manifest.WriteBack == WriteBackMode.Async && backend.WriteBack is { } writeBack && !ObjectOptions.HasPutOptions(p)
-            && await writeBack.AcceptAsync(bucket, key, contentType, metadata, request.OpenBody(ct), (long)request.BodyLength, ct).ConfigureAwait(false) is { } spooled)
+            && await SpoolAsync(writeBack, new JournalMeta(bucket, key, contentType, metadata, checksum), request.OpenBody(ct), (long)request.BodyLength, ct).ConfigureAwait(false) is { } spooled)
         {
             // Durable in the spool: acknowledged now, uploaded after (the invocation does not wait for storage).
             await call.ReplyJsonAsync(
@@ -67,6 +69,12 @@ internal static class ObjectWrites
                 {
                     w.WriteStartObject();
                     w.WriteString("ETag", spooled.ETag);
+                    if (spooled.Checksum is { } kept)
+                    {
+                        // As S3's answer to a put: the checksum the object keeps.
+                        w.WriteString(kept.Field, kept.Value);
+                    }
+
                     w.WriteEndObject();
                 },
                 ct).ConfigureAwait(false);
@@ -89,6 +97,7 @@ internal static class ObjectWrites
         };
         put.Headers.ContentLength = (long)request.BodyLength;
         ObjectOptions.ApplyPut(put, p);
+        checksum?.ApplyTo(put);
         foreach (var (name, value) in metadata)
         {
             put.Metadata.Add(name, value);
@@ -105,10 +114,27 @@ internal static class ObjectWrites
                 w.WriteStartObject();
                 ChannelJson.WriteIfPresent(w, "ETag", response.ETag);
                 ChannelJson.WriteIfPresent(w, "VersionId", response.VersionId);
+                ChannelJson.WriteIfPresent(w, "ChecksumCRC32", response.ChecksumCRC32);
+                ChannelJson.WriteIfPresent(w, "ChecksumCRC32C", response.ChecksumCRC32C);
+                ChannelJson.WriteIfPresent(w, "ChecksumSHA1", response.ChecksumSHA1);
+                ChannelJson.WriteIfPresent(w, "ChecksumSHA256", response.ChecksumSHA256);
                 ObjectOptions.WriteEncryptionAndRequestId(w, response.ServerSideEncryptionMethod, response);
                 w.WriteEndObject();
             },
             ct).ConfigureAwait(false);
+    }
+
+    /// <summary>Spools a put (null: the spool is full); a body that does not match its writer's checksum fails as S3 fails it.</summary>
+    private static async Task<SpoolRecord?> SpoolAsync(WriteBackQueue writeBack, JournalMeta meta, Stream body, long length, CancellationToken ct)
+    {
+        try
+        {
+            return await writeBack.AcceptAsync(meta, body, length, ct).ConfigureAwait(false);
+        }
+        catch (ChecksumMismatchException e)
+        {
+            throw new ChannelRequestException(400, "BadDigest", $"The {e.Checksum.HeaderName} you specified did not match the calculated checksum.");
+        }
     }
 
     private static async Task DeleteObjectAsync(StorageCall call, CancellationToken ct)

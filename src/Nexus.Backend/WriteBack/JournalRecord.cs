@@ -7,8 +7,11 @@ using Nexus.Interop;
 
 namespace Nexus.Backend.WriteBack;
 
-/// <summary>What a journal record says about its write before the body: known when the put starts.</summary>
-public sealed record JournalMeta(string Bucket, string Key, string? ContentType, IReadOnlyDictionary<string, string> Metadata);
+/// <summary>
+/// What a journal record says about its write before the body: known when the put starts. <paramref name="Checksum"/> is
+/// the one its writer sent (null: none); a record is sealed only when the body matched it.
+/// </summary>
+public sealed record JournalMeta(string Bucket, string Key, string? ContentType, IReadOnlyDictionary<string, string> Metadata, WriterChecksum? Checksum = null);
 
 /// <summary>
 /// The bytes of one write in a journal segment:

@@ -26,6 +26,9 @@ public sealed record SpoolRecord
 
     public IReadOnlyDictionary<string, string> Metadata { get; init; } = new Dictionary<string, string>();
 
+    /// <summary>The checksum the writer sent, which the body matched (the upload sends it for the store to keep).</summary>
+    public WriterChecksum? Checksum { get; init; }
+
     /// <summary>When the write was acknowledged to the function (the object's LastModified while pending).</summary>
     public required DateTimeOffset AcknowledgedAt { get; init; }
 

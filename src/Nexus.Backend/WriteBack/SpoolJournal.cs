@@ -126,7 +126,8 @@ public sealed class SpoolJournal : IDisposable
 
     /// <summary>
     /// Writes one record durably: reserves its place, streams <paramref name="length"/> bytes of <paramref name="body"/>
-    /// (computing their MD5), seals it and returns once it is on disk.
+    /// (computing their MD5, and the writer's checksum when the meta names one), seals it and returns once it is on disk.
+    /// Throws <see cref="ChecksumMismatchException"/> before sealing when the body does not match the writer's checksum.
     /// </summary>
     public async Task<JournalEntry> AppendAsync(JournalMeta meta, Stream body, long length, CancellationToken cancellationToken)
     {
@@ -160,6 +161,7 @@ public sealed class SpoolJournal : IDisposable
         try
         {
             using var md5 = IncrementalHash.CreateHash(HashAlgorithmName.MD5);
+            using var checksum = meta.Checksum is { } declared ? new ObjectDigest(declared.Algorithm) : null;
             long done = 0;
             var filled = 0;
             while (done < length)
@@ -171,6 +173,7 @@ public sealed class SpoolJournal : IDisposable
                 }
 
                 md5.AppendData(buffer, filled, n);
+                checksum?.Append(buffer.AsSpan(filled, n));
                 done += n;
                 filled += n;
                 if (filled == buffer.Length)
@@ -178,6 +181,12 @@ public sealed class SpoolJournal : IDisposable
                     WriteAt(segment, buffer.AsSpan(0, filled), bodyOffset + done - filled, cancellationToken);
                     filled = 0;
                 }
+            }
+
+            if (checksum is not null && !meta.Checksum!.Matches(checksum.Digest()))
+            {
+                // Never sealed, so never acknowledged: the function gets BadDigest, as from the store.
+                throw new ChecksumMismatchException(meta.Checksum);
             }
 
             // The footer rides with the body's last bytes when they fit: one write for a small put.
@@ -201,6 +210,7 @@ public sealed class SpoolJournal : IDisposable
                 Md5 = Convert.ToHexStringLower(hash),
                 ContentType = meta.ContentType,
                 Metadata = meta.Metadata,
+                Checksum = meta.Checksum,
                 AcknowledgedAt = acknowledgedAt,
             };
             return new JournalEntry(record, segment, offset, bodyOffset);
@@ -367,6 +377,7 @@ public sealed class SpoolJournal : IDisposable
                         Md5 = Convert.ToHexStringLower(sealedBy.Md5),
                         ContentType = header.Meta.ContentType,
                         Metadata = header.Meta.Metadata,
+                        Checksum = header.Meta.Checksum,
                         AcknowledgedAt = sealedBy.AcknowledgedAt,
                     };
                     entries.Add(new JournalEntry(record, segment, position, bodyAt));

@@ -96,9 +96,10 @@ public sealed class WriteBackQueue : IAsyncDisposable
 
     /// <summary>
     /// Spools one write durably and queues its upload; returns its record (ETag) once it is safe to acknowledge, or null
-    /// when the spool is full (the caller writes synchronously instead).
+    /// when the spool is full (the caller writes synchronously instead). Throws <see cref="ChecksumMismatchException"/>,
+    /// having acknowledged nothing, when the body does not match the checksum its writer sent.
     /// </summary>
-    public async Task<SpoolRecord?> AcceptAsync(string bucket, string key, string? contentType, IReadOnlyDictionary<string, string> metadata, Stream body, long length, CancellationToken cancellationToken)
+    public async Task<SpoolRecord?> AcceptAsync(JournalMeta meta, Stream body, long length, CancellationToken cancellationToken)
     {
         if (Interlocked.Add(ref _pendingBytes, length) > _maxSpoolBytes)
         {
@@ -110,7 +111,7 @@ public sealed class WriteBackQueue : IAsyncDisposable
         JournalEntry written;
         try
         {
-            written = await _journal.AppendAsync(new JournalMeta(bucket, key, contentType, metadata), body, length, cancellationToken).ConfigureAwait(false);
+            written = await _journal.AppendAsync(meta, body, length, cancellationToken).ConfigureAwait(false);
         }
         catch
         {
@@ -119,7 +120,7 @@ public sealed class WriteBackQueue : IAsyncDisposable
         }
 
         Enqueue(new Entry(written, Recovered: false));
-        _changed(bucket, key);
+        _changed(meta.Bucket, meta.Key);
         return written.Record;
     }
 
@@ -452,7 +453,7 @@ public sealed class WriteBackQueue : IAsyncDisposable
         {
             var bytes = new byte[record.Length];
             await body.ReadExactlyAsync(bytes, ct).ConfigureAwait(false);
-            var etag = await _direct.PutAsync(record.Bucket, record.Key, bytes, contentType, contentMd5, record.Metadata, ct).ConfigureAwait(false);
+            var etag = await _direct.PutAsync(record.Bucket, record.Key, bytes, contentType, contentMd5, record.Metadata, record.Checksum, ct).ConfigureAwait(false);
             CheckETag(etag, record);
             return;
         }
@@ -473,6 +474,7 @@ public sealed class WriteBackQueue : IAsyncDisposable
             UseChunkEncoding = _chunkedUploads && record.Length > WholeBodyUploadMax,
         };
         put.Headers.ContentLength = record.Length;
+        record.Checksum?.ApplyTo(put);
         foreach (var (name, value) in record.Metadata)
         {
             put.Metadata.Add(name, value);

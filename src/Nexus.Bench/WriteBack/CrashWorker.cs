@@ -8,6 +8,7 @@ using Amazon.Runtime;
 using Amazon.S3;
 using Amazon.S3.Model;
 using Nexus.Backend;
+using Nexus.Backend.WriteBack;
 using Nexus.Store;
 
 namespace Nexus.Bench.WriteBack;
@@ -92,7 +93,7 @@ public static class CrashWorker
         }
 
         // One put of each kind first, outside the trials' keys: the kill window then covers writing, not start-up.
-        await backend.WriteBack!.AcceptAsync(Bucket, "warm-up/write-back", null, new Dictionary<string, string>(), new MemoryStream(new byte[100]), 100, cancellationToken).ConfigureAwait(false);
+        await backend.WriteBack!.AcceptAsync(new JournalMeta(Bucket, "warm-up/write-back", null, new Dictionary<string, string>()), new MemoryStream(new byte[100]), 100, cancellationToken).ConfigureAwait(false);
         await s3.PutObjectAsync(new PutObjectRequest { BucketName = Bucket, Key = "warm-up/put", InputStream = new MemoryStream(new byte[100]) }, cancellationToken).ConfigureAwait(false);
         lines.WriteLine("ready");
         var random = new Random(options.Seed);
@@ -132,7 +133,7 @@ public static class CrashWorker
                 using var sandbox = StartDyingSandbox(64 << 10);
                 try
                 {
-                    await queue.AcceptAsync(Bucket, key, null, new Dictionary<string, string>(), sandbox.StandardOutput.BaseStream, 128 << 10, ct).ConfigureAwait(false);
+                    await queue.AcceptAsync(new JournalMeta(Bucket, key, null, new Dictionary<string, string>()), sandbox.StandardOutput.BaseStream, 128 << 10, ct).ConfigureAwait(false);
                     lines.WriteLine($"ack {id}");
                 }
                 catch (EndOfStreamException)
@@ -145,7 +146,7 @@ public static class CrashWorker
 
             var body = Body(random);
             lines.WriteLine($"issue {id} {key} {Convert.ToHexStringLower(MD5.HashData(body))}");
-            if (await queue.AcceptAsync(Bucket, key, null, new Dictionary<string, string>(), new MemoryStream(body), body.Length, ct).ConfigureAwait(false) is null)
+            if (await queue.AcceptAsync(new JournalMeta(Bucket, key, null, new Dictionary<string, string>()), new MemoryStream(body), body.Length, ct).ConfigureAwait(false) is null)
             {
                 throw new InvalidOperationException("the spool refused a put (full): the trial writes far less than its cap");
             }

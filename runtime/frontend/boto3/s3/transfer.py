@@ -155,6 +155,12 @@ class _ProgressReader:
     def seek(self, offset, whence=0):
         return self._fileobj.seek(offset, whence)
 
+    @property
+    def unwrapped(self):
+        """The source without progress reports: a put's checksum is computed over it (s3transfer reports no bytes
+        for that pass either, its seek back takes them off again)."""
+        return self._fileobj
+
 
 class _PartReader(_ProgressReader):
     """One part of a seekable source: bytes [start, start + length), positions relative to the part."""
