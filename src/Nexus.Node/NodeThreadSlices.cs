@@ -19,7 +19,7 @@ namespace Nexus.Node;
 /// </summary>
 internal sealed class NodeThreadSlices : IDisposable
 {
-    private static readonly TimeSpan SweepInterval = TimeSpan.FromSeconds(1);
+    private static readonly TimeSpan s_sweepInterval = TimeSpan.FromSeconds(1);
     private readonly long _nanoseconds;
     private readonly Lock _lock = new();
     private readonly Timer _timer;
@@ -29,7 +29,7 @@ internal sealed class NodeThreadSlices : IDisposable
     {
         _nanoseconds = nanoseconds;
         Sweep();
-        _timer = new Timer(_ => SweepLogged(), null, SweepInterval, SweepInterval);
+        _timer = new Timer(_ => SweepLogged(), null, s_sweepInterval, s_sweepInterval);
     }
 
     public void Dispose()
