@@ -8,6 +8,7 @@ using Nexus.Backend;
 using Nexus.Channel.Services;
 using Nexus.Functions;
 using Nexus.Image;
+using Nexus.Interop;
 using Nexus.Node.Api;
 using Nexus.Node.Logs;
 using Nexus.Node.Metrics;
@@ -63,6 +64,7 @@ public sealed class NexusNode : INodeOperations, IAsyncDisposable
     private NexusBackend _backend = null!;
     private StoreAdminClient? _remoteKeys;
     private NodeCpuGroup? _cpuGroup;
+    private NodeThreadSlices? _threadSlices;
     private string? _imagePath;
     private string _sandboxStoreUrl = "";
     private bool _hostPrepared;
@@ -234,6 +236,7 @@ public sealed class NexusNode : INodeOperations, IAsyncDisposable
         }
 
         _remoteKeys?.Dispose();
+        _threadSlices?.Dispose();
         _cpuGroup?.Dispose();
         _exporter?.Dispose();
         _metrics?.Dispose();
@@ -250,6 +253,7 @@ public sealed class NexusNode : INodeOperations, IAsyncDisposable
         _logs = new FunctionLogs(_options.LogsDirectory);
 
         EnterCpuGroup(progress);
+        SetThreadSlices(progress);
         _driver = components.Driver ?? DefaultDriver();
         if (_driver is IAsyncDisposable ownedDriver)
         {
@@ -428,6 +432,26 @@ public sealed class NexusNode : INodeOperations, IAsyncDisposable
         {
             // The node runs without it, as before: its threads compete with the instances' parent as one equal.
             Console.Error.WriteLine($"nexus: the node's CPU weight is not set: {e.Message}");
+        }
+    }
+
+    // A waking node thread preempts a running tenant at once (docs/node.md#cpu); nothing started from here inherits it.
+    private void SetThreadSlices(IProgress<string>? progress)
+    {
+        if (_options.NodeThreadSliceMicroseconds == 0)
+        {
+            return;
+        }
+
+        try
+        {
+            _threadSlices = new NodeThreadSlices(_options.NodeThreadSliceMicroseconds * 1000);
+            progress?.Report($"node threads at a {_options.NodeThreadSliceMicroseconds} us scheduler slice");
+        }
+        catch (UnixException e)
+        {
+            // A kernel before 6.12 takes the request and ignores it; one that refuses it leaves the node as it was.
+            Console.Error.WriteLine($"nexus: the node's thread slices are not set: {e.Message}");
         }
     }
 

@@ -133,6 +133,13 @@ public sealed record NodeOptions
     /// </summary>
     public long NodeCpuShares { get; init; } = Nexus.Sandbox.Oci.NodeCpuGroup.DefaultShares;
 
+    /// <summary>
+    /// The EEVDF slice request, in microseconds, of every node thread (100 to 100000, the kernel's range), so that a
+    /// waking node thread preempts a running tenant at once instead of after its protected slice; 0 leaves the kernel's
+    /// default (docs/node.md#cpu).
+    /// </summary>
+    public long NodeThreadSliceMicroseconds { get; init; } = 100;
+
     /// <summary>Idle instances are stopped after this many seconds.</summary>
     public int KeepAliveSeconds { get; init; } = 600;
 
@@ -236,6 +243,7 @@ public sealed record NodeOptions
         Check(MaxInstancesPerNode >= 1, nameof(MaxInstancesPerNode), "must be at least 1");
         Check(MemoryMbPerCpu >= 0, nameof(MemoryMbPerCpu), "must be 0 (one CPU per instance) or the MB that buy one CPU");
         Check(MaxFunctionCpus >= ManifestParser.MinCpus && MaxFunctionCpus <= ManifestParser.MaxCpus, nameof(MaxFunctionCpus), string.Create(CultureInfo.InvariantCulture, $"must be between {ManifestParser.MinCpus} and {ManifestParser.MaxCpus}"));
+        Check(NodeThreadSliceMicroseconds == 0 || (NodeThreadSliceMicroseconds >= 100 && NodeThreadSliceMicroseconds <= 100_000), nameof(NodeThreadSliceMicroseconds), "must be 0 (the kernel's default slice) or 100 to 100000");
         Check(NodeCpuShares == 0 || (NodeCpuShares >= 2 && NodeCpuShares <= 262_144), nameof(NodeCpuShares), "must be 0 (the node stays where it was started) or a cpu.shares weight, 2 to 262144");
         Check(KeepAliveSeconds >= 1, nameof(KeepAliveSeconds), "must be at least 1");
         Check(InitTimeoutSeconds >= 1, nameof(InitTimeoutSeconds), "must be at least 1");

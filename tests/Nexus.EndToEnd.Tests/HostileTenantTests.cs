@@ -219,6 +219,41 @@ public sealed class HostileTenantTests(NodeFixture fixture, ITestOutputHelper ou
     }
 
     /// <summary>
+    /// Guards the node threads' short EEVDF slice (NodeThreadSlices, docs/node.md#cpu): every thread of the node process,
+    /// thread-pool workers started after the node included, runs at the 0.1 ms slice request as the kernel keeps it
+    /// (/proc/&lt;pid&gt;/task/&lt;tid&gt;/sched, se.slice), and a tenant's sandbox, started by the node, runs at the kernel's
+    /// default slice (reset-on-fork: a tenant must not get the node's preemption). With the node's call of
+    /// NodeThreadSlices removed once, every thread read the default 1.4 ms and this failed.
+    /// </summary>
+    [RootFact]
+    public async Task Node_threads_run_at_a_short_slice_that_their_sandboxes_do_not_inherit()
+    {
+        const string ReadSlice = """
+            def handler(event, context):
+                with open("/proc/self/sched") as f:
+                    return {"slice": int(next(l for l in f if l.startswith("se.slice")).split(":")[1])}
+            """;
+        var tenant = new HostileTenant("slice-tenant", "reads its own slice", "name: slice-tenant\nhandler: handler.handler\nio: nexus\ntimeout: 10\n", ReadSlice, "{}", null);
+        using (var package = tenant.Package())
+        {
+            await fixture.Node.DeployAsync(package, CancellationToken.None);
+        }
+
+        var (response, body) = await fixture.InvokeAsync(tenant.Name, "{}");
+        Assert.True(response.IsSuccessStatusCode && !response.Headers.Contains("X-Amz-Function-Error"), body);
+        using var result = JsonDocument.Parse(body);
+        var tenantSlice = result.RootElement.GetProperty("slice").GetInt64();
+        Assert.True(tenantSlice > 100_000, $"the tenant runs at the node's {tenantSlice} ns slice");
+
+        // Workers the thread pool starts now are set by the node's next sweep, within a second.
+        await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => Task.Run(() => Thread.Sleep(200))));
+        await Task.Delay(TimeSpan.FromSeconds(1.5));
+        var slices = NodeThreadSliceNanoseconds();
+        output.WriteLine($"{slices.Count} node threads, slices: {string.Join(", ", slices.Distinct())}; the tenant's: {tenantSlice}");
+        Assert.All(slices, slice => Assert.Equal(100_000, slice));
+    }
+
+    /// <summary>
     /// Guards the cgroup memory limit, its report, and who kills: the node stops the tenant at its limit (OomWatcher), not
     /// the kernel's OOM killer, whose report on this machine's serial console holds a CPU with interrupts off for 3-9 ms
     /// (docs/reliability.md, "memory-hog"). The kernel's count of OOM kills (/proc/vmstat oom_kill, the whole machine's)
@@ -305,5 +340,24 @@ public sealed class HostileTenantTests(NodeFixture fixture, ITestOutputHelper ou
         var (response, body) = await fixture.InvokeAsync(HostileTenants.Victim.Name, HostileTenants.Victim.Event);
         Assert.True(response.IsSuccessStatusCode && !response.Headers.Contains("X-Amz-Function-Error"), $"victim {when}: {(int)response.StatusCode} {body}");
         Assert.Equal("""{"bytes":1024}""", body);
+    }
+
+    private static List<long> NodeThreadSliceNanoseconds()
+    {
+        var slices = new List<long>();
+        foreach (var task in Directory.EnumerateDirectories("/proc/self/task"))
+        {
+            try
+            {
+                var line = File.ReadLines(Path.Combine(task, "sched")).First(l => l.StartsWith("se.slice", StringComparison.Ordinal));
+                slices.Add(long.Parse(line.Split(':')[1], CultureInfo.InvariantCulture));
+            }
+            catch (IOException)
+            {
+                // The thread ended between the listing and the read.
+            }
+        }
+
+        return slices;
     }
 }
