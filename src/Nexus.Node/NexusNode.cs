@@ -6,9 +6,7 @@ using System.Reflection;
 using Microsoft.AspNetCore.Http;
 using Nexus.Backend;
 using Nexus.Channel.Services;
-using Nexus.Functions;
 using Nexus.Image;
-using Nexus.Interop;
 using Nexus.Node.Api;
 using Nexus.Node.Logs;
 using Nexus.Node.Metrics;
@@ -18,9 +16,7 @@ using Nexus.Node.Transports;
 using Nexus.Node.Transports.NexusChannel;
 using Nexus.Node.Transports.RuntimeApi;
 using Nexus.Sandbox;
-using Nexus.Sandbox.Microvm;
 using Nexus.Sandbox.Oci;
-using Nexus.Sandbox.Template;
 using Nexus.Store;
 
 namespace Nexus.Node;
@@ -40,7 +36,7 @@ public sealed record NodeComponents
 /// the function registry, the instance pool, the shared nexus backend, the Runtime API for baseline sandboxes and
 /// the node API. Start with <see cref="StartAsync"/>; <see cref="DisposeAsync"/> stops every instance.
 /// </summary>
-public sealed class NexusNode : INodeOperations, IAsyncDisposable
+public sealed partial class NexusNode : INodeOperations, IAsyncDisposable
 {
     private readonly NodeOptions _options;
     private readonly List<IAsyncDisposable> _owned = [];
@@ -415,73 +411,6 @@ public sealed class NexusNode : INodeOperations, IAsyncDisposable
         ApiAddress = api.Addresses[0];
     }
 
-    // Before the driver starts anything: helpers spawned from here on inherit the node's weight (docs/node.md#cpu).
-    private void EnterCpuGroup(IProgress<string>? progress)
-    {
-        if (_options.NodeCpuShares == 0)
-        {
-            return;
-        }
-
-        try
-        {
-            _cpuGroup = NodeCpuGroup.Enter(new OciDriverOptions().CgroupRoot, NodeCpuGroup.DefaultName, _options.NodeCpuShares);
-            progress?.Report($"node threads in cpu cgroup {_cpuGroup.Directory} (cpu.shares {_options.NodeCpuShares})");
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidOperationException)
-        {
-            // The node runs without it, as before: its threads compete with the instances' parent as one equal.
-            Console.Error.WriteLine($"nexus: the node's CPU weight is not set: {e.Message}");
-        }
-    }
-
-    // A waking node thread preempts a running tenant at once (docs/node.md#cpu); nothing started from here inherits it.
-    private void SetThreadSlices(IProgress<string>? progress)
-    {
-        if (_options.NodeThreadSliceMicroseconds == 0)
-        {
-            return;
-        }
-
-        try
-        {
-            _threadSlices = new NodeThreadSlices(_options.NodeThreadSliceMicroseconds * 1000);
-            progress?.Report($"node threads at a {_options.NodeThreadSliceMicroseconds} us scheduler slice");
-        }
-        catch (UnixException e)
-        {
-            // A kernel before 6.12 takes the request and ignores it; one that refuses it leaves the node as it was.
-            Console.Error.WriteLine($"nexus: the node's thread slices are not set: {e.Message}");
-        }
-    }
-
-    // runc containers (nexus-mode instances forked from a per-function template unless the node is told not to) and
-    // microVMs; a function's `sandbox:` picks one, the node's Driver is the default.
-    private ISandboxDriver DefaultDriver()
-    {
-        var oci = new OciSandboxDriver(new OciDriverOptions { RuntimePath = _options.OciRuntime, InstancePrefix = InstancePrefix });
-        ISandboxDriver containers = _options.Templates
-            ? new TemplateSandboxDriver(oci, new TemplateDriverOptions { InstancePrefix = InstancePrefix, Log = line => Console.Error.WriteLine("nexus: " + line) })
-            : oci;
-        return new SandboxDriverSet(_options.Driver, [containers, new MicrovmSandboxDriver(MicrovmOptions(_options))]);
-    }
-
-    /// <summary>The microvm driver's settings from the node's.</summary>
-    public static MicrovmDriverOptions MicrovmOptions(NodeOptions options)
-    {
-        ArgumentNullException.ThrowIfNull(options);
-        return new MicrovmDriverOptions
-        {
-            GuestKernel = options.MicrovmKernel,
-            GuestKind = options.MicrovmGuest == "freestanding" ? MicrovmGuestKind.Freestanding : MicrovmGuestKind.Linux,
-            VmmCommand = options.MicrovmVmm is { } vmm ? [vmm] : [],
-            Snapshots = options.MicrovmSnapshots,
-            Jail = options.MicrovmJail ? new VmmJailOptions() : null,
-            InstancePrefix = InstancePrefix,
-            Log = line => Console.Error.WriteLine("nexus: " + line),
-        };
-    }
-
     private async Task RunEventAsync(QueuedEvent queued, CancellationToken cancellationToken)
     {
         if (!_registry.TryGet(queued.Function, out var function))
@@ -530,97 +459,5 @@ public sealed class NexusNode : INodeOperations, IAsyncDisposable
         {
             _logs.Write(name, "node", null, "could not remove old code: " + e.Message);
         }
-    }
-
-    // Each function gets its own store key whose every request is checked against the function's live grants: here,
-    // or, for a remote `nexus store serve`, by that store with the grants of this revision (sent again on every deploy).
-    private async Task RegisterKeyAsync(DeployedFunction function, CancellationToken cancellationToken)
-    {
-        var name = function.Name;
-        KeyPair? key;
-        bool fresh;
-        lock (_keysLock)
-        {
-            fresh = !_functionKeys.TryGetValue(name, out key);
-            if (fresh)
-            {
-                key = KeyPair.Generate("NXF");
-                _functionKeys[name] = key;
-                _functionsByKey[key.AccessKeyId] = name;
-            }
-        }
-
-        if (fresh)
-        {
-            _storeCredentials.Add(new StoreCredential(key!.AccessKeyId, key.SecretAccessKey, scope => Authorize(name, scope)));
-            _serviceKeys.Add(new StoreCredential(key.AccessKeyId, key.SecretAccessKey));
-        }
-
-        if (_remoteKeys is not null)
-        {
-            await _remoteKeys.PutCredentialAsync(key!.AccessKeyId, key.SecretAccessKey, FunctionGrants.Of(function.Manifest), cancellationToken);
-        }
-    }
-
-    private void UnregisterKey(string name)
-    {
-        KeyPair? key;
-        lock (_keysLock)
-        {
-            if (!_functionKeys.Remove(name, out key))
-            {
-                return;
-            }
-
-            _functionsByKey.Remove(key.AccessKeyId);
-        }
-
-        _storeCredentials.Remove(key.AccessKeyId);
-        _serviceKeys.Remove(key.AccessKeyId);
-        if (_remoteKeys is { } remote)
-        {
-            _ = remote.DeleteCredentialAsync(key.AccessKeyId, CancellationToken.None).ContinueWith(
-                t => _logs.Write(name, "node", null, "could not remove the function's key from the store: " + t.Exception!.InnerException!.Message),
-                CancellationToken.None,
-                TaskContinuationOptions.OnlyOnFaulted,
-                TaskScheduler.Default);
-        }
-    }
-
-    // A store that cannot take scoped keys (any S3 service but `nexus store serve`) only knows the node's key.
-    private (string AccessKeyId, string SecretAccessKey) KeyOf(string name)
-    {
-        if (_options.S3Endpoint is not null && _remoteKeys is null)
-        {
-            return (StoreKey.AccessKeyId, StoreKey.SecretAccessKey);
-        }
-
-        lock (_keysLock)
-        {
-            var key = _functionKeys[name];
-            return (key.AccessKeyId, key.SecretAccessKey);
-        }
-    }
-
-    /// <summary>The deployed manifest of the function whose key this is (the signing proxy's grants).</summary>
-    private FunctionManifest? ManifestOfKey(string accessKeyId)
-    {
-        string? name;
-        lock (_keysLock)
-        {
-            _functionsByKey.TryGetValue(accessKeyId, out name);
-        }
-
-        return name is not null && _registry.TryGet(name, out var function) ? function.Manifest : null;
-    }
-
-    private bool Authorize(string name, StoreRequestScope scope)
-    {
-        if (!_registry.TryGet(name, out var function) || scope.Bucket is null)
-        {
-            return false;
-        }
-
-        return FunctionGrants.Allows(function.Manifest, scope.Bucket, scope.Key, scope.IsWrite);
     }
 }
