@@ -19,10 +19,6 @@ namespace Nexus.Image.Tests;
 /// </summary>
 public sealed class LinuxGuestRestoreTests(ITestOutputHelper output)
 {
-    private const int MemoryMiB = 256;
-    private const long RegionAddress = 0x0f00_0000;
-    private const int RegionSize = 16 << 20;
-    private static readonly TimeSpan s_bootTimeout = TimeSpan.FromMinutes(3);
 
     // 2040-01-01T00:00:00Z: far from qemu's clock (the host's), so a step to it is unmistakable.
     private const long Year2040Ns = 2_208_988_800L * 1_000_000_000;
@@ -49,19 +45,11 @@ public sealed class LinuxGuestRestoreTests(ITestOutputHelper output)
         var valid = RestoreRecord.Encode(Sequence, Year2040Ns, s_seed, new Dictionary<string, string> { ["AWS_LAMBDA_LOG_STREAM_NAME"] = "nx-b" }).Bytes.ToArray();
         var otherVersion = RestoreRecord.Encode(Sequence + 1, Year2050Ns, s_seed, []).Bytes.ToArray();
         otherVersion[RestoreRecord.OffVersion] = 2;
-        var memory = dir.Combine("guest.ram");
-        await using (var ram = new FileStream(memory, FileMode.Create))
-        {
-            ram.SetLength((long)MemoryMiB << 20);
-            ram.Position = RegionAddress + 8192;
-            await ram.WriteAsync(valid);
-            ram.Position = RegionAddress + 12288;
-            await ram.WriteAsync(otherVersion);
-        }
+        var memory = await QemuRegion.WriteRamAsync(dir.Combine("guest.ram"), (8192, valid), (12288, otherVersion));
 
         var run = await QemuGuest.BootAsync(
-            $"rdinit=/none root=/dev/vda rootfstype=erofs ro init=/init memmap={RegionSize >> 20}M$0x{RegionAddress:x} nexus.region=0x{RegionSize:x}@0x{RegionAddress:x}:10 nexus.doorbell=0xd0100000",
-            [disk], MemoryMiB, memory, s_bootTimeout, ["-chardev", "null,id=uart2", "-device", "isa-serial,iobase=0x2f8,irq=10,chardev=uart2"]);
+            $"rdinit=/none root=/dev/vda rootfstype=erofs ro init=/init {QemuRegion.BootArgs}",
+            [disk], QemuRegion.MemoryMiB, memory, QemuRegion.BootTimeout, ["-chardev", "null,id=uart2", "-device", "isa-serial,iobase=0x2f8,irq=10,chardev=uart2"]);
         output.WriteLine($"qemu exit {run.ExitCode} after {run.Elapsed.TotalSeconds:0.0} s; console:\n{run.Console}");
 
         Assert.Equal(0, run.GuestStatus);
@@ -127,20 +115,14 @@ public sealed class LinuxGuestRestoreTests(ITestOutputHelper output)
         }), code, CancellationToken.None);
 
         // The region as a restored VM finds it: the node's channel header and this instance's record.
-        using var channel = new ProcessChannel(new ChannelOptions { RegionSize = RegionSize, SlotSize = 256 << 10, MaxHeaderBytes = 64 << 10 });
+        using var channel = new ProcessChannel(new ChannelOptions { RegionSize = QemuRegion.Size, SlotSize = 256 << 10, MaxHeaderBytes = 64 << 10 });
         var header = await LinuxGuestTests.ReadRegionAsync(channel, ChannelLayout.HeaderSize);
         RestoreRecord.Encode(Sequence, Year2040Ns, s_seed, new Dictionary<string, string> { ["AWS_LAMBDA_LOG_STREAM_NAME"] = "nx-b" }).Bytes.CopyTo(header.AsSpan(RestoreRecord.Offset));
-        var memory = dir.Combine("guest.ram");
-        await using (var ram = new FileStream(memory, FileMode.Create))
-        {
-            ram.SetLength((long)MemoryMiB << 20);
-            ram.Position = RegionAddress;
-            await ram.WriteAsync(header);
-        }
+        var memory = await QemuRegion.WriteRamAsync(dir.Combine("guest.ram"), (0, header));
 
         var run = await QemuGuest.BootAsync(
-            $"memmap={RegionSize >> 20}M$0x{RegionAddress:x} nexus.region=0x{RegionSize:x}@0x{RegionAddress:x}:10 nexus.doorbell=0xd0100000 nexus_init.tmp=16",
-            [root, code], MemoryMiB, memory, s_bootTimeout);
+            $"{QemuRegion.BootArgs} nexus_init.tmp=16",
+            [root, code], QemuRegion.MemoryMiB, memory, QemuRegion.BootTimeout);
         output.WriteLine($"qemu exit {run.ExitCode} after {run.Elapsed.TotalSeconds:0.0} s; console:\n{run.Console}");
 
         Assert.Equal(0, run.GuestStatus);

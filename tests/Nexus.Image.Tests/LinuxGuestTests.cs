@@ -19,10 +19,6 @@ namespace Nexus.Image.Tests;
 /// </summary>
 public sealed class LinuxGuestTests(ITestOutputHelper output)
 {
-    private const int MemoryMiB = 256;
-    private const long RegionAddress = 0x0f00_0000;
-    private const int RegionSize = 16 << 20;
-    private static readonly TimeSpan s_bootTimeout = TimeSpan.FromMinutes(3);
 
     // Runs as the runtime would (uid 65534, cwd /var/task, the code drive's environment) and prints what it found.
     private const string Probe = """
@@ -91,22 +87,16 @@ public sealed class LinuxGuestTests(ITestOutputHelper output)
         }), code, CancellationToken.None);
 
         // The node's channel header (a real HostChannel's), placed where the guest's region is.
-        var options = new ChannelOptions { RegionSize = RegionSize, SlotSize = 256 << 10, MaxHeaderBytes = 64 << 10 };
+        var options = new ChannelOptions { RegionSize = QemuRegion.Size, SlotSize = 256 << 10, MaxHeaderBytes = 64 << 10 };
         using var channel = new ProcessChannel(options);
-        var memory = dir.Combine("guest.ram");
-        await using (var ram = new FileStream(memory, FileMode.Create))
-        {
-            ram.SetLength((long)MemoryMiB << 20);
-            ram.Position = RegionAddress;
-            await ram.WriteAsync(await ReadRegionAsync(channel, ChannelLayout.HeaderSize));
-        }
+        var memory = await QemuRegion.WriteRamAsync(dir.Combine("guest.ram"), (0, await ReadRegionAsync(channel, ChannelLayout.HeaderSize)));
 
         var run = await QemuGuest.BootAsync(
-            $"memmap={RegionSize >> 20}M$0x{RegionAddress:x} nexus.region=0x{RegionSize:x}@0x{RegionAddress:x}:10 nexus.doorbell=0xd0100000 nexus_init.tmp=48",
-            [root, code], MemoryMiB, memory, s_bootTimeout);
+            $"{QemuRegion.BootArgs} nexus_init.tmp=48",
+            [root, code], QemuRegion.MemoryMiB, memory, QemuRegion.BootTimeout);
         output.WriteLine($"qemu exit {run.ExitCode} after {run.Elapsed.TotalSeconds:0.0} s; console:\n{run.Console}");
 
-        Assert.Contains($"nexus: region {RegionSize >> 10} KiB at 0x{RegionAddress:x16}, doorbell at 0x00000000d0100000, interrupt 10: /dev/nexus-region", run.Console, StringComparison.Ordinal);
+        Assert.Contains($"nexus: region {QemuRegion.Size >> 10} KiB at 0x{QemuRegion.Address:x16}, doorbell at 0x00000000d0100000, interrupt 10: /dev/nexus-region", run.Console, StringComparison.Ordinal);
         Assert.Contains("nexus-init: root /dev/vda, code /dev/vdb at /var/task, /tmp 48 MiB", run.Console, StringComparison.Ordinal);
         Assert.Contains("nexus-init: runtime exited with status 0", run.Console, StringComparison.Ordinal);
         Assert.Equal(0, run.GuestStatus);
@@ -125,7 +115,7 @@ public sealed class LinuxGuestTests(ITestOutputHelper output)
         // nexus_channel took the region from the device and accepted the host's header.
         Assert.Equal(options.SlotSize, found.GetProperty("chunk_size").GetInt32());
         Assert.Equal(options.MaxHeaderBytes, found.GetProperty("max_header").GetInt32());
-        Assert.Equal(RegionSize, found.GetProperty("size").GetInt64());
+        Assert.Equal(QemuRegion.Size, found.GetProperty("size").GetInt64());
 
         // No interrupt yet: a non-blocking read has nothing, poll says writable only; a ring is one 8-byte write.
         Assert.Equal("EAGAIN", found.GetProperty("read").GetString());
@@ -137,7 +127,7 @@ public sealed class LinuxGuestTests(ITestOutputHelper output)
         var written = new byte[20];
         await using (var ram = new FileStream(memory, FileMode.Open, FileAccess.Read))
         {
-            ram.Position = RegionAddress + channel.Layout.RequestAreaOffset;
+            ram.Position = QemuRegion.Address + channel.Layout.RequestAreaOffset;
             await ram.ReadExactlyAsync(written);
         }
 
@@ -189,7 +179,7 @@ public sealed class LinuxGuestTests(ITestOutputHelper output)
         var served = ServeOneAsync(listener);
         var run = await QemuGuest.BootAsync(
             "ip=10.0.2.15::10.0.2.2:255.255.255.0::eth0:off nexus_init.tmp=16",
-            [root, code], MemoryMiB, null, s_bootTimeout, ["-netdev", "user,id=n0", "-device", "virtio-net-device,netdev=n0"]);
+            [root, code], QemuRegion.MemoryMiB, null, QemuRegion.BootTimeout, ["-netdev", "user,id=n0", "-device", "virtio-net-device,netdev=n0"]);
         output.WriteLine($"qemu exit {run.ExitCode} after {run.Elapsed.TotalSeconds:0.0} s; console:\n{run.Console}");
 
         Assert.Equal(0, run.GuestStatus);
@@ -231,7 +221,7 @@ public sealed class LinuxGuestTests(ITestOutputHelper output)
         // region's range is unbacked here: this test never maps it. The second UART (0x2f8) drives IOAPIC input 10.
         var run = await QemuGuest.BootAsync(
             "rdinit=/none root=/dev/vda rootfstype=erofs ro init=/init nexus.region=0x1000000@0xe0000000:10 nexus.doorbell=0xd0100000",
-            [disk], 128, null, s_bootTimeout, ["-chardev", "null,id=uart2", "-device", "isa-serial,iobase=0x2f8,irq=10,chardev=uart2"]);
+            [disk], 128, null, QemuRegion.BootTimeout, ["-chardev", "null,id=uart2", "-device", "isa-serial,iobase=0x2f8,irq=10,chardev=uart2"]);
         output.WriteLine($"qemu exit {run.ExitCode} after {run.Elapsed.TotalSeconds:0.0} s; console:\n{run.Console}");
 
         Assert.Equal(0, run.GuestStatus);
@@ -257,7 +247,7 @@ public sealed class LinuxGuestTests(ITestOutputHelper output)
     public async Task DriverRefusesAMalformedRegionParameter(string parameters, string error)
     {
         // No drives: once the driver has spoken, nexus-init finds no root and ends the VM with its own status.
-        var run = await QemuGuest.BootAsync(parameters, [], 128, null, s_bootTimeout);
+        var run = await QemuGuest.BootAsync(parameters, [], 128, null, QemuRegion.BootTimeout);
         output.WriteLine($"qemu exit {run.ExitCode} after {run.Elapsed.TotalSeconds:0.0} s; console:\n{run.Console}");
 
         Assert.Contains("nexus: " + error, run.Console, StringComparison.Ordinal);
