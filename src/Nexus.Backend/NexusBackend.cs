@@ -68,6 +68,7 @@ public sealed partial class NexusBackend : IAsyncDisposable
             Timeout = TimeSpan.FromMinutes(5),
         };
         Direct = new DirectS3(options, Http);
+        Buckets = new KnownBuckets(Direct);
         _log = options.Log ?? (line => Console.Error.WriteLine("nexus: " + line));
         if (options.SpoolDirectory is { } spool)
         {
@@ -84,6 +85,9 @@ public sealed partial class NexusBackend : IAsyncDisposable
     public WriteBackQueue? WriteBack { get; }
 
     internal IAmazonS3 S3 { get; }
+
+    /// <summary>Buckets known to exist, asked before the first spooled put to each.</summary>
+    internal KnownBuckets Buckets { get; }
 
     /// <summary>The global and per-function request budgets, the global one shared between functions by the backend time each used.</summary>
     internal FairShareGate Workers { get; }

@@ -14,8 +14,9 @@ namespace Nexus.EndToEnd.Tests;
 
 /// <summary>
 /// The write-back promise against a real crash: a node process (`nexus up --foreground`) acknowledges a function's
-/// writes while storage cannot take them (the bucket does not exist yet), is killed with SIGKILL, and on its next
-/// start uploads every acknowledged write, the last one per key.
+/// writes while storage cannot take them (the bucket was deleted after the node saw it: a put to a bucket the node has
+/// never seen exist is refused, as S3 refuses it), is killed with SIGKILL, and on its next start uploads every
+/// acknowledged write, the last one per key.
 /// </summary>
 public sealed class WriteBackCrashTests
 {
@@ -46,6 +47,7 @@ public sealed class WriteBackCrashTests
 
             node = await StartNodeAsync(home);
             await DeployAsync();
+            await SeeThenDeleteAsync(home, Bucket);
             var writes = new (string Key, string Body)[] { ("k1", "first"), ("k1", "second"), ("k2", new string('z', 200_000)) };
             foreach (var (key, body) in writes)
             {
@@ -83,7 +85,8 @@ public sealed class WriteBackCrashTests
             Assert.Empty(SpoolJournal.Scan(Path.Combine(home, "writeback")));
 
             // `nexus down` drains for its timeout and says what it leaves for the next start: a write to a bucket that
-            // does not exist cannot drain.
+            // no longer exists cannot drain.
+            await SeeThenDeleteAsync(home, NeverBucket);
             await InvokeAsync(new JsonObject { ["bucket"] = NeverBucket, ["key"] = "k3", ["body"] = "left" });
             Assert.Equal(1, await PendingAsync());
             var down = await RunCliAsync("down", "--home", home);
@@ -102,6 +105,24 @@ public sealed class WriteBackCrashTests
 
             Directory.Delete(home, recursive: true);
         }
+    }
+
+    // The node asks storage about a bucket before its first spooled put there and remembers that it exists: a write
+    // there lands, then the bucket is deleted behind the node's back, so later writes are acknowledged and cannot land.
+    private static async Task SeeThenDeleteAsync(string home, string bucket)
+    {
+        using var s3 = Admin(home);
+        await s3.PutBucketAsync(bucket);
+        await InvokeAsync(new JsonObject { ["bucket"] = bucket, ["key"] = "seen", ["body"] = "x" });
+        var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(1);
+        while (await PendingAsync() > 0)
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"the write to {bucket} was not uploaded within a minute");
+            await Task.Delay(100);
+        }
+
+        await s3.DeleteObjectAsync(bucket, "seen");
+        await s3.DeleteBucketAsync(bucket);
     }
 
     private static async Task InvokeAsync(JsonObject payload)

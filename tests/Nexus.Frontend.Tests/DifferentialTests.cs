@@ -36,10 +36,6 @@ public sealed class DifferentialTests(ITestOutputHelper output)
         new("*list_v1*", "*.Owner",
             "contract: ListObjects travels as ListObjectsV2 without FetchOwner, so the store's Owner is not returned "
             + "(fix: a FetchOwner parameter on the channel's ListObjectsV2)"),
-        new("upload_file_missing_bucket", "$",
-            "write-back: an async put is acknowledged once spooled, before storage has answered, so a put to a bucket that "
-            + "does not exist succeeds and its upload keeps failing (docs/writeback.md; fix: know the node's buckets before "
-            + "acknowledging)"),
         new("odd_keys_round_trip", "$.result",
             "backend: refuses keys with '.' or '..' path segments (AccessDenied) because its SDK's URI handling would "
             + "normalise them; the store keeps such keys literally (fix: send them escaped, or keep the refusal by design)"),

@@ -21,13 +21,20 @@ internal sealed class DirectS3(NexusBackendOptions options, HttpClient http)
     /// <summary>True when the store answers 200 to a HEAD conditional on <paramref name="etag"/>: the object is still that one.</summary>
     public async Task<bool> IsCurrentAsync(string bucket, string key, string? etag, CancellationToken ct)
     {
-        using var response = await SendAsync("HeadObject", "HEAD", bucket, key, etag is null ? [] : [new("If-Match", etag)], [], ct).ConfigureAwait(false);
+        using var response = await SendAsync("HeadObject", "HEAD", ObjectPath(bucket, key), etag is null ? [] : [new("If-Match", etag)], [], ct).ConfigureAwait(false);
         return response.StatusCode == System.Net.HttpStatusCode.OK;
+    }
+
+    /// <summary>The store's status for a HEAD of <paramref name="bucket"/> (200: it exists, 404: it does not).</summary>
+    public async Task<System.Net.HttpStatusCode> HeadBucketAsync(string bucket, CancellationToken ct)
+    {
+        using var response = await SendAsync("HeadBucket", "HEAD", "/" + bucket, [], [], ct).ConfigureAwait(false);
+        return response.StatusCode;
     }
 
     /// <summary>A whole-object GET with the object's checksums (checksum mode); the body streams.</summary>
     public Task<HttpResponseMessage> GetAsync(string bucket, string key, CancellationToken ct) =>
-        SendAsync("GetObject", "GET", bucket, key, [new("x-amz-checksum-mode", "ENABLED")], [], ct);
+        SendAsync("GetObject", "GET", ObjectPath(bucket, key), [new("x-amz-checksum-mode", "ENABLED")], [], ct);
 
     /// <summary>
     /// A PutObject of <paramref name="body"/>, whole-body-signed, with its Content-MD5 (and the writer's checksum, which the
@@ -43,7 +50,7 @@ internal sealed class DirectS3(NexusBackendOptions options, HttpClient http)
         }
 
         headers.AddRange(metadata.Select(m => new KeyValuePair<string, string>("x-amz-meta-" + m.Key, m.Value)));
-        using var response = await SendAsync("PutObject", "PUT", bucket, key, headers, body, ct).ConfigureAwait(false);
+        using var response = await SendAsync("PutObject", "PUT", ObjectPath(bucket, key), headers, body, ct).ConfigureAwait(false);
         if (!response.IsSuccessStatusCode)
         {
             throw new HttpRequestException($"the store answered {(int)response.StatusCode} to PutObject", null, response.StatusCode);
@@ -61,11 +68,13 @@ internal sealed class DirectS3(NexusBackendOptions options, HttpClient http)
             ? values.ToString()
             : null;
 
-    private async Task<HttpResponseMessage> SendAsync(string operation, string method, string bucket, string key, IReadOnlyList<KeyValuePair<string, string>> headers, byte[] body, CancellationToken ct)
+    // Path style, as the SDK client is configured; the signer decodes the path once and signs and sends it encoded by
+    // SigV4's rules, so every byte of the key is escaped here.
+    private static string ObjectPath(string bucket, string key) => "/" + bucket + "/" + Uri.EscapeDataString(key);
+
+    private async Task<HttpResponseMessage> SendAsync(string operation, string method, string path, IReadOnlyList<KeyValuePair<string, string>> headers, byte[] body, CancellationToken ct)
     {
-        // Path style, as the SDK client is configured; the signer decodes the path once and signs and sends it encoded
-        // by SigV4's rules, so every byte of the key is escaped here.
-        var request = new ServiceRequest("s3", operation, method, "/" + bucket + "/" + Uri.EscapeDataString(key), "", headers);
+        var request = new ServiceRequest("s3", operation, method, path, "", headers);
         using var message = ServiceSigner.Sign(request, body, _endpoint, "s3", options.AccessKey, options.SecretKey, options.Region, DateTime.UtcNow);
         return await http.SendAsync(message, HttpCompletionOption.ResponseHeadersRead, ct).ConfigureAwait(false);
     }

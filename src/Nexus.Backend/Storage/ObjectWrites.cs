@@ -59,7 +59,10 @@ internal static class ObjectWrites
         var contentType = ChannelJson.OptionalString(p, "ContentType");
         var metadata = ChannelJson.OptionalStringMap(p, "Metadata").ToDictionary(StringComparer.Ordinal);
         var checksum = ObjectOptions.PutChecksum(p);
+        // A put to a bucket storage says is missing goes to storage now, which refuses it in its own words: spooled, it
+        // would be acknowledged and never land.
         if (call.Manifest.WriteBack == WriteBackMode.Async && backend.WriteBack is { } writeBack && !ObjectOptions.HasPutOptions(p)
+            && !await backend.Buckets.IsMissingAsync(bucket, ct).ConfigureAwait(false)
             && await SpoolAsync(writeBack, new JournalMeta(bucket, key, contentType, metadata, checksum), request.OpenBody(ct), (long)request.BodyLength, ct).ConfigureAwait(false) is { } spooled)
         {
             // Durable in the spool: acknowledged now, uploaded after (the invocation does not wait for storage).
