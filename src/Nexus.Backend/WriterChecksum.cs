@@ -40,6 +40,39 @@ public sealed record WriterChecksum(string Algorithm, string Value)
             default: put.ChecksumSHA256 = Value; break;
         }
     }
+
+    /// <summary>Sends it with a part (a header the store checks the part against) or in a completion's part list.</summary>
+    internal void ApplyTo(UploadPartRequest part)
+    {
+        switch (Algorithm)
+        {
+            case "crc32": part.ChecksumCRC32 = Value; break;
+            case "crc32c": part.ChecksumCRC32C = Value; break;
+            case "sha1": part.ChecksumSHA1 = Value; break;
+            default: part.ChecksumSHA256 = Value; break;
+        }
+    }
+
+    /// <inheritdoc cref="ApplyTo(UploadPartRequest)"/>
+    internal void ApplyTo(PartETag part)
+    {
+        switch (Algorithm)
+        {
+            case "crc32": part.ChecksumCRC32 = Value; break;
+            case "crc32c": part.ChecksumCRC32C = Value; break;
+            case "sha1": part.ChecksumSHA1 = Value; break;
+            default: part.ChecksumSHA256 = Value; break;
+        }
+    }
+
+    /// <summary>Writes the checksums a storage answer carries as botocore 1.29's fields (the ones present).</summary>
+    internal static void WriteFields(System.Text.Json.Utf8JsonWriter w, string? crc32, string? crc32c, string? sha1, string? sha256)
+    {
+        Channel.Services.ChannelJson.WriteIfPresent(w, "ChecksumCRC32", crc32);
+        Channel.Services.ChannelJson.WriteIfPresent(w, "ChecksumCRC32C", crc32c);
+        Channel.Services.ChannelJson.WriteIfPresent(w, "ChecksumSHA1", sha1);
+        Channel.Services.ChannelJson.WriteIfPresent(w, "ChecksumSHA256", sha256);
+    }
 }
 
 /// <summary>A put's body does not match the checksum its writer sent: nothing was acknowledged.</summary>

@@ -45,6 +45,12 @@ internal sealed record ObjectInfo(
 internal sealed record ObjectChecksum(string Algorithm, string Value)
 {
     public string HeaderName => "x-amz-checksum-" + Algorithm;
+
+    /// <summary>The XML element S3 names it with: ChecksumCRC32, ChecksumCRC32C, ChecksumCRC64NVME, ChecksumSHA1, ChecksumSHA256.</summary>
+    public string ElementName => "Checksum" + Algorithm.ToUpperInvariant();
+
+    /// <summary>A multipart object's checksum of its parts' checksums ("...-N"; base64 has no '-'), not of its bytes.</summary>
+    public bool IsComposite => Value.Contains('-', StringComparison.Ordinal);
 }
 
 /// <summary>

@@ -9,11 +9,17 @@ using Microsoft.Extensions.Logging;
 namespace Nexus.Store;
 
 
-/// <summary>One multipart upload in progress.</summary>
-internal sealed record Upload(string Id, string Key, DateTimeOffset Initiated, string ContentType, IReadOnlyList<KeyValuePair<string, string>> Headers, IReadOnlyList<KeyValuePair<string, string>> Metadata, IReadOnlyList<KeyValuePair<string, string>> Tags);
+/// <summary>
+/// One multipart upload in progress. <paramref name="ChecksumAlgorithm"/> (lower case, or null) is the one it was created
+/// with: every part keeps that checksum and the object gets the composite of them (checksum of the part checksums, "-N").
+/// </summary>
+internal sealed record Upload(string Id, string Key, DateTimeOffset Initiated, string ContentType, IReadOnlyList<KeyValuePair<string, string>> Headers, IReadOnlyList<KeyValuePair<string, string>> Metadata, IReadOnlyList<KeyValuePair<string, string>> Tags, string? ChecksumAlgorithm);
 
-/// <summary>One stored part of a multipart upload.</summary>
-internal sealed record PartEntry(int PartNumber, long Size, string ETag, DateTimeOffset LastModified);
+/// <summary>One stored part of a multipart upload, with its checksum when the upload has a checksum algorithm.</summary>
+internal sealed record PartEntry(int PartNumber, long Size, string ETag, DateTimeOffset LastModified, ObjectChecksum? Checksum);
+
+/// <summary>One part a CompleteMultipartUpload names: number, ETag and the part checksum it states (or null).</summary>
+internal sealed record RequestedPart(int PartNumber, string ETag, ObjectChecksum? Checksum);
 
 /// <summary>The store's multipart uploads: their files under buckets/NAME/uploads/ID, parts, completion and abort.</summary>
 internal sealed partial class ObjectStore
@@ -31,7 +37,7 @@ internal sealed partial class ObjectStore
                 using var handle = File.OpenHandle(file);
                 var info = ObjectFile.ReadInfo(handle, RandomAccess.GetLength(handle), file);
                 var id = Path.GetFileName(dir);
-                bucket.Uploads.Add(id, new Upload(id, info.Key, info.LastModified, info.ContentType, info.Headers, info.Metadata, info.Tags));
+                bucket.Uploads.Add(id, new Upload(id, info.Key, info.LastModified, info.ContentType, info.Headers, info.Metadata, info.Tags, info.Checksum?.Algorithm));
             }
             catch (Exception e) when (e is InvalidDataException or IOException)
             {
@@ -40,13 +46,19 @@ internal sealed partial class ObjectStore
         }
     }
 
-    public Upload CreateUpload(Bucket bucket, string key, string contentType, IReadOnlyList<KeyValuePair<string, string>> headers, IReadOnlyList<KeyValuePair<string, string>> metadata, IReadOnlyList<KeyValuePair<string, string>> tags)
+    public Upload CreateUpload(Bucket bucket, string key, string contentType, IReadOnlyList<KeyValuePair<string, string>> headers, IReadOnlyList<KeyValuePair<string, string>> metadata, IReadOnlyList<KeyValuePair<string, string>> tags, string? checksumAlgorithm = null)
     {
         var id = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
-        var upload = new Upload(id, key, _options.TimeProvider.GetUtcNow(), contentType, headers, metadata, tags);
+        var upload = new Upload(id, key, _options.TimeProvider.GetUtcNow(), contentType, headers, metadata, tags, checksumAlgorithm);
         var staging = NewTempPath();
         Directory.CreateDirectory(staging);
-        WriteSmallFile(Path.Combine(staging, "upload"), ObjectFile.EncodeTrailer(new ObjectInfo(key, 0, string.Empty, upload.Initiated, contentType, headers, metadata, tags)));
+
+        // The upload file keeps the algorithm in the trailer's checksum slot, with no value.
+        var trailer = new ObjectInfo(key, 0, string.Empty, upload.Initiated, contentType, headers, metadata, tags)
+        {
+            Checksum = checksumAlgorithm is null ? null : new ObjectChecksum(checksumAlgorithm, string.Empty),
+        };
+        WriteSmallFile(Path.Combine(staging, "upload"), ObjectFile.EncodeTrailer(trailer));
         SyncDirectory(staging);
         var uploads = Path.Combine(bucket.Directory, "uploads");
         lock (bucket.Sync)
@@ -77,10 +89,10 @@ internal sealed partial class ObjectStore
         throw S3Errors.NoSuchUpload(uploadId);
     }
 
-    public string CommitPart(Bucket bucket, Upload upload, int partNumber, PendingObject pending)
+    public string CommitPart(Bucket bucket, Upload upload, int partNumber, PendingObject pending, ObjectChecksum? checksum = null)
     {
         var etag = pending.Md5Hex();
-        var temp = pending.Finish(new ObjectInfo(upload.Key, pending.Length, etag, _options.TimeProvider.GetUtcNow(), string.Empty, [], [], []));
+        var temp = pending.Finish(new ObjectInfo(upload.Key, pending.Length, etag, _options.TimeProvider.GetUtcNow(), string.Empty, [], [], []) { Checksum = checksum });
         var dir = Path.Combine(bucket.Directory, "uploads", upload.Id);
         lock (bucket.Sync)
         {
@@ -114,7 +126,7 @@ internal sealed partial class ObjectStore
                 {
                     using var handle = File.OpenHandle(file);
                     var info = ObjectFile.ReadInfo(handle, RandomAccess.GetLength(handle), file);
-                    parts.Add(new PartEntry(number, info.Size, info.ETag, info.LastModified));
+                    parts.Add(new PartEntry(number, info.Size, info.ETag, info.LastModified, info.Checksum));
                 }
                 catch (FileNotFoundException)
                 {
@@ -131,8 +143,11 @@ internal sealed partial class ObjectStore
         return parts;
     }
 
-    /// <summary>Validates the client's part list, assembles the object from the parts and commits it.</summary>
-    public async Task<ObjectEntry> CompleteUploadAsync(Bucket bucket, Upload upload, IReadOnlyList<(int PartNumber, string ETag)> requested, CancellationToken cancellationToken)
+    /// <summary>
+    /// Validates the client's part list (with an upload's checksum algorithm, each part's stated checksum), assembles the
+    /// object from the parts and commits it. Returns it with its composite checksum (null: the upload had no algorithm).
+    /// </summary>
+    public async Task<(ObjectEntry Entry, ObjectChecksum? Checksum)> CompleteUploadAsync(Bucket bucket, Upload upload, IReadOnlyList<RequestedPart> requested, CancellationToken cancellationToken)
     {
         if (requested.Count == 0)
         {
@@ -151,11 +166,17 @@ internal sealed partial class ObjectStore
 
         for (var i = 0; i < requested.Count; i++)
         {
-            var (number, etag) = requested[i];
-
-            if (!stored.TryGetValue(number, out var part) || !string.Equals(part.ETag, etag.Trim('"'), StringComparison.OrdinalIgnoreCase))
+            var (number, etag, checksum) = requested[i];
+            if (upload.ChecksumAlgorithm is { } algorithm && checksum?.Algorithm != algorithm)
             {
-                throw new S3Exception(400, "InvalidPart", $"Part {number} with ETag {etag} was not uploaded, or its ETag does not match.");
+                // S3's answer, word for word: the composite checksum needs every part's.
+                throw S3Errors.InvalidRequest($"The upload was created using a {algorithm} checksum. The complete request must include the checksum for each part. It was missing for part {number} in the request.");
+            }
+
+            if (!stored.TryGetValue(number, out var part) || !string.Equals(part.ETag, etag.Trim('"'), StringComparison.OrdinalIgnoreCase)
+                || (upload.ChecksumAlgorithm is not null && part.Checksum?.Value != checksum!.Value))
+            {
+                throw new S3Exception(400, "InvalidPart", $"Part {number} with ETag {etag} was not uploaded, or its ETag or checksum does not match.");
             }
 
             if (i < requested.Count - 1 && part.Size < _options.MinPartSize)
@@ -197,7 +218,11 @@ internal sealed partial class ObjectStore
             }
 
             var etag = Convert.ToHexStringLower(MD5.HashData(partHashes)) + "-" + chosen.Count.ToString(CultureInfo.InvariantCulture);
-            var info = new ObjectInfo(upload.Key, pending.Length, etag, _options.TimeProvider.GetUtcNow(), upload.ContentType, upload.Headers, upload.Metadata, upload.Tags);
+            var info = new ObjectInfo(upload.Key, pending.Length, etag, _options.TimeProvider.GetUtcNow(), upload.ContentType, upload.Headers, upload.Metadata, upload.Tags)
+            {
+                // Without an algorithm the object gets the CRC-64/NVME full-object checksum CommitObject computes, as in S3.
+                Checksum = upload.ChecksumAlgorithm is { } algorithm ? CompositeChecksum(algorithm, chosen) : null,
+            };
             lock (bucket.Sync)
             {
                 if (!bucket.Uploads.ContainsKey(upload.Id))
@@ -208,7 +233,7 @@ internal sealed partial class ObjectStore
 
             var entry = CommitObject(bucket, pending, info);
             RemoveUpload(bucket, upload.Id);
-            return entry;
+            return (entry, info.Checksum);
         }
     }
 
@@ -253,6 +278,18 @@ internal sealed partial class ObjectStore
             });
             return list;
         }
+    }
+
+    /// <summary>S3's COMPOSITE checksum: the algorithm's checksum of the parts' raw checksums in order, then "-" and the part count.</summary>
+    internal static ObjectChecksum CompositeChecksum(string algorithm, IReadOnlyList<PartEntry> parts)
+    {
+        using var composite = S3Checksum.Create(algorithm);
+        foreach (var part in parts)
+        {
+            composite.Append(Convert.FromBase64String(part.Checksum!.Value));
+        }
+
+        return new ObjectChecksum(algorithm, composite.ToBase64() + "-" + parts.Count.ToString(CultureInfo.InvariantCulture));
     }
 
     private static string PartName(int partNumber) => "part-" + partNumber.ToString("D5", CultureInfo.InvariantCulture);

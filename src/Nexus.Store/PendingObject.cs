@@ -17,6 +17,7 @@ internal sealed class PendingObject : IAsyncDisposable
     private readonly IncrementalHash? _md5;
     private FileStream? _file;
     private ulong _crc64;
+    private S3Checksum? _partChecksum;
     private bool _committed;
 
     public PendingObject(string path, long max, bool durable, bool computeMd5)
@@ -40,6 +41,7 @@ internal sealed class PendingObject : IAsyncDisposable
 
         _md5?.AppendData(data.Span);
         _crc64 = Crc64Nvme.Append(_crc64, data.Span);
+        _partChecksum?.Append(data.Span);
         await _file!.WriteAsync(data, cancellationToken);
     }
 
@@ -53,6 +55,15 @@ internal sealed class PendingObject : IAsyncDisposable
         BinaryPrimitives.WriteUInt64BigEndian(value, _crc64);
         return new ObjectChecksum("crc64nvme", Convert.ToBase64String(value));
     }
+
+    /// <summary>
+    /// Also computes the checksum <paramref name="algorithm"/> of everything written from now on: a part of an upload
+    /// created with a ChecksumAlgorithm keeps its checksum, whether the part came with one, without, or as a copy.
+    /// </summary>
+    public void ComputeChecksum(string algorithm) => _partChecksum = S3Checksum.Create(algorithm);
+
+    /// <summary>The checksum <see cref="ComputeChecksum"/> asked for (null: none was); call once, after the last write.</summary>
+    public ObjectChecksum? ComputedChecksum() => _partChecksum is { } checksum ? new ObjectChecksum(checksum.Algorithm, checksum.ToBase64()) : null;
 
     /// <summary>Appends the metadata trailer, fsyncs and closes; returns the temp path to rename.</summary>
     public string Finish(ObjectInfo info)
@@ -70,6 +81,7 @@ internal sealed class PendingObject : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         _md5?.Dispose();
+        _partChecksum?.Dispose();
         if (_file is not null)
         {
             await _file.DisposeAsync();

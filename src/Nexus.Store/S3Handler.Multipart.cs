@@ -14,7 +14,20 @@ internal sealed partial class S3Handler
         Authorize(request, request.Bucket, request.Key, isWrite: true);
         var bucket = _store.GetBucket(request.Bucket);
         var (contentType, headers, metadata, tags) = ReadObjectHeaders(request.Request);
-        var upload = _store.CreateUpload(bucket, request.Key, contentType, headers, metadata, tags);
+        var algorithm = request.Request.Headers["x-amz-checksum-algorithm"].ToString().ToLowerInvariant();
+        if (algorithm.Length > 0 && !S3Checksum.IsSupported(algorithm))
+        {
+            throw S3Errors.InvalidRequest("Checksum algorithm provided is unsupported. Please try again with any of the valid types: [CRC32, CRC32C, CRC64NVME, SHA1, SHA256]");
+        }
+
+        var upload = _store.CreateUpload(bucket, request.Key, contentType, headers, metadata, tags, algorithm.Length > 0 ? algorithm : null);
+        if (upload.ChecksumAlgorithm is { } created)
+        {
+            // As S3: the answer names the algorithm (upper case) and the object's checksum type.
+            request.Response.Headers["x-amz-checksum-algorithm"] = created.ToUpperInvariant();
+            request.Response.Headers["x-amz-checksum-type"] = "COMPOSITE";
+        }
+
         await WriteXmlAsync(request, new S3Xml("InitiateMultipartUploadResult")
             .Element("Bucket", request.Bucket).Element("Key", request.Key).Element("UploadId", upload.Id)
             .Finish("InitiateMultipartUploadResult"));
@@ -32,11 +45,29 @@ internal sealed partial class S3Handler
         var bucket = _store.GetBucket(request.Bucket);
         var upload = ObjectStore.GetUpload(bucket, request.Param("uploadId")!, request.Key);
         await using var pending = _store.BeginWrite();
+        if (upload.ChecksumAlgorithm is { } algorithm)
+        {
+            pending.ComputeChecksum(algorithm);
+        }
+
         if (copySource is null)
         {
-            await ReceiveBodyAsync(request, pending.WriteAsync, pending.Md5Hex);
-            var etag = _store.CommitPart(bucket, upload, partNumber, pending);
+            var declared = await ReceiveBodyAsync(request, pending.WriteAsync, pending.Md5Hex);
+            if (declared is not null && declared.Algorithm != upload.ChecksumAlgorithm)
+            {
+                // S3's words: a part's checksum must be of the algorithm its upload was created with (or none).
+                throw S3Errors.InvalidRequest($"Checksum Type mismatch occurred, expected checksum Type: {upload.ChecksumAlgorithm ?? "null"}, actual checksum Type: {declared.Algorithm}");
+            }
+
+            var checksum = pending.ComputedChecksum();
+            var etag = _store.CommitPart(bucket, upload, partNumber, pending, checksum);
             request.Response.Headers.ETag = Quote(etag);
+            if (checksum is not null)
+            {
+                // As S3: the part's answer carries the part's checksum.
+                request.Response.Headers[checksum.HeaderName] = checksum.Value;
+            }
+
             return;
         }
 
@@ -52,8 +83,11 @@ internal sealed partial class S3Handler
         }
 
         await source.CopyToAsync(pending, offset, count, request.Aborted);
-        var copied = _store.CommitPart(bucket, upload, partNumber, pending);
-        await WriteXmlAsync(request, new S3Xml("CopyPartResult").Element("LastModified", _options.TimeProvider.GetUtcNow()).Element("ETag", Quote(copied)).Finish("CopyPartResult"));
+        var copiedChecksum = pending.ComputedChecksum();
+        var copied = _store.CommitPart(bucket, upload, partNumber, pending, copiedChecksum);
+        var result = new S3Xml("CopyPartResult").Element("LastModified", _options.TimeProvider.GetUtcNow()).Element("ETag", Quote(copied));
+        WriteChecksumElement(result, copiedChecksum);
+        await WriteXmlAsync(request, result.Finish("CopyPartResult"));
     }
 
     private async Task CompleteUploadAsync(S3Request request, string uploadId)
@@ -68,7 +102,7 @@ internal sealed partial class S3Handler
             throw S3Errors.MalformedXml($"expected a <CompleteMultipartUpload> document, got <{root.Name.LocalName}>.");
         }
 
-        var parts = new List<(int PartNumber, string ETag)>();
+        var parts = new List<RequestedPart>();
         foreach (var part in root.Elements())
         {
             if (part.Name.LocalName != "Part")
@@ -77,12 +111,21 @@ internal sealed partial class S3Handler
             }
 
             string? number = null, etag = null;
+            ObjectChecksum? checksum = null;
             foreach (var field in part.Elements())
             {
-                switch (field.Name.LocalName)
+                var name = field.Name.LocalName;
+                switch (name)
                 {
                     case "PartNumber": number = field.Value.Trim(); break;
                     case "ETag": etag = field.Value.Trim(); break;
+                    default:
+                        if (name.StartsWith("Checksum", StringComparison.Ordinal) && S3Checksum.IsSupported(name["Checksum".Length..].ToLowerInvariant()))
+                        {
+                            checksum = new ObjectChecksum(name["Checksum".Length..].ToLowerInvariant(), field.Value.Trim());
+                        }
+
+                        break;
                 }
             }
 
@@ -91,14 +134,21 @@ internal sealed partial class S3Handler
                 throw S3Errors.MalformedXml("every <Part> needs a <PartNumber> (1..10000) and an <ETag>.");
             }
 
-            parts.Add((n, etag));
+            parts.Add(new RequestedPart(n, etag, checksum));
         }
 
-        var entry = await _store.CompleteUploadAsync(bucket, upload, parts, request.Aborted);
-        await WriteXmlAsync(request, new S3Xml("CompleteMultipartUploadResult")
+        var (entry, composite) = await _store.CompleteUploadAsync(bucket, upload, parts, request.Aborted);
+        var xml = new S3Xml("CompleteMultipartUploadResult")
             .Element("Location", $"{request.Request.Scheme}://{request.Request.Host}/{request.Bucket}/{SigV4.UriEncode(request.Key, keepSlash: true)}")
-            .Element("Bucket", request.Bucket).Element("Key", request.Key).Element("ETag", Quote(entry.ETag))
-            .Finish("CompleteMultipartUploadResult"));
+            .Element("Bucket", request.Bucket).Element("Key", request.Key).Element("ETag", Quote(entry.ETag));
+        if (upload.ChecksumAlgorithm is not null)
+        {
+            // As S3: the composite checksum ("-N") of an upload created with an algorithm.
+            WriteChecksumElement(xml, composite);
+            xml.Element("ChecksumType", "COMPOSITE");
+        }
+
+        await WriteXmlAsync(request, xml.Finish("CompleteMultipartUploadResult"));
     }
 
     private async Task ListPartsAsync(S3Request request)
@@ -110,6 +160,11 @@ internal sealed partial class S3Handler
         var maxParts = ParseInt(request.Param("max-parts"), "max-parts", 1000, 0, 1000);
         var xml = new S3Xml("ListPartsResult").Element("Bucket", request.Bucket).Element("Key", request.Key).Element("UploadId", upload.Id)
             .Element("PartNumberMarker", marker).Element("MaxParts", maxParts).Element("StorageClass", "STANDARD");
+        if (upload.ChecksumAlgorithm is { } algorithm)
+        {
+            xml.Element("ChecksumAlgorithm", algorithm.ToUpperInvariant()).Element("ChecksumType", "COMPOSITE");
+        }
+
         var count = 0;
         var truncated = false;
         var last = marker;
@@ -126,7 +181,9 @@ internal sealed partial class S3Handler
                 break;
             }
 
-            xml.Open("Part").Element("PartNumber", part.PartNumber).Element("LastModified", part.LastModified).Element("ETag", Quote(part.ETag)).Element("Size", part.Size).Close("Part");
+            xml.Open("Part").Element("PartNumber", part.PartNumber).Element("LastModified", part.LastModified).Element("ETag", Quote(part.ETag)).Element("Size", part.Size);
+            WriteChecksumElement(xml, part.Checksum);
+            xml.Close("Part");
             last = part.PartNumber;
             count++;
         }
@@ -138,5 +195,14 @@ internal sealed partial class S3Handler
         }
 
         await WriteXmlAsync(request, xml.Finish("ListPartsResult"));
+    }
+
+    /// <summary>A part's or an object's checksum as an XML element (ChecksumSHA256, ChecksumCRC32, ...), when it has one.</summary>
+    private static void WriteChecksumElement(S3Xml xml, ObjectChecksum? checksum)
+    {
+        if (checksum is not null)
+        {
+            xml.Element(checksum.ElementName, checksum.Value);
+        }
     }
 }

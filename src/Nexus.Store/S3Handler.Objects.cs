@@ -148,13 +148,13 @@ internal sealed partial class S3Handler
         WriteChecksum(request.Response, info);
     }
 
-    /// <summary>The object's full-object checksum headers (PUT responses; GET and HEAD in checksum mode, whole objects only).</summary>
+    /// <summary>The object's checksum headers, full-object or composite (PUT responses; GET and HEAD in checksum mode, whole objects only).</summary>
     private static void WriteChecksum(HttpResponse response, ObjectInfo info)
     {
         if (info.Checksum is { } checksum)
         {
             response.Headers[checksum.HeaderName] = checksum.Value;
-            response.Headers["x-amz-checksum-type"] = "FULL_OBJECT";
+            response.Headers["x-amz-checksum-type"] = checksum.IsComposite ? "COMPOSITE" : "FULL_OBJECT";
         }
     }
 

@@ -127,8 +127,9 @@ FORWARDED = {
     'GetObjectTagging': frozenset(('Bucket', 'Key')),
     'PutObjectTagging': frozenset(('Bucket', 'Key', 'Tagging')),
     'DeleteObjectTagging': frozenset(('Bucket', 'Key')),
-    'CreateMultipartUpload': frozenset(_NEW_OBJECT),
-    'UploadPart': frozenset(('Bucket', 'Key', 'UploadId', 'PartNumber', 'ContentMD5')),
+    'CreateMultipartUpload': frozenset(_NEW_OBJECT + ('ChecksumAlgorithm',)),
+    'UploadPart': frozenset(('Bucket', 'Key', 'UploadId', 'PartNumber', 'ContentMD5', 'ChecksumCRC32', 'ChecksumCRC32C',
+                             'ChecksumSHA1', 'ChecksumSHA256')),
     'CompleteMultipartUpload': frozenset(('Bucket', 'Key', 'UploadId', 'MultipartUpload')),
     'AbortMultipartUpload': frozenset(('Bucket', 'Key', 'UploadId')),
     'ListParts': frozenset(('Bucket', 'Key', 'UploadId', 'MaxParts', 'PartNumberMarker')),
@@ -158,8 +159,8 @@ IGNORED = frozenset((
 # store sent (it asks for them to check bodies); boto3 shows them only to a call with ChecksumMode='ENABLED'.
 CHECKSUM_FIELDS = ('ChecksumCRC32', 'ChecksumCRC32C', 'ChecksumSHA1', 'ChecksumSHA256')
 
-# A PutObject's ChecksumAlgorithm: the checksum botocore 1.29 computes in the client (CRC32C only with awscrt), and the
-# parameter that carries it to the store.
+# A PutObject's or UploadPart's ChecksumAlgorithm: the checksum botocore 1.29 computes in the client (CRC32C only with
+# awscrt), and the parameter that carries it to the store.
 PUT_CHECKSUMS = {'crc32': 'ChecksumCRC32', 'crc32c': 'ChecksumCRC32C', 'sha1': 'ChecksumSHA1', 'sha256': 'ChecksumSHA256'}
 
 # Keys with an S3 "min": 1 constraint.

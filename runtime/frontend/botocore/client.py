@@ -248,16 +248,17 @@ def _prepare(operation, method, params):
     return wire
 
 
-def _put_checksum(params, wire, body):
-    """A PutObject's checksum as botocore 1.29 sends it: a value the function gave travels as it is (the store checks
-    it: BadDigest), else the ChecksumAlgorithm's checksum of the body is computed here, as botocore computes it in the
-    client. Returns the body to send (an unseekable stream read into bytes, which botocore would have had to seek)."""
+def _put_checksum(params, wire, body, method):
+    """A PutObject's or UploadPart's checksum as botocore 1.29 sends it: a value the function gave travels as it is (the
+    store checks it: BadDigest), else the ChecksumAlgorithm's checksum of the body is computed here, as botocore computes
+    it in the client. Returns the body to send (an unseekable stream read into bytes, which botocore would have had to
+    seek)."""
     from botocore import _nexus_model as _model
     given = [name for name in _model.CHECKSUM_FIELDS if name in wire]
     algorithm = params.get('ChecksumAlgorithm')
     if algorithm is None:
         if len(given) > 1:
-            raise _NotOffloaded(what='more than one checksum on a put_object')
+            raise _NotOffloaded(what=f'more than one checksum on a {method}')
         return body
     name = algorithm.lower()
     if name not in _model.PUT_CHECKSUMS or (name == 'crc32c' and _Crc32c.crt() is None):
@@ -266,7 +267,7 @@ def _put_checksum(params, wire, body):
     field = _model.PUT_CHECKSUMS[name]
     if given and given != [field]:
         # botocore would send the algorithm's checksum as well as the others: the real client shows what that does.
-        raise _NotOffloaded(what='a checksum other than the ChecksumAlgorithm\'s on a put_object')
+        raise _NotOffloaded(what=f'a checksum other than the ChecksumAlgorithm\'s on a {method}')
     if given:
         return body
     import base64
@@ -525,8 +526,7 @@ class S3(BaseClient):
             body = params.get('Body', b'')
             if isinstance(body, str):
                 body = body.encode('utf-8')
-        if operation == 'PutObject':
-            body = _put_checksum(params, wire, body)
+            body = _put_checksum(params, wire, body, method)
         wire_operation = operation
         if operation == 'ListObjects':
             wire_operation = 'ListObjectsV2'

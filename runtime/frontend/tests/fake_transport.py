@@ -54,6 +54,8 @@ class FakeTransport:
         self.bodies = []
         # Checksum fields the "backend" answers for a key, as it passes on the store's.
         self.checksums = {}
+        # Multipart uploads in progress: id -> {'params': the create's, 'parts': {number: bytes}}.
+        self.uploads = {}
 
     def put(self, bucket, key, data, content_type='binary/octet-stream', metadata=None):
         self.clock += 1
@@ -122,25 +124,55 @@ class FakeTransport:
     def _PutObject(self, params, body):
         if params['Bucket'] not in self.buckets:
             return _error(404, 'NoSuchBucket', 'The specified bucket does not exist', BucketName=params['Bucket'])
-        if body is None or isinstance(body, (bytes, bytearray, memoryview)):
-            data = bytes(body or b'')
-            self.body_reads.append([len(data)])
-        else:
-            chunks = []
-            sizes = []
-            buffer = bytearray(64 * 1024)
-            while True:
-                count = body.readinto(buffer)
-                if not count:
-                    break
-                sizes.append(count)
-                chunks.append(bytes(buffer[:count]))
-            self.body_reads.append(sizes)
-            data = b''.join(chunks)
+        data = self._read(body)
         self.put(params['Bucket'], params['Key'], data, params.get('ContentType', 'binary/octet-stream'),
                  params.get('Metadata'))
         entry = self.buckets[params['Bucket']][params['Key']]
         return FakeResponse(200, {'ETag': entry['etag'], 'ResponseMetadata': {'RequestId': 'REQ', 'HostId': 'HOST'}})
+
+    def _read(self, body):
+        """A request body as the backend takes it: bytes, or a stream read in chunks (recorded in body_reads)."""
+        if body is None or isinstance(body, (bytes, bytearray, memoryview)):
+            data = bytes(body or b'')
+            self.body_reads.append([len(data)])
+            return data
+        chunks = []
+        sizes = []
+        buffer = bytearray(64 * 1024)
+        while True:
+            count = body.readinto(buffer)
+            if not count:
+                break
+            sizes.append(count)
+            chunks.append(bytes(buffer[:count]))
+        self.body_reads.append(sizes)
+        return b''.join(chunks)
+
+    def _CreateMultipartUpload(self, params, body):
+        upload_id = 'upload-%d' % (len(self.uploads) + 1)
+        self.uploads[upload_id] = {'params': dict(params), 'parts': {}}
+        meta = {'Bucket': params['Bucket'], 'Key': params['Key'], 'UploadId': upload_id,
+                'ResponseMetadata': {'RequestId': 'REQ', 'HostId': 'HOST'}}
+        if 'ChecksumAlgorithm' in params:
+            meta['ChecksumAlgorithm'] = params['ChecksumAlgorithm'].upper()
+        return FakeResponse(200, meta)
+
+    def _UploadPart(self, params, body):
+        data = self._read(body)
+        self.uploads[params['UploadId']]['parts'][params['PartNumber']] = data
+        # The store answers a part with the checksum it checked the part against.
+        checksums = {name: value for name, value in params.items() if name.startswith('Checksum')}
+        return FakeResponse(200, dict(checksums, ETag='"%s"' % hashlib.md5(data).hexdigest(),
+                                      ResponseMetadata={'RequestId': 'REQ', 'HostId': 'HOST'}))
+
+    def _CompleteMultipartUpload(self, params, body):
+        upload = self.uploads.pop(params['UploadId'])
+        parts = params['MultipartUpload']['Parts']
+        created = upload['params']
+        self.put(params['Bucket'], params['Key'], b''.join(upload['parts'][p['PartNumber']] for p in parts),
+                 created.get('ContentType', 'binary/octet-stream'), created.get('Metadata'))
+        return FakeResponse(200, {'Bucket': params['Bucket'], 'Key': params['Key'], 'ETag': '"mpu-%d"' % len(parts),
+                                  'ResponseMetadata': {'RequestId': 'REQ', 'HostId': 'HOST'}})
 
     def _DeleteObject(self, params, body):
         if params['Bucket'] not in self.buckets:

@@ -30,6 +30,12 @@ from fake_transport import FakeTransport  # noqa: E402
 assert boto3.__file__.startswith(FRONTEND), boto3.__file__
 
 
+def _b64_sha256(data):
+    import base64
+    import hashlib
+    return base64.b64encode(hashlib.sha256(data).digest()).decode('ascii')
+
+
 class FrontendTestCase(unittest.TestCase):
     def setUp(self):
         self.transport = FakeTransport(buckets=('bucket', 'other'))
@@ -458,6 +464,39 @@ class TransferTests(FrontendTestCase):
         self.assertEqual(stored['type'], 'x/y')
         self.assertGreater(len(self.transport.body_reads[-1]), 1)
         self.assertEqual(sum(seen), len(self.payload))
+
+    def test_multipart_upload_with_checksum_algorithm_sends_each_parts_checksum(self):
+        # Above the threshold: the ChecksumAlgorithm goes to the create and to every part, as s3transfer passes it; each
+        # part's checksum is of that part alone, and the completion lists them (the store builds the composite).
+        payload, chunk = os.urandom((11 << 20) + 17), 5 << 20  # s3transfer's smallest part size
+        with open(self.path('in'), 'wb') as f:
+            f.write(payload)
+        seen = []
+        config = boto3.s3.transfer.TransferConfig(multipart_threshold=chunk, multipart_chunksize=chunk)
+        self.s3.upload_file(self.path('in'), 'bucket', 'mpu', ExtraArgs={'ChecksumAlgorithm': 'SHA256'},
+                            Callback=seen.append, Config=config)
+        self.assertEqual(self.transport.buckets['bucket']['mpu']['data'], payload)
+        self.assertEqual(sum(seen), len(payload))
+        ops = [op for op, _ in self.transport.calls]
+        self.assertEqual(ops, ['CreateMultipartUpload'] + ['UploadPart'] * 3 + ['CompleteMultipartUpload'])
+        self.assertEqual(self.transport.calls[0][1]['ChecksumAlgorithm'], 'SHA256')
+        expected = [_b64_sha256(payload[i:i + chunk]) for i in range(0, len(payload), chunk)]
+        self.assertEqual([params['ChecksumSHA256'] for op, params in self.transport.calls if op == 'UploadPart'],
+                         expected)
+        self.assertTrue(all('ChecksumAlgorithm' not in params for op, params in self.transport.calls[1:]))
+        parts = self.transport.calls[-1][1]['MultipartUpload']['Parts']
+        self.assertEqual([p['ChecksumSHA256'] for p in parts], expected)
+
+    def test_upload_part_checksum_given_or_computed(self):
+        upload = self.s3.create_multipart_upload(Bucket='bucket', Key='k', ChecksumAlgorithm='crc32')
+        self.assertEqual(upload['ChecksumAlgorithm'], 'CRC32')
+        computed = self.s3.upload_part(Bucket='bucket', Key='k', UploadId=upload['UploadId'], PartNumber=1,
+                                       Body=io.BytesIO(b'123456789'), ChecksumAlgorithm='CRC32')
+        self.assertEqual(computed['ChecksumCRC32'], 'y/Q5Jg==')  # CRC-32 check value 0xCBF43926
+        given = self.s3.upload_part(Bucket='bucket', Key='k', UploadId=upload['UploadId'], PartNumber=2,
+                                    Body=b'x', ChecksumCRC32='AAAAAA==')
+        # A given value travels as it is: the store judges it (BadDigest).
+        self.assertEqual(given['ChecksumCRC32'], 'AAAAAA==')
 
     def test_download_file_chunks_renames_and_reports_progress(self):
         self.transport.put('bucket', 'big', self.payload)

@@ -2,6 +2,7 @@
 // Licensed under the MIT license.
 
 using System.Text.Json;
+using Amazon.S3;
 using Amazon.S3.Model;
 using Nexus.Channel;
 using Nexus.Channel.Services;
@@ -52,6 +53,11 @@ internal static class Multipart
         var (bucket, key) = AuthorizeWrite(call);
         var initiate = new InitiateMultipartUploadRequest { BucketName = bucket, Key = key, ContentType = ChannelJson.OptionalString(p, "ContentType") };
         ObjectOptions.ApplyInitiate(initiate, p);
+        if (ObjectOptions.HeaderValue(p, "ChecksumAlgorithm") is { } algorithm)
+        {
+            // The store keeps it: every part must carry that checksum and the object gets their composite.
+            initiate.ChecksumAlgorithm = ChecksumAlgorithm.FindValue(algorithm);
+        }
         foreach (var (name, value) in ChannelJson.OptionalStringMap(p, "Metadata"))
         {
             initiate.Metadata.Add(name, value);
@@ -66,6 +72,7 @@ internal static class Multipart
                 w.WriteString("Bucket", bucket);
                 w.WriteString("Key", key);
                 w.WriteString("UploadId", response.UploadId);
+                ChannelJson.WriteIfPresent(w, "ChecksumAlgorithm", response.ChecksumAlgorithm?.Value);
                 ObjectOptions.WriteEncryptionAndRequestId(w, response.ServerSideEncryptionMethod, response);
                 w.WriteEndObject();
             },
@@ -94,6 +101,9 @@ internal static class Multipart
             upload.MD5Digest = md5;
         }
 
+        // The part's checksum (the function's, or boto3's for its ChecksumAlgorithm): the store checks the part against it.
+        ObjectOptions.PutChecksum(p)?.ApplyTo(upload);
+
         var response = await call.Backend.S3.UploadPartAsync(upload, ct).ConfigureAwait(false);
         await call.ReplyJsonAsync(
             200,
@@ -101,6 +111,7 @@ internal static class Multipart
             {
                 w.WriteStartObject();
                 ChannelJson.WriteIfPresent(w, "ETag", response.ETag);
+                WriterChecksum.WriteFields(w, response.ChecksumCRC32, response.ChecksumCRC32C, response.ChecksumSHA1, response.ChecksumSHA256);
                 ObjectOptions.WriteEncryptionAndRequestId(w, response.ServerSideEncryptionMethod, response);
                 w.WriteEndObject();
             },
@@ -124,6 +135,7 @@ internal static class Multipart
                 w.WriteString("Bucket", bucket);
                 w.WriteString("Key", key);
                 ChannelJson.WriteIfPresent(w, "ETag", response.ETag);
+                WriterChecksum.WriteFields(w, response.ChecksumCRC32, response.ChecksumCRC32C, response.ChecksumSHA1, response.ChecksumSHA256);
                 ChannelJson.WriteIfPresent(w, "VersionId", response.VersionId);
                 ObjectOptions.WriteEncryptionAndRequestId(w, response.ServerSideEncryptionMethod, response);
                 w.WriteEndObject();
@@ -131,7 +143,10 @@ internal static class Multipart
             ct).ConfigureAwait(false);
     }
 
-    /// <summary>MultipartUpload.Parts: [{"ETag", "PartNumber"}, ...], at most 10,000 (the store judges order and ETags).</summary>
+    /// <summary>
+    /// MultipartUpload.Parts: [{"ETag", "PartNumber", "ChecksumSHA256"...}, ...], at most 10,000 (the store judges order,
+    /// ETags and, for an upload created with a checksum algorithm, the parts' checksums).
+    /// </summary>
     private static List<PartETag> Parts(JsonElement p)
     {
         if (!p.TryGetProperty("MultipartUpload", out var upload) || upload.ValueKind != JsonValueKind.Object
@@ -154,7 +169,9 @@ internal static class Multipart
             }
 
             var etag = ObjectOptions.HeaderValue(part, "ETag") ?? throw ChannelRequestException.Invalid("missing required parameter MultipartUpload.Parts[].ETag");
-            list.Add(new PartETag(PartNumber(part, "PartNumber"), etag));
+            var entry = new PartETag(PartNumber(part, "PartNumber"), etag);
+            ObjectOptions.PutChecksum(part)?.ApplyTo(entry);
+            list.Add(entry);
         }
 
         return list;
@@ -200,6 +217,7 @@ internal static class Multipart
 
                 w.WriteNumber("MaxParts", response.MaxParts ?? 1000);
                 w.WriteBoolean("IsTruncated", response.IsTruncated ?? false);
+                ChannelJson.WriteIfPresent(w, "ChecksumAlgorithm", response.ChecksumAlgorithm?.Value);
                 if (response.Parts is { Count: > 0 } parts)
                 {
                     ChannelJson.WriteObjectArray(w, "Parts", parts, static (w, part) =>
@@ -208,6 +226,7 @@ internal static class Multipart
                         ChannelJson.WriteTimestamp(w, "LastModified", part.LastModified);
                         ChannelJson.WriteIfPresent(w, "ETag", part.ETag);
                         w.WriteNumber("Size", part.Size ?? 0);
+                        WriterChecksum.WriteFields(w, part.ChecksumCRC32, part.ChecksumCRC32C, part.ChecksumSHA1, part.ChecksumSHA256);
                     });
                 }
 

@@ -189,6 +189,11 @@ class _PartReader(_ProgressReader):
     def seekable(self):
         return True
 
+    @property
+    def unwrapped(self):
+        """The rest of this part without progress reports (a part's checksum is computed over the part alone)."""
+        return _PartReader(self._fileobj, self._start + self._position, self._length - self._position, None)
+
     def tell(self):
         return self._position
 
@@ -251,10 +256,15 @@ def _multipart(client, fileobj, size, first, bucket, key, extra, callback, confi
                       for offset in range(0, max(size, 1), chunk))
         else:
             bodies = _memory_parts(fileobj, first, chunk, callback)
+        # As s3transfer: with a ChecksumAlgorithm, each part's checksum goes into the completion's part list.
+        checksum_member = 'Checksum' + extra['ChecksumAlgorithm'].upper() if 'ChecksumAlgorithm' in extra else None
         for number, part in enumerate(bodies, 1):
-            etag = client.upload_part(Bucket=bucket, Key=key, UploadId=upload_id, PartNumber=number, Body=part,
-                                      **part_args)['ETag']
-            parts.append({'ETag': etag, 'PartNumber': number})
+            response = client.upload_part(Bucket=bucket, Key=key, UploadId=upload_id, PartNumber=number, Body=part,
+                                          **part_args)
+            entry = {'ETag': response['ETag'], 'PartNumber': number}
+            if checksum_member in response:
+                entry[checksum_member] = response[checksum_member]
+            parts.append(entry)
         client.complete_multipart_upload(Bucket=bucket, Key=key, UploadId=upload_id, MultipartUpload={'Parts': parts},
                                          **{name: extra[name] for name in _COMPLETE_ARGS if name in extra})
     except BaseException:
