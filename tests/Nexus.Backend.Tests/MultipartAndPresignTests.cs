@@ -74,6 +74,41 @@ public sealed class MultipartAndPresignTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_parts_checksum_travels_to_the_store_which_refuses_a_mismatch_and_completes_with_the_composite()
+    {
+        var json = await RunAsync("""
+            import base64
+            def code(r): return [r[0], r[1].get("Error", {}).get("Code")]
+            def sha256(data): return base64.b64encode(hashlib.sha256(data).digest()).decode()
+            out = {}
+            key = {"Bucket": "nexus-test", "Key": "fn/checked"}
+            s, m, _ = call("CreateMultipartUpload", dict(key, ChecksumAlgorithm="SHA256"))
+            uid = m["UploadId"]
+            out["algorithm"] = m.get("ChecksumAlgorithm")
+            part = b"the part's bytes" * 100
+            out["mismatch"] = code(call("UploadPart", dict(key, UploadId=uid, PartNumber=1, ChecksumSHA256=sha256(b"other bytes")), part))
+            out["kept_after_mismatch"] = len(call("ListParts", dict(key, UploadId=uid))[1].get("Parts", []))
+            s, m1, _ = call("UploadPart", dict(key, UploadId=uid, PartNumber=1, ChecksumSHA256=sha256(part)), io.BytesIO(part))
+            out["part"] = [s, m1.get("ChecksumSHA256") == sha256(part)]
+            out["listed"] = [p.get("ChecksumSHA256") == sha256(part) for p in call("ListParts", dict(key, UploadId=uid))[1]["Parts"]]
+            s, m, _ = call("CompleteMultipartUpload", dict(key, UploadId=uid, MultipartUpload={"Parts": [
+                {"ETag": m1["ETag"], "PartNumber": 1, "ChecksumSHA256": sha256(part)}]}))
+            out["complete"] = [s, m.get("ChecksumSHA256") == base64.b64encode(hashlib.sha256(hashlib.sha256(part).digest()).digest()).decode() + "-1"]
+            emit(out)
+            """);
+        Assert.Equal("SHA256", json.GetProperty("algorithm").GetString());
+
+        // The defence is the store's check of the part against the checksum the backend forwards with it.
+        AssertError(json, "mismatch", 400, "BadDigest");
+        Assert.Equal(0, json.GetProperty("kept_after_mismatch").GetInt32());
+        Assert.Equal("[200, true]", json.GetProperty("part").GetRawText());
+        Assert.Equal("[true]", json.GetProperty("listed").GetRawText());
+        Assert.Equal("[200, true]", json.GetProperty("complete").GetRawText());
+        var head = await _node.Admin.GetObjectMetadataAsync(new GetObjectMetadataRequest { BucketName = NodeUnderTest.Bucket, Key = "fn/checked", ChecksumMode = Amazon.S3.ChecksumMode.ENABLED });
+        Assert.EndsWith("-1", head.ChecksumSHA256, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task A_presigned_url_works_with_a_plain_http_client_for_exactly_its_request_and_only_within_the_grants()
     {
         await _node.PutAsync("fn/report", "the report"u8.ToArray());

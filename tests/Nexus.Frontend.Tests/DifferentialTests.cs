@@ -69,6 +69,10 @@ public sealed class DifferentialTests(ITestOutputHelper output)
         Assert.False(string.IsNullOrEmpty((string?)baselineCases["put_checksum_algorithm_crc32_then_get_checksum_mode"]["result"]?["get"]?["ChecksumCRC32"]));
         Assert.Equal("BadDigest", (string?)baselineCases["put_wrong_checksum_sha256_is_bad_digest"]["error"]?["response"]?["Error"]?["Code"]);
         Assert.Equal("boto3.exceptions.S3UploadFailedError", (string?)baselineCases["upload_file_missing_bucket"]["error"]?["exception"]);
+        // Multipart checksums: the composite is S3's (computed in the script from the parts), a bad part is refused.
+        Assert.True((bool?)baselineCases["multipart_checksum_sha256_round_trip"]["result"]?["composite_as_s3"]);
+        Assert.True((bool?)baselineCases["upload_file_multipart_checksum_algorithm_sha256"]["result"]?["composite_as_s3"]);
+        Assert.Equal("BadDigest", (string?)baselineCases["multipart_part_checksum_mismatch_is_bad_digest"]["result"]?["outcome"]?["response"]?["Error"]?["Code"]);
         Assert.DoesNotContain(baselineCases.Values, c => ((string?)c["error"]?["exception"])?.StartsWith("builtins.NameError", StringComparison.Ordinal) == true);
         var differences = Compare(baselineCases, Cases(nexus));
         var unexplained = differences.Where(d => Explain(d) is null).ToList();
