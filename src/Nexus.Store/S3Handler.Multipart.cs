@@ -53,19 +53,21 @@ internal sealed partial class S3Handler
         if (copySource is null)
         {
             var declared = await ReceiveBodyAsync(request, pending.WriteAsync, pending.Md5Hex);
-            if (declared is not null && declared.Algorithm != upload.ChecksumAlgorithm)
+            if (declared is not null && upload.ChecksumAlgorithm is { } expected && declared.Algorithm != expected)
             {
-                // S3's words: a part's checksum must be of the algorithm its upload was created with (or none).
-                throw S3Errors.InvalidRequest($"Checksum Type mismatch occurred, expected checksum Type: {upload.ChecksumAlgorithm ?? "null"}, actual checksum Type: {declared.Algorithm}");
+                // S3's words: a part's checksum must be of the algorithm its upload was created with. On an upload
+                // created without one, S3 (since its 2025 default checksums, which SDKs send on every part) takes a
+                // part's checksum, checked, without keeping it for a composite.
+                throw S3Errors.InvalidRequest($"Checksum Type mismatch occurred, expected checksum Type: {expected}, actual checksum Type: {declared.Algorithm}");
             }
 
             var checksum = pending.ComputedChecksum();
             var etag = _store.CommitPart(bucket, upload, partNumber, pending, checksum);
             request.Response.Headers.ETag = Quote(etag);
-            if (checksum is not null)
+            if ((checksum ?? declared) is { } answered)
             {
                 // As S3: the part's answer carries the part's checksum.
-                request.Response.Headers[checksum.HeaderName] = checksum.Value;
+                request.Response.Headers[answered.HeaderName] = answered.Value;
             }
 
             return;

@@ -79,15 +79,33 @@ public sealed class MultipartChecksumTests : IClassFixture<StoreFixture>
     {
         using var client = Client();
         var bucket = await NewBucketAsync(client);
+        var body = "part"u8.ToArray();
+        var sha1 = (await client.InitiateMultipartUploadAsync(new InitiateMultipartUploadRequest { BucketName = bucket, Key = "k", ChecksumAlgorithm = ChecksumAlgorithm.SHA1 })).UploadId;
+        var error = await Assert.ThrowsAsync<AmazonS3Exception>(() => UploadAsync(client, bucket, sha1, 1, body, Sha256(body)));
+        Assert.Equal("InvalidRequest", error.ErrorCode);
+        Assert.Contains("expected checksum Type: sha1, actual checksum Type: sha256", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task On_an_upload_without_an_algorithm_a_part_checksum_is_checked_but_not_kept()
+    {
+        // As S3 since SDKs send a default checksum with every part: checked, answered, not a composite's part.
+        using var client = Client();
+        var bucket = await NewBucketAsync(client);
         var plain = (await client.InitiateMultipartUploadAsync(new InitiateMultipartUploadRequest { BucketName = bucket, Key = "k" })).UploadId;
         var body = "part"u8.ToArray();
-        var error = await Assert.ThrowsAsync<AmazonS3Exception>(() => UploadAsync(client, bucket, plain, 1, body, Sha256(body)));
-        Assert.Equal("InvalidRequest", error.ErrorCode);
-        Assert.Contains("expected checksum Type: null, actual checksum Type: sha256", error.Message, StringComparison.Ordinal);
+        var bad = await Assert.ThrowsAsync<AmazonS3Exception>(() => UploadAsync(client, bucket, plain, 1, body, Sha256("not the part"u8.ToArray())));
+        Assert.Equal("BadDigest", bad.ErrorCode);
+        var part = await UploadAsync(client, bucket, plain, 1, body, Sha256(body));
+        Assert.Equal(Sha256(body), part.ChecksumSHA256);
+        var listed = await client.ListPartsAsync(new ListPartsRequest { BucketName = bucket, Key = "k", UploadId = plain });
+        Assert.Null(Assert.Single(listed.Parts).ChecksumSHA256);
 
-        var sha1 = (await client.InitiateMultipartUploadAsync(new InitiateMultipartUploadRequest { BucketName = bucket, Key = "k", ChecksumAlgorithm = ChecksumAlgorithm.SHA1 })).UploadId;
-        error = await Assert.ThrowsAsync<AmazonS3Exception>(() => UploadAsync(client, bucket, sha1, 1, body, Sha256(body)));
-        Assert.Contains("expected checksum Type: sha1, actual checksum Type: sha256", error.Message, StringComparison.Ordinal);
+        var done = await CompleteAsync(client, bucket, plain, new PartETag(1, part.ETag));
+        Assert.Null(done.ChecksumSHA256);
+        var head = await client.GetObjectMetadataAsync(new GetObjectMetadataRequest { BucketName = bucket, Key = "k", ChecksumMode = ChecksumMode.ENABLED });
+        Assert.NotNull(head.ChecksumCRC64NVME);
+        Assert.Equal(ChecksumType.FULL_OBJECT, head.ChecksumType);
     }
 
     [Fact]

@@ -1559,13 +1559,16 @@ def multipart_part_checksum_of_another_algorithm(s3):
 
 @case
 def multipart_part_checksum_on_an_upload_without_one(s3):
+    # Checked and answered, but the upload has no algorithm: not listed, not needed to complete, no composite.
     key = P + 'mpu-ck/none'
     upload_id = s3.create_multipart_upload(Bucket=BUCKET, Key=key)['UploadId']
-    try:
-        return s3.upload_part(Bucket=BUCKET, Key=key, UploadId=upload_id, PartNumber=1, Body=b'x' * 100,
-                              ChecksumAlgorithm='SHA1')
-    finally:
-        _abort_quietly(s3, key, upload_id)
+    part = s3.upload_part(Bucket=BUCKET, Key=key, UploadId=upload_id, PartNumber=1, Body=b'x' * 100,
+                          ChecksumAlgorithm='SHA1')
+    listed = s3.list_parts(Bucket=BUCKET, Key=key, UploadId=upload_id)
+    done = s3.complete_multipart_upload(Bucket=BUCKET, Key=key, UploadId=upload_id,
+                                        MultipartUpload={'Parts': [{'ETag': part['ETag'], 'PartNumber': 1}]})
+    return {'part': norm(part), 'listed': norm(dict(listed, UploadId=None)), 'done': norm(done),
+            'head': norm(s3.head_object(Bucket=BUCKET, Key=key, ChecksumMode='ENABLED'))}
 
 
 @case
