@@ -33,9 +33,6 @@ public sealed class DifferentialTests(ITestOutputHelper output)
             "store vs backend: the store and the backend's grant check word AccessDenied differently"),
         new("*denied*", "$.error.response.Error.Message",
             "store vs backend: the store and the backend's grant check word AccessDenied differently"),
-        new("*list_v1*", "*.Owner",
-            "contract: ListObjects travels as ListObjectsV2 without FetchOwner, so the store's Owner is not returned "
-            + "(fix: a FetchOwner parameter on the channel's ListObjectsV2)"),
         new("odd_keys_round_trip", "$.result",
             "backend: refuses keys with '.' or '..' path segments (AccessDenied) because its SDK's URI handling would "
             + "normalise them; the store keeps such keys literally (fix: send them escaped, or keep the refusal by design)"),

@@ -55,14 +55,7 @@ internal static class Buckets
                     w.WriteString("Name", bucket.BucketName);
                     ChannelJson.WriteTimestamp(w, "CreationDate", bucket.CreationDate);
                 });
-                if (response.Owner is { } owner)
-                {
-                    w.WriteStartObject("Owner");
-                    ChannelJson.WriteIfPresent(w, "DisplayName", owner.DisplayName);
-                    ChannelJson.WriteIfPresent(w, "ID", owner.Id);
-                    w.WriteEndObject();
-                }
-
+                ObjectOptions.WriteOwner(w, response.Owner);
                 ObjectOptions.WriteRequestId(w, response);
                 w.WriteEndObject();
             },
