@@ -32,14 +32,17 @@ public static class StorageAuthorization
             return refusal;
         }
 
-        if (!manifest.Allows(bucket, key, access))
-        {
-            var verb = access == StorageAccess.Read ? "read" : "write";
-            return ChannelRequestException.Denied($"function {manifest.Name} may not {verb} {bucket}/{key}");
-        }
-
-        return null;
+        return manifest.Allows(bucket, key, access) ? null : Denied(bucket, key, access);
     }
+
+    /// <summary>
+    /// A grant refusal in the store's words for a function's key (src/Nexus.Store/S3Handler.cs), so that a function sees
+    /// the same message in both modes; <paramref name="key"/> null for a bucket-level request. The function and the call
+    /// are known to the node (the function's own log has the message), so nothing else needs saying to the sandbox.
+    /// </summary>
+    public static ChannelRequestException Denied(string bucket, string? key, StorageAccess access) =>
+        ChannelRequestException.Denied(
+            $"Access Denied: no grant allows {(access == StorageAccess.Read ? "reading" : "writing")} {(key is null ? $"bucket '{bucket}'" : $"'{bucket}/{key}'")}.");
 
     internal static void CheckBucket(string bucket)
     {
