@@ -33,6 +33,7 @@ public sealed class PermissionTests : IAsyncLifetime
             def code(r): return [r[0], r[1].get("Error", {}).get("Code")]
             out["read_private"] = code(call("GetObject", {"Bucket": "nexus-test", "Key": "private/secret"}))
             out["head_private"] = code(call("HeadObject", {"Bucket": "nexus-test", "Key": "private/secret"}))
+            out["copy_refused_error"] = call("CopyObject", {"Bucket": "nexus-test", "Key": "fn/c", "CopySource": "nexus-test/private/secret"})[1]["Error"]
             out["read_shared"] = code(call("GetObject", {"Bucket": "nexus-test", "Key": "shared/readme"}))
             out["write_shared"] = code(call("PutObject", {"Bucket": "nexus-test", "Key": "shared/new"}, b"x"))
             out["delete_shared"] = code(call("DeleteObject", {"Bucket": "nexus-test", "Key": "shared/readme"}))
@@ -54,6 +55,11 @@ public sealed class PermissionTests : IAsyncLifetime
             """);
         AssertDenied(json, "read_private");
         Assert.Equal(403, json.GetProperty("head_private")[0].GetInt32());
+        // Worded and placed as the store's error document for the function's key: the request's own path, not the source's.
+        var refused = json.GetProperty("copy_refused_error");
+        Assert.Equal(
+            ["AccessDenied", "Access Denied: no grant allows reading 'nexus-test/private/secret'.", "/nexus-test/fn/c"],
+            new[] { "Code", "Message", "Resource" }.Select(name => refused.GetProperty(name).GetString()));
         Assert.Equal(200, json.GetProperty("read_shared")[0].GetInt32());
         AssertDenied(json, "write_shared");
         AssertDenied(json, "delete_shared");

@@ -26,9 +26,6 @@ public sealed class DifferentialTests(ITestOutputHelper output)
     /// </summary>
     private static readonly KnownDivergence[] s_known =
     [
-        new(null, "$.error.response.Error.Resource",
-            "backend: its own refusals (grant check, tag rules) carry no Resource element; storage's errors carry \"/bucket/key\" "
-            + "as the store's XML does (fix: let a ChannelRequestException carry extra error fields)"),
         new("odd_keys_round_trip", "$.result",
             "backend: refuses keys with '.' or '..' path segments (AccessDenied) because its SDK's URI handling would "
             + "normalise them; the store keeps such keys literally (fix: send them escaped, or keep the refusal by design)"),
