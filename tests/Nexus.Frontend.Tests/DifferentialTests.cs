@@ -22,14 +22,9 @@ public sealed class DifferentialTests(ITestOutputHelper output)
     /// <summary>
     /// Differences that other components own, each with what removes it. They are tolerated and printed, so the
     /// frontend's own fidelity gates CI; any other difference fails the test. Delete an entry once its fix lands
-    /// (the test prints entries that no longer match anything).
+    /// (the test prints entries that no longer match anything). None is known now.
     /// </summary>
-    private static readonly KnownDivergence[] s_known =
-    [
-        new("odd_keys_round_trip", "$.result",
-            "backend: refuses keys with '.' or '..' path segments (AccessDenied) because its SDK's URI handling would "
-            + "normalise them; the store keeps such keys literally (fix: send them escaped, or keep the refusal by design)"),
-    ];
+    private static readonly KnownDivergence[] s_known = [];
 
     [RealClientsFact]
     public async Task NexusModeGivesTheSameResultsAsRealBoto3()

@@ -49,6 +49,11 @@ internal sealed record S3Target(IReadOnlyList<S3Target.ObjectAccess> Objects, IR
             throw ChannelRequestException.Invalid("an S3 request from the sandbox carries no X-Amz-* query parameters (the backend signs it)");
         }
 
+        if (StorageAuthorization.DotSegmentRefusal(path) is { } refusal)
+        {
+            throw refusal;
+        }
+
         var slash = path.IndexOf('/', 1);
         var bucket = slash < 0 ? path[1..] : path[1..slash];
         var key = slash < 0 ? "" : path[(slash + 1)..];

@@ -80,14 +80,21 @@ public static class StorageAuthorization
             }
         }
 
-        // HTTP stacks normalise "." and ".." path segments, which would move a request outside the prefix it was
-        // authorised for; keys with such segments are refused outright.
-        foreach (var range in key.AsSpan().Split('/'))
+        // "." and ".." segments are part of the key, as in S3: every request the backend sends keeps them literally (the
+        // SDK's and ServiceSigner's URIs are not canonicalised) and SigV4 binds the path, so storage acts on exactly the key
+        // checked here or refuses the signature (DotSegmentKeyTests).
+        return null;
+    }
+
+    /// <summary>A path whose "." or ".." segment the generic path refuses (its requests are botocore's, sent as given).</summary>
+    internal static ChannelRequestException? DotSegmentRefusal(string path)
+    {
+        foreach (var range in path.AsSpan().Split('/'))
         {
-            var segment = key.AsSpan(range);
+            var segment = path.AsSpan(range);
             if (segment is "." or "..")
             {
-                return ChannelRequestException.Denied($"object key {Quote(key)} has a '{segment}' path segment");
+                return ChannelRequestException.Denied($"object key path {Quote(path)} has a '{segment}' path segment");
             }
         }
 
