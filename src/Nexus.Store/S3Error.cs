@@ -54,6 +54,13 @@ internal static class S3Errors
 
     public static S3Exception AccessDenied(string what) => new(403, "AccessDenied", "Access Denied: " + what);
 
+    /// <summary>
+    /// A scoped credential's grants do not cover the request. The credential is not named: the client knows which one it
+    /// signed with, and the node's backend refuses a nexus-mode function (which holds no key) in these same words.
+    /// </summary>
+    public static S3Exception NotGranted(string? bucket, string? key, bool isWrite) =>
+        AccessDenied($"no grant allows {(isWrite ? "writing" : "reading")} {(bucket is null ? "the bucket list" : key is null ? $"bucket '{bucket}'" : $"'{bucket}/{key}'")}.");
+
     public static S3Exception InvalidRange(string range, long size) => new(416, "InvalidRange", $"The requested range '{range}' is not satisfiable for an object of {size} bytes.");
 
     public static S3Exception MalformedXml(string why) => new(400, "MalformedXML", "The XML you provided was not well-formed or did not validate against our published schema: " + why);

@@ -84,7 +84,7 @@ internal sealed partial class S3Handler
         policy.Check(checkedFields, _options.TimeProvider.GetUtcNow());
         if (credential.Authorize is { } authorize && !authorize(new StoreRequestScope(bucketName, key, IsWrite: true)))
         {
-            throw S3Errors.AccessDenied($"the credential '{credential.AccessKeyId}' may not write '{bucketName}/{key}'.");
+            throw S3Errors.NotGranted(bucketName, key, isWrite: true);
         }
 
         // The tag set is checked before the file is read: a bad one stores nothing.

@@ -185,12 +185,9 @@ internal sealed partial class S3Handler
         var check = request.Auth.Credential.Authorize;
         if (check is not null && !check(new StoreRequestScope(bucket, key, isWrite)))
         {
-            throw S3Errors.AccessDenied($"the credential '{request.Auth.Credential.AccessKeyId}' may not {(isWrite ? "write" : "read")} {Describe(bucket, key)}.");
+            throw S3Errors.NotGranted(bucket, key, isWrite);
         }
     }
-
-    private static string Describe(string? bucket, string? key) =>
-        bucket is null ? "the bucket list" : key is null ? $"bucket '{bucket}'" : $"'{bucket}/{key}'";
 
     internal static Dictionary<string, string> ParseQuery(string rawQuery)
     {

@@ -33,6 +33,7 @@ public sealed class PermissionTests : IAsyncLifetime
             def code(r): return [r[0], r[1].get("Error", {}).get("Code")]
             out["read_private"] = code(call("GetObject", {"Bucket": "nexus-test", "Key": "private/secret"}))
             out["head_private"] = code(call("HeadObject", {"Bucket": "nexus-test", "Key": "private/secret"}))
+            out["copy_refused_error"] = call("CopyObject", {"Bucket": "nexus-test", "Key": "fn/c", "CopySource": "nexus-test/private/secret"})[1]["Error"]
             out["read_shared"] = code(call("GetObject", {"Bucket": "nexus-test", "Key": "shared/readme"}))
             out["write_shared"] = code(call("PutObject", {"Bucket": "nexus-test", "Key": "shared/new"}, b"x"))
             out["delete_shared"] = code(call("DeleteObject", {"Bucket": "nexus-test", "Key": "shared/readme"}))
@@ -54,18 +55,24 @@ public sealed class PermissionTests : IAsyncLifetime
             """);
         AssertDenied(json, "read_private");
         Assert.Equal(403, json.GetProperty("head_private")[0].GetInt32());
+        // Worded and placed as the store's error document for the function's key: the request's own path, not the source's.
+        var refused = json.GetProperty("copy_refused_error");
+        Assert.Equal(
+            ["AccessDenied", "Access Denied: no grant allows reading 'nexus-test/private/secret'.", "/nexus-test/fn/c"],
+            new[] { "Code", "Message", "Resource" }.Select(name => refused.GetProperty(name).GetString()));
         Assert.Equal(200, json.GetProperty("read_shared")[0].GetInt32());
         AssertDenied(json, "write_shared");
         AssertDenied(json, "delete_shared");
         AssertDenied(json, "other_bucket");
-        AssertDenied(json, "dotdot_read");
-        AssertDenied(json, "dotdot_write");
-        AssertDenied(json, "dot_read");
+        // Keys under fn/ (S3 keys are literal): the dot segments lead nowhere else (DotSegmentKeyTests).
+        Assert.Equal("[404, \"NoSuchKey\"]", json.GetProperty("dotdot_read").GetRawText());
+        Assert.Equal(200, json.GetProperty("dotdot_write")[0].GetInt32());
+        Assert.Equal("[404, \"NoSuchKey\"]", json.GetProperty("dot_read").GetRawText());
         Assert.Equal("InvalidBucketName", json.GetProperty("bad_bucket")[1].GetString());
         AssertDenied(json, "list_all");
         AssertDenied(json, "list_private");
         Assert.Equal(200, json.GetProperty("list_fn")[0].GetInt32());
-        Assert.Equal(["fn/mine"], json.GetProperty("list_fn")[1].EnumerateArray().Select(e => e.GetString()));
+        Assert.Equal(["fn/../shared/readme", "fn/mine"], json.GetProperty("list_fn")[1].EnumerateArray().Select(e => e.GetString()));
         AssertDenied(json, "copy_from_private");
         AssertDenied(json, "copy_to_shared");
         Assert.Equal(200, json.GetProperty("copy_ok")[0].GetInt32());

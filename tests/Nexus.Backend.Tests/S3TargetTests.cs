@@ -39,18 +39,18 @@ public sealed class S3TargetTests
         S3Target.Authorize(s_manifest, Request(method, path, operation), []);
 
     [Theory]
-    [InlineData("PUT", "/data/in/a", "PutObject", "may not write data/in/a")]
-    [InlineData("DELETE", "/data/in/a?versionId=null", "DeleteObject", "may not write data/in/a")]
-    [InlineData("POST", "/data/in/a?uploads", "CreateMultipartUpload", "may not write data/in/a")]
-    [InlineData("GET", "/data/secret", "GetObject", "may not read data/secret")]
-    [InlineData("GET", "/data?uploads", "ListMultipartUploads", "may not read data/")]
-    [InlineData("GET", "/data?versions&prefix=secret%2F", "ListObjectVersions", "may not read data/secret/")]
-    [InlineData("GET", "/other?location", "GetBucketLocation", "may not read bucket other")]
-    [InlineData("HEAD", "/other", "HeadBucket", "may not read bucket other")]
-    [InlineData("PUT", "/data?cors", "PutBucketCors", "buckets and their configuration belong to the node")]
-    [InlineData("DELETE", "/data", "DeleteBucket", "buckets and their configuration belong to the node")]
-    [InlineData("PUT", "/data", "CreateBucket", "buckets and their configuration belong to the node")]
-    [InlineData("GET", "/", "ListBuckets", "on the service")]
+    [InlineData("PUT", "/data/in/a", "PutObject", "writing 'data/in/a'")]
+    [InlineData("DELETE", "/data/in/a?versionId=null", "DeleteObject", "writing 'data/in/a'")]
+    [InlineData("POST", "/data/in/a?uploads", "CreateMultipartUpload", "writing 'data/in/a'")]
+    [InlineData("GET", "/data/secret", "GetObject", "reading 'data/secret'")]
+    [InlineData("GET", "/data?uploads", "ListMultipartUploads", "reading 'data/'")]
+    [InlineData("GET", "/data?versions&prefix=secret%2F", "ListObjectVersions", "reading 'data/secret/'")]
+    [InlineData("GET", "/other?location", "GetBucketLocation", "reading bucket 'other'")]
+    [InlineData("HEAD", "/other", "HeadBucket", "reading bucket 'other'")]
+    [InlineData("PUT", "/data?cors", "PutBucketCors", "writing bucket 'data'")]
+    [InlineData("DELETE", "/data", "DeleteBucket", "writing bucket 'data'")]
+    [InlineData("PUT", "/data", "CreateBucket", "writing bucket 'data'")]
+    [InlineData("GET", "/", "ListBuckets", "reading the bucket list")]
     public void CallsOutsideTheGrantsAreDenied(string method, string path, string operation, string why)
     {
         var e = Assert.Throws<ChannelRequestException>(() => S3Target.Authorize(s_manifest, Request(method, path, operation), []));
@@ -94,7 +94,7 @@ public sealed class S3TargetTests
     public void EveryKeyADeleteObjectsBodyNamesIsChecked(string xml)
     {
         var e = Assert.Throws<ChannelRequestException>(() => S3Target.Authorize(s_manifest, Request("POST", "/data?delete", "DeleteObjects"), Encoding.UTF8.GetBytes(xml)));
-        Assert.Contains("may not write data/in/b", e.Message, StringComparison.Ordinal);
+        Assert.Contains("writing 'data/in/b'", e.Message, StringComparison.Ordinal);
     }
 
     [Theory]

@@ -22,24 +22,9 @@ public sealed class DifferentialTests(ITestOutputHelper output)
     /// <summary>
     /// Differences that other components own, each with what removes it. They are tolerated and printed, so the
     /// frontend's own fidelity gates CI; any other difference fails the test. Delete an entry once its fix lands
-    /// (the test prints entries that no longer match anything).
+    /// (the test prints entries that no longer match anything). None is known now.
     /// </summary>
-    private static readonly KnownDivergence[] s_known =
-    [
-        new(null, "$.error.response.Error.Resource",
-            "backend: its own refusals (grant check, tag rules) carry no Resource element; storage's errors carry \"/bucket/key\" "
-            + "as the store's XML does (fix: let a ChannelRequestException carry extra error fields)"),
-        new("*denied*", "$.error.message",
-            "store vs backend: the store and the backend's grant check word AccessDenied differently"),
-        new("*denied*", "$.error.response.Error.Message",
-            "store vs backend: the store and the backend's grant check word AccessDenied differently"),
-        new("*list_v1*", "*.Owner",
-            "contract: ListObjects travels as ListObjectsV2 without FetchOwner, so the store's Owner is not returned "
-            + "(fix: a FetchOwner parameter on the channel's ListObjectsV2)"),
-        new("odd_keys_round_trip", "$.result",
-            "backend: refuses keys with '.' or '..' path segments (AccessDenied) because its SDK's URI handling would "
-            + "normalise them; the store keeps such keys literally (fix: send them escaped, or keep the refusal by design)"),
-    ];
+    private static readonly KnownDivergence[] s_known = [];
 
     [RealClientsFact]
     public async Task NexusModeGivesTheSameResultsAsRealBoto3()

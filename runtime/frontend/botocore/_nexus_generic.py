@@ -232,9 +232,10 @@ def _send_over_channel(request, event_name, **kwargs):
         if service == 's3':
             # As S3 would have sent it (a HEAD answer without body), so botocore parses it as its own: modeled
             # classes, the status alone for a HEAD, per-operation quirks such as GetBucketLocation's.
+            resource = f'<Resource>{escape(error["Resource"])}</Resource>' if 'Resource' in error else ''
             document = '' if request.method == 'HEAD' else (
                 f'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>{escape(error.get("Code", ""))}</Code>'
-                f'<Message>{escape(error.get("Message", ""))}</Message><RequestId>{request_id}</RequestId></Error>')
+                f'<Message>{escape(error.get("Message", ""))}</Message>{resource}<RequestId>{request_id}</RequestId></Error>')
             return awsrequest.AWSResponse(url, response.status, awsrequest.HeadersDict(
                 {'x-amz-request-id': request_id, 'content-type': 'application/xml'}), _ChannelBody(io.BytesIO(document.encode())))
         raise ClientError({'Error': error, 'ResponseMetadata': {'RequestId': request_id, 'HTTPStatusCode': response.status,

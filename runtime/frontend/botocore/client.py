@@ -532,6 +532,8 @@ class S3(BaseClient):
             wire_operation = 'ListObjectsV2'
             if 'Marker' in wire:
                 wire['StartAfter'] = wire.pop('Marker')
+            # S3's v1 listing always names each entry's owner; v2 only when asked.
+            wire['FetchOwner'] = True
         status, meta, raw = self._call_wire(wire_operation, operation, wire, body)
         if operation in ('GetObject', 'HeadObject') and params.get('ChecksumMode') != 'ENABLED':
             from botocore import _nexus_model as _model

@@ -792,6 +792,11 @@ def list_start_after(s3):
 
 
 @case
+def list_v2_fetch_owner(s3):
+    return s3.list_objects_v2(Bucket=BUCKET, Prefix=P + 'tree/', FetchOwner=True, MaxKeys=2)
+
+
+@case
 def list_empty_result(s3):
     return s3.list_objects_v2(Bucket=BUCKET, Prefix=P + 'nothing-here/')
 

@@ -418,10 +418,15 @@ class PaginatorTests(FrontendTestCase):
         found = list(paginator.paginate(Bucket='bucket', Prefix='k').search('Contents[?Size > `4`].Key'))
         self.assertEqual(found, ['k5', 'k6'])
 
+    def test_list_objects_v2_forwards_fetch_owner(self):
+        self.s3.list_objects_v2(Bucket='bucket', FetchOwner=True)
+        self.assertEqual(self.transport.calls[-1], ('ListObjectsV2', {'Bucket': 'bucket', 'FetchOwner': True}))
+
     def test_list_objects_v1_over_the_v2_wire(self):
         page = self.s3.list_objects(Bucket='bucket', Prefix='k', Marker='k1', MaxKeys=2)
         self.assertEqual(self.transport.calls[-1], ('ListObjectsV2', {'Bucket': 'bucket', 'Prefix': 'k',
-                                                                      'StartAfter': 'k1', 'MaxKeys': 2}))
+                                                                      'StartAfter': 'k1', 'MaxKeys': 2,
+                                                                      'FetchOwner': True}))
         self.assertEqual([c['Key'] for c in page['Contents']], ['k2', 'k3'])
         self.assertEqual((page['Marker'], page['NextMarker'], page['IsTruncated']), ('k1', 'k3', True))
         self.assertNotIn('KeyCount', page)

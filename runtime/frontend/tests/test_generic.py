@@ -168,11 +168,13 @@ class S3GenericPathTests(unittest.TestCase):
         self.answer_xml(404, '<Error><Code>NoSuchUpload</Code><Message>gone</Message></Error>')
         with self.assertRaises(self.s3.exceptions.NoSuchUpload):
             self.s3.get_paginator('list_parts').paginate(Bucket='b', Key='k', UploadId='u').build_full_result()
-        self.channel.answer(403, None, refused={'Code': 'AccessDenied', 'Message': 'function f may not read b'})
+        self.channel.answer(403, None, refused={'Code': 'AccessDenied', 'Message': "Access Denied: no grant allows reading bucket 'b'.",
+                                                'Resource': '/b'})
         with self.assertRaises(ClientError) as caught:
             self.s3.get_bucket_acl(Bucket='b')
-        self.assertEqual(caught.exception.response['Error']['Code'], 'AccessDenied')
-        self.channel.answer(403, None, refused={'Code': 'AccessDenied', 'Message': 'function f may not read b'})
+        self.assertEqual(caught.exception.response['Error'], {
+            'Code': 'AccessDenied', 'Message': "Access Denied: no grant allows reading bucket 'b'.", 'Resource': '/b'})
+        self.channel.answer(403, None, refused={'Code': 'AccessDenied', 'Message': "Access Denied: no grant allows reading bucket 'b'."})
         with self.assertRaises(ClientError) as caught:
             self.s3.head_object(Bucket='b', Key='k', VersionId='v')
         self.assertEqual(caught.exception.response['Error'], {'Code': '403', 'Message': 'Forbidden'})

@@ -49,12 +49,18 @@ internal sealed record S3Target(IReadOnlyList<S3Target.ObjectAccess> Objects, IR
             throw ChannelRequestException.Invalid("an S3 request from the sandbox carries no X-Amz-* query parameters (the backend signs it)");
         }
 
+        if (StorageAuthorization.DotSegmentRefusal(path) is { } refusal)
+        {
+            throw refusal;
+        }
+
         var slash = path.IndexOf('/', 1);
         var bucket = slash < 0 ? path[1..] : path[1..slash];
         var key = slash < 0 ? "" : path[(slash + 1)..];
         if (bucket.Length == 0)
         {
-            throw ChannelRequestException.Denied($"function {manifest.Name} may not perform s3:{request.Operation} on the service: the bucket list is ListBuckets, which lists the granted buckets");
+            // The bucket list is ListBuckets on the fast path, which lists the granted buckets; as the store words it.
+            throw ChannelRequestException.Denied($"Access Denied: no grant allows {(request.Method is "GET" or "HEAD" ? "reading" : "writing")} the bucket list.");
         }
 
         StorageAuthorization.CheckBucket(bucket);
@@ -101,7 +107,8 @@ internal sealed record S3Target(IReadOnlyList<S3Target.ObjectAccess> Objects, IR
 
         if (request.Method is not ("GET" or "HEAD"))
         {
-            throw ChannelRequestException.Denied($"function {manifest.Name} may not perform s3:{request.Operation} on bucket {bucket}: buckets and their configuration belong to the node (functions get grants on them)");
+            // Buckets and their configuration belong to the node (functions get grants on them).
+            throw StorageAuthorization.Denied(bucket, null, StorageAccess.Write);
         }
 
         var configuration = query.Keys.Any(s_configuration.Contains) && !query.Keys.Any(name => s_listing.Contains(name) && name != "x-id");
@@ -109,7 +116,7 @@ internal sealed record S3Target(IReadOnlyList<S3Target.ObjectAccess> Objects, IR
         {
             if (!manifest.AllowsBucket(bucket))
             {
-                throw ChannelRequestException.Denied($"function {manifest.Name} may not read bucket {bucket}");
+                throw StorageAuthorization.Denied(bucket, null, StorageAccess.Read);
             }
 
             return new S3Target([], []);

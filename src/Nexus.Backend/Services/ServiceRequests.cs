@@ -38,7 +38,17 @@ internal static class ServiceRequests
         }
 
         var body = await call.Request.ReadBodyAsync(ServiceCalls.MaxRequestBytes, ct).ConfigureAwait(false);
-        var s3 = isS3 ? S3Target.Authorize(call.Manifest, request, body) : null;
+        S3Target? s3;
+        try
+        {
+            s3 = isS3 ? S3Target.Authorize(call.Manifest, request, body) : null;
+        }
+        catch (ChannelRequestException e)
+        {
+            // Named by the request's decoded path, as the store's error document names it.
+            throw e.At(Uri.UnescapeDataString(request.Path));
+        }
+
         if (s3 is null)
         {
             ServiceCalls.CheckGrants(call.Manifest, request, body);

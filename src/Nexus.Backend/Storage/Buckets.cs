@@ -4,6 +4,7 @@
 using Amazon.S3.Model;
 using Nexus.Channel;
 using Nexus.Channel.Services;
+using Nexus.Functions;
 
 namespace Nexus.Backend.Storage;
 
@@ -26,7 +27,8 @@ internal static class Buckets
     {
         var bucket = ChannelJson.RequiredString(call.Parameters, "Bucket");
         StorageAuthorization.CheckBucket(bucket);
-        throw ChannelRequestException.Denied($"function {call.Manifest.Name} may not create bucket {bucket}: buckets belong to the node (functions get grants on them)");
+        // Buckets belong to the node (functions get grants on them): the store words it as a write of the bucket.
+        throw StorageAuthorization.Denied(bucket, null, StorageAccess.Write);
     }
 
     private static async Task HeadBucketAsync(StorageCall call, CancellationToken ct)
@@ -35,7 +37,7 @@ internal static class Buckets
         StorageAuthorization.CheckBucket(bucket);
         if (!call.Manifest.AllowsBucket(bucket))
         {
-            throw ChannelRequestException.Denied($"function {call.Manifest.Name} may not read bucket {bucket}");
+            throw StorageAuthorization.Denied(bucket, null, StorageAccess.Read);
         }
 
         var response = await call.Backend.S3.HeadBucketAsync(new HeadBucketRequest { BucketName = bucket }, ct).ConfigureAwait(false);
@@ -55,14 +57,7 @@ internal static class Buckets
                     w.WriteString("Name", bucket.BucketName);
                     ChannelJson.WriteTimestamp(w, "CreationDate", bucket.CreationDate);
                 });
-                if (response.Owner is { } owner)
-                {
-                    w.WriteStartObject("Owner");
-                    ChannelJson.WriteIfPresent(w, "DisplayName", owner.DisplayName);
-                    ChannelJson.WriteIfPresent(w, "ID", owner.Id);
-                    w.WriteEndObject();
-                }
-
+                ObjectOptions.WriteOwner(w, response.Owner);
                 ObjectOptions.WriteRequestId(w, response);
                 w.WriteEndObject();
             },

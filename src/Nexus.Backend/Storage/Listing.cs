@@ -8,7 +8,7 @@ using Nexus.Functions;
 
 namespace Nexus.Backend.Storage;
 
-/// <summary>ListObjectsV2; a listing includes every acknowledged write (spooled writes under the prefix are uploaded first).</summary>
+/// <summary>ListObjectsV2 (with each entry's Owner when FetchOwner asks, as v1 always does); a listing includes every acknowledged write (spooled writes under the prefix are uploaded first).</summary>
 internal static class Listing
 {
     public static void Register(IDictionary<ChannelOp, StorageHandler> table) => table.Add(ChannelOp.ListObjectsV2, ListObjectsV2Async);
@@ -34,6 +34,7 @@ internal static class Listing
             Delimiter = ChannelJson.OptionalString(p, "Delimiter"),
             ContinuationToken = ChannelJson.OptionalString(p, "ContinuationToken"),
             StartAfter = ChannelJson.OptionalString(p, "StartAfter"),
+            FetchOwner = ChannelJson.OptionalBool(p, "FetchOwner"),
         };
         if (ChannelJson.OptionalInt(p, "MaxKeys") is { } maxKeys)
         {
@@ -64,6 +65,7 @@ internal static class Listing
                         ChannelJson.WriteIfPresent(w, "ETag", o.ETag);
                         w.WriteNumber("Size", o.Size ?? 0);
                         w.WriteString("StorageClass", o.StorageClass?.Value ?? "STANDARD");
+                        ObjectOptions.WriteOwner(w, o.Owner);
                     });
                 }
 

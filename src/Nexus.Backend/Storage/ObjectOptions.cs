@@ -194,6 +194,18 @@ internal static class ObjectOptions
         }
     }
 
+    /// <summary>An owner (of the buckets, of a listed object) as S3 names it; nothing when storage named none.</summary>
+    public static void WriteOwner(Utf8JsonWriter w, Owner? owner)
+    {
+        if (owner is not null)
+        {
+            w.WriteStartObject("Owner");
+            ChannelJson.WriteIfPresent(w, "DisplayName", owner.DisplayName);
+            ChannelJson.WriteIfPresent(w, "ID", owner.Id);
+            w.WriteEndObject();
+        }
+    }
+
     /// <summary>An error from storage, with the resource its error document names and storage's request id.</summary>
     public static byte[] ErrorJson(string code, string message, string? requestId, string resource) => ChannelJson.Write(w =>
     {

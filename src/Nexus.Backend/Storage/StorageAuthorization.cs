@@ -32,14 +32,17 @@ public static class StorageAuthorization
             return refusal;
         }
 
-        if (!manifest.Allows(bucket, key, access))
-        {
-            var verb = access == StorageAccess.Read ? "read" : "write";
-            return ChannelRequestException.Denied($"function {manifest.Name} may not {verb} {bucket}/{key}");
-        }
-
-        return null;
+        return manifest.Allows(bucket, key, access) ? null : Denied(bucket, key, access);
     }
+
+    /// <summary>
+    /// A grant refusal in the store's words for a function's key (src/Nexus.Store/S3Handler.cs), so that a function sees
+    /// the same message in both modes; <paramref name="key"/> null for a bucket-level request. The function and the call
+    /// are known to the node (the function's own log has the message), so nothing else needs saying to the sandbox.
+    /// </summary>
+    public static ChannelRequestException Denied(string bucket, string? key, StorageAccess access) =>
+        ChannelRequestException.Denied(
+            $"Access Denied: no grant allows {(access == StorageAccess.Read ? "reading" : "writing")} {(key is null ? $"bucket '{bucket}'" : $"'{bucket}/{key}'")}.");
 
     internal static void CheckBucket(string bucket)
     {
@@ -77,14 +80,21 @@ public static class StorageAuthorization
             }
         }
 
-        // HTTP stacks normalise "." and ".." path segments, which would move a request outside the prefix it was
-        // authorised for; keys with such segments are refused outright.
-        foreach (var range in key.AsSpan().Split('/'))
+        // "." and ".." segments are part of the key, as in S3: every request the backend sends keeps them literally (the
+        // SDK's and ServiceSigner's URIs are not canonicalised) and SigV4 binds the path, so storage acts on exactly the key
+        // checked here or refuses the signature (DotSegmentKeyTests).
+        return null;
+    }
+
+    /// <summary>A path whose "." or ".." segment the generic path refuses (its requests are botocore's, sent as given).</summary>
+    internal static ChannelRequestException? DotSegmentRefusal(string path)
+    {
+        foreach (var range in path.AsSpan().Split('/'))
         {
-            var segment = key.AsSpan(range);
+            var segment = path.AsSpan(range);
             if (segment is "." or "..")
             {
-                return ChannelRequestException.Denied($"object key {Quote(key)} has a '{segment}' path segment");
+                return ChannelRequestException.Denied($"object key path {Quote(path)} has a '{segment}' path segment");
             }
         }
 

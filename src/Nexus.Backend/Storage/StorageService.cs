@@ -85,7 +85,12 @@ public sealed class StorageService : IChannelService
             {
                 var status = (int)e.StatusCode;
                 var code = string.IsNullOrEmpty(e.ErrorCode) ? StatusCodeName(e.StatusCode) : e.ErrorCode;
-                await Session.SendAsync(request, status, ObjectOptions.ErrorJson(code, e.Message, e.RequestId, Resource(call.Parameters)), default, cancellationToken).ConfigureAwait(false);
+                await Session.SendAsync(request, status, ObjectOptions.ErrorJson(code, e.Message, e.RequestId, Resource(call.Parameters) ?? "/"), default, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception e) when (ChannelRequestException.In(e) is { Resource: null } refusal && Resource(call.Parameters) is { } resource)
+            {
+                // The backend's own refusal (grants, tag rules, checksums) names the bucket or key as storage's would.
+                throw refusal.At(resource);
             }
         }
     }
@@ -111,12 +116,20 @@ public sealed class StorageService : IChannelService
         Backend.Forget(this);
     }
 
-    /// <summary>The path storage names in its error documents: "/bucket/key", "/bucket" or "/".</summary>
-    private static string Resource(System.Text.Json.JsonElement parameters)
+    /// <summary>
+    /// The path storage names in its error documents, "/bucket/key" or "/bucket"; null for a request that names no bucket
+    /// (ListBuckets: "/"; a generic-path request names its own, <see cref="Services.ServiceRequests"/>). Parameters of the
+    /// wrong type count as absent: this runs while another error is being answered.
+    /// </summary>
+    private static string? Resource(System.Text.Json.JsonElement parameters)
     {
-        var bucket = ChannelJson.OptionalString(parameters, "Bucket");
-        var key = ChannelJson.OptionalString(parameters, "Key");
-        return bucket is null ? "/" : key is null ? "/" + bucket : "/" + bucket + "/" + key;
+        var bucket = Text(parameters, "Bucket");
+        var key = Text(parameters, "Key");
+        return bucket is null ? null : key is null ? "/" + bucket : "/" + bucket + "/" + key;
+
+        static string? Text(System.Text.Json.JsonElement parameters, string name) =>
+            parameters.ValueKind == System.Text.Json.JsonValueKind.Object && parameters.TryGetProperty(name, out var value)
+                && value.ValueKind == System.Text.Json.JsonValueKind.String ? value.GetString() : null;
     }
 
     private static string StatusCodeName(HttpStatusCode status) => status switch

@@ -60,12 +60,17 @@ public static class ChannelJson
         w.WriteEndArray();
     }
 
-    public static void WriteError(Utf8JsonWriter w, string code, string message)
+    public static void WriteError(Utf8JsonWriter w, string code, string message, string? resource = null)
     {
         w.WriteStartObject();
         w.WriteStartObject("Error");
         w.WriteString("Code", code);
         w.WriteString("Message", message);
+        if (resource is not null)
+        {
+            w.WriteString("Resource", resource);
+        }
+
         w.WriteEndObject();
         w.WriteEndObject();
     }

@@ -126,8 +126,11 @@ public sealed partial class ChannelSession
     public Task SendJsonAsync(ChannelRequest request, int status, Action<Utf8JsonWriter> write, CancellationToken cancellationToken) =>
         SendAsync(request, status, ChannelJson.Write(write), default, cancellationToken);
 
-    public Task SendErrorAsync(ChannelRequest request, int status, string code, string message, CancellationToken cancellationToken) =>
-        SendJsonAsync(request, status, w => ChannelJson.WriteError(w, code, message), cancellationToken);
+    public Task SendErrorAsync(ChannelRequest request, ChannelRequestException error, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(error);
+        return SendJsonAsync(request, error.Status, w => ChannelJson.WriteError(w, error.Code, error.Message, error.Resource), cancellationToken);
+    }
 
     /// <summary>Sends a response whose chunks already sit in rented slots (a prefetch): each slot is lent as it is posted.</summary>
     public async Task SendPrefilledAsync(ChannelRequest request, int status, int headerLength, long bodyLength, IReadOnlyList<(int Slot, int Length)> chunks, CancellationToken cancellationToken)

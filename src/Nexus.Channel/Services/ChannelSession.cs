@@ -297,7 +297,7 @@ public sealed partial class ChannelSession : IAsyncDisposable
     private async Task RejectAsync(ChannelRequest request, ChannelRequestException problem)
     {
         Interlocked.Increment(ref Stats._rejected);
-        await TrySendErrorAsync(request, problem.Status, problem.Code, problem.Message).ConfigureAwait(false);
+        await TrySendErrorAsync(request, problem).ConfigureAwait(false);
     }
 
     private async Task RunAsync(IChannelService service, ChannelRequest request)
@@ -307,10 +307,10 @@ public sealed partial class ChannelSession : IAsyncDisposable
         {
             await service.ServeAsync(request, ct).ConfigureAwait(false);
         }
-        catch (Exception e) when (Unwrap(e) is ChannelRequestException problem)
+        catch (Exception e) when (ChannelRequestException.In(e) is { } problem)
         {
             Interlocked.Increment(ref Stats._rejected);
-            await TrySendErrorAsync(request, problem.Status, problem.Code, problem.Message).ConfigureAwait(false);
+            await TrySendErrorAsync(request, problem).ConfigureAwait(false);
         }
         catch (Exception) when (ct.IsCancellationRequested)
         {
@@ -326,7 +326,7 @@ public sealed partial class ChannelSession : IAsyncDisposable
             // incident number, the host's log gets the exception under the same number.
             var incident = Interlocked.Increment(ref s_incidents);
             _host.Options.ReportInternalError(incident, request.Op, e);
-            await TrySendErrorAsync(request, 500, "InternalError", $"internal error (incident {incident}); the node's log has the details").ConfigureAwait(false);
+            await TrySendErrorAsync(request, new ChannelRequestException(500, "InternalError", $"internal error (incident {incident}); the node's log has the details")).ConfigureAwait(false);
         }
         finally
         {
@@ -334,25 +334,11 @@ public sealed partial class ChannelSession : IAsyncDisposable
         }
     }
 
-    // A bad chunk surfaces inside a consumer of the body (the SDK's upload, the chunk queue's closing exception).
-    private static Exception Unwrap(Exception e)
-    {
-        for (Exception? x = e; x is not null; x = x.InnerException)
-        {
-            if (x is ChannelRequestException)
-            {
-                return x;
-            }
-        }
-
-        return e;
-    }
-
-    private async Task TrySendErrorAsync(ChannelRequest request, int status, string code, string message)
+    private async Task TrySendErrorAsync(ChannelRequest request, ChannelRequestException error)
     {
         try
         {
-            await SendErrorAsync(request, status, code, message, _closing.Token).ConfigureAwait(false);
+            await SendErrorAsync(request, error, _closing.Token).ConfigureAwait(false);
         }
         catch (Exception) when (_closing.IsCancellationRequested)
         {
