@@ -14,12 +14,13 @@ public static class BenchHostileCommands
 
     private static Command CreateHostile()
     {
-        var invocations = new Option<int>("--invocations") { Description = "victim invocations per sample (alone, and with each attack)", DefaultValueFactory = _ => 200 };
+        var invocations = new Option<int>("--invocations") { Description = "victim invocations per block (alone, and with each attack)", DefaultValueFactory = _ => 200 };
+        var rounds = new Option<int>("--rounds") { Description = "rounds per attack: a block alone, then a block with the attack, alternated this many times (pooled p99s, the spread of the rounds' ratios, a sign test)", DefaultValueFactory = _ => 1 };
         var attacks = new Option<string>("--attacks") { Description = "comma-separated hostile tenants (default: all)", DefaultValueFactory = _ => string.Join(",", HostileTenants.All.Select(t => t.Name)) };
         var examples = new Option<DirectoryInfo?>("--examples") { Description = "examples folder (its seed_inputs.py seeds the victim's input; default: found from here)" };
         var hostile = new Command("hostile", "Measure a victim function's p99 alone and with each hostile tenant (ring flood, slot hoarding, ignored completions, fork bomb, full /tmp, memory hog, doorbell storm) attacking on a private node")
         {
-            invocations, attacks, examples,
+            invocations, rounds, attacks, examples,
         };
         hostile.SetAction(async (parse, cancellationToken) =>
         {
@@ -30,9 +31,9 @@ public static class BenchHostileCommands
                 return 2;
             }
 
-            if (parse.GetValue(invocations) < 1)
+            if (parse.GetValue(invocations) < 1 || parse.GetValue(rounds) < 1)
             {
-                Console.Error.WriteLine("error: --invocations must be at least 1");
+                Console.Error.WriteLine("error: --invocations and --rounds must be at least 1");
                 return 2;
             }
 
@@ -61,11 +62,12 @@ public static class BenchHostileCommands
                     Node = NodeOptions.Load(o => o with { Home = home }),
                     SeedScript = Path.Combine(folder, "seed_inputs.py"),
                     Invocations = parse.GetValue(invocations),
+                    Rounds = parse.GetValue(rounds),
                     Attacks = chosen,
                 };
                 var results = await HostileBenchmark.RunAsync(options, Console.Out, cancellationToken);
                 Console.WriteLine();
-                Console.WriteLine($"victim p99 alone and with each hostile tenant on {Environment.MachineName}, {Environment.ProcessorCount} cores, oci driver (runc), {options.Invocations} victim invocations per sample, one after another");
+                Console.WriteLine($"victim p99 alone and with each hostile tenant on {Environment.MachineName}, {Environment.ProcessorCount} cores, oci driver (runc), {options.Rounds} round(s) per attack of {options.Invocations} victim invocations alone then {options.Invocations} with the attack, one after another");
                 Console.WriteLine($"load average at the end: {File.ReadAllText("/proc/loadavg").Trim()}");
                 Console.Write(HostileBenchmark.Format(results));
                 return results.Any(r => r.VictimErrors > 0) ? 1 : 0;
