@@ -8,7 +8,7 @@ import json
 import os
 import sys
 
-from nexus_runtime import errors
+from nexus_runtime import errors, heap
 from nexus_runtime.context import LambdaContext
 from nexus_runtime.sources import Invocation, InvocationSource
 
@@ -22,6 +22,7 @@ def main(environ=None, argv=None) -> int:
     env = os.environ if environ is None else environ
     argv = sys.argv[1:] if argv is None else argv
     _unbuffer_stdio()
+    heap.keep_freed_heap()
     io_mode = env.get("NEXUS_IO", "baseline")
     if "--template" in argv:
         return _serve_template(io_mode, env)
