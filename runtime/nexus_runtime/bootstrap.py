@@ -140,8 +140,16 @@ class Runtime:
         self._env = os.environ if environ is None else environ
 
     def serve_forever(self) -> None:
+        # Started here, in each instance: a template's threads do not survive its fork.
+        idle = heap.IdleTrim()
+        idle.start()
         while True:
-            self.serve_one(self._source.next())
+            invocation = self._source.next()
+            idle.begin()
+            try:
+                self.serve_one(invocation)
+            finally:
+                idle.end()
 
     def serve_one(self, invocation: Invocation) -> None:
         request_id = invocation.request_id
