@@ -8,7 +8,7 @@ import json
 import os
 import sys
 
-from nexus_runtime import errors
+from nexus_runtime import errors, heap
 from nexus_runtime.context import LambdaContext
 from nexus_runtime.sources import Invocation, InvocationSource
 
@@ -22,6 +22,7 @@ def main(environ=None, argv=None) -> int:
     env = os.environ if environ is None else environ
     argv = sys.argv[1:] if argv is None else argv
     _unbuffer_stdio()
+    heap.keep_freed_heap()
     io_mode = env.get("NEXUS_IO", "baseline")
     if "--template" in argv:
         return _serve_template(io_mode, env)
@@ -139,8 +140,16 @@ class Runtime:
         self._env = os.environ if environ is None else environ
 
     def serve_forever(self) -> None:
+        # Started here, in each instance: a template's threads do not survive its fork.
+        idle = heap.IdleTrim()
+        idle.start()
         while True:
-            self.serve_one(self._source.next())
+            invocation = self._source.next()
+            idle.begin()
+            try:
+                self.serve_one(invocation)
+            finally:
+                idle.end()
 
     def serve_one(self, invocation: Invocation) -> None:
         request_id = invocation.request_id
