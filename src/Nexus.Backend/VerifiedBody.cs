@@ -5,6 +5,7 @@ using Amazon.Runtime.Internal.Util;
 using Amazon.S3;
 using Amazon.S3.Model;
 using Nexus.Channel;
+using Nexus.Interop;
 
 namespace Nexus.Backend;
 

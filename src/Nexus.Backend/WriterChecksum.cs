@@ -26,7 +26,7 @@ public sealed record WriterChecksum(string Algorithm, string Value)
     [JsonIgnore]
     public string Field => Fields.First(f => f.Algorithm == Algorithm).Field;
 
-    /// <summary>True when <paramref name="digest"/> (an <see cref="ObjectDigest"/> of this algorithm) is this checksum.</summary>
+    /// <summary>True when <paramref name="digest"/> (an <see cref="Interop.ObjectDigest"/> of this algorithm) is this checksum.</summary>
     internal bool Matches(byte[] digest) => string.Equals(Convert.ToBase64String(digest), Value, StringComparison.Ordinal);
 
     /// <summary>Sends it with an upload through the SDK, as a header the store checks the body against.</summary>

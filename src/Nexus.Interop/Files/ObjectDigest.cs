@@ -3,15 +3,14 @@
 
 using System.Buffers.Binary;
 using System.Security.Cryptography;
-using Nexus.Interop;
-
-namespace Nexus.Backend;
+namespace Nexus.Interop;
 
 /// <summary>
 /// One of S3's object checksums (crc64nvme, crc32c, crc32, sha256, sha1) or an MD5 (md5), computed as the bytes pass:
 /// the value S3 carries base64-encoded (big-endian for the CRCs). The CRCs fold with carry-less multiplication.
+/// Shared by the backend (checking bodies, the spool) and the store (the checksums it keeps).
 /// </summary>
-internal sealed class ObjectDigest : IDisposable
+public sealed class ObjectDigest : IDisposable
 {
     private readonly IncrementalHash? _hash;
     private ulong _crc;
