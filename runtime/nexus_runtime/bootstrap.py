@@ -134,22 +134,22 @@ def load_handler(handler: str, task_root: str, after=None):
 class Runtime:
     """Runs invocations one at a time: decode the event, call the handler, post the result or the error."""
 
-    def __init__(self, handler, source: InvocationSource, environ=None):
+    def __init__(self, handler, source: InvocationSource, environ=None, idle=None):
         self._handler = handler
         self._source = source
         self._env = os.environ if environ is None else environ
+        self._idle = idle if idle is not None else heap.IdleTrim()
 
     def serve_forever(self) -> None:
         # Started here, in each instance: a template's threads do not survive its fork.
-        idle = heap.IdleTrim()
-        idle.start()
+        self._idle.start()
         while True:
             invocation = self._source.next()
-            idle.begin()
+            self._idle.begin()
             try:
                 self.serve_one(invocation)
             finally:
-                idle.end()
+                self._idle.end()
 
     def serve_one(self, invocation: Invocation) -> None:
         request_id = invocation.request_id
@@ -171,11 +171,18 @@ class Runtime:
         except (TypeError, ValueError) as exc:
             self._post_error(request_id, errors.make_error("Runtime.MarshalError", f"Unable to marshal response: {exc}", [], request_id))
             return
+        self._finished()
         self._source.post_response(request_id, body)
 
     def _post_error(self, request_id: str, error: dict) -> None:
         sys.stderr.write(errors.log_line(error))
+        self._finished()
         self._source.post_error(request_id, error)
+
+    def _finished(self) -> None:
+        # The invocation's work ends here, before its result is posted: a channel source's post also waits for the
+        # next invocation (the host pushes it into the reply), and an instance waiting there is idle.
+        self._idle.end()
 
 
 def to_json(result) -> bytes:

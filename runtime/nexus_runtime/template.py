@@ -13,6 +13,7 @@ environment, and serves invocations exactly as a freshly started runtime would, 
 """
 
 import array
+import gc
 import json
 import os
 import selectors
@@ -70,12 +71,20 @@ def serve(env, load) -> int:
                     os.close(fd)
                 sys.stderr.write(f"[ERROR] nexus template: fork request {request.get('id')} carried {len(fds)} descriptors, expected {_FDS_PER_INSTANCE}\n")
                 continue
-            pid = os.fork()
+            pid = fork_sharing_objects()
             if pid == 0:
                 _become_instance(handler, request.get("env") or {}, fds, (control, wake_read, wake_write), selector)
             for fd in fds:
                 os.close(fd)
             _send(control, {"id": request.get("id"), "pid": pid})
+
+
+def fork_sharing_objects() -> int:
+    """os.fork(), with every object the template holds moved out of the collector's reach first (gc.freeze): an
+    instance's collections would otherwise write the header of each of them and so copy every page of the template's
+    heap into the instance, one page fault at a time."""
+    gc.freeze()
+    return os.fork()
 
 
 def _become_instance(handler, instance_env, fds, template_sockets, selector) -> None:

@@ -5,13 +5,16 @@
 import os
 import subprocess
 import sys
+import threading
+import time
 import unittest
 
 RUNTIME_DIR = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 if RUNTIME_DIR not in sys.path:
     sys.path.insert(0, RUNTIME_DIR)
 
-from nexus_runtime import heap  # noqa: E402
+from nexus_runtime import bootstrap, heap  # noqa: E402
+from nexus_runtime.sources import Invocation, InvocationSource  # noqa: E402
 
 # An invocation's shape as image-rotate's: three ~8 MiB buffers made, written and freed. Before the loop one such block
 # is freed from a mapping, so glibc's own rule raises its thresholds to that size (the state a process reaches by
@@ -108,6 +111,46 @@ class IdleTrimTests(unittest.TestCase):
         kept, after = (int(v) for v in out.stdout.split())
         # 24 MiB were freed into the kept heap; the trim hands (nearly) all of it back.
         self.assertGreater(kept - after, 16 << 10)
+
+
+class _Stop(Exception):
+    pass
+
+
+class _PushedSource(InvocationSource):
+    """As the channel's source: posting a result returns only once the host has pushed the next invocation into the
+    reply, so an instance with no work waits inside post_response."""
+
+    def __init__(self, wait_seconds):
+        self._wait_seconds = wait_seconds
+        self._given = 0
+
+    def next(self):
+        if self._given == 2:
+            raise _Stop()
+        self._given += 1
+        return Invocation(f"r{self._given}", int(time.time() * 1000) + 60000, "arn:aws:lambda:us-east-1:0:function:fn", b"{}")
+
+    def post_response(self, request_id, body):
+        time.sleep(self._wait_seconds)  # no next invocation yet: the instance is idle
+
+    def post_error(self, request_id, error):
+        time.sleep(self._wait_seconds)
+
+
+class IdleInstanceTests(unittest.TestCase):
+    def test_an_instance_waiting_in_its_post_for_the_next_invocation_is_trimmed(self):
+        # Guards Runtime._finished: the runtime's loop marks the call over before it posts. Wrapping the whole
+        # serve_one instead counts a nexus instance's wait for its next invocation as work, and it never trims.
+        trims = []
+        idle = heap.IdleTrim(idle_seconds=0.05, trim=lambda: trims.append(threading.get_ident()))
+        env = {"AWS_LAMBDA_FUNCTION_NAME": "fn", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "128", "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST"}
+        runtime = bootstrap.Runtime(lambda event, context: {"ok": True}, _PushedSource(wait_seconds=0.6), env, idle=idle)
+        with self.assertRaises(_Stop):
+            runtime.serve_forever()
+        # Two idle spells of 0.6 s, each seen by the 0.05 s looks: one trim per spell.
+        self.assertEqual(2, len(trims))
+
 
 if __name__ == "__main__":
     unittest.main()
