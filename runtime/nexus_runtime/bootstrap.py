@@ -138,7 +138,7 @@ class Runtime:
         self._handler = handler
         self._source = source
         self._env = os.environ if environ is None else environ
-        self._idle = idle if idle is not None else heap.IdleTrim()
+        self._idle = idle if idle is not None else heap.IdleTrim(trim=self._give_back_memory)
 
     def serve_forever(self) -> None:
         # Started here, in each instance: a template's threads do not survive its fork.
@@ -178,6 +178,10 @@ class Runtime:
         sys.stderr.write(errors.log_line(error))
         self._finished()
         self._source.post_error(request_id, error)
+
+    def _give_back_memory(self) -> None:
+        heap.malloc_trim()
+        self._source.release_idle_memory()
 
     def _finished(self) -> None:
         # The invocation's work ends here, before its result is posted: a channel source's post also waits for the

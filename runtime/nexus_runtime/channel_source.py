@@ -29,3 +29,9 @@ class ChannelSource(InvocationSource):
 
     def init_error(self, error: dict) -> None:
         self._inner.init_error(error)
+
+    def release_idle_memory(self) -> None:
+        # The request area's written extents; the host gives back the response slots of an idle instance itself.
+        transport = getattr(self._inner, "transport", None)
+        if transport is not None:
+            transport.release_free_extents()

@@ -32,7 +32,7 @@ def keep_freed_heap() -> bool:
     return mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD) == 1 and mallopt(M_TRIM_THRESHOLD, TRIM_THRESHOLD) == 1
 
 
-def _malloc_trim():
+def malloc_trim():
     try:
         libc = ctypes.CDLL(None)
         libc.malloc_trim.argtypes = (ctypes.c_size_t,)
@@ -48,7 +48,7 @@ class IdleTrim:
     least that long; it trims once per idle spell (``malloc_trim``, which also releases free pages inside the heap).
     The runtime's loop only counts calls and flips a flag: no thread wake-up per call."""
 
-    def __init__(self, idle_seconds=1.0, trim=_malloc_trim):
+    def __init__(self, idle_seconds=1.0, trim=malloc_trim):
         self._idle_seconds = idle_seconds
         self._trim = trim
         self._calls = 0

@@ -28,3 +28,6 @@ class InvocationSource:
 
     def init_error(self, error: dict) -> None:
         raise NotImplementedError
+
+    def release_idle_memory(self) -> None:
+        """The instance is idle: give back memory held only for invocations. Nothing to give back by default."""

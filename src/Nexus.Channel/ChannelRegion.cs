@@ -54,6 +54,22 @@ public sealed unsafe class ChannelRegion : IDisposable
         }
     }
 
+    /// <summary>
+    /// Gives the pages of [<paramref name="offset"/>, +<paramref name="length"/>) back (MADV_REMOVE: the memfd's pages are
+    /// freed for the host and the sandbox alike, and read as zeros next time); false, and nothing done, for memory someone
+    /// else owns (a guest's memory slot is the VM's to manage). The caller makes sure nobody uses the range meanwhile.
+    /// </summary>
+    public bool Release(long offset, long length)
+    {
+        if (!_ownsFd)
+        {
+            return false;
+        }
+
+        _mapping.Advise(offset, length, MemoryAdvice.Remove);
+        return true;
+    }
+
     /// <summary>Maps memory someone else owns (a guest memory slot); the caller keeps <paramref name="fd"/> alive and sized.</summary>
     public static ChannelRegion Map(SafeFd fd, long size) => new(fd, size, ownsFd: false);
 

@@ -87,6 +87,7 @@ internal delegate Task<InvocationResult> FakeHandler(Invocation invocation, Fake
 internal sealed class FakeTransport(FakeTransportFactory factory, string instanceId) : IInvocationTransport
 {
     private readonly TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private int _idleReleases;
 
     public string InstanceId { get; } = instanceId;
 
@@ -114,6 +115,11 @@ internal sealed class FakeTransport(FakeTransportFactory factory, string instanc
             Prefetches.Add((System.Text.Encoding.UTF8.GetString(hints.Event.Span), Instance is not null));
         }
     }
+
+    /// <summary>How many times the pool asked this idle instance to give memory back.</summary>
+    public int IdleReleases => Volatile.Read(ref _idleReleases);
+
+    public void ReleaseIdleMemory() => Interlocked.Increment(ref _idleReleases);
 
     public Task AttachAsync(ISandboxInstance instance, CancellationToken cancellationToken)
     {

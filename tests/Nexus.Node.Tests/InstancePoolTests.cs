@@ -224,6 +224,32 @@ public sealed class InstancePoolTests
     }
 
     [Fact]
+    public async Task AnInstanceIdleForTheReleaseTimeGivesItsTransportsMemoryBackOncePerIdleSpell()
+    {
+        await using var f = new PoolFixture(new PoolOptions { IdleMemoryRelease = TimeSpan.FromMilliseconds(50) });
+        var fn = PoolFixture.Function();
+        await f.InvokeAsync(fn);
+        var transport = Assert.Single(f.Transports.Created);
+        await Wait.ForAsync(() => transport.IdleReleases == 1, "the first idle release");
+
+        // Still idle: the same spell is not released again, however many times the pool looks.
+        await Task.Delay(300);
+        Assert.Equal(1, transport.IdleReleases);
+
+        // A busy instance is not released while it runs; its next idle spell is.
+        var releasesWhileBusy = -1;
+        f.Transports.Handler = async (invocation, t, ct) =>
+        {
+            await Task.Delay(300, ct);
+            releasesWhileBusy = t.IdleReleases;
+            return new InvocationResult(invocation.Payload.ToArray(), null);
+        };
+        await f.InvokeAsync(fn);
+        Assert.Equal(1, releasesWhileBusy);
+        await Wait.ForAsync(() => transport.IdleReleases == 2, "the release of the second idle spell");
+    }
+
+    [Fact]
     public async Task TimeoutKillsTheInstanceAndTheNextCallGetsAFreshOne()
     {
         await using var f = new PoolFixture();

@@ -67,7 +67,7 @@ public sealed partial class MicrovmBaselineTests : IAsyncLifetime
         try
         {
             // Both directions through the TAP in the netns: the netns answered the guest's ARP; its datagram was sent.
-            await WaitForAsync(() => HasLine(console, "ready"), $"the guest to get an ARP reply and send (console: {Lines(console)})");
+            await Wait.ForAsync(() => HasLine(console, "ready"), $"the guest to get an ARP reply and send (console: {Lines(console)})");
             Assert.Contains("address 172.16.0.2 gateway 172.16.0.1 from the command line", Lines(console), StringComparison.Ordinal);
             Assert.Contains("arp reply from 172.16.0.1", Lines(console), StringComparison.Ordinal);
 
@@ -109,7 +109,7 @@ public sealed partial class MicrovmBaselineTests : IAsyncLifetime
         await using var jailed = NewDriver(new VmmJailOptions());
         var console = new List<string>();
         var vm = (MicrovmSandboxInstance)await jailed.StartAsync(Spec(id, console), CancellationToken.None);
-        await WaitForAsync(() => vm.Pid > 0, "the jailed VMM to start");
+        await Wait.ForAsync(() => vm.Pid > 0, "the jailed VMM to start");
         var vmmPid = vm.Pid;
         var cgroups = vm.Jail!.CgroupDirectories;
         Assert.True(File.Exists(jailed.Network.NetnsPath(id)));
@@ -139,7 +139,7 @@ public sealed partial class MicrovmBaselineTests : IAsyncLifetime
         var vm = (MicrovmSandboxInstance)await jailed.StartAsync(Spec(id, console), CancellationToken.None);
         try
         {
-            await WaitForAsync(() => HasLine(console, "ready"), $"the jailed guest to get an ARP reply and send (console: {Lines(console)})");
+            await Wait.ForAsync(() => HasLine(console, "ready"), $"the jailed guest to get an ARP reply and send (console: {Lines(console)})");
 
             // The VMM is in the instance's netns itself (nsenter), not a thread of it: no --netns, no CAP_NET_ADMIN; the TAP is its uid's.
             var pid = vm.Pid.ToString(System.Globalization.CultureInfo.InvariantCulture);
@@ -186,14 +186,5 @@ public sealed partial class MicrovmBaselineTests : IAsyncLifetime
         var result = await HostTool.RunAsync(HostTool.Resolve(tool, tool), arguments);
         Assert.True(result.Succeeded, $"{tool} {string.Join(' ', arguments)}: {result.StandardError}");
         return result.StandardOutput;
-    }
-
-    private static async Task WaitForAsync(Func<bool> condition, string what)
-    {
-        for (var waited = 0; !condition(); waited += 50)
-        {
-            Assert.True(waited < 60_000, $"timed out waiting for {what}");
-            await Task.Delay(50);
-        }
     }
 }

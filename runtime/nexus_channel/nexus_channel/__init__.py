@@ -136,6 +136,8 @@ class Transport:
         self.chunk_size = slot_size
         self._free_extents = [req_off + i * slot_size for i in range(req_size // slot_size)]
         self._free_extents.reverse()
+        self._written_extents = set()   # written since their pages were last given back
+        self._releasable = True         # False once the region refused MADV_REMOVE (a microVM's device mapping)
         self._lock = threading.Lock()
         self._progress = threading.Condition(self._lock)   # notified after every drain of the completion ring
         self._reading = False                               # a thread is reading the doorbell
@@ -229,6 +231,7 @@ class Transport:
                 if call.done:
                     return call       # the host answered early (an error): stop sending
                 offset = self._free_extents.pop()
+                self._written_extents.add(offset)
             n = min(self.chunk_size, stream_len - sent)
             pos = 0
             if sent < len(header):
@@ -399,6 +402,24 @@ class Transport:
                 del self._pending[rid]
             return
         call.chunks.append(rec)
+
+    def release_free_extents(self):
+        """Gives back the pages of the request extents written since their last release and free now (MADV_REMOVE on
+        the shared region: freed for the host too, read as zeros next time); returns how many. For an idle instance:
+        the extents it writes next fault their pages in again. Under the lock, so no extent is taken meanwhile."""
+        with self._lock:
+            if not self._releasable:
+                return 0
+            released = 0
+            for offset in [o for o in self._free_extents if o in self._written_extents]:
+                try:
+                    self._mm.madvise(mmap.MADV_REMOVE, offset, self.chunk_size)
+                except OSError:
+                    self._releasable = False
+                    break
+                self._written_extents.discard(offset)
+                released += 1
+            return released
 
     def _finish_request(self, call):
         # The host's first completion means it has finished reading every request chunk.

@@ -53,7 +53,7 @@ for b in buffers:
     b[::4096] = b"x" * ((8 << 20) // 4096)
 del buffers, b
 kept = rss()
-heap._malloc_trim()
+heap.malloc_trim()
 print(kept, rss())
 """
 
@@ -137,6 +137,9 @@ class _PushedSource(InvocationSource):
     def post_error(self, request_id, error):
         time.sleep(self._wait_seconds)
 
+    def release_idle_memory(self):
+        self.released = getattr(self, "released", 0) + 1
+
 
 class IdleInstanceTests(unittest.TestCase):
     def test_an_instance_waiting_in_its_post_for_the_next_invocation_is_trimmed(self):
@@ -150,6 +153,12 @@ class IdleInstanceTests(unittest.TestCase):
             runtime.serve_forever()
         # Two idle spells of 0.6 s, each seen by the 0.05 s looks: one trim per spell.
         self.assertEqual(2, len(trims))
+
+    def test_an_idle_instance_gives_back_its_heap_and_what_its_source_holds(self):
+        source = _PushedSource(wait_seconds=0)
+        runtime = bootstrap.Runtime(lambda event, context: None, source, {})
+        runtime._give_back_memory()
+        self.assertEqual(1, source.released)
 
 
 if __name__ == "__main__":

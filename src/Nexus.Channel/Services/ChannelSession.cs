@@ -49,6 +49,12 @@ public sealed partial class ChannelSession : IAsyncDisposable
     /// <summary>Response slots neither lent to the sandbox nor held by a request or a service.</summary>
     public int FreeSlots => _slots.FreeCount;
 
+    /// <summary>
+    /// Gives back the pages of the response slots that are free and were used since they were last given back; returns
+    /// how many slots. Meant for an instance that sits idle: its next responses fault their slots in again.
+    /// </summary>
+    public int ReleaseFreeSlots() => _slots.ReleaseFree(Channel.ReleaseSlotPages);
+
     /// <summary>Completes with the reason when this session's channel closes.</summary>
     public Task<string> Closed => _closed.Task;
 

@@ -12,11 +12,13 @@ public sealed class SlotPool
     private readonly object _lock = new();
     private readonly Stack<int> _free = new();
     private readonly bool[] _lent;
+    private readonly bool[] _written;
     private readonly Queue<TaskCompletionSource<int>> _waiters = new();
 
     public SlotPool(int count)
     {
         _lent = new bool[count];
+        _written = new bool[count];
         for (var i = count - 1; i >= 0; i--)
         {
             _free.Push(i);
@@ -135,6 +137,30 @@ public sealed class SlotPool
         }
 
         _lent[slot] = false;
+        _written[slot] = true;
         _free.Push(slot);
+    }
+
+    /// <summary>
+    /// Calls <paramref name="release"/> for every free slot used since its last release, under the pool's lock, so no
+    /// slot can be rented while its pages go; returns how many. A slot rented now and written later simply faults its
+    /// pages in again.
+    /// </summary>
+    public int ReleaseFree(Func<int, bool> release)
+    {
+        lock (_lock)
+        {
+            var released = 0;
+            foreach (var slot in _free)
+            {
+                if (_written[slot] && release(slot))
+                {
+                    _written[slot] = false;
+                    released++;
+                }
+            }
+
+            return released;
+        }
     }
 }

@@ -42,6 +42,9 @@ internal sealed class Instance(string id, DeployedFunction function)
 
     public DateTimeOffset IdleSince { get; set; }
 
+    /// <summary>Whether its transport gave memory back during the current idle spell.</summary>
+    public bool IdleMemoryReleased { get; set; }
+
     /// <summary>Init duration, reported on the first invocation only (as Lambda's REPORT line does).</summary>
     public TimeSpan? PendingInitDuration { get; set; }
 

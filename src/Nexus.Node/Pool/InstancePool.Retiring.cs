@@ -1,6 +1,8 @@
 // Copyright (c) Nexus contributors.
 // Licensed under the MIT license.
 
+using Nexus.Node.Transports;
+
 namespace Nexus.Node.Pool;
 
 /// <summary>Instances leaving the pool: retired by a deploy, stopped when idle (keep-alive, on request), all at shutdown.</summary>
@@ -163,6 +165,14 @@ public sealed partial class InstancePool
         {
         }
 
+        try
+        {
+            await _idleRelease;
+        }
+        catch (OperationCanceledException)
+        {
+        }
+
         // Busy and starting instances notice the cancellation and stop themselves; wait for all of them.
         while (true)
         {
@@ -190,6 +200,47 @@ public sealed partial class InstancePool
         {
             await Task.Delay(period, _time, _shutdown.Token);
             ReapIdle();
+        }
+    }
+
+    /// <summary>
+    /// Asks each instance idle for at least <see cref="PoolOptions.IdleMemoryRelease"/>, once per idle spell, to give
+    /// back the memory its transport holds; returns how many were asked. The transport's release is safe while an
+    /// invocation is being handed to the instance, so the pool's lock is not held across it.
+    /// </summary>
+    public int ReleaseIdleMemory()
+    {
+        var now = _time.GetUtcNow();
+        var release = new List<IInvocationTransport>();
+        lock (_lock)
+        {
+            foreach (var state in _functions.Values)
+            {
+                foreach (var instance in state.Idle)
+                {
+                    if (!instance.IdleMemoryReleased && now - instance.IdleSince >= _options.IdleMemoryRelease && instance.Transport is { } transport)
+                    {
+                        instance.IdleMemoryReleased = true;
+                        release.Add(transport);
+                    }
+                }
+            }
+        }
+
+        foreach (var transport in release)
+        {
+            transport.ReleaseIdleMemory();
+        }
+
+        return release.Count;
+    }
+
+    private async Task ReleaseIdleLoopAsync()
+    {
+        while (!_shutdown.IsCancellationRequested)
+        {
+            await Task.Delay(_options.IdleMemoryRelease, _time, _shutdown.Token);
+            ReleaseIdleMemory();
         }
     }
 

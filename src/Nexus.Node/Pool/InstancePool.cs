@@ -38,6 +38,7 @@ public sealed partial class InstancePool : IAsyncDisposable
     private readonly ConcurrentDictionary<Instance, Task> _stopping = new();
     private readonly CancellationTokenSource _shutdown = new();
     private readonly Task _reaper;
+    private readonly Task _idleRelease;
     private readonly InvokeBudget _budget;
     private int _total;
     private bool _closed;
@@ -60,6 +61,7 @@ public sealed partial class InstancePool : IAsyncDisposable
         _time = time ?? TimeProvider.System;
         _budget = new InvokeBudget(_time);
         _reaper = ReapLoopAsync();
+        _idleRelease = _options.IdleMemoryRelease > TimeSpan.Zero ? ReleaseIdleLoopAsync() : Task.CompletedTask;
     }
 
     /// <summary>Instances by function and state, for the nexus_instances gauge.</summary>
@@ -372,6 +374,7 @@ public sealed partial class InstancePool : IAsyncDisposable
             {
                 instance.State = InstanceState.Idle;
                 instance.IdleSince = _time.GetUtcNow();
+                instance.IdleMemoryReleased = false;
                 _functions[instance.Function.Name].Idle.Add(instance);
             }
 

@@ -15,6 +15,12 @@ public sealed record PoolOptions
     /// <summary>An instance idle this long is stopped.</summary>
     public TimeSpan KeepAlive { get; init; } = TimeSpan.FromMinutes(10);
 
+    /// <summary>
+    /// An instance idle this long gives back the memory its transport holds for invocations (a channel's used response
+    /// slots), once per idle spell, as its runtime gives back its heap after a second idle; zero never does.
+    /// </summary>
+    public TimeSpan IdleMemoryRelease { get; init; } = TimeSpan.FromSeconds(1);
+
     /// <summary>Longest a new instance may take to import its handler and ask for work (Lambda's init limit is 10 s).</summary>
     public TimeSpan InitTimeout { get; init; } = TimeSpan.FromSeconds(10);
 

@@ -47,6 +47,12 @@ public interface IInvocationTransport : IAsyncDisposable
 
     /// <summary>Hands one invocation to the runtime and completes with its result or error payload.</summary>
     Task<InvocationResult> InvokeAsync(Invocation invocation, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// The instance has sat idle for a while: give back memory held only for its invocations (a channel's used response
+    /// slots). May run while an invocation is being handed over; must not block or throw.
+    /// </summary>
+    void ReleaseIdleMemory();
 }
 
 /// <summary>Makes the transport of each new instance of a given I/O mode.</summary>

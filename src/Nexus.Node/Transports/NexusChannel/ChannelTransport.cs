@@ -59,6 +59,18 @@ public sealed class ChannelTransport : IInvocationTransport
 
     public void BeginPrefetch(PrefetchHints hints) => _storage.BeginPrefetch(hints);
 
+    public void ReleaseIdleMemory()
+    {
+        try
+        {
+            _session.ReleaseFreeSlots();
+        }
+        catch (ObjectDisposedException)
+        {
+            // The instance stopped meanwhile: its region is gone with it.
+        }
+    }
+
     public async Task<InvocationResult> InvokeAsync(Invocation invocation, CancellationToken cancellationToken)
     {
         try

@@ -57,6 +57,11 @@ public sealed class RuntimeApiTransport : IInvocationTransport
     {
     }
 
+    // The Runtime API holds nothing per instance between invocations; the runtime trims its own heap when idle.
+    public void ReleaseIdleMemory()
+    {
+    }
+
     public Task<InvocationResult> InvokeAsync(Invocation invocation, CancellationToken cancellationToken)
     {
         var pending = new TaskCompletionSource<InvocationResult>(TaskCreationOptions.RunContinuationsAsynchronously);
