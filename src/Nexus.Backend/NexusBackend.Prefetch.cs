@@ -16,11 +16,15 @@ public sealed partial class NexusBackend
     {
         ArgumentNullException.ThrowIfNull(bucket);
         ArgumentNullException.ThrowIfNull(key);
+        InputCache?.Remove(bucket, key);
         foreach (var service in _services.Keys)
         {
             service.MarkPrefetchStale(bucket, key);
         }
     }
+
+    /// <summary>Bodies of recent prefetches, kept only while every prefetched copy is revalidated before it answers.</summary>
+    internal ObjectCache? InputCache { get; }
 
     /// <summary>Node-wide prefetch counters.</summary>
     public PrefetchStats PrefetchStats { get; } = new();

@@ -37,6 +37,7 @@ public sealed partial class NexusBackend : IAsyncDisposable
         }
 
         Options = options;
+        InputCache = options.RevalidatePrefetches && options.PrefetchCacheBytes > 0 ? new Prefetch.ObjectCache(options.PrefetchCacheBytes) : null;
         var config = new AmazonS3Config
         {
             ServiceURL = options.ServiceUrl,

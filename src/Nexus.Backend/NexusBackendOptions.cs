@@ -68,6 +68,14 @@ public sealed record NexusBackendOptions
     /// </summary>
     public bool RevalidatePrefetches { get; init; }
 
+    /// <summary>
+    /// Bytes of recently prefetched bodies the node keeps (<see cref="Prefetch.ObjectCache"/>), so that a prefetch of an
+    /// object read before asks storage only for the revalidation every copy gets anyway. Used only with
+    /// <see cref="RevalidatePrefetches"/> (otherwise a held body could answer without a check); 0 keeps none.
+    /// The embedded store keeps no cache: its reads cross no network.
+    /// </summary>
+    public long PrefetchCacheBytes { get; init; } = 32L << 20;
+
     /// <summary>Whether uploads may use aws-chunked bodies (the SDK's default over http); false for stores that do not decode them.</summary>
     public bool ChunkedUploads { get; init; } = true;
 

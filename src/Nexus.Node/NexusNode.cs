@@ -309,6 +309,7 @@ public sealed partial class NexusNode : INodeOperations, IAsyncDisposable
             // An external endpoint does not tell the node of writes by others: prefetched copies are checked on use
             // unless the operator took invocation-time snapshots instead.
             RevalidatePrefetches = embeddedStore is null && _options.S3PrefetchRevalidation,
+            PrefetchCacheBytes = (long)_options.S3PrefetchCacheMiB << 20,
 
             // The embedded store is in this process: an integrity check of its bodies guards no network.
             VerifyBodies = embeddedStore is null,

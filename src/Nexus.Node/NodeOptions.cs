@@ -69,6 +69,12 @@ public sealed record NodeOptions
     public bool S3PrefetchRevalidation { get; init; } = true;
 
     /// <summary>
+    /// MiB of recently prefetched bodies from <see cref="S3Endpoint"/> the node keeps while <see cref="S3PrefetchRevalidation"/>
+    /// is on, so that a prefetch of an object read before sends only the revalidating HEAD every copy gets anyway (0: none).
+    /// </summary>
+    public int S3PrefetchCacheMiB { get; init; } = 32;
+
+    /// <summary>
     /// Services other than S3 that functions reach through the generic path, by botocore's name for them, e.g.
     /// <c>"services": {"dynamodb": {"url": "http://127.0.0.1:8000"}}</c>; a service not listed is refused.
     /// </summary>
@@ -259,6 +265,7 @@ public sealed record NodeOptions
         Check(S3Endpoint is null || (Uri.TryCreate(S3Endpoint, UriKind.Absolute, out var s3) && s3.Scheme == "http" && System.Net.IPAddress.TryParse(s3.Host, out _)), nameof(S3Endpoint), $"expected http://IP:PORT (baseline sandboxes are routed to exactly that address), got '{S3Endpoint}'");
         Check(S3ChunkedUploads || S3Endpoint is not null, nameof(S3ChunkedUploads), "applies to S3Endpoint only (the embedded store decodes aws-chunked uploads)");
         Check(S3PrefetchRevalidation || S3Endpoint is not null, nameof(S3PrefetchRevalidation), "applies to S3Endpoint only (the embedded store tells the node of every write)");
+        Check(S3PrefetchCacheMiB >= 0, nameof(S3PrefetchCacheMiB), $"expected 0 or more, got {S3PrefetchCacheMiB}");
         foreach (var (service, endpoint) in Services)
         {
             Check(Uri.TryCreate(endpoint.Url, UriKind.Absolute, out var url) && url.Scheme is "http" or "https" && url.AbsolutePath == "/", $"{nameof(Services)}.{service}", $"expected an http:// or https:// URL without path, got '{endpoint.Url}'");

@@ -19,7 +19,7 @@ using Nexus.Testing.Channel;
 namespace Nexus.Backend.Tests;
 
 /// <summary>Input prefetch against the real store, with a Python sandbox reading through the channel.</summary>
-public sealed class PrefetchTests : IAsyncLifetime
+public sealed partial class PrefetchTests : IAsyncLifetime
 {
     private const string Bucket = NodeUnderTest.Bucket;
 

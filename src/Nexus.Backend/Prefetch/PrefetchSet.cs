@@ -105,7 +105,7 @@ internal sealed class PrefetchSet(StorageService service)
             return false;
         }
 
-        var usable = !entry.Stale && !conditional && (!_backend.Options.RevalidatePrefetches || await StillCurrentAsync(bucket, key, filled.ETag, ct).ConfigureAwait(false));
+        var usable = !entry.Stale && !conditional && (!_backend.Options.RevalidatePrefetches || await RevalidateAsync(bucket, key, filled, ct).ConfigureAwait(false));
         if (!usable)
         {
             if (entry.Stale)
@@ -113,6 +113,7 @@ internal sealed class PrefetchSet(StorageService service)
                 Interlocked.Increment(ref Stats._stale);
             }
 
+            _backend.InputCache?.Remove(bucket, key);
             Interlocked.Increment(ref Stats._misses);
             Release(filled);
             return false;
@@ -161,11 +162,34 @@ internal sealed class PrefetchSet(StorageService service)
         _session.ReturnSlots(filled.Chunks.Select(c => c.Slot));
     }
 
-    private async Task<bool> StillCurrentAsync(string bucket, string key, string? etag, CancellationToken ct)
+    /// <summary>
+    /// True when storage still has the body the copy holds (a HEAD conditional on its ETag answered 200): the copy then
+    /// answers with that HEAD's headers, the object's as they are now (metadata replaced in place keeps the ETag), written
+    /// over the copy's header when they take the same bytes; otherwise the read goes to storage.
+    /// </summary>
+    private async Task<bool> RevalidateAsync(string bucket, string key, Filled filled, CancellationToken ct)
     {
+        if (filled.ETag is null)
+        {
+            return false;
+        }
+
         try
         {
-            return await _backend.Direct.IsCurrentAsync(bucket, key, etag, ct).ConfigureAwait(false);
+            using var response = await _backend.Direct.HeadIfMatchAsync(bucket, key, filled.ETag, ct).ConfigureAwait(false);
+            if (response.StatusCode != System.Net.HttpStatusCode.OK || response.Content.Headers.ContentLength != filled.BodyLength)
+            {
+                return false;
+            }
+
+            var header = ObjectReads.ObjectMetaJson(response);
+            if (header.Length != filled.HeaderLength)
+            {
+                return false;
+            }
+
+            CopyInto(filled.Chunks, header, []);
+            return true;
         }
         catch (HttpRequestException)
         {
@@ -177,6 +201,11 @@ internal sealed class PrefetchSet(StorageService service)
     private async Task<Filled?> FetchAsync(Entry entry)
     {
         await Task.Yield();
+        if (_backend.InputCache?.TryGet(entry.Bucket, entry.Key) is { } cached)
+        {
+            return FromCache(cached);
+        }
+
         var ct = entry.Cancel.Token;
         var options = _backend.Options;
         var layout = _session.Channel.Layout;
@@ -197,15 +226,12 @@ internal sealed class PrefetchSet(StorageService service)
 
                 var header = ObjectReads.ObjectMetaJson(response);
                 var total = header.Length + bodyLength;
-                var count = (int)((total + layout.SlotSize - 1) / layout.SlotSize);
-                if (bodyLength > options.MaxPrefetchObjectBytes
-                    || Interlocked.Add(ref _heldSlots, count) > layout.SlotCount / 2
-                    || (slots = _session.TryRentSlots(count)) is null)
+                if ((slots = TryRent(total, bodyLength)) is null)
                 {
-                    Interlocked.Add(ref _heldSlots, -count);
-                    Interlocked.Increment(ref Stats._skipped);
                     return null;
                 }
+
+                var count = slots.Length;
 
                 await using var body = VerifiedBody.Of(response, await response.Content.ReadAsStreamAsync(ct).ConfigureAwait(false), options.VerifyBodies);
                 var chunks = new (int Slot, int Length)[count];
@@ -241,6 +267,7 @@ internal sealed class PrefetchSet(StorageService service)
                 Interlocked.Add(ref Stats._fetchedBytes, bodyLength);
                 var filled = new Filled((int)response.StatusCode, header.Length, bodyLength, DirectS3.Header(response, "ETag"), chunks);
                 slots = null;
+                Remember(entry, filled, header);
                 return filled;
             }
             finally
@@ -261,6 +288,102 @@ internal sealed class PrefetchSet(StorageService service)
                 Interlocked.Add(ref _heldSlots, -slots.Length);
                 _session.ReturnSlots(slots);
             }
+        }
+    }
+
+    /// <summary>Slots for a copy of <paramref name="total"/> bytes, or null (counted as skipped) when the caps say no.</summary>
+    private int[]? TryRent(long total, long bodyLength)
+    {
+        var layout = _session.Channel.Layout;
+        var count = (int)((total + layout.SlotSize - 1) / layout.SlotSize);
+        if (bodyLength > _backend.Options.MaxPrefetchObjectBytes
+            || Interlocked.Add(ref _heldSlots, count) > layout.SlotCount / 2
+            || _session.TryRentSlots(count) is not { } slots)
+        {
+            Interlocked.Add(ref _heldSlots, -count);
+            Interlocked.Increment(ref Stats._skipped);
+            return null;
+        }
+
+        return slots;
+    }
+
+    /// <summary>A copy laid out from the node's cache: no storage request now; the HEAD before it answers checks it.</summary>
+    private Filled? FromCache(ObjectCache.Cached cached)
+    {
+        var total = cached.Header.Length + cached.Body.Length;
+        if (TryRent(total, cached.Body.Length) is not { } slots)
+        {
+            return null;
+        }
+
+        var layout = _session.Channel.Layout;
+        var chunks = new (int Slot, int Length)[slots.Length];
+        long placed = 0;
+        for (var i = 0; i < slots.Length; i++)
+        {
+            var length = (int)Math.Min(layout.SlotSize, total - placed);
+            chunks[i] = (slots[i], length);
+            placed += length;
+        }
+
+        CopyInto(chunks, cached.Header, cached.Body);
+        Interlocked.Increment(ref Stats._fromCache);
+        return new Filled(200, cached.Header.Length, cached.Body.Length, cached.ETag, chunks);
+    }
+
+    /// <summary>Keeps a fetched body in the node's cache when a revalidation can vouch for it later (it has an ETag).</summary>
+    private void Remember(Entry entry, Filled filled, byte[] header)
+    {
+        if (_backend.InputCache is not { } cache || filled.ETag is null || !cache.Admits(filled.BodyLength))
+        {
+            return;
+        }
+
+        var body = new byte[filled.BodyLength];
+        long at = -filled.HeaderLength;
+        foreach (var (slot, length) in filled.Chunks)
+        {
+            var span = _session.Channel.SlotMemory(slot).Span[..length];
+            var skip = (int)Math.Max(0, -at);
+            if (skip < length)
+            {
+                span[skip..].CopyTo(body.AsSpan((int)(at + skip)));
+            }
+
+            at += length;
+        }
+
+        cache.Add(entry.Bucket, entry.Key, filled.ETag, header, body);
+    }
+
+    /// <summary>Writes <paramref name="header"/> then <paramref name="body"/> across the chunks' slots, in order (stopping where they end).</summary>
+    private void CopyInto((int Slot, int Length)[] chunks, ReadOnlySpan<byte> header, ReadOnlySpan<byte> body)
+    {
+        // Offsets fit an int: a prefetched object is at most MaxPrefetchObjectBytes.
+        var at = 0;
+        foreach (var (slot, length) in chunks)
+        {
+            if (at >= header.Length + body.Length)
+            {
+                return;
+            }
+
+            var span = _session.Channel.SlotMemory(slot).Span[..length];
+            var inSlot = 0;
+            if (at < header.Length)
+            {
+                inSlot = Math.Min(length, header.Length - at);
+                header.Slice(at, inSlot).CopyTo(span);
+            }
+
+            var fromBody = Math.Max(0, at - header.Length);
+            if (inSlot < length && fromBody < body.Length)
+            {
+                body.Slice(fromBody, Math.Min(length - inSlot, body.Length - fromBody)).CopyTo(span[inSlot..]);
+            }
+
+            at += length;
         }
     }
 

@@ -11,6 +11,7 @@ public sealed class PrefetchStats
     internal long _skipped;
     internal long _fetched;
     internal long _fetchedBytes;
+    internal long _fromCache;
     internal long _hits;
     internal long _misses;
     internal long _stale;
@@ -23,6 +24,7 @@ public sealed class PrefetchStats
         Interlocked.Read(ref _skipped),
         Interlocked.Read(ref _fetched),
         Interlocked.Read(ref _fetchedBytes),
+        Interlocked.Read(ref _fromCache),
         Interlocked.Read(ref _hits),
         Interlocked.Read(ref _misses),
         Interlocked.Read(ref _stale),
@@ -31,8 +33,9 @@ public sealed class PrefetchStats
 
 /// <summary>
 /// Prefetch figures: hints found (allowed), hints denied by the function's grants, objects skipped (over the size cap, no
-/// free slots, fetch failed), objects fetched and their bytes, GetObjects served from a prefetch (hits) or from storage
+/// free slots, fetch failed), objects fetched and their bytes, copies laid out from the node's cache of recent inputs
+/// instead of fetched (each still revalidated before it answers), GetObjects served from a prefetch (hits) or from storage
 /// (misses, in functions with prefetch on), prefetches dropped because the object changed (stale), and bytes fetched
 /// but never read (wasted).
 /// </summary>
-public sealed record PrefetchSnapshot(long Hints, long Denied, long Skipped, long Fetched, long FetchedBytes, long Hits, long Misses, long Stale, long WastedBytes);
+public sealed record PrefetchSnapshot(long Hints, long Denied, long Skipped, long Fetched, long FetchedBytes, long FromCache, long Hits, long Misses, long Stale, long WastedBytes);

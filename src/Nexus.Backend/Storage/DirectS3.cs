@@ -18,12 +18,12 @@ internal sealed class DirectS3(NexusBackendOptions options, HttpClient http)
 {
     private readonly ServiceEndpoint _endpoint = new() { Url = options.ServiceUrl };
 
-    /// <summary>True when the store answers 200 to a HEAD conditional on <paramref name="etag"/>: the object is still that one.</summary>
-    public async Task<bool> IsCurrentAsync(string bucket, string key, string? etag, CancellationToken ct)
-    {
-        using var response = await SendAsync("HeadObject", "HEAD", ObjectPath(bucket, key), etag is null ? [] : [new("If-Match", etag)], [], ct).ConfigureAwait(false);
-        return response.StatusCode == System.Net.HttpStatusCode.OK;
-    }
+    /// <summary>
+    /// A HEAD conditional on <paramref name="etag"/>, with the object's checksums as a prefetch GET asks for them: a 200
+    /// says the object is still the body that ETag names, and its headers are the object's as they are now.
+    /// </summary>
+    public Task<HttpResponseMessage> HeadIfMatchAsync(string bucket, string key, string etag, CancellationToken ct) =>
+        SendAsync("HeadObject", "HEAD", ObjectPath(bucket, key), [new("If-Match", etag), new("x-amz-checksum-mode", "ENABLED")], [], ct);
 
     /// <summary>The store's status for a HEAD of <paramref name="bucket"/> (200: it exists, 404: it does not).</summary>
     public async Task<System.Net.HttpStatusCode> HeadBucketAsync(string bucket, CancellationToken ct)
