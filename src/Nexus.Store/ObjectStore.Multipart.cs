@@ -222,6 +222,9 @@ internal sealed partial class ObjectStore
             {
                 // Without an algorithm the object gets the CRC-64/NVME full-object checksum CommitObject computes, as in S3.
                 Checksum = upload.ChecksumAlgorithm is { } algorithm ? CompositeChecksum(algorithm, chosen) : null,
+
+                // Kept for GetObjectAttributes and GET/HEAD ?partNumber; the parts' checksums only when the upload kept them.
+                Parts = [.. chosen.Select(p => new ObjectPart(p.PartNumber, p.Size, upload.ChecksumAlgorithm is null ? null : p.Checksum?.Value))],
             };
             lock (bucket.Sync)
             {
