@@ -71,6 +71,13 @@ public sealed class S3GenericPathTests(ITestOutputHelper output)
         Assert.True((bool?)baselineCases["get_object_attributes_sees_the_latest_put"]["result"]!["etag_is_second"]);
         Assert.Equal("NoSuchKey", Code(baselineCases, "get_object_attributes_missing_key"));
 
+        // A completion stating the object's checksum (the composite) is checked: the right one completes, a wrong one is
+        // BadDigest with nothing stored and the upload kept.
+        Assert.EndsWith("-2", (string?)baselineCases["complete_multipart_upload_stating_the_objects_checksum"]["result"]!["ChecksumSHA256"], StringComparison.Ordinal);
+        var wrongStated = baselineCases["complete_multipart_upload_stating_a_wrong_checksum"]["result"]!;
+        Assert.Equal("BadDigest", (string?)wrongStated["refused"]!["response"]!["Error"]!["Code"]);
+        Assert.Equal((2, 0), ((int?)wrongStated["kept_parts"], (int?)wrongStated["stored"]));
+
         // GET/HEAD ?partNumber: the part's bytes, range and the part count; past the count 416; not with a Range.
         var partNumbers = baselineCases["get_object_part_numbers"]["result"]!;
         Assert.True((bool?)partNumbers["second_body_is_part_2"]);

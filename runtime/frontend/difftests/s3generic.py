@@ -181,6 +181,42 @@ def get_object_attributes_of_a_composite_multipart_object(s3):
     return {'whole': whole, 'page': page, 'composite_matches': whole['Checksum']['ChecksumSHA256'] == composite}
 
 
+def _sha256_upload(s3, key, parts):
+    """A SHA-256 upload of parts 1..N, not completed: (upload id, the completion's part list, the composite checksum)."""
+    upload_id = s3.create_multipart_upload(Bucket=BUCKET, Key=key, ChecksumAlgorithm='SHA256')['UploadId']
+    listed = []
+    for number, data in enumerate(parts, 1):
+        part = s3.upload_part(Bucket=BUCKET, Key=key, UploadId=upload_id, PartNumber=number, Body=data,
+                              ChecksumAlgorithm='SHA256')
+        listed.append({'PartNumber': number, 'ETag': part['ETag'], 'ChecksumSHA256': part['ChecksumSHA256']})
+    composite = base64.b64encode(hashlib.sha256(b''.join(hashlib.sha256(p).digest() for p in parts)).digest()).decode()
+    return upload_id, listed, composite
+
+
+@case
+def complete_multipart_upload_stating_the_objects_checksum(s3):
+    # botocore 1.29 sends ChecksumSHA256 of complete_multipart_upload as x-amz-checksum-sha256: the object's checksum.
+    upload_id, listed, composite = _sha256_upload(s3, P + 'stated/right', [body(5 << 20, 18), b'end'])
+    return s3.complete_multipart_upload(Bucket=BUCKET, Key=P + 'stated/right', UploadId=upload_id,
+                                        MultipartUpload={'Parts': listed}, ChecksumSHA256=composite)
+
+
+@case
+def complete_multipart_upload_stating_a_wrong_checksum(s3):
+    upload_id, listed, composite = _sha256_upload(s3, P + 'stated/wrong', [body(5 << 20, 19), b'end'])
+    try:
+        s3.complete_multipart_upload(Bucket=BUCKET, Key=P + 'stated/wrong', UploadId=upload_id,
+                                     MultipartUpload={'Parts': listed}, ChecksumSHA256=listed[0]['ChecksumSHA256'])
+        refused = None
+    except botocore.exceptions.ClientError as e:
+        refused = norm_error(e)
+    # Nothing stored, the upload kept.
+    kept = len(s3.list_parts(Bucket=BUCKET, Key=P + 'stated/wrong', UploadId=upload_id).get('Parts', []))
+    s3.abort_multipart_upload(Bucket=BUCKET, Key=P + 'stated/wrong', UploadId=upload_id)
+    return {'refused': refused, 'kept_parts': kept,
+            'stored': s3.list_objects_v2(Bucket=BUCKET, Prefix=P + 'stated/wrong')['KeyCount']}
+
+
 @case
 def get_object_attributes_of_a_plain_multipart_object(s3):
     _multipart(s3, P + 'attr/plain', [body(5 << 20, 14), b'tail'])
