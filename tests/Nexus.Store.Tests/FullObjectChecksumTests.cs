@@ -28,7 +28,10 @@ public sealed class FullObjectChecksumTests(StoreFixture store) : IClassFixture<
         var second = RandomNumberGenerator.GetBytes(3000);
         var created = await client.InitiateMultipartUploadAsync(new InitiateMultipartUploadRequest
         {
-            BucketName = bucket, Key = "k", ChecksumAlgorithm = ChecksumAlgorithm.CRC32, ChecksumType = ChecksumType.FULL_OBJECT,
+            BucketName = bucket,
+            Key = "k",
+            ChecksumAlgorithm = ChecksumAlgorithm.CRC32,
+            ChecksumType = ChecksumType.FULL_OBJECT,
         });
         Assert.Equal(ChecksumType.FULL_OBJECT, created.ChecksumType);
 
