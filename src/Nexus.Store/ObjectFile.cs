@@ -24,6 +24,12 @@ internal sealed record ObjectInfo(
     /// </summary>
     public ObjectChecksum? Checksum { get; init; }
 
+    /// <summary>
+    /// A multipart object's parts in order (number, size, and checksum when its upload kept part checksums); null for an
+    /// object written by one request, and for a multipart object assembled before the store kept part boundaries.
+    /// </summary>
+    public IReadOnlyList<ObjectPart>? Parts { get; init; }
+
     /// <summary>The storage class S3 reports for this object (stored only when it is not STANDARD).</summary>
     public string StorageClass => StoredHeader(S3Handler.StorageClassHeader) ?? "STANDARD";
 
@@ -40,6 +46,9 @@ internal sealed record ObjectInfo(
         return null;
     }
 }
+
+/// <summary>One part of a multipart object: its number in the upload, its size, and its checksum value (the object's algorithm), if kept.</summary>
+internal sealed record ObjectPart(int PartNumber, long Size, string? Checksum);
 
 /// <summary>An S3 full-object checksum: lower-case algorithm (crc32, crc32c, crc64nvme, sha1, sha256) and base64 value.</summary>
 internal sealed record ObjectChecksum(string Algorithm, string Value)
@@ -63,9 +72,12 @@ internal static class ObjectFile
 {
     public const int FooterSize = 8;
     private const uint Magic = 0x314F584E; // "NXO1" little-endian
-    // 2 added the tag set after the user metadata, 3 the checksum after it; 1 and 2 are still read (no tags, no checksum).
-    private const byte Version = 3;
-    private const int MaxTrailer = 64 * 1024;
+    // 2 added the tag set after the user metadata, 3 the checksum after it, 4 a multipart object's parts after that;
+    // 1 to 3 are still read (no tags, no checksum, no parts).
+    private const byte Version = 4;
+
+    // Metadata, tags and up to 10,000 parts of (number, size, SHA-256 checksum): about 0.5 MiB at most.
+    private const int MaxTrailer = 1024 * 1024;
 
     public static byte[] EncodeTrailer(ObjectInfo info)
     {
@@ -83,6 +95,14 @@ internal static class ObjectFile
             WritePairs(writer, info.Tags);
             writer.Write(info.Checksum?.Algorithm ?? string.Empty);
             writer.Write(info.Checksum?.Value ?? string.Empty);
+            var parts = info.Parts ?? [];
+            writer.Write7BitEncodedInt(parts.Count);
+            foreach (var part in parts)
+            {
+                writer.Write7BitEncodedInt(part.PartNumber);
+                writer.Write7BitEncodedInt64(part.Size);
+                writer.Write(part.Checksum ?? string.Empty);
+            }
         }
 
         var length = (int)memory.Length;
@@ -139,7 +159,7 @@ internal static class ObjectFile
         {
             using var reader = new BinaryReader(new MemoryStream(trailer, writable: false), Encoding.UTF8);
             var version = reader.ReadByte();
-            if (version is not (1 or 2 or Version))
+            if (version is < 1 or > Version)
             {
                 throw new InvalidDataException($"{path}: unknown object file version.");
             }
@@ -162,12 +182,46 @@ internal static class ObjectFile
             return new ObjectInfo(key, size, etag, modified, contentType, headers, metadata, tags)
             {
                 Checksum = algorithm.Length > 0 ? new ObjectChecksum(algorithm, checksum) : null,
+                Parts = version >= 4 ? ReadParts(reader, size) : null,
             };
         }
         catch (EndOfStreamException e)
         {
             throw new InvalidDataException($"{path}: truncated metadata trailer.", e);
         }
+    }
+
+    /// <summary>A multipart object's parts (null when it has none); their sizes must add up to the body's.</summary>
+    private static ObjectPart[]? ReadParts(BinaryReader reader, long size)
+    {
+        var count = reader.Read7BitEncodedInt();
+        if (count is < 0 or > 10000)
+        {
+            throw new InvalidDataException("bad part count");
+        }
+
+        if (count == 0)
+        {
+            return null;
+        }
+
+        var parts = new ObjectPart[count];
+        long total = 0;
+        for (var i = 0; i < count; i++)
+        {
+            var number = reader.Read7BitEncodedInt();
+            var partSize = reader.Read7BitEncodedInt64();
+            var checksum = reader.ReadString();
+            if (partSize < 0 || (i > 0 && number <= parts[i - 1].PartNumber))
+            {
+                throw new InvalidDataException("bad part list");
+            }
+
+            total += partSize;
+            parts[i] = new ObjectPart(number, partSize, checksum.Length > 0 ? checksum : null);
+        }
+
+        return total == size ? parts : throw new InvalidDataException($"the parts add up to {total} bytes, the body has {size}.");
     }
 
     private static void WritePairs(BinaryWriter writer, IReadOnlyList<KeyValuePair<string, string>> pairs)

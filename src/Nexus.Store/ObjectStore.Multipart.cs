@@ -11,9 +11,14 @@ namespace Nexus.Store;
 
 /// <summary>
 /// One multipart upload in progress. <paramref name="ChecksumAlgorithm"/> (lower case, or null) is the one it was created
-/// with: every part keeps that checksum and the object gets the composite of them (checksum of the part checksums, "-N").
+/// with: every part keeps that checksum, and the object gets the composite of them (checksum of the part checksums,
+/// "-N") or, with <paramref name="FullObject"/> (S3's FULL_OBJECT type: CRCs only), that CRC of its whole body.
 /// </summary>
-internal sealed record Upload(string Id, string Key, DateTimeOffset Initiated, string ContentType, IReadOnlyList<KeyValuePair<string, string>> Headers, IReadOnlyList<KeyValuePair<string, string>> Metadata, IReadOnlyList<KeyValuePair<string, string>> Tags, string? ChecksumAlgorithm);
+internal sealed record Upload(string Id, string Key, DateTimeOffset Initiated, string ContentType, IReadOnlyList<KeyValuePair<string, string>> Headers, IReadOnlyList<KeyValuePair<string, string>> Metadata, IReadOnlyList<KeyValuePair<string, string>> Tags, string? ChecksumAlgorithm, bool FullObject = false)
+{
+    /// <summary>S3's name for the object checksum this upload gives, when it has an algorithm.</summary>
+    public string ChecksumType => FullObject ? "FULL_OBJECT" : "COMPOSITE";
+}
 
 /// <summary>One stored part of a multipart upload, with its checksum when the upload has a checksum algorithm.</summary>
 internal sealed record PartEntry(int PartNumber, long Size, string ETag, DateTimeOffset LastModified, ObjectChecksum? Checksum);
@@ -24,6 +29,9 @@ internal sealed record RequestedPart(int PartNumber, string ETag, ObjectChecksum
 /// <summary>The store's multipart uploads: their files under buckets/NAME/uploads/ID, parts, completion and abort.</summary>
 internal sealed partial class ObjectStore
 {
+    /// <summary>The value in an upload file's checksum slot that marks a FULL_OBJECT upload.</summary>
+    private const string FullObjectMark = "FULL_OBJECT";
+
     /// <summary>Starts assembling a multipart object: up to 10000 parts, so the single-PUT limit does not apply.</summary>
     private PendingObject BeginAssembly() => new(NewTempPath(), _options.MaxObjectSize * 10000, _options.Durable, computeMd5: false);
 
@@ -37,7 +45,7 @@ internal sealed partial class ObjectStore
                 using var handle = File.OpenHandle(file);
                 var info = ObjectFile.ReadInfo(handle, RandomAccess.GetLength(handle), file);
                 var id = Path.GetFileName(dir);
-                bucket.Uploads.Add(id, new Upload(id, info.Key, info.LastModified, info.ContentType, info.Headers, info.Metadata, info.Tags, info.Checksum?.Algorithm));
+                bucket.Uploads.Add(id, new Upload(id, info.Key, info.LastModified, info.ContentType, info.Headers, info.Metadata, info.Tags, info.Checksum?.Algorithm, info.Checksum?.Value == FullObjectMark));
             }
             catch (Exception e) when (e is InvalidDataException or IOException)
             {
@@ -46,17 +54,18 @@ internal sealed partial class ObjectStore
         }
     }
 
-    public Upload CreateUpload(Bucket bucket, string key, string contentType, IReadOnlyList<KeyValuePair<string, string>> headers, IReadOnlyList<KeyValuePair<string, string>> metadata, IReadOnlyList<KeyValuePair<string, string>> tags, string? checksumAlgorithm = null)
+    public Upload CreateUpload(Bucket bucket, string key, string contentType, IReadOnlyList<KeyValuePair<string, string>> headers, IReadOnlyList<KeyValuePair<string, string>> metadata, IReadOnlyList<KeyValuePair<string, string>> tags, string? checksumAlgorithm = null, bool fullObject = false)
     {
         var id = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
-        var upload = new Upload(id, key, _options.TimeProvider.GetUtcNow(), contentType, headers, metadata, tags, checksumAlgorithm);
+        var upload = new Upload(id, key, _options.TimeProvider.GetUtcNow(), contentType, headers, metadata, tags, checksumAlgorithm, fullObject);
         var staging = NewTempPath();
         Directory.CreateDirectory(staging);
 
-        // The upload file keeps the algorithm in the trailer's checksum slot, with no value.
+        // The upload file keeps the algorithm in the trailer's checksum slot, with no value (composite) or the FULL_OBJECT
+        // mark (files written before the mark existed read as composite, which they were).
         var trailer = new ObjectInfo(key, 0, string.Empty, upload.Initiated, contentType, headers, metadata, tags)
         {
-            Checksum = checksumAlgorithm is null ? null : new ObjectChecksum(checksumAlgorithm, string.Empty),
+            Checksum = checksumAlgorithm is null ? null : new ObjectChecksum(checksumAlgorithm, fullObject ? FullObjectMark : string.Empty),
         };
         WriteSmallFile(Path.Combine(staging, "upload"), ObjectFile.EncodeTrailer(trailer));
         SyncDirectory(staging);
@@ -144,10 +153,11 @@ internal sealed partial class ObjectStore
     }
 
     /// <summary>
-    /// Validates the client's part list (with an upload's checksum algorithm, each part's stated checksum), assembles the
-    /// object from the parts and commits it. Returns it with its composite checksum (null: the upload had no algorithm).
+    /// Validates the client's part list (with a composite upload's algorithm, each part's stated checksum), assembles the
+    /// object from the parts, checks the whole object's checksum the completion states (<paramref name="stated"/>, or
+    /// null; BadDigest) and commits it. Returns it with its checksum (composite, full-object CRC, or the default CRC-64/NVME).
     /// </summary>
-    public async Task<(ObjectEntry Entry, ObjectChecksum? Checksum)> CompleteUploadAsync(Bucket bucket, Upload upload, IReadOnlyList<RequestedPart> requested, CancellationToken cancellationToken)
+    public async Task<(ObjectEntry Entry, ObjectChecksum Checksum)> CompleteUploadAsync(Bucket bucket, Upload upload, IReadOnlyList<RequestedPart> requested, ObjectChecksum? stated, CancellationToken cancellationToken)
     {
         if (requested.Count == 0)
         {
@@ -167,14 +177,14 @@ internal sealed partial class ObjectStore
         for (var i = 0; i < requested.Count; i++)
         {
             var (number, etag, checksum) = requested[i];
-            if (upload.ChecksumAlgorithm is { } algorithm && checksum?.Algorithm != algorithm)
+            if (upload.ChecksumAlgorithm is { } algorithm && !upload.FullObject && checksum?.Algorithm != algorithm)
             {
                 // S3's answer, word for word: the composite checksum needs every part's.
                 throw S3Errors.InvalidRequest($"The upload was created using a {algorithm} checksum. The complete request must include the checksum for each part. It was missing for part {number} in the request.");
             }
 
             if (!stored.TryGetValue(number, out var part) || !string.Equals(part.ETag, etag.Trim('"'), StringComparison.OrdinalIgnoreCase)
-                || (upload.ChecksumAlgorithm is not null && part.Checksum?.Value != checksum!.Value))
+                || (upload.ChecksumAlgorithm is not null && checksum is not null && part.Checksum?.Value != checksum.Value))
             {
                 throw new S3Exception(400, "InvalidPart", $"Part {number} with ETag {etag} was not uploaded, or its ETag or checksum does not match.");
             }
@@ -191,6 +201,12 @@ internal sealed partial class ObjectStore
         var partHashes = new byte[chosen.Count * 16];
         await using (var pending = BeginAssembly())
         {
+            if (upload.FullObject)
+            {
+                // The full-object CRC is computed over the bytes as they are assembled (not combined from the part CRCs).
+                pending.ComputeChecksum(upload.ChecksumAlgorithm!);
+            }
+
             var buffer = ArrayPool<byte>.Shared.Rent(256 * 1024);
             try
             {
@@ -220,9 +236,20 @@ internal sealed partial class ObjectStore
             var etag = Convert.ToHexStringLower(MD5.HashData(partHashes)) + "-" + chosen.Count.ToString(CultureInfo.InvariantCulture);
             var info = new ObjectInfo(upload.Key, pending.Length, etag, _options.TimeProvider.GetUtcNow(), upload.ContentType, upload.Headers, upload.Metadata, upload.Tags)
             {
-                // Without an algorithm the object gets the CRC-64/NVME full-object checksum CommitObject computes, as in S3.
-                Checksum = upload.ChecksumAlgorithm is { } algorithm ? CompositeChecksum(algorithm, chosen) : null,
+                // Without an algorithm the object gets the CRC-64/NVME full-object checksum, as in S3.
+                Checksum = upload.ChecksumAlgorithm is not { } algorithm ? pending.Crc64NvmeChecksum()
+                    : upload.FullObject ? pending.ComputedChecksum() : CompositeChecksum(algorithm, chosen),
+
+                // Kept for GetObjectAttributes and GET/HEAD ?partNumber; the parts' checksums only when the upload kept them.
+                Parts = [.. chosen.Select(p => new ObjectPart(p.PartNumber, p.Size, upload.ChecksumAlgorithm is null ? null : p.Checksum?.Value))],
             };
+            if (stated is not null && (stated.Algorithm != info.Checksum!.Algorithm || stated.Value.Split('-')[0] != info.Checksum.Value.Split('-')[0]))
+            {
+                // The completion's own x-amz-checksum-* states the whole object's checksum (a composite one with or
+                // without its "-N"); a mismatch stores nothing and keeps the upload, as a bad part's checksum does.
+                throw S3Errors.BadDigest(stated.HeaderName);
+            }
+
             lock (bucket.Sync)
             {
                 if (!bucket.Uploads.ContainsKey(upload.Id))
@@ -233,7 +260,7 @@ internal sealed partial class ObjectStore
 
             var entry = CommitObject(bucket, pending, info);
             RemoveUpload(bucket, upload.Id);
-            return (entry, info.Checksum);
+            return (entry, info.Checksum!);
         }
     }
 

@@ -48,6 +48,12 @@ internal sealed partial class S3Handler
     {
         var method = request.Request.Method;
         var name = request.Bucket;
+        if (request.Query.ContainsKey("acl") && (HttpMethods.IsGet(method) || HttpMethods.IsPut(method)))
+        {
+            await (HttpMethods.IsGet(method) ? GetAclAsync(request) : PutAclAsync(request));
+            return;
+        }
+
         if (HttpMethods.IsPut(method) && !HasSubresource(request, s_noParams))
         {
             Authorize(request, name, null, isWrite: true);

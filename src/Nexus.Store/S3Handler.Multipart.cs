@@ -20,17 +20,49 @@ internal sealed partial class S3Handler
             throw S3Errors.InvalidRequest("Checksum algorithm provided is unsupported. Please try again with any of the valid types: [CRC32, CRC32C, CRC64NVME, SHA1, SHA256]");
         }
 
-        var upload = _store.CreateUpload(bucket, request.Key, contentType, headers, metadata, tags, algorithm.Length > 0 ? algorithm : null);
+        var upload = _store.CreateUpload(bucket, request.Key, contentType, headers, metadata, tags, algorithm.Length > 0 ? algorithm : null, FullObjectType(request, algorithm));
         if (upload.ChecksumAlgorithm is { } created)
         {
             // As S3: the answer names the algorithm (upper case) and the object's checksum type.
             request.Response.Headers["x-amz-checksum-algorithm"] = created.ToUpperInvariant();
-            request.Response.Headers["x-amz-checksum-type"] = "COMPOSITE";
+            request.Response.Headers["x-amz-checksum-type"] = upload.ChecksumType;
         }
 
         await WriteXmlAsync(request, new S3Xml("InitiateMultipartUploadResult")
             .Element("Bucket", request.Bucket).Element("Key", request.Key).Element("UploadId", upload.Id)
             .Finish("InitiateMultipartUploadResult"));
+    }
+
+    /// <summary>
+    /// Whether an upload of <paramref name="algorithm"/> gives a FULL_OBJECT checksum, by S3's rules: x-amz-checksum-type
+    /// needs an algorithm; FULL_OBJECT only for the CRCs, COMPOSITE not for CRC-64/NVME, which is always full-object;
+    /// CRC32 and CRC32C are composite unless asked. S3's words for each refusal.
+    /// </summary>
+    private static bool FullObjectType(S3Request request, string algorithm)
+    {
+        var type = request.Request.Headers["x-amz-checksum-type"].ToString();
+        if (type.Length == 0)
+        {
+            return algorithm == "crc64nvme";
+        }
+
+        if (type is not ("COMPOSITE" or "FULL_OBJECT"))
+        {
+            throw S3Errors.InvalidRequest("Value for x-amz-checksum-type header is invalid.");
+        }
+
+        if (algorithm.Length == 0)
+        {
+            throw S3Errors.InvalidRequest("The x-amz-checksum-type header can only be used with the x-amz-checksum-algorithm header.");
+        }
+
+        var fullObject = type == "FULL_OBJECT";
+        if (fullObject ? algorithm is "sha1" or "sha256" : algorithm == "crc64nvme")
+        {
+            throw S3Errors.InvalidRequest($"The {type} checksum type cannot be used with the {algorithm} checksum algorithm.");
+        }
+
+        return fullObject;
     }
 
     private async Task UploadPartAsync(S3Request request, string? copySource)
@@ -97,7 +129,9 @@ internal sealed partial class S3Handler
         Authorize(request, request.Bucket, request.Key, isWrite: true);
         var bucket = _store.GetBucket(request.Bucket);
         var upload = ObjectStore.GetUpload(bucket, uploadId, request.Key);
-        using var body = await ReceiveSmallBodyAsync(request, "CompleteMultipartUpload");
+        // The completion's x-amz-checksum-* states the object's checksum, not its XML body's.
+        var stated = StatedObjectChecksum(request);
+        using var body = await ReceiveSmallBodyAsync(request, "CompleteMultipartUpload", objectChecksumHeaders: true);
         var root = await S3Xml.ReadAsync(body, MaxXmlBody, "CompleteMultipartUpload", request.Aborted);
         if (root.Name.LocalName != "CompleteMultipartUpload")
         {
@@ -139,15 +173,21 @@ internal sealed partial class S3Handler
             parts.Add(new RequestedPart(n, etag, checksum));
         }
 
-        var (entry, composite) = await _store.CompleteUploadAsync(bucket, upload, parts, request.Aborted);
+        var statedType = request.Request.Headers["x-amz-checksum-type"].ToString();
+        if (statedType.Length > 0 && statedType != (upload.ChecksumAlgorithm is null ? "FULL_OBJECT" : upload.ChecksumType))
+        {
+            throw S3Errors.BadDigest("x-amz-checksum-type");
+        }
+
+        var (entry, objectChecksum) = await _store.CompleteUploadAsync(bucket, upload, parts, stated, request.Aborted);
         var xml = new S3Xml("CompleteMultipartUploadResult")
             .Element("Location", $"{request.Request.Scheme}://{request.Request.Host}/{request.Bucket}/{SigV4.UriEncode(request.Key, keepSlash: true)}")
             .Element("Bucket", request.Bucket).Element("Key", request.Key).Element("ETag", Quote(entry.ETag));
         if (upload.ChecksumAlgorithm is not null)
         {
-            // As S3: the composite checksum ("-N") of an upload created with an algorithm.
-            WriteChecksumElement(xml, composite);
-            xml.Element("ChecksumType", "COMPOSITE");
+            // As S3: the checksum of an upload created with an algorithm, composite ("-N") or of the whole object.
+            WriteChecksumElement(xml, objectChecksum);
+            xml.Element("ChecksumType", upload.ChecksumType);
         }
 
         await WriteXmlAsync(request, xml.Finish("CompleteMultipartUploadResult"));
@@ -164,7 +204,7 @@ internal sealed partial class S3Handler
             .Element("PartNumberMarker", marker).Element("MaxParts", maxParts).Element("StorageClass", "STANDARD");
         if (upload.ChecksumAlgorithm is { } algorithm)
         {
-            xml.Element("ChecksumAlgorithm", algorithm.ToUpperInvariant()).Element("ChecksumType", "COMPOSITE");
+            xml.Element("ChecksumAlgorithm", algorithm.ToUpperInvariant()).Element("ChecksumType", upload.ChecksumType);
         }
 
         var count = 0;
@@ -197,6 +237,27 @@ internal sealed partial class S3Handler
         }
 
         await WriteXmlAsync(request, xml.Finish("ListPartsResult"));
+    }
+
+    /// <summary>The one x-amz-checksum-ALGO header a CompleteMultipartUpload may send (the whole object's checksum), or null.</summary>
+    private static ObjectChecksum? StatedObjectChecksum(S3Request request)
+    {
+        ObjectChecksum? stated = null;
+        foreach (var (name, value) in request.Request.Headers)
+        {
+            if (IsChecksumValueHeader(name))
+            {
+                var algorithm = name["x-amz-checksum-".Length..].ToLowerInvariant();
+                if (stated is not null || !S3Checksum.IsSupported(algorithm))
+                {
+                    throw S3Errors.InvalidRequest($"Unsupported or duplicate checksum header '{name}'; one x-amz-checksum-* header is allowed.");
+                }
+
+                stated = new ObjectChecksum(algorithm, value.ToString().Trim());
+            }
+        }
+
+        return stated;
     }
 
     /// <summary>A part's or an object's checksum as an XML element (ChecksumSHA256, ChecksumCRC32, ...), when it has one.</summary>

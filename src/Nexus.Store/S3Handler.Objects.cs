@@ -40,12 +40,25 @@ internal sealed partial class S3Handler
             return;
         }
 
+        if (query.ContainsKey("acl") && (HttpMethods.IsGet(method) || HttpMethods.IsPut(method)))
+        {
+            await (HttpMethods.IsGet(method) ? GetAclAsync(request) : PutAclAsync(request));
+            return;
+        }
+
         if (HttpMethods.IsGet(method))
         {
             if (query.ContainsKey("uploadId"))
             {
                 RequireOnly(request, scope, s_partListParams);
                 await ListPartsAsync(request);
+                return;
+            }
+
+            if (query.ContainsKey("attributes"))
+            {
+                RequireOnly(request, scope, s_attributesParams);
+                await GetObjectAttributesAsync(request);
                 return;
             }
 
@@ -191,8 +204,14 @@ internal sealed partial class S3Handler
         }
 
         long offset = 0, count = info.Size;
+        ObjectPart? part = null;
+        var partNumber = request.Param("partNumber");
         var range = requestHeaders.Range.ToString();
-        if (range.Length > 0 && RangeHeader.Parse(range, info.Size) is { } parsed)
+        if (partNumber is not null)
+        {
+            (part, offset, count) = SelectPart(request, info, partNumber);
+        }
+        else if (range.Length > 0 && RangeHeader.Parse(range, info.Size) is { } parsed)
         {
             (offset, count) = parsed;
             response.StatusCode = StatusCodes.Status206PartialContent;
@@ -225,11 +244,17 @@ internal sealed partial class S3Handler
         }
 
         // S3 returns the checksum only when asked (x-amz-checksum-mode: ENABLED) and for the whole object: a range's
-        // bytes cannot be checked against it.
-        if (response.StatusCode != StatusCodes.Status206PartialContent
-            && requestHeaders["x-amz-checksum-mode"].ToString().Equals("ENABLED", StringComparison.OrdinalIgnoreCase))
+        // bytes cannot be checked against it (a part's, when the part has its own).
+        if (requestHeaders["x-amz-checksum-mode"].ToString().Equals("ENABLED", StringComparison.OrdinalIgnoreCase))
         {
-            WriteChecksum(response, info);
+            if (partNumber is not null)
+            {
+                WritePartChecksum(response, info, part);
+            }
+            else if (response.StatusCode != StatusCodes.Status206PartialContent)
+            {
+                WriteChecksum(response, info);
+            }
         }
 
         response.ContentLength = count;

@@ -87,6 +87,12 @@ internal sealed partial class S3Handler
             throw S3Errors.NotGranted(bucketName, key, isWrite: true);
         }
 
+        // As on a PUT: ACLs are disabled, so a form may state only the owner's full control (checked before the file is read).
+        if (fields.TryGetValue("acl", out var acl) && acl.Trim() != OwnerFullControl)
+        {
+            throw AclNotSupported();
+        }
+
         // The tag set is checked before the file is read: a bad one stores nothing.
         var tags = fields.TryGetValue("tagging", out var tagging)
             ? ObjectTags.ParseDocument(await S3Xml.ReadAsync(new MemoryStream(Encoding.UTF8.GetBytes(tagging)), MaxFormFieldBytes, "PostObject tagging", aborted))

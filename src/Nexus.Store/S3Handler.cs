@@ -268,7 +268,7 @@ internal sealed partial class S3Handler
     /// check fails, so the caller commits only verified bytes. Returns the checksum the writer sent and this verified (an
     /// object keeps it, as in S3), or null.
     /// </summary>
-    private async Task<ObjectChecksum?> ReceiveBodyAsync(S3Request request, Func<ReadOnlyMemory<byte>, CancellationToken, ValueTask> sink, Func<string>? md5Hex)
+    private async Task<ObjectChecksum?> ReceiveBodyAsync(S3Request request, Func<ReadOnlyMemory<byte>, CancellationToken, ValueTask> sink, Func<string>? md5Hex, bool objectChecksumHeaders = false)
     {
         var headers = request.Request.Headers;
         var payloadHash = request.Auth.PayloadHash;
@@ -281,7 +281,7 @@ internal sealed partial class S3Handler
         var trailer = headers["x-amz-trailer"].ToString().Trim().ToLowerInvariant();
         foreach (var header in headers)
         {
-            if (header.Key.StartsWith("x-amz-checksum-", StringComparison.OrdinalIgnoreCase) && !header.Key.Equals("x-amz-checksum-type", StringComparison.OrdinalIgnoreCase) && !header.Key.Equals("x-amz-checksum-algorithm", StringComparison.OrdinalIgnoreCase))
+            if (!objectChecksumHeaders && IsChecksumValueHeader(header.Key))
             {
                 checksum?.Dispose();
                 checksum = S3Checksum.Create(header.Key["x-amz-checksum-".Length..].ToLowerInvariant());
@@ -391,8 +391,16 @@ internal sealed partial class S3Handler
         return verified;
     }
 
-    /// <summary>Reads a small request body (XML) whole, with the same verification as object bodies.</summary>
-    private async Task<MemoryStream> ReceiveSmallBodyAsync(S3Request request, string operation)
+    /// <summary>x-amz-checksum-ALGO (a checksum value), not x-amz-checksum-type, -algorithm or -mode.</summary>
+    private static bool IsChecksumValueHeader(string name) =>
+        name.StartsWith("x-amz-checksum-", StringComparison.OrdinalIgnoreCase) && !name.Equals("x-amz-checksum-type", StringComparison.OrdinalIgnoreCase)
+        && !name.Equals("x-amz-checksum-algorithm", StringComparison.OrdinalIgnoreCase) && !name.Equals("x-amz-checksum-mode", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>
+    /// Reads a small request body (XML) whole, with the same verification as object bodies (<paramref name="objectChecksumHeaders"/>:
+    /// x-amz-checksum-* headers state an object's checksum, not this body's, and are left to the caller).
+    /// </summary>
+    private async Task<MemoryStream> ReceiveSmallBodyAsync(S3Request request, string operation, bool objectChecksumHeaders = false)
     {
         var memory = new MemoryStream();
         await ReceiveBodyAsync(
@@ -407,14 +415,19 @@ internal sealed partial class S3Handler
                 memory.Write(data.Span);
                 return ValueTask.CompletedTask;
             },
-            () => Convert.ToHexStringLower(MD5.HashData(memory.GetBuffer().AsSpan(0, (int)memory.Length))));
+            () => Convert.ToHexStringLower(MD5.HashData(memory.GetBuffer().AsSpan(0, (int)memory.Length))),
+            objectChecksumHeaders);
         memory.Position = 0;
         return memory;
     }
 
-    /// <summary>Content-Type, standard headers, storage options, x-amz-meta-* and x-amz-tagging from the request, as they will be stored.</summary>
+    /// <summary>
+    /// Content-Type, standard headers, storage options, x-amz-meta-* and x-amz-tagging from the request, as they will be
+    /// stored; an ACL other than the owner's full control is refused first (ACLs are disabled, as S3's default).
+    /// </summary>
     private static (string ContentType, List<KeyValuePair<string, string>> Headers, List<KeyValuePair<string, string>> Metadata, List<KeyValuePair<string, string>> Tags) ReadObjectHeaders(HttpRequest request)
     {
+        CheckAclHeaders(request.Headers);
         var contentType = request.ContentType;
         var headers = new List<KeyValuePair<string, string>>();
         foreach (var name in s_storedHeaders)

@@ -26,6 +26,13 @@ internal sealed class S3Xml
         return this;
     }
 
+    /// <summary>Opens an element with attributes, given as written markup (constants only: they are not escaped).</summary>
+    public S3Xml Open(string name, string attributes)
+    {
+        _builder.Append('<').Append(name).Append(' ').Append(attributes).Append('>');
+        return this;
+    }
+
     public S3Xml Close(string name)
     {
         _builder.Append("</").Append(name).Append('>');

@@ -35,6 +35,10 @@ public sealed class S3TargetTests
     [InlineData("GET", "/data?versions&prefix=out%2Fx", "ListObjectVersions")]
     [InlineData("GET", "/data?location", "GetBucketLocation")]
     [InlineData("HEAD", "/data", "HeadBucket")]
+    [InlineData("GET", "/data/in/a?attributes", "GetObjectAttributes")]
+    [InlineData("GET", "/data/in/a?partNumber=1", "GetObject")]
+    [InlineData("PUT", "/data/out/a?acl", "PutObjectAcl")]
+    [InlineData("GET", "/data?acl", "GetBucketAcl")]
     public void CallsWithinTheGrantsPass(string method, string path, string operation) =>
         S3Target.Authorize(s_manifest, Request(method, path, operation), []);
 
@@ -51,6 +55,13 @@ public sealed class S3TargetTests
     [InlineData("DELETE", "/data", "DeleteBucket", "writing bucket 'data'")]
     [InlineData("PUT", "/data", "CreateBucket", "writing bucket 'data'")]
     [InlineData("GET", "/", "ListBuckets", "reading the bucket list")]
+    [InlineData("GET", "/data/secret?attributes", "GetObjectAttributes", "reading 'data/secret'")]
+    [InlineData("GET", "/data/secret?partNumber=2", "GetObject", "reading 'data/secret'")]
+    [InlineData("HEAD", "/data/secret?partNumber=1", "HeadObject", "reading 'data/secret'")]
+    [InlineData("PUT", "/data/in/a?acl", "PutObjectAcl", "writing 'data/in/a'")]
+    [InlineData("GET", "/data/secret?acl", "GetObjectAcl", "reading 'data/secret'")]
+    [InlineData("GET", "/other?acl", "GetBucketAcl", "reading bucket 'other'")]
+    [InlineData("PUT", "/data?acl", "PutBucketAcl", "writing bucket 'data'")]
     public void CallsOutsideTheGrantsAreDenied(string method, string path, string operation, string why)
     {
         var e = Assert.Throws<ChannelRequestException>(() => S3Target.Authorize(s_manifest, Request(method, path, operation), []));

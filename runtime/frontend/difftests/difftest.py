@@ -1815,6 +1815,17 @@ def presigned_post_bad_tagging_stores_nothing(s3):
 
 
 @case
+def presigned_post_acl(s3):
+    # ACLs are disabled (S3's default): a form stating the owner's full control uploads, a public one stores nothing.
+    owner = _signing_client().generate_presigned_post(BUCKET, P + 'post/acl-owner', Fields={'acl': 'bucket-owner-full-control'},
+                                                      Conditions=[{'acl': 'bucket-owner-full-control'}])
+    public = _signing_client().generate_presigned_post(BUCKET, P + 'post/acl-public', Fields={'acl': 'public-read'},
+                                                       Conditions=[{'acl': 'public-read'}])
+    return {'owner': _post_form(owner, b'owned'), 'public': _post_form(public, b'public'),
+            'stored': [c['Key'] for c in s3.list_objects_v2(Bucket=BUCKET, Prefix=P + 'post/acl-').get('Contents', [])]}
+
+
+@case
 def presigned_post_too_large(s3):
     post = _signing_client().generate_presigned_post(BUCKET, P + 'post/big', Conditions=[['content-length-range', 1, 10]])
     sent = _post_form(post, b'y' * 100)
