@@ -9,7 +9,7 @@ using Nexus.Backend.Storage;
 namespace Nexus.Backend.WriteBack;
 
 /// <summary>Write-back figures (for status and metrics).</summary>
-public sealed record WriteBackStats(int Pending, long PendingBytes, int Failing, long Uploaded, long Retries, long Superseded, long SyncFallbacks, TimeSpan OldestPending);
+public sealed record WriteBackStats(int Pending, long PendingBytes, int Failing, long Uploaded, long Retries, long Superseded, long SyncFallbacks, TimeSpan OldestPending, int DeadLetters = 0, long DeadLetterBytes = 0);
 
 /// <summary>
 /// The node's acknowledged-but-not-yet-uploaded writes. A write is appended durably to the spool journal
@@ -17,10 +17,20 @@ public sealed record WriteBackStats(int Pending, long PendingBytes, int Failing,
 /// write wins: a newer write supersedes an older one still waiting, and never is an older write uploaded after a newer
 /// one. Readers ask <see cref="Find"/> first (read-your-writes for every function of the node). After a crash, the next
 /// start uploads every whole live journal record, newest per key, once in effect: a record whose bytes the store already
-/// has (same MD5 ETag) is only retired.
+/// has (same MD5 ETag) is only retired. A write storage refuses because its bucket is gone (confirmed by a HEAD of the
+/// bucket) becomes a dead letter: kept in the journal, counted and logged, not retried, until an operator re-drives or
+/// discards it (<see cref="Redrive"/>, <see cref="Discard"/>).
 /// </summary>
 public sealed class WriteBackQueue : IAsyncDisposable
 {
+    /// <summary>
+    /// Sent with every upload: the write's acknowledgement time (Unix milliseconds), which the function already saw as
+    /// its LastModified when it read the write from the spool. The embedded store keeps it as the object's LastModified
+    /// when the node's full-access key sends it (Nexus.Store's S3Handler, the same name), so HEAD and LIST of the
+    /// version agree; S3 and other stores ignore it and keep their own upload time (docs/writeback.md).
+    /// </summary>
+    public const string LastModifiedHeader = "x-nexus-last-modified";
+
     private static readonly TimeSpan s_maxBackoff = TimeSpan.FromSeconds(30);
 
     // Bodies up to this size are uploaded whole-body-signed by the backend itself (DirectS3), without the SDK's
@@ -33,6 +43,7 @@ public sealed class WriteBackQueue : IAsyncDisposable
 
     private readonly IAmazonS3 _s3;
     private readonly DirectS3 _direct;
+    private readonly KnownBuckets _buckets;
     private readonly bool _chunkedUploads;
     private readonly string _directory;
     private readonly SpoolJournal _journal;
@@ -41,6 +52,7 @@ public sealed class WriteBackQueue : IAsyncDisposable
     private readonly Action<string> _log;
     private readonly Lock _lock = new();
     private readonly Dictionary<(string Bucket, string Key), KeyState> _keys = [];
+    private readonly List<Entry> _deadLetters = [];
     private readonly System.Threading.Channels.Channel<(string Bucket, string Key)> _ready =
         System.Threading.Channels.Channel.CreateUnbounded<(string, string)>();
     private readonly CancellationTokenSource _stop = new();
@@ -52,10 +64,11 @@ public sealed class WriteBackQueue : IAsyncDisposable
     private long _fallbacks;
 
     /// <summary>Opens the spool in <paramref name="directory"/> (created if absent), recovers what it holds and starts uploading.</summary>
-    internal WriteBackQueue(IAmazonS3 s3, DirectS3 direct, string directory, long maxSpoolBytes, int uploaders, Action<string, string> changed, Action<string> log, bool chunkedUploads = true)
+    internal WriteBackQueue(IAmazonS3 s3, DirectS3 direct, KnownBuckets buckets, string directory, long maxSpoolBytes, int uploaders, Action<string, string> changed, Action<string> log, bool chunkedUploads = true)
     {
         _s3 = s3;
         _direct = direct;
+        _buckets = buckets;
         _chunkedUploads = chunkedUploads;
         _directory = directory;
         _maxSpoolBytes = maxSpoolBytes;
@@ -89,7 +102,9 @@ public sealed class WriteBackQueue : IAsyncDisposable
                     Interlocked.Read(ref _retries),
                     Interlocked.Read(ref _superseded),
                     Interlocked.Read(ref _fallbacks),
-                    DateTimeOffset.UtcNow - oldest);
+                    DateTimeOffset.UtcNow - oldest,
+                    _deadLetters.Count,
+                    _deadLetters.Sum(e => e.Record.Length));
             }
         }
     }
@@ -158,6 +173,39 @@ public sealed class WriteBackQueue : IAsyncDisposable
         }
     }
 
+    /// <summary>The dead letters: acknowledged writes storage refused for good (their bucket is gone), oldest first.</summary>
+    public IReadOnlyList<SpoolRecord> DeadLetters
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return [.. _deadLetters.Select(e => e.Record)];
+            }
+        }
+    }
+
+    /// <summary>
+    /// Makes the dead letters (of <paramref name="bucket"/>, or all) live again and queues them; returns how many. Each is
+    /// uploaded once more as it was acknowledged (a write of the key that landed since is overwritten, unless a newer one
+    /// is still pending: then the newer wins); if its bucket is still missing it becomes a dead letter again.
+    /// </summary>
+    public int Redrive(string? bucket) => TakeDeadLetters(bucket, entry =>
+    {
+        _journal.Redrive(entry.Written);
+        Interlocked.Add(ref _pendingBytes, entry.Record.Length);
+
+        // As after a restart: if storage has these bytes already, the record is only retired.
+        Enqueue(entry with { Recovered = true });
+    });
+
+    /// <summary>Retires the dead letters (of <paramref name="bucket"/>, or all) for good, freeing their place; returns how many.</summary>
+    public int Discard(string? bucket) => TakeDeadLetters(bucket, entry =>
+    {
+        _journal.Discard(entry.Written);
+        _log($"write-back: discarded the dead letter {Describe(entry.Record)}");
+    });
+
     /// <summary>Waits until every pending write was uploaded or <paramref name="timeout"/> passed; returns how many remain.</summary>
     public async Task<int> DrainAsync(TimeSpan timeout, CancellationToken cancellationToken = default)
     {
@@ -196,12 +244,28 @@ public sealed class WriteBackQueue : IAsyncDisposable
         _journal.Dispose();
     }
 
-    /// <summary>Keeps, per key, the live record with the highest sequence and queues it; the older ones are retired.</summary>
+    /// <summary>The <see cref="LastModifiedHeader"/> value for <paramref name="acknowledgedAt"/>.</summary>
+    public static string LastModifiedValue(DateTimeOffset acknowledgedAt) =>
+        acknowledgedAt.ToUnixTimeMilliseconds().ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+    private static string Describe(SpoolRecord record) =>
+        $"{record.Bucket}/{record.Key} ({record.Length} bytes, acknowledged {record.AcknowledgedAt:O})";
+
+    /// <summary>
+    /// Keeps, per key, the live record with the highest sequence and queues it; the older ones are retired. Dead letters
+    /// stay dead letters.
+    /// </summary>
     private void Recover(IReadOnlyList<JournalEntry> live)
     {
         var newest = new Dictionary<(string, string), JournalEntry>();
         foreach (var written in live)
         {
+            if (written.IsDeadLetter)
+            {
+                _deadLetters.Add(new Entry(written, Recovered: true));
+                continue;
+            }
+
             var id = (written.Record.Bucket, written.Record.Key);
             if (newest.TryGetValue(id, out var other))
             {
@@ -225,6 +289,33 @@ public sealed class WriteBackQueue : IAsyncDisposable
         {
             _log($"write-back: recovered {newest.Count} acknowledged write(s) from the spool; uploading");
         }
+
+        if (_deadLetters.Count > 0)
+        {
+            _log($"write-back: {_deadLetters.Count} dead letter(s) in the spool, not uploaded (nexus spool ls; nexus spool redrive or discard)");
+        }
+    }
+
+    /// <summary>Takes the dead letters of <paramref name="bucket"/> (or all) out of the list, one by one, and hands each to <paramref name="act"/>.</summary>
+    private int TakeDeadLetters(string? bucket, Action<Entry> act)
+    {
+        Entry[] chosen;
+        lock (_lock)
+        {
+            chosen = [.. _deadLetters.Where(e => bucket is null || e.Record.Bucket == bucket)];
+        }
+
+        foreach (var entry in chosen)
+        {
+            // The journal is changed first: a failure leaves the entry where it was, on disk and in the list.
+            act(entry);
+            lock (_lock)
+            {
+                _deadLetters.Remove(entry);
+            }
+        }
+
+        return chosen.Length;
     }
 
     /// <summary>
@@ -371,6 +462,16 @@ public sealed class WriteBackQueue : IAsyncDisposable
                 RetireUploaded(entry);
             }
 
+            var dead = false;
+            try
+            {
+                dead = failure is not null && await DeadLetterIfBucketGoneAsync(entry, failure, ct).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (ct.IsCancellationRequested)
+            {
+                return;
+            }
+
             TimeSpan? retryIn = null;
             lock (_lock)
             {
@@ -378,6 +479,12 @@ public sealed class WriteBackQueue : IAsyncDisposable
                 if (failure is null)
                 {
                     state.Failures = 0;
+                }
+                else if (dead && state.Waiting is null)
+                {
+                    // Out of the retry loop; the key's waiters go on to storage, which answers for the missing bucket.
+                    _deadLetters.Add(entry);
+                    Interlocked.Add(ref _pendingBytes, -entry.Record.Length);
                 }
                 else if (state.Waiting is null)
                 {
@@ -388,7 +495,7 @@ public sealed class WriteBackQueue : IAsyncDisposable
                 }
                 else
                 {
-                    // A newer write of the key arrived meanwhile; it replaces this one, which is not retried.
+                    // A newer write of the key arrived meanwhile; it replaces this one (dead letter or not), which is not retried.
                     RetireSuperseded(entry);
                 }
 
@@ -415,6 +522,47 @@ public sealed class WriteBackQueue : IAsyncDisposable
                 _ = RetryLaterAsync(id, retryIn.Value, ct);
             }
         }
+    }
+
+    /// <summary>
+    /// True when <paramref name="failure"/> says the bucket is missing and storage confirms it (a HEAD of the bucket, the
+    /// bucket forgotten first so that the next put to it is checked again): the write is marked a dead letter durably.
+    /// Any other answer (the bucket exists again, storage cannot say) leaves it to the retries.
+    /// </summary>
+    private async Task<bool> DeadLetterIfBucketGoneAsync(Entry entry, Exception failure, CancellationToken ct)
+    {
+        var noSuchBucket = failure switch
+        {
+            AmazonS3Exception e => e.ErrorCode == "NoSuchBucket",
+
+            // The direct path's PutObject: a 404 to a PUT of an object can only mean the bucket.
+            HttpRequestException e => e.StatusCode == System.Net.HttpStatusCode.NotFound,
+            _ => false,
+        };
+        var bucket = entry.Record.Bucket;
+        if (!noSuchBucket)
+        {
+            return false;
+        }
+
+        _buckets.Forget(bucket);
+        if (!await _buckets.IsMissingAsync(bucket, ct).ConfigureAwait(false))
+        {
+            return false;
+        }
+
+        try
+        {
+            _journal.MarkDeadLetter(entry.Written);
+        }
+        catch (IOException e)
+        {
+            _log($"write-back: could not mark {Describe(entry.Record)} a dead letter ({e.Message}); retrying it");
+            return false;
+        }
+
+        _log($"write-back: dead letter {Describe(entry.Record)}: storage says bucket {bucket} does not exist; kept in the spool, not retried (nexus spool redrive or discard)");
+        return true;
     }
 
     private async Task RetryLaterAsync((string Bucket, string Key) id, TimeSpan delay, CancellationToken ct)
@@ -453,7 +601,7 @@ public sealed class WriteBackQueue : IAsyncDisposable
         {
             var bytes = new byte[record.Length];
             await body.ReadExactlyAsync(bytes, ct).ConfigureAwait(false);
-            var etag = await _direct.PutAsync(record.Bucket, record.Key, bytes, contentType, contentMd5, record.Metadata, record.Checksum, ct).ConfigureAwait(false);
+            var etag = await _direct.PutAsync(record.Bucket, record.Key, bytes, contentType, contentMd5, record.Metadata, record.Checksum, record.AcknowledgedAt, ct).ConfigureAwait(false);
             CheckETag(etag, record);
             return;
         }
@@ -474,6 +622,7 @@ public sealed class WriteBackQueue : IAsyncDisposable
             UseChunkEncoding = _chunkedUploads && record.Length > WholeBodyUploadMax,
         };
         put.Headers.ContentLength = record.Length;
+        put.Headers[LastModifiedHeader] = LastModifiedValue(record.AcknowledgedAt);
         record.Checksum?.ApplyTo(put);
         foreach (var (name, value) in record.Metadata)
         {
