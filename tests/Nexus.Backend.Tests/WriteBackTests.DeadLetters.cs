@@ -15,11 +15,12 @@ public sealed partial class WriteBackTests
     /// Guards "nothing acknowledged is silently lost, and no retry storm": a write acknowledged for a bucket the node had
     /// seen, which another client then deleted, fails its upload with NoSuchBucket once, becomes a dead letter (kept in
     /// the journal, counted, logged with bucket, key and size; no retries), the bucket is forgotten so the next put there
-    /// is refused as S3 refuses it, the dead letter survives a restart without being uploaded, and the operator re-drives
-    /// one bucket's (its bytes land once the bucket exists again) and discards another's (its place is freed).
+    /// is refused as S3 refuses it, the dead letter survives a restart without being uploaded and counts toward the
+    /// spool's cap, and the operator re-drives one bucket's (its bytes land once the bucket exists again) and discards
+    /// another's (its place is freed).
     /// Checked once each by removing a defence: without the dead-lettering the write was retried (no dead letter, failed);
     /// without <c>KnownBuckets.Forget</c> the later put was acknowledged (failed); without the journal mark the restart
-    /// found the write pending again (failed).
+    /// found the write pending again (failed); without counting dead letters toward the cap the capped put was spooled (failed).
     /// </summary>
     [Fact]
     public async Task A_write_whose_bucket_was_deleted_behind_the_nodes_back_becomes_a_dead_letter_kept_across_a_restart()
@@ -77,10 +78,17 @@ public sealed partial class WriteBackTests
         await Task.Delay(500);
         Assert.Equal(0, backend.WriteBack.Stats.Retries);
 
-        // A restart finds them dead letters again, not pending.
+        // A restart finds them dead letters again, not pending; they count toward the spool's cap (here 50 bytes, 42
+        // of them dead letters), so a 10-byte put goes to storage synchronously.
         await DisposeBackendAsync(backend);
-        var restarted = NewBackend(log: log.Enqueue);
+        var restarted = NewBackend(maxSpoolBytes: 50, log: log.Enqueue);
         Assert.Equal((0, 2), (restarted.WriteBack!.Stats.Pending, restarted.WriteBack.Stats.DeadLetters));
+        var capped = await RunAsync(restarted, manifest, $$"""
+            s, _, _ = call("PutObject", {"Bucket": "{{Bucket}}", "Key": "fn/capped"}, b"0123456789")
+            emit([s])
+            """);
+        Assert.Equal(200, capped.Json[0].GetInt32());
+        Assert.Equal(1, restarted.WriteBack.Stats.SyncFallbacks);
 
         await admin.PutBucketAsync("gone");
         await admin.PutBucketAsync("gone2");

@@ -58,6 +58,7 @@ public sealed class WriteBackQueue : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly Task[] _workers;
     private long _pendingBytes;
+    private long _deadLetterBytes;
     private long _uploaded;
     private long _retries;
     private long _superseded;
@@ -104,7 +105,7 @@ public sealed class WriteBackQueue : IAsyncDisposable
                     Interlocked.Read(ref _fallbacks),
                     DateTimeOffset.UtcNow - oldest,
                     _deadLetters.Count,
-                    _deadLetters.Sum(e => e.Record.Length));
+                    Interlocked.Read(ref _deadLetterBytes));
             }
         }
     }
@@ -116,7 +117,8 @@ public sealed class WriteBackQueue : IAsyncDisposable
     /// </summary>
     public async Task<SpoolRecord?> AcceptAsync(JournalMeta meta, Stream body, long length, CancellationToken cancellationToken)
     {
-        if (Interlocked.Add(ref _pendingBytes, length) > _maxSpoolBytes)
+        // Dead letters count too: they stay on disk until an operator acts.
+        if (Interlocked.Add(ref _pendingBytes, length) + Interlocked.Read(ref _deadLetterBytes) > _maxSpoolBytes)
         {
             Interlocked.Add(ref _pendingBytes, -length);
             Interlocked.Increment(ref _fallbacks);
@@ -263,6 +265,7 @@ public sealed class WriteBackQueue : IAsyncDisposable
             if (written.IsDeadLetter)
             {
                 _deadLetters.Add(new Entry(written, Recovered: true));
+                Interlocked.Add(ref _deadLetterBytes, written.Record.Length);
                 continue;
             }
 
@@ -313,6 +316,8 @@ public sealed class WriteBackQueue : IAsyncDisposable
             {
                 _deadLetters.Remove(entry);
             }
+
+            Interlocked.Add(ref _deadLetterBytes, -entry.Record.Length);
         }
 
         return chosen.Length;
@@ -485,6 +490,7 @@ public sealed class WriteBackQueue : IAsyncDisposable
                     // Out of the retry loop; the key's waiters go on to storage, which answers for the missing bucket.
                     _deadLetters.Add(entry);
                     Interlocked.Add(ref _pendingBytes, -entry.Record.Length);
+                    Interlocked.Add(ref _deadLetterBytes, entry.Record.Length);
                 }
                 else if (state.Waiting is null)
                 {
