@@ -3,7 +3,6 @@
 
 using System.Security.Cryptography;
 using Amazon.S3;
-using Amazon.S3.Model;
 using Nexus.Backend.Storage;
 
 namespace Nexus.Backend.WriteBack;
@@ -21,25 +20,9 @@ public sealed record WriteBackStats(int Pending, long PendingBytes, int Failing,
 /// bucket) becomes a dead letter: kept in the journal, counted and logged, not retried, until an operator re-drives or
 /// discards it (<see cref="Redrive"/>, <see cref="Discard"/>).
 /// </summary>
-public sealed class WriteBackQueue : IAsyncDisposable
+public sealed partial class WriteBackQueue : IAsyncDisposable
 {
-    /// <summary>
-    /// Sent with every upload: the write's acknowledgement time (Unix milliseconds), which the function already saw as
-    /// its LastModified when it read the write from the spool. The embedded store keeps it as the object's LastModified
-    /// when the node's full-access key sends it (Nexus.Store's S3Handler, the same name), so HEAD and LIST of the
-    /// version agree; S3 and other stores ignore it and keep their own upload time (docs/writeback.md).
-    /// </summary>
-    public const string LastModifiedHeader = "x-nexus-last-modified";
-
     private static readonly TimeSpan s_maxBackoff = TimeSpan.FromSeconds(30);
-
-    // Bodies up to this size are uploaded whole-body-signed by the backend itself (DirectS3), without the SDK's
-    // pipeline: its aws-chunked wrapper alone allocated and zeroed a buffer larger than that per request (14% of the
-    // upload's CPU for a 200-byte body, perf). The spooled body is re-read from the page cache.
-    private const long WholeBodyUploadMax = 64 * 1024;
-
-    // What the SDK sends for an object given no Content-Type (its PutObject marshaller), so that both paths store the same.
-    private const string SdkDefaultContentType = "text/plain";
 
     private readonly IAmazonS3 _s3;
     private readonly DirectS3 _direct;
@@ -175,39 +158,6 @@ public sealed class WriteBackQueue : IAsyncDisposable
         }
     }
 
-    /// <summary>The dead letters: acknowledged writes storage refused for good (their bucket is gone), oldest first.</summary>
-    public IReadOnlyList<SpoolRecord> DeadLetters
-    {
-        get
-        {
-            lock (_lock)
-            {
-                return [.. _deadLetters.Select(e => e.Record)];
-            }
-        }
-    }
-
-    /// <summary>
-    /// Makes the dead letters (of <paramref name="bucket"/>, or all) live again and queues them; returns how many. Each is
-    /// uploaded once more as it was acknowledged (a write of the key that landed since is overwritten, unless a newer one
-    /// is still pending: then the newer wins); if its bucket is still missing it becomes a dead letter again.
-    /// </summary>
-    public int Redrive(string? bucket) => TakeDeadLetters(bucket, entry =>
-    {
-        _journal.Redrive(entry.Written);
-        Interlocked.Add(ref _pendingBytes, entry.Record.Length);
-
-        // As after a restart: if storage has these bytes already, the record is only retired.
-        Enqueue(entry with { Recovered = true });
-    });
-
-    /// <summary>Retires the dead letters (of <paramref name="bucket"/>, or all) for good, freeing their place; returns how many.</summary>
-    public int Discard(string? bucket) => TakeDeadLetters(bucket, entry =>
-    {
-        _journal.Discard(entry.Written);
-        _log($"write-back: discarded the dead letter {Describe(entry.Record)}");
-    });
-
     /// <summary>Waits until every pending write was uploaded or <paramref name="timeout"/> passed; returns how many remain.</summary>
     public async Task<int> DrainAsync(TimeSpan timeout, CancellationToken cancellationToken = default)
     {
@@ -245,13 +195,6 @@ public sealed class WriteBackQueue : IAsyncDisposable
         _stop.Dispose();
         _journal.Dispose();
     }
-
-    /// <summary>The <see cref="LastModifiedHeader"/> value for <paramref name="acknowledgedAt"/>.</summary>
-    public static string LastModifiedValue(DateTimeOffset acknowledgedAt) =>
-        acknowledgedAt.ToUnixTimeMilliseconds().ToString(System.Globalization.CultureInfo.InvariantCulture);
-
-    private static string Describe(SpoolRecord record) =>
-        $"{record.Bucket}/{record.Key} ({record.Length} bytes, acknowledged {record.AcknowledgedAt:O})";
 
     /// <summary>
     /// Keeps, per key, the live record with the highest sequence and queues it; the older ones are retired. Dead letters
@@ -297,30 +240,6 @@ public sealed class WriteBackQueue : IAsyncDisposable
         {
             _log($"write-back: {_deadLetters.Count} dead letter(s) in the spool, not uploaded (nexus spool ls; nexus spool redrive or discard)");
         }
-    }
-
-    /// <summary>Takes the dead letters of <paramref name="bucket"/> (or all) out of the list, one by one, and hands each to <paramref name="act"/>.</summary>
-    private int TakeDeadLetters(string? bucket, Action<Entry> act)
-    {
-        Entry[] chosen;
-        lock (_lock)
-        {
-            chosen = [.. _deadLetters.Where(e => bucket is null || e.Record.Bucket == bucket)];
-        }
-
-        foreach (var entry in chosen)
-        {
-            // The journal is changed first: a failure leaves the entry where it was, on disk and in the list.
-            act(entry);
-            lock (_lock)
-            {
-                _deadLetters.Remove(entry);
-            }
-
-            Interlocked.Add(ref _deadLetterBytes, -entry.Record.Length);
-        }
-
-        return chosen.Length;
     }
 
     /// <summary>
@@ -530,47 +449,6 @@ public sealed class WriteBackQueue : IAsyncDisposable
         }
     }
 
-    /// <summary>
-    /// True when <paramref name="failure"/> says the bucket is missing and storage confirms it (a HEAD of the bucket, the
-    /// bucket forgotten first so that the next put to it is checked again): the write is marked a dead letter durably.
-    /// Any other answer (the bucket exists again, storage cannot say) leaves it to the retries.
-    /// </summary>
-    private async Task<bool> DeadLetterIfBucketGoneAsync(Entry entry, Exception failure, CancellationToken ct)
-    {
-        var noSuchBucket = failure switch
-        {
-            AmazonS3Exception e => e.ErrorCode == "NoSuchBucket",
-
-            // The direct path's PutObject: a 404 to a PUT of an object can only mean the bucket.
-            HttpRequestException e => e.StatusCode == System.Net.HttpStatusCode.NotFound,
-            _ => false,
-        };
-        var bucket = entry.Record.Bucket;
-        if (!noSuchBucket)
-        {
-            return false;
-        }
-
-        _buckets.Forget(bucket);
-        if (!await _buckets.IsMissingAsync(bucket, ct).ConfigureAwait(false))
-        {
-            return false;
-        }
-
-        try
-        {
-            _journal.MarkDeadLetter(entry.Written);
-        }
-        catch (IOException e)
-        {
-            _log($"write-back: could not mark {Describe(entry.Record)} a dead letter ({e.Message}); retrying it");
-            return false;
-        }
-
-        _log($"write-back: dead letter {Describe(entry.Record)}: storage says bucket {bucket} does not exist; kept in the spool, not retried (nexus spool redrive or discard)");
-        return true;
-    }
-
     private async Task RetryLaterAsync((string Bucket, string Key) id, TimeSpan delay, CancellationToken ct)
     {
         try
@@ -588,76 +466,6 @@ public sealed class WriteBackQueue : IAsyncDisposable
     {
         var ms = Math.Min(s_maxBackoff.TotalMilliseconds, 100 * Math.Pow(2, Math.Min(failures - 1, 20)));
         return TimeSpan.FromMilliseconds(ms * (0.75 + (RandomNumberGenerator.GetInt32(500) / 1000.0)));
-    }
-
-    private async Task UploadAsync(Entry entry, CancellationToken ct)
-    {
-        var record = entry.Record;
-        if (entry.Recovered && await StoreHasAsync(record, ct).ConfigureAwait(false))
-        {
-            // Uploaded before the crash, not yet removed from the spool: uploading again would change nothing.
-            return;
-        }
-
-        await using var body = _journal.OpenBody(entry.Written);
-        var contentType = record.ContentType ?? SdkDefaultContentType;
-        var contentMd5 = Convert.ToBase64String(Convert.FromHexString(record.Md5));
-        if (record.Length <= WholeBodyUploadMax && DirectS3.IsPlainHeader(contentType)
-            && record.Metadata.All(m => DirectS3.IsPlainHeader(m.Key) && DirectS3.IsPlainHeader(m.Value)))
-        {
-            var bytes = new byte[record.Length];
-            await body.ReadExactlyAsync(bytes, ct).ConfigureAwait(false);
-            var etag = await _direct.PutAsync(record.Bucket, record.Key, bytes, contentType, contentMd5, record.Metadata, record.Checksum, record.AcknowledgedAt, ct).ConfigureAwait(false);
-            CheckETag(etag, record);
-            return;
-        }
-
-        var put = new PutObjectRequest
-        {
-            BucketName = record.Bucket,
-            Key = record.Key,
-            InputStream = body,
-            AutoCloseStream = false,
-            AutoResetStreamPosition = false,
-            ContentType = contentType,
-            MD5Digest = contentMd5,
-
-            // Content-MD5 (computed while spooling) lets the store verify the bytes; the SDK's own managed MD5 of the
-            // stream would only repeat that, at a high CPU cost.
-            DisableDefaultChecksumValidation = true,
-            UseChunkEncoding = _chunkedUploads && record.Length > WholeBodyUploadMax,
-        };
-        put.Headers.ContentLength = record.Length;
-        put.Headers[LastModifiedHeader] = LastModifiedValue(record.AcknowledgedAt);
-        record.Checksum?.ApplyTo(put);
-        foreach (var (name, value) in record.Metadata)
-        {
-            put.Metadata.Add(name, value);
-        }
-
-        var response = await _s3.PutObjectAsync(put, ct).ConfigureAwait(false);
-        CheckETag(response.ETag, record);
-    }
-
-    private static void CheckETag(string? etag, SpoolRecord record)
-    {
-        if (!string.Equals(etag, record.ETag, StringComparison.Ordinal))
-        {
-            throw new InvalidDataException($"the store answered ETag {etag} for bytes whose MD5 is {record.Md5}");
-        }
-    }
-
-    private async Task<bool> StoreHasAsync(SpoolRecord record, CancellationToken ct)
-    {
-        try
-        {
-            var head = await _s3.GetObjectMetadataAsync(new GetObjectMetadataRequest { BucketName = record.Bucket, Key = record.Key }, ct).ConfigureAwait(false);
-            return string.Equals(head.ETag, record.ETag, StringComparison.Ordinal) && head.ContentLength == record.Length;
-        }
-        catch (AmazonS3Exception e) when (e.StatusCode == System.Net.HttpStatusCode.NotFound)
-        {
-            return false;
-        }
     }
 
     private sealed record Entry(JournalEntry Written, bool Recovered)
