@@ -54,6 +54,8 @@ public sealed class S3GenericPathTests(ITestOutputHelper output)
             Assert.Equal("AccessDenied", (string?)baselineCases[denied]["error"]?["response"]?["Error"]?["Code"]);
         }
 
+        Assert.Equal("AccessDenied", (string?)baselineCases["delete_bucket_under_a_just_acknowledged_put"]["result"]?["outcome"]?["response"]?["Error"]?["Code"]);
+        Assert.Equal("acknowledged before the delete", (string?)baselineCases["delete_bucket_under_a_just_acknowledged_put"]["result"]?["read"]);
         Assert.Equal("403", (string?)baselineCases["head_object_version_denied"]["error"]?["response"]?["Error"]?["Code"]);
         Assert.Equal("NotImplemented", (string?)baselineCases["get_object_acl_not_in_store"]["error"]?["response"]?["Error"]?["Code"]);
 
