@@ -73,7 +73,7 @@ public sealed partial class NexusBackend : IAsyncDisposable
         _log = options.Log ?? (line => Console.Error.WriteLine("nexus: " + line));
         if (options.SpoolDirectory is { } spool)
         {
-            WriteBack = new WriteBackQueue(S3, Direct, spool, options.MaxSpoolBytes, options.Uploaders, ObjectChanged, _log, options.ChunkedUploads);
+            WriteBack = new WriteBackQueue(S3, Direct, Buckets, spool, options.MaxSpoolBytes, options.Uploaders, ObjectChanged, _log, options.ChunkedUploads);
         }
     }
 

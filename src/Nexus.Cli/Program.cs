@@ -14,6 +14,7 @@ foreach (var command in NodeCommands.Create().Concat(FunctionCommands.Create()))
 
 root.Subcommands.Add(ImageCommands.Create());
 root.Subcommands.Add(StoreCommands.Create());
+root.Subcommands.Add(SpoolCommands.Create());
 root.Subcommands.Add(VmmCommands.Create());
 root.Subcommands.Add(FuzzCommands.Create());
 var bench = BenchCommands.Create();

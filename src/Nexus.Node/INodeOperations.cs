@@ -41,6 +41,9 @@ public interface INodeOperations
 
     NodeStatus Status();
 
+    /// <summary>The node's write-back spool (dead letters: list, re-drive, discard); null when it has none.</summary>
+    WriteBackQueue? WriteBack { get; }
+
     string ScrapeMetrics();
 
     /// <summary>Null when the request's SigV4 signature (service lambda) verifies; else why not.</summary>

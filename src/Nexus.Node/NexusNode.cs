@@ -5,6 +5,7 @@ using System.Net;
 using System.Reflection;
 using Microsoft.AspNetCore.Http;
 using Nexus.Backend;
+using Nexus.Backend.WriteBack;
 using Nexus.Channel.Services;
 using Nexus.Image;
 using Nexus.Node.Api;
@@ -198,6 +199,8 @@ public sealed partial class NexusNode : INodeOperations, IAsyncDisposable
     }
 
     public void RequestShutdown() => _shutdownRequested.TrySetResult();
+
+    public WriteBackQueue? WriteBack => _backend.WriteBack;
 
     public async ValueTask DisposeAsync()
     {

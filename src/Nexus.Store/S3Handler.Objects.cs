@@ -143,7 +143,7 @@ internal sealed partial class S3Handler
         var (contentType, headers, metadata, tags) = ReadObjectHeaders(request.Request);
         await using var pending = _store.BeginWrite();
         var declared = await ReceiveBodyAsync(request, pending.WriteAsync, pending.Md5Hex);
-        var info = new ObjectInfo(request.Key, pending.Length, pending.Md5Hex(), _options.TimeProvider.GetUtcNow(), contentType, headers, metadata, tags)
+        var info = new ObjectInfo(request.Key, pending.Length, pending.Md5Hex(), AcknowledgedAt(request) ?? _options.TimeProvider.GetUtcNow(), contentType, headers, metadata, tags)
         {
             Checksum = declared ?? pending.Crc64NvmeChecksum(),
         };
@@ -162,6 +162,18 @@ internal sealed partial class S3Handler
     }
 
     /// <summary>The object's checksum headers, full-object or composite (PUT responses; GET and HEAD in checksum mode, whole objects only).</summary>
+    /// <summary>
+    /// The LastModified a node's write-back upload carries (<c>x-nexus-last-modified</c>, Unix milliseconds: when the
+    /// node acknowledged the write, and what the function read back from its spool), honoured only from a full-access
+    /// credential (the node's own); a scoped key cannot date its objects. Null: the store's clock decides.
+    /// </summary>
+    private static DateTimeOffset? AcknowledgedAt(S3Request request) =>
+        request.Auth.Credential.Authorize is null
+        && long.TryParse(request.Request.Headers["x-nexus-last-modified"].ToString(), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var ms)
+        && ms <= DateTimeOffset.MaxValue.ToUnixTimeMilliseconds()
+            ? DateTimeOffset.FromUnixTimeMilliseconds(ms)
+            : null;
+
     private static void WriteChecksum(HttpResponse response, ObjectInfo info)
     {
         if (info.Checksum is { } checksum)

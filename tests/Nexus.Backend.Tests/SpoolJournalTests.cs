@@ -168,7 +168,7 @@ public sealed class SpoolJournalTests : IDisposable
         using var s3 = new Amazon.S3.AmazonS3Client("key", "secret", new Amazon.S3.AmazonS3Config { ServiceURL = "http://127.0.0.1:9", ForcePathStyle = true });
         using var http = new HttpClient();
         var direct = new Storage.DirectS3(new NexusBackendOptions { ServiceUrl = "http://127.0.0.1:9", AccessKey = "key", SecretKey = "secret" }, http);
-        await using (var queue = new WriteBackQueue(s3, direct, _directory, 1L << 30, 1, (_, _) => { }, _ => { }))
+        await using (var queue = new WriteBackQueue(s3, direct, new Nexus.Backend.Storage.KnownBuckets(direct), _directory, 1L << 30, 1, (_, _) => { }, _ => { }))
         {
             var found = queue.Find("bucket", "old", withBody: true);
             Assert.NotNull(found);

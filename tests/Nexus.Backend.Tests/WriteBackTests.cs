@@ -382,7 +382,7 @@ public sealed partial class WriteBackTests : IAsyncLifetime
         return await ReadAllAsync(response.ResponseStream);
     }
 
-    private NexusBackend NewBackend(TimeSpan? drainTimeout = null, long maxSpoolBytes = 2L << 30)
+    private NexusBackend NewBackend(TimeSpan? drainTimeout = null, long maxSpoolBytes = 2L << 30, Action<string>? log = null)
     {
         var backend = new NexusBackend(new NexusBackendOptions
         {
@@ -392,7 +392,7 @@ public sealed partial class WriteBackTests : IAsyncLifetime
             SecretKey = NodeUnderTest.SecretKey,
             SpoolDirectory = Spool,
             DrainTimeout = drainTimeout ?? TimeSpan.FromMinutes(1),
-            Log = _ => { },
+            Log = log ?? (_ => { }),
         });
         _backends.Add(backend);
         return backend;

@@ -13,10 +13,12 @@ using Nexus.Testing;
 namespace Nexus.EndToEnd.Tests;
 
 /// <summary>
-/// The write-back promise against a real crash: a node process (`nexus up --foreground`) acknowledges a function's
-/// writes while storage cannot take them (the bucket was deleted after the node saw it: a put to a bucket the node has
-/// never seen exist is refused, as S3 refuses it), is killed with SIGKILL, and on its next start uploads every
-/// acknowledged write, the last one per key.
+/// The write-back promise against a real crash, for writes that can never land as they were: a node process (`nexus up
+/// --foreground`) acknowledges a function's writes to a bucket it has seen, which is then deleted behind its back; each
+/// upload is refused (NoSuchBucket) and the write becomes a dead letter, kept in the spool. The node is killed with
+/// SIGKILL; its next start finds the dead letters again (not pending, not retried), `nexus spool ls` lists them, and
+/// once the bucket exists again `nexus spool redrive` lands every acknowledged write. `nexus down` leaves a dead letter on
+/// disk, where `nexus spool ls` still finds it.
 /// </summary>
 public sealed class WriteBackCrashTests
 {
@@ -31,9 +33,10 @@ public sealed class WriteBackCrashTests
     private static readonly HttpClient s_http = new() { BaseAddress = new Uri($"http://127.0.0.1:{ApiPort}"), Timeout = TimeSpan.FromMinutes(2) };
 
     [RootFact]
-    public async Task Acknowledged_writes_survive_kill_9_and_are_uploaded_once_by_the_next_start()
+    public async Task Dead_letters_survive_kill_9_and_land_when_the_operator_redrives_them()
     {
         var home = Directory.CreateTempSubdirectory("nexus-e2e-crash-").FullName;
+        var spool = Path.Combine(home, "writeback");
         Process? node = null;
         try
         {
@@ -48,53 +51,70 @@ public sealed class WriteBackCrashTests
             node = await StartNodeAsync(home);
             await DeployAsync();
             await SeeThenDeleteAsync(home, Bucket);
-            var writes = new (string Key, string Body)[] { ("k1", "first"), ("k1", "second"), ("k2", new string('z', 200_000)) };
-            foreach (var (key, body) in writes)
+
+            // The first put is acknowledged (the node knows the bucket); a later one is either acknowledged too or, once
+            // an upload found the bucket gone, refused as S3 refuses it. Every acknowledged one must land in the end.
+            var bodies = new Dictionary<string, string> { ["k1"] = "first", ["k2"] = new string('z', 200_000) };
+            var acknowledged = new List<string>();
+            foreach (var (key, body) in bodies)
             {
-                await InvokeAsync(new JsonObject { ["key"] = key, ["body"] = body });
+                var answer = await InvokeAsync(new JsonObject { ["key"] = key, ["body"] = body });
+                if (answer["etag"] is not null)
+                {
+                    acknowledged.Add(key);
+                }
+                else
+                {
+                    Assert.Equal("NoSuchBucket", (string?)answer["error"]);
+                }
             }
 
-            var pending = await PendingAsync();
-            Assert.True(pending >= 2, $"expected the writes to wait for the bucket, {pending} pending");
-            Assert.NotEmpty(SpoolJournal.Scan(Path.Combine(home, "writeback")));
+            Assert.Contains("k1", acknowledged);
+            await WaitForAsync(async () => (await WriteBackAsync())["deadLetters"]!.GetValue<int>() == acknowledged.Count, "the writes did not become dead letters");
+            Assert.Equal(0, (await WriteBackAsync())["pending"]!.GetValue<int>());
             var status = await RunCliAsync("status", "--home", home);
             Assert.True(status.ExitCode == 0, status.Output);
-            Assert.Matches(@"pending write-backs\s+[1-9]\d* \(\d+ bytes, \d+ failing", status.Output);
+            Assert.Matches($@"write-back dead letters\s+{acknowledged.Count} \(", status.Output);
 
             node.Kill();
             await node.WaitForExitAsync();
             node.Dispose();
 
             node = await StartNodeAsync(home);
+            var recovered = await WriteBackAsync();
+            Assert.Equal((0, acknowledged.Count), (recovered["pending"]!.GetValue<int>(), recovered["deadLetters"]!.GetValue<int>()));
+            var listed = await RunCliAsync("spool", "ls", "--home", home);
+            Assert.True(listed.ExitCode == 0, listed.Output);
+            Assert.All(acknowledged, key => Assert.Contains(key, listed.Output, StringComparison.Ordinal));
             using (var s3 = Admin(home))
             {
                 await s3.PutBucketAsync(Bucket);
-                var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(2);
-                while (await PendingAsync() > 0)
+                var redrive = await RunCliAsync("spool", "redrive", "--home", home);
+                Assert.True(redrive.ExitCode == 0, redrive.Output);
+                Assert.Contains($"{acknowledged.Count} dead letter(s) redriven", redrive.Output, StringComparison.Ordinal);
+                await WaitForAsync(async () => (await WriteBackAsync())["pending"]!.GetValue<int>() == 0, "the re-driven writes were not uploaded");
+                var stored = await s3.ListObjectsV2Async(new Amazon.S3.Model.ListObjectsV2Request { BucketName = Bucket });
+                Assert.Equal(acknowledged.Order(), (stored.S3Objects ?? []).Select(o => o.Key).Order());
+                foreach (var key in acknowledged)
                 {
-                    Assert.True(DateTime.UtcNow < deadline, "the recovered writes were not uploaded within 2 minutes");
-                    await Task.Delay(200);
+                    Assert.Equal(bodies[key], await ReadAsync(s3, key));
                 }
-
-                var listed = await s3.ListObjectsV2Async(new Amazon.S3.Model.ListObjectsV2Request { BucketName = Bucket });
-                Assert.Equal(["k1", "k2"], listed.S3Objects.Select(o => o.Key).Order());
-                Assert.Equal("second", await ReadAsync(s3, "k1"));
-                Assert.Equal(writes[2].Body, await ReadAsync(s3, "k2"));
             }
 
-            Assert.Empty(SpoolJournal.Scan(Path.Combine(home, "writeback")));
+            Assert.Empty(SpoolJournal.Scan(spool));
+            Assert.Empty(SpoolJournal.Scan(spool, deadLetters: true));
 
-            // `nexus down` drains for its timeout and says what it leaves for the next start: a write to a bucket that
-            // no longer exists cannot drain.
+            // `nexus down` leaves a dead letter where it is; `nexus spool ls` reads it from the spool while the node is down.
             await SeeThenDeleteAsync(home, NeverBucket);
-            await InvokeAsync(new JsonObject { ["bucket"] = NeverBucket, ["key"] = "k3", ["body"] = "left" });
-            Assert.Equal(1, await PendingAsync());
+            Assert.NotNull((await InvokeAsync(new JsonObject { ["bucket"] = NeverBucket, ["key"] = "k3", ["body"] = "left" }))["etag"]);
+            await WaitForAsync(async () => (await WriteBackAsync())["deadLetters"]!.GetValue<int>() == 1, "the write to the deleted bucket did not become a dead letter");
             var down = await RunCliAsync("down", "--home", home);
             Assert.True(down.ExitCode == 0, down.Output);
-            Assert.Contains("draining 1 pending write-back(s)", down.Output, StringComparison.Ordinal);
-            Assert.Contains("0 drained, 1 left", down.Output, StringComparison.Ordinal);
             Assert.True(node.HasExited, down.Output);
-            Assert.Single(SpoolJournal.Scan(Path.Combine(home, "writeback")));
+            Assert.Equal([$"{NeverBucket}/k3"], SpoolJournal.Scan(spool, deadLetters: true).Select(r => r.Bucket + "/" + r.Key));
+            var offline = await RunCliAsync("spool", "ls", "--home", home);
+            Assert.True(offline.ExitCode == 0, offline.Output);
+            Assert.Contains("k3", offline.Output, StringComparison.Ordinal);
         }
         finally
         {
@@ -108,29 +128,35 @@ public sealed class WriteBackCrashTests
     }
 
     // The node asks storage about a bucket before its first spooled put there and remembers that it exists: a write
-    // there lands, then the bucket is deleted behind the node's back, so later writes are acknowledged and cannot land.
+    // there lands, then the bucket is deleted behind the node's back, so a later write is acknowledged and cannot land.
     private static async Task SeeThenDeleteAsync(string home, string bucket)
     {
         using var s3 = Admin(home);
         await s3.PutBucketAsync(bucket);
         await InvokeAsync(new JsonObject { ["bucket"] = bucket, ["key"] = "seen", ["body"] = "x" });
-        var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(1);
-        while (await PendingAsync() > 0)
-        {
-            Assert.True(DateTime.UtcNow < deadline, $"the write to {bucket} was not uploaded within a minute");
-            await Task.Delay(100);
-        }
+        await WaitForAsync(async () => (await WriteBackAsync())["pending"]!.GetValue<int>() == 0, $"the write to {bucket} was not uploaded");
 
         await s3.DeleteObjectAsync(bucket, "seen");
         await s3.DeleteBucketAsync(bucket);
     }
 
-    private static async Task InvokeAsync(JsonObject payload)
+    /// <summary>The function's answer: {"etag"} when its put was acknowledged, {"error": code} when it was refused.</summary>
+    private static async Task<JsonNode> InvokeAsync(JsonObject payload)
     {
         using var response = await s_http.PostAsync("/2015-03-31/functions/wb-crash/invocations", new StringContent(payload.ToJsonString(), Encoding.UTF8, "application/json"));
         var text = await response.Content.ReadAsStringAsync();
         Assert.True(response.IsSuccessStatusCode && !response.Headers.Contains("X-Amz-Function-Error"), text);
-        Assert.Contains("\"etag\"", text, StringComparison.Ordinal);
+        return JsonNode.Parse(text)!;
+    }
+
+    private static async Task WaitForAsync(Func<Task<bool>> done, string failure)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(1);
+        while (!await done())
+        {
+            Assert.True(DateTime.UtcNow < deadline, failure + " within a minute");
+            await Task.Delay(100);
+        }
     }
 
     private static async Task<(int ExitCode, string Output)> RunCliAsync(params string[] args)
@@ -212,9 +238,13 @@ public sealed class WriteBackCrashTests
             await File.WriteAllTextAsync(Path.Combine(dir, "function.yaml"), $"name: wb-crash\nhandler: handler.handler\nio: nexus\nwriteback: async\nstorage:\n  - bucket: {Bucket}\n    access: write\n  - bucket: {NeverBucket}\n    access: write\n");
             await File.WriteAllTextAsync(Path.Combine(dir, "handler.py"), $$"""
                 import boto3
+                import botocore.exceptions
                 s3 = boto3.client("s3")
                 def handler(event, context):
-                    r = s3.put_object(Bucket=event.get("bucket", "{{Bucket}}"), Key=event["key"], Body=event["body"].encode())
+                    try:
+                        r = s3.put_object(Bucket=event.get("bucket", "{{Bucket}}"), Key=event["key"], Body=event["body"].encode())
+                    except botocore.exceptions.ClientError as e:
+                        return {"error": e.response["Error"]["Code"]}
                     return {"etag": r["ETag"]}
                 """);
             using var content = new ByteArrayContent(NodeFixture.Zip(dir));
@@ -227,11 +257,7 @@ public sealed class WriteBackCrashTests
         }
     }
 
-    private static async Task<int> PendingAsync()
-    {
-        var status = JsonNode.Parse(await s_http.GetStringAsync("/nexus/v1/status"))!;
-        return status["writeBack"]!["pending"]!.GetValue<int>();
-    }
+    private static async Task<JsonNode> WriteBackAsync() => JsonNode.Parse(await s_http.GetStringAsync("/nexus/v1/status"))!["writeBack"]!;
 
     private static AmazonS3Client Admin(string home)
     {

@@ -21,6 +21,9 @@ internal sealed class DiffEnvironment : IAsyncDisposable
     public const string DeniedBucket = "nexus-difftest-denied";
     public const string MissingBucket = "nexus-difftest-missing";
 
+    /// <summary>Empty between cases: a case that writes there deletes what it wrote.</summary>
+    public const string EmptyBucket = "nexus-difftest-empty";
+
     private const string AdminKey = "NEXUSDIFFADMIN000001";
     private const string AdminSecret = "difftest-admin-secret-0000000000000000000";
     private const string FunctionKey = "NEXUSDIFFFUNCTION001";
@@ -55,6 +58,7 @@ internal sealed class DiffEnvironment : IAsyncDisposable
         [
             new StorageGrant(Bucket, "", StorageAccess.ReadWrite),
             new StorageGrant(MissingBucket, "", StorageAccess.ReadWrite),
+            new StorageGrant(EmptyBucket, "", StorageAccess.ReadWrite),
         ],
     };
 
@@ -177,6 +181,7 @@ internal sealed class DiffEnvironment : IAsyncDisposable
         env["DIFFTEST_BUCKET"] = Bucket;
         env["DIFFTEST_DENIED_BUCKET"] = DeniedBucket;
         env["DIFFTEST_MISSING_BUCKET"] = MissingBucket;
+        env["DIFFTEST_EMPTY_BUCKET"] = EmptyBucket;
         env["DIFFTEST_WORKDIR"] = WorkDirectory;
         return env;
     }

@@ -58,6 +58,8 @@ public sealed class S3GenericPathTests(ITestOutputHelper output)
             Assert.Equal("AccessDenied", Code(baselineCases, denied));
         }
 
+        Assert.Equal("AccessDenied", (string?)baselineCases["delete_bucket_under_a_just_acknowledged_put"]["result"]?["outcome"]?["response"]?["Error"]?["Code"]);
+        Assert.Equal("acknowledged before the delete", (string?)baselineCases["delete_bucket_under_a_just_acknowledged_put"]["result"]?["read"]);
         Assert.Equal("403", Code(baselineCases, "head_object_version_denied"));
 
         // GetObjectAttributes: the parts of a composite object, paged, and its checksum without "-N"; only a count for a

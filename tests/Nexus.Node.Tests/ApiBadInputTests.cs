@@ -245,6 +245,8 @@ public sealed class ApiBadInputTests : IAsyncLifetime
 
         public string ScrapeMetrics() => string.Empty;
 
+        public Nexus.Backend.WriteBack.WriteBackQueue? WriteBack => null;
+
         public string? VerifySignature(HttpRequest request, string payloadSha256Hex) => null;
 
         public void RequestShutdown()

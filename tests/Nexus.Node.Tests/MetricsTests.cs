@@ -10,7 +10,7 @@ public sealed class MetricsTests
     [Fact]
     public void ExpositionHasHelpTypeCountersHistogramsAndGauges()
     {
-        var writeBack = new Nexus.Backend.WriteBack.WriteBackStats(2, 4096, 1, 17, 5, 3, 0, TimeSpan.FromSeconds(2));
+        var writeBack = new Nexus.Backend.WriteBack.WriteBackStats(2, 4096, 1, 17, 5, 3, 0, TimeSpan.FromSeconds(2), DeadLetters: 1, DeadLetterBytes: 21);
         using var metrics = new NodeMetrics(() => [("f", "idle", 2), ("f", "busy", 1)], () => 3, () => writeBack);
         using var exporter = new PrometheusExporter(metrics.Meter);
         metrics.Invocation("f", "success", cold: true, TimeSpan.FromMilliseconds(30));
@@ -47,6 +47,8 @@ public sealed class MetricsTests
         Assert.Contains("# TYPE nexus_writeback_uploaded_total counter", lines);
         Assert.Contains("nexus_writeback_uploaded_total 17", lines);
         Assert.Contains("nexus_writeback_retries_total 5", lines);
+        Assert.Contains("nexus_writeback_dead_letters 1", lines);
+        Assert.Contains("nexus_writeback_dead_letter_bytes 21", lines);
 
         // Every sample line is "name{labels} value" or "name value" with a parseable value.
         foreach (var line in lines.Where(l => !l.StartsWith('#')))

@@ -39,6 +39,7 @@ from botocore.config import Config
 BUCKET = os.environ.get('DIFFTEST_BUCKET', 'nexus-difftest')
 DENIED = os.environ.get('DIFFTEST_DENIED_BUCKET', 'nexus-difftest-denied')
 MISSING = os.environ.get('DIFFTEST_MISSING_BUCKET', 'nexus-difftest-missing')
+EMPTY = os.environ.get('DIFFTEST_EMPTY_BUCKET', 'nexus-difftest-empty')
 WORKDIR = os.environ.get('DIFFTEST_WORKDIR', '/tmp/nexus-difftest')
 P = 'dt/'
 
@@ -1927,7 +1928,7 @@ def main(argv):
     command = argv[1] if len(argv) > 1 else 'run'
     s3 = client()
     if command == 'setup':
-        for name in (BUCKET, DENIED):
+        for name in (BUCKET, DENIED, EMPTY):
             s3.create_bucket(Bucket=name)
         s3.put_object(Bucket=DENIED, Key='secret', Body=b'not for the function')
         s3.put_object(Bucket=BUCKET, Key=CRC32_KEY, Body=body(3000, 5), ChecksumAlgorithm='CRC32')

@@ -21,14 +21,15 @@ public sealed record ServiceRequest(string Service, string Operation, string Met
     private static readonly string[] s_methods = ["GET", "POST", "PUT", "DELETE", "HEAD", "PATCH"];
 
     /// <summary>
-    /// Headers the backend sets itself (host, length, signature) or that belong to one HTTP hop; the sandbox's values
-    /// for them are dropped, never forwarded.
+    /// Headers the backend sets itself (host, length, signature, and the LastModified of a write-back upload, which the
+    /// store takes from the node's key only) or that belong to one HTTP hop; the sandbox's values for them are dropped,
+    /// never forwarded.
     /// </summary>
     private static readonly HashSet<string> s_dropped = new(StringComparer.OrdinalIgnoreCase)
     {
         "host", "content-length", "authorization", "x-amz-date", "x-amz-security-token", "x-amz-content-sha256",
         "connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade", "expect", "proxy-authorization",
-        "proxy-connection",
+        "proxy-connection", WriteBack.WriteBackQueue.LastModifiedHeader,
     };
 
     /// <summary>The value of header <paramref name="name"/> (case-insensitive), or null.</summary>

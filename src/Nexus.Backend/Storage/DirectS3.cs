@@ -38,12 +38,18 @@ internal sealed class DirectS3(NexusBackendOptions options, HttpClient http)
 
     /// <summary>
     /// A PutObject of <paramref name="body"/>, whole-body-signed, with its Content-MD5 (and the writer's checksum, which the
-    /// store keeps) for the store to check; the ETag the store answered. Throws <see cref="HttpRequestException"/> when the
-    /// store refuses it.
+    /// store keeps) for the store to check, and the LastModified the write was acknowledged with
+    /// (<see cref="WriteBack.WriteBackQueue.LastModifiedHeader"/>); the ETag the store answered. Throws
+    /// <see cref="HttpRequestException"/> when the store refuses it.
     /// </summary>
-    public async Task<string?> PutAsync(string bucket, string key, byte[] body, string contentType, string contentMd5, IEnumerable<KeyValuePair<string, string>> metadata, WriterChecksum? checksum, CancellationToken ct)
+    public async Task<string?> PutAsync(string bucket, string key, byte[] body, string contentType, string contentMd5, IEnumerable<KeyValuePair<string, string>> metadata, WriterChecksum? checksum, DateTimeOffset lastModified, CancellationToken ct)
     {
-        List<KeyValuePair<string, string>> headers = [new("Content-Type", contentType), new("Content-MD5", contentMd5)];
+        List<KeyValuePair<string, string>> headers =
+        [
+            new("Content-Type", contentType),
+            new("Content-MD5", contentMd5),
+            new(WriteBack.WriteBackQueue.LastModifiedHeader, WriteBack.WriteBackQueue.LastModifiedValue(lastModified)),
+        ];
         if (checksum is not null)
         {
             headers.Add(new(checksum.HeaderName, checksum.Value));

@@ -34,6 +34,9 @@ public static class JournalRecord
     public const int StateOffset = 36;
     public const byte Live = 0;
     public const byte Retired = 1;
+
+    /// <summary>Storage refused it for good (its bucket is gone): kept, not uploaded, until an operator re-drives or discards it.</summary>
+    public const byte DeadLetter = 2;
     public const int MaxMetaBytes = 64 * 1024;
 
     private const uint HeaderMagic = 0x524A584E; // "NXJR"

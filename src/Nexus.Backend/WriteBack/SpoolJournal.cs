@@ -22,6 +22,9 @@ public sealed class JournalEntry
 
     public SpoolRecord Record { get; }
 
+    /// <summary>Marked a dead letter in the journal (<see cref="SpoolJournal.MarkDeadLetter"/>): not uploaded until re-driven.</summary>
+    public bool IsDeadLetter { get; internal set; }
+
     internal JournalSegment Segment { get; }
 
     /// <summary>Where the record starts in its segment.</summary>
@@ -92,7 +95,8 @@ public sealed class SpoolJournal : IDisposable
 
     /// <summary>
     /// Opens the journal in <paramref name="directory"/> (which must exist) and returns every whole live record found,
-    /// in sequence order; the caller decides which of them win and retires the others.
+    /// in sequence order, dead letters among them (<see cref="JournalEntry.IsDeadLetter"/>); the caller decides which of
+    /// the others win and retires the rest.
     /// </summary>
     public static (SpoolJournal Journal, IReadOnlyList<JournalEntry> Live) Open(string directory, long segmentBytes = DefaultSegmentBytes)
     {
@@ -101,8 +105,11 @@ public sealed class SpoolJournal : IDisposable
         return (journal, live);
     }
 
-    /// <summary>Live records in the journal files of <paramref name="directory"/>, read without opening it for writing (for status and tests).</summary>
-    public static IReadOnlyList<SpoolRecord> Scan(string directory)
+    /// <summary>
+    /// Live records in the journal files of <paramref name="directory"/> (those a start uploads; with
+    /// <paramref name="deadLetters"/> the dead letters instead), read without opening it for writing (for status and tests).
+    /// </summary>
+    public static IReadOnlyList<SpoolRecord> Scan(string directory, bool deadLetters = false)
     {
         var found = new List<SpoolRecord>();
         if (!Directory.Exists(directory))
@@ -117,7 +124,7 @@ public sealed class SpoolJournal : IDisposable
             if (JournalSegment.ReadGeneration(handle) is { } generation)
             {
                 segment.Generation = generation;
-                found.AddRange(ScanRecords(segment, _ => { }).Select(e => e.Record));
+                found.AddRange(ScanRecords(segment, _ => { }).Where(e => e.IsDeadLetter == deadLetters).Select(e => e.Record));
             }
         }
 
@@ -190,7 +197,9 @@ public sealed class SpoolJournal : IDisposable
             }
 
             // The footer rides with the body's last bytes when they fit: one write for a small put.
-            var acknowledgedAt = DateTimeOffset.UtcNow;
+            // The write's LastModified, in whole milliseconds as storage keeps it: the upload carries it to storage
+            // (SpoolUpload.LastModifiedHeader), so reads from the spool and from storage agree.
+            var acknowledgedAt = DateTimeOffset.FromUnixTimeMilliseconds(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
             var hash = md5.GetHashAndReset();
             if (filled + JournalRecord.FooterBytes > buffer.Length)
             {
@@ -233,22 +242,8 @@ public sealed class SpoolJournal : IDisposable
     /// </summary>
     public void Retire(JournalEntry entry)
     {
-        JournalSegment[] dirty;
-        lock (_lock)
-        {
-            dirty = [.. _segments.Where(s => s.MarksDirty)];
-            foreach (var segment in dirty)
-            {
-                segment.MarksDirty = false;
-            }
-        }
-
-        foreach (var segment in dirty)
-        {
-            segment.Sync.Sync();
-        }
-
-        MarkRetired(entry);
+        SyncEarlierMarks();
+        WriteState(entry, JournalRecord.Retired);
         entry.Segment.Sync.Sync();
         Release(entry.Segment, reader: false);
     }
@@ -259,12 +254,41 @@ public sealed class SpoolJournal : IDisposable
     /// </summary>
     public void RetireSuperseded(JournalEntry entry)
     {
-        MarkRetired(entry);
+        WriteState(entry, JournalRecord.Retired);
         lock (_lock)
         {
             entry.Segment.MarksDirty = true;
         }
 
+        Release(entry.Segment, reader: false);
+    }
+
+    /// <summary>
+    /// Marks a record whose upload storage refuses for good a dead letter, durably and after every earlier mark (as
+    /// <see cref="Retire"/> does, so a restart cannot find an older write of the key live behind it). The record keeps
+    /// its segment on disk; a restart finds it again as a dead letter and does not upload it.
+    /// </summary>
+    public void MarkDeadLetter(JournalEntry entry)
+    {
+        SyncEarlierMarks();
+        WriteState(entry, JournalRecord.DeadLetter);
+        entry.Segment.Sync.Sync();
+        entry.IsDeadLetter = true;
+    }
+
+    /// <summary>Makes a dead letter live again, durably: it is uploaded now, and by a restart if it has not landed by then.</summary>
+    public void Redrive(JournalEntry entry)
+    {
+        WriteState(entry, JournalRecord.Live);
+        entry.Segment.Sync.Sync();
+        entry.IsDeadLetter = false;
+    }
+
+    /// <summary>Retires a dead letter an operator gave up on, durably, and frees its place.</summary>
+    public void Discard(JournalEntry entry)
+    {
+        WriteState(entry, JournalRecord.Retired);
+        entry.Segment.Sync.Sync();
         Release(entry.Segment, reader: false);
     }
 
@@ -363,7 +387,7 @@ public sealed class SpoolJournal : IDisposable
 
                 seen(header.Sequence);
                 var bodyAt = metaAt + header.MetaLength;
-                if (header.State == JournalRecord.Live
+                if (header.State is JournalRecord.Live or JournalRecord.DeadLetter
                     && RandomAccess.Read(handle, footer, bodyAt + header.BodyLength) == footer.Length
                     && JournalRecord.ReadFooter(footer, header.Crc) is { } sealedBy
                     && BodyMatches(handle, bodyAt, header.BodyLength, sealedBy.Md5, buffer))
@@ -380,7 +404,7 @@ public sealed class SpoolJournal : IDisposable
                         Checksum = header.Meta.Checksum,
                         AcknowledgedAt = sealedBy.AcknowledgedAt,
                     };
-                    entries.Add(new JournalEntry(record, segment, position, bodyAt));
+                    entries.Add(new JournalEntry(record, segment, position, bodyAt) { IsDeadLetter = header.State == JournalRecord.DeadLetter });
                 }
 
                 position += header.Size;
@@ -467,8 +491,27 @@ public sealed class SpoolJournal : IDisposable
         RandomAccess.Write(segment.Handle, bytes, offset);
     }
 
-    private static void MarkRetired(JournalEntry entry) =>
-        RandomAccess.Write(entry.Segment.Handle, [JournalRecord.Retired], entry.Offset + JournalRecord.StateOffset);
+    /// <summary>Makes every superseded mark written so far durable.</summary>
+    private void SyncEarlierMarks()
+    {
+        JournalSegment[] dirty;
+        lock (_lock)
+        {
+            dirty = [.. _segments.Where(s => s.MarksDirty)];
+            foreach (var segment in dirty)
+            {
+                segment.MarksDirty = false;
+            }
+        }
+
+        foreach (var segment in dirty)
+        {
+            segment.Sync.Sync();
+        }
+    }
+
+    private static void WriteState(JournalEntry entry, byte state) =>
+        RandomAccess.Write(entry.Segment.Handle, [state], entry.Offset + JournalRecord.StateOffset);
 
     private void Release(JournalSegment segment, bool reader)
     {

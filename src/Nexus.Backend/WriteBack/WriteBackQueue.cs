@@ -3,13 +3,12 @@
 
 using System.Security.Cryptography;
 using Amazon.S3;
-using Amazon.S3.Model;
 using Nexus.Backend.Storage;
 
 namespace Nexus.Backend.WriteBack;
 
 /// <summary>Write-back figures (for status and metrics).</summary>
-public sealed record WriteBackStats(int Pending, long PendingBytes, int Failing, long Uploaded, long Retries, long Superseded, long SyncFallbacks, TimeSpan OldestPending);
+public sealed record WriteBackStats(int Pending, long PendingBytes, int Failing, long Uploaded, long Retries, long Superseded, long SyncFallbacks, TimeSpan OldestPending, int DeadLetters = 0, long DeadLetterBytes = 0);
 
 /// <summary>
 /// The node's acknowledged-but-not-yet-uploaded writes. A write is appended durably to the spool journal
@@ -17,22 +16,17 @@ public sealed record WriteBackStats(int Pending, long PendingBytes, int Failing,
 /// write wins: a newer write supersedes an older one still waiting, and never is an older write uploaded after a newer
 /// one. Readers ask <see cref="Find"/> first (read-your-writes for every function of the node). After a crash, the next
 /// start uploads every whole live journal record, newest per key, once in effect: a record whose bytes the store already
-/// has (same MD5 ETag) is only retired.
+/// has (same MD5 ETag) is only retired. A write storage refuses because its bucket is gone (confirmed by a HEAD of the
+/// bucket) becomes a dead letter: kept in the journal, counted and logged, not retried, until an operator re-drives or
+/// discards it (<see cref="Redrive"/>, <see cref="Discard"/>).
 /// </summary>
-public sealed class WriteBackQueue : IAsyncDisposable
+public sealed partial class WriteBackQueue : IAsyncDisposable
 {
     private static readonly TimeSpan s_maxBackoff = TimeSpan.FromSeconds(30);
 
-    // Bodies up to this size are uploaded whole-body-signed by the backend itself (DirectS3), without the SDK's
-    // pipeline: its aws-chunked wrapper alone allocated and zeroed a buffer larger than that per request (14% of the
-    // upload's CPU for a 200-byte body, perf). The spooled body is re-read from the page cache.
-    private const long WholeBodyUploadMax = 64 * 1024;
-
-    // What the SDK sends for an object given no Content-Type (its PutObject marshaller), so that both paths store the same.
-    private const string SdkDefaultContentType = "text/plain";
-
     private readonly IAmazonS3 _s3;
     private readonly DirectS3 _direct;
+    private readonly KnownBuckets _buckets;
     private readonly bool _chunkedUploads;
     private readonly string _directory;
     private readonly SpoolJournal _journal;
@@ -41,21 +35,24 @@ public sealed class WriteBackQueue : IAsyncDisposable
     private readonly Action<string> _log;
     private readonly Lock _lock = new();
     private readonly Dictionary<(string Bucket, string Key), KeyState> _keys = [];
+    private readonly List<Entry> _deadLetters = [];
     private readonly System.Threading.Channels.Channel<(string Bucket, string Key)> _ready =
         System.Threading.Channels.Channel.CreateUnbounded<(string, string)>();
     private readonly CancellationTokenSource _stop = new();
     private readonly Task[] _workers;
     private long _pendingBytes;
+    private long _deadLetterBytes;
     private long _uploaded;
     private long _retries;
     private long _superseded;
     private long _fallbacks;
 
     /// <summary>Opens the spool in <paramref name="directory"/> (created if absent), recovers what it holds and starts uploading.</summary>
-    internal WriteBackQueue(IAmazonS3 s3, DirectS3 direct, string directory, long maxSpoolBytes, int uploaders, Action<string, string> changed, Action<string> log, bool chunkedUploads = true)
+    internal WriteBackQueue(IAmazonS3 s3, DirectS3 direct, KnownBuckets buckets, string directory, long maxSpoolBytes, int uploaders, Action<string, string> changed, Action<string> log, bool chunkedUploads = true)
     {
         _s3 = s3;
         _direct = direct;
+        _buckets = buckets;
         _chunkedUploads = chunkedUploads;
         _directory = directory;
         _maxSpoolBytes = maxSpoolBytes;
@@ -89,7 +86,9 @@ public sealed class WriteBackQueue : IAsyncDisposable
                     Interlocked.Read(ref _retries),
                     Interlocked.Read(ref _superseded),
                     Interlocked.Read(ref _fallbacks),
-                    DateTimeOffset.UtcNow - oldest);
+                    DateTimeOffset.UtcNow - oldest,
+                    _deadLetters.Count,
+                    Interlocked.Read(ref _deadLetterBytes));
             }
         }
     }
@@ -101,7 +100,8 @@ public sealed class WriteBackQueue : IAsyncDisposable
     /// </summary>
     public async Task<SpoolRecord?> AcceptAsync(JournalMeta meta, Stream body, long length, CancellationToken cancellationToken)
     {
-        if (Interlocked.Add(ref _pendingBytes, length) > _maxSpoolBytes)
+        // Dead letters count too: they stay on disk until an operator acts.
+        if (Interlocked.Add(ref _pendingBytes, length) + Interlocked.Read(ref _deadLetterBytes) > _maxSpoolBytes)
         {
             Interlocked.Add(ref _pendingBytes, -length);
             Interlocked.Increment(ref _fallbacks);
@@ -196,12 +196,22 @@ public sealed class WriteBackQueue : IAsyncDisposable
         _journal.Dispose();
     }
 
-    /// <summary>Keeps, per key, the live record with the highest sequence and queues it; the older ones are retired.</summary>
+    /// <summary>
+    /// Keeps, per key, the live record with the highest sequence and queues it; the older ones are retired. Dead letters
+    /// stay dead letters.
+    /// </summary>
     private void Recover(IReadOnlyList<JournalEntry> live)
     {
         var newest = new Dictionary<(string, string), JournalEntry>();
         foreach (var written in live)
         {
+            if (written.IsDeadLetter)
+            {
+                _deadLetters.Add(new Entry(written, Recovered: true));
+                Interlocked.Add(ref _deadLetterBytes, written.Record.Length);
+                continue;
+            }
+
             var id = (written.Record.Bucket, written.Record.Key);
             if (newest.TryGetValue(id, out var other))
             {
@@ -224,6 +234,11 @@ public sealed class WriteBackQueue : IAsyncDisposable
         if (newest.Count > 0)
         {
             _log($"write-back: recovered {newest.Count} acknowledged write(s) from the spool; uploading");
+        }
+
+        if (_deadLetters.Count > 0)
+        {
+            _log($"write-back: {_deadLetters.Count} dead letter(s) in the spool, not uploaded (nexus spool ls; nexus spool redrive or discard)");
         }
     }
 
@@ -371,6 +386,16 @@ public sealed class WriteBackQueue : IAsyncDisposable
                 RetireUploaded(entry);
             }
 
+            var dead = false;
+            try
+            {
+                dead = failure is not null && await DeadLetterIfBucketGoneAsync(entry, failure, ct).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (ct.IsCancellationRequested)
+            {
+                return;
+            }
+
             TimeSpan? retryIn = null;
             lock (_lock)
             {
@@ -378,6 +403,13 @@ public sealed class WriteBackQueue : IAsyncDisposable
                 if (failure is null)
                 {
                     state.Failures = 0;
+                }
+                else if (dead && state.Waiting is null)
+                {
+                    // Out of the retry loop; the key's waiters go on to storage, which answers for the missing bucket.
+                    _deadLetters.Add(entry);
+                    Interlocked.Add(ref _pendingBytes, -entry.Record.Length);
+                    Interlocked.Add(ref _deadLetterBytes, entry.Record.Length);
                 }
                 else if (state.Waiting is null)
                 {
@@ -388,7 +420,7 @@ public sealed class WriteBackQueue : IAsyncDisposable
                 }
                 else
                 {
-                    // A newer write of the key arrived meanwhile; it replaces this one, which is not retried.
+                    // A newer write of the key arrived meanwhile; it replaces this one (dead letter or not), which is not retried.
                     RetireSuperseded(entry);
                 }
 
@@ -434,75 +466,6 @@ public sealed class WriteBackQueue : IAsyncDisposable
     {
         var ms = Math.Min(s_maxBackoff.TotalMilliseconds, 100 * Math.Pow(2, Math.Min(failures - 1, 20)));
         return TimeSpan.FromMilliseconds(ms * (0.75 + (RandomNumberGenerator.GetInt32(500) / 1000.0)));
-    }
-
-    private async Task UploadAsync(Entry entry, CancellationToken ct)
-    {
-        var record = entry.Record;
-        if (entry.Recovered && await StoreHasAsync(record, ct).ConfigureAwait(false))
-        {
-            // Uploaded before the crash, not yet removed from the spool: uploading again would change nothing.
-            return;
-        }
-
-        await using var body = _journal.OpenBody(entry.Written);
-        var contentType = record.ContentType ?? SdkDefaultContentType;
-        var contentMd5 = Convert.ToBase64String(Convert.FromHexString(record.Md5));
-        if (record.Length <= WholeBodyUploadMax && DirectS3.IsPlainHeader(contentType)
-            && record.Metadata.All(m => DirectS3.IsPlainHeader(m.Key) && DirectS3.IsPlainHeader(m.Value)))
-        {
-            var bytes = new byte[record.Length];
-            await body.ReadExactlyAsync(bytes, ct).ConfigureAwait(false);
-            var etag = await _direct.PutAsync(record.Bucket, record.Key, bytes, contentType, contentMd5, record.Metadata, record.Checksum, ct).ConfigureAwait(false);
-            CheckETag(etag, record);
-            return;
-        }
-
-        var put = new PutObjectRequest
-        {
-            BucketName = record.Bucket,
-            Key = record.Key,
-            InputStream = body,
-            AutoCloseStream = false,
-            AutoResetStreamPosition = false,
-            ContentType = contentType,
-            MD5Digest = contentMd5,
-
-            // Content-MD5 (computed while spooling) lets the store verify the bytes; the SDK's own managed MD5 of the
-            // stream would only repeat that, at a high CPU cost.
-            DisableDefaultChecksumValidation = true,
-            UseChunkEncoding = _chunkedUploads && record.Length > WholeBodyUploadMax,
-        };
-        put.Headers.ContentLength = record.Length;
-        record.Checksum?.ApplyTo(put);
-        foreach (var (name, value) in record.Metadata)
-        {
-            put.Metadata.Add(name, value);
-        }
-
-        var response = await _s3.PutObjectAsync(put, ct).ConfigureAwait(false);
-        CheckETag(response.ETag, record);
-    }
-
-    private static void CheckETag(string? etag, SpoolRecord record)
-    {
-        if (!string.Equals(etag, record.ETag, StringComparison.Ordinal))
-        {
-            throw new InvalidDataException($"the store answered ETag {etag} for bytes whose MD5 is {record.Md5}");
-        }
-    }
-
-    private async Task<bool> StoreHasAsync(SpoolRecord record, CancellationToken ct)
-    {
-        try
-        {
-            var head = await _s3.GetObjectMetadataAsync(new GetObjectMetadataRequest { BucketName = record.Bucket, Key = record.Key }, ct).ConfigureAwait(false);
-            return string.Equals(head.ETag, record.ETag, StringComparison.Ordinal) && head.ContentLength == record.Length;
-        }
-        catch (AmazonS3Exception e) when (e.StatusCode == System.Net.HttpStatusCode.NotFound)
-        {
-            return false;
-        }
     }
 
     private sealed record Entry(JournalEntry Written, bool Recovered)

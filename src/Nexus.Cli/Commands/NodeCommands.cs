@@ -106,7 +106,8 @@ public static class NodeCommands
                 .Add("waiting invocations", s["waitingInvocations"]!.ToString());
             if (s["writeBack"] is JsonObject wb)
             {
-                fields.Add("pending write-backs", $"{wb["pending"]} ({wb["pendingBytes"]} bytes, {wb["failing"]} failing, oldest {wb["oldestPendingSeconds"]} s; {wb["uploaded"]} uploaded)");
+                fields.Add("pending write-backs", $"{wb["pending"]} ({wb["pendingBytes"]} bytes, {wb["failing"]} failing, oldest {wb["oldestPendingSeconds"]} s; {wb["uploaded"]} uploaded)")
+                    .Add("write-back dead letters", $"{wb["deadLetters"]} ({wb["deadLetterBytes"]} bytes; see nexus spool ls)");
             }
 
             fields.Write();

@@ -5,6 +5,8 @@ using System.Globalization;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Nexus.Backend.WriteBack;
 using Nexus.Functions;
 using Nexus.Node.Pool;
 using Nexus.Node.Registry;
@@ -66,6 +68,7 @@ public static class ManagementApi
             }
         });
         api.MapGet("/functions/{name}/logs", LogsAsync);
+        MapDeadLetters(api, node);
 
         async Task LogsAsync(HttpContext context, string name)
         {
@@ -207,9 +210,37 @@ public static class ManagementApi
                 ["superseded"] = wb.Superseded,
                 ["syncFallbacks"] = wb.SyncFallbacks,
                 ["oldestPendingSeconds"] = Math.Round(wb.OldestPending.TotalSeconds, 1),
+                ["deadLetters"] = wb.DeadLetters,
+                ["deadLetterBytes"] = wb.DeadLetterBytes,
             },
         };
     }
+
+    /// <summary>
+    /// The write-back spool's dead letters (docs/writeback.md, "Missing buckets"): listed, re-driven (uploaded once more)
+    /// or discarded, all of them or those of <c>?bucket=</c>.
+    /// </summary>
+    private static void MapDeadLetters(RouteGroupBuilder api, INodeOperations node)
+    {
+        api.MapGet("/writeback/dead-letters", () => WithSpool(node, spool => new JsonObject
+        {
+            ["deadLetters"] = new JsonArray([.. spool.DeadLetters.Select(r => (JsonNode)new JsonObject
+            {
+                ["bucket"] = r.Bucket,
+                ["key"] = r.Key,
+                ["size"] = r.Length,
+                ["etag"] = r.ETag,
+                ["acknowledgedAt"] = r.AcknowledgedAt.ToString("O", CultureInfo.InvariantCulture),
+            })]),
+        }));
+        api.MapPost("/writeback/dead-letters/redrive", (string? bucket) => WithSpool(node, spool => new JsonObject { ["redriven"] = spool.Redrive(bucket) }));
+        api.MapPost("/writeback/dead-letters/discard", (string? bucket) => WithSpool(node, spool => new JsonObject { ["discarded"] = spool.Discard(bucket) }));
+    }
+
+    private static IResult WithSpool(INodeOperations node, Func<WriteBackQueue, JsonObject> answer) =>
+        node.WriteBack is { } spool
+            ? Results.Text(answer(spool).ToJsonString(), "application/json")
+            : Results.Json(new ErrorBody("this node has no write-back spool"), statusCode: 404);
 
     private static IResult NotFound(string name) => Results.Json(new ErrorBody($"no function named '{name}'"), statusCode: 404);
 

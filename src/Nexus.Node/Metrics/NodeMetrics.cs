@@ -63,6 +63,8 @@ public sealed class NodeMetrics : IDisposable
             _meter.CreateObservableGauge("nexus_writeback_failing", () => writeBack()?.Failing ?? 0, description: "Keys whose last upload attempt failed (retried with backoff).");
             _meter.CreateObservableCounter("nexus_writeback_uploaded_total", () => writeBack()?.Uploaded ?? 0, description: "Spooled writes uploaded.");
             _meter.CreateObservableCounter("nexus_writeback_retries_total", () => writeBack()?.Retries ?? 0, description: "Failed upload attempts that were retried.");
+            _meter.CreateObservableGauge("nexus_writeback_dead_letters", () => writeBack()?.DeadLetters ?? 0, description: "Acknowledged writes storage refused for good (their bucket is gone), kept in the spool for the operator.");
+            _meter.CreateObservableGauge("nexus_writeback_dead_letter_bytes", () => writeBack()?.DeadLetterBytes ?? 0, unit: "By", description: "Bytes of the write-back dead letters.");
             _meter.CreateObservableCounter("nexus_writeback_superseded_total", () => writeBack()?.Superseded ?? 0, description: "Spooled writes replaced by a newer write of the same key before their upload.");
         }
 
