@@ -8,7 +8,7 @@ happens to free a large mapped block, so they depend on what it imported: a runt
 JSON service models) ended up keeping its heap, one forked from a nexus template did not, and gave back and faulted in
 again the ~12 MiB of image buffers of every image-rotate call (docs/runtime.md, "Heap between invocations"). Fixed at the
 ceiling glibc's own rule reaches (32 MiB, trim at twice that), a warm instance reuses its pages whatever it imported;
-an instance idle for a second gives them back (IdleTrim).
+an instance idle for ten seconds gives them back (IdleTrim).
 """
 
 import ctypes
@@ -19,6 +19,11 @@ M_MMAP_THRESHOLD = -3
 
 MMAP_THRESHOLD = 32 << 20
 TRIM_THRESHOLD = 2 * MMAP_THRESHOLD
+
+# How long an instance sits idle before it gives its heap back. Refaulting an image-rotate call's ~16 MiB costs that
+# call tens of milliseconds on these machines: at 1 s, trace replays called most instances just after their trim and
+# their p99 slowdown passed 2 at every load (docs/evaluation.md, "Idle nexus instances ...").
+IDLE_SECONDS = 10.0
 
 
 def keep_freed_heap() -> bool:
@@ -48,7 +53,7 @@ class IdleTrim:
     least that long; it trims once per idle spell (``malloc_trim``, which also releases free pages inside the heap).
     The runtime's loop only counts calls and flips a flag: no thread wake-up per call."""
 
-    def __init__(self, idle_seconds=1.0, trim=malloc_trim):
+    def __init__(self, idle_seconds=IDLE_SECONDS, trim=malloc_trim):
         self._idle_seconds = idle_seconds
         self._trim = trim
         self._calls = 0

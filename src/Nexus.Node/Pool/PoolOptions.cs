@@ -17,9 +17,10 @@ public sealed record PoolOptions
 
     /// <summary>
     /// An instance idle this long gives back the memory its transport holds for invocations (a channel's used response
-    /// slots), once per idle spell, as its runtime gives back its heap after a second idle; zero never does.
+    /// slots), once per idle spell, as its runtime gives back its heap after as long (runtime/nexus_runtime/heap.py's
+    /// IDLE_SECONDS); zero never does. The next write faults the pages in again, so a call just after it pays for that.
     /// </summary>
-    public TimeSpan IdleMemoryRelease { get; init; } = TimeSpan.FromSeconds(1);
+    public TimeSpan IdleMemoryRelease { get; init; } = TimeSpan.FromSeconds(10);
 
     /// <summary>Longest a new instance may take to import its handler and ask for work (Lambda's init limit is 10 s).</summary>
     public TimeSpan InitTimeout { get; init; } = TimeSpan.FromSeconds(10);
