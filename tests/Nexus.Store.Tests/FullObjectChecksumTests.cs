@@ -3,7 +3,6 @@
 
 using System.Buffers.Binary;
 using System.Security.Cryptography;
-using Amazon.Runtime;
 using Amazon.S3;
 using Amazon.S3.Model;
 using Nexus.Interop;
@@ -22,8 +21,8 @@ public sealed class FullObjectChecksumTests(StoreFixture store) : IClassFixture<
     [Fact]
     public async Task A_full_object_crc32_upload_gives_the_crc32_of_the_whole_body_and_checks_the_completions()
     {
-        using var client = Client();
-        var bucket = await NewBucketAsync(client);
+        using var client = store.ChecksumClient();
+        var bucket = await StoreFixture.NewBucketAsync(client, "full-");
         var first = RandomNumberGenerator.GetBytes(5 * MiB);
         var second = RandomNumberGenerator.GetBytes(3000);
         var created = await client.InitiateMultipartUploadAsync(new InitiateMultipartUploadRequest
@@ -38,7 +37,7 @@ public sealed class FullObjectChecksumTests(StoreFixture store) : IClassFixture<
         // The type is in the upload's file: a restarted store still completes it as FULL_OBJECT.
         await store.StopAsync();
         await store.StartAsync();
-        using var after = Client();
+        using var after = store.ChecksumClient();
         var one = await after.UploadPartAsync(new UploadPartRequest { BucketName = bucket, Key = "k", UploadId = created.UploadId, PartNumber = 1, InputStream = new MemoryStream(first), ChecksumCRC32 = Crc32Of(first) });
         var two = await after.UploadPartAsync(new UploadPartRequest { BucketName = bucket, Key = "k", UploadId = created.UploadId, PartNumber = 2, InputStream = new MemoryStream(second), ChecksumCRC32 = Crc32Of(second) });
         var listed = await after.ListPartsAsync(new ListPartsRequest { BucketName = bucket, Key = "k", UploadId = created.UploadId });
@@ -64,8 +63,8 @@ public sealed class FullObjectChecksumTests(StoreFixture store) : IClassFixture<
     [Fact]
     public async Task Crc64nvme_uploads_are_full_object_and_the_types_rules_are_s3s()
     {
-        using var client = Client();
-        var bucket = await NewBucketAsync(client);
+        using var client = store.ChecksumClient();
+        var bucket = await StoreFixture.NewBucketAsync(client, "full-");
         var created = await client.InitiateMultipartUploadAsync(new InitiateMultipartUploadRequest { BucketName = bucket, Key = "n", ChecksumAlgorithm = ChecksumAlgorithm.CRC64NVME });
         Assert.Equal(ChecksumType.FULL_OBJECT, created.ChecksumType);
         var body = RandomNumberGenerator.GetBytes(1000);
@@ -90,8 +89,8 @@ public sealed class FullObjectChecksumTests(StoreFixture store) : IClassFixture<
     [Fact]
     public async Task A_composite_completion_stating_another_objects_checksum_stores_nothing()
     {
-        using var client = Client();
-        var bucket = await NewBucketAsync(client);
+        using var client = store.ChecksumClient();
+        var bucket = await StoreFixture.NewBucketAsync(client, "full-");
         var body = RandomNumberGenerator.GetBytes(2000);
         var created = await client.InitiateMultipartUploadAsync(new InitiateMultipartUploadRequest { BucketName = bucket, Key = "c", ChecksumAlgorithm = ChecksumAlgorithm.CRC32 });
         Assert.Equal(ChecksumType.COMPOSITE, created.ChecksumType);
@@ -120,23 +119,5 @@ public sealed class FullObjectChecksumTests(StoreFixture store) : IClassFixture<
         var value = new byte[4];
         BinaryPrimitives.WriteUInt32BigEndian(value, Crc32.Append(0, data));
         return Convert.ToBase64String(value);
-    }
-
-    private AmazonS3Client Client() =>
-        new(new BasicAWSCredentials(StoreFixture.AccessKey, StoreFixture.SecretKey), new AmazonS3Config
-        {
-            ServiceURL = store.Endpoint.ToString(),
-            ForcePathStyle = true,
-            AuthenticationRegion = "us-east-1",
-            MaxErrorRetry = 0,
-            RequestChecksumCalculation = RequestChecksumCalculation.WHEN_REQUIRED,
-            ResponseChecksumValidation = ResponseChecksumValidation.WHEN_REQUIRED,
-        });
-
-    private static async Task<string> NewBucketAsync(AmazonS3Client client)
-    {
-        var name = "full-" + Guid.NewGuid().ToString("N")[..12];
-        await client.PutBucketAsync(name);
-        return name;
     }
 }

@@ -2,7 +2,6 @@
 // Licensed under the MIT license.
 
 using System.Security.Cryptography;
-using Amazon.Runtime;
 using Amazon.S3;
 using Amazon.S3.Model;
 
@@ -25,8 +24,8 @@ public sealed class MultipartChecksumTests : IClassFixture<StoreFixture>
     [Fact]
     public async Task An_upload_with_sha256_keeps_its_part_checksums_and_the_object_their_composite()
     {
-        using var client = Client();
-        var bucket = await NewBucketAsync(client);
+        using var client = _store.ChecksumClient();
+        var bucket = await StoreFixture.NewBucketAsync(client, "mpck-");
         var first = RandomNumberGenerator.GetBytes(5 * MiB);
         var second = RandomNumberGenerator.GetBytes(1000);
         var created = await client.InitiateMultipartUploadAsync(new InitiateMultipartUploadRequest { BucketName = bucket, Key = "k", ChecksumAlgorithm = ChecksumAlgorithm.SHA256 });
@@ -35,7 +34,7 @@ public sealed class MultipartChecksumTests : IClassFixture<StoreFixture>
         // The algorithm is in the upload's file: a restarted store still keeps the parts' checksums.
         await _store.StopAsync();
         await _store.StartAsync();
-        using var after = Client();
+        using var after = _store.ChecksumClient();
         var one = await UploadAsync(after, bucket, created.UploadId, 1, first, Sha256(first));
         var two = await UploadAsync(after, bucket, created.UploadId, 2, second, Sha256(second));
         Assert.Equal(Sha256(first), one.ChecksumSHA256);
@@ -65,8 +64,8 @@ public sealed class MultipartChecksumTests : IClassFixture<StoreFixture>
     [Fact]
     public async Task A_part_whose_body_does_not_match_its_checksum_is_refused_and_not_kept()
     {
-        using var client = Client();
-        var bucket = await NewBucketAsync(client);
+        using var client = _store.ChecksumClient();
+        var bucket = await StoreFixture.NewBucketAsync(client, "mpck-");
         var upload = (await client.InitiateMultipartUploadAsync(new InitiateMultipartUploadRequest { BucketName = bucket, Key = "k", ChecksumAlgorithm = ChecksumAlgorithm.SHA256 })).UploadId;
         var error = await Assert.ThrowsAsync<AmazonS3Exception>(() => UploadAsync(client, bucket, upload, 1, "these bytes"u8.ToArray(), Sha256("other bytes"u8.ToArray())));
         Assert.Equal("BadDigest", error.ErrorCode);
@@ -77,8 +76,8 @@ public sealed class MultipartChecksumTests : IClassFixture<StoreFixture>
     [Fact]
     public async Task A_part_checksum_of_another_algorithm_than_the_uploads_is_refused()
     {
-        using var client = Client();
-        var bucket = await NewBucketAsync(client);
+        using var client = _store.ChecksumClient();
+        var bucket = await StoreFixture.NewBucketAsync(client, "mpck-");
         var body = "part"u8.ToArray();
         var sha1 = (await client.InitiateMultipartUploadAsync(new InitiateMultipartUploadRequest { BucketName = bucket, Key = "k", ChecksumAlgorithm = ChecksumAlgorithm.SHA1 })).UploadId;
         var error = await Assert.ThrowsAsync<AmazonS3Exception>(() => UploadAsync(client, bucket, sha1, 1, body, Sha256(body)));
@@ -90,8 +89,8 @@ public sealed class MultipartChecksumTests : IClassFixture<StoreFixture>
     public async Task On_an_upload_without_an_algorithm_a_part_checksum_is_checked_but_not_kept()
     {
         // As S3 since SDKs send a default checksum with every part: checked, answered, not a composite's part.
-        using var client = Client();
-        var bucket = await NewBucketAsync(client);
+        using var client = _store.ChecksumClient();
+        var bucket = await StoreFixture.NewBucketAsync(client, "mpck-");
         var plain = (await client.InitiateMultipartUploadAsync(new InitiateMultipartUploadRequest { BucketName = bucket, Key = "k" })).UploadId;
         var body = "part"u8.ToArray();
         var bad = await Assert.ThrowsAsync<AmazonS3Exception>(() => UploadAsync(client, bucket, plain, 1, body, Sha256("not the part"u8.ToArray())));
@@ -111,8 +110,8 @@ public sealed class MultipartChecksumTests : IClassFixture<StoreFixture>
     [Fact]
     public async Task Completing_needs_every_parts_own_checksum()
     {
-        using var client = Client();
-        var bucket = await NewBucketAsync(client);
+        using var client = _store.ChecksumClient();
+        var bucket = await StoreFixture.NewBucketAsync(client, "mpck-");
         var upload = (await client.InitiateMultipartUploadAsync(new InitiateMultipartUploadRequest { BucketName = bucket, Key = "k", ChecksumAlgorithm = ChecksumAlgorithm.SHA256 })).UploadId;
         var body = "the only part"u8.ToArray();
         var part = await UploadAsync(client, bucket, upload, 1, body, Sha256(body));
@@ -138,22 +137,4 @@ public sealed class MultipartChecksumTests : IClassFixture<StoreFixture>
     private static PartETag Part(int number, string etag, string sha256) => new(number, etag) { ChecksumSHA256 = sha256 };
 
     private static string Sha256(byte[] data) => Convert.ToBase64String(SHA256.HashData(data));
-
-    private AmazonS3Client Client() =>
-        new(new BasicAWSCredentials(StoreFixture.AccessKey, StoreFixture.SecretKey), new AmazonS3Config
-        {
-            ServiceURL = _store.Endpoint.ToString(),
-            ForcePathStyle = true,
-            AuthenticationRegion = "us-east-1",
-            MaxErrorRetry = 0,
-            RequestChecksumCalculation = RequestChecksumCalculation.WHEN_REQUIRED,
-            ResponseChecksumValidation = ResponseChecksumValidation.WHEN_REQUIRED,
-        });
-
-    private static async Task<string> NewBucketAsync(AmazonS3Client client)
-    {
-        var name = "mpck-" + Guid.NewGuid().ToString("N")[..12];
-        await client.PutBucketAsync(name);
-        return name;
-    }
 }

@@ -2,7 +2,6 @@
 // Licensed under the MIT license.
 
 using System.Security.Cryptography;
-using Amazon.Runtime;
 using Amazon.S3;
 using Amazon.S3.Model;
 
@@ -21,15 +20,15 @@ public sealed class ObjectAttributesTests(StoreFixture store) : IClassFixture<St
     [Fact]
     public async Task A_composite_objects_attributes_list_its_parts_with_their_checksums_and_page_them()
     {
-        using var client = Client();
-        var bucket = await NewBucketAsync(client);
+        using var client = store.ChecksumClient();
+        var bucket = await StoreFixture.NewBucketAsync(client, "attr-");
         var parts = new[] { RandomNumberGenerator.GetBytes(5 * MiB), RandomNumberGenerator.GetBytes(5 * MiB), RandomNumberGenerator.GetBytes(1000) };
         var etag = await MultipartAsync(client, bucket, "k", parts, ChecksumAlgorithm.SHA256);
 
         // The parts are in the object file: a restarted store still knows them.
         await store.StopAsync();
         await store.StartAsync();
-        using var after = Client();
+        using var after = store.ChecksumClient();
         var attributes = await after.GetObjectAttributesAsync(new GetObjectAttributesRequest { BucketName = bucket, Key = "k", ObjectAttributes = s_all });
         Assert.Equal(etag.Trim('"'), attributes.ETag);
         Assert.Equal(parts.Sum(p => (long)p.Length), attributes.ObjectSize);
@@ -55,8 +54,8 @@ public sealed class ObjectAttributesTests(StoreFixture store) : IClassFixture<St
     [Fact]
     public async Task A_single_request_object_has_no_parts_and_a_multipart_one_without_checksums_only_a_count()
     {
-        using var client = Client();
-        var bucket = await NewBucketAsync(client);
+        using var client = store.ChecksumClient();
+        var bucket = await StoreFixture.NewBucketAsync(client, "attr-");
         await client.PutObjectAsync(new PutObjectRequest { BucketName = bucket, Key = "one", ContentBody = "hello", StorageClass = S3StorageClass.StandardInfrequentAccess });
         var one = await client.GetObjectAttributesAsync(new GetObjectAttributesRequest { BucketName = bucket, Key = "one", ObjectAttributes = s_all });
         Assert.Null(one.ObjectParts);
@@ -77,8 +76,8 @@ public sealed class ObjectAttributesTests(StoreFixture store) : IClassFixture<St
     [Fact]
     public async Task A_part_number_reads_that_part_with_its_range_and_the_part_count()
     {
-        using var client = Client();
-        var bucket = await NewBucketAsync(client);
+        using var client = store.ChecksumClient();
+        var bucket = await StoreFixture.NewBucketAsync(client, "attr-");
         var parts = new[] { RandomNumberGenerator.GetBytes(5 * MiB), RandomNumberGenerator.GetBytes(5 * MiB), RandomNumberGenerator.GetBytes(1000) };
         await MultipartAsync(client, bucket, "k", parts, ChecksumAlgorithm.SHA256);
         using (var second = await client.GetObjectAsync(new GetObjectRequest { BucketName = bucket, Key = "k", PartNumber = 2, ChecksumMode = ChecksumMode.ENABLED }))
@@ -134,22 +133,4 @@ public sealed class ObjectAttributesTests(StoreFixture store) : IClassFixture<St
     }
 
     private static string Sha256(byte[] data) => Convert.ToBase64String(SHA256.HashData(data));
-
-    private AmazonS3Client Client() =>
-        new(new BasicAWSCredentials(StoreFixture.AccessKey, StoreFixture.SecretKey), new AmazonS3Config
-        {
-            ServiceURL = store.Endpoint.ToString(),
-            ForcePathStyle = true,
-            AuthenticationRegion = "us-east-1",
-            MaxErrorRetry = 0,
-            RequestChecksumCalculation = RequestChecksumCalculation.WHEN_REQUIRED,
-            ResponseChecksumValidation = ResponseChecksumValidation.WHEN_REQUIRED,
-        });
-
-    private static async Task<string> NewBucketAsync(AmazonS3Client client)
-    {
-        var name = "attr-" + Guid.NewGuid().ToString("N")[..12];
-        await client.PutBucketAsync(name);
-        return name;
-    }
 }

@@ -59,6 +59,29 @@ public sealed class StoreFixture : IAsyncLifetime
             MaxErrorRetry = 0,
         });
 
+    /// <summary>
+    /// A full-access client that sends and checks checksums only where the request asks for them, so a test states
+    /// every checksum the store sees.
+    /// </summary>
+    public AmazonS3Client ChecksumClient() =>
+        new(new BasicAWSCredentials(AccessKey, SecretKey), new AmazonS3Config
+        {
+            ServiceURL = Endpoint.ToString(),
+            ForcePathStyle = true,
+            AuthenticationRegion = "us-east-1",
+            MaxErrorRetry = 0,
+            RequestChecksumCalculation = RequestChecksumCalculation.WHEN_REQUIRED,
+            ResponseChecksumValidation = ResponseChecksumValidation.WHEN_REQUIRED,
+        });
+
+    /// <summary>A new bucket named <paramref name="prefix"/> plus a random suffix.</summary>
+    public static async Task<string> NewBucketAsync(AmazonS3Client client, string prefix)
+    {
+        var name = prefix + Guid.NewGuid().ToString("N")[..12];
+        await client.PutBucketAsync(name);
+        return name;
+    }
+
     public async Task DisposeAsync()
     {
         await StopAsync();
