@@ -17,17 +17,28 @@ internal sealed partial class S3Handler
     private static readonly HashSet<string> s_aclParams = ["acl", "versionId"];
     private static readonly HashSet<string> s_bucketAclParams = ["acl"];
 
-    /// <summary>GetObjectAcl / GetBucketAcl (key empty): the owner with FULL_CONTROL, S3's answer when ACLs are disabled.</summary>
-    private async Task GetAclAsync(S3Request request)
+    /// <summary>
+    /// The checks both ACL calls make on their target: only S3's parameters, the credential's grant, the bucket and (for
+    /// an object's ACL) the object exist; true for an object's ACL.
+    /// </summary>
+    private bool CheckAclTarget(S3Request request, bool isWrite)
     {
         var objectLevel = request.Key.Length > 0;
         RequireOnly(request, "/" + request.Bucket + (objectLevel ? "/key" : string.Empty), objectLevel ? s_aclParams : s_bucketAclParams);
-        Authorize(request, request.Bucket, objectLevel ? request.Key : null, isWrite: false);
+        Authorize(request, request.Bucket, objectLevel ? request.Key : null, isWrite);
         var bucket = _store.GetBucket(request.Bucket);
         if (objectLevel)
         {
             using var stored = _store.OpenObject(bucket, request.Key) ?? throw S3Errors.NoSuchKey(request.Key);
         }
+
+        return objectLevel;
+    }
+
+    /// <summary>GetObjectAcl / GetBucketAcl (key empty): the owner with FULL_CONTROL, S3's answer when ACLs are disabled.</summary>
+    private async Task GetAclAsync(S3Request request)
+    {
+        CheckAclTarget(request, isWrite: false);
 
         await WriteXmlAsync(request, new S3Xml("AccessControlPolicy")
             .Open("Owner").Element("ID", OwnerId).Element("DisplayName", OwnerId).Close("Owner")
@@ -41,14 +52,7 @@ internal sealed partial class S3Handler
     /// <summary>PutObjectAcl / PutBucketAcl (key empty): accepted only when it states the owner's full control, which is already so.</summary>
     private async Task PutAclAsync(S3Request request)
     {
-        var objectLevel = request.Key.Length > 0;
-        RequireOnly(request, "/" + request.Bucket + (objectLevel ? "/key" : string.Empty), objectLevel ? s_aclParams : s_bucketAclParams);
-        Authorize(request, request.Bucket, objectLevel ? request.Key : null, isWrite: true);
-        var bucket = _store.GetBucket(request.Bucket);
-        if (objectLevel)
-        {
-            using var stored = _store.OpenObject(bucket, request.Key) ?? throw S3Errors.NoSuchKey(request.Key);
-        }
+        var objectLevel = CheckAclTarget(request, isWrite: true);
 
         var stated = CheckAclHeaders(request.Request.Headers);
         using var body = await ReceiveSmallBodyAsync(request, objectLevel ? "PutObjectAcl" : "PutBucketAcl");
