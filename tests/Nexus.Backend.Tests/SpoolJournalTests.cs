@@ -11,7 +11,7 @@ namespace Nexus.Backend.Tests;
 /// The write-back journal on its own (real files, real fdatasync): what a restart replays after torn and unfinished
 /// records, in which order, and that retired records and recycled segments never come back.
 /// </summary>
-public sealed class SpoolJournalTests : IDisposable
+public sealed partial class SpoolJournalTests : IDisposable
 {
     private readonly string _directory = Directory.CreateTempSubdirectory("nexus-journal-").FullName;
 
@@ -26,8 +26,12 @@ public sealed class SpoolJournalTests : IDisposable
         {
             await AppendAsync(journal, "a", "first");
 
-            // A sandbox dies mid-body: its header is on disk, its footer never is; the put is not acknowledged.
-            await Assert.ThrowsAsync<EndOfStreamException>(() => journal.AppendAsync(Meta("b"), new MemoryStream(Encoding.UTF8.GetBytes("only half")), 100, CancellationToken.None));
+            // A sandbox dies mid-body of a put large enough to stream: its header and half its body are on disk, its
+            // footer never is; the put is not acknowledged.
+            var large = new byte[3 << 20];
+            Array.Fill(large, (byte)'h');
+            var unfinished = journal.AppendAsync(Meta("b"), new MemoryStream(large, 0, 2 << 20), large.Length, CancellationToken.None);
+            await Assert.ThrowsAsync<EndOfStreamException>(() => unfinished);
             await AppendAsync(journal, "c", "third");
         }
 
@@ -35,6 +39,10 @@ public sealed class SpoolJournalTests : IDisposable
         Assert.Equal(["a", "c"], replayed.Select(r => r.Key));
         Assert.Equal(Md5("first"), replayed[0].Md5);
         Assert.Equal("third".Length, replayed[1].Length);
+
+        // Its half body is in the segment, behind a whole header: the scan skipped it and went on to "c".
+        var segment = await File.ReadAllBytesAsync(Assert.Single(Directory.GetFiles(_directory, "*" + SpoolJournal.Extension)));
+        Assert.True(segment.Count(b => b == (byte)'h') >= 2 << 20);
     }
 
     [Fact]

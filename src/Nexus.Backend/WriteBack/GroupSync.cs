@@ -4,7 +4,7 @@
 namespace Nexus.Backend.WriteBack;
 
 /// <summary>
-/// Group commit for one file: <see cref="Sync"/> returns once a sync that started after the call finished, and callers
+/// Group commit for one file: <see cref="Sync()"/> returns once a sync that started after the call finished, and callers
 /// that arrive while a sync runs share the next one, which the first of them to wake runs (leader and followers).
 /// Callers block their thread: a sync blocks its thread anyway, and handing the next batch over by a futex wake-up
 /// instead of a thread-pool work item keeps the hand-off off a loaded CPU's run queue (on the 2-core test machine the
@@ -33,13 +33,40 @@ internal sealed class GroupSync(Action sync)
         }
     }
 
-    public void Sync()
+    /// <summary>
+    /// The number of the next sync to start, which covers every write made before this call: pass it to
+    /// <see cref="Sync(long)"/> or <see cref="Covers"/> later to ask about those writes alone.
+    /// </summary>
+    public long NextTarget()
+    {
+        lock (_lock)
+        {
+            return _started + 1;
+        }
+    }
+
+    /// <summary>True once a sync numbered <paramref name="target"/> or later has completed (and none failed).</summary>
+    public bool Covers(long target)
+    {
+        lock (_lock)
+        {
+            return _failure is null && _completed >= target;
+        }
+    }
+
+    /// <summary>Returns once every write made before this call is on disk.</summary>
+    public void Sync() => SyncUntil(null);
+
+    /// <summary>Returns once sync number <paramref name="target"/> (from <see cref="NextTarget"/>) or a later one has completed.</summary>
+    public void Sync(long target) => SyncUntil(target);
+
+    private void SyncUntil(long? target)
     {
         long mine;
         lock (_lock)
         {
-            // The sync that answers this call is the next one to start: one running now may have missed its bytes.
-            var target = _started + 1;
+            // By default the sync that answers this call is the next one to start: one running now may have missed its bytes.
+            var goal = target ?? _started + 1;
             while (true)
             {
                 if (_failure is not null)
@@ -47,7 +74,7 @@ internal sealed class GroupSync(Action sync)
                     throw new IOException("the write-back journal could not be synced to disk", _failure);
                 }
 
-                if (_completed >= target)
+                if (_completed >= goal)
                 {
                     return;
                 }

@@ -18,12 +18,16 @@ internal sealed class JournalSegment : IDisposable
 
     private static readonly byte[] s_magic = "NXWJSEG1"u8.ToArray();
 
-    public JournalSegment(string path, SafeFileHandle handle, long capacity)
+    private readonly Action<string>? _beforeSync;
+
+    /// <summary>A segment file; <paramref name="beforeSync"/> is told its path just before every fdatasync (tests: a model of what a power loss keeps).</summary>
+    public JournalSegment(string path, SafeFileHandle handle, long capacity, Action<string>? beforeSync)
     {
         Path = path;
         Handle = handle;
         Capacity = capacity;
-        Sync = new GroupSync(() => FileSync.DataSync(Handle));
+        _beforeSync = beforeSync;
+        Sync = new GroupSync(DataSync);
     }
 
     public string Path { get; }
@@ -49,8 +53,11 @@ internal sealed class JournalSegment : IDisposable
     /// <summary>No more records go here.</summary>
     public bool Sealed { get; set; }
 
-    /// <summary>A retired mark was written here and not yet synced.</summary>
-    public bool MarksDirty { get; set; }
+    /// <summary>
+    /// The sync (<see cref="GroupSync.NextTarget"/>) that makes the state marks written here so far durable; 0 when no
+    /// mark waits for one. Appends' group syncs usually cover it on the way.
+    /// </summary>
+    public long MarksSyncTarget { get; set; }
 
     /// <summary>Reads the generation a segment file's header names, or null for a free or foreign file.</summary>
     public static long? ReadGeneration(SafeFileHandle handle)
@@ -77,16 +84,22 @@ internal sealed class JournalSegment : IDisposable
         Generation = generation;
         Position = HeaderBytes;
         Sealed = false;
-        MarksDirty = false;
+        MarksSyncTarget = 0;
     }
 
     /// <summary>Durably forgets every record: the header is zeroed and synced, so a restart reads nothing here.</summary>
     public void Clear()
     {
         RandomAccess.Write(Handle, new byte[HeaderBytes], 0);
-        FileSync.DataSync(Handle);
-        MarksDirty = false;
+        DataSync();
+        MarksSyncTarget = 0;
     }
 
     public void Dispose() => Handle.Dispose();
+
+    private void DataSync()
+    {
+        _beforeSync?.Invoke(Path);
+        FileSync.DataSync(Handle);
+    }
 }

@@ -45,7 +45,7 @@ public sealed class JournalEntry
 /// durable only after every earlier mark, so a restart never finds an older write of a key live while a newer one is
 /// retired. A sealed segment whose records are all retired is cleared and recycled (or deleted beyond two spares).
 /// </summary>
-public sealed class SpoolJournal : IDisposable
+public sealed partial class SpoolJournal : IDisposable
 {
     public const string Extension = ".nxwj";
     public const long DefaultSegmentBytes = 16L << 20;
@@ -53,20 +53,33 @@ public sealed class SpoolJournal : IDisposable
     private const int SparesKept = 2;
     private const int CopyBufferBytes = 1 << 20;
 
+    /// <summary>
+    /// How long a state mark may wait for an append's group sync to make it durable before the journal syncs it itself:
+    /// the longest a power loss can bring an uploaded write back for the next start to check (HEAD) again.
+    /// </summary>
+    private static readonly TimeSpan s_markSyncDelay = TimeSpan.FromSeconds(1);
+
     private readonly string _directory;
     private readonly long _segmentBytes;
     private readonly Lock _lock = new();
     private readonly List<JournalSegment> _segments = [];
     private readonly Stack<JournalSegment> _spares = new();
+    private readonly Timer _markSync;
+    private readonly TimeSpan _markSyncDelay;
+    private readonly Action<string>? _beforeSync;
     private JournalSegment? _active;
+    private bool _markSyncArmed;
     private long _sequence;
     private long _generation;
     private int _fileNumber;
 
-    private SpoolJournal(string directory, long segmentBytes)
+    private SpoolJournal(string directory, long segmentBytes, Action<string>? beforeSync, TimeSpan markSyncDelay)
     {
         _directory = directory;
         _segmentBytes = segmentBytes;
+        _beforeSync = beforeSync;
+        _markSyncDelay = markSyncDelay;
+        _markSync = new Timer(_ => SyncMarksLate());
     }
 
     /// <summary>Segment files in use (not spares): the journal's share of the disk.</summary>
@@ -98,9 +111,17 @@ public sealed class SpoolJournal : IDisposable
     /// in sequence order, dead letters among them (<see cref="JournalEntry.IsDeadLetter"/>); the caller decides which of
     /// the others win and retires the rest.
     /// </summary>
-    public static (SpoolJournal Journal, IReadOnlyList<JournalEntry> Live) Open(string directory, long segmentBytes = DefaultSegmentBytes)
+    public static (SpoolJournal Journal, IReadOnlyList<JournalEntry> Live) Open(string directory, long segmentBytes = DefaultSegmentBytes) =>
+        Open(directory, segmentBytes, beforeSync: null, s_markSyncDelay);
+
+    /// <summary>
+    /// As <see cref="Open(string, long)"/>; <paramref name="beforeSync"/> is told each segment's path just before every
+    /// fdatasync of it (tests copy the file there: what a power loss would keep), and marks wait at most
+    /// <paramref name="markSyncDelay"/> for an append's sync.
+    /// </summary>
+    internal static (SpoolJournal Journal, IReadOnlyList<JournalEntry> Live) Open(string directory, long segmentBytes, Action<string>? beforeSync, TimeSpan markSyncDelay)
     {
-        var journal = new SpoolJournal(directory, segmentBytes);
+        var journal = new SpoolJournal(directory, segmentBytes, beforeSync, markSyncDelay);
         var live = journal.Replay();
         return (journal, live);
     }
@@ -120,7 +141,7 @@ public sealed class SpoolJournal : IDisposable
         foreach (var path in Directory.EnumerateFiles(directory, "*" + Extension))
         {
             using var handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
-            using var segment = new JournalSegment(path, handle, RandomAccess.GetLength(handle));
+            using var segment = new JournalSegment(path, handle, RandomAccess.GetLength(handle), beforeSync: null);
             if (JournalSegment.ReadGeneration(handle) is { } generation)
             {
                 segment.Generation = generation;
@@ -129,167 +150,6 @@ public sealed class SpoolJournal : IDisposable
         }
 
         return found;
-    }
-
-    /// <summary>
-    /// Writes one record durably: reserves its place, streams <paramref name="length"/> bytes of <paramref name="body"/>
-    /// (computing their MD5, and the writer's checksum when the meta names one), seals it and returns once it is on disk.
-    /// Throws <see cref="ChecksumMismatchException"/> before sealing when the body does not match the writer's checksum.
-    /// </summary>
-    public async Task<JournalEntry> AppendAsync(JournalMeta meta, Stream body, long length, CancellationToken cancellationToken)
-    {
-        var metaBytes = JournalRecord.EncodeMeta(meta);
-        if (metaBytes.Length > JournalRecord.MaxMetaBytes)
-        {
-            throw new ArgumentException($"the write's bucket, key, content type and metadata take {metaBytes.Length} bytes; at most {JournalRecord.MaxMetaBytes}");
-        }
-
-        var size = JournalRecord.Size(metaBytes.Length, length);
-        var head = new byte[JournalRecord.HeaderBytes + metaBytes.Length];
-        JournalSegment segment;
-        long offset;
-        long sequence;
-        uint headerCrc;
-        lock (_lock)
-        {
-            segment = ActiveFor(size);
-            offset = segment.Position;
-            segment.Position += size;
-            segment.Live++;
-            sequence = ++_sequence;
-            headerCrc = JournalRecord.WriteHeader(head, segment.Generation, sequence, metaBytes, length);
-
-            // Written before the lock is let go: every record reserved later lies behind this header.
-            RandomAccess.Write(segment.Handle, head, offset);
-        }
-
-        var bodyOffset = offset + head.Length;
-        var buffer = ArrayPool<byte>.Shared.Rent((int)Math.Clamp(length + JournalRecord.FooterBytes, JournalRecord.FooterBytes, CopyBufferBytes));
-        try
-        {
-            using var md5 = IncrementalHash.CreateHash(HashAlgorithmName.MD5);
-            using var checksum = meta.Checksum is { } declared ? new ObjectDigest(declared.Algorithm) : null;
-            long done = 0;
-            var filled = 0;
-            while (done < length)
-            {
-                var n = await body.ReadAsync(buffer.AsMemory(filled, (int)Math.Min(buffer.Length - filled, length - done)), cancellationToken).ConfigureAwait(false);
-                if (n == 0)
-                {
-                    throw new EndOfStreamException($"the body ended after {done} of {length} bytes");
-                }
-
-                md5.AppendData(buffer, filled, n);
-                checksum?.Append(buffer.AsSpan(filled, n));
-                done += n;
-                filled += n;
-                if (filled == buffer.Length)
-                {
-                    WriteAt(segment, buffer.AsSpan(0, filled), bodyOffset + done - filled, cancellationToken);
-                    filled = 0;
-                }
-            }
-
-            if (checksum is not null && !meta.Checksum!.Matches(checksum.Digest()))
-            {
-                // Never sealed, so never acknowledged: the function gets BadDigest, as from the store.
-                throw new ChecksumMismatchException(meta.Checksum);
-            }
-
-            // The footer rides with the body's last bytes when they fit: one write for a small put.
-            // The write's LastModified, in whole milliseconds as storage keeps it: the upload carries it to storage
-            // (SpoolUpload.LastModifiedHeader), so reads from the spool and from storage agree.
-            var acknowledgedAt = DateTimeOffset.FromUnixTimeMilliseconds(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
-            var hash = md5.GetHashAndReset();
-            if (filled + JournalRecord.FooterBytes > buffer.Length)
-            {
-                WriteAt(segment, buffer.AsSpan(0, filled), bodyOffset + done - filled, cancellationToken);
-                filled = 0;
-            }
-
-            JournalRecord.WriteFooter(buffer.AsSpan(filled), headerCrc, hash, acknowledgedAt);
-            WriteAt(segment, buffer.AsSpan(0, filled + JournalRecord.FooterBytes), bodyOffset + done - filled, cancellationToken);
-            segment.Sync.Sync();
-            var record = new SpoolRecord
-            {
-                Sequence = sequence,
-                Bucket = meta.Bucket,
-                Key = meta.Key,
-                Length = length,
-                Md5 = Convert.ToHexStringLower(hash),
-                ContentType = meta.ContentType,
-                Metadata = meta.Metadata,
-                Checksum = meta.Checksum,
-                AcknowledgedAt = acknowledgedAt,
-            };
-            return new JournalEntry(record, segment, offset, bodyOffset);
-        }
-        catch
-        {
-            // Its header stays behind without a footer: skipped by every scan, its space freed with the segment.
-            Release(segment, reader: false);
-            throw;
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
-        }
-    }
-
-    /// <summary>
-    /// Retires an uploaded record durably: the marks written before are synced first and this one after, so no restart
-    /// sees this write gone while an older write of its key is still live.
-    /// </summary>
-    public void Retire(JournalEntry entry)
-    {
-        SyncEarlierMarks();
-        WriteState(entry, JournalRecord.Retired);
-        entry.Segment.Sync.Sync();
-        Release(entry.Segment, reader: false);
-    }
-
-    /// <summary>
-    /// Retires a record a newer live write of its key replaces: the mark is only written, and made durable before the
-    /// next uploaded record's (<see cref="Retire"/>).
-    /// </summary>
-    public void RetireSuperseded(JournalEntry entry)
-    {
-        WriteState(entry, JournalRecord.Retired);
-        lock (_lock)
-        {
-            entry.Segment.MarksDirty = true;
-        }
-
-        Release(entry.Segment, reader: false);
-    }
-
-    /// <summary>
-    /// Marks a record whose upload storage refuses for good a dead letter, durably and after every earlier mark (as
-    /// <see cref="Retire"/> does, so a restart cannot find an older write of the key live behind it). The record keeps
-    /// its segment on disk; a restart finds it again as a dead letter and does not upload it.
-    /// </summary>
-    public void MarkDeadLetter(JournalEntry entry)
-    {
-        SyncEarlierMarks();
-        WriteState(entry, JournalRecord.DeadLetter);
-        entry.Segment.Sync.Sync();
-        entry.IsDeadLetter = true;
-    }
-
-    /// <summary>Makes a dead letter live again, durably: it is uploaded now, and by a restart if it has not landed by then.</summary>
-    public void Redrive(JournalEntry entry)
-    {
-        WriteState(entry, JournalRecord.Live);
-        entry.Segment.Sync.Sync();
-        entry.IsDeadLetter = false;
-    }
-
-    /// <summary>Retires a dead letter an operator gave up on, durably, and frees its place.</summary>
-    public void Discard(JournalEntry entry)
-    {
-        WriteState(entry, JournalRecord.Retired);
-        entry.Segment.Sync.Sync();
-        Release(entry.Segment, reader: false);
     }
 
     /// <summary>Reads the body of a live record; its segment is not recycled until the stream is disposed.</summary>
@@ -306,6 +166,17 @@ public sealed class SpoolJournal : IDisposable
 
     public void Dispose()
     {
+        try
+        {
+            // A clean stop leaves no uploaded write for the next start to check again.
+            SyncMarks();
+        }
+        catch (IOException)
+        {
+            // Those records stay live; the next start checks them with a HEAD.
+        }
+
+        _markSync.Dispose();
         lock (_lock)
         {
             foreach (var segment in _segments.Concat(_spares))
@@ -329,7 +200,7 @@ public sealed class SpoolJournal : IDisposable
             }
 
             var handle = File.OpenHandle(path, FileMode.Open, FileAccess.ReadWrite, FileShare.Read);
-            var segment = new JournalSegment(path, handle, RandomAccess.GetLength(handle));
+            var segment = new JournalSegment(path, handle, RandomAccess.GetLength(handle), _beforeSync);
             if (JournalSegment.ReadGeneration(handle) is not { } generation)
             {
                 // Cleared (free) or never activated: a spare.
@@ -461,7 +332,7 @@ public sealed class SpoolJournal : IDisposable
         {
             var path = Path.Combine(_directory, (++_fileNumber).ToString("D8", CultureInfo.InvariantCulture) + Extension);
             var handle = File.OpenHandle(path, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.Read);
-            segment = new JournalSegment(path, handle, capacity);
+            segment = new JournalSegment(path, handle, capacity, _beforeSync);
 
             // Written out in full once, so that appends overwrite allocated blocks and their fdatasync has no size or
             // extent change to commit; and the new name must survive a crash before a record in it is acknowledged.
@@ -480,38 +351,6 @@ public sealed class SpoolJournal : IDisposable
         _active = segment;
         return segment;
     }
-
-    /// <summary>
-    /// A plain positional write into the page cache. On Linux an asynchronous file write is this same write queued to the
-    /// thread pool: a hop (and a wake-up) per write, on a put that blocks its thread for the group sync right after anyway.
-    /// </summary>
-    private static void WriteAt(JournalSegment segment, ReadOnlySpan<byte> bytes, long offset, CancellationToken cancellationToken)
-    {
-        cancellationToken.ThrowIfCancellationRequested();
-        RandomAccess.Write(segment.Handle, bytes, offset);
-    }
-
-    /// <summary>Makes every superseded mark written so far durable.</summary>
-    private void SyncEarlierMarks()
-    {
-        JournalSegment[] dirty;
-        lock (_lock)
-        {
-            dirty = [.. _segments.Where(s => s.MarksDirty)];
-            foreach (var segment in dirty)
-            {
-                segment.MarksDirty = false;
-            }
-        }
-
-        foreach (var segment in dirty)
-        {
-            segment.Sync.Sync();
-        }
-    }
-
-    private static void WriteState(JournalEntry entry, byte state) =>
-        RandomAccess.Write(entry.Segment.Handle, [state], entry.Offset + JournalRecord.StateOffset);
 
     private void Release(JournalSegment segment, bool reader)
     {

@@ -47,8 +47,11 @@ public sealed partial class WriteBackQueue : IAsyncDisposable
     private long _superseded;
     private long _fallbacks;
 
-    /// <summary>Opens the spool in <paramref name="directory"/> (created if absent), recovers what it holds and starts uploading.</summary>
-    internal WriteBackQueue(IAmazonS3 s3, DirectS3 direct, KnownBuckets buckets, string directory, long maxSpoolBytes, int uploaders, Action<string, string> changed, Action<string> log, bool chunkedUploads = true)
+    /// <summary>
+    /// Opens the spool in <paramref name="directory"/> (created if absent), recovers what it holds and starts uploading.
+    /// <paramref name="beforeSync"/> and <paramref name="markSyncDelay"/> are for tests (see <see cref="SpoolJournal"/>).
+    /// </summary>
+    internal WriteBackQueue(IAmazonS3 s3, DirectS3 direct, KnownBuckets buckets, string directory, long maxSpoolBytes, int uploaders, Action<string, string> changed, Action<string> log, bool chunkedUploads = true, Action<string>? beforeSync = null, TimeSpan? markSyncDelay = null)
     {
         _s3 = s3;
         _direct = direct;
@@ -65,7 +68,9 @@ public sealed partial class WriteBackQueue : IAsyncDisposable
 
         // Function outputs wait here in plain: only the node (root) may read them.
         Directory.CreateDirectory(directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-        (_journal, var live) = SpoolJournal.Open(directory);
+        (_journal, var live) = beforeSync is null && markSyncDelay is null
+            ? SpoolJournal.Open(directory)
+            : SpoolJournal.Open(directory, SpoolJournal.DefaultSegmentBytes, beforeSync, markSyncDelay ?? TimeSpan.FromSeconds(1));
         Recover([.. live, .. MoveSpoolFilesIntoJournal()]);
         _workers = [.. Enumerable.Range(0, uploaders).Select(_ => Task.Run(UploadLoopAsync))];
     }
@@ -139,23 +144,32 @@ public sealed partial class WriteBackQueue : IAsyncDisposable
         }
     }
 
-    /// <summary>Completes when no write of the key is pending (so that a request to the store sees it).</summary>
+    /// <summary>
+    /// Completes when no write of the key is pending (so that a request to the store sees it) and the retirements of
+    /// those uploaded are durable (so that a restart cannot upload one again over what the caller does next).
+    /// </summary>
     public Task FlushAsync(string bucket, string key, CancellationToken cancellationToken)
     {
+        Task? pending;
         lock (_lock)
         {
-            return _keys.TryGetValue((bucket, key), out var state) ? state.Done.Task.WaitAsync(cancellationToken) : Task.CompletedTask;
+            pending = _keys.TryGetValue((bucket, key), out var state) ? state.Done.Task : null;
         }
+
+        return SettledAsync(pending, cancellationToken);
     }
 
-    /// <summary>Completes when no write of a key under <paramref name="prefix"/> in <paramref name="bucket"/> is pending.</summary>
+    /// <summary>Completes when no write of a key under <paramref name="prefix"/> in <paramref name="bucket"/> is pending, as <see cref="FlushAsync"/>.</summary>
     public Task FlushPrefixAsync(string bucket, string prefix, CancellationToken cancellationToken)
     {
+        Task? pending;
         lock (_lock)
         {
             var waits = _keys.Where(k => k.Key.Bucket == bucket && k.Key.Key.StartsWith(prefix, StringComparison.Ordinal)).Select(k => k.Value.Done.Task).ToArray();
-            return waits.Length == 0 ? Task.CompletedTask : Task.WhenAll(waits).WaitAsync(cancellationToken);
+            pending = waits.Length == 0 ? null : Task.WhenAll(waits);
         }
+
+        return SettledAsync(pending, cancellationToken);
     }
 
     /// <summary>Waits until every pending write was uploaded or <paramref name="timeout"/> passed; returns how many remain.</summary>
@@ -176,6 +190,7 @@ public sealed partial class WriteBackQueue : IAsyncDisposable
             // What is left stays in the spool for the next start.
         }
 
+        SyncRetirements();
         return Stats.Pending;
     }
 
@@ -322,7 +337,36 @@ public sealed partial class WriteBackQueue : IAsyncDisposable
         }
     }
 
-    /// <summary>Retires an uploaded write durably (after every earlier retirement, see <see cref="SpoolJournal.Retire"/>).</summary>
+    /// <summary>
+    /// After <paramref name="pending"/> (the keys' uploads), makes every retirement mark written so far durable. An
+    /// upload's mark is only written when its key settles and becomes durable with the next append's group sync; a caller
+    /// that acts on the key next (a delete, a sync put, a listing) must not have a restart bring the upload back after it.
+    /// </summary>
+    private async Task SettledAsync(Task? pending, CancellationToken cancellationToken)
+    {
+        if (pending is not null)
+        {
+            await pending.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        SyncRetirements();
+    }
+
+    private void SyncRetirements()
+    {
+        try
+        {
+            _journal.SyncMarks();
+        }
+        catch (IOException e)
+        {
+            // As before the marks were deferred: the store has the bytes; left live, a record is only checked (HEAD,
+            // same ETag) again at the next start.
+            _log($"write-back: could not make the journal's retirements durable: {e.Message}");
+        }
+    }
+
+    /// <summary>Retires an uploaded write (its mark made durable after every earlier one, see <see cref="SpoolJournal.Retire"/>).</summary>
     private void RetireUploaded(Entry entry)
     {
         try
@@ -381,8 +425,8 @@ public sealed partial class WriteBackQueue : IAsyncDisposable
 
             if (failure is null)
             {
-                // Retired durably before the key counts as settled: a delete or sync write that waited for this upload
-                // cannot be undone by a restart uploading it again.
+                // Its mark is written before the key counts as settled, and made durable before a delete or sync write
+                // that waited for this upload goes on (SettledAsync): a restart cannot upload it again over that.
                 RetireUploaded(entry);
             }
 

@@ -1,0 +1,216 @@
+// Copyright (c) Nexus contributors.
+// Licensed under the MIT license.
+
+using System.Buffers;
+using System.Security.Cryptography;
+using Nexus.Interop;
+
+namespace Nexus.Backend.WriteBack;
+
+/// <summary>Appending a record: reserve its place, write it, wait for the group sync.</summary>
+public sealed partial class SpoolJournal
+{
+    /// <summary>Records up to this size (header, meta, body, footer) are written whole, with one write (<see cref="AppendWholeAsync"/>).</summary>
+    private const int WholeRecordMaxBytes = 64 * 1024;
+
+    /// <summary>
+    /// Writes one record durably: reserves its place, streams <paramref name="length"/> bytes of <paramref name="body"/>
+    /// (computing their MD5, and the writer's checksum when the meta names one), seals it and returns once it is on disk.
+    /// Throws <see cref="ChecksumMismatchException"/> before sealing when the body does not match the writer's checksum.
+    /// </summary>
+    public async Task<JournalEntry> AppendAsync(JournalMeta meta, Stream body, long length, CancellationToken cancellationToken)
+    {
+        var metaBytes = JournalRecord.EncodeMeta(meta);
+        if (metaBytes.Length > JournalRecord.MaxMetaBytes)
+        {
+            throw new ArgumentException($"the write's bucket, key, content type and metadata take {metaBytes.Length} bytes; at most {JournalRecord.MaxMetaBytes}");
+        }
+
+        var size = JournalRecord.Size(metaBytes.Length, length);
+        return size <= WholeRecordMaxBytes
+            ? await AppendWholeAsync(meta, metaBytes, body, (int)length, (int)size, cancellationToken).ConfigureAwait(false)
+            : await AppendStreamedAsync(meta, metaBytes, body, length, size, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// A small record is read whole first and then written with one write under the lock, its header with its reservation
+    /// as a streamed record's is, so a put costs one write instead of two. A body that ends early or does not match its
+    /// checksum writes nothing at all.
+    /// </summary>
+    private async Task<JournalEntry> AppendWholeAsync(JournalMeta meta, byte[] metaBytes, Stream body, int length, int size, CancellationToken cancellationToken)
+    {
+        var headLength = JournalRecord.HeaderBytes + metaBytes.Length;
+        var buffer = ArrayPool<byte>.Shared.Rent(size);
+        try
+        {
+            var bodyBytes = buffer.AsMemory(headLength, length);
+            for (var done = 0; done < length;)
+            {
+                var n = await body.ReadAsync(bodyBytes[done..], cancellationToken).ConfigureAwait(false);
+                if (n == 0)
+                {
+                    throw new EndOfStreamException($"the body ended after {done} of {length} bytes");
+                }
+
+                done += n;
+            }
+
+            if (meta.Checksum is { } declared)
+            {
+                using var checksum = new ObjectDigest(declared.Algorithm);
+                checksum.Append(bodyBytes.Span);
+                if (!declared.Matches(checksum.Digest()))
+                {
+                    throw new ChecksumMismatchException(declared);
+                }
+            }
+
+            var hash = MD5.HashData(bodyBytes.Span);
+            var acknowledgedAt = DateTimeOffset.FromUnixTimeMilliseconds(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+            JournalSegment segment;
+            long offset;
+            long sequence;
+            lock (_lock)
+            {
+                segment = ActiveFor(size);
+                offset = segment.Position;
+                segment.Position += size;
+                segment.Live++;
+                sequence = ++_sequence;
+                var headerCrc = JournalRecord.WriteHeader(buffer, segment.Generation, sequence, metaBytes, length);
+                JournalRecord.WriteFooter(buffer.AsSpan(headLength + length), headerCrc, hash, acknowledgedAt);
+                try
+                {
+                    RandomAccess.Write(segment.Handle, buffer.AsSpan(0, size), offset);
+                }
+                catch
+                {
+                    segment.Live--;
+                    throw;
+                }
+            }
+
+            try
+            {
+                segment.Sync.Sync();
+            }
+            catch
+            {
+                Release(segment, reader: false);
+                throw;
+            }
+
+            return new JournalEntry(Sealed(meta, sequence, length, hash, acknowledgedAt), segment, offset, offset + headLength);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    /// <summary>A larger record: its header is written with its reservation, its body streams in after, in parallel with other puts'.</summary>
+    private async Task<JournalEntry> AppendStreamedAsync(JournalMeta meta, byte[] metaBytes, Stream body, long length, long size, CancellationToken cancellationToken)
+    {
+        var head = new byte[JournalRecord.HeaderBytes + metaBytes.Length];
+        JournalSegment segment;
+        long offset;
+        long sequence;
+        uint headerCrc;
+        lock (_lock)
+        {
+            segment = ActiveFor(size);
+            offset = segment.Position;
+            segment.Position += size;
+            segment.Live++;
+            sequence = ++_sequence;
+            headerCrc = JournalRecord.WriteHeader(head, segment.Generation, sequence, metaBytes, length);
+
+            // Written before the lock is let go: every record reserved later lies behind this header.
+            RandomAccess.Write(segment.Handle, head, offset);
+        }
+
+        var bodyOffset = offset + head.Length;
+        var buffer = ArrayPool<byte>.Shared.Rent((int)Math.Clamp(length + JournalRecord.FooterBytes, JournalRecord.FooterBytes, CopyBufferBytes));
+        try
+        {
+            using var md5 = IncrementalHash.CreateHash(HashAlgorithmName.MD5);
+            using var checksum = meta.Checksum is { } declared ? new ObjectDigest(declared.Algorithm) : null;
+            long done = 0;
+            var filled = 0;
+            while (done < length)
+            {
+                var n = await body.ReadAsync(buffer.AsMemory(filled, (int)Math.Min(buffer.Length - filled, length - done)), cancellationToken).ConfigureAwait(false);
+                if (n == 0)
+                {
+                    throw new EndOfStreamException($"the body ended after {done} of {length} bytes");
+                }
+
+                md5.AppendData(buffer, filled, n);
+                checksum?.Append(buffer.AsSpan(filled, n));
+                done += n;
+                filled += n;
+                if (filled == buffer.Length)
+                {
+                    WriteAt(segment, buffer.AsSpan(0, filled), bodyOffset + done - filled, cancellationToken);
+                    filled = 0;
+                }
+            }
+
+            if (checksum is not null && !meta.Checksum!.Matches(checksum.Digest()))
+            {
+                // Never sealed, so never acknowledged: the function gets BadDigest, as from the store.
+                throw new ChecksumMismatchException(meta.Checksum);
+            }
+
+            // The footer rides with the body's last bytes when they fit: one write for a small put.
+            // The write's LastModified, in whole milliseconds as storage keeps it: the upload carries it to storage
+            // (SpoolUpload.LastModifiedHeader), so reads from the spool and from storage agree.
+            var acknowledgedAt = DateTimeOffset.FromUnixTimeMilliseconds(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+            var hash = md5.GetHashAndReset();
+            if (filled + JournalRecord.FooterBytes > buffer.Length)
+            {
+                WriteAt(segment, buffer.AsSpan(0, filled), bodyOffset + done - filled, cancellationToken);
+                filled = 0;
+            }
+
+            JournalRecord.WriteFooter(buffer.AsSpan(filled), headerCrc, hash, acknowledgedAt);
+            WriteAt(segment, buffer.AsSpan(0, filled + JournalRecord.FooterBytes), bodyOffset + done - filled, cancellationToken);
+            segment.Sync.Sync();
+            return new JournalEntry(Sealed(meta, sequence, length, hash, acknowledgedAt), segment, offset, bodyOffset);
+        }
+        catch
+        {
+            // Its header stays behind without a footer: skipped by every scan, its space freed with the segment.
+            Release(segment, reader: false);
+            throw;
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    private static SpoolRecord Sealed(JournalMeta meta, long sequence, long length, byte[] md5, DateTimeOffset acknowledgedAt) => new()
+    {
+        Sequence = sequence,
+        Bucket = meta.Bucket,
+        Key = meta.Key,
+        Length = length,
+        Md5 = Convert.ToHexStringLower(md5),
+        ContentType = meta.ContentType,
+        Metadata = meta.Metadata,
+        Checksum = meta.Checksum,
+        AcknowledgedAt = acknowledgedAt,
+    };
+
+    /// <summary>
+    /// A plain positional write into the page cache. On Linux an asynchronous file write is this same write queued to the
+    /// thread pool: a hop (and a wake-up) per write, on a put that blocks its thread for the group sync right after anyway.
+    /// </summary>
+    private static void WriteAt(JournalSegment segment, ReadOnlySpan<byte> bytes, long offset, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        RandomAccess.Write(segment.Handle, bytes, offset);
+    }
+
+}

@@ -1,0 +1,135 @@
+// Copyright (c) Nexus contributors.
+// Licensed under the MIT license.
+
+namespace Nexus.Backend.WriteBack;
+
+/// <summary>State marks: retiring, dead letters, and when the marks become durable.</summary>
+public sealed partial class SpoolJournal
+{
+    /// <summary>
+    /// Retires an uploaded record: every mark written before is made durable first, then this one is written, to become
+    /// durable with the next sync of its segment (usually the next append's group sync, see <see cref="SyncMarks"/>).
+    /// So no restart sees this write gone while an older write of its key is still live, and the retirement costs no
+    /// sync of its own. Until its mark is durable a restart may find the record live again: it then sends a HEAD, finds
+    /// the same ETag and only retires it.
+    /// </summary>
+    public void Retire(JournalEntry entry)
+    {
+        SyncMarks();
+        WriteMark(entry, JournalRecord.Retired);
+        Release(entry.Segment, reader: false);
+    }
+
+    /// <summary>
+    /// Retires a record a newer live write of its key replaces: the mark is only written, and made durable before the
+    /// next mark is written (<see cref="Retire"/>) or by the next sync of its segment.
+    /// </summary>
+    public void RetireSuperseded(JournalEntry entry)
+    {
+        WriteMark(entry, JournalRecord.Retired);
+        Release(entry.Segment, reader: false);
+    }
+
+    /// <summary>
+    /// Makes every state mark written so far durable; a mark an append's group sync already covered costs nothing. Called
+    /// before anything that relies on a retirement having happened (a delete or listing that waited for an upload), and a
+    /// second after a mark was written if nothing else did it by then.
+    /// Throws <see cref="IOException"/> when a segment could not be synced.
+    /// </summary>
+    public void SyncMarks()
+    {
+        List<(JournalSegment Segment, long Target)>? waiting = null;
+        lock (_lock)
+        {
+            foreach (var segment in _segments)
+            {
+                if (segment.MarksSyncTarget > 0 && !segment.Sync.Covers(segment.MarksSyncTarget))
+                {
+                    (waiting ??= []).Add((segment, segment.MarksSyncTarget));
+                }
+            }
+        }
+
+        if (waiting is null)
+        {
+            return;
+        }
+
+        foreach (var (segment, target) in waiting)
+        {
+            segment.Sync.Sync(target);
+        }
+    }
+
+    /// <summary>
+    /// Marks a record whose upload storage refuses for good a dead letter, durably and after every earlier mark (as
+    /// <see cref="Retire"/> does, so a restart cannot find an older write of the key live behind it). The record keeps
+    /// its segment on disk; a restart finds it again as a dead letter and does not upload it.
+    /// </summary>
+    public void MarkDeadLetter(JournalEntry entry)
+    {
+        SyncMarks();
+        WriteState(entry, JournalRecord.DeadLetter);
+        entry.Segment.Sync.Sync();
+        entry.IsDeadLetter = true;
+    }
+
+    /// <summary>Makes a dead letter live again, durably: it is uploaded now, and by a restart if it has not landed by then.</summary>
+    public void Redrive(JournalEntry entry)
+    {
+        WriteState(entry, JournalRecord.Live);
+        entry.Segment.Sync.Sync();
+        entry.IsDeadLetter = false;
+    }
+
+    /// <summary>Retires a dead letter an operator gave up on, durably, and frees its place.</summary>
+    public void Discard(JournalEntry entry)
+    {
+        WriteState(entry, JournalRecord.Retired);
+        entry.Segment.Sync.Sync();
+        Release(entry.Segment, reader: false);
+    }
+
+    /// <summary>Writes a state mark that becomes durable with a later sync of its segment (<see cref="SyncMarks"/>).</summary>
+    private void WriteMark(JournalEntry entry, byte state)
+    {
+        WriteState(entry, state);
+
+        // Taken after the write: any sync numbered from here on started after it.
+        var target = entry.Segment.Sync.NextTarget();
+        lock (_lock)
+        {
+            entry.Segment.MarksSyncTarget = Math.Max(entry.Segment.MarksSyncTarget, target);
+            if (!_markSyncArmed)
+            {
+                _markSyncArmed = true;
+                _markSync.Change(_markSyncDelay, Timeout.InfiniteTimeSpan);
+            }
+        }
+    }
+
+    /// <summary>The timer's turn: marks that no append's sync covered within the delay are synced now.</summary>
+    private void SyncMarksLate()
+    {
+        lock (_lock)
+        {
+            _markSyncArmed = false;
+        }
+
+        try
+        {
+            SyncMarks();
+        }
+        catch (IOException)
+        {
+            // The segment's sync failed for good: its puts fail, and its records stay live for the next start to check.
+        }
+        catch (ObjectDisposedException)
+        {
+            // The journal was closed meanwhile; its Dispose synced what it could.
+        }
+    }
+
+    private static void WriteState(JournalEntry entry, byte state) =>
+        RandomAccess.Write(entry.Segment.Handle, [state], entry.Offset + JournalRecord.StateOffset);
+}
