@@ -212,5 +212,4 @@ public sealed partial class SpoolJournal
         cancellationToken.ThrowIfCancellationRequested();
         RandomAccess.Write(segment.Handle, bytes, offset);
     }
-
 }
