@@ -336,11 +336,7 @@ public sealed partial class SpoolJournal : IDisposable
 
             // Written out in full once, so that appends overwrite allocated blocks and their fdatasync has no size or
             // extent change to commit; and the new name must survive a crash before a record in it is acknowledged.
-            // One page per write: the page cache then holds the file in single pages. A larger write makes a large
-            // folio (ext4 has them since Linux 6.16), and every later write into it, however small, walks all of the
-            // folio's block buffers (ext4_block_write_begin): a 1-byte retirement mark cost 5-6 us of CPU instead of
-            // 2.5-3 in a 1 MiB folio (docs/evaluation.md).
-            var zeros = new byte[Math.Min(capacity, Environment.SystemPageSize)];
+            var zeros = new byte[Math.Min(capacity, CopyBufferBytes)];
             for (long at = 0; at < capacity; at += zeros.Length)
             {
                 RandomAccess.Write(handle, zeros.AsSpan(0, (int)Math.Min(zeros.Length, capacity - at)), at);
