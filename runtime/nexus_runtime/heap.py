@@ -20,10 +20,31 @@ M_MMAP_THRESHOLD = -3
 MMAP_THRESHOLD = 32 << 20
 TRIM_THRESHOLD = 2 * MMAP_THRESHOLD
 
-# How long an instance sits idle before it gives its heap back. Refaulting an image-rotate call's ~16 MiB costs that
-# call tens of milliseconds on these machines: at 1 s, trace replays called most instances just after their trim and
-# their p99 slowdown passed 2 at every load (docs/evaluation.md, "Idle nexus instances ...").
+# How long an instance sits idle before it gives its heap back. On 4 KiB pages refaulting an image-rotate call's ~16 MiB
+# cost that call ~50 ms of CPU here (~15 us a fault under this hypervisor), and at 1 s the p99 slowdown of trace replays
+# passed 2: 10 s then. With malloc on transparent huge pages (the node sets GLIBC_TUNABLES glibc.malloc.hugetlb=1) the
+# refault is ~6 ms, and a second is enough (docs/runtime.md, "Heap between invocations").
 IDLE_SECONDS = 10.0
+IDLE_SECONDS_ON_HUGE_PAGES = 1.0
+THP_CONTROL = "/sys/kernel/mm/transparent_hugepage/enabled"
+
+
+def heap_on_huge_pages(environ=None, control=THP_CONTROL) -> bool:
+    """Whether malloc asks for huge pages (glibc.malloc.hugetlb=1 in GLIBC_TUNABLES, read by glibc at exec) and the kernel
+    grants them on request (its THP setting is madvise or always; unreadable counts as no)."""
+    import os
+    tunables = (environ if environ is not None else os.environ).get("GLIBC_TUNABLES", "")
+    if "glibc.malloc.hugetlb=1" not in tunables.split(":"):
+        return False
+    try:
+        with open(control) as f:
+            return "[never]" not in f.read()
+    except OSError:
+        return False
+
+
+def idle_seconds() -> float:
+    return IDLE_SECONDS_ON_HUGE_PAGES if heap_on_huge_pages() else IDLE_SECONDS
 
 
 def keep_freed_heap() -> bool:
@@ -53,8 +74,8 @@ class IdleTrim:
     least that long; it trims once per idle spell (``malloc_trim``, which also releases free pages inside the heap).
     The runtime's loop only counts calls and flips a flag: no thread wake-up per call."""
 
-    def __init__(self, idle_seconds=IDLE_SECONDS, trim=malloc_trim):
-        self._idle_seconds = idle_seconds
+    def __init__(self, idle_seconds=None, trim=malloc_trim):
+        self._idle_seconds = idle_seconds if idle_seconds is not None else globals()["idle_seconds"]()
         self._trim = trim
         self._calls = 0
         self._busy = False

@@ -43,6 +43,12 @@ public interface ISandboxDriver
     }
 
     /// <summary>
+    /// Memory and CPU of what the driver runs besides instances on behalf of several of them (fork templates): node
+    /// memory and CPU too, though no instance's figures hold it. None by default.
+    /// </summary>
+    IReadOnlyList<SandboxUsage> ReadTemplateUsage() => [];
+
+    /// <summary>
     /// Null when this host can start instances of the sandbox a manifest names (<paramref name="sandbox"/>, null for the
     /// node's default); otherwise why it cannot, in words for the deploy's error, so that a function the host cannot run
     /// is refused when it is deployed rather than on every invocation.

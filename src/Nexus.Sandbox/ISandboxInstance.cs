@@ -11,6 +11,9 @@ public sealed record SandboxExit(int? ExitCode, int? Signal, bool OutOfMemory);
 /// <summary>Memory of an instance: cgroup usage plus PSS/USS summed over its processes (smaps_rollup).</summary>
 public sealed record SandboxMemory(long CgroupBytes, long PssBytes, long UssBytes, long RssBytes);
 
+/// <summary>A sandbox's memory and CPU time at one reading, by its id.</summary>
+public sealed record SandboxUsage(string SandboxId, SandboxMemory Memory, TimeSpan Cpu);
+
 /// <summary>One running instance. Disposing stops it and removes everything it made on the host.</summary>
 public interface ISandboxInstance : IAsyncDisposable
 {

@@ -50,6 +50,8 @@ public sealed class SandboxDriverSet : ISandboxDriver, IAsyncDisposable
         }
     }
 
+    public IReadOnlyList<SandboxUsage> ReadTemplateUsage() => [.. _drivers.Values.SelectMany(d => d.ReadTemplateUsage())];
+
     public void ReleaseTemplate(string templateKey)
     {
         foreach (var driver in _drivers.Values)

@@ -27,6 +27,26 @@ public sealed partial class ReportTests : IDisposable
     }
 
     [Fact]
+    public void RatiosAreAlsoComparedAtTheLargestLoadBothModesMet()
+    {
+        // Baseline met 0.5x only (at 1x it failed invocations, so it held fewer instances): memory and CPU are compared
+        // there too, from the runs of both modes at 0.5x.
+        var results = Results() with
+        {
+            Density = [new ModeDensity("baseline", 0.5, 8, 4, [new Probe(1, false), new Probe(0.5, true)]), new ModeDensity("nexus", 4, 16, 8, [new Probe(1, true)])],
+        };
+        results = results with { Runs = [.. results.Runs, Run("baseline", 0.5, 20, 1.0, 40, templatePss: 0), Run("nexus", 0.5, 12, 0.25, 3.5, templatePss: 6)] };
+
+        var table = ReportWriter.RatioTable(results);
+
+        Assert.Equal(0.5, DensityBenchmark.EqualLoadLevel(results.Density));
+        Assert.Matches(@"node memory at equal load \(0\.5x, the largest both met\).*\| 260 \| 120 \| 0\.46 \| ≤ 0\.30: MISSED by 0\.16 \|", table);
+        Assert.Matches(@"node CPU per invocation at equal load \(0\.5x.*\| 0\.25 \| ≤ 0\.50: met \|", table);
+        Assert.Contains("|     of which fork templates | 0 | 6 | NaN |  |", table, StringComparison.Ordinal);
+        Assert.Null(DensityBenchmark.EqualLoadLevel([new ModeDensity("baseline", 0, 0, 0, [new Probe(0.125, false)]), new ModeDensity("nexus", 1, 8, 4, [])]));
+    }
+
+    [Fact]
     public async Task ReportRendersInHeadlessChromiumWithAllItsCharts()
     {
         var results = Results();
@@ -70,17 +90,18 @@ public sealed partial class ReportTests : IDisposable
     }
 
     /// <summary>Small results of the real shape: level 1 and 2 for both modes, with records, samples, instances.</summary>
+    /// <summary>A run of 50 invocations on 4 instances of <paramref name="pss"/> MiB each (plus the templates') and a 100 MiB node.</summary>
+    private static LevelRun Run(string mode, double level, double latency, double nodeCpu, double pss, double templatePss = 0)
+    {
+        var records = Enumerable.Range(0, 50).Select(i => new InvocationRecord(i % 4, i * 100, i * 100, latency * (1 + (i % 7 / 10.0)) * (i % 10 == 0 ? 20 : 1), i != 49 || level == 2, i % 10 == 0, "success", $"{mode}-{i % 4}")).ToList();
+        var samples = Enumerable.Range(0, 6).Select(s => new ResourceSample(s, 4, nodeCpu * s / 5, 100, nodeCpu * s / 5, (pss * 4) + templatePss, pss * 3, TemplatePssMiB: templatePss)).ToList();
+        var instances = Enumerable.Range(0, 4).Select(i => new InstanceSample($"{mode}-{i}", i, pss, pss * 0.75, pss * 1.1, 0.1)).ToList();
+        var completed = records.Count(r => r.Success);
+        return new LevelRun(mode, level, (int)Math.Ceiling(level) * 4, new SloVerdict(level == 1, level == 1 ? 1.5 : 3, 50, 1, 50 - completed), 50, 50, completed, 50 - completed, 5, 4, nodeCpu, nodeCpu, 100, (pss * 4) + templatePss, records, samples, instances, MeanTemplatePssMiB: templatePss);
+    }
+
     private static EvaluationResults Results()
     {
-        LevelRun Run(string mode, double level, double latency, double nodeCpu, double pss)
-        {
-            var records = Enumerable.Range(0, 50).Select(i => new InvocationRecord(i % 4, i * 100, i * 100, latency * (1 + (i % 7 / 10.0)) * (i % 10 == 0 ? 20 : 1), i != 49 || level == 2, i % 10 == 0, "success", $"{mode}-{i % 4}")).ToList();
-            var samples = Enumerable.Range(0, 6).Select(s => new ResourceSample(s, 4, nodeCpu * s / 5, 100, nodeCpu * s / 5, pss * 4, pss * 3)).ToList();
-            var instances = Enumerable.Range(0, 4).Select(i => new InstanceSample($"{mode}-{i}", i, pss, pss * 0.75, pss * 1.1, 0.1)).ToList();
-            var completed = records.Count(r => r.Success);
-            return new LevelRun(mode, level, (int)Math.Ceiling(level) * 4, new SloVerdict(level == 1, level == 1 ? 1.5 : 3, 50, 1, 50 - completed), 50, 50, completed, 50 - completed, 5, 4, nodeCpu, nodeCpu, 100, pss * 4, records, samples, instances);
-        }
-
         // nexus: node memory 100 + 4·12.5 against 100 + 4·50 MiB (0.50), three quarters of the CPU (0.75).
         var runs = new List<LevelRun> { Run("baseline", 1, 20, 1.0, 50), Run("nexus", 1, 12, 0.75, 12.5), Run("baseline", 2, 30, 2, 50), Run("nexus", 2, 15, 1.5, 12.5) };
         return new EvaluationResults(

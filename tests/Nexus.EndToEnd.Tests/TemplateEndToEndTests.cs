@@ -54,6 +54,13 @@ public sealed class TemplateEndToEndTests
             Assert.True(usage.Value.Cpu > TimeSpan.Zero);
             Assert.True(Directory.Exists($"/sys/fs/cgroup/memory/nexus/{outcomes[0].InstanceId}"));
 
+            // The template's own share of the pages it shares with its instances is node memory too (bench density
+            // counts it): the node reads it from the template's cgroup, apart from its instances'.
+            var template = Assert.Single(node.ReadTemplateUsage());
+            Assert.DoesNotContain(template.SandboxId, outcomes.Select(o => o.InstanceId));
+            Assert.True(template.Memory.PssBytes > 1 << 20, $"template PSS {template.Memory.PssBytes} B");
+            Assert.True(template.Cpu > TimeSpan.Zero);
+
             // An instance that dies, runs out of memory or times out is replaced by a new fork; the template lives on.
             // A whole CPU: at the share 64 MiB buys (0.036 CPU) touching 64 MiB takes seconds on a loaded machine, and
             // the 2 s timeout would end the allocation before the OOM killer does.

@@ -124,3 +124,20 @@ public sealed class RealClientsFactAttribute : FactAttribute
         Skip = HostRequirements.Missing(debianBoto3: true, awsCli: true);
     }
 }
+
+/// <summary>
+/// A theory that skips, saying why, without root and runc or where the kernel gives no transparent huge pages on
+/// request (/sys/kernel/mm/transparent_hugepage/enabled set to never, or absent).
+/// </summary>
+public sealed class HugePagesTheoryAttribute : TheoryAttribute
+{
+    public const string Control = "/sys/kernel/mm/transparent_hugepage/enabled";
+
+    public HugePagesTheoryAttribute()
+    {
+        Skip = HostRequirements.Missing(root: true, runc: true)
+            ?? (File.Exists(Control) && !File.ReadAllText(Control).Contains("[never]", StringComparison.Ordinal)
+                ? null
+                : $"needs transparent huge pages on request ({Control}: madvise or always)");
+    }
+}

@@ -58,6 +58,43 @@ print(kept, rss())
 """
 
 
+# Faults of a call shaped like image-rotate's (three 8 MiB buffers) right after the idle trim gave the heap back.
+_AFTER_TRIM = """
+import resource, sys
+sys.path.insert(0, sys.argv[1])
+from nexus_runtime import heap
+assert heap.keep_freed_heap()
+def call():
+    buffers = [bytearray(8 << 20) for _ in range(3)]
+    for b in buffers:
+        b[::4096] = b"x" * ((8 << 20) // 4096)
+call()
+faults = []
+for _ in range(5):
+    heap.malloc_trim()
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    call()
+    faults.append(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
+print(sorted(faults)[2])
+"""
+
+
+def faults_after_trim(tunables):
+    env = {k: v for k, v in os.environ.items() if k != "GLIBC_TUNABLES"}
+    if tunables:
+        env["GLIBC_TUNABLES"] = tunables
+    out = subprocess.run([sys.executable, "-c", _AFTER_TRIM, RUNTIME_DIR], capture_output=True, text=True, check=True, env=env)
+    return int(out.stdout)
+
+
+def _huge_pages_on_request():
+    try:
+        with open(heap.THP_CONTROL) as f:
+            return "[never]" not in f.read()
+    except OSError:
+        return False
+
+
 def faults_per_call(policy):
     out = subprocess.run([sys.executable, "-c", _CALLS, RUNTIME_DIR, policy], capture_output=True, text=True, check=True)
     return int(out.stdout)
@@ -69,6 +106,31 @@ class HeapTests(unittest.TestCase):
         # Without the policy the process pays for every page of every call: what the test must be able to see.
         self.assertGreater(faults_per_call("default"), pages // 2)
         self.assertLess(faults_per_call("keep"), pages // 20)
+
+
+class HugePageHeapTests(unittest.TestCase):
+    @unittest.skipUnless(_huge_pages_on_request(), "the kernel gives no transparent huge pages on request (THP never)")
+    def test_a_trimmed_heap_faults_back_in_with_huge_pages(self):
+        pages = 3 * (8 << 20) // 4096
+        # On 4 KiB pages a call after the trim faults in every page; malloc on huge pages, a few dozen.
+        self.assertGreater(faults_after_trim(None), pages // 2)
+        self.assertLess(faults_after_trim("glibc.malloc.hugetlb=1"), pages // 20)
+
+    def test_the_idle_time_is_short_only_where_the_heap_is_on_huge_pages(self):
+        import tempfile
+        with tempfile.TemporaryDirectory() as tmp:
+            control = os.path.join(tmp, "enabled")
+            on = {"GLIBC_TUNABLES": "glibc.malloc.hugetlb=1"}
+            with open(control, "w") as f:
+                f.write("always [madvise] never\n")
+            self.assertTrue(heap.heap_on_huge_pages(on, control))
+            self.assertTrue(heap.heap_on_huge_pages({"GLIBC_TUNABLES": "glibc.malloc.arena_max=2:glibc.malloc.hugetlb=1"}, control))
+            self.assertFalse(heap.heap_on_huge_pages({}, control))
+            self.assertFalse(heap.heap_on_huge_pages({"GLIBC_TUNABLES": "glibc.malloc.hugetlb=0"}, control))
+            with open(control, "w") as f:
+                f.write("always madvise [never]\n")
+            self.assertFalse(heap.heap_on_huge_pages(on, control))
+            self.assertFalse(heap.heap_on_huge_pages(on, os.path.join(tmp, "absent")))
 
 
 class IdleTrimTests(unittest.TestCase):

@@ -119,11 +119,26 @@ public static class DensityBenchmark
             log.WriteLine($"{Mode(mode)}: density {best:0.###}x the base trace's rate ({atBest?.Functions ?? 0} functions, peak {atBest?.PeakInstances ?? 0} instances)");
         }
 
+        // Memory and CPU compared at the same work: the largest load every mode met. At the base load a mode that fails
+        // invocations (baseline's cold starts past the init timeout) holds fewer instances and looks lighter than it is.
+        if (EqualLoadLevel(densities) is { } equal)
+        {
+            foreach (var mode in options.Modes.Where(m => !runs.Any(r => r.Mode == Mode(m) && r.Level == equal)))
+            {
+                log.WriteLine($"{Mode(mode)}: the equal-load run, at {equal:0.###}x");
+                runs.Add(await RunLevelAsync(node, trace, mapping, workloads, reference, mode, equal, options, log, cancellationToken));
+            }
+        }
+
         return new EvaluationResults(
             Environment.MachineName, Environment.ProcessorCount, started, options.Command,
             options.Trace, options.Schedule, options.Slo, options.MaxLevel, options.MaxProbes,
             mapping, unloaded, runs, densities);
     }
+
+    /// <summary>The largest load every mode met the SLO at (the lowest of their densities); null when one met none.</summary>
+    public static double? EqualLoadLevel(IReadOnlyList<ModeDensity> densities) =>
+        densities.Count > 0 && densities.All(d => d.BestLevel > 0) ? densities.Min(d => d.BestLevel) : null;
 
     /// <summary>The trace replayed: the given folder's first <c>Trace.Minutes</c> minutes, or a generated one of that length.</summary>
     public static TraceData LoadTrace(DensityOptions options) =>
@@ -228,7 +243,7 @@ public static class DensityBenchmark
             samples.Count > 0 ? samples.Max(s => s.Instances) : 0, last.NodeCpuSeconds, last.SandboxCpuSeconds,
             samples.Count > 0 ? samples.Average(s => s.NodePssMiB) : 0, samples.Count > 0 ? samples.Average(s => s.SandboxPssMiB) : 0,
             result.Records, samples, instances, cpuSplit, sampler.MemoryByMapping,
-            last.StoreCpuSeconds, samples.Count > 0 ? samples.Average(s => s.StorePssMiB) : 0);
+            last.StoreCpuSeconds, samples.Count > 0 ? samples.Average(s => s.StorePssMiB) : 0, samples.Count > 0 ? samples.Average(s => s.TemplatePssMiB) : 0);
         log.WriteLine($"  {(verdict.Met ? "met" : "MISSED")}: p99 slowdown {verdict.P99Slowdown:0.00}, {result.Completed}/{result.Issued} ok, {result.Failed} failed, peak {run.PeakInstances} instances");
         return run;
     }

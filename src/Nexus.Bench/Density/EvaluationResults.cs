@@ -17,7 +17,8 @@ public sealed record LevelRun(
     IReadOnlyList<ComponentCpu>? NodeCpuSplit = null,
     IReadOnlyList<MappingPss>? NodeMemorySplit = null,
     double StoreCpuSeconds = 0,
-    double MeanStorePssMiB = 0);
+    double MeanStorePssMiB = 0,
+    double MeanTemplatePssMiB = 0);
 
 /// <summary>A mode's density: the largest level meeting the SLO and what it holds.</summary>
 public sealed record ModeDensity(string Mode, double BestLevel, int Functions, int PeakInstances, IReadOnlyList<Probe> Probes);

@@ -10,17 +10,18 @@ namespace Nexus.Bench.Density;
 
 /// <summary>
 /// Node totals at one moment of a replay: the node process and the sum over live instances; and, apart (not the node's),
-/// a remote storage process.
+/// a remote storage process. The sandboxes' figures include the fork templates' (<see cref="TemplatePssMiB"/> of them).
 /// </summary>
-public sealed record ResourceSample(double Seconds, int Instances, double NodeCpuSeconds, double NodePssMiB, double SandboxCpuSeconds, double SandboxPssMiB, double SandboxUssMiB, double StoreCpuSeconds = 0, double StorePssMiB = 0);
+public sealed record ResourceSample(double Seconds, int Instances, double NodeCpuSeconds, double NodePssMiB, double SandboxCpuSeconds, double SandboxPssMiB, double SandboxUssMiB, double StoreCpuSeconds = 0, double StorePssMiB = 0, double TemplatePssMiB = 0);
 
 /// <summary>An instance's last memory reading and CPU used while sampled.</summary>
 public sealed record InstanceSample(string InstanceId, int Function, double PssMiB, double UssMiB, double CgroupMiB, double CpuSeconds);
 
 /// <summary>
 /// Samples the node once a second during a replay: this process's CPU and PSS (node: invoke API, store, backend
-/// or Runtime API all run in it) and every instance seen so far (cgroup CPU, smaps PSS/USS via the node); with a remote
-/// store, its process too, kept apart.
+/// or Runtime API all run in it), every instance seen so far (cgroup CPU, smaps PSS/USS via the node) and every running
+/// fork template (an instance's PSS holds only its share of the pages it shares with its template: the template's
+/// share is node memory too, and its CPU node CPU); with a remote store, its process too, kept apart.
 /// </summary>
 public sealed class ResourceSampler : IAsyncDisposable
 {
@@ -36,6 +37,8 @@ public sealed class ResourceSampler : IAsyncDisposable
     private readonly RemoteStore? _remote;
     private readonly TimeSpan _storeCpuAtStart;
     private readonly Dictionary<string, long> _mappingKiB = [];
+    private readonly Dictionary<string, TimeSpan> _templateCpuAtStart;
+    private readonly Dictionary<string, TimeSpan> _templateCpu = [];
     private int _mappingReads;
 
     public ResourceSampler(NexusNode node, RemoteStore? remote = null)
@@ -44,6 +47,7 @@ public sealed class ResourceSampler : IAsyncDisposable
         _remote = remote;
         _storeCpuAtStart = remote?.ReadServerUsage().Cpu ?? TimeSpan.Zero;
         _cpuAtStart = Process.GetCurrentProcess().TotalProcessorTime;
+        _templateCpuAtStart = node.ReadTemplateUsage().ToDictionary(t => t.SandboxId, t => t.Cpu);
         _loop = Task.Run(LoopAsync);
     }
 
@@ -132,6 +136,17 @@ public sealed class ResourceSampler : IAsyncDisposable
             cpu += _last.TryGetValue(id, out var seen) ? seen.CpuSeconds : 0;
         }
 
+        double templatePss = 0;
+        foreach (var template in _node.ReadTemplateUsage())
+        {
+            templatePss += template.Memory.PssBytes / MiB;
+            uss += template.Memory.UssBytes / MiB;
+            _templateCpu[template.SandboxId] = template.Cpu - _templateCpuAtStart.GetValueOrDefault(template.SandboxId);
+        }
+
+        pss += templatePss;
+        cpu += _templateCpu.Values.Sum(t => t.TotalSeconds);
+
         // smaps of a .NET process has thousands of mappings: read it every fifth sample only.
         if (_samples.Count % 5 == 0)
         {
@@ -147,6 +162,6 @@ public sealed class ResourceSampler : IAsyncDisposable
         var store = _remote?.ReadServerUsage();
         _samples.Add(new ResourceSample(
             _clock.Elapsed.TotalSeconds, live, (process.TotalProcessorTime - _cpuAtStart).TotalSeconds, ReadOwnPssKiB() / 1024.0, cpu, pss, uss,
-            store is { } s ? (s.Cpu - _storeCpuAtStart).TotalSeconds : 0, store is { } m ? m.PssKiB / 1024.0 : 0));
+            store is { } s ? (s.Cpu - _storeCpuAtStart).TotalSeconds : 0, store is { } m ? m.PssKiB / 1024.0 : 0, templatePss));
     }
 }

@@ -52,6 +52,34 @@ public sealed class TemplateSandboxDriver : ISandboxDriver, IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Memory and CPU of every running template (its own cgroup: its forked instances are in theirs). A template's pages
+    /// are shared with its instances, so each instance's PSS holds only its share: the template's share is this.
+    /// </summary>
+    public IReadOnlyList<SandboxUsage> ReadTemplateUsage()
+    {
+        List<ForkTemplate> running;
+        lock (_lock)
+        {
+            running = [.. _templates.Values.Where(t => t.IsCompletedSuccessfully && t.Result.Alive).Select(t => t.Result)];
+        }
+
+        var usage = new List<SandboxUsage>(running.Count);
+        foreach (var template in running)
+        {
+            try
+            {
+                usage.Add(new SandboxUsage(template.Sandbox.InstanceId, template.Sandbox.ReadMemory(), template.Sandbox.ReadCpuTime()));
+            }
+            catch (IOException)
+            {
+                // Stopped between the snapshot and the reading: it holds nothing any more.
+            }
+        }
+
+        return usage;
+    }
+
     public Task PrepareHostAsync(CancellationToken cancellationToken) => _inner.PrepareHostAsync(cancellationToken);
 
     public Task RestrictSandboxTrafficAsync(IReadOnlyCollection<int> serviceTcpPorts, IPEndPoint? routedEndpoint, CancellationToken cancellationToken) =>
