@@ -403,6 +403,7 @@ public sealed partial class NexusNode : INodeOperations, IAsyncDisposable
                 KeepAlive = TimeSpan.FromSeconds(_options.KeepAliveSeconds),
                 InitTimeout = TimeSpan.FromSeconds(_options.InitTimeoutSeconds),
                 MemoryMbPerCpu = _options.MemoryMbPerCpu,
+                SandboxSliceNanoseconds = _options.SandboxSliceMicroseconds * 1000,
                 InstanceIdPrefix = InstancePrefix,
             },
             _metrics,

@@ -146,6 +146,13 @@ public sealed record NodeOptions
     /// </summary>
     public long NodeThreadSliceMicroseconds { get; init; } = 100;
 
+    /// <summary>
+    /// The EEVDF slice request, in microseconds, of every sandbox's threads once its init is over (100 to 100000), so
+    /// that a waking function preempts a throttled tenant as its weight entitles it instead of after the tenant's
+    /// protected slice; 0 leaves the kernel's default (docs/node.md#cpu).
+    /// </summary>
+    public long SandboxSliceMicroseconds { get; init; } = 200;
+
     /// <summary>Idle instances are stopped after this many seconds.</summary>
     public int KeepAliveSeconds { get; init; } = 600;
 
@@ -250,6 +257,7 @@ public sealed record NodeOptions
         Check(MemoryMbPerCpu >= 0, nameof(MemoryMbPerCpu), "must be 0 (one CPU per instance) or the MB that buy one CPU");
         Check(MaxFunctionCpus >= ManifestParser.MinCpus && MaxFunctionCpus <= ManifestParser.MaxCpus, nameof(MaxFunctionCpus), string.Create(CultureInfo.InvariantCulture, $"must be between {ManifestParser.MinCpus} and {ManifestParser.MaxCpus}"));
         Check(NodeThreadSliceMicroseconds == 0 || (NodeThreadSliceMicroseconds >= 100 && NodeThreadSliceMicroseconds <= 100_000), nameof(NodeThreadSliceMicroseconds), "must be 0 (the kernel's default slice) or 100 to 100000");
+        Check(SandboxSliceMicroseconds == 0 || (SandboxSliceMicroseconds >= 100 && SandboxSliceMicroseconds <= 100_000), nameof(SandboxSliceMicroseconds), "must be 0 (the kernel's default slice) or 100 to 100000");
         Check(NodeCpuShares == 0 || (NodeCpuShares >= 2 && NodeCpuShares <= 262_144), nameof(NodeCpuShares), "must be 0 (the node stays where it was started) or a cpu.shares weight, 2 to 262144");
         Check(KeepAliveSeconds >= 1, nameof(KeepAliveSeconds), "must be at least 1");
         Check(InitTimeoutSeconds >= 1, nameof(InitTimeoutSeconds), "must be at least 1");

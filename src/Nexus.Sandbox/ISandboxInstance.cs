@@ -47,6 +47,13 @@ public interface ISandboxInstance : IAsyncDisposable
     /// </summary>
     bool TrySetCpuLimit(double cpus) => false;
 
+    /// <summary>
+    /// Gives the instance's threads the EEVDF slice request <paramref name="nanoseconds"/>, inherited by what they start
+    /// later; false when this kind of sandbox has no host threads of its own to set (a microVM's guest schedules its
+    /// own).
+    /// </summary>
+    bool TrySetSliceRequest(long nanoseconds) => false;
+
     /// <summary>Kills the instance (SIGKILL) and removes its container, cgroup, namespace and links.</summary>
     Task StopAsync();
 }

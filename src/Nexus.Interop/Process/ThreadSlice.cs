@@ -36,6 +36,17 @@ public static unsafe partial class ThreadSlice
         return Apply(tid, (ulong)nanoseconds, SchedFlagResetOnFork);
     }
 
+    /// <summary>
+    /// Like <see cref="Set"/>, but without reset-on-fork: threads and processes <paramref name="tid"/> starts afterwards
+    /// inherit the request (a sandbox's later children run at its slice too).
+    /// </summary>
+    public static bool SetInherited(int tid, long nanoseconds)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(nanoseconds, MinNanoseconds);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(nanoseconds, MaxNanoseconds);
+        return Apply(tid, (ulong)nanoseconds, 0);
+    }
+
     /// <summary>Gives thread <paramref name="tid"/> the kernel's default slice again, without reset-on-fork.</summary>
     public static bool Reset(int tid) => Apply(tid, 0, 0);
 

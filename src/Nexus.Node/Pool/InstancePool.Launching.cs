@@ -59,6 +59,7 @@ public sealed partial class InstancePool
         cancel.Cancel();
         if (first == transport.Ready && transport.InitError is null && LimitCpuAfterInit(instance) is null)
         {
+            SetSliceAfterInit(instance);
             instance.PendingInitDuration = _time.GetElapsedTime(started);
             lock (_lock)
             {
@@ -127,6 +128,25 @@ public sealed partial class InstancePool
         {
             _logs.Write(instance.Function.Name, instance.Id, instance.CurrentRequestId, $"could not set the CPU limit to {share:0.###}: {e.Message}");
             return e.Message;
+        }
+    }
+
+    // Gives a ready instance's threads the sandboxes' slice request (its init ran at the default: it is alone then, with
+    // a full CPU). Not fatal: the request changes when a waking thread gets in, not how much CPU the instance gets.
+    private void SetSliceAfterInit(Instance instance)
+    {
+        if (_options.SandboxSliceNanoseconds == 0)
+        {
+            return;
+        }
+
+        try
+        {
+            instance.Sandbox!.TrySetSliceRequest(_options.SandboxSliceNanoseconds);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            _logs.Write(instance.Function.Name, instance.Id, instance.CurrentRequestId, $"could not set the scheduler slice: {e.Message}");
         }
     }
 

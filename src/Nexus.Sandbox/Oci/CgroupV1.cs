@@ -5,6 +5,7 @@ using System.Buffers;
 using System.Buffers.Text;
 using System.Globalization;
 using Microsoft.Win32.SafeHandles;
+using Nexus.Interop;
 
 namespace Nexus.Sandbox.Oci;
 
@@ -117,6 +118,23 @@ public sealed class CgroupV1 : IDisposable
     }
 
     /// <summary>
+    /// Gives every thread of the cgroup (the cpu controller's <c>tasks</c>) the EEVDF slice request
+    /// <paramref name="nanoseconds"/>, inherited by what they start later (<see cref="ThreadSlice.SetInherited"/>);
+    /// returns how many threads took it. Threads not SCHED_OTHER (a tenant may choose SCHED_BATCH or SCHED_IDLE) and
+    /// threads that ended meanwhile are left out.
+    /// </summary>
+    public int SetSliceRequest(long nanoseconds)
+    {
+        var set = 0;
+        foreach (var tid in ReadIds(Path.Combine(_cpu, "tasks")))
+        {
+            set += ThreadSlice.SetInherited(tid, nanoseconds) ? 1 : 0;
+        }
+
+        return set;
+    }
+
+    /// <summary>
     /// The cgroup v1 CPU weight (<c>cpu.shares</c>) of an instance limited to <paramref name="cpus"/> CPUs: 1024 (the
     /// kernel's default, one busy task's weight) per CPU, within the kernel's 2..262144. The quota caps how much CPU a
     /// tenant gets; the weight decides who runs first while both are runnable, so a victim on one CPU preempts a tenant
@@ -128,13 +146,16 @@ public sealed class CgroupV1 : IDisposable
     public long OomKills() => ReadKey(Path.Combine(_memory, "memory.oom_control"), "oom_kill"u8);
 
     /// <summary>Processes of the instance (memory controller's cgroup.procs).</summary>
-    public List<int> Processes()
+    public List<int> Processes() => ReadIds(Path.Combine(_memory, "cgroup.procs"));
+
+    // One id a line, as cgroup.procs and tasks hold them.
+    private static List<int> ReadIds(string path)
     {
         var pids = new List<int>();
         var buffer = ArrayPool<byte>.Shared.Rent(BufferBytes);
         try
         {
-            var text = ProcessFiles.ReadFile(Path.Combine(_memory, "cgroup.procs"), buffer);
+            var text = ProcessFiles.ReadFile(path, buffer);
             while (!text.IsEmpty)
             {
                 var end = text.IndexOf((byte)'\n');

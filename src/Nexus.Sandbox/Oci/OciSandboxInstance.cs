@@ -68,6 +68,12 @@ public sealed class OciSandboxInstance : ISandboxInstance
         return true;
     }
 
+    public bool TrySetSliceRequest(long nanoseconds)
+    {
+        Cgroup.SetSliceRequest(nanoseconds);
+        return true;
+    }
+
     public Task StopAsync()
     {
         lock (_gate)

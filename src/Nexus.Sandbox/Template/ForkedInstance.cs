@@ -68,6 +68,12 @@ internal sealed class ForkedInstance : ISandboxInstance
         return true;
     }
 
+    public bool TrySetSliceRequest(long nanoseconds)
+    {
+        _cgroup.Reader.SetSliceRequest(nanoseconds);
+        return true;
+    }
+
     public Task StopAsync()
     {
         lock (_gate)
