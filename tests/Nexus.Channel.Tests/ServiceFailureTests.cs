@@ -39,6 +39,39 @@ public sealed class ServiceFailureTests
         Assert.Null(session.CloseReason);
     }
 
+    [Fact]
+    public async Task The_host_disposed_from_code_its_doorbell_thread_runs_stops_instead_of_waiting_for_itself()
+    {
+        // A caller awaiting an invocation's result resumes on the doorbell thread and may dispose the host there (the
+        // examples' differential test did, and hung in Thread.Join on its own thread).
+        var host = new ChannelServiceHost();
+        using var channel = new ProcessChannel(new ChannelOptions { RegionSize = 1 << 20, SlotSize = 64 << 10 });
+        using var sandbox = new RawSandbox(channel);
+        var session = host.Open(channel.Host);
+        var disposing = new DisposingService(host);
+        session.Register(disposing);
+        session.Start();
+
+        sandbox.SubmitRequest(1, ChannelOp.HeadObject, """{"Bucket":"b","Key":"k"}""");
+        var disposed = await disposing.Disposed.Task.WaitAsync(TimeSpan.FromSeconds(30));
+
+        await disposed.AsTask().WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Throws<ObjectDisposedException>(() => host.Open(channel.Host));
+    }
+
+    private sealed class DisposingService(ChannelServiceHost host) : IChannelService
+    {
+        public TaskCompletionSource<ValueTask> Disposed { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public IReadOnlyCollection<ChannelOp> Ops { get; } = [ChannelOp.HeadObject];
+
+        public Task ServeAsync(ChannelRequest request, CancellationToken cancellationToken)
+        {
+            Disposed.SetResult(host.DisposeAsync());
+            return Task.CompletedTask;
+        }
+    }
+
     private sealed class ThrowingService : IChannelService
     {
         public IReadOnlyCollection<ChannelOp> Ops { get; } = [ChannelOp.HeadObject];

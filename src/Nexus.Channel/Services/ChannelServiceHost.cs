@@ -25,6 +25,7 @@ public sealed class ChannelServiceHost : IAsyncDisposable
     private readonly List<(ChannelSession Session, long Until)> _muted = [];
     private long _nextToken;
     private volatile bool _stopping;
+    private bool _releaseOnExit;
 
     public ChannelServiceHost(ChannelSessionOptions? options = null)
     {
@@ -64,7 +65,20 @@ public sealed class ChannelServiceHost : IAsyncDisposable
         }
 
         _stop.Signal();
+        if (Thread.CurrentThread == _doorbells)
+        {
+            // Disposed from code the doorbell thread runs inline (a caller awaiting an invocation's result resumes on
+            // it): joining would wait for itself. The loop ends once this returns to it and releases the handles then.
+            _releaseOnExit = true;
+            return;
+        }
+
         _doorbells.Join();
+        ReleaseHandles();
+    }
+
+    private void ReleaseHandles()
+    {
         _poller.Dispose();
         _stop.Dispose();
     }
@@ -110,6 +124,11 @@ public sealed class ChannelServiceHost : IAsyncDisposable
             }
 
             UnmuteDue();
+        }
+
+        if (_releaseOnExit)
+        {
+            ReleaseHandles();
         }
     }
 
