@@ -72,11 +72,7 @@ public sealed partial class SpoolJournal
             long sequence;
             lock (_lock)
             {
-                segment = ActiveFor(size);
-                offset = segment.Position;
-                segment.Position += size;
-                segment.Live++;
-                sequence = ++_sequence;
+                (segment, offset, sequence) = ReserveLocked(size);
                 var headerCrc = JournalRecord.WriteHeader(buffer, segment.Generation, sequence, metaBytes, length);
                 JournalRecord.WriteFooter(buffer.AsSpan(headLength + length), headerCrc, hash, acknowledgedAt);
                 try
@@ -108,6 +104,16 @@ public sealed partial class SpoolJournal
         }
     }
 
+    /// <summary>Under the lock: the next <paramref name="size"/> bytes of the active segment, counted live, and the record's sequence number.</summary>
+    private (JournalSegment Segment, long Offset, long Sequence) ReserveLocked(long size)
+    {
+        var segment = ActiveFor(size);
+        var offset = segment.Position;
+        segment.Position += size;
+        segment.Live++;
+        return (segment, offset, ++_sequence);
+    }
+
     /// <summary>A larger record: its header is written with its reservation, its body streams in after, in parallel with other puts'.</summary>
     private async Task<JournalEntry> AppendStreamedAsync(JournalMeta meta, byte[] metaBytes, Stream body, long length, long size, CancellationToken cancellationToken)
     {
@@ -118,11 +124,7 @@ public sealed partial class SpoolJournal
         uint headerCrc;
         lock (_lock)
         {
-            segment = ActiveFor(size);
-            offset = segment.Position;
-            segment.Position += size;
-            segment.Live++;
-            sequence = ++_sequence;
+            (segment, offset, sequence) = ReserveLocked(size);
             headerCrc = JournalRecord.WriteHeader(head, segment.Generation, sequence, metaBytes, length);
 
             // Written before the lock is let go: every record reserved later lies behind this header.
