@@ -119,6 +119,12 @@ public sealed record ModeResult(
 
     /// <summary>Of <see cref="NodeCpuMsPerInvocation"/>, the time this process spent compiling code during the sample.</summary>
     public double NodeJitMsPerInvocation { get; init; } = double.NaN;
+
+    /// <summary>
+    /// The fork template the measured instance came from (its share of the pages both hold, left out of
+    /// <see cref="Memory"/>); null when the instance was not forked.
+    /// </summary>
+    public SandboxMemory? TemplateMemory { get; init; }
 }
 
 /// <summary>
@@ -237,7 +243,8 @@ public static class CompareBenchmark
             log.WriteLine($"{benchCase.Label} {configuration.Name}: the node's JIT {(settled.Settled ? "settled" : "had not settled")} after {settled.Invocations} more warm invocations (nothing compiled over the last {settled.Quiet.Invocations} calls, {settled.Quiet.Time.TotalMilliseconds:F0} ms)");
             var cpu = await MeasureCpuAsync(node, options.RemoteStore, deployed[configuration], instance[configuration], payload, options.CpuInvocations, cancellationToken);
             var memory = node.ReadInstanceUsage(instance[configuration])?.Memory ?? new SandboxMemory(0, 0, 0, 0);
-            results.Add(new ModeResult(benchCase.Function, benchCase.Size, configuration, Percentiles.Of(warm[configuration]), Percentiles.Of(cold[configuration]), Percentiles.Of(overhead[configuration]), stages[configuration].Summarize(), first[configuration], cpu.SandboxMs, cpu.NodeMs, cpu.StoreMs, cpu.LinkMs, memory, errors[configuration], run) { NodeJitMsPerInvocation = cpu.JitMs, WarmNodeOverheadWithDoorbellUs = Percentiles.Of(withDoorbell[configuration]), WarmApiStagesUs = api[configuration].Summarize() });
+            var templateMemory = node.ReadInstanceTemplateMemory(instance[configuration]);
+            results.Add(new ModeResult(benchCase.Function, benchCase.Size, configuration, Percentiles.Of(warm[configuration]), Percentiles.Of(cold[configuration]), Percentiles.Of(overhead[configuration]), stages[configuration].Summarize(), first[configuration], cpu.SandboxMs, cpu.NodeMs, cpu.StoreMs, cpu.LinkMs, memory, errors[configuration], run) { NodeJitMsPerInvocation = cpu.JitMs, TemplateMemory = templateMemory, WarmNodeOverheadWithDoorbellUs = Percentiles.Of(withDoorbell[configuration]), WarmApiStagesUs = api[configuration].Summarize() });
         }
 
         foreach (var name in deployed.Values)

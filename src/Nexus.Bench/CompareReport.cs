@@ -17,6 +17,10 @@ public static class CompareReport
     private const double MiB = 1024 * 1024;
     private const string NodeCpuRow = "CPU per invocation, node + sandbox (ms)";
 
+    // What one warm instance costs whole: a forked instance's PSS holds only its share of the pages its template
+    // shares with it, and the template's share is counted here, not nowhere.
+    private const string InstanceWithTemplateRow = "instance + its template's PSS (MiB)";
+
     /// <summary>Issue 12's goals for nexus-async / baseline (lower is better); null function or size: every one.</summary>
     private static readonly (string Metric, double Goal, string? Function, string? Size)[] s_goals =
     [
@@ -155,6 +159,7 @@ public static class CompareReport
                 linkCpuMsPerInvocation = Figure(r.LinkCpuMsPerInvocation),
                 nodeJitMsPerInvocation = Figure(r.NodeJitMsPerInvocation),
                 memory = r.Memory,
+                templateMemory = r.TemplateMemory,
                 errors = r.Errors,
             }),
             new JsonSerializerOptions { WriteIndented = true });
@@ -191,6 +196,8 @@ public static class CompareReport
         yield return ("cold p99 (ms)", r => r.ColdMs.P99);
         yield return ("first start after deploy (ms)", r => r.FirstStartMs);
         yield return ("instance PSS (MiB)", r => r.Memory.PssBytes / MiB);
+        yield return ("  its fork template's PSS (MiB)", r => (r.TemplateMemory?.PssBytes ?? 0) / MiB);
+        yield return (InstanceWithTemplateRow, r => (r.Memory.PssBytes + (r.TemplateMemory?.PssBytes ?? 0)) / MiB);
         yield return ("instance USS (MiB)", r => r.Memory.UssBytes / MiB);
         yield return ("instance cgroup memory (MiB)", r => r.Memory.CgroupBytes / MiB);
         yield return ("CPU per invocation, sandbox (ms)", r => r.SandboxCpuMsPerInvocation);

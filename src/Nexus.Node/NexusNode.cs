@@ -190,6 +190,9 @@ public sealed partial class NexusNode : INodeOperations, IAsyncDisposable
     public (SandboxMemory Memory, TimeSpan Cpu)? ReadInstanceUsage(string instanceId) =>
         _pool.FindSandbox(instanceId) is { } sandbox ? (sandbox.ReadMemory(), sandbox.ReadCpuTime()) : null;
 
+    /// <summary>Memory of the fork template an instance was forked from (null when it was not, or is gone).</summary>
+    public SandboxMemory? ReadInstanceTemplateMemory(string instanceId) => _pool.FindSandbox(instanceId)?.ReadTemplateMemory();
+
     /// <summary>Memory and CPU of the running fork templates (docs/templates.md); none when templates are off.</summary>
     public IReadOnlyList<SandboxUsage> ReadTemplateUsage() => _driver.ReadTemplateUsage();
 

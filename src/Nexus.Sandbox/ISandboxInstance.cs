@@ -41,6 +41,13 @@ public interface ISandboxInstance : IAsyncDisposable
     TimeSpan ReadCpuTime();
 
     /// <summary>
+    /// Memory of the fork template this instance was forked from (docs/templates.md): the template's own share of the
+    /// pages it shares with its instances, which <see cref="ReadMemory"/> leaves out; null for an instance that was not
+    /// forked.
+    /// </summary>
+    SandboxMemory? ReadTemplateMemory() => null;
+
+    /// <summary>
     /// Changes the instance's CPU limit (its cgroup's CFS quota) to <paramref name="cpus"/> while it runs; false when
     /// this kind of sandbox has no per-instance CPU limit to change (a microVM's jail has one quota for the VM, set by
     /// its driver).

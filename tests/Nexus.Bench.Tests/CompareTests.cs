@@ -92,6 +92,12 @@ public sealed class CompareTests
                 Assert.Equal(1, r.ColdMs.Count);
                 Assert.True(r.Memory.PssBytes > 0 && r.SandboxCpuMsPerInvocation > 0, $"{r.Configuration.Name}: no usage read");
             });
+
+            // A nexus instance is forked from its function's template and holds only its share of their pages: the
+            // template's share is read with it, so that one warm instance is compared whole. Baseline is not forked.
+            Assert.Null(results.Single(r => r.Configuration.Name == "baseline").TemplateMemory);
+            Assert.All(results.Where(r => r.Configuration.Name != "baseline"), r =>
+                Assert.True(r.TemplateMemory?.PssBytes > 1 << 20, $"{r.Configuration.Name}: template PSS {r.TemplateMemory?.PssBytes} B"));
         }
         finally
         {
@@ -121,6 +127,21 @@ public sealed class CompareTests
         Assert.Contains("0.50", cold, StringComparison.Ordinal);
         Assert.EndsWith("goal <= 0.30: MISSED", cold.TrimEnd(), StringComparison.Ordinal);
         Assert.DoesNotContain("storage process", text, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_forked_instance_is_compared_with_its_templates_share_added()
+    {
+        // Baseline's instance holds 40 MiB; the nexus instance 6 MiB of its own and its template 12 MiB more.
+        var text = CompareReport.Format(
+        [
+            Result(BenchConfiguration.Baseline, 10, 300) with { Memory = new SandboxMemory(1, 40L << 20, 1, 1) },
+            Result(BenchConfiguration.NexusAsync, 3, 150) with { Memory = new SandboxMemory(1, 6L << 20, 1, 1), TemplateMemory = new SandboxMemory(1, 12L << 20, 1, 1) },
+        ]);
+        var whole = text.Split('\n').Single(l => l.TrimStart().StartsWith("instance + its template's PSS", StringComparison.Ordinal));
+        Assert.Contains("40.00", whole, StringComparison.Ordinal);
+        Assert.Contains("18.00", whole, StringComparison.Ordinal);
+        Assert.Contains("0.45", whole, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -60,6 +60,8 @@ internal sealed class ForkedInstance : ISandboxInstance
 
     public long ReadPeakMemoryBytes() => _cgroup.Reader.MemoryPeak();
 
+    public SandboxMemory? ReadTemplateMemory() => _template.Sandbox.ReadMemory();
+
     public TimeSpan ReadCpuTime() => TimeSpan.FromTicks(_cgroup.Reader.CpuNanoseconds() / 100);
 
     public bool TrySetCpuLimit(double cpus)
