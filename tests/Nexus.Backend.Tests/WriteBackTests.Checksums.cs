@@ -12,8 +12,8 @@ namespace Nexus.Backend.Tests;
 /// <summary>A function's own put checksums (boto3's ChecksumSHA256, ChecksumCRC32, ...) through the spool and the sync path.</summary>
 public sealed partial class WriteBackTests
 {
-    // Two puts with their writers' checksums, computed by the script as boto3 computes them: a small body (uploaded by
-    // DirectS3) with a SHA-256 and one over 64 KiB (uploaded through the SDK) with a CRC32.
+    // Two puts with their writers' checksums, computed by the script as boto3 computes them: a small body (read whole
+    // from the spool) with a SHA-256 and one over 64 KiB (streamed from it) with a CRC32.
     private const string ChecksumPuts = """
         import base64, random, zlib
         small = random.Random(1).randbytes(1000)

@@ -17,12 +17,25 @@ internal static class ServiceSigner
 {
     private static readonly UriCreationOptions s_verbatim = new() { DangerousDisablePathAndQueryCanonicalization = true };
 
-    public static HttpRequestMessage Sign(ServiceRequest request, byte[] body, ServiceEndpoint endpoint, string service, string accessKey, string secretKey, string region, DateTime now)
+    /// <summary>S3's x-amz-content-sha256 for a body whose hash is not signed (SigV4's <c>UNSIGNED-PAYLOAD</c>).</summary>
+    public const string UnsignedPayload = "UNSIGNED-PAYLOAD";
+
+    public static HttpRequestMessage Sign(ServiceRequest request, byte[] body, ServiceEndpoint endpoint, string service, string accessKey, string secretKey, string region, DateTime now) =>
+        Sign(request, new ByteArrayContent(body), Convert.ToHexStringLower(SHA256.HashData(body)), endpoint, service, accessKey, secretKey, region, now);
+
+    /// <summary>
+    /// An S3 request whose body streams from <paramref name="content"/> unhashed (<see cref="UnsignedPayload"/>): for a
+    /// body whose integrity a signed header already carries (a Content-MD5 the store checks), hashing it again for the
+    /// signature would only read every byte once more.
+    /// </summary>
+    public static HttpRequestMessage SignUnsignedPayload(ServiceRequest request, HttpContent content, ServiceEndpoint endpoint, string accessKey, string secretKey, string region, DateTime now) =>
+        Sign(request, content, UnsignedPayload, endpoint, "s3", accessKey, secretKey, region, now);
+
+    private static HttpRequestMessage Sign(ServiceRequest request, HttpContent content, string payloadHash, ServiceEndpoint endpoint, string service, string accessKey, string secretKey, string region, DateTime now)
     {
         var baseUri = new Uri(endpoint.Url);
         var host = baseUri.IsDefaultPort ? baseUri.Host : baseUri.Host + ":" + baseUri.Port.ToString(CultureInfo.InvariantCulture);
         var amzDate = now.ToString("yyyyMMdd'T'HHmmss'Z'", CultureInfo.InvariantCulture);
-        var payloadHash = Convert.ToHexStringLower(SHA256.HashData(body));
 
         // S3's SigV4 differs from the other services': the payload hash travels (and is signed) as
         // x-amz-content-sha256, and the path is encoded once, so it is sent exactly as it is signed.
@@ -55,7 +68,7 @@ internal static class ServiceSigner
         var pathAndQuery = request.Query.Length == 0 ? path : path + "?" + request.Query;
         var message = new HttpRequestMessage(new HttpMethod(request.Method), new Uri(baseUri.GetLeftPart(UriPartial.Authority) + pathAndQuery, s_verbatim))
         {
-            Content = new ByteArrayContent(body),
+            Content = content,
         };
         message.Headers.Host = host;
         message.Headers.TryAddWithoutValidation("X-Amz-Date", amzDate);

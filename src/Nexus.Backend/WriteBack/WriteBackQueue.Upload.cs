@@ -7,7 +7,7 @@ using Nexus.Backend.Storage;
 
 namespace Nexus.Backend.WriteBack;
 
-/// <summary>One upload of a spooled write: direct (small bodies) or through the SDK, checked against the spooled MD5.</summary>
+/// <summary>One upload of a spooled write: direct (plain headers) or through the SDK, checked against the spooled MD5.</summary>
 public sealed partial class WriteBackQueue
 {
     /// <summary>
@@ -18,10 +18,11 @@ public sealed partial class WriteBackQueue
     /// </summary>
     public const string LastModifiedHeader = "x-nexus-last-modified";
 
-    // Bodies up to this size are uploaded whole-body-signed by the backend itself (DirectS3), without the SDK's
-    // pipeline: its aws-chunked wrapper alone allocated and zeroed a buffer larger than that per request (14% of the
-    // upload's CPU for a 200-byte body, perf). The spooled body is re-read from the page cache.
-    private const long WholeBodyUploadMax = 64 * 1024;
+    // Bodies up to this size are read whole from the spool (the page cache) into one array; larger ones stream from it.
+    private const long WholeBodyReadMax = 64 * 1024;
+
+    // The buffer a streamed body is sent through (StreamContent's copy from the spool to the connection).
+    private const int StreamedBodyBuffer = 128 * 1024;
 
     // What the SDK sends for an object given no Content-Type (its PutObject marshaller), so that both paths store the same.
     private const string SdkDefaultContentType = "text/plain";
@@ -42,13 +43,32 @@ public sealed partial class WriteBackQueue
         await using var body = _journal.OpenBody(entry.Written);
         var contentType = record.ContentType ?? SdkDefaultContentType;
         var contentMd5 = Convert.ToBase64String(Convert.FromHexString(record.Md5));
-        if (record.Length <= WholeBodyUploadMax && DirectS3.IsPlainHeader(contentType)
-            && record.Metadata.All(m => DirectS3.IsPlainHeader(m.Key) && DirectS3.IsPlainHeader(m.Value)))
+
+        // The backend's own PUT (DirectS3), without the SDK's pipeline: its aws-chunked wrapper allocated and zeroed a
+        // buffer larger than a small body per request (14% of the upload's CPU for a 200-byte body), and it signs every
+        // 64 KiB chunk of a large one with a SHA-256 that the signed Content-MD5 makes redundant. The SDK keeps what
+        // needs its header encoding.
+        if (DirectS3.IsPlainHeader(contentType) && record.Metadata.All(m => DirectS3.IsPlainHeader(m.Key) && DirectS3.IsPlainHeader(m.Value)))
         {
-            var bytes = new byte[record.Length];
-            await body.ReadExactlyAsync(bytes, ct).ConfigureAwait(false);
-            var etag = await _direct.PutAsync(record.Bucket, record.Key, bytes, contentType, contentMd5, record.Metadata, record.Checksum, record.AcknowledgedAt, ct).ConfigureAwait(false);
-            CheckETag(etag, record);
+            HttpContent content;
+            if (record.Length <= WholeBodyReadMax)
+            {
+                var bytes = new byte[record.Length];
+                await body.ReadExactlyAsync(bytes, ct).ConfigureAwait(false);
+                content = new ByteArrayContent(bytes);
+            }
+            else
+            {
+                content = new StreamContent(body, StreamedBodyBuffer);
+                content.Headers.ContentLength = record.Length;
+            }
+
+            using (content)
+            {
+                var etag = await _direct.PutAsync(record.Bucket, record.Key, content, contentType, contentMd5, record.Metadata, record.Checksum, record.AcknowledgedAt, ct).ConfigureAwait(false);
+                CheckETag(etag, record);
+            }
+
             return;
         }
 
@@ -65,7 +85,7 @@ public sealed partial class WriteBackQueue
             // Content-MD5 (computed while spooling) lets the store verify the bytes; the SDK's own managed MD5 of the
             // stream would only repeat that, at a high CPU cost.
             DisableDefaultChecksumValidation = true,
-            UseChunkEncoding = _chunkedUploads && record.Length > WholeBodyUploadMax,
+            UseChunkEncoding = _chunkedUploads && record.Length > WholeBodyReadMax,
         };
         put.Headers.ContentLength = record.Length;
         put.Headers[LastModifiedHeader] = LastModifiedValue(record.AcknowledgedAt);
