@@ -62,6 +62,7 @@ public sealed partial class NexusNode : INodeOperations, IAsyncDisposable
     private StoreAdminClient? _remoteKeys;
     private NodeCpuGroup? _cpuGroup;
     private NodeThreadSlices? _threadSlices;
+    private NativeHeapTrimmer? _heapTrimmer;
     private string? _imagePath;
     private string _sandboxStoreUrl = "";
     private bool _hostPrepared;
@@ -242,6 +243,7 @@ public sealed partial class NexusNode : INodeOperations, IAsyncDisposable
 
         _remoteKeys?.Dispose();
         _threadSlices?.Dispose();
+        _heapTrimmer?.Dispose();
         _cpuGroup?.Dispose();
         _exporter?.Dispose();
         _metrics?.Dispose();
@@ -259,6 +261,7 @@ public sealed partial class NexusNode : INodeOperations, IAsyncDisposable
 
         EnterCpuGroup(progress);
         SetThreadSlices(progress);
+        _heapTrimmer = _options.NativeHeapTrimSeconds > 0 ? new NativeHeapTrimmer(TimeSpan.FromSeconds(_options.NativeHeapTrimSeconds)) : null;
         _driver = components.Driver ?? DefaultDriver();
         if (_driver is IAsyncDisposable ownedDriver)
         {

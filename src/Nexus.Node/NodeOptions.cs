@@ -147,6 +147,12 @@ public sealed record NodeOptions
     public long NodeThreadSliceMicroseconds { get; init; } = 100;
 
     /// <summary>
+    /// How often, in seconds, the node process gives its free native heap (malloc arenas) back to the kernel; 0 never
+    /// (docs/node.md, "Memory").
+    /// </summary>
+    public int NativeHeapTrimSeconds { get; init; } = 10;
+
+    /// <summary>
     /// The EEVDF slice request, in microseconds, of every sandbox's threads once its init is over (100 to 100000), so
     /// that a waking function preempts a throttled tenant as its weight entitles it instead of after the tenant's
     /// protected slice; 0 leaves the kernel's default (docs/node.md#cpu).
@@ -257,6 +263,7 @@ public sealed record NodeOptions
         Check(MemoryMbPerCpu >= 0, nameof(MemoryMbPerCpu), "must be 0 (one CPU per instance) or the MB that buy one CPU");
         Check(MaxFunctionCpus >= ManifestParser.MinCpus && MaxFunctionCpus <= ManifestParser.MaxCpus, nameof(MaxFunctionCpus), string.Create(CultureInfo.InvariantCulture, $"must be between {ManifestParser.MinCpus} and {ManifestParser.MaxCpus}"));
         Check(NodeThreadSliceMicroseconds == 0 || (NodeThreadSliceMicroseconds >= 100 && NodeThreadSliceMicroseconds <= 100_000), nameof(NodeThreadSliceMicroseconds), "must be 0 (the kernel's default slice) or 100 to 100000");
+        Check(NativeHeapTrimSeconds >= 0, nameof(NativeHeapTrimSeconds), "must be 0 (never) or a number of seconds");
         Check(SandboxSliceMicroseconds == 0 || (SandboxSliceMicroseconds >= 100 && SandboxSliceMicroseconds <= 100_000), nameof(SandboxSliceMicroseconds), "must be 0 (the kernel's default slice) or 100 to 100000");
         Check(NodeCpuShares == 0 || (NodeCpuShares >= 2 && NodeCpuShares <= 262_144), nameof(NodeCpuShares), "must be 0 (the node stays where it was started) or a cpu.shares weight, 2 to 262144");
         Check(KeepAliveSeconds >= 1, nameof(KeepAliveSeconds), "must be at least 1");
