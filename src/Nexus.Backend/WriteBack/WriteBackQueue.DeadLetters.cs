@@ -113,6 +113,7 @@ public sealed partial class WriteBackQueue
 
         try
         {
+            await SpoolJournal.LeaveNonPoolThreadAsync();
             _journal.MarkDeadLetter(entry.Written);
         }
         catch (IOException e)
