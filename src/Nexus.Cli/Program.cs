@@ -5,9 +5,6 @@ using System.CommandLine;
 using Nexus.Cli;
 using Nexus.Cli.Commands;
 
-// Before anything opens a socket: the runtime reads the setting once.
-SocketCompletions.RunInlineUnlessSet();
-
 var root = new RootCommand("nexus: a serverless node with the communication fabric outside the sandbox");
 root.Options.Add(CommonOptions.Home);
 foreach (var command in NodeCommands.Create().Concat(FunctionCommands.Create()))

@@ -93,33 +93,4 @@ public sealed partial class SpoolJournalTests
         Assert.Equal(first.BodyOffset + first.Record.Length + JournalRecord.FooterBytes, next.Offset);
         Assert.Equal(["a", "d"], Reopen().Select(r => r.Key));
     }
-
-    [Fact]
-    public void An_append_begun_on_a_thread_outside_the_pool_syncs_on_a_pool_thread()
-    {
-        // The node runs socket completions inline, so an append can begin on a socket event thread (a put resumed by a
-        // HEAD of its bucket); its fdatasync must not block that thread. A dedicated thread stands in for it here.
-        var syncedOnPool = new System.Collections.Concurrent.ConcurrentQueue<bool>();
-        using var journal = SpoolJournal.Open(_directory, SpoolJournal.DefaultSegmentBytes, _ => syncedOnPool.Enqueue(Thread.CurrentThread.IsThreadPoolThread), s_never).Journal;
-        Exception? failure = null;
-        var caller = new Thread(() =>
-        {
-            try
-            {
-                // Written whole (small) and streamed (past 64 KiB): both paths end in the group sync.
-                journal.AppendAsync(Meta("small"), new MemoryStream(Encoding.UTF8.GetBytes("a summary")), 9, CancellationToken.None).GetAwaiter().GetResult();
-                var large = new byte[100 * 1024];
-                journal.AppendAsync(Meta("large"), new MemoryStream(large), large.Length, CancellationToken.None).GetAwaiter().GetResult();
-            }
-            catch (Exception e)
-            {
-                failure = e;
-            }
-        });
-        caller.Start();
-        caller.Join();
-
-        Assert.Null(failure);
-        Assert.Equal([true, true], syncedOnPool);
-    }
 }

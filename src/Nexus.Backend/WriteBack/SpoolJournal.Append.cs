@@ -88,7 +88,6 @@ public sealed partial class SpoolJournal
 
             try
             {
-                await LeaveNonPoolThreadAsync();
                 segment.Sync.Sync();
             }
             catch
@@ -178,7 +177,6 @@ public sealed partial class SpoolJournal
 
             JournalRecord.WriteFooter(buffer.AsSpan(filled), headerCrc, hash, acknowledgedAt);
             WriteAt(segment, buffer.AsSpan(0, filled + JournalRecord.FooterBytes), bodyOffset + done - filled, cancellationToken);
-            await LeaveNonPoolThreadAsync();
             segment.Sync.Sync();
             return new JournalEntry(Sealed(meta, sequence, length, hash, acknowledgedAt), segment, offset, bodyOffset);
         }

@@ -31,34 +31,6 @@ public sealed partial class SpoolJournal
     }
 
     /// <summary>
-    /// Moves the caller to a thread-pool thread unless it is on one. A sync blocks its thread for an <c>fdatasync</c>,
-    /// which must not stall a thread that serves others: a socket event thread (the node runs socket completions
-    /// inline, Nexus.Cli's SocketCompletions, so code after an awaited HTTP response runs there) or the channel's
-    /// doorbell thread.
-    /// </summary>
-    public static PoolThreadAwaitable LeaveNonPoolThreadAsync() => default;
-
-    /// <summary>True when a mark written so far is not yet durable, so that the next <see cref="Retire"/> or <see cref="SyncMarks"/> would sync.</summary>
-    public bool MarksAwaitSync
-    {
-        get
-        {
-            lock (_lock)
-            {
-                foreach (var segment in _segments)
-                {
-                    if (segment.MarksSyncTarget > 0 && !segment.Sync.Covers(segment.MarksSyncTarget))
-                    {
-                        return true;
-                    }
-                }
-
-                return false;
-            }
-        }
-    }
-
-    /// <summary>
     /// Makes every state mark written so far durable; a mark an append's group sync already covered costs nothing. Called
     /// before anything that relies on a retirement having happened (a delete or listing that waited for an upload), and a
     /// second after a mark was written if nothing else did it by then.

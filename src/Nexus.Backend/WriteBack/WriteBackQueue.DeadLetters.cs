@@ -113,7 +113,6 @@ public sealed partial class WriteBackQueue
 
         try
         {
-            await SpoolJournal.LeaveNonPoolThreadAsync();
             _journal.MarkDeadLetter(entry.Written);
         }
         catch (IOException e)

@@ -423,13 +423,6 @@ public sealed partial class WriteBackQueue : IAsyncDisposable
                 failure = e;
             }
 
-            if (failure is null && _journal.MarksAwaitSync)
-            {
-                // The retirement would first sync an earlier mark: not on the socket event thread the upload's
-                // response may have resumed this loop on.
-                await SpoolJournal.LeaveNonPoolThreadAsync();
-            }
-
             if (failure is null)
             {
                 // Its mark is written before the key counts as settled, and made durable before a delete or sync write
