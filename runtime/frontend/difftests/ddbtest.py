@@ -29,7 +29,7 @@ from boto3.dynamodb.conditions import Attr, Key
 from botocore.config import Config
 from botocore.exceptions import ClientError, ParamValidationError
 
-from difftest import norm, norm_error
+from difftest_common import norm, norm_error
 
 TABLE = 'dt-orders'
 MISSING = 'dt-missing'

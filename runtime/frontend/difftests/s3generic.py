@@ -21,7 +21,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import boto3  # noqa: E402
 import botocore.exceptions  # noqa: E402
-from difftest import BUCKET, DENIED, EMPTY, body, client, norm, norm_error  # noqa: E402
+from difftest_common import BUCKET, DENIED, EMPTY, body, client, norm, norm_error  # noqa: E402
 
 P = 'gen/'
 CASES = []

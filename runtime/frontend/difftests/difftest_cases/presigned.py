@@ -1,0 +1,265 @@
+# Copyright (c) Nexus contributors.
+# Licensed under the MIT license.
+"""difftest cases: Presigned URLs (used by a plain HTTP client in another process: no SDK, no credentials)."""
+
+import base64
+import hashlib
+import json
+import os
+import sys
+import urllib.parse
+
+import boto3
+import botocore
+import botocore.exceptions
+from botocore.config import Config
+
+from difftest_common import BUCKET, DENIED, P, norm, case, body
+
+
+_FETCH = """
+import hashlib, json, sys, urllib.request, urllib.error
+method, url = sys.argv[1], sys.argv[2]
+data = sys.stdin.buffer.read() if method == 'PUT' else None
+request = urllib.request.Request(url, data=data, method=method)
+try:
+    with urllib.request.urlopen(request) as r:
+        status, payload = r.status, r.read()
+except urllib.error.HTTPError as e:
+    status, payload = e.code, e.read()
+code = payload.split(b'<Code>')[1].split(b'</Code>')[0].decode() if b'<Code>' in payload else None
+# An error document names its request id: only its code is compared.
+digest = hashlib.sha256(payload).hexdigest()[:16] if status < 300 else None
+print(json.dumps({'status': status, 'sha256': digest, 'code': code}))
+"""
+
+
+def _fetch(method, url, data=b''):
+    import subprocess
+    done = subprocess.run([sys.executable, '-c', _FETCH, method, url], input=data, capture_output=True, check=True)
+    return json.loads(done.stdout)
+
+
+def _url_shape(url):
+    from urllib.parse import parse_qsl, urlsplit
+    parts = urlsplit(url)
+    return {'scheme': parts.scheme, 'path': parts.path, 'query': sorted(k for k, _ in parse_qsl(parts.query))}
+
+
+def _signing_client():
+    return boto3.client('s3', endpoint_url=os.environ.get('NEXUS_S3_ENDPOINT'),
+                        config=Config(signature_version='s3v4', retries={'max_attempts': 1}))
+
+
+@case
+def presigned_get_works_without_sdk(s3):
+    data = body(5000, 21)
+    s3.put_object(Bucket=BUCKET, Key=P + 'pre/get', Body=data)
+    url = _signing_client().generate_presigned_url('get_object', Params={'Bucket': BUCKET, 'Key': P + 'pre/get'},
+                                                   ExpiresIn=300)
+    return {'shape': _url_shape(url), 'fetched': _fetch('GET', url),
+            'expected': hashlib.sha256(data).hexdigest()[:16]}
+
+
+@case
+def presigned_get_with_override(s3):
+    s3.put_object(Bucket=BUCKET, Key=P + 'pre/over', Body=b'x')
+    url = _signing_client().generate_presigned_url(
+        'get_object', Params={'Bucket': BUCKET, 'Key': P + 'pre/over', 'ResponseContentDisposition': 'attachment'})
+    return {'shape': _url_shape(url), 'fetched': _fetch('GET', url)}
+
+
+@case
+def presigned_put_then_get(s3):
+    url = _signing_client().generate_presigned_url('put_object', Params={'Bucket': BUCKET, 'Key': P + 'pre/put'},
+                                                   ExpiresIn=60)
+    fetched = _fetch('PUT', url, b'uploaded by a presigned PUT')
+    return {'shape': _url_shape(url), 'fetched': fetched,
+            'stored': s3.get_object(Bucket=BUCKET, Key=P + 'pre/put')['Body'].read().decode()}
+
+
+@case
+def presigned_get_expired(s3):
+    import time
+    s3.put_object(Bucket=BUCKET, Key=P + 'pre/expiring', Body=b'soon gone')
+    url = _signing_client().generate_presigned_url('get_object', Params={'Bucket': BUCKET, 'Key': P + 'pre/expiring'},
+                                                   ExpiresIn=1)
+    time.sleep(2.1)
+    return _fetch('GET', url)
+
+
+@case
+def presigned_get_missing_key(s3):
+    url = _signing_client().generate_presigned_url('get_object', Params={'Bucket': BUCKET, 'Key': P + 'pre/none'})
+    return _fetch('GET', url)
+
+
+@case
+def presigned_unknown_method(s3):
+    return _signing_client().generate_presigned_url('get_thing', Params={})
+
+
+@case
+def presigned_missing_key_param(s3):
+    return _signing_client().generate_presigned_url('get_object', Params={'Bucket': BUCKET})
+
+
+# A browser-form upload as a web page sends it: multipart/form-data, the fields first, then the file; urllib only,
+# in a separate process with no SDK and no credentials.
+_POST_FORM = """
+import json, sys, urllib.request, urllib.error
+url, fields, filename = sys.argv[1], json.loads(sys.argv[2]), sys.argv[3]
+data = sys.stdin.buffer.read()
+boundary = 'nexusformboundary7d3f'
+parts = []
+for name, value in fields.items():
+    parts.append(f'--{boundary}\\r\\nContent-Disposition: form-data; name="{name}"\\r\\n\\r\\n{value}\\r\\n'.encode())
+parts.append(f'--{boundary}\\r\\nContent-Disposition: form-data; name="file"; filename="{filename}"\\r\\n'
+             f'Content-Type: application/octet-stream\\r\\n\\r\\n'.encode() + data + b'\\r\\n')
+parts.append(f'--{boundary}--\\r\\n'.encode())
+request = urllib.request.Request(url, data=b''.join(parts), method='POST',
+                                 headers={'Content-Type': f'multipart/form-data; boundary={boundary}'})
+class Stay(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args):
+        return None   # a redirect is reported, never followed (it names a page outside the node)
+location = None
+try:
+    with urllib.request.build_opener(Stay).open(request) as r:
+        status, payload = r.status, r.read()
+except urllib.error.HTTPError as e:
+    status, payload, location = e.code, e.read(), e.headers.get('Location')
+code = payload.split(b'<Code>')[1].split(b'</Code>')[0].decode() if b'<Code>' in payload else None
+print(json.dumps({'status': status, 'code': code, 'location': location}))
+"""
+
+
+def _post_form(post, data, filename='upload.bin'):
+    import subprocess
+    done = subprocess.run([sys.executable, '-c', _POST_FORM, post['url'], json.dumps(post['fields']), filename],
+                          input=data, capture_output=True, check=True)
+    return json.loads(done.stdout)
+
+
+def _post_shape(post):
+    return {'url': _url_shape(post['url']), 'fields': sorted(post['fields'])}
+
+
+@case
+def presigned_post_upload_then_get(s3):
+    post = _signing_client().generate_presigned_post(
+        BUCKET, P + 'post/form.txt', Fields={'Content-Type': 'text/plain', 'x-amz-meta-origin': 'form'},
+        Conditions=[{'Content-Type': 'text/plain'}, ['starts-with', '$x-amz-meta-origin', ''],
+                    ['content-length-range', 1, 1000]], ExpiresIn=300)
+    sent = _post_form(post, b'uploaded by a browser form')
+    got = s3.get_object(Bucket=BUCKET, Key=P + 'post/form.txt')
+    return {'shape': _post_shape(post), 'sent': sent, 'stored': got['Body'].read().decode(),
+            'type': got['ContentType'], 'metadata': got['Metadata']}
+
+
+@case
+def presigned_post_with_filename(s3):
+    post = _signing_client().generate_presigned_post(BUCKET, P + 'post/by-name/${filename}')
+    sent = _post_form(post, body(3000, 9), filename='chosen.bin')
+    return {'shape': _post_shape(post), 'sent': sent,
+            'stored': norm(s3.get_object(Bucket=BUCKET, Key=P + 'post/by-name/chosen.bin')['Body'].read())}
+
+
+@case
+def presigned_post_201_status(s3):
+    post = _signing_client().generate_presigned_post(
+        BUCKET, P + 'post/created', Fields={'success_action_status': '201'},
+        Conditions=[{'success_action_status': '201'}])
+    return _post_form(post, b'x')
+
+
+@case
+def presigned_post_redirect_and_tagging(s3):
+    tagging = '<Tagging><TagSet><Tag><Key>origin</Key><Value>form</Value></Tag></TagSet></Tagging>'
+    target = 'https://example.invalid/uploaded?from=form'
+    post = _signing_client().generate_presigned_post(
+        BUCKET, P + 'post/redirected', Fields={'success_action_redirect': target, 'tagging': tagging},
+        Conditions=[{'success_action_redirect': target}, {'tagging': tagging}])
+    sent = _post_form(post, b'tagged and redirected')
+    head = s3.head_object(Bucket=BUCKET, Key=P + 'post/redirected')
+    base, _, query = sent.pop('location').partition('?')
+    params = dict(urllib.parse.parse_qsl(query))
+    return {'sent': sent, 'to': base, 'from': params.get('from'), 'bucket': params.get('bucket') == BUCKET,
+            'key': params.get('key') == P + 'post/redirected', 'etag': params.get('etag') == head['ETag'],
+            'tags': s3.get_object_tagging(Bucket=BUCKET, Key=P + 'post/redirected')['TagSet']}
+
+
+@case
+def presigned_post_bad_tagging_stores_nothing(s3):
+    tagging = '<Tagging><TagSet><Tag><Key>k</Key></Tag></TagSet></Tagging>'
+    post = _signing_client().generate_presigned_post(BUCKET, P + 'post/badtags', Fields={'tagging': tagging},
+                                                     Conditions=[{'tagging': tagging}])
+    sent = _post_form(post, b'x')
+    return {'sent': sent, 'stored': s3.list_objects_v2(Bucket=BUCKET, Prefix=P + 'post/badtags').get('KeyCount')}
+
+
+@case
+def presigned_post_acl(s3):
+    # ACLs are disabled (S3's default): a form stating the owner's full control uploads, a public one stores nothing.
+    owner = _signing_client().generate_presigned_post(BUCKET, P + 'post/acl-owner', Fields={'acl': 'bucket-owner-full-control'},
+                                                      Conditions=[{'acl': 'bucket-owner-full-control'}])
+    public = _signing_client().generate_presigned_post(BUCKET, P + 'post/acl-public', Fields={'acl': 'public-read'},
+                                                       Conditions=[{'acl': 'public-read'}])
+    return {'owner': _post_form(owner, b'owned'), 'public': _post_form(public, b'public'),
+            'stored': [c['Key'] for c in s3.list_objects_v2(Bucket=BUCKET, Prefix=P + 'post/acl-').get('Contents', [])]}
+
+
+@case
+def presigned_post_too_large(s3):
+    post = _signing_client().generate_presigned_post(BUCKET, P + 'post/big', Conditions=[['content-length-range', 1, 10]])
+    sent = _post_form(post, b'y' * 100)
+    return {'sent': sent, 'stored': s3.list_objects_v2(Bucket=BUCKET, Prefix=P + 'post/big').get('KeyCount')}
+
+
+@case
+def presigned_post_field_outside_policy(s3):
+    post = _signing_client().generate_presigned_post(BUCKET, P + 'post/extra', Fields={'x-amz-meta-a': '1'})
+    return _post_form(post, b'x')
+
+
+@case
+def presigned_post_wrong_content_type(s3):
+    post = _signing_client().generate_presigned_post(BUCKET, P + 'post/typed', Fields={'Content-Type': 'image/png'},
+                                                     Conditions=[['starts-with', '$Content-Type', 'text/']])
+    return _post_form(post, b'x')
+
+
+@case
+def presigned_post_expired(s3):
+    import time
+    post = _signing_client().generate_presigned_post(BUCKET, P + 'post/late', ExpiresIn=1)
+    time.sleep(2.1)
+    return _post_form(post, b'x')
+
+
+@case
+def presigned_post_key_changed_by_the_client(s3):
+    post = _signing_client().generate_presigned_post(BUCKET, P + 'post/pinned')
+    post['fields']['key'] = P + 'post/elsewhere'
+    return {'sent': _post_form(post, b'x'), 'stored': s3.list_objects_v2(Bucket=BUCKET, Prefix=P + 'post/elsewhere').get('KeyCount')}
+
+
+@case
+def presigned_post_policy_rewritten_by_the_client(s3):
+    post = _signing_client().generate_presigned_post(BUCKET, P + 'post/pinned2')
+    policy = json.loads(base64.b64decode(post['fields']['policy']))
+    policy['conditions'] = [c for c in policy['conditions'] if not (isinstance(c, dict) and 'key' in c)]
+    post['fields']['policy'] = base64.b64encode(json.dumps(policy).encode()).decode()
+    post['fields']['key'] = P + 'post/anything'
+    return _post_form(post, b'x')
+
+
+@case
+def presigned_post_denied_cannot_upload(s3):
+    # By design the two modes refuse at different moments: baseline hands out a policy the store refuses when used,
+    # nexus refuses to sign it. Either way nothing is uploaded.
+    try:
+        post = _signing_client().generate_presigned_post(DENIED, 'planted')
+    except botocore.exceptions.ClientError as e:
+        return {'uploaded': False, 'code': e.response['Error']['Code']}
+    sent = _post_form(post, b'planted')
+    return {'uploaded': sent['status'] < 300, 'code': sent['code']}

@@ -1,0 +1,95 @@
+# Copyright (c) Nexus contributors.
+# Licensed under the MIT license.
+"""difftest cases: stored headers, storage class, SSE, Content-MD5, date conditions, response overrides."""
+
+import base64
+import datetime
+import hashlib
+
+import botocore
+import botocore.exceptions
+
+from difftest_common import BUCKET, P, case
+
+
+def _md5_b64(data):
+    return base64.b64encode(hashlib.md5(data).digest()).decode()
+
+
+@case
+def put_stored_headers(s3):
+    put = s3.put_object(Bucket=BUCKET, Key=P + 'headers.html', Body=b'<p>hi</p>', ContentType='text/html',
+                        CacheControl='max-age=60', ContentDisposition='attachment; filename="a.html"',
+                        ContentEncoding='identity', ContentLanguage='en', StorageClass='STANDARD_IA',
+                        ServerSideEncryption='AES256', ContentMD5=_md5_b64(b'<p>hi</p>'),
+                        ExpectedBucketOwner='123456789012')
+    head = s3.head_object(Bucket=BUCKET, Key=P + 'headers.html')
+    got = s3.get_object(Bucket=BUCKET, Key=P + 'headers.html')
+    listed = s3.list_objects_v2(Bucket=BUCKET, Prefix=P + 'headers.html')['Contents'][0]['StorageClass']
+    return {'put': put, 'head': head, 'get': got, 'listed_class': listed}
+
+
+@case
+def put_standard_class_not_reported(s3):
+    s3.put_object(Bucket=BUCKET, Key=P + 'standard', Body=b's', StorageClass='STANDARD')
+    return s3.head_object(Bucket=BUCKET, Key=P + 'standard')
+
+
+@case
+def put_bad_digest(s3):
+    return s3.put_object(Bucket=BUCKET, Key=P + 'digest', Body=b'x', ContentMD5=_md5_b64(b'y'))
+
+
+@case
+def put_bad_digest_leaves_nothing(s3):
+    try:
+        s3.put_object(Bucket=BUCKET, Key=P + 'digest2', Body=b'x', ContentMD5=_md5_b64(b'y'))
+    except botocore.exceptions.ClientError:
+        pass
+    return s3.list_objects_v2(Bucket=BUCKET, Prefix=P + 'digest2')
+
+
+@case
+def put_invalid_storage_class(s3):
+    return s3.put_object(Bucket=BUCKET, Key=P + 'cls', Body=b'x', StorageClass='CHEAPEST')
+
+
+@case
+def put_kms_not_implemented(s3):
+    return s3.put_object(Bucket=BUCKET, Key=P + 'kms', Body=b'x', ServerSideEncryption='aws:kms')
+
+
+@case
+def get_if_modified_since(s3):
+    modified = s3.head_object(Bucket=BUCKET, Key=P + 'bytes')['LastModified']
+    return s3.get_object(Bucket=BUCKET, Key=P + 'bytes', IfModifiedSince=modified)
+
+
+@case
+def get_if_modified_since_older(s3):
+    modified = s3.head_object(Bucket=BUCKET, Key=P + 'bytes')['LastModified']
+    return s3.get_object(Bucket=BUCKET, Key=P + 'bytes', IfModifiedSince=modified - datetime.timedelta(hours=1))
+
+
+@case
+def get_if_unmodified_since_fails(s3):
+    modified = s3.head_object(Bucket=BUCKET, Key=P + 'bytes')['LastModified']
+    return s3.get_object(Bucket=BUCKET, Key=P + 'bytes', IfUnmodifiedSince=modified - datetime.timedelta(days=1))
+
+
+@case
+def get_if_unmodified_since_naive_future(s3):
+    return s3.get_object(Bucket=BUCKET, Key=P + 'bytes', IfUnmodifiedSince=datetime.datetime(2100, 1, 1))
+
+
+@case
+def head_if_modified_since(s3):
+    modified = s3.head_object(Bucket=BUCKET, Key=P + 'bytes')['LastModified']
+    return s3.head_object(Bucket=BUCKET, Key=P + 'bytes', IfModifiedSince=modified)
+
+
+@case
+def get_response_overrides(s3):
+    return s3.get_object(Bucket=BUCKET, Key=P + 'text.txt', ResponseContentType='application/json',
+                         ResponseCacheControl='no-cache', ResponseContentDisposition='inline',
+                         ResponseContentLanguage='de', ResponseContentEncoding='identity')

@@ -1,0 +1,117 @@
+# Copyright (c) Nexus contributors.
+# Licensed under the MIT license.
+"""What every difftest case shares: the buckets, the client, the case registry and the record's normalization.
+
+Written like handler code: it imports boto3 and never asks which one it got (real boto3 in baseline, the stand-in in
+nexus mode).
+"""
+
+import datetime
+import hashlib
+import inspect
+import os
+import re
+
+import boto3
+import botocore
+import botocore.exceptions
+from botocore.config import Config
+
+BUCKET = os.environ.get('DIFFTEST_BUCKET', 'nexus-difftest')
+DENIED = os.environ.get('DIFFTEST_DENIED_BUCKET', 'nexus-difftest-denied')
+MISSING = os.environ.get('DIFFTEST_MISSING_BUCKET', 'nexus-difftest-missing')
+EMPTY = os.environ.get('DIFFTEST_EMPTY_BUCKET', 'nexus-difftest-empty')
+WORKDIR = os.environ.get('DIFFTEST_WORKDIR', '/tmp/nexus-difftest')
+P = 'dt/'
+
+
+def client():
+    # Unchanged handler style: an endpoint for the baseline store; the stand-in ignores it.
+    return boto3.client('s3', endpoint_url=os.environ.get('NEXUS_S3_ENDPOINT'),
+                        config=Config(retries={'max_attempts': 1}))
+
+
+def resource():
+    return boto3.resource('s3', endpoint_url=os.environ.get('NEXUS_S3_ENDPOINT'))
+
+
+_TEMP_SUFFIX = re.compile(r'\.[0-9a-fA-F]{8}\b')
+
+
+def norm(value):
+    """JSON-able, run-independent form of a boto3 result."""
+    if isinstance(value, dict):
+        out = {}
+        for key, item in value.items():
+            if key == 'ResponseMetadata':
+                out[key] = {
+                    'HTTPStatusCode': item.get('HTTPStatusCode'),
+                    'RetryAttempts': item.get('RetryAttempts'),
+                    'RequestId': '<set>' if item.get('RequestId') else item.get('RequestId', '<absent>'),
+                    'HostId': '<set>' if item.get('HostId') else item.get('HostId', '<absent>'),
+                }
+            else:
+                out[key] = norm(item)
+        return out
+    if isinstance(value, (list, tuple)):
+        return [norm(item) for item in value]
+    if isinstance(value, datetime.datetime):
+        offset = value.utcoffset()
+        return {'<datetime>': 'aware' if offset is not None else 'naive',
+                'utcoffset': None if offset is None else offset.total_seconds()}
+    if isinstance(value, (bytes, bytearray)):
+        return {'<bytes>': len(value), 'sha256': hashlib.sha256(value).hexdigest()[:16],
+                'head': bytes(value[:32]).decode('latin-1')}
+    if hasattr(value, 'read') and hasattr(value, 'iter_chunks'):
+        return {'<StreamingBody>': norm(value.read())}
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    return {'<object>': type(value).__name__}
+
+
+def norm_error(error):
+    record = {'exception': f'{type(error).__module__}.{type(error).__qualname__}',
+              'message': _TEMP_SUFFIX.sub('.<tmp>', str(error))}
+    if isinstance(error, botocore.exceptions.ClientError):
+        record['operation_name'] = error.operation_name
+        record['response'] = norm(error.response)
+        record['is_client_error'] = True
+    return record
+
+
+CASES = []
+
+
+def case(fn):
+    """Registers a case. A case takes the client and nothing else: anything else registered by mistake would fail
+    the same way in both modes, and so compare equal, instead of being run."""
+    parameters = list(inspect.signature(fn).parameters)
+    if parameters != ['s3']:
+        raise TypeError(f'difftest case {fn.__module__}.{fn.__name__} must take (s3), not ({", ".join(parameters)})')
+    CASES.append(fn)
+    return fn
+
+
+def body(n, seed=0):
+    return bytes((i * 31 + seed) % 251 for i in range(n))
+
+
+def big_body(n, seed):
+    return (body(1 << 20, seed) * (n // (1 << 20) + 1))[:n]
+
+
+def work_file(name, data=None):
+    """A file in the scratch folder (the same path in both modes), written with data when given."""
+    path = os.path.join(WORKDIR, name)
+    if data is not None:
+        with open(path, 'wb') as f:
+            f.write(data)
+    return path
+
+
+def file_digest(path):
+    h = hashlib.sha256()
+    with open(path, 'rb') as f:
+        for chunk in iter(lambda: f.read(1 << 20), b''):
+            h.update(chunk)
+    return {'size': os.path.getsize(path), 'sha256': h.hexdigest()[:16]}
