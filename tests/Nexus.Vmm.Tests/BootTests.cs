@@ -86,21 +86,11 @@ public sealed class BootTests
     [KvmFact]
     public void InternalErrorNamesTheGuestRipAndBytes()
     {
-        // A 64-bit guest whose first instruction is ud2 with no IDT: the #UD triple-faults.
-        var dir = Directory.CreateTempSubdirectory("nexus-ud2-").FullName;
-        try
-        {
-            var path = Path.Combine(dir, "ud2.elf");
-            File.WriteAllBytes(path, Nexus.Vmm.Bench.BenchGuest.Elf([0x0f, 0x0b], 0x100000));
-            using var vm = MicroVm.Boot(new VmConfig { KernelPath = path, MemoryMiB = 16 });
-            vm.Start();
-            var exit = vm.WaitForExit(s_timeout);
-            Assert.True(exit.Kind is VmExitKind.Shutdown or VmExitKind.Error, exit.ToString());
-            Assert.Contains("RIP 0x", exit.Message, StringComparison.Ordinal);
-        }
-        finally
-        {
-            Directory.Delete(dir, recursive: true);
-        }
+        // guest/test/ud2.S: a 64-bit guest whose first instruction is ud2 with no IDT: the #UD triple-faults.
+        using var vm = MicroVm.Boot(new VmConfig { KernelPath = TestGuests.Build("ud2"), MemoryMiB = 16 });
+        vm.Start();
+        var exit = vm.WaitForExit(s_timeout);
+        Assert.True(exit.Kind is VmExitKind.Shutdown or VmExitKind.Error, exit.ToString());
+        Assert.Contains("RIP 0x", exit.Message, StringComparison.Ordinal);
     }
 }

@@ -3,9 +3,9 @@
 
 using System.CommandLine;
 using System.CommandLine.Parsing;
+using Nexus.Bench.Vmm;
 using Nexus.Interop;
 using Nexus.Sandbox.Microvm;
-using Nexus.Vmm.Bench;
 using Nexus.Vmm.Builder;
 
 namespace Nexus.Cli.Commands;

@@ -7,7 +7,7 @@ using Nexus.Interop;
 using Nexus.Vmm.Builder;
 using Nexus.Vmm.VState;
 
-namespace Nexus.Vmm.Bench;
+namespace Nexus.Bench.Vmm;
 
 /// <summary>One benchmark figure.</summary>
 public sealed record BenchFigure(string Name, double Value, string Unit, string Note);

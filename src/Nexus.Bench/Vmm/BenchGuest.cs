@@ -3,7 +3,7 @@
 
 using System.Buffers.Binary;
 
-namespace Nexus.Vmm.Bench;
+namespace Nexus.Bench.Vmm;
 
 /// <summary>
 /// The benchmark guest, assembled once (GNU as, listing below) and embedded so `nexus vmm bench`

@@ -6,7 +6,7 @@ using System.Globalization;
 using Nexus.Interop;
 using Nexus.Vmm.Builder;
 
-namespace Nexus.Vmm.Bench;
+namespace Nexus.Bench.Vmm;
 
 /// <summary>A VMM front end to measure: a label and the command that runs one VM (the kernel and memory options are appended).</summary>
 public sealed record VmmProcess(string Label, string File, IReadOnlyList<string> Arguments);
