@@ -1,0 +1,229 @@
+// Copyright (c) Nexus contributors.
+// Licensed under the MIT license.
+
+using System.Globalization;
+using Nexus.Node.Pool;
+using Nexus.Node.Transports;
+using Nexus.Sandbox;
+
+namespace Nexus.Node.Tests;
+
+/// <summary>Timeouts, out of memory, instances that die, init and handler errors, start failures and the restart backoff.</summary>
+public sealed partial class InstancePoolTests
+{
+    [Fact]
+    public async Task TimeoutKillsTheInstanceAndTheNextCallGetsAFreshOne()
+    {
+        await using var f = new PoolFixture();
+        var hang = true;
+        f.Transports.Handler = async (inv, _, ct) =>
+        {
+            if (hang)
+            {
+                await Task.Delay(Timeout.Infinite, ct);
+            }
+
+            return new InvocationResult(inv.Payload.ToArray(), null);
+        };
+        var fn = PoolFixture.Function(timeoutSeconds: 1);
+        var timedOut = await f.InvokeAsync(fn);
+        Assert.Equal("timeout", timedOut.Outcome);
+        Assert.Equal("Sandbox.Timedout", ErrorType(timedOut));
+        Assert.EndsWith("Task timed out after 1.00 seconds", ErrorMessage(timedOut), StringComparison.Ordinal);
+        Assert.True(timedOut.Result.IsError);
+
+        hang = false;
+        var next = await f.InvokeAsync(fn);
+        Assert.Equal("success", next.Outcome);
+        Assert.True(next.ColdStart);
+        Assert.NotEqual(timedOut.InstanceId, next.InstanceId);
+
+        // The pool stops a failed instance in the background (BeginStop), so the next call may finish first.
+        var killed = f.Driver.Started.First();
+        for (var i = 0; i < 400 && !killed.Stopped; i++)
+        {
+            await Task.Delay(25);
+        }
+
+        Assert.True(killed.Stopped);
+    }
+
+    /// <summary>
+    /// An instance's time limit is one timer re-armed per invocation (InvocationDeadline): each invocation gets the whole
+    /// of its timeout, however long the one before it ran, an instance that met its limits stays warm, and one that
+    /// overruns is stopped at its limit, not before. With Begin not arming the timer once, the last invocation ran its
+    /// 1.5 s to success and this failed.
+    /// </summary>
+    [Fact]
+    public async Task Each_invocation_on_a_warm_instance_gets_its_whole_timeout()
+    {
+        await using var f = new PoolFixture();
+        f.Transports.Handler = async (inv, _, _) =>
+        {
+            await Task.Delay(int.Parse(System.Text.Encoding.UTF8.GetString(inv.Payload.Span), CultureInfo.InvariantCulture));
+            return new InvocationResult("{}"u8.ToArray(), null);
+        };
+        var fn = PoolFixture.Function(timeoutSeconds: 1);
+        var first = await f.InvokeAsync(fn, "600");
+        Assert.Equal("success", first.Outcome);
+        var second = await f.InvokeAsync(fn, "10");
+        var third = await f.InvokeAsync(fn, "700");
+        Assert.Equal(("success", "success"), (second.Outcome, third.Outcome));
+        Assert.Equal(first.InstanceId, third.InstanceId);
+        var late = await f.InvokeAsync(fn, "1500");
+        Assert.Equal("timeout", late.Outcome);
+        Assert.True(late.Duration >= TimeSpan.FromSeconds(1), $"timed out after {late.Duration}");
+    }
+
+    [Fact]
+    public async Task OutOfMemoryIsReportedAndTheInstanceReplaced()
+    {
+        await using var f = new PoolFixture();
+        var oom = true;
+        f.Transports.Handler = async (inv, t, ct) =>
+        {
+            if (oom)
+            {
+                t.Instance!.Exit(new SandboxExit(null, 9, OutOfMemory: true));
+                await Task.Delay(Timeout.Infinite, ct);
+            }
+
+            return new InvocationResult(inv.Payload.ToArray(), null);
+        };
+        var fn = PoolFixture.Function();
+        var failed = await f.InvokeAsync(fn);
+        Assert.Equal("oom", failed.Outcome);
+        Assert.Equal("Runtime.OutOfMemory", ErrorType(failed));
+        Assert.Contains("signal: killed", ErrorMessage(failed), StringComparison.Ordinal);
+
+        oom = false;
+        var next = await f.InvokeAsync(fn);
+        Assert.Equal("success", next.Outcome);
+        Assert.NotEqual(failed.InstanceId, next.InstanceId);
+    }
+
+    [Fact]
+    public async Task AnInstanceThatDiesMidInvocationFailsItAndNeverTakesAnother()
+    {
+        await using var f = new PoolFixture();
+        var die = true;
+        f.Transports.Handler = async (inv, t, ct) =>
+        {
+            if (die)
+            {
+                t.Instance!.Exit(new SandboxExit(1, null, false));
+                await Task.Delay(Timeout.Infinite, ct);
+            }
+
+            return new InvocationResult(inv.Payload.ToArray(), null);
+        };
+        var fn = PoolFixture.Function();
+        var failed = await f.InvokeAsync(fn);
+        Assert.Equal("crashed", failed.Outcome);
+        Assert.Equal("Runtime.ExitError", ErrorType(failed));
+        Assert.Contains("exit status 1", ErrorMessage(failed), StringComparison.Ordinal);
+        die = false;
+        var next = await f.InvokeAsync(fn);
+        Assert.NotEqual(failed.InstanceId, next.InstanceId);
+        Assert.Equal(2, f.Driver.Started.Count);
+    }
+
+    /// <summary>
+    /// Guards the restart backoff (PoolOptions.RestartBackoff): a function whose instances keep failing waits longer and
+    /// longer before each new one starts, and one normal invocation clears it. With the wait removed once, the third start
+    /// came at once and this failed.
+    /// </summary>
+    [Fact]
+    public async Task AFunctionWhoseInstancesKeepFailingRestartsWithAGrowingBackoff()
+    {
+        await using var f = new PoolFixture(new PoolOptions { RestartBackoff = TimeSpan.FromMilliseconds(200), MaxRestartBackoff = TimeSpan.FromMilliseconds(400) });
+        var die = true;
+        f.Transports.Handler = async (inv, t, ct) =>
+        {
+            if (die)
+            {
+                t.Instance!.Exit(new SandboxExit(1, null, false));
+                await Task.Delay(Timeout.Infinite, ct);
+            }
+
+            return new InvocationResult(inv.Payload.ToArray(), null);
+        };
+        var fn = PoolFixture.Function();
+        await f.InvokeAsync(fn);
+        Assert.Equal(TimeSpan.Zero, f.Pool.RestartDelay("f"));
+        await f.InvokeAsync(fn);
+        Assert.Equal(TimeSpan.FromMilliseconds(200), f.Pool.RestartDelay("f"));
+
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        var third = await f.InvokeAsync(fn);
+
+        // A lower bound only: the wait is never shorter than asked, however busy the machine.
+        Assert.True(System.Diagnostics.Stopwatch.GetElapsedTime(started) >= TimeSpan.FromMilliseconds(190), "the third instance started without waiting");
+        Assert.Equal("crashed", third.Outcome);
+        Assert.Equal(TimeSpan.FromMilliseconds(400), f.Pool.RestartDelay("f"));
+        await f.InvokeAsync(fn);
+        Assert.Equal(TimeSpan.FromMilliseconds(400), f.Pool.RestartDelay("f"));
+        Assert.Equal(4, f.Driver.Started.Count);
+
+        die = false;
+        Assert.Equal("success", (await f.InvokeAsync(fn)).Outcome);
+        Assert.Equal(TimeSpan.Zero, f.Pool.RestartDelay("f"));
+    }
+
+    [Fact]
+    public async Task AnIdleInstanceThatDiesIsDropped()
+    {
+        await using var f = new PoolFixture();
+        var fn = PoolFixture.Function();
+        var first = await f.InvokeAsync(fn);
+        f.Driver.Started.First().Exit(new SandboxExit(0, null, false));
+        while (f.Pool.Status().Count > 0)
+        {
+            await Task.Delay(10);
+        }
+
+        var second = await f.InvokeAsync(fn);
+        Assert.True(second.ColdStart);
+        Assert.NotEqual(first.InstanceId, second.InstanceId);
+    }
+
+    [Fact]
+    public async Task InitErrorIsReturnedAsTheFunctionError()
+    {
+        await using var f = new PoolFixture();
+        f.Transports.ReadyOnAttach = false;
+        f.Transports.OnAttach = t =>
+        {
+            t.InitError = InvocationResult.Error("Runtime.ImportModuleError", "Unable to import module 'handler': No module named 'nope'");
+            t.Instance!.Exit(new SandboxExit(1, null, false));
+        };
+        var outcome = await f.InvokeAsync(PoolFixture.Function());
+        Assert.Equal("init_error", outcome.Outcome);
+        Assert.Equal("Runtime.ImportModuleError", ErrorType(outcome));
+        Assert.Empty(f.Pool.Status());
+    }
+
+    [Fact]
+    public async Task HandlerErrorKeepsTheInstance()
+    {
+        await using var f = new PoolFixture();
+        f.Transports.Handler = (_, _, _) => Task.FromResult(InvocationResult.Error("ValueError", "bad input"));
+        var fn = PoolFixture.Function();
+        var a = await f.InvokeAsync(fn);
+        var b = await f.InvokeAsync(fn);
+        Assert.Equal("error", a.Outcome);
+        Assert.True(a.Result.IsError);
+        Assert.Equal(a.InstanceId, b.InstanceId);
+    }
+
+    [Fact]
+    public async Task StartFailureThrowsAndFreesTheSlot()
+    {
+        await using var f = new PoolFixture(new PoolOptions { MaxInstancesPerFunction = 1 });
+        f.Driver.FailStart = new IOException("runc: boom");
+        var e = await Assert.ThrowsAsync<SandboxStartException>(() => f.InvokeAsync(PoolFixture.Function()));
+        Assert.Contains("runc: boom", e.Message, StringComparison.Ordinal);
+        f.Driver.FailStart = null;
+        Assert.Equal("success", (await f.InvokeAsync(PoolFixture.Function())).Outcome);
+    }
+}

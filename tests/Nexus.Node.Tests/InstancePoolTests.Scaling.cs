@@ -1,0 +1,173 @@
+// Copyright (c) Nexus contributors.
+// Licensed under the MIT license.
+
+using Nexus.Node.Pool;
+using Nexus.Node.Transports;
+
+namespace Nexus.Node.Tests;
+
+/// <summary>Scaling out, queueing, the node limit and idle instances: how many instances a function gets and when they go.</summary>
+public sealed partial class InstancePoolTests
+{
+    [Fact]
+    public async Task ConcurrentInvocationsScaleOut()
+    {
+        await using var f = new PoolFixture();
+        var release = new TaskCompletionSource();
+        var arrived = 0;
+        f.Transports.Handler = async (inv, _, ct) =>
+        {
+            Interlocked.Increment(ref arrived);
+            await release.Task.WaitAsync(ct);
+            return new InvocationResult(inv.Payload.ToArray(), null);
+        };
+        var fn = PoolFixture.Function();
+        var calls = Enumerable.Range(0, 3).Select(_ => f.InvokeAsync(fn)).ToArray();
+        while (Volatile.Read(ref arrived) < 3)
+        {
+            await Task.Delay(10);
+        }
+
+        Assert.Equal(3, f.Driver.Started.Count);
+        Assert.Equal(3, f.Pool.Status().Single().Busy);
+        release.SetResult();
+        var outcomes = await Task.WhenAll(calls);
+        Assert.All(outcomes, o => Assert.True(o.ColdStart));
+        Assert.Equal(3, outcomes.Select(o => o.InstanceId).Distinct().Count());
+        Assert.Equal(3, f.Pool.Status().Single().Idle);
+    }
+
+    [Fact]
+    public async Task BeyondTheFunctionLimitInvocationsQueueAndReuseTheInstance()
+    {
+        await using var f = new PoolFixture(new PoolOptions { MaxInstancesPerFunction = 1 });
+        var release = new TaskCompletionSource();
+        var gate = new SemaphoreSlim(0);
+        f.Transports.Handler = async (inv, _, ct) =>
+        {
+            gate.Release();
+            await release.Task.WaitAsync(ct);
+            return new InvocationResult(inv.Payload.ToArray(), null);
+        };
+        var fn = PoolFixture.Function();
+        var first = f.InvokeAsync(fn);
+        await gate.WaitAsync();
+        var second = f.InvokeAsync(fn);
+        while (f.Pool.Waiting == 0)
+        {
+            await Task.Delay(10);
+        }
+
+        Assert.Equal(1, f.Pool.Status().Single().Waiting);
+        release.SetResult();
+        var (a, b) = (await first, await second);
+        Assert.Single(f.Driver.Started);
+        Assert.True(a.ColdStart);
+        Assert.False(b.ColdStart);
+        Assert.Equal(a.InstanceId, b.InstanceId);
+    }
+
+    [Fact]
+    public async Task QueuedInvocationIsThrottledAfterItsTimeout()
+    {
+        await using var f = new PoolFixture(new PoolOptions { MaxInstancesPerFunction = 1 });
+        var release = new TaskCompletionSource();
+        var started = new TaskCompletionSource();
+        f.Transports.Handler = async (inv, _, ct) =>
+        {
+            started.TrySetResult();
+            await release.Task.WaitAsync(ct);
+            return new InvocationResult(inv.Payload.ToArray(), null);
+        };
+        var slow = PoolFixture.Function(timeoutSeconds: 30);
+        var first = f.InvokeAsync(slow);
+        await started.Task;
+        var quick = PoolFixture.Function(timeoutSeconds: 1);
+        var e = await Assert.ThrowsAsync<ThrottledException>(() => f.InvokeAsync(quick));
+        Assert.Contains("concurrency limit", e.Message, StringComparison.Ordinal);
+        Assert.Equal(0, f.Pool.Waiting);
+        release.SetResult();
+        Assert.Equal("success", (await first).Outcome);
+        Assert.Contains("nexus_invocations_total{function=\"f\",outcome=\"throttled\"} 1", f.Exporter.Scrape(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task NodeLimitEvictsTheIdleInstanceOfAnotherFunction()
+    {
+        await using var f = new PoolFixture(new PoolOptions { MaxInstancesPerNode = 1 });
+        var a = await f.InvokeAsync(PoolFixture.Function("a"));
+        var b = await f.InvokeAsync(PoolFixture.Function("b"));
+        Assert.True(b.ColdStart);
+        Assert.NotEqual(a.InstanceId, b.InstanceId);
+        var status = f.Pool.Status();
+        Assert.Equal("b", Assert.Single(status).Function);
+        while (f.Driver.Running > 1)
+        {
+            await Task.Delay(10);
+        }
+
+        Assert.True(f.Driver.Started.First().Stopped);
+    }
+
+    [Fact]
+    public async Task IdleInstancesAreReapedAfterKeepAliveOnly()
+    {
+        await using var f = new PoolFixture(new PoolOptions { KeepAlive = TimeSpan.FromMinutes(10) });
+        await f.InvokeAsync(PoolFixture.Function());
+        Assert.Equal(0, f.Pool.ReapIdle());
+        Assert.Equal(1, f.Pool.Status().Single().Idle);
+
+        await using var g = new PoolFixture(new PoolOptions { KeepAlive = TimeSpan.FromMilliseconds(100) });
+        await g.InvokeAsync(PoolFixture.Function());
+        await Task.Delay(300);
+        g.Pool.ReapIdle();
+        Assert.Empty(g.Pool.Status());
+        while (g.Driver.Running > 0)
+        {
+            await Task.Delay(10);
+        }
+
+        Assert.True(Assert.Single(g.Driver.Started).Stopped);
+        Assert.Contains("nexus_instance_stops_total{function=\"f\",reason=\"keep_alive\"} 1", g.Exporter.Scrape(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task AnInstanceIdleForTheReleaseTimeGivesItsTransportsMemoryBackOncePerIdleSpell()
+    {
+        await using var f = new PoolFixture(new PoolOptions { IdleMemoryRelease = TimeSpan.FromMilliseconds(50) });
+        var fn = PoolFixture.Function();
+        await f.InvokeAsync(fn);
+        var transport = Assert.Single(f.Transports.Created);
+        await Wait.ForAsync(() => transport.IdleReleases == 1, "the first idle release");
+
+        // Still idle: the same spell is not released again, however many times the pool looks.
+        await Task.Delay(300);
+        Assert.Equal(1, transport.IdleReleases);
+
+        // A busy instance is not released while it runs; its next idle spell is.
+        var releasesWhileBusy = -1;
+        f.Transports.Handler = async (invocation, t, ct) =>
+        {
+            await Task.Delay(300, ct);
+            releasesWhileBusy = t.IdleReleases;
+            return new InvocationResult(invocation.Payload.ToArray(), null);
+        };
+        await f.InvokeAsync(fn);
+        Assert.Equal(1, releasesWhileBusy);
+        await Wait.ForAsync(() => transport.IdleReleases == 2, "the release of the second idle spell");
+    }
+
+    [Fact]
+    public async Task RetireStopsIdleInstancesAndNewRevisionGetsFreshOnes()
+    {
+        await using var f = new PoolFixture();
+        var v1 = PoolFixture.Function(revision: "r1");
+        var a = await f.InvokeAsync(v1);
+        var v2 = PoolFixture.Function(revision: "r2");
+        await f.Pool.RetireAsync("f", v2);
+        Assert.True(f.Driver.Started.First().Stopped);
+        var b = await f.InvokeAsync(v2);
+        Assert.True(b.ColdStart);
+        Assert.NotEqual(a.InstanceId, b.InstanceId);
+    }
+}
