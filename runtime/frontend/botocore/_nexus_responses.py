@@ -1,0 +1,111 @@
+# Copyright (c) Nexus contributors.
+# Licensed under the MIT license.
+"""The backend's answer turned into what botocore returns: types, HTTP headers, response metadata, and the
+retries botocore would report for an error the backend's SDK retried."""
+
+import os
+
+# http.client.responses for the statuses S3 answers with (http.client itself is not imported in the sandbox).
+REASONS = {
+    301: 'Moved Permanently', 304: 'Not Modified', 307: 'Temporary Redirect', 400: 'Bad Request',
+    401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 405: 'Method Not Allowed',
+    408: 'Request Timeout', 409: 'Conflict', 411: 'Length Required', 412: 'Precondition Failed',
+    413: 'Request Entity Too Large', 414: 'Request-URI Too Long', 416: 'Requested Range Not Satisfiable',
+    429: 'Too Many Requests', 500: 'Internal Server Error', 501: 'Not Implemented', 502: 'Bad Gateway',
+    503: 'Service Unavailable', 504: 'Gateway Timeout',
+}
+
+def _headers(meta, request_id):
+    """The HTTPHeaders dict botocore exposes, rebuilt from the response fields (lower-case names)."""
+    headers = {'x-amz-request-id': request_id}
+    if 'LastModified' in meta:
+        from botocore.utils import http_date  # datetime is loaded on the first response, not at import
+        headers['last-modified'] = http_date(meta['LastModified'])
+    if 'ETag' in meta:
+        headers['etag'] = meta['ETag']
+    if 'AcceptRanges' in meta:
+        headers['accept-ranges'] = meta['AcceptRanges']
+    if 'ContentRange' in meta:
+        headers['content-range'] = meta['ContentRange']
+    if 'ContentType' in meta:
+        headers['content-type'] = meta['ContentType']
+    if 'ContentLength' in meta:
+        headers['content-length'] = str(meta['ContentLength'])
+    for key, value in (meta.get('Metadata') or {}).items():
+        headers['x-amz-meta-' + key] = value
+    return headers
+
+
+def response_metadata(status, wire_meta, fields):
+    given = wire_meta.pop('ResponseMetadata', None) or {}
+    # S3 always answers with a request id; when the backend passes none on, make one of S3's shape
+    # (16 upper-case hex digits) so code that logs or checks it keeps working.
+    request_id = given.get('RequestId') or os.urandom(8).hex().upper()
+    return {
+        'RequestId': request_id,
+        'HostId': given.get('HostId', ''),
+        'HTTPStatusCode': status,
+        'HTTPHeaders': _headers(fields, request_id),
+        'RetryAttempts': 0,
+    }
+
+
+# Lists botocore parses from repeated XML elements: absent, never empty, when S3 sends none.
+_FLAT_LISTS = ('Contents', 'CommonPrefixes', 'Deleted', 'Errors', 'Parts')
+
+
+def convert(operation, meta):
+    """JSON types to botocore types: timestamps become aware UTC datetimes; botocore's shape quirks."""
+    for name in _FLAT_LISTS:
+        if name in meta and not meta[name]:
+            del meta[name]
+    from botocore.utils import parse_timestamp  # datetime is loaded on the first response, not at import
+    if operation == 'ListObjectsV2' and 'EncodingType' not in meta:
+        # botocore always asks for url encoding (and decodes the keys), so S3 echoes the field.
+        meta['EncodingType'] = 'url'
+    if 'LastModified' in meta:
+        meta['LastModified'] = parse_timestamp(
+            meta['LastModified'], whole_seconds=operation in ('GetObject', 'HeadObject'))
+    for entry in (meta.get('Contents') or []) + (meta.get('Parts') or []):
+        if 'LastModified' in entry:
+            entry['LastModified'] = parse_timestamp(entry['LastModified'])
+    result = meta.get('CopyObjectResult')
+    if result and 'LastModified' in result:
+        result['LastModified'] = parse_timestamp(result['LastModified'])
+    if operation in ('GetObject', 'HeadObject') and 'Metadata' not in meta:
+        meta['Metadata'] = {}
+    for bucket in meta.get('Buckets') or ():
+        if 'CreationDate' in bucket:
+            bucket['CreationDate'] = parse_timestamp(bucket['CreationDate'])
+    return meta
+
+
+_RETRYABLE_STATUS = frozenset((500, 502, 503, 504))
+_THROTTLING_CODES = frozenset((
+    'Throttling', 'ThrottlingException', 'ThrottledException', 'RequestThrottledException',
+    'TooManyRequestsException', 'ProvisionedThroughputExceededException', 'TransactionInProgressException',
+    'RequestLimitExceeded', 'BandwidthLimitExceeded', 'LimitExceededException', 'RequestThrottled',
+    'SlowDown', 'PriorRequestNotComplete', 'EC2ThrottledException', 'RequestTimeout', 'RequestTimeoutException'))
+
+
+def _retry_mode(config):
+    retries = (config.retries if config is not None else None) or {}
+    return retries.get('mode') or os.environ.get('AWS_RETRY_MODE') or 'legacy'
+
+
+def retried(config, status, code):
+    """Whether botocore would have retried this error (S3's legacy policy also retries BadDigest)."""
+    return status in _RETRYABLE_STATUS or code in _THROTTLING_CODES or \
+        (code == 'BadDigest' and _retry_mode(config) == 'legacy')
+
+
+def retry_attempts(config):
+    """The retries botocore would report: legacy mode 4, standard 2, or what Config/AWS_MAX_ATTEMPTS set."""
+    retries = (config.retries if config is not None else None) or {}
+    if 'total_max_attempts' in retries:
+        return retries['total_max_attempts'] - 1
+    if 'max_attempts' in retries:
+        return retries['max_attempts']
+    if os.environ.get('AWS_MAX_ATTEMPTS', '').isdigit():
+        return int(os.environ['AWS_MAX_ATTEMPTS']) - 1
+    return 4 if _retry_mode(config) == 'legacy' else 2
