@@ -65,7 +65,7 @@ public sealed partial class PrefetchTests
     }
 
     [Fact]
-    public void The_cache_keeps_the_most_recently_used_bodies_within_its_capacity_and_none_over_a_quarter_of_it()
+    public void The_cache_keeps_the_most_recently_used_bodies_within_its_capacity_and_none_over_half_of_it()
     {
         var cache = new ObjectCache(400);
         cache.Add("b", "one", "\"1\"", [], new byte[100]);
@@ -78,10 +78,16 @@ public sealed partial class PrefetchTests
         Assert.Equal(["one", "three", "four", "five"], new[] { "one", "three", "four", "five" }.Where(k => cache.TryGet("b", k) is not null));
         Assert.Equal(400, cache.Bytes);
 
-        cache.Add("b", "big", "\"6\"", [], new byte[101]);
+        cache.Add("b", "big", "\"6\"", [], new byte[201]);
         Assert.Null(cache.TryGet("b", "big"));
         cache.Remove("b", "one");
         Assert.Equal(300, cache.Bytes);
+
+        // Half the capacity is kept (a 10 MiB input in the default 32 MiB), and makes room by the least recently used.
+        cache.Add("b", "half", "\"7\"", [], new byte[200]);
+        Assert.NotNull(cache.TryGet("b", "half"));
+        Assert.Equal(["four", "five", "half"], new[] { "three", "four", "five", "half" }.Where(k => cache.TryGet("b", k) is not null));
+        Assert.Equal(400, cache.Bytes);
     }
 
     [Fact]

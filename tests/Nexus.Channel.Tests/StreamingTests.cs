@@ -105,6 +105,46 @@ public sealed class StreamingTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_body_read_whole_is_copied_out_of_the_region_once()
+    {
+        // 64 KiB slots: a 3 MiB body arrives in about fifty chunks (and wraps the 1 MiB region three times).
+        var (channel, session) = _node.Attach(new ChannelOptions { RegionSize = 1 << 20, SlotSize = 64 << 10, RequestAreaFraction = 0.5 });
+        var body = RandomNumberGenerator.GetBytes((3 << 20) + 777);
+        await _node.PutAsync("fn/whole", body);
+        await _node.PutAsync("fn/small", body.AsSpan(0, 1000).ToArray());
+        var result = await PythonSandbox.RunAsync(channel, PythonSandbox.Prelude + """
+            import tracemalloc
+            r = t.call("GetObject", {"Bucket": "nexus-test", "Key": "fn/whole"})
+            head = r.body.read(100)
+            tracemalloc.start()
+            rest = r.body.read()
+            peak = tracemalloc.get_traced_memory()[1]
+            tracemalloc.stop()
+            r.body.close()
+            s = t.call("GetObject", {"Bucket": "nexus-test", "Key": "fn/small"})
+            small = s.body.read()
+            after = s.body.read()
+            s.body.close()
+            whole = head + rest
+            emit({"type": type(rest).__name__, "len": len(whole), "sha256": hashlib.sha256(whole).hexdigest(), "peak": peak,
+                  "small": hashlib.sha256(small).hexdigest(), "smallType": type(small).__name__, "after": len(after)})
+            """);
+        Assert.True(result.ExitCode == 0, result.ToString());
+        var json = result.Json;
+        Assert.Equal("bytes", json.GetProperty("type").GetString());
+        Assert.Equal(body.Length, json.GetProperty("len").GetInt32());
+        Assert.Equal(Convert.ToHexStringLower(SHA256.HashData(body)), json.GetProperty("sha256").GetString());
+        Assert.Equal(Convert.ToHexStringLower(SHA256.HashData(body.AsSpan(0, 1000))), json.GetProperty("small").GetString());
+        Assert.Equal("bytes", json.GetProperty("smallType").GetString());
+        Assert.Equal(0, json.GetProperty("after").GetInt32());
+
+        // One buffer of the body's size: a bytearray grown chunk by chunk and then copied into bytes held twice that.
+        var peak = json.GetProperty("peak").GetInt64();
+        Assert.True(peak < body.Length * 1.25, $"reading {body.Length - 100} bytes peaked at {peak} bytes of Python memory");
+        Assert.False(session.Closed.IsCompleted);
+    }
+
+    [Fact]
     public async Task Bodies_dropped_unread_return_their_slots()
     {
         // Two response slots: without the abandoned bodies' slots coming back, the third GET would stall.

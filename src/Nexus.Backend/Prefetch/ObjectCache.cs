@@ -8,8 +8,10 @@ namespace Nexus.Backend.Prefetch;
 /// object held here lays out these bytes instead of fetching them again. Nothing is ever served from here on trust: the
 /// backend keeps it only when every prefetched copy is revalidated before it answers (a HEAD conditional on this ETag,
 /// <see cref="NexusBackendOptions.RevalidatePrefetches"/>), and a strong ETag names exactly one body. Least recently used
-/// objects go first past <see cref="Capacity"/>; an object over a quarter of it is not kept, so one large read does not
-/// empty the rest. Bodies are never written after they are added, so a copy out of one needs no lock.
+/// objects go first past <see cref="Capacity"/>; an object over half of it is not kept, so one large read does not empty
+/// the rest (half, not less: with the default 32 MiB a 10 MiB input is kept, whose GET, receive and checksum were most of
+/// the node's CPU for each warm call that read it, docs/evaluation.md). Bodies are never written after they are added,
+/// so a copy out of one needs no lock.
 /// </summary>
 internal sealed class ObjectCache(long capacity)
 {
@@ -49,7 +51,7 @@ internal sealed class ObjectCache(long capacity)
     }
 
     /// <summary>Whether a body of <paramref name="length"/> bytes would be kept.</summary>
-    public bool Admits(long length) => length <= Capacity / 4;
+    public bool Admits(long length) => length <= Capacity / 2;
 
     /// <summary>
     /// Keeps <paramref name="body"/> as the object's body under <paramref name="etag"/> (replacing what was held), with the
