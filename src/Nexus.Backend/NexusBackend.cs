@@ -54,8 +54,9 @@ public sealed partial class NexusBackend : IAsyncDisposable
         };
         S3 = new AmazonS3Client(new BasicAWSCredentials(options.AccessKey, options.SecretKey), config);
 
-        // The client installs its rule-set provider when it is created; each request reads it from the config.
-        config.EndpointProvider = new CachedEndpointProvider(config.EndpointProvider);
+        // The client installs its rule-set provider when it is created; each request reads it from the config. The
+        // backend's own case (path-style, the configured endpoint) is answered without running or compiling the rules.
+        config.EndpointProvider = new PathStyleEndpointProvider(config.ServiceURL, options.Region, new CachedEndpointProvider(config.EndpointProvider));
         Workers = new FairShareGate(options.MaxConcurrentRequests, options.MaxInFlightPerFunction, options.FairShareHalfLife);
         Http = new HttpClient(new SocketsHttpHandler
         {

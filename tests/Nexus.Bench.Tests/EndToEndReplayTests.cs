@@ -56,6 +56,9 @@ public sealed class EndToEndReplayTests
                 Assert.True(run.Completed > 0, $"{run.Mode}: nothing completed: {string.Join("; ", run.Records.Select(r => r.Outcome).Distinct())}");
                 Assert.Contains(run.Records, r => r.Cold);
                 Assert.NotEmpty(run.Samples);
+
+                // No template of the unloaded runs' functions (removed just before) is counted in the level's memory.
+                Assert.True(run.Samples[0].TemplatePssMiB == 0, $"{run.Mode}: {run.Samples[0].TemplatePssMiB:F1} MiB of templates at the level's start");
                 Assert.NotEmpty(run.Instances);
             }
         }

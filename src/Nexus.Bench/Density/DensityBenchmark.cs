@@ -164,6 +164,8 @@ public static class DensityBenchmark
         NexusNode node, TraceData trace, IReadOnlyList<WorkloadMapping> mapping, Dictionary<string, string> workloads,
         Dictionary<string, UnloadedLatency> reference, IoMode mode, double level, DensityOptions options, TextWriter log, CancellationToken cancellationToken)
     {
+        await WaitTemplatesStoppedAsync(node, cancellationToken);
+
         // Copy c of trace function f is deployed as its own function; arrivals of copy c come from schedule seed + c,
         // thinned by a seeded coin so that the rate is exactly scaled in expectation and the same level replays the same.
         var count = trace.Functions.Count;
@@ -315,6 +317,26 @@ public static class DensityBenchmark
             if (DateTime.UtcNow > deadline)
             {
                 throw new TimeoutException($"instances of {string.Join(", ", names.Take(3))}… did not stop within 60 s");
+            }
+
+            await Task.Delay(50, cancellationToken);
+        }
+    }
+
+    /// <summary>
+    /// Waits until no fork template runs (60 s at most). Between levels no function is deployed, but the removed ones'
+    /// instances are still being stopped after <see cref="WaitDrainedAsync"/> (which sees them leave the pool at once),
+    /// and their templates stop only after the last of them: under load that took ~20 s, and the previous level's
+    /// templates (30-80 MiB) were counted in the next level's memory, the equal-load level's included.
+    /// </summary>
+    internal static async Task WaitTemplatesStoppedAsync(NexusNode node, CancellationToken cancellationToken)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+        while (node.ReadTemplateUsage().Count > 0)
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException($"{node.ReadTemplateUsage().Count} fork templates still ran 60 s after their functions were removed");
             }
 
             await Task.Delay(50, cancellationToken);
