@@ -2,14 +2,12 @@
 // Licensed under the MIT license.
 
 using Amazon.Runtime.Endpoints;
-using Amazon.S3;
-using Amazon.S3.Endpoints;
 
 namespace Nexus.Backend.Tests;
 
 public sealed class EndpointCacheTests
 {
-    private static readonly IEndpointProvider s_sdk = new AmazonS3Config().EndpointProvider;
+    private static readonly IEndpointProvider s_sdk = SdkEndpointRules.Rules;
 
     [Theory]
     [InlineData("http://10.78.0.2:9000", true)]
@@ -18,8 +16,8 @@ public sealed class EndpointCacheTests
     {
         // What the cache leaves out of its key must not change the SDK's answer (a later SDK whose rules read them
         // fails here, not in production).
-        var plain = s_sdk.ResolveEndpoint(Parameters("nexus-examples", endpoint, pathStyle));
-        var scoped = Parameters("nexus-examples", endpoint, pathStyle);
+        var plain = s_sdk.ResolveEndpoint(SdkEndpointRules.Parameters("nexus-examples", endpoint, "us-east-1", pathStyle));
+        var scoped = SdkEndpointRules.Parameters("nexus-examples", endpoint, "us-east-1", pathStyle);
         scoped.Key = "fn/in/photo.jpg";
         scoped.Prefix = "fn/";
         scoped.CopySource = "other/x";
@@ -31,10 +29,10 @@ public sealed class EndpointCacheTests
     [Fact]
     public void One_resolution_per_bucket_and_settings()
     {
-        var counting = new Counting();
+        var counting = new SdkEndpointRules.Counting();
         var cached = new CachedEndpointProvider(counting);
-        var first = cached.ResolveEndpoint(Parameters("a", "http://10.78.0.2:9000", true));
-        var again = Parameters("a", "http://10.78.0.2:9000", true);
+        var first = cached.ResolveEndpoint(SdkEndpointRules.Parameters("a", "http://10.78.0.2:9000", "us-east-1", true));
+        var again = SdkEndpointRules.Parameters("a", "http://10.78.0.2:9000", "us-east-1", true);
         again.Key = "other/key";
         var second = cached.ResolveEndpoint(again);
         Assert.Equal(1, counting.Calls);
@@ -46,34 +44,10 @@ public sealed class EndpointCacheTests
         second.URL = "http://elsewhere/a";
         Assert.Equal("http://10.78.0.2:9000/a", cached.ResolveEndpoint(again).URL);
 
-        Assert.Equal("http://10.78.0.2:9000/b", cached.ResolveEndpoint(Parameters("b", "http://10.78.0.2:9000", true)).URL);
-        var hosted = Parameters("a", "http://10.78.0.2:9000", true);
+        Assert.Equal("http://10.78.0.2:9000/b", cached.ResolveEndpoint(SdkEndpointRules.Parameters("b", "http://10.78.0.2:9000", "us-east-1", true)).URL);
+        var hosted = SdkEndpointRules.Parameters("a", "http://10.78.0.2:9000", "us-east-1", true);
         hosted.ForcePathStyle = false;
         cached.ResolveEndpoint(hosted);
         Assert.Equal(3, counting.Calls);
-    }
-
-    private static S3EndpointParameters Parameters(string bucket, string? endpoint, bool pathStyle) => new()
-    {
-        Bucket = bucket,
-        Region = "us-east-1",
-        Endpoint = endpoint,
-        ForcePathStyle = pathStyle,
-        UseFIPS = false,
-        UseDualStack = false,
-        Accelerate = false,
-        UseGlobalEndpoint = false,
-        DisableMultiRegionAccessPoints = false,
-    };
-
-    private sealed class Counting : IEndpointProvider
-    {
-        public int Calls { get; private set; }
-
-        public Endpoint ResolveEndpoint(EndpointParameters parameters)
-        {
-            Calls++;
-            return s_sdk.ResolveEndpoint(parameters);
-        }
     }
 }

@@ -11,7 +11,7 @@ namespace Nexus.Backend.Tests;
 
 public sealed class PathStyleEndpointTests
 {
-    private static readonly IEndpointProvider s_rules = new AmazonS3Config().EndpointProvider;
+    private static readonly IEndpointProvider s_rules = SdkEndpointRules.Rules;
 
     public static TheoryData<string, string> Endpoints => new()
     {
@@ -39,7 +39,7 @@ public sealed class PathStyleEndpointTests
             {
                 foreach (var (fips, dualStack, accelerate) in new[] { (false, false, false), (true, false, false), (false, true, false), (false, false, true) })
                 {
-                    var p = Parameters(bucket, endpoint, region, pathStyle);
+                    var p = SdkEndpointRules.Parameters(bucket, endpoint, region, pathStyle);
                     p.UseFIPS = fips;
                     p.UseDualStack = dualStack;
                     p.Accelerate = accelerate;
@@ -49,8 +49,8 @@ public sealed class PathStyleEndpointTests
         }
 
         // Another endpoint or region than the configured one is the rules' business.
-        AssertSame(Resolve(s_rules, Parameters("b", "http://other:1", region, true)), Resolve(provider, Parameters("b", "http://other:1", region, true)), "other endpoint");
-        AssertSame(Resolve(s_rules, Parameters("b", endpoint, "ap-south-1", true)), Resolve(provider, Parameters("b", endpoint, "ap-south-1", true)), "other region");
+        AssertSame(Resolve(s_rules, SdkEndpointRules.Parameters("b", "http://other:1", region, true)), Resolve(provider, SdkEndpointRules.Parameters("b", "http://other:1", region, true)), "other endpoint");
+        AssertSame(Resolve(s_rules, SdkEndpointRules.Parameters("b", endpoint, "ap-south-1", true)), Resolve(provider, SdkEndpointRules.Parameters("b", endpoint, "ap-south-1", true)), "other region");
     }
 
     [Theory]
@@ -65,7 +65,7 @@ public sealed class PathStyleEndpointTests
 
         // The same client, its provider answering from a counter over the rules: presigning runs the request pipeline's
         // endpoint resolution (the parameters the SDK builds from the backend's config) without a network.
-        var counting = new Counting();
+        var counting = new SdkEndpointRules.Counting();
         var signedByRules = await PresignAllAsync(backend.S3, config, s_rules);
         var signedHere = await PresignAllAsync(backend.S3, config, new PathStyleEndpointProvider(config.ServiceURL, backend.Options.Region, counting));
         Assert.Equal(0, counting.Calls);
@@ -122,29 +122,5 @@ public sealed class PathStyleEndpointTests
     private static void AssertSame((string? Url, string? AuthSchemes, string? Headers, string? Error) expected, (string? Url, string? AuthSchemes, string? Headers, string? Error) actual, string what)
     {
         Assert.True(expected == actual, $"{what}: the rules answered {expected}, the provider {actual}");
-    }
-
-    private static S3EndpointParameters Parameters(string? bucket, string endpoint, string region, bool pathStyle) => new()
-    {
-        Bucket = bucket,
-        Region = region,
-        Endpoint = endpoint,
-        ForcePathStyle = pathStyle,
-        UseFIPS = false,
-        UseDualStack = false,
-        Accelerate = false,
-        UseGlobalEndpoint = false,
-        DisableMultiRegionAccessPoints = false,
-    };
-
-    private sealed class Counting : IEndpointProvider
-    {
-        public int Calls { get; private set; }
-
-        public Endpoint ResolveEndpoint(EndpointParameters parameters)
-        {
-            Calls++;
-            return s_rules.ResolveEndpoint(parameters);
-        }
     }
 }

@@ -47,6 +47,19 @@ public static class HostRequirements
         }
     }
 
+    /// <summary>
+    /// The one-VM executable's JIT build, src/Nexus.Vmm.Host/bin/&lt;the tests' configuration&gt;/net10.0/nexus-vmm.dll
+    /// (a test project builds it by a ProjectReference without referencing its assembly).
+    /// </summary>
+    public static string VmmHostDll
+    {
+        get
+        {
+            var bin = Path.GetDirectoryName(Path.TrimEndingDirectorySeparator(AppContext.BaseDirectory))!;
+            return Path.Combine(RepoRoot, "src", "Nexus.Vmm.Host", "bin", Path.GetFileName(bin), "net10.0", "nexus-vmm.dll");
+        }
+    }
+
     /// <summary>Null when every named requirement is met, else the reason a test must skip.</summary>
     public static string? Missing(bool root = false, bool runc = false, bool kvm = false, bool debianBoto3 = false, bool awsCli = false)
     {

@@ -7,27 +7,13 @@ using Nexus.Testing;
 namespace Nexus.Vmm.Tests;
 
 /// <summary>The one-VM <c>nexus-vmm</c> executable (src/Nexus.Vmm.Host, on the JIT here).</summary>
-public sealed class VmmProcessTests : IDisposable
+public sealed class VmmProcessTests
 {
-    private readonly string _dir = Directory.CreateTempSubdirectory("nexus-vmm-process-").FullName;
-
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
-
-    /// <summary>src/Nexus.Vmm.Host/bin/&lt;this configuration&gt;/net10.0/nexus-vmm.dll.</summary>
-    private static string HostDll
-    {
-        get
-        {
-            var bin = Path.GetDirectoryName(Path.TrimEndingDirectorySeparator(AppContext.BaseDirectory))!;
-            return Path.Combine(HostRequirements.RepoRoot, "src", "Nexus.Vmm.Host", "bin", Path.GetFileName(bin), "net10.0", "nexus-vmm.dll");
-        }
-    }
-
     [KvmFact]
     public async Task ExecutableRunsAGuestAndNamesItsRam()
     {
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true };
-        foreach (var a in new[] { HostDll, "--kernel", TestGuests.Build("hello"), "--mem", "32", "--timeout", "30" })
+        foreach (var a in new[] { HostRequirements.VmmHostDll, "--kernel", TestGuests.Build("hello"), "--mem", "32", "--timeout", "30" })
         {
             psi.ArgumentList.Add(a);
         }
@@ -46,7 +32,7 @@ public sealed class VmmProcessTests : IDisposable
     public void OptionErrorsAreRefusedBeforeBooting()
     {
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardError = true };
-        foreach (var a in new[] { HostDll, "--kernel", "k", "--mem", "lots" })
+        foreach (var a in new[] { HostRequirements.VmmHostDll, "--kernel", "k", "--mem", "lots" })
         {
             psi.ArgumentList.Add(a);
         }
@@ -63,7 +49,7 @@ public sealed class VmmProcessTests : IDisposable
     {
         // fd 3 is a regular file where the region's memfd belongs: refused by name before any VM exists.
         var psi = new ProcessStartInfo("bash") { RedirectStandardError = true };
-        foreach (var a in new[] { "-c", "exec 3</etc/hostname 4</etc/hostname 5</etc/hostname; exec dotnet \"$0\" --kernel \"$1\" --nexus-fds 3,4,5", HostDll, TestGuests.Build("runtime") })
+        foreach (var a in new[] { "-c", "exec 3</etc/hostname 4</etc/hostname 5</etc/hostname; exec dotnet \"$0\" --kernel \"$1\" --nexus-fds 3,4,5", HostRequirements.VmmHostDll, TestGuests.Build("runtime") })
         {
             psi.ArgumentList.Add(a);
         }
