@@ -19,7 +19,6 @@ internal sealed class JournalSegment : IDisposable
     private static readonly byte[] s_magic = "NXWJSEG1"u8.ToArray();
 
     private readonly Action<string>? _beforeSync;
-    private SafeMemoryMapping? _view;
 
     /// <summary>A segment file; <paramref name="beforeSync"/> is told its path just before every fdatasync (tests: a model of what a power loss keeps).</summary>
     public JournalSegment(string path, SafeFileHandle handle, long capacity, Action<string>? beforeSync)
@@ -39,32 +38,6 @@ internal sealed class JournalSegment : IDisposable
     public long Capacity { get; }
 
     public GroupSync Sync { get; }
-
-    /// <summary>
-    /// The whole file mapped read-only and shared: the page cache's own pages, which appends fill with pwrite. A put's
-    /// MD5 and its upload read its body here, with no copy of their own. Made on first use and kept while the segment
-    /// lives (recycled files keep it too), so a warm put touches no page table; the file is never shorter than
-    /// <see cref="Capacity"/> (written out in full when made, never truncated), so no read falls past its end.
-    /// </summary>
-    public SafeMemoryMapping View
-    {
-        get
-        {
-            if (Volatile.Read(ref _view) is { } view)
-            {
-                return view;
-            }
-
-            var made = Memory.MapFile(Handle, Capacity, MemoryProtection.Read, MapFlags.Shared);
-            if (Interlocked.CompareExchange(ref _view, made, null) is { } raced)
-            {
-                made.Dispose();
-                return raced;
-            }
-
-            return made;
-        }
-    }
 
     public long Generation { get; set; }
 
@@ -122,11 +95,7 @@ internal sealed class JournalSegment : IDisposable
         MarksSyncTarget = 0;
     }
 
-    public void Dispose()
-    {
-        _view?.Dispose();
-        Handle.Dispose();
-    }
+    public void Dispose() => Handle.Dispose();
 
     private void DataSync()
     {

@@ -3,7 +3,6 @@
 
 using System.Buffers;
 using System.Security.Cryptography;
-using Nexus.Channel.Services;
 using Nexus.Interop;
 
 namespace Nexus.Backend.WriteBack;
@@ -13,9 +12,6 @@ public sealed partial class SpoolJournal
 {
     /// <summary>Records up to this size (header, meta, body, footer) are written whole, with one write (<see cref="AppendWholeAsync"/>).</summary>
     private const int WholeRecordMaxBytes = 64 * 1024;
-
-    /// <summary>How much of a mapped body one hashing step reads (a span's length is an int).</summary>
-    private const int MappedReadBytes = 1 << 30;
 
     /// <summary>
     /// Writes one record durably: reserves its place, streams <paramref name="length"/> bytes of <paramref name="body"/>
@@ -70,7 +66,7 @@ public sealed partial class SpoolJournal
             }
 
             var hash = MD5.HashData(bodyBytes.Span);
-            var acknowledgedAt = AcknowledgementTime();
+            var acknowledgedAt = DateTimeOffset.FromUnixTimeMilliseconds(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
             JournalSegment segment;
             long offset;
             long sequence;
@@ -136,81 +132,11 @@ public sealed partial class SpoolJournal
         }
 
         var bodyOffset = offset + head.Length;
-        try
-        {
-            var (hash, acknowledgedAt) = body is IInPlaceBody inPlace
-                ? await WriteInPlaceAsync(segment, bodyOffset, inPlace, length, meta.Checksum, headerCrc, cancellationToken).ConfigureAwait(false)
-                : await CopyThroughBufferAsync(segment, bodyOffset, body, length, meta.Checksum, headerCrc, cancellationToken).ConfigureAwait(false);
-            segment.Sync.Sync();
-            return new JournalEntry(Sealed(meta, sequence, length, hash, acknowledgedAt), segment, offset, bodyOffset);
-        }
-        catch
-        {
-            // Its header stays behind without a footer: skipped by every scan, its space freed with the segment.
-            Release(segment, reader: false);
-            throw;
-        }
-    }
-
-    /// <summary>
-    /// A body read from the sandbox's region is written from there straight into the segment (the kernel's copy into
-    /// the page cache is the node's private copy, which the sandbox cannot change after), and then hashed where it
-    /// landed, through the segment's mapping: the bytes hashed are the bytes spooled and uploaded, with no copy through a
-    /// buffer of ours. Then the footer.
-    /// </summary>
-    private static async Task<(byte[] Md5, DateTimeOffset AcknowledgedAt)> WriteInPlaceAsync(
-        JournalSegment segment, long bodyOffset, IInPlaceBody body, long length, WriterChecksum? declared, uint headerCrc, CancellationToken cancellationToken)
-    {
-        long done = 0;
-        while (done < length)
-        {
-            var n = await body.ReadInPlaceAsync(
-                (int)Math.Min(length - done, int.MaxValue),
-                (segment.Handle, bodyOffset + done),
-                static (bytes, at) => RandomAccess.Write(at.Handle, bytes, at.Item2),
-                cancellationToken).ConfigureAwait(false);
-            if (n == 0)
-            {
-                throw new EndOfStreamException($"the body ended after {done} of {length} bytes");
-            }
-
-            done += n;
-        }
-
-        using var md5 = IncrementalHash.CreateHash(HashAlgorithmName.MD5);
-        using var checksum = declared is null ? null : new ObjectDigest(declared.Algorithm);
-        var view = segment.View;
-        for (long at = 0; at < length; at += MappedReadBytes)
-        {
-            view.Read(bodyOffset + at, (int)Math.Min(MappedReadBytes, length - at), (md5, checksum), static (bytes, hashes) =>
-            {
-                hashes.md5.AppendData(bytes);
-                hashes.checksum?.Append(bytes);
-            });
-        }
-
-        if (checksum is not null && !declared!.Matches(checksum.Digest()))
-        {
-            throw new ChecksumMismatchException(declared);
-        }
-
-        var acknowledgedAt = AcknowledgementTime();
-        var hash = md5.GetHashAndReset();
-        Span<byte> footer = stackalloc byte[JournalRecord.FooterBytes];
-        JournalRecord.WriteFooter(footer, headerCrc, hash, acknowledgedAt);
-        WriteAt(segment, footer, bodyOffset + length, cancellationToken);
-        return (hash, acknowledgedAt);
-    }
-
-    /// <summary>Any other body is copied through a buffer of ours, hashed there and written from there, the footer riding with its last bytes.</summary>
-    private static async Task<(byte[] Md5, DateTimeOffset AcknowledgedAt)> CopyThroughBufferAsync(
-        JournalSegment segment, long bodyOffset, Stream body, long length, WriterChecksum? declared, uint headerCrc, CancellationToken cancellationToken)
-    {
         var buffer = ArrayPool<byte>.Shared.Rent((int)Math.Clamp(length + JournalRecord.FooterBytes, JournalRecord.FooterBytes, CopyBufferBytes));
         try
         {
             using var md5 = IncrementalHash.CreateHash(HashAlgorithmName.MD5);
-            using var checksum = declared is null ? null : new ObjectDigest(declared.Algorithm);
+            using var checksum = meta.Checksum is { } declared ? new ObjectDigest(declared.Algorithm) : null;
             long done = 0;
             var filled = 0;
             while (done < length)
@@ -232,14 +158,16 @@ public sealed partial class SpoolJournal
                 }
             }
 
-            if (checksum is not null && !declared!.Matches(checksum.Digest()))
+            if (checksum is not null && !meta.Checksum!.Matches(checksum.Digest()))
             {
                 // Never sealed, so never acknowledged: the function gets BadDigest, as from the store.
-                throw new ChecksumMismatchException(declared);
+                throw new ChecksumMismatchException(meta.Checksum);
             }
 
             // The footer rides with the body's last bytes when they fit: one write for a small put.
-            var acknowledgedAt = AcknowledgementTime();
+            // The write's LastModified, in whole milliseconds as storage keeps it: the upload carries it to storage
+            // (SpoolUpload.LastModifiedHeader), so reads from the spool and from storage agree.
+            var acknowledgedAt = DateTimeOffset.FromUnixTimeMilliseconds(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
             var hash = md5.GetHashAndReset();
             if (filled + JournalRecord.FooterBytes > buffer.Length)
             {
@@ -249,19 +177,20 @@ public sealed partial class SpoolJournal
 
             JournalRecord.WriteFooter(buffer.AsSpan(filled), headerCrc, hash, acknowledgedAt);
             WriteAt(segment, buffer.AsSpan(0, filled + JournalRecord.FooterBytes), bodyOffset + done - filled, cancellationToken);
-            return (hash, acknowledgedAt);
+            segment.Sync.Sync();
+            return new JournalEntry(Sealed(meta, sequence, length, hash, acknowledgedAt), segment, offset, bodyOffset);
+        }
+        catch
+        {
+            // Its header stays behind without a footer: skipped by every scan, its space freed with the segment.
+            Release(segment, reader: false);
+            throw;
         }
         finally
         {
             ArrayPool<byte>.Shared.Return(buffer);
         }
     }
-
-    /// <summary>
-    /// The write's LastModified, in whole milliseconds as storage keeps it: the upload carries it to storage
-    /// (<see cref="WriteBackQueue.LastModifiedHeader"/>), so reads from the spool and from storage agree.
-    /// </summary>
-    private static DateTimeOffset AcknowledgementTime() => DateTimeOffset.FromUnixTimeMilliseconds(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
 
     private static SpoolRecord Sealed(JournalMeta meta, long sequence, long length, byte[] md5, DateTimeOffset acknowledgedAt) => new()
     {

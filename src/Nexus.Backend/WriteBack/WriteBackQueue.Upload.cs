@@ -18,8 +18,11 @@ public sealed partial class WriteBackQueue
     /// </summary>
     public const string LastModifiedHeader = "x-nexus-last-modified";
 
-    // Bodies up to this size are read whole from the spool (the page cache) into one array; larger ones are sent from its mapping.
+    // Bodies up to this size are read whole from the spool (the page cache) into one array; larger ones stream from it.
     private const long WholeBodyReadMax = 64 * 1024;
+
+    // The buffer a streamed body is sent through (StreamContent's copy from the spool to the connection).
+    private const int StreamedBodyBuffer = 128 * 1024;
 
     // What the SDK sends for an object given no Content-Type (its PutObject marshaller), so that both paths store the same.
     private const string SdkDefaultContentType = "text/plain";
@@ -56,8 +59,8 @@ public sealed partial class WriteBackQueue
             }
             else
             {
-                // Sent from the segment's mapping; the open body keeps the segment from being recycled meanwhile.
-                content = new MappedBodyContent(entry.Written.Segment.View, entry.Written.BodyOffset, record.Length);
+                content = new StreamContent(body, StreamedBodyBuffer);
+                content.Headers.ContentLength = record.Length;
             }
 
             using (content)

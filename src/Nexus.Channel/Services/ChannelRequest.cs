@@ -1,7 +1,6 @@
 // Copyright (c) Nexus contributors.
 // Licensed under the MIT license.
 
-using System.Buffers;
 using System.Text.Json;
 using System.Threading.Channels;
 
@@ -131,35 +130,6 @@ public sealed class ChannelRequest
             return 0;
         }
 
-        var take = await NextTakeAsync(destination.Length, cancellationToken).ConfigureAwait(false);
-        _session.Channel.RequestBytes(_current.Offset + _currentPos, (uint)take).CopyTo(destination.Span);
-        await AdvanceAsync(take, cancellationToken).ConfigureAwait(false);
-        return take;
-    }
-
-    /// <summary>
-    /// Hands the next bytes of the message stream, at most <paramref name="max"/>, to <paramref name="consume"/> where they
-    /// lie in the shared request area, without copying them first; returns how many (0 at the end). The sandbox can
-    /// change those bytes at any time, so <paramref name="consume"/> must read each byte once (as a write of them to a
-    /// file does) and trust nothing it read.
-    /// </summary>
-    public async ValueTask<int> ReadInPlaceAsync<TState>(int max, TState state, ReadOnlySpanAction<byte, TState> consume, CancellationToken cancellationToken)
-    {
-        ArgumentNullException.ThrowIfNull(consume);
-        if (_streamLeft == 0 || max <= 0)
-        {
-            return 0;
-        }
-
-        var take = await NextTakeAsync(max, cancellationToken).ConfigureAwait(false);
-        consume(_session.Channel.RequestBytes(_current.Offset + _currentPos, (uint)take), state);
-        await AdvanceAsync(take, cancellationToken).ConfigureAwait(false);
-        return take;
-    }
-
-    /// <summary>Waits for a chunk with bytes left and returns how many of them (at most <paramref name="max"/>) the next read takes.</summary>
-    private async ValueTask<int> NextTakeAsync(int max, CancellationToken cancellationToken)
-    {
         while (!_haveCurrent || _currentPos == _current.Length)
         {
             if (_haveCurrent)
@@ -177,14 +147,16 @@ public sealed class ChannelRequest
             _haveCurrent = true;
         }
 
-        return (int)Math.Min(Math.Min((ulong)max, _current.Length - _currentPos), _streamLeft);
-    }
-
-    private ValueTask AdvanceAsync(int take, CancellationToken cancellationToken)
-    {
+        var take = (int)Math.Min(Math.Min((ulong)destination.Length, _current.Length - _currentPos), _streamLeft);
+        _session.Channel.RequestBytes(_current.Offset + _currentPos, (uint)take).CopyTo(destination.Span);
         _currentPos += (uint)take;
         _streamLeft -= (ulong)take;
-        return _currentPos == _current.Length ? FinishCurrentAsync(cancellationToken) : ValueTask.CompletedTask;
+        if (_currentPos == _current.Length)
+        {
+            await FinishCurrentAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        return take;
     }
 
     /// <summary>
@@ -244,7 +216,7 @@ public sealed class ChannelRequest
     internal void Fail(ChannelRequestException error) => _chunks.Writer.TryComplete(error);
 
     /// <summary>Forward-only, known-length stream reading the body straight out of the shared region.</summary>
-    private sealed class BodyStream : ForwardOnlyStream, IInPlaceBody
+    private sealed class BodyStream : ForwardOnlyStream
     {
         private readonly ChannelRequest _request;
         private readonly CancellationToken _cancellationToken;
@@ -264,14 +236,6 @@ public sealed class ChannelRequest
         {
             using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _cancellationToken);
             var n = await _request.ReadAsync(buffer, linked.Token).ConfigureAwait(false);
-            Consumed += n;
-            return n;
-        }
-
-        public async ValueTask<int> ReadInPlaceAsync<TState>(int max, TState state, ReadOnlySpanAction<byte, TState> consume, CancellationToken cancellationToken = default)
-        {
-            using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _cancellationToken);
-            var n = await _request.ReadInPlaceAsync(max, state, consume, linked.Token).ConfigureAwait(false);
             Consumed += n;
             return n;
         }

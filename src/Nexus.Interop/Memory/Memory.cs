@@ -1,9 +1,7 @@
 // Copyright (c) Nexus contributors.
 // Licensed under the MIT license.
 
-using System.Buffers;
 using System.Runtime.InteropServices;
-using Microsoft.Win32.SafeHandles;
 
 namespace Nexus.Interop;
 
@@ -188,27 +186,6 @@ public static class Memory
         }
     }
 
-    /// <summary>Maps the first <paramref name="length"/> bytes of an open file (which must be at least that long).</summary>
-    public static SafeMemoryMapping MapFile(SafeFileHandle file, long length, MemoryProtection protection, MapFlags flags)
-    {
-        ArgumentNullException.ThrowIfNull(file);
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(length);
-        var added = false;
-        try
-        {
-            file.DangerousAddRef(ref added);
-            var address = Libc.Check(Libc.Mmap(0, (nuint)length, (int)protection, (int)flags, (int)file.DangerousGetHandle(), 0), "mmap");
-            return new SafeMemoryMapping(address, length);
-        }
-        finally
-        {
-            if (added)
-            {
-                file.DangerousRelease();
-            }
-        }
-    }
-
     /// <summary>Maps the whole of a shared file read-write (MAP_SHARED), as both ends of a channel do.</summary>
     public static SafeMemoryMapping MapShared(SafeFd fd, long length) =>
         Map(fd, length, MemoryProtection.ReadWrite, MapFlags.Shared);
@@ -255,104 +232,5 @@ public sealed class SafeMemoryMapping : SafeHandle
         }
     }
 
-    /// <summary>
-    /// Runs <paramref name="read"/> over bytes [<paramref name="offset"/>, +<paramref name="length"/>) of the mapping,
-    /// which stays mapped until it returns.
-    /// </summary>
-    public void Read<TState>(long offset, int length, TState state, ReadOnlySpanAction<byte, TState> read)
-    {
-        ArgumentNullException.ThrowIfNull(read);
-        CheckRange(offset, length);
-        var added = false;
-        try
-        {
-            DangerousAddRef(ref added);
-            unsafe
-            {
-                // SAFETY: the range lies inside the mapping (checked above), and the reference taken keeps it mapped
-                // until read returns; the span does not outlive the call.
-                read(new ReadOnlySpan<byte>((byte*)handle + offset, length), state);
-            }
-        }
-        finally
-        {
-            if (added)
-            {
-                DangerousRelease();
-            }
-        }
-    }
-
-    /// <summary>
-    /// Memory over bytes [<paramref name="offset"/>, +<paramref name="length"/>) of the mapping for asynchronous readers
-    /// (a send); the mapping stays mapped until the returned owner is disposed, and the memory must not be used after.
-    /// </summary>
-    public MemoryManager<byte> Lend(long offset, int length)
-    {
-        CheckRange(offset, length);
-        return new LentRange(this, offset, length);
-    }
-
     protected override bool ReleaseHandle() => Libc.Munmap(handle, (nuint)Length) == 0;
-
-    private void CheckRange(long offset, long length)
-    {
-        if (offset < 0 || length < 0 || offset > Length - length)
-        {
-            throw new ArgumentOutOfRangeException(nameof(offset), $"range [{offset}, +{length}) is outside the {Length}-byte mapping");
-        }
-    }
-
-    /// <summary>A range of a mapping lent out as memory; holds a reference on the mapping until disposed.</summary>
-    private sealed class LentRange : MemoryManager<byte>
-    {
-        private readonly SafeMemoryMapping _mapping;
-        private readonly long _offset;
-        private readonly int _length;
-        private int _released;
-
-        public LentRange(SafeMemoryMapping mapping, long offset, int length)
-        {
-            var added = false;
-            mapping.DangerousAddRef(ref added);
-            _mapping = mapping;
-            _offset = offset;
-            _length = length;
-        }
-
-        public override Span<byte> GetSpan()
-        {
-            ObjectDisposedException.ThrowIf(Volatile.Read(ref _released) != 0, this);
-            unsafe
-            {
-                // SAFETY: the range was checked against the mapping by Lend, and the reference taken in the constructor
-                // keeps it mapped until Dispose; a span taken before Dispose must not be used after it (documented).
-                return new Span<byte>((byte*)_mapping.handle + _offset, _length);
-            }
-        }
-
-        public override MemoryHandle Pin(int elementIndex = 0)
-        {
-            ObjectDisposedException.ThrowIf(Volatile.Read(ref _released) != 0, this);
-            ArgumentOutOfRangeException.ThrowIfGreaterThan((uint)elementIndex, (uint)_length, nameof(elementIndex));
-            unsafe
-            {
-                // SAFETY: mapped memory never moves (no pinning needed); the index was checked against the range, which
-                // stays mapped while this owner is alive.
-                return new MemoryHandle((byte*)_mapping.handle + _offset + elementIndex);
-            }
-        }
-
-        public override void Unpin()
-        {
-        }
-
-        protected override void Dispose(bool disposing)
-        {
-            if (Interlocked.Exchange(ref _released, 1) == 0)
-            {
-                _mapping.DangerousRelease();
-            }
-        }
-    }
 }
