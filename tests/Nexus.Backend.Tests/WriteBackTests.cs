@@ -404,16 +404,26 @@ public sealed partial class WriteBackTests : IAsyncLifetime
         await backend.DisposeAsync();
     }
 
+    /// <summary>
+    /// Starts the store at <see cref="StoreUrl"/> with <see cref="Bucket"/> already in it. The bucket is made first by a
+    /// store on another port: a backend retrying uploads would otherwise reach the store before the bucket existed, find
+    /// it missing, and (rightly) dead-letter its writes.
+    /// </summary>
     private async Task StartStoreAsync()
     {
-        _store = await S3StoreServer.StartAsync(new StoreOptions { DataDirectory = Path.Combine(_root, "store"), Urls = [StoreUrl] }, _credentials);
-        using var admin = Admin();
-        await admin.PutBucketAsync(Bucket);
+        var data = Path.Combine(_root, "store");
+        await using (var setup = await S3StoreServer.StartAsync(new StoreOptions { DataDirectory = data, Urls = ["http://127.0.0.1:0"] }, _credentials))
+        {
+            using var admin = Admin(setup.BoundAddresses[0].ToString());
+            await admin.PutBucketAsync(Bucket);
+        }
+
+        _store = await S3StoreServer.StartAsync(new StoreOptions { DataDirectory = data, Urls = [StoreUrl] }, _credentials);
     }
 
-    private AmazonS3Client Admin() => new(new BasicAWSCredentials(NodeUnderTest.AccessKey, NodeUnderTest.SecretKey), new AmazonS3Config
+    private AmazonS3Client Admin(string? url = null) => new(new BasicAWSCredentials(NodeUnderTest.AccessKey, NodeUnderTest.SecretKey), new AmazonS3Config
     {
-        ServiceURL = StoreUrl,
+        ServiceURL = url ?? StoreUrl,
         ForcePathStyle = true,
         AuthenticationRegion = "us-east-1",
         UseHttp = true,
