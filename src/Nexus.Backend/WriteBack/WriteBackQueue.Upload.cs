@@ -1,6 +1,7 @@
 // Copyright (c) Nexus contributors.
 // Licensed under the MIT license.
 
+using System.Security.Cryptography;
 using Amazon.S3;
 using Amazon.S3.Model;
 using Nexus.Backend.Storage;
@@ -118,5 +119,174 @@ public sealed partial class WriteBackQueue
         {
             return false;
         }
+    }
+
+    private async Task UploadLoopAsync()
+    {
+        var ct = _stop.Token;
+        await foreach (var id in _ready.Reader.ReadAllAsync(ct).ConfigureAwait(false))
+        {
+            await _uploadSlots.WaitAsync(ct).ConfigureAwait(false);
+            try
+            {
+                if (!await UploadOneAsync(id, ct).ConfigureAwait(false))
+                {
+                    return;
+                }
+            }
+            finally
+            {
+                _uploadSlots.Release();
+            }
+        }
+    }
+
+    /// <summary>
+    /// Uploads the key's waiting write on this thread (up to the request's first wait) when an upload slot is free; else
+    /// an uploader takes it.
+    /// </summary>
+    private void StartUpload((string Bucket, string Key) id)
+    {
+        if (_uploadSlots.Wait(0))
+        {
+            _ = UploadHereAsync(id);
+        }
+        else
+        {
+            _ready.Writer.TryWrite(id);
+        }
+    }
+
+    private async Task UploadHereAsync((string Bucket, string Key) id)
+    {
+        try
+        {
+            await UploadOneAsync(id, _stop.Token).ConfigureAwait(false);
+        }
+        finally
+        {
+            _uploadSlots.Release();
+        }
+    }
+
+    /// <summary>Uploads the key's waiting write, if it has one and no upload of it runs; false when shutting down.</summary>
+    private async Task<bool> UploadOneAsync((string Bucket, string Key) id, CancellationToken ct)
+    {
+        Entry? entry;
+        KeyState? state;
+        lock (_lock)
+        {
+            if (!_keys.TryGetValue(id, out state) || state.Uploading is not null || state.Waiting is null)
+            {
+                return true;
+            }
+
+            entry = state.Waiting;
+            state.Waiting = null;
+            state.Uploading = entry;
+        }
+
+        Exception? failure = null;
+        try
+        {
+            await UploadAsync(entry, ct).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+            return false;
+        }
+        catch (Exception e)
+        {
+            failure = e;
+        }
+
+        if (failure is null)
+        {
+            // Its mark is written before the key counts as settled, and made durable before a delete or sync write
+            // that waited for this upload goes on (SettledAsync): a restart cannot upload it again over that.
+            RetireUploaded(entry);
+        }
+
+        var dead = false;
+        try
+        {
+            dead = failure is not null && await DeadLetterIfBucketGoneAsync(entry, failure, ct).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+            return false;
+        }
+
+        TimeSpan? retryIn = null;
+        lock (_lock)
+        {
+            state.Uploading = null;
+            if (failure is null)
+            {
+                state.Failures = 0;
+            }
+            else if (dead && state.Waiting is null)
+            {
+                // Out of the retry loop; the key's waiters go on to storage, which answers for the missing bucket.
+                _deadLetters.Add(entry);
+                Interlocked.Add(ref _pendingBytes, -entry.Record.Length);
+                Interlocked.Add(ref _deadLetterBytes, entry.Record.Length);
+            }
+            else if (state.Waiting is null)
+            {
+                // Still the newest write of the key: it goes again after a pause.
+                state.Waiting = entry;
+                state.Failures++;
+                retryIn = Backoff(state.Failures);
+            }
+            else
+            {
+                // A newer write of the key arrived meanwhile; it replaces this one (dead letter or not), which is not retried.
+                RetireSuperseded(entry);
+            }
+
+            if (state.Waiting is null)
+            {
+                _keys.Remove(id);
+                state.Done.TrySetResult();
+            }
+            else if (retryIn is null)
+            {
+                _ready.Writer.TryWrite(id);
+            }
+        }
+
+        if (failure is null)
+        {
+            Interlocked.Increment(ref _uploaded);
+            _changed(id.Bucket, id.Key);
+        }
+        else if (retryIn is not null)
+        {
+            Interlocked.Increment(ref _retries);
+            _log($"write-back: upload of {id.Bucket}/{id.Key} failed ({failure.GetType().Name}: {failure.Message}); retrying in {retryIn.Value.TotalSeconds:0.0} s");
+            _ = RetryLaterAsync(id, retryIn.Value, ct);
+        }
+
+        return true;
+    }
+
+    private async Task RetryLaterAsync((string Bucket, string Key) id, TimeSpan delay, CancellationToken ct)
+    {
+        try
+        {
+            await Task.Delay(delay, ct).ConfigureAwait(false);
+            _ready.Writer.TryWrite(id);
+        }
+        catch (OperationCanceledException)
+        {
+            // Shutting down: the entry stays in the spool.
+        }
+    }
+
+    private static TimeSpan Backoff(int failures)
+    {
+        var ms = Math.Min(s_maxBackoff.TotalMilliseconds, 100 * Math.Pow(2, Math.Min(failures - 1, 20)));
+        return TimeSpan.FromMilliseconds(ms * (0.75 + (RandomNumberGenerator.GetInt32(500) / 1000.0)));
     }
 }
