@@ -127,6 +127,38 @@ internal sealed class PrefetchSet(StorageService service)
     }
 
     /// <summary>
+    /// Whether a GetObject could be answered at once from a copy already in the slots: something is prefetched and no
+    /// copy needs a store round trip before it answers (revalidation off).
+    /// </summary>
+    public bool MayAnswerAtOnce => !_backend.Options.RevalidatePrefetches && !_entries.IsEmpty;
+
+    /// <summary>
+    /// Serves a plain GetObject (no range, no condition) from a copy that is complete and not stale, on the calling
+    /// thread; false, having changed nothing, when there is no such copy (the caller goes the usual way).
+    /// </summary>
+    public Task<bool> TryAnswerAtOnceAsync(ChannelRequest request, string bucket, string key, CancellationToken ct)
+    {
+        if (!MayAnswerAtOnce
+            || !_entries.TryGetValue((bucket, key), out var entry)
+            || entry.Stale
+            || !entry.Ready.IsCompletedSuccessfully
+            || entry.Ready.Result is not { } filled
+            || !_entries.TryRemove(new KeyValuePair<(string, string), Entry>((bucket, key), entry)))
+        {
+            return Task.FromResult(false);
+        }
+
+        if (!entry.TryClaim())
+        {
+            Interlocked.Increment(ref Stats._misses);
+            return Task.FromResult(false);
+        }
+
+        Interlocked.Increment(ref Stats._hitsAtOnce);
+        return AnswerAsync(request, entry, filled, usable: true, ct);
+    }
+
+    /// <summary>
     /// A prefetch the node's cache holds: its revalidating HEAD is sent first, the held body laid out in the slots while
     /// that HEAD crosses the link, and the copy answers only when the HEAD passes.
     /// </summary>
