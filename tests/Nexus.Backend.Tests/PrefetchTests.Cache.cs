@@ -41,35 +41,6 @@ public sealed partial class PrefetchTests
         Assert.Equal(0, stats.HitsAtOnce);
     }
 
-    [Fact]
-    public async Task A_prefetch_the_cache_holds_is_laid_out_only_when_read_and_an_unread_one_costs_no_slots()
-    {
-        // The held body is laid out by the read itself, beside its revalidating HEAD: a prefetch the function never reads
-        // takes no slots and copies nothing (laid out at the invocation's start, it held the slots until the drop).
-        var body = new byte[300_000];
-        Random.Shared.NextBytes(body);
-        var backend = await StartAsync(Revalidating(), changeFeed: false, ("fn/big", body));
-        var session = Attach(backend);
-        Assert.Equal(body.Length, (await RunPrefetchedAsync(session, backend, "fn/big", "emit([s, len(body)])")).Json[1].GetInt32());
-        await WaitForAsync(() => backend.InputCache!.TryGet(Bucket, "fn/big") is not null);
-        var free = session.Session.FreeSlots;
-
-        session.Storage.BeginPrefetch(PrefetchHints.Start(session.Storage.Manifest, S3Event(Bucket, "fn/big")));
-        await WaitForAsync(() => backend.PrefetchStats.Snapshot().FromCache == 1);
-        await Task.Delay(200);
-        Assert.Equal(free, session.Session.FreeSlots);
-        session.Storage.EndInvocation();
-        await Task.Delay(100);
-        Assert.Equal((0L, free), (backend.PrefetchStats.Snapshot().WastedBytes, session.Session.FreeSlots));
-
-        // Read, it is laid out then and answers (after its HEAD) with the held bytes.
-        var result = await RunPrefetchedAsync(session, backend, "fn/big", "emit([s, len(body), hashlib.sha256(body).hexdigest()])");
-        Assert.Equal((200, body.Length), (result.Json[0].GetInt32(), result.Json[1].GetInt32()));
-        Assert.Equal(Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(body)), result.Json[2].GetString());
-        var stats = backend.PrefetchStats.Snapshot();
-        Assert.Equal((1, 2, 2), (stats.Fetched, stats.FromCache, stats.Hits));
-    }
-
     [Theory]
     [InlineData("pink", 3)]
     [InlineData("crimson", 2)]

@@ -70,18 +70,7 @@ internal sealed class PrefetchSet(StorageService service)
             foreach (var (bucket, key) in allowed)
             {
                 var entry = new Entry(bucket, key);
-                if (_backend.InputCache?.TryGet(bucket, key) is { } cached)
-                {
-                    // Laid out when the function reads it, while its revalidating HEAD crosses the link: no thread-pool
-                    // work item now, and no slots held (nor bytes copied) for a prefetch that is not read.
-                    entry.Cached = cached;
-                    Interlocked.Increment(ref Stats._fromCache);
-                }
-                else
-                {
-                    entry.Ready = FetchAsync(entry);
-                }
-
+                entry.Ready = FetchAsync(entry);
                 _entries[(bucket, key)] = entry;
             }
         }
@@ -109,11 +98,6 @@ internal sealed class PrefetchSet(StorageService service)
             return false;
         }
 
-        if (entry.Cached is { } cached)
-        {
-            return await TryServeCachedAsync(request, entry, cached, conditional, ct).ConfigureAwait(false);
-        }
-
         var filled = await entry.Ready.WaitAsync(ct).ConfigureAwait(false);
         if (filled is null || !entry.TryClaim())
         {
@@ -121,8 +105,7 @@ internal sealed class PrefetchSet(StorageService service)
             return false;
         }
 
-        var usable = !entry.Stale && !conditional && (!_backend.Options.RevalidatePrefetches
-            || await RevalidatedAsync(StartRevalidation(bucket, key, filled.ETag, ct), filled).ConfigureAwait(false));
+        var usable = !entry.Stale && !conditional && (!_backend.Options.RevalidatePrefetches || await RevalidateAsync(bucket, key, filled, ct).ConfigureAwait(false));
         return await AnswerAsync(request, entry, filled, usable, ct).ConfigureAwait(false);
     }
 
@@ -158,37 +141,10 @@ internal sealed class PrefetchSet(StorageService service)
         return AnswerAsync(request, entry, filled, usable: true, ct);
     }
 
-    /// <summary>
-    /// A prefetch the node's cache holds: its revalidating HEAD is sent first, the held body laid out in the slots while
-    /// that HEAD crosses the link, and the copy answers only when the HEAD passes.
-    /// </summary>
-    private async Task<bool> TryServeCachedAsync(ChannelRequest request, Entry entry, ObjectCache.Cached cached, bool conditional, CancellationToken ct)
-    {
-        if (entry.Stale || conditional)
-        {
-            return await AnswerAsync(request, entry, null, usable: false, ct).ConfigureAwait(false);
-        }
-
-        var head = StartRevalidation(entry.Bucket, entry.Key, cached.ETag, ct);
-        var filled = FromCache(cached);
-        bool usable;
-        try
-        {
-            usable = await RevalidatedAsync(head, filled).ConfigureAwait(false);
-        }
-        catch when (filled is not null)
-        {
-            Release(filled);
-            throw;
-        }
-
-        return await AnswerAsync(request, entry, filled, usable, ct).ConfigureAwait(false);
-    }
-
     /// <summary>Answers the read with the copy when <paramref name="usable"/>; else counts the miss and gives its slots back.</summary>
-    private async Task<bool> AnswerAsync(ChannelRequest request, Entry entry, Filled? filled, bool usable, CancellationToken ct)
+    private async Task<bool> AnswerAsync(ChannelRequest request, Entry entry, Filled filled, bool usable, CancellationToken ct)
     {
-        if (!usable || filled is null)
+        if (!usable)
         {
             if (entry.Stale)
             {
@@ -197,11 +153,7 @@ internal sealed class PrefetchSet(StorageService service)
 
             _backend.InputCache?.Remove(entry.Bucket, entry.Key);
             Interlocked.Increment(ref Stats._misses);
-            if (filled is not null)
-            {
-                Release(filled);
-            }
-
+            Release(filled);
             return false;
         }
 
@@ -248,26 +200,22 @@ internal sealed class PrefetchSet(StorageService service)
         _session.ReturnSlots(filled.Chunks.Select(c => c.Slot));
     }
 
-    /// <summary>The conditional HEAD that revalidates a copy read under <paramref name="etag"/>, sent now; null without an ETag.</summary>
-    private Task<HttpResponseMessage>? StartRevalidation(string bucket, string key, string? etag, CancellationToken ct) =>
-        etag is null ? null : _backend.Direct.HeadIfMatchAsync(bucket, key, etag, ct);
-
     /// <summary>
-    /// True when storage still has the body the copy holds (the HEAD conditional on its ETag answered 200): the copy then
+    /// True when storage still has the body the copy holds (a HEAD conditional on its ETag answered 200): the copy then
     /// answers with that HEAD's headers, the object's as they are now (metadata replaced in place keeps the ETag), written
-    /// over the copy's header when they take the same bytes; otherwise (no ETag, no copy) the read goes to storage.
+    /// over the copy's header when they take the same bytes; otherwise the read goes to storage.
     /// </summary>
-    private async Task<bool> RevalidatedAsync(Task<HttpResponseMessage>? head, Filled? filled)
+    private async Task<bool> RevalidateAsync(string bucket, string key, Filled filled, CancellationToken ct)
     {
-        if (head is null)
+        if (filled.ETag is null)
         {
             return false;
         }
 
         try
         {
-            using var response = await head.ConfigureAwait(false);
-            if (filled is null || response.StatusCode != System.Net.HttpStatusCode.OK || response.Content.Headers.ContentLength != filled.BodyLength)
+            using var response = await _backend.Direct.HeadIfMatchAsync(bucket, key, filled.ETag, ct).ConfigureAwait(false);
+            if (response.StatusCode != System.Net.HttpStatusCode.OK || response.Content.Headers.ContentLength != filled.BodyLength)
             {
                 return false;
             }
@@ -291,6 +239,11 @@ internal sealed class PrefetchSet(StorageService service)
     private async Task<Filled?> FetchAsync(Entry entry)
     {
         await Task.Yield();
+        if (_backend.InputCache?.TryGet(entry.Bucket, entry.Key) is { } cached)
+        {
+            return FromCache(cached);
+        }
+
         var ct = entry.Cancel.Token;
         var options = _backend.Options;
         var layout = _session.Channel.Layout;
@@ -393,7 +346,7 @@ internal sealed class PrefetchSet(StorageService service)
         return slots;
     }
 
-    /// <summary>A copy laid out from the node's cache, at the read: no storage request for it; the HEAD beside it checks it.</summary>
+    /// <summary>A copy laid out from the node's cache: no storage request now; the HEAD before it answers checks it.</summary>
     private Filled? FromCache(ObjectCache.Cached cached)
     {
         var total = cached.Header.Length + cached.Body.Length;
@@ -413,6 +366,7 @@ internal sealed class PrefetchSet(StorageService service)
         }
 
         CopyInto(chunks, cached.Header, cached.Body);
+        Interlocked.Increment(ref Stats._fromCache);
         return new Filled(200, cached.Header.Length, cached.Body.Length, cached.ETag, chunks);
     }
 
@@ -489,9 +443,6 @@ internal sealed class PrefetchSet(StorageService service)
         }
 
         public CancellationTokenSource Cancel { get; } = new();
-
-        /// <summary>The node's cached body of the object, laid out at the read (then <see cref="Ready"/> stays null).</summary>
-        public ObjectCache.Cached? Cached { get; set; }
 
         public Task<Filled?> Ready { get; set; } = Task.FromResult<Filled?>(null);
 

@@ -35,8 +35,8 @@ public sealed class PrefetchStats
 
 /// <summary>
 /// Prefetch figures: hints found (allowed), hints denied by the function's grants, objects skipped (over the size cap, no
-/// free slots, fetch failed), objects fetched and their bytes, prefetches that found their object in the node's cache of
-/// recent inputs instead of fetching it (laid out at the read, each still revalidated before it answers), GetObjects served from a prefetch (hits) or from storage
+/// free slots, fetch failed), objects fetched and their bytes, copies laid out from the node's cache of recent inputs
+/// instead of fetched (each still revalidated before it answers), GetObjects served from a prefetch (hits) or from storage
 /// (misses, in functions with prefetch on), prefetches dropped because the object changed (stale), and bytes fetched
 /// but never read (wasted), and of the hits those answered on the doorbell thread itself, without a thread-pool hop (at once).
 /// </summary>

@@ -74,7 +74,7 @@ public sealed class NodeMetrics : IDisposable
             _meter.CreateObservableCounter("nexus_prefetch_hits_at_once_total", () => prefetch().HitsAtOnce, description: "Prefetch hits answered on the doorbell thread itself (the copy was ready and needed no revalidation: no thread-pool hop).");
             _meter.CreateObservableCounter("nexus_prefetch_misses_total", () => prefetch().Misses, description: "GetObjects of prefetching functions that went to storage.");
             _meter.CreateObservableCounter("nexus_prefetch_fetched_bytes_total", () => prefetch().FetchedBytes, unit: "By", description: "Bytes prefetched into instances' regions.");
-            _meter.CreateObservableCounter("nexus_prefetch_cached_total", () => prefetch().FromCache, description: "Prefetches that found their object in the node's cache of recent inputs instead of fetching it (laid out at the read, each revalidated before it answers).");
+            _meter.CreateObservableCounter("nexus_prefetch_cached_total", () => prefetch().FromCache, description: "Prefetched copies laid out from the node's cache of recent inputs instead of fetched (each revalidated before it answers).");
             _meter.CreateObservableCounter("nexus_prefetch_wasted_bytes_total", () => prefetch().WastedBytes, unit: "By", description: "Prefetched bytes never read (dropped at the end of the invocation, or stale).");
             _meter.CreateObservableCounter("nexus_prefetch_stale_total", () => prefetch().Stale, description: "Prefetched copies not served because the object changed meanwhile.");
             _meter.CreateObservableCounter("nexus_prefetch_skipped_total", () => prefetch().Skipped, description: "Hinted objects not prefetched (over the size cap, no free slots, fetch failed).");
