@@ -63,27 +63,26 @@ internal static class ObjectWrites
         // would be acknowledged and never land.
         if (call.Manifest.WriteBack == WriteBackMode.Async && backend.WriteBack is { } writeBack && !ObjectOptions.HasPutOptions(p)
             && !await backend.Buckets.IsMissingAsync(bucket, ct).ConfigureAwait(false)
-            && await SpoolAsync(writeBack, new JournalMeta(bucket, key, contentType, metadata, checksum), request.OpenBody(ct), (long)request.BodyLength, AcknowledgeAsync, ct).ConfigureAwait(false) is not null)
+            && await SpoolAsync(writeBack, new JournalMeta(bucket, key, contentType, metadata, checksum), request.OpenBody(ct), (long)request.BodyLength, ct).ConfigureAwait(false) is { } spooled)
         {
+            // Durable in the spool: acknowledged now, uploaded after (the invocation does not wait for storage).
+            await call.ReplyJsonAsync(
+            200,
+                w =>
+                {
+                    w.WriteStartObject();
+                    w.WriteString("ETag", spooled.ETag);
+                    if (spooled.Checksum is { } kept)
+                    {
+                        // As S3's answer to a put: the checksum the object keeps.
+                        w.WriteString(kept.Field, kept.Value);
+                    }
+
+                    w.WriteEndObject();
+                },
+                ct).ConfigureAwait(false);
             return;
         }
-
-        // Durable in the spool: acknowledged now, uploaded after (the invocation does not wait for storage).
-        Task AcknowledgeAsync(SpoolRecord spooled) => call.ReplyJsonAsync(
-            200,
-            w =>
-            {
-                w.WriteStartObject();
-                w.WriteString("ETag", spooled.ETag);
-                if (spooled.Checksum is { } kept)
-                {
-                    // As S3's answer to a put: the checksum the object keeps.
-                    w.WriteString(kept.Field, kept.Value);
-                }
-
-                w.WriteEndObject();
-            },
-            ct);
 
         var put = new PutObjectRequest
         {
@@ -128,15 +127,12 @@ internal static class ObjectWrites
             ct).ConfigureAwait(false);
     }
 
-    /// <summary>
-    /// Spools a put and acknowledges it (null: the spool is full, nothing acknowledged); a body that does not match its
-    /// writer's checksum fails as S3 fails it.
-    /// </summary>
-    private static async Task<SpoolRecord?> SpoolAsync(WriteBackQueue writeBack, JournalMeta meta, Stream body, long length, Func<SpoolRecord, Task> acknowledge, CancellationToken ct)
+    /// <summary>Spools a put (null: the spool is full); a body that does not match its writer's checksum fails as S3 fails it.</summary>
+    private static async Task<SpoolRecord?> SpoolAsync(WriteBackQueue writeBack, JournalMeta meta, Stream body, long length, CancellationToken ct)
     {
         try
         {
-            return await writeBack.AcceptAsync(meta, body, length, ct, acknowledge).ConfigureAwait(false);
+            return await writeBack.AcceptAsync(meta, body, length, ct).ConfigureAwait(false);
         }
         catch (ChecksumMismatchException e)
         {

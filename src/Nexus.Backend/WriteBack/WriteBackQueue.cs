@@ -1,6 +1,7 @@
 // Copyright (c) Nexus contributors.
 // Licensed under the MIT license.
 
+using System.Security.Cryptography;
 using Amazon.S3;
 using Nexus.Backend.Storage;
 
@@ -39,10 +40,6 @@ public sealed partial class WriteBackQueue : IAsyncDisposable
         System.Threading.Channels.Channel.CreateUnbounded<(string, string)>();
     private readonly CancellationTokenSource _stop = new();
     private readonly Task[] _workers;
-    private readonly int _uploaders;
-
-    // Uploads running at once, by the uploaders and on the threads that acknowledged their writes together.
-    private readonly SemaphoreSlim _uploadSlots;
     private long _pendingBytes;
     private long _deadLetterBytes;
     private long _uploaded;
@@ -75,8 +72,6 @@ public sealed partial class WriteBackQueue : IAsyncDisposable
             ? SpoolJournal.Open(directory)
             : SpoolJournal.Open(directory, SpoolJournal.DefaultSegmentBytes, beforeSync, markSyncDelay ?? TimeSpan.FromSeconds(1));
         Recover([.. live, .. MoveSpoolFilesIntoJournal()]);
-        _uploaders = uploaders;
-        _uploadSlots = new SemaphoreSlim(uploaders);
         _workers = [.. Enumerable.Range(0, uploaders).Select(_ => Task.Run(UploadLoopAsync))];
     }
 
@@ -106,11 +101,9 @@ public sealed partial class WriteBackQueue : IAsyncDisposable
     /// <summary>
     /// Spools one write durably and queues its upload; returns its record (ETag) once it is safe to acknowledge, or null
     /// when the spool is full (the caller writes synchronously instead). Throws <see cref="ChecksumMismatchException"/>,
-    /// having acknowledged nothing, when the body does not match the checksum its writer sent. <paramref name="acknowledge"/>,
-    /// when given, is called with the record once it is durable; the upload then starts on this thread right after it
-    /// (no thread-pool work item to wake an uploader), or at once through an uploader when the acknowledgement has to wait.
+    /// having acknowledged nothing, when the body does not match the checksum its writer sent.
     /// </summary>
-    public async Task<SpoolRecord?> AcceptAsync(JournalMeta meta, Stream body, long length, CancellationToken cancellationToken, Func<SpoolRecord, Task>? acknowledge = null)
+    public async Task<SpoolRecord?> AcceptAsync(JournalMeta meta, Stream body, long length, CancellationToken cancellationToken)
     {
         // Dead letters count too: they stay on disk until an operator acts.
         if (Interlocked.Add(ref _pendingBytes, length) + Interlocked.Read(ref _deadLetterBytes) > _maxSpoolBytes)
@@ -131,39 +124,8 @@ public sealed partial class WriteBackQueue : IAsyncDisposable
             throw;
         }
 
-        var id = (meta.Bucket, meta.Key);
-        var schedule = Register(new Entry(written, Recovered: false));
+        Enqueue(new Entry(written, Recovered: false));
         _changed(meta.Bucket, meta.Key);
-        Task acknowledged;
-        try
-        {
-            acknowledged = acknowledge?.Invoke(written.Record) ?? Task.CompletedTask;
-        }
-        catch (Exception e)
-        {
-            // Durable all the same: its upload starts below whatever the acknowledgement did.
-            acknowledged = Task.FromException(e);
-        }
-
-        if (schedule && !acknowledged.IsCompleted)
-        {
-            // The acknowledgement waits (a full completion ring): the upload does not wait with it.
-            _ready.Writer.TryWrite(id);
-            schedule = false;
-        }
-
-        try
-        {
-            await acknowledged.ConfigureAwait(false);
-        }
-        finally
-        {
-            if (schedule)
-            {
-                StartUpload(id);
-            }
-        }
-
         return written.Record;
     }
 
@@ -243,12 +205,6 @@ public sealed partial class WriteBackQueue : IAsyncDisposable
         catch (OperationCanceledException)
         {
             // Uploads cut short stay in the spool.
-        }
-
-        // The uploads started on acknowledging threads end too (cancelled) before the journal closes.
-        for (var i = 0; i < _uploaders; i++)
-        {
-            await _uploadSlots.WaitAsync().ConfigureAwait(false);
         }
 
         _stop.Dispose();
@@ -348,15 +304,6 @@ public sealed partial class WriteBackQueue : IAsyncDisposable
 
     private void Enqueue(Entry entry)
     {
-        if (Register(entry))
-        {
-            _ready.Writer.TryWrite((entry.Record.Bucket, entry.Record.Key));
-        }
-    }
-
-    /// <summary>Makes <paramref name="entry"/> its key's newest pending write; true when its upload must be started.</summary>
-    private bool Register(Entry entry)
-    {
         var schedule = false;
         lock (_lock)
         {
@@ -384,7 +331,10 @@ public sealed partial class WriteBackQueue : IAsyncDisposable
             }
         }
 
-        return schedule;
+        if (schedule)
+        {
+            _ready.Writer.TryWrite((entry.Record.Bucket, entry.Record.Key));
+        }
     }
 
     /// <summary>
@@ -438,6 +388,128 @@ public sealed partial class WriteBackQueue : IAsyncDisposable
         _journal.RetireSuperseded(entry.Written);
         Interlocked.Add(ref _pendingBytes, -entry.Record.Length);
         Interlocked.Increment(ref _superseded);
+    }
+
+    private async Task UploadLoopAsync()
+    {
+        var ct = _stop.Token;
+        await foreach (var id in _ready.Reader.ReadAllAsync(ct).ConfigureAwait(false))
+        {
+            Entry? entry;
+            KeyState? state;
+            lock (_lock)
+            {
+                if (!_keys.TryGetValue(id, out state) || state.Uploading is not null || state.Waiting is null)
+                {
+                    continue;
+                }
+
+                entry = state.Waiting;
+                state.Waiting = null;
+                state.Uploading = entry;
+            }
+
+            Exception? failure = null;
+            try
+            {
+                await UploadAsync(entry, ct).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (ct.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception e)
+            {
+                failure = e;
+            }
+
+            if (failure is null)
+            {
+                // Its mark is written before the key counts as settled, and made durable before a delete or sync write
+                // that waited for this upload goes on (SettledAsync): a restart cannot upload it again over that.
+                RetireUploaded(entry);
+            }
+
+            var dead = false;
+            try
+            {
+                dead = failure is not null && await DeadLetterIfBucketGoneAsync(entry, failure, ct).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (ct.IsCancellationRequested)
+            {
+                return;
+            }
+
+            TimeSpan? retryIn = null;
+            lock (_lock)
+            {
+                state.Uploading = null;
+                if (failure is null)
+                {
+                    state.Failures = 0;
+                }
+                else if (dead && state.Waiting is null)
+                {
+                    // Out of the retry loop; the key's waiters go on to storage, which answers for the missing bucket.
+                    _deadLetters.Add(entry);
+                    Interlocked.Add(ref _pendingBytes, -entry.Record.Length);
+                    Interlocked.Add(ref _deadLetterBytes, entry.Record.Length);
+                }
+                else if (state.Waiting is null)
+                {
+                    // Still the newest write of the key: it goes again after a pause.
+                    state.Waiting = entry;
+                    state.Failures++;
+                    retryIn = Backoff(state.Failures);
+                }
+                else
+                {
+                    // A newer write of the key arrived meanwhile; it replaces this one (dead letter or not), which is not retried.
+                    RetireSuperseded(entry);
+                }
+
+                if (state.Waiting is null)
+                {
+                    _keys.Remove(id);
+                    state.Done.TrySetResult();
+                }
+                else if (retryIn is null)
+                {
+                    _ready.Writer.TryWrite(id);
+                }
+            }
+
+            if (failure is null)
+            {
+                Interlocked.Increment(ref _uploaded);
+                _changed(id.Bucket, id.Key);
+            }
+            else if (retryIn is not null)
+            {
+                Interlocked.Increment(ref _retries);
+                _log($"write-back: upload of {id.Bucket}/{id.Key} failed ({failure.GetType().Name}: {failure.Message}); retrying in {retryIn.Value.TotalSeconds:0.0} s");
+                _ = RetryLaterAsync(id, retryIn.Value, ct);
+            }
+        }
+    }
+
+    private async Task RetryLaterAsync((string Bucket, string Key) id, TimeSpan delay, CancellationToken ct)
+    {
+        try
+        {
+            await Task.Delay(delay, ct).ConfigureAwait(false);
+            _ready.Writer.TryWrite(id);
+        }
+        catch (OperationCanceledException)
+        {
+            // Shutting down: the entry stays in the spool.
+        }
+    }
+
+    private static TimeSpan Backoff(int failures)
+    {
+        var ms = Math.Min(s_maxBackoff.TotalMilliseconds, 100 * Math.Pow(2, Math.Min(failures - 1, 20)));
+        return TimeSpan.FromMilliseconds(ms * (0.75 + (RandomNumberGenerator.GetInt32(500) / 1000.0)));
     }
 
     private sealed record Entry(JournalEntry Written, bool Recovered)
