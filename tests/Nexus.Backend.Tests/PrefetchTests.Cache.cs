@@ -36,6 +36,9 @@ public sealed partial class PrefetchTests
         Assert.Equal("version 2", await PrefetchAndReadAsync(session, backend, "fn/doc"));
         stats = backend.PrefetchStats.Snapshot();
         Assert.Equal((2, 2, 3), (stats.Fetched, stats.FromCache, stats.Hits));
+
+        // Every copy waited for its HEAD: none answered at once on the doorbell thread.
+        Assert.Equal(0, stats.HitsAtOnce);
     }
 
     [Theory]

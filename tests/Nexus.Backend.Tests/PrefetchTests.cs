@@ -62,6 +62,9 @@ public sealed partial class PrefetchTests : IAsyncLifetime
         Assert.Equal(1, stats.Hits);
         Assert.Equal(0, stats.Misses);
         Assert.Equal(data.Length, stats.FetchedBytes);
+
+        // The copy was complete and needs no revalidation: answered on the doorbell thread, no thread-pool hop.
+        Assert.Equal(1, stats.HitsAtOnce);
     }
 
     [Fact]

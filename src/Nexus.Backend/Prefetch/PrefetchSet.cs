@@ -106,6 +106,44 @@ internal sealed class PrefetchSet(StorageService service)
         }
 
         var usable = !entry.Stale && !conditional && (!_backend.Options.RevalidatePrefetches || await RevalidateAsync(bucket, key, filled, ct).ConfigureAwait(false));
+        return await AnswerAsync(request, entry, filled, usable, ct).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Whether a GetObject could be answered at once from a copy already in the slots: something is prefetched and no
+    /// copy needs a store round trip before it answers (revalidation off).
+    /// </summary>
+    public bool MayAnswerAtOnce => !_backend.Options.RevalidatePrefetches && !_entries.IsEmpty;
+
+    /// <summary>
+    /// Serves a plain GetObject (no range, no condition) from a copy that is complete and not stale, on the calling
+    /// thread; false, having changed nothing, when there is no such copy (the caller goes the usual way).
+    /// </summary>
+    public Task<bool> TryAnswerAtOnceAsync(ChannelRequest request, string bucket, string key, CancellationToken ct)
+    {
+        if (!MayAnswerAtOnce
+            || !_entries.TryGetValue((bucket, key), out var entry)
+            || entry.Stale
+            || !entry.Ready.IsCompletedSuccessfully
+            || entry.Ready.Result is not { } filled
+            || !_entries.TryRemove(new KeyValuePair<(string, string), Entry>((bucket, key), entry)))
+        {
+            return Task.FromResult(false);
+        }
+
+        if (!entry.TryClaim())
+        {
+            Interlocked.Increment(ref Stats._misses);
+            return Task.FromResult(false);
+        }
+
+        Interlocked.Increment(ref Stats._hitsAtOnce);
+        return AnswerAsync(request, entry, filled, usable: true, ct);
+    }
+
+    /// <summary>Answers the read with the copy when <paramref name="usable"/>; else counts the miss and gives its slots back.</summary>
+    private async Task<bool> AnswerAsync(ChannelRequest request, Entry entry, Filled filled, bool usable, CancellationToken ct)
+    {
         if (!usable)
         {
             if (entry.Stale)
@@ -113,7 +151,7 @@ internal sealed class PrefetchSet(StorageService service)
                 Interlocked.Increment(ref Stats._stale);
             }
 
-            _backend.InputCache?.Remove(bucket, key);
+            _backend.InputCache?.Remove(entry.Bucket, entry.Key);
             Interlocked.Increment(ref Stats._misses);
             Release(filled);
             return false;

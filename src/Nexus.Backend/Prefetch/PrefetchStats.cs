@@ -13,6 +13,7 @@ public sealed class PrefetchStats
     internal long _fetchedBytes;
     internal long _fromCache;
     internal long _hits;
+    internal long _hitsAtOnce;
     internal long _misses;
     internal long _stale;
     internal long _wastedBytes;
@@ -28,7 +29,8 @@ public sealed class PrefetchStats
         Interlocked.Read(ref _hits),
         Interlocked.Read(ref _misses),
         Interlocked.Read(ref _stale),
-        Interlocked.Read(ref _wastedBytes));
+        Interlocked.Read(ref _wastedBytes),
+        Interlocked.Read(ref _hitsAtOnce));
 }
 
 /// <summary>
@@ -36,6 +38,6 @@ public sealed class PrefetchStats
 /// free slots, fetch failed), objects fetched and their bytes, copies laid out from the node's cache of recent inputs
 /// instead of fetched (each still revalidated before it answers), GetObjects served from a prefetch (hits) or from storage
 /// (misses, in functions with prefetch on), prefetches dropped because the object changed (stale), and bytes fetched
-/// but never read (wasted).
+/// but never read (wasted), and of the hits those answered on the doorbell thread itself, without a thread-pool hop (at once).
 /// </summary>
-public sealed record PrefetchSnapshot(long Hints, long Denied, long Skipped, long Fetched, long FetchedBytes, long FromCache, long Hits, long Misses, long Stale, long WastedBytes);
+public sealed record PrefetchSnapshot(long Hints, long Denied, long Skipped, long Fetched, long FetchedBytes, long FromCache, long Hits, long Misses, long Stale, long WastedBytes, long HitsAtOnce = 0);

@@ -54,15 +54,54 @@ public sealed class StorageService : IChannelService
     /// <summary>The invocation ended: nothing prefetched for it is of use to the next one.</summary>
     public void EndInvocation() => _prefetches.DropAll();
 
-    public async Task ServeAsync(ChannelRequest request, CancellationToken cancellationToken)
+    public Task ServeAsync(ChannelRequest request, CancellationToken cancellationToken) =>
+        request.Op == ChannelOp.GetObject && _prefetches.MayAnswerAtOnce
+            ? ServeGetAsync(request, cancellationToken)
+            : ServeOffDoorbellAsync(request, null, cancellationToken);
+
+    /// <summary>
+    /// A GetObject while something is prefetched: answered here on the doorbell thread when its copy is ready (a few
+    /// microseconds: lend the slots, post the completion; not counted against the budgets), else served as any request.
+    /// </summary>
+    private async Task ServeGetAsync(ChannelRequest request, CancellationToken cancellationToken)
     {
+        var parameters = await request.ReadParametersAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var p = parameters.RootElement;
+            if (ChannelJson.OptionalString(p, "Bucket") is { } bucket
+                && ChannelJson.OptionalString(p, "Key") is { } key
+                && !p.TryGetProperty("Range", out _)
+                && !ObjectOptions.IsConditionalRead(p)
+                && StorageAuthorization.Refusal(Manifest, bucket, key, StorageAccess.Read) is null
+                && Backend.WriteBack?.Find(bucket, key, withBody: false) is null
+                && await _prefetches.TryAnswerAtOnceAsync(request, bucket, key, cancellationToken).ConfigureAwait(false))
+            {
+                parameters.Dispose();
+                return;
+            }
+        }
+        catch
+        {
+            parameters.Dispose();
+            throw;
+        }
+
+        await ServeOffDoorbellAsync(request, parameters, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Serves a request on the thread pool; <paramref name="read"/> is its parameters when already read (then owned here).</summary>
+    private async Task ServeOffDoorbellAsync(ChannelRequest request, System.Text.Json.JsonDocument? read, CancellationToken cancellationToken)
+    {
+        using var parameters = read;
+
         // Off the doorbell thread: the SDK does real work before its first wait.
         await Task.Yield();
         // Always the instance's budget, then the function's and the global one (FairShareGate): one order, no deadlock.
         await _inFlight.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            await ServeWithinGlobalBudgetAsync(request, cancellationToken).ConfigureAwait(false);
+            await ServeWithinGlobalBudgetAsync(request, read, cancellationToken).ConfigureAwait(false);
         }
         finally
         {
@@ -70,12 +109,13 @@ public sealed class StorageService : IChannelService
         }
     }
 
-    private async Task ServeWithinGlobalBudgetAsync(ChannelRequest request, CancellationToken cancellationToken)
+    private async Task ServeWithinGlobalBudgetAsync(ChannelRequest request, System.Text.Json.JsonDocument? read, CancellationToken cancellationToken)
     {
         // Measured here, in the flow that serves the request: its CPU time is what the function is charged.
         using ((await Backend.Workers.EnterAsync(Manifest.Name, cancellationToken).ConfigureAwait(false)).Measured())
         {
-            using var parameters = await request.ReadParametersAsync(cancellationToken).ConfigureAwait(false);
+            using var owned = read is null ? await request.ReadParametersAsync(cancellationToken).ConfigureAwait(false) : null;
+            var parameters = read ?? owned!;
             var call = new StorageCall(this, request, parameters.RootElement);
             try
             {

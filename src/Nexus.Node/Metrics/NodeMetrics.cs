@@ -71,6 +71,7 @@ public sealed class NodeMetrics : IDisposable
         if (prefetch is not null)
         {
             _meter.CreateObservableCounter("nexus_prefetch_hits_total", () => prefetch().Hits, description: "GetObjects served from a prefetched copy (no storage round trip).");
+            _meter.CreateObservableCounter("nexus_prefetch_hits_at_once_total", () => prefetch().HitsAtOnce, description: "Prefetch hits answered on the doorbell thread itself (the copy was ready and needed no revalidation: no thread-pool hop).");
             _meter.CreateObservableCounter("nexus_prefetch_misses_total", () => prefetch().Misses, description: "GetObjects of prefetching functions that went to storage.");
             _meter.CreateObservableCounter("nexus_prefetch_fetched_bytes_total", () => prefetch().FetchedBytes, unit: "By", description: "Bytes prefetched into instances' regions.");
             _meter.CreateObservableCounter("nexus_prefetch_cached_total", () => prefetch().FromCache, description: "Prefetched copies laid out from the node's cache of recent inputs instead of fetched (each revalidated before it answers).");
