@@ -65,20 +65,25 @@ def _check(value, code, name, errors, min_one=False):
         _check_structure(value, name, (), {'Parts': 'P'}, errors)
 
 
-def _check_structure(value, name, required, members, errors):
-    if not isinstance(value, dict):
-        errors.append(_type_error(name, value, 'D'))
-        return
+def _known_members(value, label, required, members, errors):
+    """The members of value the shape knows, in order; botocore's messages for missing and unknown ones go to errors."""
     for member in required:
         if member not in value:
-            errors.append(f'Missing required parameter in {name}: "{member}"')
+            errors.append(f'Missing required parameter in {label}: "{member}"')
     known = []
     for member in value:
         if member in members:
             known.append(member)
         else:
-            errors.append(f'Unknown parameter in {name}: "{member}", must be one of: {", ".join(members)}')
-    for member in known:
+            errors.append(f'Unknown parameter in {label}: "{member}", must be one of: {", ".join(members)}')
+    return known
+
+
+def _check_structure(value, name, required, members, errors):
+    if not isinstance(value, dict):
+        errors.append(_type_error(name, value, 'D'))
+        return
+    for member in _known_members(value, name, required, members, errors):
         code = members[member]
         item = value[member]
         if code in ('O', 'G', 'P'):
@@ -146,16 +151,7 @@ def prepare(operation, method, params):
     from botocore import _nexus_model as _model
     required, members = _model.shape(operation)
     errors = []
-    for name in required:
-        if name not in checked:
-            errors.append(f'Missing required parameter in input: "{name}"')
-    known = []
-    for name in checked:
-        if name in members:
-            known.append(name)
-        else:
-            errors.append(f'Unknown parameter in input: "{name}", must be one of: {", ".join(members)}')
-    for name in known:
+    for name in _known_members(checked, 'input', required, members, errors):
         _check(checked[name], members[name], name, errors, min_one=name in _model.MIN_LENGTH_ONE)
     if errors:
         raise ParamValidationError(report='\n'.join(errors))
