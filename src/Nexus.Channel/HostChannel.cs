@@ -273,7 +273,9 @@ public sealed unsafe class HostChannel : IDisposable
             _length = length;
         }
 
-        // SAFETY: the range was bounds-checked by the creator and the mapping outlives the channel's users.
+        // SAFETY: the range was bounds-checked by the creator, and the mapping outlives the channel's users: an owner
+        // disposes the session first, whose disposal waits for its requests, the doorbell thread's drain and held work
+        // (ChannelSession.DisposeAsync, Hold).
         public override Span<byte> GetSpan() => new(_pointer, _length);
 
         // SAFETY: native memory never moves, so no pinning is needed.

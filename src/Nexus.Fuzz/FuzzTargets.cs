@@ -12,6 +12,7 @@ public static class FuzzTargets
     {
         ["channel"] = () => new ChannelTarget(),
         ["virtio"] = () => new VirtioTarget(),
+        ["session"] = () => new SessionTarget(),
     };
 
     public static IReadOnlyCollection<string> Names => s_targets.Keys;

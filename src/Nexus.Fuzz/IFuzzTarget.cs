@@ -29,6 +29,9 @@ public interface IFuzzTarget : IDisposable
     int MaxInputLength { get; }
 
     FuzzOutcome Execute(ReadOnlySpan<byte> input);
+
+    /// <summary>What the target observed beside the verdicts, printed after a run (the live target's neighbour); none by default.</summary>
+    string? Summary() => null;
 }
 
 /// <summary>A fuzz target's invariant does not hold for an input: a bug in the parser it checks.</summary>

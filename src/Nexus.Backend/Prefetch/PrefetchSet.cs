@@ -61,8 +61,9 @@ internal sealed class PrefetchSet(StorageService service)
         Interlocked.Add(ref Stats._denied, denied);
         lock (_generationLock)
         {
-            // The invocation ended (or the next began) before its hints were found: nothing to fetch for it now.
-            if (generation != _generation)
+            // The invocation ended (or the next began) before its hints were found, or the channel closed (its close
+            // drops every prefetch under this lock): nothing to fetch for it now.
+            if (generation != _generation || _session.CloseReason is not null)
             {
                 return;
             }
@@ -71,6 +72,9 @@ internal sealed class PrefetchSet(StorageService service)
             {
                 var entry = new Entry(bucket, key);
                 entry.Ready = FetchAsync(entry);
+
+                // The fetch writes into the instance's slots: the session's disposal waits for it before the region goes.
+                _session.Hold(entry.Ready);
                 _entries[(bucket, key)] = entry;
             }
         }

@@ -111,6 +111,15 @@ public sealed partial class ChannelSession : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         Close("detached from the node");
+
+        // The doorbell thread may be inside this session's drain (it rang just before the close), starting a request
+        // whose service runs inline there and writes into the region. Once the drain lock is taken here it has left, and
+        // every request it started is in _running; a later drain sees the close and does nothing. Without this the
+        // owner could unmap the region under the doorbell thread (found by `nexus fuzz session`: a crash of the node).
+        lock (_drainLock)
+        {
+        }
+
         try
         {
             await Task.WhenAll(_running.Keys.ToArray()).ConfigureAwait(false);
@@ -121,6 +130,23 @@ public sealed partial class ChannelSession : IAsyncDisposable
         }
 
         _closing.Dispose();
+    }
+
+    /// <summary>
+    /// Work outside any request that writes into the region (a prefetch filling response slots): <see cref="DisposeAsync"/>
+    /// waits for it as for requests, so the owner never unmaps the region under it. The work must end soon after
+    /// <see cref="Closing"/> is cancelled.
+    /// </summary>
+    public void Hold(Task work)
+    {
+        ArgumentNullException.ThrowIfNull(work);
+        if (work.IsCompleted)
+        {
+            return;
+        }
+
+        _running.TryAdd(work, 0);
+        _ = work.ContinueWith(t => _running.TryRemove(t, out _), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
     }
 
     /// <summary>Closes this instance's channel: pending calls fail, the sandbox is told, other instances carry on.</summary>
@@ -170,6 +196,12 @@ public sealed partial class ChannelSession : IAsyncDisposable
         var drained = 0;
         lock (_drainLock)
         {
+            if (_closeReason is not null)
+            {
+                // Closed between the check above and this lock: the owner may be disposing the channel.
+                return 0;
+            }
+
             try
             {
                 int n;

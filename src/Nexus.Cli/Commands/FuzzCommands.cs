@@ -21,7 +21,7 @@ public static class FuzzCommands
         var input = new Option<long?>("--input") { Description = "run only input N of --seed (a crash's reproducer)" };
         var replay = new Option<string?>("--replay") { Description = "run only these hex bytes (a crash's reproducer)" };
         var hang = new Option<double>("--hang-seconds") { Description = "an input running longer than this is a hang", DefaultValueFactory = _ => 5 };
-        var fuzz = new Command("fuzz", "Feed a parser mutated valid inputs; print inputs/s and every crash with its reproducer")
+        var fuzz = new Command("fuzz", "Feed a parser (or the live service host: session) mutated valid inputs; print inputs/s and every crash with its reproducer")
         {
             target, seconds, seed, input, replay, hang,
         };
@@ -62,6 +62,11 @@ public static class FuzzCommands
                 CultureInfo.InvariantCulture,
                 $"fuzz {result.Target}: {result.Inputs} inputs in {result.Elapsed.TotalSeconds:0.0} s ({result.InputsPerSecond:0} inputs/s), "
                 + $"{result.Accepted} accepted, {result.Inputs - result.Accepted} rejected, {printed} crashes, {(result.Hang is null ? 0 : 1)} hangs, seed {result.Seed}"));
+            if (fuzzTarget.Summary() is { } summary)
+            {
+                Console.WriteLine($"fuzz {result.Target}: {summary}");
+            }
+
             return printed == 0 && result.Hang is null ? ExitCodes.Ok : ExitCodes.Failed;
         });
         return fuzz;

@@ -1,18 +1,19 @@
 // Copyright (c) Nexus contributors.
 // Licensed under the MIT license.
 
-using Nexus.Channel;
 using Nexus.Channel.Services;
 using Nexus.Interop;
 
-namespace Nexus.Benchmarks;
+namespace Nexus.Channel;
 
 /// <summary>
-/// The sandbox's end of a channel, in C# on a thread of this process, so that a benchmark measures the channel and the
-/// host's service path rather than a Python interpreter: it maps the region through the memfd, submits records and
-/// sleeps on the host's doorbell exactly as the Python side does (docs/channel.md).
+/// The sandbox's end of a channel in C#, on a thread of the host's own process: it maps the region through the memfd,
+/// submits records and sleeps on the host's doorbell exactly as the Python frontend does (docs/channel.md). The
+/// benchmarks use it to measure the channel and the host's service path rather than a Python interpreter, and the
+/// fuzzer's live target as the well-behaved neighbour of a hostile session. A completion's chunk is checked to lie in
+/// the slot area before it is read: the fuzzer holds the host to that.
 /// </summary>
-internal sealed unsafe class SandboxEnd : IDisposable
+public sealed unsafe class SandboxEnd : IDisposable
 {
     private readonly EventFd _toHost;
     private readonly EventFd _toSandbox;
@@ -88,8 +89,8 @@ internal sealed unsafe class SandboxEnd : IDisposable
     /// <summary>Waits (on the host's doorbell, no polling) for the next completion and consumes it.</summary>
     public ChannelRecord NextCompletion()
     {
-        // SAFETY: constant header offsets inside the mapping.
-        while (Volatile.Read(ref *(uint*)(_base + ChannelLayout.OffCmpTail)) == _cmpHead)
+        ChannelRecord record;
+        while (!TryNextCompletion(out record))
         {
             if (HostClosed)
             {
@@ -99,22 +100,48 @@ internal sealed unsafe class SandboxEnd : IDisposable
             _toSandbox.Wait();
         }
 
+        return record;
+    }
+
+    /// <summary>Consumes the next completion if the host has posted one, without waiting.</summary>
+    public bool TryNextCompletion(out ChannelRecord record)
+    {
+        // SAFETY: constant header offset inside the mapping.
+        if (Volatile.Read(ref *(uint*)(_base + ChannelLayout.OffCmpTail)) == _cmpHead)
+        {
+            record = default;
+            return false;
+        }
+
         var index = _cmpHead & (uint)(Layout.RingEntries - 1);
         // SAFETY: index < RingEntries: the record lies inside the completion ring of the mapping.
-        var record = ChannelRecord.Read(new ReadOnlySpan<byte>(_base + Layout.CmpRingOffset + (index * ChannelLayout.RecordSize), ChannelLayout.RecordSize));
+        record = ChannelRecord.Read(new ReadOnlySpan<byte>(_base + Layout.CmpRingOffset + (index * ChannelLayout.RecordSize), ChannelLayout.RecordSize));
         _cmpHead++;
         // SAFETY: constant header offset inside the mapping.
         Volatile.Write(ref *(uint*)(_base + ChannelLayout.OffCmpHead), _cmpHead);
-        return record;
+        return true;
     }
 
     /// <summary>A span over the region (a request extent this end writes).</summary>
     // SAFETY: callers pass offsets inside the request area of this mapping.
     public Span<byte> Region(long offset, int length) => new(_base + offset, length);
 
-    /// <summary>The bytes of a completion's chunk (in a slot lent to this end).</summary>
-    // SAFETY: the host only lends slots inside the mapping; a benchmark trusts its own host.
-    public ReadOnlySpan<byte> Chunk(in ChannelRecord record) => new(_base + (long)record.Offset, (int)record.Length);
+    /// <summary>The bytes of a completion's chunk, which must lie inside the slot the completion names.</summary>
+    public ReadOnlySpan<byte> Chunk(in ChannelRecord record)
+    {
+        // Overflow-safe: the offset within the slot and the length are each bounded by the slot size before they are added.
+        var inSlot = record.Slot < (uint)Layout.SlotCount
+            && record.Offset >= (ulong)Layout.SlotOffset((int)record.Slot)
+            && record.Offset - (ulong)Layout.SlotOffset((int)record.Slot) <= (ulong)Layout.SlotSize
+            && record.Length <= (ulong)Layout.SlotSize - (record.Offset - (ulong)Layout.SlotOffset((int)record.Slot));
+        if (!inSlot)
+        {
+            throw new ChannelProtocolException($"the host's completion of request {record.RequestId} points at [{record.Offset}, +{record.Length}), outside its slot {record.Slot}");
+        }
+
+        // SAFETY: checked just above to lie inside a slot of the slot area, which lies inside this mapping.
+        return new(_base + (long)record.Offset, (int)record.Length);
+    }
 
     public void Dispose()
     {
