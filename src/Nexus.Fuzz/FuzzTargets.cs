@@ -13,6 +13,7 @@ public static class FuzzTargets
         ["channel"] = () => new ChannelTarget(),
         ["virtio"] = () => new VirtioTarget(),
         ["session"] = () => new SessionTarget(),
+        ["storage"] = () => new StorageTarget(),
     };
 
     public static IReadOnlyCollection<string> Names => s_targets.Keys;

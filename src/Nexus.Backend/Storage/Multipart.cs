@@ -51,7 +51,7 @@ internal static class Multipart
     {
         var p = call.Parameters;
         var (bucket, key) = AuthorizeWrite(call);
-        var initiate = new InitiateMultipartUploadRequest { BucketName = bucket, Key = key, ContentType = ChannelJson.OptionalString(p, "ContentType") };
+        var initiate = new InitiateMultipartUploadRequest { BucketName = bucket, Key = key, ContentType = ObjectOptions.ContentType(p) };
         ObjectOptions.ApplyInitiate(initiate, p);
         if (ObjectOptions.HeaderValue(p, "ChecksumAlgorithm") is { } algorithm)
         {

@@ -96,6 +96,22 @@ internal static class ObjectOptions
     }
 
     /// <summary>
+    /// The new object's ContentType, or null: a header value (<see cref="HeaderValue"/>) that parses as a media type. S3
+    /// itself stores any string, but the node's S3 client sends only a parsable one; a value it cannot send is refused
+    /// here with 400 rather than failing inside the client.
+    /// </summary>
+    public static string? ContentType(JsonElement p)
+    {
+        var value = HeaderValue(p, "ContentType");
+        if (value is not null && !System.Net.Http.Headers.MediaTypeHeaderValue.TryParse(value, out _))
+        {
+            throw new ChannelRequestException(400, "InvalidArgument", $"parameter ContentType '{value}' is not a media type (type/subtype, then optional ; name=value parameters)");
+        }
+
+        return value;
+    }
+
+    /// <summary>
     /// A value that becomes an HTTP header of a storage request (Content-MD5, an upload id): visible ASCII, bounded.
     /// </summary>
     public static string? HeaderValue(JsonElement p, string name)

@@ -56,7 +56,7 @@ internal static class ObjectWrites
         var bucket = ChannelJson.RequiredString(p, "Bucket");
         var key = ChannelJson.RequiredString(p, "Key");
         StorageAuthorization.Authorize(call.Manifest, bucket, key, StorageAccess.Write);
-        var contentType = ChannelJson.OptionalString(p, "ContentType");
+        var contentType = ObjectOptions.ContentType(p);
         var metadata = ChannelJson.OptionalStringMap(p, "Metadata").ToDictionary(StringComparer.Ordinal);
         var checksum = ObjectOptions.PutChecksum(p);
         // A put to a bucket storage says is missing goes to storage now, which refuses it in its own words: spooled, it
@@ -276,7 +276,7 @@ internal static class ObjectWrites
             SourceKey = sourceKey,
             DestinationBucket = bucket,
             DestinationKey = key,
-            ContentType = ChannelJson.OptionalString(p, "ContentType"),
+            ContentType = ObjectOptions.ContentType(p),
         };
         if (ChannelJson.OptionalString(p, "MetadataDirective") is { } directive)
         {

@@ -103,6 +103,13 @@ public sealed class ChannelRequest
     public async ValueTask<JsonDocument> ReadParametersAsync(CancellationToken cancellationToken)
     {
         var header = await ReadHeaderAsync(cancellationToken).ConfigureAwait(false);
+
+        // The parser leaves a string's UTF-8 unchecked until a handler reads it, which then fails with a host exception.
+        if (!System.Text.Unicode.Utf8.IsValid(header))
+        {
+            throw ChannelRequestException.Invalid("request header is not valid UTF-8");
+        }
+
         JsonDocument doc;
         try
         {

@@ -64,9 +64,12 @@ public sealed class RawSandbox : IDisposable
     }
 
     /// <summary>Submits a well-formed request whose message (header JSON, body) sits at the start of the request area.</summary>
-    public void SubmitRequest(ulong id, ChannelOp op, string json, int relative = 0)
+    public void SubmitRequest(ulong id, ChannelOp op, string json, int relative = 0) =>
+        SubmitRequest(id, op, System.Text.Encoding.UTF8.GetBytes(json), relative);
+
+    /// <summary>As the string overload, with the header's bytes as given (they need not be valid UTF-8).</summary>
+    public void SubmitRequest(ulong id, ChannelOp op, ReadOnlySpan<byte> header, int relative = 0)
     {
-        var header = System.Text.Encoding.UTF8.GetBytes(json);
         var offset = WriteRequestBytes(relative, header);
         Submit(new ChannelRecord { RequestId = id, Op = op, Offset = offset, Length = (uint)header.Length, HeaderLength = (uint)header.Length, Slot = ChannelRecord.NoSlot });
     }
