@@ -141,8 +141,9 @@ public sealed class RuntimeApiServer : IAsyncDisposable
                 ? t.GetString()
                 : null;
         }
-        catch (System.Text.Json.JsonException)
+        catch (Exception e) when (e is System.Text.Json.JsonException or InvalidOperationException)
         {
+            // Not JSON, or an errorType that is not valid UTF-8 (the parser checks a string's bytes only when it is read).
             return null;
         }
     }

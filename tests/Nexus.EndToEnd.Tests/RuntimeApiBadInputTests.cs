@@ -1,0 +1,40 @@
+// Copyright (c) Nexus contributors.
+// Licensed under the MIT license.
+
+using Nexus.Testing;
+
+namespace Nexus.EndToEnd.Tests;
+
+/// <summary>What a baseline function may send its Runtime API (it reaches it over HTTP, so it can send anything).</summary>
+public sealed class RuntimeApiBadInputTests(NodeFixture fixture) : IClassFixture<NodeFixture>
+{
+    /// <summary>
+    /// An invocation error whose errorType is not valid UTF-8 is still taken as the invocation's error (typed
+    /// Runtime.Unknown), not a 500 from inside the Runtime API that leaves the invocation to whatever the runtime posts
+    /// next. Guards RuntimeApiServer's reading of errorType (the JSON parser checks a string's bytes only when it is
+    /// read); with that reading's failure uncaught once, the post got 500 and the handler's own return answered, so this
+    /// failed.
+    /// </summary>
+    [RootFact]
+    public async Task An_error_whose_type_is_not_utf8_is_taken_as_the_invocations_error()
+    {
+        await fixture.DeployAsync("name: e2e-bad-error\nhandler: handler.handler\nio: baseline\n", """
+            import os, urllib.error, urllib.request
+            def handler(event, context):
+                api = os.environ["AWS_LAMBDA_RUNTIME_API"]
+                url = f"http://{api}/2018-06-01/runtime/invocation/{context.aws_request_id}/error"
+                body = b'{"errorType":"Bad\xc3\x28","errorMessage":"posted by the handler"}'
+                try:
+                    status = urllib.request.urlopen(urllib.request.Request(url, data=body, method="POST"), timeout=10).status
+                except urllib.error.HTTPError as e:
+                    status = e.code
+                return {"posted": status}
+            """);
+
+        var (response, body) = await fixture.InvokeAsync("e2e-bad-error", "{}");
+
+        Assert.True(response.Headers.TryGetValues("X-Amz-Function-Error", out var error), $"a success: {body}");
+        Assert.Equal("Unhandled", Assert.Single(error));
+        Assert.Contains("posted by the handler", body, StringComparison.Ordinal);
+    }
+}
