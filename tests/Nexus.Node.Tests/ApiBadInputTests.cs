@@ -72,6 +72,13 @@ public sealed class ApiBadInputTests : IAsyncLifetime
             await AssertApiErrorAsync(notJson, 400, "InvalidRequestContentException", "Could not parse request body into json");
         }
 
+        // JSON in shape, but a string that is not UTF-8: the reader leaves a string's bytes unchecked, so it was accepted and
+        // handed to the function; Lambda refuses it. Failed without the check (answered 200), once.
+        using (var notUtf8 = await _http.PostAsync(Invoke("echo"), new ByteArrayContent([.. "{\"key\":\"a"u8, 0xC3, 0x28, .. "\"}"u8])))
+        {
+            await AssertApiErrorAsync(notUtf8, 400, "InvalidRequestContentException", "not valid UTF-8");
+        }
+
         using (var badType = new HttpRequestMessage(HttpMethod.Post, Invoke("echo")) { Content = new StringContent("{}") })
         {
             badType.Headers.Add("X-Amz-Invocation-Type", "Sometimes");

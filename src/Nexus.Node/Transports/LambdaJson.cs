@@ -28,9 +28,16 @@ public static class LambdaJson
     public static byte[] ApiError(string type, string message) =>
         JsonSerializer.SerializeToUtf8Bytes(new JsonObject { ["Type"] = type, ["Message"] = message });
 
-    /// <summary>True when <paramref name="json"/> is one well-formed JSON value.</summary>
+    /// <summary>True when <paramref name="json"/> is one well-formed JSON value in valid UTF-8.</summary>
     public static bool IsValidJson(ReadOnlySpan<byte> json, out string? problem)
     {
+        // The reader checks structure, not the bytes inside strings; a handler or the prefetch hints read them later.
+        if (!System.Text.Unicode.Utf8.IsValid(json))
+        {
+            problem = "the body is not valid UTF-8";
+            return false;
+        }
+
         var reader = new Utf8JsonReader(json, new JsonReaderOptions { MaxDepth = 256 });
         try
         {
