@@ -141,7 +141,7 @@ public sealed partial class SpoolJournal : IDisposable
         foreach (var path in Directory.EnumerateFiles(directory, "*" + Extension))
         {
             using var handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
-            using var segment = new JournalSegment(path, handle, RandomAccess.GetLength(handle), beforeSync: null);
+            using var segment = new JournalSegment(path, handle, RandomAccess.GetLength(handle), beforeSync: null, syncSlots: 1);
             if (JournalSegment.ReadGeneration(handle) is { } generation)
             {
                 segment.Generation = generation;
