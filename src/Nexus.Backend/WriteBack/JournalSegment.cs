@@ -20,9 +20,10 @@ internal sealed class JournalSegment : IDisposable
 
     /// <summary>
     /// Group syncs of one segment that may run at once (<see cref="GroupSync"/>): the next batch's sync starts while the
-    /// one before it still runs, so a put under many writers waits about one sync.
+    /// one before it still runs, so a put under many writers waits about one sync. Three, not two: with two, 8 writers
+    /// still often found both busy (p50 no better than one at a time in `nexus bench spool`; docs/benchmarks.md).
     /// </summary>
-    public const int SyncSlots = 2;
+    public const int SyncSlots = 3;
 
     private readonly Action<string>? _beforeSync;
 
