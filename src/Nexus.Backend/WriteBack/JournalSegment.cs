@@ -18,16 +18,46 @@ internal sealed class JournalSegment : IDisposable
 
     private static readonly byte[] s_magic = "NXWJSEG1"u8.ToArray();
 
+    /// <summary>
+    /// Group syncs of one segment that may run at once (<see cref="GroupSync"/>): the next batch's sync starts while the
+    /// one before it still runs, so a put under many writers waits about one sync. Three, not two: with two, 8 writers
+    /// still often found both busy (p50 no better than one at a time in `nexus bench spool`; docs/benchmarks.md).
+    /// </summary>
+    public const int SyncSlots = 3;
+
     private readonly Action<string>? _beforeSync;
 
-    /// <summary>A segment file; <paramref name="beforeSync"/> is told its path just before every fdatasync (tests: a model of what a power loss keeps).</summary>
-    public JournalSegment(string path, SafeFileHandle handle, long capacity, Action<string>? beforeSync)
+    // One open file description per sync slot (slot 0 is Handle): each description reports a writeback error once, so
+    // two fdatasyncs at once on one description could let the second succeed after the first took the error. Opened
+    // here, before any record is written, so every later error reaches each of them.
+    private readonly SafeFileHandle[] _syncHandles;
+
+    /// <summary>
+    /// A segment file; <paramref name="beforeSync"/> is told its path just before every fdatasync (tests: a model of what
+    /// a power loss keeps). With <paramref name="syncSlots"/> above 1 the file is opened again for each further slot.
+    /// </summary>
+    public JournalSegment(string path, SafeFileHandle handle, long capacity, Action<string>? beforeSync, int syncSlots = SyncSlots)
     {
         Path = path;
         Handle = handle;
         Capacity = capacity;
         _beforeSync = beforeSync;
-        Sync = new GroupSync(DataSync);
+        _syncHandles = new SafeFileHandle[syncSlots];
+        _syncHandles[0] = handle;
+        try
+        {
+            for (var slot = 1; slot < syncSlots; slot++)
+            {
+                _syncHandles[slot] = File.OpenHandle(path, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite);
+            }
+        }
+        catch
+        {
+            Dispose();
+            throw;
+        }
+
+        Sync = new GroupSync(slot => DataSync(SyncHandles[slot]), syncSlots);
     }
 
     public string Path { get; }
@@ -38,6 +68,9 @@ internal sealed class JournalSegment : IDisposable
     public long Capacity { get; }
 
     public GroupSync Sync { get; }
+
+    /// <summary>The descriptor each sync slot runs its fdatasync on, slot 0 first (<see cref="Handle"/>).</summary>
+    public IReadOnlyList<SafeFileHandle> SyncHandles => _syncHandles;
 
     public long Generation { get; set; }
 
@@ -87,19 +120,31 @@ internal sealed class JournalSegment : IDisposable
         MarksSyncTarget = 0;
     }
 
-    /// <summary>Durably forgets every record: the header is zeroed and synced, so a restart reads nothing here.</summary>
+    /// <summary>
+    /// Durably forgets every record: the header is zeroed and synced, so a restart reads nothing here. Synced on Handle
+    /// (slot 0's description), outside the group: nothing here is live any more, so no put waits on an error it may take.
+    /// </summary>
     public void Clear()
     {
         RandomAccess.Write(Handle, new byte[HeaderBytes], 0);
-        DataSync();
+        DataSync(Handle);
         MarksSyncTarget = 0;
     }
 
-    public void Dispose() => Handle.Dispose();
+    public void Dispose()
+    {
+        // Slot 0 is Handle; a slot whose open failed is null.
+        foreach (var handle in _syncHandles.AsSpan(1))
+        {
+            handle?.Dispose();
+        }
 
-    private void DataSync()
+        Handle.Dispose();
+    }
+
+    private void DataSync(SafeFileHandle handle)
     {
         _beforeSync?.Invoke(Path);
-        FileSync.DataSync(Handle);
+        FileSync.DataSync(handle);
     }
 }

@@ -37,8 +37,8 @@ public sealed class JournalEntry
 /// The write-back spool as an append-only journal of segment files (<c>*.nxwj</c>). Concurrent puts each reserve their
 /// place in the active segment and write their header there at once (under the lock, so every later record lies behind
 /// a header already written), then stream their bodies in parallel; a put is acknowledged after an fdatasync that
-/// started after its footer was written, and puts that finish while one sync runs share the next (group commit, see
-/// <see cref="GroupSync"/>). So an acknowledged record and every header before it are on disk, and a scan that stops
+/// started after its footer was written, and puts that finish while syncs run share the next, which may start before
+/// they end (group commit with up to <see cref="JournalSegment.SyncSlots"/> syncs in flight, see <see cref="GroupSync"/>). So an acknowledged record and every header before it are on disk, and a scan that stops
 /// at the first torn header loses nothing acknowledged; a record with a whole header but no valid footer or body is a
 /// put that never finished (skipped).
 /// Retiring a record (uploaded or superseded) rewrites one state byte in its header. An uploaded record's mark is made
@@ -141,7 +141,7 @@ public sealed partial class SpoolJournal : IDisposable
         foreach (var path in Directory.EnumerateFiles(directory, "*" + Extension))
         {
             using var handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
-            using var segment = new JournalSegment(path, handle, RandomAccess.GetLength(handle), beforeSync: null);
+            using var segment = new JournalSegment(path, handle, RandomAccess.GetLength(handle), beforeSync: null, syncSlots: 1);
             if (JournalSegment.ReadGeneration(handle) is { } generation)
             {
                 segment.Generation = generation;
