@@ -62,7 +62,10 @@ public sealed class NexusModeEndToEndTests(NodeFixture fixture) : IClassFixture<
         var (response, body) = await fixture.InvokeAsync("hello-s3-async", await File.ReadAllTextAsync(Path.Combine(folder, "event.json")));
         Assert.True(response.IsSuccessStatusCode && !response.Headers.Contains("X-Amz-Function-Error"), body);
 
-        Assert.Equal(hitsBefore + 1, Metric("nexus_prefetch_hits_total"));
+        Assert.True(
+            Metric("nexus_prefetch_hits_total") == hitsBefore + 1,
+            $"prefetch hits {hitsBefore} -> {Metric("nexus_prefetch_hits_total")}; misses {Metric("nexus_prefetch_misses_total")}, "
+            + $"stale {Metric("nexus_prefetch_stale_total")}, skipped {Metric("nexus_prefetch_skipped_total")}, from the cache {Metric("nexus_prefetch_cached_total")}, fetched bytes {Metric("nexus_prefetch_fetched_bytes_total")}");
         Assert.Equal(uploadedBefore + 1, Metric("nexus_writeback_uploaded_total") + Metric("nexus_writeback_pending"));
     }
 

@@ -9,11 +9,11 @@ namespace Nexus.EndToEnd.Tests;
 public sealed class RuntimeApiBadInputTests(NodeFixture fixture) : IClassFixture<NodeFixture>
 {
     /// <summary>
-    /// An invocation error whose errorType is not valid UTF-8 is still taken as the invocation's error (typed
-    /// Runtime.Unknown), not a 500 from inside the Runtime API that leaves the invocation to whatever the runtime posts
-    /// next. Guards RuntimeApiServer's reading of errorType (the JSON parser checks a string's bytes only when it is
-    /// read); with that reading's failure uncaught once, the post got 500 and the handler's own return answered, so this
-    /// failed.
+    /// An invocation error whose body is not valid UTF-8 is still taken as the invocation's error (Runtime.Unknown, "an
+    /// unreadable body"), not a 500 from inside the Runtime API that leaves the invocation to whatever the runtime posts
+    /// next. Guards the UTF-8 check of LambdaJson.IsValidJson (the JSON reader checks a string's bytes only when one is
+    /// read, and reading the errorType then threw); without it the post got 500 and the handler's own return answered,
+    /// and this failed (once).
     /// </summary>
     [RootFact]
     public async Task An_error_whose_type_is_not_utf8_is_taken_as_the_invocations_error()
@@ -35,6 +35,6 @@ public sealed class RuntimeApiBadInputTests(NodeFixture fixture) : IClassFixture
 
         Assert.True(response.Headers.TryGetValues("X-Amz-Function-Error", out var error), $"a success: {body}");
         Assert.Equal("Unhandled", Assert.Single(error));
-        Assert.Contains("posted by the handler", body, StringComparison.Ordinal);
+        Assert.Contains("unreadable body", body, StringComparison.Ordinal);
     }
 }

@@ -141,9 +141,8 @@ public sealed class RuntimeApiServer : IAsyncDisposable
                 ? t.GetString()
                 : null;
         }
-        catch (Exception e) when (e is System.Text.Json.JsonException or InvalidOperationException)
+        catch (System.Text.Json.JsonException)
         {
-            // Not JSON, or an errorType that is not valid UTF-8 (the parser checks a string's bytes only when it is read).
             return null;
         }
     }
