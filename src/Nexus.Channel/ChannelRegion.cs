@@ -6,17 +6,15 @@ using Nexus.Interop;
 namespace Nexus.Channel;
 
 /// <summary>
-/// The shared memory of one channel, mapped into the host. Where it comes from is the sandbox driver's business: a
-/// sealed memfd passed to a process (<see cref="CreateMemfd"/>), or the memfd behind a micro-VM's guest memory slot
-/// (<see cref="Map"/>). The host only ever uses the mapping.
+/// The shared memory of one channel: a sealed memfd, mapped into the host, whose descriptor the sandbox driver hands to
+/// the sandbox (a process's fd 3, or the VMM process that maps it into its guest).
 /// </summary>
 public sealed unsafe class ChannelRegion : IDisposable
 {
     private readonly SafeMemoryMapping _mapping;
-    private readonly bool _ownsFd;
     private int _disposed;
 
-    private ChannelRegion(SafeFd fd, long size, bool ownsFd)
+    private ChannelRegion(SafeFd fd, long size)
     {
         _mapping = Memory.MapShared(fd, size);
         var added = false;
@@ -24,7 +22,6 @@ public sealed unsafe class ChannelRegion : IDisposable
         Base = (byte*)_mapping.Address;
         Fd = fd;
         Size = size;
-        _ownsFd = ownsFd;
     }
 
     /// <summary>The descriptor of the shared memory (the sandbox's fd 3 for a process sandbox).</summary>
@@ -45,7 +42,7 @@ public sealed unsafe class ChannelRegion : IDisposable
         try
         {
             Memory.Seal(fd, MemfdSeals.Shrink | MemfdSeals.Grow | MemfdSeals.Seal);
-            return new ChannelRegion(fd, size, ownsFd: true);
+            return new ChannelRegion(fd, size);
         }
         catch
         {
@@ -56,22 +53,10 @@ public sealed unsafe class ChannelRegion : IDisposable
 
     /// <summary>
     /// Gives the pages of [<paramref name="offset"/>, +<paramref name="length"/>) back (MADV_REMOVE: the memfd's pages are
-    /// freed for the host and the sandbox alike, and read as zeros next time); false, and nothing done, for memory someone
-    /// else owns (a guest's memory slot is the VM's to manage). The caller makes sure nobody uses the range meanwhile.
+    /// freed for the host and the sandbox alike, and read as zeros next time). The caller makes sure nobody uses the range
+    /// meanwhile.
     /// </summary>
-    public bool Release(long offset, long length)
-    {
-        if (!_ownsFd)
-        {
-            return false;
-        }
-
-        _mapping.Advise(offset, length, MemoryAdvice.Remove);
-        return true;
-    }
-
-    /// <summary>Maps memory someone else owns (a guest memory slot); the caller keeps <paramref name="fd"/> alive and sized.</summary>
-    public static ChannelRegion Map(SafeFd fd, long size) => new(fd, size, ownsFd: false);
+    public void Release(long offset, long length) => _mapping.Advise(offset, length, MemoryAdvice.Remove);
 
     public void Dispose()
     {
@@ -82,9 +67,6 @@ public sealed unsafe class ChannelRegion : IDisposable
 
         _mapping.DangerousRelease();
         _mapping.Dispose();
-        if (_ownsFd)
-        {
-            Fd.Dispose();
-        }
+        Fd.Dispose();
     }
 }

@@ -26,7 +26,7 @@ public interface ISandboxDoorbell : IDisposable
 }
 
 /// <summary>An eventfd as either doorbell: a write adds to its counter, a read returns and resets it, so many rings cost one wake.</summary>
-public sealed class EventFdDoorbell(EventFd eventFd, bool owned = true) : IHostDoorbell, ISandboxDoorbell
+public sealed class EventFdDoorbell(EventFd eventFd) : IHostDoorbell, ISandboxDoorbell
 {
     public EventFd EventFd { get; } = eventFd;
 
@@ -36,11 +36,5 @@ public sealed class EventFdDoorbell(EventFd eventFd, bool owned = true) : IHostD
 
     public void Ring() => EventFd.Signal();
 
-    public void Dispose()
-    {
-        if (owned)
-        {
-            EventFd.Dispose();
-        }
-    }
+    public void Dispose() => EventFd.Dispose();
 }

@@ -59,10 +59,10 @@ public sealed unsafe class HostChannel : IDisposable
     public ChannelLayout Layout { get; }
 
     /// <summary>Frees the pages of a response slot nobody holds (<see cref="ChannelRegion.Release"/>).</summary>
-    internal bool ReleaseSlotPages(int slot)
+    internal void ReleaseSlotPages(int slot)
     {
         ObjectDisposedException.ThrowIf(_disposed != 0, this);
-        return _region.Release(Layout.SlotOffset(slot), Layout.SlotSize);
+        _region.Release(Layout.SlotOffset(slot), Layout.SlotSize);
     }
 
     /// <summary>Rung by the sandbox; the service host polls it.</summary>

@@ -146,15 +146,16 @@ public sealed class SlotPool
     /// slot can be rented while its pages go; returns how many. A slot rented now and written later simply faults its
     /// pages in again.
     /// </summary>
-    public int ReleaseFree(Func<int, bool> release)
+    public int ReleaseFree(Action<int> release)
     {
         lock (_lock)
         {
             var released = 0;
             foreach (var slot in _free)
             {
-                if (_written[slot] && release(slot))
+                if (_written[slot])
                 {
+                    release(slot);
                     _written[slot] = false;
                     released++;
                 }
