@@ -239,8 +239,12 @@ public static class CompareBenchmark
 
         foreach (var configuration in configurations)
         {
-            var settled = await SettleJitAsync(node, deployed[configuration], payload, cancellationToken);
+            var settled = await SettleJitAsync(node, deployed[configuration], payload, (outcome, what) => Check(outcome, deployed[configuration], what, log, errors, configuration), cancellationToken);
             log.WriteLine($"{benchCase.Label} {configuration.Name}: the node's JIT {(settled.Settled ? "settled" : "had not settled")} after {settled.Invocations} more warm invocations (nothing compiled over the last {settled.Quiet.Invocations} calls, {settled.Quiet.Time.TotalMilliseconds:F0} ms)");
+
+            // The instance the sample runs on is the one the settling calls ended on: one that failed a call since the warm
+            // loop (counted and logged as an error) was replaced, and its replacement is what is warm now.
+            instance[configuration] = settled.Instance;
             var cpu = await MeasureCpuAsync(node, options.RemoteStore, deployed[configuration], instance[configuration], payload, options.CpuInvocations, cancellationToken);
             var memory = node.ReadInstanceUsage(instance[configuration])?.Memory ?? new SandboxMemory(0, 0, 0, 0);
             var templateMemory = node.ReadInstanceTemplateMemory(instance[configuration]);
@@ -358,22 +362,25 @@ public static class CompareBenchmark
     /// past that, so the CPU sample waits for it (both modes alike) by <see cref="JitSettle"/>'s rule, bounded by
     /// <see cref="JitSettleLimit"/> and <see cref="s_jitSettleTime"/>; the sample then reports what compiling it still saw.
     /// </summary>
-    private static async Task<(bool Settled, int Invocations, (int Invocations, TimeSpan Time) Quiet)> SettleJitAsync(NexusNode node, string name, byte[] payload, CancellationToken cancellationToken)
+    private static async Task<(bool Settled, int Invocations, (int Invocations, TimeSpan Time) Quiet, string Instance)> SettleJitAsync(NexusNode node, string name, byte[] payload, Func<InvocationOutcome, string, bool> check, CancellationToken cancellationToken)
     {
         var started = Stopwatch.GetTimestamp();
         var readings = new List<JitReading> { Read(0) };
         while (true)
         {
+            var instance = "";
             for (var i = 0; i < JitRound; i++)
             {
-                await InvokeAsync(node, name, payload, cancellationToken);
+                var (_, outcome, _, _) = await InvokeAsync(node, name, payload, cancellationToken);
+                check(outcome, "jit settle");
+                instance = outcome.InstanceId;
             }
 
             readings.Add(Read(readings[^1].Invocations + JitRound));
             var settled = JitSettle.IsSettled(readings);
             if (settled || readings[^1].Invocations >= JitSettleLimit || readings[^1].At > s_jitSettleTime)
             {
-                return (settled, readings[^1].Invocations, JitSettle.Quiet(readings));
+                return (settled, readings[^1].Invocations, JitSettle.Quiet(readings), instance);
             }
         }
 
@@ -402,7 +409,7 @@ public static class CompareBenchmark
             var (_, outcome, _, _) = await InvokeAsync(node, name, payload, cancellationToken);
             if (outcome.InstanceId != instanceId)
             {
-                throw new InvalidOperationException($"{name}: the CPU sample moved to another instance ({outcome.InstanceId}); is the instance being replaced?");
+                throw new InvalidOperationException($"{name}: the CPU sample moved to another instance ({outcome.InstanceId}, {outcome.Outcome}: {Encoding.UTF8.GetString(outcome.Result.Payload.Span)}); is the instance being replaced?");
             }
         }
 

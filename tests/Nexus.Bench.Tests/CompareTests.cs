@@ -78,12 +78,22 @@ public sealed class CompareTests
                     RuntimeApiUrl = "http://10.77.0.1:29701",
                 }),
             };
-            var results = await CompareBenchmark.RunAsync(options, TextWriter.Null, CancellationToken.None);
+            // The run's log names each failed invocation and its error: a failure here says why.
+            using var log = new StringWriter();
+            IReadOnlyList<ModeResult> results;
+            try
+            {
+                results = await CompareBenchmark.RunAsync(options, log, CancellationToken.None);
+            }
+            catch (InvalidOperationException e)
+            {
+                throw new InvalidOperationException($"{e.Message}\nthe run's log:\n{log}", e);
+            }
 
             Assert.Equal(["baseline", "nexus-sync", "nexus-async"], results.Select(r => r.Configuration.Name));
             Assert.All(results, r =>
             {
-                Assert.Equal(0, r.Errors);
+                Assert.True(r.Errors == 0, $"{r.Configuration.Name}: {r.Errors} failed invocations; the run's log:\n{log}");
                 Assert.Equal(3, r.WarmMs.Count);
 
                 // The same warm invocations through the Invoke API, each stamped by the client, the API and the pool.

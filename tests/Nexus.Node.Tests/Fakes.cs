@@ -25,6 +25,9 @@ internal sealed class FakeDriver : ISandboxDriver
 
     public int Running => Started.Count(i => !i.Stopped);
 
+    /// <summary>Every instance's disposal waits for this (a slow teardown: runc delete, a netns going, under load).</summary>
+    public Task StopGate { get; set; } = Task.CompletedTask;
+
     public Task PrepareHostAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
     public Task<ISandboxInstance> StartAsync(SandboxSpec spec, CancellationToken cancellationToken)
@@ -34,13 +37,13 @@ internal sealed class FakeDriver : ISandboxDriver
             throw e;
         }
 
-        var instance = new FakeInstance(spec);
+        var instance = new FakeInstance(spec, this);
         Started.Enqueue(instance);
         return Task.FromResult<ISandboxInstance>(instance);
     }
 }
 
-internal sealed class FakeInstance(SandboxSpec spec) : ISandboxInstance
+internal sealed class FakeInstance(SandboxSpec spec, FakeDriver? driver = null) : ISandboxInstance
 {
     private readonly TaskCompletionSource<SandboxExit> _exited = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
@@ -78,7 +81,11 @@ internal sealed class FakeInstance(SandboxSpec spec) : ISandboxInstance
         return Task.CompletedTask;
     }
 
-    public async ValueTask DisposeAsync() => await StopAsync();
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync();
+        await (driver?.StopGate ?? Task.CompletedTask);
+    }
 }
 
 /// <summary>What a fake runtime does with one invocation.</summary>

@@ -170,4 +170,29 @@ public sealed partial class InstancePoolTests
         Assert.True(b.ColdStart);
         Assert.NotEqual(a.InstanceId, b.InstanceId);
     }
+
+    /// <summary>
+    /// A function removed just after a redeploy: the removal's retire completes only once the instance the redeploy is
+    /// still stopping has stopped. The node closes the function's log when it completes; the stop writes "instance
+    /// stopped" there, which opened the file again for good when the retire did not wait for it (bench soak found the
+    /// removed functions' log files still open).
+    /// </summary>
+    [Fact]
+    public async Task Removing_a_function_waits_for_the_instances_an_earlier_retire_is_still_stopping()
+    {
+        await using var f = new PoolFixture();
+        await f.InvokeAsync(PoolFixture.Function(revision: "r1"));
+        var teardown = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        f.Driver.StopGate = teardown.Task;
+
+        var redeploy = f.Pool.RetireAsync("f", PoolFixture.Function(revision: "r2"));
+        var removal = f.Pool.RetireAsync("f", null);
+
+        var completedEarly = removal.IsCompleted;
+        teardown.SetResult();
+        Assert.False(completedEarly, "the removal completed while the redeploy's instance was still stopping");
+        await removal.WaitAsync(TimeSpan.FromSeconds(30));
+        await redeploy.WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.All(f.Driver.Started, i => Assert.True(i.Stopped));
+    }
 }

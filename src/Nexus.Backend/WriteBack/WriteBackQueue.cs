@@ -355,6 +355,9 @@ public sealed partial class WriteBackQueue : IAsyncDisposable
                 state.Uploading = null;
                 if (failure is null)
                 {
+                    // Counted as the key leaves the pending set, under the lock Stats reads in: a snapshot never shows the
+                    // write in neither (pending + uploaded + superseded + dead letters accounts for every acknowledged write).
+                    Interlocked.Increment(ref _uploaded);
                     state.Failures = 0;
                 }
                 else if (dead && state.Waiting is null)
@@ -390,7 +393,6 @@ public sealed partial class WriteBackQueue : IAsyncDisposable
 
             if (failure is null)
             {
-                Interlocked.Increment(ref _uploaded);
                 _changed(id.Bucket, id.Key);
             }
             else if (retryIn is not null)

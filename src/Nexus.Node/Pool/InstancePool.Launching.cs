@@ -242,6 +242,10 @@ public sealed partial class InstancePool
         finally
         {
             instance.Stopped.TrySetResult();
+            lock (_lock)
+            {
+                _functions[instance.Function.Name].Stopping.Remove(instance);
+            }
         }
     }
 }

@@ -11,7 +11,8 @@ public sealed partial class InstancePool
     /// <summary>
     /// Marks every instance of <paramref name="name"/> retired (a new revision was deployed, or the function was
     /// removed): idle ones stop now, busy ones after their invocation. Waiting invocations move to
-    /// <paramref name="replacement"/>, or fail when the function was removed. Completes when all of them stopped.
+    /// <paramref name="replacement"/>, or fail when the function was removed. Completes when all of them stopped, and
+    /// those an earlier retire is still stopping.
     /// </summary>
     public Task RetireAsync(string name, DeployedFunction? replacement)
     {
@@ -24,6 +25,9 @@ public sealed partial class InstancePool
                 return Task.CompletedTask;
             }
 
+            // Also those an earlier retire (a redeploy just before a removal) is still stopping: their stop writes to the
+            // function's log, which the node closes once a removal's retire completes.
+            all.AddRange(state.Stopping.Select(i => i.Stopped.Task));
             foreach (var instance in state.Instances.ToList())
             {
                 instance.Retired = true;

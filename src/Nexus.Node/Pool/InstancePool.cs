@@ -312,6 +312,7 @@ public sealed partial class InstancePool : IAsyncDisposable
         }
 
         state.Idle.Remove(instance);
+        state.Stopping.Add(instance);
         instance.State = InstanceState.Stopping;
     }
 
@@ -417,6 +418,9 @@ public sealed partial class InstancePool : IAsyncDisposable
 
         /// <summary>Idle instances, most recently used last.</summary>
         public List<Instance> Idle { get; } = [];
+
+        /// <summary>Instances taken out of the pool whose stop has not ended (a retire waits for these too).</summary>
+        public HashSet<Instance> Stopping { get; } = [];
 
         public int Waiting { get; set; }
 
