@@ -3,12 +3,12 @@
 
 using System.Collections.Concurrent;
 using System.Net;
-using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
 using Nexus.Backend.Services;
 using Nexus.Channel;
 using Nexus.Functions;
+using Nexus.Testing;
 using Nexus.Testing.Channel;
 
 namespace Nexus.Backend.Tests;
@@ -27,23 +27,25 @@ public sealed class DoubleFetchTests : IAsyncLifetime
 
     private readonly HttpListener _endpoint = new();
     private readonly ConcurrentBag<string> _tablesSent = [];
-    private readonly int _port = FreePort();
+    private readonly ReservedPort _port = new();
     private NodeUnderTest _node = null!;
     private Task _serving = Task.CompletedTask;
 
     public async Task InitializeAsync()
     {
-        _endpoint.Prefixes.Add($"http://127.0.0.1:{_port}/");
+        _endpoint.Prefixes.Add($"http://127.0.0.1:{_port.Port}/");
+        _port.Release();
         _endpoint.Start();
         _serving = ServeEndpointAsync();
         _node = await NodeUnderTest.StartAsync(configure: o => o with
         {
-            Services = new Dictionary<string, ServiceEndpoint> { ["dynamodb"] = new() { Url = $"http://127.0.0.1:{_port}" } },
+            Services = new Dictionary<string, ServiceEndpoint> { ["dynamodb"] = new() { Url = $"http://127.0.0.1:{_port.Port}" } },
         });
     }
 
     public async Task DisposeAsync()
     {
+        _port.Dispose();
         await _node.DisposeAsync();
         _endpoint.Stop();
         await _serving;
@@ -128,12 +130,6 @@ public sealed class DoubleFetchTests : IAsyncLifetime
         }
     }
 
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 
     // The service: records the table each request it receives names, answers an empty item.
     private async Task ServeEndpointAsync()

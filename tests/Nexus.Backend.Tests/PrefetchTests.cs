@@ -1,8 +1,6 @@
 // Copyright (c) Nexus contributors.
 // Licensed under the MIT license.
 
-using System.Net;
-using System.Net.Sockets;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json.Nodes;
@@ -14,6 +12,7 @@ using Nexus.Channel;
 using Nexus.Channel.Services;
 using Nexus.Functions;
 using Nexus.Store;
+using Nexus.Testing;
 using Nexus.Testing.Channel;
 
 namespace Nexus.Backend.Tests;
@@ -24,7 +23,7 @@ public sealed partial class PrefetchTests : IAsyncLifetime
     private const string Bucket = NodeUnderTest.Bucket;
 
     private readonly string _root = Directory.CreateTempSubdirectory("nexus-prefetch-test-").FullName;
-    private readonly int _port = FreePort();
+    private readonly ReservedPort _port = new();
     private readonly StoreCredentials _credentials = new();
     private readonly ChannelServiceHost _host = new();
     private readonly List<ServedChannel> _sessions = [];
@@ -36,7 +35,7 @@ public sealed partial class PrefetchTests : IAsyncLifetime
         _credentials.Add(new StoreCredential(NodeUnderTest.AccessKey, NodeUnderTest.SecretKey));
     }
 
-    private string StoreUrl => $"http://127.0.0.1:{_port}";
+    private string StoreUrl => $"http://127.0.0.1:{_port.Port}";
 
     [Fact]
     public async Task A_prefetched_object_is_served_without_a_storage_round_trip()
@@ -395,6 +394,7 @@ public sealed partial class PrefetchTests : IAsyncLifetime
 
     public async Task DisposeAsync()
     {
+        _port.Dispose();
         foreach (var session in _sessions)
         {
             await session.DisposeAsync();
@@ -423,12 +423,6 @@ public sealed partial class PrefetchTests : IAsyncLifetime
     private static byte[] S3Event(string bucket, string key) =>
         Encoding.UTF8.GetBytes(new JsonObject { ["Records"] = new JsonArray(Record(bucket, key)) }.ToJsonString());
 
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 
     private static async Task WaitForAsync(Func<bool> condition)
     {
@@ -449,6 +443,7 @@ public sealed partial class PrefetchTests : IAsyncLifetime
 
     private async Task<NexusBackend> StartAsync(NexusBackendOptions options, bool changeFeed, params (string Key, byte[] Data)[] objects)
     {
+        _port.Release();
         _store = await S3StoreServer.StartAsync(new StoreOptions { DataDirectory = Path.Combine(_root, "store"), Urls = [StoreUrl], Durable = false }, _credentials);
         using (var admin = Admin())
         {

@@ -2,14 +2,13 @@
 // Licensed under the MIT license.
 
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 using System.Security.Cryptography;
 using Amazon.Runtime;
 using Amazon.S3;
 using Nexus.Channel;
 using Nexus.Channel.Services;
 using Nexus.Functions;
+using Nexus.Testing;
 using Nexus.Testing.Channel;
 
 namespace Nexus.Backend.Tests;
@@ -26,21 +25,22 @@ public sealed class UnchunkedUploadTests : IAsyncLifetime
     private const string Bucket = NodeUnderTest.Bucket;
 
     private readonly string _root = Directory.CreateTempSubdirectory("nexus-unchunked-test-").FullName;
-    private readonly int _port = FreePort();
+    private readonly ReservedPort _port = new();
     private readonly ChannelServiceHost _host = new();
     private Process? _s3rver;
 
-    private string StoreUrl => $"http://127.0.0.1:{_port}";
+    private string StoreUrl => $"http://127.0.0.1:{_port.Port}";
 
     public async Task InitializeAsync()
     {
         Assert.True(File.Exists(S3rverScript), $"s3rver is not installed at {S3rverScript}: run scripts/setup");
         var start = new ProcessStartInfo("node") { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var arg in new[] { S3rverScript, "-d", Path.Combine(_root, "s3rver"), "-a", "127.0.0.1", "-p", _port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--silent", "--no-vhost-buckets" })
+        foreach (var arg in new[] { S3rverScript, "-d", Path.Combine(_root, "s3rver"), "-a", "127.0.0.1", "-p", _port.Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--silent", "--no-vhost-buckets" })
         {
             start.ArgumentList.Add(arg);
         }
 
+        _port.Release();
         _s3rver = Process.Start(start)!;
         using var admin = Admin();
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
@@ -60,6 +60,7 @@ public sealed class UnchunkedUploadTests : IAsyncLifetime
 
     public async Task DisposeAsync()
     {
+        _port.Dispose();
         if (_s3rver is { HasExited: false })
         {
             _s3rver.Kill(entireProcessTree: true);
@@ -125,12 +126,6 @@ public sealed class UnchunkedUploadTests : IAsyncLifetime
         Assert.Equal($"\"{sent[1]}\"", result.Json.GetProperty("etags")[1].GetString());
     }
 
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 
     private static async Task<string> StoredMd5Async(AmazonS3Client admin, string key)
     {

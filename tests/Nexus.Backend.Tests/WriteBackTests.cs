@@ -2,7 +2,6 @@
 // Licensed under the MIT license.
 
 using System.Net;
-using System.Net.Sockets;
 using System.Security.Cryptography;
 using Amazon.Runtime;
 using Amazon.S3;
@@ -12,6 +11,7 @@ using Nexus.Channel;
 using Nexus.Channel.Services;
 using Nexus.Functions;
 using Nexus.Store;
+using Nexus.Testing;
 using Nexus.Testing.Channel;
 
 namespace Nexus.Backend.Tests;
@@ -25,7 +25,7 @@ public sealed partial class WriteBackTests : IAsyncLifetime
     private const string Bucket = NodeUnderTest.Bucket;
 
     private readonly string _root = Directory.CreateTempSubdirectory("nexus-writeback-test-").FullName;
-    private readonly int _port = FreePort();
+    private readonly ReservedPort _port = new();
     private readonly StoreCredentials _credentials = new();
     private readonly List<NexusBackend> _backends = [];
     private readonly ChannelServiceHost _host = new();
@@ -38,7 +38,7 @@ public sealed partial class WriteBackTests : IAsyncLifetime
 
     private string Spool => Path.Combine(_root, "spool");
 
-    private string StoreUrl => $"http://127.0.0.1:{_port}";
+    private string StoreUrl => $"http://127.0.0.1:{_port.Port}";
 
     [Fact]
     public async Task A_put_is_acknowledged_from_the_spool_before_storage_has_it_and_lands_once_storage_is_up()
@@ -347,6 +347,7 @@ public sealed partial class WriteBackTests : IAsyncLifetime
 
     public async Task DisposeAsync()
     {
+        _port.Dispose();
         foreach (var backend in _backends.ToArray())
         {
             await DisposeBackendAsync(backend);
@@ -362,12 +363,6 @@ public sealed partial class WriteBackTests : IAsyncLifetime
         Directory.Delete(_root, recursive: true);
     }
 
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 
     private static async Task<byte[]> ReadAllAsync(Stream stream)
     {
@@ -418,6 +413,7 @@ public sealed partial class WriteBackTests : IAsyncLifetime
             await admin.PutBucketAsync(Bucket);
         }
 
+        _port.Release();
         _store = await S3StoreServer.StartAsync(new StoreOptions { DataDirectory = data, Urls = [StoreUrl] }, _credentials);
     }
 
