@@ -23,12 +23,10 @@ public sealed partial class GroupSyncTests
         var syncs = new HandEndedSyncs();
         var group = new GroupSync(syncs.Run, slots: 2);
 
-        var first = Caller(() => group.Sync());
-        var firstSync = syncs.NextStarted();
+        var (first, firstSync) = CallerWithSync(group, syncs);
 
         // Its bytes may have missed the running sync: the next one starts at once, on the other slot.
-        var second = Caller(() => group.Sync());
-        var secondSync = syncs.NextStarted();
+        var (second, secondSync) = CallerWithSync(group, syncs);
         Assert.Equal(0, firstSync.Slot);
         Assert.Equal(1, secondSync.Slot);
 
@@ -58,10 +56,8 @@ public sealed partial class GroupSyncTests
     {
         var syncs = new HandEndedSyncs();
         var group = new GroupSync(syncs.Run, slots: 2);
-        var first = Caller(() => group.Sync());
-        var firstSync = syncs.NextStarted();
-        var second = Caller(() => group.Sync());
-        var secondSync = syncs.NextStarted();
+        var (first, firstSync) = CallerWithSync(group, syncs);
+        var (second, secondSync) = CallerWithSync(group, syncs);
 
         secondSync.End();
         secondSync.Ended.Wait(s_patience);
@@ -82,10 +78,8 @@ public sealed partial class GroupSyncTests
     {
         var syncs = new HandEndedSyncs();
         var group = new GroupSync(syncs.Run, slots: 2);
-        var first = Caller(() => group.Sync());
-        var firstSync = syncs.NextStarted();
-        var second = Caller(() => group.Sync());
-        var secondSync = syncs.NextStarted();
+        var (first, firstSync) = CallerWithSync(group, syncs);
+        var (second, secondSync) = CallerWithSync(group, syncs);
         var third = Caller(() => group.Sync());
         WaitUntilBlocked(third);
 
@@ -146,6 +140,13 @@ public sealed partial class GroupSyncTests
 
     [LibraryImport("libc", EntryPoint = "lseek", SetLastError = true)]
     private static partial long Seek(SafeFileHandle file, long offset, int whence);
+
+    /// <summary>A caller of <paramref name="group"/>'s Sync on its own thread, and the sync it started.</summary>
+    private static (CallerThread Caller, StartedSync Sync) CallerWithSync(GroupSync group, HandEndedSyncs syncs)
+    {
+        var caller = Caller(() => group.Sync());
+        return (caller, syncs.NextStarted());
+    }
 
     /// <summary>Runs <paramref name="call"/> on a thread of its own; Done is set when it returns or throws.</summary>
     private static CallerThread Caller(Action call)
