@@ -10,21 +10,37 @@ namespace Nexus.Cli.Tests;
 /// <summary>A stand-in node API on loopback that answers GETs of fixed paths with fixed JSON (no root, no sandboxes).</summary>
 public sealed class FakeNodeApi : IDisposable
 {
-    private readonly HttpListener _listener = new();
+    private readonly HttpListener _listener;
     private readonly Dictionary<string, string> _answers;
     private readonly Task _serving;
 
     public FakeNodeApi(Dictionary<string, string> answers)
     {
         _answers = answers;
-        using (var probe = new TcpListener(IPAddress.Loopback, 0))
+
+        // HttpListener cannot listen on port 0: a free port is found and let go first, and another test may take it
+        // before the listener binds it; then a fresh one is tried.
+        for (var attempt = 1; ; attempt++)
         {
-            probe.Start();
-            Url = $"http://127.0.0.1:{((IPEndPoint)probe.LocalEndpoint).Port}";
+            using (var probe = new TcpListener(IPAddress.Loopback, 0))
+            {
+                probe.Start();
+                Url = $"http://127.0.0.1:{((IPEndPoint)probe.LocalEndpoint).Port}";
+            }
+
+            _listener = new HttpListener();
+            _listener.Prefixes.Add(Url + "/");
+            try
+            {
+                _listener.Start();
+                break;
+            }
+            catch (HttpListenerException) when (attempt < 5)
+            {
+                _listener.Close();
+            }
         }
 
-        _listener.Prefixes.Add(Url + "/");
-        _listener.Start();
         _serving = Task.Run(ServeAsync);
     }
 
