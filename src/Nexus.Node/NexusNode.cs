@@ -410,6 +410,8 @@ public sealed partial class NexusNode : INodeOperations, IAsyncDisposable
                 InitTimeout = TimeSpan.FromSeconds(_options.InitTimeoutSeconds),
                 MemoryMbPerCpu = _options.MemoryMbPerCpu,
                 SandboxSliceNanoseconds = _options.SandboxSliceMicroseconds * 1000,
+                QuotaIdle = _options.QuotaIdle,
+                QuotaIdleRelease = TimeSpan.FromMilliseconds(_options.QuotaIdleReleaseMilliseconds),
                 InstanceIdPrefix = InstancePrefix,
             },
             _metrics,

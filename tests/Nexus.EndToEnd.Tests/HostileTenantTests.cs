@@ -296,6 +296,75 @@ public sealed class HostileTenantTests(NodeFixture fixture, ITestOutputHelper ou
     }
 
     /// <summary>
+    /// Guards the idle class for tenants at their quota (InstancePool.SortQuotaIdle, QuotaIdleClass; docs/node.md#cpu):
+    /// a 256 MB tenant (0.145 CPU) spinning at its quota finds its instance's cgroup at <c>cpu.idle</c> 1 within a few
+    /// readings, in a forked instance (nexus mode) and in a runc container (baseline); once it has gone the release time
+    /// (1 s) without using up its quota, the same cgroup is back at 0. Read on the host, in the instances' cpu hierarchy.
+    /// With the pool's cpu.idle write removed once, both cases failed.
+    /// </summary>
+    [RootTheory]
+    [InlineData("nexus")]
+    [InlineData("baseline")]
+    public async Task A_tenant_at_its_quota_runs_in_the_idle_class_until_it_has_been_calm_for_the_release_time(string io)
+    {
+        const string Spin = """
+            import time
+
+            def handler(event, context):
+                until = time.monotonic() + event.get("seconds", 0)
+                while time.monotonic() < until:
+                    for _ in range(20000):
+                        pass
+                return {"spun": event.get("seconds", 0)}
+            """;
+        var name = $"quota-idle-{io}";
+        var tenant = new HostileTenant(name, "spins at its quota", $"name: {name}\nhandler: handler.handler\nio: {io}\ntimeout: 30\nmemory: 256\n", Spin, "{}", null);
+        using (var package = tenant.Package())
+        {
+            await fixture.Node.DeployAsync(package, CancellationToken.None);
+        }
+
+        // Ready and calm first, so that only the spin below uses up its quota.
+        await fixture.InvokeAsync(name, """{"seconds": 0}""");
+        var instances = Path.Combine(new OciDriverOptions().CgroupRoot, "cpu", new OciDriverOptions().CgroupParent);
+        var spinning = fixture.InvokeAsync(name, """{"seconds": 4}""");
+        string? demoted = null;
+        var watch = Stopwatch.StartNew();
+        while (demoted is null && !spinning.IsCompleted)
+        {
+            await Task.Delay(50);
+            demoted = Directory.EnumerateDirectories(instances).FirstOrDefault(d => ReadCpuIdle(d) == "1");
+        }
+
+        output.WriteLine($"{demoted ?? "no instance"} in the idle class {watch.Elapsed.TotalSeconds:0.00} s into the spin");
+        Assert.NotNull(demoted);
+        var (response, body) = await spinning;
+        Assert.True(response.IsSuccessStatusCode && !response.Headers.Contains("X-Amz-Function-Error"), body);
+
+        watch.Restart();
+        while (ReadCpuIdle(demoted) == "1" && watch.Elapsed < TimeSpan.FromSeconds(10))
+        {
+            await Task.Delay(50);
+        }
+
+        output.WriteLine($"back in the normal class {watch.Elapsed.TotalSeconds:0.00} s after the spin");
+        Assert.Equal("0", ReadCpuIdle(demoted));
+        Assert.True(watch.Elapsed >= TimeSpan.FromSeconds(0.5), $"restored {watch.Elapsed.TotalSeconds:0.00} s after the spin, before the release time");
+    }
+
+    private static string? ReadCpuIdle(string cgroup)
+    {
+        try
+        {
+            return File.ReadAllText(Path.Combine(cgroup, "cpu.idle")).Trim();
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>
     /// Guards the cgroup memory limit, its report, and who kills: the node stops the tenant at its limit (OomWatcher), not
     /// the kernel's OOM killer, whose report on this machine's serial console holds a CPU with interrupts off for 3-9 ms
     /// (docs/reliability.md, "memory-hog"). The kernel's count of OOM kills (/proc/vmstat oom_kill, the whole machine's)

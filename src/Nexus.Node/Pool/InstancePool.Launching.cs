@@ -66,6 +66,7 @@ public sealed partial class InstancePool
                 instance.State = InstanceState.Busy;
             }
 
+            BaselineQuotaIdle(instance);
             return null;
         }
 
