@@ -66,6 +66,10 @@ class BodyStream:
         if rec is not None and rec[8] != NO_SLOT:
             self._t._release(rec[8])
 
+    def _consumed(self):
+        """Every chunk has arrived and the last one's slot is back: a close would release nothing."""
+        return self._last and self._rec is None
+
     def _finish_if_done(self):
         # Once every body byte is consumed the last slot goes back at once, not at close().
         if self._remaining == 0 and self._last and self._rec is not None:
@@ -100,6 +104,9 @@ class BodyStream:
         v = self.read_view(-1)
         if len(v) == total or not v:
             return bytes(v)
+        arrived = self._t._take_arrived(self._call, total - len(v))
+        if arrived is not None:
+            return self._join_arrived(v, arrived)
         out = io.BytesIO()
         out.seek(total - 1)
         out.write(b"\0")
@@ -108,6 +115,24 @@ class BodyStream:
             out.write(v)
             v = self.read_view(-1)
         return out.getvalue()
+
+    def _join_arrived(self, view, records):
+        """The rest of the body when all its chunks are in the region already (a GetObject of a cached copy: a 1 MiB
+        body is two chunks, the response header in front of it pushing its tail into a second slot): joined straight
+        into bytes of the final size. BytesIO, sized first by writing its last byte, zero-fills the whole buffer before
+        it is copied into (~40 us a 1 MiB read in a sandbox). No slot goes back before the copy: nothing is waited for
+        while they are held."""
+        views = [view]
+        views.extend(self._t.slot_view(rec) for rec in records)
+        out = b"".join(views)
+        self._remaining = 0
+        self._last = True
+        self._t._forget(self._call)
+        self._drop_current()
+        for rec in records:
+            if rec[8] != NO_SLOT:
+                self._t._release(rec[8])
+        return out
 
     def readinto(self, buffer):
         target = memoryview(buffer).cast("B")
@@ -156,8 +181,10 @@ class BodyStream:
 
     def __del__(self):
         # The collector may run this on any thread, even one holding the transport's lock: hand the close to the
-        # next call or drain instead of taking the lock here.
-        if not self._closed:
+        # next call or drain instead of taking the lock here. A body read to its end holds nothing any more (its last
+        # slot went back as it was consumed, its call is forgotten): no hand-over, and no doorbell write, which would
+        # wake the next wait for nothing (two system calls and a drain on every GetObject read whole).
+        if not self._closed and not self._consumed():
             self._t._abandoned.append(self)
             try:
                 os.eventfd_write(self._t._from_host, 1)   # a thread reading the doorbell drains, and closes it, now

@@ -245,6 +245,16 @@ class Transport:
                 self._wait_locked()
             return call.chunks.pop(0)
 
+    def _take_arrived(self, call, length):
+        """The call's queued chunk records, taken off it, when they are the rest of its message (the last one has
+        arrived) and hold exactly ``length`` bytes; else None, and nothing is taken."""
+        with self._lock:
+            chunks = call.chunks
+            if not chunks or chunks[-1][2] & FLAG_MORE or sum(rec[5] for rec in chunks) != length:
+                return None
+            call.chunks = []
+            return chunks
+
     def _wait_locked(self):
         """Waits for progress from the host (caller holds the lock; it is released while waiting). The first thread
         to wait reads the doorbell and drains the completion ring for every call; the others wait for that drain."""
