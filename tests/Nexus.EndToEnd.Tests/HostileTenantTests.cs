@@ -324,16 +324,20 @@ public sealed class HostileTenantTests(NodeFixture fixture, ITestOutputHelper ou
             await fixture.Node.DeployAsync(package, CancellationToken.None);
         }
 
-        // Ready and calm first, so that only the spin below uses up its quota.
-        await fixture.InvokeAsync(name, """{"seconds": 0}""");
+        // Ready and calm first, so that only the spin below uses up its quota. Its cgroups are the ones this call made
+        // (the instance's, and a fork template's): other tests' tenants in the same node may be demoted too.
         var instances = Path.Combine(new OciDriverOptions().CgroupRoot, "cpu", new OciDriverOptions().CgroupParent);
+        var before = Directory.EnumerateDirectories(instances).ToHashSet(StringComparer.Ordinal);
+        await fixture.InvokeAsync(name, """{"seconds": 0}""");
+        var its = Directory.EnumerateDirectories(instances).Where(d => !before.Contains(d)).ToList();
+        Assert.NotEmpty(its);
         var spinning = fixture.InvokeAsync(name, """{"seconds": 4}""");
         string? demoted = null;
         var watch = Stopwatch.StartNew();
         while (demoted is null && !spinning.IsCompleted)
         {
             await Task.Delay(50);
-            demoted = Directory.EnumerateDirectories(instances).FirstOrDefault(d => ReadCpuIdle(d) == "1");
+            demoted = its.FirstOrDefault(d => ReadCpuIdle(d) == "1");
         }
 
         output.WriteLine($"{demoted ?? "no instance"} in the idle class {watch.Elapsed.TotalSeconds:0.00} s into the spin");
