@@ -411,7 +411,7 @@ public sealed partial class NexusNode : INodeOperations, IAsyncDisposable
                 MemoryMbPerCpu = _options.MemoryMbPerCpu,
                 SandboxSliceNanoseconds = _options.SandboxSliceMicroseconds * 1000,
                 QuotaIdle = _options.QuotaIdle,
-                QuotaIdleRelease = TimeSpan.FromMilliseconds(_options.QuotaIdleReleaseMilliseconds),
+                QuotaIdleHold = TimeSpan.FromMilliseconds(_options.QuotaIdleHoldMilliseconds),
                 InstanceIdPrefix = InstancePrefix,
             },
             _metrics,

@@ -3,7 +3,7 @@
 
 namespace Nexus.Node.Tests;
 
-/// <summary>node.json's <c>quotaIdle</c> and <c>quotaIdleReleaseMilliseconds</c> (no node is started).</summary>
+/// <summary>node.json's <c>quotaIdle</c> and <c>quotaIdleHoldMilliseconds</c> (no node is started).</summary>
 public sealed class QuotaIdleConfigTests : IDisposable
 {
     private readonly DirectoryInfo _home = Directory.CreateTempSubdirectory("nexus-node-quota-idle-");
@@ -11,22 +11,22 @@ public sealed class QuotaIdleConfigTests : IDisposable
     public void Dispose() => _home.Delete(recursive: true);
 
     [Theory]
-    [InlineData("{}", true, 1000)]
-    [InlineData("{\"quotaIdle\": false}", false, 1000)]
-    [InlineData("{\"quotaIdleReleaseMilliseconds\": 250}", true, 250)]
-    public void The_idle_class_settings_are_read_from_node_json(string json, bool on, int releaseMs)
+    [InlineData("{}", true, 5000)]
+    [InlineData("{\"quotaIdle\": false}", false, 5000)]
+    [InlineData("{\"quotaIdleHoldMilliseconds\": 250}", true, 250)]
+    public void The_idle_class_settings_are_read_from_node_json(string json, bool on, int holdMs)
     {
         var options = Load(json);
         Assert.Equal(on, options.QuotaIdle);
-        Assert.Equal(releaseMs, options.QuotaIdleReleaseMilliseconds);
+        Assert.Equal(holdMs, options.QuotaIdleHoldMilliseconds);
     }
 
     [Fact]
-    public void A_release_time_below_100_ms_is_refused_naming_the_option()
+    public void A_negative_hold_is_refused_naming_the_option()
     {
-        var e = Assert.Throws<ArgumentException>(() => Load("{\"quotaIdleReleaseMilliseconds\": 50}"));
-        Assert.Contains("QuotaIdleReleaseMilliseconds", e.Message, StringComparison.Ordinal);
-        Assert.Contains("got 50", e.Message, StringComparison.Ordinal);
+        var e = Assert.Throws<ArgumentException>(() => Load("{\"quotaIdleHoldMilliseconds\": -1}"));
+        Assert.Contains("QuotaIdleHoldMilliseconds", e.Message, StringComparison.Ordinal);
+        Assert.Contains("got -1", e.Message, StringComparison.Ordinal);
     }
 
     private NodeOptions Load(string json)

@@ -7,73 +7,65 @@ namespace Nexus.Node.Tests;
 
 /// <summary>
 /// The idle class for instances at their quota (<see cref="QuotaIdleClass"/>, docs/node.md#cpu): an instance that used
-/// up its quota since its last reading is demoted; it is restored only after the release time without using it up
-/// (hysteresis); while the instances together are saturated nobody is demoted and the demoted are restored. And the
-/// pool's wiring: readings of each ready instance's counter and CPU time move its class, on a clock the test moves.
+/// up its quota since its last reading is demoted and stays so while it still uses it up; at the first reading in which
+/// it did not it is restored and held in the normal class for the hold time. And the pool's wiring: readings of each
+/// ready instance's counter move its class, on a clock the test moves.
 /// </summary>
 public sealed class QuotaIdleTests
 {
-    private static readonly TimeSpan s_release = TimeSpan.FromSeconds(1);
+    private static readonly TimeSpan s_hold = TimeSpan.FromSeconds(5);
 
     [Fact]
     public void The_first_reading_only_sets_the_baseline()
     {
-        var classes = new QuotaIdleClass(s_release, 1.8);
+        var classes = new QuotaIdleClass(s_hold);
         Assert.Equal(QuotaIdleMove.Stay, classes.Observe("a", 40, TimeSpan.Zero));
         Assert.False(classes.IsDemoted("a"));
         Assert.Equal(QuotaIdleMove.Stay, classes.Observe("a", 40, TimeSpan.FromSeconds(0.25)));
         Assert.False(classes.IsDemoted("a"));
     }
 
-    /// <summary>With the release time ignored once (restored at the first reading without a throttle), this failed.</summary>
     [Fact]
-    public void An_instance_at_its_quota_is_demoted_and_restored_only_after_the_release_time_without_a_throttle()
+    public void An_instance_stays_demoted_while_it_still_uses_up_its_quota_in_the_idle_class()
     {
-        var classes = new QuotaIdleClass(s_release, 1.8);
+        var classes = new QuotaIdleClass(s_hold);
         classes.Observe("a", 0, TimeSpan.Zero);
         Assert.Equal(QuotaIdleMove.Demote, classes.Observe("a", 3, TimeSpan.FromSeconds(0.25)));
         Assert.True(classes.IsDemoted("a"));
+        for (var i = 2; i <= 40; i++)
+        {
+            Assert.Equal(QuotaIdleMove.Stay, classes.Observe("a", 3 + i, TimeSpan.FromSeconds(0.25 * i)));
+        }
 
-        // Still throttled now and then: the release time counts from the last throttle.
-        Assert.Equal(QuotaIdleMove.Stay, classes.Observe("a", 3, TimeSpan.FromSeconds(0.75)));
-        Assert.Equal(QuotaIdleMove.Stay, classes.Observe("a", 4, TimeSpan.FromSeconds(1)));
-        Assert.Equal(QuotaIdleMove.Stay, classes.Observe("a", 4, TimeSpan.FromSeconds(1.75)));
         Assert.True(classes.IsDemoted("a"));
-        Assert.Equal(QuotaIdleMove.Restore, classes.Observe("a", 4, TimeSpan.FromSeconds(2)));
-        Assert.False(classes.IsDemoted("a"));
-
-        // Restored, it is demoted again at its next throttle.
-        Assert.Equal(QuotaIdleMove.Stay, classes.Observe("a", 4, TimeSpan.FromSeconds(2.25)));
-        Assert.Equal(QuotaIdleMove.Demote, classes.Observe("a", 5, TimeSpan.FromSeconds(2.5)));
     }
 
     /// <summary>
-    /// An idle-class tenant gets almost no CPU while the others want it all, so saturation restores it and keeps it in
-    /// the normal class. With the saturation check removed once, this failed.
+    /// An idle-class task gets almost no CPU while its neighbours want it: a demoted tenant that no longer reaches its
+    /// quota (starved, or calm) is restored at the next reading and held in the normal class, so it gets its quota back
+    /// at once and keeps it. With the restore waiting for a release time instead, once, a starved fork bomb in the
+    /// hostile benchmark timed out (docs/reliability.md); with the hold removed once, this failed.
     /// </summary>
     [Fact]
-    public void While_the_instances_are_saturated_nobody_is_demoted_and_the_demoted_are_restored()
+    public void A_demoted_instance_that_no_longer_uses_up_its_quota_is_restored_and_held_in_the_normal_class()
     {
-        var classes = new QuotaIdleClass(s_release, 1.8);
+        var classes = new QuotaIdleClass(s_hold);
         classes.Observe("a", 0, TimeSpan.Zero);
-        classes.Observe("b", 0, TimeSpan.Zero);
-        Assert.Empty(classes.ObserveSaturation(0.5));
         Assert.Equal(QuotaIdleMove.Demote, classes.Observe("a", 1, TimeSpan.FromSeconds(0.25)));
-
-        Assert.Equal(["a"], classes.ObserveSaturation(1.9));
+        Assert.Equal(QuotaIdleMove.Restore, classes.Observe("a", 1, TimeSpan.FromSeconds(0.5)));
         Assert.False(classes.IsDemoted("a"));
-        Assert.Equal(QuotaIdleMove.Stay, classes.Observe("a", 2, TimeSpan.FromSeconds(0.5)));
-        Assert.Equal(QuotaIdleMove.Stay, classes.Observe("b", 1, TimeSpan.FromSeconds(0.5)));
 
-        // Room again: the next throttle demotes.
-        Assert.Empty(classes.ObserveSaturation(1.2));
-        Assert.Equal(QuotaIdleMove.Demote, classes.Observe("b", 2, TimeSpan.FromSeconds(0.75)));
+        // Back at its quota in the normal class: not demoted again until the hold is over.
+        Assert.Equal(QuotaIdleMove.Stay, classes.Observe("a", 3, TimeSpan.FromSeconds(0.75)));
+        Assert.Equal(QuotaIdleMove.Stay, classes.Observe("a", 20, TimeSpan.FromSeconds(5.25)));
+        Assert.False(classes.IsDemoted("a"));
+        Assert.Equal(QuotaIdleMove.Demote, classes.Observe("a", 22, TimeSpan.FromSeconds(5.5)));
     }
 
     [Fact]
     public void A_stopped_instance_is_forgotten_and_starts_from_a_new_baseline()
     {
-        var classes = new QuotaIdleClass(s_release, 1.8);
+        var classes = new QuotaIdleClass(s_hold);
         classes.Observe("a", 0, TimeSpan.Zero);
         classes.Observe("a", 1, TimeSpan.FromSeconds(0.25));
         classes.Retain(new HashSet<string>());
@@ -83,15 +75,14 @@ public sealed class QuotaIdleTests
 
     /// <summary>
     /// The pool reads a ready instance's counter and moves its class: demoted at the first reading after its counter
-    /// moves (the baseline is read as the instance becomes ready), restored after the release time without a throttle,
-    /// and restored at once when the instances' CPU time says they are saturated. With the pool's cpu.idle write removed
-    /// once, this failed; with the baseline at ready removed once, too.
+    /// moves (the baseline is read as the instance becomes ready), restored at the first reading without a throttle.
+    /// With the pool's cpu.idle write removed once, this failed; with the baseline at ready removed once, too.
     /// </summary>
     [Fact]
     public async Task The_pool_demotes_a_ready_instance_at_its_quota_and_restores_it()
     {
         var time = new ManualTime();
-        await using var f = new PoolFixture(new PoolOptions { QuotaIdle = true, QuotaIdlePeriod = TimeSpan.FromHours(1), QuotaIdleSaturatedCpus = 1.8 }, time);
+        await using var f = new PoolFixture(new PoolOptions { QuotaIdle = true, QuotaIdlePeriod = TimeSpan.FromHours(1) }, time);
         var tenant = PoolFixture.Function("tenant", memory: 256);
         Assert.Equal("success", (await f.InvokeAsync(tenant)).Outcome);
         var sandbox = Assert.Single(f.Driver.Started);
@@ -105,22 +96,15 @@ public sealed class QuotaIdleTests
         Assert.True(sandbox.CpuIdle);
         Assert.True(f.Pool.IsInQuotaIdleClass(id));
 
-        time.Advance(TimeSpan.FromSeconds(0.75));
+        sandbox.ThrottledPeriods = 9;
+        time.Advance(TimeSpan.FromSeconds(0.25));
         Assert.Equal(0, f.Pool.SortQuotaIdle());
+        Assert.True(sandbox.CpuIdle);
+
         time.Advance(TimeSpan.FromSeconds(0.25));
         Assert.Equal(1, f.Pool.SortQuotaIdle());
         Assert.False(sandbox.CpuIdle);
         Assert.False(f.Pool.IsInQuotaIdleClass(id));
-
-        // Demoted again; then 0.5 s in which the instances used 1 s of CPU (2 CPUs): saturated, restored.
-        sandbox.ThrottledPeriods = 8;
-        time.Advance(TimeSpan.FromSeconds(0.25));
-        Assert.Equal(1, f.Pool.SortQuotaIdle());
-        Assert.True(sandbox.CpuIdle);
-        sandbox.CpuTime += TimeSpan.FromSeconds(1);
-        time.Advance(TimeSpan.FromSeconds(0.5));
-        Assert.Equal(1, f.Pool.SortQuotaIdle());
-        Assert.False(sandbox.CpuIdle);
     }
 
     [Fact]

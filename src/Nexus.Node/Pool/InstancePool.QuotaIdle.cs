@@ -7,11 +7,9 @@ namespace Nexus.Node.Pool;
 public sealed partial class InstancePool
 {
     private readonly Lock _quotaIdleLock = new();
-    private readonly Dictionary<string, TimeSpan> _cpuAtLastReading = new(StringComparer.Ordinal);
-    private long? _lastQuotaIdleReading;
 
     /// <summary>
-    /// Reads every ready instance's quota counter and CPU time once, and demotes or restores instances as
+    /// Reads every ready instance's quota counter once, and demotes or restores instances as
     /// <see cref="QuotaIdleClass"/> says; returns how many moved. The loop calls it every
     /// <see cref="PoolOptions.QuotaIdlePeriod"/>. A move that fails (the instance stopped meanwhile) is logged and forgotten.
     /// </summary>
@@ -31,19 +29,7 @@ public sealed partial class InstancePool
         var moved = 0;
         lock (_quotaIdleLock)
         {
-            var live = ready.Select(i => i.Id).ToHashSet(StringComparer.Ordinal);
-            _quotaIdle.Retain(live);
-            foreach (var gone in _cpuAtLastReading.Keys.Where(id => !live.Contains(id)).ToList())
-            {
-                _cpuAtLastReading.Remove(gone);
-            }
-
-            var byId = ready.ToDictionary(i => i.Id, StringComparer.Ordinal);
-            foreach (var id in _quotaIdle.ObserveSaturation(InstancesCpus(ready)))
-            {
-                moved += Move(byId[id], QuotaIdleMove.Restore) ? 1 : 0;
-            }
-
+            _quotaIdle.Retain(ready.Select(i => i.Id).ToHashSet(StringComparer.Ordinal));
             var now = _time.GetElapsedTime(_quotaIdleEpoch);
             foreach (var instance in ready)
             {
@@ -70,27 +56,6 @@ public sealed partial class InstancePool
         {
             return _quotaIdle?.IsDemoted(instanceId) ?? false;
         }
-    }
-
-    // CPUs the ready instances used together since the last reading (an instance's first reading counts nothing).
-    private double InstancesCpus(List<Instance> ready)
-    {
-        var now = _time.GetTimestamp();
-        var elapsed = _lastQuotaIdleReading is { } last ? _time.GetElapsedTime(last, now) : TimeSpan.Zero;
-        _lastQuotaIdleReading = now;
-        var used = TimeSpan.Zero;
-        foreach (var instance in ready)
-        {
-            var cpu = instance.Sandbox!.ReadCpuTime();
-            if (_cpuAtLastReading.TryGetValue(instance.Id, out var before) && cpu > before)
-            {
-                used += cpu - before;
-            }
-
-            _cpuAtLastReading[instance.Id] = cpu;
-        }
-
-        return elapsed > TimeSpan.Zero ? used / elapsed : 0;
     }
 
     private bool Move(Instance instance, QuotaIdleMove move)

@@ -68,7 +68,7 @@ public sealed partial class InstancePool : IAsyncDisposable
         _quotaIdleEpoch = _time.GetTimestamp();
         if (_options.QuotaIdle)
         {
-            _quotaIdle = new QuotaIdleClass(_options.QuotaIdleRelease, _options.QuotaIdleSaturatedCpus);
+            _quotaIdle = new QuotaIdleClass(_options.QuotaIdleHold);
             _quotaIdleLoop = QuotaIdleLoopAsync();
         }
         else

@@ -67,14 +67,11 @@ public sealed record PoolOptions
     /// </summary>
     public bool QuotaIdle { get; init; }
 
-    /// <summary>How long a demoted instance must go without using up its quota to be restored.</summary>
-    public TimeSpan QuotaIdleRelease { get; init; } = TimeSpan.FromSeconds(1);
+    /// <summary>How long a restored instance stays in the normal class, whatever it uses.</summary>
+    public TimeSpan QuotaIdleHold { get; init; } = TimeSpan.FromSeconds(5);
 
-    /// <summary>How often every ready instance's quota counter and CPU time are read (cpu.stat, cpuacct.usage).</summary>
+    /// <summary>How often every ready instance's quota counter is read (cpu.stat).</summary>
     public TimeSpan QuotaIdlePeriod { get; init; } = TimeSpan.FromMilliseconds(250);
-
-    /// <summary>CPUs the ready instances together use from which on nobody is demoted and the demoted are restored.</summary>
-    public double QuotaIdleSaturatedCpus { get; init; } = 0.9 * Environment.ProcessorCount;
 
     /// <summary>Size of each sandbox's /tmp tmpfs.</summary>
     public int TmpMb { get; init; } = 64;

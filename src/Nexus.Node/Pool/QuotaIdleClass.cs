@@ -8,56 +8,30 @@ public enum QuotaIdleMove
 {
     Stay,
 
-    /// <summary>Put it in the idle class: it used up its quota since the last reading, and the instances are not saturated.</summary>
+    /// <summary>Put it in the idle class: it used up its quota since the last reading.</summary>
     Demote,
 
-    /// <summary>Back to the normal class: it has not used up its quota for the release time, or the instances are saturated.</summary>
+    /// <summary>Back to the normal class: in the idle class it no longer used up its quota.</summary>
     Restore,
 }
 
 /// <summary>
 /// Which ready instances run in the idle scheduling class among the instances (cgroup <c>cpu.idle</c>, docs/node.md#cpu).
-/// An instance whose cgroup used up its CFS quota since the last reading (a CPU consumer at its quota) is demoted: a
-/// waking task of any other instance then preempts it at once, where at equal class it could wait for the tenant's
-/// slice or the next tick. Once it has gone <c>release</c> without using up its quota it is restored. While the
-/// instances together use nearly all their CPUs (<see cref="ObserveSaturation"/>) nobody is demoted and the demoted are
-/// restored: an idle-class task gets almost no CPU while normal ones want it all, and its quota, not the others'
-/// demand, is what should limit a tenant. The first reading of an instance only sets its baseline (its init ran at a
-/// full CPU and may have used up that quota). Not thread-safe: the pool reads and moves from one loop.
+/// An instance whose cgroup used up its CFS quota since the last reading (a CPU consumer at its cap) is demoted: a
+/// waking task of any other instance then preempts it at once, where at equal class it could wait for the next tick.
+/// It stays demoted only while it still uses up its quota between readings: the idle class then costs it nothing,
+/// since the quota, not the class, is what held it back. At the first reading in which it did not, whether it calmed
+/// down or its neighbours left it too little CPU (an idle-class task gets almost none while others want it), it is
+/// restored and not demoted again for <c>hold</c>, so that a tenant kept from its quota gets it back at once and keeps
+/// it. The first reading of an instance only sets its baseline (its init ran at a full CPU and may have used up that
+/// quota). Not thread-safe: the pool reads and moves from one loop.
 /// </summary>
-public sealed class QuotaIdleClass(TimeSpan release, double saturatedCpus)
+public sealed class QuotaIdleClass(TimeSpan hold)
 {
     private readonly Dictionary<string, Entry> _entries = new(StringComparer.Ordinal);
 
-    /// <summary>How long a demoted instance stays so after it last used up its quota.</summary>
-    public TimeSpan ReleaseAfter { get; } = release;
-
-    /// <summary>CPUs the instances together use, from which on they count as saturated.</summary>
-    public double SaturatedCpus { get; } = saturatedCpus;
-
-    /// <summary>Whether the last reading of the instances' CPU use found them saturated.</summary>
-    public bool Saturated { get; private set; }
-
-    /// <summary>
-    /// Takes the instances' CPU use over the last period (<paramref name="cpus"/>, in CPUs) before a round of readings;
-    /// returns the instances to restore now because the instances became saturated.
-    /// </summary>
-    public IReadOnlyList<string> ObserveSaturation(double cpus)
-    {
-        Saturated = cpus >= SaturatedCpus;
-        if (!Saturated)
-        {
-            return [];
-        }
-
-        var restore = _entries.Where(e => e.Value.Demoted).Select(e => e.Key).ToList();
-        foreach (var id in restore)
-        {
-            _entries[id].Demoted = false;
-        }
-
-        return restore;
-    }
+    /// <summary>How long a restored instance stays in the normal class, whatever it uses.</summary>
+    public TimeSpan Hold { get; } = hold;
 
     /// <summary>
     /// Takes one reading of <paramref name="instanceId"/>'s throttled-periods counter (<paramref name="throttledPeriods"/>,
@@ -68,27 +42,28 @@ public sealed class QuotaIdleClass(TimeSpan release, double saturatedCpus)
     {
         if (!_entries.TryGetValue(instanceId, out var entry))
         {
-            _entries[instanceId] = new Entry { Throttled = throttledPeriods };
+            _entries[instanceId] = new Entry { Throttled = throttledPeriods, HeldUntil = TimeSpan.MinValue };
             return QuotaIdleMove.Stay;
         }
 
-        if (throttledPeriods > entry.Throttled)
+        var usedUp = throttledPeriods > entry.Throttled;
+        entry.Throttled = throttledPeriods;
+        if (entry.Demoted)
         {
-            entry.Throttled = throttledPeriods;
-            entry.LastThrottled = now;
-            if (!entry.Demoted && !Saturated)
+            if (usedUp)
             {
-                entry.Demoted = true;
-                return QuotaIdleMove.Demote;
+                return QuotaIdleMove.Stay;
             }
 
-            return QuotaIdleMove.Stay;
+            entry.Demoted = false;
+            entry.HeldUntil = now + Hold;
+            return QuotaIdleMove.Restore;
         }
 
-        if (entry.Demoted && now - entry.LastThrottled >= ReleaseAfter)
+        if (usedUp && now >= entry.HeldUntil)
         {
-            entry.Demoted = false;
-            return QuotaIdleMove.Restore;
+            entry.Demoted = true;
+            return QuotaIdleMove.Demote;
         }
 
         return QuotaIdleMove.Stay;
@@ -113,7 +88,7 @@ public sealed class QuotaIdleClass(TimeSpan release, double saturatedCpus)
     {
         public long Throttled { get; set; }
 
-        public TimeSpan LastThrottled { get; set; }
+        public TimeSpan HeldUntil { get; set; }
 
         public bool Demoted { get; set; }
     }
