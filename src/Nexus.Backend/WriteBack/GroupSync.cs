@@ -16,9 +16,9 @@ namespace Nexus.Backend.WriteBack;
 /// instead of a thread-pool work item keeps the hand-off off a loaded CPU's run queue (on the 2-core test machine the
 /// thread-pool hand-off made a put under 8 writers wait 1.2 to 3.2 ms at p50 instead of ~0.3-0.6 ms).
 /// A waiting caller sleeps on its own event and is woken only when it has something to do: its sync completed (or
-/// failed), or it is handed the next sync to run on a slot that just came free (one caller per freed slot, the one
-/// that waited longest), instead of every waiter waking to re-check and contend for the lock: on a 2-core guest each
-/// needless wake-up is a context switch ahead of the one thread that has work to do.
+/// failed), or a slot came free for the next sync, which it is to run (one caller, the one that waited longest among
+/// those no started sync covers; the slot is kept for it), instead of every waiter waking to re-check and contend for
+/// the lock: on a 2-core guest each needless wake-up is a context switch ahead of the one thread that has work to do.
 /// A failed sync fails every later one too: after fdatasync reports an error the kernel may have dropped the dirty
 /// pages, and a later sync that succeeds would not mean the earlier bytes are on disk.
 /// </summary>
@@ -41,6 +41,9 @@ internal sealed class GroupSync
     private long _started;
     private long _completed;
     private int _running;
+
+    // A waiter was woken to run the next sync on a free slot: no one else starts one until it has.
+    private bool _leaderWoken;
     private Exception? _failure;
 
     /// <summary>Group commit over <paramref name="sync"/>, which syncs the file on the slot it is given (0 to <paramref name="slots"/> - 1).</summary>
@@ -92,33 +95,48 @@ internal sealed class GroupSync
 
     private void SyncUntil(long? target)
     {
-        long goal;
-        var slot = 0;
-        long number = 0;
-        Waiter? waiter = null;
-        lock (_lock)
-        {
-            // By default the sync that answers this call is the next one to start: one running now may have missed its bytes.
-            goal = target ?? _started + 1;
-            ThrowIfFailed();
-            if (_completed >= goal)
-            {
-                return;
-            }
-
-            // No sync that covers this call has started yet, and a slot is free: this caller runs it.
-            if (_started < goal && _running < _slotBusy.Length)
-            {
-                (slot, number) = StartLocked();
-            }
-            else
-            {
-                waiter = EnlistLocked(goal);
-            }
-        }
-
+        // By default the sync that answers this call is the next one to start: one running now may have missed its bytes.
+        long goal = 0;
+        var first = true;
+        var woken = false;
         while (true)
         {
+            var slot = 0;
+            long number = 0;
+            Waiter? waiter = null;
+            lock (_lock)
+            {
+                if (first)
+                {
+                    goal = target ?? _started + 1;
+                    first = false;
+                }
+
+                // A woken leader's slot was kept free for it, and nobody started a sync meanwhile: it starts the next one.
+                if (woken)
+                {
+                    _leaderWoken = false;
+                    woken = false;
+                }
+
+                ThrowIfFailed();
+                if (_completed >= goal)
+                {
+                    return;
+                }
+
+                // No sync that covers this call has started yet, and a slot is free: this caller runs it (unless a woken
+                // leader is on its way to run it, which then covers this caller too).
+                if (_started < goal && _running < _slotBusy.Length && !_leaderWoken)
+                {
+                    (slot, number) = StartLocked();
+                }
+                else
+                {
+                    waiter = EnlistLocked(goal);
+                }
+            }
+
             waiter ??= RunAndSettle(slot, number, goal);
             if (waiter is null)
             {
@@ -136,7 +154,7 @@ internal sealed class GroupSync
                     ThrowIfFailed();
                     return;
                 default:
-                    (slot, number, waiter) = (waiter.Slot, waiter.Number, null);
+                    woken = true;
                     break;
             }
         }
@@ -199,7 +217,8 @@ internal sealed class GroupSync
 
     /// <summary>
     /// Under the lock, after a sync ended: wakes the waiters whose goal has completed (every waiter once a sync failed),
-    /// and hands each free slot to the oldest waiter whose goal no started sync covers. Nobody else is woken.
+    /// and wakes the oldest waiter whose goal no started sync covers to run the next sync when a slot is free. Nobody
+    /// else is woken.
     /// </summary>
     private void WakeLocked()
     {
@@ -217,19 +236,23 @@ internal sealed class GroupSync
             }
         }
 
-        if (_failure is not null || _running == _slotBusy.Length)
+        if (_failure is not null || _running == _slotBusy.Length || _leaderWoken)
         {
             return;
         }
 
-        // Every waiter not covered by a started sync waits for the next one; one of them runs it, and that sync covers them all.
-        var leader = _waiting.FindIndex(waiter => waiter.Goal > _started);
-        if (leader >= 0)
+        // Every waiter not covered by a started sync waits for the next one; one of them runs it, and that sync covers
+        // them all. It is counted started only when that thread runs it, so callers that write meanwhile join its batch.
+        for (var i = 0; i < _waiting.Count; i++)
         {
-            var waiter = _waiting[leader];
-            _waiting.RemoveAt(leader);
-            (waiter.Slot, waiter.Number) = StartLocked();
-            waiter.Signal(WaitOutcome.Lead);
+            var waiter = _waiting[i];
+            if (waiter.Goal > _started)
+            {
+                _waiting.RemoveAt(i);
+                _leaderWoken = true;
+                waiter.Signal(WaitOutcome.Lead);
+                return;
+            }
         }
     }
 
@@ -247,7 +270,7 @@ internal sealed class GroupSync
         Completed,
         Failed,
 
-        /// <summary>Run sync <see cref="Waiter.Number"/> on <see cref="Waiter.Slot"/>, already counted started.</summary>
+        /// <summary>A slot is free for the next sync, kept for this waiter to run it.</summary>
         Lead,
     }
 
@@ -260,10 +283,6 @@ internal sealed class GroupSync
         public long Goal { get; set; }
 
         public WaitOutcome Outcome { get; set; }
-
-        public int Slot { get; set; }
-
-        public long Number { get; set; }
 
         /// <summary>Under the group's lock, with the waiter already taken out of the queue.</summary>
         public void Signal(WaitOutcome outcome)
