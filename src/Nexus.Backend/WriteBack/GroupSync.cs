@@ -27,7 +27,7 @@ internal sealed class GroupSync
     // Reused by every wait of its thread: a thread waits in one group at a time, and a waiter is signalled only while
     // it is in _waiting (taken out in the same step).
     [ThreadStatic]
-    private static Waiter? t_waiter;
+    private static Waiter? s_waiter;
 
     private readonly Lock _lock = new();
     private readonly Action<int> _sync;
@@ -207,7 +207,7 @@ internal sealed class GroupSync
     /// <summary>Under the lock: the calling thread's waiter, reset and queued for <paramref name="goal"/>.</summary>
     private Waiter EnlistLocked(long goal)
     {
-        var waiter = t_waiter ??= new Waiter();
+        var waiter = s_waiter ??= new Waiter();
         waiter.Goal = goal;
         waiter.Outcome = WaitOutcome.Waiting;
         waiter.Woken.Reset();
