@@ -17,6 +17,9 @@ public sealed partial class GroupSyncTests
 {
     private static readonly TimeSpan s_patience = TimeSpan.FromSeconds(30);
 
+    // How long a caller that must stay blocked is given to return wrongly: it would return at once.
+    private static readonly TimeSpan s_settle = TimeSpan.FromMilliseconds(200);
+
     [Fact]
     public void Two_syncs_run_at_once_each_on_its_own_slot_and_a_third_waits_for_a_free_slot()
     {
@@ -102,6 +105,42 @@ public sealed partial class GroupSyncTests
         Assert.Throws<IOException>(() => group.Sync());
         Assert.Equal(3, group.Syncs);
         Assert.False(group.Covers(2));
+    }
+
+    [Fact]
+    public void A_freed_slot_is_handed_to_a_caller_of_the_next_sync_and_no_caller_returns_before_its_sync_completed()
+    {
+        var syncs = new HandEndedSyncs();
+        var group = new GroupSync(syncs.Run, slots: 2);
+        var (first, firstSync) = CallerWithSync(group, syncs);
+        var (second, secondSync) = CallerWithSync(group, syncs);
+
+        // A caller content with sync 2 (as a retirement's mark sync is), then two whose bytes no started sync covers.
+        var markWaiter = Caller(() => group.Sync(2));
+        WaitUntilBlocked(markWaiter);
+        var third = Caller(() => group.Sync());
+        WaitUntilBlocked(third);
+        var fourth = Caller(() => group.Sync());
+        WaitUntilBlocked(fourth);
+
+        // Sync 1's thread returns to its caller; sync 3 starts on the slot it left with no further call, run by a caller
+        // that needs it, not by the one waiting for sync 2.
+        firstSync.End();
+        Assert.True(first.Done.Wait(s_patience));
+        var thirdSync = syncs.NextStarted();
+        Assert.Equal(0, thirdSync.Slot);
+        Assert.Equal(3, group.Syncs);
+        Assert.False(markWaiter.Done.Wait(s_settle));
+        Assert.False(third.Done.IsSet || fourth.Done.IsSet);
+
+        secondSync.End();
+        Assert.True(second.Done.Wait(s_patience) && markWaiter.Done.Wait(s_patience));
+        Assert.False(third.Done.Wait(s_settle) || fourth.Done.IsSet);
+
+        thirdSync.End();
+        Assert.True(third.Done.Wait(s_patience) && fourth.Done.Wait(s_patience));
+        Assert.All(new[] { first, second, markWaiter, third, fourth }, caller => Assert.Null(caller.Failure));
+        Assert.Equal(3, group.Syncs);
     }
 
     [Fact]
