@@ -410,8 +410,6 @@ public sealed partial class NexusNode : INodeOperations, IAsyncDisposable
                 InitTimeout = TimeSpan.FromSeconds(_options.InitTimeoutSeconds),
                 MemoryMbPerCpu = _options.MemoryMbPerCpu,
                 SandboxSliceNanoseconds = _options.SandboxSliceMicroseconds * 1000,
-                QuotaIdle = _options.QuotaIdle,
-                QuotaIdleHold = TimeSpan.FromMilliseconds(_options.QuotaIdleHoldMilliseconds),
                 InstanceIdPrefix = InstancePrefix,
             },
             _metrics,

@@ -159,15 +159,6 @@ public sealed record NodeOptions
     /// </summary>
     public long SandboxSliceMicroseconds { get; init; } = 200;
 
-    /// <summary>
-    /// Whether a ready instance that uses up its CPU quota runs in the idle class among the instances for as long as it
-    /// still uses it up there (docs/node.md#cpu).
-    /// </summary>
-    public bool QuotaIdle { get; init; } = true;
-
-    /// <summary>Milliseconds a restored instance stays in the normal class before it may be demoted again.</summary>
-    public int QuotaIdleHoldMilliseconds { get; init; } = 5000;
-
     /// <summary>Idle instances are stopped after this many seconds.</summary>
     public int KeepAliveSeconds { get; init; } = 600;
 
@@ -274,7 +265,6 @@ public sealed record NodeOptions
         Check(NodeThreadSliceMicroseconds == 0 || (NodeThreadSliceMicroseconds >= 100 && NodeThreadSliceMicroseconds <= 100_000), nameof(NodeThreadSliceMicroseconds), "must be 0 (the kernel's default slice) or 100 to 100000");
         Check(NativeHeapTrimSeconds >= 0, nameof(NativeHeapTrimSeconds), "must be 0 (never) or a number of seconds");
         Check(SandboxSliceMicroseconds == 0 || (SandboxSliceMicroseconds >= 100 && SandboxSliceMicroseconds <= 100_000), nameof(SandboxSliceMicroseconds), "must be 0 (the kernel's default slice) or 100 to 100000");
-        Check(QuotaIdleHoldMilliseconds >= 0, nameof(QuotaIdleHoldMilliseconds), $"must be 0 or more, got {QuotaIdleHoldMilliseconds}");
         Check(NodeCpuShares == 0 || (NodeCpuShares >= 2 && NodeCpuShares <= 262_144), nameof(NodeCpuShares), "must be 0 (the node stays where it was started) or a cpu.shares weight, 2 to 262144");
         Check(KeepAliveSeconds >= 1, nameof(KeepAliveSeconds), "must be at least 1");
         Check(InitTimeoutSeconds >= 1, nameof(InitTimeoutSeconds), "must be at least 1");

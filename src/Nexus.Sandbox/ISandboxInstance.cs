@@ -61,18 +61,6 @@ public interface ISandboxInstance : IAsyncDisposable
     /// </summary>
     bool TrySetSliceRequest(long nanoseconds) => false;
 
-    /// <summary>
-    /// CFS periods in which the instance used up its CPU quota so far (its cgroup's <c>nr_throttled</c>, counted by the
-    /// kernel); null when this kind of sandbox has no per-instance quota to read (a microVM).
-    /// </summary>
-    long? ReadThrottledPeriods() => null;
-
-    /// <summary>
-    /// Puts the instance in the idle scheduling class among the instances (<paramref name="idle"/>) or back in the normal
-    /// one; false when this kind of sandbox has no CPU cgroup of its own to set (a microVM).
-    /// </summary>
-    bool TrySetCpuIdle(bool idle) => false;
-
     /// <summary>Kills the instance (SIGKILL) and removes its container, cgroup, namespace and links.</summary>
     Task StopAsync();
 }

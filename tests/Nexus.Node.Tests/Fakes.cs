@@ -65,20 +65,6 @@ internal sealed class FakeInstance(SandboxSpec spec, FakeDriver? driver = null) 
 
     public TimeSpan ReadCpuTime() => TimeSpan.Zero;
 
-    /// <summary>The kernel's nr_throttled for this instance, as the test sets it.</summary>
-    public long ThrottledPeriods { get; set; }
-
-    /// <summary>The CPU class the pool last gave the instance (null: never set).</summary>
-    public bool? CpuIdle { get; private set; }
-
-    public long? ReadThrottledPeriods() => ThrottledPeriods;
-
-    public bool TrySetCpuIdle(bool idle)
-    {
-        CpuIdle = idle;
-        return true;
-    }
-
     /// <summary>The CPU limit the pool set after the instance's init (null: never set; it runs on <see cref="SandboxSpec.Cpus"/>).</summary>
     public double? CpuLimit { get; private set; }
 

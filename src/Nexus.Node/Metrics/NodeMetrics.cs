@@ -25,7 +25,6 @@ public sealed class NodeMetrics : IDisposable
     private readonly Counter<long> _errors;
     private readonly Counter<double> _invokePathCpu;
     private readonly Counter<double> _invokeBudgetWait;
-    private readonly Counter<long> _quotaIdleMoves;
 
     public NodeMetrics(Func<IEnumerable<(string Function, string State, int Count)>>? instances = null, Func<int>? pending = null, Func<WriteBackStats?>? writeBack = null, Func<PrefetchSnapshot>? prefetch = null)
     {
@@ -43,7 +42,6 @@ public sealed class NodeMetrics : IDisposable
         _instanceStops = _meter.CreateCounter<long>("nexus_instance_stops_total", description: "Instances stopped, by function and reason.");
         _errors = _meter.CreateCounter<long>("nexus_errors_total", description: "Errors by kind.");
         _invokePathCpu = _meter.CreateCounter<double>("nexus_invoke_path_cpu_seconds_total", unit: "s", description: "The node's CPU time on warm invocation paths, billed to each function's invoke budget.");
-        _quotaIdleMoves = _meter.CreateCounter<long>("nexus_quota_idle_moves_total", description: "Instances put in the idle CPU class at their quota, or back in the normal one, by function and move (demote, restore).");
         _invokeBudgetWait = _meter.CreateCounter<double>("nexus_invoke_budget_wait_seconds_total", unit: "s", description: "Time invocations waited at the invoke entry because their function was over its invoke budget.");
         if (instances is not null)
         {
@@ -97,8 +95,6 @@ public sealed class NodeMetrics : IDisposable
     public void Throttled(string function) => _invocations.Add(1, new("function", function), new("outcome", "throttled"));
 
     public void InstanceStarted(string function) => _instanceStarts.Add(1, new KeyValuePair<string, object?>("function", function));
-
-    public void QuotaIdleMove(string function, string move) => _quotaIdleMoves.Add(1, new("function", function), new("move", move));
 
     public void InstanceStopped(string function, string reason) => _instanceStops.Add(1, new("function", function), new("reason", reason));
 

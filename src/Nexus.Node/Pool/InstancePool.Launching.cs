@@ -66,7 +66,6 @@ public sealed partial class InstancePool
                 instance.State = InstanceState.Busy;
             }
 
-            BaselineQuotaIdle(instance);
             return null;
         }
 

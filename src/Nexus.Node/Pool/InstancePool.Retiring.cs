@@ -177,14 +177,6 @@ public sealed partial class InstancePool
         {
         }
 
-        try
-        {
-            await _quotaIdleLoop;
-        }
-        catch (OperationCanceledException)
-        {
-        }
-
         // Busy and starting instances notice the cancellation and stop themselves; wait for all of them.
         while (true)
         {

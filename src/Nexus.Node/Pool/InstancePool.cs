@@ -40,9 +40,6 @@ public sealed partial class InstancePool : IAsyncDisposable
     private readonly Task _reaper;
     private readonly Task _idleRelease;
     private readonly InvokeBudget _budget;
-    private readonly QuotaIdleClass? _quotaIdle;
-    private readonly long _quotaIdleEpoch;
-    private readonly Task _quotaIdleLoop;
     private int _total;
     private bool _closed;
 
@@ -65,16 +62,6 @@ public sealed partial class InstancePool : IAsyncDisposable
         _budget = new InvokeBudget(_time);
         _reaper = ReapLoopAsync();
         _idleRelease = _options.IdleMemoryRelease > TimeSpan.Zero ? ReleaseIdleLoopAsync() : Task.CompletedTask;
-        _quotaIdleEpoch = _time.GetTimestamp();
-        if (_options.QuotaIdle)
-        {
-            _quotaIdle = new QuotaIdleClass(_options.QuotaIdleHold);
-            _quotaIdleLoop = QuotaIdleLoopAsync();
-        }
-        else
-        {
-            _quotaIdleLoop = Task.CompletedTask;
-        }
     }
 
     /// <summary>Instances by function and state, for the nexus_instances gauge.</summary>

@@ -61,18 +61,6 @@ public sealed record PoolOptions
     /// </summary>
     public long SandboxSliceNanoseconds { get; init; }
 
-    /// <summary>
-    /// Whether ready instances at their CPU quota run in the idle class among the instances (<see cref="QuotaIdleClass"/>,
-    /// docs/node.md#cpu).
-    /// </summary>
-    public bool QuotaIdle { get; init; }
-
-    /// <summary>How long a restored instance stays in the normal class, whatever it uses.</summary>
-    public TimeSpan QuotaIdleHold { get; init; } = TimeSpan.FromSeconds(5);
-
-    /// <summary>How often every ready instance's quota counter is read (cpu.stat).</summary>
-    public TimeSpan QuotaIdlePeriod { get; init; } = TimeSpan.FromMilliseconds(250);
-
     /// <summary>Size of each sandbox's /tmp tmpfs.</summary>
     public int TmpMb { get; init; } = 64;
 }

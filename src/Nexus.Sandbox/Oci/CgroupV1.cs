@@ -118,19 +118,6 @@ public sealed class CgroupV1 : IDisposable
     }
 
     /// <summary>
-    /// CFS periods in which the cgroup used up its quota (<c>nr_throttled</c> of cpu.stat, written by the kernel; 0 once
-    /// the cgroup is gone).
-    /// </summary>
-    public long ThrottledPeriods() => ReadKey(Path.Combine(_cpu, "cpu.stat"), "nr_throttled"u8);
-
-    /// <summary>
-    /// Sets the cgroup's <c>cpu.idle</c>: while 1 its tasks are SCHED_IDLE towards its siblings (a waking task of a
-    /// sibling preempts them at once, and they get a CPU its siblings leave), with its quota still the cap. Throws when
-    /// the cgroup is gone or the kernel has no cpu.idle (before 5.15).
-    /// </summary>
-    public void SetCpuIdle(bool idle) => File.WriteAllText(Path.Combine(_cpu, "cpu.idle"), idle ? "1" : "0");
-
-    /// <summary>
     /// Gives every thread of the cgroup (the cpu controller's <c>tasks</c>) the EEVDF slice request
     /// <paramref name="nanoseconds"/>, inherited by what they start later (<see cref="ThreadSlice.SetInherited"/>);
     /// returns how many threads took it. Threads not SCHED_OTHER (a tenant may choose SCHED_BATCH or SCHED_IDLE) and

@@ -74,14 +74,6 @@ public sealed class OciSandboxInstance : ISandboxInstance
         return true;
     }
 
-    public long? ReadThrottledPeriods() => Cgroup.ThrottledPeriods();
-
-    public bool TrySetCpuIdle(bool idle)
-    {
-        Cgroup.SetCpuIdle(idle);
-        return true;
-    }
-
     public Task StopAsync()
     {
         lock (_gate)

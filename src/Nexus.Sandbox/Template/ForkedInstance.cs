@@ -76,14 +76,6 @@ internal sealed class ForkedInstance : ISandboxInstance
         return true;
     }
 
-    public long? ReadThrottledPeriods() => _cgroup.Reader.ThrottledPeriods();
-
-    public bool TrySetCpuIdle(bool idle)
-    {
-        _cgroup.Reader.SetCpuIdle(idle);
-        return true;
-    }
-
     public Task StopAsync()
     {
         lock (_gate)
