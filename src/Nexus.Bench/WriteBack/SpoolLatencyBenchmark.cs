@@ -114,8 +114,11 @@ public static class SpoolLatencyBenchmark
             retire.Writer.TryWrite(retirement);
         }
 
-        await Task.WhenAll(Enumerable.Range(0, writers).Select(_ => Task.Run(
-            async () =>
+        // Each writer on a thread of its own: a put blocks its thread in the group sync, and writers as thread-pool tasks
+        // ran only as many at once as the pool had threads (two at times on the 2-core machine, so an "8 writers" row
+        // measured about one writer).
+        await Task.WhenAll(Enumerable.Range(0, writers).Select(_ => Task.Factory.StartNew(
+            () =>
             {
                 while (true)
                 {
@@ -131,10 +134,12 @@ public static class SpoolLatencyBenchmark
                         Interlocked.Exchange(ref syncsBefore, journal?.Syncs ?? 0);
                     }
 
-                    await PutOnceAsync(n).ConfigureAwait(false);
+                    PutOnceAsync(n).GetAwaiter().GetResult();
                 }
             },
-            cancellationToken))).ConfigureAwait(false);
+            cancellationToken,
+            TaskCreationOptions.LongRunning,
+            TaskScheduler.Default))).ConfigureAwait(false);
         var seconds = Stopwatch.GetElapsedTime(Interlocked.Read(ref started)).TotalSeconds;
         // Per file: fsync of the file, of the directory after the rename and after the unlink.
         var syncs = journal is null ? 3.0 : (double)(journal.Syncs - Interlocked.Read(ref syncsBefore)) / options.Puts;
