@@ -65,7 +65,8 @@ public sealed class Dynalite : IAsyncDisposable
         }
     }
 
-    private static int FreeLoopbackPort()
+    /// <summary>A loopback port free at the call, let go at once (dynalite binds it itself).</summary>
+    internal static int FreeLoopbackPort()
     {
         using var probe = new TcpListener(IPAddress.Loopback, 0);
         probe.Start();

@@ -14,12 +14,10 @@ public sealed class DynaliteStartTests
     [DynaliteFact(boto3: false)]
     public async Task A_port_taken_before_dynalite_binds_it_is_replaced_by_a_fresh_one()
     {
-        using var taken = new TcpListener(IPAddress.Loopback, 0);
-        taken.Start();
-        var takenPort = ((IPEndPoint)taken.LocalEndpoint).Port;
+        using var taken = ListeningOnFreePort(out var takenPort);
         var picks = 0;
 
-        await using var dynalite = await Dynalite.StartAsync("127.0.0.1", 0, () => picks++ == 0 ? takenPort : FreePort(), CancellationToken.None);
+        await using var dynalite = await Dynalite.StartAsync("127.0.0.1", 0, () => picks++ == 0 ? takenPort : Dynalite.FreeLoopbackPort(), CancellationToken.None);
 
         Assert.Equal(2, picks);
         Assert.NotEqual(takenPort, dynalite.Port);
@@ -34,9 +32,7 @@ public sealed class DynaliteStartTests
     [DynaliteFact(boto3: false)]
     public async Task A_port_that_stays_taken_fails_with_dynalites_error_after_the_last_attempt()
     {
-        using var taken = new TcpListener(IPAddress.Loopback, 0);
-        taken.Start();
-        var takenPort = ((IPEndPoint)taken.LocalEndpoint).Port;
+        using var taken = ListeningOnFreePort(out var takenPort);
         var picks = 0;
 
         var e = await Assert.ThrowsAsync<InvalidOperationException>(() => Dynalite.StartAsync("127.0.0.1", 0, () => { picks++; return takenPort; }, CancellationToken.None));
@@ -45,10 +41,11 @@ public sealed class DynaliteStartTests
         Assert.Contains("EADDRINUSE", e.Message, StringComparison.Ordinal);
     }
 
-    private static int FreePort()
+    private static TcpListener ListeningOnFreePort(out int port)
     {
-        using var probe = new TcpListener(IPAddress.Loopback, 0);
-        probe.Start();
-        return ((IPEndPoint)probe.LocalEndpoint).Port;
+        var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        return listener;
     }
 }
