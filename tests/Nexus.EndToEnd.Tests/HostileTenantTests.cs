@@ -4,6 +4,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
+using System.Text.RegularExpressions;
 using Nexus.Bench.Hostile;
 using Nexus.Sandbox.Oci;
 using Nexus.Testing;
@@ -51,14 +52,18 @@ public sealed class HostileTenantTests(NodeFixture fixture, ITestOutputHelper ou
         await AttackAsync("completion-ignore");
 
     /// <summary>
-    /// Guards the pids limit of each sandbox's cgroup (pids.max, 512): the 600th process cannot start. With the limit
-    /// removed once the tenant started all 600 sleeps and returned a result, and this failed.
+    /// Guards the pids limit of each sandbox's cgroup (pids.max, 512): the tenant's processes stop at the limit (its
+    /// runtime's own threads count too), well before the 600 it tries. With the limit removed once the tenant started all
+    /// 600 and returned a result, and this failed.
     /// </summary>
     [RootFact]
     public async Task A_fork_bomb_stops_at_the_pids_limit()
     {
         var body = await AttackAsync("fork-bomb");
         Assert.Contains("Resource temporarily unavailable", body, StringComparison.Ordinal);
+        var refused = Regex.Match(body, @"process (\d+) refused");
+        Assert.True(refused.Success, body);
+        Assert.InRange(int.Parse(refused.Groups[1].Value, CultureInfo.InvariantCulture), 512 - 32, 512);
     }
 
     /// <summary>
@@ -340,6 +345,7 @@ public sealed class HostileTenantTests(NodeFixture fixture, ITestOutputHelper ou
         }
 
         await VictimAsync("before the attack");
+        var started = Stopwatch.GetTimestamp();
         var attack = fixture.InvokeAsync(tenant.Name, tenant.Event);
         var served = 0;
         while (!attack.IsCompleted)
@@ -349,6 +355,7 @@ public sealed class HostileTenantTests(NodeFixture fixture, ITestOutputHelper ou
         }
 
         var (response, body) = await attack;
+        output.WriteLine($"{name}: ended after {Stopwatch.GetElapsedTime(started).TotalSeconds:0.00} s, the victim served {served} times meanwhile: {body}");
         Assert.True(response.IsSuccessStatusCode, $"{name}: {(int)response.StatusCode} {body}");
         if (tenant.ErrorType is { } expected)
         {
