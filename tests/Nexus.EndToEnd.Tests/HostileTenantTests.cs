@@ -142,8 +142,11 @@ public sealed class HostileTenantTests(NodeFixture fixture, ITestOutputHelper ou
 
         // Expected 615 / 1024 = 0.60; equal weights give 1.0.
         var ratio = cpu[0] / cpu[1];
+        output.WriteLine($"CPU 0 in 3 s: tenant {cpu[0]:0.000} s, victim {cpu[1]:0.000} s ({ratio:0.00})");
         Assert.True(ratio < 0.8, $"tenant {cpu[0]:0.000} s against victim {cpu[1]:0.000} s of CPU 0 ({ratio:0.00}): the core was not split by weight");
-        Assert.True(cpu[1] >= 0.3, $"the victim got almost no CPU ({cpu[1]:0.000} s in 3 s): nothing was compared");
+        // Under load the pair gets what /nexus gets of CPU 0: at load 16-20 the victim had 0.20 s and the split was still
+        // 0.59-0.62, with the weight's write removed 0.95-1.02 at 0.16 s (2026-12-05, docs/reliability.md); 0.3 s failed there.
+        Assert.True(cpu[1] >= 0.1, $"the victim got almost no CPU ({cpu[1]:0.000} s in 3 s): nothing was compared");
     }
 
     /// <summary>
