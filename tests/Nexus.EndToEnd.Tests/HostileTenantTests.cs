@@ -4,6 +4,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
+using System.Text.RegularExpressions;
 using Nexus.Bench.Hostile;
 using Nexus.Sandbox.Oci;
 using Nexus.Testing;
@@ -51,14 +52,18 @@ public sealed class HostileTenantTests(NodeFixture fixture, ITestOutputHelper ou
         await AttackAsync("completion-ignore");
 
     /// <summary>
-    /// Guards the pids limit of each sandbox's cgroup (pids.max, 512): the 600th process cannot start. With the limit
-    /// removed once the tenant started all 600 sleeps and returned a result, and this failed.
+    /// Guards the pids limit of each sandbox's cgroup (pids.max, 512): the tenant's processes stop at the limit (its
+    /// runtime's own threads count too), well before the 600 it tries. With the limit removed once the tenant started all
+    /// 600 and returned a result, and this failed.
     /// </summary>
     [RootFact]
     public async Task A_fork_bomb_stops_at_the_pids_limit()
     {
         var body = await AttackAsync("fork-bomb");
         Assert.Contains("Resource temporarily unavailable", body, StringComparison.Ordinal);
+        var refused = Regex.Match(body, @"process (\d+) refused");
+        Assert.True(refused.Success, body);
+        Assert.InRange(int.Parse(refused.Groups[1].Value, CultureInfo.InvariantCulture), 512 - 32, 512);
     }
 
     /// <summary>
@@ -137,8 +142,11 @@ public sealed class HostileTenantTests(NodeFixture fixture, ITestOutputHelper ou
 
         // Expected 615 / 1024 = 0.60; equal weights give 1.0.
         var ratio = cpu[0] / cpu[1];
+        output.WriteLine($"CPU 0 in 3 s: tenant {cpu[0]:0.000} s, victim {cpu[1]:0.000} s ({ratio:0.00})");
         Assert.True(ratio < 0.8, $"tenant {cpu[0]:0.000} s against victim {cpu[1]:0.000} s of CPU 0 ({ratio:0.00}): the core was not split by weight");
-        Assert.True(cpu[1] >= 0.3, $"the victim got almost no CPU ({cpu[1]:0.000} s in 3 s): nothing was compared");
+        // Under load the pair gets what /nexus gets of CPU 0: at load 16-20 the victim had 0.20 s and the split was still
+        // 0.59-0.62, with the weight's write removed 0.95-1.02 at 0.16 s (2026-12-05, docs/reliability.md); 0.3 s failed there.
+        Assert.True(cpu[1] >= 0.1, $"the victim got almost no CPU ({cpu[1]:0.000} s in 3 s): nothing was compared");
     }
 
     /// <summary>
@@ -340,6 +348,7 @@ public sealed class HostileTenantTests(NodeFixture fixture, ITestOutputHelper ou
         }
 
         await VictimAsync("before the attack");
+        var started = Stopwatch.GetTimestamp();
         var attack = fixture.InvokeAsync(tenant.Name, tenant.Event);
         var served = 0;
         while (!attack.IsCompleted)
@@ -349,6 +358,7 @@ public sealed class HostileTenantTests(NodeFixture fixture, ITestOutputHelper ou
         }
 
         var (response, body) = await attack;
+        output.WriteLine($"{name}: ended after {Stopwatch.GetElapsedTime(started).TotalSeconds:0.00} s, the victim served {served} times meanwhile: {body}");
         Assert.True(response.IsSuccessStatusCode, $"{name}: {(int)response.StatusCode} {body}");
         if (tenant.ErrorType is { } expected)
         {
