@@ -16,11 +16,11 @@ namespace Nexus.Backend.WriteBack;
 /// by a futex wake-up instead of a thread-pool work item keeps the hand-off off a loaded CPU's run queue (on the 2-core
 /// test machine the thread-pool hand-off made a put under 8 writers wait 1.2 to 3.2 ms at p50 instead of ~0.3-0.6 ms).
 /// A thread-pool caller of <see cref="SyncAsync"/> (a put in the node) instead gives its thread back while it waits:
-/// its sync is run by one of the group's own sync threads (<see cref="SyncThreads"/>, as many as slots), which hand
-/// the next batch to each other by the same futex wake-ups, and it is completed through its task. Blocking it would
-/// take a pool thread for every put waiting, so a batch could hold no more puts than the pool had threads, and every
-/// other work item of the node would queue behind the fdatasyncs. Any other thread keeps the blocking path, which
-/// saves it two wake-ups per put.
+/// its sync is run by one of the group's own sync threads (<see cref="SyncThreads"/>, at most one per slot; the one
+/// that ends a sync runs the next for the pool callers that came meanwhile), and it is completed through its task,
+/// whose continuation runs on the pool. Blocking it would take a pool thread for every put waiting, so a batch could
+/// hold no more puts than the pool had threads, and every other work item of the node would queue behind the
+/// fdatasyncs. Any other thread keeps the blocking path, which saves it two wake-ups per put.
 /// A waiting caller sleeps on its own event and is woken only when it has something to do: its sync completed (or
 /// failed), or a slot came free for the next sync, which it is to run (one caller, the one that waited longest among
 /// those no started sync covers; the slot is kept for it), instead of every waiter waking to re-check and contend for
@@ -119,10 +119,13 @@ internal sealed partial class GroupSync
         {
             ThrowIfFailed();
 
-            // The next sync to start covers it; one running now may have missed its bytes.
+            // The next sync to start covers it; one running now may have missed its bytes. A sync thread is asked only
+            // when none runs: else the thread that ends it runs the next for every pool caller that came meanwhile,
+            // awake already. Starting a sync for each (up to the slots) woke a thread per put and flushed once per put
+            // at 32 pool writers, with less throughput on the 2-core machine (docs/benchmarks.md).
             waiter = new AsyncWaiter(_started + 1);
             _waiting.Add(waiter);
-            askThread = _running < _slotBusy.Length && !_leaderWoken;
+            askThread = _running == 0 && !_leaderWoken;
             _leaderWoken |= askThread;
         }
 
