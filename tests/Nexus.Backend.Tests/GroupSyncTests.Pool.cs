@@ -71,14 +71,21 @@ public sealed partial class GroupSyncTests
     {
         var syncs = new HandEndedSyncs();
         var group = new GroupSync(syncs.Run, slots: 2);
-        var continuedOn = Task.Run(async () =>
-        {
-            await group.SyncAsync().ConfigureAwait(false);
-            return Thread.CurrentThread;
-        });
+        var call = Task.Factory.StartNew(
+            async () =>
+            {
+                await group.SyncAsync().ConfigureAwait(false);
+                return Thread.CurrentThread;
+            },
+            CancellationToken.None,
+            TaskCreationOptions.DenyChildAttach,
+            TaskScheduler.Default);
 
+        // Ended once the caller awaits it (its work item returned), so the continuation is the task's to run.
         var sync = syncs.NextStarted();
+        await call.WaitAsync(s_patience);
         sync.End();
+        var continuedOn = call.Unwrap();
         await continuedOn.WaitAsync(s_patience);
         var continuation = await continuedOn;
         Assert.NotSame(sync.Thread, continuation);
@@ -109,8 +116,10 @@ public sealed partial class GroupSyncTests
         await Assert.ThrowsAsync<TimeoutException>(() => pooled.Acknowledged.WaitAsync(s_settle));
         Assert.False(blocked.Done.IsSet);
 
-        // Sync 3 succeeds, but it proves nothing once an earlier one failed.
+        // Sync 3 succeeds before sync 1 ends: its pool caller waits for sync 1 too, and then it proves nothing.
         thirdSync.End();
+        Assert.True(thirdSync.Ended.Wait(s_patience));
+        await Assert.ThrowsAsync<TimeoutException>(() => later.Acknowledged.WaitAsync(s_settle));
         firstSync.End(new IOException("EIO"));
         Assert.True(blocked.Done.Wait(s_patience));
         Assert.IsType<IOException>(blocked.Failure);
