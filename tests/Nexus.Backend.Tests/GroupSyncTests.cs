@@ -240,7 +240,7 @@ public sealed partial class GroupSyncTests
 
         public void Run(int slot)
         {
-            var sync = new StartedSync(slot);
+            var sync = new StartedSync(slot, Thread.CurrentThread);
             _started.Add(sync);
             sync.Outcome.Task.Wait();
             sync.Ended.Set();
@@ -255,11 +255,17 @@ public sealed partial class GroupSyncTests
             Assert.True(_started.TryTake(out var sync, s_patience), "no sync started");
             return sync;
         }
+
+        /// <summary>True if a sync starts within <paramref name="wait"/> (one that must not start would start at once).</summary>
+        public bool StartsWithin(TimeSpan wait) => _started.TryTake(out _, wait);
     }
 
-    private sealed class StartedSync(int slot)
+    private sealed class StartedSync(int slot, Thread thread)
     {
         public int Slot { get; } = slot;
+
+        /// <summary>The thread that runs the sync.</summary>
+        public Thread Thread { get; } = thread;
 
         public TaskCompletionSource<Exception?> Outcome { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 

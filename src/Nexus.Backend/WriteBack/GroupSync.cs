@@ -12,9 +12,15 @@ namespace Nexus.Backend.WriteBack;
 /// Syncs count as completed in the order they started: sync k is done only once every sync up to k is. So a failure of
 /// an earlier sync reaches the waiters of a later one that happened to end first (the rule below holds in start order),
 /// and <see cref="Covers"/> and the waits need one counter only.
-/// Callers block their thread: a sync blocks its thread anyway, and handing the next batch over by a futex wake-up
-/// instead of a thread-pool work item keeps the hand-off off a loaded CPU's run queue (on the 2-core test machine the
-/// thread-pool hand-off made a put under 8 writers wait 1.2 to 3.2 ms at p50 instead of ~0.3-0.6 ms).
+/// Callers of <see cref="Sync()"/> block their thread: a sync blocks its thread anyway, and handing the next batch over
+/// by a futex wake-up instead of a thread-pool work item keeps the hand-off off a loaded CPU's run queue (on the 2-core
+/// test machine the thread-pool hand-off made a put under 8 writers wait 1.2 to 3.2 ms at p50 instead of ~0.3-0.6 ms).
+/// A thread-pool caller of <see cref="SyncAsync"/> (a put in the node) instead gives its thread back while it waits:
+/// its sync is run by one of the group's own sync threads (<see cref="SyncThreads"/>, at most one per slot; the one
+/// that ends a sync runs the next for the pool callers that came meanwhile), and it is completed through its task,
+/// whose continuation runs on the pool. Blocking it would take a pool thread for every put waiting, so a batch could
+/// hold no more puts than the pool had threads, and every other work item of the node would queue behind the
+/// fdatasyncs. Any other thread keeps the blocking path, which saves it two wake-ups per put.
 /// A waiting caller sleeps on its own event and is woken only when it has something to do: its sync completed (or
 /// failed), or a slot came free for the next sync, which it is to run (one caller, the one that waited longest among
 /// those no started sync covers; the slot is kept for it), instead of every waiter waking to re-check and contend for
@@ -22,27 +28,28 @@ namespace Nexus.Backend.WriteBack;
 /// A failed sync fails every later one too: after fdatasync reports an error the kernel may have dropped the dirty
 /// pages, and a later sync that succeeds would not mean the earlier bytes are on disk.
 /// </summary>
-internal sealed class GroupSync
+internal sealed partial class GroupSync
 {
     // Reused by every wait of its thread: a thread waits in one group at a time, and a waiter is signalled only while
     // it is in _waiting (taken out in the same step).
     [ThreadStatic]
-    private static Waiter? s_waiter;
+    private static BlockingWaiter? s_waiter;
 
     private readonly Lock _lock = new();
     private readonly Action<int> _sync;
     private readonly bool[] _slotBusy;
+    private readonly SyncThreads _threads;
 
     // Syncs that ended while an earlier one still ran: they count as completed once every earlier one has.
     private readonly HashSet<long> _endedEarly = [];
 
-    // Callers asleep, oldest first, each with the sync it waits for.
+    // Callers waiting (asleep, or their task pending), oldest first, each with the sync it waits for.
     private readonly List<Waiter> _waiting = [];
     private long _started;
     private long _completed;
     private int _running;
 
-    // A waiter was woken to run the next sync on a free slot: no one else starts one until it has.
+    // A waiter was woken, or a sync thread asked, to run the next sync on a free slot: no one else starts one until it has.
     private bool _leaderWoken;
     private Exception? _failure;
 
@@ -52,6 +59,7 @@ internal sealed class GroupSync
         ArgumentOutOfRangeException.ThrowIfLessThan(slots, 1);
         _sync = sync;
         _slotBusy = new bool[slots];
+        _threads = new SyncThreads(this, slots);
     }
 
     /// <summary>Syncs run so far (each answered every caller of its batch).</summary>
@@ -93,6 +101,42 @@ internal sealed class GroupSync
     /// <summary>Returns once every sync up to number <paramref name="target"/> (from <see cref="NextTarget"/>) has completed.</summary>
     public void Sync(long target) => SyncUntil(target);
 
+    /// <summary>
+    /// Completes once every write made before this call is on disk. On a thread-pool thread the caller's thread is given
+    /// back meanwhile and a sync thread of the group runs the sync; on any other thread this is <see cref="Sync()"/>.
+    /// </summary>
+    public ValueTask SyncAsync()
+    {
+        if (!Thread.CurrentThread.IsThreadPoolThread)
+        {
+            SyncUntil(null);
+            return ValueTask.CompletedTask;
+        }
+
+        AsyncWaiter waiter;
+        bool askThread;
+        lock (_lock)
+        {
+            ThrowIfFailed();
+
+            // The next sync to start covers it; one running now may have missed its bytes. A sync thread is asked only
+            // when none runs: else the thread that ends it runs the next for every pool caller that came meanwhile,
+            // awake already. Starting a sync for each (up to the slots) woke a thread per put and flushed once per put
+            // at 32 pool writers, with less throughput on the 2-core machine (docs/benchmarks.md).
+            waiter = new AsyncWaiter(_started + 1);
+            _waiting.Add(waiter);
+            askThread = _running == 0 && !_leaderWoken;
+            _leaderWoken |= askThread;
+        }
+
+        if (askThread)
+        {
+            _threads.Ask();
+        }
+
+        return new ValueTask(waiter.Done.Task);
+    }
+
     private void SyncUntil(long? target)
     {
         // By default the sync that answers this call is the next one to start: one running now may have missed its bytes.
@@ -103,7 +147,7 @@ internal sealed class GroupSync
         {
             var slot = 0;
             long number = 0;
-            Waiter? waiter = null;
+            BlockingWaiter? waiter = null;
             lock (_lock)
             {
                 if (first)
@@ -164,7 +208,54 @@ internal sealed class GroupSync
     /// Runs sync <paramref name="number"/> on <paramref name="slot"/>, counts it ended and wakes whom that concerns.
     /// Returns null once <paramref name="goal"/> has completed, else the caller's waiter, queued; throws once a sync failed.
     /// </summary>
-    private Waiter? RunAndSettle(int slot, long number, long goal)
+    private BlockingWaiter? RunAndSettle(int slot, long number, long goal)
+    {
+        var (woken, waiter) = RunSync(slot, number, goal);
+        Settle(woken);
+        if (woken.Failure is not null)
+        {
+            throw Failed(woken.Failure);
+        }
+
+        return waiter;
+    }
+
+    /// <summary>
+    /// A sync thread's turn (<see cref="SyncThreads"/>): runs the next sync for the pool callers no started sync covers,
+    /// and the next after it while the next batch's oldest waiter is a pool caller too.
+    /// </summary>
+    private void Lead()
+    {
+        while (true)
+        {
+            int slot;
+            long number;
+            lock (_lock)
+            {
+                _leaderWoken = false;
+
+                // Nobody left to sync for (a failure answered them all); a slot is free, as it was kept for this turn.
+                if (_failure is not null || !_waiting.Exists(w => w.Goal > _started))
+                {
+                    return;
+                }
+
+                (slot, number) = StartLocked();
+            }
+
+            if (!Settle(RunSync(slot, number, goal: 0).Woken))
+            {
+                return;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Runs sync <paramref name="number"/> on <paramref name="slot"/> and counts it ended; returns the pool callers it
+    /// answered and who runs the next sync (see <see cref="WakeLocked"/>), and, unless <paramref name="goal"/> has
+    /// completed or a sync failed, the calling thread's waiter, queued for it.
+    /// </summary>
+    private (Woken Woken, BlockingWaiter? Waiter) RunSync(int slot, long number, long goal)
     {
         Exception? failure = null;
         try
@@ -187,12 +278,43 @@ internal sealed class GroupSync
                 _completed++;
             }
 
-            WakeLocked();
-            ThrowIfFailed();
+            var woken = WakeLocked();
 
             // Its own sync may have ended before an earlier one: the caller waits for those too, as its followers do.
-            return _completed >= goal ? null : EnlistLocked(goal);
+            return (woken, _failure is not null || _completed >= goal ? null : EnlistLocked(goal));
         }
+    }
+
+    /// <summary>
+    /// Outside the lock: completes the pool callers a sync answered, and when the next sync is a sync thread's, asks one
+    /// (from a caller's thread) or returns true (from a sync thread: it runs it itself, awake already).
+    /// </summary>
+    private bool Settle(Woken woken)
+    {
+        foreach (var waiter in woken.Completed ?? [])
+        {
+            if (woken.Failure is null)
+            {
+                waiter.Done.SetResult();
+            }
+            else
+            {
+                waiter.Done.SetException(Failed(woken.Failure));
+            }
+        }
+
+        if (woken.Next != NextLeader.SyncThread)
+        {
+            return false;
+        }
+
+        if (_threads.IsCurrent)
+        {
+            return true;
+        }
+
+        _threads.Ask();
+        return false;
     }
 
     /// <summary>Under the lock: takes a free slot for the next sync; returns the slot and the sync's number.</summary>
@@ -205,9 +327,9 @@ internal sealed class GroupSync
     }
 
     /// <summary>Under the lock: the calling thread's waiter, reset and queued for <paramref name="goal"/>.</summary>
-    private Waiter EnlistLocked(long goal)
+    private BlockingWaiter EnlistLocked(long goal)
     {
-        var waiter = s_waiter ??= new Waiter();
+        var waiter = s_waiter ??= new BlockingWaiter();
         waiter.Goal = goal;
         waiter.Outcome = WaitOutcome.Waiting;
         waiter.Woken.Reset();
@@ -216,19 +338,28 @@ internal sealed class GroupSync
     }
 
     /// <summary>
-    /// Under the lock, after a sync ended: wakes the waiters whose goal has completed (every waiter once a sync failed),
-    /// and wakes the oldest waiter whose goal no started sync covers to run the next sync when a slot is free. Nobody
-    /// else is woken.
+    /// Under the lock, after a sync ended: wakes the blocked waiters whose goal has completed (every waiter once a sync
+    /// failed) and returns the pool callers to complete (outside the lock: a task's continuation may run inline). When
+    /// a slot is free, the oldest waiter whose goal no started sync covers decides who runs the next sync: a blocked
+    /// caller is woken to run it; for a pool caller a sync thread does. Nobody else is woken.
     /// </summary>
-    private void WakeLocked()
+    private Woken WakeLocked()
     {
+        List<AsyncWaiter>? completed = null;
         for (var i = 0; i < _waiting.Count;)
         {
             var waiter = _waiting[i];
             if (_failure is not null || waiter.Goal <= _completed)
             {
                 _waiting.RemoveAt(i);
-                waiter.Signal(_failure is null ? WaitOutcome.Completed : WaitOutcome.Failed);
+                if (waiter is BlockingWaiter blocked)
+                {
+                    blocked.Signal(_failure is null ? WaitOutcome.Completed : WaitOutcome.Failed);
+                }
+                else
+                {
+                    (completed ??= []).Add((AsyncWaiter)waiter);
+                }
             }
             else
             {
@@ -238,30 +369,46 @@ internal sealed class GroupSync
 
         if (_failure is not null || _running == _slotBusy.Length || _leaderWoken)
         {
-            return;
+            return new Woken(completed, _failure, NextLeader.None);
         }
 
-        // Every waiter not covered by a started sync waits for the next one; one of them runs it, and that sync covers
+        // Every waiter not covered by a started sync waits for the next one; one thread runs it, and that sync covers
         // them all. It is counted started only when that thread runs it, so callers that write meanwhile join its batch.
-        for (var i = 0; i < _waiting.Count; i++)
+        var oldest = _waiting.Find(w => w.Goal > _started);
+        if (oldest is null)
         {
-            var waiter = _waiting[i];
-            if (waiter.Goal > _started)
-            {
-                _waiting.RemoveAt(i);
-                _leaderWoken = true;
-                waiter.Signal(WaitOutcome.Lead);
-                return;
-            }
+            return new Woken(completed, _failure, NextLeader.None);
         }
+
+        _leaderWoken = true;
+        if (oldest is BlockingWaiter leader)
+        {
+            _waiting.Remove(leader);
+            leader.Signal(WaitOutcome.Lead);
+            return new Woken(completed, _failure, NextLeader.None);
+        }
+
+        return new Woken(completed, _failure, NextLeader.SyncThread);
     }
 
     private void ThrowIfFailed()
     {
         if (_failure is not null)
         {
-            throw new IOException("the write-back journal could not be synced to disk", _failure);
+            throw Failed(_failure);
         }
+    }
+
+    private static IOException Failed(Exception failure) => new("the write-back journal could not be synced to disk", failure);
+
+    /// <summary>What a sync's end calls for outside the lock: pool callers to complete (with the failure, if one failed), and who runs the next sync.</summary>
+    private readonly record struct Woken(List<AsyncWaiter>? Completed, Exception? Failure, NextLeader Next);
+
+    /// <summary>Who runs the next sync once a sync ended: nobody new (a woken caller, or none needed), or a sync thread.</summary>
+    private enum NextLeader
+    {
+        None,
+        SyncThread,
     }
 
     private enum WaitOutcome
@@ -274,13 +421,27 @@ internal sealed class GroupSync
         Lead,
     }
 
-    /// <summary>A sleeping caller: what it waits for, and what it is woken with.</summary>
-    private sealed class Waiter
+    /// <summary>A waiting caller and the sync it waits for.</summary>
+    private abstract class Waiter
+    {
+        public long Goal { get; set; }
+    }
+
+    /// <summary>A pool caller (<see cref="SyncAsync"/>), completed through its task.</summary>
+    private sealed class AsyncWaiter : Waiter
+    {
+        public AsyncWaiter(long goal) => Goal = goal;
+
+        // Continuations go to the thread pool: run inline they would run the caller's reply on the sync thread, and
+        // hold off the next sync it is to run.
+        public TaskCompletionSource Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+
+    /// <summary>A sleeping caller (<see cref="Sync()"/>): what it waits for, and what it is woken with.</summary>
+    private sealed class BlockingWaiter : Waiter
     {
         // No spinning: a wait here lasts about one fdatasync (~0.1-0.5 ms), far longer than a spin would pay for.
         public ManualResetEventSlim Woken { get; } = new(initialState: false, spinCount: 0);
-
-        public long Goal { get; set; }
 
         public WaitOutcome Outcome { get; set; }
 

@@ -88,7 +88,7 @@ public sealed partial class SpoolJournal
 
             try
             {
-                segment.Sync.Sync();
+                await segment.Sync.SyncAsync().ConfigureAwait(false);
             }
             catch
             {
@@ -177,7 +177,7 @@ public sealed partial class SpoolJournal
 
             JournalRecord.WriteFooter(buffer.AsSpan(filled), headerCrc, hash, acknowledgedAt);
             WriteAt(segment, buffer.AsSpan(0, filled + JournalRecord.FooterBytes), bodyOffset + done - filled, cancellationToken);
-            segment.Sync.Sync();
+            await segment.Sync.SyncAsync().ConfigureAwait(false);
             return new JournalEntry(Sealed(meta, sequence, length, hash, acknowledgedAt), segment, offset, bodyOffset);
         }
         catch
@@ -207,7 +207,7 @@ public sealed partial class SpoolJournal
 
     /// <summary>
     /// A plain positional write into the page cache. On Linux an asynchronous file write is this same write queued to the
-    /// thread pool: a hop (and a wake-up) per write, on a put that blocks its thread for the group sync right after anyway.
+    /// thread pool: a hop (and a wake-up) per write, for a write that takes microseconds.
     /// </summary>
     private static void WriteAt(JournalSegment segment, ReadOnlySpan<byte> bytes, long offset, CancellationToken cancellationToken)
     {

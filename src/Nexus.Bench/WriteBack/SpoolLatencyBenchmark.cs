@@ -20,10 +20,30 @@ public sealed record SpoolBenchOptions
     public int Warmup { get; init; } = 200;
 
     public int BodyBytes { get; init; } = 1024;
+
+    /// <summary>How the writers call the spool: as the node does (pool) or each on a thread of its own (threads).</summary>
+    public SpoolCallers Callers { get; init; } = SpoolCallers.Threads;
 }
 
-/// <summary>One spool and writer count: acknowledgement latencies in milliseconds, puts per second, fsync/fdatasync calls per put (acknowledgement and retirement).</summary>
-public sealed record SpoolBenchResult(string Spool, int Writers, Percentiles LatencyMs, double PutsPerSecond, double SyncsPerPut);
+/// <summary>Who runs the benchmark's writers.</summary>
+public enum SpoolCallers
+{
+    /// <summary>Each writer on a dedicated thread, calling the spool synchronously.</summary>
+    Threads,
+
+    /// <summary>
+    /// Each writer a chain of async calls on the thread pool, every put started as a new work item: as the node's
+    /// backend calls the spool from its request handling.
+    /// </summary>
+    Pool,
+}
+
+/// <summary>
+/// One spool and writer count: acknowledgement latencies in milliseconds, puts per second, fsync/fdatasync calls per put
+/// (acknowledgement and retirement), and how long a trivial thread-pool work item queued every millisecond waited to
+/// run meanwhile (what every other pool work item of a node would have waited).
+/// </summary>
+public sealed record SpoolBenchResult(string Spool, int Writers, Percentiles LatencyMs, double PutsPerSecond, double SyncsPerPut, Percentiles PoolDelayMs);
 
 /// <summary>
 /// Spool acknowledgement latency, the time from a put's first byte to the moment it may be acknowledged, for the
@@ -81,10 +101,11 @@ public static class SpoolLatencyBenchmark
         var started = 0L;
         var syncsBefore = 0L;
 
-        async Task PutOnceAsync(long n)
+        using var probe = new PoolProbe();
+        // Stamps a put's latency from t0, when its caller issued it, to the moment the caller continues with it acknowledged.
+        async Task PutOnceAsync(long n, long t0)
         {
             var key = "bench/" + n;
-            var t0 = Stopwatch.GetTimestamp();
             Func<Task> retirement;
             if (journal is not null)
             {
@@ -114,38 +135,112 @@ public static class SpoolLatencyBenchmark
             retire.Writer.TryWrite(retirement);
         }
 
-        // Each writer on a thread of its own: a put blocks its thread in the group sync, and writers as thread-pool tasks
-        // ran only as many at once as the pool had threads (two at times on the 2-core machine, so an "8 writers" row
-        // measured about one writer).
-        await Task.WhenAll(Enumerable.Range(0, writers).Select(_ => Task.Factory.StartNew(
-            () =>
+        // The next put's number, or -1 once all are issued; the measured span starts with the first put after the warm-up.
+        long Next()
+        {
+            var n = Interlocked.Increment(ref issued) - 1;
+            if (n >= total)
             {
-                while (true)
+                return -1;
+            }
+
+            if (n == options.Warmup)
+            {
+                Interlocked.Exchange(ref syncsBefore, journal?.Syncs ?? 0);
+                Interlocked.Exchange(ref started, Stopwatch.GetTimestamp());
+                probe.Start();
+            }
+
+            return n;
+        }
+
+        var writing = options.Callers == SpoolCallers.Threads
+            ? Enumerable.Range(0, writers).Select(_ => Task.Factory.StartNew(
+                () =>
                 {
-                    var n = Interlocked.Increment(ref issued) - 1;
-                    if (n >= total)
+                    // A put blocks a writer's thread in the group sync: as pool tasks, only as many writers ran at
+                    // once as the pool had threads.
+                    for (var n = Next(); n >= 0; n = Next())
                     {
-                        return;
+                        PutOnceAsync(n, Stopwatch.GetTimestamp()).GetAwaiter().GetResult();
                     }
-
-                    if (n == options.Warmup)
+                },
+                cancellationToken,
+                TaskCreationOptions.LongRunning,
+                TaskScheduler.Default))
+            : Enumerable.Range(0, writers).Select(_ => Task.Run(
+                async () =>
+                {
+                    for (var n = Next(); n >= 0; n = Next())
                     {
-                        Interlocked.Exchange(ref started, Stopwatch.GetTimestamp());
-                        Interlocked.Exchange(ref syncsBefore, journal?.Syncs ?? 0);
+                        // Each put arrives as a new work item, as a request does at the node; its wait for a pool
+                        // thread counts in its latency.
+                        var t0 = Stopwatch.GetTimestamp();
+                        await Task.Yield();
+                        await PutOnceAsync(n, t0).ConfigureAwait(false);
                     }
-
-                    PutOnceAsync(n).GetAwaiter().GetResult();
-                }
-            },
-            cancellationToken,
-            TaskCreationOptions.LongRunning,
-            TaskScheduler.Default))).ConfigureAwait(false);
+                },
+                cancellationToken));
+        await Task.WhenAll(writing).ConfigureAwait(false);
         var seconds = Stopwatch.GetElapsedTime(Interlocked.Read(ref started)).TotalSeconds;
         // Per file: fsync of the file, of the directory after the rename and after the unlink.
         var syncs = journal is null ? 3.0 : (double)(journal.Syncs - Interlocked.Read(ref syncsBefore)) / options.Puts;
         retire.Writer.Complete();
         await Task.WhenAll(retirers).ConfigureAwait(false);
         journal?.Dispose();
-        return new SpoolBenchResult(spool, writers, Percentiles.Of(latencies), options.Puts / seconds, syncs);
+        return new SpoolBenchResult(spool, writers, Percentiles.Of(latencies), options.Puts / seconds, syncs, probe.Stop());
+    }
+
+    /// <summary>
+    /// Queues a trivial work item to the thread pool every millisecond (from a thread of its own) and records how long
+    /// each waited to run: the pool's responsiveness to everything else while the writers run.
+    /// </summary>
+    private sealed class PoolProbe : IDisposable
+    {
+        // About 17 minutes of samples: more than any case takes.
+        private readonly double[] _delaysMs = new double[1 << 20];
+        private readonly CancellationTokenSource _stop = new();
+        private Thread? _thread;
+        private int _count;
+
+        public void Start()
+        {
+            _thread = new Thread(Run) { IsBackground = true, Name = "pool probe" };
+            _thread.Start();
+        }
+
+        public Percentiles Stop()
+        {
+            _stop.Cancel();
+            _thread?.Join();
+            return Percentiles.Of(new ArraySegment<double>(_delaysMs, 0, Math.Min(Volatile.Read(ref _count), _delaysMs.Length)));
+        }
+
+        public void Dispose()
+        {
+            _stop.Cancel();
+            _stop.Dispose();
+        }
+
+        private void Run()
+        {
+            while (!_stop.IsCancellationRequested)
+            {
+                ThreadPool.UnsafeQueueUserWorkItem(
+                    static (state) =>
+                    {
+                        var (probe, queuedAt) = state;
+                        var delay = Stopwatch.GetElapsedTime(queuedAt).TotalMilliseconds;
+                        var index = Interlocked.Increment(ref probe._count) - 1;
+                        if (index < probe._delaysMs.Length)
+                        {
+                            probe._delaysMs[index] = delay;
+                        }
+                    },
+                    (this, Stopwatch.GetTimestamp()),
+                    preferLocal: false);
+                Thread.Sleep(1);
+            }
+        }
     }
 }

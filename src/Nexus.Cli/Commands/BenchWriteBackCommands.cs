@@ -106,9 +106,10 @@ public static class BenchWriteBackCommands
         var puts = new Option<int>("--puts") { Description = "measured puts per case", DefaultValueFactory = _ => 4000 };
         var bytes = new Option<int>("--bytes") { Description = "body bytes per put", DefaultValueFactory = _ => 1024 };
         var directory = new Option<DirectoryInfo?>("--dir") { Description = "where to make the spools (default: the node home, where the real spool lives)" };
+        var callers = new Option<SpoolCallers>("--callers") { Description = "writers each on a thread of its own (threads), or async callers on the thread pool as the node's (pool)", DefaultValueFactory = _ => SpoolCallers.Threads };
         var spool = new Command("spool", "Write-back acknowledgement latency (p50/p99) under concurrent writers: per-file spool against the journal, on real files with real fsyncs")
         {
-            writers, puts, bytes, directory,
+            writers, puts, bytes, directory, callers,
         };
         spool.SetAction(async (parse, cancellationToken) =>
         {
@@ -122,14 +123,15 @@ public static class BenchWriteBackCommands
 
             var folder = parse.GetValue(directory)?.FullName ?? CommonOptions.Load(parse).Home;
             Directory.CreateDirectory(folder);
-            var options = new SpoolBenchOptions { Directory = folder, Writers = counts, Puts = parse.GetValue(puts), BodyBytes = parse.GetValue(bytes) };
+            var options = new SpoolBenchOptions { Directory = folder, Writers = counts, Puts = parse.GetValue(puts), BodyBytes = parse.GetValue(bytes), Callers = parse.GetValue(callers) };
             var results = await SpoolLatencyBenchmark.RunAsync(options, line => Console.Error.WriteLine("bench: " + line), cancellationToken);
-            Console.WriteLine($"{"writers",7}  {"spool",-8}  {"p50 ms",8}  {"p99 ms",8}  {"puts/s",8}  {"syncs/put",9}  {"p50 journal/per-file",20}");
+            Console.WriteLine($"callers: {options.Callers.ToString().ToLowerInvariant()}; pool delay: the wait of a trivial thread-pool work item queued every 1 ms meanwhile");
+            Console.WriteLine($"{"writers",7}  {"spool",-8}  {"p50 ms",8}  {"p99 ms",8}  {"mean ms",8}  {"puts/s",8}  {"syncs/put",9}  {"pool delay p50/p99 ms",21}  {"p50 journal/per-file",20}");
             foreach (var result in results)
             {
                 var perFile = results.First(r => r.Writers == result.Writers && r.Spool == "per-file");
                 var ratio = result.Spool == "journal" ? (result.LatencyMs.P50 / perFile.LatencyMs.P50).ToString("0.00", CultureInfo.InvariantCulture) : "";
-                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{result.Writers,7}  {result.Spool,-8}  {result.LatencyMs.P50,8:0.000}  {result.LatencyMs.P99,8:0.000}  {result.PutsPerSecond,8:0}  {result.SyncsPerPut,9:0.00}  {ratio,20}"));
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{result.Writers,7}  {result.Spool,-8}  {result.LatencyMs.P50,8:0.000}  {result.LatencyMs.P99,8:0.000}  {result.LatencyMs.Mean,8:0.000}  {result.PutsPerSecond,8:0}  {result.SyncsPerPut,9:0.00}  {$"{result.PoolDelayMs.P50:0.000} / {result.PoolDelayMs.P99:0.000}",21}  {ratio,20}"));
             }
 
             return 0;
