@@ -6,26 +6,50 @@ using Nexus.Backend.WriteBack;
 namespace Nexus.Backend.Tests;
 
 /// <summary>
-/// <see cref="GroupSync.SyncAsync"/> from thread-pool callers (puts in the node): the caller's thread is given back,
-/// the group's sync threads run the syncs, and the rules of the blocking path hold for them too.
+/// <see cref="GroupSync.SyncAsync"/> from thread-pool callers (puts in the node): a lone caller syncs on its own thread;
+/// one that finds a sync running gives its thread back and the group's sync threads run the syncs; the rules of the
+/// blocking path hold for them too.
 /// </summary>
 public sealed partial class GroupSyncTests
 {
     [Fact]
-    public async Task A_pool_caller_gives_its_thread_back_and_its_sync_runs_on_a_sync_thread_of_the_group()
+    public async Task A_lone_pool_caller_runs_its_sync_on_its_own_thread_as_a_blocking_caller_does()
     {
         var syncs = new HandEndedSyncs();
         var group = new GroupSync(syncs.Run, slots: 2);
         var caller = PoolCaller(group);
 
+        // No sync ran: handing it to a sync thread would cost it two wake-ups; the call returns only with its sync.
         var sync = syncs.NextStarted();
-        Assert.False(sync.Thread.IsThreadPoolThread);
-        await caller.Returned.WaitAsync(s_patience);
-        Assert.False(caller.Acknowledged.IsCompleted);
+        Assert.True(sync.Thread.IsThreadPoolThread);
+        await Assert.ThrowsAsync<TimeoutException>(() => caller.Returned.WaitAsync(s_settle));
 
         sync.End();
         await caller.Acknowledged.WaitAsync(s_patience);
         Assert.True(group.Covers(1));
+    }
+
+    [Fact]
+    public async Task A_pool_caller_that_finds_a_sync_running_gives_its_thread_back_and_its_sync_runs_on_a_sync_thread()
+    {
+        var syncs = new HandEndedSyncs();
+        var group = new GroupSync(syncs.Run, slots: 2);
+        var (blocked, firstSync) = CallerWithSync(group, syncs);
+        var caller = PoolCaller(group);
+
+        await caller.Returned.WaitAsync(s_patience);
+        Assert.False(syncs.StartsWithin(s_settle));
+        firstSync.End();
+        Assert.True(blocked.Done.Wait(s_patience));
+
+        var sync = syncs.NextStarted();
+        Assert.False(sync.Thread.IsThreadPoolThread);
+        Assert.NotSame(blocked.Thread, sync.Thread);
+        Assert.False(caller.Acknowledged.IsCompleted);
+
+        sync.End();
+        await caller.Acknowledged.WaitAsync(s_patience);
+        Assert.True(group.Covers(2));
     }
 
     [Fact]
@@ -43,12 +67,16 @@ public sealed partial class GroupSyncTests
     }
 
     [Fact]
-    public async Task A_pool_caller_that_comes_while_a_sync_runs_waits_for_the_next_which_the_thread_ending_the_running_one_starts()
+    public async Task A_pool_caller_that_comes_while_a_sync_thread_syncs_waits_for_the_next_which_that_thread_starts()
     {
         var syncs = new HandEndedSyncs();
         var group = new GroupSync(syncs.Run, slots: 2);
+        var (blocked, blockedSync) = CallerWithSync(group, syncs);
         var first = PoolCaller(group);
+        await first.Returned.WaitAsync(s_patience);
+        blockedSync.End();
         var firstSync = syncs.NextStarted();
+        Assert.False(firstSync.Thread.IsThreadPoolThread);
 
         // Its bytes may have missed the running sync; no second sync starts for it while that one runs.
         var second = PoolCaller(group);
@@ -63,7 +91,8 @@ public sealed partial class GroupSyncTests
 
         secondSync.End();
         await second.Acknowledged.WaitAsync(s_patience);
-        Assert.Equal(2, group.Syncs);
+        Assert.True(blocked.Done.Wait(s_patience));
+        Assert.Equal(3, group.Syncs);
     }
 
     [Fact]
@@ -71,6 +100,7 @@ public sealed partial class GroupSyncTests
     {
         var syncs = new HandEndedSyncs();
         var group = new GroupSync(syncs.Run, slots: 2);
+        var (_, blockedSync) = CallerWithSync(group, syncs);
         var call = Task.Factory.StartNew(
             async () =>
             {
@@ -82,8 +112,10 @@ public sealed partial class GroupSyncTests
             TaskScheduler.Default);
 
         // Ended once the caller awaits it (its work item returned), so the continuation is the task's to run.
-        var sync = syncs.NextStarted();
         await call.WaitAsync(s_patience);
+        blockedSync.End();
+        var sync = syncs.NextStarted();
+        Assert.False(sync.Thread.IsThreadPoolThread);
         sync.End();
         var continuedOn = call.Unwrap();
         await continuedOn.WaitAsync(s_patience);

@@ -15,12 +15,13 @@ namespace Nexus.Backend.WriteBack;
 /// Callers of <see cref="Sync()"/> block their thread: a sync blocks its thread anyway, and handing the next batch over
 /// by a futex wake-up instead of a thread-pool work item keeps the hand-off off a loaded CPU's run queue (on the 2-core
 /// test machine the thread-pool hand-off made a put under 8 writers wait 1.2 to 3.2 ms at p50 instead of ~0.3-0.6 ms).
-/// A thread-pool caller of <see cref="SyncAsync"/> (a put in the node) instead gives its thread back while it waits:
-/// its sync is run by one of the group's own sync threads (<see cref="SyncThreads"/>, at most one per slot; the one
-/// that ends a sync runs the next for the pool callers that came meanwhile), and it is completed through its task,
-/// whose continuation runs on the pool. Blocking it would take a pool thread for every put waiting, so a batch could
-/// hold no more puts than the pool had threads, and every other work item of the node would queue behind the
-/// fdatasyncs. Any other thread keeps the blocking path, which saves it two wake-ups per put.
+/// A thread-pool caller of <see cref="SyncAsync"/> (a put in the node) that finds a sync running instead gives its
+/// thread back while it waits: its sync is run by one of the group's own sync threads (<see cref="SyncThreads"/>, at
+/// most one per slot; the one that ends a sync runs the next for the pool callers that came meanwhile), and it is
+/// completed through its task, whose continuation runs on the pool. Blocking it would take a pool thread for every put
+/// waiting, so a batch could hold no more puts than the pool had threads, and every other work item of the node would
+/// queue behind the fdatasyncs. A pool caller that finds no sync running, and any other thread, keeps the blocking
+/// path, which saves it two wake-ups per put: at most one pool thread per idle spell waits on a sync.
 /// A waiting caller sleeps on its own event and is woken only when it has something to do: its sync completed (or
 /// failed), or a slot came free for the next sync, which it is to run (one caller, the one that waited longest among
 /// those no started sync covers; the slot is kept for it), instead of every waiter waking to re-check and contend for
@@ -102,12 +103,17 @@ internal sealed partial class GroupSync
     public void Sync(long target) => SyncUntil(target);
 
     /// <summary>
-    /// Completes once every write made before this call is on disk. On a thread-pool thread the caller's thread is given
-    /// back meanwhile and a sync thread of the group runs the sync; on any other thread this is <see cref="Sync()"/>.
+    /// Completes once every write made before this call is on disk. On a thread-pool thread that finds a sync running,
+    /// the caller's thread is given back meanwhile and a sync thread of the group runs the next sync; otherwise this is
+    /// <see cref="Sync()"/>.
     /// </summary>
     public ValueTask SyncAsync()
     {
-        if (!Thread.CurrentThread.IsThreadPoolThread)
+        // A pool caller that finds no sync running runs its own, as a caller off the pool does: it holds its thread for
+        // that one sync, and pool callers that come meanwhile go to a sync thread when it ends. Handing a lone put to a
+        // sync thread cost it two wake-ups (p50 0.17 -> 0.22 ms at one pool writer, docs/benchmarks.md). Should a sync
+        // start between this look and the call, the caller runs or waits for the next one blocked, as every caller did.
+        if (!Thread.CurrentThread.IsThreadPoolThread || NoSyncRuns())
         {
             SyncUntil(null);
             return ValueTask.CompletedTask;
@@ -120,9 +126,10 @@ internal sealed partial class GroupSync
             ThrowIfFailed();
 
             // The next sync to start covers it; one running now may have missed its bytes. A sync thread is asked only
-            // when none runs: else the thread that ends it runs the next for every pool caller that came meanwhile,
-            // awake already. Starting a sync for each (up to the slots) woke a thread per put and flushed once per put
-            // at 32 pool writers, with less throughput on the 2-core machine (docs/benchmarks.md).
+            // when none runs (it ended since the look above): else the thread that ends it runs the next for every pool
+            // caller that came meanwhile, awake already. Starting a sync for each (up to the slots) woke a thread per
+            // put and flushed once per put at 32 pool writers, with less throughput on the 2-core machine
+            // (docs/benchmarks.md).
             waiter = new AsyncWaiter(_started + 1);
             _waiting.Add(waiter);
             askThread = _running == 0 && !_leaderWoken;
@@ -135,6 +142,14 @@ internal sealed partial class GroupSync
         }
 
         return new ValueTask(waiter.Done.Task);
+    }
+
+    private bool NoSyncRuns()
+    {
+        lock (_lock)
+        {
+            return _running == 0 && !_leaderWoken;
+        }
     }
 
     private void SyncUntil(long? target)
