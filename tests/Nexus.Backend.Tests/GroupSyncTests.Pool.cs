@@ -6,7 +6,7 @@ using Nexus.Backend.WriteBack;
 namespace Nexus.Backend.Tests;
 
 /// <summary>
-/// <see cref="GroupSync.SyncAsync"/> from thread-pool callers (puts in the node): a lone caller syncs on its own thread;
+/// <see cref="GroupSync.SyncAsync()"/> from thread-pool callers (puts in the node): a lone caller syncs on its own thread;
 /// one that finds a sync running gives its thread back and the group's sync threads run the syncs; the rules of the
 /// blocking path hold for them too.
 /// </summary>
@@ -164,10 +164,35 @@ public sealed partial class GroupSyncTests
         Assert.False(group.Covers(1));
     }
 
-    /// <summary>Calls SyncAsync on a thread-pool thread: Returned completes when the call returns, Acknowledged when its task does.</summary>
-    private static PooledCall PoolCaller(GroupSync group)
+    [Fact]
+    public async Task A_pool_caller_for_a_target_waits_only_for_the_sync_that_covers_it_and_gives_its_thread_back_meanwhile()
     {
-        var call = Task.Factory.StartNew(() => group.SyncAsync().AsTask(), CancellationToken.None, TaskCreationOptions.DenyChildAttach, TaskScheduler.Default);
+        // What a retirement waits for: the sync that covers the marks written before it, not a sync of its own.
+        var syncs = new HandEndedSyncs();
+        var group = new GroupSync(syncs.Run, slots: 2);
+        var (first, firstSync) = CallerWithSync(group, syncs);
+        firstSync.End();
+        Assert.True(first.Done.Wait(s_patience));
+        var (_, runningSync) = CallerWithSync(group, syncs);
+
+        // Sync 1 has completed: its target is answered at once, though sync 2 runs.
+        var covered = PoolCaller(group, target: 1);
+        await covered.Acknowledged.WaitAsync(s_patience);
+
+        // Sync 2 runs and covers target 2: the caller returns, no sync starts for it, and sync 2's end answers it.
+        var waiting = PoolCaller(group, target: 2);
+        await waiting.Returned.WaitAsync(s_patience);
+        Assert.False(syncs.StartsWithin(s_settle));
+        Assert.False(waiting.Acknowledged.IsCompleted);
+        runningSync.End();
+        await waiting.Acknowledged.WaitAsync(s_patience);
+        Assert.Equal(2, group.Syncs);
+    }
+
+    /// <summary>Calls SyncAsync on a thread-pool thread: Returned completes when the call returns, Acknowledged when its task does.</summary>
+    private static PooledCall PoolCaller(GroupSync group, long? target = null)
+    {
+        var call = Task.Factory.StartNew(() => (target is { } goal ? group.SyncAsync(goal) : group.SyncAsync()).AsTask(), CancellationToken.None, TaskCreationOptions.DenyChildAttach, TaskScheduler.Default);
         return new PooledCall(call, call.Unwrap());
     }
 

@@ -21,7 +21,7 @@ public sealed partial class SpoolJournalTests
         using var journal = SpoolJournal.Open(_directory, SpoolJournal.DefaultSegmentBytes, disk.Keep, s_never).Journal;
         for (var i = 0; i < 10; i++)
         {
-            journal.Retire(await AppendAsync(journal, "out/summary.json", $"call {i}"));
+            await journal.RetireAsync(await AppendAsync(journal, "out/summary.json", $"call {i}"));
         }
 
         // One sync per put, none per retirement: each mark was made durable by the next put's sync.
@@ -52,8 +52,8 @@ public sealed partial class SpoolJournalTests
         var newer = await AppendAsync(journal, "k", "newer");
         Assert.NotEqual(older.Segment, newer.Segment);
 
-        journal.Retire(older);
-        journal.Retire(newer);
+        await journal.RetireAsync(older);
+        await journal.RetireAsync(newer);
         await AppendAsync(journal, "after", "syncs the second segment");
 
         // A power loss now must not find the older write of "k" live behind a retired newer one: a restart would upload
@@ -68,7 +68,7 @@ public sealed partial class SpoolJournalTests
     {
         using var disk = new PowerLossDisk();
         using var journal = SpoolJournal.Open(_directory, SpoolJournal.DefaultSegmentBytes, disk.Keep, TimeSpan.FromMilliseconds(50)).Journal;
-        journal.Retire(await AppendAsync(journal, "last", "the node goes idle after this one"));
+        await journal.RetireAsync(await AppendAsync(journal, "last", "the node goes idle after this one"));
 
         // Polled, not timed: the delay is 50 ms, the bound only keeps a broken journal from hanging the test run.
         for (var waited = 0; disk.LiveKeys().Count > 0 && waited < 200; waited++)

@@ -99,7 +99,7 @@ public sealed partial class SpoolJournalTests : IDisposable
 
             // An uploaded record (durably retired) and a superseded one (its mark synced by the next durable retire).
             journal.RetireSuperseded(written[3]);
-            journal.Retire(written[5]);
+            await journal.RetireAsync(written[5]);
         }
 
         Assert.True(Directory.GetFiles(_directory, "*" + SpoolJournal.Extension).Length > 3, "the test needs several segments");
@@ -125,7 +125,7 @@ public sealed partial class SpoolJournalTests : IDisposable
 
                 foreach (var entry in batch)
                 {
-                    journal.Retire(entry);
+                    await journal.RetireAsync(entry);
                 }
 
                 // 20 records of ~400 bytes fill two 4 KiB segments per round; retired, they are reused, not added to.

@@ -6,7 +6,7 @@ namespace Nexus.Backend.WriteBack;
 internal sealed partial class GroupSync
 {
     /// <summary>
-    /// The group's own threads that run syncs for pool callers (<see cref="SyncAsync"/>), at most one per slot. Started
+    /// The group's own threads that run syncs for pool callers (<see cref="SyncAsync()"/>), at most one per slot. Started
     /// when first asked for and ended after a while without work, so a group no pool caller uses (a sealed segment, a
     /// journal in a test) holds none, and a disposed journal leaves none behind.
     /// </summary>

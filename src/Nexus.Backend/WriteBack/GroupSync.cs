@@ -15,7 +15,7 @@ namespace Nexus.Backend.WriteBack;
 /// Callers of <see cref="Sync()"/> block their thread: a sync blocks its thread anyway, and handing the next batch over
 /// by a futex wake-up instead of a thread-pool work item keeps the hand-off off a loaded CPU's run queue (on the 2-core
 /// test machine the thread-pool hand-off made a put under 8 writers wait 1.2 to 3.2 ms at p50 instead of ~0.3-0.6 ms).
-/// A thread-pool caller of <see cref="SyncAsync"/> (a put in the node) that finds a sync running instead gives its
+/// A thread-pool caller of <see cref="SyncAsync()"/> (a put in the node) that finds a sync running instead gives its
 /// thread back while it waits: its sync is run by one of the group's own sync threads (<see cref="SyncThreads"/>, at
 /// most one per slot; the one that ends a sync runs the next for the pool callers that came meanwhile), and it is
 /// completed through its task, whose continuation runs on the pool. Blocking it would take a pool thread for every put
@@ -107,7 +107,15 @@ internal sealed partial class GroupSync
     /// the caller's thread is given back meanwhile and a sync thread of the group runs the next sync; otherwise this is
     /// <see cref="Sync()"/>.
     /// </summary>
-    public ValueTask SyncAsync()
+    public ValueTask SyncAsync() => SyncUntilAsync(null);
+
+    /// <summary>
+    /// Completes once every sync up to number <paramref name="target"/> (from <see cref="NextTarget"/>) has completed,
+    /// giving a thread-pool caller's thread back meanwhile as <see cref="SyncAsync()"/> does.
+    /// </summary>
+    public ValueTask SyncAsync(long target) => SyncUntilAsync(target);
+
+    private ValueTask SyncUntilAsync(long? target)
     {
         // A pool caller that finds no sync running runs its own, as a caller off the pool does: it holds its thread for
         // that one sync, and pool callers that come meanwhile go to a sync thread when it ends. Handing a lone put to a
@@ -115,7 +123,7 @@ internal sealed partial class GroupSync
         // start between this look and the call, the caller runs or waits for the next one blocked, as every caller did.
         if (!Thread.CurrentThread.IsThreadPoolThread || NoSyncRuns())
         {
-            SyncUntil(null);
+            SyncUntil(target);
             return ValueTask.CompletedTask;
         }
 
@@ -125,14 +133,20 @@ internal sealed partial class GroupSync
         {
             ThrowIfFailed();
 
-            // The next sync to start covers it; one running now may have missed its bytes. A sync thread is asked only
-            // when none runs (it ended since the look above): else the thread that ends it runs the next for every pool
-            // caller that came meanwhile, awake already. Starting a sync for each (up to the slots) woke a thread per
-            // put and flushed once per put at 32 pool writers, with less throughput on the 2-core machine
-            // (docs/benchmarks.md).
-            waiter = new AsyncWaiter(_started + 1);
+            // By default the next sync to start covers it; one running now may have missed its bytes. A sync thread is
+            // asked only when no started sync covers it and none runs (it ended since the look above): else the thread
+            // that ends it runs the next for every pool caller that came meanwhile, awake already. Starting a sync for
+            // each (up to the slots) woke a thread per put and flushed once per put at 32 pool writers, with less
+            // throughput on the 2-core machine (docs/benchmarks.md).
+            var goal = target ?? _started + 1;
+            if (_completed >= goal)
+            {
+                return ValueTask.CompletedTask;
+            }
+
+            waiter = new AsyncWaiter(goal);
             _waiting.Add(waiter);
-            askThread = _running == 0 && !_leaderWoken;
+            askThread = goal > _started && _running == 0 && !_leaderWoken;
             _leaderWoken |= askThread;
         }
 
@@ -442,7 +456,7 @@ internal sealed partial class GroupSync
         public long Goal { get; set; }
     }
 
-    /// <summary>A pool caller (<see cref="SyncAsync"/>), completed through its task.</summary>
+    /// <summary>A pool caller (<see cref="SyncAsync()"/>), completed through its task.</summary>
     private sealed class AsyncWaiter : Waiter
     {
         public AsyncWaiter(long goal) => Goal = goal;

@@ -11,18 +11,19 @@ public sealed partial class SpoolJournal
     /// durable with the next sync of its segment (usually the next append's group sync, see <see cref="SyncMarks"/>).
     /// So no restart sees this write gone while an older write of its key is still live, and the retirement costs no
     /// sync of its own. Until its mark is durable a restart may find the record live again: it then sends a HEAD, finds
-    /// the same ETag and only retires it.
+    /// the same ETag and only retires it. A thread-pool caller's thread is given back while it waits for the earlier
+    /// marks (<see cref="SyncMarksAsync"/>): four uploaders retiring at once held four pool threads across syncs.
     /// </summary>
-    public void Retire(JournalEntry entry)
+    public async ValueTask RetireAsync(JournalEntry entry)
     {
-        SyncMarks();
+        await SyncMarksAsync().ConfigureAwait(false);
         WriteMark(entry, JournalRecord.Retired);
         Release(entry.Segment, reader: false);
     }
 
     /// <summary>
     /// Retires a record a newer live write of its key replaces: the mark is only written, and made durable before the
-    /// next mark is written (<see cref="Retire"/>) or by the next sync of its segment.
+    /// next mark is written (<see cref="RetireAsync"/>) or by the next sync of its segment.
     /// </summary>
     public void RetireSuperseded(JournalEntry entry)
     {
@@ -38,6 +39,27 @@ public sealed partial class SpoolJournal
     /// </summary>
     public void SyncMarks()
     {
+        foreach (var (segment, target) in MarksToSync() ?? [])
+        {
+            segment.Sync.Sync(target);
+        }
+    }
+
+    /// <summary>
+    /// <see cref="SyncMarks"/> for a thread-pool caller: its thread is given back while a sync that covers the marks
+    /// runs (<see cref="GroupSync.SyncAsync(long)"/>).
+    /// </summary>
+    public async ValueTask SyncMarksAsync()
+    {
+        foreach (var (segment, target) in MarksToSync() ?? [])
+        {
+            await segment.Sync.SyncAsync(target).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>The segments with marks no completed sync covers yet, each with the sync that will; null when none.</summary>
+    private List<(JournalSegment Segment, long Target)>? MarksToSync()
+    {
         List<(JournalSegment Segment, long Target)>? waiting = null;
         lock (_lock)
         {
@@ -50,20 +72,12 @@ public sealed partial class SpoolJournal
             }
         }
 
-        if (waiting is null)
-        {
-            return;
-        }
-
-        foreach (var (segment, target) in waiting)
-        {
-            segment.Sync.Sync(target);
-        }
+        return waiting;
     }
 
     /// <summary>
     /// Marks a record whose upload storage refuses for good a dead letter, durably and after every earlier mark (as
-    /// <see cref="Retire"/> does, so a restart cannot find an older write of the key live behind it). The record keeps
+    /// <see cref="RetireAsync"/> does, so a restart cannot find an older write of the key live behind it). The record keeps
     /// its segment on disk; a restart finds it again as a dead letter and does not upload it.
     /// </summary>
     public void MarkDeadLetter(JournalEntry entry)

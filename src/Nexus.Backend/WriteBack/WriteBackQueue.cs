@@ -190,7 +190,7 @@ public sealed partial class WriteBackQueue : IAsyncDisposable
             // What is left stays in the spool for the next start.
         }
 
-        SyncRetirements();
+        await SyncRetirementsAsync().ConfigureAwait(false);
         return Stats.Pending;
     }
 
@@ -258,14 +258,14 @@ public sealed partial class WriteBackQueue : IAsyncDisposable
             await pending.WaitAsync(cancellationToken).ConfigureAwait(false);
         }
 
-        SyncRetirements();
+        await SyncRetirementsAsync().ConfigureAwait(false);
     }
 
-    private void SyncRetirements()
+    private async Task SyncRetirementsAsync()
     {
         try
         {
-            _journal.SyncMarks();
+            await _journal.SyncMarksAsync().ConfigureAwait(false);
         }
         catch (IOException e)
         {
@@ -275,12 +275,12 @@ public sealed partial class WriteBackQueue : IAsyncDisposable
         }
     }
 
-    /// <summary>Retires an uploaded write (its mark made durable after every earlier one, see <see cref="SpoolJournal.Retire"/>).</summary>
-    private void RetireUploaded(Entry entry)
+    /// <summary>Retires an uploaded write (its mark made durable after every earlier one, see <see cref="SpoolJournal.RetireAsync"/>).</summary>
+    private async Task RetireUploadedAsync(Entry entry)
     {
         try
         {
-            _journal.Retire(entry.Written);
+            await _journal.RetireAsync(entry.Written).ConfigureAwait(false);
         }
         catch (IOException e)
         {
@@ -336,7 +336,7 @@ public sealed partial class WriteBackQueue : IAsyncDisposable
             {
                 // Its mark is written before the key counts as settled, and made durable before a delete or sync write
                 // that waited for this upload goes on (SettledAsync): a restart cannot upload it again over that.
-                RetireUploaded(entry);
+                await RetireUploadedAsync(entry).ConfigureAwait(false);
             }
 
             var dead = false;

@@ -110,11 +110,7 @@ public static class SpoolLatencyBenchmark
             if (journal is not null)
             {
                 var entry = await journal.AppendAsync(new JournalMeta("bench", key, null, metadata), new MemoryStream(body, writable: false), body.Length, cancellationToken).ConfigureAwait(false);
-                retirement = () =>
-                {
-                    journal.Retire(entry);
-                    return Task.CompletedTask;
-                };
+                retirement = () => journal.RetireAsync(entry).AsTask();
             }
             else
             {
