@@ -22,7 +22,7 @@ public sealed record SpoolBenchOptions
     public int BodyBytes { get; init; } = 1024;
 
     /// <summary>How the writers call the spool: as the node does (pool) or each on a thread of its own (threads).</summary>
-    public SpoolCallers Callers { get; init; } = SpoolCallers.Threads;
+    public SpoolCallers Callers { get; init; } = SpoolCallers.Pool;
 }
 
 /// <summary>Who runs the benchmark's writers.</summary>

@@ -106,7 +106,7 @@ public static class BenchWriteBackCommands
         var puts = new Option<int>("--puts") { Description = "measured puts per case", DefaultValueFactory = _ => 4000 };
         var bytes = new Option<int>("--bytes") { Description = "body bytes per put", DefaultValueFactory = _ => 1024 };
         var directory = new Option<DirectoryInfo?>("--dir") { Description = "where to make the spools (default: the node home, where the real spool lives)" };
-        var callers = new Option<SpoolCallers>("--callers") { Description = "writers each on a thread of its own (threads), or async callers on the thread pool as the node's (pool)", DefaultValueFactory = _ => SpoolCallers.Threads };
+        var callers = new Option<SpoolCallers>("--callers") { Description = "async callers on the thread pool as the node's (pool, the default), or writers each on a thread of its own (threads)", DefaultValueFactory = _ => SpoolCallers.Pool };
         var spool = new Command("spool", "Write-back acknowledgement latency (p50/p99) under concurrent writers: per-file spool against the journal, on real files with real fsyncs")
         {
             writers, puts, bytes, directory, callers,
