@@ -93,7 +93,9 @@ public sealed class HostileTenantTests(NodeFixture fixture, ITestOutputHelper ou
 
         // 256 / 1769 = 0.145 CPU; a CFS period (100 ms) of slack at each end of the window.
         Assert.True(cpu <= (0.145 * wall) + 0.05, $"the tenant got {cpu} CPU-seconds in {wall} s ({cpu / wall:0.00} CPU), more than its 0.145");
-        Assert.True(cpu >= 0.05, $"the tenant got almost no CPU ({cpu} s in {wall} s): the quota is not what stopped it");
+        // The floor only shows the tenant ran (the bound above is what a missing quota breaks): at load 6-20 it got
+        // 0.05-0.11 CPU-seconds, so a floor of 0.05 failed by chance under load.
+        Assert.True(cpu >= 0.02, $"the tenant got almost no CPU ({cpu} s in {wall} s): the quota is not what stopped it");
     }
 
     /// <summary>
