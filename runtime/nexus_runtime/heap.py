@@ -8,7 +8,7 @@ happens to free a large mapped block, so they depend on what it imported: a runt
 JSON service models) ended up keeping its heap, one forked from a nexus template did not, and gave back and faulted in
 again the ~12 MiB of image buffers of every image-rotate call (docs/runtime.md, "Heap between invocations"). Fixed at the
 ceiling glibc's own rule reaches (32 MiB, trim at twice that), a warm instance reuses its pages whatever it imported;
-an instance idle for ten seconds gives them back (IdleTrim).
+an instance idle for ten seconds (one second when malloc is on huge pages) gives them back (IdleTrim).
 """
 
 import ctypes

@@ -17,8 +17,8 @@ public sealed record PoolOptions
 
     /// <summary>
     /// An instance idle this long gives back the memory its transport holds for invocations (a channel's used response
-    /// slots), once per idle spell, as its runtime gives back its heap after as long (runtime/nexus_runtime/heap.py's
-    /// IDLE_SECONDS); zero never does. The next write faults the pages in again, so a call just after it pays for that.
+    /// slots), once per idle spell, as its runtime gives back its heap (after runtime/nexus_runtime/heap.py's IDLE_SECONDS,
+    /// 10 s, or IDLE_SECONDS_ON_HUGE_PAGES, 1 s, when malloc is on huge pages); zero never does. The next write faults the pages in again, so a call just after it pays for that.
     /// </summary>
     public TimeSpan IdleMemoryRelease { get; init; } = TimeSpan.FromSeconds(10);
 
