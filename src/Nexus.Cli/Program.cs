@@ -32,7 +32,10 @@ using var interrupt = new Interrupt();
 try
 {
     // Signals are handled by Interrupt, not System.CommandLine: its 2 s grace would end the process mid-cleanup.
-    return await parse.InvokeAsync(new InvocationConfiguration { EnableDefaultExceptionHandler = false, ProcessTerminationTimeout = null }, interrupt.Token);
+    var exitCode = await parse.InvokeAsync(new InvocationConfiguration { EnableDefaultExceptionHandler = false, ProcessTerminationTimeout = null }, interrupt.Token);
+
+    // System.CommandLine answers a parse error (unknown option, missing argument, bad value) with 1, a function's error.
+    return parse.Errors.Count > 0 ? ExitCodes.Usage : exitCode;
 }
 catch (OperationCanceledException) when (interrupt.Token.IsCancellationRequested)
 {

@@ -69,6 +69,45 @@ public sealed class CliTests : IDisposable
     }
 
     [Fact]
+    public async Task InvokeChecksThePayloadAndNamesItBeforeReachingTheNode()
+    {
+        var (inlineExit, _, inline) = await NexusCli.RunAsync(["invoke", "hello-s3", "--payload", "{\"a\": 1,"], Env());
+        Assert.Equal(2, inlineExit);
+        Assert.Contains("nexus: --payload: not JSON: ", inline, StringComparison.Ordinal);
+        Assert.Contains("(line 1, byte 8)", inline, StringComparison.Ordinal);
+
+        var notJson = Path.Combine(_home, "event.txt");
+        File.WriteAllText(notJson, "{\n  \"Records\": [\n    oops\n  ]\n}\n");
+        var (fileExit, _, file) = await NexusCli.RunAsync(["invoke", "hello-s3", "--payload", "@" + notJson], Env());
+        Assert.Equal(2, fileExit);
+        Assert.Contains($"nexus: --payload @{notJson}: not JSON: ", file, StringComparison.Ordinal);
+        Assert.Contains("(line 3, byte 5)", file, StringComparison.Ordinal);
+
+        var big = Path.Combine(_home, "big.json");
+        File.WriteAllText(big, "\"" + new string('x', (6 * 1024 * 1024) - 1) + "\"");
+        var (bigExit, _, tooBig) = await NexusCli.RunAsync(["invoke", "hello-s3", "--payload", "@" + big], Env());
+        Assert.Equal(2, bigExit);
+        Assert.Equal($"nexus: --payload @{big}: 6,291,457 bytes; an invocation's payload is at most 6,291,456 bytes (6 MiB)", tooBig.Trim());
+
+        var (folderExit, _, folder) = await NexusCli.RunAsync(["invoke", "hello-s3", "--payload", "@" + _home], Env());
+        Assert.Equal(2, folderExit);
+        Assert.Contains($"{_home} is a folder; give a JSON file", folder, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task BadArgumentsAreBadInputWithTheirOwnMessage()
+    {
+        var (unknownExit, _, unknown) = await NexusCli.RunAsync(["ls", "--bogus"], Env());
+        Assert.Equal(2, unknownExit);
+        Assert.Contains("Unrecognized command or argument '--bogus'", unknown, StringComparison.Ordinal);
+
+        // Refused here, not by the node in words about a query parameter the user never typed.
+        var (linesExit, _, lines) = await NexusCli.RunAsync(["logs", "hello-s3", "-n", "-1"], Env());
+        Assert.Equal(2, linesExit);
+        Assert.Contains("--lines must be 0 or more, got -1", lines, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task PipedListIsOneFullWidthLinePerFunction()
     {
         using var api = new FakeNodeApi(new() { ["/nexus/v1/functions"] = Functions });

@@ -2,10 +2,12 @@
 // Licensed under the MIT license.
 
 using System.CommandLine;
+using System.Globalization;
 using System.IO.Compression;
 using System.Net.Http.Headers;
 using System.Text;
 using Nexus.Functions;
+using Nexus.Node.Transports;
 
 namespace Nexus.Cli.Commands;
 
@@ -137,6 +139,7 @@ public static class FunctionCommands
         return invoke;
     }
 
+    /// <summary>The payload's bytes, checked here as the node would check them, so an error names the argument or file.</summary>
     private static byte[] ReadPayload(string? payload)
     {
         if (payload is null)
@@ -144,12 +147,30 @@ public static class FunctionCommands
             return "{}"u8.ToArray();
         }
 
-        if (!payload.StartsWith('@'))
+        var body = payload.StartsWith('@') ? ReadPayloadFile(payload) : Encoding.UTF8.GetBytes(payload);
+        var source = payload.StartsWith('@') ? $"--payload {payload}" : "--payload";
+        if (body.Length > LambdaJson.MaxPayloadBytes)
         {
-            return Encoding.UTF8.GetBytes(payload);
+            throw new CliException(ExitCodes.Usage, string.Create(CultureInfo.InvariantCulture, $"{source}: {body.Length:N0} bytes; an invocation's payload is at most {LambdaJson.MaxPayloadBytes:N0} bytes (6 MiB)"));
         }
 
+        // Empty is allowed: the node invokes with {} then.
+        if (body.Length > 0 && !LambdaJson.IsValidJson(body, out var problem))
+        {
+            throw new CliException(ExitCodes.Usage, $"{source}: not JSON: {problem}");
+        }
+
+        return body;
+    }
+
+    private static byte[] ReadPayloadFile(string payload)
+    {
         var path = payload[1..];
+        if (Directory.Exists(path))
+        {
+            throw new CliException(ExitCodes.Usage, $"--payload {payload}: {path} is a folder; give a JSON file (@file.json) or the JSON itself");
+        }
+
         try
         {
             return File.ReadAllBytes(path);
@@ -201,6 +222,13 @@ public static class FunctionCommands
         var name = new Argument<string>("name") { Description = "function name" };
         var follow = new Option<bool>("--follow", "-f") { Description = "keep printing new lines until Ctrl+C" };
         var lines = new Option<int>("--lines", "-n") { Description = "how many of the last lines to print", DefaultValueFactory = _ => 100 };
+        lines.Validators.Add(result =>
+        {
+            if (result.GetValueOrDefault<int>() < 0)
+            {
+                result.AddError($"--lines must be 0 or more, got {result.GetValueOrDefault<int>()}");
+            }
+        });
         var logs = new Command("logs", "Print a function's log") { name, follow, lines };
         logs.SetAction(async (parse, ct) =>
         {

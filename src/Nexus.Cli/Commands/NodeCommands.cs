@@ -210,25 +210,7 @@ public static class NodeCommands
 
         Directory.CreateDirectory(options.Home);
         var log = NodeLog(options);
-        var self = SelfCommand();
-        var start = new ProcessStartInfo("setsid")
-        {
-            UseShellExecute = false,
-            Environment = { ["NEXUS_NODE_LOG"] = log, ["NEXUS_HOME"] = options.Home },
-        };
-        start.ArgumentList.Add("-f");
-        start.ArgumentList.Add("/bin/sh");
-        start.ArgumentList.Add("-c");
-        start.ArgumentList.Add("exec \"$0\" \"$@\" >>\"$NEXUS_NODE_LOG\" 2>&1 </dev/null");
-        foreach (var arg in self)
-        {
-            start.ArgumentList.Add(arg);
-        }
-
-        start.ArgumentList.Add("up");
-        start.ArgumentList.Add("--foreground");
-        start.ArgumentList.Add("--home");
-        start.ArgumentList.Add(options.Home);
+        var start = DaemonStart([.. SelfCommand(), "up", "--foreground", "--home", options.Home], log, options.Home);
         var logStart = File.Exists(log) ? new FileInfo(log).Length : 0;
         using (var launcher = Process.Start(start) ?? throw new CliException(ExitCodes.StartFailed, "could not start the node process (setsid)"))
         {
@@ -247,6 +229,34 @@ public static class NodeCommands
         Console.WriteLine($"nexus: node running (log: {log})");
         PrintUsage(options);
         return ExitCodes.Ok;
+    }
+
+    /// <summary>
+    /// How <c>up</c> starts <paramref name="command"/> as the node daemon: in a session of its own, output appended to
+    /// <paramref name="log"/>, and without the descriptors this CLI inherited past stderr. Those are not close-on-exec
+    /// (a caller's `flock LOCK nexus up` passes the lock's on), and a daemon holding one would keep the integration lock,
+    /// or a caller's pipe, for as long as the node runs.
+    /// </summary>
+    public static ProcessStartInfo DaemonStart(IEnumerable<string> command, string log, string home)
+    {
+        var start = new ProcessStartInfo("setsid")
+        {
+            UseShellExecute = false,
+            Environment = { ["NEXUS_NODE_LOG"] = log, ["NEXUS_HOME"] = home },
+        };
+        start.ArgumentList.Add("-f");
+        start.ArgumentList.Add("/bin/bash");
+        start.ArgumentList.Add("-c");
+        start.ArgumentList.Add("""
+            for fd in /proc/$$/fd/*; do fd=${fd##*/}; if [ "$fd" -gt 2 ]; then eval "exec $fd>&-"; fi; done
+            exec "$0" "$@" >>"$NEXUS_NODE_LOG" 2>&1 </dev/null
+            """);
+        foreach (var arg in command)
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        return start;
     }
 
     private static void PrintUsage(NodeOptions options)

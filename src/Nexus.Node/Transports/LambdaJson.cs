@@ -48,6 +48,13 @@ public static class LambdaJson
             problem = null;
             return true;
         }
+        catch (JsonException e) when (e.LineNumber is { } line && e.BytePositionInLine is { } column)
+        {
+            // The reader counts from 0 and appends its own "LineNumber: 0 | BytePositionInLine: 1."; a person counts from 1.
+            var what = e.Message.Split(" LineNumber:", 2)[0].TrimEnd('.');
+            problem = $"{what} (line {line + 1}, byte {column + 1})";
+            return false;
+        }
         catch (JsonException e)
         {
             problem = e.Message;
