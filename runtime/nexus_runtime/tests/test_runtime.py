@@ -112,6 +112,17 @@ class InProcessTests(unittest.TestCase):
         self.assertIn(b"printed by the handler\n" * 2, source.seen[1][0])
         self.assertIn(b"[ERROR] ValueError: boom\n", source.seen[1][1])
 
+    def test_a_console_is_drained_only_when_output_is_queued(self):
+        # A microVM's console (a terminal) sends later what it took: flush_output waits (tcdrain) when the kernel still
+        # queues output for it, and spares the wait (a UART read, an exit to the VMM) when nothing is queued. Mocked: a
+        # pty here queues nothing, and there is no microVM to run in.
+        from unittest import mock
+
+        for queued, drained in ((5, True), (0, False)):
+            with mock.patch("fcntl.ioctl", return_value=queued.to_bytes(4, sys.byteorder)), mock.patch("termios.tcdrain") as tcdrain:
+                bootstrap.flush_output([7])
+            self.assertEqual([mock.call(7)] if drained else [], tcdrain.call_args_list)
+
     def test_success_posts_the_json_result(self):
         source = self.serve(lambda event, context: {"echo": event["x"], "n": [1, 2.5, None]}, {"x": "é"})
         self.assertEqual(json.loads(source.responses["r1"]), {"echo": "é", "n": [1, 2.5, None]})
