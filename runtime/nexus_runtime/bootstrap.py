@@ -42,6 +42,7 @@ def main(environ=None, argv=None) -> int:
     handler, init_error = loaded or _load(env, frontend)
     if init_error is not None:
         sys.stderr.write(errors.log_line(init_error.payload))
+        flush_output(_console_fds())
         source.init_error(init_error.payload)
         return 1
 
@@ -139,6 +140,7 @@ class Runtime:
         self._source = source
         self._env = os.environ if environ is None else environ
         self._idle = idle if idle is not None else heap.IdleTrim(trim=self._give_back_memory)
+        self._consoles = _console_fds()
 
     def serve_forever(self) -> None:
         # Started here, in each instance: a template's threads do not survive its fork.
@@ -187,6 +189,7 @@ class Runtime:
         # The invocation's work ends here, before its result is posted: a channel source's post also waits for the
         # next invocation (the host pushes it into the reply), and an instance waiting there is idle.
         self._idle.end()
+        flush_output(self._consoles)
 
 
 def to_json(result) -> bytes:
@@ -198,6 +201,45 @@ def _default(value):
     if type(value).__module__ == "decimal" and type(value).__name__ == "Decimal":
         return int(value) if value == value.to_integral_value() else float(value)
     raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+def flush_output(consoles=()) -> None:
+    """Puts everything the invocation printed on its way to the node before its result is posted: the node logs it
+    before the invocation's END line (docs/node.md, "Function logs"). The runtime's own streams write through, but a
+    handler may have put a buffered stream in sys.stdout or written to sys.__stdout__. A terminal (a microVM's serial
+    console) takes a write into the guest kernel's buffer and sends it later: then tcdrain waits until it is sent. Asking
+    first how much is queued (TIOCOUTQ: the kernel's buffer, no device access) spares the wait, which reads the UART (an
+    exit to the VMM), on every call that printed nothing; the UART itself hands each byte to the VMM as it is written."""
+    for stream in {id(s): s for s in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__) if s is not None}.values():
+        try:
+            stream.flush()
+        except (OSError, ValueError, AttributeError):
+            pass  # closed or not a stream: nothing of it can reach the node
+    if consoles:
+        import fcntl  # only on a terminal (a microVM's console)
+        import termios
+
+        for fd in consoles:
+            try:
+                if int.from_bytes(fcntl.ioctl(fd, termios.TIOCOUTQ, bytes(4)), sys.byteorder) > 0:
+                    termios.tcdrain(fd)
+            except (OSError, termios.error):
+                pass
+
+
+def _console_fds():
+    """stdout and stderr when they are a terminal (a microVM's serial console), once per file."""
+    seen, fds = set(), []
+    for fd in (1, 2):
+        try:
+            if os.isatty(fd):
+                stat = os.fstat(fd)
+                if (stat.st_dev, stat.st_ino) not in seen:
+                    seen.add((stat.st_dev, stat.st_ino))
+                    fds.append(fd)
+        except OSError:
+            continue
+    return fds
 
 
 def _unbuffer_stdio() -> None:

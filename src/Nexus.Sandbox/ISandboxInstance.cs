@@ -61,6 +61,15 @@ public interface ISandboxInstance : IAsyncDisposable
     /// </summary>
     bool TrySetSliceRequest(long nanoseconds) => false;
 
+    /// <summary>
+    /// Hands on to the spec's <see cref="SandboxSpec.OnOutput"/>, on the caller's thread, everything the sandbox wrote to
+    /// its stdout and stderr before the call (a last line without its newline included), so that the node can log an
+    /// invocation's output before its END line. The bytes are already on the host (in the output sockets), so this waits
+    /// for nothing; it returns after <paramref name="limit"/> even if the sandbox keeps writing, so a sandbox that never
+    /// stops cannot hold the invocation.
+    /// </summary>
+    void DrainOutput(TimeSpan limit);
+
     /// <summary>Kills the instance (SIGKILL) and removes its container, cgroup, namespace and links.</summary>
     Task StopAsync();
 }

@@ -41,6 +41,35 @@ public sealed class CliTests : IDisposable
         Assert.Contains("help: no command 'deplo'; the commands of 'nexus' are: up, down", unknown, StringComparison.Ordinal);
     }
 
+    /// <summary>
+    /// A user who is not root cannot read the key of a node that runs as root (0600, root's): env says it needs root, as
+    /// up does, whether the user may look in the node's home or not. Without LoadAdminKey's catch it said
+    /// "Access to the path '.../credentials.json' is denied" (or, for a closed home, that the node had never started):
+    /// tried once.
+    /// </summary>
+    [RootFact(runc: false)]
+    [System.Runtime.Versioning.SupportedOSPlatform("linux")]
+    public async Task EnvAsAnotherUserSaysItNeedsRoot()
+    {
+        var credentials = Path.Combine(_home, "credentials.json");
+        File.WriteAllText(credentials, "{\"accessKeyId\":\"AKIA0000000000000000\",\"secretAccessKey\":\"s\"}");
+        File.SetUnixFileMode(credentials, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        var owner = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
+        foreach (var homeMode in new[] { owner | UnixFileMode.GroupRead | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute, owner })
+        {
+            File.SetUnixFileMode(_home, homeMode);
+            var (exitCode, stdout, stderr) = await Processes.RunAsync("runuser", ["-u", "nobody", "--", "dotnet", NexusCli.Dll, "env", "--home", _home]);
+            Assert.True(exitCode == ExitCodes.StartFailed, $"home {homeMode}: exit {exitCode}: {stderr}");
+            Assert.Equal("", stdout);
+            Assert.Contains("nexus env must run as root", stderr, StringComparison.Ordinal);
+        }
+
+        // As root it prints the exports.
+        var (rootExit, exports, rootErrors) = await NexusCli.RunAsync(["env", "--home", _home]);
+        Assert.True(rootExit == 0, rootErrors);
+        Assert.Contains("AWS_ACCESS_KEY_ID=AKIA0000000000000000", exports, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task DeployOfAMissingFolderNamesItOnce()
     {

@@ -74,6 +74,20 @@ internal sealed class FakeInstance(SandboxSpec spec, FakeDriver? driver = null) 
         return true;
     }
 
+    /// <summary>
+    /// Output the fake sandbox wrote that its output reader has not taken in yet: it reaches the spec's OnOutput only
+    /// when the pool drains the instance (as a real pump that is behind the sandbox).
+    /// </summary>
+    public ConcurrentQueue<string> UnreadOutput { get; } = new();
+
+    public void DrainOutput(TimeSpan limit)
+    {
+        while (UnreadOutput.TryDequeue(out var line))
+        {
+            Spec.OnOutput?.Invoke(line, true);
+        }
+    }
+
     public Task StopAsync()
     {
         Stopped = true;

@@ -121,6 +121,43 @@ public sealed partial class InstancePoolTests
         Assert.Contains(outcome.InstanceId, log, StringComparison.Ordinal);
     }
 
+    /// <summary>
+    /// Output the sandbox wrote before its result but that the node's output reader had not read yet (the traceback
+    /// the runtime writes just before it posts an error) is logged with the invocation's request id, before its END
+    /// line, and is in its --log tail: the pool drains the sandbox's output before END. Without the drain the lines
+    /// were missing from the tail and the test failed (tried once).
+    /// </summary>
+    [Fact]
+    public async Task OutputWrittenBeforeTheResultIsLoggedBeforeEnd()
+    {
+        await using var f = new PoolFixture();
+        f.Transports.Handler = (inv, t, _) =>
+        {
+            t.Instance!.UnreadOutput.Enqueue("[ERROR] ValueError: boom");
+            t.Instance.UnreadOutput.Enqueue("Traceback (most recent call last):");
+            return Task.FromResult(InvocationResult.Error("ValueError", "boom"));
+        };
+        var fn = PoolFixture.Function();
+        foreach (var _ in Enumerable.Range(0, 2))
+        {
+            var outcome = await f.InvokeAsync(fn);
+            var tail = Encoding.UTF8.GetString(outcome.LogTail);
+            var traceback = tail.IndexOf("Traceback (most recent call last):", StringComparison.Ordinal);
+            Assert.True(traceback >= 0, tail);
+            Assert.True(traceback < tail.IndexOf("END RequestId:", StringComparison.Ordinal), tail);
+        }
+
+        var log = f.Logs.Tail("f", 100);
+        var ends = log.Select((line, i) => (line, i)).Where(l => l.line.Contains("END RequestId: ", StringComparison.Ordinal)).ToList();
+        Assert.Equal(2, ends.Count);
+        foreach (var (end, at) in ends)
+        {
+            var requestId = end[(end.IndexOf("END RequestId: ", StringComparison.Ordinal) + "END RequestId: ".Length)..].Trim();
+            var traceback = Assert.Single(log, l => l.Contains("Traceback", StringComparison.Ordinal) && l.Contains(" " + requestId + " ", StringComparison.Ordinal));
+            Assert.True(log.ToList().IndexOf(traceback) < at, string.Join("\n", log));
+        }
+    }
+
     [Fact]
     public async Task DisposeStopsEveryInstanceIncludingBusyOnes()
     {

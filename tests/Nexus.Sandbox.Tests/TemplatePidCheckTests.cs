@@ -190,6 +190,8 @@ public sealed class TemplatePidCheckTests : IAsyncLifetime
 
         public TimeSpan ReadCpuTime() => throw new NotSupportedException();
 
+        public void DrainOutput(TimeSpan limit) => throw new NotSupportedException();
+
         public async Task StopAsync()
         {
             if (!Exited.IsCompleted)

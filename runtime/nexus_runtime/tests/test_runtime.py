@@ -76,6 +76,53 @@ class InProcessTests(unittest.TestCase):
         import io
         return contextlib.redirect_stderr(io.StringIO())
 
+    def test_output_a_handler_buffered_is_flushed_before_the_result_is_posted(self):
+        # The node logs what reached it before the result: a handler's own buffered stdout (and the traceback on
+        # stderr) must be flushed first. Without the runtime's flush_output the test failed (tried once).
+        import contextlib
+        import io
+
+        class Recorder(FakeSource):
+            def __init__(self, streams):
+                super().__init__()
+                self.streams, self.seen = streams, []
+
+            def post_response(self, request_id, body):
+                self.seen.append([s.buffer.raw.getvalue() for s in self.streams])
+
+            post_error = post_response
+
+        def buffered():
+            return io.TextIOWrapper(io.BufferedWriter(io.BytesIO(), 1 << 16), encoding="utf-8")
+
+        out, err = buffered(), buffered()
+        source = Recorder([out, err])
+
+        def handler(event, context):
+            print("printed by the handler")
+            if event.get("fail"):
+                raise ValueError("boom")
+            return {}
+
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            runtime = bootstrap.Runtime(handler, source, ENV)
+            runtime.serve_one(invocation("r1", {}))
+            runtime.serve_one(invocation("r2", {"fail": True}))
+        self.assertEqual(b"printed by the handler\n", source.seen[0][0])
+        self.assertIn(b"printed by the handler\n" * 2, source.seen[1][0])
+        self.assertIn(b"[ERROR] ValueError: boom\n", source.seen[1][1])
+
+    def test_a_console_is_drained_only_when_output_is_queued(self):
+        # A microVM's console (a terminal) sends later what it took: flush_output waits (tcdrain) when the kernel still
+        # queues output for it, and spares the wait (a UART read, an exit to the VMM) when nothing is queued. Mocked: a
+        # pty here queues nothing, and there is no microVM to run in.
+        from unittest import mock
+
+        for queued, drained in ((5, True), (0, False)):
+            with mock.patch("fcntl.ioctl", return_value=queued.to_bytes(4, sys.byteorder)), mock.patch("termios.tcdrain") as tcdrain:
+                bootstrap.flush_output([7])
+            self.assertEqual([mock.call(7)] if drained else [], tcdrain.call_args_list)
+
     def test_success_posts_the_json_result(self):
         source = self.serve(lambda event, context: {"echo": event["x"], "n": [1, 2.5, None]}, {"x": "é"})
         self.assertEqual(json.loads(source.responses["r1"]), {"echo": "é", "n": [1, 2.5, None]})

@@ -130,17 +130,34 @@ public static class NodeCommands
         env.SetAction(parse =>
         {
             var options = CommonOptions.Load(parse);
-            if (!File.Exists(options.CredentialsPath))
-            {
-                throw new CliException(ExitCodes.NodeNotRunning, $"no credentials at {options.CredentialsPath}: the node has not been started yet (nexus up)");
-            }
-
-            var key = KeyPair.LoadOrCreateAdmin(options.CredentialsPath);
+            var key = LoadAdminKey(options.CredentialsPath);
             var s3 = options.S3Endpoint ?? options.StoreUrl;
             Console.WriteLine($"export AWS_ACCESS_KEY_ID={key.AccessKeyId} AWS_SECRET_ACCESS_KEY={key.SecretAccessKey} AWS_DEFAULT_REGION=us-east-1 NEXUS_S3={s3} NEXUS_API={options.ApiUrl}");
             return ExitCodes.Ok;
         });
         return env;
+    }
+
+    // The node's admin key, which only root can read where the node runs as root (the file is 0600, the home root's).
+    private static KeyPair LoadAdminKey(string path)
+    {
+        try
+        {
+            // Opened first: File.Exists says false both when there is no file and when the user may not look in the folder.
+            using (File.OpenHandle(path))
+            {
+            }
+
+            return KeyPair.LoadOrCreateAdmin(path);
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        {
+            throw new CliException(ExitCodes.NodeNotRunning, $"no credentials at {path}: the node has not been started yet (nexus up)");
+        }
+        catch (UnauthorizedAccessException)
+        {
+            throw new CliException(ExitCodes.StartFailed, $"nexus env must run as root: the node's key in {path} is readable by root only (the node runs as root): run nexus env as root");
+        }
     }
 
     private static async Task<int> RunForegroundAsync(NodeOptions options, CancellationToken cancellationToken)

@@ -11,6 +11,9 @@ namespace Nexus.Node.Pool;
 /// <summary>One invocation on an acquired instance: hand-over, timeout and exit watch, the START/END/REPORT log lines.</summary>
 public sealed partial class InstancePool
 {
+    /// <summary>The longest an invocation's end waits for its sandbox's output to be taken in (<see cref="ISandboxInstance.DrainOutput"/>).</summary>
+    internal static readonly TimeSpan OutputDrainLimit = TimeSpan.FromMilliseconds(5);
+
     private async Task<InvocationOutcome> RunAsync(Instance instance, ReadOnlyMemory<byte> payload, string requestId, bool cold, long started, InvocationTimeline timeline)
     {
         var function = instance.Function;
@@ -79,6 +82,12 @@ public sealed partial class InstancePool
         }
 
         var runTime = _time.GetElapsedTime(runStarted);
+
+        // What the function printed is logged, with its request id, before the invocation's END line and in its --log
+        // tail (Lambda's contract). The runtime writes it before it posts the result, so it is already in the output
+        // sockets: the drain only takes in what the sandbox's output readers have not read yet. Its bound lets a sandbox
+        // that keeps writing (a thread of the handler's, a timed-out loop) delay the END line by a few ms at most.
+        sandbox.DrainOutput(OutputDrainLimit);
         if (answer.IsError && outcome != "error")
         {
             Log(instance, requestId, System.Text.Encoding.UTF8.GetString(answer.Payload.Span));

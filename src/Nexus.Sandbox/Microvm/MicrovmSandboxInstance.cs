@@ -97,6 +97,11 @@ public sealed class MicrovmSandboxInstance : ISandboxInstance
         return true;
     }
 
+    // The guest's console bytes reach the VMM's stdout as the guest writes them to the serial port (each write exits to
+    // the VMM, which writes it through unbuffered), and the runtime waits for its console to be sent (tcdrain) before it
+    // posts a result: so they are in the socket by then, as a container's are.
+    public void DrainOutput(TimeSpan limit) => OutputPump.DrainAll(_pumps, limit);
+
     public Task StopAsync()
     {
         lock (_gate)

@@ -74,6 +74,8 @@ public sealed class OciSandboxInstance : ISandboxInstance
         return true;
     }
 
+    public void DrainOutput(TimeSpan limit) => OutputPump.DrainAll(_pumps, limit);
+
     public Task StopAsync()
     {
         lock (_gate)

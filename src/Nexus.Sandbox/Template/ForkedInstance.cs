@@ -76,6 +76,8 @@ internal sealed class ForkedInstance : ISandboxInstance
         return true;
     }
 
+    public void DrainOutput(TimeSpan limit) => OutputPump.DrainAll(_pumps, limit);
+
     public Task StopAsync()
     {
         lock (_gate)
