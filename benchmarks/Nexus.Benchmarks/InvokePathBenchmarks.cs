@@ -112,8 +112,12 @@ public class InvokePathBenchmarks
 
         public Task<SandboxExit> Exited => _exited.Task;
 
-
         public int Pid => Environment.ProcessId;
+
+        // The runtime runs in this process: it has no output stream of its own to take in.
+        public void DrainOutput(TimeSpan limit)
+        {
+        }
 
         public SandboxMemory ReadMemory() => new(0, 0, 0, 0);
 
