@@ -1,6 +1,7 @@
 // Copyright (c) Nexus contributors.
 // Licensed under the MIT license.
 
+using System.Diagnostics;
 using Nexus.Testing;
 using Nexus.Testing.Channel;
 
@@ -155,6 +156,16 @@ public sealed class HostileSandboxTests : IAsyncLifetime
 
         var first = await raw.NextCompletionAsync(WaitLimit, consume: false);
         Assert.NotNull(first);
+
+        // The next four go in only once the host has taken the first four off the submission ring: sent earlier they
+        // would overrun it, which the host rightly answers as a lying tail (it did so once in a CI run), not a stall.
+        var taken = Stopwatch.StartNew();
+        while (raw.ReadHeaderWord(ChannelLayout.OffSubHead) < 4)
+        {
+            Assert.True(taken.Elapsed < WaitLimit, "the host did not take the first four submissions");
+            await Task.Delay(1);
+        }
+
         for (var i = 0; i < 4; i++)
         {
             raw.SubmitRequest((ulong)(i + 5), ChannelOp.GetObject, """{"Bucket":"nexus-test","Key":"fn/x"}""");
