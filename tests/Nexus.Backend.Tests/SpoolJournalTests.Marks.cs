@@ -36,7 +36,7 @@ public sealed partial class SpoolJournalTests
     }
 
     [Fact]
-    public async Task A_mark_is_written_only_once_every_earlier_mark_is_durable()
+    public async Task A_mark_is_written_only_once_every_earlier_mark_on_its_key_is_durable()
     {
         using var disk = new PowerLossDisk();
         using var journal = SpoolJournal.Open(_directory, 4096, disk.Keep, s_never).Journal;
@@ -61,6 +61,38 @@ public sealed partial class SpoolJournalTests
         var live = disk.LiveKeys();
         Assert.DoesNotContain("k", live);
         Assert.Contains("after", live);
+    }
+
+    [Fact]
+    public async Task A_retirement_waits_for_no_mark_on_another_key_in_a_segment_no_append_syncs()
+    {
+        using var disk = new PowerLossDisk();
+        using var journal = SpoolJournal.Open(_directory, 4096, disk.Keep, s_never).Journal;
+
+        // "a" in a first segment kept in use and then sealed, "b" in the next one.
+        var a = await AppendAsync(journal, "a", "in the first segment");
+        for (var i = 0; i < 8; i++)
+        {
+            await AppendAsync(journal, $"keep/{i}", new string('f', 400));
+        }
+
+        var b = await AppendAsync(journal, "b", "in the second segment");
+        Assert.NotEqual(a.Segment, b.Segment);
+        await journal.RetireAsync(a);
+
+        // "a"'s mark waits in the sealed segment, which no append syncs; "b" is another key, so its retirement waits for
+        // no sync of that segment (each retirement there used to cost one).
+        var syncs = journal.Syncs;
+        await journal.RetireAsync(b);
+        Assert.Equal(syncs, journal.Syncs);
+
+        // The next append makes "b"'s mark durable; "a"'s is not yet (a restart would check it with a HEAD), until the
+        // marks are synced (the timer, or a delete that waited for the upload).
+        await AppendAsync(journal, "c", "syncs the second segment");
+        Assert.DoesNotContain("b", disk.LiveKeys());
+        Assert.Contains("a", disk.LiveKeys());
+        journal.SyncMarks();
+        Assert.DoesNotContain("a", disk.LiveKeys());
     }
 
     [Fact]

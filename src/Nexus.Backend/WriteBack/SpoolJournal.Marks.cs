@@ -7,16 +7,23 @@ namespace Nexus.Backend.WriteBack;
 public sealed partial class SpoolJournal
 {
     /// <summary>
-    /// Retires an uploaded record: every mark written before is made durable first, then this one is written, to become
-    /// durable with the next sync of its segment (usually the next append's group sync, see <see cref="SyncMarks"/>).
-    /// So no restart sees this write gone while an older write of its key is still live, and the retirement costs no
-    /// sync of its own. Until its mark is durable a restart may find the record live again: it then sends a HEAD, finds
-    /// the same ETag and only retires it. A thread-pool caller's thread is given back while it waits for the earlier
-    /// marks (<see cref="SyncMarksAsync"/>): four uploaders retiring at once held four pool threads across syncs.
+    /// Retires an uploaded record: every mark written before on a record of the same key is made durable first, then
+    /// this one is written, to become durable with the next sync of its segment (usually the next append's group sync,
+    /// else the timer's, see <see cref="SyncMarks"/>). So no restart sees this write gone while an older write of its
+    /// key is still live (a restart keeps the newest live write of each key: only records of one key can bring each
+    /// other back), and the retirement usually costs no sync of its own. Until its mark is durable a restart may find the
+    /// record live again: it then sends a HEAD, finds the same ETag and only retires it. A thread-pool caller's thread is
+    /// given back while it waits for the earlier marks: four uploaders retiring at once held four pool threads across
+    /// syncs. Waiting for every earlier mark instead made each retirement in a sealed segment (which no append syncs)
+    /// wait for a sync of that segment: 0.46 syncs per put instead of 0.25 over a long `nexus bench spool`.
     /// </summary>
     public async ValueTask RetireAsync(JournalEntry entry)
     {
-        await SyncMarksAsync().ConfigureAwait(false);
+        foreach (var (segment, target) in KeyMarksToSync(entry.Record) ?? [])
+        {
+            await segment.Sync.SyncAsync(target).ConfigureAwait(false);
+        }
+
         WriteMark(entry, JournalRecord.Retired);
         Release(entry.Segment, reader: false);
     }
@@ -56,6 +63,34 @@ public sealed partial class SpoolJournal
             await segment.Sync.SyncAsync(target).ConfigureAwait(false);
         }
     }
+
+    /// <summary>
+    /// The marks on records of <paramref name="record"/>'s key that no completed sync covers yet, each with its segment
+    /// and the sync that will; null when none. A mark in a segment cleared since is void (the cleared header is durable).
+    /// </summary>
+    private List<(JournalSegment Segment, long Target)>? KeyMarksToSync(SpoolRecord record)
+    {
+        lock (_lock)
+        {
+            var key = (record.Bucket, record.Key);
+            if (!_keyMarks.TryGetValue(key, out var marks))
+            {
+                return null;
+            }
+
+            marks.RemoveAll(m => !IsPendingLocked(m));
+            if (marks.Count == 0)
+            {
+                _keyMarks.Remove(key);
+                return null;
+            }
+
+            return [.. marks.Select(m => (m.Segment, m.Target))];
+        }
+    }
+
+    private bool IsPendingLocked(KeyMark mark) =>
+        mark.Segment.Generation == mark.Generation && _segments.Contains(mark.Segment) && !mark.Segment.Sync.Covers(mark.Target);
 
     /// <summary>The segments with marks no completed sync covers yet, each with the sync that will; null when none.</summary>
     private List<(JournalSegment Segment, long Target)>? MarksToSync()
@@ -114,6 +149,13 @@ public sealed partial class SpoolJournal
         lock (_lock)
         {
             entry.Segment.MarksSyncTarget = Math.Max(entry.Segment.MarksSyncTarget, target);
+            var key = (entry.Record.Bucket, entry.Record.Key);
+            if (!_keyMarks.TryGetValue(key, out var marks))
+            {
+                _keyMarks[key] = marks = [];
+            }
+
+            marks.Add(new KeyMark(entry.Segment, entry.Segment.Generation, target));
             if (!_markSyncArmed)
             {
                 _markSyncArmed = true;
@@ -142,7 +184,23 @@ public sealed partial class SpoolJournal
         {
             // The journal was closed meanwhile; its Dispose synced what it could.
         }
+
+        // Keys whose marks are all durable now are forgotten: the map holds about the last second's retirements.
+        lock (_lock)
+        {
+            foreach (var (key, marks) in _keyMarks)
+            {
+                marks.RemoveAll(m => !IsPendingLocked(m));
+                if (marks.Count == 0)
+                {
+                    _keyMarks.Remove(key);
+                }
+            }
+        }
     }
+
+    /// <summary>A state mark written on a record of a key, in its segment's generation, durable once that segment's sync <c>Target</c> completes.</summary>
+    private readonly record struct KeyMark(JournalSegment Segment, long Generation, long Target);
 
     private static void WriteState(JournalEntry entry, byte state) =>
         RandomAccess.Write(entry.Segment.Handle, [state], entry.Offset + JournalRecord.StateOffset);

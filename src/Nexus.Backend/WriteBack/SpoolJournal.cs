@@ -42,8 +42,8 @@ public sealed class JournalEntry
 /// at the first torn header loses nothing acknowledged; a record with a whole header but no valid footer or body is a
 /// put that never finished (skipped).
 /// Retiring a record (uploaded or superseded) rewrites one state byte in its header. An uploaded record's mark is made
-/// durable only after every earlier mark, so a restart never finds an older write of a key live while a newer one is
-/// retired. A sealed segment whose records are all retired is cleared and recycled (or deleted beyond two spares).
+/// durable only after every earlier mark on a record of its key, so a restart never finds an older write of a key live
+/// while a newer one is retired. A sealed segment whose records are all retired is cleared and recycled (or deleted beyond two spares).
 /// </summary>
 public sealed partial class SpoolJournal : IDisposable
 {
@@ -67,6 +67,9 @@ public sealed partial class SpoolJournal : IDisposable
     private readonly Timer _markSync;
     private readonly TimeSpan _markSyncDelay;
     private readonly Action<string>? _beforeSync;
+
+    // Marks not yet known durable, by their record's bucket and key (see RetireAsync), under the lock.
+    private readonly Dictionary<(string Bucket, string Key), List<KeyMark>> _keyMarks = [];
     private JournalSegment? _active;
     private bool _markSyncArmed;
     private long _sequence;

@@ -275,7 +275,7 @@ public sealed partial class WriteBackQueue : IAsyncDisposable
         }
     }
 
-    /// <summary>Retires an uploaded write (its mark made durable after every earlier one, see <see cref="SpoolJournal.RetireAsync"/>).</summary>
+    /// <summary>Retires an uploaded write (its mark made durable after every earlier one on its key, see <see cref="SpoolJournal.RetireAsync"/>).</summary>
     private async Task RetireUploadedAsync(Entry entry)
     {
         try
