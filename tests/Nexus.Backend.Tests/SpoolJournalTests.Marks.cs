@@ -41,16 +41,8 @@ public sealed partial class SpoolJournalTests
         using var disk = new PowerLossDisk();
         using var journal = SpoolJournal.Open(_directory, 4096, disk.Keep, s_never).Journal;
 
-        // The older write of "k" and a write that keeps its segment in use, then enough to fill that segment, so the
-        // newer write of "k" goes to the next segment (whose syncs do not cover the first's marks).
-        var older = await AppendAsync(journal, "k", "older");
-        for (var i = 0; i < 8; i++)
-        {
-            await AppendAsync(journal, $"keep/{i}", new string('f', 400));
-        }
-
-        var newer = await AppendAsync(journal, "k", "newer");
-        Assert.NotEqual(older.Segment, newer.Segment);
+        // The newer write of "k" goes to the next segment, whose syncs do not cover the first's marks.
+        var (older, newer) = await AppendInTwoSegmentsAsync(journal, ("k", "older"), ("k", "newer"));
 
         await journal.RetireAsync(older);
         await journal.RetireAsync(newer);
@@ -69,15 +61,7 @@ public sealed partial class SpoolJournalTests
         using var disk = new PowerLossDisk();
         using var journal = SpoolJournal.Open(_directory, 4096, disk.Keep, s_never).Journal;
 
-        // "a" in a first segment kept in use and then sealed, "b" in the next one.
-        var a = await AppendAsync(journal, "a", "in the first segment");
-        for (var i = 0; i < 8; i++)
-        {
-            await AppendAsync(journal, $"keep/{i}", new string('f', 400));
-        }
-
-        var b = await AppendAsync(journal, "b", "in the second segment");
-        Assert.NotEqual(a.Segment, b.Segment);
+        var (a, b) = await AppendInTwoSegmentsAsync(journal, ("a", "in the first segment"), ("b", "in the second segment"));
         await journal.RetireAsync(a);
 
         // "a"'s mark waits in the sealed segment, which no append syncs; "b" is another key, so its retirement waits for
@@ -93,6 +77,23 @@ public sealed partial class SpoolJournalTests
         Assert.Contains("a", disk.LiveKeys());
         journal.SyncMarks();
         Assert.DoesNotContain("a", disk.LiveKeys());
+    }
+
+    /// <summary>
+    /// In a journal of 4 KiB segments: the first write, then writes that keep its segment in use and fill it, so that it
+    /// is sealed, then the second write, in the next segment.
+    /// </summary>
+    private static async Task<(JournalEntry First, JournalEntry Second)> AppendInTwoSegmentsAsync(SpoolJournal journal, (string Key, string Text) first, (string Key, string Text) second)
+    {
+        var firstEntry = await AppendAsync(journal, first.Key, first.Text);
+        for (var i = 0; i < 8; i++)
+        {
+            await AppendAsync(journal, $"keep/{i}", new string('f', 400));
+        }
+
+        var secondEntry = await AppendAsync(journal, second.Key, second.Text);
+        Assert.NotEqual(firstEntry.Segment, secondEntry.Segment);
+        return (firstEntry, secondEntry);
     }
 
     [Fact]
