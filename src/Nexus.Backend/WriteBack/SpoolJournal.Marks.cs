@@ -78,19 +78,16 @@ public sealed partial class SpoolJournal
                 return null;
             }
 
-            marks.RemoveAll(m => !IsPendingLocked(m));
-            if (marks.Count == 0)
-            {
-                _keyMarks.Remove(key);
-                return null;
-            }
-
-            return [.. marks.Select(m => (m.Segment, m.Target))];
+            return ForgetDurableLocked(key, marks) ? null : [.. marks.Select(m => (m.Segment, m.Target))];
         }
     }
 
-    private bool IsPendingLocked(KeyMark mark) =>
-        mark.Segment.Generation == mark.Generation && _segments.Contains(mark.Segment) && !mark.Segment.Sync.Covers(mark.Target);
+    /// <summary>Under the lock: drops the key's marks that are durable or void; true (and the key forgotten) when none is left.</summary>
+    private bool ForgetDurableLocked((string Bucket, string Key) key, List<KeyMark> marks)
+    {
+        marks.RemoveAll(m => m.Segment.Generation != m.Generation || !_segments.Contains(m.Segment) || m.Segment.Sync.Covers(m.Target));
+        return marks.Count == 0 && _keyMarks.Remove(key);
+    }
 
     /// <summary>The segments with marks no completed sync covers yet, each with the sync that will; null when none.</summary>
     private List<(JournalSegment Segment, long Target)>? MarksToSync()
@@ -155,6 +152,8 @@ public sealed partial class SpoolJournal
                 _keyMarks[key] = marks = [];
             }
 
+            // One per segment: a later mark's target covers an earlier one's there (a key written every call keeps one).
+            marks.RemoveAll(m => m.Segment == entry.Segment);
             marks.Add(new KeyMark(entry.Segment, entry.Segment.Generation, target));
             if (!_markSyncArmed)
             {
@@ -190,11 +189,7 @@ public sealed partial class SpoolJournal
         {
             foreach (var (key, marks) in _keyMarks)
             {
-                marks.RemoveAll(m => !IsPendingLocked(m));
-                if (marks.Count == 0)
-                {
-                    _keyMarks.Remove(key);
-                }
+                ForgetDurableLocked(key, marks);
             }
         }
     }

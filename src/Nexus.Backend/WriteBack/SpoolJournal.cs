@@ -43,7 +43,8 @@ public sealed class JournalEntry
 /// put that never finished (skipped).
 /// Retiring a record (uploaded or superseded) rewrites one state byte in its header. An uploaded record's mark is made
 /// durable only after every earlier mark on a record of its key, so a restart never finds an older write of a key live
-/// while a newer one is retired. A sealed segment whose records are all retired is cleared and recycled (or deleted beyond two spares).
+/// while a newer one is retired. A sealed segment whose records are all retired is cleared and recycled (or deleted
+/// beyond two spares).
 /// </summary>
 public sealed partial class SpoolJournal : IDisposable
 {
