@@ -60,6 +60,11 @@ public sealed class DifferentialTests(ITestOutputHelper output)
         Assert.Equal("BadDigest", (string?)baselineCases["multipart_part_checksum_mismatch_is_bad_digest"]["result"]?["outcome"]?["response"]?["Error"]?["Code"]);
         // A form upload stating a public ACL is refused (ACLs disabled), the owner's full control is stored.
         Assert.Equal(["dt/post/acl-owner"], baselineCases["presigned_post_acl"]["result"]!["stored"]!.AsArray().Select(k => (string?)k));
+        // The resource layer: an action drops what the resource loaded (3 bytes, then 5), a multipart upload made
+        // through resources, a resource without a load model refusing to load.
+        Assert.Equal([3, 5], baselineCases["resource_action_drops_loaded_data"]["result"]!.AsArray().Select(n => (int?)n));
+        Assert.Equal((5 << 20) + 4, (int?)baselineCases["resource_multipart_upload"]["result"]?["size"]);
+        Assert.Equal("boto3.exceptions.ResourceLoadException", (string?)baselineCases["resource_version_without_data_cannot_load"]["error"]?["exception"]);
         Assert.DoesNotContain(baselineCases.Values, c => ((string?)c["error"]?["exception"])?.StartsWith("builtins.NameError", StringComparison.Ordinal) == true);
         var differences = Compare(baselineCases, Cases(nexus));
         var unexplained = differences.Where(d => Explain(d) is null).ToList();

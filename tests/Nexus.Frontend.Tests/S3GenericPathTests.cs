@@ -49,6 +49,11 @@ public sealed class S3GenericPathTests(ITestOutputHelper output)
         Assert.Equal(3, baselineCases["list_object_versions_paginated"]["result"]!.AsArray().Count);
         Assert.Equal(["gen/bypass/a", "gen/bypass/b"], baselineCases["delete_objects_with_bypass_header"]["result"]!["deleted"]!.AsArray().Select(k => (string?)k));
         Assert.Equal("NoSuchUpload", (string?)baselineCases["modeled_exception_of_a_generic_call"]["result"]?["caught"]);
+        // The resource layer over generic calls: ACLs, object versions listed and batch-deleted, an upload's parts.
+        Assert.Equal("FULL_CONTROL", (string?)baselineCases["resource_object_acl"]["result"]?["grants"]?[0]?["Permission"]);
+        Assert.Equal(2, baselineCases["resource_object_versions"]["result"]!["listed"]!.AsArray().Count);
+        Assert.Empty(baselineCases["resource_object_versions"]["result"]!["left"]!.AsArray());
+        Assert.Equal(2, baselineCases["resource_multipart_listings"]["result"]!["parts"]!.AsArray().Count);
         foreach (var denied in new[]
         {
             "list_multipart_uploads_denied_bucket", "upload_part_copy_from_denied_bucket", "get_bucket_location_denied", "list_object_versions_denied", "put_bucket_cors_refused",

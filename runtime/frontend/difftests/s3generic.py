@@ -21,6 +21,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import boto3  # noqa: E402
 import botocore.exceptions  # noqa: E402
+import s3generic_resources  # noqa: E402
 from difftest_common import BUCKET, DENIED, EMPTY, body, client, norm, norm_error  # noqa: E402
 
 P = 'gen/'
@@ -428,6 +429,10 @@ def modeled_exception_of_a_generic_call(s3):
                       SSECustomerAlgorithm='AES256')
     except s3.exceptions.NoSuchUpload as e:
         return {'caught': 'NoSuchUpload', 'code': e.response['Error']['Code']}
+
+
+# The resource layer's generic calls run after the client's.
+CASES.extend(s3generic_resources.CASES)
 
 
 def run_case(fn, s3):

@@ -2,7 +2,9 @@
 # Licensed under the MIT license.
 """difftest cases: Resource API."""
 
-from difftest_common import BUCKET, P, resource, norm, case, body, work_file, file_digest
+import botocore.exceptions
+
+from difftest_common import BUCKET, MISSING, P, body, case, file_digest, norm, resource, work_file
 
 
 @case
@@ -94,3 +96,53 @@ def resource_collection_delete(s3):
         bucket.put_object(Key=P + f'coll-del/{i}', Body=b'x')
     responses = bucket.objects.filter(Prefix=P + 'coll-del/').delete()
     return {'responses': norm(responses), 'left': [s.key for s in bucket.objects.filter(Prefix=P + 'coll-del/')]}
+
+
+@case
+def resource_action_drops_loaded_data(s3):
+    obj = resource().Object(BUCKET, P + 'res-reload')
+    obj.put(Body=b'one')
+    first = obj.content_length
+    obj.put(Body=b'three')
+    return [first, obj.content_length]
+
+
+@case
+def resource_multipart_upload(s3):
+    upload = resource().Object(BUCKET, P + 'res-mpu').initiate_multipart_upload(ContentType='text/x-mpu')
+    first = upload.Part(1).upload(Body=body(5 << 20, 8))
+    second = upload.Part(2).upload(Body=b'tail')
+    done = upload.complete(MultipartUpload={'Parts': [{'PartNumber': 1, 'ETag': first['ETag']},
+                                                      {'PartNumber': 2, 'ETag': second['ETag']}]})
+    return {'upload': repr(upload).replace(upload.id, '<id>'), 'part': repr(upload.Part(2)).replace(upload.id, '<id>'),
+            'object': repr(done), 'size': done.content_length, 'e_tag': done.e_tag, 'type': done.content_type}
+
+
+@case
+def resource_multipart_abort(s3):
+    upload = resource().Object(BUCKET, P + 'res-mpu-abort').initiate_multipart_upload()
+    aborted = upload.abort()
+    try:
+        upload.Part(1).upload(Body=b'x')
+        then = 'uploaded'
+    except botocore.exceptions.ClientError as e:
+        then = e.response['Error']['Code']
+    return {'abort': norm(aborted), 'then': then}
+
+
+@case
+def resource_buckets_and_bucket_load(s3):
+    r = resource()
+    return {'names': [b.name for b in r.buckets.all()], 'collection': repr(r.buckets),
+            'creation_date': norm(r.Bucket(BUCKET).creation_date), 'missing': r.Bucket(MISSING).creation_date}
+
+
+@case
+def resource_create_bucket_denied(s3):
+    return resource().create_bucket(Bucket=BUCKET + '-res-new')
+
+
+@case
+def resource_version_without_data_cannot_load(s3):
+    return resource().Object(BUCKET, P + 'text.txt').Version('null').size
+
