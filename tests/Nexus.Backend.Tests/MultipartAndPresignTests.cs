@@ -168,6 +168,35 @@ public sealed class MultipartAndPresignTests : IAsyncLifetime
         Assert.Equal("the report", System.Text.Encoding.UTF8.GetString(await _node.GetAsync("fn/report")));
     }
 
+    /// <summary>
+    /// Guards the check of the new object's metadata (names an HTTP token, values printable ASCII, as a header must
+    /// carry them, ObjectOptions.Metadata): a presigned PutObject or a PutObject whose metadata would break or forge a
+    /// header line is refused with 400 before anything is signed or stored.
+    /// </summary>
+    [Fact]
+    public async Task Metadata_a_header_cannot_carry_is_refused_before_it_is_signed_or_stored()
+    {
+        var json = await RunAsync("""
+            out = {}
+            def code(r): return [r[0], r[1].get("Error", {}).get("Code")]
+            forged = {"a": "x\r\nx-amz-meta-b: forged"}
+            out["presigned_value"] = code(call("GeneratePresignedUrl", {"Operation": "PutObject", "Bucket": "nexus-test", "Key": "fn/pre", "Metadata": forged}))
+            out["presigned_name"] = code(call("GeneratePresignedUrl", {"Operation": "PutObject", "Bucket": "nexus-test", "Key": "fn/pre", "Metadata": {"a b": "x"}}))
+            out["put_value"] = code(call("PutObject", {"Bucket": "nexus-test", "Key": "fn/put", "Metadata": forged}, b"body"))
+            out["put_name"] = code(call("PutObject", {"Bucket": "nexus-test", "Key": "fn/put", "Metadata": {"a:b": "x"}}, b"body"))
+            out["signed"] = call("GeneratePresignedUrl", {"Operation": "PutObject", "Bucket": "nexus-test", "Key": "fn/pre", "Metadata": {"origin": "browser"}})[1]["Url"]
+            emit(out)
+            """);
+        foreach (var name in new[] { "presigned_value", "presigned_name", "put_value", "put_name" })
+        {
+            AssertError(json, name, 400, "InvalidRequest");
+        }
+
+        Assert.Contains("x-amz-meta-origin", json.GetProperty("signed").GetString()!, StringComparison.Ordinal);
+        var listed = await _node.Admin.ListObjectsV2Async(new ListObjectsV2Request { BucketName = "nexus-test", Prefix = "fn/" });
+        Assert.Empty(listed.S3Objects ?? []);
+    }
+
     private static void AssertError(JsonElement json, string name, int status, string code)
     {
         var entry = json.GetProperty(name);

@@ -60,6 +60,9 @@ public sealed class DifferentialTests(ITestOutputHelper output)
         Assert.Equal("BadDigest", (string?)baselineCases["multipart_part_checksum_mismatch_is_bad_digest"]["result"]?["outcome"]?["response"]?["Error"]?["Code"]);
         // A form upload stating a public ACL is refused (ACLs disabled), the owner's full control is stored.
         Assert.Equal(["dt/post/acl-owner"], baselineCases["presigned_post_acl"]["result"]!["stored"]!.AsArray().Select(k => (string?)k));
+        // A presigned PUT signs the new object's headers: sent as given they are stored, another Content-Type is refused.
+        Assert.Equal("image/png", (string?)baselineCases["presigned_put_with_signed_headers"]["result"]?["stored"]?["ContentType"]);
+        Assert.Equal("SignatureDoesNotMatch", (string?)baselineCases["presigned_put_with_another_content_type_is_refused"]["result"]?["fetched"]?["code"]);
         // The resource layer: an action drops what the resource loaded (3 bytes, then 5), a multipart upload made
         // through resources, a resource without a load model refusing to load.
         Assert.Equal([3, 5], baselineCases["resource_action_drops_loaded_data"]["result"]!.AsArray().Select(n => (int?)n));

@@ -141,7 +141,8 @@ FORWARDED = {
 PRESIGNABLE = {
     'get_object': ('GetObject', frozenset(('Bucket', 'Key') + _GET_OVERRIDES)),
     'head_object': ('HeadObject', frozenset(('Bucket', 'Key'))),
-    'put_object': ('PutObject', frozenset(('Bucket', 'Key'))),
+    # The new object's headers are signed into the URL (X-Amz-SignedHeaders): the uploader must send them as given.
+    'put_object': ('PutObject', frozenset(_NEW_OBJECT)),
     'upload_part': ('UploadPart', frozenset(('Bucket', 'Key', 'UploadId', 'PartNumber'))),
     'delete_object': ('DeleteObject', frozenset(('Bucket', 'Key'))),
 }

@@ -58,7 +58,7 @@ internal static class Multipart
             // The store keeps it: every part must carry that checksum and the object gets their composite.
             initiate.ChecksumAlgorithm = ChecksumAlgorithm.FindValue(algorithm);
         }
-        foreach (var (name, value) in ChannelJson.OptionalStringMap(p, "Metadata"))
+        foreach (var (name, value) in ObjectOptions.Metadata(p))
         {
             initiate.Metadata.Add(name, value);
         }

@@ -73,6 +73,36 @@ internal static class ObjectOptions
         initiate.TagSet = tags ?? initiate.TagSet;
     }
 
+    /// <summary>
+    /// A presigned PutObject's new-object headers (content type, metadata, the stored headers, storage class,
+    /// encryption, tags), signed into the URL as boto3 signs them: the uploader must send each exactly as given.
+    /// </summary>
+    public static void ApplyPresignedPut(GetPreSignedUrlRequest presign, JsonElement p)
+    {
+        if (ContentType(p) is { } contentType)
+        {
+            presign.ContentType = contentType;
+        }
+
+        var (storageClass, encryption, tags) = ApplyNewObject(presign.Headers, p);
+        if (storageClass is not null)
+        {
+            presign.Headers["x-amz-storage-class"] = storageClass.Value;
+        }
+
+        presign.ServerSideEncryptionMethod = encryption ?? presign.ServerSideEncryptionMethod;
+        if (tags is not null)
+        {
+            // Validated above by S3's rules; signed as the caller wrote it, as boto3 signs its Tagging string.
+            presign.Headers["x-amz-tagging"] = HeaderValue(p, "Tagging");
+        }
+
+        foreach (var (name, value) in Metadata(p))
+        {
+            presign.Metadata.Add(name, value);
+        }
+    }
+
     /// <summary>The checksum a PutObject's writer sent (at most one, as S3 allows), or null.</summary>
     public static WriterChecksum? PutChecksum(JsonElement p)
     {
@@ -128,6 +158,31 @@ internal static class ObjectOptions
         }
 
         return value;
+    }
+
+    /// <summary>
+    /// The new object's user metadata, each entry of which becomes the header x-amz-meta-NAME of a storage request (or a
+    /// signed header of a presigned URL): names HTTP tokens, values as <see cref="HeaderValue"/>. Checked before the
+    /// write is spooled or signed: a value with CR or LF breaks the header line (the store answered such a put with
+    /// SignatureDoesNotMatch), and a spooled write is acknowledged before the store sees it.
+    /// </summary>
+    public static IReadOnlyDictionary<string, string> Metadata(JsonElement p)
+    {
+        var metadata = ChannelJson.OptionalStringMap(p, "Metadata");
+        foreach (var (name, value) in metadata)
+        {
+            if (name.Length is < 1 or > 256 || !name.All(Services.ServiceRequest.IsTokenChar))
+            {
+                throw ChannelRequestException.Invalid($"metadata name {StorageAuthorization.Quote(name)} is not an HTTP token (letters, digits and !#$%&'*+-.^_`|~): it becomes a header name");
+            }
+
+            if (value.Length > MaxHeaderValue || value.Any(c => c is not ((>= ' ' and <= '~') or '\t')))
+            {
+                throw ChannelRequestException.Invalid($"metadata {StorageAuthorization.Quote(name)} must be at most {MaxHeaderValue} characters of printable ASCII (it becomes an HTTP header)");
+            }
+        }
+
+        return metadata;
     }
 
     /// <summary>Date conditions and response overrides of a GetObject (the ETag conditions are set by the caller).</summary>

@@ -57,7 +57,7 @@ internal static class ObjectWrites
         var key = ChannelJson.RequiredString(p, "Key");
         StorageAuthorization.Authorize(call.Manifest, bucket, key, StorageAccess.Write);
         var contentType = ObjectOptions.ContentType(p);
-        var metadata = ChannelJson.OptionalStringMap(p, "Metadata").ToDictionary(StringComparer.Ordinal);
+        var metadata = ObjectOptions.Metadata(p).ToDictionary(StringComparer.Ordinal);
         var checksum = ObjectOptions.PutChecksum(p);
         // A put to a bucket storage says is missing goes to storage now, which refuses it in its own words: spooled, it
         // would be acknowledged and never land.
@@ -288,7 +288,7 @@ internal static class ObjectWrites
             };
         }
 
-        foreach (var (name, value) in ChannelJson.OptionalStringMap(p, "Metadata"))
+        foreach (var (name, value) in ObjectOptions.Metadata(p))
         {
             copy.Metadata.Add(name, value);
         }

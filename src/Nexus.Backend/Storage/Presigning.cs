@@ -80,6 +80,11 @@ internal static class Presigning
             ObjectOptions.ApplyOverrides(presign.ResponseHeaderOverrides, p);
         }
 
+        if (operation == "PutObject")
+        {
+            ObjectOptions.ApplyPresignedPut(presign, p);
+        }
+
         var url = await call.Backend.S3.GetPreSignedURLAsync(presign).ConfigureAwait(false);
         if (SignedExpiresIn(url) is { } signed && signed != expiresIn)
         {

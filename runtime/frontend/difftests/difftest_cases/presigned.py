@@ -19,9 +19,9 @@ from difftest_common import BUCKET, DENIED, P, norm, case, body
 
 _FETCH = """
 import hashlib, json, sys, urllib.request, urllib.error
-method, url = sys.argv[1], sys.argv[2]
+method, url, headers = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
 data = sys.stdin.buffer.read() if method == 'PUT' else None
-request = urllib.request.Request(url, data=data, method=method)
+request = urllib.request.Request(url, data=data, method=method, headers=headers)
 try:
     with urllib.request.urlopen(request) as r:
         status, payload = r.status, r.read()
@@ -34,9 +34,10 @@ print(json.dumps({'status': status, 'sha256': digest, 'code': code}))
 """
 
 
-def _fetch(method, url, data=b''):
+def _fetch(method, url, data=b'', headers=None):
     import subprocess
-    done = subprocess.run([sys.executable, '-c', _FETCH, method, url], input=data, capture_output=True, check=True)
+    done = subprocess.run([sys.executable, '-c', _FETCH, method, url, json.dumps(headers or {})], input=data,
+                          capture_output=True, check=True)
     return json.loads(done.stdout)
 
 
@@ -67,6 +68,38 @@ def presigned_get_with_override(s3):
     url = _signing_client().generate_presigned_url(
         'get_object', Params={'Bucket': BUCKET, 'Key': P + 'pre/over', 'ResponseContentDisposition': 'attachment'})
     return {'shape': _url_shape(url), 'fetched': _fetch('GET', url)}
+
+
+# A presigned PUT stating the new object's headers: boto3 signs them into the URL, so the uploader sends them as given.
+_SIGNED_PUT = {'ContentType': 'image/png', 'Metadata': {'origin': 'browser'}, 'CacheControl': 'max-age=60',
+               'ContentDisposition': 'attachment; filename="a.png"', 'Tagging': 'kind=upload'}
+_SIGNED_PUT_HEADERS = {'Content-Type': 'image/png', 'x-amz-meta-origin': 'browser', 'Cache-Control': 'max-age=60',
+                       'Content-Disposition': 'attachment; filename="a.png"', 'x-amz-tagging': 'kind=upload'}
+
+
+@case
+def presigned_put_with_signed_headers(s3):
+    url = _signing_client().generate_presigned_url(
+        'put_object', Params=dict(_SIGNED_PUT, Bucket=BUCKET, Key=P + 'pre/signed-headers'), ExpiresIn=60)
+    query = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(url).query))
+    fetched = _fetch('PUT', url, b'png bytes', _SIGNED_PUT_HEADERS)
+    head = s3.head_object(Bucket=BUCKET, Key=P + 'pre/signed-headers')
+    return {'signed': query.get('X-Amz-SignedHeaders'), 'fetched': fetched,
+            'stored': {name: head.get(name) for name in ('ContentType', 'Metadata', 'CacheControl', 'ContentDisposition')},
+            'tags': s3.get_object_tagging(Bucket=BUCKET, Key=P + 'pre/signed-headers')['TagSet']}
+
+
+@case
+def presigned_put_with_another_content_type_is_refused(s3):
+    url = _signing_client().generate_presigned_url(
+        'put_object', Params={'Bucket': BUCKET, 'Key': P + 'pre/other-type', 'ContentType': 'image/png'}, ExpiresIn=60)
+    fetched = _fetch('PUT', url, b'not a png', {'Content-Type': 'text/html'})
+    try:
+        s3.head_object(Bucket=BUCKET, Key=P + 'pre/other-type')
+        stored = True
+    except botocore.exceptions.ClientError:
+        stored = False
+    return {'fetched': fetched, 'stored': stored}
 
 
 @case
