@@ -25,6 +25,7 @@ import threading
 from xml.sax.saxutils import escape
 
 from boto3.dynamodb import conditions as stand_in_conditions
+from botocore import UNSIGNED as stand_in_unsigned
 from botocore import exceptions as stand_in_exceptions
 from botocore.exceptions import ClientError, NexusUnsupportedError
 
@@ -98,7 +99,10 @@ def _import_beside_stand_in(*steps):
 
 
 def _bind_stand_in_exceptions(modules):
-    """The real botocore raises the stand-in's classes for every name both define (ClientError, ParamValidationError, ...)."""
+    """The real botocore raises the stand-in's classes for every name both define (ClientError, ParamValidationError, ...),
+    and its UNSIGNED is the stand-in's (bound before the modules that import it load), so a Config a handler made with
+    the stand-in's means the same to it."""
+    modules['botocore'].UNSIGNED = stand_in_unsigned
     real = modules['botocore.exceptions']
     for name, value in vars(stand_in_exceptions).items():
         if isinstance(value, type) and issubclass(value, BaseException) and hasattr(real, name):

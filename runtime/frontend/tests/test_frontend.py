@@ -80,6 +80,18 @@ class TypeConversionTests(FrontendTestCase):
             self.assertNotIn('ChecksumCRC32', method(Bucket='bucket', Key='k'))
 
 
+class UnsignedConfigTests(FrontendTestCase):
+    def test_an_unsigned_client_is_served_as_any_other(self):
+        # A handler written for a public bucket: `from botocore import UNSIGNED` imports, and the backend signs its
+        # calls within the function's grants (the sandbox signs nothing either way).
+        from botocore import UNSIGNED
+        from botocore.config import Config
+        s3 = boto3.client('s3', config=Config(signature_version=UNSIGNED))
+        self.transport.put('bucket', 'public.txt', b'open data')
+        self.assertEqual(s3.get_object(Bucket='bucket', Key='public.txt')['Body'].read(), b'open data')
+        self.assertIs(s3.meta.config.signature_version, UNSIGNED)
+
+
 class WireParameterTests(FrontendTestCase):
     def test_timestamps_travel_as_iso_utc(self):
         self.transport.put('bucket', 'k', b'x')

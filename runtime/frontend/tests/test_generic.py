@@ -112,6 +112,19 @@ class GenericPathTests(unittest.TestCase):
         boto3.resource('dynamodb', region_name='us-east-1').Table('orders').put_item(Item={'pk': 'a', 'b': Binary(b'\x00')})
         self.assertEqual(json.loads(self.channel.sent[0][2])['Item']['b'], {'B': 'AA=='})
 
+    def test_an_unsigned_config_means_the_same_to_the_real_botocore(self):
+        import copy
+        from botocore import UNSIGNED
+        from botocore._nexus_generic import real_module
+        from botocore.config import Config
+        self.assertIs(copy.deepcopy(UNSIGNED), UNSIGNED)
+        ddb = boto3.client('dynamodb', region_name='us-east-1', config=Config(signature_version=UNSIGNED))
+        self.channel.answer(200, {'Item': {'pk': {'S': 'a'}}})
+        self.assertEqual(ddb.get_item(TableName='orders', Key={'pk': {'S': 'a'}})['Item'], {'pk': {'S': 'a'}})
+        self.assertIs(real_module('botocore').UNSIGNED, UNSIGNED)
+        self.assertIs(real_module('botocore.regions').UNSIGNED, UNSIGNED)
+        self.assertNotIn('Authorization', self.channel.sent[0][1]['Headers'])
+
     def test_the_stand_in_stays_what_handlers_import(self):
         self.assertTrue(sys.modules['botocore'].__file__.startswith(FRONTEND))
         self.assertTrue(sys.modules['boto3'].__file__.startswith(FRONTEND))
