@@ -49,6 +49,9 @@ public sealed class S3GenericPathTests(ITestOutputHelper output)
         Assert.Equal(3, baselineCases["list_object_versions_paginated"]["result"]!.AsArray().Count);
         Assert.Equal(["gen/bypass/a", "gen/bypass/b"], baselineCases["delete_objects_with_bypass_header"]["result"]!["deleted"]!.AsArray().Select(k => (string?)k));
         Assert.Equal("NoSuchUpload", (string?)baselineCases["modeled_exception_of_a_generic_call"]["result"]?["caught"]);
+        // A client with event handlers: a before-parameter-build handler sets the stored type; after-call sees a 404.
+        Assert.Equal("text/x-hooked", (string?)baselineCases["client_event_handler_changes_a_put"]["result"]?["stored"]);
+        Assert.Equal("404", baselineCases["client_event_handler_sees_an_error"]["result"]?[0]?.ToJsonString());
         // The resource layer over generic calls: ACLs, object versions listed and batch-deleted, an upload's parts.
         Assert.Equal("FULL_CONTROL", (string?)baselineCases["resource_object_acl"]["result"]?["grants"]?[0]?["Permission"]);
         Assert.Equal(2, baselineCases["resource_object_versions"]["result"]!["listed"]!.AsArray().Count);

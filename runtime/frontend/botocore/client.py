@@ -76,10 +76,13 @@ def _set_transport(transport):
 
 def _offloaded(method):
     """A fast-path method: a call with a parameter the channel does not carry goes through the generic path instead
-    (nothing has been sent when prepare finds such a parameter)."""
+    (nothing has been sent when prepare finds such a parameter), and so does every call of a client with event handlers
+    (ClientEvents)."""
     name = method.__name__
 
     def call(self, **kwargs):
+        if self.meta.events.routed:
+            return getattr(self._generic(), name)(**kwargs)
         try:
             return method(self, **kwargs)
         except NotOffloaded:
@@ -90,10 +93,50 @@ def _offloaded(method):
     return call
 
 
-class ClientMeta:
-    """client.meta: what handlers read from it (region, endpoint, config, service name)."""
+class ClientEvents:
+    """client.meta.events. The fast path emits no botocore events, so a handler registered here is registered on the
+    real botocore client of the generic path, and from then on every call of this client goes through that path, where
+    botocore emits its events (before-parameter-build, before-call, after-call, ...) as on the real client: the handler
+    sees and can change what it would in baseline. The fast path's write-back and prefetch do not apply to such a
+    client. A signer choice (choose-signer) changes nothing in nexus mode, where the sandbox signs nothing: it is kept
+    here and routes nothing."""
 
-    def __init__(self, region_name, endpoint_url, config):
+    def __init__(self, client):
+        self._client = client
+        self.routed = False
+        self._signer_choices = []
+
+    def register(self, event_name, handler, unique_id=None, unique_id_uses_count=False):
+        self._add('register', event_name, handler, unique_id, unique_id_uses_count)
+
+    def register_first(self, event_name, handler, unique_id=None, unique_id_uses_count=False):
+        self._add('register_first', event_name, handler, unique_id, unique_id_uses_count)
+
+    def register_last(self, event_name, handler, unique_id=None, unique_id_uses_count=False):
+        self._add('register_last', event_name, handler, unique_id, unique_id_uses_count)
+
+    def unregister(self, event_name, handler=None, unique_id=None, unique_id_uses_count=False):
+        self._signer_choices = [c for c in self._signer_choices
+                                if not (c[0] == event_name and (c[1] is handler or (unique_id and c[2] == unique_id)))]
+        if self.routed:
+            self._client._generic().meta.events.unregister(event_name, handler, unique_id, unique_id_uses_count)
+
+    def _add(self, how, event_name, handler, unique_id, unique_id_uses_count):
+        if not callable(handler):
+            raise ValueError(f'Event handler {handler!r} must be callable.')
+        if event_name.split('.', 1)[0] == 'choose-signer':
+            self._signer_choices.append((event_name, handler, unique_id))
+            return
+        real = self._client._generic()
+        getattr(real.meta.events, how)(event_name, handler, unique_id, unique_id_uses_count)
+        self.routed = True
+
+
+class ClientMeta:
+    """client.meta: what handlers read from it (region, endpoint, config, service name, events)."""
+
+    def __init__(self, region_name, endpoint_url, config, client):
+        self.events = ClientEvents(client)
         self.region_name = region_name
         self.endpoint_url = endpoint_url
         self.config = config
@@ -128,7 +171,7 @@ class S3(BaseClient):
     def __init__(self, region_name=None, endpoint_url=None, config=None, explicit_credentials=False):
         region = region_name or (config.region_name if config is not None else None) or \
             os.environ.get('AWS_DEFAULT_REGION') or os.environ.get('AWS_REGION') or 'us-east-1'
-        self.meta = ClientMeta(region, endpoint_url or f'https://s3.{region}.amazonaws.com', config)
+        self.meta = ClientMeta(region, endpoint_url or f'https://s3.{region}.amazonaws.com', config, self)
         self.exceptions = s3_exceptions()
         if endpoint_url or explicit_credentials:
             _say_routed(endpoint_url, explicit_credentials)

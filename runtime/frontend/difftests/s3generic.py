@@ -21,6 +21,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import boto3  # noqa: E402
 import botocore.exceptions  # noqa: E402
+import s3generic_events  # noqa: E402
 import s3generic_resources  # noqa: E402
 from difftest_common import BUCKET, DENIED, EMPTY, body, client, norm, norm_error  # noqa: E402
 
@@ -431,8 +432,9 @@ def modeled_exception_of_a_generic_call(s3):
         return {'caught': 'NoSuchUpload', 'code': e.response['Error']['Code']}
 
 
-# The resource layer's generic calls run after the client's.
+# The resource layer's generic calls and the clients with event handlers run after the client's own.
 CASES.extend(s3generic_resources.CASES)
+CASES.extend(s3generic_events.CASES)
 
 
 def run_case(fn, s3):

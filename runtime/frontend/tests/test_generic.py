@@ -192,6 +192,36 @@ class S3GenericPathTests(unittest.TestCase):
             self.s3.head_object(Bucket='b', Key='k', VersionId='v')
         self.assertEqual(caught.exception.response['Error'], {'Code': '403', 'Message': 'Forbidden'})
 
+    def test_a_client_with_event_handlers_sends_its_calls_where_they_fire(self):
+        seen = []
+
+        def add_type(params, event_name, **kwargs):
+            seen.append(event_name)
+            params.setdefault('ContentType', 'text/x-hooked')
+
+        self.s3.meta.events.register('before-parameter-build.s3.PutObject', add_type)
+        self.s3.meta.events.register('after-call.s3', lambda event_name, **kwargs: seen.append(event_name))
+        self.answer_xml(200, '', {'etag': '"e1"'})
+        self.s3.put_object(Bucket='b', Key='k', Body=b'data')
+        op, wire, body = self.channel.sent[0]
+        self.assertEqual((op, wire['Operation'], wire['Headers']['Content-Type'], body),
+                         ('ServiceRequest', 'PutObject', 'text/x-hooked', b'data'))
+        self.assertEqual(seen, ['before-parameter-build.s3.PutObject', 'after-call.s3.PutObject'])
+        self.s3.meta.events.unregister('before-parameter-build.s3.PutObject', add_type)
+        self.answer_xml(200, '', {'etag': '"e2"'})
+        self.s3.put_object(Bucket='b', Key='k2', Body=b'data')
+        self.assertNotIn('text/x-hooked', self.channel.sent[1][1]['Headers'].values())
+
+    def test_a_signer_choice_alone_keeps_the_fast_path(self):
+        from botocore.handlers import disable_signing
+        from botocore import UNSIGNED
+        self.assertIs(disable_signing(), UNSIGNED)
+        self.s3.meta.events.register('choose-signer.s3.*', disable_signing)
+        self.assertFalse(self.s3.meta.events.routed)
+        self.assertNotIn('_real', self.s3.__dict__)
+        with self.assertRaisesRegex(ValueError, 'must be callable'):
+            self.s3.meta.events.register('before-call.s3', 'not a function')
+
 
 
 class LazyLoadingTests(unittest.TestCase):
