@@ -5,6 +5,33 @@
 # The version of Debian's real botocore that this stand-in matches.
 __version__ = '1.29.27'
 
+import os as _os
+import sys as _sys
+
+_STAND_IN_ROOT = _os.path.dirname(_os.path.dirname(_os.path.abspath(__file__)))
+
+
+class _MissingFromStandIn:
+    """Last on sys.meta_path: a boto3 or botocore module the stand-in lacks (botocore.stub, botocore.auth, ... or one
+    the real s3transfer asks for) fails with a message that says why and what to do, not a bare "No module named". Only
+    while the package is the stand-in: the generic path's real SDK, imported beside it, keeps Python's own errors."""
+
+    @staticmethod
+    def find_spec(name, path=None, target=None):
+        top = name.partition('.')[0]
+        package = _sys.modules.get(top) if top in ('boto3', 'botocore') and '.' in name else None
+        if package is None or not (getattr(package, '__file__', None) or '').startswith(_STAND_IN_ROOT + _os.sep):
+            return None
+        raise ModuleNotFoundError(
+            f"No module named '{name}': in nexus mode the function's boto3 and botocore are the Nexus stand-in, "
+            'which sends calls over the Nexus channel and has no credentials or network of its own, and it does not '
+            f'provide {name}. Set "io: baseline" in the function\'s function.yaml and redeploy to use the real SDK.',
+            name=name)
+
+
+if not any(isinstance(finder, _MissingFromStandIn) for finder in _sys.meta_path):
+    _sys.meta_path.append(_MissingFromStandIn())
+
 
 class UNSIGNED:
     """botocore.UNSIGNED: ``Config(signature_version=UNSIGNED)`` asks for anonymous requests. In nexus mode the sandbox

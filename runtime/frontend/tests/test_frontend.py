@@ -80,6 +80,18 @@ class TypeConversionTests(FrontendTestCase):
             self.assertNotIn('ChecksumCRC32', method(Bucket='bucket', Key='k'))
 
 
+class MissingModuleTests(unittest.TestCase):
+    def test_a_module_the_stand_in_lacks_says_why_and_what_to_do(self):
+        with self.assertRaisesRegex(ModuleNotFoundError, "No module named 'botocore.stub': in nexus mode .* "
+                                    'Set "io: baseline"') as caught:
+            import botocore.stub  # noqa: F401
+        self.assertEqual(caught.exception.name, 'botocore.stub')
+        # What the stand-in has still imports, and other packages keep Python's own message.
+        import botocore.response  # noqa: F401
+        with self.assertRaisesRegex(ModuleNotFoundError, "^No module named 'nexus_no_such_module'$"):
+            import nexus_no_such_module  # noqa: F401
+
+
 class UnsignedConfigTests(FrontendTestCase):
     def test_an_unsigned_client_is_served_as_any_other(self):
         # A handler written for a public bucket: `from botocore import UNSIGNED` imports, and the backend signs its
