@@ -4,7 +4,37 @@
 
 import os
 
-from botocore.exceptions import NexusUnsupportedError
+
+class SessionEvents:
+    """Session.events. botocore copies a session's handlers into each client the session makes, so a handler
+    registered here reaches every client made afterwards: through an S3 client's meta.events (which sends that
+    client's calls where botocore's events fire) or the meta.events of a real client of another service."""
+
+    def __init__(self):
+        self._handlers = []
+
+    def register(self, event_name, handler, unique_id=None, unique_id_uses_count=False):
+        self._add('register', event_name, handler, unique_id, unique_id_uses_count)
+
+    def register_first(self, event_name, handler, unique_id=None, unique_id_uses_count=False):
+        self._add('register_first', event_name, handler, unique_id, unique_id_uses_count)
+
+    def register_last(self, event_name, handler, unique_id=None, unique_id_uses_count=False):
+        self._add('register_last', event_name, handler, unique_id, unique_id_uses_count)
+
+    def unregister(self, event_name, handler=None, unique_id=None, unique_id_uses_count=False):
+        self._handlers = [h for h in self._handlers if not (
+            h[1] == event_name and ((handler is not None and h[2] is handler) or (unique_id is not None and h[3] == unique_id)))]
+
+    def _add(self, how, event_name, handler, unique_id, unique_id_uses_count):
+        if not callable(handler):
+            raise ValueError(f'Event handler {handler!r} must be callable.')
+        self._handlers.append((how, event_name, handler, unique_id, unique_id_uses_count))
+
+    def copy_into(self, client):
+        for how, *registration in self._handlers:
+            getattr(client.meta.events, how)(*registration)
+        return client
 
 
 class Session:
@@ -16,6 +46,7 @@ class Session:
         self._region_name = region_name
         self._profile_name = profile_name
         self._real = None
+        self._events = SessionEvents()
 
     def __repr__(self):
         return f'Session(region_name={self.region_name!r})'
@@ -34,7 +65,7 @@ class Session:
 
     @property
     def events(self):
-        raise NexusUnsupportedError(what='Session.events (botocore event hooks)')
+        return self._events
 
     def get_available_services(self):
         return ['s3']
@@ -58,10 +89,12 @@ class Session:
         explicit = self._explicit_credentials or aws_access_key_id is not None or aws_secret_access_key is not None
         if service_name != 's3':
             generic = self._generic(explicit, endpoint_url, service_name)
-            return generic.client(service_name, region_name=region_name, api_version=api_version,
-                                  endpoint_url=endpoint_url, config=config)
+            return self._events.copy_into(generic.client(service_name, region_name=region_name,
+                                                         api_version=api_version, endpoint_url=endpoint_url,
+                                                         config=config))
         from botocore.client import S3
-        return S3(region_name or self._region_name, endpoint_url, config, explicit_credentials=explicit)
+        return self._events.copy_into(S3(region_name or self._region_name, endpoint_url, config,
+                                         explicit_credentials=explicit))
 
     def resource(self, service_name, region_name=None, api_version=None, use_ssl=True, verify=None,
                  endpoint_url=None, aws_access_key_id=None, aws_secret_access_key=None,
@@ -69,8 +102,10 @@ class Session:
         if service_name != 's3':
             explicit = self._explicit_credentials or aws_access_key_id is not None or aws_secret_access_key is not None
             generic = self._generic(explicit, endpoint_url, service_name)
-            return generic.resource(service_name, region_name=region_name, api_version=api_version,
-                                    endpoint_url=endpoint_url, config=config)
+            resource = generic.resource(service_name, region_name=region_name, api_version=api_version,
+                                        endpoint_url=endpoint_url, config=config)
+            self._events.copy_into(resource.meta.client)
+            return resource
         from boto3.resources.s3 import S3ServiceResource
         return S3ServiceResource(self.client('s3', region_name, endpoint_url=endpoint_url, config=config))
 

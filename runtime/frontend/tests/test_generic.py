@@ -212,6 +212,25 @@ class S3GenericPathTests(unittest.TestCase):
         self.s3.put_object(Bucket='b', Key='k2', Body=b'data')
         self.assertNotIn('text/x-hooked', self.channel.sent[1][1]['Headers'].values())
 
+    def test_session_handlers_reach_the_clients_it_makes_afterwards(self):
+        seen = []
+        session = boto3.session.Session(region_name='eu-west-1')
+        before = session.client('s3')
+        session.events.register('after-call.s3', lambda event_name, **kwargs: seen.append(event_name))
+        after = session.client('s3')
+        self.answer_xml(200, '', {'etag': '"e1"'})
+        after.put_object(Bucket='b', Key='k', Body=b'data')
+        self.assertEqual(seen, ['after-call.s3.PutObject'])
+        self.assertTrue(after.meta.events.routed)
+        self.assertFalse(before.meta.events.routed)
+        ddb_seen = []
+        session.events.register('before-call.dynamodb.GetItem', lambda event_name, **kwargs: ddb_seen.append(event_name))
+        channel = ServiceChannel()
+        botocore.client._set_transport(channel)
+        channel.answer(200, {'Item': {'pk': {'S': 'a'}}})
+        session.client('dynamodb').get_item(TableName='orders', Key={'pk': {'S': 'a'}})
+        self.assertEqual(ddb_seen, ['before-call.dynamodb.GetItem'])
+
     def test_a_signer_choice_alone_keeps_the_fast_path(self):
         from botocore.handlers import disable_signing
         from botocore import UNSIGNED
