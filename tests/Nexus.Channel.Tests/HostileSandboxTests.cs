@@ -179,6 +179,30 @@ public sealed class HostileSandboxTests : IAsyncLifetime
         await AssertNeighbourWorksAsync();
     }
 
+    /// <summary>
+    /// Guards <c>ChannelRequest.TryAddChunk</c>'s refusal of a chunk past a request's last: a request sent in one chunk
+    /// has no chunk queue, so a continuation chunk the sandbox sends after it must be refused, not queued; the put
+    /// stores the message it was sent with and the session stays open.
+    /// </summary>
+    [Fact]
+    public async Task A_continuation_chunk_for_a_request_sent_in_one_chunk_is_refused_and_changes_nothing()
+    {
+        var (channel, session) = _node.Attach();
+        using var raw = new RawSandbox(channel);
+        var header = """{"Bucket":"nexus-test","Key":"fn/one-chunk"}"""u8.ToArray();
+        var offset = raw.WriteRequestBytes(0, [.. header, .. "hello"u8]);
+        var bogus = raw.WriteRequestBytes(4096, "forged"u8);
+        raw.Submit(new ChannelRecord { RequestId = 1, Op = ChannelOp.PutObject, Offset = offset, Length = (uint)header.Length + 5, HeaderLength = (uint)header.Length, TotalLength = 5, Slot = ChannelRecord.NoSlot }, ring: false);
+        raw.Submit(new ChannelRecord { RequestId = 1, Op = ChannelOp.Data, Offset = bogus, Length = 6, Chunk = 1, Slot = ChannelRecord.NoSlot });
+        var completion = await raw.NextCompletionAsync(WaitLimit);
+
+        Assert.NotNull(completion);
+        Assert.Equal((1UL, 200), (completion.Value.RequestId, completion.Value.Status));
+        Assert.Equal("hello", System.Text.Encoding.UTF8.GetString(await _node.GetAsync("fn/one-chunk")));
+        Assert.False(session.Closed.IsCompleted);
+        await AssertNeighbourWorksAsync();
+    }
+
     [Fact]
     public async Task Chunks_out_of_sequence_or_outside_the_area_fail_the_upload()
     {

@@ -15,7 +15,11 @@ namespace Nexus.Channel.Services;
 public sealed class ChannelRequest
 {
     private readonly ChannelSession _session;
-    private readonly Channel<ChannelRecord> _chunks;
+
+    // The continuation chunks of a request sent in more than one; a request in one chunk (most) needs no queue.
+    private readonly Channel<ChannelRecord>? _chunks;
+    private readonly ChannelRecord _first;
+    private bool _firstPending = true;
     private ChannelRecord _current;
     private uint _currentPos;
     private bool _haveCurrent;
@@ -32,15 +36,19 @@ public sealed class ChannelRequest
         HeaderLength = first.HeaderLength;
         BodyLength = first.TotalLength;
         _streamLeft = first.HeaderLength + first.TotalLength;
-        _chunks = System.Threading.Channels.Channel.CreateBounded<ChannelRecord>(new BoundedChannelOptions(maxQueuedChunks)
-        {
-            SingleReader = true,
-            SingleWriter = true,
-            FullMode = BoundedChannelFullMode.Wait,
-        });
-        _ = _chunks.Writer.TryWrite(first);
+        _first = first;
         _nextChunk = 1;
         _sawLast = (first.Flags & ChannelFlags.More) == 0;
+        if (!_sawLast)
+        {
+            // With the first chunk, at most maxQueuedChunks are held unread.
+            _chunks = System.Threading.Channels.Channel.CreateBounded<ChannelRecord>(new BoundedChannelOptions(Math.Max(1, maxQueuedChunks - 1))
+            {
+                SingleReader = true,
+                SingleWriter = true,
+                FullMode = BoundedChannelFullMode.Wait,
+            });
+        }
     }
 
     public ulong Id { get; }
@@ -64,7 +72,7 @@ public sealed class ChannelRequest
 
         _nextChunk++;
         _sawLast = (record.Flags & ChannelFlags.More) == 0;
-        return _chunks.Writer.TryWrite(record);
+        return _chunks!.Writer.TryWrite(record);
     }
 
     /// <summary>Copies the header into a private array (the single fetch of those bytes).</summary>
@@ -144,10 +152,21 @@ public sealed class ChannelRequest
                 await FinishCurrentAsync(cancellationToken).ConfigureAwait(false);
             }
 
-            if (!_chunks.Reader.TryRead(out _current))
+            if (_firstPending)
             {
+                _current = _first;
+                _firstPending = false;
+            }
+            else if (_chunks is null)
+            {
+                // Unreachable for a validated request: a one-chunk request's chunk is its whole message.
+                throw ChannelRequestException.Invalid("request ended before its stated length");
+            }
+            else if (!_chunks.Reader.TryRead(out _current))
+            {
+                var chunks = _chunks;
                 _current = await _session.WaitOnSandboxAsync(
-                    ct => _chunks.Reader.ReadAsync(ct).AsTask(), "the next request chunk", cancellationToken).ConfigureAwait(false);
+                    ct => chunks.Reader.ReadAsync(ct).AsTask(), "the next request chunk", cancellationToken).ConfigureAwait(false);
             }
 
             _currentPos = 0;
@@ -220,7 +239,7 @@ public sealed class ChannelRequest
     }
 
     /// <summary>Fails the request's reader (a bad continuation chunk arrived).</summary>
-    internal void Fail(ChannelRequestException error) => _chunks.Writer.TryComplete(error);
+    internal void Fail(ChannelRequestException error) => _chunks?.Writer.TryComplete(error);
 
     /// <summary>Forward-only, known-length stream reading the body straight out of the shared region.</summary>
     private sealed class BodyStream : ForwardOnlyStream
