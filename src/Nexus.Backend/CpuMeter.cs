@@ -20,6 +20,12 @@ namespace Nexus.Backend;
 /// caller that charges at least <c>exactAbove</c> anyway (the invoke budget's least charge) gets the same charge for
 /// every flow that stays below it, and an exact one, save the piece that crossed it, for a flow that does not.
 /// </para>
+/// <para>
+/// A piece is charged when its thread leaves it (the runtime restores that thread's context), and an await's
+/// continuation can start on another thread a moment before that: a <see cref="Stop"/> right after an await can read
+/// the total before the piece ahead of that await is charged (its charge then lands in the stopped meter and is not
+/// returned). The charge is thus an approximation a caller's budget tolerates, not an exact account.
+/// </para>
 /// </summary>
 public sealed class CpuMeter
 {
