@@ -4,8 +4,10 @@
 
 import os
 
+from botocore._nexus_events import EventHooks
 
-class SessionEvents:
+
+class SessionEvents(EventHooks):
     """Session.events. botocore copies a session's handlers into each client the session makes, so a handler
     registered here reaches every client made afterwards: through an S3 client's meta.events (which sends that
     client's calls where botocore's events fire) or the meta.events of a real client of another service."""
@@ -13,22 +15,11 @@ class SessionEvents:
     def __init__(self):
         self._handlers = []
 
-    def register(self, event_name, handler, unique_id=None, unique_id_uses_count=False):
-        self._add('register', event_name, handler, unique_id, unique_id_uses_count)
-
-    def register_first(self, event_name, handler, unique_id=None, unique_id_uses_count=False):
-        self._add('register_first', event_name, handler, unique_id, unique_id_uses_count)
-
-    def register_last(self, event_name, handler, unique_id=None, unique_id_uses_count=False):
-        self._add('register_last', event_name, handler, unique_id, unique_id_uses_count)
-
     def unregister(self, event_name, handler=None, unique_id=None, unique_id_uses_count=False):
         self._handlers = [h for h in self._handlers if not (
             h[1] == event_name and ((handler is not None and h[2] is handler) or (unique_id is not None and h[3] == unique_id)))]
 
     def _add(self, how, event_name, handler, unique_id, unique_id_uses_count):
-        if not callable(handler):
-            raise ValueError(f'Event handler {handler!r} must be callable.')
         self._handlers.append((how, event_name, handler, unique_id, unique_id_uses_count))
 
     def copy_into(self, client):

@@ -12,6 +12,7 @@ import os
 import sys
 import _thread
 
+from botocore._nexus_events import EventHooks
 from botocore.config import Config
 from botocore.errorfactory import s3_exceptions
 from botocore.exceptions import ClientError, NexusUnsupportedError
@@ -93,39 +94,24 @@ def _offloaded(method):
     return call
 
 
-class ClientEvents:
+class ClientEvents(EventHooks):
     """client.meta.events. The fast path emits no botocore events, so a handler registered here is registered on the
     real botocore client of the generic path, and from then on every call of this client goes through that path, where
     botocore emits its events (before-parameter-build, before-call, after-call, ...) as on the real client: the handler
     sees and can change what it would in baseline. The fast path's write-back and prefetch do not apply to such a
-    client. A signer choice (choose-signer) changes nothing in nexus mode, where the sandbox signs nothing: it is kept
-    here and routes nothing."""
+    client. A signer choice (choose-signer) changes nothing in nexus mode, where the sandbox signs nothing: it is
+    accepted and routes nothing."""
 
     def __init__(self, client):
         self._client = client
         self.routed = False
-        self._signer_choices = []
-
-    def register(self, event_name, handler, unique_id=None, unique_id_uses_count=False):
-        self._add('register', event_name, handler, unique_id, unique_id_uses_count)
-
-    def register_first(self, event_name, handler, unique_id=None, unique_id_uses_count=False):
-        self._add('register_first', event_name, handler, unique_id, unique_id_uses_count)
-
-    def register_last(self, event_name, handler, unique_id=None, unique_id_uses_count=False):
-        self._add('register_last', event_name, handler, unique_id, unique_id_uses_count)
 
     def unregister(self, event_name, handler=None, unique_id=None, unique_id_uses_count=False):
-        self._signer_choices = [c for c in self._signer_choices
-                                if not (c[0] == event_name and (c[1] is handler or (unique_id and c[2] == unique_id)))]
         if self.routed:
             self._client._generic().meta.events.unregister(event_name, handler, unique_id, unique_id_uses_count)
 
     def _add(self, how, event_name, handler, unique_id, unique_id_uses_count):
-        if not callable(handler):
-            raise ValueError(f'Event handler {handler!r} must be callable.')
         if event_name.split('.', 1)[0] == 'choose-signer':
-            self._signer_choices.append((event_name, handler, unique_id))
             return
         real = self._client._generic()
         getattr(real.meta.events, how)(event_name, handler, unique_id, unique_id_uses_count)

@@ -23,15 +23,10 @@ import boto3  # noqa: E402
 import botocore.exceptions  # noqa: E402
 import s3generic_events  # noqa: E402
 import s3generic_resources  # noqa: E402
-from difftest_common import BUCKET, DENIED, EMPTY, body, client, norm, norm_error  # noqa: E402
+from difftest_common import BUCKET, DENIED, EMPTY, body, case_list, client, norm, norm_error  # noqa: E402
 
 P = 'gen/'
-CASES = []
-
-
-def case(fn):
-    CASES.append(fn)
-    return fn
+CASES, case = case_list()
 
 
 def _start_upload(s3, key):

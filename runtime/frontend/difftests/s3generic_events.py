@@ -3,15 +3,10 @@
 """s3generic cases of a client with event handlers (client.meta.events): in nexus mode its calls go through the generic
 path, where botocore emits its events as in baseline. s3generic.py runs them after its own."""
 
-from difftest_common import BUCKET, client
+from difftest_common import BUCKET, case_list, client
 
 P = 'gen/events/'
-CASES = []
-
-
-def case(fn):
-    CASES.append(fn)
-    return fn
+CASES, case = case_list()
 
 
 @case

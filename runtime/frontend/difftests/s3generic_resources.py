@@ -6,15 +6,10 @@ after its own."""
 
 import botocore.exceptions
 
-from difftest_common import BUCKET, body, norm, norm_error, resource
+from difftest_common import BUCKET, body, case_list, norm, norm_error, resource
 
 P = 'gen/res/'
-CASES = []
-
-
-def case(fn):
-    CASES.append(fn)
-    return fn
+CASES, case = case_list()
 
 
 @case
