@@ -121,6 +121,12 @@ internal sealed partial class S3Handler
                 return;
             }
 
+            if (ConfigurationRead(request) is { } configuration)
+            {
+                await GetBucketConfigurationAsync(request, configuration);
+                return;
+            }
+
             if (!HasSubresource(request, s_listParams))
             {
                 await ListObjectsAsync(request);

@@ -46,6 +46,11 @@ internal sealed partial class S3Handler
             return;
         }
 
+        if ((query.ContainsKey("retention") || query.ContainsKey("legal-hold")) && (HttpMethods.IsGet(method) || HttpMethods.IsPut(method)))
+        {
+            throw ObjectLockRefusal(request);
+        }
+
         if (HttpMethods.IsGet(method))
         {
             if (query.ContainsKey("uploadId"))

@@ -428,6 +428,7 @@ internal sealed partial class S3Handler
     private static (string ContentType, List<KeyValuePair<string, string>> Headers, List<KeyValuePair<string, string>> Metadata, List<KeyValuePair<string, string>> Tags) ReadObjectHeaders(HttpRequest request)
     {
         CheckAclHeaders(request.Headers);
+        RefuseObjectLockHeaders(request.Headers);
         var contentType = request.ContentType;
         var headers = new List<KeyValuePair<string, string>>();
         foreach (var name in s_storedHeaders)

@@ -97,7 +97,7 @@ public sealed class AclTests(StoreFixture store) : IClassFixture<StoreFixture>
     public async Task A_scoped_key_reads_and_writes_acls_only_within_its_grant()
     {
         using var admin = store.Client();
-        await EnsureBucketAsync(admin, StoreFixture.ScopedBucket);
+        await StoreFixture.EnsureBucketAsync(admin, StoreFixture.ScopedBucket);
         await admin.PutObjectAsync(new PutObjectRequest { BucketName = StoreFixture.ScopedBucket, Key = "secret-acl", ContentBody = "x" });
         await admin.PutObjectAsync(new PutObjectRequest { BucketName = StoreFixture.ScopedBucket, Key = StoreFixture.ScopedPrefix + "acl", ContentBody = "x" });
         using var scoped = store.Client(StoreFixture.ScopedAccessKey, StoreFixture.ScopedSecretKey);
@@ -110,17 +110,6 @@ public sealed class AclTests(StoreFixture store) : IClassFixture<StoreFixture>
         })
         {
             Assert.Equal("AccessDenied", (await Assert.ThrowsAnyAsync<AmazonS3Exception>(denied)).ErrorCode);
-        }
-    }
-
-    private static async Task EnsureBucketAsync(AmazonS3Client client, string name)
-    {
-        try
-        {
-            await client.PutBucketAsync(name);
-        }
-        catch (AmazonS3Exception e) when (e.ErrorCode == "BucketAlreadyOwnedByYou")
-        {
         }
     }
 

@@ -426,8 +426,14 @@ public sealed class AwsSdkTests : IClassFixture<StoreFixture>
 
         using var client = _store.Client();
         var bucket = await NewBucketAsync(client);
-        var unknown = await Assert.ThrowsAnyAsync<AmazonS3Exception>(() => client.GetBucketPolicyAsync(bucket));
+        var unknown = await Assert.ThrowsAnyAsync<AmazonS3Exception>(() => client.PutBucketPolicyAsync(bucket, "{\"Version\": \"2012-10-17\", \"Statement\": []}"));
         Assert.Equal("NotImplemented", unknown.ErrorCode);
-        Assert.Contains("policy", unknown.Message, StringComparison.Ordinal);
+        Assert.Contains("PUT /" + bucket + "?policy", unknown.Message, StringComparison.Ordinal);
+
+        // A policy that was never set is S3's 404 NoSuchBucketPolicy; this SDK does not throw it but hands the error
+        // document back as the policy, with the status.
+        var policy = await client.GetBucketPolicyAsync(bucket);
+        Assert.Equal(HttpStatusCode.NotFound, policy.HttpStatusCode);
+        Assert.Contains("<Code>NoSuchBucketPolicy</Code>", policy.Policy, StringComparison.Ordinal);
     }
 }

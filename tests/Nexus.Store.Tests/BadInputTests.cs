@@ -56,6 +56,9 @@ public sealed class BadInputTests(StoreFixture store) : IClassFixture<StoreFixtu
         ["ListObjectsV2"] = new("GET", "", "list-type=2"),
         ["GetBucketLocation"] = new("GET", "", "location="),
         ["GetBucketVersioning"] = new("GET", "", "versioning="),
+        ["GetBucketPolicy"] = new("GET", "", "policy="),
+        ["GetPublicAccessBlock"] = new("GET", "", "publicAccessBlock="),
+        ["ListBucketMetricsConfigurations"] = new("GET", "", "metrics="),
         ["ListMultipartUploads"] = new("GET", "", "uploads="),
         ["DeleteObjects"] = new("POST", "", "delete=", "<Delete><Object><Key>k</Key></Object></Delete>"),
         ["PutObject"] = new("PUT", "k", "", "replaced"),
@@ -71,6 +74,8 @@ public sealed class BadInputTests(StoreFixture store) : IClassFixture<StoreFixtu
         ["GetObjectTagging"] = new("GET", "k", "tagging="),
         ["PutObjectTagging"] = new("PUT", "k", "tagging=", "<Tagging><TagSet><Tag><Key>a</Key><Value>b</Value></Tag></TagSet></Tagging>"),
         ["DeleteObjectTagging"] = new("DELETE", "k", "tagging="),
+        ["GetObjectRetention"] = new("GET", "k", "retention="),
+        ["PutObjectLegalHold"] = new("PUT", "k", "legal-hold=", "<LegalHold><Status>ON</Status></LegalHold>"),
     };
 
     private static readonly Dictionary<string, string> s_badXml = new()

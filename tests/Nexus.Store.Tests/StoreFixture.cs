@@ -82,6 +82,18 @@ public sealed class StoreFixture : IAsyncLifetime
         return name;
     }
 
+    /// <summary>Creates bucket <paramref name="name"/> unless it exists (fixed names, such as the scoped key's bucket).</summary>
+    public static async Task EnsureBucketAsync(AmazonS3Client client, string name)
+    {
+        try
+        {
+            await client.PutBucketAsync(name);
+        }
+        catch (AmazonS3Exception e) when (e.ErrorCode == "BucketAlreadyOwnedByYou")
+        {
+        }
+    }
+
     public async Task DisposeAsync()
     {
         await StopAsync();

@@ -393,8 +393,49 @@ def delete_bucket_under_a_just_acknowledged_put(s3):
 
 
 @case
-def get_bucket_policy_not_in_store(s3):
+def get_bucket_policy_never_set(s3):
     return s3.get_bucket_policy(Bucket=BUCKET)
+
+
+@case
+def bucket_configurations_never_set(s3):
+    # Each configuration a function may read, as S3 answers for a bucket where it was never set; the denied bucket's
+    # is refused before that.
+    out = {}
+    for name in ('get_bucket_policy_status', 'get_bucket_cors', 'get_bucket_lifecycle_configuration', 'get_bucket_tagging',
+                 'get_bucket_website', 'get_bucket_encryption', 'get_bucket_replication', 'get_object_lock_configuration',
+                 'get_bucket_notification_configuration', 'get_bucket_logging', 'get_bucket_accelerate_configuration',
+                 'get_bucket_request_payment', 'get_bucket_ownership_controls', 'get_public_access_block',
+                 'list_bucket_metrics_configurations', 'list_bucket_intelligent_tiering_configurations'):
+        try:
+            out[name] = norm(getattr(s3, name)(Bucket=BUCKET))
+        except botocore.exceptions.ClientError as e:
+            out[name] = norm_error(e)
+    try:
+        out['denied'] = norm(s3.get_public_access_block(Bucket=DENIED))
+    except botocore.exceptions.ClientError as e:
+        out['denied'] = norm_error(e)
+    return out
+
+
+@case
+def object_lock_refused(s3):
+    # Object lock needs a bucket created with it: a locked put is refused and stores nothing; an object's retention
+    # and legal hold answer as for a bucket without it.
+    out = {}
+    for name, call in (
+            ('locked_put', lambda: s3.put_object(Bucket=BUCKET, Key=P + 'locked', Body=b'x', ObjectLockMode='GOVERNANCE',
+                                                 ObjectLockRetainUntilDate='2099-01-01T00:00:00Z')),
+            ('stored', lambda: s3.head_object(Bucket=BUCKET, Key=P + 'locked')),
+            ('retention', lambda: s3.get_object_retention(Bucket=BUCKET, Key=P + 'unlocked')),
+            ('legal_hold', lambda: s3.put_object_legal_hold(Bucket=BUCKET, Key=P + 'unlocked', LegalHold={'Status': 'ON'}))):
+        if name == 'retention':
+            s3.put_object(Bucket=BUCKET, Key=P + 'unlocked', Body=b'x')
+        try:
+            out[name] = norm(call())
+        except botocore.exceptions.ClientError as e:
+            out[name] = norm_error(e)
+    return out
 
 
 @case

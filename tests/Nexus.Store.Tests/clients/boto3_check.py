@@ -1,4 +1,5 @@
 """Drives the Nexus store with Debian's boto3 (the baseline sandboxes' client); exits non-zero on the first mismatch."""
+import datetime
 import hashlib
 import os
 import sys
@@ -198,6 +199,57 @@ check("checksum mode default", (headers.get("x-amz-checksum-crc64nvme"), headers
 plain = s3.head_object(Bucket=bucket, Key="sum/default")["ResponseMetadata"]["HTTPHeaders"]
 check("no checksum unless asked", "x-amz-checksum-crc64nvme" in plain, False)
 s3.delete_objects(Bucket=bucket, Delete={"Objects": [{"Key": "sum/crc32"}, {"Key": "sum/default"}]})
+
+# Bucket configurations the store cannot hold: every bucket is one where they were never set, answered as S3 answers it.
+def error_of(call):
+    try:
+        call()
+    except botocore.exceptions.ClientError as e:
+        return e.response["Error"]["Code"], e.response["ResponseMetadata"]["HTTPStatusCode"]
+    raise AssertionError("expected an error")
+
+
+for name, code in (("get_bucket_policy", "NoSuchBucketPolicy"), ("get_bucket_policy_status", "NoSuchBucketPolicy"),
+                   ("get_bucket_cors", "NoSuchCORSConfiguration"),
+                   ("get_bucket_lifecycle_configuration", "NoSuchLifecycleConfiguration"),
+                   ("get_bucket_tagging", "NoSuchTagSet"), ("get_bucket_website", "NoSuchWebsiteConfiguration"),
+                   ("get_bucket_encryption", "ServerSideEncryptionConfigurationNotFoundError"),
+                   ("get_bucket_replication", "ReplicationConfigurationNotFoundError"),
+                   ("get_object_lock_configuration", "ObjectLockConfigurationNotFoundError")):
+    check(name + " never set", error_of(lambda: getattr(s3, name)(Bucket=bucket)), (code, 404))
+check("policy of a missing bucket", error_of(lambda: s3.get_bucket_policy(Bucket=bucket + "-none")), ("NoSuchBucket", 404))
+
+
+def document(response):
+    response.pop("ResponseMetadata")
+    return response
+
+
+check("notification default", document(s3.get_bucket_notification_configuration(Bucket=bucket)), {})
+check("logging default", document(s3.get_bucket_logging(Bucket=bucket)), {})
+check("accelerate default", document(s3.get_bucket_accelerate_configuration(Bucket=bucket)), {})
+check("request payment default", document(s3.get_bucket_request_payment(Bucket=bucket)), {"Payer": "BucketOwner"})
+check("ownership default", document(s3.get_bucket_ownership_controls(Bucket=bucket)),
+      {"OwnershipControls": {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]}})
+check("public access block default", document(s3.get_public_access_block(Bucket=bucket)),
+      {"PublicAccessBlockConfiguration": {"BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True,
+                                          "RestrictPublicBuckets": True}})
+for family in ("analytics", "metrics", "inventory", "intelligent_tiering"):
+    check(family + " list", document(getattr(s3, f"list_bucket_{family}_configurations")(Bucket=bucket)), {"IsTruncated": False})
+    check(family + " by id", error_of(lambda: getattr(s3, f"get_bucket_{family}_configuration")(Bucket=bucket, Id="x")),
+          ("NoSuchConfiguration", 404))
+
+# Object lock needs a bucket created with it, which this store cannot make: refused as S3 refuses it, nothing written.
+check("object lock on a put", error_of(lambda: s3.put_object(
+    Bucket=bucket, Key="locked", Body=b"x", ObjectLockMode="GOVERNANCE",
+    ObjectLockRetainUntilDate=datetime.datetime(2099, 1, 1, tzinfo=datetime.timezone.utc))), ("InvalidRequest", 400))
+check("locked put not stored", error_code(lambda: s3.head_object(Bucket=bucket, Key="locked")), "404")
+check("legal hold on a put", error_of(lambda: s3.put_object(Bucket=bucket, Key="locked", Body=b"x",
+                                                             ObjectLockLegalHoldStatus="ON")), ("InvalidRequest", 400))
+check("retention read", error_of(lambda: s3.get_object_retention(Bucket=bucket, Key=odd)), ("InvalidRequest", 400))
+check("legal hold write", error_of(lambda: s3.put_object_legal_hold(Bucket=bucket, Key=odd, LegalHold={"Status": "ON"})),
+      ("InvalidRequest", 400))
+check("retention of a missing key", error_of(lambda: s3.get_object_retention(Bucket=bucket, Key="nope")), ("NoSuchKey", 404))
 
 check("wrong secret", error_code(lambda: client("wrong-secret").list_buckets()), "SignatureDoesNotMatch")
 check("bucket not empty", error_code(lambda: s3.delete_bucket(Bucket=bucket)), "BucketNotEmpty")
