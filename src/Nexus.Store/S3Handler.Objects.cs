@@ -51,6 +51,11 @@ internal sealed partial class S3Handler
             throw ObjectLockRefusal(request);
         }
 
+        if (query.ContainsKey("restore") && HttpMethods.IsPost(method))
+        {
+            throw RestoreRefusal(request);
+        }
+
         if (HttpMethods.IsGet(method))
         {
             if (query.ContainsKey("uploadId"))

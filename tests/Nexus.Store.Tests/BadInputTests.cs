@@ -75,6 +75,7 @@ public sealed class BadInputTests(StoreFixture store) : IClassFixture<StoreFixtu
         ["PutObjectTagging"] = new("PUT", "k", "tagging=", "<Tagging><TagSet><Tag><Key>a</Key><Value>b</Value></Tag></TagSet></Tagging>"),
         ["DeleteObjectTagging"] = new("DELETE", "k", "tagging="),
         ["GetObjectRetention"] = new("GET", "k", "retention="),
+        ["RestoreObject"] = new("POST", "k", "restore=", "<RestoreRequest><Days>1</Days></RestoreRequest>"),
         ["PutObjectLegalHold"] = new("PUT", "k", "legal-hold=", "<LegalHold><Status>ON</Status></LegalHold>"),
     };
 

@@ -419,16 +419,17 @@ def bucket_configurations_never_set(s3):
 
 
 @case
-def object_lock_refused(s3):
+def object_lock_and_restore_refused(s3):
     # Object lock needs a bucket created with it: a locked put is refused and stores nothing; an object's retention
-    # and legal hold answer as for a bucket without it.
+    # and legal hold answer as for a bucket without it; no object is archived, so a restore is refused.
     out = {}
     for name, call in (
             ('locked_put', lambda: s3.put_object(Bucket=BUCKET, Key=P + 'locked', Body=b'x', ObjectLockMode='GOVERNANCE',
                                                  ObjectLockRetainUntilDate='2099-01-01T00:00:00Z')),
             ('stored', lambda: s3.head_object(Bucket=BUCKET, Key=P + 'locked')),
             ('retention', lambda: s3.get_object_retention(Bucket=BUCKET, Key=P + 'unlocked')),
-            ('legal_hold', lambda: s3.put_object_legal_hold(Bucket=BUCKET, Key=P + 'unlocked', LegalHold={'Status': 'ON'}))):
+            ('legal_hold', lambda: s3.put_object_legal_hold(Bucket=BUCKET, Key=P + 'unlocked', LegalHold={'Status': 'ON'})),
+            ('restore', lambda: s3.restore_object(Bucket=BUCKET, Key=P + 'unlocked', RestoreRequest={'Days': 1}))):
         if name == 'retention':
             s3.put_object(Bucket=BUCKET, Key=P + 'unlocked', Body=b'x')
         try:

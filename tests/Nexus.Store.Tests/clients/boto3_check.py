@@ -249,6 +249,8 @@ check("legal hold on a put", error_of(lambda: s3.put_object(Bucket=bucket, Key="
 check("retention read", error_of(lambda: s3.get_object_retention(Bucket=bucket, Key=odd)), ("InvalidRequest", 400))
 check("legal hold write", error_of(lambda: s3.put_object_legal_hold(Bucket=bucket, Key=odd, LegalHold={"Status": "ON"})),
       ("InvalidRequest", 400))
+check("restore of a readable object", error_of(lambda: s3.restore_object(Bucket=bucket, Key=odd, RestoreRequest={"Days": 1})),
+      ("InvalidObjectState", 403))
 check("retention of a missing key", error_of(lambda: s3.get_object_retention(Bucket=bucket, Key="nope")), ("NoSuchKey", 404))
 
 check("wrong secret", error_code(lambda: client("wrong-secret").list_buckets()), "SignatureDoesNotMatch")

@@ -6,10 +6,11 @@ using Microsoft.AspNetCore.Http;
 namespace Nexus.Store;
 
 /// <summary>
-/// Reads of the bucket configurations this store cannot hold (policies, CORS, lifecycle, website, replication,
-/// object lock, ...). Nothing can set them here (a function's key may not write a bucket's configuration; the node's
-/// key gets 501 NotImplemented), so every bucket is one where they were never set, and a read answers as S3 answers
-/// for such a bucket: its "not configured" error, or the document of the default S3 applies. A function that asks
+/// What no bucket of this store ever has: the configurations it cannot hold (policies, CORS, lifecycle, website,
+/// replication, ...), object lock, archived objects. Nothing can set them here (a function's key may not write a
+/// bucket's configuration; the node's key gets 501 NotImplemented; archive storage classes are refused on write), so
+/// every request about them answers as S3 answers for a bucket where they were never set: the "not configured" error,
+/// the document of the default S3 applies, or the refusal of a lock or restore. A function that asks
 /// (<c>get_bucket_policy</c> in a try/except <c>NoSuchBucketPolicy</c>, a compliance check of public access) then runs
 /// as it would against S3.
 /// </summary>
@@ -58,6 +59,7 @@ internal sealed partial class S3Handler
     };
 
     private static readonly HashSet<string> s_objectLockParams = ["retention", "legal-hold", "versionId"];
+    private static readonly HashSet<string> s_restoreParams = ["restore", "versionId"];
 
     /// <summary>The configuration subresource a bucket-level GET names, when it is one this partial answers.</summary>
     private static string? ConfigurationRead(S3Request request)
@@ -101,6 +103,18 @@ internal sealed partial class S3Handler
     }
 
     /// <summary>
+    /// POST /bucket/key?restore: no object here is ever archived (archive storage classes are refused on write), so
+    /// S3's refusal of a restore of an object in a readable class, after the write grant and the object's existence.
+    /// </summary>
+    private S3Exception RestoreRefusal(S3Request request)
+    {
+        RequireOnly(request, "/" + request.Bucket + "/key", s_restoreParams);
+        Authorize(request, request.Bucket, request.Key, isWrite: true);
+        RequireObject(request);
+        return new S3Exception(StatusCodes.Status403Forbidden, "InvalidObjectState", "Restore is not allowed for the object's current storage class");
+    }
+
+    /// <summary>
     /// GET or PUT /bucket/key?retention or ?legal-hold: object lock needs a bucket created with it, which this store
     /// cannot make: S3's refusal for a bucket without it, after the grant and the object's existence.
     /// </summary>
@@ -108,6 +122,13 @@ internal sealed partial class S3Handler
     {
         RequireOnly(request, "/" + request.Bucket + "/key", s_objectLockParams);
         Authorize(request, request.Bucket, request.Key, isWrite: !HttpMethods.IsGet(request.Request.Method));
+        RequireObject(request);
+        return S3Errors.InvalidRequest(ObjectLockMissing);
+    }
+
+    /// <summary>NoSuchBucket or NoSuchKey unless the request's object exists.</summary>
+    private void RequireObject(S3Request request)
+    {
         var bucket = _store.GetBucket(request.Bucket);
         lock (bucket.Sync)
         {
@@ -116,8 +137,6 @@ internal sealed partial class S3Handler
                 throw S3Errors.NoSuchKey(request.Key);
             }
         }
-
-        return S3Errors.InvalidRequest(ObjectLockMissing);
     }
 
     /// <summary>A write asking for object lock (mode, retain-until date or legal hold) on a bucket that cannot have it.</summary>
