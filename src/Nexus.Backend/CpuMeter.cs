@@ -22,9 +22,9 @@ namespace Nexus.Backend;
 /// </para>
 /// <para>
 /// A piece is charged when its thread leaves it (the runtime restores that thread's context), and an await's
-/// continuation can start on another thread a moment before that: a <see cref="Stop"/> right after an await can read
-/// the total before the piece ahead of that await is charged (its charge then lands in the stopped meter and is not
-/// returned). The charge is thus an approximation a caller's budget tolerates, not an exact account.
+/// continuation can start on another thread a moment before that; tasks the flow started may also run on after it
+/// stops. So a piece can be charged after <see cref="Stop"/> has returned the total: such late pieces go to the
+/// meter's <see cref="ICpuLateCharge"/>, when it was started with one, so the flow's account still gets them.
 /// </para>
 /// </summary>
 public sealed class CpuMeter
@@ -42,26 +42,34 @@ public sealed class CpuMeter
     [ThreadStatic]
     private static bool s_cpuRead;
 
+    // Set in _nanoseconds by Stop, atomically with reading the total: a piece whose addition returns it came after.
+    // The total stays far below it (2^62 ns is 146 years).
+    private const long StoppedBit = 1L << 62;
+
     private readonly long _exactAboveNs;
+    private readonly ICpuLateCharge? _late;
     private long _nanoseconds;
 
-    private CpuMeter(long exactAboveNs) => _exactAboveNs = exactAboveNs;
+    private CpuMeter(long exactAboveNs, ICpuLateCharge? late) => (_exactAboveNs, _late) = (exactAboveNs, late);
 
     /// <summary>Makes a new meter the calling flow's (and charges from now); call from the flow itself, not inside an async method it awaits.</summary>
-    public static CpuMeter Start() => Start(TimeSpan.Zero);
+    public static CpuMeter Start(ICpuLateCharge? late = null) => Start(TimeSpan.Zero, late);
 
     /// <summary>
-    /// Like <see cref="Start()"/>, but the pieces are charged their monotonic time (an upper bound of their CPU time)
-    /// until the total reaches <paramref name="exactAbove"/>.
+    /// Like <see cref="Start(ICpuLateCharge?)"/>, but the pieces are charged their monotonic time (an upper bound of
+    /// their CPU time) until the total reaches <paramref name="exactAbove"/>.
     /// </summary>
-    public static CpuMeter Start(TimeSpan exactAbove)
+    public static CpuMeter Start(TimeSpan exactAbove, ICpuLateCharge? late = null)
     {
-        var meter = new CpuMeter(exactAbove.Ticks * 100);
+        var meter = new CpuMeter(exactAbove.Ticks * 100, late);
         s_current.Value = meter;
         return meter;
     }
 
-    /// <summary>Ends the calling flow's metering (charging the piece running now) and returns the CPU time charged.</summary>
+    /// <summary>
+    /// Ends the calling flow's metering (charging the piece running now) and returns the CPU time charged so far; what
+    /// is charged after this goes to the meter's <see cref="ICpuLateCharge"/>.
+    /// </summary>
     public TimeSpan Stop()
     {
         if (ReferenceEquals(s_current.Value, this))
@@ -69,10 +77,27 @@ public sealed class CpuMeter
             s_current.Value = null;
         }
 
-        return TimeSpan.FromTicks(Interlocked.Read(ref _nanoseconds) / 100);
+        var total = Interlocked.Read(ref _nanoseconds);
+        while ((total & StoppedBit) == 0 && Interlocked.CompareExchange(ref _nanoseconds, total | StoppedBit, total) is var seen && seen != total)
+        {
+            total = seen;
+        }
+
+        return Nanoseconds(total);
     }
 
-    private bool Exact => Interlocked.Read(ref _nanoseconds) >= _exactAboveNs;
+    private bool Exact => (Interlocked.Read(ref _nanoseconds) & ~StoppedBit) >= _exactAboveNs;
+
+    private static TimeSpan Nanoseconds(long total) => TimeSpan.FromTicks((total & ~StoppedBit) / 100);
+
+    private void Charge(long used)
+    {
+        var after = Interlocked.Add(ref _nanoseconds, used);
+        if ((after & StoppedBit) != 0)
+        {
+            _late?.ChargeLate(Nanoseconds(after - used), Nanoseconds(after));
+        }
+    }
 
     private static void OnThreadSwitch(AsyncLocalValueChangedArgs<CpuMeter?> change)
     {
@@ -91,7 +116,7 @@ public sealed class CpuMeter
                 used = wall - s_wallStartedAt;
             }
 
-            Interlocked.Add(ref previous._nanoseconds, used);
+            previous.Charge(used);
         }
 
         s_wallStartedAt = wall;
@@ -106,4 +131,14 @@ public sealed class CpuMeter
     private static long WallNs() => Stopwatch.Frequency == 1_000_000_000
         ? Stopwatch.GetTimestamp()
         : (long)(Stopwatch.GetTimestamp() * (1e9 / Stopwatch.Frequency));
+}
+
+/// <summary>Takes the pieces of a flow's CPU time charged after its <see cref="CpuMeter"/> was stopped.</summary>
+public interface ICpuLateCharge
+{
+    /// <summary>
+    /// One late piece: the meter's total was <paramref name="before"/> and is <paramref name="after"/> with it. Called on
+    /// the thread leaving the piece, while the runtime switches its context: it must be short and must not throw.
+    /// </summary>
+    void ChargeLate(TimeSpan before, TimeSpan after);
 }

@@ -174,7 +174,7 @@ internal sealed class FairShareGate
     {
         if (!_tenants.TryGetValue(function, out var tenant))
         {
-            _tenants[function] = tenant = new Tenant();
+            _tenants[function] = tenant = new Tenant(this);
         }
 
         return tenant;
@@ -187,13 +187,16 @@ internal sealed class FairShareGate
         /// The lease, charging from now the CPU time of the calling flow: call it in the flow that serves the request
         /// (the <c>using</c> that holds the lease), not in an async method that returns before the work is done.
         /// </summary>
-        public Lease Measured() => new(gate, tenant, CpuMeter.Start());
+        public Lease Measured() => new(gate, tenant, CpuMeter.Start(tenant));
 
         public void Dispose() => gate.Exit(tenant, meter?.Stop() ?? TimeSpan.Zero);
     }
 
-    /// <summary>One function's decayed backend CPU time and its waiting requests, oldest first.</summary>
-    internal sealed class Tenant
+    /// <summary>
+    /// One function's decayed backend CPU time and its waiting requests, oldest first; its leases' meters charge it the
+    /// pieces of their flows that end after the lease (<see cref="ICpuLateCharge"/>).
+    /// </summary>
+    internal sealed class Tenant(FairShareGate gate) : ICpuLateCharge
     {
         private double _used;
         private long _at;
@@ -209,6 +212,14 @@ internal sealed class FairShareGate
         {
             _used = UsedAt(now, halfLifeTicks) + ticks;
             _at = now;
+        }
+
+        public void ChargeLate(TimeSpan before, TimeSpan after)
+        {
+            lock (gate._lock)
+            {
+                Charge((after - before).TotalSeconds * gate._time.TimestampFrequency, gate._time.GetTimestamp(), gate._halfLifeTicks);
+            }
         }
     }
 

@@ -2,6 +2,7 @@
 // Licensed under the MIT license.
 
 using Nexus.Interop;
+using Nexus.Testing;
 
 namespace Nexus.Backend.Tests;
 
@@ -181,6 +182,61 @@ public sealed class FairShareGateTests
         }
     }
 
+    /// <summary>
+    /// Guards the meter's late charges: a piece of the flow charged after <see cref="CpuMeter.Stop"/> returned (here a
+    /// task the flow started, burning after the stop) goes to the meter's <see cref="ICpuLateCharge"/> with the totals
+    /// around it, not into the stopped meter. Fails with the late charge dropped (how it was: nothing reached the sink).
+    /// </summary>
+    [Fact]
+    public async Task A_piece_charged_after_the_meter_stopped_goes_to_its_late_charge()
+    {
+        var late = new RecordedLateCharges();
+        var go = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var meter = CpuMeter.Start(late);
+        var straggler = Task.Run(async () =>
+        {
+            await go.Task;
+            Burn(TimeSpan.FromMilliseconds(50));
+        });
+        var stopped = meter.Stop();
+        go.SetResult();
+        await straggler;
+
+        // Charged when its thread leaves the piece, which may be just after the await above resumes.
+        await Wait.ForAsync(() => late.Total >= TimeSpan.FromMilliseconds(50), "the straggler's late charge");
+        Assert.True(stopped < TimeSpan.FromMilliseconds(50), $"stopped at {stopped}");
+        var (before, after) = late.Pieces.First(p => p.After - p.Before >= TimeSpan.FromMilliseconds(50));
+        Assert.True(before >= stopped, $"a late piece starts from the total Stop returned ({before} < {stopped})");
+        Assert.InRange((after - before).TotalMilliseconds, 50, 500);
+    }
+
+    /// <summary>
+    /// The fair-share gate charges a function the CPU its request's flow used after the lease ended (a task it started
+    /// that runs on), so a function cannot hide work from the gate behind its leases. Fails with the tenant's late
+    /// charge removed.
+    /// </summary>
+    [Fact]
+    public async Task Cpu_a_request_uses_after_its_lease_is_still_charged_to_its_function()
+    {
+        var gate = new FairShareGate(permits: 1, perFunction: 1, TimeSpan.FromHours(1));
+        var go = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        Task straggler;
+        using ((await gate.EnterAsync("f", default)).Measured())
+        {
+            straggler = Task.Run(async () =>
+            {
+                await go.Task;
+                Burn(TimeSpan.FromMilliseconds(50));
+            });
+        }
+
+        var atExit = gate.UsedSeconds("f");
+        go.SetResult();
+        await straggler;
+        await Wait.ForAsync(() => gate.UsedSeconds("f") >= 0.050, "the straggler's charge to its function");
+        Assert.True(atExit < 0.050, $"charged {atExit} s at the lease's end");
+    }
+
     private static async Task ServeAsync(FairShareGate gate, string function, Func<Task> work)
     {
         using ((await gate.EnterAsync(function, default)).Measured())
@@ -195,6 +251,42 @@ public sealed class FairShareGateTests
         var until = PreciseClock.ThreadCpuNs() + (long)(cpu.TotalMilliseconds * 1_000_000);
         while (PreciseClock.ThreadCpuNs() < until)
         {
+        }
+    }
+
+    private sealed class RecordedLateCharges : ICpuLateCharge
+    {
+        private readonly Lock _lock = new();
+        private readonly List<(TimeSpan Before, TimeSpan After)> _pieces = [];
+
+        public TimeSpan Total
+        {
+            get
+            {
+                lock (_lock)
+                {
+                    return _pieces.Aggregate(TimeSpan.Zero, (sum, p) => sum + p.After - p.Before);
+                }
+            }
+        }
+
+        public List<(TimeSpan Before, TimeSpan After)> Pieces
+        {
+            get
+            {
+                lock (_lock)
+                {
+                    return [.. _pieces];
+                }
+            }
+        }
+
+        public void ChargeLate(TimeSpan before, TimeSpan after)
+        {
+            lock (_lock)
+            {
+                _pieces.Add((before, after));
+            }
         }
     }
 

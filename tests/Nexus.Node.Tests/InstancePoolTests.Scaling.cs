@@ -3,6 +3,7 @@
 
 using Nexus.Node.Pool;
 using Nexus.Node.Transports;
+using Nexus.Testing;
 
 namespace Nexus.Node.Tests;
 

@@ -3,6 +3,7 @@
 
 using System.Globalization;
 using System.Runtime.InteropServices;
+using Nexus.Testing;
 
 namespace Nexus.Node.Tests;
 

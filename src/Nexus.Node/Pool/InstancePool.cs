@@ -139,7 +139,7 @@ public sealed partial class InstancePool : IAsyncDisposable
 
             // The invoke budget is charged from here: a cold start is not (see InvokeBudget). Below the least charge
             // the meter reads no thread CPU clock: whatever it measures there is charged the least charge anyway.
-            var meter = CpuMeter.Start(_options.MinInvocationCharge);
+            var meter = CpuMeter.Start(_options.MinInvocationCharge, _budget.LateCharges(function.Name, _options.MinInvocationCharge));
             try
             {
                 if (!cold)

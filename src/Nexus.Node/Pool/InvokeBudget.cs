@@ -1,6 +1,8 @@
 // Copyright (c) Nexus contributors.
 // Licensed under the MIT license.
 
+using Nexus.Backend;
+
 namespace Nexus.Node.Pool;
 
 /// <summary>
@@ -86,6 +88,19 @@ internal sealed class InvokeBudget(TimeProvider time)
         }
     }
 
+    /// <summary>
+    /// Where one invocation's meter sends the pieces charged after <see cref="Exit"/>: to <paramref name="function"/>'s
+    /// account (null before its first <see cref="EnterAsync"/>), as far as they take the invocation's total past
+    /// <paramref name="leastCharge"/> (below it, Exit charged the least charge, which covers them).
+    /// </summary>
+    public ICpuLateCharge? LateCharges(string function, TimeSpan leastCharge)
+    {
+        lock (_lock)
+        {
+            return _accounts.TryGetValue(function, out var account) ? new LateCharge(_lock, account, leastCharge) : null;
+        }
+    }
+
     /// <summary>The invoke-path CPU time charged to <paramref name="function"/> and the time its invocations waited, since the node started.</summary>
     public (TimeSpan Charged, TimeSpan Waited) Totals(string function)
     {
@@ -112,6 +127,24 @@ internal sealed class InvokeBudget(TimeProvider time)
         account.Tokens = Math.Clamp(account.Tokens + earned, -s_maxDebt.TotalSeconds * rateCpus, s_burst.TotalSeconds * rateCpus);
         account.At = now;
         return account.Tokens;
+    }
+
+    private sealed class LateCharge(Lock accountLock, Account account, TimeSpan leastCharge) : ICpuLateCharge
+    {
+        public void ChargeLate(TimeSpan before, TimeSpan after)
+        {
+            var extra = (after > leastCharge ? after : leastCharge) - (before > leastCharge ? before : leastCharge);
+            if (extra <= TimeSpan.Zero)
+            {
+                return;
+            }
+
+            lock (accountLock)
+            {
+                account.Tokens -= extra.TotalSeconds;
+                account.Charged += extra;
+            }
+        }
     }
 
     private sealed class Account

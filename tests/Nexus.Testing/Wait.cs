@@ -1,9 +1,12 @@
 // Copyright (c) Nexus contributors.
 // Licensed under the MIT license.
 
-namespace Nexus.Node.Tests;
+using Xunit;
 
-internal static class Wait
+namespace Nexus.Testing;
+
+/// <summary>Polling for a condition another thread makes true.</summary>
+public static class Wait
 {
     /// <summary>Polls <paramref name="condition"/> until it holds; fails the test after a minute (a hang guard).</summary>
     public static async Task ForAsync(Func<bool> condition, string what)
