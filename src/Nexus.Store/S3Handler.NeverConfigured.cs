@@ -106,11 +106,12 @@ internal sealed partial class S3Handler
     /// POST /bucket/key?restore: no object here is ever archived (archive storage classes are refused on write), so
     /// S3's refusal of a restore of an object in a readable class, after the write grant and the object's existence.
     /// </summary>
-    private S3Exception RestoreRefusal(S3Request request)
+    private async Task<S3Exception> RestoreRefusalAsync(S3Request request)
     {
         RequireOnly(request, "/" + request.Bucket + "/key", s_restoreParams);
         Authorize(request, request.Bucket, request.Key, isWrite: true);
         RequireObject(request);
+        await ReceiveWholeAsync(request, "RestoreObject");
         return new S3Exception(StatusCodes.Status403Forbidden, "InvalidObjectState", "Restore is not allowed for the object's current storage class");
     }
 
@@ -118,12 +119,27 @@ internal sealed partial class S3Handler
     /// GET or PUT /bucket/key?retention or ?legal-hold: object lock needs a bucket created with it, which this store
     /// cannot make: S3's refusal for a bucket without it, after the grant and the object's existence.
     /// </summary>
-    private S3Exception ObjectLockRefusal(S3Request request)
+    private async Task<S3Exception> ObjectLockRefusalAsync(S3Request request)
     {
         RequireOnly(request, "/" + request.Bucket + "/key", s_objectLockParams);
-        Authorize(request, request.Bucket, request.Key, isWrite: !HttpMethods.IsGet(request.Request.Method));
+        var isWrite = !HttpMethods.IsGet(request.Request.Method);
+        Authorize(request, request.Bucket, request.Key, isWrite);
         RequireObject(request);
+        if (isWrite)
+        {
+            await ReceiveWholeAsync(request, "PutObjectRetention or PutObjectLegalHold");
+        }
+
         return S3Errors.InvalidRequest(ObjectLockMissing);
+    }
+
+    /// <summary>
+    /// The refused request's body, received whole before the refusal (IncompleteBody if it is cut short): the
+    /// connection is then ready for the client's next request, whatever the refusal.
+    /// </summary>
+    private async Task ReceiveWholeAsync(S3Request request, string operation)
+    {
+        using var body = await ReceiveSmallBodyAsync(request, operation);
     }
 
     /// <summary>NoSuchBucket or NoSuchKey unless the request's object exists.</summary>

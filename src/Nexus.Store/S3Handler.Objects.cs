@@ -48,12 +48,12 @@ internal sealed partial class S3Handler
 
         if ((query.ContainsKey("retention") || query.ContainsKey("legal-hold")) && (HttpMethods.IsGet(method) || HttpMethods.IsPut(method)))
         {
-            throw ObjectLockRefusal(request);
+            throw await ObjectLockRefusalAsync(request);
         }
 
         if (query.ContainsKey("restore") && HttpMethods.IsPost(method))
         {
-            throw RestoreRefusal(request);
+            throw await RestoreRefusalAsync(request);
         }
 
         if (HttpMethods.IsGet(method))
