@@ -138,12 +138,15 @@ FORWARDED = {
 
 # Parameters a presigned URL may carry, per client method (the backend signs them; the others raise
 # NexusUnsupportedError): client method -> (operation, forwarded parameters).
+# Headers are signed into the URL (X-Amz-SignedHeaders): its user must send them as given (a range and conditions on a
+# read; the new object's headers, Content-MD5 and a checksum on an upload, which the store checks the body against).
+_PRESIGNED_READ = ('Bucket', 'Key', 'Range', 'IfMatch', 'IfNoneMatch', 'IfModifiedSince', 'IfUnmodifiedSince')
+_PRESIGNED_INTEGRITY = ('ContentMD5', 'ChecksumCRC32', 'ChecksumCRC32C', 'ChecksumSHA1', 'ChecksumSHA256')
 PRESIGNABLE = {
-    'get_object': ('GetObject', frozenset(('Bucket', 'Key') + _GET_OVERRIDES)),
-    'head_object': ('HeadObject', frozenset(('Bucket', 'Key'))),
-    # The new object's headers are signed into the URL (X-Amz-SignedHeaders): the uploader must send them as given.
-    'put_object': ('PutObject', frozenset(_NEW_OBJECT)),
-    'upload_part': ('UploadPart', frozenset(('Bucket', 'Key', 'UploadId', 'PartNumber'))),
+    'get_object': ('GetObject', frozenset(_PRESIGNED_READ + _GET_OVERRIDES)),
+    'head_object': ('HeadObject', frozenset(_PRESIGNED_READ)),
+    'put_object': ('PutObject', frozenset(_NEW_OBJECT + _PRESIGNED_INTEGRITY)),
+    'upload_part': ('UploadPart', frozenset(('Bucket', 'Key', 'UploadId', 'PartNumber') + _PRESIGNED_INTEGRITY)),
     'delete_object': ('DeleteObject', frozenset(('Bucket', 'Key'))),
 }
 

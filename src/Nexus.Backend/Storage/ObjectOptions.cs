@@ -28,6 +28,9 @@ internal static class ObjectOptions
         ("ContentLanguage", (h, v) => h.ContentLanguage = v),
     ];
 
+    private static readonly (string Name, string Header)[] s_presignedReadHeaders = [("Range", "Range"), ("IfMatch", "If-Match"), ("IfNoneMatch", "If-None-Match")];
+    private static readonly (string Name, string Header)[] s_presignedReadDates = [("IfModifiedSince", "If-Modified-Since"), ("IfUnmodifiedSince", "If-Unmodified-Since")];
+
     private static readonly (string Name, Action<ResponseHeaderOverrides, string> Set)[] s_overrides =
     [
         ("ResponseCacheControl", (o, v) => o.CacheControl = v),
@@ -100,6 +103,47 @@ internal static class ObjectOptions
         foreach (var (name, value) in Metadata(p))
         {
             presign.Metadata.Add(name, value);
+        }
+    }
+
+    /// <summary>
+    /// A presigned GetObject's or HeadObject's range and conditions, signed into the URL as boto3 signs them (Range,
+    /// If-Match, If-None-Match, If-Modified-Since, If-Unmodified-Since as HTTP dates): the downloader must send each
+    /// exactly as given, or the URL's signature does not match.
+    /// </summary>
+    public static void ApplyPresignedRead(GetPreSignedUrlRequest presign, JsonElement p)
+    {
+        foreach (var (name, header) in s_presignedReadHeaders)
+        {
+            if (HeaderValue(p, name) is { } value)
+            {
+                presign.Headers[header] = value;
+            }
+        }
+
+        foreach (var (name, header) in s_presignedReadDates)
+        {
+            if (Date(p, name) is { } date)
+            {
+                presign.Headers[header] = date.ToString("r", CultureInfo.InvariantCulture);
+            }
+        }
+    }
+
+    /// <summary>
+    /// A presigned PutObject's or UploadPart's Content-MD5 and x-amz-checksum-* (at most one), signed into the URL as
+    /// boto3 signs them: the uploader must send them as given, and the store checks the body against them (BadDigest).
+    /// </summary>
+    public static void ApplyPresignedIntegrity(GetPreSignedUrlRequest presign, JsonElement p)
+    {
+        if (HeaderValue(p, "ContentMD5") is { } md5)
+        {
+            presign.Headers.ContentMD5 = md5;
+        }
+
+        if (PutChecksum(p) is { } checksum)
+        {
+            presign.Headers[checksum.HeaderName] = checksum.Value;
         }
     }
 

@@ -80,9 +80,19 @@ internal static class Presigning
             ObjectOptions.ApplyOverrides(presign.ResponseHeaderOverrides, p);
         }
 
+        if (operation is "GetObject" or "HeadObject")
+        {
+            ObjectOptions.ApplyPresignedRead(presign, p);
+        }
+
         if (operation == "PutObject")
         {
             ObjectOptions.ApplyPresignedPut(presign, p);
+        }
+
+        if (operation is "PutObject" or "UploadPart")
+        {
+            ObjectOptions.ApplyPresignedIntegrity(presign, p);
         }
 
         var url = await call.Backend.S3.GetPreSignedURLAsync(presign).ConfigureAwait(false);

@@ -102,6 +102,60 @@ def presigned_put_with_another_content_type_is_refused(s3):
     return {'fetched': fetched, 'stored': stored}
 
 
+def _signed_headers(url):
+    return dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(url).query)).get('X-Amz-SignedHeaders')
+
+
+@case
+def presigned_get_of_a_range(s3):
+    # The range is signed into the URL: the downloader sends it as given; without it the signature does not match.
+    data = body(5000, 22)
+    s3.put_object(Bucket=BUCKET, Key=P + 'pre/range', Body=data)
+    url = _signing_client().generate_presigned_url(
+        'get_object', Params={'Bucket': BUCKET, 'Key': P + 'pre/range', 'Range': 'bytes=10-19'}, ExpiresIn=60)
+    return {'signed': _signed_headers(url), 'with': _fetch('GET', url, headers={'Range': 'bytes=10-19'}),
+            'expected': hashlib.sha256(data[10:20]).hexdigest()[:16], 'without': _fetch('GET', url),
+            'another': _fetch('GET', url, headers={'Range': 'bytes=0-4999'})}
+
+
+@case
+def presigned_get_with_conditions(s3):
+    import datetime
+    etag = s3.put_object(Bucket=BUCKET, Key=P + 'pre/conditional', Body=b'conditional')['ETag']
+    client = _signing_client()
+    unchanged = client.generate_presigned_url(
+        'get_object', Params={'Bucket': BUCKET, 'Key': P + 'pre/conditional', 'IfNoneMatch': etag}, ExpiresIn=60)
+    since = client.generate_presigned_url(
+        'head_object', Params={'Bucket': BUCKET, 'Key': P + 'pre/conditional',
+                               'IfModifiedSince': datetime.datetime(2000, 1, 1, tzinfo=datetime.timezone.utc)},
+        ExpiresIn=60)
+    return {'signed': [_signed_headers(unchanged), _signed_headers(since)],
+            'not_modified': _fetch('GET', unchanged, headers={'If-None-Match': etag}),
+            'modified_since': _fetch('HEAD', since, headers={'If-Modified-Since': 'Sat, 01 Jan 2000 00:00:00 GMT'})}
+
+
+@case
+def presigned_put_with_content_md5_and_checksum(s3):
+    # An integrity-checked browser upload: the URL binds the digest, and the store refuses bytes that do not match it.
+    data = b'bytes whose digests the URL states'
+    md5 = base64.b64encode(hashlib.md5(data).digest()).decode()
+    sha = base64.b64encode(hashlib.sha256(data).digest()).decode()
+    client = _signing_client()
+    by_md5 = client.generate_presigned_url(
+        'put_object', Params={'Bucket': BUCKET, 'Key': P + 'pre/md5', 'ContentMD5': md5}, ExpiresIn=60)
+    by_sha = client.generate_presigned_url(
+        'put_object', Params={'Bucket': BUCKET, 'Key': P + 'pre/sha', 'ChecksumSHA256': sha}, ExpiresIn=60)
+    out = {'signed': [_signed_headers(by_md5), _signed_headers(by_sha)],
+           'md5_other_bytes': _fetch('PUT', by_md5, b'other bytes', {'Content-MD5': md5}),
+           'md5_missing': _fetch('PUT', by_md5, data),
+           'md5': _fetch('PUT', by_md5, data, {'Content-MD5': md5}),
+           'sha_other_bytes': _fetch('PUT', by_sha, b'other bytes', {'x-amz-checksum-sha256': sha}),
+           'sha': _fetch('PUT', by_sha, data, {'x-amz-checksum-sha256': sha})}
+    out['stored'] = [s3.get_object(Bucket=BUCKET, Key=P + 'pre/md5')['Body'].read() == data,
+                     s3.head_object(Bucket=BUCKET, Key=P + 'pre/sha', ChecksumMode='ENABLED').get('ChecksumSHA256') == sha]
+    return out
+
+
 @case
 def presigned_put_then_get(s3):
     url = _signing_client().generate_presigned_url('put_object', Params={'Bucket': BUCKET, 'Key': P + 'pre/put'},
