@@ -197,6 +197,35 @@ public sealed class MultipartAndPresignTests : IAsyncLifetime
         Assert.Empty(listed.S3Objects ?? []);
     }
 
+    /// <summary>
+    /// Guards the header check of a presigned URL's read conditions and upload digests (ObjectOptions.HeaderValue, the
+    /// dates parsed): a value that would break a header line, or a date that is not one, is refused before anything is
+    /// signed; well-formed ones are signed into the URL.
+    /// </summary>
+    [Fact]
+    public async Task Presigned_read_conditions_and_digests_a_header_cannot_carry_are_refused_before_they_are_signed()
+    {
+        var json = await RunAsync("""
+            out = {}
+            def code(r): return [r[0], r[1].get("Error", {}).get("Code")]
+            def presign(operation, extra): return call("GeneratePresignedUrl", dict({"Operation": operation, "Bucket": "nexus-test", "Key": "fn/pre"}, **extra))
+            out["range"] = code(presign("GetObject", {"Range": "bytes=0-1\r\nx-amz-meta-b: forged"}))
+            out["if_match"] = code(presign("HeadObject", {"IfMatch": "\"a\"\nx: y"}))
+            out["date"] = code(presign("GetObject", {"IfModifiedSince": "yesterday"}))
+            out["md5"] = code(presign("PutObject", {"ContentMD5": "abc\r\ndef"}))
+            out["checksum"] = code(presign("UploadPart", {"UploadId": "u", "PartNumber": 1, "ChecksumSHA256": "x\ny"}))
+            out["signed"] = presign("GetObject", {"Range": "bytes=0-1", "IfModifiedSince": "2000-01-01T00:00:00Z"})[1]["Url"]
+            emit(out)
+            """);
+        foreach (var name in new[] { "range", "if_match", "date", "md5", "checksum" })
+        {
+            AssertError(json, name, 400, "InvalidRequest");
+        }
+
+        var signed = json.GetProperty("signed").GetString()!;
+        Assert.Contains("X-Amz-SignedHeaders=host%3Bif-modified-since%3Brange", signed, StringComparison.Ordinal);
+    }
+
     private static void AssertError(JsonElement json, string name, int status, string code)
     {
         var entry = json.GetProperty(name);
