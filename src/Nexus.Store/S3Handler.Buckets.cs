@@ -238,7 +238,7 @@ internal sealed partial class S3Handler
         }
 
         var quiet = false;
-        var keys = new List<string>();
+        var keys = new List<(string Key, string? VersionId)>();
         foreach (var element in root.Elements())
         {
             switch (element.Name.LocalName)
@@ -249,7 +249,7 @@ internal sealed partial class S3Handler
                 case "Object":
                     var key = element.Elements().FirstOrDefault(e => e.Name.LocalName == "Key")?.Value
                         ?? throw S3Errors.MalformedXml("an <Object> has no <Key>.");
-                    keys.Add(key);
+                    keys.Add((key, element.Elements().FirstOrDefault(e => e.Name.LocalName == "VersionId")?.Value));
                     break;
             }
         }
@@ -260,21 +260,39 @@ internal sealed partial class S3Handler
         }
 
         var xml = new S3Xml("DeleteResult");
-        foreach (var key in keys)
+        foreach (var (key, versionId) in keys)
         {
             try
             {
                 S3Names.CheckKey(key);
                 Authorize(request, request.Bucket, key, isWrite: true);
+                if (versionId is not null && versionId != NullVersion)
+                {
+                    // As S3 answers an entry naming a version the key does not have: that entry fails, nothing is deleted.
+                    throw new S3Exception(404, "NoSuchVersion", "The specified version does not exist.");
+                }
+
                 _store.DeleteObject(bucket, key);
                 if (!quiet)
                 {
-                    xml.Open("Deleted").Element("Key", key).Close("Deleted");
+                    xml.Open("Deleted").Element("Key", key);
+                    if (versionId is not null)
+                    {
+                        xml.Element("VersionId", versionId);
+                    }
+
+                    xml.Close("Deleted");
                 }
             }
             catch (S3Exception e)
             {
-                xml.Open("Error").Element("Key", key).Element("Code", e.Code).Element("Message", e.Message).Close("Error");
+                xml.Open("Error").Element("Key", key);
+                if (versionId is not null)
+                {
+                    xml.Element("VersionId", versionId);
+                }
+
+                xml.Element("Code", e.Code).Element("Message", e.Message).Close("Error");
             }
         }
 

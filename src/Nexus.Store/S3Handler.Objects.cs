@@ -33,6 +33,7 @@ internal sealed partial class S3Handler
         var method = request.Request.Method;
         var query = request.Query;
         var scope = "/" + request.Bucket + "/key";
+        CheckVersionId(query.GetValueOrDefault("versionId"));
         if (query.ContainsKey("tagging"))
         {
             RequireOnly(request, scope, s_taggingParams);
@@ -413,6 +414,7 @@ internal sealed partial class S3Handler
         var q = value.IndexOf('?', StringComparison.Ordinal);
         if (q >= 0)
         {
+            CheckVersionId(ParseQuery(value[(q + 1)..]).GetValueOrDefault("versionId"));
             value = value[..q];
         }
 

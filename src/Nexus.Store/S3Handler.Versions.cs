@@ -8,6 +8,21 @@ internal sealed partial class S3Handler
     private const string NullVersion = "null";
 
     /// <summary>
+    /// A version id a request names (?versionId=, a copy source's ?versionId=): every object here has the one version
+    /// "null", so any other id is refused as S3 refuses an id it did not issue (InvalidArgument), never taken for the
+    /// current version. A delete of "version abc" must not delete the object.
+    /// </summary>
+    private static void CheckVersionId(string? versionId)
+    {
+        if (versionId is null || versionId == NullVersion)
+        {
+            return;
+        }
+
+        throw S3Errors.InvalidArgument(versionId.Length == 0 ? "Version id cannot be the empty string" : "Invalid version id specified");
+    }
+
+    /// <summary>
     /// ListObjectVersions of a bucket without versioning (the store never enables it): each object is its one version,
     /// "null", the latest, as S3 lists a bucket whose versioning was never enabled. Markers, prefix, delimiter and
     /// max-keys behave as ListObjects'.

@@ -146,6 +146,9 @@ def prepare(operation, method, params):
             raise NotOffloaded(what='CopySource with a VersionId')
         # botocore turns the dict into the header string before validating it.
         checked = dict(params, CopySource='')
+    elif isinstance(copy_source, str) and '?versionId=' in copy_source:
+        # botocore keeps the version in the header it writes; the store decides what it names.
+        raise NotOffloaded(what='CopySource with a versionId')
     if operation in ('PutObject', 'CopyObject'):
         _validate_ascii_metadata(params)
     from botocore import _nexus_model as _model

@@ -440,6 +440,33 @@ def object_lock_and_restore_refused(s3):
 
 
 @case
+def version_ids_an_object_does_not_have(s3):
+    # Every object's one version is "null" (no versioning): a call naming another version is refused (InvalidArgument;
+    # a HEAD says 400) and never taken for the current version: the delete of "version abc" leaves the object.
+    key = P + 'versioned'
+    s3.put_object(Bucket=BUCKET, Key=key, Body=b'only version')
+    out = {}
+    for name, call in (
+            ('get', lambda: s3.get_object(Bucket=BUCKET, Key=key, VersionId='abc')),
+            ('head', lambda: s3.head_object(Bucket=BUCKET, Key=key, VersionId='abc')),
+            ('tagging', lambda: s3.get_object_tagging(Bucket=BUCKET, Key=key, VersionId='abc')),
+            ('delete', lambda: s3.delete_object(Bucket=BUCKET, Key=key, VersionId='abc')),
+            ('empty', lambda: s3.delete_object(Bucket=BUCKET, Key=key, VersionId='')),
+            ('copy_dict', lambda: s3.copy_object(Bucket=BUCKET, Key=key + '-copy',
+                                                 CopySource={'Bucket': BUCKET, 'Key': key, 'VersionId': 'abc'})),
+            ('copy_string', lambda: s3.copy_object(Bucket=BUCKET, Key=key + '-copy',
+                                                   CopySource=f'{BUCKET}/{key}?versionId=abc')),
+            ('get_null', lambda: s3.get_object(Bucket=BUCKET, Key=key, VersionId='null')['Body'].read())):
+        try:
+            out[name] = norm(call())
+        except botocore.exceptions.ClientError as e:
+            out[name] = norm_error(e)
+    out['left'] = s3.get_object(Bucket=BUCKET, Key=key)['Body'].read()
+    out['copied'] = s3.list_objects_v2(Bucket=BUCKET, Prefix=key + '-copy').get('KeyCount')
+    return out
+
+
+@case
 def delete_objects_with_bypass_header(s3):
     for name in ('a', 'b'):
         s3.put_object(Bucket=BUCKET, Key=P + 'bypass/' + name, Body=b'x')

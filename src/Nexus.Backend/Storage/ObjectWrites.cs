@@ -174,7 +174,7 @@ internal static class ObjectWrites
 
         var quiet = ChannelJson.OptionalBool(delete, "Quiet");
         var allowed = new List<KeyVersion>();
-        var denied = new List<(string Key, string Code, string Message)>();
+        var denied = new List<(string Key, string? VersionId, string Code, string Message)>();
         foreach (var o in objects.EnumerateArray())
         {
             if (o.ValueKind != JsonValueKind.Object)
@@ -186,15 +186,17 @@ internal static class ObjectWrites
             try
             {
                 StorageAuthorization.Authorize(call.Manifest, bucket, key, StorageAccess.Write);
-                allowed.Add(new KeyVersion { Key = key });
+
+                // The version goes to storage, which decides what it names (never read as "the current version").
+                allowed.Add(new KeyVersion { Key = key, VersionId = ObjectOptions.HeaderValue(o, "VersionId") });
             }
             catch (ChannelRequestException e)
             {
-                denied.Add((key, e.Code, e.Message));
+                denied.Add((key, null, e.Code, e.Message));
             }
         }
 
-        var deleted = new List<string>();
+        var deleted = new List<(string Key, string? VersionId)>();
         if (allowed.Count > 0)
         {
             foreach (var k in allowed)
@@ -202,14 +204,25 @@ internal static class ObjectWrites
                 await call.FlushPendingWriteAsync(bucket, k.Key, ct).ConfigureAwait(false);
             }
 
-            var response = await s3.DeleteObjectsAsync(new DeleteObjectsRequest { BucketName = bucket, Objects = allowed, Quiet = quiet }, ct).ConfigureAwait(false);
-            deleted.AddRange((response.DeletedObjects ?? []).Select(d => d.Key));
+            DeleteObjectsResponse response;
+            try
+            {
+                response = await s3.DeleteObjectsAsync(new DeleteObjectsRequest { BucketName = bucket, Objects = allowed, Quiet = quiet }, ct).ConfigureAwait(false);
+            }
+            catch (DeleteObjectsException e)
+            {
+                // The SDK throws when storage failed any entry (a version the key does not have): the answer is still
+                // storage's per-entry result, which the function gets as S3 gives it.
+                response = e.Response;
+            }
+
+            deleted.AddRange((response.DeletedObjects ?? []).Select(d => (d.Key, (string?)d.VersionId)));
             foreach (var k in allowed)
             {
                 backend.ObjectChanged(bucket, k.Key);
             }
 
-            denied.AddRange((response.DeleteErrors ?? []).Select(e => (e.Key, e.Code, e.Message)));
+            denied.AddRange((response.DeleteErrors ?? []).Select(e => (e.Key, (string?)e.VersionId, e.Code, e.Message)));
         }
 
         await call.ReplyJsonAsync(
@@ -219,12 +232,17 @@ internal static class ObjectWrites
                 w.WriteStartObject();
                 if (!quiet)
                 {
-                    ChannelJson.WriteObjectArray(w, "Deleted", deleted, static (w, key) => w.WriteString("Key", key));
+                    ChannelJson.WriteObjectArray(w, "Deleted", deleted, static (w, entry) =>
+                    {
+                        w.WriteString("Key", entry.Key);
+                        ChannelJson.WriteIfPresent(w, "VersionId", entry.VersionId);
+                    });
                 }
 
                 ChannelJson.WriteObjectArray(w, "Errors", denied, static (w, error) =>
                 {
                     w.WriteString("Key", error.Key);
+                    ChannelJson.WriteIfPresent(w, "VersionId", error.VersionId);
                     w.WriteString("Code", error.Code);
                     w.WriteString("Message", error.Message);
                 });

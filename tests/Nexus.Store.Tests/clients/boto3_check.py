@@ -253,6 +253,24 @@ check("restore of a readable object", error_of(lambda: s3.restore_object(Bucket=
       ("InvalidObjectState", 403))
 check("retention of a missing key", error_of(lambda: s3.get_object_retention(Bucket=bucket, Key="nope")), ("NoSuchKey", 404))
 
+# Every object's one version is "null": another version id is refused, never taken for the current version.
+s3.put_object(Bucket=bucket, Key="versioned", Body=b"only version")
+for name, call in (("get", lambda: s3.get_object(Bucket=bucket, Key="versioned", VersionId="abc")),
+                   ("tagging", lambda: s3.get_object_tagging(Bucket=bucket, Key="versioned", VersionId="abc")),
+                   ("delete", lambda: s3.delete_object(Bucket=bucket, Key="versioned", VersionId="abc")),
+                   ("copy", lambda: s3.copy_object(Bucket=bucket, Key="versioned-copy",
+                                                   CopySource={"Bucket": bucket, "Key": "versioned", "VersionId": "abc"}))):
+    check("version abc: " + name, error_of(call), ("InvalidArgument", 400))
+check("version abc: head", error_code(lambda: s3.head_object(Bucket=bucket, Key="versioned", VersionId="abc")), "400")
+check("version empty", error_of(lambda: s3.delete_object(Bucket=bucket, Key="versioned", VersionId="")), ("InvalidArgument", 400))
+deleted = s3.delete_objects(Bucket=bucket, Delete={"Objects": [{"Key": "versioned", "VersionId": "abc"}]})
+check("delete_objects version abc", [(e["Key"], e["VersionId"], e["Code"]) for e in deleted["Errors"]],
+      [("versioned", "abc", "NoSuchVersion")])
+check("version abc kept the object", s3.get_object(Bucket=bucket, Key="versioned", VersionId="null")["Body"].read(), b"only version")
+deleted = s3.delete_objects(Bucket=bucket, Delete={"Objects": [{"Key": "versioned", "VersionId": "null"}]})
+check("delete_objects version null", deleted["Deleted"], [{"Key": "versioned", "VersionId": "null"}])
+check("version null deleted it", error_code(lambda: s3.head_object(Bucket=bucket, Key="versioned")), "404")
+
 check("wrong secret", error_code(lambda: client("wrong-secret").list_buckets()), "SignatureDoesNotMatch")
 check("bucket not empty", error_code(lambda: s3.delete_bucket(Bucket=bucket)), "BucketNotEmpty")
 check("invalid bucket name", error_code(lambda: s3.create_bucket(Bucket="no_underscores")), "InvalidBucketName")

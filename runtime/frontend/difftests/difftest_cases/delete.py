@@ -38,3 +38,15 @@ def delete_objects_quiet(s3):
 @case
 def delete_objects_gone(s3):
     return s3.list_objects_v2(Bucket=BUCKET, Prefix=P + 'd')
+
+
+@case
+def delete_objects_naming_versions(s3):
+    # Every object's one version is "null" (no versioning): an entry naming another version fails with NoSuchVersion
+    # and deletes nothing; one naming "null" deletes the object and says so.
+    for k in ('v-kept', 'v-null'):
+        s3.put_object(Bucket=BUCKET, Key=P + k, Body=b'x')
+    result = s3.delete_objects(Bucket=BUCKET, Delete={'Objects': [{'Key': P + 'v-kept', 'VersionId': 'abc'},
+                                                                  {'Key': P + 'v-null', 'VersionId': 'null'}]})
+    left = [o['Key'] for o in s3.list_objects_v2(Bucket=BUCKET, Prefix=P + 'v-').get('Contents', [])]
+    return {'result': result, 'left': left}
