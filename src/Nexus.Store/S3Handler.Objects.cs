@@ -370,7 +370,11 @@ internal sealed partial class S3Handler
         }
 
         var replace = directive == "REPLACE";
-        if (!replace && sourceBucketName == request.Bucket && sourceKey == request.Key)
+
+        // S3's rule: a copy onto itself must change something; stating a storage class or an encryption does (the
+        // idiom that moves an object to another storage class in place).
+        var changesStorage = request.Request.Headers.ContainsKey(StorageClassHeader) || request.Request.Headers.ContainsKey(EncryptionHeader);
+        if (!replace && !changesStorage && sourceBucketName == request.Bucket && sourceKey == request.Key)
         {
             throw S3Errors.InvalidRequest("This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.");
         }

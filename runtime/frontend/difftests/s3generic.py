@@ -467,6 +467,22 @@ def version_ids_an_object_does_not_have(s3):
 
 
 @case
+def copy_onto_itself_to_another_storage_class(s3):
+    # The in-place storage-class change (copy_object with StorageClass has no fast-path op): allowed, metadata kept;
+    # the same copy stating nothing is refused.
+    key = P + 'in-place'
+    s3.put_object(Bucket=BUCKET, Key=key, Body=b'same bytes', Metadata={'kept': 'yes'})
+    try:
+        unchanged = norm(s3.copy_object(Bucket=BUCKET, Key=key, CopySource={'Bucket': BUCKET, 'Key': key}))
+    except botocore.exceptions.ClientError as e:
+        unchanged = norm_error(e)
+    s3.copy_object(Bucket=BUCKET, Key=key, CopySource={'Bucket': BUCKET, 'Key': key}, StorageClass='STANDARD_IA')
+    head = s3.head_object(Bucket=BUCKET, Key=key)
+    return {'unchanged': unchanged, 'class': head.get('StorageClass'), 'metadata': head['Metadata'],
+            'body': s3.get_object(Bucket=BUCKET, Key=key)['Body'].read()}
+
+
+@case
 def delete_objects_with_bypass_header(s3):
     for name in ('a', 'b'):
         s3.put_object(Bucket=BUCKET, Key=P + 'bypass/' + name, Body=b'x')

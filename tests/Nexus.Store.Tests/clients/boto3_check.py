@@ -271,6 +271,18 @@ deleted = s3.delete_objects(Bucket=bucket, Delete={"Objects": [{"Key": "versione
 check("delete_objects version null", deleted["Deleted"], [{"Key": "versioned", "VersionId": "null"}])
 check("version null deleted it", error_code(lambda: s3.head_object(Bucket=bucket, Key="versioned")), "404")
 
+# A copy onto itself must change something: a storage class does (moving an object to another class in place).
+s3.put_object(Bucket=bucket, Key="in-place", Body=b"same bytes", Metadata={"kept": "yes"})
+check("copy to itself unchanged", error_of(lambda: s3.copy_object(Bucket=bucket, Key="in-place",
+                                                                    CopySource={"Bucket": bucket, "Key": "in-place"})),
+      ("InvalidRequest", 400))
+s3.copy_object(Bucket=bucket, Key="in-place", CopySource={"Bucket": bucket, "Key": "in-place"}, StorageClass="STANDARD_IA")
+moved = s3.head_object(Bucket=bucket, Key="in-place")
+check("copy to itself with a storage class", (moved.get("StorageClass"), moved["Metadata"]), ("STANDARD_IA", {"kept": "yes"}))
+s3.copy_object(Bucket=bucket, Key="in-place", CopySource={"Bucket": bucket, "Key": "in-place"}, ServerSideEncryption="AES256")
+check("copy to itself with an encryption", s3.head_object(Bucket=bucket, Key="in-place").get("ServerSideEncryption"), "AES256")
+s3.delete_object(Bucket=bucket, Key="in-place")
+
 check("wrong secret", error_code(lambda: client("wrong-secret").list_buckets()), "SignatureDoesNotMatch")
 check("bucket not empty", error_code(lambda: s3.delete_bucket(Bucket=bucket)), "BucketNotEmpty")
 check("invalid bucket name", error_code(lambda: s3.create_bucket(Bucket="no_underscores")), "InvalidBucketName")
