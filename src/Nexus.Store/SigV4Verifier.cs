@@ -117,7 +117,7 @@ public sealed class SigV4Verifier
 
         if (rawQuery.Contains("AWSAccessKeyId=", StringComparison.Ordinal))
         {
-            return SigV4Result.Fail(S3Errors.InvalidRequest("Signature Version 2 presigned URLs are not supported; presign with Signature Version 4 (boto3: Config(signature_version=\"s3v4\"))."));
+            return SigV4Result.Fail(S3Errors.InvalidRequest("Signature Version 2 presigned URLs are not supported; presign with Signature Version 4 (boto3: Config(signature_version=\"s3v4\"); AWS CLI: aws configure set default.s3.signature_version s3v4)."));
         }
 
         return SigV4Result.Fail(S3Errors.AccessDenied("anonymous requests are not allowed; sign the request with AWS Signature Version 4."));

@@ -130,6 +130,12 @@ public sealed class RealClientTests : IClassFixture<StoreFixture>
             await Aws("s3api", "delete-object-tagging", "--bucket", bucket, "--key", "data/big.bin");
             Assert.Contains("\"TagSet\": []", await Aws("s3api", "get-object-tagging", "--bucket", bucket, "--key", "data/big.bin"), StringComparison.Ordinal);
 
+            // `aws s3 presign` (this CLI signs with Signature Version 4; AWS CLI v1 needs s3.signature_version s3v4).
+            using var http = new HttpClient();
+            var presigned = (await Aws("s3", "presign", $"s3://{bucket}/data/cls", "--expires-in", "60")).Trim();
+            Assert.Contains("X-Amz-Signature=", presigned, StringComparison.Ordinal);
+            Assert.Equal("small file", await http.GetStringAsync(presigned));
+
             await Aws("s3", "rm", "--recursive", $"s3://{bucket}/data/");
             var empty = await Aws("s3api", "list-objects-v2", "--bucket", bucket);
             Assert.DoesNotContain("\"Key\"", empty, StringComparison.Ordinal);
