@@ -16,6 +16,13 @@ internal sealed partial class S3Handler
     private const int MaxFormFieldBytes = 20 * 1024;
     private const string FileNamePlaceholder = "${filename}";
 
+    /// <summary>The form fields a PUT would send as storage-option headers (storage class, encryption, object lock).</summary>
+    private static readonly string[] s_formStorageFields =
+    [
+        StorageClassHeader, EncryptionHeader, "x-amz-server-side-encryption-customer-algorithm",
+        "x-amz-object-lock-mode", "x-amz-object-lock-retain-until-date", "x-amz-object-lock-legal-hold",
+    ];
+
     /// <summary>A browser-form POST upload: POST /bucket, multipart/form-data, signed by its policy instead of the request.</summary>
     private static bool IsFormUpload(HttpRequest request, string rawPath, int queryStart) =>
         HttpMethods.IsPost(request.Method) && queryStart < 0 && rawPath.TrimEnd('/').LastIndexOf('/') == 0 && rawPath.Length > 1
@@ -93,6 +100,20 @@ internal sealed partial class S3Handler
             throw AclNotSupported();
         }
 
+        // Storage class, encryption and object lock as on a PUT (the same refusals), before the file is read.
+        var storageOptions = new HeaderDictionary();
+        foreach (var name in s_formStorageFields)
+        {
+            if (fields.TryGetValue(name, out var value))
+            {
+                storageOptions[name] = value;
+            }
+        }
+
+        RefuseObjectLockHeaders(storageOptions);
+        var storedOptions = new List<KeyValuePair<string, string>>();
+        AddStorageOptions(storageOptions, storedOptions);
+
         // The tag set is checked before the file is read: a bad one stores nothing.
         var tags = fields.TryGetValue("tagging", out var tagging)
             ? ObjectTags.ParseDocument(await S3Xml.ReadAsync(new MemoryStream(Encoding.UTF8.GetBytes(tagging)), MaxFormFieldBytes, "PostObject tagging", aborted))
@@ -119,6 +140,7 @@ internal sealed partial class S3Handler
 
         var metadata = fields.Where(f => f.Key.StartsWith("x-amz-meta-", StringComparison.Ordinal)).OrderBy(f => f.Key, StringComparer.Ordinal).ToList();
         var headers = s_storedHeaders.Where(h => fields.ContainsKey(h.ToLowerInvariant())).Select(h => new KeyValuePair<string, string>(h, fields[h.ToLowerInvariant()])).ToList();
+        headers.AddRange(storedOptions);
         var contentType = fields.GetValueOrDefault("content-type") is { Length: > 0 } type ? type : "binary/octet-stream";
         var info = new ObjectInfo(key, pending.Length, pending.Md5Hex(), _options.TimeProvider.GetUtcNow(), contentType, headers, metadata, tags);
         var entry = _store.CommitObject(bucket, pending, info);

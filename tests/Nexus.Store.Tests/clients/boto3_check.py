@@ -283,6 +283,36 @@ s3.copy_object(Bucket=bucket, Key="in-place", CopySource={"Bucket": bucket, "Key
 check("copy to itself with an encryption", s3.head_object(Bucket=bucket, Key="in-place").get("ServerSideEncryption"), "AES256")
 s3.delete_object(Bucket=bucket, Key="in-place")
 
+# A browser-form upload takes a PUT's storage options from its fields, and refuses object lock as a PUT does.
+def post_form(post, data):
+    boundary = "nexusboundary"
+    parts = [f"--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n".encode()
+             for name, value in post["fields"].items()]
+    parts.append(f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"f\"\r\n\r\n".encode()
+                 + data + b"\r\n")
+    parts.append(f"--{boundary}--\r\n".encode())
+    request = urllib.request.Request(post["url"], data=b"".join(parts), method="POST",
+                                     headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})
+    try:
+        with urllib.request.urlopen(request) as r:
+            return r.status, None
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().split(b"<Code>")[1].split(b"</Code>")[0].decode()
+
+
+form_fields = {"x-amz-storage-class": "STANDARD_IA", "x-amz-server-side-encryption": "AES256"}
+post = v4.generate_presigned_post(bucket, "form/classed", Fields=form_fields,
+                                  Conditions=[{name: value} for name, value in form_fields.items()])
+check("form upload with storage options", post_form(post, b"form bytes"), (204, None))
+classed = s3.head_object(Bucket=bucket, Key="form/classed")
+check("form storage options stored", (classed.get("StorageClass"), classed.get("ServerSideEncryption")), ("STANDARD_IA", "AES256"))
+lock_fields = {"x-amz-object-lock-mode": "GOVERNANCE", "x-amz-object-lock-retain-until-date": "2099-01-01T00:00:00Z"}
+post = v4.generate_presigned_post(bucket, "form/locked", Fields=lock_fields,
+                                  Conditions=[{name: value} for name, value in lock_fields.items()])
+check("form upload with object lock", post_form(post, b"form bytes"), (400, "InvalidRequest"))
+check("locked form stored nothing", error_code(lambda: s3.head_object(Bucket=bucket, Key="form/locked")), "404")
+s3.delete_object(Bucket=bucket, Key="form/classed")
+
 check("wrong secret", error_code(lambda: client("wrong-secret").list_buckets()), "SignatureDoesNotMatch")
 check("bucket not empty", error_code(lambda: s3.delete_bucket(Bucket=bucket)), "BucketNotEmpty")
 check("invalid bucket name", error_code(lambda: s3.create_bucket(Bucket="no_underscores")), "InvalidBucketName")
