@@ -371,10 +371,10 @@ internal sealed partial class S3Handler
 
         var replace = directive == "REPLACE";
 
-        // S3's rule: a copy onto itself must change something; stating a storage class or an encryption does (the
-        // idiom that moves an object to another storage class in place).
-        var changesStorage = request.Request.Headers.ContainsKey(StorageClassHeader) || request.Request.Headers.ContainsKey(EncryptionHeader);
-        if (!replace && !changesStorage && sourceBucketName == request.Bucket && sourceKey == request.Key)
+        // S3's rule: a copy onto itself must change something; stating a storage class, an encryption or a website
+        // redirect does (the idiom that moves an object to another storage class in place).
+        var statesOption = request.Request.Headers.Keys.Any(IsWriteOption);
+        if (!replace && !statesOption && sourceBucketName == request.Bucket && sourceKey == request.Key)
         {
             throw S3Errors.InvalidRequest("This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.");
         }
@@ -386,7 +386,7 @@ internal sealed partial class S3Handler
         var requested = ReadObjectHeaders(request.Request);
         var (contentType, headers, metadata) = replace
             ? (requested.ContentType, requested.Headers, requested.Metadata)
-            : (source.Info.ContentType, source.Info.Headers.Where(h => !IsStorageOption(h.Key)).Concat(requested.Headers.Where(h => IsStorageOption(h.Key))).ToList(), source.Info.Metadata.ToList());
+            : (source.Info.ContentType, source.Info.Headers.Where(h => !IsWriteOption(h.Key)).Concat(requested.Headers.Where(h => IsWriteOption(h.Key))).ToList(), source.Info.Metadata.ToList());
         var tagging = request.Request.Headers["x-amz-tagging-directive"].ToString();
         if (tagging.Length > 0 && tagging is not ("COPY" or "REPLACE"))
         {

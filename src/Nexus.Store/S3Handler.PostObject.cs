@@ -141,6 +141,7 @@ internal sealed partial class S3Handler
         var metadata = fields.Where(f => f.Key.StartsWith("x-amz-meta-", StringComparison.Ordinal)).OrderBy(f => f.Key, StringComparer.Ordinal).ToList();
         var headers = s_storedHeaders.Where(h => fields.ContainsKey(h.ToLowerInvariant())).Select(h => new KeyValuePair<string, string>(h, fields[h.ToLowerInvariant()])).ToList();
         headers.AddRange(storedOptions);
+        CheckWebsiteRedirect(headers);
         var contentType = fields.GetValueOrDefault("content-type") is { Length: > 0 } type ? type : "binary/octet-stream";
         var info = new ObjectInfo(key, pending.Length, pending.Md5Hex(), _options.TimeProvider.GetUtcNow(), contentType, headers, metadata, tags);
         var entry = _store.CommitObject(bucket, pending, info);

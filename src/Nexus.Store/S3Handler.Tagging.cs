@@ -11,6 +11,7 @@ internal sealed partial class S3Handler
 {
     internal const string StorageClassHeader = "x-amz-storage-class";
     private const string EncryptionHeader = "x-amz-server-side-encryption";
+    private const string WebsiteRedirectHeader = "x-amz-website-redirect-location";
 
     /// <summary>The storage classes whose objects are readable at once; the archive classes need a restore S3-side.</summary>
     private static readonly HashSet<string> s_storageClasses = ["STANDARD", "REDUCED_REDUNDANCY", "STANDARD_IA", "ONEZONE_IA", "INTELLIGENT_TIERING", "GLACIER_IR"];
@@ -109,6 +110,11 @@ internal sealed partial class S3Handler
         }
     }
 
-    private static bool IsStorageOption(string header) =>
-        header.Equals(StorageClassHeader, StringComparison.OrdinalIgnoreCase) || header.Equals(EncryptionHeader, StringComparison.OrdinalIgnoreCase);
+    /// <summary>
+    /// The options each write states for itself and a copy never takes from its source (S3 copies none of them): the
+    /// storage class, the encryption and the website redirect. Stating one is also what lets a copy onto itself happen.
+    /// </summary>
+    private static bool IsWriteOption(string header) =>
+        header.Equals(StorageClassHeader, StringComparison.OrdinalIgnoreCase) || header.Equals(EncryptionHeader, StringComparison.OrdinalIgnoreCase)
+        || header.Equals(WebsiteRedirectHeader, StringComparison.OrdinalIgnoreCase);
 }

@@ -22,7 +22,7 @@ internal sealed partial class S3Handler
     private const int MaxXmlBody = 4 * 1024 * 1024;
     private const string XmlContentType = "application/xml";
 
-    private static readonly string[] s_storedHeaders = ["Content-Encoding", "Content-Disposition", "Content-Language", "Cache-Control", "Expires"];
+    private static readonly string[] s_storedHeaders = ["Content-Encoding", "Content-Disposition", "Content-Language", "Cache-Control", "Expires", WebsiteRedirectHeader];
 
     private readonly ObjectStore _store;
     private readonly StoreCredentials _credentials;
@@ -445,6 +445,7 @@ internal sealed partial class S3Handler
             }
         }
 
+        CheckWebsiteRedirect(headers);
         AddStorageOptions(request.Headers, headers);
 
         var metadata = new List<KeyValuePair<string, string>>();
@@ -467,6 +468,18 @@ internal sealed partial class S3Handler
 
         metadata.Sort((a, b) => string.CompareOrdinal(a.Key, b.Key));
         return (string.IsNullOrEmpty(contentType) ? "binary/octet-stream" : contentType, headers, metadata, RequestedTags(request));
+    }
+
+    /// <summary>A website redirect must name a path on the site or an http(s) URL, as S3 requires.</summary>
+    private static void CheckWebsiteRedirect(List<KeyValuePair<string, string>> headers)
+    {
+        foreach (var (name, value) in headers)
+        {
+            if (name == WebsiteRedirectHeader && !(value.StartsWith('/') || value.StartsWith("http://", StringComparison.Ordinal) || value.StartsWith("https://", StringComparison.Ordinal)))
+            {
+                throw new S3Exception(400, "InvalidRedirectLocation", $"The website redirect location must have a prefix of 'http://' or 'https://' or '/'; got '{value}'.");
+            }
+        }
     }
 
     private static string Quote(string etag) => "\"" + etag + "\"";

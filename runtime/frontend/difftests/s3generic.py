@@ -483,6 +483,17 @@ def copy_onto_itself_to_another_storage_class(s3):
 
 
 @case
+def website_redirect_location(s3):
+    # put_object with WebsiteRedirectLocation has no fast-path op: kept and answered; a bad one refused.
+    s3.put_object(Bucket=BUCKET, Key=P + 'redirect', Body=b'x', WebsiteRedirectLocation='/elsewhere.html')
+    try:
+        bad = norm(s3.put_object(Bucket=BUCKET, Key=P + 'redirect-bad', Body=b'x', WebsiteRedirectLocation='elsewhere'))
+    except botocore.exceptions.ClientError as e:
+        bad = norm_error(e)
+    return {'kept': s3.head_object(Bucket=BUCKET, Key=P + 'redirect').get('WebsiteRedirectLocation'), 'bad': bad}
+
+
+@case
 def delete_objects_with_bypass_header(s3):
     for name in ('a', 'b'):
         s3.put_object(Bucket=BUCKET, Key=P + 'bypass/' + name, Body=b'x')

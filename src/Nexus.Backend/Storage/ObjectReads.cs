@@ -39,6 +39,7 @@ internal static class ObjectReads
         response.Headers.ContentLanguage,
         response.StorageClass?.Value,
         response.ServerSideEncryptionMethod?.Value,
+        response.WebsiteRedirectLocation,
         response.TagCount,
         response.ResponseMetadata?.RequestId,
         MetadataOf(response.Metadata),
@@ -67,6 +68,7 @@ internal static class ObjectReads
             Header("Content-Language"),
             Header("x-amz-storage-class"),
             Header("x-amz-server-side-encryption"),
+            Header("x-amz-website-redirect-location"),
             tagCount,
             Header("x-amz-request-id"),
             metadata,
@@ -161,6 +163,7 @@ internal static class ObjectReads
             response.Headers.ContentLanguage,
             response.StorageClass?.Value,
             response.ServerSideEncryptionMethod?.Value,
+            response.WebsiteRedirectLocation,
             null,
             response.ResponseMetadata?.RequestId,
             MetadataOf(response.Metadata),
@@ -256,6 +259,7 @@ internal static class ObjectReads
             w.WriteString("ServerSideEncryption", sse);
         }
 
+        ChannelJson.WriteIfPresent(w, "WebsiteRedirectLocation", head.WebsiteRedirectLocation);
         if (head.TagCount is > 0)
         {
             w.WriteNumber("TagCount", head.TagCount.Value);
@@ -292,6 +296,7 @@ internal static class ObjectReads
         string? ContentLanguage,
         string? StorageClass,
         string? Encryption,
+        string? WebsiteRedirectLocation,
         int? TagCount,
         string? RequestId,
         IEnumerable<KeyValuePair<string, string>> Metadata,

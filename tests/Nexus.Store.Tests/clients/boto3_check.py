@@ -313,6 +313,20 @@ check("form upload with object lock", post_form(post, b"form bytes"), (400, "Inv
 check("locked form stored nothing", error_code(lambda: s3.head_object(Bucket=bucket, Key="form/locked")), "404")
 s3.delete_object(Bucket=bucket, Key="form/classed")
 
+# A website redirect is kept and answered, checked as S3 checks it, and not carried by a copy (S3 copies none).
+s3.put_object(Bucket=bucket, Key="redirect", Body=b"x", WebsiteRedirectLocation="/elsewhere.html")
+check("website redirect kept", s3.head_object(Bucket=bucket, Key="redirect").get("WebsiteRedirectLocation"), "/elsewhere.html")
+check("website redirect checked", error_of(lambda: s3.put_object(Bucket=bucket, Key="redirect-bad", Body=b"x",
+                                                                  WebsiteRedirectLocation="elsewhere.html")),
+      ("InvalidRedirectLocation", 400))
+s3.copy_object(Bucket=bucket, Key="redirect-copy", CopySource={"Bucket": bucket, "Key": "redirect"})
+check("website redirect not copied", s3.head_object(Bucket=bucket, Key="redirect-copy").get("WebsiteRedirectLocation"), None)
+s3.copy_object(Bucket=bucket, Key="redirect", CopySource={"Bucket": bucket, "Key": "redirect"},
+               WebsiteRedirectLocation="https://example.org/")
+check("website redirect changed in place", s3.head_object(Bucket=bucket, Key="redirect").get("WebsiteRedirectLocation"),
+      "https://example.org/")
+s3.delete_objects(Bucket=bucket, Delete={"Objects": [{"Key": "redirect"}, {"Key": "redirect-copy"}]})
+
 check("wrong secret", error_code(lambda: client("wrong-secret").list_buckets()), "SignatureDoesNotMatch")
 check("bucket not empty", error_code(lambda: s3.delete_bucket(Bucket=bucket)), "BucketNotEmpty")
 check("invalid bucket name", error_code(lambda: s3.create_bucket(Bucket="no_underscores")), "InvalidBucketName")
