@@ -33,6 +33,9 @@ public sealed class S3Exception : Exception
     public int Status { get; }
 
     public string Code { get; }
+
+    /// <summary>Elements S3 adds to this error's document after the message (e.g. <c>HeadersNotSigned</c>).</summary>
+    public IReadOnlyList<KeyValuePair<string, string>> Details { get; init; } = [];
 }
 
 /// <summary>The S3 error codes this store returns, with S3's status codes.</summary>
@@ -53,6 +56,13 @@ internal static class S3Errors
     public static S3Exception KeyTooLong(int bytes) => new(400, "KeyTooLongError", $"Your key is too long: {bytes} bytes of UTF-8, the limit is 1024.");
 
     public static S3Exception AccessDenied(string what) => new(403, "AccessDenied", "Access Denied: " + what);
+
+    /// <summary>A signed request carrying x-amz-* headers its signature does not cover, in S3's words.</summary>
+    public static S3Exception HeadersNotSigned(IEnumerable<string> names) =>
+        new(403, "AccessDenied", "There were headers present in the request which were not signed")
+        {
+            Details = [new("HeadersNotSigned", string.Join(", ", names))],
+        };
 
     /// <summary>
     /// A scoped credential's grants do not cover the request. The credential is not named: the client knows which one it

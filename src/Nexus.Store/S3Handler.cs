@@ -170,7 +170,7 @@ internal sealed partial class S3Handler
         }
 
         response.ContentType = XmlContentType;
-        await response.WriteAsync(S3Xml.ErrorDocument(error.Code, error.Message, resource, requestId), context.RequestAborted);
+        await response.WriteAsync(S3Xml.ErrorDocument(error.Code, error.Message, resource, requestId, error.Details), context.RequestAborted);
     }
 
     private static Task WriteXmlAsync(S3Request request, string xml, int status = 200)

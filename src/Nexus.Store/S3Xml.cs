@@ -61,11 +61,19 @@ internal sealed class S3Xml
 
     public static string IsoDate(DateTimeOffset value) => value.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture);
 
-    public static string ErrorDocument(string code, string message, string resource, string requestId)
+    public static string ErrorDocument(string code, string message, string resource, string requestId, IReadOnlyList<KeyValuePair<string, string>> details)
     {
         var xml = new StringBuilder(256).Append("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>").Append(code).Append("</Code><Message>");
         EscapeInto(xml, message);
-        xml.Append("</Message><Resource>");
+        xml.Append("</Message>");
+        foreach (var (name, value) in details)
+        {
+            xml.Append('<').Append(name).Append('>');
+            EscapeInto(xml, value);
+            xml.Append("</").Append(name).Append('>');
+        }
+
+        xml.Append("<Resource>");
         EscapeInto(xml, resource);
         return xml.Append("</Resource><RequestId>").Append(requestId).Append("</RequestId></Error>").ToString();
     }

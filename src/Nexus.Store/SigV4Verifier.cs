@@ -316,7 +316,35 @@ public sealed class SigV4Verifier
             }
         }
 
+        if (isS3 && UnsignedAmzHeaders(headers, names) is { Count: > 0 } unsigned)
+        {
+            return SigV4Result.Fail(S3Errors.HeadersNotSigned(unsigned));
+        }
+
         return SigV4Result.Ok(found, payloadHash, signature, key, amzDate, scope, presigned);
+    }
+
+    /// <summary>
+    /// The x-amz-* headers a signed S3 request carries outside its signature. S3 refuses such a request (AccessDenied,
+    /// HeadersNotSigned): those headers change what the request does (x-amz-copy-source turns a PUT into a copy of
+    /// another key; tagging, ACL, metadata, storage class, object lock), so whoever holds a presigned URL, or replays a
+    /// signed request, could otherwise make it do what its signer never signed. x-amz-content-sha256 is the exception,
+    /// as in S3: it only binds the body further.
+    /// </summary>
+    private static List<string>? UnsignedAmzHeaders(IHeaderDictionary headers, string[] signed)
+    {
+        List<string>? unsigned = null;
+        foreach (var name in headers.Keys)
+        {
+            if (name.StartsWith("x-amz-", StringComparison.OrdinalIgnoreCase)
+                && !name.Equals("x-amz-content-sha256", StringComparison.OrdinalIgnoreCase)
+                && !signed.Contains(name, StringComparer.OrdinalIgnoreCase))
+            {
+                (unsigned ??= []).Add(name.ToLowerInvariant());
+            }
+        }
+
+        return unsigned;
     }
 
     private static string CanonicalRequest(string method, string rawPath, string rawQuery, IHeaderDictionary headers, string[] names, string signedHeaders, string payloadHash, bool presigned, bool isS3, bool useRawPath)

@@ -112,6 +112,7 @@ public sealed class MultipartAndPresignTests : IAsyncLifetime
     public async Task A_presigned_url_works_with_a_plain_http_client_for_exactly_its_request_and_only_within_the_grants()
     {
         await _node.PutAsync("fn/report", "the report"u8.ToArray());
+        await _node.PutAsync("private/secret", "not the function's"u8.ToArray());
         var json = await RunAsync("""
             out = {}
             def code(r): return [r[0], r[1].get("Error", {}).get("Code")]
@@ -157,6 +158,16 @@ public sealed class MultipartAndPresignTests : IAsyncLifetime
         using (var response = await http.PutAsync(new Uri(get), new StringContent("overwrite")))
         {
             Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
+        }
+
+        // The URL's holder cannot add what the signature does not cover: a copy source would make the PUT a copy of a
+        // key the function may not read (the node's key signs it). Guards the store's HeadersNotSigned refusal.
+        using (var attack = new HttpRequestMessage(HttpMethod.Put, new Uri(json.GetProperty("put").GetString()!)) { Content = new ByteArrayContent([]) })
+        {
+            attack.Headers.TryAddWithoutValidation("x-amz-copy-source", "nexus-test/private/secret");
+            using var response = await http.SendAsync(attack);
+            Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
+            Assert.Contains("<HeadersNotSigned>x-amz-copy-source</HeadersNotSigned>", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
         }
 
         using (var response = await http.PutAsync(new Uri(json.GetProperty("put").GetString()!), new ByteArrayContent("from outside"u8.ToArray())))

@@ -416,6 +416,46 @@ public sealed class AwsSdkTests : IClassFixture<StoreFixture>
         Assert.Contains("<Code>SignatureDoesNotMatch</Code>", await refused.Content.ReadAsStringAsync(), StringComparison.Ordinal);
     }
 
+    /// <summary>
+    /// Guards the refusal of x-amz-* headers outside a signature (SigV4Verifier.UnsignedAmzHeaders). The holder of a
+    /// presigned PUT of one key adds x-amz-copy-source naming another key: without the refusal the PUT became a
+    /// CopyObject, and the URL's key received a copy of an object the URL never named (the node signs such URLs with
+    /// its own key for functions granted one prefix). With the refusal removed once, the copy succeeded and this failed.
+    /// </summary>
+    [Fact]
+    public async Task A_signed_request_carrying_x_amz_headers_its_signature_does_not_cover_is_refused_and_does_nothing()
+    {
+        using var client = _store.Client();
+        var bucket = await NewBucketAsync(client);
+        await client.PutObjectAsync(new PutObjectRequest { BucketName = bucket, Key = "other/secret", ContentBody = "not for the URL's holder" });
+        var putUrl = await client.GetPreSignedURLAsync(new GetPreSignedUrlRequest { BucketName = bucket, Key = "fn/upload", Verb = HttpVerb.PUT, Expires = DateTime.UtcNow.AddMinutes(5), Protocol = Protocol.HTTP });
+        using var http = new HttpClient();
+
+        foreach (var (name, value) in new[] { ("x-amz-copy-source", $"{bucket}/other/secret"), ("x-amz-tagging", "owner=attacker"), ("X-Amz-Meta-Origin", "unsigned") })
+        {
+            using var attack = new HttpRequestMessage(HttpMethod.Put, putUrl) { Content = new ByteArrayContent([]) };
+            attack.Headers.TryAddWithoutValidation(name, value);
+            using var refused = await http.SendAsync(attack);
+            var document = await refused.Content.ReadAsStringAsync();
+            Assert.Equal(HttpStatusCode.Forbidden, refused.StatusCode);
+            Assert.Contains("<Code>AccessDenied</Code><Message>There were headers present in the request which were not signed</Message>", document, StringComparison.Ordinal);
+            Assert.Contains($"<HeadersNotSigned>{name.ToLowerInvariant()}</HeadersNotSigned>", document, StringComparison.Ordinal);
+            var missing = await Assert.ThrowsAnyAsync<AmazonS3Exception>(() => client.GetObjectMetadataAsync(bucket, "fn/upload"));
+            Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
+        }
+
+        // x-amz-content-sha256 only binds the body further (S3 takes it unsigned); the URL used as signed works.
+        using var honest = new HttpRequestMessage(HttpMethod.Put, putUrl) { Content = new ByteArrayContent(Encoding.UTF8.GetBytes("uploaded")) };
+        honest.Headers.TryAddWithoutValidation("x-amz-content-sha256", "UNSIGNED-PAYLOAD");
+        using (var ok = await http.SendAsync(honest))
+        {
+            Assert.Equal(HttpStatusCode.OK, ok.StatusCode);
+        }
+
+        using var stored = await client.GetObjectAsync(bucket, "fn/upload");
+        Assert.Equal("uploaded", await new StreamReader(stored.ResponseStream).ReadToEndAsync());
+    }
+
     [Fact]
     public async Task UnsignedRequestAndUnknownOperationGetS3Errors()
     {

@@ -58,6 +58,29 @@ public sealed class SigV4Tests
         Assert.Equal("SignatureDoesNotMatch", ExampleVerifier().Verify("GET", "/test.txt", headers).Error?.Code);
     }
 
+    /// <summary>A header-signed request replayed with an x-amz-* header added outside its signature is refused (HeadersNotSigned).</summary>
+    [Fact]
+    public void RefusesXAmzHeadersOutsideTheSignature()
+    {
+        var headers = new HeaderDictionary
+        {
+            ["Host"] = "examplebucket.s3.amazonaws.com",
+            ["Range"] = "bytes=0-9",
+            ["x-amz-content-sha256"] = SigV4.EmptyHash,
+            ["x-amz-date"] = "20130524T000000Z",
+            ["Authorization"] = Authorization("host;range;x-amz-content-sha256;x-amz-date", "f0e8bdb87c964420e857bd35b5d6ed310bd44f0170aba48dd91039c6036bdb41"),
+            ["X-Amz-Copy-Source"] = "examplebucket/secret",
+        };
+        var error = ExampleVerifier().Verify("GET", "/test.txt", headers).Error;
+        Assert.Equal(("AccessDenied", 403), (error?.Code, error?.Status));
+        Assert.Equal([new("HeadersNotSigned", "x-amz-copy-source")], error!.Details);
+
+        // Other headers outside the signature (User-Agent, ...) are not S3's concern.
+        headers.Remove("X-Amz-Copy-Source");
+        headers["User-Agent"] = "any";
+        Assert.Null(ExampleVerifier().Verify("GET", "/test.txt", headers).Error);
+    }
+
     [Fact]
     public void VerifiesDocumentedPutObjectWithEncodedPath()
     {
