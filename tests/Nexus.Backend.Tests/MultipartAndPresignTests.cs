@@ -180,6 +180,65 @@ public sealed class MultipartAndPresignTests : IAsyncLifetime
     }
 
     /// <summary>
+    /// Guards the checks of a presigned generic-path request (Presigning.PresignServiceRequestAsync,
+    /// S3Target.AuthorizePresigned): the grants apply as on the generic path (another key, a copy source or a listing
+    /// outside them: AccessDenied), no X-Amz-* query parameter of the sandbox's is signed (it could stretch the expiry or
+    /// name another credential), and a DeleteObjects is not signed at all (a presigned URL signs no body, and the body
+    /// names the keys; an empty one also fails the generic path's parse of the keys, so the message is asserted). A URL
+    /// that is signed works for exactly its request. With AuthorizePresigned's DeleteObjects refusal removed once, the
+    /// refusal was the XML parse's and this failed; with the grant check removed once, the tagging URL of private/secret
+    /// was signed and this failed.
+    /// </summary>
+    [Fact]
+    public async Task A_presigned_generic_request_is_checked_as_the_generic_path_checks_it_and_signs_no_body()
+    {
+        await _node.PutAsync("fn/tagged", "tagged"u8.ToArray());
+        await _node.PutAsync("private/secret", "not the function's"u8.ToArray());
+        var json = await RunAsync("""
+            out = {}
+            def code(r): return [r[0], r[1].get("Error", {}).get("Code")]
+            def presign(method, path, headers=None):
+                return call("GeneratePresignedUrl", {"Operation": "ServiceRequest", "ExpiresIn": 60, "Request": {
+                    "Service": "s3", "Operation": "Any", "Method": method, "Path": path, "Headers": headers or {}}})
+            out["tagging"] = presign("GET", "/nexus-test/fn/tagged?tagging")[1]["Url"]
+            out["secret_tagging"] = code(presign("GET", "/nexus-test/private/secret?tagging"))
+            out["secret_copy"] = code(presign("PUT", "/nexus-test/fn/copy", {"x-amz-copy-source": "nexus-test/private/secret"}))
+            out["listing_outside"] = code(presign("GET", "/nexus-test?list-type=2&prefix=private%2F"))
+            out["bucket_list"] = code(presign("GET", "/"))
+            deleted = presign("POST", "/nexus-test?delete")
+            out["delete_objects"] = code(deleted) + [deleted[1].get("Error", {}).get("Message")]
+            out["amz_query"] = code(presign("GET", "/nexus-test/fn/tagged?tagging&X-Amz-Expires=99999999"))
+            out["other_service"] = code(call("GeneratePresignedUrl", {"Operation": "ServiceRequest", "Request": {
+                "Service": "dynamodb", "Operation": "GetItem", "Method": "POST", "Path": "/"}}))
+            emit(out)
+            """);
+        AssertError(json, "secret_tagging", 403, "AccessDenied");
+        AssertError(json, "secret_copy", 403, "AccessDenied");
+        AssertError(json, "listing_outside", 403, "AccessDenied");
+        AssertError(json, "bucket_list", 403, "AccessDenied");
+        AssertError(json, "delete_objects", 400, "InvalidRequest");
+        Assert.Contains("presigned DeleteObjects", json.GetProperty("delete_objects")[2].GetString(), StringComparison.Ordinal);
+        AssertError(json, "amz_query", 400, "InvalidRequest");
+        AssertError(json, "other_service", 400, "InvalidRequest");
+
+        var tagging = new Uri(json.GetProperty("tagging").GetString()!);
+        using var http = new HttpClient();
+        using (var response = await http.GetAsync(tagging))
+        {
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            Assert.Contains("<Tagging", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        }
+
+        // The signature covers the path and the query: the same URL for the secret's tags is refused.
+        using (var response = await http.GetAsync(new Uri(tagging.ToString().Replace("/fn/tagged?", "/private/secret?", StringComparison.Ordinal))))
+        {
+            Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
+        }
+
+        Assert.Equal("not the function's", System.Text.Encoding.UTF8.GetString(await _node.GetAsync("private/secret")));
+    }
+
+    /// <summary>
     /// Guards the check of the new object's metadata (names an HTTP token, values printable ASCII, as a header must
     /// carry them, ObjectOptions.Metadata): a presigned PutObject or a PutObject whose metadata would break or forge a
     /// header line is refused with 400 before anything is signed or stored.

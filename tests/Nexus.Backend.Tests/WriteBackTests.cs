@@ -308,6 +308,45 @@ public sealed partial class WriteBackTests : IAsyncLifetime
         Assert.Equal(0, backend.WriteBack.Stats.Pending);
     }
 
+    /// <summary>
+    /// A presigned URL is used outside the node, straight against storage, so the backend hands it out only once the
+    /// acknowledged writes it could see or overtake have landed (Presigning.FlushPendingWritesAsync): with storage down,
+    /// a presigned GET of a key whose put waits in the spool, and a form upload (PostObject) over a prefix holding one,
+    /// are not answered; once storage is up they are, and the GET URL reads the acknowledged write. With the flush
+    /// removed once, the GET URL came back while the write was pending and this failed.
+    /// </summary>
+    [Fact]
+    public async Task A_presigned_url_is_handed_out_only_once_the_pending_write_it_names_has_landed()
+    {
+        var backend = NewBackend();
+        var put = await RunAsync(backend, NodeUnderTest.Manifest(), $$"""
+            a = call("PutObject", {"Bucket": "{{Bucket}}", "Key": "fn/pre/a.txt"}, b"acknowledged before the URL")[0]
+            b = call("PutObject", {"Bucket": "{{Bucket}}", "Key": "fn/form/b.txt"}, b"under the form's prefix")[0]
+            emit([a, b])
+            """);
+        Assert.Equal("[200, 200]", put.Json.GetRawText());
+        Assert.Equal(2, backend.WriteBack!.Stats.Pending);
+
+        var get = RunAsync(backend, NodeUnderTest.Manifest(), $$"""
+            s, m, _ = call("GeneratePresignedUrl", {"Operation": "GetObject", "Bucket": "{{Bucket}}", "Key": "fn/pre/a.txt"})
+            emit([s, m.get("Url")])
+            """);
+        var post = RunAsync(backend, NodeUnderTest.Manifest(), $$"""
+            s, m, _ = call("GeneratePresignedUrl", {"Operation": "PostObject", "Bucket": "{{Bucket}}", "Key": "fn/form/${filename}"})
+            emit([s])
+            """);
+        await Task.Delay(TimeSpan.FromSeconds(1));
+        Assert.False(get.IsCompleted, "a presigned GET was handed out while the write of its key was still pending");
+        Assert.False(post.IsCompleted, "a presigned POST was handed out while a write under its prefix was still pending");
+
+        await StartStoreAsync();
+        var url = (await get).Json;
+        Assert.Equal(200, url[0].GetInt32());
+        Assert.Equal(200, (await post).Json[0].GetInt32());
+        using var http = new HttpClient();
+        Assert.Equal("acknowledged before the URL", await http.GetStringAsync(new Uri(url[1].GetString()!)));
+    }
+
     [Fact]
     public async Task A_sync_function_is_acknowledged_only_once_storage_has_the_object()
     {

@@ -134,6 +134,7 @@ def real_boto3_session(region_name=None):
     unsigned = modules['botocore'].UNSIGNED
     core.register('choose-signer', lambda **kwargs: unsigned)
     core.register('before-send', _send_over_channel)
+    core.register('before-sign.s3', _capture_presigned)
     return modules['boto3.session'].Session(botocore_session=core, region_name=region_name)
 
 
@@ -204,21 +205,30 @@ class _ChannelBody:
         self.close()
 
 
+def _serialized(service, operation, request):
+    """A request botocore serialized, as the backend takes it: {Service, Operation, Method, Path (with query), Headers}."""
+    url = request.url
+    if service == 's3' and not url.startswith(_S3_PLACEHOLDER_ENDPOINT + '/'):
+        # Only the path travels, so the bucket must be in it: an access point ARN names its bucket in the host.
+        raise NexusUnsupportedError(what=f'an S3 request botocore addressed to {url.split("?")[0]!r} (an access point ARN as bucket)')
+    scheme_end = url.find('://')
+    path_start = url.find('/', scheme_end + 3 if scheme_end >= 0 else 0)
+    path = url[path_start:] if path_start >= 0 else '/'
+    headers = {str(k): (v.decode('ascii') if isinstance(v, bytes) else str(v)) for k, v in request.headers.items()}
+    return {'Service': service, 'Operation': operation, 'Method': request.method, 'Path': path, 'Headers': headers}
+
+
 def _send_over_channel(request, event_name, **kwargs):
     """botocore's before-send hook: the serialized, unsigned request goes to the backend; its answer is the response."""
     from botocore.client import _get_transport, channel_errors
     _, service, operation = event_name.split('.', 2)
     url = request.url
-    scheme_end = url.find('://')
-    path_start = url.find('/', scheme_end + 3 if scheme_end >= 0 else 0)
-    path = url[path_start:] if path_start >= 0 else '/'
-    headers = {str(k): (v.decode('ascii') if isinstance(v, bytes) else str(v)) for k, v in request.headers.items()}
     body = request.body
     if isinstance(body, str):
         body = body.encode('utf-8')
     elif hasattr(body, 'read'):
         body = body.read()  # a streamed S3 body (put_object with a file object)
-    wire = {'Service': service, 'Operation': operation, 'Method': request.method, 'Path': path, 'Headers': headers}
+    wire = _serialized(service, operation, request)
     modules = _load()
     try:
         response = _get_transport().call('ServiceRequest', wire, body if body is not None else b'')
@@ -246,3 +256,31 @@ def _send_over_channel(request, event_name, **kwargs):
                                                                 'HTTPHeaders': {}, 'RetryAttempts': 0}}, operation)
     return awsrequest.AWSResponse(url, response.status, awsrequest.HeadersDict(meta['Headers']),
                                   _ChannelBody(response.body))
+
+
+# ---- presigned URLs: the request the real client would sign, signed by the backend --------------------------------
+
+
+_presigning = threading.local()
+
+
+def _capture_presigned(request, operation_name, **kwargs):
+    """botocore's before-sign hook: while presign_request runs on this thread, the request a presign is about to sign
+    (the real client's signer is UNSIGNED, so it signs nothing itself) is kept for the backend to sign."""
+    captured = getattr(_presigning, 'captured', None)
+    if captured is not None and request.context.get('is_presign_request'):
+        captured.append(_serialized('s3', operation_name, request))
+
+
+def presign_request(client, method, params, expires_in, http_method):
+    """GeneratePresignedUrl's request for ``client.generate_presigned_url(method, ...)`` on a real S3 client: the
+    request that botocore serializes for it, checked and signed by the backend. Its parameters are validated by
+    botocore, as in baseline. No body travels: a presigned URL signs none."""
+    _presigning.captured = captured = []
+    try:
+        client.generate_presigned_url(method, Params=params, ExpiresIn=expires_in, HttpMethod=http_method)
+    finally:
+        _presigning.captured = None
+    if len(captured) != 1:
+        raise NexusUnsupportedError(what=f'a presigned URL for {method} (botocore signed {len(captured)} requests)')
+    return {'Operation': 'ServiceRequest', 'Request': captured[0]}

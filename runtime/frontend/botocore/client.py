@@ -27,6 +27,25 @@ _PAGEABLE = frozenset(('list_object_versions', 'list_multipart_uploads', 'list_p
 # The HTTP method of each presignable operation (a presigned URL is for exactly that request).
 _PRESIGN_VERBS = {'GetObject': 'GET', 'HeadObject': 'HEAD', 'PutObject': 'PUT', 'UploadPart': 'PUT', 'DeleteObject': 'DELETE'}
 
+
+def _fast_presign(method, params, http_method):
+    """The fast path's GeneratePresignedUrl request for a call, or None when its operation does not carry the call
+    (another method, HTTP method or parameter): the generic path presigns those."""
+    from botocore import _nexus_model as _model
+    if method not in _model.PRESIGNABLE:
+        return None
+    operation, signable = _model.PRESIGNABLE[method]
+    if http_method is not None and http_method != _PRESIGN_VERBS[operation]:
+        return None
+    try:
+        wire = prepare(operation, method, dict(params or {}))
+    except NotOffloaded:
+        return None
+    if any(name not in signable for name in wire):
+        return None
+    wire['Operation'] = operation
+    return wire
+
 _transport = None
 _transport_lock = _thread.allocate_lock()
 
@@ -321,21 +340,17 @@ class S3(BaseClient):
         return self._finish('ListParts', *self._call('ListParts', 'list_parts', kwargs))
 
     def generate_presigned_url(self, ClientMethod, Params=None, ExpiresIn=3600, HttpMethod=None):
-        """Signed by the backend (the sandbox holds no credentials) for the node's storage endpoint, within the grants."""
+        """Signed by the backend (the sandbox holds no credentials) for the node's storage endpoint, within the grants:
+        the fast path's operations with the parameters it carries as they are, any other call as the real botocore
+        serializes it (the generic path's request, which the backend checks as it checks that path's calls)."""
         from botocore import _nexus_model as _model
-        if ClientMethod not in _model.PRESIGNABLE:
-            if ClientMethod in _model.ALL_METHODS:
-                raise NexusUnsupportedError(what=f'a presigned URL for {ClientMethod}')
+        if ClientMethod not in _model.ALL_METHODS:
             from botocore.exceptions import UnknownClientMethodError
             raise UnknownClientMethodError(method_name=ClientMethod)
-        operation, signable = _model.PRESIGNABLE[ClientMethod]
-        wire = prepare(operation, ClientMethod, dict(Params or {}))
-        for name in wire:
-            if name not in signable:
-                raise NexusUnsupportedError(what=f'the {name} parameter of a presigned {ClientMethod}')
-        if HttpMethod is not None and HttpMethod != _PRESIGN_VERBS[operation]:
-            raise NexusUnsupportedError(what=f'HttpMethod={HttpMethod!r} for a presigned {ClientMethod}')
-        wire['Operation'] = operation
+        wire = None if self.meta.events.routed else _fast_presign(ClientMethod, Params, HttpMethod)
+        if wire is None:
+            from botocore import _nexus_generic
+            wire = _nexus_generic.presign_request(self._generic(), ClientMethod, Params, ExpiresIn, HttpMethod)
         wire['ExpiresIn'] = ExpiresIn
         status, meta, body = self._call_wire('GeneratePresignedUrl', 'GeneratePresignedUrl', wire, None)
         if body is not None:

@@ -9,8 +9,11 @@ nexus mode).
 import datetime
 import hashlib
 import inspect
+import json
 import os
 import re
+import sys
+import urllib.parse
 
 import boto3
 import botocore
@@ -126,3 +129,44 @@ def file_digest(path):
         for chunk in iter(lambda: f.read(1 << 20), b''):
             h.update(chunk)
     return {'size': os.path.getsize(path), 'sha256': h.hexdigest()[:16]}
+
+
+# ---- presigned URLs, fetched as a plain HTTP client in another process would (no SDK, no credentials) ----------
+
+FETCH_SCRIPT = """
+import hashlib, json, sys, urllib.request, urllib.error
+method, url, headers = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
+data = sys.stdin.buffer.read() if method == 'PUT' else None
+request = urllib.request.Request(url, data=data, method=method, headers=headers)
+try:
+    with urllib.request.urlopen(request) as r:
+        status, payload = r.status, r.read()
+except urllib.error.HTTPError as e:
+    status, payload = e.code, e.read()
+code = payload.split(b'<Code>')[1].split(b'</Code>')[0].decode() if b'<Code>' in payload else None
+# An error document names its request id: only its code is compared.
+digest = hashlib.sha256(payload).hexdigest()[:16] if status < 300 else None
+print(json.dumps({'status': status, 'sha256': digest, 'code': code}))
+"""
+
+
+def fetch(method, url, data=b'', headers=None):
+    import subprocess
+    done = subprocess.run([sys.executable, '-c', FETCH_SCRIPT, method, url, json.dumps(headers or {})], input=data,
+                          capture_output=True, check=True)
+    return json.loads(done.stdout)
+
+
+def url_shape(url):
+    from urllib.parse import parse_qsl, urlsplit
+    parts = urlsplit(url)
+    return {'scheme': parts.scheme, 'path': parts.path, 'query': sorted(k for k, _ in parse_qsl(parts.query))}
+
+
+def signing_client():
+    return boto3.client('s3', endpoint_url=os.environ.get('NEXUS_S3_ENDPOINT'),
+                        config=Config(signature_version='s3v4', retries={'max_attempts': 1}))
+
+
+def signed_headers(url):
+    return dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(url).query)).get('X-Amz-SignedHeaders')

@@ -22,6 +22,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import boto3  # noqa: E402
 import botocore.exceptions  # noqa: E402
 import s3generic_events  # noqa: E402
+import s3generic_presigned  # noqa: E402
 import s3generic_resources  # noqa: E402
 from difftest_common import BUCKET, DENIED, EMPTY, body, case_list, client, norm, norm_error  # noqa: E402
 
@@ -526,6 +527,7 @@ def modeled_exception_of_a_generic_call(s3):
 # The resource layer's generic calls and the clients with event handlers run after the client's own.
 CASES.extend(s3generic_resources.CASES)
 CASES.extend(s3generic_events.CASES)
+CASES.extend(s3generic_presigned.CASES)
 
 
 def run_case(fn, s3):

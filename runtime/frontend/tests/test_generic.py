@@ -177,6 +177,29 @@ class S3GenericPathTests(unittest.TestCase):
         wire = self.channel.sent[0][1]
         self.assertEqual((wire['Path'], wire['Headers']['x-amz-copy-source']), ('/b/k?uploadId=u&partNumber=2', 's/x%20y'))
 
+    def test_a_presigned_url_the_fast_path_does_not_sign_is_the_real_botocores_request_signed_by_the_backend(self):
+        self.channel.answers.append(_Response(200, {'Url': 'http://store/b/k?signed'}))
+        url = self.s3.generate_presigned_url('get_object', Params={'Bucket': 'b', 'Key': 'k 1', 'VersionId': 'null',
+                                                                   'Range': 'bytes=0-9'}, ExpiresIn=120)
+        self.assertEqual(url, 'http://store/b/k?signed')
+        op, wire, body = self.channel.sent[0]
+        self.assertEqual((op, wire['Operation'], wire['ExpiresIn'], body), ('GeneratePresignedUrl', 'ServiceRequest', 120, None))
+        self.assertEqual(wire['Request'], {'Service': 's3', 'Operation': 'GetObject', 'Method': 'GET',
+                                           'Path': '/b/k%201?versionId=null', 'Headers': {'Range': 'bytes=0-9'}})
+        self.channel.answers.append(_Response(200, {'Url': 'u2'}))
+        self.s3.generate_presigned_url('list_objects_v2', Params={'Bucket': 'b', 'Prefix': 'p/'}, HttpMethod='HEAD')
+        self.assertEqual((self.channel.sent[1][1]['Request']['Method'], self.channel.sent[1][1]['Request']['Path']),
+                         ('HEAD', '/b?list-type=2&prefix=p%2F&encoding-type=url'))
+
+    def test_a_bucket_the_request_path_cannot_carry_is_refused_before_anything_is_sent(self):
+        from botocore.exceptions import NexusUnsupportedError
+        arn = 'arn:aws:s3:us-east-1:123456789012:accesspoint/ap'
+        with self.assertRaises(NexusUnsupportedError):
+            self.s3.get_object_tagging(Bucket=arn, Key='other-bucket/k')
+        with self.assertRaises(NexusUnsupportedError):
+            self.s3.generate_presigned_url('get_object_tagging', Params={'Bucket': arn, 'Key': 'other-bucket/k'})
+        self.assertEqual(self.channel.sent, [])
+
     def test_store_errors_are_modeled_and_a_head_refusal_carries_the_status(self):
         self.answer_xml(404, '<Error><Code>NoSuchUpload</Code><Message>gone</Message></Error>')
         with self.assertRaises(self.s3.exceptions.NoSuchUpload):

@@ -69,6 +69,21 @@ internal sealed record S3Target(IReadOnlyList<S3Target.ObjectAccess> Objects, IR
             : Object(manifest, request, bucket, key);
     }
 
+    /// <summary>
+    /// Checks a request to be presigned: as <see cref="Authorize"/>, except that what a request's body names cannot be
+    /// checked, because a presigned URL signs no body and its holder sends any. So DeleteObjects, whose body names the
+    /// keys it deletes, is refused.
+    /// </summary>
+    public static S3Target AuthorizePresigned(FunctionManifest manifest, ServiceRequest request)
+    {
+        if (request.Method == "POST" && ParseQuery(request.Query).ContainsKey("delete"))
+        {
+            throw ChannelRequestException.Invalid("a presigned DeleteObjects would delete whatever keys its holder puts in the body; presign delete_object per key");
+        }
+
+        return Authorize(manifest, request, []);
+    }
+
     private static S3Target Object(FunctionManifest manifest, ServiceRequest request, string bucket, string key)
     {
         var access = request.Method is "GET" or "HEAD" ? StorageAccess.Read : StorageAccess.Write;

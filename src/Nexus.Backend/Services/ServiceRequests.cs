@@ -103,7 +103,7 @@ internal static class ServiceRequests
     }
 
     /// <summary>Acknowledged writes still in the write-back spool land before a call that reads or overwrites them.</summary>
-    private static async Task FlushPendingWritesAsync(StorageCall call, S3Target s3, CancellationToken ct)
+    internal static async Task FlushPendingWritesAsync(StorageCall call, S3Target s3, CancellationToken ct)
     {
         foreach (var touched in s3.Objects)
         {

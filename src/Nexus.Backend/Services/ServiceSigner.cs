@@ -47,23 +47,9 @@ internal static class ServiceSigner
             added.Add(new("x-amz-content-sha256", payloadHash));
         }
 
-        var signed = request.Headers
-            .Select(h => new KeyValuePair<string, string>(h.Key.ToLowerInvariant(), CanonicalValue(h.Value)))
-            .Concat(added)
-            .OrderBy(h => h.Key, StringComparer.Ordinal)
-            .ToList();
-        var signedHeaders = string.Join(';', signed.Select(h => h.Key));
-        var canonical = new StringBuilder()
-            .Append(request.Method).Append('\n')
-            .Append(isS3 ? path : Encode(path, keepSlash: true)).Append('\n')
-            .Append(CanonicalQuery(request.Query)).Append('\n');
-        foreach (var (name, value) in signed)
-        {
-            canonical.Append(name).Append(':').Append(value).Append('\n');
-        }
-
-        canonical.Append('\n').Append(signedHeaders).Append('\n').Append(payloadHash);
-        var signature = AWS4Signer.ComputeSignature(accessKey, secretKey, region, now, service, signedHeaders, canonical.ToString());
+        var signedHeaders = SignedHeaders(request, added);
+        var canonical = CanonicalRequest(request.Method, isS3 ? path : Encode(path, keepSlash: true), CanonicalQuery(request.Query), signedHeaders, payloadHash);
+        var signature = AWS4Signer.ComputeSignature(accessKey, secretKey, region, now, service, signedHeaders.Names, canonical);
 
         var pathAndQuery = request.Query.Length == 0 ? path : path + "?" + request.Query;
         var message = new HttpRequestMessage(new HttpMethod(request.Method), new Uri(baseUri.GetLeftPart(UriPartial.Authority) + pathAndQuery, s_verbatim))
@@ -86,6 +72,58 @@ internal static class ServiceSigner
         }
 
         return message;
+    }
+
+    /// <summary>
+    /// A presigned URL for an S3 request (SigV4 query authentication, as botocore's <c>generate_presigned_url</c>
+    /// writes it): the request's own query, then X-Amz-Algorithm, -Credential, -Date, -Expires and -SignedHeaders (host
+    /// and every header of the request, which its user must send as given), the payload unsigned, then X-Amz-Signature.
+    /// The request's query may hold no X-Amz-* parameter (<see cref="S3Target.Authorize"/> refuses one).
+    /// </summary>
+    public static string Presign(ServiceRequest request, ServiceEndpoint endpoint, string accessKey, string secretKey, string region, DateTime now, int expiresInSeconds)
+    {
+        var baseUri = new Uri(endpoint.Url);
+        var host = baseUri.IsDefaultPort ? baseUri.Host : baseUri.Host + ":" + baseUri.Port.ToString(CultureInfo.InvariantCulture);
+        var amzDate = now.ToString("yyyyMMdd'T'HHmmss'Z'", CultureInfo.InvariantCulture);
+        var path = Encode(Uri.UnescapeDataString(request.Path), keepSlash: true);
+        var signedHeaders = SignedHeaders(request, [new("host", host)]);
+        var authentication = string.Join('&', new[]
+        {
+            ("X-Amz-Algorithm", "AWS4-HMAC-SHA256"),
+            ("X-Amz-Credential", $"{accessKey}/{amzDate[..8]}/{region}/s3/aws4_request"),
+            ("X-Amz-Date", amzDate),
+            ("X-Amz-Expires", expiresInSeconds.ToString(CultureInfo.InvariantCulture)),
+            ("X-Amz-SignedHeaders", signedHeaders.Names),
+        }.Select(p => p.Item1 + "=" + Encode(p.Item2, keepSlash: false)));
+        var query = request.Query.Length == 0 ? authentication : request.Query + "&" + authentication;
+        var canonical = CanonicalRequest(request.Method, path, CanonicalQuery(query), signedHeaders, UnsignedPayload);
+        var signature = AWS4Signer.ComputeSignature(accessKey, secretKey, region, now, "s3", signedHeaders.Names, canonical);
+        return baseUri.GetLeftPart(UriPartial.Authority) + path + "?" + query + "&X-Amz-Signature=" + signature.Signature;
+    }
+
+    /// <summary>The headers signed, lower-cased with canonical values and sorted by name, and their names joined by ';'.</summary>
+    private static (List<KeyValuePair<string, string>> Headers, string Names) SignedHeaders(ServiceRequest request, IEnumerable<KeyValuePair<string, string>> added)
+    {
+        var headers = request.Headers
+            .Select(h => new KeyValuePair<string, string>(h.Key.ToLowerInvariant(), CanonicalValue(h.Value)))
+            .Concat(added)
+            .OrderBy(h => h.Key, StringComparer.Ordinal)
+            .ToList();
+        return (headers, string.Join(';', headers.Select(h => h.Key)));
+    }
+
+    private static string CanonicalRequest(string method, string canonicalPath, string canonicalQuery, (List<KeyValuePair<string, string>> Headers, string Names) signed, string payloadHash)
+    {
+        var canonical = new StringBuilder()
+            .Append(method).Append('\n')
+            .Append(canonicalPath).Append('\n')
+            .Append(canonicalQuery).Append('\n');
+        foreach (var (name, value) in signed.Headers)
+        {
+            canonical.Append(name).Append(':').Append(value).Append('\n');
+        }
+
+        return canonical.Append('\n').Append(signed.Names).Append('\n').Append(payloadHash).ToString();
     }
 
     /// <summary>SigV4's header value: trimmed, runs of spaces as one.</summary>

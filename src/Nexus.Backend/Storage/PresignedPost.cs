@@ -30,15 +30,24 @@ internal static class PresignedPost
         "key", "policy", "x-amz-algorithm", "x-amz-credential", "x-amz-date", "x-amz-signature", "x-amz-security-token",
     };
 
-    /// <summary>Checks the grant, builds and signs the policy; answers <c>(url, fields)</c> as boto3 returns them.</summary>
-    public static (string Url, Dictionary<string, string> Fields) Sign(FunctionManifest manifest, NexusBackendOptions options, JsonElement p, int expiresIn, DateTime now)
+    /// <summary>
+    /// Checks that the function may write what the form upload may write: its key, or with <c>${filename}</c> (the
+    /// client picks the rest of the key) every key under the prefix before it. Answers the bucket and that key or prefix.
+    /// </summary>
+    public static (string Bucket, string KeyOrPrefix, bool IsPrefix) Authorize(FunctionManifest manifest, JsonElement p)
     {
         var bucket = ChannelJson.RequiredString(p, "Bucket");
         var key = ChannelJson.RequiredString(p, "Key");
         var placeholder = key.IndexOf(FileNamePlaceholder, StringComparison.Ordinal);
+        var (keyOrPrefix, isPrefix) = placeholder < 0 ? (key, false) : (key[..placeholder], true);
+        StorageAuthorization.Authorize(manifest, bucket, keyOrPrefix, StorageAccess.Write, keyIsPrefix: isPrefix);
+        return (bucket, keyOrPrefix, isPrefix);
+    }
 
-        // With ${filename} the client picks the rest of the key: the grant must cover every completion.
-        StorageAuthorization.Authorize(manifest, bucket, placeholder < 0 ? key : key[..placeholder], StorageAccess.Write, keyIsPrefix: placeholder >= 0);
+    /// <summary>Checks the grant, builds and signs the policy; answers <c>(url, fields)</c> as boto3 returns them.</summary>
+    public static (string Url, Dictionary<string, string> Fields) Sign(FunctionManifest manifest, NexusBackendOptions options, JsonElement p, int expiresIn, DateTime now)
+    {
+        var (bucket, keyOrPrefix, isPrefix) = Authorize(manifest, p);
 
         var fields = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var (name, value) in ChannelJson.OptionalStringMap(p, "Fields"))
@@ -61,17 +70,17 @@ internal static class PresignedPost
             w.WriteStartArray("conditions");
             WriteConditions(w, p);
             WriteMatch(w, "bucket", bucket);
-            if (placeholder >= 0)
+            if (isPrefix)
             {
                 w.WriteStartArray();
                 w.WriteStringValue("starts-with");
                 w.WriteStringValue("$key");
-                w.WriteStringValue(key[..placeholder]);
+                w.WriteStringValue(keyOrPrefix);
                 w.WriteEndArray();
             }
             else
             {
-                WriteMatch(w, "key", key);
+                WriteMatch(w, "key", keyOrPrefix);
             }
 
             WriteMatch(w, "x-amz-algorithm", "AWS4-HMAC-SHA256");
@@ -84,7 +93,7 @@ internal static class PresignedPost
         var signingKey = AWS4Signer.ComposeSigningKey(options.SecretKey, options.Region, date, "s3");
         var signature = Convert.ToHexStringLower(AWS4Signer.ComputeKeyedHash(SigningAlgorithm.HmacSHA256, signingKey, encoded));
 
-        fields["key"] = key;
+        fields["key"] = ChannelJson.RequiredString(p, "Key");
         fields["x-amz-algorithm"] = "AWS4-HMAC-SHA256";
         fields["x-amz-credential"] = credential;
         fields["x-amz-date"] = amzDate;

@@ -4,6 +4,7 @@
 using System.Text.Json;
 using Amazon.S3;
 using Amazon.S3.Model;
+using Nexus.Backend.Services;
 using Nexus.Channel;
 using Nexus.Channel.Services;
 using Nexus.Functions;
@@ -20,6 +21,9 @@ internal static class Presigning
 {
     private const int MaxExpiresSeconds = 7 * 24 * 3600;
 
+    /// <summary>The Operation that presigns a generic-path request (<see cref="PresignServiceRequestAsync"/>).</summary>
+    private const string ServiceRequestOperation = "ServiceRequest";
+
     public static void Register(IDictionary<ChannelOp, StorageHandler> table) => table.Add(ChannelOp.GeneratePresignedUrl, PresignAsync);
 
     private static async Task PresignAsync(StorageCall call, CancellationToken ct)
@@ -28,6 +32,8 @@ internal static class Presigning
         var operation = ChannelJson.RequiredString(p, "Operation");
         if (operation == PresignedPost.Operation)
         {
+            var (postBucket, keyOrPrefix, isPrefix) = PresignedPost.Authorize(call.Manifest, p);
+            await FlushPendingWritesAsync(call, postBucket, (keyOrPrefix, isPrefix), ct).ConfigureAwait(false);
             var (postUrl, fields) = PresignedPost.Sign(call.Manifest, call.Backend.Options, p, ExpiresIn(p), DateTime.UtcNow);
             await call.ReplyJsonAsync(
                 200,
@@ -48,6 +54,12 @@ internal static class Presigning
             return;
         }
 
+        if (operation == ServiceRequestOperation)
+        {
+            await PresignServiceRequestAsync(call, p, ct).ConfigureAwait(false);
+            return;
+        }
+
         var bucket = ChannelJson.RequiredString(p, "Bucket");
         var key = ChannelJson.RequiredString(p, "Key");
         var (verb, access) = operation switch
@@ -56,10 +68,11 @@ internal static class Presigning
             "HeadObject" => (HttpVerb.HEAD, StorageAccess.Read),
             "PutObject" or "UploadPart" => (HttpVerb.PUT, StorageAccess.Write),
             "DeleteObject" => (HttpVerb.DELETE, StorageAccess.Write),
-            _ => throw ChannelRequestException.Invalid($"GeneratePresignedUrl signs GetObject, HeadObject, PutObject, UploadPart, DeleteObject or PostObject, not {StorageAuthorization.Quote(operation)}"),
+            _ => throw ChannelRequestException.Invalid($"GeneratePresignedUrl signs GetObject, HeadObject, PutObject, UploadPart, DeleteObject, PostObject or ServiceRequest, not {StorageAuthorization.Quote(operation)}"),
         };
         StorageAuthorization.Authorize(call.Manifest, bucket, key, access);
         var expiresIn = ExpiresIn(p);
+        await FlushPendingWritesAsync(call, bucket, (key, false), ct).ConfigureAwait(false);
 
         var presign = new GetPreSignedUrlRequest
         {
@@ -105,7 +118,47 @@ internal static class Presigning
             url = await call.Backend.S3.GetPreSignedURLAsync(presign).ConfigureAwait(false);
         }
 
-        await call.ReplyJsonAsync(
+        await ReplyUrlAsync(call, url, ct).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Any other S3 request botocore serialized in the sandbox (Request: {Service "s3", Operation, Method, Path with its
+    /// query, Headers}, as the generic path carries it), presigned: checked against the grants as the generic path checks
+    /// it (a body is not signed, so a request whose body names what it touches is refused), the acknowledged writes it
+    /// reads or overwrites landed first, then signed for the node's storage endpoint (<see cref="ServiceSigner.Presign"/>).
+    /// </summary>
+    private static async Task PresignServiceRequestAsync(StorageCall call, JsonElement p, CancellationToken ct)
+    {
+        if (!p.TryGetProperty("Request", out var serialized) || serialized.ValueKind != JsonValueKind.Object)
+        {
+            throw ChannelRequestException.Invalid("GeneratePresignedUrl of a ServiceRequest needs Request, an object");
+        }
+
+        var request = ServiceRequest.Parse(serialized);
+        if (request.Service != "s3")
+        {
+            throw ChannelRequestException.Invalid($"GeneratePresignedUrl signs S3 requests only, not {StorageAuthorization.Quote(request.Service)}");
+        }
+
+        S3Target target;
+        try
+        {
+            target = S3Target.AuthorizePresigned(call.Manifest, request);
+        }
+        catch (ChannelRequestException e)
+        {
+            throw e.At(Uri.UnescapeDataString(request.Path));
+        }
+
+        var expiresIn = ExpiresIn(p);
+        await ServiceRequests.FlushPendingWritesAsync(call, target, ct).ConfigureAwait(false);
+        var options = call.Backend.Options;
+        var url = ServiceSigner.Presign(request, new ServiceEndpoint { Url = options.ServiceUrl }, options.AccessKey, options.SecretKey, options.Region, DateTime.UtcNow, expiresIn);
+        await ReplyUrlAsync(call, url, ct).ConfigureAwait(false);
+    }
+
+    private static Task ReplyUrlAsync(StorageCall call, string url, CancellationToken ct) =>
+        call.ReplyJsonAsync(
             200,
             w =>
             {
@@ -113,8 +166,17 @@ internal static class Presigning
                 w.WriteString("Url", url);
                 w.WriteEndObject();
             },
-            ct).ConfigureAwait(false);
-    }
+            ct);
+
+    /// <summary>
+    /// Acknowledged writes of the URL's key (a form upload's key prefix) still in the write-back spool land before the
+    /// URL is handed out. Its holder acts on storage directly, outside the node: a read would otherwise answer an older
+    /// object or NoSuchKey, and a write (or delete) could be overtaken by the older spooled write landing after it.
+    /// </summary>
+    private static Task FlushPendingWritesAsync(StorageCall call, string bucket, (string KeyOrPrefix, bool IsPrefix) target, CancellationToken ct) =>
+        call.Backend.WriteBack is not { } writeBack ? Task.CompletedTask
+        : target.IsPrefix ? writeBack.FlushPrefixAsync(bucket, target.KeyOrPrefix, ct)
+        : writeBack.FlushAsync(bucket, target.KeyOrPrefix, ct);
 
     private static int ExpiresIn(JsonElement p)
     {

@@ -5,69 +5,31 @@
 import base64
 import hashlib
 import json
-import os
 import sys
 import urllib.parse
 
-import boto3
 import botocore
 import botocore.exceptions
-from botocore.config import Config
 
-from difftest_common import BUCKET, DENIED, P, norm, case, body
-
-
-_FETCH = """
-import hashlib, json, sys, urllib.request, urllib.error
-method, url, headers = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
-data = sys.stdin.buffer.read() if method == 'PUT' else None
-request = urllib.request.Request(url, data=data, method=method, headers=headers)
-try:
-    with urllib.request.urlopen(request) as r:
-        status, payload = r.status, r.read()
-except urllib.error.HTTPError as e:
-    status, payload = e.code, e.read()
-code = payload.split(b'<Code>')[1].split(b'</Code>')[0].decode() if b'<Code>' in payload else None
-# An error document names its request id: only its code is compared.
-digest = hashlib.sha256(payload).hexdigest()[:16] if status < 300 else None
-print(json.dumps({'status': status, 'sha256': digest, 'code': code}))
-"""
-
-
-def _fetch(method, url, data=b'', headers=None):
-    import subprocess
-    done = subprocess.run([sys.executable, '-c', _FETCH, method, url, json.dumps(headers or {})], input=data,
-                          capture_output=True, check=True)
-    return json.loads(done.stdout)
-
-
-def _url_shape(url):
-    from urllib.parse import parse_qsl, urlsplit
-    parts = urlsplit(url)
-    return {'scheme': parts.scheme, 'path': parts.path, 'query': sorted(k for k, _ in parse_qsl(parts.query))}
-
-
-def _signing_client():
-    return boto3.client('s3', endpoint_url=os.environ.get('NEXUS_S3_ENDPOINT'),
-                        config=Config(signature_version='s3v4', retries={'max_attempts': 1}))
+from difftest_common import BUCKET, DENIED, P, body, case, fetch, norm, signed_headers, signing_client, url_shape
 
 
 @case
 def presigned_get_works_without_sdk(s3):
     data = body(5000, 21)
     s3.put_object(Bucket=BUCKET, Key=P + 'pre/get', Body=data)
-    url = _signing_client().generate_presigned_url('get_object', Params={'Bucket': BUCKET, 'Key': P + 'pre/get'},
+    url = signing_client().generate_presigned_url('get_object', Params={'Bucket': BUCKET, 'Key': P + 'pre/get'},
                                                    ExpiresIn=300)
-    return {'shape': _url_shape(url), 'fetched': _fetch('GET', url),
+    return {'shape': url_shape(url), 'fetched': fetch('GET', url),
             'expected': hashlib.sha256(data).hexdigest()[:16]}
 
 
 @case
 def presigned_get_with_override(s3):
     s3.put_object(Bucket=BUCKET, Key=P + 'pre/over', Body=b'x')
-    url = _signing_client().generate_presigned_url(
+    url = signing_client().generate_presigned_url(
         'get_object', Params={'Bucket': BUCKET, 'Key': P + 'pre/over', 'ResponseContentDisposition': 'attachment'})
-    return {'shape': _url_shape(url), 'fetched': _fetch('GET', url)}
+    return {'shape': url_shape(url), 'fetched': fetch('GET', url)}
 
 
 # A presigned PUT stating the new object's headers: boto3 signs them into the URL, so the uploader sends them as given.
@@ -79,10 +41,10 @@ _SIGNED_PUT_HEADERS = {'Content-Type': 'image/png', 'x-amz-meta-origin': 'browse
 
 @case
 def presigned_put_with_signed_headers(s3):
-    url = _signing_client().generate_presigned_url(
+    url = signing_client().generate_presigned_url(
         'put_object', Params=dict(_SIGNED_PUT, Bucket=BUCKET, Key=P + 'pre/signed-headers'), ExpiresIn=60)
     query = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(url).query))
-    fetched = _fetch('PUT', url, b'png bytes', _SIGNED_PUT_HEADERS)
+    fetched = fetch('PUT', url, b'png bytes', _SIGNED_PUT_HEADERS)
     head = s3.head_object(Bucket=BUCKET, Key=P + 'pre/signed-headers')
     return {'signed': query.get('X-Amz-SignedHeaders'), 'fetched': fetched,
             'stored': {name: head.get(name) for name in ('ContentType', 'Metadata', 'CacheControl', 'ContentDisposition')},
@@ -91,9 +53,9 @@ def presigned_put_with_signed_headers(s3):
 
 @case
 def presigned_put_with_another_content_type_is_refused(s3):
-    url = _signing_client().generate_presigned_url(
+    url = signing_client().generate_presigned_url(
         'put_object', Params={'Bucket': BUCKET, 'Key': P + 'pre/other-type', 'ContentType': 'image/png'}, ExpiresIn=60)
-    fetched = _fetch('PUT', url, b'not a png', {'Content-Type': 'text/html'})
+    fetched = fetch('PUT', url, b'not a png', {'Content-Type': 'text/html'})
     try:
         s3.head_object(Bucket=BUCKET, Key=P + 'pre/other-type')
         stored = True
@@ -102,36 +64,32 @@ def presigned_put_with_another_content_type_is_refused(s3):
     return {'fetched': fetched, 'stored': stored}
 
 
-def _signed_headers(url):
-    return dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(url).query)).get('X-Amz-SignedHeaders')
-
-
 @case
 def presigned_get_of_a_range(s3):
     # The range is signed into the URL: the downloader sends it as given; without it the signature does not match.
     data = body(5000, 22)
     s3.put_object(Bucket=BUCKET, Key=P + 'pre/range', Body=data)
-    url = _signing_client().generate_presigned_url(
+    url = signing_client().generate_presigned_url(
         'get_object', Params={'Bucket': BUCKET, 'Key': P + 'pre/range', 'Range': 'bytes=10-19'}, ExpiresIn=60)
-    return {'signed': _signed_headers(url), 'with': _fetch('GET', url, headers={'Range': 'bytes=10-19'}),
-            'expected': hashlib.sha256(data[10:20]).hexdigest()[:16], 'without': _fetch('GET', url),
-            'another': _fetch('GET', url, headers={'Range': 'bytes=0-4999'})}
+    return {'signed': signed_headers(url), 'with': fetch('GET', url, headers={'Range': 'bytes=10-19'}),
+            'expected': hashlib.sha256(data[10:20]).hexdigest()[:16], 'without': fetch('GET', url),
+            'another': fetch('GET', url, headers={'Range': 'bytes=0-4999'})}
 
 
 @case
 def presigned_get_with_conditions(s3):
     import datetime
     etag = s3.put_object(Bucket=BUCKET, Key=P + 'pre/conditional', Body=b'conditional')['ETag']
-    client = _signing_client()
+    client = signing_client()
     unchanged = client.generate_presigned_url(
         'get_object', Params={'Bucket': BUCKET, 'Key': P + 'pre/conditional', 'IfNoneMatch': etag}, ExpiresIn=60)
     since = client.generate_presigned_url(
         'head_object', Params={'Bucket': BUCKET, 'Key': P + 'pre/conditional',
                                'IfModifiedSince': datetime.datetime(2000, 1, 1, tzinfo=datetime.timezone.utc)},
         ExpiresIn=60)
-    return {'signed': [_signed_headers(unchanged), _signed_headers(since)],
-            'not_modified': _fetch('GET', unchanged, headers={'If-None-Match': etag}),
-            'modified_since': _fetch('HEAD', since, headers={'If-Modified-Since': 'Sat, 01 Jan 2000 00:00:00 GMT'})}
+    return {'signed': [signed_headers(unchanged), signed_headers(since)],
+            'not_modified': fetch('GET', unchanged, headers={'If-None-Match': etag}),
+            'modified_since': fetch('HEAD', since, headers={'If-Modified-Since': 'Sat, 01 Jan 2000 00:00:00 GMT'})}
 
 
 @case
@@ -140,17 +98,17 @@ def presigned_put_with_content_md5_and_checksum(s3):
     data = b'bytes whose digests the URL states'
     md5 = base64.b64encode(hashlib.md5(data).digest()).decode()
     sha = base64.b64encode(hashlib.sha256(data).digest()).decode()
-    client = _signing_client()
+    client = signing_client()
     by_md5 = client.generate_presigned_url(
         'put_object', Params={'Bucket': BUCKET, 'Key': P + 'pre/md5', 'ContentMD5': md5}, ExpiresIn=60)
     by_sha = client.generate_presigned_url(
         'put_object', Params={'Bucket': BUCKET, 'Key': P + 'pre/sha', 'ChecksumSHA256': sha}, ExpiresIn=60)
-    out = {'signed': [_signed_headers(by_md5), _signed_headers(by_sha)],
-           'md5_other_bytes': _fetch('PUT', by_md5, b'other bytes', {'Content-MD5': md5}),
-           'md5_missing': _fetch('PUT', by_md5, data),
-           'md5': _fetch('PUT', by_md5, data, {'Content-MD5': md5}),
-           'sha_other_bytes': _fetch('PUT', by_sha, b'other bytes', {'x-amz-checksum-sha256': sha}),
-           'sha': _fetch('PUT', by_sha, data, {'x-amz-checksum-sha256': sha})}
+    out = {'signed': [signed_headers(by_md5), signed_headers(by_sha)],
+           'md5_other_bytes': fetch('PUT', by_md5, b'other bytes', {'Content-MD5': md5}),
+           'md5_missing': fetch('PUT', by_md5, data),
+           'md5': fetch('PUT', by_md5, data, {'Content-MD5': md5}),
+           'sha_other_bytes': fetch('PUT', by_sha, b'other bytes', {'x-amz-checksum-sha256': sha}),
+           'sha': fetch('PUT', by_sha, data, {'x-amz-checksum-sha256': sha})}
     out['stored'] = [s3.get_object(Bucket=BUCKET, Key=P + 'pre/md5')['Body'].read() == data,
                      s3.head_object(Bucket=BUCKET, Key=P + 'pre/sha', ChecksumMode='ENABLED').get('ChecksumSHA256') == sha]
     return out
@@ -158,10 +116,10 @@ def presigned_put_with_content_md5_and_checksum(s3):
 
 @case
 def presigned_put_then_get(s3):
-    url = _signing_client().generate_presigned_url('put_object', Params={'Bucket': BUCKET, 'Key': P + 'pre/put'},
+    url = signing_client().generate_presigned_url('put_object', Params={'Bucket': BUCKET, 'Key': P + 'pre/put'},
                                                    ExpiresIn=60)
-    fetched = _fetch('PUT', url, b'uploaded by a presigned PUT')
-    return {'shape': _url_shape(url), 'fetched': fetched,
+    fetched = fetch('PUT', url, b'uploaded by a presigned PUT')
+    return {'shape': url_shape(url), 'fetched': fetched,
             'stored': s3.get_object(Bucket=BUCKET, Key=P + 'pre/put')['Body'].read().decode()}
 
 
@@ -169,26 +127,26 @@ def presigned_put_then_get(s3):
 def presigned_get_expired(s3):
     import time
     s3.put_object(Bucket=BUCKET, Key=P + 'pre/expiring', Body=b'soon gone')
-    url = _signing_client().generate_presigned_url('get_object', Params={'Bucket': BUCKET, 'Key': P + 'pre/expiring'},
+    url = signing_client().generate_presigned_url('get_object', Params={'Bucket': BUCKET, 'Key': P + 'pre/expiring'},
                                                    ExpiresIn=1)
     time.sleep(2.1)
-    return _fetch('GET', url)
+    return fetch('GET', url)
 
 
 @case
 def presigned_get_missing_key(s3):
-    url = _signing_client().generate_presigned_url('get_object', Params={'Bucket': BUCKET, 'Key': P + 'pre/none'})
-    return _fetch('GET', url)
+    url = signing_client().generate_presigned_url('get_object', Params={'Bucket': BUCKET, 'Key': P + 'pre/none'})
+    return fetch('GET', url)
 
 
 @case
 def presigned_unknown_method(s3):
-    return _signing_client().generate_presigned_url('get_thing', Params={})
+    return signing_client().generate_presigned_url('get_thing', Params={})
 
 
 @case
 def presigned_missing_key_param(s3):
-    return _signing_client().generate_presigned_url('get_object', Params={'Bucket': BUCKET})
+    return signing_client().generate_presigned_url('get_object', Params={'Bucket': BUCKET})
 
 
 # A browser-form upload as a web page sends it: multipart/form-data, the fields first, then the file; urllib only,
@@ -228,12 +186,12 @@ def _post_form(post, data, filename='upload.bin'):
 
 
 def _post_shape(post):
-    return {'url': _url_shape(post['url']), 'fields': sorted(post['fields'])}
+    return {'url': url_shape(post['url']), 'fields': sorted(post['fields'])}
 
 
 @case
 def presigned_post_upload_then_get(s3):
-    post = _signing_client().generate_presigned_post(
+    post = signing_client().generate_presigned_post(
         BUCKET, P + 'post/form.txt', Fields={'Content-Type': 'text/plain', 'x-amz-meta-origin': 'form'},
         Conditions=[{'Content-Type': 'text/plain'}, ['starts-with', '$x-amz-meta-origin', ''],
                     ['content-length-range', 1, 1000]], ExpiresIn=300)
@@ -245,7 +203,7 @@ def presigned_post_upload_then_get(s3):
 
 @case
 def presigned_post_with_filename(s3):
-    post = _signing_client().generate_presigned_post(BUCKET, P + 'post/by-name/${filename}')
+    post = signing_client().generate_presigned_post(BUCKET, P + 'post/by-name/${filename}')
     sent = _post_form(post, body(3000, 9), filename='chosen.bin')
     return {'shape': _post_shape(post), 'sent': sent,
             'stored': norm(s3.get_object(Bucket=BUCKET, Key=P + 'post/by-name/chosen.bin')['Body'].read())}
@@ -253,7 +211,7 @@ def presigned_post_with_filename(s3):
 
 @case
 def presigned_post_201_status(s3):
-    post = _signing_client().generate_presigned_post(
+    post = signing_client().generate_presigned_post(
         BUCKET, P + 'post/created', Fields={'success_action_status': '201'},
         Conditions=[{'success_action_status': '201'}])
     return _post_form(post, b'x')
@@ -263,7 +221,7 @@ def presigned_post_201_status(s3):
 def presigned_post_redirect_and_tagging(s3):
     tagging = '<Tagging><TagSet><Tag><Key>origin</Key><Value>form</Value></Tag></TagSet></Tagging>'
     target = 'https://example.invalid/uploaded?from=form'
-    post = _signing_client().generate_presigned_post(
+    post = signing_client().generate_presigned_post(
         BUCKET, P + 'post/redirected', Fields={'success_action_redirect': target, 'tagging': tagging},
         Conditions=[{'success_action_redirect': target}, {'tagging': tagging}])
     sent = _post_form(post, b'tagged and redirected')
@@ -278,7 +236,7 @@ def presigned_post_redirect_and_tagging(s3):
 @case
 def presigned_post_bad_tagging_stores_nothing(s3):
     tagging = '<Tagging><TagSet><Tag><Key>k</Key></Tag></TagSet></Tagging>'
-    post = _signing_client().generate_presigned_post(BUCKET, P + 'post/badtags', Fields={'tagging': tagging},
+    post = signing_client().generate_presigned_post(BUCKET, P + 'post/badtags', Fields={'tagging': tagging},
                                                      Conditions=[{'tagging': tagging}])
     sent = _post_form(post, b'x')
     return {'sent': sent, 'stored': s3.list_objects_v2(Bucket=BUCKET, Prefix=P + 'post/badtags').get('KeyCount')}
@@ -287,9 +245,9 @@ def presigned_post_bad_tagging_stores_nothing(s3):
 @case
 def presigned_post_acl(s3):
     # ACLs are disabled (S3's default): a form stating the owner's full control uploads, a public one stores nothing.
-    owner = _signing_client().generate_presigned_post(BUCKET, P + 'post/acl-owner', Fields={'acl': 'bucket-owner-full-control'},
+    owner = signing_client().generate_presigned_post(BUCKET, P + 'post/acl-owner', Fields={'acl': 'bucket-owner-full-control'},
                                                       Conditions=[{'acl': 'bucket-owner-full-control'}])
-    public = _signing_client().generate_presigned_post(BUCKET, P + 'post/acl-public', Fields={'acl': 'public-read'},
+    public = signing_client().generate_presigned_post(BUCKET, P + 'post/acl-public', Fields={'acl': 'public-read'},
                                                        Conditions=[{'acl': 'public-read'}])
     return {'owner': _post_form(owner, b'owned'), 'public': _post_form(public, b'public'),
             'stored': [c['Key'] for c in s3.list_objects_v2(Bucket=BUCKET, Prefix=P + 'post/acl-').get('Contents', [])]}
@@ -297,20 +255,20 @@ def presigned_post_acl(s3):
 
 @case
 def presigned_post_too_large(s3):
-    post = _signing_client().generate_presigned_post(BUCKET, P + 'post/big', Conditions=[['content-length-range', 1, 10]])
+    post = signing_client().generate_presigned_post(BUCKET, P + 'post/big', Conditions=[['content-length-range', 1, 10]])
     sent = _post_form(post, b'y' * 100)
     return {'sent': sent, 'stored': s3.list_objects_v2(Bucket=BUCKET, Prefix=P + 'post/big').get('KeyCount')}
 
 
 @case
 def presigned_post_field_outside_policy(s3):
-    post = _signing_client().generate_presigned_post(BUCKET, P + 'post/extra', Fields={'x-amz-meta-a': '1'})
+    post = signing_client().generate_presigned_post(BUCKET, P + 'post/extra', Fields={'x-amz-meta-a': '1'})
     return _post_form(post, b'x')
 
 
 @case
 def presigned_post_wrong_content_type(s3):
-    post = _signing_client().generate_presigned_post(BUCKET, P + 'post/typed', Fields={'Content-Type': 'image/png'},
+    post = signing_client().generate_presigned_post(BUCKET, P + 'post/typed', Fields={'Content-Type': 'image/png'},
                                                      Conditions=[['starts-with', '$Content-Type', 'text/']])
     return _post_form(post, b'x')
 
@@ -318,21 +276,21 @@ def presigned_post_wrong_content_type(s3):
 @case
 def presigned_post_expired(s3):
     import time
-    post = _signing_client().generate_presigned_post(BUCKET, P + 'post/late', ExpiresIn=1)
+    post = signing_client().generate_presigned_post(BUCKET, P + 'post/late', ExpiresIn=1)
     time.sleep(2.1)
     return _post_form(post, b'x')
 
 
 @case
 def presigned_post_key_changed_by_the_client(s3):
-    post = _signing_client().generate_presigned_post(BUCKET, P + 'post/pinned')
+    post = signing_client().generate_presigned_post(BUCKET, P + 'post/pinned')
     post['fields']['key'] = P + 'post/elsewhere'
     return {'sent': _post_form(post, b'x'), 'stored': s3.list_objects_v2(Bucket=BUCKET, Prefix=P + 'post/elsewhere').get('KeyCount')}
 
 
 @case
 def presigned_post_policy_rewritten_by_the_client(s3):
-    post = _signing_client().generate_presigned_post(BUCKET, P + 'post/pinned2')
+    post = signing_client().generate_presigned_post(BUCKET, P + 'post/pinned2')
     policy = json.loads(base64.b64decode(post['fields']['policy']))
     policy['conditions'] = [c for c in policy['conditions'] if not (isinstance(c, dict) and 'key' in c)]
     post['fields']['policy'] = base64.b64encode(json.dumps(policy).encode()).decode()
@@ -345,7 +303,7 @@ def presigned_post_denied_cannot_upload(s3):
     # By design the two modes refuse at different moments: baseline hands out a policy the store refuses when used,
     # nexus refuses to sign it. Either way nothing is uploaded.
     try:
-        post = _signing_client().generate_presigned_post(DENIED, 'planted')
+        post = signing_client().generate_presigned_post(DENIED, 'planted')
     except botocore.exceptions.ClientError as e:
         return {'uploaded': False, 'code': e.response['Error']['Code']}
     sent = _post_form(post, b'planted')
