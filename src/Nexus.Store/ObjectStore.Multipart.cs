@@ -157,7 +157,7 @@ internal sealed partial class ObjectStore
     /// object from the parts, checks the whole object's checksum the completion states (<paramref name="stated"/>, or
     /// null; BadDigest) and commits it. Returns it with its checksum (composite, full-object CRC, or the default CRC-64/NVME).
     /// </summary>
-    public async Task<(ObjectEntry Entry, ObjectChecksum Checksum)> CompleteUploadAsync(Bucket bucket, Upload upload, IReadOnlyList<RequestedPart> requested, ObjectChecksum? stated, CancellationToken cancellationToken)
+    public async Task<(ObjectEntry Entry, ObjectChecksum Checksum)> CompleteUploadAsync(Bucket bucket, Upload upload, IReadOnlyList<RequestedPart> requested, ObjectChecksum? stated, Func<ObjectEntry?, bool>? precondition, CancellationToken cancellationToken)
     {
         if (requested.Count == 0)
         {
@@ -258,7 +258,8 @@ internal sealed partial class ObjectStore
                 }
             }
 
-            var entry = CommitObject(bucket, pending, info);
+            // A failed precondition stores nothing and keeps the upload, as a mismatched checksum does.
+            var entry = CommitObject(bucket, pending, info, precondition);
             RemoveUpload(bucket, upload.Id);
             return (entry, info.Checksum!);
         }

@@ -244,7 +244,7 @@ internal sealed partial class ObjectStore
     /// the current version (null: none) under the commit lock; false → 412.
     /// </summary>
     public ObjectEntry CommitObject(Bucket bucket, PendingObject pending, ObjectInfo info, Func<ObjectEntry?, bool>? precondition = null) =>
-        TryCommitObject(bucket, pending, info, precondition) ?? throw S3Errors.PreconditionFailed("If-Match / If-None-Match on PUT");
+        TryCommitObject(bucket, pending, info, precondition) ?? throw S3Errors.PreconditionFailed("If-Match / If-None-Match");
 
     /// <summary>As <see cref="CommitObject"/>, but a failed precondition returns null (and the write is dropped).</summary>
     private ObjectEntry? TryCommitObject(Bucket bucket, PendingObject pending, ObjectInfo info, Func<ObjectEntry?, bool>? precondition)
@@ -319,7 +319,11 @@ internal sealed partial class ObjectStore
         current is not null && current.ETag == copied.ETag && current.Size == copied.Size
         && current.LastModified.ToUnixTimeMilliseconds() == copied.LastModified.ToUnixTimeMilliseconds();
 
-    public bool DeleteObject(Bucket bucket, string key)
+    /// <summary>
+    /// Deletes <paramref name="key"/>; false when it does not exist. <paramref name="precondition"/> is checked against
+    /// the current version under the commit lock; false → 412 PreconditionFailed and nothing deleted.
+    /// </summary>
+    public bool DeleteObject(Bucket bucket, string key, Func<ObjectEntry, bool>? precondition = null)
     {
         var (dir, path) = ObjectPath(bucket, key);
         lock (bucket.Sync)
@@ -328,6 +332,11 @@ internal sealed partial class ObjectStore
             if (index < 0 || bucket.Deleted)
             {
                 return false;
+            }
+
+            if (precondition is not null && !precondition(bucket.Objects[index]))
+            {
+                throw S3Errors.PreconditionFailed("If-Match / x-amz-if-match-size / x-amz-if-match-last-modified-time");
             }
 
             File.Delete(path);

@@ -179,7 +179,7 @@ internal sealed partial class S3Handler
             throw S3Errors.BadDigest("x-amz-checksum-type");
         }
 
-        var (entry, objectChecksum) = await _store.CompleteUploadAsync(bucket, upload, parts, stated, request.Aborted);
+        var (entry, objectChecksum) = await _store.CompleteUploadAsync(bucket, upload, parts, stated, WriteCondition(request.Request.Headers, request.Key), request.Aborted);
         var xml = new S3Xml("CompleteMultipartUploadResult")
             .Element("Location", $"{request.Request.Scheme}://{request.Request.Host}/{request.Bucket}/{SigV4.UriEncode(request.Key, keepSlash: true)}")
             .Element("Bucket", request.Bucket).Element("Key", request.Key).Element("ETag", Quote(entry.ETag));

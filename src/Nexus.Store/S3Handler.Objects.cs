@@ -121,9 +121,7 @@ internal sealed partial class S3Handler
 
             if (!HasSubresource(request, s_getObjectParams))
             {
-                Authorize(request, request.Bucket, request.Key, isWrite: true);
-                _store.DeleteObject(_store.GetBucket(request.Bucket), request.Key);
-                request.Response.StatusCode = StatusCodes.Status204NoContent;
+                DeleteObject(request);
                 return;
             }
         }
@@ -158,13 +156,7 @@ internal sealed partial class S3Handler
         {
             Checksum = declared ?? pending.Crc64NvmeChecksum(),
         };
-        var ifMatch = request.Request.Headers.IfMatch;
-        var ifNoneMatch = request.Request.Headers.IfNoneMatch;
-        Func<ObjectEntry?, bool>? precondition = StringValues.IsNullOrEmpty(ifMatch) && StringValues.IsNullOrEmpty(ifNoneMatch)
-            ? null
-            : current => (StringValues.IsNullOrEmpty(ifMatch) || (current is not null && ETagMatches(ifMatch, current.ETag)))
-                && (StringValues.IsNullOrEmpty(ifNoneMatch) || current is null || !ETagMatches(ifNoneMatch, current.ETag));
-        var entry = _store.CommitObject(bucket, pending, info, precondition);
+        var entry = _store.CommitObject(bucket, pending, info, WriteCondition(request.Request.Headers, request.Key));
         request.Response.Headers.ETag = Quote(entry.ETag);
         WriteStorageOptions(request.Response, info);
 
@@ -397,7 +389,7 @@ internal sealed partial class S3Handler
         await using var pending = _store.BeginWrite();
         await source.CopyToAsync(pending, 0, source.Info.Size, request.Aborted);
         var info = new ObjectInfo(request.Key, pending.Length, pending.Md5Hex(), _options.TimeProvider.GetUtcNow(), contentType, headers, metadata, tags);
-        var entry = _store.CommitObject(bucket, pending, info);
+        var entry = _store.CommitObject(bucket, pending, info, WriteCondition(request.Request.Headers, request.Key));
         WriteStorageOptions(request.Response, info);
         await WriteXmlAsync(request, new S3Xml("CopyObjectResult").Element("LastModified", entry.LastModified).Element("ETag", Quote(entry.ETag)).Finish("CopyObjectResult"));
     }
