@@ -2,6 +2,7 @@
 // Licensed under the MIT license.
 
 using System.Buffers.Text;
+using System.Globalization;
 using System.Text;
 using Microsoft.AspNetCore.Http;
 
@@ -13,17 +14,35 @@ internal sealed partial class S3Handler
 
     private static readonly HashSet<string> s_listParams = ["prefix", "delimiter", "marker", "max-keys", "encoding-type", "list-type", "continuation-token", "start-after", "fetch-owner"];
     private static readonly HashSet<string> s_noParams = [];
+    private static readonly HashSet<string> s_listBucketsParams = ["max-buckets", "continuation-token", "prefix", "bucket-region"];
     private static readonly HashSet<string> s_deleteParams = ["delete"];
     private static readonly HashSet<string> s_locationParams = ["location"];
     private static readonly HashSet<string> s_versioningParams = ["versioning"];
     private static readonly HashSet<string> s_uploadListParams = ["uploads", "prefix", "delimiter", "key-marker", "upload-id-marker", "max-uploads", "encoding-type"];
 
+    /// <summary>
+    /// ListBuckets, with S3's paging and filters (<c>max-buckets</c> 1-10000, <c>continuation-token</c>, <c>prefix</c>,
+    /// <c>bucket-region</c>): names in order; a page that stops early carries a ContinuationToken (the last name listed).
+    /// </summary>
     private async Task ServiceAsync(S3Request request)
     {
-        if (!HttpMethods.IsGet(request.Request.Method) || HasSubresource(request, s_noParams))
+        if (!HttpMethods.IsGet(request.Request.Method) || HasSubresource(request, s_listBucketsParams))
         {
-            throw Unsupported(request, "/", s_noParams);
+            throw Unsupported(request, "/", s_listBucketsParams);
         }
+
+        var maxBuckets = int.MaxValue;
+        if (request.Param("max-buckets") is { } max)
+        {
+            maxBuckets = int.TryParse(max, NumberStyles.None, CultureInfo.InvariantCulture, out var parsed) && parsed is >= 1 and <= 10_000
+                ? parsed
+                : throw S3Errors.InvalidArgument($"max-buckets must be an integer from 1 to 10000; got '{max}'.");
+        }
+
+        var token = request.Param("continuation-token");
+        var after = token is null ? null : DecodeToken(token);
+        var prefix = request.Param("prefix") ?? "";
+        var region = request.Param("bucket-region");
 
         // A scoped credential (a function's key) sees the buckets it may read at bucket level (HeadBucket), not the
         // node's other buckets: their names belong to other functions.
@@ -31,17 +50,40 @@ internal sealed partial class S3Handler
         var xml = new S3Xml("ListAllMyBucketsResult")
             .Open("Owner").Element("ID", OwnerId).Element("DisplayName", OwnerId).Close("Owner")
             .Open("Buckets");
-        foreach (var bucket in _store.ListBuckets())
+        var listed = 0;
+        string? last = null, next = null;
+        foreach (var bucket in _store.ListBuckets().OrderBy(b => b.Name, StringComparer.Ordinal))
         {
-            if (visible is not null && !visible(new StoreRequestScope(bucket.Name, null, IsWrite: false)))
+            if ((after is not null && string.CompareOrdinal(bucket.Name, after) <= 0) || !bucket.Name.StartsWith(prefix, StringComparison.Ordinal)
+                || (region is not null && region != _options.Region)
+                || (visible is not null && !visible(new StoreRequestScope(bucket.Name, null, IsWrite: false))))
             {
                 continue;
             }
 
-            xml.Open("Bucket").Element("Name", bucket.Name).Element("CreationDate", bucket.Created).Close("Bucket");
+            if (listed == maxBuckets)
+            {
+                next = EncodeToken(last!);
+                break;
+            }
+
+            xml.Open("Bucket").Element("Name", bucket.Name).Element("CreationDate", bucket.Created).Element("BucketRegion", _options.Region).Close("Bucket");
+            last = bucket.Name;
+            listed++;
         }
 
-        await WriteXmlAsync(request, xml.Close("Buckets").Finish("ListAllMyBucketsResult"));
+        xml.Close("Buckets");
+        if (next is not null)
+        {
+            xml.Element("ContinuationToken", next);
+        }
+
+        if (request.Param("prefix") is { } stated)
+        {
+            xml.Element("Prefix", stated);
+        }
+
+        await WriteXmlAsync(request, xml.Finish("ListAllMyBucketsResult"));
     }
 
     private async Task BucketAsync(S3Request request)

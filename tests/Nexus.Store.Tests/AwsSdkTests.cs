@@ -456,6 +456,38 @@ public sealed class AwsSdkTests : IClassFixture<StoreFixture>
         Assert.Equal("uploaded", await new StreamReader(stored.ResponseStream).ReadToEndAsync());
     }
 
+    /// <summary>ListBuckets' paging and filters (max-buckets, continuation-token, prefix, bucket-region) as AWSSDK.S3 sends them; they used to be 501 NotImplemented.</summary>
+    [Fact]
+    public async Task ListBucketsPagesAndFilters()
+    {
+        using var client = _store.Client();
+        var prefix = "page-" + Guid.NewGuid().ToString("N")[..8] + "-";
+        string[] names = [prefix + "a", prefix + "b", prefix + "c"];
+        foreach (var name in names)
+        {
+            await client.PutBucketAsync(name);
+        }
+
+        var seen = new List<string>();
+        string? token = null;
+        var pages = 0;
+        do
+        {
+            var page = await client.ListBucketsAsync(new ListBucketsRequest { Prefix = prefix, MaxBuckets = 2, ContinuationToken = token });
+            Assert.Equal(prefix, page.Prefix);
+            seen.AddRange(page.Buckets.Select(b => b.BucketName));
+            token = page.ContinuationToken;
+            pages++;
+        }
+        while (token is not null);
+
+        Assert.Equal(names, seen);
+        Assert.Equal(2, pages);
+        Assert.Empty((await client.ListBucketsAsync(new ListBucketsRequest { Prefix = prefix, BucketRegion = "eu-west-1" })).Buckets ?? []);
+        var bad = await Assert.ThrowsAnyAsync<AmazonS3Exception>(() => client.ListBucketsAsync(new ListBucketsRequest { MaxBuckets = 10001 }));
+        Assert.Equal("InvalidArgument", bad.ErrorCode);
+    }
+
     [Fact]
     public async Task UnsignedRequestAndUnknownOperationGetS3Errors()
     {
