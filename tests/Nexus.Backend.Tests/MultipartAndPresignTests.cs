@@ -193,6 +193,7 @@ public sealed class MultipartAndPresignTests : IAsyncLifetime
     public async Task A_presigned_generic_request_is_checked_as_the_generic_path_checks_it_and_signs_no_body()
     {
         await _node.PutAsync("fn/tagged", "tagged"u8.ToArray());
+        await _node.PutAsync("fn/odd key+ü%~(1).txt", "odd"u8.ToArray());
         await _node.PutAsync("private/secret", "not the function's"u8.ToArray());
         var json = await RunAsync("""
             out = {}
@@ -201,6 +202,7 @@ public sealed class MultipartAndPresignTests : IAsyncLifetime
                 return call("GeneratePresignedUrl", {"Operation": "ServiceRequest", "ExpiresIn": 60, "Request": {
                     "Service": "s3", "Operation": "Any", "Method": method, "Path": path, "Headers": headers or {}}})
             out["tagging"] = presign("GET", "/nexus-test/fn/tagged?tagging")[1]["Url"]
+            out["odd"] = presign("GET", "/nexus-test/fn/odd%20key%2B%C3%BC%25~%281%29.txt?versionId=null")[1]["Url"]
             out["secret_tagging"] = code(presign("GET", "/nexus-test/private/secret?tagging"))
             out["secret_copy"] = code(presign("PUT", "/nexus-test/fn/copy", {"x-amz-copy-source": "nexus-test/private/secret"}))
             out["listing_outside"] = code(presign("GET", "/nexus-test?list-type=2&prefix=private%2F"))
@@ -228,6 +230,9 @@ public sealed class MultipartAndPresignTests : IAsyncLifetime
             Assert.Equal(HttpStatusCode.OK, response.StatusCode);
             Assert.Contains("<Tagging", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
         }
+
+        // A key botocore percent-encodes (space, '+', UTF-8, '%', parentheses) is signed as the store verifies it.
+        Assert.Equal("odd", await http.GetStringAsync(new Uri(json.GetProperty("odd").GetString()!)));
 
         // The signature covers the path and the query: the same URL for the secret's tags is refused.
         using (var response = await http.GetAsync(new Uri(tagging.ToString().Replace("/fn/tagged?", "/private/secret?", StringComparison.Ordinal))))
