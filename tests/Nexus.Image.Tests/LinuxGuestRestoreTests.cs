@@ -53,7 +53,7 @@ public sealed class LinuxGuestRestoreTests(ITestOutputHelper output)
         output.WriteLine($"qemu exit {run.ExitCode} after {run.Elapsed.TotalSeconds:0.0} s; console:\n{run.Console}");
 
         Assert.Equal(0, run.GuestStatus);
-        var results = run.Console.Split('\n').Where(l => l.StartsWith("RESULT ", StringComparison.Ordinal)).ToList();
+        var results = run.UserConsole.Split('\n').Where(l => l.StartsWith("RESULT ", StringComparison.Ordinal)).ToList();
         Assert.Equal(
             [
                 "RESULT before applied=0000000000000000 seed wiped=1 clock in 2040's first 2 minutes=0",
@@ -126,7 +126,7 @@ public sealed class LinuxGuestRestoreTests(ITestOutputHelper output)
         output.WriteLine($"qemu exit {run.ExitCode} after {run.Elapsed.TotalSeconds:0.0} s; console:\n{run.Console}");
 
         Assert.Equal(0, run.GuestStatus);
-        var line = run.Console.Split('\n').Single(l => l.StartsWith("PROBE ", StringComparison.Ordinal));
+        var line = run.UserConsole.Split('\n').Single(l => l.StartsWith("PROBE ", StringComparison.Ordinal));
         using var probe = JsonDocument.Parse(line["PROBE ".Length..]);
         var found = probe.RootElement;
         Assert.Equal("nx-a", found.GetProperty("stream_before").GetString());

@@ -97,11 +97,11 @@ public sealed class LinuxGuestTests(ITestOutputHelper output)
         output.WriteLine($"qemu exit {run.ExitCode} after {run.Elapsed.TotalSeconds:0.0} s; console:\n{run.Console}");
 
         Assert.Contains($"nexus: region {QemuRegion.Size >> 10} KiB at 0x{QemuRegion.Address:x16}, doorbell at 0x00000000d0100000, interrupt 10: /dev/nexus-region", run.Console, StringComparison.Ordinal);
-        Assert.Contains("nexus-init: root /dev/vda, code /dev/vdb at /var/task, /tmp 48 MiB", run.Console, StringComparison.Ordinal);
-        Assert.Contains("nexus-init: runtime exited with status 0", run.Console, StringComparison.Ordinal);
+        Assert.Contains("nexus-init: root /dev/vda, code /dev/vdb at /var/task, /tmp 48 MiB", run.UserConsole, StringComparison.Ordinal);
+        Assert.Contains("nexus-init: runtime exited with status 0", run.UserConsole, StringComparison.Ordinal);
         Assert.Equal(0, run.GuestStatus);
 
-        var line = run.Console.Split('\n').Single(l => l.StartsWith("PROBE ", StringComparison.Ordinal));
+        var line = run.UserConsole.Split('\n').Single(l => l.StartsWith("PROBE ", StringComparison.Ordinal));
         using var probe = JsonDocument.Parse(line["PROBE ".Length..]);
         var found = probe.RootElement;
         Assert.Equal(65534, found.GetProperty("uid").GetInt32());
@@ -183,7 +183,7 @@ public sealed class LinuxGuestTests(ITestOutputHelper output)
         output.WriteLine($"qemu exit {run.ExitCode} after {run.Elapsed.TotalSeconds:0.0} s; console:\n{run.Console}");
 
         Assert.Equal(0, run.GuestStatus);
-        var line = run.Console.Split('\n').Single(l => l.StartsWith("PROBE ", StringComparison.Ordinal));
+        var line = run.UserConsole.Split('\n').Single(l => l.StartsWith("PROBE ", StringComparison.Ordinal));
         using var probe = JsonDocument.Parse(line["PROBE ".Length..]);
         var found = probe.RootElement;
         Assert.Equal(65534, found.GetProperty("uid").GetInt32());
@@ -225,7 +225,7 @@ public sealed class LinuxGuestTests(ITestOutputHelper output)
         output.WriteLine($"qemu exit {run.ExitCode} after {run.Elapsed.TotalSeconds:0.0} s; console:\n{run.Console}");
 
         Assert.Equal(0, run.GuestStatus);
-        var results = run.Console.Split('\n').Where(l => l.StartsWith("RESULT ", StringComparison.Ordinal)).ToList();
+        var results = run.UserConsole.Split('\n').Where(l => l.StartsWith("RESULT ", StringComparison.Ordinal)).ToList();
         Assert.Equal(
             [
                 "RESULT before readable=0",
@@ -252,7 +252,7 @@ public sealed class LinuxGuestTests(ITestOutputHelper output)
 
         Assert.Contains("nexus: " + error, run.Console, StringComparison.Ordinal);
         Assert.DoesNotContain(": /dev/nexus-region", run.Console, StringComparison.Ordinal);
-        Assert.Contains("nexus-init: cannot mount /dev/vda", run.Console, StringComparison.Ordinal);
+        Assert.Contains("nexus-init: cannot mount /dev/vda", run.UserConsole, StringComparison.Ordinal);
         Assert.Equal(125, run.GuestStatus);
     }
 
