@@ -37,7 +37,7 @@ internal sealed partial class S3Handler
     {
         Authorize(request, request.Bucket, request.Key, isWrite: true);
         var headers = request.Request.Headers;
-        var condition = Condition(headers.IfMatch, headers[IfMatchSizeHeader], IfMatchSizeHeader, headers[IfMatchLastModifiedHeader], IfMatchLastModifiedHeader, ParseHttpDate);
+        var condition = Condition(headers.IfMatch, headers[IfMatchSizeHeader], IfMatchSizeHeader, headers[IfMatchLastModifiedHeader], IfMatchLastModifiedHeader);
         Delete(_store.GetBucket(request.Bucket), request.Key, condition);
         request.Response.StatusCode = StatusCodes.Status204NoContent;
     }
@@ -51,7 +51,7 @@ internal sealed partial class S3Handler
     }
 
     /// <summary>A delete's condition from its parts (null: none stated); a size or time that does not parse is 400 InvalidArgument.</summary>
-    private static DeleteCondition? Condition(StringValues etag, StringValues size, string sizeName, StringValues lastModified, string lastModifiedName, Func<string, DateTimeOffset?> parseTime)
+    private static DeleteCondition? Condition(StringValues etag, StringValues size, string sizeName, StringValues lastModified, string lastModifiedName)
     {
         if (StringValues.IsNullOrEmpty(etag) && StringValues.IsNullOrEmpty(size) && StringValues.IsNullOrEmpty(lastModified))
         {
@@ -69,18 +69,13 @@ internal sealed partial class S3Handler
         long? seconds = null;
         if (!StringValues.IsNullOrEmpty(lastModified))
         {
-            seconds = parseTime(lastModified.ToString())?.ToUnixTimeSeconds()
-                ?? throw S3Errors.InvalidArgument($"{lastModifiedName} must be a date; got '{lastModified}'.");
+            seconds = TryParseHttpDate(lastModified, out var parsed)
+                ? parsed
+                : throw S3Errors.InvalidArgument($"{lastModifiedName} must be a date; got '{lastModified}'.");
         }
 
         return new DeleteCondition(etag, bytes, seconds);
     }
-
-    private static DateTimeOffset? ParseHttpDate(string value) =>
-        DateTimeOffset.TryParse(value, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var parsed) ? parsed : null;
-
-    private static DateTimeOffset? ParseIsoDate(string value) =>
-        DateTimeOffset.TryParse(value, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var parsed) ? parsed : null;
 
     /// <summary>
     /// A write's If-Match / If-None-Match (PutObject, CopyObject's destination, CompleteMultipartUpload), checked against
@@ -134,7 +129,7 @@ internal sealed partial class S3Handler
                 case "Object":
                     string? Child(string name) => element.Elements().FirstOrDefault(e => e.Name.LocalName == name)?.Value;
                     var key = Child("Key") ?? throw S3Errors.MalformedXml("an <Object> has no <Key>.");
-                    keys.Add((key, Child("VersionId"), Condition(Child("ETag"), Child("Size"), "<Size>", Child("LastModifiedTime"), "<LastModifiedTime>", ParseIsoDate)));
+                    keys.Add((key, Child("VersionId"), Condition(Child("ETag"), Child("Size"), "<Size>", Child("LastModifiedTime"), "<LastModifiedTime>")));
                     break;
             }
         }
