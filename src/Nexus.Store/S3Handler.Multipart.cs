@@ -113,7 +113,7 @@ internal sealed partial class S3Handler
         var range = request.Request.Headers["x-amz-copy-source-range"].ToString();
         if (range.Length > 0)
         {
-            (offset, count) = RangeHeader.Parse(range, source.Info.Size) ?? throw S3Errors.InvalidArgument($"x-amz-copy-source-range must be 'bytes=first-last'; got '{range}'.");
+            (offset, count) = RangeHeader.ParseCopySourceRange(range, source.Info.Size);
         }
 
         await source.CopyToAsync(pending, offset, count, request.Aborted);

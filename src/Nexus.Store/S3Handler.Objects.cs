@@ -429,9 +429,32 @@ internal sealed partial class S3Handler
     }
 }
 
-/// <summary>HTTP Range for S3 GET: one range "bytes=a-b", "bytes=a-" or "bytes=-n".</summary>
+/// <summary>HTTP Range for S3 GET: one range "bytes=a-b", "bytes=a-" or "bytes=-n"; and UploadPartCopy's x-amz-copy-source-range.</summary>
 internal static class RangeHeader
 {
+    /// <summary>
+    /// UploadPartCopy's <c>x-amz-copy-source-range</c>: exactly "bytes=first-last" within the source, as S3 requires
+    /// (400 InvalidArgument otherwise, in S3's words). Unlike a GET's Range it is never clamped: a part cut short would
+    /// assemble a shorter object than its client built, without an error.
+    /// </summary>
+    public static (long Offset, long Count) ParseCopySourceRange(string header, long size)
+    {
+        const string unit = "bytes=";
+        var spec = header.StartsWith(unit, StringComparison.Ordinal) ? header.AsSpan(unit.Length) : [];
+        var dash = spec.IndexOf('-');
+        if (dash <= 0
+            || !long.TryParse(spec[..dash], NumberStyles.None, CultureInfo.InvariantCulture, out var first)
+            || !long.TryParse(spec[(dash + 1)..], NumberStyles.None, CultureInfo.InvariantCulture, out var last)
+            || last < first)
+        {
+            throw S3Errors.InvalidArgument($"The x-amz-copy-source-range value must be of the form bytes=first-last where first and last are the zero-based offsets of the first and last bytes to copy; got '{header}'.");
+        }
+
+        return last < size
+            ? (first, last - first + 1)
+            : throw S3Errors.InvalidArgument($"Range specified is not valid for source object of size: {size}");
+    }
+
     /// <summary>
     /// (offset, count) for a satisfiable range; null when the header is not a single byte range (the whole
     /// object is served, as S3 does); throws InvalidRange (416) when it starts past the end.

@@ -488,6 +488,41 @@ public sealed class AwsSdkTests : IClassFixture<StoreFixture>
         Assert.Equal("InvalidArgument", bad.ErrorCode);
     }
 
+    /// <summary>
+    /// UploadPartCopy copies exactly its x-amz-copy-source-range. Guards RangeHeader.ParseCopySourceRange: a range past
+    /// the source's end used to be clamped (bytes=5-50 of 10 bytes made a 5-byte part, and the assembled object was
+    /// shorter than its client built, with no error); S3 refuses it with InvalidArgument, as this now does. Failed with
+    /// the GET range parser put back, once.
+    /// </summary>
+    [Fact]
+    public async Task UploadPartCopyCopiesExactlyItsRangeAndRefusesOneOutsideTheSource()
+    {
+        using var client = _store.Client();
+        var bucket = await NewBucketAsync(client);
+        await client.PutObjectAsync(new PutObjectRequest { BucketName = bucket, Key = "src", ContentBody = "0123456789" });
+        var upload = await client.InitiateMultipartUploadAsync(bucket, "assembled");
+        CopyPartRequest Part(string range) => new()
+        {
+            SourceBucket = bucket,
+            SourceKey = "src",
+            DestinationBucket = bucket,
+            DestinationKey = "assembled",
+            UploadId = upload.UploadId,
+            PartNumber = 1,
+            FirstByte = long.Parse(range.Split('-')[0], System.Globalization.CultureInfo.InvariantCulture),
+            LastByte = long.Parse(range.Split('-')[1], System.Globalization.CultureInfo.InvariantCulture),
+        };
+
+        var beyond = await Assert.ThrowsAnyAsync<AmazonS3Exception>(() => client.CopyPartAsync(Part("5-50")));
+        Assert.Equal((HttpStatusCode.BadRequest, "InvalidArgument"), (beyond.StatusCode, beyond.ErrorCode));
+        Assert.Contains("not valid for source object of size: 10", beyond.Message, StringComparison.Ordinal);
+
+        var copied = await client.CopyPartAsync(Part("2-5"));
+        await client.CompleteMultipartUploadAsync(new CompleteMultipartUploadRequest { BucketName = bucket, Key = "assembled", UploadId = upload.UploadId, PartETags = [new PartETag(1, copied.ETag)] });
+        using var assembled = await client.GetObjectAsync(bucket, "assembled");
+        Assert.Equal("2345", await new StreamReader(assembled.ResponseStream).ReadToEndAsync());
+    }
+
     [Fact]
     public async Task UnsignedRequestAndUnknownOperationGetS3Errors()
     {
