@@ -164,19 +164,25 @@ internal sealed partial class S3Handler
         WriteChecksum(request.Response, info);
     }
 
-    /// <summary>The object's checksum headers, full-object or composite (PUT responses; GET and HEAD in checksum mode, whole objects only).</summary>
+    private const string AcknowledgedAtHeader = "x-nexus-last-modified";
+
     /// <summary>
     /// The LastModified a node's write-back upload carries (<c>x-nexus-last-modified</c>, Unix milliseconds: when the
     /// node acknowledged the write, and what the function read back from its spool), honoured only from a full-access
-    /// credential (the node's own); a scoped key cannot date its objects. Null: the store's clock decides.
+    /// credential (the node's own) on a header-signed request whose signature covers it: a scoped key cannot date its
+    /// objects, and neither can the holder of a presigned URL (signed with the node's key) by adding the header. Null:
+    /// the store's clock decides.
     /// </summary>
     private static DateTimeOffset? AcknowledgedAt(S3Request request) =>
         request.Auth.Credential.Authorize is null
-        && long.TryParse(request.Request.Headers["x-nexus-last-modified"].ToString(), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var ms)
+        && !request.Auth.Presigned
+        && request.Auth.SignedHeaders.Contains(AcknowledgedAtHeader)
+        && long.TryParse(request.Request.Headers[AcknowledgedAtHeader].ToString(), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var ms)
         && ms <= DateTimeOffset.MaxValue.ToUnixTimeMilliseconds()
             ? DateTimeOffset.FromUnixTimeMilliseconds(ms)
             : null;
 
+    /// <summary>The object's checksum headers, full-object or composite (PUT responses; GET and HEAD in checksum mode, whole objects only).</summary>
     private static void WriteChecksum(HttpResponse response, ObjectInfo info)
     {
         if (info.Checksum is { } checksum)

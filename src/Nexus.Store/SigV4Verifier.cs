@@ -39,9 +39,12 @@ public sealed class SigV4Result
 
     public bool Presigned { get; private init; }
 
+    /// <summary>The names of the headers the signature covers (lower case).</summary>
+    public IReadOnlyList<string> SignedHeaders { get; private init; } = [];
+
     internal static SigV4Result Fail(S3Exception error) => new() { Error = error };
 
-    internal static SigV4Result Ok(StoreCredential credential, string payloadHash, string signature, byte[] signingKey, string amzDate, string scope, bool presigned) =>
+    internal static SigV4Result Ok(StoreCredential credential, string payloadHash, string signature, byte[] signingKey, string amzDate, string scope, bool presigned, string[] signedHeaders) =>
         new()
         {
             Credential = credential,
@@ -51,6 +54,7 @@ public sealed class SigV4Result
             AmzDate = amzDate,
             Scope = scope,
             Presigned = presigned,
+            SignedHeaders = signedHeaders,
         };
 }
 
@@ -321,7 +325,7 @@ public sealed class SigV4Verifier
             return SigV4Result.Fail(S3Errors.HeadersNotSigned(unsigned));
         }
 
-        return SigV4Result.Ok(found, payloadHash, signature, key, amzDate, scope, presigned);
+        return SigV4Result.Ok(found, payloadHash, signature, key, amzDate, scope, presigned, names);
     }
 
     /// <summary>

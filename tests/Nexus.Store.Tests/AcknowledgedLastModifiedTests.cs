@@ -43,6 +43,30 @@ public sealed class AcknowledgedLastModifiedTests(StoreFixture store) : IClassFi
         Assert.True(modified >= before.AddSeconds(-1), $"LastModified {modified:O} is not the store's time (after {before:O})");
     }
 
+    /// <summary>
+    /// Guards "the holder of a presigned URL cannot date the object" (AcknowledgedAt asks for a header-signed request
+    /// whose signature covers the header): a presigned PUT signed with the full-access key, the node's, sent with
+    /// x-nexus-last-modified: 0 was stored as of 1970 (found 2026-12-06). Failed with those two conditions removed, once.
+    /// </summary>
+    [Fact]
+    public async Task The_holder_of_a_presigned_url_cannot_set_the_last_modified_of_its_put()
+    {
+        using var client = store.Client();
+        await client.PutBucketAsync("acked-presigned");
+        var url = await client.GetPreSignedURLAsync(new GetPreSignedUrlRequest { BucketName = "acked-presigned", Key = "k", Verb = Amazon.S3.HttpVerb.PUT, Expires = DateTime.UtcNow.AddMinutes(5), Protocol = Amazon.S3.Protocol.HTTP });
+        using var http = new HttpClient();
+        using var put = new HttpRequestMessage(HttpMethod.Put, url) { Content = new StringContent("dated by the holder") };
+        put.Headers.TryAddWithoutValidation("x-nexus-last-modified", "0");
+        var before = DateTime.UtcNow.AddSeconds(-1);
+        using (var response = await http.SendAsync(put))
+        {
+            Assert.Equal(System.Net.HttpStatusCode.OK, response.StatusCode);
+        }
+
+        var modified = (await client.GetObjectMetadataAsync("acked-presigned", "k")).LastModified!.Value.ToUniversalTime();
+        Assert.True(modified >= before.AddSeconds(-1), $"LastModified {modified:O} is not the store's time (after {before:O})");
+    }
+
     private static PutObjectRequest Put(string bucket, string key)
     {
         var put = new PutObjectRequest { BucketName = bucket, Key = key, ContentBody = "acknowledged" };
