@@ -170,7 +170,11 @@ public sealed class FairShareGateTests
         {
             var meter = CpuMeter.Start(exactAbove);
             Thread.Sleep(40);
-            await Task.Yield();
+
+            // The next piece picks its clock from the total when it starts, so the first piece's charge must have
+            // landed by then: a yield let it start first once under CI and the crossing case charged its 200 ms sleep
+            // (262 ms). The delay is no piece: nothing of it is charged.
+            await Task.Delay(50);
             Burn(TimeSpan.FromMilliseconds(20));
             Thread.Sleep(200);
             await Task.Yield();
