@@ -11,6 +11,7 @@ using Nexus.Node;
 using Nexus.Node.Logs;
 using Nexus.Node.Metrics;
 using Nexus.Node.Pool;
+using Nexus.Node.Transports;
 using Nexus.Node.Transports.NexusChannel;
 using Nexus.Sandbox;
 
@@ -49,7 +50,7 @@ public class InvokePathBenchmarks
     [Benchmark]
     public async Task<int> WarmInvoke()
     {
-        var outcome = await _pool.InvokeAsync(_function, s_event, RequestId(), CancellationToken.None);
+        var outcome = await _pool.InvokeAsync(_function, s_event, new InvocationRequest(RequestId()), CancellationToken.None);
         return outcome.Outcome == "success" ? outcome.Result.Payload.Length : throw new InvalidOperationException(outcome.Outcome);
     }
 

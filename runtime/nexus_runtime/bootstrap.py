@@ -161,7 +161,19 @@ class Runtime:
             self._post_error(request_id, errors.make_error("Runtime.UnmarshalError", f"Unable to unmarshal input: {exc}", [], request_id))
             return
 
-        context = LambdaContext(request_id, invocation.deadline_ms, invocation.invoked_function_arn, self._env)
+        try:
+            client_context = json.loads(invocation.client_context) if invocation.client_context else None
+        except ValueError as exc:
+            self._post_error(request_id, errors.make_error("Runtime.UnmarshalError", f"Unable to unmarshal client context: {exc}", [], request_id))
+            return
+
+        # As Lambda does: tracing libraries (X-Ray SDK, Powertools) read the invocation's trace header from the environment.
+        if invocation.trace_id:
+            self._env["_X_AMZN_TRACE_ID"] = invocation.trace_id
+        else:
+            self._env.pop("_X_AMZN_TRACE_ID", None)
+        context = LambdaContext(request_id, invocation.deadline_ms, invocation.invoked_function_arn, self._env,
+                                client_context if isinstance(client_context, dict) else None)
         try:
             result = self._handler(event, context)
         except Exception as exc:

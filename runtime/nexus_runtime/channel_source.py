@@ -19,7 +19,8 @@ class ChannelSource(InvocationSource):
     def next(self) -> Invocation:
         invocation = self._inner.next()
         # The event may be a view over the shared region: copy it out before the handler runs (json needs bytes anyway).
-        return Invocation(str(invocation.request_id), int(invocation.deadline_ms), str(invocation.function_arn or ""), bytes(invocation.event))
+        return Invocation(str(invocation.request_id), int(invocation.deadline_ms), str(invocation.function_arn or ""), bytes(invocation.event),
+                          getattr(invocation, "trace_id", None), getattr(invocation, "client_context", None))
 
     def post_response(self, request_id: str, body: bytes) -> None:
         self._inner.post_response(request_id, body)

@@ -4,7 +4,6 @@
 
 import http.client
 import json
-import os
 
 from nexus_runtime.sources import Invocation, InvocationSource
 
@@ -37,11 +36,8 @@ class RuntimeApiSource(InvocationSource):
             deadline_ms = int(headers.get("lambda-runtime-deadline-ms", "0"))
         except ValueError:
             raise RuntimeApiError("Lambda-Runtime-Deadline-Ms is not an integer") from None
-        trace_id = headers.get("lambda-runtime-trace-id")
-        if trace_id:
-            # As Lambda does: tracing libraries read it from the environment.
-            os.environ["_X_AMZN_TRACE_ID"] = trace_id
-        return Invocation(request_id, deadline_ms, headers.get("lambda-runtime-invoked-function-arn", ""), body)
+        return Invocation(request_id, deadline_ms, headers.get("lambda-runtime-invoked-function-arn", ""), body,
+                          headers.get("lambda-runtime-trace-id"), headers.get("lambda-runtime-client-context"))
 
     def post_response(self, request_id: str, body: bytes) -> None:
         self._post(f"{_PREFIX}/invocation/{request_id}/response", body, {"Content-Type": "application/json"})

@@ -4,9 +4,11 @@
 
 from collections import namedtuple
 
-# One invocation: its id (str), deadline (epoch ms, int), the invoked function's ARN (str) and the raw event JSON (bytes).
+# One invocation: its id (str), deadline (epoch ms, int), the invoked function's ARN (str), the raw event JSON (bytes),
+# its X-Ray trace header (str or None) and the caller's client context (JSON text, or None: the caller sent none).
 # A plain namedtuple: typing.NamedTuple would import typing at every cold start.
-Invocation = namedtuple("Invocation", ["request_id", "deadline_ms", "invoked_function_arn", "event"])
+Invocation = namedtuple("Invocation", ["request_id", "deadline_ms", "invoked_function_arn", "event", "trace_id", "client_context"],
+                        defaults=(None, None))
 
 
 class InvocationSource:

@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Http;
 using Nexus.Backend.WriteBack;
 using Nexus.Node.Logs;
 using Nexus.Node.Pool;
+using Nexus.Node.Transports;
 
 namespace Nexus.Node;
 
@@ -30,7 +31,7 @@ public interface INodeOperations
 
     bool TryGetFunction(string name, out DeployedFunction function);
 
-    Task<InvocationOutcome> InvokeAsync(DeployedFunction function, ReadOnlyMemory<byte> payload, string requestId, CancellationToken cancellationToken);
+    Task<InvocationOutcome> InvokeAsync(DeployedFunction function, ReadOnlyMemory<byte> payload, InvocationRequest request, CancellationToken cancellationToken);
 
     /// <summary>Durably queues an asynchronous (Event) invocation; returns once it will not be lost.</summary>
     Task EnqueueEventAsync(DeployedFunction function, ReadOnlyMemory<byte> payload, string requestId, CancellationToken cancellationToken);

@@ -125,14 +125,18 @@ public sealed partial class NexusNode : INodeOperations, IAsyncDisposable
     /// </summary>
     public Action<string, InvocationOutcome>? InvocationObserver { get; set; }
 
-    public Task<InvocationOutcome> InvokeAsync(DeployedFunction function, ReadOnlyMemory<byte> payload, string requestId, CancellationToken cancellationToken)
+    /// <summary>Runs one invocation with request id <paramref name="requestId"/>, a new trace and no client context.</summary>
+    public Task<InvocationOutcome> InvokeAsync(DeployedFunction function, ReadOnlyMemory<byte> payload, string requestId, CancellationToken cancellationToken) =>
+        InvokeAsync(function, payload, new InvocationRequest(requestId), cancellationToken);
+
+    public Task<InvocationOutcome> InvokeAsync(DeployedFunction function, ReadOnlyMemory<byte> payload, InvocationRequest request, CancellationToken cancellationToken)
     {
-        return InvocationObserver is { } observer ? ObservedAsync(observer) : _pool.InvokeAsync(function, payload, requestId, cancellationToken);
+        return InvocationObserver is { } observer ? ObservedAsync(observer) : _pool.InvokeAsync(function, payload, request, cancellationToken);
 
         async Task<InvocationOutcome> ObservedAsync(Action<string, InvocationOutcome> observer)
         {
-            var outcome = await _pool.InvokeAsync(function, payload, requestId, cancellationToken);
-            observer(requestId, outcome);
+            var outcome = await _pool.InvokeAsync(function, payload, request, cancellationToken);
+            observer(request.RequestId, outcome);
             return outcome;
         }
     }
@@ -436,7 +440,7 @@ public sealed partial class NexusNode : INodeOperations, IAsyncDisposable
         {
             try
             {
-                var outcome = await _pool.InvokeAsync(function, queued.Payload, queued.RequestId, cancellationToken);
+                var outcome = await _pool.InvokeAsync(function, queued.Payload, new InvocationRequest(queued.RequestId), cancellationToken);
                 _logs.Write(function.Name, "node", queued.RequestId, $"event invocation finished: {outcome.Outcome}");
                 return;
             }

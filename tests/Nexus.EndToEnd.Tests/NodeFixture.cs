@@ -141,7 +141,7 @@ public class NodeFixture : IAsyncLifetime
         }
     }
 
-    public async Task<(HttpResponseMessage Response, string Body)> InvokeAsync(string name, string payload, string? logType = null)
+    public async Task<(HttpResponseMessage Response, string Body)> InvokeAsync(string name, string payload, string? logType = null, IReadOnlyDictionary<string, string>? headers = null)
     {
         using var request = new HttpRequestMessage(HttpMethod.Post, $"/2015-03-31/functions/{name}/invocations")
         {
@@ -150,6 +150,11 @@ public class NodeFixture : IAsyncLifetime
         if (logType is not null)
         {
             request.Headers.Add("X-Amz-Log-Type", logType);
+        }
+
+        foreach (var (header, value) in headers ?? new Dictionary<string, string>())
+        {
+            request.Headers.Add(header, value);
         }
 
         var response = await Http.SendAsync(request);

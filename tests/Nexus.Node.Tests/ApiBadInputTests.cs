@@ -5,12 +5,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using System.Text.Json.Nodes;
-using Microsoft.AspNetCore.Http;
 using Nexus.Node.Api;
-using Nexus.Node.Logs;
-using Nexus.Node.Pool;
-using Nexus.Node.Registry;
-using Nexus.Node.Transports;
 
 namespace Nexus.Node.Tests;
 
@@ -20,27 +15,17 @@ namespace Nexus.Node.Tests;
 /// </summary>
 public sealed class ApiBadInputTests : IAsyncLifetime
 {
-    private readonly DirectoryInfo _root = Directory.CreateTempSubdirectory("nexus-api-");
-    private readonly HttpClient _http = new() { Timeout = TimeSpan.FromSeconds(60) };
-    private RecordingNode _node = null!;
-    private HttpHost _host = null!;
-    private Uri _base = null!;
+    private RecordingApi _api = null!;
 
-    public async Task InitializeAsync()
-    {
-        _node = new RecordingNode(_root.FullName);
-        _node.Registry.Deploy(new MemoryStream(Package(("function.yaml", "name: echo\nhandler: handler.handler\n"), ("handler.py", "def handler(e, c):\n    return e\n"))));
-        _host = await NodeApi.StartAsync(["http://127.0.0.1:0"], _node, CancellationToken.None);
-        _base = _host.Addresses[0];
-    }
+    private HttpClient Http => _api.Http;
 
-    public async Task DisposeAsync()
-    {
-        await _host.DisposeAsync();
-        _http.Dispose();
-        _node.Logs.Dispose();
-        _root.Delete(recursive: true);
-    }
+    private RecordingNode Recorder => _api.Node;
+
+    private Uri BaseUri => _api.Base;
+
+    public async Task InitializeAsync() => _api = await RecordingApi.StartAsync("echo");
+
+    public async Task DisposeAsync() => await _api.DisposeAsync();
 
     [Fact]
     public async Task Invoke_payload_past_6_MiB_is_refused_with_413_whether_its_length_is_declared_or_not()
@@ -49,61 +34,61 @@ public sealed class ApiBadInputTests : IAsyncLifetime
         big.AsSpan().Fill((byte)' ');
         big[0] = (byte)'1';
 
-        using var declared = await _http.PostAsync(Invoke("echo"), new ByteArrayContent(big));
-        await AssertApiErrorAsync(declared, 413, "RequestTooLargeException", "smaller than");
+        using var declared = await Http.PostAsync(Invoke("echo"), new ByteArrayContent(big));
+        await RecordingNode.AssertApiErrorAsync(declared, 413, "RequestTooLargeException", "smaller than");
 
         // Chunked: no Content-Length to check up front, the bounded read must stop it.
         var chunked = new StreamContent(new MemoryStream(big));
         chunked.Headers.ContentLength = null;
         using var request = new HttpRequestMessage(HttpMethod.Post, Invoke("echo")) { Content = chunked };
         request.Headers.TransferEncodingChunked = true;
-        using var streamed = await _http.SendAsync(request);
-        await AssertApiErrorAsync(streamed, 413, "RequestTooLargeException", "smaller than");
+        using var streamed = await Http.SendAsync(request);
+        await RecordingNode.AssertApiErrorAsync(streamed, 413, "RequestTooLargeException", "smaller than");
 
-        Assert.Equal(0, _node.Invocations);
+        Assert.Equal(0, Recorder.Invocations);
         await AssertStillServingAsync();
     }
 
     [Fact]
     public async Task Malformed_invoke_requests_get_a_4xx_that_names_the_problem()
     {
-        using (var notJson = await _http.PostAsync(Invoke("echo"), new StringContent("{\"a\":")))
+        using (var notJson = await Http.PostAsync(Invoke("echo"), new StringContent("{\"a\":")))
         {
-            await AssertApiErrorAsync(notJson, 400, "InvalidRequestContentException", "Could not parse request body into json");
+            await RecordingNode.AssertApiErrorAsync(notJson, 400, "InvalidRequestContentException", "Could not parse request body into json");
         }
 
         // JSON in shape, but a string that is not UTF-8: the reader leaves a string's bytes unchecked, so it was accepted and
         // handed to the function; Lambda refuses it. Failed without the check (answered 200), once.
-        using (var notUtf8 = await _http.PostAsync(Invoke("echo"), new ByteArrayContent([.. "{\"key\":\"a"u8, 0xC3, 0x28, .. "\"}"u8])))
+        using (var notUtf8 = await Http.PostAsync(Invoke("echo"), new ByteArrayContent([.. "{\"key\":\"a"u8, 0xC3, 0x28, .. "\"}"u8])))
         {
-            await AssertApiErrorAsync(notUtf8, 400, "InvalidRequestContentException", "not valid UTF-8");
+            await RecordingNode.AssertApiErrorAsync(notUtf8, 400, "InvalidRequestContentException", "not valid UTF-8");
         }
 
         using (var badType = new HttpRequestMessage(HttpMethod.Post, Invoke("echo")) { Content = new StringContent("{}") })
         {
             badType.Headers.Add("X-Amz-Invocation-Type", "Sometimes");
-            using var response = await _http.SendAsync(badType);
-            await AssertApiErrorAsync(response, 400, "InvalidParameterValueException", "X-Amz-Invocation-Type");
+            using var response = await Http.SendAsync(badType);
+            await RecordingNode.AssertApiErrorAsync(response, 400, "InvalidParameterValueException", "X-Amz-Invocation-Type");
         }
 
         using (var badLog = new HttpRequestMessage(HttpMethod.Post, Invoke("echo")) { Content = new StringContent("{}") })
         {
             badLog.Headers.Add("X-Amz-Log-Type", "Everything");
-            using var response = await _http.SendAsync(badLog);
-            await AssertApiErrorAsync(response, 400, "InvalidParameterValueException", "X-Amz-Log-Type");
+            using var response = await Http.SendAsync(badLog);
+            await RecordingNode.AssertApiErrorAsync(response, 400, "InvalidParameterValueException", "X-Amz-Log-Type");
         }
 
-        using (var missing = await _http.PostAsync(Invoke("no-such-function"), new StringContent("{}")))
+        using (var missing = await Http.PostAsync(Invoke("no-such-function"), new StringContent("{}")))
         {
-            await AssertApiErrorAsync(missing, 404, "ResourceNotFoundException", "no-such-function");
+            await RecordingNode.AssertApiErrorAsync(missing, 404, "ResourceNotFoundException", "no-such-function");
         }
 
-        using (var qualifier = await _http.PostAsync(new Uri(_base, "/2015-03-31/functions/echo/invocations?Qualifier=7"), new StringContent("{}")))
+        using (var qualifier = await Http.PostAsync(new Uri(BaseUri, "/2015-03-31/functions/echo/invocations?Qualifier=7"), new StringContent("{}")))
         {
-            await AssertApiErrorAsync(qualifier, 404, "ResourceNotFoundException", "echo:7");
+            await RecordingNode.AssertApiErrorAsync(qualifier, 404, "ResourceNotFoundException", "echo:7");
         }
 
-        Assert.Equal(0, _node.Invocations);
+        Assert.Equal(0, Recorder.Invocations);
         await AssertStillServingAsync();
     }
 
@@ -113,15 +98,15 @@ public sealed class ApiBadInputTests : IAsyncLifetime
         using (var huge = new HttpRequestMessage(HttpMethod.Post, Invoke("echo")) { Content = new StringContent("{}") })
         {
             huge.Headers.Add("X-Padding", new string('h', 64 << 10));
-            using var response = await _http.SendAsync(huge);
+            using var response = await Http.SendAsync(huge);
             Assert.Equal(HttpStatusCode.RequestHeaderFieldsTooLarge, response.StatusCode);
         }
 
         // A body that promises 1000 bytes and stops after 10: the connection ends, nothing is invoked.
         using (var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp))
         {
-            await socket.ConnectAsync(_base.Host, _base.Port);
-            await socket.SendAsync(Encoding.ASCII.GetBytes($"POST /2015-03-31/functions/echo/invocations HTTP/1.1\r\nHost: {_base.Authority}\r\nContent-Length: 1000\r\n\r\n{{\"a\":1234"));
+            await socket.ConnectAsync(BaseUri.Host, BaseUri.Port);
+            await socket.SendAsync(Encoding.ASCII.GetBytes($"POST /2015-03-31/functions/echo/invocations HTTP/1.1\r\nHost: {BaseUri.Authority}\r\nContent-Length: 1000\r\n\r\n{{\"a\":1234"));
             socket.Shutdown(SocketShutdown.Send);
             var buffer = new byte[4096];
             try
@@ -136,7 +121,7 @@ public sealed class ApiBadInputTests : IAsyncLifetime
             }
         }
 
-        Assert.Equal(0, _node.Invocations);
+        Assert.Equal(0, Recorder.Invocations);
         await AssertStillServingAsync();
     }
 
@@ -157,15 +142,15 @@ public sealed class ApiBadInputTests : IAsyncLifetime
         };
         foreach (var (what, body, expect) in cases)
         {
-            using var response = await _http.PostAsync(new Uri(_base, NodeApi.ManagementPrefix + "/functions"), new ByteArrayContent(body));
+            using var response = await Http.PostAsync(new Uri(BaseUri, NodeApi.ManagementPrefix + "/functions"), new ByteArrayContent(body));
             var text = await response.Content.ReadAsStringAsync();
             Assert.True(response.StatusCode == HttpStatusCode.BadRequest, $"{what}: {(int)response.StatusCode} {text}");
             var error = (string?)JsonNode.Parse(text)?["error"];
             Assert.True(error?.Contains(expect, StringComparison.Ordinal) == true, $"{what}: error '{error}' does not mention '{expect}'");
         }
 
-        Assert.Equal(["echo"], _node.Functions.Select(f => f.Name));
-        Assert.False(File.Exists(Path.Combine(_root.FullName, "evil.py")));
+        Assert.Equal(["echo"], Recorder.Functions.Select(f => f.Name));
+        Assert.False(File.Exists(Path.Combine(_api.Root, "evil.py")));
         await AssertStillServingAsync();
     }
 
@@ -175,7 +160,7 @@ public sealed class ApiBadInputTests : IAsyncLifetime
     [InlineData("follow=maybe", "follow must be true, false, 1 or 0")]
     public async Task Bad_log_query_parameters_are_refused_with_400_naming_them(string query, string expect)
     {
-        using var response = await _http.GetAsync(new Uri(_base, NodeApi.ManagementPrefix + "/functions/echo/logs?" + query));
+        using var response = await Http.GetAsync(new Uri(BaseUri, NodeApi.ManagementPrefix + "/functions/echo/logs?" + query));
         var text = await response.Content.ReadAsStringAsync();
         Assert.True(response.StatusCode == HttpStatusCode.BadRequest, $"{query}: {(int)response.StatusCode} {text}");
         Assert.Contains(expect, (string?)JsonNode.Parse(text)?["error"], StringComparison.Ordinal);
@@ -185,7 +170,7 @@ public sealed class ApiBadInputTests : IAsyncLifetime
     [Fact]
     public async Task An_unexpected_failure_reaches_the_caller_only_as_an_incident_number()
     {
-        using var response = await _http.PostAsync(Invoke("echo"), new StringContent("{\"explode\":1}"));
+        using var response = await Http.PostAsync(Invoke("echo"), new StringContent("{\"explode\":1}"));
         var text = await response.Content.ReadAsStringAsync();
         Assert.Equal(HttpStatusCode.InternalServerError, response.StatusCode);
         Assert.Contains("incident", text, StringComparison.Ordinal);
@@ -196,68 +181,14 @@ public sealed class ApiBadInputTests : IAsyncLifetime
 
     private static byte[] Package(params (string Path, string Text)[] files) => FunctionPackages.Zip(files);
 
-    private static async Task AssertApiErrorAsync(HttpResponseMessage response, int status, string type, string messagePart)
-    {
-        var text = await response.Content.ReadAsStringAsync();
-        Assert.True((int)response.StatusCode == status, $"expected {status} {type}, got {(int)response.StatusCode}: {text}");
-        Assert.Equal(type, response.Headers.GetValues("x-amzn-ErrorType").Single());
-        Assert.Contains(messagePart, (string?)JsonNode.Parse(text)?["Message"], StringComparison.Ordinal);
-    }
-
-    private Uri Invoke(string name) => new(_base, $"/2015-03-31/functions/{name}/invocations");
+    private Uri Invoke(string name) => new(BaseUri, $"/2015-03-31/functions/{name}/invocations");
 
     private async Task AssertStillServingAsync()
     {
-        var before = _node.Invocations;
-        using var ok = await _http.PostAsync(Invoke("echo"), new StringContent("{\"ping\":1}"));
+        var before = Recorder.Invocations;
+        using var ok = await Http.PostAsync(Invoke("echo"), new StringContent("{\"ping\":1}"));
         Assert.Equal(HttpStatusCode.OK, ok.StatusCode);
         Assert.Equal("{\"ping\":1}", await ok.Content.ReadAsStringAsync());
-        Assert.Equal(before + 1, _node.Invocations);
-    }
-
-    /// <summary>The node's operations over a real registry and log; invocations echo the payload and are counted.</summary>
-    private sealed class RecordingNode(string root) : INodeOperations
-    {
-        private int _invocations;
-
-        public FunctionRegistry Registry { get; } = new(Path.Combine(root, "functions"), maxCpus: 2);
-
-        public int Invocations => Volatile.Read(ref _invocations);
-
-        public IReadOnlyCollection<DeployedFunction> Functions => Registry.All;
-
-        public FunctionLogs Logs { get; } = new(Path.Combine(root, "logs"));
-
-        public bool TryGetFunction(string name, out DeployedFunction function) => Registry.TryGet(name, out function);
-
-        public Task<InvocationOutcome> InvokeAsync(DeployedFunction function, ReadOnlyMemory<byte> payload, string requestId, CancellationToken cancellationToken)
-        {
-            Interlocked.Increment(ref _invocations);
-            if (payload.Span.IndexOf("explode"u8) >= 0)
-            {
-                throw new IOException("disk /var/lib/nexus/spool at 10.0.0.1 failed");
-            }
-
-            return Task.FromResult(new InvocationOutcome(new InvocationResult(payload.ToArray(), null), "ok", false, TimeSpan.Zero, "fake", []));
-        }
-
-        public Task EnqueueEventAsync(DeployedFunction function, ReadOnlyMemory<byte> payload, string requestId, CancellationToken cancellationToken) =>
-            throw new NotSupportedException("not used by these tests");
-
-        public Task<DeployedFunction> DeployAsync(Stream package, CancellationToken cancellationToken) => Task.FromResult(Registry.Deploy(package));
-
-        public Task<bool> RemoveAsync(string name, CancellationToken cancellationToken) => Task.FromResult(Registry.Remove(name));
-
-        public NodeStatus Status() => new("test", DateTimeOffset.UtcNow, "fake", null, new Dictionary<string, string>(), Registry.All.Count, 0, 0, []);
-
-        public string ScrapeMetrics() => string.Empty;
-
-        public Nexus.Backend.WriteBack.WriteBackQueue? WriteBack => null;
-
-        public string? VerifySignature(HttpRequest request, string payloadSha256Hex) => null;
-
-        public void RequestShutdown()
-        {
-        }
+        Assert.Equal(before + 1, Recorder.Invocations);
     }
 }

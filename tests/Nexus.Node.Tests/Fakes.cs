@@ -214,7 +214,7 @@ internal sealed class PoolFixture : IAsyncDisposable
         new(new FunctionManifest { Name = name, Handler = "handler.handler", Io = IoMode.Baseline, Timeout = TimeSpan.FromSeconds(timeoutSeconds), MemoryMb = memory }, "/code/" + name, revision, "sha", 10, DateTimeOffset.UnixEpoch);
 
     public Task<InvocationOutcome> InvokeAsync(DeployedFunction function, string json = """{"n":1}""") =>
-        Pool.InvokeAsync(function, Encoding.UTF8.GetBytes(json), Guid.NewGuid().ToString(), CancellationToken.None);
+        Pool.InvokeAsync(function, Encoding.UTF8.GetBytes(json), new InvocationRequest(Guid.NewGuid().ToString()), CancellationToken.None);
 
     public async ValueTask DisposeAsync()
     {

@@ -8,14 +8,16 @@ from nexus_channel.layout import ChannelError
 
 
 class Invocation:
-    __slots__ = ("request_id", "deadline_ms", "function_arn", "event", "picked_up_ns")
+    __slots__ = ("request_id", "deadline_ms", "function_arn", "event", "picked_up_ns", "trace_id", "client_context")
 
-    def __init__(self, request_id, deadline_ms, function_arn, event, picked_up_ns=None):
+    def __init__(self, request_id, deadline_ms, function_arn, event, picked_up_ns=None, trace_id=None, client_context=None):
         self.request_id = request_id
         self.deadline_ms = deadline_ms
         self.function_arn = function_arn
         self.event = event
         self.picked_up_ns = picked_up_ns
+        self.trace_id = trace_id
+        self.client_context = client_context
 
 
 class InvocationSource:
@@ -48,7 +50,8 @@ class InvocationSource:
 
 
 def invocation_from(resp, op):
-    """The invocation a response carries (header RequestId, DeadlineMs, FunctionArn; body the event)."""
+    """The invocation a response carries (header RequestId, DeadlineMs, FunctionArn, TraceId, ClientContext; body the
+    event)."""
     picked_up_ns = time.monotonic_ns()
     if resp.status != 200:
         resp.body.close()
@@ -56,4 +59,5 @@ def invocation_from(resp, op):
     event = resp.body.read()
     resp.body.close()
     meta = resp.meta
-    return Invocation(meta["RequestId"], int(meta["DeadlineMs"]), meta.get("FunctionArn", ""), event, picked_up_ns)
+    return Invocation(meta["RequestId"], int(meta["DeadlineMs"]), meta.get("FunctionArn", ""), event, picked_up_ns,
+                      meta.get("TraceId"), meta.get("ClientContext"))

@@ -185,6 +185,40 @@ class InProcessTests(unittest.TestCase):
         self.assertEqual(seen["log_group_name"], "/aws/lambda/fn")
         self.assertTrue(0 < seen["remaining"] <= 60000, seen["remaining"])
 
+    def test_client_context_identity_and_trace_are_lambdas(self):
+        # What Lambda's Python runtime hands a handler: identity always an object (fields None without Cognito), the
+        # client context as objects, its "w3c" only through w3c(), the trace header in _X_AMZN_TRACE_ID.
+        env = dict(ENV)
+        seen = {}
+
+        def handler(event, context):
+            cc = context.client_context
+            seen.update(identity=(context.identity.cognito_identity_id, context.identity.cognito_identity_pool_id),
+                        custom=cc and cc.custom, env=cc and cc.env, client=cc and cc.client and
+                        (cc.client.app_title, cc.client.installation_id),
+                        w3c=context.w3c(), trace=env.get("_X_AMZN_TRACE_ID"))
+            return None
+
+        sent = {"custom": {"tenant": "t-1"}, "env": {"locale": "en"}, "client": {"app_title": "app"},
+                "w3c": {"traceparent": "00-abc-01", "baggage": 7, "other": "x"}}
+        trace = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=0"
+        runtime = bootstrap.Runtime(handler, FakeSource(), env)
+        runtime.serve_one(Invocation("r1", int(time.time() * 1000) + 60000, "arn", b"{}", trace, json.dumps(sent)))
+        self.assertEqual(seen, {"identity": (None, None), "custom": {"tenant": "t-1"}, "env": {"locale": "en"},
+                                "client": ("app", None), "w3c": {"traceparent": "00-abc-01"}, "trace": trace})
+
+        # The next invocation has neither: no client context, and no trace header left over from the last one.
+        runtime.serve_one(invocation("r2", {}))
+        self.assertEqual((seen["identity"], seen["custom"], seen["client"], seen["w3c"], seen["trace"]), ((None, None), None, None, {}, None))
+
+    def test_context_log_writes_the_text_as_given(self):
+        import contextlib
+        import io
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            self.serve(lambda e, c: c.log("one") or c.log(2), {})
+        self.assertEqual(out.getvalue(), "one2")
+
     def test_remaining_time_never_negative(self):
         context = LambdaContext("r", int(time.time() * 1000) - 5000, "arn", ENV)
         self.assertEqual(context.get_remaining_time_in_millis(), 0)

@@ -3,14 +3,12 @@
 
 using System.Buffers;
 using System.Diagnostics;
-using System.Globalization;
 using System.Net;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
-using Nexus.Functions;
 using Nexus.Node.Metrics;
 using Nexus.Node.Pool;
 using Nexus.Node.Registry;
@@ -22,11 +20,14 @@ namespace Nexus.Node.Api;
 /// The node's front door (default http://127.0.0.1:9700): the Lambda Invoke API and function reads as AWS serves
 /// them under /2015-03-31, the Prometheus /metrics, and the CLI's management API under /nexus/v1 (loopback only).
 /// </summary>
-public static class NodeApi
+public static partial class NodeApi
 {
     public const string ManagementPrefix = "/nexus/v1";
 
     private const string LambdaPrefix = "/2015-03-31/functions";
+
+    // The deprecated InvokeAsync API (boto3's invoke_async): an Event invocation answered {"Status": 202}.
+    private const string InvokeAsyncPrefix = "/2014-11-13/functions";
 
     public static Task<HttpHost> StartAsync(IEnumerable<string> urls, INodeOperations node, CancellationToken cancellationToken) =>
         HttpHost.StartAsync(urls, app => Map(app, node), FunctionRegistry.MaxPackageBytes + 1024, cancellationToken);
@@ -34,55 +35,23 @@ public static class NodeApi
     public static void Map(WebApplication app, INodeOperations node)
     {
         app.MapPost(LambdaPrefix + "/{name}/invocations", context => InvokeAsync(context, node));
-        app.MapGet(LambdaPrefix, context => ListFunctionsAsync(context, node));
-        app.MapGet(LambdaPrefix + "/{name}", context => GetFunctionAsync(context, node, configurationOnly: false));
-        app.MapGet(LambdaPrefix + "/{name}/configuration", context => GetFunctionAsync(context, node, configurationOnly: true));
+        app.MapPost(InvokeAsyncPrefix + "/{name}/invoke-async", context => InvokeAsyncApiAsync(context, node));
+        MapFunctionReads(app, node);
         app.MapGet("/metrics", async context =>
         {
             context.Response.ContentType = PrometheusExporter.ContentType;
             await context.Response.WriteAsync(node.ScrapeMetrics(), context.RequestAborted);
         });
         ManagementApi.Map(app, node);
+        app.MapFallback(UnknownRouteAsync);
     }
 
     private static async Task InvokeAsync(HttpContext context, INodeOperations node)
     {
         var entered = Stopwatch.GetTimestamp();
         var request = context.Request;
-        var name = FunctionName((string)request.RouteValues["name"]!, request.Query["Qualifier"].ToString(), out var badQualifier);
-        if (request.ContentLength > LambdaJson.MaxPayloadBytes)
+        if (await ReadInvocationAsync(context, node) is not var (function, body))
         {
-            await ApiErrorAsync(context, 413, "RequestTooLargeException", $"Request must be smaller than {LambdaJson.MaxPayloadBytes} bytes for the InvokeFunction operation");
-            return;
-        }
-
-        var body = await ReadBoundedAsync(request.Body, request.ContentLength, LambdaJson.MaxPayloadBytes, context.RequestAborted);
-        if (body is null)
-        {
-            await ApiErrorAsync(context, 413, "RequestTooLargeException", $"Request must be smaller than {LambdaJson.MaxPayloadBytes} bytes for the InvokeFunction operation");
-            return;
-        }
-
-        if (request.Headers.Authorization.Count > 0 && node.VerifySignature(request, Convert.ToHexStringLower(SHA256.HashData(body))) is { } signatureError)
-        {
-            await ApiErrorAsync(context, 403, "InvalidSignatureException", signatureError);
-            return;
-        }
-
-        if (badQualifier is not null || !node.TryGetFunction(name, out var function))
-        {
-            await ApiErrorAsync(context, 404, "ResourceNotFoundException", "Function not found: " + LambdaJson.FunctionArn(name) + (badQualifier is null ? "" : ":" + badQualifier));
-            return;
-        }
-
-        // Lambda hands an empty payload to the handler as {}.
-        if (body.Length == 0)
-        {
-            body = "{}"u8.ToArray();
-        }
-        else if (!LambdaJson.IsValidJson(body, out var problem))
-        {
-            await ApiErrorAsync(context, 400, "InvalidRequestContentException", "Could not parse request body into json: " + problem);
             return;
         }
 
@@ -91,6 +60,14 @@ public static class NodeApi
         if (logType.Length > 0 && logType is not ("None" or "Tail"))
         {
             await ApiErrorAsync(context, 400, "InvalidParameterValueException", $"X-Amz-Log-Type must be None or Tail, got '{logType}'");
+            return;
+        }
+
+        string? clientContext = null;
+        if (request.Headers["X-Amz-Client-Context"].ToString() is { Length: > 0 } encoded
+            && (clientContext = LambdaJson.DecodeClientContext(encoded, out var contextProblem)) is null)
+        {
+            await ApiErrorAsync(context, 400, "InvalidRequestContentException", contextProblem!);
             return;
         }
 
@@ -117,7 +94,8 @@ public static class NodeApi
         try
         {
             // The invocation runs to its end even if the caller goes away, as Lambda's does.
-            outcome = await node.InvokeAsync(function, body, requestId, CancellationToken.None);
+            var caller = new InvocationRequest(requestId, LambdaTrace.Accept(request.Headers["X-Amzn-Trace-Id"].ToString()), clientContext);
+            outcome = await node.InvokeAsync(function, body, caller, CancellationToken.None);
         }
         catch (ThrottledException e)
         {
@@ -160,89 +138,62 @@ public static class NodeApi
         outcome.Timeline.ApiResponded = Stopwatch.GetTimestamp();
     }
 
-    private static async Task ListFunctionsAsync(HttpContext context, INodeOperations node)
+    /// <summary>The deprecated InvokeAsync: the body is the event, queued as an Event invocation.</summary>
+    private static async Task InvokeAsyncApiAsync(HttpContext context, INodeOperations node)
     {
-        var functions = new JsonArray([.. node.Functions.Select(f => (JsonNode)Configuration(f))]);
-        await JsonAsync(context, 200, new JsonObject { ["Functions"] = functions });
-    }
-
-    private static async Task GetFunctionAsync(HttpContext context, INodeOperations node, bool configurationOnly)
-    {
-        var name = FunctionName((string)context.Request.RouteValues["name"]!, context.Request.Query["Qualifier"].ToString(), out var badQualifier);
-        if (badQualifier is not null || !node.TryGetFunction(name, out var function))
+        if (await ReadInvocationAsync(context, node) is not var (function, body))
         {
-            await ApiErrorAsync(context, 404, "ResourceNotFoundException", "Function not found: " + LambdaJson.FunctionArn(name));
             return;
         }
 
-        var configuration = Configuration(function);
-        await JsonAsync(context, 200, configurationOnly
-            ? configuration
-            : new JsonObject
-            {
-                ["Configuration"] = configuration,
-                ["Code"] = new JsonObject { ["RepositoryType"] = "Nexus", ["Location"] = function.CodeDirectory },
-            });
+        var requestId = Guid.NewGuid().ToString();
+        context.Response.Headers["x-amzn-RequestId"] = requestId;
+        await node.EnqueueEventAsync(function, body, requestId, context.RequestAborted);
+        await JsonAsync(context, 202, new JsonObject { ["Status"] = 202 });
     }
 
-    /// <summary>A function's configuration in Lambda's FunctionConfiguration shape.</summary>
-    public static JsonObject Configuration(DeployedFunction function)
+    /// <summary>
+    /// An invocation's function and event: the body read within Lambda's limit and checked against the request's
+    /// signature (when signed), the function found, the event well-formed JSON (empty: {}). Null once the refusal is
+    /// answered.
+    /// </summary>
+    private static async Task<(DeployedFunction Function, byte[] Body)?> ReadInvocationAsync(HttpContext context, INodeOperations node)
     {
-        var manifest = function.Manifest;
-        var variables = new JsonObject();
-        foreach (var (k, v) in manifest.Environment)
+        var request = context.Request;
+        var name = FunctionName((string)request.RouteValues["name"]!, request.Query["Qualifier"].ToString(), out var badQualifier);
+        var tooLarge = $"Request must be smaller than {LambdaJson.MaxPayloadBytes} bytes for the InvokeFunction operation";
+        if (request.ContentLength > LambdaJson.MaxPayloadBytes
+            || await ReadBoundedAsync(request.Body, request.ContentLength, LambdaJson.MaxPayloadBytes, context.RequestAborted) is not { } body)
         {
-            variables[k] = v;
+            await ApiErrorAsync(context, 413, "RequestTooLargeException", tooLarge);
+            return null;
         }
 
-        return new JsonObject
+        if (request.Headers.Authorization.Count > 0 && node.VerifySignature(request, Convert.ToHexStringLower(SHA256.HashData(body))) is { } signatureError)
         {
-            ["FunctionName"] = manifest.Name,
-            ["FunctionArn"] = function.Arn,
-            ["Runtime"] = "python3.11",
-            ["Role"] = $"arn:aws:iam::{LambdaJson.AccountId}:role/nexus-{manifest.Name}",
-            ["Handler"] = manifest.Handler,
-            ["CodeSize"] = function.CodeSize,
-            ["Description"] = $"io: {(manifest.Io == IoMode.Baseline ? "baseline" : "nexus")}",
-            ["Timeout"] = (int)manifest.Timeout.TotalSeconds,
-            ["MemorySize"] = manifest.MemoryMb,
-            ["LastModified"] = function.LastModified.ToString("yyyy-MM-dd'T'HH:mm:ss.fff+0000", CultureInfo.InvariantCulture),
-            ["CodeSha256"] = function.CodeSha256,
-            ["Version"] = "$LATEST",
-            ["RevisionId"] = function.Revision,
-            ["Environment"] = new JsonObject { ["Variables"] = variables },
-            ["PackageType"] = "Zip",
-            ["State"] = "Active",
-            ["Architectures"] = new JsonArray("x86_64"),
-        };
-    }
-
-    // Accepts a name, a partial ARN (NAME:QUALIFIER) or a full ARN, as Lambda does. Only $LATEST exists here.
-    private static string FunctionName(string raw, string queryQualifier, out string? badQualifier)
-    {
-        var name = Uri.UnescapeDataString(raw);
-        const string arnPrefix = "arn:aws:lambda:";
-        if (name.StartsWith(arnPrefix, StringComparison.Ordinal))
-        {
-            var at = name.IndexOf(":function:", StringComparison.Ordinal);
-            name = at < 0 ? name : name[(at + ":function:".Length)..];
+            await ApiErrorAsync(context, 403, "InvalidSignatureException", signatureError);
+            return null;
         }
 
-        badQualifier = null;
-        var colon = name.IndexOf(':', StringComparison.Ordinal);
-        if (colon >= 0)
+        if (badQualifier is not null || !node.TryGetFunction(name, out var function))
         {
-            var qualifier = name[(colon + 1)..];
-            name = name[..colon];
-            badQualifier = qualifier == "$LATEST" ? null : qualifier;
+            await ApiErrorAsync(context, 404, "ResourceNotFoundException", "Function not found: " + LambdaJson.FunctionArn(name) + (badQualifier is null ? "" : ":" + badQualifier));
+            return null;
         }
 
-        if (queryQualifier.Length > 0 && queryQualifier != "$LATEST")
+        // Lambda hands an empty payload to the handler as {}.
+        if (body.Length == 0)
         {
-            badQualifier = queryQualifier;
+            return (function, "{}"u8.ToArray());
         }
 
-        return name;
+        if (!LambdaJson.IsValidJson(body, out var problem))
+        {
+            await ApiErrorAsync(context, 400, "InvalidRequestContentException", "Could not parse request body into json: " + problem);
+            return null;
+        }
+
+        return (function, body);
     }
 
     /// <summary>

@@ -14,8 +14,9 @@ public sealed partial class InstancePool
     /// <summary>The longest an invocation's end waits for its sandbox's output to be taken in (<see cref="ISandboxInstance.DrainOutput"/>).</summary>
     internal static readonly TimeSpan OutputDrainLimit = TimeSpan.FromMilliseconds(5);
 
-    private async Task<InvocationOutcome> RunAsync(Instance instance, ReadOnlyMemory<byte> payload, string requestId, bool cold, long started, InvocationTimeline timeline)
+    private async Task<InvocationOutcome> RunAsync(Instance instance, ReadOnlyMemory<byte> payload, InvocationRequest request, bool cold, long started, InvocationTimeline timeline)
     {
+        var requestId = request.RequestId;
         var function = instance.Function;
         var timeout = function.Manifest.Timeout;
         if (!cold)
@@ -26,7 +27,13 @@ public sealed partial class InstancePool
         instance.CurrentRequestId = requestId;
         Log(instance, requestId, $"START RequestId: {requestId} Version: $LATEST");
         var runStarted = _time.GetTimestamp();
-        var invocation = new Invocation(requestId, payload, _time.GetUtcNow() + timeout, function.Arn) { Timeline = timeline };
+        var now = _time.GetUtcNow();
+        var invocation = new Invocation(requestId, payload, now + timeout, function.Arn)
+        {
+            Timeline = timeline,
+            TraceId = request.TraceId ?? LambdaTrace.NewHeader(now),
+            ClientContext = request.ClientContext,
+        };
         var sandbox = instance.Sandbox!;
         var deadline = instance.Deadline ??= new InvocationDeadline(_time, _shutdown.Token);
         var limit = deadline.Begin(timeout);

@@ -107,8 +107,9 @@ public sealed partial class InstancePool : IAsyncDisposable
     /// Runs one invocation. Throws <see cref="ThrottledException"/> when no instance became available within the
     /// function's timeout and <see cref="SandboxStartException"/> when the node could not start a sandbox.
     /// </summary>
-    public async Task<InvocationOutcome> InvokeAsync(DeployedFunction function, ReadOnlyMemory<byte> payload, string requestId, CancellationToken cancellationToken)
+    public async Task<InvocationOutcome> InvokeAsync(DeployedFunction function, ReadOnlyMemory<byte> payload, InvocationRequest request, CancellationToken cancellationToken)
     {
+        var requestId = request.RequestId;
         var started = _time.GetTimestamp();
         var timeline = new InvocationTimeline { Entered = Stopwatch.GetTimestamp() };
         var waited = await _budget.EnterAsync(function.Name, InvokeRate(function), cancellationToken);
@@ -148,7 +149,7 @@ public sealed partial class InstancePool : IAsyncDisposable
                     timeline.PrefetchBegun = Stopwatch.GetTimestamp();
                 }
 
-                return await RunAsync(instance, payload, requestId, cold, started, timeline);
+                return await RunAsync(instance, payload, request, cold, started, timeline);
             }
             finally
             {

@@ -10,7 +10,19 @@ public sealed record Invocation(string RequestId, ReadOnlyMemory<byte> Payload, 
 {
     /// <summary>Where the pool and the transport stamp this invocation's stages.</summary>
     public InvocationTimeline Timeline { get; init; } = new();
+
+    /// <summary>The X-Ray trace header the function sees in <c>_X_AMZN_TRACE_ID</c> (<see cref="LambdaTrace"/>); null: none.</summary>
+    public string? TraceId { get; init; }
+
+    /// <summary>The caller's client context as compact JSON (<see cref="LambdaJson.DecodeClientContext"/>); null: none sent.</summary>
+    public string? ClientContext { get; init; }
 }
+
+/// <summary>
+/// What the caller of one invocation hands it beside the event: the request id, its X-Ray trace header (null: the
+/// node starts a new trace) and its client context (compact JSON; null: none).
+/// </summary>
+public sealed record InvocationRequest(string RequestId, string? TraceId = null, string? ClientContext = null);
 
 /// <summary>
 /// What the runtime answered: the result JSON, or (when <see cref="ErrorType"/> is set) a Lambda-shaped error

@@ -15,6 +15,12 @@ public static class LambdaJson
     /// <summary>Lambda limits synchronous request and response payloads to 6 MB.</summary>
     public const int MaxPayloadBytes = 6 * 1024 * 1024;
 
+    /// <summary>Lambda's limit on an Invoke's ClientContext: characters of base64.</summary>
+    public const int MaxClientContextLength = 3583;
+
+    /// <summary>What Lambda answers for a client context that is not base64 of a JSON object.</summary>
+    public const string BadClientContext = "Client context must be a valid Base64-encoded JSON object.";
+
     public static string FunctionArn(string name) => $"arn:aws:lambda:{Region}:{AccountId}:function:{name}";
 
     public static byte[] ErrorPayload(string errorType, string errorMessage) =>
@@ -27,6 +33,39 @@ public static class LambdaJson
     /// <summary>The body of an API-level error (not a function error): <c>{"Type","Message"}</c>.</summary>
     public static byte[] ApiError(string type, string message) =>
         JsonSerializer.SerializeToUtf8Bytes(new JsonObject { ["Type"] = type, ["Message"] = message });
+
+    /// <summary>
+    /// Decodes an Invoke's <c>X-Amz-Client-Context</c> (base64 of a JSON object, at most
+    /// <see cref="MaxClientContextLength"/> characters) into the compact JSON the function's runtime gets: re-written, so
+    /// it is one ASCII line (non-ASCII escaped), fit for the Runtime API's <c>Lambda-Runtime-Client-Context</c> header.
+    /// Null with <paramref name="problem"/> set when it is not one.
+    /// </summary>
+    public static string? DecodeClientContext(string base64, out string? problem)
+    {
+        problem = base64.Length > MaxClientContextLength
+            ? $"Client context must be at most {MaxClientContextLength} characters of base64, got {base64.Length}."
+            : null;
+        if (problem is not null)
+        {
+            return null;
+        }
+
+        var bytes = new byte[base64.Length];
+        if (!Convert.TryFromBase64String(base64, bytes, out var length) || !IsValidJson(bytes.AsSpan(0, length), out _))
+        {
+            problem = BadClientContext;
+            return null;
+        }
+
+        // Checked above, so this parse succeeds. A name given twice stays twice; the runtime's json.loads keeps the last.
+        if (JsonNode.Parse(bytes.AsSpan(0, length), documentOptions: new JsonDocumentOptions { MaxDepth = 256 }) is JsonObject parsed)
+        {
+            return parsed.ToJsonString();
+        }
+
+        problem = BadClientContext;
+        return null;
+    }
 
     /// <summary>True when <paramref name="json"/> is one well-formed JSON value in valid UTF-8.</summary>
     public static bool IsValidJson(ReadOnlySpan<byte> json, out string? problem)

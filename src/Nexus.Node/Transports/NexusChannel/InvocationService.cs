@@ -116,6 +116,16 @@ public sealed class InvocationService : IChannelService
         w.WriteString("RequestId", invocation.RequestId);
         w.WriteNumber("DeadlineMs", invocation.Deadline.ToUnixTimeMilliseconds());
         w.WriteString("FunctionArn", invocation.FunctionArn);
+        if (invocation.TraceId is { } trace)
+        {
+            w.WriteString("TraceId", trace);
+        }
+
+        if (invocation.ClientContext is { } clientContext)
+        {
+            w.WriteString("ClientContext", clientContext);
+        }
+
         w.WriteEndObject();
     });
 

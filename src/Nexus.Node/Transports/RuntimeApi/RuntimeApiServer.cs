@@ -57,7 +57,16 @@ public sealed class RuntimeApiServer : IAsyncDisposable
             headers["Lambda-Runtime-Aws-Request-Id"] = invocation.RequestId;
             headers["Lambda-Runtime-Deadline-Ms"] = invocation.Deadline.ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture);
             headers["Lambda-Runtime-Invoked-Function-Arn"] = invocation.FunctionArn;
-            headers["Lambda-Runtime-Trace-Id"] = "Root=1-" + invocation.RequestId;
+            if (invocation.TraceId is { } trace)
+            {
+                headers["Lambda-Runtime-Trace-Id"] = trace;
+            }
+
+            if (invocation.ClientContext is { } clientContext)
+            {
+                headers["Lambda-Runtime-Client-Context"] = clientContext;
+            }
+
             context.Response.ContentType = "application/json";
             context.Response.ContentLength = invocation.Payload.Length;
             await context.Response.Body.WriteAsync(invocation.Payload, context.RequestAborted);

@@ -1,0 +1,201 @@
+// Copyright (c) Nexus contributors.
+// Licensed under the MIT license.
+
+using System.Globalization;
+using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Nexus.Functions;
+using Nexus.Node.Transports;
+
+namespace Nexus.Node.Api;
+
+/// <summary>
+/// The Lambda API's reads of functions, answered as Lambda answers them for a function that has only <c>$LATEST</c>
+/// (nothing here publishes versions, aliases, policies, tags or reserved concurrency), and a clear error for the rest of
+/// the Lambda API: functions are deployed with <c>nexus deploy</c>, not CreateFunction.
+/// </summary>
+public static partial class NodeApi
+{
+    /// <summary>ListFunctions and ListVersionsByFunction answer at most this many items a page, as Lambda does.</summary>
+    internal const int MaxListPage = 50;
+
+    private const string TagsPrefix = "/2017-03-31/tags";
+    private const string ConcurrencyPrefix = "/2019-09-30/functions";
+
+    private static void MapFunctionReads(WebApplication app, INodeOperations node)
+    {
+        app.MapGet(LambdaPrefix, context => ListFunctionsAsync(context, node));
+        app.MapGet(LambdaPrefix + "/{name}", context => GetFunctionAsync(context, node, configurationOnly: false));
+        app.MapGet(LambdaPrefix + "/{name}/configuration", context => GetFunctionAsync(context, node, configurationOnly: true));
+        app.MapGet(LambdaPrefix + "/{name}/versions", context => ListVersionsAsync(context, node));
+        app.MapGet(LambdaPrefix + "/{name}/aliases", context => WithFunctionAsync(context, node, _ => new JsonObject { ["Aliases"] = new JsonArray() }));
+        app.MapGet(LambdaPrefix + "/{name}/policy", context => WithFunctionAsync(context, node, _ => null));
+        app.MapGet(ConcurrencyPrefix + "/{name}/concurrency", context => WithFunctionAsync(context, node, _ => new JsonObject()));
+        app.MapGet(TagsPrefix + "/{arn}", context => WithFunctionAsync(context, node, _ => new JsonObject { ["Tags"] = new JsonObject() }, "arn"));
+    }
+
+    private static async Task ListFunctionsAsync(HttpContext context, INodeOperations node)
+    {
+        if (await PageAsync(context, node.Functions) is { } page)
+        {
+            await JsonAsync(context, 200, page.With("Functions"));
+        }
+    }
+
+    private static Task ListVersionsAsync(HttpContext context, INodeOperations node) =>
+        WithFunctionAsync(context, node, function => new JsonObject { ["Versions"] = new JsonArray(Configuration(function)) });
+
+    private static async Task GetFunctionAsync(HttpContext context, INodeOperations node, bool configurationOnly)
+    {
+        await WithFunctionAsync(context, node, function =>
+        {
+            var configuration = Configuration(function);
+            return configurationOnly
+                ? configuration
+                : new JsonObject
+                {
+                    ["Configuration"] = configuration,
+                    ["Code"] = new JsonObject { ["RepositoryType"] = "Nexus", ["Location"] = function.CodeDirectory },
+                };
+        });
+    }
+
+    /// <summary>
+    /// Answers <paramref name="answer"/>'s document for the function the route names (a name, partial ARN or ARN;
+    /// 404 ResourceNotFoundException when there is none); a null document is Lambda's "does not exist" for a
+    /// resource the function does not have (a policy).
+    /// </summary>
+    private static async Task WithFunctionAsync(HttpContext context, INodeOperations node, Func<DeployedFunction, JsonNode?> answer, string routeValue = "name")
+    {
+        var name = FunctionName((string)context.Request.RouteValues[routeValue]!, context.Request.Query["Qualifier"].ToString(), out var badQualifier);
+        if (badQualifier is not null || !node.TryGetFunction(name, out var function))
+        {
+            await ApiErrorAsync(context, 404, "ResourceNotFoundException", "Function not found: " + LambdaJson.FunctionArn(name) + (badQualifier is null ? "" : ":" + badQualifier));
+            return;
+        }
+
+        if (answer(function) is { } document)
+        {
+            await JsonAsync(context, 200, document);
+        }
+        else
+        {
+            await ApiErrorAsync(context, 404, "ResourceNotFoundException", "The resource you requested does not exist.");
+        }
+    }
+
+    /// <summary>One page of <paramref name="functions"/> (ordered by name) after the request's Marker, at most its MaxItems and <see cref="MaxListPage"/>; null when the request was refused.</summary>
+    private static async Task<FunctionPage?> PageAsync(HttpContext context, IReadOnlyCollection<DeployedFunction> functions)
+    {
+        var maxItems = MaxListPage;
+        if (context.Request.Query["MaxItems"].ToString() is { Length: > 0 } raw
+            && (!int.TryParse(raw, NumberStyles.None, CultureInfo.InvariantCulture, out maxItems) || maxItems is < 1 or > 10000))
+        {
+            await ApiErrorAsync(context, 400, "InvalidParameterValueException", $"MaxItems must be a whole number from 1 to 10000, got '{raw}'");
+            return null;
+        }
+
+        var marker = context.Request.Query["Marker"].ToString();
+        var after = functions.Where(f => string.CompareOrdinal(f.Manifest.Name, marker) > 0).ToList();
+        var take = Math.Min(maxItems, MaxListPage);
+        var items = after.Take(take).ToList();
+        return new FunctionPage(items, after.Count > take ? items[^1].Manifest.Name : null);
+    }
+
+    /// <summary>The Lambda API routes the node does not serve: what was asked and what the node does serve.</summary>
+    private static Task UnknownRouteAsync(HttpContext context)
+    {
+        var request = context.Request;
+        var what = $"{request.Method} {request.Path}";
+        if (request.Path.StartsWithSegments(ManagementPrefix, StringComparison.Ordinal) || !IsLambdaApiPath(request.Path))
+        {
+            return ApiErrorAsync(context, 404, "ResourceNotFoundException", $"the node has no endpoint {what}");
+        }
+
+        return ApiErrorAsync(context, 501, "NotImplementedException",
+            $"the Nexus node does not implement {what} of the Lambda API. It serves Invoke, InvokeAsync, GetFunction, GetFunctionConfiguration, " +
+            "ListFunctions, ListVersionsByFunction, ListAliases, GetPolicy, GetFunctionConcurrency and ListTags; functions are deployed and " +
+            "removed with `nexus deploy <folder>` and `nexus rm <name>`");
+    }
+
+    // The Lambda API's paths start with their API version, a date: /2015-03-31/..., /2019-09-30/...
+    private static bool IsLambdaApiPath(PathString path) =>
+        path.Value is { Length: >= 11 } value && DateOnly.TryParseExact(value.AsSpan(1, 10), "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out _)
+        && (value.Length == 11 || value[11] == '/');
+
+    /// <summary>A function's configuration in Lambda's FunctionConfiguration shape.</summary>
+    public static JsonObject Configuration(DeployedFunction function)
+    {
+        var manifest = function.Manifest;
+        var variables = new JsonObject();
+        foreach (var (k, v) in manifest.Environment)
+        {
+            variables[k] = v;
+        }
+
+        return new JsonObject
+        {
+            ["FunctionName"] = manifest.Name,
+            ["FunctionArn"] = function.Arn,
+            ["Runtime"] = "python3.11",
+            ["Role"] = $"arn:aws:iam::{LambdaJson.AccountId}:role/nexus-{manifest.Name}",
+            ["Handler"] = manifest.Handler,
+            ["CodeSize"] = function.CodeSize,
+            ["Description"] = $"io: {(manifest.Io == IoMode.Baseline ? "baseline" : "nexus")}",
+            ["Timeout"] = (int)manifest.Timeout.TotalSeconds,
+            ["MemorySize"] = manifest.MemoryMb,
+            ["LastModified"] = function.LastModified.ToString("yyyy-MM-dd'T'HH:mm:ss.fff+0000", CultureInfo.InvariantCulture),
+            ["CodeSha256"] = function.CodeSha256,
+            ["Version"] = "$LATEST",
+            ["RevisionId"] = function.Revision,
+            ["Environment"] = new JsonObject { ["Variables"] = variables },
+            ["PackageType"] = "Zip",
+            ["State"] = "Active",
+            ["Architectures"] = new JsonArray("x86_64"),
+        };
+    }
+
+    // Accepts a name, NAME:QUALIFIER, a partial ARN (ACCOUNT:function:NAME[:QUALIFIER]) or a full ARN, as Lambda does.
+    // Only $LATEST exists here.
+    private static string FunctionName(string raw, string queryQualifier, out string? badQualifier)
+    {
+        const string functionPart = ":function:";
+        var name = Uri.UnescapeDataString(raw);
+        var at = name.IndexOf(functionPart, StringComparison.Ordinal);
+        if (at >= 0)
+        {
+            name = name[(at + functionPart.Length)..];
+        }
+
+        badQualifier = null;
+        var colon = name.IndexOf(':', StringComparison.Ordinal);
+        if (colon >= 0)
+        {
+            var qualifier = name[(colon + 1)..];
+            name = name[..colon];
+            badQualifier = qualifier == "$LATEST" ? null : qualifier;
+        }
+
+        if (queryQualifier.Length > 0 && queryQualifier != "$LATEST")
+        {
+            badQualifier = queryQualifier;
+        }
+
+        return name;
+    }
+
+    private sealed record FunctionPage(List<DeployedFunction> Items, string? NextMarker)
+    {
+        public JsonObject With(string listName)
+        {
+            var page = new JsonObject { [listName] = new JsonArray([.. Items.Select(f => (JsonNode)Configuration(f))]) };
+            if (NextMarker is not null)
+            {
+                page["NextMarker"] = NextMarker;
+            }
+
+            return page;
+        }
+    }
+}

@@ -1,0 +1,79 @@
+// Copyright (c) Nexus contributors.
+// Licensed under the MIT license.
+
+using System.Text;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using Nexus.Testing;
+
+namespace Nexus.EndToEnd.Tests;
+
+/// <summary>
+/// What a handler gets beside its event, the same in both I/O modes and as on Lambda: the caller's ClientContext
+/// (decoded, as objects), an identity object without Cognito fields, the invocation's X-Ray trace header in
+/// _X_AMZN_TRACE_ID (the caller's when it sent a well-formed one, else a new root), and context.log.
+/// </summary>
+public sealed partial class LambdaContextEndToEndTests(NodeFixture fixture) : IClassFixture<NodeFixture>
+{
+    private const string Handler = """
+        import os
+
+        def handler(event, context):
+            context.log("via context.log " + context.aws_request_id + "\n")
+            cc = context.client_context
+            return {
+                "custom": cc and cc.custom, "env": cc and cc.env,
+                "client": cc and cc.client and [cc.client.app_title, cc.client.installation_id],
+                "identity": [context.identity.cognito_identity_id, context.identity.cognito_identity_pool_id],
+                "trace": os.environ.get("_X_AMZN_TRACE_ID"), "w3c": context.w3c(),
+            }
+        """;
+
+    [RootTheory]
+    [InlineData("nexus")]
+    [InlineData("baseline")]
+    public async Task A_handler_gets_the_callers_client_context_and_trace(string io)
+    {
+        var name = $"e2e-context-{io}";
+        await fixture.DeployAsync($"name: {name}\nhandler: handler.handler\nio: {io}\n", Handler);
+        const string trace = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1";
+        var clientContext = Convert.ToBase64String(Encoding.UTF8.GetBytes(
+            """{"custom": {"tenant": "t-\u00e9"}, "env": {"locale": "en"}, "client": {"app_title": "app"}, "w3c": {"traceparent": "00-ab-01", "n": 1}}"""));
+
+        var (response, body) = await fixture.InvokeAsync(name, "{}", "Tail", new Dictionary<string, string>
+        {
+            ["X-Amz-Client-Context"] = clientContext,
+            ["X-Amzn-Trace-Id"] = trace,
+        });
+        Assert.False(response.Headers.Contains("X-Amz-Function-Error"), body);
+        using (var result = JsonDocument.Parse(body))
+        {
+            var root = result.RootElement;
+            Assert.Equal("t-\u00e9", root.GetProperty("custom").GetProperty("tenant").GetString());
+            Assert.Equal("en", root.GetProperty("env").GetProperty("locale").GetString());
+            Assert.Equal("""["app",null]""", root.GetProperty("client").GetRawText());
+            Assert.Equal("[null,null]", root.GetProperty("identity").GetRawText());
+            Assert.Equal(trace, root.GetProperty("trace").GetString());
+            Assert.Equal("""{"traceparent":"00-ab-01"}""", root.GetProperty("w3c").GetRawText());
+        }
+
+        var requestId = response.Headers.GetValues("X-Amzn-RequestId").Single();
+        var tail = Encoding.UTF8.GetString(Convert.FromBase64String(response.Headers.GetValues("X-Amz-Log-Result").Single()));
+        Assert.Contains("via context.log " + requestId, tail, StringComparison.Ordinal);
+
+        // Without either: no client context, and a trace of its own (not the last call's).
+        (response, body) = await fixture.InvokeAsync(name, "{}");
+        using (var result = JsonDocument.Parse(body))
+        {
+            var root = result.RootElement;
+            Assert.Equal(JsonValueKind.Null, root.GetProperty("custom").ValueKind);
+            Assert.Equal("[null,null]", root.GetProperty("identity").GetRawText());
+            var own = root.GetProperty("trace").GetString()!;
+            Assert.Matches(NewTrace(), own);
+            Assert.NotEqual(trace, own);
+        }
+    }
+
+    [GeneratedRegex("^Root=1-[0-9a-f]{8}-[0-9a-f]{24};Parent=[0-9a-f]{16};Sampled=0$")]
+    private static partial Regex NewTrace();
+}

@@ -1,0 +1,174 @@
+// Copyright (c) Nexus contributors.
+// Licensed under the MIT license.
+
+using System.Net;
+using System.Text;
+using System.Text.Json.Nodes;
+using Nexus.Node.Transports;
+
+namespace Nexus.Node.Tests;
+
+/// <summary>
+/// The Lambda API as its SDKs call it: an Invoke's ClientContext and trace header reach the invocation (a malformed
+/// client context is refused before it does), the function reads Lambda answers for a function with only $LATEST,
+/// ListFunctions pages, the deprecated InvokeAsync queues an event, and the rest of the Lambda API gets an error that
+/// says it is not served (not an empty 404).
+/// </summary>
+public sealed class LambdaApiTests : IAsyncLifetime
+{
+    private RecordingApi _api = null!;
+
+    private HttpClient Http => _api.Http;
+
+    private RecordingNode Recorder => _api.Node;
+
+    public async Task InitializeAsync() => _api = await RecordingApi.StartAsync("alpha", "beta", "gamma");
+
+    public async Task DisposeAsync() => await _api.DisposeAsync();
+
+    [Fact]
+    public async Task A_client_context_reaches_the_invocation_as_compact_ascii_json()
+    {
+        var sent = "{ \"custom\": {\"tenant\": \"t-\u00e9\"},\n  \"env\": {\"locale\": \"en\"} }";
+        using var response = await InvokeAsync("alpha", ("X-Amz-Client-Context", Base64(sent)));
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+
+        // One line of ASCII (the Runtime API hands it on in a header), the same JSON.
+        var handed = Recorder.Requests.Single().ClientContext!;
+        Assert.Equal("""{"custom":{"tenant":"t-\u00E9"},"env":{"locale":"en"}}""", handed);
+        Assert.True(JsonNode.DeepEquals(JsonNode.Parse(sent), JsonNode.Parse(handed)));
+
+        // A name given twice is not refused (the runtime's json.loads keeps the last, as it would on Lambda).
+        (await InvokeAsync("alpha", ("X-Amz-Client-Context", Base64("""{"custom":{"a":1}, "custom":{"a":2}}""")))).Dispose();
+        Assert.Equal("""{"custom":{"a":1},"custom":{"a":2}}""", Recorder.Requests.Last().ClientContext);
+    }
+
+    [Theory]
+    [InlineData("not base64!", "valid Base64-encoded JSON object")]
+    [InlineData("WzEsMl0=", "valid Base64-encoded JSON object")] // [1,2]: JSON, but not an object
+    [InlineData("eyJhIjox", "valid Base64-encoded JSON object")] // {"a":1 : truncated
+    public async Task A_malformed_client_context_is_refused_before_any_invocation(string header, string message)
+    {
+        using var response = await InvokeAsync("alpha", ("X-Amz-Client-Context", header));
+        await RecordingNode.AssertApiErrorAsync(response, 400, "InvalidRequestContentException", message);
+        Assert.Empty(Recorder.Requests);
+    }
+
+    [Fact]
+    public async Task A_client_context_past_Lambdas_limit_is_refused()
+    {
+        var sent = Base64($$$"""{"custom":{"x":"{{{new string('a', 2700)}}}"}}""");
+        Assert.True(sent.Length > LambdaJson.MaxClientContextLength);
+        using var response = await InvokeAsync("alpha", ("X-Amz-Client-Context", sent));
+        await RecordingNode.AssertApiErrorAsync(response, 400, "InvalidRequestContentException", "at most 3583 characters");
+        Assert.Empty(Recorder.Requests);
+    }
+
+    [Fact]
+    public async Task A_well_formed_trace_header_is_passed_on_and_any_other_is_dropped()
+    {
+        const string trace = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1";
+        (await InvokeAsync("alpha", ("X-Amzn-Trace-Id", trace))).Dispose();
+        (await InvokeAsync("alpha", ("X-Amzn-Trace-Id", "Root=1-5759e988-short;Sampled=1"))).Dispose();
+        (await InvokeAsync("alpha")).Dispose();
+        Assert.Equal([trace, null, null], Recorder.Requests.Select(r => r.TraceId));
+    }
+
+    [Theory]
+    [InlineData("arn:aws:lambda:us-east-1:000000000000:function:beta")]
+    [InlineData("000000000000:function:beta")]
+    [InlineData("beta:$LATEST")]
+    public async Task A_function_is_found_by_its_name_partial_arn_or_arn(string functionName)
+    {
+        using var response = await InvokeAsync(Uri.EscapeDataString(functionName));
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        using var configuration = await Http.GetAsync($"/2015-03-31/functions/{Uri.EscapeDataString(functionName)}/configuration");
+        Assert.Equal("beta", (string?)JsonNode.Parse(await configuration.Content.ReadAsStringAsync())?["FunctionName"]);
+    }
+
+    [Fact]
+    public async Task Function_reads_answer_as_for_a_function_with_only_LATEST()
+    {
+        Assert.Equal("$LATEST", (string?)(await GetJsonAsync("/2015-03-31/functions/alpha/versions"))["Versions"]![0]!["Version"]);
+        Assert.Equal("""{"Aliases":[]}""", (await GetJsonAsync("/2015-03-31/functions/alpha/aliases")).ToJsonString());
+        Assert.Equal("{}", (await GetJsonAsync("/2019-09-30/functions/alpha/concurrency")).ToJsonString());
+        Assert.Equal("""{"Tags":{}}""", (await GetJsonAsync("/2017-03-31/tags/" + Uri.EscapeDataString(LambdaJson.FunctionArn("alpha")))).ToJsonString());
+        using (var policy = await Http.GetAsync("/2015-03-31/functions/alpha/policy"))
+        {
+            await RecordingNode.AssertApiErrorAsync(policy, 404, "ResourceNotFoundException", "The resource you requested does not exist.");
+        }
+
+        foreach (var path in new[] { "/2015-03-31/functions/nope/versions", "/2015-03-31/functions/nope/aliases", "/2015-03-31/functions/nope/policy", "/2019-09-30/functions/nope/concurrency", "/2017-03-31/tags/" + Uri.EscapeDataString(LambdaJson.FunctionArn("nope")) })
+        {
+            using var missing = await Http.GetAsync(path);
+            await RecordingNode.AssertApiErrorAsync(missing, 404, "ResourceNotFoundException", "Function not found: " + LambdaJson.FunctionArn("nope"));
+        }
+    }
+
+    [Fact]
+    public async Task ListFunctions_pages_by_MaxItems_and_Marker()
+    {
+        var first = await GetJsonAsync("/2015-03-31/functions?MaxItems=2");
+        Assert.Equal(["alpha", "beta"], first["Functions"]!.AsArray().Select(f => (string?)f!["FunctionName"]));
+        var marker = (string)first["NextMarker"]!;
+        var second = await GetJsonAsync("/2015-03-31/functions?MaxItems=2&Marker=" + Uri.EscapeDataString(marker));
+        Assert.Equal(["gamma"], second["Functions"]!.AsArray().Select(f => (string?)f!["FunctionName"]));
+        Assert.Null(second["NextMarker"]);
+        Assert.Equal(3, (await GetJsonAsync("/2015-03-31/functions"))["Functions"]!.AsArray().Count);
+
+        foreach (var bad in new[] { "0", "abc", "10001", "-1" })
+        {
+            using var refused = await Http.GetAsync("/2015-03-31/functions?MaxItems=" + bad);
+            await RecordingNode.AssertApiErrorAsync(refused, 400, "InvalidParameterValueException", $"MaxItems must be a whole number from 1 to 10000, got '{bad}'");
+        }
+    }
+
+    [Fact]
+    public async Task The_deprecated_InvokeAsync_queues_an_event()
+    {
+        using var response = await Http.PostAsync("/2014-11-13/functions/gamma/invoke-async/", new StringContent("""{"n":1}"""));
+        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+        Assert.Equal("""{"Status":202}""", await response.Content.ReadAsStringAsync());
+        var queued = Assert.Single(Recorder.Events);
+        Assert.Equal(("gamma", """{"n":1}"""), (queued.Function, queued.Payload));
+
+        using var missing = await Http.PostAsync("/2014-11-13/functions/nope/invoke-async/", new StringContent("{}"));
+        await RecordingNode.AssertApiErrorAsync(missing, 404, "ResourceNotFoundException", "Function not found");
+        using var notJson = await Http.PostAsync("/2014-11-13/functions/gamma/invoke-async/", new StringContent("{"));
+        await RecordingNode.AssertApiErrorAsync(notJson, 400, "InvalidRequestContentException", "Could not parse request body into json");
+        Assert.Single(Recorder.Events);
+    }
+
+    [Theory]
+    [InlineData("DELETE", "/2015-03-31/functions/alpha", 501, "NotImplementedException", "does not implement DELETE /2015-03-31/functions/alpha of the Lambda API")]
+    [InlineData("POST", "/2015-03-31/functions", 501, "NotImplementedException", "`nexus deploy <folder>`")]
+    [InlineData("GET", "/2016-08-19/account-settings/", 501, "NotImplementedException", "does not implement GET /2016-08-19/account-settings/")]
+    [InlineData("GET", "/nothing/here", 404, "ResourceNotFoundException", "the node has no endpoint GET /nothing/here")]
+    public async Task The_rest_of_the_Lambda_API_is_refused_saying_what_is_served(string method, string path, int status, string type, string message)
+    {
+        using var response = await Http.SendAsync(new HttpRequestMessage(new HttpMethod(method), path));
+        await RecordingNode.AssertApiErrorAsync(response, status, type, message);
+        Assert.Empty(Recorder.Requests);
+    }
+
+    private static string Base64(string text) => Convert.ToBase64String(Encoding.UTF8.GetBytes(text));
+
+    private async Task<HttpResponseMessage> InvokeAsync(string function, params (string Name, string Value)[] headers)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, $"/2015-03-31/functions/{function}/invocations") { Content = new StringContent("{}") };
+        foreach (var (name, value) in headers)
+        {
+            request.Headers.TryAddWithoutValidation(name, value);
+        }
+
+        return await Http.SendAsync(request);
+    }
+
+    private async Task<JsonNode> GetJsonAsync(string path)
+    {
+        using var response = await Http.GetAsync(path);
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == HttpStatusCode.OK, $"GET {path}: {(int)response.StatusCode} {text}");
+        return JsonNode.Parse(text)!;
+    }
+}
