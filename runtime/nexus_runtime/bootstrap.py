@@ -8,7 +8,7 @@ import json
 import os
 import sys
 
-from nexus_runtime import errors, heap
+from nexus_runtime import errors, heap, logs
 from nexus_runtime.context import LambdaContext
 from nexus_runtime.sources import Invocation, InvocationSource
 
@@ -22,6 +22,7 @@ def main(environ=None, argv=None) -> int:
     env = os.environ if environ is None else environ
     argv = sys.argv[1:] if argv is None else argv
     _unbuffer_stdio()
+    logs.install()
     heap.keep_freed_heap()
     io_mode = env.get("NEXUS_IO", "baseline")
     if "--template" in argv:
@@ -167,6 +168,7 @@ class Runtime:
             self._post_error(request_id, errors.make_error("Runtime.UnmarshalError", f"Unable to unmarshal client context: {exc}", [], request_id))
             return
 
+        logs.current_request_id = request_id
         # As Lambda does: tracing libraries (X-Ray SDK, Powertools) read the invocation's trace header from the environment.
         if invocation.trace_id:
             self._env["_X_AMZN_TRACE_ID"] = invocation.trace_id

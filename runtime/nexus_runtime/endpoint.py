@@ -10,7 +10,8 @@ boto3 costs about 40 MB and 0.2 s.
 """
 
 import functools
-import sys
+
+from nexus_runtime import on_import
 
 _TARGET = "botocore.session"
 # Position of endpoint_url in Session.create_client(service_name, region_name, api_version, use_ssl, verify, endpoint_url, ...).
@@ -19,11 +20,7 @@ _ENDPOINT_URL_POSITION = 5
 
 def install(endpoint_url: str) -> None:
     """Wraps create_client as soon as botocore.session is imported (at once if it already is)."""
-    module = sys.modules.get(_TARGET)
-    if module is not None:
-        _wrap(module, endpoint_url)
-        return
-    sys.meta_path.insert(0, _Finder(endpoint_url))
+    on_import.after_import(_TARGET, lambda module: _wrap(module, endpoint_url))
 
 
 def _wrap(module, endpoint_url: str) -> None:
@@ -42,43 +39,3 @@ def _wrap(module, endpoint_url: str) -> None:
 
     create_client._nexus_default_endpoint = endpoint_url
     session_class.create_client = create_client
-
-
-class _Finder:
-    """Finds nothing itself: lets the normal finders locate botocore.session, then wraps its loader.
-    (A plain class: importlib.abc would cost ~20 ms of every cold start.)"""
-
-    def __init__(self, endpoint_url: str):
-        self._endpoint_url = endpoint_url
-
-    def find_spec(self, fullname, path, target=None):
-        if fullname != _TARGET:
-            return None
-        for finder in sys.meta_path:
-            if finder is self or not hasattr(finder, "find_spec"):
-                continue
-            spec = finder.find_spec(fullname, path, target)
-            if spec is not None and spec.loader is not None:
-                spec.loader = _WrappingLoader(spec.loader, self._endpoint_url)
-                sys.meta_path.remove(self)
-                return spec
-        return None
-
-
-class _WrappingLoader:
-    """The real loader, with create_client wrapped right after botocore.session executes."""
-
-    def __init__(self, inner, endpoint_url: str):
-        self._inner = inner
-        self._endpoint_url = endpoint_url
-
-    def create_module(self, spec):
-        return self._inner.create_module(spec)
-
-    def exec_module(self, module):
-        self._inner.exec_module(module)
-        _wrap(module, self._endpoint_url)
-
-    def __getattr__(self, name):
-        # get_source, get_filename, is_package, ... stay the real loader's.
-        return getattr(self._inner, name)

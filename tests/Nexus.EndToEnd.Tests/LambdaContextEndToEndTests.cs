@@ -11,21 +11,28 @@ namespace Nexus.EndToEnd.Tests;
 /// <summary>
 /// What a handler gets beside its event, the same in both I/O modes and as on Lambda: the caller's ClientContext
 /// (decoded, as objects), an identity object without Cognito fields, the invocation's X-Ray trace header in
-/// _X_AMZN_TRACE_ID (the caller's when it sent a well-formed one, else a new root), and context.log.
+/// _X_AMZN_TRACE_ID (the caller's when it sent a well-formed one, else a new root), context.log, and the root logger
+/// set up as Lambda's runtime sets it (in nexus mode in the fork template, before the handler's module runs).
 /// </summary>
 public sealed partial class LambdaContextEndToEndTests(NodeFixture fixture) : IClassFixture<NodeFixture>
 {
     private const string Handler = """
+        import logging
         import os
+
+        logging.getLogger().setLevel(logging.INFO)
 
         def handler(event, context):
             context.log("via context.log " + context.aws_request_id + "\n")
+            logging.getLogger("app").info("via logging %d", 7)
             cc = context.client_context
             return {
                 "custom": cc and cc.custom, "env": cc and cc.env,
                 "client": cc and cc.client and [cc.client.app_title, cc.client.installation_id],
                 "identity": [context.identity.cognito_identity_id, context.identity.cognito_identity_pool_id],
                 "trace": os.environ.get("_X_AMZN_TRACE_ID"), "w3c": context.w3c(),
+                "lambda_env": [os.environ.get(n) for n in ("AWS_EXECUTION_ENV", "AWS_LAMBDA_INITIALIZATION_TYPE", "TZ")],
+                "utc_offset": __import__("time").localtime().tm_gmtoff,
             }
         """;
 
@@ -55,11 +62,14 @@ public sealed partial class LambdaContextEndToEndTests(NodeFixture fixture) : IC
             Assert.Equal("[null,null]", root.GetProperty("identity").GetRawText());
             Assert.Equal(trace, root.GetProperty("trace").GetString());
             Assert.Equal("""{"traceparent":"00-ab-01"}""", root.GetProperty("w3c").GetRawText());
+            Assert.Equal("""["AWS_Lambda_python3.11","on-demand",":UTC"]""", root.GetProperty("lambda_env").GetRawText());
+            Assert.Equal(0, root.GetProperty("utc_offset").GetInt32());
         }
 
         var requestId = response.Headers.GetValues("X-Amzn-RequestId").Single();
         var tail = Encoding.UTF8.GetString(Convert.FromBase64String(response.Headers.GetValues("X-Amz-Log-Result").Single()));
         Assert.Contains("via context.log " + requestId, tail, StringComparison.Ordinal);
+        Assert.Matches($@"\[INFO\]\t\d{{4}}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{{3}}Z\t{requestId}\tvia logging 7\n", tail);
 
         // Without either: no client context, and a trace of its own (not the last call's).
         (response, body) = await fixture.InvokeAsync(name, "{}");

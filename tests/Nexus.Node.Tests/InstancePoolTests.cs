@@ -95,6 +95,9 @@ public sealed partial class InstancePoolTests
         Assert.Equal("$LATEST", spec.Environment["AWS_LAMBDA_FUNCTION_VERSION"]);
         Assert.Equal("us-east-1", spec.Environment["AWS_REGION"]);
         Assert.Equal("us-east-1", spec.Environment["AWS_DEFAULT_REGION"]);
+        Assert.Equal("AWS_Lambda_python3.11", spec.Environment["AWS_EXECUTION_ENV"]);
+        Assert.Equal("on-demand", spec.Environment["AWS_LAMBDA_INITIALIZATION_TYPE"]);
+        Assert.Equal(":UTC", spec.Environment["TZ"]);
         Assert.Equal("k", spec.Environment["INPUT_KEY"]);
         Assert.Equal("1", spec.Environment["FAKE_TRANSPORT"]);
     }

@@ -333,6 +333,46 @@ class ProcessTests(unittest.TestCase):
             # Unbuffered: the print is on stdout before the process ends.
             self.assertEqual(process.stdout.readline(), b"hello from a\n")
 
+    def test_logging_is_set_up_as_lambdas_when_the_function_imports_it(self):
+        # Lambda's root handler is there before the module runs: basicConfig is a no-op, the module's own level counts,
+        # each record is one stdout line "[LEVEL]\t<UTC>Z\t<request id>\t<message>".
+        with TaskRoot({"handler.py": """
+                import logging
+                logging.basicConfig(level=logging.DEBUG, format="%(message)s")
+                logger = logging.getLogger()
+                logger.setLevel(logging.INFO)
+
+                def handler(event, context):
+                    logger.debug("hidden %s", event["n"])
+                    logging.getLogger("app.part").info("shown %s", event["n"])
+                    print("end")  # so a missing log line fails the test instead of blocking its read
+                    return len(logger.handlers)
+                """}) as root:
+            process = self.start(root.path)
+            self.api.invoke("req-a", {"n": 1})
+            self.assertEqual(json.loads(self.api.next_post()[2]), 1)
+            line = process.stdout.readline().decode()
+            self.assertRegex(line, r"^\[INFO\]\t\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z\treq-a\tshown 1\n$")
+            stamp = time.strptime(line.split("\t")[1][:19], "%Y-%m-%dT%H:%M:%S")
+            self.assertLess(abs(time.mktime(stamp) - time.mktime(time.gmtime())), 120)  # UTC, not local time
+
+    def test_logging_is_not_loaded_for_a_function_that_does_not_import_it(self):
+        with TaskRoot({"handler.py": """
+                import sys
+
+                def handler(event, context):
+                    loaded = "logging" in sys.modules
+                    import logging
+                    logging.getLogger("x").warning("at %s", context.aws_request_id)
+                    print("end")
+                    return loaded
+                """}) as root:
+            process = self.start(root.path)
+            self.api.invoke("req-b", {})
+            self.assertEqual(json.loads(self.api.next_post()[2]), False)
+            # Imported late, it is set up all the same (the root level is Python's default, WARNING, as on Lambda).
+            self.assertRegex(process.stdout.readline().decode(), r"^\[WARNING\]\t\S+Z\treq-b\tat req-b\n$")
+
     def test_handler_error_is_posted_with_its_type(self):
         with TaskRoot({"handler.py": "def handler(event, context):\n    raise KeyError('k')\n"}) as root:
             process = self.start(root.path)

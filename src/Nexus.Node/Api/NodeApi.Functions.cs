@@ -138,7 +138,7 @@ public static partial class NodeApi
         {
             ["FunctionName"] = manifest.Name,
             ["FunctionArn"] = function.Arn,
-            ["Runtime"] = "python3.11",
+            ["Runtime"] = LambdaJson.Runtime,
             ["Role"] = $"arn:aws:iam::{LambdaJson.AccountId}:role/nexus-{manifest.Name}",
             ["Handler"] = manifest.Handler,
             ["CodeSize"] = function.CodeSize,

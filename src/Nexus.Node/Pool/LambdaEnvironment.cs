@@ -41,6 +41,12 @@ public static class LambdaEnvironment
             ["AWS_LAMBDA_LOG_STREAM_NAME"] = instanceId,
             ["AWS_REGION"] = LambdaJson.Region,
             ["AWS_DEFAULT_REGION"] = LambdaJson.Region,
+
+            // As Lambda sets them: libraries tell Lambda from elsewhere by these (botocore's user agent, tracers, Powertools).
+            ["AWS_EXECUTION_ENV"] = "AWS_Lambda_" + LambdaJson.Runtime,
+            ["AWS_LAMBDA_INITIALIZATION_TYPE"] = "on-demand",
+            ["LAMBDA_RUNTIME_DIR"] = "/opt/nexus/runtime",
+            ["TZ"] = ":UTC",
         };
         foreach (var (name, value) in manifest.Environment)
         {

@@ -12,6 +12,9 @@ public static class LambdaJson
     public const string AccountId = "000000000000";
     public const string Region = "us-east-1";
 
+    /// <summary>The Lambda runtime the function image provides (Debian 12's Python).</summary>
+    public const string Runtime = "python3.11";
+
     /// <summary>Lambda limits synchronous request and response payloads to 6 MB.</summary>
     public const int MaxPayloadBytes = 6 * 1024 * 1024;
 
