@@ -89,11 +89,11 @@ def make_source(io_mode: str, env) -> InvocationSource:
 
         return ChannelSource()
     if io_mode == "baseline":
-        endpoint = env.get("NEXUS_S3_ENDPOINT")
-        if endpoint:
-            from nexus_runtime import endpoint as s3_endpoint
+        from nexus_runtime import endpoint
 
-            s3_endpoint.install(endpoint)
+        endpoints = endpoint.from_environment(env)
+        if endpoints:
+            endpoint.install(endpoints)
         from nexus_runtime.runtime_api import RuntimeApiSource
 
         address = env.get("AWS_LAMBDA_RUNTIME_API")

@@ -1,10 +1,12 @@
 // Copyright (c) Nexus contributors.
 // Licensed under the MIT license.
 
+using System.Collections.Concurrent;
 using System.Net;
 using System.Reflection;
 using Microsoft.AspNetCore.Http;
 using Nexus.Backend;
+using Nexus.Backend.Services;
 using Nexus.Backend.WriteBack;
 using Nexus.Channel.Services;
 using Nexus.Image;
@@ -313,6 +315,9 @@ public sealed partial class NexusNode : INodeOperations, IAsyncDisposable
         progress?.Report("ensuring the function image");
         _imagePath = await image(progress, cancellationToken);
 
+        // The services of node.json, and Lambda: the node's own API, for functions that invoke functions (added once the
+        // API has its address, below, unless node.json names another Lambda endpoint).
+        var services = new ConcurrentDictionary<string, ServiceEndpoint>(_options.Services, StringComparer.Ordinal);
         progress?.Report("starting the backend (and uploading writes left in the write-back spool)");
         var backend = new NexusBackend(new NexusBackendOptions
         {
@@ -320,7 +325,7 @@ public sealed partial class NexusNode : INodeOperations, IAsyncDisposable
             AccessKey = storeKey,
             SecretKey = storeSecret,
             SpoolDirectory = _options.WriteBackDirectory,
-            Services = _options.Services,
+            Services = services,
 
             // An external endpoint does not tell the node of writes by others: prefetched copies are checked on use
             // unless the operator took invocation-time snapshots instead.
@@ -352,31 +357,24 @@ public sealed partial class NexusNode : INodeOperations, IAsyncDisposable
         var runtimeApiHost = runtimeApi.Addresses[0].Authority;
         var sandboxStore = _options.S3Endpoint ?? _sandboxStoreUrl;
 
-        // Baseline sandboxes reach the services of the node config only through the node's signing proxy, which holds
-        // each call to the grants of the function whose key signed it and the instance that sent it, and signs it with
-        // the node's key; the service endpoints themselves stay closed to them (docs/frontend.md).
-        var proxiedServices = new Dictionary<string, string>(StringComparer.Ordinal);
-        var servicePorts = new List<int> { runtimeApi.Addresses[0].Port };
-        if (_options.Services.Count > 0)
-        {
-            var proxy = await ServiceProxy.StartAsync(
-                new ServiceProxyOptions
-                {
-                    Urls = [_options.ServiceProxyUrl],
-                    Backend = backend,
-                    FunctionKeys = _serviceKeys,
-                    ManifestOfKey = ManifestOfKey,
-                    FunctionAt = async (address, ct) => (await runtimeApiRegistry.FindAsync(address, RuntimeApiServer.RegistrationGrace, ct))?.Function,
-                },
-                cancellationToken);
-            _owned.Add(proxy);
-            foreach (var service in _options.Services.Keys)
+        // Baseline sandboxes reach the services of the node config, and Lambda (the node's own API), only through the
+        // node's signing proxy, which holds each call to the grants of the function whose key signed it and the instance
+        // that sent it, and signs it with the node's key; the service endpoints themselves stay closed to them
+        // (docs/frontend.md).
+        var proxy = await ServiceProxy.StartAsync(
+            new ServiceProxyOptions
             {
-                proxiedServices[service] = proxy.Addresses[0].ToString().TrimEnd('/');
-            }
-
-            servicePorts.Add(proxy.Addresses[0].Port);
-        }
+                Urls = [_options.ServiceProxyUrl],
+                Backend = backend,
+                FunctionKeys = _serviceKeys,
+                ManifestOfKey = ManifestOfKey,
+                FunctionAt = async (address, ct) => (await runtimeApiRegistry.FindAsync(address, RuntimeApiServer.RegistrationGrace, ct))?.Function,
+            },
+            cancellationToken);
+        _owned.Add(proxy);
+        var proxyUrl = proxy.Addresses[0].ToString().TrimEnd('/');
+        var proxiedServices = _options.Services.Keys.Append(ServiceTarget.LambdaService).Distinct().ToDictionary(service => service, _ => proxyUrl, StringComparer.Ordinal);
+        List<int> servicePorts = [runtimeApi.Addresses[0].Port, proxy.Addresses[0].Port];
 
         if (_options.S3Endpoint is { } remote)
         {
@@ -427,6 +425,16 @@ public sealed partial class NexusNode : INodeOperations, IAsyncDisposable
         var api = await NodeApi.StartAsync([_options.ApiUrl], this, cancellationToken);
         _owned.Add(api);
         ApiAddress = api.Addresses[0];
+
+        // Signed with the admin key, which the API's signature check takes; the API is on loopback, the backend in this
+        // process. An event replayed from the spool in the instant before this line gets "no endpoint for lambda".
+        services.TryAdd(ServiceTarget.LambdaService, new ServiceEndpoint
+        {
+            Url = ApiAddress.GetLeftPart(UriPartial.Authority),
+            Region = LambdaJson.Region,
+            AccessKey = AdminKey.AccessKeyId,
+            SecretKey = AdminKey.SecretAccessKey,
+        });
     }
 
     private async Task RunEventAsync(QueuedEvent queued, CancellationToken cancellationToken)

@@ -76,6 +76,7 @@ public sealed class CompareTests
                     StoreUrl = "http://127.0.0.1:29780",
                     SandboxStoreUrl = "http://10.77.0.1:29780",
                     RuntimeApiUrl = "http://10.77.0.1:29701",
+                    ServiceProxyUrl = "http://10.77.0.1:29702",
                 }),
             };
             // The run's log names each failed invocation and its error: a failure here says why.

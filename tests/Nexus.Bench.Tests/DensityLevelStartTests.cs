@@ -29,6 +29,7 @@ public sealed class DensityLevelStartTests
                 StoreUrl = "http://127.0.0.1:0",
                 SandboxStoreUrl = "http://10.77.0.1:0",
                 RuntimeApiUrl = "http://10.77.0.1:0",
+                ServiceProxyUrl = "http://10.77.0.1:0",
             });
             await node.DeployAsync(new MemoryStream(Package("level-echo")), CancellationToken.None);
             Assert.True(node.TryGetFunction("level-echo", out var function));

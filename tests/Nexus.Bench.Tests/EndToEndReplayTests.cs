@@ -32,6 +32,7 @@ public sealed class EndToEndReplayTests
                     StoreUrl = "http://127.0.0.1:29780",
                     SandboxStoreUrl = "http://10.77.0.1:29780",
                     RuntimeApiUrl = "http://10.77.0.1:29701",
+                    ServiceProxyUrl = "http://10.77.0.1:29702",
                 }),
                 Trace = new GeneratorOptions { Seed = 4, Functions = 3, Minutes = 1, MaxRatePerMinute = 12 },
                 Schedule = new ScheduleOptions { SecondsPerMinute = 4, Seed = 4 },

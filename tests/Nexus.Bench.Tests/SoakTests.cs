@@ -37,6 +37,7 @@ public sealed class SoakTests
                     StoreUrl = "http://127.0.0.1:29780",
                     SandboxStoreUrl = "http://10.77.0.1:29780",
                     RuntimeApiUrl = "http://10.77.0.1:29701",
+                    ServiceProxyUrl = "http://10.77.0.1:29702",
                 }),
                 Duration = TimeSpan.FromSeconds(30),
                 Instances = 4,

@@ -34,6 +34,7 @@ public class NodeFixture : IAsyncLifetime
         StoreUrl = "http://127.0.0.1:0",
         SandboxStoreUrl = "http://10.77.0.1:0",
         RuntimeApiUrl = "http://10.77.0.1:0",
+        ServiceProxyUrl = "http://10.77.0.1:0",
         KeepAliveSeconds = 600,
     };
 

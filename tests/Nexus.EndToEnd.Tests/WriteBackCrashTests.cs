@@ -29,6 +29,7 @@ public sealed class WriteBackCrashTests
     private const int ApiPort = 29720;
     private const int StorePort = 29721;
     private const int RuntimeApiPort = 29722;
+    private const int ServiceProxyPort = 29723;
 
     private static readonly HttpClient s_http = new() { BaseAddress = new Uri($"http://127.0.0.1:{ApiPort}"), Timeout = TimeSpan.FromMinutes(2) };
 
@@ -46,6 +47,7 @@ public sealed class WriteBackCrashTests
                 ["storeUrl"] = $"http://127.0.0.1:{StorePort}",
                 ["sandboxStoreUrl"] = $"http://10.77.0.1:{StorePort}",
                 ["runtimeApiUrl"] = $"http://10.77.0.1:{RuntimeApiPort}",
+                ["serviceProxyUrl"] = $"http://10.77.0.1:{ServiceProxyPort}",
             }.ToJsonString());
 
             node = await StartNodeAsync(home);

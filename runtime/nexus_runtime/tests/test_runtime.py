@@ -419,7 +419,7 @@ class ProcessTests(unittest.TestCase):
             self.assertEqual(json.loads(self.api.next_post()[2]), [])
 
     @unittest.skipUnless(os.path.exists("/usr/lib/python3/dist-packages/boto3/__init__.py"), "needs Debian python3-boto3")
-    def test_baseline_s3_clients_default_to_the_store_endpoint(self):
+    def test_baseline_clients_default_to_the_endpoints_the_node_hands_over(self):
         with TaskRoot({"handler.py": """
                 import boto3
 
@@ -439,11 +439,14 @@ class ProcessTests(unittest.TestCase):
                         "resource": boto3.resource("s3").meta.client.meta.endpoint_url,
                         "explicit": boto3.client("s3", endpoint_url="http://127.0.0.1:1").meta.endpoint_url,
                         "other_service": boto3.client("sqs").meta.endpoint_url,
+                        "lambda": boto3.client("lambda").meta.endpoint_url,
+                        "dashed": boto3.client("cognito-idp").meta.endpoint_url,
                         "url": seen[0],
                     }
                 """}) as root:
             self.start(root.path, extra_env={
-                "NEXUS_S3_ENDPOINT": "http://10.77.0.1:9780", "AWS_REGION": "us-east-1", "AWS_DEFAULT_REGION": "us-east-1",
+                "NEXUS_S3_ENDPOINT": "http://10.77.0.1:9780", "NEXUS_LAMBDA_ENDPOINT": "http://10.77.0.1:9702",
+                "NEXUS_COGNITO_IDP_ENDPOINT": "http://10.77.0.1:9702", "AWS_REGION": "us-east-1", "AWS_DEFAULT_REGION": "us-east-1",
                 "AWS_ACCESS_KEY_ID": "AKIDEXAMPLE", "AWS_SECRET_ACCESS_KEY": "secret", "PYTHONPATH": RUNTIME_DIR + ":/usr/lib/python3/dist-packages"})
             self.api.invoke("s", {})
             path, _, body = self.api.next_post()
@@ -453,6 +456,8 @@ class ProcessTests(unittest.TestCase):
             self.assertEqual(result["resource"], "http://10.77.0.1:9780")
             self.assertEqual(result["explicit"], "http://127.0.0.1:1")
             self.assertNotIn("10.77.0.1", result["other_service"])
+            # Every service the node hands over gets its endpoint (the signing proxy's), '_' read back as '-'.
+            self.assertEqual((result["lambda"], result["dashed"]), ("http://10.77.0.1:9702", "http://10.77.0.1:9702"))
             # Path-style addressing on an IP endpoint: the bucket is in the path, not the host name.
             self.assertEqual(result["url"], "http://10.77.0.1:9780/nexus-examples/hello-s3/input.txt")
 

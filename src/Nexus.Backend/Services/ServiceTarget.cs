@@ -11,12 +11,12 @@ namespace Nexus.Backend.Services;
 
 /// <summary>
 /// The action a generic-path request performs and the resources it touches, read from the request itself (never from
-/// what the sandbox claims), for the grant check. Only protocols that name their action in the request are served:
-/// JSON (X-Amz-Target: prefix.Action; DynamoDB, and most newer services) and query (Action=... in a form body; SQS,
-/// STS, SNS). REST-protocol services (Lambda, API Gateway, ...) encode the action in method and path, which the
-/// backend does not model, so they are refused.
+/// what the sandbox claims), for the grant check. Served: protocols that name their action in the request, JSON
+/// (X-Amz-Target: prefix.Action; DynamoDB, and most newer services) and query (Action=... in a form body; SQS, STS,
+/// SNS), and of the REST-protocol services, whose action is in method and path, Lambda's Invoke (the node's own API,
+/// <see cref="LambdaInvoke"/>). Other REST calls (API Gateway, the rest of Lambda, ...) are refused.
 /// </summary>
-public sealed record ServiceTarget(string Action, IReadOnlyList<string> Resources)
+public sealed partial record ServiceTarget(string Action, IReadOnlyList<string> Resources)
 {
     /// <summary>The resource of a call whose resource the node cannot name; only a grant with resource "*" covers it.</summary>
     public const string Unnamed = "*";
@@ -24,6 +24,11 @@ public sealed record ServiceTarget(string Action, IReadOnlyList<string> Resource
     public static ServiceTarget Resolve(ServiceRequest request, ReadOnlySpan<byte> body)
     {
         ArgumentNullException.ThrowIfNull(request);
+        if (request.Service == LambdaService)
+        {
+            return LambdaInvoke(request);
+        }
+
         var action = ActionOf(request.Service, request.Header("x-amz-target"), request.Header("content-type"), body);
         if (!string.Equals(action, request.Operation, StringComparison.Ordinal))
         {
