@@ -6,6 +6,7 @@ using System.Text;
 using System.Text.Json;
 using Nexus.Backend.Services;
 using Nexus.Channel.Services;
+using Nexus.Functions;
 using Nexus.Testing;
 
 namespace Nexus.Backend.Tests;
@@ -92,12 +93,26 @@ public sealed class ServiceRequestTests
         Assert.Equal([ServiceTarget.Unnamed], target.Resources);
     }
 
+    /// <summary>
+    /// A REST-protocol call (no X-Amz-Target, no form Action) does not name what it does: whatever operation the
+    /// sandbox claims, it is any action on any resource, so only a grant of everything on its service covers it.
+    /// </summary>
     [Fact]
-    public void RestProtocolCallsAreNotServed()
+    public void RestProtocolCallsAreServedOnlyUnderAGrantOfEverything()
     {
-        var request = Parse("Invoke", ("Content-Type", "application/json"));
-        var e = Assert.Throws<ChannelRequestException>(() => ServiceTarget.Resolve(request, "{}"u8));
-        Assert.Equal((501, "NotImplemented"), (e.Status, e.Code));
+        var request = ServiceRequest.Create("sesv2", "GetAccount", "DELETE", "/v2/email/identities/x", [new("Content-Type", "application/json")]);
+        var target = ServiceTarget.Resolve(request, "{}"u8);
+        Assert.Equal((ServiceTarget.AnyAction, ServiceTarget.Unnamed), (target.Action, Assert.Single(target.Resources)));
+
+        var everything = new FunctionManifest { Name = "f", Handler = "h.h", Services = [new ServiceGrant("sesv2", ["*"], "*")] };
+        ServiceCalls.CheckGrants(everything, request, "{}"u8);
+        foreach (var narrower in new[] { new ServiceGrant("sesv2", ["GetAccount"], "*"), new ServiceGrant("sesv2", ["*"], "identity/*"), new ServiceGrant("ses", ["*"], "*") })
+        {
+            var manifest = everything with { Services = [narrower] };
+            var e = Assert.Throws<ChannelRequestException>(() => ServiceCalls.CheckGrants(manifest, request, "{}"u8));
+            Assert.Equal(403, e.Status);
+            Assert.Contains("only a grant of actions [\"*\"] on resource \"*\" of sesv2 covers it", e.Message, StringComparison.Ordinal);
+        }
     }
 
     [Theory]

@@ -50,6 +50,7 @@ public sealed class ServiceProxyTests : IAsyncLifetime
             new ServiceGrant("dynamodb", ["GetItem", "PutItem"], "table/orders"),
             new ServiceGrant("dynamodb", ["GetItem"], "table/slow"),
             new ServiceGrant("sqs", ["ListQueues"], "*"),
+            new ServiceGrant("sesv2", ["*"], "*"),
         ],
     };
 
@@ -100,6 +101,7 @@ public sealed class ServiceProxyTests : IAsyncLifetime
         {
             ["dynamodb"] = new() { Url = _service.Addresses[0].ToString().TrimEnd('/') },
             ["sqs"] = new() { Url = _service.Addresses[0].ToString().TrimEnd('/') },
+            ["sesv2"] = new() { Url = _service.Addresses[0].ToString().TrimEnd('/'), SigningName = "ses" },
         };
         _backend = new NexusBackend(new NexusBackendOptions
         {
@@ -159,6 +161,24 @@ public sealed class ServiceProxyTests : IAsyncLifetime
         (status, headers, body) = await SendAsync(Call("DeleteItem", """{"TableName":"orders","Key":{"pk":{"S":"a"}}}"""), s_keyA);
         AssertJsonError(status, headers, body, 403, "AccessDenied", "dynamodb:DeleteItem on resource table/orders");
         Assert.Empty(_received);
+    }
+
+    /// <summary>
+    /// A REST-protocol call (SES v2's SendEmail: a POST to its own path, no X-Amz-Target) names no action the node reads,
+    /// so it is sent only for a function granted everything on its service; it arrives on its path, signed by the node.
+    /// </summary>
+    [Fact]
+    public async Task ARestCallIsSentOnlyUnderAGrantOfEverythingOnItsService()
+    {
+        var sendEmail = new Request("ses", "application/json", null, """{"Content":{}}""", "/v2/email/outbound-emails");
+        var (status, _, body) = await SendAsync(sendEmail, s_keyA);
+        Assert.True(status == 200, body);
+        Assert.StartsWith($"AWS4-HMAC-SHA256 Credential={NodeKey}/", Assert.Single(_received).Authorization, StringComparison.Ordinal);
+
+        _caller = "fn-b";
+        (status, var headers, body) = await SendAsync(sendEmail, s_keyB);
+        AssertJsonError(status, headers, body, 403, "AccessDenied", "only a grant of actions [\"*\"] on resource \"*\" of sesv2 covers it");
+        Assert.Single(_received);
     }
 
     [Fact]
@@ -282,7 +302,7 @@ public sealed class ServiceProxyTests : IAsyncLifetime
             signed["x-amz-target"] = call.Target;
         }
 
-        using var message = new HttpRequestMessage(HttpMethod.Post, _proxy.Addresses[0]) { Content = new StringContent(sentBody ?? call.Body, Encoding.UTF8) };
+        using var message = new HttpRequestMessage(HttpMethod.Post, new Uri(_proxy.Addresses[0], call.Path)) { Content = new StringContent(sentBody ?? call.Body, Encoding.UTF8) };
         message.Content.Headers.ContentType = System.Net.Http.Headers.MediaTypeHeaderValue.Parse(call.ContentType);
         message.Headers.TryAddWithoutValidation("X-Amz-Date", amzDate);
         if (call.Target is not null)
@@ -293,7 +313,7 @@ public sealed class ServiceProxyTests : IAsyncLifetime
         if (key is { } k)
         {
             var signedHeaders = string.Join(';', signed.Keys);
-            var canonical = $"POST\n/\n\n{string.Concat(signed.Select(h => h.Key + ":" + h.Value + "\n"))}\n{signedHeaders}\n{Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(call.Body)))}";
+            var canonical = $"POST\n{call.Path}\n\n{string.Concat(signed.Select(h => h.Key + ":" + h.Value + "\n"))}\n{signedHeaders}\n{Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(call.Body)))}";
             var scope = $"{amzDate[..8]}/us-east-1/{call.Service}/aws4_request";
             var signature = SigV4.Sign(SigV4.DeriveSigningKey(k.Secret, amzDate[..8], "us-east-1", call.Service), SigV4.StringToSign(amzDate, scope, canonical));
             message.Headers.TryAddWithoutValidation("Authorization", $"AWS4-HMAC-SHA256 Credential={k.Id}/{scope}, SignedHeaders={signedHeaders}, Signature={signature}");
@@ -304,5 +324,5 @@ public sealed class ServiceProxyTests : IAsyncLifetime
         return ((int)response.StatusCode, headers, await response.Content.ReadAsStringAsync());
     }
 
-    private sealed record Request(string Service, string ContentType, string? Target, string Body);
+    private sealed record Request(string Service, string ContentType, string? Target, string Body, string Path = "/");
 }

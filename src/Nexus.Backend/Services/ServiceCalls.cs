@@ -58,7 +58,9 @@ public static class ServiceCalls
         {
             if (!ServiceTarget.Allowed(manifest, request.Service, target.Action, resource))
             {
-                throw ChannelRequestException.Denied($"function {manifest.Name} may not perform {request.Service}:{target.Action} on resource {resource}");
+                throw ChannelRequestException.Denied(target.Action == ServiceTarget.AnyAction
+                    ? $"function {manifest.Name} may not send {request.Service}:{request.Operation}: a REST-protocol request does not name its action in a way the node reads, so only a grant of actions [\"*\"] on resource \"*\" of {request.Service} covers it"
+                    : $"function {manifest.Name} may not perform {request.Service}:{target.Action} on resource {resource}");
             }
         }
     }

@@ -14,12 +14,17 @@ namespace Nexus.Backend.Services;
 /// what the sandbox claims), for the grant check. Served: protocols that name their action in the request, JSON
 /// (X-Amz-Target: prefix.Action; DynamoDB, and most newer services) and query (Action=... in a form body; SQS, STS,
 /// SNS), and of the REST-protocol services, whose action is in method and path, Lambda's Invoke (the node's own API,
-/// <see cref="LambdaInvoke"/>). Other REST calls (API Gateway, the rest of Lambda, ...) are refused.
+/// <see cref="LambdaInvoke"/>). Any other REST call (SES v2, API Gateway, IoT data, ...) does not say what it does in a
+/// way the node reads, so it is <see cref="AnyAction"/> on <see cref="Unnamed"/>: only a grant of every action on every
+/// resource of its service covers it (the rest of Lambda is refused: its endpoint is the node's own API).
 /// </summary>
 public sealed partial record ServiceTarget(string Action, IReadOnlyList<string> Resources)
 {
     /// <summary>The resource of a call whose resource the node cannot name; only a grant with resource "*" covers it.</summary>
     public const string Unnamed = "*";
+
+    /// <summary>The action of a REST-protocol call the node does not model: only a grant of every action ("*") covers it.</summary>
+    public const string AnyAction = "*";
 
     public static ServiceTarget Resolve(ServiceRequest request, ReadOnlySpan<byte> body)
     {
@@ -29,7 +34,11 @@ public sealed partial record ServiceTarget(string Action, IReadOnlyList<string> 
             return LambdaInvoke(request);
         }
 
-        var action = ActionOf(request.Service, request.Header("x-amz-target"), request.Header("content-type"), body);
+        if (ActionOf(request.Header("x-amz-target"), request.Header("content-type"), body) is not { } action)
+        {
+            return new ServiceTarget(AnyAction, [Unnamed]);
+        }
+
         if (!string.Equals(action, request.Operation, StringComparison.Ordinal))
         {
             throw ChannelRequestException.Invalid($"the request performs {StorageAuthorization.Quote(action)} but says it is {request.Operation}");
@@ -46,9 +55,9 @@ public sealed partial record ServiceTarget(string Action, IReadOnlyList<string> 
 
     /// <summary>
     /// The action a request performs, from its <c>X-Amz-Target</c> header (<paramref name="target"/>) or the one
-    /// <c>Action=</c> of its form body; REST-protocol calls (neither) are refused with NotImplemented.
+    /// <c>Action=</c> of its form body; null for a REST-protocol call (neither).
     /// </summary>
-    public static string ActionOf(string service, string? target, string? contentType, ReadOnlySpan<byte> body)
+    public static string? ActionOf(string? target, string? contentType, ReadOnlySpan<byte> body)
     {
         contentType ??= "";
         if (target is not null)
@@ -74,7 +83,7 @@ public sealed partial record ServiceTarget(string Action, IReadOnlyList<string> 
             };
         }
 
-        throw new ChannelRequestException(501, "NotImplemented", $"this {service} call is a REST-protocol call (no X-Amz-Target header, no form Action); the generic path serves JSON- and query-protocol services, whose requests name their action, so set \"io: baseline\" for this function");
+        return null;
     }
 
     /// <summary>

@@ -129,9 +129,11 @@ public sealed class ServiceProxy : IAsyncDisposable
         // Scope: date/region/service/aws4_request; the service is SigV4's name for it (the endpoint's signing name).
         var signingName = signature.Scope.Split('/')[2];
         var headers = request.Headers.Select(h => new KeyValuePair<string, string>(h.Key, h.Value.ToString()));
+        // A REST-protocol call names no action: it is sent as the operation "RestRequest", which only a grant of every
+        // action covers (ServiceTarget.Resolve), whatever it is.
         var action = signingName == ServiceTarget.LambdaService
             ? ServiceTarget.LambdaActionOf(request.Method, SigV4Verifier.RawTarget(request).Split('?')[0])
-            : ServiceTarget.ActionOf(signingName, request.Headers["X-Amz-Target"].FirstOrDefault(), request.ContentType, body);
+            : ServiceTarget.ActionOf(request.Headers["X-Amz-Target"].FirstOrDefault(), request.ContentType, body) ?? "RestRequest";
         var service = options.Backend.Options.Services
             .FirstOrDefault(s => s.Value.SigningNameOf(s.Key) == signingName).Key ?? signingName;
         var call = ServiceRequest.Create(service, action, request.Method, SigV4Verifier.RawTarget(request), headers);

@@ -35,9 +35,14 @@ internal static class ServiceProxyErrors
         return new ChannelRequestException(status, code, error.Message);
     }
 
-    /// <summary>Whether the request speaks the JSON protocol (its errors are JSON) rather than the query protocol.</summary>
+    /// <summary>
+    /// Whether the request speaks a JSON protocol (its errors are JSON): JSON (X-Amz-Target, application/x-amz-json-*) or
+    /// REST-JSON (application/json, as Lambda and SES v2 send) rather than query or REST-XML.
+    /// </summary>
     public static bool IsJson(HttpRequest request) =>
-        request.Headers.ContainsKey("X-Amz-Target") || request.ContentType?.StartsWith("application/x-amz-json-", StringComparison.OrdinalIgnoreCase) == true;
+        request.Headers.ContainsKey("X-Amz-Target")
+        || request.ContentType?.StartsWith("application/x-amz-json-", StringComparison.OrdinalIgnoreCase) == true
+        || request.ContentType?.StartsWith("application/json", StringComparison.OrdinalIgnoreCase) == true;
 
     public static async Task WriteAsync(HttpContext context, ChannelRequestException error, bool json)
     {
@@ -45,6 +50,9 @@ internal static class ServiceProxyErrors
         var response = context.Response;
         response.StatusCode = error.Status;
         response.Headers["x-amzn-RequestId"] = requestId;
+
+        // Where REST-JSON clients read the code when the body is not JSON (a GET sends no content type to tell by).
+        response.Headers["x-amzn-ErrorType"] = error.Code;
         if (json)
         {
             response.ContentType = "application/x-amz-json-1.0";
