@@ -46,14 +46,18 @@ public sealed class EventQueue : IAsyncDisposable
 
     public int Pending => Volatile.Read(ref _pending);
 
-    public async Task EnqueueAsync(string function, ReadOnlyMemory<byte> payload, string requestId, CancellationToken cancellationToken)
+    /// <summary>
+    /// Spools one event durably, then queues it. The file: the function's name, a line of the request id and (after a
+    /// space) the trace header the invocation runs with, then the payload.
+    /// </summary>
+    public async Task EnqueueAsync(string function, ReadOnlyMemory<byte> payload, string requestId, string? traceId, CancellationToken cancellationToken)
     {
         var name = string.Create(CultureInfo.InvariantCulture, $"{DateTime.UtcNow.Ticks:D19}-{requestId}");
         var path = Path.Combine(_directory, name + ".event");
         var temp = path + ".tmp";
         await using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write))
         {
-            await stream.WriteAsync(Encoding.UTF8.GetBytes(function + "\n" + requestId + "\n"), cancellationToken);
+            await stream.WriteAsync(Encoding.UTF8.GetBytes(function + "\n" + requestId + (traceId is null ? "" : " " + traceId) + "\n"), cancellationToken);
             await stream.WriteAsync(payload, cancellationToken);
             stream.Flush(flushToDisk: true);
         }
@@ -61,7 +65,7 @@ public sealed class EventQueue : IAsyncDisposable
         File.Move(temp, path);
         Nexus.Interop.DirectorySync.Fsync(_directory);
         Interlocked.Increment(ref _pending);
-        _queue.Writer.TryWrite(new QueuedEvent(function, requestId, payload.ToArray(), path));
+        _queue.Writer.TryWrite(new QueuedEvent(function, requestId, payload.ToArray(), path) { TraceId = traceId });
     }
 
     public async ValueTask DisposeAsync()
@@ -83,7 +87,9 @@ public sealed class EventQueue : IAsyncDisposable
             return null;
         }
 
-        return new QueuedEvent(Encoding.UTF8.GetString(bytes, 0, first), Encoding.UTF8.GetString(bytes, first + 1, second - first - 1), bytes[(second + 1)..], path);
+        // Spooled before events carried a trace: the line is the request id alone (which has no space).
+        var ids = Encoding.UTF8.GetString(bytes, first + 1, second - first - 1).Split(' ', 2);
+        return new QueuedEvent(Encoding.UTF8.GetString(bytes, 0, first), ids[0], bytes[(second + 1)..], path) { TraceId = ids.Length > 1 ? ids[1] : null };
     }
 
     private async Task WorkAsync()
@@ -115,4 +121,8 @@ public sealed class EventQueue : IAsyncDisposable
 }
 
 /// <summary>One spooled asynchronous invocation.</summary>
-public sealed record QueuedEvent(string Function, string RequestId, byte[] Payload, string SpoolPath);
+public sealed record QueuedEvent(string Function, string RequestId, byte[] Payload, string SpoolPath)
+{
+    /// <summary>The trace header it runs with (its chain's lineage); null: spooled without one, it gets a new root.</summary>
+    public string? TraceId { get; init; }
+}

@@ -34,7 +34,7 @@ public interface INodeOperations
     Task<InvocationOutcome> InvokeAsync(DeployedFunction function, ReadOnlyMemory<byte> payload, InvocationRequest request, CancellationToken cancellationToken);
 
     /// <summary>Durably queues an asynchronous (Event) invocation; returns once it will not be lost.</summary>
-    Task EnqueueEventAsync(DeployedFunction function, ReadOnlyMemory<byte> payload, string requestId, CancellationToken cancellationToken);
+    Task EnqueueEventAsync(DeployedFunction function, ReadOnlyMemory<byte> payload, InvocationRequest request, CancellationToken cancellationToken);
 
     Task<DeployedFunction> DeployAsync(Stream package, CancellationToken cancellationToken);
 

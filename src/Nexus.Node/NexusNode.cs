@@ -143,8 +143,8 @@ public sealed partial class NexusNode : INodeOperations, IAsyncDisposable
         }
     }
 
-    public Task EnqueueEventAsync(DeployedFunction function, ReadOnlyMemory<byte> payload, string requestId, CancellationToken cancellationToken) =>
-        _events.EnqueueAsync(function.Name, payload, requestId, cancellationToken);
+    public Task EnqueueEventAsync(DeployedFunction function, ReadOnlyMemory<byte> payload, InvocationRequest request, CancellationToken cancellationToken) =>
+        _events.EnqueueAsync(function.Name, payload, request.RequestId, request.TraceId, cancellationToken);
 
     public async Task<DeployedFunction> DeployAsync(Stream package, CancellationToken cancellationToken)
     {
@@ -448,7 +448,7 @@ public sealed partial class NexusNode : INodeOperations, IAsyncDisposable
         {
             try
             {
-                var outcome = await _pool.InvokeAsync(function, queued.Payload, new InvocationRequest(queued.RequestId), cancellationToken);
+                var outcome = await _pool.InvokeAsync(function, queued.Payload, new InvocationRequest(queued.RequestId, queued.TraceId), cancellationToken);
                 _logs.Write(function.Name, "node", queued.RequestId, $"event invocation finished: {outcome.Outcome}");
                 return;
             }

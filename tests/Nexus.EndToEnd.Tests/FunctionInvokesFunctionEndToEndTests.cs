@@ -44,6 +44,23 @@ public sealed class FunctionInvokesFunctionEndToEndTests(NodeFixture fixture) : 
             return out
         """;
 
+    private const string SelfInvoker = """
+        import json, os
+        import boto3
+        from botocore.exceptions import ClientError
+
+        lam = boto3.client("lambda")
+
+        def handler(event, context):
+            hop = event.get("hop", 0) + 1
+            print(f"hop {hop}")
+            try:
+                lam.invoke(FunctionName=os.environ["AWS_LAMBDA_FUNCTION_NAME"], InvocationType="Event", Payload=json.dumps({"hop": hop}).encode())
+            except ClientError as e:
+                print(f"stopped after hop {hop}: {e.response['Error']['Code']}")
+            return hop
+        """;
+
     [RootTheory]
     [InlineData("nexus")]
     [InlineData("baseline")]
@@ -75,4 +92,37 @@ public sealed class FunctionInvokesFunctionEndToEndTests(NodeFixture fixture) : 
         Assert.Equal(403, root.GetProperty("denied")[0].GetInt32());
         Assert.Equal(501, root.GetProperty("other_call")[0].GetInt32());
     }
+
+    /// <summary>
+    /// A function that invokes itself asynchronously forever (granted to) runs 16 times in its chain and is stopped, as
+    /// Lambda stops a recursive loop: the chain's count travels in the trace header's Lineage, through the event queue
+    /// too. Without the count check this chain never ends.
+    /// </summary>
+    [RootTheory]
+    [InlineData("nexus")]
+    [InlineData("baseline")]
+    public async Task A_function_invoking_itself_is_stopped_after_16_runs_of_its_chain(string io)
+    {
+        var name = $"e2e-loop-{io}";
+        await fixture.DeployAsync(
+            $"name: {name}\nhandler: handler.handler\nio: {io}\nservices:\n  - service: lambda\n    actions: [Invoke]\n    resource: function/{name}\n",
+            SelfInvoker);
+        var (_, body) = await fixture.InvokeAsync(name, "{}");
+        Assert.Equal("1", body);
+
+        var until = DateTime.UtcNow.AddMinutes(2);
+        List<string> lines;
+        while (!(lines = Lines(name)).Any(l => l.StartsWith("stopped after", StringComparison.Ordinal)) && DateTime.UtcNow < until)
+        {
+            await Task.Delay(200);
+        }
+
+        Assert.Equal("stopped after hop 16: RecursiveInvocationException", Assert.Single(lines, l => l.StartsWith("stopped after", StringComparison.Ordinal)));
+        await Task.Delay(1000);
+        Assert.Equal([.. Enumerable.Range(1, 16).Select(n => $"hop {n}")], Lines(name).Where(l => l.StartsWith("hop ", StringComparison.Ordinal)));
+    }
+
+    // The function's own lines: "<time> <instance> <request id or -> <text>".
+    private List<string> Lines(string name) =>
+        [.. fixture.Node.Logs.Tail(name, 10_000).Select(line => line.Split(' ', 4)).Where(f => f.Length == 4).Select(f => f[3])];
 }

@@ -65,13 +65,42 @@ public sealed class LambdaApiTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task A_well_formed_trace_header_is_passed_on_and_any_other_is_dropped()
+    public async Task A_well_formed_trace_header_is_passed_on_and_any_other_is_replaced_by_a_new_root()
     {
         const string trace = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1";
         (await InvokeAsync("alpha", ("X-Amzn-Trace-Id", trace))).Dispose();
         (await InvokeAsync("alpha", ("X-Amzn-Trace-Id", "Root=1-5759e988-short;Sampled=1"))).Dispose();
         (await InvokeAsync("alpha")).Dispose();
-        Assert.Equal([trace, null, null], Recorder.Requests.Select(r => r.TraceId));
+        var lineage = ";Lineage=" + AlphaHash + ":1";
+        var traces = Recorder.Requests.Select(r => r.TraceId!).ToList();
+        Assert.Equal(trace + lineage, traces[0]);
+        Assert.All(traces.Skip(1), t => Assert.Matches("^Root=1-[0-9a-f]{8}-[0-9a-f]{24};Parent=[0-9a-f]{16};Sampled=0" + lineage + "$", t));
+    }
+
+    /// <summary>With the count check removed once, the 17th run was queued and this failed.</summary>
+    [Fact]
+    public async Task A_chain_that_ran_a_function_16_times_is_refused_its_17th_run()
+    {
+        const string root = "Root=1-5759e988-bd862e3fe1be46a994272793";
+        using (var sixteenth = await InvokeAsync("alpha", ("X-Amzn-Trace-Id", $"{root};Lineage=0badf00d:3%7C{AlphaHash}:15")))
+        {
+            Assert.Equal(HttpStatusCode.OK, sixteenth.StatusCode);
+        }
+
+        Assert.Equal($"{root};Lineage={AlphaHash}:16|0badf00d:3", Recorder.Requests.Single().TraceId);
+        foreach (var type in new[] { "RequestResponse", "Event" })
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, "/2015-03-31/functions/alpha/invocations") { Content = new StringContent("{}") };
+            request.Headers.Add("X-Amz-Invocation-Type", type);
+            request.Headers.Add("X-Amzn-Trace-Id", $"{root};Lineage={AlphaHash}:16");
+            using var refused = await Http.SendAsync(request);
+            await RecordingNode.AssertApiErrorAsync(refused, 400, "RecursiveInvocationException", "has already run 16 times in this chain");
+        }
+
+        // Another function's count is its own.
+        (await InvokeAsync("beta", ("X-Amzn-Trace-Id", $"{root};Lineage={AlphaHash}:16"))).Dispose();
+        Assert.Equal(2, Recorder.Requests.Count);
+        Assert.Empty(Recorder.Events);
     }
 
     [Theory]
@@ -150,6 +179,10 @@ public sealed class LambdaApiTests : IAsyncLifetime
         await RecordingNode.AssertApiErrorAsync(response, status, type, message);
         Assert.Empty(Recorder.Requests);
     }
+
+    /// <summary>Function alpha's entry in a Lineage field, as the node writes it.</summary>
+    private static string AlphaHash =>
+        InvocationLineage.Continue("Root=1-5759e988-bd862e3fe1be46a994272793", LambdaJson.FunctionArn("alpha")).Header.Split("Lineage=")[1].Split(':')[0];
 
     private static string Base64(string text) => Convert.ToBase64String(Encoding.UTF8.GetBytes(text));
 

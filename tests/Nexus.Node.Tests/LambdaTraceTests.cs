@@ -50,3 +50,52 @@ public sealed class LambdaTraceTests
         Assert.NotEqual(first, LambdaTrace.NewHeader(now));
     }
 }
+
+/// <summary>The Lineage field that counts a function's runs in one chain of invocations (Lambda's loop detection).</summary>
+public sealed class InvocationLineageTests
+{
+    private const string Root = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1";
+
+    [Fact]
+    public void Each_run_counts_one_more_for_its_function_alone()
+    {
+        var (first, one) = InvocationLineage.Continue(Root, "arn:f");
+        Assert.Equal(1, one);
+        Assert.StartsWith(Root + ";Lineage=", first, StringComparison.Ordinal);
+        var (second, two) = InvocationLineage.Continue(first, "arn:f");
+        var (third, other) = InvocationLineage.Continue(second, "arn:g");
+        var (fourth, three) = InvocationLineage.Continue(third, "arn:f");
+        Assert.Equal((2, 1, 3), (two, other, three));
+
+        // Most recent first, the other fields kept, and the header one a next hop takes as it is.
+        var entries = fourth.Split("Lineage=")[1].Split('|');
+        Assert.Equal(2, entries.Length);
+        Assert.EndsWith(":3", entries[0], StringComparison.Ordinal);
+        Assert.EndsWith(":1", entries[1], StringComparison.Ordinal);
+        Assert.Equal(fourth, LambdaTrace.Accept(fourth));
+    }
+
+    [Fact]
+    public void Botocores_percent_encoded_separator_is_read_and_malformed_entries_are_dropped()
+    {
+        var hash = InvocationLineage.Continue(Root, "arn:f").Header.Split("Lineage=")[1][..8];
+        var (header, hops) = InvocationLineage.Continue($"{Root};Lineage=0badf00d:2%7C{hash}:7%7Cnothex00:1%7Cabc:1%7C12345678:0", "arn:f");
+        Assert.Equal(8, hops);
+        Assert.EndsWith($";Lineage={hash}:8|0badf00d:2", header, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_header_tracks_at_most_sixteen_functions_the_most_recent_kept()
+    {
+        var header = Root;
+        for (var n = 0; n < 20; n++)
+        {
+            header = InvocationLineage.Continue(header, "arn:f" + n).Header;
+        }
+
+        Assert.Equal(InvocationLineage.MaxEntries, header.Split("Lineage=")[1].Split('|').Length);
+        Assert.Equal(header, LambdaTrace.Accept(header));
+        Assert.Equal(1, InvocationLineage.Continue(header, "arn:f0").Hops);
+        Assert.Equal(2, InvocationLineage.Continue(header, "arn:f19").Hops);
+    }
+}

@@ -49,9 +49,9 @@ internal sealed class RecordingNode(string root) : INodeOperations
         return Task.FromResult(new InvocationOutcome(new InvocationResult(payload.ToArray(), null), "ok", false, TimeSpan.Zero, "fake", []));
     }
 
-    public Task EnqueueEventAsync(DeployedFunction function, ReadOnlyMemory<byte> payload, string requestId, CancellationToken cancellationToken)
+    public Task EnqueueEventAsync(DeployedFunction function, ReadOnlyMemory<byte> payload, InvocationRequest request, CancellationToken cancellationToken)
     {
-        _events.Enqueue((function.Manifest.Name, Encoding.UTF8.GetString(payload.Span), requestId));
+        _events.Enqueue((function.Manifest.Name, Encoding.UTF8.GetString(payload.Span), request.RequestId));
         return Task.CompletedTask;
     }
 

@@ -71,6 +71,11 @@ public static partial class NodeApi
             return;
         }
 
+        if (await TraceAsync(context, function) is not { } trace)
+        {
+            return;
+        }
+
         var requestId = Guid.NewGuid().ToString();
         var headers = context.Response.Headers;
         headers["x-amzn-RequestId"] = requestId;
@@ -82,7 +87,7 @@ public static partial class NodeApi
                 context.Response.StatusCode = 204;
                 return;
             case "Event":
-                await node.EnqueueEventAsync(function, body, requestId, context.RequestAborted);
+                await node.EnqueueEventAsync(function, body, new InvocationRequest(requestId, trace), context.RequestAborted);
                 context.Response.StatusCode = 202;
                 return;
             default:
@@ -94,8 +99,7 @@ public static partial class NodeApi
         try
         {
             // The invocation runs to its end even if the caller goes away, as Lambda's does.
-            var caller = new InvocationRequest(requestId, LambdaTrace.Accept(request.Headers["X-Amzn-Trace-Id"].ToString()), clientContext);
-            outcome = await node.InvokeAsync(function, body, caller, CancellationToken.None);
+            outcome = await node.InvokeAsync(function, body, new InvocationRequest(requestId, trace, clientContext), CancellationToken.None);
         }
         catch (ThrottledException e)
         {
@@ -146,10 +150,35 @@ public static partial class NodeApi
             return;
         }
 
+        if (await TraceAsync(context, function) is not { } trace)
+        {
+            return;
+        }
+
         var requestId = Guid.NewGuid().ToString();
         context.Response.Headers["x-amzn-RequestId"] = requestId;
-        await node.EnqueueEventAsync(function, body, requestId, context.RequestAborted);
+        await node.EnqueueEventAsync(function, body, new InvocationRequest(requestId, trace), context.RequestAborted);
         await JsonAsync(context, 202, new JsonObject { ["Status"] = 202 });
+    }
+
+    /// <summary>
+    /// The trace header <paramref name="function"/>'s invocation runs with: the caller's X-Amzn-Trace-Id when it is
+    /// well-formed, else a new root, with the function's lineage count one higher. Null once a chain that ran it
+    /// <see cref="InvocationLineage.MaxHops"/> times already is refused (RecursiveInvocationException, as Lambda stops
+    /// a recursive loop).
+    /// </summary>
+    private static async Task<string?> TraceAsync(HttpContext context, DeployedFunction function)
+    {
+        var given = LambdaTrace.Accept(context.Request.Headers["X-Amzn-Trace-Id"].ToString()) ?? LambdaTrace.NewHeader(DateTimeOffset.UtcNow);
+        var (trace, hops) = InvocationLineage.Continue(given, function.Arn);
+        if (hops <= InvocationLineage.MaxHops)
+        {
+            return trace;
+        }
+
+        await ApiErrorAsync(context, 400, "RecursiveInvocationException",
+            $"function {function.Manifest.Name} has already run {hops - 1} times in this chain of invocations (the Lineage of its trace header); the node stops a chain at {InvocationLineage.MaxHops} runs of one function, as Lambda stops a recursive loop");
+        return null;
     }
 
     /// <summary>

@@ -12,8 +12,8 @@ namespace Nexus.Node.Transports;
 /// </summary>
 public static class LambdaTrace
 {
-    /// <summary>The longest caller trace header passed on (X-Ray's own headers are well under it).</summary>
-    public const int MaxHeaderLength = 256;
+    /// <summary>The longest caller trace header passed on (room for a root, a parent and a full <see cref="InvocationLineage"/>).</summary>
+    public const int MaxHeaderLength = 512;
 
     /// <summary>A new header: <c>Root=1-{epoch seconds, 8 hex}-{96 random bits}</c>, a parent id, not sampled.</summary>
     public static string NewHeader(DateTimeOffset now)
@@ -26,7 +26,7 @@ public static class LambdaTrace
 
     /// <summary>
     /// The caller's header if it is a trace header this node passes on: at most <see cref="MaxHeaderLength"/>
-    /// characters of <c>key=value</c> fields split by ';' (letters, digits, '-', '_', '.', ':'), its Root field
+    /// characters of <c>key=value</c> fields split by ';' (letters, digits, '-', '_', '.', ':', '|', '%'), its Root field
     /// <c>1-{8 hex}-{24 hex}</c>. Null otherwise (the invocation then gets a new root).
     /// </summary>
     public static string? Accept(string? header)
@@ -64,5 +64,5 @@ public static class LambdaTrace
     private static bool IsHex(ReadOnlySpan<char> text) => !text.ContainsAnyExcept("0123456789abcdefABCDEF");
 
     private static bool IsToken(ReadOnlySpan<char> text) =>
-        text.Length > 0 && !text.ContainsAnyExcept("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.:");
+        text.Length > 0 && !text.ContainsAnyExcept("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.:|%");
 }
