@@ -58,7 +58,7 @@ public sealed class ImageIntegrationTests
         var (exitCode, output) = await InImageAsync(rootfs, """
             import sys
             from nexus_runtime import endpoint
-            endpoint.install("http://10.77.0.1:9780")
+            endpoint.install({"s3": "http://10.77.0.1:9780"})
             assert "boto3" not in sys.modules and "botocore" not in sys.modules
             import boto3
             s3 = boto3.client("s3", region_name="us-east-1", aws_access_key_id="k", aws_secret_access_key="s")

@@ -119,6 +119,10 @@ public sealed class LambdaApiTests : IAsyncLifetime
     public async Task Function_reads_answer_as_for_a_function_with_only_LATEST()
     {
         Assert.Equal("$LATEST", (string?)(await GetJsonAsync("/2015-03-31/functions/alpha/versions"))["Versions"]![0]!["Version"]);
+
+        // What boto3's function_active_v2 and function_updated_v2 waiters read.
+        var configuration = await GetJsonAsync("/2015-03-31/functions/alpha/configuration");
+        Assert.Equal(("Active", "Successful"), ((string?)configuration["State"], (string?)configuration["LastUpdateStatus"]));
         Assert.Equal("""{"Aliases":[]}""", (await GetJsonAsync("/2015-03-31/functions/alpha/aliases")).ToJsonString());
         Assert.Equal("{}", (await GetJsonAsync("/2019-09-30/functions/alpha/concurrency")).ToJsonString());
         Assert.Equal("""{"Tags":{}}""", (await GetJsonAsync("/2017-03-31/tags/" + Uri.EscapeDataString(LambdaJson.FunctionArn("alpha")))).ToJsonString());

@@ -152,6 +152,14 @@ public static partial class NodeApi
             ["Environment"] = new JsonObject { ["Variables"] = variables },
             ["PackageType"] = "Zip",
             ["State"] = "Active",
+
+            // A deploy is atomic and complete when it returns: there is no update in progress to wait for (boto3's
+            // function_updated waiters read this).
+            ["LastUpdateStatus"] = "Successful",
+
+            // The caller's trace header is passed on, nothing is sampled (docs/node.md).
+            ["TracingConfig"] = new JsonObject { ["Mode"] = "PassThrough" },
+            ["LoggingConfig"] = new JsonObject { ["LogFormat"] = "Text", ["LogGroup"] = "/aws/lambda/" + manifest.Name },
             ["Architectures"] = new JsonArray("x86_64"),
         };
     }
