@@ -6,7 +6,7 @@ namespace Nexus.Backend;
 /// <summary>
 /// The backend's budgets of storage requests running at once, global and per function, with the global one handed out
 /// fairly between functions by the backend CPU time each has used. A request holds one permit while it is served, and
-/// the CPU time its flow used meanwhile (<see cref="CpuMeter"/>, once the lease is <see cref="Lease.Measured"/>) is
+/// the CPU time its flow used meanwhile (<see cref="CpuMeter"/>, once the permit is <see cref="RequestPermit.Measured"/>) is
 /// charged to its function (decaying with <c>halfLife</c>, so only recent use counts). A function holds at most
 /// <c>perFunction</c> permits. While permits are free nobody waits; once they are all held, a freed permit goes to the
 /// oldest waiting request of the function that used least, among functions below their own cap, so a function that
@@ -69,8 +69,12 @@ internal sealed class FairShareGate
         }
     }
 
-    /// <summary>Waits for a permit for one request of <paramref name="function"/>; dispose the lease when the request is done.</summary>
-    public async ValueTask<Lease> EnterAsync(string function, CancellationToken cancellationToken)
+    /// <summary>Waits for a permit for one request of <paramref name="function"/>; dispose it when the request is done.</summary>
+    public async ValueTask<RequestPermit> EnterAsync(string function, CancellationToken cancellationToken) =>
+        new(this, await EnterTenantAsync(function, cancellationToken).ConfigureAwait(false), function);
+
+    /// <summary>Waits for a permit of <paramref name="function"/>'s and returns its account, which <see cref="Exit"/> takes back.</summary>
+    internal async ValueTask<Tenant> EnterTenantAsync(string function, CancellationToken cancellationToken)
     {
         Waiter waiter;
         lock (_lock)
@@ -82,7 +86,7 @@ internal sealed class FairShareGate
             {
                 _inUse++;
                 tenant.InUse++;
-                return new Lease(this, tenant);
+                return tenant;
             }
 
             waiter = new Waiter(tenant);
@@ -114,10 +118,11 @@ internal sealed class FairShareGate
             }
         }
 
-        return new Lease(this, waiter.Tenant);
+        return waiter.Tenant;
     }
 
-    private void Exit(Tenant tenant, TimeSpan cpu)
+    /// <summary>Gives back a permit of <paramref name="tenant"/>'s, charging it <paramref name="cpu"/>.</summary>
+    internal void Exit(Tenant tenant, TimeSpan cpu)
     {
         Waiter? next;
         lock (_lock)
@@ -178,18 +183,6 @@ internal sealed class FairShareGate
         }
 
         return tenant;
-    }
-
-    /// <summary>One request's permit: disposing it charges the CPU time measured to the function and passes the permit on.</summary>
-    public readonly struct Lease(FairShareGate gate, Tenant tenant, CpuMeter? meter = null) : IDisposable
-    {
-        /// <summary>
-        /// The lease, charging from now the CPU time of the calling flow: call it in the flow that serves the request
-        /// (the <c>using</c> that holds the lease), not in an async method that returns before the work is done.
-        /// </summary>
-        public Lease Measured() => new(gate, tenant, CpuMeter.Start(tenant));
-
-        public void Dispose() => gate.Exit(tenant, meter?.Stop() ?? TimeSpan.Zero);
     }
 
     /// <summary>

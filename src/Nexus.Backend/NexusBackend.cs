@@ -69,6 +69,16 @@ public sealed partial class NexusBackend : IAsyncDisposable
         {
             Timeout = TimeSpan.FromMinutes(5),
         };
+        WaitingHttp = new HttpClient(new SocketsHttpHandler
+        {
+            AllowAutoRedirect = false,
+            UseCookies = false,
+            AutomaticDecompression = System.Net.DecompressionMethods.None,
+            PooledConnectionIdleTimeout = TimeSpan.FromMinutes(1),
+        })
+        {
+            Timeout = Timeout.InfiniteTimeSpan,
+        };
         Direct = new DirectS3(options, Http);
         Buckets = new KnownBuckets(Direct);
         _log = options.Log ?? (line => Console.Error.WriteLine("nexus: " + line));
@@ -99,6 +109,13 @@ public sealed partial class NexusBackend : IAsyncDisposable
     /// calls to the services of <see cref="NexusBackendOptions.Services"/>, and <see cref="Direct"/>'s to the store.
     /// </summary>
     internal HttpClient Http { get; }
+
+    /// <summary>
+    /// The connections of calls that wait on other work of the node (synchronous Lambda invokes): no connection cap,
+    /// so callers waiting never hold the connections their callees' own invokes need, and no client timeout (each call
+    /// sets its own, <see cref="Services.ServiceCalls.MaxInvokeWait"/>).
+    /// </summary>
+    internal HttpClient WaitingHttp { get; }
 
     /// <summary>The backend's own hot storage requests, sent without the SDK's pipeline.</summary>
     internal DirectS3 Direct { get; }
@@ -145,6 +162,7 @@ public sealed partial class NexusBackend : IAsyncDisposable
 
         S3.Dispose();
         Http.Dispose();
+        WaitingHttp.Dispose();
     }
 
     internal void Forget(StorageService service) => _services.TryRemove(service, out _);

@@ -30,6 +30,9 @@ public sealed class ServiceProxyTests : IAsyncLifetime
     private static readonly (string Id, string Secret) s_keyB = ("NXFBBBBBBBBBBBBBBBBB", "secret-of-function-b-0000000000000000000");
 
     private readonly List<(string Authorization, string Target, string Body)> _received = [];
+    private readonly TaskCompletionSource _invokesWaiting = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource _invokesMayAnswer = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private int _invokes;
     private readonly HttpClient _http = new();
     private int _atOnce;
     private int _mostAtOnce;
@@ -51,6 +54,7 @@ public sealed class ServiceProxyTests : IAsyncLifetime
             new ServiceGrant("dynamodb", ["GetItem"], "table/slow"),
             new ServiceGrant("sqs", ["ListQueues"], "*"),
             new ServiceGrant("sesv2", ["*"], "*"),
+            new ServiceGrant("lambda", ["Invoke"], "function/fn-a"),
         ],
     };
 
@@ -70,6 +74,20 @@ public sealed class ServiceProxyTests : IAsyncLifetime
         var nodeSignature = new SigV4Verifier(nodeKeys, "us-east-1", null, TimeSpan.FromMinutes(5));
         _service = await HttpHost.StartAsync(["http://127.0.0.1:0"], app => app.Run(async context =>
         {
+            // The stand-in Lambda: an invoke is answered once the test lets its callees finish.
+            if (context.Request.Path.StartsWithSegments("/2015-03-31/functions", StringComparison.Ordinal))
+            {
+                if (Interlocked.Increment(ref _invokes) == 2)
+                {
+                    _invokesWaiting.SetResult();
+                }
+
+                await _invokesMayAnswer.Task;
+                context.Response.ContentType = "application/json";
+                await context.Response.WriteAsync("""{"from":"callee"}""");
+                return;
+            }
+
             using var buffer = new MemoryStream();
             await context.Request.Body.CopyToAsync(buffer);
             var body = buffer.ToArray();
@@ -102,6 +120,7 @@ public sealed class ServiceProxyTests : IAsyncLifetime
             ["dynamodb"] = new() { Url = _service.Addresses[0].ToString().TrimEnd('/') },
             ["sqs"] = new() { Url = _service.Addresses[0].ToString().TrimEnd('/') },
             ["sesv2"] = new() { Url = _service.Addresses[0].ToString().TrimEnd('/'), SigningName = "ses" },
+            ["lambda"] = new() { Url = _service.Addresses[0].ToString().TrimEnd('/') },
         };
         _backend = new NexusBackend(new NexusBackendOptions
         {
@@ -129,6 +148,7 @@ public sealed class ServiceProxyTests : IAsyncLifetime
 
     public async Task DisposeAsync()
     {
+        _invokesMayAnswer.TrySetResult();
         _http.Dispose();
         await _proxy.DisposeAsync();
         await _backend.DisposeAsync();
@@ -262,6 +282,25 @@ public sealed class ServiceProxyTests : IAsyncLifetime
         Assert.All(calls, c => Assert.Equal(200, c.Status));
         Assert.Equal(12, _received.Count);
         Assert.Equal(2, _mostAtOnce);
+    }
+
+    /// <summary>
+    /// A function invoking itself synchronously (recursion, fan-out) fills its budget (2 calls at once here) with invokes
+    /// waiting for their callees, and the callees' own calls must still be served: a waiting invoke gives its permit
+    /// back (<c>RequestPermit.ReleasedWhileAsync</c> in <c>ServiceCalls.SendAsync</c>). With the invoke sent holding its
+    /// permit once, the callee's GetItem waited for the invokes, which waited for it, and this failed.
+    /// </summary>
+    [Fact]
+    public async Task InvokesWaitingForTheirCalleesDoNotHoldTheFunctionsBudget()
+    {
+        var invoke = new Request("lambda", "application/json", null, """{"n":1}""", "/2015-03-31/functions/fn-a/invocations");
+        var invokes = Enumerable.Range(0, 2).Select(_ => SendAsync(invoke, s_keyA)).ToArray();
+        await _invokesWaiting.Task.WaitAsync(TimeSpan.FromSeconds(30));
+
+        var (status, _, body) = await SendAsync(GetItem("orders"), s_keyA).WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.True(status == 200, body);
+        _invokesMayAnswer.SetResult();
+        Assert.All(await Task.WhenAll(invokes), i => Assert.Equal((200, """{"from":"callee"}"""), (i.Status, i.Body)));
     }
 
     [Fact]

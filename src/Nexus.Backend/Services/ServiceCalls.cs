@@ -35,14 +35,21 @@ public static class ServiceCalls
     }
 
     /// <summary>
+    /// How long a synchronous Lambda invoke may wait for its answer: Lambda's longest function timeout (15 minutes) and a
+    /// minute for the callee's start and answer. Other calls have the backend's HTTP timeout (5 minutes).
+    /// </summary>
+    public static readonly TimeSpan MaxInvokeWait = TimeSpan.FromMinutes(16);
+
+    /// <summary>
     /// A permit of the backend's request budget for one call of <paramref name="function"/> (the global budget shared
     /// fairly between functions, and the per-function cap), held until disposed: the signing proxy's calls count against
-    /// the same budgets as the channel's, and their backend CPU time is charged to the function.
+    /// the same budgets as the channel's. Call <see cref="RequestPermit.Measured"/> in the flow that serves the call so
+    /// its backend CPU time is charged to the function.
     /// </summary>
-    public static async ValueTask<IDisposable> EnterAsync(NexusBackend backend, string function, CancellationToken ct)
+    public static ValueTask<RequestPermit> EnterAsync(NexusBackend backend, string function, CancellationToken ct)
     {
         ArgumentNullException.ThrowIfNull(backend);
-        return (await backend.Workers.EnterAsync(function, ct).ConfigureAwait(false)).Measured();
+        return backend.Workers.EnterAsync(function, ct);
     }
 
     /// <summary>
@@ -68,13 +75,17 @@ public static class ServiceCalls
     /// <summary>
     /// Signs <paramref name="request"/> with the node's key for <paramref name="endpoint"/> (its own key if it has one)
     /// and sends it; the response's headers have arrived, its body streams. An unreachable endpoint is
-    /// ServiceUnavailable, its address and socket error staying on the host.
+    /// ServiceUnavailable, its address and socket error staying on the host. A Lambda Invoke waits for its callee to
+    /// answer, so it waits without <paramref name="permit"/> (<see cref="RequestPermit.ReleasedWhileAsync"/>: callers
+    /// waiting cannot hold every permit their callees' own calls need), on connections of its own (<see
+    /// cref="NexusBackend.WaitingHttp"/>), for at most <see cref="MaxInvokeWait"/>.
     /// </summary>
-    public static async Task<HttpResponseMessage> SendAsync(NexusBackend backend, ServiceRequest request, byte[] body, ServiceEndpoint endpoint, CancellationToken ct)
+    public static async Task<HttpResponseMessage> SendAsync(NexusBackend backend, ServiceRequest request, byte[] body, ServiceEndpoint endpoint, RequestPermit permit, CancellationToken ct)
     {
         ArgumentNullException.ThrowIfNull(backend);
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(endpoint);
+        ArgumentNullException.ThrowIfNull(permit);
         var options = backend.Options;
         using var message = ServiceSigner.Sign(
             request,
@@ -87,7 +98,21 @@ public static class ServiceCalls
             DateTime.UtcNow);
         try
         {
-            return await backend.Http.SendAsync(message, HttpCompletionOption.ResponseHeadersRead, ct).ConfigureAwait(false);
+            if (request.Service != ServiceTarget.LambdaService || request.Operation != "Invoke")
+            {
+                return await backend.Http.SendAsync(message, HttpCompletionOption.ResponseHeadersRead, ct).ConfigureAwait(false);
+            }
+
+            using var wait = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            wait.CancelAfter(MaxInvokeWait);
+            try
+            {
+                return await permit.ReleasedWhileAsync(t => backend.WaitingHttp.SendAsync(message, HttpCompletionOption.ResponseHeadersRead, t), wait.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+            {
+                throw new ChannelRequestException(504, "RequestTimeout", $"the {request.Service} endpoint did not answer {request.Service}:{request.Operation} within {MaxInvokeWait.TotalMinutes:0} minutes");
+            }
         }
         catch (HttpRequestException)
         {

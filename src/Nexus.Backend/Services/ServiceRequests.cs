@@ -61,7 +61,7 @@ internal static class ServiceRequests
         HttpResponseMessage response;
         try
         {
-            response = await ServiceCalls.SendAsync(call.Backend, request, body, endpoint, ct).ConfigureAwait(false);
+            response = await ServiceCalls.SendAsync(call.Backend, request, body, endpoint, call.Permit, ct).ConfigureAwait(false);
         }
         finally
         {

@@ -12,7 +12,7 @@ namespace Nexus.Backend.Storage;
 internal delegate Task StorageHandler(StorageCall call, CancellationToken cancellationToken);
 
 /// <summary>One storage request being served: who asked (the instance's service and grants), its parameters, and how to answer.</summary>
-internal sealed class StorageCall(StorageService service, ChannelRequest request, JsonElement parameters)
+internal sealed class StorageCall(StorageService service, ChannelRequest request, JsonElement parameters, RequestPermit permit)
 {
     public StorageService Service { get; } = service;
 
@@ -22,6 +22,9 @@ internal sealed class StorageCall(StorageService service, ChannelRequest request
     public JsonElement Parameters { get; } = parameters;
 
     public NexusBackend Backend => Service.Backend;
+
+    /// <summary>The request's permit of the backend's budgets, held while it is served.</summary>
+    public RequestPermit Permit { get; } = permit;
 
     public FunctionManifest Manifest => Service.Manifest;
 

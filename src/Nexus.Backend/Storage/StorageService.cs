@@ -112,11 +112,11 @@ public sealed class StorageService : IChannelService
     private async Task ServeWithinGlobalBudgetAsync(ChannelRequest request, System.Text.Json.JsonDocument? read, CancellationToken cancellationToken)
     {
         // Measured here, in the flow that serves the request: its CPU time is what the function is charged.
-        using ((await Backend.Workers.EnterAsync(Manifest.Name, cancellationToken).ConfigureAwait(false)).Measured())
+        using (var permit = (await Backend.Workers.EnterAsync(Manifest.Name, cancellationToken).ConfigureAwait(false)).Measured())
         {
             using var owned = read is null ? await request.ReadParametersAsync(cancellationToken).ConfigureAwait(false) : null;
             var parameters = read ?? owned!;
-            var call = new StorageCall(this, request, parameters.RootElement);
+            var call = new StorageCall(this, request, parameters.RootElement, permit);
             try
             {
                 await StorageOperations.All[request.Op](call, cancellationToken).ConfigureAwait(false);

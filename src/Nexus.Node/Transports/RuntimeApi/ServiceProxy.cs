@@ -46,7 +46,8 @@ public sealed record ServiceProxyOptions
 /// identifies callers), then does what the generic path does for a nexus-mode call (<see cref="ServiceCalls"/>: the
 /// action and resources read from the request, the function's grants, the node's key), dropping the function's
 /// signature, and streams the service's answer back. Each call holds a permit of the backend's request budgets (global,
-/// per function) from before its body is read until its answer is sent. Refusals are AWS-shaped
+/// per function) from before its body is read until its answer is sent, save a Lambda Invoke while it waits for its
+/// callee (<see cref="ServiceCalls.SendAsync"/>). Refusals are AWS-shaped
 /// (<see cref="ServiceProxyErrors"/>).
 /// </summary>
 public sealed class ServiceProxy : IAsyncDisposable
@@ -79,11 +80,12 @@ public sealed class ServiceProxy : IAsyncDisposable
 
         // The backend's budgets, as for the channel's calls: a flooding function waits for its own permits, and at most
         // the global budget of bodies is held at once.
-        using var permit = await ServiceCalls.EnterAsync(options.Backend, caller, context.RequestAborted);
+        // Measured here, in the flow that serves the call: its backend CPU time is charged to the function.
+        using var permit = (await ServiceCalls.EnterAsync(options.Backend, caller, context.RequestAborted)).Measured();
         HttpResponseMessage response;
         try
         {
-            response = await ForwardAsync(context, options, verifier, caller, json);
+            response = await ForwardAsync(context, options, verifier, caller, json, permit);
         }
         catch (ChannelRequestException e)
         {
@@ -108,7 +110,7 @@ public sealed class ServiceProxy : IAsyncDisposable
     }
 
     /// <summary>Every check of a call from an instance of <paramref name="caller"/>, in order; then the call, signed with the node's key.</summary>
-    private static async Task<HttpResponseMessage> ForwardAsync(HttpContext context, ServiceProxyOptions options, SigV4Verifier verifier, string caller, bool json)
+    private static async Task<HttpResponseMessage> ForwardAsync(HttpContext context, ServiceProxyOptions options, SigV4Verifier verifier, string caller, bool json, RequestPermit permit)
     {
         var request = context.Request;
         var body = await ReadBodyAsync(request);
@@ -139,7 +141,7 @@ public sealed class ServiceProxy : IAsyncDisposable
         var call = ServiceRequest.Create(service, action, request.Method, SigV4Verifier.RawTarget(request), headers);
         var endpoint = ServiceCalls.EndpointOf(options.Backend.Options, call.Service, call.Operation);
         ServiceCalls.CheckGrants(manifest, call, body);
-        return await ServiceCalls.SendAsync(options.Backend, call, body, endpoint, context.RequestAborted);
+        return await ServiceCalls.SendAsync(options.Backend, call, body, endpoint, permit, context.RequestAborted);
     }
 
     private static async Task<byte[]> ReadBodyAsync(HttpRequest request)
