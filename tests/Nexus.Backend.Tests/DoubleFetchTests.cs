@@ -25,31 +25,23 @@ public sealed class DoubleFetchTests : IAsyncLifetime
     private const string Denied = "secrets"; // a valid table name of the same length, so torn names are valid names too (refused by the grant, not by the name check)
     private const int Requests = 300;
 
-    private readonly HttpListener _endpoint = new();
     private readonly ConcurrentBag<string> _tablesSent = [];
-    private readonly ReservedPort _port = new();
     private NodeUnderTest _node = null!;
-    private Task _serving = Task.CompletedTask;
+    private StandInEndpoint _endpoint = null!;
 
     public async Task InitializeAsync()
     {
-        _endpoint.Prefixes.Add($"http://127.0.0.1:{_port.Port}/");
-        _port.Release();
-        _endpoint.Start();
-        _serving = ServeEndpointAsync();
+        _endpoint = new StandInEndpoint(RecordTableAsync);
         _node = await NodeUnderTest.StartAsync(configure: o => o with
         {
-            Services = new Dictionary<string, ServiceEndpoint> { ["dynamodb"] = new() { Url = $"http://127.0.0.1:{_port.Port}" } },
+            Services = new Dictionary<string, ServiceEndpoint> { ["dynamodb"] = new() { Url = _endpoint.Url } },
         });
     }
 
     public async Task DisposeAsync()
     {
-        _port.Dispose();
         await _node.DisposeAsync();
-        _endpoint.Stop();
-        await _serving;
-        _endpoint.Close();
+        await _endpoint.DisposeAsync();
     }
 
     /// <summary>
@@ -130,30 +122,15 @@ public sealed class DoubleFetchTests : IAsyncLifetime
         }
     }
 
-
-    // The service: records the table each request it receives names, answers an empty item.
-    private async Task ServeEndpointAsync()
+    // The service: records the table each request names, answers an empty item.
+    private async Task RecordTableAsync(HttpListenerContext context)
     {
-        while (true)
+        using (var json = await JsonDocument.ParseAsync(context.Request.InputStream))
         {
-            HttpListenerContext context;
-            try
-            {
-                context = await _endpoint.GetContextAsync();
-            }
-            catch (Exception e) when (e is HttpListenerException or ObjectDisposedException)
-            {
-                return;
-            }
-
-            using (var json = await JsonDocument.ParseAsync(context.Request.InputStream))
-            {
-                _tablesSent.Add(json.RootElement.GetProperty("TableName").GetString()!);
-            }
-
-            context.Response.ContentType = "application/x-amz-json-1.0";
-            await context.Response.OutputStream.WriteAsync("{}"u8.ToArray());
-            context.Response.Close();
+            _tablesSent.Add(json.RootElement.GetProperty("TableName").GetString()!);
         }
+
+        context.Response.ContentType = "application/x-amz-json-1.0";
+        await context.Response.OutputStream.WriteAsync("{}"u8.ToArray());
     }
 }

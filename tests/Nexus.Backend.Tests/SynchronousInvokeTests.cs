@@ -19,25 +19,20 @@ namespace Nexus.Backend.Tests;
 /// </summary>
 public sealed class SynchronousInvokeTests : IAsyncLifetime
 {
-    private readonly HttpListener _lambda = new();
-    private readonly ReservedPort _port = new();
     private readonly TaskCompletionSource _invoked = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource _calleeServed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private NodeUnderTest _node = null!;
-    private Task _serving = Task.CompletedTask;
+    private StandInEndpoint _lambda = null!;
 
     public async Task InitializeAsync()
     {
-        _lambda.Prefixes.Add($"http://127.0.0.1:{_port.Port}/");
-        _port.Release();
-        _lambda.Start();
-        _serving = ServeLambdaAsync();
+        _lambda = new StandInEndpoint(AnswerInvokeAsync);
         _node = await NodeUnderTest.StartAsync(configure: o => o with
         {
             MaxConcurrentRequests = 1,
             MaxInFlightPerFunction = 1,
             MaxInFlightPerInstance = 1,
-            Services = new Dictionary<string, ServiceEndpoint> { ["lambda"] = new() { Url = $"http://127.0.0.1:{_port.Port}" } },
+            Services = new Dictionary<string, ServiceEndpoint> { ["lambda"] = new() { Url = _lambda.Url } },
         });
         await _node.PutAsync("fn/input", "the callee's input"u8.ToArray());
     }
@@ -45,11 +40,8 @@ public sealed class SynchronousInvokeTests : IAsyncLifetime
     public async Task DisposeAsync()
     {
         _calleeServed.TrySetResult();
-        _port.Dispose();
         await _node.DisposeAsync();
-        _lambda.Stop();
-        await _serving;
-        _lambda.Close();
+        await _lambda.DisposeAsync();
     }
 
     /// <summary>
@@ -93,28 +85,13 @@ public sealed class SynchronousInvokeTests : IAsyncLifetime
         Assert.True(answer is { RequestId: 1, Status: 200 }, $"the caller's invoke: {answer?.Status} {callerSession.CloseReason}");
     }
 
-    // The stand-in Lambda: takes an invoke, answers it once the callee's call was served (as the node answers once the
-    // callee's handler returns).
-    private async Task ServeLambdaAsync()
+    // The stand-in Lambda: answers an invoke once the callee's call was served (as the node answers once the callee's
+    // handler returns).
+    private async Task AnswerInvokeAsync(HttpListenerContext context)
     {
-        while (true)
-        {
-            HttpListenerContext context;
-            try
-            {
-                context = await _lambda.GetContextAsync();
-            }
-            catch (Exception e) when (e is HttpListenerException or ObjectDisposedException)
-            {
-                return;
-            }
-
-            _invoked.TrySetResult();
-            await _calleeServed.Task;
-            context.Response.ContentType = "application/json";
-            context.Response.Headers["X-Amz-Executed-Version"] = "$LATEST";
-            await context.Response.OutputStream.WriteAsync("""{"from":"callee"}"""u8.ToArray());
-            context.Response.Close();
-        }
+        _invoked.TrySetResult();
+        await _calleeServed.Task;
+        context.Response.ContentType = "application/json";
+        await context.Response.OutputStream.WriteAsync("""{"from":"callee"}"""u8.ToArray());
     }
 }
