@@ -15,7 +15,6 @@ internal sealed partial class S3Handler
     private async Task GetObjectAttributesAsync(S3Request request)
     {
         Authorize(request, request.Bucket, request.Key, isWrite: false);
-        RefuseCustomerKeys(request.Request.Headers);
         var headers = request.Request.Headers;
         var asked = new HashSet<string>(StringComparer.Ordinal);
         foreach (var value in headers["x-amz-object-attributes"])
@@ -35,6 +34,7 @@ internal sealed partial class S3Handler
         var maxParts = ParseInt(HeaderOrNull(headers, "x-amz-max-parts"), "x-amz-max-parts", 1000, 0, 1000);
         var marker = ParseInt(HeaderOrNull(headers, "x-amz-part-number-marker"), "x-amz-part-number-marker", 0, 0, MaxPartNumber);
         using var stored = _store.OpenObject(_store.GetBucket(request.Bucket), request.Key) ?? throw S3Errors.NoSuchKey(request.Key);
+        CheckCustomerKey(headers, stored.Info.Headers);
         var info = stored.Info;
         request.Response.Headers.LastModified = HttpDate(info.LastModified);
 

@@ -21,6 +21,7 @@ internal sealed partial class S3Handler
         }
 
         var upload = _store.CreateUpload(bucket, request.Key, contentType, headers, metadata, tags, algorithm.Length > 0 ? algorithm : null, FullObjectType(request, algorithm));
+        WriteEncryption(request.Response, upload.Headers);
         if (upload.ChecksumAlgorithm is { } created)
         {
             // As S3: the answer names the algorithm (upper case) and the object's checksum type.
@@ -76,6 +77,7 @@ internal sealed partial class S3Handler
         Authorize(request, request.Bucket, request.Key, isWrite: true);
         var bucket = _store.GetBucket(request.Bucket);
         var upload = ObjectStore.GetUpload(bucket, request.Param("uploadId")!, request.Key);
+        CheckCustomerKey(request.Request.Headers, upload.Headers);
         await using var pending = _store.BeginWrite();
         if (upload.ChecksumAlgorithm is { } algorithm)
         {
@@ -96,6 +98,7 @@ internal sealed partial class S3Handler
             var checksum = pending.ComputedChecksum();
             var etag = _store.CommitPart(bucket, upload, partNumber, pending, checksum);
             request.Response.Headers.ETag = Quote(etag);
+            WriteEncryption(request.Response, upload.Headers);
             if ((checksum ?? declared) is { } answered)
             {
                 // As S3: the part's answer carries the part's checksum.
@@ -108,6 +111,7 @@ internal sealed partial class S3Handler
         var (sourceBucketName, sourceKey) = ParseCopySource(copySource);
         Authorize(request, sourceBucketName, sourceKey, isWrite: false);
         using var source = _store.OpenObject(_store.GetBucket(sourceBucketName), sourceKey) ?? throw S3Errors.NoSuchKey(sourceKey);
+        CheckCustomerKey(request.Request.Headers, source.Info.Headers, copySource: true);
         CheckCopySourceConditions(request, source.Info);
         long offset = 0, count = source.Info.Size;
         var range = request.Request.Headers["x-amz-copy-source-range"].ToString();
@@ -119,6 +123,7 @@ internal sealed partial class S3Handler
         await source.CopyToAsync(pending, offset, count, request.Aborted);
         var copiedChecksum = pending.ComputedChecksum();
         var copied = _store.CommitPart(bucket, upload, partNumber, pending, copiedChecksum);
+        WriteEncryption(request.Response, upload.Headers);
         var result = new S3Xml("CopyPartResult").Element("LastModified", _options.TimeProvider.GetUtcNow()).Element("ETag", Quote(copied));
         WriteChecksumElement(result, copiedChecksum);
         await WriteXmlAsync(request, result.Finish("CopyPartResult"));
@@ -180,6 +185,7 @@ internal sealed partial class S3Handler
         }
 
         var (entry, objectChecksum) = await _store.CompleteUploadAsync(bucket, upload, parts, stated, WriteCondition(request.Request.Headers, request.Key), request.Aborted);
+        WriteEncryption(request.Response, upload.Headers);
         var xml = new S3Xml("CompleteMultipartUploadResult")
             .Element("Location", $"{request.Request.Scheme}://{request.Request.Host}/{request.Bucket}/{SigV4.UriEncode(request.Key, keepSlash: true)}")
             .Element("Bucket", request.Bucket).Element("Key", request.Key).Element("ETag", Quote(entry.ETag));

@@ -158,7 +158,7 @@ internal sealed partial class S3Handler
         };
         var entry = _store.CommitObject(bucket, pending, info, WriteCondition(request.Request.Headers, request.Key));
         request.Response.Headers.ETag = Quote(entry.ETag);
-        WriteStorageOptions(request.Response, info);
+        WriteEncryption(request.Response, info.Headers);
 
         // As S3: a PUT's response carries the checksum the object keeps.
         WriteChecksum(request.Response, info);
@@ -192,21 +192,12 @@ internal sealed partial class S3Handler
         }
     }
 
-    /// <summary>S3 echoes the encryption of a write (GET and HEAD report it with the storage class, as stored headers).</summary>
-    private static void WriteStorageOptions(HttpResponse response, ObjectInfo info)
-    {
-        if (info.StoredHeader(EncryptionHeader) is { } encryption)
-        {
-            response.Headers[EncryptionHeader] = encryption;
-        }
-    }
-
     private async Task GetObjectAsync(S3Request request, bool head)
     {
         Authorize(request, request.Bucket, request.Key, isWrite: false);
-        RefuseCustomerKeys(request.Request.Headers);
         var bucket = _store.GetBucket(request.Bucket);
         using var stored = _store.OpenObject(bucket, request.Key) ?? throw S3Errors.NoSuchKey(request.Key);
+        CheckCustomerKey(request.Request.Headers, stored.Info.Headers);
         var info = stored.Info;
         var response = request.Response;
         var requestHeaders = request.Request.Headers;
@@ -380,6 +371,7 @@ internal sealed partial class S3Handler
         var sourceBucket = _store.GetBucket(sourceBucketName);
         var bucket = _store.GetBucket(request.Bucket);
         using var source = _store.OpenObject(sourceBucket, sourceKey) ?? throw S3Errors.NoSuchKey(sourceKey);
+        CheckCustomerKey(request.Request.Headers, source.Info.Headers, copySource: true);
         CheckCopySourceConditions(request, source.Info);
         var requested = ReadObjectHeaders(request.Request);
         var (contentType, headers, metadata) = replace
@@ -396,7 +388,7 @@ internal sealed partial class S3Handler
         await source.CopyToAsync(pending, 0, source.Info.Size, request.Aborted);
         var info = new ObjectInfo(request.Key, pending.Length, pending.Md5Hex(), _options.TimeProvider.GetUtcNow(), contentType, headers, metadata, tags);
         var entry = _store.CommitObject(bucket, pending, info, WriteCondition(request.Request.Headers, request.Key));
-        WriteStorageOptions(request.Response, info);
+        WriteEncryption(request.Response, info.Headers);
         await WriteXmlAsync(request, new S3Xml("CopyObjectResult").Element("LastModified", entry.LastModified).Element("ETag", Quote(entry.ETag)).Finish("CopyObjectResult"));
     }
 

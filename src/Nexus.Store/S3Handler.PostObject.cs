@@ -19,7 +19,7 @@ internal sealed partial class S3Handler
     /// <summary>The form fields a PUT would send as storage-option headers (storage class, encryption, object lock).</summary>
     private static readonly string[] s_formStorageFields =
     [
-        StorageClassHeader, EncryptionHeader, "x-amz-server-side-encryption-customer-algorithm",
+        StorageClassHeader, EncryptionHeader, KmsKeyIdHeader, KmsContextHeader, BucketKeyHeader, CustomerAlgorithmHeader, CustomerKeyHeader, CustomerKeyMd5Header,
         "x-amz-object-lock-mode", "x-amz-object-lock-retain-until-date", "x-amz-object-lock-legal-hold",
     ];
 

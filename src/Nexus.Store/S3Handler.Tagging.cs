@@ -6,11 +6,10 @@ using Nexus.Functions;
 
 namespace Nexus.Store;
 
-/// <summary>Object tagging (GET/PUT/DELETE ?tagging) and the storage-class and encryption headers of a write.</summary>
+/// <summary>Object tagging (GET/PUT/DELETE ?tagging) and the storage-class header of a write.</summary>
 internal sealed partial class S3Handler
 {
     internal const string StorageClassHeader = "x-amz-storage-class";
-    private const string EncryptionHeader = "x-amz-server-side-encryption";
     private const string WebsiteRedirectHeader = "x-amz-website-redirect-location";
 
     /// <summary>The storage classes whose objects are readable at once; the archive classes need a restore S3-side.</summary>
@@ -59,12 +58,10 @@ internal sealed partial class S3Handler
     }
 
     /// <summary>
-    /// x-amz-storage-class and x-amz-server-side-encryption of a write, validated, as headers to store. STANDARD is not
-    /// stored (S3 does not report it on GET/HEAD). SSE-S3 (AES256) is recorded and reported; the store does not encrypt
-    /// at rest itself (that is the data directory's file system's job). SSE-KMS and SSE-C need keys the store does not
-    /// hold and are refused rather than silently ignored.
+    /// x-amz-storage-class and the encryption options of a write (<see cref="AddEncryption"/>), validated, as headers to
+    /// store. STANDARD is not stored (S3 does not report it on GET/HEAD).
     /// </summary>
-    private static void AddStorageOptions(IHeaderDictionary headers, List<KeyValuePair<string, string>> stored)
+    private void AddStorageOptions(IHeaderDictionary headers, List<KeyValuePair<string, string>> stored)
     {
         var storageClass = headers[StorageClassHeader].ToString();
         if (storageClass.Length > 0 && storageClass != "STANDARD")
@@ -82,32 +79,7 @@ internal sealed partial class S3Handler
             stored.Add(new(StorageClassHeader, storageClass));
         }
 
-        var encryption = headers[EncryptionHeader].ToString();
-        if (encryption.Length > 0)
-        {
-            if (encryption is "aws:kms" or "aws:kms:dsse")
-            {
-                throw S3Errors.NotImplemented($"{EncryptionHeader}: {encryption} (the store has no KMS)");
-            }
-
-            if (encryption != "AES256")
-            {
-                throw S3Errors.InvalidArgument($"The encryption method specified is not supported: '{encryption}'; use AES256.");
-            }
-
-            stored.Add(new(EncryptionHeader, encryption));
-        }
-
-        RefuseCustomerKeys(headers);
-    }
-
-    /// <summary>SSE-C: the object would have to be encrypted with the client's key, which the store cannot do.</summary>
-    private static void RefuseCustomerKeys(IHeaderDictionary headers)
-    {
-        if (headers.ContainsKey("x-amz-server-side-encryption-customer-algorithm"))
-        {
-            throw S3Errors.NotImplemented("x-amz-server-side-encryption-customer-algorithm (SSE-C)");
-        }
+        AddEncryption(headers, stored);
     }
 
     /// <summary>
@@ -115,6 +87,6 @@ internal sealed partial class S3Handler
     /// storage class, the encryption and the website redirect. Stating one is also what lets a copy onto itself happen.
     /// </summary>
     private static bool IsWriteOption(string header) =>
-        header.Equals(StorageClassHeader, StringComparison.OrdinalIgnoreCase) || header.Equals(EncryptionHeader, StringComparison.OrdinalIgnoreCase)
+        header.Equals(StorageClassHeader, StringComparison.OrdinalIgnoreCase) || IsEncryptionOption(header)
         || header.Equals(WebsiteRedirectHeader, StringComparison.OrdinalIgnoreCase);
 }

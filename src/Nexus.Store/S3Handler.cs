@@ -440,7 +440,7 @@ internal sealed partial class S3Handler
     /// Content-Type, standard headers, storage options, x-amz-meta-* and x-amz-tagging from the request, as they will be
     /// stored; an ACL other than the owner's full control is refused first (ACLs are disabled, as S3's default).
     /// </summary>
-    private static (string ContentType, List<KeyValuePair<string, string>> Headers, List<KeyValuePair<string, string>> Metadata, List<KeyValuePair<string, string>> Tags) ReadObjectHeaders(HttpRequest request)
+    private (string ContentType, List<KeyValuePair<string, string>> Headers, List<KeyValuePair<string, string>> Metadata, List<KeyValuePair<string, string>> Tags) ReadObjectHeaders(HttpRequest request)
     {
         CheckAclHeaders(request.Headers);
         RefuseObjectLockHeaders(request.Headers);

@@ -53,6 +53,8 @@ public sealed class DifferentialTests(ITestOutputHelper output)
         Assert.False(string.IsNullOrEmpty((string?)baselineCases["head_checksum_mode_writer_crc32"]["result"]?["ChecksumCRC32"]));
         Assert.False(string.IsNullOrEmpty((string?)baselineCases["put_checksum_algorithm_crc32_then_get_checksum_mode"]["result"]?["get"]?["ChecksumCRC32"]));
         Assert.Equal("BadDigest", (string?)baselineCases["put_wrong_checksum_sha256_is_bad_digest"]["error"]?["response"]?["Error"]?["Code"]);
+        // SSE-KMS as storage reports it: the key on the write's answer and on HEAD.
+        Assert.Equal("arn:aws:kms:us-east-1:000000000000:alias/aws/s3", (string?)baselineCases["put_kms"]["result"]?["head"]?["SSEKMSKeyId"]);
         Assert.Equal("boto3.exceptions.S3UploadFailedError", (string?)baselineCases["upload_file_missing_bucket"]["error"]?["exception"]);
         // Multipart checksums: the composite is S3's (computed in the script from the parts), a bad part is refused.
         Assert.True((bool?)baselineCases["multipart_checksum_sha256_round_trip"]["result"]?["composite_as_s3"]);

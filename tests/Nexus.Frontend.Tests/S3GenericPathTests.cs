@@ -44,6 +44,9 @@ public sealed class S3GenericPathTests(ITestOutputHelper output)
         // Real success and failure paths, or equality proves nothing.
         Assert.Equal(["gen/mpu/a", "gen/mpu/b"], baselineCases["list_multipart_uploads_by_prefix"]["result"]!["keys"]!.AsArray().Select(k => (string?)k));
         Assert.Equal(3, baselineCases["list_multipart_uploads_paginated"]["result"]!.AsArray().Count);
+        Assert.Equal("customer", (string?)baselineCases["put_and_get_with_a_customer_key"]["result"]?["get"]?["Body"]?["<StreamingBody>"]?["head"]);
+        Assert.Equal("InvalidRequest", (string?)baselineCases["put_and_get_with_a_customer_key"]["result"]?["refused"]?["get"]?["response"]?["Error"]?["Code"]);
+        Assert.Equal(("alias/app", true), ((string?)baselineCases["put_kms_named_key"]["result"]?["get"]?["SSEKMSKeyId"], (bool?)baselineCases["put_kms_named_key"]["result"]?["get"]?["BucketKeyEnabled"]));
         Assert.True((bool?)baselineCases["upload_part_copy_round_trip"]["result"]!["same"]);
         Assert.EndsWith("-2\"", (string?)baselineCases["upload_part_copy_round_trip"]["result"]!["etag"], StringComparison.Ordinal);
         Assert.Equal(3, baselineCases["list_object_versions_paginated"]["result"]!.AsArray().Count);

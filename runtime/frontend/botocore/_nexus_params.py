@@ -133,6 +133,26 @@ def _validate_ascii_metadata(params):
                        'S3 metadata can only contain ASCII characters. ') from None
 
 
+# The operations whose SSE-C key botocore's sse_md5 / copy_source_sse_md5 handlers encode before validation.
+_SSE_CUSTOMER = {'HeadObject': ('SSECustomer',), 'GetObject': ('SSECustomer',), 'PutObject': ('SSECustomer',),
+                 'CopyObject': ('SSECustomer', 'CopySourceSSECustomer'), 'CreateMultipartUpload': ('SSECustomer',),
+                 'UploadPart': ('SSECustomer',)}
+
+
+def _sse_md5(params, prefix):
+    """As botocore before it validates: a customer key given as bytes or str becomes base64, with its MD5 beside it
+    (unless the caller gave the MD5), so a bytes key is valid. The call itself goes by the generic path, where the
+    real botocore does the same to the caller's own parameters."""
+    key = params.get(prefix + 'Key')
+    if key is None or prefix + 'KeyMD5' in params or not isinstance(key, (bytes, bytearray, str)):
+        return params
+    import base64
+    import hashlib
+    raw = key.encode('utf-8') if isinstance(key, str) else bytes(key)
+    return dict(params, **{prefix + 'Key': base64.b64encode(raw).decode('utf-8'),
+                           prefix + 'KeyMD5': base64.b64encode(hashlib.md5(raw).digest()).decode('utf-8')})
+
+
 def prepare(operation, method, params):
     """Validate like botocore (same checks, same order, same messages) and keep what the channel carries."""
     validate_bucket(params)
@@ -149,6 +169,8 @@ def prepare(operation, method, params):
     elif isinstance(copy_source, str) and '?versionId=' in copy_source:
         # botocore keeps the version in the header it writes; the store decides what it names.
         raise NotOffloaded(what='CopySource with a versionId')
+    for prefix in _SSE_CUSTOMER.get(operation, ()):
+        checked = _sse_md5(checked, prefix)
     if operation in ('PutObject', 'CopyObject'):
         _validate_ascii_metadata(params)
     from botocore import _nexus_model as _model

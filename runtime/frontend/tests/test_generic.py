@@ -2,6 +2,8 @@
 # Licensed under the MIT license.
 """Unit tests of the generic path (botocore/_nexus_generic.py) with a fake channel: what goes on the wire, how answers parse."""
 
+import base64
+import hashlib
 import io
 import json
 import os
@@ -170,6 +172,15 @@ class S3GenericPathTests(unittest.TestCase):
         self.assertEqual((op, wire['Operation'], wire['Method'], wire['Path'], body),
                          ('ServiceRequest', 'PutObject', 'PUT', '/b/k', b'data'))
         self.assertEqual(wire['Headers']['x-amz-server-side-encryption-aws-kms-key-id'], 'key')
+
+    def test_a_customer_key_given_as_bytes_is_encoded_as_botocore_encodes_it(self):
+        # botocore's sse_md5 handler runs before validation: bytes are a valid key, sent base64 with its MD5.
+        self.answer_xml(200, '', {'etag': '"e1"'})
+        self.s3.put_object(Bucket='b', Key='k', Body=b'data', SSECustomerAlgorithm='AES256', SSECustomerKey=b'k' * 32)
+        headers = self.channel.sent[0][1]['Headers']
+        self.assertEqual(headers['x-amz-server-side-encryption-customer-key'], base64.b64encode(b'k' * 32).decode())
+        self.assertEqual(headers['x-amz-server-side-encryption-customer-key-MD5'],
+                         base64.b64encode(hashlib.md5(b'k' * 32).digest()).decode())
 
     def test_copy_source_travels_as_the_header(self):
         self.answer_xml(200, '<CopyPartResult><ETag>"e"</ETag></CopyPartResult>')

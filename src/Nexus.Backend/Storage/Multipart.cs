@@ -73,7 +73,7 @@ internal static class Multipart
                 w.WriteString("Key", key);
                 w.WriteString("UploadId", response.UploadId);
                 ChannelJson.WriteIfPresent(w, "ChecksumAlgorithm", response.ChecksumAlgorithm?.Value);
-                ObjectOptions.WriteEncryptionAndRequestId(w, response.ServerSideEncryptionMethod, response);
+                ObjectOptions.WriteEncryptionAndRequestId(w, ObjectEncryption.Of(response.ServerSideEncryptionMethod, response.ServerSideEncryptionKeyManagementServiceKeyId, response.BucketKeyEnabled), response);
                 w.WriteEndObject();
             },
             ct).ConfigureAwait(false);
@@ -112,7 +112,7 @@ internal static class Multipart
                 w.WriteStartObject();
                 ChannelJson.WriteIfPresent(w, "ETag", response.ETag);
                 WriterChecksum.WriteFields(w, response.ChecksumCRC32, response.ChecksumCRC32C, response.ChecksumSHA1, response.ChecksumSHA256);
-                ObjectOptions.WriteEncryptionAndRequestId(w, response.ServerSideEncryptionMethod, response);
+                ObjectOptions.WriteEncryptionAndRequestId(w, ObjectEncryption.Of(response.ServerSideEncryptionMethod, response.SSEKMSKeyId, response.BucketKeyEnabled), response);
                 w.WriteEndObject();
             },
             ct).ConfigureAwait(false);
@@ -137,7 +137,7 @@ internal static class Multipart
                 ChannelJson.WriteIfPresent(w, "ETag", response.ETag);
                 WriterChecksum.WriteFields(w, response.ChecksumCRC32, response.ChecksumCRC32C, response.ChecksumSHA1, response.ChecksumSHA256);
                 ChannelJson.WriteIfPresent(w, "VersionId", response.VersionId);
-                ObjectOptions.WriteEncryptionAndRequestId(w, response.ServerSideEncryptionMethod, response);
+                ObjectOptions.WriteEncryptionAndRequestId(w, ObjectEncryption.Of(response.ServerSideEncryptionMethod, response.ServerSideEncryptionKeyManagementServiceKeyId, response.BucketKeyEnabled), response);
                 w.WriteEndObject();
             },
             ct).ConfigureAwait(false);

@@ -285,13 +285,9 @@ internal static class ObjectOptions
     }
 
     /// <summary>A write's echo of the encryption the store applied, and the request id.</summary>
-    public static void WriteEncryptionAndRequestId(Utf8JsonWriter w, ServerSideEncryptionMethod? encryption, AmazonWebServiceResponse response)
+    public static void WriteEncryptionAndRequestId(Utf8JsonWriter w, ObjectEncryption encryption, AmazonWebServiceResponse response)
     {
-        if (encryption?.Value is { Length: > 0 } sse && sse != "None")
-        {
-            w.WriteString("ServerSideEncryption", sse);
-        }
-
+        encryption.Write(w);
         WriteRequestId(w, response);
     }
 

@@ -38,7 +38,7 @@ internal static class ObjectReads
         response.Headers.ContentDisposition,
         response.Headers.ContentLanguage,
         response.StorageClass?.Value,
-        response.ServerSideEncryptionMethod?.Value,
+        ObjectEncryption.Of(response.ServerSideEncryptionMethod, response.ServerSideEncryptionKeyManagementServiceKeyId, response.BucketKeyEnabled),
         response.WebsiteRedirectLocation,
         response.TagCount,
         response.ResponseMetadata?.RequestId,
@@ -67,7 +67,7 @@ internal static class ObjectReads
             Header("Content-Disposition"),
             Header("Content-Language"),
             Header("x-amz-storage-class"),
-            Header("x-amz-server-side-encryption"),
+            ObjectEncryption.Of(Header),
             Header("x-amz-website-redirect-location"),
             tagCount,
             Header("x-amz-request-id"),
@@ -162,7 +162,7 @@ internal static class ObjectReads
             response.Headers.ContentDisposition,
             response.Headers.ContentLanguage,
             response.StorageClass?.Value,
-            response.ServerSideEncryptionMethod?.Value,
+            ObjectEncryption.Of(response.ServerSideEncryptionMethod, response.ServerSideEncryptionKeyManagementServiceKeyId, response.BucketKeyEnabled),
             response.WebsiteRedirectLocation,
             null,
             response.ResponseMetadata?.RequestId,
@@ -254,10 +254,7 @@ internal static class ObjectReads
             w.WriteString("StorageClass", storageClass);
         }
 
-        if (head.Encryption is { Length: > 0 } sse && sse != "None")
-        {
-            w.WriteString("ServerSideEncryption", sse);
-        }
+        head.Encryption.Write(w);
 
         ChannelJson.WriteIfPresent(w, "WebsiteRedirectLocation", head.WebsiteRedirectLocation);
         if (head.TagCount is > 0)
@@ -295,7 +292,7 @@ internal static class ObjectReads
         string? ContentDisposition,
         string? ContentLanguage,
         string? StorageClass,
-        string? Encryption,
+        ObjectEncryption Encryption,
         string? WebsiteRedirectLocation,
         int? TagCount,
         string? RequestId,

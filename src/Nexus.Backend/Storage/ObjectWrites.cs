@@ -121,7 +121,7 @@ internal static class ObjectWrites
                 ChannelJson.WriteIfPresent(w, "ChecksumCRC32C", response.ChecksumCRC32C);
                 ChannelJson.WriteIfPresent(w, "ChecksumSHA1", response.ChecksumSHA1);
                 ChannelJson.WriteIfPresent(w, "ChecksumSHA256", response.ChecksumSHA256);
-                ObjectOptions.WriteEncryptionAndRequestId(w, response.ServerSideEncryptionMethod, response);
+                ObjectOptions.WriteEncryptionAndRequestId(w, ObjectEncryption.Of(response.ServerSideEncryptionMethod, response.ServerSideEncryptionKeyManagementServiceKeyId, response.BucketKeyEnabled), response);
                 w.WriteEndObject();
             },
             ct).ConfigureAwait(false);

@@ -55,8 +55,22 @@ def put_invalid_storage_class(s3):
 
 
 @case
-def put_kms_not_implemented(s3):
-    return s3.put_object(Bucket=BUCKET, Key=P + 'kms', Body=b'x', ServerSideEncryption='aws:kms')
+def put_kms(s3):
+    # The fast path: the method alone; storage names the account's default key.
+    put = s3.put_object(Bucket=BUCKET, Key=P + 'kms', Body=b'sealed', ServerSideEncryption='aws:kms')
+    head = s3.head_object(Bucket=BUCKET, Key=P + 'kms')
+    got = s3.get_object(Bucket=BUCKET, Key=P + 'kms')
+    return {'put': put, 'head': head, 'get': got, 'body': got['Body'].read()}
+
+
+@case
+def multipart_kms(s3):
+    mpu = s3.create_multipart_upload(Bucket=BUCKET, Key=P + 'kms-mpu', ServerSideEncryption='aws:kms')
+    part = s3.upload_part(Bucket=BUCKET, Key=P + 'kms-mpu', UploadId=mpu['UploadId'], PartNumber=1, Body=b'part')
+    done = s3.complete_multipart_upload(Bucket=BUCKET, Key=P + 'kms-mpu', UploadId=mpu['UploadId'],
+                                        MultipartUpload={'Parts': [{'PartNumber': 1, 'ETag': part['ETag']}]})
+    return {'create': dict(mpu, UploadId='<set>'), 'part': part, 'complete': done,
+            'head': s3.head_object(Bucket=BUCKET, Key=P + 'kms-mpu')}
 
 
 @case
