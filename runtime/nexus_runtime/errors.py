@@ -30,7 +30,16 @@ def from_exception(exc: BaseException, request_id: str = "") -> dict:
 
 
 def log_line(error: dict) -> str:
-    """The text written to the function's log for an error, as Lambda does: "[ERROR] Type: message" + trace."""
+    """The text written to the function's log for an error, as Lambda does: "[ERROR] Type: message" + trace; with the
+    JSON log format, one JSON object (timestamp, level ERROR, then the error's own fields)."""
+    from nexus_runtime import logs
+
+    if logs.json_format():
+        import json
+        import time
+
+        record = {"timestamp": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime()), "level": "ERROR", **error}
+        return json.dumps(record, ensure_ascii=False) + "\n"
     trace = "".join(error.get("stackTrace") or [])
     head = f"[ERROR] {error['errorType']}: {error['errorMessage']}"
     return head + ("\nTraceback (most recent call last):\n" + trace if trace else "") + "\n"

@@ -97,6 +97,9 @@ public sealed record FunctionManifest
     /// <summary>Objects the function reads, named by the event or literally, besides the S3 event records it gets.</summary>
     public IReadOnlyList<InputHint> Inputs { get; init; } = [];
 
+    /// <summary>The log format and levels (function.yaml <c>logging:</c>); Lambda's default, Text, when not given.</summary>
+    public FunctionLogging Logging { get; init; } = FunctionLogging.Text;
+
     /// <summary>Environment variables the function's code sees (never credentials: those are the node's business).</summary>
     public IReadOnlyDictionary<string, string> Environment { get; init; } = new Dictionary<string, string>();
 

@@ -24,7 +24,7 @@ public static partial class ManifestParser
 
     private const int MaxManifestBytes = 64 * 1024;
 
-    internal static readonly string[] KnownFields = ["name", "handler", "memory", "cpus", "timeout", "io", "sandbox", "storage", "environment", "writeback", "prefetch", "inputs", "services"];
+    internal static readonly string[] KnownFields = ["name", "handler", "memory", "cpus", "timeout", "io", "sandbox", "storage", "environment", "writeback", "prefetch", "inputs", "services", "logging"];
     internal static readonly string[] KnownGrantFields = ["bucket", "prefix", "access"];
     internal static readonly string[] KnownInputFields = ["bucket", "key"];
 
@@ -209,6 +209,11 @@ public static partial class ManifestParser
         if (fields.TryGetValue("environment", out var environment))
         {
             manifest = manifest with { Environment = ParseEnvironment(environment.Node, fileName) };
+        }
+
+        if (fields.TryGetValue("logging", out var logging))
+        {
+            manifest = manifest with { Logging = ParseLogging(logging.Node, fileName) };
         }
 
         return manifest;

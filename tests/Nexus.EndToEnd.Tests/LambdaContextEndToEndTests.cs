@@ -87,4 +87,48 @@ public sealed partial class LambdaContextEndToEndTests(NodeFixture fixture) : IC
 
     [GeneratedRegex("^Root=1-[0-9a-f]{8}-[0-9a-f]{24};Parent=[0-9a-f]{16};Sampled=0;Lineage=[0-9a-f]{8}:1$")]
     private static partial Regex NewTrace();
+    /// <summary>
+    /// Lambda's JSON log format (function.yaml <c>logging:</c>): the handler's <c>logging</c> records are JSON objects with
+    /// its request id and extra fields, filtered by the application level; print() stays text; the node's START and
+    /// REPORT are platform.start / platform.report records, and a system level of WARN leaves them out.
+    /// </summary>
+    [RootTheory]
+    [InlineData("nexus")]
+    [InlineData("baseline")]
+    public async Task The_json_log_format_writes_the_functions_and_the_nodes_records_as_json(string io)
+    {
+        const string handler = """
+            import logging
+
+            def handler(event, context):
+                logging.getLogger("app").debug("detail %d", 1, extra={"orderId": "o-1"})
+                print("plain print")
+                return "ok"
+            """;
+        var name = $"e2e-jsonlogs-{io}";
+        await fixture.DeployAsync($"name: {name}\nhandler: handler.handler\nio: {io}\nlogging:\n  format: JSON\n  applicationLogLevel: DEBUG\n", handler);
+        var (response, body) = await fixture.InvokeAsync(name, "{}", "Tail");
+        Assert.Equal("\"ok\"", body);
+        var requestId = response.Headers.GetValues("X-Amzn-RequestId").Single();
+        var lines = Encoding.UTF8.GetString(Convert.FromBase64String(response.Headers.GetValues("X-Amz-Log-Result").Single()))
+            .Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Contains("plain print", lines);
+        var records = lines.Where(l => l.StartsWith('{')).Select(l => JsonDocument.Parse(l).RootElement).ToList();
+        var start = Assert.Single(records, r => r.TryGetProperty("type", out var t) && t.GetString() == "platform.start");
+        Assert.Equal(requestId, start.GetProperty("record").GetProperty("requestId").GetString());
+        var report = Assert.Single(records, r => r.TryGetProperty("type", out var t) && t.GetString() == "platform.report");
+        Assert.Equal("success", report.GetProperty("record").GetProperty("status").GetString());
+        var detail = Assert.Single(records, r => r.TryGetProperty("message", out var m) && m.GetString() == "detail 1");
+        Assert.Equal(("DEBUG", "app", requestId, "o-1"), (detail.GetProperty("level").GetString(), detail.GetProperty("logger").GetString(),
+            detail.GetProperty("requestId").GetString(), detail.GetProperty("orderId").GetString()));
+        Assert.DoesNotContain(lines, l => l.Contains("RequestId:", StringComparison.Ordinal));
+
+        var quiet = $"e2e-jsonlogs-quiet-{io}";
+        await fixture.DeployAsync($"name: {quiet}\nhandler: handler.handler\nio: {io}\nlogging:\n  format: JSON\n  systemLogLevel: WARN\n", handler);
+        (response, _) = await fixture.InvokeAsync(quiet, "{}", "Tail");
+        var tail = Encoding.UTF8.GetString(Convert.FromBase64String(response.Headers.GetValues("X-Amz-Log-Result").Single()));
+        Assert.Contains("plain print", tail, StringComparison.Ordinal);
+        Assert.DoesNotContain("platform.", tail, StringComparison.Ordinal);
+        Assert.DoesNotContain("detail 1", tail, StringComparison.Ordinal); // below the default application level, INFO
+    }
 }

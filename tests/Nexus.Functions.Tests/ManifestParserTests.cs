@@ -112,7 +112,14 @@ public sealed class ManifestParserTests : IDisposable
     [InlineData("name: f\nhandler: h.h\ntimeout: -3\n", "function.yaml:3: timeout: expected a whole number of seconds between 1 and 900, got '-3'")]
     [InlineData("name: f\nhandler: h.h\nio: tcp\n", "function.yaml:3: io: expected 'nexus' or 'baseline', got 'tcp'")]
     [InlineData("name: f\nhandler: h.h\nsandbox: docker\n", "function.yaml:3: sandbox: expected 'oci' or 'microvm', got 'docker'")]
-    [InlineData("name: f\nhandler: h.h\ncolour: blue\n", "function.yaml:3: colour: unknown field (known fields: name, handler, memory, cpus, timeout, io, sandbox, storage, environment, writeback, prefetch, inputs, services)")]
+    [InlineData("name: f\nhandler: h.h\ncolour: blue\n", "function.yaml:3: colour: unknown field (known fields: name, handler, memory, cpus, timeout, io, sandbox, storage, environment, writeback, prefetch, inputs, services, logging)")]
+    [InlineData("name: f\nhandler: h.h\nlogging: JSON\n", "function.yaml:3: logging: expected a mapping (format: JSON, applicationLogLevel: INFO, systemLogLevel: WARN)")]
+    [InlineData("name: f\nhandler: h.h\nlogging:\n  format: json\n", "function.yaml:4: logging.format: expected 'Text' or 'JSON' (Lambda's log formats), got 'json'")]
+    [InlineData("name: f\nhandler: h.h\nlogging:\n  format: JSON\n  applicationLogLevel: VERBOSE\n", "function.yaml:5: logging.applicationLogLevel: expected one of TRACE, DEBUG, INFO, WARN, ERROR, FATAL, got 'VERBOSE'")]
+    [InlineData("name: f\nhandler: h.h\nlogging:\n  format: JSON\n  systemLogLevel: ERROR\n", "function.yaml:5: logging.systemLogLevel: expected one of DEBUG, INFO, WARN, got 'ERROR'")]
+    [InlineData("name: f\nhandler: h.h\nlogging:\n  applicationLogLevel: DEBUG\n", "function.yaml:4: logging.applicationLogLevel: is set only with format: JSON (as on Lambda, log levels filter JSON records)")]
+    [InlineData("name: f\nhandler: h.h\nlogging:\n  format: Text\n  systemLogLevel: WARN\n", "function.yaml:5: logging.systemLogLevel: is set only with format: JSON (as on Lambda, log levels filter JSON records)")]
+    [InlineData("name: f\nhandler: h.h\nlogging:\n  group: x\n", "function.yaml:4: logging.group: unknown field (known fields: format, applicationLogLevel, systemLogLevel)")]
     [InlineData("handler: h.h\n", "function.yaml:1: name: required field is missing")]
     [InlineData("name: f\n", "function.yaml:1: handler: required field is missing")]
     [InlineData("name: ''\nhandler: h.h\n", "function.yaml:1: name: must not be empty")]
@@ -157,6 +164,17 @@ public sealed class ManifestParserTests : IDisposable
     {
         var e = Assert.Throws<ManifestException>(() => ManifestParser.Parse(yaml));
         Assert.Equal(expected, e.Message);
+    }
+
+    [Fact]
+    public void LoggingTakesLambdasFormatsAndLevels()
+    {
+        Assert.Equal(FunctionLogging.Text, ManifestParser.Parse("name: f\nhandler: h.h\n").Logging);
+        Assert.Equal(FunctionLogging.Text, ManifestParser.Parse("name: f\nhandler: h.h\nlogging:\n  format: Text\n").Logging);
+        Assert.Equal(new FunctionLogging(true, "INFO", "INFO"), ManifestParser.Parse("name: f\nhandler: h.h\nlogging:\n  format: JSON\n").Logging);
+        var logging = ManifestParser.Parse("name: f\nhandler: h.h\nlogging:\n  format: JSON\n  applicationLogLevel: TRACE\n  systemLogLevel: WARN\n").Logging;
+        Assert.Equal(new FunctionLogging(true, "TRACE", "WARN"), logging);
+        Assert.False(logging.WritesPlatformInfo);
     }
 
     [Fact]

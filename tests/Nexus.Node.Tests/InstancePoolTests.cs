@@ -3,6 +3,7 @@
 
 using System.Text;
 using System.Text.Json;
+using Nexus.Functions;
 using Nexus.Node.Pool;
 using Nexus.Node.Transports;
 
@@ -122,6 +123,32 @@ public sealed partial class InstancePoolTests
         var log = string.Join("\n", f.Logs.Tail("f", 100));
         Assert.Contains("hello from the handler", log, StringComparison.Ordinal);
         Assert.Contains(outcome.InstanceId, log, StringComparison.Ordinal);
+    }
+
+    /// <summary>
+    /// A function with Lambda's JSON log format gets its runtime's variables (AWS_LAMBDA_LOG_FORMAT, AWS_LAMBDA_LOG_LEVEL)
+    /// and the node's records as JSON platform.start / platform.report in place of START, END and REPORT; with the system
+    /// level WARN, none of them.
+    /// </summary>
+    [Fact]
+    public async Task TheJsonLogFormatWritesPlatformRecordsAndTheSystemLevelFiltersThem()
+    {
+        await using var f = new PoolFixture();
+        var json = PoolFixture.Function() with { Manifest = PoolFixture.Function().Manifest with { Logging = new FunctionLogging(true, "DEBUG", "INFO") } };
+        var outcome = await f.InvokeAsync(json);
+        var spec = f.Driver.Started.Single().Spec;
+        Assert.Equal(("JSON", "DEBUG"), (spec.Environment["AWS_LAMBDA_LOG_FORMAT"], spec.Environment["AWS_LAMBDA_LOG_LEVEL"]));
+        var lines = Encoding.UTF8.GetString(outcome.LogTail).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.DoesNotContain(lines, l => l.Contains("RequestId:", StringComparison.Ordinal));
+        var records = lines.Select(l => JsonDocument.Parse(l).RootElement).ToList();
+        Assert.Equal(["platform.start", "platform.report"], records.Select(r => r.GetProperty("type").GetString()));
+        var report = records[1].GetProperty("record");
+        Assert.Equal((outcome.Result.IsError ? "error" : "success", 128), (report.GetProperty("status").GetString(), report.GetProperty("metrics").GetProperty("memorySizeMB").GetInt32()));
+        Assert.True(report.GetProperty("metrics").TryGetProperty("initDurationMs", out _));
+        Assert.Equal(records[0].GetProperty("record").GetProperty("requestId").GetString(), report.GetProperty("requestId").GetString());
+
+        var quiet = json with { Manifest = json.Manifest with { Name = "quiet", Logging = new FunctionLogging(true, "INFO", "WARN") } };
+        Assert.Empty((await f.InvokeAsync(quiet)).LogTail.ToArray());
     }
 
     /// <summary>

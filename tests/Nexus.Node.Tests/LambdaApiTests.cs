@@ -123,6 +123,12 @@ public sealed class LambdaApiTests : IAsyncLifetime
         // What boto3's function_active_v2 and function_updated_v2 waiters read.
         var configuration = await GetJsonAsync("/2015-03-31/functions/alpha/configuration");
         Assert.Equal(("Active", "Successful"), ((string?)configuration["State"], (string?)configuration["LastUpdateStatus"]));
+        Assert.Equal("""{"LogFormat":"Text","LogGroup":"/aws/lambda/alpha"}""", configuration["LoggingConfig"]!.ToJsonString());
+        Recorder.Registry.Deploy(new MemoryStream(FunctionPackages.Zip(
+            ("function.yaml", "name: structured\nhandler: handler.handler\nlogging:\n  format: JSON\n  systemLogLevel: WARN\n"), ("handler.py", "def handler(e, c):\n    return e\n"))));
+        Assert.Equal(
+            """{"LogFormat":"JSON","ApplicationLogLevel":"INFO","SystemLogLevel":"WARN","LogGroup":"/aws/lambda/structured"}""",
+            (await GetJsonAsync("/2015-03-31/functions/structured/configuration"))["LoggingConfig"]!.ToJsonString());
         Assert.Equal("""{"Aliases":[]}""", (await GetJsonAsync("/2015-03-31/functions/alpha/aliases")).ToJsonString());
         Assert.Equal("{}", (await GetJsonAsync("/2019-09-30/functions/alpha/concurrency")).ToJsonString());
         Assert.Equal("""{"Tags":{}}""", (await GetJsonAsync("/2017-03-31/tags/" + Uri.EscapeDataString(LambdaJson.FunctionArn("alpha")))).ToJsonString());

@@ -373,6 +373,53 @@ class ProcessTests(unittest.TestCase):
             # Imported late, it is set up all the same (the root level is Python's default, WARNING, as on Lambda).
             self.assertRegex(process.stdout.readline().decode(), r"^\[WARNING\]\t\S+Z\treq-b\tat req-b\n$")
 
+    def test_the_json_log_format_writes_each_record_as_lambdas_json_and_filters_by_the_application_level(self):
+        with TaskRoot({"handler.py": """
+                import logging
+                logger = logging.getLogger("app")
+
+                def handler(event, context):
+                    logger.debug("below the level")
+                    logger.info("shown %s", event["n"], extra={"orderId": "o-1"})
+                    try:
+                        {}["missing"]
+                    except KeyError:
+                        logger.exception("failed")
+                    print("plain print")
+                    raise ValueError("bad input")
+                """}) as root:
+            process = self.start(root.path, extra_env={"AWS_LAMBDA_LOG_FORMAT": "JSON", "AWS_LAMBDA_LOG_LEVEL": "INFO"})
+            self.api.invoke("req-j", {"n": 1})
+            self.api.next_post()
+            info = json.loads(process.stdout.readline())
+            self.assertEqual({k: info[k] for k in ("level", "message", "logger", "requestId", "orderId")},
+                             {"level": "INFO", "message": "shown 1", "logger": "app", "requestId": "req-j", "orderId": "o-1"})
+            self.assertRegex(info["timestamp"], r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
+            self.assertNotIn("stackTrace", info)
+            error = json.loads(process.stdout.readline())
+            self.assertEqual((error["level"], error["message"], error["errorType"], error["errorMessage"]),
+                             ("ERROR", "failed", "KeyError", "'missing'"))
+            self.assertTrue(error["location"].endswith("handler.py:handler:11"), error["location"])
+            self.assertIn("{}[\"missing\"]", "".join(error["stackTrace"]))
+            # print() stays text, as on Lambda; the handler's error is one JSON record.
+            self.assertEqual(process.stdout.readline().decode(), "plain print\n")
+            failure = json.loads(process.stderr.readline())
+            self.assertEqual((failure["level"], failure["errorType"], failure["errorMessage"], failure["requestId"]),
+                             ("ERROR", "ValueError", "bad input", "req-j"))
+
+    def test_the_application_log_level_trace_is_debug(self):
+        with TaskRoot({"handler.py": """
+                import logging
+
+                def handler(event, context):
+                    logging.getLogger().debug("detail")
+                    return logging.getLogger().level
+                """}) as root:
+            process = self.start(root.path, extra_env={"AWS_LAMBDA_LOG_FORMAT": "JSON", "AWS_LAMBDA_LOG_LEVEL": "TRACE"})
+            self.api.invoke("req-t", {})
+            self.assertEqual(json.loads(self.api.next_post()[2]), 10)
+            self.assertEqual(json.loads(process.stdout.readline())["message"], "detail")
+
     def test_handler_error_is_posted_with_its_type(self):
         with TaskRoot({"handler.py": "def handler(event, context):\n    raise KeyError('k')\n"}) as root:
             process = self.start(root.path)

@@ -159,9 +159,23 @@ public static partial class NodeApi
 
             // The caller's trace header is passed on, nothing is sampled (docs/node.md).
             ["TracingConfig"] = new JsonObject { ["Mode"] = "PassThrough" },
-            ["LoggingConfig"] = new JsonObject { ["LogFormat"] = "Text", ["LogGroup"] = "/aws/lambda/" + manifest.Name },
+            ["LoggingConfig"] = LoggingConfig(manifest),
             ["Architectures"] = new JsonArray("x86_64"),
         };
+    }
+
+    /// <summary>Lambda's LoggingConfig of the manifest's <c>logging:</c>: levels only with the JSON format, as Lambda answers.</summary>
+    private static JsonObject LoggingConfig(FunctionManifest manifest)
+    {
+        var config = new JsonObject { ["LogFormat"] = manifest.Logging.Json ? "JSON" : "Text" };
+        if (manifest.Logging.Json)
+        {
+            config["ApplicationLogLevel"] = manifest.Logging.ApplicationLogLevel;
+            config["SystemLogLevel"] = manifest.Logging.SystemLogLevel;
+        }
+
+        config["LogGroup"] = "/aws/lambda/" + manifest.Name;
+        return config;
     }
 
     // Accepts a name, NAME:QUALIFIER, a partial ARN (ACCOUNT:function:NAME[:QUALIFIER]) or a full ARN, as Lambda does.

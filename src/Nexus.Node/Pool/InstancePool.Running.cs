@@ -25,9 +25,14 @@ public sealed partial class InstancePool
         }
 
         instance.CurrentRequestId = requestId;
-        Log(instance, requestId, $"START RequestId: {requestId} Version: $LATEST");
-        var runStarted = _time.GetTimestamp();
+        var logging = function.Manifest.Logging;
         var now = _time.GetUtcNow();
+        if (logging.WritesPlatformInfo)
+        {
+            Log(instance, requestId, logging.Json ? PlatformRecord.Start(requestId, now) : $"START RequestId: {requestId} Version: $LATEST");
+        }
+
+        var runStarted = _time.GetTimestamp();
         var invocation = new Invocation(requestId, payload, now + timeout, function.Arn)
         {
             Timeline = timeline,
@@ -109,11 +114,15 @@ public sealed partial class InstancePool
             // The instance is gone (crash, OOM): its last figure stands.
         }
 
-        var report = ReportLine.Format(requestId, runTime, function.Manifest.MemoryMb, instance.MaxMemoryBytes, instance.PendingInitDuration, outcome is "timeout" or "oom" or "crashed" ? outcome : null);
-        instance.PendingInitDuration = null;
+        if (logging.WritesPlatformInfo)
+        {
+            // END and REPORT as one entry: one queued log write, one capture.
+            Log(instance, requestId, logging.Json
+                ? PlatformRecord.Report(requestId, _time.GetUtcNow(), runTime, function.Manifest.MemoryMb, instance.MaxMemoryBytes, instance.PendingInitDuration, outcome)
+                : ReportLine.Format(requestId, runTime, function.Manifest.MemoryMb, instance.MaxMemoryBytes, instance.PendingInitDuration, outcome is "timeout" or "oom" or "crashed" ? outcome : null));
+        }
 
-        // END and REPORT as one entry: one queued log write, one capture.
-        Log(instance, requestId, report);
+        instance.PendingInitDuration = null;
         var tail = instance.EndCapture();
         timeline.Reported = Stopwatch.GetTimestamp();
         Release(instance, reusable, outcome);

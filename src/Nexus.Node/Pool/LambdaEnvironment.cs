@@ -48,6 +48,13 @@ public static class LambdaEnvironment
             ["LAMBDA_RUNTIME_DIR"] = "/opt/nexus/runtime",
             ["TZ"] = ":UTC",
         };
+        if (manifest.Logging.Json)
+        {
+            // As Lambda sets them for a JSON log format; the runtime's logging reads them (nexus_runtime/logs.py).
+            environment["AWS_LAMBDA_LOG_FORMAT"] = "JSON";
+            environment["AWS_LAMBDA_LOG_LEVEL"] = manifest.Logging.ApplicationLogLevel;
+        }
+
         foreach (var (name, value) in manifest.Environment)
         {
             environment[name] = value;
