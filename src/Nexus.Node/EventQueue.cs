@@ -18,14 +18,19 @@ public sealed class EventQueue : IAsyncDisposable
     private readonly Func<QueuedEvent, CancellationToken, Task> _run;
     private readonly Channel<QueuedEvent> _queue = System.Threading.Channels.Channel.CreateUnbounded<QueuedEvent>();
     private readonly CancellationTokenSource _stop = new();
-    private readonly Task[] _workers;
+    private readonly int _workerCount;
+    private Task[] _workers = [];
     private int _pending;
 
-    /// <summary>Replays the spool, then runs events with <paramref name="workers"/> workers; a throwing run leaves its event spooled.</summary>
+    /// <summary>
+    /// Queues the spool's events again; <see cref="Start"/> then runs them, and every event queued after, with
+    /// <paramref name="workers"/> workers. A throwing run leaves its event spooled.
+    /// </summary>
     public EventQueue(string directory, int workers, Func<QueuedEvent, CancellationToken, Task> run)
     {
         _directory = directory;
         _run = run;
+        _workerCount = workers;
         Directory.CreateDirectory(directory);
         foreach (var temp in Directory.EnumerateFiles(directory, "*.tmp"))
         {
@@ -41,7 +46,18 @@ public sealed class EventQueue : IAsyncDisposable
             }
         }
 
-        _workers = [.. Enumerable.Range(0, workers).Select(_ => WorkAsync())];
+    }
+
+    /// <summary>
+    /// Starts running events: once what they may call is up (the node starts it after its API, which a replayed event's
+    /// handler may invoke other functions through). Events queued before wait until then.
+    /// </summary>
+    public void Start()
+    {
+        if (_workers.Length == 0)
+        {
+            _workers = [.. Enumerable.Range(0, _workerCount).Select(_ => WorkAsync())];
+        }
     }
 
     public int Pending => Volatile.Read(ref _pending);

@@ -427,7 +427,7 @@ public sealed partial class NexusNode : INodeOperations, IAsyncDisposable
         ApiAddress = api.Addresses[0];
 
         // Signed with the admin key, which the API's signature check takes; the API is on loopback, the backend in this
-        // process. An event replayed from the spool in the instant before this line gets "no endpoint for lambda".
+        // process.
         services.TryAdd(ServiceTarget.LambdaService, new ServiceEndpoint
         {
             Url = ApiAddress.GetLeftPart(UriPartial.Authority),
@@ -435,6 +435,9 @@ public sealed partial class NexusNode : INodeOperations, IAsyncDisposable
             AccessKey = AdminKey.AccessKeyId,
             SecretKey = AdminKey.SecretAccessKey,
         });
+
+        // Only now: an event replayed from the spool may invoke another function, through the endpoint just added.
+        _events.Start();
     }
 
     private async Task RunEventAsync(QueuedEvent queued, CancellationToken cancellationToken)

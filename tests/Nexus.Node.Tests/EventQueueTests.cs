@@ -1,0 +1,53 @@
+// Copyright (c) Nexus contributors.
+// Licensed under the MIT license.
+
+using System.Collections.Concurrent;
+
+namespace Nexus.Node.Tests;
+
+/// <summary>
+/// The node's queue of asynchronous (Event) invocations: acknowledged events are spooled durably, replayed at the next
+/// start, and run only once the queue is started. The node starts it after its API and the Lambda endpoint functions
+/// invoke each other through are up; before, a replayed event whose handler invoked another function could run in the
+/// instant before and fail with "no endpoint for lambda".
+/// </summary>
+public sealed class EventQueueTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("nexus-events-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    [Fact]
+    public async Task Spooled_events_are_replayed_in_order_with_their_trace_and_run_only_once_started()
+    {
+        // A node that acknowledged two events and stopped before running them.
+        await using (var stopped = new EventQueue(_dir, 1, (_, _) => throw new InvalidOperationException("not started: runs nothing")))
+        {
+            await stopped.EnqueueAsync("f", """{"n":1}"""u8.ToArray(), "req-1", "Root=1-5759e988-bd862e3fe1be46a994272793", CancellationToken.None);
+            await stopped.EnqueueAsync("f", """{"n":2}"""u8.ToArray(), "req-2", null, CancellationToken.None);
+        }
+
+        var ran = new ConcurrentQueue<QueuedEvent>();
+        var both = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var queue = new EventQueue(_dir, 2, (queued, _) =>
+        {
+            ran.Enqueue(queued);
+            if (ran.Count == 2)
+            {
+                both.SetResult();
+            }
+
+            return Task.CompletedTask;
+        });
+        Assert.Equal(2, queue.Pending);
+        await Task.Delay(TimeSpan.FromMilliseconds(300));
+        Assert.Empty(ran);
+
+        queue.Start();
+        await both.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal(["req-1", "req-2"], ran.Select(e => e.RequestId).Order(StringComparer.Ordinal));
+        Assert.Equal("Root=1-5759e988-bd862e3fe1be46a994272793", ran.Single(e => e.RequestId == "req-1").TraceId);
+        Assert.Null(ran.Single(e => e.RequestId == "req-2").TraceId);
+        Assert.Equal("""{"n":2}""", System.Text.Encoding.UTF8.GetString(ran.Single(e => e.RequestId == "req-2").Payload));
+    }
+}
