@@ -53,7 +53,10 @@ public sealed record BenchCase(string Folder, string Size, string Key)
 
             // The generic-path workload: the key names the order the item is kept under (no S3 object is read).
             ("ddb-orders", "1kib") => "ddb-orders/order-1",
-            _ => throw new ArgumentException($"no {size} input for {function} (sizes: hello-s3 1kib, 1mib, 10mib; image-rotate 1mib, 10mib; ddb-orders 1kib)"),
+
+            // The functions-invoking-functions workload: the key is only passed on to the callee.
+            ("lambda-invoke", "1kib") => "lambda-invoke/request-1",
+            _ => throw new ArgumentException($"no {size} input for {function} (sizes: hello-s3 1kib, 1mib, 10mib; image-rotate 1mib, 10mib; ddb-orders 1kib; lambda-invoke 1kib)"),
         };
         return new BenchCase(folder, size, key);
     }
@@ -83,6 +86,9 @@ public sealed record CompareOptions
 
     /// <summary>Whole repetitions of every case (each its own deploys); the report gives medians and their spread.</summary>
     public int Runs { get; init; } = 1;
+
+    /// <summary>Function folders deployed once as they are (their own name and mode) before the cases: functions the cases' functions invoke.</summary>
+    public IReadOnlyList<string> Companions { get; init; } = [];
 
     /// <summary>A remote store the node uses (already in <see cref="Node"/>); null: the embedded store.</summary>
     public RemoteStore? RemoteStore { get; init; }
@@ -145,6 +151,13 @@ public static class CompareBenchmark
         await using var node = await NexusNode.StartAsync(options.Node, progress: new Progress<string>(line => log.WriteLine("  " + line)), cancellationToken: cancellationToken);
         log.WriteLine($"node up: api {node.ApiAddress}, store {node.StoreAddress}");
         await InputSeeder.SeedAsync(options.SeedScript, node, cancellationToken, benchInputs: true);
+        foreach (var folder in options.Companions)
+        {
+            var manifest = ManifestParser.LoadFolder(folder);
+            using var package = FunctionVariant.Package(folder, manifest.Name, manifest.Io);
+            await node.DeployAsync(package, cancellationToken);
+            log.WriteLine($"deployed {manifest.Name} (invoked by the cases)");
+        }
 
         var results = new List<ModeResult>();
         for (var run = 1; run <= options.Runs; run++)

@@ -127,10 +127,11 @@ public static class BenchCommands
         var sandbox = new Option<string>("--sandbox") { Description = "oci (runc, the examples) or microvm (the configurations in microVMs with the freestanding runtime guest; --cold cold starts each)", DefaultValueFactory = _ => "oci" };
         var kernel = new Option<FileInfo?>("--kernel") { Description = "microvm: the guest (default: microvmKernel of node.json; here the runtime guest built from guest/test/runtime.c)" };
         var dynamodb = new Option<bool>("--dynamodb") { Description = "also run benchmarks/functions/ddb-orders (DynamoDB GetItem + PutItem, the generic path in nexus mode) against dynalite" };
+        var lambda = new Option<bool>("--lambda") { Description = "also run benchmarks/functions/lambda-invoke (one synchronous Lambda Invoke of benchmarks/functions/lambda-echo per invocation: functions invoking functions)" };
         var storage = new BenchStorageOptions();
         var compare = new Command("compare", "Run each function and input size as baseline, nexus-sync and nexus-async side by side on a private node; compare latency, memory and CPU")
         {
-            functions, sizes, configurations, examples, warm, cold, cpu, json, runs, sandbox, kernel, dynamodb,
+            functions, sizes, configurations, examples, warm, cold, cpu, json, runs, sandbox, kernel, dynamodb, lambda,
         };
         storage.AddTo(compare);
         compare.SetAction(async (parse, cancellationToken) =>
@@ -177,6 +178,11 @@ public static class BenchCommands
                 {
                     cases.Add(BenchCase.For(Path.GetFullPath(Path.Combine(folder, "..", "benchmarks", "functions", "ddb-orders")), "1kib"));
                 }
+
+                if (parse.GetValue(lambda))
+                {
+                    cases.Add(BenchCase.For(Path.GetFullPath(Path.Combine(folder, "..", "benchmarks", "functions", "lambda-invoke")), "1kib"));
+                }
                 chosen = [.. parse.GetValue(configurations)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(BenchConfiguration.Parse)];
             }
             catch (ArgumentException e)
@@ -219,6 +225,7 @@ public static class BenchCommands
                     Node = remote?.Apply(node) ?? node,
                     Runs = parse.GetValue(runs),
                     RemoteStore = remote,
+                    Companions = parse.GetValue(lambda) ? [Path.GetFullPath(Path.Combine(folder, "..", "benchmarks", "functions", "lambda-echo"))] : [],
                 };
                 var results = await CompareBenchmark.RunAsync(options, Console.Out, cancellationToken);
                 Console.WriteLine();
