@@ -303,6 +303,21 @@ public sealed class ServiceProxyTests : IAsyncLifetime
         Assert.All(await Task.WhenAll(invokes), i => Assert.Equal((200, """{"from":"callee"}"""), (i.Status, i.Body)));
     }
 
+    /// <summary>
+    /// A call's backend CPU time (here mostly hashing a 4 MiB body to verify its signature and to sign it again) is
+    /// charged to its function, as a channel call's is, so the fairness gate weighs baseline functions too. Until
+    /// 2026-12-06 the proxy started the meter inside an async helper, whose changes to the flow's context are undone when
+    /// it returns, and charged nothing; with the meter started there again, once, this failed.
+    /// </summary>
+    [Fact]
+    public async Task ACallsBackendCpuTimeIsChargedToItsFunction()
+    {
+        var (status, _, body) = await SendAsync(Call("GetItem", "{\"TableName\":\"orders\",\"Key\":{\"pk\":{\"S\":\"" + new string('a', 4 << 20) + "\"}}}"), s_keyA);
+        Assert.True(status == 200, body);
+        var charged = _backend.Workers.UsedSeconds("fn-a");
+        Assert.True(charged >= 0.005, $"the call was charged {charged * 1000:0.000} ms of backend CPU");
+    }
+
     [Fact]
     public async Task AServiceTheNodeDoesNotConfigureIsNotImplemented()
     {
