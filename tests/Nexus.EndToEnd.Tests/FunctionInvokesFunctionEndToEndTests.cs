@@ -7,9 +7,10 @@ using Nexus.Testing;
 namespace Nexus.EndToEnd.Tests;
 
 /// <summary>
-/// A function invokes another with real boto3's <c>lambda.invoke</c>, unchanged, in both I/O modes: nexus mode over the
-/// channel's generic path, baseline through the node's signing proxy (its default endpoint for Lambda), both ending in
-/// the node's own Invoke API, within the caller's <c>services:</c> grants. The callee shares the caller's trace.
+/// A function invokes another with boto3's <c>lambda.invoke</c>, unchanged, in both I/O modes: nexus mode over the
+/// channel (the stand-in's Lambda client, no real botocore loaded), baseline through the node's signing proxy (its
+/// default endpoint for Lambda), both ending in the node's own Invoke API, within the caller's <c>services:</c> grants.
+/// The callee shares the caller's trace.
 /// </summary>
 public sealed class FunctionInvokesFunctionEndToEndTests(NodeFixture fixture) : IClassFixture<NodeFixture>
 {
@@ -21,7 +22,7 @@ public sealed class FunctionInvokesFunctionEndToEndTests(NodeFixture fixture) : 
         """;
 
     private const string Caller = """
-        import json, os
+        import json, os, sys
         import boto3
         from botocore.config import Config
         from botocore.exceptions import ClientError
@@ -34,6 +35,9 @@ public sealed class FunctionInvokesFunctionEndToEndTests(NodeFixture fixture) : 
             out["sync"] = [answer["StatusCode"], answer.get("FunctionError"), json.loads(answer["Payload"].read())]
             queued = lam.invoke(FunctionName=event["callee"], InvocationType="Event", Payload=b"{}")
             out["event"] = queued["StatusCode"]
+            # Whether the real SDK's HTTP stack is loaded: baseline's boto3 is the real one; nexus mode's Invoke is the
+            # stand-in's own (other Lambda calls load the real botocore, below).
+            out["real_sdk"] = "urllib3" in sys.modules
             for name, call in (("denied", lambda: lam.invoke(FunctionName=event["denied"], Payload=b"{}")),
                                ("other_call", lambda: lam.get_function(FunctionName=event["callee"]))):
                 try:
@@ -89,6 +93,7 @@ public sealed class FunctionInvokesFunctionEndToEndTests(NodeFixture fixture) : 
         Assert.StartsWith(callerRoot + ";", sync[2].GetProperty("trace").GetString(), StringComparison.Ordinal);
 
         Assert.Equal(202, root.GetProperty("event").GetInt32());
+        Assert.Equal(io == "baseline", root.GetProperty("real_sdk").GetBoolean());
         Assert.Equal(403, root.GetProperty("denied")[0].GetInt32());
         Assert.Equal(501, root.GetProperty("other_call")[0].GetInt32());
     }

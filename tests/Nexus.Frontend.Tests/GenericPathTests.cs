@@ -6,8 +6,6 @@ using Nexus.Backend;
 using Nexus.Backend.Services;
 using Nexus.Bench;
 using Nexus.Functions;
-using Nexus.Node.Transports.RuntimeApi;
-using Nexus.Store;
 using Xunit.Abstractions;
 
 namespace Nexus.Frontend.Tests;
@@ -129,7 +127,7 @@ public sealed class GenericPathTests(ITestOutputHelper output)
         {
             await RunBaselineAsync(dynalite, "setup", work.FullName);
             string proxied;
-            await using (var proxy = await SigningProxy.StartAsync(dynalite, SuiteManifest))
+            await using (var proxy = await SigningProxy.StartAsync(BackendOptions(dynalite), SuiteManifest))
             {
                 proxied = await RunBaselineAsync(dynalite, "run", work.FullName, proxy);
             }
@@ -145,7 +143,7 @@ public sealed class GenericPathTests(ITestOutputHelper output)
             // The suite recreated the table: the item the denied run may read is put back.
             await RunBaselineAsync(dynalite, "setup", work.FullName);
             string deniedViaProxy;
-            await using (var proxy = await SigningProxy.StartAsync(dynalite, NarrowManifest))
+            await using (var proxy = await SigningProxy.StartAsync(BackendOptions(dynalite), NarrowManifest))
             {
                 deniedViaProxy = await RunBaselineAsync(dynalite, "denied", work.FullName, proxy);
             }
@@ -223,37 +221,4 @@ public sealed class GenericPathTests(ITestOutputHelper output)
 
     private static JsonObject Parse(string mode, string stdout) =>
         JsonNode.Parse(stdout) as JsonObject ?? throw new InvalidOperationException($"ddbtest {mode} printed no JSON object:\n{stdout}");
-
-    /// <summary>The node's signing proxy as the node runs it for one baseline function (every caller is its instance).</summary>
-    private sealed class SigningProxy(NexusBackend backend, ServiceProxy proxy) : IAsyncDisposable
-    {
-        public const string FunctionKey = "NXFDDBTEST0000000001";
-        public const string FunctionSecret = "function-secret-of-the-proxy-differential";
-
-        public string Endpoint => proxy.Addresses[0].ToString().TrimEnd('/');
-
-        public static async Task<SigningProxy> StartAsync(Dynalite dynalite, FunctionManifest manifest)
-        {
-            var keys = new StoreCredentials();
-            keys.Add(new StoreCredential(FunctionKey, FunctionSecret));
-            var backend = new NexusBackend(BackendOptions(dynalite));
-            var proxy = await ServiceProxy.StartAsync(
-                new ServiceProxyOptions
-                {
-                    Urls = ["http://127.0.0.1:0"],
-                    Backend = backend,
-                    FunctionKeys = keys,
-                    ManifestOfKey = key => key == FunctionKey ? manifest : null,
-                    FunctionAt = (_, _) => Task.FromResult<string?>(manifest.Name),
-                },
-                CancellationToken.None);
-            return new SigningProxy(backend, proxy);
-        }
-
-        public async ValueTask DisposeAsync()
-        {
-            await proxy.DisposeAsync();
-            await backend.DisposeAsync();
-        }
-    }
 }

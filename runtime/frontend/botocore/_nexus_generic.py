@@ -163,6 +163,17 @@ def real_s3_client(region_name, config):
                               config=modules['botocore.config'].Config(**options))
 
 
+def real_lambda_client(real_session, region_name, api_version, endpoint_url, config):
+    """A real Lambda client of ``real_session`` (a real_boto3_session) that raises the stand-in's modeled classes, so
+    `except lam.exceptions.ResourceNotFoundException` catches errors of both paths."""
+    from botocore.errorfactory import lambda_exceptions
+    with _lock:
+        factory = real_session._session._get_internal_component('exceptions_factory')
+        factory._client_exceptions_cache['lambda'] = lambda_exceptions()
+    return real_session.client('lambda', region_name=region_name, api_version=api_version, endpoint_url=endpoint_url,
+                               config=config)
+
+
 def say_routed(service_name, endpoint_url, explicit_credentials):
     """Once per service and process, in the function's log: what the node does with a client's endpoint and credentials."""
     if not (endpoint_url or explicit_credentials) or service_name in _said_routed:
@@ -229,6 +240,9 @@ def _send_over_channel(request, event_name, **kwargs):
     elif hasattr(body, 'read'):
         body = body.read()  # a streamed S3 body (put_object with a file object)
     wire = _serialized(service, operation, request)
+    if not any(name.lower() == 'accept-encoding' for name in wire['Headers']):
+        # What http.client adds to every request botocore sends: the service receives the real botocore's request.
+        wire['Headers']['Accept-Encoding'] = 'identity'
     modules = _load()
     try:
         response = _get_transport().call('ServiceRequest', wire, body if body is not None else b'')

@@ -100,7 +100,9 @@ def _offloaded(method):
     (ClientEvents)."""
     name = method.__name__
 
-    def call(self, **kwargs):
+    def call(self, *args, **kwargs):
+        if args:
+            raise TypeError(f'{name}() only accepts keyword arguments.')
         if self.meta.events.routed:
             return getattr(self._generic(), name)(**kwargs)
         try:
@@ -140,23 +142,26 @@ class ClientEvents(EventHooks):
 class ClientMeta:
     """client.meta: what handlers read from it (region, endpoint, config, service name, events)."""
 
-    def __init__(self, region_name, endpoint_url, config, client):
+    def __init__(self, region_name, endpoint_url, config, client, service_model, method_to_api_mapping):
         self.events = ClientEvents(client)
         self.region_name = region_name
         self.endpoint_url = endpoint_url
         self.config = config
         self.partition = 'aws'
-        self.service_model = _ServiceModel()
-        self.method_to_api_mapping = {
-            'get_object': 'GetObject', 'put_object': 'PutObject', 'head_object': 'HeadObject',
-            'delete_object': 'DeleteObject', 'delete_objects': 'DeleteObjects',
-            'list_objects_v2': 'ListObjectsV2', 'list_objects': 'ListObjects', 'copy_object': 'CopyObject',
-            'head_bucket': 'HeadBucket', 'list_buckets': 'ListBuckets', 'create_bucket': 'CreateBucket',
-            'get_object_tagging': 'GetObjectTagging',
-            'put_object_tagging': 'PutObjectTagging', 'delete_object_tagging': 'DeleteObjectTagging',
-            'create_multipart_upload': 'CreateMultipartUpload', 'upload_part': 'UploadPart',
-            'complete_multipart_upload': 'CompleteMultipartUpload', 'abort_multipart_upload': 'AbortMultipartUpload',
-            'list_parts': 'ListParts'}
+        self.service_model = service_model
+        self.method_to_api_mapping = method_to_api_mapping
+
+
+_S3_METHODS = {
+    'get_object': 'GetObject', 'put_object': 'PutObject', 'head_object': 'HeadObject',
+    'delete_object': 'DeleteObject', 'delete_objects': 'DeleteObjects',
+    'list_objects_v2': 'ListObjectsV2', 'list_objects': 'ListObjects', 'copy_object': 'CopyObject',
+    'head_bucket': 'HeadBucket', 'list_buckets': 'ListBuckets', 'create_bucket': 'CreateBucket',
+    'get_object_tagging': 'GetObjectTagging',
+    'put_object_tagging': 'PutObjectTagging', 'delete_object_tagging': 'DeleteObjectTagging',
+    'create_multipart_upload': 'CreateMultipartUpload', 'upload_part': 'UploadPart',
+    'complete_multipart_upload': 'CompleteMultipartUpload', 'abort_multipart_upload': 'AbortMultipartUpload',
+    'list_parts': 'ListParts'}
 
 
 class _ServiceModel:
@@ -176,7 +181,8 @@ class S3(BaseClient):
     def __init__(self, region_name=None, endpoint_url=None, config=None, explicit_credentials=False):
         region = region_name or (config.region_name if config is not None else None) or \
             os.environ.get('AWS_DEFAULT_REGION') or os.environ.get('AWS_REGION') or 'us-east-1'
-        self.meta = ClientMeta(region, endpoint_url or f'https://s3.{region}.amazonaws.com', config, self)
+        self.meta = ClientMeta(region, endpoint_url or f'https://s3.{region}.amazonaws.com', config, self,
+                               _ServiceModel(), _S3_METHODS)
         self.exceptions = s3_exceptions()
         if endpoint_url or explicit_credentials:
             _say_routed(endpoint_url, explicit_credentials)

@@ -31,7 +31,7 @@ public sealed partial record ServiceTarget
     {
         if (request.Operation != "Invoke")
         {
-            throw LambdaNotServed($"lambda:{request.Operation}");
+            throw LambdaNotServed($"{request.Method} {StorageAuthorization.Quote(request.Path)}");
         }
 
         var path = request.Path;

@@ -37,12 +37,15 @@ internal static class ServiceProxyErrors
 
     /// <summary>
     /// Whether the request speaks a JSON protocol (its errors are JSON): JSON (X-Amz-Target, application/x-amz-json-*) or
-    /// REST-JSON (application/json, as Lambda and SES v2 send) rather than query or REST-XML.
+    /// REST-JSON (application/json, as SES v2 sends; or signed for Lambda, whose Invoke has no content type) rather than
+    /// query or REST-XML. botocore reads a REST-JSON error's message from a JSON body only: it took the whole XML
+    /// document of a Lambda refusal for the message.
     /// </summary>
     public static bool IsJson(HttpRequest request) =>
         request.Headers.ContainsKey("X-Amz-Target")
         || request.ContentType?.StartsWith("application/x-amz-json-", StringComparison.OrdinalIgnoreCase) == true
-        || request.ContentType?.StartsWith("application/json", StringComparison.OrdinalIgnoreCase) == true;
+        || request.ContentType?.StartsWith("application/json", StringComparison.OrdinalIgnoreCase) == true
+        || request.Headers.Authorization.ToString().Contains("/lambda/aws4_request", StringComparison.Ordinal);
 
     public static async Task WriteAsync(HttpContext context, ChannelRequestException error, bool json)
     {
