@@ -42,6 +42,8 @@ public sealed class GenericPathTests(ITestOutputHelper output)
 
     private static string Script => Path.Combine(PythonProcess.FrontendDir, "difftests", "ddbtest.py");
 
+    private static string ItemsScript => Path.Combine(PythonProcess.FrontendDir, "difftests", "ddbitems.py");
+
     [DynaliteFact]
     public async Task DynamoDbCallsGiveTheSameResultsThroughBaselineAndTheGenericPath()
     {
@@ -74,6 +76,40 @@ public sealed class GenericPathTests(ITestOutputHelper output)
             // Honest behaviour: the client's endpoint_url was routed by the node, and the log says so once.
             const string Said = "nexus: a dynamodb client was created with endpoint_url=";
             Assert.Equal(1, CountOf(nexusErr, Said));
+        }
+        finally
+        {
+            work.Delete(recursive: true);
+        }
+    }
+
+    /// <summary>
+    /// The stand-in's own DynamoDB client (difftests/ddbitems.py: every attribute type, each item call, modeled errors
+    /// with their fields, parameter checks at every depth) gives real boto3's records without the real botocore loaded.
+    /// </summary>
+    [DynaliteFact]
+    public async Task ItemCallsGiveTheSameResultsWithoutTheRealBotocore()
+    {
+        await using var dynalite = await Dynalite.StartAsync();
+        var work = Directory.CreateTempSubdirectory("nexus-ddbitems-");
+        try
+        {
+            await RunBaselineAsync(dynalite, "setup", work.FullName);
+            var baseline = Parse("baseline", await RunBaselineAsync(dynalite, "run", work.FullName, script: ItemsScript));
+            var (nexusOut, nexusErr) = await RunNexusAsync(dynalite, SuiteManifest, "run", work.FullName, ItemsScript);
+            var nexus = Parse("nexus", nexusOut);
+            Assert.Contains("urllib3", baseline["modules"]!.AsArray().Select(m => (string?)m));
+            Assert.True(nexus["modules"]!.AsArray().Count == 0, $"nexus mode loaded {nexus["modules"]!.ToJsonString()}:\n{nexusErr}");
+
+            var baselineCases = DifferentialTests.Cases(baseline);
+            // Real answers of each kind, or equality proves nothing.
+            Assert.Equal(4, (int?)baselineCases["get_every_type"]["result"]?["Item"]?["b"]?["B"]?["<bytes>"]);
+            Assert.Equal("client.exceptions.ConditionalCheckFailedException", (string?)baselineCases["condition_fails_as_modeled"]["result"]?["caught_as"]);
+            Assert.Equal("botocore.exceptions.ParamValidationError", (string?)baselineCases["checked_at_every_depth"]["error"]?["exception"]);
+
+            var differences = DifferentialTests.Compare(baselineCases, DifferentialTests.Cases(nexus));
+            output.WriteLine($"{baselineCases.Count} cases compared, {differences.Count} differences");
+            Assert.True(differences.Count == 0, "the stand-in's DynamoDB client differs from real boto3:\n" + string.Join("\n", differences));
         }
         finally
         {
@@ -190,23 +226,23 @@ public sealed class GenericPathTests(ITestOutputHelper output)
     }
 
     /// <summary>Real boto3 over HTTP: straight to dynalite, or through the node's signing proxy with the function's key.</summary>
-    private static async Task<string> RunBaselineAsync(Dynalite dynalite, string command, string work, SigningProxy? proxy = null)
+    private static async Task<string> RunBaselineAsync(Dynalite dynalite, string command, string work, SigningProxy? proxy = null, string? script = null)
     {
         var env = PythonProcess.BaseEnvironment();
         env["AWS_ACCESS_KEY_ID"] = proxy is null ? "baseline-function-key" : SigningProxy.FunctionKey;
         env["AWS_SECRET_ACCESS_KEY"] = proxy is null ? "baseline-function-secret" : SigningProxy.FunctionSecret;
         env["DDBTEST_ENDPOINT"] = proxy?.Endpoint ?? dynalite.Endpoint;
         env["NEXUS_IO"] = "baseline";
-        var (exitCode, stdout, stderr) = await PythonProcess.RunAsync([Script, command], env, work);
+        var (exitCode, stdout, stderr) = await PythonProcess.RunAsync([script ?? Script, command], env, work);
         return exitCode == 0 ? stdout : throw new InvalidOperationException($"ddbtest {command} (baseline) failed (exit {exitCode}):\n{stdout}\n{stderr}");
     }
 
-    private static async Task<(string Stdout, string Stderr)> RunNexusAsync(Dynalite dynalite, FunctionManifest manifest, string command, string work)
+    private static async Task<(string Stdout, string Stderr)> RunNexusAsync(Dynalite dynalite, FunctionManifest manifest, string command, string work, string? script = null)
     {
         var options = BackendOptions(dynalite);
         var env = PythonProcess.BaseEnvironment();
         env["DDBTEST_ENDPOINT"] = dynalite.Endpoint;
-        var (exitCode, stdout, stderr) = await ChannelRun.RunAsync(options, manifest, [Script, command], env, work);
+        var (exitCode, stdout, stderr) = await ChannelRun.RunAsync(options, manifest, [script ?? Script, command], env, work);
         return exitCode == 0 ? (stdout, stderr) : throw new InvalidOperationException($"ddbtest {command} (nexus) failed (exit {exitCode}):\n{stdout}\n{stderr}");
     }
 

@@ -1,7 +1,7 @@
 # Copyright (c) Nexus contributors.
 # Licensed under the MIT license.
-"""boto3.session.Session: the stand-in S3 client and resource, the stand-in Lambda client's Invoke; every other service
-and call through the real SDK (generic path)."""
+"""boto3.session.Session: the stand-in S3 client and resource, Lambda's Invoke and DynamoDB's item calls; every other
+service and call through the real SDK (generic path)."""
 
 import os
 
@@ -79,18 +79,23 @@ class Session:
                endpoint_url=None, aws_access_key_id=None, aws_secret_access_key=None,
                aws_session_token=None, config=None):
         explicit = self._explicit_credentials or aws_access_key_id is not None or aws_secret_access_key is not None
-        if service_name == 'lambda':
-            # Invoke served by the stand-in; the rest of Lambda's API through the real SDK, loaded if ever needed.
+        if service_name in ('lambda', 'dynamodb'):
+            # The calls functions make served by the stand-in (Lambda's Invoke, DynamoDB's item calls); the rest of
+            # the service through the real SDK, loaded if ever needed.
             if endpoint_url or explicit:
                 from botocore import _nexus_generic
                 _nexus_generic.say_routed(service_name, endpoint_url, explicit)
-            from botocore._nexus_lambda import Lambda
+            if service_name == 'lambda':
+                from botocore._nexus_lambda import Lambda as client_class
+            else:
+                from botocore._nexus_ddb import DynamoDB as client_class
 
             def real_client():
-                from botocore import _nexus_generic
-                return _nexus_generic.real_lambda_client(self._generic(explicit, endpoint_url, service_name),
-                                                         region_name, api_version, endpoint_url, config)
-            return self._events.copy_into(Lambda(region_name or self._region_name, endpoint_url, config, real_client))
+                return self._generic(explicit, endpoint_url, service_name).client(
+                    service_name, region_name=region_name, api_version=api_version, endpoint_url=endpoint_url,
+                    config=config)
+            return self._events.copy_into(client_class(region_name or self._region_name, endpoint_url, config,
+                                                       real_client))
         if service_name != 's3':
             generic = self._generic(explicit, endpoint_url, service_name)
             return self._events.copy_into(generic.client(service_name, region_name=region_name,

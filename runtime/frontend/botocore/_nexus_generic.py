@@ -22,7 +22,6 @@ import io
 import os
 import sys
 import threading
-from xml.sax.saxutils import escape
 
 from boto3.dynamodb import conditions as stand_in_conditions
 from botocore import UNSIGNED as stand_in_unsigned
@@ -135,6 +134,12 @@ def real_boto3_session(region_name=None):
     core.register('choose-signer', lambda **kwargs: unsigned)
     core.register('before-send', _send_over_channel)
     core.register('before-sign.s3', _capture_presigned)
+    # Real Lambda and DynamoDB clients (the calls the stand-in's own clients do not serve, boto3.resource("dynamodb"))
+    # raise the stand-in's modeled classes, so `except client.exceptions.X` catches errors of both paths.
+    from botocore.errorfactory import dynamodb_exceptions, lambda_exceptions
+    cache = core._get_internal_component('exceptions_factory')._client_exceptions_cache
+    cache['lambda'] = lambda_exceptions()
+    cache['dynamodb'] = dynamodb_exceptions()
     return modules['boto3.session'].Session(botocore_session=core, region_name=region_name)
 
 
@@ -161,17 +166,6 @@ def real_s3_client(region_name, config):
     options['signature_version'] = modules['botocore'].UNSIGNED
     return _s3_session.client('s3', region_name=region_name, endpoint_url=_S3_PLACEHOLDER_ENDPOINT,
                               config=modules['botocore.config'].Config(**options))
-
-
-def real_lambda_client(real_session, region_name, api_version, endpoint_url, config):
-    """A real Lambda client of ``real_session`` (a real_boto3_session) that raises the stand-in's modeled classes, so
-    `except lam.exceptions.ResourceNotFoundException` catches errors of both paths."""
-    from botocore.errorfactory import lambda_exceptions
-    with _lock:
-        factory = real_session._session._get_internal_component('exceptions_factory')
-        factory._client_exceptions_cache['lambda'] = lambda_exceptions()
-    return real_session.client('lambda', region_name=region_name, api_version=api_version, endpoint_url=endpoint_url,
-                               config=config)
 
 
 def say_routed(service_name, endpoint_url, explicit_credentials):
@@ -258,6 +252,8 @@ def _send_over_channel(request, event_name, **kwargs):
         error = dict(meta.get('Error') or {'Code': str(response.status), 'Message': ''})
         request_id = os.urandom(8).hex().upper()
         if service == 's3':
+            # xml.sax.saxutils loads urllib.request (http.client, ssl): imported here, not with say_routed.
+            from xml.sax.saxutils import escape
             # As S3 would have sent it (a HEAD answer without body), so botocore parses it as its own: modeled
             # classes, the status alone for a HEAD, per-operation quirks such as GetBucketLocation's.
             resource = f'<Resource>{escape(error["Resource"])}</Resource>' if 'Resource' in error else ''

@@ -58,7 +58,7 @@ def _get_transport():
             if _transport is None:
                 if 'NEXUS_CHANNEL_FD' not in os.environ:
                     raise NexusUnsupportedError(
-                        what='this S3 call without a Nexus channel (NEXUS_CHANNEL_FD is not set: '
+                        what='this call without a Nexus channel (NEXUS_CHANNEL_FD is not set: '
                              'the stand-in boto3 only works inside a nexus-mode sandbox)')
                 import nexus_channel
                 _transport = nexus_channel.connect_from_env()

@@ -65,6 +65,19 @@ def s3_exceptions():
     return S3Exceptions(_S3_CLASSES)
 
 
+def dynamodb_exceptions():
+    """A DynamoDB client's exceptions: every error shape of its model (shared by all DynamoDB clients)."""
+    global _dynamodb_exceptions
+    if _dynamodb_exceptions is None:
+        from botocore._nexus_ddb_model import ERRORS
+        classes = _classes(ERRORS)
+        _dynamodb_exceptions = type('DynamoDBExceptions', (BaseClientExceptions,), dict(classes))(classes)
+    return _dynamodb_exceptions
+
+
+_dynamodb_exceptions = None
+
+
 def lambda_exceptions():
     """A Lambda client's exceptions (shared by all Lambda clients, as for S3)."""
     return LambdaExceptions(_LAMBDA_CLASSES)

@@ -66,6 +66,10 @@ UnknownClientMethodError = _error(
     'UnknownClientMethodError', BotoCoreError, 'Client does not have method: {method_name}')
 InvalidConfigError = _error('InvalidConfigError', BotoCoreError, '{error_msg}')
 FlexibleChecksumError = _error('FlexibleChecksumError', BotoCoreError, '{error_msg}')
+ChecksumError = _error(
+    'ChecksumError', BotoCoreError,
+    'Checksum {checksum_type} failed, expected checksum {expected_checksum} did not match calculated checksum '
+    '{actual_checksum}.')
 class WaiterError(BotoCoreError):
     fmt = 'Waiter {name} failed: {reason}'
 

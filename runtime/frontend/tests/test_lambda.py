@@ -17,7 +17,7 @@ sys.path.insert(0, HERE)
 
 import boto3  # noqa: E402
 import botocore.client  # noqa: E402
-from botocore import _nexus_lambda  # noqa: E402
+from botocore import _nexus_service  # noqa: E402
 from botocore.config import Config  # noqa: E402
 from botocore.exceptions import ConnectionClosedError, ParamValidationError  # noqa: E402
 
@@ -78,13 +78,13 @@ class LambdaClientTests(unittest.TestCase):
     def test_a_broken_channel_is_a_closed_connection_and_is_not_retried(self):
         channel = LambdaChannel(_ChannelBroke('the host went away'))
         lam = self.client(channel)
-        original = _nexus_lambda.channel_errors
-        _nexus_lambda.channel_errors = lambda: (_ChannelBroke,)
+        original = _nexus_service.channel_errors
+        _nexus_service.channel_errors = lambda: (_ChannelBroke,)
         try:
             with self.assertRaises(ConnectionClosedError) as raised:
                 lam.invoke(FunctionName='f')
         finally:
-            _nexus_lambda.channel_errors = original
+            _nexus_service.channel_errors = original
         self.assertIn('Nexus channel: the host went away', str(raised.exception))
         self.assertEqual(1, len(channel.sent))
 

@@ -1,0 +1,228 @@
+# Copyright (c) Nexus contributors.
+# Licensed under the MIT license.
+"""What the stand-in's own clients of services other than S3 share (Lambda, DynamoDB): a call is the HTTP request the
+real botocore would make of it, sent as the generic path sends one (a ServiceRequest on the channel, which the backend
+checks against the function's grants, signs and sends to the service's endpoint), retried as botocore's retry handler
+retries it; the protocol's parsing is the subclass's. Methods a client does not serve are the real botocore's,
+loaded on first use (generic path), and so is every call of a client with event handlers registered.
+"""
+
+import io
+import json
+import os
+import time
+from binascii import crc32
+
+from botocore.client import BaseClient, ClientMeta, _get_transport, channel_errors
+from botocore.exceptions import ChecksumError, ConnectionClosedError
+
+# botocore.retries.standard: transient statuses and codes, and the throttling codes.
+_STANDARD_STATUS = frozenset((500, 502, 503, 504))
+_STANDARD_CODES = frozenset((
+    'RequestTimeout', 'RequestTimeoutException', 'PriorRequestNotComplete', 'Throttling', 'ThrottlingException',
+    'ThrottledException', 'RequestThrottledException', 'TooManyRequestsException',
+    'ProvisionedThroughputExceededException', 'TransactionInProgressException', 'RequestLimitExceeded',
+    'BandwidthLimitExceeded', 'LimitExceededException', 'RequestThrottled', 'SlowDown', 'EC2ThrottledException'))
+# botocore's legacy policy (_retry.json, __default__): statuses, and error codes retried with a 400.
+_LEGACY_STATUS = frozenset((429, 500, 502, 503, 504, 509))
+_LEGACY_CODES = frozenset(('Throttling', 'ThrottlingException', 'ThrottledException', 'RequestThrottledException',
+                           'ProvisionedThroughputExceededException'))
+
+# http.client.responses for the statuses a generic 5xx error is named by (http.client is not imported here).
+_REASONS = {500: 'Internal Server Error', 501: 'Not Implemented', 502: 'Bad Gateway', 503: 'Service Unavailable',
+            504: 'Gateway Timeout', 505: 'HTTP Version Not Supported'}
+
+_USER_AGENT = 'Boto3/1.26.27 Botocore/1.29.27 nexus-stand-in'
+_UNRESERVED = frozenset(b'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.~')
+# What botocore leaves unquoted in the X-Amzn-Trace-Id it copies from _X_AMZN_TRACE_ID.
+_TRACE_SAFE = _UNRESERVED | frozenset(b'=;:+&[]{}"\',')
+
+
+def percent_encode(text, safe=_UNRESERVED):
+    """botocore's percent_encode: UTF-8, every byte outside ``safe`` as %XX."""
+    return ''.join(chr(b) if b in safe else f'%{b:02X}' for b in text.encode('utf-8'))
+
+
+def retry_policy(config, legacy_attempts):
+    """(mode, total attempts) as botocore resolves them: Config(retries=...), then AWS_RETRY_MODE / AWS_MAX_ATTEMPTS."""
+    retries = (config.retries if config is not None else None) or {}
+    mode = retries.get('mode') or os.environ.get('AWS_RETRY_MODE') or 'legacy'
+    if 'total_max_attempts' in retries:
+        attempts = retries['total_max_attempts']
+    elif 'max_attempts' in retries:
+        attempts = retries['max_attempts'] + 1
+    elif os.environ.get('AWS_MAX_ATTEMPTS', '').isdigit():
+        attempts = int(os.environ['AWS_MAX_ATTEMPTS'])
+    else:
+        attempts = legacy_attempts if mode == 'legacy' else 3
+    return mode, attempts
+
+
+def body_json(raw):
+    """botocore's _parse_body_as_json: {} for no body, the text as 'message' when it is not JSON."""
+    if not raw:
+        return {}
+    text = raw.decode('utf-8')
+    try:
+        parsed = json.loads(text)
+    except ValueError:
+        return {'message': text}
+    return parsed if isinstance(parsed, dict) else {}
+
+
+def generic_error(status, raw):
+    """A 5xx answer without a body or with an HTML page, as botocore names it (its status), else None."""
+    if status >= 500 and (not raw.strip() or raw.strip().startswith(b'<html>')):
+        return {'Error': {'Code': str(status), 'Message': _REASONS.get(status, '')}, 'ResponseMetadata': {}}
+    return None
+
+
+def json_error(status, headers, raw):
+    """botocore's BaseJSONParser error: the body's message, the code from x-amzn-query-error, __type or the status."""
+    body = body_json(raw)
+    error = {'Error': {'Message': body.get('message', body.get('Message', '')), 'Code': ''}, 'ResponseMetadata': {}}
+    query_error = headers.get('x-amzn-query-error', '').split(';')
+    code = query_error[0] if len(query_error) == 2 and query_error[0] else body.get('__type', str(status))
+    if code is not None:
+        error['Error']['Code'] = code.rsplit('#', 1)[-1]
+    if 'x-amzn-requestid' in headers:
+        error['ResponseMetadata']['RequestId'] = headers['x-amzn-requestid']
+    return error
+
+
+class ServiceClient(BaseClient):
+    """A client of one service; subclasses name it and parse its protocol's answers."""
+
+    SERVICE = None
+    # Legacy mode: attempts, backoff base (None: random in [0, 1)) and the codes retried with a 400 besides the default.
+    LEGACY_ATTEMPTS = 5
+    LEGACY_BASE = None
+    LEGACY_CODES = frozenset()
+    # Whether answers carry botocore-checked CRC32s (x-amz-crc32, DynamoDB).
+    CHECKS_CRC32 = False
+
+    def __init__(self, region_name, endpoint_url, config, real_client, service_model, method_to_api_mapping,
+                 exceptions):
+        region = region_name or (config.region_name if config is not None else None) or \
+            os.environ.get('AWS_DEFAULT_REGION') or os.environ.get('AWS_REGION') or 'us-east-1'
+        endpoint = endpoint_url or f'https://{self.SERVICE}.{region}.amazonaws.com'
+        self.meta = ClientMeta(region, endpoint, config, self, service_model, method_to_api_mapping)
+        self.exceptions = exceptions
+        self._real_client = real_client
+
+    def __getattr__(self, name):
+        if name.startswith('_'):
+            raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
+        # Not served here: the real botocore's method, its requests sent over the channel (generic path).
+        return getattr(self._generic(), name)
+
+    def _generic(self):
+        """The real botocore client behind this one (loaded on first need)."""
+        real = self.__dict__.get('_real')
+        if real is None:
+            real = self._real = self._real_client()
+        return real
+
+    def _error_response(self, status, headers, raw):
+        """The parsed error answer: {'Error': {...}, 'ResponseMetadata': {...}} (the protocol's)."""
+        raise NotImplementedError
+
+    def _modeled_fields(self, code, headers, raw):
+        """The members of the error's modeled shape, read from the answer (none if unmodeled)."""
+        raise NotImplementedError
+
+    def _send(self, operation, method, path, headers, body, read_body=False):
+        """One call, retried as botocore retries it. Returns (status, headers, body, metadata): the body as bytes when
+        read_body (or when CRC32s are checked), else its stream; metadata is the response's ResponseMetadata. An error
+        answer is raised as its modeled exception."""
+        mode, max_attempts = retry_policy(self.meta.config, self.LEGACY_ATTEMPTS)
+        # What http.client adds to the real botocore's requests: the service receives the same request.
+        headers['Accept-Encoding'] = 'identity'
+        headers['User-Agent'] = _USER_AGENT
+        trace = os.environ.get('_X_AMZN_TRACE_ID')
+        if trace and 'AWS_LAMBDA_FUNCTION_NAME' in os.environ:
+            # botocore's recursion detection: a call from a function carries its trace (a callee runs in it).
+            headers['X-Amzn-Trace-Id'] = percent_encode(trace, _TRACE_SAFE)
+        wire = {'Service': self.SERVICE, 'Operation': operation, 'Method': method, 'Path': path, 'Headers': headers}
+        attempt = 1
+        while True:
+            status, answer_headers, raw = self._exchange(wire, body)
+            content = None
+            if status >= 300 or read_body or self.CHECKS_CRC32:
+                content = raw.read()
+                raw.close()
+            crc_failed = None
+            expected = answer_headers.get('x-amz-crc32') if self.CHECKS_CRC32 else None
+            if expected is not None and (crc32(content) & 0xFFFFFFFF) != int(expected):
+                crc_failed = ChecksumError(checksum_type='crc32', expected_checksum=expected,
+                                           actual_checksum=crc32(content) & 0xFFFFFFFF)
+            if status < 300:
+                code = None
+                parsed = {'ResponseMetadata': {}}
+                if 'x-amzn-requestid' in answer_headers:
+                    parsed['ResponseMetadata']['RequestId'] = answer_headers['x-amzn-requestid']
+            else:
+                parsed = generic_error(status, content) or self._error_response(status, answer_headers, content)
+                code = parsed['Error']['Code']
+            metadata = parsed['ResponseMetadata']
+            metadata['HTTPStatusCode'] = status
+            metadata['HTTPHeaders'] = answer_headers
+            if mode == 'legacy':
+                retry = status in _LEGACY_STATUS or (status == 400 and (code in _LEGACY_CODES or
+                                                                        code in self.LEGACY_CODES))
+                if crc_failed is not None:
+                    if attempt >= max_attempts:
+                        raise crc_failed
+                    retry = True
+            else:
+                retry = status in _STANDARD_STATUS or code in _STANDARD_CODES or crc_failed is not None
+            if attempt >= max_attempts and (retry or mode != 'legacy'):
+                # Legacy mode says so when it stops retrying a retryable answer; standard mode whenever the attempts
+                # are spent, even on a success, as botocore 1.29's MaxAttemptsChecker does.
+                metadata['MaxAttemptsReached'] = True
+                retry = False
+            if not retry:
+                break
+            if content is None:
+                raw.close()
+            # Exponential backoff: base * 2^(attempt - 1) s, the base random in [0, 1) unless the service fixes it
+            # (standard mode: random, at most 20 s).
+            jitter = int.from_bytes(os.urandom(2), 'big') / 65536
+            if mode == 'legacy':
+                base = jitter if self.LEGACY_BASE is None else self.LEGACY_BASE
+                time.sleep(base * 2 ** (attempt - 1))
+            else:
+                time.sleep(min(jitter * 2 ** (attempt - 1), 20))
+            attempt += 1
+        metadata['RetryAttempts'] = attempt - 1
+        if code is not None:
+            parsed.update(self._modeled_fields(code, answer_headers, content))
+            raise self.exceptions.from_code(code)(parsed, operation)
+        return status, answer_headers, content if content is not None else raw, metadata
+
+    def _exchange(self, wire, body):
+        """(status, lower-case headers, raw body) of one request; a refusal of the backend's is answered as the node's
+        signing proxy answers baseline's (x-amzn-ErrorType, a JSON body with __type and message)."""
+        try:
+            response = _get_transport().call('ServiceRequest', wire, body)
+        except channel_errors() as e:
+            raise ConnectionClosedError(
+                endpoint_url=f'{self.meta.endpoint_url}{wire["Path"]} (Nexus channel: {e})') from e
+        meta = response.meta or {}
+        if 'Headers' in meta:
+            raw = response.body
+            if raw is None:
+                from botocore.response import _EmptyRaw
+                raw = _EmptyRaw()
+            return response.status, dict(meta['Headers']), raw
+        if response.body is not None:
+            response.body.close()
+        error = meta.get('Error') or {}
+        code = error.get('Code') or str(response.status)
+        document = json.dumps({'__type': code, 'message': error.get('Message', '')}).encode()
+        headers = {'x-amzn-requestid': os.urandom(16).hex().upper(), 'x-amzn-errortype': code,
+                   'content-type': 'application/x-amz-json-1.0', 'content-length': str(len(document))}
+        return response.status, headers, io.BytesIO(document)
+
+    def close(self):
+        """Nothing to release per client: the channel belongs to the process."""

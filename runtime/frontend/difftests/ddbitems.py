@@ -1,0 +1,220 @@
+# Copyright (c) Nexus contributors.
+# Licensed under the MIT license.
+"""Differential test of the stand-in's DynamoDB client: item calls only, by real boto3 (baseline) and by the stand-in
+(nexus), which serves them without loading the real botocore.
+
+Written like handler code. Every attribute type (blobs and blob sets travel as base64), nested maps and lists, each
+item operation, modeled and unmodeled errors (a transaction's cancellation reasons, with their items), and botocore's
+parameter checks at every depth. The record names the modules loaded after the cases: in nexus mode no real botocore.
+
+  python3 ddbitems.py run     (after `ddbtest.py setup`: the table exists)
+
+Environment: as ddbtest.py (DDBTEST_ENDPOINT, AWS_DEFAULT_REGION, credentials in baseline).
+"""
+
+import io
+import json
+import os
+import sys
+
+import boto3
+import botocore
+from botocore.config import Config
+
+from difftest_common import norm, norm_error
+
+TABLE = 'dt-orders'
+MISSING = 'dt-missing'
+
+
+def client(**options):
+    return boto3.client('dynamodb', endpoint_url=os.environ.get('DDBTEST_ENDPOINT'),
+                        config=Config(retries={'max_attempts': 1}, **options))
+
+
+def key(pk, sk):
+    return {'pk': {'S': pk}, 'sk': {'N': str(sk)}}
+
+
+EVERY_TYPE = {
+    's': {'S': 'text é'}, 'n': {'N': '-12.50'}, 'b': {'B': b'\x00\x01\xfe\xff'}, 'ss': {'SS': ['x', 'y']},
+    'ns': {'NS': ['1', '2.5']}, 'bs': {'BS': [b'\x01', b'\x02\x03']}, 'null': {'NULL': True}, 'bool': {'BOOL': False},
+    'm': {'M': {'inner': {'L': [{'S': 'a'}, {'N': '1'}, {'B': b'\x10'}, {'M': {'deep': {'BS': [b'\x7f']}}}]}}},
+    'l': {'L': []},
+}
+
+CASES = []
+
+
+def case(fn):
+    CASES.append(fn)
+    return fn
+
+
+@case
+def put_every_type(ddb):
+    return ddb.put_item(TableName=TABLE, Item=dict(key('types', 1), **EVERY_TYPE), ReturnConsumedCapacity='TOTAL')
+
+
+@case
+def get_every_type(ddb):
+    return ddb.get_item(TableName=TABLE, Key=key('types', 1), ConsistentRead=True)
+
+
+@case
+def blobs_given_as_text_and_bytearray(ddb):
+    ddb.put_item(TableName=TABLE, Item=dict(key('types', 2), b={'B': 'text as a blob'}, bs={'BS': [bytearray(b'ba')]}))
+    return ddb.get_item(TableName=TABLE, Key=key('types', 2))['Item']
+
+
+@case
+def update_returning_new_values(ddb):
+    return ddb.update_item(TableName=TABLE, Key=key('types', 1), UpdateExpression='SET #b = :b, n = n + :one',
+                           ExpressionAttributeNames={'#b': 'b'},
+                           ExpressionAttributeValues={':b': {'B': b'\xca\xfe'}, ':one': {'N': '1'}},
+                           ReturnValues='UPDATED_NEW')
+
+
+@case
+def delete_returning_old_values(ddb):
+    ddb.put_item(TableName=TABLE, Item=dict(key('types', 3), v={'S': 'gone soon'}))
+    return ddb.delete_item(TableName=TABLE, Key=key('types', 3), ReturnValues='ALL_OLD')
+
+
+@case
+def query_pages(ddb):
+    for i in range(5):
+        ddb.put_item(TableName=TABLE, Item=dict(key('q', i), v={'B': bytes([i])}))
+    first = ddb.query(TableName=TABLE, KeyConditionExpression='pk = :pk', ExpressionAttributeValues={':pk': {'S': 'q'}},
+                      Limit=2, ScanIndexForward=False)
+    rest = ddb.query(TableName=TABLE, KeyConditionExpression='pk = :pk', ExpressionAttributeValues={':pk': {'S': 'q'}},
+                     ExclusiveStartKey=first['LastEvaluatedKey'], ScanIndexForward=False)
+    return [first, rest]
+
+
+@case
+def scan_filtered_count(ddb):
+    return ddb.scan(TableName=TABLE, FilterExpression='pk = :pk', ExpressionAttributeValues={':pk': {'S': 'q'}},
+                    Select='COUNT')
+
+
+@case
+def batch_write_and_get(ddb):
+    written = ddb.batch_write_item(RequestItems={TABLE: [
+        {'PutRequest': {'Item': dict(key('batch', i), v={'BS': [bytes([i, i])]})}} for i in range(3)]
+        + [{'DeleteRequest': {'Key': key('q', 0)}}]})
+    got = ddb.batch_get_item(RequestItems={TABLE: {'Keys': [key('batch', i) for i in range(3)],
+                                                   'ProjectionExpression': 'v, sk'}})
+    got['Responses'][TABLE].sort(key=lambda item: int(item['sk']['N']))
+    return [written, got]
+
+
+@case
+def transact_write_and_get(ddb):
+    written = ddb.transact_write_items(TransactItems=[
+        {'Put': {'TableName': TABLE, 'Item': dict(key('tx', 1), v={'B': b'\x01'})}},
+        {'Update': {'TableName': TABLE, 'Key': key('tx', 2), 'UpdateExpression': 'SET v = :v',
+                    'ExpressionAttributeValues': {':v': {'L': [{'B': b'\x02'}]}}}},
+    ])
+    got = ddb.transact_get_items(TransactItems=[{'Get': {'TableName': TABLE, 'Key': key('tx', i)}} for i in (1, 2)])
+    return [written, got]
+
+
+@case
+def transaction_cancelled(ddb):
+    return ddb.transact_write_items(TransactItems=[
+        {'Put': {'TableName': TABLE, 'Item': key('tx', 3)}},
+        {'ConditionCheck': {'TableName': TABLE, 'Key': key('tx', 1), 'ConditionExpression': 'attribute_not_exists(pk)',
+                            'ReturnValuesOnConditionCheckFailure': 'ALL_OLD'}},
+    ])
+
+
+@case
+def condition_fails_as_modeled(ddb):
+    try:
+        ddb.put_item(TableName=TABLE, Item=key('types', 1), ConditionExpression='attribute_not_exists(pk)')
+    except ddb.exceptions.ConditionalCheckFailedException as e:
+        return {'caught_as': 'client.exceptions.ConditionalCheckFailedException', 'error': norm_error(e)}
+
+
+@case
+def bad_expression(ddb):
+    return ddb.update_item(TableName=TABLE, Key=key('tx', 1), UpdateExpression='SET = nonsense')
+
+
+@case
+def missing_table(ddb):
+    return ddb.get_item(TableName=MISSING, Key=key('a', 1))
+
+
+@case
+def checked_at_every_depth(ddb):
+    return ddb.put_item(TableName='ab', Item={'pk': {'S': 1}, 'sk': {'X': '1'}, 7: {'N': '1'}, 'l': {'L': ({'S': 'a'}, 'b')},
+                                               'm': {'M': []}, 'b': {'B': 3}}, Bogus=True, ReturnValues=None)
+
+
+@case
+def checked_lists_and_numbers(ddb):
+    return ddb.batch_write_item(RequestItems={TABLE: [], 'other': 'x'}, ReturnItemCollectionMetrics=5)
+
+
+@case
+def limit_below_its_minimum(ddb):
+    return ddb.query(TableName=TABLE, KeyConditionExpression='pk = :pk', ExpressionAttributeValues={':pk': {'S': 'q'}},
+                     Limit=0)
+
+
+@case
+def required_members_nested(ddb):
+    return ddb.transact_write_items(TransactItems=[{'Put': {'Item': key('tx', 9)}}, {}])
+
+
+@case
+def validation_off_sends_what_it_is_given(ddb):
+    return client(parameter_validation=False).get_item(TableName=TABLE, Key=key('tx', 1), ConsistentRead='yes')
+
+
+@case
+def positional_arguments(ddb):
+    return ddb.get_item(TABLE)
+
+
+@case
+def a_file_as_a_blob(ddb):
+    return ddb.put_item(TableName=TABLE, Item=dict(key('types', 4), b={'B': io.BytesIO(b'file')}))
+
+
+@case
+def client_shape(ddb):
+    return {'class': type(ddb).__name__, 'module': type(ddb).__module__, 'service': ddb.meta.service_model.service_name,
+            'exceptions_class': type(ddb.exceptions).__name__,
+            'modeled': sorted(name for name in dir(ddb.exceptions) if name.endswith('Exception'))[:5]}
+
+
+def run_case(fn, ddb):
+    try:
+        return {'case': fn.__name__, 'result': norm(fn(ddb))}
+    except Exception as e:  # every outcome, error or not, is part of the record
+        return {'case': fn.__name__, 'error': norm_error(e)}
+
+
+def clean(ddb):
+    """The items an earlier run left (the other mode's), so both runs start from the same table."""
+    keys = [{'pk': item['pk'], 'sk': item['sk']} for item in ddb.scan(TableName=TABLE, ConsistentRead=True)['Items']]
+    for start in range(0, len(keys), 25):
+        ddb.batch_write_item(RequestItems={TABLE: [{'DeleteRequest': {'Key': k}} for k in keys[start:start + 25]]})
+
+
+def main(argv):
+    ddb = client()
+    clean(ddb)
+    records = [run_case(fn, ddb) for fn in CASES]
+    modules = [m for m in ('urllib3', 'http.client', 'ssl') if m in sys.modules]
+    print(json.dumps({'mode': os.environ.get('NEXUS_IO', 'baseline'), 'boto3_file': boto3.__file__,
+                      'botocore_file': botocore.__file__, 'modules': modules, 'cases': records},
+                     indent=1, sort_keys=True))
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main(sys.argv))

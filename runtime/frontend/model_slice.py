@@ -1,0 +1,108 @@
+# Copyright (c) Nexus contributors.
+# Licensed under the MIT license.
+"""Writes the slice of a botocore service model that a stand-in JSON-protocol client needs (validation, serialization,
+parsing): the named operations' shapes, every error shape of the service, nothing else (no documentation).
+
+  /usr/bin/python3 model_slice.py dynamodb GetItem,PutItem,... > botocore/_nexus_ddb_model.py
+
+The model is read from Debian's botocore (the version the stand-in matches); tests/test_model_slice.py regenerates
+the committed slice and requires it unchanged, so a drift of the model is seen.
+"""
+
+import json
+import os
+import sys
+
+BOTOCORE = '/usr/lib/python3/dist-packages/botocore'
+
+
+def model_path(service):
+    root = os.path.join(BOTOCORE, 'data', service)
+    version = sorted(os.listdir(root))[-1]
+    return os.path.join(root, version, 'service-2.json'), version
+
+
+def compact(name, shape):
+    """A shape as a tuple: (type, ...) with what validation, serialization and parsing read."""
+    kind = shape['type']
+    if kind == 'structure':
+        members = []
+        for member, ref in shape['members'].items():
+            if 'location' in ref:
+                raise ValueError(f'{name}.{member} is bound to {ref["location"]}: not a JSON-protocol body member')
+            members.append((member, ref['shape']) if ref.get('locationName', member) == member
+                           else (member, ref['shape'], ref['locationName']))
+        return ('structure', tuple(shape.get('required', ())), tuple(members))
+    if kind == 'list':
+        return ('list', shape['member']['shape'], shape.get('min'))
+    if kind == 'map':
+        return ('map', shape['key']['shape'], shape['value']['shape'])
+    if kind in ('string', 'integer', 'long', 'double', 'float'):
+        return (kind, shape.get('min'))
+    return (kind,)
+
+
+def slice_of(service, operations):
+    path, version = model_path(service)
+    with open(path) as f:
+        model = json.load(f)
+    shapes = model['shapes']
+    wanted = {}
+
+    def walk(name):
+        if name in wanted:
+            return
+        shape = shapes[name]
+        wanted[name] = compact(name, shape)
+        for ref in shape.get('members', {}).values():
+            walk(ref['shape'])
+        for key in ('member', 'key', 'value'):
+            if key in shape:
+                walk(shape[key]['shape'])
+
+    table = {}
+    for operation in operations:
+        op = model['operations'][operation]
+        walk(op['input']['shape'])
+        walk(op['output']['shape'])
+        table[operation] = (op['input']['shape'], op['output']['shape'])
+    errors = sorted(name for name, shape in shapes.items() if shape.get('exception'))
+    for name in errors:
+        walk(name)
+    return model['metadata'], version, table, errors, wanted
+
+
+def main(argv):
+    service, operations = argv[1], argv[2].split(',')
+    metadata, version, table, errors, shapes = slice_of(service, operations)
+    with open(os.path.join(BOTOCORE, '__init__.py')) as f:
+        botocore_version = next(line.split("'")[1] for line in f if line.startswith('__version__'))
+    out = [
+        '# Copyright (c) Nexus contributors.',
+        '# Licensed under the MIT license.',
+        f'"""The slice of the {service} model ({version}, botocore {botocore_version}) the stand-in client reads.',
+        '',
+        'Written by runtime/frontend/model_slice.py (do not edit):',
+        f'  /usr/bin/python3 model_slice.py {service} {",".join(operations)}',
+        'Shapes: (type, ...): structure (required, members as (name, shape[, wire name])), list (member, min),',
+        'map (key, value), string/integer/long/double (min), others (type,).',
+        '"""',
+        '',
+        f'TARGET_PREFIX = {metadata["targetPrefix"]!r}',
+        f'JSON_VERSION = {metadata["jsonVersion"]!r}',
+        f'API_VERSION = {metadata["apiVersion"]!r}',
+        '',
+        '# Operation -> (input shape, output shape).',
+        'OPERATIONS = {',
+    ]
+    out += [f'    {name!r}: {shapes_!r},' for name, shapes_ in table.items()]
+    out += ['}', '', '# Every error shape of the service (client.exceptions names them all).',
+            'ERRORS = (', *[f'    {name!r},' for name in errors], ')', '', 'SHAPES = {']
+    out += [f'    {name!r}: {shape!r},' for name, shape in sorted(shapes.items())]
+    out += ['}', '']
+    sys.stdout.write('\n'.join(out))
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main(sys.argv))

@@ -1,0 +1,29 @@
+# Copyright (c) Nexus contributors.
+# Licensed under the MIT license.
+"""The committed model slices are what model_slice.py writes from Debian's botocore model: a drift is seen here."""
+
+import os
+import subprocess
+import sys
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+FRONTEND = os.path.dirname(HERE)
+
+
+class ModelSliceTests(unittest.TestCase):
+    @unittest.skipUnless(os.path.isdir('/usr/lib/python3/dist-packages/botocore/data/dynamodb'),
+                         "Debian's botocore (python3-botocore, installed by scripts/setup) is not on this machine")
+    def test_the_dynamodb_slice_is_regenerated_unchanged(self):
+        path = os.path.join(FRONTEND, 'botocore', '_nexus_ddb_model.py')
+        with open(path) as f:
+            committed = f.read()
+        command = next(line.strip() for line in committed.splitlines() if line.strip().startswith('/usr/bin/python3'))
+        argv = command.split()[1:]
+        written = subprocess.run([sys.executable, os.path.join(FRONTEND, argv[0]), *argv[1:]], check=True,
+                                 capture_output=True, text=True).stdout
+        self.assertEqual(committed, written)
+
+
+if __name__ == '__main__':
+    unittest.main()
