@@ -84,8 +84,9 @@ public sealed class GenericPathTests(ITestOutputHelper output)
     }
 
     /// <summary>
-    /// The stand-in's own DynamoDB client (difftests/ddbitems.py: every attribute type, each item call, modeled errors
-    /// with their fields, parameter checks at every depth) gives real boto3's records without the real botocore loaded.
+    /// The stand-in's own DynamoDB client and Table resource (difftests/ddbitems.py: every attribute type, each item call,
+    /// modeled errors with their fields, parameter checks at every depth; Python values, Key/Attr conditions and the
+    /// batch writer through the resource) give real boto3's records without the real botocore loaded.
     /// </summary>
     [DynaliteFact]
     public async Task ItemCallsGiveTheSameResultsWithoutTheRealBotocore()
@@ -106,6 +107,11 @@ public sealed class GenericPathTests(ITestOutputHelper output)
             Assert.Equal(4, (int?)baselineCases["get_every_type"]["result"]?["Item"]?["b"]?["B"]?["<bytes>"]);
             Assert.Equal("client.exceptions.ConditionalCheckFailedException", (string?)baselineCases["condition_fails_as_modeled"]["result"]?["caught_as"]);
             Assert.Equal("botocore.exceptions.ParamValidationError", (string?)baselineCases["checked_at_every_depth"]["error"]?["exception"]);
+            Assert.Equal("Decimal", (string?)baselineCases["resource_python_values"]["result"]?["price"]?[0]);
+            Assert.Equal("Binary", (string?)baselineCases["resource_python_values"]["result"]?["raw"]?[0]);
+            Assert.Equal("ConditionalCheckFailedException", (string?)baselineCases["resource_conditions"]["result"]?["failed"]);
+            Assert.True((int?)baselineCases["resource_conditions"]["result"]?["count"] > 0);
+            Assert.Equal("boto3.exceptions.DynamoDBNeedsKeyConditionError", (string?)baselineCases["resource_key_condition_refused"]["error"]?["exception"]);
 
             var differences = DifferentialTests.Compare(baselineCases, DifferentialTests.Cases(nexus));
             output.WriteLine($"{baselineCases.Count} cases compared, {differences.Count} differences");

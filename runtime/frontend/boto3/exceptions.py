@@ -49,3 +49,21 @@ class S3UploadFailedError(Boto3Error):
 
 class PythonDeprecationWarning(Warning):
     pass
+
+
+class DynamoDBOperationNotSupportedError(Boto3Error):
+    def __init__(self, operation, value):
+        Boto3Error.__init__(
+            self, f'{operation} operation cannot be applied to value {value} of type {type(value)} directly. '
+                  'Must use AttributeBase object methods (i.e. Attr().eq()). to generate ConditionBase instances first.')
+
+
+class DynamoDBNeedsConditionError(Boto3Error):
+    def __init__(self, value):
+        Boto3Error.__init__(
+            self, f'Expecting a ConditionBase object. Got {value} of type {type(value)}. Use AttributeBase object '
+                  'methods (i.e. Attr().eq()). to generate ConditionBase instances.')
+
+
+class DynamoDBNeedsKeyConditionError(Boto3Error):
+    pass

@@ -108,15 +108,38 @@ class Session:
     def resource(self, service_name, region_name=None, api_version=None, use_ssl=True, verify=None,
                  endpoint_url=None, aws_access_key_id=None, aws_secret_access_key=None,
                  aws_session_token=None, config=None):
+        if service_name == 'dynamodb':
+            # Table's item actions over the stand-in's client; the rest of the resource through the real boto3.
+            explicit = self._explicit_credentials or aws_access_key_id is not None or aws_secret_access_key is not None
+            if endpoint_url or explicit:
+                from botocore import _nexus_generic
+                _nexus_generic.say_routed(service_name, endpoint_url, explicit)
+            from boto3.resources.dynamodb import DynamoDBServiceResource, HighLevelInterface
+            from botocore._nexus_ddb import DynamoDB
+            real = {}
+
+            def real_resource():
+                if 'resource' not in real:
+                    real['resource'] = self._generic_resource(explicit, endpoint_url, service_name, region_name,
+                                                              api_version, config)
+                return real['resource']
+            client = DynamoDB(region_name or self._region_name, endpoint_url, config,
+                              lambda: real_resource().meta.client, high_level=HighLevelInterface())
+            self._events.copy_into(client)
+            return DynamoDBServiceResource(client, real_resource)
         if service_name != 's3':
             explicit = self._explicit_credentials or aws_access_key_id is not None or aws_secret_access_key is not None
-            generic = self._generic(explicit, endpoint_url, service_name)
-            resource = generic.resource(service_name, region_name=region_name, api_version=api_version,
-                                        endpoint_url=endpoint_url, config=config)
-            self._events.copy_into(resource.meta.client)
-            return resource
+            return self._generic_resource(explicit, endpoint_url, service_name, region_name, api_version, config)
         from boto3.resources.s3 import S3ServiceResource
         return S3ServiceResource(self.client('s3', region_name, endpoint_url=endpoint_url, config=config))
+
+    def _generic_resource(self, explicit, endpoint_url, service_name, region_name, api_version, config):
+        """The real boto3 resource (generic path), the session's event handlers copied into its client."""
+        generic = self._generic(explicit, endpoint_url, service_name)
+        resource = generic.resource(service_name, region_name=region_name, api_version=api_version,
+                                    endpoint_url=endpoint_url, config=config)
+        self._events.copy_into(resource.meta.client)
+        return resource
 
     def _generic(self, explicit_credentials, endpoint_url, service_name):
         """The real boto3 Session behind this one, for every service but S3 (the generic path, loaded on first need)."""

@@ -8,7 +8,8 @@ the model's slice (_nexus_ddb_model.py, written by model_slice.py); sent as the 
 ServiceRequest: the backend checks the function's grants, signs, sends to the node's DynamoDB endpoint); parsed as
 botocore parses the answer (blobs decoded, modeled errors with their fields), its CRC32 checked and retried as botocore
 retries DynamoDB (legacy mode: 10 attempts from 50 ms). Every other call (tables, paginators, waiters, PartiQL, ...)
-is the real botocore's, loaded on first use (generic path); boto3.resource("dynamodb") is the real one too.
+is the real botocore's, loaded on first use (generic path). boto3.resource("dynamodb")'s item actions come here too,
+through boto3/resources/dynamodb.py's high-level interface.
 """
 
 import json
@@ -46,9 +47,11 @@ class DynamoDB(ServiceClient):
     LEGACY_CODES = frozenset(('TransactionInProgressException',))
     CHECKS_CRC32 = True
 
-    def __init__(self, region_name, endpoint_url, config, real_client):
+    def __init__(self, region_name, endpoint_url, config, real_client, high_level=None):
         super().__init__(region_name, endpoint_url, config, real_client, _ServiceModel(), dict(_METHODS),
                          dynamodb_exceptions())
+        # A resource's client (boto3.resources.dynamodb.HighLevelInterface): Python values in and out.
+        self._high_level = high_level
 
     def _error_response(self, status, headers, raw):
         return json_error(status, headers, raw)
@@ -60,6 +63,8 @@ class DynamoDB(ServiceClient):
 
     def _call(self, operation, params):
         input_shape, output_shape = _model.OPERATIONS[operation]
+        if self._high_level is not None:
+            params = self._high_level.request(_model.SHAPES, input_shape, params)
         config = self.meta.config
         if config is None or config.parameter_validation:
             errors = []
@@ -72,6 +77,8 @@ class DynamoDB(ServiceClient):
         _, _, content, metadata = self._send(operation, 'POST', '/', headers, body, read_body=True)
         parsed = parse(_model.SHAPES, body_json(content), output_shape)
         parsed['ResponseMetadata'] = metadata
+        if self._high_level is not None:
+            self._high_level.response(_model.SHAPES, output_shape, parsed)
         return parsed
 
 

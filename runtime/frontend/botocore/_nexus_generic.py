@@ -24,6 +24,7 @@ import sys
 import threading
 
 from boto3.dynamodb import conditions as stand_in_conditions
+from boto3.dynamodb import types as stand_in_types
 from botocore import UNSIGNED as stand_in_unsigned
 from botocore import exceptions as stand_in_exceptions
 from botocore.exceptions import ClientError, NexusUnsupportedError
@@ -62,7 +63,7 @@ def _load():
                                                 'boto3.dynamodb.conditions', _bind_stand_in_conditions,
                                                 'botocore.session', 'botocore.awsrequest', 'boto3.session',
                                                 'boto3.dynamodb.transform', 'boto3.dynamodb.table',
-                                                'boto3.dynamodb.types')
+                                                'boto3.dynamodb.types', _bind_stand_in_types)
                 # boto3 resolves its lazily registered handlers (DynamoDB's high-level interface, ...) by name at
                 # call time; the name must find the real module, not the stand-in.
                 _real['boto3.utils'].import_module = real_module
@@ -113,6 +114,12 @@ def _bind_stand_in_conditions(modules):
     real = modules['boto3.dynamodb.conditions']
     for name in ('ConditionBase', 'AttributeBase', 'Key', 'Attr'):
         setattr(real, name, getattr(stand_in_conditions, name))
+
+
+def _bind_stand_in_types(modules):
+    """The real DynamoDB layer serializes the stand-in's Binary and makes it when it deserializes (its functions look
+    the name up in their module when they run)."""
+    modules['boto3.dynamodb.types'].Binary = stand_in_types.Binary
 
 
 # ---- sessions and clients --------------------------------------------------------------------------------------

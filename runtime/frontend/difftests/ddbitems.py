@@ -184,6 +184,52 @@ def a_file_as_a_blob(ddb):
     return ddb.put_item(TableName=TABLE, Item=dict(key('types', 4), b={'B': io.BytesIO(b'file')}))
 
 
+def table():
+    return boto3.resource('dynamodb', endpoint_url=os.environ.get('DDBTEST_ENDPOINT')).Table(TABLE)
+
+
+@case
+def resource_python_values(_):
+    from decimal import Decimal
+    from boto3.dynamodb.types import Binary
+    orders = table()
+    orders.put_item(Item={'pk': 'res', 'sk': 1, 'price': Decimal('9.99'), 'blob': Binary(b'\x00'), 'raw': b'\x01',
+                          'tags': {'a', 'b'}, 'ns': {1, 2}, 'bs': {b'\x02'}, 'nested': {'l': [1, 'x', None, False]}})
+    item = orders.get_item(Key={'pk': 'res', 'sk': 1}, ConsistentRead=True)['Item']
+    return {name: [type(value).__name__, sorted(map(repr, value)) if isinstance(value, set) else repr(value)]
+            for name, value in sorted(item.items())}
+
+
+@case
+def resource_conditions(_):
+    from boto3.dynamodb.conditions import Attr, Key
+    orders = table()
+    with orders.batch_writer(overwrite_by_pkeys=['pk', 'sk']) as batch:
+        for i in range(30):
+            batch.put_item(Item={'pk': 'rc', 'sk': i % 28, 'v': f'v{i}'})
+    page = orders.query(KeyConditionExpression=Key('pk').eq('rc') & Key('sk').between(3, 20),
+                        FilterExpression=Attr('v').begins_with('v1') | Attr('v').is_in(['v3', 'v29']),
+                        ScanIndexForward=False)
+    failed = None
+    try:
+        orders.update_item(Key={'pk': 'rc', 'sk': 1}, UpdateExpression='SET v = :v', ConditionExpression=Attr('v').eq('no'),
+                           ExpressionAttributeValues={':v': 'new'})
+    except orders.meta.client.exceptions.ConditionalCheckFailedException as e:
+        failed = e.response['Error']['Code']
+    return {'items': [[str(i['sk']), i['v']] for i in page['Items']], 'count': page['Count'], 'failed': failed}
+
+
+@case
+def resource_key_condition_refused(_):
+    from boto3.dynamodb.conditions import Attr
+    return table().query(KeyConditionExpression=Attr('pk').eq('rc'))
+
+
+@case
+def resource_float_refused(_):
+    return table().put_item(Item={'pk': 'f', 'sk': 1, 'x': 1.5})
+
+
 @case
 def client_shape(ddb):
     return {'class': type(ddb).__name__, 'module': type(ddb).__module__, 'service': ddb.meta.service_model.service_name,

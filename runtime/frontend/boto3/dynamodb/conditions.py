@@ -3,10 +3,21 @@
 """boto3.dynamodb.conditions: Key and Attr condition builders, as boto3 1.26 names and shapes them.
 
 Building conditions needs no network, so module-level code such as
-``KEY = Key('pk').eq('x') & Attr('n').gt(1)`` works in nexus mode. Sending them
-does not: ``boto3.client('dynamodb')`` / ``boto3.resource('dynamodb')`` raise
-NexusUnsupportedError (set "io: baseline" for such functions).
+``KEY = Key('pk').eq('x') & Attr('n').gt(1)`` works in nexus mode; the stand-in's
+DynamoDB resource builds them into expressions (ConditionExpressionBuilder), and the
+generic path's real DynamoDB layer accepts them too.
 """
+
+import re
+from collections import namedtuple
+
+from boto3.exceptions import (DynamoDBNeedsConditionError, DynamoDBNeedsKeyConditionError,
+                              DynamoDBOperationNotSupportedError)
+
+_ATTR_NAME_REGEX = re.compile(r'[^.\[\]]+(?![^\[]*\])')
+
+BuiltConditionExpression = namedtuple(
+    'BuiltConditionExpression', ['condition_expression', 'attribute_name_placeholders', 'attribute_value_placeholders'])
 
 
 class ConditionBase:
@@ -133,7 +144,54 @@ class Attr(AttributeBase):
         return AttributeType(self, value)
 
 
-class DynamoDBOperationNotSupportedError(Exception):
-    def __init__(self, operation, value):
-        super().__init__(f'{operation} operation cannot be applied to value {value} of type {type(value)} directly. '
-                         'Must use AttributeBase object methods (i.e. Attr().eq()). to generate ConditionBase instances first.')
+class ConditionExpressionBuilder:
+    """Builds a condition into its expression with placeholders (#n0 for names, :v0 for values), as boto3 does; the
+    counters run on across the conditions of one request until reset."""
+
+    def __init__(self):
+        self._name_count = 0
+        self._value_count = 0
+
+    def reset(self):
+        self._name_count = 0
+        self._value_count = 0
+
+    def build_expression(self, condition, is_key_condition=False):
+        if not isinstance(condition, ConditionBase):
+            raise DynamoDBNeedsConditionError(condition)
+        names, values = {}, {}
+        expression = self._build(condition, names, values, is_key_condition)
+        return BuiltConditionExpression(expression, names, values)
+
+    def _build(self, condition, names, values, is_key_condition):
+        expression = condition.get_expression()
+        parts = [self._component(value, names, values, condition.has_grouped_values, is_key_condition)
+                 for value in expression['values']]
+        return expression['format'].format(*parts, operator=expression['operator'])
+
+    def _component(self, value, names, values, grouped, is_key_condition):
+        if isinstance(value, ConditionBase):
+            return self._build(value, names, values, is_key_condition)
+        if isinstance(value, AttributeBase):
+            if is_key_condition and not isinstance(value, Key):
+                raise DynamoDBNeedsKeyConditionError(
+                    f'Attribute object {value.name} is of type {type(value)}. KeyConditionExpression only supports '
+                    'Attribute objects of type Key')
+            # Each part of a document path (a.b[0].c) gets its own name placeholder; list indexes stay.
+            placeholders = tuple(self._name(part, names) for part in _ATTR_NAME_REGEX.findall(value.name))
+            return _ATTR_NAME_REGEX.sub('%s', value.name) % placeholders
+        if grouped:
+            return '(' + ', '.join(self._value(item, values) for item in value) + ')'
+        return self._value(value, values)
+
+    def _name(self, name, names):
+        placeholder = f'#n{self._name_count}'
+        self._name_count += 1
+        names[placeholder] = name
+        return placeholder
+
+    def _value(self, value, values):
+        placeholder = f':v{self._value_count}'
+        self._value_count += 1
+        values[placeholder] = value
+        return placeholder
