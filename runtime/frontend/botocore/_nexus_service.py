@@ -43,6 +43,15 @@ def percent_encode(text, safe=_UNRESERVED):
     return ''.join(chr(b) if b in safe else f'%{b:02X}' for b in text.encode('utf-8'))
 
 
+def own_client_class(service_name):
+    """The stand-in's client class of one of botocore.client.OWN_CLIENTS."""
+    if service_name == 'lambda':
+        from botocore._nexus_lambda import Lambda
+        return Lambda
+    from botocore._nexus_ddb import DynamoDB
+    return DynamoDB
+
+
 def retry_policy(config, legacy_attempts):
     """(mode, total attempts) as botocore resolves them: Config(retries=...), then AWS_RETRY_MODE / AWS_MAX_ATTEMPTS."""
     retries = (config.retries if config is not None else None) or {}

@@ -1,6 +1,7 @@
 # Copyright (c) Nexus contributors.
 # Licensed under the MIT license.
-"""botocore.session for code that builds clients without boto3 (get_session().create_client("s3"))."""
+"""botocore.session for code that builds clients without boto3 (get_session().create_client("s3")): the stand-in's own
+S3, Lambda and DynamoDB clients, every other service's the real botocore's (generic path)."""
 
 import os
 
@@ -28,15 +29,30 @@ class Session:
     def create_client(self, service_name, region_name=None, api_version=None, use_ssl=True, verify=None,
                       endpoint_url=None, aws_access_key_id=None, aws_secret_access_key=None,
                       aws_session_token=None, config=None):
+        from botocore.client import OWN_CLIENTS
+        if service_name in OWN_CLIENTS:
+            from botocore._nexus_service import own_client_class
+            # The stand-in's own clients (Lambda's Invoke, DynamoDB's item calls), the rest through the real SDK.
+            if endpoint_url or aws_access_key_id is not None:
+                from botocore import _nexus_generic
+                _nexus_generic.say_routed(service_name, endpoint_url, aws_access_key_id is not None)
+            return own_client_class(service_name)(
+                region_name, endpoint_url, config,
+                lambda: self._real_client(service_name, region_name, api_version, endpoint_url, config))
         if service_name != 's3':
-            from botocore import _nexus_generic
-            _nexus_generic.say_routed(service_name, endpoint_url, aws_access_key_id is not None)
-            if self._real is None:
-                self._real = _nexus_generic.real_boto3_session()
-            return self._real.client(service_name, region_name=region_name, api_version=api_version,
-                                     endpoint_url=endpoint_url, config=config)
+            return self._real_client(service_name, region_name, api_version, endpoint_url, config,
+                                     aws_access_key_id is not None)
         from botocore.client import S3
         return S3(region_name, endpoint_url, config)
+
+    def _real_client(self, service_name, region_name, api_version, endpoint_url, config, explicit=False):
+        """A real botocore client (generic path)."""
+        from botocore import _nexus_generic
+        _nexus_generic.say_routed(service_name, endpoint_url, explicit)
+        if self._real is None:
+            self._real = _nexus_generic.real_boto3_session()
+        return self._real.client(service_name, region_name=region_name, api_version=api_version,
+                                 endpoint_url=endpoint_url, config=config)
 
 
 def get_session(env_vars=None):

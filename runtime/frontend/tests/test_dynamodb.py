@@ -91,6 +91,14 @@ class DynamoDBClientTests(unittest.TestCase):
         self.assertEqual({'b': {'B': '/w=='}, 'bs': {'BS': ['AA==', 'YQ==']}}, json.loads(channel.sent[0][2])['Item'])
         self.assertEqual('DynamoDB_20120810.PutItem', channel.sent[0][1]['Headers']['X-Amz-Target'])
 
+    def test_botocore_sessions_make_the_same_client(self):
+        import botocore.session
+        channel = Channel(_Response(200, {'Item': {'n': {'N': '1'}}}))
+        botocore.client._set_transport(channel)
+        ddb = botocore.session.get_session().create_client('dynamodb', region_name='us-east-1')
+        self.assertIs(type(boto3.client('dynamodb', region_name='us-east-1')), type(ddb))
+        self.assertEqual({'n': {'N': '1'}}, ddb.get_item(TableName='orders', Key={'pk': {'S': 'a'}})['Item'])
+
 
 if __name__ == '__main__':
     unittest.main()
