@@ -89,6 +89,9 @@ class Lambda(ServiceClient):
             payload = payload.encode('utf-8')
         elif hasattr(payload, 'read'):
             payload = payload.read()
+            if isinstance(payload, str):
+                # A file opened in text mode: http.client sends what it reads as ISO-8859-1.
+                payload = payload.encode('iso-8859-1')
         status, answer_headers, raw, metadata = self._send('Invoke', 'POST', path, headers, bytes(payload))
         parsed = {'ResponseMetadata': metadata, 'StatusCode': status}
         for member, header in _OUTPUT_HEADERS:
