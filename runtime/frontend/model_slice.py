@@ -39,6 +39,8 @@ def compact(name, shape):
         return ('map', shape['key']['shape'], shape['value']['shape'])
     if kind in ('string', 'integer', 'long', 'double', 'float'):
         return (kind, shape.get('min'))
+    if kind == 'timestamp' and shape.get('timestampFormat', 'unixTimestamp') != 'unixTimestamp':
+        raise ValueError(f"{name} is a {shape['timestampFormat']} timestamp, not the JSON protocol's epoch seconds")
     return (kind,)
 
 
@@ -60,12 +62,34 @@ def slice_of(service, operations):
             if key in shape:
                 walk(shape[key]['shape'])
 
+    def check_input(name, seen, top):
+        """What the stand-in's serializer does not do must not be in an input: refused here, not sent wrong. An
+        idempotency token is filled by botocore (a new UUID when the call has none): only at the top, as its handler."""
+        if name in seen:
+            return
+        seen.add(name)
+        shape = shapes[name]
+        if shape['type'] == 'timestamp' or shape.get('document') or shape.get('union') or shape.get('eventstream'):
+            raise ValueError(f'input shape {name} is a {shape["type"]} the stand-in does not serialize')
+        for member, ref in shape.get('members', {}).items():
+            if (ref.get('idempotencyToken') and not top) or ref.get('hostLabel') or ref.get('jsonvalue'):
+                raise ValueError(f'{name}.{member} is filled or placed by botocore itself')
+            check_input(ref['shape'], seen, False)
+        for key in ('member', 'key', 'value'):
+            if key in shape:
+                check_input(shape[key]['shape'], seen, False)
+
     table = {}
     for operation in operations:
         op = model['operations'][operation]
+        if 'endpoint' in op or op.get('endpointdiscovery') or 'httpChecksum' in op:
+            raise ValueError(f"{operation} needs botocore's host prefix, endpoint discovery or checksums")
+        check_input(op['input']['shape'], set(), True)
         walk(op['input']['shape'])
         walk(op['output']['shape'])
-        table[operation] = (op['input']['shape'], op['output']['shape'])
+        tokens = tuple(member for member, ref in shapes[op['input']['shape']]['members'].items()
+                       if ref.get('idempotencyToken'))
+        table[operation] = (op['input']['shape'], op['output']['shape'], tokens)
     errors = sorted(name for name, shape in shapes.items() if shape.get('exception'))
     for name in errors:
         walk(name)
@@ -75,6 +99,8 @@ def slice_of(service, operations):
 def main(argv):
     service, operations = argv[1], argv[2].split(',')
     metadata, version, table, errors, shapes = slice_of(service, operations)
+    if metadata['protocol'] != 'json':
+        raise ValueError(f"{service} speaks {metadata['protocol']}; the stand-in's model-driven client speaks json")
     with open(os.path.join(BOTOCORE, '__init__.py')) as f:
         botocore_version = next(line.split("'")[1] for line in f if line.startswith('__version__'))
     out = [
@@ -88,11 +114,12 @@ def main(argv):
         'map (key, value), string/integer/long/double (min), others (type,).',
         '"""',
         '',
+        f'SERVICE = {service!r}',
         f'TARGET_PREFIX = {metadata["targetPrefix"]!r}',
         f'JSON_VERSION = {metadata["jsonVersion"]!r}',
         f'API_VERSION = {metadata["apiVersion"]!r}',
         '',
-        '# Operation -> (input shape, output shape).',
+        '# Operation -> (input shape, output shape, idempotency tokens botocore fills).',
         'OPERATIONS = {',
     ]
     out += [f'    {name!r}: {shapes_!r},' for name, shapes_ in table.items()]

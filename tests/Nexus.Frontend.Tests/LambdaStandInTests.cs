@@ -40,59 +40,29 @@ public sealed class LambdaStandInTests(ITestOutputHelper output)
     {
         var lambda = new ScriptedLambda();
         await using var endpoint = new StandInEndpoint(lambda.ServeAsync);
-        var work = Directory.CreateTempSubdirectory("nexus-lambdatest-");
-        try
-        {
-            var options = BackendOptions(endpoint.Url);
-            string baselineOut;
-            await using (var proxy = await SigningProxy.StartAsync(options, Manifest))
-            {
-                var env = Environment(proxy.Endpoint);
-                env["AWS_ACCESS_KEY_ID"] = SigningProxy.FunctionKey;
-                env["AWS_SECRET_ACCESS_KEY"] = SigningProxy.FunctionSecret;
-                env["NEXUS_IO"] = "baseline";
-                var (code, stdout, stderr) = await PythonProcess.RunAsync([Script, "run"], env, work.FullName);
-                baselineOut = code == 0 ? stdout : throw new InvalidOperationException($"lambdatest (baseline) failed (exit {code}):\n{stdout}\n{stderr}");
-            }
+        var (baseline, nexus) = await ProxyDifferential.RunAsync(Script, Manifest, BackendOptions(endpoint.Url), Environment(), "LAMBDATEST_ENDPOINT", "http://127.0.0.1:9");
 
-            var (nexusCode, nexusOut, nexusErr) = await ChannelRun.RunAsync(BackendOptions(endpoint.Url), Manifest, [Script, "run"], Environment("http://127.0.0.1:9"), work.FullName);
-            Assert.True(nexusCode == 0, $"lambdatest (nexus) failed (exit {nexusCode}):\n{nexusOut}\n{nexusErr}");
-            var baseline = Parse("baseline", baselineOut);
-            var nexus = Parse("nexus", nexusOut);
-            Assert.StartsWith("/usr/lib/python3/dist-packages/", (string?)baseline["botocore_file"], StringComparison.Ordinal);
-            Assert.StartsWith(PythonProcess.FrontendDir, (string?)nexus["botocore_file"], StringComparison.Ordinal);
+        var baselineCases = DifferentialTests.Cases(baseline);
+        // Real answers of each kind, or equality proves nothing.
+        Assert.Equal(200, (int?)baselineCases["invoke_bytes"]["result"]?["StatusCode"]);
+        Assert.Equal(1, (int?)baselineCases["invoke_bytes"]["result"]?["Payload"]?["event"]?["n"]);
+        Assert.Equal(Trace, (string?)baselineCases["invoke_bytes"]["result"]?["Payload"]?["trace"]);
+        Assert.Equal("Unhandled", (string?)baselineCases["function_error"]["result"]?["FunctionError"]);
+        Assert.Equal("client.exceptions.ResourceNotFoundException", (string?)baselineCases["missing_function_caught_as_modeled"]["result"]?["caught_as"]);
+        Assert.Equal("ConcurrentInvocationLimitExceeded", (string?)baselineCases["throttled_legacy_retries"]["error"]?["response"]?["Reason"]);
+        Assert.Equal(1, (int?)baselineCases["throttled_legacy_retries"]["error"]?["response"]?["ResponseMetadata"]?["RetryAttempts"]);
+        Assert.Equal(1, (int?)baselineCases["fails_once_then_succeeds"]["result"]?["ResponseMetadata"]?["RetryAttempts"]);
+        Assert.Equal("AccessDenied", (string?)baselineCases["outside_the_grants"]["error"]?["response"]?["Error"]?["Code"]);
+        Assert.Equal("botocore.exceptions.ParamValidationError", (string?)baselineCases["parameters_checked"]["error"]?["exception"]);
 
-            // Invoke alone never loads the real botocore (and its HTTP stack) in nexus mode.
-            Assert.Contains("urllib3", baseline["modules"]!.AsArray().Select(m => (string?)m));
-            Assert.DoesNotContain("urllib3", nexus["modules"]!.AsArray().Select(m => (string?)m));
-
-            var baselineCases = DifferentialTests.Cases(baseline);
-            // Real answers of each kind, or equality proves nothing.
-            Assert.Equal(200, (int?)baselineCases["invoke_bytes"]["result"]?["StatusCode"]);
-            Assert.Equal(1, (int?)baselineCases["invoke_bytes"]["result"]?["Payload"]?["event"]?["n"]);
-            Assert.Equal(Trace, (string?)baselineCases["invoke_bytes"]["result"]?["Payload"]?["trace"]);
-            Assert.Equal("Unhandled", (string?)baselineCases["function_error"]["result"]?["FunctionError"]);
-            Assert.Equal("client.exceptions.ResourceNotFoundException", (string?)baselineCases["missing_function_caught_as_modeled"]["result"]?["caught_as"]);
-            Assert.Equal("ConcurrentInvocationLimitExceeded", (string?)baselineCases["throttled_legacy_retries"]["error"]?["response"]?["Reason"]);
-            Assert.Equal(1, (int?)baselineCases["throttled_legacy_retries"]["error"]?["response"]?["ResponseMetadata"]?["RetryAttempts"]);
-            Assert.Equal(1, (int?)baselineCases["fails_once_then_succeeds"]["result"]?["ResponseMetadata"]?["RetryAttempts"]);
-            Assert.Equal("AccessDenied", (string?)baselineCases["outside_the_grants"]["error"]?["response"]?["Error"]?["Code"]);
-            Assert.Equal("botocore.exceptions.ParamValidationError", (string?)baselineCases["parameters_checked"]["error"]?["exception"]);
-
-            var differences = DifferentialTests.Compare(baselineCases, DifferentialTests.Cases(nexus));
-            output.WriteLine($"{baselineCases.Count} cases compared, {differences.Count} differences");
-            Assert.True(differences.Count == 0, "the stand-in's Lambda client differs from real boto3:\n" + string.Join("\n", differences));
-        }
-        finally
-        {
-            work.Delete(recursive: true);
-        }
+        var differences = DifferentialTests.Compare(baselineCases, DifferentialTests.Cases(nexus));
+        output.WriteLine($"{baselineCases.Count} cases compared, {differences.Count} differences");
+        Assert.True(differences.Count == 0, "the stand-in's Lambda client differs from real boto3:\n" + string.Join("\n", differences));
     }
 
-    private static Dictionary<string, string> Environment(string endpoint)
+    private static Dictionary<string, string> Environment()
     {
         var env = PythonProcess.BaseEnvironment();
-        env["LAMBDATEST_ENDPOINT"] = endpoint;
         env["AWS_LAMBDA_FUNCTION_NAME"] = "lambdatest";
         env["_X_AMZN_TRACE_ID"] = Trace;
         env["AWS_DEFAULT_REGION"] = "us-east-1";
@@ -107,9 +77,6 @@ public sealed class LambdaStandInTests(ITestOutputHelper output)
         SecretKey = "node-secret-for-the-lambda-stand-in-test",
         Services = new Dictionary<string, ServiceEndpoint> { ["lambda"] = new() { Url = lambdaUrl } },
     };
-
-    private static JsonObject Parse(string mode, string stdout) =>
-        JsonNode.Parse(stdout) as JsonObject ?? throw new InvalidOperationException($"lambdatest {mode} printed no JSON object:\n{stdout}");
 
     /// <summary>
     /// A Lambda endpoint whose functions each give one kind of answer. It keeps what it received (method, target,

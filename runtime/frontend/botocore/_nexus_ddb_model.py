@@ -8,22 +8,23 @@ Shapes: (type, ...): structure (required, members as (name, shape[, wire name]))
 map (key, value), string/integer/long/double (min), others (type,).
 """
 
+SERVICE = 'dynamodb'
 TARGET_PREFIX = 'DynamoDB_20120810'
 JSON_VERSION = '1.0'
 API_VERSION = '2012-08-10'
 
-# Operation -> (input shape, output shape).
+# Operation -> (input shape, output shape, idempotency tokens botocore fills).
 OPERATIONS = {
-    'GetItem': ('GetItemInput', 'GetItemOutput'),
-    'PutItem': ('PutItemInput', 'PutItemOutput'),
-    'UpdateItem': ('UpdateItemInput', 'UpdateItemOutput'),
-    'DeleteItem': ('DeleteItemInput', 'DeleteItemOutput'),
-    'Query': ('QueryInput', 'QueryOutput'),
-    'Scan': ('ScanInput', 'ScanOutput'),
-    'BatchGetItem': ('BatchGetItemInput', 'BatchGetItemOutput'),
-    'BatchWriteItem': ('BatchWriteItemInput', 'BatchWriteItemOutput'),
-    'TransactGetItems': ('TransactGetItemsInput', 'TransactGetItemsOutput'),
-    'TransactWriteItems': ('TransactWriteItemsInput', 'TransactWriteItemsOutput'),
+    'GetItem': ('GetItemInput', 'GetItemOutput', ()),
+    'PutItem': ('PutItemInput', 'PutItemOutput', ()),
+    'UpdateItem': ('UpdateItemInput', 'UpdateItemOutput', ()),
+    'DeleteItem': ('DeleteItemInput', 'DeleteItemOutput', ()),
+    'Query': ('QueryInput', 'QueryOutput', ()),
+    'Scan': ('ScanInput', 'ScanOutput', ()),
+    'BatchGetItem': ('BatchGetItemInput', 'BatchGetItemOutput', ()),
+    'BatchWriteItem': ('BatchWriteItemInput', 'BatchWriteItemOutput', ()),
+    'TransactGetItems': ('TransactGetItemsInput', 'TransactGetItemsOutput', ()),
+    'TransactWriteItems': ('TransactWriteItemsInput', 'TransactWriteItemsOutput', ('ClientRequestToken',)),
 }
 
 # Every error shape of the service (client.exceptions names them all).

@@ -141,12 +141,13 @@ def real_boto3_session(region_name=None):
     core.register('choose-signer', lambda **kwargs: unsigned)
     core.register('before-send', _send_over_channel)
     core.register('before-sign.s3', _capture_presigned)
-    # Real Lambda and DynamoDB clients (the calls the stand-in's own clients do not serve, boto3.resource("dynamodb"))
-    # raise the stand-in's modeled classes, so `except client.exceptions.X` catches errors of both paths.
-    from botocore.errorfactory import dynamodb_exceptions, lambda_exceptions
+    # Real clients of the services the stand-in has its own clients for (the calls those do not serve) raise the
+    # stand-in's modeled classes, so `except client.exceptions.X` catches errors of both paths.
+    from botocore._nexus_service import own_client_class
+    from botocore.client import OWN_CLIENTS
     cache = core._get_internal_component('exceptions_factory')._client_exceptions_cache
-    cache['lambda'] = lambda_exceptions()
-    cache['dynamodb'] = dynamodb_exceptions()
+    for service in OWN_CLIENTS:
+        cache[service] = own_client_class(service).exceptions_of_service()
     return modules['boto3.session'].Session(botocore_session=core, region_name=region_name)
 
 

@@ -47,6 +47,10 @@ class Lambda(ServiceClient):
         super().__init__(region_name, endpoint_url, config, real_client, _ServiceModel(), {'invoke': 'Invoke'},
                          lambda_exceptions())
 
+    @classmethod
+    def exceptions_of_service(cls):
+        return lambda_exceptions()
+
     def _error_response(self, status, headers, raw):
         """botocore's REST-JSON error: the JSON one, with the code from x-amzn-ErrorType or the body's code."""
         error = json_error(status, headers, raw)

@@ -44,12 +44,15 @@ def percent_encode(text, safe=_UNRESERVED):
 
 
 def own_client_class(service_name):
-    """The stand-in's client class of one of botocore.client.OWN_CLIENTS."""
+    """The stand-in's client class of one of botocore.client.OWN_CLIENTS (its module loaded on first need)."""
     if service_name == 'lambda':
         from botocore._nexus_lambda import Lambda
         return Lambda
-    from botocore._nexus_ddb import DynamoDB
-    return DynamoDB
+    if service_name == 'dynamodb':
+        from botocore._nexus_ddb import DynamoDB
+        return DynamoDB
+    from botocore import _nexus_secrets
+    return _nexus_secrets.SSM if service_name == 'ssm' else _nexus_secrets.SecretsManager
 
 
 def retry_policy(config, legacy_attempts):
@@ -124,6 +127,11 @@ class ServiceClient(BaseClient):
             raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
         # Not served here: the real botocore's method, its requests sent over the channel (generic path).
         return getattr(self._generic(), name)
+
+    @classmethod
+    def exceptions_of_service(cls):
+        """The service's client.exceptions object, shared by its clients and given to the real ones."""
+        raise NotImplementedError
 
     def _generic(self):
         """The real botocore client behind this one (loaded on first need)."""

@@ -2,7 +2,7 @@
 # Licensed under the MIT license.
 """A JSON-protocol call's parameters checked, serialized and its answer parsed as botocore 1.29 does it, driven by a
 model slice (model_slice.py's shapes: (type, ...) tuples): ParamValidator's checks and messages, JSONSerializer's
-body, BaseJSONParser's shapes (blobs as base64, members by their wire names)."""
+body, BaseJSONParser's shapes (blobs as base64, timestamps from epoch seconds, members by their wire names)."""
 
 import base64
 
@@ -111,4 +111,7 @@ def parse(shapes, value, shape_name):
         return {parse(shapes, key, shape[1]): parse(shapes, item, shape[2]) for key, item in value.items()}
     if kind == 'blob':
         return base64.b64decode(value)
+    if kind == 'timestamp':
+        from botocore.utils import parse_epoch_timestamp
+        return parse_epoch_timestamp(value)
     return value

@@ -65,17 +65,17 @@ def s3_exceptions():
     return S3Exceptions(_S3_CLASSES)
 
 
-def dynamodb_exceptions():
-    """A DynamoDB client's exceptions: every error shape of its model (shared by all DynamoDB clients)."""
-    global _dynamodb_exceptions
-    if _dynamodb_exceptions is None:
-        from botocore._nexus_ddb_model import ERRORS
-        classes = _classes(ERRORS)
-        _dynamodb_exceptions = type('DynamoDBExceptions', (BaseClientExceptions,), dict(classes))(classes)
-    return _dynamodb_exceptions
+def modeled_exceptions(client_class_name, codes):
+    """A client's exceptions object for the service's error codes (one per service, shared by its clients)."""
+    exceptions = _modeled.get(client_class_name)
+    if exceptions is None:
+        classes = _classes(codes)
+        exceptions = _modeled[client_class_name] = type(
+            f'{client_class_name}Exceptions', (BaseClientExceptions,), dict(classes))(classes)
+    return exceptions
 
 
-_dynamodb_exceptions = None
+_modeled = {}
 
 
 def lambda_exceptions():

@@ -46,6 +46,50 @@ class tzutc(tzinfo):
 _UTC = tzutc()
 
 
+class tzlocal(tzinfo):
+    """The machine's local zone, as dateutil.tz.tzlocal (what botocore gives epoch timestamps), without dateutil."""
+
+    def __init__(self):
+        import time
+        self._std = timedelta(seconds=-time.timezone)
+        self._dst = timedelta(seconds=-time.altzone) if time.daylight else self._std
+
+    def _is_dst(self, dt):
+        import time
+        if dt is None or self._std == self._dst:
+            return False
+        stamp = (dt.replace(tzinfo=None) - datetime(1970, 1, 1)).total_seconds() - self._std.total_seconds()
+        return time.localtime(stamp).tm_isdst > 0
+
+    def utcoffset(self, dt):
+        return self._dst if self._is_dst(dt) else self._std
+
+    def dst(self, dt):
+        return self._dst - self._std if self._is_dst(dt) else _ZERO
+
+    def tzname(self, dt):
+        import time
+        return time.tzname[self._is_dst(dt)]
+
+    def __eq__(self, other):
+        return isinstance(other, tzlocal) and (self._std, self._dst) == (other._std, other._dst)
+
+    __hash__ = None
+
+    def __repr__(self):
+        return 'tzlocal()'
+
+
+def parse_epoch_timestamp(value):
+    """A JSON-protocol timestamp (epoch seconds) as botocore parses it: an aware datetime in the local zone."""
+    if isinstance(value, str):
+        try:
+            value = float(value)
+        except ValueError:
+            return parse_timestamp(value)
+    return datetime.fromtimestamp(value, tzlocal())
+
+
 def parse_timestamp(value, whole_seconds=False):
     """ISO-8601 string (as the backend sends it) to an aware UTC datetime.
 

@@ -13,15 +13,13 @@ Environment: as ddbtest.py (DDBTEST_ENDPOINT, AWS_DEFAULT_REGION, credentials in
 """
 
 import io
-import json
 import os
 import sys
 
 import boto3
-import botocore
 from botocore.config import Config
 
-from difftest_common import norm, norm_error
+from difftest_common import case_list, norm_error, print_suite
 
 TABLE = 'dt-orders'
 MISSING = 'dt-missing'
@@ -43,12 +41,7 @@ EVERY_TYPE = {
     'l': {'L': []},
 }
 
-CASES = []
-
-
-def case(fn):
-    CASES.append(fn)
-    return fn
+CASES, case = case_list()
 
 
 @case
@@ -237,13 +230,6 @@ def client_shape(ddb):
             'modeled': sorted(name for name in dir(ddb.exceptions) if name.endswith('Exception'))[:5]}
 
 
-def run_case(fn, ddb):
-    try:
-        return {'case': fn.__name__, 'result': norm(fn(ddb))}
-    except Exception as e:  # every outcome, error or not, is part of the record
-        return {'case': fn.__name__, 'error': norm_error(e)}
-
-
 def clean(ddb):
     """The items an earlier run left (the other mode's), so both runs start from the same table."""
     keys = [{'pk': item['pk'], 'sk': item['sk']} for item in ddb.scan(TableName=TABLE, ConsistentRead=True)['Items']]
@@ -254,11 +240,7 @@ def clean(ddb):
 def main(argv):
     ddb = client()
     clean(ddb)
-    records = [run_case(fn, ddb) for fn in CASES]
-    modules = [m for m in ('urllib3', 'http.client', 'ssl') if m in sys.modules]
-    print(json.dumps({'mode': os.environ.get('NEXUS_IO', 'baseline'), 'boto3_file': boto3.__file__,
-                      'botocore_file': botocore.__file__, 'modules': modules, 'cases': records},
-                     indent=1, sort_keys=True))
+    print_suite(CASES, (), ddb)
     return 0
 
 

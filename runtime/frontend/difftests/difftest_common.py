@@ -106,6 +106,28 @@ def case_list():
     return cases, add
 
 
+# Modules of the real SDK's HTTP stack: a suite of the stand-in's own clients records which are loaded after its cases.
+HTTP_STACK = ('urllib3', 'http.client', 'ssl')
+
+
+def print_suite(cases, generic_cases, *clients):
+    """Runs a suite of the stand-in's own clients (each case takes ``clients``): its cases, the HTTP stack's modules
+    then loaded (none may be in nexus mode), then the cases that reach the real SDK; prints the record."""
+    records = [run_case(fn, *clients) for fn in cases]
+    modules = [m for m in HTTP_STACK if m in sys.modules]
+    records += [run_case(fn, *clients) for fn in generic_cases]
+    print(json.dumps({'mode': os.environ.get('NEXUS_IO', 'baseline'), 'boto3_file': boto3.__file__,
+                      'botocore_file': botocore.__file__, 'modules': modules, 'cases': records},
+                     indent=1, sort_keys=True))
+
+
+def run_case(fn, *clients):
+    try:
+        return {'case': fn.__name__, 'result': norm(fn(*clients))}
+    except Exception as e:  # every outcome, error or not, is part of the record
+        return {'case': fn.__name__, 'error': norm_error(e)}
+
+
 def body(n, seed=0):
     return bytes((i * 31 + seed) % 251 for i in range(n))
 

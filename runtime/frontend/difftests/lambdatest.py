@@ -22,11 +22,10 @@ import os
 import sys
 
 import boto3
-import botocore
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from difftest_common import norm, norm_error
+from difftest_common import case_list, norm, norm_error, print_suite
 
 ARN = 'arn:aws:lambda:us-east-1:123456789012:function:'
 
@@ -46,12 +45,7 @@ def answer(response):
     return response
 
 
-CASES = []
-
-
-def case(fn):
-    CASES.append(fn)
-    return fn
+CASES, case = case_list()
 
 
 @case
@@ -219,12 +213,7 @@ def client_shape(lam):
 
 
 # Cases that reach the real botocore in nexus mode (the generic path), after the modules are recorded.
-GENERIC_CASES = []
-
-
-def generic(fn):
-    GENERIC_CASES.append(fn)
-    return fn
+GENERIC_CASES, generic = case_list()
 
 
 @generic
@@ -247,21 +236,9 @@ def endpoint_requests(lam):
     return answer(lam.invoke(FunctionName='dt-received', Payload=b'{}'))
 
 
-def run_case(fn, lam):
-    try:
-        return {'case': fn.__name__, 'result': norm(fn(lam))}
-    except Exception as e:  # every outcome, error or not, is part of the record
-        return {'case': fn.__name__, 'error': norm_error(e)}
-
-
 def main(argv):
     lam = client()
-    records = [run_case(fn, lam) for fn in CASES]
-    modules = [m for m in ('urllib3', 'http.client', 'socket', 'ssl') if m in sys.modules]
-    records += [run_case(fn, lam) for fn in GENERIC_CASES]
-    print(json.dumps({'mode': os.environ.get('NEXUS_IO', 'baseline'), 'boto3_file': boto3.__file__,
-                      'botocore_file': botocore.__file__, 'modules': modules, 'cases': records},
-                      indent=1, sort_keys=True))
+    print_suite(CASES, GENERIC_CASES, lam)
     return 0
 
 

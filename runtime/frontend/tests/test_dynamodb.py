@@ -91,6 +91,17 @@ class DynamoDBClientTests(unittest.TestCase):
         self.assertEqual({'b': {'B': '/w=='}, 'bs': {'BS': ['AA==', 'YQ==']}}, json.loads(channel.sent[0][2])['Item'])
         self.assertEqual('DynamoDB_20120810.PutItem', channel.sent[0][1]['Headers']['X-Amz-Target'])
 
+    def test_an_idempotency_token_is_filled_as_botocore_fills_it(self):
+        import uuid
+        channel = Channel(_Response(200, {}), _Response(200, {}))
+        ddb = self.client(channel)
+        items = [{'Put': {'TableName': 'orders', 'Item': {'pk': {'S': 'a'}}}}]
+        ddb.transact_write_items(TransactItems=items)
+        ddb.transact_write_items(TransactItems=items, ClientRequestToken='mine')
+        first, second = (json.loads(sent[2])['ClientRequestToken'] for sent in channel.sent)
+        self.assertEqual(4, uuid.UUID(first).version)
+        self.assertEqual('mine', second)
+
     def test_botocore_sessions_make_the_same_client(self):
         import botocore.session
         channel = Channel(_Response(200, {'Item': {'n': {'N': '1'}}}))

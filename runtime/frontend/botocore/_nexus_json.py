@@ -1,0 +1,102 @@
+# Copyright (c) Nexus contributors.
+# Licensed under the MIT license.
+"""The stand-in's clients of JSON-protocol services, driven by a model slice (model_slice.py): each call checked as
+botocore 1.29 checks it (ParamValidator's checks and messages), an idempotency token filled as botocore fills it,
+serialized as its JSON protocol serializes it (X-Amz-Target, application/x-amz-json-*), sent as one ServiceRequest,
+parsed as botocore parses the answer (modeled errors and their fields), retried as botocore retries. Every operation
+the slice lacks is the real botocore's, loaded on first use (generic path).
+
+Served: DynamoDB's item calls (_nexus_ddb.py), SSM's parameter calls and Secrets Manager's get_secret_value
+(_nexus_secrets.py).
+"""
+
+import json
+
+from botocore import xform_name
+from botocore._nexus_service import ServiceClient, body_json, json_error
+from botocore._nexus_shapes import parse, serialize, validate
+from botocore.client import _offloaded
+from botocore.errorfactory import modeled_exceptions
+from botocore.exceptions import ParamValidationError
+
+
+class _ServiceModel:
+    def __init__(self, model):
+        self.service_name = model.SERVICE
+        self.signing_name = model.SERVICE
+        self.api_version = model.API_VERSION
+        self.protocol = 'json'
+
+
+class JsonClient(ServiceClient):
+    """A JSON-protocol client over a model slice (MODEL, a _nexus_*_model module); subclasses name the service."""
+
+    MODEL = None
+
+    def __init__(self, region_name, endpoint_url, config, real_client):
+        model = self.MODEL
+        methods = {xform_name(operation): operation for operation in model.OPERATIONS}
+        super().__init__(region_name, endpoint_url, config, real_client, _ServiceModel(model), methods,
+                         self.exceptions_of_service())
+
+    @classmethod
+    def exceptions_of_service(cls):
+        return modeled_exceptions(cls.__name__, cls.MODEL.ERRORS)
+
+    def _error_response(self, status, headers, raw):
+        return json_error(status, headers, raw)
+
+    def _modeled_fields(self, code, headers, raw):
+        if code not in self.MODEL.ERRORS:
+            return {}
+        return parse(self.MODEL.SHAPES, body_json(raw), code)
+
+    def _request(self, input_shape, params):
+        """The parameters as sent (a subclass may transform them first)."""
+        return params
+
+    def _response(self, output_shape, parsed):
+        """The parsed answer as returned (a subclass may transform it)."""
+        return parsed
+
+    def _call(self, operation, params):
+        model = self.MODEL
+        input_shape, output_shape, tokens = model.OPERATIONS[operation]
+        params = self._request(input_shape, params)
+        for token in tokens:
+            if token not in params:
+                # botocore's generate_idempotent_uuid: a retried call is the same request.
+                import uuid
+                params[token] = str(uuid.uuid4())
+        config = self.meta.config
+        if config is None or config.parameter_validation:
+            errors = []
+            validate(model.SHAPES, params, input_shape, errors)
+            if errors:
+                raise ParamValidationError(report='\n'.join(errors))
+        body = json.dumps(serialize(model.SHAPES, params, input_shape)).encode('utf-8')
+        headers = {'X-Amz-Target': f'{model.TARGET_PREFIX}.{operation}',
+                   'Content-Type': f'application/x-amz-json-{model.JSON_VERSION}'}
+        _, _, content, metadata = self._send(operation, 'POST', '/', headers, body, read_body=True)
+        parsed = parse(model.SHAPES, body_json(content), output_shape)
+        parsed['ResponseMetadata'] = metadata
+        return self._response(output_shape, parsed)
+
+
+def serve_operations(cls):
+    """Gives a JsonClient class one method per operation of its model slice (botocore's names)."""
+    for operation in cls.MODEL.OPERATIONS:
+        cls_method = _method(xform_name(operation), operation)
+        setattr(cls, cls_method.__name__, cls_method)
+    # Where botocore's generated client classes live (handlers may compare it).
+    cls.__module__ = 'botocore.client'
+    return cls
+
+
+def _method(name, operation):
+    def call(self, **kwargs):
+        return self._call(operation, kwargs)
+
+    call.__name__ = name
+    call.__doc__ = f'{operation}, over the Nexus channel.'
+    return _offloaded(call)

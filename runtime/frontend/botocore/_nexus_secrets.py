@@ -1,0 +1,26 @@
+# Copyright (c) Nexus contributors.
+# Licensed under the MIT license.
+"""The stand-in's SSM and Secrets Manager clients: the configuration and secrets a function reads (often at its cold
+start), without the real botocore. SSM: get_parameter, get_parameters, get_parameters_by_path, put_parameter,
+delete_parameter; Secrets Manager: get_secret_value (model slices _nexus_ssm_model.py and
+_nexus_secretsmanager_model.py). Every other call of these services is the real botocore's (generic path).
+"""
+
+from botocore import _nexus_secretsmanager_model, _nexus_ssm_model
+from botocore._nexus_json import JsonClient, serve_operations
+
+
+@serve_operations
+class SSM(JsonClient):
+    """SSM's parameter calls; the rest of SSM through the real botocore."""
+
+    SERVICE = 'ssm'
+    MODEL = _nexus_ssm_model
+
+
+@serve_operations
+class SecretsManager(JsonClient):
+    """Secrets Manager's get_secret_value; the rest through the real botocore."""
+
+    SERVICE = 'secretsmanager'
+    MODEL = _nexus_secretsmanager_model

@@ -1,0 +1,66 @@
+// Copyright (c) Nexus contributors.
+// Licensed under the MIT license.
+
+using System.Text.Json.Nodes;
+using Nexus.Backend;
+using Nexus.Functions;
+
+namespace Nexus.Frontend.Tests;
+
+/// <summary>
+/// A suite of the stand-in's own clients (difftest_common.print_suite) run twice against the same services: real boto3
+/// through the node's signing proxy with the function's key (baseline), and the stand-in over a real channel and backend
+/// (nexus). Both records are checked to come from the SDK each mode should run, the real SDK's HTTP stack loaded in
+/// baseline and none of it in nexus mode.
+/// </summary>
+internal static class ProxyDifferential
+{
+    /// <param name="script"></param>
+
+    /// <param name="manifest"></param>
+    /// <param name="options"></param>
+    /// <param name="environment"></param>    /// <param name="endpointVariable">The variable that names the service's endpoint to the script: the proxy in
+    /// baseline; in nexus mode <paramref name="nexusEndpoint"/>, which the node routes (null: unset).</param>
+    /// <param name="nexusEndpoint"></param>
+    public static async Task<(JsonObject Baseline, JsonObject Nexus)> RunAsync(
+        string script, FunctionManifest manifest, NexusBackendOptions options, Dictionary<string, string> environment, string endpointVariable, string? nexusEndpoint)
+    {
+        var work = Directory.CreateTempSubdirectory("nexus-proxydiff-");
+        try
+        {
+            string baselineOut;
+            await using (var proxy = await SigningProxy.StartAsync(options, manifest))
+            {
+                var env = new Dictionary<string, string>(environment)
+                {
+                    [endpointVariable] = proxy.Endpoint,
+                    ["AWS_ACCESS_KEY_ID"] = SigningProxy.FunctionKey,
+                    ["AWS_SECRET_ACCESS_KEY"] = SigningProxy.FunctionSecret,
+                    ["NEXUS_IO"] = "baseline",
+                };
+                var (code, stdout, stderr) = await PythonProcess.RunAsync([script, "run"], env, work.FullName);
+                baselineOut = code == 0 ? stdout : throw new InvalidOperationException($"{Path.GetFileName(script)} (baseline) failed (exit {code}):\n{stdout}\n{stderr}");
+            }
+
+            var nexusEnv = new Dictionary<string, string>(environment);
+            if (nexusEndpoint is not null)
+            {
+                nexusEnv[endpointVariable] = nexusEndpoint;
+            }
+
+            var (nexusCode, nexusOut, nexusErr) = await ChannelRun.RunAsync(options, manifest, [script, "run"], nexusEnv, work.FullName);
+            Assert.True(nexusCode == 0, $"{Path.GetFileName(script)} (nexus) failed (exit {nexusCode}):\n{nexusOut}\n{nexusErr}");
+            var baseline = JsonNode.Parse(baselineOut)!.AsObject();
+            var nexus = JsonNode.Parse(nexusOut)!.AsObject();
+            Assert.StartsWith("/usr/lib/python3/dist-packages/", (string?)baseline["botocore_file"], StringComparison.Ordinal);
+            Assert.StartsWith(PythonProcess.FrontendDir, (string?)nexus["botocore_file"], StringComparison.Ordinal);
+            Assert.Contains("urllib3", baseline["modules"]!.AsArray().Select(m => (string?)m));
+            Assert.True(nexus["modules"]!.AsArray().Count == 0, $"nexus mode loaded {nexus["modules"]!.ToJsonString()}:\n{nexusErr}");
+            return (baseline, nexus);
+        }
+        finally
+        {
+            work.Delete(recursive: true);
+        }
+    }
+}
