@@ -34,9 +34,12 @@ def compact(name, shape):
                            else (member, ref['shape'], ref['locationName']))
         return ('structure', tuple(shape.get('required', ())), tuple(members))
     if kind == 'list':
-        return ('list', shape['member']['shape'], shape.get('min'))
+        # The query protocol's XML and form names: a flattened list's elements, its member's name.
+        return ('list', shape['member']['shape'], shape.get('min'), bool(shape.get('flattened')),
+                shape['member'].get('locationName'))
     if kind == 'map':
-        return ('map', shape['key']['shape'], shape['value']['shape'])
+        return ('map', shape['key']['shape'], shape['value']['shape'], bool(shape.get('flattened')),
+                shape['key'].get('locationName', 'key'), shape['value'].get('locationName', 'value'))
     if kind in ('string', 'integer', 'long', 'double', 'float'):
         return (kind, shape.get('min'))
     if kind == 'timestamp' and shape.get('timestampFormat', 'unixTimestamp') != 'unixTimestamp':
@@ -86,21 +89,26 @@ def slice_of(service, operations):
             raise ValueError(f"{operation} needs botocore's host prefix, endpoint discovery or checksums")
         check_input(op['input']['shape'], set(), True)
         walk(op['input']['shape'])
-        walk(op['output']['shape'])
+        output = op.get('output', {})
+        if output:
+            walk(output['shape'])
         tokens = tuple(member for member, ref in shapes[op['input']['shape']]['members'].items()
                        if ref.get('idempotencyToken'))
-        table[operation] = (op['input']['shape'], op['output']['shape'], tokens)
+        table[operation] = (op['input']['shape'], output.get('shape'), tokens, output.get('resultWrapper'))
     errors = sorted(name for name, shape in shapes.items() if shape.get('exception'))
     for name in errors:
         walk(name)
-    return model['metadata'], version, table, errors, wanted
+    # An error's code where it is not its shape's name (SQS: AWS.SimpleQueueService.NonExistentQueue).
+    codes = {shapes[name]['error']['code']: name for name in errors
+             if shapes[name].get('error', {}).get('code', name) != name}
+    return model['metadata'], version, table, errors, codes, wanted
 
 
 def main(argv):
     service, operations = argv[1], argv[2].split(',')
-    metadata, version, table, errors, shapes = slice_of(service, operations)
-    if metadata['protocol'] != 'json':
-        raise ValueError(f"{service} speaks {metadata['protocol']}; the stand-in's model-driven client speaks json")
+    metadata, version, table, errors, codes, shapes = slice_of(service, operations)
+    if metadata['protocol'] not in ('json', 'query'):
+        raise ValueError(f"{service} speaks {metadata['protocol']}; the stand-in's model-driven clients speak json and query")
     with open(os.path.join(BOTOCORE, '__init__.py')) as f:
         botocore_version = next(line.split("'")[1] for line in f if line.startswith('__version__'))
     out = [
@@ -110,21 +118,25 @@ def main(argv):
         '',
         'Written by runtime/frontend/model_slice.py (do not edit):',
         f'  /usr/bin/python3 model_slice.py {service} {",".join(operations)}',
-        'Shapes: (type, ...): structure (required, members as (name, shape[, wire name])), list (member, min),',
-        'map (key, value), string/integer/long/double (min), others (type,).',
+        'Shapes: (type, ...): structure (required, members as (name, shape[, wire name])), list (member, min,',
+        'flattened, member name), map (key, value, flattened, key name, value name), string/integer/long/double (min),',
+        'others (type,).',
         '"""',
         '',
         f'SERVICE = {service!r}',
-        f'TARGET_PREFIX = {metadata["targetPrefix"]!r}',
-        f'JSON_VERSION = {metadata["jsonVersion"]!r}',
+        f'PROTOCOL = {metadata["protocol"]!r}',
+        f'TARGET_PREFIX = {metadata.get("targetPrefix")!r}',
+        f'JSON_VERSION = {metadata.get("jsonVersion")!r}',
         f'API_VERSION = {metadata["apiVersion"]!r}',
         '',
-        '# Operation -> (input shape, output shape, idempotency tokens botocore fills).',
+        '# Operation -> (input shape, output shape, idempotency tokens botocore fills, the XML result wrapper).',
         'OPERATIONS = {',
     ]
     out += [f'    {name!r}: {shapes_!r},' for name, shapes_ in table.items()]
     out += ['}', '', '# Every error shape of the service (client.exceptions names them all).',
-            'ERRORS = (', *[f'    {name!r},' for name in errors], ')', '', 'SHAPES = {']
+            'ERRORS = (', *[f'    {name!r},' for name in errors], ')', '',
+            "# Error code -> shape, where the code is not the shape's name.", f'ERROR_CODES = {codes!r}', '',
+            'SHAPES = {']
     out += [f'    {name!r}: {shape!r},' for name, shape in sorted(shapes.items())]
     out += ['}', '']
     sys.stdout.write('\n'.join(out))

@@ -5,8 +5,6 @@ using System.Net;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using Nexus.Backend;
-using Nexus.Backend.Services;
 using Nexus.Functions;
 using Nexus.Testing;
 using Xunit.Abstractions;
@@ -40,7 +38,7 @@ public sealed class LambdaStandInTests(ITestOutputHelper output)
     {
         var lambda = new ScriptedLambda();
         await using var endpoint = new StandInEndpoint(lambda.ServeAsync);
-        var (baseline, nexus) = await ProxyDifferential.RunAsync(Script, Manifest, BackendOptions(endpoint.Url), Environment(), "LAMBDATEST_ENDPOINT", "http://127.0.0.1:9");
+        var (baseline, nexus) = await ProxyDifferential.RunAsync(Script, Manifest, ProxyDifferential.BackendOptions(("lambda", endpoint.Url)), Environment(), "LAMBDATEST_ENDPOINT", "http://127.0.0.1:9");
 
         var baselineCases = DifferentialTests.Cases(baseline);
         // Real answers of each kind, or equality proves nothing.
@@ -68,15 +66,6 @@ public sealed class LambdaStandInTests(ITestOutputHelper output)
         env["AWS_DEFAULT_REGION"] = "us-east-1";
         return env;
     }
-
-    private static NexusBackendOptions BackendOptions(string lambdaUrl) => new()
-    {
-        // No S3 call is made.
-        ServiceUrl = "http://127.0.0.1:9",
-        AccessKey = "NEXUSNODEKEY00000001",
-        SecretKey = "node-secret-for-the-lambda-stand-in-test",
-        Services = new Dictionary<string, ServiceEndpoint> { ["lambda"] = new() { Url = lambdaUrl } },
-    };
 
     /// <summary>
     /// A Lambda endpoint whose functions each give one kind of answer. It keeps what it received (method, target,

@@ -3,6 +3,7 @@
 
 using System.Text.Json.Nodes;
 using Nexus.Backend;
+using Nexus.Backend.Services;
 using Nexus.Functions;
 
 namespace Nexus.Frontend.Tests;
@@ -15,6 +16,15 @@ namespace Nexus.Frontend.Tests;
 /// </summary>
 internal static class ProxyDifferential
 {
+    /// <summary>A backend that sends each named service's calls to its URL (no S3 call is made).</summary>
+    public static NexusBackendOptions BackendOptions(params (string Service, string Url)[] services) => new()
+    {
+        ServiceUrl = "http://127.0.0.1:9",
+        AccessKey = "NEXUSNODEKEY00000001",
+        SecretKey = "node-secret-of-the-stand-in-differentials",
+        Services = services.ToDictionary(s => s.Service, s => new ServiceEndpoint { Url = s.Url }),
+    };
+
     /// <param name="script"></param>
 
     /// <param name="manifest"></param>

@@ -4,8 +4,6 @@
 using System.Net;
 using System.Text;
 using System.Text.Json.Nodes;
-using Nexus.Backend;
-using Nexus.Backend.Services;
 using Nexus.Functions;
 using Nexus.Testing;
 using Xunit.Abstractions;
@@ -41,7 +39,7 @@ public sealed class SecretsStandInTests(ITestOutputHelper output)
         await using var endpoint = new StandInEndpoint(service.ServeAsync);
         var env = PythonProcess.BaseEnvironment();
         env["AWS_DEFAULT_REGION"] = "us-east-1";
-        var (baseline, nexus) = await ProxyDifferential.RunAsync(Script, Manifest, BackendOptions(endpoint.Url), env, "SECRETSTEST_ENDPOINT", nexusEndpoint: null);
+        var (baseline, nexus) = await ProxyDifferential.RunAsync(Script, Manifest, ProxyDifferential.BackendOptions(("ssm", endpoint.Url), ("secretsmanager", endpoint.Url)), env, "SECRETSTEST_ENDPOINT", nexusEndpoint: null);
         var baselineCases = DifferentialTests.Cases(baseline);
         // Real answers of each kind, or equality proves nothing.
         Assert.Equal("s3cr3t", (string?)baselineCases["get_parameter"]["result"]?["Parameter"]?["Value"]);
@@ -56,15 +54,6 @@ public sealed class SecretsStandInTests(ITestOutputHelper output)
         output.WriteLine($"{baselineCases.Count} cases compared, {differences.Count} differences");
         Assert.True(differences.Count == 0, "the stand-in's SSM or Secrets Manager client differs from real boto3:\n" + string.Join("\n", differences));
     }
-
-    private static NexusBackendOptions BackendOptions(string url) => new()
-    {
-        // No S3 call is made.
-        ServiceUrl = "http://127.0.0.1:9",
-        AccessKey = "NEXUSNODEKEY00000001",
-        SecretKey = "node-secret-for-the-secrets-stand-in-test",
-        Services = new Dictionary<string, ServiceEndpoint> { ["ssm"] = new() { Url = url }, ["secretsmanager"] = new() { Url = url } },
-    };
 
     /// <summary>
     /// SSM and Secrets Manager as far as the test asks them: each name one kind of answer. What it received is kept

@@ -22,7 +22,7 @@ class DynamoDB(JsonClient):
     MODEL = _nexus_ddb_model
     LEGACY_ATTEMPTS = 10
     LEGACY_BASE = 0.05
-    LEGACY_CODES = frozenset(('TransactionInProgressException',))
+    LEGACY_CODES = frozenset((('TransactionInProgressException', 400),))
     CHECKS_CRC32 = True
 
     def __init__(self, region_name, endpoint_url, config, real_client, high_level=None):

@@ -1,13 +1,13 @@
 # Copyright (c) Nexus contributors.
 # Licensed under the MIT license.
-"""The stand-in's clients of JSON-protocol services, driven by a model slice (model_slice.py): each call checked as
-botocore 1.29 checks it (ParamValidator's checks and messages), an idempotency token filled as botocore fills it,
-serialized as its JSON protocol serializes it (X-Amz-Target, application/x-amz-json-*), sent as one ServiceRequest,
-parsed as botocore parses the answer (modeled errors and their fields), retried as botocore retries. Every operation
-the slice lacks is the real botocore's, loaded on first use (generic path).
+"""The stand-in's model-driven clients: each call checked as botocore 1.29 checks it (ParamValidator's checks and
+messages) from a model slice (model_slice.py), an idempotency token filled as botocore fills it, encoded by the
+service's protocol, sent as one ServiceRequest, its answer decoded and its errors raised as their modeled classes,
+retried as botocore retries. Every operation the slice lacks is the real botocore's, loaded on first use (generic
+path). The JSON protocol is here (X-Amz-Target, application/x-amz-json-*); the query protocol in _nexus_query.py.
 
 Served: DynamoDB's item calls (_nexus_ddb.py), SSM's parameter calls and Secrets Manager's get_secret_value
-(_nexus_secrets.py).
+(_nexus_secrets.py), SQS's message calls and SNS's publish (_nexus_messaging.py).
 """
 
 import json
@@ -25,11 +25,11 @@ class _ServiceModel:
         self.service_name = model.SERVICE
         self.signing_name = model.SERVICE
         self.api_version = model.API_VERSION
-        self.protocol = 'json'
+        self.protocol = model.PROTOCOL
 
 
-class JsonClient(ServiceClient):
-    """A JSON-protocol client over a model slice (MODEL, a _nexus_*_model module); subclasses name the service."""
+class ModelClient(ServiceClient):
+    """A client over a model slice (MODEL, a _nexus_*_model module); subclasses encode and decode its protocol."""
 
     MODEL = None
 
@@ -41,15 +41,12 @@ class JsonClient(ServiceClient):
 
     @classmethod
     def exceptions_of_service(cls):
-        return modeled_exceptions(cls.__name__, cls.MODEL.ERRORS)
+        return modeled_exceptions(cls.__name__, cls.MODEL.ERRORS, cls.MODEL.ERROR_CODES)
 
-    def _error_response(self, status, headers, raw):
-        return json_error(status, headers, raw)
-
-    def _modeled_fields(self, code, headers, raw):
-        if code not in self.MODEL.ERRORS:
-            return {}
-        return parse(self.MODEL.SHAPES, body_json(raw), code)
+    def _error_shape(self, code):
+        """The modeled error shape of an error code, or None."""
+        model = self.MODEL
+        return model.ERROR_CODES.get(code) or (code if code in model.ERRORS else None)
 
     def _request(self, input_shape, params):
         """The parameters as sent (a subclass may transform them first)."""
@@ -59,9 +56,17 @@ class JsonClient(ServiceClient):
         """The parsed answer as returned (a subclass may transform it)."""
         return parsed
 
+    def _encode(self, operation, input_shape, params):
+        """(headers, body) of the call's request."""
+        raise NotImplementedError
+
+    def _decode(self, content, output_shape, wrapper):
+        """The answer's members as botocore parses them."""
+        raise NotImplementedError
+
     def _call(self, operation, params):
         model = self.MODEL
-        input_shape, output_shape, tokens = model.OPERATIONS[operation]
+        input_shape, output_shape, tokens, wrapper = model.OPERATIONS[operation]
         params = self._request(input_shape, params)
         for token in tokens:
             if token not in params:
@@ -74,20 +79,38 @@ class JsonClient(ServiceClient):
             validate(model.SHAPES, params, input_shape, errors)
             if errors:
                 raise ParamValidationError(report='\n'.join(errors))
-        body = json.dumps(serialize(model.SHAPES, params, input_shape)).encode('utf-8')
-        headers = {'X-Amz-Target': f'{model.TARGET_PREFIX}.{operation}',
-                   'Content-Type': f'application/x-amz-json-{model.JSON_VERSION}'}
+        headers, body = self._encode(operation, input_shape, params)
         _, _, content, metadata = self._send(operation, 'POST', '/', headers, body, read_body=True)
-        parsed = parse(model.SHAPES, body_json(content), output_shape)
-        parsed['ResponseMetadata'] = metadata
+        parsed = self._decode(content, output_shape, wrapper)
+        parsed['ResponseMetadata'] = {**parsed.get('ResponseMetadata', {}), **metadata}
         return self._response(output_shape, parsed)
 
 
+class JsonClient(ModelClient):
+    """A JSON-protocol client: X-Amz-Target names the operation, the body is the parameters as JSON."""
+
+    def _error_response(self, status, headers, raw):
+        return json_error(status, headers, raw)
+
+    def _modeled_fields(self, code, headers, raw):
+        shape = self._error_shape(code)
+        return {} if shape is None else parse(self.MODEL.SHAPES, body_json(raw), shape)
+
+    def _encode(self, operation, input_shape, params):
+        model = self.MODEL
+        headers = {'X-Amz-Target': f'{model.TARGET_PREFIX}.{operation}',
+                   'Content-Type': f'application/x-amz-json-{model.JSON_VERSION}'}
+        return headers, json.dumps(serialize(model.SHAPES, params, input_shape)).encode('utf-8')
+
+    def _decode(self, content, output_shape, wrapper):
+        return parse(self.MODEL.SHAPES, body_json(content), output_shape)
+
+
 def serve_operations(cls):
-    """Gives a JsonClient class one method per operation of its model slice (botocore's names)."""
+    """Gives a ModelClient class one method per operation of its model slice (botocore's names)."""
     for operation in cls.MODEL.OPERATIONS:
-        cls_method = _method(xform_name(operation), operation)
-        setattr(cls, cls_method.__name__, cls_method)
+        method = _method(xform_name(operation), operation)
+        setattr(cls, method.__name__, method)
     # Where botocore's generated client classes live (handlers may compare it).
     cls.__module__ = 'botocore.client'
     return cls

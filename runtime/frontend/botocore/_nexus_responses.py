@@ -5,14 +5,14 @@ retries botocore would report for an error the backend's SDK retried."""
 
 import os
 
-# http.client.responses for the statuses S3 answers with (http.client itself is not imported in the sandbox).
+# http.client.responses for the statuses services answer errors with (http.client is not imported in the sandbox).
 REASONS = {
     301: 'Moved Permanently', 304: 'Not Modified', 307: 'Temporary Redirect', 400: 'Bad Request',
     401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 405: 'Method Not Allowed',
     408: 'Request Timeout', 409: 'Conflict', 411: 'Length Required', 412: 'Precondition Failed',
     413: 'Request Entity Too Large', 414: 'Request-URI Too Long', 416: 'Requested Range Not Satisfiable',
     429: 'Too Many Requests', 500: 'Internal Server Error', 501: 'Not Implemented', 502: 'Bad Gateway',
-    503: 'Service Unavailable', 504: 'Gateway Timeout',
+    503: 'Service Unavailable', 504: 'Gateway Timeout', 505: 'HTTP Version Not Supported',
 }
 
 def _headers(meta, request_id):
@@ -80,32 +80,37 @@ def convert(operation, meta):
     return meta
 
 
-_RETRYABLE_STATUS = frozenset((500, 502, 503, 504))
-_THROTTLING_CODES = frozenset((
+# botocore.retries.standard: the transient statuses, and the transient and throttling error codes.
+STANDARD_RETRY_STATUS = frozenset((500, 502, 503, 504))
+STANDARD_RETRY_CODES = frozenset((
     'Throttling', 'ThrottlingException', 'ThrottledException', 'RequestThrottledException',
     'TooManyRequestsException', 'ProvisionedThroughputExceededException', 'TransactionInProgressException',
     'RequestLimitExceeded', 'BandwidthLimitExceeded', 'LimitExceededException', 'RequestThrottled',
     'SlowDown', 'PriorRequestNotComplete', 'EC2ThrottledException', 'RequestTimeout', 'RequestTimeoutException'))
 
 
-def _retry_mode(config):
+def retry_policy(config, legacy_attempts=5):
+    """(mode, total attempts) as botocore resolves them: Config(retries=...), then AWS_RETRY_MODE / AWS_MAX_ATTEMPTS,
+    then the mode's default (legacy: the service's, 5 for most; standard: 3)."""
     retries = (config.retries if config is not None else None) or {}
-    return retries.get('mode') or os.environ.get('AWS_RETRY_MODE') or 'legacy'
+    mode = retries.get('mode') or os.environ.get('AWS_RETRY_MODE') or 'legacy'
+    if 'total_max_attempts' in retries:
+        attempts = retries['total_max_attempts']
+    elif 'max_attempts' in retries:
+        attempts = retries['max_attempts'] + 1
+    elif os.environ.get('AWS_MAX_ATTEMPTS', '').isdigit():
+        attempts = int(os.environ['AWS_MAX_ATTEMPTS'])
+    else:
+        attempts = legacy_attempts if mode == 'legacy' else 3
+    return mode, attempts
 
 
 def retried(config, status, code):
     """Whether botocore would have retried this error (S3's legacy policy also retries BadDigest)."""
-    return status in _RETRYABLE_STATUS or code in _THROTTLING_CODES or \
-        (code == 'BadDigest' and _retry_mode(config) == 'legacy')
+    return status in STANDARD_RETRY_STATUS or code in STANDARD_RETRY_CODES or \
+        (code == 'BadDigest' and retry_policy(config)[0] == 'legacy')
 
 
 def retry_attempts(config):
     """The retries botocore would report: legacy mode 4, standard 2, or what Config/AWS_MAX_ATTEMPTS set."""
-    retries = (config.retries if config is not None else None) or {}
-    if 'total_max_attempts' in retries:
-        return retries['total_max_attempts'] - 1
-    if 'max_attempts' in retries:
-        return retries['max_attempts']
-    if os.environ.get('AWS_MAX_ATTEMPTS', '').isdigit():
-        return int(os.environ['AWS_MAX_ATTEMPTS']) - 1
-    return 4 if _retry_mode(config) == 'legacy' else 2
+    return retry_policy(config)[1] - 1

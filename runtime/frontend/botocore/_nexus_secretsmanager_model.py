@@ -4,18 +4,20 @@
 
 Written by runtime/frontend/model_slice.py (do not edit):
   /usr/bin/python3 model_slice.py secretsmanager GetSecretValue
-Shapes: (type, ...): structure (required, members as (name, shape[, wire name])), list (member, min),
-map (key, value), string/integer/long/double (min), others (type,).
+Shapes: (type, ...): structure (required, members as (name, shape[, wire name])), list (member, min,
+flattened, member name), map (key, value, flattened, key name, value name), string/integer/long/double (min),
+others (type,).
 """
 
 SERVICE = 'secretsmanager'
+PROTOCOL = 'json'
 TARGET_PREFIX = 'secretsmanager'
 JSON_VERSION = '1.1'
 API_VERSION = '2017-10-17'
 
-# Operation -> (input shape, output shape, idempotency tokens botocore fills).
+# Operation -> (input shape, output shape, idempotency tokens botocore fills, the XML result wrapper).
 OPERATIONS = {
-    'GetSecretValue': ('GetSecretValueRequest', 'GetSecretValueResponse', ()),
+    'GetSecretValue': ('GetSecretValueRequest', 'GetSecretValueResponse', (), None),
 }
 
 # Every error shape of the service (client.exceptions names them all).
@@ -33,6 +35,9 @@ ERRORS = (
     'ResourceExistsException',
     'ResourceNotFoundException',
 )
+
+# Error code -> shape, where the code is not the shape's name.
+ERROR_CODES = {}
 
 SHAPES = {
     'CreatedDateType': ('timestamp',),
@@ -58,5 +63,5 @@ SHAPES = {
     'SecretStringType': ('string', 0),
     'SecretVersionIdType': ('string', 32),
     'SecretVersionStageType': ('string', 1),
-    'SecretVersionStagesType': ('list', 'SecretVersionStageType', 1),
+    'SecretVersionStagesType': ('list', 'SecretVersionStageType', 1, False, None),
 }

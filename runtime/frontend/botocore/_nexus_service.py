@@ -13,24 +13,14 @@ import os
 import time
 from binascii import crc32
 
+from botocore._nexus_responses import REASONS, STANDARD_RETRY_CODES, STANDARD_RETRY_STATUS, retry_policy
 from botocore.client import BaseClient, ClientMeta, _get_transport, channel_errors
 from botocore.exceptions import ChecksumError, ConnectionClosedError
 
-# botocore.retries.standard: transient statuses and codes, and the throttling codes.
-_STANDARD_STATUS = frozenset((500, 502, 503, 504))
-_STANDARD_CODES = frozenset((
-    'RequestTimeout', 'RequestTimeoutException', 'PriorRequestNotComplete', 'Throttling', 'ThrottlingException',
-    'ThrottledException', 'RequestThrottledException', 'TooManyRequestsException',
-    'ProvisionedThroughputExceededException', 'TransactionInProgressException', 'RequestLimitExceeded',
-    'BandwidthLimitExceeded', 'LimitExceededException', 'RequestThrottled', 'SlowDown', 'EC2ThrottledException'))
 # botocore's legacy policy (_retry.json, __default__): statuses, and error codes retried with a 400.
 _LEGACY_STATUS = frozenset((429, 500, 502, 503, 504, 509))
 _LEGACY_CODES = frozenset(('Throttling', 'ThrottlingException', 'ThrottledException', 'RequestThrottledException',
                            'ProvisionedThroughputExceededException'))
-
-# http.client.responses for the statuses a generic 5xx error is named by (http.client is not imported here).
-_REASONS = {500: 'Internal Server Error', 501: 'Not Implemented', 502: 'Bad Gateway', 503: 'Service Unavailable',
-            504: 'Gateway Timeout', 505: 'HTTP Version Not Supported'}
 
 _USER_AGENT = 'Boto3/1.26.27 Botocore/1.29.27 nexus-stand-in'
 _UNRESERVED = frozenset(b'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.~')
@@ -51,23 +41,11 @@ def own_client_class(service_name):
     if service_name == 'dynamodb':
         from botocore._nexus_ddb import DynamoDB
         return DynamoDB
-    from botocore import _nexus_secrets
-    return _nexus_secrets.SSM if service_name == 'ssm' else _nexus_secrets.SecretsManager
-
-
-def retry_policy(config, legacy_attempts):
-    """(mode, total attempts) as botocore resolves them: Config(retries=...), then AWS_RETRY_MODE / AWS_MAX_ATTEMPTS."""
-    retries = (config.retries if config is not None else None) or {}
-    mode = retries.get('mode') or os.environ.get('AWS_RETRY_MODE') or 'legacy'
-    if 'total_max_attempts' in retries:
-        attempts = retries['total_max_attempts']
-    elif 'max_attempts' in retries:
-        attempts = retries['max_attempts'] + 1
-    elif os.environ.get('AWS_MAX_ATTEMPTS', '').isdigit():
-        attempts = int(os.environ['AWS_MAX_ATTEMPTS'])
-    else:
-        attempts = legacy_attempts if mode == 'legacy' else 3
-    return mode, attempts
+    if service_name in ('ssm', 'secretsmanager'):
+        from botocore import _nexus_secrets
+        return _nexus_secrets.SSM if service_name == 'ssm' else _nexus_secrets.SecretsManager
+    from botocore import _nexus_messaging
+    return _nexus_messaging.SQS if service_name == 'sqs' else _nexus_messaging.SNS
 
 
 def body_json(raw):
@@ -85,7 +63,7 @@ def body_json(raw):
 def generic_error(status, raw):
     """A 5xx answer without a body or with an HTML page, as botocore names it (its status), else None."""
     if status >= 500 and (not raw.strip() or raw.strip().startswith(b'<html>')):
-        return {'Error': {'Code': str(status), 'Message': _REASONS.get(status, '')}, 'ResponseMetadata': {}}
+        return {'Error': {'Code': str(status), 'Message': REASONS.get(status, '')}, 'ResponseMetadata': {}}
     return None
 
 
@@ -106,7 +84,8 @@ class ServiceClient(BaseClient):
     """A client of one service; subclasses name it and parse its protocol's answers."""
 
     SERVICE = None
-    # Legacy mode: attempts, backoff base (None: random in [0, 1)) and the codes retried with a 400 besides the default.
+    # Legacy mode: attempts, backoff base (None: random in [0, 1)) and the (code, status) answers the service's policy
+    # retries besides the default's (_retry.json).
     LEGACY_ATTEMPTS = 5
     LEGACY_BASE = None
     LEGACY_CODES = frozenset()
@@ -140,6 +119,11 @@ class ServiceClient(BaseClient):
             real = self._real = self._real_client()
         return real
 
+    def _success_metadata(self, headers):
+        """A successful answer's ResponseMetadata before its status and headers: the request id from the header (JSON
+        and REST protocols)."""
+        return {'RequestId': headers['x-amzn-requestid']} if 'x-amzn-requestid' in headers else {}
+
     def _error_response(self, status, headers, raw):
         """The parsed error answer: {'Error': {...}, 'ResponseMetadata': {...}} (the protocol's)."""
         raise NotImplementedError
@@ -168,16 +152,10 @@ class ServiceClient(BaseClient):
             if status >= 300 or read_body or self.CHECKS_CRC32:
                 content = raw.read()
                 raw.close()
-            crc_failed = None
-            expected = answer_headers.get('x-amz-crc32') if self.CHECKS_CRC32 else None
-            if expected is not None and (crc32(content) & 0xFFFFFFFF) != int(expected):
-                crc_failed = ChecksumError(checksum_type='crc32', expected_checksum=expected,
-                                           actual_checksum=crc32(content) & 0xFFFFFFFF)
+            crc_failed = self._crc32_failure(answer_headers, content)
             if status < 300:
                 code = None
-                parsed = {'ResponseMetadata': {}}
-                if 'x-amzn-requestid' in answer_headers:
-                    parsed['ResponseMetadata']['RequestId'] = answer_headers['x-amzn-requestid']
+                parsed = {'ResponseMetadata': self._success_metadata(answer_headers)}
             else:
                 parsed = generic_error(status, content) or self._error_response(status, answer_headers, content)
                 code = parsed['Error']['Code']
@@ -185,14 +163,14 @@ class ServiceClient(BaseClient):
             metadata['HTTPStatusCode'] = status
             metadata['HTTPHeaders'] = answer_headers
             if mode == 'legacy':
-                retry = status in _LEGACY_STATUS or (status == 400 and (code in _LEGACY_CODES or
-                                                                        code in self.LEGACY_CODES))
+                retry = status in _LEGACY_STATUS or (status == 400 and code in _LEGACY_CODES) or \
+                    (code, status) in self.LEGACY_CODES
                 if crc_failed is not None:
                     if attempt >= max_attempts:
                         raise crc_failed
                     retry = True
             else:
-                retry = status in _STANDARD_STATUS or code in _STANDARD_CODES or crc_failed is not None
+                retry = status in STANDARD_RETRY_STATUS or code in STANDARD_RETRY_CODES or crc_failed is not None
             if attempt >= max_attempts and (retry or mode != 'legacy'):
                 # Legacy mode says so when it stops retrying a retryable answer; standard mode whenever the attempts
                 # are spent, even on a success, as botocore 1.29's MaxAttemptsChecker does.
@@ -217,6 +195,16 @@ class ServiceClient(BaseClient):
             raise self.exceptions.from_code(code)(parsed, operation)
         return status, answer_headers, content if content is not None else raw, metadata
 
+    def _crc32_failure(self, headers, content):
+        """botocore's CRC32 check of a DynamoDB answer: the ChecksumError it raises, or None."""
+        expected = headers.get('x-amz-crc32') if self.CHECKS_CRC32 else None
+        if expected is None:
+            return None
+        actual = crc32(content) & 0xFFFFFFFF
+        if actual == int(expected):
+            return None
+        return ChecksumError(checksum_type='crc32', expected_checksum=expected, actual_checksum=actual)
+
     def _exchange(self, wire, body):
         """(status, lower-case headers, raw body) of one request; a refusal of the backend's is answered as the node's
         signing proxy answers baseline's (x-amzn-ErrorType, a JSON body with __type and message)."""
@@ -236,10 +224,15 @@ class ServiceClient(BaseClient):
             response.body.close()
         error = meta.get('Error') or {}
         code = error.get('Code') or str(response.status)
-        document = json.dumps({'__type': code, 'message': error.get('Message', '')}).encode()
-        headers = {'x-amzn-requestid': os.urandom(16).hex().upper(), 'x-amzn-errortype': code,
-                   'content-type': 'application/x-amz-json-1.0', 'content-length': str(len(document))}
+        request_id = os.urandom(16).hex().upper()
+        content_type, document = self._refusal(code, error.get('Message', ''), request_id)
+        headers = {'x-amzn-requestid': request_id, 'x-amzn-errortype': code, 'content-type': content_type,
+                   'content-length': str(len(document))}
         return response.status, headers, io.BytesIO(document)
+
+    def _refusal(self, code, message, request_id):
+        """(content type, body) of a refusal as the signing proxy words it for this protocol (JSON)."""
+        return 'application/x-amz-json-1.0', json.dumps({'__type': code, 'message': message}).encode()
 
     def close(self):
         """Nothing to release per client: the channel belongs to the process."""

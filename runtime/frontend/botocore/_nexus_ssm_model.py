@@ -4,22 +4,24 @@
 
 Written by runtime/frontend/model_slice.py (do not edit):
   /usr/bin/python3 model_slice.py ssm GetParameter,GetParameters,GetParametersByPath,PutParameter,DeleteParameter
-Shapes: (type, ...): structure (required, members as (name, shape[, wire name])), list (member, min),
-map (key, value), string/integer/long/double (min), others (type,).
+Shapes: (type, ...): structure (required, members as (name, shape[, wire name])), list (member, min,
+flattened, member name), map (key, value, flattened, key name, value name), string/integer/long/double (min),
+others (type,).
 """
 
 SERVICE = 'ssm'
+PROTOCOL = 'json'
 TARGET_PREFIX = 'AmazonSSM'
 JSON_VERSION = '1.1'
 API_VERSION = '2014-11-06'
 
-# Operation -> (input shape, output shape, idempotency tokens botocore fills).
+# Operation -> (input shape, output shape, idempotency tokens botocore fills, the XML result wrapper).
 OPERATIONS = {
-    'GetParameter': ('GetParameterRequest', 'GetParameterResult', ()),
-    'GetParameters': ('GetParametersRequest', 'GetParametersResult', ()),
-    'GetParametersByPath': ('GetParametersByPathRequest', 'GetParametersByPathResult', ()),
-    'PutParameter': ('PutParameterRequest', 'PutParameterResult', ()),
-    'DeleteParameter': ('DeleteParameterRequest', 'DeleteParameterResult', ()),
+    'GetParameter': ('GetParameterRequest', 'GetParameterResult', (), None),
+    'GetParameters': ('GetParametersRequest', 'GetParametersResult', (), None),
+    'GetParametersByPath': ('GetParametersByPathRequest', 'GetParametersByPathResult', (), None),
+    'PutParameter': ('PutParameterRequest', 'PutParameterResult', (), None),
+    'DeleteParameter': ('DeleteParameterRequest', 'DeleteParameterResult', (), None),
 }
 
 # Every error shape of the service (client.exceptions names them all).
@@ -154,6 +156,9 @@ ERRORS = (
     'UnsupportedPlatformType',
 )
 
+# Error code -> shape, where the code is not the shape's name.
+ERROR_CODES = {}
+
 SHAPES = {
     'AllowedPattern': ('string', 0),
     'AlreadyExistsException': ('structure', (), (('Message', 'String'),)),
@@ -258,7 +263,7 @@ SHAPES = {
     'OpsItemInvalidParameterException': ('structure', (), (('ParameterNames', 'OpsItemParameterNamesList'), ('Message', 'String'))),
     'OpsItemLimitExceededException': ('structure', (), (('ResourceTypes', 'OpsItemParameterNamesList'), ('Limit', 'Integer'), ('LimitType', 'String'), ('Message', 'String'))),
     'OpsItemNotFoundException': ('structure', (), (('Message', 'String'),)),
-    'OpsItemParameterNamesList': ('list', 'String', None),
+    'OpsItemParameterNamesList': ('list', 'String', None, False, None),
     'OpsItemRelatedItemAlreadyExistsException': ('structure', (), (('Message', 'String'), ('ResourceUri', 'OpsItemRelatedItemAssociationResourceUri'), ('OpsItemId', 'OpsItemId'))),
     'OpsItemRelatedItemAssociationNotFoundException': ('structure', (), (('Message', 'String'),)),
     'OpsItemRelatedItemAssociationResourceUri': ('string', None),
@@ -278,17 +283,17 @@ SHAPES = {
     'ParameterDescription': ('string', 0),
     'ParameterKeyId': ('string', 1),
     'ParameterLimitExceeded': ('structure', (), (('message', 'String'),)),
-    'ParameterList': ('list', 'Parameter', None),
+    'ParameterList': ('list', 'Parameter', None, False, None),
     'ParameterMaxVersionLimitExceeded': ('structure', (), (('message', 'String'),)),
-    'ParameterNameList': ('list', 'PSParameterName', 1),
+    'ParameterNameList': ('list', 'PSParameterName', 1, False, None),
     'ParameterNotFound': ('structure', (), (('message', 'String'),)),
     'ParameterPatternMismatchException': ('structure', (), (('message', 'String'),)),
     'ParameterPolicies': ('string', 1),
     'ParameterStringFilter': ('structure', ('Key',), (('Key', 'ParameterStringFilterKey'), ('Option', 'ParameterStringQueryOption'), ('Values', 'ParameterStringFilterValueList'))),
     'ParameterStringFilterKey': ('string', 1),
-    'ParameterStringFilterList': ('list', 'ParameterStringFilter', None),
+    'ParameterStringFilterList': ('list', 'ParameterStringFilter', None, False, None),
     'ParameterStringFilterValue': ('string', 1),
-    'ParameterStringFilterValueList': ('list', 'ParameterStringFilterValue', 1),
+    'ParameterStringFilterValueList': ('list', 'ParameterStringFilterValue', 1, False, None),
     'ParameterStringQueryOption': ('string', 1),
     'ParameterTier': ('string', None),
     'ParameterType': ('string', None),
@@ -309,14 +314,14 @@ SHAPES = {
     'ResourcePolicyConflictException': ('structure', (), (('Message', 'String'),)),
     'ResourcePolicyInvalidParameterException': ('structure', (), (('ParameterNames', 'ResourcePolicyParameterNamesList'), ('Message', 'String'))),
     'ResourcePolicyLimitExceededException': ('structure', (), (('Limit', 'Integer'), ('LimitType', 'String'), ('Message', 'String'))),
-    'ResourcePolicyParameterNamesList': ('list', 'String', None),
+    'ResourcePolicyParameterNamesList': ('list', 'String', None, False, None),
     'ServiceSettingNotFound': ('structure', (), (('Message', 'String'),)),
     'StatusUnchanged': ('structure', (), ()),
     'String': ('string', None),
     'SubTypeCountLimitExceededException': ('structure', (), (('Message', 'String'),)),
     'Tag': ('structure', ('Key', 'Value'), (('Key', 'TagKey'), ('Value', 'TagValue'))),
     'TagKey': ('string', 1),
-    'TagList': ('list', 'Tag', None),
+    'TagList': ('list', 'Tag', None, False, None),
     'TagValue': ('string', 1),
     'TargetInUseException': ('structure', (), (('Message', 'String'),)),
     'TargetNotConnected': ('structure', (), (('Message', 'String'),)),

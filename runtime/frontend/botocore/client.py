@@ -22,7 +22,7 @@ from botocore._nexus_responses import REASONS, convert, response_metadata, retri
 # The model tables and StreamingBody are imported on the first call, keeping import + client creation small.
 
 # Services with a client of the stand-in's own besides S3 (the calls functions make: botocore/_nexus_service.py).
-OWN_CLIENTS = ('lambda', 'dynamodb', 'ssm', 'secretsmanager')
+OWN_CLIENTS = ('lambda', 'dynamodb', 'ssm', 'secretsmanager', 'sqs', 'sns')
 
 # S3 operations botocore can paginate whose paginators are the real botocore's (generic path).
 _PAGEABLE = frozenset(('list_object_versions', 'list_multipart_uploads', 'list_parts'))

@@ -21,7 +21,7 @@ class BaseClientExceptions:
         return self._code_to_exception.get(error_code, self.ClientError)
 
     def __getattr__(self, name):
-        names = ', '.join(sorted(self._code_to_exception))
+        names = ', '.join(cls.__name__ for cls in self._code_to_exception.values())
         raise AttributeError(f'{self} object has no attribute {name}. Valid exceptions are: {names}')
 
 
@@ -65,13 +65,16 @@ def s3_exceptions():
     return S3Exceptions(_S3_CLASSES)
 
 
-def modeled_exceptions(client_class_name, codes):
-    """A client's exceptions object for the service's error codes (one per service, shared by its clients)."""
+def modeled_exceptions(client_class_name, shapes, codes=None):
+    """A client's exceptions object for the service's error shapes (one per service, shared by its clients). Each
+    class is named after its shape and found by its error code (``codes``: code -> shape, where they differ)."""
     exceptions = _modeled.get(client_class_name)
     if exceptions is None:
-        classes = _classes(codes)
+        classes = _classes(shapes)
+        code_of = {shape: code for code, shape in (codes or {}).items()}
         exceptions = _modeled[client_class_name] = type(
-            f'{client_class_name}Exceptions', (BaseClientExceptions,), dict(classes))(classes)
+            f'{client_class_name}Exceptions', (BaseClientExceptions,), dict(classes))(
+                {code_of.get(name, name): cls for name, cls in classes.items()})
     return exceptions
 
 

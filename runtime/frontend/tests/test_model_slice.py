@@ -17,7 +17,8 @@ class ModelSliceTests(unittest.TestCase):
     def test_every_slice_is_regenerated_unchanged(self):
         slices = [name for name in os.listdir(os.path.join(FRONTEND, 'botocore')) if name.endswith('_model.py')
                   and name != '_nexus_model.py']
-        self.assertEqual({'_nexus_ddb_model.py', '_nexus_ssm_model.py', '_nexus_secretsmanager_model.py'}, set(slices))
+        self.assertEqual({'_nexus_ddb_model.py', '_nexus_ssm_model.py', '_nexus_secretsmanager_model.py',
+                          '_nexus_sqs_model.py', '_nexus_sns_model.py'}, set(slices))
         for name in slices:
             with open(os.path.join(FRONTEND, 'botocore', name)) as f:
                 committed = f.read()
