@@ -1,10 +1,10 @@
 # Copyright (c) Nexus contributors.
 # Licensed under the MIT license.
-"""What the stand-in's own clients of services other than S3 share (Lambda, DynamoDB): a call is the HTTP request the
-real botocore would make of it, sent as the generic path sends one (a ServiceRequest on the channel, which the backend
-checks against the function's grants, signs and sends to the service's endpoint), retried as botocore's retry handler
-retries it; the protocol's parsing is the subclass's. Methods a client does not serve are the real botocore's,
-loaded on first use (generic path), and so is every call of a client with event handlers registered.
+"""What the stand-in's own clients of services other than S3 share (botocore.client.OWN_CLIENTS): a call is the HTTP
+request the real botocore would make of it, sent as the generic path sends one (a ServiceRequest on the channel, which
+the backend checks against the function's grants, signs and sends to the service's endpoint), retried as botocore's
+retry handler retries it; the protocol's parsing is the subclass's. Methods a client does not serve are the real
+botocore's, loaded on first use (generic path), and so is every call of a client with event handlers registered.
 """
 
 import io
@@ -14,7 +14,7 @@ import time
 from binascii import crc32
 
 from botocore._nexus_responses import REASONS, STANDARD_RETRY_CODES, STANDARD_RETRY_STATUS, retry_policy
-from botocore.client import BaseClient, ClientMeta, _get_transport, channel_errors
+from botocore.client import OWN_CLIENTS, BaseClient, ClientMeta, _get_transport, channel_errors
 from botocore.exceptions import ChecksumError, ConnectionClosedError
 
 # botocore's legacy policy (_retry.json, __default__): statuses, and error codes retried with a 400.
@@ -35,17 +35,9 @@ def percent_encode(text, safe=_UNRESERVED):
 
 def own_client_class(service_name):
     """The stand-in's client class of one of botocore.client.OWN_CLIENTS (its module loaded on first need)."""
-    if service_name == 'lambda':
-        from botocore._nexus_lambda import Lambda
-        return Lambda
-    if service_name == 'dynamodb':
-        from botocore._nexus_ddb import DynamoDB
-        return DynamoDB
-    if service_name in ('ssm', 'secretsmanager'):
-        from botocore import _nexus_secrets
-        return _nexus_secrets.SSM if service_name == 'ssm' else _nexus_secrets.SecretsManager
-    from botocore import _nexus_messaging
-    return _nexus_messaging.SQS if service_name == 'sqs' else _nexus_messaging.SNS
+    import importlib
+    module, name = OWN_CLIENTS[service_name]
+    return getattr(importlib.import_module(f'botocore.{module}'), name)
 
 
 def body_json(raw):

@@ -21,8 +21,13 @@ from botocore._nexus_responses import REASONS, convert, response_metadata, retri
 
 # The model tables and StreamingBody are imported on the first call, keeping import + client creation small.
 
-# Services with a client of the stand-in's own besides S3 (the calls functions make: botocore/_nexus_service.py).
-OWN_CLIENTS = ('lambda', 'dynamodb', 'ssm', 'secretsmanager', 'sqs', 'sns')
+# Services with a client of the stand-in's own besides S3 (the calls functions make: botocore/_nexus_service.py),
+# and where it is: service -> (module of botocore, class).
+OWN_CLIENTS = {
+    'lambda': ('_nexus_lambda', 'Lambda'), 'dynamodb': ('_nexus_ddb', 'DynamoDB'), 'ssm': ('_nexus_secrets', 'SSM'),
+    'secretsmanager': ('_nexus_secrets', 'SecretsManager'), 'sqs': ('_nexus_messaging', 'SQS'),
+    'sns': ('_nexus_messaging', 'SNS'),
+}
 
 # S3 operations botocore can paginate whose paginators are the real botocore's (generic path).
 _PAGEABLE = frozenset(('list_object_versions', 'list_multipart_uploads', 'list_parts'))
