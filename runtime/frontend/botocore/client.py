@@ -26,7 +26,8 @@ from botocore._nexus_responses import REASONS, convert, response_metadata, retri
 OWN_CLIENTS = {
     'lambda': ('_nexus_lambda', 'Lambda'), 'dynamodb': ('_nexus_ddb', 'DynamoDB'), 'ssm': ('_nexus_secrets', 'SSM'),
     'secretsmanager': ('_nexus_secrets', 'SecretsManager'), 'sqs': ('_nexus_messaging', 'SQS'),
-    'sns': ('_nexus_messaging', 'SNS'),
+    'sns': ('_nexus_messaging', 'SNS'), 'kinesis': ('_nexus_streams', 'Kinesis'),
+    'firehose': ('_nexus_streams', 'Firehose'), 'stepfunctions': ('_nexus_streams', 'SFN'),
 }
 
 # S3 operations botocore can paginate whose paginators are the real botocore's (generic path).

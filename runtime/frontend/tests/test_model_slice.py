@@ -18,7 +18,8 @@ class ModelSliceTests(unittest.TestCase):
         slices = [name for name in os.listdir(os.path.join(FRONTEND, 'botocore')) if name.endswith('_model.py')
                   and name != '_nexus_model.py']
         self.assertEqual({'_nexus_ddb_model.py', '_nexus_ssm_model.py', '_nexus_secretsmanager_model.py',
-                          '_nexus_sqs_model.py', '_nexus_sns_model.py'}, set(slices))
+                          '_nexus_sqs_model.py', '_nexus_sns_model.py', '_nexus_kinesis_model.py',
+                          '_nexus_firehose_model.py', '_nexus_stepfunctions_model.py'}, set(slices))
         for name in slices:
             with open(os.path.join(FRONTEND, 'botocore', name)) as f:
                 committed = f.read()

@@ -23,10 +23,13 @@ public sealed record ServiceEndpoint
 
     public string? SecretKey { get; init; }
 
-    /// <summary>SigV4's name for <paramref name="service"/> (botocore's name) at this endpoint.</summary>
+    /// <summary>
+    /// SigV4's name for <paramref name="service"/> (botocore's name) at this endpoint: the one configured, else the
+    /// service's own (<see cref="SigningNames"/>, else botocore's name without its '-').
+    /// </summary>
     public string SigningNameOf(string service)
     {
         ArgumentNullException.ThrowIfNull(service);
-        return SigningName ?? service.Replace("-", "", StringComparison.Ordinal);
+        return SigningName ?? SigningNames.OfService.GetValueOrDefault(service) ?? service.Replace("-", "", StringComparison.Ordinal);
     }
 }
