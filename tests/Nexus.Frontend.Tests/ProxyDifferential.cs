@@ -1,6 +1,8 @@
 // Copyright (c) Nexus contributors.
 // Licensed under the MIT license.
 
+using System.Net;
+using System.Text;
 using System.Text.Json.Nodes;
 using Nexus.Backend;
 using Nexus.Backend.Services;
@@ -25,13 +27,24 @@ internal static class ProxyDifferential
         Services = services.ToDictionary(s => s.Service, s => new ServiceEndpoint { Url = s.Url }),
     };
 
-    /// <param name="script"></param>
+    /// <summary>A scripted JSON-protocol service's answer (application/x-amz-json-1.1).</summary>
+    public static async Task AnswerJsonAsync(HttpListenerResponse response, int status, JsonNode body)
+    {
+        response.StatusCode = status;
+        response.ContentType = "application/x-amz-json-1.1";
+        var bytes = Encoding.UTF8.GetBytes(body.ToJsonString());
+        response.ContentLength64 = bytes.Length;
+        await response.OutputStream.WriteAsync(bytes);
+    }
 
-    /// <param name="manifest"></param>
-    /// <param name="options"></param>
-    /// <param name="environment"></param>    /// <param name="endpointVariable">The variable that names the service's endpoint to the script: the proxy in
+    /// <summary>Runs <paramref name="script"/> in both modes under <paramref name="manifest"/>'s grants.</summary>
+    /// <param name="script">The suite.</param>
+    /// <param name="manifest">The function whose grants both modes check.</param>
+    /// <param name="options">The backend, and the services it sends to.</param>
+    /// <param name="environment">The script's variables in both modes.</param>
+    /// <param name="endpointVariable">The variable that names the service's endpoint to the script: the proxy in
     /// baseline; in nexus mode <paramref name="nexusEndpoint"/>, which the node routes (null: unset).</param>
-    /// <param name="nexusEndpoint"></param>
+    /// <param name="nexusEndpoint">The endpoint the script names in nexus mode, or null.</param>
     public static async Task<(JsonObject Baseline, JsonObject Nexus)> RunAsync(
         string script, FunctionManifest manifest, NexusBackendOptions options, Dictionary<string, string> environment, string endpointVariable, string? nexusEndpoint)
     {

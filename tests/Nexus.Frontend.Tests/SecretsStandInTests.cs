@@ -76,7 +76,7 @@ public sealed class SecretsStandInTests(ITestOutputHelper output)
             response.Headers["x-amzn-RequestId"] = Guid.NewGuid().ToString();
             if ((string?)body["Name"] == "/received")
             {
-                await AnswerAsync(response, 200, new JsonObject { ["Parameter"] = Parameter("/received", _received.ToJsonString()) });
+                await ProxyDifferential.AnswerJsonAsync(response, 200, new JsonObject { ["Parameter"] = Parameter("/received", _received.ToJsonString()) });
                 _received.Clear();
                 return;
             }
@@ -111,7 +111,7 @@ public sealed class SecretsStandInTests(ITestOutputHelper output)
                 },
                 _ => (400, new JsonObject { ["__type"] = "UnknownOperationException" }),
             };
-            await AnswerAsync(response, status, answer);
+            await ProxyDifferential.AnswerJsonAsync(response, status, answer);
         }
 
         private static JsonObject Parameter(string name, string value) => new()
@@ -134,14 +134,5 @@ public sealed class SecretsStandInTests(ITestOutputHelper output)
             ["VersionStages"] = new JsonArray("AWSCURRENT"),
             ["CreatedDate"] = Modified,
         };
-
-        private static async Task AnswerAsync(HttpListenerResponse response, int status, JsonNode body)
-        {
-            response.StatusCode = status;
-            response.ContentType = "application/x-amz-json-1.1";
-            var bytes = Encoding.UTF8.GetBytes(body.ToJsonString());
-            response.ContentLength64 = bytes.Length;
-            await response.OutputStream.WriteAsync(bytes);
-        }
     }
 }

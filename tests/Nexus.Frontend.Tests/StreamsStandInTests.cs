@@ -75,7 +75,7 @@ public sealed class StreamsStandInTests(ITestOutputHelper output)
             response.Headers["x-amzn-RequestId"] = Guid.NewGuid().ToString();
             if ((string?)body["name"] == "received")
             {
-                await AnswerAsync(response, 200, new JsonObject { ["executionArn"] = _received.ToJsonString(), ["startDate"] = 1700000000.5 });
+                await ProxyDifferential.AnswerJsonAsync(response, 200, new JsonObject { ["executionArn"] = _received.ToJsonString(), ["startDate"] = 1700000000.5 });
                 _received.Clear();
                 return;
             }
@@ -110,16 +110,7 @@ public sealed class StreamsStandInTests(ITestOutputHelper output)
                 "AWSStepFunctions.SendTaskSuccess" => (200, new JsonObject()),
                 _ => (400, new JsonObject { ["__type"] = "UnknownOperationException" }),
             };
-            await AnswerAsync(response, status, answer);
-        }
-
-        private static async Task AnswerAsync(HttpListenerResponse response, int status, JsonNode body)
-        {
-            response.StatusCode = status;
-            response.ContentType = "application/x-amz-json-1.1";
-            var bytes = Encoding.UTF8.GetBytes(body.ToJsonString());
-            response.ContentLength64 = bytes.Length;
-            await response.OutputStream.WriteAsync(bytes);
+            await ProxyDifferential.AnswerJsonAsync(response, status, answer);
         }
     }
 }
