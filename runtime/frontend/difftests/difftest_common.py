@@ -110,6 +110,13 @@ def case_list():
 HTTP_STACK = ('urllib3', 'http.client', 'ssl')
 
 
+def scripted_client(service, endpoint_variable, **retries):
+    """A client of a suite's scripted service: the endpoint its variable names (the signing proxy in baseline; unset in
+    nexus mode, where the node routes), no retries unless the case asks for them."""
+    return boto3.client(service, endpoint_url=os.environ.get(endpoint_variable),
+                        config=Config(retries=retries or {'max_attempts': 0}))
+
+
 def print_suite(cases, generic_cases, *clients):
     """Runs a suite of the stand-in's own clients (each case takes ``clients``): its cases, the HTTP stack's modules
     then loaded (none may be in nexus mode), then the cases that reach the real SDK; prints the record."""

@@ -11,21 +11,16 @@ Environment: MESSAGINGTEST_ENDPOINT (baseline: the node's signing proxy; routed 
 AWS_DEFAULT_REGION, and the function's key in baseline.
 """
 
-import os
 import sys
 
-import boto3
-from botocore.config import Config
-
-from difftest_common import case_list, norm_error, print_suite
+from difftest_common import case_list, norm_error, print_suite, scripted_client
 
 QUEUE = 'https://sqs.us-east-1.amazonaws.com/000000000000/orders'
 TOPIC = 'arn:aws:sns:us-east-1:000000000000:events'
 
 
 def client(service, **retries):
-    return boto3.client(service, endpoint_url=os.environ.get('MESSAGINGTEST_ENDPOINT'),
-                        config=Config(retries=retries or {'max_attempts': 0}))
+    return scripted_client(service, 'MESSAGINGTEST_ENDPOINT', **retries)
 
 
 CASES, case = case_list()

@@ -13,18 +13,13 @@ AWS_DEFAULT_REGION, and the function's key in baseline.
 """
 
 import json
-import os
 import sys
 
-import boto3
-from botocore.config import Config
-
-from difftest_common import case_list, norm_error, print_suite
+from difftest_common import case_list, norm_error, print_suite, scripted_client
 
 
 def client(service, **retries):
-    return boto3.client(service, endpoint_url=os.environ.get('SECRETSTEST_ENDPOINT'),
-                        config=Config(retries=retries or {'max_attempts': 0}))
+    return scripted_client(service, 'SECRETSTEST_ENDPOINT', **retries)
 
 
 CASES, case = case_list()

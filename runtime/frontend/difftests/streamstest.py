@@ -12,20 +12,15 @@ Environment: STREAMSTEST_ENDPOINT (baseline: the node's signing proxy; routed by
 AWS_DEFAULT_REGION, and the function's key in baseline.
 """
 
-import os
 import sys
 
-import boto3
-from botocore.config import Config
-
-from difftest_common import case_list, norm_error, print_suite
+from difftest_common import case_list, norm_error, print_suite, scripted_client
 
 MACHINE = 'arn:aws:states:us-east-1:000000000000:stateMachine:orders'
 
 
 def client(service, **retries):
-    return boto3.client(service, endpoint_url=os.environ.get('STREAMSTEST_ENDPOINT'),
-                        config=Config(retries=retries or {'max_attempts': 0}))
+    return scripted_client(service, 'STREAMSTEST_ENDPOINT', **retries)
 
 
 CASES, case = case_list()
