@@ -42,8 +42,8 @@ def compact(name, shape):
                 shape['key'].get('locationName', 'key'), shape['value'].get('locationName', 'value'))
     if kind in ('string', 'integer', 'long', 'double', 'float'):
         return (kind, shape.get('min'))
-    if kind == 'timestamp' and shape.get('timestampFormat', 'unixTimestamp') != 'unixTimestamp':
-        raise ValueError(f"{name} is a {shape['timestampFormat']} timestamp, not the JSON protocol's epoch seconds")
+    if kind == 'timestamp' and 'timestampFormat' in shape:
+        return (kind, shape['timestampFormat'])
     return (kind,)
 
 
@@ -72,7 +72,7 @@ def slice_of(service, operations):
             return
         seen.add(name)
         shape = shapes[name]
-        if shape['type'] == 'timestamp' or shape.get('document') or shape.get('union') or shape.get('eventstream'):
+        if shape.get('document') or shape.get('union') or shape.get('eventstream'):
             raise ValueError(f'input shape {name} is a {shape["type"]} the stand-in does not serialize')
         for member, ref in shape.get('members', {}).items():
             if (ref.get('idempotencyToken') and not top) or ref.get('hostLabel') or ref.get('jsonvalue'):
@@ -83,6 +83,7 @@ def slice_of(service, operations):
                 check_input(shape[key]['shape'], seen, False)
 
     table = {}
+    generic_when = {}
     for operation in operations:
         op = model['operations'][operation]
         if 'endpoint' in op or op.get('endpointdiscovery') or 'httpChecksum' in op:
@@ -95,18 +96,22 @@ def slice_of(service, operations):
         tokens = tuple(member for member, ref in shapes[op['input']['shape']]['members'].items()
                        if ref.get('idempotencyToken'))
         table[operation] = (op['input']['shape'], output.get('shape'), tokens, output.get('resultWrapper'))
+        steered = tuple(member for member, ref in shapes[op['input']['shape']]['members'].items()
+                        if 'contextParam' in ref)
+        if steered:
+            generic_when[operation] = steered
     errors = sorted(name for name, shape in shapes.items() if shape.get('exception'))
     for name in errors:
         walk(name)
     # An error's code where it is not its shape's name (SQS: AWS.SimpleQueueService.NonExistentQueue).
     codes = {shapes[name]['error']['code']: name for name in errors
              if shapes[name].get('error', {}).get('code', name) != name}
-    return model['metadata'], version, table, errors, codes, wanted
+    return model['metadata'], version, table, generic_when, errors, codes, wanted
 
 
 def main(argv):
     service, operations = argv[1], argv[2].split(',')
-    metadata, version, table, errors, codes, shapes = slice_of(service, operations)
+    metadata, version, table, generic_when, errors, codes, shapes = slice_of(service, operations)
     if metadata['protocol'] not in ('json', 'query'):
         raise ValueError(f"{service} speaks {metadata['protocol']}; the stand-in's model-driven clients speak json and query")
     with open(os.path.join(BOTOCORE, '__init__.py')) as f:
@@ -120,7 +125,7 @@ def main(argv):
         f'  /usr/bin/python3 model_slice.py {service} {",".join(operations)}',
         'Shapes: (type, ...): structure (required, members as (name, shape[, wire name])), list (member, min,',
         'flattened, member name), map (key, value, flattened, key name, value name), string/integer/long/double (min),',
-        'others (type,).',
+        'timestamp ([its own timestampFormat]), others (type,).',
         '"""',
         '',
         f'SERVICE = {service!r}',
@@ -128,12 +133,15 @@ def main(argv):
         f'TARGET_PREFIX = {metadata.get("targetPrefix")!r}',
         f'JSON_VERSION = {metadata.get("jsonVersion")!r}',
         f'API_VERSION = {metadata["apiVersion"]!r}',
+        f'ENDPOINT_PREFIX = {metadata["endpointPrefix"]!r}',
         '',
         '# Operation -> (input shape, output shape, idempotency tokens botocore fills, the XML result wrapper).',
         'OPERATIONS = {',
     ]
     out += [f'    {name!r}: {shapes_!r},' for name, shapes_ in table.items()]
-    out += ['}', '', '# Every error shape of the service (client.exceptions names them all).',
+    out += ['}', '', "# Operation -> its members that choose botocore's endpoint (contextParam): a call that sets one",
+            "# is the real botocore's (generic path).", f'GENERIC_WHEN = {generic_when!r}', '',
+            '# Every error shape of the service (client.exceptions names them all).',
             'ERRORS = (', *[f'    {name!r},' for name in errors], ')', '',
             "# Error code -> shape, where the code is not the shape's name.", f'ERROR_CODES = {codes!r}', '',
             'SHAPES = {']

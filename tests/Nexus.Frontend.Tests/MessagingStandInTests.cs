@@ -73,7 +73,7 @@ public sealed class MessagingStandInTests(ITestOutputHelper output)
             response.Headers["x-amzn-RequestId"] = "header-request-id";
             if (action == "GetQueueUrl" && form["QueueName"] == "received")
             {
-                await AnswerAsync(response, 200, Result("GetQueueUrl", SqsNamespace, $"<QueueUrl>{SecurityElement.Escape(string.Join(" | ", _received))}</QueueUrl>"));
+                await ProxyDifferential.AnswerXmlAsync(response, 200, ProxyDifferential.QueryResult("GetQueueUrl", SqsNamespace, $"<QueueUrl>{SecurityElement.Escape(string.Join(" | ", _received))}</QueueUrl>"));
                 _received.Clear();
                 return;
             }
@@ -81,47 +81,29 @@ public sealed class MessagingStandInTests(ITestOutputHelper output)
             _received.Add(string.Join("&", form.AllKeys.Order(StringComparer.Ordinal).Select(k => $"{k}={form[k]}")) + " " + context.Request.ContentType);
             var (status, xml) = (action, form["QueueName"], form["TopicArn"]) switch
             {
-                ("SendMessage", _, _) => (200, Result(action, SqsNamespace,
+                ("SendMessage", _, _) => (200, ProxyDifferential.QueryResult(action, SqsNamespace,
                     "<MD5OfMessageBody>5d41402abc4b2a76b9719d911017c592</MD5OfMessageBody><MD5OfMessageAttributes>3ba9ed28c4b0b32c3fb5e0dfa4d44d4b</MD5OfMessageAttributes><MessageId>m-1</MessageId>")),
-                ("SendMessageBatch", _, _) => (200, Result(action, SqsNamespace,
+                ("SendMessageBatch", _, _) => (200, ProxyDifferential.QueryResult(action, SqsNamespace,
                     "<SendMessageBatchResultEntry><Id>a</Id><MessageId>m-2</MessageId><MD5OfMessageBody>8b04d5e3775d298e78455efc5ca404d5</MD5OfMessageBody></SendMessageBatchResultEntry>"
                     + "<BatchResultErrorEntry><Id>b</Id><SenderFault>true</SenderFault><Code>InvalidParameterValue</Code><Message>Value 1000 for parameter DelaySeconds is invalid.</Message></BatchResultErrorEntry>")),
-                ("ReceiveMessage", _, _) when form["QueueUrl"]!.EndsWith("-empty", StringComparison.Ordinal) => (200, Result(action, SqsNamespace, "")),
-                ("ReceiveMessage", _, _) => (200, Result(action, SqsNamespace,
+                ("ReceiveMessage", _, _) when form["QueueUrl"]!.EndsWith("-empty", StringComparison.Ordinal) => (200, ProxyDifferential.QueryResult(action, SqsNamespace, "")),
+                ("ReceiveMessage", _, _) => (200, ProxyDifferential.QueryResult(action, SqsNamespace,
                     "<Message><MessageId>m-1</MessageId><ReceiptHandle>handle-1</ReceiptHandle><MD5OfBody>5d41402abc4b2a76b9719d911017c592</MD5OfBody><Body>order 42</Body>"
                     + "<Attribute><Name>SentTimestamp</Name><Value>1700000000123</Value></Attribute><Attribute><Name>ApproximateReceiveCount</Name><Value>1</Value></Attribute>"
                     + "<MD5OfMessageAttributes>3ba9ed28c4b0b32c3fb5e0dfa4d44d4b</MD5OfMessageAttributes>"
                     + "<MessageAttribute><Name>kind</Name><Value><StringValue>new</StringValue><DataType>String</DataType></Value></MessageAttribute>"
                     + "<MessageAttribute><Name>blob</Name><Value><BinaryValue>AAE=</BinaryValue><DataType>Binary</DataType></Value></MessageAttribute></Message>"
                     + "<Message><MessageId>m-2</MessageId><ReceiptHandle>handle-2</ReceiptHandle><MD5OfBody>x</MD5OfBody><Body></Body></Message>")),
-                ("DeleteMessage", _, _) => (200, Response(action, SqsNamespace, "")),
-                ("DeleteMessageBatch", _, _) => (200, Result(action, SqsNamespace, "<DeleteMessageBatchResultEntry><Id>x</Id></DeleteMessageBatchResultEntry>")),
-                ("GetQueueUrl", "orders", _) => (200, Result(action, SqsNamespace, "<QueueUrl>https://sqs.us-east-1.amazonaws.com/000000000000/orders</QueueUrl>")),
-                ("GetQueueUrl", "throttled", _) => (403, Error("RequestThrottled", "Request is throttled.")),
-                ("GetQueueUrl", _, _) => (400, Error("AWS.SimpleQueueService.NonExistentQueue", "The specified queue does not exist for this wsdl version.")),
-                ("Publish", _, var topic) when topic!.EndsWith("-missing", StringComparison.Ordinal) => (404, Error("NotFound", "Topic does not exist")),
-                ("Publish", _, _) => (200, Result(action, SnsNamespace, "<MessageId>p-1</MessageId>")),
-                _ => (400, Error("InvalidAction", $"The action {action} is not valid for this endpoint.")),
+                ("DeleteMessage", _, _) => (200, ProxyDifferential.QueryResponse(action, SqsNamespace, "")),
+                ("DeleteMessageBatch", _, _) => (200, ProxyDifferential.QueryResult(action, SqsNamespace, "<DeleteMessageBatchResultEntry><Id>x</Id></DeleteMessageBatchResultEntry>")),
+                ("GetQueueUrl", "orders", _) => (200, ProxyDifferential.QueryResult(action, SqsNamespace, "<QueueUrl>https://sqs.us-east-1.amazonaws.com/000000000000/orders</QueueUrl>")),
+                ("GetQueueUrl", "throttled", _) => (403, ProxyDifferential.QueryError(SqsNamespace, "RequestThrottled", "Request is throttled.")),
+                ("GetQueueUrl", _, _) => (400, ProxyDifferential.QueryError(SqsNamespace, "AWS.SimpleQueueService.NonExistentQueue", "The specified queue does not exist for this wsdl version.")),
+                ("Publish", _, var topic) when topic!.EndsWith("-missing", StringComparison.Ordinal) => (404, ProxyDifferential.QueryError(SqsNamespace, "NotFound", "Topic does not exist")),
+                ("Publish", _, _) => (200, ProxyDifferential.QueryResult(action, SnsNamespace, "<MessageId>p-1</MessageId>")),
+                _ => (400, ProxyDifferential.QueryError(SqsNamespace, "InvalidAction", $"The action {action} is not valid for this endpoint.")),
             };
-            await AnswerAsync(response, status, xml);
-        }
-
-        private static string Result(string action, string ns, string inner) =>
-            Response(action, ns, $"<{action}Result>{inner}</{action}Result>");
-
-        private static string Response(string action, string ns, string inner) =>
-            $"<?xml version=\"1.0\"?><{action}Response xmlns=\"{ns}\">{inner}<ResponseMetadata><RequestId>{action}-request</RequestId></ResponseMetadata></{action}Response>";
-
-        private static string Error(string code, string message) =>
-            $"<?xml version=\"1.0\"?><ErrorResponse xmlns=\"{SqsNamespace}\"><Error><Type>Sender</Type><Code>{code}</Code><Message>{SecurityElement.Escape(message)}</Message><Detail/></Error><RequestId>error-request</RequestId></ErrorResponse>";
-
-        private static async Task AnswerAsync(HttpListenerResponse response, int status, string xml)
-        {
-            response.StatusCode = status;
-            response.ContentType = "text/xml";
-            var bytes = Encoding.UTF8.GetBytes(xml);
-            response.ContentLength64 = bytes.Length;
-            await response.OutputStream.WriteAsync(bytes);
+            await ProxyDifferential.AnswerXmlAsync(response, status, xml);
         }
     }
 }

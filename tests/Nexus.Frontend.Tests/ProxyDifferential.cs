@@ -2,6 +2,7 @@
 // Licensed under the MIT license.
 
 using System.Net;
+using System.Security;
 using System.Text;
 using System.Text.Json.Nodes;
 using Nexus.Backend;
@@ -36,6 +37,28 @@ internal static class ProxyDifferential
         response.ContentLength64 = bytes.Length;
         await response.OutputStream.WriteAsync(bytes);
     }
+
+    /// <summary>A scripted query-protocol service's answer (text/xml).</summary>
+    public static async Task AnswerXmlAsync(HttpListenerResponse response, int status, string xml)
+    {
+        response.StatusCode = status;
+        response.ContentType = "text/xml";
+        var bytes = Encoding.UTF8.GetBytes(xml);
+        response.ContentLength64 = bytes.Length;
+        await response.OutputStream.WriteAsync(bytes);
+    }
+
+    /// <summary>A query-protocol action's answer with its result element around <paramref name="inner"/>.</summary>
+    public static string QueryResult(string action, string ns, string inner) =>
+        QueryResponse(action, ns, $"<{action}Result>{inner}</{action}Result>");
+
+    /// <summary>A query-protocol action's answer: <paramref name="inner"/> and its request id.</summary>
+    public static string QueryResponse(string action, string ns, string inner) =>
+        $"<?xml version=\"1.0\"?><{action}Response xmlns=\"{ns}\">{inner}<ResponseMetadata><RequestId>{action}-request</RequestId></ResponseMetadata></{action}Response>";
+
+    /// <summary>A query-protocol error answer, as SQS, SNS, STS and the others word one.</summary>
+    public static string QueryError(string ns, string code, string message) =>
+        $"<?xml version=\"1.0\"?><ErrorResponse xmlns=\"{ns}\"><Error><Type>Sender</Type><Code>{code}</Code><Message>{SecurityElement.Escape(message)}</Message><Detail/></Error><RequestId>error-request</RequestId></ErrorResponse>";
 
     /// <summary>Runs <paramref name="script"/> in both modes under <paramref name="manifest"/>'s grants.</summary>
     /// <param name="script">The suite.</param>

@@ -6,7 +6,7 @@ Written by runtime/frontend/model_slice.py (do not edit):
   /usr/bin/python3 model_slice.py firehose PutRecord,PutRecordBatch
 Shapes: (type, ...): structure (required, members as (name, shape[, wire name])), list (member, min,
 flattened, member name), map (key, value, flattened, key name, value name), string/integer/long/double (min),
-others (type,).
+timestamp ([its own timestampFormat]), others (type,).
 """
 
 SERVICE = 'firehose'
@@ -14,12 +14,17 @@ PROTOCOL = 'json'
 TARGET_PREFIX = 'Firehose_20150804'
 JSON_VERSION = '1.1'
 API_VERSION = '2015-08-04'
+ENDPOINT_PREFIX = 'firehose'
 
 # Operation -> (input shape, output shape, idempotency tokens botocore fills, the XML result wrapper).
 OPERATIONS = {
     'PutRecord': ('PutRecordInput', 'PutRecordOutput', (), None),
     'PutRecordBatch': ('PutRecordBatchInput', 'PutRecordBatchOutput', (), None),
 }
+
+# Operation -> its members that choose botocore's endpoint (contextParam): a call that sets one
+# is the real botocore's (generic path).
+GENERIC_WHEN = {}
 
 # Every error shape of the service (client.exceptions names them all).
 ERRORS = (

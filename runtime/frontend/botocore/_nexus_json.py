@@ -6,8 +6,7 @@ service's protocol, sent as one ServiceRequest, its answer decoded and its error
 retried as botocore retries. Every operation the slice lacks is the real botocore's, loaded on first use (generic
 path). The JSON protocol is here (X-Amz-Target, application/x-amz-json-*); the query protocol in _nexus_query.py.
 
-Served: DynamoDB's item calls (_nexus_ddb.py), SSM's parameter calls and Secrets Manager's get_secret_value
-(_nexus_secrets.py), SQS's message calls and SNS's publish (_nexus_messaging.py).
+Served: botocore.client.OWN_CLIENTS names each client and its module.
 """
 
 import json
@@ -66,6 +65,9 @@ class ModelClient(ServiceClient):
 
     def _call(self, operation, params):
         model = self.MODEL
+        if any(member in params for member in model.GENERIC_WHEN.get(operation, ())):
+            # The member chooses botocore's endpoint (and its signing): the real botocore makes this call.
+            return getattr(self._generic(), xform_name(operation))(**params)
         input_shape, output_shape, tokens, wrapper = model.OPERATIONS[operation]
         params = self._request(input_shape, params)
         for token in tokens:
@@ -107,7 +109,9 @@ class JsonClient(ModelClient):
 
 
 def serve_operations(cls):
-    """Gives a ModelClient class one method per operation of its model slice (botocore's names)."""
+    """Gives a ModelClient class one method per operation of its model slice (botocore's names), and its endpoint's
+    prefix."""
+    cls.ENDPOINT_PREFIX = cls.MODEL.ENDPOINT_PREFIX
     for operation in cls.MODEL.OPERATIONS:
         method = _method(xform_name(operation), operation)
         setattr(cls, method.__name__, method)

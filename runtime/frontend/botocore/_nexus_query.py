@@ -10,6 +10,7 @@ import re
 from urllib.parse import urlencode
 
 from botocore._nexus_json import ModelClient
+from botocore._nexus_shapes import timestamp_text
 
 _NAMESPACE = re.compile('{.*}')
 
@@ -45,6 +46,8 @@ def _serialize(shapes, value, shape_name, prefix, out):
         out.append((prefix, base64.b64encode(data).strip().decode('utf-8')))
     elif kind == 'boolean':
         out.append((prefix, 'true' if value else 'false'))
+    elif kind == 'timestamp':
+        out.append((prefix, timestamp_text(value, shape, 'iso8601')))
     else:
         out.append((prefix, value))
 

@@ -6,7 +6,7 @@ Written by runtime/frontend/model_slice.py (do not edit):
   /usr/bin/python3 model_slice.py secretsmanager GetSecretValue
 Shapes: (type, ...): structure (required, members as (name, shape[, wire name])), list (member, min,
 flattened, member name), map (key, value, flattened, key name, value name), string/integer/long/double (min),
-others (type,).
+timestamp ([its own timestampFormat]), others (type,).
 """
 
 SERVICE = 'secretsmanager'
@@ -14,11 +14,16 @@ PROTOCOL = 'json'
 TARGET_PREFIX = 'secretsmanager'
 JSON_VERSION = '1.1'
 API_VERSION = '2017-10-17'
+ENDPOINT_PREFIX = 'secretsmanager'
 
 # Operation -> (input shape, output shape, idempotency tokens botocore fills, the XML result wrapper).
 OPERATIONS = {
     'GetSecretValue': ('GetSecretValueRequest', 'GetSecretValueResponse', (), None),
 }
+
+# Operation -> its members that choose botocore's endpoint (contextParam): a call that sets one
+# is the real botocore's (generic path).
+GENERIC_WHEN = {}
 
 # Every error shape of the service (client.exceptions names them all).
 ERRORS = (

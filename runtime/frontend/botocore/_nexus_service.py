@@ -76,6 +76,8 @@ class ServiceClient(BaseClient):
     """A client of one service; subclasses name it and parse its protocol's answers."""
 
     SERVICE = None
+    # The endpoint's host prefix where it is not the service's name (SES: email, CloudWatch: monitoring).
+    ENDPOINT_PREFIX = None
     # Legacy mode: attempts, backoff base (None: random in [0, 1)) and the (code, status) answers the service's policy
     # retries besides the default's (_retry.json).
     LEGACY_ATTEMPTS = 5
@@ -88,10 +90,15 @@ class ServiceClient(BaseClient):
                  exceptions):
         region = region_name or (config.region_name if config is not None else None) or \
             os.environ.get('AWS_DEFAULT_REGION') or os.environ.get('AWS_REGION') or 'us-east-1'
-        endpoint = endpoint_url or f'https://{self.SERVICE}.{region}.amazonaws.com'
+        endpoint = endpoint_url or self._default_endpoint(region)
         self.meta = ClientMeta(region, endpoint, config, self, service_model, method_to_api_mapping)
         self.exceptions = exceptions
         self._real_client = real_client
+
+    def _default_endpoint(self, region):
+        """The endpoint botocore 1.29 names for the region (meta.endpoint_url; the node chooses where calls go)."""
+        suffix = 'amazonaws.com.cn' if region.startswith('cn-') else 'amazonaws.com'
+        return f'https://{self.ENDPOINT_PREFIX or self.SERVICE}.{region}.{suffix}'
 
     def __getattr__(self, name):
         if name.startswith('_'):

@@ -2,11 +2,12 @@
 # Licensed under the MIT license.
 """A JSON-protocol call's parameters checked, serialized and its answer parsed as botocore 1.29 does it, driven by a
 model slice (model_slice.py's shapes: (type, ...) tuples): ParamValidator's checks and messages, JSONSerializer's
-body, BaseJSONParser's shapes (blobs as base64, timestamps from epoch seconds, members by their wire names)."""
+body, BaseJSONParser's shapes (blobs as base64, timestamps as epoch seconds both ways, members by their wire names)."""
 
 import base64
 
 from botocore._nexus_params import _known_members
+from botocore.utils import aware_datetime
 
 _VALID_TYPES = {
     'structure': (dict,), 'map': (dict,), 'list': (list, tuple), 'string': (str,), 'integer': (int,),
@@ -41,7 +42,10 @@ def validate(shapes, value, shape_name, errors, name=''):
         from decimal import Decimal
         valid = (float, Decimal, int)
     elif kind == 'timestamp':
-        if not isinstance(value, (str, int, float)) and not hasattr(value, 'utcoffset'):
+        # botocore's _type_check_datetime: valid when its parse_to_aware_datetime reads it.
+        try:
+            aware_datetime(value)
+        except (TypeError, ValueError, AttributeError):
             from datetime import datetime
             _invalid_type(errors, name, value, (str(datetime), 'timestamp-string'))
         return
@@ -88,8 +92,21 @@ def serialize(shapes, value, shape_name):
             value = value.encode('utf-8')
         return base64.b64encode(value).strip().decode('utf-8')
     if kind == 'timestamp':
-        raise NotImplementedError('timestamps are not in the stand-in clients\' operations')
+        return timestamp_text(value, shape, 'unixtimestamp')
     return value
+
+
+def timestamp_text(value, shape, protocol_format):
+    """botocore's _convert_timestamp_to_str: the shape's timestampFormat, else the protocol's (JSON: unixtimestamp,
+    query: iso8601)."""
+    value = aware_datetime(value)
+    timestamp_format = (shape[1] if len(shape) > 1 else protocol_format).lower()
+    if timestamp_format == 'unixtimestamp':
+        import calendar
+        return int(calendar.timegm(value.timetuple()))
+    if timestamp_format == 'iso8601':
+        return value.strftime('%Y-%m-%dT%H:%M:%S.%fZ' if value.microsecond > 0 else '%Y-%m-%dT%H:%M:%SZ')
+    raise ValueError(f'timestamp format {timestamp_format} is not one the stand-in writes')
 
 
 def parse(shapes, value, shape_name):

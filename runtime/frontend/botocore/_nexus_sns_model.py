@@ -6,7 +6,7 @@ Written by runtime/frontend/model_slice.py (do not edit):
   /usr/bin/python3 model_slice.py sns Publish,PublishBatch
 Shapes: (type, ...): structure (required, members as (name, shape[, wire name])), list (member, min,
 flattened, member name), map (key, value, flattened, key name, value name), string/integer/long/double (min),
-others (type,).
+timestamp ([its own timestampFormat]), others (type,).
 """
 
 SERVICE = 'sns'
@@ -14,12 +14,17 @@ PROTOCOL = 'query'
 TARGET_PREFIX = None
 JSON_VERSION = None
 API_VERSION = '2010-03-31'
+ENDPOINT_PREFIX = 'sns'
 
 # Operation -> (input shape, output shape, idempotency tokens botocore fills, the XML result wrapper).
 OPERATIONS = {
     'Publish': ('PublishInput', 'PublishResponse', (), 'PublishResult'),
     'PublishBatch': ('PublishBatchInput', 'PublishBatchResponse', (), 'PublishBatchResult'),
 }
+
+# Operation -> its members that choose botocore's endpoint (contextParam): a call that sets one
+# is the real botocore's (generic path).
+GENERIC_WHEN = {}
 
 # Every error shape of the service (client.exceptions names them all).
 ERRORS = (

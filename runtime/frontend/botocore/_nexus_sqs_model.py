@@ -6,7 +6,7 @@ Written by runtime/frontend/model_slice.py (do not edit):
   /usr/bin/python3 model_slice.py sqs SendMessage,SendMessageBatch,ReceiveMessage,DeleteMessage,DeleteMessageBatch,GetQueueUrl
 Shapes: (type, ...): structure (required, members as (name, shape[, wire name])), list (member, min,
 flattened, member name), map (key, value, flattened, key name, value name), string/integer/long/double (min),
-others (type,).
+timestamp ([its own timestampFormat]), others (type,).
 """
 
 SERVICE = 'sqs'
@@ -14,6 +14,7 @@ PROTOCOL = 'query'
 TARGET_PREFIX = None
 JSON_VERSION = None
 API_VERSION = '2012-11-05'
+ENDPOINT_PREFIX = 'sqs'
 
 # Operation -> (input shape, output shape, idempotency tokens botocore fills, the XML result wrapper).
 OPERATIONS = {
@@ -24,6 +25,10 @@ OPERATIONS = {
     'DeleteMessageBatch': ('DeleteMessageBatchRequest', 'DeleteMessageBatchResult', (), 'DeleteMessageBatchResult'),
     'GetQueueUrl': ('GetQueueUrlRequest', 'GetQueueUrlResult', (), 'GetQueueUrlResult'),
 }
+
+# Operation -> its members that choose botocore's endpoint (contextParam): a call that sets one
+# is the real botocore's (generic path).
+GENERIC_WHEN = {}
 
 # Every error shape of the service (client.exceptions names them all).
 ERRORS = (

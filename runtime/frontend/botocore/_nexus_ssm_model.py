@@ -6,7 +6,7 @@ Written by runtime/frontend/model_slice.py (do not edit):
   /usr/bin/python3 model_slice.py ssm GetParameter,GetParameters,GetParametersByPath,PutParameter,DeleteParameter
 Shapes: (type, ...): structure (required, members as (name, shape[, wire name])), list (member, min,
 flattened, member name), map (key, value, flattened, key name, value name), string/integer/long/double (min),
-others (type,).
+timestamp ([its own timestampFormat]), others (type,).
 """
 
 SERVICE = 'ssm'
@@ -14,6 +14,7 @@ PROTOCOL = 'json'
 TARGET_PREFIX = 'AmazonSSM'
 JSON_VERSION = '1.1'
 API_VERSION = '2014-11-06'
+ENDPOINT_PREFIX = 'ssm'
 
 # Operation -> (input shape, output shape, idempotency tokens botocore fills, the XML result wrapper).
 OPERATIONS = {
@@ -23,6 +24,10 @@ OPERATIONS = {
     'PutParameter': ('PutParameterRequest', 'PutParameterResult', (), None),
     'DeleteParameter': ('DeleteParameterRequest', 'DeleteParameterResult', (), None),
 }
+
+# Operation -> its members that choose botocore's endpoint (contextParam): a call that sets one
+# is the real botocore's (generic path).
+GENERIC_WHEN = {}
 
 # Every error shape of the service (client.exceptions names them all).
 ERRORS = (

@@ -6,7 +6,7 @@ Written by runtime/frontend/model_slice.py (do not edit):
   /usr/bin/python3 model_slice.py stepfunctions StartExecution,SendTaskSuccess,SendTaskFailure,SendTaskHeartbeat
 Shapes: (type, ...): structure (required, members as (name, shape[, wire name])), list (member, min,
 flattened, member name), map (key, value, flattened, key name, value name), string/integer/long/double (min),
-others (type,).
+timestamp ([its own timestampFormat]), others (type,).
 """
 
 SERVICE = 'stepfunctions'
@@ -14,6 +14,7 @@ PROTOCOL = 'json'
 TARGET_PREFIX = 'AWSStepFunctions'
 JSON_VERSION = '1.0'
 API_VERSION = '2016-11-23'
+ENDPOINT_PREFIX = 'states'
 
 # Operation -> (input shape, output shape, idempotency tokens botocore fills, the XML result wrapper).
 OPERATIONS = {
@@ -22,6 +23,10 @@ OPERATIONS = {
     'SendTaskFailure': ('SendTaskFailureInput', 'SendTaskFailureOutput', (), None),
     'SendTaskHeartbeat': ('SendTaskHeartbeatInput', 'SendTaskHeartbeatOutput', (), None),
 }
+
+# Operation -> its members that choose botocore's endpoint (contextParam): a call that sets one
+# is the real botocore's (generic path).
+GENERIC_WHEN = {}
 
 # Every error shape of the service (client.exceptions names them all).
 ERRORS = (

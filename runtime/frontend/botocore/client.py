@@ -28,6 +28,8 @@ OWN_CLIENTS = {
     'secretsmanager': ('_nexus_secrets', 'SecretsManager'), 'sqs': ('_nexus_messaging', 'SQS'),
     'sns': ('_nexus_messaging', 'SNS'), 'kinesis': ('_nexus_streams', 'Kinesis'),
     'firehose': ('_nexus_streams', 'Firehose'), 'stepfunctions': ('_nexus_streams', 'SFN'),
+    'kms': ('_nexus_identity', 'KMS'), 'sts': ('_nexus_identity', 'STS'), 'events': ('_nexus_notify', 'EventBridge'),
+    'ses': ('_nexus_notify', 'SES'), 'cloudwatch': ('_nexus_notify', 'CloudWatch'),
 }
 
 # S3 operations botocore can paginate whose paginators are the real botocore's (generic path).
@@ -401,14 +403,13 @@ class S3(BaseClient):
         return operation_name in ('list_objects_v2', 'list_objects') or operation_name in _PAGEABLE
 
     def get_paginator(self, operation_name):
-        from botocore.paginate import PAGINATORS, Paginator
-        if operation_name not in PAGINATORS:
+        from botocore.paginate import S3_PAGINATORS, Paginator
+        if operation_name not in S3_PAGINATORS:
             if operation_name in _PAGEABLE:
                 return self._generic().get_paginator(operation_name)
             from botocore.exceptions import OperationNotPageableError
             raise OperationNotPageableError(operation_name=operation_name)
-        input_token, output_token = PAGINATORS[operation_name]
-        return Paginator(getattr(self, operation_name), input_token, output_token)
+        return Paginator(getattr(self, operation_name), S3_PAGINATORS[operation_name])
 
     @property
     def waiter_names(self):

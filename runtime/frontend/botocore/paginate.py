@@ -1,46 +1,107 @@
 # Copyright (c) Nexus contributors.
 # Licensed under the MIT license.
-"""The list_objects_v2 and list_objects paginators, with botocore's paging, MaxItems truncation and resume tokens.
+"""The stand-in's paginators, with botocore 1.29's paging, MaxItems truncation, resume tokens, full results and
+non-aggregate keys, for the operations its own clients serve:
 
-Config from botocore's S3 paginators-1.json: more results IsTruncated, limit key
-MaxKeys, result keys Contents and CommonPrefixes; ListObjectsV2 pages by
-ContinuationToken <- NextContinuationToken, ListObjects by
-Marker <- "NextMarker || Contents[-1].Key".
+- S3 (paginators-1.json): ListObjectsV2 pages by ContinuationToken <- NextContinuationToken, ListObjects by
+  Marker <- "NextMarker || Contents[-1].Key", both while IsTruncated, limit MaxKeys, results Contents and
+  CommonPrefixes;
+- DynamoDB: Query and Scan page by ExclusiveStartKey <- LastEvaluatedKey, limit Limit, results Items, Count and
+  ScannedCount, ConsumedCapacity kept from the first page.
+
+Result keys here are top-level members (every one these operations have), so no JMESPath is needed but for search().
 """
+
+import base64
+import json
+from itertools import tee
 
 from botocore.exceptions import PaginationError
 
-_MORE_RESULTS = 'IsTruncated'
-_LIMIT_KEY = 'MaxKeys'
-_RESULT_KEYS = ('Contents', 'CommonPrefixes')
+
+class PagingModel:
+    """One operation's paginator configuration, as botocore's paginators-1.json gives it."""
+
+    def __init__(self, input_token, output_token, limit_key, result_keys, more_results=None, non_aggregate_keys=()):
+        self.input_token = input_token              # the request member the next token goes in
+        self.output_token = output_token            # page -> the next token (None: no more)
+        self.limit_key = limit_key
+        self.result_keys = result_keys
+        self.more_results = more_results            # a member that says whether there are more pages
+        self.non_aggregate_keys = non_aggregate_keys
 
 
-def _v2_token(page):
-    return page.get('NextContinuationToken')
+class ResultKey:
+    """A result key as botocore hands it out: jmespath's compiled expression of a top-level member (its expression,
+    parsed tree, repr and search), without loading jmespath."""
+
+    def __init__(self, name):
+        self.expression = name
+        self.parsed = {'type': 'field', 'children': [], 'value': name}
+
+    def search(self, value, options=None):
+        return value.get(self.expression) if isinstance(value, dict) else None
+
+    def __repr__(self):
+        return repr(self.parsed)
 
 
-def _v1_token(page):
+def _member(name):
+    return lambda page: page.get(name)
+
+
+def _v1_marker(page):
     contents = page.get('Contents')
     return page.get('NextMarker') or (contents[-1].get('Key') if contents else None)
 
 
-# operation name -> (input token, output token expression)
-PAGINATORS = {
-    'list_objects_v2': ('ContinuationToken', _v2_token),
-    'list_objects': ('Marker', _v1_token),
+_S3_RESULTS = ('Contents', 'CommonPrefixes')
+_DDB_RESULTS = ('Items', 'Count', 'ScannedCount')
+
+S3_PAGINATORS = {
+    'list_objects_v2': PagingModel('ContinuationToken', _member('NextContinuationToken'), 'MaxKeys', _S3_RESULTS,
+                                   'IsTruncated'),
+    'list_objects': PagingModel('Marker', _v1_marker, 'MaxKeys', _S3_RESULTS, 'IsTruncated'),
+}
+DYNAMODB_PAGINATORS = {
+    name: PagingModel('ExclusiveStartKey', _member('LastEvaluatedKey'), 'Limit', _DDB_RESULTS,
+                      non_aggregate_keys=('ConsumedCapacity',))
+    for name in ('query', 'scan')
 }
 
 
 def _encode_token(token):
-    import base64
-    import json
-    return base64.b64encode(json.dumps(token).encode('utf-8')).decode('utf-8')
+    """botocore's TokenEncoder: JSON in base64; bytes (a binary key) as base64 named in boto_encoded_keys."""
+    try:
+        text = json.dumps(token)
+    except (TypeError, UnicodeDecodeError):
+        paths = []
+        encoded = _encode_bytes(token, [], paths)
+        encoded['boto_encoded_keys'] = paths
+        text = json.dumps(encoded)
+    return base64.b64encode(text.encode('utf-8')).decode('utf-8')
+
+
+def _encode_bytes(data, path, paths):
+    if isinstance(data, dict):
+        return {key: _encode_bytes(value, path + [key], paths) for key, value in data.items()}
+    if isinstance(data, list):
+        return [_encode_bytes(value, path + [i], paths) for i, value in enumerate(data)]
+    if isinstance(data, bytes):
+        paths.append(path)
+        return base64.b64encode(data).decode('utf-8')
+    return data
 
 
 def _decode_token(token):
-    import base64
-    import json
-    return json.loads(base64.b64decode(token.encode('utf-8')).decode('utf-8'))
+    """botocore's TokenDecoder."""
+    decoded = json.loads(base64.b64decode(token.encode('utf-8')).decode('utf-8'))
+    for path in decoded.pop('boto_encoded_keys', None) or ():
+        container = decoded
+        for step in path[:-1]:
+            container = container[step]
+        container[path[-1]] = base64.b64decode(container[path[-1]].encode('utf-8'))
+    return decoded
 
 
 def _empty_like(sample):
@@ -56,19 +117,19 @@ def _empty_like(sample):
 class PageIterator:
     """Iterable of response pages; like botocore's, it is not itself an iterator."""
 
-    def __init__(self, method, input_token, output_token, max_items, starting_token, page_size, op_kwargs):
+    def __init__(self, method, model, max_items, starting_token, page_size, op_kwargs):
         self._method = method
-        self._input_token = input_token
-        self._output_token = output_token
+        self._model = model
         self._max_items = max_items
         self._starting_token = starting_token
         self._page_size = page_size
         self._op_kwargs = op_kwargs
         self._resume_token = None
+        self._non_aggregate_part = {}
 
     @property
     def result_keys(self):
-        return list(_RESULT_KEYS)
+        return [ResultKey(key) for key in self._model.result_keys]
 
     @property
     def resume_token(self):
@@ -78,14 +139,15 @@ class PageIterator:
     def resume_token(self, value):
         if not isinstance(value, dict):
             raise ValueError(f'Bad starting token: {value}')
-        expected = sorted([self._input_token, 'boto_truncate_amount'] if 'boto_truncate_amount' in value else [self._input_token])
+        token = self._model.input_token
+        expected = sorted([token, 'boto_truncate_amount'] if 'boto_truncate_amount' in value else [token])
         if sorted(value) != expected:
             raise ValueError(f'Bad starting token: {value}')
         self._resume_token = _encode_token(value)
 
     @property
     def non_aggregate_part(self):
-        return {}
+        return self._non_aggregate_part
 
     def _parse_starting_token(self):
         try:
@@ -102,39 +164,43 @@ class PageIterator:
                 except ValueError:
                     parts = [self._starting_token]
             value = parts[0]
-            return {self._input_token: None if value == 'None' else value}, index
+            return {self._model.input_token: None if value == 'None' else value}, index
 
     def __iter__(self):
+        model = self._model
         kwargs = self._op_kwargs
+        primary = model.result_keys[0]
         previous_next_token = None
-        next_token = {self._input_token: None}
+        next_token = {model.input_token: None}
         starting_index = 0
         if self._starting_token is not None:
             next_token, starting_index = self._parse_starting_token()
             self._inject_token(kwargs, next_token)
         if self._page_size is not None:
-            kwargs[_LIMIT_KEY] = self._page_size
+            kwargs[model.limit_key] = self._page_size
         total_items = 0
         first_request = True
         while True:
             page = self._method(**kwargs)
             if first_request:
                 if self._starting_token is not None:
-                    contents = page.get('Contents')
-                    page['Contents'] = contents[starting_index:] if isinstance(contents, list) else None
-                    page['CommonPrefixes'] = _empty_like(page.get('CommonPrefixes'))
+                    data = page.get(primary)
+                    page[primary] = data[starting_index:] if isinstance(data, (list, str)) else None
+                    for key in model.result_keys[1:]:
+                        page[key] = _empty_like(page.get(key))
                 else:
                     starting_index = 0
                 first_request = False
+                self._non_aggregate_part = {key: page.get(key) for key in model.non_aggregate_keys}
             else:
                 starting_index = 0
-            current = page.get('Contents') or []
+            current = page.get(primary) or []
             truncate_amount = 0
             if self._max_items is not None:
                 truncate_amount = total_items + len(current) - self._max_items
             if truncate_amount > 0:
                 keep = len(current) - truncate_amount
-                page['Contents'] = current[:keep]
+                page[primary] = current[:keep]
                 next_token['boto_truncate_amount'] = keep + starting_index
                 self.resume_token = next_token
                 yield page
@@ -153,9 +219,10 @@ class PageIterator:
             previous_next_token = next_token
 
     def _next_token(self, page):
-        if not page.get(_MORE_RESULTS):
+        model = self._model
+        if model.more_results is not None and not page.get(model.more_results):
             return {}
-        return {self._input_token: self._output_token(page) or None}
+        return {model.input_token: model.output_token(page) or None}
 
     @staticmethod
     def _inject_token(kwargs, next_token):
@@ -181,14 +248,14 @@ class PageIterator:
                 yield results
 
     def result_key_iters(self):
-        from itertools import tee
-        pages = tee(self, len(_RESULT_KEYS))
-        return [ResultKeyIterator(p, key) for p, key in zip(pages, _RESULT_KEYS)]
+        keys = self.result_keys
+        pages = tee(self, len(keys))
+        return [ResultKeyIterator(p, key) for p, key in zip(pages, keys)]
 
     def build_full_result(self):
         complete = {}
         for page in self:
-            for key in _RESULT_KEYS:
+            for key in self._model.result_keys:
                 value = page.get(key)
                 if value is None:
                     continue
@@ -199,6 +266,8 @@ class PageIterator:
                     existing.extend(value)
                 elif isinstance(value, (int, float, str)):
                     complete[key] = existing + value
+        # botocore's merge_dicts of the first page's non-aggregate keys (a key the page lacked is set to None).
+        complete.update(self._non_aggregate_part)
         if self.resume_token is not None:
             complete['NextToken'] = self.resume_token
         return complete
@@ -213,7 +282,7 @@ class ResultKeyIterator:
 
     def __iter__(self):
         for page in self._pages_iterator:
-            results = page.get(self.result_key)
+            results = self.result_key.search(page)
             if results is None:
                 results = []
             yield from results
@@ -222,14 +291,13 @@ class ResultKeyIterator:
 class Paginator:
     PAGE_ITERATOR_CLS = PageIterator
 
-    def __init__(self, method, input_token, output_token):
+    def __init__(self, method, model):
         self._method = method
-        self._input_token = input_token
-        self._output_token = output_token
+        self._model = model
 
     @property
     def result_keys(self):
-        return list(_RESULT_KEYS)
+        return [ResultKey(key) for key in self._model.result_keys]
 
     def paginate(self, **kwargs):
         config = kwargs.pop('PaginationConfig', {})
@@ -239,5 +307,5 @@ class Paginator:
         page_size = config.get('PageSize', None)
         if page_size is not None:
             page_size = int(page_size)
-        return self.PAGE_ITERATOR_CLS(self._method, self._input_token, self._output_token, max_items,
-                                      config.get('StartingToken', None), page_size, kwargs)
+        return self.PAGE_ITERATOR_CLS(self._method, self._model, max_items, config.get('StartingToken', None),
+                                      page_size, kwargs)

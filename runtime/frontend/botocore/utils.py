@@ -106,6 +106,28 @@ def parse_timestamp(value, whole_seconds=False):
     return parsed
 
 
+def aware_datetime(value):
+    """botocore's parse_to_aware_datetime, which an input timestamp goes through: a datetime as given (naive: UTC),
+    epoch seconds (a number, or its text) in the local zone, any other text as dateutil's parser reads it (loaded only
+    for such text); always aware, in UTC. Raises TypeError, ValueError or AttributeError where botocore's does, which
+    its validator reports as an invalid type."""
+    if not isinstance(value, datetime):
+        if isinstance(value, (int, float)):
+            value = datetime.fromtimestamp(value, tzlocal())
+        else:
+            try:
+                value = datetime.fromtimestamp(float(value), tzlocal())
+            except (TypeError, ValueError):
+                import dateutil.parser
+                try:
+                    value = dateutil.parser.parse(value, tzinfos={'GMT': _UTC})
+                except (TypeError, ValueError) as e:
+                    raise ValueError(f'Invalid timestamp "{value}": {e}') from None
+    if value.tzinfo is None:
+        return value.replace(tzinfo=_UTC)
+    return value.astimezone(_UTC)
+
+
 _DAYS = ('Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun')
 _MONTHS = ('Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec')
 

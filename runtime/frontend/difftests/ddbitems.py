@@ -223,6 +223,68 @@ def resource_float_refused(_):
     return table().put_item(Item={'pk': 'f', 'sk': 1, 'x': 1.5})
 
 
+def partition(ddb, pk, count):
+    with_items = [{'PutRequest': {'Item': dict(key(pk, i), v={'S': f'item {i}'})}} for i in range(count)]
+    ddb.batch_write_item(RequestItems={TABLE: with_items})
+    return {'TableName': TABLE, 'KeyConditionExpression': 'pk = :pk', 'ExpressionAttributeValues': {':pk': {'S': pk}}}
+
+
+@case
+def paginate_query(ddb):
+    query = partition(ddb, 'pg', 5)
+    return list(ddb.get_paginator('query').paginate(**query, PaginationConfig={'PageSize': 2}))
+
+
+@case
+def paginate_max_items_and_resume(ddb):
+    """MaxItems cuts a page (the token remembers where), StartingToken resumes there."""
+    query = partition(ddb, 'pr', 7)
+    pages = ddb.get_paginator('query').paginate(**query, PaginationConfig={'PageSize': 3, 'MaxItems': 4})
+    first = list(pages)
+    resumed = ddb.get_paginator('query').paginate(**query, PaginationConfig={'StartingToken': pages.resume_token})
+    return {'first': first, 'token': pages.resume_token, 'resumed': list(resumed)}
+
+
+@case
+def paginate_full_result(ddb):
+    query = partition(ddb, 'pf', 5)
+    paginator = ddb.get_paginator('query')
+    whole = paginator.paginate(**query, PaginationConfig={'PageSize': 2}).build_full_result()
+    capped = paginator.paginate(**query, ReturnConsumedCapacity='TOTAL',
+                                PaginationConfig={'PageSize': 2, 'MaxItems': 3}).build_full_result()
+    return {'whole': whole, 'capped': capped}
+
+
+@case
+def paginate_scan_counts(ddb):
+    partition(ddb, 'ps', 4)
+    pages = ddb.get_paginator('scan').paginate(TableName=TABLE, Select='COUNT', FilterExpression='pk = :pk',
+                                               ExpressionAttributeValues={':pk': {'S': 'ps'}},
+                                               PaginationConfig={'PageSize': 3})
+    return {'pages': list(pages), 'result_keys': [str(k) for k in pages.result_keys]}
+
+
+@case
+def paginate_by_result_keys(ddb):
+    query = partition(ddb, 'pi', 3)
+    items, counts, scanned = ddb.get_paginator('query').paginate(
+        **query, PaginationConfig={'PageSize': 2}).result_key_iters()
+    return [list(items), list(counts), list(scanned)]
+
+
+@case
+def paginate_resource_client(_):
+    from boto3.dynamodb.conditions import Key
+    pages = table().meta.client.get_paginator('query').paginate(
+        TableName=TABLE, KeyConditionExpression=Key('pk').eq('pg'), PaginationConfig={'PageSize': 4})
+    return [[(item['pk'], str(item['sk']), item['v']) for item in page['Items']] for page in pages]
+
+
+@case
+def which_calls_paginate(ddb):
+    return {name: ddb.can_paginate(name) for name in ('query', 'scan', 'list_tables', 'get_item', 'batch_get_item')}
+
+
 @case
 def client_shape(ddb):
     return {'class': type(ddb).__name__, 'module': type(ddb).__module__, 'service': ddb.meta.service_model.service_name,
@@ -237,10 +299,24 @@ def clean(ddb):
         ddb.batch_write_item(RequestItems={TABLE: [{'DeleteRequest': {'Key': k}} for k in keys[start:start + 25]]})
 
 
+# Cases that reach the real botocore in nexus mode (the generic path), after the modules are recorded.
+GENERIC_CASES, generic = case_list()
+
+
+@generic
+def paginate_list_tables(ddb):
+    return [page['TableNames'] for page in ddb.get_paginator('list_tables').paginate(PaginationConfig={'PageSize': 1})]
+
+
+@generic
+def get_item_does_not_paginate(ddb):
+    return ddb.get_paginator('get_item')
+
+
 def main(argv):
     ddb = client()
     clean(ddb)
-    print_suite(CASES, (), ddb)
+    print_suite(CASES, GENERIC_CASES, ddb)
     return 0
 
 

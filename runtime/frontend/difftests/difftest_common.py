@@ -82,6 +82,11 @@ def norm_error(error):
     return record
 
 
+def caught(error, name):
+    """A modeled error a case caught through client.exceptions.NAME: which class, and the error."""
+    return {'caught_as': f'client.exceptions.{name}', 'error': norm_error(error)}
+
+
 CASES = []
 
 
