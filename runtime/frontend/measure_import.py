@@ -2,7 +2,7 @@
 # Licensed under the MIT license.
 """Cost of `import boto3; boto3.client("s3")` with the stand-in, against bare Python and Debian's real boto3.
 
-    /usr/bin/python3 runtime/frontend/measure_import.py [--runs N] [--per-call]
+    /usr/bin/python3 runtime/frontend/measure_import.py [--runs N] [--per-call] [--services]
 
 Each sample is a fresh interpreter (the cold path of a sandbox). Wall and CPU
 time are measured inside the child around the import and the client creation
@@ -11,6 +11,9 @@ child's peak RSS (VmHWM, read by the child itself, so a pre-exec copy of this
 script does not count) minus that of a child that imports nothing. Medians are
 printed. No channel is opened: the stand-in connects on the first call, so this
 is exactly what a handler module pays at import time.
+
+--services adds, for services with an own client of the stand-in's, a client and its first call (up to the request
+leaving, with no service behind it) by the stand-in and by real boto3.
 
 --per-call adds the stand-in's own CPU per get_object of 1 KiB (validation,
 conversion, StreamingBody) over the in-memory fake transport of the unit tests,
@@ -50,6 +53,41 @@ CASES = {
         'import boto3\nc = boto3.client("dynamodb", region_name="us-east-1", aws_access_key_id="x", '
         'aws_secret_access_key="y")', None),
 }
+
+# --services: a client of each service with an own client of the stand-in's, and its first call up to the request
+# leaving (the stand-in: checked and serialized, then the channel, here a stub, refuses it; real boto3: checked,
+# serialized and signed, then a before-send handler refuses it). The answer's parsing is left out of both.
+FIRST_CALLS = {
+    'dynamodb': 'get_item(TableName="orders", Key={"pk": {"S": "a"}})',
+    'lambda': 'invoke(FunctionName="f", Payload=b"{}")',
+    'sqs': 'send_message(QueueUrl="https://sqs.us-east-1.amazonaws.com/1/q", MessageBody="m")',
+    'kms': 'decrypt(CiphertextBlob=b"sealed")',
+    'events': 'put_events(Entries=[{"Source": "s", "DetailType": "d", "Detail": "{}"}])',
+    'cloudwatch': 'put_metric_data(Namespace="N", MetricData=[{"MetricName": "m", "Value": 1.0}])',
+}
+_STAND_IN_CALL = """import boto3, botocore.client
+class Refused(Exception): pass
+class Stub:
+    def call(self, *args, **kwargs): raise Refused()
+botocore.client._set_transport(Stub())
+c = boto3.client("{service}", region_name="us-east-1")
+try: c.{call}
+except Refused: pass"""
+_REAL_CALL = """import boto3
+class Refused(Exception): pass
+def refuse(**kwargs): raise Refused()
+c = boto3.client("{service}", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="y")
+c.meta.events.register("before-send", refuse)
+try: c.{call}
+except Refused: pass"""
+
+
+def service_cases():
+    cases = {}
+    for service, call in FIRST_CALLS.items():
+        cases[f'stand-in: client("{service}") + 1st call'] = (_STAND_IN_CALL.format(service=service, call=call), HERE)
+        cases[f'real boto3 1.26: client("{service}") + 1st call'] = (_REAL_CALL.format(service=service, call=call), None)
+    return cases
 
 
 # Bytecode as a built image has it (compiled once), kept out of the repository.
@@ -100,16 +138,17 @@ def per_call(ops=5000):
 def main(argv):
     runs = int(argv[argv.index('--runs') + 1]) if '--runs' in argv else 15
     results = {}
-    for name, (body, path) in CASES.items():
+    cases = dict(CASES, **service_cases()) if '--services' in argv else CASES
+    for name, (body, path) in cases.items():
         sample(body, path)  # warm-up: writes the bytecode cache
         samples = [sample(body, path) for _ in range(runs)]
         results[name] = tuple(statistics.median(s[i] for s in samples) for i in range(3)) + (samples[0][3],)
     bare_rss = results['bare python'][2]
     print(f'{sys.executable} {sys.version.split()[0]}, median of {runs} fresh interpreters, '
           f'load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs')
-    print(f'{"":46} {"wall ms":>8} {"CPU ms":>7} {"max RSS KiB":>12} {"above bare":>11} {"modules":>8}')
+    print(f'{"":52} {"wall ms":>8} {"CPU ms":>7} {"max RSS KiB":>12} {"above bare":>11} {"modules":>8}')
     for name, (millis, cpu, rss, modules) in results.items():
-        print(f'{name:46} {millis:8.2f} {cpu:7.2f} {rss:12.0f} {rss - bare_rss:11.0f} {modules:8d}')
+        print(f'{name:52} {millis:8.2f} {cpu:7.2f} {rss:12.0f} {rss - bare_rss:11.0f} {modules:8d}')
     if '--per-call' in argv:
         per_call()
     return 0

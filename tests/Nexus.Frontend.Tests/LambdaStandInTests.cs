@@ -52,6 +52,10 @@ public sealed class LambdaStandInTests(ITestOutputHelper output)
         Assert.Equal(1, (int?)baselineCases["fails_once_then_succeeds"]["result"]?["ResponseMetadata"]?["RetryAttempts"]);
         Assert.Equal("AccessDenied", (string?)baselineCases["outside_the_grants"]["error"]?["response"]?["Error"]?["Code"]);
         Assert.Equal("botocore.exceptions.ParamValidationError", (string?)baselineCases["parameters_checked"]["error"]?["exception"]);
+        // A read timeout: the slow callee invoked twice (once more by the retry) before ReadTimeoutError, a third time
+        // by the patient client, in both modes (the endpoint's records are compared below).
+        Assert.Equal("ReadTimeoutError", (string?)baselineCases["read_timeout_retried_then_raised"]["result"]?["exception"]);
+        Assert.Equal(3, baselineCases["endpoint_requests"]["result"]!["Payload"]!.AsArray().Count(r => ((string?)r!["target"])!.Contains("dt-slow", StringComparison.Ordinal)));
 
         var differences = DifferentialTests.Compare(baselineCases, DifferentialTests.Cases(nexus));
         output.WriteLine($"{baselineCases.Count} cases compared, {differences.Count} differences");
@@ -120,6 +124,19 @@ public sealed class LambdaStandInTests(ITestOutputHelper output)
             {
                 case "dt-echo" or "dt-flaky" when name == "dt-echo" || attempt > 1:
                     await EchoAsync(request, response, body);
+                    break;
+                case "dt-slow":
+                    // Longer than the caller's read timeout: the caller has gone (baseline: its connection closed, so
+                    // the answer may fail to go out) or dropped the call (nexus) by the time it is written.
+                    await Task.Delay(TimeSpan.FromSeconds(2));
+                    try
+                    {
+                        await EchoAsync(request, response, body);
+                    }
+                    catch (Exception e) when (e is HttpListenerException or IOException or ObjectDisposedException)
+                    {
+                    }
+
                     break;
                 case "dt-flaky":
                     await ErrorAsync(response, 503, "ServiceException", new JsonObject { ["Type"] = "Service", ["Message"] = "try again" });

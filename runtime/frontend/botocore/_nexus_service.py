@@ -14,8 +14,8 @@ import time
 from binascii import crc32
 
 from botocore._nexus_responses import REASONS, STANDARD_RETRY_CODES, STANDARD_RETRY_STATUS, retry_policy
-from botocore.client import OWN_CLIENTS, BaseClient, ClientMeta, _get_transport, channel_errors
-from botocore.exceptions import ChecksumError, ConnectionClosedError
+from botocore.client import OWN_CLIENTS, BaseClient, ClientMeta, _get_transport, channel_errors, channel_timeouts
+from botocore.exceptions import ChecksumError, ConnectionClosedError, ReadTimeoutError
 
 # botocore's legacy policy (_retry.json, __default__): statuses, and error codes retried with a 400.
 _LEGACY_STATUS = frozenset((429, 500, 502, 503, 504, 509))
@@ -146,7 +146,15 @@ class ServiceClient(BaseClient):
         wire = {'Service': self.SERVICE, 'Operation': operation, 'Method': method, 'Path': path, 'Headers': headers}
         attempt = 1
         while True:
-            status, answer_headers, raw = self._exchange(wire, body)
+            try:
+                status, answer_headers, raw = self._exchange(wire, body)
+            except ReadTimeoutError:
+                # Retried as botocore retries a read timeout (both modes), raised once the attempts are spent.
+                if attempt >= max_attempts:
+                    raise
+                self._back_off(mode, attempt)
+                attempt += 1
+                continue
             content = None
             if status >= 300 or read_body or self.CHECKS_CRC32:
                 content = raw.read()
@@ -179,20 +187,23 @@ class ServiceClient(BaseClient):
                 break
             if content is None:
                 raw.close()
-            # Exponential backoff: base * 2^(attempt - 1) s, the base random in [0, 1) unless the service fixes it
-            # (standard mode: random, at most 20 s).
-            jitter = int.from_bytes(os.urandom(2), 'big') / 65536
-            if mode == 'legacy':
-                base = jitter if self.LEGACY_BASE is None else self.LEGACY_BASE
-                time.sleep(base * 2 ** (attempt - 1))
-            else:
-                time.sleep(min(jitter * 2 ** (attempt - 1), 20))
+            self._back_off(mode, attempt)
             attempt += 1
         metadata['RetryAttempts'] = attempt - 1
         if code is not None:
             parsed.update(self._modeled_fields(code, answer_headers, content))
             raise self.exceptions.from_code(code)(parsed, operation)
         return status, answer_headers, content if content is not None else raw, metadata
+
+    def _back_off(self, mode, attempt):
+        """Exponential backoff: base * 2^(attempt - 1) s, the base random in [0, 1) unless the service fixes it
+        (standard mode: random, at most 20 s)."""
+        jitter = int.from_bytes(os.urandom(2), 'big') / 65536
+        if mode == 'legacy':
+            base = jitter if self.LEGACY_BASE is None else self.LEGACY_BASE
+            time.sleep(base * 2 ** (attempt - 1))
+        else:
+            time.sleep(min(jitter * 2 ** (attempt - 1), 20))
 
     def _crc32_failure(self, headers, content):
         """botocore's CRC32 check of a DynamoDB answer: the ChecksumError it raises, or None."""
@@ -207,11 +218,16 @@ class ServiceClient(BaseClient):
     def _exchange(self, wire, body):
         """(status, lower-case headers, raw body) of one request; a refusal of the backend's is answered as the node's
         signing proxy answers baseline's (x-amzn-ErrorType, a JSON body with __type and message)."""
+        config = self.meta.config
+        # botocore's read_timeout (60 s unless configured): how long the answer may take to start.
+        timeout = config.read_timeout if config is not None else 60
         try:
-            response = _get_transport().call('ServiceRequest', wire, body)
+            response = _get_transport().call('ServiceRequest', wire, body, timeout=timeout)
         except channel_errors() as e:
             raise ConnectionClosedError(
                 endpoint_url=f'{self.meta.endpoint_url}{wire["Path"]} (Nexus channel: {e})') from e
+        except channel_timeouts():
+            raise ReadTimeoutError(endpoint_url=f'{self.meta.endpoint_url}{wire["Path"]}') from None
         meta = response.meta or {}
         if 'Headers' in meta:
             raw = response.body

@@ -83,6 +83,12 @@ def channel_errors():
     return (error,) if error is not None else ()
 
 
+def channel_timeouts():
+    """The channel's class for a call not answered within its timeout, for except clauses (empty until loaded)."""
+    timeout = getattr(sys.modules.get('nexus_channel'), 'ChannelTimeout', None)
+    return (timeout,) if timeout is not None else ()
+
+
 _routed_said = False
 
 

@@ -20,10 +20,11 @@ import io
 import json
 import os
 import sys
+import time
 
 import boto3
 from botocore.config import Config
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, HTTPClientError, ReadTimeoutError
 
 from difftest_common import case_list, norm, norm_error, print_suite
 
@@ -160,6 +161,27 @@ def too_large_modeled(lam):
 @case
 def fails_once_then_succeeds(lam):
     return answer(client(max_attempts=2).invoke(FunctionName='dt-flaky', Payload=b'{}'))
+
+
+@case
+def read_timeout_retried_then_raised(lam):
+    """botocore's read_timeout: a callee slower than it is invoked again (legacy retries), then ReadTimeoutError."""
+    slow = boto3.client('lambda', endpoint_url=os.environ.get('LAMBDATEST_ENDPOINT'),
+                        config=Config(read_timeout=1, retries={'max_attempts': 1}))
+    try:
+        slow.invoke(FunctionName='dt-slow', Payload=b'{}')
+        outcome = 'answered'
+    except ReadTimeoutError as e:
+        outcome = {'exception': type(e).__name__, 'is_http_client_error': isinstance(e, HTTPClientError)}
+    time.sleep(5)  # the endpoint finishes both slow answers (the caller drops them) before the next case
+    return outcome
+
+
+@case
+def read_timeout_long_enough(lam):
+    patient = boto3.client('lambda', endpoint_url=os.environ.get('LAMBDATEST_ENDPOINT'),
+                           config=Config(read_timeout=30, retries={'max_attempts': 0}))
+    return answer(patient.invoke(FunctionName='dt-slow', Payload=b'{"waited": true}'))
 
 
 @case

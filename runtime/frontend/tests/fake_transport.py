@@ -65,7 +65,7 @@ class FakeTransport:
             'type': content_type, 'meta': dict(metadata or {}), 'modified': stamp.isoformat().replace('+00:00', 'Z'),
         }
 
-    def call(self, op, params, body=None):
+    def call(self, op, params, body=None, timeout=None):
         self.calls.append((op, dict(params)))
         handler = getattr(self, '_' + op)
         return handler(params, body)

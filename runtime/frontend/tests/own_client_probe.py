@@ -54,7 +54,7 @@ def main(mode):
 
     if mode == 'standin':
         class Channel:
-            def call(self, op, params, body=None):
+            def call(self, op, params, body=None, timeout=None):
                 raise Sent(body_of(body))
         botocore.client._set_transport(Channel())
 

@@ -36,7 +36,7 @@ class Channel:
     def __init__(self, *answers):
         self.answers, self.sent = list(answers), []
 
-    def call(self, op, params, body=None):
+    def call(self, op, params, body=None, timeout=None):
         self.sent.append((op, params, body))
         return self.answers.pop(0)
 

@@ -41,7 +41,7 @@ class ServiceChannel:
             headers = dict(headers or {}, **{'x-amzn-requestid': 'REQ1', 'content-type': 'application/x-amz-json-1.0'})
             self.answers.append(_Response(status, {'Headers': headers}, json.dumps(body).encode()))
 
-    def call(self, op, params, body=None):
+    def call(self, op, params, body=None, timeout=None):
         self.sent.append((op, params, body))
         return self.answers.pop(0)
 

@@ -9,6 +9,7 @@ import json
 import os
 import sys
 import unittest
+from unittest import mock
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 FRONTEND = os.path.dirname(HERE)
@@ -19,7 +20,7 @@ import boto3  # noqa: E402
 import botocore.client  # noqa: E402
 from botocore import _nexus_service  # noqa: E402
 from botocore.config import Config  # noqa: E402
-from botocore.exceptions import ConnectionClosedError, ParamValidationError  # noqa: E402
+from botocore.exceptions import ConnectionClosedError, ParamValidationError, ReadTimeoutError  # noqa: E402
 
 
 class _Response:
@@ -31,6 +32,10 @@ class _ChannelBroke(Exception):
     pass
 
 
+class _Timeout(Exception):
+    pass
+
+
 class LambdaChannel:
     """Answers every ServiceRequest with the next canned answer; records what was sent."""
 
@@ -38,8 +43,8 @@ class LambdaChannel:
         self.sent = []
         self.answers = list(answers)
 
-    def call(self, op, params, body=None):
-        self.sent.append((op, params, body))
+    def call(self, op, params, body=None, timeout=None):
+        self.sent.append((op, params, body, timeout))
         answer = self.answers.pop(0)
         if isinstance(answer, Exception):
             raise answer
@@ -63,7 +68,7 @@ class LambdaClientTests(unittest.TestCase):
         lam = self.client(channel)
         answer = lam.invoke(FunctionName='arn:aws:lambda:eu-west-1:123456789012:function:f',
                                              Qualifier='$LATEST', InvocationType='RequestResponse', Payload='{"é": 1}')
-        (op, wire, body), = channel.sent
+        (op, wire, body, _), = channel.sent
         self.assertEqual('ServiceRequest', op)
         self.assertEqual(('lambda', 'Invoke', 'POST'), (wire['Service'], wire['Operation'], wire['Method']))
         self.assertEqual('/2015-03-31/functions/arn%3Aaws%3Alambda%3Aeu-west-1%3A123456789012%3Afunction%3Af'
@@ -87,6 +92,27 @@ class LambdaClientTests(unittest.TestCase):
             _nexus_service.channel_errors = original
         self.assertIn('Nexus channel: the host went away', str(raised.exception))
         self.assertEqual(1, len(channel.sent))
+
+    def test_a_read_timeout_is_the_config_s_retried_as_botocore_retries_it_then_raised(self):
+        """Each attempt waits read_timeout for its answer to start; a late one is a ReadTimeoutError, which legacy
+        mode retries (5 attempts: 4 timeouts then an answer succeed) and raises once the attempts are spent."""
+        channel = LambdaChannel(*([_Timeout()] * 4), ok())
+        original = _nexus_service.channel_timeouts
+        _nexus_service.channel_timeouts = lambda: (_Timeout,)
+        try:
+            with mock.patch.object(_nexus_service.time, 'sleep'):
+                lam = self.client(channel, read_timeout=7)
+                answered = lam.invoke(FunctionName='f', Payload=b'{}')
+                self.assertEqual(4, answered['ResponseMetadata']['RetryAttempts'])
+                self.assertEqual([7] * 5, [timeout for _, _, _, timeout in channel.sent])
+                channel.answers = [_Timeout()] * 2
+                with self.assertRaises(ReadTimeoutError) as raised:
+                    self.client(channel, retries={'max_attempts': 1}).invoke(FunctionName='f', Payload=b'{}')
+            self.assertEqual('Read timeout on endpoint URL: "https://lambda.eu-west-1.amazonaws.com'
+                             '/2015-03-31/functions/f/invocations"', str(raised.exception))
+            self.assertEqual([60, 60], [timeout for _, _, _, timeout in channel.sent[5:]])
+        finally:
+            _nexus_service.channel_timeouts = original
 
     def test_validation_off_sends_what_the_handler_gave(self):
         channel = LambdaChannel(ok())

@@ -67,7 +67,7 @@ class EndpointChoosingMembersTests(unittest.TestCase):
         from unittest import mock
 
         class Channel:
-            def call(self, op, params, body=None):
+            def call(self, op, params, body=None, timeout=None):
                 raise AssertionError('the stand-in sent a call the real botocore should make')
 
         botocore.client._set_transport(Channel())

@@ -14,11 +14,11 @@ import threading
 
 from nexus_channel.body import BodyStream, Response
 from nexus_channel.invocations import Invocation, InvocationSource
-from nexus_channel.layout import OPS, ChannelError
+from nexus_channel.layout import OPS, ChannelError, ChannelTimeout
 from nexus_channel.restore import Restore, read_restore
 from nexus_channel.transport import Transport
 
-__all__ = ["ChannelError", "Transport", "Response", "BodyStream", "Invocation",
+__all__ = ["ChannelError", "ChannelTimeout", "Transport", "Response", "BodyStream", "Invocation",
            "InvocationSource", "Restore", "read_restore", "connect_from_env", "OPS"]
 
 _default = None

@@ -1,7 +1,7 @@
 # Copyright (c) Nexus contributors.
 # Licensed under the MIT license.
 """The region's layout as the host writes it (docs/channel.md, ChannelLayout.cs): ops, record format, header offsets;
-and the error a closed or broken channel raises."""
+and the errors a closed or broken channel, or a call not answered in time, raise."""
 
 import struct
 
@@ -39,3 +39,8 @@ OFF_HOST_CLOSED = 512
 
 class ChannelError(Exception):
     """The channel is closed or broken; the call did not complete."""
+
+
+class ChannelTimeout(Exception):
+    """The host did not start answering a call within the caller's timeout. The call is abandoned: the host still
+    finishes it, and its answer, when it comes, is dropped (its slots given back)."""

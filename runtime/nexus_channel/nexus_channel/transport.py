@@ -6,6 +6,7 @@ import itertools
 import json
 import mmap
 import os
+import select
 import struct
 import threading
 import time
@@ -15,7 +16,7 @@ from nexus_channel.invocations import invocation_from
 from nexus_channel.layout import (
     FLAG_MORE, HEADER_SIZE, MAGIC, NO_SLOT, OFF_CMP_HEAD, OFF_CMP_TAIL, OFF_HOST_CLOSED, OFF_HOST_WANTS_CMP,
     OFF_SANDBOX_WANTS_SUB, OFF_SUB_HEAD, OFF_SUB_TAIL, OP_DATA, OP_DATA_ACK, OP_RELEASE, OPS, REC, RECORD_SIZE, VERSION,
-    ChannelError)
+    ChannelError, ChannelTimeout)
 from nexus_channel.restore import read_restore
 
 
@@ -86,8 +87,9 @@ class Transport:
 
     # ---- public API -------------------------------------------------------------------------
 
-    def call(self, op, params, body=None):
-        """Sends one request and returns its Response once the host starts answering."""
+    def call(self, op, params, body=None, timeout=None):
+        """Sends one request and returns its Response once the host starts answering. With a timeout (seconds), a call
+        the host has not started answering by then raises ChannelTimeout and is abandoned (botocore's read timeout)."""
         code = OPS.get(op)
         if code is None:
             raise ValueError(f"unknown channel op {op!r}")
@@ -97,7 +99,7 @@ class Transport:
         if self._abandoned:
             self._close_abandoned()
         call = self._start(code, header, body)
-        return self._await_response(call)
+        return self._await_response(call, None if timeout is None else time.monotonic() + timeout)
 
     def next_invocation(self):
         """Blocks until the host pushes an invocation; returns an Invocation."""
@@ -219,12 +221,16 @@ class Transport:
 
     # ---- receiving --------------------------------------------------------------------------
 
-    def _await_response(self, call):
+    def _await_response(self, call, deadline):
         with self._lock:
             while call.first is None:
                 if call.error is not None:
                     raise call.error
-                self._wait_locked()
+                if deadline is not None and time.monotonic() >= deadline:
+                    # Its records, when they come, are dropped and their slots given back (_on_completion).
+                    call.discard = True
+                    raise ChannelTimeout(f"no answer within the call's timeout (request {call.rid})")
+                self._wait_locked(deadline)
         rec = call.first
         body = BodyStream(self, call)
         header = body._read_exact(rec[6])
@@ -255,14 +261,15 @@ class Transport:
             call.chunks = []
             return chunks
 
-    def _wait_locked(self):
-        """Waits for progress from the host (caller holds the lock; it is released while waiting). The first thread
-        to wait reads the doorbell and drains the completion ring for every call; the others wait for that drain."""
+    def _wait_locked(self, deadline=None):
+        """Waits for progress from the host (caller holds the lock; it is released while waiting), or until the
+        deadline (time.monotonic()) if one is given. The first thread to wait reads the doorbell and drains the
+        completion ring for every call; the others wait for that drain."""
         if self._unrung:
             self._unrung = False
             os.eventfd_write(self._to_host, 1)
         if self._reading:
-            self._progress.wait()
+            self._progress.wait(None if deadline is None else max(0.0, deadline - time.monotonic()))
             return
         self._reading = True
         self._lock.release()
@@ -271,7 +278,7 @@ class Transport:
             spins = self._spin
             while spins > 0 and self._load_word(OFF_CMP_TAIL) == self._cmp_head:
                 spins -= 1
-            if spins == 0:
+            if spins == 0 and (deadline is None or self._doorbell_rings_by(deadline)):
                 os.eventfd_read(self._from_host)
         except (OSError, ValueError) as e:
             error = ChannelError(f"channel doorbell failed: {e}")
@@ -288,6 +295,13 @@ class Transport:
             error = ChannelError(f"channel drain failed: {e}")
         if error is not None:
             self._fail_all_locked(error)
+
+    def _doorbell_rings_by(self, deadline):
+        """Whether the host rings before the deadline (then reading the doorbell does not block: this thread is its
+        only reader)."""
+        poller = select.poll()
+        poller.register(self._from_host, select.POLLIN)
+        return bool(poller.poll(max(0, int((deadline - time.monotonic()) * 1000) + 1)))
 
     def _drain_locked(self):
         releases = []

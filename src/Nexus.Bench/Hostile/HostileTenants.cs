@@ -31,6 +31,11 @@ public static class HostileTenants
         def u32(mm, at):
             return struct.unpack_from("<I", mm, at)[0]
 
+        def store_u32(mm, at, value):
+            # One aligned 4-byte store, as nexus_channel's: struct.pack_into zero-fills the field before writing it,
+            # and the host may read that 0 and close the channel for an impossible index (not the defence under test).
+            memoryview(mm)[at:at + 4].cast("I")[0] = value
+
         def publish(mm, entries, sub_off, req_off, tail, rid):
             REC.pack_into(mm, sub_off + (tail & (entries - 1)) * 64, rid, HEAD_OBJECT, 0, 0, req_off, len(KEY), len(KEY), 0, 0xFFFFFFFF, 0)
             return (tail + 1) & 0xFFFFFFFF
@@ -71,7 +76,7 @@ public static class HostileTenants
                     head = u32(mm, 192)
                     while (tail - head) & 0xFFFFFFFF < entries - 16:
                         tail, rid, sent = publish(mm, entries, sub_off, req_off, tail, rid), rid + 1, sent + 1
-                    struct.pack_into("<I", mm, 128, tail)
+                    store_u32(mm, 128, tail)
                     os.eventfd_write(4, 1)
                 return {"sent": sent, "host_closed": bool(u32(mm, 512))}
             """,
@@ -104,7 +109,7 @@ public static class HostileTenants
                     while (tail - u32(mm, 192)) & 0xFFFFFFFF >= entries:
                         time.sleep(0.001)
                     tail, rid = publish(mm, entries, sub_off, req_off, tail, rid), rid + 1
-                    struct.pack_into("<I", mm, 128, tail)
+                    store_u32(mm, 128, tail)
                     os.eventfd_write(4, 1)
                 time.sleep(3600)
             """,
