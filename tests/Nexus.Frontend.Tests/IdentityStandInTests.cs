@@ -56,6 +56,7 @@ public sealed class IdentityStandInTests(ITestOutputHelper output)
         Assert.Equal("aware", (string?)baselineCases["assume_role"]["result"]?["Credentials"]?["Expiration"]?["<datetime>"]);
         Assert.Equal("client.exceptions.MalformedPolicyDocumentException", (string?)baselineCases["malformed_policy_is_modeled"]["result"]?["caught_as"]);
         Assert.Equal(1, (int?)baselineCases["idp_unreachable_is_retried"]["error"]?["response"]?["ResponseMetadata"]?["RetryAttempts"]);
+        Assert.Equal(1, (int?)baselineCases["idp_unreachable_is_retried_in_standard_mode"]["error"]?["response"]?["ResponseMetadata"]?["RetryAttempts"]);
         Assert.True(baselineCases["endpoint_requests"]["result"]?.AsArray().Count >= 15, "the endpoint received the suite's requests");
 
         var differences = DifferentialTests.Compare(baselineCases, DifferentialTests.Cases(nexus));

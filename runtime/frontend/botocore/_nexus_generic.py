@@ -139,6 +139,7 @@ def real_boto3_session(region_name=None):
     core.register_component('credential_provider', _NoCredentials())
     unsigned = modules['botocore'].UNSIGNED
     core.register('choose-signer', lambda **kwargs: unsigned)
+    core.register('before-call', _note_read_timeout)
     core.register('before-send', _send_over_channel)
     core.register('before-sign.s3', _capture_presigned)
     # Real clients of the services the stand-in has its own clients for (the calls those do not serve) raise the
@@ -231,9 +232,21 @@ def _serialized(service, operation, request):
     return {'Service': service, 'Operation': operation, 'Method': request.method, 'Path': path, 'Headers': headers}
 
 
+_call_timeouts = threading.local()
+
+
+def _note_read_timeout(context, **kwargs):
+    """botocore's before-call hook: the calling client's read_timeout, which _send_over_channel applies to each attempt
+    of the call (the same thread sends them)."""
+    config = context.get('client_config')
+    _call_timeouts.value = config.read_timeout if config is not None else 60
+
+
 def _send_over_channel(request, event_name, **kwargs):
-    """botocore's before-send hook: the serialized, unsigned request goes to the backend; its answer is the response."""
-    from botocore.client import _get_transport, channel_errors
+    """botocore's before-send hook: the serialized, unsigned request goes to the backend; its answer is the response.
+    An answer that has not started within the client's read_timeout is botocore's ReadTimeoutError, which botocore
+    retries as it retries its own."""
+    from botocore.client import _get_transport, channel_errors, channel_timeouts
     _, service, operation = event_name.split('.', 2)
     url = request.url
     body = request.body
@@ -247,9 +260,12 @@ def _send_over_channel(request, event_name, **kwargs):
         wire['Headers']['Accept-Encoding'] = 'identity'
     modules = _load()
     try:
-        response = _get_transport().call('ServiceRequest', wire, body if body is not None else b'')
+        response = _get_transport().call('ServiceRequest', wire, body if body is not None else b'',
+                                         timeout=getattr(_call_timeouts, 'value', 60))
     except channel_errors() as e:
         raise modules['botocore.exceptions'].ConnectionClosedError(endpoint_url=f'{url} (Nexus channel: {e})') from e
+    except channel_timeouts():
+        raise modules['botocore.exceptions'].ReadTimeoutError(endpoint_url=url) from None
     meta = response.meta or {}
     awsrequest = modules['botocore.awsrequest']
     if 'Headers' not in meta:

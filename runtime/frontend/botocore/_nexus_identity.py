@@ -38,8 +38,9 @@ class STS(QueryClient):
 
     SERVICE = 'sts'
     MODEL = _nexus_sts_model
-    # _retry.json's sts policy.
+    # _retry.json's sts policy; standard mode's special checker (retries/special.py).
     LEGACY_CODES = frozenset((('IDPCommunicationError', 400),))
+    STANDARD_CODES = frozenset(('IDPCommunicationError',))
 
     def _default_endpoint(self, region):
         if region in _STS_GLOBAL_REGIONS and os.environ.get('AWS_STS_REGIONAL_ENDPOINTS', 'legacy') != 'regional':

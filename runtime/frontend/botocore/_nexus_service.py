@@ -72,6 +72,30 @@ def json_error(status, headers, raw):
     return error
 
 
+class _RetryQuota:
+    """botocore's standard-mode retry quota (retries/quota.py, standard.RetryQuotaChecker), one per client: 500 units;
+    a retry takes 5 (a read timeout's 10) or is not made; a call that ends in a 2xx gives back what its last retry
+    took, or 1 if it was not retried."""
+
+    CAPACITY = 500
+
+    def __init__(self):
+        import threading
+        self._lock = threading.Lock()
+        self._available = self.CAPACITY
+
+    def acquire(self, amount):
+        with self._lock:
+            if amount > self._available:
+                return False
+            self._available -= amount
+            return True
+
+    def release(self, amount):
+        with self._lock:
+            self._available = min(self.CAPACITY, self._available + amount)
+
+
 class ServiceClient(BaseClient):
     """A client of one service; subclasses name it and parse its protocol's answers."""
 
@@ -83,6 +107,8 @@ class ServiceClient(BaseClient):
     LEGACY_ATTEMPTS = 5
     LEGACY_BASE = None
     LEGACY_CODES = frozenset()
+    # Standard mode: error codes the service's special checkers retry besides the transient and throttling ones.
+    STANDARD_CODES = frozenset()
     # Whether answers carry botocore-checked CRC32s (x-amz-crc32, DynamoDB).
     CHECKS_CRC32 = False
 
@@ -94,6 +120,7 @@ class ServiceClient(BaseClient):
         self.meta = ClientMeta(region, endpoint, config, self, service_model, method_to_api_mapping)
         self.exceptions = exceptions
         self._real_client = real_client
+        self._retry_quota = _RetryQuota()
 
     def _default_endpoint(self, region):
         """The endpoint botocore 1.29 names for the region (meta.endpoint_url; the node chooses where calls go)."""
@@ -145,13 +172,19 @@ class ServiceClient(BaseClient):
             headers['X-Amzn-Trace-Id'] = percent_encode(trace, _TRACE_SAFE)
         wire = {'Service': self.SERVICE, 'Operation': operation, 'Method': method, 'Path': path, 'Headers': headers}
         attempt = 1
+        quota_taken = None   # what this call's last retry took from the quota (standard mode)
         while True:
             try:
                 status, answer_headers, raw = self._exchange(wire, body)
             except ReadTimeoutError:
-                # Retried as botocore retries a read timeout (both modes), raised once the attempts are spent.
+                # Retried as botocore retries a read timeout (both modes), raised once the attempts are spent or, in
+                # standard mode, the quota is.
                 if attempt >= max_attempts:
                     raise
+                if mode != 'legacy':
+                    if not self._retry_quota.acquire(10):
+                        raise
+                    quota_taken = 10
                 self._back_off(mode, attempt)
                 attempt += 1
                 continue
@@ -177,12 +210,19 @@ class ServiceClient(BaseClient):
                         raise crc_failed
                     retry = True
             else:
-                retry = status in STANDARD_RETRY_STATUS or code in STANDARD_RETRY_CODES or crc_failed is not None
+                retry = status in STANDARD_RETRY_STATUS or code in STANDARD_RETRY_CODES or \
+                    code in self.STANDARD_CODES or crc_failed is not None
             if attempt >= max_attempts and (retry or mode != 'legacy'):
                 # Legacy mode says so when it stops retrying a retryable answer; standard mode whenever the attempts
                 # are spent, even on a success, as botocore 1.29's MaxAttemptsChecker does.
                 metadata['MaxAttemptsReached'] = True
                 retry = False
+            if retry and mode != 'legacy':
+                if self._retry_quota.acquire(5):
+                    quota_taken = 5
+                else:
+                    metadata['RetryQuotaReached'] = True
+                    retry = False
             if not retry:
                 break
             if content is None:
@@ -190,6 +230,8 @@ class ServiceClient(BaseClient):
             self._back_off(mode, attempt)
             attempt += 1
         metadata['RetryAttempts'] = attempt - 1
+        if mode != 'legacy' and 200 <= status < 300:
+            self._retry_quota.release(quota_taken or 1)
         if code is not None:
             parsed.update(self._modeled_fields(code, answer_headers, content))
             raise self.exceptions.from_code(code)(parsed, operation)

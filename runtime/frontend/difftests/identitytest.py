@@ -134,6 +134,13 @@ def idp_unreachable_is_retried(kms, sts):
 
 
 @case
+def idp_unreachable_is_retried_in_standard_mode(kms, sts):
+    """Standard mode's special checker for STS retries it too."""
+    standard = client('sts', mode='standard', total_max_attempts=2)
+    return standard.assume_role(RoleArn=ROLE, RoleSessionName='idp-down')
+
+
+@case
 def sts_parameters_checked(kms, sts):
     return sts.assume_role(RoleArn=ROLE, DurationSeconds=60)
 

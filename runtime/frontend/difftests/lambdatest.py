@@ -253,6 +253,21 @@ def a_handler_registered_routes_the_client(lam):
 
 
 @generic
+def read_timeout_on_the_generic_path(lam):
+    """A client with a handler registered is the real botocore's in nexus mode: its read_timeout holds there too."""
+    slow = boto3.client('lambda', endpoint_url=os.environ.get('LAMBDATEST_ENDPOINT'),
+                        config=Config(read_timeout=1, retries={'max_attempts': 1}))
+    slow.meta.events.register('before-call.lambda.Invoke', lambda **kwargs: None)
+    try:
+        slow.invoke(FunctionName='dt-slow', Payload=b'{}')
+        outcome = 'answered'
+    except ReadTimeoutError as e:
+        outcome = type(e).__name__
+    time.sleep(5)  # the endpoint finishes both slow answers before the next case
+    return outcome
+
+
+@generic
 def endpoint_requests(lam):
     """What the endpoint received, in order (its own record, read back through a function)."""
     return answer(lam.invoke(FunctionName='dt-received', Payload=b'{}'))

@@ -92,7 +92,80 @@ def main(mode):
         for service in SERVICES:
             for region in REGIONS:
                 out['endpoints'][f'{regional} {service} {region}'] = client(service, region).meta.endpoint_url
+    out['retry_quota'] = retry_quota_record(mode, boto3, botocore.client)
     print(json.dumps(out, indent=1))
+
+
+# Standard-mode retries against a service that is down: the client's retry quota runs out after 50 failing calls
+# (two retries of 5 units each), a success gives a unit back, then a down call is not retried for want of quota.
+QUOTA_SEQUENCE = ['down'] * 52 + ['up'] + ['down'] * 2 + ['up'] * 5 + ['down']
+
+
+def answer_of(name):
+    if name == 'up':
+        return 200, {'Content-Type': 'application/json', 'x-amzn-RequestId': 'r'}, b'{}'
+    return 503, {'Content-Type': 'application/json', 'x-amzn-RequestId': 'r', 'x-amzn-ErrorType': 'ServiceException'}, \
+        b'{"Type": "Service", "message": "down"}'
+
+
+def retry_quota_record(mode, boto3, botocore_client):
+    import io
+    from botocore.config import Config
+    seen = []
+    if mode == 'standin':
+        from botocore import _nexus_service
+        _nexus_service.time.sleep = lambda seconds: None
+
+        class Response:
+            def __init__(self, name):
+                self.status, headers, body = answer_of(name)
+                self.meta, self.body = {'Headers': {k.lower(): v for k, v in headers.items()}}, io.BytesIO(body)
+
+        class Channel:
+            def call(self, op, params, body=None, timeout=None):
+                name = params['Path'].split('/')[3]
+                seen.append(name)
+                return Response(name)
+        botocore_client._set_transport(Channel())
+        endpoint = None
+    else:
+        import http.server
+        import threading
+        import botocore.endpoint
+        botocore.endpoint.time.sleep = lambda seconds: None
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                self.rfile.read(int(self.headers['Content-Length']))
+                name = self.path.split('/')[3]
+                seen.append(name)
+                status, headers, body = answer_of(name)
+                self.send_response(status)
+                for key, value in headers.items():
+                    self.send_header(key, value)
+                self.send_header('Content-Length', str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        server = http.server.ThreadingHTTPServer(('127.0.0.1', 0), Handler)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        endpoint = f'http://127.0.0.1:{server.server_port}'
+    lam = boto3.client('lambda', region_name='us-east-1', endpoint_url=endpoint, aws_access_key_id='a',
+                       aws_secret_access_key='b', config=Config(retries={'mode': 'standard'}))
+    record = []
+    for name in QUOTA_SEQUENCE:
+        before = len(seen)
+        try:
+            metadata = lam.invoke(FunctionName=name)['ResponseMetadata']
+            code = None
+        except lam.exceptions.ServiceException as e:
+            metadata, code = e.response['ResponseMetadata'], e.response['Error']['Code']
+        record.append([name, code, len(seen) - before, metadata.get('RetryAttempts'),
+                       metadata.get('MaxAttemptsReached'), metadata.get('RetryQuotaReached')])
+    return record
 
 
 if __name__ == '__main__':

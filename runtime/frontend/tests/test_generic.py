@@ -19,12 +19,16 @@ sys.path.insert(0, HERE)
 
 import boto3  # noqa: E402
 import botocore.client  # noqa: E402
-from botocore.exceptions import ClientError, ParamValidationError  # noqa: E402
+from botocore.exceptions import ClientError, ParamValidationError, ReadTimeoutError  # noqa: E402
 
 
 class _Response:
     def __init__(self, status, meta, body=b''):
         self.status, self.meta, self.body = status, meta, io.BytesIO(body)
+
+
+class _Late(Exception):
+    """The channel's timeout, as the fake raises it."""
 
 
 class ServiceChannel:
@@ -33,6 +37,8 @@ class ServiceChannel:
     def __init__(self):
         self.sent = []
         self.answers = []
+        self.timeouts = []
+        self.late = 0   # calls to answer with a timeout before the next answer
 
     def answer(self, status, body, headers=None, refused=None):
         if refused is not None:
@@ -43,6 +49,10 @@ class ServiceChannel:
 
     def call(self, op, params, body=None, timeout=None):
         self.sent.append((op, params, body))
+        self.timeouts.append(timeout)
+        if self.late:
+            self.late -= 1
+            raise _Late()
         return self.answers.pop(0)
 
 
@@ -50,7 +60,8 @@ class GenericPathTests(unittest.TestCase):
     def setUp(self):
         self.channel = ServiceChannel()
         botocore.client._set_transport(self.channel)
-        self.ddb = boto3.client('dynamodb', region_name='us-east-1')
+        # The real botocore's client behind the stand-in's own DynamoDB client: the generic path's.
+        self.ddb = boto3.client('dynamodb', region_name='us-east-1')._generic()
         # Nothing in the sandbox may open a connection, even through the real botocore.
         self._connect = socket.socket.connect
         socket.socket.connect = _no_network
@@ -82,6 +93,28 @@ class GenericPathTests(unittest.TestCase):
         self.assertIsInstance(caught.exception, ClientError)
         self.assertEqual(str(caught.exception), 'An error occurred (ConditionalCheckFailedException) when calling '
                                                 'the PutItem operation: The conditional request failed')
+
+    def test_the_client_s_read_timeout_bounds_each_attempt_and_botocore_retries_a_late_answer(self):
+        from unittest import mock
+        from botocore.config import Config
+        ddb = boto3.client('dynamodb', region_name='us-east-1',
+                           config=Config(read_timeout=3, retries={'max_attempts': 2}))._generic()
+        self.channel.late = 2
+        self.channel.answer(200, {'Item': {'pk': {'S': 'a'}}})
+        original = botocore.client.channel_timeouts
+        botocore.client.channel_timeouts = lambda: (_Late,)
+        try:
+            with mock.patch('time.sleep'):
+                answered = ddb.get_item(TableName='orders', Key={'pk': {'S': 'a'}})
+                self.assertEqual(2, answered['ResponseMetadata']['RetryAttempts'])
+                self.assertEqual([3, 3, 3], self.channel.timeouts)
+                self.channel.late = 3
+                with self.assertRaises(ReadTimeoutError) as raised:
+                    ddb.get_item(TableName='orders', Key={'pk': {'S': 'a'}})
+        finally:
+            botocore.client.channel_timeouts = original
+        self.assertEqual('Read timeout on endpoint URL: "https://dynamodb.us-east-1.amazonaws.com/"', str(raised.exception))
+        self.assertEqual([3] * 6, self.channel.timeouts)
 
     def test_a_refusal_by_the_backend_is_a_client_error(self):
         self.channel.answer(403, None, refused={'Code': 'AccessDenied', 'Message': 'function f may not perform '

@@ -4,7 +4,8 @@
 timestamp parameter in every form botocore takes or refuses is sent as botocore sends it (JSON: epoch seconds; query:
 ISO 8601, with microseconds when there are some) or refused with its message, and every own client names the
 endpoint botocore 1.29 names in each partition (STS's global endpoint for its legacy regions, unless
-AWS_STS_REGIONAL_ENDPOINTS=regional), and a paginator's resume token (bytes in a key too) is botocore's. A local zone other than UTC, so an epoch read in the wrong zone shows."""
+AWS_STS_REGIONAL_ENDPOINTS=regional), a paginator's resume token (bytes in a key too) is botocore's, and standard
+mode's retry quota is spent and refilled as botocore's (a real HTTP service that is down, for the real one). A local zone other than UTC, so an epoch read in the wrong zone shows."""
 
 import base64
 import json
@@ -48,6 +49,13 @@ class OwnClientsAgainstTheRealBotocoreTests(unittest.TestCase):
         # The binary key's token names its encoded bytes, or the bytes path was not taken.
         self.assertIn(b'boto_encoded_keys', base64.b64decode(self.real['tokens'][1][0]))
         self.assertEqual(self.real['tokens'], self.standin['tokens'])
+
+    def test_standard_mode_spends_and_refills_the_retry_quota_as_botocore_does(self):
+        record = self.real['retry_quota']
+        # 50 failing calls retried twice each spend the 500 units; the 51st is not retried and says why.
+        self.assertEqual(['down', 'ServiceException', 3, 2, True, None], record[49])
+        self.assertEqual(['down', 'ServiceException', 1, 0, None, True], record[50])
+        self.assertEqual(record, self.standin['retry_quota'])
 
     def test_endpoints_are_the_ones_botocore_names(self):
         self.assertEqual('https://sts.amazonaws.com', self.real['endpoints']['legacy sts us-east-1'])
