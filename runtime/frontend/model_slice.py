@@ -1,6 +1,6 @@
 # Copyright (c) Nexus contributors.
 # Licensed under the MIT license.
-"""Writes the slice of a botocore service model that a stand-in JSON-protocol client needs (validation, serialization,
+"""Writes the slice of a botocore service model that a stand-in model-driven client needs (validation, serialization,
 parsing): the named operations' shapes, every error shape of the service, nothing else (no documentation).
 
   /usr/bin/python3 model_slice.py dynamodb GetItem,PutItem,... > botocore/_nexus_ddb_model.py
@@ -22,17 +22,24 @@ def model_path(service):
     return os.path.join(root, version, 'service-2.json'), version
 
 
-def compact(name, shape):
+def compact(name, shape, protocol):
     """A shape as a tuple: (type, ...) with what validation, serialization and parsing read."""
     kind = shape['type']
     if kind == 'structure':
         members = []
         for member, ref in shape['members'].items():
-            if 'location' in ref:
-                raise ValueError(f'{name}.{member} is bound to {ref["location"]}: not a JSON-protocol body member')
-            members.append((member, ref['shape']) if ref.get('locationName', member) == member
-                           else (member, ref['shape'], ref['locationName']))
-        return ('structure', tuple(shape.get('required', ())), tuple(members))
+            location = ref.get('location')
+            if location is not None:
+                # The REST protocols place a member in the URI, query string, headers or status code.
+                if protocol != 'rest-json' or location not in ('uri', 'querystring', 'header', 'headers', 'statusCode'):
+                    raise ValueError(f'{name}.{member} is bound to {location}: not a {protocol} body member')
+                members.append((member, ref['shape'], ref.get('locationName', member), location)
+                               + ((True,) if ref.get('jsonvalue') else ()))
+            else:
+                members.append((member, ref['shape']) if ref.get('locationName', member) == member
+                               else (member, ref['shape'], ref['locationName']))
+        return ('structure', tuple(shape.get('required', ())), tuple(members)) + \
+            ((shape['payload'],) if 'payload' in shape else ())
     if kind == 'list':
         # The query protocol's XML and form names: a flattened list's elements, its member's name.
         return ('list', shape['member']['shape'], shape.get('min'), bool(shape.get('flattened')),
@@ -54,11 +61,13 @@ def slice_of(service, operations):
     shapes = model['shapes']
     wanted = {}
 
+    protocol = model['metadata']['protocol']
+
     def walk(name):
         if name in wanted:
             return
         shape = shapes[name]
-        wanted[name] = compact(name, shape)
+        wanted[name] = compact(name, shape, protocol)
         for ref in shape.get('members', {}).values():
             walk(ref['shape'])
         for key in ('member', 'key', 'value'):
@@ -75,7 +84,8 @@ def slice_of(service, operations):
         if shape.get('document') or shape.get('union') or shape.get('eventstream'):
             raise ValueError(f'input shape {name} is a {shape["type"]} the stand-in does not serialize')
         for member, ref in shape.get('members', {}).items():
-            if (ref.get('idempotencyToken') and not top) or ref.get('hostLabel') or ref.get('jsonvalue'):
+            if (ref.get('idempotencyToken') and not top) or ref.get('hostLabel') or \
+                    (ref.get('jsonvalue') and ref.get('location') != 'header') or ref.get('location') == 'headers':
                 raise ValueError(f'{name}.{member} is filled or placed by botocore itself')
             check_input(ref['shape'], seen, False)
         for key in ('member', 'key', 'value'):
@@ -84,8 +94,10 @@ def slice_of(service, operations):
 
     table = {}
     generic_when = {}
+    http = {}
     for operation in operations:
         op = model['operations'][operation]
+        http[operation] = (op['http']['method'], op['http']['requestUri'])
         if 'endpoint' in op or op.get('endpointdiscovery') or 'httpChecksum' in op:
             raise ValueError(f"{operation} needs botocore's host prefix, endpoint discovery or checksums")
         check_input(op['input']['shape'], set(), True)
@@ -106,14 +118,14 @@ def slice_of(service, operations):
     # An error's code where it is not its shape's name (SQS: AWS.SimpleQueueService.NonExistentQueue).
     codes = {shapes[name]['error']['code']: name for name in errors
              if shapes[name].get('error', {}).get('code', name) != name}
-    return model['metadata'], version, table, generic_when, errors, codes, wanted
+    return model['metadata'], version, table, generic_when, http, errors, codes, wanted
 
 
 def main(argv):
     service, operations = argv[1], argv[2].split(',')
-    metadata, version, table, generic_when, errors, codes, shapes = slice_of(service, operations)
-    if metadata['protocol'] not in ('json', 'query'):
-        raise ValueError(f"{service} speaks {metadata['protocol']}; the stand-in's model-driven clients speak json and query")
+    metadata, version, table, generic_when, http, errors, codes, shapes = slice_of(service, operations)
+    if metadata['protocol'] not in ('json', 'query', 'rest-json'):
+        raise ValueError(f"{service} speaks {metadata['protocol']}; the stand-in's model-driven clients speak json, query and rest-json")
     with open(os.path.join(BOTOCORE, '__init__.py')) as f:
         botocore_version = next(line.split("'")[1] for line in f if line.startswith('__version__'))
     out = [
@@ -123,9 +135,9 @@ def main(argv):
         '',
         'Written by runtime/frontend/model_slice.py (do not edit):',
         f'  /usr/bin/python3 model_slice.py {service} {",".join(operations)}',
-        'Shapes: (type, ...): structure (required, members as (name, shape[, wire name])), list (member, min,',
-        'flattened, member name), map (key, value, flattened, key name, value name), string/integer/long/double (min),',
-        'timestamp ([its own timestampFormat]), others (type,).',
+        'Shapes: (type, ...): structure (required, members as (name, shape[, wire name[, REST location[, JSON value]]])',
+        '[, payload member]), list (member, min, flattened, member name), map (key, value, flattened, key name, value',
+        'name), string/integer/long/double (min), timestamp ([its own timestampFormat]), others (type,).',
         '"""',
         '',
         f'SERVICE = {service!r}',
@@ -139,7 +151,12 @@ def main(argv):
         'OPERATIONS = {',
     ]
     out += [f'    {name!r}: {shapes_!r},' for name, shapes_ in table.items()]
-    out += ['}', '', "# Operation -> its members that choose botocore's endpoint (contextParam): a call that sets one",
+    out += ['}', '']
+    if metadata['protocol'] == 'rest-json':
+        out += ['# Operation -> (HTTP method, request URI template).', 'HTTP = {']
+        out += [f'    {name!r}: {route!r},' for name, route in http.items()]
+        out += ['}', '']
+    out += ["# Operation -> its members that choose botocore's endpoint (contextParam): a call that sets one",
             "# is the real botocore's (generic path).", f'GENERIC_WHEN = {generic_when!r}', '',
             '# Every error shape of the service (client.exceptions names them all).',
             'ERRORS = (', *[f'    {name!r},' for name in errors], ')', '',

@@ -41,6 +41,8 @@ public sealed class MessagingStandInTests(ITestOutputHelper output)
         var baselineCases = DifferentialTests.Cases(baseline);
         // Real answers of each kind, or equality proves nothing.
         Assert.Equal("m-1", (string?)baselineCases["send_message"]["result"]?["MessageId"]);
+        Assert.Equal("ReceiptHandleIsInvalid", (string?)baselineCases["change_message_visibility_batch_partly_failed"]["result"]?["Failed"]?[0]?["Code"]);
+        Assert.Equal("7", (string?)baselineCases["get_queue_attributes"]["result"]?["Attributes"]?["ApproximateNumberOfMessages"]);
         Assert.Equal("b", (string?)baselineCases["send_message_batch_partly_failed"]["result"]?["Failed"]?[0]?["Id"]);
         Assert.Equal("new", (string?)baselineCases["receive_message"]["result"]?["Messages"]?[0]?["MessageAttributes"]?["kind"]?["StringValue"]);
         Assert.Equal("client.exceptions.QueueDoesNotExist", (string?)baselineCases["missing_queue_is_modeled"]["result"]?["caught_as"]);
@@ -95,6 +97,12 @@ public sealed class MessagingStandInTests(ITestOutputHelper output)
                     + "<MessageAttribute><Name>blob</Name><Value><BinaryValue>AAE=</BinaryValue><DataType>Binary</DataType></Value></MessageAttribute></Message>"
                     + "<Message><MessageId>m-2</MessageId><ReceiptHandle>handle-2</ReceiptHandle><MD5OfBody>x</MD5OfBody><Body></Body></Message>")),
                 ("DeleteMessage", _, _) => (200, ProxyDifferential.QueryResponse(action, SqsNamespace, "")),
+                ("ChangeMessageVisibility", _, _) => (200, ProxyDifferential.QueryResponse(action, SqsNamespace, "")),
+                ("ChangeMessageVisibilityBatch", _, _) => (200, ProxyDifferential.QueryResult(action, SqsNamespace,
+                    "<ChangeMessageVisibilityBatchResultEntry><Id>a</Id></ChangeMessageVisibilityBatchResultEntry>"
+                    + "<BatchResultErrorEntry><Id>b</Id><SenderFault>true</SenderFault><Code>ReceiptHandleIsInvalid</Code><Message>The receipt handle is not valid.</Message></BatchResultErrorEntry>")),
+                ("GetQueueAttributes", _, _) => (200, ProxyDifferential.QueryResult(action, SqsNamespace,
+                    "<Attribute><Name>ApproximateNumberOfMessages</Name><Value>7</Value></Attribute><Attribute><Name>VisibilityTimeout</Name><Value>30</Value></Attribute>")),
                 ("DeleteMessageBatch", _, _) => (200, ProxyDifferential.QueryResult(action, SqsNamespace, "<DeleteMessageBatchResultEntry><Id>x</Id></DeleteMessageBatchResultEntry>")),
                 ("GetQueueUrl", "orders", _) => (200, ProxyDifferential.QueryResult(action, SqsNamespace, "<QueueUrl>https://sqs.us-east-1.amazonaws.com/000000000000/orders</QueueUrl>")),
                 ("GetQueueUrl", "throttled", _) => (403, ProxyDifferential.QueryError(SqsNamespace, "RequestThrottled", "Request is throttled.")),

@@ -26,7 +26,7 @@ public sealed class SecretsStandInTests(ITestOutputHelper output)
         Services =
         [
             new ServiceGrant("ssm", ["GetParameter", "GetParameters", "GetParametersByPath", "PutParameter"], "*"),
-            new ServiceGrant("secretsmanager", ["GetSecretValue"], "*"),
+            new ServiceGrant("secretsmanager", ["GetSecretValue", "DescribeSecret", "PutSecretValue", "UpdateSecretVersionStage", "GetRandomPassword"], "*"),
         ],
     };
 
@@ -43,6 +43,8 @@ public sealed class SecretsStandInTests(ITestOutputHelper output)
         var baselineCases = DifferentialTests.Cases(baseline);
         // Real answers of each kind, or equality proves nothing.
         Assert.Equal("s3cr3t", (string?)baselineCases["get_parameter"]["result"]?["Parameter"]?["Value"]);
+        Assert.Equal("AWSPENDING", (string?)baselineCases["rotation_steps"]["result"]?[0]?["VersionIdsToStages"]?["a1b2c3d4-5678-90ab-cdef-EXAMPLE11111"]?[0]);
+        Assert.Equal("aware", (string?)baselineCases["rotation_steps"]["result"]?[0]?["LastRotatedDate"]?["<datetime>"]);
         Assert.Equal("aware", (string?)baselineCases["get_parameter"]["result"]?["Parameter"]?["LastModifiedDate"]?["<datetime>"]);
         Assert.Equal("client.exceptions.ParameterNotFound", (string?)baselineCases["get_parameter_missing_is_modeled"]["result"]?["caught_as"]);
         Assert.Equal(1, (int?)baselineCases["get_parameter_throttled_is_retried"]["error"]?["response"]?["ResponseMetadata"]?["RetryAttempts"]);
@@ -109,6 +111,27 @@ public sealed class SecretsStandInTests(ITestOutputHelper output)
                     "undecryptable" => (400, new JsonObject { ["__type"] = "DecryptionFailure", ["Message"] = "KMS said no" }),
                     _ => (400, new JsonObject { ["__type"] = "ResourceNotFoundException", ["Message"] = "Secrets Manager can't find the specified secret." }),
                 },
+                "secretsmanager.DescribeSecret" => (200, new JsonObject
+                {
+                    ["ARN"] = "arn:aws:secretsmanager:us-east-1:000000000000:secret:db-AbCdEf",
+                    ["Name"] = "db",
+                    ["RotationEnabled"] = true,
+                    ["RotationRules"] = new JsonObject { ["AutomaticallyAfterDays"] = 30 },
+                    ["LastRotatedDate"] = Modified,
+                    ["VersionIdsToStages"] = new JsonObject { ["a1b2c3d4-5678-90ab-cdef-EXAMPLE00000"] = new JsonArray("AWSCURRENT"), ["a1b2c3d4-5678-90ab-cdef-EXAMPLE11111"] = new JsonArray("AWSPENDING") },
+                    ["Tags"] = new JsonArray(new JsonObject { ["Key"] = "team", ["Value"] = "a" }),
+                }),
+                "secretsmanager.PutSecretValue" => (string?)body["ClientRequestToken"] == "a1b2c3d4-5678-90ab-cdef-EXAMPLEtaken"
+                    ? (400, new JsonObject { ["__type"] = "ResourceExistsException", ["Message"] = "A resource with the ID you requested already exists." })
+                    : (200, new JsonObject
+                    {
+                        ["ARN"] = "arn:aws:secretsmanager:us-east-1:000000000000:secret:db-AbCdEf",
+                        ["Name"] = "db",
+                        ["VersionId"] = body["ClientRequestToken"]?.DeepClone(),
+                        ["VersionStages"] = body["VersionStages"]?.DeepClone() ?? new JsonArray("AWSCURRENT"),
+                    }),
+                "secretsmanager.UpdateSecretVersionStage" => (200, new JsonObject { ["ARN"] = "arn:aws:secretsmanager:us-east-1:000000000000:secret:db-AbCdEf", ["Name"] = "db" }),
+                "secretsmanager.GetRandomPassword" => (200, new JsonObject { ["RandomPassword"] = new string('x', (int?)body["PasswordLength"] ?? 32) }),
                 _ => (400, new JsonObject { ["__type"] = "UnknownOperationException" }),
             };
             await ProxyDifferential.AnswerJsonAsync(response, status, answer);

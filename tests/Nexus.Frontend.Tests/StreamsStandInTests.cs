@@ -18,7 +18,7 @@ namespace Nexus.Frontend.Tests;
 /// </summary>
 public sealed class StreamsStandInTests(ITestOutputHelper output)
 {
-    /// <summary>Every Kinesis and Firehose action; of Step Functions, all but SendTaskFailure (refused in both modes).</summary>
+    /// <summary>Every Kinesis and Firehose action; of Step Functions, those the suite makes but SendTaskFailure (refused in both modes).</summary>
     private static FunctionManifest Manifest => new()
     {
         Name = "streamstest",
@@ -27,7 +27,7 @@ public sealed class StreamsStandInTests(ITestOutputHelper output)
         [
             new ServiceGrant("kinesis", ["*"], "*"),
             new ServiceGrant("firehose", ["*"], "*"),
-            new ServiceGrant("stepfunctions", ["StartExecution", "SendTaskSuccess"], "*"),
+            new ServiceGrant("stepfunctions", ["StartExecution", "SendTaskSuccess", "DescribeExecution"], "*"),
         ],
     };
 
@@ -50,6 +50,7 @@ public sealed class StreamsStandInTests(ITestOutputHelper output)
         Assert.Equal("client.exceptions.ResourceNotFoundException", (string?)baselineCases["kinesis_missing_stream_is_modeled"]["result"]?["caught_as"]);
         Assert.Equal(1, (int?)baselineCases["kinesis_throughput_exceeded_is_retried"]["error"]?["response"]?["ResponseMetadata"]?["RetryAttempts"]);
         Assert.Equal("aware", (string?)baselineCases["start_execution"]["result"]?["startDate"]?["<datetime>"]);
+        Assert.Equal("SUCCEEDED", (string?)baselineCases["describe_execution"]["result"]?["status"]);
         Assert.Equal("client.exceptions.ExecutionAlreadyExists", (string?)baselineCases["start_execution_already_exists"]["result"]?["caught_as"]);
         Assert.Equal("AccessDenied", (string?)baselineCases["send_task_failure_outside_the_grants"]["error"]?["response"]?["Error"]?["Code"]);
 
@@ -107,6 +108,18 @@ public sealed class StreamsStandInTests(ITestOutputHelper output)
                 "AWSStepFunctions.StartExecution" when (string?)body["name"] == "taken" =>
                     (400, new JsonObject { ["__type"] = "ExecutionAlreadyExists", ["message"] = "Execution Already Exists: 'taken'" }),
                 "AWSStepFunctions.StartExecution" => (200, new JsonObject { ["executionArn"] = "arn:aws:states:us-east-1:000000000000:execution:orders:run-1", ["startDate"] = 1700000000.5 }),
+                "AWSStepFunctions.DescribeExecution" => (200, new JsonObject
+                {
+                    ["executionArn"] = body["executionArn"]?.DeepClone(),
+                    ["stateMachineArn"] = "arn:aws:states:us-east-1:000000000000:stateMachine:orders",
+                    ["name"] = "run-1",
+                    ["status"] = "SUCCEEDED",
+                    ["startDate"] = 1700000000.5,
+                    ["stopDate"] = 1700000002.25,
+                    ["input"] = "{\"order\": 42}",
+                    ["output"] = "{\"done\": true}",
+                    ["outputDetails"] = new JsonObject { ["included"] = true },
+                }),
                 "AWSStepFunctions.SendTaskSuccess" => (200, new JsonObject()),
                 _ => (400, new JsonObject { ["__type"] = "UnknownOperationException" }),
             };

@@ -4,7 +4,8 @@
 messages) from a model slice (model_slice.py), an idempotency token filled as botocore fills it, encoded by the
 service's protocol, sent as one ServiceRequest, its answer decoded and its errors raised as their modeled classes,
 retried as botocore retries. Every operation the slice lacks is the real botocore's, loaded on first use (generic
-path). The JSON protocol is here (X-Amz-Target, application/x-amz-json-*); the query protocol in _nexus_query.py.
+path). The JSON protocol is here (X-Amz-Target, application/x-amz-json-*); the query protocol is in _nexus_query.py,
+the REST-JSON one in _nexus_rest.py.
 
 Served: botocore.client.OWN_CLIENTS names each client and its module.
 """
@@ -56,10 +57,14 @@ class ModelClient(ServiceClient):
         return parsed
 
     def _encode(self, operation, input_shape, params):
-        """(headers, body) of the call's request."""
+        """(method, path with query, headers, body) of the call's request."""
         raise NotImplementedError
 
-    def _decode(self, content, output_shape, wrapper):
+    def _reads_body(self, output_shape):
+        """Whether the answer's body is read whole before _decode (else _decode gets its stream)."""
+        return True
+
+    def _decode(self, status, headers, content, output_shape, wrapper):
         """The answer's members as botocore parses them."""
         raise NotImplementedError
 
@@ -81,9 +86,10 @@ class ModelClient(ServiceClient):
             validate(model.SHAPES, params, input_shape, errors)
             if errors:
                 raise ParamValidationError(report='\n'.join(errors))
-        headers, body = self._encode(operation, input_shape, params)
-        _, _, content, metadata = self._send(operation, 'POST', '/', headers, body, read_body=True)
-        parsed = self._decode(content, output_shape, wrapper)
+        method, path, headers, body = self._encode(operation, input_shape, params)
+        status, answer_headers, content, metadata = self._send(operation, method, path, headers, body,
+                                                               read_body=self._reads_body(output_shape))
+        parsed = self._decode(status, answer_headers, content, output_shape, wrapper)
         parsed['ResponseMetadata'] = {**parsed.get('ResponseMetadata', {}), **metadata}
         return self._response(output_shape, parsed)
 
@@ -102,9 +108,9 @@ class JsonClient(ModelClient):
         model = self.MODEL
         headers = {'X-Amz-Target': f'{model.TARGET_PREFIX}.{operation}',
                    'Content-Type': f'application/x-amz-json-{model.JSON_VERSION}'}
-        return headers, json.dumps(serialize(model.SHAPES, params, input_shape)).encode('utf-8')
+        return 'POST', '/', headers, json.dumps(serialize(model.SHAPES, params, input_shape)).encode('utf-8')
 
-    def _decode(self, content, output_shape, wrapper):
+    def _decode(self, status, headers, content, output_shape, wrapper):
         return parse(self.MODEL.SHAPES, body_json(content), output_shape)
 
 

@@ -1,9 +1,10 @@
 # Copyright (c) Nexus contributors.
 # Licensed under the MIT license.
 """The stand-in's SQS and SNS clients: the messages a function sends and takes, without the real botocore. SQS:
-send_message, send_message_batch, receive_message, delete_message, delete_message_batch, get_queue_url; SNS: publish,
-publish_batch (query protocol, model slices _nexus_sqs_model.py and _nexus_sns_model.py). Every other call of these
-services is the real botocore's (generic path).
+send_message, send_message_batch, receive_message, delete_message, delete_message_batch, change_message_visibility,
+change_message_visibility_batch, get_queue_attributes, get_queue_url; SNS: publish, publish_batch (query protocol,
+model slices _nexus_sqs_model.py and _nexus_sns_model.py). Every other call of these services is the real botocore's
+(generic path).
 """
 
 from botocore import _nexus_sns_model, _nexus_sqs_model

@@ -150,10 +150,10 @@ class QueryClient(ModelClient):
         pairs = [('Action', operation), ('Version', self.MODEL.API_VERSION)]
         _serialize(self.MODEL.SHAPES, params, input_shape, '', pairs)
         headers = {'Content-Type': 'application/x-www-form-urlencoded; charset=utf-8'}
-        return headers, urlencode([(k, v.encode('utf-8') if isinstance(v, str) else str(v)) for k, v in pairs],
+        return 'POST', '/', headers, urlencode([(k, v.encode('utf-8') if isinstance(v, str) else str(v)) for k, v in pairs],
                                   doseq=True).encode('utf-8')
 
-    def _decode(self, content, output_shape, wrapper):
+    def _decode(self, status, headers, content, output_shape, wrapper):
         root = _root(content)
         parsed = {}
         if output_shape is not None:

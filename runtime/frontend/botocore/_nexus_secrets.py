@@ -2,8 +2,9 @@
 # Licensed under the MIT license.
 """The stand-in's SSM and Secrets Manager clients: the configuration and secrets a function reads (often at its cold
 start), without the real botocore. SSM: get_parameter, get_parameters, get_parameters_by_path, put_parameter,
-delete_parameter; Secrets Manager: get_secret_value (model slices _nexus_ssm_model.py and
-_nexus_secretsmanager_model.py). Every other call of these services is the real botocore's (generic path).
+delete_parameter; Secrets Manager: get_secret_value and a rotation function's describe_secret, get_random_password,
+put_secret_value, update_secret_version_stage (model slices _nexus_ssm_model.py and _nexus_secretsmanager_model.py).
+Every other call of these services is the real botocore's (generic path).
 """
 
 from botocore import _nexus_secretsmanager_model, _nexus_ssm_model
@@ -20,7 +21,7 @@ class SSM(JsonClient):
 
 @serve_operations
 class SecretsManager(JsonClient):
-    """Secrets Manager's get_secret_value; the rest through the real botocore."""
+    """Secrets Manager's reads and rotation steps; the rest through the real botocore."""
 
     SERVICE = 'secretsmanager'
     MODEL = _nexus_secretsmanager_model

@@ -4,9 +4,9 @@
 
 Written by runtime/frontend/model_slice.py (do not edit):
   /usr/bin/python3 model_slice.py ses SendEmail,SendRawEmail,SendTemplatedEmail
-Shapes: (type, ...): structure (required, members as (name, shape[, wire name])), list (member, min,
-flattened, member name), map (key, value, flattened, key name, value name), string/integer/long/double (min),
-timestamp ([its own timestampFormat]), others (type,).
+Shapes: (type, ...): structure (required, members as (name, shape[, wire name[, REST location[, JSON value]]])
+[, payload member]), list (member, min, flattened, member name), map (key, value, flattened, key name, value
+name), string/integer/long/double (min), timestamp ([its own timestampFormat]), others (type,).
 """
 
 SERVICE = 'ses'

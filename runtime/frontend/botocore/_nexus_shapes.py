@@ -98,7 +98,7 @@ def serialize(shapes, value, shape_name):
 
 def timestamp_text(value, shape, protocol_format):
     """botocore's _convert_timestamp_to_str: the shape's timestampFormat, else the protocol's (JSON: unixtimestamp,
-    query: iso8601)."""
+    query and query strings: iso8601, headers: rfc822)."""
     value = aware_datetime(value)
     timestamp_format = (shape[1] if len(shape) > 1 else protocol_format).lower()
     if timestamp_format == 'unixtimestamp':
@@ -106,6 +106,9 @@ def timestamp_text(value, shape, protocol_format):
         return int(calendar.timegm(value.timetuple()))
     if timestamp_format == 'iso8601':
         return value.strftime('%Y-%m-%dT%H:%M:%S.%fZ' if value.microsecond > 0 else '%Y-%m-%dT%H:%M:%SZ')
+    if timestamp_format == 'rfc822':
+        from botocore.utils import http_date
+        return http_date(value)
     raise ValueError(f'timestamp format {timestamp_format} is not one the stand-in writes')
 
 

@@ -3,10 +3,10 @@
 """The slice of the sqs model (2012-11-05, botocore 1.29.27) the stand-in client reads.
 
 Written by runtime/frontend/model_slice.py (do not edit):
-  /usr/bin/python3 model_slice.py sqs SendMessage,SendMessageBatch,ReceiveMessage,DeleteMessage,DeleteMessageBatch,GetQueueUrl
-Shapes: (type, ...): structure (required, members as (name, shape[, wire name])), list (member, min,
-flattened, member name), map (key, value, flattened, key name, value name), string/integer/long/double (min),
-timestamp ([its own timestampFormat]), others (type,).
+  /usr/bin/python3 model_slice.py sqs SendMessage,SendMessageBatch,ReceiveMessage,DeleteMessage,DeleteMessageBatch,GetQueueUrl,ChangeMessageVisibility,ChangeMessageVisibilityBatch,GetQueueAttributes
+Shapes: (type, ...): structure (required, members as (name, shape[, wire name[, REST location[, JSON value]]])
+[, payload member]), list (member, min, flattened, member name), map (key, value, flattened, key name, value
+name), string/integer/long/double (min), timestamp ([its own timestampFormat]), others (type,).
 """
 
 SERVICE = 'sqs'
@@ -24,6 +24,9 @@ OPERATIONS = {
     'DeleteMessage': ('DeleteMessageRequest', None, (), None),
     'DeleteMessageBatch': ('DeleteMessageBatchRequest', 'DeleteMessageBatchResult', (), 'DeleteMessageBatchResult'),
     'GetQueueUrl': ('GetQueueUrlRequest', 'GetQueueUrlResult', (), 'GetQueueUrlResult'),
+    'ChangeMessageVisibility': ('ChangeMessageVisibilityRequest', None, (), None),
+    'ChangeMessageVisibilityBatch': ('ChangeMessageVisibilityBatchRequest', 'ChangeMessageVisibilityBatchResult', (), 'ChangeMessageVisibilityBatchResult'),
+    'GetQueueAttributes': ('GetQueueAttributesRequest', 'GetQueueAttributesResult', (), 'GetQueueAttributesResult'),
 }
 
 # Operation -> its members that choose botocore's endpoint (contextParam): a call that sets one
@@ -62,6 +65,13 @@ SHAPES = {
     'Binary': ('blob',),
     'BinaryList': ('list', 'Binary', None, False, 'BinaryListValue'),
     'Boolean': ('boolean',),
+    'ChangeMessageVisibilityBatchRequest': ('structure', ('QueueUrl', 'Entries'), (('QueueUrl', 'String'), ('Entries', 'ChangeMessageVisibilityBatchRequestEntryList'))),
+    'ChangeMessageVisibilityBatchRequestEntry': ('structure', ('Id', 'ReceiptHandle'), (('Id', 'String'), ('ReceiptHandle', 'String'), ('VisibilityTimeout', 'Integer'))),
+    'ChangeMessageVisibilityBatchRequestEntryList': ('list', 'ChangeMessageVisibilityBatchRequestEntry', None, True, 'ChangeMessageVisibilityBatchRequestEntry'),
+    'ChangeMessageVisibilityBatchResult': ('structure', ('Successful', 'Failed'), (('Successful', 'ChangeMessageVisibilityBatchResultEntryList'), ('Failed', 'BatchResultErrorEntryList'))),
+    'ChangeMessageVisibilityBatchResultEntry': ('structure', ('Id',), (('Id', 'String'),)),
+    'ChangeMessageVisibilityBatchResultEntryList': ('list', 'ChangeMessageVisibilityBatchResultEntry', None, True, 'ChangeMessageVisibilityBatchResultEntry'),
+    'ChangeMessageVisibilityRequest': ('structure', ('QueueUrl', 'ReceiptHandle', 'VisibilityTimeout'), (('QueueUrl', 'String'), ('ReceiptHandle', 'String'), ('VisibilityTimeout', 'Integer'))),
     'DeleteMessageBatchRequest': ('structure', ('QueueUrl', 'Entries'), (('QueueUrl', 'String'), ('Entries', 'DeleteMessageBatchRequestEntryList'))),
     'DeleteMessageBatchRequestEntry': ('structure', ('Id', 'ReceiptHandle'), (('Id', 'String'), ('ReceiptHandle', 'String'))),
     'DeleteMessageBatchRequestEntryList': ('list', 'DeleteMessageBatchRequestEntry', None, True, 'DeleteMessageBatchRequestEntry'),
@@ -70,6 +80,8 @@ SHAPES = {
     'DeleteMessageBatchResultEntryList': ('list', 'DeleteMessageBatchResultEntry', None, True, 'DeleteMessageBatchResultEntry'),
     'DeleteMessageRequest': ('structure', ('QueueUrl', 'ReceiptHandle'), (('QueueUrl', 'String'), ('ReceiptHandle', 'String'))),
     'EmptyBatchRequest': ('structure', (), ()),
+    'GetQueueAttributesRequest': ('structure', ('QueueUrl',), (('QueueUrl', 'String'), ('AttributeNames', 'AttributeNameList'))),
+    'GetQueueAttributesResult': ('structure', (), (('Attributes', 'QueueAttributeMap', 'Attribute'),)),
     'GetQueueUrlRequest': ('structure', ('QueueName',), (('QueueName', 'String'), ('QueueOwnerAWSAccountId', 'String'))),
     'GetQueueUrlResult': ('structure', (), (('QueueUrl', 'String'),)),
     'Integer': ('integer', None),
@@ -91,6 +103,7 @@ SHAPES = {
     'MessageSystemAttributeValue': ('structure', ('DataType',), (('StringValue', 'String'), ('BinaryValue', 'Binary'), ('StringListValues', 'StringList', 'StringListValue'), ('BinaryListValues', 'BinaryList', 'BinaryListValue'), ('DataType', 'String'))),
     'OverLimit': ('structure', (), ()),
     'PurgeQueueInProgress': ('structure', (), ()),
+    'QueueAttributeMap': ('map', 'QueueAttributeName', 'String', True, 'Name', 'Value'),
     'QueueAttributeName': ('string', None),
     'QueueDeletedRecently': ('structure', (), ()),
     'QueueDoesNotExist': ('structure', (), ()),

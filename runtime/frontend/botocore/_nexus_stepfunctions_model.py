@@ -3,10 +3,10 @@
 """The slice of the stepfunctions model (2016-11-23, botocore 1.29.27) the stand-in client reads.
 
 Written by runtime/frontend/model_slice.py (do not edit):
-  /usr/bin/python3 model_slice.py stepfunctions StartExecution,SendTaskSuccess,SendTaskFailure,SendTaskHeartbeat
-Shapes: (type, ...): structure (required, members as (name, shape[, wire name])), list (member, min,
-flattened, member name), map (key, value, flattened, key name, value name), string/integer/long/double (min),
-timestamp ([its own timestampFormat]), others (type,).
+  /usr/bin/python3 model_slice.py stepfunctions StartExecution,SendTaskSuccess,SendTaskFailure,SendTaskHeartbeat,DescribeExecution
+Shapes: (type, ...): structure (required, members as (name, shape[, wire name[, REST location[, JSON value]]])
+[, payload member]), list (member, min, flattened, member name), map (key, value, flattened, key name, value
+name), string/integer/long/double (min), timestamp ([its own timestampFormat]), others (type,).
 """
 
 SERVICE = 'stepfunctions'
@@ -22,6 +22,7 @@ OPERATIONS = {
     'SendTaskSuccess': ('SendTaskSuccessInput', 'SendTaskSuccessOutput', (), None),
     'SendTaskFailure': ('SendTaskFailureInput', 'SendTaskFailureOutput', (), None),
     'SendTaskHeartbeat': ('SendTaskHeartbeatInput', 'SendTaskHeartbeatOutput', (), None),
+    'DescribeExecution': ('DescribeExecutionInput', 'DescribeExecutionOutput', (), None),
 }
 
 # Operation -> its members that choose botocore's endpoint (contextParam): a call that sets one
@@ -65,10 +66,14 @@ SHAPES = {
     'ActivityLimitExceeded': ('structure', (), (('message', 'ErrorMessage'),)),
     'ActivityWorkerLimitExceeded': ('structure', (), (('message', 'ErrorMessage'),)),
     'Arn': ('string', 1),
+    'CloudWatchEventsExecutionDataDetails': ('structure', (), (('included', 'includedDetails'),)),
+    'DescribeExecutionInput': ('structure', ('executionArn',), (('executionArn', 'Arn'),)),
+    'DescribeExecutionOutput': ('structure', ('executionArn', 'stateMachineArn', 'status', 'startDate'), (('executionArn', 'Arn'), ('stateMachineArn', 'Arn'), ('name', 'Name'), ('status', 'ExecutionStatus'), ('startDate', 'Timestamp'), ('stopDate', 'Timestamp'), ('input', 'SensitiveData'), ('inputDetails', 'CloudWatchEventsExecutionDataDetails'), ('output', 'SensitiveData'), ('outputDetails', 'CloudWatchEventsExecutionDataDetails'), ('traceHeader', 'TraceHeader'), ('mapRunArn', 'LongArn'), ('error', 'SensitiveError'), ('cause', 'SensitiveCause'))),
     'ErrorMessage': ('string', None),
     'ExecutionAlreadyExists': ('structure', (), (('message', 'ErrorMessage'),)),
     'ExecutionDoesNotExist': ('structure', (), (('message', 'ErrorMessage'),)),
     'ExecutionLimitExceeded': ('structure', (), (('message', 'ErrorMessage'),)),
+    'ExecutionStatus': ('string', None),
     'InvalidArn': ('structure', (), (('message', 'ErrorMessage'),)),
     'InvalidDefinition': ('structure', (), (('message', 'ErrorMessage'),)),
     'InvalidExecutionInput': ('structure', (), (('message', 'ErrorMessage'),)),
@@ -77,6 +82,7 @@ SHAPES = {
     'InvalidOutput': ('structure', (), (('message', 'ErrorMessage'),)),
     'InvalidToken': ('structure', (), (('message', 'ErrorMessage'),)),
     'InvalidTracingConfiguration': ('structure', (), (('message', 'ErrorMessage'),)),
+    'LongArn': ('string', 1),
     'MissingRequiredParameter': ('structure', (), (('message', 'ErrorMessage'),)),
     'Name': ('string', 1),
     'ResourceNotFound': ('structure', (), (('message', 'ErrorMessage'), ('resourceName', 'Arn'))),
@@ -104,4 +110,5 @@ SHAPES = {
     'TraceHeader': ('string', 0),
     'ValidationException': ('structure', (), (('message', 'ErrorMessage'), ('reason', 'ValidationExceptionReason'))),
     'ValidationExceptionReason': ('string', None),
+    'includedDetails': ('boolean',),
 }

@@ -2,9 +2,9 @@
 # Licensed under the MIT license.
 """The stand-in's Kinesis, Firehose and Step Functions clients: the records and workflow events a function sends,
 without the real botocore. Kinesis: put_record, put_records; Firehose: put_record, put_record_batch; Step Functions:
-start_execution, send_task_success, send_task_failure, send_task_heartbeat (JSON protocol, model slices
-_nexus_kinesis_model.py, _nexus_firehose_model.py, _nexus_stepfunctions_model.py). Every other call of these services
-is the real botocore's (generic path).
+start_execution, describe_execution, send_task_success, send_task_failure, send_task_heartbeat (JSON protocol, model
+slices _nexus_kinesis_model.py, _nexus_firehose_model.py, _nexus_stepfunctions_model.py). Every other call of these
+services is the real botocore's (generic path).
 """
 
 from botocore import _nexus_firehose_model, _nexus_kinesis_model, _nexus_stepfunctions_model

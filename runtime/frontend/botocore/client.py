@@ -29,7 +29,8 @@ OWN_CLIENTS = {
     'sns': ('_nexus_messaging', 'SNS'), 'kinesis': ('_nexus_streams', 'Kinesis'),
     'firehose': ('_nexus_streams', 'Firehose'), 'stepfunctions': ('_nexus_streams', 'SFN'),
     'kms': ('_nexus_identity', 'KMS'), 'sts': ('_nexus_identity', 'STS'), 'events': ('_nexus_notify', 'EventBridge'),
-    'ses': ('_nexus_notify', 'SES'), 'cloudwatch': ('_nexus_notify', 'CloudWatch'),
+    'ses': ('_nexus_notify', 'SES'), 'cloudwatch': ('_nexus_notify', 'CloudWatch'), 'sesv2': ('_nexus_notify', 'SESV2'),
+    'apigatewaymanagementapi': ('_nexus_notify', 'ApiGatewayManagementApi'), 'iot-data': ('_nexus_notify', 'IoTDataPlane'),
 }
 
 # S3 operations botocore can paginate whose paginators are the real botocore's (generic path).

@@ -61,6 +61,24 @@ def delete_message_batch(sqs, _):
 
 
 @case
+def change_message_visibility(sqs, _):
+    """A consumer that needs longer for a message (or hands it back at once with 0)."""
+    return sqs.change_message_visibility(QueueUrl=QUEUE, ReceiptHandle='handle-1', VisibilityTimeout=120)
+
+
+@case
+def change_message_visibility_batch_partly_failed(sqs, _):
+    return sqs.change_message_visibility_batch(QueueUrl=QUEUE, Entries=[
+        {'Id': 'a', 'ReceiptHandle': 'handle-1', 'VisibilityTimeout': 0},
+        {'Id': 'b', 'ReceiptHandle': 'gone', 'VisibilityTimeout': 0}])
+
+
+@case
+def get_queue_attributes(sqs, _):
+    return sqs.get_queue_attributes(QueueUrl=QUEUE, AttributeNames=['ApproximateNumberOfMessages', 'VisibilityTimeout'])
+
+
+@case
 def get_queue_url(sqs, _):
     return sqs.get_queue_url(QueueName='orders', QueueOwnerAWSAccountId='000000000000')
 

@@ -15,7 +15,12 @@ AWS_DEFAULT_REGION, and the function's key in baseline.
 import json
 import sys
 
-from difftest_common import case_list, norm_error, print_suite, scripted_client
+from difftest_common import case_list, caught, norm_error, print_suite, scripted_client
+
+
+# A rotation's new and current versions (version ids: at least 32 characters, UUIDs in practice).
+PENDING = 'a1b2c3d4-5678-90ab-cdef-EXAMPLE11111'
+CURRENT = 'a1b2c3d4-5678-90ab-cdef-EXAMPLE00000'
 
 
 def client(service, **retries):
@@ -107,6 +112,32 @@ def secret_decryption_failure(_, secrets):
 @case
 def secret_id_checked(_, secrets):
     return secrets.get_secret_value(SecretId='')
+
+
+@case
+def rotation_steps(_, secrets):
+    """A rotation function's four steps (createSecret, setSecret, testSecret, finishSecret) as the AWS templates make them."""
+    described = secrets.describe_secret(SecretId='db')
+    password = secrets.get_random_password(PasswordLength=24, ExcludeCharacters='/@"\'\\')
+    put = secrets.put_secret_value(SecretId='db', ClientRequestToken=PENDING, SecretString=password['RandomPassword'],
+                                   VersionStages=['AWSPENDING'])
+    pending = secrets.get_secret_value(SecretId='db', VersionId=PENDING, VersionStage='AWSPENDING')
+    finished = secrets.update_secret_version_stage(SecretId='db', VersionStage='AWSCURRENT', MoveToVersionId=PENDING,
+                                                   RemoveFromVersionId=CURRENT)
+    return [described, password, put, pending, finished]
+
+
+@case
+def put_secret_value_binary(_, secrets):
+    return secrets.put_secret_value(SecretId='db', ClientRequestToken='a1b2c3d4-5678-90ab-cdef-EXAMPLE22222', SecretBinary=b'\x00\x01key')
+
+
+@case
+def put_secret_value_token_taken(_, secrets):
+    try:
+        secrets.put_secret_value(SecretId='db', ClientRequestToken='a1b2c3d4-5678-90ab-cdef-EXAMPLEtaken', SecretString='x')
+    except secrets.exceptions.ResourceExistsException as e:
+        return caught(e, 'ResourceExistsException')
 
 
 @case

@@ -81,6 +81,12 @@ def start_execution_already_exists(kinesis, firehose, sfn):
 
 
 @case
+def describe_execution(kinesis, firehose, sfn):
+    """A function polling the execution it started."""
+    return sfn.describe_execution(executionArn='arn:aws:states:us-east-1:000000000000:execution:orders:run-1')
+
+
+@case
 def send_task_success(kinesis, firehose, sfn):
     return sfn.send_task_success(taskToken='token-1', output='{"done": true}')
 

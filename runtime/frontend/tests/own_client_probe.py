@@ -23,7 +23,7 @@ TIMESTAMPS = [
     'None', '[1]', "b'1704164645'",
 ]
 SERVICES = ['kms', 'sts', 'events', 'ses', 'cloudwatch', 'lambda', 'dynamodb', 'ssm', 'secretsmanager', 'sqs', 'sns',
-            'kinesis', 'firehose', 'stepfunctions']
+            'kinesis', 'firehose', 'stepfunctions', 'sesv2', 'apigatewaymanagementapi', 'iot-data']
 REGIONS = ['us-east-1', 'eu-west-1', 'ap-east-1', 'us-gov-west-1', 'cn-north-1']
 # Paginators' resume tokens: a DynamoDB key with text, numbers and bytes (binary keys), an S3 marker.
 TOKENS = [

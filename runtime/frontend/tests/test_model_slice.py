@@ -21,7 +21,8 @@ class ModelSliceTests(unittest.TestCase):
                           '_nexus_sqs_model.py', '_nexus_sns_model.py', '_nexus_kinesis_model.py',
                           '_nexus_firehose_model.py', '_nexus_stepfunctions_model.py', '_nexus_kms_model.py',
                           '_nexus_sts_model.py', '_nexus_events_model.py', '_nexus_ses_model.py',
-                          '_nexus_cloudwatch_model.py'}, set(slices))
+                          '_nexus_cloudwatch_model.py', '_nexus_sesv2_model.py', '_nexus_apigatewaymanagementapi_model.py',
+                          '_nexus_iot_data_model.py'}, set(slices))
         for name in slices:
             with open(os.path.join(FRONTEND, 'botocore', name)) as f:
                 committed = f.read()
