@@ -184,10 +184,14 @@ def say_routed(service_name, endpoint_url, explicit_credentials):
     _said_routed.add(service_name)
     given = ' and '.join(filter(None, (f'endpoint_url={endpoint_url!r}' if endpoint_url else '',
                                        'explicit credentials' if explicit_credentials else '')))
+    from urllib.parse import urlsplit
+    kept = ''
+    if endpoint_url and urlsplit(endpoint_url).path not in ('', '/'):
+        kept = ", except the endpoint's path, which a REST API's requests keep (an API Gateway stage)"
     sys.stderr.write(f'nexus: a {service_name} client was created with {given}; in nexus mode its calls go over the '
                      'Nexus channel to the node, which sends them to the endpoint it configures for '
                      f"{service_name}, signed with its own credentials within this function's grants, so these "
-                     'client settings are not used (said once per process)\n')
+                     f'client settings are not used{kept} (said once per process)\n')
 
 
 # ---- the HTTP layer: one channel operation --------------------------------------------------------------------

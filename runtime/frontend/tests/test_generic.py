@@ -325,6 +325,14 @@ class LazyLoadingTests(unittest.TestCase):
         err = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, check=True).stderr
         self.assertEqual(err.count('nexus: a dynamodb client was created with'), 1)
         self.assertIn("endpoint_url='http://x:1'", err)
+        self.assertNotIn("endpoint's path", err)
+
+    def test_an_endpoint_path_is_said_to_be_kept(self):
+        code = ('import sys; sys.path.insert(0, %r); import boto3; boto3.client("apigatewaymanagementapi", '
+                'region_name="us-east-1", endpoint_url="https://abc.execute-api.us-east-1.amazonaws.com/prod")'
+                % FRONTEND)
+        err = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, check=True).stderr
+        self.assertIn("except the endpoint's path, which a REST API's requests keep", err)
 
 
 def _no_network(*args, **kwargs):
