@@ -12,7 +12,7 @@ client with event handlers registered (the real client emits botocore's events).
 """
 
 from botocore._nexus_params import _check, _known_members
-from botocore._nexus_service import ServiceClient, body_json, json_error, percent_encode
+from botocore._nexus_service import ServiceClient, body_json, percent_encode, rest_json_error
 from botocore.client import _offloaded
 from botocore.errorfactory import LAMBDA_ERROR_FIELDS, lambda_exceptions
 from botocore.exceptions import ParamValidationError
@@ -52,14 +52,7 @@ class Lambda(ServiceClient):
         return lambda_exceptions()
 
     def _error_response(self, status, headers, raw):
-        """botocore's REST-JSON error: the JSON one, with the code from x-amzn-ErrorType or the body's code."""
-        error = json_error(status, headers, raw)
-        body = body_json(raw)
-        if 'x-amzn-errortype' in headers:
-            error['Error']['Code'] = headers['x-amzn-errortype'].split(':')[0]
-        elif 'code' in body or 'Code' in body:
-            error['Error']['Code'] = body.get('code', body.get('Code', ''))
-        return error
+        return rest_json_error(status, headers, raw)
 
     def _modeled_fields(self, code, headers, raw):
         fields = LAMBDA_ERROR_FIELDS.get(code)

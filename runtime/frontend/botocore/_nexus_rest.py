@@ -19,7 +19,7 @@ import json
 import re
 
 from botocore._nexus_json import ModelClient
-from botocore._nexus_service import body_json, percent_encode
+from botocore._nexus_service import body_json, percent_encode, rest_json_error
 from botocore._nexus_shapes import parse, serialize, timestamp_text
 from botocore.utils import aware_datetime, http_date
 
@@ -195,16 +195,7 @@ class RestJsonClient(ModelClient):
         return text
 
     def _error_response(self, status, headers, raw):
-        """botocore's RestJSONParser error: the JSON error, its code from x-amzn-ErrorType (before ':'), else the
-        body's code."""
-        from botocore._nexus_service import json_error
-        error = json_error(status, headers, raw)
-        body = body_json(raw)
-        if 'x-amzn-errortype' in headers:
-            error['Error']['Code'] = headers['x-amzn-errortype'].split(':')[0]
-        elif 'code' in body or 'Code' in body:
-            error['Error']['Code'] = body.get('code', body.get('Code', ''))
-        return error
+        return rest_json_error(status, headers, raw)
 
     def _modeled_fields(self, code, headers, raw):
         shape = self._error_shape(code)
@@ -213,7 +204,3 @@ class RestJsonClient(ModelClient):
         fields = self._located(None, headers, shape)
         fields.update(parse(self.MODEL.SHAPES, body_json(raw), shape))
         return fields
-
-    def _refusal(self, code, message, request_id):
-        # As the signing proxy words a REST call's refusal: JSON with its code and message.
-        return 'application/json', json.dumps({'__type': code, 'message': message}).encode()

@@ -72,6 +72,18 @@ def json_error(status, headers, raw):
     return error
 
 
+def rest_json_error(status, headers, raw):
+    """botocore's RestJSONParser error: the JSON one, with the code from x-amzn-ErrorType (before its ':') or else the
+    body's code."""
+    error = json_error(status, headers, raw)
+    body = body_json(raw)
+    if 'x-amzn-errortype' in headers:
+        error['Error']['Code'] = headers['x-amzn-errortype'].split(':')[0]
+    elif 'code' in body or 'Code' in body:
+        error['Error']['Code'] = body.get('code', body.get('Code', ''))
+    return error
+
+
 class _RetryQuota:
     """botocore's standard-mode retry quota (retries/quota.py, standard.RetryQuotaChecker), one per client: 500 units;
     a retry takes 5 (a read timeout's 10) or is not made; a call that ends in a 2xx gives back what its last retry
