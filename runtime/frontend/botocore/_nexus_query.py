@@ -10,7 +10,7 @@ import re
 from urllib.parse import urlencode
 
 from botocore._nexus_json import ModelClient
-from botocore._nexus_shapes import timestamp_text
+from botocore._nexus_shapes import scalar_from_text, timestamp_text
 
 _NAMESPACE = re.compile('{.*}')
 
@@ -111,19 +111,7 @@ def _parse(shapes, node, shape_name):
                     value = _parse(shapes, part, value_shape)
             out[key] = value
         return out
-    text = _text(node)
-    if kind in ('integer', 'long'):
-        return int(text)
-    if kind in ('double', 'float'):
-        return float(text)
-    if kind == 'boolean':
-        return text == 'true'
-    if kind == 'blob':
-        return base64.b64decode(text)
-    if kind == 'timestamp':
-        from botocore.utils import parse_timestamp
-        return parse_timestamp(text)
-    return text
+    return scalar_from_text(kind, _text(node))
 
 
 def _root(content):

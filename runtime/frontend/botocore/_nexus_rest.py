@@ -20,8 +20,8 @@ import re
 
 from botocore._nexus_json import ModelClient
 from botocore._nexus_service import body_json, percent_encode, rest_json_error
-from botocore._nexus_shapes import parse, serialize, timestamp_text
-from botocore.utils import aware_datetime, http_date
+from botocore._nexus_shapes import parse, scalar_from_text, serialize, timestamp_text
+from botocore.utils import aware_datetime
 
 _LABEL = re.compile(r'{(.*?)}')
 _GREEDY_SAFE = frozenset(b'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.~/')
@@ -178,21 +178,12 @@ class RestJsonClient(ModelClient):
         return out
 
     def _header_member(self, member, text):
-        shape = self.MODEL.SHAPES[member[1]]
-        kind = shape[0]
+        kind = self.MODEL.SHAPES[member[1]][0]
         if len(member) > 4:
             return json.loads(base64.b64decode(text).decode('utf-8'))
-        if kind in ('integer', 'long'):
-            return int(text)
-        if kind in ('double', 'float'):
-            return float(text)
-        if kind == 'boolean':
-            return text == 'true'
-        if kind == 'timestamp':
-            return aware_datetime(text)
         if kind == 'list':
             return [e.strip() for e in text.split(',')]
-        return text
+        return scalar_from_text(kind, text)
 
     def _error_response(self, status, headers, raw):
         return rest_json_error(status, headers, raw)

@@ -135,3 +135,19 @@ def parse(shapes, value, shape_name):
         from botocore.utils import parse_epoch_timestamp
         return parse_epoch_timestamp(value)
     return value
+
+
+def scalar_from_text(kind, text):
+    """A scalar member read from its text, as botocore's parsers read an XML element or a REST header."""
+    if kind in ('integer', 'long'):
+        return int(text)
+    if kind in ('double', 'float'):
+        return float(text)
+    if kind == 'boolean':
+        return text == 'true'
+    if kind == 'blob':
+        return base64.b64decode(text)
+    if kind == 'timestamp':
+        from botocore.utils import parse_timestamp
+        return parse_timestamp(text)
+    return text

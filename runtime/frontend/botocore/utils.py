@@ -91,12 +91,16 @@ def parse_epoch_timestamp(value):
 
 
 def parse_timestamp(value, whole_seconds=False):
-    """ISO-8601 string (as the backend sends it) to an aware UTC datetime.
+    """ISO-8601 string (as the backend sends it; any other text as dateutil reads it) to an aware UTC datetime.
 
     whole_seconds: the value came from an HTTP date header in real S3 (GET/HEAD
     Last-Modified), which has no fraction, so botocore's value has none either.
     """
-    parsed = datetime.fromisoformat(value)
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        # Not ISO 8601: an HTTP date in a REST header, read as botocore reads it (dateutil).
+        return aware_datetime(value)
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=_UTC)
     else:
