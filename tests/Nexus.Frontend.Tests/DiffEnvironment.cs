@@ -62,7 +62,8 @@ internal sealed class DiffEnvironment : IAsyncDisposable
         ],
     };
 
-    public static async Task<DiffEnvironment> StartAsync()
+    /// <param name="firstByteLatency">How long the store waits before each answer's first byte (none by default).</param>
+    public static async Task<DiffEnvironment> StartAsync(TimeSpan firstByteLatency = default)
     {
         var root = Directory.CreateTempSubdirectory("nexus-difftest-");
         var credentials = new StoreCredentials();
@@ -71,7 +72,7 @@ internal sealed class DiffEnvironment : IAsyncDisposable
         credentials.Add(new StoreCredential(FunctionKey, FunctionSecret,
             scope => scope.Bucket is { } bucket && FunctionGrants.Allows(Manifest, bucket, scope.Key, scope.IsWrite)));
         var store = await S3StoreServer.StartAsync(
-            new StoreOptions { DataDirectory = Path.Combine(root.FullName, "store"), Urls = ["http://127.0.0.1:0"] },
+            new StoreOptions { DataDirectory = Path.Combine(root.FullName, "store"), Urls = ["http://127.0.0.1:0"], FirstByteLatency = firstByteLatency },
             credentials).ConfigureAwait(false);
         var environment = new DiffEnvironment(root, store);
         try

@@ -3,7 +3,9 @@
 """The backend's answer turned into what botocore returns: types, HTTP headers, response metadata, and the
 retries botocore would report for an error the backend's SDK retried."""
 
+import _thread
 import os
+import time
 
 # http.client.responses for the statuses services answer errors with (http.client is not imported in the sandbox).
 REASONS = {
@@ -103,6 +105,40 @@ def retry_policy(config, legacy_attempts=5):
     else:
         attempts = legacy_attempts if mode == 'legacy' else 3
     return mode, attempts
+
+
+class RetryQuota:
+    """botocore's standard-mode retry quota (retries/quota.py, standard.RetryQuotaChecker), one per client: 500 units;
+    a retry takes 5 (a read timeout's 10) or is not made; a call that ends in a 2xx gives back what its last retry
+    took, or 1 if it was not retried."""
+
+    CAPACITY = 500
+
+    def __init__(self):
+        self._lock = _thread.allocate_lock()   # not threading: the S3 client makes one, and threading is not loaded
+        self._available = self.CAPACITY
+
+    def acquire(self, amount):
+        with self._lock:
+            if amount > self._available:
+                return False
+            self._available -= amount
+            return True
+
+    def release(self, amount):
+        with self._lock:
+            self._available = min(self.CAPACITY, self._available + amount)
+
+
+def back_off(mode, attempt, legacy_base=None):
+    """botocore's exponential backoff before attempt + 1: base * 2^(attempt - 1) s, the base random in [0, 1) unless
+    the service's legacy policy fixes it (standard mode: random, at most 20 s)."""
+    jitter = int.from_bytes(os.urandom(2), 'big') / 65536
+    if mode == 'legacy':
+        base = jitter if legacy_base is None else legacy_base
+        time.sleep(base * 2 ** (attempt - 1))
+    else:
+        time.sleep(min(jitter * 2 ** (attempt - 1), 20))
 
 
 def retried(config, status, code):

@@ -10,10 +10,10 @@ botocore's, loaded on first use (generic path), and so is every call of a client
 import io
 import json
 import os
-import time
 from binascii import crc32
 
-from botocore._nexus_responses import REASONS, STANDARD_RETRY_CODES, STANDARD_RETRY_STATUS, retry_policy
+from botocore._nexus_responses import (REASONS, STANDARD_RETRY_CODES, STANDARD_RETRY_STATUS, RetryQuota, back_off,
+                                       retry_policy)
 from botocore.client import OWN_CLIENTS, BaseClient, ClientMeta, _get_transport, channel_errors, channel_timeouts
 from botocore.exceptions import ChecksumError, ConnectionClosedError, ReadTimeoutError
 
@@ -84,30 +84,6 @@ def rest_json_error(status, headers, raw):
     return error
 
 
-class _RetryQuota:
-    """botocore's standard-mode retry quota (retries/quota.py, standard.RetryQuotaChecker), one per client: 500 units;
-    a retry takes 5 (a read timeout's 10) or is not made; a call that ends in a 2xx gives back what its last retry
-    took, or 1 if it was not retried."""
-
-    CAPACITY = 500
-
-    def __init__(self):
-        import threading
-        self._lock = threading.Lock()
-        self._available = self.CAPACITY
-
-    def acquire(self, amount):
-        with self._lock:
-            if amount > self._available:
-                return False
-            self._available -= amount
-            return True
-
-    def release(self, amount):
-        with self._lock:
-            self._available = min(self.CAPACITY, self._available + amount)
-
-
 class ServiceClient(BaseClient):
     """A client of one service; subclasses name it and parse its protocol's answers."""
 
@@ -132,7 +108,7 @@ class ServiceClient(BaseClient):
         self.meta = ClientMeta(region, endpoint, config, self, service_model, method_to_api_mapping)
         self.exceptions = exceptions
         self._real_client = real_client
-        self._retry_quota = _RetryQuota()
+        self._retry_quota = RetryQuota()
 
     def _default_endpoint(self, region):
         """The endpoint botocore 1.29 names for the region (meta.endpoint_url; the node chooses where calls go)."""
@@ -197,7 +173,7 @@ class ServiceClient(BaseClient):
                     if not self._retry_quota.acquire(10):
                         raise
                     quota_taken = 10
-                self._back_off(mode, attempt)
+                back_off(mode, attempt, self.LEGACY_BASE)
                 attempt += 1
                 continue
             content = None
@@ -239,7 +215,7 @@ class ServiceClient(BaseClient):
                 break
             if content is None:
                 raw.close()
-            self._back_off(mode, attempt)
+            back_off(mode, attempt, self.LEGACY_BASE)
             attempt += 1
         metadata['RetryAttempts'] = attempt - 1
         if mode != 'legacy' and 200 <= status < 300:
@@ -248,16 +224,6 @@ class ServiceClient(BaseClient):
             parsed.update(self._modeled_fields(code, answer_headers, content))
             raise self.exceptions.from_code(code)(parsed, operation)
         return status, answer_headers, content if content is not None else raw, metadata
-
-    def _back_off(self, mode, attempt):
-        """Exponential backoff: base * 2^(attempt - 1) s, the base random in [0, 1) unless the service fixes it
-        (standard mode: random, at most 20 s)."""
-        jitter = int.from_bytes(os.urandom(2), 'big') / 65536
-        if mode == 'legacy':
-            base = jitter if self.LEGACY_BASE is None else self.LEGACY_BASE
-            time.sleep(base * 2 ** (attempt - 1))
-        else:
-            time.sleep(min(jitter * 2 ** (attempt - 1), 20))
 
     def _crc32_failure(self, headers, content):
         """botocore's CRC32 check of a DynamoDB answer: the ChecksumError it raises, or None."""

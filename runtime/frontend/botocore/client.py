@@ -17,7 +17,8 @@ from botocore.config import Config
 from botocore.errorfactory import s3_exceptions
 from botocore.exceptions import ClientError, NexusUnsupportedError
 from botocore._nexus_params import NotOffloaded, prepare, put_checksum, validate_bucket
-from botocore._nexus_responses import REASONS, convert, response_metadata, retried, retry_attempts
+from botocore._nexus_responses import (REASONS, RetryQuota, back_off, convert, response_metadata, retried,
+                                       retry_attempts, retry_policy)
 
 # The model tables and StreamingBody are imported on the first call, keeping import + client creation small.
 
@@ -202,6 +203,7 @@ class S3(BaseClient):
         self.meta = ClientMeta(region, endpoint_url or f'https://s3.{region}.amazonaws.com', config, self,
                                _ServiceModel(), _S3_METHODS)
         self.exceptions = s3_exceptions()
+        self._retry_quota = RetryQuota()
         if endpoint_url or explicit_credentials:
             _say_routed(endpoint_url, explicit_credentials)
 
@@ -248,14 +250,45 @@ class S3(BaseClient):
         return status, meta, raw
 
     def _call_wire(self, wire_operation, operation, wire, body):
-        """Send one prepared request; errors become the botocore exception of ``operation``."""
-        try:
-            response = _get_transport().call(wire_operation, wire, body)
-        except channel_errors() as e:
-            # The host end is gone or broke the protocol: what botocore raises when its connection drops.
-            from botocore.exceptions import ConnectionClosedError
-            raise ConnectionClosedError(endpoint_url=f'{self.meta.endpoint_url} (Nexus channel: {e})') from e
+        """Send one prepared request; errors become the botocore exception of ``operation``. An answer that has not
+        started within the client's read_timeout is botocore's ReadTimeoutError, retried as botocore retries it (the
+        backend's SDK retries the store's error answers itself)."""
+        config = self.meta.config
+        timeout = config.read_timeout if config is not None else 60
+        mode, attempts = retry_policy(config)
+        # A file body is sent again from where it started, as botocore rewinds a seekable body before a retry.
+        start = None
+        if hasattr(body, 'seek'):
+            try:
+                start = body.tell()
+            except (OSError, ValueError):   # an unseekable stream (io.UnsupportedOperation) is sent once
+                pass
+        attempt = 1
+        quota_taken = None
+        while True:
+            try:
+                response = _get_transport().call(wire_operation, wire, body, timeout=timeout)
+                break
+            except channel_errors() as e:
+                # The host end is gone or broke the protocol: what botocore raises when its connection drops.
+                from botocore.exceptions import ConnectionClosedError
+                raise ConnectionClosedError(endpoint_url=f'{self.meta.endpoint_url} (Nexus channel: {e})') from e
+            except channel_timeouts():
+                from botocore.exceptions import ReadTimeoutError
+                rewindable = body is None or isinstance(body, (bytes, bytearray, memoryview, str)) or start is not None
+                if attempt >= attempts or not rewindable:
+                    raise ReadTimeoutError(endpoint_url=self.meta.endpoint_url) from None
+                if mode != 'legacy':
+                    if not self._retry_quota.acquire(10):
+                        raise ReadTimeoutError(endpoint_url=self.meta.endpoint_url) from None
+                    quota_taken = 10
+                back_off(mode, attempt)
+                if start is not None:
+                    body.seek(start)
+                attempt += 1
         status = response.status
+        if mode != 'legacy' and status < 300:
+            self._retry_quota.release(quota_taken or 1)
         meta = response.meta if response.meta is not None else {}
         if status >= 300:
             raw = getattr(response, 'body', None)

@@ -113,8 +113,8 @@ def retry_quota_record(mode, boto3, botocore_client):
     from botocore.config import Config
     seen = []
     if mode == 'standin':
-        from botocore import _nexus_service
-        _nexus_service.time.sleep = lambda seconds: None
+        from botocore import _nexus_responses
+        _nexus_responses.time.sleep = lambda seconds: None
 
         class Response:
             def __init__(self, name):

@@ -20,7 +20,7 @@ sys.path.insert(0, HERE)
 
 import boto3  # noqa: E402
 import botocore.client  # noqa: E402
-from botocore import _nexus_service  # noqa: E402
+from botocore import _nexus_responses  # noqa: E402
 from botocore.config import Config  # noqa: E402
 from botocore.exceptions import ChecksumError  # noqa: E402
 
@@ -55,7 +55,7 @@ class DynamoDBClientTests(unittest.TestCase):
     def test_legacy_mode_retries_throttling_ten_times_from_fifty_milliseconds(self):
         channel = Channel(*[_Response(400, THROTTLED) for _ in range(10)])
         ddb = self.client(channel)
-        with mock.patch.object(_nexus_service.time, 'sleep') as sleep:
+        with mock.patch.object(_nexus_responses.time, 'sleep') as sleep:
             with self.assertRaises(ddb.exceptions.ProvisionedThroughputExceededException) as raised:
                 ddb.get_item(TableName='orders', Key={'pk': {'S': 'a'}})
         self.assertEqual([0.05 * 2 ** n for n in range(9)], [c.args[0] for c in sleep.call_args_list])
@@ -67,7 +67,7 @@ class DynamoDBClientTests(unittest.TestCase):
         channel = Channel(_Response(200, {}, crc=1), _Response(200, {'Item': {'n': {'N': '1'}}}),
                           _Response(200, {}, crc=1), _Response(200, {}, crc=1))
         ddb = self.client(channel, retries={'max_attempts': 1})
-        with mock.patch.object(_nexus_service.time, 'sleep'):
+        with mock.patch.object(_nexus_responses.time, 'sleep'):
             self.assertEqual({'n': {'N': '1'}}, ddb.get_item(TableName='orders', Key={'pk': {'S': 'a'}})['Item'])
             with self.assertRaises(ChecksumError):
                 ddb.get_item(TableName='orders', Key={'pk': {'S': 'a'}})

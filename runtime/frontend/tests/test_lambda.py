@@ -18,7 +18,7 @@ sys.path.insert(0, HERE)
 
 import boto3  # noqa: E402
 import botocore.client  # noqa: E402
-from botocore import _nexus_service  # noqa: E402
+from botocore import _nexus_responses, _nexus_service  # noqa: E402
 from botocore.config import Config  # noqa: E402
 from botocore.exceptions import ConnectionClosedError, ParamValidationError, ReadTimeoutError  # noqa: E402
 
@@ -100,7 +100,7 @@ class LambdaClientTests(unittest.TestCase):
         original = _nexus_service.channel_timeouts
         _nexus_service.channel_timeouts = lambda: (_Timeout,)
         try:
-            with mock.patch.object(_nexus_service.time, 'sleep'):
+            with mock.patch.object(_nexus_responses.time, 'sleep'):
                 lam = self.client(channel, read_timeout=7)
                 answered = lam.invoke(FunctionName='f', Payload=b'{}')
                 self.assertEqual(4, answered['ResponseMetadata']['RetryAttempts'])
