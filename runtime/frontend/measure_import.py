@@ -12,7 +12,7 @@ script does not count) minus that of a child that imports nothing. Medians are
 printed. No channel is opened: the stand-in connects on the first call, so this
 is exactly what a handler module pays at import time.
 
---services adds, for services with an own client of the stand-in's, a client and its first call (up to the request
+--services adds, for services the stand-in serves (own and model-read clients), a client and its first call (up to the request
 leaving, with no service behind it) by the stand-in and by real boto3.
 
 --per-call adds the stand-in's own CPU per get_object of 1 KiB (validation,
@@ -54,7 +54,7 @@ CASES = {
         'aws_secret_access_key="y")', None),
 }
 
-# --services: a client of each service with an own client of the stand-in's, and its first call up to the request
+# --services: a client of services the stand-in serves (own and model-read clients), and its first call up to the request
 # leaving (the stand-in: checked and serialized, then the channel, here a stub, refuses it; real boto3: checked,
 # serialized and signed, then a before-send handler refuses it). The answer's parsing is left out of both.
 FIRST_CALLS = {
@@ -64,6 +64,10 @@ FIRST_CALLS = {
     'kms': 'decrypt(CiphertextBlob=b"sealed")',
     'events': 'put_events(Entries=[{"Source": "s", "DetailType": "d", "Detail": "{}"}])',
     'cloudwatch': 'put_metric_data(Namespace="N", MetricData=[{"MetricName": "m", "Value": 1.0}])',
+    # Model-read clients (no own client: the service's model read whole, _nexus_model_clients.py); Glue's is large.
+    'rekognition': 'detect_labels(Image={"S3Object": {"Bucket": "photos", "Name": "cat.jpg"}})',
+    'cognito-idp': 'admin_get_user(UserPoolId="us-east-1_pool", Username="ada")',
+    'glue': 'get_table(DatabaseName="db", Name="orders")',
 }
 _STAND_IN_CALL = """import boto3, botocore.client
 class Refused(Exception): pass

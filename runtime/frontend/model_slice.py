@@ -9,9 +9,12 @@ The model is read from Debian's botocore (the version the stand-in matches); tes
 the committed slice and requires it unchanged, so a drift of the model is seen.
 """
 
-import json
 import os
 import sys
+
+# The stand-in's botocore (this folder is the script's, first on sys.path): its model reader.
+from botocore._nexus_model_reader import (errors_of, operation_entry, operation_refusal, reachable, read_model_file,
+                                         steering_members)
 
 BOTOCORE = '/usr/lib/python3/dist-packages/botocore'
 
@@ -22,102 +25,30 @@ def model_path(service):
     return os.path.join(root, version, 'service-2.json'), version
 
 
-def compact(name, shape, protocol):
-    """A shape as a tuple: (type, ...) with what validation, serialization and parsing read."""
-    kind = shape['type']
-    if kind == 'structure':
-        members = []
-        for member, ref in shape['members'].items():
-            location = ref.get('location')
-            if location is not None:
-                # The REST protocols place a member in the URI, query string, headers or status code.
-                if protocol != 'rest-json' or location not in ('uri', 'querystring', 'header', 'headers', 'statusCode'):
-                    raise ValueError(f'{name}.{member} is bound to {location}: not a {protocol} body member')
-                members.append((member, ref['shape'], ref.get('locationName', member), location)
-                               + ((True,) if ref.get('jsonvalue') else ()))
-            else:
-                members.append((member, ref['shape']) if ref.get('locationName', member) == member
-                               else (member, ref['shape'], ref['locationName']))
-        return ('structure', tuple(shape.get('required', ())), tuple(members)) + \
-            ((shape['payload'],) if 'payload' in shape else ())
-    if kind == 'list':
-        # The query protocol's XML and form names: a flattened list's elements, its member's name.
-        return ('list', shape['member']['shape'], shape.get('min'), bool(shape.get('flattened')),
-                shape['member'].get('locationName'))
-    if kind == 'map':
-        return ('map', shape['key']['shape'], shape['value']['shape'], bool(shape.get('flattened')),
-                shape['key'].get('locationName', 'key'), shape['value'].get('locationName', 'value'))
-    if kind in ('string', 'integer', 'long', 'double', 'float'):
-        return (kind, shape.get('min'))
-    if kind == 'timestamp' and 'timestampFormat' in shape:
-        return (kind, shape['timestampFormat'])
-    return (kind,)
-
-
 def slice_of(service, operations):
     path, version = model_path(service)
-    with open(path) as f:
-        model = json.load(f)
+    model = read_model_file(os.path.dirname(path), 'service-2')
     shapes = model['shapes']
-    wanted = {}
-
     protocol = model['metadata']['protocol']
-
-    def walk(name):
-        if name in wanted:
-            return
-        shape = shapes[name]
-        wanted[name] = compact(name, shape, protocol)
-        for ref in shape.get('members', {}).values():
-            walk(ref['shape'])
-        for key in ('member', 'key', 'value'):
-            if key in shape:
-                walk(shape[key]['shape'])
-
-    def check_input(name, seen, top):
-        """What the stand-in's serializer does not do must not be in an input: refused here, not sent wrong. An
-        idempotency token is filled by botocore (a new UUID when the call has none): only at the top, as its handler."""
-        if name in seen:
-            return
-        seen.add(name)
-        shape = shapes[name]
-        if shape.get('document') or shape.get('union') or shape.get('eventstream'):
-            raise ValueError(f'input shape {name} is a {shape["type"]} the stand-in does not serialize')
-        for member, ref in shape.get('members', {}).items():
-            if (ref.get('idempotencyToken') and not top) or ref.get('hostLabel') or \
-                    (ref.get('jsonvalue') and ref.get('location') != 'header') or ref.get('location') == 'headers':
-                raise ValueError(f'{name}.{member} is filled or placed by botocore itself')
-            check_input(ref['shape'], seen, False)
-        for key in ('member', 'key', 'value'):
-            if key in shape:
-                check_input(shape[key]['shape'], seen, False)
-
     table = {}
     generic_when = {}
     http = {}
+    roots = []
     for operation in operations:
         op = model['operations'][operation]
         http[operation] = (op['http']['method'], op['http']['requestUri'])
-        if 'endpoint' in op or op.get('endpointdiscovery') or 'httpChecksum' in op:
-            raise ValueError(f"{operation} needs botocore's host prefix, endpoint discovery or checksums")
-        check_input(op['input']['shape'], set(), True)
-        walk(op['input']['shape'])
-        output = op.get('output', {})
-        if output:
-            walk(output['shape'])
-        tokens = tuple(member for member, ref in shapes[op['input']['shape']]['members'].items()
-                       if ref.get('idempotencyToken'))
-        table[operation] = (op['input']['shape'], output.get('shape'), tokens, output.get('resultWrapper'))
-        steered = tuple(member for member, ref in shapes[op['input']['shape']]['members'].items()
-                        if 'contextParam' in ref)
+        refusal = operation_refusal(operation, op, shapes)
+        if refusal:
+            raise ValueError(refusal)
+        table[operation] = operation_entry(op, shapes)
+        roots.append(op['input']['shape'])
+        if op.get('output'):
+            roots.append(op['output']['shape'])
+        steered = steering_members(op, shapes)
         if steered:
             generic_when[operation] = steered
-    errors = sorted(name for name, shape in shapes.items() if shape.get('exception'))
-    for name in errors:
-        walk(name)
-    # An error's code where it is not its shape's name (SQS: AWS.SimpleQueueService.NonExistentQueue).
-    codes = {shapes[name]['error']['code']: name for name in errors
-             if shapes[name].get('error', {}).get('code', name) != name}
+    errors, codes = errors_of(shapes)
+    wanted = reachable(shapes, roots + errors, protocol, {})
     return model['metadata'], version, table, generic_when, http, errors, codes, wanted
 
 

@@ -75,8 +75,9 @@ public sealed record NodeOptions
     public int S3PrefetchCacheMiB { get; init; } = 32;
 
     /// <summary>
-    /// Services other than S3 that functions reach through the generic path, by botocore's name for them, e.g.
-    /// <c>"services": {"dynamodb": {"url": "http://127.0.0.1:8000"}}</c>; a service not listed is refused.
+    /// Services other than S3 that functions call (ServiceRequest: the stand-in's clients and the generic path), by
+    /// botocore's name for them, e.g. <c>"services": {"dynamodb": {"url": "http://127.0.0.1:8000"}}</c>; a service
+    /// not listed is refused.
     /// </summary>
     public IReadOnlyDictionary<string, Nexus.Backend.Services.ServiceEndpoint> Services { get; init; } = new Dictionary<string, Nexus.Backend.Services.ServiceEndpoint>();
 

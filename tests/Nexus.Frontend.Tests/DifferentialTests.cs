@@ -92,6 +92,14 @@ public sealed class DifferentialTests(ITestOutputHelper output)
         Assert.True(unexplained.Count == 0, "nexus differs from real boto3:\n" + string.Join("\n", unexplained));
     }
 
+    /// <summary>Compares a baseline run's cases with a nexus run's; any difference fails with <paramref name="what"/>.</summary>
+    internal static void AssertSameRecords(Dictionary<string, JsonObject> baselineCases, JsonObject nexus, ITestOutputHelper output, string what)
+    {
+        var differences = Compare(baselineCases, Cases(nexus));
+        output.WriteLine($"{baselineCases.Count} cases compared, {differences.Count} differences");
+        Assert.True(differences.Count == 0, what + ":\n" + string.Join("\n", differences));
+    }
+
     internal static Dictionary<string, JsonObject> Cases(JsonObject record) =>
         record["cases"]!.AsArray().Select(c => c!.AsObject()).ToDictionary(c => (string)c["case"]!);
 

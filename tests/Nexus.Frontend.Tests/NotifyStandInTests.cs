@@ -68,9 +68,7 @@ public sealed class NotifyStandInTests(ITestOutputHelper output)
         Assert.Contains("\"Time\": 1796558400", received[0]!["body"]!.GetValue<string>(), StringComparison.Ordinal);
         Assert.Contains(received, r => r!["body"]!.GetValue<string>().Contains("Timestamp=2026-12-06T12%3A00%3A00.123456Z", StringComparison.Ordinal));
 
-        var differences = DifferentialTests.Compare(baselineCases, DifferentialTests.Cases(nexus));
-        output.WriteLine($"{baselineCases.Count} cases compared, {differences.Count} differences");
-        Assert.True(differences.Count == 0, "the stand-in's EventBridge, SES or CloudWatch client differs from real boto3:\n" + string.Join("\n", differences));
+        DifferentialTests.AssertSameRecords(baselineCases, nexus, output, "the stand-in's EventBridge, SES or CloudWatch client differs from real boto3");
     }
 
     /// <summary>

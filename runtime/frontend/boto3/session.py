@@ -79,15 +79,16 @@ class Session:
                endpoint_url=None, aws_access_key_id=None, aws_secret_access_key=None,
                aws_session_token=None, config=None):
         explicit = self._explicit_credentials or aws_access_key_id is not None or aws_secret_access_key is not None
-        from botocore.client import OWN_CLIENTS
-        if service_name in OWN_CLIENTS:
-            from botocore._nexus_service import own_client_class
-            # The calls functions make served by the stand-in (Lambda's Invoke, DynamoDB's item calls); the rest of
-            # the service through the real SDK, loaded if ever needed.
+        client_class = None
+        if service_name != 's3':
+            from botocore._nexus_service import stand_in_client_class
+            client_class = stand_in_client_class(service_name, api_version)
+        if client_class is not None:
+            # The calls functions make served by the stand-in (its own clients, or one read from the service's model);
+            # the rest of the service through the real SDK, loaded if ever needed.
             if endpoint_url or explicit:
                 from botocore import _nexus_generic
                 _nexus_generic.say_routed(service_name, endpoint_url, explicit)
-            client_class = own_client_class(service_name)
 
             def real_client():
                 return self._generic(explicit, endpoint_url, service_name).client(

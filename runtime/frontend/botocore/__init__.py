@@ -48,11 +48,32 @@ class UNSIGNED:
 UNSIGNED = UNSIGNED()
 
 
+# The names botocore gives that its rules would not (its prepopulated cases).
+_NAMED = {
+    'CreateCachediSCSIVolume': 'create_cached_iscsi_volume', 'DescribeCachediSCSIVolumes': 'describe_cached_iscsi_volumes',
+    'DescribeStorediSCSIVolumes': 'describe_stored_iscsi_volumes', 'CreateStorediSCSIVolume': 'create_stored_iscsi_volume',
+    'ListHITsForQualificationType': 'list_hits_for_qualification_type', 'ExecutePartiQLStatement': 'execute_partiql_statement',
+    'ExecutePartiQLTransaction': 'execute_partiql_transaction', 'ExecutePartiQLBatch': 'execute_partiql_batch',
+}
+
+
 def xform_name(name, sep='_'):
-    """CamelCase to snake_case for the names this stand-in uses (GetObject -> get_object)."""
+    """botocore's CamelCase to snake_case (GetObject -> get_object, ListWebACLs -> list_web_acls): a name that holds
+    ``sep`` is kept; a trailing plural acronym is one word."""
+    if sep in name:
+        return name
+    if name in _NAMED:
+        return _NAMED[name].replace('_', sep)
+    tail = ''
+    end = len(name) - 1
+    if end >= 2 and name[end] == 's' and name[end - 1].isupper() and name[end - 2].isupper():
+        start = end - 1
+        while start > 0 and name[start - 1].isupper():
+            start -= 1
+        name, tail = name[:start], sep + name[start:].lower()
     out = []
     for i, ch in enumerate(name):
         if ch.isupper() and i and (not name[i - 1].isupper() or (i + 1 < len(name) and name[i + 1].islower())):
             out.append(sep)
         out.append(ch.lower())
-    return ''.join(out)
+    return ''.join(out) + tail

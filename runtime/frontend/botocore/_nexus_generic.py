@@ -138,18 +138,33 @@ def real_boto3_session(region_name=None):
     core = modules['botocore.session'].get_session()
     core.register_component('credential_provider', _NoCredentials())
     unsigned = modules['botocore'].UNSIGNED
-    core.register('choose-signer', lambda **kwargs: unsigned)
+    # First: botocore's own choose-signer handler would pick SigV4 where an endpoint rule names an auth scheme (STS's
+    # global endpoint), and no credentials are here to sign with.
+    core.get_component('event_emitter').register_first('choose-signer', lambda **kwargs: unsigned)
     core.register('before-call', _note_read_timeout)
     core.register('before-send', _send_over_channel)
     core.register('before-sign.s3', _capture_presigned)
-    # Real clients of the services the stand-in has its own clients for (the calls those do not serve) raise the
-    # stand-in's modeled classes, so `except client.exceptions.X` catches errors of both paths.
+    # Real clients of the services the stand-in has clients for (the calls those do not serve) raise the stand-in's
+    # modeled classes, so `except client.exceptions.X` catches errors of both paths.
+    from botocore._nexus_model_clients import built_classes
     from botocore._nexus_service import own_client_class
     from botocore.client import OWN_CLIENTS
     cache = core._get_internal_component('exceptions_factory')._client_exceptions_cache
     for service in OWN_CLIENTS:
         cache[service] = own_client_class(service).exceptions_of_service()
+    for service, client_class in built_classes():
+        cache[service] = client_class.exceptions_of_service()
+    _sessions.append(cache)
     return modules['boto3.session'].Session(botocore_session=core, region_name=region_name)
+
+
+_sessions = []   # the exception caches of the real sessions made here
+
+
+def share_exceptions(service, exceptions):
+    """A model-read client made after real sessions were: their clients of its service raise its classes too."""
+    for cache in _sessions:
+        cache[service] = exceptions
 
 
 # The real S3 client's endpoint: a placeholder, because only the path and query of its requests travel (the backend

@@ -111,6 +111,8 @@ class JsonClient(ModelClient):
         return 'POST', '/', headers, json.dumps(serialize(model.SHAPES, params, input_shape)).encode('utf-8')
 
     def _decode(self, status, headers, content, output_shape, wrapper):
+        if output_shape is None:
+            return {}
         return parse(self.MODEL.SHAPES, body_json(content), output_shape)
 
 

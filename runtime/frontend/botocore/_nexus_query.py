@@ -179,4 +179,10 @@ class QueryClient(ModelClient):
 
     def _modeled_fields(self, code, headers, raw):
         shape = self._error_shape(code)
-        return {} if shape is None else _parse(self.MODEL.SHAPES, _root(raw), shape)
+        if shape is None:
+            return {}
+        # botocore's _get_error_root: an error shape's members are read from ErrorResponse's Error element.
+        root = _root(raw)
+        if _tag(root) == 'ErrorResponse':
+            root = next((child for child in root if _tag(child) == 'Error'), root)
+        return _parse(self.MODEL.SHAPES, root, shape)

@@ -40,6 +40,15 @@ def own_client_class(service_name):
     return getattr(importlib.import_module(f'botocore.{module}'), name)
 
 
+def stand_in_client_class(service_name, api_version=None):
+    """The stand-in's client class of a service other than S3: its own (OWN_CLIENTS), else the one read from its model
+    (_nexus_model_clients.py); None when only the real botocore can make the client."""
+    if service_name in OWN_CLIENTS:
+        return own_client_class(service_name)
+    from botocore._nexus_model_clients import model_client_class
+    return model_client_class(service_name, api_version)
+
+
 def body_json(raw):
     """botocore's _parse_body_as_json: {} for no body, the text as 'message' when it is not JSON."""
     if not raw:

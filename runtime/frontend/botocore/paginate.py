@@ -1,7 +1,8 @@
 # Copyright (c) Nexus contributors.
 # Licensed under the MIT license.
 """The stand-in's paginators, with botocore 1.29's paging, MaxItems truncation, resume tokens, full results and
-non-aggregate keys, for the operations its own clients serve:
+non-aggregate keys, for the operations its own clients serve, and the model-read clients' from their services'
+paginators-1.json (those whose tokens and result keys are top-level members: _nexus_model_clients.py):
 
 - S3 (paginators-1.json): ListObjectsV2 pages by ContinuationToken <- NextContinuationToken, ListObjects by
   Marker <- "NextMarker || Contents[-1].Key", both while IsTruncated, limit MaxKeys, results Contents and
@@ -22,13 +23,15 @@ from botocore.exceptions import PaginationError
 class PagingModel:
     """One operation's paginator configuration, as botocore's paginators-1.json gives it."""
 
-    def __init__(self, input_token, output_token, limit_key, result_keys, more_results=None, non_aggregate_keys=()):
+    def __init__(self, input_token, output_token, limit_key, result_keys, more_results=None, non_aggregate_keys=(),
+                 limit_is_text=False):
         self.input_token = input_token              # the request member the next token goes in
         self.output_token = output_token            # page -> the next token (None: no more)
-        self.limit_key = limit_key
+        self.limit_key = limit_key                  # None: the operation takes no page size
         self.result_keys = result_keys
         self.more_results = more_results            # a member that says whether there are more pages
         self.non_aggregate_keys = non_aggregate_keys
+        self.limit_is_text = limit_is_text          # the page size member is a string (sent as str(PageSize))
 
 
 class ResultKey:
@@ -306,6 +309,12 @@ class Paginator:
             max_items = int(max_items)
         page_size = config.get('PageSize', None)
         if page_size is not None:
-            page_size = int(page_size)
+            if self._model.limit_key is None:
+                raise PaginationError(message='PageSize parameter is not supported for the pagination interface for '
+                                              'this operation.')
+            if not self._model.limit_is_text:
+                page_size = int(page_size)
+            elif not isinstance(page_size, str):
+                page_size = str(page_size)
         return self.PAGE_ITERATOR_CLS(self._method, self._model, max_items, config.get('StartingToken', None),
                                       page_size, kwargs)

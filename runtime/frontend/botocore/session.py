@@ -29,14 +29,16 @@ class Session:
     def create_client(self, service_name, region_name=None, api_version=None, use_ssl=True, verify=None,
                       endpoint_url=None, aws_access_key_id=None, aws_secret_access_key=None,
                       aws_session_token=None, config=None):
-        from botocore.client import OWN_CLIENTS
-        if service_name in OWN_CLIENTS:
-            from botocore._nexus_service import own_client_class
-            # The stand-in's own clients (Lambda's Invoke, DynamoDB's item calls), the rest through the real SDK.
+        client_class = None
+        if service_name != 's3':
+            from botocore._nexus_service import stand_in_client_class
+            client_class = stand_in_client_class(service_name, api_version)
+        if client_class is not None:
+            # The stand-in's clients (its own, or one read from the service's model), the rest through the real SDK.
             if endpoint_url or aws_access_key_id is not None:
                 from botocore import _nexus_generic
                 _nexus_generic.say_routed(service_name, endpoint_url, aws_access_key_id is not None)
-            return own_client_class(service_name)(
+            return client_class(
                 region_name, endpoint_url, config,
                 lambda: self._real_client(service_name, region_name, api_version, endpoint_url, config))
         if service_name != 's3':

@@ -84,6 +84,38 @@ class GenericPathTests(unittest.TestCase):
         self.assertNotIn('X-Amz-Date', wire['Headers'])
         self.assertEqual(json.loads(body), {'TableName': 'orders', 'Key': {'pk': {'S': 'a'}}})
 
+    def test_a_call_whose_endpoint_rule_names_an_auth_scheme_goes_unsigned_too(self):
+        # STS's global endpoint rule names SigV4: botocore's own choose-signer handler would sign, with no credentials
+        # here (NoCredentialsError), unless the generic path's unsigned choice comes first.
+        sts = boto3.client('sts', region_name='us-east-1')._generic()
+        self.channel.answers.append(_Response(200, {'Headers': {'x-amzn-requestid': 'REQ1'}},
+                                              b'<GetSessionTokenResponse><GetSessionTokenResult><Credentials>'
+                                              b'<AccessKeyId>AKID</AccessKeyId></Credentials></GetSessionTokenResult>'
+                                              b'</GetSessionTokenResponse>'))
+        self.assertEqual('AKID', sts.get_session_token()['Credentials']['AccessKeyId'])
+        _, wire, _ = self.channel.sent[0]
+        self.assertEqual(('sts', 'GetSessionToken'), (wire['Service'], wire['Operation']))
+        self.assertNotIn('Authorization', wire['Headers'])
+
+    def test_a_model_read_client_s_errors_are_its_classes_on_the_generic_path_too(self):
+        # A service without an own client is read from its model; the real client behind it (paginators, waiters, ...)
+        # raises the same modeled classes, so `except client.exceptions.X` catches errors of both paths.
+        for made_first in ('stand-in', 'real'):
+            with self.subTest(made_first=made_first):
+                service = {'stand-in': 'rekognition', 'real': 'comprehend'}[made_first]
+                if made_first == 'real':
+                    boto3.client('athena', region_name='us-east-1')._generic()   # a real session exists already
+                client = boto3.client(service, region_name='us-east-1')
+                self.assertTrue(hasattr(type(client), 'MODEL'), type(client))
+                code = {'rekognition': 'InvalidS3ObjectException', 'comprehend': 'ResourceNotFoundException'}[service]
+                self.channel.answer(400, {'__type': code, 'message': 'no'})
+                real = client._generic()
+                operation = {'rekognition': 'detect_labels', 'comprehend': 'describe_entity_recognizer'}[service]
+                params = {'rekognition': {'Image': {'S3Object': {'Bucket': 'photos', 'Name': 'n'}}},
+                          'comprehend': {'EntityRecognizerArn': 'arn:aws:comprehend:us-east-1:1:entity-recognizer/r'}}[service]
+                with self.assertRaises(getattr(client.exceptions, code)):
+                    getattr(real, operation)(**params)
+
     def test_service_errors_are_botocore_client_errors(self):
         self.channel.answer(400, {'__type': 'com.amazonaws.dynamodb.v20120810#ConditionalCheckFailedException',
                                   'message': 'The conditional request failed'})

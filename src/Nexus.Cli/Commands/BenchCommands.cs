@@ -126,7 +126,7 @@ public static class BenchCommands
         var runs = new Option<int>("--runs") { Description = "repeat every case this many times; figures are medians over the runs, with the nexus-async ratio's range", DefaultValueFactory = _ => 1 };
         var sandbox = new Option<string>("--sandbox") { Description = "oci (runc, the examples) or microvm (the configurations in microVMs with the freestanding runtime guest; --cold cold starts each)", DefaultValueFactory = _ => "oci" };
         var kernel = new Option<FileInfo?>("--kernel") { Description = "microvm: the guest (default: microvmKernel of node.json; here the runtime guest built from guest/test/runtime.c)" };
-        var dynamodb = new Option<bool>("--dynamodb") { Description = "also run benchmarks/functions/ddb-orders (DynamoDB GetItem + PutItem, the generic path in nexus mode) against dynalite" };
+        var dynamodb = new Option<bool>("--dynamodb") { Description = "also run benchmarks/functions/ddb-orders (DynamoDB GetItem + PutItem, the stand-in's DynamoDB client in nexus mode) against dynalite" };
         var lambda = new Option<bool>("--lambda") { Description = "also run benchmarks/functions/lambda-invoke (one synchronous Lambda Invoke of benchmarks/functions/lambda-echo per invocation: functions invoking functions)" };
         var storage = new BenchStorageOptions();
         var compare = new Command("compare", "Run each function and input size as baseline, nexus-sync and nexus-async side by side on a private node; compare latency, memory and CPU")

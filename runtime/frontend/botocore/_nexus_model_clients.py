@@ -1,0 +1,208 @@
+# Copyright (c) Nexus contributors.
+# Licensed under the MIT license.
+"""Model-read clients: a client of any service the stand-in has no own client for (botocore.client.OWN_CLIENTS), made
+from the service's whole model in the function image's botocore (its data folder, read as JSON: the real SDK is not
+imported), for the services that speak the JSON, query or REST-JSON protocol (all but S3, EC2, Route 53, CloudFront
+and SimpleDB's XML ones in botocore 1.29). Its calls are checked, sent, parsed and retried by the same model-driven
+clients as the curated ones (_nexus_json.py, _nexus_query.py, _nexus_rest.py), with the service's legacy retry policy
+from botocore's _retry.json.
+
+An operation the model-driven clients cannot send as botocore sends it is the real botocore's (generic path, loaded on
+first use): one that takes no input, needs a host prefix, endpoint discovery or a checksum, has an input they do not
+serialize (documents, unions, event streams, host labels), answers an event stream or is signed otherwise (unsigned,
+bearer), and those botocore customizes with handlers (_CUSTOMIZED). So are waiters, presigned URLs and the paginators
+that read nested members (a few: Athena's GetQueryResults, Kinesis's DescribeStream, ...); the others are the stand-in's
+(paginate.py).
+"""
+
+import json
+import os
+import re
+import sys
+
+from botocore import _nexus_model_reader as reader
+
+# Services and operations botocore 1.29's handlers change (botocore/handlers.py): None for a whole service.
+_CUSTOMIZED = {
+    'apigateway': None,           # an Accept header on every request
+    'glacier': None,              # account id '-', API version header, tree-hash checksums
+    'iam': None,                  # policy documents URL-decoded into dicts after each call
+    'machinelearning': None,      # Predict sent to the model's endpoint
+    'cloudsearchdomain': None,    # Search sent as a POST
+    'cloudformation': frozenset(('GetTemplate',)),                 # the template body decoded
+    'autoscaling': frozenset(('CreateLaunchConfiguration',)),      # user data base64-encoded
+    'rds': frozenset(('CopyDBClusterSnapshot', 'CreateDBCluster', 'CopyDBSnapshot', 'CreateDBInstanceReadReplica',
+                      'StartDBInstanceAutomatedBackupsReplication')),   # a presigned URL injected
+    'neptune': frozenset(('CopyDBClusterSnapshot', 'CreateDBCluster')),
+    'docdb': frozenset(('CopyDBClusterSnapshot', 'CreateDBCluster')),
+    'cognito-identity': frozenset(('GetId', 'GetOpenIdToken', 'UnlinkIdentity', 'GetCredentialsForIdentity')),
+    'sts': frozenset(('AssumeRoleWithSAML', 'AssumeRoleWithWebIdentity')),
+}
+
+_PROTOCOLS = ('json', 'query', 'rest-json')
+_classes = {}
+
+
+def data_folder():
+    """The data folder of the botocore the generic path would import (the first on sys.path after the stand-in's)."""
+    stand_in = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    for entry in sys.path:
+        if os.path.abspath(entry or '.') == stand_in:
+            continue
+        candidate = os.path.join(entry or '.', 'botocore', 'data')
+        if os.path.isdir(candidate):
+            return candidate
+    return None
+
+
+def model_client_class(service_name, api_version=None):
+    """The model-read client class of a service, or None when the real botocore must make the client (no model here,
+    another API version asked for, an XML protocol, a service botocore customizes throughout, AWS_DATA_PATH set)."""
+    key = (service_name, api_version)
+    if key not in _classes:
+        client_class = _classes[key] = _build(service_name, api_version)
+        generic = sys.modules.get('botocore._nexus_generic')
+        if client_class is not None and generic is not None:
+            generic.share_exceptions(service_name, client_class.exceptions_of_service())
+    return _classes[key]
+
+
+def built_classes():
+    """(service, class) of every model-read client class made so far."""
+    return [(service, cls) for (service, _), cls in _classes.items() if cls is not None]
+
+
+def _build(service_name, api_version):
+    if _CUSTOMIZED.get(service_name, ()) is None or os.environ.get('AWS_DATA_PATH'):
+        return None
+    data = data_folder()
+    folder = os.path.join(data, service_name) if data else None
+    if folder is None or not re.fullmatch(r'[a-z0-9-]+', service_name) or not os.path.isdir(folder):
+        return None
+    version = sorted(os.listdir(folder))[-1]
+    if api_version is not None and api_version != version:
+        return None
+    model = reader.read_model_file(os.path.join(folder, version), 'service-2')
+    metadata = model['metadata']
+    protocol = metadata['protocol']
+    if protocol not in _PROTOCOLS:
+        return None
+    shapes = model['shapes']
+    operations, http, generic_when, roots = {}, {}, {}, []
+    customized = _CUSTOMIZED.get(service_name, frozenset())
+    for name, op in model['operations'].items():
+        if name in customized or _refused(name, op, shapes, metadata):
+            continue
+        operations[name] = reader.operation_entry(op, shapes)
+        http[name] = (op['http']['method'], op['http']['requestUri'])
+        roots.append(op['input']['shape'])
+        if op.get('output'):
+            roots.append(op['output']['shape'])
+        steered = reader.steering_members(op, shapes)
+        if steered:
+            generic_when[name] = steered
+    errors, codes = reader.errors_of(shapes)
+    slice_ = _ModelSlice(
+        SERVICE=service_name, PROTOCOL=protocol, TARGET_PREFIX=metadata.get('targetPrefix'),
+        JSON_VERSION=metadata.get('jsonVersion'), API_VERSION=metadata['apiVersion'],
+        ENDPOINT_PREFIX=metadata['endpointPrefix'], OPERATIONS=operations, HTTP=http, GENERIC_WHEN=generic_when,
+        ERRORS=tuple(errors), ERROR_CODES=codes, SHAPES=reader.reachable(shapes, roots + errors, protocol, {}))
+    from botocore._nexus_json import JsonClient, serve_operations
+    from botocore._nexus_query import QueryClient
+    from botocore._nexus_rest import RestJsonClient
+    base = {'json': JsonClient, 'query': QueryClient, 'rest-json': RestJsonClient}[protocol]
+    paginators, pageable = _paginators(os.path.join(folder, version), shapes, model['operations'], operations)
+    attributes = {'SERVICE': service_name, 'MODEL': slice_, 'PAGINATORS': paginators, 'PAGEABLE': pageable,
+                  '__doc__': f"{metadata.get('serviceFullName', service_name)}: its model's calls over the Nexus "
+                             'channel (model-read client).'}
+    attributes.update(_legacy_retries(data, service_name))
+    return serve_operations(type(_class_name(metadata, service_name), (_Paging, base), attributes))
+
+
+_MEMBER = re.compile(r'[A-Za-z_][A-Za-z0-9_]*')
+
+
+def _paginators(folder, shapes, model_operations, served):
+    """({method: PagingModel} of the served operations whose paginator reads top-level members only, the method names
+    of every operation botocore can paginate)."""
+    from botocore import xform_name
+    from botocore.paginate import PagingModel
+    configs = (reader.read_model_file(folder, 'paginators-1') or {}).get('pagination', {})
+    paginators = {}
+    for operation, config in configs.items():
+        keys = config.get('result_key')
+        keys = [keys] if isinstance(keys, str) else keys
+        names = [config.get('input_token'), config.get('output_token'), *(keys or ()),
+                 *config.get('non_aggregate_keys', ()), config.get('more_results') or 'none']
+        if operation not in served or not keys or not all(isinstance(n, str) and _MEMBER.fullmatch(n) for n in names):
+            continue
+        limit = config.get('limit_key')
+        input_members = shapes[model_operations[operation]['input']['shape']]['members']
+        limit_is_text = limit is not None and shapes[input_members[limit]['shape']]['type'] == 'string'
+        output = config['output_token']
+        paginators[xform_name(operation)] = PagingModel(
+            config['input_token'], lambda page, member=output: page.get(member), limit, tuple(keys),
+            config.get('more_results'), tuple(config.get('non_aggregate_keys', ())), limit_is_text)
+    return paginators, frozenset(xform_name(operation) for operation in configs)
+
+
+class _Paging:
+    """A model-read client's paginators: its own where the service's paginators-1.json reads top-level members, else
+    the real botocore's."""
+
+    PAGINATORS = {}
+    PAGEABLE = frozenset()
+
+    def can_paginate(self, operation_name):
+        return operation_name in self.PAGEABLE
+
+    def get_paginator(self, operation_name):
+        model = self.PAGINATORS.get(operation_name)
+        if model is None:
+            return self._generic().get_paginator(operation_name)
+        from botocore.paginate import Paginator
+        return Paginator(getattr(self, operation_name), model)
+
+
+def _refused(name, op, shapes, metadata):
+    """Whether an operation is left to the real botocore (see the module's docstring)."""
+    if reader.operation_refusal(name, op, shapes):
+        return True
+    if op.get('authtype', metadata.get('signatureVersion', 'v4')) not in ('v4', 's3v4'):
+        return True
+    output = op.get('output')
+    return output is not None and any(shapes[ref['shape']].get('eventstream')
+                                      for ref in shapes[output['shape']].get('members', {}).values())
+
+
+def _class_name(metadata, service_name):
+    """botocore's get_service_module_name: the client class's name (type(client).__name__)."""
+    name = metadata.get('serviceAbbreviation', metadata.get('serviceFullName', service_name))
+    return re.sub(r'\W+', '', name.replace('Amazon', '').replace('AWS', ''))
+
+
+def _legacy_retries(data, service_name):
+    """The service's legacy retry policy in botocore's _retry.json: attempts, backoff base, extra (code, status)."""
+    with open(os.path.join(data, '_retry.json')) as f:
+        policy = json.load(f)['retry'].get(service_name, {}).get('__default__', {})
+    out = {}
+    if 'max_attempts' in policy:
+        out['LEGACY_ATTEMPTS'] = policy['max_attempts']
+    base = policy.get('delay', {}).get('base')
+    if isinstance(base, (int, float)):
+        out['LEGACY_BASE'] = base
+    codes = []
+    for rule in policy.get('policies', {}).values():
+        response = rule.get('applies_when', {}).get('response', {})
+        if 'service_error_code' in response and 'http_status_code' in response:
+            codes.append((response['service_error_code'], response['http_status_code']))
+    if codes:
+        out['LEGACY_CODES'] = frozenset(codes)
+    return out
+
+
+class _ModelSlice:
+    """A model slice built in memory: the attributes of a _nexus_*_model module."""
+
+    def __init__(self, **attributes):
+        self.__dict__.update(attributes)

@@ -1,0 +1,159 @@
+# Copyright (c) Nexus contributors.
+# Licensed under the MIT license.
+"""A botocore service model (service-2.json) read into the compact shapes the stand-in's model-driven clients use, and
+what of an operation they cannot send as botocore would. model_slice.py writes the curated slices with it; the
+model-read clients (_nexus_model_clients.py) read whole models of the function image's botocore with it.
+
+Compact shapes: (type, ...) tuples: structure (required, members as (name, shape[, wire name[, REST location[, JSON
+value]]])[, payload member]), list (member, min, flattened, member name), map (key, value, flattened, key name, value
+name), string/integer/long/double/float (min), timestamp ([its own timestampFormat]), document, others (type,).
+"""
+
+import json
+import os
+
+# The REST locations a rest-json member may have in the stand-in's shapes.
+_REST_LOCATIONS = ('uri', 'querystring', 'header', 'headers', 'statusCode')
+
+
+def compact(name, shape, protocol, shapes):
+    """A shape as a tuple: (type, ...) with what validation, serialization and parsing read (``shapes``: the model's,
+    for its members' own traits)."""
+    kind = shape['type']
+    if shape.get('document'):
+        # A JSON document member: any JSON value, parsed as it is (never sent: refused in inputs).
+        return ('document',)
+    if kind == 'structure':
+        members = []
+        for member, ref in shape['members'].items():
+            location = ref.get('location')
+            # A member's wire name: its own, else its shape's (botocore merges a shape's traits under the member's).
+            wire = ref.get('locationName', shapes[ref['shape']].get('locationName', member))
+            if location is not None:
+                # The REST protocols place a member in the URI, query string, headers or status code.
+                if protocol != 'rest-json' or location not in _REST_LOCATIONS:
+                    raise ValueError(f'{name}.{member} is bound to {location}: not a {protocol} body member')
+                members.append((member, member_shape(ref), wire, location)
+                               + ((True,) if ref.get('jsonvalue') else ()))
+            else:
+                target = member_shape(ref)
+                members.append((member, target) if wire == member else (member, target, wire))
+        return ('structure', tuple(shape.get('required', ())), tuple(members)) + \
+            ((shape['payload'],) if 'payload' in shape else ())
+    if kind == 'list':
+        # The query protocol's XML and form names: a flattened list's elements, its member's name.
+        return ('list', shape['member']['shape'], shape.get('min'), bool(shape.get('flattened')),
+                shape['member'].get('locationName'))
+    if kind == 'map':
+        return ('map', shape['key']['shape'], shape['value']['shape'], bool(shape.get('flattened')),
+                shape['key'].get('locationName', 'key'), shape['value'].get('locationName', 'value'))
+    if kind in ('string', 'integer', 'long', 'double', 'float'):
+        return (kind, shape.get('min'))
+    if kind == 'timestamp' and 'timestampFormat' in shape:
+        return (kind, shape['timestampFormat'])
+    return (kind,)
+
+
+def input_refusal(shapes, name, seen=None, top=True):
+    """Why the stand-in's serializer cannot send an input shape as botocore does (None when it can): documents,
+    unions, event streams, host labels, header maps, JSON values outside headers, idempotency tokens below the top
+    (botocore's handler fills only the top's)."""
+    seen = set() if seen is None else seen
+    if name in seen:
+        return None
+    seen.add(name)
+    shape = shapes[name]
+    if shape.get('document') or shape.get('union') or shape.get('eventstream'):
+        return f'input shape {name} is a {shape["type"]} the stand-in does not serialize'
+    for member, ref in shape.get('members', {}).items():
+        if (ref.get('idempotencyToken') and not top) or ref.get('hostLabel') or \
+                (ref.get('jsonvalue') and ref.get('location') != 'header') or ref.get('location') == 'headers':
+            return f'{name}.{member} is filled or placed by botocore itself'
+        refusal = input_refusal(shapes, ref['shape'], seen, False)
+        if refusal:
+            return refusal
+    for key in ('member', 'key', 'value'):
+        if key in shape:
+            refusal = input_refusal(shapes, shape[key]['shape'], seen, False)
+            if refusal:
+                return refusal
+    return None
+
+
+def operation_refusal(operation, op, shapes):
+    """Why an operation is not one the model-driven clients send (None when it is): a host prefix, endpoint discovery
+    or a checksum botocore adds, or an input its serializer does not write."""
+    if 'endpoint' in op or op.get('endpointdiscovery') or op.get('endpointoperation') or 'httpChecksum' in op or \
+            op.get('httpChecksumRequired'):
+        return f"{operation} needs botocore's host prefix, endpoint discovery or checksums"
+    if 'input' not in op:
+        return f'{operation} takes no input (botocore checks its call differently)'
+    return input_refusal(shapes, op['input']['shape'])
+
+
+def member_shape(ref):
+    """The shape a member refers to; a list or map the member flattens (SQS's BinaryListValues) is a shape of its own,
+    '<shape>|flattened', as botocore applies a member's serialization traits to its shape."""
+    return ref['shape'] + '|flattened' if ref.get('flattened') else ref['shape']
+
+
+def reachable(shapes, roots, protocol, into):
+    """Adds the compact form of every shape reachable from ``roots`` to ``into``."""
+    pending = list(roots)
+    while pending:
+        name = pending.pop()
+        if name in into:
+            continue
+        base, _, trait = name.partition('|')
+        shape = shapes[base] if not trait else dict(shapes[base], flattened=True)
+        into[name] = compact(name, shape, protocol, shapes)
+        pending.extend(member_shape(ref) for ref in shape.get('members', {}).values())
+        pending.extend(shape[key]['shape'] for key in ('member', 'key', 'value') if key in shape)
+    return into
+
+
+def operation_entry(op, shapes):
+    """(input shape, output shape, idempotency tokens botocore fills, the XML result wrapper) of an operation."""
+    input_shape = op['input']['shape']
+    output = op.get('output', {})
+    tokens = tuple(member for member, ref in shapes[input_shape]['members'].items() if ref.get('idempotencyToken'))
+    return (input_shape, output.get('shape'), tokens, output.get('resultWrapper'))
+
+
+def steering_members(op, shapes):
+    """The input members that choose botocore's endpoint (contextParam): a call setting one is the real botocore's."""
+    return tuple(member for member, ref in shapes[op['input']['shape']]['members'].items() if 'contextParam' in ref)
+
+
+def errors_of(shapes):
+    """Every error shape of the service, and the codes that are not their shape's name (SQS's
+    AWS.SimpleQueueService.NonExistentQueue)."""
+    errors = sorted(name for name, shape in shapes.items() if shape.get('exception'))
+    codes = {shapes[name]['error']['code']: name for name in errors
+             if shapes[name].get('error', {}).get('code', name) != name}
+    return errors, codes
+
+
+def read_model_file(folder, kind):
+    """A model file of a service's version folder (``kind``: service-2, paginators-1, ...) as botocore's loader reads
+    it: its ``kind.sdk-extras.json`` beside it, when there is one, merged in (the fixes botocore ships beside
+    its models: CloudControl's ListResources paginator keeps TypeName, ...). None when there is no such file."""
+    path = os.path.join(folder, kind + '.json')
+    if not os.path.exists(path):
+        return None
+    with open(path) as f:
+        data = json.load(f)
+    extras = os.path.join(folder, kind + '.sdk-extras.json')
+    if os.path.exists(extras):
+        with open(extras) as f:
+            _merge(data, json.load(f).get('merge', {}))
+    return data
+
+
+def _merge(base, extra):
+    """botocore's deep_merge: dicts merged key by key, anything else replaced."""
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(base.get(key), dict):
+            _merge(base[key], value)
+        else:
+            base[key] = value

@@ -1,0 +1,394 @@
+# Copyright (c) Nexus contributors.
+# Licensed under the MIT license.
+"""Every operation of the named services called with inputs generated from its model, and answered with an answer
+generated from its model: the request each sends and what each call returns, run with the stand-in first on sys.path
+(``standin``: the model-read clients, _nexus_model_clients.py) or with Debian's real botocore (``real``). Prints JSON
+that test_model_clients.py compares. The inputs and answers are the same in both runs (made from the same model files,
+deterministically); the stand-in's run records only the operations it serves itself.
+
+  /usr/bin/python3 model_client_probe.py standin SERVICE[,SERVICE...]
+  /usr/bin/python3 model_client_probe.py real SERVICE[,SERVICE...] KEYS.json   (the stand-in run's record keys)
+"""
+
+import base64
+import datetime
+import io
+import json
+import os
+import sys
+from urllib.parse import parse_qsl, urlsplit
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+DATA = '/usr/lib/python3/dist-packages/botocore/data'
+WHEN = datetime.datetime(2024, 1, 2, 3, 4, 5, 123000, tzinfo=datetime.timezone.utc)
+# Request headers that are transport detail or the SDK's own (user agent, retries, tracing, signing).
+_TRANSPORT_HEADERS = ('user-agent', 'amz-sdk-invocation-id', 'amz-sdk-request', 'x-amz-date', 'authorization',
+                      'content-length', 'accept-encoding', 'x-amzn-trace-id', 'expect', 'x-amz-security-token')
+
+
+def load_model(service):
+    folder = os.path.join(DATA, service)
+    version = sorted(os.listdir(folder))[-1]
+    with open(os.path.join(folder, version, 'service-2.json')) as f:
+        return json.load(f)
+
+
+class Inputs:
+    """Parameters for an input shape: every member set, strings with characters that need encoding, bounded depth."""
+
+    def __init__(self, shapes):
+        self.shapes = shapes
+
+    def value(self, name, label, depth=0):
+        shape = self.shapes[name]
+        kind = shape['type']
+        if kind == 'structure':
+            if shape.get('document'):
+                return {'doc': [1, 'x']}
+            members = list(shape['members'].items())
+            if shape.get('union'):
+                # One member, as a union holds; past the depth bound a scalar one where there is one.
+                scalars = [m for m in members if self.shapes[m[1]['shape']]['type'] not in ('structure', 'list', 'map')]
+                members = (scalars or members)[:1] if depth > 4 else members[:1]
+            elif depth > 4:
+                return {}
+            return {member: self.value(ref['shape'], member, depth + 1) for member, ref in members}
+        if kind == 'list':
+            count = max(shape.get('min', 0), 2) if depth <= 4 else shape.get('min', 0)
+            return [self.value(shape['member']['shape'], label, depth + 1) for _ in range(count)]
+        if kind == 'map':
+            if depth > 4:
+                return {}
+            return {f'{label}-k{i}': self.value(shape['value']['shape'], label, depth + 1) for i in (1, 2)}
+        if kind == 'string':
+            if 'enum' in shape:
+                return shape['enum'][0]
+            text = f'{label} v/é'
+            return text + 'x' * max(0, shape.get('min', 0) - len(text))
+        if kind in ('integer', 'long'):
+            return max(shape.get('min', 3), 3) if shape.get('min', 0) <= 3 else shape['min']
+        if kind in ('double', 'float'):
+            return 1.5
+        if kind == 'boolean':
+            return True
+        if kind == 'timestamp':
+            return WHEN
+        if kind == 'blob':
+            return b'\x00bin\xff'
+        raise ValueError(f'{name}: {kind}')
+
+
+class Answers:
+    """An answer to an operation, as its service would send it: status, headers, body."""
+
+    def __init__(self, model):
+        self.model = model
+        self.shapes = model['shapes']
+        self.protocol = model['metadata']['protocol']
+
+    def scalar_text(self, shape, value):
+        kind = shape['type']
+        if kind == 'boolean':
+            return 'true' if value else 'false'
+        if kind == 'timestamp':
+            return '2024-01-02T03:04:05.123Z'
+        if kind == 'blob':
+            return base64.b64encode(value).decode()
+        return str(value)
+
+    def json_value(self, name, value):
+        shape = self.shapes[name]
+        kind = shape['type']
+        if shape.get('document'):
+            return value
+        if kind == 'structure':
+            return {ref.get('locationName', member): self.json_value(ref['shape'], value[member])
+                    for member, ref in shape['members'].items() if member in value and 'location' not in ref}
+        if kind == 'list':
+            return [self.json_value(shape['member']['shape'], item) for item in value]
+        if kind == 'map':
+            return {key: self.json_value(shape['value']['shape'], item) for key, item in value.items()}
+        if kind == 'timestamp':
+            return 1704164645.123
+        if kind == 'blob':
+            return base64.b64encode(value).decode()
+        return value
+
+    def xml(self, name, value, tag, flattened=False):
+        shape = self.shapes[name]
+        kind = shape['type']
+        if kind == 'structure':
+            inner = ''.join(self.xml(ref['shape'], value[member], ref.get('locationName', member), ref.get('flattened'))
+                            for member, ref in shape['members'].items() if member in value)
+            return f'<{tag}>{inner}</{tag}>'
+        flattened = flattened or shape.get('flattened')
+        if kind == 'list':
+            member = shape['member']
+            if flattened:
+                return ''.join(self.xml(member['shape'], item, member.get('locationName', tag)) for item in value)
+            items = ''.join(self.xml(member['shape'], item, member.get('locationName', 'member')) for item in value)
+            return f'<{tag}>{items}</{tag}>'
+        if kind == 'map':
+            key_name, value_name = shape['key'].get('locationName', 'key'), shape['value'].get('locationName', 'value')
+            entries = [f'{self.xml(shape["key"]["shape"], key, key_name)}{self.xml(shape["value"]["shape"], item, value_name)}'
+                       for key, item in value.items()]
+            if flattened:
+                return ''.join(f'<{tag}>{entry}</{tag}>' for entry in entries)
+            return f'<{tag}>' + ''.join(f'<entry>{entry}</entry>' for entry in entries) + f'</{tag}>'
+        text = self.scalar_text(shape, value).replace('&', '&amp;').replace('<', '&lt;')
+        return f'<{tag}>{text}</{tag}>'
+
+    def answer(self, operation, op, value=None):
+        """(status, headers, body bytes); ``value``: the output's members (else generated)."""
+        output = op.get('output')
+        headers = {'x-amzn-requestid': 'req-1'}
+        if output is None:
+            return 200, headers, b'{}' if self.protocol != 'query' else self._query(operation, op, '')
+        shape = self.shapes[output['shape']]
+        value = Inputs(self.shapes).value(output['shape'], 'out') if value is None else value
+        if self.protocol == 'query':
+            inner = self.xml(output['shape'], value, output.get('resultWrapper', 'Result'))
+            return 200, headers, self._query(operation, op, inner)
+        if self.protocol == 'json':
+            return 200, headers, json.dumps(self.json_value(output['shape'], value)).encode()
+        status = 200
+        for member, ref in shape['members'].items():
+            location = ref.get('location')
+            member_shape = self.shapes[ref['shape']]
+            if location == 'statusCode':
+                status = 200
+            elif location == 'header':
+                if ref.get('locationName', member).lower() == 'content-length':
+                    continue   # the body's own length is sent
+                if ref.get('jsonvalue'):
+                    headers[ref.get('locationName', member)] = base64.b64encode(json.dumps(value[member]).encode()).decode()
+                elif member_shape['type'] == 'list':
+                    headers[ref.get('locationName', member)] = ','.join(
+                        self.scalar_text(self.shapes[member_shape['member']['shape']], item) for item in value[member])
+                elif member_shape['type'] == 'timestamp':
+                    headers[ref.get('locationName', member)] = 'Tue, 02 Jan 2024 03:04:05 GMT'
+                else:
+                    headers[ref.get('locationName', member)] = self.scalar_text(member_shape, value[member])
+            elif location == 'headers':
+                prefix = ref.get('locationName', member)
+                for key, item in value[member].items():
+                    headers[prefix + key] = item
+        payload = shape.get('payload')
+        if payload is not None:
+            payload_shape = self.shapes[shape['members'][payload]['shape']]
+            if payload_shape['type'] == 'blob':
+                return status, headers, value[payload]
+            if payload_shape['type'] == 'string':
+                return status, headers, value[payload].encode()
+            return status, headers, json.dumps(self.json_value(shape['members'][payload]['shape'], value[payload])).encode()
+        return status, headers, json.dumps(self.json_value(output['shape'], value)).encode()
+
+    def error(self, name):
+        """An error answer of the service's error shape ``name``, in its protocol's form, its members set."""
+        shape = self.shapes[name]
+        code = shape.get('error', {}).get('code', name)
+        status = shape.get('error', {}).get('httpStatusCode', 400)
+        value = Inputs(self.shapes).value(name, 'err')
+        if self.protocol == 'query':
+            inner = ''.join(self.xml(ref['shape'], value[member], ref.get('locationName', member))
+                            for member, ref in shape['members'].items() if member not in ('message', 'Message'))
+            body = (f'<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>went wrong</Message>{inner}'
+                    '</Error><RequestId>req-1</RequestId></ErrorResponse>')
+            return status, {'x-amzn-requestid': 'req-1'}, body.encode()
+        document = self.json_value(name, value)
+        document['message'] = 'went wrong'
+        if self.protocol == 'json':
+            document['__type'] = f'com.amazonaws.example#{code}'
+            return status, {'x-amzn-requestid': 'req-1'}, json.dumps(document).encode()
+        return status, {'x-amzn-requestid': 'req-1', 'x-amzn-ErrorType': f'{code}:http://internal.amazon.com/'}, \
+            json.dumps(document).encode()
+
+    def pages(self, operation, op, config):
+        """Three answers of a paginated operation: the next token set twice (a string's 't1', 't2'), then not."""
+        output = op['output']['shape']
+        token, more = config['output_token'], config.get('more_results')
+        token_shape = self.shapes[self.shapes[output]['members'][token]['shape']]
+        out = []
+        for page in (1, 2, 3):
+            value = Inputs(self.shapes).value(output, f'p{page}')
+            if page == 3:
+                value.pop(token, None)
+            elif token_shape['type'] == 'string':
+                value[token] = f't{page}'
+            if more:
+                value[more] = page < 3
+            out.append(self.answer(operation, op, value))
+        return out
+
+    def _query(self, operation, op, inner):
+        return (f'<{operation}Response xmlns="https://example.com/doc/">{inner}'
+                f'<ResponseMetadata><RequestId>req-1</RequestId></ResponseMetadata></{operation}Response>').encode()
+
+
+def paginator_configs(service):
+    folder = os.path.join(DATA, service)
+    path = os.path.join(folder, sorted(os.listdir(folder))[-1], 'paginators-1.json')
+    if not os.path.exists(path):
+        return {}
+    with open(path) as f:
+        return json.load(f)['pagination']
+
+
+def normal(value):
+    """A JSON-able form of a call's result."""
+    if isinstance(value, dict):
+        return {str(k): normal(v) for k, v in value.items() if k != 'ResponseMetadata'}
+    if isinstance(value, (list, tuple)):
+        return [normal(v) for v in value]
+    if isinstance(value, datetime.datetime):
+        return ['datetime', value.isoformat(), value.utcoffset().total_seconds() if value.utcoffset() is not None else None]
+    if isinstance(value, (bytes, bytearray)):
+        return ['bytes', base64.b64encode(bytes(value)).decode()]
+    if hasattr(value, 'read'):
+        return ['stream', base64.b64encode(value.read()).decode()]
+    return value
+
+
+def request_record(method, url_path, headers, body):
+    split = urlsplit(url_path)
+    kept = {k.lower(): v.decode() if isinstance(v, bytes) else v for k, v in headers.items()
+            if k.lower() not in _TRANSPORT_HEADERS}
+    body = body or b''
+    if isinstance(body, str):
+        body = body.encode()
+    content_type = kept.get('content-type', '')
+    if 'json' in content_type and body:
+        shown = json.loads(body)
+    elif 'x-www-form-urlencoded' in content_type:
+        shown = sorted(parse_qsl(body.decode(), keep_blank_values=True))
+    else:
+        shown = base64.b64encode(body).decode()
+    return {'method': method, 'path': split.path, 'query': sorted(split.query.split('&')) if split.query else [],
+            'headers': kept, 'body': shown}
+
+
+class _Raw:
+    def __init__(self, data):
+        self._data = io.BytesIO(data)
+
+    def stream(self, **kwargs):
+        yield self._data.read()
+
+    def read(self, amt=None):
+        return self._data.read(-1 if amt is None else amt)
+
+    def close(self):
+        pass
+
+
+def main(mode, services, only=()):
+    if mode == 'standin':
+        sys.path.insert(0, os.path.dirname(HERE))
+    import boto3
+    import botocore
+    import botocore.client
+    from botocore.config import Config
+    captured = {}
+
+    if mode == 'standin':
+        class Response:
+            def __init__(self, status, headers, body):
+                # The backend hands header names over in lower case (ServiceRequests.cs).
+                self.status, self.meta = status, {'Headers': {k.lower(): v for k, v in headers.items()}}
+                self.body = io.BytesIO(body)
+
+        class Channel:
+            def call(self, op, params, body=None, timeout=None):
+                captured['request'] = request_record(params['Method'], params['Path'], params['Headers'], body)
+                captured.setdefault('requests', []).append(captured['request'])
+                return Response(*next_answer())
+        botocore.client._set_transport(Channel())
+    else:
+        from botocore.awsrequest import AWSResponse
+
+        def send(request, **_):
+            captured['request'] = request_record(request.method, request.url, dict(request.headers), request.body)
+            captured.setdefault('requests', []).append(captured['request'])
+            status, headers, body = next_answer()
+            return AWSResponse(request.url, status, headers, _Raw(body))
+
+    def next_answer():
+        """The answer to the next request: the one answer, or the next of a paginated call's."""
+        return captured['answers'].pop(0) if 'answers' in captured else captured['answer']
+
+    out = {}
+    for service in services:
+        model = load_model(service)
+        config = Config(retries={'max_attempts': 0}, parameter_validation=True,
+                        **({} if mode == 'standin' else {'signature_version': botocore.UNSIGNED}))
+        client = boto3.client(service, region_name='us-east-1', config=config)
+        # The stand-in's run: only what its client serves itself (a curated client's slice, a model-read one's model).
+        # (Lambda's and S3's clients are written by hand: their own tests compare them.)
+        model_slice = getattr(type(client), 'MODEL', None)
+        if mode == 'standin':
+            served = set(model_slice.OPERATIONS) if model_slice is not None else set()
+        else:
+            served = {key.split('.', 1)[1].split('!')[0] for key in only
+                      if key.split('.', 1)[0] == service and not key.endswith('#pages')}
+        if mode == 'real':
+            client.meta.events.register('before-send', send)
+        inputs, answers = Inputs(model['shapes']), Answers(model)
+        from botocore import xform_name
+        for operation, op in sorted(model['operations'].items()):
+            if operation not in served or 'input' not in op:
+                continue
+            params = inputs.value(op['input']['shape'], 'in')
+            captured.clear()
+            captured['answer'] = answers.answer(operation, op)
+            try:
+                result = ['ok', normal(getattr(client, xform_name(operation))(**params))]
+            except Exception as e:  # the outcome is the record
+                result = ['error', type(e).__name__, str(e)[:300]]
+            out[f'{service}.{operation}'] = {'request': captured.get('request'), 'result': result}
+        # Errors: each of the service's error shapes answered to its first served operation.
+        first = next((name for name in sorted(served) if 'input' in model['operations'][name]), None)
+        for error in sorted(name for name, shape in model['shapes'].items() if shape.get('exception')) if first else ():
+            op = model['operations'][first]
+            captured.clear()
+            captured['answer'] = answers.error(error)
+            try:
+                getattr(client, xform_name(first))(**inputs.value(op['input']['shape'], 'in'))
+                result = ['no error']
+            except Exception as e:  # the outcome is the record
+                response = getattr(e, 'response', {})
+                result = [type(e).__name__, normal(response), isinstance(e, getattr(client.exceptions, error, ()))]
+            out[f'{service}.{first}!{error}'] = {'result': result}
+        # Paginators: three pages, MaxItems past the first page's items (truncation and a resume token), then resumed.
+        if mode == 'standin':
+            paginated = sorted(getattr(type(client), 'PAGINATORS', {}))
+        else:
+            paginated = [key.split('.', 1)[1].split('#')[0] for key in only
+                         if key.split('.', 1)[0] == service and key.endswith('#pages')]
+        configs = paginator_configs(service)
+        for method in paginated:
+            operation = next(name for name in model['operations'] if xform_name(name) == method)
+            op, config = model['operations'][operation], configs[operation]
+            params = inputs.value(op['input']['shape'], 'in')
+            for name in (config['input_token'], config.get('limit_key')):
+                params.pop(name, None)
+            record = []
+            first = {'MaxItems': 3, 'PageSize': 2} if config.get('limit_key') else {'MaxItems': 3}
+            for pagination in (first, 'resume'):
+                captured.clear()
+                captured['answers'] = answers.pages(operation, op, config)
+                try:
+                    if pagination == 'resume':
+                        pagination = {'StartingToken': record[0][1].get('NextToken')}
+                    iterator = client.get_paginator(method).paginate(**params, PaginationConfig=pagination)
+                    result = ['ok', normal(iterator.build_full_result())]
+                except Exception as e:  # the outcome is the record
+                    result = ['error', type(e).__name__, str(e)[:300]]
+                record.append(result)
+                record.append(captured.get('requests'))
+            out[f'{service}.{method}#pages'] = {'result': record}
+    json.dump(out, sys.stdout, sort_keys=True)
+
+
+if __name__ == '__main__':
+    # The real run makes the records the stand-in's run made (their keys as a JSON list in a file).
+    main(sys.argv[1], sys.argv[2].split(','), json.load(open(sys.argv[3])) if len(sys.argv) > 3 else ())

@@ -1,0 +1,115 @@
+# Copyright (c) Nexus contributors.
+# Licensed under the MIT license.
+"""The stand-in's model-driven clients (model-read ones for every service without an own client, and the curated
+slices) against Debian's real botocore, side by side in two processes (model_client_probe.py): every operation they
+serve, of every service that speaks the JSON, query or REST-JSON protocol, is called with inputs generated from its
+model and answered with an answer generated from its model; the request each client sends (method, path, query,
+headers, body) and what each call returns must be the same, and so must each of the service's modeled errors
+(exception class, response, modeled fields) and what each paginator the stand-in serves sends and returns."""
+
+import json
+import os
+import subprocess
+import tempfile
+import unittest
+
+import frontend_case  # noqa: F401  (the stand-in first on sys.path)
+from botocore._nexus_model_clients import model_client_class
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+PROBE = os.path.join(HERE, 'model_client_probe.py')
+DATA = '/usr/lib/python3/dist-packages/botocore/data'
+
+
+def services():
+    """Every service of Debian's botocore that speaks a protocol the model-driven clients speak."""
+    out = []
+    for name in sorted(os.listdir(DATA)):
+        folder = os.path.join(DATA, name)
+        if not os.path.isdir(folder):
+            continue
+        with open(os.path.join(folder, sorted(os.listdir(folder))[-1], 'service-2.json')) as f:
+            if json.load(f)['metadata']['protocol'] in ('json', 'query', 'rest-json'):
+                out.append(name)
+    return out
+
+
+def probe(mode, names, keys_file=None):
+    env = {k: v for k, v in os.environ.items() if k != 'PYTHONPATH'}
+    env['TZ'] = 'America/New_York'   # an epoch read in the wrong zone shows
+    argv = ['/usr/bin/python3', PROBE, mode, ','.join(names)] + ([keys_file] if keys_file else [])
+    run = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=600)
+    if run.returncode != 0:
+        raise AssertionError(f'model_client_probe.py {mode} failed:\n{run.stderr[-3000:]}')
+    return json.loads(run.stdout)
+
+
+@unittest.skipUnless(os.path.isdir(os.path.join(DATA, 'rekognition')),
+                     "Debian's botocore (python3-botocore, installed by scripts/setup) is not on this machine")
+class ModelClientsAgainstTheRealBotocoreTests(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.services = services()
+        cls.standin = probe('standin', cls.services)
+        with tempfile.NamedTemporaryFile('w', suffix='.json', delete=False) as keys:
+            json.dump(sorted(cls.standin), keys)
+        try:
+            cls.real = probe('real', cls.services, keys.name)
+        finally:
+            os.unlink(keys.name)
+
+    def test_every_served_call_sends_and_returns_what_botocore_does(self):
+        calls = {key: record for key, record in self.standin.items() if '!' not in key and '#' not in key}
+        # Most of botocore's operations, answered and parsed, or equality proves little.
+        self.assertGreater(len(calls), 10000)
+        self.assertGreater(sum(1 for record in calls.values() if record['result'][0] == 'ok'), 9500)
+        different = [key for key, record in calls.items() if self.real.get(key) != record]
+        self.assertEqual([], different[:20], f'{len(different)} of {len(calls)} calls differ from botocore')
+
+    def test_every_served_paginator_pages_truncates_and_resumes_as_botocore_does(self):
+        # Three pages answered, MaxItems past the first page (a truncated page and a resume token), then resumed.
+        pages = {key: record for key, record in self.standin.items() if key.endswith('#pages')}
+        self.assertGreater(len(pages), 1500)
+        self.assertGreater(sum(1 for record in pages.values() if record['result'][0][0] == 'ok'), 1400)
+        different = [key for key, record in pages.items() if self.real.get(key) != record]
+        self.assertEqual([], different[:20], f'{len(different)} of {len(pages)} paginators differ from botocore')
+
+    def test_every_modeled_error_is_raised_as_botocore_raises_it(self):
+        errors = {key: record for key, record in self.standin.items() if '!' in key}
+        self.assertGreater(len(errors), 3500)
+        # Raised as the service's modeled class (client.exceptions.X catches it) for nearly all of them.
+        self.assertGreater(sum(1 for record in errors.values() if record['result'][-1] is True), 3500)
+        different = [key for key, record in errors.items() if self.real.get(key) != record]
+        self.assertEqual([], different[:20], f'{len(different)} of {len(errors)} errors differ from botocore')
+
+    def test_method_names_are_botocore_s(self):
+        # Every operation and member name of every service, both separators: ListWebACLs -> list_web_acls, the
+        # iSCSI and PartiQL names botocore lists itself, ...
+        import importlib.util
+        from botocore import xform_name
+        spec = importlib.util.spec_from_file_location('real_botocore_init', os.path.join(os.path.dirname(DATA), '__init__.py'))
+        real = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(real)
+        names = set()
+        for service in os.listdir(DATA):
+            folder = os.path.join(DATA, service)
+            if os.path.isdir(folder):
+                with open(os.path.join(folder, sorted(os.listdir(folder))[-1], 'service-2.json')) as f:
+                    model = json.load(f)
+                names.update(model['operations'])
+                names.update(member for shape in model['shapes'].values() for member in shape.get('members', {}))
+        self.assertGreater(len(names), 30000)
+        different = [(name, sep) for name in sorted(names) for sep in '_-' if xform_name(name, sep) != real.xform_name(name, sep)]
+        self.assertEqual([], different[:20])
+
+    def test_the_services_people_call_from_functions_have_model_read_clients(self):
+        for service in ('rekognition', 'textract', 'comprehend', 'translate', 'athena', 'glue', 'logs', 'cognito-idp',
+                        'ecs', 'xray', 'sagemaker-runtime', 'codepipeline'):
+            self.assertIsNotNone(model_client_class(service), service)
+        # XML protocols, services botocore customizes throughout, and no model: the real botocore's.
+        for service in ('ec2', 'iam', 'glacier', 'route53', 'no-such-service'):
+            self.assertIsNone(model_client_class(service), service)
+
+
+if __name__ == '__main__':
+    unittest.main()

@@ -1,0 +1,147 @@
+// Copyright (c) Nexus contributors.
+// Licensed under the MIT license.
+
+using System.Net;
+using System.Text;
+using System.Text.Json.Nodes;
+using System.Web;
+using Nexus.Functions;
+using Nexus.Testing;
+using Xunit.Abstractions;
+
+namespace Nexus.Frontend.Tests;
+
+/// <summary>
+/// The stand-in's model-read clients (services without an own client, served from their botocore models) against real
+/// boto3: difftests/modelreadtest.py's Rekognition and Cognito user-pool calls (JSON protocol), X-Ray's (REST-JSON) and
+/// ElastiCache's (query) give the same records with real boto3 through the node's signing proxy (baseline) and with
+/// the stand-in over the channel and the backend (nexus), against one scripted endpoint for the four services, which
+/// receives the same requests from both; nexus mode loads no real botocore for them.
+/// </summary>
+public sealed class ModelReadStandInTests(ITestOutputHelper output)
+{
+    private const string ElastiCacheNamespace = "http://elasticache.amazonaws.com/doc/2015-02-02/";
+
+    private static FunctionManifest Manifest => new()
+    {
+        Name = "modelreadtest",
+        Handler = "modelreadtest.main",
+        Services =
+        [
+            new ServiceGrant("rekognition", ["DetectLabels", "DetectText"], "*"),
+            new ServiceGrant("cognito-idp", ["AdminGetUser"], "*"),
+            // A REST call's action is not read by the node: it needs every action of its service.
+            new ServiceGrant("xray", ["*"], "*"),
+            new ServiceGrant("elasticache", ["DescribeCacheClusters"], "*"),
+        ],
+    };
+
+    private static string Script => Path.Combine(PythonProcess.FrontendDir, "difftests", "modelreadtest.py");
+
+    [Fact]
+    public async Task CallsOfServicesWithoutAnOwnClientGiveTheSameResultsWithRealBoto3AndTheModelReadClients()
+    {
+        var service = new ScriptedServices();
+        await using var endpoint = new StandInEndpoint(service.ServeAsync);
+        var env = PythonProcess.BaseEnvironment();
+        env["AWS_DEFAULT_REGION"] = "us-east-1";
+        var options = ProxyDifferential.BackendOptions(
+            ("rekognition", endpoint.Url), ("cognito-idp", endpoint.Url), ("xray", endpoint.Url), ("elasticache", endpoint.Url));
+        var (baseline, nexus) = await ProxyDifferential.RunAsync(Script, Manifest, options, env, "MODELREADTEST_ENDPOINT", nexusEndpoint: null);
+
+        var baselineCases = DifferentialTests.Cases(baseline);
+        // Real answers of each kind, or equality proves nothing.
+        Assert.Equal("Cat", (string?)baselineCases["detect_labels"]["result"]?["Labels"]?[0]?["Name"]);
+        Assert.Equal("HELLO", (string?)baselineCases["detect_text_in_bytes"]["result"]?["TextDetections"]?[0]?["DetectedText"]);
+        Assert.Equal("client.exceptions.InvalidS3ObjectException", (string?)baselineCases["missing_image_is_modeled"]["result"]?["caught_as"]);
+        Assert.Contains("Unknown parameter in Image.S3Object: \"Tag\"", (string?)baselineCases["image_checked_before_sending"]["error"]?["message"], StringComparison.Ordinal);
+        Assert.Equal("CONFIRMED", (string?)baselineCases["admin_get_user"]["result"]?["UserStatus"]);
+        Assert.Equal("client.exceptions.UserNotFoundException", (string?)baselineCases["unknown_user_is_modeled"]["result"]?["caught_as"]);
+        Assert.Equal(1, (int?)baselineCases["throttled_user_pool_is_retried"]["error"]?["response"]?["ResponseMetadata"]?["RetryAttempts"]);
+        Assert.Equal("bad", (string?)baselineCases["put_trace_segments"]["result"]?["UnprocessedTraceSegments"]?[0]?["Id"]);
+        Assert.Equal(1, (int?)baselineCases["trace_summaries_in_a_window"]["result"]?["TracesProcessedCount"]);
+        Assert.Equal(6379, (int?)baselineCases["describe_cache_clusters"]["result"]?["CacheClusters"]?[0]?["CacheNodes"]?[0]?["Endpoint"]?["Port"]);
+        Assert.Equal("client.exceptions.CacheClusterNotFoundFault", (string?)baselineCases["missing_cluster_is_modeled"]["result"]?["caught_as"]);
+        Assert.Equal(["Rekognition", "CognitoIdentityProvider", "XRay", "ElastiCache"], baselineCases["client_class_names"]["result"]!.AsArray().Select(n => (string?)n));
+        var received = baselineCases["endpoint_requests"]["result"]!.AsArray();
+        Assert.True(received.Count >= 10, "the endpoint received the suite's requests");
+        // Timestamps as botocore writes them in a REST-JSON body: epoch seconds, the fraction dropped.
+        Assert.Contains(received, r => r!["body"]!.GetValue<string>().Contains("\"StartTime\": 1796558400", StringComparison.Ordinal));
+
+        DifferentialTests.AssertSameRecords(baselineCases, nexus, output, "a model-read client differs from real boto3");
+    }
+
+    /// <summary>
+    /// Rekognition, Cognito user pools, X-Ray and ElastiCache as far as the test asks them. What it received (target or
+    /// path, content type, body as sent) is kept until a DetectLabels of the bucket "received" hands it back as its
+    /// error message, so each run reads its own requests.
+    /// </summary>
+    private sealed class ScriptedServices
+    {
+        private readonly JsonArray _received = [];
+
+        public async Task ServeAsync(HttpListenerContext context)
+        {
+            using var reader = new StreamReader(context.Request.InputStream, Encoding.UTF8);
+            var text = await reader.ReadToEndAsync();
+            var response = context.Response;
+            response.Headers["x-amzn-RequestId"] = "header-request-id";
+            var target = context.Request.Headers["X-Amz-Target"];
+            var path = context.Request.Url!.AbsolutePath;
+            if (target is null && path == "/")
+            {
+                _received.Add(new JsonObject { ["path"] = path, ["content_type"] = context.Request.ContentType, ["body"] = text });
+                var (status, xml) = ElastiCache(HttpUtility.ParseQueryString(text));
+                await ProxyDifferential.AnswerXmlAsync(response, status, xml);
+                return;
+            }
+
+            var body = JsonNode.Parse(text)!;
+            if ((string?)body["Image"]?["S3Object"]?["Bucket"] == "received")
+            {
+                var record = _received.ToJsonString();
+                _received.Clear();
+                await ProxyDifferential.AnswerJsonAsync(response, 400, new JsonObject { ["__type"] = "InvalidParameterException", ["Message"] = record });
+                return;
+            }
+
+            _received.Add(new JsonObject { ["target"] = target, ["path"] = path, ["content_type"] = context.Request.ContentType, ["body"] = text });
+            var (jsonStatus, answer) = target is null ? XRay(path) : Json(target, body);
+            await ProxyDifferential.AnswerJsonAsync(response, jsonStatus, answer);
+        }
+
+        private static (int Status, JsonObject Answer) Json(string target, JsonNode body) => (target, (string?)body["Image"]?["S3Object"]?["Bucket"], (string?)body["Username"]) switch
+        {
+            ("RekognitionService.DetectLabels", "missing", _) => (400, new JsonObject { ["__type"] = "InvalidS3ObjectException", ["Message"] = "Unable to get object metadata from S3." }),
+            ("RekognitionService.DetectLabels", _, _) => (200, JsonNode.Parse(
+                """{"Labels": [{"Name": "Cat", "Confidence": 98.25, "Instances": [{"BoundingBox": {"Width": 0.5, "Height": 0.25, "Left": 0.1, "Top": 0.2}, "Confidence": 97.5}], "Parents": [{"Name": "Animal"}]}], "LabelModelVersion": "3.0"}""")!.AsObject()),
+            ("RekognitionService.DetectText", _, _) => (200, JsonNode.Parse(
+                """{"TextDetections": [{"DetectedText": "HELLO", "Type": "LINE", "Id": 0, "Confidence": 99.5, "Geometry": {"Polygon": [{"X": 0.1, "Y": 0.2}]}}], "TextModelVersion": "3.0"}""")!.AsObject()),
+            ("AWSCognitoIdentityProviderService.AdminGetUser", _, "nobody") => (400, new JsonObject { ["__type"] = "UserNotFoundException", ["message"] = "User does not exist." }),
+            ("AWSCognitoIdentityProviderService.AdminGetUser", _, "busy") => (429, new JsonObject { ["__type"] = "TooManyRequestsException", ["message"] = "Rate exceeded" }),
+            ("AWSCognitoIdentityProviderService.AdminGetUser", _, _) => (200, JsonNode.Parse(
+                """{"Username": "ada", "UserAttributes": [{"Name": "email", "Value": "ada@example.com"}], "UserCreateDate": 1796558400.123, "UserLastModifiedDate": 1796558460, "Enabled": true, "UserStatus": "CONFIRMED"}""")!.AsObject()),
+            _ => (400, new JsonObject { ["__type"] = "UnknownOperationException" }),
+        };
+
+        private static (int Status, JsonObject Answer) XRay(string path) => path switch
+        {
+            "/TraceSegments" => (200, JsonNode.Parse("""{"UnprocessedTraceSegments": [{"Id": "bad", "ErrorCode": "InvalidId", "Message": "bad id"}]}""")!.AsObject()),
+            "/TraceSummaries" => (200, JsonNode.Parse(
+                """{"TraceSummaries": [{"Id": "1-581cf771-a006649127e371903a2de979", "Duration": 0.25, "HasError": false, "StartTime": 1796558400.5}], "ApproximateTime": 1796562000, "TracesProcessedCount": 1}""")!.AsObject()),
+            _ => (404, new JsonObject { ["message"] = $"no route {path}" }),
+        };
+
+        private static (int Status, string Xml) ElastiCache(System.Collections.Specialized.NameValueCollection form) => (form["Action"], form["CacheClusterId"]) switch
+        {
+            ("DescribeCacheClusters", "gone") => (404, ProxyDifferential.QueryError(ElastiCacheNamespace, "CacheClusterNotFound", "CacheCluster not found: gone")),
+            ("DescribeCacheClusters", _) => (200, ProxyDifferential.QueryResult("DescribeCacheClusters", ElastiCacheNamespace,
+                "<CacheClusters><CacheCluster><CacheClusterId>sessions</CacheClusterId><CacheNodeType>cache.t3.micro</CacheNodeType>"
+                + "<Engine>redis</Engine><CacheClusterStatus>available</CacheClusterStatus><NumCacheNodes>1</NumCacheNodes>"
+                + "<CacheClusterCreateTime>2026-12-06T12:00:00.123Z</CacheClusterCreateTime><CacheNodes><CacheNode><CacheNodeId>0001</CacheNodeId>"
+                + "<Endpoint><Address>sessions.cache.amazonaws.com</Address><Port>6379</Port></Endpoint></CacheNode></CacheNodes>"
+                + "<TransitEncryptionEnabled>true</TransitEncryptionEnabled></CacheCluster></CacheClusters>")),
+            var (action, _) => (400, ProxyDifferential.QueryError(ElastiCacheNamespace, "InvalidAction", $"The action {action} is not valid for this endpoint.")),
+        };
+    }
+}
