@@ -57,18 +57,21 @@ CASES = {
 # --services: a client of services the stand-in serves (own and model-read clients), and its first call up to the request
 # leaving (the stand-in: checked and serialized, then the channel, here a stub, refuses it; real boto3: checked,
 # serialized and signed, then a before-send handler refuses it). The answer's parsing is left out of both.
-FIRST_CALLS = {
-    'dynamodb': 'get_item(TableName="orders", Key={"pk": {"S": "a"}})',
-    'lambda': 'invoke(FunctionName="f", Payload=b"{}")',
-    'sqs': 'send_message(QueueUrl="https://sqs.us-east-1.amazonaws.com/1/q", MessageBody="m")',
-    'kms': 'decrypt(CiphertextBlob=b"sealed")',
-    'events': 'put_events(Entries=[{"Source": "s", "DetailType": "d", "Detail": "{}"}])',
-    'cloudwatch': 'put_metric_data(Namespace="N", MetricData=[{"MetricName": "m", "Value": 1.0}])',
+FIRST_CALLS = [
+    ('dynamodb', 'get_item(TableName="orders", Key={"pk": {"S": "a"}})'),
+    ('lambda', 'invoke(FunctionName="f", Payload=b"{}")'),
+    ('sqs', 'send_message(QueueUrl="https://sqs.us-east-1.amazonaws.com/1/q", MessageBody="m")'),
+    ('kms', 'decrypt(CiphertextBlob=b"sealed")'),
+    ('events', 'put_events(Entries=[{"Source": "s", "DetailType": "d", "Detail": "{}"}])'),
+    ('cloudwatch', 'put_metric_data(Namespace="N", MetricData=[{"MetricName": "m", "Value": 1.0}])'),
     # Model-read clients (no own client: the service's model read whole, _nexus_model_clients.py); Glue's is large.
-    'rekognition': 'detect_labels(Image={"S3Object": {"Bucket": "photos", "Name": "cat.jpg"}})',
-    'cognito-idp': 'admin_get_user(UserPoolId="us-east-1_pool", Username="ada")',
-    'glue': 'get_table(DatabaseName="db", Name="orders")',
-}
+    ('rekognition', 'detect_labels(Image={"S3Object": {"Bucket": "photos", "Name": "cat.jpg"}})'),
+    ('cognito-idp', 'admin_get_user(UserPoolId="us-east-1_pool", Username="ada")'),
+    ('glue', 'get_table(DatabaseName="db", Name="orders")'),
+    # Own clients' calls outside their slices: the service's whole model read on this first need.
+    ('dynamodb', 'describe_table(TableName="orders")'),
+    ('sqs', 'create_queue(QueueName="q")'),
+]
 _STAND_IN_CALL = """import boto3, botocore.client
 class Refused(Exception): pass
 class Stub:
@@ -88,9 +91,10 @@ except Refused: pass"""
 
 def service_cases():
     cases = {}
-    for service, call in FIRST_CALLS.items():
-        cases[f'stand-in: client("{service}") + 1st call'] = (_STAND_IN_CALL.format(service=service, call=call), HERE)
-        cases[f'real boto3 1.26: client("{service}") + 1st call'] = (_REAL_CALL.format(service=service, call=call), None)
+    for service, call in FIRST_CALLS:
+        name = call.split('(')[0]
+        cases[f'stand-in: {service} {name}'] = (_STAND_IN_CALL.format(service=service, call=call), HERE)
+        cases[f'real boto3 1.26: {service} {name}'] = (_REAL_CALL.format(service=service, call=call), None)
     return cases
 
 

@@ -50,7 +50,7 @@ public sealed class SecretsStandInTests(ITestOutputHelper output)
         Assert.Equal(1, (int?)baselineCases["get_parameter_throttled_is_retried"]["error"]?["response"]?["ResponseMetadata"]?["RetryAttempts"]);
         Assert.Equal(8, (int?)baselineCases["get_secret_binary"]["result"]?["SecretBinary"]?["<bytes>"]);
         Assert.Equal("AccessDenied", (string?)baselineCases["delete_parameter_outside_the_grants"]["error"]?["response"]?["Error"]?["Code"]);
-        Assert.Equal(["/app/db", "/app/port"], baselineCases["paginator_through_the_real_sdk"]["result"]!.AsArray().Select(n => (string?)n));
+        Assert.Equal(["/app/db", "/app/port"], baselineCases["paginator_of_parameters_by_path"]["result"]!.AsArray().Select(n => (string?)n));
 
         DifferentialTests.AssertSameRecords(baselineCases, nexus, output, "the stand-in's SSM or Secrets Manager client differs from real boto3");
     }

@@ -6,21 +6,19 @@ GetItem, PutItem, UpdateItem, DeleteItem, Query, Scan, BatchGetItem, BatchWriteI
 TransactWriteItems, from the model's slice (_nexus_ddb_model.py) as every JSON-protocol client of the stand-in
 (_nexus_json.py), with what botocore does for DynamoDB besides: the answer's CRC32 checked (a mismatch retried, then
 ChecksumError) and DynamoDB's legacy retries (10 attempts from 50 ms, TransactionInProgressException). Every other
-call (tables, waiters, PartiQL, the paginators of other calls, ...) is the real botocore's, loaded on first use
-(generic path); Query's and Scan's paginators are botocore/paginate.py's, over this client.
+call (tables, ...) and the other paginators are served from DynamoDB's whole model, read on first need (ModelClient);
+waiters and what that model does not serve are the real botocore's (generic path). Query's and Scan's paginators are
+botocore/paginate.py's, over this client.
 boto3.resource("dynamodb")'s item actions come here too, through boto3/resources/dynamodb.py's high-level interface.
 """
 
 from botocore import _nexus_ddb_model
 from botocore._nexus_json import JsonClient, serve_operations
 
-# DynamoDB's paginators (paginators-1.json) over calls the real botocore serves (generic path).
-_REAL_PAGEABLE = frozenset(('list_backups', 'list_tables', 'list_tags_of_resource'))
-
 
 @serve_operations
 class DynamoDB(JsonClient):
-    """The DynamoDB client: the item calls over the channel; the rest of the API through the real botocore."""
+    """The DynamoDB client: the item calls over the channel; the rest of the API from the whole model (ModelClient)."""
 
     SERVICE = 'dynamodb'
     MODEL = _nexus_ddb_model
@@ -44,14 +42,11 @@ class DynamoDB(JsonClient):
             self._high_level.response(self.MODEL.SHAPES, output_shape, parsed)
         return parsed
 
-    def can_paginate(self, operation_name):
-        return operation_name in ('query', 'scan') or operation_name in _REAL_PAGEABLE
-
     def get_paginator(self, operation_name):
         """Query's and Scan's paginators over this client (its high-level interface too, for a resource's); the
-        others are the real botocore's, which also refuses an operation that does not paginate."""
+        others from DynamoDB's whole model (ModelClient's)."""
         from botocore.paginate import DYNAMODB_PAGINATORS, Paginator
         model = DYNAMODB_PAGINATORS.get(operation_name)
         if model is None:
-            return self._generic().get_paginator(operation_name)
+            return super().get_paginator(operation_name)
         return Paginator(getattr(self, operation_name), model)

@@ -1,13 +1,14 @@
 # Copyright (c) Nexus contributors.
 # Licensed under the MIT license.
-"""The stand-in's KMS and STS clients: the keys and identity calls a function makes (often at its cold start, to
-decrypt its configuration or take a role), without the real botocore. KMS: decrypt, encrypt, generate_data_key,
+"""The stand-in's KMS and STS clients: the keys and identity calls a function makes (often at its cold start, to decrypt
+its configuration or take a role), without the real botocore. KMS: decrypt, encrypt, generate_data_key,
 generate_data_key_without_plaintext, generate_random, re_encrypt, sign, verify (JSON protocol); STS:
 get_caller_identity, assume_role (query protocol); model slices _nexus_kms_model.py and _nexus_sts_model.py. Every
-other call of these services is the real botocore's (generic path).
+other call of these services is served from their whole models, read on first need (ModelClient); what those do not
+serve is the real botocore's (generic path).
 
-In nexus mode the backend signs every call with the node's key for the service's endpoint, within the function's
-grants: get_caller_identity names the identity the node signs with, as it would name the function's role on Lambda.
+In nexus mode the backend signs every call with the node's key for the service's endpoint, within the function's grants:
+get_caller_identity names the identity the node signs with, as it would name the function's role on Lambda.
 """
 
 import os
@@ -26,7 +27,7 @@ _STS_GLOBAL_REGIONS = frozenset((
 
 @serve_operations
 class KMS(JsonClient):
-    """KMS's data-key and cryptographic calls; the rest of KMS through the real botocore."""
+    """KMS's data-key and cryptographic calls; the rest of KMS from the whole model (ModelClient)."""
 
     SERVICE = 'kms'
     MODEL = _nexus_kms_model
@@ -34,7 +35,7 @@ class KMS(JsonClient):
 
 @serve_operations
 class STS(QueryClient):
-    """STS's get_caller_identity and assume_role; the rest of STS through the real botocore."""
+    """STS's get_caller_identity and assume_role; the rest of STS from the whole model (ModelClient)."""
 
     SERVICE = 'sts'
     MODEL = _nexus_sts_model

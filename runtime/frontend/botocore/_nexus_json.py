@@ -3,9 +3,10 @@
 """The stand-in's model-driven clients: each call checked as botocore 1.29 checks it (ParamValidator's checks and
 messages) from a model slice (model_slice.py), an idempotency token filled as botocore fills it, encoded by the
 service's protocol, sent as one ServiceRequest, its answer decoded and its errors raised as their modeled classes,
-retried as botocore retries. Every operation the slice lacks is the real botocore's, loaded on first use (generic
-path). The JSON protocol is here (X-Amz-Target, application/x-amz-json-*); the query protocol is in _nexus_query.py,
-the REST-JSON one in _nexus_rest.py.
+retried as botocore retries. An operation a curated slice lacks is served from the service's whole model, read on
+first need (the model-read client's, _nexus_model_clients.py), and so are paginators; what that does not serve is the
+real botocore's, loaded on first use (generic path). The JSON protocol is here (X-Amz-Target,
+application/x-amz-json-*); the query protocol is in _nexus_query.py, the REST-JSON one in _nexus_rest.py.
 
 Served: botocore.client.OWN_CLIENTS names each client and its module.
 """
@@ -42,6 +43,63 @@ class ModelClient(ServiceClient):
     @classmethod
     def exceptions_of_service(cls):
         return modeled_exceptions(cls.__name__, cls.MODEL.ERRORS, cls.MODEL.ERROR_CODES)
+
+    def __getattr__(self, name):
+        method = None if name.startswith('_') else self._whole_model_method(name)
+        return method if method is not None else super().__getattr__(name)
+
+    @property
+    def waiter_names(self):
+        return sorted(xform_name(name) for name in self._waiter_configs())
+
+    def get_waiter(self, waiter_name):
+        """The service's waiter from its waiters-2.json (botocore/waiter.py), its operation this client's method."""
+        configs = {xform_name(name): name for name in self._waiter_configs()}
+        if waiter_name not in configs:
+            raise ValueError(f'Waiter does not exist: {waiter_name}')
+        import importlib.util
+        if importlib.util.find_spec('jmespath') is None:
+            # Path matchers need it (the function image has it beside the real SDK); else the real botocore's waiter.
+            return self._generic().get_waiter(waiter_name)
+        from botocore.waiter import waiter_class
+        name = configs[waiter_name]
+        config = self._waiter_configs()[name]
+        return waiter_class(type(self).__name__, name)(name, config, getattr(self, xform_name(config['operation'])))
+
+    def _waiter_configs(self):
+        """{waiter: configuration} of the service's waiters-2.json (read once per process), {} without one."""
+        from botocore._nexus_model_clients import waiter_configs
+        return waiter_configs(self.SERVICE)
+
+    def can_paginate(self, operation_name):
+        from botocore._nexus_model_clients import model_client_class
+        whole = model_client_class(self.SERVICE)
+        return operation_name in whole.PAGEABLE if whole is not None else self._generic().can_paginate(operation_name)
+
+    def get_paginator(self, operation_name):
+        """The stand-in's paginator where the service's paginators-1.json reads top-level members only (of the whole
+        model, read on this first need for a curated client), else the real botocore's."""
+        from botocore._nexus_model_clients import model_client_class
+        whole = model_client_class(self.SERVICE)
+        model = whole.PAGINATORS.get(operation_name) if whole is not None else None
+        if model is None:
+            return self._generic().get_paginator(operation_name)
+        from botocore.paginate import Paginator
+        return Paginator(getattr(self, operation_name), model)
+
+    def _whole_model_method(self, name):
+        """An operation outside a curated slice, served from the service's whole model (a model-read client's, read
+        on this first need) before the real botocore is; None when that model does not serve it either."""
+        from botocore._nexus_model_clients import model_client_class
+        whole = model_client_class(self.SERVICE)
+        if whole is None or whole.MODEL is self.MODEL or name not in whole.MODEL.METHODS:
+            return None
+        # This client reads the whole model from now on: a superset of its slice, the same shapes under the same names,
+        # so its own calls are unchanged.
+        self.MODEL = whole.MODEL
+        self.meta.method_to_api_mapping.update(whole.MODEL.METHODS)
+        method = self.__dict__[name] = _method(name, whole.MODEL.METHODS[name]).__get__(self)
+        return method
 
     def _error_shape(self, code):
         """The modeled error shape of an error code, or None."""

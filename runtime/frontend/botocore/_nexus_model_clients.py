@@ -10,9 +10,9 @@ from botocore's _retry.json.
 An operation the model-driven clients cannot send as botocore sends it is the real botocore's (generic path, loaded on
 first use): one that takes no input, needs a host prefix, endpoint discovery or a checksum, has an input they do not
 serialize (documents, unions, event streams, host labels), answers an event stream or is signed otherwise (unsigned,
-bearer), and those botocore customizes with handlers (_CUSTOMIZED). So are waiters, presigned URLs and the paginators
-that read nested members (a few: Athena's GetQueryResults, Kinesis's DescribeStream, ...); the others are the stand-in's
-(paginate.py).
+bearer), and those botocore customizes with handlers (_CUSTOMIZED). So are presigned URLs and the paginators that read
+nested members (a few: Athena's GetQueryResults, Kinesis's DescribeStream, ...); the other paginators are the
+stand-in's (paginate.py), and so are waiters (waiter.py, from the service's waiters-2.json).
 """
 
 import json
@@ -21,6 +21,7 @@ import re
 import sys
 
 from botocore import _nexus_model_reader as reader
+from botocore import xform_name
 
 # Services and operations botocore 1.29's handlers change (botocore/handlers.py): None for a whole service.
 _CUSTOMIZED = {
@@ -67,6 +68,22 @@ def model_client_class(service_name, api_version=None):
     return _classes[key]
 
 
+_waiters = {}
+
+
+def waiter_configs(service_name):
+    """{waiter name: configuration} from the service's waiters-2.json in the image's botocore ({} without one)."""
+    if service_name not in _waiters:
+        data = data_folder()
+        folder = os.path.join(data, service_name) if data else None
+        configs = {}
+        if folder is not None and os.path.isdir(folder):
+            configs = (reader.read_model_file(os.path.join(folder, sorted(os.listdir(folder))[-1]), 'waiters-2')
+                       or {}).get('waiters', {})
+        _waiters[service_name] = configs
+    return _waiters[service_name]
+
+
 def built_classes():
     """(service, class) of every model-read client class made so far."""
     return [(service, cls) for (service, _), cls in _classes.items() if cls is not None]
@@ -106,6 +123,7 @@ def _build(service_name, api_version):
         SERVICE=service_name, PROTOCOL=protocol, TARGET_PREFIX=metadata.get('targetPrefix'),
         JSON_VERSION=metadata.get('jsonVersion'), API_VERSION=metadata['apiVersion'],
         ENDPOINT_PREFIX=metadata['endpointPrefix'], OPERATIONS=operations, HTTP=http, GENERIC_WHEN=generic_when,
+        METHODS={xform_name(name): name for name in operations},
         ERRORS=tuple(errors), ERROR_CODES=codes, SHAPES=reader.reachable(shapes, roots + errors, protocol, {}))
     from botocore._nexus_json import JsonClient, serve_operations
     from botocore._nexus_query import QueryClient
@@ -116,7 +134,7 @@ def _build(service_name, api_version):
                   '__doc__': f"{metadata.get('serviceFullName', service_name)}: its model's calls over the Nexus "
                              'channel (model-read client).'}
     attributes.update(_legacy_retries(data, service_name))
-    return serve_operations(type(_class_name(metadata, service_name), (_Paging, base), attributes))
+    return serve_operations(type(_class_name(metadata, service_name), (base,), attributes))
 
 
 _MEMBER = re.compile(r'[A-Za-z_][A-Za-z0-9_]*')
@@ -125,7 +143,6 @@ _MEMBER = re.compile(r'[A-Za-z_][A-Za-z0-9_]*')
 def _paginators(folder, shapes, model_operations, served):
     """({method: PagingModel} of the served operations whose paginator reads top-level members only, the method names
     of every operation botocore can paginate)."""
-    from botocore import xform_name
     from botocore.paginate import PagingModel
     configs = (reader.read_model_file(folder, 'paginators-1') or {}).get('pagination', {})
     paginators = {}
@@ -144,24 +161,6 @@ def _paginators(folder, shapes, model_operations, served):
             config['input_token'], lambda page, member=output: page.get(member), limit, tuple(keys),
             config.get('more_results'), tuple(config.get('non_aggregate_keys', ())), limit_is_text)
     return paginators, frozenset(xform_name(operation) for operation in configs)
-
-
-class _Paging:
-    """A model-read client's paginators: its own where the service's paginators-1.json reads top-level members, else
-    the real botocore's."""
-
-    PAGINATORS = {}
-    PAGEABLE = frozenset()
-
-    def can_paginate(self, operation_name):
-        return operation_name in self.PAGEABLE
-
-    def get_paginator(self, operation_name):
-        model = self.PAGINATORS.get(operation_name)
-        if model is None:
-            return self._generic().get_paginator(operation_name)
-        from botocore.paginate import Paginator
-        return Paginator(getattr(self, operation_name), model)
 
 
 def _refused(name, op, shapes, metadata):

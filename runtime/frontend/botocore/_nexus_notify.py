@@ -4,9 +4,10 @@
 devices, without the real botocore. EventBridge: put_events (JSON protocol; with EndpointId, which chooses a global
 endpoint, the real botocore's); SES: send_email, send_raw_email, send_templated_email; CloudWatch: put_metric_data
 (query protocol); SES v2: send_email, send_bulk_email; API Gateway's management API: post_to_connection,
-get_connection, delete_connection; IoT data: publish, get_thing_shadow, update_thing_shadow (REST-JSON protocol); model
-slices _nexus_{events,ses,cloudwatch,sesv2,apigatewaymanagementapi,iot_data}_model.py. Every other call of these
-services is the real botocore's (generic path).
+get_connection, delete_connection; IoT data: publish, get_thing_shadow, update_thing_shadow (REST-JSON protocol);
+model slices _nexus_{events,ses,cloudwatch,sesv2,apigatewaymanagementapi,iot_data}_model.py. Every other call of
+these services is served from their whole models, read on first need (ModelClient); what those do not serve is the
+real botocore's (generic path).
 """
 
 from botocore import (_nexus_apigatewaymanagementapi_model, _nexus_cloudwatch_model, _nexus_events_model,
@@ -18,7 +19,7 @@ from botocore._nexus_rest import RestJsonClient
 
 @serve_operations
 class EventBridge(JsonClient):
-    """EventBridge's put_events; the rest of EventBridge through the real botocore."""
+    """EventBridge's put_events; the rest of EventBridge from the whole model (ModelClient)."""
 
     SERVICE = 'events'
     MODEL = _nexus_events_model
@@ -26,7 +27,7 @@ class EventBridge(JsonClient):
 
 @serve_operations
 class SES(QueryClient):
-    """SES's sends; the rest of SES through the real botocore."""
+    """SES's sends; the rest of SES from the whole model (ModelClient)."""
 
     SERVICE = 'ses'
     MODEL = _nexus_ses_model
@@ -34,7 +35,7 @@ class SES(QueryClient):
 
 @serve_operations
 class CloudWatch(QueryClient):
-    """CloudWatch's put_metric_data; the rest of CloudWatch through the real botocore."""
+    """CloudWatch's put_metric_data; the rest of CloudWatch from the whole model (ModelClient)."""
 
     SERVICE = 'cloudwatch'
     MODEL = _nexus_cloudwatch_model
@@ -42,7 +43,7 @@ class CloudWatch(QueryClient):
 
 @serve_operations
 class SESV2(RestJsonClient):
-    """SES v2's sends; the rest of SES v2 through the real botocore."""
+    """SES v2's sends; the rest of SES v2 from the whole model (ModelClient)."""
 
     SERVICE = 'sesv2'
     MODEL = _nexus_sesv2_model
@@ -59,7 +60,7 @@ class ApiGatewayManagementApi(RestJsonClient):
 
 @serve_operations
 class IoTDataPlane(RestJsonClient):
-    """IoT data's publish and thing shadows; the rest of IoT data through the real botocore."""
+    """IoT data's publish and thing shadows; the rest of IoT data from the whole model (ModelClient)."""
 
     SERVICE = 'iot-data'
     MODEL = _nexus_iot_data_model

@@ -461,8 +461,9 @@ class S3(BaseClient):
             if waiter_name in self.waiter_names:
                 return self._generic().get_waiter(waiter_name)
             raise ValueError('Waiter does not exist: %s' % waiter_name)
-        from botocore.waiter import Waiter
-        return Waiter(names[waiter_name], self.head_object)
+        from botocore.waiter import S3_WAITERS, waiter_class
+        name = names[waiter_name]
+        return waiter_class('S3', name)(name, S3_WAITERS[name], self.head_object)
 
     def upload_file(self, Filename, Bucket, Key, ExtraArgs=None, Callback=None, Config=None):
         from boto3.s3 import transfer

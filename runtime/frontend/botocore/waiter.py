@@ -1,55 +1,114 @@
 # Copyright (c) Nexus contributors.
 # Licensed under the MIT license.
-"""The S3 object waiters (object_exists, object_not_exists), polling head_object as botocore does.
+"""Waiters as botocore 1.29 runs them, from a waiter's configuration in its service's waiters-2.json: the operation
+called every ``delay`` seconds (WaiterConfig's Delay) at most ``maxAttempts`` times (its MaxAttempts), an error answer
+looked at rather than raised, the first acceptor that matches deciding (success, failure, retry), an unmatched error
+ending the wait, and botocore's WaiterError reasons word for word. Path matchers are JMESPath expressions (the jmespath
+package, loaded on the first path matcher; not the SDK).
 
-Config from botocore's S3 waiters-2.json: HeadObject every 5 s, at most 20
-attempts; ObjectExists succeeds on 200 and retries on 404, ObjectNotExists
-succeeds on 404. Any other error ends the wait with botocore's WaiterError.
+S3's object waiters are the S3 client's (their configurations below); the model-driven clients read theirs from their
+services' waiters-2.json (_nexus_json.ModelClient.get_waiter).
 """
 
 import time
 
 from botocore.exceptions import ClientError, WaiterError
 
-# waiter name -> (status that succeeds, status that retries or None)
-_WAITERS = {
-    'ObjectExists': (200, 404),
-    'ObjectNotExists': (404, None),
+# S3's waiters-2.json: the two the stand-in's S3 client serves.
+S3_WAITERS = {
+    'ObjectExists': {'delay': 5, 'operation': 'HeadObject', 'maxAttempts': 20, 'acceptors': [
+        {'expected': 200, 'matcher': 'status', 'state': 'success'},
+        {'expected': 404, 'matcher': 'status', 'state': 'retry'}]},
+    'ObjectNotExists': {'delay': 5, 'operation': 'HeadObject', 'maxAttempts': 20, 'acceptors': [
+        {'expected': 404, 'matcher': 'status', 'state': 'success'}]},
 }
 
 
+def waiter_class(client_class_name, waiter_name):
+    """The waiter's class as botocore names it ('<client class>.Waiter.<waiter>')."""
+    return type(f'{client_class_name}.Waiter.{waiter_name}', (Waiter,), {})
+
+
 class Waiter:
-    def __init__(self, name, operation_method):
+    def __init__(self, name, config, operation_method):
         self.name = name
+        self.config = config
         self._operation_method = operation_method
 
     def wait(self, **kwargs):
-        config = kwargs.pop('WaiterConfig', {})
-        delay = config.get('Delay', 5)
-        max_attempts = config.get('MaxAttempts', 20)
-        success, retry = _WAITERS[self.name]
+        options = kwargs.pop('WaiterConfig', {})
+        delay = options.get('Delay', self.config['delay'])
+        max_attempts = options.get('MaxAttempts', self.config['maxAttempts'])
+        acceptors = self.config['acceptors']
         attempts = 0
-        matched_retry = False
+        matched = None
+        state = 'waiting'
         while True:
             try:
                 response = self._operation_method(**kwargs)
             except ClientError as e:
-                # botocore's waiters look at the error response instead of raising it.
+                # botocore's waiters look at the error answer instead of raising it.
                 response = e.response
             attempts += 1
-            status = response.get('ResponseMetadata', {}).get('HTTPStatusCode')
-            if status == success:
+            acceptor = None
+            for acceptor in acceptors:
+                if _matches(acceptor, response):
+                    matched, state = acceptor, acceptor['state']
+                    break
+            else:
+                if _is_error(response):
+                    error = response['Error']
+                    raise WaiterError(name=self.name, last_response=response,
+                                      reason=f"An error occurred ({error.get('Code', 'Unknown')}): "
+                                             f"{error.get('Message', 'Unknown')}")
+            if state == 'success':
                 return
-            if status == retry:
-                matched_retry = True
-            elif 'Error' in response:
-                error = response['Error']
+            if state == 'failure':
                 raise WaiterError(name=self.name, last_response=response,
-                                  reason=f"An error occurred ({error.get('Code', 'Unknown')}): "
-                                         f"{error.get('Message', 'Unknown')}")
+                                  reason=f'Waiter encountered a terminal failure state: {_explanation(acceptor)}')
             if attempts >= max_attempts:
-                reason = 'Max attempts exceeded'
-                if matched_retry:
-                    reason += f'. Previously accepted state: Matched expected HTTP status code: {retry}'
+                # botocore names the acceptor its loop stopped at: the one matched this time, else the last one.
+                reason = 'Max attempts exceeded' if matched is None else \
+                    f'Max attempts exceeded. Previously accepted state: {_explanation(acceptor)}'
                 raise WaiterError(name=self.name, reason=reason, last_response=response)
             time.sleep(delay)
+
+
+def _is_error(response):
+    error = response.get('Error')
+    return isinstance(error, dict) and 'Code' in error
+
+
+def _matches(acceptor, response):
+    matcher, expected = acceptor['matcher'], acceptor['expected']
+    if matcher == 'status':
+        return response.get('ResponseMetadata', {}).get('HTTPStatusCode') == expected
+    if matcher == 'error':
+        return response.get('Error', {}).get('Code', '') == expected
+    if _is_error(response):
+        return False
+    import jmespath
+    result = jmespath.search(acceptor['argument'], response)
+    if matcher == 'path':
+        return result == expected
+    if not isinstance(result, list) or not result:
+        return False
+    if matcher == 'pathAll':
+        return all(element == expected for element in result)
+    return any(element == expected for element in result)   # pathAny
+
+
+def _explanation(acceptor):
+    """botocore's AcceptorConfig.explanation."""
+    matcher, expected, argument = acceptor['matcher'], acceptor['expected'], acceptor.get('argument')
+    if matcher == 'path':
+        return f'For expression "{argument}" we matched expected path: "{expected}"'
+    if matcher == 'pathAll':
+        return f'For expression "{argument}" all members matched excepted path: "{expected}"'
+    if matcher == 'pathAny':
+        return f'For expression "{argument}" we matched expected path: "{expected}" at least once'
+    if matcher == 'status':
+        return f'Matched expected HTTP status code: {expected}'
+    if matcher == 'error':
+        return f'Matched expected service error code: {expected}'
+    return f'No explanation for unknown waiter type: "{matcher}"'

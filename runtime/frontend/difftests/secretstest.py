@@ -146,14 +146,15 @@ def client_shapes(ssm, secrets):
              'service': c.meta.service_model.service_name} for c in (ssm, secrets)]
 
 
-# Cases that reach the real botocore in nexus mode (the generic path), after the modules are recorded.
-GENERIC_CASES, generic = case_list()
-
-
-@generic
-def paginator_through_the_real_sdk(ssm, _):
+@case
+def paginator_of_parameters_by_path(ssm, _):
+    # The stand-in's paginator from SSM's whole model (paginators-1.json), not the real SDK's.
     pages = ssm.get_paginator('get_parameters_by_path').paginate(Path='/app', Recursive=True, MaxResults=1)
     return [p['Parameters'][0]['Name'] for p in pages]
+
+
+# Cases that reach the real botocore in nexus mode (the generic path), after the modules are recorded.
+GENERIC_CASES, generic = case_list()
 
 
 @generic

@@ -220,18 +220,29 @@ class Answers:
             out.append(self.answer(operation, op, value))
         return out
 
+    def error_code(self, code, status=400):
+        """An error answer with ``code`` (no modeled members), in the protocol's form."""
+        if self.protocol == 'query':
+            body = (f'<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>went wrong</Message></Error>'
+                    '<RequestId>req-1</RequestId></ErrorResponse>')
+            return status, {'x-amzn-requestid': 'req-1'}, body.encode()
+        if self.protocol == 'json':
+            return status, {'x-amzn-requestid': 'req-1'}, json.dumps({'__type': code, 'message': 'went wrong'}).encode()
+        return status, {'x-amzn-requestid': 'req-1', 'x-amzn-ErrorType': code}, b'{"message": "went wrong"}'
+
     def _query(self, operation, op, inner):
         return (f'<{operation}Response xmlns="https://example.com/doc/">{inner}'
                 f'<ResponseMetadata><RequestId>req-1</RequestId></ResponseMetadata></{operation}Response>').encode()
 
 
-def paginator_configs(service):
+def configs_of(service, kind, key):
+    """The ``key`` table of a service's ``kind`` file (paginators-1, waiters-2), as the files are (no sdk-extras)."""
     folder = os.path.join(DATA, service)
-    path = os.path.join(folder, sorted(os.listdir(folder))[-1], 'paginators-1.json')
+    path = os.path.join(folder, sorted(os.listdir(folder))[-1], kind + '.json')
     if not os.path.exists(path):
         return {}
     with open(path) as f:
-        return json.load(f)['pagination']
+        return json.load(f)[key]
 
 
 def normal(value):
@@ -326,10 +337,14 @@ def main(mode, services, only=()):
         # (Lambda's and S3's clients are written by hand: their own tests compare them.)
         model_slice = getattr(type(client), 'MODEL', None)
         if mode == 'standin':
-            served = set(model_slice.OPERATIONS) if model_slice is not None else set()
+            # A curated client serves the rest of its service's model too (its instance reads the whole model when an
+            # operation outside its slice is first called).
+            from botocore._nexus_model_clients import model_client_class
+            whole = model_client_class(service) if model_slice is not None else None
+            served = set(whole.MODEL.OPERATIONS) if whole is not None else set()
         else:
             served = {key.split('.', 1)[1].split('!')[0] for key in only
-                      if key.split('.', 1)[0] == service and not key.endswith('#pages')}
+                      if key.split('.', 1)[0] == service and not key.endswith('#pages') and '@' not in key}
         if mode == 'real':
             client.meta.events.register('before-send', send)
         inputs, answers = Inputs(model['shapes']), Answers(model)
@@ -360,11 +375,11 @@ def main(mode, services, only=()):
             out[f'{service}.{first}!{error}'] = {'result': result}
         # Paginators: three pages, MaxItems past the first page's items (truncation and a resume token), then resumed.
         if mode == 'standin':
-            paginated = sorted(getattr(type(client), 'PAGINATORS', {}))
+            paginated = sorted(whole.PAGINATORS) if whole is not None else []
         else:
             paginated = [key.split('.', 1)[1].split('#')[0] for key in only
                          if key.split('.', 1)[0] == service and key.endswith('#pages')]
-        configs = paginator_configs(service)
+        configs = configs_of(service, 'paginators-1', 'pagination')
         for method in paginated:
             operation = next(name for name in model['operations'] if xform_name(name) == method)
             op, config = model['operations'][operation], configs[operation]
@@ -386,6 +401,36 @@ def main(mode, services, only=()):
                 record.append(result)
                 record.append(captured.get('requests'))
             out[f'{service}.{method}#pages'] = {'result': record}
+        # Waiters: the generated answer three times, and each error and status acceptor's answer three times.
+        if mode == 'standin':
+            from botocore._nexus_model_clients import waiter_configs
+            waited = sorted(name for name, config in waiter_configs(service).items()
+                            if whole is not None and config['operation'] in whole.MODEL.OPERATIONS)
+        else:
+            waited = [key.split('.', 1)[1].split('@')[0] for key in only
+                      if key.split('.', 1)[0] == service and '@' in key]
+        configs = configs_of(service, 'waiters-2', 'waiters')
+        for name in dict.fromkeys(waited):
+            config = configs[name]
+            op = model['operations'][config['operation']]
+            params = inputs.value(op['input']['shape'], 'in')
+            scenarios = {'generated': [answers.answer(config['operation'], op)] * 3}
+            for acceptor in config['acceptors']:
+                if acceptor['matcher'] == 'error':
+                    scenarios[f"error {acceptor['expected']}"] = [answers.error_code(acceptor['expected'])] * 3
+                elif acceptor['matcher'] == 'status':
+                    status = acceptor['expected']
+                    answer = answers.answer(config['operation'], op) if status < 300 else answers.error_code('Status', status)
+                    scenarios[f'status {status}'] = [(status,) + answer[1:]] * 3
+            for scenario, answers_of in scenarios.items():
+                captured.clear()
+                captured['answers'] = list(answers_of)
+                try:
+                    client.get_waiter(xform_name(name)).wait(**params, WaiterConfig={'Delay': 0, 'MaxAttempts': 3})
+                    result = ['ok']
+                except Exception as e:  # the outcome is the record
+                    result = [type(e).__name__, str(e)[:300]]
+                out[f'{service}.{name}@{scenario}'] = {'result': result + [len(captured.get('requests', []))]}
     json.dump(out, sys.stdout, sort_keys=True)
 
 

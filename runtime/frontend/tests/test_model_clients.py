@@ -5,7 +5,8 @@ slices) against Debian's real botocore, side by side in two processes (model_cli
 serve, of every service that speaks the JSON, query or REST-JSON protocol, is called with inputs generated from its
 model and answered with an answer generated from its model; the request each client sends (method, path, query,
 headers, body) and what each call returns must be the same, and so must each of the service's modeled errors
-(exception class, response, modeled fields) and what each paginator the stand-in serves sends and returns."""
+(exception class, response, modeled fields), what each paginator the stand-in serves sends and returns, and how each
+of its waiters ends."""
 
 import json
 import os
@@ -59,7 +60,7 @@ class ModelClientsAgainstTheRealBotocoreTests(unittest.TestCase):
             os.unlink(keys.name)
 
     def test_every_served_call_sends_and_returns_what_botocore_does(self):
-        calls = {key: record for key, record in self.standin.items() if '!' not in key and '#' not in key}
+        calls = {key: record for key, record in self.standin.items() if not any(mark in key for mark in '!#@')}
         # Most of botocore's operations, answered and parsed, or equality proves little.
         self.assertGreater(len(calls), 10000)
         self.assertGreater(sum(1 for record in calls.values() if record['result'][0] == 'ok'), 9500)
@@ -73,6 +74,16 @@ class ModelClientsAgainstTheRealBotocoreTests(unittest.TestCase):
         self.assertGreater(sum(1 for record in pages.values() if record['result'][0][0] == 'ok'), 1400)
         different = [key for key, record in pages.items() if self.real.get(key) != record]
         self.assertEqual([], different[:20], f'{len(different)} of {len(pages)} paginators differ from botocore')
+
+    def test_every_served_waiter_waits_as_botocore_does(self):
+        # Each waiter whose operation the stand-in serves, answered three times alike (its generated answer, and each
+        # error and status it accepts): the outcome (done, or WaiterError and its reason) and the attempts made.
+        waits = {key: record for key, record in self.standin.items() if '@' in key}
+        self.assertGreater(len({key.split('@')[0] for key in waits}), 150)
+        outcomes = {record['result'][0] for record in waits.values()}
+        self.assertEqual({'ok', 'WaiterError'}, outcomes)
+        different = [key for key, record in waits.items() if self.real.get(key) != record]
+        self.assertEqual([], different[:20], f'{len(different)} of {len(waits)} waits differ from botocore')
 
     def test_every_modeled_error_is_raised_as_botocore_raises_it(self):
         errors = {key: record for key, record in self.standin.items() if '!' in key}
