@@ -68,6 +68,7 @@ FIRST_CALLS = [
     ('rekognition', 'detect_labels(Image={"S3Object": {"Bucket": "photos", "Name": "cat.jpg"}})'),
     ('cognito-idp', 'admin_get_user(UserPoolId="us-east-1_pool", Username="ada")'),
     ('glue', 'get_table(DatabaseName="db", Name="orders")'),
+    ('ec2', 'describe_instances(InstanceIds=["i-1"])'),
     # Own clients' calls outside their slices: the service's whole model read on this first need.
     ('dynamodb', 'describe_table(TableName="orders")'),
     ('sqs', 'create_queue(QueueName="q")'),

@@ -13,8 +13,8 @@ namespace Nexus.Frontend.Tests;
 
 /// <summary>
 /// The stand-in's model-read clients (services without an own client, served from their botocore models) against real
-/// boto3: difftests/modelreadtest.py's Rekognition and Cognito user-pool calls (JSON protocol), X-Ray's (REST-JSON) and
-/// ElastiCache's (query) give the same records with real boto3 through the node's signing proxy (baseline) and with
+/// boto3: difftests/modelreadtest.py's Rekognition and Cognito user-pool calls (JSON protocol), X-Ray's (REST-JSON),
+/// ElastiCache's (query) and EC2's (its own protocol) give the same records with real boto3 through the node's signing proxy (baseline) and with
 /// the stand-in over the channel and the backend (nexus), against one scripted endpoint for the four services, which
 /// receives the same requests from both; nexus mode loads no real botocore for them.
 /// </summary>
@@ -33,6 +33,7 @@ public sealed class ModelReadStandInTests(ITestOutputHelper output)
             // A REST call's action is not read by the node: it needs every action of its service.
             new ServiceGrant("xray", ["*"], "*"),
             new ServiceGrant("elasticache", ["DescribeCacheClusters"], "*"),
+            new ServiceGrant("ec2", ["DescribeInstances"], "*"),
         ],
     };
 
@@ -46,7 +47,7 @@ public sealed class ModelReadStandInTests(ITestOutputHelper output)
         var env = PythonProcess.BaseEnvironment();
         env["AWS_DEFAULT_REGION"] = "us-east-1";
         var options = ProxyDifferential.BackendOptions(
-            ("rekognition", endpoint.Url), ("cognito-idp", endpoint.Url), ("xray", endpoint.Url), ("elasticache", endpoint.Url));
+            ("rekognition", endpoint.Url), ("cognito-idp", endpoint.Url), ("xray", endpoint.Url), ("elasticache", endpoint.Url), ("ec2", endpoint.Url));
         var (baseline, nexus) = await ProxyDifferential.RunAsync(Script, Manifest, options, env, "MODELREADTEST_ENDPOINT", nexusEndpoint: null);
 
         var baselineCases = DifferentialTests.Cases(baseline);
@@ -62,9 +63,13 @@ public sealed class ModelReadStandInTests(ITestOutputHelper output)
         Assert.Equal(1, (int?)baselineCases["trace_summaries_in_a_window"]["result"]?["TracesProcessedCount"]);
         Assert.Equal(6379, (int?)baselineCases["describe_cache_clusters"]["result"]?["CacheClusters"]?[0]?["CacheNodes"]?[0]?["Endpoint"]?["Port"]);
         Assert.Equal("client.exceptions.CacheClusterNotFoundFault", (string?)baselineCases["missing_cluster_is_modeled"]["result"]?["caught_as"]);
-        Assert.Equal(["Rekognition", "CognitoIdentityProvider", "XRay", "ElastiCache"], baselineCases["client_class_names"]["result"]!.AsArray().Select(n => (string?)n));
+        Assert.Equal("running", (string?)baselineCases["describe_instances"]["result"]?["Reservations"]?[0]?["Instances"]?[0]?["State"]?["Name"]);
+        Assert.Equal("InvalidInstanceID.NotFound", (string?)baselineCases["missing_instance_is_an_error"]["error"]?["response"]?["Error"]?["Code"]);
+        Assert.Equal(["Rekognition", "CognitoIdentityProvider", "XRay", "ElastiCache", "EC2"], baselineCases["client_class_names"]["result"]!.AsArray().Select(n => (string?)n));
         var received = baselineCases["endpoint_requests"]["result"]!.AsArray();
         Assert.True(received.Count >= 10, "the endpoint received the suite's requests");
+        // EC2's form: members by their EC2 names, list elements numbered straight after them.
+        Assert.Contains(received, r => r!["body"]!.GetValue<string>().Contains("InstanceId.1=i-0abc&Filter.1.Name=tag%3Aapp&Filter.1.Value.1=web&Filter.1.Value.2=api", StringComparison.Ordinal));
         // Timestamps as botocore writes them in a REST-JSON body: epoch seconds, the fraction dropped.
         Assert.Contains(received, r => r!["body"]!.GetValue<string>().Contains("\"StartTime\": 1796558400", StringComparison.Ordinal));
 
@@ -91,7 +96,8 @@ public sealed class ModelReadStandInTests(ITestOutputHelper output)
             if (target is null && path == "/")
             {
                 _received.Add(new JsonObject { ["path"] = path, ["content_type"] = context.Request.ContentType, ["body"] = text });
-                var (status, xml) = ElastiCache(HttpUtility.ParseQueryString(text));
+                var form = HttpUtility.ParseQueryString(text);
+                var (status, xml) = form["Action"] == "DescribeInstances" ? Ec2(form) : ElastiCache(form);
                 await ProxyDifferential.AnswerXmlAsync(response, status, xml);
                 return;
             }
@@ -130,6 +136,18 @@ public sealed class ModelReadStandInTests(ITestOutputHelper output)
             "/TraceSummaries" => (200, JsonNode.Parse(
                 """{"TraceSummaries": [{"Id": "1-581cf771-a006649127e371903a2de979", "Duration": 0.25, "HasError": false, "StartTime": 1796558400.5}], "ApproximateTime": 1796562000, "TracesProcessedCount": 1}""")!.AsObject()),
             _ => (404, new JsonObject { ["message"] = $"no route {path}" }),
+        };
+
+        private static (int Status, string Xml) Ec2(System.Collections.Specialized.NameValueCollection form) => form["InstanceId.1"] switch
+        {
+            "i-gone" => (400, "<?xml version=\"1.0\"?><Response><Errors><Error><Code>InvalidInstanceID.NotFound</Code>"
+                + "<Message>The instance ID 'i-gone' does not exist</Message></Error></Errors><RequestID>ec2-error-request</RequestID></Response>"),
+            _ => (200, "<?xml version=\"1.0\"?><DescribeInstancesResponse xmlns=\"http://ec2.amazonaws.com/doc/2016-11-15/\">"
+                + "<requestId>ec2-request</requestId><reservationSet><item><reservationId>r-1</reservationId><ownerId>123456789012</ownerId>"
+                + "<instancesSet><item><instanceId>i-0abc</instanceId><instanceType>t3.micro</instanceType>"
+                + "<launchTime>2026-12-06T12:00:00.000Z</launchTime><instanceState><code>16</code><name>running</name></instanceState>"
+                + "<tagSet><item><key>app</key><value>web</value></item></tagSet><ebsOptimized>false</ebsOptimized></item></instancesSet>"
+                + "</item></reservationSet></DescribeInstancesResponse>"),
         };
 
         private static (int Status, string Xml) ElastiCache(System.Collections.Specialized.NameValueCollection form) => (form["Action"], form["CacheClusterId"]) switch

@@ -141,7 +141,7 @@ def real_boto3_session(region_name=None):
     # First: botocore's own choose-signer handler would pick SigV4 where an endpoint rule names an auth scheme (STS's
     # global endpoint), and no credentials are here to sign with.
     core.get_component('event_emitter').register_first('choose-signer', lambda **kwargs: unsigned)
-    core.register('before-call', _note_read_timeout)
+    core.register('before-call', _note_call)
     core.register('before-send', _send_over_channel)
     core.register('before-sign.s3', _capture_presigned)
     # Real clients of the services the stand-in has clients for (the calls those do not serve) raise the stand-in's
@@ -251,14 +251,16 @@ def _serialized(service, operation, request):
     return {'Service': service, 'Operation': operation, 'Method': request.method, 'Path': path, 'Headers': headers}
 
 
-_call_timeouts = threading.local()
+_calls = threading.local()
 
 
-def _note_read_timeout(context, **kwargs):
-    """botocore's before-call hook: the calling client's read_timeout, which _send_over_channel applies to each attempt
-    of the call (the same thread sends them)."""
+def _note_call(model, context, **kwargs):
+    """botocore's before-call hook: what _send_over_channel needs of the call, for each of its attempts (the same thread
+    sends them): the calling client's read_timeout, and the service's botocore name (botocore's events name it by its
+    service id, 'sfn' for stepfunctions, 'eventbridge' for events, which the node does not know it by)."""
     config = context.get('client_config')
-    _call_timeouts.value = config.read_timeout if config is not None else 60
+    _calls.read_timeout = config.read_timeout if config is not None else 60
+    _calls.service = model.service_model.service_name
 
 
 def _send_over_channel(request, event_name, **kwargs):
@@ -266,7 +268,8 @@ def _send_over_channel(request, event_name, **kwargs):
     An answer that has not started within the client's read_timeout is botocore's ReadTimeoutError, which botocore
     retries as it retries its own."""
     from botocore.client import _get_transport, channel_errors, channel_timeouts
-    _, service, operation = event_name.split('.', 2)
+    _, service_id, operation = event_name.split('.', 2)
+    service = getattr(_calls, 'service', service_id)
     url = request.url
     body = request.body
     if isinstance(body, str):
@@ -280,7 +283,7 @@ def _send_over_channel(request, event_name, **kwargs):
     modules = _load()
     try:
         response = _get_transport().call('ServiceRequest', wire, body if body is not None else b'',
-                                         timeout=getattr(_call_timeouts, 'value', 60))
+                                         timeout=getattr(_calls, 'read_timeout', 60))
     except channel_errors() as e:
         raise modules['botocore.exceptions'].ConnectionClosedError(endpoint_url=f'{url} (Nexus channel: {e})') from e
     except channel_timeouts():

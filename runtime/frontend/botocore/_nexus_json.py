@@ -132,6 +132,13 @@ class ModelClient(ServiceClient):
             # The member chooses botocore's endpoint (and its signing): the real botocore makes this call.
             return getattr(self._generic(), xform_name(operation))(**params)
         input_shape, output_shape, tokens, wrapper = model.OPERATIONS[operation]
+        for member, alias in getattr(model, 'ALIASES', {}).get(operation, ()):
+            # botocore's ParameterAlias: the alias given is the member's value; both given is an error.
+            if alias in params:
+                if member in params:
+                    from botocore.exceptions import AliasConflictParameterError
+                    raise AliasConflictParameterError(original=member, alias=alias, operation=operation)
+                params[member] = params.pop(alias)
         params = self._request(input_shape, params)
         for token in tokens:
             if token not in params:

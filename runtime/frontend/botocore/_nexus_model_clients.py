@@ -2,10 +2,10 @@
 # Licensed under the MIT license.
 """Model-read clients: a client of any service the stand-in has no own client for (botocore.client.OWN_CLIENTS), made
 from the service's whole model in the function image's botocore (its data folder, read as JSON: the real SDK is not
-imported), for the services that speak the JSON, query or REST-JSON protocol (all but S3, EC2, Route 53, CloudFront
-and SimpleDB's XML ones in botocore 1.29). Its calls are checked, sent, parsed and retried by the same model-driven
-clients as the curated ones (_nexus_json.py, _nexus_query.py, _nexus_rest.py), with the service's legacy retry policy
-from botocore's _retry.json.
+imported), for the services that speak the JSON, query, REST-JSON or EC2 protocol (all but S3, Route 53, CloudFront
+and S3 Control's REST-XML ones in botocore 1.29). Its calls are checked, sent, parsed and retried by the same
+model-driven clients as the curated ones (_nexus_json.py, _nexus_query.py, _nexus_rest.py), with the service's legacy
+retry policy from botocore's _retry.json.
 
 An operation the model-driven clients cannot send as botocore sends it is the real botocore's (generic path, loaded on
 first use): one that takes no input, needs a host prefix, endpoint discovery or a checksum, has an input they do not
@@ -38,9 +38,17 @@ _CUSTOMIZED = {
     'docdb': frozenset(('CopyDBClusterSnapshot', 'CreateDBCluster')),
     'cognito-identity': frozenset(('GetId', 'GetOpenIdToken', 'UnlinkIdentity', 'GetCredentialsForIdentity')),
     'sts': frozenset(('AssumeRoleWithSAML', 'AssumeRoleWithWebIdentity')),
+    'ec2': frozenset(('RunInstances', 'GetConsoleOutput', 'CopySnapshot')),   # user data, console output, presigned URL
 }
 
-_PROTOCOLS = ('json', 'query', 'rest-json')
+# botocore's parameter aliases (handlers.py's _add_parameter_aliases): {service: (operation or '*', member, alias)};
+# a call may name the member by its alias (EC2's Filters, the name boto3 documents for the model's Filter).
+_ALIASES = {
+    'ec2': ('*', 'Filter', 'Filters'),
+    'logs': ('CreateExportTask', 'from', 'fromTime'),
+}
+
+_PROTOCOLS = ('json', 'query', 'rest-json', 'ec2')
 _classes = {}
 
 
@@ -119,16 +127,23 @@ def _build(service_name, api_version):
         if steered:
             generic_when[name] = steered
     errors, codes = reader.errors_of(shapes)
+    compacted = reader.reachable(shapes, roots + errors, protocol, {})
+    aliases = {}
+    if service_name in _ALIASES:
+        scope, member, alias = _ALIASES[service_name]
+        aliases = {name: ((member, alias),) for name in operations if scope in ('*', name)
+                   and member in shapes[model['operations'][name]['input']['shape']]['members']}
     slice_ = _ModelSlice(
         SERVICE=service_name, PROTOCOL=protocol, TARGET_PREFIX=metadata.get('targetPrefix'),
         JSON_VERSION=metadata.get('jsonVersion'), API_VERSION=metadata['apiVersion'],
         ENDPOINT_PREFIX=metadata['endpointPrefix'], OPERATIONS=operations, HTTP=http, GENERIC_WHEN=generic_when,
         METHODS={xform_name(name): name for name in operations},
-        ERRORS=tuple(errors), ERROR_CODES=codes, SHAPES=reader.reachable(shapes, roots + errors, protocol, {}))
+        ERRORS=tuple(errors), ERROR_CODES=codes, SHAPES=compacted, ALIASES=aliases,
+        EC2_NAMES=reader.ec2_names(shapes, compacted) if protocol == 'ec2' else {})
     from botocore._nexus_json import JsonClient, serve_operations
-    from botocore._nexus_query import QueryClient
+    from botocore._nexus_query import Ec2Client, QueryClient
     from botocore._nexus_rest import RestJsonClient
-    base = {'json': JsonClient, 'query': QueryClient, 'rest-json': RestJsonClient}[protocol]
+    base = {'json': JsonClient, 'query': QueryClient, 'rest-json': RestJsonClient, 'ec2': Ec2Client}[protocol]
     paginators, pageable = _paginators(os.path.join(folder, version), shapes, model['operations'], operations)
     attributes = {'SERVICE': service_name, 'MODEL': slice_, 'PAGINATORS': paginators, 'PAGEABLE': pageable,
                   '__doc__': f"{metadata.get('serviceFullName', service_name)}: its model's calls over the Nexus "

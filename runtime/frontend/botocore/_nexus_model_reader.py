@@ -157,3 +157,20 @@ def _merge(base, extra):
             _merge(base[key], value)
         else:
             base[key] = value
+
+
+def ec2_names(shapes, compacted):
+    """The EC2 protocol's form names of the structures' members where they are not the member's name, {structure:
+    {member: name}}: a member's queryName, else its locationName with a capital first letter (botocore's
+    EC2Serializer; a member's traits over its shape's)."""
+    out = {}
+    for name in compacted:
+        shape = shapes[name.partition('|')[0]]
+        for member, ref in shape.get('members', {}).items():
+            target = shapes[ref['shape']]
+            query = ref.get('queryName', target.get('queryName'))
+            location = ref.get('locationName', target.get('locationName'))
+            wire = query if query is not None else (location[0].upper() + location[1:] if location else member)
+            if wire != member:
+                out.setdefault(name, {})[member] = wire
+    return out

@@ -52,6 +52,24 @@ def _serialize(shapes, value, shape_name, prefix, out):
         out.append((prefix, value))
 
 
+def _serialize_ec2(shapes, names, value, shape_name, prefix, out):
+    """botocore's EC2Serializer: members by their form names (``names``), list elements numbered straight after the
+    list's name (an empty list sends nothing), the rest as the query protocol."""
+    shape = shapes[shape_name]
+    kind = shape[0]
+    if kind == 'structure':
+        members = {m[0]: m for m in shape[2]}
+        renamed = names.get(shape_name, {})
+        for key, item in value.items():
+            name = renamed.get(key, key)
+            _serialize_ec2(shapes, names, item, members[key][1], f'{prefix}.{name}' if prefix else name, out)
+    elif kind == 'list':
+        for i, item in enumerate(value, 1):
+            _serialize_ec2(shapes, names, item, shape[1], f'{prefix}.{i}', out)
+    else:
+        _serialize(shapes, value, shape_name, prefix, out)
+
+
 def _tag(node):
     return _NAMESPACE.sub('', node.tag)
 
@@ -136,10 +154,14 @@ class QueryClient(ModelClient):
 
     def _encode(self, operation, input_shape, params):
         pairs = [('Action', operation), ('Version', self.MODEL.API_VERSION)]
-        _serialize(self.MODEL.SHAPES, params, input_shape, '', pairs)
+        self._form(params, input_shape, pairs)
         headers = {'Content-Type': 'application/x-www-form-urlencoded; charset=utf-8'}
         return 'POST', '/', headers, urlencode([(k, v.encode('utf-8') if isinstance(v, str) else str(v)) for k, v in pairs],
                                   doseq=True).encode('utf-8')
+
+    def _form(self, params, input_shape, pairs):
+        """Appends the parameters' form pairs."""
+        _serialize(self.MODEL.SHAPES, params, input_shape, '', pairs)
 
     def _decode(self, status, headers, content, output_shape, wrapper):
         root = _root(content)
@@ -186,3 +208,26 @@ class QueryClient(ModelClient):
         if _tag(root) == 'ErrorResponse':
             root = next((child for child in root if _tag(child) == 'Error'), root)
         return _parse(self.MODEL.SHAPES, root, shape)
+
+
+class Ec2Client(QueryClient):
+    """The EC2 protocol (botocore's EC2Serializer and EC2QueryParser): a form as the query protocol's with EC2's member
+    names and list numbering; the answer's members straight under its root, its request id in requestId; errors in
+    Response/Errors/Error with RequestID."""
+
+    def _form(self, params, input_shape, pairs):
+        _serialize_ec2(self.MODEL.SHAPES, self.MODEL.EC2_NAMES, params, input_shape, '', pairs)
+
+    def _decode(self, status, headers, content, output_shape, wrapper):
+        root = _root(content)
+        parsed = _parse(self.MODEL.SHAPES, root, output_shape) if output_shape is not None else {}
+        request_id = _children(root).get('requestId')
+        if request_id is not None:
+            parsed['ResponseMetadata'] = {'RequestId': _text(request_id)}
+        return parsed
+
+    def _error_response(self, status, headers, raw):
+        parsed = super()._error_response(status, headers, raw)
+        if 'RequestID' in parsed:
+            parsed['ResponseMetadata'] = {'RequestId': parsed.pop('RequestID')}
+        return parsed

@@ -56,6 +56,9 @@ ProfileNotFound = _error('ProfileNotFound', BotoCoreError, 'The config profile (
 ValidationError = _error(
     'ValidationError', BotoCoreError, "Invalid value ('{value}') for param {param} of type {type_name} ")
 ParamValidationError = _error('ParamValidationError', BotoCoreError, 'Parameter validation failed:\n{report}')
+AliasConflictParameterError = _error(
+    'AliasConflictParameterError', ValidationError,
+    "Parameter '{original}' and its alias '{alias}' were provided for operation {operation}.  Only one of them may be used.")
 PaginationError = _error('PaginationError', BotoCoreError, 'Error during pagination: {message}')
 OperationNotPageableError = _error(
     'OperationNotPageableError', BotoCoreError, 'Operation cannot be paginated: {operation_name}')

@@ -1,10 +1,11 @@
 # Copyright (c) Nexus contributors.
 # Licensed under the MIT license.
-"""Every operation of the named services called with inputs generated from its model, and answered with an answer
-generated from its model: the request each sends and what each call returns, run with the stand-in first on sys.path
-(``standin``: the model-read clients, _nexus_model_clients.py) or with Debian's real botocore (``real``). Prints JSON
-that test_model_clients.py compares. The inputs and answers are the same in both runs (made from the same model files,
-deterministically); the stand-in's run records only the operations it serves itself.
+"""Every operation of the named services (JSON, query, REST-JSON, EC2) called with inputs generated from its model, and
+answered with an answer generated from its model: the request each sends and what each call returns, run with the
+stand-in first on sys.path (``standin``: the model-read clients, _nexus_model_clients.py) or with Debian's real
+botocore (``real``). Prints JSON that test_model_clients.py compares. The inputs and answers are the same in both
+runs (made from the same model files, deterministically); the stand-in's run records only the operations it serves
+itself.
 
   /usr/bin/python3 model_client_probe.py standin SERVICE[,SERVICE...]
   /usr/bin/python3 model_client_probe.py real SERVICE[,SERVICE...] KEYS.json   (the stand-in run's record keys)
@@ -143,9 +144,13 @@ class Answers:
         output = op.get('output')
         headers = {'x-amzn-requestid': 'req-1'}
         if output is None:
-            return 200, headers, b'{}' if self.protocol != 'query' else self._query(operation, op, '')
+            return 200, headers, b'{}' if self.protocol not in ('query', 'ec2') else self._query(operation, op, '')
         shape = self.shapes[output['shape']]
         value = Inputs(self.shapes).value(output['shape'], 'out') if value is None else value
+        if self.protocol == 'ec2':
+            inner = ''.join(self.xml(ref['shape'], value[member], ref.get('locationName', member), ref.get('flattened'))
+                            for member, ref in shape['members'].items() if member in value)
+            return 200, headers, self._query(operation, op, inner)
         if self.protocol == 'query':
             inner = self.xml(output['shape'], value, output.get('resultWrapper', 'Result'))
             return 200, headers, self._query(operation, op, inner)
@@ -189,6 +194,9 @@ class Answers:
         code = shape.get('error', {}).get('code', name)
         status = shape.get('error', {}).get('httpStatusCode', 400)
         value = Inputs(self.shapes).value(name, 'err')
+        if self.protocol == 'ec2':
+            return status, {}, (f'<Response><Errors><Error><Code>{code}</Code><Message>went wrong</Message></Error>'
+                                '</Errors><RequestID>req-1</RequestID></Response>').encode()
         if self.protocol == 'query':
             inner = ''.join(self.xml(ref['shape'], value[member], ref.get('locationName', member))
                             for member, ref in shape['members'].items() if member not in ('message', 'Message'))
@@ -222,6 +230,9 @@ class Answers:
 
     def error_code(self, code, status=400):
         """An error answer with ``code`` (no modeled members), in the protocol's form."""
+        if self.protocol == 'ec2':
+            return status, {}, (f'<Response><Errors><Error><Code>{code}</Code><Message>went wrong</Message></Error>'
+                                '</Errors><RequestID>req-1</RequestID></Response>').encode()
         if self.protocol == 'query':
             body = (f'<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>went wrong</Message></Error>'
                     '<RequestId>req-1</RequestId></ErrorResponse>')
@@ -231,6 +242,9 @@ class Answers:
         return status, {'x-amzn-requestid': 'req-1', 'x-amzn-ErrorType': code}, b'{"message": "went wrong"}'
 
     def _query(self, operation, op, inner):
+        if self.protocol == 'ec2':
+            return (f'<{operation}Response xmlns="https://example.com/doc/"><requestId>req-1</requestId>{inner}'
+                    f'</{operation}Response>').encode()
         return (f'<{operation}Response xmlns="https://example.com/doc/">{inner}'
                 f'<ResponseMetadata><RequestId>req-1</RequestId></ResponseMetadata></{operation}Response>').encode()
 

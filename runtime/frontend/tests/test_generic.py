@@ -116,6 +116,17 @@ class GenericPathTests(unittest.TestCase):
                 with self.assertRaises(getattr(client.exceptions, code)):
                     getattr(real, operation)(**params)
 
+    def test_a_request_names_its_service_as_the_node_knows_it(self):
+        # botocore's events name a service by its id ('sfn', 'eventbridge', 'iot-data-plane'); node.json and the grants
+        # by botocore's name for it, which is what the channel request carries.
+        for service, method, expected in (('stepfunctions', 'list_activities', 'stepfunctions'),
+                                          ('events', 'list_rules', 'events'),
+                                          ('iot-data', 'list_retained_messages', 'iot-data')):
+            with self.subTest(service=service):
+                self.channel.answer(200, {})
+                getattr(boto3.client(service, region_name='us-east-1')._generic(), method)()
+                self.assertEqual(expected, self.channel.sent[-1][1]['Service'])
+
     def test_service_errors_are_botocore_client_errors(self):
         self.channel.answer(400, {'__type': 'com.amazonaws.dynamodb.v20120810#ConditionalCheckFailedException',
                                   'message': 'The conditional request failed'})

@@ -2,7 +2,7 @@
 # Licensed under the MIT license.
 """The stand-in's model-driven clients (model-read ones for every service without an own client, and the curated
 slices) against Debian's real botocore, side by side in two processes (model_client_probe.py): every operation they
-serve, of every service that speaks the JSON, query or REST-JSON protocol, is called with inputs generated from its
+serve, of every service that speaks the JSON, query, REST-JSON or EC2 protocol, is called with inputs generated from its
 model and answered with an answer generated from its model; the request each client sends (method, path, query,
 headers, body) and what each call returns must be the same, and so must each of the service's modeled errors
 (exception class, response, modeled fields), what each paginator the stand-in serves sends and returns, and how each
@@ -30,7 +30,7 @@ def services():
         if not os.path.isdir(folder):
             continue
         with open(os.path.join(folder, sorted(os.listdir(folder))[-1], 'service-2.json')) as f:
-            if json.load(f)['metadata']['protocol'] in ('json', 'query', 'rest-json'):
+            if json.load(f)['metadata']['protocol'] in ('json', 'query', 'rest-json', 'ec2'):
                 out.append(name)
     return out
 
@@ -62,16 +62,16 @@ class ModelClientsAgainstTheRealBotocoreTests(unittest.TestCase):
     def test_every_served_call_sends_and_returns_what_botocore_does(self):
         calls = {key: record for key, record in self.standin.items() if not any(mark in key for mark in '!#@')}
         # Most of botocore's operations, answered and parsed, or equality proves little.
-        self.assertGreater(len(calls), 10000)
-        self.assertGreater(sum(1 for record in calls.values() if record['result'][0] == 'ok'), 9500)
+        self.assertGreater(len(calls), 11000)
+        self.assertGreater(sum(1 for record in calls.values() if record['result'][0] == 'ok'), 10500)
         different = [key for key, record in calls.items() if self.real.get(key) != record]
         self.assertEqual([], different[:20], f'{len(different)} of {len(calls)} calls differ from botocore')
 
     def test_every_served_paginator_pages_truncates_and_resumes_as_botocore_does(self):
         # Three pages answered, MaxItems past the first page (a truncated page and a resume token), then resumed.
         pages = {key: record for key, record in self.standin.items() if key.endswith('#pages')}
-        self.assertGreater(len(pages), 1500)
-        self.assertGreater(sum(1 for record in pages.values() if record['result'][0][0] == 'ok'), 1400)
+        self.assertGreater(len(pages), 1700)
+        self.assertGreater(sum(1 for record in pages.values() if record['result'][0][0] == 'ok'), 1600)
         different = [key for key, record in pages.items() if self.real.get(key) != record]
         self.assertEqual([], different[:20], f'{len(different)} of {len(pages)} paginators differ from botocore')
 
@@ -79,7 +79,7 @@ class ModelClientsAgainstTheRealBotocoreTests(unittest.TestCase):
         # Each waiter whose operation the stand-in serves, answered three times alike (its generated answer, and each
         # error and status it accepts): the outcome (done, or WaiterError and its reason) and the attempts made.
         waits = {key: record for key, record in self.standin.items() if '@' in key}
-        self.assertGreater(len({key.split('@')[0] for key in waits}), 150)
+        self.assertGreater(len({key.split('@')[0] for key in waits}), 190)
         outcomes = {record['result'][0] for record in waits.values()}
         self.assertEqual({'ok', 'WaiterError'}, outcomes)
         different = [key for key, record in waits.items() if self.real.get(key) != record]
@@ -92,6 +92,42 @@ class ModelClientsAgainstTheRealBotocoreTests(unittest.TestCase):
         self.assertGreater(sum(1 for record in errors.values() if record['result'][-1] is True), 3500)
         different = [key for key, record in errors.items() if self.real.get(key) != record]
         self.assertEqual([], different[:20], f'{len(different)} of {len(errors)} errors differ from botocore')
+
+    def test_a_parameter_alias_is_taken_as_botocore_takes_it(self):
+        # botocore's ParameterAlias: boto3 documents Filters where five EC2 operations' member is Filter, and CloudWatch
+        # Logs' fromTime for create_export_task's from; the form and body are what Debian's botocore sends for the same
+        # call, and both names at once is its AliasConflictParameterError.
+        import io
+        from urllib.parse import parse_qsl
+        import boto3
+        import botocore.client
+        from botocore.exceptions import AliasConflictParameterError
+
+        class Channel:
+            sent = []
+
+            def call(self, op, params, body=None, timeout=None):
+                self.sent.append(body)
+                return type('Answer', (), {'status': 200, 'meta': {'Headers': {}}, 'body': io.BytesIO(
+                    b'<R><requestId>r</requestId></R>' if b'Action=' in body else b'{}')})()
+
+        channel = Channel()
+        botocore.client._set_transport(channel)
+        try:
+            ec2 = boto3.client('ec2', region_name='us-east-1')
+            ec2.describe_nat_gateways(Filters=[{'Name': 'vpc-id', 'Values': ['vpc-1', 'vpc-2']}], NatGatewayIds=['nat-1'])
+            self.assertEqual([('Action', 'DescribeNatGateways'), ('Version', '2016-11-15'), ('NatGatewayId.1', 'nat-1'),
+                              ('Filter.1.Name', 'vpc-id'), ('Filter.1.Value.1', 'vpc-1'), ('Filter.1.Value.2', 'vpc-2')],
+                             parse_qsl(channel.sent[-1].decode()))
+            with self.assertRaisesRegex(AliasConflictParameterError, "Parameter 'Filter' and its alias 'Filters' were "
+                                        'provided for operation DescribeNatGateways.  Only one of them may be used.'):
+                ec2.describe_nat_gateways(Filters=[], Filter=[])
+            logs = boto3.client('logs', region_name='us-east-1')
+            logs.create_export_task(logGroupName='app', fromTime=1, to=2, destination='bucket')
+            self.assertEqual({'logGroupName': 'app', 'to': 2, 'destination': 'bucket', 'from': 1},
+                             json.loads(channel.sent[-1]))
+        finally:
+            botocore.client._set_transport(None)
 
     def test_method_names_are_botocore_s(self):
         # Every operation and member name of every service, both separators: ListWebACLs -> list_web_acls, the
@@ -115,10 +151,13 @@ class ModelClientsAgainstTheRealBotocoreTests(unittest.TestCase):
 
     def test_the_services_people_call_from_functions_have_model_read_clients(self):
         for service in ('rekognition', 'textract', 'comprehend', 'translate', 'athena', 'glue', 'logs', 'cognito-idp',
-                        'ecs', 'xray', 'sagemaker-runtime', 'codepipeline'):
+                        'ecs', 'xray', 'sagemaker-runtime', 'codepipeline', 'ec2'):
             self.assertIsNotNone(model_client_class(service), service)
+        # Operations botocore customizes with handlers: the real botocore's.
+        self.assertNotIn('GetTemplate', model_client_class('cloudformation').MODEL.OPERATIONS)
+        self.assertNotIn('RunInstances', model_client_class('ec2').MODEL.OPERATIONS)
         # XML protocols, services botocore customizes throughout, and no model: the real botocore's.
-        for service in ('ec2', 'iam', 'glacier', 'route53', 'no-such-service'):
+        for service in ('iam', 'glacier', 'route53', 'no-such-service'):
             self.assertIsNone(model_client_class(service), service)
 
 
