@@ -59,17 +59,22 @@ class Session:
     def events(self):
         return self._events
 
+    # What the real SDK lists (read from its data in the image, as botocore's loader and endpoint resolver do).
     def get_available_services(self):
-        return ['s3']
+        from botocore._nexus_sdk_data import available_services
+        return available_services()
 
     def get_available_resources(self):
-        return ['s3']
+        from botocore._nexus_sdk_data import available_services
+        return available_services('resources-1', 'boto3')
 
     def get_available_partitions(self):
-        return ['aws']
+        from botocore._nexus_sdk_data import available_partitions
+        return available_partitions()
 
     def get_available_regions(self, service_name, partition_name='aws', allow_non_regional=False):
-        return []
+        from botocore._nexus_sdk_data import available_regions
+        return available_regions(service_name, partition_name, allow_non_regional)
 
     def get_credentials(self):
         # Like boto3 when no credentials are configured: the sandbox holds none.

@@ -68,7 +68,7 @@ class ModelClient(ServiceClient):
 
     def _waiter_configs(self):
         """{waiter: configuration} of the service's waiters-2.json (read once per process), {} without one."""
-        from botocore._nexus_model_clients import waiter_configs
+        from botocore._nexus_sdk_data import waiter_configs
         return waiter_configs(self.SERVICE)
 
     def can_paginate(self, operation_name):

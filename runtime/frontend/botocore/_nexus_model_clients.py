@@ -15,12 +15,14 @@ nested members (a few: Athena's GetQueryResults, Kinesis's DescribeStream, ...);
 stand-in's (paginate.py), and so are waiters (waiter.py, from the service's waiters-2.json).
 """
 
+import _thread
 import json
 import os
 import re
 import sys
 
 from botocore import _nexus_model_reader as reader
+from botocore._nexus_sdk_data import data_folder
 from botocore import xform_name
 
 # Services and operations botocore 1.29's handlers change (botocore/handlers.py): None for a whole service.
@@ -50,18 +52,7 @@ _ALIASES = {
 
 _PROTOCOLS = ('json', 'query', 'rest-json', 'ec2')
 _classes = {}
-
-
-def data_folder():
-    """The data folder of the botocore the generic path would import (the first on sys.path after the stand-in's)."""
-    stand_in = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    for entry in sys.path:
-        if os.path.abspath(entry or '.') == stand_in:
-            continue
-        candidate = os.path.join(entry or '.', 'botocore', 'data')
-        if os.path.isdir(candidate):
-            return candidate
-    return None
+_lock = _thread.allocate_lock()
 
 
 def model_client_class(service_name, api_version=None):
@@ -69,27 +60,13 @@ def model_client_class(service_name, api_version=None):
     another API version asked for, an XML protocol, a service botocore customizes throughout, AWS_DATA_PATH set)."""
     key = (service_name, api_version)
     if key not in _classes:
-        client_class = _classes[key] = _build(service_name, api_version)
-        generic = sys.modules.get('botocore._nexus_generic')
-        if client_class is not None and generic is not None:
-            generic.share_exceptions(service_name, client_class.exceptions_of_service())
+        with _lock:   # one class per service, whichever thread makes its first client
+            if key not in _classes:
+                client_class = _classes[key] = _build(service_name, api_version)
+                generic = sys.modules.get('botocore._nexus_generic')
+                if client_class is not None and generic is not None:
+                    generic.share_exceptions(service_name, client_class.exceptions_of_service())
     return _classes[key]
-
-
-_waiters = {}
-
-
-def waiter_configs(service_name):
-    """{waiter name: configuration} from the service's waiters-2.json in the image's botocore ({} without one)."""
-    if service_name not in _waiters:
-        data = data_folder()
-        folder = os.path.join(data, service_name) if data else None
-        configs = {}
-        if folder is not None and os.path.isdir(folder):
-            configs = (reader.read_model_file(os.path.join(folder, sorted(os.listdir(folder))[-1]), 'waiters-2')
-                       or {}).get('waiters', {})
-        _waiters[service_name] = configs
-    return _waiters[service_name]
 
 
 def built_classes():

@@ -15,8 +15,18 @@ class Session:
         # The sandbox holds no credentials in nexus mode.
         return None
 
+    # What the real SDK lists (read from its data in the image, as botocore's loader and endpoint resolver do).
     def get_available_services(self):
-        return ['s3']
+        from botocore._nexus_sdk_data import available_services
+        return available_services()
+
+    def get_available_partitions(self):
+        from botocore._nexus_sdk_data import available_partitions
+        return available_partitions()
+
+    def get_available_regions(self, service_name, partition_name='aws', allow_non_regional=False):
+        from botocore._nexus_sdk_data import available_regions
+        return available_regions(service_name, partition_name, allow_non_regional)
 
     def get_config_variable(self, logical_name, methods=None):
         if logical_name == 'region':

@@ -417,7 +417,7 @@ def main(mode, services, only=()):
             out[f'{service}.{method}#pages'] = {'result': record}
         # Waiters: the generated answer three times, and each error and status acceptor's answer three times.
         if mode == 'standin':
-            from botocore._nexus_model_clients import waiter_configs
+            from botocore._nexus_sdk_data import waiter_configs
             waited = sorted(name for name, config in waiter_configs(service).items()
                             if whole is not None and config['operation'] in whole.MODEL.OPERATIONS)
         else:

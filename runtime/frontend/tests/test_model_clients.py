@@ -93,6 +93,23 @@ class ModelClientsAgainstTheRealBotocoreTests(unittest.TestCase):
         different = [key for key, record in errors.items() if self.real.get(key) != record]
         self.assertEqual([], different[:20], f'{len(different)} of {len(errors)} errors differ from botocore')
 
+    def test_the_services_people_call_from_functions_have_model_read_clients(self):
+        for service in ('rekognition', 'textract', 'comprehend', 'translate', 'athena', 'glue', 'logs', 'cognito-idp',
+                        'ecs', 'xray', 'sagemaker-runtime', 'codepipeline', 'ec2'):
+            self.assertIsNotNone(model_client_class(service), service)
+        # Operations botocore customizes with handlers: the real botocore's.
+        self.assertNotIn('GetTemplate', model_client_class('cloudformation').MODEL.OPERATIONS)
+        self.assertNotIn('RunInstances', model_client_class('ec2').MODEL.OPERATIONS)
+        # XML protocols, services botocore customizes throughout, and no model: the real botocore's.
+        for service in ('iam', 'glacier', 'route53', 'no-such-service'):
+            self.assertIsNone(model_client_class(service), service)
+
+
+@unittest.skipUnless(os.path.isdir(os.path.join(DATA, 'rekognition')),
+                     "Debian's botocore (python3-botocore, installed by scripts/setup) is not on this machine")
+class BotocoreFactsTests(unittest.TestCase):
+    """What the stand-in takes from botocore besides calls: parameter aliases, method names, the session's listings."""
+
     def test_a_parameter_alias_is_taken_as_botocore_takes_it(self):
         # botocore's ParameterAlias: boto3 documents Filters where five EC2 operations' member is Filter, and CloudWatch
         # Logs' fromTime for create_export_task's from; the form and body are what Debian's botocore sends for the same
@@ -129,6 +146,44 @@ class ModelClientsAgainstTheRealBotocoreTests(unittest.TestCase):
         finally:
             botocore.client._set_transport(None)
 
+    def test_the_session_lists_what_the_real_sdk_lists(self):
+        # Services, resources, partitions and regions (an ops function iterating get_available_regions('ec2') must not
+        # get an empty list), as Debian's boto3 answers in another process.
+        import boto3
+        import botocore.session
+        asks = [('services', None), ('resources', None), ('partitions', None)] + [
+            ('regions', (service, partition, non_regional)) for service in ('ec2', 'lambda', 'sts', 's3', 'dynamodb',
+                                                                            'no-such-service')
+            for partition in ('aws', 'aws-cn', 'aws-us-gov') for non_regional in (False, True)]
+        script = (
+            'import json, sys, boto3, botocore.session\n'
+            'session, core = boto3.session.Session(), botocore.session.get_session()\n'
+            'out = []\n'
+            'for kind, args in json.load(sys.stdin):\n'
+            '    if kind == "services": out.append([session.get_available_services(), core.get_available_services()])\n'
+            '    elif kind == "resources": out.append(session.get_available_resources())\n'
+            '    elif kind == "partitions": out.append([session.get_available_partitions(), core.get_available_partitions()])\n'
+            '    else: out.append([session.get_available_regions(*args), core.get_available_regions(*args)])\n'
+            'print(json.dumps(out))\n')
+        env = {k: v for k, v in os.environ.items() if k != 'PYTHONPATH'}
+        run = subprocess.run(['/usr/bin/python3', '-c', script], input=json.dumps(asks), env=env, cwd='/',
+                             capture_output=True, text=True, timeout=120, check=True)
+        real = json.loads(run.stdout)
+        session, core = boto3.session.Session(), botocore.session.get_session()
+        standin = []
+        for kind, args in asks:
+            if kind == 'services':
+                standin.append([session.get_available_services(), core.get_available_services()])
+            elif kind == 'resources':
+                standin.append(session.get_available_resources())
+            elif kind == 'partitions':
+                standin.append([session.get_available_partitions(), core.get_available_partitions()])
+            else:
+                standin.append([session.get_available_regions(*args), core.get_available_regions(*args)])
+        self.assertGreater(len(real[0][0]), 300)
+        self.assertIn('us-east-1', real[3][0])
+        self.assertEqual(real, standin)
+
     def test_method_names_are_botocore_s(self):
         # Every operation and member name of every service, both separators: ListWebACLs -> list_web_acls, the
         # iSCSI and PartiQL names botocore lists itself, ...
@@ -148,17 +203,6 @@ class ModelClientsAgainstTheRealBotocoreTests(unittest.TestCase):
         self.assertGreater(len(names), 30000)
         different = [(name, sep) for name in sorted(names) for sep in '_-' if xform_name(name, sep) != real.xform_name(name, sep)]
         self.assertEqual([], different[:20])
-
-    def test_the_services_people_call_from_functions_have_model_read_clients(self):
-        for service in ('rekognition', 'textract', 'comprehend', 'translate', 'athena', 'glue', 'logs', 'cognito-idp',
-                        'ecs', 'xray', 'sagemaker-runtime', 'codepipeline', 'ec2'):
-            self.assertIsNotNone(model_client_class(service), service)
-        # Operations botocore customizes with handlers: the real botocore's.
-        self.assertNotIn('GetTemplate', model_client_class('cloudformation').MODEL.OPERATIONS)
-        self.assertNotIn('RunInstances', model_client_class('ec2').MODEL.OPERATIONS)
-        # XML protocols, services botocore customizes throughout, and no model: the real botocore's.
-        for service in ('iam', 'glacier', 'route53', 'no-such-service'):
-            self.assertIsNone(model_client_class(service), service)
 
 
 if __name__ == '__main__':
