@@ -14,7 +14,7 @@ namespace Nexus.Frontend.Tests;
 /// <summary>
 /// The stand-in's model-read clients (services without an own client, served from their botocore models) against real
 /// boto3: difftests/modelreadtest.py's Rekognition and Cognito user-pool calls (JSON protocol), X-Ray's (REST-JSON),
-/// ElastiCache's (query) and EC2's (its own protocol) give the same records with real boto3 through the node's signing proxy (baseline) and with
+/// ElastiCache's (query), EC2's (its own protocol) and CloudFront's (REST-XML) give the same records with real boto3 through the node's signing proxy (baseline) and with
 /// the stand-in over the channel and the backend (nexus), against one scripted endpoint for the four services, which
 /// receives the same requests from both; nexus mode loads no real botocore for them.
 /// </summary>
@@ -34,6 +34,7 @@ public sealed class ModelReadStandInTests(ITestOutputHelper output)
             new ServiceGrant("xray", ["*"], "*"),
             new ServiceGrant("elasticache", ["DescribeCacheClusters"], "*"),
             new ServiceGrant("ec2", ["DescribeInstances"], "*"),
+            new ServiceGrant("cloudfront", ["*"], "*"),
         ],
     };
 
@@ -47,7 +48,7 @@ public sealed class ModelReadStandInTests(ITestOutputHelper output)
         var env = PythonProcess.BaseEnvironment();
         env["AWS_DEFAULT_REGION"] = "us-east-1";
         var options = ProxyDifferential.BackendOptions(
-            ("rekognition", endpoint.Url), ("cognito-idp", endpoint.Url), ("xray", endpoint.Url), ("elasticache", endpoint.Url), ("ec2", endpoint.Url));
+            ("rekognition", endpoint.Url), ("cognito-idp", endpoint.Url), ("xray", endpoint.Url), ("elasticache", endpoint.Url), ("ec2", endpoint.Url), ("cloudfront", endpoint.Url));
         var (baseline, nexus) = await ProxyDifferential.RunAsync(Script, Manifest, options, env, "MODELREADTEST_ENDPOINT", nexusEndpoint: null);
 
         var baselineCases = DifferentialTests.Cases(baseline);
@@ -65,9 +66,14 @@ public sealed class ModelReadStandInTests(ITestOutputHelper output)
         Assert.Equal("client.exceptions.CacheClusterNotFoundFault", (string?)baselineCases["missing_cluster_is_modeled"]["result"]?["caught_as"]);
         Assert.Equal("running", (string?)baselineCases["describe_instances"]["result"]?["Reservations"]?[0]?["Instances"]?[0]?["State"]?["Name"]);
         Assert.Equal("InvalidInstanceID.NotFound", (string?)baselineCases["missing_instance_is_an_error"]["error"]?["response"]?["Error"]?["Code"]);
-        Assert.Equal(["Rekognition", "CognitoIdentityProvider", "XRay", "ElastiCache", "EC2"], baselineCases["client_class_names"]["result"]!.AsArray().Select(n => (string?)n));
+        Assert.Equal("InProgress", (string?)baselineCases["create_invalidation"]["result"]?["Invalidation"]?["Status"]);
+        Assert.EndsWith("/invalidation/I2J0I21PCUYOIK", (string?)baselineCases["create_invalidation"]["result"]?["Location"], StringComparison.Ordinal);
+        Assert.Equal("client.exceptions.NoSuchDistribution", (string?)baselineCases["missing_distribution_is_modeled"]["result"]?["caught_as"]);
+        Assert.Equal(["Rekognition", "CognitoIdentityProvider", "XRay", "ElastiCache", "EC2", "CloudFront"], baselineCases["client_class_names"]["result"]!.AsArray().Select(n => (string?)n));
         var received = baselineCases["endpoint_requests"]["result"]!.AsArray();
         Assert.True(received.Count >= 10, "the endpoint received the suite's requests");
+        // CloudFront's XML document, its namespace on the root.
+        Assert.Contains(received, r => ((string?)r!["body"])?.StartsWith("<InvalidationBatch xmlns=\"http://cloudfront.amazonaws.com/doc/2020-05-31/\"><Paths><Quantity>2</Quantity><Items><Path>/index.html</Path>", StringComparison.Ordinal) == true);
         // EC2's form: members by their EC2 names, list elements numbered straight after them.
         Assert.Contains(received, r => r!["body"]!.GetValue<string>().Contains("InstanceId.1=i-0abc&Filter.1.Name=tag%3Aapp&Filter.1.Value.1=web&Filter.1.Value.2=api", StringComparison.Ordinal));
         // Timestamps as botocore writes them in a REST-JSON body: epoch seconds, the fraction dropped.
@@ -99,6 +105,19 @@ public sealed class ModelReadStandInTests(ITestOutputHelper output)
                 var form = HttpUtility.ParseQueryString(text);
                 var (status, xml) = form["Action"] == "DescribeInstances" ? Ec2(form) : ElastiCache(form);
                 await ProxyDifferential.AnswerXmlAsync(response, status, xml);
+                return;
+            }
+
+            if (path.StartsWith("/2020-05-31/", StringComparison.Ordinal))
+            {
+                _received.Add(new JsonObject { ["method"] = context.Request.HttpMethod, ["path"] = path, ["body"] = text });
+                var (cloudFrontStatus, cloudFrontXml) = CloudFront(context.Request.HttpMethod, path);
+                if (cloudFrontStatus == 201)
+                {
+                    response.Headers["Location"] = "https://cloudfront.amazonaws.com/2020-05-31/distribution/E2QWRUHEXAMPLE/invalidation/I2J0I21PCUYOIK";
+                }
+
+                await ProxyDifferential.AnswerXmlAsync(response, cloudFrontStatus, cloudFrontXml);
                 return;
             }
 
@@ -136,6 +155,18 @@ public sealed class ModelReadStandInTests(ITestOutputHelper output)
             "/TraceSummaries" => (200, JsonNode.Parse(
                 """{"TraceSummaries": [{"Id": "1-581cf771-a006649127e371903a2de979", "Duration": 0.25, "HasError": false, "StartTime": 1796558400.5}], "ApproximateTime": 1796562000, "TracesProcessedCount": 1}""")!.AsObject()),
             _ => (404, new JsonObject { ["message"] = $"no route {path}" }),
+        };
+
+        private static (int Status, string Xml) CloudFront(string method, string path) => (method, path) switch
+        {
+            ("POST", "/2020-05-31/distribution/E2QWRUHEXAMPLE/invalidation") => (201,
+                "<?xml version=\"1.0\"?><Invalidation xmlns=\"http://cloudfront.amazonaws.com/doc/2020-05-31/\"><Id>I2J0I21PCUYOIK</Id>"
+                + "<Status>InProgress</Status><CreateTime>2026-12-06T12:00:00.000Z</CreateTime><InvalidationBatch><Paths><Quantity>2</Quantity>"
+                + "<Items><Path>/index.html</Path><Path>/assets/*</Path></Items></Paths><CallerReference>deploy-42</CallerReference>"
+                + "</InvalidationBatch></Invalidation>"),
+            _ => (404, "<?xml version=\"1.0\"?><ErrorResponse xmlns=\"http://cloudfront.amazonaws.com/doc/2020-05-31/\"><Error><Type>Sender</Type>"
+                + "<Code>NoSuchDistribution</Code><Message>The specified distribution does not exist.</Message></Error>"
+                + "<RequestId>cloudfront-error-request</RequestId></ErrorResponse>"),
         };
 
         private static (int Status, string Xml) Ec2(System.Collections.Specialized.NameValueCollection form) => form["InstanceId.1"] switch

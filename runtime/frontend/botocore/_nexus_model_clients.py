@@ -2,10 +2,10 @@
 # Licensed under the MIT license.
 """Model-read clients: a client of any service the stand-in has no own client for (botocore.client.OWN_CLIENTS), made
 from the service's whole model in the function image's botocore (its data folder, read as JSON: the real SDK is not
-imported), for the services that speak the JSON, query, REST-JSON or EC2 protocol (all but S3, Route 53, CloudFront
-and S3 Control's REST-XML ones in botocore 1.29). Its calls are checked, sent, parsed and retried by the same
-model-driven clients as the curated ones (_nexus_json.py, _nexus_query.py, _nexus_rest.py), with the service's legacy
-retry policy from botocore's _retry.json.
+imported), for every protocol of botocore 1.29 (JSON, query, REST-JSON, EC2, REST-XML; S3 is the fast path's). Its
+calls are checked, sent, parsed and retried by the same model-driven clients as the curated ones (_nexus_json.py,
+_nexus_query.py, _nexus_rest.py, _nexus_rest_xml.py), with the service's legacy retry policy from botocore's
+_retry.json.
 
 An operation the model-driven clients cannot send as botocore sends it is the real botocore's (generic path, loaded on
 first use): one that takes no input, needs a host prefix, endpoint discovery or a checksum, has an input they do not
@@ -27,6 +27,8 @@ from botocore import xform_name
 
 # Services and operations botocore 1.29's handlers change (botocore/handlers.py): None for a whole service.
 _CUSTOMIZED = {
+    's3': None,                   # the fast path's (botocore/client.py)
+    'route53': None,              # resource ids stripped of their /hostedzone/, /change/, ... prefixes
     'apigateway': None,           # an Accept header on every request
     'glacier': None,              # account id '-', API version header, tree-hash checksums
     'iam': None,                  # policy documents URL-decoded into dicts after each call
@@ -50,7 +52,7 @@ _ALIASES = {
     'logs': ('CreateExportTask', 'from', 'fromTime'),
 }
 
-_PROTOCOLS = ('json', 'query', 'rest-json', 'ec2')
+_PROTOCOLS = ('json', 'query', 'rest-json', 'ec2', 'rest-xml')
 _classes = {}
 _lock = _thread.allocate_lock()
 
@@ -117,10 +119,14 @@ def _build(service_name, api_version):
         METHODS={xform_name(name): name for name in operations},
         ERRORS=tuple(errors), ERROR_CODES=codes, SHAPES=compacted, ALIASES=aliases,
         EC2_NAMES=reader.ec2_names(shapes, compacted) if protocol == 'ec2' else {})
+    if protocol == 'rest-xml':
+        slice_.XML_TRAITS, slice_.XML_ROOTS = reader.xml_traits(shapes, compacted, model['operations'])
     from botocore._nexus_json import JsonClient, serve_operations
     from botocore._nexus_query import Ec2Client, QueryClient
     from botocore._nexus_rest import RestJsonClient
-    base = {'json': JsonClient, 'query': QueryClient, 'rest-json': RestJsonClient, 'ec2': Ec2Client}[protocol]
+    from botocore._nexus_rest_xml import RestXmlClient
+    base = {'json': JsonClient, 'query': QueryClient, 'rest-json': RestJsonClient, 'ec2': Ec2Client,
+            'rest-xml': RestXmlClient}[protocol]
     paginators, pageable = _paginators(os.path.join(folder, version), shapes, model['operations'], operations)
     attributes = {'SERVICE': service_name, 'MODEL': slice_, 'PAGINATORS': paginators, 'PAGEABLE': pageable,
                   '__doc__': f"{metadata.get('serviceFullName', service_name)}: its model's calls over the Nexus "

@@ -31,7 +31,7 @@ def compact(name, shape, protocol, shapes):
             wire = ref.get('locationName', shapes[ref['shape']].get('locationName', member))
             if location is not None:
                 # The REST protocols place a member in the URI, query string, headers or status code.
-                if protocol != 'rest-json' or location not in _REST_LOCATIONS:
+                if protocol not in ('rest-json', 'rest-xml') or location not in _REST_LOCATIONS:
                     raise ValueError(f'{name}.{member} is bound to {location}: not a {protocol} body member')
                 members.append((member, member_shape(ref), wire, location)
                                + ((True,) if ref.get('jsonvalue') else ()))
@@ -174,3 +174,28 @@ def ec2_names(shapes, compacted):
             if wire != member:
                 out.setdefault(name, {})[member] = wire
     return out
+
+
+def xml_traits(shapes, compacted, operations):
+    """REST-XML's member traits besides the wire name, {structure: {member: (xmlNamespace or None, xmlAttribute)}}
+    where either is set (a member's over its shape's, as botocore merges them), and the root element of each input
+    sent as a body of members, {input structure: (locationName, xmlNamespace)} (the operation's input reference's
+    over its shape's)."""
+    traits, roots = {}, {}
+    for op in operations.values():
+        ref = op.get('input')
+        if ref is not None:
+            shape = shapes[ref['shape']]
+            roots[ref['shape']] = (ref.get('locationName', shape.get('locationName', ref['shape'])),
+                                   ref.get('xmlNamespace', shape.get('xmlNamespace')))
+    for name in compacted:
+        shape = shapes[name.partition('|')[0]]
+        if shape['type'] != 'structure':
+            continue
+        for member, ref in shape.get('members', {}).items():
+            target = shapes[ref['shape']]
+            namespace = ref.get('xmlNamespace', target.get('xmlNamespace'))
+            attribute = bool(ref.get('xmlAttribute', target.get('xmlAttribute')))
+            if namespace or attribute:
+                traits.setdefault(name, {})[member] = (namespace, attribute)
+    return traits, roots

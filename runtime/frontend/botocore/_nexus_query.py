@@ -132,6 +132,13 @@ def _parse(shapes, node, shape_name):
     return scalar_from_text(kind, _text(node))
 
 
+def error_root(root):
+    """botocore's _get_error_root: an error shape's members are read from ErrorResponse's Error element."""
+    if _tag(root) == 'ErrorResponse':
+        return next((child for child in root if _tag(child) == 'Error'), root)
+    return root
+
+
 def _root(content):
     from xml.etree import ElementTree
     return ElementTree.fromstring(content)
@@ -203,11 +210,7 @@ class QueryClient(ModelClient):
         shape = self._error_shape(code)
         if shape is None:
             return {}
-        # botocore's _get_error_root: an error shape's members are read from ErrorResponse's Error element.
-        root = _root(raw)
-        if _tag(root) == 'ErrorResponse':
-            root = next((child for child in root if _tag(child) == 'Error'), root)
-        return _parse(self.MODEL.SHAPES, root, shape)
+        return _parse(self.MODEL.SHAPES, error_root(_root(raw)), shape)
 
 
 class Ec2Client(QueryClient):

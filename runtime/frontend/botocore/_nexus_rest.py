@@ -119,6 +119,11 @@ class RestJsonClient(ModelClient):
             elif hasattr(body, 'read'):
                 body = body.read()
             return method, path, headers, bytes(body)
+        return method, path, headers, self._document(input_shape, members, payload, params, body_params, headers)
+
+    def _document(self, input_shape, members, payload, params, body_params, headers):
+        """The body of a call whose payload is not a blob or text: the payload member, or the body members, as JSON."""
+        shapes = self.MODEL.SHAPES
         if payload is not None:
             value = params.get(payload)
             body = b'{}' if value is None else json.dumps(serialize(shapes, value, members[payload][1])).encode()
@@ -130,7 +135,7 @@ class RestJsonClient(ModelClient):
             body = b''
         if body and not any(key.lower() == 'content-type' for key in headers):
             headers['Content-Type'] = 'application/json'
-        return method, path, headers, body
+        return body
 
     def _endpoint_path(self):
         from urllib.parse import urlsplit
@@ -149,7 +154,7 @@ class RestJsonClient(ModelClient):
         members = self._members(output_shape)
         payload = self._payload(output_shape)
         if payload is None:
-            parsed.update(parse(self.MODEL.SHAPES, body_json(content), output_shape))
+            parsed.update(self._body_members(content, output_shape))
             return parsed
         kind = self.MODEL.SHAPES[members[payload][1]][0]
         if kind == 'blob':
@@ -158,8 +163,12 @@ class RestJsonClient(ModelClient):
         elif kind == 'string':
             parsed[payload] = content.decode('utf-8')
         else:
-            parsed[payload] = parse(self.MODEL.SHAPES, body_json(content), members[payload][1])
+            parsed[payload] = self._body_members(content, members[payload][1])
         return parsed
+
+    def _body_members(self, content, shape_name):
+        """A structure read from the answer's body (JSON here)."""
+        return parse(self.MODEL.SHAPES, body_json(content), shape_name)
 
     def _located(self, status, headers, shape_name):
         """botocore's _parse_non_payload_attrs: the members in the status code and headers."""

@@ -1,8 +1,8 @@
 # Copyright (c) Nexus contributors.
 # Licensed under the MIT license.
 """Differential test of the stand-in's model-read clients (services without an own client, served from their models:
-_nexus_model_clients.py): Rekognition and Cognito user pools (JSON protocol), X-Ray (REST-JSON), ElastiCache (query) and
-EC2 (its own protocol),
+_nexus_model_clients.py): Rekognition and Cognito user pools (JSON protocol), X-Ray (REST-JSON), ElastiCache (query),
+EC2 (its own protocol) and CloudFront (REST-XML),
 the same calls by real boto3 (baseline, through the node's signing proxy) and by the stand-in (nexus, over the channel,
 without the real botocore), against one scripted endpoint (tests/Nexus.Frontend.Tests, ModelReadStandInTests). The
 record names the modules loaded after the stand-in's calls, and ends with what the endpoint received.
@@ -29,18 +29,18 @@ UTC = datetime.timezone.utc
 
 
 @case
-def detect_labels(rekognition, cognito, xray, elasticache, ec2):
+def detect_labels(rekognition, cognito, xray, elasticache, ec2, cloudfront):
     return rekognition.detect_labels(Image={'S3Object': {'Bucket': 'photos', 'Name': 'cats/tabby.jpg'}},
                                      MaxLabels=5, MinConfidence=80.5)
 
 
 @case
-def detect_text_in_bytes(rekognition, cognito, xray, elasticache, ec2):
+def detect_text_in_bytes(rekognition, cognito, xray, elasticache, ec2, cloudfront):
     return rekognition.detect_text(Image={'Bytes': b'\x89PNG\r\n\x1a\n\x00\xff'})
 
 
 @case
-def missing_image_is_modeled(rekognition, cognito, xray, elasticache, ec2):
+def missing_image_is_modeled(rekognition, cognito, xray, elasticache, ec2, cloudfront):
     try:
         rekognition.detect_labels(Image={'S3Object': {'Bucket': 'missing', 'Name': 'x.jpg'}})
     except rekognition.exceptions.InvalidS3ObjectException as e:
@@ -48,17 +48,17 @@ def missing_image_is_modeled(rekognition, cognito, xray, elasticache, ec2):
 
 
 @case
-def image_checked_before_sending(rekognition, cognito, xray, elasticache, ec2):
+def image_checked_before_sending(rekognition, cognito, xray, elasticache, ec2, cloudfront):
     return rekognition.detect_labels(Image={'S3Object': {'Bucket': 'photos', 'Name': 'x', 'Tag': 1}}, MaxLabels='5')
 
 
 @case
-def admin_get_user(rekognition, cognito, xray, elasticache, ec2):
+def admin_get_user(rekognition, cognito, xray, elasticache, ec2, cloudfront):
     return cognito.admin_get_user(UserPoolId='us-east-1_pool', Username='ada')
 
 
 @case
-def unknown_user_is_modeled(rekognition, cognito, xray, elasticache, ec2):
+def unknown_user_is_modeled(rekognition, cognito, xray, elasticache, ec2, cloudfront):
     try:
         cognito.admin_get_user(UserPoolId='us-east-1_pool', Username='nobody')
     except cognito.exceptions.UserNotFoundException as e:
@@ -66,31 +66,31 @@ def unknown_user_is_modeled(rekognition, cognito, xray, elasticache, ec2):
 
 
 @case
-def throttled_user_pool_is_retried(rekognition, cognito, xray, elasticache, ec2):
+def throttled_user_pool_is_retried(rekognition, cognito, xray, elasticache, ec2, cloudfront):
     retried = client('cognito-idp', max_attempts=1)
     return retried.admin_get_user(UserPoolId='us-east-1_pool', Username='busy')
 
 
 @case
-def put_trace_segments(rekognition, cognito, xray, elasticache, ec2):
+def put_trace_segments(rekognition, cognito, xray, elasticache, ec2, cloudfront):
     return xray.put_trace_segments(TraceSegmentDocuments=[
         json.dumps({'name': 'fn', 'id': '70de5b6f19ff9a0a', 'trace_id': '1-581cf771-a006649127e371903a2de979'}),
         json.dumps({'name': 'fn', 'id': 'bad'})])
 
 
 @case
-def trace_summaries_in_a_window(rekognition, cognito, xray, elasticache, ec2):
+def trace_summaries_in_a_window(rekognition, cognito, xray, elasticache, ec2, cloudfront):
     return xray.get_trace_summaries(StartTime=datetime.datetime(2026, 12, 6, 12, 0, 0, 500000, tzinfo=UTC),
                                     EndTime='2026-12-06T13:00:00Z', FilterExpression='service("fn")', Sampling=True)
 
 
 @case
-def describe_cache_clusters(rekognition, cognito, xray, elasticache, ec2):
+def describe_cache_clusters(rekognition, cognito, xray, elasticache, ec2, cloudfront):
     return elasticache.describe_cache_clusters(CacheClusterId='sessions', ShowCacheNodeInfo=True)
 
 
 @case
-def missing_cluster_is_modeled(rekognition, cognito, xray, elasticache, ec2):
+def missing_cluster_is_modeled(rekognition, cognito, xray, elasticache, ec2, cloudfront):
     try:
         elasticache.describe_cache_clusters(CacheClusterId='gone')
     except elasticache.exceptions.CacheClusterNotFoundFault as e:
@@ -98,23 +98,38 @@ def missing_cluster_is_modeled(rekognition, cognito, xray, elasticache, ec2):
 
 
 @case
-def describe_instances(rekognition, cognito, xray, elasticache, ec2):
+def describe_instances(rekognition, cognito, xray, elasticache, ec2, cloudfront):
     # Filters: boto3's name (the model's member is Filters here; the form says Filter.N as EC2 wants).
     return ec2.describe_instances(InstanceIds=['i-0abc'], Filters=[{'Name': 'tag:app', 'Values': ['web', 'api']}])
 
 
 @case
-def missing_instance_is_an_error(rekognition, cognito, xray, elasticache, ec2):
+def missing_instance_is_an_error(rekognition, cognito, xray, elasticache, ec2, cloudfront):
     return ec2.describe_instances(InstanceIds=['i-gone'])
 
 
 @case
-def client_class_names(rekognition, cognito, xray, elasticache, ec2):
-    return [type(c).__name__ for c in (rekognition, cognito, xray, elasticache, ec2)]
+def create_invalidation(rekognition, cognito, xray, elasticache, ec2, cloudfront):
+    # The classic function after a deploy to S3: the paths to invalidate as CloudFront's XML document.
+    return cloudfront.create_invalidation(DistributionId='E2QWRUHEXAMPLE', InvalidationBatch={
+        'Paths': {'Quantity': 2, 'Items': ['/index.html', '/assets/*']}, 'CallerReference': 'deploy-42'})
 
 
 @case
-def endpoint_requests(rekognition, cognito, xray, elasticache, ec2):
+def missing_distribution_is_modeled(rekognition, cognito, xray, elasticache, ec2, cloudfront):
+    try:
+        cloudfront.get_distribution(Id='EGONE')
+    except cloudfront.exceptions.NoSuchDistribution as e:
+        return caught(e, 'NoSuchDistribution')
+
+
+@case
+def client_class_names(rekognition, cognito, xray, elasticache, ec2, cloudfront):
+    return [type(c).__name__ for c in (rekognition, cognito, xray, elasticache, ec2, cloudfront)]
+
+
+@case
+def endpoint_requests(rekognition, cognito, xray, elasticache, ec2, cloudfront):
     """What the endpoint received, in order (its own record, read back as an error's message)."""
     try:
         rekognition.detect_labels(Image={'S3Object': {'Bucket': 'received', 'Name': 'x'}})
@@ -124,7 +139,7 @@ def endpoint_requests(rekognition, cognito, xray, elasticache, ec2):
 
 def main(argv):
     print_suite(CASES, [], client('rekognition'), client('cognito-idp'), client('xray'), client('elasticache'),
-                client('ec2'))
+                client('ec2'), client('cloudfront'))
     return 0
 
 

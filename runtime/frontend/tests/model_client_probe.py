@@ -185,8 +185,17 @@ class Answers:
                 return status, headers, value[payload]
             if payload_shape['type'] == 'string':
                 return status, headers, value[payload].encode()
+            if self.protocol == 'rest-xml':
+                return status, headers, f"<Root>{self.members_xml(shape['members'][payload]['shape'], value[payload])}</Root>".encode()
             return status, headers, json.dumps(self.json_value(shape['members'][payload]['shape'], value[payload])).encode()
+        if self.protocol == 'rest-xml':
+            return status, headers, f"<Root>{self.members_xml(output['shape'], value)}</Root>".encode()
         return status, headers, json.dumps(self.json_value(output['shape'], value)).encode()
+
+    def members_xml(self, name, value):
+        """A structure's body members as XML elements (its members in the URI, headers or status left out)."""
+        return ''.join(self.xml(ref['shape'], value[member], ref.get('locationName', member), ref.get('flattened'))
+                       for member, ref in self.shapes[name]['members'].items() if member in value and 'location' not in ref)
 
     def error(self, name):
         """An error answer of the service's error shape ``name``, in its protocol's form, its members set."""
@@ -200,6 +209,11 @@ class Answers:
         if self.protocol == 'query':
             inner = ''.join(self.xml(ref['shape'], value[member], ref.get('locationName', member))
                             for member, ref in shape['members'].items() if member not in ('message', 'Message'))
+            body = (f'<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>went wrong</Message>{inner}'
+                    '</Error><RequestId>req-1</RequestId></ErrorResponse>')
+            return status, {'x-amzn-requestid': 'req-1'}, body.encode()
+        if self.protocol == 'rest-xml':
+            inner = self.members_xml(name, {k: v for k, v in value.items() if k not in ('message', 'Message')})
             body = (f'<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>went wrong</Message>{inner}'
                     '</Error><RequestId>req-1</RequestId></ErrorResponse>')
             return status, {'x-amzn-requestid': 'req-1'}, body.encode()
@@ -230,6 +244,10 @@ class Answers:
 
     def error_code(self, code, status=400):
         """An error answer with ``code`` (no modeled members), in the protocol's form."""
+        if self.protocol == 'rest-xml':
+            return status, {'x-amzn-requestid': 'req-1'}, (
+                f'<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>went wrong</Message></Error>'
+                '<RequestId>req-1</RequestId></ErrorResponse>').encode()
         if self.protocol == 'ec2':
             return status, {}, (f'<Response><Errors><Error><Code>{code}</Code><Message>went wrong</Message></Error>'
                                 '</Errors><RequestID>req-1</RequestID></Response>').encode()

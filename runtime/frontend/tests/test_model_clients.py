@@ -2,7 +2,7 @@
 # Licensed under the MIT license.
 """The stand-in's model-driven clients (model-read ones for every service without an own client, and the curated
 slices) against Debian's real botocore, side by side in two processes (model_client_probe.py): every operation they
-serve, of every service that speaks the JSON, query, REST-JSON or EC2 protocol, is called with inputs generated from its
+serve, of every service that speaks the JSON, query, REST-JSON, EC2 or REST-XML protocol, is called with inputs generated from its
 model and answered with an answer generated from its model; the request each client sends (method, path, query,
 headers, body) and what each call returns must be the same, and so must each of the service's modeled errors
 (exception class, response, modeled fields), what each paginator the stand-in serves sends and returns, and how each
@@ -30,7 +30,7 @@ def services():
         if not os.path.isdir(folder):
             continue
         with open(os.path.join(folder, sorted(os.listdir(folder))[-1], 'service-2.json')) as f:
-            if json.load(f)['metadata']['protocol'] in ('json', 'query', 'rest-json', 'ec2'):
+            if json.load(f)['metadata']['protocol'] in ('json', 'query', 'rest-json', 'ec2', 'rest-xml'):
                 out.append(name)
     return out
 
@@ -95,13 +95,13 @@ class ModelClientsAgainstTheRealBotocoreTests(unittest.TestCase):
 
     def test_the_services_people_call_from_functions_have_model_read_clients(self):
         for service in ('rekognition', 'textract', 'comprehend', 'translate', 'athena', 'glue', 'logs', 'cognito-idp',
-                        'ecs', 'xray', 'sagemaker-runtime', 'codepipeline', 'ec2'):
+                        'ecs', 'xray', 'sagemaker-runtime', 'codepipeline', 'ec2', 'cloudfront'):
             self.assertIsNotNone(model_client_class(service), service)
         # Operations botocore customizes with handlers: the real botocore's.
         self.assertNotIn('GetTemplate', model_client_class('cloudformation').MODEL.OPERATIONS)
         self.assertNotIn('RunInstances', model_client_class('ec2').MODEL.OPERATIONS)
         # XML protocols, services botocore customizes throughout, and no model: the real botocore's.
-        for service in ('iam', 'glacier', 'route53', 'no-such-service'):
+        for service in ('iam', 'glacier', 'route53', 's3', 'no-such-service'):
             self.assertIsNone(model_client_class(service), service)
 
 
