@@ -73,6 +73,27 @@ FIRST_CALLS = [
     ('dynamodb', 'describe_table(TableName="orders")'),
     ('sqs', 'create_queue(QueueName="q")'),
 ]
+# Resources made from boto3's resources-1.json (boto3/resources/factory.py) and their first call.
+RESOURCE_CALLS = [
+    ('dynamodb', 'resource Table.put_item', 'r.Table("orders").put_item(Item={"pk": "a", "n": 1})'),
+    ('sqs', 'resource Queue.send_message', 'r.Queue("https://sqs.us-east-1.amazonaws.com/1/q").send_message(MessageBody="m")'),
+    ('ec2', 'resource instances.filter', 'list(r.instances.filter(InstanceIds=["i-1"]))'),
+]
+_STAND_IN_RESOURCE = """import boto3, botocore.client
+class Refused(Exception): pass
+class Stub:
+    def call(self, *args, **kwargs): raise Refused()
+botocore.client._set_transport(Stub())
+r = boto3.resource("{service}", region_name="us-east-1")
+try: {call}
+except Refused: pass"""
+_REAL_RESOURCE = """import boto3
+class Refused(Exception): pass
+def refuse(**kwargs): raise Refused()
+r = boto3.resource("{service}", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="y")
+r.meta.client.meta.events.register("before-send", refuse)
+try: {call}
+except Refused: pass"""
 _STAND_IN_CALL = """import boto3, botocore.client
 class Refused(Exception): pass
 class Stub:
@@ -96,6 +117,9 @@ def service_cases():
         name = call.split('(')[0]
         cases[f'stand-in: {service} {name}'] = (_STAND_IN_CALL.format(service=service, call=call), HERE)
         cases[f'real boto3 1.26: {service} {name}'] = (_REAL_CALL.format(service=service, call=call), None)
+    for service, name, call in RESOURCE_CALLS:
+        cases[f'stand-in: {service} {name}'] = (_STAND_IN_RESOURCE.format(service=service, call=call), HERE)
+        cases[f'real boto3 1.26: {service} {name}'] = (_REAL_RESOURCE.format(service=service, call=call), None)
     return cases
 
 

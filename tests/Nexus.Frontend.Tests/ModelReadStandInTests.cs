@@ -14,7 +14,7 @@ namespace Nexus.Frontend.Tests;
 /// <summary>
 /// The stand-in's model-read clients (services without an own client, served from their botocore models) against real
 /// boto3: difftests/modelreadtest.py's Rekognition and Cognito user-pool calls (JSON protocol), X-Ray's (REST-JSON),
-/// ElastiCache's (query), EC2's (its own protocol) and CloudFront's (REST-XML) give the same records with real boto3 through the node's signing proxy (baseline) and with
+/// ElastiCache's (query), EC2's (its own protocol, and its boto3 resource) and CloudFront's (REST-XML) give the same records with real boto3 through the node's signing proxy (baseline) and with
 /// the stand-in over the channel and the backend (nexus), against one scripted endpoint for the four services, which
 /// receives the same requests from both; nexus mode loads no real botocore for them.
 /// </summary>
@@ -69,6 +69,15 @@ public sealed class ModelReadStandInTests(ITestOutputHelper output)
         Assert.Equal("InProgress", (string?)baselineCases["create_invalidation"]["result"]?["Invalidation"]?["Status"]);
         Assert.EndsWith("/invalidation/I2J0I21PCUYOIK", (string?)baselineCases["create_invalidation"]["result"]?["Location"], StringComparison.Ordinal);
         Assert.Equal("client.exceptions.NoSuchDistribution", (string?)baselineCases["missing_distribution_is_modeled"]["result"]?["caught_as"]);
+        // boto3.resource("ec2") (made from resources-1.json in nexus mode): Instance resources from a collection's pages,
+        // their attributes from the answer; an instance's attributes loaded by DescribeInstances.
+        var collected = baselineCases["instances_of_a_resource_collection"]["result"]!.AsArray();
+        Assert.Equal("ec2.instancesCollectionManager(ec2.ServiceResource(), ec2.Instance)", (string?)collected[0]);
+        Assert.Equal("ec2.Instance(id='i-0abc')", (string?)collected[1]![0]![0]);
+        Assert.Equal("t3.micro", (string?)collected[1]![0]![1]);
+        Assert.Equal("running", (string?)collected[1]![0]![2]!["Name"]);
+        Assert.Equal("ec2.Instance", (string?)baselineCases["resource_loads_its_attributes"]["result"]?[0]);
+        Assert.False((bool?)baselineCases["resource_loads_its_attributes"]["result"]?[4]);
         Assert.Equal(["Rekognition", "CognitoIdentityProvider", "XRay", "ElastiCache", "EC2", "CloudFront"], baselineCases["client_class_names"]["result"]!.AsArray().Select(n => (string?)n));
         var received = baselineCases["endpoint_requests"]["result"]!.AsArray();
         Assert.True(received.Count >= 10, "the endpoint received the suite's requests");

@@ -1,7 +1,7 @@
 # Copyright (c) Nexus contributors.
 # Licensed under the MIT license.
-"""boto3.session.Session: the stand-in S3 client and resource, Lambda's Invoke and DynamoDB's item calls; every other
-service and call through the real SDK (generic path)."""
+"""boto3.session.Session: the stand-in's clients and resources (S3's fast path, the own and model-read clients of other
+services, resources made from boto3's resources-1.json); what they leave through the real SDK (generic path)."""
 
 import os
 
@@ -114,29 +114,47 @@ class Session:
                  endpoint_url=None, aws_access_key_id=None, aws_secret_access_key=None,
                  aws_session_token=None, config=None):
         if service_name == 'dynamodb':
-            # Table's item actions over the stand-in's client; the rest of the resource through the real boto3.
-            explicit = self._explicit_credentials or aws_access_key_id is not None or aws_secret_access_key is not None
-            if endpoint_url or explicit:
-                from botocore import _nexus_generic
-                _nexus_generic.say_routed(service_name, endpoint_url, explicit)
-            from boto3.resources.dynamodb import DynamoDBServiceResource, HighLevelInterface
-            from botocore._nexus_ddb import DynamoDB
-            real = {}
-
-            def real_resource():
-                if 'resource' not in real:
-                    real['resource'] = self._generic_resource(explicit, endpoint_url, service_name, region_name,
-                                                              api_version, config)
-                return real['resource']
-            client = DynamoDB(region_name or self._region_name, endpoint_url, config,
-                              lambda: real_resource().meta.client, high_level=HighLevelInterface())
-            self._events.copy_into(client)
-            return DynamoDBServiceResource(client, real_resource)
+            return self._dynamodb_resource(region_name, api_version, endpoint_url, config, aws_access_key_id,
+                                           aws_secret_access_key)
         if service_name != 's3':
+            # Made from boto3's resources-1.json over the stand-in's client (boto3/resources/factory.py), else the
+            # real boto3's resource.
+            from boto3.resources.factory import stand_in_resource
+            resource = stand_in_resource(self, service_name, region_name, api_version, endpoint_url, config, {
+                'aws_access_key_id': aws_access_key_id, 'aws_secret_access_key': aws_secret_access_key,
+                'aws_session_token': aws_session_token})
+            if resource is not None:
+                return resource
             explicit = self._explicit_credentials or aws_access_key_id is not None or aws_secret_access_key is not None
             return self._generic_resource(explicit, endpoint_url, service_name, region_name, api_version, config)
         from boto3.resources.s3 import S3ServiceResource
         return S3ServiceResource(self.client('s3', region_name, endpoint_url=endpoint_url, config=config))
+
+    def _dynamodb_resource(self, region_name, api_version, endpoint_url, config, aws_access_key_id,
+                           aws_secret_access_key):
+        """boto3.resource('dynamodb'): made from resources-1.json over the stand-in's DynamoDB client with boto3's
+        high-level interface (its calls the real resource's client would make go through that client, loaded on first
+        need)."""
+        explicit = self._explicit_credentials or aws_access_key_id is not None or aws_secret_access_key is not None
+        if endpoint_url or explicit:
+            from botocore import _nexus_generic
+            _nexus_generic.say_routed('dynamodb', endpoint_url, explicit)
+        from boto3.resources.dynamodb import HighLevelInterface
+        from boto3.resources.factory import stand_in_resource
+        from botocore._nexus_ddb import DynamoDB
+        real = {}
+
+        def real_client():
+            if 'resource' not in real:
+                real['resource'] = self._generic_resource(explicit, endpoint_url, 'dynamodb', region_name,
+                                                          api_version, config)
+            return real['resource'].meta.client
+        client = self._events.copy_into(DynamoDB(region_name or self._region_name, endpoint_url, config, real_client,
+                                                 high_level=HighLevelInterface()))
+        resource = stand_in_resource(self, 'dynamodb', region_name, api_version, endpoint_url, config, client=client)
+        if resource is None:
+            return self._generic_resource(explicit, endpoint_url, 'dynamodb', region_name, api_version, config)
+        return resource
 
     def _generic_resource(self, explicit, endpoint_url, service_name, region_name, api_version, config):
         """The real boto3 resource (generic path), the session's event handlers copied into its client."""

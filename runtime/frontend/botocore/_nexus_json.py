@@ -92,12 +92,13 @@ class ModelClient(ServiceClient):
         on this first need) before the real botocore is; None when that model does not serve it either."""
         from botocore._nexus_model_clients import model_client_class
         whole = model_client_class(self.SERVICE)
-        if whole is None or whole.MODEL is self.MODEL or name not in whole.MODEL.METHODS:
+        if whole is None or name not in whole.MODEL.METHODS:
             return None
-        # This client reads the whole model from now on: a superset of its slice, the same shapes under the same names,
-        # so its own calls are unchanged.
-        self.MODEL = whole.MODEL
-        self.meta.method_to_api_mapping.update(whole.MODEL.METHODS)
+        if self.MODEL is not whole.MODEL:
+            # This client reads the whole model from now on: a superset of its slice, the same shapes under the same
+            # names, so its own calls are unchanged.
+            self.MODEL = whole.MODEL
+            self.meta.method_to_api_mapping.update(whole.MODEL.METHODS)
         method = self.__dict__[name] = _method(name, whole.MODEL.METHODS[name]).__get__(self)
         return method
 

@@ -11,6 +11,7 @@ name), string/integer/long/double/float (min), timestamp ([its own timestampForm
 
 import json
 import os
+import re
 
 # The REST locations a rest-json member may have in the stand-in's shapes.
 _REST_LOCATIONS = ('uri', 'querystring', 'header', 'headers', 'statusCode')
@@ -148,6 +149,33 @@ def read_model_file(folder, kind):
         with open(extras) as f:
             _merge(data, json.load(f).get('merge', {}))
     return data
+
+
+def read_shape(folder, name):
+    """One shape of a service's service-2.json (``folder``: its version folder), found in the file's bytes and decoded
+    alone: a resource's attribute names without decoding, or compacting, the whole model (DynamoDB's Table when only
+    item calls were made: 0.4 MB of JSON). The whole file is read when the bytes do not show it plainly."""
+    with open(os.path.join(folder, 'service-2.json'), 'rb') as f:
+        data = f.read()
+    decoder = json.JSONDecoder()
+    pattern = re.compile(rb'"%s"\s*:\s*(?=\{)' % re.escape(name.encode()))
+    start = data.find(b'"shapes"')
+    for found in pattern.finditer(data, start) if start >= 0 else ():
+        window = 1 << 16
+        while True:
+            # A window of the text after the name (a cut character at its end is dropped), widened until the
+            # shape's object ends inside it.
+            text = data[found.end():found.end() + window].decode('utf-8', 'ignore')
+            try:
+                value, _ = decoder.raw_decode(text)
+                break
+            except json.JSONDecodeError:
+                if found.end() + window >= len(data):
+                    raise
+                window *= 4
+        if 'type' in value:   # the shape itself, not a member named after it
+            return value
+    return read_model_file(folder, 'service-2')['shapes'][name]
 
 
 def _merge(base, extra):

@@ -2,7 +2,7 @@
 # Licensed under the MIT license.
 """Differential test of the stand-in's model-read clients (services without an own client, served from their models:
 _nexus_model_clients.py): Rekognition and Cognito user pools (JSON protocol), X-Ray (REST-JSON), ElastiCache (query),
-EC2 (its own protocol) and CloudFront (REST-XML),
+EC2 (its own protocol, and its boto3 resource: boto3/resources/factory.py) and CloudFront (REST-XML),
 the same calls by real boto3 (baseline, through the node's signing proxy) and by the stand-in (nexus, over the channel,
 without the real botocore), against one scripted endpoint (tests/Nexus.Frontend.Tests, ModelReadStandInTests). The
 record names the modules loaded after the stand-in's calls, and ends with what the endpoint received.
@@ -15,7 +15,11 @@ AWS_DEFAULT_REGION, and the function's key in baseline.
 
 import datetime
 import json
+import os
 import sys
+
+import boto3
+from botocore.config import Config
 
 from difftest_common import case_list, caught, print_suite, scripted_client
 
@@ -121,6 +125,25 @@ def missing_distribution_is_modeled(rekognition, cognito, xray, elasticache, ec2
         cloudfront.get_distribution(Id='EGONE')
     except cloudfront.exceptions.NoSuchDistribution as e:
         return caught(e, 'NoSuchDistribution')
+
+
+@case
+def instances_of_a_resource_collection(rekognition, cognito, xray, elasticache, ec2, cloudfront):
+    # boto3.resource('ec2'): a collection filtered, its Instance resources built from the pages (their data the
+    # answer's), attributes read without another call; made from resources-1.json over the model-read client.
+    resource = boto3.resource('ec2', endpoint_url=os.environ.get('MODELREADTEST_ENDPOINT'),
+                              config=Config(retries={'max_attempts': 0}))
+    instances = list(resource.instances.filter(InstanceIds=['i-0abc']))
+    return [repr(resource.instances), [(repr(i), i.instance_type, i.state, i.tags, i.launch_time) for i in instances]]
+
+
+@case
+def resource_loads_its_attributes(rekognition, cognito, xray, elasticache, ec2, cloudfront):
+    resource = boto3.resource('ec2', endpoint_url=os.environ.get('MODELREADTEST_ENDPOINT'),
+                              config=Config(retries={'max_attempts': 0}))
+    instance = resource.Instance('i-0abc')
+    return [type(instance).__name__, instance.private_ip_address, instance.vpc_id, repr(instance.vpc),
+            instance.ebs_optimized]
 
 
 @case

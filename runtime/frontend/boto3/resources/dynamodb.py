@@ -1,17 +1,14 @@
 # Copyright (c) Nexus contributors.
 # Licensed under the MIT license.
-"""boto3.resource('dynamodb') over the stand-in's DynamoDB client: the service resource and Table's item actions
-(put_item, get_item, update_item, delete_item, query, scan, batch_writer, batch_get_item, batch_write_item) with
-boto3 1.26's high-level interface: Python values in and out (TypeSerializer / TypeDeserializer), Key / Attr conditions
-built into expressions with placeholders, the request's parameters copied first. A table's attributes (key_schema,
-item_count, ...), load, reload, delete, update, waiters and the service resource's create_table and tables are the real
-boto3 resource's (generic path, loaded on first use).
+"""What boto3.resource('dynamodb') adds to the resource factory.py makes from resources-1.json (its Table's item
+actions, attributes, load, waiters, the service resource's create_table, tables, batch calls): boto3 1.26's high-level
+interface on its client (HighLevelInterface: Python values in and out through TypeSerializer / TypeDeserializer, Key /
+Attr conditions built into expressions with placeholders, the request's parameters copied first) and Table's
+batch_writer.
 """
 
 import copy
 from collections.abc import Mapping, MutableSequence
-
-from boto3.resources.base import ResourceMeta, ServiceResource
 
 
 class _ForgetfulDict(dict):
@@ -94,80 +91,9 @@ class HighLevelInterface:
         _transform(shapes, output_shape, parsed, 'AttributeValue', self._deserializer.deserialize)
 
 
-class DynamoDBServiceResource(ServiceResource):
-    """dynamodb.ServiceResource()."""
-
-    def __init__(self, client, real_resource):
-        self.meta = ResourceMeta('dynamodb', client=client)
-        self._real_resource = real_resource
-
-    def __getattr__(self, name):
-        if name.startswith('_'):
-            raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
-        return getattr(self._real(), name)
-
-    def _real(self):
-        real = self.__dict__.get('_real_instance')
-        if real is None:
-            real = self._real_instance = self._real_resource()
-        return real
-
-    def Table(self, name):
-        return Table(name, self)
-
-    def batch_get_item(self, *args, **kwargs):
-        return self.meta.client.batch_get_item(*args, **kwargs)
-
-    def batch_write_item(self, *args, **kwargs):
-        return self.meta.client.batch_write_item(*args, **kwargs)
-
-
-def _table_action(method):
-    def action(self, *args, **kwargs):
-        params = {'TableName': self.name}
-        params.update(kwargs)
-        response = getattr(self.meta.client, method)(*args, **params)
-        # An action clears what the table loaded (its attributes are read again when next asked for), as boto3's do.
-        real = self.__dict__.get('_real_table')
-        if real is not None:
-            real.meta.data = None
-        return response
-
-    action.__name__ = method
-    return action
-
-
-class Table(ServiceResource):
-    """dynamodb.Table(name=...): the item actions over the stand-in's client; the rest through the real resource."""
-
-    def __init__(self, name, service):
-        if not isinstance(name, str):
-            raise ValueError(f'Identifier name must be a string, got {type(name)}')
-        self.name = name
-        self.meta = ResourceMeta('dynamodb', identifiers=['name'], client=service.meta.client)
-        self._service = service
-
-    def __getattr__(self, name):
-        if name.startswith('_'):
-            raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
-        real = self.__dict__.get('_real_table')
-        if real is None:
-            real = self._real_table = self._service._real().Table(self.name)
-        return getattr(real, name)
-
-    put_item = _table_action('put_item')
-    get_item = _table_action('get_item')
-    update_item = _table_action('update_item')
-    delete_item = _table_action('delete_item')
-    query = _table_action('query')
-    scan = _table_action('scan')
-
-    def batch_writer(self, overwrite_by_pkeys=None):
-        return BatchWriter(self.name, self.meta.client, overwrite_by_pkeys=overwrite_by_pkeys)
-
-
-for _cls, _name in ((DynamoDBServiceResource, 'dynamodb.ServiceResource'), (Table, 'dynamodb.Table')):
-    _cls.__name__ = _cls.__qualname__ = _name
+def batch_writer(self, overwrite_by_pkeys=None):
+    """boto3's Table.batch_writer (boto3.dynamodb.table.TableResource), injected into the Table class factory.py makes."""
+    return BatchWriter(self.name, self.meta.client, overwrite_by_pkeys=overwrite_by_pkeys)
 
 
 class BatchWriter:
