@@ -69,6 +69,9 @@ FIRST_CALLS = [
     ('cognito-idp', 'admin_get_user(UserPoolId="us-east-1_pool", Username="ada")'),
     ('glue', 'get_table(DatabaseName="db", Name="orders")'),
     ('ec2', 'describe_instances(InstanceIds=["i-1"])'),
+    # Model-read with botocore's handlers done as it does them (IAM's policy documents, Route 53's ids).
+    ('iam', 'get_role_policy(RoleName="r", PolicyName="p")'),
+    ('route53', 'get_hosted_zone(Id="/hostedzone/Z1")'),
     # Own clients' calls outside their slices: the service's whole model read on this first need.
     ('dynamodb', 'describe_table(TableName="orders")'),
     ('sqs', 'create_queue(QueueName="q")'),

@@ -14,7 +14,7 @@ namespace Nexus.Frontend.Tests;
 /// <summary>
 /// The stand-in's model-read clients (services without an own client, served from their botocore models) against real
 /// boto3: difftests/modelreadtest.py's Rekognition and Cognito user-pool calls (JSON protocol), X-Ray's (REST-JSON),
-/// ElastiCache's (query), EC2's (its own protocol, and its boto3 resource) and CloudFront's (REST-XML) give the same records with real boto3 through the node's signing proxy (baseline) and with
+/// ElastiCache's and IAM's (query), EC2's (its own protocol, and its boto3 resource) and CloudFront's and Route 53's (REST-XML) give the same records with real boto3 through the node's signing proxy (baseline) and with
 /// the stand-in over the channel and the backend (nexus), against one scripted endpoint for the four services, which
 /// receives the same requests from both; nexus mode loads no real botocore for them.
 /// </summary>
@@ -35,6 +35,8 @@ public sealed class ModelReadStandInTests(ITestOutputHelper output)
             new ServiceGrant("elasticache", ["DescribeCacheClusters"], "*"),
             new ServiceGrant("ec2", ["DescribeInstances"], "*"),
             new ServiceGrant("cloudfront", ["*"], "*"),
+            new ServiceGrant("route53", ["*"], "*"),
+            new ServiceGrant("iam", ["GetRolePolicy"], "*"),
         ],
     };
 
@@ -48,7 +50,8 @@ public sealed class ModelReadStandInTests(ITestOutputHelper output)
         var env = PythonProcess.BaseEnvironment();
         env["AWS_DEFAULT_REGION"] = "us-east-1";
         var options = ProxyDifferential.BackendOptions(
-            ("rekognition", endpoint.Url), ("cognito-idp", endpoint.Url), ("xray", endpoint.Url), ("elasticache", endpoint.Url), ("ec2", endpoint.Url), ("cloudfront", endpoint.Url));
+            ("rekognition", endpoint.Url), ("cognito-idp", endpoint.Url), ("xray", endpoint.Url), ("elasticache", endpoint.Url), ("ec2", endpoint.Url), ("cloudfront", endpoint.Url),
+            ("route53", endpoint.Url), ("iam", endpoint.Url));
         var (baseline, nexus) = await ProxyDifferential.RunAsync(Script, Manifest, options, env, "MODELREADTEST_ENDPOINT", nexusEndpoint: null);
 
         var baselineCases = DifferentialTests.Cases(baseline);
@@ -78,6 +81,9 @@ public sealed class ModelReadStandInTests(ITestOutputHelper output)
         Assert.Equal("running", (string?)collected[1]![0]![2]!["Name"]);
         Assert.Equal("ec2.Instance", (string?)baselineCases["resource_loads_its_attributes"]["result"]?[0]);
         Assert.False((bool?)baselineCases["resource_loads_its_attributes"]["result"]?[4]);
+        // IAM's policy document decoded into a dict; Route 53's id sent as its last part (the path above answered it).
+        Assert.Equal("dynamodb:GetItem", (string?)baselineCases["role_policy_is_a_document"]["result"]?["PolicyDocument"]?["Statement"]?[0]?["Action"]);
+        Assert.Equal("example.com.", (string?)baselineCases["hosted_zone_by_its_path"]["result"]?["HostedZone"]?["Name"]);
         Assert.Equal(["Rekognition", "CognitoIdentityProvider", "XRay", "ElastiCache", "EC2", "CloudFront"], baselineCases["client_class_names"]["result"]!.AsArray().Select(n => (string?)n));
         var received = baselineCases["endpoint_requests"]["result"]!.AsArray();
         Assert.True(received.Count >= 10, "the endpoint received the suite's requests");
@@ -112,8 +118,26 @@ public sealed class ModelReadStandInTests(ITestOutputHelper output)
             {
                 _received.Add(new JsonObject { ["path"] = path, ["content_type"] = context.Request.ContentType, ["body"] = text });
                 var form = HttpUtility.ParseQueryString(text);
-                var (status, xml) = form["Action"] == "DescribeInstances" ? Ec2(form) : ElastiCache(form);
+                var (status, xml) = form["Action"] switch
+                {
+                    "DescribeInstances" => Ec2(form),
+                    "GetRolePolicy" => Iam(form),
+                    _ => ElastiCache(form),
+                };
                 await ProxyDifferential.AnswerXmlAsync(response, status, xml);
+                return;
+            }
+
+            if (path.StartsWith("/2013-04-01/", StringComparison.Ordinal))
+            {
+                _received.Add(new JsonObject { ["method"] = context.Request.HttpMethod, ["path"] = path, ["body"] = text });
+                await ProxyDifferential.AnswerXmlAsync(response, 200, path == "/2013-04-01/hostedzone/Z1EXAMPLE"
+                    ? "<?xml version=\"1.0\"?><GetHostedZoneResponse xmlns=\"https://route53.amazonaws.com/doc/2013-04-01/\"><HostedZone>"
+                        + "<Id>/hostedzone/Z1EXAMPLE</Id><Name>example.com.</Name><CallerReference>zone-1</CallerReference>"
+                        + "<Config><PrivateZone>false</PrivateZone></Config><ResourceRecordSetCount>4</ResourceRecordSetCount></HostedZone>"
+                        + "<DelegationSet><NameServers><NameServer>ns-1.awsdns-01.org</NameServer></NameServers></DelegationSet></GetHostedZoneResponse>"
+                    : "<?xml version=\"1.0\"?><ErrorResponse><Error><Type>Sender</Type><Code>NoSuchHostedZone</Code>"
+                        + $"<Message>No hosted zone found at {path}</Message></Error><RequestId>route53-error</RequestId></ErrorResponse>");
                 return;
             }
 
@@ -177,6 +201,11 @@ public sealed class ModelReadStandInTests(ITestOutputHelper output)
                 + "<Code>NoSuchDistribution</Code><Message>The specified distribution does not exist.</Message></Error>"
                 + "<RequestId>cloudfront-error-request</RequestId></ErrorResponse>"),
         };
+
+        private static (int Status, string Xml) Iam(System.Collections.Specialized.NameValueCollection form) => (200, ProxyDifferential.QueryResult("GetRolePolicy", "https://iam.amazonaws.com/doc/2010-05-08/",
+            $"<RoleName>{form["RoleName"]}</RoleName><PolicyName>{form["PolicyName"]}</PolicyName><PolicyDocument>"
+            + "%7B%22Version%22%3A%222012-10-17%22%2C%22Statement%22%3A%5B%7B%22Effect%22%3A%22Allow%22%2C%22Action%22%3A%22dynamodb%3AGetItem%22%2C%22Resource%22%3A%22*%22%7D%5D%7D"
+            + "</PolicyDocument>"));
 
         private static (int Status, string Xml) Ec2(System.Collections.Specialized.NameValueCollection form) => form["InstanceId.1"] switch
         {

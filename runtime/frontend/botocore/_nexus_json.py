@@ -14,6 +14,7 @@ Served: botocore.client.OWN_CLIENTS names each client and its module.
 import json
 
 from botocore import xform_name
+from botocore._nexus_model_reader import NO_INPUT
 from botocore._nexus_service import ServiceClient, body_json, json_error
 from botocore._nexus_shapes import parse, serialize, validate
 from botocore.client import _offloaded
@@ -133,6 +134,8 @@ class ModelClient(ServiceClient):
             # The member chooses botocore's endpoint (and its signing): the real botocore makes this call.
             return getattr(self._generic(), xform_name(operation))(**params)
         input_shape, output_shape, tokens, wrapper = model.OPERATIONS[operation]
+        if input_shape == NO_INPUT:
+            params = {}   # botocore neither checks nor sends what a call without an input shape is given
         for member, alias in getattr(model, 'ALIASES', {}).get(operation, ()):
             # botocore's ParameterAlias: the alias given is the member's value; both given is an error.
             if alias in params:

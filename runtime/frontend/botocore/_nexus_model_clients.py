@@ -10,7 +10,8 @@ _retry.json.
 An operation the model-driven clients cannot send as botocore sends it is the real botocore's (generic path, loaded on
 first use): one that takes no input, needs a host prefix, endpoint discovery or a checksum, has an input they do not
 serialize (documents, unions, event streams, host labels), answers an event stream or is signed otherwise (unsigned,
-bearer), and those botocore customizes with handlers (_CUSTOMIZED). So are presigned URLs and the paginators that read
+bearer), and those botocore customizes with handlers (_CUSTOMIZED) but for Route 53's ids and IAM's policy documents,
+which are done here as botocore's handlers do them (_HANDLERS). So are presigned URLs and the paginators that read
 nested members (a few: Athena's GetQueryResults, Kinesis's DescribeStream, ...); the other paginators are the
 stand-in's (paginate.py), and so are waiters (waiter.py, from the service's waiters-2.json).
 """
@@ -28,10 +29,8 @@ from botocore import xform_name
 # Services and operations botocore 1.29's handlers change (botocore/handlers.py): None for a whole service.
 _CUSTOMIZED = {
     's3': None,                   # the fast path's (botocore/client.py)
-    'route53': None,              # resource ids stripped of their /hostedzone/, /change/, ... prefixes
     'apigateway': None,           # an Accept header on every request
     'glacier': None,              # account id '-', API version header, tree-hash checksums
-    'iam': None,                  # policy documents URL-decoded into dicts after each call
     'machinelearning': None,      # Predict sent to the model's endpoint
     'cloudsearchdomain': None,    # Search sent as a POST
     'cloudformation': frozenset(('GetTemplate',)),                 # the template body decoded
@@ -53,6 +52,52 @@ _ALIASES = {
 }
 
 _PROTOCOLS = ('json', 'query', 'rest-json', 'ec2', 'rest-xml')
+
+
+class _Route53Ids:
+    """botocore's fix_route53_ids (before-parameter-build.route53): an id member given as a path (``/hostedzone/Z1``,
+    what another call answered) is sent as its last part."""
+
+    def _request(self, input_shape, params):
+        params = super()._request(input_shape, params)
+        for member in self.MODEL.SHAPES[input_shape][2]:
+            if member[1] in ('ResourceId', 'DelegationSetId', 'ChangeId') and member[0] in params:
+                params[member[0]] = params[member[0]].split('/')[-1]
+        return params
+
+
+class _IamPolicyDocuments:
+    """botocore's json_decode_policies (after-call.iam): a policy document in an answer (IAM's policyDocumentType, a
+    URL-encoded JSON text) becomes the document as a dict; a text that is not JSON stays as it is."""
+
+    def _response(self, output_shape, parsed):
+        parsed = super()._response(output_shape, parsed)
+        if output_shape is not None:
+            _decode_policies(self.MODEL.SHAPES, output_shape, parsed)
+        return parsed
+
+
+def _decode_policies(shapes, name, parsed):
+    shape = shapes[name]
+    if shape[0] == 'structure':
+        for member in shape[2]:
+            if member[0] not in parsed:
+                continue
+            if member[1] == 'policyDocumentType' and shapes[member[1]][0] == 'string':
+                try:
+                    from urllib.parse import unquote
+                    parsed[member[0]] = json.loads(unquote(parsed[member[0]]))
+                except (ValueError, TypeError):
+                    pass
+            else:
+                _decode_policies(shapes, member[1], parsed[member[0]])
+    elif shape[0] == 'list':
+        for item in parsed:
+            _decode_policies(shapes, shape[1], item)
+
+
+# What botocore's handlers do to a whole service's calls, as mixins of its model-read client class.
+_HANDLERS = {'route53': _Route53Ids, 'iam': _IamPolicyDocuments}
 _classes = {}
 _lock = _thread.allocate_lock()
 
@@ -99,18 +144,20 @@ def _build(service_name, api_version):
             continue
         operations[name] = reader.operation_entry(op, shapes)
         http[name] = (op['http']['method'], op['http']['requestUri'])
-        roots.append(op['input']['shape'])
+        if 'input' in op:
+            roots.append(op['input']['shape'])
         if op.get('output'):
             roots.append(op['output']['shape'])
         steered = reader.steering_members(op, shapes)
         if steered:
             generic_when[name] = steered
     errors, codes = reader.errors_of(shapes)
-    compacted = reader.reachable(shapes, roots + errors, protocol, {})
+    compacted = reader.reachable(shapes, roots + errors, protocol, {reader.NO_INPUT: reader.NO_INPUT_SHAPE})
     aliases = {}
     if service_name in _ALIASES:
         scope, member, alias = _ALIASES[service_name]
-        aliases = {name: ((member, alias),) for name in operations if scope in ('*', name)
+        aliases = {name: ((member, alias),) for name in operations
+                   if scope in ('*', name) and 'input' in model['operations'][name]
                    and member in shapes[model['operations'][name]['input']['shape']]['members']}
     slice_ = _ModelSlice(
         SERVICE=service_name, PROTOCOL=protocol, TARGET_PREFIX=metadata.get('targetPrefix'),
@@ -132,7 +179,8 @@ def _build(service_name, api_version):
                   '__doc__': f"{metadata.get('serviceFullName', service_name)}: its model's calls over the Nexus "
                              'channel (model-read client).'}
     attributes.update(_legacy_retries(data, service_name))
-    return serve_operations(type(_class_name(metadata, service_name), (base,), attributes))
+    bases = (_HANDLERS[service_name], base) if service_name in _HANDLERS else (base,)
+    return serve_operations(type(_class_name(metadata, service_name), bases, attributes))
 
 
 _MEMBER = re.compile(r'[A-Za-z_][A-Za-z0-9_]*')
@@ -163,7 +211,7 @@ def _paginators(folder, shapes, model_operations, served):
 
 def _refused(name, op, shapes, metadata):
     """Whether an operation is left to the real botocore (see the module's docstring)."""
-    if reader.operation_refusal(name, op, shapes):
+    if reader.operation_refusal(name, op, shapes, serves_no_input=True):
         return True
     if op.get('authtype', metadata.get('signatureVersion', 'v4')) not in ('v4', 's3v4'):
         return True

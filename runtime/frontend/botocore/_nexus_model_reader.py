@@ -81,14 +81,15 @@ def input_refusal(shapes, name, seen=None, top=True):
     return None
 
 
-def operation_refusal(operation, op, shapes):
+def operation_refusal(operation, op, shapes, serves_no_input=False):
     """Why an operation is not one the model-driven clients send (None when it is): a host prefix, endpoint discovery
-    or a checksum botocore adds, or an input its serializer does not write."""
+    or a checksum botocore adds, or an input its serializer does not write; no input at all unless
+    ``serves_no_input`` (the model-read clients send such calls as NO_INPUT; the curated slices leave them out)."""
     if 'endpoint' in op or op.get('endpointdiscovery') or op.get('endpointoperation') or 'httpChecksum' in op or \
             op.get('httpChecksumRequired'):
         return f"{operation} needs botocore's host prefix, endpoint discovery or checksums"
     if 'input' not in op:
-        return f'{operation} takes no input (botocore checks its call differently)'
+        return None if serves_no_input else f'{operation} takes no input (botocore checks its call differently)'
     return input_refusal(shapes, op['input']['shape'])
 
 
@@ -113,16 +114,25 @@ def reachable(shapes, roots, protocol, into):
     return into
 
 
+# The input shape of an operation that has none: an empty structure. botocore neither checks nor sends what such a
+# call is given (ModelClient._call drops it); the request is the protocol's with no members.
+NO_INPUT = '<no input>'
+NO_INPUT_SHAPE = ('structure', (), ())
+
+
 def operation_entry(op, shapes):
     """(input shape, output shape, idempotency tokens botocore fills, the XML result wrapper) of an operation."""
-    input_shape = op['input']['shape']
+    input_shape = op['input']['shape'] if 'input' in op else NO_INPUT
     output = op.get('output', {})
-    tokens = tuple(member for member, ref in shapes[input_shape]['members'].items() if ref.get('idempotencyToken'))
+    tokens = () if 'input' not in op else \
+        tuple(member for member, ref in shapes[input_shape]['members'].items() if ref.get('idempotencyToken'))
     return (input_shape, output.get('shape'), tokens, output.get('resultWrapper'))
 
 
 def steering_members(op, shapes):
     """The input members that choose botocore's endpoint (contextParam): a call setting one is the real botocore's."""
+    if 'input' not in op:
+        return ()
     return tuple(member for member, ref in shapes[op['input']['shape']]['members'].items() if 'contextParam' in ref)
 
 
@@ -193,6 +203,8 @@ def ec2_names(shapes, compacted):
     EC2Serializer; a member's traits over its shape's)."""
     out = {}
     for name in compacted:
+        if name == NO_INPUT:
+            continue
         shape = shapes[name.partition('|')[0]]
         for member, ref in shape.get('members', {}).items():
             target = shapes[ref['shape']]
@@ -217,6 +229,8 @@ def xml_traits(shapes, compacted, operations):
             roots[ref['shape']] = (ref.get('locationName', shape.get('locationName', ref['shape'])),
                                    ref.get('xmlNamespace', shape.get('xmlNamespace')))
     for name in compacted:
+        if name == NO_INPUT:
+            continue
         shape = shapes[name.partition('|')[0]]
         if shape['type'] != 'structure':
             continue

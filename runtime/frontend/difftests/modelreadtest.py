@@ -2,7 +2,8 @@
 # Licensed under the MIT license.
 """Differential test of the stand-in's model-read clients (services without an own client, served from their models:
 _nexus_model_clients.py): Rekognition and Cognito user pools (JSON protocol), X-Ray (REST-JSON), ElastiCache (query),
-EC2 (its own protocol, and its boto3 resource: boto3/resources/factory.py) and CloudFront (REST-XML),
+EC2 (its own protocol, and its boto3 resource: boto3/resources/factory.py), CloudFront and Route 53 (REST-XML) and
+IAM (query, its policy documents decoded as botocore's handler does),
 the same calls by real boto3 (baseline, through the node's signing proxy) and by the stand-in (nexus, over the channel,
 without the real botocore), against one scripted endpoint (tests/Nexus.Frontend.Tests, ModelReadStandInTests). The
 record names the modules loaded after the stand-in's calls, and ends with what the endpoint received.
@@ -144,6 +145,19 @@ def resource_loads_its_attributes(rekognition, cognito, xray, elasticache, ec2, 
     instance = resource.Instance('i-0abc')
     return [type(instance).__name__, instance.private_ip_address, instance.vpc_id, repr(instance.vpc),
             instance.ebs_optimized]
+
+
+@case
+def role_policy_is_a_document(rekognition, cognito, xray, elasticache, ec2, cloudfront):
+    # IAM answers a policy document URL-encoded; botocore's handler (and the stand-in's model-read client) make it a
+    # dict.
+    return client('iam').get_role_policy(RoleName='reader', PolicyName='read-orders')
+
+
+@case
+def hosted_zone_by_its_path(rekognition, cognito, xray, elasticache, ec2, cloudfront):
+    # Route 53 takes the id another call answered ('/hostedzone/Z1'): botocore's handler sends its last part.
+    return client('route53').get_hosted_zone(Id='/hostedzone/Z1EXAMPLE')
 
 
 @case
