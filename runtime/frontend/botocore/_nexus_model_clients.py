@@ -176,6 +176,7 @@ def _build(service_name, api_version):
             'rest-xml': RestXmlClient}[protocol]
     paginators, pageable = _paginators(os.path.join(folder, version), shapes, model['operations'], operations)
     attributes = {'SERVICE': service_name, 'MODEL': slice_, 'PAGINATORS': paginators, 'PAGEABLE': pageable,
+                  'READS_ENDPOINTS': True,
                   '__doc__': f"{metadata.get('serviceFullName', service_name)}: its model's calls over the Nexus "
                              'channel (model-read client).'}
     attributes.update(_legacy_retries(data, service_name))

@@ -167,25 +167,27 @@ def read_shape(folder, name):
     item calls were made: 0.4 MB of JSON). The whole file is read when the bytes do not show it plainly."""
     with open(os.path.join(folder, 'service-2.json'), 'rb') as f:
         data = f.read()
-    decoder = json.JSONDecoder()
     pattern = re.compile(rb'"%s"\s*:\s*(?=\{)' % re.escape(name.encode()))
     start = data.find(b'"shapes"')
     for found in pattern.finditer(data, start) if start >= 0 else ():
-        window = 1 << 16
-        while True:
-            # A window of the text after the name (a cut character at its end is dropped), widened until the
-            # shape's object ends inside it.
-            text = data[found.end():found.end() + window].decode('utf-8', 'ignore')
-            try:
-                value, _ = decoder.raw_decode(text)
-                break
-            except json.JSONDecodeError:
-                if found.end() + window >= len(data):
-                    raise
-                window *= 4
+        value = object_at(data, found.end())
         if 'type' in value:   # the shape itself, not a member named after it
             return value
     return read_model_file(folder, 'service-2')['shapes'][name]
+
+
+def object_at(data, position):
+    """The JSON object that starts at ``position`` of a file's bytes, decoded from a window of them widened until the
+    object ends inside it (a character cut at the window's end is dropped)."""
+    decoder = json.JSONDecoder()
+    window = 1 << 14
+    while True:
+        try:
+            return decoder.raw_decode(data[position:position + window].decode('utf-8', 'ignore'))[0]
+        except json.JSONDecodeError:
+            if position + window >= len(data):
+                raise
+            window *= 4
 
 
 def _merge(base, extra):

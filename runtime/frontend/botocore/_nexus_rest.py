@@ -19,7 +19,7 @@ import json
 import re
 
 from botocore._nexus_json import ModelClient
-from botocore._nexus_service import body_json, percent_encode, rest_json_error
+from botocore._nexus_service import ResolvingMeta, body_json, percent_encode, rest_json_error
 from botocore._nexus_shapes import parse, scalar_from_text, serialize, timestamp_text
 from botocore.utils import aware_datetime
 
@@ -138,6 +138,10 @@ class RestJsonClient(ModelClient):
         return body
 
     def _endpoint_path(self):
+        # The path of an endpoint_url the client was given (botocore's requests go under it); a resolved endpoint has
+        # none, and is not read for it.
+        if isinstance(self.meta, ResolvingMeta):
+            return ''
         from urllib.parse import urlsplit
         return urlsplit(self.meta.endpoint_url).path
 

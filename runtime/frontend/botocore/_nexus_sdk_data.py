@@ -86,3 +86,51 @@ def waiter_configs(service_name):
                        or {}).get('waiters', {})
         _waiters[service_name] = configs
     return _waiters[service_name]
+
+
+# The partition a region is in, by its name (botocore matches each partition's region list and regionRegex; these are
+# the partitions of botocore 1.29's endpoints.json).
+_PARTITION_PREFIXES = (('us-isob-', 'aws-iso-b'), ('us-iso-', 'aws-iso'), ('us-gov-', 'aws-us-gov'), ('cn-', 'aws-cn'))
+_resolved = {}
+
+
+def resolved_endpoint(endpoint_prefix, region):
+    """(endpoint URL, region name) of a client of the service in the region as botocore's endpoint resolver gives
+    them from endpoints.json: the region's entry or the service's defaults (SimpleDB's sdb.amazonaws.com, Resource
+    Explorer's api.aws), or, for a service that is not regionalized, its partition endpoint (IAM:
+    https://iam.amazonaws.com in 'aws-global'); None when the data names no such service (the default template then).
+    The service's entry is found in the file's bytes and decoded alone (the file is 0.6 MB of JSON)."""
+    key = (endpoint_prefix, region)
+    if key not in _resolved:
+        _resolved[key] = _resolve(endpoint_prefix, region)
+    return _resolved[key]
+
+
+def _resolve(endpoint_prefix, region):
+    data = data_folder()
+    if data is None:
+        return None
+    with open(os.path.join(data, 'endpoints.json'), 'rb') as f:
+        text = f.read()
+    partition = next((name for prefix, name in _PARTITION_PREFIXES if region.startswith(prefix)), 'aws')
+    found = re.search(rb'"partition"\s*:\s*"%s"' % partition.encode(), text)
+    services = re.compile(rb'"services"\s*:\s*\{').search(text, found.end()) if found else None
+    if services is None:
+        return None
+    # The services object is its partition's last member: the next partition's own name ends the search.
+    following = re.compile(rb'"partition"\s*:').search(text, services.end())
+    end = following.start() if following else len(text)
+    entry = re.compile(rb'"%s"\s*:\s*(?=\{)' % re.escape(endpoint_prefix.encode())).search(text, services.end(), end)
+    if entry is None:
+        return None
+    service = reader.object_at(text, entry.end())
+    endpoints, defaults = service.get('endpoints', {}), service.get('defaults', {})
+    name = region
+    if region not in endpoints and service.get('partitionEndpoint') and not service.get('isRegionalized', True):
+        name = service['partitionEndpoint']
+    chosen = endpoints.get(name, {})
+    hostname = chosen.get('hostname') or defaults.get('hostname') or '{service}.{region}.{dnsSuffix}'
+    # The partition's dnsSuffix is the last one before its name (its defaults' variants name theirs first).
+    suffix = chosen.get('dnsSuffix') or defaults.get('dnsSuffix') or \
+        re.findall(rb'"dnsSuffix"\s*:\s*"([^"]+)"', text[:found.start()])[-1].decode()
+    return 'https://' + hostname.format(service=endpoint_prefix, region=name, dnsSuffix=suffix), name

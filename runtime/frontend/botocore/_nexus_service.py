@@ -7,6 +7,7 @@ retry handler retries it; the protocol's parsing is the subclass's. Methods a cl
 botocore's, loaded on first use (generic path), and so is every call of a client with event handlers registered.
 """
 
+import functools
 import io
 import json
 import os
@@ -93,6 +94,30 @@ def rest_json_error(status, headers, raw):
     return error
 
 
+class ResolvingMeta(ClientMeta):
+    """client.meta whose endpoint_url and region_name are read from endpoints.json on first use, as botocore's resolver
+    gives them (a global service's partition endpoint and its name); most functions never ask, and the file is
+    0.6 MB. Set, they are what was set."""
+
+    def __init__(self, prefix, default_endpoint, region_name, *args):
+        super().__init__(region_name, None, *args)
+        del self.region_name, self.endpoint_url   # read on first use (cached_property: a set value shadows it)
+        self._prefix, self._default_endpoint, self._asked_region = prefix, default_endpoint, region_name
+
+    def _resolution(self):
+        from botocore._nexus_sdk_data import resolved_endpoint
+        return resolved_endpoint(self._prefix, self._asked_region) or \
+            (self._default_endpoint(self._asked_region), self._asked_region)
+
+    @functools.cached_property
+    def endpoint_url(self):
+        return self._resolution()[0]
+
+    @functools.cached_property
+    def region_name(self):
+        return self._resolution()[1]
+
+
 class ServiceClient(BaseClient):
     """A client of one service; subclasses name it and parse its protocol's answers."""
 
@@ -108,13 +133,21 @@ class ServiceClient(BaseClient):
     STANDARD_CODES = frozenset()
     # Whether answers carry botocore-checked CRC32s (x-amz-crc32, DynamoDB).
     CHECKS_CRC32 = False
+    # Whether meta.endpoint_url and meta.region_name are read from endpoints.json as botocore's resolver reads them
+    # (IAM's https://iam.amazonaws.com in 'aws-global', SimpleDB's sdb.amazonaws.com; on first use): a model-read
+    # client's service may be any; the own clients' services all follow the default template.
+    READS_ENDPOINTS = False
 
     def __init__(self, region_name, endpoint_url, config, real_client, service_model, method_to_api_mapping,
                  exceptions):
         region = region_name or (config.region_name if config is not None else None) or \
             os.environ.get('AWS_DEFAULT_REGION') or os.environ.get('AWS_REGION') or 'us-east-1'
-        endpoint = endpoint_url or self._default_endpoint(region)
-        self.meta = ClientMeta(region, endpoint, config, self, service_model, method_to_api_mapping)
+        if endpoint_url is None and self.READS_ENDPOINTS:
+            self.meta = ResolvingMeta(self.ENDPOINT_PREFIX or self.SERVICE, self._default_endpoint, region, config,
+                                       self, service_model, method_to_api_mapping)
+        else:
+            self.meta = ClientMeta(region, endpoint_url or self._default_endpoint(region), config, self,
+                                   service_model, method_to_api_mapping)
         self.exceptions = exceptions
         self._real_client = real_client
         self._retry_quota = RetryQuota()

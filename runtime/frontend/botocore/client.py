@@ -194,14 +194,21 @@ class BaseClient:
     """Base class of generated clients in botocore; isinstance checks against it keep working."""
 
 
+def _s3_endpoint(region):
+    """The endpoint botocore 1.29 names for S3 in the region (meta.endpoint_url; the node chooses where calls go): the
+    legacy global one for us-east-1 unless AWS_S3_US_EAST_1_REGIONAL_ENDPOINT=regional."""
+    if region == 'us-east-1' and os.environ.get('AWS_S3_US_EAST_1_REGIONAL_ENDPOINT', 'legacy') != 'regional':
+        return 'https://s3.amazonaws.com'
+    return f"https://s3.{region}.{'amazonaws.com.cn' if region.startswith('cn-') else 'amazonaws.com'}"
+
+
 class S3(BaseClient):
     """The S3 client: the operations the Nexus channel offloads, plus boto3's injected helpers."""
 
     def __init__(self, region_name=None, endpoint_url=None, config=None, explicit_credentials=False):
         region = region_name or (config.region_name if config is not None else None) or \
             os.environ.get('AWS_DEFAULT_REGION') or os.environ.get('AWS_REGION') or 'us-east-1'
-        self.meta = ClientMeta(region, endpoint_url or f'https://s3.{region}.amazonaws.com', config, self,
-                               _ServiceModel(), _S3_METHODS)
+        self.meta = ClientMeta(region, endpoint_url or _s3_endpoint(region), config, self, _ServiceModel(), _S3_METHODS)
         self.exceptions = s3_exceptions()
         self._retry_quota = RetryQuota()
         if endpoint_url or explicit_credentials:

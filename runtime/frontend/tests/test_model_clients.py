@@ -184,6 +184,35 @@ class BotocoreFactsTests(unittest.TestCase):
         self.assertIn('us-east-1', real[3][0])
         self.assertEqual(real, standin)
 
+    def test_clients_name_the_endpoint_and_region_botocore_names(self):
+        # meta.endpoint_url and meta.region_name of a client of every service (the stand-in's S3, own and model-read
+        # clients, and the real botocore's where it makes the client) in three partitions, as Debian's botocore names
+        # them in another process: the global services' partition endpoints (IAM's https://iam.amazonaws.com in
+        # 'aws-global'), entries with their own hostnames (SimpleDB in us-east-1), S3's legacy us-east-1 endpoint.
+        import boto3
+        regions = ('us-east-1', 'eu-west-1', 'cn-north-1')
+        names = [name for name in sorted(os.listdir(DATA)) if os.path.isdir(os.path.join(DATA, name))]
+        script = ('import json, sys, boto3\n'
+                  'out = {}\n'
+                  'for service, region in json.load(sys.stdin):\n'
+                  '    c = boto3.client(service, region_name=region, aws_access_key_id="a", aws_secret_access_key="b")\n'
+                  '    out[service + "@" + region] = [c.meta.endpoint_url, c.meta.region_name]\n'
+                  'print(json.dumps(out))\n')
+        asks = [(service, region) for service in names for region in regions]
+        env = {k: v for k, v in os.environ.items() if k not in ('PYTHONPATH', 'AWS_S3_US_EAST_1_REGIONAL_ENDPOINT',
+                                                                'AWS_STS_REGIONAL_ENDPOINTS')}
+        run = subprocess.run(['/usr/bin/python3', '-c', script], input=json.dumps(asks), env=env, cwd='/',
+                             capture_output=True, text=True, timeout=300, check=True)
+        real = json.loads(run.stdout)
+        standin = {}
+        for service, region in asks:
+            client = boto3.client(service, region_name=region)
+            standin[f'{service}@{region}'] = [client.meta.endpoint_url, client.meta.region_name]
+        self.assertEqual(['https://iam.amazonaws.com', 'aws-global'], real['iam@eu-west-1'])
+        self.assertEqual(['https://s3.amazonaws.com', 'us-east-1'], real['s3@us-east-1'])
+        different = [key for key in real if real[key] != standin[key]]
+        self.assertEqual([], different[:20], f'{len(different)} of {len(real)} differ from botocore')
+
     def test_method_names_are_botocore_s(self):
         # Every operation and member name of every service, both separators: ListWebACLs -> list_web_acls, the
         # iSCSI and PartiQL names botocore lists itself, ...
