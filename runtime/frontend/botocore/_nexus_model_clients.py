@@ -10,8 +10,9 @@ _retry.json.
 An operation the model-driven clients cannot send as botocore sends it is the real botocore's (generic path, loaded on
 first use): one that takes no input, needs a host prefix, endpoint discovery or a checksum, has an input they do not
 serialize (documents, unions, event streams, host labels), answers an event stream or is signed otherwise (unsigned,
-bearer), and those botocore customizes with handlers (_CUSTOMIZED) but for Route 53's ids and IAM's policy documents,
-which are done here as botocore's handlers do them (_HANDLERS). So are presigned URLs and the paginators that read
+bearer), and those botocore customizes with handlers (_CUSTOMIZED) but for Route 53's ids, IAM's policy documents, API
+Gateway's Accept header and Glacier's account and version, which are done here as botocore's handlers do them
+(_HANDLERS). So are presigned URLs and the paginators that read
 nested members (a few: Athena's GetQueryResults, Kinesis's DescribeStream, ...); the other paginators are the
 stand-in's (paginate.py), and so are waiters (waiter.py, from the service's waiters-2.json).
 """
@@ -29,8 +30,7 @@ from botocore import xform_name
 # Services and operations botocore 1.29's handlers change (botocore/handlers.py): None for a whole service.
 _CUSTOMIZED = {
     's3': None,                   # the fast path's (botocore/client.py)
-    'apigateway': None,           # an Accept header on every request
-    'glacier': None,              # account id '-', API version header, tree-hash checksums
+    'glacier': frozenset(('UploadArchive', 'UploadMultipartPart')),   # tree-hash checksums of the body
     'machinelearning': None,      # Predict sent to the model's endpoint
     'cloudsearchdomain': None,    # Search sent as a POST
     'cloudformation': frozenset(('GetTemplate',)),                 # the template body decoded
@@ -96,8 +96,35 @@ def _decode_policies(shapes, name, parsed):
             _decode_policies(shapes, shape[1], item)
 
 
+class _ApiGatewayAccept:
+    """botocore's add_accept_header (before-call.apigateway): Accept: application/json unless the call set one."""
+
+    def _encode(self, operation, input_shape, params):
+        method, path, headers, body = super()._encode(operation, input_shape, params)
+        if headers.get('Accept') is None:
+            headers['Accept'] = 'application/json'
+        return method, path, headers, body
+
+
+class _GlacierDefaults:
+    """botocore's inject_account_id (before-parameter-build.glacier: the account '-', the caller's, unless given) and
+    add_glacier_version (before-call.glacier: the API version in x-amz-glacier-version)."""
+
+    def _request(self, input_shape, params):
+        params = super()._request(input_shape, params)
+        if params.get('accountId') is None:
+            params['accountId'] = '-'
+        return params
+
+    def _encode(self, operation, input_shape, params):
+        method, path, headers, body = super()._encode(operation, input_shape, params)
+        headers['x-amz-glacier-version'] = self.MODEL.API_VERSION
+        return method, path, headers, body
+
+
 # What botocore's handlers do to a whole service's calls, as mixins of its model-read client class.
-_HANDLERS = {'route53': _Route53Ids, 'iam': _IamPolicyDocuments}
+_HANDLERS = {'route53': _Route53Ids, 'iam': _IamPolicyDocuments, 'apigateway': _ApiGatewayAccept,
+             'glacier': _GlacierDefaults}
 _classes = {}
 _lock = _thread.allocate_lock()
 

@@ -411,6 +411,8 @@ def main(mode, services, only=()):
                 continue
             # No input shape: botocore ignores what the call is given (the stand-in must too).
             params = inputs.call_params(op['input']['shape']) if 'input' in op else {'Ignored': 1}
+            if service == 'glacier':
+                params.pop('accountId', None)   # botocore's handler gives '-'; so must the stand-in
             captured.clear()
             captured['answer'] = answers.answer(operation, op)
             try:

@@ -13,6 +13,7 @@ came back) that test_resources_model.py compares.
 
 import json
 import os
+import re
 import sys
 import time
 
@@ -30,11 +31,23 @@ def definitions(service):
         return json.load(f)
 
 
-def operation_of(record, protocol):
-    """The operation a request calls (the JSON protocol's target header, the query and EC2 protocols' Action)."""
+def operation_of(record, model):
+    """The operation a request calls: the JSON protocol's target header, the query and EC2 protocols' Action, else
+    (REST) the operation whose method and URI template match best (the most literal characters)."""
+    protocol = model['metadata']['protocol']
     if protocol == 'json':
         return record['headers']['x-amz-target'].rsplit('.', 1)[-1]
-    return dict(record['body'])['Action']
+    if protocol in ('query', 'ec2'):
+        return dict(record['body'])['Action']
+    best = None
+    for name, op in model['operations'].items():
+        uri = op['http']['requestUri'].split('?')[0]
+        pattern = re.sub(r'\\\{[^}]+\\\+\\\}', '.+', re.sub(r'\\\{[^}+]+\\\}', '[^/]+', re.escape(uri)))
+        if op['http']['method'] == record['method'] and re.fullmatch(pattern, record['path']):
+            literal = len(re.sub(r'\{[^}]+\}', '', uri))
+            if best is None or literal > best[0]:
+                best = (literal, name)
+    return best[1] if best else None
 
 
 def shown(value):
@@ -63,7 +76,7 @@ def main(mode, services):
     state = {}
 
     def answer(record):
-        queue = state['answers'].get(operation_of(record, state['protocol']))
+        queue = state['answers'].get(operation_of(record, state['model']))
         if queue is None:
             return state['answers_model'].error_code('NotAnswered')
         return queue.pop(0) if len(queue) > 1 else queue[0]
@@ -95,7 +108,7 @@ def main(mode, services):
     for service in services:
         model, defs = load_model(service), definitions(service)
         inputs, answers = Inputs(model['shapes']), Answers(model)
-        state['protocol'], state['answers_model'] = model['metadata']['protocol'], answers
+        state['model'], state['answers_model'] = model, answers
         paginators = configs_of(service, 'paginators-1', 'pagination')
         # Every operation answered with its generated answer; a paginated one with three pages.
         generated = {name: [answers.answer(name, op)] for name, op in model['operations'].items()}

@@ -95,13 +95,14 @@ class ModelClientsAgainstTheRealBotocoreTests(unittest.TestCase):
 
     def test_the_services_people_call_from_functions_have_model_read_clients(self):
         for service in ('rekognition', 'textract', 'comprehend', 'translate', 'athena', 'glue', 'logs', 'cognito-idp',
-                        'ecs', 'xray', 'sagemaker-runtime', 'codepipeline', 'ec2', 'cloudfront', 'iam', 'route53'):
+                        'ecs', 'xray', 'sagemaker-runtime', 'codepipeline', 'ec2', 'cloudfront', 'iam', 'route53',
+                        'apigateway', 'glacier'):
             self.assertIsNotNone(model_client_class(service), service)
         # Operations botocore customizes with handlers: the real botocore's.
         self.assertNotIn('GetTemplate', model_client_class('cloudformation').MODEL.OPERATIONS)
         self.assertNotIn('RunInstances', model_client_class('ec2').MODEL.OPERATIONS)
         # Services botocore customizes throughout, and no model: the real botocore's.
-        for service in ('glacier', 'apigateway', 's3', 'no-such-service'):
+        for service in ('machinelearning', 'cloudsearchdomain', 's3', 'no-such-service'):
             self.assertIsNone(model_client_class(service), service)
 
 

@@ -1,8 +1,8 @@
 # Copyright (c) Nexus contributors.
 # Licensed under the MIT license.
 """The resources made from boto3's resources-1.json (boto3/resources/factory.py) against Debian's real boto3, side by
-side in two processes (resource_probe.py): every resource of SQS, SNS, EC2, IAM, CloudWatch, CloudFormation, OpsWorks
-and DynamoDB (its client with boto3's high-level interface), its surface, load, attributes, references, actions,
+side in two processes (resource_probe.py): every resource of SQS, SNS, EC2, IAM, Glacier, CloudWatch, CloudFormation,
+OpsWorks and DynamoDB (its client with boto3's high-level interface), its surface, load, attributes, references, actions,
 waiters, collections and batch actions, each answered with the same generated answers; what is sent and what comes back
 must be the same. The stand-in's run refuses the real SDK, so a record can only match if the stand-in made it itself."""
 
@@ -16,11 +16,12 @@ import frontend_case  # noqa: F401  (the stand-in first on sys.path)
 HERE = os.path.dirname(os.path.abspath(__file__))
 PROBE = os.path.join(HERE, 'resource_probe.py')
 BOTO3_DATA = '/usr/lib/python3/dist-packages/boto3/data'
-SERVICES = ('cloudformation', 'cloudwatch', 'dynamodb', 'ec2', 'iam', 'opsworks', 'sns', 'sqs')
-# The EC2 operations botocore changes with handlers (RunInstances' user data, GetConsoleOutput's decoding,
-# CopySnapshot's presigned URL): the model-driven client leaves them to the real botocore, and so do the resources.
+SERVICES = ('cloudformation', 'cloudwatch', 'dynamodb', 'ec2', 'glacier', 'iam', 'opsworks', 'sns', 'sqs')
+# The operations botocore changes with handlers the stand-in does not reproduce (EC2's RunInstances user data,
+# GetConsoleOutput's decoding, CopySnapshot's presigned URL; Glacier's tree-hash checksums of an upload): the
+# model-driven client leaves them to the real botocore, and so do the resources.
 LEFT_TO_THE_REAL_SDK = {'ec2:ec2.create_instances()', 'ec2:Subnet.create_instances()', 'ec2:Instance.console_output()',
-                        'ec2:Snapshot.copy()'}
+                        'ec2:Snapshot.copy()', 'glacier:MultipartUpload.upload_part()', 'glacier:Vault.upload_archive()'}
 
 
 def probe(mode):
