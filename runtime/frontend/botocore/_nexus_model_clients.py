@@ -8,13 +8,12 @@ _nexus_query.py, _nexus_rest.py, _nexus_rest_xml.py), with the service's legacy 
 _retry.json.
 
 An operation the model-driven clients cannot send as botocore sends it is the real botocore's (generic path, loaded on
-first use): one that takes no input, needs a host prefix, endpoint discovery or a checksum, has an input they do not
-serialize (documents, unions, event streams, host labels), answers an event stream or is signed otherwise (unsigned,
+first use): one that needs a host prefix, endpoint discovery or a checksum, has an input they do not serialize (documents, unions, event streams, host labels), answers an event stream or is signed otherwise (unsigned,
 bearer), and those botocore customizes with handlers (_CUSTOMIZED) but for Route 53's ids, IAM's policy documents, API
 Gateway's Accept header and Glacier's account and version, which are done here as botocore's handlers do them
-(_HANDLERS). So are presigned URLs and the paginators that read
-nested members (a few: Athena's GetQueryResults, Kinesis's DescribeStream, ...); the other paginators are the
-stand-in's (paginate.py), and so are waiters (waiter.py, from the service's waiters-2.json).
+(_HANDLERS). So are presigned URLs. The paginators are the stand-in's (paginate.py: one or several tokens, member paths
+as result keys, output tokens as JMESPath expressions), and so are waiters (waiter.py, from the service's
+waiters-2.json).
 """
 
 import _thread
@@ -212,29 +211,39 @@ def _build(service_name, api_version):
 
 
 _MEMBER = re.compile(r'[A-Za-z_][A-Za-z0-9_]*')
+_PATH = re.compile(r'[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*')
 
 
 def _paginators(folder, shapes, model_operations, served):
-    """({method: PagingModel} of the served operations whose paginator reads top-level members only, the method names
-    of every operation botocore can paginate)."""
-    from botocore.paginate import PagingModel
+    """({method: PagingModel} of the served operations' paginators, the method names of every operation botocore can
+    paginate). Result keys, non-aggregate keys and the more-results flag must be member paths, input tokens members;
+    an output token that is another JMESPath expression needs the jmespath package (else the real botocore's)."""
+    import importlib.util
+    from botocore.paginate import PagingModel, output_token
     configs = (reader.read_model_file(folder, 'paginators-1') or {}).get('pagination', {})
+    has_jmespath = importlib.util.find_spec('jmespath') is not None
     paginators = {}
     for operation, config in configs.items():
-        keys = config.get('result_key')
-        keys = [keys] if isinstance(keys, str) else keys
-        names = [config.get('input_token'), config.get('output_token'), *(keys or ()),
-                 *config.get('non_aggregate_keys', ()), config.get('more_results') or 'none']
-        if operation not in served or not keys or not all(isinstance(n, str) and _MEMBER.fullmatch(n) for n in names):
+        keys = _listed(config.get('result_key'))
+        inputs, outputs = _listed(config.get('input_token')), _listed(config.get('output_token'))
+        paths = [*keys, *config.get('non_aggregate_keys', ()), config.get('more_results') or 'none']
+        if operation not in served or not keys or not inputs or len(inputs) != len(outputs) or \
+                not all(isinstance(n, str) and _MEMBER.fullmatch(n) for n in inputs) or \
+                not all(isinstance(p, str) and _PATH.fullmatch(p) for p in paths) or \
+                not (has_jmespath or all(_PATH.fullmatch(o) for o in outputs)):
             continue
         limit = config.get('limit_key')
         input_members = shapes[model_operations[operation]['input']['shape']]['members']
         limit_is_text = limit is not None and shapes[input_members[limit]['shape']]['type'] == 'string'
-        output = config['output_token']
         paginators[xform_name(operation)] = PagingModel(
-            config['input_token'], lambda page, member=output: page.get(member), limit, tuple(keys),
-            config.get('more_results'), tuple(config.get('non_aggregate_keys', ())), limit_is_text)
+            tuple(inputs), tuple(output_token(o) for o in outputs), limit, tuple(keys), config.get('more_results'),
+            tuple(config.get('non_aggregate_keys', ())), limit_is_text)
     return paginators, frozenset(xform_name(operation) for operation in configs)
+
+
+def _listed(value):
+    """A paginators-1.json entry that is one name or a list of them, as a list."""
+    return [value] if isinstance(value, str) else list(value or ())
 
 
 def _refused(name, op, shapes, metadata):

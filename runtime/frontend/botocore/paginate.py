@@ -2,15 +2,18 @@
 # Licensed under the MIT license.
 """The stand-in's paginators, with botocore 1.29's paging, MaxItems truncation, resume tokens, full results and
 non-aggregate keys, for the operations its own clients serve, and the model-read clients' from their services'
-paginators-1.json (those whose tokens and result keys are top-level members: _nexus_model_clients.py):
+paginators-1.json (_nexus_model_clients.py):
 
 - S3 (paginators-1.json): ListObjectsV2 pages by ContinuationToken <- NextContinuationToken, ListObjects by
   Marker <- "NextMarker || Contents[-1].Key", both while IsTruncated, limit MaxKeys, results Contents and
   CommonPrefixes;
 - DynamoDB: Query and Scan page by ExclusiveStartKey <- LastEvaluatedKey, limit Limit, results Items, Count and
-  ScannedCount, ConsumedCapacity kept from the first page.
+  ScannedCount, ConsumedCapacity kept from the first page;
+- the others: one or several tokens (Route 53's record name, type and identifier), result and non-aggregate keys that
+  are members or dotted paths of members (Athena's ResultSet.Rows), output tokens that are JMESPath expressions
+  (Kinesis's StreamNames[-1], read with the jmespath package the image holds).
 
-Result keys here are top-level members (every one these operations have), so no JMESPath is needed but for search().
+Result keys are paths of members, so no JMESPath is needed for them but for search().
 """
 
 import base64
@@ -25,32 +28,79 @@ class PagingModel:
 
     def __init__(self, input_token, output_token, limit_key, result_keys, more_results=None, non_aggregate_keys=(),
                  limit_is_text=False):
-        self.input_token = input_token              # the request member the next token goes in
-        self.output_token = output_token            # page -> the next token (None: no more)
+        # The request members the next tokens go in, and for each, page -> its next token (None: no more).
+        self.input_tokens = (input_token,) if isinstance(input_token, str) else tuple(input_token)
+        self.output_tokens = (output_token,) if callable(output_token) else tuple(output_token)
         self.limit_key = limit_key                  # None: the operation takes no page size
-        self.result_keys = result_keys
-        self.more_results = more_results            # a member that says whether there are more pages
-        self.non_aggregate_keys = non_aggregate_keys
+        self.result_keys = tuple(result_keys)       # member paths ('Items', 'ResultSet.Rows')
+        self.more_results = more_results            # a member path that says whether there are more pages
+        self.non_aggregate_keys = tuple(non_aggregate_keys)
         self.limit_is_text = limit_is_text          # the page size member is a string (sent as str(PageSize))
 
 
 class ResultKey:
-    """A result key as botocore hands it out: jmespath's compiled expression of a top-level member (its expression,
-    parsed tree, repr and search), without loading jmespath."""
+    """A result key as botocore hands it out: jmespath's compiled expression of a member path (its expression, parsed
+    tree, repr and search), without loading jmespath."""
 
-    def __init__(self, name):
-        self.expression = name
-        self.parsed = {'type': 'field', 'children': [], 'value': name}
+    def __init__(self, path):
+        self.expression = path
+        tree = None
+        for name in path.split('.'):
+            field = {'type': 'field', 'children': [], 'value': name}
+            tree = field if tree is None else {'type': 'subexpression', 'children': [tree, field]}
+        self.parsed = tree
 
     def search(self, value, options=None):
-        return value.get(self.expression) if isinstance(value, dict) else None
+        return path_get(value, self.expression)
 
     def __repr__(self):
         return repr(self.parsed)
 
 
+def path_get(value, path):
+    """A member path's value (None where a step is missing or not a structure), as jmespath reads a field path."""
+    for name in path.split('.'):
+        value = value.get(name) if isinstance(value, dict) else None
+    return value
+
+
+def path_set(target, path, value):
+    """botocore's set_value_from_jmespath: the structures on the way made."""
+    head, _, rest = path.partition('.')
+    if rest:
+        if head not in target:
+            target[head] = {}
+        path_set(target[head], rest, value)
+    else:
+        target[head] = value
+
+
+def _merge_dicts(base, extra):
+    """botocore's merge_dicts: nested dicts merged, anything else replaced."""
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(base.get(key), dict):
+            _merge_dicts(base[key], value)
+        else:
+            base[key] = value
+
+
 def _member(name):
     return lambda page: page.get(name)
+
+
+def output_token(expression):
+    """page -> an output token of paginators-1.json: a member path read here, any other JMESPath expression
+    (StreamNames[-1], "NextMarker || Contents[-1].Key") by the jmespath package."""
+    if all(part.isidentifier() for part in expression.split('.')):
+        return lambda page: path_get(page, expression)
+    compiled = []
+
+    def search(page):
+        if not compiled:   # jmespath loaded on the first page that needs it
+            import jmespath
+            compiled.append(jmespath.compile(expression))
+        return compiled[0].search(page)
+    return search
 
 
 def _v1_marker(page):
@@ -142,8 +192,8 @@ class PageIterator:
     def resume_token(self, value):
         if not isinstance(value, dict):
             raise ValueError(f'Bad starting token: {value}')
-        token = self._model.input_token
-        expected = sorted([token, 'boto_truncate_amount'] if 'boto_truncate_amount' in value else [token])
+        tokens = list(self._model.input_tokens)
+        expected = sorted(tokens + ['boto_truncate_amount'] if 'boto_truncate_amount' in value else tokens)
         if sorted(value) != expected:
             raise ValueError(f'Bad starting token: {value}')
         self._resume_token = _encode_token(value)
@@ -158,23 +208,27 @@ class PageIterator:
             index = token.pop('boto_truncate_amount', 0)
             return token, index
         except (ValueError, TypeError):
-            # botocore's fallback for old-style "token___index" strings.
+            # botocore's fallback for old-style "token___token___index" strings.
+            tokens = self._model.input_tokens
             parts = self._starting_token.split('___')
             index = 0
-            if len(parts) == 2:
+            if len(parts) == len(tokens) + 1:
                 try:
                     index = int(parts.pop())
                 except ValueError:
                     parts = [self._starting_token]
-            value = parts[0]
-            return {self._model.input_token: None if value == 'None' else value}, index
+            values = [None if part == 'None' else part for part in parts]
+            if len(values) > len(tokens):
+                raise ValueError(f'Bad starting token: {self._starting_token}') from None
+            values += [None] * (len(tokens) - len(values))
+            return dict(zip(tokens, values)), index
 
     def __iter__(self):
         model = self._model
         kwargs = self._op_kwargs
         primary = model.result_keys[0]
         previous_next_token = None
-        next_token = {model.input_token: None}
+        next_token = {token: None for token in model.input_tokens}
         starting_index = 0
         if self._starting_token is not None:
             next_token, starting_index = self._parse_starting_token()
@@ -187,23 +241,25 @@ class PageIterator:
             page = self._method(**kwargs)
             if first_request:
                 if self._starting_token is not None:
-                    data = page.get(primary)
-                    page[primary] = data[starting_index:] if isinstance(data, (list, str)) else None
+                    data = path_get(page, primary)
+                    path_set(page, primary, data[starting_index:] if isinstance(data, (list, str)) else None)
                     for key in model.result_keys[1:]:
-                        page[key] = _empty_like(page.get(key))
+                        path_set(page, key, _empty_like(path_get(page, key)))
                 else:
                     starting_index = 0
                 first_request = False
-                self._non_aggregate_part = {key: page.get(key) for key in model.non_aggregate_keys}
+                self._non_aggregate_part = {}
+                for key in model.non_aggregate_keys:
+                    path_set(self._non_aggregate_part, key, path_get(page, key))
             else:
                 starting_index = 0
-            current = page.get(primary) or []
+            current = path_get(page, primary) or []
             truncate_amount = 0
             if self._max_items is not None:
                 truncate_amount = total_items + len(current) - self._max_items
             if truncate_amount > 0:
                 keep = len(current) - truncate_amount
-                page[primary] = current[:keep]
+                path_set(page, primary, current[:keep])
                 next_token['boto_truncate_amount'] = keep + starting_index
                 self.resume_token = next_token
                 yield page
@@ -223,9 +279,9 @@ class PageIterator:
 
     def _next_token(self, page):
         model = self._model
-        if model.more_results is not None and not page.get(model.more_results):
+        if model.more_results is not None and not path_get(page, model.more_results):
             return {}
-        return {model.input_token: model.output_token(page) or None}
+        return {name: token(page) or None for token, name in zip(model.output_tokens, model.input_tokens)}
 
     @staticmethod
     def _inject_token(kwargs, next_token):
@@ -259,18 +315,18 @@ class PageIterator:
         complete = {}
         for page in self:
             for key in self._model.result_keys:
-                value = page.get(key)
+                value = path_get(page, key)
                 if value is None:
                     continue
-                existing = complete.get(key)
+                existing = path_get(complete, key)
                 if existing is None:
-                    complete[key] = value
+                    path_set(complete, key, value)
                 elif isinstance(value, list):
                     existing.extend(value)
                 elif isinstance(value, (int, float, str)):
-                    complete[key] = existing + value
+                    path_set(complete, key, existing + value)
         # botocore's merge_dicts of the first page's non-aggregate keys (a key the page lacked is set to None).
-        complete.update(self._non_aggregate_part)
+        _merge_dicts(complete, self._non_aggregate_part)
         if self.resume_token is not None:
             complete['NextToken'] = self.resume_token
         return complete

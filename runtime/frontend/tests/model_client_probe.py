@@ -236,19 +236,18 @@ class Answers:
             json.dumps(document).encode()
 
     def pages(self, operation, op, config):
-        """Three answers of a paginated operation: the next token set twice (a string's 't1', 't2'), then not."""
+        """Three answers of a paginated operation: its next tokens set twice (a string token 't1', 't2'; one read
+        from a list, its last element), then not, and the more-results flag where there is one."""
         output = op['output']['shape']
-        token, more = config['output_token'], config.get('more_results')
-        token_shape = self.shapes[self.shapes[output]['members'][token]['shape']]
+        tokens = config['output_token']
+        tokens = [tokens] if isinstance(tokens, str) else tokens
         out = []
         for page in (1, 2, 3):
             value = Inputs(self.shapes).value(output, f'p{page}')
-            if page == 3:
-                value.pop(token, None)
-            elif token_shape['type'] == 'string':
-                value[token] = f't{page}'
-            if more:
-                value[more] = page < 3
+            for expression in tokens:
+                _set_token(value, expression, None if page == 3 else f't{page}')
+            if config.get('more_results'):
+                _set_path(value, config['more_results'], page < 3)
             out.append(self.answer(operation, op, value))
         return out
 
@@ -275,6 +274,39 @@ class Answers:
                     f'</{operation}Response>').encode()
         return (f'<{operation}Response xmlns="https://example.com/doc/">{inner}'
                 f'<ResponseMetadata><RequestId>req-1</RequestId></ResponseMetadata></{operation}Response>').encode()
+
+
+def _set_path(value, path, item):
+    *steps, last = path.split('.')
+    for step in steps:
+        value = value.setdefault(step, {})
+    value[last] = item
+
+
+def _set_token(value, expression, token):
+    """Sets an output token in a generated answer: a member path's string (None: the member removed), or, for
+    ``List[-1]`` and ``List[-1].Member``, the list's last string; other expressions are left as generated."""
+    path, _, rest = expression.partition('[-1]')
+    if '||' in expression or not all(part.isidentifier() for part in path.split('.')):
+        return
+    *steps, last = path.split('.')
+    for step in steps:
+        value = value.get(step) if isinstance(value, dict) else None
+    if not isinstance(value, dict):
+        return
+    if not rest and not expression.endswith('[-1]'):
+        if token is None:
+            value.pop(last, None)
+        elif isinstance(value.get(last), str):
+            value[last] = token
+        return
+    items = value.get(last)
+    if token is None or not items:
+        return
+    if rest.startswith('.') and isinstance(items[-1], dict) and isinstance(items[-1].get(rest[1:]), str):
+        items[-1][rest[1:]] = token
+    elif not rest and isinstance(items[-1], str):
+        items[-1] = token
 
 
 def configs_of(service, kind, key):
@@ -444,7 +476,8 @@ def main(mode, services, only=()):
             operation = next(name for name in model['operations'] if xform_name(name) == method)
             op, config = model['operations'][operation], configs[operation]
             params = inputs.call_params(op['input']['shape'])
-            for name in (config['input_token'], config.get('limit_key')):
+            tokens = config['input_token']
+            for name in ([tokens] if isinstance(tokens, str) else tokens) + [config.get('limit_key')]:
                 params.pop(name, None)
             record = []
             first = {'MaxItems': 3, 'PageSize': 2} if config.get('limit_key') else {'MaxItems': 3}
