@@ -35,16 +35,20 @@ public sealed class FunctionInvokesFunctionEndToEndTests(NodeFixture fixture) : 
             out["sync"] = [answer["StatusCode"], answer.get("FunctionError"), json.loads(answer["Payload"].read())]
             queued = lam.invoke(FunctionName=event["callee"], InvocationType="Event", Payload=b"{}")
             out["event"] = queued["StatusCode"]
-            # Whether the real SDK's HTTP stack is loaded: baseline's boto3 is the real one; nexus mode's Invoke is the
-            # stand-in's own (other Lambda calls load the real botocore, below).
-            out["real_sdk"] = "urllib3" in sys.modules
+            # A read the node serves to functions under its own grant: the callee's configuration from the node's API.
+            configuration = lam.get_function_configuration(FunctionName=event["callee"])
+            out["configuration"] = [configuration["FunctionName"], configuration["Handler"]]
             for name, call in (("denied", lambda: lam.invoke(FunctionName=event["denied"], Payload=b"{}")),
-                               ("other_call", lambda: lam.get_function(FunctionName=event["callee"]))):
+                               ("other_call", lambda: lam.get_function(FunctionName=event["callee"])),
+                               ("unlisted", lambda: lam.list_functions())):
                 try:
                     call()
                     out[name] = "allowed"
                 except ClientError as e:
                     out[name] = [e.response["ResponseMetadata"]["HTTPStatusCode"], e.response["Error"]["Code"]]
+            # Whether the real SDK's HTTP stack is loaded: baseline's boto3 is the real one; nexus mode's Lambda client
+            # is the stand-in's (Invoke its own, the reads from Lambda's model).
+            out["real_sdk"] = "urllib3" in sys.modules
             return out
         """;
 
@@ -75,7 +79,7 @@ public sealed class FunctionInvokesFunctionEndToEndTests(NodeFixture fixture) : 
         await fixture.DeployAsync($"name: {callee}\nhandler: handler.handler\n", Callee);
         await fixture.DeployAsync($"name: {other}\nhandler: handler.handler\n", Callee);
         await fixture.DeployAsync(
-            $"name: e2e-caller-{io}\nhandler: handler.handler\nio: {io}\nservices:\n  - service: lambda\n    actions: [Invoke]\n    resource: function/{callee}\n",
+            $"name: e2e-caller-{io}\nhandler: handler.handler\nio: {io}\nservices:\n  - service: lambda\n    actions: [Invoke, GetFunctionConfiguration]\n    resource: function/{callee}\n",
             Caller);
 
         var (response, body) = await fixture.InvokeAsync($"e2e-caller-{io}", JsonSerializer.Serialize(new { callee, denied = other, n = 41 }));
@@ -96,6 +100,9 @@ public sealed class FunctionInvokesFunctionEndToEndTests(NodeFixture fixture) : 
         Assert.Equal(io == "baseline", root.GetProperty("real_sdk").GetBoolean());
         Assert.Equal(403, root.GetProperty("denied")[0].GetInt32());
         Assert.Equal(501, root.GetProperty("other_call")[0].GetInt32());
+        Assert.Equal([callee, "handler.handler"], root.GetProperty("configuration").EnumerateArray().Select(e => e.GetString()));
+        // Listing every function needs a grant on every function ("*").
+        Assert.Equal(403, root.GetProperty("unlisted")[0].GetInt32());
     }
 
     /// <summary>

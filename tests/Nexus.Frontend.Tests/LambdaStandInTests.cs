@@ -28,7 +28,7 @@ public sealed class LambdaStandInTests(ITestOutputHelper output)
     {
         Name = "lambdatest",
         Handler = "lambdatest.main",
-        Services = [new ServiceGrant("lambda", ["Invoke"], "function/dt-*")],
+        Services = [new ServiceGrant("lambda", ["Invoke", "GetFunctionConfiguration"], "function/dt-*"), new ServiceGrant("lambda", ["ListFunctions"], "*")],
     };
 
     private static string Script => Path.Combine(PythonProcess.FrontendDir, "difftests", "lambdatest.py");
@@ -52,6 +52,12 @@ public sealed class LambdaStandInTests(ITestOutputHelper output)
         Assert.Equal(1, (int?)baselineCases["fails_once_then_succeeds"]["result"]?["ResponseMetadata"]?["RetryAttempts"]);
         Assert.Equal("AccessDenied", (string?)baselineCases["outside_the_grants"]["error"]?["response"]?["Error"]?["Code"]);
         Assert.Equal("botocore.exceptions.ParamValidationError", (string?)baselineCases["parameters_checked"]["error"]?["exception"]);
+        // The reads the node serves to functions, within the grants; GetFunction refused before it is sent.
+        Assert.Equal("dt-echo", (string?)baselineCases["function_configuration"]["result"]?["FunctionName"]);
+        Assert.Equal("orders", (string?)baselineCases["function_configuration"]["result"]?["Environment"]?["Variables"]?["TABLE"]);
+        Assert.Equal("AccessDenied", (string?)baselineCases["configuration_outside_the_grants"]["error"]?["response"]?["Error"]?["Code"]);
+        Assert.Equal("dt-echo", (string?)baselineCases["list_functions"]["result"]?["Functions"]?[0]?["FunctionName"]);
+        Assert.Equal("NotImplemented", (string?)baselineCases["get_function_is_not_served"]["error"]?["response"]?["Error"]?["Code"]);
         // A read timeout: the slow callee invoked twice (once more by the retry) before ReadTimeoutError, a third time
         // by the patient client, twice more through the generic path, in both modes (the endpoint's records are
         // compared below).
@@ -119,6 +125,25 @@ public sealed class LambdaStandInTests(ITestOutputHelper output)
             }
 
             _received.Add(new JsonObject { ["method"] = request.HttpMethod, ["target"] = rawUrl, ["headers"] = headers, ["body"] = Encoding.UTF8.GetString(body) });
+            if (request.HttpMethod == "GET")
+            {
+                // The reads: a function's configuration, or the list of the functions.
+                var configuration = new JsonObject
+                {
+                    ["FunctionName"] = name.Length > 0 ? name : "dt-echo",
+                    ["FunctionArn"] = "arn:aws:lambda:us-east-1:000000000000:function:" + (name.Length > 0 ? name : "dt-echo"),
+                    ["Runtime"] = "python3.11",
+                    ["Timeout"] = 30,
+                    ["MemorySize"] = 128,
+                    ["LastModified"] = "2026-12-06T12:00:00.000+0000",
+                    ["Environment"] = new JsonObject { ["Variables"] = new JsonObject { ["TABLE"] = "orders" } },
+                };
+                await JsonAsync(response, 200, path.EndsWith("/configuration", StringComparison.Ordinal)
+                    ? configuration
+                    : new JsonObject { ["Functions"] = new JsonArray(configuration), ["NextMarker"] = "dt-echo" });
+                return;
+            }
+
             var attempt = _attempts[name] = _attempts.GetValueOrDefault(name) + 1;
             switch (name)
             {

@@ -154,6 +154,8 @@ public sealed class LambdaApiTests : IAsyncLifetime
         Assert.Equal(["gamma"], second["Functions"]!.AsArray().Select(f => (string?)f!["FunctionName"]));
         Assert.Null(second["NextMarker"]);
         Assert.Equal(3, (await GetJsonAsync("/2015-03-31/functions"))["Functions"]!.AsArray().Count);
+        // botocore's path ends with a '/' (what a function's list_functions sends through the backend).
+        Assert.Equal(["alpha", "beta"], (await GetJsonAsync("/2015-03-31/functions/?MaxItems=2"))["Functions"]!.AsArray().Select(f => (string?)f!["FunctionName"]));
 
         foreach (var bad in new[] { "0", "abc", "10001", "-1" })
         {

@@ -7,8 +7,9 @@ serialized into the HTTP request botocore makes of it (path, query, headers, bod
 a real client's request: one ServiceRequest on the channel, which the backend checks against the function's grants,
 signs and sends to the node's Lambda endpoint. The answer is parsed as botocore's REST-JSON parser parses it (modeled
 errors and their fields included) and retried as botocore's retry handler retries it (legacy and standard modes).
-Every other method of the client is the real botocore's, loaded on first use (generic path), and so is every call of a
-client with event handlers registered (the real client emits botocore's events).
+Every other method of the client is a model-read client's (_nexus_model_clients.py: Lambda's model in the image's
+botocore), raising this client's exceptions; what that one leaves is the real botocore's, loaded on first use (generic
+path), and so is every call of a client with event handlers registered (the real client emits botocore's events).
 """
 
 from botocore._nexus_params import _check, _known_members
@@ -50,6 +51,29 @@ class Lambda(ServiceClient):
     @classmethod
     def exceptions_of_service(cls):
         return lambda_exceptions()
+
+    def __getattr__(self, name):
+        # The rest of Lambda's API (of which the node serves GetFunctionConfiguration and ListFunctions to functions)
+        # from its model: a model-read client beside this one, made on first need, raising this client's exceptions;
+        # the real botocore only for what that one leaves.
+        if not name.startswith('_'):
+            other = self._model_read()
+            if other is not None and (name in other.meta.method_to_api_mapping or
+                                      name in ('get_paginator', 'can_paginate', 'get_waiter', 'waiter_names')):
+                return getattr(other, name)
+        return super().__getattr__(name)
+
+    def _model_read(self):
+        client = self.__dict__.get('_model_read_client')
+        if client is None:
+            from botocore._nexus_model_clients import model_client_class
+            client_class = model_client_class('lambda')
+            if client_class is None:
+                return None
+            client = self._model_read_client = client_class(self.meta.region_name, self.meta.endpoint_url,
+                                                            self.meta.config, self._real_client)
+            client.exceptions = self.exceptions
+        return client
 
     def _error_response(self, status, headers, raw):
         return rest_json_error(status, headers, raw)

@@ -234,13 +234,30 @@ def client_shape(lam):
             'exceptions_class': type(lam.exceptions).__name__}
 
 
+@case
+def function_configuration(lam):
+    # Served to a function by the node (the grant names the function); the stand-in's client from Lambda's model.
+    return lam.get_function_configuration(FunctionName='dt-echo')
+
+
+@case
+def configuration_outside_the_grants(lam):
+    return lam.get_function_configuration(FunctionName='secret')
+
+
+@case
+def list_functions(lam):
+    return lam.list_functions(MaxItems=2)
+
+
+@case
+def get_function_is_not_served(lam):
+    # Its answer names the function's code folder on the host: refused before it is sent, in both modes.
+    return lam.get_function(FunctionName='dt-echo')
+
+
 # Cases that reach the real botocore in nexus mode (the generic path), after the modules are recorded.
 GENERIC_CASES, generic = case_list()
-
-
-@generic
-def another_lambda_call(lam):
-    return lam.get_function(FunctionName='dt-echo')
 
 
 @generic

@@ -429,8 +429,10 @@ def main(mode, services, only=()):
             # A curated client serves the rest of its service's model too (its instance reads the whole model when an
             # operation outside its slice is first called).
             from botocore._nexus_model_clients import model_client_class
-            whole = model_client_class(service) if model_slice is not None else None
+            whole = model_client_class(service) if model_slice is not None or service == 'lambda' else None
             served = set(whole.MODEL.OPERATIONS) if whole is not None else set()
+            if service == 'lambda':
+                served.discard('Invoke')   # the own client's, compared by its own tests (test_lambda.py, LambdaStandInTests)
         else:
             served = {key.split('.', 1)[1].split('!')[0] for key in only
                       if key.split('.', 1)[0] == service and not key.endswith('#pages') and '@' not in key}

@@ -13,10 +13,11 @@ namespace Nexus.Backend.Services;
 /// The action a generic-path request performs and the resources it touches, read from the request itself (never from
 /// what the sandbox claims), for the grant check. Served: protocols that name their action in the request, JSON
 /// (X-Amz-Target: prefix.Action; DynamoDB, and most newer services) and query (Action=... in a form body; SQS, STS,
-/// SNS), and of the REST-protocol services, whose action is in method and path, Lambda's Invoke (the node's own API,
-/// <see cref="LambdaInvoke"/>). Any other REST call (SES v2, API Gateway, IoT data, ...) does not say what it does in a
-/// way the node reads, so it is <see cref="AnyAction"/> on <see cref="Unnamed"/>: only a grant of every action on every
-/// resource of its service covers it (the rest of Lambda is refused: its endpoint is the node's own API).
+/// SNS), and of the REST-protocol services, whose action is in method and path, Lambda's Invoke, GetFunctionConfiguration
+/// and ListFunctions (the node's own API, <see cref="LambdaCall"/>). Any other REST call (SES v2, API Gateway, IoT data,
+/// ...) does not say what it does in a way the node reads, so it is <see cref="AnyAction"/> on <see cref="Unnamed"/>:
+/// only a grant of every action on every resource of its service covers it (the rest of Lambda is refused: its endpoint
+/// is the node's own API).
 /// </summary>
 public sealed partial record ServiceTarget(string Action, IReadOnlyList<string> Resources)
 {
@@ -31,7 +32,7 @@ public sealed partial record ServiceTarget(string Action, IReadOnlyList<string> 
         ArgumentNullException.ThrowIfNull(request);
         if (request.Service == LambdaService)
         {
-            return LambdaInvoke(request);
+            return LambdaCall(request);
         }
 
         if (ActionOf(request.Header("x-amz-target"), request.Header("content-type"), body) is not { } action)
