@@ -362,6 +362,34 @@ def refuse_the_real_sdk():
     _nexus_generic._load = refused
 
 
+def answering_transport(mode, answer):
+    """Where a probe's requests go: ``answer(record)`` gives (status, headers, body) for each request's record. The
+    stand-in's run: its channel, the real SDK refused (returns None); the real run: a before-send handler to register
+    on each client (returned)."""
+    if mode == 'standin':
+        import botocore.client
+
+        class Response:
+            def __init__(self, status, headers, body):
+                # The backend hands header names over in lower case (ServiceRequests.cs).
+                self.status, self.meta = status, {'Headers': {k.lower(): v for k, v in headers.items()}}
+                self.body = io.BytesIO(body)
+
+        class Channel:
+            def call(self, op, params, body=None, timeout=None):
+                return Response(*answer(request_record(params['Method'], params['Path'], params['Headers'], body)))
+        botocore.client._set_transport(Channel())
+        refuse_the_real_sdk()
+        return None
+    from botocore.awsrequest import AWSResponse
+
+    def send(request, **_):
+        status, headers, body = answer(request_record(request.method, request.url, dict(request.headers),
+                                                      request.body))
+        return AWSResponse(request.url, status, headers, _Raw(body))
+    return send
+
+
 class _Raw:
     def __init__(self, data):
         self._data = io.BytesIO(data)
@@ -381,32 +409,14 @@ def main(mode, services, only=()):
         sys.path.insert(0, os.path.dirname(HERE))
     import boto3
     import botocore
-    import botocore.client
     from botocore.config import Config
     captured = {}
 
-    if mode == 'standin':
-        class Response:
-            def __init__(self, status, headers, body):
-                # The backend hands header names over in lower case (ServiceRequests.cs).
-                self.status, self.meta = status, {'Headers': {k.lower(): v for k, v in headers.items()}}
-                self.body = io.BytesIO(body)
-
-        class Channel:
-            def call(self, op, params, body=None, timeout=None):
-                captured['request'] = request_record(params['Method'], params['Path'], params['Headers'], body)
-                captured.setdefault('requests', []).append(captured['request'])
-                return Response(*next_answer())
-        botocore.client._set_transport(Channel())
-        refuse_the_real_sdk()
-    else:
-        from botocore.awsrequest import AWSResponse
-
-        def send(request, **_):
-            captured['request'] = request_record(request.method, request.url, dict(request.headers), request.body)
-            captured.setdefault('requests', []).append(captured['request'])
-            status, headers, body = next_answer()
-            return AWSResponse(request.url, status, headers, _Raw(body))
+    def answer(record):
+        captured['request'] = record
+        captured.setdefault('requests', []).append(record)
+        return next_answer()
+    send = answering_transport(mode, answer)
 
     def next_answer():
         """The answer to the next request: the one answer, or the next of a paginated call's."""

@@ -19,8 +19,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(1, HERE)
-from model_client_probe import (  # noqa: E402
-    Answers, Inputs, configs_of, load_model, normal, refuse_the_real_sdk, request_record, _Raw)
+from model_client_probe import Answers, Inputs, answering_transport, configs_of, load_model, normal  # noqa: E402
 
 BOTO3_DATA = '/usr/lib/python3/dist-packages/boto3/data'
 
@@ -69,7 +68,6 @@ def main(mode, services):
         sys.path.insert(0, os.path.dirname(HERE))
     import boto3
     import botocore
-    import botocore.client
     from botocore import xform_name
     from botocore.config import Config
     time.sleep = lambda seconds: None   # waiters' and retries' delays
@@ -81,28 +79,10 @@ def main(mode, services):
             return state['answers_model'].error_code('NotAnswered')
         return queue.pop(0) if len(queue) > 1 else queue[0]
 
-    if mode == 'standin':
-        class Response:
-            def __init__(self, status, headers, body):
-                self.status, self.meta = status, {'Headers': {k.lower(): v for k, v in headers.items()}}
-                import io
-                self.body = io.BytesIO(body)
-
-        class Channel:
-            def call(self, op, params, body=None, timeout=None):
-                record = request_record(params['Method'], params['Path'], params['Headers'], body)
-                state['requests'].append(record)
-                return Response(*answer(record))
-        botocore.client._set_transport(Channel())
-        refuse_the_real_sdk()
-    else:
-        from botocore.awsrequest import AWSResponse
-
-        def send(request, **_):
-            record = request_record(request.method, request.url, dict(request.headers), request.body)
-            state['requests'].append(record)
-            status, headers, body = answer(record)
-            return AWSResponse(request.url, status, headers, _Raw(body))
+    def recorded(record):
+        state['requests'].append(record)
+        return answer(record)
+    send = answering_transport(mode, recorded)
 
     out = {}
     for service in services:

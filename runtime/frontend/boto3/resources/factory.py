@@ -9,7 +9,6 @@ action.py, params.py, response.py and collection.py); EC2's two hand-written met
 Instance.delete_tags) and DynamoDB's Table.batch_writer too. The calls are the client's: a model-driven client serves
 them, or, for an operation it leaves to the real botocore, the generic path."""
 
-import copy
 import re
 
 from boto3.exceptions import ResourceLoadException
@@ -416,20 +415,3 @@ def place(params, target, value, index=None):
             items[at] = value
         else:
             node = items[at]
-
-
-def merged(base, extra):
-    """botocore's merge_dicts(append_lists=True) on a deep copy of ``base``."""
-    out = copy.deepcopy(base)
-    _merge_into(out, extra)
-    return out
-
-
-def _merge_into(base, extra):
-    for key, value in extra.items():
-        if isinstance(value, dict) and isinstance(base.get(key), dict):
-            _merge_into(base[key], value)
-        elif isinstance(value, list) and isinstance(base.get(key), list):
-            base[key].extend(value)
-        else:
-            base[key] = value

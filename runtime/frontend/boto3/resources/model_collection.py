@@ -8,11 +8,12 @@ per page)."""
 
 import copy
 
-from boto3.resources.factory import _Call, _ResourceHandler, merged, request_parameters
+from boto3.resources.collection import PagedCollection
+from boto3.resources.factory import _Call, _ResourceHandler, request_parameters
 from botocore import xform_name
 
 
-class ResourceCollection:
+class ResourceCollection(PagedCollection):
     def __init__(self, manager_definition, parent, handler, **params):
         self._definition = manager_definition
         self._parent = parent
@@ -24,53 +25,14 @@ class ResourceCollection:
         return (f'{self.__class__.__name__}({self._parent!r}, '
                 f"{self._parent.meta.service_name}.{self._definition['resource']['type']})")
 
-    def __iter__(self):
-        limit = self._params.get('limit')
-        count = 0
-        for page in self.pages():
-            for item in page:
-                yield item
-                count += 1
-                if limit is not None and count >= limit:
-                    return
+    def _with(self, params):
+        return self.__class__(self._definition, self._parent, self._handler, **params)
 
-    def _clone(self, **params):
-        return self.__class__(self._definition, self._parent, self._handler, **merged(self._params, params))
+    def _request(self):
+        return request_parameters(self._parent, self._definition['request'])
 
-    def all(self):
-        return self._clone()
-
-    def filter(self, **kwargs):
-        return self._clone(**kwargs)
-
-    def limit(self, count):
-        return self._clone(limit=count)
-
-    def page_size(self, count):
-        return self._clone(page_size=count)
-
-    def pages(self):
-        client = self._parent.meta.client
-        given = dict(self._params)
-        limit = given.pop('limit', None)
-        page_size = given.pop('page_size', None)
-        params = merged(request_parameters(self._parent, self._definition['request']), given)
-        if client.can_paginate(self._method):
-            pages = client.get_paginator(self._method).paginate(
-                PaginationConfig={'MaxItems': limit, 'PageSize': page_size}, **params)
-        else:
-            pages = [getattr(client, self._method)(**params)]
-        count = 0
-        for page in pages:
-            items = []
-            for item in self._handler(self._parent, params, page):
-                items.append(item)
-                count += 1
-                if limit is not None and count >= limit:
-                    break
-            yield items
-            if limit is not None and count >= limit:
-                break
+    def _items(self, params, page):
+        return self._handler(self._parent, params, page)
 
 
 class CollectionManager:
