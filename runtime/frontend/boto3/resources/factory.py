@@ -121,8 +121,8 @@ class ModelResource(ServiceResource):
             import boto3
             client = boto3.client(self.meta.service_name)
         self.meta.client = client
-        for name, value in zip(self.meta.identifiers, args):
-            setattr(self, '_' + name, value)
+        for i, value in enumerate(args):
+            setattr(self, '_' + self.meta.identifiers[i], value)   # more than its identifiers: IndexError, as boto3
         for name, value in kwargs.items():
             if name == 'client':
                 continue
