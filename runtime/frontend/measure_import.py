@@ -82,47 +82,34 @@ RESOURCE_CALLS = [
     ('sqs', 'resource Queue.send_message', 'r.Queue("https://sqs.us-east-1.amazonaws.com/1/q").send_message(MessageBody="m")'),
     ('ec2', 'resource instances.filter', 'list(r.instances.filter(InstanceIds=["i-1"]))'),
 ]
-_STAND_IN_RESOURCE = """import boto3, botocore.client
+# A client (c = boto3.client(...)) or resource (r = boto3.resource(...); its client is r.meta.client) and its first
+# call, stopped where the request would leave: the stand-in's channel refuses it, the real SDK's before-send does.
+_STAND_IN_FIRST = """import boto3, botocore.client
 class Refused(Exception): pass
 class Stub:
     def call(self, *args, **kwargs): raise Refused()
 botocore.client._set_transport(Stub())
-r = boto3.resource("{service}", region_name="us-east-1")
+{name} = boto3.{kind}("{service}", region_name="us-east-1")
 try: {call}
 except Refused: pass"""
-_REAL_RESOURCE = """import boto3
+_REAL_FIRST = """import boto3
 class Refused(Exception): pass
 def refuse(**kwargs): raise Refused()
-r = boto3.resource("{service}", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="y")
-r.meta.client.meta.events.register("before-send", refuse)
+{name} = boto3.{kind}("{service}", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="y")
+{client}.meta.events.register("before-send", refuse)
 try: {call}
-except Refused: pass"""
-_STAND_IN_CALL = """import boto3, botocore.client
-class Refused(Exception): pass
-class Stub:
-    def call(self, *args, **kwargs): raise Refused()
-botocore.client._set_transport(Stub())
-c = boto3.client("{service}", region_name="us-east-1")
-try: c.{call}
-except Refused: pass"""
-_REAL_CALL = """import boto3
-class Refused(Exception): pass
-def refuse(**kwargs): raise Refused()
-c = boto3.client("{service}", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="y")
-c.meta.events.register("before-send", refuse)
-try: c.{call}
 except Refused: pass"""
 
 
 def service_cases():
     cases = {}
-    for service, call in FIRST_CALLS:
-        name = call.split('(')[0]
-        cases[f'stand-in: {service} {name}'] = (_STAND_IN_CALL.format(service=service, call=call), HERE)
-        cases[f'real boto3 1.26: {service} {name}'] = (_REAL_CALL.format(service=service, call=call), None)
-    for service, name, call in RESOURCE_CALLS:
-        cases[f'stand-in: {service} {name}'] = (_STAND_IN_RESOURCE.format(service=service, call=call), HERE)
-        cases[f'real boto3 1.26: {service} {name}'] = (_REAL_RESOURCE.format(service=service, call=call), None)
+    firsts = [(service, call.split('(')[0], 'client', 'c.' + call) for service, call in FIRST_CALLS] + \
+        [(service, name, 'resource', call) for service, name, call in RESOURCE_CALLS]
+    for service, name, kind, call in firsts:
+        made = {'kind': kind, 'name': kind[0], 'client': 'c' if kind == 'client' else 'r.meta.client',
+                'service': service, 'call': call}
+        cases[f'stand-in: {service} {name}'] = (_STAND_IN_FIRST.format(**made), HERE)
+        cases[f'real boto3 1.26: {service} {name}'] = (_REAL_FIRST.format(**made), None)
     return cases
 
 

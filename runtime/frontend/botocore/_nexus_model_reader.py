@@ -157,7 +157,7 @@ def read_model_file(folder, kind):
     extras = os.path.join(folder, kind + '.sdk-extras.json')
     if os.path.exists(extras):
         with open(extras) as f:
-            _merge(data, json.load(f).get('merge', {}))
+            deep_merge(data, json.load(f).get('merge', {}))
     return data
 
 
@@ -190,11 +190,11 @@ def object_at(data, position):
             window *= 4
 
 
-def _merge(base, extra):
-    """botocore's deep_merge: dicts merged key by key, anything else replaced."""
+def deep_merge(base, extra):
+    """botocore's deep_merge (and merge_dicts without append_lists): dicts merged key by key, anything else replaced."""
     for key, value in extra.items():
         if isinstance(value, dict) and isinstance(base.get(key), dict):
-            _merge(base[key], value)
+            deep_merge(base[key], value)
         else:
             base[key] = value
 

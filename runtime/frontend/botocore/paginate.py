@@ -75,15 +75,6 @@ def path_set(target, path, value):
         target[head] = value
 
 
-def _merge_dicts(base, extra):
-    """botocore's merge_dicts: nested dicts merged, anything else replaced."""
-    for key, value in extra.items():
-        if isinstance(value, dict) and isinstance(base.get(key), dict):
-            _merge_dicts(base[key], value)
-        else:
-            base[key] = value
-
-
 def _member(name):
     return lambda page: page.get(name)
 
@@ -326,7 +317,8 @@ class PageIterator:
                 elif isinstance(value, (int, float, str)):
                     path_set(complete, key, existing + value)
         # botocore's merge_dicts of the first page's non-aggregate keys (a key the page lacked is set to None).
-        _merge_dicts(complete, self._non_aggregate_part)
+        from botocore._nexus_model_reader import deep_merge
+        deep_merge(complete, self._non_aggregate_part)
         if self.resume_token is not None:
             complete['NextToken'] = self.resume_token
         return complete

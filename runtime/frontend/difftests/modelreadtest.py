@@ -29,6 +29,12 @@ def client(service, **retries):
     return scripted_client(service, 'MODELREADTEST_ENDPOINT', **retries)
 
 
+def ec2_resource():
+    """boto3.resource('ec2') on the suite's scripted endpoint, as client() makes clients."""
+    return boto3.resource('ec2', endpoint_url=os.environ.get('MODELREADTEST_ENDPOINT'),
+                          config=Config(retries={'max_attempts': 0}))
+
+
 CASES, case = case_list()
 UTC = datetime.timezone.utc
 
@@ -132,17 +138,14 @@ def missing_distribution_is_modeled(rekognition, cognito, xray, elasticache, ec2
 def instances_of_a_resource_collection(rekognition, cognito, xray, elasticache, ec2, cloudfront):
     # boto3.resource('ec2'): a collection filtered, its Instance resources built from the pages (their data the
     # answer's), attributes read without another call; made from resources-1.json over the model-read client.
-    resource = boto3.resource('ec2', endpoint_url=os.environ.get('MODELREADTEST_ENDPOINT'),
-                              config=Config(retries={'max_attempts': 0}))
+    resource = ec2_resource()
     instances = list(resource.instances.filter(InstanceIds=['i-0abc']))
     return [repr(resource.instances), [(repr(i), i.instance_type, i.state, i.tags, i.launch_time) for i in instances]]
 
 
 @case
 def resource_loads_its_attributes(rekognition, cognito, xray, elasticache, ec2, cloudfront):
-    resource = boto3.resource('ec2', endpoint_url=os.environ.get('MODELREADTEST_ENDPOINT'),
-                              config=Config(retries={'max_attempts': 0}))
-    instance = resource.Instance('i-0abc')
+    instance = ec2_resource().Instance('i-0abc')
     return [type(instance).__name__, instance.private_ip_address, instance.vpc_id, repr(instance.vpc),
             instance.ebs_optimized]
 
