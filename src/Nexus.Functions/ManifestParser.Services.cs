@@ -11,6 +11,10 @@ public static partial class ManifestParser
 {
     internal static readonly string[] KnownServiceGrantFields = ["service", "actions", "resource"];
 
+    // IAM's names for RDS database authentication: its one action is lower-case (resource HOST:PORT/USER).
+    private const string DbAuthService = "rds-db";
+    private const string DbConnectAction = "connect";
+
     private static List<ServiceGrant> ParseServices(YamlNode node, string fileName)
     {
         if (node is YamlScalarNode { Value: null or "" })
@@ -64,7 +68,12 @@ public static partial class ManifestParser
             foreach (var action in actionList.Children)
             {
                 var text = Scalar((action, Line(action)), fileName, path + ".actions");
-                if (text != "*" && !ActionPattern().IsMatch(text))
+                if (service == DbAuthService && text is not ("*" or DbConnectAction))
+                {
+                    throw new ManifestException(fileName, Line(action), path + ".actions", $"rds-db (RDS IAM database authentication tokens) has one action, connect, got '{text}'");
+                }
+
+                if (service != DbAuthService && text != "*" && !ActionPattern().IsMatch(text))
                 {
                     throw new ManifestException(fileName, Line(action), path + ".actions", $"expected an operation name as the service's API names it (e.g. GetItem) or \"*\", got '{text}'");
                 }

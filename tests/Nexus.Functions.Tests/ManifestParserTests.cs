@@ -154,6 +154,8 @@ public sealed class ManifestParserTests : IDisposable
     [InlineData("name: f\nhandler: h.h\nservices:\n  - service: dynamodb\n    resource: table/t\n", "function.yaml:4: services[0].actions: required field is missing")]
     [InlineData("name: f\nhandler: h.h\nservices:\n  - service: dynamodb\n    actions: GetItem\n    resource: table/t\n", "function.yaml:5: services[0].actions: expected a non-empty list of operation names (e.g. [GetItem, PutItem], or [\"*\"] for all)")]
     [InlineData("name: f\nhandler: h.h\nservices:\n  - service: dynamodb\n    actions: [get_item]\n    resource: table/t\n", "function.yaml:5: services[0].actions: expected an operation name as the service's API names it (e.g. GetItem) or \"*\", got 'get_item'")]
+    [InlineData("name: f\nhandler: h.h\nservices:\n  - service: dynamodb\n    actions: [connect]\n    resource: table/t\n", "function.yaml:5: services[0].actions: expected an operation name as the service's API names it (e.g. GetItem) or \"*\", got 'connect'")]
+    [InlineData("name: f\nhandler: h.h\nservices:\n  - service: rds-db\n    actions: [Connect]\n    resource: db:5432/app\n", "function.yaml:5: services[0].actions: rds-db (RDS IAM database authentication tokens) has one action, connect, got 'Connect'")]
     [InlineData("name: f\nhandler: h.h\nservices:\n  - service: dynamodb\n    actions: [GetItem]\n    resource: table/*/index\n", "function.yaml:6: services[0].resource: expected a resource such as table/orders, at most 1024 characters, with '*' only at the end, got 'table/*/index'")]
     [InlineData("name: f\nhandler: h.h\nservices:\n  - service: dynamodb\n    actions: [GetItem]\n", "function.yaml:4: services[0].resource: required field is missing")]
     [InlineData("name: f\nhandler: h.h\nservices:\n  - service: dynamodb\n    actions: [GetItem]\n    resource: table/t\n    effect: deny\n", "function.yaml:7: services[0].effect: unknown field (known fields: service, actions, resource)")]
@@ -193,8 +195,11 @@ public sealed class ManifestParserTests : IDisposable
               - service: dynamodb
                 actions: [Scan]
                 resource: table/logs-*
+              - service: rds-db
+                actions: [connect]
+                resource: db.example.com:5432/app_*
             """);
-        Assert.Equal(3, m.Services.Count);
+        Assert.Equal(4, m.Services.Count);
         Assert.Equal(["GetItem", "PutItem", "Query"], m.Services[0].Actions);
         Assert.True(m.AllowsService("dynamodb", "GetItem", "table/orders"));
         Assert.False(m.AllowsService("dynamodb", "DeleteItem", "table/orders"));
@@ -205,6 +210,9 @@ public sealed class ManifestParserTests : IDisposable
         Assert.False(m.AllowsService("dynamodb", "Scan", "*"));
         Assert.True(m.AllowsService("sqs", "SendMessage", "*"));
         Assert.False(m.AllowsService("sns", "Publish", "*"));
+        // RDS database authentication: IAM's lower-case action, on HOST:PORT/USER.
+        Assert.True(m.AllowsService("rds-db", "connect", "db.example.com:5432/app_reader"));
+        Assert.False(m.AllowsService("rds-db", "connect", "db.example.com:5432/admin"));
     }
 
     [Fact]

@@ -63,7 +63,7 @@ def _load():
                                                 'boto3.dynamodb.conditions', _bind_stand_in_conditions,
                                                 'botocore.session', 'botocore.awsrequest', 'boto3.session',
                                                 'boto3.dynamodb.transform', 'boto3.dynamodb.table',
-                                                'boto3.dynamodb.types', _bind_stand_in_types)
+                                                'boto3.dynamodb.types', _bind_stand_in_types, _bind_presigning)
                 # boto3 resolves its lazily registered handlers (DynamoDB's high-level interface, ...) by name at
                 # call time; the name must find the real module, not the stand-in.
                 _real['boto3.utils'].import_module = real_module
@@ -143,7 +143,14 @@ def real_boto3_session(region_name=None):
     core.get_component('event_emitter').register_first('choose-signer', lambda **kwargs: unsigned)
     core.register('before-call', _note_call)
     core.register('before-send', _send_over_channel)
-    core.register('before-sign.s3', _capture_presigned)
+    create_client = core.create_client
+
+    def create_named_client(*args, **kwargs):
+        # The presigned URL's service, as the node names it (botocore's name; the signer knows only the service id).
+        client = create_client(*args, **kwargs)
+        client._request_signer.nexus_service = client.meta.service_model.service_name
+        return client
+    core.create_client = create_named_client
     # Real clients of the services the stand-in has clients for (the calls those do not serve) raise the stand-in's
     # modeled classes, so `except client.exceptions.X` catches errors of both paths.
     from botocore._nexus_model_clients import built_classes
@@ -314,29 +321,49 @@ def _send_over_channel(request, event_name, **kwargs):
                                   _ChannelBody(response.body))
 
 
-# ---- presigned URLs: the request the real client would sign, signed by the backend --------------------------------
+# ---- presigned URLs: the request the real botocore would sign, signed by the backend --------------------------------
 
 
-_presigning = threading.local()
+def _presign_over_channel(self, request_dict, operation_name, expires_in=3600, region_name=None, signing_name=None):
+    """The real botocore's RequestSigner.generate_presigned_url in the sandbox, where it signs nothing: the request it
+    would sign (its before-sign handlers run, as S3's need) goes to the backend, which signs it (botocore/_nexus_presign.py).
+    Every presigned URL of a real client comes here: generate_presigned_url, generate_db_auth_token, and those
+    botocore's handlers inject (EC2's CopySnapshot, RDS's cross-region copies)."""
+    from urllib.parse import urlsplit
+    from botocore import _nexus_presign
+    modules = _load()
+    request = modules['botocore.awsrequest'].create_request_object(request_dict)
+    self.sign(operation_name, request, region_name, 'presign-url', expires_in, signing_name)
+    if (signing_name or self._signing_name) == 'rds-db':
+        # generate_db_auth_token: https://HOST:PORT/ with Action=connect and DBUser (the URL keeps the host's case).
+        # generate_db_auth_token cuts the scheme off the URL it gets; the backend's token has none.
+        host, _, port = urlsplit(request.url).netloc.rpartition(':')
+        return 'https://' + _nexus_presign.db_auth_token(host, int(port), dict(request.data)['DBUser'],
+                                                         region_name or self._region_name)
+    service = getattr(self, 'nexus_service', None) or self._service_id.hyphenize()
+    if service != 's3':
+        _parameters_into_query(modules, request)
+    wire = _serialized(service, operation_name, request)
+    wire['Headers'] = _nexus_presign.signed_headers_of(wire['Headers'])
+    presign = {'Operation': 'ServiceRequest', 'Request': wire, 'ExpiresIn': expires_in}
+    if region_name is not None and service != 's3':
+        presign['Region'] = region_name
+    return _nexus_presign.signed_by_backend(presign)
 
 
-def _capture_presigned(request, operation_name, **kwargs):
-    """botocore's before-sign hook: while presign_request runs on this thread, the request a presign is about to sign
-    (the real client's signer is UNSIGNED, so it signs nothing itself) is kept for the backend to sign."""
-    captured = getattr(_presigning, 'captured', None)
-    if captured is not None and request.context.get('is_presign_request'):
-        captured.append(_serialized('s3', operation_name, request))
+def _parameters_into_query(modules, request):
+    """What botocore's SigV4QueryAuth does to a request before it presigns it (the form content type dropped, the
+    parameters and body moved into the query), done by botocore's own code, without the X-Amz-* parameters it adds: the
+    backend writes those."""
+    from urllib.parse import urlsplit, urlunsplit
+    auth = modules['botocore.auth'].SigV4QueryAuth(modules['botocore.credentials'].Credentials('-', '-'), '-', '-')
+    request.context.setdefault('timestamp', '19700101T000000Z')
+    auth._modify_request_before_signing(request)
+    parts = urlsplit(request.url)
+    query = '&'.join(pair for pair in parts.query.split('&') if pair and not pair.startswith('X-Amz-'))
+    request.url = urlunsplit(parts._replace(query=query))
 
 
-def presign_request(client, method, params, expires_in, http_method):
-    """GeneratePresignedUrl's request for ``client.generate_presigned_url(method, ...)`` on a real S3 client: the
-    request that botocore serializes for it, checked and signed by the backend. Its parameters are validated by
-    botocore, as in baseline. No body travels: a presigned URL signs none."""
-    _presigning.captured = captured = []
-    try:
-        client.generate_presigned_url(method, Params=params, ExpiresIn=expires_in, HttpMethod=http_method)
-    finally:
-        _presigning.captured = None
-    if len(captured) != 1:
-        raise NexusUnsupportedError(what=f'a presigned URL for {method} (botocore signed {len(captured)} requests)')
-    return {'Operation': 'ServiceRequest', 'Request': captured[0]}
+def _bind_presigning(modules):
+    """Every real RequestSigner presigns over the channel."""
+    modules['botocore.signers'].RequestSigner.generate_presigned_url = _presign_over_channel

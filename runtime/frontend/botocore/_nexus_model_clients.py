@@ -11,7 +11,8 @@ An operation the model-driven clients cannot send as botocore sends it is the re
 first use): one that needs a host prefix, endpoint discovery or a checksum, has an input they do not serialize (documents, unions, event streams, host labels), answers an event stream or is signed otherwise (unsigned,
 bearer), and those botocore customizes with handlers (_CUSTOMIZED) but for Route 53's ids, IAM's policy documents, API
 Gateway's Accept header and Glacier's account and version, which are done here as botocore's handlers do them
-(_HANDLERS). So are presigned URLs. The paginators are the stand-in's (paginate.py: one or several tokens, member paths
+(_HANDLERS), and RDS's generate_db_auth_token, signed by the backend. Other presigned URLs are the real botocore's
+requests, signed by the backend too (_nexus_generic.py). The paginators are the stand-in's (paginate.py: one or several tokens, member paths
 as result keys, output tokens as JMESPath expressions), and so are waiters (waiter.py, from the service's
 waiters-2.json).
 """
@@ -121,9 +122,18 @@ class _GlacierDefaults:
         return method, path, headers, body
 
 
+class _RdsAuthTokens:
+    """botocore's generate_db_auth_token (creating-client-class.rds): an IAM authentication token for a database user,
+    signed by the backend (the sandbox holds no credentials) for the client's region unless Region is given."""
+
+    def generate_db_auth_token(self, DBHostname, Port, DBUsername, Region=None):
+        from botocore._nexus_presign import db_auth_token
+        return db_auth_token(DBHostname, int(str(Port)), DBUsername, Region or self.meta.region_name)
+
+
 # What botocore's handlers do to a whole service's calls, as mixins of its model-read client class.
 _HANDLERS = {'route53': _Route53Ids, 'iam': _IamPolicyDocuments, 'apigateway': _ApiGatewayAccept,
-             'glacier': _GlacierDefaults}
+             'glacier': _GlacierDefaults, 'rds': _RdsAuthTokens}
 _classes = {}
 _lock = _thread.allocate_lock()
 

@@ -413,8 +413,9 @@ class S3(BaseClient):
             raise UnknownClientMethodError(method_name=ClientMethod)
         wire = None if self.meta.events.routed else _fast_presign(ClientMethod, Params, HttpMethod)
         if wire is None:
-            from botocore import _nexus_generic
-            wire = _nexus_generic.presign_request(self._generic(), ClientMethod, Params, ExpiresIn, HttpMethod)
+            # The real botocore serializes the request; its signer hands it to the backend (_nexus_generic).
+            return self._generic().generate_presigned_url(ClientMethod, Params=Params, ExpiresIn=ExpiresIn,
+                                                          HttpMethod=HttpMethod)
         wire['ExpiresIn'] = ExpiresIn
         status, meta, body = self._call_wire('GeneratePresignedUrl', 'GeneratePresignedUrl', wire, None)
         if body is not None:

@@ -208,6 +208,36 @@ class GenericPathTests(unittest.TestCase):
         self.assertTrue(sys.modules['boto3'].__file__.startswith(FRONTEND))
         self.assertTrue(type(self.ddb).__module__ == 'botocore.client')
 
+    def test_a_presigned_url_of_another_service_is_the_request_botocore_would_presign_signed_by_the_backend(self):
+        self.channel.answers.append(_Response(200, {'Url': 'http://ddb/?signed'}))
+        self.assertEqual(self.ddb.generate_presigned_url('list_tables', Params={'Limit': 5}, ExpiresIn=60),
+                         'http://ddb/?signed')
+        op, wire, body = self.channel.sent[0]
+        self.assertEqual((op, wire['Operation'], wire['ExpiresIn'], body), ('GeneratePresignedUrl', 'ServiceRequest', 60, None))
+        # As SigV4QueryAuth presigns it: the JSON body's members in the query; X-Amz-* left to the backend.
+        self.assertEqual(wire['Request'], {'Service': 'dynamodb', 'Operation': 'ListTables', 'Method': 'POST', 'Path': '/?Limit=5',
+                                           'Headers': {'X-Amz-Target': 'DynamoDB_20120810.ListTables',
+                                                       'Content-Type': 'application/x-amz-json-1.0'}})
+        self.assertNotIn('Region', wire)
+
+    def test_a_presigned_url_refused_by_the_backend_is_a_client_error_not_an_unsigned_url(self):
+        self.channel.answers.append(_Response(403, {'Error': {'Code': 'AccessDenied', 'Message': 'no grant'}}))
+        with self.assertRaises(ClientError) as caught:
+            self.ddb.generate_presigned_url('list_tables')
+        self.assertEqual((caught.exception.operation_name, caught.exception.response['Error']['Code']),
+                         ('GeneratePresignedUrl', 'AccessDenied'))
+
+    def test_a_db_auth_token_is_signed_by_the_backend_on_both_paths(self):
+        # The stand-in's RDS client, and the real one (a client with an event handler is the real botocore's).
+        self.channel.answers += [_Response(200, {'Url': 'db:5432/?token'}), _Response(200, {'Url': 'db:5432/?token2'})]
+        rds = boto3.client('rds', region_name='eu-west-1')
+        self.assertEqual(rds.generate_db_auth_token('Db.Example.com', 5432, 'app'), 'db:5432/?token')
+        self.assertEqual(rds._generic().generate_db_auth_token('Db.Example.com', '5432', 'app', Region='us-east-2'),
+                         'db:5432/?token2')
+        self.assertEqual([wire for _, wire, _ in self.channel.sent], [
+            {'Operation': 'DbAuthToken', 'Hostname': 'Db.Example.com', 'Port': 5432, 'User': 'app', 'Region': 'eu-west-1'},
+            {'Operation': 'DbAuthToken', 'Hostname': 'Db.Example.com', 'Port': 5432, 'User': 'app', 'Region': 'us-east-2'}])
+
 
 class S3GenericPathTests(unittest.TestCase):
     """S3 calls the fast path does not serve: the real botocore's S3 client, its requests over ServiceRequest."""

@@ -58,9 +58,16 @@ public static class ServiceCalls
     /// </summary>
     public static void CheckGrants(FunctionManifest manifest, ServiceRequest request, ReadOnlySpan<byte> body)
     {
+        ArgumentNullException.ThrowIfNull(request);
+        CheckGrants(manifest, request, ServiceTarget.Resolve(request, body));
+    }
+
+    /// <summary>Checks <paramref name="target"/>, what <paramref name="request"/> does, against the function's service grants.</summary>
+    public static void CheckGrants(FunctionManifest manifest, ServiceRequest request, ServiceTarget target)
+    {
         ArgumentNullException.ThrowIfNull(manifest);
         ArgumentNullException.ThrowIfNull(request);
-        var target = ServiceTarget.Resolve(request, body);
+        ArgumentNullException.ThrowIfNull(target);
         foreach (var resource in target.Resources)
         {
             if (!ServiceTarget.Allowed(manifest, request.Service, target.Action, resource))

@@ -20,6 +20,9 @@ internal static class ServiceSigner
     /// <summary>S3's x-amz-content-sha256 for a body whose hash is not signed (SigV4's <c>UNSIGNED-PAYLOAD</c>).</summary>
     public const string UnsignedPayload = "UNSIGNED-PAYLOAD";
 
+    /// <summary>SHA-256 of no bytes: the payload hash of a presigned request of a service other than S3.</summary>
+    private const string EmptyPayloadHash = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+
     public static HttpRequestMessage Sign(ServiceRequest request, byte[] body, ServiceEndpoint endpoint, string service, string accessKey, string secretKey, string region, DateTime now) =>
         Sign(request, new ByteArrayContent(body), Convert.ToHexStringLower(SHA256.HashData(body)), endpoint, service, accessKey, secretKey, region, now);
 
@@ -75,29 +78,33 @@ internal static class ServiceSigner
     }
 
     /// <summary>
-    /// A presigned URL for an S3 request (SigV4 query authentication, as botocore's <c>generate_presigned_url</c>
-    /// writes it): the request's own query, then X-Amz-Algorithm, -Credential, -Date, -Expires and -SignedHeaders (host
-    /// and every header of the request, which its user must send as given), the payload unsigned, then X-Amz-Signature.
-    /// The request's query may hold no X-Amz-* parameter (<see cref="S3Target.Authorize"/> refuses one).
+    /// A presigned URL (SigV4 query authentication, as botocore's <c>generate_presigned_url</c> writes it) of
+    /// <paramref name="request"/> at <paramref name="baseUrl"/> (scheme, host and port) for SigV4 service
+    /// <paramref name="service"/>: the request's own query, then X-Amz-Algorithm, -Credential, -Date, -Expires and
+    /// -SignedHeaders (host and every header of the request, which its user must send as given), then X-Amz-Signature.
+    /// S3 signs the payload as unsigned and the path encoded once; the other services (SigV4QueryAuth) the empty
+    /// payload's hash and the path encoded twice. The request's query may hold no X-Amz-* parameter (its callers refuse
+    /// one).
     /// </summary>
-    public static string Presign(ServiceRequest request, ServiceEndpoint endpoint, string accessKey, string secretKey, string region, DateTime now, int expiresInSeconds)
+    public static string Presign(ServiceRequest request, string baseUrl, string service, string accessKey, string secretKey, string region, DateTime now, int expiresInSeconds)
     {
-        var baseUri = new Uri(endpoint.Url);
+        var baseUri = new Uri(baseUrl);
         var host = baseUri.IsDefaultPort ? baseUri.Host : baseUri.Host + ":" + baseUri.Port.ToString(CultureInfo.InvariantCulture);
         var amzDate = now.ToString("yyyyMMdd'T'HHmmss'Z'", CultureInfo.InvariantCulture);
-        var path = Encode(Uri.UnescapeDataString(request.Path), keepSlash: true);
+        var isS3 = service == "s3";
+        var path = isS3 ? Encode(Uri.UnescapeDataString(request.Path), keepSlash: true) : request.Path;
         var signedHeaders = SignedHeaders(request, [new("host", host)]);
         var authentication = string.Join('&', new[]
         {
             ("X-Amz-Algorithm", "AWS4-HMAC-SHA256"),
-            ("X-Amz-Credential", $"{accessKey}/{amzDate[..8]}/{region}/s3/aws4_request"),
+            ("X-Amz-Credential", $"{accessKey}/{amzDate[..8]}/{region}/{service}/aws4_request"),
             ("X-Amz-Date", amzDate),
             ("X-Amz-Expires", expiresInSeconds.ToString(CultureInfo.InvariantCulture)),
             ("X-Amz-SignedHeaders", signedHeaders.Names),
         }.Select(p => p.Item1 + "=" + Encode(p.Item2, keepSlash: false)));
         var query = request.Query.Length == 0 ? authentication : request.Query + "&" + authentication;
-        var canonical = CanonicalRequest(request.Method, path, CanonicalQuery(query), signedHeaders, UnsignedPayload);
-        var signature = AWS4Signer.ComputeSignature(accessKey, secretKey, region, now, "s3", signedHeaders.Names, canonical);
+        var canonical = CanonicalRequest(request.Method, isS3 ? path : Encode(path, keepSlash: true), CanonicalQuery(query), signedHeaders, isS3 ? UnsignedPayload : EmptyPayloadHash);
+        var signature = AWS4Signer.ComputeSignature(accessKey, secretKey, region, now, service, signedHeaders.Names, canonical);
         return baseUri.GetLeftPart(UriPartial.Authority) + path + "?" + query + "&X-Amz-Signature=" + signature.Signature;
     }
 

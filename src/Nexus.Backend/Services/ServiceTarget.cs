@@ -55,6 +55,43 @@ public sealed partial record ServiceTarget(string Action, IReadOnlyList<string> 
     }
 
     /// <summary>
+    /// The target of a request to be presigned (its body travels in the URL's query, botocore having moved its
+    /// parameters there): the action of its <c>X-Amz-Target</c> header or of the one <c>Action=</c> of its query, which
+    /// must be the operation it says it is, else <see cref="AnyAction"/>; its resource is <see cref="Unnamed"/>, because
+    /// a URL's holder can send any body. X-Amz-* query parameters are refused (the backend writes them).
+    /// </summary>
+    public static ServiceTarget ResolvePresigned(ServiceRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var names = request.Query.Split('&', StringSplitOptions.RemoveEmptyEntries)
+            .Select(pair => (Name: Uri.UnescapeDataString(pair.Split('=', 2)[0]), Value: Uri.UnescapeDataString(pair.Contains('=', StringComparison.Ordinal) ? pair.Split('=', 2)[1] : "")))
+            .ToList();
+        if (names.Any(p => p.Name.StartsWith("x-amz-", StringComparison.OrdinalIgnoreCase)))
+        {
+            throw ChannelRequestException.Invalid("a request to be presigned carries no X-Amz-* query parameters (the backend writes them)");
+        }
+
+        var actions = names.Where(p => p.Name == "Action").Select(p => p.Value).ToList();
+        var target = request.Header("x-amz-target");
+        var action = (target, actions) switch
+        {
+            (not null, []) => target[(target.LastIndexOf('.') + 1)..],
+            (not null, _) => throw ChannelRequestException.Invalid("a request to be presigned names its action in X-Amz-Target or in its query's Action, not both"),
+            (null, [var one]) => one,
+            (null, []) => null,
+            _ => throw ChannelRequestException.Invalid("the query names more than one Action"),
+        };
+        if (action is null)
+        {
+            return new ServiceTarget(AnyAction, [Unnamed]);
+        }
+
+        return action == request.Operation
+            ? new ServiceTarget(action, [Unnamed])
+            : throw ChannelRequestException.Invalid($"the request performs {StorageAuthorization.Quote(action)} but says it is {request.Operation}");
+    }
+
+    /// <summary>
     /// The action a request performs, from its <c>X-Amz-Target</c> header (<paramref name="target"/>) or the one
     /// <c>Action=</c> of its form body; null for a REST-protocol call (neither).
     /// </summary>

@@ -15,7 +15,8 @@ namespace Nexus.Backend.Storage;
 /// GeneratePresignedUrl: the sandbox holds no credentials, so the backend signs (SigV4 query authentication, the SDK's
 /// signer) a URL for the node's storage endpoint, for a client outside the node, after checking that the function's
 /// grants allow that operation on that key. The URL carries the node's credentials for exactly that request, until it
-/// expires (at most 7 days, SigV4's limit). Operation PostObject signs a browser-form upload instead (<see cref="PresignedPost"/>).
+/// expires (at most 7 days, SigV4's limit). Operation PostObject signs a browser-form upload instead (<see cref="PresignedPost"/>);
+/// a ServiceRequest of another service and a DbAuthToken are <see cref="ServicePresigning"/>'s.
 /// </summary>
 internal static class Presigning
 {
@@ -60,6 +61,12 @@ internal static class Presigning
             return;
         }
 
+        if (operation == ServicePresigning.DbAuthTokenOperation)
+        {
+            await ReplyUrlAsync(call, ServicePresigning.DbAuthToken(call.Manifest, call.Backend.Options, p, DateTime.UtcNow), ct).ConfigureAwait(false);
+            return;
+        }
+
         var bucket = ChannelJson.RequiredString(p, "Bucket");
         var key = ChannelJson.RequiredString(p, "Key");
         var (verb, access) = operation switch
@@ -68,7 +75,7 @@ internal static class Presigning
             "HeadObject" => (HttpVerb.HEAD, StorageAccess.Read),
             "PutObject" or "UploadPart" => (HttpVerb.PUT, StorageAccess.Write),
             "DeleteObject" => (HttpVerb.DELETE, StorageAccess.Write),
-            _ => throw ChannelRequestException.Invalid($"GeneratePresignedUrl signs GetObject, HeadObject, PutObject, UploadPart, DeleteObject, PostObject or ServiceRequest, not {StorageAuthorization.Quote(operation)}"),
+            _ => throw ChannelRequestException.Invalid($"GeneratePresignedUrl signs GetObject, HeadObject, PutObject, UploadPart, DeleteObject, PostObject, ServiceRequest or DbAuthToken, not {StorageAuthorization.Quote(operation)}"),
         };
         StorageAuthorization.Authorize(call.Manifest, bucket, key, access);
         var expiresIn = ExpiresIn(p);
@@ -122,8 +129,9 @@ internal static class Presigning
     }
 
     /// <summary>
-    /// Any other S3 request botocore serialized in the sandbox (Request: {Service "s3", Operation, Method, Path with its
-    /// query, Headers}, as the generic path carries it), presigned: checked against the grants as the generic path checks
+    /// Any other request botocore serialized in the sandbox (Request: {Service, Operation, Method, Path with its query,
+    /// Headers}, as the generic path carries it), presigned. One of another service is <see cref="ServicePresigning"/>'s
+    /// (optional Region: the region signed for). An S3 request is checked against the grants as the generic path checks
     /// it (a body is not signed, so a request whose body names what it touches is refused), the acknowledged writes it
     /// reads or overwrites landed first, then signed for the node's storage endpoint (<see cref="ServiceSigner.Presign"/>).
     /// </summary>
@@ -135,9 +143,12 @@ internal static class Presigning
         }
 
         var request = ServiceRequest.Parse(serialized);
+        var expiresIn = ExpiresIn(p);
         if (request.Service != "s3")
         {
-            throw ChannelRequestException.Invalid($"GeneratePresignedUrl signs S3 requests only, not {StorageAuthorization.Quote(request.Service)}");
+            var region = ChannelJson.OptionalString(p, "Region") is { } given ? ServicePresigning.CheckedRegion(given) : null;
+            await ReplyUrlAsync(call, ServicePresigning.Presign(call.Manifest, call.Backend.Options, request, region, expiresIn, DateTime.UtcNow), ct).ConfigureAwait(false);
+            return;
         }
 
         S3Target target;
@@ -150,10 +161,9 @@ internal static class Presigning
             throw e.At(Uri.UnescapeDataString(request.Path));
         }
 
-        var expiresIn = ExpiresIn(p);
         await ServiceRequests.FlushPendingWritesAsync(call, target, ct).ConfigureAwait(false);
         var options = call.Backend.Options;
-        var url = ServiceSigner.Presign(request, new ServiceEndpoint { Url = options.ServiceUrl }, options.AccessKey, options.SecretKey, options.Region, DateTime.UtcNow, expiresIn);
+        var url = ServiceSigner.Presign(request, options.ServiceUrl, "s3", options.AccessKey, options.SecretKey, options.Region, DateTime.UtcNow, expiresIn);
         await ReplyUrlAsync(call, url, ct).ConfigureAwait(false);
     }
 
