@@ -2,6 +2,7 @@
 // Licensed under the MIT license.
 
 using System.Net;
+using System.Security;
 using System.Text;
 using System.Text.Json.Nodes;
 using System.Web;
@@ -21,6 +22,15 @@ namespace Nexus.Frontend.Tests;
 public sealed class ModelReadStandInTests(ITestOutputHelper output)
 {
     private const string ElastiCacheNamespace = "http://elasticache.amazonaws.com/doc/2015-02-02/";
+    private const string AutoScalingNamespace = "http://autoscaling.amazonaws.com/doc/2011-01-01/";
+    private const string CloudFormationNamespace = "http://cloudformation.amazonaws.com/doc/2010-05-15/";
+
+    // A JSON template whose keys are not in sorted order (botocore keeps the document's order), and a YAML one.
+    private const string JsonTemplate = """{"Resources": {"Queue": {"Type": "AWS::SQS::Queue"}}, "AWSTemplateFormatVersion": "2010-09-09"}""";
+    private const string YamlTemplate = "Resources:\n  Queue:\n    Type: AWS::SQS::Queue\n";
+
+    // A console's output as EC2 answers it, base64: text with a UTF-8 é, then a byte that is not UTF-8.
+    private static readonly string s_consoleOutput = Convert.ToBase64String([.. "boot ok \u00e9\n"u8, 0xff]);
 
     private static FunctionManifest Manifest => new()
     {
@@ -33,7 +43,9 @@ public sealed class ModelReadStandInTests(ITestOutputHelper output)
             // A REST call's action is not read by the node: it needs every action of its service.
             new ServiceGrant("xray", ["*"], "*"),
             new ServiceGrant("elasticache", ["DescribeCacheClusters"], "*"),
-            new ServiceGrant("ec2", ["DescribeInstances"], "*"),
+            new ServiceGrant("ec2", ["DescribeInstances", "RunInstances", "GetConsoleOutput"], "*"),
+            new ServiceGrant("autoscaling", ["CreateLaunchConfiguration"], "*"),
+            new ServiceGrant("cloudformation", ["GetTemplate"], "*"),
             new ServiceGrant("cloudfront", ["*"], "*"),
             new ServiceGrant("route53", ["*"], "*"),
             new ServiceGrant("iam", ["GetRolePolicy"], "*"),
@@ -51,7 +63,7 @@ public sealed class ModelReadStandInTests(ITestOutputHelper output)
         env["AWS_DEFAULT_REGION"] = "us-east-1";
         var options = ProxyDifferential.BackendOptions(
             ("rekognition", endpoint.Url), ("cognito-idp", endpoint.Url), ("xray", endpoint.Url), ("elasticache", endpoint.Url), ("ec2", endpoint.Url), ("cloudfront", endpoint.Url),
-            ("route53", endpoint.Url), ("iam", endpoint.Url));
+            ("route53", endpoint.Url), ("iam", endpoint.Url), ("autoscaling", endpoint.Url), ("cloudformation", endpoint.Url));
         var (baseline, nexus) = await ProxyDifferential.RunAsync(Script, Manifest, options, env, "MODELREADTEST_ENDPOINT", nexusEndpoint: null);
 
         var baselineCases = DifferentialTests.Cases(baseline);
@@ -81,12 +93,26 @@ public sealed class ModelReadStandInTests(ITestOutputHelper output)
         Assert.Equal("running", (string?)collected[1]![0]![2]!["Name"]);
         Assert.Equal("ec2.Instance", (string?)baselineCases["resource_loads_its_attributes"]["result"]?[0]);
         Assert.False((bool?)baselineCases["resource_loads_its_attributes"]["result"]?[4]);
+        // botocore's handlers of EC2, Auto Scaling and CloudFormation: user data sent base64-encoded (text as UTF-8,
+        // anything else a TypeError before a request), console output decoded, a JSON template body made a dict in its
+        // document's order and a YAML one left as text.
+        Assert.Equal("i-0new", (string?)baselineCases["run_instances_with_user_data"]["result"]?["Instances"]?[0]?["InstanceId"]);
+        Assert.Equal("builtins.TypeError", (string?)baselineCases["user_data_that_is_not_text_or_bytes"]["error"]?["exception"]);
+        Assert.Equal("boot ok \u00e9\n\ufffd", (string?)baselineCases["console_output_is_decoded"]["result"]?["Output"]);
+        Assert.Equal("not base64!", (string?)baselineCases["console_output_that_is_not_base64_stays"]["result"]?["Output"]);
+        var template = baselineCases["json_template_is_a_dict"]["result"]!.AsArray();
+        Assert.Equal("OrderedDict", (string?)template[0]);
+        Assert.Equal(["Resources", "AWSTemplateFormatVersion"], template[1]!.AsArray().Select(k => (string?)k));
+        Assert.Equal(YamlTemplate, (string?)baselineCases["yaml_template_stays_text"]["result"]?["TemplateBody"]);
         // IAM's policy document decoded into a dict; Route 53's id sent as its last part (the path above answered it).
         Assert.Equal("dynamodb:GetItem", (string?)baselineCases["role_policy_is_a_document"]["result"]?["PolicyDocument"]?["Statement"]?[0]?["Action"]);
         Assert.Equal("example.com.", (string?)baselineCases["hosted_zone_by_its_path"]["result"]?["HostedZone"]?["Name"]);
         Assert.Equal(["Rekognition", "CognitoIdentityProvider", "XRay", "ElastiCache", "EC2", "CloudFront"], baselineCases["client_class_names"]["result"]!.AsArray().Select(n => (string?)n));
         var received = baselineCases["endpoint_requests"]["result"]!.AsArray();
         Assert.True(received.Count >= 10, "the endpoint received the suite's requests");
+        // User data base64-encoded before it was sent, by both.
+        Assert.Contains(received, r => r!["body"]!.GetValue<string>().Contains("&UserData=" + Uri.EscapeDataString(Convert.ToBase64String("#!/bin/sh\necho héllo > /tmp/boot\n"u8.ToArray())), StringComparison.Ordinal));
+        Assert.Contains(received, r => r!["body"]!.GetValue<string>().Contains("&UserData=" + Uri.EscapeDataString(Convert.ToBase64String([0x00, 0xff, .. "boot"u8])), StringComparison.Ordinal));
         // CloudFront's XML document, its namespace on the root.
         Assert.Contains(received, r => ((string?)r!["body"])?.StartsWith("<InvalidationBatch xmlns=\"http://cloudfront.amazonaws.com/doc/2020-05-31/\"><Paths><Quantity>2</Quantity><Items><Path>/index.html</Path>", StringComparison.Ordinal) == true);
         // EC2's form: members by their EC2 names, list elements numbered straight after them.
@@ -121,6 +147,13 @@ public sealed class ModelReadStandInTests(ITestOutputHelper output)
                 var (status, xml) = form["Action"] switch
                 {
                     "DescribeInstances" => Ec2(form),
+                    "RunInstances" => (200, Ec2Response("RunInstances", "<reservationId>r-2</reservationId><ownerId>123456789012</ownerId><instancesSet><item>"
+                        + "<instanceId>i-0new</instanceId><imageId>ami-0abc</imageId><instanceState><code>0</code><name>pending</name></instanceState></item></instancesSet>")),
+                    "GetConsoleOutput" => (200, Ec2Response("GetConsoleOutput", $"<instanceId>{form["InstanceId"]}</instanceId><timestamp>2026-12-06T12:00:00.000Z</timestamp>"
+                        + $"<output>{(form["InstanceId"] == "i-raw" ? "not base64!" : s_consoleOutput)}</output>")),
+                    "CreateLaunchConfiguration" => (200, ProxyDifferential.QueryResponse("CreateLaunchConfiguration", AutoScalingNamespace, "")),
+                    "GetTemplate" => (200, ProxyDifferential.QueryResult("GetTemplate", CloudFormationNamespace,
+                        $"<TemplateBody>{SecurityElement.Escape(form["StackName"] == "json-stack" ? JsonTemplate : YamlTemplate)}</TemplateBody>")),
                     "GetRolePolicy" => Iam(form),
                     _ => ElastiCache(form),
                 };
@@ -206,6 +239,9 @@ public sealed class ModelReadStandInTests(ITestOutputHelper output)
             $"<RoleName>{form["RoleName"]}</RoleName><PolicyName>{form["PolicyName"]}</PolicyName><PolicyDocument>"
             + "%7B%22Version%22%3A%222012-10-17%22%2C%22Statement%22%3A%5B%7B%22Effect%22%3A%22Allow%22%2C%22Action%22%3A%22dynamodb%3AGetItem%22%2C%22Resource%22%3A%22*%22%7D%5D%7D"
             + "</PolicyDocument>"));
+
+        private static string Ec2Response(string action, string inner) =>
+            $"<?xml version=\"1.0\"?><{action}Response xmlns=\"http://ec2.amazonaws.com/doc/2016-11-15/\"><requestId>ec2-request</requestId>{inner}</{action}Response>";
 
         private static (int Status, string Xml) Ec2(System.Collections.Specialized.NameValueCollection form) => form["InstanceId.1"] switch
         {

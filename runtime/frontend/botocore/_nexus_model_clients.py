@@ -10,8 +10,8 @@ _retry.json.
 An operation the model-driven clients cannot send as botocore sends it is the real botocore's (generic path, loaded on
 first use): one that needs a host prefix, endpoint discovery or a checksum, has an input they do not serialize (documents, unions, event streams, host labels), answers an event stream or is signed otherwise (unsigned,
 bearer), and those botocore customizes with handlers (_CUSTOMIZED) but for Route 53's ids, IAM's policy documents, API
-Gateway's Accept header and Glacier's account and version, which are done here as botocore's handlers do them
-(_HANDLERS), and RDS's generate_db_auth_token, signed by the backend. Other presigned URLs are the real botocore's
+Gateway's Accept header, Glacier's account and version, EC2's and Auto Scaling's user data, EC2's console output and
+CloudFormation's template body, which are done here as botocore's handlers do them (_HANDLERS), and RDS's generate_db_auth_token, signed by the backend. Other presigned URLs are the real botocore's
 requests, signed by the backend too (_nexus_generic.py). The paginators are the stand-in's (paginate.py: one or several tokens, member paths
 as result keys, output tokens as JMESPath expressions), and so are waiters (waiter.py, from the service's
 waiters-2.json).
@@ -33,15 +33,13 @@ _CUSTOMIZED = {
     'glacier': frozenset(('UploadArchive', 'UploadMultipartPart')),   # tree-hash checksums of the body
     'machinelearning': None,      # Predict sent to the model's endpoint
     'cloudsearchdomain': None,    # Search sent as a POST
-    'cloudformation': frozenset(('GetTemplate',)),                 # the template body decoded
-    'autoscaling': frozenset(('CreateLaunchConfiguration',)),      # user data base64-encoded
     'rds': frozenset(('CopyDBClusterSnapshot', 'CreateDBCluster', 'CopyDBSnapshot', 'CreateDBInstanceReadReplica',
                       'StartDBInstanceAutomatedBackupsReplication')),   # a presigned URL injected
     'neptune': frozenset(('CopyDBClusterSnapshot', 'CreateDBCluster')),
     'docdb': frozenset(('CopyDBClusterSnapshot', 'CreateDBCluster')),
     'cognito-identity': frozenset(('GetId', 'GetOpenIdToken', 'UnlinkIdentity', 'GetCredentialsForIdentity')),
     'sts': frozenset(('AssumeRoleWithSAML', 'AssumeRoleWithWebIdentity')),
-    'ec2': frozenset(('RunInstances', 'GetConsoleOutput', 'CopySnapshot')),   # user data, console output, presigned URL
+    'ec2': frozenset(('CopySnapshot',)),   # a presigned URL injected
 }
 
 # botocore's parameter aliases (handlers.py's _add_parameter_aliases): {service: (operation or '*', member, alias)};
@@ -122,6 +120,58 @@ class _GlacierDefaults:
         return method, path, headers, body
 
 
+def _base64_user_data(params):
+    """botocore's base64_encode_user_data (before-parameter-build, so before the parameters are checked): UserData,
+    text or bytes, sent base64-encoded."""
+    if 'UserData' in params:
+        import base64
+        if isinstance(params['UserData'], str):
+            params['UserData'] = params['UserData'].encode('utf-8')
+        params['UserData'] = base64.b64encode(params['UserData']).decode('utf-8')
+
+
+class _AutoScalingUserData:
+    """botocore's base64_encode_user_data for Auto Scaling's CreateLaunchConfiguration."""
+
+    def _call(self, operation, params):
+        if operation == 'CreateLaunchConfiguration':
+            _base64_user_data(params)
+        return super()._call(operation, params)
+
+
+class _Ec2UserDataAndConsoleOutput:
+    """botocore's base64_encode_user_data for RunInstances, and decode_console_output (after-call.ec2.GetConsoleOutput):
+    the console output, base64 in the answer, decoded as UTF-8 (undecodable bytes replaced; left as it came when it is
+    not base64)."""
+
+    def _call(self, operation, params):
+        if operation == 'RunInstances':
+            _base64_user_data(params)
+        parsed = super()._call(operation, params)
+        if operation == 'GetConsoleOutput' and 'Output' in parsed:
+            import base64
+            try:
+                parsed['Output'] = base64.b64decode(bytes(parsed['Output'], 'latin-1')).decode('utf-8', 'replace')
+            except (ValueError, TypeError, AttributeError):
+                pass
+        return parsed
+
+
+class _CloudFormationTemplateBody:
+    """botocore's json_decode_template_body (after-call.cloudformation.GetTemplate): a JSON template body becomes an
+    OrderedDict (a YAML one stays text)."""
+
+    def _call(self, operation, params):
+        parsed = super()._call(operation, params)
+        if operation == 'GetTemplate' and 'TemplateBody' in parsed:
+            from collections import OrderedDict
+            try:
+                parsed['TemplateBody'] = json.loads(parsed['TemplateBody'], object_pairs_hook=OrderedDict)
+            except (ValueError, TypeError):
+                pass
+        return parsed
+
+
 class _RdsAuthTokens:
     """botocore's generate_db_auth_token (creating-client-class.rds): an IAM authentication token for a database user,
     signed by the backend (the sandbox holds no credentials) for the client's region unless Region is given."""
@@ -133,7 +183,8 @@ class _RdsAuthTokens:
 
 # What botocore's handlers do to a whole service's calls, as mixins of its model-read client class.
 _HANDLERS = {'route53': _Route53Ids, 'iam': _IamPolicyDocuments, 'apigateway': _ApiGatewayAccept,
-             'glacier': _GlacierDefaults, 'rds': _RdsAuthTokens}
+             'glacier': _GlacierDefaults, 'rds': _RdsAuthTokens, 'ec2': _Ec2UserDataAndConsoleOutput,
+             'autoscaling': _AutoScalingUserData, 'cloudformation': _CloudFormationTemplateBody}
 _classes = {}
 _lock = _thread.allocate_lock()
 

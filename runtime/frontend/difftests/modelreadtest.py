@@ -3,7 +3,8 @@
 """Differential test of the stand-in's model-read clients (services without an own client, served from their models:
 _nexus_model_clients.py): Rekognition and Cognito user pools (JSON protocol), X-Ray (REST-JSON), ElastiCache (query),
 EC2 (its own protocol, and its boto3 resource: boto3/resources/factory.py), CloudFront and Route 53 (REST-XML) and
-IAM (query, its policy documents decoded as botocore's handler does),
+IAM (query, its policy documents decoded as botocore's handler does), EC2's and Auto Scaling's user data and EC2's
+console output and CloudFormation's template body (botocore's handlers, reproduced by the stand-in),
 the same calls by real boto3 (baseline, through the node's signing proxy) and by the stand-in (nexus, over the channel,
 without the real botocore), against one scripted endpoint (tests/Nexus.Frontend.Tests, ModelReadStandInTests). The
 record names the modules loaded after the stand-in's calls, and ends with what the endpoint received.
@@ -161,6 +162,47 @@ def role_policy_is_a_document(rekognition, cognito, xray, elasticache, ec2, clou
 def hosted_zone_by_its_path(rekognition, cognito, xray, elasticache, ec2, cloudfront):
     # Route 53 takes the id another call answered ('/hostedzone/Z1'): botocore's handler sends its last part.
     return client('route53').get_hosted_zone(Id='/hostedzone/Z1EXAMPLE')
+
+
+@case
+def run_instances_with_user_data(rekognition, cognito, xray, elasticache, ec2, cloudfront):
+    # botocore base64-encodes UserData (text or bytes) before it checks the parameters.
+    # ClientToken given: botocore's idempotency token is random otherwise.
+    return ec2.run_instances(ImageId='ami-0abc', MinCount=1, MaxCount=1, InstanceType='t3.micro', ClientToken='boot-1',
+                             UserData='#!/bin/sh\necho héllo > /tmp/boot\n')
+
+
+@case
+def user_data_that_is_not_text_or_bytes(rekognition, cognito, xray, elasticache, ec2, cloudfront):
+    return ec2.run_instances(ImageId='ami-0abc', MinCount=1, MaxCount=1, UserData=42)
+
+
+@case
+def console_output_is_decoded(rekognition, cognito, xray, elasticache, ec2, cloudfront):
+    # The answer's Output is base64; botocore decodes it (bytes that are not UTF-8 replaced).
+    return ec2.get_console_output(InstanceId='i-0abc')
+
+
+@case
+def console_output_that_is_not_base64_stays(rekognition, cognito, xray, elasticache, ec2, cloudfront):
+    return ec2.get_console_output(InstanceId='i-raw')
+
+
+@case
+def launch_configuration_user_data(rekognition, cognito, xray, elasticache, ec2, cloudfront):
+    return client('autoscaling').create_launch_configuration(
+        LaunchConfigurationName='web', ImageId='ami-0abc', InstanceType='t3.micro', UserData=b'\x00\xffboot')
+
+
+@case
+def json_template_is_a_dict(rekognition, cognito, xray, elasticache, ec2, cloudfront):
+    result = client('cloudformation').get_template(StackName='json-stack')
+    return [type(result['TemplateBody']).__name__, list(result['TemplateBody']), result]
+
+
+@case
+def yaml_template_stays_text(rekognition, cognito, xray, elasticache, ec2, cloudfront):
+    return client('cloudformation').get_template(StackName='yaml-stack')
 
 
 @case
