@@ -77,6 +77,8 @@ def main(argv):
         f'JSON_VERSION = {metadata.get("jsonVersion")!r}',
         f'API_VERSION = {metadata["apiVersion"]!r}',
         f'ENDPOINT_PREFIX = {metadata["endpointPrefix"]!r}',
+        "# The model's metadata, as client.meta.service_model.metadata gives it.",
+        f'METADATA = {metadata!r}',
         '',
         '# Operation -> (input shape, output shape, idempotency tokens botocore fills, the XML result wrapper).',
         'OPERATIONS = {',

@@ -15,6 +15,8 @@ TARGET_PREFIX = None
 JSON_VERSION = '1.1'
 API_VERSION = '2018-11-29'
 ENDPOINT_PREFIX = 'execute-api'
+# The model's metadata, as client.meta.service_model.metadata gives it.
+METADATA = {'apiVersion': '2018-11-29', 'endpointPrefix': 'execute-api', 'signingName': 'execute-api', 'serviceFullName': 'AmazonApiGatewayManagementApi', 'serviceId': 'ApiGatewayManagementApi', 'protocol': 'rest-json', 'jsonVersion': '1.1', 'uid': 'apigatewaymanagementapi-2018-11-29', 'signatureVersion': 'v4'}
 
 # Operation -> (input shape, output shape, idempotency tokens botocore fills, the XML result wrapper).
 OPERATIONS = {

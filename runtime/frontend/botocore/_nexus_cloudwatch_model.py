@@ -15,6 +15,8 @@ TARGET_PREFIX = None
 JSON_VERSION = None
 API_VERSION = '2010-08-01'
 ENDPOINT_PREFIX = 'monitoring'
+# The model's metadata, as client.meta.service_model.metadata gives it.
+METADATA = {'apiVersion': '2010-08-01', 'endpointPrefix': 'monitoring', 'protocol': 'query', 'serviceAbbreviation': 'CloudWatch', 'serviceFullName': 'Amazon CloudWatch', 'serviceId': 'CloudWatch', 'signatureVersion': 'v4', 'uid': 'monitoring-2010-08-01', 'xmlNamespace': 'http://monitoring.amazonaws.com/doc/2010-08-01/'}
 
 # Operation -> (input shape, output shape, idempotency tokens botocore fills, the XML result wrapper).
 OPERATIONS = {

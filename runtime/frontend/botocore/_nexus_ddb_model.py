@@ -15,6 +15,8 @@ TARGET_PREFIX = 'DynamoDB_20120810'
 JSON_VERSION = '1.0'
 API_VERSION = '2012-08-10'
 ENDPOINT_PREFIX = 'dynamodb'
+# The model's metadata, as client.meta.service_model.metadata gives it.
+METADATA = {'apiVersion': '2012-08-10', 'endpointPrefix': 'dynamodb', 'jsonVersion': '1.0', 'protocol': 'json', 'serviceAbbreviation': 'DynamoDB', 'serviceFullName': 'Amazon DynamoDB', 'serviceId': 'DynamoDB', 'signatureVersion': 'v4', 'targetPrefix': 'DynamoDB_20120810', 'uid': 'dynamodb-2012-08-10'}
 
 # Operation -> (input shape, output shape, idempotency tokens botocore fills, the XML result wrapper).
 OPERATIONS = {

@@ -15,6 +15,8 @@ TARGET_PREFIX = 'AWSEvents'
 JSON_VERSION = '1.1'
 API_VERSION = '2015-10-07'
 ENDPOINT_PREFIX = 'events'
+# The model's metadata, as client.meta.service_model.metadata gives it.
+METADATA = {'apiVersion': '2015-10-07', 'endpointPrefix': 'events', 'jsonVersion': '1.1', 'protocol': 'json', 'serviceFullName': 'Amazon EventBridge', 'serviceId': 'EventBridge', 'signatureVersion': 'v4', 'targetPrefix': 'AWSEvents', 'uid': 'eventbridge-2015-10-07'}
 
 # Operation -> (input shape, output shape, idempotency tokens botocore fills, the XML result wrapper).
 OPERATIONS = {

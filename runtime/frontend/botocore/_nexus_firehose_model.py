@@ -15,6 +15,8 @@ TARGET_PREFIX = 'Firehose_20150804'
 JSON_VERSION = '1.1'
 API_VERSION = '2015-08-04'
 ENDPOINT_PREFIX = 'firehose'
+# The model's metadata, as client.meta.service_model.metadata gives it.
+METADATA = {'apiVersion': '2015-08-04', 'endpointPrefix': 'firehose', 'jsonVersion': '1.1', 'protocol': 'json', 'serviceAbbreviation': 'Firehose', 'serviceFullName': 'Amazon Kinesis Firehose', 'serviceId': 'Firehose', 'signatureVersion': 'v4', 'targetPrefix': 'Firehose_20150804', 'uid': 'firehose-2015-08-04'}
 
 # Operation -> (input shape, output shape, idempotency tokens botocore fills, the XML result wrapper).
 OPERATIONS = {

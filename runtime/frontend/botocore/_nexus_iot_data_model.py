@@ -15,6 +15,8 @@ TARGET_PREFIX = None
 JSON_VERSION = None
 API_VERSION = '2015-05-28'
 ENDPOINT_PREFIX = 'data-ats.iot'
+# The model's metadata, as client.meta.service_model.metadata gives it.
+METADATA = {'apiVersion': '2015-05-28', 'endpointPrefix': 'data-ats.iot', 'protocol': 'rest-json', 'serviceFullName': 'AWS IoT Data Plane', 'serviceId': 'IoT Data Plane', 'signatureVersion': 'v4', 'signingName': 'iotdata', 'uid': 'iot-data-2015-05-28'}
 
 # Operation -> (input shape, output shape, idempotency tokens botocore fills, the XML result wrapper).
 OPERATIONS = {

@@ -17,17 +17,9 @@ from botocore import xform_name
 from botocore._nexus_model_reader import NO_INPUT
 from botocore._nexus_service import ServiceClient, body_json, json_error
 from botocore._nexus_shapes import parse, serialize, validate
-from botocore.client import _offloaded
+from botocore.client import ServiceModel, _offloaded
 from botocore.errorfactory import modeled_exceptions
 from botocore.exceptions import ParamValidationError
-
-
-class _ServiceModel:
-    def __init__(self, model):
-        self.service_name = model.SERVICE
-        self.signing_name = model.SERVICE
-        self.api_version = model.API_VERSION
-        self.protocol = model.PROTOCOL
 
 
 class ModelClient(ServiceClient):
@@ -38,8 +30,8 @@ class ModelClient(ServiceClient):
     def __init__(self, region_name, endpoint_url, config, real_client):
         model = self.MODEL
         methods = {xform_name(operation): operation for operation in model.OPERATIONS}
-        super().__init__(region_name, endpoint_url, config, real_client, _ServiceModel(model), methods,
-                         self.exceptions_of_service())
+        super().__init__(region_name, endpoint_url, config, real_client, ServiceModel(model.SERVICE, model.METADATA),
+                         methods, self.exceptions_of_service())
 
     @classmethod
     def exceptions_of_service(cls):

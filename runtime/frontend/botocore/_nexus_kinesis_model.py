@@ -15,6 +15,8 @@ TARGET_PREFIX = 'Kinesis_20131202'
 JSON_VERSION = '1.1'
 API_VERSION = '2013-12-02'
 ENDPOINT_PREFIX = 'kinesis'
+# The model's metadata, as client.meta.service_model.metadata gives it.
+METADATA = {'apiVersion': '2013-12-02', 'endpointPrefix': 'kinesis', 'jsonVersion': '1.1', 'protocol': 'json', 'protocolSettings': {'h2': 'eventstream'}, 'serviceAbbreviation': 'Kinesis', 'serviceFullName': 'Amazon Kinesis', 'serviceId': 'Kinesis', 'signatureVersion': 'v4', 'targetPrefix': 'Kinesis_20131202', 'uid': 'kinesis-2013-12-02'}
 
 # Operation -> (input shape, output shape, idempotency tokens botocore fills, the XML result wrapper).
 OPERATIONS = {

@@ -15,6 +15,8 @@ TARGET_PREFIX = 'TrentService'
 JSON_VERSION = '1.1'
 API_VERSION = '2014-11-01'
 ENDPOINT_PREFIX = 'kms'
+# The model's metadata, as client.meta.service_model.metadata gives it.
+METADATA = {'apiVersion': '2014-11-01', 'endpointPrefix': 'kms', 'jsonVersion': '1.1', 'protocol': 'json', 'serviceAbbreviation': 'KMS', 'serviceFullName': 'AWS Key Management Service', 'serviceId': 'KMS', 'signatureVersion': 'v4', 'targetPrefix': 'TrentService', 'uid': 'kms-2014-11-01'}
 
 # Operation -> (input shape, output shape, idempotency tokens botocore fills, the XML result wrapper).
 OPERATIONS = {

@@ -14,7 +14,7 @@ path), and so is every call of a client with event handlers registered (the real
 
 from botocore._nexus_params import _check, _known_members
 from botocore._nexus_service import ServiceClient, body_json, percent_encode, rest_json_error
-from botocore.client import _offloaded
+from botocore.client import ServiceModel, _offloaded
 from botocore.errorfactory import LAMBDA_ERROR_FIELDS, lambda_exceptions
 from botocore.exceptions import ParamValidationError
 
@@ -29,11 +29,9 @@ _OUTPUT_HEADERS = (('FunctionError', 'x-amz-function-error'), ('LogResult', 'x-a
                    ('ExecutedVersion', 'x-amz-executed-version'))
 
 
-class _ServiceModel:
-    service_name = 'lambda'
-    signing_name = 'lambda'
-    api_version = '2015-03-31'
-    protocol = 'rest-json'
+# botocore 1.29's Lambda model metadata (the own client reads no model file).
+_METADATA = {'apiVersion': '2015-03-31', 'endpointPrefix': 'lambda', 'protocol': 'rest-json',
+             'serviceFullName': 'AWS Lambda', 'serviceId': 'Lambda', 'signatureVersion': 'v4', 'uid': 'lambda-2015-03-31'}
 
 
 class Lambda(ServiceClient):
@@ -45,8 +43,8 @@ class Lambda(ServiceClient):
     SERVICE = 'lambda'
 
     def __init__(self, region_name, endpoint_url, config, real_client):
-        super().__init__(region_name, endpoint_url, config, real_client, _ServiceModel(), {'invoke': 'Invoke'},
-                         lambda_exceptions())
+        super().__init__(region_name, endpoint_url, config, real_client, ServiceModel('lambda', _METADATA),
+                         {'invoke': 'Invoke'}, lambda_exceptions())
 
     @classmethod
     def exceptions_of_service(cls):

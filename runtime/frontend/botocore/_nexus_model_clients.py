@@ -249,7 +249,7 @@ def _build(service_name, api_version):
     slice_ = _ModelSlice(
         SERVICE=service_name, PROTOCOL=protocol, TARGET_PREFIX=metadata.get('targetPrefix'),
         JSON_VERSION=metadata.get('jsonVersion'), API_VERSION=metadata['apiVersion'],
-        ENDPOINT_PREFIX=metadata['endpointPrefix'], OPERATIONS=operations, HTTP=http, GENERIC_WHEN=generic_when,
+        ENDPOINT_PREFIX=metadata['endpointPrefix'], METADATA=metadata, OPERATIONS=operations, HTTP=http, GENERIC_WHEN=generic_when,
         METHODS={xform_name(name): name for name in operations},
         ERRORS=tuple(errors), ERROR_CODES=codes, SHAPES=compacted, ALIASES=aliases,
         EC2_NAMES=reader.ec2_names(shapes, compacted) if protocol == 'ec2' else {})

@@ -15,6 +15,8 @@ TARGET_PREFIX = 'secretsmanager'
 JSON_VERSION = '1.1'
 API_VERSION = '2017-10-17'
 ENDPOINT_PREFIX = 'secretsmanager'
+# The model's metadata, as client.meta.service_model.metadata gives it.
+METADATA = {'apiVersion': '2017-10-17', 'endpointPrefix': 'secretsmanager', 'jsonVersion': '1.1', 'protocol': 'json', 'serviceFullName': 'AWS Secrets Manager', 'serviceId': 'Secrets Manager', 'signatureVersion': 'v4', 'signingName': 'secretsmanager', 'targetPrefix': 'secretsmanager', 'uid': 'secretsmanager-2017-10-17'}
 
 # Operation -> (input shape, output shape, idempotency tokens botocore fills, the XML result wrapper).
 OPERATIONS = {

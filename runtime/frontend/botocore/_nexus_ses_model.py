@@ -15,6 +15,8 @@ TARGET_PREFIX = None
 JSON_VERSION = None
 API_VERSION = '2010-12-01'
 ENDPOINT_PREFIX = 'email'
+# The model's metadata, as client.meta.service_model.metadata gives it.
+METADATA = {'apiVersion': '2010-12-01', 'endpointPrefix': 'email', 'protocol': 'query', 'serviceAbbreviation': 'Amazon SES', 'serviceFullName': 'Amazon Simple Email Service', 'serviceId': 'SES', 'signatureVersion': 'v4', 'signingName': 'ses', 'uid': 'email-2010-12-01', 'xmlNamespace': 'http://ses.amazonaws.com/doc/2010-12-01/'}
 
 # Operation -> (input shape, output shape, idempotency tokens botocore fills, the XML result wrapper).
 OPERATIONS = {

@@ -15,6 +15,8 @@ TARGET_PREFIX = None
 JSON_VERSION = '1.1'
 API_VERSION = '2019-09-27'
 ENDPOINT_PREFIX = 'email'
+# The model's metadata, as client.meta.service_model.metadata gives it.
+METADATA = {'apiVersion': '2019-09-27', 'endpointPrefix': 'email', 'jsonVersion': '1.1', 'protocol': 'rest-json', 'serviceAbbreviation': 'Amazon SES V2', 'serviceFullName': 'Amazon Simple Email Service', 'serviceId': 'SESv2', 'signatureVersion': 'v4', 'signingName': 'ses', 'uid': 'sesv2-2019-09-27'}
 
 # Operation -> (input shape, output shape, idempotency tokens botocore fills, the XML result wrapper).
 OPERATIONS = {

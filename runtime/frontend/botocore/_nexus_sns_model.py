@@ -15,6 +15,8 @@ TARGET_PREFIX = None
 JSON_VERSION = None
 API_VERSION = '2010-03-31'
 ENDPOINT_PREFIX = 'sns'
+# The model's metadata, as client.meta.service_model.metadata gives it.
+METADATA = {'apiVersion': '2010-03-31', 'endpointPrefix': 'sns', 'protocol': 'query', 'serviceAbbreviation': 'Amazon SNS', 'serviceFullName': 'Amazon Simple Notification Service', 'serviceId': 'SNS', 'signatureVersion': 'v4', 'uid': 'sns-2010-03-31', 'xmlNamespace': 'http://sns.amazonaws.com/doc/2010-03-31/'}
 
 # Operation -> (input shape, output shape, idempotency tokens botocore fills, the XML result wrapper).
 OPERATIONS = {

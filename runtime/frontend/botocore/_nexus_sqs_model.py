@@ -15,6 +15,8 @@ TARGET_PREFIX = None
 JSON_VERSION = None
 API_VERSION = '2012-11-05'
 ENDPOINT_PREFIX = 'sqs'
+# The model's metadata, as client.meta.service_model.metadata gives it.
+METADATA = {'apiVersion': '2012-11-05', 'endpointPrefix': 'sqs', 'protocol': 'query', 'serviceAbbreviation': 'Amazon SQS', 'serviceFullName': 'Amazon Simple Queue Service', 'serviceId': 'SQS', 'signatureVersion': 'v4', 'uid': 'sqs-2012-11-05', 'xmlNamespace': 'http://queue.amazonaws.com/doc/2012-11-05/'}
 
 # Operation -> (input shape, output shape, idempotency tokens botocore fills, the XML result wrapper).
 OPERATIONS = {

@@ -15,6 +15,8 @@ TARGET_PREFIX = 'AmazonSSM'
 JSON_VERSION = '1.1'
 API_VERSION = '2014-11-06'
 ENDPOINT_PREFIX = 'ssm'
+# The model's metadata, as client.meta.service_model.metadata gives it.
+METADATA = {'apiVersion': '2014-11-06', 'endpointPrefix': 'ssm', 'jsonVersion': '1.1', 'protocol': 'json', 'serviceAbbreviation': 'Amazon SSM', 'serviceFullName': 'Amazon Simple Systems Manager (SSM)', 'serviceId': 'SSM', 'signatureVersion': 'v4', 'targetPrefix': 'AmazonSSM', 'uid': 'ssm-2014-11-06'}
 
 # Operation -> (input shape, output shape, idempotency tokens botocore fills, the XML result wrapper).
 OPERATIONS = {

@@ -15,6 +15,8 @@ TARGET_PREFIX = 'AWSStepFunctions'
 JSON_VERSION = '1.0'
 API_VERSION = '2016-11-23'
 ENDPOINT_PREFIX = 'states'
+# The model's metadata, as client.meta.service_model.metadata gives it.
+METADATA = {'apiVersion': '2016-11-23', 'endpointPrefix': 'states', 'jsonVersion': '1.0', 'protocol': 'json', 'serviceAbbreviation': 'AWS SFN', 'serviceFullName': 'AWS Step Functions', 'serviceId': 'SFN', 'signatureVersion': 'v4', 'targetPrefix': 'AWSStepFunctions', 'uid': 'states-2016-11-23'}
 
 # Operation -> (input shape, output shape, idempotency tokens botocore fills, the XML result wrapper).
 OPERATIONS = {

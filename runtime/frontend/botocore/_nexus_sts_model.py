@@ -15,6 +15,8 @@ TARGET_PREFIX = None
 JSON_VERSION = None
 API_VERSION = '2011-06-15'
 ENDPOINT_PREFIX = 'sts'
+# The model's metadata, as client.meta.service_model.metadata gives it.
+METADATA = {'apiVersion': '2011-06-15', 'endpointPrefix': 'sts', 'globalEndpoint': 'sts.amazonaws.com', 'protocol': 'query', 'serviceAbbreviation': 'AWS STS', 'serviceFullName': 'AWS Security Token Service', 'serviceId': 'STS', 'signatureVersion': 'v4', 'uid': 'sts-2011-06-15', 'xmlNamespace': 'https://sts.amazonaws.com/doc/2011-06-15/'}
 
 # Operation -> (input shape, output shape, idempotency tokens botocore fills, the XML result wrapper).
 OPERATIONS = {

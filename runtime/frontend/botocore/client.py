@@ -114,23 +114,18 @@ def _set_transport(transport):
 
 
 def _offloaded(method):
-    """A fast-path method: a call with a parameter the channel does not carry goes through the generic path instead
-    (nothing has been sent when prepare finds such a parameter), and so does every call of a client with event handlers
-    (ClientEvents)."""
+    """The method of an API call: the call goes through BaseClient._make_api_call, as every botocore call does, then
+    runs ``method``."""
     name = method.__name__
 
     def call(self, *args, **kwargs):
         if args:
             raise TypeError(f'{name}() only accepts keyword arguments.')
-        if self.meta.events.routed:
-            return getattr(self._generic(), name)(**kwargs)
-        try:
-            return method(self, **kwargs)
-        except NotOffloaded:
-            return getattr(self._generic(), name)(**kwargs)
+        return self._make_api_call(self.meta.method_to_api_mapping[name], kwargs)
 
     call.__name__ = name
     call.__doc__ = method.__doc__
+    call.nexus_serves = method
     return call
 
 
@@ -183,15 +178,62 @@ _S3_METHODS = {
     'list_parts': 'ListParts'}
 
 
-class _ServiceModel:
-    service_name = 's3'
-    signing_name = 's3'
-    api_version = '2006-03-01'
-    protocol = 'rest-xml'
+class ServiceId(str):
+    """botocore's service id (client.meta.service_model.service_id: 'S3', 'DynamoDB'), as its events name it."""
+
+    def hyphenize(self):
+        return self.lower().replace(' ', '-')
+
+
+class ServiceModel:
+    """client.meta.service_model (and client._service_model, which tracers read): the service's botocore name and its
+    model's metadata, and what botocore's ServiceModel derives from them."""
+
+    def __init__(self, service_name, metadata):
+        self.service_name = service_name
+        self.metadata = metadata
+        self.api_version = metadata['apiVersion']
+        self.protocol = metadata['protocol']
+        self.endpoint_prefix = metadata['endpointPrefix']
+        self.signing_name = metadata.get('signingName', self.endpoint_prefix)
+        self.service_id = ServiceId(metadata['serviceId'])
+
+
+# botocore 1.29's S3 model metadata (the fast path reads no model file).
+_S3_METADATA = {'apiVersion': '2006-03-01', 'checksumFormat': 'md5', 'endpointPrefix': 's3',
+                'globalEndpoint': 's3.amazonaws.com', 'protocol': 'rest-xml', 'serviceAbbreviation': 'Amazon S3',
+                'serviceFullName': 'Amazon Simple Storage Service', 'serviceId': 'S3', 'signatureVersion': 's3',
+                'uid': 's3-2006-03-01'}
+
+
+_METHOD_NAMES = {}   # operation -> botocore's method name (xform_name), as calls ask for them
 
 
 class BaseClient:
-    """Base class of generated clients in botocore; isinstance checks against it keep working."""
+    """Base class of generated clients in botocore; isinstance checks against it keep working. Every API call of a
+    stand-in client goes through its _make_api_call, as in botocore, so tracers that wrap that method (AWS X-Ray, and
+    the Lambda Powertools Tracer over it, patch botocore so) see each call: operation, parameters, answer or error."""
+
+    @property
+    def _service_model(self):
+        return self.meta.service_model
+
+    def _make_api_call(self, operation_name, api_params):
+        """botocore's one entry of every API call: the stand-in's method of the operation (_offloaded), or the generic
+        path's when the client has event handlers, when the call has a parameter the channel does not carry (nothing
+        has been sent when prepare finds one) or when the client does not serve the operation."""
+        name = _METHOD_NAMES.get(operation_name)
+        if name is None:
+            from botocore import xform_name
+            name = _METHOD_NAMES[operation_name] = xform_name(operation_name)
+        method = self.__dict__.get(name) or getattr(type(self), name, None)
+        serves = getattr(getattr(method, '__func__', method), 'nexus_serves', None)
+        if serves is not None and not self.meta.events.routed:
+            try:
+                return serves(self, **api_params)
+            except NotOffloaded:
+                pass
+        return getattr(self._generic(), name)(**api_params)
 
 
 def _s3_endpoint(region):
@@ -208,7 +250,8 @@ class S3(BaseClient):
     def __init__(self, region_name=None, endpoint_url=None, config=None, explicit_credentials=False):
         region = region_name or (config.region_name if config is not None else None) or \
             os.environ.get('AWS_DEFAULT_REGION') or os.environ.get('AWS_REGION') or 'us-east-1'
-        self.meta = ClientMeta(region, endpoint_url or _s3_endpoint(region), config, self, _ServiceModel(), _S3_METHODS)
+        self.meta = ClientMeta(region, endpoint_url or _s3_endpoint(region), config, self,
+                               ServiceModel('s3', _S3_METADATA), _S3_METHODS)
         self.exceptions = s3_exceptions()
         self._retry_quota = RetryQuota()
         if endpoint_url or explicit_credentials:
