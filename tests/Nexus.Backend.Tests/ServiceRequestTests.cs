@@ -165,12 +165,52 @@ public sealed class ServiceRequestTests
             {"Service":"dynamodb","Operation":"GetItem","Method":"POST","Path":"/a%20b/c?b=2&a=x%2Fy&a=w",
              "Headers":{"Content-Type":"application/x-amz-json-1.0","X-Amz-Target":"DynamoDB_20120810.GetItem","X-Custom":"  two   spaces "}}
             """);
-        var request = ServiceRequest.Parse(json.RootElement);
-        var at = new DateTime(2026, 12, 3, 10, 11, 12, DateTimeKind.Utc);
-        using var message = ServiceSigner.Sign(request, body, new ServiceEndpoint { Url = "http://127.0.0.1:8000" }, "dynamodb", "AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", "eu-west-1", at);
-        var ours = string.Join(',', message.Headers.GetValues("Authorization"));
+        var ours = Authorization(ServiceRequest.Parse(json.RootElement), body, "dynamodb");
+        var theirs = BotocoreAuthorization(
+            "dynamodb",
+            "'POST', url='http://127.0.0.1:8000/a%20b/c?b=2&a=x%2Fy&a=w', data=body, headers={'Content-Type': 'application/x-amz-json-1.0', 'X-Amz-Target': 'DynamoDB_20120810.GetItem', 'X-Custom': '  two   spaces '}",
+            body);
+        Assert.StartsWith("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261203/eu-west-1/dynamodb/aws4_request", theirs, StringComparison.Ordinal);
+        Assert.Equal(theirs, ours);
+    }
 
-        var script = """
+    /// <summary>
+    /// Glacier takes the payload's hash as x-amz-content-sha256 (botocore's add_glacier_checksums puts it on an upload
+    /// before signing): the backend signs and sends the body's own (whatever the sandbox sent is dropped). Without it
+    /// Glacier refuses the upload.
+    /// </summary>
+    [DebianBotocoreFact]
+    public void AGlacierUploadCarriesItsPayloadHashSignedAsBotocoreSignsIt()
+    {
+        var body = "archive bytes"u8.ToArray();
+        var hash = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(body));
+        var request = ServiceRequest.Create("glacier", "UploadArchive", "POST", "/-/vaults/logs/archives", [
+            new("x-amz-glacier-version", "2012-06-01"), new("x-amz-sha256-tree-hash", hash), new("x-amz-content-sha256", "forged")]);
+        using var message = Sign(request, body, "glacier");
+        Assert.Equal([hash], message.Headers.GetValues("x-amz-content-sha256"));
+        var theirs = BotocoreAuthorization(
+            "glacier",
+            $"'POST', url='http://127.0.0.1:8000/-/vaults/logs/archives', data=body, headers={{'x-amz-glacier-version': '2012-06-01', 'x-amz-sha256-tree-hash': '{hash}', 'x-amz-content-sha256': '{hash}'}}",
+            body);
+        Assert.Contains("SignedHeaders=host;x-amz-content-sha256;x-amz-date;x-amz-glacier-version;x-amz-sha256-tree-hash,", theirs, StringComparison.Ordinal);
+        Assert.Equal(theirs, string.Join(',', message.Headers.GetValues("Authorization")));
+    }
+
+    private static readonly DateTime s_signedAt = new(2026, 12, 3, 10, 11, 12, DateTimeKind.Utc);
+
+    private static HttpRequestMessage Sign(ServiceRequest request, byte[] body, string service) =>
+        ServiceSigner.Sign(request, body, new ServiceEndpoint { Url = "http://127.0.0.1:8000" }, service, "AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", "eu-west-1", s_signedAt);
+
+    private static string Authorization(ServiceRequest request, byte[] body, string service)
+    {
+        using var message = Sign(request, body, service);
+        return string.Join(',', message.Headers.GetValues("Authorization"));
+    }
+
+    /// <summary>The Authorization header Debian's botocore writes (SigV4Auth, at <see cref="s_signedAt"/>) for an AWSRequest(<paramref name="requestArguments"/>) with <paramref name="body"/>.</summary>
+    private static string BotocoreAuthorization(string service, string requestArguments, byte[] body)
+    {
+        var script = $$"""
             import datetime, sys, types
             import botocore.auth
             from botocore.awsrequest import AWSRequest
@@ -181,10 +221,8 @@ public sealed class ServiceRequestTests
                     return datetime.datetime(2026, 12, 3, 10, 11, 12)
             botocore.auth.datetime = types.SimpleNamespace(datetime=At)
             body = sys.stdin.buffer.read()
-            request = AWSRequest(method='POST', url='http://127.0.0.1:8000/a%20b/c?b=2&a=x%2Fy&a=w', data=body,
-                                 headers={'Content-Type': 'application/x-amz-json-1.0',
-                                          'X-Amz-Target': 'DynamoDB_20120810.GetItem', 'X-Custom': '  two   spaces '})
-            botocore.auth.SigV4Auth(Credentials('AKIDEXAMPLE', 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY'), 'dynamodb', 'eu-west-1').add_auth(request)
+            request = AWSRequest({{requestArguments}})
+            botocore.auth.SigV4Auth(Credentials('AKIDEXAMPLE', 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY'), '{{service}}', 'eu-west-1').add_auth(request)
             print(request.headers['Authorization'])
             """;
         var start = new ProcessStartInfo(HostRequirements.DebianPython) { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true };
@@ -196,8 +234,7 @@ public sealed class ServiceRequestTests
         var theirs = python.StandardOutput.ReadToEnd().Trim();
         python.WaitForExit();
         Assert.True(python.ExitCode == 0, python.StandardError.ReadToEnd());
-        Assert.StartsWith("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261203/eu-west-1/dynamodb/aws4_request", theirs, StringComparison.Ordinal);
-        Assert.Equal(theirs, ours);
+        return theirs;
     }
 
     private static ServiceRequest Parse(string operation, params (string Name, string Value)[] headers) => Parse("dynamodb", operation, headers);

@@ -10,7 +10,7 @@ _retry.json.
 An operation the model-driven clients cannot send as botocore sends it is the real botocore's (generic path, loaded on
 first use): one that needs a host prefix, endpoint discovery or a checksum, has an input they do not serialize (documents, unions, event streams, host labels), answers an event stream or is signed otherwise (unsigned,
 bearer), and those botocore customizes with handlers (_CUSTOMIZED) but for Route 53's ids, IAM's policy documents, API
-Gateway's Accept header, Glacier's account and version, EC2's and Auto Scaling's user data, EC2's console output and
+Gateway's Accept header, Glacier's account, version and checksums, EC2's and Auto Scaling's user data, EC2's console output and
 CloudFormation's template body, which are done here as botocore's handlers do them (_HANDLERS), and RDS's generate_db_auth_token, signed by the backend. Other presigned URLs are the real botocore's
 requests, signed by the backend too (_nexus_generic.py). The paginators are the stand-in's (paginate.py: one or several tokens, member paths
 as result keys, output tokens as JMESPath expressions), and so are waiters (waiter.py, from the service's
@@ -30,7 +30,6 @@ from botocore import xform_name
 # Services and operations botocore 1.29's handlers change (botocore/handlers.py): None for a whole service.
 _CUSTOMIZED = {
     's3': None,                   # the fast path's (botocore/client.py)
-    'glacier': frozenset(('UploadArchive', 'UploadMultipartPart')),   # tree-hash checksums of the body
     'machinelearning': None,      # Predict sent to the model's endpoint
     'cloudsearchdomain': None,    # Search sent as a POST
     'rds': frozenset(('CopyDBClusterSnapshot', 'CreateDBCluster', 'CopyDBSnapshot', 'CreateDBInstanceReadReplica',
@@ -105,8 +104,9 @@ class _ApiGatewayAccept:
 
 
 class _GlacierDefaults:
-    """botocore's inject_account_id (before-parameter-build.glacier: the account '-', the caller's, unless given) and
-    add_glacier_version (before-call.glacier: the API version in x-amz-glacier-version)."""
+    """botocore's inject_account_id (before-parameter-build.glacier: the account '-', the caller's, unless given),
+    add_glacier_version (before-call.glacier: the API version in x-amz-glacier-version) and add_glacier_checksums
+    (before-call of UploadArchive and UploadMultipartPart: the body's SHA-256 and SHA-256 tree hash, unless given)."""
 
     def _request(self, input_shape, params):
         params = super()._request(input_shape, params)
@@ -116,8 +116,24 @@ class _GlacierDefaults:
 
     def _encode(self, operation, input_shape, params):
         method, path, headers, body = super()._encode(operation, input_shape, params)
+        if operation in ('UploadArchive', 'UploadMultipartPart'):
+            import hashlib
+            headers.setdefault('x-amz-content-sha256', hashlib.sha256(body).hexdigest())
+            headers.setdefault('x-amz-sha256-tree-hash', _tree_hash(body))
         headers['x-amz-glacier-version'] = self.MODEL.API_VERSION
         return method, path, headers, body
+
+
+def _tree_hash(body):
+    """Glacier's SHA-256 tree hash of a body: the hashes of its 1 MiB chunks, hashed in pairs up to one (hex)."""
+    import hashlib
+    level = [hashlib.sha256(body[at:at + (1 << 20)]).digest() for at in range(0, len(body), 1 << 20)]
+    if not level:
+        return hashlib.sha256(b'').hexdigest()
+    while len(level) > 1:
+        level = [hashlib.sha256(level[i] + level[i + 1]).digest() if i + 1 < len(level) else level[i]
+                 for i in range(0, len(level), 2)]
+    return level[0].hex()
 
 
 def _base64_user_data(params):

@@ -45,6 +45,23 @@ def probe(mode, names, keys_file=None):
     return json.loads(run.stdout)
 
 
+@unittest.skipUnless(os.path.isdir(os.path.join(DATA, 'glacier')),
+                     "Debian's botocore (python3-botocore, installed by scripts/setup) is not on this machine")
+class GlacierTreeHashTests(unittest.TestCase):
+    def test_the_tree_hash_of_an_upload_is_botocores_for_one_chunk_and_for_several(self):
+        # The probe's generated bodies are one chunk; a tree hash pairs 1 MiB chunks level by level.
+        from botocore._nexus_model_clients import _tree_hash
+        sizes = [0, 1, 1 << 20, (1 << 20) + 1, 3 * (1 << 20) + 7, 4 << 20]
+        script = ('import io, json, sys\nfrom botocore.utils import calculate_tree_hash\n'
+                  'print(json.dumps([calculate_tree_hash(io.BytesIO((bytes(range(251)) * (n // 251 + 1))[:n]))'
+                  ' for n in json.loads(sys.argv[1])]))\n')
+        env = {k: v for k, v in os.environ.items() if k != 'PYTHONPATH'}
+        run = subprocess.run(['/usr/bin/python3', '-c', script, json.dumps(sizes)], env=env, cwd='/',
+                             capture_output=True, text=True, timeout=120)
+        self.assertEqual(run.returncode, 0, run.stderr)
+        self.assertEqual(json.loads(run.stdout), [_tree_hash((bytes(range(251)) * (n // 251 + 1))[:n]) for n in sizes])
+
+
 @unittest.skipUnless(os.path.isdir(os.path.join(DATA, 'rekognition')),
                      "Debian's botocore (python3-botocore, installed by scripts/setup) is not on this machine")
 class ModelClientsAgainstTheRealBotocoreTests(unittest.TestCase):
@@ -101,8 +118,8 @@ class ModelClientsAgainstTheRealBotocoreTests(unittest.TestCase):
         # Operations botocore customizes with handlers the stand-in does not reproduce: the real botocore's; those it
         # reproduces are the model-read client's (compared above: a generated answer; ModelReadStandInTests: real ones).
         self.assertNotIn('CopySnapshot', model_client_class('ec2').MODEL.OPERATIONS)
-        self.assertNotIn('UploadArchive', model_client_class('glacier').MODEL.OPERATIONS)
-        for service, operation in (('ec2', 'RunInstances'), ('ec2', 'GetConsoleOutput'),
+        for service, operation in (('ec2', 'RunInstances'), ('ec2', 'GetConsoleOutput'), ('glacier', 'UploadArchive'),
+                                   ('glacier', 'UploadMultipartPart'),
                                    ('autoscaling', 'CreateLaunchConfiguration'), ('cloudformation', 'GetTemplate')):
             self.assertIn(operation, model_client_class(service).MODEL.OPERATIONS)
         # Services botocore customizes throughout, and no model: the real botocore's.

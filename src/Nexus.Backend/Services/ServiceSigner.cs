@@ -41,11 +41,14 @@ internal static class ServiceSigner
         var amzDate = now.ToString("yyyyMMdd'T'HHmmss'Z'", CultureInfo.InvariantCulture);
 
         // S3's SigV4 differs from the other services': the payload hash travels (and is signed) as
-        // x-amz-content-sha256, and the path is encoded once, so it is sent exactly as it is signed.
+        // x-amz-content-sha256, and the path is encoded once, so it is sent exactly as it is signed. Glacier takes the
+        // payload hash as x-amz-content-sha256 too (botocore's add_glacier_checksums adds it to uploads before signing;
+        // the sandbox's value is dropped, so this one is the body's).
         var isS3 = service == "s3";
+        var sendsPayloadHash = isS3 || service == "glacier";
         var path = isS3 ? Encode(Uri.UnescapeDataString(request.Path), keepSlash: true) : request.Path;
         var added = new List<KeyValuePair<string, string>> { new("host", host), new("x-amz-date", amzDate) };
-        if (isS3)
+        if (sendsPayloadHash)
         {
             added.Add(new("x-amz-content-sha256", payloadHash));
         }
@@ -62,7 +65,7 @@ internal static class ServiceSigner
         message.Headers.Host = host;
         message.Headers.TryAddWithoutValidation("X-Amz-Date", amzDate);
         message.Headers.TryAddWithoutValidation("Authorization", signature.ForAuthorizationHeader);
-        if (isS3)
+        if (sendsPayloadHash)
         {
             message.Headers.TryAddWithoutValidation("x-amz-content-sha256", payloadHash);
         }
