@@ -14,7 +14,7 @@ import sys
 
 # The stand-in's botocore (this folder is the script's, first on sys.path): its model reader.
 from botocore._nexus_model_reader import (errors_of, operation_entry, operation_refusal, reachable, read_model_file,
-                                         steering_members)
+                                          retryable_errors, steering_members)
 
 BOTOCORE = '/usr/lib/python3/dist-packages/botocore'
 
@@ -32,6 +32,7 @@ def slice_of(service, operations):
     protocol = model['metadata']['protocol']
     table = {}
     generic_when = {}
+    retryable = {}
     http = {}
     roots = []
     for operation in operations:
@@ -47,14 +48,17 @@ def slice_of(service, operations):
         steered = steering_members(op, shapes)
         if steered:
             generic_when[operation] = steered
+        modeled = retryable_errors(op, shapes)
+        if modeled:
+            retryable[operation] = modeled
     errors, codes = errors_of(shapes)
     wanted = reachable(shapes, roots + errors, protocol, {})
-    return model['metadata'], version, table, generic_when, http, errors, codes, wanted
+    return model['metadata'], version, table, generic_when, retryable, http, errors, codes, wanted
 
 
 def main(argv):
     service, operations = argv[1], argv[2].split(',')
-    metadata, version, table, generic_when, http, errors, codes, shapes = slice_of(service, operations)
+    metadata, version, table, generic_when, retryable, http, errors, codes, shapes = slice_of(service, operations)
     if metadata['protocol'] not in ('json', 'query', 'rest-json'):
         raise ValueError(f"{service} speaks {metadata['protocol']}; the stand-in's model-driven clients speak json, query and rest-json")
     with open(os.path.join(BOTOCORE, '__init__.py')) as f:
@@ -91,6 +95,8 @@ def main(argv):
         out += ['}', '']
     out += ["# Operation -> its members that choose botocore's endpoint (contextParam): a call that sets one",
             "# is the real botocore's (generic path).", f'GENERIC_WHEN = {generic_when!r}', '',
+            "# Operation -> {error code: throttling} of its errors with the retryable trait (standard, adaptive modes).",
+            f'RETRYABLE = {retryable!r}', '',
             '# Every error shape of the service (client.exceptions names them all).',
             'ERRORS = (', *[f'    {name!r},' for name in errors], ')', '',
             "# Error code -> shape, where the code is not the shape's name.", f'ERROR_CODES = {codes!r}', '',

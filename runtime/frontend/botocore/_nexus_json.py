@@ -100,6 +100,9 @@ class ModelClient(ServiceClient):
         model = self.MODEL
         return model.ERROR_CODES.get(code) or (code if code in model.ERRORS else None)
 
+    def _modeled_retryable(self, operation):
+        return self.MODEL.RETRYABLE.get(operation, {})
+
     def _request(self, input_shape, params):
         """The parameters as sent (a subclass may transform them first)."""
         return params

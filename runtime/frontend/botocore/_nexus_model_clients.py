@@ -240,7 +240,7 @@ def _build(service_name, api_version):
     if protocol not in _PROTOCOLS:
         return None
     shapes = model['shapes']
-    operations, http, generic_when, roots = {}, {}, {}, []
+    operations, http, generic_when, retryable, roots = {}, {}, {}, {}, []
     customized = _CUSTOMIZED.get(service_name, frozenset())
     for name, op in model['operations'].items():
         if name in customized or _refused(name, op, shapes, metadata):
@@ -254,6 +254,9 @@ def _build(service_name, api_version):
         steered = reader.steering_members(op, shapes)
         if steered:
             generic_when[name] = steered
+        modeled = reader.retryable_errors(op, shapes)
+        if modeled:
+            retryable[name] = modeled
     errors, codes = reader.errors_of(shapes)
     compacted = reader.reachable(shapes, roots + errors, protocol, {reader.NO_INPUT: reader.NO_INPUT_SHAPE})
     aliases = {}
@@ -265,7 +268,7 @@ def _build(service_name, api_version):
     slice_ = _ModelSlice(
         SERVICE=service_name, PROTOCOL=protocol, TARGET_PREFIX=metadata.get('targetPrefix'),
         JSON_VERSION=metadata.get('jsonVersion'), API_VERSION=metadata['apiVersion'],
-        ENDPOINT_PREFIX=metadata['endpointPrefix'], METADATA=metadata, OPERATIONS=operations, HTTP=http, GENERIC_WHEN=generic_when,
+        ENDPOINT_PREFIX=metadata['endpointPrefix'], METADATA=metadata, OPERATIONS=operations, HTTP=http, GENERIC_WHEN=generic_when, RETRYABLE=retryable,
         METHODS={xform_name(name): name for name in operations},
         ERRORS=tuple(errors), ERROR_CODES=codes, SHAPES=compacted, ALIASES=aliases,
         EC2_NAMES=reader.ec2_names(shapes, compacted) if protocol == 'ec2' else {})

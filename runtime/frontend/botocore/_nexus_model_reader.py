@@ -136,6 +136,18 @@ def steering_members(op, shapes):
     return tuple(member for member, ref in shapes[op['input']['shape']]['members'].items() if 'contextParam' in ref)
 
 
+def retryable_errors(op, shapes):
+    """{error code: whether it is throttling} of the operation's errors whose shape has the ``retryable`` trait: what
+    botocore's standard and adaptive modes retry besides the transient and throttling codes (ModeledRetryErrorDetector
+    reads only the operation's own errors)."""
+    out = {}
+    for ref in op.get('errors', ()):
+        shape = shapes[ref['shape']]
+        if 'retryable' in shape:
+            out[shape.get('error', {}).get('code') or ref['shape']] = bool(shape['retryable'].get('throttling'))
+    return out
+
+
 def errors_of(shapes):
     """Every error shape of the service, and the codes that are not their shape's name (SQS's
     AWS.SimpleQueueService.NonExistentQueue)."""

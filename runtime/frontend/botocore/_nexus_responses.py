@@ -82,13 +82,15 @@ def convert(operation, meta):
     return meta
 
 
-# botocore.retries.standard: the transient statuses, and the transient and throttling error codes.
+# botocore.retries.standard: the transient statuses, the throttling error codes (which adaptive mode's rate limiter
+# counts as throttling too), and those and the transient codes, which standard and adaptive modes retry.
 STANDARD_RETRY_STATUS = frozenset((500, 502, 503, 504))
-STANDARD_RETRY_CODES = frozenset((
+THROTTLING_CODES = frozenset((
     'Throttling', 'ThrottlingException', 'ThrottledException', 'RequestThrottledException',
     'TooManyRequestsException', 'ProvisionedThroughputExceededException', 'TransactionInProgressException',
     'RequestLimitExceeded', 'BandwidthLimitExceeded', 'LimitExceededException', 'RequestThrottled',
-    'SlowDown', 'PriorRequestNotComplete', 'EC2ThrottledException', 'RequestTimeout', 'RequestTimeoutException'))
+    'SlowDown', 'PriorRequestNotComplete', 'EC2ThrottledException'))
+STANDARD_RETRY_CODES = THROTTLING_CODES | {'RequestTimeout', 'RequestTimeoutException'}
 
 
 def retry_policy(config, legacy_attempts=5):

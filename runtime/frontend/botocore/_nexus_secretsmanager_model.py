@@ -31,6 +31,9 @@ OPERATIONS = {
 # is the real botocore's (generic path).
 GENERIC_WHEN = {}
 
+# Operation -> {error code: throttling} of its errors with the retryable trait (standard, adaptive modes).
+RETRYABLE = {}
+
 # Every error shape of the service (client.exceptions names them all).
 ERRORS = (
     'DecryptionFailure',

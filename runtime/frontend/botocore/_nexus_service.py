@@ -7,14 +7,15 @@ retry handler retries it; the protocol's parsing is the subclass's. Methods a cl
 botocore's, loaded on first use (generic path), and so is every call of a client with event handlers registered.
 """
 
+import _thread
 import functools
 import io
 import json
 import os
 from binascii import crc32
 
-from botocore._nexus_responses import (REASONS, STANDARD_RETRY_CODES, STANDARD_RETRY_STATUS, RetryQuota, back_off,
-                                       retry_policy)
+from botocore._nexus_responses import (REASONS, STANDARD_RETRY_CODES, STANDARD_RETRY_STATUS, THROTTLING_CODES,
+                                       RetryQuota, back_off, retry_policy)
 from botocore.client import OWN_CLIENTS, BaseClient, ClientMeta, _get_transport, channel_errors, channel_timeouts
 from botocore.exceptions import ChecksumError, ConnectionClosedError, ReadTimeoutError
 
@@ -24,6 +25,7 @@ _LEGACY_CODES = frozenset(('Throttling', 'ThrottlingException', 'ThrottledExcept
                            'ProvisionedThroughputExceededException'))
 
 _USER_AGENT = 'Boto3/1.26.27 Botocore/1.29.27 nexus-stand-in'
+_limiter_lock = _thread.allocate_lock()   # a client's first adaptive calls on several threads make one limiter
 _UNRESERVED = frozenset(b'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.~')
 # What botocore leaves unquoted in the X-Amzn-Trace-Id it copies from _X_AMZN_TRACE_ID.
 _TRACE_SAFE = _UNRESERVED | frozenset(b'=;:+&[]{}"\',')
@@ -201,14 +203,20 @@ class ServiceClient(BaseClient):
             # botocore's recursion detection: a call from a function carries its trace (a callee runs in it).
             headers['X-Amzn-Trace-Id'] = percent_encode(trace, _TRACE_SAFE)
         wire = {'Service': self.SERVICE, 'Operation': operation, 'Method': method, 'Path': path, 'Headers': headers}
+        modeled = self._modeled_retryable(operation)
+        limiter = self._rate_limiter() if mode == 'adaptive' else None
         attempt = 1
         quota_taken = None   # what this call's last retry took from the quota (standard mode)
         while True:
+            if limiter is not None:
+                limiter.on_sending_request()
             try:
                 status, answer_headers, raw = self._exchange(wire, body)
             except ReadTimeoutError:
-                # Retried as botocore retries a read timeout (both modes), raised once the attempts are spent or, in
-                # standard mode, the quota is.
+                # Retried as botocore retries a read timeout (every mode), raised once the attempts are spent or, in
+                # standard and adaptive mode, the quota is.
+                if limiter is not None:
+                    limiter.on_receiving_response(throttled=False)
                 if attempt >= max_attempts:
                     raise
                 if mode != 'legacy':
@@ -232,6 +240,8 @@ class ServiceClient(BaseClient):
             metadata = parsed['ResponseMetadata']
             metadata['HTTPStatusCode'] = status
             metadata['HTTPHeaders'] = answer_headers
+            if limiter is not None:
+                limiter.on_receiving_response(throttled=code in THROTTLING_CODES or modeled.get(code, False))
             if mode == 'legacy':
                 retry = status in _LEGACY_STATUS or (status == 400 and code in _LEGACY_CODES) or \
                     (code, status) in self.LEGACY_CODES
@@ -241,7 +251,7 @@ class ServiceClient(BaseClient):
                     retry = True
             else:
                 retry = status in STANDARD_RETRY_STATUS or code in STANDARD_RETRY_CODES or \
-                    code in self.STANDARD_CODES or crc_failed is not None
+                    code in self.STANDARD_CODES or code in modeled or crc_failed is not None
             if attempt >= max_attempts and (retry or mode != 'legacy'):
                 # Legacy mode says so when it stops retrying a retryable answer; standard mode whenever the attempts
                 # are spent, even on a success, as botocore 1.29's MaxAttemptsChecker does.
@@ -266,6 +276,21 @@ class ServiceClient(BaseClient):
             parsed.update(self._modeled_fields(code, answer_headers, content))
             raise self.exceptions.from_code(code)(parsed, operation)
         return status, answer_headers, content if content is not None else raw, metadata
+
+    def _modeled_retryable(self, operation):
+        """{error code: throttling} of the operation's errors the model marks retryable (standard, adaptive modes)."""
+        return {}
+
+    def _rate_limiter(self):
+        """This client's adaptive-mode rate limiter, made on its first adaptive call (botocore makes one per client)."""
+        limiter = self.__dict__.get('_limiter')
+        if limiter is None:
+            from botocore._nexus_adaptive import ClientRateLimiter
+            with _limiter_lock:
+                limiter = self.__dict__.get('_limiter')
+                if limiter is None:
+                    limiter = self._limiter = ClientRateLimiter()
+        return limiter
 
     def _crc32_failure(self, headers, content):
         """botocore's CRC32 check of a DynamoDB answer: the ChecksumError it raises, or None."""
