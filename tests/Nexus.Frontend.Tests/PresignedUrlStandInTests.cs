@@ -28,6 +28,7 @@ public sealed class PresignedUrlStandInTests(ITestOutputHelper output)
             new ServiceGrant("rds-db", ["connect"], "Db-1.Example.com:3306/app_reader"),
             new ServiceGrant("ec2", ["DescribeInstances"], "*"),
             new ServiceGrant("dynamodb", ["ListTables"], "*"),
+            new ServiceGrant("sts", ["GetCallerIdentity"], "*"),
         ],
     };
 
@@ -36,7 +37,7 @@ public sealed class PresignedUrlStandInTests(ITestOutputHelper output)
     [Fact]
     public async Task UrlsAndTokensAreTheRealBotocoresSignedWithTheNodesKeyWithinTheGrants()
     {
-        var options = ProxyDifferential.BackendOptions(("ec2", Endpoint), ("dynamodb", Endpoint));
+        var options = ProxyDifferential.BackendOptions(("ec2", Endpoint), ("dynamodb", Endpoint), ("sts", Endpoint));
         var work = Directory.CreateTempSubdirectory("nexus-presigntest-");
         try
         {
@@ -53,6 +54,9 @@ public sealed class PresignedUrlStandInTests(ITestOutputHelper output)
             Assert.Contains("%2Feu-west-1%2Frds-db%2Faws4_request&", (string?)cases["db_auth_token_of_another_region_and_host"]["result"], StringComparison.Ordinal);
             var describe = (string?)cases["ec2_describe_instances"]["result"];
             Assert.StartsWith($"{Endpoint}/?Action=DescribeInstances&Version=2016-11-15&InstanceId.1=i-0abc&InstanceId.2=i-0def&X-Amz-Algorithm=", describe, StringComparison.Ordinal);
+
+            // An EKS token's URL signs the header its handlers added.
+            Assert.Contains("&X-Amz-SignedHeaders=host%3Bx-k8s-aws-id&", (string?)cases["eks_token_url"]["result"], StringComparison.Ordinal);
 
             // Outside the grants, and a service the node has no endpoint for: refused, nothing signed.
             Assert.Equal("AccessDenied", (string?)cases["db_auth_token_outside_the_grants"]["error"]?["response"]?["Error"]?["Code"]);
@@ -71,7 +75,7 @@ public sealed class PresignedUrlStandInTests(ITestOutputHelper output)
             var (expectCode, expectOut, expectErr) = await PythonProcess.RunAsync([Script, "expect", recordPath], env, work.FullName);
             Assert.True(expectCode == 0, $"presigntest.py expect failed (exit {expectCode}):\n{expectOut}\n{expectErr}");
             var expected = JsonNode.Parse(expectOut)!.AsObject();
-            Assert.Equal(["db_auth_token", "db_auth_token_of_another_region_and_host", "dynamodb_list_tables", "ec2_describe_instances"], expected.Select(e => e.Key).Order(StringComparer.Ordinal));
+            Assert.Equal(["db_auth_token", "db_auth_token_of_another_region_and_host", "dynamodb_list_tables", "ec2_describe_instances", "eks_token_url"], expected.Select(e => e.Key).Order(StringComparer.Ordinal));
             foreach (var (name, compared) in expected)
             {
                 output.WriteLine($"{name}: {cases[name]["result"]}");

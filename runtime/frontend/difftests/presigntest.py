@@ -9,7 +9,7 @@ parameters and signature; botocore's signer and awscrt's order them differently)
   python3 presigntest.py expect RECORD   the real botocore: each URL of RECORD's cases made again at its X-Amz-Date
 
 Environment of expect: PRESIGNTEST_KEY and PRESIGNTEST_SECRET (the node's key), PRESIGNTEST_REGION (the node's
-region), PRESIGNTEST_ENDPOINT (the endpoint the node configures for EC2 and DynamoDB).
+region), PRESIGNTEST_ENDPOINT (the endpoint the node configures for EC2, DynamoDB and STS).
 """
 
 import json
@@ -55,6 +55,23 @@ def ec2_outside_the_grants(client):
 def dynamodb_list_tables(client):
     # JSON protocol: X-Amz-Target and the content type are signed headers the URL's user must send.
     return client('dynamodb').generate_presigned_url('list_tables', Params={'Limit': 5}, ExpiresIn=60)
+
+
+@generic
+def eks_token_url(client):
+    # How a function gets a token for an EKS cluster's API: STS's GetCallerIdentity presigned with the cluster's name
+    # in a header its handlers add (a client with event handlers is the real botocore's in nexus mode).
+    sts = client('sts')
+
+    def take_cluster(params, context, **kwargs):
+        context['eks_cluster'] = params.pop('ClusterName')
+
+    def add_cluster_header(request, **kwargs):
+        request.headers['x-k8s-aws-id'] = request.context['eks_cluster']
+    sts.meta.events.register('provide-client-params.sts.GetCallerIdentity', take_cluster)
+    sts.meta.events.register('before-sign.sts.GetCallerIdentity', add_cluster_header)
+    return sts.generate_presigned_url('get_caller_identity', Params={'ClusterName': 'prod'}, ExpiresIn=60,
+                                      HttpMethod='GET')
 
 
 @generic
