@@ -17,6 +17,7 @@ from binascii import crc32
 from botocore._nexus_responses import (REASONS, STANDARD_RETRY_CODES, STANDARD_RETRY_STATUS, THROTTLING_CODES,
                                        RetryQuota, back_off, retry_policy)
 from botocore.client import OWN_CLIENTS, BaseClient, ClientMeta, _get_transport, channel_errors, channel_timeouts
+from botocore.endpoint import Endpoint
 from botocore.exceptions import ChecksumError, ConnectionClosedError, ReadTimeoutError
 
 # botocore's legacy policy (_retry.json, __default__): statuses, and error codes retried with a 400.
@@ -26,6 +27,7 @@ _LEGACY_CODES = frozenset(('Throttling', 'ThrottlingException', 'ThrottledExcept
 
 _USER_AGENT = 'Boto3/1.26.27 Botocore/1.29.27 nexus-stand-in'
 _limiter_lock = _thread.allocate_lock()   # a client's first adaptive calls on several threads make one limiter
+_ENDPOINT = Endpoint()
 _UNRESERVED = frozenset(b'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.~')
 # What botocore leaves unquoted in the X-Amzn-Trace-Id it copies from _X_AMZN_TRACE_ID.
 _TRACE_SAFE = _UNRESERVED | frozenset(b'=;:+&[]{}"\',')
@@ -202,6 +204,9 @@ class ServiceClient(BaseClient):
         if trace and 'AWS_LAMBDA_FUNCTION_NAME' in os.environ:
             # botocore's recursion detection: a call from a function carries its trace (a callee runs in it).
             headers['X-Amzn-Trace-Id'] = percent_encode(trace, _TRACE_SAFE)
+        # Where botocore's endpoint encodes a request's headers: a tracer that wraps it (the X-Ray SDK) puts its
+        # call's trace header there, sent as botocore would send it.
+        _ENDPOINT._encode_headers(headers)
         wire = {'Service': self.SERVICE, 'Operation': operation, 'Method': method, 'Path': path, 'Headers': headers}
         modeled = self._modeled_retryable(operation)
         limiter = self._rate_limiter() if mode == 'adaptive' else None

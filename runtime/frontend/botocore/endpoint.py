@@ -1,19 +1,22 @@
 # Copyright (c) Nexus contributors.
 # Licensed under the MIT license.
-"""botocore.endpoint's Endpoint, for instrumentation that patches it beside BaseClient._make_api_call (AWS X-Ray wraps
-``Endpoint._encode_headers`` or ``Endpoint.prepare_request`` to add its trace header to each HTTP request).
+"""botocore.endpoint's Endpoint, for instrumentation that patches it beside BaseClient._make_api_call: the AWS X-Ray
+SDK wraps ``Endpoint._encode_headers`` to put its call's trace header on each request.
 
-The stand-in sends no HTTP request: its calls go over the Nexus channel, so nothing passes through these methods and
-what such a wrapper would add is not sent. A call of a function carries the invocation's trace (``_X_AMZN_TRACE_ID``),
-as botocore's own recursion detection adds it (docs/frontend.md, "Tracers").
+The own and model-read clients pass each request's headers through ``_encode_headers`` once, before sending them over
+the channel, so such a header is sent as botocore would send it (docs/frontend.md, "Tracers"). S3's fast path sends no
+headers to pass (the backend talks to storage). Newer X-Ray SDKs wrap ``prepare_request`` instead, which the stand-in
+does not call: their header is not sent.
 """
 
 
 class Endpoint:
-    """What instrumentation names when it patches botocore's HTTP layer; never called by the stand-in."""
+    """Where botocore encodes a request's headers; a tracer's wrapper may add to them."""
 
     def _encode_headers(self, headers):
         return headers
 
     def prepare_request(self, request):
+        """What newer X-Ray SDKs wrap (a patch must find it); the stand-in prepares no HTTP request, so it is not
+        called and their trace header is not sent."""
         return request

@@ -69,7 +69,8 @@ class XRayTests(unittest.TestCase):
                              text=True, timeout=120, env={k: v for k, v in os.environ.items() if k != 'PYTHONPATH'})
         self.assertEqual(run.returncode, 0, run.stderr[-3000:])
         import json
-        subsegments = json.loads(run.stdout)
+        record = json.loads(run.stdout)
+        subsegments = record['subsegments']
 
         def ok(operation, request_id, **aws):
             return {'name': 's3' if request_id == 'REQ' else 'dynamodb', 'namespace': 'aws',
@@ -81,6 +82,8 @@ class XRayTests(unittest.TestCase):
         # The whitelist of the X-Ray SDK records DynamoDB's table from the call's parameters.
         self.assertEqual(subsegments, [ok('PutObject', 'REQ'), ok('GetObject', 'REQ'), missing,
                                        ok('GetItem', 'DDB-REQ', table_name='orders')])
+        # The SDK's trace header (its call's subsegment as parent) went with DynamoDB's request, as over botocore.
+        self.assertEqual(record['sent_trace_header'], record['expected_trace_header'])
 
 
 if __name__ == '__main__':

@@ -3,7 +3,7 @@
 """A function's tracer over the stand-in (test_instrumentation.py runs it in a process of its own): Debian's AWS X-Ray
 SDK patches botocore, as a function's tracing does (the Lambda Powertools Tracer patches boto3 through it), then S3
 calls of the fast path and a DynamoDB call of an own client are made against a fake channel; prints the subsegments
-the tracer recorded."""
+the tracer recorded, and the trace header DynamoDB's request carried."""
 
 import json
 import os
@@ -18,11 +18,15 @@ from aws_xray_sdk.core import patch, xray_recorder  # noqa: E402
 from fake_transport import FakeResponse, FakeTransport  # noqa: E402
 
 
+sent_trace_headers = []
+
+
 class _Transport(FakeTransport):
     """The fake backend of S3's fast path, and a DynamoDB that answers GetItem."""
 
     def _ServiceRequest(self, params, body):
         import io
+        sent_trace_headers.append(params['Headers'].get('X-Amzn-Trace-Id'))
         answer = json.dumps({'Item': {'pk': {'S': 'a'}}}).encode()
         return FakeResponse(200, {'Headers': {'x-amzn-requestid': 'DDB-REQ', 'content-type': 'application/x-amz-json-1.0'}},
                             io.BytesIO(answer))
@@ -56,7 +60,12 @@ except s3.exceptions.NoSuchKey:
 boto3.client('dynamodb', region_name='eu-west-1').get_item(TableName='orders', Key={'pk': {'S': 'a'}})
 xray_recorder.end_segment()
 segment = json.loads(emitter.sent[0].serialize())
-print(json.dumps([{'name': s['name'], 'namespace': s.get('namespace'), 'aws': s.get('aws'),
-                   'http': s.get('http'), 'fault': s.get('fault', False), 'error': s.get('error', False),
-                   'exception': [e.get('type') for e in s.get('cause', {}).get('exceptions', [])]}
-                  for s in segment.get('subsegments', [])], sort_keys=True))
+subsegments = segment.get('subsegments', [])
+print(json.dumps({'subsegments': [{'name': s['name'], 'namespace': s.get('namespace'), 'aws': s.get('aws'),
+                                   'http': s.get('http'), 'fault': s.get('fault', False), 'error': s.get('error', False),
+                                   'exception': [e.get('type') for e in s.get('cause', {}).get('exceptions', [])]}
+                                  for s in subsegments],
+                  # The trace header DynamoDB's request carried, and the one its subsegment would give it.
+                  'sent_trace_header': sent_trace_headers[0] if sent_trace_headers else None,
+                  'expected_trace_header': f"Root={segment['trace_id']};Parent={subsegments[-1]['id']};Sampled=1"
+                  if subsegments else None}, sort_keys=True))
