@@ -32,13 +32,8 @@ _CUSTOMIZED = {
     's3': None,                   # the fast path's (botocore/client.py)
     'machinelearning': None,      # Predict sent to the model's endpoint
     'cloudsearchdomain': None,    # Search sent as a POST
-    'rds': frozenset(('CopyDBClusterSnapshot', 'CreateDBCluster', 'CopyDBSnapshot', 'CreateDBInstanceReadReplica',
-                      'StartDBInstanceAutomatedBackupsReplication')),   # a presigned URL injected
-    'neptune': frozenset(('CopyDBClusterSnapshot', 'CreateDBCluster')),
-    'docdb': frozenset(('CopyDBClusterSnapshot', 'CreateDBCluster')),
     'cognito-identity': frozenset(('GetId', 'GetOpenIdToken', 'UnlinkIdentity', 'GetCredentialsForIdentity')),
     'sts': frozenset(('AssumeRoleWithSAML', 'AssumeRoleWithWebIdentity')),
-    'ec2': frozenset(('CopySnapshot',)),   # a presigned URL injected
 }
 
 # botocore's parameter aliases (handlers.py's _add_parameter_aliases): {service: (operation or '*', member, alias)};
@@ -188,6 +183,51 @@ class _CloudFormationTemplateBody:
         return parsed
 
 
+class _CrossRegionPresignedUrl:
+    """botocore's inject_presigned_url_ec2 and inject_presigned_url_rds (before-call): a copy from another region
+    carries a URL presigned in the source region for the same call with DestinationRegion added (the destination's
+    service reads the source with it), signed by the backend (botocore/_nexus_presign.py) for the source region. EC2's
+    CopySnapshot, unless PresignedUrl is given, also sends DestinationRegion (the client's region); RDS's, Neptune's
+    and DocumentDB's copies only when SourceRegion is given, which is not sent, unless PreSignedUrl is."""
+
+    _OPERATIONS = {
+        'ec2': frozenset(('CopySnapshot',)),
+        'rds': frozenset(('CopyDBClusterSnapshot', 'CreateDBCluster', 'CopyDBSnapshot', 'CreateDBInstanceReadReplica',
+                          'StartDBInstanceAutomatedBackupsReplication')),
+        'neptune': frozenset(('CopyDBClusterSnapshot', 'CreateDBCluster')),
+        'docdb': frozenset(('CopyDBClusterSnapshot', 'CreateDBCluster')),
+    }
+
+    def _sent_pairs(self, operation, pairs):
+        pairs = super()._sent_pairs(operation, pairs)
+        if operation not in self._OPERATIONS[self.SERVICE]:
+            return pairs
+        form = dict(pairs)   # a query form's names are unique (list members are numbered)
+        destination = self.meta.region_name
+        if self.SERVICE == 'ec2':
+            if 'PresignedUrl' in form:
+                return pairs
+            form['PresignedUrl'] = self._presigned(operation, {**form, 'DestinationRegion': destination},
+                                                   form.get('SourceRegion'))
+            form['DestinationRegion'] = destination
+        else:
+            if 'SourceRegion' not in form:
+                return pairs
+            source = form.pop('SourceRegion')
+            if 'PreSignedUrl' not in form:
+                form['PreSignedUrl'] = self._presigned(operation, {**form, 'DestinationRegion': destination}, source)
+        return list(form.items())
+
+    def _presigned(self, operation, form, source_region):
+        """The call as a GET of its form in the query, presigned by the backend for the source region."""
+        from urllib.parse import quote
+        from botocore._nexus_presign import signed_by_backend
+        query = '&'.join(f"{quote(str(k), safe='-_.~')}={quote(str(v), safe='-_.~')}" for k, v in form.items())
+        wire = {'Service': self.SERVICE, 'Operation': operation, 'Method': 'GET', 'Path': '/?' + query, 'Headers': {}}
+        return signed_by_backend({'Operation': 'ServiceRequest', 'Request': wire, 'ExpiresIn': 3600,
+                                  'Region': source_region})
+
+
 class _RdsAuthTokens:
     """botocore's generate_db_auth_token (creating-client-class.rds): an IAM authentication token for a database user,
     signed by the backend (the sandbox holds no credentials) for the client's region unless Region is given."""
@@ -198,9 +238,11 @@ class _RdsAuthTokens:
 
 
 # What botocore's handlers do to a whole service's calls, as mixins of its model-read client class.
-_HANDLERS = {'route53': _Route53Ids, 'iam': _IamPolicyDocuments, 'apigateway': _ApiGatewayAccept,
-             'glacier': _GlacierDefaults, 'rds': _RdsAuthTokens, 'ec2': _Ec2UserDataAndConsoleOutput,
-             'autoscaling': _AutoScalingUserData, 'cloudformation': _CloudFormationTemplateBody}
+_HANDLERS = {'route53': (_Route53Ids,), 'iam': (_IamPolicyDocuments,), 'apigateway': (_ApiGatewayAccept,),
+             'glacier': (_GlacierDefaults,), 'rds': (_RdsAuthTokens, _CrossRegionPresignedUrl),
+             'neptune': (_CrossRegionPresignedUrl,), 'docdb': (_CrossRegionPresignedUrl,),
+             'ec2': (_Ec2UserDataAndConsoleOutput, _CrossRegionPresignedUrl), 'autoscaling': (_AutoScalingUserData,),
+             'cloudformation': (_CloudFormationTemplateBody,)}
 _classes = {}
 _lock = _thread.allocate_lock()
 
@@ -286,7 +328,7 @@ def _build(service_name, api_version):
                   '__doc__': f"{metadata.get('serviceFullName', service_name)}: its model's calls over the Nexus "
                              'channel (model-read client).'}
     attributes.update(_legacy_retries(data, service_name))
-    bases = (_HANDLERS[service_name], base) if service_name in _HANDLERS else (base,)
+    bases = (*_HANDLERS.get(service_name, ()), base)
     return serve_operations(type(_class_name(metadata, service_name), bases, attributes))
 
 

@@ -162,6 +162,7 @@ class QueryClient(ModelClient):
     def _encode(self, operation, input_shape, params):
         pairs = [('Action', operation), ('Version', self.MODEL.API_VERSION)]
         self._form(params, input_shape, pairs)
+        pairs = self._sent_pairs(operation, pairs)
         headers = {'Content-Type': 'application/x-www-form-urlencoded; charset=utf-8'}
         return 'POST', '/', headers, urlencode([(k, v.encode('utf-8') if isinstance(v, str) else str(v)) for k, v in pairs],
                                   doseq=True).encode('utf-8')
@@ -169,6 +170,10 @@ class QueryClient(ModelClient):
     def _form(self, params, input_shape, pairs):
         """Appends the parameters' form pairs."""
         _serialize(self.MODEL.SHAPES, params, input_shape, '', pairs)
+
+    def _sent_pairs(self, operation, pairs):
+        """The form's pairs as sent (a subclass may change them, as botocore's before-call handlers do)."""
+        return pairs
 
     def _decode(self, status, headers, content, output_shape, wrapper):
         root = _root(content)
