@@ -8,11 +8,15 @@ _nexus_query.py, _nexus_rest.py, _nexus_rest_xml.py), with the service's legacy 
 _retry.json.
 
 An operation the model-driven clients cannot send as botocore sends it is the real botocore's (generic path, loaded on
-first use): one that needs a host prefix, endpoint discovery or a checksum, has an input they do not serialize (documents, unions, event streams, host labels), answers an event stream or is signed otherwise (unsigned,
-bearer), and those botocore customizes with handlers (_CUSTOMIZED) but for Route 53's ids, IAM's policy documents, API
-Gateway's Accept header, Glacier's account, version and checksums, EC2's and Auto Scaling's user data, EC2's console output and
-CloudFormation's template body, which are done here as botocore's handlers do them (_HANDLERS), and RDS's generate_db_auth_token, signed by the backend. Other presigned URLs are the real botocore's
-requests, signed by the backend too (_nexus_generic.py). The paginators are the stand-in's (paginate.py: one or several tokens, member paths
+first use): one that needs a host prefix, endpoint discovery or a checksum, has an input they do not serialize
+(documents, unions, event streams, host labels), answers an event stream or is signed otherwise (bearer, an unsigned
+body), and those botocore customizes with handlers (_CUSTOMIZED). The handlers of Route 53's ids, IAM's policy
+documents, API Gateway's Accept header, Glacier's account, version and checksums, EC2's and Auto Scaling's user data,
+EC2's console output, CloudFormation's template body and the presigned URL of a copy from another region (EC2, RDS,
+Neptune, DocumentDB) are done here as botocore's handlers do them (_HANDLERS), and so is RDS's generate_db_auth_token;
+URLs are signed by the backend. Other presigned URLs are the real botocore's requests, signed by the backend too
+(_nexus_generic.py). Operations botocore sends unsigned (Cognito's sign-in, STS's web identity) are served like the
+others. The paginators are the stand-in's (paginate.py: one or several tokens, member paths
 as result keys, output tokens as JMESPath expressions), and so are waiters (waiter.py, from the service's
 waiters-2.json).
 """
@@ -32,8 +36,6 @@ _CUSTOMIZED = {
     's3': None,                   # the fast path's (botocore/client.py)
     'machinelearning': None,      # Predict sent to the model's endpoint
     'cloudsearchdomain': None,    # Search sent as a POST
-    'cognito-identity': frozenset(('GetId', 'GetOpenIdToken', 'UnlinkIdentity', 'GetCredentialsForIdentity')),
-    'sts': frozenset(('AssumeRoleWithSAML', 'AssumeRoleWithWebIdentity')),
 }
 
 # botocore's parameter aliases (handlers.py's _add_parameter_aliases): {service: (operation or '*', member, alias)};
@@ -372,7 +374,9 @@ def _refused(name, op, shapes, metadata):
     """Whether an operation is left to the real botocore (see the module's docstring)."""
     if reader.operation_refusal(name, op, shapes, serves_no_input=True):
         return True
-    if op.get('authtype', metadata.get('signatureVersion', 'v4')) not in ('v4', 's3v4'):
+    # Operations botocore sends unsigned ('none': Cognito's sign-up and sign-in, STS's web identity) are served: every
+    # call goes unsigned over the channel, and the backend signs it, whichever client made it.
+    if op.get('authtype', metadata.get('signatureVersion', 'v4')) not in ('v4', 's3v4', 'none'):
         return True
     output = op.get('output')
     return output is not None and any(shapes[ref['shape']].get('eventstream')
