@@ -17,7 +17,7 @@ from binascii import crc32
 from botocore._nexus_responses import (REASONS, STANDARD_RETRY_CODES, STANDARD_RETRY_STATUS, THROTTLING_CODES,
                                        RetryQuota, back_off, retry_policy)
 from botocore.client import OWN_CLIENTS, BaseClient, ClientMeta, _get_transport, channel_errors, channel_timeouts
-from botocore.endpoint import Endpoint
+from botocore.endpoint import Endpoint, PreparedRequest
 from botocore.exceptions import ChecksumError, ConnectionClosedError, ReadTimeoutError
 
 # botocore's legacy policy (_retry.json, __default__): statuses, and error codes retried with a 400.
@@ -204,9 +204,9 @@ class ServiceClient(BaseClient):
         if trace and 'AWS_LAMBDA_FUNCTION_NAME' in os.environ:
             # botocore's recursion detection: a call from a function carries its trace (a callee runs in it).
             headers['X-Amzn-Trace-Id'] = percent_encode(trace, _TRACE_SAFE)
-        # Where botocore's endpoint encodes a request's headers: a tracer that wraps it (the X-Ray SDK) puts its
-        # call's trace header there, sent as botocore would send it.
-        _ENDPOINT._encode_headers(headers)
+        # Where botocore's endpoint prepares a request: a tracer that wraps it (OpenTelemetry, the X-Ray SDK) puts its
+        # call's trace header in the headers, sent as botocore would send it.
+        _ENDPOINT.prepare_request(PreparedRequest(method, path, headers))
         wire = {'Service': self.SERVICE, 'Operation': operation, 'Method': method, 'Path': path, 'Headers': headers}
         modeled = self._modeled_retryable(operation)
         limiter = self._rate_limiter() if mode == 'adaptive' else None

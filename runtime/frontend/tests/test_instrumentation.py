@@ -54,6 +54,34 @@ class MakeApiCallTests(FrontendTestCase):
         answer = self.s3._make_api_call('GetObject', {'Bucket': 'bucket', 'Key': 'k'})
         self.assertEqual(answer['Body'].read(), b'data')
 
+    def test_a_header_a_tracer_puts_on_the_prepared_request_is_sent(self):
+        # What OpenTelemetry's botocore instrumentation (and newer X-Ray SDKs) do: wrap Endpoint.prepare_request and
+        # set the trace header on request.headers.
+        import io
+        import json
+        import botocore.endpoint
+        sent = []
+
+        class Channel:
+            def call(self, op, params, body=None, timeout=None):
+                sent.append(params['Headers'])
+                response = type('Response', (), {})()
+                response.status, response.body = 200, io.BytesIO(json.dumps({'Item': {}}).encode())
+                response.meta = {'Headers': {'x-amzn-requestid': 'r', 'content-type': 'application/x-amz-json-1.0'}}
+                return response
+        original = botocore.endpoint.Endpoint.prepare_request
+
+        def traced(endpoint, request):
+            request.headers['X-Amzn-Trace-Id'] = f'Root=1-00000000-000000000000000000000001;{request.method}'
+            return original(endpoint, request)
+        botocore.endpoint.Endpoint.prepare_request = traced
+        botocore.client._set_transport(Channel())
+        try:
+            boto3.client('dynamodb', region_name='us-east-1').get_item(TableName='orders', Key={'pk': {'S': 'a'}})
+        finally:
+            botocore.endpoint.Endpoint.prepare_request = original
+        self.assertEqual(sent[0]['X-Amzn-Trace-Id'], 'Root=1-00000000-000000000000000000000001;POST')
+
     def test_model_clients_name_their_service_as_botocore_does(self):
         sfn = boto3.client('stepfunctions', region_name='us-east-1')
         self.assertEqual((sfn._service_model.metadata['endpointPrefix'], sfn.meta.service_model.signing_name,
