@@ -34,8 +34,6 @@ from botocore import xform_name
 # Services and operations botocore 1.29's handlers change (botocore/handlers.py): None for a whole service.
 _CUSTOMIZED = {
     's3': None,                   # the fast path's (botocore/client.py)
-    'machinelearning': None,      # Predict sent to the model's endpoint
-    'cloudsearchdomain': None,    # Search sent as a POST
 }
 
 # botocore's parameter aliases (handlers.py's _add_parameter_aliases): {service: (operation or '*', member, alias)};
@@ -43,6 +41,7 @@ _CUSTOMIZED = {
 _ALIASES = {
     'ec2': ('*', 'Filter', 'Filters'),
     'logs': ('CreateExportTask', 'from', 'fromTime'),
+    'cloudsearchdomain': ('Search', 'return', 'returnFields'),
 }
 
 _PROTOCOLS = ('json', 'query', 'rest-json', 'ec2', 'rest-xml')
@@ -131,6 +130,19 @@ def _tree_hash(body):
         level = [hashlib.sha256(level[i] + level[i + 1]).digest() if i + 1 < len(level) else level[i]
                  for i in range(0, len(level), 2)]
     return level[0].hex()
+
+
+class _CloudSearchSearchAsPost:
+    """botocore's change_get_to_post (request-created.cloudsearchdomain.Search): a search, a GET with its query, is sent
+    as a POST of that query as a form (a long query does not fit in a URL)."""
+
+    def _encode(self, operation, input_shape, params):
+        method, path, headers, body = super()._encode(operation, input_shape, params)
+        if operation == 'Search' and method == 'GET' and '?' in path:
+            path, query = path.split('?', 1)
+            headers['Content-Type'] = 'application/x-www-form-urlencoded'
+            return 'POST', path, headers, query.encode('utf-8')
+        return method, path, headers, body
 
 
 def _base64_user_data(params):
@@ -244,7 +256,7 @@ _HANDLERS = {'route53': (_Route53Ids,), 'iam': (_IamPolicyDocuments,), 'apigatew
              'glacier': (_GlacierDefaults,), 'rds': (_RdsAuthTokens, _CrossRegionPresignedUrl),
              'neptune': (_CrossRegionPresignedUrl,), 'docdb': (_CrossRegionPresignedUrl,),
              'ec2': (_Ec2UserDataAndConsoleOutput, _CrossRegionPresignedUrl), 'autoscaling': (_AutoScalingUserData,),
-             'cloudformation': (_CloudFormationTemplateBody,)}
+             'cloudformation': (_CloudFormationTemplateBody,), 'cloudsearchdomain': (_CloudSearchSearchAsPost,)}
 _classes = {}
 _lock = _thread.allocate_lock()
 

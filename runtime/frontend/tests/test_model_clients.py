@@ -122,9 +122,11 @@ class ModelClientsAgainstTheRealBotocoreTests(unittest.TestCase):
                                    ('glacier', 'UploadMultipartPart'),
                                    ('autoscaling', 'CreateLaunchConfiguration'), ('cloudformation', 'GetTemplate')):
             self.assertIn(operation, model_client_class(service).MODEL.OPERATIONS)
-        # Services botocore customizes throughout, and no model: the real botocore's.
-        for service in ('machinelearning', 'cloudsearchdomain', 's3', 'no-such-service'):
+        # S3 (the fast path's) and no model: no model-read client.
+        for service in ('s3', 'no-such-service'):
             self.assertIsNone(model_client_class(service), service)
+        self.assertIn('Predict', model_client_class('machinelearning').MODEL.OPERATIONS)
+        self.assertIn('Search', model_client_class('cloudsearchdomain').MODEL.OPERATIONS)
 
 
 @unittest.skipUnless(os.path.isdir(os.path.join(DATA, 'rekognition')),
