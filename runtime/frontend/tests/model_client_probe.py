@@ -478,13 +478,16 @@ def main(mode, services, only=()):
             params = inputs.call_params(op['input']['shape']) if 'input' in op else {'Ignored': 1}
             if service == 'glacier':
                 params.pop('accountId', None)   # botocore's handler gives '-'; so must the stand-in
-            captured.clear()
-            captured['answer'] = answers.answer(operation, op)
-            try:
-                result = ['ok', normal(getattr(client, xform_name(operation))(**params))]
-            except Exception as e:  # the outcome is the record
-                result = ['error', type(e).__name__, str(e)[:300]]
-            out[f'{service}.{operation}'] = {'request': captured.get('request'), 'result': result}
+            def record(calling, call_params):
+                """The call answered with its operation's generated answer: its request and its outcome."""
+                captured.clear()
+                captured['answer'] = answers.answer(operation, op)
+                try:
+                    result = ['ok', normal(getattr(calling, xform_name(operation))(**call_params))]
+                except Exception as e:  # the outcome is the record
+                    result = ['error', type(e).__name__, str(e)[:300]]
+                return {'request': captured.get('request'), 'result': result}
+            out[f'{service}.{operation}'] = record(client, params)
             presigned = [m for m in _PRESIGNED_MEMBERS if m in params]
             if presigned:
                 # Again without the presigned URL, which botocore's handler then makes (the source region's). The
@@ -500,13 +503,7 @@ def main(mode, services, only=()):
                     # RDS's SourceRegion is in the model's sdk-extras (which this probe's inputs do not read): the
                     # handler presigns only when it is given.
                     variant['SourceRegion'] = 'us-west-2'
-                captured.clear()
-                captured['answer'] = answers.answer(operation, op)
-                try:
-                    result = ['ok', normal(getattr(signing, xform_name(operation))(**variant))]
-                except Exception as e:  # the outcome is the record
-                    result = ['error', type(e).__name__, str(e)[:300]]
-                out[f'{service}.{operation}#presigned'] = {'request': captured.get('request'), 'result': result}
+                out[f'{service}.{operation}#presigned'] = record(signing, variant)
         # Errors: each of the service's error shapes answered to its first served operation.
         first = next((name for name in sorted(served) if 'input' in model['operations'][name]), None)
         for error in sorted(name for name, shape in model['shapes'].items() if shape.get('exception')) if first else ():
