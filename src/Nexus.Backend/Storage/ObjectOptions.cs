@@ -20,6 +20,9 @@ internal static class ObjectOptions
 {
     private const int MaxHeaderValue = 8 * 1024;
 
+    /// <summary>S3's limit on an object's user metadata: the UTF-8 bytes of its names and values, 2 KB.</summary>
+    private const int MaxUserMetadataBytes = 2048;
+
     private static readonly (string Name, Action<HeadersCollection, string> Set)[] s_putHeaders =
     [
         ("CacheControl", (h, v) => h.CacheControl = v),
@@ -206,13 +209,17 @@ internal static class ObjectOptions
 
     /// <summary>
     /// The new object's user metadata, each entry of which becomes the header x-amz-meta-NAME of a storage request (or a
-    /// signed header of a presigned URL): names HTTP tokens, values as <see cref="HeaderValue"/>. Checked before the
-    /// write is spooled or signed: a value with CR or LF breaks the header line (the store answered such a put with
-    /// SignatureDoesNotMatch), and a spooled write is acknowledged before the store sees it.
+    /// signed header of a presigned URL): names HTTP tokens, values as <see cref="HeaderValue"/>, no two names that one
+    /// header name stands for (header names ignore case), and at most S3's 2 KB in all (names and values, as S3 counts
+    /// them). Checked before the write is spooled or signed: a spooled write is acknowledged before the store sees it,
+    /// and storage refuses each of these for good (a value with CR or LF breaks the header line, the store answered it
+    /// SignatureDoesNotMatch; so it did two names differing in case; MetadataTooLarge past 2 KB), so it would never land.
     /// </summary>
     public static IReadOnlyDictionary<string, string> Metadata(JsonElement p)
     {
         var metadata = ChannelJson.OptionalStringMap(p, "Metadata");
+        var names = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+        var size = 0;
         foreach (var (name, value) in metadata)
         {
             if (name.Length is < 1 or > 256 || !name.All(Services.ServiceRequest.IsTokenChar))
@@ -224,6 +231,19 @@ internal static class ObjectOptions
             {
                 throw ChannelRequestException.Invalid($"metadata {StorageAuthorization.Quote(name)} must be at most {MaxHeaderValue} characters of printable ASCII (it becomes an HTTP header)");
             }
+
+            if (!names.Add(name))
+            {
+                throw ChannelRequestException.Invalid($"metadata names {StorageAuthorization.Quote(name)} and {StorageAuthorization.Quote(names.First(n => n.Equals(name, StringComparison.OrdinalIgnoreCase)))} differ only in case: both would be the header x-amz-meta-{name.ToLowerInvariant()}");
+            }
+
+            // Names and values are ASCII (checked above): a character is a byte.
+            size += name.Length + value.Length;
+        }
+
+        if (size > MaxUserMetadataBytes)
+        {
+            throw new ChannelRequestException(400, "MetadataTooLarge", $"Your metadata headers exceed the maximum allowed metadata size: {size} > {MaxUserMetadataBytes} bytes (names and values; S3's limit).");
         }
 
         return metadata;
