@@ -54,8 +54,15 @@ public sealed class StorageService : IChannelService
     /// <summary>The invocation ended: nothing prefetched for it is of use to the next one.</summary>
     public void EndInvocation() => _prefetches.DropAll();
 
+    /// <summary>
+    /// The largest GetObject header read on the doorbell thread to look for a prefetched answer: a bucket and a key of
+    /// 1,024 bytes, JSON-escaped, fit. A larger one is read on the thread pool after the budgets, as any request, so the
+    /// sandbox cannot make the thread every channel shares copy and parse megabytes.
+    /// </summary>
+    private const int MaxInlineGetHeaderBytes = 16 * 1024;
+
     public Task ServeAsync(ChannelRequest request, CancellationToken cancellationToken) =>
-        request.Op == ChannelOp.GetObject && _prefetches.MayAnswerAtOnce
+        request.Op == ChannelOp.GetObject && request.HeaderLength <= MaxInlineGetHeaderBytes && _prefetches.MayAnswerAtOnce
             ? ServeGetAsync(request, cancellationToken)
             : ServeOffDoorbellAsync(request, null, cancellationToken);
 

@@ -10,7 +10,7 @@ namespace Nexus.Channel.Services;
 /// <summary>
 /// Serves every channel of a node from one doorbell thread: it waits on all host doorbells with one epoll set and,
 /// when a sandbox rings, drains that channel's submissions and hands each request to its service right there (no
-/// thread-pool hop before a service sees its request). What the services are is up to whoever opens a session. A
+/// thread-pool hop before a service sees its request), a ring's worth of records at a time. What the services are is up to whoever opens a session. A
 /// session that keeps ringing with nothing submitted is not watched for the rest of a short window
 /// (<see cref="DoorbellStormGuard"/>), so a doorbell storm cannot take this thread from the others.
 /// </summary>
@@ -23,6 +23,9 @@ public sealed class ChannelServiceHost : IAsyncDisposable
     private readonly ConcurrentDictionary<ulong, ChannelSession> _sessions = new();
     private readonly Thread _doorbells;
     private readonly List<(ChannelSession Session, long Until)> _muted = [];
+
+    // Touched by the doorbell thread only.
+    private readonly List<ChannelSession> _backlog = [];
     private long _nextToken;
     private volatile bool _stopping;
     private bool _releaseOnExit;
@@ -114,12 +117,23 @@ public sealed class ChannelServiceHost : IAsyncDisposable
         Span<ulong> tokens = stackalloc ulong[64];
         while (!_stopping)
         {
-            var n = _poller.Wait(tokens, MillisecondsToNextUnmute());
+            // Sessions left with records after a ring's worth are drained again after the doorbells that rang meanwhile.
+            var backlog = _backlog.Count == 0 ? [] : _backlog.ToArray();
+            _backlog.Clear();
+            var n = _poller.Wait(tokens, backlog.Length > 0 ? 0 : MillisecondsToNextUnmute());
             for (var i = 0; i < n; i++)
             {
                 if (tokens[i] != StopToken && _sessions.TryGetValue(tokens[i], out var session))
                 {
-                    Serve(session);
+                    Serve(session, rang: true);
+                }
+            }
+
+            foreach (var session in backlog)
+            {
+                if (_sessions.ContainsKey(session.Token))
+                {
+                    Serve(session, rang: false);
                 }
             }
 
@@ -132,13 +146,28 @@ public sealed class ChannelServiceHost : IAsyncDisposable
         }
     }
 
-    private void Serve(ChannelSession session)
+    private void Serve(ChannelSession session, bool rang)
     {
         try
         {
+            if (!rang)
+            {
+                if (session.OnDoorbell(out var left) > 0 && left)
+                {
+                    Backlog(session);
+                }
+
+                return;
+            }
+
             session.Channel.FromSandbox.Acknowledge();
             Interlocked.Increment(ref session.Stats._wakes);
-            var drained = session.OnDoorbell();
+            var drained = session.OnDoorbell(out var more);
+            if (more)
+            {
+                Backlog(session);
+            }
+
             var until = session.StormGuard.OnWake(drained == 0, Stopwatch.GetTimestamp());
             if (until != 0)
             {
@@ -156,6 +185,14 @@ public sealed class ChannelServiceHost : IAsyncDisposable
         {
             // One instance's broken channel or service must not stop the thread that serves every other one.
             session.Close($"doorbell failed: {e.Message}");
+        }
+    }
+
+    private void Backlog(ChannelSession session)
+    {
+        if (!_backlog.Contains(session))
+        {
+            _backlog.Add(session);
         }
     }
 

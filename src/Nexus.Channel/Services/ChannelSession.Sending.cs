@@ -135,7 +135,7 @@ public sealed partial class ChannelSession
     /// <summary>Sends a response whose chunks already sit in rented slots (a prefetch): each slot is lent as it is posted.</summary>
     public async Task SendPrefilledAsync(ChannelRequest request, int status, int headerLength, long bodyLength, IReadOnlyList<(int Slot, int Length)> chunks, CancellationToken cancellationToken)
     {
-        _inbound.TryRemove(request.Id, out _);
+        _inbound.TryRemove(KeyValuePair.Create(request.Id, request));
         for (var i = 0; i < chunks.Count; i++)
         {
             var (slot, length) = chunks[i];
@@ -157,7 +157,7 @@ public sealed partial class ChannelSession
     private async Task SendAsync(ChannelRequest request, int status, ReadOnlyMemory<byte> header, ReadOnlyMemory<byte> bodyBytes, Stream? bodyStream, long bodyLength, bool ringLast, CancellationToken cancellationToken)
     {
         // Chunks still arriving for this request are dropped from now on: the first completion frees its extents.
-        _inbound.TryRemove(request.Id, out _);
+        _inbound.TryRemove(KeyValuePair.Create(request.Id, request));
         var total = header.Length + bodyLength;
         if (total == 0)
         {

@@ -104,8 +104,10 @@ public sealed partial class ChannelSession : IAsyncDisposable
         _started = true;
         _host.Watch(this);
 
-        // A doorbell rung before the host watched it would be missed: check the ring once now.
-        OnDoorbell();
+        // A doorbell rung before the host watched it would be missed: check the ring now.
+        while (OnDoorbell(out var more) > 0 && more)
+        {
+        }
     }
 
     public async ValueTask DisposeAsync()
@@ -182,11 +184,14 @@ public sealed partial class ChannelSession : IAsyncDisposable
     internal DoorbellStormGuard StormGuard { get; }
 
     /// <summary>
-    /// The sandbox rang: wake whoever waits for ring space, then drain and dispatch on this thread. Returns how many
-    /// records were drained.
+    /// The sandbox rang: wake whoever waits for ring space, then drain and dispatch on this thread, at most a ring's
+    /// worth of records (the thread serves every channel: a sandbox that keeps its ring full is served in turns with the
+    /// others, not for as long as it keeps writing). Returns how many records were drained; <paramref name="more"/> says
+    /// the limit stopped it with records possibly left, which the caller drains later without a ring.
     /// </summary>
-    internal int OnDoorbell()
+    internal int OnDoorbell(out bool more)
     {
+        more = false;
         Interlocked.Exchange(ref _ringSpace, NewSignal()).TrySetResult();
         if (_closeReason is not null)
         {
@@ -194,6 +199,7 @@ public sealed partial class ChannelSession : IAsyncDisposable
         }
 
         var drained = 0;
+        var limit = Channel.Layout.RingEntries;
         lock (_drainLock)
         {
             if (_closeReason is not null)
@@ -205,7 +211,7 @@ public sealed partial class ChannelSession : IAsyncDisposable
             try
             {
                 int n;
-                while ((n = Channel.DrainSubmissions(_records)) > 0)
+                while (drained < limit && (n = Channel.DrainSubmissions(_records)) > 0)
                 {
                     drained += n;
                     for (var i = 0; i < n; i++)
@@ -213,6 +219,8 @@ public sealed partial class ChannelSession : IAsyncDisposable
                         Handle(_records[i]);
                     }
                 }
+
+                more = drained >= limit && _closeReason is null;
             }
             catch (ChannelProtocolException e)
             {
@@ -246,7 +254,7 @@ public sealed partial class ChannelSession : IAsyncDisposable
                     if (record.Length == 0 || !Channel.Layout.InRequestArea(record.Offset, record.Length) || !inbound.TryAddChunk(record))
                     {
                         Interlocked.Increment(ref Stats._rejected);
-                        _inbound.TryRemove(record.RequestId, out _);
+                        _inbound.TryRemove(KeyValuePair.Create(record.RequestId, inbound));
                         inbound.Fail(ChannelRequestException.Invalid($"chunk {record.Chunk} of request {record.RequestId} is out of sequence, empty, outside the request area or beyond the queue limit"));
                     }
                 }
@@ -368,7 +376,7 @@ public sealed partial class ChannelSession : IAsyncDisposable
         }
         finally
         {
-            _inbound.TryRemove(request.Id, out _);
+            _inbound.TryRemove(KeyValuePair.Create(request.Id, request));
         }
     }
 

@@ -25,6 +25,7 @@ public sealed class InvocationService : IChannelService
     private readonly TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Pending? _current;
     private ChannelRequest? _parked;
+    private int _readingResult;
 
     /// <summary>Registers the service on <paramref name="session"/> (before it starts).</summary>
     public InvocationService(ChannelSession session, int maxPayloadBytes)
@@ -103,12 +104,47 @@ public sealed class InvocationService : IChannelService
         }
     }
 
-    public Task ServeAsync(ChannelRequest request, CancellationToken cancellationToken) => request.Op switch
+    /// <summary>
+    /// The largest header of a result or init error: the runtime's is <c>{"RequestId", "Next", two stamps}</c>, under 200
+    /// bytes. These run on the doorbell thread every node's channel shares, so what the sandbox states is bounded before
+    /// anything is read (a 4 MiB header, the channel's own limit, cost that thread ~20 ms per request).
+    /// </summary>
+    public const int MaxResultHeaderBytes = 4096;
+
+    public Task ServeAsync(ChannelRequest request, CancellationToken cancellationToken)
     {
-        ChannelOp.NextInvocation => WaitForNextAsync(request),
-        ChannelOp.InitError => InitErrorAsync(request, cancellationToken),
-        _ => ResultAsync(request, cancellationToken),
-    };
+        ArgumentNullException.ThrowIfNull(request);
+        if (request.Op == ChannelOp.NextInvocation)
+        {
+            return WaitForNextAsync(request);
+        }
+
+        if (request.HeaderLength > MaxResultHeaderBytes)
+        {
+            return Task.FromException(new ChannelRequestException(400, "RequestHeaderSectionTooLarge", $"the header of a result is {request.HeaderLength} bytes; the limit is {MaxResultHeaderBytes}"));
+        }
+
+        // One result or init error is read at a time: each may copy a 6 MiB body into private memory, and a runtime has
+        // one invocation to answer. Without this a sandbox holding 255 of them unfinished pinned ~1.5 GiB of the node.
+        if (Interlocked.Exchange(ref _readingResult, 1) != 0)
+        {
+            return Task.FromException(new ChannelRequestException(409, "ResultInProgress", "a result or init error of this instance is being read already"));
+        }
+
+        return OneAtATimeAsync(request.Op == ChannelOp.InitError ? InitErrorAsync(request, cancellationToken) : ResultAsync(request, cancellationToken));
+    }
+
+    private async Task OneAtATimeAsync(Task reading)
+    {
+        try
+        {
+            await reading.ConfigureAwait(false);
+        }
+        finally
+        {
+            Volatile.Write(ref _readingResult, 0);
+        }
+    }
 
     private static ReadOnlyMemory<byte> EventHeader(Invocation invocation) => ChannelJson.Write(w =>
     {
@@ -215,7 +251,8 @@ public sealed class InvocationService : IChannelService
 
         if (pending is null)
         {
-            throw new ChannelRequestException(400, "InvalidRequestID", $"no invocation {id} is waiting for a result");
+            var named = id.Length > 64 ? id[..64] + "..." : id;
+            throw new ChannelRequestException(400, "InvalidRequestID", $"no invocation {named} is waiting for a result");
         }
 
         byte[] body;
@@ -244,19 +281,22 @@ public sealed class InvocationService : IChannelService
         if (next)
         {
             // Parked before the result is out, so that the pool's next invocation finds the runtime waiting.
+            bool waitingAlready;
             lock (_lock)
             {
                 _current = null;
-                if (_parked is not null)
-                {
-                    throw new ChannelRequestException(409, "AlreadyWaiting", "the runtime is already waiting for an invocation");
-                }
-
-                _parked = request;
+                waitingAlready = _parked is not null;
+                _parked ??= request;
             }
 
             timeline.Completed = Stopwatch.GetTimestamp();
             pending.Result.TrySetResult(result);
+            if (waitingAlready)
+            {
+                // The result stands (the invocation does not wait out its timeout); only the second wait is refused.
+                throw new ChannelRequestException(409, "AlreadyWaiting", "the runtime is already waiting for an invocation");
+            }
+
             return;
         }
 
