@@ -115,6 +115,8 @@ def _become_instance(handler, instance_env, fds, template_sockets, selector) -> 
         _unbuffer_stdio()
         Runtime(handler, ChannelSource(), os.environ).serve_forever()
         code = 0
+    except SystemExit as exc:  # sys.exit() in the function: the status a Python process exits with, as a fresh one
+        code = _exit_status(exc)
     except BaseException as exc:  # the instance's own failure: say so on its stderr and end it
         try:
             sys.stderr.write(f"[ERROR] nexus instance: {type(exc).__name__}: {exc}\n")
@@ -122,6 +124,19 @@ def _become_instance(handler, instance_env, fds, template_sockets, selector) -> 
             pass
     finally:
         os._exit(code)
+
+
+def _exit_status(exc: SystemExit) -> int:
+    """What Python's own exit makes of a SystemExit: None is 0, an int is itself, anything else is printed and 1."""
+    if exc.code is None:
+        return 0
+    if isinstance(exc.code, int):
+        return exc.code & 0xFF
+    try:
+        sys.stderr.write(f"{exc.code}\n")
+    except Exception:
+        pass
+    return 1
 
 
 def _forget_inherited_connections() -> None:

@@ -49,6 +49,11 @@ public sealed class NodeClient : IDisposable
         {
             throw new CliException(ExitCodes.NodeNotRunning, $"the node is not running (nothing answers at {BaseAddress}); start it with: nexus up");
         }
+        catch (HttpRequestException e) when (e.InnerException is IOException)
+        {
+            // A node that refuses a request before reading its body closes the connection under the upload.
+            throw new CliException(ExitCodes.Failed, $"the node at {BaseAddress} closed the connection while {request.Method} {request.RequestUri} was being sent ({e.InnerException.Message}); the node's log (node.log in its home, /var/lib/nexus by default) may say why");
+        }
     }
 
     public async Task<JsonNode> GetJsonAsync(string path, CancellationToken cancellationToken)

@@ -2,6 +2,7 @@
 // Licensed under the MIT license.
 
 using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
 using Nexus.Testing;
 
 namespace Nexus.Cli.Tests;
@@ -95,6 +96,24 @@ public sealed class CliTests : IDisposable
         var (exitCode, _, stderr) = await NexusCli.RunAsync(["deploy", _home], Env());
         Assert.Equal(2, exitCode);
         Assert.Contains($"{_home} has no function.yaml", stderr, StringComparison.Ordinal);
+    }
+
+    /// <summary>
+    /// A package past the node's 64 MiB limit is refused by the CLI with the figures, before it is sent: the node closes
+    /// the connection under such an upload, and the CLI died of the broken pipe with a stack trace (found by a new
+    /// user's test, 2026-12-06). No node listens here: a CLI that sent the package would fail otherwise.
+    /// </summary>
+    [Fact]
+    public async Task DeployOfAPackagePastTheLimitSaysSoBeforeSendingIt()
+    {
+        var folder = Directory.CreateDirectory(Path.Combine(_home, "big")).FullName;
+        File.WriteAllText(Path.Combine(folder, "function.yaml"), "name: big\nhandler: handler.handler\n");
+        File.WriteAllText(Path.Combine(folder, "handler.py"), "def handler(event, context):\n    return 1\n");
+        File.WriteAllBytes(Path.Combine(folder, "blob.bin"), System.Security.Cryptography.RandomNumberGenerator.GetBytes(70 << 20));
+
+        var (exitCode, _, stderr) = await NexusCli.RunAsync(["deploy", folder], Env());
+        Assert.Equal(2, exitCode);
+        Assert.Matches($@"deploy: {Regex.Escape(folder)} zips to 7\d\.\d MiB; the node takes function packages of at most 64 MiB zipped", stderr);
     }
 
     [Fact]

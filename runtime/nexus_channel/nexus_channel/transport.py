@@ -10,6 +10,7 @@ import select
 import struct
 import threading
 import time
+import weakref
 
 from nexus_channel.body import BodyStream, Response
 from nexus_channel.invocations import invocation_from
@@ -31,6 +32,31 @@ class _Call:
         self.done = False      # the host has finished reading the request
         self.discard = False   # the reader closed early: release arriving chunks at once
         self.error = None
+
+
+# Every transport of this process, so that a forked child can mark them unusable (below).
+_transports = weakref.WeakSet()
+
+FORKED = ("this process is a fork of the one that holds the Nexus channel (os.fork, or multiprocessing's default 'fork' "
+          "start method); in nexus mode only that process can use the channel: a second writer to its rings would break "
+          "every call of both. Make the calls in the function's own process (threads work: "
+          "concurrent.futures.ThreadPoolExecutor), and pass data to child processes.")
+
+
+def _after_fork_in_child():
+    # The child shares the parent's region but not its ring state or its threads: were it to write a record, the parent's
+    # calls would wait for answers that went to the child, and the child's for answers the parent took. It gets an
+    # error instead. The locks are new: another thread of the parent may have held them at the fork, and is gone here.
+    for transport in list(_transports):
+        transport._lock = threading.Lock()
+        transport._progress = threading.Condition(transport._lock)
+        transport._reading = False
+        transport._pending = {}
+        transport._abandoned = []
+        transport._closed = ChannelError(FORKED)
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 class Transport:
@@ -75,6 +101,7 @@ class Transport:
         self._ids = itertools.count(1)
         self._closed = None
         self.restore = read_restore(self._mm)
+        _transports.add(self)
 
     # Ring indices and flags are shared with a host reading concurrently: each is one aligned 4-byte access through
     # a native "I" view (a single memcpy of 4 bytes). struct.pack_into zero-fills the field and then writes it byte by

@@ -37,5 +37,16 @@ class ForkTests(unittest.TestCase):
         self.assertLess(copied_kb, 4 << 10)
 
 
+class ExitStatusTests(unittest.TestCase):
+    def test_a_forked_instance_exits_with_the_status_python_gives_sys_exit(self):
+        # sys.exit(3) in a handler: Lambda (and a fresh Python) report "exit status 3"; a forked instance said 1.
+        sys.path.insert(0, RUNTIME_DIR)
+        from nexus_runtime import template
+        for code in (None, 0, 3, 255, 256 + 5, -1, "bye", 2.5):
+            python = subprocess.run([sys.executable, "-c", f"import sys; sys.exit({code!r})"], capture_output=True)
+            with self.subTest(code=code):
+                self.assertEqual(python.returncode & 0xFF, template._exit_status(SystemExit(code)))
+
+
 if __name__ == "__main__":
     unittest.main()

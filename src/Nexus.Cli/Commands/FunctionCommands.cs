@@ -7,6 +7,7 @@ using System.IO.Compression;
 using System.Net.Http.Headers;
 using System.Text;
 using Nexus.Functions;
+using Nexus.Node.Registry;
 using Nexus.Node.Transports;
 
 namespace Nexus.Cli.Commands;
@@ -64,8 +65,15 @@ public static class FunctionCommands
                 throw new CliException(ExitCodes.Usage, $"deploy: {Path.Combine(dir, e.Message)}");
             }
 
+            var package = Package(dir);
+            if (package.Length > FunctionRegistry.MaxPackageBytes)
+            {
+                // The node refuses it too, but by closing the connection mid-upload: say it here, with the figures.
+                throw new CliException(ExitCodes.Usage, $"deploy: {dir} zips to {package.Length / (1024.0 * 1024):0.0} MiB; the node takes function packages of at most {FunctionRegistry.MaxPackageBytes / (1024 * 1024)} MiB zipped (large data belongs in the store, read with boto3)");
+            }
+
             using var client = NodeClient.For(options);
-            using var content = new ByteArrayContent(Package(dir));
+            using var content = new ByteArrayContent(package);
             content.Headers.ContentType = NodeClient.Zip;
             var result = await client.SendJsonAsync(HttpMethod.Post, "nexus/v1/functions", content, ct);
             Console.WriteLine($"nexus: deployed {manifest.Name} (revision {result["revision"]}, io {result["io"]}, sandbox {result["sandbox"]}, memory {result["memory"]} MB, timeout {result["timeout"]} s)");
