@@ -65,10 +65,13 @@ public sealed class TemplateEndToEndTests
             // A whole CPU: at the share 64 MiB buys (0.036 CPU) touching 64 MiB takes seconds on a loaded machine, and
             // the 2 s timeout would end the allocation before the OOM killer does.
             await DeployAsync(node, "tpl-faults", "memory: 64\ncpus: 1\ntimeout: 2\n", """
-                import os, time
+                import os, sys, time
+                print("tpl-faults module loaded", flush=True)
                 def handler(event, context):
                     if event.get("do") == "exit":
                         os._exit(3)
+                    if event.get("do") == "sys.exit":
+                        sys.exit(4)
                     if event.get("do") == "oom":
                         hog = [bytearray(1 << 20) for _ in range(256)]
                     if event.get("do") == "hang":
@@ -78,6 +81,17 @@ public sealed class TemplateEndToEndTests
             Assert.True(node.TryGetFunction("tpl-faults", out var faults));
             var crashed = await node.InvokeAsync(faults, """{"do":"exit"}"""u8.ToArray(), "f1", CancellationToken.None);
             Assert.Equal("crashed", crashed.Outcome);
+
+            // What the module printed as it loaded is the first cold start's output, in the function's log before its
+            // START, as on Lambda (it went to the node's log only, found by a new user's test, 2026-12-06).
+            var functionLog = await ReadLogUntilAsync(Path.Combine(home, "logs", "tpl-faults.log"), "REPORT RequestId: f1");
+            var loaded = Array.FindIndex(functionLog, l => l.Contains(" f1 tpl-faults module loaded", StringComparison.Ordinal));
+            Assert.True(loaded >= 0 && loaded < Array.FindIndex(functionLog, l => l.Contains("START RequestId: f1", StringComparison.Ordinal)), string.Join("\n", functionLog));
+
+            // sys.exit(4) in a forked instance exits with status 4, as a fresh Python does (it said 1).
+            var exited = await node.InvokeAsync(faults, """{"do":"sys.exit"}"""u8.ToArray(), "f1b", CancellationToken.None);
+            Assert.Equal("crashed", exited.Outcome);
+            Assert.Contains("exit status 4", Encoding.UTF8.GetString(exited.Result.Payload.Span), StringComparison.Ordinal);
             var oom = await node.InvokeAsync(faults, """{"do":"oom"}"""u8.ToArray(), "f2", CancellationToken.None);
             Assert.Equal("oom", oom.Outcome);
             var hung = await node.InvokeAsync(faults, """{"do":"hang"}"""u8.ToArray(), "f3", CancellationToken.None);
@@ -88,6 +102,28 @@ public sealed class TemplateEndToEndTests
             Assert.Equal(2, driver.Stats.TemplatesStarted);
             Assert.Equal(0, driver.Stats.Fallbacks);
             Assert.False(Directory.Exists($"/sys/fs/cgroup/memory/nexus/{crashed.InstanceId}"), "the crashed instance's cgroup is left behind");
+
+            // A module that takes longer than the init limit to load: the template is given up at the limit, the
+            // instance started afresh times out at it too, and the next cold start goes straight to a container: the
+            // init limit holds as in baseline mode (it took a template's 30 s wait, then 10 s, and a 15 s init passed).
+            await DeployAsync(node, "tpl-slow", "timeout: 30\n", """
+                import time
+                time.sleep(12)
+                def handler(event, context):
+                    return "late"
+                """);
+            Assert.True(node.TryGetFunction("tpl-slow", out var slow));
+            foreach (var id in new[] { "s1", "s2" })
+            {
+                var timedOut = await node.InvokeAsync(slow, "{}"u8.ToArray(), id, CancellationToken.None);
+                Assert.Contains("Init timed out after 10.00 seconds", Encoding.UTF8.GetString(timedOut.Result.Payload.Span), StringComparison.Ordinal);
+            }
+
+            lock (log)
+            {
+                Assert.Single(log, l => l.Contains("of tpl-slow-", StringComparison.Ordinal) && l.Contains("was not ready within 10 s", StringComparison.Ordinal));
+                Assert.Single(log, l => l.Contains("the template of tpl-slow-", StringComparison.Ordinal) && l.Contains("could not fork it", StringComparison.Ordinal));
+            }
         }
         finally
         {
@@ -114,6 +150,21 @@ public sealed class TemplateEndToEndTests
         await seed.StandardOutput.ReadToEndAsync();
         await seed.WaitForExitAsync();
         Assert.True(seed.ExitCode == 0, await errors);
+    }
+
+    // The function's log is written behind the invocation: read it once it holds the line wanted (or after 30 s).
+    private static async Task<string[]> ReadLogUntilAsync(string path, string wanted)
+    {
+        for (var waited = 0; ; waited++)
+        {
+            var lines = File.Exists(path) ? await File.ReadAllLinesAsync(path) : [];
+            if (waited == 300 || lines.Any(l => l.Contains(wanted, StringComparison.Ordinal)))
+            {
+                return lines;
+            }
+
+            await Task.Delay(100);
+        }
     }
 
     private static async Task DeployAsync(NexusNode node, string name, string extra, string handler)

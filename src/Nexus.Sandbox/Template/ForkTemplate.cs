@@ -66,6 +66,8 @@ internal sealed class ForkTemplate : IAsyncDisposable
             var environment = spec.Environment.Where(e => !spec.InstanceVariables.Contains(e.Key)).ToDictionary(StringComparer.Ordinal);
             environment["NEXUS_TEMPLATE_FD"] = "3";
             var log = options.Log;
+            var importing = new TaskCompletionSource();
+            var cold = spec.OnOutput;
             sandbox = await inner.StartAsync(
                 spec with
                 {
@@ -75,14 +77,36 @@ internal sealed class ForkTemplate : IAsyncDisposable
                     PassedFds = [sandboxEnd],
                     TemplateKey = null,
                     InstanceVariables = new HashSet<string>(),
-                    OnOutput = (line, _) => log?.Invoke($"template {templateId}: {line}"),
+                    OnOutput = (line, isError) =>
+                    {
+                        // What the function prints while its module loads is its cold start's output, as on Lambda:
+                        // the function's log gets it with the invocation that started the template. Later lines are
+                        // the template's own business.
+                        if (!importing.Task.IsCompleted)
+                        {
+                            cold?.Invoke(line, isError);
+                        }
+
+                        log?.Invoke($"template {templateId}: {line}");
+                    },
                 },
                 cancellationToken);
             sandboxEnd.Dispose();
             var template = new ForkTemplate(spec.TemplateKey!, sandbox, host, options);
             try
             {
-                await template._ready.Task.WaitAsync(options.ReadyTimeout, cancellationToken);
+                try
+                {
+                    await template._ready.Task.WaitAsync(options.ReadyTimeout, cancellationToken);
+                }
+                finally
+                {
+                    // Everything the module printed was written before the template said ready: take it in now, while
+                    // it still counts as the cold start's.
+                    sandbox.DrainOutput(TimeSpan.FromMilliseconds(50));
+                    importing.TrySetResult();
+                }
+
                 return template;
             }
             catch

@@ -18,8 +18,13 @@ public sealed record TemplateDriverOptions
     /// <summary>A template that forked nothing for this long and has no live instance is stopped.</summary>
     public TimeSpan KeepAlive { get; init; } = TimeSpan.FromMinutes(10);
 
-    /// <summary>How long a template may take to load the runtime and the handler before it counts as failed.</summary>
-    public TimeSpan ReadyTimeout { get; init; } = TimeSpan.FromSeconds(30);
+    /// <summary>
+    /// How long a template may take to load the runtime and the handler before it counts as failed: Lambda's init limit,
+    /// as an instance started afresh gets. A revision whose template took longer starts its instances afresh for
+    /// <see cref="KeepAlive"/>, where the node's init limit applies (so a slow init fails as in baseline mode, not after
+    /// a template's wait and a container's).
+    /// </summary>
+    public TimeSpan ReadyTimeout { get; init; } = TimeSpan.FromSeconds(10);
 
     /// <summary>Per-instance process limit (pids.max of its cgroup).</summary>
     public long PidsLimit { get; init; } = 512;

@@ -24,6 +24,9 @@ public sealed class TemplateSandboxDriver : ISandboxDriver, IAsyncDisposable
 
     // Keys whose revision was retired while the template still had instances: stopped by the reaper once they are gone.
     private readonly HashSet<string> _released = new(StringComparer.Ordinal);
+
+    // Keys whose template did not get ready within ReadyTimeout, and until when their instances start afresh.
+    private readonly Dictionary<string, DateTime> _slowInit = new(StringComparer.Ordinal);
     private readonly Lock _lock = new();
     private readonly CancellationTokenSource _stopping = new();
     private readonly Task _reaper;
@@ -93,6 +96,11 @@ public sealed class TemplateSandboxDriver : ISandboxDriver, IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(spec);
         if (spec.TemplateKey is null || _stopping.IsCancellationRequested)
+        {
+            return await _inner.StartAsync(spec, cancellationToken);
+        }
+
+        if (SlowInit(spec.TemplateKey))
         {
             return await _inner.StartAsync(spec, cancellationToken);
         }
@@ -223,7 +231,7 @@ public sealed class TemplateSandboxDriver : ISandboxDriver, IAsyncDisposable
             _options.Log!($"template {id} of {spec.TemplateKey} is ready");
             return template;
         }
-        catch
+        catch (Exception e)
         {
             lock (_lock)
             {
@@ -233,9 +241,34 @@ public sealed class TemplateSandboxDriver : ISandboxDriver, IAsyncDisposable
                     _templates.Remove(spec.TemplateKey!);
                     _released.Remove(spec.TemplateKey!);
                 }
+
+                if (e is TimeoutException)
+                {
+                    _slowInit[spec.TemplateKey!] = DateTime.UtcNow + _options.KeepAlive;
+                    _options.Log!($"template {id} of {spec.TemplateKey} was not ready within {_options.ReadyTimeout.TotalSeconds:0.##} s (the init limit): its instances start afresh for {_options.KeepAlive.TotalMinutes:0.##} min, under the node's init limit");
+                }
             }
 
             throw;
+        }
+    }
+
+    private bool SlowInit(string key)
+    {
+        lock (_lock)
+        {
+            if (!_slowInit.TryGetValue(key, out var until))
+            {
+                return false;
+            }
+
+            if (DateTime.UtcNow < until)
+            {
+                return true;
+            }
+
+            _slowInit.Remove(key);
+            return false;
         }
     }
 
