@@ -14,6 +14,8 @@ from nexus_runtime.sources import Invocation, InvocationSource
 
 DEFAULT_TASK_ROOT = "/var/task"
 DEFAULT_FRONTEND_DIR = "/opt/nexus/frontend"
+# Lambda's limit on a synchronous invocation's response (the node's LambdaJson.MaxPayloadBytes).
+MAX_RESPONSE_BYTES = 6 * 1024 * 1024
 
 
 def main(environ=None, argv=None) -> int:
@@ -186,6 +188,14 @@ class Runtime:
             body = to_json(result)
         except (TypeError, ValueError) as exc:
             self._post_error(request_id, errors.make_error("Runtime.MarshalError", f"Unable to marshal response: {exc}", [], request_id))
+            return
+        if len(body) > MAX_RESPONSE_BYTES:
+            # Refused here rather than by the node's limit (which holds too): the node would cut the post off, and the
+            # instance would die with it instead of serving its next invocation.
+            self._post_error(request_id, errors.make_error(
+                "Function.ResponseSizeTooLarge",
+                f"Response payload size ({len(body)} bytes) exceeded maximum allowed payload size ({MAX_RESPONSE_BYTES} bytes).",
+                [], request_id))
             return
         self._finished()
         self._source.post_response(request_id, body)

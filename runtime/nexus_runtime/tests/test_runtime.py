@@ -152,6 +152,21 @@ class InProcessTests(unittest.TestCase):
         self.assertIn('raise ValueError("bad input: 42")', error["stackTrace"][1])
         self.assertFalse(any("nexus_runtime" in line for line in error["stackTrace"]))
 
+    def test_a_response_past_6_mib_is_an_error_and_the_instance_goes_on(self):
+        # The node refuses a larger post (its own limit); refused here first, the instance serves its next invocation
+        # instead of dying with a cut-off post (found by a new user's test, 2026-12-06).
+        source = FakeSource()
+        runtime = bootstrap.Runtime(lambda e, c: "x" * e["n"], source, ENV)
+        with self.assertLogs_stderr():
+            runtime.serve_one(invocation("big", {"n": bootstrap.MAX_RESPONSE_BYTES - 1}))
+            runtime.serve_one(invocation("edge", {"n": bootstrap.MAX_RESPONSE_BYTES - 2}))
+            runtime.serve_one(invocation("next", {"n": 1}))
+        self.assertEqual(source.errors["big"]["errorType"], "Function.ResponseSizeTooLarge")
+        self.assertEqual(source.errors["big"]["errorMessage"],
+                         "Response payload size (6291457 bytes) exceeded maximum allowed payload size (6291456 bytes).")
+        self.assertEqual(len(source.responses["edge"]), bootstrap.MAX_RESPONSE_BYTES)
+        self.assertEqual(source.responses["next"], b'"x"')
+
     def test_non_serializable_result_is_a_marshal_error(self):
         source = self.serve(lambda e, c: {"s": {1, 2}}, {})
         self.assertEqual(source.errors["r1"]["errorType"], "Runtime.MarshalError")
