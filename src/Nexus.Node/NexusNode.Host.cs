@@ -58,7 +58,14 @@ public sealed partial class NexusNode
     {
         var oci = new OciSandboxDriver(new OciDriverOptions { RuntimePath = _options.OciRuntime, InstancePrefix = InstancePrefix });
         ISandboxDriver containers = _options.Templates
-            ? new TemplateSandboxDriver(oci, new TemplateDriverOptions { InstancePrefix = InstancePrefix, Log = line => Console.Error.WriteLine("nexus: " + line) })
+            ? new TemplateSandboxDriver(oci, new TemplateDriverOptions
+            {
+                InstancePrefix = InstancePrefix,
+
+                // A template's load is an instance's init: held to the same limit.
+                ReadyTimeout = TimeSpan.FromSeconds(_options.InitTimeoutSeconds),
+                Log = line => Console.Error.WriteLine("nexus: " + line),
+            })
             : oci;
         return new SandboxDriverSet(_options.Driver, [containers, new MicrovmSandboxDriver(MicrovmOptions(_options))]);
     }
