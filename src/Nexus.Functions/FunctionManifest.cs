@@ -78,6 +78,12 @@ public sealed record FunctionManifest
 
     public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// How many times a failed Event (asynchronous) invocation runs again, 0 to 2: Lambda's MaximumRetryAttempts, whose
+    /// default is 2.
+    /// </summary>
+    public int EventRetries { get; init; } = 2;
+
     public IoMode Io { get; init; } = IoMode.Nexus;
 
     /// <summary>The sandbox driver the function runs in ("oci" or "microvm"); null: the node's default.</summary>

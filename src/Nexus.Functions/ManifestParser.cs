@@ -24,7 +24,7 @@ public static partial class ManifestParser
 
     private const int MaxManifestBytes = 64 * 1024;
 
-    internal static readonly string[] KnownFields = ["name", "handler", "memory", "cpus", "timeout", "io", "sandbox", "storage", "environment", "writeback", "prefetch", "inputs", "services", "logging"];
+    internal static readonly string[] KnownFields = ["name", "handler", "memory", "cpus", "timeout", "eventRetries", "io", "sandbox", "storage", "environment", "writeback", "prefetch", "inputs", "services", "logging"];
     internal static readonly string[] KnownGrantFields = ["bucket", "prefix", "access"];
     internal static readonly string[] KnownInputFields = ["bucket", "key"];
 
@@ -93,7 +93,7 @@ public static partial class ManifestParser
         handlerLine = fields["handler"].Line;
         if (!HandlerPattern().IsMatch(handler))
         {
-            throw new ManifestException(fileName, handlerLine, "handler", $"expected 'module.function' (Python identifiers, e.g. handler.handler), got '{handler}'");
+            throw new ManifestException(fileName, handlerLine, "handler", $"expected 'module.function' (Python identifiers, e.g. handler.handler or src/handler.handler), got '{handler}'");
         }
 
         var manifest = new FunctionManifest { Name = name, Handler = handler };
@@ -136,6 +136,17 @@ public static partial class ManifestParser
             }
 
             manifest = manifest with { Timeout = TimeSpan.FromSeconds(seconds) };
+        }
+
+        if (fields.TryGetValue("eventRetries", out var retries))
+        {
+            var text = Scalar(retries, fileName, "eventRetries");
+            if (!int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var count) || count > 2)
+            {
+                throw new ManifestException(fileName, retries.Line, "eventRetries", $"expected 0, 1 or 2 (how many times a failed Event invocation runs again, as Lambda's MaximumRetryAttempts), got '{text}'");
+            }
+
+            manifest = manifest with { EventRetries = count };
         }
 
         if (fields.TryGetValue("io", out var io))
@@ -454,7 +465,8 @@ public static partial class ManifestParser
     [GeneratedRegex("^[a-z0-9-]{1,48}$")]
     private static partial Regex NamePattern();
 
-    [GeneratedRegex(@"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+$")]
+    // As Lambda's Python handlers: the module's path in dots or slashes (src/handler.handler), then '.' and the function.
+    [GeneratedRegex(@"^[A-Za-z_][A-Za-z0-9_]*([./][A-Za-z_][A-Za-z0-9_]*)*\.[A-Za-z_][A-Za-z0-9_]*$")]
     private static partial Regex HandlerPattern();
 
     [GeneratedRegex(@"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")]

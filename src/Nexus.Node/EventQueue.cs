@@ -9,13 +9,15 @@ namespace Nexus.Node;
 
 /// <summary>
 /// Asynchronous (Event) invocations. Each one is written and fsynced to the spool directory before the caller
-/// gets 202, run by a bounded set of workers, and deleted once it ran; a node that stops or crashes replays the
-/// spool at its next start, so an acknowledged event is not lost (it may run twice after a crash, as Lambda's may).
+/// gets 202, run by a bounded set of workers, and deleted once it ran for good; a node that stops or crashes replays
+/// the spool at its next start, so an acknowledged event is not lost (it may run twice after a crash, as Lambda's may).
+/// A run may ask for another attempt after a pause (a failed invocation, as Lambda retries): the event stays spooled
+/// and is queued again then, without holding a worker meanwhile.
 /// </summary>
 public sealed class EventQueue : IAsyncDisposable
 {
     private readonly string _directory;
-    private readonly Func<QueuedEvent, CancellationToken, Task> _run;
+    private readonly Func<QueuedEvent, CancellationToken, Task<TimeSpan?>> _run;
     private readonly Channel<QueuedEvent> _queue = System.Threading.Channels.Channel.CreateUnbounded<QueuedEvent>();
     private readonly CancellationTokenSource _stop = new();
     private readonly int _workerCount;
@@ -24,9 +26,10 @@ public sealed class EventQueue : IAsyncDisposable
 
     /// <summary>
     /// Queues the spool's events again; <see cref="Start"/> then runs them, and every event queued after, with
-    /// <paramref name="workers"/> workers. A throwing run leaves its event spooled.
+    /// <paramref name="workers"/> workers. A throwing run leaves its event spooled; a run that returns a pause has its
+    /// event run again after it (its <see cref="QueuedEvent.Attempt"/> one more), a run that returns null ends it.
     /// </summary>
-    public EventQueue(string directory, int workers, Func<QueuedEvent, CancellationToken, Task> run)
+    public EventQueue(string directory, int workers, Func<QueuedEvent, CancellationToken, Task<TimeSpan?>> run)
     {
         _directory = directory;
         _run = run;
@@ -108,6 +111,24 @@ public sealed class EventQueue : IAsyncDisposable
         return new QueuedEvent(Encoding.UTF8.GetString(bytes, 0, first), ids[0], bytes[(second + 1)..], path) { TraceId = ids.Length > 1 ? ids[1] : null };
     }
 
+    // Still pending and spooled while it waits; a node that stops meanwhile runs it at its next start.
+    private async Task RunAgainAsync(QueuedEvent queued, TimeSpan pause)
+    {
+        try
+        {
+            await Task.Delay(pause, _stop.Token);
+            if (_queue.Writer.TryWrite(queued))
+            {
+                return;
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+
+        Interlocked.Decrement(ref _pending);
+    }
+
     private async Task WorkAsync()
     {
         await Task.Yield();
@@ -115,10 +136,18 @@ public sealed class EventQueue : IAsyncDisposable
         {
             await foreach (var queued in _queue.Reader.ReadAllAsync(_stop.Token))
             {
+                var again = false;
                 try
                 {
-                    await _run(queued, _stop.Token);
-                    File.Delete(queued.SpoolPath);
+                    if (await _run(queued, _stop.Token) is { } pause)
+                    {
+                        again = true;
+                        _ = RunAgainAsync(queued with { Attempt = queued.Attempt + 1 }, pause);
+                    }
+                    else
+                    {
+                        File.Delete(queued.SpoolPath);
+                    }
                 }
                 catch (Exception) when (!_stop.IsCancellationRequested)
                 {
@@ -126,7 +155,10 @@ public sealed class EventQueue : IAsyncDisposable
                 }
                 finally
                 {
-                    Interlocked.Decrement(ref _pending);
+                    if (!again)
+                    {
+                        Interlocked.Decrement(ref _pending);
+                    }
                 }
             }
         }
@@ -139,6 +171,9 @@ public sealed class EventQueue : IAsyncDisposable
 /// <summary>One spooled asynchronous invocation.</summary>
 public sealed record QueuedEvent(string Function, string RequestId, byte[] Payload, string SpoolPath)
 {
+    /// <summary>Which run of the event this is, from 1 (a replay after a restart starts again at 1).</summary>
+    public int Attempt { get; init; } = 1;
+
     /// <summary>The trace header it runs with (its chain's lineage); null: spooled without one, it gets a new root.</summary>
     public string? TraceId { get; init; }
 }

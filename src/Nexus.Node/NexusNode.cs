@@ -440,11 +440,12 @@ public sealed partial class NexusNode : INodeOperations, IAsyncDisposable
         _events.Start();
     }
 
-    private async Task RunEventAsync(QueuedEvent queued, CancellationToken cancellationToken)
+    // Null when the event is done; else how long until it runs again (a failed run, as Lambda retries one).
+    private async Task<TimeSpan?> RunEventAsync(QueuedEvent queued, CancellationToken cancellationToken)
     {
         if (!_registry.TryGet(queued.Function, out var function))
         {
-            return;
+            return null;
         }
 
         for (var attempt = 1; ; attempt++)
@@ -452,8 +453,16 @@ public sealed partial class NexusNode : INodeOperations, IAsyncDisposable
             try
             {
                 var outcome = await _pool.InvokeAsync(function, queued.Payload, new InvocationRequest(queued.RequestId, queued.TraceId), cancellationToken);
-                _logs.Write(function.Name, "node", queued.RequestId, $"event invocation finished: {outcome.Outcome}");
-                return;
+                var retries = Math.Min(function.Manifest.EventRetries, _options.EventRetryDelays.Count);
+                if (outcome.Outcome != "success" && queued.Attempt <= retries)
+                {
+                    var pause = _options.EventRetryDelays[queued.Attempt - 1];
+                    _logs.Write(function.Name, "node", queued.RequestId, $"event invocation finished: {outcome.Outcome} (attempt {queued.Attempt} of {retries + 1}); runs again in {pause.TotalSeconds:0.##} s");
+                    return pause;
+                }
+
+                _logs.Write(function.Name, "node", queued.RequestId, $"event invocation finished: {outcome.Outcome}" + (queued.Attempt > 1 ? $" (attempt {queued.Attempt} of {retries + 1})" : ""));
+                return null;
             }
             catch (ThrottledException) when (attempt < 3)
             {
@@ -463,7 +472,7 @@ public sealed partial class NexusNode : INodeOperations, IAsyncDisposable
             catch (Exception e) when (e is ThrottledException or Pool.SandboxStartException)
             {
                 _logs.Write(function.Name, "node", queued.RequestId, "event invocation dropped: " + e.Message);
-                return;
+                return null;
             }
         }
     }

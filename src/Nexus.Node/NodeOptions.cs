@@ -175,6 +175,13 @@ public sealed record NodeOptions
     /// <summary>Asynchronous (Event) invocations run concurrently at most this many at a time.</summary>
     public int EventWorkers { get; init; } = 4;
 
+    /// <summary>
+    /// The pauses before a failed Event invocation's second and third runs: Lambda's, about 1 and 2 minutes (a
+    /// function's <c>eventRetries</c> takes as many as it allows).
+    /// </summary>
+    [JsonIgnore]
+    public IReadOnlyList<TimeSpan> EventRetryDelays { get; init; } = [TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(2)];
+
     [JsonIgnore]
     public string FunctionsDirectory => Path.Combine(Home, "functions");
 

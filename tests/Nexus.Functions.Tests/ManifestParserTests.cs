@@ -11,6 +11,7 @@ public sealed class ManifestParserTests : IDisposable
         memory: 256
         cpus: 0.5
         timeout: 12
+        eventRetries: 0
         io: baseline
         sandbox: microvm
         storage:
@@ -35,6 +36,7 @@ public sealed class ManifestParserTests : IDisposable
         Assert.Equal(256, m.MemoryMb);
         Assert.Equal(0.5, m.Cpus);
         Assert.Equal(TimeSpan.FromSeconds(12), m.Timeout);
+        Assert.Equal(0, m.EventRetries);
         Assert.Equal(IoMode.Baseline, m.Io);
         Assert.Equal("microvm", m.Sandbox);
         Assert.Equal(2, m.Storage.Count);
@@ -55,6 +57,7 @@ public sealed class ManifestParserTests : IDisposable
         Assert.Equal(128, m.MemoryMb);
         Assert.Null(m.Cpus);
         Assert.Equal(TimeSpan.FromSeconds(30), m.Timeout);
+        Assert.Equal(2, m.EventRetries);
         Assert.Equal(IoMode.Nexus, m.Io);
         Assert.Null(m.Sandbox);
         Assert.Empty(m.Storage);
@@ -108,11 +111,12 @@ public sealed class ManifestParserTests : IDisposable
     [InlineData("name: f\nhandler: h.h\ncpus: many\n", "function.yaml:3: cpus: expected a number of cores between 0.1 and 64, got 'many'")]
     [InlineData("name: f\nhandler: h.h\ncpus: 0\n", "function.yaml:3: cpus: expected a number of cores between 0.1 and 64, got '0'")]
     [InlineData("name: f\nhandler: h.h\ntimeout: 0\n", "function.yaml:3: timeout: expected a whole number of seconds between 1 and 900, got '0'")]
+    [InlineData("name: f\nhandler: h.h\neventRetries: 3\n", "function.yaml:3: eventRetries: expected 0, 1 or 2 (how many times a failed Event invocation runs again, as Lambda's MaximumRetryAttempts), got '3'")]
     [InlineData("name: f\nhandler: h.h\ntimeout: 901\n", "function.yaml:3: timeout: expected a whole number of seconds between 1 and 900, got '901'")]
     [InlineData("name: f\nhandler: h.h\ntimeout: -3\n", "function.yaml:3: timeout: expected a whole number of seconds between 1 and 900, got '-3'")]
     [InlineData("name: f\nhandler: h.h\nio: tcp\n", "function.yaml:3: io: expected 'nexus' or 'baseline', got 'tcp'")]
     [InlineData("name: f\nhandler: h.h\nsandbox: docker\n", "function.yaml:3: sandbox: expected 'oci' or 'microvm', got 'docker'")]
-    [InlineData("name: f\nhandler: h.h\ncolour: blue\n", "function.yaml:3: colour: unknown field (known fields: name, handler, memory, cpus, timeout, io, sandbox, storage, environment, writeback, prefetch, inputs, services, logging)")]
+    [InlineData("name: f\nhandler: h.h\ncolour: blue\n", "function.yaml:3: colour: unknown field (known fields: name, handler, memory, cpus, timeout, eventRetries, io, sandbox, storage, environment, writeback, prefetch, inputs, services, logging)")]
     [InlineData("name: f\nhandler: h.h\nlogging: JSON\n", "function.yaml:3: logging: expected a mapping (format: JSON, applicationLogLevel: INFO, systemLogLevel: WARN)")]
     [InlineData("name: f\nhandler: h.h\nlogging:\n  format: json\n", "function.yaml:4: logging.format: expected 'Text' or 'JSON' (Lambda's log formats), got 'json'")]
     [InlineData("name: f\nhandler: h.h\nlogging:\n  format: JSON\n  applicationLogLevel: VERBOSE\n", "function.yaml:5: logging.applicationLogLevel: expected one of TRACE, DEBUG, INFO, WARN, ERROR, FATAL, got 'VERBOSE'")]
@@ -126,8 +130,10 @@ public sealed class ManifestParserTests : IDisposable
     [InlineData("name: Hello\nhandler: h.h\n", "function.yaml:1: name: expected 1 to 48 characters of a-z, 0-9 and '-', got 'Hello'")]
     [InlineData("name: a_b\nhandler: h.h\n", "function.yaml:1: name: expected 1 to 48 characters of a-z, 0-9 and '-', got 'a_b'")]
     [InlineData("name: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\nhandler: h.h\n", "function.yaml:1: name: expected 1 to 48 characters of a-z, 0-9 and '-', got 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa'")]
-    [InlineData("name: f\nhandler: handler\n", "function.yaml:2: handler: expected 'module.function' (Python identifiers, e.g. handler.handler), got 'handler'")]
-    [InlineData("name: f\nhandler: my-mod.run\n", "function.yaml:2: handler: expected 'module.function' (Python identifiers, e.g. handler.handler), got 'my-mod.run'")]
+    [InlineData("name: f\nhandler: handler\n", "function.yaml:2: handler: expected 'module.function' (Python identifiers, e.g. handler.handler or src/handler.handler), got 'handler'")]
+    [InlineData("name: f\nhandler: my-mod.run\n", "function.yaml:2: handler: expected 'module.function' (Python identifiers, e.g. handler.handler or src/handler.handler), got 'my-mod.run'")]
+    [InlineData("name: f\nhandler: src/handler\n", "function.yaml:2: handler: expected 'module.function' (Python identifiers, e.g. handler.handler or src/handler.handler), got 'src/handler'")]
+    [InlineData("name: f\nhandler: ../up.run\n", "function.yaml:2: handler: expected 'module.function' (Python identifiers, e.g. handler.handler or src/handler.handler), got '../up.run'")]
     [InlineData("name: f\nhandler: [a, b]\n", "function.yaml:2: handler: expected a single value, got a list")]
     [InlineData("name: f\nhandler: h.h\nmemory: {a: 1}\n", "function.yaml:3: memory: expected a single value, got a mapping")]
     [InlineData("name: f\nhandler: h.h\nstorage: yes\n", "function.yaml:3: storage: expected a list of grants (- bucket: ..., prefix: ..., access: read|write|readwrite)")]
@@ -250,6 +256,16 @@ public sealed class ManifestParserTests : IDisposable
         Directory.CreateDirectory(Path.Combine(_dir, "app", "main"));
         File.WriteAllText(Path.Combine(_dir, "app", "main", "__init__.py"), "def run(e, c):\n    return 1\n");
         Assert.Equal("app.main.run", ManifestParser.LoadFolder(_dir).Handler);
+    }
+
+    /// <summary>Lambda takes a Python handler in a subfolder by its path (src/handler.handler); so does the node.</summary>
+    [Fact]
+    public void LoadFolderAcceptsAModuleByItsPath()
+    {
+        File.WriteAllText(Path.Combine(_dir, "function.yaml"), "name: f\nhandler: src/app/handler.handler\n");
+        Directory.CreateDirectory(Path.Combine(_dir, "src", "app"));
+        File.WriteAllText(Path.Combine(_dir, "src", "app", "handler.py"), "def handler(e, c):\n    return 1\n");
+        Assert.Equal("src/app/handler.handler", ManifestParser.LoadFolder(_dir).Handler);
     }
 
     [Fact]

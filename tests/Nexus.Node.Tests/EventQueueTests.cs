@@ -37,7 +37,7 @@ public sealed class EventQueueTests : IDisposable
                 both.SetResult();
             }
 
-            return Task.CompletedTask;
+            return Task.FromResult<TimeSpan?>(null);
         });
         Assert.Equal(2, queue.Pending);
         await Task.Delay(TimeSpan.FromMilliseconds(300));
@@ -49,5 +49,48 @@ public sealed class EventQueueTests : IDisposable
         Assert.Equal("Root=1-5759e988-bd862e3fe1be46a994272793", ran.Single(e => e.RequestId == "req-1").TraceId);
         Assert.Null(ran.Single(e => e.RequestId == "req-2").TraceId);
         Assert.Equal("""{"n":2}""", System.Text.Encoding.UTF8.GetString(ran.Single(e => e.RequestId == "req-2").Payload));
+    }
+
+    /// <summary>
+    /// A run that asks for another attempt (a failed invocation, as Lambda retries one) has its event run again after
+    /// the pause, with the attempt counted, while the event stays spooled and pending; the pause holds no worker (an
+    /// event queued meanwhile runs on the queue's one worker before the retry); the event's file goes once a run ends it.
+    /// </summary>
+    [Fact]
+    public async Task A_run_that_asks_again_is_run_again_after_its_pause_without_holding_a_worker()
+    {
+        var runs = new ConcurrentQueue<(string RequestId, int Attempt, bool Spooled)>();
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var queue = new EventQueue(_dir, 1, (queued, _) =>
+        {
+            runs.Enqueue((queued.RequestId, queued.Attempt, File.Exists(queued.SpoolPath)));
+            if (queued.RequestId == "failing" && queued.Attempt < 3)
+            {
+                return Task.FromResult<TimeSpan?>(TimeSpan.FromMilliseconds(queued.Attempt == 1 ? 1500 : 100));
+            }
+
+            if (queued.RequestId == "failing")
+            {
+                done.SetResult();
+            }
+
+            return Task.FromResult<TimeSpan?>(null);
+        });
+        queue.Start();
+        await queue.EnqueueAsync("f", "{}"u8.ToArray(), "failing", null, CancellationToken.None);
+        await Task.Delay(300);
+        Assert.Equal(1, queue.Pending);
+        Assert.Single(Directory.EnumerateFiles(_dir, "*.event"));
+        await queue.EnqueueAsync("f", "{}"u8.ToArray(), "other", null, CancellationToken.None);
+
+        await done.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.Equal([("failing", 1, true), ("other", 1, true), ("failing", 2, true), ("failing", 3, true)], runs.ToArray());
+        for (var waited = 0; queue.Pending > 0 && waited < 100; waited++)
+        {
+            await Task.Delay(50);
+        }
+
+        Assert.Equal(0, queue.Pending);
+        Assert.Empty(Directory.EnumerateFiles(_dir, "*.event"));
     }
 }

@@ -1,0 +1,80 @@
+// Copyright (c) Nexus contributors.
+// Licensed under the MIT license.
+
+using Nexus.Node;
+using Nexus.Node.Transports;
+using Nexus.Testing;
+
+namespace Nexus.EndToEnd.Tests;
+
+/// <summary>Failed Event (asynchronous) invocations run again, as Lambda retries them, on a real node with runc.</summary>
+public sealed class EventRetryEndToEndTests
+{
+    /// <summary>
+    /// A function that fails every time, invoked as an Event: run 1 + <c>eventRetries</c> times (Lambda's
+    /// MaximumRetryAttempts: 2 by default, 1 here for one of them), each attempt logged with what comes next. They ran
+    /// once before (found by a new user's test, 2026-12-06). The pauses are the node's (Lambda's 1 and 2 minutes), made
+    /// short here.
+    /// </summary>
+    [RootFact]
+    public async Task A_failing_event_runs_again_as_many_times_as_its_function_allows()
+    {
+        var home = Directory.CreateTempSubdirectory("nexus-e2e-retry-").FullName;
+        try
+        {
+            var options = NodeFixture.Options(home) with { EventRetryDelays = [TimeSpan.FromMilliseconds(300), TimeSpan.FromMilliseconds(300)] };
+            await using var node = await NexusNode.StartAsync(options);
+            await DeployAsync(node, "ev-default", "");
+            await DeployAsync(node, "ev-once", "eventRetries: 1\n");
+            foreach (var name in new[] { "ev-default", "ev-once" })
+            {
+                Assert.True(node.TryGetFunction(name, out var function));
+                await node.EnqueueEventAsync(function, "{}"u8.ToArray(), new InvocationRequest("req-" + name, null), CancellationToken.None);
+            }
+
+            var always = await ReadLogUntilAsync(Path.Combine(home, "logs", "ev-default.log"), "(attempt 3 of 3)");
+            var once = await ReadLogUntilAsync(Path.Combine(home, "logs", "ev-once.log"), "(attempt 2 of 2)");
+            Assert.Equal(3, always.Count(l => l.Contains("START RequestId: req-ev-default", StringComparison.Ordinal)));
+            Assert.Equal(2, always.Count(l => l.Contains("runs again in 0.3 s", StringComparison.Ordinal)));
+            Assert.Contains(always, l => l.EndsWith("event invocation finished: error (attempt 3 of 3)", StringComparison.Ordinal));
+            Assert.Equal(2, once.Count(l => l.Contains("START RequestId: req-ev-once", StringComparison.Ordinal)));
+            Assert.Contains(once, l => l.EndsWith("event invocation finished: error (attempt 2 of 2)", StringComparison.Ordinal));
+            Assert.Empty(Directory.EnumerateFiles(options.EventsDirectory, "*.event"));
+        }
+        finally
+        {
+            Directory.Delete(home, recursive: true);
+        }
+    }
+
+    private static async Task<string[]> ReadLogUntilAsync(string path, string wanted)
+    {
+        for (var waited = 0; ; waited++)
+        {
+            var lines = File.Exists(path) ? await File.ReadAllLinesAsync(path) : [];
+            if (waited == 600 || lines.Any(l => l.Contains(wanted, StringComparison.Ordinal)))
+            {
+                // The last attempt's line is written as its spool file goes: give that a moment.
+                await Task.Delay(200);
+                return File.Exists(path) ? await File.ReadAllLinesAsync(path) : [];
+            }
+
+            await Task.Delay(100);
+        }
+    }
+
+    private static async Task DeployAsync(NexusNode node, string name, string extra)
+    {
+        var dir = Directory.CreateTempSubdirectory("nexus-fn-").FullName;
+        try
+        {
+            await File.WriteAllTextAsync(Path.Combine(dir, "function.yaml"), $"name: {name}\nhandler: handler.handler\n{extra}");
+            await File.WriteAllTextAsync(Path.Combine(dir, "handler.py"), "def handler(event, context):\n    raise ValueError('always fails')\n");
+            await node.DeployAsync(new MemoryStream(NodeFixture.Zip(dir)), CancellationToken.None);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+}
