@@ -72,43 +72,56 @@ public sealed class RuntimeApiServer : IAsyncDisposable
             await context.Response.Body.WriteAsync(invocation.Payload, context.RequestAborted);
         });
 
-        app.MapPost(Prefix + "/invocation/{id}/response", async context =>
+        app.MapPost(Prefix + "/invocation/{id}/response", context => ResultAsync(context, registry, async transport =>
         {
-            if (await CallerAsync(context, registry) is not { } transport)
-            {
-                return;
-            }
-
             var id = (string)context.Request.RouteValues["id"]!;
             var body = await ReadBodyAsync(context);
             var result = body is null
                 ? InvocationResult.Error("Function.ResponseSizeTooLarge", $"Response payload size exceeded maximum allowed payload size ({LambdaJson.MaxPayloadBytes} bytes).")
                 : new InvocationResult(body, null);
             await AcceptAsync(context, transport, id, result, body is null);
-        });
+        }));
 
-        app.MapPost(Prefix + "/invocation/{id}/error", async context =>
+        app.MapPost(Prefix + "/invocation/{id}/error", context => ResultAsync(context, registry, async transport =>
         {
-            if (await CallerAsync(context, registry) is not { } transport)
-            {
-                return;
-            }
-
             var id = (string)context.Request.RouteValues["id"]!;
             var result = ErrorResult(context, await ReadBodyAsync(context));
             await AcceptAsync(context, transport, id, result, tooLarge: false);
-        });
+        }));
 
-        app.MapPost(Prefix + "/init/error", async context =>
+        app.MapPost(Prefix + "/init/error", context => ResultAsync(context, registry, async transport =>
         {
-            if (await CallerAsync(context, registry) is not { } transport)
-            {
-                return;
-            }
-
             transport.ReportInitError(ErrorResult(context, await ReadBodyAsync(context)));
             await WriteStatusAsync(context, StatusCodes.Status202Accepted, """{"status":"OK"}""");
-        });
+        }));
+    }
+
+    /// <summary>
+    /// A result, error or init error of the calling instance, read one at a time: each body is buffered (up to 6 MiB),
+    /// and a runtime has one invocation to answer. Without this a sandbox could hold any number of them open, trickling
+    /// bytes, each buffer the node's memory.
+    /// </summary>
+    private static async Task ResultAsync(HttpContext context, RuntimeApiRegistry registry, Func<RuntimeApiTransport, Task> read)
+    {
+        if (await CallerAsync(context, registry) is not { } transport)
+        {
+            return;
+        }
+
+        if (!transport.TryBeginResult())
+        {
+            await WriteStatusAsync(context, StatusCodes.Status409Conflict, """{"errorMessage":"a result or init error of this instance is being read already","errorType":"ResultInProgress"}""");
+            return;
+        }
+
+        try
+        {
+            await read(transport);
+        }
+        finally
+        {
+            transport.EndResult();
+        }
     }
 
     private static async Task<RuntimeApiTransport?> CallerAsync(HttpContext context, RuntimeApiRegistry registry)

@@ -45,6 +45,17 @@ public sealed class RuntimeApiTransport : IInvocationTransport
 
     public InvocationResult? InitError { get; private set; }
 
+    // 1 while a result, error or init error of this instance is being read (RuntimeApiServer).
+    private int _readingResult;
+
+    /// <summary>
+    /// Takes the instance's one right to have a result, error or init error read (each may be 6 MiB buffered in the
+    /// node); false when one is being read already. <see cref="EndResult"/> gives it back.
+    /// </summary>
+    internal bool TryBeginResult() => Interlocked.Exchange(ref _readingResult, 1) == 0;
+
+    internal void EndResult() => Volatile.Write(ref _readingResult, 0);
+
     public Task AttachAsync(ISandboxInstance instance, CancellationToken cancellationToken)
     {
         _address = instance.Address ?? throw new InvalidOperationException($"instance {instance.InstanceId} has no network address; baseline mode needs a veth sandbox");
