@@ -91,7 +91,11 @@ public sealed class NodeClient : IDisposable
     public static MediaTypeHeaderValue Zip { get; } = new("application/zip");
 
     /// <summary>How <c>--json</c> output is printed.</summary>
-    public static System.Text.Json.JsonSerializerOptions Indented { get; } = new() { WriteIndented = true };
+    /// <summary>
+    /// How the CLI prints JSON for scripts: indented, and with only what JSON itself requires escaped (the default encoder
+    /// also escapes characters unsafe in HTML, writing a timestamp's '+' as \u002B).
+    /// </summary>
+    public static System.Text.Json.JsonSerializerOptions Indented { get; } = new() { WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     private static JsonNode? TryParse(string text)
     {

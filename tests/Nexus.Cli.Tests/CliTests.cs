@@ -177,7 +177,7 @@ public sealed class CliTests : IDisposable
     [Fact]
     public async Task ListAndStatusPrintTheNodesJson()
     {
-        const string Status = """{"version":"0.1","startedAt":"2026-01-01T00:00:00Z","driver":"oci","endpoints":{"api":"x"},"functions":2,"pendingEvents":0,"waitingInvocations":0,"instances":[]}""";
+        const string Status = """{"version":"0.1","startedAt":"2026-01-01T00:00:00.1234567+00:00","driver":"oci","endpoints":{"api":"x"},"functions":2,"pendingEvents":0,"waitingInvocations":0,"instances":[]}""";
         using var api = new FakeNodeApi(new() { ["/nexus/v1/functions"] = Functions, ["/nexus/v1/status"] = Status });
 
         var (lsExit, ls, lsErr) = await NexusCli.RunAsync(["ls", "--json"], Env(api));
@@ -187,6 +187,9 @@ public sealed class CliTests : IDisposable
         var (statusExit, status, statusErr) = await NexusCli.RunAsync(["status", "--json"], Env(api));
         Assert.True(statusExit == 0, statusErr);
         Assert.True(JsonNode.DeepEquals(JsonNode.Parse(Status), JsonNode.Parse(status)), status);
+
+        // Written as JSON needs it, not HTML: a timestamp's '+' stays a '+' (it was \u002B).
+        Assert.Contains("\"2026-01-01T00:00:00.1234567+00:00\"", status, StringComparison.Ordinal);
 
         var (plainExit, plain, _) = await NexusCli.RunAsync(["status"], Env(api));
         Assert.Equal(0, plainExit);
