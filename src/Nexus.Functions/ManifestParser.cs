@@ -462,6 +462,9 @@ public static partial class ManifestParser
         }
     }
 
+    /// <summary>True for what a manifest's <c>name</c> may be (1-48 of a-z, 0-9 and '-'): a safe file name too.</summary>
+    public static bool IsFunctionName(string name) => NamePattern().IsMatch(name);
+
     [GeneratedRegex("^[a-z0-9-]{1,48}$")]
     private static partial Regex NamePattern();
 

@@ -167,6 +167,30 @@ public sealed class ApiBadInputTests : IAsyncLifetime
         await AssertStillServingAsync();
     }
 
+    /// <summary>
+    /// A removed function's log stays on disk and is still served by name (as a deleted Lambda function's log group
+    /// stays); a name that was never a function, or is no function name at all, is 404 and no file is read for it.
+    /// </summary>
+    [Fact]
+    public async Task A_removed_functions_log_is_still_served_and_no_other_file()
+    {
+        Recorder.Logs.Write("gone", "nx1", "r1", "the last line of a removed function");
+        Recorder.Logs.Close("gone");
+        using (var response = await Http.GetAsync(new Uri(BaseUri, NodeApi.ManagementPrefix + "/functions/gone/logs?tail=5")))
+        {
+            var text = await response.Content.ReadAsStringAsync();
+            Assert.True(response.StatusCode == HttpStatusCode.OK, text);
+            Assert.Contains("the last line of a removed function", text, StringComparison.Ordinal);
+        }
+
+        File.WriteAllText(Path.Combine(Recorder.Logs.PathOf("x")[..^"x.log".Length], "..log"), "not a function's log");
+        foreach (var name in new[] { "never-deployed", "..", "Gone" })
+        {
+            using var response = await Http.GetAsync(new Uri(BaseUri, NodeApi.ManagementPrefix + "/functions/" + name + "/logs"));
+            Assert.True(response.StatusCode == HttpStatusCode.NotFound, $"{name}: {(int)response.StatusCode}");
+        }
+    }
+
     [Fact]
     public async Task An_unexpected_failure_reaches_the_caller_only_as_an_incident_number()
     {

@@ -72,10 +72,11 @@ public static class ManagementApi
 
         async Task LogsAsync(HttpContext context, string name)
         {
-            if (!node.TryGetFunction(name, out _))
+            // A removed function's log stays (as a deleted Lambda function's log group does) and is still served.
+            if (!node.TryGetFunction(name, out _) && !(ManifestParser.IsFunctionName(name) && File.Exists(node.Logs.PathOf(name))))
             {
                 context.Response.StatusCode = 404;
-                await context.Response.WriteAsJsonAsync(new ErrorBody($"no function named '{name}'"), context.RequestAborted);
+                await context.Response.WriteAsJsonAsync(new ErrorBody($"no function named '{name}', and no log of one"), context.RequestAborted);
                 return;
             }
 
