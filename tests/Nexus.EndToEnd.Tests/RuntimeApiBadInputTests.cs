@@ -39,7 +39,7 @@ public sealed class RuntimeApiBadInputTests(NodeFixture fixture) : IClassFixture
     }
 
     /// <summary>
-    /// Guards the one-at-a-time rule of the Runtime API's results (RuntimeApiServer.ResultAsync): while one post of the
+    /// Guards the one-at-a-time rule of the Runtime API's results (RuntimeApiServer.ReadResultAsync): while one post of the
     /// instance's (an init error claiming 6 MB, left unfinished) is being read, another is refused with 409
     /// ResultInProgress before its body is read. Without it a baseline sandbox could hold any number of posts open, each
     /// up to 6 MiB buffered in the node (found by review, 2026-12-06); with the rule removed once, the second post was

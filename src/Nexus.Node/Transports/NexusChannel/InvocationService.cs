@@ -126,25 +126,17 @@ public sealed class InvocationService : IChannelService
 
         // One result or init error is read at a time: each may copy a 6 MiB body into private memory, and a runtime has
         // one invocation to answer. Without this a sandbox holding 255 of them unfinished pinned ~1.5 GiB of the node.
+        // The right ends with the read (EndReading), before the result is handed on: the next invocation may be pushed,
+        // answered and its result arrive while this request's task is still finishing on another thread.
         if (Interlocked.Exchange(ref _readingResult, 1) != 0)
         {
             return Task.FromException(new ChannelRequestException(409, "ResultInProgress", "a result or init error of this instance is being read already"));
         }
 
-        return OneAtATimeAsync(request.Op == ChannelOp.InitError ? InitErrorAsync(request, cancellationToken) : ResultAsync(request, cancellationToken));
+        return request.Op == ChannelOp.InitError ? InitErrorAsync(request, cancellationToken) : ResultAsync(request, cancellationToken);
     }
 
-    private async Task OneAtATimeAsync(Task reading)
-    {
-        try
-        {
-            await reading.ConfigureAwait(false);
-        }
-        finally
-        {
-            Volatile.Write(ref _readingResult, 0);
-        }
-    }
+    private void EndReading() => Volatile.Write(ref _readingResult, 0);
 
     private static ReadOnlyMemory<byte> EventHeader(Invocation invocation) => ChannelJson.Write(w =>
     {
@@ -227,45 +219,61 @@ public sealed class InvocationService : IChannelService
     private async Task ResultAsync(ChannelRequest request, CancellationToken cancellationToken)
     {
         var arrived = Stopwatch.GetTimestamp();
-
-        // The header goes into a pooled buffer (the one private copy) and is read without a document: this runs once per
-        // warm invocation. The session has bounded its length.
-        ResultHeader header;
-        var buffer = ArrayPool<byte>.Shared.Rent((int)request.HeaderLength);
+        bool next;
+        long? pickedUpNs, submittedNs;
+        Pending? pending;
+        byte[] body;
+        ChannelRequestException? tooLarge = null;
         try
         {
-            await request.ReadHeaderAsync(buffer, cancellationToken).ConfigureAwait(false);
-            header = ResultHeader.Parse(buffer.AsSpan(0, (int)request.HeaderLength));
+            // The header goes into a pooled buffer (the one private copy) and is read without a document: this runs once
+            // per warm invocation. Its length is bounded (ServeAsync).
+            ResultHeader header;
+            var buffer = ArrayPool<byte>.Shared.Rent((int)request.HeaderLength);
+            try
+            {
+                await request.ReadHeaderAsync(buffer, cancellationToken).ConfigureAwait(false);
+                header = ResultHeader.Parse(buffer.AsSpan(0, (int)request.HeaderLength));
+            }
+            finally
+            {
+                ArrayPool<byte>.Shared.Return(buffer);
+            }
+
+            string id;
+            (id, next, pickedUpNs, submittedNs) = header;
+            lock (_lock)
+            {
+                pending = _current is { Pushed: true } current && current.Invocation.RequestId == id ? current : null;
+            }
+
+            if (pending is null)
+            {
+                var named = id.Length > 64 ? id[..64] + "..." : id;
+                throw new ChannelRequestException(400, "InvalidRequestID", $"no invocation {named} is waiting for a result");
+            }
+
+            try
+            {
+                body = await request.ReadBodyAsync(_maxPayloadBytes, cancellationToken).ConfigureAwait(false);
+            }
+            catch (ChannelRequestException e) when (e.Status == 413)
+            {
+                tooLarge = e;
+                body = [];
+            }
         }
         finally
         {
-            ArrayPool<byte>.Shared.Return(buffer);
+            EndReading();
         }
 
-        var (id, next, pickedUpNs, submittedNs) = header;
-        Pending? pending;
-        lock (_lock)
-        {
-            pending = _current is { Pushed: true } current && current.Invocation.RequestId == id ? current : null;
-        }
-
-        if (pending is null)
-        {
-            var named = id.Length > 64 ? id[..64] + "..." : id;
-            throw new ChannelRequestException(400, "InvalidRequestID", $"no invocation {named} is waiting for a result");
-        }
-
-        byte[] body;
-        try
-        {
-            body = await request.ReadBodyAsync(_maxPayloadBytes, cancellationToken).ConfigureAwait(false);
-        }
-        catch (ChannelRequestException e) when (e.Status == 413)
+        if (tooLarge is not null)
         {
             pending.Result.TrySetResult(InvocationResult.Error(
                 "Function.ResponseSizeTooLarge",
                 $"Response payload size ({request.BodyLength} bytes) exceeded maximum allowed payload size ({_maxPayloadBytes} bytes)."));
-            throw;
+            throw tooLarge;
         }
 
         var result = request.Op == ChannelOp.InvocationResponse
@@ -307,7 +315,16 @@ public sealed class InvocationService : IChannelService
 
     private async Task InitErrorAsync(ChannelRequest request, CancellationToken cancellationToken)
     {
-        var body = await request.ReadBodyAsync(_maxPayloadBytes, cancellationToken).ConfigureAwait(false);
+        byte[] body;
+        try
+        {
+            body = await request.ReadBodyAsync(_maxPayloadBytes, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            EndReading();
+        }
+
         var result = new InvocationResult(body, ChannelJson.ErrorType(body) ?? "Runtime.InitError");
         InitError = result;
         _ready.TrySetResult();

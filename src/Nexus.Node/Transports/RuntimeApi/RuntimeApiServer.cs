@@ -72,51 +72,61 @@ public sealed class RuntimeApiServer : IAsyncDisposable
             await context.Response.Body.WriteAsync(invocation.Payload, context.RequestAborted);
         });
 
-        app.MapPost(Prefix + "/invocation/{id}/response", context => ResultAsync(context, registry, async transport =>
+        app.MapPost(Prefix + "/invocation/{id}/response", async context =>
         {
+            if (await CallerAsync(context, registry) is not { } transport || await ReadResultAsync(context, transport) is not { } read)
+            {
+                return;
+            }
+
             var id = (string)context.Request.RouteValues["id"]!;
-            var body = await ReadBodyAsync(context);
-            var result = body is null
+            var result = read.Body is null
                 ? InvocationResult.Error("Function.ResponseSizeTooLarge", $"Response payload size exceeded maximum allowed payload size ({LambdaJson.MaxPayloadBytes} bytes).")
-                : new InvocationResult(body, null);
-            await AcceptAsync(context, transport, id, result, body is null);
-        }));
+                : new InvocationResult(read.Body, null);
+            await AcceptAsync(context, transport, id, result, read.Body is null);
+        });
 
-        app.MapPost(Prefix + "/invocation/{id}/error", context => ResultAsync(context, registry, async transport =>
+        app.MapPost(Prefix + "/invocation/{id}/error", async context =>
         {
+            if (await CallerAsync(context, registry) is not { } transport || await ReadResultAsync(context, transport) is not { } read)
+            {
+                return;
+            }
+
             var id = (string)context.Request.RouteValues["id"]!;
-            var result = ErrorResult(context, await ReadBodyAsync(context));
-            await AcceptAsync(context, transport, id, result, tooLarge: false);
-        }));
+            await AcceptAsync(context, transport, id, ErrorResult(context, read.Body), tooLarge: false);
+        });
 
-        app.MapPost(Prefix + "/init/error", context => ResultAsync(context, registry, async transport =>
+        app.MapPost(Prefix + "/init/error", async context =>
         {
-            transport.ReportInitError(ErrorResult(context, await ReadBodyAsync(context)));
+            if (await CallerAsync(context, registry) is not { } transport || await ReadResultAsync(context, transport) is not { } read)
+            {
+                return;
+            }
+
+            transport.ReportInitError(ErrorResult(context, read.Body));
             await WriteStatusAsync(context, StatusCodes.Status202Accepted, """{"status":"OK"}""");
-        }));
+        });
     }
 
     /// <summary>
-    /// A result, error or init error of the calling instance, read one at a time: each body is buffered (up to 6 MiB),
-    /// and a runtime has one invocation to answer. Without this a sandbox could hold any number of them open, trickling
-    /// bytes, each buffer the node's memory.
+    /// The body of a result, error or init error of the calling instance (null inside: past Lambda's limit), read one at
+    /// a time: each is buffered (up to 6 MiB), and a runtime has one invocation to answer. Without this a sandbox could
+    /// hold any number of them open, trickling bytes, each buffer the node's memory. Null when another is being read
+    /// (answered 409). The right ends with the read, before the result is handed on, whose next invocation's result may
+    /// follow at once.
     /// </summary>
-    private static async Task ResultAsync(HttpContext context, RuntimeApiRegistry registry, Func<RuntimeApiTransport, Task> read)
+    private static async Task<ReadResult?> ReadResultAsync(HttpContext context, RuntimeApiTransport transport)
     {
-        if (await CallerAsync(context, registry) is not { } transport)
-        {
-            return;
-        }
-
         if (!transport.TryBeginResult())
         {
             await WriteStatusAsync(context, StatusCodes.Status409Conflict, """{"errorMessage":"a result or init error of this instance is being read already","errorType":"ResultInProgress"}""");
-            return;
+            return null;
         }
 
         try
         {
-            await read(transport);
+            return new ReadResult(await ReadBodyAsync(context));
         }
         finally
         {
@@ -215,4 +225,6 @@ public sealed class RuntimeApiServer : IAsyncDisposable
         context.Response.ContentType = "application/json";
         await context.Response.WriteAsync(json, context.RequestAborted);
     }
+
+    private sealed record ReadResult(byte[]? Body);
 }
