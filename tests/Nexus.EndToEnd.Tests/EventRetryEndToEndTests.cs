@@ -32,8 +32,8 @@ public sealed class EventRetryEndToEndTests
                 await node.EnqueueEventAsync(function, "{}"u8.ToArray(), new InvocationRequest("req-" + name, null), CancellationToken.None);
             }
 
-            var always = await ReadLogUntilAsync(Path.Combine(home, "logs", "ev-default.log"), "(attempt 3 of 3)");
-            var once = await ReadLogUntilAsync(Path.Combine(home, "logs", "ev-once.log"), "(attempt 2 of 2)");
+            var always = await NodeFixture.ReadLogUntilAsync(Path.Combine(home, "logs", "ev-default.log"), "(attempt 3 of 3)");
+            var once = await NodeFixture.ReadLogUntilAsync(Path.Combine(home, "logs", "ev-once.log"), "(attempt 2 of 2)");
             Assert.Equal(3, always.Count(l => l.Contains("START RequestId: req-ev-default", StringComparison.Ordinal)));
             Assert.Equal(2, always.Count(l => l.Contains("runs again in 0.3 s", StringComparison.Ordinal)));
             Assert.Contains(always, l => l.EndsWith("event invocation finished: error (attempt 3 of 3)", StringComparison.Ordinal));
@@ -47,34 +47,6 @@ public sealed class EventRetryEndToEndTests
         }
     }
 
-    private static async Task<string[]> ReadLogUntilAsync(string path, string wanted)
-    {
-        for (var waited = 0; ; waited++)
-        {
-            var lines = File.Exists(path) ? await File.ReadAllLinesAsync(path) : [];
-            if (waited == 600 || lines.Any(l => l.Contains(wanted, StringComparison.Ordinal)))
-            {
-                // The last attempt's line is written as its spool file goes: give that a moment.
-                await Task.Delay(200);
-                return File.Exists(path) ? await File.ReadAllLinesAsync(path) : [];
-            }
-
-            await Task.Delay(100);
-        }
-    }
-
-    private static async Task DeployAsync(NexusNode node, string name, string extra)
-    {
-        var dir = Directory.CreateTempSubdirectory("nexus-fn-").FullName;
-        try
-        {
-            await File.WriteAllTextAsync(Path.Combine(dir, "function.yaml"), $"name: {name}\nhandler: handler.handler\n{extra}");
-            await File.WriteAllTextAsync(Path.Combine(dir, "handler.py"), "def handler(event, context):\n    raise ValueError('always fails')\n");
-            await node.DeployAsync(new MemoryStream(NodeFixture.Zip(dir)), CancellationToken.None);
-        }
-        finally
-        {
-            Directory.Delete(dir, recursive: true);
-        }
-    }
+    private static Task DeployAsync(NexusNode node, string name, string extra) =>
+        NodeFixture.DeployAsync(node, $"name: {name}\nhandler: handler.handler\n{extra}", "def handler(event, context):\n    raise ValueError('always fails')\n");
 }

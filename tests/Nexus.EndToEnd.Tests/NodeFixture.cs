@@ -91,19 +91,42 @@ public class NodeFixture : IAsyncLifetime
     }
 
     /// <summary>Deploys a function made of a manifest and a handler.py given as text.</summary>
-    public async Task<DeployedFunction> DeployAsync(string manifest, string handler)
+    public Task<DeployedFunction> DeployAsync(string manifest, string handler) => DeployAsync(Node, manifest, handler);
+
+    /// <summary>Deploys to <paramref name="node"/> a function made of a manifest and a handler.py given as text.</summary>
+    public static async Task<DeployedFunction> DeployAsync(NexusNode node, string manifest, string handler)
     {
         var dir = Directory.CreateTempSubdirectory("nexus-fn-").FullName;
         try
         {
             await File.WriteAllTextAsync(Path.Combine(dir, "function.yaml"), manifest);
             await File.WriteAllTextAsync(Path.Combine(dir, "handler.py"), handler);
-            return await Node.DeployAsync(new MemoryStream(Zip(dir)), CancellationToken.None);
+            return await node.DeployAsync(new MemoryStream(Zip(dir)), CancellationToken.None);
         }
         finally
         {
             Directory.Delete(dir, recursive: true);
         }
+    }
+
+    /// <summary>
+    /// A function's log once it holds a line containing <paramref name="wanted"/> (or after a minute): the node writes it
+    /// behind the invocation. Read again a moment later, for the lines written right after that one.
+    /// </summary>
+    public static async Task<string[]> ReadLogUntilAsync(string path, string wanted)
+    {
+        for (var waited = 0; waited < 600; waited++)
+        {
+            if (File.Exists(path) && (await File.ReadAllLinesAsync(path)).Any(l => l.Contains(wanted, StringComparison.Ordinal)))
+            {
+                break;
+            }
+
+            await Task.Delay(100);
+        }
+
+        await Task.Delay(200);
+        return File.Exists(path) ? await File.ReadAllLinesAsync(path) : [];
     }
 
     /// <summary>

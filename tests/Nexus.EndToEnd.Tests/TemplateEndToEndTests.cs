@@ -84,7 +84,7 @@ public sealed class TemplateEndToEndTests
 
             // What the module printed as it loaded is the first cold start's output, in the function's log before its
             // START, as on Lambda (it went to the node's log only, found by a new user's test, 2026-12-06).
-            var functionLog = await ReadLogUntilAsync(Path.Combine(home, "logs", "tpl-faults.log"), "REPORT RequestId: f1");
+            var functionLog = await NodeFixture.ReadLogUntilAsync(Path.Combine(home, "logs", "tpl-faults.log"), "REPORT RequestId: f1");
             var loaded = Array.FindIndex(functionLog, l => l.Contains(" f1 tpl-faults module loaded", StringComparison.Ordinal));
             Assert.True(loaded >= 0 && loaded < Array.FindIndex(functionLog, l => l.Contains("START RequestId: f1", StringComparison.Ordinal)), string.Join("\n", functionLog));
 
@@ -152,33 +152,6 @@ public sealed class TemplateEndToEndTests
         Assert.True(seed.ExitCode == 0, await errors);
     }
 
-    // The function's log is written behind the invocation: read it once it holds the line wanted (or after 30 s).
-    private static async Task<string[]> ReadLogUntilAsync(string path, string wanted)
-    {
-        for (var waited = 0; ; waited++)
-        {
-            var lines = File.Exists(path) ? await File.ReadAllLinesAsync(path) : [];
-            if (waited == 300 || lines.Any(l => l.Contains(wanted, StringComparison.Ordinal)))
-            {
-                return lines;
-            }
-
-            await Task.Delay(100);
-        }
-    }
-
-    private static async Task DeployAsync(NexusNode node, string name, string extra, string handler)
-    {
-        var dir = Directory.CreateTempSubdirectory("nexus-fn-").FullName;
-        try
-        {
-            await File.WriteAllTextAsync(Path.Combine(dir, "function.yaml"), $"name: {name}\nhandler: handler.handler\nio: nexus\n{extra}");
-            await File.WriteAllTextAsync(Path.Combine(dir, "handler.py"), handler);
-            await node.DeployAsync(new MemoryStream(NodeFixture.Zip(dir)), CancellationToken.None);
-        }
-        finally
-        {
-            Directory.Delete(dir, recursive: true);
-        }
-    }
+    private static Task DeployAsync(NexusNode node, string name, string extra, string handler) =>
+        NodeFixture.DeployAsync(node, $"name: {name}\nhandler: handler.handler\nio: nexus\n{extra}", handler);
 }

@@ -12,7 +12,7 @@ using Nexus.Testing.Channel;
 namespace Nexus.Node.Tests;
 
 /// <summary>Invocations pushed by the node's <see cref="InvocationService"/> over a real channel to a Python runtime loop.</summary>
-public sealed class InvocationServiceTests : IAsyncLifetime
+public sealed partial class InvocationServiceTests : IAsyncLifetime
 {
     private const string RuntimeLoop = """
         import json, os, sys
@@ -51,7 +51,7 @@ public sealed class InvocationServiceTests : IAsyncLifetime
     public async Task Invocations_reach_the_runtime_and_results_and_errors_come_back()
     {
         // A 1 MiB region with 64 KiB chunks, so 3 MiB events and responses are chunked both ways.
-        var (channel, session) = Attach(new ChannelOptions { RegionSize = 1 << 20, SlotSize = 64 << 10 });
+        var (channel, _, session) = Attach(new ChannelOptions { RegionSize = 1 << 20, SlotSize = 64 << 10 });
         var process = PythonSandbox.Start(channel, RuntimeLoop, out var stdout, out var stderr);
         var deadline = DateTimeOffset.UtcNow.AddMinutes(5);
 
@@ -94,7 +94,7 @@ public sealed class InvocationServiceTests : IAsyncLifetime
     [Fact]
     public async Task A_response_past_6_MiB_fails_the_invocation_as_ResponseSizeTooLarge()
     {
-        var (channel, session) = Attach(new ChannelOptions { RegionSize = 1 << 20, SlotSize = 64 << 10 });
+        var (channel, _, session) = Attach(new ChannelOptions { RegionSize = 1 << 20, SlotSize = 64 << 10 });
         var process = PythonSandbox.Start(channel, RuntimeLoop, out var stdout, out var stderr);
         try
         {
@@ -115,7 +115,7 @@ public sealed class InvocationServiceTests : IAsyncLifetime
     [Fact]
     public async Task An_init_error_fails_pending_and_later_invocations_with_its_payload()
     {
-        var (channel, session) = Attach();
+        var (channel, _, session) = Attach();
         var pending = session.InvokeAsync(NewInvocation("req-1", "{}"u8.ToArray(), DateTimeOffset.UtcNow.AddMinutes(5)), CancellationToken.None);
         var result = await PythonSandbox.RunAsync(channel, """
             import nexus_channel
@@ -134,7 +134,7 @@ public sealed class InvocationServiceTests : IAsyncLifetime
     [Fact]
     public async Task A_closed_channel_fails_waiting_invocations()
     {
-        var (channel, session) = Attach();
+        var (channel, _, session) = Attach();
         using var raw = new RawSandbox(channel);
         var pending = session.InvokeAsync(NewInvocation("req-1", "{}"u8.ToArray(), DateTimeOffset.UtcNow.AddMinutes(5)), CancellationToken.None);
         raw.SubTail = 1_000_000;
@@ -146,7 +146,7 @@ public sealed class InvocationServiceTests : IAsyncLifetime
     [Fact]
     public async Task An_invocation_is_pushed_into_the_waiting_request_and_a_second_waiter_is_refused()
     {
-        var (channel, session) = Attach();
+        var (channel, _, session) = Attach();
         using var raw = new RawSandbox(channel);
         raw.SubmitRequest(1, ChannelOp.NextInvocation, "{}");
         raw.SubmitRequest(2, ChannelOp.NextInvocation, "{}", relative: 64);
@@ -167,13 +167,13 @@ public sealed class InvocationServiceTests : IAsyncLifetime
     private static Invocation NewInvocation(string requestId, byte[] payload, DateTimeOffset deadline) =>
         new(requestId, payload, deadline, LambdaJson.FunctionArn("echo-fn"));
 
-    private (ProcessChannel Channel, InvocationService Invocations) Attach(ChannelOptions? options = null)
+    private (ProcessChannel Channel, ChannelSession Session, InvocationService Invocations) Attach(ChannelOptions? options = null)
     {
         var channel = new ProcessChannel(options ?? new ChannelOptions { RegionSize = 16 << 20, SlotSize = 1 << 20 });
         _channels.Add(channel);
         var session = _host.Open(channel.Host);
         var invocations = new InvocationService(session, LambdaJson.MaxPayloadBytes);
         session.Start();
-        return (channel, invocations);
+        return (channel, session, invocations);
     }
 }

@@ -3,33 +3,16 @@
 
 using System.Text;
 using Nexus.Channel;
-using Nexus.Channel.Services;
 using Nexus.Node.Transports;
 using Nexus.Node.Transports.NexusChannel;
 using Nexus.Testing.Channel;
 
 namespace Nexus.Node.Tests;
 
-/// <summary>
-/// A hostile runtime against the node's invocation ops (docs/threat-model.md, "Results and init errors"): they run on
-/// the doorbell thread every channel of the node shares, and copy what the sandbox sends into the node's memory.
-/// </summary>
-public sealed class InvocationServiceAttackTests : IAsyncLifetime
+// A hostile runtime against the node's invocation ops (docs/threat-model.md, "Results and init errors"): they run on the
+// doorbell thread every channel of the node shares, and copy what the sandbox sends into the node's memory.
+public sealed partial class InvocationServiceTests
 {
-    private readonly ChannelServiceHost _host = new();
-    private readonly List<ProcessChannel> _channels = [];
-
-    public Task InitializeAsync() => Task.CompletedTask;
-
-    public async Task DisposeAsync()
-    {
-        await _host.DisposeAsync();
-        foreach (var channel in _channels)
-        {
-            channel.Dispose();
-        }
-    }
-
     /// <summary>
     /// Guards <see cref="InvocationService.MaxResultHeaderBytes"/>: a result whose header is 4 MiB (the channel's own
     /// limit; a valid RequestId naming no invocation) is refused before a byte of it is read. Without the limit the
@@ -138,15 +121,5 @@ public sealed class InvocationServiceAttackTests : IAsyncLifetime
         }
 
         return refused;
-    }
-
-    private (ProcessChannel Channel, ChannelSession Session, InvocationService Invocations) Attach(ChannelOptions? options = null)
-    {
-        var channel = new ProcessChannel(options ?? new ChannelOptions { RegionSize = 16 << 20, SlotSize = 1 << 20 });
-        _channels.Add(channel);
-        var session = _host.Open(channel.Host);
-        var invocations = new InvocationService(session, LambdaJson.MaxPayloadBytes);
-        session.Start();
-        return (channel, session, invocations);
     }
 }
