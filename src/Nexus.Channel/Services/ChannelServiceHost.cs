@@ -10,9 +10,9 @@ namespace Nexus.Channel.Services;
 /// <summary>
 /// Serves every channel of a node from one doorbell thread: it waits on all host doorbells with one epoll set and,
 /// when a sandbox rings, drains that channel's submissions and hands each request to its service right there (no
-/// thread-pool hop before a service sees its request), a ring's worth of records at a time. What the services are is up to whoever opens a session. A
-/// session that keeps ringing with nothing submitted is not watched for the rest of a short window
-/// (<see cref="DoorbellStormGuard"/>), so a doorbell storm cannot take this thread from the others.
+/// thread-pool hop before a service sees its request), a ring's worth of records at a time. What the services are is
+/// up to whoever opens a session. A session that keeps ringing with nothing submitted is not watched for the rest of a
+/// short window (<see cref="DoorbellStormGuard"/>), so a doorbell storm cannot take this thread from the others.
 /// </summary>
 public sealed class ChannelServiceHost : IAsyncDisposable
 {
@@ -150,22 +150,22 @@ public sealed class ChannelServiceHost : IAsyncDisposable
     {
         try
         {
-            if (!rang)
+            if (rang)
             {
-                if (session.OnDoorbell(out var left) > 0 && left)
-                {
-                    Backlog(session);
-                }
-
-                return;
+                session.Channel.FromSandbox.Acknowledge();
+                Interlocked.Increment(ref session.Stats._wakes);
             }
 
-            session.Channel.FromSandbox.Acknowledge();
-            Interlocked.Increment(ref session.Stats._wakes);
             var drained = session.OnDoorbell(out var more);
             if (more)
             {
                 Backlog(session);
+            }
+
+            if (!rang)
+            {
+                // Not a wake: the storm guard counts what the sandbox rang.
+                return;
             }
 
             var until = session.StormGuard.OnWake(drained == 0, Stopwatch.GetTimestamp());
