@@ -3,9 +3,11 @@
 """Fork template: a sandbox that has loaded the runtime and the handler once and forks ready instances on request.
 
 The node talks to the template over a SOCK_SEQPACKET socket at fd 3 (NEXUS_TEMPLATE_FD). Messages are JSON:
-  node -> template: {"id": n, "env": {...}} with five descriptors attached (SCM_RIGHTS): the instance's channel region,
-                    its two doorbells, and the write ends of its stdout and stderr.
-  template -> node: {"ready": true} once the handler is loaded, or {"init_error": {...}} (then it exits);
+  node -> template: {"id": n, "env": {...}, "root": path or null} with five descriptors attached (SCM_RIGHTS): the
+                    instance's channel region, its two doorbells, and the write ends of its stdout and stderr; root is
+                    the root of its own the instance enters (its own /tmp: instance_root.py), built by the node.
+  template -> node: {"ready": true, "roots": bool} once the handler is loaded (roots: it can chroot its instances into
+                    roots of their own), or {"init_error": {...}} (then it exits);
                     {"id": n, "pid": p} after each fork (p in the template's pid namespace);
                     {"exit": p, "code": c, "signal": s} when an instance ends (the template is its parent and reaps it).
 An instance is a fork of this process: it puts the descriptors at fd 3, 4, 5 (channel) and 1, 2 (output), takes its
@@ -21,7 +23,7 @@ import signal
 import socket
 import sys
 
-from nexus_runtime import errors
+from nexus_runtime import errors, instance_root
 
 CONTROL_FD = 3
 _FDS_PER_INSTANCE = 5
@@ -46,7 +48,7 @@ def serve(env, load) -> int:
     selector = selectors.DefaultSelector()
     selector.register(control, selectors.EVENT_READ, "control")
     selector.register(wake_read, selectors.EVENT_READ, "children")
-    _send(control, {"ready": True})
+    _send(control, {"ready": True, "roots": instance_root.can_enter()})
 
     while True:
         for key, _ in selector.select():
@@ -73,7 +75,7 @@ def serve(env, load) -> int:
                 continue
             pid = fork_sharing_objects()
             if pid == 0:
-                _become_instance(handler, request.get("env") or {}, fds, (control, wake_read, wake_write), selector)
+                _become_instance(handler, request, fds, (control, wake_read, wake_write), selector)
             for fd in fds:
                 os.close(fd)
             _send(control, {"id": request.get("id"), "pid": pid})
@@ -87,10 +89,15 @@ def fork_sharing_objects() -> int:
     return os.fork()
 
 
-def _become_instance(handler, instance_env, fds, template_sockets, selector) -> None:
-    """In the forked child: take the instance's descriptors and environment, then serve invocations. Never returns."""
+def _become_instance(handler, request, fds, template_sockets, selector) -> None:
+    """In the forked child: enter the instance's root, take its descriptors and environment, then serve invocations.
+    Never returns."""
     code = 1
     try:
+        root = request.get("root")
+        if root is not None:
+            instance_root.enter(root)  # first: nothing of the function's runs before its /tmp is its own
+        instance_env = request.get("env") or {}
         signal.set_wakeup_fd(-1)
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
         selector.close()

@@ -58,6 +58,16 @@ public sealed record SandboxSpec
     /// </summary>
     public string? TemplateKey { get; init; }
 
+    /// <summary>
+    /// This sandbox is a fork template whose instances each enter a root of their own (their own /tmp): it holds
+    /// CAP_SYS_CHROOT and may call chroot (its forked instances drop both before the handler runs), and has a root-only
+    /// tmpfs at <see cref="InstanceRootsPath"/> where the node builds those roots. Honoured by the oci driver.
+    /// </summary>
+    public bool ForksInstanceRoots { get; init; }
+
+    /// <summary>Where a template's instance roots are built (a folder every Debian tree has, empty in the image).</summary>
+    public const string InstanceRootsPath = "/mnt";
+
     /// <summary>Names of <see cref="Environment"/> entries that differ between instances of one template.</summary>
     public IReadOnlySet<string> InstanceVariables { get; init; } = new HashSet<string>(StringComparer.Ordinal);
 

@@ -125,6 +125,35 @@ public sealed class OciConfigTests
         Assert.Equal("nexus", Json(Spec()).GetProperty("hostname").GetString());
     }
 
+    /// <summary>
+    /// A fork template gets exactly one capability, CAP_SYS_CHROOT (ambient, to outlive the exec as an unprivileged uid),
+    /// the chroot syscall, and the root-only tmpfs its instances' roots are built on; an instance gets none of them.
+    /// </summary>
+    [Fact]
+    public void OnlyAForkTemplateHoldsCapSysChrootMayChrootAndHasTheRootsTmpfs()
+    {
+        var template = Json(Spec() with { ForksInstanceRoots = true });
+        foreach (var set in new[] { "bounding", "effective", "inheritable", "permitted", "ambient" })
+        {
+            Assert.Equal(["CAP_SYS_CHROOT"], template.GetProperty("process").GetProperty("capabilities").GetProperty(set).EnumerateArray().Select(c => c.GetString()));
+        }
+
+        Assert.True(template.GetProperty("process").GetProperty("noNewPrivileges").GetBoolean());
+        Assert.Contains("chroot", AllowedUnconditionally(template));
+        var roots = Assert.Single(template.GetProperty("mounts").EnumerateArray(), m => m.GetProperty("destination").GetString() == SandboxSpec.InstanceRootsPath);
+        Assert.Equal("tmpfs", roots.GetProperty("type").GetString());
+        Assert.Equal(["nosuid", "nodev", "noexec", "size=64k"], roots.GetProperty("options").EnumerateArray().Select(o => o.GetString()));
+
+        var instance = Json(Spec());
+        Assert.DoesNotContain("chroot", AllowedUnconditionally(instance));
+        Assert.DoesNotContain(instance.GetProperty("mounts").EnumerateArray(), m => m.GetProperty("destination").GetString() == SandboxSpec.InstanceRootsPath);
+    }
+
+    private static HashSet<string?> AllowedUnconditionally(JsonElement config) =>
+        config.GetProperty("linux").GetProperty("seccomp").GetProperty("syscalls").EnumerateArray()
+            .Where(r => r.GetProperty("action").GetString() == "SCMP_ACT_ALLOW" && !r.TryGetProperty("args", out _))
+            .SelectMany(Names).ToHashSet();
+
     [Fact]
     public void SeccompDeniesByDefaultAndAllowsTheDockerSet()
     {
@@ -132,14 +161,13 @@ public sealed class OciConfigTests
         Assert.Equal("SCMP_ACT_ERRNO", seccomp.GetProperty("defaultAction").GetString());
         Assert.Equal(1u, seccomp.GetProperty("defaultErrnoRet").GetUInt32());
         var rules = seccomp.GetProperty("syscalls").EnumerateArray().ToList();
-        var allowed = rules.Where(r => r.GetProperty("action").GetString() == "SCMP_ACT_ALLOW" && !r.TryGetProperty("args", out _))
-            .SelectMany(r => r.GetProperty("names").EnumerateArray().Select(n => n.GetString())).ToHashSet();
+        var allowed = AllowedUnconditionally(Json(Spec()));
         foreach (var expected in new[] { "read", "write", "mmap", "execve", "futex", "epoll_wait", "eventfd2" })
         {
             Assert.Contains(expected, allowed);
         }
 
-        foreach (var denied in new[] { "mount", "unshare", "setns", "bpf", "keyctl", "add_key", "init_module", "reboot", "io_uring_setup", "clone", "socket" })
+        foreach (var denied in new[] { "mount", "unshare", "setns", "chroot", "bpf", "keyctl", "add_key", "init_module", "reboot", "io_uring_setup", "clone", "socket" })
         {
             Assert.DoesNotContain(denied, allowed);
         }

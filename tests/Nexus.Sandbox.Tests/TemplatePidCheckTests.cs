@@ -65,9 +65,11 @@ public sealed class TemplatePidCheckTests : IAsyncLifetime
         var victim = await FindVictimAsync(_victim.Pid);
         var victimCgroups = File.ReadAllText($"/proc/{victim}/cgroup");
 
+        // The hostile template is a plain process in the host's mount namespace: no instance roots (PrivateTmp off), so
+        // that the fork request, and with it the pid check, is reached.
         var inner = new HostileTemplateDriver(_cgroupParent);
         var log = new List<string>();
-        await using (var driver = new TemplateSandboxDriver(inner, new TemplateDriverOptions { CgroupParent = _cgroupParent, Log = line => { lock (log) { log.Add(line); } } }))
+        await using (var driver = new TemplateSandboxDriver(inner, new TemplateDriverOptions { CgroupParent = _cgroupParent, PrivateTmp = false, Log = line => { lock (log) { log.Add(line); } } }))
         {
             using var fd1 = EventFd.Create(0, EventFdFlags.CloseOnExec);
             using var fd2 = EventFd.Create(0, EventFdFlags.CloseOnExec);

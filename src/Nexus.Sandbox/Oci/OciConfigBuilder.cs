@@ -29,6 +29,11 @@ public sealed class OciConfigBuilder
     private const string DefaultPath = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
     private static readonly OciCapabilities s_noCapabilities = new([], [], [], [], []);
+
+    // A fork template's one capability: its instances chroot into their own roots (Template/InstanceRoots.cs). Ambient,
+    // so that it survives the exec of the runtime as the unprivileged uid; the instances drop it before any handler.
+    private static readonly IReadOnlyList<string> s_chroot = ["CAP_SYS_CHROOT"];
+    private static readonly OciCapabilities s_templateCapabilities = new(s_chroot, s_chroot, s_chroot, s_chroot, s_chroot);
     private static readonly IReadOnlyList<OciDeviceRule> s_denyAllDevices = [new(false, "rwm")];
 
     private readonly OciDriverOptions _options;
@@ -81,6 +86,13 @@ public sealed class OciConfigBuilder
             mounts.Add(new(sandboxPath, "bind", hostPath, ["bind", "ro", "nosuid", "nodev"]));
         }
 
+        if (spec.ForksInstanceRoots)
+        {
+            // Only folders (mount points) live here, made by the node, which also makes it 0711 (runc gives a tmpfs the
+            // mode of the folder it covers).
+            mounts.Add(new(SandboxSpec.InstanceRootsPath, "tmpfs", "tmpfs", ["nosuid", "nodev", "noexec", "size=64k"]));
+        }
+
         var memoryBytes = (long)spec.MemoryMb * 1024 * 1024;
         var quota = (long)Math.Round(spec.Cpus * _options.CpuPeriodMicroseconds);
         var resources = new OciResources(
@@ -91,7 +103,7 @@ public sealed class OciConfigBuilder
 
         return new OciConfig(
             "1.0.2",
-            new OciProcess(false, new OciUser(_options.Uid, _options.Gid), spec.Command, env, spec.WorkingDirectory, s_noCapabilities, _rlimits, NoNewPrivileges: true),
+            new OciProcess(false, new OciUser(_options.Uid, _options.Gid), spec.Command, env, spec.WorkingDirectory, spec.ForksInstanceRoots ? s_templateCapabilities : s_noCapabilities, _rlimits, NoNewPrivileges: true),
             new OciRoot(spec.RootfsPath, Readonly: true),
             "nexus",
             mounts,
@@ -101,7 +113,7 @@ public sealed class OciConfigBuilder
                 [new("pid"), new("ipc"), new("uts"), new("mount"), new("network", netnsPath)],
                 MaskedPaths,
                 ReadonlyPaths,
-                SeccompProfile.Oci));
+                spec.ForksInstanceRoots ? SeccompProfile.OciWithChroot : SeccompProfile.Oci));
     }
 
     /// <summary>config.json bytes (UTF-8).</summary>

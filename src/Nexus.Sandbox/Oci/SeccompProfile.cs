@@ -11,7 +11,7 @@ namespace Nexus.Sandbox.Oci;
 /// Semantics kept from Docker: default action ERRNO(EPERM); the unconditional allow list; socket() except
 /// AF_VSOCK; personality() only with the values Docker allows; clone() only without namespace flags;
 /// clone3() fails with ENOSYS so libc falls back to clone(); the CAP_*-gated rules are absent because the
-/// sandbox has no capabilities. Deliberately stricter than Docker: io_uring_* is denied (Docker 25 and
+/// sandbox has no capabilities, but for a fork template's one (<see cref="OciWithChroot"/>). Deliberately stricter than Docker: io_uring_* is denied (Docker 25 and
 /// later deny it too) and only the native architecture is allowed (no 32-bit/x32 syscall entry points).
 /// Syscall names unknown to the host's libseccomp are skipped by runc.
 /// </summary>
@@ -88,13 +88,19 @@ public static class SeccompProfile
         RuntimeInformation.ProcessArchitecture == Architecture.Arm64 ? "SCMP_ARCH_AARCH64" : "SCMP_ARCH_X86_64";
 
     /// <summary>The OCI seccomp section (built once; immutable, shared by every config).</summary>
-    public static OciSeccomp Oci { get; } = Build();
+    public static OciSeccomp Oci { get; } = Build([]);
 
-    private static OciSeccomp Build()
+    /// <summary>
+    /// A fork template's: chroot allowed as well, which Docker allows a container given CAP_SYS_CHROOT (its one
+    /// capability, <see cref="OciConfigBuilder"/>). Its forked instances keep the filter but not the capability.
+    /// </summary>
+    public static OciSeccomp OciWithChroot { get; } = Build(["chroot"]);
+
+    private static OciSeccomp Build(IReadOnlyList<string> capabilitySyscalls)
     {
         var rules = new List<OciSyscallRule>
         {
-            new([.. AllowedSyscalls, .. ArchitectureSyscalls], "SCMP_ACT_ALLOW"),
+            new([.. AllowedSyscalls, .. ArchitectureSyscalls, .. capabilitySyscalls], "SCMP_ACT_ALLOW"),
             new(["socket"], "SCMP_ACT_ALLOW", Args: [new OciSyscallArg(0, AfVsock, "SCMP_CMP_NE")]),
         };
         foreach (var persona in AllowedPersonalities)

@@ -27,8 +27,10 @@ internal sealed class ForkTemplate : IAsyncDisposable
     private readonly TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly SemaphoreSlim _sendLock = new(1, 1);
     private readonly Thread _reader;
+    private InstanceRoots? _roots;
     private long _nextId;
     private int _disposed;
+    private volatile bool _canEnterRoots;
 
     private ForkTemplate(string key, ISandboxInstance sandbox, SafeFd control, TemplateDriverOptions options)
     {
@@ -76,6 +78,7 @@ internal sealed class ForkTemplate : IAsyncDisposable
                     Environment = environment,
                     PassedFds = [sandboxEnd],
                     TemplateKey = null,
+                    ForksInstanceRoots = options.PrivateTmp,
                     InstanceVariables = new HashSet<string>(),
                     OnOutput = (line, isError) =>
                     {
@@ -105,6 +108,16 @@ internal sealed class ForkTemplate : IAsyncDisposable
                     // it still counts as the cold start's.
                     sandbox.DrainOutput(TimeSpan.FromMilliseconds(50));
                     importing.TrySetResult();
+                }
+
+                if (options.PrivateTmp)
+                {
+                    if (!template._canEnterRoots)
+                    {
+                        throw new InvalidOperationException($"template {templateId} cannot give its instances a /tmp of their own: it holds no CAP_SYS_CHROOT");
+                    }
+
+                    template._roots = InstanceRoots.Open(sandbox.Pid);
                 }
 
                 return template;
@@ -152,8 +165,10 @@ internal sealed class ForkTemplate : IAsyncDisposable
         var (stderrHost, stderrChild) = ChildProcess.CreateSocketPair();
         var cgroup = new InstanceCgroup(_options, spec.InstanceId);
         ForkedInstance? instance = null;
+        string? root = null;
         try
         {
+            root = _roots?.Prepare(spec.TmpMb);
             var env = new JsonObject();
             foreach (var name in spec.InstanceVariables)
             {
@@ -163,7 +178,7 @@ internal sealed class ForkTemplate : IAsyncDisposable
                 }
             }
 
-            var message = JsonSerializer.SerializeToUtf8Bytes(new JsonObject { ["id"] = id, ["env"] = env });
+            var message = JsonSerializer.SerializeToUtf8Bytes(new JsonObject { ["id"] = id, ["env"] = env, ["root"] = root });
             await _sendLock.WaitAsync(cancellationToken);
             try
             {
@@ -178,7 +193,7 @@ internal sealed class ForkTemplate : IAsyncDisposable
             stderrChild.Dispose();
             var pumps = new[] { new OutputPump(stdoutHost, spec.OnOutput, isError: false), new OutputPump(stderrHost, spec.OnOutput, isError: true) };
             var namespacePid = await reply.Task.WaitAsync(TimeSpan.FromSeconds(10), cancellationToken);
-            instance = new ForkedInstance(spec.InstanceId, namespacePid, cgroup, pumps, this);
+            instance = new ForkedInstance(spec.InstanceId, namespacePid, cgroup, pumps, this, root);
             _children[namespacePid] = instance;
 
             // The child is in the template's cgroup until moved; it is found there by the pid it has in its namespace.
@@ -203,16 +218,25 @@ internal sealed class ForkTemplate : IAsyncDisposable
                 stdoutHost.Dispose();
                 stderrHost.Dispose();
                 await cgroup.RemoveAsync();
+                if (root is not null)
+                {
+                    _roots?.Release(root);
+                }
             }
 
             throw;
         }
     }
 
-    /// <summary>Called by an instance once it is gone.</summary>
+    /// <summary>Called by an instance once it is gone: its root is taken apart.</summary>
     public void Forget(ForkedInstance instance)
     {
         _children.TryRemove(new KeyValuePair<int, ForkedInstance>(instance.NamespacePid, instance));
+        if (instance.Root is not null)
+        {
+            _roots?.Release(instance.Root);
+        }
+
         LastUsed = DateTimeOffset.UtcNow;
     }
 
@@ -225,6 +249,7 @@ internal sealed class ForkTemplate : IAsyncDisposable
 
         // Stopping the template's container kills its whole pid namespace, so every forked instance with it.
         await Sandbox.DisposeAsync();
+        _roots?.Dispose();
         _control.Dispose();
         _ready.TrySetException(new InvalidOperationException("the template was stopped"));
         foreach (var child in _children.Values)
@@ -318,6 +343,7 @@ internal sealed class ForkTemplate : IAsyncDisposable
 
         if (o["ready"] is not null)
         {
+            _canEnterRoots = o["roots"] is JsonValue roots && roots.TryGetValue(out bool can) && can;
             _ready.TrySetResult();
         }
         else if (o["init_error"] is { } error)

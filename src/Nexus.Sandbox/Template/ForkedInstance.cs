@@ -9,8 +9,8 @@ namespace Nexus.Sandbox.Template;
 
 /// <summary>
 /// An instance forked from a template: its own process (held by a pidfd), its own cgroup (limits, memory, CPU and the
-/// OOM counter are per instance) and its own output; it shares the template container's read-only root, namespaces and
-/// seccomp filter. Its parent is the template, which reports how it ended.
+/// OOM counter are per instance), its own output and its own /tmp (<see cref="InstanceRoots"/>); it shares the template
+/// container's read-only root, namespaces and seccomp filter. Its parent is the template, which reports how it ended.
 /// </summary>
 internal sealed class ForkedInstance : ISandboxInstance
 {
@@ -29,8 +29,9 @@ internal sealed class ForkedInstance : ISandboxInstance
     private int _exitReported;
     private volatile bool _outOfMemory;
 
-    public ForkedInstance(string instanceId, int namespacePid, InstanceCgroup cgroup, OutputPump[] pumps, ForkTemplate template)
+    public ForkedInstance(string instanceId, int namespacePid, InstanceCgroup cgroup, OutputPump[] pumps, ForkTemplate template, string? root)
     {
+        Root = root;
         InstanceId = instanceId;
         NamespacePid = namespacePid;
         _cgroup = cgroup;
@@ -39,6 +40,9 @@ internal sealed class ForkedInstance : ISandboxInstance
     }
 
     public string InstanceId { get; }
+
+    /// <summary>The root of its own it runs in (its own /tmp; <see cref="InstanceRoots"/>), as the template sees it; null: the template's.</summary>
+    public string? Root { get; }
 
     /// <summary>The pid inside the template's namespace (how the template names it).</summary>
     public int NamespacePid { get; }

@@ -26,6 +26,12 @@ public sealed record TemplateDriverOptions
     /// </summary>
     public TimeSpan ReadyTimeout { get; init; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>
+    /// Each forked instance gets a /tmp of its own, as each Lambda execution environment has (a root of its own: see
+    /// InstanceRoots): the template holds CAP_SYS_CHROOT for it. False: instances of one template share its /tmp.
+    /// </summary>
+    public bool PrivateTmp { get; init; } = true;
+
     /// <summary>Per-instance process limit (pids.max of its cgroup).</summary>
     public long PidsLimit { get; init; } = 512;
 
