@@ -12,16 +12,38 @@ namespace Nexus.Cli;
 public sealed class NodeClient : IDisposable
 {
     private readonly HttpClient _http;
+    private readonly string? _managementToken;
 
-    public NodeClient(string apiUrl, TimeSpan? timeout = null)
+    /// <summary>
+    /// A client of the API at <paramref name="apiUrl"/>; <paramref name="managementToken"/> (<see cref="KeyPair.ManagementToken"/>)
+    /// goes with every management request (null: none, and the node refuses all of them but health).
+    /// </summary>
+    public NodeClient(string apiUrl, TimeSpan? timeout = null, string? managementToken = null)
     {
         BaseAddress = new Uri(apiUrl.TrimEnd('/') + "/");
         _http = new HttpClient { BaseAddress = BaseAddress, Timeout = timeout ?? Timeout.InfiniteTimeSpan };
+        _managementToken = managementToken;
     }
 
     public Uri BaseAddress { get; }
 
-    public static NodeClient For(NodeOptions options, TimeSpan? timeout = null) => new(options.ApiUrl, timeout);
+    private const string NexusManagementPath = "nexus/v1/";
+
+    /// <summary>A client of the node <paramref name="options"/> describe, with its management token if this user can read the node's key.</summary>
+    public static NodeClient For(NodeOptions options, TimeSpan? timeout = null) => new(options.ApiUrl, timeout, ReadManagementToken(options.CredentialsPath));
+
+    private static string? ReadManagementToken(string credentialsPath)
+    {
+        try
+        {
+            return File.Exists(credentialsPath) ? KeyPair.LoadOrCreateAdmin(credentialsPath).ManagementToken() : null;
+        }
+        catch (Exception e) when (e is UnauthorizedAccessException or IOException or InvalidDataException)
+        {
+            // Not root (or no node yet): management requests go without, and the node's refusal says what to do.
+            return null;
+        }
+    }
 
     public void Dispose() => _http.Dispose();
 
@@ -41,6 +63,11 @@ public sealed class NodeClient : IDisposable
     /// <summary>Sends a request; turns an unreachable node into a clear <see cref="CliException"/>.</summary>
     public async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken, HttpCompletionOption completion = HttpCompletionOption.ResponseContentRead)
     {
+        if (_managementToken is not null && request.RequestUri is { IsAbsoluteUri: false } relative && relative.OriginalString.StartsWith(NexusManagementPath, StringComparison.Ordinal))
+        {
+            request.Headers.TryAddWithoutValidation(KeyPair.ManagementTokenHeader, _managementToken);
+        }
+
         try
         {
             return await _http.SendAsync(request, completion, cancellationToken);

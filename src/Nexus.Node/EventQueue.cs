@@ -12,7 +12,8 @@ namespace Nexus.Node;
 /// gets 202, run by a bounded set of workers, and deleted once it ran for good; a node that stops or crashes replays
 /// the spool at its next start, so an acknowledged event is not lost (it may run twice after a crash, as Lambda's may).
 /// A run may ask for another attempt after a pause (a failed invocation, as Lambda retries): the event stays spooled
-/// and is queued again then, without holding a worker meanwhile.
+/// and is queued again then, without holding a worker meanwhile. The queue in memory holds no payload (each is read
+/// from its file when it runs), and an event whose file is gone (<see cref="Discard"/>) is not run.
 /// </summary>
 public sealed class EventQueue : IAsyncDisposable
 {
@@ -42,13 +43,12 @@ public sealed class EventQueue : IAsyncDisposable
 
         foreach (var file in Directory.EnumerateFiles(directory, "*.event").Order(StringComparer.Ordinal))
         {
-            if (Read(file) is { } queued)
+            if (Read(file, withPayload: false) is { } queued)
             {
                 Interlocked.Increment(ref _pending);
                 _queue.Writer.TryWrite(queued);
             }
         }
-
     }
 
     /// <summary>
@@ -84,7 +84,47 @@ public sealed class EventQueue : IAsyncDisposable
         File.Move(temp, path);
         Nexus.Interop.DirectorySync.Fsync(_directory);
         Interlocked.Increment(ref _pending);
-        _queue.Writer.TryWrite(new QueuedEvent(function, requestId, payload.ToArray(), path) { TraceId = traceId });
+        _queue.Writer.TryWrite(new QueuedEvent(function, requestId, [], path) { TraceId = traceId });
+    }
+
+    /// <summary>
+    /// Drops every spooled event of <paramref name="function"/> (it was removed: as Lambda discards a deleted function's
+    /// queued events, they never run, not even against a function of that name deployed later); returns how many. Those
+    /// already queued in memory are skipped when their turn comes, their file being gone.
+    /// </summary>
+    public int Discard(string function)
+    {
+        var dropped = 0;
+        var header = Encoding.UTF8.GetBytes(function + "\n");
+        var buffer = new byte[header.Length];
+        foreach (var file in Directory.EnumerateFiles(_directory, "*.event"))
+        {
+            try
+            {
+                int read;
+                using (var stream = File.OpenRead(file))
+                {
+                    read = stream.ReadAtLeast(buffer, buffer.Length, throwOnEndOfStream: false);
+                }
+
+                if (read == buffer.Length && buffer.AsSpan().SequenceEqual(header))
+                {
+                    File.Delete(file);
+                    dropped++;
+                }
+            }
+            catch (FileNotFoundException)
+            {
+                // It ran and ended meanwhile.
+            }
+        }
+
+        if (dropped > 0)
+        {
+            Nexus.Interop.DirectorySync.Fsync(_directory);
+        }
+
+        return dropped;
     }
 
     public async ValueTask DisposeAsync()
@@ -95,9 +135,19 @@ public sealed class EventQueue : IAsyncDisposable
         _stop.Dispose();
     }
 
-    private static QueuedEvent? Read(string path)
+    // The event in its file, with or without its payload; null if the file is gone or torn (a torn one is deleted).
+    private static QueuedEvent? Read(string path, bool withPayload)
     {
-        var bytes = File.ReadAllBytes(path);
+        byte[] bytes;
+        try
+        {
+            bytes = File.ReadAllBytes(path);
+        }
+        catch (FileNotFoundException)
+        {
+            return null;
+        }
+
         var first = Array.IndexOf(bytes, (byte)'\n');
         var second = first < 0 ? -1 : Array.IndexOf(bytes, (byte)'\n', first + 1);
         if (second < 0)
@@ -108,7 +158,7 @@ public sealed class EventQueue : IAsyncDisposable
 
         // Spooled before events carried a trace: the line is the request id alone (which has no space).
         var ids = Encoding.UTF8.GetString(bytes, first + 1, second - first - 1).Split(' ', 2);
-        return new QueuedEvent(Encoding.UTF8.GetString(bytes, 0, first), ids[0], bytes[(second + 1)..], path) { TraceId = ids.Length > 1 ? ids[1] : null };
+        return new QueuedEvent(Encoding.UTF8.GetString(bytes, 0, first), ids[0], withPayload ? bytes[(second + 1)..] : [], path) { TraceId = ids.Length > 1 ? ids[1] : null };
     }
 
     // Still pending and spooled while it waits; a node that stops meanwhile runs it at its next start.
@@ -134,15 +184,27 @@ public sealed class EventQueue : IAsyncDisposable
         await Task.Yield();
         try
         {
-            await foreach (var queued in _queue.Reader.ReadAllAsync(_stop.Token))
+            await foreach (var next in _queue.Reader.ReadAllAsync(_stop.Token))
             {
+                // ReadAllAsync goes on handing out what is queued after the stop: the rest stays spooled for the next start.
+                if (_stop.IsCancellationRequested)
+                {
+                    break;
+                }
+
                 var again = false;
                 try
                 {
+                    if (Read(next.SpoolPath, withPayload: true) is not { } loaded)
+                    {
+                        continue; // discarded with its function
+                    }
+
+                    var queued = loaded with { Attempt = next.Attempt };
                     if (await _run(queued, _stop.Token) is { } pause)
                     {
                         again = true;
-                        _ = RunAgainAsync(queued with { Attempt = queued.Attempt + 1 }, pause);
+                        _ = RunAgainAsync(next with { Attempt = next.Attempt + 1 }, pause);
                     }
                     else
                     {

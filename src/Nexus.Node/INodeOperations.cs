@@ -47,8 +47,11 @@ public interface INodeOperations
 
     string ScrapeMetrics();
 
-    /// <summary>Null when the request's SigV4 signature (service lambda) verifies; else why not.</summary>
-    string? VerifySignature(HttpRequest request, string payloadSha256Hex);
+    /// <summary>Null when the request's SigV4 signature (service lambda) verifies; else why not (the store's error code, such as InvalidAccessKeyId, and its message).</summary>
+    (string Code, string Message)? VerifySignature(HttpRequest request, string payloadSha256Hex);
+
+    /// <summary>True when <paramref name="token"/> is the node's management token (<see cref="KeyPair.ManagementToken"/>).</summary>
+    bool IsManagementToken(string? token);
 
     void RequestShutdown();
 }

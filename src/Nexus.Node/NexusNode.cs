@@ -84,6 +84,8 @@ public sealed partial class NexusNode : INodeOperations, IAsyncDisposable
 
     public KeyPair AdminKey { get; private set; } = null!;
 
+    private string _managementToken = "";
+
     /// <summary>The full-access key the node uses on its store (the admin key, or S3AccessKeyId of an external endpoint).</summary>
     public KeyPair StoreKey { get; private set; } = null!;
 
@@ -166,7 +168,8 @@ public sealed partial class NexusNode : INodeOperations, IAsyncDisposable
             return Task.FromResult(false);
         }
 
-        _logs.Write(name, "node", null, "removed");
+        var discarded = _events.Discard(name);
+        _logs.Write(name, "node", null, discarded == 0 ? "removed" : $"removed; {discarded} queued event invocation(s) discarded with it");
         _ = RetireThenPruneAsync(name, null);
         return Task.FromResult(true);
     }
@@ -205,11 +208,15 @@ public sealed partial class NexusNode : INodeOperations, IAsyncDisposable
 
     public string ScrapeMetrics() => _exporter.Scrape();
 
-    public string? VerifySignature(HttpRequest request, string payloadSha256Hex)
+    public (string Code, string Message)? VerifySignature(HttpRequest request, string payloadSha256Hex)
     {
         var result = _verifier.Verify(request, payloadSha256Hex);
-        return result.Succeeded ? null : result.Error!.Message;
+        return result.Succeeded ? null : (result.Error!.Code, result.Error.Message);
     }
+
+    public bool IsManagementToken(string? token) =>
+        token is not null && System.Security.Cryptography.CryptographicOperations.FixedTimeEquals(
+            System.Text.Encoding.ASCII.GetBytes(token), System.Text.Encoding.ASCII.GetBytes(_managementToken));
 
     public void RequestShutdown() => _shutdownRequested.TrySetResult();
 
@@ -260,7 +267,16 @@ public sealed partial class NexusNode : INodeOperations, IAsyncDisposable
     private async Task StartCoreAsync(NodeComponents components, IProgress<string>? progress, CancellationToken cancellationToken)
     {
         Directory.CreateDirectory(_options.Home);
+
+        // The store's objects, queued events, logs and function code (with its environment) are the node's: other local
+        // users may not read them (they were 0644 in 0755 folders).
+        if (!OperatingSystem.IsWindows())
+        {
+            File.SetUnixFileMode(_options.Home, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        }
+
         AdminKey = KeyPair.LoadOrCreateAdmin(_options.CredentialsPath);
+        _managementToken = AdminKey.ManagementToken();
         _storeCredentials.Add(new StoreCredential(AdminKey.AccessKeyId, AdminKey.SecretAccessKey));
         _verifier = new SigV4Verifier(_storeCredentials, LambdaJson.Region, "lambda", TimeSpan.FromMinutes(15));
         _logs = new FunctionLogs(_options.LogsDirectory);
@@ -445,6 +461,8 @@ public sealed partial class NexusNode : INodeOperations, IAsyncDisposable
     {
         if (!_registry.TryGet(queued.Function, out var function))
         {
+            // The node's log, not the function's: its log file is closed once it is removed.
+            Console.Error.WriteLine($"nexus: event invocation {queued.RequestId} of {queued.Function} dropped: the function is not deployed");
             return null;
         }
 

@@ -67,6 +67,17 @@ public sealed record KeyPair(string AccessKeyId, string SecretAccessKey)
         File.Move(temp, path, overwrite: true);
         return pair;
     }
+
+    /// <summary>
+    /// What a caller of the management API shows (header <see cref="ManagementTokenHeader"/>) to prove it can read this
+    /// key (the node's admin key: root's file): an HMAC of a fixed label under the secret, so the secret itself is never
+    /// sent. The API is on loopback, where any local user can connect.
+    /// </summary>
+    public string ManagementToken() =>
+        Convert.ToHexStringLower(HMACSHA256.HashData(System.Text.Encoding.UTF8.GetBytes(SecretAccessKey), "nexus management API"u8));
+
+    /// <summary>The header that carries <see cref="ManagementToken"/>.</summary>
+    public const string ManagementTokenHeader = "X-Nexus-Token";
 }
 
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, WriteIndented = true)]

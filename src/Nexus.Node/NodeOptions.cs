@@ -220,23 +220,7 @@ public sealed record NodeOptions
         var config = options.ConfigPath;
         if (File.Exists(config))
         {
-            try
-            {
-                // Overlay the file on the defaults: a field the file leaves out keeps its default.
-                var merged = JsonSerializer.SerializeToNode(options, NodeOptionsJson.Default.NodeOptions)!.AsObject();
-                var file = JsonNode.Parse(File.ReadAllText(config)) as JsonObject
-                    ?? throw new JsonException("expected a JSON object of settings");
-                foreach (var (key, value) in file)
-                {
-                    merged[key] = value?.DeepClone();
-                }
-
-                options = merged.Deserialize(NodeOptionsJson.Default.NodeOptions)! with { Home = options.Home };
-            }
-            catch (JsonException e)
-            {
-                throw new InvalidDataException($"{config}: {e.Message}", e);
-            }
+            options = ReadConfig(config, options) with { Home = options.Home };
         }
 
         options = options with
@@ -255,14 +239,65 @@ public sealed record NodeOptions
         return options;
     }
 
-    /// <summary>Throws <see cref="ArgumentException"/> naming the setting that is out of range.</summary>
+    // node.json overlaid on the defaults: a field it leaves out keeps its default. The file is read on its own first, so
+    // that an error's line and position are the file's (the source-generated reader gives a field the file leaves out
+    // its type's default, not the property's, so that reading's values are not the options).
+    private static NodeOptions ReadConfig(string config, NodeOptions defaults)
+    {
+        try
+        {
+            var text = File.ReadAllText(config);
+            using (var document = JsonDocument.Parse(text))
+            {
+                if (document.RootElement.ValueKind != JsonValueKind.Object)
+                {
+                    throw new JsonException("expected a JSON object of settings");
+                }
+
+                foreach (var field in document.RootElement.EnumerateObject())
+                {
+                    // Serialization skips these without a word; a setting the file names must exist.
+                    if (s_notSettings.Contains(field.Name))
+                    {
+                        throw new JsonException(field.Name == "home"
+                            ? "home: not a node.json setting (the home is where node.json is: --home or NEXUS_HOME)"
+                            : $"{field.Name}: unknown field (it is not a node.json setting; docs/node.md lists them)");
+                    }
+                }
+            }
+
+            _ = JsonSerializer.Deserialize(text, NodeOptionsJson.Default.NodeOptions);
+            var merged = JsonSerializer.SerializeToNode(defaults, NodeOptionsJson.Default.NodeOptions)!.AsObject();
+            foreach (var (key, value) in JsonNode.Parse(text)!.AsObject())
+            {
+                merged[key] = value?.DeepClone();
+            }
+
+            return merged.Deserialize(NodeOptionsJson.Default.NodeOptions)!;
+        }
+        catch (JsonException e)
+        {
+            throw new InvalidDataException($"{config}: {e.Message}", e);
+        }
+    }
+
+    // Properties the JSON form does not carry (derived, or set by the code), and home, which node.json cannot move.
+    private static readonly HashSet<string> s_notSettings =
+    [
+        "home",
+        .. typeof(NodeOptions).GetProperties()
+            .Where(p => p.GetCustomAttributes(typeof(JsonIgnoreAttribute), inherit: false).Length > 0)
+            .Select(p => JsonNamingPolicy.CamelCase.ConvertName(p.Name)),
+    ];
+
+    /// <summary>Throws <see cref="ArgumentException"/> naming the setting (as node.json spells it) that is out of range.</summary>
     public void Validate()
     {
         static void Check(bool ok, string setting, string why)
         {
             if (!ok)
             {
-                throw new ArgumentException($"node setting {setting}: {why}");
+                throw new ArgumentException($"node setting {JsonNamingPolicy.CamelCase.ConvertName(setting)}: {why}");
             }
         }
 
@@ -289,9 +324,11 @@ public sealed record NodeOptions
         Check(S3ChunkedUploads || S3Endpoint is not null, nameof(S3ChunkedUploads), "applies to S3Endpoint only (the embedded store decodes aws-chunked uploads)");
         Check(S3PrefetchRevalidation || S3Endpoint is not null, nameof(S3PrefetchRevalidation), "applies to S3Endpoint only (the embedded store tells the node of every write)");
         Check(S3PrefetchCacheMiB >= 0, nameof(S3PrefetchCacheMiB), $"expected 0 or more, got {S3PrefetchCacheMiB}");
-        foreach (var (service, endpoint) in Services)
+        Check(Services is not null, nameof(Services), "expected an object of service endpoints, got null");
+        foreach (var (service, endpoint) in Services!)
         {
-            Check(Uri.TryCreate(endpoint.Url, UriKind.Absolute, out var url) && url.Scheme is "http" or "https" && url.AbsolutePath == "/", $"{nameof(Services)}.{service}", $"expected an http:// or https:// URL without path, got '{endpoint.Url}'");
+            Check(endpoint is not null, $"{nameof(Services)}.{service}", "expected an endpoint object ({\"url\": ...}), got null");
+            Check(Uri.TryCreate(endpoint!.Url, UriKind.Absolute, out var url) && url.Scheme is "http" or "https" && url.AbsolutePath == "/", $"{nameof(Services)}.{service}", $"expected an http:// or https:// URL without path, got '{endpoint.Url}'");
         }
 
         // The signing proxy tells services apart by the signature's service name.
@@ -309,6 +346,6 @@ public sealed record NodeOptions
                 : throw new ArgumentException($"environment variable {name}: expected a whole number, got '{value}'");
 }
 
-[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow, WriteIndented = true)]
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow, WriteIndented = true, AllowDuplicateProperties = false, RespectNullableAnnotations = true)]
 [JsonSerializable(typeof(NodeOptions))]
 internal sealed partial class NodeOptionsJson : JsonSerializerContext;

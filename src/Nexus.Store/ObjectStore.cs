@@ -79,6 +79,7 @@ internal sealed partial class ObjectStore
 
     private readonly StoreOptions _options;
     private readonly ILogger _logger;
+    private readonly string _root;
     private readonly string _tmp;
     private readonly string _buckets;
     private readonly string _damaged;
@@ -96,6 +97,7 @@ internal sealed partial class ObjectStore
         _options = options;
         _logger = logger;
         var root = Path.GetFullPath(options.DataDirectory);
+        _root = root;
         _tmp = Path.Combine(root, "tmp");
         _buckets = Path.Combine(root, "buckets");
         _damaged = Path.Combine(root, "damaged");
@@ -106,6 +108,12 @@ internal sealed partial class ObjectStore
     /// <summary>Creates the layout, drops what interrupted writes left in tmp/, and rebuilds the index from disk.</summary>
     public void Open()
     {
+        // The objects are the store's to serve: no other local user reads them past its access control.
+        Directory.CreateDirectory(_root);
+        if (!OperatingSystem.IsWindows())
+        {
+            File.SetUnixFileMode(_root, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        }
         Directory.CreateDirectory(_buckets);
         Directory.CreateDirectory(_tmp);
         var stale = 0;

@@ -47,6 +47,7 @@ public sealed class MicrovmEndToEndTests
                 // nexus ls: the function is listed with its sandbox.
                 using (var http = new HttpClient { BaseAddress = node.ApiAddress })
                 {
+                    http.DefaultRequestHeaders.Add(KeyPair.ManagementTokenHeader, node.AdminKey.ManagementToken());
                     var list = JsonNode.Parse(await http.GetStringAsync("nexus/v1/functions"))!["functions"]!.AsArray();
                     Assert.Equal("microvm", list.Single(f => f!["name"]!.ToString() == "mvm-upper")!["sandbox"]!.ToString());
                 }

@@ -126,6 +126,12 @@ public sealed class NodeEndToEndTests(NodeFixture fixture) : IClassFixture<NodeF
         (code, text) = await RunAwsAsync("lambda", "invoke", "--endpoint-url", fixture.Node.ApiAddress.ToString(), "--function-name", "e2e-echo", output, secret: "wrong-secret");
         Assert.NotEqual(0, code);
         Assert.Contains("InvalidSignatureException", text, StringComparison.Ordinal);
+
+        // A key the node does not know is not a bad signature, as Lambda says.
+        (code, text) = await RunAwsAsync(["lambda", "invoke", "--endpoint-url", fixture.Node.ApiAddress.ToString(), "--function-name", "e2e-echo", output], null, accessKey: "AKIDUNKNOWNKEY000000");
+        Assert.NotEqual(0, code);
+        Assert.Contains("(UnrecognizedClientException)", text, StringComparison.Ordinal);
+        Assert.Contains("The security token included in the request is invalid.", text, StringComparison.Ordinal);
     }
 
     private async Task<(int Code, string Output)> RunAwsAsync(params string[] args) => await RunAwsAsync(args, null);
@@ -133,7 +139,7 @@ public sealed class NodeEndToEndTests(NodeFixture fixture) : IClassFixture<NodeF
     private async Task<(int Code, string Output)> RunAwsAsync(string a, string b, string c, string d, string e, string f, string g, string secret) =>
         await RunAwsAsync([a, b, c, d, e, f, g], secret);
 
-    private async Task<(int Code, string Output)> RunAwsAsync(string[] args, string? secret)
+    private async Task<(int Code, string Output)> RunAwsAsync(string[] args, string? secret, string? accessKey = null)
     {
         var start = new ProcessStartInfo(HostRequirements.AwsCli) { RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var arg in args)
@@ -141,7 +147,7 @@ public sealed class NodeEndToEndTests(NodeFixture fixture) : IClassFixture<NodeF
             start.ArgumentList.Add(arg);
         }
 
-        start.Environment["AWS_ACCESS_KEY_ID"] = fixture.Node.AdminKey.AccessKeyId;
+        start.Environment["AWS_ACCESS_KEY_ID"] = accessKey ?? fixture.Node.AdminKey.AccessKeyId;
         start.Environment["AWS_SECRET_ACCESS_KEY"] = secret ?? fixture.Node.AdminKey.SecretAccessKey;
         start.Environment["AWS_DEFAULT_REGION"] = "us-east-1";
         start.Environment["AWS_MAX_ATTEMPTS"] = "1";

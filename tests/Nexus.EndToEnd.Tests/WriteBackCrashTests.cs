@@ -190,6 +190,9 @@ public sealed class WriteBackCrashTests
                 using var health = await s_http.GetAsync("/nexus/v1/health");
                 if (health.IsSuccessStatusCode)
                 {
+                    // The rest of the management API takes the token made from the node's admin key.
+                    s_http.DefaultRequestHeaders.Remove(KeyPair.ManagementTokenHeader);
+                    s_http.DefaultRequestHeaders.Add(KeyPair.ManagementTokenHeader, KeyPair.LoadOrCreateAdmin(Path.Combine(home, "credentials.json")).ManagementToken());
                     return process;
                 }
             }

@@ -93,4 +93,65 @@ public sealed class EventQueueTests : IDisposable
         Assert.Equal(0, queue.Pending);
         Assert.Empty(Directory.EnumerateFiles(_dir, "*.event"));
     }
+
+    /// <summary>
+    /// A stopping queue starts no more events: the rest stay spooled for the next start. ReadAllAsync goes on handing
+    /// out what is queued after its token is cancelled, so `nexus down` ran the whole queue first (90 queued 3 s events
+    /// outlasted its 120 s wait); without the check this ran all five.
+    /// </summary>
+    [Fact]
+    public async Task A_stopping_queue_runs_no_more_events_and_leaves_them_spooled()
+    {
+        var runs = 0;
+        var first = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var queue = new EventQueue(_dir, 1, async (queued, _) =>
+        {
+            // As an invocation already under way: it ends on its own, whatever the stop.
+            Interlocked.Increment(ref runs);
+            first.TrySetResult();
+            await Task.Delay(300);
+            return null;
+        });
+        foreach (var n in Enumerable.Range(1, 5))
+        {
+            await queue.EnqueueAsync("f", "{}"u8.ToArray(), $"req-{n}", null, CancellationToken.None);
+        }
+
+        queue.Start();
+        await first.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        await queue.DisposeAsync();
+        Assert.Equal(1, runs);
+        Assert.Equal(4, Directory.EnumerateFiles(_dir, "*.event").Count());
+    }
+
+    /// <summary>
+    /// A removed function's queued events are discarded, as Lambda discards a deleted function's: the spooled ones (so
+    /// a restart does not run them against a function of that name deployed later) and those queued in memory (skipped,
+    /// their file being gone); another function's, and one whose name only begins the same, still run.
+    /// </summary>
+    [Fact]
+    public async Task Discarding_a_functions_events_drops_them_and_only_them()
+    {
+        var ran = new ConcurrentQueue<string>();
+        await using var queue = new EventQueue(_dir, 1, (queued, _) =>
+        {
+            ran.Enqueue(queued.Function + "/" + queued.RequestId);
+            return Task.FromResult<TimeSpan?>(null);
+        });
+        await queue.EnqueueAsync("f", "{}"u8.ToArray(), "f-1", null, CancellationToken.None);
+        await queue.EnqueueAsync("fo", "{}"u8.ToArray(), "fo-1", null, CancellationToken.None);
+        await queue.EnqueueAsync("f", "{}"u8.ToArray(), "f-2", null, CancellationToken.None);
+        await queue.EnqueueAsync("g", "{}"u8.ToArray(), "g-1", null, CancellationToken.None);
+
+        Assert.Equal(2, queue.Discard("f"));
+        Assert.Equal(2, Directory.EnumerateFiles(_dir, "*.event").Count());
+        queue.Start();
+        for (var waited = 0; queue.Pending > 0 && waited < 200; waited++)
+        {
+            await Task.Delay(50);
+        }
+
+        Assert.Equal(["fo/fo-1", "g/g-1"], ran.Order(StringComparer.Ordinal));
+        Assert.Equal(0, queue.Pending);
+    }
 }

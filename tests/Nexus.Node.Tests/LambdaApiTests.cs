@@ -192,6 +192,58 @@ public sealed class LambdaApiTests : IAsyncLifetime
         Assert.Empty(Recorder.Requests);
     }
 
+    /// <summary>
+    /// A name that is not one is 400 ValidationException (Lambda's pattern), and an ARN of another region or account is
+    /// not this node's function (404): an operator's review found 'bad name!' answered 404 and an ARN of
+    /// eu-west-1:999999999999 run as the local function.
+    /// </summary>
+    [Theory]
+    [InlineData("bad%20name!", 400, "ValidationException", "Value 'bad name!' at 'functionName' failed to satisfy constraint")]
+    [InlineData("arn:aws:lambda:eu-west-1:999999999999:function:alpha", 404, "ResourceNotFoundException", "Function not found: arn:aws:lambda:eu-west-1:999999999999:function:alpha")]
+    [InlineData("arn:aws:lambda:us-east-1:999999999999:function:alpha", 404, "ResourceNotFoundException", "Function not found: arn:aws:lambda:us-east-1:999999999999:function:alpha")]
+    [InlineData("alpha:v2", 404, "ResourceNotFoundException", "Function not found: arn:aws:lambda:us-east-1:000000000000:function:alpha:v2")]
+    public async Task A_name_that_is_not_one_or_names_another_account_is_refused(string name, int status, string type, string message)
+    {
+        using (var response = await InvokeAsync(name))
+        {
+            await RecordingNode.AssertApiErrorAsync(response, status, type, message);
+        }
+
+        using (var configuration = await Http.GetAsync($"/2015-03-31/functions/{name}/configuration"))
+        {
+            await RecordingNode.AssertApiErrorAsync(configuration, status, type, message);
+        }
+
+        Assert.Empty(Recorder.Requests);
+        using var local = await InvokeAsync("arn:aws:lambda:us-east-1:000000000000:function:alpha");
+        Assert.True(local.IsSuccessStatusCode);
+    }
+
+    /// <summary>An Event's payload is held to Lambda's 1 MB asynchronous limit (6 MiB events were spooled before).</summary>
+    [Fact]
+    public async Task An_event_past_the_asynchronous_limit_is_refused_before_it_is_spooled()
+    {
+        var big = "{\"pad\":\"" + new string('x', LambdaJson.MaxEventPayloadBytes) + "\"}";
+        using (var request = new HttpRequestMessage(HttpMethod.Post, "/2015-03-31/functions/alpha/invocations") { Content = new StringContent(big) })
+        {
+            request.Headers.TryAddWithoutValidation("X-Amz-Invocation-Type", "Event");
+            using var response = await Http.SendAsync(request);
+            await RecordingNode.AssertApiErrorAsync(response, 413, "RequestTooLargeException", "smaller than 1048576 bytes");
+        }
+
+        using (var deprecated = await Http.PostAsync("/2014-11-13/functions/alpha/invoke-async/", new StringContent(big)))
+        {
+            await RecordingNode.AssertApiErrorAsync(deprecated, 413, "RequestTooLargeException", "smaller than 1048576 bytes");
+        }
+
+        Assert.Empty(Recorder.Events);
+        var fits = "{\"pad\":\"" + new string('x', LambdaJson.MaxEventPayloadBytes - 20) + "\"}";
+        using var accepted = new HttpRequestMessage(HttpMethod.Post, "/2015-03-31/functions/alpha/invocations") { Content = new StringContent(fits) };
+        accepted.Headers.TryAddWithoutValidation("X-Amz-Invocation-Type", "Event");
+        Assert.Equal(202, (int)(await Http.SendAsync(accepted)).StatusCode);
+        Assert.Single(Recorder.Events);
+    }
+
     /// <summary>Function alpha's entry in a Lineage field, as the node writes it.</summary>
     private static string AlphaHash =>
         InvocationLineage.Continue("Root=1-5759e988-bd862e3fe1be46a994272793", LambdaJson.FunctionArn("alpha")).Header.Split("Lineage=")[1].Split(':')[0];

@@ -56,6 +56,6 @@ public sealed class NodeServicesConfigTests : IDisposable
     {
         File.WriteAllText(Path.Combine(_home.FullName, "node.json"), "{\"services\": {\"dynamodb\": {\"url\": \"" + url + "\"}}}");
         var e = Assert.Throws<ArgumentException>(() => NodeOptions.Load(environment: new Dictionary<string, string?> { ["NEXUS_HOME"] = _home.FullName }));
-        Assert.Contains("Services.dynamodb", e.Message, StringComparison.Ordinal);
+        Assert.Contains("services.dynamodb", e.Message, StringComparison.Ordinal);
     }
 }

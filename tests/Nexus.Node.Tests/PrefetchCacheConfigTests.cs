@@ -23,7 +23,7 @@ public sealed class PrefetchCacheConfigTests : IDisposable
     public void ANegativeCacheSizeIsRefusedNamingTheOption()
     {
         var e = Assert.Throws<ArgumentException>(() => Load("{\"s3PrefetchCacheMiB\": -1}"));
-        Assert.Contains("S3PrefetchCacheMiB", e.Message, StringComparison.Ordinal);
+        Assert.Contains("s3PrefetchCacheMiB", e.Message, StringComparison.Ordinal);
         Assert.Contains("got -1", e.Message, StringComparison.Ordinal);
     }
 

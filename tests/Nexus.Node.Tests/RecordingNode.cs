@@ -65,7 +65,12 @@ internal sealed class RecordingNode(string root) : INodeOperations
 
     public WriteBackQueue? WriteBack => null;
 
-    public string? VerifySignature(HttpRequest request, string payloadSha256Hex) => null;
+    public (string Code, string Message)? VerifySignature(HttpRequest request, string payloadSha256Hex) => null;
+
+    /// <summary>The management token this node takes.</summary>
+    public const string Token = "recording-node-token";
+
+    public bool IsManagementToken(string? token) => token == Token;
 
     public void RequestShutdown()
     {
@@ -92,6 +97,7 @@ internal sealed class RecordingApi : IAsyncDisposable
         Node = node;
         Host = host;
         Http = new HttpClient { BaseAddress = host.Addresses[0], Timeout = TimeSpan.FromSeconds(60) };
+        Http.DefaultRequestHeaders.Add(KeyPair.ManagementTokenHeader, RecordingNode.Token);
     }
 
     public RecordingNode Node { get; }

@@ -3,10 +3,12 @@
 
 using Amazon.S3;
 using Amazon.S3.Model;
+using Nexus.Testing;
 
 namespace Nexus.Store.Tests;
 
 /// <summary>What a crash leaves behind is never served, and committed objects survive a restart (index rebuilt from disk).</summary>
+[System.Runtime.Versioning.SupportedOSPlatform("linux")]
 public sealed class DurabilityTests : IAsyncLifetime
 {
     private readonly StoreFixture _store = new();
@@ -57,6 +59,28 @@ public sealed class DurabilityTests : IAsyncLifetime
         // The damaged file left objects/ but was kept aside, not deleted.
         Assert.False(File.Exists(tornFile));
         Assert.Single(Directory.GetFiles(Path.Combine(_store.DataDirectory, "damaged")));
+    }
+
+    /// <summary>
+    /// The data directory is the store's alone (0700): another local user cannot read an object past the store's access
+    /// control. Objects were 0644 in 0755 folders, and user nobody read a root-only bucket's object with grep; with the
+    /// mode change removed this failed. Run as root (it reads the file as nobody with runuser).
+    /// </summary>
+    [RootFact(runc: false)]
+    public async Task AnotherLocalUserCannotReadTheStoresFiles()
+    {
+        using (var client = _store.Client())
+        {
+            await client.PutBucketAsync("private");
+            await client.PutObjectAsync(new PutObjectRequest { BucketName = "private", Key = "secret.txt", ContentBody = "root-only secret" });
+        }
+
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute, File.GetUnixFileMode(_store.DataDirectory));
+        var file = Directory.EnumerateFiles(Path.Combine(_store.DataDirectory, "buckets", "private"), "*", SearchOption.AllDirectories)
+            .Single(f => File.ReadAllText(f).Contains("root-only secret", StringComparison.Ordinal));
+        var (exitCode, _, stderr) = await Processes.RunAsync("runuser", ["-u", "nobody", "--", "cat", file]);
+        Assert.NotEqual(0, exitCode);
+        Assert.Contains("Permission denied", stderr, StringComparison.Ordinal);
     }
 
     [Fact]

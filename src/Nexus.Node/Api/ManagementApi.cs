@@ -14,7 +14,8 @@ using Nexus.Node.Registry;
 namespace Nexus.Node.Api;
 
 /// <summary>
-/// The CLI's API under /nexus/v1, answered only to loopback callers: deploy (a zipped function folder as the
+/// The CLI's API under /nexus/v1, answered only to loopback callers that show the node's management token (all but
+/// health; <see cref="KeyPair.ManagementToken"/>): deploy (a zipped function folder as the
 /// body), list, get, remove, logs (tail and follow), status, health and shutdown. Errors are {"error": "..."}.
 /// </summary>
 public static class ManagementApi
@@ -23,9 +24,22 @@ public static class ManagementApi
     {
         var api = app.MapGroup(NodeApi.ManagementPrefix);
         api.AddEndpointFilter(async (context, next) =>
-            NodeApi.IsLoopback(context.HttpContext)
-                ? await next(context)
-                : Results.Json(new ErrorBody("the management API answers loopback callers only"), statusCode: 403));
+        {
+            var http = context.HttpContext;
+            if (!NodeApi.IsLoopback(http))
+            {
+                return Results.Json(new ErrorBody("the management API answers loopback callers only"), statusCode: 403);
+            }
+
+            // Any local user can connect to loopback: deploying (code, with any bucket grant) and the rest take the
+            // token only a reader of the node's admin key can make. Health says nothing but "ok".
+            if (http.Request.Path != NodeApi.ManagementPrefix + "/health" && !node.IsManagementToken(http.Request.Headers[KeyPair.ManagementTokenHeader].ToString()))
+            {
+                return Results.Json(new ErrorBody($"the management API needs the node's token ({KeyPair.ManagementTokenHeader}), which the nexus CLI makes from the node's admin key: run it as root (the key is root's only)"), statusCode: 401);
+            }
+
+            return await next(context);
+        });
 
         api.MapGet("/health", () => Results.Text("ok"));
         api.MapGet("/status", () => Results.Text(StatusJson(node.Status()).ToJsonString(), "application/json"));

@@ -68,10 +68,8 @@ public static partial class NodeApi
     /// </summary>
     private static async Task WithFunctionAsync(HttpContext context, INodeOperations node, Func<DeployedFunction, JsonNode?> answer, string routeValue = "name")
     {
-        var name = FunctionName((string)context.Request.RouteValues[routeValue]!, context.Request.Query["Qualifier"].ToString(), out var badQualifier);
-        if (badQualifier is not null || !node.TryGetFunction(name, out var function))
+        if (await FunctionNameAsync(context, routeValue, node) is not { } name || !node.TryGetFunction(name, out var function))
         {
-            await ApiErrorAsync(context, 404, "ResourceNotFoundException", "Function not found: " + LambdaJson.FunctionArn(name) + (badQualifier is null ? "" : ":" + badQualifier));
             return;
         }
 
@@ -180,32 +178,41 @@ public static partial class NodeApi
 
     // Accepts a name, NAME:QUALIFIER, a partial ARN (ACCOUNT:function:NAME[:QUALIFIER]) or a full ARN, as Lambda does.
     // Only $LATEST exists here.
-    private static string FunctionName(string raw, string queryQualifier, out string? badQualifier)
+    /// <summary>
+    /// The function a route names (a name, partial ARN or ARN, with or without a qualifier), as Lambda reads it: null
+    /// with the refusal answered when it is not one (400 ValidationException with Lambda's message), when an ARN names
+    /// another region or account than the node's, or a qualifier other than $LATEST (404: no such function here).
+    /// </summary>
+    private static async Task<string?> FunctionNameAsync(HttpContext context, string routeValue, INodeOperations node)
     {
-        const string functionPart = ":function:";
-        var name = Uri.UnescapeDataString(raw);
-        var at = name.IndexOf(functionPart, StringComparison.Ordinal);
-        if (at >= 0)
+        var raw = Uri.UnescapeDataString((string)context.Request.RouteValues[routeValue]!);
+        var match = raw.Length <= MaxFunctionNameLength ? FunctionNamePattern().Match(raw) : null;
+        if (match is not { Success: true })
         {
-            name = name[(at + functionPart.Length)..];
+            await ApiErrorAsync(context, 400, "ValidationException", $"1 validation error detected: Value '{raw}' at 'functionName' failed to satisfy constraint: Member must satisfy regular expression pattern: {FunctionNameRegex} and length 1 to {MaxFunctionNameLength}");
+            return null;
         }
 
-        badQualifier = null;
-        var colon = name.IndexOf(':', StringComparison.Ordinal);
-        if (colon >= 0)
+        var name = match.Groups["name"].Value;
+        var qualifier = match.Groups["qualifier"].Success ? match.Groups["qualifier"].Value : context.Request.Query["Qualifier"].ToString();
+        var region = match.Groups["region"].Success ? match.Groups["region"].Value : LambdaJson.Region;
+        var account = match.Groups["account"].Success ? match.Groups["account"].Value : LambdaJson.AccountId;
+        if (qualifier is not ("" or "$LATEST") || region != LambdaJson.Region || account != LambdaJson.AccountId || !node.TryGetFunction(name, out _))
         {
-            var qualifier = name[(colon + 1)..];
-            name = name[..colon];
-            badQualifier = qualifier == "$LATEST" ? null : qualifier;
-        }
-
-        if (queryQualifier.Length > 0 && queryQualifier != "$LATEST")
-        {
-            badQualifier = queryQualifier;
+            await ApiErrorAsync(context, 404, "ResourceNotFoundException", "Function not found: " + $"arn:aws:lambda:{region}:{account}:function:{name}" + (qualifier is "" or "$LATEST" ? "" : ":" + qualifier));
+            return null;
         }
 
         return name;
     }
+
+    // Lambda's pattern for FunctionName (the API model's), with its parts named: partition prefix, region, account,
+    // "function:", the name, and the qualifier.
+    private const string FunctionNameRegex = @"(arn:(aws[a-zA-Z-]*)?:lambda:)?([a-z]{2}(-gov)?-[a-z]+-\d{1}:)?(\d{12}:)?(function:)?([a-zA-Z0-9-_\.]+)(:(\$LATEST|[a-zA-Z0-9-_]+))?";
+    private const int MaxFunctionNameLength = 170;
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"^(arn:(aws[a-zA-Z-]*)?:lambda:)?((?<region>[a-z]{2}(-gov)?-[a-z]+-\d{1}):)?((?<account>\d{12}):)?(function:)?(?<name>[a-zA-Z0-9-_\.]+)(:(?<qualifier>\$LATEST|[a-zA-Z0-9-_]+))?$", System.Text.RegularExpressions.RegexOptions.CultureInvariant)]
+    private static partial System.Text.RegularExpressions.Regex FunctionNamePattern();
 
     private sealed record FunctionPage(List<DeployedFunction> Items, string? NextMarker)
     {

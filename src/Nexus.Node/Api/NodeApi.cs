@@ -87,6 +87,11 @@ public static partial class NodeApi
                 context.Response.StatusCode = 204;
                 return;
             case "Event":
+                if (!await EventFitsAsync(context, body))
+                {
+                    return;
+                }
+
                 await node.EnqueueEventAsync(function, body, new InvocationRequest(requestId, trace), context.RequestAborted);
                 context.Response.StatusCode = 202;
                 return;
@@ -155,10 +160,27 @@ public static partial class NodeApi
             return;
         }
 
+        if (!await EventFitsAsync(context, body))
+        {
+            return;
+        }
+
         var requestId = Guid.NewGuid().ToString();
         context.Response.Headers["x-amzn-RequestId"] = requestId;
         await node.EnqueueEventAsync(function, body, new InvocationRequest(requestId, trace), context.RequestAborted);
         await JsonAsync(context, 202, new JsonObject { ["Status"] = 202 });
+    }
+
+    // An Event's payload is held to Lambda's asynchronous limit (it is spooled until it runs); false once refused.
+    private static async Task<bool> EventFitsAsync(HttpContext context, byte[] body)
+    {
+        if (body.Length <= LambdaJson.MaxEventPayloadBytes)
+        {
+            return true;
+        }
+
+        await ApiErrorAsync(context, 413, "RequestTooLargeException", $"Request must be smaller than {LambdaJson.MaxEventPayloadBytes} bytes for the InvokeFunction operation with an asynchronous invocation, got {body.Length}");
+        return false;
     }
 
     /// <summary>
@@ -189,7 +211,6 @@ public static partial class NodeApi
     private static async Task<(DeployedFunction Function, byte[] Body)?> ReadInvocationAsync(HttpContext context, INodeOperations node)
     {
         var request = context.Request;
-        var name = FunctionName((string)request.RouteValues["name"]!, request.Query["Qualifier"].ToString(), out var badQualifier);
         var tooLarge = $"Request must be smaller than {LambdaJson.MaxPayloadBytes} bytes for the InvokeFunction operation";
         if (request.ContentLength > LambdaJson.MaxPayloadBytes
             || await ReadBoundedAsync(request.Body, request.ContentLength, LambdaJson.MaxPayloadBytes, context.RequestAborted) is not { } body)
@@ -198,15 +219,23 @@ public static partial class NodeApi
             return null;
         }
 
-        if (request.Headers.Authorization.Count > 0 && node.VerifySignature(request, Convert.ToHexStringLower(SHA256.HashData(body))) is { } signatureError)
+        if (request.Headers.Authorization.Count > 0 && node.VerifySignature(request, Convert.ToHexStringLower(SHA256.HashData(body))) is { } refusal)
         {
-            await ApiErrorAsync(context, 403, "InvalidSignatureException", signatureError);
+            // Lambda's answers: an unknown key is not a bad signature.
+            if (refusal.Code == "InvalidAccessKeyId")
+            {
+                await ApiErrorAsync(context, 403, "UnrecognizedClientException", "The security token included in the request is invalid.");
+            }
+            else
+            {
+                await ApiErrorAsync(context, 403, "InvalidSignatureException", refusal.Message);
+            }
+
             return null;
         }
 
-        if (badQualifier is not null || !node.TryGetFunction(name, out var function))
+        if (await FunctionNameAsync(context, "name", node) is not { } name || !node.TryGetFunction(name, out var function))
         {
-            await ApiErrorAsync(context, 404, "ResourceNotFoundException", "Function not found: " + LambdaJson.FunctionArn(name) + (badQualifier is null ? "" : ":" + badQualifier));
             return null;
         }
 

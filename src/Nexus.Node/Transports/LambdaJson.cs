@@ -18,6 +18,9 @@ public static class LambdaJson
     /// <summary>Lambda limits synchronous request and response payloads to 6 MB.</summary>
     public const int MaxPayloadBytes = 6 * 1024 * 1024;
 
+    /// <summary>An asynchronous (Event) invocation's payload limit: Lambda's 1 MB (256 KB before October 2025).</summary>
+    public const int MaxEventPayloadBytes = 1024 * 1024;
+
     /// <summary>Lambda's limit on an Invoke's ClientContext: characters of base64.</summary>
     public const int MaxClientContextLength = 3583;
 
