@@ -279,7 +279,7 @@ public sealed partial class NexusNode : INodeOperations, IAsyncDisposable
         _managementToken = AdminKey.ManagementToken();
         _storeCredentials.Add(new StoreCredential(AdminKey.AccessKeyId, AdminKey.SecretAccessKey));
         _verifier = new SigV4Verifier(_storeCredentials, LambdaJson.Region, "lambda", TimeSpan.FromMinutes(15));
-        _logs = new FunctionLogs(_options.LogsDirectory);
+        _logs = new FunctionLogs(_options.LogsDirectory, maxFileBytes: (long)_options.FunctionLogMaxMiB << 20);
 
         EnterCpuGroup(progress);
         SetThreadSlices(progress);

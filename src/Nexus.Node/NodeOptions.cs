@@ -119,6 +119,12 @@ public sealed record NodeOptions
 
     public int MaxInstancesPerFunction { get; init; } = 16;
 
+    /// <summary>
+    /// The size at which a function's log file is rotated: it becomes &lt;name&gt;.log.1 (the one before is deleted), so a
+    /// function's logs take at most twice this of the node's disk.
+    /// </summary>
+    public int FunctionLogMaxMiB { get; init; } = 64;
+
     public int MaxInstancesPerNode { get; init; } = 64;
 
     /// <summary>
@@ -312,6 +318,7 @@ public sealed record NodeOptions
         Check(KeepAliveSeconds >= 1, nameof(KeepAliveSeconds), "must be at least 1");
         Check(InitTimeoutSeconds >= 1, nameof(InitTimeoutSeconds), "must be at least 1");
         Check(EventWorkers >= 1, nameof(EventWorkers), "must be at least 1");
+        Check(FunctionLogMaxMiB is >= 1 and <= 65536, nameof(FunctionLogMaxMiB), "must be 1 to 65536 (MiB)");
         Check(Driver is "oci" or "microvm", nameof(Driver), $"'{Driver}' is not a known driver (known: oci, microvm)");
         Check(MicrovmGuest is "linux" or "freestanding", nameof(MicrovmGuest), $"'{MicrovmGuest}' is not a kind of guest (known: linux, freestanding)");
         foreach (var (name, url) in new[] { (nameof(ApiUrl), ApiUrl), (nameof(StoreUrl), StoreUrl), (nameof(SandboxStoreUrl), SandboxStoreUrl), (nameof(RuntimeApiUrl), RuntimeApiUrl), (nameof(ServiceProxyUrl), ServiceProxyUrl) })

@@ -11,17 +11,25 @@ namespace Nexus.Node.Logs;
 /// <summary>
 /// One append-only log file per function (<c>$NEXUS_HOME/logs/&lt;name&gt;.log</c>). Each line is
 /// <c>&lt;UTC time&gt; &lt;instance id&gt; &lt;request id or -&gt; &lt;text&gt;</c>; followers get new lines as they are written.
+/// A file that reaches the size limit becomes <c>&lt;name&gt;.log.1</c> (replacing the one before) and a new one starts, so
+/// a function that prints without end holds at most twice the limit of the node's disk.
 /// </summary>
 public sealed class FunctionLogs : IDisposable
 {
+    /// <summary>The size limit of one log file unless the node says otherwise (node.json functionLogMaxMiB).</summary>
+    public const long DefaultMaxFileBytes = 64L << 20;
+
     private readonly string _directory;
     private readonly TimeProvider _time;
+    private readonly long _maxFileBytes;
     private readonly ConcurrentDictionary<string, LogFile> _files = new(StringComparer.Ordinal);
 
-    public FunctionLogs(string directory, TimeProvider? time = null)
+    public FunctionLogs(string directory, TimeProvider? time = null, long maxFileBytes = DefaultMaxFileBytes)
     {
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxFileBytes, 1);
         _directory = directory;
         _time = time ?? TimeProvider.System;
+        _maxFileBytes = maxFileBytes;
         Directory.CreateDirectory(directory);
     }
 
@@ -30,7 +38,7 @@ public sealed class FunctionLogs : IDisposable
     /// <summary>Appends one line (a multi-line text is split so every line keeps its prefix).</summary>
     public void Write(string function, string instanceId, string? requestId, string text)
     {
-        var file = _files.GetOrAdd(function, static (f, logs) => new LogFile(logs.PathOf(f)), this);
+        var file = _files.GetOrAdd(function, static (f, logs) => new LogFile(logs.PathOf(f), logs._maxFileBytes), this);
 
         // Written on every invocation (START, END + REPORT): only the time is taken here; the line is formatted when it
         // is written out (or at once for a follower).
@@ -64,21 +72,30 @@ public sealed class FunctionLogs : IDisposable
         }
 
         var path = PathOf(function);
-        if (!File.Exists(path) || lines <= 0)
+        if (lines <= 0)
         {
             return [];
         }
 
+        // The rotated file first: the current one may have started a moment ago.
         var tail = new Queue<string>(lines);
-        using var reader = new StreamReader(new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete));
-        while (reader.ReadLine() is { } line)
+        foreach (var part in new[] { RotatedPath(path), path })
         {
-            if (tail.Count == lines)
+            if (!File.Exists(part))
             {
-                tail.Dequeue();
+                continue;
             }
 
-            tail.Enqueue(line);
+            using var reader = new StreamReader(new FileStream(part, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete));
+            while (reader.ReadLine() is { } line)
+            {
+                if (tail.Count == lines)
+                {
+                    tail.Dequeue();
+                }
+
+                tail.Enqueue(line);
+            }
         }
 
         return [.. tail];
@@ -87,7 +104,7 @@ public sealed class FunctionLogs : IDisposable
     /// <summary>Lines written to a function's log from now on, until <paramref name="cancellationToken"/> fires.</summary>
     public async IAsyncEnumerable<string> FollowAsync(string function, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        var file = _files.GetOrAdd(function, static (f, logs) => new LogFile(logs.PathOf(f)), this);
+        var file = _files.GetOrAdd(function, static (f, logs) => new LogFile(logs.PathOf(f), logs._maxFileBytes), this);
         var channel = System.Threading.Channels.Channel.CreateBounded<string>(new System.Threading.Channels.BoundedChannelOptions(10_000)
         {
             FullMode = System.Threading.Channels.BoundedChannelFullMode.DropOldest,
@@ -115,7 +132,10 @@ public sealed class FunctionLogs : IDisposable
     {
         Close(function);
         File.Delete(PathOf(function));
+        File.Delete(RotatedPath(PathOf(function)));
     }
+
+    private static string RotatedPath(string path) => path + ".1";
 
     /// <summary>
     /// Writes out and closes a removed function's log file, which stays readable; a later line opens it again. Without
@@ -150,15 +170,17 @@ public sealed class FunctionLogs : IDisposable
         private const int FlushDelayMs = 20;
 
         private readonly string _path;
+        private readonly long _maxBytes;
         private readonly Lock _lock = new();
         private readonly ConcurrentQueue<Entry> _queued = new();
         private readonly Timer _flush;
         private int _flushScheduled;
         private FileStream? _stream;
 
-        public LogFile(string path)
+        public LogFile(string path, long maxBytes)
         {
             _path = path;
+            _maxBytes = maxBytes;
             _flush = new Timer(static file => ((LogFile)file!).Flush(), this, Timeout.Infinite, Timeout.Infinite);
         }
 
@@ -205,6 +227,13 @@ public sealed class FunctionLogs : IDisposable
                     _stream ??= new FileStream(_path, FileMode.Append, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete);
                     _stream.Write(bytes, 0, length);
                     _stream.Flush();
+                    if (_stream.Length >= _maxBytes)
+                    {
+                        // Full: it becomes the one old file kept, and the next lines start a new one.
+                        _stream.Dispose();
+                        _stream = null;
+                        File.Move(_path, RotatedPath(_path), overwrite: true);
+                    }
                 }
                 finally
                 {
