@@ -111,23 +111,23 @@ public sealed class TemplateInstanceRootTests
             Assert.True(probe.GetProperty("task").GetBoolean());
             Assert.Equal("allowed", probe.GetProperty("null").GetString());
 
-            // Two live instances, two roots (each a root and its upper layer) in the template's roots folder; one
-            // instance gone, its root is gone.
+            // Two live instances and the root built ahead for the next: three roots (each a root and its upper layer)
+            // in the template's roots folder; one instance gone, its root is gone.
             var template = Assert.Single(node.ReadTemplateUsage());
             var templatePid = int.Parse(File.ReadLines($"/sys/fs/cgroup/pids/nexus/{template.SandboxId}/cgroup.procs").First(), CultureInfo.InvariantCulture);
             var roots = $"/proc/{templatePid}/root{SandboxSpec.InstanceRootsPath}";
-            Assert.Equal(4, Directory.GetDirectories(roots).Length);
+            Assert.Equal(6, Directory.GetDirectories(roots).Length);
 
             // The template (uid 65534) may pass through the roots folder but not list it: it cannot learn their names.
             Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute, File.GetUnixFileMode(roots));
             var exited = await node.InvokeAsync(function, """{"do": "exit"}"""u8.ToArray(), "x1", CancellationToken.None);
             Assert.Equal("Runtime.ExitError", exited.Result.ErrorType);
-            for (var waited = 0; waited < 100 && Directory.GetDirectories(roots).Length > 2; waited++)
+            for (var waited = 0; waited < 100 && Directory.GetDirectories(roots).Length > 4; waited++)
             {
                 await Task.Delay(100);
             }
 
-            Assert.Equal(2, Directory.GetDirectories(roots).Length);
+            Assert.Equal(4, Directory.GetDirectories(roots).Length);
         }
         finally
         {

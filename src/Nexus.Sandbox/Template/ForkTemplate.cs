@@ -117,7 +117,7 @@ internal sealed class ForkTemplate : IAsyncDisposable
                         throw new InvalidOperationException($"template {templateId} cannot give its instances a /tmp of their own: it holds no CAP_SYS_CHROOT");
                     }
 
-                    template._roots = InstanceRoots.Open(sandbox.Pid);
+                    template._roots = InstanceRoots.Open(sandbox.Pid, spec.TmpMb);
                 }
 
                 return template;
@@ -168,7 +168,7 @@ internal sealed class ForkTemplate : IAsyncDisposable
         string? root = null;
         try
         {
-            root = _roots?.Prepare(spec.TmpMb);
+            root = _roots is null ? null : await _roots.TakeAsync();
             var env = new JsonObject();
             foreach (var name in spec.InstanceVariables)
             {

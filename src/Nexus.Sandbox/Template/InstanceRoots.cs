@@ -18,7 +18,8 @@ namespace Nexus.Sandbox.Template;
 /// whose upper layer is a fresh tmpfs of the instance's /tmp size (<c>&lt;name&gt;.rw</c>): what an instance writes
 /// there only it sees, counted against its own memory. The forked child chroots into it and drops CAP_SYS_CHROOT
 /// before the handler runs (runtime/nexus_runtime/instance_root.py). Names are random: the template cannot list the
-/// tmpfs (mode 0711) to find its instances' roots.
+/// tmpfs (mode 0711) to find its instances' roots. One root is kept built ahead, so a cold start takes a ready one and
+/// the next is built after the fork has been asked for, off the cold start's path.
 /// </summary>
 internal sealed class InstanceRoots : IDisposable
 {
@@ -26,21 +27,28 @@ internal sealed class InstanceRoots : IDisposable
 
     private readonly SafeFileHandle _namespace;
     private readonly string _parent;
+    private readonly int _tmpMb;
+    private readonly Lock _gate = new();
+    private Task<string>? _spare;
     private int _disposed;
 
-    private InstanceRoots(SafeFileHandle mountNamespace, string parent)
+    private InstanceRoots(SafeFileHandle mountNamespace, string parent, int tmpMb)
     {
         _namespace = mountNamespace;
         _parent = parent;
+        _tmpMb = tmpMb;
     }
 
-    /// <summary>Takes hold of the mount namespace of template process <paramref name="templatePid"/> and readies its roots' tmpfs.</summary>
-    public static InstanceRoots Open(int templatePid)
+    /// <summary>
+    /// Takes hold of the mount namespace of template process <paramref name="templatePid"/>, readies its roots' tmpfs and
+    /// starts building the first root, with a /tmp of <paramref name="tmpMb"/> MiB (the revision's).
+    /// </summary>
+    public static InstanceRoots Open(int templatePid, int tmpMb)
     {
         var handle = MountNamespace.Open(templatePid);
         try
         {
-            var roots = new InstanceRoots(handle, SandboxSpec.InstanceRootsPath);
+            var roots = new InstanceRoots(handle, SandboxSpec.InstanceRootsPath, tmpMb);
 
             MountNamespace.RunIn(handle, () =>
             {
@@ -50,6 +58,7 @@ internal sealed class InstanceRoots : IDisposable
                 // runc gives a tmpfs the mode of the folder it covers (0755): the template may pass, not list.
                 Mounts.SetMode(roots._parent, RootsFolderMode);
             });
+            roots._spare = Task.Run(roots.Build);
             return roots;
         }
         catch
@@ -59,13 +68,45 @@ internal sealed class InstanceRoots : IDisposable
         }
     }
 
-    /// <summary>Builds a root with a /tmp of <paramref name="tmpMb"/> MiB and returns its path as the template sees it.</summary>
-    public string Prepare(int tmpMb)
+    /// <summary>
+    /// A root for one instance (its path as the template sees it): the one built ahead (waited for if it is still being
+    /// built; built now if that failed), and the next starts being built.
+    /// </summary>
+    public async Task<string> TakeAsync()
+    {
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        Task<string>? spare;
+        lock (_gate)
+        {
+            spare = _spare;
+            _spare = null;
+        }
+
+        string root;
+        try
+        {
+            root = spare is null ? Build() : await spare;
+        }
+        catch (Exception e) when (e is IOException or InvalidOperationException)
+        {
+            root = Build();
+        }
+
+        lock (_gate)
+        {
+            _spare ??= Volatile.Read(ref _disposed) == 0 ? Task.Run(Build) : null;
+        }
+
+        return root;
+    }
+
+    // A root with a /tmp of the revision's size.
+    private string Build()
     {
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
         var root = $"{_parent}/{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(12))}";
         var layer = root + ".rw";
-        var size = tmpMb.ToString(CultureInfo.InvariantCulture);
+        var size = _tmpMb.ToString(CultureInfo.InvariantCulture);
         MountNamespace.RunIn(_namespace, () =>
         {
             Mounts.MakeDirectory(root, RootsFolderMode);
