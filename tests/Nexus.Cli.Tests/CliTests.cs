@@ -71,6 +71,26 @@ public sealed class CliTests : IDisposable
         Assert.Contains("AWS_ACCESS_KEY_ID=AKIA0000000000000000", exports, StringComparison.Ordinal);
     }
 
+    /// <summary>
+    /// With an external store (s3Endpoint), NEXUS_S3 is that store, which does not know the node's key: env also exports
+    /// the store's own key and says which key goes where. Before, `aws s3 ls --endpoint-url "$NEXUS_S3"` as the README
+    /// shows it failed with InvalidAccessKeyId (an operator's review).
+    /// </summary>
+    [RootFact(runc: false)]
+    [System.Runtime.Versioning.SupportedOSPlatform("linux")]
+    public async Task EnvWithAnExternalStoreExportsTheStoresOwnKey()
+    {
+        var credentials = Path.Combine(_home, "credentials.json");
+        File.WriteAllText(credentials, "{\"accessKeyId\":\"AKIA0000000000000000\",\"secretAccessKey\":\"s\"}");
+        File.SetUnixFileMode(credentials, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        File.WriteAllText(Path.Combine(_home, "node.json"), """{"s3Endpoint": "http://10.1.2.3:9000", "s3AccessKeyId": "STOREKEY", "s3SecretAccessKey": "storesecret"}""");
+        var (exitCode, exports, errors) = await NexusCli.RunAsync(["env", "--home", _home]);
+        Assert.True(exitCode == 0, errors);
+        Assert.Contains("NEXUS_S3=http://10.1.2.3:9000 ", exports, StringComparison.Ordinal);
+        Assert.Contains("export NEXUS_S3_ACCESS_KEY_ID=STOREKEY NEXUS_S3_SECRET_ACCESS_KEY=storesecret", exports, StringComparison.Ordinal);
+        Assert.Contains("takes its own key, not the node's", errors, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task DeployOfAMissingFolderNamesItOnce()
     {

@@ -205,6 +205,8 @@ public sealed partial class InstancePoolTests
         await f.DisposeAsync();
         Assert.All(f.Driver.Started, i => Assert.True(i.Stopped));
         Assert.All(f.Transports.Created, t => Assert.True(t.Disposed));
-        Assert.Equal("crashed", (await busy).Outcome);
+        var stopped = await busy;
+        Assert.Equal("shutdown", stopped.Outcome);
+        Assert.Equal("Runtime.NodeShutdown", stopped.Result.ErrorType);
     }
 }

@@ -133,6 +133,14 @@ public static class NodeCommands
             var key = LoadAdminKey(options.CredentialsPath);
             var s3 = options.S3Endpoint ?? options.StoreUrl;
             Console.WriteLine($"export AWS_ACCESS_KEY_ID={key.AccessKeyId} AWS_SECRET_ACCESS_KEY={key.SecretAccessKey} AWS_DEFAULT_REGION=us-east-1 NEXUS_S3={s3} NEXUS_API={options.ApiUrl}");
+            if (options.S3Endpoint is not null)
+            {
+                // The node's key opens its Lambda API, not an external store, which knows its own key (node.json's).
+                Console.WriteLine($"export NEXUS_S3_ACCESS_KEY_ID={options.S3AccessKeyId} NEXUS_S3_SECRET_ACCESS_KEY={options.S3SecretAccessKey}");
+                Console.Error.WriteLine("nexus: NEXUS_S3 is the external store of node.json (s3Endpoint), which takes its own key, not the node's: "
+                    + "AWS_ACCESS_KEY_ID=$NEXUS_S3_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY=$NEXUS_S3_SECRET_ACCESS_KEY aws s3 ls --endpoint-url \"$NEXUS_S3\"");
+            }
+
             return ExitCodes.Ok;
         });
         return env;

@@ -74,8 +74,9 @@ public sealed partial class InstancePool
         }
         else if (_shutdown.IsCancellationRequested || result.Exception is null)
         {
-            answer = InvocationResult.Error("Runtime.TransportError", $"RequestId: {requestId} Error: the invocation was lost: the node is shutting down");
-            outcome = "crashed";
+            // Not the function's failure: its log says the node stopped it ("instance stopped (shutdown)"), not that it crashed.
+            answer = InvocationResult.Error("Runtime.NodeShutdown", $"RequestId: {requestId} Error: the node is shutting down: the invocation was stopped");
+            outcome = "shutdown";
         }
         else
         {
