@@ -175,6 +175,23 @@ public sealed class CliTests : IDisposable
         Assert.Contains("--lines must be 0 or more, got -1", lines, StringComparison.Ordinal);
     }
 
+    /// <summary>
+    /// `up` for a home whose node is not the one answering on its address (another home's node, whose management token
+    /// differs) says so and fails, instead of "already running" and success (an operator's review: `env` then found no
+    /// credentials).
+    /// </summary>
+    [Fact]
+    public async Task UpWhereAnotherHomesNodeAnswersSaysSo()
+    {
+        using var api = new FakeNodeApi(
+            new() { ["/nexus/v1/health"] = "ok", ["/nexus/v1/status"] = """{"error":"the management API needs the node's token"}""" },
+            new() { ["/nexus/v1/status"] = 401 });
+        var (exitCode, stdout, stderr) = await NexusCli.RunAsync(["up"], Env(api));
+        Assert.True(exitCode == ExitCodes.StartFailed, stdout + stderr);
+        Assert.Contains($"another node answers at {api.Url}/, not the one of home", stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("already running", stdout, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task PipedListIsOneFullWidthLinePerFunction()
     {

@@ -12,11 +12,14 @@ public sealed class FakeNodeApi : IDisposable
 {
     private readonly HttpListener _listener;
     private readonly Dictionary<string, string> _answers;
+    private readonly Dictionary<string, int> _statuses;
     private readonly Task _serving;
 
-    public FakeNodeApi(Dictionary<string, string> answers)
+    /// <summary>Answers each path of <paramref name="answers"/> with its body, with status 200 or the path's in <paramref name="statuses"/>; other paths 404.</summary>
+    public FakeNodeApi(Dictionary<string, string> answers, Dictionary<string, int>? statuses = null)
     {
         _answers = answers;
+        _statuses = statuses ?? [];
 
         // HttpListener cannot listen on port 0: a free port is found and let go first, and another test may take it
         // before the listener binds it; then a fresh one is tried.
@@ -74,7 +77,7 @@ public sealed class FakeNodeApi : IDisposable
             }
 
             var found = _answers.TryGetValue(context.Request.Url!.AbsolutePath, out var body);
-            context.Response.StatusCode = found ? 200 : 404;
+            context.Response.StatusCode = found ? _statuses.GetValueOrDefault(context.Request.Url!.AbsolutePath, 200) : 404;
             context.Response.ContentType = "application/json";
             var bytes = Encoding.UTF8.GetBytes(found ? body! : """{"error":"not found"}""");
             await context.Response.OutputStream.WriteAsync(bytes);

@@ -220,6 +220,15 @@ public static class NodeCommands
         using var client = NodeClient.For(options, TimeSpan.FromSeconds(5));
         if (await client.IsHealthyAsync(cancellationToken))
         {
+            // A node whose management token is not this home's is another home's node on the same address.
+            using (var status = await client.SendAsync(new HttpRequestMessage(HttpMethod.Get, "nexus/v1/status"), cancellationToken))
+            {
+                if (status.StatusCode == System.Net.HttpStatusCode.Unauthorized)
+                {
+                    throw new CliException(ExitCodes.StartFailed, $"another node answers at {client.BaseAddress}, not the one of home {options.Home} (its key is not this home's): stop it, or give this home another apiUrl in its node.json");
+                }
+            }
+
             Console.WriteLine($"nexus: the node is already running at {client.BaseAddress}");
             PrintUsage(options);
             return ExitCodes.Ok;
