@@ -329,6 +329,9 @@ public static class CompareBenchmark
         try
         {
             using var http = new HttpClient { BaseAddress = node.ApiAddress };
+
+            // The node's own credential, as its CLI sends it: the API refuses unauthenticated callers.
+            http.DefaultRequestHeaders.Add(KeyPair.ManagementTokenHeader, node.AdminKey.ManagementToken());
             for (var i = -1; i < warm; i++)
             {
                 foreach (var configuration in configurations)

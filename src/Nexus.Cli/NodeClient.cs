@@ -16,7 +16,7 @@ public sealed class NodeClient : IDisposable
 
     /// <summary>
     /// A client of the API at <paramref name="apiUrl"/>; <paramref name="managementToken"/> (<see cref="KeyPair.ManagementToken"/>)
-    /// goes with every management request (null: none, and the node refuses all of them but health).
+    /// goes with every request (null: none, and the node refuses all but health and signed Lambda API calls).
     /// </summary>
     public NodeClient(string apiUrl, TimeSpan? timeout = null, string? managementToken = null)
     {
@@ -26,8 +26,6 @@ public sealed class NodeClient : IDisposable
     }
 
     public Uri BaseAddress { get; }
-
-    private const string NexusManagementPath = "nexus/v1/";
 
     /// <summary>A client of the node <paramref name="options"/> describe, with its management token if this user can read the node's key.</summary>
     public static NodeClient For(NodeOptions options, TimeSpan? timeout = null) => new(options.ApiUrl, timeout, ReadManagementToken(options.CredentialsPath));
@@ -63,7 +61,7 @@ public sealed class NodeClient : IDisposable
     /// <summary>Sends a request; turns an unreachable node into a clear <see cref="CliException"/>.</summary>
     public async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken, HttpCompletionOption completion = HttpCompletionOption.ResponseContentRead)
     {
-        if (_managementToken is not null && request.RequestUri is { IsAbsoluteUri: false } relative && relative.OriginalString.StartsWith(NexusManagementPath, StringComparison.Ordinal))
+        if (_managementToken is not null && request.RequestUri is { IsAbsoluteUri: false })
         {
             request.Headers.TryAddWithoutValidation(KeyPair.ManagementTokenHeader, _managementToken);
         }

@@ -127,6 +127,11 @@ public sealed class NodeEndToEndTests(NodeFixture fixture) : IClassFixture<NodeF
         Assert.NotEqual(0, code);
         Assert.Contains("InvalidSignatureException", text, StringComparison.Ordinal);
 
+        // Reads are checked as invokes are: a configuration holds the function's environment.
+        (code, text) = await RunAwsAsync(["lambda", "get-function-configuration", "--endpoint-url", fixture.Node.ApiAddress.ToString(), "--function-name", "e2e-echo"], "wrong-secret");
+        Assert.NotEqual(0, code);
+        Assert.Contains("InvalidSignatureException", text, StringComparison.Ordinal);
+
         // A key the node does not know is not a bad signature, as Lambda says.
         (code, text) = await RunAwsAsync(["lambda", "invoke", "--endpoint-url", fixture.Node.ApiAddress.ToString(), "--function-name", "e2e-echo", output], null, accessKey: "AKIDUNKNOWNKEY000000");
         Assert.NotEqual(0, code);

@@ -50,6 +50,7 @@ public class NodeFixture : IAsyncLifetime
 
         Node = await NexusNode.StartAsync(await OptionsAsync());
         Http = new HttpClient { BaseAddress = Node.ApiAddress, Timeout = TimeSpan.FromMinutes(3) };
+        Http.DefaultRequestHeaders.Add(KeyPair.ManagementTokenHeader, Node.AdminKey.ManagementToken());
         var seed = Process.Start(new ProcessStartInfo(HostRequirements.DebianPython)
         {
             ArgumentList = { Path.Combine(Examples, "seed_inputs.py"), "--endpoint", Node.StoreAddress.ToString().TrimEnd('/'), "--access-key", Node.AdminKey.AccessKeyId, "--secret-key", Node.AdminKey.SecretAccessKey },

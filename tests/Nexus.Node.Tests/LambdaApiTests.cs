@@ -219,6 +219,39 @@ public sealed class LambdaApiTests : IAsyncLifetime
         Assert.True(local.IsSuccessStatusCode);
     }
 
+    /// <summary>
+    /// Neither signed nor carrying the node's token: 403 MissingAuthenticationTokenException, as Lambda answers, for
+    /// invokes and reads alike (a function's configuration holds its environment). Any local user can connect to
+    /// loopback: before, an operator's review invoked functions and read their environment as user nobody. With the
+    /// check removed, each request here was served.
+    /// </summary>
+    [Fact]
+    public async Task A_caller_with_neither_a_signature_nor_the_token_is_refused()
+    {
+        using var anonymous = new HttpClient { BaseAddress = _api.Base };
+        var requests = new[]
+        {
+            new HttpRequestMessage(HttpMethod.Post, "/2015-03-31/functions/alpha/invocations") { Content = new StringContent("{}") },
+            new HttpRequestMessage(HttpMethod.Post, "/2014-11-13/functions/alpha/invoke-async/") { Content = new StringContent("{}") },
+            new HttpRequestMessage(HttpMethod.Get, "/2015-03-31/functions/alpha/configuration"),
+            new HttpRequestMessage(HttpMethod.Get, "/2015-03-31/functions/alpha"),
+            new HttpRequestMessage(HttpMethod.Get, "/2015-03-31/functions"),
+        };
+        foreach (var request in requests)
+        {
+            using (request)
+            using (var response = await anonymous.SendAsync(request))
+            {
+                await RecordingNode.AssertApiErrorAsync(response, 403, "MissingAuthenticationTokenException", "Missing Authentication Token");
+            }
+        }
+
+        Assert.Empty(Recorder.Requests);
+        Assert.Empty(Recorder.Events);
+        using var served = await Http.GetAsync("/2015-03-31/functions/alpha/configuration");
+        Assert.True(served.IsSuccessStatusCode);
+    }
+
     /// <summary>An Event's payload is held to Lambda's 1 MB asynchronous limit (6 MiB events were spooled before).</summary>
     [Fact]
     public async Task An_event_past_the_asynchronous_limit_is_refused_before_it_is_spooled()

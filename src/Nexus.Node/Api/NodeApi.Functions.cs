@@ -37,7 +37,7 @@ public static partial class NodeApi
 
     private static async Task ListFunctionsAsync(HttpContext context, INodeOperations node)
     {
-        if (await PageAsync(context, node.Functions) is { } page)
+        if (await AuthenticatedAsync(context, node, Nexus.Store.SigV4.EmptyHash) && await PageAsync(context, node.Functions) is { } page)
         {
             await JsonAsync(context, 200, page.With("Functions"));
         }
@@ -68,7 +68,8 @@ public static partial class NodeApi
     /// </summary>
     private static async Task WithFunctionAsync(HttpContext context, INodeOperations node, Func<DeployedFunction, JsonNode?> answer, string routeValue = "name")
     {
-        if (await FunctionNameAsync(context, routeValue, node) is not { } name || !node.TryGetFunction(name, out var function))
+        if (!await AuthenticatedAsync(context, node, Nexus.Store.SigV4.EmptyHash)
+            || await FunctionNameAsync(context, routeValue, node) is not { } name || !node.TryGetFunction(name, out var function))
         {
             return;
         }

@@ -171,6 +171,40 @@ public static partial class NodeApi
         await JsonAsync(context, 202, new JsonObject { ["Status"] = 202 });
     }
 
+    /// <summary>
+    /// Whether the request may use the Lambda API, answered when not: a SigV4 signature (service lambda) that verifies
+    /// over <paramref name="payloadSha256Hex"/> with a key the node knows (as Lambda: an unknown key is
+    /// UnrecognizedClientException, a bad signature InvalidSignatureException), or the node's management token (the CLI
+    /// run as root sends it). Neither: 403 MissingAuthenticationTokenException, as Lambda answers an unsigned request;
+    /// any local user can connect to loopback, and before this could invoke every function and read its configuration.
+    /// </summary>
+    private static async Task<bool> AuthenticatedAsync(HttpContext context, INodeOperations node, string payloadSha256Hex)
+    {
+        var request = context.Request;
+        if (request.Headers.Authorization.Count == 0)
+        {
+            if (node.IsManagementToken(request.Headers[KeyPair.ManagementTokenHeader].ToString()))
+            {
+                return true;
+            }
+
+            await ApiErrorAsync(context, 403, "MissingAuthenticationTokenException", "Missing Authentication Token");
+            return false;
+        }
+
+        switch (node.VerifySignature(request, payloadSha256Hex))
+        {
+            case null:
+                return true;
+            case { Code: "InvalidAccessKeyId" }:
+                await ApiErrorAsync(context, 403, "UnrecognizedClientException", "The security token included in the request is invalid.");
+                return false;
+            case { } refusal:
+                await ApiErrorAsync(context, 403, "InvalidSignatureException", refusal.Message);
+                return false;
+        }
+    }
+
     // An Event's payload is held to Lambda's asynchronous limit (it is spooled until it runs); false once refused.
     private static async Task<bool> EventFitsAsync(HttpContext context, byte[] body)
     {
@@ -219,18 +253,8 @@ public static partial class NodeApi
             return null;
         }
 
-        if (request.Headers.Authorization.Count > 0 && node.VerifySignature(request, Convert.ToHexStringLower(SHA256.HashData(body))) is { } refusal)
+        if (!await AuthenticatedAsync(context, node, Convert.ToHexStringLower(SHA256.HashData(body))))
         {
-            // Lambda's answers: an unknown key is not a bad signature.
-            if (refusal.Code == "InvalidAccessKeyId")
-            {
-                await ApiErrorAsync(context, 403, "UnrecognizedClientException", "The security token included in the request is invalid.");
-            }
-            else
-            {
-                await ApiErrorAsync(context, 403, "InvalidSignatureException", refusal.Message);
-            }
-
             return null;
         }
 
