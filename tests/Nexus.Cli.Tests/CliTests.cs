@@ -52,9 +52,7 @@ public sealed class CliTests : IDisposable
     [System.Runtime.Versioning.SupportedOSPlatform("linux")]
     public async Task EnvAsAnotherUserSaysItNeedsRoot()
     {
-        var credentials = Path.Combine(_home, "credentials.json");
-        File.WriteAllText(credentials, "{\"accessKeyId\":\"AKIA0000000000000000\",\"secretAccessKey\":\"s\"}");
-        File.SetUnixFileMode(credentials, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        WriteCredentials();
         var owner = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
         foreach (var homeMode in new[] { owner | UnixFileMode.GroupRead | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute, owner })
         {
@@ -80,9 +78,7 @@ public sealed class CliTests : IDisposable
     [System.Runtime.Versioning.SupportedOSPlatform("linux")]
     public async Task EnvWithAnExternalStoreExportsTheStoresOwnKey()
     {
-        var credentials = Path.Combine(_home, "credentials.json");
-        File.WriteAllText(credentials, "{\"accessKeyId\":\"AKIA0000000000000000\",\"secretAccessKey\":\"s\"}");
-        File.SetUnixFileMode(credentials, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        WriteCredentials();
         File.WriteAllText(Path.Combine(_home, "node.json"), """{"s3Endpoint": "http://10.1.2.3:9000", "s3AccessKeyId": "STOREKEY", "s3SecretAccessKey": "storesecret"}""");
         var (exitCode, exports, errors) = await NexusCli.RunAsync(["env", "--home", _home]);
         Assert.True(exitCode == 0, errors);
@@ -261,6 +257,15 @@ public sealed class CliTests : IDisposable
     }
 
     private static string[] Words(string line) => line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+
+    // A node key in the home, as a node writes it (0600).
+    [System.Runtime.Versioning.SupportedOSPlatform("linux")]
+    private void WriteCredentials()
+    {
+        var credentials = Path.Combine(_home, "credentials.json");
+        File.WriteAllText(credentials, "{\"accessKeyId\":\"AKIA0000000000000000\",\"secretAccessKey\":\"s\"}");
+        File.SetUnixFileMode(credentials, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+    }
 
     private Dictionary<string, string> Env(FakeNodeApi? api = null, params (string Name, string Value)[] extra)
     {

@@ -19,9 +19,7 @@ public sealed class TemplateEndToEndTests
     {
         var home = Directory.CreateTempSubdirectory("nexus-e2e-template-").FullName;
         var log = new List<string>();
-        var driver = new TemplateSandboxDriver(
-            new OciSandboxDriver(new OciDriverOptions { InstancePrefix = NexusNode.InstancePrefix }),
-            new TemplateDriverOptions { InstancePrefix = NexusNode.InstancePrefix, Log = line => { lock (log) { log.Add(line); } } });
+        var driver = TemplateEndToEndTests.LoggingDriver(log);
         try
         {
             await using var node = await NexusNode.StartAsync(NodeFixture.Options(home), new NodeComponents { Driver = driver });
@@ -137,6 +135,11 @@ public sealed class TemplateEndToEndTests
         await list.WaitForExitAsync();
         Assert.DoesNotContain(containers.Split('\n'), c => c.StartsWith(NexusNode.InstancePrefix + "t", StringComparison.Ordinal));
     }
+
+    /// <summary>The node's template driver over runc, its log lines kept in <paramref name="log"/>.</summary>
+    internal static TemplateSandboxDriver LoggingDriver(List<string> log) => new(
+        new OciSandboxDriver(new OciDriverOptions { InstancePrefix = NexusNode.InstancePrefix }),
+        new TemplateDriverOptions { InstancePrefix = NexusNode.InstancePrefix, Log = line => { lock (log) { log.Add(line); } } });
 
     internal static async Task SeedAsync(NexusNode node)
     {

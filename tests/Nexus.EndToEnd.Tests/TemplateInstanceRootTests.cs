@@ -6,8 +6,6 @@ using System.Text.Json;
 using Nexus.Node;
 using Nexus.Node.Pool;
 using Nexus.Sandbox;
-using Nexus.Sandbox.Oci;
-using Nexus.Sandbox.Template;
 using Nexus.Testing;
 
 namespace Nexus.EndToEnd.Tests;
@@ -74,9 +72,7 @@ public sealed class TemplateInstanceRootTests
     {
         var home = Directory.CreateTempSubdirectory("nexus-e2e-roots-").FullName;
         var log = new List<string>();
-        var driver = new TemplateSandboxDriver(
-            new OciSandboxDriver(new OciDriverOptions { InstancePrefix = NexusNode.InstancePrefix }),
-            new TemplateDriverOptions { InstancePrefix = NexusNode.InstancePrefix, Log = line => { lock (log) { log.Add(line); } } });
+        var driver = TemplateEndToEndTests.LoggingDriver(log);
         try
         {
             await using var node = await NexusNode.StartAsync(NodeFixture.Options(home), new NodeComponents { Driver = driver });
