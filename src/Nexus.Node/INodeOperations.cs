@@ -20,7 +20,14 @@ public sealed record NodeStatus(
     int PendingEvents,
     int WaitingInvocations,
     IReadOnlyList<FunctionPoolStatus> Instances,
-    WriteBackStats? WriteBack = null);
+    WriteBackStats? WriteBack = null,
+    IReadOnlyList<TemplateStatus>? Templates = null);
+
+/// <summary>
+/// A running fork template (docs/templates.md): the function revision it forks instances of (null when none the node
+/// holds matches its key), whether that is the function's current revision, its live forked instances and its own PSS.
+/// </summary>
+public sealed record TemplateStatus(string? Function, string? Revision, bool Current, int LiveInstances, long PssBytes);
 
 /// <summary>What the node's HTTP APIs need from the node (a fake in API tests).</summary>
 public interface INodeOperations

@@ -191,7 +191,29 @@ public sealed partial class NexusNode : INodeOperations, IAsyncDisposable
         _events.Pending,
         _pool.Waiting,
         _pool.Status(),
-        _backend.WriteBack?.Stats);
+        _backend.WriteBack?.Stats,
+        TemplateStatuses());
+
+    /// <summary>Every running fork template, named by the function revision its key stands for.</summary>
+    private List<TemplateStatus> TemplateStatuses()
+    {
+        var usage = _driver.ReadTemplateUsage();
+        if (usage.Count == 0)
+        {
+            return [];
+        }
+
+        var current = _registry.All.Select(f => (f.Name, f.Revision)).ToHashSet();
+        var revisions = _registry.All.Concat(_pool.Revisions())
+            .DistinctBy(f => (f.Name, f.Revision))
+            .ToDictionary(f => InstancePool.TemplateKey(f.Name, f.Revision), StringComparer.Ordinal);
+        return [.. usage
+            .Select(t => revisions.TryGetValue(t.Key, out var f)
+                ? new TemplateStatus(f.Name, f.Revision, current.Contains((f.Name, f.Revision)), t.LiveInstances, t.Memory.PssBytes)
+                : new TemplateStatus(null, null, false, t.LiveInstances, t.Memory.PssBytes))
+            .OrderBy(t => t.Function, StringComparer.Ordinal)
+            .ThenBy(t => t.Revision, StringComparer.Ordinal)];
+    }
 
     /// <summary>The node CPU charged to a function's invoke budget and the time its invocations waited for it (docs/node.md#cpu).</summary>
     public (TimeSpan Charged, TimeSpan Waited) InvokePathTotals(string function) => _pool.InvokePathTotals(function);
@@ -204,7 +226,7 @@ public sealed partial class NexusNode : INodeOperations, IAsyncDisposable
     public SandboxMemory? ReadInstanceTemplateMemory(string instanceId) => _pool.FindSandbox(instanceId)?.ReadTemplateMemory();
 
     /// <summary>Memory and CPU of the running fork templates (docs/templates.md); none when templates are off.</summary>
-    public IReadOnlyList<SandboxUsage> ReadTemplateUsage() => _driver.ReadTemplateUsage();
+    public IReadOnlyList<TemplateUsage> ReadTemplateUsage() => _driver.ReadTemplateUsage();
 
     public string ScrapeMetrics() => _exporter.Scrape();
 

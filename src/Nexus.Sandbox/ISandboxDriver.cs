@@ -46,7 +46,7 @@ public interface ISandboxDriver
     /// Memory and CPU of what the driver runs besides instances on behalf of several of them (fork templates): node
     /// memory and CPU too, though no instance's figures hold it. None by default.
     /// </summary>
-    IReadOnlyList<SandboxUsage> ReadTemplateUsage() => [];
+    IReadOnlyList<TemplateUsage> ReadTemplateUsage() => [];
 
     /// <summary>
     /// Null when this host can start instances of the sandbox a manifest names (<paramref name="sandbox"/>, null for the

@@ -11,8 +11,11 @@ public sealed record SandboxExit(int? ExitCode, int? Signal, bool OutOfMemory);
 /// <summary>Memory of an instance: cgroup usage plus PSS/USS summed over its processes (smaps_rollup).</summary>
 public sealed record SandboxMemory(long CgroupBytes, long PssBytes, long UssBytes, long RssBytes);
 
-/// <summary>A sandbox's memory and CPU time at one reading, by its id.</summary>
-public sealed record SandboxUsage(string SandboxId, SandboxMemory Memory, TimeSpan Cpu);
+/// <summary>
+/// A running fork template at one reading: the key it serves (<see cref="SandboxSpec.TemplateKey"/>), how many of its
+/// forked instances are alive, its own sandbox's id, memory and CPU time.
+/// </summary>
+public sealed record TemplateUsage(string Key, int LiveInstances, string SandboxId, SandboxMemory Memory, TimeSpan Cpu);
 
 /// <summary>One running instance. Disposing stops it and removes everything it made on the host.</summary>
 public interface ISandboxInstance : IAsyncDisposable

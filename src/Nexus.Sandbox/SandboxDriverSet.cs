@@ -50,7 +50,7 @@ public sealed class SandboxDriverSet : ISandboxDriver, IAsyncDisposable
         }
     }
 
-    public IReadOnlyList<SandboxUsage> ReadTemplateUsage() => [.. _drivers.Values.SelectMany(d => d.ReadTemplateUsage())];
+    public IReadOnlyList<TemplateUsage> ReadTemplateUsage() => [.. _drivers.Values.SelectMany(d => d.ReadTemplateUsage())];
 
     public void ReleaseTemplate(string templateKey)
     {

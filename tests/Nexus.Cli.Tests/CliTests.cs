@@ -210,7 +210,7 @@ public sealed class CliTests : IDisposable
     [Fact]
     public async Task ListAndStatusPrintTheNodesJson()
     {
-        const string Status = """{"version":"0.1","startedAt":"2026-01-01T00:00:00.1234567+00:00","driver":"oci","endpoints":{"api":"x"},"functions":2,"pendingEvents":0,"waitingInvocations":0,"instances":[]}""";
+        const string Status = """{"version":"0.1","startedAt":"2026-01-01T00:00:00.1234567+00:00","driver":"oci","endpoints":{"api":"x"},"functions":2,"pendingEvents":0,"waitingInvocations":0,"instances":[],"templates":[{"function":"hello-s3","revision":"r2","current":true,"liveInstances":1,"pssBytes":12582912},{"function":"hello-s3","revision":"r1","current":false,"liveInstances":2,"pssBytes":1048576}]}""";
         using var api = new FakeNodeApi(new() { ["/nexus/v1/functions"] = Functions, ["/nexus/v1/status"] = Status });
 
         var (lsExit, ls, lsErr) = await NexusCli.RunAsync(["ls", "--json"], Env(api));
@@ -228,6 +228,10 @@ public sealed class CliTests : IDisposable
         Assert.Equal(0, plainExit);
         Assert.Contains("driver", plain.Split('\n').Single(l => l.StartsWith("driver", StringComparison.Ordinal)), StringComparison.Ordinal);
         Assert.Equal(["driver", "oci"], Words(plain.Split('\n').Single(l => l.StartsWith("driver", StringComparison.Ordinal))));
+
+        // Fork templates are listed apart from instances, a retired revision's marked.
+        Assert.Equal(["hello-s3", "r2", "1", "12.0"], Words(plain.Split('\n').Single(l => l.Contains(" r2 ", StringComparison.Ordinal))));
+        Assert.Equal(["hello-s3", "r1", "(retired)", "2", "1.0"], Words(plain.Split('\n').Single(l => l.Contains(" r1 ", StringComparison.Ordinal))));
     }
 
     [Fact]

@@ -59,6 +59,11 @@ public sealed class TemplateEndToEndTests
             Assert.True(template.Memory.PssBytes > 1 << 20, $"template PSS {template.Memory.PssBytes} B");
             Assert.True(template.Cpu > TimeSpan.Zero);
 
+            // The operator sees it in the node's status, named by the revision it forks, apart from the instances.
+            var listed = Assert.Single(node.Status().Templates!);
+            Assert.Equal(new TemplateStatus("tpl-hello", hello.Revision, Current: true, LiveInstances: 2, listed.PssBytes), listed);
+            Assert.True(listed.PssBytes > 1 << 20);
+
             // An instance that dies, runs out of memory or times out is replaced by a new fork; the template lives on.
             // A whole CPU: at the share 64 MiB buys (0.036 CPU) touching 64 MiB takes seconds on a loaded machine, and
             // the 2 s timeout would end the allocation before the OOM killer does.
@@ -116,6 +121,31 @@ public sealed class TemplateEndToEndTests
                 var timedOut = await node.InvokeAsync(slow, "{}"u8.ToArray(), id, CancellationToken.None);
                 Assert.Contains("Init timed out after 10.00 seconds", Encoding.UTF8.GetString(timedOut.Result.Payload.Span), StringComparison.Ordinal);
             }
+
+            // A redeploy retires the revision: its template stops once its last instance is gone, listed as retired
+            // until then (a busy instance holds it) beside the new revision's.
+            const string Held = """
+                import time
+                def handler(event, context):
+                    time.sleep(event.get("sleep", 0))
+                    return "held"
+                """;
+            await DeployAsync(node, "tpl-held", "timeout: 30\n", Held);
+            Assert.True(node.TryGetFunction("tpl-held", out var held));
+            var holding = node.InvokeAsync(held, """{"sleep": 4}"""u8.ToArray(), "h1", CancellationToken.None);
+            while (!node.Status().Instances.Any(i => i.Function == "tpl-held" && i.Busy == 1))
+            {
+                await Task.Delay(20);
+            }
+
+            await DeployAsync(node, "tpl-held", "timeout: 30\n", Held);
+            Assert.True(node.TryGetFunction("tpl-held", out var heldAgain));
+            Assert.NotEqual(held.Revision, heldAgain.Revision);
+            Assert.Equal("success", (await node.InvokeAsync(heldAgain, "{}"u8.ToArray(), "h2", CancellationToken.None)).Outcome);
+            var heldTemplates = node.Status().Templates!.Where(t => t.Function == "tpl-held").ToList();
+            Assert.Contains(heldTemplates, t => t.Revision == held.Revision && !t.Current && t.LiveInstances == 1);
+            Assert.Contains(heldTemplates, t => t.Revision == heldAgain.Revision && t.Current);
+            Assert.Equal("success", (await holding).Outcome);
 
             lock (log)
             {

@@ -119,6 +119,24 @@ public static class NodeCommands
             }
 
             instances.Write();
+            if (s["templates"] is JsonArray { Count: > 0 } templates)
+            {
+                // Fork templates are not instances (docs/templates.md): one idle process per recently run revision.
+                Console.WriteLine();
+                var table = new TableOutput("template of", "revision", "live forks", "PSS MiB");
+                foreach (var t in templates)
+                {
+                    var revision = t!["revision"]?.ToString() ?? "-";
+                    table.Add(
+                        t["function"]?.ToString() ?? "(unknown)",
+                        t["current"]!.GetValue<bool>() ? revision : revision + " (retired)",
+                        t["liveInstances"]!.ToString(),
+                        (t["pssBytes"]!.GetValue<long>() / 1048576.0).ToString("0.0", System.Globalization.CultureInfo.InvariantCulture));
+                }
+
+                table.Write();
+            }
+
             return ExitCodes.Ok;
         });
         return status;

@@ -228,6 +228,14 @@ public static class ManagementApi
                 ["deadLetters"] = wb.DeadLetters,
                 ["deadLetterBytes"] = wb.DeadLetterBytes,
             },
+            ["templates"] = new JsonArray([.. (status.Templates ?? []).Select(t => (JsonNode)new JsonObject
+            {
+                ["function"] = t.Function,
+                ["revision"] = t.Revision,
+                ["current"] = t.Current,
+                ["liveInstances"] = t.LiveInstances,
+                ["pssBytes"] = t.PssBytes,
+            })]),
         };
     }
 

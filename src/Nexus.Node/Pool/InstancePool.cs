@@ -91,6 +91,21 @@ public sealed partial class InstancePool : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// The function revisions the pool holds instances of, and each function's current one: what a fork template's key
+    /// (<see cref="TemplateKey"/>) may name. A retired revision is here while an instance of it still runs or stops.
+    /// </summary>
+    public IReadOnlyCollection<DeployedFunction> Revisions()
+    {
+        lock (_lock)
+        {
+            return [.. _functions.Values
+                .SelectMany(f => f.Instances.Concat(f.Stopping).Select(i => i.Function).Append(f.Current))
+                .OfType<DeployedFunction>()
+                .DistinctBy(f => (f.Name, f.Revision))];
+        }
+    }
+
     /// <summary>Invocations waiting for an instance.</summary>
     public int Waiting
     {

@@ -59,7 +59,7 @@ public sealed class TemplateSandboxDriver : ISandboxDriver, IAsyncDisposable
     /// Memory and CPU of every running template (its own cgroup: its forked instances are in theirs). A template's pages
     /// are shared with its instances, so each instance's PSS holds only its share: the template's share is this.
     /// </summary>
-    public IReadOnlyList<SandboxUsage> ReadTemplateUsage()
+    public IReadOnlyList<TemplateUsage> ReadTemplateUsage()
     {
         List<ForkTemplate> running;
         lock (_lock)
@@ -67,12 +67,12 @@ public sealed class TemplateSandboxDriver : ISandboxDriver, IAsyncDisposable
             running = [.. _templates.Values.Where(t => t.IsCompletedSuccessfully && t.Result.Alive).Select(t => t.Result)];
         }
 
-        var usage = new List<SandboxUsage>(running.Count);
+        var usage = new List<TemplateUsage>(running.Count);
         foreach (var template in running)
         {
             try
             {
-                usage.Add(new SandboxUsage(template.Sandbox.InstanceId, template.Sandbox.ReadMemory(), template.Sandbox.ReadCpuTime()));
+                usage.Add(new TemplateUsage(template.Key, template.LiveInstances, template.Sandbox.InstanceId, template.Sandbox.ReadMemory(), template.Sandbox.ReadCpuTime()));
             }
             catch (IOException)
             {
