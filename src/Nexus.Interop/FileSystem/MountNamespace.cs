@@ -1,9 +1,9 @@
 // Copyright (c) Nexus contributors.
 // Licensed under the MIT license.
 
-using System.Runtime.ExceptionServices;
 using System.Runtime.InteropServices;
 using Microsoft.Win32.SafeHandles;
+using Nexus.Interop.Process;
 
 namespace Nexus.Interop.FileSystem;
 
@@ -36,24 +36,13 @@ public static partial class MountNamespace
             throw new InvalidOperationException("the mount namespace given is the node's own");
         }
 
-        ExceptionDispatchInfo? failure = null;
-        var thread = new Thread(() =>
+        OneShotThread.Run("nexus-mntns", () =>
         {
-            try
-            {
-                Libc.Check(Unshare(CLONE_FS), "unshare(CLONE_FS)");
-                Libc.Check(SetNs(mountNamespace, CLONE_NEWNS), "setns(CLONE_NEWNS)");
-                work();
-            }
-            catch (Exception e)
-            {
-                failure = ExceptionDispatchInfo.Capture(e);
-            }
-        })
-        { IsBackground = true, Name = "nexus-mntns" };
-        thread.Start();
-        thread.Join();
-        failure?.Throw();
+            Libc.Check(Unshare(CLONE_FS), "unshare(CLONE_FS)");
+            Libc.Check(SetNs(mountNamespace, CLONE_NEWNS), "setns(CLONE_NEWNS)");
+            work();
+            return true;
+        });
     }
 
     // "mnt:[4026532xxx]", as /proc/<pid>/ns/mnt reads: the namespace's identity.

@@ -3,10 +3,10 @@
 
 using System.Net;
 using System.Net.Sockets;
-using System.Runtime.ExceptionServices;
 using System.Runtime.InteropServices;
 using System.Text;
 using Microsoft.Win32.SafeHandles;
+using Nexus.Interop.Process;
 
 namespace Nexus.Interop;
 
@@ -67,41 +67,27 @@ public static unsafe partial class NetNamespace
         ArgumentNullException.ThrowIfNull(work);
         using var target = File.OpenHandle(netnsPath, FileMode.Open, FileAccess.Read);
         using var origin = File.OpenHandle("/proc/thread-self/ns/net", FileMode.Open, FileAccess.Read);
-        ExceptionDispatchInfo? failure = null;
-        T result = default!;
 
         // A thread of its own, joined here: the namespace switch is never visible to pooled work.
-        var thread = new Thread(() =>
+        return OneShotThread.Run("nexus-netns", () =>
         {
+            var before = File.ResolveLinkTarget("/proc/thread-self/ns/net", returnFinalTarget: false)?.Name;
+            Libc.Check(setns(target, CLONE_NEWNET), $"setns({netnsPath})");
             try
             {
-                var before = File.ResolveLinkTarget("/proc/thread-self/ns/net", returnFinalTarget: false)?.Name;
-                Libc.Check(setns(target, CLONE_NEWNET), $"setns({netnsPath})");
-                try
+                // The work acts on "the current netns"; never let it be the caller's.
+                if (File.ResolveLinkTarget("/proc/thread-self/ns/net", returnFinalTarget: false)?.Name == before)
                 {
-                    // The work acts on "the current netns"; never let it be the caller's.
-                    if (File.ResolveLinkTarget("/proc/thread-self/ns/net", returnFinalTarget: false)?.Name == before)
-                    {
-                        throw new InvalidOperationException($"{netnsPath} is the caller's own network namespace");
-                    }
+                    throw new InvalidOperationException($"{netnsPath} is the caller's own network namespace");
+                }
 
-                    result = work();
-                }
-                finally
-                {
-                    Libc.Check(setns(origin, CLONE_NEWNET), "setns(back to the original netns)");
-                }
+                return work();
             }
-            catch (Exception e)
+            finally
             {
-                failure = ExceptionDispatchInfo.Capture(e);
+                Libc.Check(setns(origin, CLONE_NEWNET), "setns(back to the original netns)");
             }
-        })
-        { IsBackground = true, Name = "nexus-netns" };
-        thread.Start();
-        thread.Join();
-        failure?.Throw();
-        return result;
+        });
     }
 
     private static void Configure(string interfaceName, IPAddress address, int prefixLength, IReadOnlyList<IPAddress> routesTo, IPAddress gateway)
