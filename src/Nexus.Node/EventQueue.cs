@@ -1,6 +1,7 @@
 // Copyright (c) Nexus contributors.
 // Licensed under the MIT license.
 
+using System.Collections.Concurrent;
 using System.Globalization;
 using System.Text;
 using System.Threading.Channels;
@@ -13,7 +14,9 @@ namespace Nexus.Node;
 /// the spool at its next start, so an acknowledged event is not lost (it may run twice after a crash, as Lambda's may).
 /// A run may ask for another attempt after a pause (a failed invocation, as Lambda retries): the event stays spooled
 /// and is queued again then, without holding a worker meanwhile. The queue in memory holds no payload (each is read
-/// from its file when it runs), and an event whose file is gone (<see cref="Discard"/>) is not run.
+/// from its file when it runs), and an event whose file is gone (<see cref="Discard"/>) is not run. The spool holds at
+/// most a given number of bytes (node.json <c>eventQueueMaxMiB</c>): past it an event is refused, not acknowledged
+/// (<see cref="EventQueueFullException"/>), so callers that queue faster than functions run cannot fill the node's disk.
 /// </summary>
 public sealed class EventQueue : IAsyncDisposable
 {
@@ -22,19 +25,27 @@ public sealed class EventQueue : IAsyncDisposable
     private readonly Channel<QueuedEvent> _queue = System.Threading.Channels.Channel.CreateUnbounded<QueuedEvent>();
     private readonly CancellationTokenSource _stop = new();
     private readonly int _workerCount;
+    private readonly long _maxSpooledBytes;
+
+    // Each spooled file's size, counted in _spooledBytes until it is deleted (once, whoever deletes it).
+    private readonly ConcurrentDictionary<string, long> _spooled = new(StringComparer.Ordinal);
     private Task[] _workers = [];
     private int _pending;
+    private long _spooledBytes;
 
     /// <summary>
     /// Queues the spool's events again; <see cref="Start"/> then runs them, and every event queued after, with
     /// <paramref name="workers"/> workers. A throwing run leaves its event spooled; a run that returns a pause has its
     /// event run again after it (its <see cref="QueuedEvent.Attempt"/> one more), a run that returns null ends it.
+    /// Events past <paramref name="maxSpooledBytes"/> in the spool are refused (the spool found at the start may hold more:
+    /// it is run, and events are taken again once it holds less).
     /// </summary>
-    public EventQueue(string directory, int workers, Func<QueuedEvent, CancellationToken, Task<TimeSpan?>> run)
+    public EventQueue(string directory, int workers, Func<QueuedEvent, CancellationToken, Task<TimeSpan?>> run, long maxSpooledBytes = long.MaxValue)
     {
         _directory = directory;
         _run = run;
         _workerCount = workers;
+        _maxSpooledBytes = maxSpooledBytes;
         Directory.CreateDirectory(directory);
         foreach (var temp in Directory.EnumerateFiles(directory, "*.tmp"))
         {
@@ -45,6 +56,7 @@ public sealed class EventQueue : IAsyncDisposable
         {
             if (Read(file, withPayload: false) is { } queued)
             {
+                Count(file, new FileInfo(file).Length);
                 Interlocked.Increment(ref _pending);
                 _queue.Writer.TryWrite(queued);
             }
@@ -65,6 +77,9 @@ public sealed class EventQueue : IAsyncDisposable
 
     public int Pending => Volatile.Read(ref _pending);
 
+    /// <summary>Bytes of the events spooled and not yet ended (their files: a header line pair and the payload).</summary>
+    public long SpooledBytes => Interlocked.Read(ref _spooledBytes);
+
     /// <summary>
     /// Spools one event durably, then queues it. The file: the function's name, a line of the request id and (after a
     /// space) the trace header the invocation runs with, then the payload.
@@ -74,15 +89,38 @@ public sealed class EventQueue : IAsyncDisposable
         var name = string.Create(CultureInfo.InvariantCulture, $"{DateTime.UtcNow.Ticks:D19}-{requestId}");
         var path = Path.Combine(_directory, name + ".event");
         var temp = path + ".tmp";
-        await using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write))
+        var header = Encoding.UTF8.GetBytes(function + "\n" + requestId + (traceId is null ? "" : " " + traceId) + "\n");
+        var size = header.Length + payload.Length;
+
+        // Reserved before the write, so that concurrent callers cannot pass the limit together.
+        if (Interlocked.Add(ref _spooledBytes, size) > _maxSpooledBytes)
         {
-            await stream.WriteAsync(Encoding.UTF8.GetBytes(function + "\n" + requestId + (traceId is null ? "" : " " + traceId) + "\n"), cancellationToken);
-            await stream.WriteAsync(payload, cancellationToken);
-            stream.Flush(flushToDisk: true);
+            Interlocked.Add(ref _spooledBytes, -size);
+            throw new EventQueueFullException(string.Create(CultureInfo.InvariantCulture, $"the node's event queue is full: {Pending} events ({SpooledBytes >> 20} MiB) wait to run, at most {_maxSpooledBytes >> 20} MiB (node.json eventQueueMaxMiB); retry later"));
         }
 
-        File.Move(temp, path);
-        Nexus.Interop.DirectorySync.Fsync(_directory);
+        try
+        {
+            await using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write))
+            {
+                await stream.WriteAsync(header, cancellationToken);
+                await stream.WriteAsync(payload, cancellationToken);
+                stream.Flush(flushToDisk: true);
+            }
+
+            File.Move(temp, path);
+            Nexus.Interop.DirectorySync.Fsync(_directory);
+        }
+        catch
+        {
+            // Not acknowledged: nothing of it may stay to run later (a full disk fails the write or the flush).
+            Interlocked.Add(ref _spooledBytes, -size);
+            File.Delete(temp);
+            File.Delete(path);
+            throw;
+        }
+
+        _spooled[path] = size;
         Interlocked.Increment(ref _pending);
         _queue.Writer.TryWrite(new QueuedEvent(function, requestId, [], path) { TraceId = traceId });
     }
@@ -109,7 +147,7 @@ public sealed class EventQueue : IAsyncDisposable
 
                 if (read == buffer.Length && buffer.AsSpan().SequenceEqual(header))
                 {
-                    File.Delete(file);
+                    Delete(file);
                     dropped++;
                 }
             }
@@ -135,8 +173,26 @@ public sealed class EventQueue : IAsyncDisposable
         _stop.Dispose();
     }
 
+    private void Count(string path, long size)
+    {
+        if (_spooled.TryAdd(path, size))
+        {
+            Interlocked.Add(ref _spooledBytes, size);
+        }
+    }
+
+    // An event ended (ran, discarded, torn): its file goes, and its bytes leave the count once.
+    private void Delete(string path)
+    {
+        File.Delete(path);
+        if (_spooled.TryRemove(path, out var size))
+        {
+            Interlocked.Add(ref _spooledBytes, -size);
+        }
+    }
+
     // The event in its file, with or without its payload; null if the file is gone or torn (a torn one is deleted).
-    private static QueuedEvent? Read(string path, bool withPayload)
+    private QueuedEvent? Read(string path, bool withPayload)
     {
         byte[] bytes;
         try
@@ -152,7 +208,7 @@ public sealed class EventQueue : IAsyncDisposable
         var second = first < 0 ? -1 : Array.IndexOf(bytes, (byte)'\n', first + 1);
         if (second < 0)
         {
-            File.Delete(path);
+            Delete(path);
             return null;
         }
 
@@ -208,7 +264,7 @@ public sealed class EventQueue : IAsyncDisposable
                     }
                     else
                     {
-                        File.Delete(queued.SpoolPath);
+                        Delete(queued.SpoolPath);
                     }
                 }
                 catch (Exception) when (!_stop.IsCancellationRequested)

@@ -456,7 +456,7 @@ public sealed partial class NexusNode : INodeOperations, IAsyncDisposable
             _logs);
         _owned.Add(_pool);
 
-        _events = new EventQueue(_options.EventsDirectory, _options.EventWorkers, RunEventAsync);
+        _events = new EventQueue(_options.EventsDirectory, _options.EventWorkers, RunEventAsync, (long)_options.EventQueueMaxMiB << 20);
         _owned.Add(_events);
 
         progress?.Report("starting the node API");

@@ -182,6 +182,12 @@ public sealed record NodeOptions
     public int EventWorkers { get; init; } = 4;
 
     /// <summary>
+    /// The most the spool of Event invocations waiting to run may hold (MiB of their files); past it an Event invocation
+    /// is refused with 429 TooManyRequestsException, so callers that queue faster than functions run cannot fill the disk.
+    /// </summary>
+    public int EventQueueMaxMiB { get; init; } = 1024;
+
+    /// <summary>
     /// The pauses before a failed Event invocation's second and third runs: Lambda's, about 1 and 2 minutes (a
     /// function's <c>eventRetries</c> takes as many as it allows).
     /// </summary>
@@ -318,6 +324,7 @@ public sealed record NodeOptions
         Check(KeepAliveSeconds >= 1, nameof(KeepAliveSeconds), "must be at least 1");
         Check(InitTimeoutSeconds >= 1, nameof(InitTimeoutSeconds), "must be at least 1");
         Check(EventWorkers >= 1, nameof(EventWorkers), "must be at least 1");
+        Check(EventQueueMaxMiB is >= 1 and <= 1_048_576, nameof(EventQueueMaxMiB), "must be 1 to 1048576 (MiB)");
         Check(FunctionLogMaxMiB is >= 1 and <= 65536, nameof(FunctionLogMaxMiB), "must be 1 to 65536 (MiB)");
         Check(Driver is "oci" or "microvm", nameof(Driver), $"'{Driver}' is not a known driver (known: oci, microvm)");
         Check(MicrovmGuest is "linux" or "freestanding", nameof(MicrovmGuest), $"'{MicrovmGuest}' is not a kind of guest (known: linux, freestanding)");

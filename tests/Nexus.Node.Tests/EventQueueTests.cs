@@ -154,4 +154,81 @@ public sealed class EventQueueTests : IDisposable
         Assert.Equal(["fo/fo-1", "g/g-1"], ran.Order(StringComparer.Ordinal));
         Assert.Equal(0, queue.Pending);
     }
+
+    /// <summary>
+    /// The spool's limit: an event past it is refused and leaves nothing behind, the bytes of events that end (run or
+    /// discarded) are taken off, a restart counts what it finds, and one that finds more than the limit runs it all.
+    /// </summary>
+    [Fact]
+    public async Task An_event_past_the_spools_limit_is_refused_and_room_comes_back_as_events_end()
+    {
+        var payload = new byte[1000];
+        const long Limit = 2500;
+        await using (var stopped = new EventQueue(_dir, 1, (_, _) => throw new InvalidOperationException("not started"), Limit))
+        {
+            await stopped.EnqueueAsync("f", payload, "r1", null, CancellationToken.None);
+            await stopped.EnqueueAsync("g", payload, "r2", null, CancellationToken.None);
+            var refused = await Assert.ThrowsAsync<EventQueueFullException>(() => stopped.EnqueueAsync("f", payload, "r3", null, CancellationToken.None));
+            Assert.Contains("event queue is full: 2 events", refused.Message, StringComparison.Ordinal);
+            Assert.Equal(2, Directory.EnumerateFileSystemEntries(_dir).Count());
+            Assert.Equal(Directory.EnumerateFiles(_dir).Sum(f => new FileInfo(f).Length), stopped.SpooledBytes);
+            Assert.Equal(2, stopped.Pending);
+
+            // A discarded function's event makes room.
+            Assert.Equal(1, stopped.Discard("g"));
+            await stopped.EnqueueAsync("f", payload, "r4", null, CancellationToken.None);
+        }
+
+        // A node started with a lower limit than the spool holds counts it, takes no more, and runs what it has.
+        var ran = new ConcurrentQueue<string>();
+        await using var queue = new EventQueue(_dir, 1, (queued, _) =>
+        {
+            ran.Enqueue(queued.RequestId);
+            return Task.FromResult<TimeSpan?>(null);
+        }, 1500);
+        Assert.Equal(Directory.EnumerateFiles(_dir).Sum(f => new FileInfo(f).Length), queue.SpooledBytes);
+        await Assert.ThrowsAsync<EventQueueFullException>(() => queue.EnqueueAsync("f", payload, "r5", null, CancellationToken.None));
+        queue.Start();
+        for (var waited = 0; queue.Pending > 0 && waited < 200; waited++)
+        {
+            await Task.Delay(50);
+        }
+
+        Assert.Equal(["r1", "r4"], ran.Order(StringComparer.Ordinal));
+        Assert.Equal(0, queue.SpooledBytes);
+        await queue.EnqueueAsync("f", payload, "r6", null, CancellationToken.None);
+    }
+
+    /// <summary>
+    /// A disk that fills while an event is spooled: the caller gets the error, nothing of the event stays behind to run
+    /// later, and its bytes are not counted (a real 64 KiB tmpfs, filled by the event itself).
+    /// </summary>
+    [Fact]
+    public async Task An_event_the_disk_cannot_hold_fails_and_leaves_nothing()
+    {
+        var mount = Directory.CreateDirectory(Path.Combine(_dir, "small")).FullName;
+        RunMount(["-t", "tmpfs", "-o", "size=64k", "tmpfs", mount]);
+        try
+        {
+            await using var queue = new EventQueue(mount, 1, (_, _) => Task.FromResult<TimeSpan?>(null));
+            var failure = await Assert.ThrowsAnyAsync<IOException>(() => queue.EnqueueAsync("f", new byte[256 * 1024], "big", null, CancellationToken.None));
+            Assert.Contains("No space left on device", failure.Message, StringComparison.Ordinal);
+            Assert.Empty(Directory.EnumerateFileSystemEntries(mount));
+            Assert.Equal(0, queue.SpooledBytes);
+            Assert.Equal(0, queue.Pending);
+            await queue.EnqueueAsync("f", new byte[1000], "small", null, CancellationToken.None);
+            Assert.Single(Directory.EnumerateFiles(mount, "*.event"));
+        }
+        finally
+        {
+            RunMount(["-l", mount], "umount");
+        }
+    }
+
+    private static void RunMount(string[] arguments, string tool = "mount")
+    {
+        using var process = System.Diagnostics.Process.Start(tool, arguments);
+        process.WaitForExit();
+        Assert.Equal(0, process.ExitCode);
+    }
 }

@@ -277,6 +277,39 @@ public sealed class LambdaApiTests : IAsyncLifetime
         Assert.Single(Recorder.Events);
     }
 
+    /// <summary>
+    /// An event the node cannot spool is refused, never acknowledged: its queue at the limit is 429 (retry later), a
+    /// spool that cannot be written (a full disk) 500 with why; both through the Invoke API and the deprecated InvokeAsync.
+    /// </summary>
+    [Fact]
+    public async Task An_event_the_node_cannot_spool_is_refused_with_why_not_acknowledged()
+    {
+        foreach (var (path, invocationType) in new[] { ("/2015-03-31/functions/alpha/invocations", "Event"), ("/2014-11-13/functions/alpha/invoke-async/", null) })
+        {
+            using (var full = new HttpRequestMessage(HttpMethod.Post, path) { Content = new StringContent("""{"x":"queue-full"}""") })
+            {
+                if (invocationType is not null)
+                {
+                    full.Headers.TryAddWithoutValidation("X-Amz-Invocation-Type", invocationType);
+                }
+
+                using var response = await Http.SendAsync(full);
+                Assert.Equal("10", response.Headers.RetryAfter?.Delta?.TotalSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture));
+                await RecordingNode.AssertApiErrorAsync(response, 429, "TooManyRequestsException", "event queue is full");
+            }
+
+            using var disk = new HttpRequestMessage(HttpMethod.Post, path) { Content = new StringContent("""{"x":"disk-full"}""") };
+            if (invocationType is not null)
+            {
+                disk.Headers.TryAddWithoutValidation("X-Amz-Invocation-Type", invocationType);
+            }
+
+            await RecordingNode.AssertApiErrorAsync(await Http.SendAsync(disk), 500, "ServiceException", "could not spool the event invocation: No space left on device");
+        }
+
+        Assert.Empty(Recorder.Events);
+    }
+
     /// <summary>Function alpha's entry in a Lineage field, as the node writes it.</summary>
     private static string AlphaHash =>
         InvocationLineage.Continue("Root=1-5759e988-bd862e3fe1be46a994272793", LambdaJson.FunctionArn("alpha")).Header.Split("Lineage=")[1].Split(':')[0];

@@ -51,6 +51,16 @@ internal sealed class RecordingNode(string root) : INodeOperations
 
     public Task EnqueueEventAsync(DeployedFunction function, ReadOnlyMemory<byte> payload, InvocationRequest request, CancellationToken cancellationToken)
     {
+        if (payload.Span.IndexOf("queue-full"u8) >= 0)
+        {
+            throw new EventQueueFullException("the node's event queue is full: 3 events (1 MiB) wait to run");
+        }
+
+        if (payload.Span.IndexOf("disk-full"u8) >= 0)
+        {
+            throw new IOException("No space left on device : '/var/lib/nexus/events/1.event.tmp'");
+        }
+
         _events.Enqueue((function.Manifest.Name, Encoding.UTF8.GetString(payload.Span), request.RequestId));
         return Task.CompletedTask;
     }

@@ -92,8 +92,11 @@ public static partial class NodeApi
                     return;
                 }
 
-                await node.EnqueueEventAsync(function, body, new InvocationRequest(requestId, trace), context.RequestAborted);
-                context.Response.StatusCode = 202;
+                if (await QueueEventAsync(context, node, function, body, new InvocationRequest(requestId, trace)))
+                {
+                    context.Response.StatusCode = 202;
+                }
+
                 return;
             default:
                 await ApiErrorAsync(context, 400, "InvalidParameterValueException", $"X-Amz-Invocation-Type must be RequestResponse, Event or DryRun, got '{invocationType}'");
@@ -167,8 +170,10 @@ public static partial class NodeApi
 
         var requestId = Guid.NewGuid().ToString();
         context.Response.Headers["x-amzn-RequestId"] = requestId;
-        await node.EnqueueEventAsync(function, body, new InvocationRequest(requestId, trace), context.RequestAborted);
-        await JsonAsync(context, 202, new JsonObject { ["Status"] = 202 });
+        if (await QueueEventAsync(context, node, function, body, new InvocationRequest(requestId, trace)))
+        {
+            await JsonAsync(context, 202, new JsonObject { ["Status"] = 202 });
+        }
     }
 
     /// <summary>
@@ -206,6 +211,30 @@ public static partial class NodeApi
     }
 
     // An Event's payload is held to Lambda's asynchronous limit (it is spooled until it runs); false once refused.
+    /// <summary>
+    /// Spools an Event invocation; false when it was refused, answered: a full event queue is 429 (the caller may retry
+    /// later), a spool that could not be written (a full disk) 500; neither is acknowledged, so nothing is lost.
+    /// </summary>
+    private static async Task<bool> QueueEventAsync(HttpContext context, INodeOperations node, DeployedFunction function, byte[] body, InvocationRequest request)
+    {
+        try
+        {
+            await node.EnqueueEventAsync(function, body, request, context.RequestAborted);
+            return true;
+        }
+        catch (EventQueueFullException e)
+        {
+            context.Response.Headers["Retry-After"] = "10";
+            await ApiErrorAsync(context, 429, "TooManyRequestsException", e.Message);
+        }
+        catch (IOException e)
+        {
+            await ApiErrorAsync(context, 500, "ServiceException", $"the node could not spool the event invocation: {e.Message}", type: "Service");
+        }
+
+        return false;
+    }
+
     private static async Task<bool> EventFitsAsync(HttpContext context, byte[] body)
     {
         if (body.Length <= LambdaJson.MaxEventPayloadBytes)
