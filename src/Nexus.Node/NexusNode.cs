@@ -68,6 +68,7 @@ public sealed partial class NexusNode : INodeOperations, IAsyncDisposable
     private string? _imagePath;
     private string _sandboxStoreUrl = "";
     private bool _hostPrepared;
+    private HostLock? _hostLock;
     private int _disposed;
 
     private NexusNode(NodeOptions options)
@@ -283,11 +284,14 @@ public sealed partial class NexusNode : INodeOperations, IAsyncDisposable
         _exporter?.Dispose();
         _metrics?.Dispose();
         _logs?.Dispose();
+        _hostLock?.Dispose();
         _shutdownRequested.TrySetResult();
     }
 
     private async Task StartCoreAsync(NodeComponents components, IProgress<string>? progress, CancellationToken cancellationToken)
     {
+        // Before anything of the host's is touched: a second node must not clear what a running one uses.
+        _hostLock = HostLock.Acquire(_options.HostLockPath, _options.Home);
         Directory.CreateDirectory(_options.Home);
 
         // The store's objects, queued events, logs and function code (with its environment) are the node's: other local

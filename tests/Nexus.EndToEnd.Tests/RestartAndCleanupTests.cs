@@ -29,6 +29,24 @@ public sealed class RestartAndCleanupTests
                 Assert.Equal("success", outcome.Outcome);
                 instanceId = outcome.InstanceId;
                 Assert.Contains(instanceId, await RunAsync("runc", "--root", "/run/nexus/runc", "list"), StringComparison.Ordinal);
+
+                // A second node (another home) refuses before it touches the host: it cleared the first one's sandboxes,
+                // and its failed start removed the service link and the firewall table under it (an operator's review).
+                var other = Directory.CreateTempSubdirectory("nexus-e2e-other-").FullName;
+                try
+                {
+                    var refused = await Assert.ThrowsAsync<InvalidOperationException>(() => NexusNode.StartAsync(NodeFixture.Options(other)));
+                    Assert.Contains($"another Nexus node runs on this host (pid {Environment.ProcessId}, home {home})", refused.Message, StringComparison.Ordinal);
+                }
+                finally
+                {
+                    Directory.Delete(other, recursive: true);
+                }
+
+                Assert.True(Directory.Exists("/sys/class/net/nexus0"), "the second node removed the service link");
+                Assert.Contains("table inet nexus\n", await RunAsync("nft", "list", "tables") + "\n", StringComparison.Ordinal);
+                var warm = await node.InvokeAsync(function, "{}"u8.ToArray(), "r1b", CancellationToken.None);
+                Assert.Equal((instanceId, false), (warm.InstanceId, warm.ColdStart));
             }
 
             // Nothing of the instance is left: container, network namespace, cgroups.
