@@ -125,6 +125,12 @@ public sealed record NodeOptions
     /// </summary>
     public int FunctionLogMaxMiB { get; init; } = 64;
 
+    /// <summary>
+    /// The node daemon's own log (node.log) is rotated at this size (MiB), the last one kept as node.log.1: a storage
+    /// outage logs a line per retry of each pending write.
+    /// </summary>
+    public int NodeLogMaxMiB { get; init; } = 64;
+
     public int MaxInstancesPerNode { get; init; } = 64;
 
     /// <summary>
@@ -330,6 +336,7 @@ public sealed record NodeOptions
         Check(EventWorkers >= 1, nameof(EventWorkers), "must be at least 1");
         Check(EventQueueMaxMiB is >= 1 and <= 1_048_576, nameof(EventQueueMaxMiB), "must be 1 to 1048576 (MiB)");
         Check(FunctionLogMaxMiB is >= 1 and <= 65536, nameof(FunctionLogMaxMiB), "must be 1 to 65536 (MiB)");
+        Check(NodeLogMaxMiB is >= 1 and <= 65536, nameof(NodeLogMaxMiB), "must be 1 to 65536 (MiB)");
         Check(Driver is "oci" or "microvm", nameof(Driver), $"'{Driver}' is not a known driver (known: oci, microvm)");
         Check(MicrovmGuest is "linux" or "freestanding", nameof(MicrovmGuest), $"'{MicrovmGuest}' is not a kind of guest (known: linux, freestanding)");
         foreach (var (name, url) in new[] { (nameof(ApiUrl), ApiUrl), (nameof(StoreUrl), StoreUrl), (nameof(SandboxStoreUrl), SandboxStoreUrl), (nameof(RuntimeApiUrl), RuntimeApiUrl), (nameof(ServiceProxyUrl), ServiceProxyUrl) })

@@ -76,6 +76,37 @@ public sealed partial class WriteBackTests : IAsyncLifetime
         Assert.Empty(SpoolJournal.Scan(Spool));
     }
 
+    /// <summary>
+    /// A log that fails (the node's log on a full disk) stops no upload: the line logging a failed upload's retry threw
+    /// out of the upload loop, so the write was never retried and the uploaders stopped for good (an operator's review).
+    /// </summary>
+    [Fact]
+    public async Task Uploads_go_on_when_the_log_cannot_be_written()
+    {
+        var logged = 0;
+        var backend = NewBackend(log: _ =>
+        {
+            Interlocked.Increment(ref logged);
+            throw new IOException("No space left on device : '/var/lib/nexus/node.log'");
+        });
+        await RunAsync(backend, NodeUnderTest.Manifest(), $$"""
+            s, _, _ = call("PutObject", {"Bucket": "{{Bucket}}", "Key": "fn/logless.txt"}, b"kept")
+            emit({"put": s})
+            """);
+
+        // Storage is down: the upload fails and is retried, each retry said to the failing log.
+        for (var waited = 0; Volatile.Read(ref logged) == 0 && waited < 200; waited++)
+        {
+            await Task.Delay(50);
+        }
+
+        Assert.True(Volatile.Read(ref logged) > 0, "no upload failure was logged");
+        await StartStoreAsync();
+        Assert.Equal(0, await backend.WriteBack!.DrainAsync(TimeSpan.FromSeconds(30)));
+        using var admin = Admin();
+        Assert.Equal("kept"u8.ToArray(), await GetAsync(admin, "fn/logless.txt"));
+    }
+
     [Fact]
     public async Task Another_function_of_the_node_reads_the_acknowledged_write_before_it_is_uploaded()
     {

@@ -39,6 +39,29 @@ public sealed class ServiceFailureTests
         Assert.Null(session.CloseReason);
     }
 
+    /// <summary>
+    /// The incident is answered even when it cannot be logged (the node's log on a full disk): the log line came first
+    /// and threw, so the sandbox waited for its request until its timeout (an operator's review).
+    /// </summary>
+    [Fact]
+    public async Task An_incident_the_log_cannot_take_is_still_answered()
+    {
+        await using var host = new ChannelServiceHost(new ChannelSessionOptions { ReportInternalError = (_, _, _) => throw new IOException("No space left on device") });
+        using var channel = new ProcessChannel(new ChannelOptions { RegionSize = 1 << 20, SlotSize = 64 << 10 });
+        using var sandbox = new RawSandbox(channel);
+        var session = host.Open(channel.Host);
+        session.Register(new ThrowingService());
+        session.Start();
+
+        sandbox.SubmitRequest(1, ChannelOp.HeadObject, """{"Bucket":"b","Key":"k"}""");
+        var completion = await sandbox.NextCompletionAsync(TimeSpan.FromSeconds(30));
+
+        Assert.NotNull(completion);
+        Assert.Equal(500, completion.Value.Status);
+        Assert.Contains("internal error (incident", sandbox.HeaderOf(completion.Value), StringComparison.Ordinal);
+        Assert.Null(session.CloseReason);
+    }
+
     [Fact]
     public async Task The_host_disposed_from_code_its_doorbell_thread_runs_stops_instead_of_waiting_for_itself()
     {

@@ -122,6 +122,24 @@ public sealed class TemplateEndToEndTests
                 Assert.Contains("Init timed out after 10.00 seconds", Encoding.UTF8.GetString(timedOut.Result.Payload.Span), StringComparison.Ordinal);
             }
 
+            // A module that raises at import: its first cold start tries a template, which fails, and the instance
+            // started afresh reports the error; later cold starts go straight to a container (each built a failing
+            // template first: two sandbox starts a call, found by an operator's review).
+            await DeployAsync(node, "tpl-broken", "", "raise RuntimeError('broken at import')\n");
+            Assert.True(node.TryGetFunction("tpl-broken", out var broken));
+            var fallbacksBefore = driver.Stats.Fallbacks;
+            foreach (var id in new[] { "b1", "b2", "b3" })
+            {
+                var failed = await node.InvokeAsync(broken, "{}"u8.ToArray(), id, CancellationToken.None);
+                Assert.Contains("broken at import", Encoding.UTF8.GetString(failed.Result.Payload.Span), StringComparison.Ordinal);
+            }
+
+            Assert.Equal(fallbacksBefore + 1, driver.Stats.Fallbacks);
+            lock (log)
+            {
+                Assert.Single(log, l => l.Contains("of tpl-broken-", StringComparison.Ordinal) && l.Contains("could not load the handler", StringComparison.Ordinal));
+            }
+
             // A redeploy retires the revision: its template stops once its last instance is gone, listed as retired
             // until then (a busy instance holds it) beside the new revision's.
             const string Held = """

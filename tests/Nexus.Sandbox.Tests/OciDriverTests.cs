@@ -283,6 +283,46 @@ public sealed class OciDriverTests : IClassFixture<OciDriverFixture>
         Assert.Equal(["eth0", "lo"], stdout.Where(l => l is "eth0" or "lo").Order().ToList());
     }
 
+    /// <summary>
+    /// The service link and the firewall removed from under a running driver (`nft delete table`, a flushed chain,
+    /// `ip link del`) are put back within the check interval, and a sandbox is again kept from the host's listeners:
+    /// before, the firewall stayed open until the node restarted (an operator's review).
+    /// </summary>
+    [RootFact]
+    public async Task HostNetworkRemovedFromUnderTheDriverIsPutBack()
+    {
+        var plan = Driver.Options.Network;
+        using var service = new TcpListener(plan.ServiceAddress, 0);
+        service.Start();
+        using var hostAny = new TcpListener(IPAddress.Any, 0);
+        hostAny.Start();
+        var servicePort = ((IPEndPoint)service.LocalEndpoint).Port;
+        var anyPort = ((IPEndPoint)hostAny.LocalEndpoint).Port;
+        await Driver.RestrictSandboxTrafficAsync([servicePort], null, CancellationToken.None);
+        var nft = HostTool.Resolve("nft", "nftables");
+
+        foreach (var removal in new[] { "nft delete table inet nexus", "nft flush chain inet nexus input", $"ip link del {plan.ServiceLink}" })
+        {
+            var removed = await HostTool.RunAsync("/bin/sh", ["-c", removal]);
+            Assert.True(removed.Succeeded, removal + ": " + removed.StandardError);
+            var deadline = DateTime.UtcNow + Driver.Options.HostNetworkCheckInterval * 3;
+            while (!(Directory.Exists($"/sys/class/net/{plan.ServiceLink}") && (await HostTool.RunAsync(nft, ["list", "table", "inet", "nexus"])).StandardOutput.Contains("iifname \"" + plan.HostLinkPrefix + "*\" drop", StringComparison.Ordinal)))
+            {
+                Assert.True(DateTime.UtcNow < deadline, $"not put back after '{removal}'");
+                await Task.Delay(200);
+            }
+        }
+
+        var script = $"echo back | nc {plan.ServiceAddress} {servicePort} && echo service-ok;"
+            + $"timeout 4 nc -w 2 {plan.ServiceAddress} {anyPort} </dev/null >/dev/null 2>&1; [ $? = 1 ] && echo 'any blocked' || echo 'any reached'";
+        var accepted = AcceptLineAsync(service);
+        var (exit, stdout, stderr) = await RunAsync(script, Spec(SandboxNetwork.Veth));
+        Assert.True(exit.ExitCode == 0, string.Join("\n", stdout.Concat(stderr)));
+        Assert.Equal("back", await accepted.WaitAsync(TimeSpan.FromSeconds(30)));
+        Assert.Contains("any blocked", stdout);
+        Assert.False(hostAny.Pending(), "the host's any-address listener must not see the sandbox");
+    }
+
     /// <summary>The host's first IPv4 address on an interface that is up and not loopback or a Nexus link; null if none.</summary>
     private IPAddress? HostPrimaryAddress()
     {

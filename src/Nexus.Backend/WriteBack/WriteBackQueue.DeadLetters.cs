@@ -42,7 +42,7 @@ public sealed partial class WriteBackQueue
     public int Discard(string? bucket) => TakeDeadLetters(bucket, entry =>
     {
         _journal.Discard(entry.Written);
-        _log($"write-back: discarded the dead letter {Describe(entry.Record)}");
+        Log($"write-back: discarded the dead letter {Describe(entry.Record)}");
     });
 
     private static string Describe(SpoolRecord record) =>
@@ -117,11 +117,11 @@ public sealed partial class WriteBackQueue
         }
         catch (IOException e)
         {
-            _log($"write-back: could not mark {Describe(entry.Record)} a dead letter ({e.Message}); retrying it");
+            Log($"write-back: could not mark {Describe(entry.Record)} a dead letter ({e.Message}); retrying it");
             return false;
         }
 
-        _log($"write-back: dead letter {Describe(entry.Record)}: storage says bucket {bucket} does not exist; kept in the spool, not retried (nexus spool redrive or discard)");
+        Log($"write-back: dead letter {Describe(entry.Record)}: storage says bucket {bucket} does not exist; kept in the spool, not retried (nexus spool redrive or discard)");
         return true;
     }
 }

@@ -43,12 +43,12 @@ public sealed partial class WriteBackQueue
 
         if (newest.Count > 0)
         {
-            _log($"write-back: recovered {newest.Count} acknowledged write(s) from the spool; uploading");
+            Log($"write-back: recovered {newest.Count} acknowledged write(s) from the spool; uploading");
         }
 
         if (_deadLetters.Count > 0)
         {
-            _log($"write-back: {_deadLetters.Count} dead letter(s) in the spool, not uploaded (nexus spool ls; nexus spool redrive or discard)");
+            Log($"write-back: {_deadLetters.Count} dead letter(s) in the spool, not uploaded (nexus spool ls; nexus spool redrive or discard)");
         }
     }
 
@@ -74,7 +74,7 @@ public sealed partial class WriteBackQueue
                 }
                 else
                 {
-                    _log($"write-back: ignoring {name}: {problem}");
+                    Log($"write-back: ignoring {name}: {problem}");
                 }
             }
         }

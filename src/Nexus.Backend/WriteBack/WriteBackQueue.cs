@@ -271,7 +271,7 @@ public sealed partial class WriteBackQueue : IAsyncDisposable
         {
             // As before the marks were deferred: the store has the bytes; left live, a record is only checked (HEAD,
             // same ETag) again at the next start.
-            _log($"write-back: could not make the journal's retirements durable: {e.Message}");
+            Log($"write-back: could not make the journal's retirements durable: {e.Message}");
         }
     }
 
@@ -285,7 +285,7 @@ public sealed partial class WriteBackQueue : IAsyncDisposable
         catch (IOException e)
         {
             // The store has the bytes; left live, the record is only checked (HEAD, same ETag) again at the next start.
-            _log($"write-back: could not retire {entry.Record.Bucket}/{entry.Record.Key} in the journal after its upload: {e.Message}");
+            Log($"write-back: could not retire {entry.Record.Bucket}/{entry.Record.Key} in the journal after its upload: {e.Message}");
         }
 
         Interlocked.Add(ref _pendingBytes, -entry.Record.Length);
@@ -350,6 +350,7 @@ public sealed partial class WriteBackQueue : IAsyncDisposable
             }
 
             TimeSpan? retryIn = null;
+            var failures = 0;
             lock (_lock)
             {
                 state.Uploading = null;
@@ -371,8 +372,8 @@ public sealed partial class WriteBackQueue : IAsyncDisposable
                 {
                     // Still the newest write of the key: it goes again after a pause.
                     state.Waiting = entry;
-                    state.Failures++;
-                    retryIn = Backoff(state.Failures);
+                    failures = ++state.Failures;
+                    retryIn = Backoff(failures);
                 }
                 else
                 {
@@ -398,7 +399,14 @@ public sealed partial class WriteBackQueue : IAsyncDisposable
             else if (retryIn is not null)
             {
                 Interlocked.Increment(ref _retries);
-                _log($"write-back: upload of {id.Bucket}/{id.Key} failed ({failure.GetType().Name}: {failure.Message}); retrying in {retryIn.Value.TotalSeconds:0.0} s");
+
+                // Said at a key's 1st, 2nd, 4th, 8th ... failure: a storage outage with thousands of pending keys logged a
+                // line per retry of each (1.2 MB in 20 s, an operator's review); Stats counts every retry.
+                if (int.IsPow2(failures))
+                {
+                    Log($"write-back: upload of {id.Bucket}/{id.Key} failed ({failure.GetType().Name}: {failure.Message}); failure {failures} of this write, retrying in {retryIn.Value.TotalSeconds:0.0} s");
+                }
+
                 _ = RetryLaterAsync(id, retryIn.Value, ct);
             }
         }
@@ -426,6 +434,22 @@ public sealed partial class WriteBackQueue : IAsyncDisposable
     private sealed record Entry(JournalEntry Written, bool Recovered)
     {
         public SpoolRecord Record => Written.Record;
+    }
+
+    /// <summary>
+    /// A line to the node's log that never fails the caller: a log on a full disk threw out of the upload loop once,
+    /// and the uploaders stopped for good (an operator's review).
+    /// </summary>
+    private void Log(string line)
+    {
+        try
+        {
+            _log(line);
+        }
+        catch (Exception e) when (e is IOException or ObjectDisposedException)
+        {
+            // The line is lost; the work goes on.
+        }
     }
 
     private sealed class KeyState

@@ -371,7 +371,16 @@ public sealed partial class ChannelSession : IAsyncDisposable
             // Raw exception text (host paths, addresses, library internals) never crosses into the sandbox: it gets an
             // incident number, the host's log gets the exception under the same number.
             var incident = Interlocked.Increment(ref s_incidents);
-            _host.Options.ReportInternalError(incident, request.Op, e);
+            try
+            {
+                _host.Options.ReportInternalError(incident, request.Op, e);
+            }
+            catch (Exception logFailure) when (logFailure is IOException or ObjectDisposedException)
+            {
+                // A log on a full disk: the sandbox is answered all the same (it waited for its request until its
+                // timeout, an operator's review).
+            }
+
             await TrySendErrorAsync(request, new ChannelRequestException(500, "InternalError", $"internal error (incident {incident}); the node's log has the details")).ConfigureAwait(false);
         }
         finally

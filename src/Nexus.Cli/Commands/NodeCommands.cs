@@ -189,6 +189,12 @@ public static class NodeCommands
     private static async Task<int> RunForegroundAsync(NodeOptions options, CancellationToken cancellationToken)
     {
         RequireRoot();
+        if (Environment.GetEnvironmentVariable("NEXUS_NODE_LOG") is { Length: > 0 } daemonLog)
+        {
+            // Started by `up` with its output in the home's node.log: writes that never fail the node, and rotation.
+            DaemonLog.Install(daemonLog, (long)options.NodeLogMaxMiB << 20);
+        }
+
         Console.WriteLine($"nexus: starting node {NexusNode.Version} (home {options.Home})");
         var progress = new Progress<string>(line => Console.WriteLine("nexus: " + line));
         NexusNode node;

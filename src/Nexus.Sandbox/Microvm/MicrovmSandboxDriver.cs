@@ -54,7 +54,7 @@ public sealed class MicrovmSandboxDriver : ISandboxDriver, IAsyncDisposable
         var ip = HostTool.Resolve(_options.IpPath, "iproute2 for the baseline network");
         var nft = HostTool.Resolve(_options.NftPath, "nftables (apt-get install nftables) for the sandbox firewall");
         var network = new HostNetwork(_options.Network, ip);
-        _host = new BaselineHost(network, new SandboxFirewall(_options.Network, nft));
+        _host = new BaselineHost(network, new SandboxFirewall(_options.Network, nft), _options.Log);
         _network = new VmNetwork(network, ip, nft, _options.GuestLinkNetwork);
 
         // Process-wide and idempotent: a VMM whose spawning thread is gone is still our child to reap.

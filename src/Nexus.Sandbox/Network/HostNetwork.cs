@@ -84,6 +84,9 @@ public sealed class HostNetwork
         }
     }
 
+    /// <summary>True while the service link is there.</summary>
+    public bool ServiceLinkExists => Directory.Exists(Path.Combine(SysClassNet, _plan.ServiceLink));
+
     /// <summary>Deletes the service link (and with it the service address) if it is there.</summary>
     public async Task RemoveServiceLinkAsync()
     {

@@ -70,6 +70,18 @@ public sealed class SandboxFirewall(VethAddressPlan plan, string nftPath)
         }
     }
 
+    /// <summary>
+    /// True when the table is there with every drop rule of <see cref="Ruleset"/> (so neither deleted nor flushed); its
+    /// accept rules are not compared (a table an operator edited by hand is not put back while it still drops).
+    /// </summary>
+    public async Task<bool> IsInPlaceAsync(IReadOnlyCollection<int> servicePorts, IPEndPoint? routedEndpoint, CancellationToken cancellationToken)
+    {
+        var listed = await HostTool.RunAsync(nftPath, ["list", "table", "inet", TableName], cancellationToken: cancellationToken);
+        return listed.Succeeded && DropRules(listed.StandardOutput) >= DropRules(Ruleset(servicePorts, routedEndpoint));
+    }
+
+    private static int DropRules(string ruleset) => ruleset.Split('\n').Count(l => l.TrimEnd().EndsWith(" drop", StringComparison.Ordinal));
+
     /// <summary>Replaces the table atomically (one nft transaction: delete and add).</summary>
     public async Task ApplyAsync(IReadOnlyCollection<int> servicePorts, IPEndPoint? routedEndpoint, CancellationToken cancellationToken)
     {

@@ -29,6 +29,9 @@ public sealed record OciDriverOptions
     /// </summary>
     public string InstancePrefix { get; init; } = "";
 
+    /// <summary>How often the service link and the sandbox firewall are checked and put back when missing (<see cref="Network.BaselineHost"/>).</summary>
+    public TimeSpan HostNetworkCheckInterval { get; init; } = TimeSpan.FromSeconds(5);
+
     /// <summary>uid and gid of sandbox processes (no user namespace, so also on the host): nobody/nogroup.</summary>
     public uint Uid { get; init; } = 65534;
 

@@ -34,7 +34,10 @@ public sealed class OciSandboxDriver : ISandboxDriver
         _configs = new OciConfigBuilder(_options);
         _runtime = HostTool.Resolve(_options.RuntimePath, "the OCI runtime of the oci driver");
         Network = new HostNetwork(_options.Network, HostTool.Resolve(_options.IpPath, "iproute2 for the baseline network"));
-        _host = new BaselineHost(Network, new SandboxFirewall(_options.Network, HostTool.Resolve(_options.NftPath, "nftables (apt-get install nftables) for the sandbox firewall")));
+        _host = new BaselineHost(Network, new SandboxFirewall(_options.Network, HostTool.Resolve(_options.NftPath, "nftables (apt-get install nftables) for the sandbox firewall")))
+        {
+            CheckInterval = _options.HostNetworkCheckInterval,
+        };
         _bundles = Path.Combine(_options.RunDirectory, "bundles");
         _state = Path.Combine(_options.RunDirectory, "runc");
 

@@ -348,7 +348,7 @@ internal sealed class ForkTemplate : IAsyncDisposable
         }
         else if (o["init_error"] is { } error)
         {
-            _ready.TrySetException(new InvalidOperationException($"the handler failed to load in template {Sandbox.InstanceId}: {error.ToJsonString()}"));
+            _ready.TrySetException(new HandlerLoadException($"the handler failed to load in template {Sandbox.InstanceId}: {error.ToJsonString()}"));
         }
         else if (TryInt(o["id"], out var id) && TryInt(o["pid"], out var pid) && pid > 1 && _forks.TryRemove(id, out var fork))
         {

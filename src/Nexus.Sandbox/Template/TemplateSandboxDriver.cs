@@ -25,8 +25,9 @@ public sealed class TemplateSandboxDriver : ISandboxDriver, IAsyncDisposable
     // Keys whose revision was retired while the template still had instances: stopped by the reaper once they are gone.
     private readonly HashSet<string> _released = new(StringComparer.Ordinal);
 
-    // Keys whose template did not get ready within ReadyTimeout, and until when their instances start afresh.
-    private readonly Dictionary<string, DateTime> _slowInit = new(StringComparer.Ordinal);
+    // Keys whose template did not get ready within ReadyTimeout or could not load the handler, and until when their
+    // instances start afresh.
+    private readonly Dictionary<string, DateTime> _startAfresh = new(StringComparer.Ordinal);
     private readonly Lock _lock = new();
     private readonly CancellationTokenSource _stopping = new();
     private readonly Task _reaper;
@@ -100,7 +101,7 @@ public sealed class TemplateSandboxDriver : ISandboxDriver, IAsyncDisposable
             return await _inner.StartAsync(spec, cancellationToken);
         }
 
-        if (SlowInit(spec.TemplateKey))
+        if (StartsAfresh(spec.TemplateKey))
         {
             return await _inner.StartAsync(spec, cancellationToken);
         }
@@ -244,8 +245,15 @@ public sealed class TemplateSandboxDriver : ISandboxDriver, IAsyncDisposable
 
                 if (e is TimeoutException)
                 {
-                    _slowInit[spec.TemplateKey!] = DateTime.UtcNow + _options.KeepAlive;
+                    _startAfresh[spec.TemplateKey!] = DateTime.UtcNow + _options.KeepAlive;
                     _options.Log!($"template {id} of {spec.TemplateKey} was not ready within {_options.ReadyTimeout.TotalSeconds:0.##} s (the init limit): its instances start afresh for {_options.KeepAlive.TotalMinutes:0.##} min, under the node's init limit");
+                }
+                else if (e is HandlerLoadException)
+                {
+                    // Each cold start built a template that failed, then a container that reported the error: two sandbox
+                    // starts a call (an operator's review). The container alone reports it, as Lambda's init does.
+                    _startAfresh[spec.TemplateKey!] = DateTime.UtcNow + _options.KeepAlive;
+                    _options.Log!($"template {id} of {spec.TemplateKey} could not load the handler: its instances start afresh for {_options.KeepAlive.TotalMinutes:0.##} min, each reporting the error");
                 }
             }
 
@@ -253,11 +261,11 @@ public sealed class TemplateSandboxDriver : ISandboxDriver, IAsyncDisposable
         }
     }
 
-    private bool SlowInit(string key)
+    private bool StartsAfresh(string key)
     {
         lock (_lock)
         {
-            if (!_slowInit.TryGetValue(key, out var until))
+            if (!_startAfresh.TryGetValue(key, out var until))
             {
                 return false;
             }
@@ -267,7 +275,7 @@ public sealed class TemplateSandboxDriver : ISandboxDriver, IAsyncDisposable
                 return true;
             }
 
-            _slowInit.Remove(key);
+            _startAfresh.Remove(key);
             return false;
         }
     }
