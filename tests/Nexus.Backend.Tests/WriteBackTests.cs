@@ -394,6 +394,49 @@ public sealed partial class WriteBackTests : IAsyncLifetime
         Assert.Equal("now", System.Text.Encoding.UTF8.GetString(await GetAsync(admin, "fn/sync.txt")));
     }
 
+    /// <summary>
+    /// A synchronous put while storage restarts (refusing connections for a moment) is retried, as botocore's own would
+    /// be, and lands: it failed at once with an internal-error incident (an operator's review).
+    /// </summary>
+    [Fact]
+    public async Task A_sync_put_rides_out_storage_refusing_connections_for_a_moment()
+    {
+        var backend = NewBackend();
+        var manifest = NodeUnderTest.Manifest() with { WriteBack = WriteBackMode.Sync };
+        var started = System.Diagnostics.Stopwatch.StartNew();
+        var storeUp = Task.Run(async () =>
+        {
+            await Task.Delay(700);
+            await StartStoreAsync();
+        });
+        var result = await RunAsync(backend, manifest, $$"""
+            try:
+                emit(call("PutObject", {"Bucket": "{{Bucket}}", "Key": "fn/blip.txt"}, b"rode it out")[0])
+            except Exception as e:
+                emit(str(e))
+            """);
+        await storeUp;
+        Assert.True(result.Json.ValueKind == System.Text.Json.JsonValueKind.Number && result.Json.GetInt32() == 200, $"{result.Json} after {started.Elapsed.TotalSeconds:0.0} s");
+        using var admin = Admin();
+        Assert.Equal("rode it out", System.Text.Encoding.UTF8.GetString(await GetAsync(admin, "fn/blip.txt")));
+    }
+
+    /// <summary>Storage that stays unreachable: the retries end in ServiceUnavailable, without the store's address.</summary>
+    [Fact]
+    public async Task A_sync_put_to_storage_that_stays_down_is_service_unavailable()
+    {
+        var backend = NewBackend();
+        var manifest = NodeUnderTest.Manifest() with { WriteBack = WriteBackMode.Sync };
+        var result = await RunAsync(backend, manifest, $$"""
+            s, m, body = call("PutObject", {"Bucket": "{{Bucket}}", "Key": "fn/down.txt"}, b"lost")
+            emit({"status": s, "meta": m})
+            """);
+        Assert.Equal(503, result.Json.GetProperty("status").GetInt32());
+        var meta = result.Json.GetProperty("meta").ToString();
+        Assert.Contains("ServiceUnavailable", meta, StringComparison.Ordinal);
+        Assert.DoesNotContain("127.0.0.1", meta, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task A_write_beyond_the_spool_cap_goes_to_storage_before_it_is_acknowledged()
     {

@@ -108,7 +108,7 @@ internal static class ObjectWrites
 
         // An older spooled write of the key must not land after this one.
         await call.FlushPendingWriteAsync(bucket, key, ct).ConfigureAwait(false);
-        var response = await s3.PutObjectAsync(put, ct).ConfigureAwait(false);
+        var response = await UnsentBodyRetry.SendAsync(() => s3.PutObjectAsync(put, ct), put.InputStream, "PutObject", ct).ConfigureAwait(false);
         backend.ObjectChanged(bucket, key);
         await call.ReplyJsonAsync(
             200,
