@@ -312,6 +312,28 @@ public sealed partial class SpoolJournal : IDisposable
         return hash.GetHashAndReset().AsSpan().SequenceEqual(md5);
     }
 
+    /// <summary>
+    /// True when a record of <paramref name="meta"/> and <paramref name="length"/> body bytes has room in the active
+    /// segment, making the next segment if it has not; false, nothing written, when the next cannot be made (its disk
+    /// is full): the caller then sends the write to storage itself while it still has the body unread.
+    /// </summary>
+    public bool TryMakeRoom(JournalMeta meta, long length)
+    {
+        var size = JournalRecord.Size(JournalRecord.EncodeMeta(meta).Length, length);
+        try
+        {
+            lock (_lock)
+            {
+                ActiveFor(size);
+                return true;
+            }
+        }
+        catch (IOException)
+        {
+            return false;
+        }
+    }
+
     /// <summary>The segment a record of <paramref name="size"/> bytes goes to; seals the active one when it is full.</summary>
     private JournalSegment ActiveFor(long size)
     {
@@ -324,6 +346,9 @@ public sealed partial class SpoolJournal : IDisposable
         {
             _active.Sealed = true;
             FreeIfDone(_active);
+
+            // No active segment until the next is made: a failed make (a full disk) must not seal and free this one twice.
+            _active = null;
         }
 
         var capacity = Math.Max(_segmentBytes, JournalSegment.HeaderBytes + size);
@@ -336,18 +361,28 @@ public sealed partial class SpoolJournal : IDisposable
         {
             var path = Path.Combine(_directory, (++_fileNumber).ToString("D8", CultureInfo.InvariantCulture) + Extension);
             var handle = File.OpenHandle(path, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.Read);
-            segment = new JournalSegment(path, handle, capacity, _beforeSync);
-
-            // Written out in full once, so that appends overwrite allocated blocks and their fdatasync has no size or
-            // extent change to commit; and the new name must survive a crash before a record in it is acknowledged.
-            var zeros = new byte[Math.Min(capacity, CopyBufferBytes)];
-            for (long at = 0; at < capacity; at += zeros.Length)
+            try
             {
-                RandomAccess.Write(handle, zeros.AsSpan(0, (int)Math.Min(zeros.Length, capacity - at)), at);
+                // Written out in full once, so that appends overwrite allocated blocks and their fdatasync has no size or
+                // extent change to commit; and the new name must survive a crash before a record in it is acknowledged.
+                var zeros = new byte[Math.Min(capacity, CopyBufferBytes)];
+                for (long at = 0; at < capacity; at += zeros.Length)
+                {
+                    RandomAccess.Write(handle, zeros.AsSpan(0, (int)Math.Min(zeros.Length, capacity - at)), at);
+                }
+
+                RandomAccess.FlushToDisk(handle);
+                DirectorySync.Fsync(_directory);
+            }
+            catch
+            {
+                // A disk without room for it: nothing is in it yet, and a restart must not find half a segment.
+                handle.Dispose();
+                File.Delete(path);
+                throw;
             }
 
-            RandomAccess.FlushToDisk(handle);
-            DirectorySync.Fsync(_directory);
+            segment = new JournalSegment(path, handle, capacity, _beforeSync);
         }
 
         segment.Activate(++_generation);

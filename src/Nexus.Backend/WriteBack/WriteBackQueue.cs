@@ -41,6 +41,9 @@ public sealed partial class WriteBackQueue : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly Task[] _workers;
     private long _pendingBytes;
+
+    // 1 once "no room" was logged, until a write is spooled again: said once per spell, not per put.
+    private int _roomLogged;
     private long _deadLetterBytes;
     private long _uploaded;
     private long _retries;
@@ -113,6 +116,20 @@ public sealed partial class WriteBackQueue : IAsyncDisposable
             return null;
         }
 
+        // A spool whose disk is full takes no more: the put goes to storage (its body still unread), as past the cap.
+        if (!_journal.TryMakeRoom(meta, length))
+        {
+            Interlocked.Add(ref _pendingBytes, -length);
+            Interlocked.Increment(ref _fallbacks);
+            if (Interlocked.Exchange(ref _roomLogged, 1) == 0)
+            {
+                Log($"write-back: the spool's disk has no room for its next segment; puts go to storage synchronously until it has");
+            }
+
+            return null;
+        }
+
+        Volatile.Write(ref _roomLogged, 0);
         JournalEntry written;
         try
         {
