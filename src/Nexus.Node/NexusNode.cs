@@ -291,7 +291,7 @@ public sealed partial class NexusNode : INodeOperations, IAsyncDisposable
     private async Task StartCoreAsync(NodeComponents components, IProgress<string>? progress, CancellationToken cancellationToken)
     {
         // Before anything of the host's is touched: a second node must not clear what a running one uses.
-        _hostLock = HostLock.Acquire(_options.HostLockPath, _options.Home);
+        _hostLock = HostLock.Acquire(HostLock.DefaultPath, _options.Home);
         Directory.CreateDirectory(_options.Home);
 
         // The store's objects, queued events, logs and function code (with its environment) are the node's: other local

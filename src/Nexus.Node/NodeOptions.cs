@@ -200,10 +200,6 @@ public sealed record NodeOptions
     [JsonIgnore]
     public IReadOnlyList<TimeSpan> EventRetryDelays { get; init; } = [TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(2)];
 
-    /// <summary>The host-wide lock that keeps a second node from starting beside a running one (<see cref="HostLock"/>).</summary>
-    [JsonIgnore]
-    public string HostLockPath { get; init; } = HostLock.DefaultPath;
-
     [JsonIgnore]
     public string FunctionsDirectory => Path.Combine(Home, "functions");
 

@@ -16,7 +16,8 @@ public sealed partial class SpoolJournal
     /// <summary>
     /// Writes one record durably: reserves its place, streams <paramref name="length"/> bytes of <paramref name="body"/>
     /// (computing their MD5, and the writer's checksum when the meta names one), seals it and returns once it is on disk.
-    /// Throws <see cref="ChecksumMismatchException"/> before sealing when the body does not match the writer's checksum.
+    /// Throws <see cref="ChecksumMismatchException"/> before sealing when the body does not match the writer's checksum,
+    /// and <see cref="SpoolFullException"/> before reading the body when the spool's disk has no room for the record.
     /// </summary>
     public async Task<JournalEntry> AppendAsync(JournalMeta meta, Stream body, long length, CancellationToken cancellationToken)
     {
@@ -27,6 +28,10 @@ public sealed partial class SpoolJournal
         }
 
         var size = JournalRecord.Size(metaBytes.Length, length);
+
+        // Room first, before a byte of the body is read: without it (a full disk) the caller still has the body to send
+        // elsewhere. Another put may take that room before this one reserves it; this one then makes the next segment.
+        MakeRoom(size);
         return size <= WholeRecordMaxBytes
             ? await AppendWholeAsync(meta, metaBytes, body, (int)length, (int)size, cancellationToken).ConfigureAwait(false)
             : await AppendStreamedAsync(meta, metaBytes, body, length, size, cancellationToken).ConfigureAwait(false);

@@ -313,24 +313,21 @@ public sealed partial class SpoolJournal : IDisposable
     }
 
     /// <summary>
-    /// True when a record of <paramref name="meta"/> and <paramref name="length"/> body bytes has room in the active
-    /// segment, making the next segment if it has not; false, nothing written, when the next cannot be made (its disk
-    /// is full): the caller then sends the write to storage itself while it still has the body unread.
+    /// Makes sure a record of <paramref name="size"/> bytes has room in the active segment, making the next segment if it
+    /// has not; throws <see cref="SpoolFullException"/>, nothing written, when the next cannot be made (its disk is full).
     /// </summary>
-    public bool TryMakeRoom(JournalMeta meta, long length)
+    private void MakeRoom(long size)
     {
-        var size = JournalRecord.Size(JournalRecord.EncodeMeta(meta).Length, length);
         try
         {
             lock (_lock)
             {
                 ActiveFor(size);
-                return true;
             }
         }
-        catch (IOException)
+        catch (IOException e)
         {
-            return false;
+            throw new SpoolFullException($"the spool has no room for its next segment: {e.Message}", e);
         }
     }
 

@@ -116,29 +116,32 @@ public sealed partial class WriteBackQueue : IAsyncDisposable
             return null;
         }
 
-        // A spool whose disk is full takes no more: the put goes to storage (its body still unread), as past the cap.
-        if (!_journal.TryMakeRoom(meta, length))
-        {
-            Interlocked.Add(ref _pendingBytes, -length);
-            Interlocked.Increment(ref _fallbacks);
-            if (Interlocked.Exchange(ref _roomLogged, 1) == 0)
-            {
-                Log($"write-back: the spool's disk has no room for its next segment; puts go to storage synchronously until it has");
-            }
-
-            return null;
-        }
-
-        Volatile.Write(ref _roomLogged, 0);
         JournalEntry written;
         try
         {
             written = await _journal.AppendAsync(meta, body, length, cancellationToken).ConfigureAwait(false);
         }
+        catch (SpoolFullException e)
+        {
+            // A spool whose disk is full takes no more: the put goes to storage (its body still unread), as past the cap.
+            Interlocked.Add(ref _pendingBytes, -length);
+            Interlocked.Increment(ref _fallbacks);
+            if (Interlocked.Exchange(ref _roomLogged, 1) == 0)
+            {
+                Log($"write-back: {e.Message}; puts go to storage synchronously until it has");
+            }
+
+            return null;
+        }
         catch
         {
             Interlocked.Add(ref _pendingBytes, -length);
             throw;
+        }
+
+        if (Volatile.Read(ref _roomLogged) != 0)
+        {
+            Volatile.Write(ref _roomLogged, 0);
         }
 
         Enqueue(new Entry(written, Recovered: false));

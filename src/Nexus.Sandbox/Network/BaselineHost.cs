@@ -27,9 +27,6 @@ public sealed class BaselineHost(HostNetwork network, SandboxFirewall firewall, 
     /// <summary>How often the service link and the firewall table are checked, and put back when missing.</summary>
     public TimeSpan CheckInterval { get; init; } = TimeSpan.FromSeconds(5);
 
-    /// <summary>Times something was found missing and put back.</summary>
-    public int Restored { get; private set; }
-
     public HostNetwork Network => network;
 
     /// <summary>Creates the service link; the first driver also removes a firewall table an earlier node left behind.</summary>
@@ -64,7 +61,7 @@ public sealed class BaselineHost(HostNetwork network, SandboxFirewall firewall, 
     }
 
     /// <summary>Puts back the service link and the firewall table when either is missing (or the table's rules were flushed).</summary>
-    public async Task EnsureAsync(IReadOnlyCollection<int> serviceTcpPorts, IPEndPoint? routedEndpoint, CancellationToken cancellationToken)
+    private async Task EnsureAsync(IReadOnlyCollection<int> serviceTcpPorts, IPEndPoint? routedEndpoint, CancellationToken cancellationToken)
     {
         var missing = new List<string>();
         if (!network.ServiceLinkExists)
@@ -81,7 +78,6 @@ public sealed class BaselineHost(HostNetwork network, SandboxFirewall firewall, 
 
         if (missing.Count > 0)
         {
-            Restored++;
             _log($"host network: {string.Join(" and ", missing)} had been removed from under the node; put back");
         }
     }
