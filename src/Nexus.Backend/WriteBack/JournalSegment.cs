@@ -26,6 +26,7 @@ internal sealed class JournalSegment : IDisposable
     public const int SyncSlots = 3;
 
     private readonly Action<string>? _beforeSync;
+    private readonly Action<string, long>? _beforeWrite;
 
     // One open file description per sync slot (slot 0 is Handle): each description reports a writeback error once, so
     // two fdatasyncs at once on one description could let the second succeed after the first took the error. Opened
@@ -34,14 +35,17 @@ internal sealed class JournalSegment : IDisposable
 
     /// <summary>
     /// A segment file; <paramref name="beforeSync"/> is told its path just before every fdatasync (tests: a model of what
-    /// a power loss keeps). With <paramref name="syncSlots"/> above 1 the file is opened again for each further slot.
+    /// a power loss keeps), and <paramref name="beforeWrite"/> its path and the offset before every write of a record or
+    /// a mark (tests: a write the disk refuses). With <paramref name="syncSlots"/> above 1 the file is opened again for
+    /// each further slot.
     /// </summary>
-    public JournalSegment(string path, SafeFileHandle handle, long capacity, Action<string>? beforeSync, int syncSlots = SyncSlots)
+    public JournalSegment(string path, SafeFileHandle handle, long capacity, Action<string>? beforeSync, int syncSlots = SyncSlots, Action<string, long>? beforeWrite = null)
     {
         Path = path;
         Handle = handle;
         Capacity = capacity;
         _beforeSync = beforeSync;
+        _beforeWrite = beforeWrite;
         _syncHandles = new SafeFileHandle[syncSlots];
         _syncHandles[0] = handle;
         try
@@ -103,6 +107,13 @@ internal sealed class JournalSegment : IDisposable
         }
 
         return BinaryPrimitives.ReadInt64LittleEndian(header[8..]);
+    }
+
+    /// <summary>Writes a record's bytes, or a mark, at <paramref name="offset"/>: a plain positional write into the page cache.</summary>
+    public void Write(ReadOnlySpan<byte> bytes, long offset)
+    {
+        _beforeWrite?.Invoke(Path, offset);
+        RandomAccess.Write(Handle, bytes, offset);
     }
 
     /// <summary>Starts the segment over as <paramref name="generation"/> (durable with its first record's sync).</summary>

@@ -82,11 +82,11 @@ public sealed partial class SpoolJournal
                 JournalRecord.WriteFooter(buffer.AsSpan(headLength + length), headerCrc, hash, acknowledgedAt);
                 try
                 {
-                    RandomAccess.Write(segment.Handle, buffer.AsSpan(0, size), offset);
+                    segment.Write(buffer.AsSpan(0, size), offset);
                 }
                 catch
                 {
-                    segment.Live--;
+                    RefuseAfterFailedWriteLocked(segment);
                     throw;
                 }
             }
@@ -119,6 +119,34 @@ public sealed partial class SpoolJournal
         return (segment, offset, ++_sequence);
     }
 
+    /// <summary>
+    /// Under the lock, when the write of a record reserved last in <paramref name="segment"/> failed (EIO, or ENOSPC on a
+    /// file system that allocates on overwrite): what lies at its place is unknown (nothing, part of it, a torn header), and
+    /// a scan stops at the first header it cannot read, so a record written behind it would be acknowledged and then not
+    /// found by the next start. The segment takes no more records (the next put makes or takes another), and the failed
+    /// record no longer counts live.
+    /// </summary>
+    private void RefuseAfterFailedWriteLocked(JournalSegment segment)
+    {
+        segment.Live--;
+        segment.Sealed = true;
+        if (_active == segment)
+        {
+            _active = null;
+        }
+
+        try
+        {
+            FreeIfDone(segment);
+        }
+        catch (IOException)
+        {
+            // Its header could not be cleared either: out of the journal already, it stays on disk for the next start,
+            // which finds nothing live in it.
+            segment.Dispose();
+        }
+    }
+
     /// <summary>A larger record: its header is written with its reservation, its body streams in after, in parallel with other puts'.</summary>
     private async Task<JournalEntry> AppendStreamedAsync(JournalMeta meta, byte[] metaBytes, Stream body, long length, long size, CancellationToken cancellationToken)
     {
@@ -133,7 +161,15 @@ public sealed partial class SpoolJournal
             headerCrc = JournalRecord.WriteHeader(head, segment.Generation, sequence, metaBytes, length);
 
             // Written before the lock is let go: every record reserved later lies behind this header.
-            RandomAccess.Write(segment.Handle, head, offset);
+            try
+            {
+                segment.Write(head, offset);
+            }
+            catch
+            {
+                RefuseAfterFailedWriteLocked(segment);
+                throw;
+            }
         }
 
         var bodyOffset = offset + head.Length;
@@ -217,6 +253,6 @@ public sealed partial class SpoolJournal
     private static void WriteAt(JournalSegment segment, ReadOnlySpan<byte> bytes, long offset, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        RandomAccess.Write(segment.Handle, bytes, offset);
+        segment.Write(bytes, offset);
     }
 }

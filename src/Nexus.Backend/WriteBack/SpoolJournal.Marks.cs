@@ -198,5 +198,5 @@ public sealed partial class SpoolJournal
     private readonly record struct KeyMark(JournalSegment Segment, long Generation, long Target);
 
     private static void WriteState(JournalEntry entry, byte state) =>
-        RandomAccess.Write(entry.Segment.Handle, [state], entry.Offset + JournalRecord.StateOffset);
+        entry.Segment.Write([state], entry.Offset + JournalRecord.StateOffset);
 }

@@ -68,6 +68,7 @@ public sealed partial class SpoolJournal : IDisposable
     private readonly Timer _markSync;
     private readonly TimeSpan _markSyncDelay;
     private readonly Action<string>? _beforeSync;
+    private readonly Action<string, long>? _beforeWrite;
 
     // Marks not yet known durable, by their record's bucket and key (see RetireAsync), under the lock.
     private readonly Dictionary<(string Bucket, string Key), List<KeyMark>> _keyMarks = [];
@@ -77,11 +78,12 @@ public sealed partial class SpoolJournal : IDisposable
     private long _generation;
     private int _fileNumber;
 
-    private SpoolJournal(string directory, long segmentBytes, Action<string>? beforeSync, TimeSpan markSyncDelay)
+    private SpoolJournal(string directory, long segmentBytes, Action<string>? beforeSync, TimeSpan markSyncDelay, Action<string, long>? beforeWrite)
     {
         _directory = directory;
         _segmentBytes = segmentBytes;
         _beforeSync = beforeSync;
+        _beforeWrite = beforeWrite;
         _markSyncDelay = markSyncDelay;
         _markSync = new Timer(_ => SyncMarksLate());
     }
@@ -120,12 +122,13 @@ public sealed partial class SpoolJournal : IDisposable
 
     /// <summary>
     /// As <see cref="Open(string, long)"/>; <paramref name="beforeSync"/> is told each segment's path just before every
-    /// fdatasync of it (tests copy the file there: what a power loss would keep), and marks wait at most
-    /// <paramref name="markSyncDelay"/> for an append's sync.
+    /// fdatasync of it (tests copy the file there: what a power loss would keep), <paramref name="beforeWrite"/> a
+    /// segment's path and offset before each write of a record or mark (tests throw there: a write the disk refuses),
+    /// and marks wait at most <paramref name="markSyncDelay"/> for an append's sync.
     /// </summary>
-    internal static (SpoolJournal Journal, IReadOnlyList<JournalEntry> Live) Open(string directory, long segmentBytes, Action<string>? beforeSync, TimeSpan markSyncDelay)
+    internal static (SpoolJournal Journal, IReadOnlyList<JournalEntry> Live) Open(string directory, long segmentBytes, Action<string>? beforeSync, TimeSpan markSyncDelay, Action<string, long>? beforeWrite = null)
     {
-        var journal = new SpoolJournal(directory, segmentBytes, beforeSync, markSyncDelay);
+        var journal = new SpoolJournal(directory, segmentBytes, beforeSync, markSyncDelay, beforeWrite);
         var live = journal.Replay();
         return (journal, live);
     }
@@ -204,7 +207,7 @@ public sealed partial class SpoolJournal : IDisposable
             }
 
             var handle = File.OpenHandle(path, FileMode.Open, FileAccess.ReadWrite, FileShare.Read);
-            var segment = new JournalSegment(path, handle, RandomAccess.GetLength(handle), _beforeSync);
+            var segment = new JournalSegment(path, handle, RandomAccess.GetLength(handle), _beforeSync, beforeWrite: _beforeWrite);
             if (JournalSegment.ReadGeneration(handle) is not { } generation)
             {
                 // Cleared (free) or never activated: a spare.
@@ -379,7 +382,7 @@ public sealed partial class SpoolJournal : IDisposable
                 throw;
             }
 
-            segment = new JournalSegment(path, handle, capacity, _beforeSync);
+            segment = new JournalSegment(path, handle, capacity, _beforeSync, beforeWrite: _beforeWrite);
         }
 
         segment.Activate(++_generation);

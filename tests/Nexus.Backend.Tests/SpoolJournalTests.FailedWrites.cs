@@ -1,0 +1,80 @@
+// Copyright (c) Nexus contributors.
+// Licensed under the MIT license.
+
+using System.Text;
+using Nexus.Backend.WriteBack;
+
+namespace Nexus.Backend.Tests;
+
+/// <summary>
+/// A record's write that the disk refuses (EIO; ENOSPC on a file system that allocates on overwrite) after its place was
+/// reserved: the puts acknowledged after it must still be found by the next start. The refusal is made by the journal's
+/// write hook, which throws before the bytes reach the file, as a failed pwrite leaves them.
+/// </summary>
+public sealed partial class SpoolJournalTests
+{
+    [Theory]
+    [InlineData(100)] // written whole (one write under the journal's lock)
+    [InlineData(200 * 1024)] // streamed (its header written under the lock, its body after)
+    public async Task Puts_acknowledged_after_a_refused_write_are_all_replayed(int refusedBytes)
+    {
+        // Defence: the segment of a refused write takes no more records (SpoolJournal.RefuseAfterFailedWriteLocked).
+        // Without it the next put lands behind the unwritten header, where the restart's scan has stopped.
+        var refuse = 0;
+        void BeforeWrite(string path, long offset)
+        {
+            if (Interlocked.Exchange(ref refuse, 0) == 1)
+            {
+                throw new IOException("Input/output error (injected)");
+            }
+        }
+
+        var acknowledged = new List<string>();
+        using (var journal = SpoolJournal.Open(_directory, SpoolJournal.DefaultSegmentBytes, beforeSync: null, s_never, BeforeWrite).Journal)
+        {
+            await AppendAsync(journal, "before", "acknowledged before the refusal");
+            acknowledged.Add("before");
+
+            Volatile.Write(ref refuse, 1);
+            var refused = Encoding.UTF8.GetBytes(new string('r', refusedBytes));
+            await Assert.ThrowsAsync<IOException>(() => journal.AppendAsync(Meta("refused"), new MemoryStream(refused), refused.Length, CancellationToken.None));
+
+            for (var i = 0; i < 3; i++)
+            {
+                await AppendAsync(journal, "after" + i, $"acknowledged after the refusal, {i}");
+                acknowledged.Add("after" + i);
+            }
+        }
+
+        Assert.Equal(acknowledged, Reopen().Select(r => r.Key));
+    }
+
+    [Fact]
+    public async Task A_segment_left_by_a_refused_write_is_recycled_once_its_records_are_retired()
+    {
+        var refuse = 0;
+        void BeforeWrite(string path, long offset)
+        {
+            if (Interlocked.Exchange(ref refuse, 0) == 1)
+            {
+                throw new IOException("Input/output error (injected)");
+            }
+        }
+
+        using var journal = SpoolJournal.Open(_directory, 4096, beforeSync: null, s_never, BeforeWrite).Journal;
+        var first = await AppendAsync(journal, "first", "in the segment the refusal seals");
+        Volatile.Write(ref refuse, 1);
+
+        // Streamed (larger than a segment): its header's write is refused, and it must not stay counted live.
+        var refused = new byte[8192];
+        await Assert.ThrowsAsync<IOException>(() => journal.AppendAsync(Meta("refused"), new MemoryStream(refused), refused.Length, CancellationToken.None));
+        var second = await AppendAsync(journal, "second", "in the next segment");
+
+        await journal.RetireAsync(first);
+        await journal.RetireAsync(second);
+        journal.SyncMarks();
+
+        // Only the active segment holds bytes: the sealed one and the refused record's own were freed.
+        Assert.InRange(journal.HeldBytes, 0, 4096);
+    }
+}
