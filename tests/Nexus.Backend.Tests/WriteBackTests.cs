@@ -466,8 +466,8 @@ public sealed partial class WriteBackTests : IAsyncLifetime
     }
 
     /// <summary>
-    /// A multipart part sent while storage restarts is retried as a put is (its body is read once out of the region, so
-    /// the SDK never retried it; baseline's botocore would): the part lands and the upload completes.
+    /// A multipart part sent while storage restarts lands and the upload completes, as with baseline's botocore: its body
+    /// lets the SDK seek back to where nothing was read (<c>InPlaceSeekableBody</c>), so the SDK's own retry resends it.
     /// </summary>
     [Fact]
     public async Task A_part_rides_out_storage_refusing_connections_for_a_moment()

@@ -104,7 +104,7 @@ internal static class Multipart
         // The part's checksum (the function's, or boto3's for its ChecksumAlgorithm): the store checks the part against it.
         ObjectOptions.PutChecksum(p)?.ApplyTo(upload);
 
-        var response = await UnsentBodyRetry.SendAsync(() => call.Backend.S3.UploadPartAsync(upload, ct), upload.InputStream, "UploadPart", ct).ConfigureAwait(false);
+        var response = await call.Backend.S3.UploadPartAsync(upload, ct).ConfigureAwait(false);
         await call.ReplyJsonAsync(
             200,
             w =>
