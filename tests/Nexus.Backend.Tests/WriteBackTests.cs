@@ -403,39 +403,18 @@ public sealed partial class WriteBackTests : IAsyncLifetime
     public async Task A_spool_without_room_sends_puts_to_storage_and_leaves_no_half_made_segment()
     {
         await StartStoreAsync();
-        Directory.CreateDirectory(Spool);
-        MountTmpfs(Spool, "4m");
-        try
-        {
-            var backend = NewBackend();
-            var result = await RunAsync(backend, NodeUnderTest.Manifest(), $$"""
-                data = bytes(300_000)
-                emit([call("PutObject", {"Bucket": "{{Bucket}}", "Key": f"fn/full-{i}.bin"}, data)[0] for i in range(3)])
-                """);
-            Assert.Equal([200, 200, 200], result.Json.EnumerateArray().Select(e => e.GetInt32()));
-            Assert.Equal(3, backend.WriteBack!.Stats.SyncFallbacks);
-            Assert.Empty(Directory.EnumerateFiles(Spool, "*.nxwj"));
-            using var admin = Admin();
-            Assert.Equal(300_000, (await GetAsync(admin, "fn/full-2.bin")).Length);
-            await DisposeBackendAsync(backend);
-        }
-        finally
-        {
-            Unmount(Spool);
-        }
-    }
-
-    private static void MountTmpfs(string path, string size)
-    {
-        using var mount = System.Diagnostics.Process.Start("mount", ["-t", "tmpfs", "-o", "size=" + size, "tmpfs", path]);
-        mount.WaitForExit();
-        Assert.Equal(0, mount.ExitCode);
-    }
-
-    private static void Unmount(string path)
-    {
-        using var umount = System.Diagnostics.Process.Start("umount", ["-l", path]);
-        umount.WaitForExit();
+        using var disk = SmallTmpfs.Mount(Spool, "4m");
+        var backend = NewBackend();
+        var result = await RunAsync(backend, NodeUnderTest.Manifest(), $$"""
+            data = bytes(300_000)
+            emit([call("PutObject", {"Bucket": "{{Bucket}}", "Key": f"fn/full-{i}.bin"}, data)[0] for i in range(3)])
+            """);
+        Assert.Equal([200, 200, 200], result.Json.EnumerateArray().Select(e => e.GetInt32()));
+        Assert.Equal(3, backend.WriteBack!.Stats.SyncFallbacks);
+        Assert.Empty(Directory.EnumerateFiles(Spool, "*.nxwj"));
+        using var admin = Admin();
+        Assert.Equal(300_000, (await GetAsync(admin, "fn/full-2.bin")).Length);
+        await DisposeBackendAsync(backend);
     }
 
     [Fact]

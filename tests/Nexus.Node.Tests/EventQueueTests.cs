@@ -2,6 +2,7 @@
 // Licensed under the MIT license.
 
 using System.Collections.Concurrent;
+using Nexus.Testing;
 
 namespace Nexus.Node.Tests;
 
@@ -206,29 +207,15 @@ public sealed class EventQueueTests : IDisposable
     [Fact]
     public async Task An_event_the_disk_cannot_hold_fails_and_leaves_nothing()
     {
-        var mount = Directory.CreateDirectory(Path.Combine(_dir, "small")).FullName;
-        RunMount(["-t", "tmpfs", "-o", "size=64k", "tmpfs", mount]);
-        try
-        {
-            await using var queue = new EventQueue(mount, 1, (_, _) => Task.FromResult<TimeSpan?>(null));
-            var failure = await Assert.ThrowsAnyAsync<IOException>(() => queue.EnqueueAsync("f", new byte[256 * 1024], "big", null, CancellationToken.None));
-            Assert.Contains("No space left on device", failure.Message, StringComparison.Ordinal);
-            Assert.Empty(Directory.EnumerateFileSystemEntries(mount));
-            Assert.Equal(0, queue.SpooledBytes);
-            Assert.Equal(0, queue.Pending);
-            await queue.EnqueueAsync("f", new byte[1000], "small", null, CancellationToken.None);
-            Assert.Single(Directory.EnumerateFiles(mount, "*.event"));
-        }
-        finally
-        {
-            RunMount(["-l", mount], "umount");
-        }
-    }
-
-    private static void RunMount(string[] arguments, string tool = "mount")
-    {
-        using var process = System.Diagnostics.Process.Start(tool, arguments);
-        process.WaitForExit();
-        Assert.Equal(0, process.ExitCode);
+        using var disk = SmallTmpfs.Mount(Path.Combine(_dir, "small"), "64k");
+        var mount = disk.Path;
+        await using var queue = new EventQueue(mount, 1, (_, _) => Task.FromResult<TimeSpan?>(null));
+        var failure = await Assert.ThrowsAnyAsync<IOException>(() => queue.EnqueueAsync("f", new byte[256 * 1024], "big", null, CancellationToken.None));
+        Assert.Contains("No space left on device", failure.Message, StringComparison.Ordinal);
+        Assert.Empty(Directory.EnumerateFileSystemEntries(mount));
+        Assert.Equal(0, queue.SpooledBytes);
+        Assert.Equal(0, queue.Pending);
+        await queue.EnqueueAsync("f", new byte[1000], "small", null, CancellationToken.None);
+        Assert.Single(Directory.EnumerateFiles(mount, "*.event"));
     }
 }

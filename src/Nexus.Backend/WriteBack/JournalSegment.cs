@@ -81,8 +81,17 @@ internal sealed class JournalSegment : IDisposable
     /// <summary>Where the next record goes.</summary>
     public long Position { get; set; }
 
-    /// <summary>Records being written or written and not retired.</summary>
+    /// <summary>Records being written or written and not retired, and puts whose room is set aside here (<see cref="Promised"/>).</summary>
     public int Live { get; set; }
+
+    /// <summary>
+    /// Bytes set aside for puts whose room was made before their bodies were read, and whose place is not reserved yet:
+    /// no other put takes them, so a put that had room when it began still has it once its body is in.
+    /// </summary>
+    public long Promised { get; set; }
+
+    /// <summary>A record's write here failed: nothing more may be written behind it (see <see cref="Sealed"/>, also set).</summary>
+    public bool Refused { get; set; }
 
     /// <summary>Open bodies: a segment is not recycled under a reader.</summary>
     public int Readers { get; set; }
@@ -128,6 +137,7 @@ internal sealed class JournalSegment : IDisposable
         Generation = generation;
         Position = HeaderBytes;
         Sealed = false;
+        Refused = false;
         MarksSyncTarget = 0;
     }
 

@@ -30,11 +30,11 @@ public sealed partial class SpoolJournal
         var size = JournalRecord.Size(metaBytes.Length, length);
 
         // Room first, before a byte of the body is read: without it (a full disk) the caller still has the body to send
-        // elsewhere. Another put may take that room before this one reserves it; this one then makes the next segment.
-        MakeRoom(size);
+        // elsewhere. The room is set aside for this put, so no other put takes it while its body comes in.
+        var room = MakeRoom(size);
         return size <= WholeRecordMaxBytes
-            ? await AppendWholeAsync(meta, metaBytes, body, (int)length, (int)size, cancellationToken).ConfigureAwait(false)
-            : await AppendStreamedAsync(meta, metaBytes, body, length, size, cancellationToken).ConfigureAwait(false);
+            ? await AppendWholeAsync(meta, metaBytes, body, (int)length, (int)size, room, cancellationToken).ConfigureAwait(false)
+            : await AppendStreamedAsync(meta, metaBytes, body, length, size, room, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -42,42 +42,52 @@ public sealed partial class SpoolJournal
     /// as a streamed record's is, so a put costs one write instead of two. A body that ends early or does not match its
     /// checksum writes nothing at all.
     /// </summary>
-    private async Task<JournalEntry> AppendWholeAsync(JournalMeta meta, byte[] metaBytes, Stream body, int length, int size, CancellationToken cancellationToken)
+    private async Task<JournalEntry> AppendWholeAsync(JournalMeta meta, byte[] metaBytes, Stream body, int length, int size, JournalSegment room, CancellationToken cancellationToken)
     {
         var headLength = JournalRecord.HeaderBytes + metaBytes.Length;
         var buffer = ArrayPool<byte>.Shared.Rent(size);
         try
         {
             var bodyBytes = buffer.AsMemory(headLength, length);
-            for (var done = 0; done < length;)
+            byte[] hash;
+            try
             {
-                var n = await body.ReadAsync(bodyBytes[done..], cancellationToken).ConfigureAwait(false);
-                if (n == 0)
+                for (var done = 0; done < length;)
                 {
-                    throw new EndOfStreamException($"the body ended after {done} of {length} bytes");
+                    var n = await body.ReadAsync(bodyBytes[done..], cancellationToken).ConfigureAwait(false);
+                    if (n == 0)
+                    {
+                        throw new EndOfStreamException($"the body ended after {done} of {length} bytes");
+                    }
+
+                    done += n;
                 }
 
-                done += n;
-            }
-
-            if (meta.Checksum is { } declared)
-            {
-                using var checksum = new ObjectDigest(declared.Algorithm);
-                checksum.Append(bodyBytes.Span);
-                if (!declared.Matches(checksum.Digest()))
+                if (meta.Checksum is { } declared)
                 {
-                    throw new ChecksumMismatchException(declared);
+                    using var checksum = new ObjectDigest(declared.Algorithm);
+                    checksum.Append(bodyBytes.Span);
+                    if (!declared.Matches(checksum.Digest()))
+                    {
+                        throw new ChecksumMismatchException(declared);
+                    }
                 }
+
+                hash = MD5.HashData(bodyBytes.Span);
+            }
+            catch
+            {
+                GiveBack(room, size);
+                throw;
             }
 
-            var hash = MD5.HashData(bodyBytes.Span);
             var acknowledgedAt = DateTimeOffset.FromUnixTimeMilliseconds(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
             JournalSegment segment;
             long offset;
             long sequence;
             lock (_lock)
             {
-                (segment, offset, sequence) = ReserveLocked(size);
+                (segment, offset, sequence) = ReserveLocked(room, size);
                 var headerCrc = JournalRecord.WriteHeader(buffer, segment.Generation, sequence, metaBytes, length);
                 JournalRecord.WriteFooter(buffer.AsSpan(headLength + length), headerCrc, hash, acknowledgedAt);
                 try
@@ -109,14 +119,38 @@ public sealed partial class SpoolJournal
         }
     }
 
-    /// <summary>Under the lock: the next <paramref name="size"/> bytes of the active segment, counted live, and the record's sequence number.</summary>
-    private (JournalSegment Segment, long Offset, long Sequence) ReserveLocked(long size)
+    /// <summary>
+    /// Under the lock: the record's place, the next <paramref name="size"/> bytes of <paramref name="room"/>, set aside for
+    /// it (and counted live) by <see cref="MakeRoom"/>, and its sequence number. Should a write into that segment have
+    /// failed since, the place is taken in the active segment instead (which may need making, and fail, as an append
+    /// that finds no room does: the disk is failing).
+    /// </summary>
+    private (JournalSegment Segment, long Offset, long Sequence) ReserveLocked(JournalSegment room, long size)
     {
-        var segment = ActiveFor(size);
+        room.Promised -= size;
+        var segment = room;
+        if (room.Refused)
+        {
+            room.Live--;
+            FreeIfDoneAfterFailureLocked(room);
+            segment = ActiveFor(size);
+            segment.Live++;
+        }
+
         var offset = segment.Position;
         segment.Position += size;
-        segment.Live++;
         return (segment, offset, ++_sequence);
+    }
+
+    /// <summary>A put that will not be written gives back the room <see cref="MakeRoom"/> set aside for it.</summary>
+    private void GiveBack(JournalSegment room, long size)
+    {
+        lock (_lock)
+        {
+            room.Promised -= size;
+            room.Live--;
+            FreeIfDoneAfterFailureLocked(room);
+        }
     }
 
     /// <summary>
@@ -130,25 +164,34 @@ public sealed partial class SpoolJournal
     {
         segment.Live--;
         segment.Sealed = true;
+        segment.Refused = true;
         if (_active == segment)
         {
             _active = null;
         }
 
+        FreeIfDoneAfterFailureLocked(segment);
+    }
+
+    /// <summary>
+    /// Under the lock, on a failure's path: <see cref="FreeIfDone"/>, whose own failure (the header could not be cleared)
+    /// must not hide the one being reported.
+    /// </summary>
+    private void FreeIfDoneAfterFailureLocked(JournalSegment segment)
+    {
         try
         {
             FreeIfDone(segment);
         }
         catch (IOException)
         {
-            // Its header could not be cleared either: out of the journal already, it stays on disk for the next start,
-            // which finds nothing live in it.
+            // Out of the journal already, it stays on disk for the next start, which finds nothing live in it.
             segment.Dispose();
         }
     }
 
     /// <summary>A larger record: its header is written with its reservation, its body streams in after, in parallel with other puts'.</summary>
-    private async Task<JournalEntry> AppendStreamedAsync(JournalMeta meta, byte[] metaBytes, Stream body, long length, long size, CancellationToken cancellationToken)
+    private async Task<JournalEntry> AppendStreamedAsync(JournalMeta meta, byte[] metaBytes, Stream body, long length, long size, JournalSegment room, CancellationToken cancellationToken)
     {
         var head = new byte[JournalRecord.HeaderBytes + metaBytes.Length];
         JournalSegment segment;
@@ -157,7 +200,7 @@ public sealed partial class SpoolJournal
         uint headerCrc;
         lock (_lock)
         {
-            (segment, offset, sequence) = ReserveLocked(size);
+            (segment, offset, sequence) = ReserveLocked(room, size);
             headerCrc = JournalRecord.WriteHeader(head, segment.Generation, sequence, metaBytes, length);
 
             // Written before the lock is let go: every record reserved later lies behind this header.

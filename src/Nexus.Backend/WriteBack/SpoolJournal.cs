@@ -316,16 +316,21 @@ public sealed partial class SpoolJournal : IDisposable
     }
 
     /// <summary>
-    /// Makes sure a record of <paramref name="size"/> bytes has room in the active segment, making the next segment if it
-    /// has not; throws <see cref="SpoolFullException"/>, nothing written, when the next cannot be made (its disk is full).
+    /// Sets <paramref name="size"/> bytes aside for a record in the active segment, making the next segment if it has no
+    /// room, and returns that segment (its place is reserved later, <see cref="ReserveLocked"/>, or the room given back,
+    /// <see cref="GiveBack"/>); throws <see cref="SpoolFullException"/>, nothing written, when the next cannot be made (its
+    /// disk is full).
     /// </summary>
-    private void MakeRoom(long size)
+    private JournalSegment MakeRoom(long size)
     {
         try
         {
             lock (_lock)
             {
-                ActiveFor(size);
+                var segment = ActiveFor(size);
+                segment.Promised += size;
+                segment.Live++;
+                return segment;
             }
         }
         catch (IOException e)
@@ -337,7 +342,7 @@ public sealed partial class SpoolJournal : IDisposable
     /// <summary>The segment a record of <paramref name="size"/> bytes goes to; seals the active one when it is full.</summary>
     private JournalSegment ActiveFor(long size)
     {
-        if (_active is { } active && active.Position + size <= active.Capacity)
+        if (_active is { } active && active.Position + active.Promised + size <= active.Capacity)
         {
             return active;
         }

@@ -3,13 +3,17 @@
 
 using System.Text;
 using Nexus.Backend.WriteBack;
+using Nexus.Channel;
+using Nexus.Testing;
 
 namespace Nexus.Backend.Tests;
 
 /// <summary>
-/// A record's write that the disk refuses (EIO; ENOSPC on a file system that allocates on overwrite) after its place was
-/// reserved: the puts acknowledged after it must still be found by the next start. The refusal is made by the journal's
-/// write hook, which throws before the bytes reach the file, as a failed pwrite leaves them.
+/// A disk that fills or fails under the journal. A record's write that the disk refuses (EIO; ENOSPC on a file system that
+/// allocates on overwrite) after its place was reserved: the puts acknowledged after it must still be found by the next
+/// start (the refusal is made by the journal's write hook, which throws before the bytes reach the file, as a failed
+/// pwrite leaves them). A put that found room before its body was read keeps it (a real tmpfs without room for another
+/// segment).
 /// </summary>
 public sealed partial class SpoolJournalTests
 {
@@ -76,5 +80,50 @@ public sealed partial class SpoolJournalTests
 
         // Only the active segment holds bytes: the sealed one and the refused record's own were freed.
         Assert.InRange(journal.HeldBytes, 0, 4096);
+    }
+
+    [Fact]
+    public async Task A_put_that_found_room_keeps_it_while_its_body_comes_in()
+    {
+        // Defence: the room made before a put's body is read is set aside for it (JournalSegment.Promised). Without it a
+        // put arriving meanwhile took that room, and the first, its body read, found none and failed (not a fallback).
+        // A 96 KiB tmpfs holds one 64 KiB segment and not a second.
+        using var disk = SmallTmpfs.Mount(Path.Combine(_directory, "small"), "96k");
+        using var journal = SpoolJournal.Open(disk.Path, segmentBytes: 64 * 1024).Journal;
+
+        // Leaves the segment room for one more 20 KiB record, not two.
+        await AppendAsync(journal, "filler", new string('f', 30 * 1024));
+
+        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var slowBody = new string('s', 20 * 1024);
+        var slow = journal.AppendAsync(Meta("slow"), new GatedBody(Encoding.UTF8.GetBytes(slowBody), gate.Task), slowBody.Length, CancellationToken.None);
+
+        // The slow put made its room before waiting for its body: this one finds none, before a byte of its body is read.
+        var eager = Encoding.UTF8.GetBytes(new string('e', 20 * 1024));
+        var eagerBody = new MemoryStream(eager);
+        await Assert.ThrowsAsync<SpoolFullException>(() => journal.AppendAsync(Meta("eager"), eagerBody, eager.Length, CancellationToken.None));
+        Assert.Equal(0, eagerBody.Position);
+
+        gate.SetResult();
+        Assert.Equal("slow", (await slow).Record.Key);
+        journal.Dispose();
+        Assert.Equal(["filler", "slow"], SpoolJournal.Scan(disk.Path).OrderBy(r => r.Sequence).Select(r => r.Key));
+    }
+
+    /// <summary>A body whose bytes come only once <c>gate</c> completes: a sandbox still writing it.</summary>
+    private sealed class GatedBody(byte[] bytes, Task gate) : ForwardOnlyStream
+    {
+        public override long Length => bytes.Length;
+
+        public override int Read(Span<byte> buffer) => throw new NotSupportedException("read asynchronously");
+
+        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            await gate.WaitAsync(cancellationToken);
+            var n = (int)Math.Min(buffer.Length, bytes.Length - Consumed);
+            bytes.AsMemory((int)Consumed, n).CopyTo(buffer);
+            Consumed += n;
+            return n;
+        }
     }
 }
