@@ -33,8 +33,8 @@ public sealed record NodeOptions
     public string RuntimeApiUrl { get; init; } = "http://10.77.0.1:9701";
 
     /// <summary>
-    /// The signing proxy through which baseline sandboxes reach the <see cref="Services"/> within their function's grants
-    /// (on the service address; started only when services are configured).
+    /// The signing proxy through which baseline sandboxes reach Lambda and the <see cref="Services"/> within their
+    /// function's grants (on the service address; always started, as Lambda is always proxied).
     /// </summary>
     public string ServiceProxyUrl { get; init; } = "http://10.77.0.1:9702";
 

@@ -153,6 +153,13 @@ public sealed class CliTests : IDisposable
         Assert.Equal(2, bigExit);
         Assert.Equal($"nexus: --payload @{big}: 6,291,457 bytes; an invocation's payload is at most 6,291,456 bytes (6 MiB)", tooBig.Trim());
 
+        // An asynchronous invocation's limit is 1 MiB (the node's and Lambda's): said before the upload, with its size.
+        var eventPayload = Path.Combine(_home, "event.json");
+        File.WriteAllText(eventPayload, "\"" + new string('x', (1024 * 1024) - 1) + "\"");
+        var (eventExit, _, eventTooBig) = await NexusCli.RunAsync(["invoke", "hello-s3", "--event", "--payload", "@" + eventPayload], Env());
+        Assert.Equal(2, eventExit);
+        Assert.Equal($"nexus: --payload @{eventPayload}: 1,048,577 bytes; an --event invocation's payload is at most 1,048,576 bytes (1 MiB)", eventTooBig.Trim());
+
         var (folderExit, _, folder) = await NexusCli.RunAsync(["invoke", "hello-s3", "--payload", "@" + _home], Env());
         Assert.Equal(2, folderExit);
         Assert.Contains($"{_home} is a folder; give a JSON file", folder, StringComparison.Ordinal);

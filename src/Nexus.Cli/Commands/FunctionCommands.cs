@@ -115,7 +115,7 @@ public static class FunctionCommands
         invoke.SetAction(async (parse, ct) =>
         {
             var options = CommonOptions.Load(parse);
-            var body = ReadPayload(parse.GetValue(payload));
+            var body = ReadPayload(parse.GetValue(payload), parse.GetValue(asEvent));
             using var client = NodeClient.For(options);
             using var request = new HttpRequestMessage(HttpMethod.Post, $"2015-03-31/functions/{Uri.EscapeDataString(parse.GetValue(name)!)}/invocations")
             {
@@ -148,7 +148,7 @@ public static class FunctionCommands
     }
 
     /// <summary>The payload's bytes, checked here as the node would check them, so an error names the argument or file.</summary>
-    private static byte[] ReadPayload(string? payload)
+    private static byte[] ReadPayload(string? payload, bool asEvent)
     {
         if (payload is null)
         {
@@ -160,6 +160,12 @@ public static class FunctionCommands
         if (body.Length > LambdaJson.MaxPayloadBytes)
         {
             throw new CliException(ExitCodes.Usage, string.Create(CultureInfo.InvariantCulture, $"{source}: {body.Length:N0} bytes; an invocation's payload is at most {LambdaJson.MaxPayloadBytes:N0} bytes (6 MiB)"));
+        }
+
+        // As Lambda's (and the node's) limit for asynchronous invocations: checked here, before the upload.
+        if (asEvent && body.Length > LambdaJson.MaxEventPayloadBytes)
+        {
+            throw new CliException(ExitCodes.Usage, string.Create(CultureInfo.InvariantCulture, $"{source}: {body.Length:N0} bytes; an --event invocation's payload is at most {LambdaJson.MaxEventPayloadBytes:N0} bytes (1 MiB)"));
         }
 
         // Empty is allowed: the node invokes with {} then.
