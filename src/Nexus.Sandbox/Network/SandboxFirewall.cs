@@ -20,6 +20,9 @@ public sealed class SandboxFirewall(VethAddressPlan plan, string nftPath)
 {
     public const string TableName = "nexus";
 
+    // The table's family, inet, as netlink names it.
+    private const byte NfprotoInet = 1;
+
     /// <summary>The ruleset for <paramref name="servicePorts"/> (TCP ports on the service address) and the routed endpoint.</summary>
     public string Ruleset(IReadOnlyCollection<int> servicePorts, IPEndPoint? routedEndpoint = null)
     {
@@ -79,6 +82,12 @@ public sealed class SandboxFirewall(VethAddressPlan plan, string nftPath)
         var listed = await HostTool.RunAsync(nftPath, ["list", "table", "inet", TableName], cancellationToken: cancellationToken);
         return listed.Succeeded && DropRules(listed.StandardOutput) >= DropRules(Ruleset(servicePorts, routedEndpoint));
     }
+
+    /// <summary>
+    /// Subscribes to the kernel's notifications of deletions in this table (a delete, a flush, `nft flush ruleset`): the
+    /// table can be put back the moment it is removed, not at the next check.
+    /// </summary>
+    public static NftablesEvents WatchDeletions() => NftablesEvents.Subscribe(NfprotoInet, TableName);
 
     private static int DropRules(string ruleset) => ruleset.Split('\n').Count(l => l.TrimEnd().EndsWith(" drop", StringComparison.Ordinal));
 
