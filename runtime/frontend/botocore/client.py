@@ -538,7 +538,7 @@ class S3(BaseClient):
 
     def copy(self, CopySource, Bucket, Key, ExtraArgs=None, Callback=None, SourceClient=None, Config=None):
         from boto3.s3 import transfer
-        return transfer.copy(self, CopySource, Bucket, Key, ExtraArgs, Callback)
+        return transfer.copy(self, CopySource, Bucket, Key, ExtraArgs, Callback, Config, SourceClient)
 
     def close(self):
         """Nothing to release per client: the channel belongs to the process."""

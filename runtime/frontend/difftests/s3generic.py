@@ -24,7 +24,7 @@ import botocore.exceptions  # noqa: E402
 import s3generic_events  # noqa: E402
 import s3generic_presigned  # noqa: E402
 import s3generic_resources  # noqa: E402
-from difftest_common import BUCKET, DENIED, EMPTY, body, case_list, client, norm, norm_error  # noqa: E402
+from difftest_common import BUCKET, DENIED, EMPTY, big_body, body, case_list, client, norm, norm_error  # noqa: E402
 
 P = 'gen/'
 CASES, case = case_list()
@@ -80,6 +80,30 @@ def upload_part_copy_round_trip(s3):
     copied = s3.get_object(Bucket=BUCKET, Key=P + 'copy/target')['Body'].read()
     return {'first': norm(first), 'etag': done['ETag'], 'same': copied == source,
             'sha256': hashlib.sha256(copied).hexdigest()[:16]}
+
+
+@case
+def managed_copy_multipart(s3):
+    # s3.copy() of an object at or past TransferConfig.multipart_threshold is s3transfer's multipart copy (UploadPartCopy
+    # ranges): the new object has a `-N` ETag and, in s3transfer 0.6, neither the source's Content-Type nor its metadata.
+    from boto3.s3.transfer import TransferConfig
+    source = big_body(9 << 20, 7)
+    s3.put_object(Bucket=BUCKET, Key=P + 'mcopy/source', Body=source, ContentType='application/x-source',
+                  Metadata={'origin': 'source'})
+    seen = []
+    s3.copy({'Bucket': BUCKET, 'Key': P + 'mcopy/source'}, BUCKET, P + 'mcopy/default', Callback=seen.append,
+            ExtraArgs={'Metadata': {'given': 'extra'}})
+    small = TransferConfig(multipart_threshold=5 << 20, multipart_chunksize=5 << 20)
+    boto3.resource('s3', endpoint_url=os.environ.get('NEXUS_S3_ENDPOINT')).Object(BUCKET, P + 'mcopy/config').copy(
+        {'Bucket': BUCKET, 'Key': P + 'mcopy/source'}, Config=small)
+    s3.copy({'Bucket': BUCKET, 'Key': P + 'mcopy/source'}, BUCKET, P + 'mcopy/below',
+            Config=TransferConfig(multipart_threshold=10 << 20))
+    out = {'callback_total': sum(seen), 'callbacks': len(seen)}
+    for name in ('default', 'config', 'below'):
+        head = s3.head_object(Bucket=BUCKET, Key=P + 'mcopy/' + name)
+        out[name] = {field: head.get(field) for field in ('ETag', 'ContentType', 'Metadata', 'ContentLength')}
+    out['same'] = s3.get_object(Bucket=BUCKET, Key=P + 'mcopy/config')['Body'].read() == source
+    return out
 
 
 @case
