@@ -33,9 +33,27 @@ def _headers(meta, request_id):
         headers['content-type'] = meta['ContentType']
     if 'ContentLength' in meta:
         headers['content-length'] = str(meta['ContentLength'])
+    for field, name in _HEADER_FIELDS:
+        value = meta.get(field)
+        if value is not None:
+            headers[name] = ('true' if value else 'false') if isinstance(value, bool) else str(value)
     for key, value in (meta.get('Metadata') or {}).items():
         headers['x-amz-meta-' + key] = value
     return headers
+
+
+# Fields S3 answers in a header of the same meaning (botocore's S3 model: the member's locationName), which a handler
+# may read from HTTPHeaders as well as from the field.
+_HEADER_FIELDS = (
+    ('CacheControl', 'cache-control'), ('ContentDisposition', 'content-disposition'),
+    ('ContentEncoding', 'content-encoding'), ('ContentLanguage', 'content-language'),
+    ('StorageClass', 'x-amz-storage-class'), ('ServerSideEncryption', 'x-amz-server-side-encryption'),
+    ('SSEKMSKeyId', 'x-amz-server-side-encryption-aws-kms-key-id'),
+    ('BucketKeyEnabled', 'x-amz-server-side-encryption-bucket-key-enabled'), ('TagCount', 'x-amz-tagging-count'),
+    ('WebsiteRedirectLocation', 'x-amz-website-redirect-location'), ('PartsCount', 'x-amz-mp-parts-count'),
+    ('ChecksumCRC32', 'x-amz-checksum-crc32'), ('ChecksumCRC32C', 'x-amz-checksum-crc32c'),
+    ('ChecksumSHA1', 'x-amz-checksum-sha1'), ('ChecksumSHA256', 'x-amz-checksum-sha256'),
+)
 
 
 def response_metadata(status, wire_meta, fields):

@@ -403,7 +403,11 @@ class S3(BaseClient):
 
     @_offloaded
     def head_bucket(self, **kwargs):
-        return self._finish('HeadBucket', *self._call('HeadBucket', 'head_bucket', kwargs))
+        response = self._finish('HeadBucket', *self._call('HeadBucket', 'head_bucket', kwargs))
+        # S3 names the bucket's region in a header (botocore 1.29 has no BucketRegion field); a function may read it
+        # there to find where a bucket is. The node's buckets are in its region, the one it gives the sandbox.
+        response['ResponseMetadata']['HTTPHeaders']['x-amz-bucket-region'] = os.environ.get('AWS_REGION', 'us-east-1')
+        return response
 
     @_offloaded
     def create_bucket(self, **kwargs):
