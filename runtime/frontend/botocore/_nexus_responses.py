@@ -20,8 +20,9 @@ REASONS = {
 def _headers(meta, request_id):
     """The HTTPHeaders dict botocore exposes, rebuilt from the response fields (lower-case names)."""
     headers = {'x-amz-request-id': request_id}
-    if 'LastModified' in meta:
+    if 'LastModified' in meta or 'Expires' in meta:
         from botocore.utils import http_date  # datetime is loaded on the first response, not at import
+    if 'LastModified' in meta:
         headers['last-modified'] = http_date(meta['LastModified'])
     if 'ETag' in meta:
         headers['etag'] = meta['ETag']
@@ -33,6 +34,8 @@ def _headers(meta, request_id):
         headers['content-type'] = meta['ContentType']
     if 'ContentLength' in meta:
         headers['content-length'] = str(meta['ContentLength'])
+    if 'Expires' in meta:
+        headers['expires'] = http_date(meta['Expires'])
     for field, name in _HEADER_FIELDS:
         value = meta.get(field)
         if value is not None:
@@ -86,6 +89,9 @@ def convert(operation, meta):
     if 'LastModified' in meta:
         meta['LastModified'] = parse_timestamp(
             meta['LastModified'], whole_seconds=operation in ('GetObject', 'HeadObject'))
+    if 'Expires' in meta and operation in ('GetObject', 'HeadObject'):
+        # The object's Expires header (an HTTP date), which botocore 1.29 parses into a datetime.
+        meta['Expires'] = parse_timestamp(meta['Expires'], whole_seconds=True)
     for entry in (meta.get('Contents') or []) + (meta.get('Parts') or []):
         if 'LastModified' in entry:
             entry['LastModified'] = parse_timestamp(entry['LastModified'])

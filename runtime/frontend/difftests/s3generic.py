@@ -553,6 +553,20 @@ def website_redirect_location(s3):
 
 
 @case
+def expires_read_back_by_the_fast_path(s3):
+    # put_object with Expires has no fast-path op; the object's Expires is answered by GET and HEAD (a datetime, as
+    # botocore parses the header), and the Expires header is in HTTPHeaders.
+    import datetime
+    when = datetime.datetime(2030, 1, 2, 3, 4, 5, tzinfo=datetime.timezone.utc)
+    s3.put_object(Bucket=BUCKET, Key=P + 'expires', Body=b'x', Expires=when, CacheControl='max-age=5')
+    got = s3.get_object(Bucket=BUCKET, Key=P + 'expires')
+    head = s3.head_object(Bucket=BUCKET, Key=P + 'expires')
+    return {'get': str(got.get('Expires')), 'head': str(head.get('Expires')),
+            'aware': head['Expires'].utcoffset() is not None if 'Expires' in head else None,
+            'header': head['ResponseMetadata']['HTTPHeaders'].get('expires')}
+
+
+@case
 def delete_objects_with_bypass_header(s3):
     for name in ('a', 'b'):
         s3.put_object(Bucket=BUCKET, Key=P + 'bypass/' + name, Body=b'x')
