@@ -247,8 +247,8 @@ def _upload(client, fileobj, bucket, key, extra, callback, config):
 def _multipart(client, fileobj, size, first, bucket, key, extra, callback, config):
     upload_id = client.create_multipart_upload(Bucket=bucket, Key=key, **extra)['UploadId']
     part_args = {name: extra[name] for name in _UPLOAD_PART_ARGS if name in extra}
-    parts = []
-    try:
+
+    def parts():
         chunk = _part_size(config, size)
         if size is not None:
             start = fileobj.tell()
@@ -264,8 +264,16 @@ def _multipart(client, fileobj, size, first, bucket, key, extra, callback, confi
             entry = {'ETag': response['ETag'], 'PartNumber': number}
             if checksum_member in response:
                 entry[checksum_member] = response[checksum_member]
-            parts.append(entry)
-        client.complete_multipart_upload(Bucket=bucket, Key=key, UploadId=upload_id, MultipartUpload={'Parts': parts},
+            yield entry
+
+    _complete(client, bucket, key, upload_id, parts(), extra)
+
+
+def _complete(client, bucket, key, upload_id, parts, extra):
+    """Sends the parts (an iterator that makes each one) and completes the upload; aborts it if anything fails."""
+    try:
+        client.complete_multipart_upload(Bucket=bucket, Key=key, UploadId=upload_id,
+                                         MultipartUpload={'Parts': list(parts)},
                                          **{name: extra[name] for name in _COMPLETE_ARGS if name in extra})
     except BaseException:
         # s3transfer aborts a failed multipart upload, so no parts are left behind.
@@ -417,22 +425,15 @@ def copy(client, copy_source, bucket, key, extra_args, callback, config=None, so
     create_args = {name: value for name, value in extra.items() if name not in _CREATE_MULTIPART_COPY_BLACKLIST}
     upload_id = client.create_multipart_upload(Bucket=bucket, Key=key, **create_args)['UploadId']
     part_args = {name: extra[name] for name in _UPLOAD_PART_COPY_ARGS if name in extra}
-    try:
+
+    def parts():
         chunk = _part_size(config, size)
-        parts = []
         for number, start in enumerate(range(0, size, chunk), 1):
             end = min(start + chunk, size) - 1
             response = client.upload_part_copy(CopySource=copy_source, Bucket=bucket, Key=key, UploadId=upload_id,
                                                PartNumber=number, CopySourceRange=f'bytes={start}-{end}', **part_args)
-            parts.append({'ETag': response['CopyPartResult']['ETag'], 'PartNumber': number})
             if callback is not None:
                 callback(end + 1 - start)
-        client.complete_multipart_upload(Bucket=bucket, Key=key, UploadId=upload_id, MultipartUpload={'Parts': parts},
-                                         **{name: extra[name] for name in _COMPLETE_ARGS if name in extra})
-    except BaseException:
-        # s3transfer aborts a failed multipart upload, so no parts are left behind.
-        try:
-            client.abort_multipart_upload(Bucket=bucket, Key=key, UploadId=upload_id)
-        except ClientError:
-            pass
-        raise
+            yield {'ETag': response['CopyPartResult']['ETag'], 'PartNumber': number}
+
+    _complete(client, bucket, key, upload_id, parts(), extra)
