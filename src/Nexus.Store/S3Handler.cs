@@ -178,6 +178,15 @@ internal sealed partial class S3Handler
             response.Headers.Connection = "close";
         }
 
+        foreach (var (name, value) in error.Details)
+        {
+            if (name == "Region")
+            {
+                // As S3: a HEAD's error has no body, and botocore reads the region to redirect to from this header.
+                response.Headers["x-amz-bucket-region"] = value;
+            }
+        }
+
         if (HttpMethods.IsHead(context.Request.Method))
         {
             response.Headers["x-amz-error-code"] = error.Code;

@@ -291,7 +291,13 @@ public sealed class SigV4Verifier
 
         if (_region is not null && parts[2] != _region)
         {
-            return Malformed($"the region '{parts[2]}' is wrong; expecting '{_region}'.");
+            // S3 names the region to sign for (the error's Region, x-amz-bucket-region): botocore's S3 region redirector
+            // then signs the request again for it, so a client made for another region works as it does against S3.
+            return SigV4Result.Fail(new S3Exception(400, "AuthorizationHeaderMalformed",
+                $"The authorization header is malformed: the region '{parts[2]}' is wrong; expecting '{_region}'.")
+            {
+                Details = [new("Region", _region)],
+            });
         }
 
         if (_service is not null && parts[3] != _service)

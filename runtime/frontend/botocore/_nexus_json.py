@@ -144,7 +144,7 @@ class ModelClient(ServiceClient):
                 # botocore's generate_idempotent_uuid: a retried call is the same request.
                 import uuid
                 params[token] = str(uuid.uuid4())
-        config = self.meta.config
+        config = self.meta._config
         if config is None or config.parameter_validation:
             errors = []
             validate(model.SHAPES, params, input_shape, errors)

@@ -69,7 +69,7 @@ class Lambda(ServiceClient):
             if client_class is None:
                 return None
             client = self._model_read_client = client_class(self.meta.region_name, self.meta.endpoint_url,
-                                                            self.meta.config, self._real_client)
+                                                            self.meta._config, self._real_client)
             client.exceptions = self.exceptions
         return client
 
@@ -92,7 +92,7 @@ class Lambda(ServiceClient):
 
     @_offloaded
     def invoke(self, **kwargs):
-        config = self.meta.config
+        config = self.meta._config
         if config is None or config.parameter_validation:
             errors = []
             for name in _known_members(kwargs, 'input', ('FunctionName',), _INVOKE_MEMBERS, errors):

@@ -20,8 +20,9 @@ REASONS = {
 def _headers(meta, request_id):
     """The HTTPHeaders dict botocore exposes, rebuilt from the response fields (lower-case names)."""
     headers = {'x-amz-request-id': request_id}
-    if 'LastModified' in meta:
+    if 'LastModified' in meta or 'Expires' in meta:
         from botocore.utils import http_date  # datetime is loaded on the first response, not at import
+    if 'LastModified' in meta:
         headers['last-modified'] = http_date(meta['LastModified'])
     if 'ETag' in meta:
         headers['etag'] = meta['ETag']
@@ -33,9 +34,29 @@ def _headers(meta, request_id):
         headers['content-type'] = meta['ContentType']
     if 'ContentLength' in meta:
         headers['content-length'] = str(meta['ContentLength'])
+    if 'Expires' in meta:
+        headers['expires'] = http_date(meta['Expires'])
+    for field, name in _HEADER_FIELDS:
+        value = meta.get(field)
+        if value is not None:
+            headers[name] = ('true' if value else 'false') if isinstance(value, bool) else str(value)
     for key, value in (meta.get('Metadata') or {}).items():
         headers['x-amz-meta-' + key] = value
     return headers
+
+
+# Fields S3 answers in a header of the same meaning (botocore's S3 model: the member's locationName), which a handler
+# may read from HTTPHeaders as well as from the field.
+_HEADER_FIELDS = (
+    ('CacheControl', 'cache-control'), ('ContentDisposition', 'content-disposition'),
+    ('ContentEncoding', 'content-encoding'), ('ContentLanguage', 'content-language'),
+    ('StorageClass', 'x-amz-storage-class'), ('ServerSideEncryption', 'x-amz-server-side-encryption'),
+    ('SSEKMSKeyId', 'x-amz-server-side-encryption-aws-kms-key-id'),
+    ('BucketKeyEnabled', 'x-amz-server-side-encryption-bucket-key-enabled'), ('TagCount', 'x-amz-tagging-count'),
+    ('WebsiteRedirectLocation', 'x-amz-website-redirect-location'), ('PartsCount', 'x-amz-mp-parts-count'),
+    ('ChecksumCRC32', 'x-amz-checksum-crc32'), ('ChecksumCRC32C', 'x-amz-checksum-crc32c'),
+    ('ChecksumSHA1', 'x-amz-checksum-sha1'), ('ChecksumSHA256', 'x-amz-checksum-sha256'),
+)
 
 
 def response_metadata(status, wire_meta, fields):
@@ -68,6 +89,9 @@ def convert(operation, meta):
     if 'LastModified' in meta:
         meta['LastModified'] = parse_timestamp(
             meta['LastModified'], whole_seconds=operation in ('GetObject', 'HeadObject'))
+    if 'Expires' in meta and operation in ('GetObject', 'HeadObject'):
+        # The object's Expires header (an HTTP date), which botocore 1.29 parses into a datetime.
+        meta['Expires'] = parse_timestamp(meta['Expires'], whole_seconds=True)
     for entry in (meta.get('Contents') or []) + (meta.get('Parts') or []):
         if 'LastModified' in entry:
             entry['LastModified'] = parse_timestamp(entry['LastModified'])

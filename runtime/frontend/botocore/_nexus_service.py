@@ -196,7 +196,7 @@ class ServiceClient(BaseClient):
         """One call, retried as botocore retries it. Returns (status, headers, body, metadata): the body as bytes when
         read_body (or when CRC32s are checked), else its stream; metadata is the response's ResponseMetadata. An error
         answer is raised as its modeled exception."""
-        mode, max_attempts = retry_policy(self.meta.config, self.LEGACY_ATTEMPTS)
+        mode, max_attempts = retry_policy(self.meta._config, self.LEGACY_ATTEMPTS)
         # What http.client adds to the real botocore's requests: the service receives the same request.
         headers['Accept-Encoding'] = 'identity'
         headers['User-Agent'] = _USER_AGENT
@@ -310,7 +310,7 @@ class ServiceClient(BaseClient):
     def _exchange(self, wire, body):
         """(status, lower-case headers, raw body) of one request; a refusal of the backend's is answered as the node's
         signing proxy answers baseline's (x-amzn-ErrorType, a JSON body with __type and message)."""
-        config = self.meta.config
+        config = self.meta._config
         # botocore's read_timeout (60 s unless configured): how long the answer may take to start.
         timeout = config.read_timeout if config is not None else 60
         try:

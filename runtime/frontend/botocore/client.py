@@ -154,16 +154,67 @@ class ClientEvents(EventHooks):
 
 
 class ClientMeta:
-    """client.meta: what handlers read from it (region, endpoint, config, service name, events)."""
+    """client.meta: what handlers read from it (region, endpoint, config, service name, events). `config` is the client's
+    Config as botocore computes it (never None); the stand-in's own code reads `_config`, the Config the client was
+    made with (or None)."""
 
     def __init__(self, region_name, endpoint_url, config, client, service_model, method_to_api_mapping):
         self.events = ClientEvents(client)
         self.region_name = region_name
         self.endpoint_url = endpoint_url
-        self.config = config
+        self._config = config
         self.partition = 'aws'
         self.service_model = service_model
         self.method_to_api_mapping = method_to_api_mapping
+
+    @property
+    def config(self):
+        computed = self.__dict__.get('_computed_config')
+        if computed is None:
+            computed = self._computed_config = client_config(self.region_name, self.service_model.service_name,
+                                                             self._config)
+        return computed
+
+
+# The options botocore 1.29's ClientArgsCreator copies from the Config a client is made with.
+_COPIED_OPTIONS = ('connect_timeout', 'read_timeout', 'max_pool_connections', 'proxies', 'proxies_config', 'retries',
+                   'client_cert', 'inject_host_prefix', 'tcp_keepalive')
+
+
+def client_config(region_name, service_name, given):
+    """client.meta.config as botocore 1.29 computes it (ClientArgsCreator.compute_client_args): the resolved region and
+    signature version, the user agent, the options it copies from the given Config, retries with their mode and
+    total_max_attempts, and the s3 options."""
+    import copy
+    import platform
+
+    import boto3
+    import botocore
+    from botocore.config import Config
+    signature_version = getattr(given, 'signature_version', None) or ('s3v4' if service_name == 's3' else 'v4')
+    user_agent = (f'Boto3/{boto3.__version__} Python/{platform.python_version()} '
+                  f'{platform.system()}/{platform.release()} Botocore/{botocore.__version__}')
+    options = {'region_name': region_name, 'signature_version': signature_version, 'user_agent': user_agent}
+    if given is not None:
+        if given.user_agent is not None:
+            options['user_agent'] = given.user_agent
+        if given.user_agent_extra:
+            options['user_agent'] += ' ' + given.user_agent_extra
+        for name in _COPIED_OPTIONS:
+            options[name] = copy.copy(getattr(given, name))
+    retries = options.get('retries')
+    if retries is not None and 'total_max_attempts' in retries:
+        retries.pop('max_attempts', None)
+    elif retries is not None and 'max_attempts' in retries:
+        retries['total_max_attempts'] = retries.pop('max_attempts') + 1
+    elif os.environ.get('AWS_MAX_ATTEMPTS'):
+        retries = options['retries'] = dict(retries or {}, total_max_attempts=int(os.environ['AWS_MAX_ATTEMPTS']))
+    if retries is None:
+        retries = options['retries'] = {}
+    retries.setdefault('mode', os.environ.get('AWS_RETRY_MODE') or 'legacy')
+    if service_name == 's3':
+        options['s3'] = copy.copy(getattr(given, 's3', None))
+    return Config(**options)
 
 
 _S3_METHODS = {
@@ -269,7 +320,7 @@ class S3(BaseClient):
         real = self.__dict__.get('_real')
         if real is None:
             from botocore import _nexus_generic
-            real = self._real = _nexus_generic.real_s3_client(self.meta.region_name, self.meta.config)
+            real = self._real = _nexus_generic.real_s3_client(self.meta.region_name, self.meta._config)
         return real
 
     def _call(self, operation, method, params):
@@ -303,7 +354,7 @@ class S3(BaseClient):
         """Send one prepared request; errors become the botocore exception of ``operation``. An answer that has not
         started within the client's read_timeout is botocore's ReadTimeoutError, retried as botocore retries it (the
         backend's SDK retries the store's error answers itself)."""
-        config = self.meta.config
+        config = self.meta._config
         timeout = config.read_timeout if config is not None else 60
         mode, attempts = retry_policy(config)
         # A file body is sent again from where it started, as botocore rewinds a seekable body before a retry.
@@ -354,10 +405,10 @@ class S3(BaseClient):
             error = {'Code': str(status), 'Message': REASONS.get(status, '')}
         response = {'Error': dict(error)}
         response['ResponseMetadata'] = response_metadata(status, meta, {})
-        if retried(self.meta.config, status, error['Code']):
+        if retried(self.meta._config, status, error['Code']):
             # botocore would have retried this itself and says so; the backend's SDK did the retrying here.
             response['ResponseMetadata']['MaxAttemptsReached'] = True
-            response['ResponseMetadata']['RetryAttempts'] = retry_attempts(self.meta.config)
+            response['ResponseMetadata']['RetryAttempts'] = retry_attempts(self.meta._config)
         return self.exceptions.from_code(error['Code'])(response, operation)
 
     def _finish(self, operation, status, meta, body):
@@ -403,7 +454,11 @@ class S3(BaseClient):
 
     @_offloaded
     def head_bucket(self, **kwargs):
-        return self._finish('HeadBucket', *self._call('HeadBucket', 'head_bucket', kwargs))
+        response = self._finish('HeadBucket', *self._call('HeadBucket', 'head_bucket', kwargs))
+        # S3 names the bucket's region in a header (botocore 1.29 has no BucketRegion field); a function may read it
+        # there to find where a bucket is. The node's buckets are in its region, the one it gives the sandbox.
+        response['ResponseMetadata']['HTTPHeaders']['x-amz-bucket-region'] = os.environ.get('AWS_REGION', 'us-east-1')
+        return response
 
     @_offloaded
     def create_bucket(self, **kwargs):
@@ -538,7 +593,7 @@ class S3(BaseClient):
 
     def copy(self, CopySource, Bucket, Key, ExtraArgs=None, Callback=None, SourceClient=None, Config=None):
         from boto3.s3 import transfer
-        return transfer.copy(self, CopySource, Bucket, Key, ExtraArgs, Callback)
+        return transfer.copy(self, CopySource, Bucket, Key, ExtraArgs, Callback, Config, SourceClient)
 
     def close(self):
         """Nothing to release per client: the channel belongs to the process."""

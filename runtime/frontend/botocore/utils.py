@@ -91,7 +91,8 @@ def parse_epoch_timestamp(value):
 
 
 def parse_timestamp(value, whole_seconds=False):
-    """ISO-8601 string (as the backend sends it; any other text as dateutil reads it) to an aware UTC datetime.
+    """ISO-8601 string (as the backend sends it; any other text as dateutil reads it) to an aware datetime: in UTC, as
+    tzutc(), or tzlocal() where botocore's dateutil gives it (below).
 
     whole_seconds: the value came from an HTTP date header in real S3 (GET/HEAD
     Last-Modified), which has no fraction, so botocore's value has none either.
@@ -107,7 +108,16 @@ def parse_timestamp(value, whole_seconds=False):
         parsed = (parsed - parsed.utcoffset()).replace(tzinfo=_UTC)
     if whole_seconds and parsed.microsecond:
         parsed = parsed.replace(microsecond=0)
+    if not whole_seconds and value[-1:] in ('Z', 'z') and _utc_is_local():
+        # dateutil, which botocore parses an XML timestamp with, reads "Z" as the zone named UTC and gives tzlocal()
+        # when the local zone has that name (TZ=:UTC, as on Lambda and in every sandbox), else tzutc(). Same instant.
+        parsed = parsed.replace(tzinfo=tzlocal())
     return parsed
+
+
+def _utc_is_local():
+    import time
+    return 'UTC' in time.tzname
 
 
 def aware_datetime(value):

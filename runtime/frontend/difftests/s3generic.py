@@ -24,7 +24,7 @@ import botocore.exceptions  # noqa: E402
 import s3generic_events  # noqa: E402
 import s3generic_presigned  # noqa: E402
 import s3generic_resources  # noqa: E402
-from difftest_common import BUCKET, DENIED, EMPTY, body, case_list, client, norm, norm_error  # noqa: E402
+from difftest_common import BUCKET, DENIED, EMPTY, big_body, body, case_list, client, norm, norm_error  # noqa: E402
 
 P = 'gen/'
 CASES, case = case_list()
@@ -80,6 +80,30 @@ def upload_part_copy_round_trip(s3):
     copied = s3.get_object(Bucket=BUCKET, Key=P + 'copy/target')['Body'].read()
     return {'first': norm(first), 'etag': done['ETag'], 'same': copied == source,
             'sha256': hashlib.sha256(copied).hexdigest()[:16]}
+
+
+@case
+def managed_copy_multipart(s3):
+    # s3.copy() of an object at or past TransferConfig.multipart_threshold is s3transfer's multipart copy (UploadPartCopy
+    # ranges): the new object has a `-N` ETag and, in s3transfer 0.6, neither the source's Content-Type nor its metadata.
+    from boto3.s3.transfer import TransferConfig
+    source = big_body(9 << 20, 7)
+    s3.put_object(Bucket=BUCKET, Key=P + 'mcopy/source', Body=source, ContentType='application/x-source',
+                  Metadata={'origin': 'source'})
+    seen = []
+    s3.copy({'Bucket': BUCKET, 'Key': P + 'mcopy/source'}, BUCKET, P + 'mcopy/default', Callback=seen.append,
+            ExtraArgs={'Metadata': {'given': 'extra'}})
+    small = TransferConfig(multipart_threshold=5 << 20, multipart_chunksize=5 << 20)
+    boto3.resource('s3', endpoint_url=os.environ.get('NEXUS_S3_ENDPOINT')).Object(BUCKET, P + 'mcopy/config').copy(
+        {'Bucket': BUCKET, 'Key': P + 'mcopy/source'}, Config=small)
+    s3.copy({'Bucket': BUCKET, 'Key': P + 'mcopy/source'}, BUCKET, P + 'mcopy/below',
+            Config=TransferConfig(multipart_threshold=10 << 20))
+    out = {'callback_total': sum(seen), 'callbacks': len(seen)}
+    for name in ('default', 'config', 'below'):
+        head = s3.head_object(Bucket=BUCKET, Key=P + 'mcopy/' + name)
+        out[name] = {field: head.get(field) for field in ('ETag', 'ContentType', 'Metadata', 'ContentLength')}
+    out['same'] = s3.get_object(Bucket=BUCKET, Key=P + 'mcopy/config')['Body'].read() == source
+    return out
 
 
 @case
@@ -526,6 +550,20 @@ def website_redirect_location(s3):
     except botocore.exceptions.ClientError as e:
         bad = norm_error(e)
     return {'kept': s3.head_object(Bucket=BUCKET, Key=P + 'redirect').get('WebsiteRedirectLocation'), 'bad': bad}
+
+
+@case
+def expires_read_back_by_the_fast_path(s3):
+    # put_object with Expires has no fast-path op; the object's Expires is answered by GET and HEAD (a datetime, as
+    # botocore parses the header), and the Expires header is in HTTPHeaders.
+    import datetime
+    when = datetime.datetime(2030, 1, 2, 3, 4, 5, tzinfo=datetime.timezone.utc)
+    s3.put_object(Bucket=BUCKET, Key=P + 'expires', Body=b'x', Expires=when, CacheControl='max-age=5')
+    got = s3.get_object(Bucket=BUCKET, Key=P + 'expires')
+    head = s3.head_object(Bucket=BUCKET, Key=P + 'expires')
+    return {'get': str(got.get('Expires')), 'head': str(head.get('Expires')),
+            'aware': head['Expires'].utcoffset() is not None if 'Expires' in head else None,
+            'header': head['ResponseMetadata']['HTTPHeaders'].get('expires')}
 
 
 @case

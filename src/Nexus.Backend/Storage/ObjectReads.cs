@@ -40,6 +40,7 @@ internal static class ObjectReads
         response.StorageClass?.Value,
         ObjectEncryption.Of(response.ServerSideEncryptionMethod, response.ServerSideEncryptionKeyManagementServiceKeyId, response.BucketKeyEnabled),
         response.WebsiteRedirectLocation,
+        HttpDate(response.ExpiresString),
         response.TagCount,
         response.ResponseMetadata?.RequestId,
         MetadataOf(response.Metadata),
@@ -69,6 +70,7 @@ internal static class ObjectReads
             Header("x-amz-storage-class"),
             ObjectEncryption.Of(Header),
             Header("x-amz-website-redirect-location"),
+            HttpDate(Header("Expires")),
             tagCount,
             Header("x-amz-request-id"),
             metadata,
@@ -164,6 +166,7 @@ internal static class ObjectReads
             response.StorageClass?.Value,
             ObjectEncryption.Of(response.ServerSideEncryptionMethod, response.ServerSideEncryptionKeyManagementServiceKeyId, response.BucketKeyEnabled),
             response.WebsiteRedirectLocation,
+            HttpDate(response.ExpiresString),
             null,
             response.ResponseMetadata?.RequestId,
             MetadataOf(response.Metadata),
@@ -235,6 +238,12 @@ internal static class ObjectReads
             name.StartsWith(MetaPrefix, StringComparison.OrdinalIgnoreCase) ? name[MetaPrefix.Length..] : name,
             metadata[name]));
 
+    /// <summary>An object's Expires header (an HTTP date, as S3 sends it) as botocore reads it; null when absent or not a date.</summary>
+    private static DateTime? HttpDate(string? value) =>
+        DateTime.TryParseExact(value, "r", CultureInfo.InvariantCulture, DateTimeStyles.AdjustToUniversal | DateTimeStyles.AssumeUniversal, out var parsed)
+            ? parsed
+            : null;
+
     private static void WriteObjectMeta(Utf8JsonWriter w, ObjectHead head)
     {
         w.WriteStartObject();
@@ -257,6 +266,7 @@ internal static class ObjectReads
         head.Encryption.Write(w);
 
         ChannelJson.WriteIfPresent(w, "WebsiteRedirectLocation", head.WebsiteRedirectLocation);
+        ChannelJson.WriteTimestamp(w, "Expires", head.Expires);
         if (head.TagCount is > 0)
         {
             w.WriteNumber("TagCount", head.TagCount.Value);
@@ -294,6 +304,7 @@ internal static class ObjectReads
         string? StorageClass,
         ObjectEncryption Encryption,
         string? WebsiteRedirectLocation,
+        DateTime? Expires,
         int? TagCount,
         string? RequestId,
         IEnumerable<KeyValuePair<string, string>> Metadata,

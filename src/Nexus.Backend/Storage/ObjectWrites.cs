@@ -172,6 +172,14 @@ internal static class ObjectWrites
             throw new ChannelRequestException(400, "MalformedXML", "DeleteObjects takes at most 1000 keys");
         }
 
+        if (objects.GetArrayLength() == 0)
+        {
+            // S3 and the store refuse an empty Delete (a cleanup that found nothing to delete fails there too), with the
+            // store's words, so both modes raise the same ClientError.
+            throw new ChannelRequestException(400, "MalformedXML",
+                "The XML you provided was not well-formed or did not validate against our published schema: DeleteObjects takes 1 to 1000 keys; got 0.");
+        }
+
         var quiet = ChannelJson.OptionalBool(delete, "Quiet");
         var allowed = new List<KeyVersion>();
         var denied = new List<(string Key, string? VersionId, string Code, string Message)>();
@@ -271,7 +279,9 @@ internal static class ObjectWrites
         }
         else if (source.ValueKind == JsonValueKind.String)
         {
-            var text = Uri.UnescapeDataString(source.GetString()!.TrimStart('/'));
+            // The string is the literal "bucket/key" (botocore percent-encodes it into the header and S3 decodes it once):
+            // an already encoded key, such as an S3 event's, names another key, as in baseline.
+            var text = source.GetString()!.TrimStart('/');
             var slash = text.IndexOf('/', StringComparison.Ordinal);
             if (slash <= 0)
             {

@@ -67,9 +67,10 @@ public static class StorageAuthorization
             return new ChannelRequestException(400, "InvalidArgument", "object key is empty");
         }
 
-        if (Encoding.UTF8.GetByteCount(key) > 1024)
+        if (Encoding.UTF8.GetByteCount(key) is > 1024 and var bytes)
         {
-            return new ChannelRequestException(400, "KeyTooLongError", "object key is longer than 1024 bytes");
+            // The store's (and S3's) words, so both modes raise the same ClientError.
+            return new ChannelRequestException(400, "KeyTooLongError", $"Your key is too long: {bytes} bytes of UTF-8, the limit is 1024.");
         }
 
         foreach (var c in key)

@@ -247,8 +247,8 @@ def _upload(client, fileobj, bucket, key, extra, callback, config):
 def _multipart(client, fileobj, size, first, bucket, key, extra, callback, config):
     upload_id = client.create_multipart_upload(Bucket=bucket, Key=key, **extra)['UploadId']
     part_args = {name: extra[name] for name in _UPLOAD_PART_ARGS if name in extra}
-    parts = []
-    try:
+
+    def parts():
         chunk = _part_size(config, size)
         if size is not None:
             start = fileobj.tell()
@@ -264,8 +264,16 @@ def _multipart(client, fileobj, size, first, bucket, key, extra, callback, confi
             entry = {'ETag': response['ETag'], 'PartNumber': number}
             if checksum_member in response:
                 entry[checksum_member] = response[checksum_member]
-            parts.append(entry)
-        client.complete_multipart_upload(Bucket=bucket, Key=key, UploadId=upload_id, MultipartUpload={'Parts': parts},
+            yield entry
+
+    _complete(client, bucket, key, upload_id, parts(), extra)
+
+
+def _complete(client, bucket, key, upload_id, parts, extra):
+    """Sends the parts (an iterator that makes each one) and completes the upload; aborts it if anything fails."""
+    try:
+        client.complete_multipart_upload(Bucket=bucket, Key=key, UploadId=upload_id,
+                                         MultipartUpload={'Parts': list(parts)},
                                          **{name: extra[name] for name in _COMPLETE_ARGS if name in extra})
     except BaseException:
         # s3transfer aborts a failed multipart upload, so no parts are left behind.
@@ -381,18 +389,51 @@ _COPY_TO_HEAD = {
 }
 
 
-def copy(client, copy_source, bucket, key, extra_args, callback):
-    """Managed copy: HeadObject on the source (for its size and its errors), then one CopyObject."""
+# s3transfer's lists for a multipart copy (s3transfer.copies.CopySubmissionTask).
+_UPLOAD_PART_COPY_ARGS = (
+    'CopySourceIfMatch', 'CopySourceIfModifiedSince', 'CopySourceIfNoneMatch', 'CopySourceIfUnmodifiedSince',
+    'CopySourceSSECustomerKey', 'CopySourceSSECustomerAlgorithm', 'CopySourceSSECustomerKeyMD5', 'SSECustomerKey',
+    'SSECustomerAlgorithm', 'SSECustomerKeyMD5', 'RequestPayer', 'ExpectedBucketOwner',
+)
+_CREATE_MULTIPART_COPY_BLACKLIST = (
+    'CopySourceIfMatch', 'CopySourceIfModifiedSince', 'CopySourceIfNoneMatch', 'CopySourceIfUnmodifiedSince',
+    'CopySourceSSECustomerKey', 'CopySourceSSECustomerAlgorithm', 'CopySourceSSECustomerKeyMD5', 'MetadataDirective',
+    'TaggingDirective',
+)
+
+
+def copy(client, copy_source, bucket, key, extra_args, callback, config=None, source_client=None):
+    """Managed copy as s3transfer 0.6 makes it: HeadObject on the source (for its size and its errors), then below
+    TransferConfig.multipart_threshold one CopyObject, from it a multipart upload of UploadPartCopy ranges. As
+    s3transfer, the multipart form does not carry the source's Content-Type, metadata or tags over (only what ExtraArgs
+    names), and its ETag is the multipart one (`-N`), so the new object is the one baseline makes."""
     extra = _extra(extra_args, ALLOWED_COPY_ARGS)
     if not isinstance(copy_source, dict):
         raise TypeError('Expecting dictionary formatted: {"Bucket": bucket_name, "Key": key} '
                         f'but got {copy_source} or type {type(copy_source)}.')
+    config = config or TransferConfig()
     head_args = dict(copy_source)
     for name, value in extra.items():
         if name in _COPY_TO_HEAD:
             head_args[_COPY_TO_HEAD[name]] = value
-    size = client.head_object(**head_args)['ContentLength']
-    client.copy_object(CopySource=copy_source, Bucket=bucket, Key=key, **extra)
-    if callback is not None:
-        callback(size)
+    size = (source_client or client).head_object(**head_args)['ContentLength']
+    if size < config.multipart_threshold:
+        client.copy_object(CopySource=copy_source, Bucket=bucket, Key=key, **extra)
+        if callback is not None:
+            callback(size)
+        return
+    create_args = {name: value for name, value in extra.items() if name not in _CREATE_MULTIPART_COPY_BLACKLIST}
+    upload_id = client.create_multipart_upload(Bucket=bucket, Key=key, **create_args)['UploadId']
+    part_args = {name: extra[name] for name in _UPLOAD_PART_COPY_ARGS if name in extra}
 
+    def parts():
+        chunk = _part_size(config, size)
+        for number, start in enumerate(range(0, size, chunk), 1):
+            end = min(start + chunk, size) - 1
+            response = client.upload_part_copy(CopySource=copy_source, Bucket=bucket, Key=key, UploadId=upload_id,
+                                               PartNumber=number, CopySourceRange=f'bytes={start}-{end}', **part_args)
+            if callback is not None:
+                callback(end + 1 - start)
+            yield {'ETag': response['CopyPartResult']['ETag'], 'PartNumber': number}
+
+    _complete(client, bucket, key, upload_id, parts(), extra)

@@ -137,3 +137,18 @@ def paginate_search(s3):
 @case
 def paginate_missing_bucket(s3):
     return list(s3.get_paginator('list_objects_v2').paginate(Bucket=MISSING))
+
+
+@case
+def timestamp_zones(s3):
+    # botocore parses an XML timestamp (listings, a copy's result, ListBuckets) with dateutil, which gives tzlocal() for
+    # "Z" where the local zone is named UTC (TZ=:UTC on Lambda), and a header's HTTP date (GET, HEAD) as tzutc().
+    s3.put_object(Bucket=BUCKET, Key=P + 'zones/a', Body=b'z')
+    copied = s3.copy_object(Bucket=BUCKET, Key=P + 'zones/b', CopySource={'Bucket': BUCKET, 'Key': P + 'zones/a'})
+    stamps = {'listed': s3.list_objects_v2(Bucket=BUCKET, Prefix=P + 'zones/')['Contents'][0]['LastModified'],
+              'listed_v1': s3.list_objects(Bucket=BUCKET, Prefix=P + 'zones/')['Contents'][0]['LastModified'],
+              'copied': copied['CopyObjectResult']['LastModified'],
+              'bucket': s3.list_buckets()['Buckets'][0]['CreationDate'],
+              'get': s3.get_object(Bucket=BUCKET, Key=P + 'zones/a')['LastModified'],
+              'head': s3.head_object(Bucket=BUCKET, Key=P + 'zones/a')['LastModified']}
+    return {name: [repr(stamp.tzinfo), stamp.utcoffset().total_seconds()] for name, stamp in stamps.items()}

@@ -44,6 +44,12 @@ def put_unicode_key(s3):
 
 
 @case
+def put_key_too_long(s3):
+    # 1,100 bytes of UTF-8 (550 two-byte characters): KeyTooLongError, in the store's words in both modes.
+    return s3.put_object(Bucket=BUCKET, Key=P + 'é' * 549, Body=b'long')
+
+
+@case
 def odd_keys_round_trip(s3):
     # Keys S3 takes literally: dot segments, double and leading slashes, percent signs, plus and query chars.
     out = {}

@@ -76,3 +76,21 @@ def client_shape(s3):
                                  if issubclass(getattr(s3.exceptions, n), botocore.exceptions.ClientError)),
             'session_client': type(boto3.session.Session().client(
                 's3', endpoint_url=os.environ.get('NEXUS_S3_ENDPOINT'))).__name__}
+
+
+@case
+def client_meta_config(s3):
+    # client.meta.config is the Config botocore computed for the client (handlers read its region, retries, timeouts),
+    # never None, whether or not the client was given one.
+    from botocore.config import Config
+    endpoint = os.environ.get('NEXUS_S3_ENDPOINT')
+    clients = {'case_client': s3, 'no_config': boto3.client('s3', endpoint_url=endpoint),
+               'given': boto3.client('s3', endpoint_url=endpoint, region_name='eu-west-1', config=Config(
+                   connect_timeout=5, user_agent_extra='my-app/1.0', retries={'total_max_attempts': 3},
+                   s3={'addressing_style': 'path'}, parameter_validation=False))}
+    out = {}
+    for name, c in clients.items():
+        config = c.meta.config
+        out[name] = {option: getattr(config, option) for option in Config.OPTION_DEFAULTS if option != 'user_agent'}
+        out[name]['user_agent'] = [config.user_agent.split(' ')[0], config.user_agent.split(' ')[-1]]
+    return out
