@@ -318,7 +318,10 @@ public sealed class LambdaApiTests : IAsyncLifetime
         Assert.True(served.IsSuccessStatusCode);
     }
 
-    /// <summary>An Event's payload is held to Lambda's 1 MB asynchronous limit (6 MiB events were spooled before).</summary>
+    /// <summary>
+    /// An Event's payload is held to Lambda's 1 MB asynchronous limit (6 MiB events were spooled before), refused with
+    /// the code and message Lambda answers (RequestTooLargeException before: code testing for Lambda's code missed it).
+    /// </summary>
     [Fact]
     public async Task An_event_past_the_asynchronous_limit_is_refused_before_it_is_spooled()
     {
@@ -327,12 +330,12 @@ public sealed class LambdaApiTests : IAsyncLifetime
         {
             request.Headers.TryAddWithoutValidation("X-Amz-Invocation-Type", "Event");
             using var response = await Http.SendAsync(request);
-            await RecordingNode.AssertApiErrorAsync(response, 413, "RequestTooLargeException", "smaller than 1048576 bytes");
+            await RecordingNode.AssertApiErrorAsync(response, 413, "RequestEntityTooLargeException", $"{big.Length} byte payload is too large for the Event invocation type (limit 1048576 bytes)");
         }
 
         using (var deprecated = await Http.PostAsync("/2014-11-13/functions/alpha/invoke-async/", new StringContent(big)))
         {
-            await RecordingNode.AssertApiErrorAsync(deprecated, 413, "RequestTooLargeException", "smaller than 1048576 bytes");
+            await RecordingNode.AssertApiErrorAsync(deprecated, 413, "RequestEntityTooLargeException", "payload is too large for the Event invocation type (limit 1048576 bytes)");
         }
 
         Assert.Empty(Recorder.Events);
