@@ -393,7 +393,7 @@ public sealed class HostileTenantTests(NodeFixture fixture, ITestOutputHelper ou
     {
         var (response, body) = await fixture.InvokeAsync(HostileTenants.Victim.Name, HostileTenants.Victim.Event);
         Assert.True(response.IsSuccessStatusCode && !response.Headers.Contains("X-Amz-Function-Error"), $"victim {when}: {(int)response.StatusCode} {body}");
-        Assert.Equal("""{"bytes":1024}""", body);
+        Assert.Equal("""{"bytes": 1024}""", body);
     }
 
     private static List<long> NodeThreadSliceNanoseconds()

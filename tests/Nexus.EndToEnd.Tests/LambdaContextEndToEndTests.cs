@@ -58,12 +58,12 @@ public sealed partial class LambdaContextEndToEndTests(NodeFixture fixture) : IC
             var root = result.RootElement;
             Assert.Equal("t-\u00e9", root.GetProperty("custom").GetProperty("tenant").GetString());
             Assert.Equal("en", root.GetProperty("env").GetProperty("locale").GetString());
-            Assert.Equal("""["app",null]""", root.GetProperty("client").GetRawText());
-            Assert.Equal("[null,null]", root.GetProperty("identity").GetRawText());
+            Assert.Equal("""["app", null]""", root.GetProperty("client").GetRawText());
+            Assert.Equal("[null, null]", root.GetProperty("identity").GetRawText());
             // The caller's header, with the node's count of this function's runs in the chain (InvocationLineage).
             Assert.Matches("^" + Regex.Escape(trace) + ";Lineage=[0-9a-f]{8}:1$", root.GetProperty("trace").GetString());
-            Assert.Equal("""{"traceparent":"00-ab-01"}""", root.GetProperty("w3c").GetRawText());
-            Assert.Equal("""["AWS_Lambda_python3.11","on-demand",":UTC"]""", root.GetProperty("lambda_env").GetRawText());
+            Assert.Equal("""{"traceparent": "00-ab-01"}""", root.GetProperty("w3c").GetRawText());
+            Assert.Equal("""["AWS_Lambda_python3.11", "on-demand", ":UTC"]""", root.GetProperty("lambda_env").GetRawText());
             Assert.Equal(0, root.GetProperty("utc_offset").GetInt32());
         }
 
@@ -78,7 +78,7 @@ public sealed partial class LambdaContextEndToEndTests(NodeFixture fixture) : IC
         {
             var root = result.RootElement;
             Assert.Equal(JsonValueKind.Null, root.GetProperty("custom").ValueKind);
-            Assert.Equal("[null,null]", root.GetProperty("identity").GetRawText());
+            Assert.Equal("[null, null]", root.GetProperty("identity").GetRawText());
             var own = root.GetProperty("trace").GetString()!;
             Assert.Matches(NewTrace(), own);
             Assert.DoesNotContain("bd862e3fe1be46a994272793", own, StringComparison.Ordinal);

@@ -88,7 +88,7 @@ public sealed class NodeEndToEndTests(NodeFixture fixture) : IClassFixture<NodeF
         Assert.Contains("Task timed out after 1.00 seconds", body, StringComparison.Ordinal);
         var (next, nextBody) = await fixture.InvokeAsync("e2e-sleep", """{"sleep":0}""");
         Assert.False(next.Headers.Contains("X-Amz-Function-Error"), nextBody);
-        Assert.Equal("""{"slept":0}""", nextBody);
+        Assert.Equal("""{"slept": 0}""", nextBody);
     }
 
     [RootFact]
@@ -117,7 +117,7 @@ public sealed class NodeEndToEndTests(NodeFixture fixture) : IClassFixture<NodeF
         var output = Path.Combine(fixture.Home, "aws-out.json");
         var (code, text) = await RunAwsAsync("lambda", "invoke", "--endpoint-url", fixture.Node.ApiAddress.ToString(), "--function-name", "e2e-echo", "--cli-binary-format", "raw-in-base64-out", "--payload", """{"k":"v"}""", output);
         Assert.True(code == 0, text);
-        Assert.Equal("""{"echo":{"k":"v"},"fn":"e2e-echo"}""", await File.ReadAllTextAsync(output));
+        Assert.Equal("""{"echo": {"k": "v"}, "fn": "e2e-echo"}""", await File.ReadAllTextAsync(output));
 
         (code, text) = await RunAwsAsync("s3", "ls", "--endpoint-url", fixture.Node.StoreAddress.ToString(), "s3://nexus-examples/", "--recursive");
         Assert.True(code == 0, text);

@@ -70,7 +70,7 @@ public sealed class RuntimeApiBadInputTests(NodeFixture fixture) : IClassFixture
         var (response, body) = await fixture.InvokeAsync("e2e-held-result", "{}");
 
         Assert.False(response.Headers.Contains("X-Amz-Function-Error"), body);
-        Assert.Contains("\"second\":409", body, StringComparison.Ordinal);
+        Assert.Contains("\"second\": 409", body, StringComparison.Ordinal);
         Assert.Contains("ResultInProgress", body, StringComparison.Ordinal);
     }
 }

@@ -35,7 +35,7 @@ public sealed class ApiBadInputTests : IAsyncLifetime
         big[0] = (byte)'1';
 
         using var declared = await Http.PostAsync(Invoke("echo"), new ByteArrayContent(big));
-        await RecordingNode.AssertApiErrorAsync(declared, 413, "RequestTooLargeException", "smaller than");
+        await RecordingNode.AssertApiErrorAsync(declared, 413, "RequestEntityTooLargeException", "Request must be smaller than 6291456 bytes for the InvokeFunction operation");
 
         // Chunked: no Content-Length to check up front, the bounded read must stop it.
         var chunked = new StreamContent(new MemoryStream(big));
@@ -43,7 +43,7 @@ public sealed class ApiBadInputTests : IAsyncLifetime
         using var request = new HttpRequestMessage(HttpMethod.Post, Invoke("echo")) { Content = chunked };
         request.Headers.TransferEncodingChunked = true;
         using var streamed = await Http.SendAsync(request);
-        await RecordingNode.AssertApiErrorAsync(streamed, 413, "RequestTooLargeException", "smaller than");
+        await RecordingNode.AssertApiErrorAsync(streamed, 413, "RequestEntityTooLargeException", "Request must be smaller than 6291456 bytes for the InvokeFunction operation");
 
         Assert.Equal(0, Recorder.Invocations);
         await AssertStillServingAsync();

@@ -203,6 +203,27 @@ public sealed partial class InstancePoolTests
         Assert.Empty(f.Pool.Status());
     }
 
+    /// <summary>
+    /// An init that failed without printing (it timed out, its sandbox exited) says why in the invocation's --log tail
+    /// (X-Amz-Log-Result), as the function's log does; the tail was empty (the line went to the log only).
+    /// </summary>
+    [Fact]
+    public async Task An_init_that_fails_silently_says_why_in_the_log_tail()
+    {
+        await using var f = new PoolFixture(new PoolOptions { InitTimeout = TimeSpan.FromMilliseconds(300) });
+        f.Transports.ReadyOnAttach = false;
+        var outcome = await f.InvokeAsync(PoolFixture.Function());
+        Assert.Equal(("init_error", "Sandbox.Timedout"), (outcome.Outcome, ErrorType(outcome)));
+        var tail = System.Text.Encoding.UTF8.GetString(outcome.LogTail);
+        Assert.StartsWith("init failed: ", tail, StringComparison.Ordinal);
+        Assert.Contains("Init timed out after 0.30 seconds", tail, StringComparison.Ordinal);
+
+        f.Transports.OnAttach = t => t.Instance!.Exit(new SandboxExit(2, null, false));
+        var exited = await f.InvokeAsync(PoolFixture.Function("g"));
+        Assert.Equal("Runtime.ExitError", ErrorType(exited));
+        Assert.Contains("Runtime exited with error: exit status 2", System.Text.Encoding.UTF8.GetString(exited.LogTail), StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task HandlerErrorKeepsTheInstance()
     {

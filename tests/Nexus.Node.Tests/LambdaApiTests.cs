@@ -144,6 +144,72 @@ public sealed class LambdaApiTests : IAsyncLifetime
         }
     }
 
+    /// <summary>
+    /// What deployment tools read after GetFunction, answered as Lambda answers for a function with none of it set
+    /// (Terraform's aws_lambda_function data source reads the code signing config: the 501 these got before failed it);
+    /// the event invoke config is the manifest's eventRetries. With the routes removed, each was 501.
+    /// </summary>
+    [Fact]
+    public async Task The_configuration_reads_tools_make_after_GetFunction_answer_as_for_a_function_with_none_set()
+    {
+        Assert.Equal("""{"CodeSigningConfigArn":"","FunctionName":"alpha"}""", (await GetJsonAsync("/2020-06-30/functions/alpha/code-signing-config")).ToJsonString());
+        Assert.Equal("""{"FunctionUrlConfigs":[]}""", (await GetJsonAsync("/2021-10-31/functions/alpha/urls")).ToJsonString());
+        Assert.Equal("""{"ProvisionedConcurrencyConfigs":[]}""", (await GetJsonAsync("/2019-09-30/functions/alpha/provisioned-concurrency?List=ALL")).ToJsonString());
+        Assert.Equal($$"""{"UpdateRuntimeOn":"Auto","FunctionArn":"{{LambdaJson.FunctionArn("alpha")}}"}""", (await GetJsonAsync("/2021-07-20/functions/alpha/runtime-management-config")).ToJsonString());
+        Assert.Equal("""{"RecursiveLoop":"Terminate"}""", (await GetJsonAsync("/2024-08-31/functions/alpha/recursion-config")).ToJsonString());
+        Assert.Equal("""{"EventSourceMappings":[]}""", (await GetJsonAsync("/2015-03-31/event-source-mappings/?FunctionName=alpha")).ToJsonString());
+        Assert.Equal("""{"Layers":[]}""", (await GetJsonAsync("/2018-10-31/layers")).ToJsonString());
+
+        Recorder.Registry.Deploy(new MemoryStream(FunctionPackages.Zip(
+            ("function.yaml", "name: once\nhandler: handler.handler\neventRetries: 0\n"), ("handler.py", "def handler(e, c):\n    return e\n"))));
+        var invokeConfig = await GetJsonAsync("/2019-09-25/functions/once/event-invoke-config");
+        Assert.Equal((0, LambdaJson.FunctionArn("once") + ":$LATEST"), ((int)invokeConfig["MaximumRetryAttempts"]!, (string?)invokeConfig["FunctionArn"]));
+        Assert.Equal(2, (int)(await GetJsonAsync("/2019-09-25/functions/alpha/event-invoke-config"))["MaximumRetryAttempts"]!);
+
+        using (var url = await Http.GetAsync("/2021-10-31/functions/alpha/url"))
+        {
+            await RecordingNode.AssertApiErrorAsync(url, 404, "ResourceNotFoundException", "The resource you requested does not exist.");
+        }
+
+        using (var provisioned = await Http.GetAsync("/2019-09-30/functions/alpha/provisioned-concurrency?Qualifier=live"))
+        {
+            await RecordingNode.AssertApiErrorAsync(provisioned, 404, "ResourceNotFoundException", "Function not found: " + LambdaJson.FunctionArn("alpha") + ":live");
+        }
+
+        using (var provisioned = await Http.GetAsync("/2019-09-30/functions/alpha/provisioned-concurrency"))
+        {
+            await RecordingNode.AssertApiErrorAsync(provisioned, 404, "ProvisionedConcurrencyConfigNotFoundException", "No Provisioned Concurrency Config found");
+        }
+
+        using var missing = await Http.GetAsync("/2020-06-30/functions/nope/code-signing-config");
+        await RecordingNode.AssertApiErrorAsync(missing, 404, "ResourceNotFoundException", "Function not found: " + LambdaJson.FunctionArn("nope"));
+    }
+
+    /// <summary>
+    /// A name's qualifier and a Qualifier parameter that differ are refused as Lambda refuses them; before, the
+    /// parameter was dropped and <c>alpha:$LATEST</c> with Qualifier=1 ran $LATEST for a caller that asked for version 1.
+    /// </summary>
+    [Theory]
+    [InlineData("alpha:$LATEST", "1")]
+    [InlineData("arn:aws:lambda:us-east-1:000000000000:function:alpha:$LATEST", "live")]
+    public async Task A_qualifier_parameter_that_differs_from_the_names_is_refused(string name, string qualifier)
+    {
+        var query = "?Qualifier=" + Uri.EscapeDataString(qualifier);
+        using (var response = await Http.PostAsync($"/2015-03-31/functions/{Uri.EscapeDataString(name)}/invocations{query}", new StringContent("{}")))
+        {
+            await RecordingNode.AssertApiErrorAsync(response, 400, "InvalidParameterValueException", "The derived qualifier from the function name does not match the specified qualifier.");
+        }
+
+        using (var configuration = await Http.GetAsync($"/2015-03-31/functions/{Uri.EscapeDataString(name)}/configuration{query}"))
+        {
+            await RecordingNode.AssertApiErrorAsync(configuration, 400, "InvalidParameterValueException", "does not match the specified qualifier");
+        }
+
+        Assert.Empty(Recorder.Requests);
+        using var same = await Http.PostAsync($"/2015-03-31/functions/{Uri.EscapeDataString(name)}/invocations?Qualifier=%24LATEST", new StringContent("{}"));
+        Assert.Equal(HttpStatusCode.OK, same.StatusCode);
+    }
+
     [Fact]
     public async Task ListFunctions_pages_by_MaxItems_and_Marker()
     {
@@ -252,7 +318,10 @@ public sealed class LambdaApiTests : IAsyncLifetime
         Assert.True(served.IsSuccessStatusCode);
     }
 
-    /// <summary>An Event's payload is held to Lambda's 1 MB asynchronous limit (6 MiB events were spooled before).</summary>
+    /// <summary>
+    /// An Event's payload is held to Lambda's 1 MB asynchronous limit (6 MiB events were spooled before), refused with
+    /// the code and message Lambda answers (RequestTooLargeException before: code testing for Lambda's code missed it).
+    /// </summary>
     [Fact]
     public async Task An_event_past_the_asynchronous_limit_is_refused_before_it_is_spooled()
     {
@@ -261,12 +330,12 @@ public sealed class LambdaApiTests : IAsyncLifetime
         {
             request.Headers.TryAddWithoutValidation("X-Amz-Invocation-Type", "Event");
             using var response = await Http.SendAsync(request);
-            await RecordingNode.AssertApiErrorAsync(response, 413, "RequestTooLargeException", "smaller than 1048576 bytes");
+            await RecordingNode.AssertApiErrorAsync(response, 413, "RequestEntityTooLargeException", $"{big.Length} byte payload is too large for the Event invocation type (limit 1048576 bytes)");
         }
 
         using (var deprecated = await Http.PostAsync("/2014-11-13/functions/alpha/invoke-async/", new StringContent(big)))
         {
-            await RecordingNode.AssertApiErrorAsync(deprecated, 413, "RequestTooLargeException", "smaller than 1048576 bytes");
+            await RecordingNode.AssertApiErrorAsync(deprecated, 413, "RequestEntityTooLargeException", "payload is too large for the Event invocation type (limit 1048576 bytes)");
         }
 
         Assert.Empty(Recorder.Events);

@@ -123,6 +123,11 @@ class InProcessTests(unittest.TestCase):
                 bootstrap.flush_output([7])
             self.assertEqual([mock.call(7)] if drained else [], tcdrain.call_args_list)
 
+    def test_a_result_is_spelled_as_lambdas_python_runtime_spells_it(self):
+        # Lambda's python3.11 runtime: ", " and ": " between items, non-ASCII escaped. The result was compact before.
+        source = self.serve(lambda event, context: {"statusCode": 200, "body": "\u00e9", "n": [1, 2.5, None]}, {})
+        self.assertEqual(source.responses["r1"], b'{"statusCode": 200, "body": "\\u00e9", "n": [1, 2.5, null]}')
+
     def test_success_posts_the_json_result(self):
         source = self.serve(lambda event, context: {"echo": event["x"], "n": [1, 2.5, None]}, {"x": "é"})
         self.assertEqual(json.loads(source.responses["r1"]), {"echo": "é", "n": [1, 2.5, None]})

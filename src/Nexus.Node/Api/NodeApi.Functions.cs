@@ -22,6 +22,11 @@ public static partial class NodeApi
 
     private const string TagsPrefix = "/2017-03-31/tags";
     private const string ConcurrencyPrefix = "/2019-09-30/functions";
+    private const string EventInvokeConfigPrefix = "/2019-09-25/functions";
+    private const string CodeSigningPrefix = "/2020-06-30/functions";
+    private const string RuntimeManagementPrefix = "/2021-07-20/functions";
+    private const string UrlPrefix = "/2021-10-31/functions";
+    private const string RecursionPrefix = "/2024-08-31/functions";
 
     private static void MapFunctionReads(WebApplication app, INodeOperations node)
     {
@@ -33,7 +38,41 @@ public static partial class NodeApi
         app.MapGet(LambdaPrefix + "/{name}/policy", context => WithFunctionAsync(context, node, _ => null));
         app.MapGet(ConcurrencyPrefix + "/{name}/concurrency", context => WithFunctionAsync(context, node, _ => new JsonObject()));
         app.MapGet(TagsPrefix + "/{arn}", context => WithFunctionAsync(context, node, _ => new JsonObject { ["Tags"] = new JsonObject() }, "arn"));
+
+        // What deployment tools read after GetFunction (Terraform's aws_lambda_function data source reads the code
+        // signing config and failed on the 501 these got before), answered as Lambda answers for a function with none
+        // of them set; the event invoke config is the manifest's eventRetries.
+        app.MapGet(CodeSigningPrefix + "/{name}/code-signing-config", context => WithFunctionAsync(context, node, function => new JsonObject { ["CodeSigningConfigArn"] = "", ["FunctionName"] = function.Manifest.Name }));
+        app.MapGet(EventInvokeConfigPrefix + "/{name}/event-invoke-config", context => WithFunctionAsync(context, node, EventInvokeConfig));
+        app.MapGet(UrlPrefix + "/{name}/url", context => WithFunctionAsync(context, node, _ => null));
+        app.MapGet(UrlPrefix + "/{name}/urls", context => WithFunctionAsync(context, node, _ => new JsonObject { ["FunctionUrlConfigs"] = new JsonArray() }));
+        app.MapGet(ConcurrencyPrefix + "/{name}/provisioned-concurrency", context => context.Request.Query["List"] == "ALL"
+            ? WithFunctionAsync(context, node, _ => new JsonObject { ["ProvisionedConcurrencyConfigs"] = new JsonArray() })
+            : WithFunctionAsync(context, node, _ => null, notFound: ("ProvisionedConcurrencyConfigNotFoundException", "No Provisioned Concurrency Config found for this function")));
+        app.MapGet(RuntimeManagementPrefix + "/{name}/runtime-management-config", context => WithFunctionAsync(context, node, function => new JsonObject { ["UpdateRuntimeOn"] = "Auto", ["FunctionArn"] = function.Arn }));
+
+        // The node stops a recursive loop as Lambda's default does (InvocationLineage).
+        app.MapGet(RecursionPrefix + "/{name}/recursion-config", context => WithFunctionAsync(context, node, _ => new JsonObject { ["RecursiveLoop"] = "Terminate" }));
+        app.MapGet("/2015-03-31/event-source-mappings", context => EmptyListAsync(context, node, "EventSourceMappings"));
+        app.MapGet("/2018-10-31/layers", context => EmptyListAsync(context, node, "Layers"));
     }
+
+    private static async Task EmptyListAsync(HttpContext context, INodeOperations node, string listName)
+    {
+        if (await AuthenticatedAsync(context, node, Nexus.Store.SigV4.EmptyHash))
+        {
+            await JsonAsync(context, 200, new JsonObject { [listName] = new JsonArray() });
+        }
+    }
+
+    /// <summary>Lambda's FunctionEventInvokeConfig of the manifest: its retries, no destinations (the node has none).</summary>
+    private static JsonObject EventInvokeConfig(DeployedFunction function) => new()
+    {
+        ["LastModified"] = function.LastModified.ToUnixTimeMilliseconds() / 1000.0,
+        ["FunctionArn"] = function.Arn + ":$LATEST",
+        ["MaximumRetryAttempts"] = function.Manifest.EventRetries,
+        ["DestinationConfig"] = new JsonObject { ["OnSuccess"] = new JsonObject(), ["OnFailure"] = new JsonObject() },
+    };
 
     private static async Task ListFunctionsAsync(HttpContext context, INodeOperations node)
     {
@@ -64,9 +103,9 @@ public static partial class NodeApi
     /// <summary>
     /// Answers <paramref name="answer"/>'s document for the function the route names (a name, partial ARN or ARN;
     /// 404 ResourceNotFoundException when there is none); a null document is Lambda's "does not exist" for a
-    /// resource the function does not have (a policy).
+    /// resource the function does not have (a policy, a function URL), or <paramref name="notFound"/>'s error.
     /// </summary>
-    private static async Task WithFunctionAsync(HttpContext context, INodeOperations node, Func<DeployedFunction, JsonNode?> answer, string routeValue = "name")
+    private static async Task WithFunctionAsync(HttpContext context, INodeOperations node, Func<DeployedFunction, JsonNode?> answer, string routeValue = "name", (string Type, string Message)? notFound = null)
     {
         if (!await AuthenticatedAsync(context, node, Nexus.Store.SigV4.EmptyHash)
             || await FunctionNameAsync(context, routeValue, node) is not { } name || !node.TryGetFunction(name, out var function))
@@ -80,7 +119,8 @@ public static partial class NodeApi
         }
         else
         {
-            await ApiErrorAsync(context, 404, "ResourceNotFoundException", "The resource you requested does not exist.");
+            var (type, message) = notFound ?? ("ResourceNotFoundException", "The resource you requested does not exist.");
+            await ApiErrorAsync(context, 404, type, message);
         }
     }
 
@@ -114,7 +154,9 @@ public static partial class NodeApi
 
         return ApiErrorAsync(context, 501, "NotImplementedException",
             $"the Nexus node does not implement {what} of the Lambda API. It serves Invoke, InvokeAsync, GetFunction, GetFunctionConfiguration, " +
-            "ListFunctions, ListVersionsByFunction, ListAliases, GetPolicy, GetFunctionConcurrency and ListTags; functions are deployed and " +
+            "ListFunctions, ListVersionsByFunction, ListAliases, GetPolicy, GetFunctionConcurrency, ListTags, GetFunctionCodeSigningConfig, " +
+            "GetFunctionEventInvokeConfig, GetFunctionUrlConfig, ListFunctionUrlConfigs, GetProvisionedConcurrencyConfig, " +
+            "ListProvisionedConcurrencyConfigs, GetRuntimeManagementConfig, GetFunctionRecursionConfig, ListEventSourceMappings and ListLayers; functions are deployed and " +
             "removed with `nexus deploy <folder>` and `nexus rm <name>`");
     }
 
@@ -182,7 +224,8 @@ public static partial class NodeApi
     /// <summary>
     /// The function a route names (a name, partial ARN or ARN, with or without a qualifier), as Lambda reads it: null
     /// with the refusal answered when it is not one (400 ValidationException with Lambda's message), when an ARN names
-    /// another region or account than the node's, or a qualifier other than $LATEST (404: no such function here).
+    /// another region or account than the node's, or a qualifier other than $LATEST (404: no such function here); a
+    /// name's qualifier and a Qualifier parameter that differ are 400 InvalidParameterValueException, as on Lambda.
     /// </summary>
     private static async Task<string?> FunctionNameAsync(HttpContext context, string routeValue, INodeOperations node)
     {
@@ -195,7 +238,16 @@ public static partial class NodeApi
         }
 
         var name = match.Groups["name"].Value;
-        var qualifier = match.Groups["qualifier"].Success ? match.Groups["qualifier"].Value : context.Request.Query["Qualifier"].ToString();
+        var asked = context.Request.Query["Qualifier"].ToString();
+        var qualifier = match.Groups["qualifier"].Success ? match.Groups["qualifier"].Value : asked;
+        if (asked.Length > 0 && asked != qualifier)
+        {
+            // Lambda's answer: NAME:1 with Qualifier=2 names no one function (before, the Qualifier was dropped and
+            // NAME:$LATEST with Qualifier=1 ran $LATEST).
+            await ApiErrorAsync(context, 400, "InvalidParameterValueException", "The derived qualifier from the function name does not match the specified qualifier.");
+            return null;
+        }
+
         var region = match.Groups["region"].Success ? match.Groups["region"].Value : LambdaJson.Region;
         var account = match.Groups["account"].Success ? match.Groups["account"].Value : LambdaJson.AccountId;
         if (qualifier is not ("" or "$LATEST") || region != LambdaJson.Region || account != LambdaJson.AccountId || !node.TryGetFunction(name, out _))

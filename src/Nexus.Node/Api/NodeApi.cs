@@ -235,6 +235,13 @@ public static partial class NodeApi
         return false;
     }
 
+    /// <summary>
+    /// The error code Lambda answers a payload past its limit with (its service framework's, sync and Event alike), not
+    /// the RequestTooLargeException of its API reference, which callers never see: code that falls back to S3 on a
+    /// too-large payload tests for this one.
+    /// </summary>
+    internal const string TooLargeError = "RequestEntityTooLargeException";
+
     private static async Task<bool> EventFitsAsync(HttpContext context, byte[] body)
     {
         if (body.Length <= LambdaJson.MaxEventPayloadBytes)
@@ -242,7 +249,7 @@ public static partial class NodeApi
             return true;
         }
 
-        await ApiErrorAsync(context, 413, "RequestTooLargeException", $"Request must be smaller than {LambdaJson.MaxEventPayloadBytes} bytes for the InvokeFunction operation with an asynchronous invocation, got {body.Length}");
+        await ApiErrorAsync(context, 413, TooLargeError, $"{body.Length} byte payload is too large for the Event invocation type (limit {LambdaJson.MaxEventPayloadBytes} bytes)");
         return false;
     }
 
@@ -278,7 +285,7 @@ public static partial class NodeApi
         if (request.ContentLength > LambdaJson.MaxPayloadBytes
             || await ReadBoundedAsync(request.Body, request.ContentLength, LambdaJson.MaxPayloadBytes, context.RequestAborted) is not { } body)
         {
-            await ApiErrorAsync(context, 413, "RequestTooLargeException", tooLarge);
+            await ApiErrorAsync(context, 413, TooLargeError, tooLarge);
             return null;
         }
 

@@ -92,7 +92,9 @@ public sealed partial class InstancePool
             error = InvocationResult.Error("Sandbox.Timedout", $"RequestId: {requestId} Error: Init timed out after {_options.InitTimeout.TotalSeconds:0.00} seconds");
         }
 
-        _logs.Write(function.Name, instance.Id, requestId, "init failed: " + System.Text.Encoding.UTF8.GetString(error.Payload.Span));
+        // In the invocation's --log tail too: an init that timed out or whose sandbox exited printed nothing, and its
+        // X-Amz-Log-Result was empty.
+        Log(instance, requestId, "init failed: " + System.Text.Encoding.UTF8.GetString(error.Payload.Span));
         Release(instance, reusable: false, "init_failed");
         return error;
     }
