@@ -16,19 +16,9 @@ public sealed class ServiceFailureTests
     public async Task An_unexpected_exception_reaches_the_sandbox_only_as_an_incident_number()
     {
         var reported = new ConcurrentQueue<(long Incident, ChannelOp Op, Exception Error)>();
-        await using var host = new ChannelServiceHost(new ChannelSessionOptions { ReportInternalError = (n, op, e) => reported.Enqueue((n, op, e)) });
-        using var channel = new ProcessChannel(new ChannelOptions { RegionSize = 1 << 20, SlotSize = 64 << 10 });
-        using var sandbox = new RawSandbox(channel);
-        var session = host.Open(channel.Host);
-        session.Register(new ThrowingService());
-        session.Start();
+        var (status, header, closeReason) = await AskAThrowingServiceAsync((n, op, e) => reported.Enqueue((n, op, e)));
 
-        sandbox.SubmitRequest(1, ChannelOp.HeadObject, """{"Bucket":"b","Key":"k"}""");
-        var completion = await sandbox.NextCompletionAsync(TimeSpan.FromSeconds(30));
-
-        Assert.NotNull(completion);
-        Assert.Equal(500, completion.Value.Status);
-        var header = sandbox.HeaderOf(completion.Value);
+        Assert.Equal(500, status);
         Assert.DoesNotContain("credentials", header, StringComparison.Ordinal);
         Assert.DoesNotContain("10.0.0.1", header, StringComparison.Ordinal);
         Assert.DoesNotContain(nameof(InvalidOperationException), header, StringComparison.Ordinal);
@@ -36,7 +26,7 @@ public sealed class ServiceFailureTests
         Assert.Contains($"incident {incident}", header, StringComparison.Ordinal);
         Assert.Equal(ChannelOp.HeadObject, op);
         Assert.Equal(Secret, error.Message);
-        Assert.Null(session.CloseReason);
+        Assert.Null(closeReason);
     }
 
     /// <summary>
@@ -46,7 +36,20 @@ public sealed class ServiceFailureTests
     [Fact]
     public async Task An_incident_the_log_cannot_take_is_still_answered()
     {
-        await using var host = new ChannelServiceHost(new ChannelSessionOptions { ReportInternalError = (_, _, _) => throw new IOException("No space left on device") });
+        var (status, header, closeReason) = await AskAThrowingServiceAsync((_, _, _) => throw new IOException("No space left on device"));
+
+        Assert.Equal(500, status);
+        Assert.Contains("internal error (incident", header, StringComparison.Ordinal);
+        Assert.Null(closeReason);
+    }
+
+    /// <summary>
+    /// A HeadObject from a sandbox to a service that throws, through a host whose incident report is
+    /// <paramref name="report"/>: the answer's status and header, and the session's close reason after it.
+    /// </summary>
+    private static async Task<(int Status, string Header, string? CloseReason)> AskAThrowingServiceAsync(Action<long, ChannelOp, Exception> report)
+    {
+        await using var host = new ChannelServiceHost(new ChannelSessionOptions { ReportInternalError = report });
         using var channel = new ProcessChannel(new ChannelOptions { RegionSize = 1 << 20, SlotSize = 64 << 10 });
         using var sandbox = new RawSandbox(channel);
         var session = host.Open(channel.Host);
@@ -55,11 +58,8 @@ public sealed class ServiceFailureTests
 
         sandbox.SubmitRequest(1, ChannelOp.HeadObject, """{"Bucket":"b","Key":"k"}""");
         var completion = await sandbox.NextCompletionAsync(TimeSpan.FromSeconds(30));
-
         Assert.NotNull(completion);
-        Assert.Equal(500, completion.Value.Status);
-        Assert.Contains("internal error (incident", sandbox.HeaderOf(completion.Value), StringComparison.Ordinal);
-        Assert.Null(session.CloseReason);
+        return (completion.Value.Status, sandbox.HeaderOf(completion.Value), session.CloseReason);
     }
 
     [Fact]
