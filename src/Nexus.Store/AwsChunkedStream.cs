@@ -20,7 +20,7 @@ internal sealed class AwsChunkedStream : Stream
     private const int MaxTrailerBytes = 16 * 1024;
 
     private readonly Stream _inner;
-    private readonly SigV4Result? _signature;
+    private readonly SignatureCheck? _signature;
     private readonly bool _expectTrailer;
     private readonly long _maxChunk;
     private readonly IncrementalHash? _chunkHash;
@@ -37,7 +37,7 @@ internal sealed class AwsChunkedStream : Stream
     /// <param name="signature">The verified request signature when chunks are signed; null for unsigned chunks.</param>
     /// <param name="expectTrailer">Whether trailing headers follow the last chunk.</param>
     /// <param name="maxChunk">The largest chunk accepted (bounds a hostile size line).</param>
-    public AwsChunkedStream(Stream inner, SigV4Result? signature, bool expectTrailer, long maxChunk)
+    public AwsChunkedStream(Stream inner, SignatureCheck? signature, bool expectTrailer, long maxChunk)
     {
         _inner = inner;
         _signature = signature;

@@ -78,7 +78,7 @@ internal sealed class PostPolicy
     /// Checks the form against the conditions (field names case-insensitive; "bucket" is the URL's bucket, "key" the
     /// key after ${filename}); throws AccessDenied "Invalid according to Policy: ..." as S3 words it.
     /// </summary>
-    public void Check(IReadOnlyDictionary<string, string> fields, DateTimeOffset now)
+    public void Check(IReadOnlyDictionary<string, string> fields, DateTimeOffset now, IReadOnlyCollection<string> signatureFields)
     {
         if (now >= Expiration)
         {
@@ -97,7 +97,7 @@ internal sealed class PostPolicy
 
         foreach (var name in fields.Keys)
         {
-            if (name is not ("policy" or "x-amz-signature" or "file" or "bucket") && !name.StartsWith("x-ignore-", StringComparison.Ordinal)
+            if (name is not ("policy" or "file" or "bucket") && !signatureFields.Contains(name) && !name.StartsWith("x-ignore-", StringComparison.Ordinal)
                 && !_matches.Any(m => m.Field == name))
             {
                 throw Denied($"Extra input fields: {name}");

@@ -23,8 +23,13 @@ internal sealed partial class S3Handler
     private const int MaxCredentialBody = 64 * 1024;
     private const int MaxGrants = 256;
 
-    private async Task CredentialsAsync(HttpContext context, string resource, SigV4Result auth)
+    private async Task CredentialsAsync(HttpContext context, string resource, SignatureCheck auth)
     {
+        if (auth.Version != 4)
+        {
+            throw S3Errors.AccessDenied("credential management takes Signature Version 4 only.");
+        }
+
         if (auth.Credential.Authorize is not null)
         {
             throw S3Errors.AccessDenied($"only a full-access credential may manage credentials; '{auth.Credential.AccessKeyId}' is scoped.");

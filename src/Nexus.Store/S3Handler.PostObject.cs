@@ -23,6 +23,11 @@ internal sealed partial class S3Handler
         "x-amz-object-lock-mode", "x-amz-object-lock-retain-until-date", "x-amz-object-lock-legal-hold",
     ];
 
+    /// <summary>The signature's own fields, which no policy condition names (the policy itself is one of them).</summary>
+    private static readonly string[] s_sigV4FormSignatureFields = ["x-amz-signature"];
+
+    private static readonly string[] s_sigV2FormSignatureFields = ["awsaccesskeyid", "signature"];
+
     /// <summary>A browser-form POST upload: POST /bucket, multipart/form-data, signed by its policy instead of the request.</summary>
     private static bool IsFormUpload(HttpRequest request, string rawPath, int queryStart) =>
         HttpMethods.IsPost(request.Method) && queryStart < 0 && rawPath.TrimEnd('/').LastIndexOf('/') == 0 && rawPath.Length > 1
@@ -30,7 +35,8 @@ internal sealed partial class S3Handler
 
     /// <summary>
     /// PostObject: the form's fields (before the file part, as S3 reads them) carry the key, the policy and its SigV4
-    /// signature (x-amz-algorithm, x-amz-credential, x-amz-date, x-amz-signature); the policy's conditions are checked
+    /// signature (x-amz-algorithm, x-amz-credential, x-amz-date, x-amz-signature) or SigV2 one (AWSAccessKeyId,
+    /// signature: <see cref="SigV2Verifier.VerifyPost"/>); the policy's conditions are checked
     /// (<see cref="PostPolicy"/>), then the credential's grant on the key, then the file is stored like a PutObject
     /// body (Content-Type, x-amz-meta-* and a tagging document from the form). Answers 303 to success_action_redirect
     /// when it is an http(s) URL, else 204, or success_action_status 200 / 201 (201 with S3's PostResponse document).
@@ -78,7 +84,13 @@ internal sealed partial class S3Handler
             throw new S3Exception(400, "InvalidArgument", "POST requires exactly one file upload per request (the form has no \"file\" part).");
         }
 
-        var credential = VerifyPostSignature(fields);
+        var sigV2 = fields.ContainsKey("awsaccesskeyid");
+        if (sigV2 && fields.ContainsKey("x-amz-credential"))
+        {
+            throw new S3Exception(400, "InvalidArgument", "The form carries both a Signature Version 2 (AWSAccessKeyId) and a Version 4 (x-amz-credential) signature; send one.");
+        }
+
+        var credential = sigV2 ? _sigV2.VerifyPost(fields) : VerifyPostSignature(fields);
         var policy = PostPolicy.Parse(fields["policy"]);
         if (!fields.TryGetValue("key", out var key))
         {
@@ -88,7 +100,7 @@ internal sealed partial class S3Handler
         key = key.Replace(FileNamePlaceholder, fileName, StringComparison.Ordinal);
         S3Names.CheckKey(key);
         var checkedFields = new Dictionary<string, string>(fields, StringComparer.Ordinal) { ["key"] = key, ["bucket"] = bucketName };
-        policy.Check(checkedFields, _options.TimeProvider.GetUtcNow());
+        policy.Check(checkedFields, _options.TimeProvider.GetUtcNow(), sigV2 ? s_sigV2FormSignatureFields : s_sigV4FormSignatureFields);
         if (credential.Authorize is { } authorize && !authorize(new StoreRequestScope(bucketName, key, IsWrite: true)))
         {
             throw S3Errors.NotGranted(bucketName, key, isWrite: true);

@@ -14,7 +14,7 @@ namespace Nexus.Store;
 
 /// <summary>
 /// The S3 request router: one terminal delegate, no routing middleware or reflection. Every request is
-/// SigV4-verified, then dispatched on method, path shape (service / bucket / object) and query subresource.
+/// SigV4- or SigV2-verified, then dispatched on method, path shape (service / bucket / object) and query subresource.
 /// </summary>
 internal sealed partial class S3Handler
 {
@@ -27,6 +27,7 @@ internal sealed partial class S3Handler
     private readonly ObjectStore _store;
     private readonly StoreCredentials _credentials;
     private readonly SigV4Verifier _verifier;
+    private readonly SigV2Verifier _sigV2;
     private readonly StoreOptions _options;
     private readonly ILogger _logger;
     private readonly string _requestIdPrefix = Convert.ToHexString(RandomNumberGenerator.GetBytes(4));
@@ -39,10 +40,11 @@ internal sealed partial class S3Handler
         _options = options;
         _logger = logger;
         _verifier = new SigV4Verifier(credentials, options.Region, "s3", options.MaxClockSkew, options.TimeProvider);
+        _sigV2 = new SigV2Verifier(credentials, options.MaxClockSkew, options.TimeProvider);
     }
 
     /// <summary>What one request is about, parsed once from the raw target.</summary>
-    private sealed class S3Request(HttpContext context, string bucket, string key, Dictionary<string, string> query, SigV4Result auth)
+    private sealed class S3Request(HttpContext context, string bucket, string key, Dictionary<string, string> query, SignatureCheck auth)
     {
         public HttpContext Context { get; } = context;
 
@@ -56,7 +58,7 @@ internal sealed partial class S3Handler
 
         public Dictionary<string, string> Query { get; } = query;
 
-        public SigV4Result Auth { get; } = auth;
+        public SignatureCheck Auth { get; } = auth;
 
         public CancellationToken Aborted => Context.RequestAborted;
 
@@ -92,7 +94,8 @@ internal sealed partial class S3Handler
                 return;
             }
 
-            var auth = _verifier.Verify(context.Request.Method, rawTarget, context.Request.Headers);
+            var parameters = QueryParameters(q < 0 ? string.Empty : rawTarget[(q + 1)..]);
+            var auth = Authenticate(context, rawTarget, rawPath, parameters);
             if (auth.Error is { } error)
             {
                 throw error;
@@ -104,7 +107,12 @@ internal sealed partial class S3Handler
                 return;
             }
 
-            var query = ParseQuery(q < 0 ? string.Empty : rawTarget[(q + 1)..]);
+            var query = new Dictionary<string, string>(StringComparer.Ordinal);
+            foreach (var (name, value) in parameters)
+            {
+                query[name] = value;
+            }
+
             var slash = resource.IndexOf('/', 1);
             var bucket = slash < 0 ? resource[1..] : resource[1..slash];
             var key = slash < 0 ? string.Empty : resource[(slash + 1)..];
@@ -216,6 +224,18 @@ internal sealed partial class S3Handler
     internal static Dictionary<string, string> ParseQuery(string rawQuery)
     {
         var query = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var (name, value) in QueryParameters(rawQuery))
+        {
+            query[name] = value;
+        }
+
+        return query;
+    }
+
+    /// <summary>The query's parameters in the order sent, repeats kept, names and values decoded (a bare name has value "").</summary>
+    internal static List<KeyValuePair<string, string>> QueryParameters(string rawQuery)
+    {
+        var parameters = new List<KeyValuePair<string, string>>();
         foreach (var range in rawQuery.AsSpan().Split('&'))
         {
             var part = rawQuery.AsSpan(range);
@@ -226,10 +246,40 @@ internal sealed partial class S3Handler
 
             var eq = part.IndexOf('=');
             var name = SigV4.UriDecode((eq < 0 ? part : part[..eq]).ToString());
-            query[name] = eq < 0 ? string.Empty : SigV4.UriDecode(part[(eq + 1)..].ToString());
+            parameters.Add(new(name, eq < 0 ? string.Empty : SigV4.UriDecode(part[(eq + 1)..].ToString())));
         }
 
-        return query;
+        return parameters;
+    }
+
+    /// <summary>
+    /// Verifies the request's signature: SigV2 (header or presigned URL) or SigV4. A SigV2 presigned URL's own parameters
+    /// leave the query, and the headers it carries there (x-amz-*, Content-Type, Content-MD5, signed as headers) become
+    /// headers, so the operation sees the request its signer signed.
+    /// </summary>
+    private SignatureCheck Authenticate(HttpContext context, string rawTarget, string rawPath, List<KeyValuePair<string, string>> parameters)
+    {
+        var headers = context.Request.Headers;
+        if (!SigV2Verifier.IsSigV2(headers.Authorization.ToString(), parameters))
+        {
+            return _verifier.Verify(context.Request.Method, rawTarget, headers);
+        }
+
+        var q = rawTarget.IndexOf('?', StringComparison.Ordinal);
+        var auth = _sigV2.Verify(context.Request.Method, rawPath, q < 0 ? string.Empty : rawTarget[(q + 1)..], parameters, headers);
+        if (auth.Succeeded && auth.Presigned)
+        {
+            // A header sent as well wins (Content-Type, Content-MD5: the one signed); x-amz-* in both were refused.
+            var sent = headers.Keys.ToHashSet(StringComparer.OrdinalIgnoreCase);
+            foreach (var (name, value) in parameters.Where(p => SigV2Verifier.IsQueryHeader(p.Key) && !sent.Contains(p.Key)))
+            {
+                headers.Append(name, value);
+            }
+
+            parameters.RemoveAll(p => SigV2Verifier.IsAuthParameter(p.Key) || SigV2Verifier.IsQueryHeader(p.Key));
+        }
+
+        return auth;
     }
 
     /// <summary>Names the operation a request asks for when it is one this store does not implement.</summary>

@@ -183,6 +183,10 @@ public static class SigV4
     public static string TrailerStringToSign(string amzDate, string scope, string previousSignature, string trailerHexSha256) =>
         string.Concat("AWS4-HMAC-SHA256-TRAILER\n", amzDate, "\n", scope, "\n", previousSignature, "\n", trailerHexSha256);
 
+    /// <summary>A payload hash S3 takes in x-amz-content-sha256: a hex SHA-256, UNSIGNED-PAYLOAD or a STREAMING-* token.</summary>
+    internal static bool IsKnownPayloadHash(string value) =>
+        IsHexSha256(value) || value is UnsignedPayload or StreamingSigned or StreamingSignedTrailer or StreamingUnsignedTrailer;
+
     internal static bool IsHexSha256(ReadOnlySpan<char> value)
     {
         if (value.Length != 64)

@@ -10,59 +10,11 @@ using Microsoft.AspNetCore.Http.Features;
 
 namespace Nexus.Store;
 
-/// <summary>The outcome of verifying one request's SigV4 signature.</summary>
-public sealed class SigV4Result
-{
-    private SigV4Result()
-    {
-    }
-
-    /// <summary>Null when the signature verified; else the S3 error to answer with (status, code, message).</summary>
-    public S3Exception? Error { get; private init; }
-
-    public bool Succeeded => Error is null;
-
-    public StoreCredential Credential { get; private init; } = null!;
-
-    /// <summary>The payload hash the request declared (hex, UNSIGNED-PAYLOAD or a STREAMING-* token).</summary>
-    public string PayloadHash { get; private init; } = string.Empty;
-
-    /// <summary>The request's signature: the seed for aws-chunked chunk signatures.</summary>
-    public string Signature { get; private init; } = string.Empty;
-
-    public byte[] SigningKey { get; private init; } = [];
-
-    public string AmzDate { get; private init; } = string.Empty;
-
-    /// <summary>The credential scope, date/region/service/aws4_request.</summary>
-    public string Scope { get; private init; } = string.Empty;
-
-    public bool Presigned { get; private init; }
-
-    /// <summary>The names of the headers the signature covers (lower case).</summary>
-    public IReadOnlyList<string> SignedHeaders { get; private init; } = [];
-
-    internal static SigV4Result Fail(S3Exception error) => new() { Error = error };
-
-    internal static SigV4Result Ok(StoreCredential credential, string payloadHash, string signature, byte[] signingKey, string amzDate, string scope, bool presigned, string[] signedHeaders) =>
-        new()
-        {
-            Credential = credential,
-            PayloadHash = payloadHash,
-            Signature = signature,
-            SigningKey = signingKey,
-            AmzDate = amzDate,
-            Scope = scope,
-            Presigned = presigned,
-            SignedHeaders = signedHeaders,
-        };
-}
-
 /// <summary>
 /// Verifies AWS Signature Version 4 (Authorization header or presigned query) against a
 /// <see cref="StoreCredentials"/> registry. Reusable for any service name: the store uses "s3",
 /// the node's Invoke API "lambda" (passing the body's hex SHA-256, which lambda clients do not send), the node's signing
-/// proxy any service and region (null: as the credential scope names them; the caller reads <see cref="SigV4Result.Scope"/>).
+/// proxy any service and region (null: as the credential scope names them; the caller reads <see cref="SignatureCheck.Scope"/>).
 /// </summary>
 public sealed class SigV4Verifier
 {
@@ -86,7 +38,7 @@ public sealed class SigV4Verifier
     }
 
     /// <inheritdoc cref="Verify(string, string, IHeaderDictionary, string?)"/>
-    public SigV4Result Verify(HttpRequest request, string? payloadHash = null) =>
+    public SignatureCheck Verify(HttpRequest request, string? payloadHash = null) =>
         Verify(request.Method, RawTarget(request), request.Headers, payloadHash);
 
     /// <summary>The request's path and query exactly as the client sent them (what it signed).</summary>
@@ -102,7 +54,7 @@ public sealed class SigV4Verifier
     /// <paramref name="payloadHash"/>: the body's hex SHA-256 for services whose clients do not send
     /// x-amz-content-sha256; null for S3, which takes the header (or UNSIGNED-PAYLOAD when presigned).
     /// </summary>
-    public SigV4Result Verify(string method, string rawTarget, IHeaderDictionary headers, string? payloadHash = null)
+    public SignatureCheck Verify(string method, string rawTarget, IHeaderDictionary headers, string? payloadHash = null)
     {
         var q = rawTarget.IndexOf('?', StringComparison.Ordinal);
         var rawPath = q < 0 ? rawTarget : rawTarget[..q];
@@ -121,13 +73,13 @@ public sealed class SigV4Verifier
 
         if (rawQuery.Contains("AWSAccessKeyId=", StringComparison.Ordinal))
         {
-            return SigV4Result.Fail(S3Errors.InvalidRequest("Signature Version 2 presigned URLs are not supported; presign with Signature Version 4 (boto3: Config(signature_version=\"s3v4\"); AWS CLI: aws configure set default.s3.signature_version s3v4)."));
+            return SignatureCheck.Fail(S3Errors.InvalidRequest("Signature Version 2 presigned URLs are taken only by the S3 store; presign with Signature Version 4."));
         }
 
-        return SigV4Result.Fail(S3Errors.AccessDenied("anonymous requests are not allowed; sign the request with AWS Signature Version 4."));
+        return SignatureCheck.Fail(S3Errors.AccessDenied("anonymous requests are not allowed; sign the request with AWS Signature Version 4."));
     }
 
-    private SigV4Result VerifyHeader(string method, string rawPath, string rawQuery, IHeaderDictionary headers, string authorization, string? payloadHash)
+    private SignatureCheck VerifyHeader(string method, string rawPath, string rawQuery, IHeaderDictionary headers, string authorization, string? payloadHash)
     {
         if (!authorization.StartsWith(SigV4.Algorithm + " ", StringComparison.Ordinal))
         {
@@ -163,7 +115,7 @@ public sealed class SigV4Verifier
             var date = headers.Date.ToString();
             if (date.Length == 0 || !DateTimeOffset.TryParseExact(date, "r", CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var parsed))
             {
-                return SigV4Result.Fail(new S3Exception(403, "AccessDenied", "AWS authentication requires a valid Date or x-amz-date header."));
+                return SignatureCheck.Fail(new S3Exception(403, "AccessDenied", "AWS authentication requires a valid Date or x-amz-date header."));
             }
 
             amzDate = parsed.UtcDateTime.ToString("yyyyMMdd'T'HHmmss'Z'", CultureInfo.InvariantCulture);
@@ -171,13 +123,13 @@ public sealed class SigV4Verifier
 
         if (!TryParseAmzDate(amzDate, out var requestTime))
         {
-            return SigV4Result.Fail(new S3Exception(403, "AccessDenied", $"x-amz-date '{amzDate}' is not in the form yyyyMMddTHHmmssZ."));
+            return SignatureCheck.Fail(new S3Exception(403, "AccessDenied", $"x-amz-date '{amzDate}' is not in the form yyyyMMddTHHmmssZ."));
         }
 
         var now = _time.GetUtcNow();
         if ((now - requestTime).Duration() > _maxSkew)
         {
-            return SigV4Result.Fail(new S3Exception(403, "RequestTimeTooSkewed", $"The difference between the request time ({amzDate}) and the server's time ({now.UtcDateTime:yyyyMMdd'T'HHmmss'Z'}) is too large."));
+            return SignatureCheck.Fail(new S3Exception(403, "RequestTimeTooSkewed", $"The difference between the request time ({amzDate}) and the server's time ({now.UtcDateTime:yyyyMMdd'T'HHmmss'Z'}) is too large."));
         }
 
         if (payloadHash is null)
@@ -185,19 +137,19 @@ public sealed class SigV4Verifier
             payloadHash = headers["x-amz-content-sha256"].ToString();
             if (payloadHash.Length == 0)
             {
-                return SigV4Result.Fail(S3Errors.InvalidRequest("Missing required header for this request: x-amz-content-sha256."));
+                return SignatureCheck.Fail(S3Errors.InvalidRequest("Missing required header for this request: x-amz-content-sha256."));
             }
 
-            if (!IsKnownPayloadHash(payloadHash))
+            if (!SigV4.IsKnownPayloadHash(payloadHash))
             {
-                return SigV4Result.Fail(S3Errors.InvalidArgument($"x-amz-content-sha256 must be a hex SHA-256 or one of UNSIGNED-PAYLOAD, {SigV4.StreamingSigned}, {SigV4.StreamingSignedTrailer}, {SigV4.StreamingUnsignedTrailer}; got '{payloadHash}'."));
+                return SignatureCheck.Fail(S3Errors.InvalidArgument($"x-amz-content-sha256 must be a hex SHA-256 or one of UNSIGNED-PAYLOAD, {SigV4.StreamingSigned}, {SigV4.StreamingSignedTrailer}, {SigV4.StreamingUnsignedTrailer}; got '{payloadHash}'."));
             }
         }
 
         return Check(method, rawPath, rawQuery, headers, credential, signedHeaders, signature, amzDate, payloadHash, presigned: false);
     }
 
-    private SigV4Result VerifyPresigned(string method, string rawPath, string rawQuery, IHeaderDictionary headers, string? payloadHash)
+    private SignatureCheck VerifyPresigned(string method, string rawPath, string rawQuery, IHeaderDictionary headers, string? payloadHash)
     {
         string? algorithm = null, credential = null, amzDate = null, expires = null, signedHeaders = null, signature = null;
         foreach (var range in rawQuery.AsSpan().Split('&'))
@@ -230,28 +182,28 @@ public sealed class SigV4Verifier
 
         if (algorithm != SigV4.Algorithm || credential is null || amzDate is null || expires is null || signedHeaders is null || signature is null)
         {
-            return SigV4Result.Fail(new S3Exception(400, "AuthorizationQueryParametersError", "A presigned URL needs X-Amz-Algorithm=AWS4-HMAC-SHA256, X-Amz-Credential, X-Amz-Date, X-Amz-Expires, X-Amz-SignedHeaders and X-Amz-Signature."));
+            return SignatureCheck.Fail(new S3Exception(400, "AuthorizationQueryParametersError", "A presigned URL needs X-Amz-Algorithm=AWS4-HMAC-SHA256, X-Amz-Credential, X-Amz-Date, X-Amz-Expires, X-Amz-SignedHeaders and X-Amz-Signature."));
         }
 
         if (!TryParseAmzDate(amzDate, out var signedAt))
         {
-            return SigV4Result.Fail(new S3Exception(400, "AuthorizationQueryParametersError", $"X-Amz-Date '{amzDate}' is not in the form yyyyMMddTHHmmssZ."));
+            return SignatureCheck.Fail(new S3Exception(400, "AuthorizationQueryParametersError", $"X-Amz-Date '{amzDate}' is not in the form yyyyMMddTHHmmssZ."));
         }
 
         if (!int.TryParse(expires, NumberStyles.None, CultureInfo.InvariantCulture, out var seconds) || seconds < 1 || seconds > MaxPresignExpirySeconds)
         {
-            return SigV4Result.Fail(new S3Exception(400, "AuthorizationQueryParametersError", $"X-Amz-Expires must be between 1 and {MaxPresignExpirySeconds} seconds; got '{expires}'."));
+            return SignatureCheck.Fail(new S3Exception(400, "AuthorizationQueryParametersError", $"X-Amz-Expires must be between 1 and {MaxPresignExpirySeconds} seconds; got '{expires}'."));
         }
 
         var now = _time.GetUtcNow();
         if (signedAt - now > _maxSkew)
         {
-            return SigV4Result.Fail(S3Errors.AccessDenied("Request is not valid yet (X-Amz-Date is in the future)."));
+            return SignatureCheck.Fail(S3Errors.AccessDenied("Request is not valid yet (X-Amz-Date is in the future)."));
         }
 
         if (now > signedAt.AddSeconds(seconds))
         {
-            return SigV4Result.Fail(S3Errors.AccessDenied($"Request has expired (signed {amzDate}, valid for {seconds} s)."));
+            return SignatureCheck.Fail(S3Errors.AccessDenied($"Request has expired (signed {amzDate}, valid for {seconds} s)."));
         }
 
         if (payloadHash is null)
@@ -261,16 +213,16 @@ public sealed class SigV4Verifier
             {
                 payloadHash = SigV4.UnsignedPayload;
             }
-            else if (!IsKnownPayloadHash(payloadHash))
+            else if (!SigV4.IsKnownPayloadHash(payloadHash))
             {
-                return SigV4Result.Fail(S3Errors.InvalidArgument($"x-amz-content-sha256 '{payloadHash}' is neither a hex SHA-256 nor a known token."));
+                return SignatureCheck.Fail(S3Errors.InvalidArgument($"x-amz-content-sha256 '{payloadHash}' is neither a hex SHA-256 nor a known token."));
             }
         }
 
         return Check(method, rawPath, rawQuery, headers, credential, signedHeaders, signature, amzDate, payloadHash, presigned: true);
     }
 
-    private SigV4Result Check(string method, string rawPath, string rawQuery, IHeaderDictionary headers, string credential, string signedHeaders, string signature, string amzDate, string payloadHash, bool presigned)
+    private SignatureCheck Check(string method, string rawPath, string rawQuery, IHeaderDictionary headers, string credential, string signedHeaders, string signature, string amzDate, string payloadHash, bool presigned)
     {
         // Credential = AKID/yyyyMMdd/region/service/aws4_request; the key id itself holds no '/'.
         var parts = credential.Split('/');
@@ -281,7 +233,7 @@ public sealed class SigV4Verifier
 
         if (!_credentials.TryGet(parts[0], out var found))
         {
-            return SigV4Result.Fail(new S3Exception(403, "InvalidAccessKeyId", $"The AWS Access Key Id you provided does not exist in our records: '{parts[0]}'."));
+            return SignatureCheck.Fail(new S3Exception(403, "InvalidAccessKeyId", $"The AWS Access Key Id you provided does not exist in our records: '{parts[0]}'."));
         }
 
         if (parts[1] != amzDate[..8])
@@ -293,7 +245,7 @@ public sealed class SigV4Verifier
         {
             // S3 names the region to sign for (the error's Region, x-amz-bucket-region): botocore's S3 region redirector
             // then signs the request again for it, so a client made for another region works as it does against S3.
-            return SigV4Result.Fail(new S3Exception(400, "AuthorizationHeaderMalformed",
+            return SignatureCheck.Fail(new S3Exception(400, "AuthorizationHeaderMalformed",
                 $"The authorization header is malformed: the region '{parts[2]}' is wrong; expecting '{_region}'.")
             {
                 Details = [new("Region", _region)],
@@ -322,16 +274,16 @@ public sealed class SigV4Verifier
             var asSent = CanonicalRequest(method, rawPath, rawQuery, headers, names, signedHeaders, payloadHash, presigned, isS3, useRawPath: true);
             if (asSent == canonical || !FixedTimeEquals(SigV4.Sign(key, SigV4.StringToSign(amzDate, scope, asSent)), signature))
             {
-                return SigV4Result.Fail(S3Errors.SignatureDoesNotMatch($"Canonical request (newline-separated): '{canonical.Replace("\n", "\\n", StringComparison.Ordinal)}'."));
+                return SignatureCheck.Fail(S3Errors.SignatureDoesNotMatch($"Canonical request (newline-separated): '{canonical.Replace("\n", "\\n", StringComparison.Ordinal)}'."));
             }
         }
 
         if (isS3 && UnsignedAmzHeaders(headers, names) is { Count: > 0 } unsigned)
         {
-            return SigV4Result.Fail(S3Errors.HeadersNotSigned(unsigned));
+            return SignatureCheck.Fail(S3Errors.HeadersNotSigned(unsigned));
         }
 
-        return SigV4Result.Ok(found, payloadHash, signature, key, amzDate, scope, presigned, names);
+        return SignatureCheck.Ok(found, payloadHash, signature, key, amzDate, scope, presigned, names);
     }
 
     /// <summary>
@@ -424,12 +376,9 @@ public sealed class SigV4Verifier
 
     private static ReadOnlySpan<byte> MemoryMarshalBytes(string value) => System.Runtime.InteropServices.MemoryMarshal.AsBytes(value.AsSpan());
 
-    private static bool IsKnownPayloadHash(string value) =>
-        SigV4.IsHexSha256(value) || value is SigV4.UnsignedPayload or SigV4.StreamingSigned or SigV4.StreamingSignedTrailer or SigV4.StreamingUnsignedTrailer;
-
     private static bool TryParseAmzDate(string value, out DateTimeOffset time) =>
         DateTimeOffset.TryParseExact(value, "yyyyMMdd'T'HHmmss'Z'", CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out time);
 
-    private static SigV4Result Malformed(string why) =>
-        SigV4Result.Fail(new S3Exception(400, "AuthorizationHeaderMalformed", "The authorization header is malformed: " + why));
+    private static SignatureCheck Malformed(string why) =>
+        SignatureCheck.Fail(new S3Exception(400, "AuthorizationHeaderMalformed", "The authorization header is malformed: " + why));
 }

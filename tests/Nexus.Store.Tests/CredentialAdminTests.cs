@@ -72,6 +72,28 @@ public sealed class CredentialAdminTests : IAsyncLifetime
         Assert.False(_credentials.TryGet("NXFBAD", out _));
     }
 
+    /// <summary>
+    /// Guards the SigV4-only rule of credential management: SigV2 signs no body and no host, so a replayed or altered
+    /// SigV2 request could register a key with grants its signer never wrote.
+    /// </summary>
+    [Fact]
+    public async Task Credentials_cannot_be_managed_with_a_sigv2_signature()
+    {
+        using var keys = new StoreAdminClient(_server.BoundAddresses[0], Admin, AdminSecret);
+        await keys.PutCredentialAsync("NXFKEPT", "kept-secret", [new StoreGrant("inputs", "in/", Read: true, Write: false)], CancellationToken.None);
+
+        const string path = S3Handler.CredentialsPath + "NXFKEPT";
+        var date = DateTimeOffset.UtcNow.ToString("r", System.Globalization.CultureInfo.InvariantCulture);
+        using var delete = new HttpRequestMessage(HttpMethod.Delete, new Uri(_server.BoundAddresses[0], path));
+        delete.Headers.TryAddWithoutValidation("Date", date);
+        delete.Headers.TryAddWithoutValidation("Authorization", $"AWS {Admin}:{SigV2Verifier.Sign(AdminSecret, SigV2Verifier.StringToSign("DELETE", "", "", date, "", path))}");
+        using var http = new HttpClient();
+        using var answer = await http.SendAsync(delete);
+        Assert.Equal(System.Net.HttpStatusCode.Forbidden, answer.StatusCode);
+        Assert.Contains("Signature Version 4 only", await answer.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.True(_credentials.TryGet("NXFKEPT", out _));
+    }
+
     private AmazonS3Client Client(string key, string secret) =>
         new(new BasicAWSCredentials(key, secret), new AmazonS3Config { ServiceURL = _server.BoundAddresses[0].ToString(), ForcePathStyle = true, AuthenticationRegion = "us-east-1", MaxErrorRetry = 0 });
 }

@@ -211,7 +211,7 @@ public sealed class SigV4Tests
     }
 
     /// <summary>The "Example: PUT Object" of AWS's SigV4 streaming (aws-chunked) documentation: 65 KiB of 'a' in 64 KiB chunks.</summary>
-    internal static (SigV4Result Seed, byte[] Body) StreamingExample()
+    internal static (SignatureCheck Seed, byte[] Body) StreamingExample()
     {
         var headers = new HeaderDictionary
         {
