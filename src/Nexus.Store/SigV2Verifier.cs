@@ -141,6 +141,11 @@ internal sealed class SigV2Verifier
             return SignatureCheck.Fail(unsigned);
         }
 
+        if (presigned && QueryHeaderError(query) is { } badHeader)
+        {
+            return SignatureCheck.Fail(badHeader);
+        }
+
         var amzHeaders = AmzHeaders(headers, presigned ? query : []);
         if (amzHeaders.Error is { } duplicate)
         {
@@ -342,6 +347,24 @@ internal sealed class SigV2Verifier
             }
 
             return S3Errors.InvalidRequest($"The query parameter '{name}' is not covered by a Signature Version 2 signature and would change what the request does; sign the request with Signature Version 4.");
+        }
+
+        return null;
+    }
+
+    /// <summary>
+    /// A query parameter that becomes a header must be one a client could have sent as such: a token for a name and
+    /// printable ASCII for a value. Decoded from the URL, it could hold CR LF or other bytes no request header can, and
+    /// would be stored and answered as metadata.
+    /// </summary>
+    private static S3Exception? QueryHeaderError(IReadOnlyList<KeyValuePair<string, string>> query)
+    {
+        foreach (var (name, value) in query)
+        {
+            if (IsQueryHeader(name) && (!name.All(c => char.IsAsciiLetterOrDigit(c) || "!#$%&'*+-.^_`|~".Contains(c, StringComparison.Ordinal)) || !value.All(c => c is >= ' ' and <= '~')))
+            {
+                return S3Errors.InvalidArgument($"The query parameter '{name}' stands for a header: its name must be an HTTP token and its value printable ASCII.");
+            }
         }
 
         return null;

@@ -134,6 +134,10 @@ public sealed class SigV2Tests
         Assert.Equal("SignatureDoesNotMatch", Verify(s_beforeExampleExpiry, "PUT", url, new HeaderDictionary { ["Content-Type"] = "text/html" }).Error?.Code);
         Assert.Null(Verify(s_beforeExampleExpiry, "PUT", url, new HeaderDictionary { ["Content-Type"] = "text/plain" }).Error);
 
+        // Decoded from the URL, a value could hold what no header can (CR LF, other control bytes): refused even signed.
+        var injected = Presign("PUT", "/b/fn/up.txt", 1175139620, queryHeaders: "&x-amz-meta-owner=fn%0D%0AX-Evil:%201", canonicalAmzHeaders: "x-amz-meta-owner:fn\r\nX-Evil: 1\n");
+        Assert.Equal("InvalidArgument", Verify(s_beforeExampleExpiry, "PUT", injected).Error?.Code);
+
         var twice = Verify(s_beforeExampleExpiry, "PUT", url, new HeaderDictionary { ["x-amz-meta-owner"] = "fn" }).Error;
         Assert.Equal(("InvalidRequest", 400), (twice?.Code, twice?.Status));
     }
