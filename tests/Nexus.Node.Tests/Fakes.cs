@@ -122,6 +122,9 @@ internal sealed class FakeTransport(FakeTransportFactory factory, string instanc
 
     public Task Ready => _ready.Task;
 
+    /// <summary>Ends the init (for a factory that is not <see cref="FakeTransportFactory.ReadyOnAttach"/>).</summary>
+    public void MarkReady() => _ready.TrySetResult();
+
     public InvocationResult? InitError { get; set; }
 
     public bool Disposed { get; private set; }

@@ -45,6 +45,12 @@ internal sealed class Instance(string id, DeployedFunction function)
     /// <summary>Whether its transport gave memory back during the current idle spell.</summary>
     public bool IdleMemoryReleased { get; set; }
 
+    /// <summary>
+    /// How much of its first invocation's timeout its init took past the init limit (Lambda retries such an init at the
+    /// first invocation, within the function's timeout): that invocation's handler gets the rest.
+    /// </summary>
+    public TimeSpan InitOverrun { get; set; }
+
     /// <summary>Init duration, reported on the first invocation only (as Lambda's REPORT line does).</summary>
     public TimeSpan? PendingInitDuration { get; set; }
 

@@ -23,6 +23,11 @@ public sealed partial class InstancePool
         {
             instance.BeginCapture();
         }
+        else
+        {
+            // An init past the init limit used part of this first invocation's timeout.
+            timeout -= instance.InitOverrun;
+        }
 
         instance.CurrentRequestId = requestId;
         var logging = function.Manifest.Logging;
@@ -68,7 +73,7 @@ public sealed partial class InstancePool
         }
         else if (first == limit && !_shutdown.IsCancellationRequested)
         {
-            answer = InvocationResult.Error("Sandbox.Timedout", $"RequestId: {requestId} Error: Task timed out after {timeout.TotalSeconds:0.00} seconds");
+            answer = InvocationResult.Error("Sandbox.Timedout", $"RequestId: {requestId} Error: Task timed out after {function.Manifest.Timeout.TotalSeconds:0.00} seconds");
             outcome = "timeout";
             _metrics.Error("timeout");
         }
