@@ -130,9 +130,13 @@ public sealed partial class NexusNode : INodeOperations, IAsyncDisposable
     /// </summary>
     public Action<string, InvocationOutcome>? InvocationObserver { get; set; }
 
-    /// <summary>Runs one invocation with request id <paramref name="requestId"/>, a new trace and no client context.</summary>
+    /// <summary>
+    /// Runs one invocation with request id <paramref name="requestId"/>, a new trace and no client context, waiting for
+    /// an instance at the concurrency limit (<see cref="InvocationRequest.WaitsAtLimit"/>): for the in-process
+    /// benchmarks, whose replayed traces were measured so; the Invoke API throttles at once.
+    /// </summary>
     public Task<InvocationOutcome> InvokeAsync(DeployedFunction function, ReadOnlyMemory<byte> payload, string requestId, CancellationToken cancellationToken) =>
-        InvokeAsync(function, payload, new InvocationRequest(requestId), cancellationToken);
+        InvokeAsync(function, payload, new InvocationRequest(requestId) { WaitsAtLimit = true }, cancellationToken);
 
     public Task<InvocationOutcome> InvokeAsync(DeployedFunction function, ReadOnlyMemory<byte> payload, InvocationRequest request, CancellationToken cancellationToken)
     {
@@ -496,7 +500,8 @@ public sealed partial class NexusNode : INodeOperations, IAsyncDisposable
         {
             try
             {
-                var outcome = await _pool.InvokeAsync(function, queued.Payload, new InvocationRequest(queued.RequestId, queued.TraceId), cancellationToken);
+                // Waits at the concurrency limit, as Lambda's asynchronous queue holds an event until the function has room.
+                var outcome = await _pool.InvokeAsync(function, queued.Payload, new InvocationRequest(queued.RequestId, queued.TraceId) { WaitsAtLimit = true }, cancellationToken);
                 var retries = Math.Min(function.Manifest.EventRetries, _options.EventRetryDelays.Count);
                 if (outcome.Outcome != "success" && queued.Attempt <= retries)
                 {

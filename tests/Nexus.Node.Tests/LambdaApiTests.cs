@@ -347,6 +347,25 @@ public sealed class LambdaApiTests : IAsyncLifetime
     }
 
     /// <summary>
+    /// A synchronous Invoke the pool throttles is Lambda's 429: TooManyRequestsException, "Rate Exceeded." in the
+    /// modelled lower-case "message" (boto3 hands it on as e.response["message"]), Type User and the Reason naming which
+    /// limit; the node's own account of its limits is not the caller's.
+    /// </summary>
+    [Fact]
+    public async Task A_throttled_invoke_is_Lambdas_429_with_the_reason_of_its_limit()
+    {
+        foreach (var (payload, reason) in new[] { ("throttle-function", "ReservedFunctionConcurrentInvocationLimitExceeded"), ("throttle-node", "ConcurrentInvocationLimitExceeded") })
+        {
+            using var response = await Http.PostAsync("/2015-03-31/functions/alpha/invocations", new StringContent($$"""{"x":"{{payload}}"}"""));
+            var text = await response.Content.ReadAsStringAsync();
+            Assert.Equal(429, (int)response.StatusCode);
+            Assert.Equal("TooManyRequestsException", response.Headers.GetValues("x-amzn-ErrorType").Single());
+            Assert.True(JsonNode.DeepEquals(JsonNode.Parse($$"""{"Type":"User","message":"Rate Exceeded.","Reason":"{{reason}}"}"""), JsonNode.Parse(text)), text);
+            Assert.Equal(TimeSpan.FromSeconds(1), response.Headers.RetryAfter?.Delta);
+        }
+    }
+
+    /// <summary>
     /// An event the node cannot spool is refused, never acknowledged: its queue at the limit is 429 (retry later), a
     /// spool that cannot be written (a full disk) 500 with why; both through the Invoke API and the deprecated InvokeAsync.
     /// </summary>

@@ -46,6 +46,12 @@ internal sealed class RecordingNode(string root) : INodeOperations
             throw new IOException("disk /var/lib/nexus/spool at 10.0.0.1 failed");
         }
 
+        if (payload.Span.IndexOf("throttle-function"u8) >= 0 || payload.Span.IndexOf("throttle-node"u8) >= 0)
+        {
+            var atFunction = payload.Span.IndexOf("throttle-function"u8) >= 0;
+            throw new ThrottledException("the node's own words (maxInstancesPerFunction 16)", atFunction ? ThrottledException.FunctionLimit : ThrottledException.NodeLimit);
+        }
+
         return Task.FromResult(new InvocationOutcome(new InvocationResult(payload.ToArray(), null), "ok", false, TimeSpan.Zero, "fake", []));
     }
 
@@ -92,7 +98,8 @@ internal sealed class RecordingNode(string root) : INodeOperations
         var text = await response.Content.ReadAsStringAsync();
         Assert.True((int)response.StatusCode == status, $"expected {status} {type}, got {(int)response.StatusCode}: {text}");
         Assert.Equal(type, response.Headers.GetValues("x-amzn-ErrorType").Single());
-        Assert.Contains(messagePart, (string?)JsonNode.Parse(text)?["Message"], StringComparison.Ordinal);
+        var body = JsonNode.Parse(text);
+        Assert.Contains(messagePart, (string?)(body?["Message"] ?? body?["message"]), StringComparison.Ordinal);
     }
 }
 
