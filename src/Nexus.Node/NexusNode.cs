@@ -241,6 +241,8 @@ public sealed partial class NexusNode : INodeOperations, IAsyncDisposable
         return result.Succeeded ? null : (result.Error!.Code, result.Error.Message);
     }
 
+    public Api.CodeLinks CodeLinks { get; private set; } = null!;
+
     public bool IsManagementToken(string? token) =>
         token is not null && System.Security.Cryptography.CryptographicOperations.FixedTimeEquals(
             System.Text.Encoding.ASCII.GetBytes(token), System.Text.Encoding.ASCII.GetBytes(_managementToken));
@@ -307,6 +309,7 @@ public sealed partial class NexusNode : INodeOperations, IAsyncDisposable
 
         AdminKey = KeyPair.LoadOrCreateAdmin(_options.CredentialsPath);
         _managementToken = AdminKey.ManagementToken();
+        CodeLinks = Api.CodeLinks.Of(AdminKey.SecretAccessKey);
         _storeCredentials.Add(new StoreCredential(AdminKey.AccessKeyId, AdminKey.SecretAccessKey));
         _verifier = new SigV4Verifier(_storeCredentials, LambdaJson.Region, "lambda", TimeSpan.FromMinutes(15));
         _logs = new FunctionLogs(_options.LogsDirectory, maxFileBytes: (long)_options.FunctionLogMaxMiB << 20);

@@ -20,6 +20,7 @@ internal sealed class RecordingNode(string root) : INodeOperations
     private readonly ConcurrentQueue<InvocationRequest> _requests = new();
     private readonly ConcurrentQueue<(string Function, string Payload, string RequestId)> _events = new();
     private int _invocations;
+    private CodeLinks? _codeLinks;
 
     public FunctionRegistry Registry { get; } = new(Path.Combine(root, "functions"), maxCpus: 2);
 
@@ -88,6 +89,11 @@ internal sealed class RecordingNode(string root) : INodeOperations
 
     public bool IsManagementToken(string? token) => token == Token;
 
+    /// <summary>Signed with a secret of this node alone; the clock is the test's to move.</summary>
+    public MovableClock Clock { get; } = new();
+
+    public CodeLinks CodeLinks => _codeLinks ??= CodeLinks.Of("recording-node-secret", Clock);
+
     public void RequestShutdown()
     {
     }
@@ -148,4 +154,12 @@ internal sealed class RecordingApi : IAsyncDisposable
         Node.Logs.Dispose();
         _root.Delete(recursive: true);
     }
+}
+
+/// <summary>A wall clock the test sets (timers and timestamps are the system's).</summary>
+internal sealed class MovableClock : TimeProvider
+{
+    public DateTimeOffset Now { get; set; } = DateTimeOffset.UtcNow;
+
+    public override DateTimeOffset GetUtcNow() => Now;
 }
