@@ -14,8 +14,9 @@ from nexus_runtime.sources import Invocation, InvocationSource
 
 DEFAULT_TASK_ROOT = "/var/task"
 DEFAULT_FRONTEND_DIR = "/opt/nexus/frontend"
-# Lambda's limit on a synchronous invocation's response (the node's LambdaJson.MaxPayloadBytes).
-MAX_RESPONSE_BYTES = 6 * 1024 * 1024
+# Lambda's limit on the response a runtime posts: 6 MiB and 100 bytes, the figure its Function.ResponseSizeTooLarge
+# message names (the node's LambdaJson.MaxResponseBytes; a request's limit is 6 MiB).
+MAX_RESPONSE_BYTES = 6 * 1024 * 1024 + 100
 
 
 def main(environ=None, argv=None) -> int:
@@ -186,7 +187,7 @@ class Runtime:
 
         try:
             body = to_json(result)
-        except (TypeError, ValueError) as exc:
+        except Exception as exc:  # any, as Lambda's marshaller: a RecursionError or OverflowError too
             self._post_error(request_id, errors.make_error("Runtime.MarshalError", f"Unable to marshal response: {exc}", [], request_id))
             return
         if len(body) > MAX_RESPONSE_BYTES:
@@ -218,17 +219,94 @@ class Runtime:
 
 def to_json(result) -> bytes:
     """
-    The handler's result as JSON bytes, spelled as Lambda's python3.11 runtime spells it (its marshaller is simplejson
-    with the default separators, ", " and ": ", and ASCII escapes): a caller comparing payloads byte for byte gets
-    Lambda's bytes. Decimal (as from DynamoDB-style code) becomes a number, as Lambda does.
+    The body Lambda's Python runtime posts for the handler's result (awslambdaric's marshaller: simplejson with the
+    default separators, ", " and ": ", and ASCII escapes on python3.11), so a caller comparing payloads byte for byte
+    gets Lambda's bytes. A result that is `bytes` is the body as it is. Inside a result, bytes are their UTF-8 text and
+    a Decimal is written with its own digits (Decimal("1.10") is 1.10, Decimal("1E+2") is 1E+2, Decimal("Infinity") is
+    Infinity), a NaN one as NaN; a result holding neither takes the C encoder, as before.
     """
-    return json.dumps(result, default=_default, allow_nan=True).encode("utf-8")
+    if isinstance(result, bytes):
+        return result
+    try:
+        return json.dumps(result, default=_plain_default, allow_nan=True).encode("utf-8")
+    except (_HoldsLambdaTypes, TypeError):
+        # A TypeError may be a bytes key, which the C encoder refuses before any default; for a key or value Lambda
+        # refuses too, the slow path raises it again in simplejson's words.
+        return "".join(_lambda_chunks(result, set())).encode("utf-8")
 
 
-def _default(value):
-    if type(value).__module__ == "decimal" and type(value).__name__ == "Decimal":
-        return int(value) if value == value.to_integral_value() else float(value)
+class _HoldsLambdaTypes(Exception):
+    """The result holds a Decimal or bytes, which the standard encoder cannot write as Lambda does."""
+
+
+def _plain_default(value):
+    if isinstance(value, bytes) or (type(value).__module__ == "decimal" and type(value).__name__ == "Decimal"):
+        raise _HoldsLambdaTypes()
     raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+def _float_text(value: float) -> str:
+    if value != value:
+        return "NaN"
+    if value in (float("inf"), float("-inf")):
+        return "Infinity" if value > 0 else "-Infinity"
+    return float.__repr__(value)
+
+
+def _key_text(key) -> str:
+    # simplejson's keys: the standard ones, and bytes as their UTF-8 text.
+    if isinstance(key, str):
+        return key
+    if isinstance(key, bytes):
+        return key.decode("utf-8")
+    if isinstance(key, float):
+        return _float_text(key)
+    if key is True or key is False or key is None:
+        return {True: "true", False: "false", None: "null"}[key]
+    if isinstance(key, int):
+        return int.__repr__(key)
+    # simplejson's C encoder names the key's type as CPython does (tp_name): decimal.Decimal, but tuple and a class's own name.
+    kind = type(key)
+    named = kind.__name__ if kind.__module__ == "builtins" or kind.__flags__ & (1 << 9) else f"{kind.__module__}.{kind.__name__}"
+    raise TypeError(f"keys must be str, int, float, bool or None, not {named}")
+
+
+def _lambda_chunks(value, open_containers: set):
+    """simplejson's output for the types Lambda's marshaller meets (the slow path: only a result with a Decimal or bytes)."""
+    import decimal
+
+    if isinstance(value, str):
+        yield json.encoder.encode_basestring_ascii(value)
+    elif isinstance(value, bytes):
+        yield json.encoder.encode_basestring_ascii(value.decode("utf-8"))
+    elif value is None or value is True or value is False:
+        yield {None: "null", True: "true", False: "false"}[value]
+    elif isinstance(value, int):
+        yield int.__repr__(value)
+    elif isinstance(value, float):
+        yield _float_text(value)
+    elif isinstance(value, decimal.Decimal):
+        yield "NaN" if value.is_nan() else str(value)
+    elif isinstance(value, (list, tuple, dict)):
+        if id(value) in open_containers:
+            raise ValueError("Circular reference detected")
+        open_containers.add(id(value))
+        if isinstance(value, dict):
+            yield "{"
+            for i, (key, item) in enumerate(value.items()):
+                yield (", " if i else "") + json.encoder.encode_basestring_ascii(_key_text(key)) + ": "
+                yield from _lambda_chunks(item, open_containers)
+            yield "}"
+        else:
+            yield "["
+            for i, item in enumerate(value):
+                if i:
+                    yield ", "
+                yield from _lambda_chunks(item, open_containers)
+            yield "]"
+        open_containers.discard(id(value))
+    else:
+        raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
 
 
 def flush_output(consoles=()) -> None:

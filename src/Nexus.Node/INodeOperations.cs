@@ -60,5 +60,8 @@ public interface INodeOperations
     /// <summary>True when <paramref name="token"/> is the node's management token (<see cref="KeyPair.ManagementToken"/>).</summary>
     bool IsManagementToken(string? token);
 
+    /// <summary>Makes and checks GetFunction's <c>Code.Location</c> URLs (signed with a key of the node's admin secret).</summary>
+    Api.CodeLinks CodeLinks { get; }
+
     void RequestShutdown();
 }

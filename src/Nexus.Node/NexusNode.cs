@@ -130,9 +130,13 @@ public sealed partial class NexusNode : INodeOperations, IAsyncDisposable
     /// </summary>
     public Action<string, InvocationOutcome>? InvocationObserver { get; set; }
 
-    /// <summary>Runs one invocation with request id <paramref name="requestId"/>, a new trace and no client context.</summary>
+    /// <summary>
+    /// Runs one invocation with request id <paramref name="requestId"/>, a new trace and no client context, waiting for
+    /// an instance at the concurrency limit (<see cref="InvocationRequest.WaitsAtLimit"/>): for the in-process
+    /// benchmarks, whose replayed traces were measured so; the Invoke API throttles at once.
+    /// </summary>
     public Task<InvocationOutcome> InvokeAsync(DeployedFunction function, ReadOnlyMemory<byte> payload, string requestId, CancellationToken cancellationToken) =>
-        InvokeAsync(function, payload, new InvocationRequest(requestId), cancellationToken);
+        InvokeAsync(function, payload, new InvocationRequest(requestId) { WaitsAtLimit = true }, cancellationToken);
 
     public Task<InvocationOutcome> InvokeAsync(DeployedFunction function, ReadOnlyMemory<byte> payload, InvocationRequest request, CancellationToken cancellationToken)
     {
@@ -237,6 +241,8 @@ public sealed partial class NexusNode : INodeOperations, IAsyncDisposable
         return result.Succeeded ? null : (result.Error!.Code, result.Error.Message);
     }
 
+    public Api.CodeLinks CodeLinks { get; private set; } = null!;
+
     public bool IsManagementToken(string? token) =>
         token is not null && System.Security.Cryptography.CryptographicOperations.FixedTimeEquals(
             System.Text.Encoding.ASCII.GetBytes(token), System.Text.Encoding.ASCII.GetBytes(_managementToken));
@@ -303,6 +309,7 @@ public sealed partial class NexusNode : INodeOperations, IAsyncDisposable
 
         AdminKey = KeyPair.LoadOrCreateAdmin(_options.CredentialsPath);
         _managementToken = AdminKey.ManagementToken();
+        CodeLinks = Api.CodeLinks.Of(AdminKey.SecretAccessKey);
         _storeCredentials.Add(new StoreCredential(AdminKey.AccessKeyId, AdminKey.SecretAccessKey));
         _verifier = new SigV4Verifier(_storeCredentials, LambdaJson.Region, "lambda", TimeSpan.FromMinutes(15));
         _logs = new FunctionLogs(_options.LogsDirectory, maxFileBytes: (long)_options.FunctionLogMaxMiB << 20);
@@ -496,7 +503,8 @@ public sealed partial class NexusNode : INodeOperations, IAsyncDisposable
         {
             try
             {
-                var outcome = await _pool.InvokeAsync(function, queued.Payload, new InvocationRequest(queued.RequestId, queued.TraceId), cancellationToken);
+                // Waits at the concurrency limit, as Lambda's asynchronous queue holds an event until the function has room.
+                var outcome = await _pool.InvokeAsync(function, queued.Payload, new InvocationRequest(queued.RequestId, queued.TraceId) { WaitsAtLimit = true }, cancellationToken);
                 var retries = Math.Min(function.Manifest.EventRetries, _options.EventRetryDelays.Count);
                 if (outcome.Outcome != "success" && queued.Attempt <= retries)
                 {

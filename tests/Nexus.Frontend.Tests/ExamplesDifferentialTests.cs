@@ -116,7 +116,7 @@ public sealed class ExamplesDifferentialTests : IAsyncLifetime
         await using var backend = new NexusBackend(new NexusBackendOptions { ServiceUrl = Endpoint, AccessKey = AdminKey, SecretKey = AdminSecret });
         await using var host = new ChannelServiceHost();
         InvocationService? invocations = null;
-        await using var served = ServedChannel.Open(host, backend, manifest, registerMore: session => invocations = new InvocationService(session, LambdaJson.MaxPayloadBytes));
+        await using var served = ServedChannel.Open(host, backend, manifest, registerMore: session => invocations = new InvocationService(session, LambdaJson.MaxResponseBytes));
         var channel = served.Channel;
         var env = FunctionEnvironment(name, manifest);
         foreach (var (variable, value) in channel.SandboxEnvironment)

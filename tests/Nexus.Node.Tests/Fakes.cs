@@ -216,8 +216,23 @@ internal sealed class PoolFixture : IAsyncDisposable
     public static DeployedFunction Function(string name = "f", int timeoutSeconds = 30, string revision = "r1", int memory = 128) =>
         new(new FunctionManifest { Name = name, Handler = "handler.handler", Io = IoMode.Baseline, Timeout = TimeSpan.FromSeconds(timeoutSeconds), MemoryMb = memory }, "/code/" + name, revision, "sha", 10, DateTimeOffset.UnixEpoch);
 
-    public Task<InvocationOutcome> InvokeAsync(DeployedFunction function, string json = """{"n":1}""") =>
-        Pool.InvokeAsync(function, Encoding.UTF8.GetBytes(json), new InvocationRequest(Guid.NewGuid().ToString()), CancellationToken.None);
+    /// <summary>Makes every invocation wait for <c>Release</c> before it answers its payload; <c>Started</c> completes when the first one runs.</summary>
+    public (Task Started, TaskCompletionSource Release) HoldInvocations()
+    {
+        var release = new TaskCompletionSource();
+        var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        Transports.Handler = async (inv, _, ct) =>
+        {
+            started.TrySetResult();
+            await release.Task.WaitAsync(ct);
+            return new InvocationResult(inv.Payload.ToArray(), null);
+        };
+        return (started.Task, release);
+    }
+
+    /// <summary>Invokes as the Invoke API does: throttled at once at the concurrency limit unless <paramref name="waitsAtLimit"/> (as the event queue's).</summary>
+    public Task<InvocationOutcome> InvokeAsync(DeployedFunction function, string json = """{"n":1}""", bool waitsAtLimit = false) =>
+        Pool.InvokeAsync(function, Encoding.UTF8.GetBytes(json), new InvocationRequest(Guid.NewGuid().ToString()) { WaitsAtLimit = waitsAtLimit }, CancellationToken.None);
 
     public async ValueTask DisposeAsync()
     {

@@ -7,7 +7,7 @@ using Nexus.Testing;
 
 namespace Nexus.Node.Tests;
 
-/// <summary>Scaling out, queueing, the node limit and idle instances: how many instances a function gets and when they go.</summary>
+/// <summary>Scaling out, throttling and queueing, the node limit and idle instances: how many instances a function gets and when they go.</summary>
 public sealed partial class InstancePoolTests
 {
     [Fact]
@@ -38,22 +38,57 @@ public sealed partial class InstancePoolTests
         Assert.Equal(3, f.Pool.Status().Single().Idle);
     }
 
+    /// <summary>
+    /// Lambda answers a synchronous Invoke over the function's concurrency at once with 429 (Reason
+    /// ReservedFunctionConcurrentInvocationLimitExceeded) and boto3 and the AWS CLI retry it with backoff; before, the
+    /// pool held it for up to the function's timeout (30 s here) and only then throttled it.
+    /// </summary>
     [Fact]
-    public async Task BeyondTheFunctionLimitInvocationsQueueAndReuseTheInstance()
+    public async Task At_the_functions_limit_an_invocation_that_does_not_wait_is_throttled_at_once()
     {
         await using var f = new PoolFixture(new PoolOptions { MaxInstancesPerFunction = 1 });
-        var release = new TaskCompletionSource();
-        var gate = new SemaphoreSlim(0);
-        f.Transports.Handler = async (inv, _, ct) =>
-        {
-            gate.Release();
-            await release.Task.WaitAsync(ct);
-            return new InvocationResult(inv.Payload.ToArray(), null);
-        };
+        var (started, release) = f.HoldInvocations();
+        var fn = PoolFixture.Function(timeoutSeconds: 30);
+        var first = f.InvokeAsync(fn);
+        await started;
+
+        var second = f.InvokeAsync(fn);
+        var e = await Assert.ThrowsAsync<ThrottledException>(() => second.WaitAsync(TimeSpan.FromSeconds(10)));
+        Assert.Equal(ThrottledException.FunctionLimit, e.Reason);
+        Assert.Contains("maxInstancesPerFunction", e.Message, StringComparison.Ordinal);
+        Assert.Equal(0, f.Pool.Waiting);
+        release.SetResult();
+        Assert.Equal("success", (await first).Outcome);
+        Assert.Single(f.Driver.Started);
+        Assert.Contains("nexus_invocations_total{function=\"f\",outcome=\"throttled\"} 1", f.Exporter.Scrape(), StringComparison.Ordinal);
+    }
+
+    /// <summary>At the node's limit, with no idle instance to evict, Lambda's account-level throttle: at once, Reason ConcurrentInvocationLimitExceeded.</summary>
+    [Fact]
+    public async Task At_the_nodes_limit_with_nothing_idle_an_invocation_that_does_not_wait_is_throttled_at_once()
+    {
+        await using var f = new PoolFixture(new PoolOptions { MaxInstancesPerNode = 1 });
+        var (started, release) = f.HoldInvocations();
+        var first = f.InvokeAsync(PoolFixture.Function("a", timeoutSeconds: 30));
+        await started;
+
+        var other = f.InvokeAsync(PoolFixture.Function("b", timeoutSeconds: 30));
+        var e = await Assert.ThrowsAsync<ThrottledException>(() => other.WaitAsync(TimeSpan.FromSeconds(10)));
+        Assert.Equal(ThrottledException.NodeLimit, e.Reason);
+        Assert.Contains("maxInstancesPerNode", e.Message, StringComparison.Ordinal);
+        release.SetResult();
+        Assert.Equal("success", (await first).Outcome);
+    }
+
+    [Fact]
+    public async Task BeyondTheFunctionLimitInvocationsThatWaitQueueAndReuseTheInstance()
+    {
+        await using var f = new PoolFixture(new PoolOptions { MaxInstancesPerFunction = 1 });
+        var (started, release) = f.HoldInvocations();
         var fn = PoolFixture.Function();
         var first = f.InvokeAsync(fn);
-        await gate.WaitAsync();
-        var second = f.InvokeAsync(fn);
+        await started;
+        var second = f.InvokeAsync(fn, waitsAtLimit: true);
         while (f.Pool.Waiting == 0)
         {
             await Task.Delay(10);
@@ -69,23 +104,19 @@ public sealed partial class InstancePoolTests
     }
 
     [Fact]
-    public async Task QueuedInvocationIsThrottledAfterItsTimeout()
+    public async Task QueuedInvocationThatWaitsIsThrottledAfterItsTimeout()
     {
         await using var f = new PoolFixture(new PoolOptions { MaxInstancesPerFunction = 1 });
-        var release = new TaskCompletionSource();
-        var started = new TaskCompletionSource();
-        f.Transports.Handler = async (inv, _, ct) =>
-        {
-            started.TrySetResult();
-            await release.Task.WaitAsync(ct);
-            return new InvocationResult(inv.Payload.ToArray(), null);
-        };
+        var (started, release) = f.HoldInvocations();
         var slow = PoolFixture.Function(timeoutSeconds: 30);
         var first = f.InvokeAsync(slow);
-        await started.Task;
+        await started;
         var quick = PoolFixture.Function(timeoutSeconds: 1);
-        var e = await Assert.ThrowsAsync<ThrottledException>(() => f.InvokeAsync(quick));
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        var e = await Assert.ThrowsAsync<ThrottledException>(() => f.InvokeAsync(quick, waitsAtLimit: true));
+        Assert.True(waited.Elapsed >= TimeSpan.FromSeconds(0.9), $"throttled after {waited.Elapsed.TotalSeconds:0.00} s, before its 1 s timeout");
         Assert.Contains("concurrency limit", e.Message, StringComparison.Ordinal);
+        Assert.Equal(ThrottledException.FunctionLimit, e.Reason);
         Assert.Equal(0, f.Pool.Waiting);
         release.SetResult();
         Assert.Equal("success", (await first).Outcome);

@@ -28,6 +28,9 @@ public sealed partial class InvocationServiceTests : IAsyncLifetime
                 src.post_error(inv.request_id, {"errorMessage": "boom", "errorType": "ValueError", "stackTrace": ["line 1"]})
                 continue
             out = {"rid": inv.request_id, "deadline": inv.deadline_ms, "arn": inv.function_arn, "size": len(inv.event)}
+            if ev.get("exact"):
+                src.post_response(inv.request_id, b"1" * ev["exact"])   # a body of exactly that many bytes
+                continue
             if ev.get("big"):
                 out["pad"] = "y" * ev["big"]
             src.post_response(inv.request_id, json.dumps(out).encode())
@@ -86,22 +89,27 @@ public sealed partial class InvocationServiceTests : IAsyncLifetime
     }
 
     /// <summary>
-    /// Guards the 6 MiB invocation payload limit on results (InvocationService reads at most
-    /// <see cref="LambdaJson.MaxPayloadBytes"/> of a response body): a runtime posting 6.5 MB fails the invocation as
-    /// Lambda does, Function.ResponseSizeTooLarge, instead of the node buffering it. With the limit passed as
-    /// int.MaxValue once, the 6.5 MB result came back as a success and this failed.
+    /// Guards Lambda's limit on results (InvocationService reads at most <see cref="LambdaJson.MaxResponseBytes"/> of a
+    /// response body, 6291556): a body of exactly that many bytes is the result, one byte more fails the invocation as
+    /// Lambda does, Function.ResponseSizeTooLarge in its words, instead of the node buffering it. With the limit passed
+    /// as int.MaxValue once, a 6.5 MB result came back as a success and this failed; with the node's old limit of
+    /// 6291456, 100 bytes under Lambda's, the exact body was refused and this failed.
     /// </summary>
     [Fact]
-    public async Task A_response_past_6_MiB_fails_the_invocation_as_ResponseSizeTooLarge()
+    public async Task A_response_past_Lambdas_6291556_bytes_fails_the_invocation_as_ResponseSizeTooLarge()
     {
         var (channel, _, session) = Attach(new ChannelOptions { RegionSize = 1 << 20, SlotSize = 64 << 10 });
         var process = PythonSandbox.Start(channel, RuntimeLoop, out var stdout, out var stderr);
         try
         {
-            var result = await session.InvokeAsync(NewInvocation("req-big", """{"big":6500000}"""u8.ToArray(), DateTimeOffset.UtcNow.AddMinutes(5)), CancellationToken.None);
-            Assert.True(result.IsError, "a 6.5 MB result was accepted");
+            var fits = await session.InvokeAsync(NewInvocation("req-exact", """{"exact":6291556}"""u8.ToArray(), DateTimeOffset.UtcNow.AddMinutes(5)), CancellationToken.None);
+            Assert.False(fits.IsError, Encoding.UTF8.GetString(fits.Payload.Span[..Math.Min(300, fits.Payload.Length)]));
+            Assert.Equal(6291556, fits.Payload.Length);
+
+            var result = await session.InvokeAsync(NewInvocation("req-big", """{"exact":6291557}"""u8.ToArray(), DateTimeOffset.UtcNow.AddMinutes(5)), CancellationToken.None);
+            Assert.True(result.IsError, "a result over the limit was accepted");
             Assert.Equal("Function.ResponseSizeTooLarge", result.ErrorType);
-            Assert.Contains($"({LambdaJson.MaxPayloadBytes} bytes)", Encoding.UTF8.GetString(result.Payload.Span), StringComparison.Ordinal);
+            Assert.Equal("Response payload size (6291557 bytes) exceeded maximum allowed payload size (6291556 bytes).", (string?)System.Text.Json.Nodes.JsonNode.Parse(result.Payload.Span)?["errorMessage"]);
         }
         finally
         {
@@ -172,7 +180,7 @@ public sealed partial class InvocationServiceTests : IAsyncLifetime
         var channel = new ProcessChannel(options ?? new ChannelOptions { RegionSize = 16 << 20, SlotSize = 1 << 20 });
         _channels.Add(channel);
         var session = _host.Open(channel.Host);
-        var invocations = new InvocationService(session, LambdaJson.MaxPayloadBytes);
+        var invocations = new InvocationService(session, LambdaJson.MaxResponseBytes);
         session.Start();
         return (channel, session, invocations);
     }

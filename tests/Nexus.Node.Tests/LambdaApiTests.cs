@@ -145,6 +145,53 @@ public sealed class LambdaApiTests : IAsyncLifetime
     }
 
     /// <summary>
+    /// GetFunction's Code.Location is a URL that downloads the function's code as a zip for 10 minutes with nothing but
+    /// the URL (Lambda's is a presigned one); altered in any part, or past its expiry, it is 403 saying which; once the
+    /// function runs another revision, 404. Before, it was the code's folder on the node's disk.
+    /// </summary>
+    [Fact]
+    public async Task GetFunctions_code_location_downloads_the_code_as_a_zip_until_it_expires()
+    {
+        var location = (string)(await GetJsonAsync("/2015-03-31/functions/alpha"))["Code"]!["Location"]!;
+        Assert.StartsWith(Http.BaseAddress!.GetLeftPart(UriPartial.Authority) + "/nexus/code/alpha/", location, StringComparison.Ordinal);
+        using var anyone = new HttpClient();
+        using (var download = await anyone.GetAsync(location))
+        {
+            Assert.Equal(HttpStatusCode.OK, download.StatusCode);
+            Assert.Equal("application/zip", download.Content.Headers.ContentType?.MediaType);
+            using var zip = new System.IO.Compression.ZipArchive(await download.Content.ReadAsStreamAsync());
+            var entries = zip.Entries.ToDictionary(e => e.FullName, e => new StreamReader(e.Open()).ReadToEnd());
+            Assert.Equal(["function.yaml", "handler.py"], entries.Keys.Order(StringComparer.Ordinal));
+            Assert.Equal("def handler(e, c):\n    return e\n", entries["handler.py"]);
+        }
+
+        var signature = location[(location.IndexOf("&Signature=", StringComparison.Ordinal) + 11)..];
+        var altered = new[]
+        {
+            location.Replace("/alpha/", "/beta/", StringComparison.Ordinal),
+            location[..^1] + (location[^1] == '0' ? '1' : '0'),
+            location.Replace("Expires=", "Expires=9", StringComparison.Ordinal),
+            location[..location.IndexOf('?', StringComparison.Ordinal)] + "?Signature=" + signature,
+        };
+        foreach (var url in altered)
+        {
+            using var refused = await anyone.GetAsync(url);
+            await RecordingNode.AssertApiErrorAsync(refused, 403, "AccessDeniedException", url.Contains("Expires", StringComparison.Ordinal) ? "signature does not match" : "needs its Expires and Signature");
+        }
+
+        Recorder.Clock.Now += TimeSpan.FromMinutes(10);
+        using (var expired = await anyone.GetAsync(location))
+        {
+            await RecordingNode.AssertApiErrorAsync(expired, 403, "AccessDeniedException", "expired at");
+        }
+
+        Recorder.Clock.Now -= TimeSpan.FromMinutes(10);
+        Recorder.Registry.Deploy(new MemoryStream(FunctionPackages.Zip(("function.yaml", "name: alpha\nhandler: handler.handler\n"), ("handler.py", "def handler(e, c):\n    return 2\n"))));
+        using var redeployed = await anyone.GetAsync(location);
+        await RecordingNode.AssertApiErrorAsync(redeployed, 404, "ResourceNotFoundException", "no longer runs revision");
+    }
+
+    /// <summary>
     /// What deployment tools read after GetFunction, answered as Lambda answers for a function with none of it set
     /// (Terraform's aws_lambda_function data source reads the code signing config: the 501 these got before failed it);
     /// the event invoke config is the manifest's eventRetries. With the routes removed, each was 501.
@@ -344,6 +391,25 @@ public sealed class LambdaApiTests : IAsyncLifetime
         accepted.Headers.TryAddWithoutValidation("X-Amz-Invocation-Type", "Event");
         Assert.Equal(202, (int)(await Http.SendAsync(accepted)).StatusCode);
         Assert.Single(Recorder.Events);
+    }
+
+    /// <summary>
+    /// A synchronous Invoke the pool throttles is Lambda's 429: TooManyRequestsException, "Rate Exceeded." in the
+    /// modelled lower-case "message" (boto3 hands it on as e.response["message"]), Type User and the Reason naming which
+    /// limit; the node's own account of its limits is not the caller's.
+    /// </summary>
+    [Fact]
+    public async Task A_throttled_invoke_is_Lambdas_429_with_the_reason_of_its_limit()
+    {
+        foreach (var (payload, reason) in new[] { ("throttle-function", "ReservedFunctionConcurrentInvocationLimitExceeded"), ("throttle-node", "ConcurrentInvocationLimitExceeded") })
+        {
+            using var response = await Http.PostAsync("/2015-03-31/functions/alpha/invocations", new StringContent($$"""{"x":"{{payload}}"}"""));
+            var text = await response.Content.ReadAsStringAsync();
+            Assert.Equal(429, (int)response.StatusCode);
+            Assert.Equal("TooManyRequestsException", response.Headers.GetValues("x-amzn-ErrorType").Single());
+            Assert.True(JsonNode.DeepEquals(JsonNode.Parse($$"""{"Type":"User","message":"Rate Exceeded.","Reason":"{{reason}}"}"""), JsonNode.Parse(text)), text);
+            Assert.Equal(TimeSpan.FromSeconds(1), response.Headers.RetryAfter?.Delta);
+        }
     }
 
     /// <summary>

@@ -20,6 +20,7 @@ internal sealed class RecordingNode(string root) : INodeOperations
     private readonly ConcurrentQueue<InvocationRequest> _requests = new();
     private readonly ConcurrentQueue<(string Function, string Payload, string RequestId)> _events = new();
     private int _invocations;
+    private CodeLinks? _codeLinks;
 
     public FunctionRegistry Registry { get; } = new(Path.Combine(root, "functions"), maxCpus: 2);
 
@@ -44,6 +45,12 @@ internal sealed class RecordingNode(string root) : INodeOperations
         if (payload.Span.IndexOf("explode"u8) >= 0)
         {
             throw new IOException("disk /var/lib/nexus/spool at 10.0.0.1 failed");
+        }
+
+        if (payload.Span.IndexOf("throttle-function"u8) >= 0 || payload.Span.IndexOf("throttle-node"u8) >= 0)
+        {
+            var atFunction = payload.Span.IndexOf("throttle-function"u8) >= 0;
+            throw new ThrottledException("the node's own words (maxInstancesPerFunction 16)", atFunction ? ThrottledException.FunctionLimit : ThrottledException.NodeLimit);
         }
 
         return Task.FromResult(new InvocationOutcome(new InvocationResult(payload.ToArray(), null), "ok", false, TimeSpan.Zero, "fake", []));
@@ -82,6 +89,11 @@ internal sealed class RecordingNode(string root) : INodeOperations
 
     public bool IsManagementToken(string? token) => token == Token;
 
+    /// <summary>Signed with a secret of this node alone; the clock is the test's to move.</summary>
+    public MovableClock Clock { get; } = new();
+
+    public CodeLinks CodeLinks => _codeLinks ??= CodeLinks.Of("recording-node-secret", Clock);
+
     public void RequestShutdown()
     {
     }
@@ -92,7 +104,8 @@ internal sealed class RecordingNode(string root) : INodeOperations
         var text = await response.Content.ReadAsStringAsync();
         Assert.True((int)response.StatusCode == status, $"expected {status} {type}, got {(int)response.StatusCode}: {text}");
         Assert.Equal(type, response.Headers.GetValues("x-amzn-ErrorType").Single());
-        Assert.Contains(messagePart, (string?)JsonNode.Parse(text)?["Message"], StringComparison.Ordinal);
+        var body = JsonNode.Parse(text);
+        Assert.Contains(messagePart, (string?)(body?["Message"] ?? body?["message"]), StringComparison.Ordinal);
     }
 }
 
@@ -141,4 +154,12 @@ internal sealed class RecordingApi : IAsyncDisposable
         Node.Logs.Dispose();
         _root.Delete(recursive: true);
     }
+}
+
+/// <summary>A wall clock the test sets (timers and timestamps are the system's).</summary>
+internal sealed class MovableClock : TimeProvider
+{
+    public DateTimeOffset Now { get; set; } = DateTimeOffset.UtcNow;
+
+    public override DateTimeOffset GetUtcNow() => Now;
 }

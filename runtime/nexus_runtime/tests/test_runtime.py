@@ -168,7 +168,7 @@ class InProcessTests(unittest.TestCase):
             runtime.serve_one(invocation("next", {"n": 1}))
         self.assertEqual(source.errors["big"]["errorType"], "Function.ResponseSizeTooLarge")
         self.assertEqual(source.errors["big"]["errorMessage"],
-                         "Response payload size (6291457 bytes) exceeded maximum allowed payload size (6291456 bytes).")
+                         "Response payload size (6291557 bytes) exceeded maximum allowed payload size (6291556 bytes).")
         self.assertEqual(len(source.responses["edge"]), bootstrap.MAX_RESPONSE_BYTES)
         self.assertEqual(source.responses["next"], b'"x"')
 
@@ -178,10 +178,38 @@ class InProcessTests(unittest.TestCase):
         self.assertEqual(source.errors["r1"]["errorMessage"], "Unable to marshal response: Object of type set is not JSON serializable")
         self.assertEqual(source.responses, {})
 
-    def test_decimal_results_are_numbers(self):
-        import decimal
-        source = self.serve(lambda e, c: [decimal.Decimal("3"), decimal.Decimal("2.5")], {})
-        self.assertEqual(json.loads(source.responses["r1"]), [3, 2.5])
+    def test_decimal_results_are_written_with_their_own_digits_as_lambda_writes_them(self):
+        # awslambdaric writes a Decimal as str(d) (simplejson RawJSON), a NaN one as NaN; before, 1.10 was 1.1, 1E+2 was
+        # 100, 0.1000000000000000055511151231257827 lost its digits to a float, and Infinity was an uncaught OverflowError.
+        from decimal import Decimal
+        source = self.serve(lambda e, c: {"n": [Decimal("3"), Decimal("2.5"), Decimal("1.10"), Decimal("1E+2"), Decimal("-0"),
+                                                Decimal("0.1000000000000000055511151231257827"), Decimal("Infinity"),
+                                                Decimal("-Infinity"), Decimal("NaN"), Decimal("-sNaN")], "f": 1.5}, {})
+        self.assertEqual(source.responses["r1"],
+                         b'{"n": [3, 2.5, 1.10, 1E+2, -0, 0.1000000000000000055511151231257827, Infinity, -Infinity, NaN, NaN], "f": 1.5}')
+
+    def test_a_bytes_result_is_the_body_as_it_is_and_bytes_inside_one_are_utf8_text(self):
+        # awslambdaric posts a bytes result unchanged and its simplejson writes bytes inside a result as UTF-8 strings
+        # (dict keys too); before, both were Runtime.MarshalError.
+        source = self.serve(lambda e, c: b"\x89PNG\r\n\x00 not json", {})
+        self.assertEqual(source.responses["r1"], b"\x89PNG\r\n\x00 not json")
+        source = self.serve(lambda e, c: {b"k\xc3\xa9": [b"caf\xc3\xa9", ("t", None, True)]}, {})
+        self.assertEqual(source.responses["r1"], b'{"k\\u00e9": ["caf\\u00e9", ["t", null, true]]}')
+        source = self.serve(lambda e, c: {"b": b"\xff"}, {})
+        self.assertEqual(source.errors["r1"]["errorType"], "Runtime.MarshalError")
+        self.assertEqual(source.errors["r1"]["errorMessage"],
+                         "Unable to marshal response: 'utf-8' codec can't decode byte 0xff in position 0: invalid start byte")
+
+    def test_a_result_with_lambda_types_still_refuses_what_lambda_refuses(self):
+        from decimal import Decimal
+        looped = [Decimal("1")]
+        looped.append(looped)
+        for result, message in (({"d": Decimal("1"), "s": {1}}, "Object of type set is not JSON serializable"),
+                                ({Decimal("1"): b"x"}, "keys must be str, int, float, bool or None, not decimal.Decimal"),
+                                ({b"k": 1, (1, 2): 2}, "keys must be str, int, float, bool or None, not tuple"),
+                                (looped, "Circular reference detected")):
+            source = self.serve(lambda e, c: result, {})
+            self.assertEqual(source.errors["r1"]["errorMessage"], "Unable to marshal response: " + message)
 
     def test_bad_event_json_is_an_unmarshal_error(self):
         source = self.serve(lambda e, c: "never", b"{not json")

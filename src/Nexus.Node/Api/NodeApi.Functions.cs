@@ -53,8 +53,62 @@ public static partial class NodeApi
 
         // The node stops a recursive loop as Lambda's default does (InvocationLineage).
         app.MapGet(RecursionPrefix + "/{name}/recursion-config", context => WithFunctionAsync(context, node, _ => new JsonObject { ["RecursiveLoop"] = "Terminate" }));
+        app.MapGet(CodeLinks.Prefix + "/{name}/{revision}", context => DownloadCodeAsync(context, node));
         app.MapGet("/2015-03-31/event-source-mappings", context => EmptyListAsync(context, node, "EventSourceMappings"));
         app.MapGet("/2018-10-31/layers", context => EmptyListAsync(context, node, "Layers"));
+    }
+
+    /// <summary>
+    /// A GetFunction Code.Location: the function's code as a zip, for anyone holding an unexpired URL the node made (as
+    /// a presigned URL, it is its own authority: no signature of the request, no token). 403 for one altered, made
+    /// elsewhere or expired; 404 once the function no longer runs that revision.
+    /// </summary>
+    private static async Task DownloadCodeAsync(HttpContext context, INodeOperations node)
+    {
+        var name = (string)context.Request.RouteValues["name"]!;
+        var revision = (string)context.Request.RouteValues["revision"]!;
+        var query = context.Request.Query;
+        if (node.CodeLinks.Refusal(name, revision, query["Expires"].ToString(), query["Signature"].ToString()) is { } refusal)
+        {
+            await ApiErrorAsync(context, 403, "AccessDeniedException", refusal);
+            return;
+        }
+
+        if (!node.TryGetFunction(name, out var function) || function.Revision != revision)
+        {
+            await ApiErrorAsync(context, 404, "ResourceNotFoundException", $"function {name} no longer runs revision {revision} (redeployed or removed); call GetFunction for the Code.Location of what it runs now");
+            return;
+        }
+
+        // Made whole first (in a file only root can read, gone when closed) so the answer has its length, as S3's has,
+        // and a folder that cannot be read is an error, not a cut-off zip.
+        if (!OperatingSystem.IsLinux())
+        {
+            throw new PlatformNotSupportedException("the Nexus node runs on Linux only");
+        }
+
+        await using var zip = new FileStream(Path.Combine(Path.GetTempPath(), "nexus-code-" + Guid.NewGuid().ToString("N") + ".zip"), new FileStreamOptions
+        {
+            Mode = FileMode.CreateNew,
+            Access = FileAccess.ReadWrite,
+            Options = FileOptions.DeleteOnClose,
+            UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
+        });
+        try
+        {
+            await Task.Run(() => Registry.FunctionRegistry.Pack(function.CodeDirectory, zip), context.RequestAborted);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            await ApiErrorAsync(context, 500, "ServiceException", $"the node could not read the code of {name} revision {revision}: {e.Message}", type: "Service");
+            return;
+        }
+
+        zip.Position = 0;
+        context.Response.ContentType = "application/zip";
+        context.Response.ContentLength = zip.Length;
+        context.Response.Headers.ContentDisposition = $"attachment; filename=\"{name}.zip\"";
+        await zip.CopyToAsync(context.Response.Body, context.RequestAborted);
     }
 
     private static async Task EmptyListAsync(HttpContext context, INodeOperations node, string listName)
@@ -95,7 +149,7 @@ public static partial class NodeApi
                 : new JsonObject
                 {
                     ["Configuration"] = configuration,
-                    ["Code"] = new JsonObject { ["RepositoryType"] = "Nexus", ["Location"] = function.CodeDirectory },
+                    ["Code"] = new JsonObject { ["RepositoryType"] = "Nexus", ["Location"] = node.CodeLinks.Create($"{context.Request.Scheme}://{context.Request.Host}", function) },
                 };
         });
     }

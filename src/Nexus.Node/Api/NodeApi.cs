@@ -111,8 +111,10 @@ public static partial class NodeApi
         }
         catch (ThrottledException e)
         {
+            // Lambda's words for a concurrency throttle, whichever limit: the Reason says which (the exception's
+            // message, naming the node's limits, is for the node's own callers).
             headers["Retry-After"] = "1";
-            await ApiErrorAsync(context, 429, "TooManyRequestsException", e.Message, reason: "ConcurrentInvocationLimitExceeded");
+            await ApiErrorAsync(context, 429, "TooManyRequestsException", "Rate Exceeded.", reason: e.Reason);
             return;
         }
         catch (SandboxStartException e)
@@ -366,7 +368,10 @@ public static partial class NodeApi
     {
         context.Response.StatusCode = status;
         context.Response.Headers["x-amzn-ErrorType"] = errorType;
-        var body = new JsonObject { ["Type"] = type, ["Message"] = message };
+
+        // Lambda's model names TooManyRequestsException's member "message" (most others "Message"); boto3 puts the
+        // modelled member in the error's response as it is spelled, so a caller reading e.response["message"] finds it.
+        var body = new JsonObject { ["Type"] = type, [errorType == "TooManyRequestsException" ? "message" : "Message"] = message };
         if (reason is not null)
         {
             body["Reason"] = reason;

@@ -3,9 +3,18 @@
 
 namespace Nexus.Node.Pool;
 
-/// <summary>No instance became free for an invocation within its timeout: the function is at its concurrency limit.</summary>
+/// <summary>
+/// The function or the node is at its concurrency limit: no instance was free for the invocation (at once, or within
+/// its timeout for one that waits: <see cref="Transports.InvocationRequest.WaitsAtLimit"/>).
+/// </summary>
 public sealed class ThrottledException : Exception
 {
+    /// <summary>Lambda's <c>Reason</c> for a throttle at a function's own concurrency limit (its reserved concurrency there).</summary>
+    public const string FunctionLimit = "ReservedFunctionConcurrentInvocationLimitExceeded";
+
+    /// <summary>Lambda's <c>Reason</c> for a throttle at the account's concurrency limit: the node's here.</summary>
+    public const string NodeLimit = "ConcurrentInvocationLimitExceeded";
+
     public ThrottledException()
     {
     }
@@ -15,10 +24,19 @@ public sealed class ThrottledException : Exception
     {
     }
 
+    public ThrottledException(string message, string reason)
+        : base(message)
+    {
+        Reason = reason;
+    }
+
     public ThrottledException(string message, Exception innerException)
         : base(message, innerException)
     {
     }
+
+    /// <summary>Which limit was reached, as Lambda names it in a 429's <c>Reason</c>: <see cref="FunctionLimit"/> or <see cref="NodeLimit"/>.</summary>
+    public string Reason { get; } = NodeLimit;
 }
 
 /// <summary>The node could not start a sandbox for the function (not the function's fault).</summary>

@@ -16,8 +16,9 @@ namespace Nexus.Node.Pool;
 
 /// <summary>
 /// The node's instances, per function: reuses warm idle instances, starts new ones under concurrency (bounded per
-/// function and per node, evicting idle instances of other functions when the node is full), queues invocations
-/// beyond that for at most their timeout, enforces timeouts by killing the instance, and reaps idle instances after
+/// function and per node, evicting idle instances of other functions when the node is full), throttles invocations
+/// beyond that at once, as Lambda does, or queues them for at most their timeout when they ask to wait
+/// (<see cref="InvocationRequest.WaitsAtLimit"/>: the event queue's), enforces timeouts by killing the instance, and reaps idle instances after
 /// the keep-alive. An instance that failed an invocation (timeout, crash, OOM) is never used again.
 /// One lock guards all bookkeeping; sandbox starts and stops run outside it. This file is the scheduling; launching and
 /// stopping sandboxes is in InstancePool.Launching.cs, running one invocation and its log lines in InstancePool.Running.cs,
@@ -119,8 +120,10 @@ public sealed partial class InstancePool : IAsyncDisposable
     }
 
     /// <summary>
-    /// Runs one invocation. Throws <see cref="ThrottledException"/> when no instance became available within the
-    /// function's timeout and <see cref="SandboxStartException"/> when the node could not start a sandbox.
+    /// Runs one invocation. Throws <see cref="ThrottledException"/> when the function or the node is at its concurrency
+    /// limit (at once, or when no instance became free within the function's timeout for a request that
+    /// <see cref="InvocationRequest.WaitsAtLimit"/>) and <see cref="SandboxStartException"/> when the node could not
+    /// start a sandbox.
     /// </summary>
     public async Task<InvocationOutcome> InvokeAsync(DeployedFunction function, ReadOnlyMemory<byte> payload, InvocationRequest request, CancellationToken cancellationToken)
     {
@@ -134,7 +137,7 @@ public sealed partial class InstancePool : IAsyncDisposable
             // Before the pool is asked: the event's inputs are searched for on another thread while an instance is found.
             var hints = PrefetchHints.Start(function.Manifest, payload);
             timeline.HintsSearched = Stopwatch.GetTimestamp();
-            var (instance, cold) = await AcquireAsync(function, cancellationToken);
+            var (instance, cold) = await AcquireAsync(function, request.WaitsAtLimit, cancellationToken);
             timeline.Acquired = Stopwatch.GetTimestamp();
             if (cold)
             {
@@ -219,7 +222,7 @@ public sealed partial class InstancePool : IAsyncDisposable
         }
     }
 
-    private async Task<(Instance Instance, bool Cold)> AcquireAsync(DeployedFunction function, CancellationToken cancellationToken)
+    private async Task<(Instance Instance, bool Cold)> AcquireAsync(DeployedFunction function, bool waitsAtLimit, CancellationToken cancellationToken)
     {
         Waiter waiter;
         Instance? evicted = null;
@@ -254,6 +257,18 @@ public sealed partial class InstancePool : IAsyncDisposable
                 return (fresh, true);
             }
 
+            if (!waitsAtLimit)
+            {
+                _metrics.Throttled(function.Name);
+                throw state.Instances.Count >= _options.MaxInstancesPerFunction
+                    ? new ThrottledException(
+                        $"function '{function.Name}' is at its concurrency limit: {_options.MaxInstancesPerFunction} instances (maxInstancesPerFunction), all busy or starting",
+                        ThrottledException.FunctionLimit)
+                    : new ThrottledException(
+                        $"the node is at its concurrency limit: {_options.MaxInstancesPerNode} instances (maxInstancesPerNode), none idle to make room for '{function.Name}'",
+                        ThrottledException.NodeLimit);
+            }
+
             waiter = new Waiter(state);
             _waiters.AddLast(waiter.Node);
             state.Waiting++;
@@ -278,7 +293,8 @@ public sealed partial class InstancePool : IAsyncDisposable
                     {
                         _metrics.Throttled(function.Name);
                         throw new ThrottledException(
-                            $"function '{function.Name}' is at its concurrency limit ({_options.MaxInstancesPerFunction} per function, {_options.MaxInstancesPerNode} per node) and no instance became free within its timeout of {function.Manifest.Timeout.TotalSeconds:0.##} s");
+                            $"function '{function.Name}' is at its concurrency limit ({_options.MaxInstancesPerFunction} per function, {_options.MaxInstancesPerNode} per node) and no instance became free within its timeout of {function.Manifest.Timeout.TotalSeconds:0.##} s",
+                            waiter.State.Instances.Count >= _options.MaxInstancesPerFunction ? ThrottledException.FunctionLimit : ThrottledException.NodeLimit);
                     }
 
                     throw;

@@ -175,13 +175,35 @@ public sealed class FunctionRegistry
         }
     }
 
+    /// <summary>
+    /// Writes the code folder <paramref name="codeDirectory"/> to <paramref name="destination"/> as a zip, its files in
+    /// path order with their modification times and modes: what GetFunction's Code.Location downloads. The package as
+    /// uploaded is not kept (a deploy unpacks it and drops it), so the zip is made from what the function runs.
+    /// </summary>
+    public static void Pack(string codeDirectory, Stream destination)
+    {
+        using var archive = new ZipArchive(destination, ZipArchiveMode.Create, leaveOpen: true);
+        foreach (var file in CodeFiles(codeDirectory))
+        {
+            var entry = archive.CreateEntry(Path.GetRelativePath(codeDirectory, file.FullName).Replace(Path.DirectorySeparatorChar, '/'), CompressionLevel.Optimal);
+            entry.LastWriteTime = file.LastWriteTime;
+            entry.ExternalAttributes = (int)file.UnixFileMode << 16;
+            using var input = file.OpenRead();
+            using var output = entry.Open();
+            input.CopyTo(output);
+        }
+    }
+
+    private static IOrderedEnumerable<FileInfo> CodeFiles(string directory) =>
+        new DirectoryInfo(directory).EnumerateFiles("*", SearchOption.AllDirectories).OrderBy(f => f.FullName, StringComparer.Ordinal);
+
     private static DeployedFunction Describe(FunctionManifest manifest, string directory)
     {
         var info = new DirectoryInfo(directory);
         var revision = info.Name;
         long size = 0;
         using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        foreach (var file in info.EnumerateFiles("*", SearchOption.AllDirectories).OrderBy(f => f.FullName, StringComparer.Ordinal))
+        foreach (var file in CodeFiles(directory))
         {
             size += file.Length;
             sha.AppendData(System.Text.Encoding.UTF8.GetBytes(Path.GetRelativePath(directory, file.FullName)));

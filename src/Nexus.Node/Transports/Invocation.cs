@@ -22,7 +22,17 @@ public sealed record Invocation(string RequestId, ReadOnlyMemory<byte> Payload, 
 /// What the caller of one invocation hands it beside the event: the request id, its X-Ray trace header (null: the
 /// node starts a new trace) and its client context (compact JSON; null: none).
 /// </summary>
-public sealed record InvocationRequest(string RequestId, string? TraceId = null, string? ClientContext = null);
+public sealed record InvocationRequest(string RequestId, string? TraceId = null, string? ClientContext = null)
+{
+    /// <summary>
+    /// True: when the function or the node is at its concurrency limit the invocation waits for an instance, for at
+    /// most the function's timeout, before it is throttled. False (the default): it is throttled at once, as Lambda
+    /// answers a synchronous Invoke over the limit with 429 and leaves the retry to the caller (boto3 and the AWS CLI
+    /// retry it with backoff). The node's event queue waits, as Lambda's asynchronous queue holds an event until
+    /// concurrency frees up; so do the in-process benchmarks, which replay a trace against the pool.
+    /// </summary>
+    public bool WaitsAtLimit { get; init; }
+}
 
 /// <summary>
 /// What the runtime answered: the result JSON, or (when <see cref="ErrorType"/> is set) a Lambda-shaped error

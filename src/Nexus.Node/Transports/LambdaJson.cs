@@ -15,8 +15,18 @@ public static class LambdaJson
     /// <summary>The Lambda runtime the function image provides (Debian 12's Python).</summary>
     public const string Runtime = "python3.11";
 
-    /// <summary>Lambda limits synchronous request and response payloads to 6 MB.</summary>
+    /// <summary>
+    /// Lambda's limit on a synchronous Invoke's request payload: 6 MB, exactly 6291456 bytes ("Request must be smaller
+    /// than 6291456 bytes for the InvokeFunction operation").
+    /// </summary>
     public const int MaxPayloadBytes = 6 * 1024 * 1024;
+
+    /// <summary>
+    /// Lambda's limit on the response a function's runtime posts (its body as posted, the marshalled result or error):
+    /// 100 bytes over the request's, 6291556, the figure its Function.ResponseSizeTooLarge message names ("Response
+    /// payload size (N bytes) exceeded maximum allowed payload size (6291556 bytes)."). The node took 6291456 before.
+    /// </summary>
+    public const int MaxResponseBytes = MaxPayloadBytes + 100;
 
     /// <summary>An asynchronous (Event) invocation's payload limit: Lambda's 1 MB (256 KB before October 2025).</summary>
     public const int MaxEventPayloadBytes = 1024 * 1024;

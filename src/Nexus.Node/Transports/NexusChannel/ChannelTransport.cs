@@ -29,7 +29,7 @@ public sealed class ChannelTransport : IInvocationTransport
         try
         {
             _session = host.Open(_channel.Host);
-            _invocations = new InvocationService(_session, LambdaJson.MaxPayloadBytes);
+            _invocations = new InvocationService(_session, LambdaJson.MaxResponseBytes);
             _storage = backend.Serve(_session, manifest);
 
             // Served before the sandbox starts, so that inputs can be prefetched into its region meanwhile; the session

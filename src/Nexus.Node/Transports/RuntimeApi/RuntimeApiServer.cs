@@ -27,7 +27,7 @@ public sealed class RuntimeApiServer : IAsyncDisposable
 
     public static async Task<RuntimeApiServer> StartAsync(IEnumerable<string> urls, RuntimeApiRegistry registry, CancellationToken cancellationToken)
     {
-        var host = await HttpHost.StartAsync(urls, app => Map(app, registry), LambdaJson.MaxPayloadBytes + 1024, cancellationToken);
+        var host = await HttpHost.StartAsync(urls, app => Map(app, registry), LambdaJson.MaxResponseBytes + 1024, cancellationToken);
         return new RuntimeApiServer(host);
     }
 
@@ -81,7 +81,7 @@ public sealed class RuntimeApiServer : IAsyncDisposable
 
             var id = (string)context.Request.RouteValues["id"]!;
             var result = read.Body is null
-                ? InvocationResult.Error("Function.ResponseSizeTooLarge", $"Response payload size exceeded maximum allowed payload size ({LambdaJson.MaxPayloadBytes} bytes).")
+                ? InvocationResult.Error("Function.ResponseSizeTooLarge", $"Response payload size exceeded maximum allowed payload size ({LambdaJson.MaxResponseBytes} bytes).")
                 : new InvocationResult(read.Body, null);
             await AcceptAsync(context, transport, id, result, read.Body is null);
         });
@@ -193,7 +193,7 @@ public sealed class RuntimeApiServer : IAsyncDisposable
             tooLarge ? """{"errorMessage":"response too large","errorType":"RequestEntityTooLarge"}""" : """{"status":"OK"}""");
     }
 
-    // Null when the body exceeds Lambda's payload limit.
+    // Null when the body exceeds Lambda's limit on what a runtime posts.
     private static async Task<byte[]?> ReadBodyAsync(HttpContext context)
     {
         using var buffer = new MemoryStream();
@@ -203,7 +203,7 @@ public sealed class RuntimeApiServer : IAsyncDisposable
         {
             while ((n = await context.Request.Body.ReadAsync(chunk, context.RequestAborted)) > 0)
             {
-                if (buffer.Length + n > LambdaJson.MaxPayloadBytes)
+                if (buffer.Length + n > LambdaJson.MaxResponseBytes)
                 {
                     return null;
                 }
