@@ -54,6 +54,7 @@ public sealed class BaselineHost(HostNetwork network, SandboxFirewall firewall, 
     public async Task RestrictAsync(IReadOnlyCollection<int> serviceTcpPorts, IPEndPoint? routedEndpoint, CancellationToken cancellationToken)
     {
         network.RoutedEndpoint = routedEndpoint;
+        network.EgressRuleset = firewall.EgressRuleset(serviceTcpPorts, routedEndpoint);
         await firewall.ApplyAsync(serviceTcpPorts, routedEndpoint, cancellationToken);
         lock (_lock)
         {

@@ -46,6 +46,12 @@ public sealed class HostNetwork
     /// <summary>A remote address sandboxes are routed to through the host (set before any instance starts).</summary>
     public IPEndPoint? RoutedEndpoint { get; set; }
 
+    /// <summary>
+    /// The nftables ruleset each new instance's netns is given (<see cref="SandboxFirewall.EgressRuleset"/>), set with the
+    /// host's firewall before any instance starts; null: none.
+    /// </summary>
+    public string? EgressRuleset { get; set; }
+
     /// <summary>The netns handle the runtime joins.</summary>
     public string NetnsPath(string instanceId) => Path.Combine(NetnsDirectory, _plan.NetnsName(instanceId));
 
@@ -151,6 +157,15 @@ public sealed class HostNetwork
                 // Inside: ioctls from a thread that joins the netns, instead of a second ip spawn.
                 IPAddress[] routes = routed is null ? [_plan.ServiceAddress] : [_plan.ServiceAddress, routed.Address];
                 NetNamespace.ConfigureInterface(NetnsPath(instanceId), "eth0", slot.SandboxAddress, 30, routes, slot.HostAddress);
+                if (EgressRuleset is { } egress)
+                {
+                    // In-process (libnftables on a thread in the netns), not an `ip netns exec nft` spawn.
+                    NetNamespace.RunIn(NetnsPath(instanceId), () =>
+                    {
+                        Nftables.Run(egress);
+                        return true;
+                    });
+                }
             }
             catch
             {

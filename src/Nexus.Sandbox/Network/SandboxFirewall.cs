@@ -23,21 +23,14 @@ public sealed class SandboxFirewall(VethAddressPlan plan, string nftPath)
     // The table's family, inet, as netlink names it.
     private const byte NfprotoInet = 1;
 
+    /// <summary>The table inside each baseline sandbox's own network namespace (<see cref="EgressRuleset"/>).</summary>
+    public const string EgressTableName = "nexus_egress";
+
     /// <summary>The ruleset for <paramref name="servicePorts"/> (TCP ports on the service address) and the routed endpoint.</summary>
     public string Ruleset(IReadOnlyCollection<int> servicePorts, IPEndPoint? routedEndpoint = null)
     {
-        if (routedEndpoint is not null && (routedEndpoint.AddressFamily != AddressFamily.InterNetwork || routedEndpoint.Port == 0))
-        {
-            throw new ArgumentException($"the routed endpoint must be an IPv4 address and a port, not {routedEndpoint}", nameof(routedEndpoint));
-        }
-
-        if (servicePorts.Count == 0 || servicePorts.Any(p => p is <= 0 or > 65535))
-        {
-            throw new ArgumentException("service ports must be 1..65535 and at least one", nameof(servicePorts));
-        }
-
+        var ports = Ports(servicePorts, routedEndpoint);
         var links = plan.HostLinkPrefix + "*";
-        var ports = string.Join(", ", servicePorts.Order().Select(p => p.ToString(CultureInfo.InvariantCulture)));
         var rules = new StringBuilder();
         rules.Append(CultureInfo.InvariantCulture, $"table inet {TableName} {{\n");
         rules.Append("  chain input {\n    type filter hook input priority 0; policy accept;\n");
@@ -61,6 +54,45 @@ public sealed class SandboxFirewall(VethAddressPlan plan, string nftPath)
 
         rules.Append("}\n");
         return rules.ToString();
+    }
+
+    /// <summary>
+    /// The sandbox's own half of the same policy, loaded into its network namespace when it is made: what it sends (its
+    /// processes' packets, and what a tap in it forwards) may go only to the service ports and the routed endpoint, and
+    /// back on connections made to it. The host's table can be deleted or flushed by anyone root on the host, and until
+    /// it is put back (~0.1-0.25 s) it filters nothing; this one lives in a namespace only the node enters, so the host's
+    /// <c>nft flush ruleset</c> leaves it, and a sandbox cannot change it (no CAP_NET_ADMIN). IPv6 (a veth's link-local
+    /// address reaches the host's [::] listeners) is dropped by the policy, as by the host's table.
+    /// </summary>
+    public string EgressRuleset(IReadOnlyCollection<int> servicePorts, IPEndPoint? routedEndpoint = null)
+    {
+        var ports = Ports(servicePorts, routedEndpoint);
+        var allowed = new StringBuilder();
+        allowed.Append(CultureInfo.InvariantCulture, $"    ip daddr {plan.ServiceAddress} tcp dport {{ {ports} }} accept\n");
+        if (routedEndpoint is not null)
+        {
+            allowed.Append(CultureInfo.InvariantCulture, $"    ip daddr {routedEndpoint.Address} tcp dport {routedEndpoint.Port} accept\n");
+        }
+
+        return $"table inet {EgressTableName} {{\n"
+            + "  chain output {\n    type filter hook output priority 0; policy drop;\n    oifname \"lo\" accept\n    ct state established,related accept\n" + allowed + "  }\n"
+            + "  chain forward {\n    type filter hook forward priority 0; policy drop;\n    ct state established,related accept\n" + allowed + "  }\n"
+            + "}\n";
+    }
+
+    private static string Ports(IReadOnlyCollection<int> servicePorts, IPEndPoint? routedEndpoint)
+    {
+        if (routedEndpoint is not null && (routedEndpoint.AddressFamily != AddressFamily.InterNetwork || routedEndpoint.Port == 0))
+        {
+            throw new ArgumentException($"the routed endpoint must be an IPv4 address and a port, not {routedEndpoint}", nameof(routedEndpoint));
+        }
+
+        if (servicePorts.Count == 0 || servicePorts.Any(p => p is <= 0 or > 65535))
+        {
+            throw new ArgumentException("service ports must be 1..65535 and at least one", nameof(servicePorts));
+        }
+
+        return string.Join(", ", servicePorts.Order().Select(p => p.ToString(CultureInfo.InvariantCulture)));
     }
 
     /// <summary>Removes the table a node left behind (its ports may not be this node's).</summary>
