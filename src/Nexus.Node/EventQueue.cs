@@ -21,7 +21,7 @@ namespace Nexus.Node;
 public sealed class EventQueue : IAsyncDisposable
 {
     private readonly string _directory;
-    private readonly Func<QueuedEvent, CancellationToken, Task<TimeSpan?>> _run;
+    private readonly Func<QueuedEvent, CancellationToken, Task<EventRerun?>> _run;
     private readonly Channel<QueuedEvent> _queue = System.Threading.Channels.Channel.CreateUnbounded<QueuedEvent>();
     private readonly CancellationTokenSource _stop = new();
     private readonly int _workerCount;
@@ -35,12 +35,13 @@ public sealed class EventQueue : IAsyncDisposable
 
     /// <summary>
     /// Queues the spool's events again; <see cref="Start"/> then runs them, and every event queued after, with
-    /// <paramref name="workers"/> workers. A throwing run leaves its event spooled; a run that returns a pause has its
-    /// event run again after it (its <see cref="QueuedEvent.Attempt"/> one more), a run that returns null ends it.
+    /// <paramref name="workers"/> workers. A throwing run leaves its event spooled; a run that returns an
+    /// <see cref="EventRerun"/> has its event run again after its pause (its <see cref="QueuedEvent.Attempt"/> one more,
+    /// or, when it did not run, its <see cref="QueuedEvent.Deferrals"/>), a run that returns null ends it.
     /// Events past <paramref name="maxSpooledBytes"/> in the spool are refused (the spool found at the start may hold more:
     /// it is run, and events are taken again once it holds less).
     /// </summary>
-    public EventQueue(string directory, int workers, Func<QueuedEvent, CancellationToken, Task<TimeSpan?>> run, long maxSpooledBytes = long.MaxValue)
+    public EventQueue(string directory, int workers, Func<QueuedEvent, CancellationToken, Task<EventRerun?>> run, long maxSpooledBytes = long.MaxValue)
     {
         _directory = directory;
         _run = run;
@@ -256,11 +257,11 @@ public sealed class EventQueue : IAsyncDisposable
                         continue; // discarded with its function
                     }
 
-                    var queued = loaded with { Attempt = next.Attempt };
-                    if (await _run(queued, _stop.Token) is { } pause)
+                    var queued = loaded with { Attempt = next.Attempt, Deferrals = next.Deferrals };
+                    if (await _run(queued, _stop.Token) is { } rerun)
                     {
                         again = true;
-                        _ = RunAgainAsync(next with { Attempt = next.Attempt + 1 }, pause);
+                        _ = RunAgainAsync(rerun.DidNotRun ? next with { Deferrals = next.Deferrals + 1 } : next with { Attempt = next.Attempt + 1, Deferrals = 0 }, rerun.Pause);
                     }
                     else
                     {
@@ -294,4 +295,30 @@ public sealed record QueuedEvent(string Function, string RequestId, byte[] Paylo
 
     /// <summary>The trace header it runs with (its chain's lineage); null: spooled without one, it gets a new root.</summary>
     public string? TraceId { get; init; }
+
+    /// <summary>How many times in a row it could not run (throttled, no sandbox): its back-off.</summary>
+    public int Deferrals { get; init; }
 }
+
+/// <summary>
+/// When an event that could not run (throttled, no sandbox) is tried again: after 1 s, doubling up to 5 min, until it
+/// is <c>maxAge</c> old (from its acknowledgement), then never (null): as Lambda retries throttled and failed-to-start
+/// asynchronous invocations until their maximum event age.
+/// </summary>
+public static class EventDeferral
+{
+    private static readonly TimeSpan s_longestPause = TimeSpan.FromMinutes(5);
+
+    public static EventRerun? Next(int deferrals, TimeSpan age, TimeSpan maxAge)
+    {
+        var pause = TimeSpan.FromSeconds(1L << Math.Min(deferrals, 9));
+        pause = pause < s_longestPause ? pause : s_longestPause;
+        return age + pause <= maxAge ? new EventRerun(pause, DidNotRun: true) : null;
+    }
+}
+
+/// <summary>
+/// A run's request that its event run again after <paramref name="Pause"/>: a failed invocation (Lambda retries one),
+/// or, with <paramref name="DidNotRun"/>, one that found no room or no sandbox (not one of its attempts).
+/// </summary>
+public readonly record struct EventRerun(TimeSpan Pause, bool DidNotRun = false);

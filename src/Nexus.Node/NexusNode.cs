@@ -489,8 +489,10 @@ public sealed partial class NexusNode : INodeOperations, IAsyncDisposable
         _events.Start();
     }
 
-    // Null when the event is done; else how long until it runs again (a failed run, as Lambda retries one).
-    private async Task<TimeSpan?> RunEventAsync(QueuedEvent queued, CancellationToken cancellationToken)
+    // Null when the event is done; else when it runs again: after a failed run (as Lambda retries one), or when it found
+    // no room or no sandbox, with back-off until it is eventMaxAgeSeconds old (Lambda retries those for 6 hours; it was
+    // tried three times in 3 s and then dropped, though its 202 had been sent).
+    private async Task<EventRerun?> RunEventAsync(QueuedEvent queued, CancellationToken cancellationToken)
     {
         if (!_registry.TryGet(queued.Function, out var function))
         {
@@ -499,33 +501,34 @@ public sealed partial class NexusNode : INodeOperations, IAsyncDisposable
             return null;
         }
 
-        for (var attempt = 1; ; attempt++)
+        try
         {
-            try
+            // Waits at the concurrency limit, as Lambda's asynchronous queue holds an event until the function has room.
+            var outcome = await _pool.InvokeAsync(function, queued.Payload, new InvocationRequest(queued.RequestId, queued.TraceId) { WaitsAtLimit = true }, cancellationToken);
+            var retries = Math.Min(function.Manifest.EventRetries, _options.EventRetryDelays.Count);
+            if (outcome.Outcome != "success" && queued.Attempt <= retries)
             {
-                // Waits at the concurrency limit, as Lambda's asynchronous queue holds an event until the function has room.
-                var outcome = await _pool.InvokeAsync(function, queued.Payload, new InvocationRequest(queued.RequestId, queued.TraceId) { WaitsAtLimit = true }, cancellationToken);
-                var retries = Math.Min(function.Manifest.EventRetries, _options.EventRetryDelays.Count);
-                if (outcome.Outcome != "success" && queued.Attempt <= retries)
-                {
-                    var pause = _options.EventRetryDelays[queued.Attempt - 1];
-                    _logs.Write(function.Name, "node", queued.RequestId, $"event invocation finished: {outcome.Outcome} (attempt {queued.Attempt} of {retries + 1}); runs again in {pause.TotalSeconds:0.##} s");
-                    return pause;
-                }
+                var pause = _options.EventRetryDelays[queued.Attempt - 1];
+                _logs.Write(function.Name, "node", queued.RequestId, $"event invocation finished: {outcome.Outcome} (attempt {queued.Attempt} of {retries + 1}); runs again in {pause.TotalSeconds:0.##} s");
+                return new EventRerun(pause);
+            }
 
-                _logs.Write(function.Name, "node", queued.RequestId, $"event invocation finished: {outcome.Outcome}" + (queued.Attempt > 1 ? $" (attempt {queued.Attempt} of {retries + 1})" : ""));
-                return null;
-            }
-            catch (ThrottledException) when (attempt < 3)
+            _logs.Write(function.Name, "node", queued.RequestId, $"event invocation finished: {outcome.Outcome}" + (queued.Attempt > 1 ? $" (attempt {queued.Attempt} of {retries + 1})" : ""));
+            return null;
+        }
+        catch (Exception e) when (e is ThrottledException or Pool.SandboxStartException)
+        {
+            // Its age counts from its acknowledgement: the spool file is written once, before the 202, and survives restarts.
+            var age = DateTime.UtcNow - File.GetLastWriteTimeUtc(queued.SpoolPath);
+            var maxAge = TimeSpan.FromSeconds(_options.EventMaxAgeSeconds);
+            if (EventDeferral.Next(queued.Deferrals, age, maxAge) is { } rerun)
             {
-                // Lambda retries throttled events; so do we, twice, after a pause.
-                await Task.Delay(TimeSpan.FromSeconds(attempt), cancellationToken);
+                _logs.Write(function.Name, "node", queued.RequestId, $"event invocation could not run: {e.Message}; runs again in {rerun.Pause.TotalSeconds:0} s (queued {age.TotalSeconds:0} s ago, kept up to {maxAge.TotalSeconds:0} s)");
+                return rerun;
             }
-            catch (Exception e) when (e is ThrottledException or Pool.SandboxStartException)
-            {
-                _logs.Write(function.Name, "node", queued.RequestId, "event invocation dropped: " + e.Message);
-                return null;
-            }
+
+            _logs.Write(function.Name, "node", queued.RequestId, $"event invocation dropped: {e.Message}; it could not run for {age.TotalSeconds:0} s (eventMaxAgeSeconds {maxAge.TotalSeconds:0})");
+            return null;
         }
     }
 

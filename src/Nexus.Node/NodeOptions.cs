@@ -194,6 +194,13 @@ public sealed record NodeOptions
     public int EventQueueMaxMiB { get; init; } = 1024;
 
     /// <summary>
+    /// How long an Event invocation that cannot run (its function at its concurrency limit, no sandbox could start) is
+    /// kept and tried again, with back-off from 1 s to 5 min, before it is dropped: Lambda's MaximumEventAgeInSeconds,
+    /// 6 hours by default (60 to 21600).
+    /// </summary>
+    public int EventMaxAgeSeconds { get; init; } = 21600;
+
+    /// <summary>
     /// The pauses before a failed Event invocation's second and third runs: Lambda's, about 1 and 2 minutes (a
     /// function's <c>eventRetries</c> takes as many as it allows).
     /// </summary>
@@ -330,6 +337,7 @@ public sealed record NodeOptions
         Check(KeepAliveSeconds >= 1, nameof(KeepAliveSeconds), "must be at least 1");
         Check(InitTimeoutSeconds >= 1, nameof(InitTimeoutSeconds), "must be at least 1");
         Check(EventWorkers >= 1, nameof(EventWorkers), "must be at least 1");
+        Check(EventMaxAgeSeconds is >= 60 and <= 21600, nameof(EventMaxAgeSeconds), "must be 60 to 21600 (seconds), as Lambda's maximum event age");
         Check(EventQueueMaxMiB is >= 1 and <= 1_048_576, nameof(EventQueueMaxMiB), "must be 1 to 1048576 (MiB)");
         Check(FunctionLogMaxMiB is >= 1 and <= 65536, nameof(FunctionLogMaxMiB), "must be 1 to 65536 (MiB)");
         Check(NodeLogMaxMiB is >= 1 and <= 65536, nameof(NodeLogMaxMiB), "must be 1 to 65536 (MiB)");

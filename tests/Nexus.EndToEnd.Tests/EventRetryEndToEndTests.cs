@@ -47,6 +47,38 @@ public sealed class EventRetryEndToEndTests
         }
     }
 
+    /// <summary>
+    /// An Event whose function finds no room (the node's one instance busy for longer than the event may wait) is
+    /// deferred with back-off and runs once there is room, instead of being dropped after three tries in ~3 s though its
+    /// 202 had been sent (Lambda retries such an event for up to 6 hours).
+    /// </summary>
+    [RootFact]
+    public async Task An_event_that_finds_no_room_runs_once_there_is_room_instead_of_being_dropped()
+    {
+        var home = Directory.CreateTempSubdirectory("nexus-e2e-defer-").FullName;
+        try
+        {
+            var options = NodeFixture.Options(home) with { MaxInstancesPerNode = 1 };
+            await using var node = await NexusNode.StartAsync(options);
+            var hog = await NodeFixture.DeployAsync(node, "name: ev-hog\nhandler: handler.handler\ntimeout: 30\n", "import time\ndef handler(event, context):\n    time.sleep(12)\n    return 'done'\n");
+            var later = await NodeFixture.DeployAsync(node, "name: ev-later\nhandler: handler.handler\ntimeout: 2\n", "def handler(event, context):\n    return 'ran'\n");
+            var busy = node.InvokeAsync(hog, "{}"u8.ToArray(), "hog", CancellationToken.None);
+            await NodeFixture.ReadLogUntilAsync(Path.Combine(home, "logs", "ev-hog.log"), "START RequestId: hog");
+            await node.EnqueueEventAsync(later, "{}"u8.ToArray(), new InvocationRequest("req-later", null), CancellationToken.None);
+
+            var log = await NodeFixture.ReadLogUntilAsync(Path.Combine(home, "logs", "ev-later.log"), "event invocation finished: success");
+            Assert.Contains(log, l => l.Contains("event invocation finished: success", StringComparison.Ordinal));
+            Assert.Contains(log, l => l.Contains("event invocation could not run:", StringComparison.Ordinal) && l.Contains("runs again in", StringComparison.Ordinal));
+            Assert.DoesNotContain(log, l => l.Contains("dropped", StringComparison.Ordinal));
+            Assert.Equal("success", (await busy).Outcome);
+            Assert.Empty(Directory.EnumerateFiles(options.EventsDirectory, "*.event"));
+        }
+        finally
+        {
+            Directory.Delete(home, recursive: true);
+        }
+    }
+
     private static Task DeployAsync(NexusNode node, string name, string extra) =>
         NodeFixture.DeployAsync(node, $"name: {name}\nhandler: handler.handler\n{extra}", "def handler(event, context):\n    raise ValueError('always fails')\n");
 }

@@ -38,7 +38,7 @@ public sealed class EventQueueTests : IDisposable
                 both.SetResult();
             }
 
-            return Task.FromResult<TimeSpan?>(null);
+            return Task.FromResult<EventRerun?>(null);
         });
         Assert.Equal(2, queue.Pending);
         await Task.Delay(TimeSpan.FromMilliseconds(300));
@@ -67,7 +67,7 @@ public sealed class EventQueueTests : IDisposable
             runs.Enqueue((queued.RequestId, queued.Attempt, File.Exists(queued.SpoolPath)));
             if (queued.RequestId == "failing" && queued.Attempt < 3)
             {
-                return Task.FromResult<TimeSpan?>(TimeSpan.FromMilliseconds(queued.Attempt == 1 ? 1500 : 100));
+                return Task.FromResult<EventRerun?>(new EventRerun(TimeSpan.FromMilliseconds(queued.Attempt == 1 ? 1500 : 100)));
             }
 
             if (queued.RequestId == "failing")
@@ -75,7 +75,7 @@ public sealed class EventQueueTests : IDisposable
                 done.SetResult();
             }
 
-            return Task.FromResult<TimeSpan?>(null);
+            return Task.FromResult<EventRerun?>(null);
         });
         queue.Start();
         await queue.EnqueueAsync("f", "{}"u8.ToArray(), "failing", null, CancellationToken.None);
@@ -93,6 +93,48 @@ public sealed class EventQueueTests : IDisposable
 
         Assert.Equal(0, queue.Pending);
         Assert.Empty(Directory.EnumerateFiles(_dir, "*.event"));
+    }
+
+    /// <summary>
+    /// A run that did not happen (no room, no sandbox) asks again without using one of the event's attempts: its
+    /// deferrals count instead, and its next real run is still attempt 1 (so its function's eventRetries are whole).
+    /// </summary>
+    [Fact]
+    public async Task A_run_that_could_not_happen_is_deferred_without_using_an_attempt()
+    {
+        var runs = new ConcurrentQueue<(int Attempt, int Deferrals)>();
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var queue = new EventQueue(_dir, 1, (queued, _) =>
+        {
+            runs.Enqueue((queued.Attempt, queued.Deferrals));
+            if (queued.Deferrals < 2)
+            {
+                return Task.FromResult<EventRerun?>(new EventRerun(TimeSpan.FromMilliseconds(50), DidNotRun: true));
+            }
+
+            if (queued.Attempt == 1)
+            {
+                return Task.FromResult<EventRerun?>(new EventRerun(TimeSpan.FromMilliseconds(50)));
+            }
+
+            done.SetResult();
+            return Task.FromResult<EventRerun?>(null);
+        });
+        queue.Start();
+        await queue.EnqueueAsync("f", "{}"u8.ToArray(), "deferred", null, CancellationToken.None);
+        await done.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal([(1, 0), (1, 1), (1, 2), (2, 0), (2, 1), (2, 2)], runs.ToArray());
+    }
+
+    [Fact]
+    public void A_deferred_event_backs_off_from_a_second_to_five_minutes_until_its_maximum_age()
+    {
+        var sixHours = TimeSpan.FromHours(6);
+        Assert.Equal([1, 2, 4, 8, 16, 32, 64, 128, 256, 300, 300], Enumerable.Range(0, 11).Select(n => (int)EventDeferral.Next(n, TimeSpan.Zero, sixHours)!.Value.Pause.TotalSeconds));
+        Assert.True(EventDeferral.Next(3, TimeSpan.Zero, sixHours)!.Value.DidNotRun);
+        Assert.NotNull(EventDeferral.Next(20, sixHours - TimeSpan.FromMinutes(5), sixHours));
+        Assert.Null(EventDeferral.Next(20, sixHours - TimeSpan.FromMinutes(4), sixHours));
+        Assert.Null(EventDeferral.Next(0, sixHours, sixHours));
     }
 
     /// <summary>
@@ -137,7 +179,7 @@ public sealed class EventQueueTests : IDisposable
         await using var queue = new EventQueue(_dir, 1, (queued, _) =>
         {
             ran.Enqueue(queued.Function + "/" + queued.RequestId);
-            return Task.FromResult<TimeSpan?>(null);
+            return Task.FromResult<EventRerun?>(null);
         });
         await queue.EnqueueAsync("f", "{}"u8.ToArray(), "f-1", null, CancellationToken.None);
         await queue.EnqueueAsync("fo", "{}"u8.ToArray(), "fo-1", null, CancellationToken.None);
@@ -185,7 +227,7 @@ public sealed class EventQueueTests : IDisposable
         await using var queue = new EventQueue(_dir, 1, (queued, _) =>
         {
             ran.Enqueue(queued.RequestId);
-            return Task.FromResult<TimeSpan?>(null);
+            return Task.FromResult<EventRerun?>(null);
         }, 1500);
         Assert.Equal(Directory.EnumerateFiles(_dir).Sum(f => new FileInfo(f).Length), queue.SpooledBytes);
         await Assert.ThrowsAsync<EventQueueFullException>(() => queue.EnqueueAsync("f", payload, "r5", null, CancellationToken.None));
@@ -209,7 +251,7 @@ public sealed class EventQueueTests : IDisposable
     {
         using var disk = SmallTmpfs.Mount(Path.Combine(_dir, "small"), "64k");
         var mount = disk.Path;
-        await using var queue = new EventQueue(mount, 1, (_, _) => Task.FromResult<TimeSpan?>(null));
+        await using var queue = new EventQueue(mount, 1, (_, _) => Task.FromResult<EventRerun?>(null));
         var failure = await Assert.ThrowsAnyAsync<IOException>(() => queue.EnqueueAsync("f", new byte[256 * 1024], "big", null, CancellationToken.None));
         Assert.Contains("No space left on device", failure.Message, StringComparison.Ordinal);
         Assert.Empty(Directory.EnumerateFileSystemEntries(mount));
