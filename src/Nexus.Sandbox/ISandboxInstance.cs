@@ -31,6 +31,25 @@ public interface ISandboxInstance : IAsyncDisposable
     /// <summary>Host PID of the sandbox's first process (for measurement).</summary>
     int Pid { get; }
 
+    /// <summary>
+    /// Whether the sandbox's first process is stopped (SIGSTOP, a debugger's trace stop): an instance that would sit on
+    /// any invocation handed to it until its timeout. False when its state cannot be read.
+    /// </summary>
+    bool IsStopped()
+    {
+        try
+        {
+            // /proc/<pid>/stat: "pid (comm) S ...": the state follows the last ')' (comm may hold one).
+            var stat = File.ReadAllText($"/proc/{Pid}/stat");
+            var close = stat.LastIndexOf(')');
+            return close > 0 && close + 2 < stat.Length && stat[close + 2] is 'T' or 't';
+        }
+        catch (IOException)
+        {
+            return false;
+        }
+    }
+
     /// <summary>Reads current memory figures.</summary>
     SandboxMemory ReadMemory();
 

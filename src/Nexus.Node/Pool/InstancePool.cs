@@ -26,6 +26,9 @@ namespace Nexus.Node.Pool;
 /// </summary>
 public sealed partial class InstancePool : IAsyncDisposable
 {
+    /// <summary>How long an instance is idle before it is checked for being stopped when it is handed an invocation.</summary>
+    internal static readonly TimeSpan StoppedCheckAfterIdle = TimeSpan.FromSeconds(1);
+
     private readonly ISandboxDriver _driver;
     private readonly Func<CancellationToken, Task<string>> _rootfs;
     private readonly Dictionary<IoMode, IInvocationTransportFactory> _transports;
@@ -239,10 +242,21 @@ public sealed partial class InstancePool : IAsyncDisposable
                 state.Current = function;
             }
 
-            if (state.Idle.Count > 0)
+            while (state.Idle.Count > 0)
             {
                 var warm = state.Idle[^1];
                 state.Idle.RemoveAt(state.Idle.Count - 1);
+
+                // One idle for a while may have been stopped meanwhile (SIGSTOP, a debugger): it would hold the invocation
+                // until its timeout. Back-to-back calls skip the look in /proc.
+                if (_time.GetUtcNow() - warm.IdleSince > StoppedCheckAfterIdle && warm.Sandbox!.IsStopped())
+                {
+                    _logs.Write(function.Name, warm.Id, null, "instance stopped while idle (SIGSTOP or a debugger): replaced");
+                    RemoveLocked(warm);
+                    BeginStop(warm, "stopped_while_idle");
+                    continue;
+                }
+
                 warm.State = InstanceState.Busy;
                 return (warm, false);
             }
