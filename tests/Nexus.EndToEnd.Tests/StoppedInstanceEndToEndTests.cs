@@ -34,7 +34,7 @@ public sealed class StoppedInstanceEndToEndTests
                 Assert.Equal(0, kill.ExitCode);
             }
 
-            await Task.Delay(InstancePoolIdleCheck + TimeSpan.FromMilliseconds(300));
+            await Task.Delay(s_poolIdleCheck + TimeSpan.FromMilliseconds(300));
             var second = await node.InvokeAsync(function, "{}"u8.ToArray(), "second", CancellationToken.None);
             Assert.True(second.Outcome == "success", Encoding.UTF8.GetString(second.Result.Payload.Span));
             Assert.NotEqual(first.InstanceId, second.InstanceId);
@@ -47,7 +47,7 @@ public sealed class StoppedInstanceEndToEndTests
         }
     }
 
-    private static readonly TimeSpan InstancePoolIdleCheck = TimeSpan.FromSeconds(1);
+    private static readonly TimeSpan s_poolIdleCheck = TimeSpan.FromSeconds(1);
 
     /// <summary>The host pids of an instance's processes: those whose environment names it as their log stream.</summary>
     private static List<int> ProcessesOf(string instanceId)
