@@ -38,9 +38,10 @@ public static unsafe partial class NetNamespace
     /// <summary>
     /// In the namespace at <paramref name="netnsPath"/>: brings <c>lo</c> up, disables IPv6 on
     /// <paramref name="interfaceName"/>, gives it <paramref name="address"/>/<paramref name="prefixLength"/>,
-    /// brings it up and adds one host route to each of <paramref name="routesTo"/> via <paramref name="gateway"/>.
+    /// brings it up and adds one host route to each of <paramref name="routesTo"/> via <paramref name="gateway"/>; then runs
+    /// <paramref name="thenInside"/> there too (on the same thread: one namespace switch for both).
     /// </summary>
-    public static void ConfigureInterface(string netnsPath, string interfaceName, IPAddress address, int prefixLength, IReadOnlyList<IPAddress> routesTo, IPAddress gateway)
+    public static void ConfigureInterface(string netnsPath, string interfaceName, IPAddress address, int prefixLength, IReadOnlyList<IPAddress> routesTo, IPAddress gateway, Action? thenInside = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(interfaceName);
         if (Encoding.ASCII.GetByteCount(interfaceName) >= IfNameSize)
@@ -53,6 +54,7 @@ public static unsafe partial class NetNamespace
         RunIn(netnsPath, () =>
         {
             Configure(interfaceName, address, prefixLength, routesTo, gateway);
+            thenInside?.Invoke();
             return true;
         });
     }

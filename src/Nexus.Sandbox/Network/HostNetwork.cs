@@ -156,16 +156,10 @@ public sealed class HostNetwork
                 File.WriteAllText($"/proc/sys/net/ipv4/conf/{slot.HostLink}/forwarding", routed is null ? "0" : "1");
                 // Inside: ioctls from a thread that joins the netns, instead of a second ip spawn.
                 IPAddress[] routes = routed is null ? [_plan.ServiceAddress] : [_plan.ServiceAddress, routed.Address];
-                NetNamespace.ConfigureInterface(NetnsPath(instanceId), "eth0", slot.SandboxAddress, 30, routes, slot.HostAddress);
-                if (EgressRuleset is { } egress)
-                {
-                    // In-process (libnftables on a thread in the netns), not an `ip netns exec nft` spawn.
-                    NetNamespace.RunIn(NetnsPath(instanceId), () =>
-                    {
-                        Nftables.Run(egress);
-                        return true;
-                    });
-                }
+                // The egress table in the same visit: libnftables in-process, not an `ip netns exec nft` spawn.
+                var egress = EgressRuleset;
+                NetNamespace.ConfigureInterface(NetnsPath(instanceId), "eth0", slot.SandboxAddress, 30, routes, slot.HostAddress,
+                    egress is null ? null : () => Nftables.Run(egress));
             }
             catch
             {

@@ -61,8 +61,8 @@ public sealed class SandboxFirewall(VethAddressPlan plan, string nftPath)
     /// processes' packets, and what a tap in it forwards) may go only to the service ports and the routed endpoint, and
     /// back on connections made to it. The host's table can be deleted or flushed by anyone root on the host, and until
     /// it is put back (~0.1-0.25 s) it filters nothing; this one lives in a namespace only the node enters, so the host's
-    /// <c>nft flush ruleset</c> leaves it, and a sandbox cannot change it (no CAP_NET_ADMIN). IPv6 (a veth's link-local
-    /// address reaches the host's [::] listeners) is dropped by the policy, as by the host's table.
+    /// <c>nft flush ruleset</c> leaves it, and a sandbox cannot change it (no CAP_NET_ADMIN). IPv6 is dropped by the policy
+    /// too (the sandbox's eth0 has IPv6 disabled already: <see cref="Nexus.Interop.NetNamespace.ConfigureInterface"/>).
     /// </summary>
     public string EgressRuleset(IReadOnlyCollection<int> servicePorts, IPEndPoint? routedEndpoint = null)
     {
