@@ -32,23 +32,11 @@ public interface ISandboxInstance : IAsyncDisposable
     int Pid { get; }
 
     /// <summary>
-    /// Whether the sandbox's first process is stopped (SIGSTOP, a debugger's trace stop): an instance that would sit on
-    /// any invocation handed to it until its timeout. False when its state cannot be read.
+    /// Whether the sandbox's first process is stopped (SIGSTOP, a debugger's trace stop) or frozen (<c>runc pause</c>, a
+    /// cgroup freezer): an instance that would sit on any invocation handed to it until its timeout. False when its state
+    /// cannot be read.
     /// </summary>
-    bool IsStopped()
-    {
-        try
-        {
-            // /proc/<pid>/stat: "pid (comm) S ...": the state follows the last ')' (comm may hold one).
-            var stat = File.ReadAllText($"/proc/{Pid}/stat");
-            var close = stat.LastIndexOf(')');
-            return close > 0 && close + 2 < stat.Length && stat[close + 2] is 'T' or 't';
-        }
-        catch (IOException)
-        {
-            return false;
-        }
-    }
+    bool IsStopped() => ProcessFiles.IsStoppedOrFrozen(Pid);
 
     /// <summary>Reads current memory figures.</summary>
     SandboxMemory ReadMemory();

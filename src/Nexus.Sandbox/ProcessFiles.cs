@@ -61,6 +61,32 @@ public static class ProcessFiles
         return TimeSpan.FromSeconds((double)ticks / TicksPerSecond);
     }
 
+    /// <summary>
+    /// Whether a process would sit on any work handed to it: stopped (SIGSTOP, a debugger's trace stop: state T or t) or
+    /// in a frozen cgroup (<c>runc pause</c>, an operator's freezer: v1 <c>freezer.state</c> not THAWED, or v2
+    /// <c>cgroup.events</c> "frozen 1"). False when the process is gone or its files cannot be read.
+    /// </summary>
+    /// <param name="pid">The process.</param>
+    /// <param name="cgroupRoot">Where the cgroup hierarchies are mounted (/sys/fs/cgroup).</param>
+    public static bool IsStoppedOrFrozen(int pid, string cgroupRoot = "/sys/fs/cgroup")
+    {
+        Span<byte> buffer = stackalloc byte[1024];
+        var stat = ReadFile($"/proc/{pid}/stat", buffer);
+        var close = stat.LastIndexOf((byte)')');
+        if (close < 0 || close + 2 >= stat.Length)
+        {
+            return false;
+        }
+
+        // A v1-frozen task shows D; a v2-frozen one sleeps (S) in the freezer's trap. A running task is never frozen.
+        return stat[close + 2] switch
+        {
+            (byte)'T' or (byte)'t' => true,
+            (byte)'D' or (byte)'S' => CgroupFreezer.IsFrozen(pid, cgroupRoot),
+            _ => false,
+        };
+    }
+
     /// <summary>A "Name:   123 kB" field of smaps_rollup, in kB; 0 when absent.</summary>
     internal static long Field(ReadOnlySpan<byte> text, ReadOnlySpan<byte> name)
     {

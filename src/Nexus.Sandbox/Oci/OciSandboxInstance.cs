@@ -124,6 +124,9 @@ public sealed class OciSandboxInstance : ISandboxInstance
         if (_init is not null)
         {
             _init.Signal(SIGKILL);
+
+            // A container paused from outside (runc pause on cgroup v1) would hold the kill until thawed.
+            CgroupFreezer.ThawV1(_init.Pid);
             try
             {
                 await _exited.Task;

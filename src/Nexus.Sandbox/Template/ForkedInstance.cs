@@ -139,6 +139,9 @@ internal sealed class ForkedInstance : ISandboxInstance
     {
         if (_process is not null && _process.Signal(SIGKILL))
         {
+            // Frozen from outside (its template's container paused on cgroup v1), it would hold the kill until thawed.
+            CgroupFreezer.ThawV1(_process.Pid);
+
             // The template reaps it and says so; if the template itself is gone, the process went with it.
             await Task.WhenAny(_exited.Task, Task.Delay(TimeSpan.FromSeconds(5)));
         }
