@@ -91,6 +91,18 @@ def channel_timeouts():
     return (timeout,) if timeout is not None else ()
 
 
+# How the backend words its refusal of a call to a service the node has no endpoint for (Nexus.Backend's
+# ServiceCalls.EndpointOf). In baseline such a call goes to the service's public endpoint, which a sandbox cannot
+# reach, and botocore raises EndpointConnectionError: so does the stand-in.
+_NO_ENDPOINT = 'the node has no endpoint for '
+
+
+def names_no_endpoint(status, error):
+    """Whether the backend's refusal (its status and {'Code', 'Message'}) says the node has no endpoint for the service."""
+    return status == 501 and error.get('Code') == 'NotImplemented' and \
+        error.get('Message', '').startswith(_NO_ENDPOINT)
+
+
 _routed_said = False
 
 
