@@ -136,8 +136,9 @@ public sealed class GenericPathTests(ITestOutputHelper output)
             AssertDenied(calls, "delete_granted_table", "dynamodb:DeleteItem on resource table/dt-orders");
             AssertDenied(calls, "batch_write_mixed", "dynamodb:BatchWriteItem on resource table/dt-orders");
             AssertDenied(calls, "list_tables", "dynamodb:ListTables on resource *");
-            Assert.Equal("NotImplemented", (string?)calls["sqs_not_configured"]?["error"]?["response"]?["Error"]?["Code"]);
-            Assert.Contains("no endpoint for sqs", (string?)calls["sqs_not_configured"]?["error"]?["message"], StringComparison.Ordinal);
+            // A service the node has no endpoint for cannot be reached, as real botocore finds in a baseline sandbox.
+            Assert.Equal("botocore.exceptions.EndpointConnectionError", (string?)calls["sqs_not_configured"]?["error"]?["exception"]);
+            Assert.Equal($"Could not connect to the endpoint URL: \"{dynalite.Endpoint}/\"", (string?)calls["sqs_not_configured"]?["error"]?["message"]);
 
             // Nothing refused reached the service: the other table is still empty, the mixed batch wrote nothing.
             var peek = JsonNode.Parse(await RunBaselineAsync(dynalite, "peek", work.FullName))!;
@@ -196,9 +197,12 @@ public sealed class GenericPathTests(ITestOutputHelper output)
             Assert.False((bool?)peek["orders_g2"]);
 
             var deniedInNexus = JsonNode.Parse((await RunNexusAsync(dynalite, NarrowManifest, "denied", work.FullName)).Stdout)!.AsObject();
+            // Not the SQS call: pointed at the proxy, it reaches a node that answers NotImplemented, which a baseline
+            // sandbox never does (its client of a service the node does not serve has the service's public endpoint,
+            // out of its reach: EndpointConnectionError, as nexus mode raises; difftest services_the_node_does_not_serve).
             var refusals = DifferentialTests.Compare(
-                calls.ToDictionary(c => c.Key, c => c.Value!.AsObject()),
-                deniedInNexus.ToDictionary(c => c.Key, c => c.Value!.AsObject()));
+                calls.Where(c => c.Key != "sqs_not_configured").ToDictionary(c => c.Key, c => c.Value!.AsObject()),
+                deniedInNexus.Where(c => c.Key != "sqs_not_configured").ToDictionary(c => c.Key, c => c.Value!.AsObject()));
             Assert.True(refusals.Count == 0, "baseline through the proxy is refused otherwise than nexus mode:\n" + string.Join("\n", refusals));
         }
         finally

@@ -58,6 +58,10 @@ class DynamoDBOperationNotSupportedError(Boto3Error):
                   'Must use AttributeBase object methods (i.e. Attr().eq()). to generate ConditionBase instances first.')
 
 
+# boto3's misspelt name, kept there for code that still uses it.
+DynanmoDBOperationNotSupportedError = DynamoDBOperationNotSupportedError
+
+
 class DynamoDBNeedsConditionError(Boto3Error):
     def __init__(self, value):
         Boto3Error.__init__(

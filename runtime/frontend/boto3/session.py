@@ -72,6 +72,10 @@ class Session:
         from botocore._nexus_sdk_data import available_partitions
         return available_partitions()
 
+    def get_partition_for_region(self, region_name):
+        from botocore._nexus_sdk_data import partition_for_region
+        return partition_for_region(region_name)
+
     def get_available_regions(self, service_name, partition_name='aws', allow_non_regional=False):
         from botocore._nexus_sdk_data import available_regions
         return available_regions(service_name, partition_name, allow_non_regional)

@@ -274,7 +274,7 @@ def _send_over_channel(request, event_name, **kwargs):
     """botocore's before-send hook: the serialized, unsigned request goes to the backend; its answer is the response.
     An answer that has not started within the client's read_timeout is botocore's ReadTimeoutError, which botocore
     retries as it retries its own."""
-    from botocore.client import _get_transport, channel_errors, channel_timeouts
+    from botocore.client import _get_transport, channel_errors, channel_timeouts, names_no_endpoint
     _, service_id, operation = event_name.split('.', 2)
     service = getattr(_calls, 'service', service_id)
     url = request.url
@@ -303,6 +303,9 @@ def _send_over_channel(request, event_name, **kwargs):
         if response.body is not None:
             response.body.close()
         error = dict(meta.get('Error') or {'Code': str(response.status), 'Message': ''})
+        if names_no_endpoint(response.status, error):
+            # Raised here, botocore retries it as it retries its own failed connections.
+            raise modules['botocore.exceptions'].EndpointConnectionError(endpoint_url=url)
         request_id = os.urandom(8).hex().upper()
         if service == 's3':
             # xml.sax.saxutils loads urllib.request (http.client, ssl): imported here, not with say_routed.

@@ -53,6 +53,17 @@ def available_partitions():
     return [partition['partition'] for partition in _endpoints()['partitions']]
 
 
+def partition_for_region(region_name):
+    """Session.get_partition_for_region: the partition of endpoints.json that lists the region or whose regionRegex
+    matches it, else botocore's UnknownRegionError."""
+    for partition in _endpoints()['partitions']:
+        if region_name in partition['regions'] or \
+                ('regionRegex' in partition and re.match(partition['regionRegex'], region_name)):
+            return partition['partition']
+    from botocore.exceptions import UnknownRegionError
+    raise UnknownRegionError(region_name=region_name, error_msg='No partition found for provided region_name.')
+
+
 def available_regions(service_name, partition_name='aws', allow_non_regional=False):
     """Session.get_available_regions: the endpoint names endpoints.json lists for the service's endpoint prefix in the
     partition (its regions only, unless allow_non_regional); [] for a service without a model."""

@@ -16,9 +16,10 @@ from binascii import crc32
 
 from botocore._nexus_responses import (REASONS, STANDARD_RETRY_CODES, STANDARD_RETRY_STATUS, THROTTLING_CODES,
                                        RetryQuota, back_off, retry_policy)
-from botocore.client import OWN_CLIENTS, BaseClient, ClientMeta, _get_transport, channel_errors, channel_timeouts
+from botocore.client import (OWN_CLIENTS, BaseClient, ClientMeta, _get_transport, channel_errors, channel_timeouts,
+                             names_no_endpoint)
 from botocore.endpoint import Endpoint, PreparedRequest
-from botocore.exceptions import ChecksumError, ConnectionClosedError, ReadTimeoutError
+from botocore.exceptions import ChecksumError, ConnectionClosedError, EndpointConnectionError, ReadTimeoutError
 
 # botocore's legacy policy (_retry.json, __default__): statuses, and error codes retried with a 400.
 _LEGACY_STATUS = frozenset((429, 500, 502, 503, 504, 509))
@@ -217,17 +218,18 @@ class ServiceClient(BaseClient):
                 limiter.on_sending_request()
             try:
                 status, answer_headers, raw = self._exchange(wire, body)
-            except ReadTimeoutError:
-                # Retried as botocore retries a read timeout (every mode), raised once the attempts are spent or, in
-                # standard and adaptive mode, the quota is.
+            except (ReadTimeoutError, EndpointConnectionError) as e:
+                # Retried as botocore retries a read timeout or a connection error (every mode), raised once the
+                # attempts are spent or, in standard and adaptive mode, the quota is (a timeout costs it more).
                 if limiter is not None:
                     limiter.on_receiving_response(throttled=False)
                 if attempt >= max_attempts:
                     raise
                 if mode != 'legacy':
-                    if not self._retry_quota.acquire(10):
+                    cost = 10 if isinstance(e, ReadTimeoutError) else 5
+                    if not self._retry_quota.acquire(cost):
                         raise
-                    quota_taken = 10
+                    quota_taken = cost
                 back_off(mode, attempt, self.LEGACY_BASE)
                 attempt += 1
                 continue
@@ -330,6 +332,8 @@ class ServiceClient(BaseClient):
         if response.body is not None:
             response.body.close()
         error = meta.get('Error') or {}
+        if names_no_endpoint(response.status, error):
+            raise EndpointConnectionError(endpoint_url=f'{self.meta.endpoint_url}{wire["Path"]}')
         code = error.get('Code') or str(response.status)
         request_id = os.urandom(16).hex().upper()
         content_type, document = self._refusal(code, error.get('Message', ''), request_id)

@@ -8,6 +8,7 @@ against the store and answers with the boto3 response fields as JSON. This
 module turns that answer into exactly what botocore would have returned.
 """
 
+import functools
 import os
 import sys
 import _thread
@@ -91,6 +92,18 @@ def channel_timeouts():
     return (timeout,) if timeout is not None else ()
 
 
+# How the backend words its refusal of a call to a service the node has no endpoint for (Nexus.Backend's
+# ServiceCalls.EndpointOf). In baseline such a call goes to the service's public endpoint, which a sandbox cannot
+# reach, and botocore raises EndpointConnectionError: so does the stand-in.
+_NO_ENDPOINT = 'the node has no endpoint for '
+
+
+def names_no_endpoint(status, error):
+    """Whether the backend's refusal (its status and {'Code', 'Message'}) says the node has no endpoint for the service."""
+    return status == 501 and error.get('Code') == 'NotImplemented' and \
+        error.get('Message', '').startswith(_NO_ENDPOINT)
+
+
 _routed_said = False
 
 
@@ -165,6 +178,7 @@ class ClientMeta:
         self._config = config
         self.partition = 'aws'
         self.service_model = service_model
+        service_model._client = client
         self.method_to_api_mapping = method_to_api_mapping
 
     @property
@@ -217,18 +231,6 @@ def client_config(region_name, service_name, given):
     return Config(**options)
 
 
-_S3_METHODS = {
-    'get_object': 'GetObject', 'put_object': 'PutObject', 'head_object': 'HeadObject',
-    'delete_object': 'DeleteObject', 'delete_objects': 'DeleteObjects',
-    'list_objects_v2': 'ListObjectsV2', 'list_objects': 'ListObjects', 'copy_object': 'CopyObject',
-    'head_bucket': 'HeadBucket', 'list_buckets': 'ListBuckets', 'create_bucket': 'CreateBucket',
-    'get_object_tagging': 'GetObjectTagging',
-    'put_object_tagging': 'PutObjectTagging', 'delete_object_tagging': 'DeleteObjectTagging',
-    'create_multipart_upload': 'CreateMultipartUpload', 'upload_part': 'UploadPart',
-    'complete_multipart_upload': 'CompleteMultipartUpload', 'abort_multipart_upload': 'AbortMultipartUpload',
-    'list_parts': 'ListParts'}
-
-
 class ServiceId(str):
     """botocore's service id (client.meta.service_model.service_id: 'S3', 'DynamoDB'), as its events name it."""
 
@@ -238,7 +240,9 @@ class ServiceId(str):
 
 class ServiceModel:
     """client.meta.service_model (and client._service_model, which tracers read): the service's botocore name and its
-    model's metadata, and what botocore's ServiceModel derives from them."""
+    model's metadata, and what botocore's ServiceModel derives from them. The rest of botocore's ServiceModel
+    (operation_names, operation_model, shape_for, ...) is the real botocore's model of the service, loaded with the
+    client's generic path on first use."""
 
     def __init__(self, service_name, metadata):
         self.service_name = service_name
@@ -248,6 +252,13 @@ class ServiceModel:
         self.endpoint_prefix = metadata['endpointPrefix']
         self.signing_name = metadata.get('signingName', self.endpoint_prefix)
         self.service_id = ServiceId(metadata['serviceId'])
+        self._client = None   # the client whose real botocore model answers the rest (ClientMeta sets it)
+
+    def __getattr__(self, name):
+        client = self.__dict__.get('_client')
+        if name.startswith('_') or client is None:
+            raise AttributeError(f"'ServiceModel' object has no attribute '{name}'")
+        return getattr(client._generic().meta.service_model, name)
 
 
 # botocore 1.29's S3 model metadata (the fast path reads no model file).
@@ -295,14 +306,30 @@ def _s3_endpoint(region):
     return f"https://s3.{region}.{'amazonaws.com.cn' if region.startswith('cn-') else 'amazonaws.com'}"
 
 
+class S3Meta(ClientMeta):
+    """The S3 client's meta: its method_to_api_mapping names every S3 operation, as botocore's does (made on first use,
+    from the model table the first call loads anyway)."""
+
+    def __init__(self, *args):
+        super().__init__(*args)
+        del self.method_to_api_mapping   # read on first use (cached_property: a set value shadows it)
+
+    @functools.cached_property
+    def method_to_api_mapping(self):
+        from botocore import _nexus_model as _model
+        # S3's operation names are its method names in CamelCase ('list_objects_v2': 'ListObjectsV2').
+        return {name: ''.join(part.capitalize() for part in name.split('_'))
+                for name in sorted(_model.ALL_METHODS) if not name.startswith('generate_presigned_')}
+
+
 class S3(BaseClient):
     """The S3 client: the operations the Nexus channel offloads, plus boto3's injected helpers."""
 
     def __init__(self, region_name=None, endpoint_url=None, config=None, explicit_credentials=False):
         region = region_name or (config.region_name if config is not None else None) or \
             os.environ.get('AWS_DEFAULT_REGION') or os.environ.get('AWS_REGION') or 'us-east-1'
-        self.meta = ClientMeta(region, endpoint_url or _s3_endpoint(region), config, self,
-                               ServiceModel('s3', _S3_METADATA), _S3_METHODS)
+        self.meta = S3Meta(region, endpoint_url or _s3_endpoint(region), config, self, ServiceModel('s3', _S3_METADATA),
+                           None)
         self.exceptions = s3_exceptions()
         self._retry_quota = RetryQuota()
         if endpoint_url or explicit_credentials:
@@ -314,6 +341,11 @@ class S3(BaseClient):
             # Not served by the fast path: the real botocore's method, its requests sent over the channel (generic path).
             return getattr(self._generic(), name)
         raise AttributeError(f"'S3' object has no attribute '{name}'")
+
+    def __dir__(self):
+        # The methods of the generic path too, so dir() lists every S3 method, as on botocore's client.
+        from botocore import _nexus_model as _model
+        return sorted(set(super().__dir__()) | _model.ALL_METHODS)
 
     def _generic(self):
         """The real botocore S3 client behind this one (loaded on first need), for calls the fast path does not serve."""

@@ -29,17 +29,58 @@ def waiter_class(client_class_name, waiter_name):
     return type(f'{client_class_name}.Waiter.{waiter_name}', (Waiter,), {})
 
 
+class SingleWaiterConfig:
+    """waiter.config as botocore gives it: the waiter's operation, delay, max_attempts and acceptors."""
+
+    def __init__(self, config):
+        self._config = config
+        self.description = config.get('description', '')
+        self.operation = config['operation']
+        self.delay = config['delay']
+        self.max_attempts = config['maxAttempts']
+
+    @property
+    def acceptors(self):
+        return [AcceptorConfig(acceptor) for acceptor in self._config['acceptors']]
+
+
+class AcceptorConfig:
+    """One acceptor of a waiter's configuration: the state it leads to when its matcher finds the expected value."""
+
+    def __init__(self, config):
+        self.state = config['state']
+        self.matcher = config['matcher']
+        self.expected = config['expected']
+        self.argument = config.get('argument')
+
+    @property
+    def explanation(self):
+        """botocore's words for what the acceptor matched."""
+        matcher, expected, argument = self.matcher, self.expected, self.argument
+        if matcher == 'path':
+            return f'For expression "{argument}" we matched expected path: "{expected}"'
+        if matcher == 'pathAll':
+            return f'For expression "{argument}" all members matched excepted path: "{expected}"'
+        if matcher == 'pathAny':
+            return f'For expression "{argument}" we matched expected path: "{expected}" at least once'
+        if matcher == 'status':
+            return f'Matched expected HTTP status code: {expected}'
+        if matcher == 'error':
+            return f'Matched expected service error code: {expected}'
+        return f'No explanation for unknown waiter type: "{matcher}"'
+
+
 class Waiter:
     def __init__(self, name, config, operation_method):
         self.name = name
-        self.config = config
+        self.config = SingleWaiterConfig(config)
         self._operation_method = operation_method
 
     def wait(self, **kwargs):
         options = kwargs.pop('WaiterConfig', {})
-        delay = options.get('Delay', self.config['delay'])
-        max_attempts = options.get('MaxAttempts', self.config['maxAttempts'])
-        acceptors = self.config['acceptors']
+        delay = options.get('Delay', self.config.delay)
+        max_attempts = options.get('MaxAttempts', self.config.max_attempts)
+        acceptors = self.config.acceptors
         attempts = 0
         matched = None
         state = 'waiting'
@@ -53,7 +94,7 @@ class Waiter:
             acceptor = None
             for acceptor in acceptors:
                 if _matches(acceptor, response):
-                    matched, state = acceptor, acceptor['state']
+                    matched, state = acceptor, acceptor.state
                     break
             else:
                 if _is_error(response):
@@ -65,11 +106,11 @@ class Waiter:
                 return
             if state == 'failure':
                 raise WaiterError(name=self.name, last_response=response,
-                                  reason=f'Waiter encountered a terminal failure state: {_explanation(acceptor)}')
+                                  reason=f'Waiter encountered a terminal failure state: {acceptor.explanation}')
             if attempts >= max_attempts:
                 # botocore names the acceptor its loop stopped at: the one matched this time, else the last one.
                 reason = 'Max attempts exceeded' if matched is None else \
-                    f'Max attempts exceeded. Previously accepted state: {_explanation(acceptor)}'
+                    f'Max attempts exceeded. Previously accepted state: {acceptor.explanation}'
                 raise WaiterError(name=self.name, reason=reason, last_response=response)
             time.sleep(delay)
 
@@ -80,7 +121,7 @@ def _is_error(response):
 
 
 def _matches(acceptor, response):
-    matcher, expected = acceptor['matcher'], acceptor['expected']
+    matcher, expected = acceptor.matcher, acceptor.expected
     if matcher == 'status':
         return response.get('ResponseMetadata', {}).get('HTTPStatusCode') == expected
     if matcher == 'error':
@@ -88,7 +129,7 @@ def _matches(acceptor, response):
     if _is_error(response):
         return False
     import jmespath
-    result = jmespath.search(acceptor['argument'], response)
+    result = jmespath.search(acceptor.argument, response)
     if matcher == 'path':
         return result == expected
     if not isinstance(result, list) or not result:
@@ -96,19 +137,3 @@ def _matches(acceptor, response):
     if matcher == 'pathAll':
         return all(element == expected for element in result)
     return any(element == expected for element in result)   # pathAny
-
-
-def _explanation(acceptor):
-    """botocore's AcceptorConfig.explanation."""
-    matcher, expected, argument = acceptor['matcher'], acceptor['expected'], acceptor.get('argument')
-    if matcher == 'path':
-        return f'For expression "{argument}" we matched expected path: "{expected}"'
-    if matcher == 'pathAll':
-        return f'For expression "{argument}" all members matched excepted path: "{expected}"'
-    if matcher == 'pathAny':
-        return f'For expression "{argument}" we matched expected path: "{expected}" at least once'
-    if matcher == 'status':
-        return f'Matched expected HTTP status code: {expected}'
-    if matcher == 'error':
-        return f'Matched expected service error code: {expected}'
-    return f'No explanation for unknown waiter type: "{matcher}"'

@@ -38,7 +38,7 @@ from difftest_common import BUCKET, CASES, DENIED, EMPTY, P, WORKDIR, body, clie
 # The families of cases, in the order they run (the order of the single file they were split from).
 CASE_MODULES = ('objects', 'stored_headers', 'buckets', 'tagging', 'handler_imports', 'streaming_body', 'head_object',
                 'delete', 'listing', 'copy_object', 'transfers', 'resource_api', 'validation', 'multipart',
-                'multipart_checksums', 'presigned')
+                'multipart_checksums', 'presigned', 'client_surface')
 for _module in CASE_MODULES:
     importlib.import_module(f'difftest_cases.{_module}')
 

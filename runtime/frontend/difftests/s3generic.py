@@ -596,6 +596,32 @@ def modeled_exception_of_a_generic_call(s3):
         return {'caught': 'NoSuchUpload', 'code': e.response['Error']['Code']}
 
 
+@case
+def client_service_model(s3):
+    # What the stand-in does not keep of botocore's ServiceModel is the real botocore's model (loaded as the generic
+    # path loads it).
+    model = s3.meta.service_model
+    get_object = model.operation_model('GetObject')
+    return {'service_name': model.service_name, 'signature_version': model.signature_version,
+            'operation_names': model.operation_names, 'get_object': {
+                'name': get_object.name, 'http': get_object.http,
+                'input': list(get_object.input_shape.members), 'output': list(get_object.output_shape.members)},
+            'tag_shape': list(model.shape_for('Tag').members)}
+
+
+@case
+def generic_path_service_the_node_does_not_serve(s3):
+    # As difftest's services_the_node_does_not_serve, for a call the real botocore makes in nexus mode (Lambda's
+    # GetFunction): botocore's own EndpointConnectionError.
+    from botocore.config import Config
+    client = boto3.client('lambda', endpoint_url='http://127.0.0.1:9', region_name='us-east-1',
+                          config=Config(retries={'max_attempts': 0}))
+    try:
+        return client.get_function(FunctionName='other')
+    except botocore.exceptions.EndpointConnectionError as e:
+        return norm_error(e)
+
+
 # The resource layer's generic calls and the clients with event handlers run after the client's own.
 CASES.extend(s3generic_resources.CASES)
 CASES.extend(s3generic_events.CASES)

@@ -25,7 +25,11 @@ public static class ServiceCalls
     /// <summary>Whether a response header belongs to one HTTP hop (the service's connection), so it is not passed on.</summary>
     public static bool IsHopByHop(string name) => s_hopHeaders.Contains(name);
 
-    /// <summary>The endpoint the node configures for <paramref name="service"/>; none: NotImplemented.</summary>
+    /// <summary>
+    /// The endpoint the node configures for <paramref name="service"/>; none: NotImplemented, whose message the
+    /// frontend recognizes by its beginning ("the node has no endpoint for ", botocore/client.py names_no_endpoint) to
+    /// raise what botocore raises where a service cannot be reached, as a baseline sandbox's real botocore does.
+    /// </summary>
     public static ServiceEndpoint EndpointOf(NexusBackendOptions options, string service, string operation)
     {
         ArgumentNullException.ThrowIfNull(options);

@@ -69,6 +69,24 @@ def error_classes(s3):
 
 
 @case
+def every_exception_class(s3):
+    # Every class a handler can import from botocore.exceptions and boto3.exceptions (botocore's ReadTimeoutError and
+    # a few others also derive from the vendored requests' OSErrors: only botocore's and builtin bases are compared).
+    import boto3.exceptions
+
+    def classes(module):
+        return {name: {'bases': [c.__name__ for c in value.__mro__ if c.__module__ in (module.__name__, 'builtins')],
+                       'fmt': getattr(value, 'fmt', None)}
+                for name, value in vars(module).items()
+                if isinstance(value, type) and issubclass(value, BaseException) and not name.startswith('Nexus')
+                and value.__module__ in ('botocore.exceptions', 'boto3.exceptions')}
+
+    timeout = botocore.exceptions.ReadTimeoutError(endpoint_url='https://example.com/')
+    return {'botocore': classes(botocore.exceptions), 'boto3': classes(boto3.exceptions),
+            'read_timeout': [str(timeout), isinstance(timeout, OSError)]}
+
+
+@case
 def client_shape(s3):
     return {'class': type(s3).__name__, 'region': s3.meta.region_name,
             'can_paginate': [s3.can_paginate('list_objects_v2'), s3.can_paginate('get_object')],
