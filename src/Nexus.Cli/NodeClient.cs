@@ -13,22 +13,26 @@ public sealed class NodeClient : IDisposable
 {
     private readonly HttpClient _http;
     private readonly string? _managementToken;
+    private readonly string _nodeLog;
 
     /// <summary>
     /// A client of the API at <paramref name="apiUrl"/>; <paramref name="managementToken"/> (<see cref="KeyPair.ManagementToken"/>)
     /// goes with every request (null: none, and the node refuses all but health and signed Lambda API calls).
+    /// <paramref name="nodeLog"/> is where an error sends the reader when the node breaks off a request.
     /// </summary>
-    public NodeClient(string apiUrl, TimeSpan? timeout = null, string? managementToken = null)
+    private NodeClient(string apiUrl, string nodeLog, TimeSpan? timeout, string? managementToken)
     {
         BaseAddress = new Uri(apiUrl.TrimEnd('/') + "/");
         _http = new HttpClient { BaseAddress = BaseAddress, Timeout = timeout ?? Timeout.InfiniteTimeSpan };
         _managementToken = managementToken;
+        _nodeLog = nodeLog;
     }
 
     public Uri BaseAddress { get; }
 
     /// <summary>A client of the node <paramref name="options"/> describe, with its management token if this user can read the node's key.</summary>
-    public static NodeClient For(NodeOptions options, TimeSpan? timeout = null) => new(options.ApiUrl, timeout, ReadManagementToken(options.CredentialsPath));
+    public static NodeClient For(NodeOptions options, TimeSpan? timeout = null) =>
+        new(options.ApiUrl, Path.Combine(options.Home, "node.log"), timeout, ReadManagementToken(options.CredentialsPath));
 
     private static string? ReadManagementToken(string credentialsPath)
     {
@@ -76,8 +80,9 @@ public sealed class NodeClient : IDisposable
         }
         catch (HttpRequestException e) when (e.InnerException is IOException)
         {
-            // A node that refuses a request before reading its body closes the connection under the upload.
-            throw new CliException(ExitCodes.Failed, $"the node at {BaseAddress} closed the connection while {request.Method} {request.RequestUri} was being sent ({e.InnerException.Message}); the node's log (node.log in its home, /var/lib/nexus by default) may say why");
+            // A node that refuses a request before reading its body closes the connection under the upload; one killed or
+            // stopped while it runs the request (an invoke) closes it before the answer.
+            throw new CliException(ExitCodes.Failed, $"the node at {BaseAddress} closed the connection during {request.Method} {request.RequestUri} ({e.InnerException.Message}); the node's log ({_nodeLog}) may say why");
         }
     }
 
@@ -115,7 +120,6 @@ public sealed class NodeClient : IDisposable
 
     public static MediaTypeHeaderValue Zip { get; } = new("application/zip");
 
-    /// <summary>How <c>--json</c> output is printed.</summary>
     /// <summary>
     /// How the CLI prints JSON for scripts: indented, and with only what JSON itself requires escaped (the default encoder
     /// also escapes characters unsafe in HTML, writing a timestamp's '+' as \u002B).

@@ -3,7 +3,6 @@
 
 using System.Globalization;
 using System.Text.Json;
-using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
 using Nexus.Functions;
 
@@ -245,7 +244,7 @@ public sealed record NodeOptions
         var config = options.ConfigPath;
         if (File.Exists(config))
         {
-            options = ReadConfig(config, options) with { Home = options.Home };
+            options = NodeConfigFile.Read(config, options);
         }
 
         options = options with
@@ -264,65 +263,14 @@ public sealed record NodeOptions
         return options;
     }
 
-    // node.json overlaid on the defaults: a field it leaves out keeps its default. The file is read on its own first, so
-    // that an error's line and position are the file's (the source-generated reader gives a field the file leaves out
-    // its type's default, not the property's, so that reading's values are not the options).
-    private static NodeOptions ReadConfig(string config, NodeOptions defaults)
-    {
-        try
-        {
-            var text = File.ReadAllText(config);
-            using (var document = JsonDocument.Parse(text))
-            {
-                if (document.RootElement.ValueKind != JsonValueKind.Object)
-                {
-                    throw new JsonException("expected a JSON object of settings");
-                }
-
-                foreach (var field in document.RootElement.EnumerateObject())
-                {
-                    // Serialization skips these without a word; a setting the file names must exist.
-                    if (s_notSettings.Contains(field.Name))
-                    {
-                        throw new JsonException(field.Name == "home"
-                            ? "home: not a node.json setting (the home is where node.json is: --home or NEXUS_HOME)"
-                            : $"{field.Name}: unknown field (it is not a node.json setting; docs/node.md lists them)");
-                    }
-                }
-            }
-
-            _ = JsonSerializer.Deserialize(text, NodeOptionsJson.Default.NodeOptions);
-            var merged = JsonSerializer.SerializeToNode(defaults, NodeOptionsJson.Default.NodeOptions)!.AsObject();
-            foreach (var (key, value) in JsonNode.Parse(text)!.AsObject())
-            {
-                merged[key] = value?.DeepClone();
-            }
-
-            return merged.Deserialize(NodeOptionsJson.Default.NodeOptions)!;
-        }
-        catch (JsonException e)
-        {
-            throw new InvalidDataException($"{config}: {e.Message}", e);
-        }
-    }
-
-    // Properties the JSON form does not carry (derived, or set by the code), and home, which node.json cannot move.
-    private static readonly HashSet<string> s_notSettings =
-    [
-        "home",
-        .. typeof(NodeOptions).GetProperties()
-            .Where(p => p.GetCustomAttributes(typeof(JsonIgnoreAttribute), inherit: false).Length > 0)
-            .Select(p => JsonNamingPolicy.CamelCase.ConvertName(p.Name)),
-    ];
-
-    /// <summary>Throws <see cref="ArgumentException"/> naming the setting (as node.json spells it) that is out of range.</summary>
+    /// <summary>Throws <see cref="NodeSettingException"/> naming the setting (as node.json spells it) that is out of range.</summary>
     public void Validate()
     {
         static void Check(bool ok, string setting, string why)
         {
             if (!ok)
             {
-                throw new ArgumentException($"node setting {JsonNamingPolicy.CamelCase.ConvertName(setting)}: {why}");
+                throw new NodeSettingException(JsonNamingPolicy.CamelCase.ConvertName(setting), why);
             }
         }
 

@@ -241,6 +241,46 @@ public sealed class CliTests : IDisposable
         Assert.Equal(["hello-s3", "r1", "(retired)", "2", "1.0"], Words(plain.Split('\n').Single(l => l.Contains(" r1 ", StringComparison.Ordinal))));
     }
 
+    // Found by an operator's review: `nexus logs -f` while the node was killed (kill -9) ended in an unhandled
+    // HttpIOException, its stack trace and exit 134; a follow the node ended (nexus down) ended with 0 and no word.
+    [Fact]
+    public async Task LogsSaysSoWhenTheNodeBreaksOffOrEndsAFollow()
+    {
+        const string Lines = "2026-12-07T13:20:03.474Z nx77de1db97b09 - one\n2026-12-07T13:20:03.479Z nx77de1db97b09 - two\n";
+        using (var killed = new FakeNodeApi(new() { ["/nexus/v1/functions/sleepy/logs"] = Lines }, brokenOff: ["/nexus/v1/functions/sleepy/logs"]))
+        {
+            var (exitCode, stdout, stderr) = await NexusCli.RunAsync(["logs", "sleepy", "-f"], Env(killed));
+            Assert.Equal(3, exitCode);
+            Assert.Equal(Lines, stdout);
+            Assert.StartsWith($"nexus: the node at {killed.Url}/ broke off the log (", stderr, StringComparison.Ordinal);
+            Assert.DoesNotContain("   at ", stderr, StringComparison.Ordinal);
+        }
+
+        using var stopped = new FakeNodeApi(new() { ["/nexus/v1/functions/sleepy/logs"] = Lines });
+        var (followExit, followed, followErr) = await NexusCli.RunAsync(["logs", "sleepy", "-f"], Env(stopped));
+        Assert.Equal(3, followExit);
+        Assert.Equal(Lines, followed);
+        Assert.Equal($"nexus: the node at {stopped.Url}/ ended the log: it stopped\n", followErr);
+
+        // Without -f the end of the log is the end of the command.
+        var (tailExit, tail, tailErr) = await NexusCli.RunAsync(["logs", "sleepy"], Env(stopped));
+        Assert.True(tailExit == 0, tailErr);
+        Assert.Equal(Lines, tail);
+    }
+
+    // Found by an operator's review: an invoke the node broke off (nexus down or kill -9 while it ran) said the request
+    // "was being sent" and pointed at "node.log in its home, /var/lib/nexus by default" whatever the home was.
+    [Fact]
+    public async Task AnInvokeTheNodeBreaksOffNamesThisNodesLog()
+    {
+        const string Path = "/2015-03-31/functions/sleepy/invocations";
+        using var api = new FakeNodeApi(new() { [Path] = """{"partial":""" }, brokenOff: [Path]);
+        var (exitCode, _, stderr) = await NexusCli.RunAsync(["invoke", "sleepy"], Env(api));
+        Assert.Equal(1, exitCode);
+        Assert.StartsWith($"nexus: the node at {api.Url}/ closed the connection during POST {api.Url}{Path} (", stderr, StringComparison.Ordinal);
+        Assert.EndsWith($"the node's log ({_home}/node.log) may say why\n", stderr, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void PlainTableTrimsAndPadsToTheWidestCell()
     {

@@ -13,13 +13,19 @@ public sealed class FakeNodeApi : IDisposable
     private readonly HttpListener _listener;
     private readonly Dictionary<string, string> _answers;
     private readonly Dictionary<string, int> _statuses;
+    private readonly HashSet<string> _brokenOff;
     private readonly Task _serving;
 
-    /// <summary>Answers each path of <paramref name="answers"/> with its body, with status 200 or the path's in <paramref name="statuses"/>; other paths 404.</summary>
-    public FakeNodeApi(Dictionary<string, string> answers, Dictionary<string, int>? statuses = null)
+    /// <summary>
+    /// Answers each path of <paramref name="answers"/> with its body, with status 200 or the path's in
+    /// <paramref name="statuses"/>; other paths 404. A path in <paramref name="brokenOff"/> gets its body, then the connection
+    /// reset short of the length announced, as from a node killed mid-answer.
+    /// </summary>
+    public FakeNodeApi(Dictionary<string, string> answers, Dictionary<string, int>? statuses = null, HashSet<string>? brokenOff = null)
     {
         _answers = answers;
         _statuses = statuses ?? [];
+        _brokenOff = brokenOff ?? [];
 
         // HttpListener cannot listen on port 0: a free port is found and let go first, and another test may take it
         // before the listener binds it; then a fresh one is tried.
@@ -80,6 +86,15 @@ public sealed class FakeNodeApi : IDisposable
             context.Response.StatusCode = found ? _statuses.GetValueOrDefault(context.Request.Url!.AbsolutePath, 200) : 404;
             context.Response.ContentType = "application/json";
             var bytes = Encoding.UTF8.GetBytes(found ? body! : """{"error":"not found"}""");
+            if (_brokenOff.Contains(context.Request.Url!.AbsolutePath))
+            {
+                context.Response.ContentLength64 = bytes.Length + 1;
+                await context.Response.OutputStream.WriteAsync(bytes);
+                await context.Response.OutputStream.FlushAsync();
+                context.Response.Abort();
+                continue;
+            }
+
             await context.Response.OutputStream.WriteAsync(bytes);
             context.Response.Close();
         }

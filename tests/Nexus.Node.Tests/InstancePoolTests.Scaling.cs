@@ -203,6 +203,25 @@ public sealed partial class InstancePoolTests
         Assert.NotEqual(a.InstanceId, b.InstanceId);
     }
 
+    // Found by an operator's review: an instance busy during a redeploy stopped after its call was logged as
+    // "instance stopped (success)" and counted under reason="success" in /metrics.
+    [Fact]
+    public async Task An_instance_busy_during_a_redeploy_stops_as_retired_after_its_call()
+    {
+        await using var f = new PoolFixture();
+        var (started, release) = f.HoldInvocations();
+        var call = f.InvokeAsync(PoolFixture.Function(revision: "r1"));
+        await started;
+        var redeploy = f.Pool.RetireAsync("f", PoolFixture.Function(revision: "r2"));
+        release.SetResult();
+        Assert.Equal("success", (await call).Outcome);
+        await redeploy.WaitAsync(TimeSpan.FromSeconds(30));
+        await Wait.ForAsync(() => f.Exporter.Scrape().Contains("nexus_instance_stops_total{function=\"f\",reason=", StringComparison.Ordinal), "the old revision's instance to stop");
+
+        Assert.Contains("nexus_instance_stops_total{function=\"f\",reason=\"retired\"} 1", f.Exporter.Scrape(), StringComparison.Ordinal);
+        Assert.Contains(f.Logs.Tail("f", 100), line => line.EndsWith(" instance stopped (retired)", StringComparison.Ordinal));
+    }
+
     /// <summary>
     /// A function removed just after a redeploy: the removal's retire completes only once the instance the redeploy is
     /// still stopping has stopped. The node closes the function's log when it completes; the stop writes "instance

@@ -266,9 +266,18 @@ public static class FunctionCommands
             catch (OperationCanceledException)
             {
                 // Ctrl+C ends a follow.
+                return ExitCodes.Ok;
+            }
+            catch (IOException e)
+            {
+                // The node went away mid-stream (killed, or its host gone): what was printed is all there is.
+                throw new CliException(ExitCodes.NodeNotRunning, $"the node at {client.BaseAddress} broke off the log ({e.Message}); it may have stopped: nexus status says whether it runs");
             }
 
-            return ExitCodes.Ok;
+            // A follow ends only when the node ends it: it is stopping.
+            return parse.GetValue(follow)
+                ? throw new CliException(ExitCodes.NodeNotRunning, $"the node at {client.BaseAddress} ended the log: it stopped")
+                : ExitCodes.Ok;
         });
         return logs;
     }

@@ -401,6 +401,10 @@ public sealed partial class InstancePool : IAsyncDisposable
             {
                 RemoveLocked(instance);
                 stop = true;
+
+                // A reusable instance stops for what happened around it, not for its invocation's outcome (a redeploy's
+                // in-flight instance was logged and counted as "instance stopped (success)").
+                reason = reusable ? (_closed ? "shutdown" : instance.Retired ? "retired" : "exited") : reason;
             }
             else if (FirstWaiterLocked(instance.Function.Name) is { } mine)
             {
