@@ -5,6 +5,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Runtime.CompilerServices;
 using System.Threading.Channels;
+using Nexus.Interop;
 
 namespace Nexus.Sandbox.Network;
 
@@ -12,7 +13,7 @@ namespace Nexus.Sandbox.Network;
 /// The host-wide part of the baseline network, shared by every driver of this process whose sandboxes get a veth (oci,
 /// microvm): the service link and the sandbox firewall. Each such driver prepares it and applies the same ruleset (the
 /// table is replaced whole, so applying it twice is applying it once); the last driver to release it removes both.
-/// Both are re-asserted while the node runs (<see cref="CheckInterval"/>): removed from under a running node (an
+/// Both are re-asserted while the node runs, at once on the kernel's notice of their removal and every <see cref="CheckInterval"/>: removed from under a running node (an
 /// operator's `nft flush ruleset`, `ip link del`), the firewall failed open (baseline sandboxes reached every host
 /// listener) and every baseline cold start timed out without a word, until the node was restarted (an operator's
 /// review). As kube-proxy resyncs its rules, the node puts back what is missing and says so in its log.
@@ -28,8 +29,9 @@ public sealed class BaselineHost(HostNetwork network, SandboxFirewall firewall, 
     private Task _checks = Task.CompletedTask;
 
     /// <summary>
-    /// How often the service link is checked, and put back when missing; the firewall table is put back as soon as the
-    /// kernel reports a deletion in it, and listed every <see cref="FirewallBackstopChecks"/> intervals anyway.
+    /// How often the service link is checked (besides the kernel's notices), and put back when missing; the firewall
+    /// table is put back as soon as the kernel reports a deletion in it, and listed every
+    /// <see cref="FirewallBackstopChecks"/> intervals anyway.
     /// </summary>
     public TimeSpan CheckInterval { get; init; } = TimeSpan.FromSeconds(5);
 
@@ -71,16 +73,20 @@ public sealed class BaselineHost(HostNetwork network, SandboxFirewall firewall, 
     }
 
     /// <summary>
-    /// Puts back the service link when it is missing, and (with <paramref name="checkFirewall"/>) the firewall table when it
-    /// is missing or its rules were flushed; <paramref name="seenBy"/> says in the log what noticed it.
+    /// Puts back the service link when it is missing, down or without the service address, and (with
+    /// <paramref name="checkFirewall"/>) the firewall table when it is missing or its rules were flushed; <paramref name="seenBy"/>
+    /// says in the log what noticed it.
     /// </summary>
     private async Task EnsureAsync(IReadOnlyCollection<int> serviceTcpPorts, IPEndPoint? routedEndpoint, bool checkFirewall, string seenBy, CancellationToken cancellationToken)
     {
         var missing = new List<string>();
-        if (!network.ServiceLinkExists)
+        if (!network.ServiceLinkInService)
         {
+            var what = network.ServiceLinkExists
+                ? $"the service link {network.Plan.ServiceLink}'s up state or its address {network.Plan.ServiceAddress}"
+                : $"the service link {network.Plan.ServiceLink}";
             await network.PrepareAsync(cancellationToken);
-            missing.Add($"the service link {network.Plan.ServiceLink}");
+            missing.Add(what);
         }
 
         if (checkFirewall && !await firewall.IsInPlaceAsync(serviceTcpPorts, routedEndpoint, cancellationToken))
@@ -96,28 +102,31 @@ public sealed class BaselineHost(HostNetwork network, SandboxFirewall firewall, 
     }
 
     /// <summary>
-    /// Checks the service link every <see cref="CheckInterval"/> (a look in /sys), and the firewall as soon as the watch
-    /// (<see cref="WatchFirewallAsync"/>) reports a deletion in its table: the window in which a removed
-    /// firewall lets baseline sandboxes reach the host's listeners is the time to notice and re-apply it, not up to an
-    /// interval. Every <see cref="FirewallBackstopChecks"/> intervals the firewall is listed anyway (should a notice ever
-    /// be missed), and every interval while the watch is not running.
+    /// Checks the service link every <see cref="CheckInterval"/> (a look in /sys and a bind, microseconds), and both it
+    /// and the firewall as soon as a watch (<see cref="WatchAsync"/>) reports the kernel taking either away: the window
+    /// in which a removed firewall lets baseline sandboxes reach the host's listeners, or a removed service link fails
+    /// their calls, is the time to notice and put it back, not up to an interval. Every
+    /// <see cref="FirewallBackstopChecks"/> intervals the firewall is listed anyway (should a notice ever be missed), and
+    /// every interval while its watch is not running.
     /// </summary>
     private async Task CheckLoopAsync(IReadOnlyCollection<int> serviceTcpPorts, IPEndPoint? routedEndpoint, CancellationToken stop)
     {
-        // Why the firewall is to be checked now (the first reason waiting wins: one check answers all).
-        var checkNow = Channel.CreateBounded<string>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
-        var watching = new StrongBox<bool>();
-        var watch = WatchFirewallAsync(reason => checkNow.Writer.TryWrite(reason), watching, stop);
+        // Checks the watches ask for; rare (a removal), so unbounded, and all pending ones are answered by one check.
+        var checkNow = Channel.CreateUnbounded<CheckRequest>();
+        var watchingFirewall = new StrongBox<bool>();
+        var watches = Task.WhenAll(
+            WatchAsync("the firewall's removal", SandboxFirewall.WatchDeletions, firewall: true, checkNow.Writer, watchingFirewall, stop),
+            WatchAsync("the service link's removal", network.WatchServiceLink, firewall: false, checkNow.Writer, new StrongBox<bool>(), stop));
         var sinceFirewallCheck = 0;
         try
         {
             while (true)
             {
-                var reason = await WaitAsync(checkNow.Reader, CheckInterval, stop).ConfigureAwait(false);
-                var checkFirewall = reason is not null || !Volatile.Read(ref watching.Value) || ++sinceFirewallCheck >= FirewallBackstopChecks;
+                var request = await WaitAsync(checkNow.Reader, CheckInterval, stop).ConfigureAwait(false);
+                var checkFirewall = request?.Firewall == true || !Volatile.Read(ref watchingFirewall.Value) || ++sinceFirewallCheck >= FirewallBackstopChecks;
                 try
                 {
-                    await EnsureAsync(serviceTcpPorts, routedEndpoint, checkFirewall, reason ?? $"the {CheckInterval.TotalSeconds:0.#}-s check", stop).ConfigureAwait(false);
+                    await EnsureAsync(serviceTcpPorts, routedEndpoint, checkFirewall, request?.SeenBy ?? $"the {CheckInterval.TotalSeconds:0.#}-s check", stop).ConfigureAwait(false);
                     if (checkFirewall)
                     {
                         sinceFirewallCheck = 0;
@@ -133,17 +142,29 @@ public sealed class BaselineHost(HostNetwork network, SandboxFirewall firewall, 
         {
         }
 
-        await watch.ConfigureAwait(false);
+        await watches.ConfigureAwait(false);
     }
 
-    /// <summary>Waits for the watch to ask for a check (its reason) or for <paramref name="interval"/> to pass (null).</summary>
-    private static async Task<string?> WaitAsync(ChannelReader<string> checkNow, TimeSpan interval, CancellationToken stop)
+    /// <summary>A check a watch asks for: what saw the removal, and whether the firewall is to be listed too.</summary>
+    private readonly record struct CheckRequest(string SeenBy, bool Firewall);
+
+    /// <summary>
+    /// Waits for a watch to ask for a check (all requests pending merged into one) or for <paramref name="interval"/> to
+    /// pass (null).
+    /// </summary>
+    private static async Task<CheckRequest?> WaitAsync(ChannelReader<CheckRequest> checkNow, TimeSpan interval, CancellationToken stop)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(stop);
         timeout.CancelAfter(interval);
         try
         {
-            return await checkNow.ReadAsync(timeout.Token).ConfigureAwait(false);
+            var request = await checkNow.ReadAsync(timeout.Token).ConfigureAwait(false);
+            while (checkNow.TryRead(out var more))
+            {
+                request = request with { Firewall = request.Firewall || more.Firewall };
+            }
+
+            return request;
         }
         catch (OperationCanceledException) when (!stop.IsCancellationRequested)
         {
@@ -152,26 +173,26 @@ public sealed class BaselineHost(HostNetwork network, SandboxFirewall firewall, 
     }
 
     /// <summary>
-    /// Watches the kernel's nftables notifications for the node's lifetime (<see cref="SandboxFirewall.WatchDeletions"/>),
-    /// asking for a check at each deletion in the firewall's table, and once as it begins (a deletion from before it
-    /// subscribed). A watch that cannot run (or fails) is said in the log and tried again after an interval, the firewall
-    /// being listed every interval meanwhile (<paramref name="watching"/> false).
+    /// Watches kernel notices for the node's lifetime (<paramref name="subscribe"/>: the firewall table's deletions, or
+    /// what takes the service link out of service), asking for a check at each, and once as it begins (a removal from
+    /// before it subscribed). A watch that cannot run (or fails) is said in the log and tried again after an interval
+    /// (<paramref name="watching"/> false meanwhile).
     /// </summary>
-    private async Task WatchFirewallAsync(Action<string> checkNow, StrongBox<bool> watching, CancellationToken stop)
+    private async Task WatchAsync(string what, Func<INetlinkWatch> subscribe, bool firewall, ChannelWriter<CheckRequest> checkNow, StrongBox<bool> watching, CancellationToken stop)
     {
         var buffer = new byte[64 * 1024];
         while (!stop.IsCancellationRequested)
         {
             try
             {
-                using var deletions = SandboxFirewall.WatchDeletions();
+                using var notices = subscribe();
                 Volatile.Write(ref watching.Value, true);
-                checkNow("the check as the watch began");
+                checkNow.TryWrite(new CheckRequest("the check as the watch began", firewall));
                 while (true)
                 {
-                    if (await deletions.NextAsync(buffer, stop).ConfigureAwait(false))
+                    if (await notices.NextAsync(buffer, stop).ConfigureAwait(false))
                     {
-                        checkNow("the kernel's notice, at once");
+                        checkNow.TryWrite(new CheckRequest("the kernel's notice, at once", firewall));
                     }
                 }
             }
@@ -182,7 +203,7 @@ public sealed class BaselineHost(HostNetwork network, SandboxFirewall firewall, 
             catch (Exception e) when (e is IOException or SocketException)
             {
                 Volatile.Write(ref watching.Value, false);
-                _log($"host network: the firewall's removal cannot be watched ({e.Message}); it is checked every {CheckInterval.TotalSeconds:0.#} s until it can");
+                _log($"host network: {what} cannot be watched ({e.Message}); it is checked every {CheckInterval.TotalSeconds:0.#} s until it can");
             }
 
             try

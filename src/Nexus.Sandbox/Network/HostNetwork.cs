@@ -3,6 +3,7 @@
 
 using System.Globalization;
 using System.Net;
+using System.Net.Sockets;
 using System.Text;
 using Nexus.Interop;
 
@@ -92,6 +93,38 @@ public sealed class HostNetwork
 
     /// <summary>True while the service link is there.</summary>
     public bool ServiceLinkExists => Directory.Exists(Path.Combine(SysClassNet, _plan.ServiceLink));
+
+    /// <summary>
+    /// True while the service link is there, up, and holds the service address: what sandboxes need of it. Up is its
+    /// flags' IFF_UP; the address is there if a socket can be bound to it (EADDRNOTAVAIL once flushed), microseconds,
+    /// where listing addresses would be an `ip` spawn.
+    /// </summary>
+    public bool ServiceLinkInService
+    {
+        get
+        {
+            try
+            {
+                var flags = File.ReadAllText(Path.Combine(SysClassNet, _plan.ServiceLink, "flags")).Trim();
+                if (!flags.StartsWith("0x", StringComparison.Ordinal)
+                    || !int.TryParse(flags.AsSpan(2), NumberStyles.HexNumber, CultureInfo.InvariantCulture, out var bits) || (bits & 1) == 0)
+                {
+                    return false;
+                }
+
+                using var probe = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+                probe.Bind(new IPEndPoint(_plan.ServiceAddress, 0));
+                return true;
+            }
+            catch (Exception e) when (e is IOException or SocketException or UnauthorizedAccessException)
+            {
+                return false;
+            }
+        }
+    }
+
+    /// <summary>The kernel's notices of what takes the service link out of service (deleted, down, its address removed).</summary>
+    public LinkEvents WatchServiceLink() => LinkEvents.Subscribe(_plan.ServiceLink);
 
     /// <summary>Deletes the service link (and with it the service address) if it is there.</summary>
     public async Task RemoveServiceLinkAsync()
