@@ -284,7 +284,9 @@ public sealed record NodeOptions
         Check(NodeCpuShares == 0 || (NodeCpuShares >= 2 && NodeCpuShares <= 262_144), nameof(NodeCpuShares), "must be 0 (the node stays where it was started) or a cpu.shares weight, 2 to 262144");
         Check(KeepAliveSeconds >= 1, nameof(KeepAliveSeconds), "must be at least 1");
         Check(InitTimeoutSeconds >= 1, nameof(InitTimeoutSeconds), "must be at least 1");
-        Check(EventWorkers >= 1, nameof(EventWorkers), "must be at least 1");
+        Check(EventWorkers is >= 1 and <= 1024, nameof(EventWorkers), "must be 1 to 1024 (each runs one Event invocation at a time; more than the node's instances only wait)");
+        Check(!string.IsNullOrWhiteSpace(ImageCache), nameof(ImageCache), "expected a directory (/var/cache/nexus/images by default), got an empty string");
+        Check(!string.IsNullOrWhiteSpace(OciRuntime), nameof(OciRuntime), "expected a program name or path (runc by default), got an empty string");
         Check(EventMaxAgeSeconds is >= 60 and <= 21600, nameof(EventMaxAgeSeconds), "must be 60 to 21600 (seconds), as Lambda's maximum event age");
         Check(EventQueueMaxMiB is >= 1 and <= 1_048_576, nameof(EventQueueMaxMiB), "must be 1 to 1048576 (MiB)");
         Check(FunctionLogMaxMiB is >= 1 and <= 65536, nameof(FunctionLogMaxMiB), "must be 1 to 65536 (MiB)");

@@ -52,6 +52,9 @@ public sealed class NodeConfigFileTests : IDisposable
     [InlineData("{\"MaxInstancesPerNode\": 5}", ":1: MaxInstancesPerNode: unknown field (did you mean maxInstancesPerNode?")]
     [InlineData("{\"driver\": \"oci\",\n\n  \"keepAliveSeconds\": -5}", ":3: keepAliveSeconds: must be at least 1")]
     [InlineData("{\"services\": {\"dynamodb\": null}}", ":1: services.dynamodb: expected an endpoint object ({\"url\": ...}), got null")]
+    [InlineData("{\"eventWorkers\": 100000}", ":1: eventWorkers: must be 1 to 1024")]
+    [InlineData("{\"ociRuntime\": \"\"}", ":1: ociRuntime: expected a program name or path")]
+    [InlineData("{\"imageCache\": \" \"}", ":1: imageCache: expected a directory")]
     public void An_error_reads_file_line_field_problem(string json, string expected)
     {
         var e = Assert.IsType<InvalidDataException>(Load(json));
