@@ -17,6 +17,8 @@ namespace Nexus.Node;
 /// from its file when it runs), and an event whose file is gone (<see cref="Discard"/>) is not run. The spool holds at
 /// most a given number of bytes (node.json <c>eventQueueMaxMiB</c>): past it an event is refused, not acknowledged
 /// (<see cref="EventQueueFullException"/>), so callers that queue faster than functions run cannot fill the node's disk.
+/// One function's events hold at most their own share of it: those of a function that cannot run (at its concurrency
+/// limit, its handler sleeping) are kept for hours, and would otherwise leave no room for any other function's.
 /// </summary>
 public sealed class EventQueue : IAsyncDisposable
 {
@@ -26,9 +28,12 @@ public sealed class EventQueue : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly int _workerCount;
     private readonly long _maxSpooledBytes;
+    private readonly long _maxFunctionBytes;
 
-    // Each spooled file's size, counted in _spooledBytes until it is deleted (once, whoever deletes it).
-    private readonly ConcurrentDictionary<string, long> _spooled = new(StringComparer.Ordinal);
+    // Each spooled file's function and size, counted in _spooledBytes and _functionBytes until it is deleted (once,
+    // whoever deletes it).
+    private readonly ConcurrentDictionary<string, (string Function, long Size)> _spooled = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, long> _functionBytes = new(StringComparer.Ordinal);
     private Task[] _workers = [];
     private int _pending;
     private long _spooledBytes;
@@ -39,14 +44,16 @@ public sealed class EventQueue : IAsyncDisposable
     /// <see cref="EventRerun"/> has its event run again after its pause (its <see cref="QueuedEvent.Attempt"/> one more,
     /// or, when it did not run, its <see cref="QueuedEvent.Deferrals"/>), a run that returns null ends it.
     /// Events past <paramref name="maxSpooledBytes"/> in the spool are refused (the spool found at the start may hold more:
-    /// it is run, and events are taken again once it holds less).
+    /// it is run, and events are taken again once it holds less), and so are a function's past
+    /// <paramref name="maxFunctionBytes"/> of its own.
     /// </summary>
-    public EventQueue(string directory, int workers, Func<QueuedEvent, CancellationToken, Task<EventRerun?>> run, long maxSpooledBytes = long.MaxValue)
+    public EventQueue(string directory, int workers, Func<QueuedEvent, CancellationToken, Task<EventRerun?>> run, long maxSpooledBytes = long.MaxValue, long maxFunctionBytes = long.MaxValue)
     {
         _directory = directory;
         _run = run;
         _workerCount = workers;
         _maxSpooledBytes = maxSpooledBytes;
+        _maxFunctionBytes = maxFunctionBytes;
         Directory.CreateDirectory(directory);
         foreach (var temp in Directory.EnumerateFiles(directory, "*.tmp"))
         {
@@ -57,7 +64,7 @@ public sealed class EventQueue : IAsyncDisposable
         {
             if (Read(file, withPayload: false) is { } queued)
             {
-                Count(file, new FileInfo(file).Length);
+                Count(file, queued.Function, new FileInfo(file).Length);
                 Interlocked.Increment(ref _pending);
                 _queue.Writer.TryWrite(queued);
             }
@@ -100,6 +107,13 @@ public sealed class EventQueue : IAsyncDisposable
             throw new EventQueueFullException(string.Create(CultureInfo.InvariantCulture, $"the node's event queue is full: {Pending} events ({SpooledBytes >> 20} MiB) wait to run, at most {_maxSpooledBytes >> 20} MiB (node.json eventQueueMaxMiB); retry later"));
         }
 
+        if (_functionBytes.AddOrUpdate(function, size, (_, held) => held + size) > _maxFunctionBytes)
+        {
+            _functionBytes.AddOrUpdate(function, 0, (_, held) => held - size);
+            Interlocked.Add(ref _spooledBytes, -size);
+            throw new EventQueueFullException(string.Create(CultureInfo.InvariantCulture, $"the events of '{function}' waiting to run hold their share of the node's event queue, at most {_maxFunctionBytes >> 20} MiB (half of node.json eventQueueMaxMiB); retry later"));
+        }
+
         try
         {
             await using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write))
@@ -116,12 +130,13 @@ public sealed class EventQueue : IAsyncDisposable
         {
             // Not acknowledged: nothing of it may stay to run later (a full disk fails the write or the flush).
             Interlocked.Add(ref _spooledBytes, -size);
+            _functionBytes.AddOrUpdate(function, 0, (_, held) => held - size);
             File.Delete(temp);
             File.Delete(path);
             throw;
         }
 
-        _spooled[path] = size;
+        _spooled[path] = (function, size);
         Interlocked.Increment(ref _pending);
         _queue.Writer.TryWrite(new QueuedEvent(function, requestId, [], path) { TraceId = traceId });
     }
@@ -174,11 +189,12 @@ public sealed class EventQueue : IAsyncDisposable
         _stop.Dispose();
     }
 
-    private void Count(string path, long size)
+    private void Count(string path, string function, long size)
     {
-        if (_spooled.TryAdd(path, size))
+        if (_spooled.TryAdd(path, (function, size)))
         {
             Interlocked.Add(ref _spooledBytes, size);
+            _functionBytes.AddOrUpdate(function, size, (_, held) => held + size);
         }
     }
 
@@ -186,9 +202,10 @@ public sealed class EventQueue : IAsyncDisposable
     private void Delete(string path)
     {
         File.Delete(path);
-        if (_spooled.TryRemove(path, out var size))
+        if (_spooled.TryRemove(path, out var spooled))
         {
-            Interlocked.Add(ref _spooledBytes, -size);
+            Interlocked.Add(ref _spooledBytes, -spooled.Size);
+            _functionBytes.AddOrUpdate(spooled.Function, 0, (_, held) => held - spooled.Size);
         }
     }
 

@@ -467,7 +467,7 @@ public sealed partial class NexusNode : INodeOperations, IAsyncDisposable
             _logs);
         _owned.Add(_pool);
 
-        _events = new EventQueue(_options.EventsDirectory, _options.EventWorkers, RunEventAsync, (long)_options.EventQueueMaxMiB << 20);
+        _events = new EventQueue(_options.EventsDirectory, _options.EventWorkers, RunEventAsync, (long)_options.EventQueueMaxMiB << 20, (long)_options.EventQueueMaxMiB << 19);
         _owned.Add(_events);
 
         progress?.Report("starting the node API");

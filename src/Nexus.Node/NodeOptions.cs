@@ -189,6 +189,8 @@ public sealed record NodeOptions
     /// <summary>
     /// The most the spool of Event invocations waiting to run may hold (MiB of their files); past it an Event invocation
     /// is refused with 429 TooManyRequestsException, so callers that queue faster than functions run cannot fill the disk.
+    /// One function's events may hold at most half of it: events that cannot run are kept up to eventMaxAgeSeconds, and
+    /// one function's would otherwise leave no room for any other's that long.
     /// </summary>
     public int EventQueueMaxMiB { get; init; } = 1024;
 

@@ -146,6 +146,11 @@ internal sealed class SigV2Verifier
             return SignatureCheck.Fail(badHeader);
         }
 
+        if (AmbiguousSubresourceError(query) is { } ambiguous)
+        {
+            return SignatureCheck.Fail(ambiguous);
+        }
+
         var amzHeaders = AmzHeaders(headers, presigned ? query : []);
         if (amzHeaders.Error is { } duplicate)
         {
@@ -276,15 +281,16 @@ internal sealed class SigV2Verifier
         return expected.Length == given.Length && CryptographicOperations.FixedTimeEquals(expected, given);
     }
 
-    /// <summary>Content-MD5 or Content-Type: the header (trimmed); for a presigned URL without it, its query parameter.</summary>
+    /// <summary>
+    /// Content-MD5 or Content-Type as the operation sees it (trimmed): the header when one was sent, even empty (the
+    /// query's is then not applied, so it may not be what is signed: an empty Content-MD5 header would have left the body
+    /// unchecked against the MD5 the URL signed); for a presigned URL without it, its query parameter.
+    /// </summary>
     private static string StandardHeader(IHeaderDictionary headers, IReadOnlyList<KeyValuePair<string, string>> query, string name, bool presigned)
     {
-        var value = headers[name].ToString();
-        if (value.Length == 0 && presigned)
-        {
-            value = query.LastOrDefault(p => p.Key.Equals(name, StringComparison.OrdinalIgnoreCase)).Value ?? string.Empty;
-        }
-
+        var value = headers.TryGetValue(name, out var sent) || !presigned
+            ? sent.ToString()
+            : query.FirstOrDefault(p => p.Key.Equals(name, StringComparison.OrdinalIgnoreCase)).Value ?? string.Empty;
         return value.Trim();
     }
 
@@ -359,11 +365,48 @@ internal sealed class SigV2Verifier
     /// </summary>
     private static S3Exception? QueryHeaderError(IReadOnlyList<KeyValuePair<string, string>> query)
     {
+        var standard = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
         foreach (var (name, value) in query)
         {
             if (IsQueryHeader(name) && (!name.All(c => char.IsAsciiLetterOrDigit(c) || "!#$%&'*+-.^_`|~".Contains(c, StringComparison.Ordinal)) || !value.All(c => c is >= ' ' and <= '~')))
             {
                 return S3Errors.InvalidArgument($"The query parameter '{name}' stands for a header: its name must be an HTTP token and its value printable ASCII.");
+            }
+
+            // One value is signed on its line, but every one is applied (joined by ','): a holder could add another
+            // Content-Type to the signed one.
+            if (!name.StartsWith("x-amz-", StringComparison.OrdinalIgnoreCase) && IsQueryHeader(name) && !standard.Add(name))
+            {
+                return S3Errors.InvalidArgument($"The query parameter '{name}' is given more than once.");
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>
+    /// A signed subresource whose decoded value holds '&amp;' and a signed subresource's name after it: its canonical
+    /// form reads as two subresources, so the signature of <c>?response-content-disposition=a&amp;response-content-type=text/plain</c>
+    /// would also verify <c>?response-content-disposition=a%26response-content-type%3Dtext/plain</c>, which leaves the
+    /// signed Content-Type out.
+    /// </summary>
+    private static S3Exception? AmbiguousSubresourceError(IReadOnlyList<KeyValuePair<string, string>> query)
+    {
+        foreach (var (name, value) in query)
+        {
+            if (!s_signedSubresources.Contains(name))
+            {
+                continue;
+            }
+
+            foreach (var range in value.AsSpan().Split('&'))
+            {
+                var part = value.AsSpan(range);
+                var eq = part.IndexOf('=');
+                if (range.Start.Value > 0 && s_signedSubresources.Contains((eq < 0 ? part : part[..eq]).ToString()))
+                {
+                    return S3Errors.InvalidArgument($"The value of '{name}' holds '&' and a subresource's name; its Signature Version 2 signature would stand for another request.");
+                }
             }
         }
 

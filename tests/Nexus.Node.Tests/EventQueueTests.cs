@@ -243,6 +243,50 @@ public sealed class EventQueueTests : IDisposable
     }
 
     /// <summary>
+    /// Guards the spool's share per function (<c>EventQueue</c>'s maxFunctionBytes): a function whose events cannot run
+    /// (deferred for as long as eventMaxAgeSeconds, 6 h) is refused past its share, so another function's event still
+    /// finds room; without the share the deferred events filled the spool and the victim's was refused. A restart counts
+    /// each function's share from what it finds.
+    /// </summary>
+    [Fact]
+    public async Task A_function_whose_events_cannot_run_leaves_room_in_the_spool_for_another()
+    {
+        var payload = new byte[1000];
+        var victimRan = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using (var queue = new EventQueue(_dir, 1, (queued, _) =>
+        {
+            if (queued.Function == "victim")
+            {
+                victimRan.TrySetResult();
+                return Task.FromResult<EventRerun?>(null);
+            }
+
+            return Task.FromResult<EventRerun?>(new EventRerun(TimeSpan.FromMilliseconds(20), DidNotRun: true));
+        }, 3000, 1500))
+        {
+            queue.Start();
+            await queue.EnqueueAsync("hog", payload, "h1", null, CancellationToken.None);
+            var refused = await Assert.ThrowsAsync<EventQueueFullException>(() => queue.EnqueueAsync("hog", payload, "h2", null, CancellationToken.None));
+            Assert.Contains("'hog'", refused.Message, StringComparison.Ordinal);
+
+            await queue.EnqueueAsync("victim", payload, "v1", null, CancellationToken.None);
+            await victimRan.Task.WaitAsync(TimeSpan.FromSeconds(10));
+
+            // The victim's run has returned; its worker ends it just after.
+            for (var waited = 0; queue.Pending > 1 && waited < 100; waited++)
+            {
+                await Task.Delay(20);
+            }
+
+            Assert.Equal(1, queue.Pending);
+        }
+
+        await using var restarted = new EventQueue(_dir, 1, (_, _) => throw new InvalidOperationException("not started"), 3000, 1500);
+        await Assert.ThrowsAsync<EventQueueFullException>(() => restarted.EnqueueAsync("hog", payload, "h3", null, CancellationToken.None));
+        await restarted.EnqueueAsync("victim", payload, "v2", null, CancellationToken.None);
+    }
+
+    /// <summary>
     /// A disk that fills while an event is spooled: the caller gets the error, nothing of the event stays behind to run
     /// later, and its bytes are not counted (a real 64 KiB tmpfs, filled by the event itself).
     /// </summary>

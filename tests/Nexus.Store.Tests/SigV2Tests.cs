@@ -32,9 +32,9 @@ public sealed class SigV2Tests
     }
 
     /// <summary>A URL presigned as botocore's HmacV1QueryAuth does it, for the example key.</summary>
-    private static string Presign(string method, string path, long expires, string subresources = "", string queryHeaders = "", string canonicalAmzHeaders = "", string contentType = "")
+    private static string Presign(string method, string path, long expires, string subresources = "", string queryHeaders = "", string canonicalAmzHeaders = "", string contentType = "", string contentMd5 = "")
     {
-        var signature = SigV2Verifier.Sign(ExampleSecret, SigV2Verifier.StringToSign(method, "", contentType, expires.ToString(System.Globalization.CultureInfo.InvariantCulture), canonicalAmzHeaders, SigV2Verifier.CanonicalResource(path, subresources)));
+        var signature = SigV2Verifier.Sign(ExampleSecret, SigV2Verifier.StringToSign(method, contentMd5, contentType, expires.ToString(System.Globalization.CultureInfo.InvariantCulture), canonicalAmzHeaders, SigV2Verifier.CanonicalResource(path, subresources)));
         var query = $"{subresources}{(subresources.Length > 0 ? "&" : "")}AWSAccessKeyId={ExampleKeyId}&Signature={Uri.EscapeDataString(signature)}&Expires={expires}{queryHeaders}";
         return path + "?" + query;
     }
@@ -140,6 +140,50 @@ public sealed class SigV2Tests
 
         var twice = Verify(s_beforeExampleExpiry, "PUT", url, new HeaderDictionary { ["x-amz-meta-owner"] = "fn" }).Error;
         Assert.Equal(("InvalidRequest", 400), (twice?.Code, twice?.Status));
+    }
+
+    /// <summary>
+    /// Guards <c>SigV2Verifier.StandardHeader</c> and the repeat check of <c>QueryHeaderError</c>: the Content-MD5 and
+    /// Content-Type a presigned URL's query carries are signed, so what the upload is held to must be them. An empty
+    /// Content-MD5 header sent with the URL was not signed (the query's was) yet won, and the body went unchecked; a
+    /// second content-type parameter was applied with the signed one ("text/html,image/png"), whichever of them is signed.
+    /// </summary>
+    [Fact]
+    public void The_content_md5_and_type_a_presigned_url_signs_are_the_ones_applied()
+    {
+        const string md5 = "XrY7u+Ae7tCTyyK7j1rNww==";
+        var url = Presign("PUT", "/b/fn/up.png", 1175139620, queryHeaders: "&content-md5=" + Uri.EscapeDataString(md5) + "&content-type=image%2Fpng", contentType: "image/png", contentMd5: md5);
+        Assert.Null(Verify(s_beforeExampleExpiry, "PUT", url).Error);
+        Assert.Null(Verify(s_beforeExampleExpiry, "PUT", url, new HeaderDictionary { ["Content-MD5"] = md5 }).Error);
+
+        Assert.Equal("SignatureDoesNotMatch", Verify(s_beforeExampleExpiry, "PUT", url, new HeaderDictionary { ["Content-MD5"] = "" }).Error?.Code);
+        Assert.Equal("SignatureDoesNotMatch", Verify(s_beforeExampleExpiry, "PUT", url, new HeaderDictionary { ["Content-Type"] = "" }).Error?.Code);
+
+        var typeAppended = Verify(s_beforeExampleExpiry, "PUT", url + "&Content-Type=text%2Fhtml").Error;
+        Assert.Equal(("InvalidArgument", 400), (typeAppended?.Code, typeAppended?.Status));
+        var q = url.IndexOf('?', StringComparison.Ordinal);
+        Assert.Equal("InvalidArgument", Verify(s_beforeExampleExpiry, "PUT", url[..(q + 1)] + "Content-Type=text%2Fhtml&" + url[(q + 1)..]).Error?.Code);
+    }
+
+    /// <summary>
+    /// Guards <c>SigV2Verifier.AmbiguousSubresourceError</c>: the string to sign joins decoded subresources with '&amp;',
+    /// so a URL signed for <c>?response-content-disposition=attachment&amp;response-content-type=text/plain</c> (a page
+    /// served as text) also signed the one where both are a single encoded disposition value, served with its stored
+    /// type (text/html) instead.
+    /// </summary>
+    [Fact]
+    public void A_subresource_value_that_reads_as_two_signed_subresources_is_refused()
+    {
+        var signed = Presign("GET", "/b/fn/page.html", 1175139620, subresources: "response-content-disposition=attachment&response-content-type=text%2Fplain");
+        var merged = Presign("GET", "/b/fn/page.html", 1175139620, subresources: "response-content-disposition=attachment%26response-content-type%3Dtext%2Fplain");
+        Assert.Equal(signed[signed.IndexOf("&Signature=", StringComparison.Ordinal)..], merged[merged.IndexOf("&Signature=", StringComparison.Ordinal)..]);
+        Assert.Null(Verify(s_beforeExampleExpiry, "GET", signed).Error);
+
+        var error = Verify(s_beforeExampleExpiry, "GET", merged).Error;
+        Assert.Equal(("InvalidArgument", 400), (error?.Code, error?.Status));
+
+        // A value with '&' that names no subresource after it is not ambiguous.
+        Assert.Null(Verify(s_beforeExampleExpiry, "GET", Presign("GET", "/b/fn/page.html", 1175139620, subresources: "response-content-disposition=attachment%3B%20filename%3D%22a%26b.txt%22")).Error);
     }
 
     [Fact]
