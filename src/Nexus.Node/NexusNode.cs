@@ -489,6 +489,9 @@ public sealed partial class NexusNode : INodeOperations, IAsyncDisposable
         _events.Start();
     }
 
+    /// <summary>How long an Event invocation waits for room at its function's (or the node's) limit before it is deferred.</summary>
+    internal static readonly TimeSpan EventWaitAtLimit = TimeSpan.FromSeconds(1);
+
     // Null when the event is done; else when it runs again: after a failed run (as Lambda retries one), or when it found
     // no room or no sandbox, with back-off until it is eventMaxAgeSeconds old (Lambda retries those for 6 hours; it was
     // tried three times in 3 s and then dropped, though its 202 had been sent).
@@ -503,8 +506,11 @@ public sealed partial class NexusNode : INodeOperations, IAsyncDisposable
 
         try
         {
-            // Waits at the concurrency limit, as Lambda's asynchronous queue holds an event until the function has room.
-            var outcome = await _pool.InvokeAsync(function, queued.Payload, new InvocationRequest(queued.RequestId, queued.TraceId) { WaitsAtLimit = true }, cancellationToken);
+            // Waits at the concurrency limit for a moment only, then is deferred with back-off (Lambda returns a throttled
+            // event to its queue and retries it, 1 s doubling to 5 minutes): waiting out the function's timeout held one of
+            // the few workers, and every other function's events queued behind a function at its limit.
+            var request = new InvocationRequest(queued.RequestId, queued.TraceId) { WaitsAtLimit = true, WaitAtLimitAtMost = EventWaitAtLimit };
+            var outcome = await _pool.InvokeAsync(function, queued.Payload, request, cancellationToken);
             var retries = Math.Min(function.Manifest.EventRetries, _options.EventRetryDelays.Count);
             if (outcome.Outcome != "success" && queued.Attempt <= retries)
             {

@@ -79,6 +79,40 @@ public sealed class EventRetryEndToEndTests
         }
     }
 
+    /// <summary>
+    /// Guards the event queue's short wait at a concurrency limit (<c>NexusNode.EventWaitAtLimit</c>): with one event
+    /// worker, an event of a function at its limit (one instance, busy for 8 s) waits a moment and is deferred, so
+    /// another function's event queued behind it runs while the first function is still busy. Before, the worker waited
+    /// up to the busy function's 30 s timeout and every other function's events queued behind it (a security review).
+    /// </summary>
+    [RootFact]
+    public async Task An_event_of_a_function_at_its_limit_does_not_hold_up_another_functions_event()
+    {
+        var home = Directory.CreateTempSubdirectory("nexus-e2e-evfair-").FullName;
+        try
+        {
+            var options = NodeFixture.Options(home) with { MaxInstancesPerFunction = 1, EventWorkers = 1 };
+            await using var node = await NexusNode.StartAsync(options);
+            var hog = await NodeFixture.DeployAsync(node, "name: ev-busy\nhandler: handler.handler\ntimeout: 30\n", "import time\ndef handler(event, context):\n    time.sleep(8)\n    return 'done'\n");
+            var other = await NodeFixture.DeployAsync(node, "name: ev-other\nhandler: handler.handler\ntimeout: 30\n", "def handler(event, context):\n    return 'ran'\n");
+            var busy = node.InvokeAsync(hog, "{}"u8.ToArray(), "busy", CancellationToken.None);
+            await NodeFixture.ReadLogUntilAsync(Path.Combine(home, "logs", "ev-busy.log"), "START RequestId: busy");
+            await node.EnqueueEventAsync(hog, "{}"u8.ToArray(), new InvocationRequest("req-busy-2", null), CancellationToken.None);
+            await node.EnqueueEventAsync(other, "{}"u8.ToArray(), new InvocationRequest("req-other", null), CancellationToken.None);
+
+            await NodeFixture.ReadLogUntilAsync(Path.Combine(home, "logs", "ev-other.log"), "event invocation finished: success");
+            Assert.False(busy.IsCompleted, "the other function's event ran only after the busy function's call ended");
+            Assert.Equal("success", (await busy).Outcome);
+
+            // The deferred event still runs once its function has room.
+            await NodeFixture.ReadLogUntilAsync(Path.Combine(home, "logs", "ev-busy.log"), "event invocation finished: success");
+        }
+        finally
+        {
+            Directory.Delete(home, recursive: true);
+        }
+    }
+
     private static Task DeployAsync(NexusNode node, string name, string extra) =>
         NodeFixture.DeployAsync(node, $"name: {name}\nhandler: handler.handler\n{extra}", "def handler(event, context):\n    raise ValueError('always fails')\n");
 }

@@ -140,7 +140,7 @@ public sealed partial class InstancePool : IAsyncDisposable
             // Before the pool is asked: the event's inputs are searched for on another thread while an instance is found.
             var hints = PrefetchHints.Start(function.Manifest, payload);
             timeline.HintsSearched = Stopwatch.GetTimestamp();
-            var (instance, cold) = await AcquireAsync(function, request.WaitsAtLimit, cancellationToken);
+            var (instance, cold) = await AcquireAsync(function, request, cancellationToken);
             timeline.Acquired = Stopwatch.GetTimestamp();
             if (cold)
             {
@@ -225,7 +225,7 @@ public sealed partial class InstancePool : IAsyncDisposable
         }
     }
 
-    private async Task<(Instance Instance, bool Cold)> AcquireAsync(DeployedFunction function, bool waitsAtLimit, CancellationToken cancellationToken)
+    private async Task<(Instance Instance, bool Cold)> AcquireAsync(DeployedFunction function, InvocationRequest request, CancellationToken cancellationToken)
     {
         Waiter waiter;
         Instance? evicted = null;
@@ -271,7 +271,7 @@ public sealed partial class InstancePool : IAsyncDisposable
                 return (fresh, true);
             }
 
-            if (!waitsAtLimit)
+            if (!request.WaitsAtLimit)
             {
                 _metrics.Throttled(function.Name);
                 throw state.Instances.Count >= _options.MaxInstancesPerFunction
@@ -288,7 +288,8 @@ public sealed partial class InstancePool : IAsyncDisposable
             state.Waiting++;
         }
 
-        using var timeout = new CancellationTokenSource(function.Manifest.Timeout, _time);
+        var wait = request.WaitAtLimitAtMost is { } most && most < function.Manifest.Timeout ? most : function.Manifest.Timeout;
+        using var timeout = new CancellationTokenSource(wait, _time);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token, _shutdown.Token);
         try
         {
@@ -307,7 +308,7 @@ public sealed partial class InstancePool : IAsyncDisposable
                     {
                         _metrics.Throttled(function.Name);
                         throw new ThrottledException(
-                            $"function '{function.Name}' is at its concurrency limit ({_options.MaxInstancesPerFunction} per function, {_options.MaxInstancesPerNode} per node) and no instance became free within its timeout of {function.Manifest.Timeout.TotalSeconds:0.##} s",
+                            $"function '{function.Name}' is at its concurrency limit ({_options.MaxInstancesPerFunction} per function, {_options.MaxInstancesPerNode} per node) and no instance became free within {wait.TotalSeconds:0.##} s",
                             waiter.State.Instances.Count >= _options.MaxInstancesPerFunction ? ThrottledException.FunctionLimit : ThrottledException.NodeLimit);
                     }
 

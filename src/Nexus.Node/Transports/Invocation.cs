@@ -32,6 +32,13 @@ public sealed record InvocationRequest(string RequestId, string? TraceId = null,
     /// concurrency frees up; so do the in-process benchmarks, which replay a trace against the pool.
     /// </summary>
     public bool WaitsAtLimit { get; init; }
+
+    /// <summary>
+    /// With <see cref="WaitsAtLimit"/>, the longest it waits when shorter than the function's timeout (null: the
+    /// timeout). The event queue waits briefly and then defers the event, so a function at its limit holds none of the
+    /// node's few event workers for long while other functions' events queue behind it.
+    /// </summary>
+    public TimeSpan? WaitAtLimitAtMost { get; init; }
 }
 
 /// <summary>
