@@ -28,7 +28,7 @@ public sealed class MicrovmHostCheckTests
 
             Assert.Equal(MicrovmGuestKind.Linux, NexusNode.MicrovmOptions(Load("""{"microvmKernel": "/k/vmlinux"}""")).GuestKind);
             Assert.Equal(MicrovmGuestKind.Freestanding, NexusNode.MicrovmOptions(Load("""{"microvmKernel": "/g.elf", "microvmGuest": "freestanding"}""")).GuestKind);
-            var error = Assert.Throws<ArgumentException>(() => Load("""{"microvmGuest": "windows"}"""));
+            var error = Assert.Throws<InvalidDataException>(() => Load("""{"microvmGuest": "windows"}"""));
             Assert.Contains("microvmGuest: 'windows' is not a kind of guest (known: linux, freestanding)", error.Message, StringComparison.Ordinal);
         }
         finally

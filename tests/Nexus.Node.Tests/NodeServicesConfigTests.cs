@@ -44,7 +44,7 @@ public sealed class NodeServicesConfigTests : IDisposable
         File.WriteAllText(Path.Combine(_home.FullName, "node.json"), """
             {"services": {"secrets-manager": {"url": "http://127.0.0.1:8001"}, "secretsmanager": {"url": "http://127.0.0.1:8002"}}}
             """);
-        var e = Assert.Throws<ArgumentException>(() => NodeOptions.Load(environment: new Dictionary<string, string?> { ["NEXUS_HOME"] = _home.FullName }));
+        var e = Assert.Throws<InvalidDataException>(() => NodeOptions.Load(environment: new Dictionary<string, string?> { ["NEXUS_HOME"] = _home.FullName }));
         Assert.Contains("same signing name 'secretsmanager'", e.Message, StringComparison.Ordinal);
     }
 
@@ -55,7 +55,7 @@ public sealed class NodeServicesConfigTests : IDisposable
     public void AnEndpointMustBeABaseHttpUrl(string url)
     {
         File.WriteAllText(Path.Combine(_home.FullName, "node.json"), "{\"services\": {\"dynamodb\": {\"url\": \"" + url + "\"}}}");
-        var e = Assert.Throws<ArgumentException>(() => NodeOptions.Load(environment: new Dictionary<string, string?> { ["NEXUS_HOME"] = _home.FullName }));
+        var e = Assert.Throws<InvalidDataException>(() => NodeOptions.Load(environment: new Dictionary<string, string?> { ["NEXUS_HOME"] = _home.FullName }));
         Assert.Contains("services.dynamodb", e.Message, StringComparison.Ordinal);
     }
 }

@@ -22,7 +22,7 @@ public sealed class PrefetchCacheConfigTests : IDisposable
     [Fact]
     public void ANegativeCacheSizeIsRefusedNamingTheOption()
     {
-        var e = Assert.Throws<ArgumentException>(() => Load("{\"s3PrefetchCacheMiB\": -1}"));
+        var e = Assert.Throws<InvalidDataException>(() => Load("{\"s3PrefetchCacheMiB\": -1}"));
         Assert.Contains("s3PrefetchCacheMiB", e.Message, StringComparison.Ordinal);
         Assert.Contains("got -1", e.Message, StringComparison.Ordinal);
     }
