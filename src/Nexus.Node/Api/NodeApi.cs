@@ -30,7 +30,7 @@ public static partial class NodeApi
     private const string InvokeAsyncPrefix = "/2014-11-13/functions";
 
     public static Task<HttpHost> StartAsync(IEnumerable<string> urls, INodeOperations node, CancellationToken cancellationToken) =>
-        HttpHost.StartAsync(urls, app => Map(app, node), Math.Max(FunctionRegistry.MaxPackageBytes + 1024, MaxCodeRequestBytes), cancellationToken);
+        HttpHost.StartAsync(urls, app => Map(app, node), Math.Max(FunctionRegistry.MaxPackageBytes, MaxCodeRequestBytes) + 1024, cancellationToken);
 
     public static void Map(WebApplication app, INodeOperations node)
     {

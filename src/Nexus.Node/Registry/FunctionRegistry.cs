@@ -248,7 +248,7 @@ public sealed class FunctionRegistry
     private static void Unpack(Stream zip, string destination)
     {
         using var buffer = new MemoryStream();
-        CopyBounded(zip, buffer, MaxPackageBytes, "the package");
+        CopyBounded(zip, buffer, MaxPackageBytes, $"the package is larger than the limit of {MaxPackageBytes} bytes");
         buffer.Position = 0;
         long unpacked = 0;
         ZipArchive archive;
@@ -291,7 +291,7 @@ public sealed class FunctionRegistry
                 Directory.CreateDirectory(Path.GetDirectoryName(target)!);
                 using var input = entry.Open();
                 using var output = new FileStream(target, FileMode.CreateNew, FileAccess.Write);
-                unpacked += CopyBounded(input, output, MaxUnpackedBytes - unpacked, "the unpacked function folder");
+                unpacked += CopyBounded(input, output, MaxUnpackedBytes - unpacked, $"the unpacked function folder is larger than the limit of {MaxUnpackedBytes} bytes");
 
                 // A deploy the caller saw succeed must survive a crash.
                 output.Flush(flushToDisk: true);
@@ -299,7 +299,7 @@ public sealed class FunctionRegistry
         }
     }
 
-    private static long CopyBounded(Stream input, Stream output, long limit, string what)
+    private static long CopyBounded(Stream input, Stream output, long limit, string tooLarge)
     {
         var chunk = new byte[81920];
         long total = 0;
@@ -309,7 +309,7 @@ public sealed class FunctionRegistry
             total += n;
             if (total > limit)
             {
-                throw new InvalidDataException($"{what} is larger than the limit of {limit} bytes");
+                throw new InvalidDataException(tooLarge);
             }
 
             output.Write(chunk, 0, n);
