@@ -143,13 +143,11 @@ public static partial class NodeApi
 
     private static async Task UpdateFunctionCodeAsync(HttpContext context, INodeOperations node, JsonElement request)
     {
-        if (await FunctionNameAsync(context, "name", node) is not { } name || !node.TryGetFunction(name, out var function))
+        if (await FunctionToUpdateAsync(context, node, request, s_updateCodeMembers, "UpdateFunctionCode") is not { } function)
         {
             return;
         }
 
-        RefuseUnsupported(request, s_updateCodeMembers, "UpdateFunctionCode");
-        CheckRevision(request, function);
         var zip = ZipFile(request);
 
         // The code changes, the configuration stays (as on Lambda); a function.yaml in the new package brings its Nexus
@@ -162,13 +160,11 @@ public static partial class NodeApi
 
     private static async Task UpdateFunctionConfigurationAsync(HttpContext context, INodeOperations node, JsonElement request)
     {
-        if (await FunctionNameAsync(context, "name", node) is not { } name || !node.TryGetFunction(name, out var function))
+        if (await FunctionToUpdateAsync(context, node, request, s_updateConfigurationMembers, "UpdateFunctionConfiguration") is not { } function)
         {
             return;
         }
 
-        RefuseUnsupported(request, s_updateConfigurationMembers, "UpdateFunctionConfiguration");
-        CheckRevision(request, function);
         if (StringMember(request, "Runtime") is { } runtime)
         {
             CheckRuntime(runtime);
@@ -180,6 +176,19 @@ public static partial class NodeApi
         var settings = RequestSettings(request) with { Handler = StringMember(request, "Handler") };
         var updated = await DeployAsync(node, package.ToArray(), packaged => settings.Over(packaged), context);
         await JsonAsync(context, 200, Configuration(updated));
+    }
+
+    /// <summary>The function an update names, the request held to what <paramref name="call"/> takes and to the function's RevisionId; null once a refusal is answered.</summary>
+    private static async Task<DeployedFunction?> FunctionToUpdateAsync(HttpContext context, INodeOperations node, JsonElement request, string[] members, string call)
+    {
+        if (await FunctionNameAsync(context, "name", node) is not { } name || !node.TryGetFunction(name, out var function))
+        {
+            return null;
+        }
+
+        RefuseUnsupported(request, members, call);
+        CheckRevision(request, function);
+        return function;
     }
 
     private static async Task DeleteFunctionAsync(HttpContext context, INodeOperations node, JsonElement request)
