@@ -68,6 +68,9 @@ public sealed record FunctionManifest
     /// <summary>"module.function", as Lambda's Python runtime takes it.</summary>
     public required string Handler { get; init; }
 
+    /// <summary>Lambda's Description of the function (what GetFunctionConfiguration answers); null when none was given.</summary>
+    public string? Description { get; init; }
+
     public int MemoryMb { get; init; } = 128;
 
     /// <summary>

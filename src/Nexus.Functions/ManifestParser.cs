@@ -22,9 +22,13 @@ public static partial class ManifestParser
     public const double MinCpus = 0.1;
     public const double MaxCpus = 64;
 
-    private const int MaxManifestBytes = 64 * 1024;
+    /// <summary>Longest <c>description</c>: Lambda's limit on a function's Description.</summary>
+    public const int MaxDescriptionLength = 256;
 
-    internal static readonly string[] KnownFields = ["name", "handler", "memory", "cpus", "timeout", "eventRetries", "io", "sandbox", "storage", "environment", "writeback", "prefetch", "inputs", "services", "logging"];
+    /// <summary>Largest manifest file a function folder may hold.</summary>
+    public const int MaxManifestBytes = 64 * 1024;
+
+    internal static readonly string[] KnownFields = ["name", "handler", "memory", "cpus", "timeout", "eventRetries", "io", "sandbox", "storage", "environment", "writeback", "prefetch", "inputs", "services", "logging", "description"];
     internal static readonly string[] KnownGrantFields = ["bucket", "prefix", "access"];
     internal static readonly string[] KnownInputFields = ["bucket", "key"];
 
@@ -222,6 +226,17 @@ public static partial class ManifestParser
             manifest = manifest with { Environment = ParseEnvironment(environment.Node, fileName) };
         }
 
+        if (fields.TryGetValue("description", out var description))
+        {
+            var text = Scalar(description, fileName, "description");
+            if (text.Length > MaxDescriptionLength)
+            {
+                throw new ManifestException(fileName, description.Line, "description", $"expected at most {MaxDescriptionLength} characters (Lambda's limit), got {text.Length}");
+            }
+
+            manifest = manifest with { Description = text };
+        }
+
         if (fields.TryGetValue("logging", out var logging))
         {
             manifest = manifest with { Logging = ParseLogging(logging.Node, fileName) };
@@ -230,7 +245,7 @@ public static partial class ManifestParser
         return manifest;
     }
 
-    private static YamlMappingNode LoadRoot(string yaml, string fileName)
+    internal static YamlMappingNode LoadRoot(string yaml, string fileName)
     {
         var stream = new YamlStream();
         try

@@ -32,6 +32,9 @@ public sealed record TemplateStatus(string? Function, string? Revision, bool Cur
 /// <summary>What the node's HTTP APIs need from the node (a fake in API tests).</summary>
 public interface INodeOperations
 {
+    /// <summary>The refusal code of <see cref="VerifySignature"/> for a key that verified but is not the node's admin key.</summary>
+    const string NotAdminKey = "NotAdminKey";
+
     IReadOnlyCollection<DeployedFunction> Functions { get; }
 
     FunctionLogs Logs { get; }
@@ -43,7 +46,8 @@ public interface INodeOperations
     /// <summary>Durably queues an asynchronous (Event) invocation; returns once it will not be lost.</summary>
     Task EnqueueEventAsync(DeployedFunction function, ReadOnlyMemory<byte> payload, InvocationRequest request, CancellationToken cancellationToken);
 
-    Task<DeployedFunction> DeployAsync(Stream package, CancellationToken cancellationToken);
+    /// <summary>Deploys a zipped function folder (<c>nexus deploy</c>); <paramref name="manifestOf"/> as <see cref="Registry.FunctionRegistry.Deploy"/> takes it.</summary>
+    Task<DeployedFunction> DeployAsync(Stream package, Func<string?, string>? manifestOf, CancellationToken cancellationToken);
 
     Task<bool> RemoveAsync(string name, CancellationToken cancellationToken);
 
@@ -54,8 +58,12 @@ public interface INodeOperations
 
     string ScrapeMetrics();
 
-    /// <summary>Null when the request's SigV4 signature (service lambda) verifies; else why not (the store's error code, such as InvalidAccessKeyId, and its message).</summary>
-    (string Code, string Message)? VerifySignature(HttpRequest request, string payloadSha256Hex);
+    /// <summary>
+    /// Null when the request's SigV4 signature (service lambda) verifies, with the admin key when
+    /// <paramref name="adminOnly"/>; else why not (the store's error code, such as InvalidAccessKeyId, and its message;
+    /// <see cref="NotAdminKey"/> for another key the node knows: a function's).
+    /// </summary>
+    (string Code, string Message)? VerifySignature(HttpRequest request, string payloadSha256Hex, bool adminOnly = false);
 
     /// <summary>True when <paramref name="token"/> is the node's management token (<see cref="KeyPair.ManagementToken"/>).</summary>
     bool IsManagementToken(string? token);

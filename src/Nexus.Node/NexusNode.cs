@@ -153,10 +153,12 @@ public sealed partial class NexusNode : INodeOperations, IAsyncDisposable
     public Task EnqueueEventAsync(DeployedFunction function, ReadOnlyMemory<byte> payload, InvocationRequest request, CancellationToken cancellationToken) =>
         _events.EnqueueAsync(function.Name, payload, request.RequestId, request.TraceId, cancellationToken);
 
-    public async Task<DeployedFunction> DeployAsync(Stream package, CancellationToken cancellationToken)
+    public Task<DeployedFunction> DeployAsync(Stream package, CancellationToken cancellationToken) => DeployAsync(package, null, cancellationToken);
+
+    public async Task<DeployedFunction> DeployAsync(Stream package, Func<string?, string>? manifestOf, CancellationToken cancellationToken)
     {
         // Unpacking and fsync are blocking file work.
-        var function = await Task.Run(() => _registry.Deploy(package), cancellationToken);
+        var function = await Task.Run(() => _registry.Deploy(package, manifestOf), cancellationToken);
         await RegisterKeyAsync(function, cancellationToken);
         _logs.Write(function.Name, "node", null, $"deployed revision {function.Revision} (io: {function.Manifest.Io.ToString().ToLowerInvariant()}, sandbox: {function.Manifest.Sandbox ?? _driver.Name}, memory {function.Manifest.MemoryMb} MB, timeout {function.Manifest.Timeout.TotalSeconds:0} s)");
         _ = RetireThenPruneAsync(function.Name, function);
@@ -235,10 +237,17 @@ public sealed partial class NexusNode : INodeOperations, IAsyncDisposable
 
     public string ScrapeMetrics() => _exporter.Scrape();
 
-    public (string Code, string Message)? VerifySignature(HttpRequest request, string payloadSha256Hex)
+    public (string Code, string Message)? VerifySignature(HttpRequest request, string payloadSha256Hex, bool adminOnly = false)
     {
         var result = _verifier.Verify(request, payloadSha256Hex);
-        return result.Succeeded ? null : (result.Error!.Code, result.Error.Message);
+        if (!result.Succeeded)
+        {
+            return (result.Error!.Code, result.Error.Message);
+        }
+
+        return adminOnly && result.Credential.AccessKeyId != AdminKey.AccessKeyId
+            ? (INodeOperations.NotAdminKey, $"key {result.Credential.AccessKeyId} is not the node's admin key")
+            : null;
     }
 
     public Api.CodeLinks CodeLinks { get; private set; } = null!;

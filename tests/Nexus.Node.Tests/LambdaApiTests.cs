@@ -294,8 +294,8 @@ public sealed class LambdaApiTests : IAsyncLifetime
     }
 
     [Theory]
-    [InlineData("DELETE", "/2015-03-31/functions/alpha", 501, "NotImplementedException", "does not implement DELETE /2015-03-31/functions/alpha of the Lambda API")]
-    [InlineData("POST", "/2015-03-31/functions", 501, "NotImplementedException", "`nexus deploy <folder>`")]
+    [InlineData("POST", "/2015-03-31/functions/alpha/aliases", 501, "NotImplementedException", "does not implement POST /2015-03-31/functions/alpha/aliases of the Lambda API")]
+    [InlineData("PUT", "/2019-09-30/functions/alpha/concurrency", 501, "NotImplementedException", "`nexus deploy <folder>`")]
     [InlineData("GET", "/2016-08-19/account-settings/", 501, "NotImplementedException", "does not implement GET /2016-08-19/account-settings/")]
     [InlineData("GET", "/nothing/here", 404, "ResourceNotFoundException", "the node has no endpoint GET /nothing/here")]
     public async Task The_rest_of_the_Lambda_API_is_refused_saying_what_is_served(string method, string path, int status, string type, string message)

@@ -72,7 +72,7 @@ internal sealed class RecordingNode(string root) : INodeOperations
         return Task.CompletedTask;
     }
 
-    public Task<DeployedFunction> DeployAsync(Stream package, CancellationToken cancellationToken) => Task.FromResult(Registry.Deploy(package));
+    public Task<DeployedFunction> DeployAsync(Stream package, Func<string?, string>? manifestOf, CancellationToken cancellationToken) => Task.FromResult(Registry.Deploy(package, manifestOf));
 
     public Task<bool> RemoveAsync(string name, CancellationToken cancellationToken) => Task.FromResult(Registry.Remove(name));
 
@@ -82,7 +82,14 @@ internal sealed class RecordingNode(string root) : INodeOperations
 
     public WriteBackQueue? WriteBack => null;
 
-    public (string Code, string Message)? VerifySignature(HttpRequest request, string payloadSha256Hex) => null;
+    /// <summary>Every signature verifies; one made with <see cref="FunctionKeyId"/> is a function's key, not the admin's.</summary>
+    public (string Code, string Message)? VerifySignature(HttpRequest request, string payloadSha256Hex, bool adminOnly = false) =>
+        adminOnly && request.Headers.Authorization.ToString().Contains("Credential=" + FunctionKeyId + "/", StringComparison.Ordinal)
+            ? (INodeOperations.NotAdminKey, $"key {FunctionKeyId} is not the node's admin key")
+            : null;
+
+    /// <summary>An access key this node takes as a function's.</summary>
+    public const string FunctionKeyId = "NXFRECORDINGFUNCTION";
 
     /// <summary>The management token this node takes.</summary>
     public const string Token = "recording-node-token";

@@ -13,7 +13,7 @@ namespace Nexus.Node.Api;
 /// <summary>
 /// The Lambda API's reads of functions, answered as Lambda answers them for a function that has only <c>$LATEST</c>
 /// (nothing here publishes versions, aliases, policies, tags or reserved concurrency), and a clear error for the rest of
-/// the Lambda API: functions are deployed with <c>nexus deploy</c>, not CreateFunction.
+/// the Lambda API (the management calls: NodeApi.Management.cs).
 /// </summary>
 public static partial class NodeApi
 {
@@ -207,11 +207,13 @@ public static partial class NodeApi
         }
 
         return ApiErrorAsync(context, 501, "NotImplementedException",
-            $"the Nexus node does not implement {what} of the Lambda API. It serves Invoke, InvokeAsync, GetFunction, GetFunctionConfiguration, " +
+            $"the Nexus node does not implement {what} of the Lambda API. It serves Invoke, InvokeAsync, CreateFunction, UpdateFunctionCode, " +
+            "UpdateFunctionConfiguration, DeleteFunction, GetFunction, GetFunctionConfiguration, " +
             "ListFunctions, ListVersionsByFunction, ListAliases, GetPolicy, GetFunctionConcurrency, ListTags, GetFunctionCodeSigningConfig, " +
             "GetFunctionEventInvokeConfig, GetFunctionUrlConfig, ListFunctionUrlConfigs, GetProvisionedConcurrencyConfig, " +
-            "ListProvisionedConcurrencyConfigs, GetRuntimeManagementConfig, GetFunctionRecursionConfig, ListEventSourceMappings and ListLayers; functions are deployed and " +
-            "removed with `nexus deploy <folder>` and `nexus rm <name>`");
+            "ListProvisionedConcurrencyConfigs, GetRuntimeManagementConfig, GetFunctionRecursionConfig, ListEventSourceMappings and ListLayers. " +
+            "It keeps no versions or aliases (a function has only $LATEST, which each change replaces), so PublishVersion and alias changes are not served; " +
+            "functions are also deployed and removed with `nexus deploy <folder>` and `nexus rm <name>`");
     }
 
     // The Lambda API's paths start with their API version, a date: /2015-03-31/..., /2019-09-30/...
@@ -237,7 +239,7 @@ public static partial class NodeApi
             ["Role"] = $"arn:aws:iam::{LambdaJson.AccountId}:role/nexus-{manifest.Name}",
             ["Handler"] = manifest.Handler,
             ["CodeSize"] = function.CodeSize,
-            ["Description"] = $"io: {(manifest.Io == IoMode.Baseline ? "baseline" : "nexus")}",
+            ["Description"] = manifest.Description ?? $"io: {(manifest.Io == IoMode.Baseline ? "baseline" : "nexus")}",
             ["Timeout"] = (int)manifest.Timeout.TotalSeconds,
             ["MemorySize"] = manifest.MemoryMb,
             ["LastModified"] = function.LastModified.ToString("yyyy-MM-dd'T'HH:mm:ss.fff+0000", CultureInfo.InvariantCulture),

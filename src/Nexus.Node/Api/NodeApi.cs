@@ -30,13 +30,14 @@ public static partial class NodeApi
     private const string InvokeAsyncPrefix = "/2014-11-13/functions";
 
     public static Task<HttpHost> StartAsync(IEnumerable<string> urls, INodeOperations node, CancellationToken cancellationToken) =>
-        HttpHost.StartAsync(urls, app => Map(app, node), FunctionRegistry.MaxPackageBytes + 1024, cancellationToken);
+        HttpHost.StartAsync(urls, app => Map(app, node), Math.Max(FunctionRegistry.MaxPackageBytes, MaxCodeRequestBytes) + 1024, cancellationToken);
 
     public static void Map(WebApplication app, INodeOperations node)
     {
         app.MapPost(LambdaPrefix + "/{name}/invocations", context => InvokeAsync(context, node));
         app.MapPost(InvokeAsyncPrefix + "/{name}/invoke-async", context => InvokeAsyncApiAsync(context, node));
         MapFunctionReads(app, node);
+        MapFunctionManagement(app, node);
         app.MapGet("/metrics", async context =>
         {
             context.Response.ContentType = PrometheusExporter.ContentType;
@@ -184,8 +185,10 @@ public static partial class NodeApi
     /// UnrecognizedClientException, a bad signature InvalidSignatureException), or the node's management token (the CLI
     /// run as root sends it). Neither: 403 MissingAuthenticationTokenException, as Lambda answers an unsigned request;
     /// any local user can connect to loopback, and before this could invoke every function and read its configuration.
+    /// A <paramref name="managementAction"/> (one that changes what runs) takes the admin key only: another key the node
+    /// knows (a function's) is 403 AccessDeniedException.
     /// </summary>
-    private static async Task<bool> AuthenticatedAsync(HttpContext context, INodeOperations node, string payloadSha256Hex)
+    private static async Task<bool> AuthenticatedAsync(HttpContext context, INodeOperations node, string payloadSha256Hex, string? managementAction = null)
     {
         var request = context.Request;
         if (request.Headers.Authorization.Count == 0)
@@ -199,10 +202,13 @@ public static partial class NodeApi
             return false;
         }
 
-        switch (node.VerifySignature(request, payloadSha256Hex))
+        switch (node.VerifySignature(request, payloadSha256Hex, adminOnly: managementAction is not null))
         {
             case null:
                 return true;
+            case { Code: INodeOperations.NotAdminKey } refusal:
+                await ApiErrorAsync(context, 403, "AccessDeniedException", $"{refusal.Message}: it is not authorized to perform lambda:{managementAction}, which takes the node's admin key or its management token");
+                return false;
             case { Code: "InvalidAccessKeyId" }:
                 await ApiErrorAsync(context, 403, "UnrecognizedClientException", "The security token included in the request is invalid.");
                 return false;

@@ -88,15 +88,22 @@ public sealed class FunctionRegistry
 
     /// <summary>
     /// Validates and installs a zipped function folder; replaces an earlier deploy of the same name atomically.
-    /// Throws <see cref="ManifestException"/> (bad manifest) or <see cref="InvalidDataException"/> (bad package).
+    /// <paramref name="manifestOf"/>, when given, writes the revision's <c>function.yaml</c> from the package's (null
+    /// when it has none): the Lambda API's settings over it. Throws <see cref="ManifestException"/> (bad manifest) or
+    /// <see cref="InvalidDataException"/> (bad package).
     /// </summary>
-    public DeployedFunction Deploy(Stream zip)
+    public DeployedFunction Deploy(Stream zip, Func<string?, string>? manifestOf = null)
     {
         var staging = Path.Combine(_root, ".staging-" + Guid.NewGuid().ToString("N"));
         try
         {
             Directory.CreateDirectory(staging);
             Unpack(zip, staging);
+            if (manifestOf is not null)
+            {
+                WriteManifest(staging, manifestOf);
+            }
+
             var manifest = ManifestParser.LoadFolder(staging, _maxCpus);
             if (_whyHostCannotRun?.Invoke(manifest.Sandbox) is { } why)
             {
@@ -130,6 +137,25 @@ public sealed class FunctionRegistry
         {
             TryDelete(staging);
         }
+    }
+
+    private static void WriteManifest(string folder, Func<string?, string> manifestOf)
+    {
+        var path = Path.Combine(folder, ManifestParser.FileName);
+        string? packaged = null;
+        if (File.Exists(path))
+        {
+            if (new FileInfo(path).Length > ManifestParser.MaxManifestBytes)
+            {
+                throw new ManifestException(ManifestParser.FileName, 0, "(file)", $"a manifest is at most {ManifestParser.MaxManifestBytes} bytes");
+            }
+
+            packaged = File.ReadAllText(path);
+        }
+
+        using var output = new FileStream(path, FileMode.Create, FileAccess.Write);
+        output.Write(System.Text.Encoding.UTF8.GetBytes(manifestOf(packaged)));
+        output.Flush(flushToDisk: true);
     }
 
     /// <summary>Removes a function (its CURRENT file first: from then on it does not exist); false when no such function.</summary>
@@ -213,11 +239,16 @@ public sealed class FunctionRegistry
         return new DeployedFunction(manifest, directory, revision, Convert.ToBase64String(sha.GetHashAndReset()), size, info.LastWriteTimeUtc);
     }
 
-    // The package comes from a client: bound its size, its file count, and refuse paths that leave the folder.
+    // A zip made on Unix keeps the entry's st_mode in the high 16 bits of its external attributes.
+    private const int UnixFileTypeMask = 0xF000;
+    private const int UnixSymlinkType = 0xA000;
+
+    // The package comes from a client: bound its size, its file count, and refuse paths that leave the folder and
+    // symbolic links (unpacked as links they could point anywhere on the node; as files they would not be what was sent).
     private static void Unpack(Stream zip, string destination)
     {
         using var buffer = new MemoryStream();
-        CopyBounded(zip, buffer, MaxPackageBytes, "the package");
+        CopyBounded(zip, buffer, MaxPackageBytes, $"the package is larger than the limit of {MaxPackageBytes} bytes");
         buffer.Position = 0;
         long unpacked = 0;
         ZipArchive archive;
@@ -246,6 +277,11 @@ public sealed class FunctionRegistry
                     throw new InvalidDataException($"the package entry '{entry.FullName}' points outside the function folder");
                 }
 
+                if (((entry.ExternalAttributes >> 16) & UnixFileTypeMask) == UnixSymlinkType)
+                {
+                    throw new InvalidDataException($"the package entry '{entry.FullName}' is a symbolic link; a function package holds files and folders only");
+                }
+
                 if (entry.FullName.EndsWith('/'))
                 {
                     Directory.CreateDirectory(target);
@@ -255,7 +291,7 @@ public sealed class FunctionRegistry
                 Directory.CreateDirectory(Path.GetDirectoryName(target)!);
                 using var input = entry.Open();
                 using var output = new FileStream(target, FileMode.CreateNew, FileAccess.Write);
-                unpacked += CopyBounded(input, output, MaxUnpackedBytes - unpacked, "the unpacked function folder");
+                unpacked += CopyBounded(input, output, MaxUnpackedBytes - unpacked, $"the unpacked function folder is larger than the limit of {MaxUnpackedBytes} bytes");
 
                 // A deploy the caller saw succeed must survive a crash.
                 output.Flush(flushToDisk: true);
@@ -263,7 +299,7 @@ public sealed class FunctionRegistry
         }
     }
 
-    private static long CopyBounded(Stream input, Stream output, long limit, string what)
+    private static long CopyBounded(Stream input, Stream output, long limit, string tooLarge)
     {
         var chunk = new byte[81920];
         long total = 0;
@@ -273,7 +309,7 @@ public sealed class FunctionRegistry
             total += n;
             if (total > limit)
             {
-                throw new InvalidDataException($"{what} is larger than the limit of {limit} bytes");
+                throw new InvalidDataException(tooLarge);
             }
 
             output.Write(chunk, 0, n);
