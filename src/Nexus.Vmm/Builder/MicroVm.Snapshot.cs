@@ -126,13 +126,15 @@ public sealed partial class MicroVm
     /// private file mapping, where a page the guest has not written yet is the file's page-cache page; the guest's
     /// first write would move it to a private copy and leave the host reading the stale one (a restored runtime guest
     /// never saw its channel's interrupt). Writing the page first makes it the private copy before the MSR is set.
+    /// The guest chose the address: only a page of the restored RAM is touched (the Nexus region is shared with the
+    /// backend, which may be filling it, and is not a private mapping); anywhere else KVM_SET_MSRS decides.
     /// </summary>
     private void TouchPvLiteVifPage(VcpuState vcpu)
     {
         var vif = Array.Find(vcpu.Msrs, m => m.Index == Msr.PvLiteVif).Data;
-        if (vif != 0)
+        var page = vif & ~0xfffUL;
+        if (vif != 0 && Memory.Regions.Any(r => r.GuestAddress != Layout.NexusRegionStart && page >= r.GuestAddress && page - r.GuestAddress < r.Size))
         {
-            var page = vif & ~0xfffUL;
             Memory.WriteU8(page, Memory.ReadU8(page));
         }
     }
