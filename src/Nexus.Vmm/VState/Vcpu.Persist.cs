@@ -28,8 +28,7 @@ public sealed partial class Vcpu
             Debugregs = GetDebugregs(),
             Lapic = GetLapic(),
             Cpuid = GetCpuid(),
-            // A pv-lite vIF MSR that reads 0 (the guest registered no page) is not restored: nothing to carry.
-            Msrs = [.. ReadableMsrs(msrIndices).Where(m => m.Index != Msr.PvliteVif || m.Data != 0)],
+            Msrs = ReadableMsrs(msrIndices),
         };
         state.Events = GetEvents();
 

@@ -10,13 +10,6 @@ public static class Msr
 {
     public const uint TscDeadline = 0x6e0;
 
-    /// <summary>
-    /// kvm_pvm's pv-lite vIF registration (docs/vmm.md, "PVM guest ABI of this host"): the guest page's address, its
-    /// flags and, as KVM_GET_MSRS reads it, whether the vCPU was in user mode. KVM does not list it, yet a restored
-    /// pv-lite guest kernel needs it, so a snapshot under software-only KVM adds it.
-    /// </summary>
-    public const uint PvliteVif = 0x4b56_4d10;
-
     public static KvmMsrEntry[] BootEntries() =>
     [
         new() { Index = 0x174 }, // IA32_SYSENTER_CS
