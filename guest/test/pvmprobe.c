@@ -16,7 +16,8 @@
    "pvlite" asks for the ABI of this host's own kvm_pvm variant, read from its machine code (docs/vmm.md): the
    signature, feature and TSC MSRs 0x4b564d10-13, hypercalls by INT 0x1b and CPUID by INT 0x1a at CPL 0, then times
    the kspin loop before and after registering a vIF page (MSR 0x4b564d10), the step after which the host runs guest
-   supervisor code natively.
+   supervisor code natively; "pvlitesnap" registers it, then spins natively for a snapshot taken mid-spin and reports
+   whether the restored vCPU still runs natively.
    Built freestanding by TestGuests; asserted by PvmProbeTests and SnapshotTests. */
 
 typedef unsigned char u8;
@@ -628,16 +629,27 @@ static void report_user_flags(const char *name, void (*entry)(void), u64 rflags)
     putc('\n');
 }
 
-/* Whether the command line (the VMM puts it at 0x20000 for both entries) starts with word. */
-static int cmdline_is(const char *word)
+/* Whether the command line (the VMM puts it at 0x20000 for both entries) starts with prefix. */
+static int cmdline_starts(const char *prefix)
 {
     const char *c = (const char *)0x20000;
-    while (*word) {
-        if (*c++ != *word++) {
+    while (*prefix) {
+        if (*c++ != *prefix++) {
             return 0;
         }
     }
     return 1;
+}
+
+/* Whether the command line's first word is word ("pvlite" must not match "pvlitesnap"). */
+static int cmdline_is(const char *word)
+{
+    u64 n = 0;
+    while (word[n]) {
+        n++;
+    }
+    const char *end = (const char *)0x20000 + n;
+    return cmdline_starts(word) && (*end == 0 || *end == ' ');
 }
 
 static void report_user(const char *name, void (*entry)(void)) { report_user_flags(name, entry, 0x2); }
@@ -783,6 +795,28 @@ static void probe_pvlite(void)
     puts("done\n");
 }
 
+/* The "pvlitesnap" mode: registers the vIF page, says so, then spins natively at CPL 0 long enough (~1 s) for the host
+   to snapshot it mid-spin; after the spin it reports the vIF MSR, CS and a kspin, which show whether the vCPU still
+   runs its supervisor code natively (a restore that lost the vIF registration emulates it again: CS 0x8, kspin ~1000x
+   slower). */
+static void probe_pvlite_snapshot(void)
+{
+    if (wrmsr_safe(MSR_PVLITE_VIF, (u64)vif_page | 1) >= 0) { /* faulted: the vector */
+        puts("pvlitesnap: no pv-lite host\n");
+        exit_with(3);
+    }
+    puts("pvlitesnap: started\n");
+    u64 n = 3000000000UL;
+    __asm__ volatile("1: dec %0\n jnz 1b" : "+r"(n) : : "cc");
+    line("pvlitesnap: spun, left", n);
+    report_msr(MSR_PVLITE_VIF);
+    u64 cs;
+    __asm__ volatile("mov %%cs, %0" : "=r"(cs));
+    line("cs after spin", cs & 0xffff);
+    line("kspin after spin: 4000000 instructions, TSC ticks", kspin_ticks(0));
+    puts("done\n");
+}
+
 void probe_main(void)
 {
     u64 cs, flags;
@@ -795,12 +829,16 @@ void probe_main(void)
     report_cpuid("synthetic", 1);
 
     install_tables();
-    if (cmdline_is("kspin")) {
+    if (cmdline_starts("kspin")) { /* kspin, or kspini / kspinh: the variant letter at 0x20005 */
         line("kspin: 4000000 instructions, TSC ticks", kspin_ticks(*(const char *)0x20005));
         exit_with(1);
     }
     if (cmdline_is("pvlite")) {
         probe_pvlite();
+        exit_with(1);
+    }
+    if (cmdline_is("pvlitesnap")) {
+        probe_pvlite_snapshot();
         exit_with(1);
     }
     if (cmdline_is("usertrap")) {

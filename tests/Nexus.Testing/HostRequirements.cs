@@ -129,6 +129,19 @@ public sealed class KvmTheoryAttribute : TheoryAttribute
     }
 }
 
+/// <summary>
+/// A fact about kvm_pvm's own guest ABI (pv-lite, docs/vmm.md): skips, saying why, without /dev/kvm or where /dev/kvm is
+/// not kvm_pvm (hardware KVM has no such ABI).
+/// </summary>
+public sealed class PvLiteFactAttribute : FactAttribute
+{
+    public PvLiteFactAttribute()
+    {
+        Skip = HostRequirements.Missing(kvm: true)
+            ?? (Directory.Exists(Nexus.Interop.Kvm.PvmModulePath) ? null : "needs kvm_pvm (pv-lite is its guest ABI; this /dev/kvm is not it)");
+    }
+}
+
 /// <summary>A fact that needs Debian's python3-boto3 and the AWS CLI (the real S3 clients).</summary>
 public sealed class RealClientsFactAttribute : FactAttribute
 {

@@ -85,7 +85,7 @@ public sealed partial class MicroVm
             NetMac = _transports.Select(t => t.Device).OfType<VirtioNet>().FirstOrDefault()?.Mac.ToArray(),
         };
         state.Drives.AddRange(Config.Drives.Select(d => (Path.GetFullPath(d.Path), d.ReadOnly)));
-        var msrs = Kvm.MsrIndexList().Where(Msr.ShouldSave).ToArray();
+        var msrs = Kvm.MsrIndexList().Where(Msr.ShouldSave).Append(Msr.PvLiteVif).Distinct().ToArray();
         foreach (var vcpu in _vcpus)
         {
             state.Vcpus.Add(vcpu.SaveState(msrs));

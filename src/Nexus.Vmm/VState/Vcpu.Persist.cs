@@ -59,7 +59,8 @@ public sealed partial class Vcpu
         SetXcrs(state.Xcrs);
         SetDebugregs(state.Debugregs);
         SetLapic(state.Lapic);
-        SetMsrs(state.Msrs.Where(m => m.Index != Msr.TscDeadline).ToArray());
+        // An unregistered vIF (0) is a fresh vCPU's state already; a host-side write of it is not needed.
+        SetMsrs(state.Msrs.Where(m => m.Index != Msr.TscDeadline && !(m.Index == Msr.PvLiteVif && m.Data == 0)).ToArray());
         SetMsrs(state.Msrs.Where(m => m.Index == Msr.TscDeadline).ToArray());
         SetEvents(state.Events);
     }

@@ -10,6 +10,14 @@ public static class Msr
 {
     public const uint TscDeadline = 0x6e0;
 
+    /// <summary>
+    /// kvm_pvm's pv-lite vIF registration (docs/vmm.md, "PVM guest ABI of this host"): the guest-physical address of
+    /// the guest's vIF page with its flags; KVM_GET_MSRS adds the vCPU's mode (bit 10 valid, bit 11 user). KVM does not
+    /// list it, but a pv-lite guest's vCPU runs its supervisor code natively only while it is set, so snapshots carry
+    /// it where the host can read it (elsewhere it is skipped as unreadable). Zero means not registered.
+    /// </summary>
+    public const uint PvLiteVif = 0x4b56_4d10;
+
     public static KvmMsrEntry[] BootEntries() =>
     [
         new() { Index = 0x174 }, // IA32_SYSENTER_CS
