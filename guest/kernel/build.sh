@@ -1,9 +1,10 @@
 #!/bin/sh
 # Builds the Nexus guest kernel (uncompressed vmlinux) from Debian's linux-source-6.1 with
 # guest/kernel/nexus.config merged onto tinyconfig, the pv-lite guest patch (guest/kernel/pvlite.patch: runs the kernel
-# natively under this project's kvm_pvm hosts, docs/vmm.md "PVM guest ABI of this host"; elsewhere it is not detected
-# and changes nothing), the Nexus region driver (guest/driver) built in and nexus-init (guest/init) as its built-in
-# initramfs, cached by a hash of every input.
+# natively under this project's kvm_pvm hosts, docs/vmm.md "PVM guest ABI of this host"; elsewhere it is not detected,
+# and the options it needs stay inert: PTI off, PARAVIRT_XXL's call sites patched back to the native instructions), the
+# Nexus region driver (guest/driver) built in and nexus-init (guest/init) as its built-in initramfs, cached by a hash of
+# every input.
 #
 #   guest/kernel/build.sh            prints the path of the cached vmlinux, building it if needed
 #   guest/kernel/build.sh --cached   prints it only if it is built (exit 3 otherwise: the tests skip then)
