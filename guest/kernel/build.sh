@@ -1,14 +1,17 @@
 #!/bin/sh
 # Builds the Nexus guest kernel (uncompressed vmlinux) from Debian's linux-source-6.1 with
-# guest/kernel/nexus.config merged onto tinyconfig, the Nexus region driver (guest/driver) built in and
-# nexus-init (guest/init) as its built-in initramfs, cached by a hash of every input.
+# guest/kernel/nexus.config merged onto tinyconfig, the pv-lite guest patch (guest/kernel/pvlite.patch: runs the kernel
+# natively under this project's kvm_pvm hosts, docs/vmm.md "PVM guest ABI of this host"; elsewhere it is not detected,
+# and the options it needs stay inert: PTI off, PARAVIRT_XXL's call sites patched back to the native instructions), the
+# Nexus region driver (guest/driver) built in and nexus-init (guest/init) as its built-in initramfs, cached by a hash of
+# every input.
 #
 #   guest/kernel/build.sh            prints the path of the cached vmlinux, building it if needed
 #   guest/kernel/build.sh --cached   prints it only if it is built (exit 3 otherwise: the tests skip then)
 #   NEXUS_KERNEL_CACHE=/dir build.sh (default /var/cache/nexus/kernel)
 #   NEXUS_KERNEL_JOBS=N              parallel make jobs (default: number of CPUs)
 #
-# Needs: apt-get install linux-source-6.1 build-essential flex bison bc libelf-dev libssl-dev
+# Needs: apt-get install linux-source-6.1 build-essential flex bison bc libelf-dev libssl-dev patch
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -20,8 +23,10 @@ if [ -z "$tarball" ]; then
     echo "build.sh: /usr/src/linux-source-6.1.tar.* not found; apt-get install linux-source-6.1" >&2
     exit 1
 fi
-# Cache key: the source tarball, the config fragment, this script (which holds the patch), the driver and init.
-key=$( (sha256sum "$tarball" "$fragment" "$0" "$driver"/* "$init"/* | cut -d' ' -f1) | sha256sum | cut -c1-16)
+pvlite="$here/pvlite.patch"
+# Cache key: the source tarball, the config fragment, this script (which holds the small patches), the pv-lite patch,
+# the driver and init.
+key=$( (sha256sum "$tarball" "$fragment" "$0" "$pvlite" "$driver"/* "$init"/* | cut -d' ' -f1) | sha256sum | cut -c1-16)
 cache=${NEXUS_KERNEL_CACHE:-/var/cache/nexus/kernel}
 out="$cache/vmlinux-$key"
 if [ -s "$out" ]; then
@@ -32,7 +37,7 @@ if [ "${1:-}" = "--cached" ]; then
     echo "build.sh: the guest kernel vmlinux-$key is not built: run guest/kernel/build.sh (scripts/setup does)" >&2
     exit 3
 fi
-for tool in make gcc flex bison bc; do
+for tool in make gcc flex bison bc patch; do
     command -v "$tool" >/dev/null 2>&1 || { echo "build.sh: $tool is missing (apt-get install build-essential flex bison bc)" >&2; exit 1; }
 done
 [ -e /usr/include/libelf.h ] || { echo "build.sh: libelf.h missing (apt-get install libelf-dev)" >&2; exit 1; }
@@ -61,6 +66,10 @@ for file in drivers/char/random.c include/linux/random.h; do
     grep -q '^#if IS_ENABLED(CONFIG_VMGENID)$' "$file" || { echo "build.sh: the vmgenid guard not found in $file; update the patch" >&2; exit 1; }
     sed -i 's/^#if IS_ENABLED(CONFIG_VMGENID)$/#if IS_ENABLED(CONFIG_VMGENID) || IS_ENABLED(CONFIG_NEXUS_REGION)/' "$file"
 done
+
+# The pv-lite guest (arch/x86/kernel/pvlite.c and its hooks: CONFIG_NEXUS_PVLITE_GUEST), a diff against the tree as
+# patched above.
+patch -p1 --forward --quiet < "$pvlite" || { echo "build.sh: $pvlite does not apply; update it" >&2; exit 1; }
 
 # The driver goes in as drivers/misc/nexus (built in: the kernel has no modules).
 mkdir drivers/misc/nexus
