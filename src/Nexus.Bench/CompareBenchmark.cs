@@ -92,6 +92,9 @@ public sealed record CompareOptions
 
     /// <summary>A remote store the node uses (already in <see cref="Node"/>); null: the embedded store.</summary>
     public RemoteStore? RemoteStore { get; init; }
+
+    /// <summary>The sandbox the cases' functions run in (their manifests' <c>sandbox</c>); null: the node's default.</summary>
+    public string? Sandbox { get; init; }
 }
 
 /// <summary>Figures of one case in one configuration.</summary>
@@ -192,7 +195,7 @@ public static class CompareBenchmark
         foreach (var configuration in configurations)
         {
             var name = $"{benchCase.Function}-{benchCase.Size}-{configuration.Name}-r{run}";
-            using (var package = FunctionVariant.Package(benchCase.Folder, name, configuration.Io, configuration.WriteBack, configuration.Prefetch))
+            using (var package = FunctionVariant.Package(benchCase.Folder, name, configuration.Io, configuration.WriteBack, configuration.Prefetch, options.Sandbox))
             {
                 await node.DeployAsync(package, cancellationToken);
             }

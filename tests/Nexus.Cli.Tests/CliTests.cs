@@ -176,6 +176,15 @@ public sealed class CliTests : IDisposable
         var (linesExit, _, lines) = await NexusCli.RunAsync(["logs", "hello-s3", "-n", "-1"], Env());
         Assert.Equal(2, linesExit);
         Assert.Contains("--lines must be 0 or more, got -1", lines, StringComparison.Ordinal);
+
+        // bench compare in microVMs: the guest kind and the Linux guest's kernel are checked before any node starts.
+        var (guestExit, _, guest) = await NexusCli.RunAsync(["bench", "compare", "--sandbox", "microvm", "--guest", "windows"], Env());
+        Assert.Equal(2, guestExit);
+        Assert.Contains("--guest must be freestanding or linux, not 'windows'", guest, StringComparison.Ordinal);
+        var missingKernel = Path.Combine(_home, "no-vmlinux");
+        var (kernelExit, _, kernel) = await NexusCli.RunAsync(["bench", "compare", "--sandbox", "microvm", "--guest", "linux", "--kernel", missingKernel], Env());
+        Assert.Equal(2, kernelExit);
+        Assert.Contains($"needs the guest kernel: pass --kernel (the vmlinux guest/kernel/build.sh prints) or set microvmKernel in node.json ({missingKernel} does not exist)", kernel, StringComparison.Ordinal);
     }
 
     /// <summary>

@@ -124,24 +124,38 @@ public static class BenchCommands
         var cpu = new Option<int>("--cpu-invocations") { Description = "back-to-back warm invocations whose CPU is measured", DefaultValueFactory = _ => 50 };
         var json = new Option<FileInfo?>("--json") { Description = "also write the results as JSON here" };
         var runs = new Option<int>("--runs") { Description = "repeat every case this many times; figures are medians over the runs, with the nexus-async ratio's range", DefaultValueFactory = _ => 1 };
-        var sandbox = new Option<string>("--sandbox") { Description = "oci (runc, the examples) or microvm (the configurations in microVMs with the freestanding runtime guest; --cold cold starts each)", DefaultValueFactory = _ => "oci" };
+        var sandbox = new Option<string>("--sandbox") { Description = "oci (runc, the examples) or microvm (the configurations in microVMs: with --guest freestanding the runtime guest, --cold cold starts each; with --guest linux the examples, as for oci)", DefaultValueFactory = _ => "oci" };
+        var guestKind = new Option<string>("--guest") { Description = "microvm: freestanding (the runtime guest from guest/test/runtime.c) or linux (guest/kernel/build.sh's kernel running the examples in both I/O modes)", DefaultValueFactory = _ => "freestanding" };
         var kernel = new Option<FileInfo?>("--kernel") { Description = "microvm: the guest (default: microvmKernel of node.json; here the runtime guest built from guest/test/runtime.c)" };
         var dynamodb = new Option<bool>("--dynamodb") { Description = "also run benchmarks/functions/ddb-orders (DynamoDB GetItem + PutItem, the stand-in's DynamoDB client in nexus mode) against dynalite" };
         var lambda = new Option<bool>("--lambda") { Description = "also run benchmarks/functions/lambda-invoke (one synchronous Lambda Invoke of benchmarks/functions/lambda-echo per invocation: functions invoking functions)" };
         var storage = new BenchStorageOptions();
         var compare = new Command("compare", "Run each function and input size as baseline, nexus-sync and nexus-async side by side on a private node; compare latency, memory and CPU")
         {
-            functions, sizes, configurations, examples, warm, cold, cpu, json, runs, sandbox, kernel, dynamodb, lambda,
+            functions, sizes, configurations, examples, warm, cold, cpu, json, runs, sandbox, guestKind, kernel, dynamodb, lambda,
         };
         storage.AddTo(compare);
         compare.SetAction(async (parse, cancellationToken) =>
         {
+            string? linuxKernel = null;
             switch (parse.GetValue(sandbox))
             {
                 case "oci":
                     break;
-                case "microvm":
+                case "microvm" when parse.GetValue(guestKind) == "freestanding":
                     return await CompareMicrovmAsync(parse.GetValue(configurations)!, parse.GetValue(kernel), parse.GetValue(cold), cancellationToken);
+                case "microvm" when parse.GetValue(guestKind) == "linux":
+                    linuxKernel = parse.GetValue(kernel)?.FullName ?? NodeOptions.Load().MicrovmKernel;
+                    if (linuxKernel is null || !File.Exists(linuxKernel))
+                    {
+                        Console.Error.WriteLine($"error: --sandbox microvm --guest linux needs the guest kernel: pass --kernel (the vmlinux guest/kernel/build.sh prints) or set microvmKernel in node.json{(linuxKernel is null ? "" : $" ({linuxKernel} does not exist)")}");
+                        return 2;
+                    }
+
+                    break;
+                case "microvm":
+                    Console.Error.WriteLine($"error: --guest must be freestanding or linux, not '{parse.GetValue(guestKind)}'");
+                    return 2;
                 default:
                     Console.Error.WriteLine($"error: --sandbox must be oci or microvm, not '{parse.GetValue(sandbox)}'");
                     return 2;
@@ -203,7 +217,7 @@ public static class BenchCommands
             try
             {
                 remote = await storage.StartAsync(parse, Console.Out, cancellationToken);
-                var node = NodeOptions.Load(o => o with { Home = home });
+                var node = NodeOptions.Load(o => linuxKernel is null ? o with { Home = home } : o with { Home = home, MicrovmKernel = linuxKernel, MicrovmGuest = "linux" });
                 if (parse.GetValue(dynamodb))
                 {
                     // On loopback: the node's backend sends nexus-mode calls there, and its signing proxy baseline
@@ -226,10 +240,12 @@ public static class BenchCommands
                     Runs = parse.GetValue(runs),
                     RemoteStore = remote,
                     Companions = parse.GetValue(lambda) ? [Path.GetFullPath(Path.Combine(folder, "..", "benchmarks", "functions", "lambda-echo"))] : [],
+                    Sandbox = linuxKernel is null ? null : "microvm",
                 };
                 var results = await CompareBenchmark.RunAsync(options, Console.Out, cancellationToken);
                 Console.WriteLine();
-                Console.WriteLine($"nexus vs baseline on {Environment.MachineName}, {Environment.ProcessorCount} cores, oci driver (runc); latency in-process at the node's invoke entry; CPU includes the uploads write-back left (drained before it is read)");
+                var driver = linuxKernel is null ? "oci driver (runc)" : $"microvm driver (Linux guests of {Path.GetFileName(linuxKernel)}, one nexus-vmm each) on {Nexus.Bench.Microvm.MicrovmColdStarts.KvmKind}";
+                Console.WriteLine($"nexus vs baseline on {Environment.MachineName}, {Environment.ProcessorCount} cores, {driver}; latency in-process at the node's invoke entry; CPU includes the uploads write-back left (drained before it is read)");
                 Console.WriteLine(remote is null
                     ? "storage: local (the node's embedded store, in the node process: its CPU is in the node process's figures)"
                     : $"storage: remote {remote.Server.ToString().ToLowerInvariant()} store at {remote.Endpoint}, link {remote.Profile.Name} ({remote.Profile.Why}){(remote.PrefetchRevalidation ? "" : "; prefetched copies answer without revalidation")}; its process is reported on its own line and left out of the node figures");
