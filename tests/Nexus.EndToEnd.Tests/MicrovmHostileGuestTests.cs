@@ -165,8 +165,9 @@ public sealed class MicrovmHostileGuestTests(MicrovmHostileGuestTests.Fixture fi
             await _s3.PutObjectAsync(new PutObjectRequest { BucketName = "mvm-data", Key = "in/n.txt", ContentBody = NeighbourInput });
             await MicrovmEndToEndTests.DeployAsync(Node, Neighbour, timeoutSeconds: 5);
 
-            // Long enough for the doorbell flood (200,000 emulated MMIO writes) on this machine's software KVM.
-            await MicrovmEndToEndTests.DeployAsync(Node, Hostile, timeoutSeconds: 30);
+            // Long enough for the doorbell flood: 200,000 MMIO writes, each an exit, took 3 s on kvm_pvm's emulator and
+            // 16 s with the guest native there (a nested host: each exit costs tens of microseconds; load average ~10).
+            await MicrovmEndToEndTests.DeployAsync(Node, Hostile, timeoutSeconds: 120);
         }
 
         public async Task DisposeAsync()
