@@ -115,8 +115,9 @@ public sealed class LambdaManagementEndToEndTests(NodeFixture fixture) : IClassF
     /// <summary>
     /// On a real node, nexus deploy (the management API) and the Lambda API's changes of one function wait for each
     /// other (NexusNode.DeployAsync installs under the function's change): a CreateFunction racing a deploy of its name is
-    /// 409 or replaced by the deploy, an update given the RevisionId racing a deploy is 412 or followed by it; either way
-    /// the deploy's revision is the function's in the end. With the deploy's change removed from NexusNode.DeployAsync
+    /// 409 or replaced by the deploy, an update of the code given the RevisionId racing a deploy is 412 or followed by
+    /// it; either way the deploy's revision is the function's in the end (the Lambda calls' packages unpack to 16 MiB,
+    /// so their deploys end well after their checks). With the deploy's change removed from NexusNode.DeployAsync
     /// (installed without waiting), the Lambda call's install landed over the deploy's and it failed.
     /// </summary>
     [RootFact]
@@ -132,7 +133,7 @@ public sealed class LambdaManagementEndToEndTests(NodeFixture fixture) : IClassF
                 ["Runtime"] = "python3.11",
                 ["Role"] = "r",
                 ["Handler"] = "handler.handler",
-                ["Code"] = new JsonObject { ["ZipFile"] = Convert.ToBase64String(Package(name, "created")) },
+                ["Code"] = new JsonObject { ["ZipFile"] = Convert.ToBase64String(Package(name, "created", padded: true)) },
             }));
             var deploy = DeployAsync(signed, name, "deployed");
             using (var created = await create)
@@ -144,7 +145,7 @@ public sealed class LambdaManagementEndToEndTests(NodeFixture fixture) : IClassF
             }
 
             Assert.True(fixture.Node.TryGetFunction(name, out var before));
-            var update = signed.PutAsync($"/2015-03-31/functions/{name}/configuration", Json(new JsonObject { ["Timeout"] = 10 + round, ["RevisionId"] = before.Revision }));
+            var update = signed.PutAsync($"/2015-03-31/functions/{name}/code", Json(new JsonObject { ["ZipFile"] = Convert.ToBase64String(Package(name, "updated", padded: true)), ["RevisionId"] = before.Revision }));
             deploy = DeployAsync(signed, name, "deployed-again");
             using (var updated = await update)
             {
@@ -160,12 +161,13 @@ public sealed class LambdaManagementEndToEndTests(NodeFixture fixture) : IClassF
 
         static StringContent Json(JsonObject body) => new(body.ToJsonString(), Encoding.UTF8, "application/json");
 
-        static byte[] Package(string name, string returns)
+        // Padded: with a file of 16 MiB that zips to a few KiB, so the Lambda call's deploy ends well after its check.
+        static byte[] Package(string name, string returns, bool padded = false)
         {
             using var buffer = new MemoryStream();
             using (var zip = new ZipArchive(buffer, ZipArchiveMode.Create, leaveOpen: true))
             {
-                foreach (var (path, text) in new[] { ("function.yaml", $"name: {name}\nhandler: handler.handler\n"), ("handler.py", $"def handler(e, c):\n    return '{returns}'\n") })
+                foreach (var (path, text) in new[] { ("function.yaml", $"name: {name}\nhandler: handler.handler\n"), ("handler.py", $"def handler(e, c):\n    return '{returns}'\n"), ("padding.txt", padded ? new string('x', 16 << 20) : "") })
                 {
                     using var entry = zip.CreateEntry(path).Open();
                     entry.Write(Encoding.UTF8.GetBytes(text));

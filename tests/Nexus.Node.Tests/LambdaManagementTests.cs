@@ -22,6 +22,9 @@ public sealed class LambdaManagementTests : IAsyncLifetime
     private const string Functions = "/2015-03-31/functions";
     private const string Handler = "def handler(e, c):\n    return e\n";
 
+    /// <summary>A file of 16 MiB that zips to a few KiB: a package with it is a small request whose unpacking takes a while.</summary>
+    private static readonly (string Path, string Text) Padding = ("padding.txt", new string('x', 16 << 20));
+
     private RecordingApi _api = null!;
 
     private HttpClient Http => _api.Http;
@@ -163,51 +166,67 @@ public sealed class LambdaManagementTests : IAsyncLifetime
     }
 
     /// <summary>
-    /// Changes of one function are made one after the other, each over the one before: 24 updates sent at once (code,
-    /// environment and description, a third each) all answer 200 with revisions of their own, and the function ends
-    /// with one of them, carrying the last code, environment and description sent, none lost to another update that read
-    /// the function before it landed. With the function's change removed from the updates (no lock) it failed: the
-    /// final function kept only the fields of the last update to land.
+    /// Changes of one function are made one after the other, each over the one before. 20 updates of its environment
+    /// sent at once all answer 200 with revisions of their own, and the function ends as one of them answered. Then, in
+    /// 6 rounds, 5 updates sent at once, each of another field (the code, Timeout, MemorySize, Description,
+    /// Environment), all land: the function ends with the 5 values, none lost to an update that read the function
+    /// before another landed. With the function's change made no lock (a gate of its own per call), the rounds failed:
+    /// the function kept only some of a round's values.
     /// </summary>
     [Fact]
     public async Task Concurrent_updates_of_one_function_all_land_one_after_another()
     {
-        const int Updates = 24;
-        var sent = Enumerable.Range(0, Updates).Select(i => (i % 3) switch
+        var environments = await AnswersAsync(Enumerable.Range(0, 20).Select(i =>
+            SendAsync(HttpMethod.Put, Functions + "/existing/configuration", new JsonObject { ["Environment"] = new JsonObject { ["Variables"] = new JsonObject { ["N"] = $"{i}" } } })));
+        Assert.Equal(20, environments.Select(a => (string?)a["RevisionId"]).Distinct().Count());
+        Assert.True(Node.TryGetFunction("existing", out var final));
+        var last = Assert.Single(environments, a => (string?)a["RevisionId"] == final.Revision);
+        Assert.Equal((string?)last["Environment"]!["Variables"]!["N"], final.Manifest.Environment["N"]);
+
+        for (var round = 0; round < 6; round++)
         {
-            0 => SendAsync(HttpMethod.Put, Functions + "/existing/code", new JsonObject { ["ZipFile"] = Convert.ToBase64String(FunctionPackages.Zip(("function.yaml", "name: existing\nhandler: handler.handler\n"), ("handler.py", $"def handler(e, c):\n    return {i}\n"))) }),
-            1 => SendAsync(HttpMethod.Put, Functions + "/existing/configuration", new JsonObject { ["Environment"] = new JsonObject { ["Variables"] = new JsonObject { ["N"] = $"{i}" } } }),
-            _ => SendAsync(HttpMethod.Put, Functions + "/existing/configuration", new JsonObject { ["Description"] = $"d{i}" }),
-        }).ToList();
-        var answers = new List<JsonNode>();
-        foreach (var response in await Task.WhenAll(sent))
-        {
-            using (response)
-            {
-                var text = await response.Content.ReadAsStringAsync();
-                Assert.True(response.StatusCode == HttpStatusCode.OK, $"{(int)response.StatusCode}: {text}");
-                answers.Add(JsonNode.Parse(text)!);
-            }
+            var answers = await AnswersAsync(
+            [
+                SendAsync(HttpMethod.Put, Functions + "/existing/code", new JsonObject { ["ZipFile"] = Convert.ToBase64String(FunctionPackages.Zip(("handler.py", $"def handler(e, c):\n    return {round}\n"))) }),
+                SendAsync(HttpMethod.Put, Functions + "/existing/configuration", new JsonObject { ["Timeout"] = 10 + round }),
+                SendAsync(HttpMethod.Put, Functions + "/existing/configuration", new JsonObject { ["MemorySize"] = 256 + (64 * round) }),
+                SendAsync(HttpMethod.Put, Functions + "/existing/configuration", new JsonObject { ["Description"] = $"round {round}" }),
+                SendAsync(HttpMethod.Put, Functions + "/existing/configuration", new JsonObject { ["Environment"] = new JsonObject { ["Variables"] = new JsonObject { ["ROUND"] = $"{round}" } } }),
+            ]);
+            Assert.Equal(5, answers.Select(a => (string?)a["RevisionId"]).Distinct().Count());
+            Assert.True(Node.TryGetFunction("existing", out var function));
+            var m = function.Manifest;
+            var code = await File.ReadAllTextAsync(Path.Combine(function.CodeDirectory, "handler.py"));
+            Assert.True(
+                code.Contains($"return {round}\n", StringComparison.Ordinal) && (int)m.Timeout.TotalSeconds == 10 + round && m.MemoryMb == 256 + (64 * round)
+                    && m.Description == $"round {round}" && m.Environment.GetValueOrDefault("ROUND") == $"{round}",
+                $"round {round}: an update was lost: code {code.Trim()}, timeout {m.Timeout.TotalSeconds}, memory {m.MemoryMb}, description {m.Description}, environment {string.Join(",", m.Environment)}");
+            Assert.Contains(answers, a => (string?)a["RevisionId"] == function.Revision);
         }
 
-        var revisions = answers.Select(a => (string)a["RevisionId"]!).ToList();
-        Assert.Equal(Updates, revisions.Distinct().Count());
-        Assert.True(Node.TryGetFunction("existing", out var final));
-        var last = Assert.Single(answers, a => (string?)a["RevisionId"] == final.Revision);
+        // Every answer 200, its configuration.
+        async Task<List<JsonNode>> AnswersAsync(IEnumerable<Task<HttpResponseMessage>> sent)
+        {
+            var answers = new List<JsonNode>();
+            foreach (var response in await Task.WhenAll(sent))
+            {
+                using (response)
+                {
+                    var text = await response.Content.ReadAsStringAsync();
+                    Assert.True(response.StatusCode == HttpStatusCode.OK, $"{(int)response.StatusCode}: {text}");
+                    answers.Add(JsonNode.Parse(text)!);
+                }
+            }
 
-        // Every kind of update landed over the others: the function has a code, an environment and a description sent.
-        var code = await File.ReadAllTextAsync(Path.Combine(final.CodeDirectory, "handler.py"));
-        Assert.Contains(Enumerable.Range(0, Updates).Where(i => i % 3 == 0), i => code.Contains($"return {i}\n", StringComparison.Ordinal));
-        Assert.True(final.Manifest.Environment.TryGetValue("N", out var n) && int.Parse(n, System.Globalization.CultureInfo.InvariantCulture) % 3 == 1, $"environment: {string.Join(",", final.Manifest.Environment)}");
-        Assert.Matches("^d[0-9]+$", final.Manifest.Description ?? "(none)");
-        Assert.Equal((n, final.Manifest.Description), ((string?)last["Environment"]?["Variables"]?["N"], (string?)last["Description"]));
+            return answers;
+        }
     }
 
     /// <summary>
     /// Lambda's optimistic lock holds under concurrency: two updates given the function's RevisionId at once (new code
     /// and a new timeout) find it as it is when their change begins, so exactly one lands and the other answers 412
-    /// PreconditionFailed, round after round. With the function's change removed from the updates (no lock) both
-    /// passed the check and answered 200.
+    /// PreconditionFailed, round after round. With the function's change made no lock (a gate of its own per call),
+    /// both passed the check and answered 200.
     /// </summary>
     [Fact]
     public async Task Of_two_updates_given_the_same_RevisionId_exactly_one_lands()
@@ -237,10 +256,11 @@ public sealed class LambdaManagementTests : IAsyncLifetime
     /// <summary>
     /// nexus deploy and nexus rm (the management API) wait for a Lambda API change of the same function, and it for
     /// them: a CreateFunction racing a deploy of the same name is either answered 409 or replaced by the deploy, never
-    /// installed over it; an update given the RevisionId racing a deploy is either refused (412) or followed by it, so
-    /// the deploy's code stays; an update racing a removal never brings the function back. With the deploy and the
-    /// removal taking no change of the function (as before), the Lambda call's install landed after the deploy's (its
-    /// code lost) or after the removal (the function back), and it failed.
+    /// installed over it; an update of the code given the RevisionId racing a deploy is either refused (412) or followed
+    /// by it, so the deploy's code stays; an update racing a removal never brings the function back. The Lambda calls'
+    /// packages unpack to 16 MiB, so their deploys end well after their checks. With the function's change made no lock
+    /// (a gate of its own per call), the Lambda call's install landed after the deploy's (its code lost) or after the
+    /// removal (the function back), and it failed.
     /// </summary>
     [Fact]
     public async Task Deploys_and_removals_wait_for_a_Lambda_change_of_the_same_function()
@@ -249,7 +269,7 @@ public sealed class LambdaManagementTests : IAsyncLifetime
         {
             // CreateFunction against nexus deploy of one new name.
             var name = $"raced-{round}";
-            var create = SendAsync(HttpMethod.Post, Functions, Create(name, FunctionPackages.Zip(("app.py", "def handler(e, c):\n    return 'created'\n"))));
+            var create = SendAsync(HttpMethod.Post, Functions, Create(name, FunctionPackages.Zip(("app.py", "def handler(e, c):\n    return 'created'\n"), Padding)));
             var deploy = DeployThroughManagementApiAsync(name, "deployed");
             using (var created = await create)
             {
@@ -262,7 +282,11 @@ public sealed class LambdaManagementTests : IAsyncLifetime
 
             // An update given the RevisionId against nexus deploy of the function.
             Assert.True(Node.TryGetFunction("existing", out var before));
-            var update = SendAsync(HttpMethod.Put, Functions + "/existing/configuration", new JsonObject { ["Timeout"] = 200 + round, ["RevisionId"] = before.Revision });
+            var update = SendAsync(HttpMethod.Put, Functions + "/existing/code", new JsonObject
+            {
+                ["ZipFile"] = Convert.ToBase64String(FunctionPackages.Zip(("handler.py", "def handler(e, c):\n    return 'updated'\n"), Padding)),
+                ["RevisionId"] = before.Revision,
+            });
             deploy = DeployThroughManagementApiAsync("existing", $"deployed-{round}");
             using (var updated = await update)
             {
