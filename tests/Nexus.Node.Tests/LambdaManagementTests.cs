@@ -23,7 +23,7 @@ public sealed class LambdaManagementTests : IAsyncLifetime
     private const string Handler = "def handler(e, c):\n    return e\n";
 
     /// <summary>A file of 16 MiB that zips to a few KiB: a package with it is a small request whose unpacking takes a while.</summary>
-    private static readonly (string Path, string Text) Padding = ("padding.txt", new string('x', 16 << 20));
+    private static readonly (string Path, string Text) s_padding = ("padding.txt", new string('x', 16 << 20));
 
     private RecordingApi _api = null!;
 
@@ -269,7 +269,7 @@ public sealed class LambdaManagementTests : IAsyncLifetime
         {
             // CreateFunction against nexus deploy of one new name.
             var name = $"raced-{round}";
-            var create = SendAsync(HttpMethod.Post, Functions, Create(name, FunctionPackages.Zip(("app.py", "def handler(e, c):\n    return 'created'\n"), Padding)));
+            var create = SendAsync(HttpMethod.Post, Functions, Create(name, FunctionPackages.Zip(("app.py", "def handler(e, c):\n    return 'created'\n"), s_padding)));
             var deploy = DeployThroughManagementApiAsync(name, "deployed");
             using (var created = await create)
             {
@@ -284,7 +284,7 @@ public sealed class LambdaManagementTests : IAsyncLifetime
             Assert.True(Node.TryGetFunction("existing", out var before));
             var update = SendAsync(HttpMethod.Put, Functions + "/existing/code", new JsonObject
             {
-                ["ZipFile"] = Convert.ToBase64String(FunctionPackages.Zip(("handler.py", "def handler(e, c):\n    return 'updated'\n"), Padding)),
+                ["ZipFile"] = Convert.ToBase64String(FunctionPackages.Zip(("handler.py", "def handler(e, c):\n    return 'updated'\n"), s_padding)),
                 ["RevisionId"] = before.Revision,
             });
             deploy = DeployThroughManagementApiAsync("existing", $"deployed-{round}");
