@@ -46,9 +46,21 @@ public interface INodeOperations
     /// <summary>Durably queues an asynchronous (Event) invocation; returns once it will not be lost.</summary>
     Task EnqueueEventAsync(DeployedFunction function, ReadOnlyMemory<byte> payload, InvocationRequest request, CancellationToken cancellationToken);
 
-    /// <summary>Deploys a zipped function folder (<c>nexus deploy</c>); <paramref name="manifestOf"/> as <see cref="Registry.FunctionRegistry.Deploy"/> takes it.</summary>
-    Task<DeployedFunction> DeployAsync(Stream package, Func<string?, string>? manifestOf, CancellationToken cancellationToken);
+    /// <summary>
+    /// Begins a change of the function <paramref name="name"/> (<see cref="Registry.FunctionRegistry.BeginChangeAsync"/>):
+    /// a caller that reads a function and then deploys over it holds one across both and passes it to
+    /// <see cref="DeployAsync"/>; other deploys and removals of that function wait for it.
+    /// </summary>
+    Task<Registry.FunctionChange> BeginChangeAsync(string name, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Deploys a zipped function folder (<c>nexus deploy</c>); <paramref name="manifestOf"/> as
+    /// <see cref="Registry.FunctionRegistry.Deploy"/> takes it. Installs under <paramref name="change"/> (of the
+    /// package's function), or under a change of its own, begun once the package is unpacked.
+    /// </summary>
+    Task<DeployedFunction> DeployAsync(Stream package, Func<string?, string>? manifestOf, Registry.FunctionChange? change, CancellationToken cancellationToken);
+
+    /// <summary>Removes a function, under a change of it (waiting for one under way); false when there is none.</summary>
     Task<bool> RemoveAsync(string name, CancellationToken cancellationToken);
 
     NodeStatus Status();

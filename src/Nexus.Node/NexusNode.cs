@@ -153,12 +153,18 @@ public sealed partial class NexusNode : INodeOperations, IAsyncDisposable
     public Task EnqueueEventAsync(DeployedFunction function, ReadOnlyMemory<byte> payload, InvocationRequest request, CancellationToken cancellationToken) =>
         _events.EnqueueAsync(function.Name, payload, request.RequestId, request.TraceId, cancellationToken);
 
-    public Task<DeployedFunction> DeployAsync(Stream package, CancellationToken cancellationToken) => DeployAsync(package, null, cancellationToken);
+    public Task<DeployedFunction> DeployAsync(Stream package, CancellationToken cancellationToken) => DeployAsync(package, null, null, cancellationToken);
 
-    public async Task<DeployedFunction> DeployAsync(Stream package, Func<string?, string>? manifestOf, CancellationToken cancellationToken)
+    public Task<FunctionChange> BeginChangeAsync(string name, CancellationToken cancellationToken) => _registry.BeginChangeAsync(name, cancellationToken);
+
+    public async Task<DeployedFunction> DeployAsync(Stream package, Func<string?, string>? manifestOf, FunctionChange? change, CancellationToken cancellationToken)
     {
-        // Unpacking and fsync are blocking file work.
-        var function = await Task.Run(() => _registry.Deploy(package, manifestOf), cancellationToken);
+        // Unpacking and fsync are blocking file work. The package is unpacked before the function's change begins, so a
+        // large upload does not hold off the function's other changes; the install and its key are made under it, so
+        // two deploys' grants reach the key store in the order their revisions were installed.
+        using var staged = await Task.Run(() => _registry.Stage(package, manifestOf), cancellationToken);
+        using var own = change is null ? await _registry.BeginChangeAsync(staged.Name, cancellationToken) : null;
+        var function = await Task.Run(() => _registry.Install(staged, change ?? own!), CancellationToken.None);
         await RegisterKeyAsync(function, cancellationToken);
         _logs.Write(function.Name, "node", null, $"deployed revision {function.Revision} (io: {function.Manifest.Io.ToString().ToLowerInvariant()}, sandbox: {function.Manifest.Sandbox ?? _driver.Name}, memory {function.Manifest.MemoryMb} MB, timeout {function.Manifest.Timeout.TotalSeconds:0} s)");
         _ = RetireThenPruneAsync(function.Name, function);
@@ -168,17 +174,21 @@ public sealed partial class NexusNode : INodeOperations, IAsyncDisposable
     /// <summary>Stops the function's idle instances now (its next invocation is a cold start); completes when they are gone.</summary>
     public Task StopIdleInstancesAsync(string name) => _pool.StopIdleAsync(name);
 
-    public Task<bool> RemoveAsync(string name, CancellationToken cancellationToken)
+    public async Task<bool> RemoveAsync(string name, CancellationToken cancellationToken)
     {
-        if (!_registry.Remove(name))
+        using (var change = await _registry.BeginChangeAsync(name, cancellationToken))
         {
-            return Task.FromResult(false);
+            if (!_registry.Remove(name, change))
+            {
+                return false;
+            }
+
+            var discarded = _events.Discard(name);
+            _logs.Write(name, "node", null, discarded == 0 ? "removed" : $"removed; {discarded} queued event invocation(s) discarded with it");
         }
 
-        var discarded = _events.Discard(name);
-        _logs.Write(name, "node", null, discarded == 0 ? "removed" : $"removed; {discarded} queued event invocation(s) discarded with it");
         _ = RetireThenPruneAsync(name, null);
-        return Task.FromResult(true);
+        return true;
     }
 
     public NodeStatus Status() => new(

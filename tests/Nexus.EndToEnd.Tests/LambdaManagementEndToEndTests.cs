@@ -112,6 +112,80 @@ public sealed class LambdaManagementEndToEndTests(NodeFixture fixture) : IClassF
         }
     }
 
+    /// <summary>
+    /// On a real node, nexus deploy (the management API) and the Lambda API's changes of one function wait for each
+    /// other (NexusNode.DeployAsync installs under the function's change): a CreateFunction racing a deploy of its name is
+    /// 409 or replaced by the deploy, an update of the code given the RevisionId racing a deploy is 412 or followed by
+    /// it; either way the deploy's revision is the function's in the end (the Lambda calls' packages unpack to 16 MiB,
+    /// so their deploys end well after their checks). With the deploy's change removed from NexusNode.DeployAsync
+    /// (installed without waiting), the Lambda call's install landed over the deploy's and it failed.
+    /// </summary>
+    [RootFact]
+    public async Task Nexus_deploy_and_the_Lambda_calls_of_one_function_land_one_after_the_other()
+    {
+        var signed = fixture.Http; // the management token: nexus deploy's, and taken by the Lambda API
+        for (var round = 0; round < 6; round++)
+        {
+            var name = $"e2e-raced-{round}";
+            var create = signed.PostAsync("/2015-03-31/functions", Json(new JsonObject
+            {
+                ["FunctionName"] = name,
+                ["Runtime"] = "python3.11",
+                ["Role"] = "r",
+                ["Handler"] = "handler.handler",
+                ["Code"] = new JsonObject { ["ZipFile"] = Convert.ToBase64String(Package(name, "created", padded: true)) },
+            }));
+            var deploy = DeployAsync(signed, name, "deployed");
+            using (var created = await create)
+            {
+                var revision = await deploy;
+                Assert.True(created.StatusCode is System.Net.HttpStatusCode.Created or System.Net.HttpStatusCode.Conflict, $"round {round}: {(int)created.StatusCode}");
+                Assert.True(fixture.Node.TryGetFunction(name, out var raced));
+                Assert.Equal(revision, raced.Revision);
+            }
+
+            Assert.True(fixture.Node.TryGetFunction(name, out var before));
+            var update = signed.PutAsync($"/2015-03-31/functions/{name}/code", Json(new JsonObject { ["ZipFile"] = Convert.ToBase64String(Package(name, "updated", padded: true)), ["RevisionId"] = before.Revision }));
+            deploy = DeployAsync(signed, name, "deployed-again");
+            using (var updated = await update)
+            {
+                var revision = await deploy;
+                Assert.True(updated.StatusCode is System.Net.HttpStatusCode.OK or System.Net.HttpStatusCode.PreconditionFailed, $"round {round}: {(int)updated.StatusCode}");
+                Assert.True(fixture.Node.TryGetFunction(name, out var after));
+                Assert.Equal(revision, after.Revision);
+                Assert.Contains("'deployed-again'", await File.ReadAllTextAsync(Path.Combine(after.CodeDirectory, "handler.py")), StringComparison.Ordinal);
+            }
+
+            Assert.True(await fixture.Node.RemoveAsync(name, CancellationToken.None));
+        }
+
+        static StringContent Json(JsonObject body) => new(body.ToJsonString(), Encoding.UTF8, "application/json");
+
+        // Padded: with a file of 16 MiB that zips to a few KiB, so the Lambda call's deploy ends well after its check.
+        static byte[] Package(string name, string returns, bool padded = false)
+        {
+            using var buffer = new MemoryStream();
+            using (var zip = new ZipArchive(buffer, ZipArchiveMode.Create, leaveOpen: true))
+            {
+                foreach (var (path, text) in new[] { ("function.yaml", $"name: {name}\nhandler: handler.handler\n"), ("handler.py", $"def handler(e, c):\n    return '{returns}'\n"), ("padding.txt", padded ? new string('x', 16 << 20) : "") })
+                {
+                    using var entry = zip.CreateEntry(path).Open();
+                    entry.Write(Encoding.UTF8.GetBytes(text));
+                }
+            }
+
+            return buffer.ToArray();
+        }
+
+        static async Task<string> DeployAsync(HttpClient client, string name, string returns)
+        {
+            using var response = await client.PostAsync("/nexus/v1/functions", new ByteArrayContent(Package(name, returns)));
+            var text = await response.Content.ReadAsStringAsync();
+            Assert.True(response.IsSuccessStatusCode, $"deploy of {name}: {(int)response.StatusCode} {text}");
+            return (string)JsonNode.Parse(text)!["revision"]!;
+        }
+    }
+
     private async Task<JsonNode> InvokeAsync(string work)
     {
         var output = Path.Combine(work, "out.json");

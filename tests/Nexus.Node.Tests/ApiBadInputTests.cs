@@ -138,6 +138,9 @@ public sealed class ApiBadInputTests : IAsyncLifetime
             // Guards the node's cap on cpus (NodeOptions.MaxFunctionCpus; 2 in this registry): a tenant's CPU weight follows
             // its cpus, so a larger ask would buy it priority over every other tenant. With the cap's check removed once,
             // the function deployed (200) and this failed.
+            // A zip naming one path twice (nexus deploy's own zips never do; a hand-made one may): which copy would run
+            // is the unpacking's order. It answered 500 before (the second entry failed to unpack over the first).
+            ("duplicated entry", Package(("function.yaml", "name: twice\nhandler: handler.handler\n"), ("handler.py", "x = 1\n"), ("handler.py", "x = 2\n")), "bad function package: the package entries 'handler.py' and 'handler.py' both name 'handler.py'"),
             ("cpus past the node's cap", Package(("function.yaml", "name: greedy\nhandler: handler.handler\ncpus: 8\n"), ("handler.py", "x = 1\n")), "function.yaml:3: cpus: 8 CPUs is more than this node gives one function: at most 2 (node.json maxFunctionCpus)"),
         };
         foreach (var (what, body, expect) in cases)

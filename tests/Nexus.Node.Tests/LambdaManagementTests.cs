@@ -22,6 +22,9 @@ public sealed class LambdaManagementTests : IAsyncLifetime
     private const string Functions = "/2015-03-31/functions";
     private const string Handler = "def handler(e, c):\n    return e\n";
 
+    /// <summary>A file of 16 MiB that zips to a few KiB: a package with it is a small request whose unpacking takes a while.</summary>
+    private static readonly (string Path, string Text) s_padding = ("padding.txt", new string('x', 16 << 20));
+
     private RecordingApi _api = null!;
 
     private HttpClient Http => _api.Http;
@@ -121,7 +124,10 @@ public sealed class LambdaManagementTests : IAsyncLifetime
     /// <summary>
     /// Each attack on the package unpacker is refused with nothing deployed and nothing left behind. Each failed once
     /// with its check removed from FunctionRegistry.Unpack: the path check (../ and absolute entries were written
-    /// outside the staging folder), the symlink check (a link entry became a file), the entry count and the unpacked bound.
+    /// outside the staging folder), the symlink check (a link entry became a file), the entry count and the unpacked
+    /// bound; and the check that a package names each path once (a duplicated entry, <c>./app.py</c> beside
+    /// <c>app.py</c>, a folder entry and a file entry of one name, a file another entry is inside: each answered 500,
+    /// the second entry failing to unpack over the first).
     /// </summary>
     [Theory]
     [InlineData("not-a-zip", "is not a zip archive")]
@@ -130,6 +136,12 @@ public sealed class LambdaManagementTests : IAsyncLifetime
     [InlineData("symlink", "is a symbolic link")]
     [InlineData("many-entries", $"at most 10000 are allowed")]
     [InlineData("bomb", "the unpacked function folder is larger than the limit of 268435456 bytes")]
+    [InlineData("duplicate", "the package entries 'app.py' and 'app.py' both name 'app.py'; a package names each file and folder once")]
+    [InlineData("dot-slash", "the package entries 'app.py' and './app.py' both name 'app.py'")]
+    [InlineData("folder-and-file", "the package entries 'lib/' and 'lib' both name 'lib'")]
+    [InlineData("file-and-folder", "the package entries 'lib' and 'lib/' both name 'lib'")]
+    [InlineData("inside-a-file", "the package entry 'lib/x.py' is inside 'lib', which the entry 'lib' makes a file")]
+    [InlineData("file-over-contents", "the package entry 'lib' makes 'lib' a file, and the entry 'lib/x.py' is inside it")]
     public async Task A_hostile_package_is_refused_and_leaves_nothing(string attack, string message)
     {
         // A path of this run's own: an escape by an earlier run (a check removed) must not fail this one.
@@ -151,6 +163,153 @@ public sealed class LambdaManagementTests : IAsyncLifetime
         Assert.Equal(["existing"], Directory.EnumerateFileSystemEntries(functionsDirectory).Select(Path.GetFileName));
         Assert.False(File.Exists(Path.Combine(_api.Root, "escaped.py")));
         Assert.False(File.Exists(escape));
+    }
+
+    /// <summary>
+    /// Changes of one function are made one after the other, each over the one before. 20 updates of its environment
+    /// sent at once all answer 200 with revisions of their own, and the function ends as one of them answered. Then, in
+    /// 6 rounds, 5 updates sent at once, each of another field (the code, Timeout, MemorySize, Description,
+    /// Environment), all land: the function ends with the 5 values, none lost to an update that read the function
+    /// before another landed. With the function's change made no lock (a gate of its own per call), the rounds failed:
+    /// the function kept only some of a round's values.
+    /// </summary>
+    [Fact]
+    public async Task Concurrent_updates_of_one_function_all_land_one_after_another()
+    {
+        var environments = await AnswersAsync(Enumerable.Range(0, 20).Select(i =>
+            SendAsync(HttpMethod.Put, Functions + "/existing/configuration", new JsonObject { ["Environment"] = new JsonObject { ["Variables"] = new JsonObject { ["N"] = $"{i}" } } })));
+        Assert.Equal(20, environments.Select(a => (string?)a["RevisionId"]).Distinct().Count());
+        Assert.True(Node.TryGetFunction("existing", out var final));
+        var last = Assert.Single(environments, a => (string?)a["RevisionId"] == final.Revision);
+        Assert.Equal((string?)last["Environment"]!["Variables"]!["N"], final.Manifest.Environment["N"]);
+
+        for (var round = 0; round < 6; round++)
+        {
+            var answers = await AnswersAsync(
+            [
+                SendAsync(HttpMethod.Put, Functions + "/existing/code", new JsonObject { ["ZipFile"] = Convert.ToBase64String(FunctionPackages.Zip(("handler.py", $"def handler(e, c):\n    return {round}\n"))) }),
+                SendAsync(HttpMethod.Put, Functions + "/existing/configuration", new JsonObject { ["Timeout"] = 10 + round }),
+                SendAsync(HttpMethod.Put, Functions + "/existing/configuration", new JsonObject { ["MemorySize"] = 256 + (64 * round) }),
+                SendAsync(HttpMethod.Put, Functions + "/existing/configuration", new JsonObject { ["Description"] = $"round {round}" }),
+                SendAsync(HttpMethod.Put, Functions + "/existing/configuration", new JsonObject { ["Environment"] = new JsonObject { ["Variables"] = new JsonObject { ["ROUND"] = $"{round}" } } }),
+            ]);
+            Assert.Equal(5, answers.Select(a => (string?)a["RevisionId"]).Distinct().Count());
+            Assert.True(Node.TryGetFunction("existing", out var function));
+            var m = function.Manifest;
+            var code = await File.ReadAllTextAsync(Path.Combine(function.CodeDirectory, "handler.py"));
+            Assert.True(
+                code.Contains($"return {round}\n", StringComparison.Ordinal) && (int)m.Timeout.TotalSeconds == 10 + round && m.MemoryMb == 256 + (64 * round)
+                    && m.Description == $"round {round}" && m.Environment.GetValueOrDefault("ROUND") == $"{round}",
+                $"round {round}: an update was lost: code {code.Trim()}, timeout {m.Timeout.TotalSeconds}, memory {m.MemoryMb}, description {m.Description}, environment {string.Join(",", m.Environment)}");
+            Assert.Contains(answers, a => (string?)a["RevisionId"] == function.Revision);
+        }
+
+        // Every answer 200, its configuration.
+        async Task<List<JsonNode>> AnswersAsync(IEnumerable<Task<HttpResponseMessage>> sent)
+        {
+            var answers = new List<JsonNode>();
+            foreach (var response in await Task.WhenAll(sent))
+            {
+                using (response)
+                {
+                    var text = await response.Content.ReadAsStringAsync();
+                    Assert.True(response.StatusCode == HttpStatusCode.OK, $"{(int)response.StatusCode}: {text}");
+                    answers.Add(JsonNode.Parse(text)!);
+                }
+            }
+
+            return answers;
+        }
+    }
+
+    /// <summary>
+    /// Lambda's optimistic lock holds under concurrency: two updates given the function's RevisionId at once (new code
+    /// and a new timeout) find it as it is when their change begins, so exactly one lands and the other answers 412
+    /// PreconditionFailed, round after round. With the function's change made no lock (a gate of its own per call),
+    /// both passed the check and answered 200.
+    /// </summary>
+    [Fact]
+    public async Task Of_two_updates_given_the_same_RevisionId_exactly_one_lands()
+    {
+        for (var round = 0; round < 10; round++)
+        {
+            Assert.True(Node.TryGetFunction("existing", out var before));
+            var code = SendAsync(HttpMethod.Put, Functions + "/existing/code", new JsonObject
+            {
+                ["ZipFile"] = Convert.ToBase64String(FunctionPackages.Zip(("function.yaml", "name: existing\nhandler: handler.handler\n"), ("handler.py", $"def handler(e, c):\n    return {round}\n"))),
+                ["RevisionId"] = before.Revision,
+            });
+            var configuration = SendAsync(HttpMethod.Put, Functions + "/existing/configuration", new JsonObject { ["Timeout"] = 100 + round, ["RevisionId"] = before.Revision });
+            using var codeAnswer = await code;
+            using var configurationAnswer = await configuration;
+            var statuses = new[] { (int)codeAnswer.StatusCode, (int)configurationAnswer.StatusCode };
+            Assert.True(statuses.Order().SequenceEqual([200, 412]), $"round {round}: code {statuses[0]}, configuration {statuses[1]}");
+            var loser = statuses[0] == 412 ? codeAnswer : configurationAnswer;
+            await RecordingNode.AssertApiErrorAsync(loser, 412, "PreconditionFailedException", "The Revision Id provided does not match");
+
+            Assert.True(Node.TryGetFunction("existing", out var after));
+            var winner = JsonNode.Parse(await (statuses[0] == 200 ? codeAnswer : configurationAnswer).Content.ReadAsStringAsync())!;
+            Assert.Equal(after.Revision, (string?)winner["RevisionId"]);
+        }
+    }
+
+    /// <summary>
+    /// nexus deploy and nexus rm (the management API) wait for a Lambda API change of the same function, and it for
+    /// them: a CreateFunction racing a deploy of the same name is either answered 409 or replaced by the deploy, never
+    /// installed over it; an update of the code given the RevisionId racing a deploy is either refused (412) or followed
+    /// by it, so the deploy's code stays; an update racing a removal never brings the function back. The Lambda calls'
+    /// packages unpack to 16 MiB, so their deploys end well after their checks. With the function's change made no lock
+    /// (a gate of its own per call), the Lambda call's install landed after the deploy's (its code lost) or after the
+    /// removal (the function back), and it failed.
+    /// </summary>
+    [Fact]
+    public async Task Deploys_and_removals_wait_for_a_Lambda_change_of_the_same_function()
+    {
+        for (var round = 0; round < 8; round++)
+        {
+            // CreateFunction against nexus deploy of one new name.
+            var name = $"raced-{round}";
+            var create = SendAsync(HttpMethod.Post, Functions, Create(name, FunctionPackages.Zip(("app.py", "def handler(e, c):\n    return 'created'\n"), s_padding)));
+            var deploy = DeployThroughManagementApiAsync(name, "deployed");
+            using (var created = await create)
+            {
+                var deployedRevision = await deploy;
+                Assert.True(created.StatusCode is HttpStatusCode.Created or HttpStatusCode.Conflict, $"round {round}: create answered {(int)created.StatusCode}");
+                Assert.True(Node.TryGetFunction(name, out var raced));
+                Assert.Equal(deployedRevision, raced.Revision);
+                Assert.Contains("'deployed'", await File.ReadAllTextAsync(Path.Combine(raced.CodeDirectory, "handler.py")), StringComparison.Ordinal);
+            }
+
+            // An update given the RevisionId against nexus deploy of the function.
+            Assert.True(Node.TryGetFunction("existing", out var before));
+            var update = SendAsync(HttpMethod.Put, Functions + "/existing/code", new JsonObject
+            {
+                ["ZipFile"] = Convert.ToBase64String(FunctionPackages.Zip(("handler.py", "def handler(e, c):\n    return 'updated'\n"), s_padding)),
+                ["RevisionId"] = before.Revision,
+            });
+            deploy = DeployThroughManagementApiAsync("existing", $"deployed-{round}");
+            using (var updated = await update)
+            {
+                var deployedRevision = await deploy;
+                Assert.True(updated.StatusCode is HttpStatusCode.OK or HttpStatusCode.PreconditionFailed, $"round {round}: update answered {(int)updated.StatusCode}");
+                Assert.True(Node.TryGetFunction("existing", out var after));
+                Assert.Equal(deployedRevision, after.Revision);
+                Assert.Contains($"'deployed-{round}'", await File.ReadAllTextAsync(Path.Combine(after.CodeDirectory, "handler.py")), StringComparison.Ordinal);
+            }
+
+            // An update against nexus rm of the function: it is gone either way.
+            var configure = SendAsync(HttpMethod.Put, Functions + "/existing/configuration", new JsonObject { ["Timeout"] = 300 + round });
+            var remove = Http.DeleteAsync(NodeApi.ManagementPrefix + "/functions/existing");
+            using (var configured = await configure)
+            using (var removed = await remove)
+            {
+                Assert.Equal(HttpStatusCode.OK, removed.StatusCode);
+                Assert.True(configured.StatusCode is HttpStatusCode.OK or HttpStatusCode.NotFound, $"round {round}: update answered {(int)configured.StatusCode}");
+                Assert.False(Node.TryGetFunction("existing", out _), $"round {round}: the update brought the removed function back ({(int)configured.StatusCode})");
+            }
+
+            Node.Registry.Deploy(new MemoryStream(FunctionPackages.Zip(("function.yaml", "name: existing\nhandler: handler.handler\n"), ("handler.py", Handler))));
+        }
     }
 
     [Fact]
@@ -310,6 +469,16 @@ public sealed class LambdaManagementTests : IAsyncLifetime
         return request;
     }
 
+    /// <summary>nexus deploy's call: a function folder zipped, posted to the management API; the revision it made.</summary>
+    private async Task<string> DeployThroughManagementApiAsync(string name, string returns)
+    {
+        var package = FunctionPackages.Zip(("function.yaml", $"name: {name}\nhandler: handler.handler\n"), ("handler.py", $"def handler(e, c):\n    return '{returns}'\n"));
+        using var response = await Http.PostAsync(NodeApi.ManagementPrefix + "/functions", new ByteArrayContent(package));
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == HttpStatusCode.OK, $"deploy of {name}: {(int)response.StatusCode} {text}");
+        return (string)JsonNode.Parse(text)!["revision"]!;
+    }
+
     private async Task<HttpResponseMessage> SendAsync(HttpMethod method, string path, JsonObject? body)
     {
         using var request = new HttpRequestMessage(method, path) { Content = body is null ? null : new StringContent(body.ToJsonString(), Encoding.UTF8, "application/json") };
@@ -346,6 +515,28 @@ public sealed class LambdaManagementTests : IAsyncLifetime
                         zip.CreateEntry($"d/{i}");
                     }
 
+                    break;
+                case "duplicate":
+                    Write(zip.CreateEntry("app.py"), "def handler(e, c):\n    return 'second'\n");
+                    break;
+                case "dot-slash":
+                    Write(zip.CreateEntry("./app.py"), "def handler(e, c):\n    return 'second'\n");
+                    break;
+                case "folder-and-file":
+                    zip.CreateEntry("lib/");
+                    Write(zip.CreateEntry("lib"), "x = 1\n");
+                    break;
+                case "file-and-folder":
+                    Write(zip.CreateEntry("lib"), "x = 1\n");
+                    zip.CreateEntry("lib/");
+                    break;
+                case "inside-a-file":
+                    Write(zip.CreateEntry("lib"), "x = 1\n");
+                    Write(zip.CreateEntry("lib/x.py"), "x = 1\n");
+                    break;
+                case "file-over-contents":
+                    Write(zip.CreateEntry("lib/x.py"), "x = 1\n");
+                    Write(zip.CreateEntry("lib"), "x = 1\n");
                     break;
                 case "bomb":
                     using (var zeros = zip.CreateEntry("zeros.bin", CompressionLevel.SmallestSize).Open())

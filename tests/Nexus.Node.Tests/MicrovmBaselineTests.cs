@@ -49,6 +49,8 @@ public sealed partial class MicrovmBaselineTests : IAsyncLifetime
     {
         if (_driver is not null)
         {
+            // As a stopped node: the service link and the firewall table go (the last driver of the process to release them removes them).
+            await _driver.ReleaseHostAsync();
             await _driver.DisposeAsync();
             await _driver.Network.RemoveLeftoversAsync(Prefix);
         }
@@ -118,6 +120,7 @@ public sealed partial class MicrovmBaselineTests : IAsyncLifetime
         await using (var next = NewDriver(new VmmJailOptions()))
         {
             await next.PrepareHostAsync(CancellationToken.None);
+            await next.ReleaseHostAsync();
         }
 
         // unshare relays the killed VMM as a failed exit (or dies of the same signal, depending on its version).

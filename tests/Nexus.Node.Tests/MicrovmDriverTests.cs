@@ -36,6 +36,8 @@ public sealed class MicrovmDriverTests : IAsyncLifetime
 
     public async Task DisposeAsync()
     {
+        // As a stopped node: the service link the driver's start made goes (the last driver of the process to release it removes it).
+        await _driver.ReleaseHostAsync();
         await _driver.DisposeAsync();
         await _node.DisposeAsync();
         Directory.Delete(_run, recursive: true);
@@ -150,6 +152,7 @@ public sealed class MicrovmDriverTests : IAsyncLifetime
         await using (var next = NewDriver(snapshots: true))
         {
             await next.PrepareHostAsync(CancellationToken.None);
+            await next.ReleaseHostAsync();
         }
 
         var exit = await vm.Exited.WaitAsync(TimeSpan.FromSeconds(30));

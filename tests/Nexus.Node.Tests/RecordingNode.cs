@@ -72,9 +72,17 @@ internal sealed class RecordingNode(string root) : INodeOperations
         return Task.CompletedTask;
     }
 
-    public Task<DeployedFunction> DeployAsync(Stream package, Func<string?, string>? manifestOf, CancellationToken cancellationToken) => Task.FromResult(Registry.Deploy(package, manifestOf));
+    public Task<FunctionChange> BeginChangeAsync(string name, CancellationToken cancellationToken) => Registry.BeginChangeAsync(name, cancellationToken);
 
-    public Task<bool> RemoveAsync(string name, CancellationToken cancellationToken) => Task.FromResult(Registry.Remove(name));
+    // The registry's deploy: unpacked first, then installed under the function's change (the caller's, or one of its own).
+    public Task<DeployedFunction> DeployAsync(Stream package, Func<string?, string>? manifestOf, FunctionChange? change, CancellationToken cancellationToken) =>
+        Task.Run(() => Registry.Deploy(package, manifestOf, change), cancellationToken);
+
+    public async Task<bool> RemoveAsync(string name, CancellationToken cancellationToken)
+    {
+        using var change = await Registry.BeginChangeAsync(name, cancellationToken);
+        return Registry.Remove(name, change);
+    }
 
     public NodeStatus Status() => new("test", DateTimeOffset.UtcNow, "fake", null, new Dictionary<string, string>(), Registry.All.Count, 0, 0, []);
 

@@ -127,66 +127,74 @@ public sealed class MicrovmLinuxGuestTests : IDisposable
             InstancePrefix = "nx",
         });
         await driver.PrepareHostAsync(CancellationToken.None);
-
-        var (first, firstChannel) = await StartAsync(driver, Spec("nx-a", function, rootfs) with { TemplateKey = "fn-1" });
-        var (second, secondChannel) = await StartAsync(driver, Spec("nx-b", function, rootfs) with { TemplateKey = "fn-1" });
         try
         {
-            // Each VMM writes its arguments as it starts, which may be after StartAsync returned.
-            await WaitUntilAsync(() => Calls(vmm).Count == 3);
-            var calls = Calls(vmm);
-            Assert.Equal(1, driver.SnapshotCount);
-
-            // The snapshot boot: kernel, the two read-only drives, nexus-init's /tmp, a fresh region of the channel's size.
-            var drives = Path.Combine(run, "drives");
-            var rootDrive = Assert.Single(Directory.GetFiles(drives, "nx-root-*"));
-            var codeDrive = Assert.Single(Directory.GetFiles(drives, "nx-code-fn-1-*.erofs"));
-            var snapshot = Assert.Single(Directory.GetDirectories(Path.Combine(run, "snapshots"), "nx-fn-1-*"));
-            Assert.Equal(
-                ["--kernel", kernel, "--mem", "128", "--drive-readonly", rootDrive, "--drive-readonly", codeDrive, "--cmdline-append", "nexus_init.tmp=48",
-                 "--nexus-region", "1", "--snapshot-to", snapshot, "--timeout", "120"],
-                calls[0]);
-            Assert.StartsWith($"nx-root-{Path.GetFileName(Path.GetDirectoryName(rootfs))}-{GuestDisks.RootFileName}", Path.GetFileName(rootDrive), StringComparison.Ordinal);
-
-            // Each restore: its own links of the snapshot and of both drives, named anew, then the channel's descriptors.
-            // The two restores' scripts may write their arguments in either order.
-            foreach (var id in new[] { "nx-a", "nx-b" })
+            var (first, firstChannel) = await StartAsync(driver, Spec("nx-a", function, rootfs) with { TemplateKey = "fn-1" });
+            var (second, secondChannel) = await StartAsync(driver, Spec("nx-b", function, rootfs) with { TemplateKey = "fn-1" });
+            try
             {
-                var folder = Path.Combine(run, "instances", id);
-                var call = Assert.Single(calls.Skip(1), c => c[1] == Path.Combine(folder, "snapshot"));
-                Assert.Equal(["--restore", Path.Combine(folder, "snapshot"), "--drive-readonly", Path.Combine(folder, "drives", "vda"), "--drive-readonly", Path.Combine(folder, "drives", "vdb"), "--nexus-fds", "3,4,5"], call);
-                Assert.Equal(Inode(rootDrive), Inode(Path.Combine(folder, "drives", "vda")));
-                Assert.Equal(Inode(codeDrive), Inode(Path.Combine(folder, "drives", "vdb")));
-                Assert.Equal(Inode(Path.Combine(snapshot, "vm.mem")), Inode(Path.Combine(folder, "snapshot", "vm.mem")));
+                // Each VMM writes its arguments as it starts, which may be after StartAsync returned.
+                await WaitUntilAsync(() => Calls(vmm).Count == 3);
+                var calls = Calls(vmm);
+                Assert.Equal(1, driver.SnapshotCount);
+
+                // The snapshot boot: kernel, the two read-only drives, nexus-init's /tmp, a fresh region of the channel's size.
+                var drives = Path.Combine(run, "drives");
+                var rootDrive = Assert.Single(Directory.GetFiles(drives, "nx-root-*"));
+                var codeDrive = Assert.Single(Directory.GetFiles(drives, "nx-code-fn-1-*.erofs"));
+                var snapshot = Assert.Single(Directory.GetDirectories(Path.Combine(run, "snapshots"), "nx-fn-1-*"));
+                Assert.Equal(
+                    ["--kernel", kernel, "--mem", "128", "--drive-readonly", rootDrive, "--drive-readonly", codeDrive, "--cmdline-append", "nexus_init.tmp=48",
+                     "--nexus-region", "1", "--snapshot-to", snapshot, "--timeout", "120"],
+                    calls[0]);
+                Assert.StartsWith($"nx-root-{Path.GetFileName(Path.GetDirectoryName(rootfs))}-{GuestDisks.RootFileName}", Path.GetFileName(rootDrive), StringComparison.Ordinal);
+
+                // Each restore: its own links of the snapshot and of both drives, named anew, then the channel's descriptors.
+                // The two restores' scripts may write their arguments in either order.
+                foreach (var id in new[] { "nx-a", "nx-b" })
+                {
+                    var folder = Path.Combine(run, "instances", id);
+                    var call = Assert.Single(calls.Skip(1), c => c[1] == Path.Combine(folder, "snapshot"));
+                    Assert.Equal(["--restore", Path.Combine(folder, "snapshot"), "--drive-readonly", Path.Combine(folder, "drives", "vda"), "--drive-readonly", Path.Combine(folder, "drives", "vdb"), "--nexus-fds", "3,4,5"], call);
+                    Assert.Equal(Inode(rootDrive), Inode(Path.Combine(folder, "drives", "vda")));
+                    Assert.Equal(Inode(codeDrive), Inode(Path.Combine(folder, "drives", "vdb")));
+                    Assert.Equal(Inode(Path.Combine(snapshot, "vm.mem")), Inode(Path.Combine(folder, "snapshot", "vm.mem")));
+                }
+
+                // Each restored VM finds its own restore record in its region: its own log stream name, its own seed.
+                var records = new[] { firstChannel, secondChannel }.Select(c => RestoreRecordTests.Read(c.Region)).ToList();
+                Assert.Equal(["AWS_LAMBDA_LOG_STREAM_NAME=nx-a\0", "AWS_LAMBDA_LOG_STREAM_NAME=nx-b\0"], records.Select(r => r.Environment));
+                Assert.NotEqual(Convert.ToHexString(records[0].Seed), Convert.ToHexString(records[1].Seed));
+                Assert.NotEqual(records[0].Sequence, records[1].Sequence);
+
+                // The code drive: the function folder as task/, the runtime's command, its environment with the region device.
+                var code = await ExtractAsync(codeDrive);
+                Assert.Equal("def handler(event, context):\n    return event\n", File.ReadAllText(Path.Combine(code, "task", "handler.py")));
+                Assert.Equal("python3\0-m\0nexus_runtime\0", File.ReadAllText(Path.Combine(code, "argv")));
+                Assert.Equal("AWS_LAMBDA_LOG_STREAM_NAME=nx-a\0NEXUS_CHANNEL_DEVICE=/dev/nexus-region\0NEXUS_IO=nexus\0_HANDLER=handler.handler\0", File.ReadAllText(Path.Combine(code, "environ")));
+
+                // A retired revision loses its snapshot and code drive at once; its running VMs keep their links.
+                driver.ReleaseTemplate("fn-1");
+                await WaitUntilAsync(() => !File.Exists(codeDrive) && !Directory.Exists(snapshot));
+                Assert.True(File.Exists(Path.Combine(run, "instances", "nx-a", "drives", "vdb")));
+                Assert.True(File.Exists(rootDrive), "the image's root is shared by every revision");
+            }
+            finally
+            {
+                await first.DisposeAsync();
+                await second.DisposeAsync();
+                firstChannel.Dispose();
+                secondChannel.Dispose();
             }
 
-            // Each restored VM finds its own restore record in its region: its own log stream name, its own seed.
-            var records = new[] { firstChannel, secondChannel }.Select(c => RestoreRecordTests.Read(c.Region)).ToList();
-            Assert.Equal(["AWS_LAMBDA_LOG_STREAM_NAME=nx-a\0", "AWS_LAMBDA_LOG_STREAM_NAME=nx-b\0"], records.Select(r => r.Environment));
-            Assert.NotEqual(Convert.ToHexString(records[0].Seed), Convert.ToHexString(records[1].Seed));
-            Assert.NotEqual(records[0].Sequence, records[1].Sequence);
-
-            // The code drive: the function folder as task/, the runtime's command, its environment with the region device.
-            var code = await ExtractAsync(codeDrive);
-            Assert.Equal("def handler(event, context):\n    return event\n", File.ReadAllText(Path.Combine(code, "task", "handler.py")));
-            Assert.Equal("python3\0-m\0nexus_runtime\0", File.ReadAllText(Path.Combine(code, "argv")));
-            Assert.Equal("AWS_LAMBDA_LOG_STREAM_NAME=nx-a\0NEXUS_CHANNEL_DEVICE=/dev/nexus-region\0NEXUS_IO=nexus\0_HANDLER=handler.handler\0", File.ReadAllText(Path.Combine(code, "environ")));
-
-            // A retired revision loses its snapshot and code drive at once; its running VMs keep their links.
-            driver.ReleaseTemplate("fn-1");
-            await WaitUntilAsync(() => !File.Exists(codeDrive) && !Directory.Exists(snapshot));
-            Assert.True(File.Exists(Path.Combine(run, "instances", "nx-a", "drives", "vdb")));
-            Assert.True(File.Exists(rootDrive), "the image's root is shared by every revision");
+            Assert.False(Directory.Exists(Path.Combine(run, "instances", "nx-a")));
         }
         finally
         {
-            await first.DisposeAsync();
-            await second.DisposeAsync();
-            firstChannel.Dispose();
-            secondChannel.Dispose();
+            // As a stopped node: the service link the driver's start made goes (the host's link and firewall are
+            // counted per driver of the process; one left holding them kept every later release from removing them).
+            await driver.ReleaseHostAsync();
         }
-
-        Assert.False(Directory.Exists(Path.Combine(run, "instances", "nx-a")));
     }
 
     [Fact]
@@ -204,28 +212,36 @@ public sealed class MicrovmLinuxGuestTests : IDisposable
             Snapshots = false,
         });
         await driver.PrepareHostAsync(CancellationToken.None);
-
-        var (instance, channel) = await StartAsync(driver, Spec("nx-c", function, rootfs) with { TemplateKey = "fn-1" });
         try
         {
-            var folder = Path.Combine(run, "instances", "nx-c");
-            await WaitUntilAsync(() => Calls(vmm).Count == 1);
-            var rootDrive = Assert.Single(Directory.GetFiles(Path.Combine(run, "drives"), "nx-root-*"));
-            Assert.Equal(
-                ["--kernel", kernel, "--mem", "128", "--drive-readonly", Path.Combine(folder, "drives", "vda"), "--drive-readonly", Path.Combine(folder, "drives", "vdb"),
-                 "--cmdline-append", "nexus_init.tmp=48", "--nexus-fds", "3,4,5"],
-                Assert.Single(Calls(vmm)));
-            Assert.Equal(Inode(rootDrive), Inode(Path.Combine(folder, "drives", "vda")));
-            Assert.Equal(Inode(Path.Combine(folder, "code.erofs")), Inode(Path.Combine(folder, "drives", "vdb")));
-            Assert.Empty(Directory.GetFiles(Path.Combine(run, "drives"), "nx-code-*"));
+            var (instance, channel) = await StartAsync(driver, Spec("nx-c", function, rootfs) with { TemplateKey = "fn-1" });
+            try
+            {
+                var folder = Path.Combine(run, "instances", "nx-c");
+                await WaitUntilAsync(() => Calls(vmm).Count == 1);
+                var rootDrive = Assert.Single(Directory.GetFiles(Path.Combine(run, "drives"), "nx-root-*"));
+                Assert.Equal(
+                    ["--kernel", kernel, "--mem", "128", "--drive-readonly", Path.Combine(folder, "drives", "vda"), "--drive-readonly", Path.Combine(folder, "drives", "vdb"),
+                     "--cmdline-append", "nexus_init.tmp=48", "--nexus-fds", "3,4,5"],
+                    Assert.Single(Calls(vmm)));
+                Assert.Equal(Inode(rootDrive), Inode(Path.Combine(folder, "drives", "vda")));
+                Assert.Equal(Inode(Path.Combine(folder, "code.erofs")), Inode(Path.Combine(folder, "drives", "vdb")));
+                Assert.Empty(Directory.GetFiles(Path.Combine(run, "drives"), "nx-code-*"));
 
-            // A booted VM seeds itself and reads its own clock and code drive: no restore record.
-            Assert.Equal(0UL, RestoreRecordTests.Read(channel.Region).Sequence);
+                // A booted VM seeds itself and reads its own clock and code drive: no restore record.
+                Assert.Equal(0UL, RestoreRecordTests.Read(channel.Region).Sequence);
+            }
+            finally
+            {
+                await instance.DisposeAsync();
+                channel.Dispose();
+            }
         }
         finally
         {
-            await instance.DisposeAsync();
-            channel.Dispose();
+            // As a stopped node: the service link the driver's start made goes (the host's link and firewall are
+            // counted per driver of the process; one left holding them kept every later release from removing them).
+            await driver.ReleaseHostAsync();
         }
     }
 

@@ -69,7 +69,7 @@ public static class ManagementApi
                 var package = await NodeApi.ReadBoundedAsync(context.Request.Body, context.Request.ContentLength, FunctionRegistry.MaxPackageBytes, context.RequestAborted)
                     ?? throw new InvalidDataException($"the package is larger than the limit of {FunctionRegistry.MaxPackageBytes} bytes");
                 using var stream = new MemoryStream(package, writable: false);
-                var function = await node.DeployAsync(stream, null, context.RequestAborted);
+                var function = await node.DeployAsync(stream, null, null, context.RequestAborted);
                 return Results.Text(Describe(function, null, node.Status().Driver).ToJsonString(), "application/json");
             }
             catch (ManifestException e)

@@ -37,19 +37,19 @@ public static partial class NodeApi
 
     private static void MapFunctionManagement(WebApplication app, INodeOperations node)
     {
-        // One change at a time: each reads the function as it is, then deploys over it.
-        var changes = new SemaphoreSlim(1, 1);
-        app.MapPost(LambdaPrefix, context => ManageAsync(context, node, changes, "CreateFunction", CreateFunctionAsync));
-        app.MapPut(LambdaPrefix + "/{name}/code", context => ManageAsync(context, node, changes, "UpdateFunctionCode", UpdateFunctionCodeAsync));
-        app.MapPut(LambdaPrefix + "/{name}/configuration", context => ManageAsync(context, node, changes, "UpdateFunctionConfiguration", UpdateFunctionConfigurationAsync));
-        app.MapDelete(LambdaPrefix + "/{name}", context => ManageAsync(context, node, changes, "DeleteFunction", DeleteFunctionAsync));
+        // Each call that reads the function and then deploys over it does both under a change of that function
+        // (INodeOperations.BeginChangeAsync), which nexus deploy and nexus rm of it wait for too.
+        app.MapPost(LambdaPrefix, context => ManageAsync(context, node, "CreateFunction", CreateFunctionAsync));
+        app.MapPut(LambdaPrefix + "/{name}/code", context => ManageAsync(context, node, "UpdateFunctionCode", UpdateFunctionCodeAsync));
+        app.MapPut(LambdaPrefix + "/{name}/configuration", context => ManageAsync(context, node, "UpdateFunctionConfiguration", UpdateFunctionConfigurationAsync));
+        app.MapDelete(LambdaPrefix + "/{name}", context => ManageAsync(context, node, "DeleteFunction", DeleteFunctionAsync));
     }
 
     /// <summary>
     /// One management call: a loopback caller, the body within Lambda's limit, the admin key's signature or the
-    /// management token, a JSON object; then <paramref name="call"/>, alone. Its refusals are Lambda's errors.
+    /// management token, a JSON object; then <paramref name="call"/>. Its refusals are Lambda's errors.
     /// </summary>
-    private static async Task ManageAsync(HttpContext context, INodeOperations node, SemaphoreSlim changes, string action, Func<HttpContext, INodeOperations, JsonElement, Task> call)
+    private static async Task ManageAsync(HttpContext context, INodeOperations node, string action, Func<HttpContext, INodeOperations, JsonElement, Task> call)
     {
         var request = context.Request;
         if (!IsLoopback(context))
@@ -83,7 +83,6 @@ public static partial class NodeApi
 
         using (document)
         {
-            await changes.WaitAsync(context.RequestAborted);
             try
             {
                 if (document.RootElement.ValueKind != JsonValueKind.Object)
@@ -105,10 +104,6 @@ public static partial class NodeApi
             {
                 await ApiErrorAsync(context, 400, "InvalidParameterValueException", $"Could not unzip uploaded file: {e.Message}");
             }
-            finally
-            {
-                changes.Release();
-            }
         }
     }
 
@@ -116,6 +111,7 @@ public static partial class NodeApi
     {
         RefuseUnsupported(request, s_createMembers, "CreateFunction");
         var name = NewFunctionName(StringMember(request, "FunctionName") ?? throw InvalidParameter("FunctionName is required"));
+        using var change = await node.BeginChangeAsync(name, context.RequestAborted);
         if (node.TryGetFunction(name, out _))
         {
             throw new LambdaRequestException(409, "ResourceConflictException", "Function already exist: " + name);
@@ -137,34 +133,38 @@ public static partial class NodeApi
         RefuseUnsupported(code, ["ZipFile"], "CreateFunction's Code");
         var zip = ZipFile(code);
         var settings = RequestSettings(request) with { Name = name, Handler = handler };
-        var function = await DeployAsync(node, zip, packaged => s_lambdaDefaults.Over(settings.Over(packaged), onlyWhereMissing: true), context);
+        var function = await DeployAsync(node, zip, packaged => s_lambdaDefaults.Over(settings.Over(packaged), onlyWhereMissing: true), change, context);
         await JsonAsync(context, 201, Configuration(function));
     }
 
     private static async Task UpdateFunctionCodeAsync(HttpContext context, INodeOperations node, JsonElement request)
     {
-        if (await FunctionToUpdateAsync(context, node, request, s_updateCodeMembers, "UpdateFunctionCode") is not { } function)
+        if (await FunctionToUpdateAsync(context, node, request, s_updateCodeMembers, "UpdateFunctionCode") is not { } found)
         {
             return;
         }
 
+        var (function, change) = found;
+        using var held = change;
         var zip = ZipFile(request);
 
         // The code changes, the configuration stays (as on Lambda); a function.yaml in the new package brings its Nexus
         // settings (io, grants, ...), and without one the function keeps its own.
         var deployed = await File.ReadAllTextAsync(Path.Combine(function.CodeDirectory, ManifestParser.FileName), context.RequestAborted);
         var kept = LambdaSettings.Of(function.Manifest);
-        var updated = await DeployAsync(node, zip, packaged => kept.Over(packaged ?? deployed), context);
+        var updated = await DeployAsync(node, zip, packaged => kept.Over(packaged ?? deployed), change, context);
         await JsonAsync(context, 200, Configuration(updated));
     }
 
     private static async Task UpdateFunctionConfigurationAsync(HttpContext context, INodeOperations node, JsonElement request)
     {
-        if (await FunctionToUpdateAsync(context, node, request, s_updateConfigurationMembers, "UpdateFunctionConfiguration") is not { } function)
+        if (await FunctionToUpdateAsync(context, node, request, s_updateConfigurationMembers, "UpdateFunctionConfiguration") is not { } found)
         {
             return;
         }
 
+        var (function, change) = found;
+        using var held = change;
         if (StringMember(request, "Runtime") is { } runtime)
         {
             CheckRuntime(runtime);
@@ -174,21 +174,41 @@ public static partial class NodeApi
         using var package = new MemoryStream();
         await Task.Run(() => FunctionRegistry.Pack(function.CodeDirectory, package), context.RequestAborted);
         var settings = RequestSettings(request) with { Handler = StringMember(request, "Handler") };
-        var updated = await DeployAsync(node, package.ToArray(), packaged => settings.Over(packaged), context);
+        var updated = await DeployAsync(node, package.ToArray(), packaged => settings.Over(packaged), change, context);
         await JsonAsync(context, 200, Configuration(updated));
     }
 
-    /// <summary>The function an update names, the request held to what <paramref name="call"/> takes and to the function's RevisionId; null once a refusal is answered.</summary>
-    private static async Task<DeployedFunction?> FunctionToUpdateAsync(HttpContext context, INodeOperations node, JsonElement request, string[] members, string call)
+    /// <summary>
+    /// The function an update names, as it is under a change of it begun here (the caller ends it), the request held
+    /// to what <paramref name="call"/> takes and to the function's RevisionId; null once a refusal is answered.
+    /// </summary>
+    private static async Task<(DeployedFunction Function, FunctionChange Change)?> FunctionToUpdateAsync(HttpContext context, INodeOperations node, JsonElement request, string[] members, string call)
     {
-        if (await FunctionNameAsync(context, "name", node) is not { } name || !node.TryGetFunction(name, out var function))
+        if (await FunctionNameAsync(context, "name", node) is not { } name)
         {
             return null;
         }
 
         RefuseUnsupported(request, members, call);
-        CheckRevision(request, function);
-        return function;
+
+        // The RevisionId is checked against the function as this change finds it, and nothing changes it until the
+        // update is deployed: a stale one is refused, and two updates given the same one cannot both pass.
+        var change = await node.BeginChangeAsync(name, context.RequestAborted);
+        try
+        {
+            if (!node.TryGetFunction(name, out var function))
+            {
+                throw new LambdaRequestException(404, "ResourceNotFoundException", "Function not found: " + LambdaJson.FunctionArn(name));
+            }
+
+            CheckRevision(request, function);
+            return (function, change);
+        }
+        catch
+        {
+            change.Dispose();
+            throw;
+        }
     }
 
     private static async Task DeleteFunctionAsync(HttpContext context, INodeOperations node, JsonElement request)
@@ -206,10 +226,10 @@ public static partial class NodeApi
         context.Response.StatusCode = 204;
     }
 
-    private static Task<DeployedFunction> DeployAsync(INodeOperations node, byte[] zip, Func<string?, string> manifestOf, HttpContext context)
+    private static Task<DeployedFunction> DeployAsync(INodeOperations node, byte[] zip, Func<string?, string> manifestOf, FunctionChange change, HttpContext context)
     {
         var package = new MemoryStream(zip, writable: false);
-        return node.DeployAsync(package, manifestOf, context.RequestAborted);
+        return node.DeployAsync(package, manifestOf, change, context.RequestAborted);
     }
 
     /// <summary>The name a CreateFunction gives (a name, partial ARN or ARN of this node's region and account, no qualifier), which must be a Nexus function name.</summary>

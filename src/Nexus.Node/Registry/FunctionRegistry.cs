@@ -26,6 +26,9 @@ public sealed class FunctionRegistry
     private readonly string _root;
     private readonly ConcurrentDictionary<string, DeployedFunction> _functions = new(StringComparer.Ordinal);
     private readonly Lock _deployLock = new();
+
+    // One gate per function with a change under way or waiting (BeginChangeAsync), with how many hold or wait for it.
+    private readonly Dictionary<string, (SemaphoreSlim Gate, int Users)> _gates = new(StringComparer.Ordinal);
     private readonly double _maxCpus;
     private readonly Func<string?, string?>? _whyHostCannotRun;
 
@@ -87,12 +90,87 @@ public sealed class FunctionRegistry
     }
 
     /// <summary>
+    /// Begins a change to the function <paramref name="name"/> (deployed or not): completes once no other change of it
+    /// is under way, and holds off the next until disposed. A deploy or removal not given one takes its own; a caller
+    /// that reads the function and then deploys over it (the Lambda API's updates: their RevisionId check, the settings
+    /// or code they keep) holds one across both, so that no deploy, removal or other update of that function lands in
+    /// between. Changes of different functions do not wait for each other.
+    /// </summary>
+    public async Task<FunctionChange> BeginChangeAsync(string name, CancellationToken cancellationToken)
+    {
+        var gate = EnterGate(name);
+        try
+        {
+            await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            LeaveGate(name, gate, held: false);
+            throw;
+        }
+
+        return new FunctionChange(this, name, gate);
+    }
+
+    /// <summary><see cref="BeginChangeAsync"/>, waiting on the calling thread.</summary>
+    public FunctionChange BeginChange(string name)
+    {
+        var gate = EnterGate(name);
+        gate.Wait();
+        return new FunctionChange(this, name, gate);
+    }
+
+    private SemaphoreSlim EnterGate(string name)
+    {
+        lock (_gates)
+        {
+            var (gate, users) = _gates.TryGetValue(name, out var entry) ? entry : (new SemaphoreSlim(1, 1), 0);
+            _gates[name] = (gate, users + 1);
+            return gate;
+        }
+    }
+
+    internal void LeaveGate(string name, SemaphoreSlim gate, bool held)
+    {
+        if (held)
+        {
+            gate.Release();
+        }
+
+        lock (_gates)
+        {
+            var (_, users) = _gates[name];
+            if (users == 1)
+            {
+                _gates.Remove(name);
+                gate.Dispose();
+            }
+            else
+            {
+                _gates[name] = (gate, users - 1);
+            }
+        }
+    }
+
+    /// <summary>
     /// Validates and installs a zipped function folder; replaces an earlier deploy of the same name atomically.
     /// <paramref name="manifestOf"/>, when given, writes the revision's <c>function.yaml</c> from the package's (null
-    /// when it has none): the Lambda API's settings over it. Throws <see cref="ManifestException"/> (bad manifest) or
-    /// <see cref="InvalidDataException"/> (bad package).
+    /// when it has none): the Lambda API's settings over it. Installs under <paramref name="change"/> (which must be
+    /// of the package's function), or begins and ends its own change around the install. Throws
+    /// <see cref="ManifestException"/> (bad manifest) or <see cref="InvalidDataException"/> (bad package).
     /// </summary>
-    public DeployedFunction Deploy(Stream zip, Func<string?, string>? manifestOf = null)
+    public DeployedFunction Deploy(Stream zip, Func<string?, string>? manifestOf = null, FunctionChange? change = null)
+    {
+        using var staged = Stage(zip, manifestOf);
+        using var own = change is null ? BeginChange(staged.Name) : null;
+        return Install(staged, change ?? own!);
+    }
+
+    /// <summary>
+    /// The first half of <see cref="Deploy"/>: unpacks and checks the package in a staging folder of its own, without
+    /// waiting for a change of the function (<see cref="Install"/> does). Disposing it deletes what was not installed.
+    /// </summary>
+    public StagedFunction Stage(Stream zip, Func<string?, string>? manifestOf = null)
     {
         var staging = Path.Combine(_root, ".staging-" + Guid.NewGuid().ToString("N"));
         try
@@ -110,32 +188,51 @@ public sealed class FunctionRegistry
                 throw new ManifestException(ManifestParser.FileName, 0, "sandbox", $"{manifest.Sandbox ?? "the node's default"}: {why}");
             }
 
-            lock (_deployLock)
-            {
-                var revision = DateTimeOffset.UtcNow.ToString("yyyyMMddHHmmssfff", System.Globalization.CultureInfo.InvariantCulture) + "-" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(3));
-                var folder = Path.Combine(_root, manifest.Name);
-                Directory.CreateDirectory(folder);
-                var revisionDir = Path.Combine(folder, revision);
-                Directory.Move(staging, revisionDir);
-                Nexus.Interop.DirectorySync.Fsync(folder);
-                var temp = Path.Combine(folder, $".{CurrentFile}-{Guid.NewGuid():N}");
-                using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write))
-                {
-                    stream.Write(System.Text.Encoding.UTF8.GetBytes(revision + "\n"));
-                    stream.Flush(flushToDisk: true);
-                }
-
-                File.Move(temp, Path.Combine(folder, CurrentFile), overwrite: true);
-                Nexus.Interop.DirectorySync.Fsync(folder);
-                Nexus.Interop.DirectorySync.Fsync(_root);
-                var function = Describe(manifest, revisionDir);
-                _functions[manifest.Name] = function;
-                return function;
-            }
+            return new StagedFunction(staging, manifest);
         }
-        finally
+        catch
         {
             TryDelete(staging);
+            throw;
+        }
+    }
+
+    /// <summary>The second half of <see cref="Deploy"/>: makes <paramref name="staged"/> the function's live revision, under <paramref name="change"/>, a change of that function begun here and not ended.</summary>
+    public DeployedFunction Install(StagedFunction staged, FunctionChange change)
+    {
+        ArgumentNullException.ThrowIfNull(staged);
+        CheckHeld(change, staged.Name);
+        var manifest = staged.Manifest;
+        lock (_deployLock)
+        {
+            var revision = DateTimeOffset.UtcNow.ToString("yyyyMMddHHmmssfff", System.Globalization.CultureInfo.InvariantCulture) + "-" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(3));
+            var folder = Path.Combine(_root, manifest.Name);
+            Directory.CreateDirectory(folder);
+            var revisionDir = Path.Combine(folder, revision);
+            Directory.Move(staged.Directory, revisionDir);
+            Nexus.Interop.DirectorySync.Fsync(folder);
+            var temp = Path.Combine(folder, $".{CurrentFile}-{Guid.NewGuid():N}");
+            using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write))
+            {
+                stream.Write(System.Text.Encoding.UTF8.GetBytes(revision + "\n"));
+                stream.Flush(flushToDisk: true);
+            }
+
+            File.Move(temp, Path.Combine(folder, CurrentFile), overwrite: true);
+            Nexus.Interop.DirectorySync.Fsync(folder);
+            Nexus.Interop.DirectorySync.Fsync(_root);
+            var function = Describe(manifest, revisionDir);
+            _functions[manifest.Name] = function;
+            return function;
+        }
+    }
+
+    private void CheckHeld(FunctionChange change, string name)
+    {
+        ArgumentNullException.ThrowIfNull(change);
+        if (!change.IsHeldOn(this, name))
+        {
+            throw new InvalidOperationException($"a change of function '{name}' must be made under a change of it begun on this registry and not ended (given: '{change.Name}')");
         }
     }
 
@@ -158,9 +255,14 @@ public sealed class FunctionRegistry
         output.Flush(flushToDisk: true);
     }
 
-    /// <summary>Removes a function (its CURRENT file first: from then on it does not exist); false when no such function.</summary>
-    public bool Remove(string name)
+    /// <summary>
+    /// Removes a function (its CURRENT file first: from then on it does not exist); false when no such function. Under
+    /// <paramref name="change"/> (of that function), or its own change.
+    /// </summary>
+    public bool Remove(string name, FunctionChange? change = null)
     {
+        using var own = change is null ? BeginChange(name) : null;
+        CheckHeld(change ?? own!, name);
         lock (_deployLock)
         {
             if (!_functions.TryRemove(name, out _))
@@ -268,7 +370,10 @@ public sealed class FunctionRegistry
                 throw new InvalidDataException($"the package holds {archive.Entries.Count} entries; at most {MaxFiles} are allowed");
             }
 
+            // Every entry is checked before anything is written.
             var root = Path.GetFullPath(destination) + Path.DirectorySeparatorChar;
+            var paths = new PackagePaths();
+            var targets = new List<(ZipArchiveEntry Entry, string Target)>(archive.Entries.Count);
             foreach (var entry in archive.Entries)
             {
                 var target = Path.GetFullPath(Path.Combine(destination, entry.FullName));
@@ -282,6 +387,12 @@ public sealed class FunctionRegistry
                     throw new InvalidDataException($"the package entry '{entry.FullName}' is a symbolic link; a function package holds files and folders only");
                 }
 
+                paths.Add(entry.FullName, target[root.Length..], isFolder: entry.FullName.EndsWith('/'));
+                targets.Add((entry, target));
+            }
+
+            foreach (var (entry, target) in targets)
+            {
                 if (entry.FullName.EndsWith('/'))
                 {
                     Directory.CreateDirectory(target);
@@ -296,6 +407,46 @@ public sealed class FunctionRegistry
                 // A deploy the caller saw succeed must survive a crash.
                 output.Flush(flushToDisk: true);
             }
+        }
+    }
+
+    /// <summary>
+    /// The paths a package's entries name, each at most once. Two entries of one path (a name zipped twice, or one
+    /// path written two ways: <c>./a.py</c> and <c>a.py</c>, <c>a/</c> and <c>a</c>), or a file that another entry
+    /// puts a file or folder inside, leave what the function runs to the order of the unpacking (before, the second
+    /// failed to write and the deploy answered 500): the package is refused naming both entries, as Lambda refuses an
+    /// ambiguous zip.
+    /// </summary>
+    private sealed class PackagePaths
+    {
+        // The relative path (normalized: "./", "//" and "x/.." resolved, no trailing slash) -> the entry that named it
+        // (or, for a folder only implied by its contents, the first entry inside it) and whether it is a folder.
+        private readonly Dictionary<string, (string Entry, bool Folder, bool Named)> _paths = new(StringComparer.Ordinal);
+
+        public void Add(string entry, string relative, bool isFolder)
+        {
+            relative = relative.TrimEnd(Path.DirectorySeparatorChar);
+            for (var slash = relative.IndexOf(Path.DirectorySeparatorChar); slash > 0; slash = relative.IndexOf(Path.DirectorySeparatorChar, slash + 1))
+            {
+                var parent = relative[..slash];
+                if (!_paths.TryGetValue(parent, out var existing))
+                {
+                    _paths[parent] = (entry, true, false);
+                }
+                else if (!existing.Folder)
+                {
+                    throw new InvalidDataException($"the package entry '{entry}' is inside '{parent}', which the entry '{existing.Entry}' makes a file; a package names each file and folder once");
+                }
+            }
+
+            if (_paths.TryGetValue(relative, out var named) && (named.Named || !isFolder))
+            {
+                throw new InvalidDataException(named.Named
+                    ? $"the package entries '{named.Entry}' and '{entry}' both name '{relative}'; a package names each file and folder once"
+                    : $"the package entry '{entry}' makes '{relative}' a file, and the entry '{named.Entry}' is inside it; a package names each file and folder once");
+            }
+
+            _paths[relative] = (entry, isFolder, true);
         }
     }
 
