@@ -92,6 +92,8 @@ u64 user_count_ram, user_count_r12;
 u64 user_rflags_seen;
 u64 pvm_entry_count;          /* the PVM event entry was reached */
 struct trap_record last_trap; /* the last exception or interrupt taken */
+volatile u64 timer_count;     /* LAPIC timer interrupts taken */
+u32 timer_in_supervisor_expected;
 
 void user_resume(void);
 void trap_stubs(void);
@@ -384,6 +386,10 @@ void trap(struct frame *f)
     last_trap.rcx = f->rcx;
     if (f->vector == TIMER_VECTOR) {
         *(volatile u32 *)(LAPIC + 0xb0) = 0; /* EOI */
+        timer_count++;
+        if ((f->cs & 3) != 3 && timer_in_supervisor_expected) {
+            return; /* the pvlitehalt mode's timer: counted, resumed */
+        }
     }
     if ((f->cs & 3) == 3) {
         /* From user mode: end the user test, back to the supervisor code that started it. */
@@ -820,6 +826,138 @@ static void probe_pvlite_snapshot(void)
     puts("done\n");
 }
 
+static u64 pvlite_hypercall(u64 nr)
+{
+    u64 rax = nr;
+    __asm__ volatile("int $0x1b" : "+a"(rax) : "b"(0UL), "c"(0UL), "d"(0UL) : "memory");
+    return rax;
+}
+
+static void arm_timer(u32 count)
+{
+    lapic_write(0xf0, 0x1ff);         /* software enable, spurious vector 0xff */
+    lapic_write(0x3e0, 0xb);          /* divide by 1 */
+    lapic_write(0x320, TIMER_VECTOR); /* one-shot */
+    lapic_write(0x380, count);
+}
+
+/* Spins up to n iterations or until a timer interrupt arrives; returns the iterations left. */
+static u64 spin_for_timer(u64 before, u64 n)
+{
+    while (n && timer_count == before) {
+        n--;
+        __asm__ volatile("" ::: "memory");
+    }
+    return n;
+}
+
+/* The "pvlitehalt" mode: how interrupts and halting work for a vIF-registered guest (the freestanding runtime guest
+   and a Linux guest need this): whether CLI/STI fault or are handled, whether the LAPIC timer is delivered with vIF
+   byte 0 set and held with it clear (and byte 1 then set, the doorbell OUT 0x80 delivering it), and what the HALT
+   hypercall does with byte 0 clear and set. */
+static void probe_pvlite_halt(void)
+{
+    volatile u8 *vif = vif_page;
+    vif[0] = 0;
+    if (wrmsr_safe(MSR_PVLITE_VIF, (u64)vif_page | 1) >= 0) {
+        puts("pvlitehalt: no pv-lite host\n");
+        exit_with(3);
+    }
+    timer_in_supervisor_expected = 1;
+
+    /* What an exit costs natively: 10,000 writes to an unclaimed port (each a KVM_EXIT_IO to the VMM) and 10,000 reads
+       of the LAPIC version register (emulated MMIO, answered in the kernel). */
+    u64 t = rdtsc();
+    for (int i = 0; i < 10000; i++) {
+        __asm__ volatile("outb %%al, $0xe9" : : "a"(0));
+    }
+    line("10000 port writes to the VMM, TSC ticks", rdtsc() - t);
+    t = rdtsc();
+    for (int i = 0; i < 10000; i++) {
+        (void)*(volatile u32 *)(LAPIC + 0x30);
+    }
+    line("10000 LAPIC MMIO reads, TSC ticks", rdtsc() - t);
+
+    u64 traps = last_trap.count, t0 = rdtsc();
+    __asm__ volatile("leaq 1f(%%rip), %%r8\n movq %%r8, fixup_rip(%%rip)\n cli\n 1: movq $0, fixup_rip(%%rip)" ::: "r8", "memory");
+    line("cli: ticks", rdtsc() - t0);
+    line("cli: faulted with vector (0xffff: no)", last_trap.count != traps ? last_trap.vector : 0xffff);
+    traps = last_trap.count;
+    __asm__ volatile("leaq 1f(%%rip), %%r8\n movq %%r8, fixup_rip(%%rip)\n sti\n nop\n 1: movq $0, fixup_rip(%%rip)" ::: "r8", "memory");
+    line("sti: faulted with vector (0xffff: no)", last_trap.count != traps ? last_trap.vector : 0xffff);
+    u64 flags;
+    __asm__ volatile("pushfq; pop %0" : "=r"(flags));
+    line("rflags after sti", flags);
+
+    u64 before = timer_count;
+    vif[0] = 1;
+    arm_timer(1000000);
+    line("timer, vif 1: spins left (0: not delivered)", spin_for_timer(before, 2000000000UL));
+    line("timer, vif 1: timer_count", timer_count);
+
+    before = timer_count;
+    vif[0] = 0;
+    arm_timer(1000000);
+    line("timer, vif 0: spins left (0: not delivered)", spin_for_timer(before, 300000000UL));
+    line("timer, vif 0: pending byte", vif[1]);
+    vif[0] = 1;
+    if (vif[1]) {
+        __asm__ volatile("outb %%al, $0x80" : : "a"(0) : "memory");
+    }
+    line("timer, vif 0 then 1 + doorbell: delivered", timer_count != before);
+    spin_for_timer(before, 100000000UL);
+    line("timer, vif 0 then 1: delivered after spinning", timer_count != before);
+
+    before = timer_count;
+    vif[0] = 0;
+    arm_timer(10000000);
+    t0 = rdtsc();
+    u64 rax = pvlite_hypercall(0x1009);
+    line("halt, vif 0: rax", rax);
+    line("halt, vif 0: ticks", rdtsc() - t0);
+    line("halt, vif 0: timer delivered before return", timer_count != before);
+    line("halt, vif 0: pending byte", vif[1]);
+    vif[0] = 1;
+    if (vif[1]) {
+        __asm__ volatile("outb %%al, $0x80" : : "a"(0) : "memory");
+    }
+    line("halt, vif 0: delivered after vif 1 + doorbell", timer_count != before);
+
+    /* HALT with vIF 0, five rounds: does it sleep until the (masked) timer is pending, then return without
+       delivering it (the atomic "sti; hlt" a guest needs), or return early? */
+    for (int round = 0; round < 5; round++) {
+        before = timer_count;
+        vif[0] = 0;
+        arm_timer(round & 1 ? 20000000 : 5000000);
+        t0 = rdtsc();
+        pvlite_hypercall(0x1009);
+        u64 ticks = rdtsc() - t0;
+        u8 pending = vif[1];
+        u64 delivered = timer_count != before;
+        vif[0] = 1;
+        if (vif[1]) {
+            __asm__ volatile("outb %%al, $0x80" : : "a"(0) : "memory");
+        }
+        puts("halt round, vif 0, timer ");
+        puts(round & 1 ? "20M" : "5M");
+        line(": ticks", ticks);
+        line("  pending at return", pending);
+        line("  delivered before return", delivered);
+        line("  delivered after vif 1 + doorbell", timer_count != before);
+        spin_for_timer(before, 200000000UL);
+    }
+
+    before = timer_count;
+    vif[0] = 1;
+    arm_timer(10000000);
+    t0 = rdtsc();
+    rax = pvlite_hypercall(0x1009);
+    line("halt, vif 1: rax", rax);
+    line("halt, vif 1: ticks", rdtsc() - t0);
+    line("halt, vif 1: timer delivered before return", timer_count != before);
+    puts("done\n");
+}
+
 void probe_main(void)
 {
     u64 cs, flags;
@@ -838,6 +976,10 @@ void probe_main(void)
     }
     if (cmdline_is("pvlite")) {
         probe_pvlite();
+        exit_with(1);
+    }
+    if (cmdline_is("pvlitehalt")) {
+        probe_pvlite_halt();
         exit_with(1);
     }
     if (cmdline_is("pvlitesnap")) {

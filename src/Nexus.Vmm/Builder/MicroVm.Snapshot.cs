@@ -122,6 +122,24 @@ public sealed partial class MicroVm
     }
 
     /// <summary>
+    /// kvm_pvm keeps its own mapping of a registered pv-lite vIF page, taken when the MSR is written. Restored RAM is a
+    /// private file mapping, where a page the guest has not written yet is the file's page-cache page; the guest's
+    /// first write would move it to a private copy and leave the host reading the stale one (a restored runtime guest
+    /// never saw its channel's interrupt). Writing the page first makes it the private copy before the MSR is set.
+    /// The guest chose the address: only a page of the restored RAM is touched (the Nexus region is shared with the
+    /// backend, which may be filling it, and is not a private mapping); anywhere else KVM_SET_MSRS decides.
+    /// </summary>
+    private void TouchPvLiteVifPage(VcpuState vcpu)
+    {
+        var vif = Array.Find(vcpu.Msrs, m => m.Index == Msr.PvLiteVif).Data;
+        var page = vif & ~0xfffUL;
+        if (vif != 0 && Memory.Regions.Any(r => r.GuestAddress != Layout.NexusRegionStart && page >= r.GuestAddress && page - r.GuestAddress < r.Size))
+        {
+            Memory.WriteU8(page, Memory.ReadU8(page));
+        }
+    }
+
+    /// <summary>
     /// Builds a VM from a snapshot, paused: RAM is the memory file mapped MAP_PRIVATE (pages load on
     /// first touch, guest writes stay private), vCPU, VM and device state restored in KVM's order.
     /// Call <see cref="Start"/> to run it.
@@ -206,6 +224,7 @@ public sealed partial class MicroVm
 
             for (var i = 0; i < vm._vcpus.Count; i++)
             {
+                vm.TouchPvLiteVifPage(state.Vcpus[i]);
                 vm._vcpus[i].RestoreState(state.Vcpus[i]);
             }
 
