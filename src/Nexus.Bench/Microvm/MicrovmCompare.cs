@@ -34,9 +34,8 @@ public static class MicrovmCompare
     /// <summary>Why the baseline configuration is not run in a microVM here.</summary>
     public const string NoBaseline =
         "the freestanding runtime guest speaks only the Nexus channel; a baseline function needs a guest with its own TCP/IP " +
-        "stack, an S3 client and the Runtime API over HTTP (a Linux guest, which this host's KVM (PVM) cannot run at speed: " +
-        "issue 17). The baseline wiring (virtio-net, TAP in the instance's netns behind the oci firewall) is built and tested, " +
-        "the guest that would use it is not";
+        "stack, an S3 client and the Runtime API over HTTP: a Linux guest, which `--guest linux --kernel VMLINUX` runs " +
+        "(the examples, every configuration)";
 
     public static async Task<IReadOnlyList<MicrovmConfigurationResult>> RunAsync(string guestKernel, IReadOnlyList<string> vmmCommand, IReadOnlyList<BenchConfiguration> configurations, int coldStarts, TextWriter progress, CancellationToken cancellationToken)
     {
