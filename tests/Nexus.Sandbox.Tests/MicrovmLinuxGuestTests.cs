@@ -65,8 +65,8 @@ public sealed class MicrovmLinuxGuestTests : IDisposable
             boot.JailFiles(snapshot));
 
         // Baseline's address comes first, then nexus-init's /tmp size.
-        Assert.Equal("ip=172.16.0.2::172.16.0.1:255.255.255.252::eth0:off nexus_init.tmp=48", MicrovmSandboxDriver.GuestCommandLine("ip=172.16.0.2::172.16.0.1:255.255.255.252::eth0:off", 48));
-        Assert.Equal("nexus_init.tmp=64", MicrovmSandboxDriver.GuestCommandLine(null, 64));
+        Assert.Equal("ip=172.16.0.2::172.16.0.1:255.255.255.252::eth0:off nexus_init.tmp=48 random.trust_cpu=on", MicrovmSandboxDriver.GuestCommandLine("ip=172.16.0.2::172.16.0.1:255.255.255.252::eth0:off", 48));
+        Assert.Equal("nexus_init.tmp=64 random.trust_cpu=on", MicrovmSandboxDriver.GuestCommandLine(null, 64));
     }
 
     [Fact]
