@@ -144,7 +144,7 @@ public sealed class MicrovmLinuxGuestTests : IDisposable
                 var codeDrive = Assert.Single(Directory.GetFiles(drives, "nx-code-fn-1-*.erofs"));
                 var snapshot = Assert.Single(Directory.GetDirectories(Path.Combine(run, "snapshots"), "nx-fn-1-*"));
                 Assert.Equal(
-                    ["--kernel", kernel, "--mem", "128", "--drive-readonly", rootDrive, "--drive-readonly", codeDrive, "--cmdline-append", "nexus_init.tmp=48",
+                    ["--kernel", kernel, "--mem", "128", "--drive-readonly", rootDrive, "--drive-readonly", codeDrive, "--cmdline-append", "nexus_init.tmp=48 random.trust_cpu=on",
                      "--nexus-region", "1", "--snapshot-to", snapshot, "--timeout", "120"],
                     calls[0]);
                 Assert.StartsWith($"nx-root-{Path.GetFileName(Path.GetDirectoryName(rootfs))}-{GuestDisks.RootFileName}", Path.GetFileName(rootDrive), StringComparison.Ordinal);
@@ -222,7 +222,7 @@ public sealed class MicrovmLinuxGuestTests : IDisposable
                 var rootDrive = Assert.Single(Directory.GetFiles(Path.Combine(run, "drives"), "nx-root-*"));
                 Assert.Equal(
                     ["--kernel", kernel, "--mem", "128", "--drive-readonly", Path.Combine(folder, "drives", "vda"), "--drive-readonly", Path.Combine(folder, "drives", "vdb"),
-                     "--cmdline-append", "nexus_init.tmp=48", "--nexus-fds", "3,4,5"],
+                     "--cmdline-append", "nexus_init.tmp=48 random.trust_cpu=on", "--nexus-fds", "3,4,5"],
                     Assert.Single(Calls(vmm)));
                 Assert.Equal(Inode(rootDrive), Inode(Path.Combine(folder, "drives", "vda")));
                 Assert.Equal(Inode(Path.Combine(folder, "code.erofs")), Inode(Path.Combine(folder, "drives", "vdb")));
