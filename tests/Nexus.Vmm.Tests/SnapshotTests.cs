@@ -58,39 +58,14 @@ public sealed class SnapshotTests : IDisposable
     {
         var state = Path.Combine(_dir, "vm.state");
         var memory = Path.Combine(_dir, "vm.mem");
-        var console = new StringBuilder();
-        using (var vm = MicroVm.Boot(new VmConfig
-        {
-            KernelPath = TestGuests.Build("pvmprobe"),
-            MemoryMiB = 32,
-            BootArgs = "usercount",
-            ConsoleOutput = b =>
-            {
-                lock (console)
-                {
-                    console.Append((char)b);
-                }
-            },
-        }))
-        {
-            vm.Start();
-            var deadline = DateTime.UtcNow + s_timeout;
-            while (!Snapshot(console).Contains("usercount: started\n", StringComparison.Ordinal) && DateTime.UtcNow < deadline)
-            {
-                Thread.Sleep(5);
-            }
-
-            Thread.Sleep(50);
-            vm.Snapshot(state, memory);
-            Assert.DoesNotContain("ended", Snapshot(console), StringComparison.Ordinal);
-        }
+        Assert.DoesNotContain("ended", SnapshotProbeOnceStarted("usercount", state, memory), StringComparison.Ordinal);
 
         // Saved in user mode: the guest's own user code segment (0x2b, DPL 3), not the host selector that user code
         // reads under kvm_pvm (0x33).
         var cs = VmState.Load(state).Vcpus[0].Sregs.Cs;
         Assert.Equal((0x2b, 3), (cs.Selector, cs.Dpl));
 
-        console.Clear();
+        var console = new StringBuilder();
         using var restored = MicroVm.Restore(state, memory, new RestoreOptions { ConsoleOutput = b => console.Append((char)b) });
         restored.Start();
         var exit = restored.WaitForExit(s_timeout);
@@ -108,37 +83,12 @@ public sealed class SnapshotTests : IDisposable
     {
         var state = Path.Combine(_dir, "pvl.state");
         var memory = Path.Combine(_dir, "pvl.mem");
-        var console = new StringBuilder();
-        using (var vm = MicroVm.Boot(new VmConfig
-        {
-            KernelPath = TestGuests.Build("pvmprobe"),
-            MemoryMiB = 32,
-            BootArgs = "pvlitesnap",
-            ConsoleOutput = b =>
-            {
-                lock (console)
-                {
-                    console.Append((char)b);
-                }
-            },
-        }))
-        {
-            vm.Start();
-            var deadline = DateTime.UtcNow + s_timeout;
-            while (!Snapshot(console).Contains("pvlitesnap: started\n", StringComparison.Ordinal) && DateTime.UtcNow < deadline)
-            {
-                Thread.Sleep(5);
-            }
-
-            Thread.Sleep(50);
-            vm.Snapshot(state, memory);
-            Assert.DoesNotContain("spun", Snapshot(console), StringComparison.Ordinal);
-        }
+        Assert.DoesNotContain("spun", SnapshotProbeOnceStarted("pvlitesnap", state, memory), StringComparison.Ordinal);
 
         var vif = VmState.Load(state).Vcpus[0].Msrs.Single(m => m.Index == Msr.PvLiteVif).Data;
         Assert.True((vif & 1) == 1, $"saved vIF MSR 0x{vif:x}");
 
-        console.Clear();
+        var console = new StringBuilder();
         using var restored = MicroVm.Restore(state, memory, new RestoreOptions { ConsoleOutput = b => console.Append((char)b) });
         restored.Start();
         var exit = restored.WaitForExit(s_timeout);
@@ -151,6 +101,38 @@ public sealed class SnapshotTests : IDisposable
         var kspin = text.Split('\n').Single(l => l.StartsWith("kspin after spin", StringComparison.Ordinal));
         var ticks = Convert.ToUInt64(kspin[(kspin.LastIndexOf(' ') + 1)..], 16);
         Assert.True(ticks < 500_000_000, $"the restored guest's supervisor code is not native: {kspin}");
+    }
+
+    /// <summary>
+    /// Boots pvmprobe in <paramref name="mode"/>, waits for its "&lt;mode&gt;: started" line, lets it run 50 ms more and
+    /// snapshots it into <paramref name="state"/> and <paramref name="memory"/>; returns the console up to the snapshot.
+    /// </summary>
+    private static string SnapshotProbeOnceStarted(string mode, string state, string memory)
+    {
+        var console = new StringBuilder();
+        using var vm = MicroVm.Boot(new VmConfig
+        {
+            KernelPath = TestGuests.Build("pvmprobe"),
+            MemoryMiB = 32,
+            BootArgs = mode,
+            ConsoleOutput = b =>
+            {
+                lock (console)
+                {
+                    console.Append((char)b);
+                }
+            },
+        });
+        vm.Start();
+        var deadline = DateTime.UtcNow + s_timeout;
+        while (!Snapshot(console).Contains(mode + ": started\n", StringComparison.Ordinal) && DateTime.UtcNow < deadline)
+        {
+            Thread.Sleep(5);
+        }
+
+        Thread.Sleep(50);
+        vm.Snapshot(state, memory);
+        return Snapshot(console);
     }
 
     private static string Snapshot(StringBuilder console)
