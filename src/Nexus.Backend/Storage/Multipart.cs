@@ -104,8 +104,8 @@ internal static class Multipart
         // The part's checksum (the function's, or boto3's for its ChecksumAlgorithm): the store checks the part against it.
         ObjectOptions.PutChecksum(p)?.ApplyTo(upload);
 
-        // The SDK resends the part itself (its body seeks back), but its three quick retries can all fall inside a
-        // storage restart; past them, a part whose connection was refused before a byte was read is sent again as a put is.
+        // The SDK resends a part itself (its body seeks back), yet one CI run saw a part fail at once on a refused
+        // connection: past the SDK, a part whose connection was refused before a byte was read is sent again as a put is.
         var response = await UnsentBodyRetry.SendAsync(() => call.Backend.S3.UploadPartAsync(upload, ct), upload.InputStream, "UploadPart", ct).ConfigureAwait(false);
         await call.ReplyJsonAsync(
             200,
