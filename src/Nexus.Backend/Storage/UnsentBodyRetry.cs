@@ -10,8 +10,8 @@ namespace Nexus.Backend.Storage;
 /// never retries: a put failed at once when storage refused a connection for a moment (a restart), where botocore in a
 /// baseline sandbox would have retried (an operator's review). A part, whose body the SDK can rewind, gets these on top
 /// of the SDK's own retries, which one CI run saw not happen (a part refused at once; why is not known). A call whose
-/// connection failed before a byte of its body was read is sent again, nothing having been read that could differ the second time; up to <see cref="MaxRetries"/>
-/// times, the pauses doubling from 0.25 s with equal jitter (each between half and all of its step: 0.9 to 3.75 s in
+/// connection failed before a byte of its body was read is sent again, nothing having been read that could differ the
+/// second time; up to <see cref="MaxRetries"/> times, the pauses doubling from 0.25 s with equal jitter (each between half and all of its step: 0.9 to 3.75 s in
 /// all, as botocore's attempts span). Storage still unreachable is ServiceUnavailable, its address and socket error
 /// staying on the host.
 /// </summary>
