@@ -11,9 +11,9 @@ namespace Nexus.Backend.Storage;
 /// baseline sandbox would have retried (an operator's review). A part, whose body the SDK can rewind, gets these on top
 /// of the SDK's own retries, which one CI run saw not happen (a part refused at once; why is not known). A call whose
 /// connection failed before a byte of its body was read is sent again, nothing having been read that could differ the
-/// second time; up to <see cref="MaxRetries"/> times, the pauses doubling from 0.25 s with equal jitter (each between half and all of its step: 0.9 to 3.75 s in
-/// all, as botocore's attempts span). Storage still unreachable is ServiceUnavailable, its address and socket error
-/// staying on the host.
+/// second time; up to <see cref="MaxRetries"/> times, the pauses doubling from 0.25 s with equal jitter (each between
+/// half and all of its step: 0.9 to 3.75 s in all, as botocore's attempts span). Storage still unreachable is
+/// ServiceUnavailable, its address and socket error staying on the host.
 /// </summary>
 internal static class UnsentBodyRetry
 {
