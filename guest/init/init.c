@@ -15,9 +15,10 @@
 // uid/gid 65534 (as the oci driver does) with no new privileges, reaps orphans, and when the runtime exits prints how
 // and ends the VM: the status goes to the VMM's exit port 0xf4 (the code a Nexus test guest ends with; qemu's
 // isa-debug-exit there too), then a reboot (reboot=k: the i8042 reset ends a Nexus VM). A failure of init itself
-// ends the VM with status 125.
+// ends the VM with status 125, a runtime the kernel's OOM killer ended with 251.
 #define _GNU_SOURCE
 #include <errno.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <stdarg.h>
@@ -35,6 +36,9 @@
 #define RUNTIME_ID 65534
 #define EXIT_PORT 0xf4
 #define INIT_FAILED 125
+// The runtime was killed by the guest kernel's OOM killer: the guest ran out of the function's memory
+// (MicrovmSandboxInstance reports it as Runtime.OutOfMemory).
+#define RUNTIME_OUT_OF_MEMORY 251
 #define MAX_LIST (256 * 1024)
 
 static void say(const char *format, ...)
@@ -120,6 +124,20 @@ static char **read_list(const char *path)
     for (size_t i = 0; i < used; i += strlen(data + i) + 1)
         list[item++] = data + i;
     return list;
+}
+
+// How many processes the guest kernel's OOM killer has killed since boot (/proc/vmstat oom_kill); 0 if unreadable.
+static long oom_kills(void)
+{
+    FILE *vmstat = fopen("/proc/vmstat", "re");
+    char line[128];
+    long kills = 0;
+    while (vmstat && fgets(line, sizeof(line), vmstat))
+        if (sscanf(line, "oom_kill %ld", &kills) == 1)
+            break;
+    if (vmstat)
+        fclose(vmstat);
+    return kills;
 }
 
 static void mount_guest(const char *cmdline)
@@ -224,6 +242,10 @@ int main(void)
         if (WIFEXITED(status)) {
             say("runtime exited with status %d", WEXITSTATUS(status));
             end_vm(WEXITSTATUS(status));
+        }
+        if (WTERMSIG(status) == SIGKILL && oom_kills() > 0) {
+            say("runtime killed by the kernel's OOM killer: out of memory");
+            end_vm(RUNTIME_OUT_OF_MEMORY);
         }
         say("runtime killed by signal %d", WTERMSIG(status));
         end_vm(128 + WTERMSIG(status));

@@ -41,9 +41,12 @@ public class NodeFixture : IAsyncLifetime
     /// <summary>The node's settings; a fixture that needs more of the node (services) adds them here.</summary>
     protected virtual Task<NodeOptions> OptionsAsync() => Task.FromResult(Options(Home));
 
+    /// <summary>Why this fixture's node cannot start here (its tests skip for the same reason); null: it can.</summary>
+    protected virtual string? Missing => HostRequirements.Missing(root: true, runc: true);
+
     public async Task InitializeAsync()
     {
-        if (HostRequirements.Missing(root: true, runc: true) is not null)
+        if (Missing is not null)
         {
             return;
         }

@@ -13,6 +13,9 @@ namespace Nexus.Bench.Hostile;
 /// </summary>
 public sealed record HostileTenant(string Name, string Attack, string Manifest, string Handler, string Event, string? ErrorType)
 {
+    /// <summary>The same function in a microVM (<c>sandbox: microvm</c> added to its manifest).</summary>
+    public HostileTenant InMicrovm() => this with { Manifest = Manifest.TrimEnd('\n') + "\nsandbox: microvm\n" };
+
     /// <summary>The function as a deployable zip (function.yaml, handler.py).</summary>
     public MemoryStream Package()
     {

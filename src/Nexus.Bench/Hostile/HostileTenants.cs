@@ -20,8 +20,29 @@ public static class HostileTenants
         HEAD_OBJECT = 3
         KEY = b'{"Bucket":"nexus-examples","Key":"hello-s3/input/hello.txt"}'
 
+        _fds = []
+
+        def channel_fds():
+            # A container gets the region as fd 3 and the to-host doorbell as fd 4; a microVM has one device for both.
+            # Looked up at the first call, in the instance: an import may run in a template before the channel exists.
+            if not _fds:
+                device = os.environ.get("NEXUS_CHANNEL_DEVICE")
+                if device:
+                    fd = os.open(device, os.O_RDWR)
+                    _fds.extend((fd, os.lseek(fd, 0, os.SEEK_END), fd))
+                else:
+                    _fds.extend((3, os.fstat(3).st_size, 4))
+            return _fds
+
+        def ring():
+            os.eventfd_write(channel_fds()[2], 1)
+
+        def mapped():
+            fd, size, _ = channel_fds()
+            return mmap.mmap(fd, size, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE), size
+
         def region():
-            mm = mmap.mmap(3, os.fstat(3).st_size, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE)
+            mm = mapped()[0]
             entries = struct.unpack_from("<I", mm, 16)[0]
             sub_off = struct.unpack_from("<Q", mm, 24)[0]
             req_off = struct.unpack_from("<Q", mm, 40)[0]
@@ -77,7 +98,7 @@ public static class HostileTenants
                     while (tail - head) & 0xFFFFFFFF < entries - 16:
                         tail, rid, sent = publish(mm, entries, sub_off, req_off, tail, rid), rid + 1, sent + 1
                     store_u32(mm, 128, tail)
-                    os.eventfd_write(4, 1)
+                    ring()
                 return {"sent": sent, "host_closed": bool(u32(mm, 512))}
             """,
             """{"seconds": 8}""",
@@ -110,7 +131,7 @@ public static class HostileTenants
                         time.sleep(0.001)
                     tail, rid = publish(mm, entries, sub_off, req_off, tail, rid), rid + 1
                     store_u32(mm, 128, tail)
-                    os.eventfd_write(4, 1)
+                    ring()
                 time.sleep(3600)
             """,
             "{}",
@@ -230,21 +251,36 @@ public static class HostileTenants
             "doorbell-storm",
             "rings the host's doorbell 10,000 times a second for 2 s with nothing in its ring",
             "name: doorbell-storm\nhandler: handler.handler\nio: nexus\ntimeout: 10\n",
-            """
-            import os, time
-
+            RawChannel + """
             def handler(event, context):
                 rate, seconds = event.get("rate", 10000), event.get("seconds", 2)
                 start, rang = time.monotonic(), 0
                 while (elapsed := time.monotonic() - start) < seconds:
                     while rang < int(elapsed * rate):
-                        os.eventfd_write(4, 1)
+                        ring()
                         rang += 1
                     time.sleep(0.0005)
                 return {"rang": rang, "seconds": round(time.monotonic() - start, 3)}
             """,
             """{"rate": 10000, "seconds": 2}""",
             null),
+        // Overwrites the header with the host's own ring positions, both rings and the start of the request area.
+        new(
+            "scribble",
+            "overwrites the first MiB of its region with pseudo-random bytes, rings, and sleeps",
+            "name: scribble\nhandler: handler.handler\nio: nexus\ntimeout: 10\n",
+            RawChannel + """
+            import random
+
+            def handler(event, context):
+                mm, size = mapped()
+                size = min(size, 1 << 20)
+                mm[0:size] = random.Random(event.get("seed", 13)).randbytes(size)
+                ring()
+                time.sleep(3600)
+            """,
+            """{"seed": 13}""",
+            "Runtime.ExitError"),
     ];
 
     public static HostileTenant Get(string name) =>

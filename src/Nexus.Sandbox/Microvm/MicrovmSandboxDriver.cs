@@ -174,7 +174,7 @@ public sealed class MicrovmSandboxDriver : ISandboxDriver, IAsyncDisposable
 
             var (vmm, pumps) = VmmProcesses.Spawn(jailed?.Command ?? Vmm, arguments, spec.PassedFds, spec.OnOutput, jailed is not null);
             VmmProcesses.WritePidFile(folder, vmm.Pid);
-            return new MicrovmSandboxInstance(id, folder, vmm, pumps, restored: snapshot is not null, veth?.SandboxAddress, jailed, () => RemoveNetworkAsync(id, veth));
+            return new MicrovmSandboxInstance(id, folder, vmm, pumps, restored: snapshot is not null, veth?.SandboxAddress, jailed, _options.GuestKind == MicrovmGuestKind.Linux, () => RemoveNetworkAsync(id, veth));
         }
         catch
         {

@@ -18,6 +18,13 @@ public sealed class MicrovmSandboxInstance : ISandboxInstance
 {
     private const int SIGKILL = 9;
 
+    /// <summary>
+    /// nexus-init's exit status when the guest kernel's OOM killer ended the runtime (guest/init/init.c): the function ran
+    /// out of its memory, which is the guest's RAM. The guest says so itself; one that lies about its own end misreports
+    /// only itself.
+    /// </summary>
+    internal const int RuntimeOutOfMemoryStatus = 251;
+
     /// <summary>How long output may trail the VMM's exit (every writer is dead by then; this only bounds a bug).</summary>
     private static readonly TimeSpan s_outputDrain = TimeSpan.FromSeconds(2);
 
@@ -27,12 +34,14 @@ public sealed class MicrovmSandboxInstance : ISandboxInstance
     private readonly OutputPump[] _pumps;
     private readonly Func<Task> _removeNetwork;
     private readonly JailedVmm? _jail;
+    private readonly bool _linuxGuest;
     private int _jailedPid;
     private long _peakBytes;
     private Task? _stop;
 
-    internal MicrovmSandboxInstance(string instanceId, string runFolder, ChildProcess vmm, OutputPump[] pumps, bool restored, IPAddress? address, JailedVmm? jail, Func<Task> removeNetwork)
+    internal MicrovmSandboxInstance(string instanceId, string runFolder, ChildProcess vmm, OutputPump[] pumps, bool restored, IPAddress? address, JailedVmm? jail, bool linuxGuest, Func<Task> removeNetwork)
     {
+        _linuxGuest = linuxGuest;
         InstanceId = instanceId;
         Address = address;
         _removeNetwork = removeNetwork;
@@ -118,7 +127,9 @@ public sealed class MicrovmSandboxInstance : ISandboxInstance
         {
             var status = await _vmm.Exited;
             await Task.WhenAny(Task.WhenAll(_pumps.Select(p => p.Completion)), Task.Delay(s_outputDrain));
-            _exited.TrySetResult(new SandboxExit(status.ExitCode, status.Signal, OutOfMemory: _jail?.Cgroup.OomKills() > 0));
+            _exited.TrySetResult(_linuxGuest && status.ExitCode == RuntimeOutOfMemoryStatus
+                ? new SandboxExit(ExitCode: null, Signal: SIGKILL, OutOfMemory: true)
+                : new SandboxExit(status.ExitCode, status.Signal, OutOfMemory: _jail?.Cgroup.OomKills() > 0));
         }
         catch (Exception e)
         {
