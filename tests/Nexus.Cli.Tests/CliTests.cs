@@ -185,6 +185,14 @@ public sealed class CliTests : IDisposable
         var (kernelExit, _, kernel) = await NexusCli.RunAsync(["bench", "compare", "--sandbox", "microvm", "--guest", "linux", "--kernel", missingKernel], Env());
         Assert.Equal(2, kernelExit);
         Assert.Contains($"needs the guest kernel: pass --kernel (the vmlinux guest/kernel/build.sh prints) or set microvmKernel in node.json ({missingKernel} does not exist)", kernel, StringComparison.Ordinal);
+
+        // bench hostile likewise.
+        var (hostileSandboxExit, _, hostileSandbox) = await NexusCli.RunAsync(["bench", "hostile", "--sandbox", "qemu"], Env());
+        Assert.Equal(2, hostileSandboxExit);
+        Assert.Contains("--sandbox must be oci or microvm, not 'qemu'", hostileSandbox, StringComparison.Ordinal);
+        var (hostileKernelExit, _, hostileKernel) = await NexusCli.RunAsync(["bench", "hostile", "--sandbox", "microvm", "--kernel", missingKernel], Env());
+        Assert.Equal(2, hostileKernelExit);
+        Assert.Contains($"--sandbox microvm needs the guest kernel: pass --kernel (the vmlinux guest/kernel/build.sh prints) or set microvmKernel in node.json ({missingKernel} does not exist)", hostileKernel, StringComparison.Ordinal);
     }
 
     /// <summary>

@@ -24,6 +24,12 @@ public sealed record HostileBenchOptions
     public int Rounds { get; init; } = 1;
 
     public IReadOnlyList<HostileTenant> Attacks { get; init; } = HostileTenants.All;
+
+    /// <summary>
+    /// True: the victim and every tenant run in microVMs (<c>sandbox: microvm</c>; the node's options name the guest
+    /// kernel); false: in containers.
+    /// </summary>
+    public bool Microvm { get; init; }
 }
 
 /// <summary>
@@ -64,7 +70,7 @@ public static class HostileBenchmark
         await InputSeeder.SeedAsync(options.SeedScript, node, cancellationToken);
         foreach (var tenant in options.Attacks.Prepend(HostileTenants.Victim))
         {
-            using var package = tenant.Package();
+            using var package = (options.Microvm ? tenant.InMicrovm() : tenant).Package();
             await node.DeployAsync(package, cancellationToken);
         }
 

@@ -18,9 +18,11 @@ public static class BenchHostileCommands
         var rounds = new Option<int>("--rounds") { Description = "rounds per attack: a block alone, then a block with the attack, alternated this many times (pooled p99s, the spread of the rounds' ratios, a sign test)", DefaultValueFactory = _ => 1 };
         var attacks = new Option<string>("--attacks") { Description = "comma-separated hostile tenants (default: all)", DefaultValueFactory = _ => string.Join(",", HostileTenants.All.Select(t => t.Name)) };
         var examples = new Option<DirectoryInfo?>("--examples") { Description = "examples folder (its seed_inputs.py seeds the victim's input; default: found from here)" };
+        var sandbox = new Option<string>("--sandbox") { Description = "oci (runc) or microvm (the victim and every tenant in Linux microVMs)", DefaultValueFactory = _ => "oci" };
+        var kernel = new Option<FileInfo?>("--kernel") { Description = "microvm: the guest kernel (default: microvmKernel of node.json; guest/kernel/build.sh prints it)" };
         var hostile = new Command("hostile", "Measure a victim function's p99 alone and with each hostile tenant (ring flood, slot hoarding, ignored completions, fork bomb, full /tmp, memory hog, doorbell storm) attacking on a private node")
         {
-            invocations, rounds, attacks, examples,
+            invocations, rounds, attacks, examples, sandbox, kernel,
         };
         hostile.SetAction(async (parse, cancellationToken) =>
         {
@@ -35,6 +37,25 @@ public static class BenchHostileCommands
             {
                 Console.Error.WriteLine("error: --invocations and --rounds must be at least 1");
                 return 2;
+            }
+
+            string? linuxKernel = null;
+            switch (parse.GetValue(sandbox))
+            {
+                case "oci":
+                    break;
+                case "microvm":
+                    linuxKernel = parse.GetValue(kernel)?.FullName ?? NodeOptions.Load().MicrovmKernel;
+                    if (linuxKernel is null || !File.Exists(linuxKernel))
+                    {
+                        Console.Error.WriteLine($"error: --sandbox microvm needs the guest kernel: pass --kernel (the vmlinux guest/kernel/build.sh prints) or set microvmKernel in node.json{(linuxKernel is null ? "" : $" ({linuxKernel} does not exist)")}");
+                        return 2;
+                    }
+
+                    break;
+                default:
+                    Console.Error.WriteLine($"error: --sandbox must be oci or microvm, not '{parse.GetValue(sandbox)}'");
+                    return 2;
             }
 
             List<HostileTenant> chosen;
@@ -59,7 +80,8 @@ public static class BenchHostileCommands
             {
                 var options = new HostileBenchOptions
                 {
-                    Node = NodeOptions.Load(o => o with { Home = home }),
+                    Node = NodeOptions.Load(o => linuxKernel is null ? o with { Home = home } : o with { Home = home, MicrovmKernel = linuxKernel, MicrovmGuest = "linux" }),
+                    Microvm = linuxKernel is not null,
                     SeedScript = Path.Combine(folder, "seed_inputs.py"),
                     Invocations = parse.GetValue(invocations),
                     Rounds = parse.GetValue(rounds),
@@ -67,7 +89,7 @@ public static class BenchHostileCommands
                 };
                 var results = await HostileBenchmark.RunAsync(options, Console.Out, cancellationToken);
                 Console.WriteLine();
-                Console.WriteLine($"victim p99 alone and with each hostile tenant on {Environment.MachineName}, {Environment.ProcessorCount} cores, oci driver (runc), {options.Rounds} round(s) per attack of {options.Invocations} victim invocations alone then {options.Invocations} with the attack, one after another");
+                Console.WriteLine($"victim p99 alone and with each hostile tenant on {Environment.MachineName}, {Environment.ProcessorCount} cores, {(linuxKernel is null ? "oci driver (runc)" : $"microvm driver (Linux guests of {Path.GetFileName(linuxKernel)}) on {Nexus.Bench.Microvm.MicrovmColdStarts.KvmKind}")}, {options.Rounds} round(s) per attack of {options.Invocations} victim invocations alone then {options.Invocations} with the attack, one after another");
                 Console.WriteLine($"load average at the end: {File.ReadAllText("/proc/loadavg").Trim()}");
                 Console.Write(HostileBenchmark.Format(results));
                 return results.Any(r => r.VictimErrors > 0) ? 1 : 0;
