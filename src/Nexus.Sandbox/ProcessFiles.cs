@@ -30,6 +30,23 @@ public static class ProcessFiles
         }
     }
 
+    /// <summary>
+    /// Peak resident set of a process (VmHWM of /proc/&lt;pid&gt;/status) in bytes; 0 once it is gone. The kernel keeps
+    /// it as a counter, so the read costs the same whatever the process maps (smaps_rollup walks every page table).
+    /// </summary>
+    public static long PeakRss(int pid)
+    {
+        var buffer = ArrayPool<byte>.Shared.Rent(BufferBytes);
+        try
+        {
+            return Field(ReadFile($"/proc/{pid}/status", buffer), "VmHWM:"u8) * 1024;
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
     /// <summary>User plus system CPU time of a process (every thread), from /proc/&lt;pid&gt;/stat; zero once it is gone.</summary>
     public static TimeSpan CpuTime(int pid)
     {
@@ -87,7 +104,7 @@ public static class ProcessFiles
         };
     }
 
-    /// <summary>A "Name:   123 kB" field of smaps_rollup, in kB; 0 when absent.</summary>
+    /// <summary>A "Name:   123 kB" field of smaps_rollup or status (tab-separated there), in kB; 0 when absent.</summary>
     internal static long Field(ReadOnlySpan<byte> text, ReadOnlySpan<byte> name)
     {
         var at = text.IndexOf(name);
@@ -96,7 +113,7 @@ public static class ProcessFiles
             return 0;
         }
 
-        var rest = text[(at + name.Length)..].TrimStart((byte)' ');
+        var rest = text[(at + name.Length)..].TrimStart(" \t"u8);
         return Utf8Parser.TryParse(rest, out long value, out _) ? value : 0;
     }
 
