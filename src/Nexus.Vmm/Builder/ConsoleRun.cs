@@ -37,8 +37,11 @@ public static class ConsoleRun
         }
     }
 
-    /// <summary>Boots <paramref name="config"/> and runs it until it exits or <paramref name="timeout"/>; returns the process exit code.</summary>
-    public static int Run(VmConfig config, TimeSpan timeout)
+    /// <summary>
+    /// Boots <paramref name="config"/> and runs it until it exits or <paramref name="timeout"/>; returns the process exit
+    /// code. With <paramref name="stats"/>, the exits that reached the VMM are printed on stderr at the end, by reason.
+    /// </summary>
+    public static int Run(VmConfig config, TimeSpan timeout, bool stats = false)
     {
         ArgumentNullException.ThrowIfNull(config);
         WarnIfSoftwareKvm();
@@ -49,7 +52,7 @@ public static class ConsoleRun
 
         using (vm)
         {
-            return RunToExit(vm, timeout, kickNexusRegion: false);
+            return RunToExit(vm, timeout, kickNexusRegion: false, stats);
         }
     }
 
@@ -68,7 +71,7 @@ public static class ConsoleRun
 
         using (vm)
         {
-            return RunToExit(vm, timeout, kickNexusRegion: true);
+            return RunToExit(vm, timeout, kickNexusRegion: true, stats: false);
         }
     }
 
@@ -104,7 +107,7 @@ public static class ConsoleRun
             string.Create(CultureInfo.InvariantCulture, $"0x{(ulong)r.Mapping.Address:x}+0x{r.Size:x}"))));
     }
 
-    private static int RunToExit(MicroVm vm, TimeSpan timeout, bool kickNexusRegion)
+    private static int RunToExit(MicroVm vm, TimeSpan timeout, bool kickNexusRegion, bool stats)
     {
         WriteHeader(vm);
         Console.CancelKeyPress += (_, e) =>
@@ -124,6 +127,11 @@ public static class ConsoleRun
         s_stdout.Flush();
         Console.Error.WriteLine($"nexus vmm: {exit} after {Stopwatch.GetElapsedTime(started).TotalSeconds:0.00} s" +
             (vm.TimeToFirstSerialByte is { } t ? $"; first serial byte {t.TotalMilliseconds:0.0} ms after VM creation" : string.Empty));
+        if (stats)
+        {
+            Console.Error.WriteLine("nexus vmm: " + ExitCounts.Sum(vm.Vcpus.Select(v => v.Exits)).Format());
+        }
+
         return ExitCode(exit);
     }
 
