@@ -30,6 +30,7 @@
 #define FAULT_BYTES (16u << 20)
 #define FORKS 50
 #define EXECS 20
+#define ROUND_TRIPS 2000
 #define PYTHONS 7
 
 static double now(void)
@@ -133,6 +134,32 @@ int main(int argc, char **argv)
             die("fork");
     }
     printf("nexus-ubench: fork-exit %.3f us\n", (now() - t) / FORKS * 1e6);
+
+    // A byte to a child process and back through two pipes: two context switches, each between address spaces, and
+    // each return to user space restoring the FPU registers of the task switched to.
+    int there[2], back[2];
+    char byte = 0;
+    if (pipe(there) != 0 || pipe(back) != 0)
+        die("pipe");
+    pid_t echo = fork();
+    if (echo < 0)
+        die("fork");
+    if (echo == 0) {
+        close(there[1]); // the parent's close is the end
+        while (read(there[0], &byte, 1) == 1 && write(back[1], &byte, 1) == 1)
+            ;
+        _exit(0);
+    }
+    t = now();
+    for (int i = 0; i < ROUND_TRIPS; i++)
+        if (write(there[1], &byte, 1) != 1 || read(back[0], &byte, 1) != 1)
+            die("pipe round trip");
+    printf("nexus-ubench: pipe-round-trip %.3f us\n", (now() - t) / ROUND_TRIPS * 1e6);
+    close(there[1]);
+    waitpid(echo, NULL, 0);
+    close(there[0]);
+    close(back[0]);
+    close(back[1]);
 
     char *true_argv[] = {"/bin/true", NULL};
     t = now();

@@ -21,10 +21,10 @@ public sealed record LinuxFigure(string Name, string Unit, double Guest, double 
 }
 
 /// <summary>
-/// What <see cref="LinuxBench"/> measured: the figures, the guest's command line, and the exits that reached the VMM,
-/// summed over <see cref="Runs"/> boots.
+/// What <see cref="LinuxBench"/> measured: the figures, the guest's command line and its kernel's FPU lines (whether it
+/// uses XSAVE), and the exits that reached the VMM, summed over <see cref="Runs"/> boots.
 /// </summary>
-public sealed record LinuxBenchResult(IReadOnlyList<LinuxFigure> Figures, string CommandLine, ExitCounts Exits, int Runs);
+public sealed record LinuxBenchResult(IReadOnlyList<LinuxFigure> Figures, string CommandLine, IReadOnlyList<string> FpuLines, ExitCounts Exits, int Runs);
 
 /// <summary>
 /// <c>nexus vmm bench --linux</c>: the Linux guest (guest/kernel/build.sh's kernel) against the host, on the same
@@ -53,10 +53,14 @@ public static partial class LinuxBench
         ("getppid", "getppid() system call", "us"),
         ("page-fault", "page fault on fresh anonymous memory", "us"),
         ("fork-exit", "fork + exit + wait", "us"),
+        ("pipe-round-trip", "pipe round trip between two processes", "us"),
         ("exec-true", "fork + exec /bin/true + wait", "us"),
         ("python-pass", "python3 -c pass (median of 7 per run)", "ms"),
         ("hello-s3-warm", "hello-s3 handler, warm, S3 calls stubbed", "us"),
     ];
+
+    /// <summary>Each figure's name as its line starts (its unit follows in parentheses).</summary>
+    public static IReadOnlyList<string> FigureNames { get; } = [.. s_figures.Select(f => f.Name)];
 
     private static readonly TimeSpan s_runTimeout = TimeSpan.FromMinutes(5);
 
@@ -76,20 +80,20 @@ public static partial class LinuxBench
         var guest = new List<IReadOnlyDictionary<string, double>>();
         var host = new List<IReadOnlyDictionary<string, double>>();
         var exits = new List<ExitCounts>();
-        var commandLine = string.Empty;
+        var (commandLine, fpu) = (string.Empty, (IReadOnlyList<string>)[]);
         for (var i = 1; i <= iterations; i++)
         {
             progress($"run {i}/{iterations}: guest");
-            var (figures, vmExits, line) = RunGuest(kernel, memoryMiB, drives, softwareKvmProfile);
-            guest.Add(figures);
-            exits.Add(vmExits);
-            commandLine = line;
+            var run = RunGuest(kernel, memoryMiB, drives, softwareKvmProfile);
+            guest.Add(run.Figures);
+            exits.Add(run.Exits);
+            (commandLine, fpu) = (run.CommandLine, run.FpuLines);
             progress($"run {i}/{iterations}: host");
             host.Add(await RunHostAsync(bench.Task, image.RootfsPath, cancellationToken));
         }
 
         var result = s_figures.Select(f => new LinuxFigure(f.Name, f.Unit, Median(guest, f.Key), Median(host, f.Key))).ToList();
-        return new LinuxBenchResult(result, commandLine, ExitCounts.Sum(exits), iterations);
+        return new LinuxBenchResult(result, commandLine, fpu, ExitCounts.Sum(exits), iterations);
     }
 
     /// <summary>The figures as a table: a line per figure, guest median, host median, ratio last.</summary>
@@ -106,8 +110,8 @@ public static partial class LinuxBench
         return text.ToString();
     }
 
-    /// <summary>One boot: the figures nexus-ubench printed (user-space: ms from VM creation to its first line), the exits, the command line.</summary>
-    private static (IReadOnlyDictionary<string, double> Figures, ExitCounts Exits, string CommandLine) RunGuest(string kernel, ulong memoryMiB, IReadOnlyList<DriveConfig> drives, bool? softwareKvmProfile)
+    /// <summary>One boot: the figures nexus-ubench printed (user-space: ms from VM creation to its first line), the exits, the command line, the kernel's FPU lines.</summary>
+    private static (IReadOnlyDictionary<string, double> Figures, ExitCounts Exits, string CommandLine, IReadOnlyList<string> FpuLines) RunGuest(string kernel, ulong memoryMiB, IReadOnlyList<DriveConfig> drives, bool? softwareKvmProfile)
     {
         var console = new ConsoleLines();
         var start = Stopwatch.GetTimestamp();
@@ -118,6 +122,7 @@ public static partial class LinuxBench
             Drives = drives,
             AppendBootArgs = MicrovmSandboxDriver.GuestCommandLine(null, tmpMb: 64),
             SoftwareKvmProfile = softwareKvmProfile,
+            PvLiteGuest = true,
             ConsoleOutput = console.Add,
         }, startTimestamp: start);
         vm.Start();
@@ -130,7 +135,8 @@ public static partial class LinuxBench
         }
 
         figures["user-space"] = Stopwatch.GetElapsedTime(start, lines.First(l => l.Text.StartsWith(Mark, StringComparison.Ordinal)).Timestamp).TotalMilliseconds;
-        return (figures, ExitCounts.Sum(vm.Vcpus.Select(v => v.Exits)), vm.CommandLine);
+        var fpu = lines.Select(l => l.Text).Where(l => l.Contains("x86/fpu:", StringComparison.Ordinal)).Select(l => l[(l.IndexOf("x86/fpu:", StringComparison.Ordinal))..]).ToList();
+        return (figures, ExitCounts.Sum(vm.Vcpus.Select(v => v.Exits)), vm.CommandLine, fpu);
     }
 
     /// <summary>nexus-ubench on the host, in the image root with the bench's task folder at /var/task (it does the chroot itself).</summary>

@@ -37,10 +37,11 @@ public static class VmmCommands
         var cid = new Option<ulong>("--cid") { Description = "the guest's vsock CID (3 or more)", DefaultValueFactory = _ => 3 };
         var net = new Option<string?>("--net") { Description = "attach virtio-net to this TAP interface (created, and removed on exit, when it does not exist)" };
         var mac = new Option<string?>("--mac") { Description = "the guest's MAC for --net, e.g. 06:00:ac:10:00:02 (default: random, locally administered)" };
+        var pvlite = new Option<bool>("--pvlite-guest") { Description = "the kernel is a pv-lite guest (guest/kernel/build.sh's): on kvm_pvm, keep XSAVE/AVX/... in its CPUID and command line (no software-KVM profile)" };
         var stats = new Option<bool>("--stats") { Description = "at the end, print the exits that reached the VMM by KVM exit reason (I/O by port, MMIO by page); what KVM handles in the kernel is not counted" };
         var run = new Command("run", "Boot a kernel with a serial console on this terminal")
         {
-            kernel, rootfs, readOnly, drive, driveReadOnly, mem, vcpus, cmdline, nexusRegion, net, mac, vsock, cid, timeout, stats,
+            kernel, rootfs, readOnly, drive, driveReadOnly, mem, vcpus, cmdline, nexusRegion, net, mac, vsock, cid, timeout, pvlite, stats,
         };
         run.SetAction(parse =>
         {
@@ -72,6 +73,7 @@ public static class VmmCommands
                     Net = parse.GetValue(net) is { } tapName ? new NetConfig(tapName, guestMac) : null,
                     Vsock = parse.GetValue(vsock) is { } udsPath ? new VsockConfig(parse.GetValue(cid), Path.GetFullPath(udsPath)) : null,
                     ConsoleOutput = ConsoleRun.WriteConsoleByte,
+                    PvLiteGuest = parse.GetValue(pvlite),
                 },
                 limit > 0 ? TimeSpan.FromSeconds(limit) : Timeout.InfiniteTimeSpan,
                 parse.GetValue(stats));
@@ -201,6 +203,7 @@ public static class VmmCommands
         var loadAfter = File.ReadAllText("/proc/loadavg").Split(' ')[..3];
         Console.WriteLine($"kernel {kernel}, {memoryMiB} MiB, {(Kvm.IsSoftwareOnly() ? "software-only KVM (kvm_pvm)" : "hardware KVM")}");
         Console.WriteLine($"guest command line: {result.CommandLine}");
+        Console.WriteLine($"guest FPU: {string.Join("; ", result.FpuLines)}");
         Console.WriteLine($"load average {string.Join(' ', load)} before, {string.Join(' ', loadAfter)} after");
         Console.WriteLine(LinuxBench.Format(result));
         Console.WriteLine($"per boot, {result.Exits.Format(result.Runs)}");

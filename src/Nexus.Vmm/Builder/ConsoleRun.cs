@@ -20,7 +20,8 @@ public static class ConsoleRun
         "emulated instruction by instruction unless the guest is a pv-lite guest, as the project's kernel " +
         "(guest/kernel/build.sh) is: it runs natively and reaches user space in about 2 s, but its page faults cost " +
         "~30x; any other Linux kernel takes minutes to reach its console. Timings are not representative of " +
-        "hardware virtualization. The guest CPUID hides xsave/avx/popcnt/smap/smep, which the emulator cannot run.";
+        "hardware virtualization. Unless the kernel is a pv-lite guest (--pvlite-guest), the guest CPUID hides " +
+        "xsave/avx/popcnt/smap/smep, which the emulator cannot run.";
 
     /// <summary>The header line's prefix before the guest RAM mappings (host address + length, hex, comma-separated).</summary>
     public const string GuestRamPrefix = "nexus vmm: guest RAM at ";
