@@ -66,9 +66,10 @@ public static partial class LinuxBench
 
     /// <summary>
     /// Runs <paramref name="iterations"/> guest boots and host runs. <paramref name="softwareKvmProfile"/> is the VM's
-    /// <see cref="VmConfig.SoftwareKvmProfile"/> (null: what the VMM chooses for this kernel and host).
+    /// <see cref="VmConfig.SoftwareKvmProfile"/> (null: what the VMM chooses for this kernel and host);
+    /// <paramref name="append"/> goes at the end of the guest's command line (e.g. <c>quiet</c>).
     /// </summary>
-    public static async Task<LinuxBenchResult> RunAsync(string kernel, int iterations, ulong memoryMiB, bool? softwareKvmProfile, Action<string> progress, CancellationToken cancellationToken)
+    public static async Task<LinuxBenchResult> RunAsync(string kernel, int iterations, ulong memoryMiB, bool? softwareKvmProfile, string? append, Action<string> progress, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(progress);
         var report = new Progress<string>(progress);
@@ -84,7 +85,7 @@ public static partial class LinuxBench
         for (var i = 1; i <= iterations; i++)
         {
             progress($"run {i}/{iterations}: guest");
-            var run = RunGuest(kernel, memoryMiB, drives, softwareKvmProfile);
+            var run = RunGuest(kernel, memoryMiB, drives, softwareKvmProfile, append);
             guest.Add(run.Figures);
             exits.Add(run.Exits);
             (commandLine, fpu) = (run.CommandLine, run.FpuLines);
@@ -111,7 +112,7 @@ public static partial class LinuxBench
     }
 
     /// <summary>One boot: the figures nexus-ubench printed (user-space: ms from VM creation to its first line), the exits, the command line, the kernel's FPU lines.</summary>
-    private static (IReadOnlyDictionary<string, double> Figures, ExitCounts Exits, string CommandLine, IReadOnlyList<string> FpuLines) RunGuest(string kernel, ulong memoryMiB, IReadOnlyList<DriveConfig> drives, bool? softwareKvmProfile)
+    private static (IReadOnlyDictionary<string, double> Figures, ExitCounts Exits, string CommandLine, IReadOnlyList<string> FpuLines) RunGuest(string kernel, ulong memoryMiB, IReadOnlyList<DriveConfig> drives, bool? softwareKvmProfile, string? append)
     {
         var console = new ConsoleLines();
         var start = Stopwatch.GetTimestamp();
@@ -120,7 +121,7 @@ public static partial class LinuxBench
             KernelPath = kernel,
             MemoryMiB = memoryMiB,
             Drives = drives,
-            AppendBootArgs = MicrovmSandboxDriver.GuestCommandLine(null, tmpMb: 64),
+            AppendBootArgs = MicrovmSandboxDriver.GuestCommandLine(null, tmpMb: 64) + (append is { Length: > 0 } ? " " + append : string.Empty),
             SoftwareKvmProfile = softwareKvmProfile,
             PvLiteGuest = true,
             ConsoleOutput = console.Add,

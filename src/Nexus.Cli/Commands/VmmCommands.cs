@@ -151,9 +151,10 @@ public static class VmmCommands
         var kernel = new Option<FileInfo?>("--kernel") { Description = "--linux: the guest kernel (default: the one guest/kernel/build.sh cached for this checkout)" };
         var profile = new Option<string>("--software-kvm-profile") { Description = "--linux: auto (what the VMM chooses), on or off: the CPUID and command line that hide XSAVE/AVX/... from a guest on software-only KVM", DefaultValueFactory = _ => "auto" };
         profile.AcceptOnlyFromAmong("auto", "on", "off");
+        var append = new Option<string?>("--cmdline-append") { Description = "--linux: added at the end of the guest's command line (e.g. quiet)" };
         var bench = new Command("bench", "Print VMM figures: time to first guest instruction and serial byte, snapshot restore time, memory overhead; with --linux, the Linux guest against the host")
         {
-            iterations, mem, linux, kernel, profile,
+            iterations, mem, linux, kernel, profile, append,
         };
         bench.SetAction(async (parse, cancellationToken) =>
         {
@@ -164,8 +165,8 @@ public static class VmmCommands
 
             if (parse.GetValue(linux))
             {
-                return await BenchLinuxAsync(parse.GetValue(kernel)?.FullName, Math.Max(1, parse.GetValue(iterations) is > 0 and var n ? n : 3), parse.GetValue(mem) ?? 256,
-                    parse.GetValue(profile) switch { "on" => true, "off" => false, _ => null }, cancellationToken);
+                return await BenchLinuxAsync(parse.GetValue(kernel)?.FullName, parse.GetValue(iterations) is > 0 and var n ? n : 3, parse.GetValue(mem) ?? 256,
+                    parse.GetValue(profile) switch { "on" => true, "off" => false, _ => null }, parse.GetValue(append), cancellationToken);
             }
 
             var (processes, notBuilt) = VmmFrontEnds();
@@ -183,7 +184,7 @@ public static class VmmCommands
         return bench;
     }
 
-    private static async Task<int> BenchLinuxAsync(string? kernel, int iterations, ulong memoryMiB, bool? softwareKvmProfile, CancellationToken cancellationToken)
+    private static async Task<int> BenchLinuxAsync(string? kernel, int iterations, ulong memoryMiB, bool? softwareKvmProfile, string? append, CancellationToken cancellationToken)
     {
         kernel ??= CachedGuestKernel();
         if (kernel is null || !File.Exists(kernel))
@@ -199,7 +200,7 @@ public static class VmmCommands
         }
 
         var load = File.ReadAllText("/proc/loadavg").Split(' ')[..3];
-        var result = await LinuxBench.RunAsync(kernel, iterations, memoryMiB, softwareKvmProfile, p => Console.Error.WriteLine(p), cancellationToken);
+        var result = await LinuxBench.RunAsync(kernel, iterations, memoryMiB, softwareKvmProfile, append, p => Console.Error.WriteLine(p), cancellationToken);
         var loadAfter = File.ReadAllText("/proc/loadavg").Split(' ')[..3];
         Console.WriteLine($"kernel {kernel}, {memoryMiB} MiB, {(Kvm.IsSoftwareOnly() ? "software-only KVM (kvm_pvm)" : "hardware KVM")}");
         Console.WriteLine($"guest command line: {result.CommandLine}");
