@@ -72,7 +72,7 @@ public static partial class LinuxBench
     public static async Task<LinuxBenchResult> RunAsync(string kernel, int iterations, ulong memoryMiB, bool? softwareKvmProfile, string? append, Action<string> progress, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(progress);
-        var report = new Progress<string>(progress);
+        var report = new ImmediateProgress(progress);
         var imageOptions = new ImageOptions();
         var image = await new ImageBuilder(imageOptions).EnsureAsync(report, cancellationToken);
         var root = await GuestDisks.EnsureRootAsync(image, report, cancellationToken);
@@ -189,20 +189,17 @@ public static partial class LinuxBench
         var figures = new Dictionary<string, double>(StringComparer.Ordinal);
         foreach (var line in lines)
         {
-            if (ResultLine().Match(line) is { Success: true } m)
+            if (ResultLine().Match(line) is not { Success: true } m || s_figures.FirstOrDefault(f => f.Key == m.Groups[1].Value) is not { Key: not null } expected)
             {
-                var key = m.Groups[1].Value;
-                var expected = s_figures.FirstOrDefault(f => f.Key == key);
-                if (expected.Key is not null && key != "user-space" && m.Groups[3].Value != expected.Unit)
-                {
-                    throw new InvalidOperationException($"{where}: {key} in {m.Groups[3].Value}, expected {expected.Unit}");
-                }
-
-                if (expected.Key is not null)
-                {
-                    figures[key] = double.Parse(m.Groups[2].Value, CultureInfo.InvariantCulture);
-                }
+                continue;
             }
+
+            if (expected.Key != "user-space" && m.Groups[3].Value != expected.Unit)
+            {
+                throw new InvalidOperationException($"{where}: {expected.Key} in {m.Groups[3].Value}, expected {expected.Unit}");
+            }
+
+            figures[expected.Key] = double.Parse(m.Groups[2].Value, CultureInfo.InvariantCulture);
         }
 
         return figures;
@@ -292,6 +289,12 @@ public static partial class LinuxBench
         var stderr = process.StandardError.ReadToEndAsync(cancellationToken);
         await process.WaitForExitAsync(cancellationToken);
         return process.ExitCode == 0 ? await stdout : throw new InvalidOperationException($"{tool} {string.Join(' ', arguments)} failed: {await stderr}");
+    }
+
+    /// <summary>Reports on the caller's thread, in order (<see cref="Progress{T}"/> posts to the thread pool).</summary>
+    private sealed class ImmediateProgress(Action<string> report) : IProgress<string>
+    {
+        public void Report(string value) => report(value);
     }
 
     /// <summary>The guest console as lines, each stamped when its end arrived (on the vCPU thread that wrote it).</summary>

@@ -19,15 +19,11 @@ public sealed class ExitCounts
     private readonly Dictionary<ushort, long> _ioPorts = [];
     private readonly Dictionary<ulong, long> _mmioPages = [];
 
+    /// <summary>Returns from KVM_RUN without an exit: a pause or a stop kicked the vCPU out.</summary>
     public long Kicks { get; private set; }
 
+    /// <summary>Exits of every reason.</summary>
     public long Total => _byReason.Values.Sum();
-
-    public IReadOnlyDictionary<uint, long> ByReason => _byReason;
-
-    public IReadOnlyDictionary<ushort, long> IoPorts => _ioPorts;
-
-    public IReadOnlyDictionary<ulong, long> MmioPages => _mmioPages;
 
     internal void Add(uint reason) => _byReason[reason] = _byReason.GetValueOrDefault(reason) + 1;
 
