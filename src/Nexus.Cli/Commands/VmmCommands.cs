@@ -200,7 +200,17 @@ public static class VmmCommands
         }
 
         var load = File.ReadAllText("/proc/loadavg").Split(' ')[..3];
-        var result = await LinuxBench.RunAsync(kernel, iterations, memoryMiB, softwareKvmProfile, append, p => Console.Error.WriteLine(p), cancellationToken);
+        LinuxBenchResult result;
+        try
+        {
+            result = await LinuxBench.RunAsync(kernel, iterations, memoryMiB, softwareKvmProfile, append, p => Console.Error.WriteLine(p), cancellationToken);
+        }
+        catch (Exception e) when (e is InvalidOperationException or Nexus.Image.ImageBuildException or IOException)
+        {
+            Console.Error.WriteLine($"error: {e.Message}");
+            return 1;
+        }
+
         var loadAfter = File.ReadAllText("/proc/loadavg").Split(' ')[..3];
         Console.WriteLine($"kernel {kernel}, {memoryMiB} MiB, {(Kvm.IsSoftwareOnly() ? "software-only KVM (kvm_pvm)" : "hardware KVM")}");
         Console.WriteLine($"guest command line: {result.CommandLine}");
