@@ -14,7 +14,7 @@ public static class Program
 {
     private const string Usage =
         "usage: nexus-vmm --kernel PATH [--mem MiB] [--vcpus N] [--rootfs PATH [--rootfs-readonly]] [--drive PATH | --drive-readonly PATH]...\n" +
-        "                 [--cmdline TEXT] [--cmdline-append TEXT]\n" +
+        "                 [--cmdline TEXT] [--cmdline-append TEXT] [--pvlite-guest]\n" +
         "                 [--net TAP [--mac aa:bb:cc:dd:ee:ff] [--netns PATH]] [--vsock PATH [--cid N]] [--timeout SECONDS]\n" +
         "                 [--nexus-region MiB | --nexus-fds REGION,DOORBELL,INTERRUPT] [--snapshot-to DIR]\n" +
         "       nexus-vmm --restore DIR [--nexus-fds REGION,DOORBELL,INTERRUPT] [--net TAP [--netns PATH]] [--vsock PATH] [--timeout SECONDS]\n" +
@@ -22,6 +22,7 @@ public static class Program
         "  --drive, --drive-readonly: one virtio-blk device each, after --rootfs, in the order given (/dev/vda, /dev/vdb, ...);\n" +
         "  with --restore they name the snapshot's drives anew (as many, each as read-only as it was).\n" +
         "  --cmdline-append: added to the end of the command line (default or --cmdline), e.g. the guest's ip=.\n" +
+        "  --pvlite-guest: the kernel is a pv-lite guest (guest/kernel/build.sh's): no software-KVM profile on kvm_pvm.\n" +
         "  --netns: the network namespace (e.g. /run/netns/NAME) the TAP is opened in; default: this process's own.\n" +
         "  --nexus-fds: inherited descriptors (a memfd and two eventfds) that become the Nexus region, its doorbell and its\n" +
         "  interrupt; --snapshot-to: boot, snapshot into DIR when the guest first rings its doorbell (ready), exit.";
@@ -89,6 +90,7 @@ public static class Program
             ConsoleOutput = ConsoleRun.WriteConsoleByte,
             NexusChannel = channel,
             NexusRegionSize = channel is not null ? (ulong)Nexus.Interop.Memory.Length(channel.Region) : regionMiB << 20,
+            PvLiteGuest = parsed.PvLiteGuest,
         };
         return values.TryGetValue("--snapshot-to", out var snapshotDir)
             ? ReadySnapshot.Take(config, Path.GetFullPath(snapshotDir), timeout > 0 ? wait : TimeSpan.FromSeconds(60))

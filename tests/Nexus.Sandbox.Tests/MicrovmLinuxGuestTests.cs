@@ -41,11 +41,11 @@ public sealed class MicrovmLinuxGuestTests : IDisposable
     [Fact]
     public void A_boot_and_a_restore_name_both_drives_read_only_in_slot_order_and_a_jail_gets_exactly_their_files()
     {
-        var boot = new GuestBoot("/k/vmlinux", ["/run/d/root.erofs", "/run/d/code.erofs"], "nexus_init.tmp=64");
+        var boot = new GuestBoot("/k/vmlinux", ["/run/d/root.erofs", "/run/d/code.erofs"], "nexus_init.tmp=64", PvLiteGuest: true);
 
-        Assert.Equal(["--kernel", "/k/vmlinux", "--mem", "256", "--drive-readonly", "/run/d/root.erofs", "--drive-readonly", "/run/d/code.erofs", "--cmdline-append", "nexus_init.tmp=64"], boot.BootArguments(256));
+        Assert.Equal(["--kernel", "/k/vmlinux", "--mem", "256", "--drive-readonly", "/run/d/root.erofs", "--drive-readonly", "/run/d/code.erofs", "--cmdline-append", "nexus_init.tmp=64", "--pvlite-guest"], boot.BootArguments(256));
         Assert.Equal(["--restore", "/i/snapshot", "--drive-readonly", "/run/d/root.erofs", "--drive-readonly", "/run/d/code.erofs"], boot.RestoreArguments("/i/snapshot"));
-        Assert.Equal(["--kernel", "/kernel", "--mem", "128", "--drive-readonly", "/drives/vda", "--drive-readonly", "/drives/vdb", "--cmdline-append", "nexus_init.tmp=64"], boot.InJail().BootArguments(128));
+        Assert.Equal(["--kernel", "/kernel", "--mem", "128", "--drive-readonly", "/drives/vda", "--drive-readonly", "/drives/vdb", "--cmdline-append", "nexus_init.tmp=64", "--pvlite-guest"], boot.InJail().BootArguments(128));
         Assert.Equal(["--kernel", "/g.elf", "--mem", "32"], new GuestBoot("/g.elf", [], null).BootArguments(32));
 
         Assert.Equal(
@@ -84,6 +84,7 @@ public sealed class MicrovmLinuxGuestTests : IDisposable
         Assert.NotEqual(name, ReadySnapshots.Name("nx", "fn-1", boot with { AppendBootArgs = "nexus_init.tmp=512" }, 128, 64 << 20));
         Assert.NotEqual(name, ReadySnapshots.Name("nx", "fn-1", boot with { Drives = [root] }, 128, 64 << 20));
         Assert.NotEqual(name, ReadySnapshots.Name("nx", "fn-1", boot with { Drives = [code, root] }, 128, 64 << 20));
+        Assert.NotEqual(name, ReadySnapshots.Name("nx", "fn-1", boot with { PvLiteGuest = true }, 128, 64 << 20));
 
         // A disk rewritten in place (same path) is another disk: so is the kernel.
         foreach (var file in new[] { root, code, kernel })
@@ -144,7 +145,7 @@ public sealed class MicrovmLinuxGuestTests : IDisposable
                 var codeDrive = Assert.Single(Directory.GetFiles(drives, "nx-code-fn-1-*.erofs"));
                 var snapshot = Assert.Single(Directory.GetDirectories(Path.Combine(run, "snapshots"), "nx-fn-1-*"));
                 Assert.Equal(
-                    ["--kernel", kernel, "--mem", "128", "--drive-readonly", rootDrive, "--drive-readonly", codeDrive, "--cmdline-append", "nexus_init.tmp=48 random.trust_cpu=on",
+                    ["--kernel", kernel, "--mem", "128", "--drive-readonly", rootDrive, "--drive-readonly", codeDrive, "--cmdline-append", "nexus_init.tmp=48 random.trust_cpu=on", "--pvlite-guest",
                      "--nexus-region", "1", "--snapshot-to", snapshot, "--timeout", "120"],
                     calls[0]);
                 Assert.StartsWith($"nx-root-{Path.GetFileName(Path.GetDirectoryName(rootfs))}-{GuestDisks.RootFileName}", Path.GetFileName(rootDrive), StringComparison.Ordinal);
@@ -222,7 +223,7 @@ public sealed class MicrovmLinuxGuestTests : IDisposable
                 var rootDrive = Assert.Single(Directory.GetFiles(Path.Combine(run, "drives"), "nx-root-*"));
                 Assert.Equal(
                     ["--kernel", kernel, "--mem", "128", "--drive-readonly", Path.Combine(folder, "drives", "vda"), "--drive-readonly", Path.Combine(folder, "drives", "vdb"),
-                     "--cmdline-append", "nexus_init.tmp=48 random.trust_cpu=on", "--nexus-fds", "3,4,5"],
+                     "--cmdline-append", "nexus_init.tmp=48 random.trust_cpu=on", "--pvlite-guest", "--nexus-fds", "3,4,5"],
                     Assert.Single(Calls(vmm)));
                 Assert.Equal(Inode(rootDrive), Inode(Path.Combine(folder, "drives", "vda")));
                 Assert.Equal(Inode(Path.Combine(folder, "code.erofs")), Inode(Path.Combine(folder, "drives", "vdb")));

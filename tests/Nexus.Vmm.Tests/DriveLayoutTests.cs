@@ -26,6 +26,24 @@ public sealed class DriveLayoutTests
 
         Assert.True(VmmArguments.TryParse(["--restore", "snap", "--drive-readonly", "/disks/root.erofs", "--drive-readonly", "/disks/code.erofs"], out parsed, out error), error);
         Assert.Equal(["/disks/root.erofs", "/disks/code.erofs"], parsed.Drives.Select(d => d.Path));
+        Assert.False(parsed.PvLiteGuest);
+
+        Assert.True(VmmArguments.TryParse(["--kernel", "k", "--pvlite-guest", "--drive-readonly", "root.erofs"], out parsed, out error), error);
+        Assert.True(parsed.PvLiteGuest);
+        Assert.Equal([new DriveConfig("root.erofs", true)], parsed.Drives);
+    }
+
+    [Fact]
+    public void A_pv_lite_guest_gets_no_software_kvm_profile_unless_forced()
+    {
+        var plain = new VmConfig { KernelPath = "k" };
+        var pvlite = new VmConfig { KernelPath = "k", PvLiteGuest = true };
+        Assert.True(plain.UsesSoftwareKvmProfile(softwareOnlyKvm: true));
+        Assert.False(plain.UsesSoftwareKvmProfile(softwareOnlyKvm: false));
+        Assert.False(pvlite.UsesSoftwareKvmProfile(softwareOnlyKvm: true));
+        Assert.False(pvlite.UsesSoftwareKvmProfile(softwareOnlyKvm: false));
+        Assert.True(new VmConfig { KernelPath = "k", PvLiteGuest = true, SoftwareKvmProfile = true }.UsesSoftwareKvmProfile(softwareOnlyKvm: false));
+        Assert.False(new VmConfig { KernelPath = "k", SoftwareKvmProfile = false }.UsesSoftwareKvmProfile(softwareOnlyKvm: true));
     }
 
     [Theory]

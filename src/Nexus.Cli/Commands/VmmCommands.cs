@@ -37,9 +37,11 @@ public static class VmmCommands
         var cid = new Option<ulong>("--cid") { Description = "the guest's vsock CID (3 or more)", DefaultValueFactory = _ => 3 };
         var net = new Option<string?>("--net") { Description = "attach virtio-net to this TAP interface (created, and removed on exit, when it does not exist)" };
         var mac = new Option<string?>("--mac") { Description = "the guest's MAC for --net, e.g. 06:00:ac:10:00:02 (default: random, locally administered)" };
+        var pvlite = new Option<bool>("--pvlite-guest") { Description = "the kernel is a pv-lite guest (guest/kernel/build.sh's): on kvm_pvm, keep XSAVE/AVX/... in its CPUID and command line (no software-KVM profile)" };
+        var stats = new Option<bool>("--stats") { Description = "at the end, print the exits that reached the VMM by KVM exit reason (I/O by port, MMIO by page); what KVM handles in the kernel is not counted" };
         var run = new Command("run", "Boot a kernel with a serial console on this terminal")
         {
-            kernel, rootfs, readOnly, drive, driveReadOnly, mem, vcpus, cmdline, nexusRegion, net, mac, vsock, cid, timeout,
+            kernel, rootfs, readOnly, drive, driveReadOnly, mem, vcpus, cmdline, nexusRegion, net, mac, vsock, cid, timeout, pvlite, stats,
         };
         run.SetAction(parse =>
         {
@@ -71,8 +73,10 @@ public static class VmmCommands
                     Net = parse.GetValue(net) is { } tapName ? new NetConfig(tapName, guestMac) : null,
                     Vsock = parse.GetValue(vsock) is { } udsPath ? new VsockConfig(parse.GetValue(cid), Path.GetFullPath(udsPath)) : null,
                     ConsoleOutput = ConsoleRun.WriteConsoleByte,
+                    PvLiteGuest = parse.GetValue(pvlite),
                 },
-                limit > 0 ? TimeSpan.FromSeconds(limit) : Timeout.InfiniteTimeSpan);
+                limit > 0 ? TimeSpan.FromSeconds(limit) : Timeout.InfiniteTimeSpan,
+                parse.GetValue(stats));
         });
         return run;
     }
@@ -141,21 +145,32 @@ public static class VmmCommands
 
     private static Command CreateBench()
     {
-        var iterations = new Option<int>("--iterations") { Description = "repetitions per figure (the median is printed)", DefaultValueFactory = _ => 10 };
-        var mem = new Option<ulong>("--mem") { Description = "guest memory in MiB", DefaultValueFactory = _ => 128 };
-        var bench = new Command("bench", "Print VMM figures: time to first guest instruction and serial byte, snapshot restore time, memory overhead")
+        var iterations = new Option<int>("--iterations") { Description = "repetitions per figure (the median is printed); default 10, with --linux 3" };
+        var mem = new Option<ulong?>("--mem") { Description = "guest memory in MiB; default 128, with --linux 256" };
+        var linux = new Option<bool>("--linux") { Description = "measure the Linux guest instead: boot the guest kernel with the function image's root and time user space, system calls, page faults, fork, exec, python3 and a warm hello-s3 handler in the guest and on the host (root; builds the image when it is not cached)" };
+        var kernel = new Option<FileInfo?>("--kernel") { Description = "--linux: the guest kernel (default: the one guest/kernel/build.sh cached for this checkout)" };
+        var profile = new Option<string>("--software-kvm-profile") { Description = "--linux: auto (what the VMM chooses), on or off: the CPUID and command line that hide XSAVE/AVX/... from a guest on software-only KVM", DefaultValueFactory = _ => "auto" };
+        profile.AcceptOnlyFromAmong("auto", "on", "off");
+        var append = new Option<string?>("--cmdline-append") { Description = "--linux: added at the end of the guest's command line (e.g. quiet)" };
+        var bench = new Command("bench", "Print VMM figures: time to first guest instruction and serial byte, snapshot restore time, memory overhead; with --linux, the Linux guest against the host")
         {
-            iterations, mem,
+            iterations, mem, linux, kernel, profile, append,
         };
-        bench.SetAction(parse =>
+        bench.SetAction(async (parse, cancellationToken) =>
         {
             if (Kvm.IsSoftwareOnly())
             {
                 Console.Error.WriteLine(ConsoleRun.SoftwareKvmWarning);
             }
 
+            if (parse.GetValue(linux))
+            {
+                return await BenchLinuxAsync(parse.GetValue(kernel)?.FullName, parse.GetValue(iterations) is > 0 and var n ? n : 3, parse.GetValue(mem) ?? 256,
+                    parse.GetValue(profile) switch { "on" => true, "off" => false, _ => null }, parse.GetValue(append), cancellationToken);
+            }
+
             var (processes, notBuilt) = VmmFrontEnds();
-            var figures = VmmBenchmark.Run(Math.Max(1, parse.GetValue(iterations)), parse.GetValue(mem), processes, p => Console.Error.Write($"\r{p}    "));
+            var figures = VmmBenchmark.Run(parse.GetValue(iterations) is > 0 and var count ? count : 10, parse.GetValue(mem) ?? 128, processes, p => Console.Error.Write($"\r{p}    "));
             Console.Error.WriteLine();
             Console.WriteLine(VmmBenchmark.Format(figures));
             foreach (var missing in notBuilt)
@@ -167,5 +182,64 @@ public static class VmmCommands
             return 0;
         });
         return bench;
+    }
+
+    private static async Task<int> BenchLinuxAsync(string? kernel, int iterations, ulong memoryMiB, bool? softwareKvmProfile, string? append, CancellationToken cancellationToken)
+    {
+        kernel ??= CachedGuestKernel();
+        if (kernel is null || !File.Exists(kernel))
+        {
+            Console.Error.WriteLine($"error: --linux needs the guest kernel: pass --kernel, or build it with guest/kernel/build.sh{(kernel is null ? string.Empty : $" ({kernel} does not exist)")}");
+            return 2;
+        }
+
+        if (!Environment.IsPrivilegedProcess)
+        {
+            Console.Error.WriteLine("error: --linux needs root (the host side runs in a chroot of the function image as uid 65534)");
+            return 2;
+        }
+
+        var load = File.ReadAllText("/proc/loadavg").Split(' ')[..3];
+        LinuxBenchResult result;
+        try
+        {
+            result = await LinuxBench.RunAsync(kernel, iterations, memoryMiB, softwareKvmProfile, append, p => Console.Error.WriteLine(p), cancellationToken);
+        }
+        catch (Exception e) when (e is InvalidOperationException or Nexus.Image.ImageBuildException or IOException)
+        {
+            Console.Error.WriteLine($"error: {e.Message}");
+            return 1;
+        }
+
+        var loadAfter = File.ReadAllText("/proc/loadavg").Split(' ')[..3];
+        Console.WriteLine($"kernel {kernel}, {memoryMiB} MiB, {(Kvm.IsSoftwareOnly() ? "software-only KVM (kvm_pvm)" : "hardware KVM")}");
+        Console.WriteLine($"guest command line: {result.CommandLine}");
+        Console.WriteLine($"guest FPU: {string.Join("; ", result.FpuLines)}");
+        Console.WriteLine($"load average {string.Join(' ', load)} before, {string.Join(' ', loadAfter)} after");
+        Console.WriteLine(LinuxBench.Format(result));
+        Console.WriteLine($"per boot, {result.Exits.Format(result.Runs)}");
+        return 0;
+    }
+
+    /// <summary>The kernel guest/kernel/build.sh cached for the checkout this CLI runs from (--cached prints it only if built).</summary>
+    private static string? CachedGuestKernel()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            var script = Path.Combine(dir.FullName, "guest", "kernel", "build.sh");
+            if (File.Exists(script))
+            {
+                var start = new System.Diagnostics.ProcessStartInfo("sh") { RedirectStandardOutput = true, RedirectStandardError = true };
+                start.ArgumentList.Add(script);
+                start.ArgumentList.Add("--cached");
+                using var process = System.Diagnostics.Process.Start(start)!;
+                _ = process.StandardError.ReadToEndAsync();
+                var path = process.StandardOutput.ReadToEnd().Trim();
+                process.WaitForExit();
+                return process.ExitCode == 0 && path.Length > 0 ? path : null;
+            }
+        }
+
+        return null;
     }
 }

@@ -8,10 +8,12 @@ namespace Nexus.Sandbox.Microvm;
 /// <summary>
 /// What a microVM boots: the kernel (or freestanding guest), its read-only drives in slot order (a Linux guest: the
 /// image's erofs root as /dev/vda, the function's code drive as /dev/vdb; a freestanding guest: none) and what is
-/// appended to the VMM's kernel command line. Everything here decides what a ready snapshot holds, so all of it is in
-/// the snapshot's name (<see cref="ReadySnapshots.Name"/>).
+/// appended to the VMM's kernel command line; <paramref name="PvLiteGuest"/>: the kernel is a pv-lite guest (the Linux
+/// guest: guest/kernel/build.sh's kernel), which on kvm_pvm gets no software-KVM profile (<c>--pvlite-guest</c>).
+/// Everything here decides what a ready snapshot holds, so all of it is in the snapshot's name
+/// (<see cref="ReadySnapshots.Name"/>).
 /// </summary>
-public sealed record GuestBoot(string Kernel, IReadOnlyList<string> Drives, string? AppendBootArgs)
+public sealed record GuestBoot(string Kernel, IReadOnlyList<string> Drives, string? AppendBootArgs, bool PvLiteGuest = false)
 {
     /// <summary>Where a jailed VMM finds the kernel in its chroot.</summary>
     public const string JailKernel = "/kernel";
@@ -49,6 +51,11 @@ public sealed record GuestBoot(string Kernel, IReadOnlyList<string> Drives, stri
         if (AppendBootArgs is { Length: > 0 } append)
         {
             arguments.AddRange(["--cmdline-append", append]);
+        }
+
+        if (PvLiteGuest)
+        {
+            arguments.Add("--pvlite-guest");
         }
 
         return arguments;

@@ -193,7 +193,8 @@ public sealed class MicrovmSandboxDriver : ISandboxDriver, IAsyncDisposable
     /// What the instance boots (or its snapshot was booted with). A freestanding guest: the kernel alone (baseline: its
     /// address on the command line). A Linux guest: the image's erofs root as /dev/vda and a code drive as /dev/vdb (the
     /// function folder, the runtime's command and environment: the revision's shared one when it restores from a ready
-    /// snapshot, else its own in <paramref name="folder"/>), the /tmp size for nexus-init, and baseline's address.
+    /// snapshot, else its own in <paramref name="folder"/>), the /tmp size for nexus-init, and baseline's address; its kernel
+    /// is a pv-lite guest (guest/kernel/build.sh's), so on kvm_pvm it keeps XSAVE and AVX.
     /// </summary>
     private async Task<GuestBoot> GuestBootAsync(SandboxSpec spec, string kernel, bool baseline, string? templateKey, string folder, CancellationToken cancellationToken)
     {
@@ -217,7 +218,7 @@ public sealed class MicrovmSandboxDriver : ISandboxDriver, IAsyncDisposable
             await GuestDisks.BuildCodeDriveAsync(task, launch, code, cancellationToken);
         }
 
-        return new GuestBoot(kernel, [await root, code], GuestCommandLine(append, spec.TmpMb));
+        return new GuestBoot(kernel, [await root, code], GuestCommandLine(append, spec.TmpMb), PvLiteGuest: true);
     }
 
     /// <summary>The instance's own values of the variables that differ between instances of its revision (the log stream).</summary>

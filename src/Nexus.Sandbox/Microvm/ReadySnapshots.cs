@@ -50,7 +50,7 @@ internal sealed class ReadySnapshots(string root, MicrovmDriverOptions options, 
             recipe.Append(CultureInfo.InvariantCulture, $"{file.FullName}|{file.Length}|{file.LastWriteTimeUtc.Ticks}\0");
         }
 
-        recipe.Append(CultureInfo.InvariantCulture, $"{boot.AppendBootArgs}\0{memoryMb}|{regionSize}");
+        recipe.Append(CultureInfo.InvariantCulture, $"{boot.AppendBootArgs}\0{memoryMb}|{regionSize}|{boot.PvLiteGuest}");
         return $"{prefix}-{key}-{Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(recipe.ToString())))[..12]}";
     }
 

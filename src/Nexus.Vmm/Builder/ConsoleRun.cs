@@ -20,7 +20,8 @@ public static class ConsoleRun
         "emulated instruction by instruction unless the guest is a pv-lite guest, as the project's kernel " +
         "(guest/kernel/build.sh) is: it runs natively and reaches user space in about 2 s, but its page faults cost " +
         "several times the host's; any other Linux kernel takes minutes to reach its console. Timings are not representative of " +
-        "hardware virtualization. The guest CPUID hides xsave/avx/popcnt/smap/smep, which the emulator cannot run.";
+        "hardware virtualization. Unless the kernel is a pv-lite guest (--pvlite-guest), the guest CPUID hides " +
+        "xsave/avx/popcnt/smap/smep, which the emulator cannot run.";
 
     /// <summary>The header line's prefix before the guest RAM mappings (host address + length, hex, comma-separated).</summary>
     public const string GuestRamPrefix = "nexus vmm: guest RAM at ";
@@ -37,8 +38,11 @@ public static class ConsoleRun
         }
     }
 
-    /// <summary>Boots <paramref name="config"/> and runs it until it exits or <paramref name="timeout"/>; returns the process exit code.</summary>
-    public static int Run(VmConfig config, TimeSpan timeout)
+    /// <summary>
+    /// Boots <paramref name="config"/> and runs it until it exits or <paramref name="timeout"/>; returns the process exit
+    /// code. With <paramref name="stats"/>, the exits that reached the VMM are printed on stderr at the end, by reason.
+    /// </summary>
+    public static int Run(VmConfig config, TimeSpan timeout, bool stats = false)
     {
         ArgumentNullException.ThrowIfNull(config);
         WarnIfSoftwareKvm();
@@ -49,7 +53,7 @@ public static class ConsoleRun
 
         using (vm)
         {
-            return RunToExit(vm, timeout, kickNexusRegion: false);
+            return RunToExit(vm, timeout, kickNexusRegion: false, stats);
         }
     }
 
@@ -68,7 +72,7 @@ public static class ConsoleRun
 
         using (vm)
         {
-            return RunToExit(vm, timeout, kickNexusRegion: true);
+            return RunToExit(vm, timeout, kickNexusRegion: true, stats: false);
         }
     }
 
@@ -104,7 +108,7 @@ public static class ConsoleRun
             string.Create(CultureInfo.InvariantCulture, $"0x{(ulong)r.Mapping.Address:x}+0x{r.Size:x}"))));
     }
 
-    private static int RunToExit(MicroVm vm, TimeSpan timeout, bool kickNexusRegion)
+    private static int RunToExit(MicroVm vm, TimeSpan timeout, bool kickNexusRegion, bool stats)
     {
         WriteHeader(vm);
         Console.CancelKeyPress += (_, e) =>
@@ -124,6 +128,11 @@ public static class ConsoleRun
         s_stdout.Flush();
         Console.Error.WriteLine($"nexus vmm: {exit} after {Stopwatch.GetElapsedTime(started).TotalSeconds:0.00} s" +
             (vm.TimeToFirstSerialByte is { } t ? $"; first serial byte {t.TotalMilliseconds:0.0} ms after VM creation" : string.Empty));
+        if (stats)
+        {
+            Console.Error.WriteLine("nexus vmm: " + ExitCounts.Sum(vm.Vcpus.Select(v => v.Exits)).Format());
+        }
+
         return ExitCode(exit);
     }
 

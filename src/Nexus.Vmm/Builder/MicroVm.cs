@@ -41,7 +41,7 @@ public sealed partial class MicroVm : IDisposable
             DeviceEvents.Dispose();
             throw;
         }
-        SoftwareKvm = config.SoftwareKvmProfile ?? kvm.IsSoftwareOnly;
+        SoftwareKvm = config.UsesSoftwareKvmProfile(kvm.IsSoftwareOnly);
     }
 
     public VmConfig Config { get; }

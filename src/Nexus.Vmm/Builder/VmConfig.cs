@@ -89,6 +89,20 @@ public sealed class VmConfig
     /// </summary>
     public bool Seccomp { get; init; } = true;
 
-    /// <summary>Force (true) or forbid (false) the software-KVM CPUID profile; null: detect.</summary>
+    /// <summary>
+    /// Force (true) or forbid (false) the software-KVM profile (the CPUID that hides XSAVE, AVX, POPCNT, SMAP and SMEP, and
+    /// <see cref="SoftwareKvmBootArgs"/> on the default command line); null: on software-only KVM, unless
+    /// <see cref="PvLiteGuest"/>.
+    /// </summary>
     public bool? SoftwareKvmProfile { get; init; }
+
+    /// <summary>
+    /// The kernel is a pv-lite guest (guest/kernel/build.sh's, docs/vmm.md "The Nexus guest kernel as a pv-lite guest"):
+    /// on kvm_pvm its supervisor code runs natively rather than in the instruction emulator, so it needs no software-KVM
+    /// profile and keeps XSAVE and AVX (measured with <c>nexus vmm bench --linux</c>). Changes nothing on hardware KVM.
+    /// </summary>
+    public bool PvLiteGuest { get; init; }
+
+    /// <summary>Whether a VM of this configuration gets the software-KVM profile on a host whose KVM is (or is not) software-only.</summary>
+    public bool UsesSoftwareKvmProfile(bool softwareOnlyKvm) => SoftwareKvmProfile ?? (softwareOnlyKvm && !PvLiteGuest);
 }

@@ -22,6 +22,9 @@ public sealed class VmmArguments
         Drives = drives;
     }
 
+    /// <summary><c>--pvlite-guest</c>: the kernel is a pv-lite guest (<see cref="VmConfig.PvLiteGuest"/>).</summary>
+    public bool PvLiteGuest { get; private set; }
+
     /// <summary>Each option that takes a value, by name (the last one wins).</summary>
     public IReadOnlyDictionary<string, string> Values { get; }
 
@@ -46,6 +49,10 @@ public sealed class VmmArguments
             if (option is "--rootfs-readonly")
             {
                 rootReadOnly = true;
+            }
+            else if (option is "--pvlite-guest")
+            {
+                parsed.PvLiteGuest = true;
             }
             else if (option is "--drive" or "--drive-readonly" && i + 1 < args.Count)
             {

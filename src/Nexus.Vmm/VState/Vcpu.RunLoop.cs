@@ -20,6 +20,9 @@ public sealed partial class Vcpu
     /// <summary>How many times KVM_RUN returned to this process (exits of any kind).</summary>
     public long ExitCount { get; private set; }
 
+    /// <summary>The exits by reason (I/O by port, MMIO by page); read once the VM stopped.</summary>
+    public ExitCounts Exits { get; } = new();
+
     /// <summary>Stopwatch timestamp of the first exit (0 before it): the guest has run by then.</summary>
     public long FirstExitTimestamp { get; private set; }
 
@@ -98,6 +101,7 @@ public sealed partial class Vcpu
                     if (rc == -EINTR || rc == -EAGAIN)
                     {
                         ThreadSignal.DrainKicks();
+                        Exits.AddKick();
                         continue;
                     }
 
@@ -159,6 +163,7 @@ public sealed partial class Vcpu
         // SAFETY (whole method): run points at the live kvm_run page; each read uses a KvmRunLayout
         // offset checked against linux/kvm.h, and the PIO data offset is bounds-checked before use.
         var reason = *(uint*)(run + KvmRunLayout.ExitReason);
+        Exits.Add(reason);
         switch (reason)
         {
             case KvmExit.KVM_EXIT_IO:
@@ -168,6 +173,7 @@ public sealed partial class Vcpu
                     var port = *(ushort*)(run + KvmRunLayout.IoPort);
                     var count = *(uint*)(run + KvmRunLayout.IoCount);
                     var offset = *(ulong*)(run + KvmRunLayout.IoDataOffset);
+                    Exits.AddIo(port);
                     if (size is not (1 or 2 or 4) || offset + ((ulong)size * count) > (ulong)_run.Length)
                     {
                         throw new InvalidOperationException($"KVM reported an I/O exit with size {size} x {count} at offset {offset}");
@@ -193,6 +199,7 @@ public sealed partial class Vcpu
                 {
                     var address = *(ulong*)(run + KvmRunLayout.MmioPhysAddr);
                     var length = *(uint*)(run + KvmRunLayout.MmioLen);
+                    Exits.AddMmio(address);
                     var data = new Span<byte>(run + KvmRunLayout.MmioData, (int)Math.Min(length, 8u));
                     if (run[KvmRunLayout.MmioIsWrite] != 0)
                     {
