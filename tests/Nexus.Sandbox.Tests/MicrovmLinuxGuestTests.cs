@@ -65,8 +65,8 @@ public sealed class MicrovmLinuxGuestTests : IDisposable
             boot.JailFiles(snapshot));
 
         // Baseline's address comes first, then nexus-init's /tmp size.
-        Assert.Equal("ip=172.16.0.2::172.16.0.1:255.255.255.252::eth0:off nexus_init.tmp=48 random.trust_cpu=on", MicrovmSandboxDriver.GuestCommandLine("ip=172.16.0.2::172.16.0.1:255.255.255.252::eth0:off", 48));
-        Assert.Equal("nexus_init.tmp=64 random.trust_cpu=on", MicrovmSandboxDriver.GuestCommandLine(null, 64));
+        Assert.Equal("ip=172.16.0.2::172.16.0.1:255.255.255.252::eth0:off nexus_init.tmp=48 random.trust_cpu=on quiet", MicrovmSandboxDriver.GuestCommandLine("ip=172.16.0.2::172.16.0.1:255.255.255.252::eth0:off", 48));
+        Assert.Equal("nexus_init.tmp=64 random.trust_cpu=on quiet", MicrovmSandboxDriver.GuestCommandLine(null, 64));
     }
 
     [Fact]
@@ -145,7 +145,7 @@ public sealed class MicrovmLinuxGuestTests : IDisposable
                 var codeDrive = Assert.Single(Directory.GetFiles(drives, "nx-code-fn-1-*.erofs"));
                 var snapshot = Assert.Single(Directory.GetDirectories(Path.Combine(run, "snapshots"), "nx-fn-1-*"));
                 Assert.Equal(
-                    ["--kernel", kernel, "--mem", "128", "--drive-readonly", rootDrive, "--drive-readonly", codeDrive, "--cmdline-append", "nexus_init.tmp=48 random.trust_cpu=on", "--pvlite-guest",
+                    ["--kernel", kernel, "--mem", "128", "--drive-readonly", rootDrive, "--drive-readonly", codeDrive, "--cmdline-append", "nexus_init.tmp=48 random.trust_cpu=on quiet", "--pvlite-guest",
                      "--nexus-region", "1", "--snapshot-to", snapshot, "--timeout", "120"],
                     calls[0]);
                 Assert.StartsWith($"nx-root-{Path.GetFileName(Path.GetDirectoryName(rootfs))}-{GuestDisks.RootFileName}", Path.GetFileName(rootDrive), StringComparison.Ordinal);
@@ -223,7 +223,7 @@ public sealed class MicrovmLinuxGuestTests : IDisposable
                 var rootDrive = Assert.Single(Directory.GetFiles(Path.Combine(run, "drives"), "nx-root-*"));
                 Assert.Equal(
                     ["--kernel", kernel, "--mem", "128", "--drive-readonly", Path.Combine(folder, "drives", "vda"), "--drive-readonly", Path.Combine(folder, "drives", "vdb"),
-                     "--cmdline-append", "nexus_init.tmp=48 random.trust_cpu=on", "--pvlite-guest", "--nexus-fds", "3,4,5"],
+                     "--cmdline-append", "nexus_init.tmp=48 random.trust_cpu=on quiet", "--pvlite-guest", "--nexus-fds", "3,4,5"],
                     Assert.Single(Calls(vmm)));
                 Assert.Equal(Inode(rootDrive), Inode(Path.Combine(folder, "drives", "vda")));
                 Assert.Equal(Inode(Path.Combine(folder, "code.erofs")), Inode(Path.Combine(folder, "drives", "vdb")));
