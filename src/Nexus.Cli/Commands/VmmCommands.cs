@@ -214,7 +214,9 @@ public static class VmmCommands
         var loadAfter = File.ReadAllText("/proc/loadavg").Split(' ')[..3];
         Console.WriteLine($"kernel {kernel}, {memoryMiB} MiB, {(Kvm.IsSoftwareOnly() ? "software-only KVM (kvm_pvm)" : "hardware KVM")}");
         Console.WriteLine($"guest command line: {result.CommandLine}");
-        Console.WriteLine($"guest FPU: {string.Join("; ", result.FpuLines)}");
+        Console.WriteLine(result.FpuLines.Count > 0
+            ? $"guest FPU: {string.Join("; ", result.FpuLines)}"
+            : "guest FPU: not on the console (the guest boots quiet, as the driver's do; --cmdline-append loglevel=7 prints the kernel's lines)");
         Console.WriteLine($"load average {string.Join(' ', load)} before, {string.Join(' ', loadAfter)} after");
         Console.WriteLine(LinuxBench.Format(result));
         Console.WriteLine($"per boot, {result.Exits.Format(result.Runs)}");
