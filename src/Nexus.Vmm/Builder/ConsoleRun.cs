@@ -18,7 +18,7 @@ public static class ConsoleRun
     public const string SoftwareKvmWarning =
         "warning: /dev/kvm here is software-only (kvm_pvm, or no vmx/svm CPU flag): a guest's supervisor code is " +
         "emulated instruction by instruction unless the guest is a pv-lite guest, as the project's kernel " +
-        "(guest/kernel/build.sh) is: it runs natively and reaches user space in about 2 s, but its page faults cost " +
+        "(guest/kernel/build.sh) is: it runs natively and reaches user space in under 1 s booted quiet, but its page faults cost " +
         "several times the host's; any other Linux kernel takes minutes to reach its console. Timings are not representative of " +
         "hardware virtualization. Unless the kernel is a pv-lite guest (--pvlite-guest), the guest CPUID hides " +
         "xsave/avx/popcnt/smap/smep, which the emulator cannot run.";
