@@ -15,6 +15,12 @@ namespace Nexus.Vmm.VState;
 /// </summary>
 public sealed class ExitCounts
 {
+    /// <summary>
+    /// Distinct ports and pages counted one by one; the guest chooses them (an MMIO exit to each page of the address
+    /// space is a few instructions away), so past this many the rest share one count and the VMM's memory stays bounded.
+    /// </summary>
+    internal const int MaxDistinct = 64;
+
     private readonly Dictionary<uint, long> _byReason = [];
     private readonly Dictionary<ushort, long> _ioPorts = [];
     private readonly Dictionary<ulong, long> _mmioPages = [];
@@ -27,9 +33,28 @@ public sealed class ExitCounts
 
     internal void Add(uint reason) => _byReason[reason] = _byReason.GetValueOrDefault(reason) + 1;
 
-    internal void AddIo(ushort port) => _ioPorts[port] = _ioPorts.GetValueOrDefault(port) + 1;
+    /// <summary>I/O exits to ports beyond the first <see cref="MaxDistinct"/> seen.</summary>
+    public long OtherPorts { get; private set; }
 
-    internal void AddMmio(ulong address) => _mmioPages[address & ~0xfffUL] = _mmioPages.GetValueOrDefault(address & ~0xfffUL) + 1;
+    /// <summary>MMIO exits to pages beyond the first <see cref="MaxDistinct"/> seen.</summary>
+    public long OtherPages { get; private set; }
+
+    internal void AddIo(ushort port) => OtherPorts += Count(_ioPorts, port);
+
+    internal void AddMmio(ulong address) => OtherPages += Count(_mmioPages, address & ~0xfffUL);
+
+    // Counts the key if it is counted already or there is room for it; 1 when it goes to the shared count instead.
+    private static long Count<TKey>(Dictionary<TKey, long> counts, TKey key)
+        where TKey : notnull
+    {
+        if (counts.TryGetValue(key, out var n) || counts.Count < MaxDistinct)
+        {
+            counts[key] = n + 1;
+            return 0;
+        }
+
+        return 1;
+    }
 
     internal void AddKick() => Kicks++;
 
@@ -44,6 +69,8 @@ public sealed class ExitCounts
             Merge(sum._ioPorts, c._ioPorts);
             Merge(sum._mmioPages, c._mmioPages);
             sum.Kicks += c.Kicks;
+            sum.OtherPorts += c.OtherPorts;
+            sum.OtherPages += c.OtherPages;
         }
 
         return sum;
@@ -60,11 +87,11 @@ public sealed class ExitCounts
             text.Append(CultureInfo.InvariantCulture, $"\n  {ReasonName(reason),-22} {N(n),10}");
             var split = reason switch
             {
-                KvmExit.KVM_EXIT_IO => _ioPorts.Select(p => (string.Create(CultureInfo.InvariantCulture, $"port 0x{p.Key:x}"), p.Value)),
-                KvmExit.KVM_EXIT_MMIO => _mmioPages.Select(p => (string.Create(CultureInfo.InvariantCulture, $"page 0x{p.Key:x}"), p.Value)),
+                KvmExit.KVM_EXIT_IO => _ioPorts.Select(p => (string.Create(CultureInfo.InvariantCulture, $"port 0x{p.Key:x}"), p.Value)).Append(("other ports", OtherPorts)),
+                KvmExit.KVM_EXIT_MMIO => _mmioPages.Select(p => (string.Create(CultureInfo.InvariantCulture, $"page 0x{p.Key:x}"), p.Value)).Append(("other pages", OtherPages)),
                 _ => [],
             };
-            foreach (var (what, count) in split.OrderByDescending(s => s.Value))
+            foreach (var (what, count) in split.Where(s => s.Item2 > 0).OrderByDescending(s => s.Item2))
             {
                 text.Append(CultureInfo.InvariantCulture, $"\n    {what,-20} {N(count),10}");
             }
