@@ -104,6 +104,15 @@ public static class ProcessFiles
         };
     }
 
+    /// <summary>Whether a process has ended: gone, or a zombie waiting to be reaped (state Z or X in /proc/&lt;pid&gt;/stat).</summary>
+    public static bool HasEnded(int pid)
+    {
+        Span<byte> buffer = stackalloc byte[1024];
+        var stat = ReadFile($"/proc/{pid}/stat", buffer);
+        var close = stat.LastIndexOf((byte)')');
+        return close < 0 || close + 2 >= stat.Length || stat[close + 2] is (byte)'Z' or (byte)'X';
+    }
+
     /// <summary>A "Name:   123 kB" field of smaps_rollup or status (tab-separated there), in kB; 0 when absent.</summary>
     internal static long Field(ReadOnlySpan<byte> text, ReadOnlySpan<byte> name)
     {

@@ -113,7 +113,7 @@ public sealed partial class MicrovmBaselineTests : IAsyncLifetime
         var vm = (MicrovmSandboxInstance)await jailed.StartAsync(Spec(id, console), CancellationToken.None);
         await Wait.ForAsync(() => vm.Pid > 0, "the jailed VMM to start");
         var vmmPid = vm.Pid;
-        var cgroups = vm.Jail!.CgroupDirectories;
+        var cgroups = vm.Cgroup!.Directories;
         Assert.True(File.Exists(jailed.Network.NetnsPath(id)));
 
         // The node "crashes" (nothing is stopped); the next node's driver cleans up by pid file, cgroup, netns name and link alias.
@@ -157,7 +157,7 @@ public sealed partial class MicrovmBaselineTests : IAsyncLifetime
         }
 
         Assert.False(File.Exists(jailed.Network.NetnsPath(id)));
-        Assert.All(vm.Jail.CgroupDirectories, d => Assert.False(Directory.Exists(d), d));
+        Assert.All(vm.Cgroup!.Directories, d => Assert.False(Directory.Exists(d), d));
     }
 
     [GeneratedRegex(@"iifname ""tap0"" counter packets (\d+) bytes \d+ drop")]

@@ -222,6 +222,7 @@ public sealed class MicrovmDriverTests : IAsyncLifetime
         await using var transport = new ChannelTransport(_node.Host, _node.Backend, NodeUnderTest.Manifest(), id);
         var vm = (MicrovmSandboxInstance)await jailed.StartAsync(Spec(id, transport, output), CancellationToken.None);
         var jail = vm.Jail!;
+        var cgroup = vm.Cgroup!;
         try
         {
             // End to end through the jail: restored from the snapshot hard-linked into the chroot, the channel's fds passed in.
@@ -272,14 +273,14 @@ public sealed class MicrovmDriverTests : IAsyncLifetime
 
             // Its own memory cgroup, limited to guest memory + region + overhead.
             Assert.Contains($":memory:/nexus-microvm/{id}", File.ReadAllText($"/proc/{pid}/cgroup"), StringComparison.Ordinal);
-            var limit = long.Parse(File.ReadAllText(Path.Combine(jail.CgroupDirectory, "memory.limit_in_bytes")).Trim(), System.Globalization.CultureInfo.InvariantCulture);
-            Assert.Equal((32L << 20) + Nexus.Interop.Memory.Length((Nexus.Interop.SafeFd)transport.PassedFds[0]) + new VmmJailOptions().OverheadBytes, limit);
+            var limit = long.Parse(File.ReadAllText(Path.Combine(cgroup.MemoryDirectory, "memory.limit_in_bytes")).Trim(), System.Globalization.CultureInfo.InvariantCulture);
+            Assert.Equal((32L << 20) + Nexus.Interop.Memory.Length((Nexus.Interop.SafeFd)transport.PassedFds[0]) + new VmCgroupOptions().OverheadBytes, limit);
             Assert.True(vm.ReadMemory().CgroupBytes > 0);
 
             // Its own pids and cpu cgroups, their limits read back from cgroupfs: the VMM's threads and unshare are
             // counted there, below the limit; the CFS quota and weight are the spec's CPUs (1) until the pool lowers
             // them to the function's share, which the whole VM then gets.
-            var (pids, cpu) = (jail.CgroupDirectories[1], jail.CgroupDirectories[2]);
+            var (pids, cpu) = (cgroup.Directories[1], cgroup.Directories[2]);
             Assert.Contains($":pids:/nexus-microvm/{id}\n", File.ReadAllText($"/proc/{pid}/cgroup"), StringComparison.Ordinal);
             Assert.Contains($":cpu:/nexus-microvm/{id}\n", File.ReadAllText($"/proc/{pid}/cgroup"), StringComparison.Ordinal);
             Assert.Equal("32", CgroupValue(pids, "pids.max"));
@@ -298,7 +299,7 @@ public sealed class MicrovmDriverTests : IAsyncLifetime
             await vm.StopAsync();
         }
 
-        Assert.All(jail.CgroupDirectories, d => Assert.False(Directory.Exists(d), d));
+        Assert.All(cgroup.Directories, d => Assert.False(Directory.Exists(d), d));
         Assert.False(Directory.Exists(vm.RunFolder));
     }
 
@@ -310,7 +311,7 @@ public sealed class MicrovmDriverTests : IAsyncLifetime
     [KvmFact]
     public async Task A_jailed_vmm_cannot_start_more_threads_than_its_pids_limit()
     {
-        await using var jailed = NewDriver(snapshots: false, jail: new VmmJailOptions { PidsMax = 4 });
+        await using var jailed = NewDriver(snapshots: false, jail: new VmmJailOptions(), cgroups: new VmCgroupOptions { PidsMax = 4 });
         var id = "nx-mvm-pids";
         var output = new List<string>();
         await using var transport = new ChannelTransport(_node.Host, _node.Backend, NodeUnderTest.Manifest(), id);
@@ -321,7 +322,7 @@ public sealed class MicrovmDriverTests : IAsyncLifetime
             Assert.False(transport.Ready.IsCompleted, "the VM got going under a pids limit of 4: " + Lines(output));
             var exit = await vm.Exited;
             Assert.True(exit.ExitCode is not 0, $"{exit}: {Lines(output)}");
-            var refused = CgroupValue(vm.Jail!.CgroupDirectories[1], "pids.events");
+            var refused = CgroupValue(vm.Cgroup!.Directories[1], "pids.events");
             Assert.True(refused.StartsWith("max ", StringComparison.Ordinal) && refused != "max 0", refused);
         }
         finally
@@ -329,13 +330,14 @@ public sealed class MicrovmDriverTests : IAsyncLifetime
             await vm.StopAsync();
         }
 
-        Assert.All(vm.Jail.CgroupDirectories, d => Assert.False(Directory.Exists(d), d));
+        Assert.All(vm.Cgroup.Directories, d => Assert.False(Directory.Exists(d), d));
     }
 
     private static string CgroupValue(string directory, string file) => File.ReadAllText(Path.Combine(directory, file)).Trim();
 
-    private MicrovmSandboxDriver NewDriver(bool snapshots, VmmJailOptions? jail = null) => new(new MicrovmDriverOptions
+    private MicrovmSandboxDriver NewDriver(bool snapshots, VmmJailOptions? jail = null, VmCgroupOptions? cgroups = null) => new(new MicrovmDriverOptions
     {
+        Cgroups = cgroups ?? new VmCgroupOptions(),
         GuestKernel = TestGuests.Build("runtime"),
         GuestKind = MicrovmGuestKind.Freestanding,
         RunDirectory = _run,

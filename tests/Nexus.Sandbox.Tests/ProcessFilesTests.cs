@@ -43,4 +43,16 @@ public sealed class ProcessFilesTests
         await python.WaitForExitAsync();
         Assert.Equal(0, ProcessFiles.PeakRss(python.Id));
     }
+
+    /// <summary>A running process has not ended; once it exits (a zombie until its parent reaps it, then gone) it has.</summary>
+    [Fact]
+    public async Task HasEndedIsFalseWhileAProcessRunsAndTrueOnceItExited()
+    {
+        var child = Nexus.Interop.ChildProcess.Spawn(new Nexus.Interop.ChildStartInfo { Path = "/bin/sleep", Arguments = ["30"] });
+        Assert.False(ProcessFiles.HasEnded(child.Pid));
+        Assert.False(ProcessFiles.HasEnded(Environment.ProcessId));
+        child.Signal(9);
+        await child.Exited.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.True(ProcessFiles.HasEnded(child.Pid));
+    }
 }

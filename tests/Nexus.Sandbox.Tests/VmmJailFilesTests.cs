@@ -19,15 +19,15 @@ public sealed class VmmJailFilesTests : IAsyncLifetime
 {
     private readonly string _parent = "nexus-jailfiles-" + Environment.ProcessId.ToString(CultureInfo.InvariantCulture);
     private readonly DirectoryInfo _folder = Directory.CreateTempSubdirectory("nexus-jailfiles-");
-    private readonly List<JailedVmm> _jailed = [];
+    private readonly List<VmCgroup> _cgroups = [];
 
     public Task InitializeAsync() => Task.CompletedTask;
 
     public async Task DisposeAsync()
     {
-        foreach (var jailed in _jailed)
+        foreach (var cgroup in _cgroups)
         {
-            await VmmJail.RemoveCgroupAsync(jailed.CgroupDirectories, TimeSpan.FromSeconds(5));
+            await cgroup.RemoveAsync(TimeSpan.FromSeconds(5));
         }
 
         TestCgroups.RemoveParent(_parent);
@@ -38,7 +38,7 @@ public sealed class VmmJailFilesTests : IAsyncLifetime
     [RootFact(runc: false)]
     public async Task A_linux_guests_jail_holds_the_kernel_or_the_snapshot_and_both_drives_and_nothing_else()
     {
-        var jail = new VmmJail(new VmmJailOptions { CgroupParent = _parent }, ["/usr/bin/find"]);
+        var jail = new VmmJail(new VmmJailOptions(), ["/usr/bin/find"]);
         var host = Directory.CreateDirectory(Path.Combine(_folder.FullName, "host")).FullName;
         string Host(string name)
         {
@@ -69,8 +69,9 @@ public sealed class VmmJailFilesTests : IAsyncLifetime
     private async Task<(string Root, SortedSet<string> Files)> SeenAsync(VmmJail jail, string id, IReadOnlyDictionary<string, string> files)
     {
         var folder = Directory.CreateDirectory(Path.Combine(_folder.FullName, id)).FullName;
-        var jailed = jail.Prepare(folder, id, 64L << 20, cpus: 1.0, files, tun: false, netnsPath: null);
-        _jailed.Add(jailed);
+        var cgroup = VmCgroup.Create(new VmCgroupOptions { CgroupParent = _parent }, id, 64L << 20, cpus: 1.0);
+        _cgroups.Add(cgroup);
+        var jailed = jail.Prepare(folder, cgroup, files, tun: false, netnsPath: null);
         var (outputPath, errorPath) = (Path.Combine(_folder.FullName, id + ".out"), Path.Combine(_folder.FullName, id + ".err"));
         ChildProcess find;
         using (var output = File.OpenHandle(outputPath, FileMode.Create, FileAccess.Write))

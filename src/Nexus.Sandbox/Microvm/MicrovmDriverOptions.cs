@@ -76,10 +76,17 @@ public sealed record MicrovmDriverOptions
 
     /// <summary>
     /// Jail every instance's VMM as Firecracker's jailer does (<see cref="VmmJail"/>: chroot, mount/PID/network
-    /// namespaces, its own uid and memory cgroup), the one that boots a guest to make a ready snapshot too; null: the VMM
-    /// runs as this process's user in its namespaces.
+    /// namespaces, its own uid), the one that boots a guest to make a ready snapshot too; null: the VMM runs as this
+    /// process's user in its namespaces. Jailed or not, it runs in its VM's cgroups (<see cref="Cgroups"/>).
     /// </summary>
     public VmmJailOptions? Jail { get; init; }
+
+    /// <summary>
+    /// The cgroups every VM runs in, jailed or not (<see cref="VmCgroup"/>: memory, pids, and a CPU quota and weight that
+    /// follow the instance's CPUs as a container's do). Null only where cgroups cannot be made (not root): the VM is then
+    /// held to nothing but its guest memory, and a spinning guest takes a host CPU.
+    /// </summary>
+    public VmCgroupOptions? Cgroups { get; init; } = new();
 
     /// <summary>Where driver events go (snapshots made or failed).</summary>
     public Action<string>? Log { get; init; }

@@ -82,24 +82,30 @@ public sealed class MicrovmSandboxDriver : ISandboxDriver, IAsyncDisposable
     /// </summary>
     public async Task PrepareHostAsync(CancellationToken cancellationToken)
     {
-        // Jailed VMMs first, by their cgroups: their unshare parents then reap them and end (see MicrovmSandboxInstance).
-        if (Jail is { } jail)
-        {
-            await jail.RemoveLeftoverCgroupsAsync(_options.InstancePrefix);
-        }
-
+        // VMMs by their cgroups first (a jailed one's unshare parent then reaps it and ends: see VmCgroup.KillVmm), then
+        // by pid file (a VM of a node that made no cgroups).
         Directory.CreateDirectory(_instances);
         foreach (var folder in Directory.EnumerateDirectories(_instances, _options.InstancePrefix + "*"))
         {
-            VmmProcesses.KillLeftover(folder);
-            Directory.Delete(folder, recursive: true);
+            await RemoveLeftoverVmAsync(folder);
         }
 
-        _snapshots.RemoveLeftovers();
+        await _snapshots.RemoveLeftoversAsync(RemoveLeftoverVmAsync);
         _drives.RemoveAll();
 
         await _network.Host.RemoveLeftoversAsync(_options.InstancePrefix);
         await _host.PrepareAsync(cancellationToken);
+    }
+
+    private async Task RemoveLeftoverVmAsync(string runFolder)
+    {
+        if (_options.Cgroups is { } cgroups)
+        {
+            await VmCgroup.RemoveLeftoverAsync(cgroups, Path.GetFileName(runFolder));
+        }
+
+        VmmProcesses.KillLeftover(runFolder);
+        Directory.Delete(runFolder, recursive: true);
     }
 
     public Task RestrictSandboxTrafficAsync(IReadOnlyCollection<int> serviceTcpPorts, IPEndPoint? routedEndpoint, CancellationToken cancellationToken) =>
@@ -131,6 +137,7 @@ public sealed class MicrovmSandboxDriver : ISandboxDriver, IAsyncDisposable
         var netns = baseline ? _network.Host.NetnsPath(id) : null;
         VethSlot? veth = null;
         JailedVmm? jailed = null;
+        VmCgroup? cgroup = null;
         try
         {
             var boot = await GuestBootAsync(spec, kernel, baseline, templateKey, folder, cancellationToken);
@@ -145,10 +152,15 @@ public sealed class MicrovmSandboxDriver : ISandboxDriver, IAsyncDisposable
 
             // In a jail the VMM sees its files at fixed places in its chroot.
             var (bootArguments, snapshotArgument) = (boot, snapshot);
-            if (Jail is { } jail)
+            if (_options.Cgroups is { } cgroups)
             {
                 var guestBytes = ((long)spec.MemoryMb << 20) + (baseline ? 0 : Memory.Length((SafeFd)spec.PassedFds[0]));
-                jailed = jail.Prepare(folder, id, guestBytes, spec.Cpus, boot.JailFiles(snapshot), tun: baseline, netns);
+                cgroup = VmCgroup.Create(cgroups, id, guestBytes, spec.Cpus);
+            }
+
+            if (Jail is { } jail)
+            {
+                jailed = jail.Prepare(folder, cgroup ?? throw new InvalidOperationException("a jailed VMM runs in its VM's cgroups: the driver's Cgroups option cannot be null with Jail set"), boot.JailFiles(snapshot), tun: baseline, netns);
                 (bootArguments, snapshotArgument) = (boot.InJail(), snapshot is null ? null : GuestBoot.JailSnapshot);
             }
 
@@ -172,16 +184,16 @@ public sealed class MicrovmSandboxDriver : ISandboxDriver, IAsyncDisposable
                 RestoreRecord.Create(InstanceEnvironment(spec)).WriteTo((SafeFd)spec.PassedFds[0]);
             }
 
-            var (vmm, pumps) = VmmProcesses.Spawn(jailed?.Command ?? Vmm, arguments, spec.PassedFds, spec.OnOutput, jailed is not null);
+            var (vmm, pumps) = VmmProcesses.Spawn(jailed?.Command ?? Vmm, arguments, spec.PassedFds, spec.OnOutput, jailed is not null, cgroup);
             VmmProcesses.WritePidFile(folder, vmm.Pid);
-            return new MicrovmSandboxInstance(id, folder, vmm, pumps, restored: snapshot is not null, veth?.SandboxAddress, jailed, _options.GuestKind == MicrovmGuestKind.Linux, () => RemoveNetworkAsync(id, veth));
+            return new MicrovmSandboxInstance(id, folder, vmm, pumps, restored: snapshot is not null, veth?.SandboxAddress, jailed, cgroup, _options.GuestKind == MicrovmGuestKind.Linux, () => RemoveNetworkAsync(id, veth));
         }
         catch
         {
             await RemoveNetworkAsync(id, veth);
-            if (jailed is not null)
+            if (cgroup is not null)
             {
-                await VmmJail.RemoveCgroupAsync(jailed.CgroupDirectories, TimeSpan.FromSeconds(5));
+                await cgroup.RemoveAsync(TimeSpan.FromSeconds(5));
             }
 
             Directory.Delete(folder, recursive: true);

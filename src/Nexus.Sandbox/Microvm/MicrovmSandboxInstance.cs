@@ -11,7 +11,7 @@ namespace Nexus.Sandbox.Microvm;
 /// One microVM: a <c>nexus-vmm</c> process (our child, reaped by us) whose guest console and VMM messages are the
 /// instance's output. Its exit code is the guest's (exit port), 1 for a guest crash (triple fault, KVM error), 2 when the
 /// VM could not be built. Stopping kills the process; nothing of the VM outlives it but its run folder (with its jail's
-/// chroot), its jail's cgroup and, for a baseline VM, its network (netns, veth, TAP), all removed here. A jailed VMM is
+/// chroot), its cgroups and, for a baseline VM, its network (netns, veth, TAP), all removed here. A jailed VMM is
 /// the child of the <c>unshare</c> that is our child (it relays the VMM's exit status and, killed, takes the VMM along).
 /// </summary>
 public sealed class MicrovmSandboxInstance : ISandboxInstance
@@ -34,13 +34,15 @@ public sealed class MicrovmSandboxInstance : ISandboxInstance
     private readonly OutputPump[] _pumps;
     private readonly Func<Task> _removeNetwork;
     private readonly JailedVmm? _jail;
+    private readonly VmCgroup? _cgroup;
     private readonly bool _linuxGuest;
     private int _jailedPid;
     private long _peakBytes;
     private Task? _stop;
 
-    internal MicrovmSandboxInstance(string instanceId, string runFolder, ChildProcess vmm, OutputPump[] pumps, bool restored, IPAddress? address, JailedVmm? jail, bool linuxGuest, Func<Task> removeNetwork)
+    internal MicrovmSandboxInstance(string instanceId, string runFolder, ChildProcess vmm, OutputPump[] pumps, bool restored, IPAddress? address, JailedVmm? jail, VmCgroup? cgroup, bool linuxGuest, Func<Task> removeNetwork)
     {
+        _cgroup = cgroup;
         _linuxGuest = linuxGuest;
         InstanceId = instanceId;
         Address = address;
@@ -66,8 +68,11 @@ public sealed class MicrovmSandboxInstance : ISandboxInstance
     /// <summary>The VMM process (jailed: its pid outside the jail's PID namespace; 0 until it exists or once it is gone).</summary>
     public int Pid => _jail is null ? _vmm.Pid : JailedPid();
 
-    /// <summary>The VMM's jail (chroot, uid, cgroup, command); null when it runs unjailed.</summary>
+    /// <summary>The VMM's jail (chroot, uid, command); null when it runs unjailed.</summary>
     public JailedVmm? Jail => _jail;
+
+    /// <summary>The VM's cgroups (memory, pids, cpu); null when the driver makes none.</summary>
+    public VmCgroup? Cgroup => _cgroup;
 
     /// <summary>True when the VM was restored from its function's ready snapshot; false when it booted.</summary>
     public bool Restored { get; }
@@ -76,14 +81,14 @@ public sealed class MicrovmSandboxInstance : ISandboxInstance
     public string RunFolder { get; }
 
     /// <summary>
-    /// The VMM process's memory: guest memory it touched plus the VMM itself. The "cgroup" figure is the jail's memory
-    /// cgroup usage, or the process's RSS when unjailed.
+    /// The VMM process's memory: guest memory it touched plus the VMM itself. The "cgroup" figure is the VM's memory
+    /// cgroup usage, or the process's RSS without one.
     /// </summary>
     public SandboxMemory ReadMemory()
     {
         var (rss, pss, uss) = Pid is > 0 and var pid ? ProcessFiles.SmapsRollup(pid) : (0, 0, 0);
         Interlocked.Exchange(ref _peakBytes, Math.Max(Interlocked.Read(ref _peakBytes), rss));
-        return new SandboxMemory(_jail?.Cgroup.MemoryUsage() ?? rss, pss, uss, rss);
+        return new SandboxMemory(_cgroup?.Cgroup.MemoryUsage() ?? rss, pss, uss, rss);
     }
 
     /// <summary>
@@ -96,17 +101,17 @@ public sealed class MicrovmSandboxInstance : ISandboxInstance
     public TimeSpan ReadCpuTime() => Pid is > 0 and var pid ? ProcessFiles.CpuTime(pid) : TimeSpan.Zero;
 
     /// <summary>
-    /// A jailed VM's quota and weight follow the instance's CPUs as a container's do (the whole VM: vCPU and VMM threads);
-    /// an unjailed VMM has no cgroup of its own to limit.
+    /// The VM's quota and weight follow the instance's CPUs as a container's do (the whole VM: vCPU and VMM threads);
+    /// false when the driver makes no cgroups.
     /// </summary>
     public bool TrySetCpuLimit(double cpus)
     {
-        if (_jail is null)
+        if (_cgroup is null)
         {
             return false;
         }
 
-        _jail.SetCpuLimit(cpus);
+        _cgroup.SetCpuLimit(cpus);
         return true;
     }
 
@@ -133,7 +138,7 @@ public sealed class MicrovmSandboxInstance : ISandboxInstance
             await Task.WhenAny(Task.WhenAll(_pumps.Select(p => p.Completion)), Task.Delay(s_outputDrain));
             _exited.TrySetResult(_linuxGuest && status.ExitCode == RuntimeOutOfMemoryStatus
                 ? new SandboxExit(ExitCode: null, Signal: SIGKILL, OutOfMemory: true)
-                : new SandboxExit(status.ExitCode, status.Signal, OutOfMemory: _jail?.Cgroup.OomKills() > 0));
+                : new SandboxExit(status.ExitCode, status.Signal, OutOfMemory: _cgroup?.Cgroup.OomKills() > 0));
         }
         catch (Exception e)
         {
@@ -144,9 +149,9 @@ public sealed class MicrovmSandboxInstance : ISandboxInstance
     private async Task StopCoreAsync()
     {
         // A jailed VMM first (it lost unshare's parent-death signal when it changed uid); unshare then ends by itself.
-        if (_jail is not null)
+        if (_jail is not null && _cgroup is not null)
         {
-            VmmJail.KillVmm(_jail.Cgroup);
+            _cgroup.KillVmm();
             await Task.WhenAny(_exited.Task, Task.Delay(s_outputDrain));
         }
 
@@ -167,9 +172,9 @@ public sealed class MicrovmSandboxInstance : ISandboxInstance
 
         // The VMM (the TAP's last user) is dead or dying: the netns and its TAP go once it is.
         await _removeNetwork();
-        if (_jail is not null && !await VmmJail.RemoveCgroupAsync(_jail.CgroupDirectories, TimeSpan.FromSeconds(5)))
+        if (_cgroup is not null && !await _cgroup.RemoveAsync(TimeSpan.FromSeconds(5)))
         {
-            throw new IOException($"instance '{InstanceId}': the jail's cgroups {string.Join(", ", _jail.CgroupDirectories)} still have processes 5 s after the VMM was killed");
+            throw new IOException($"instance '{InstanceId}': the VM's cgroups {string.Join(", ", _cgroup.Directories)} still have processes 5 s after the VMM was killed");
         }
 
         if (Directory.Exists(RunFolder))

@@ -130,13 +130,12 @@ internal sealed class ReadySnapshots(string root, MicrovmDriverOptions options, 
     }
 
     /// <summary>Snapshot folders of an earlier node (a VMM still booting one is killed first).</summary>
-    public void RemoveLeftovers()
+    public async Task RemoveLeftoversAsync(Func<string, Task> removeVm)
     {
         Directory.CreateDirectory(root);
         foreach (var folder in Directory.EnumerateDirectories(root, options.InstancePrefix + "*"))
         {
-            VmmProcesses.KillLeftover(folder);
-            Directory.Delete(folder, recursive: true);
+            await removeVm(folder);
         }
     }
 
@@ -183,14 +182,20 @@ internal sealed class ReadySnapshots(string root, MicrovmDriverOptions options, 
         var lines = new Queue<string>();
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
         JailedVmm? jailed = null;
+        VmCgroup? cgroup = null;
         try
         {
+            // The boot that makes the snapshot is the function's init: the VM's whole CPU allowance.
+            if (options.Cgroups is { } cgroups)
+            {
+                cgroup = VmCgroup.Create(cgroups, Path.GetFileName(folder), ((long)memoryMb << 20) + regionSize, double.PositiveInfinity);
+            }
+
             // Jailed, the VMM writes the snapshot into its chroot's /snapshot (its own), and the files are moved out after.
             var (bootArguments, outputArgument) = (boot, folder);
             if (jail() is { } vmmJail)
             {
-                // The boot that makes the snapshot is the function's init: the jail's whole allowance.
-                jailed = vmmJail.Prepare(folder, Path.GetFileName(folder), ((long)memoryMb << 20) + regionSize, double.PositiveInfinity, boot.JailFiles(snapshotFolder: null), tun: false, netnsPath: null);
+                jailed = vmmJail.Prepare(folder, cgroup ?? throw new InvalidOperationException("a jailed VMM runs in its VM's cgroups: the driver's Cgroups option cannot be null with Jail set"), boot.JailFiles(snapshotFolder: null), tun: false, netnsPath: null);
                 var output = Path.Combine(jailed.Root, "snapshot");
                 Directory.CreateDirectory(output);
                 DeviceNodes.SetOwner(output, jailed.Uid, jailed.Uid);
@@ -216,14 +221,20 @@ internal sealed class ReadySnapshots(string root, MicrovmDriverOptions options, 
                         }
                     }
                 },
-                jailed is not null);
+                jailed is not null,
+                cgroup);
             VmmProcesses.WritePidFile(folder, process.Pid);
             using var stop = _disposed.Token.Register(() => process.Signal(9));
             var status = await process.Exited;
             await Task.WhenAny(Task.WhenAll(pumps.Select(p => p.Completion)), Task.Delay(TimeSpan.FromSeconds(2)));
             if (jailed is not null && status.ExitCode == 0)
             {
-                await TakeOutOfJailAsync(jailed, folder);
+                TakeOutOfJail(jailed, folder);
+            }
+
+            if (cgroup is not null && !await cgroup.RemoveAsync(TimeSpan.FromSeconds(5)))
+            {
+                throw new IOException($"the VM's cgroups {string.Join(", ", cgroup.Directories)} still have processes after its VMM exited");
             }
 
             if (status.ExitCode != 0 || !File.Exists(Path.Combine(folder, "vm.state")))
@@ -245,9 +256,9 @@ internal sealed class ReadySnapshots(string root, MicrovmDriverOptions options, 
         catch (Exception e)
         {
             options.Log?.Invoke("microvm: " + e.Message);
-            if (jailed is not null)
+            if (cgroup is not null)
             {
-                await VmmJail.RemoveCgroupAsync(jailed.CgroupDirectories, TimeSpan.FromSeconds(5));
+                await cgroup.RemoveAsync(TimeSpan.FromSeconds(5));
             }
 
             Directory.Delete(folder, recursive: true);
@@ -257,9 +268,9 @@ internal sealed class ReadySnapshots(string root, MicrovmDriverOptions options, 
 
     /// <summary>
     /// Moves the snapshot a jailed VMM wrote out of its chroot, root-owned and read-only (every restored VM's jail
-    /// hard-links these files, and a later VM may get the same uid), then removes the jail and its cgroup.
+    /// hard-links these files, and a later VM may get the same uid), then removes the chroot.
     /// </summary>
-    private static async Task TakeOutOfJailAsync(JailedVmm jailed, string folder)
+    private static void TakeOutOfJail(JailedVmm jailed, string folder)
     {
         foreach (var file in Directory.EnumerateFiles(Path.Combine(jailed.Root, "snapshot")))
         {
@@ -273,9 +284,5 @@ internal sealed class ReadySnapshots(string root, MicrovmDriverOptions options, 
         }
 
         Directory.Delete(jailed.Root, recursive: true);
-        if (!await VmmJail.RemoveCgroupAsync(jailed.CgroupDirectories, TimeSpan.FromSeconds(5)))
-        {
-            throw new IOException($"the jail's cgroups {string.Join(", ", jailed.CgroupDirectories)} still have processes after its VMM exited");
-        }
     }
 }

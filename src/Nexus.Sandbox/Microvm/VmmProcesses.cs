@@ -13,11 +13,11 @@ internal static class VmmProcesses
 {
     /// <summary>
     /// Starts the VMM (<paramref name="command"/>: executable and leading arguments) with <paramref name="fds"/> as its
-    /// fd 3, 4, ... and its stdout/stderr to <paramref name="onOutput"/>. An unjailed VMM (<paramref name="jailed"/>
-    /// false) runs the guest in no cgroup of its own: it is moved out of the node's CPU group at once, so the guest does
-    /// not run at the node's weight (<see cref="NodeCpuGroup"/>); a jailed one moves itself into its jail's.
+    /// fd 3, 4, ... and its stdout/stderr to <paramref name="onOutput"/>. A jailed VMM (<paramref name="jailed"/>) moves
+    /// itself into its VM's cgroups; an unjailed one is moved into <paramref name="cgroup"/> at once, or, with none, out
+    /// of the node's CPU group, so the guest does not run at the node's weight (<see cref="NodeCpuGroup"/>).
     /// </summary>
-    public static (ChildProcess Vmm, OutputPump[] Pumps) Spawn(IReadOnlyList<string> command, IReadOnlyList<string> arguments, IReadOnlyList<SafeHandle> fds, Action<string, bool>? onOutput, bool jailed)
+    public static (ChildProcess Vmm, OutputPump[] Pumps) Spawn(IReadOnlyList<string> command, IReadOnlyList<string> arguments, IReadOnlyList<SafeHandle> fds, Action<string, bool>? onOutput, bool jailed, VmCgroup? cgroup)
     {
         var (stdoutHost, stdoutChild) = ChildProcess.CreateSocketPair();
         var (stderrHost, stderrChild) = ChildProcess.CreateSocketPair();
@@ -34,9 +34,13 @@ internal static class VmmProcesses
                 InheritedFds = fds,
                 NewSession = true,
             });
-            if (!jailed)
+            // posix_spawn returns once the VMM is exec'd: before it has mapped its guest, let alone run it.
+            if (!jailed && cgroup is not null)
             {
-                // posix_spawn returns once the VMM is exec'd: before it has mapped its guest, let alone run it.
+                EnterOrKill(vmm, cgroup);
+            }
+            else if (!jailed)
+            {
                 NodeCpuGroup.ReturnToOrigin(vmm.Pid);
             }
 
@@ -55,6 +59,26 @@ internal static class VmmProcesses
         {
             stdoutChild.Dispose();
             stderrChild.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// A VM held to no limit is not started: a VMM that cannot be moved into its cgroups is killed. One that ended
+    /// already (it failed at once) has nothing left to hold; its exit status says why.
+    /// </summary>
+    private static void EnterOrKill(ChildProcess vmm, VmCgroup cgroup)
+    {
+        try
+        {
+            cgroup.Enter(vmm.Pid);
+        }
+        catch (IOException) when (ProcessFiles.HasEnded(vmm.Pid))
+        {
+        }
+        catch (IOException e)
+        {
+            vmm.Signal(9);
+            throw new IOException($"the VMM (pid {vmm.Pid}) could not be moved into its cgroups {string.Join(", ", cgroup.Directories)}: {e.Message}", e);
         }
     }
 
