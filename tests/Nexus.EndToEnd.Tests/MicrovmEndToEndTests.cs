@@ -130,7 +130,7 @@ public sealed class MicrovmEndToEndTests
     }
 
     /// <summary>Deploys a <c>sandbox: microvm</c> function with read-write access to mvm-data (the runtime guest serves it).</summary>
-    internal static async Task DeployAsync(NexusNode node, string name, int timeoutSeconds)
+    internal static async Task DeployAsync(NexusNode node, string name, int timeoutSeconds, int memoryMb = 64)
     {
         var dir = Directory.CreateTempSubdirectory("nexus-fn-").FullName;
         try
@@ -140,7 +140,7 @@ public sealed class MicrovmEndToEndTests
                 handler: handler.handler
                 io: nexus
                 sandbox: microvm
-                memory: 64
+                memory: {memoryMb}
                 timeout: {timeoutSeconds}
                 storage:
                   - bucket: mvm-data

@@ -108,6 +108,19 @@ public sealed class MicrovmDriverTests : IAsyncLifetime
 
             Assert.Contains(output, l => l.Contains("fn/in.txt -> fn/out-", StringComparison.Ordinal));
             Assert.True(vm.ReadMemory().PssBytes > 0);
+
+            // Unjailed (the node's default), the VMM still runs in its VM's memory, pids and cpu cgroups, whose quota
+            // follows the function's share once the pool lowers it.
+            Assert.Null(vm.Jail);
+            var cgroups = File.ReadAllText($"/proc/{vm.Pid}/cgroup");
+            foreach (var controller in new[] { "memory", "pids", "cpu" })
+            {
+                Assert.Matches($@"(^|\n)\d+:([a-z_]+,)*{controller}(,[a-z_]+)*:/nexus-microvm/{id}\n", cgroups);
+            }
+
+            Assert.True(vm.TrySetCpuLimit(256.0 / 1769));
+            Assert.Equal("14471", CgroupValue(vm.Cgroup!.Directories[2], "cpu.cfs_quota_us"));
+            Assert.Equal(vm.ReadMemory().CgroupBytes, long.Parse(CgroupValue(vm.Cgroup.MemoryDirectory, "memory.usage_in_bytes"), System.Globalization.CultureInfo.InvariantCulture), 32L << 20);
         }
 
         Assert.Equal(1, _driver.SnapshotCount);

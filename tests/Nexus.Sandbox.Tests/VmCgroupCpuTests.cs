@@ -68,7 +68,7 @@ public sealed class VmCgroupCpuTests : IAsyncLifetime
     /// The same for a VM the driver runs unjailed (the node's default): its VMM is moved into the VM's cgroups as soon as
     /// it is exec'd (<c>VmmProcesses.Spawn</c> → <see cref="VmCgroup.Enter"/>). Before this, an unjailed VMM ran in no
     /// cgroup of its own, so a spinning guest took a whole host CPU whatever its memory; with the Enter call removed once,
-    /// the spinner got a whole CPU and this failed.
+    /// the spinner was in none of the VM's cgroups and this failed.
     /// </summary>
     [RootFact(runc: false)]
     public async Task An_unjailed_vm_lowered_to_its_share_cannot_spin_past_it()
