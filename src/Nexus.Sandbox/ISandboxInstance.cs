@@ -59,15 +59,14 @@ public interface ISandboxInstance : IAsyncDisposable
 
     /// <summary>
     /// Changes the instance's CPU limit (its cgroup's CFS quota) to <paramref name="cpus"/> while it runs; false when
-    /// this kind of sandbox has no per-instance CPU limit to change (a microVM's jail has one quota for the VM, set by
-    /// its driver).
+    /// this kind of sandbox has no per-instance CPU limit to change.
     /// </summary>
     bool TrySetCpuLimit(double cpus) => false;
 
     /// <summary>
     /// Gives the instance's threads the EEVDF slice request <paramref name="nanoseconds"/>, inherited by what they start
-    /// later; false when this kind of sandbox has no host threads of its own to set (a microVM's guest schedules its
-    /// own).
+    /// later; false when this kind of sandbox has no host threads of its own to set. (A microVM's are its VMM's: the
+    /// request bounds how long its vCPU holds a host core from a waking neighbour, whatever the guest schedules inside.)
     /// </summary>
     bool TrySetSliceRequest(long nanoseconds) => false;
 

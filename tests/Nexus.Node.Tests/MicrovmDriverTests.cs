@@ -121,6 +121,13 @@ public sealed class MicrovmDriverTests : IAsyncLifetime
             Assert.True(vm.TrySetCpuLimit(256.0 / 1769));
             Assert.Equal("14471", CgroupValue(vm.Cgroup!.Directories[2], "cpu.cfs_quota_us"));
             Assert.Equal(vm.ReadMemory().CgroupBytes, long.Parse(CgroupValue(vm.Cgroup.MemoryDirectory, "memory.usage_in_bytes"), System.Globalization.CultureInfo.InvariantCulture), 32L << 20);
+
+            // Its VMM's threads (the vCPU's included) take the pool's slice request, as a container's processes do.
+            Assert.True(vm.TrySetSliceRequest(200_000));
+            var slices = Directory.GetDirectories($"/proc/{vm.Pid}/task")
+                .Select(t => File.ReadLines(Path.Combine(t, "sched")).First(l => l.StartsWith("se.slice", StringComparison.Ordinal)).Split(':')[1].Trim())
+                .ToList();
+            Assert.All(slices, slice => Assert.Equal("200000", slice));
         }
 
         Assert.Equal(1, _driver.SnapshotCount);

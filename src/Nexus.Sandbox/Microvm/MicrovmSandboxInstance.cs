@@ -115,6 +115,21 @@ public sealed class MicrovmSandboxInstance : ISandboxInstance
         return true;
     }
 
+    /// <summary>
+    /// The VMM's threads (vCPU included) and what they start get the slice request, as a container's processes do: a
+    /// spinning guest then holds a host core from a waking neighbour for at most that; false without cgroups.
+    /// </summary>
+    public bool TrySetSliceRequest(long nanoseconds)
+    {
+        if (_cgroup is null)
+        {
+            return false;
+        }
+
+        _cgroup.Cgroup.SetSliceRequest(nanoseconds);
+        return true;
+    }
+
     // The guest's console bytes reach the VMM's stdout as the guest writes them to the serial port (each write exits to
     // the VMM, which writes it through unbuffered), and the runtime waits for its console to be sent (tcdrain) before it
     // posts a result: so they are in the socket by then, as a container's are.
