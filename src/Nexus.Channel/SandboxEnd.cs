@@ -41,6 +41,12 @@ public sealed unsafe class SandboxEnd : IDisposable
 
     public ChannelLayout Layout { get; }
 
+    /// <summary>
+    /// How many times <see cref="NextCompletion"/> looks at the completion tail before it sleeps on the host's doorbell:
+    /// the Python frontend's <c>NEXUS_CHANNEL_SPIN</c> (0, the default: no busy-polling).
+    /// </summary>
+    public int CompletionSpins { get; set; }
+
     /// <summary>Whether the host has closed the channel (its flag in the region's header).</summary>
     // SAFETY: constant header offset inside the mapping.
     public bool HostClosed => Volatile.Read(ref *(uint*)(_base + ChannelLayout.OffHostClosed)) != 0;
@@ -86,10 +92,21 @@ public sealed unsafe class SandboxEnd : IDisposable
             ring: true);
     }
 
-    /// <summary>Waits (on the host's doorbell, no polling) for the next completion and consumes it.</summary>
+    /// <summary>
+    /// Waits for the next completion and consumes it: on the host's doorbell, after <see cref="CompletionSpins"/> looks at
+    /// the completion tail.
+    /// </summary>
     public ChannelRecord NextCompletion()
     {
         ChannelRecord record;
+        for (var spins = CompletionSpins; spins > 0; spins--)
+        {
+            if (TryNextCompletion(out record))
+            {
+                return record;
+            }
+        }
+
         while (!TryNextCompletion(out record))
         {
             if (HostClosed)
