@@ -59,6 +59,7 @@ public sealed class MicrovmLinuxEndToEndTests
                         Assert.True(cold.Outcome == "success", $"{name}: {Encoding.UTF8.GetString(cold.Result.Payload.Span)}\n{Encoding.UTF8.GetString(cold.LogTail)}");
                         Assert.True(cold.ColdStart);
                         RecordVmm(cold.InstanceId, vmms);
+                        AssertJailed(cold.InstanceId);
                         var warm = await node.InvokeAsync(function, payload, name + "-warm", CancellationToken.None);
                         Assert.True(warm.Outcome == "success", $"{name}: {Encoding.UTF8.GetString(warm.Result.Payload.Span)}\n{Encoding.UTF8.GetString(warm.LogTail)}");
                         Assert.False(warm.ColdStart);
@@ -99,6 +100,18 @@ public sealed class MicrovmLinuxEndToEndTests
         {
             Directory.Delete(home, recursive: true);
         }
+    }
+
+    // The node jails every VMM by default: the instance has its chroot, and the VMM, the one child of the unshare the
+    // node started, runs as a jail uid (VmmJailOptions.UidBase and up), not as root.
+    private static void AssertJailed(string instanceId)
+    {
+        var folder = Path.Combine(MicrovmEndToEndTests.MicrovmRun, "instances", instanceId);
+        Assert.True(Directory.Exists(Path.Combine(folder, "root")), $"instance {instanceId} has no jail");
+        var unshare = File.ReadAllText(Path.Combine(folder, "pid")).Trim();
+        var vmm = File.ReadAllText($"/proc/{unshare}/task/{unshare}/children").Trim();
+        var uid = File.ReadLines($"/proc/{vmm}/status").Single(l => l.StartsWith("Uid:", StringComparison.Ordinal)).Split('\t')[1];
+        Assert.True(int.Parse(uid, System.Globalization.CultureInfo.InvariantCulture) >= new Nexus.Sandbox.Microvm.VmmJailOptions().UidBase, $"the VMM runs as uid {uid}");
     }
 
     private static void RecordVmm(string instanceId, HashSet<int> pids)
