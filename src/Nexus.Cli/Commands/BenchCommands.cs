@@ -56,7 +56,7 @@ public static class BenchCommands
         var kernel = new Option<FileInfo>("--kernel") { Description = "the guest microvm functions boot (here: the runtime guest built from guest/test/runtime.c)", Required = true };
         var iterations = new Option<int>("--iterations") { Description = "cold starts after the one that makes the snapshot", DefaultValueFactory = _ => 10 };
         var vmm = new Option<FileInfo?>("--vmm") { Description = "the VMM executable (default: nexus-vmm of this checkout, NativeAOT when published)" };
-        var jail = new Option<string>("--jail") { Description = "off, on (every VMM jailed: root, cgroup v1, NativeAOT nexus-vmm), or both: off then on, with the on/off ratios", DefaultValueFactory = _ => "off" };
+        var jail = new Option<string>("--jail") { Description = "on (every VMM jailed, as the node's are: root, cgroup v1, NativeAOT nexus-vmm), off (unjailed, still in the VM's cgroups), or both: off then on, with the on/off ratios", DefaultValueFactory = _ => "on" };
         var microvm = new Command("microvm", "Cold starts of the microvm driver from a ready snapshot, on the node's channel path without a node: restore to ready, to first response, warm response, VMM memory")
         {
             kernel, iterations, vmm, jail,
@@ -84,7 +84,7 @@ public static class BenchCommands
             {
                 var (made, starts) = await Nexus.Bench.Microvm.MicrovmColdStarts.RunAsync(
                     parse.GetValue(kernel)!.FullName, command, count, inJail ? new Nexus.Sandbox.Microvm.VmmJailOptions() : null, line => Console.Error.WriteLine("  " + line), cancellationToken);
-                Console.WriteLine(inJail ? "jail on (chroot, mount/PID/net namespaces, own uid, memory/pids/cpu cgroups):" : "jail off:");
+                Console.WriteLine(inJail ? "jail on (chroot, mount/PID/net namespaces, own uid, memory/pids/cpu cgroups):" : "jail off (memory/pids/cpu cgroups only):");
                 Console.WriteLine($"first start (boot + ready snapshot + restore): {made.TotalMilliseconds:0.0} ms");
                 Console.WriteLine($"VMM process start + restore -> runtime ready (NextInvocation), {starts.Count} cold starts: {Ms(starts.Select(s => s.ToReady))}");
                 Console.WriteLine($"VMM process start + restore -> first response (GET + PUT over the region):  {Ms(starts.Select(s => s.ToFirstResponse))}");
