@@ -193,6 +193,17 @@ public sealed class CliTests : IDisposable
         var (hostileKernelExit, _, hostileKernel) = await NexusCli.RunAsync(["bench", "hostile", "--sandbox", "microvm", "--kernel", missingKernel], Env());
         Assert.Equal(2, hostileKernelExit);
         Assert.Contains($"--sandbox microvm needs the guest kernel: pass --kernel (the vmlinux guest/kernel/build.sh prints) or set microvmKernel in node.json ({missingKernel} does not exist)", hostileKernel, StringComparison.Ordinal);
+
+        // bench density and bench soak take the same two options, checked before any node starts.
+        foreach (var command in new[] { "density", "soak" })
+        {
+            var (sandboxExit, _, sandbox) = await NexusCli.RunAsync(["bench", command, "--sandbox", "qemu"], Env());
+            Assert.True(sandboxExit == 2, command + ": " + sandbox);
+            Assert.Contains("--sandbox must be oci or microvm, not 'qemu'", sandbox, StringComparison.Ordinal);
+            var (missingExit, _, missing) = await NexusCli.RunAsync(["bench", command, "--sandbox", "microvm", "--kernel", missingKernel], Env());
+            Assert.True(missingExit == 2, command + ": " + missing);
+            Assert.Contains($"--sandbox microvm needs the guest kernel: pass --kernel (the vmlinux guest/kernel/build.sh prints) or set microvmKernel in node.json ({missingKernel} does not exist)", missing, StringComparison.Ordinal);
+        }
     }
 
     /// <summary>

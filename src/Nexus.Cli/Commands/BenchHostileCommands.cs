@@ -18,12 +18,12 @@ public static class BenchHostileCommands
         var rounds = new Option<int>("--rounds") { Description = "rounds per attack: a block alone, then a block with the attack, alternated this many times (pooled p99s, the spread of the rounds' ratios, a sign test)", DefaultValueFactory = _ => 1 };
         var attacks = new Option<string>("--attacks") { Description = "comma-separated hostile tenants (default: all)", DefaultValueFactory = _ => string.Join(",", HostileTenants.All.Select(t => t.Name)) };
         var examples = new Option<DirectoryInfo?>("--examples") { Description = "examples folder (its seed_inputs.py seeds the victim's input; default: found from here)" };
-        var sandbox = new Option<string>("--sandbox") { Description = "oci (runc) or microvm (the victim and every tenant in Linux microVMs)", DefaultValueFactory = _ => "oci" };
-        var kernel = new Option<FileInfo?>("--kernel") { Description = "microvm: the guest kernel (default: microvmKernel of node.json; guest/kernel/build.sh prints it)" };
+        var sandbox = new BenchSandboxOptions("the victim and every tenant");
         var hostile = new Command("hostile", "Measure a victim function's p99 alone and with each hostile tenant (ring flood, slot hoarding, ignored completions, fork bomb, full /tmp, memory hog, doorbell storm) attacking on a private node")
         {
-            invocations, rounds, attacks, examples, sandbox, kernel,
+            invocations, rounds, attacks, examples,
         };
+        sandbox.AddTo(hostile);
         hostile.SetAction(async (parse, cancellationToken) =>
         {
             var folder = parse.GetValue(examples)?.FullName ?? BenchCommands.FindExamples();
@@ -39,23 +39,15 @@ public static class BenchHostileCommands
                 return 2;
             }
 
-            string? linuxKernel = null;
-            switch (parse.GetValue(sandbox))
+            string? linuxKernel;
+            try
             {
-                case "oci":
-                    break;
-                case "microvm":
-                    linuxKernel = parse.GetValue(kernel)?.FullName ?? NodeOptions.Load().MicrovmKernel;
-                    if (linuxKernel is null || !File.Exists(linuxKernel))
-                    {
-                        Console.Error.WriteLine($"error: --sandbox microvm needs the guest kernel: pass --kernel (the vmlinux guest/kernel/build.sh prints) or set microvmKernel in node.json{(linuxKernel is null ? "" : $" ({linuxKernel} does not exist)")}");
-                        return 2;
-                    }
-
-                    break;
-                default:
-                    Console.Error.WriteLine($"error: --sandbox must be oci or microvm, not '{parse.GetValue(sandbox)}'");
-                    return 2;
+                linuxKernel = sandbox.GuestKernel(parse);
+            }
+            catch (ArgumentException e)
+            {
+                Console.Error.WriteLine("error: " + e.Message);
+                return 2;
             }
 
             List<HostileTenant> chosen;
@@ -80,7 +72,7 @@ public static class BenchHostileCommands
             {
                 var options = new HostileBenchOptions
                 {
-                    Node = NodeOptions.Load(o => linuxKernel is null ? o with { Home = home } : o with { Home = home, MicrovmKernel = linuxKernel, MicrovmGuest = "linux" }),
+                    Node = BenchSandboxOptions.Apply(NodeOptions.Load(o => o with { Home = home }), linuxKernel),
                     Microvm = linuxKernel is not null,
                     SeedScript = Path.Combine(folder, "seed_inputs.py"),
                     Invocations = parse.GetValue(invocations),

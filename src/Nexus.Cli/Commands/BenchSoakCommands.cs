@@ -23,12 +23,25 @@ public static class BenchSoakCommands
         var workload = new Option<string>("--workload") { Description = "the example every soak function runs", DefaultValueFactory = _ => "hello-s3" };
         var redeployEvery = new Option<int>("--redeploy-every") { Description = "each client redeploys its function after this many calls (instances and templates churn)", DefaultValueFactory = _ => 20 };
         var sampleSeconds = new Option<double>("--sample-seconds") { Description = "seconds between samples", DefaultValueFactory = _ => 10 };
+        var sandbox = new BenchSandboxOptions("every soak function");
         var soak = new Command("soak", "Hold a private node at its density limit for --minutes with every invocation accounted for; sample its fds, memfds, cgroups, netns, veths, firewall rules, spool files, threads and PSS, and judge each series flat or leaking")
         {
             minutes, instances, densityResults, examples, workload, redeployEvery, sampleSeconds,
         };
+        sandbox.AddTo(soak);
         soak.SetAction(async (parse, cancellationToken) =>
         {
+            string? linuxKernel;
+            try
+            {
+                linuxKernel = sandbox.GuestKernel(parse);
+            }
+            catch (ArgumentException e)
+            {
+                Console.Error.WriteLine("error: " + e.Message);
+                return 2;
+            }
+
             var folder = Path.Combine(parse.GetValue(examples)?.FullName ?? Path.GetFullPath("examples"), parse.GetValue(workload)!);
             if (!File.Exists(Path.Combine(folder, "function.yaml")) || !File.Exists(Path.Combine(folder, "event.json")))
             {
@@ -60,7 +73,7 @@ public static class BenchSoakCommands
                 {
                     WorkloadFolder = folder,
                     SeedScript = Path.Combine(Path.GetDirectoryName(folder)!, "seed_inputs.py"),
-                    Node = NodeOptions.Load(o => o with { Home = home, MaxInstancesPerNode = Math.Max(o.MaxInstancesPerNode, count * 2) }),
+                    Node = BenchSandboxOptions.Apply(NodeOptions.Load(o => o with { Home = home, MaxInstancesPerNode = Math.Max(o.MaxInstancesPerNode, count * 2) }), linuxKernel),
                     Duration = TimeSpan.FromMinutes(parse.GetValue(minutes)),
                     Instances = count,
                     RedeployEvery = parse.GetValue(redeployEvery),

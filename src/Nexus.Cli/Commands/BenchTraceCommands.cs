@@ -67,13 +67,26 @@ public static class BenchTraceCommands
         var resolution = new Option<double>("--resolution") { Description = "the search stops when the highest pass and lowest miss are within this ratio", DefaultValueFactory = _ => 1.2 };
         var seed = new Option<int>("--seed") { DefaultValueFactory = _ => 2019 };
         var storage = new BenchStorageOptions();
+        var sandbox = new BenchSandboxOptions("every function, both modes");
         var density = new Command("density", "Replay a trace at growing load on a private node, per mode, and find the largest load within the SLO")
         {
             output, traceFolder, examples, workloads, functions, minutes, secondsPerMinute, minLevel, maxLevel, maxProbes, resolution, seed,
         };
         storage.AddTo(density);
+        sandbox.AddTo(density);
         density.SetAction(async (parse, cancellationToken) =>
         {
+            string? linuxKernel;
+            try
+            {
+                linuxKernel = sandbox.GuestKernel(parse);
+            }
+            catch (ArgumentException e)
+            {
+                Console.Error.WriteLine("error: " + e.Message);
+                return 2;
+            }
+
             var folder = parse.GetValue(examples)?.FullName ?? Path.GetFullPath("examples");
             var names = parse.GetValue(workloads)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
             var missing = names.Where(n => !File.Exists(Path.Combine(folder, n, "function.yaml"))).ToList();
@@ -106,7 +119,7 @@ public static class BenchTraceCommands
             try
             {
                 remote = await storage.StartAsync(parse, Console.Out, cancellationToken);
-                var node = NodeOptions.Load(o => o with { Home = home, MaxInstancesPerNode = 512, MaxInstancesPerFunction = 8 });
+                var node = BenchSandboxOptions.Apply(NodeOptions.Load(o => o with { Home = home, MaxInstancesPerNode = 512, MaxInstancesPerFunction = 8 }), linuxKernel);
                 var options = new DensityOptions
                 {
                     WorkloadFolders = [.. names.Select(n => Path.Combine(folder, n))],
