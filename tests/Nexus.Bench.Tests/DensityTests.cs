@@ -12,6 +12,33 @@ public sealed class DensityTests
 
     private static InvocationRecord Call(double ms, bool cold = false, bool ok = true) => new(0, 0, 0, ms, ok, cold, ok ? "success" : "timeout", "i");
 
+    /// <summary>A level's failures are printed by reason (outcome and error type, whatever the message says), most frequent first.</summary>
+    [Fact]
+    public void FailuresAreGroupedByOutcomeAndErrorTypeMostFrequentFirst()
+    {
+        InvocationRecord Failed(string outcome) => new(0, 0, 0, 1, false, true, outcome, null);
+        var records = new List<InvocationRecord>
+        {
+            Call(25),
+            Failed("init_error Sandbox.Timedout: init ran 10.1 s"),
+            Failed("error: ThrottledException: function 'a' is at its concurrency limit"),
+            Failed("init_error Sandbox.Timedout: init ran 12.7 s"),
+            Failed("init_error Runtime.ExitError: exit status 1"),
+            Failed("init_error Sandbox.Timedout: init ran 11.0 s"),
+            Failed("error: ThrottledException: function 'b' is at its concurrency limit"),
+        };
+
+        var reasons = DensityBenchmark.FailureReasons(records).ToList();
+
+        Assert.Equal(
+            [
+                ("init_error Sandbox.Timedout: init ran 10.1 s", 3),
+                ("error: ThrottledException: function 'a' is at its concurrency limit", 2),
+                ("init_error Runtime.ExitError: exit status 1", 1),
+            ],
+            reasons);
+    }
+
     [Fact]
     public void SlowdownIsAgainstWarmOrColdReferencePlusSlack()
     {

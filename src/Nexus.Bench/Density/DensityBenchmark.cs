@@ -136,6 +136,18 @@ public static class DensityBenchmark
             mapping, unloaded, runs, densities);
     }
 
+    /// <summary>
+    /// Failed invocations by reason, most frequent first, each with its first record's full outcome. The reason is the
+    /// outcome up to its message: "init_error Sandbox.Timedout" (a node outcome and its Lambda error type), or "error:
+    /// ThrottledException" (an exception the replay caught).
+    /// </summary>
+    public static IEnumerable<(string Why, int Count)> FailureReasons(IEnumerable<InvocationRecord> records) =>
+        records.Where(r => !r.Success)
+            .GroupBy(r => string.Join(": ", r.Outcome.Split(": ").Take(r.Outcome.StartsWith("error: ", StringComparison.Ordinal) ? 2 : 1)), StringComparer.Ordinal)
+            .Select(g => (Why: g.First().Outcome, Count: g.Count()))
+            .OrderByDescending(g => g.Count)
+            .ThenBy(g => g.Why, StringComparer.Ordinal);
+
     /// <summary>The largest load every mode met the SLO at (the lowest of their densities); null when one met none.</summary>
     public static double? EqualLoadLevel(IReadOnlyList<ModeDensity> densities) =>
         densities.Count > 0 && densities.All(d => d.BestLevel > 0) ? densities.Min(d => d.BestLevel) : null;
@@ -247,6 +259,11 @@ public static class DensityBenchmark
             result.Records, samples, instances, cpuSplit, sampler.MemoryByMapping,
             last.StoreCpuSeconds, samples.Count > 0 ? samples.Average(s => s.StorePssMiB) : 0, samples.Count > 0 ? samples.Average(s => s.TemplatePssMiB) : 0);
         log.WriteLine($"  {(verdict.Met ? "met" : "MISSED")}: p99 slowdown {verdict.P99Slowdown:0.00}, {result.Completed}/{result.Issued} ok, {result.Failed} failed, peak {run.PeakInstances} instances");
+        foreach (var (why, failed) in FailureReasons(result.Records).Take(3))
+        {
+            log.WriteLine($"    {failed} failed: {why}");
+        }
+
         return run;
     }
 
@@ -346,6 +363,8 @@ public static class DensityBenchmark
     /// <summary>Invokes the deployed copies in-process, as the invoke API would.</summary>
     private sealed class NodeTarget(NexusNode node, string[] names, byte[][] payloads) : IReplayTarget
     {
+        private const int MessageChars = 160;
+
         public ResourceSampler? Sampler { get; set; }
 
         public async Task<ReplayOutcome> InvokeAsync(int function, CancellationToken cancellationToken)
@@ -357,7 +376,32 @@ public static class DensityBenchmark
 
             var outcome = await node.InvokeAsync(deployed, payloads[function], Guid.NewGuid().ToString(), cancellationToken);
             Sampler?.Saw(outcome.InstanceId, function);
-            return new ReplayOutcome(outcome.Outcome == "success", outcome.ColdStart, outcome.Outcome, outcome.InstanceId);
+            return new ReplayOutcome(outcome.Outcome == "success", outcome.ColdStart, Describe(outcome), outcome.InstanceId);
+        }
+
+        /// <summary>The outcome, and for a failure its Lambda error type and the start of its message: why the load failed it.</summary>
+        private static string Describe(Nexus.Node.Pool.InvocationOutcome outcome)
+        {
+            if (outcome.Outcome == "success" || outcome.Result.ErrorType is not { } type)
+            {
+                return outcome.Outcome;
+            }
+
+            var message = "";
+            try
+            {
+                using var json = System.Text.Json.JsonDocument.Parse(outcome.Result.Payload);
+                if (json.RootElement.ValueKind == System.Text.Json.JsonValueKind.Object && json.RootElement.TryGetProperty("errorMessage", out var text))
+                {
+                    message = text.ToString();
+                }
+            }
+            catch (System.Text.Json.JsonException)
+            {
+                // The error type alone says enough.
+            }
+
+            return $"{outcome.Outcome} {type}{(message.Length == 0 ? "" : ": " + message[..Math.Min(message.Length, MessageChars)])}";
         }
     }
 }
