@@ -46,6 +46,31 @@ public sealed partial class ReportTests : IDisposable
         Assert.Null(DensityBenchmark.EqualLoadLevel([new ModeDensity("baseline", 0, 0, 0, [new Probe(0.125, false)]), new ModeDensity("nexus", 1, 8, 4, [])]));
     }
 
+    /// <summary>
+    /// At a load where one mode failed most of its calls (baseline microVMs that boot), its node held fewer instances and
+    /// spent less: memory and CPU are shown but not judged against their goals, and the table says why.
+    /// </summary>
+    [Fact]
+    public void MemoryAndCpuAreNotJudgedWhereTheModesCompletedDifferentWork()
+    {
+        var results = Results();
+        var failing = results.Runs[0] with { Completed = 10, Failed = 40 };
+        results = results with { Runs = [failing, .. results.Runs.Skip(1)] };
+
+        var table = ReportWriter.RatioTable(results);
+
+        Assert.Matches(@"node memory at base load.*\| not judged: unequal work \(baseline completed 10 of 50 calls, nexus 49 of 50\) \|", table);
+        Assert.Matches(@"node CPU per invocation at base load.*\| not judged: unequal work", table);
+        Assert.DoesNotMatch(@"at base load.*MISSED", table);
+
+        // At the equal load (2x) both completed their 50 calls: judged.
+        Assert.Matches(@"node memory at equal load \(2x, the largest both met\).*\| ≤ 0\.30: MISSED by 0\.20 \|", table);
+        Assert.Contains("|   one instance's PSS, median over the level's instances (MiB) | 50 | 12.5 | 0.25 |  |", table, StringComparison.Ordinal);
+
+        // Within a tenth of each other, the goals are judged as before.
+        Assert.Null(ReportWriter.UnequalWork(results.Runs[0] with { Completed = 45 }, results.Runs[1]));
+    }
+
     [Fact]
     public async Task ReportRendersInHeadlessChromiumWithAllItsCharts()
     {
