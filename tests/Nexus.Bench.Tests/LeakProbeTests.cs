@@ -38,13 +38,22 @@ public sealed class LeakProbeTests
         Assert.False(LeakProbe.IsVmm([]));
     }
 
+    [Fact]
+    public void Assemblies_the_runtime_maps_are_not_counted_as_descriptors_that_can_leak()
+    {
+        Assert.True(LeakProbe.IsAssembly("/usr/share/dotnet/shared/Microsoft.NETCore.App/10.0.12/System.Private.Xml.dll"));
+        Assert.False(LeakProbe.IsAssembly("socket:[3768190]"));
+        Assert.False(LeakProbe.IsAssembly("/memfd:nexus-region (deleted)"));
+        Assert.False(LeakProbe.IsAssembly("/tmp/nexus-soak-x/logs/soak-1-nexus.log"));
+    }
+
     [Theory]
     [InlineData("processes")]
     [InlineData("VMMs")]
     [InlineData("VM cgroups")]
     [InlineData("VM folders")]
     [InlineData("snapshots")]
-    [InlineData("drives")]
+    [InlineData("code drives")]
     [InlineData("TAPs")]
     public void One_microvm_resource_left_after_release_is_a_leak_however_flat_the_run(string name)
     {
@@ -63,7 +72,7 @@ public sealed class LeakProbeTests
     {
         var before = Sample(0, 0);
         var during = Enumerable.Range(1, 20).Select(i => Sample(i * 10, i)).ToList();
-        foreach (var name in new[] { "processes", "VMMs", "VM cgroups", "VM folders", "snapshots", "drives", "TAPs" })
+        foreach (var name in new[] { "processes", "VMMs", "VM cgroups", "VM folders", "snapshots", "code drives", "TAPs" })
         {
             var verdict = LeakVerdict.Judge(LeakSeries.All.Single(s => s.Name == name), before, during, Sample(210, 0));
             Assert.True(verdict.Leaking, name);

@@ -43,7 +43,7 @@ public sealed record LeakSeries(string Name, Func<LeakSample, double> Read, doub
         new("VM cgroups", s => s.VmCgroups, 2, InstanceChurn, 0),
         new("VM folders", s => s.VmFolders, 2, InstanceChurn, 0),
         new("snapshots", s => s.Snapshots, 2, InstanceChurn, 0),
-        new("drives", s => s.Drives, 2, InstanceChurn, 0),
+        new("code drives", s => s.CodeDrives, 2, InstanceChurn, 0),
         new("TAPs", s => s.Taps, 0.5, 0, 0),
     ];
 }
