@@ -26,11 +26,11 @@ public sealed record LeakSample(
 
 /// <summary>
 /// Reads the host-side resources of a node running in this process: its open descriptors but the assemblies it maps
-/// (and how many are memfds, the channel regions), its threads and PSS, the instance cgroups (directories under the parent in every v1 controller),
-/// the instance network namespaces and veth host ends, the rules of the sandbox firewall table, and the write-back
-/// spool's files; and what the node's microVMs hold outside it: its child processes (the VMMs among them), the VM
-/// cgroups, the microvm driver's run folders (instances with their jails, ready snapshots, guest drives) and TAPs in
-/// the host namespace.
+/// (and how many are memfds, the channel regions), its threads and PSS, the instance cgroups (directories under the
+/// parent in every v1 controller), the instance network namespaces and veth host ends, the rules of the sandbox
+/// firewall table, and the write-back spool's files; and what the node's microVMs hold outside it: its child processes
+/// (the VMMs among them), the VM cgroups, the microvm driver's run folders (instances with their jails, ready
+/// snapshots, code drives) and TAPs in the host namespace.
 /// </summary>
 public sealed class LeakProbe(OciDriverOptions driver, MicrovmDriverOptions microvm, string spoolDirectory)
 {
