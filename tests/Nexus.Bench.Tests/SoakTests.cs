@@ -57,6 +57,7 @@ public sealed class SoakTests
             Assert.True(result.After.Netns <= result.Before.Netns, "netns left:\n" + table);
             Assert.True(result.After.Veths <= result.Before.Veths, "veths left:\n" + table);
             Assert.True(result.After.Memfds <= result.Before.Memfds, "memfds left:\n" + table);
+            Assert.True(result.After.Processes <= result.Before.Processes, "processes left:\n" + table);
             Assert.True(result.After.Fds <= result.Before.Fds + 8, $"descriptors left: {string.Join(", ", result.DescriptorsGained)}\n" + table);
             Assert.DoesNotContain(result.DescriptorsGained, k => k.Kind.StartsWith(Path.Combine(home, "logs"), StringComparison.Ordinal));
             Assert.Equal(LeakSeries.All.Count, result.Verdicts.Count);

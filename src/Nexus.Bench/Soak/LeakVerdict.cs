@@ -22,8 +22,10 @@ public sealed record LeakSeries(string Name, Func<LeakSample, double> Read, doub
     public const double SpoolSlack = 3;
 
     /// <summary>
-    /// The series of `nexus bench soak`. Instance-held resources (memfds, cgroups, netns, veths) must come back exactly, the
-    /// spool to its journal's standing files; descriptors may keep a few pooled connections; the firewall's rules never change after start.
+    /// The series of `nexus bench soak`. Instance-held resources (memfds, cgroups, netns, veths; the node's child
+    /// processes; a microVM's VMM, cgroups, run folder, TAP, and its revision's snapshot and code drive) must come back
+    /// exactly, the spool to its journal's standing files; descriptors may keep a few pooled connections; the firewall's
+    /// rules never change after start.
     /// </summary>
     public static IReadOnlyList<LeakSeries> All { get; } =
     [
@@ -36,6 +38,13 @@ public sealed record LeakSeries(string Name, Func<LeakSample, double> Read, doub
         new("spool files", s => s.SpoolFiles, 2, 0.10, SpoolSlack),
         new("threads", s => s.Threads, 4, 0.10, null),
         new("PSS MiB", s => s.PssMiB, 16, 0.10, null),
+        new("processes", s => s.Processes, 2, InstanceChurn, 0),
+        new("VMMs", s => s.Vmms, 2, InstanceChurn, 0),
+        new("VM cgroups", s => s.VmCgroups, 2, InstanceChurn, 0),
+        new("VM folders", s => s.VmFolders, 2, InstanceChurn, 0),
+        new("snapshots", s => s.Snapshots, 2, InstanceChurn, 0),
+        new("code drives", s => s.CodeDrives, 2, InstanceChurn, 0),
+        new("TAPs", s => s.Taps, 0.5, 0, 0),
     ];
 }
 

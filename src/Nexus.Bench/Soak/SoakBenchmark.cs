@@ -69,7 +69,7 @@ public static class SoakBenchmark
         await using var node = await NexusNode.StartAsync(options.Node, progress: new Progress<string>(line => log.WriteLine("  " + line)), cancellationToken: cancellationToken);
         log.WriteLine($"node up: api {node.ApiAddress}, store {node.StoreAddress}");
         await InputSeeder.SeedAsync(options.SeedScript, node, cancellationToken);
-        var probe = new LeakProbe(new OciDriverOptions(), options.Node.WriteBackDirectory);
+        var probe = new LeakProbe(new OciDriverOptions(), NexusNode.MicrovmOptions(options.Node), options.Node.WriteBackDirectory);
         var clock = Stopwatch.StartNew();
         var counters = new Counters();
         var payload = await File.ReadAllBytesAsync(Path.Combine(options.WorkloadFolder, "event.json"), cancellationToken);
@@ -143,11 +143,11 @@ public static class SoakBenchmark
 
     /// <summary>The table header of <see cref="Row"/>.</summary>
     public static string Header =>
-        $"{"t s",7} {"issued",7} {"ok",7} {"failed",6} {"inst",4} {"fds",5} {"memfd",5} {"cgroups",7} {"netns",5} {"veths",5} {"nft",4} {"spool",5} {"thr",4} {"PSS MiB",8}";
+        $"{"t s",7} {"issued",7} {"ok",7} {"failed",6} {"inst",4} {"fds",5} {"memfd",5} {"cgroups",7} {"netns",5} {"veths",5} {"nft",4} {"spool",5} {"thr",4} {"PSS MiB",8} {"procs",5} {"vmm",4} {"vmcg",4} {"vmdir",5} {"snap",4} {"code",4} {"tap",3}";
 
     public static string Row(LeakSample s) => string.Create(
         System.Globalization.CultureInfo.InvariantCulture,
-        $"{s.Seconds,7:0} {s.Issued,7} {s.Completed,7} {s.Failed,6} {s.Instances,4} {s.Fds,5} {s.Memfds,5} {s.Cgroups,7} {s.Netns,5} {s.Veths,5} {s.NftRules,4} {s.SpoolFiles,5} {s.Threads,4} {s.PssMiB,8:0.0}");
+        $"{s.Seconds,7:0} {s.Issued,7} {s.Completed,7} {s.Failed,6} {s.Instances,4} {s.Fds,5} {s.Memfds,5} {s.Cgroups,7} {s.Netns,5} {s.Veths,5} {s.NftRules,4} {s.SpoolFiles,5} {s.Threads,4} {s.PssMiB,8:0.0} {s.Processes,5} {s.Vmms,4} {s.VmCgroups,4} {s.VmFolders,5} {s.Snapshots,4} {s.CodeDrives,4} {s.Taps,3}");
 
     private static async Task ClientAsync(NexusNode node, SoakOptions options, string name, IoMode mode, byte[] payload, Counters counters, CancellationToken stop)
     {

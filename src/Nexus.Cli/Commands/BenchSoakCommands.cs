@@ -24,7 +24,7 @@ public static class BenchSoakCommands
         var redeployEvery = new Option<int>("--redeploy-every") { Description = "each client redeploys its function after this many calls (instances and templates churn)", DefaultValueFactory = _ => 20 };
         var sampleSeconds = new Option<double>("--sample-seconds") { Description = "seconds between samples", DefaultValueFactory = _ => 10 };
         var sandbox = new BenchSandboxOptions("every soak function");
-        var soak = new Command("soak", "Hold a private node at its density limit for --minutes with every invocation accounted for; sample its fds, memfds, cgroups, netns, veths, firewall rules, spool files, threads and PSS, and judge each series flat or leaking")
+        var soak = new Command("soak", "Hold a private node at its density limit for --minutes with every invocation accounted for; sample its fds, memfds, cgroups, netns, veths, firewall rules, spool files, threads and PSS, its child processes, and its microVMs' VMMs, cgroups, run folders, ready snapshots, drives and host TAPs, and judge each series flat or leaking")
         {
             minutes, instances, densityResults, examples, workload, redeployEvery, sampleSeconds,
         };

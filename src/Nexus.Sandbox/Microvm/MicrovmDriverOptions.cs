@@ -74,6 +74,9 @@ public sealed record MicrovmDriverOptions
     /// <summary>nftables binary, for the sandbox firewall and the namespace's masquerade.</summary>
     public string NftPath { get; init; } = "nft";
 
+    /// <summary>iproute2's ss, which closes the host's connections with a stopped baseline VM (<see cref="VmNetwork.RemoveAsync"/>).</summary>
+    public string SsPath { get; init; } = "ss";
+
     /// <summary>
     /// Jail every instance's VMM as Firecracker's jailer does (<see cref="VmmJail"/>: chroot, mount/PID/network
     /// namespaces, its own uid), the one that boots a guest to make a ready snapshot too; null: the VMM runs as this

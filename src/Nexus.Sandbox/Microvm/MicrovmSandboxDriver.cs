@@ -55,7 +55,7 @@ public sealed class MicrovmSandboxDriver : ISandboxDriver, IAsyncDisposable
         var nft = HostTool.Resolve(_options.NftPath, "nftables (apt-get install nftables) for the sandbox firewall");
         var network = new HostNetwork(_options.Network, ip);
         _host = new BaselineHost(network, new SandboxFirewall(_options.Network, nft), _options.Log);
-        _network = new VmNetwork(network, ip, nft, _options.GuestLinkNetwork);
+        _network = new VmNetwork(network, ip, nft, HostTool.Resolve(_options.SsPath, "iproute2 (ss) to close a stopped VM's connections"), _options.GuestLinkNetwork);
 
         // Process-wide and idempotent: a VMM whose spawning thread is gone is still our child to reap.
         ChildProcess.BecomeSubreaper();
@@ -250,7 +250,7 @@ public sealed class MicrovmSandboxDriver : ISandboxDriver, IAsyncDisposable
         (address is null ? string.Empty : address + " ") + "nexus_init.tmp=" + tmpMb.ToString(CultureInfo.InvariantCulture) + " random.trust_cpu=on quiet";
 
     private Task RemoveNetworkAsync(string instanceId, VethSlot? veth) =>
-        veth is null ? Task.CompletedTask : _network.Host.RemoveAsync(instanceId, veth);
+        veth is null ? Task.CompletedTask : _network.RemoveAsync(instanceId, veth);
 
     public async ValueTask DisposeAsync()
     {

@@ -11,8 +11,9 @@ namespace Nexus.Sandbox.Microvm;
 /// One microVM: a <c>nexus-vmm</c> process (our child, reaped by us) whose guest console and VMM messages are the
 /// instance's output. Its exit code is the guest's (exit port), 1 for a guest crash (triple fault, KVM error), 2 when the
 /// VM could not be built. Stopping kills the process; nothing of the VM outlives it but its run folder (with its jail's
-/// chroot), its cgroups and, for a baseline VM, its network (netns, veth, TAP), all removed here. A jailed VMM is
-/// the child of the <c>unshare</c> that is our child (it relays the VMM's exit status and, killed, takes the VMM along).
+/// chroot), its cgroups and, for a baseline VM, its network (netns, veth, TAP, and the host's ends of its TCP
+/// connections, which its guest never closed), all removed here. A jailed VMM is the child of the <c>unshare</c> that
+/// is our child (it relays the VMM's exit status and, killed, takes the VMM along).
 /// </summary>
 public sealed class MicrovmSandboxInstance : ISandboxInstance
 {

@@ -16,9 +16,10 @@ namespace Nexus.Sandbox.Microvm;
 /// to the VM unchanged. Inside that netns a TAP (<see cref="TapName"/>) holds the first address of the guest link and the
 /// VMM attaches to it; the guest has the second. The netns forwards the guest's packets to its veth only, masqueraded
 /// behind the instance's sandbox address, lets in only replies, and accepts nothing from the guest for itself. The TAP
-/// goes with the netns.
+/// goes with the netns. With iproute2's <c>ip</c>, <c>nft</c>, and <c>ss</c>, which closes the host's connections with a
+/// stopped VM (<see cref="RemoveAsync"/>).
 /// </summary>
-public sealed class VmNetwork(HostNetwork network, string ipPath, string nftPath, IPAddress guestLinkNetwork)
+public sealed class VmNetwork(HostNetwork network, string ipPath, string nftPath, string ssPath, IPAddress guestLinkNetwork)
 {
     public const string TapName = "tap0";
 
@@ -72,6 +73,32 @@ public sealed class VmNetwork(HostNetwork network, string ipPath, string nftPath
         }
 
         return slot;
+    }
+
+    /// <summary>
+    /// Removes the network of a VM whose VMM is gone (netns with its TAP, veth, slot). First the host's TCP connections
+    /// with the VM's address are destroyed (<c>ss -K</c>: SOCK_DESTROY, which the kernel has with CONFIG_INET_DIAG_DESTROY;
+    /// the node's server then reads ECONNABORTED and closes its end). A container's kernel closes its sockets when its
+    /// processes die; a killed guest's sends no FIN or RST, so without this the node's servers (Runtime API, store,
+    /// service proxy) kept every stopped VM's connections: idle ones until their keep-alive ended (30 minutes on the
+    /// Runtime API), ones with unacknowledged data until TCP gave up retransmitting or the slot's next instance answered
+    /// with a reset. Done while the slot is still this VM's, so no connection of the slot's next instance is touched.
+    /// </summary>
+    public async Task RemoveAsync(string instanceId, VethSlot slot)
+    {
+        ArgumentNullException.ThrowIfNull(slot);
+        try
+        {
+            var destroyed = await HostTool.RunAsync(ssPath, ["-K", "-t", "-n", "dst", slot.SandboxAddress.ToString()]);
+            if (!destroyed.Succeeded)
+            {
+                throw new IOException($"could not close the host's connections with instance '{instanceId}' ({slot.SandboxAddress}): {destroyed.StandardError.Trim()}");
+            }
+        }
+        finally
+        {
+            await network.RemoveAsync(instanceId, slot);
+        }
     }
 
     /// <summary>The netns's own table: the guest reaches the veth (and through it only what the host's firewall allows), masqueraded.</summary>
