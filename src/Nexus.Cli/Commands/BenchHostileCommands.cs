@@ -39,14 +39,8 @@ public static class BenchHostileCommands
                 return 2;
             }
 
-            string? linuxKernel;
-            try
+            if (!sandbox.TryGetGuestKernel(parse, out var linuxKernel))
             {
-                linuxKernel = sandbox.GuestKernel(parse);
-            }
-            catch (ArgumentException e)
-            {
-                Console.Error.WriteLine("error: " + e.Message);
                 return 2;
             }
 

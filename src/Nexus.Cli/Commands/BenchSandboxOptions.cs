@@ -43,6 +43,25 @@ public sealed class BenchSandboxOptions
         }
     }
 
+    /// <summary>
+    /// <see cref="GuestKernel"/> for a command's action: false, with the error on stderr, when the options are wrong (the
+    /// action then exits 2 before any node starts).
+    /// </summary>
+    public bool TryGetGuestKernel(ParseResult parse, out string? guestKernel)
+    {
+        try
+        {
+            guestKernel = GuestKernel(parse);
+            return true;
+        }
+        catch (ArgumentException e)
+        {
+            Console.Error.WriteLine("error: " + e.Message);
+            guestKernel = null;
+            return false;
+        }
+    }
+
     /// <summary>The node's options with every function in a Linux microVM of <paramref name="guestKernel"/> (unchanged when null).</summary>
     public static NodeOptions Apply(NodeOptions node, string? guestKernel)
     {

@@ -31,14 +31,8 @@ public static class BenchSoakCommands
         sandbox.AddTo(soak);
         soak.SetAction(async (parse, cancellationToken) =>
         {
-            string? linuxKernel;
-            try
+            if (!sandbox.TryGetGuestKernel(parse, out var linuxKernel))
             {
-                linuxKernel = sandbox.GuestKernel(parse);
-            }
-            catch (ArgumentException e)
-            {
-                Console.Error.WriteLine("error: " + e.Message);
                 return 2;
             }
 

@@ -76,14 +76,8 @@ public static class BenchTraceCommands
         sandbox.AddTo(density);
         density.SetAction(async (parse, cancellationToken) =>
         {
-            string? linuxKernel;
-            try
+            if (!sandbox.TryGetGuestKernel(parse, out var linuxKernel))
             {
-                linuxKernel = sandbox.GuestKernel(parse);
-            }
-            catch (ArgumentException e)
-            {
-                Console.Error.WriteLine("error: " + e.Message);
                 return 2;
             }
 
